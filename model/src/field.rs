@@ -1,0 +1,269 @@
+//! Field names, interned process-wide, and an event's flat set of fields.
+//!
+//! Names are flat and dotted (`source.ip`, `user.name`, or a vendor's own key). A rule compiler
+//! interns the names it reads once; an event's fields carry the same small [`FieldId`]s, so
+//! matching compares integers instead of hashing strings per event.
+//!
+//! The interner holds at most [`MAX_INTERNED`] names, so a sender inventing a new JSON key per
+//! event cannot grow it without bound. Names past that bound are kept on the event by text (see
+//! [`Fields::overflow`]): nothing is lost, and no compiled rule can be looking for them, since a
+//! rule's names were interned when it compiled.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{OnceLock, RwLock};
+
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+
+use crate::Value;
+
+/// The most names the process-wide interner will hold.
+pub const MAX_INTERNED: usize = 1 << 20;
+
+/// An interned field name.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FieldId(u32);
+
+struct Interner {
+    ids: HashMap<&'static str, u32>,
+    names: Vec<&'static str>,
+}
+
+fn interner() -> &'static RwLock<Interner> {
+    static I: OnceLock<RwLock<Interner>> = OnceLock::new();
+    I.get_or_init(|| {
+        RwLock::new(Interner {
+            ids: HashMap::new(),
+            names: Vec::new(),
+        })
+    })
+}
+
+impl FieldId {
+    /// The id for `name`, interning it if new. `None` only when the interner is full.
+    pub fn intern(name: &str) -> Option<FieldId> {
+        if let Some(id) = Self::lookup(name) {
+            return Some(id);
+        }
+        let mut w = interner().write().unwrap_or_else(|p| p.into_inner());
+        if let Some(&id) = w.ids.get(name) {
+            return Some(FieldId(id));
+        }
+        if w.names.len() >= MAX_INTERNED {
+            return None;
+        }
+        // Interned names live for the process; the bound above caps what this can leak.
+        let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());
+        let id = w.names.len() as u32;
+        w.names.push(leaked);
+        w.ids.insert(leaked, id);
+        Some(FieldId(id))
+    }
+
+    /// The id for `name` if it was interned before; never interns.
+    pub fn lookup(name: &str) -> Option<FieldId> {
+        let r = interner().read().unwrap_or_else(|p| p.into_inner());
+        r.ids.get(name).map(|&id| FieldId(id))
+    }
+
+    pub fn name(self) -> &'static str {
+        let r = interner().read().unwrap_or_else(|p| p.into_inner());
+        r.names.get(self.0 as usize).copied().unwrap_or("")
+    }
+
+    pub fn index(self) -> u32 {
+        self.0
+    }
+}
+
+impl fmt::Debug for FieldId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}#{}", self.name(), self.0)
+    }
+}
+
+impl fmt::Display for FieldId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An event's fields: flat names to typed values, in the order they were set. Setting a name
+/// twice replaces the value. Events carry tens of fields, so lookups scan a small vector.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Fields {
+    entries: Vec<(FieldId, Value)>,
+    /// Fields whose names could not be interned (interner full). Rare; see the module docs.
+    overflow: Vec<(Box<str>, Value)>,
+}
+
+impl Fields {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len() + self.overflow.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Set `name` to `value`, replacing an earlier value.
+    pub fn insert(&mut self, name: &str, value: impl Into<Value>) {
+        let value = value.into();
+        match FieldId::intern(name) {
+            Some(id) => self.insert_id(id, value),
+            None => match self.overflow.iter_mut().find(|(n, _)| &**n == name) {
+                Some(slot) => slot.1 = value,
+                None => self.overflow.push((name.into(), value)),
+            },
+        }
+    }
+
+    pub fn insert_id(&mut self, id: FieldId, value: Value) {
+        match self.entries.iter_mut().find(|(i, _)| *i == id) {
+            Some(slot) => slot.1 = value,
+            None => self.entries.push((id, value)),
+        }
+    }
+
+    pub fn get_id(&self, id: FieldId) -> Option<&Value> {
+        self.entries.iter().find(|(i, _)| *i == id).map(|(_, v)| v)
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        match FieldId::lookup(name) {
+            Some(id) => self.get_id(id),
+            None => self
+                .overflow
+                .iter()
+                .find(|(n, _)| &**n == name)
+                .map(|(_, v)| v),
+        }
+    }
+
+    pub fn remove(&mut self, name: &str) -> Option<Value> {
+        if let Some(id) = FieldId::lookup(name)
+            && let Some(pos) = self.entries.iter().position(|(i, _)| *i == id)
+        {
+            return Some(self.entries.remove(pos).1);
+        }
+        let pos = self.overflow.iter().position(|(n, _)| &**n == name)?;
+        Some(self.overflow.remove(pos).1)
+    }
+
+    /// All fields as `(name, value)`, interned ones first, each group in insertion order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.entries
+            .iter()
+            .map(|(id, v)| (id.name(), v))
+            .chain(self.overflow.iter().map(|(n, v)| (&**n, v)))
+    }
+
+    /// The interned fields, for compiled matchers.
+    pub fn entries(&self) -> &[(FieldId, Value)] {
+        &self.entries
+    }
+
+    /// Fields whose names were not interned because the interner was full.
+    pub fn overflow(&self) -> &[(Box<str>, Value)] {
+        &self.overflow
+    }
+
+    /// Flatten a JSON value into dotted names under `prefix` (empty for the top level):
+    /// `{"source":{"ip":"10.0.0.1"}}` sets `source.ip`. Arrays stay one list value.
+    pub fn insert_json(&mut self, prefix: &str, v: &serde_json::Value) {
+        match v {
+            serde_json::Value::Object(map) => {
+                if map.is_empty() && !prefix.is_empty() {
+                    self.insert(prefix, Value::Null);
+                }
+                for (k, child) in map {
+                    if prefix.is_empty() {
+                        self.insert_json(k, child);
+                    } else {
+                        self.insert_json(&format!("{prefix}.{k}"), child);
+                    }
+                }
+            }
+            other => self.insert(prefix, Value::from_json(other)),
+        }
+    }
+
+    /// Plain JSON object of dotted names.
+    pub fn to_json(&self) -> serde_json::Value {
+        let map = self
+            .iter()
+            .map(|(k, v)| (k.to_owned(), v.to_json()))
+            .collect();
+        serde_json::Value::Object(map)
+    }
+}
+
+impl Fields {
+    /// Lossless JSON object for storage (see [`Value::to_typed_json`]).
+    pub fn to_typed_json(&self) -> serde_json::Value {
+        let map = self
+            .iter()
+            .map(|(k, v)| (k.to_owned(), v.to_typed_json()))
+            .collect();
+        serde_json::Value::Object(map)
+    }
+
+    /// The inverse of [`Fields::to_typed_json`]. Anything but an object gives no fields.
+    pub fn from_typed_json(v: &serde_json::Value) -> Self {
+        let mut f = Fields::new();
+        if let serde_json::Value::Object(m) = v {
+            for (k, v) in m {
+                f.insert(k, Value::from_typed_json(v));
+            }
+        }
+        f
+    }
+}
+
+impl Serialize for Fields {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.len()))?;
+        for (k, v) in self.iter() {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interning_is_stable() {
+        let a = FieldId::intern("source.ip").unwrap();
+        assert_eq!(FieldId::intern("source.ip"), Some(a));
+        assert_eq!(FieldId::lookup("source.ip"), Some(a));
+        assert_eq!(a.name(), "source.ip");
+        assert_eq!(FieldId::lookup("never.seen.anywhere.field"), None);
+    }
+
+    #[test]
+    fn insert_replaces_and_flattens_json() {
+        let mut f = Fields::new();
+        f.insert("user.name", "root");
+        f.insert("user.name", "alice");
+        assert_eq!(f.get("user.name"), Some(&Value::str("alice")));
+        let j: serde_json::Value =
+            serde_json::from_str(r#"{"source":{"ip":"10.0.0.1","port":22},"tags":["a","b"]}"#)
+                .unwrap();
+        f.insert_json("", &j);
+        assert_eq!(f.get("source.port"), Some(&Value::Int(22)));
+        assert_eq!(
+            f.get("tags"),
+            Some(&Value::List(vec!["a".into(), "b".into()]))
+        );
+        assert_eq!(f.len(), 4);
+        assert_eq!(f.to_json()["source.ip"], "10.0.0.1");
+    }
+}

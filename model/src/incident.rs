@@ -1,0 +1,220 @@
+//! Incidents: alerts grouped for an analyst to work.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{AlertId, Entity, IncidentId, ModelError, RegionCode, Severity, Timestamp};
+
+/// Where an incident is in its life.
+///
+/// ```text
+/// new → acknowledged → investigating → resolved → closed
+///  └──────────┴──────────────┴────────────┴──→ false_positive
+/// ```
+/// A step may skip ahead (an analyst may resolve a new incident outright). A resolved incident
+/// may be reopened to `investigating`; `closed` and `false_positive` are final except that a
+/// false positive may be reopened to `investigating` by an analyst who was wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentStatus {
+    New,
+    Acknowledged,
+    Investigating,
+    Resolved,
+    Closed,
+    FalsePositive,
+}
+
+impl IncidentStatus {
+    pub const ALL: [IncidentStatus; 6] = [
+        IncidentStatus::New,
+        IncidentStatus::Acknowledged,
+        IncidentStatus::Investigating,
+        IncidentStatus::Resolved,
+        IncidentStatus::Closed,
+        IncidentStatus::FalsePositive,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentStatus::New => "new",
+            IncidentStatus::Acknowledged => "acknowledged",
+            IncidentStatus::Investigating => "investigating",
+            IncidentStatus::Resolved => "resolved",
+            IncidentStatus::Closed => "closed",
+            IncidentStatus::FalsePositive => "false_positive",
+        }
+    }
+
+    fn rank(self) -> u8 {
+        match self {
+            IncidentStatus::New => 0,
+            IncidentStatus::Acknowledged => 1,
+            IncidentStatus::Investigating => 2,
+            IncidentStatus::Resolved => 3,
+            IncidentStatus::Closed => 4,
+            IncidentStatus::FalsePositive => 5,
+        }
+    }
+
+    /// Still being worked: new alerts about it join it.
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            IncidentStatus::New | IncidentStatus::Acknowledged | IncidentStatus::Investigating
+        )
+    }
+
+    pub fn can_become(self, to: IncidentStatus) -> bool {
+        use IncidentStatus::*;
+        match (self, to) {
+            (a, b) if a == b => false,
+            (Closed, _) => false,
+            (FalsePositive, Investigating) => true,
+            (FalsePositive, _) => false,
+            (_, FalsePositive) => true,
+            (Resolved, Investigating) => true,
+            (a, b) => b.rank() > a.rank() && b != FalsePositive,
+        }
+    }
+
+    /// Check a transition; the error names both ends.
+    pub fn transition(self, to: IncidentStatus) -> Result<IncidentStatus, ModelError> {
+        if self.can_become(to) {
+            Ok(to)
+        } else {
+            Err(ModelError::Transition {
+                from: self.as_str(),
+                to: to.as_str(),
+            })
+        }
+    }
+}
+
+impl fmt::Display for IncidentStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for IncidentStatus {
+    type Err = ModelError;
+    fn from_str(s: &str) -> Result<Self, ModelError> {
+        IncidentStatus::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| ModelError::UnknownName {
+                what: "incident status",
+                input: s.to_owned(),
+                expected: "new, acknowledged, investigating, resolved, closed, false_positive",
+            })
+    }
+}
+
+/// What changed, in an incident's timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TimelineKind {
+    Created,
+    AlertAdded {
+        alert_id: AlertId,
+    },
+    StatusChanged {
+        from: IncidentStatus,
+        to: IncidentStatus,
+    },
+    Assigned {
+        assignee: Option<String>,
+        team: Option<String>,
+    },
+    SeverityChanged {
+        from: Severity,
+        to: Severity,
+    },
+    Comment {
+        text: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub at: Timestamp,
+    /// Who did it: a user name, or `system` / `correlator`.
+    pub actor: String,
+    #[serde(flatten)]
+    pub change: TimelineKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Incident {
+    pub id: IncidentId,
+    pub title: String,
+    pub status: IncidentStatus,
+    pub severity: Severity,
+    /// The correlator's grouping key (e.g. rule and host), so it can find the incident again.
+    pub group_key: String,
+    /// The region the incident belongs to.
+    pub region: RegionCode,
+    /// Every region its alerts came from.
+    pub regions: Vec<RegionCode>,
+    pub assignee: Option<String>,
+    pub team: Option<String>,
+    pub entities: Vec<Entity>,
+    pub alert_ids: Vec<AlertId>,
+    /// Rule ids of its alerts.
+    pub rule_ids: Vec<String>,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    pub created: Timestamp,
+    pub updated: Timestamp,
+    pub parent: Option<IncidentId>,
+    pub children: Vec<IncidentId>,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+impl Incident {
+    /// Change status, checking the lifecycle and recording it in the timeline.
+    pub fn set_status(
+        &mut self,
+        to: IncidentStatus,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<(), ModelError> {
+        let from = self.status;
+        self.status = from.transition(to)?;
+        self.updated = at;
+        self.timeline.push(TimelineEntry {
+            at,
+            actor: actor.to_owned(),
+            change: TimelineKind::StatusChanged { from, to },
+        });
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::IncidentStatus::*;
+
+    #[test]
+    fn lifecycle() {
+        assert!(New.can_become(Acknowledged));
+        assert!(Acknowledged.can_become(Investigating));
+        assert!(Investigating.can_become(Resolved));
+        assert!(Resolved.can_become(Closed));
+        assert!(New.can_become(Resolved));
+        assert!(Investigating.can_become(FalsePositive));
+        assert!(Resolved.can_become(Investigating));
+        assert!(!Closed.can_become(New));
+        assert!(!Acknowledged.can_become(New));
+        assert!(!New.can_become(New));
+        assert!(!FalsePositive.can_become(Closed));
+        let e = Closed.transition(Investigating).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "incident status cannot go from closed to investigating"
+        );
+    }
+}

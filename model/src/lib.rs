@@ -1,0 +1,32 @@
+//! onewall's core types. Pure data: no I/O, no async runtime.
+//!
+//! - [`Event`]: one received record, its raw bytes and its parsed, typed fields.
+//! - [`FieldId`]: interned field names, so compiled rules look fields up by a small integer.
+//! - [`Alert`]: a rule fired on one or more events.
+//! - [`Incident`]: alerts grouped for an analyst to work, with a status lifecycle and a timeline.
+//! - [`RegionCode`] and [`RegionTree`]: GB/T 2260 administrative codes, the tree loaded from data.
+//! - [`Timestamp`] and [`Id`]: UTC nanoseconds, and time-ordered 128-bit ids.
+
+pub mod alert;
+pub mod entity;
+pub mod error;
+pub mod event;
+pub mod field;
+pub mod id;
+pub mod incident;
+pub mod region;
+pub mod severity;
+pub mod timestamp;
+pub mod value;
+
+pub use alert::{Alert, MatchedField, RuleRef};
+pub use entity::{Entity, EntityKind};
+pub use error::ModelError;
+pub use event::{Event, EventBatch, Format, Source};
+pub use field::{FieldId, Fields};
+pub use id::{AlertId, EventId, Id, IncidentId};
+pub use incident::{Incident, IncidentStatus, TimelineEntry, TimelineKind};
+pub use region::{Region, RegionCode, RegionLevel, RegionTree};
+pub use severity::Severity;
+pub use timestamp::Timestamp;
+pub use value::Value;
