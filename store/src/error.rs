@@ -1,0 +1,41 @@
+use thiserror::Error;
+
+/// What went wrong in a store.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// The caller asked for something malformed (a bad cursor, an unknown filter).
+    #[error("{0}")]
+    InvalidQuery(String),
+    #[error("{what} {id} not found")]
+    NotFound { what: &'static str, id: String },
+    /// The change was refused (e.g. an incident status transition the lifecycle forbids).
+    #[error("{0}")]
+    Conflict(String),
+    /// The backend failed (disk, database, network); the detail is for the log, not the user.
+    #[error("storage backend {backend}: {detail}")]
+    Backend {
+        backend: &'static str,
+        detail: String,
+    },
+}
+
+impl StoreError {
+    /// A stable code; `ui-api` maps codes to HTTP statuses.
+    pub fn code(&self) -> &'static str {
+        match self {
+            StoreError::InvalidQuery(_) => "invalid_argument",
+            StoreError::NotFound { .. } => "not_found",
+            StoreError::Conflict(_) => "conflict",
+            StoreError::Backend { .. } => "internal",
+        }
+    }
+}
+
+impl From<onewall_model::ModelError> for StoreError {
+    fn from(e: onewall_model::ModelError) -> Self {
+        match e.code() {
+            "conflict" => StoreError::Conflict(e.to_string()),
+            _ => StoreError::InvalidQuery(e.to_string()),
+        }
+    }
+}
