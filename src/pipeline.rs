@@ -1,0 +1,248 @@
+//! The pipeline behind the listeners: detect (rules) on its own thread, then store and
+//! correlate. Every link is a bounded channel of batches, so a slow stage pushes back on the
+//! one before it, down to the sockets.
+//!
+//! ```text
+//! listeners ──EventBatch──► detect thread ──(events, alerts)──► store task ──► Store
+//!                           (rules::Engine)                     (write events, alerts;
+//!                                                                correlate into incidents)
+//! ```
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use metrics::{counter, gauge};
+use onewall_correlate::{Change, Correlator, apply_alerts};
+use onewall_model::{Alert, Event, EventBatch, Incident, Timestamp};
+use onewall_rules::Engine;
+use onewall_store::{IncidentQuery, MAX_LIMIT, Store, StoreError};
+use tokio::sync::{mpsc, watch};
+use tracing::{error, info, warn};
+
+/// What the detect stage hands the store stage.
+type Detected = (Vec<Event>, Vec<Alert>);
+
+/// Handles to a running pipeline.
+#[derive(Debug)]
+pub struct Pipeline {
+    detect: std::thread::JoinHandle<()>,
+    store: tokio::task::JoinHandle<()>,
+}
+
+impl Pipeline {
+    /// Start the stages. Events sent on `events` flow through; when every sender is dropped the
+    /// stages drain what they hold and end ([`Pipeline::join`]).
+    pub async fn start(
+        engine: Arc<Engine>,
+        store: Arc<dyn Store>,
+        window_secs: i64,
+        events: mpsc::Receiver<EventBatch>,
+        queue_batches: usize,
+        shutdown: watch::Receiver<bool>,
+    ) -> anyhow::Result<Pipeline> {
+        let mut correlator = Correlator::new(window_secs);
+        correlator.resume(open_incidents(&*store, window_secs).await?);
+        if !correlator.is_empty() {
+            info!(
+                groups = correlator.len(),
+                "correlator resumed open incidents"
+            );
+        }
+        let (to_store, from_detect) = mpsc::channel::<Detected>(queue_batches);
+        let detect = std::thread::Builder::new()
+            .name("onewall-detect".into())
+            .spawn(move || detect_stage(&engine, events, to_store))?;
+        let store = tokio::spawn(store_stage(store, correlator, from_detect, shutdown));
+        Ok(Pipeline { detect, store })
+    }
+
+    /// Wait until both stages have drained and ended.
+    pub async fn join(self) {
+        if let Err(e) = self.store.await {
+            error!(error = %e, "store stage ended abnormally");
+        }
+        let detect = self.detect;
+        if tokio::task::spawn_blocking(move || detect.join())
+            .await
+            .is_err()
+        {
+            error!("detect stage ended abnormally");
+        }
+    }
+}
+
+async fn open_incidents(store: &dyn Store, window_secs: i64) -> anyhow::Result<Vec<Incident>> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store
+            .search_incidents(IncidentQuery {
+                open_only: true,
+                since: Some(Timestamp::now().add_secs(-2 * window_secs)),
+                limit: MAX_LIMIT,
+                cursor,
+                ..Default::default()
+            })
+            .await?;
+        out.extend(page.items);
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// CPU work, off the async runtime: run the rules over each batch.
+fn detect_stage(
+    engine: &Engine,
+    mut events: mpsc::Receiver<EventBatch>,
+    to_store: mpsc::Sender<Detected>,
+) {
+    while let Some(batch) = events.blocking_recv() {
+        gauge!("onewall_pipeline_queue_depth_batches", "stage" => "detect")
+            .set(events.len() as f64);
+        let mut alerts = Vec::new();
+        engine.match_batch(&batch, Timestamp::now(), &mut alerts);
+        counter!("onewall_rules_events_matched_total").increment(batch.len() as u64);
+        counter!("onewall_rules_alerts_total").increment(alerts.len() as u64);
+        if to_store.blocking_send((batch, alerts)).is_err() {
+            error!("store stage is gone; detect stage stops");
+            return;
+        }
+    }
+}
+
+async fn store_stage(
+    store: Arc<dyn Store>,
+    mut correlator: Correlator,
+    mut from_detect: mpsc::Receiver<Detected>,
+    shutdown: watch::Receiver<bool>,
+) {
+    while let Some((events, alerts)) = from_detect.recv().await {
+        gauge!("onewall_pipeline_queue_depth_batches", "stage" => "store")
+            .set(from_detect.len() as f64);
+        let n = events.len() as u64;
+        let written = retry("write events", &shutdown, || {
+            let store = store.clone();
+            let events = events.clone();
+            async move { store.write_events(events).await }
+        })
+        .await;
+        if written {
+            counter!("onewall_store_events_written_total").increment(n);
+        } else {
+            counter!("onewall_ingest_dropped_total", "reason" => "store_unavailable").increment(n);
+        }
+        if alerts.is_empty() {
+            continue;
+        }
+        let n = alerts.len() as u64;
+        let written = retry("write alerts", &shutdown, || {
+            let store = store.clone();
+            let alerts = alerts.clone();
+            async move { store.write_alerts(alerts).await }
+        })
+        .await;
+        if written {
+            counter!("onewall_store_alerts_written_total").increment(n);
+        }
+        correlate(&*store, &mut correlator, &alerts, &shutdown).await;
+    }
+}
+
+/// Group alerts into incidents and write the changes. An incident an analyst closed since the
+/// correlator last saw it refuses new alerts; its group is forgotten and the alerts open a new
+/// incident.
+async fn correlate(
+    store: &dyn Store,
+    correlator: &mut Correlator,
+    alerts: &[Alert],
+    shutdown: &watch::Receiver<bool>,
+) {
+    let now = Timestamp::now();
+    let mut changes = correlator.process(alerts, now);
+    let mut opened = Vec::new();
+    // At most two rounds: the second only opens incidents for groups forgotten in the first.
+    for _round in 0..2 {
+        let mut refused = Vec::new();
+        for change in changes.drain(..) {
+            match change {
+                Change::Opened(inc) => opened.push(inc),
+                Change::Extended {
+                    id,
+                    group_key,
+                    alerts,
+                } => {
+                    let joined = alerts.clone();
+                    let result = store
+                        .update_incident(
+                            id,
+                            Box::new(move |inc| {
+                                if !inc.status.is_open() {
+                                    return Err(StoreError::Conflict(format!(
+                                        "incident {} is {}",
+                                        inc.id, inc.status
+                                    )));
+                                }
+                                apply_alerts(inc, &joined, now);
+                                Ok(())
+                            }),
+                        )
+                        .await;
+                    match result {
+                        Ok(_) => {}
+                        Err(StoreError::Conflict(_) | StoreError::NotFound { .. }) => {
+                            correlator.forget(&group_key);
+                            refused.extend(alerts);
+                        }
+                        Err(e) => {
+                            counter!("onewall_store_write_errors_total").increment(1);
+                            error!(incident = %id, error = %e, "adding alerts to incident failed");
+                        }
+                    }
+                }
+            }
+        }
+        if refused.is_empty() {
+            break;
+        }
+        changes = correlator.process(&refused, now);
+    }
+    if opened.is_empty() {
+        return;
+    }
+    let n = opened.len() as u64;
+    let written = retry("write incidents", shutdown, || {
+        let opened = opened.clone();
+        async move { store.upsert_incidents(opened).await }
+    })
+    .await;
+    if written {
+        counter!("onewall_correlate_incidents_opened_total").increment(n);
+    }
+}
+
+/// Retry a store write with backoff while the node runs; after shutdown starts, try once more
+/// and give up. Returns whether it was written.
+async fn retry<F, Fut>(what: &str, shutdown: &watch::Receiver<bool>, mut attempt: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), StoreError>>,
+{
+    let mut delay = Duration::from_millis(100);
+    loop {
+        match attempt().await {
+            Ok(()) => return true,
+            Err(e) => {
+                counter!("onewall_store_write_errors_total").increment(1);
+                if *shutdown.borrow() {
+                    error!(error = %e, "{what} failed during shutdown; giving up");
+                    return false;
+                }
+                warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "{what} failed");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}

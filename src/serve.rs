@@ -1,0 +1,249 @@
+//! `onewall serve`: wire the node together and run it until SIGINT or SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use onewall_api::{ApiState, NodeInfo, RulesView};
+use onewall_model::{EventBatch, Timestamp};
+use onewall_rules::{Engine, RuleSource};
+use onewall_store::Store;
+use onewall_store::sqlite::SqliteStore;
+use tokio::sync::{mpsc, watch};
+use tracing::{error, info, warn};
+
+use crate::config::{self, Resolved};
+use crate::pipeline::Pipeline;
+
+pub fn run(config_file: Option<&Path>) -> anyhow::Result<ExitCode> {
+    init_tracing();
+    let resolved = match config_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            config::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        }
+        None => config::defaults().map_err(|e| anyhow::anyhow!("{e}"))?,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("onewall")
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve(resolved))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("ONEWALL_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Load the built-in pack and the configured directories into one engine.
+fn load_rules(r: &Resolved) -> anyhow::Result<(Engine, RulesView)> {
+    let mut sources: Vec<RuleSource> = Vec::new();
+    if r.config.rules.builtin {
+        sources.extend(Engine::builtin_sources());
+    }
+    for dir in &r.config.rules.dirs {
+        sources.extend(
+            onewall_rules::sources_from_dir(dir)
+                .with_context(|| format!("rules.dirs: reading {}", dir.display()))?,
+        );
+    }
+    let (engine, report) = Engine::compile(sources);
+    for e in &report.errors {
+        warn!(rule = %e, "rule skipped: it does not compile");
+    }
+    info!(
+        compiled = report.compiled,
+        total = report.total,
+        "rules loaded"
+    );
+    metrics::gauge!("onewall_rules_loaded").set(report.compiled as f64);
+    metrics::gauge!("onewall_rules_failed").set(report.errors.len() as f64);
+    let view = RulesView {
+        rules: engine.rules().to_vec(),
+        errors: report.errors.iter().map(|e| e.to_string()).collect(),
+    };
+    Ok((engine, view))
+}
+
+async fn serve(r: Resolved) -> anyhow::Result<()> {
+    let prometheus = crate::metrics::install()?;
+    let store_path = &r.config.store.path;
+    let store: Arc<dyn Store> = Arc::new(
+        SqliteStore::open(store_path)
+            .with_context(|| format!("store.path: opening {}", store_path.display()))?,
+    );
+    let (engine, rules_view) = load_rules(&r)?;
+
+    // Bind everything first, so a port in use fails the start before anything runs.
+    let udp = match r.syslog_udp {
+        Some(a) => Some(
+            tokio::net::UdpSocket::bind(a)
+                .await
+                .with_context(|| format!("syslog.udp: binding {a}"))?,
+        ),
+        None => None,
+    };
+    let tcp = match r.syslog_tcp {
+        Some(a) => Some(
+            tokio::net::TcpListener::bind(a)
+                .await
+                .with_context(|| format!("syslog.tcp: binding {a}"))?,
+        ),
+        None => None,
+    };
+    let http = tokio::net::TcpListener::bind(r.http)
+        .await
+        .with_context(|| format!("http.listen: binding {}", r.http))?;
+
+    let (shutdown_tx, shutdown) = watch::channel(false);
+    let (events_tx, events_rx) = mpsc::channel::<EventBatch>(r.config.pipeline.queue_batches);
+    let pipeline = Pipeline::start(
+        Arc::new(engine),
+        store.clone(),
+        r.config.correlate.window_secs,
+        events_rx,
+        r.config.pipeline.queue_batches,
+        shutdown.clone(),
+    )
+    .await?;
+
+    let mut listeners = Vec::new();
+    let listener_config = |collector: &str| onewall_ingest::listen::ListenerConfig {
+        collector: collector.into(),
+        region: r.region,
+        timezone: r.timezone,
+        max_frame_bytes: r.config.syslog.max_frame_bytes,
+        max_connections: r.config.syslog.max_connections,
+        batch_size: r.config.pipeline.batch_size,
+        batch_linger: Duration::from_millis(r.config.pipeline.batch_linger_ms),
+    };
+    let mut announce = Vec::new();
+    if let Some(sock) = udp {
+        announce.push(format!("syslog_udp {}", sock.local_addr()?));
+        listeners.push(tokio::spawn(onewall_ingest::listen::run_udp(
+            sock,
+            listener_config("syslog_udp"),
+            events_tx.clone(),
+            shutdown.clone(),
+        )));
+    }
+    if let Some(sock) = tcp {
+        announce.push(format!("syslog_tcp {}", sock.local_addr()?));
+        listeners.push(tokio::spawn(onewall_ingest::listen::run_tcp(
+            sock,
+            listener_config("syslog_tcp"),
+            events_tx.clone(),
+            shutdown.clone(),
+        )));
+    }
+    let http_addr = http.local_addr()?;
+    announce.push(format!("http http://{http_addr}"));
+
+    let api = onewall_api::router(ApiState {
+        store: store.clone(),
+        metrics: Arc::new(move || prometheus.render()),
+        rules: Arc::new(rules_view),
+        regions: Arc::new(r.regions.clone()),
+        node: Arc::new(NodeInfo {
+            name: r.config.node.name.clone(),
+            region: r.region,
+            version: env!("CARGO_PKG_VERSION"),
+        }),
+    });
+    let ingest = onewall_ingest::listen::http_router(onewall_ingest::listen::HttpIngest {
+        tx: events_tx.clone(),
+        region: r.region,
+        timezone: r.timezone,
+        max_body_bytes: r.config.http.max_body_bytes,
+    });
+    drop(events_tx);
+    let app = api.merge(ingest);
+    let mut http_shutdown = shutdown.clone();
+    let http_task = tokio::spawn(async move {
+        let serve = axum::serve(
+            http,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = http_shutdown.wait_for(|s| *s).await;
+        });
+        if let Err(e) = serve.await {
+            error!(error = %e, "http server failed");
+        }
+    });
+    let retention = tokio::spawn(retention_task(
+        store.clone(),
+        r.config.store.retention_days,
+        shutdown.clone(),
+    ));
+
+    for line in &announce {
+        println!("onewall listening {line}");
+    }
+    println!(
+        "onewall ready: node {} region {} store {}",
+        r.config.node.name,
+        r.region,
+        store_path.display()
+    );
+    info!(listeners = ?announce, "onewall ready");
+
+    wait_for_signal().await;
+    info!("shutting down: flushing listeners and the pipeline");
+    let _ = shutdown_tx.send(true);
+    for l in listeners {
+        let _ = l.await;
+    }
+    let _ = http_task.await;
+    retention.abort();
+    // Every sender is gone now; the pipeline drains and ends.
+    pipeline.join().await;
+    info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            warn!(error = %e, "cannot watch SIGTERM; only Ctrl-C stops the node");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+/// Drop event days older than the retention, once at start and then hourly.
+async fn retention_task(store: Arc<dyn Store>, days: u32, mut shutdown: watch::Receiver<bool>) {
+    if days == 0 {
+        return;
+    }
+    loop {
+        let before = Timestamp::now().add_secs(-(days as i64) * 86_400);
+        match store.drop_events_before(before).await {
+            Ok(0) => {}
+            Ok(n) => info!(days = n, "retention dropped old event days"),
+            Err(e) => warn!(error = %e, "retention failed; will retry"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            _ = shutdown.wait_for(|s| *s) => return,
+        }
+    }
+}

@@ -1,0 +1,260 @@
+//! Helpers for end-to-end tests: run the real `onewall` binary on free ports and talk to it.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// A running node. Stopped with SIGTERM (then killed) when dropped.
+pub struct Node {
+    child: Option<Child>,
+    pub http: String,
+    pub udp: Option<String>,
+    pub tcp: Option<String>,
+    pub stderr: Arc<Mutex<String>>,
+}
+
+/// A config on 127.0.0.1 port 0 everywhere, storing under `data`, with `extra` appended.
+pub fn config(data: &Path, extra: &str) -> String {
+    format!(
+        r#"version = 1
+[node]
+name = "e2e"
+region = "410100"
+[syslog]
+udp = "127.0.0.1:0"
+tcp = "127.0.0.1:0"
+[http]
+listen = "127.0.0.1:0"
+[store]
+path = "{}"
+{extra}
+"#,
+        data.display()
+    )
+}
+
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_onewall"))
+}
+
+impl Node {
+    /// Start `onewall serve --config FILE` and wait until it prints that it is ready.
+    pub fn start(config_file: &Path) -> Node {
+        let mut child = Command::new(binary())
+            .args(["serve", "--config"])
+            .arg(config_file)
+            .env("ONEWALL_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start onewall");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        {
+            let mut err = child.stderr.take().expect("stderr");
+            let sink = stderr.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = err.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    sink.lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            });
+        }
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let (mut http, mut udp, mut tcp) = (None, None, None);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = match rx.recv_timeout(left) {
+                Ok(l) => l,
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!(
+                        "onewall did not become ready; stderr:\n{}",
+                        stderr.lock().unwrap()
+                    );
+                }
+            };
+            if let Some(rest) = line.strip_prefix("onewall listening ") {
+                let (kind, addr) = rest.split_once(' ').expect("listening line");
+                match kind {
+                    "http" => http = Some(addr.to_owned()),
+                    "syslog_udp" => udp = Some(addr.to_owned()),
+                    "syslog_tcp" => tcp = Some(addr.to_owned()),
+                    _ => {}
+                }
+            }
+            if line.starts_with("onewall ready") {
+                break;
+            }
+        }
+        Node {
+            child: Some(child),
+            http: http.expect("http address printed"),
+            udp,
+            tcp,
+            stderr,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.http)
+    }
+
+    pub fn udp_port(&self) -> String {
+        port(self.udp.as_deref().expect("udp listener"))
+    }
+
+    pub fn tcp_port(&self) -> String {
+        port(self.tcp.as_deref().expect("tcp listener"))
+    }
+
+    /// GET a JSON document; panics on a non-2xx answer.
+    pub fn get(&self, path: &str) -> Value {
+        let (status, body) = self.get_status(path);
+        assert!((200..300).contains(&status), "GET {path}: {status} {body}");
+        body
+    }
+
+    pub fn get_status(&self, path: &str) -> (u16, Value) {
+        http_call("GET", &self.url(path), None)
+    }
+
+    pub fn post(&self, path: &str, body: &[u8]) -> (u16, Value) {
+        http_call("POST", &self.url(path), Some(body))
+    }
+
+    pub fn metrics(&self) -> String {
+        let mut resp = agent()
+            .get(&self.url("/metrics"))
+            .call()
+            .expect("GET /metrics");
+        resp.body_mut().read_to_string().expect("metrics body")
+    }
+
+    /// Stop with SIGTERM and wait for a clean exit.
+    pub fn stop(mut self) {
+        let mut child = self.child.take().expect("running");
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        assert!(
+            status.map(|s| s.success()).unwrap_or(false),
+            "sending SIGTERM"
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(st) = child.try_wait().expect("wait") {
+                assert!(
+                    st.success(),
+                    "onewall exited with {st}; stderr:\n{}",
+                    self.stderr()
+                );
+                return;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!(
+                    "onewall did not stop within 30s; stderr:\n{}",
+                    self.stderr()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn port(addr: &str) -> String {
+    addr.rsplit_once(':').expect("host:port").1.to_owned()
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+fn http_call(method: &str, url: &str, body: Option<&[u8]>) -> (u16, Value) {
+    let a = agent();
+    let resp = match (method, body) {
+        ("GET", _) => a.get(url).call(),
+        (_, Some(b)) => a.post(url).send(b),
+        _ => a.post(url).send_empty(),
+    };
+    let mut resp = resp.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let status = resp.status().as_u16();
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, json)
+}
+
+/// Poll `f` until it returns `Some` or `timeout` passes.
+pub fn eventually<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Run the real `logger` with `args`, optionally feeding `stdin`.
+pub fn logger(args: &[&str], stdin: Option<&str>) {
+    use std::io::Write;
+    let mut child = Command::new("logger")
+        .args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .spawn()
+        .expect("run logger (package bsdutils)");
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(text.as_bytes())
+            .expect("write to logger");
+    }
+    let st = child.wait().expect("logger");
+    assert!(st.success(), "logger {args:?} failed: {st}");
+}
