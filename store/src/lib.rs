@@ -11,9 +11,15 @@ use onewall_model::{
 };
 use serde::Serialize;
 
+pub mod conformance;
+mod cursor;
 mod error;
-pub use error::StoreError;
+pub mod sqlite;
 
+pub use error::StoreError;
+pub use sqlite::SqliteStore;
+
+/// The result of every store operation.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Most rows one query returns, whatever `limit` asks.
@@ -30,7 +36,13 @@ pub struct EventQuery {
     pub from: Option<Timestamp>,
     /// Event time before this.
     pub to: Option<Timestamp>,
-    /// `field == value` for every pair, compared as text (`source.ip`, `host.name`, ...).
+    /// `field == value` for every pair (all must hold), compared as text (`source.ip`,
+    /// `host.name`, ...): a field matches when its value's text form ([`onewall_model::Value::to_text`])
+    /// equals the given text exactly, so `process.pid:1234` matches the integer 1234 and the
+    /// string `"1234"`, and `source.ip:10.0.0.1` matches the address. An address filter
+    /// matches however the address is spelled (`::FFFF:a00:1`); a time filter is RFC 3339 and
+    /// matches the instant. Null and list values match no filter. A field name may not contain
+    /// `"`.
     pub filters: Vec<(String, String)>,
     /// Events of these regions only (the caller resolves subtrees); empty means all.
     pub regions: Vec<RegionCode>,
@@ -40,48 +52,72 @@ pub struct EventQuery {
     pub cursor: Option<String>,
 }
 
-/// A search over alerts, newest first.
+/// A search over alerts, newest first (alert time, then id, descending).
 #[derive(Debug, Clone, Default)]
 pub struct AlertQuery {
+    /// Alert time at or after this.
     pub from: Option<Timestamp>,
+    /// Alert time before this.
     pub to: Option<Timestamp>,
+    /// Alerts of this rule only.
     pub rule_id: Option<String>,
+    /// Alerts at least this severe.
     pub min_severity: Option<Severity>,
+    /// Alerts of these regions only (the caller resolves subtrees); empty means all.
     pub regions: Vec<RegionCode>,
+    /// At most this many (clamped to [`MAX_LIMIT`]; 0 means [`DEFAULT_LIMIT`]).
     pub limit: usize,
+    /// Where the previous page ended, from [`Page::next_cursor`].
     pub cursor: Option<String>,
 }
 
-/// A search over incidents, most recently updated first.
+/// A search over incidents, most recently updated first (`updated`, then id, descending).
+/// Every condition given must hold.
 #[derive(Debug, Clone, Default)]
 pub struct IncidentQuery {
+    /// Incidents in this status only.
     pub status: Option<IncidentStatus>,
     /// Only incidents whose status is open (new, acknowledged, investigating).
     pub open_only: bool,
+    /// Incidents at least this severe.
     pub min_severity: Option<Severity>,
     /// Last seen at or after this.
     pub since: Option<Timestamp>,
+    /// Incidents owned by these regions only ([`Incident::region`]; the caller resolves
+    /// subtrees); empty means all.
     pub regions: Vec<RegionCode>,
+    /// At most this many (clamped to [`MAX_LIMIT`]; 0 means [`DEFAULT_LIMIT`]).
     pub limit: usize,
+    /// Where the previous page ended, from [`Page::next_cursor`].
     pub cursor: Option<String>,
 }
 
 /// One page of results and the cursor for the next (`None` when this is the last).
 #[derive(Debug, Clone, Serialize)]
 pub struct Page<T> {
+    /// The rows of this page, in the query's order.
     pub items: Vec<T>,
+    /// Pass this as the next query's `cursor` to read on; `None` when nothing follows.
     pub next_cursor: Option<String>,
 }
 
 /// Counts a backend reports about itself (for metrics and health).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct StoreStats {
+    /// Events stored (in the days still kept).
     pub events: u64,
+    /// Alerts stored.
     pub alerts: u64,
+    /// Incidents stored.
     pub incidents: u64,
     /// Days that hold events, oldest first, as `YYYYMMDD`.
     pub event_days: Vec<u32>,
 }
+
+/// The change [`Store::update_incident`] applies. Spelled with an explicit `for<'a>` so that
+/// `#[async_trait]` keeps it higher-ranked: with an elided lifetime it would tie the reference
+/// to the call's lifetime, and no backend could lend it an incident it read itself.
+pub type IncidentChange = Box<dyn for<'a> FnOnce(&'a mut Incident) -> Result<()> + Send>;
 
 /// A storage backend. Writes are batched: one call is one transaction where the backend has
 /// them. Every backend passes the conformance suite in `onewall_store::conformance`.
@@ -94,25 +130,46 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Insert incidents, or replace them whole when their id exists.
     async fn upsert_incidents(&self, incidents: Vec<Incident>) -> Result<()>;
 
+    /// The event with this id, `None` when it is not stored (or its day was dropped).
     async fn get_event(&self, id: EventId) -> Result<Option<Event>>;
+    /// The alert with this id, `None` when it is not stored.
     async fn get_alert(&self, id: AlertId) -> Result<Option<Alert>>;
+    /// The incident with this id, `None` when it is not stored.
     async fn get_incident(&self, id: IncidentId) -> Result<Option<Incident>>;
 
+    /// One page of events, newest first. A malformed cursor or filter is
+    /// [`StoreError::InvalidQuery`].
     async fn search_events(&self, query: EventQuery) -> Result<Page<Event>>;
+    /// One page of alerts, newest first.
     async fn search_alerts(&self, query: AlertQuery) -> Result<Page<Alert>>;
+    /// One page of incidents, most recently updated first.
     async fn search_incidents(&self, query: IncidentQuery) -> Result<Page<Incident>>;
 
     /// Read an incident, let `change` modify it, and write it back, atomically with respect to
-    /// other updates of the same incident. `change` returning an error leaves it untouched.
+    /// other updates of the same incident. `change` returning an error leaves it untouched and
+    /// that error is returned; an absent incident is [`StoreError::NotFound`]. `change` may not
+    /// change the id ([`StoreError::Conflict`]); it should set `updated` itself
+    /// ([`Incident::set_status`] does). It runs while the backend holds its write lock, so it
+    /// must be quick and must not block.
     async fn update_incident(
         &self,
         id: IncidentId,
-        change: Box<dyn FnOnce(&mut Incident) -> Result<()> + Send>,
+        change: IncidentChange,
     ) -> Result<Incident>;
 
     /// Drop every event whose event time falls on a UTC day before `before`'s day. Returns the
     /// number of days dropped. Alerts and incidents are kept.
     async fn drop_events_before(&self, before: Timestamp) -> Result<usize>;
 
+    /// Counts for metrics and health.
     async fn stats(&self) -> Result<StoreStats>;
+}
+
+/// The number of rows a query asking for `limit` gets: 0 means [`DEFAULT_LIMIT`], and no more
+/// than [`MAX_LIMIT`].
+pub fn effective_limit(limit: usize) -> usize {
+    match limit {
+        0 => DEFAULT_LIMIT,
+        n => n.min(MAX_LIMIT),
+    }
 }

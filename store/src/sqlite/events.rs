@@ -1,0 +1,448 @@
+//! Events: per-day tables, writes, lookups, searches and retention.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::net::IpAddr;
+
+use onewall_model::{Event, EventId, Fields, Format, RegionCode, Source, Timestamp, Value};
+use rusqlite::{Connection, Row, params, params_from_iter};
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+
+use super::schema::{COMMON_COLUMNS, day_table, day_table_ddl};
+use super::sql::{Conditions, int};
+use super::{Writer, backend};
+use crate::cursor::{Cursor, CursorKind, decode_opt};
+use crate::{EventQuery, Page, Result, StoreError, effective_limit};
+
+/// The columns an [`Event`] is read from, in [`event_from_row`]'s order.
+const EVENT_COLUMNS: &str =
+    "id, time, received, region, collector, peer, format, raw, parse_error, fields";
+
+/// The days that have a table, from the catalog.
+pub(super) fn load_days(conn: &Connection) -> Result<BTreeSet<u32>> {
+    let mut stmt = conn.prepare("SELECT day FROM event_days")?;
+    let mut days = BTreeSet::new();
+    for day in stmt.query_map([], |r| r.get::<_, i64>(0))? {
+        days.insert(catalog_day(day?)?);
+    }
+    Ok(days)
+}
+
+fn catalog_day(day: i64) -> Result<u32> {
+    u32::try_from(day).map_err(|_| backend(format_args!("event_days holds a bad day {day}")))
+}
+
+/// Days with a table between `lo` and `hi` (both inclusive, `YYYYMMDD`), newest first.
+fn days_desc(conn: &Connection, lo: Option<u32>, hi: Option<u32>) -> Result<Vec<u32>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT day FROM event_days WHERE day >= ?1 AND day <= ?2 ORDER BY day DESC",
+    )?;
+    let rows = stmt.query_map(
+        params![lo.unwrap_or(0), hi.unwrap_or(u32::MAX)],
+        |r| r.get::<_, i64>(0),
+    )?;
+    rows.map(|d| catalog_day(d?)).collect()
+}
+
+fn insert_sql(day: u32) -> String {
+    let t = day_table(day);
+    let mut cols = EVENT_COLUMNS.to_owned();
+    for (_, col) in COMMON_COLUMNS {
+        cols.push_str(", ");
+        cols.push_str(col);
+    }
+    let placeholders: Vec<String> = (1..=10 + COMMON_COLUMNS.len())
+        .map(|i| format!("?{i}"))
+        .collect();
+    format!(
+        "INSERT OR IGNORE INTO {t} ({cols}) VALUES ({})",
+        placeholders.join(", ")
+    )
+}
+
+/// Write a batch in one transaction, creating the day tables it needs.
+pub(super) fn write_events(w: &mut Writer, events: &[Event]) -> Result<()> {
+    let mut by_day: BTreeMap<u32, Vec<&Event>> = BTreeMap::new();
+    for e in events {
+        by_day.entry(e.time.yyyymmdd()).or_default().push(e);
+    }
+    let tx = w.conn.transaction()?;
+    let mut created = Vec::new();
+    for (&day, batch) in &by_day {
+        if !w.days.contains(&day) {
+            tx.execute_batch(&day_table_ddl(day))?;
+            tx.execute(
+                "INSERT OR IGNORE INTO event_days (day, rows) VALUES (?1, 0)",
+                [day],
+            )?;
+            created.push(day);
+        }
+        let mut inserted = 0usize;
+        {
+            let mut stmt = tx.prepare_cached(&insert_sql(day))?;
+            for e in batch {
+                let fields = fields_to_json(&e.fields)?;
+                let common: Vec<Option<String>> = COMMON_COLUMNS
+                    .iter()
+                    .map(|(name, _)| {
+                        e.fields
+                            .get(name)
+                            .and_then(Value::to_text)
+                            .map(|t| t.into_owned())
+                    })
+                    .collect();
+                let [c0, c1, c2, c3, c4, c5] = &common[..] else {
+                    return Err(backend("common column count mismatch"));
+                };
+                inserted += stmt.execute(params![
+                    &e.id.to_bytes()[..],
+                    e.time.0,
+                    e.received.0,
+                    e.region.get(),
+                    &*e.source.collector,
+                    e.source.peer.map(|p| p.to_string()),
+                    e.format.as_str(),
+                    &e.raw[..],
+                    e.parse_error.as_deref(),
+                    fields,
+                    c0,
+                    c1,
+                    c2,
+                    c3,
+                    c4,
+                    c5,
+                ])?;
+            }
+        }
+        tx.execute(
+            "UPDATE event_days SET rows = rows + ?1 WHERE day = ?2",
+            params![int(inserted), day],
+        )?;
+    }
+    tx.commit()?;
+    w.days.extend(created);
+    tracing::debug!(
+        events = events.len(),
+        days = by_day.len(),
+        "events written"
+    );
+    Ok(())
+}
+
+/// Look an event up by id. The id tells when it was received, which is usually its event
+/// day, so that table is tried first, then the others newest first.
+pub(super) fn get_event(conn: &mut Connection, id: EventId) -> Result<Option<Event>> {
+    let tx = conn.transaction()?;
+    let mut days = days_desc(&tx, None, None)?;
+    let hint = id.timestamp().yyyymmdd();
+    if let Some(pos) = days.iter().position(|&d| d == hint) {
+        days.remove(pos);
+        days.insert(0, hint);
+    }
+    let key = id.to_bytes();
+    for day in days {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM {} WHERE id = ?1",
+            day_table(day)
+        );
+        let mut stmt = tx.prepare_cached(&sql)?;
+        let mut rows = stmt.query([&key[..]])?;
+        if let Some(row) = rows.next()? {
+            return event_from_row(row).map(Some);
+        }
+    }
+    Ok(None)
+}
+
+/// One page of events, newest first, walking the day tables from the newest in range.
+pub(super) fn search_events(conn: &mut Connection, q: &EventQuery) -> Result<Page<Event>> {
+    let limit = effective_limit(q.limit);
+    let cursor = decode_opt(CursorKind::Event, q.cursor.as_deref())?;
+    let mut cond = Conditions::default();
+    for (name, value) in &q.filters {
+        field_filter(&mut cond, name, value)?;
+    }
+    let empty = Page {
+        items: Vec::new(),
+        next_cursor: None,
+    };
+    if let (Some(from), Some(to)) = (q.from, q.to)
+        && from >= to
+    {
+        return Ok(empty);
+    }
+    cond.range("time", q.from.map(|t| t.0), q.to.map(|t| t.0));
+    cond.after("time", cursor);
+    if let Some(text) = q.text.as_deref().filter(|t| !t.is_empty()) {
+        let p = cond.bind(text.as_bytes().to_vec());
+        cond.push(format!("instr(raw, {p}) > 0"));
+    }
+    cond.regions(&q.regions);
+
+    let lo = q.from.map(Timestamp::yyyymmdd);
+    let mut hi = q.to.map(|t| Timestamp(t.0.saturating_sub(1)).yyyymmdd());
+    if let Some(c) = cursor {
+        let day = Timestamp(c.key).yyyymmdd();
+        hi = Some(hi.map_or(day, |h| h.min(day)));
+    }
+
+    let tx = conn.transaction()?;
+    let days = days_desc(&tx, lo, hi)?;
+    let where_clause = cond.where_clause();
+    let limit_param = cond.next_placeholder();
+    let mut items = Vec::new();
+    for day in days {
+        let want = limit + 1 - items.len();
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM {} {where_clause} ORDER BY time DESC, id DESC LIMIT {limit_param}",
+            day_table(day)
+        );
+        let mut stmt = tx.prepare_cached(&sql)?;
+        let mut rows = stmt.query(params_from_iter(cond.params_with(int(want))))?;
+        while let Some(row) = rows.next()? {
+            items.push(event_from_row(row)?);
+        }
+        if items.len() > limit {
+            break;
+        }
+    }
+    let next_cursor = if items.len() > limit {
+        items.truncate(limit);
+        items
+            .last()
+            .map(|e| Cursor::new(e.time.0, e.id.to_bytes()).encode(CursorKind::Event))
+    } else {
+        None
+    };
+    Ok(Page { items, next_cursor })
+}
+
+/// Add the condition for `name == value` (see [`EventQuery::filters`]).
+fn field_filter(cond: &mut Conditions, name: &str, value: &str) -> Result<()> {
+    if let Some((field, col)) = COMMON_COLUMNS.iter().find(|(n, _)| *n == name) {
+        // The column holds the value's text form; an address is spelled the way the model
+        // writes it.
+        let is_ip_field = [
+            onewall_model::event::names::SOURCE_IP,
+            onewall_model::event::names::DESTINATION_IP,
+        ]
+        .contains(field);
+        let text = match value.parse::<IpAddr>() {
+            Ok(ip) if is_ip_field => ip.to_string(),
+            _ => value.to_owned(),
+        };
+        let p = cond.bind(text);
+        cond.push(format!("{col} = {p}"));
+        return Ok(());
+    }
+    if name.is_empty() || name.contains('"') {
+        return Err(StoreError::InvalidQuery(format!(
+            "invalid filter field {name:?}: a field name is not empty and has no '\"'"
+        )));
+    }
+    // In the typed JSON a field is one of: a string, an integer, a real, true/false, null, a
+    // list, or an object `{"$ip": text}` / `{"$time": nanos}`. Compare the value's text form:
+    // one branch per JSON type the filter text could be the text form of.
+    let path = cond.bind(format!("$.\"{name}\""));
+    let mut arms = vec![format!(
+        "WHEN 'text' THEN json_extract(fields, {path}) = {}",
+        cond.bind(value.to_owned())
+    )];
+    if let Ok(i) = value.parse::<i64>()
+        && i.to_string() == value
+    {
+        arms.push(format!(
+            "WHEN 'integer' THEN json_extract(fields, {path}) = {}",
+            cond.bind(i)
+        ));
+    }
+    if let Ok(f) = value.parse::<f64>()
+        && f.is_finite()
+        && f.to_string() == value
+    {
+        arms.push(format!(
+            "WHEN 'real' THEN json_extract(fields, {path}) = {}",
+            cond.bind(f)
+        ));
+    }
+    match value {
+        "true" => arms.push("WHEN 'true' THEN 1".to_owned()),
+        "false" => arms.push("WHEN 'false' THEN 1".to_owned()),
+        _ => {}
+    }
+    let mut typed = Vec::new();
+    if let Ok(ip) = value.parse::<IpAddr>() {
+        let p = cond.bind(format!("$.\"{name}\".\"$ip\""));
+        typed.push(format!(
+            "json_extract(fields, {p}) = {}",
+            cond.bind(ip.to_string())
+        ));
+    }
+    if let Ok(t) = Timestamp::parse_rfc3339(value) {
+        let p = cond.bind(format!("$.\"{name}\".\"$time\""));
+        typed.push(format!("json_extract(fields, {p}) = {}", cond.bind(t.0)));
+    }
+    if !typed.is_empty() {
+        arms.push(format!("WHEN 'object' THEN {}", typed.join(" OR ")));
+    }
+    cond.push(format!(
+        "(CASE json_type(fields, {path}) {} ELSE 0 END)",
+        arms.join(" ")
+    ));
+    Ok(())
+}
+
+/// Drop the tables of every day before `before`'s day; the number of days dropped.
+pub(super) fn drop_days_before(w: &mut Writer, before: Timestamp) -> Result<usize> {
+    let cutoff = before.yyyymmdd();
+    let tx = w.conn.transaction()?;
+    let days: Vec<u32> = {
+        let mut stmt = tx.prepare("SELECT day FROM event_days WHERE day < ?1 ORDER BY day")?;
+        let rows = stmt.query_map([cutoff], |r| r.get::<_, i64>(0))?;
+        rows.map(|d| catalog_day(d?)).collect::<Result<_>>()?
+    };
+    for &day in &days {
+        tx.execute_batch(&format!("DROP TABLE IF EXISTS {}", day_table(day)))?;
+        tx.execute("DELETE FROM event_days WHERE day = ?1", [day])?;
+    }
+    tx.commit()?;
+    for day in &days {
+        w.days.remove(day);
+    }
+    if !days.is_empty() {
+        // Statements prepared for the dropped tables can never run again.
+        w.conn.flush_prepared_statement_cache();
+        tracing::info!(
+            days = days.len(),
+            before = cutoff,
+            "dropped event days past retention"
+        );
+    }
+    Ok(days.len())
+}
+
+/// Events stored, per the catalog's counters.
+pub(super) fn count(conn: &Connection) -> Result<(u64, Vec<u32>)> {
+    let mut stmt = conn.prepare_cached("SELECT day, rows FROM event_days ORDER BY day")?;
+    let mut rows = stmt.query([])?;
+    let mut total = 0u64;
+    let mut days = Vec::new();
+    while let Some(row) = rows.next()? {
+        days.push(catalog_day(row.get(0)?)?);
+        total += u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0);
+    }
+    Ok((total, days))
+}
+
+fn corrupt(what: &str, detail: impl fmt::Display) -> StoreError {
+    backend(format_args!("stored event has a bad {what}: {detail}"))
+}
+
+/// An [`Event`] from a row of [`EVENT_COLUMNS`].
+fn event_from_row(row: &Row<'_>) -> Result<Event> {
+    let id: [u8; 16] = row
+        .get_ref(0)?
+        .as_blob()
+        .map_err(|e| corrupt("id", e))?
+        .try_into()
+        .map_err(|_| corrupt("id", "not 16 bytes"))?;
+    let region: i64 = row.get(3)?;
+    let region = u32::try_from(region)
+        .ok()
+        .and_then(|r| RegionCode::new(r).ok())
+        .ok_or_else(|| corrupt("region", region))?;
+    let collector: String = row.get(4)?;
+    let peer: Option<String> = row.get(5)?;
+    let format: String = row.get(6)?;
+    let raw: Vec<u8> = row.get(7)?;
+    let parse_error: Option<String> = row.get(8)?;
+    let fields = fields_from_json(row.get_ref(9)?.as_str().map_err(|e| corrupt("fields", e))?)?;
+    Ok(Event {
+        id: EventId::from_bytes(id),
+        time: Timestamp(row.get(1)?),
+        received: Timestamp(row.get(2)?),
+        region,
+        source: Source::new(&collector, peer.and_then(|p| p.parse().ok())),
+        // A format this build does not know was written by a newer one; keep the event.
+        format: format.parse().unwrap_or(Format::Unknown),
+        raw: raw.into_boxed_slice(),
+        fields,
+        parse_error: parse_error.map(String::into_boxed_str),
+    })
+}
+
+/// The typed JSON of [`Fields::to_typed_json`], keeping the fields' order.
+pub(super) fn fields_to_json(fields: &Fields) -> Result<String> {
+    struct Typed<'a>(&'a Fields);
+    impl Serialize for Typed<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(Some(self.0.len()))?;
+            for (k, v) in self.0.iter() {
+                m.serialize_entry(k, &v.to_typed_json())?;
+            }
+            m.end()
+        }
+    }
+    serde_json::to_string(&Typed(fields)).map_err(|e| backend(format_args!("encoding fields: {e}")))
+}
+
+/// The inverse of [`fields_to_json`], in stored order (which [`Fields`] equality sees).
+pub(super) fn fields_from_json(text: &str) -> Result<Fields> {
+    struct Ordered(Fields);
+    struct OrderedVisitor;
+    impl<'de> Visitor<'de> for OrderedVisitor {
+        type Value = Ordered;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object of fields")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Ordered, A::Error> {
+            let mut fields = Fields::new();
+            while let Some((k, v)) = map.next_entry::<String, serde_json::Value>()? {
+                fields.insert(&k, Value::from_typed_json(&v));
+            }
+            Ok(Ordered(fields))
+        }
+    }
+    impl<'de> Deserialize<'de> for Ordered {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+            d.deserialize_map(OrderedVisitor)
+        }
+    }
+    serde_json::from_str::<Ordered>(text)
+        .map(|o| o.0)
+        .map_err(|e| corrupt("fields", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_keep_their_order() {
+        let mut f = Fields::new();
+        f.insert("zeta", "last name first");
+        f.insert("alpha", Value::Ip("10.0.0.1".parse().expect("ip")));
+        f.insert("mid", Value::Time(Timestamp(5)));
+        let text = fields_to_json(&f).expect("encode");
+        assert_eq!(fields_from_json(&text).expect("decode"), f);
+    }
+
+    #[test]
+    fn insert_statement_has_a_placeholder_per_column() {
+        let sql = insert_sql(20261128);
+        assert!(sql.contains("events_20261128"));
+        assert!(sql.contains("?16)"));
+    }
+
+    #[test]
+    fn quoted_field_names_are_refused() {
+        let mut c = Conditions::default();
+        assert!(matches!(
+            field_filter(&mut c, "a\"b", "x"),
+            Err(StoreError::InvalidQuery(_))
+        ));
+        assert!(field_filter(&mut c, "", "x").is_err());
+    }
+}
+

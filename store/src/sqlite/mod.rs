@@ -1,0 +1,272 @@
+//! The embedded default backend: one SQLite database file in a directory.
+//!
+//! - Events live in one table per UTC day of their event time (`events_YYYYMMDD`), created on
+//!   the first write of that day and listed in the `event_days` catalog, so retention drops
+//!   whole tables instead of deleting rows. Each day table indexes `(time, id)` and the common
+//!   fields (`host.name`, `source.ip`, ...) copied into their own columns as text on write.
+//! - Alerts, incidents and the node's own key/value state each have one table; alerts and
+//!   incidents keep the whole record as JSON beside the columns queries filter on.
+//! - WAL journal, `synchronous=NORMAL`: a commit survives a process crash; the last commits
+//!   before a power loss may not.
+//! - rusqlite is blocking, so every operation runs on tokio's blocking pool. One writer
+//!   connection sits behind a mutex (SQLite has one writer anyway); searches take a reader
+//!   connection from a small pool, so they never wait behind writes.
+
+mod events;
+mod records;
+mod schema;
+mod sql;
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use async_trait::async_trait;
+use onewall_model::{Alert, AlertId, Event, EventId, Incident, IncidentId, Timestamp};
+use rusqlite::Connection;
+
+use crate::{
+    AlertQuery, EventQuery, IncidentChange, IncidentQuery, Page, Result, Store, StoreError,
+    StoreStats,
+};
+
+/// The database file's name inside the store's directory.
+pub const DB_FILE: &str = "onewall.sqlite3";
+/// Reader connections kept open between searches; more are opened under load and closed after.
+const IDLE_READERS: usize = 4;
+const BACKEND: &str = "sqlite";
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Backend {
+            backend: BACKEND,
+            detail: e.to_string(),
+        }
+    }
+}
+
+/// A backend failure that is not a SQLite error (a record that does not decode, a lost task).
+fn backend(detail: impl fmt::Display) -> StoreError {
+    StoreError::Backend {
+        backend: BACKEND,
+        detail: detail.to_string(),
+    }
+}
+
+/// The writer connection and what it knows about the schema.
+struct Writer {
+    conn: Connection,
+    /// Day tables that exist (`YYYYMMDD`); only changed after the transaction that changed
+    /// them committed.
+    days: BTreeSet<u32>,
+}
+
+struct Inner {
+    dir: PathBuf,
+    db: PathBuf,
+    writer: Mutex<Writer>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+/// The embedded store: SQLite in one directory. Cheap to clone; clones share connections.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("dir", &self.inner.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while the lock was held left no transaction open (rusqlite rolls back on drop),
+    // so the connection is still sound.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl SqliteStore {
+    /// Open the store in `dir`, creating the directory and the database as needed and bringing
+    /// the schema up to date. Blocks (file I/O); call it at startup or from a blocking task.
+    pub fn open(dir: &Path) -> Result<SqliteStore> {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            backend(format_args!("cannot create store directory {}: {e}", dir.display()))
+        })?;
+        let db = dir.join(DB_FILE);
+        let conn = schema::open_writer(&db).inspect_err(|e| {
+            tracing::error!(path = %db.display(), error = %e, "cannot open the embedded store");
+        })?;
+        let days = events::load_days(&conn)?;
+        let reader = schema::open_reader(&db)?;
+        tracing::info!(path = %db.display(), days = days.len(), "embedded store open");
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                dir: dir.to_owned(),
+                db,
+                writer: Mutex::new(Writer { conn, days }),
+                readers: Mutex::new(vec![reader]),
+            }),
+        })
+    }
+
+    /// The directory the store lives in.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// A value from the node's key/value state (correlator windows, federation outbox marks
+    /// ...), `None` when the key was never set.
+    pub async fn get_state(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        let key = key.to_owned();
+        self.read("get_state", move |conn| records::get_state(conn, &key))
+            .await
+    }
+
+    /// Set a key of the node's state, replacing its value.
+    pub async fn put_state(&self, key: &str, value: Vec<u8>) -> Result<()> {
+        let key = key.to_owned();
+        self.write("put_state", move |w| records::put_state(&w.conn, &key, &value))
+            .await
+    }
+
+    /// Remove a key of the node's state; `true` when it was set.
+    pub async fn delete_state(&self, key: &str) -> Result<bool> {
+        let key = key.to_owned();
+        self.write("delete_state", move |w| records::delete_state(&w.conn, &key))
+            .await
+    }
+
+    /// Run `op` on the writer connection in the blocking pool. Backend errors are logged here
+    /// with the operation's name.
+    async fn write<T, F>(&self, op: &'static str, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Writer) -> Result<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        let res = tokio::task::spawn_blocking(move || {
+            let mut w = lock(&inner.writer);
+            f(&mut w)
+        })
+        .await
+        .unwrap_or_else(|e| Err(backend(format_args!("{op} task failed: {e}"))));
+        log_failure(op, res)
+    }
+
+    /// Run `op` on a reader connection in the blocking pool.
+    async fn read<T, F>(&self, op: &'static str, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        let res = tokio::task::spawn_blocking(move || {
+            let taken = lock(&inner.readers).pop();
+            let mut conn = match taken {
+                Some(c) => c,
+                None => schema::open_reader(&inner.db)?,
+            };
+            let res = f(&mut conn);
+            let mut pool = lock(&inner.readers);
+            if pool.len() < IDLE_READERS {
+                pool.push(conn);
+            }
+            res
+        })
+        .await
+        .unwrap_or_else(|e| Err(backend(format_args!("{op} task failed: {e}"))));
+        log_failure(op, res)
+    }
+}
+
+fn log_failure<T>(op: &'static str, res: Result<T>) -> Result<T> {
+    if let Err(StoreError::Backend { detail, .. }) = &res {
+        tracing::error!(op, detail = %detail, "embedded store operation failed");
+    }
+    res
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn write_events(&self, events: Vec<Event>) -> Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.write("write_events", move |w| events::write_events(w, &events))
+            .await
+    }
+
+    async fn write_alerts(&self, alerts: Vec<Alert>) -> Result<()> {
+        if alerts.is_empty() {
+            return Ok(());
+        }
+        self.write("write_alerts", move |w| records::write_alerts(&mut w.conn, &alerts))
+            .await
+    }
+
+    async fn upsert_incidents(&self, incidents: Vec<Incident>) -> Result<()> {
+        if incidents.is_empty() {
+            return Ok(());
+        }
+        self.write("upsert_incidents", move |w| {
+            records::upsert_incidents(&mut w.conn, &incidents)
+        })
+        .await
+    }
+
+    async fn get_event(&self, id: EventId) -> Result<Option<Event>> {
+        self.read("get_event", move |conn| events::get_event(conn, id))
+            .await
+    }
+
+    async fn get_alert(&self, id: AlertId) -> Result<Option<Alert>> {
+        self.read("get_alert", move |conn| records::get_alert(conn, id))
+            .await
+    }
+
+    async fn get_incident(&self, id: IncidentId) -> Result<Option<Incident>> {
+        self.read("get_incident", move |conn| records::get_incident(conn, id))
+            .await
+    }
+
+    async fn search_events(&self, query: EventQuery) -> Result<Page<Event>> {
+        self.read("search_events", move |conn| events::search_events(conn, &query))
+            .await
+    }
+
+    async fn search_alerts(&self, query: AlertQuery) -> Result<Page<Alert>> {
+        self.read("search_alerts", move |conn| records::search_alerts(conn, &query))
+            .await
+    }
+
+    async fn search_incidents(&self, query: IncidentQuery) -> Result<Page<Incident>> {
+        self.read("search_incidents", move |conn| {
+            records::search_incidents(conn, &query)
+        })
+        .await
+    }
+
+    async fn update_incident(
+        &self,
+        id: IncidentId,
+        change: IncidentChange,
+    ) -> Result<Incident> {
+        self.write("update_incident", move |w| {
+            records::update_incident(&mut w.conn, id, change)
+        })
+        .await
+    }
+
+    async fn drop_events_before(&self, before: Timestamp) -> Result<usize> {
+        self.write("drop_events_before", move |w| events::drop_days_before(w, before))
+            .await
+    }
+
+    async fn stats(&self) -> Result<StoreStats> {
+        self.read("stats", records::stats).await
+    }
+}

@@ -1,0 +1,272 @@
+//! Alerts, incidents, the node's key/value state, and the stats.
+
+use onewall_model::{Alert, AlertId, Incident, IncidentId, IncidentStatus, Severity, Timestamp};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params, params_from_iter};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::sql::{Conditions, int};
+use super::{backend, events};
+use crate::cursor::{Cursor, CursorKind, decode_opt};
+use crate::{
+    AlertQuery, IncidentChange, IncidentQuery, Page, Result, StoreError, StoreStats, effective_limit,
+};
+
+/// A severity's rank as stored: 0 informational .. 4 critical.
+fn rank(s: Severity) -> i64 {
+    s as i64
+}
+
+fn to_body<T: Serialize>(what: &str, v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| backend(format_args!("encoding {what}: {e}")))
+}
+
+fn from_body<T: DeserializeOwned>(what: &str, text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| backend(format_args!("stored {what} does not decode: {e}")))
+}
+
+/// Run a `SELECT body ... LIMIT n` and decode every row.
+fn bodies<T: DeserializeOwned>(
+    conn: &Connection,
+    what: &str,
+    sql: &str,
+    params: Vec<rusqlite::types::Value>,
+) -> Result<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params_from_iter(params))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let text = row
+            .get_ref(0)?
+            .as_str()
+            .map_err(|e| backend(format_args!("stored {what} is not text: {e}")))?;
+        out.push(from_body(what, text)?);
+    }
+    Ok(out)
+}
+
+/// Trim a page fetched with `limit + 1` rows and make its cursor.
+fn page<T>(
+    mut items: Vec<T>,
+    limit: usize,
+    kind: CursorKind,
+    key: impl Fn(&T) -> Cursor,
+) -> Page<T> {
+    let next_cursor = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|t| key(t).encode(kind))
+    } else {
+        None
+    };
+    Page { items, next_cursor }
+}
+
+// ---- alerts ----
+
+pub(super) fn write_alerts(conn: &mut Connection, alerts: &[Alert]) -> Result<()> {
+    let tx = conn.transaction()?;
+    {
+        let mut stmt = tx.prepare_cached(
+            "INSERT OR IGNORE INTO alerts (id, time, created, rule_id, severity, region, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for a in alerts {
+            stmt.execute(params![
+                &a.id.to_bytes()[..],
+                a.time.0,
+                a.created.0,
+                a.rule.id,
+                rank(a.severity),
+                a.region.get(),
+                to_body("alert", a)?,
+            ])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+pub(super) fn get_alert(conn: &mut Connection, id: AlertId) -> Result<Option<Alert>> {
+    let found = bodies(
+        conn,
+        "alert",
+        "SELECT body FROM alerts WHERE id = ?1",
+        vec![id.to_bytes().to_vec().into()],
+    )?;
+    Ok(found.into_iter().next())
+}
+
+pub(super) fn search_alerts(conn: &mut Connection, q: &AlertQuery) -> Result<Page<Alert>> {
+    let limit = effective_limit(q.limit);
+    let cursor = decode_opt(CursorKind::Alert, q.cursor.as_deref())?;
+    let mut cond = Conditions::default();
+    cond.range("time", q.from.map(|t| t.0), q.to.map(|t| t.0));
+    cond.after("time", cursor);
+    if let Some(rule) = &q.rule_id {
+        let p = cond.bind(rule.clone());
+        cond.push(format!("rule_id = {p}"));
+    }
+    if let Some(s) = q.min_severity {
+        let p = cond.bind(rank(s));
+        cond.push(format!("severity >= {p}"));
+    }
+    cond.regions(&q.regions);
+    let sql = format!(
+        "SELECT body FROM alerts {} ORDER BY time DESC, id DESC LIMIT {}",
+        cond.where_clause(),
+        cond.next_placeholder()
+    );
+    let items = bodies(conn, "alert", &sql, cond.params_with(int(limit + 1)))?;
+    Ok(page(items, limit, CursorKind::Alert, |a: &Alert| {
+        Cursor::new(a.time.0, a.id.to_bytes())
+    }))
+}
+
+// ---- incidents ----
+
+fn upsert_incident(tx: &Transaction<'_>, i: &Incident) -> Result<()> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO incidents
+            (id, status, severity, region, group_key, first_seen, last_seen, updated, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (id) DO UPDATE SET
+            status = excluded.status, severity = excluded.severity, region = excluded.region,
+            group_key = excluded.group_key, first_seen = excluded.first_seen,
+            last_seen = excluded.last_seen, updated = excluded.updated, body = excluded.body",
+    )?;
+    stmt.execute(params![
+        &i.id.to_bytes()[..],
+        i.status.as_str(),
+        rank(i.severity),
+        i.region.get(),
+        i.group_key,
+        i.first_seen.0,
+        i.last_seen.0,
+        i.updated.0,
+        to_body("incident", i)?,
+    ])?;
+    Ok(())
+}
+
+pub(super) fn upsert_incidents(conn: &mut Connection, incidents: &[Incident]) -> Result<()> {
+    let tx = conn.transaction()?;
+    for i in incidents {
+        upsert_incident(&tx, i)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn read_incident(conn: &Connection, id: IncidentId) -> Result<Option<Incident>> {
+    let found = bodies(
+        conn,
+        "incident",
+        "SELECT body FROM incidents WHERE id = ?1",
+        vec![id.to_bytes().to_vec().into()],
+    )?;
+    Ok(found.into_iter().next())
+}
+
+pub(super) fn get_incident(conn: &mut Connection, id: IncidentId) -> Result<Option<Incident>> {
+    read_incident(conn, id)
+}
+
+/// Read, change and write back one incident in one immediate transaction; any error rolls
+/// the transaction back.
+pub(super) fn update_incident(
+    conn: &mut Connection,
+    id: IncidentId,
+    change: IncidentChange,
+) -> Result<Incident> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut incident = read_incident(&tx, id)?.ok_or_else(|| StoreError::NotFound {
+        what: "incident",
+        id: id.to_string(),
+    })?;
+    change(&mut incident)?;
+    if incident.id != id {
+        return Err(StoreError::Conflict(format!(
+            "an update of incident {id} may not change its id to {}",
+            incident.id
+        )));
+    }
+    upsert_incident(&tx, &incident)?;
+    tx.commit()?;
+    Ok(incident)
+}
+
+fn open_statuses() -> String {
+    let open: Vec<String> = IncidentStatus::ALL
+        .iter()
+        .filter(|s| s.is_open())
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect();
+    open.join(", ")
+}
+
+pub(super) fn search_incidents(conn: &mut Connection, q: &IncidentQuery) -> Result<Page<Incident>> {
+    let limit = effective_limit(q.limit);
+    let cursor = decode_opt(CursorKind::Incident, q.cursor.as_deref())?;
+    let mut cond = Conditions::default();
+    cond.after("updated", cursor);
+    if let Some(status) = q.status {
+        let p = cond.bind(status.as_str().to_owned());
+        cond.push(format!("status = {p}"));
+    }
+    if q.open_only {
+        cond.push(format!("status IN ({})", open_statuses()));
+    }
+    if let Some(s) = q.min_severity {
+        let p = cond.bind(rank(s));
+        cond.push(format!("severity >= {p}"));
+    }
+    cond.range("last_seen", q.since.map(|t| t.0), None);
+    cond.regions(&q.regions);
+    let sql = format!(
+        "SELECT body FROM incidents {} ORDER BY updated DESC, id DESC LIMIT {}",
+        cond.where_clause(),
+        cond.next_placeholder()
+    );
+    let items = bodies(conn, "incident", &sql, cond.params_with(int(limit + 1)))?;
+    Ok(page(items, limit, CursorKind::Incident, |i: &Incident| {
+        Cursor::new(i.updated.0, i.id.to_bytes())
+    }))
+}
+
+// ---- node state ----
+
+pub(super) fn get_state(conn: &mut Connection, key: &str) -> Result<Option<Vec<u8>>> {
+    let mut stmt = conn.prepare_cached("SELECT value FROM node_state WHERE key = ?1")?;
+    Ok(stmt.query_row([key], |r| r.get(0)).optional()?)
+}
+
+pub(super) fn put_state(conn: &Connection, key: &str, value: &[u8]) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO node_state (key, value, updated) VALUES (?1, ?2, ?3)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated = excluded.updated",
+    )?;
+    stmt.execute(params![key, value, Timestamp::now().0])?;
+    Ok(())
+}
+
+pub(super) fn delete_state(conn: &Connection, key: &str) -> Result<bool> {
+    let mut stmt = conn.prepare_cached("DELETE FROM node_state WHERE key = ?1")?;
+    Ok(stmt.execute([key])? > 0)
+}
+
+// ---- stats ----
+
+pub(super) fn stats(conn: &mut Connection) -> Result<StoreStats> {
+    let tx = conn.transaction()?;
+    let (events, event_days) = events::count(&tx)?;
+    let count = |table: &str| -> Result<u64> {
+        let n: i64 = tx.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    };
+    Ok(StoreStats {
+        events,
+        alerts: count("alerts")?,
+        incidents: count("incidents")?,
+        event_days,
+    })
+}

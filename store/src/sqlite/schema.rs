@@ -1,0 +1,154 @@
+//! Connections, pragmas and the schema.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use super::backend;
+use crate::Result;
+
+/// The schema this build writes, kept in `PRAGMA user_version`. A database with a newer
+/// version is refused rather than misread.
+pub(super) const SCHEMA_VERSION: i64 = 1;
+
+/// Tables that are not per day. Every statement is idempotent, so opening an existing store
+/// runs it harmlessly.
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS event_days (
+    day INTEGER PRIMARY KEY,        -- YYYYMMDD (UTC) of the events in events_<day>
+    rows INTEGER NOT NULL DEFAULT 0 -- events written to it (duplicates not counted)
+);
+
+CREATE TABLE IF NOT EXISTS alerts (
+    id BLOB NOT NULL PRIMARY KEY,
+    time INTEGER NOT NULL,
+    created INTEGER NOT NULL,
+    rule_id TEXT NOT NULL,
+    severity INTEGER NOT NULL,      -- 0 informational .. 4 critical
+    region INTEGER NOT NULL,
+    body TEXT NOT NULL              -- the whole alert as JSON, event ids included
+);
+CREATE INDEX IF NOT EXISTS alerts_time ON alerts (time, id);
+CREATE INDEX IF NOT EXISTS alerts_rule ON alerts (rule_id, time, id);
+CREATE INDEX IF NOT EXISTS alerts_region ON alerts (region, time, id);
+
+CREATE TABLE IF NOT EXISTS incidents (
+    id BLOB NOT NULL PRIMARY KEY,
+    status TEXT NOT NULL,
+    severity INTEGER NOT NULL,
+    region INTEGER NOT NULL,
+    group_key TEXT NOT NULL,
+    first_seen INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL,
+    updated INTEGER NOT NULL,
+    body TEXT NOT NULL              -- the whole incident as JSON
+);
+CREATE INDEX IF NOT EXISTS incidents_updated ON incidents (updated, id);
+CREATE INDEX IF NOT EXISTS incidents_status ON incidents (status, updated, id);
+CREATE INDEX IF NOT EXISTS incidents_group ON incidents (group_key);
+
+CREATE TABLE IF NOT EXISTS node_state (
+    key TEXT NOT NULL PRIMARY KEY,
+    value BLOB NOT NULL,
+    updated INTEGER NOT NULL
+);
+";
+
+/// Settings every connection gets.
+fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.set_prepared_statement_cache_capacity(256);
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // 32 MiB of page cache per connection.
+    conn.pragma_update(None, "cache_size", -32_768)?;
+    Ok(())
+}
+
+/// The writer: switches the database to WAL and brings the schema up to date.
+pub(super) fn open_writer(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    configure(&conn)?;
+    let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(backend(format_args!(
+            "{}: the database refused WAL mode (got {mode})",
+            path.display()
+        )));
+    }
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(backend(format_args!(
+            "{}: schema version {version} is newer than this build's {SCHEMA_VERSION}",
+            path.display()
+        )));
+    }
+    let tx = conn.unchecked_transaction()?;
+    tx.execute_batch(SCHEMA)?;
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    Ok(conn)
+}
+
+/// A reader: the same database, refusing writes.
+pub(super) fn open_reader(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+    )?;
+    configure(&conn)?;
+    conn.pragma_update(None, "query_only", true)?;
+    Ok(conn)
+}
+
+/// The name of the table holding the events of `day` (`YYYYMMDD`).
+pub(super) fn day_table(day: u32) -> String {
+    format!("events_{day}")
+}
+
+/// The common fields, each copied on write into an indexed text column of the same meaning.
+pub(super) const COMMON_COLUMNS: [(&str, &str); 6] = {
+    use onewall_model::event::names;
+    [
+        (names::HOST_NAME, "host_name"),
+        (names::SOURCE_IP, "source_ip"),
+        (names::DESTINATION_IP, "destination_ip"),
+        (names::USER_NAME, "user_name"),
+        (names::PROCESS_NAME, "process_name"),
+        (names::EVENT_ACTION, "event_action"),
+    ]
+};
+
+/// The statements that create one day's table and its indexes.
+pub(super) fn day_table_ddl(day: u32) -> String {
+    let t = day_table(day);
+    let mut sql = format!(
+        "CREATE TABLE IF NOT EXISTS {t} (
+            id BLOB NOT NULL PRIMARY KEY,
+            time INTEGER NOT NULL,
+            received INTEGER NOT NULL,
+            region INTEGER NOT NULL,
+            collector TEXT NOT NULL,
+            peer TEXT,
+            format TEXT NOT NULL,
+            raw BLOB NOT NULL,
+            parse_error TEXT,
+            fields TEXT NOT NULL"
+    );
+    for (_, col) in COMMON_COLUMNS {
+        sql.push_str(&format!(",\n            {col} TEXT"));
+    }
+    sql.push_str(");\n");
+    sql.push_str(&format!(
+        "CREATE INDEX IF NOT EXISTS {t}_time ON {t} (time, id);\n"
+    ));
+    for (_, col) in COMMON_COLUMNS {
+        // Partial: most events lack most of these fields, and `col = ?` implies NOT NULL, so
+        // the planner still uses them.
+        sql.push_str(&format!(
+            "CREATE INDEX IF NOT EXISTS {t}_{col} ON {t} ({col}, time, id) WHERE {col} IS NOT NULL;\n"
+        ));
+    }
+    sql
+}
