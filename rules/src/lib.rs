@@ -1,1 +1,243 @@
-//! placeholder
+//! Sigma rules for onewall: load YAML rule packs, compile them once, match batches of events.
+//!
+//! ```no_run
+//! use onewall_rules::Engine;
+//! # let events: Vec<onewall_model::Event> = Vec::new();
+//! let (engine, report) = Engine::builtin();
+//! assert!(report.is_clean());
+//! let mut alerts = Vec::new();
+//! engine.match_batch(&events, onewall_model::Timestamp::now(), &mut alerts);
+//! ```
+//!
+//! # What is supported
+//!
+//! This is the first subset of the [Sigma specification]; a rule using anything else fails to
+//! compile with a reason naming what it used (e.g. `modifier 're' is not supported yet`), is
+//! skipped and reported in the [`LoadReport`]; the other rules load.
+//!
+//! - Search identifiers: maps (AND of fields), lists of maps (OR), keyword lists (any keyword
+//!   contained in the event's `message`, or in its raw text when it has no `message`), and
+//!   `'|all': [...]` keyword maps (every keyword).
+//! - Values: case-insensitive strings, numbers compared as text (`4625` matches `"4625"` and
+//!   `4625`), `null` (absent or null), `''` (empty string), lists (OR). An event value that is
+//!   a list matches when any element does.
+//! - Wildcards `*` and `?`; `\*`, `\?` and `\\` are literal `*`, `?` and `\`; a backslash
+//!   before any other character is itself literal.
+//! - Modifiers `contains`, `startswith`, `endswith` and `all`.
+//! - Conditions: identifiers, `and`, `or`, `not`, parentheses, `1 of` / `any of` / `N of` /
+//!   `all of` a pattern or `them` (`them` skips identifiers starting with `_`); a list of
+//!   conditions is their OR. Precedence: `not` over `and` over `or`.
+//! - Several documents per file (`---`): each is a rule. `action: global` documents,
+//!   correlation rules and Sigma filters are reported as not supported yet.
+//!
+//! Metadata: `title` and `detection` (with `condition`) are required. A rule without an `id` is
+//! given a stable one derived from its file name, title and position in the file (see
+//! [`RuleInfo::id`]); a missing `level` is `medium`. Two documents with the same `id`: the
+//! second is reported and skipped.
+//!
+//! The `logsource` is recorded on each rule ([`RuleInfo::logsource`]) but not used for routing
+//! yet: every rule is tried on every event, and field names are used as written (no field
+//! mapping).
+//!
+//! [Sigma specification]: https://github.com/SigmaHQ/sigma-specification
+
+mod condition;
+mod context;
+mod detection;
+mod error;
+mod pattern;
+mod rule;
+mod source;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+
+use onewall_model::{Alert, AlertId, Entity, Event, FieldId, RuleRef, Timestamp};
+
+pub use error::{LoadReport, RuleError, RulesError};
+pub use rule::{Logsource, RuleInfo};
+pub use source::{RuleSource, builtin_sources, read_rule_dir};
+
+use context::{EventContext, LowerCache};
+use rule::CompiledRule;
+
+/// A compiled set of rules. Immutable once built; share it across threads (`Send + Sync`) and
+/// build a new one to change the rules.
+pub struct Engine {
+    infos: Vec<RuleInfo>,
+    refs: Vec<RuleRef>,
+    compiled: Vec<CompiledRule>,
+    /// The `message` field, target of keyword searches.
+    message: Option<FieldId>,
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine")
+            .field("rules", &self.infos.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Compile rule sources. Never fails as a whole: a document that does not compile is
+    /// skipped and reported.
+    pub fn compile(sources: impl IntoIterator<Item = RuleSource>) -> (Engine, LoadReport) {
+        let mut report = LoadReport::default();
+        let mut rules = Vec::new();
+        for src in sources {
+            rule::compile_source(&src, &mut rules, &mut report);
+        }
+        let mut first_seen: HashMap<String, String> = HashMap::new();
+        let mut engine = Engine {
+            infos: Vec::with_capacity(rules.len()),
+            refs: Vec::with_capacity(rules.len()),
+            compiled: Vec::with_capacity(rules.len()),
+            message: FieldId::intern(onewall_model::event::names::MESSAGE),
+        };
+        for (info, compiled) in rules {
+            if let Some(first) = first_seen.get(&info.id) {
+                report.errors.push(RuleError::new(
+                    &info.path,
+                    Some(&info.id),
+                    format!("duplicate rule id, first defined in {first}"),
+                ));
+                continue;
+            }
+            first_seen.insert(info.id.clone(), info.path.clone());
+            engine.refs.push(info.to_rule_ref());
+            engine.infos.push(info);
+            engine.compiled.push(compiled);
+        }
+        report.compiled = engine.infos.len();
+        (engine, report)
+    }
+
+    /// Load every `*.yml` / `*.yaml` under `dir`, recursively (see [`read_rule_dir`]). Fails
+    /// only when `dir` itself cannot be read; every other problem is in the report.
+    pub fn load_dir(dir: &Path) -> Result<(Engine, LoadReport), RulesError> {
+        Self::load(false, &[dir])
+    }
+
+    /// The built-in rule pack (Linux syslog: SSH, sudo, accounts, cron).
+    pub fn builtin() -> (Engine, LoadReport) {
+        Self::compile(builtin_sources())
+    }
+
+    /// The built-in pack as sources, e.g. to combine with others in [`Engine::compile`].
+    pub fn builtin_sources() -> Vec<RuleSource> {
+        builtin_sources()
+    }
+
+    /// The built-in pack (when `builtin` is true) plus every rule under each of `dirs`.
+    /// Fails only when one of `dirs` cannot be read.
+    pub fn load<P: AsRef<Path>>(
+        builtin: bool,
+        dirs: &[P],
+    ) -> Result<(Engine, LoadReport), RulesError> {
+        let mut sources = if builtin {
+            builtin_sources()
+        } else {
+            Vec::new()
+        };
+        let mut read_report = LoadReport::default();
+        for dir in dirs {
+            let (more, report) = read_rule_dir(dir.as_ref())?;
+            sources.extend(more);
+            read_report.merge(report);
+        }
+        let (engine, mut report) = Self::compile(sources);
+        report.merge(read_report);
+        Ok((engine, report))
+    }
+
+    /// The compiled rules, in load order.
+    pub fn rules(&self) -> &[RuleInfo] {
+        &self.infos
+    }
+
+    /// The rule with this id.
+    pub fn rule(&self, id: &str) -> Option<&RuleInfo> {
+        self.infos.iter().find(|r| r.id == id)
+    }
+
+    /// Number of compiled rules.
+    pub fn len(&self) -> usize {
+        self.infos.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.infos.is_empty()
+    }
+
+    /// Match a batch; push one [`Alert`] per (rule, event) match onto `out`, in event order
+    /// and, per event, in rule order. `now` is the alerts' creation time.
+    pub fn match_batch(&self, events: &[Event], now: Timestamp, out: &mut Vec<Alert>) {
+        let mut cache = LowerCache::default();
+        for event in events {
+            let mut cx = EventContext::new(event, &mut cache, self.message);
+            let mut entities: Option<Vec<Entity>> = None;
+            for (i, rule) in self.compiled.iter().enumerate() {
+                if !rule.matches(&mut cx) {
+                    continue;
+                }
+                let mut matched = Vec::new();
+                rule.collect(&mut cx, &mut matched);
+                let rule_ref = self.refs[i].clone();
+                out.push(Alert {
+                    id: AlertId::new(now),
+                    time: event.time,
+                    created: now,
+                    severity: rule_ref.level,
+                    rule: rule_ref,
+                    event_ids: vec![event.id],
+                    entities: entities
+                        .get_or_insert_with(|| Entity::from_event(event))
+                        .clone(),
+                    region: event.region,
+                    matched,
+                });
+            }
+        }
+    }
+
+    /// The ids of the rules that match `event` (for tests and `rules test`).
+    pub fn matching_rules(&self, event: &Event) -> Vec<&str> {
+        let mut cache = LowerCache::default();
+        let mut cx = EventContext::new(event, &mut cache, self.message);
+        self.compiled
+            .iter()
+            .zip(&self.infos)
+            .filter(|(rule, _)| rule.matches(&mut cx))
+            .map(|(_, info)| info.id.as_str())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_is_send_and_sync() {
+        fn check<T: Send + Sync + fmt::Debug>() {}
+        check::<Engine>();
+    }
+
+    #[test]
+    fn every_builtin_file_is_embedded() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/packs/builtin");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .expect("builtin pack dir")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".yml") || n.ends_with(".yaml"))
+            .collect();
+        on_disk.sort();
+        let mut embedded: Vec<String> =
+            source::BUILTIN.iter().map(|(n, _)| n.to_string()).collect();
+        embedded.sort();
+        assert_eq!(on_disk, embedded);
+    }
+}

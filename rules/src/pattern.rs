@@ -1,0 +1,338 @@
+//! Sigma string values compiled for case-insensitive matching: escapes resolved, wildcards
+//! turned into tokens, the text lowercased once, and the common shapes (equal, prefix, suffix,
+//! substring) given their own fast paths.
+//!
+//! Every [`Pattern`] is matched against text that the caller has already lowercased (see
+//! [`lowercase_into`]), so no per-event case folding happens here.
+
+use memchr::memmem;
+
+/// Where the value is anchored, from the `contains` / `startswith` / `endswith` modifiers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Anchor {
+    /// No modifier: the whole text must match.
+    Whole,
+    /// `startswith`: the value may be followed by anything.
+    Start,
+    /// `endswith`: the value may be preceded by anything.
+    End,
+    /// `contains`: the value may appear anywhere.
+    Anywhere,
+}
+
+/// One piece of a wildcard pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Token {
+    /// Literal, lowercased text.
+    Lit(String),
+    /// `?`: exactly one character.
+    One,
+    /// `*`: any run of characters, possibly empty.
+    Many,
+}
+
+/// A compiled, lowercased Sigma string value.
+#[derive(Debug, Clone)]
+pub(crate) enum Pattern {
+    /// The text equals this.
+    Exact(Box<str>),
+    /// The text starts with this.
+    Prefix(Box<str>),
+    /// The text ends with this.
+    Suffix(Box<str>),
+    /// The text contains this.
+    Contains(memmem::Finder<'static>),
+    /// Any text at all (a lone `*`).
+    Any,
+    /// Anything else: a general wildcard pattern.
+    Glob(Glob),
+}
+
+impl Pattern {
+    /// Compile a Sigma string value: resolve escapes, find wildcards, lowercase, apply the anchor.
+    pub(crate) fn compile(value: &str, anchor: Anchor) -> Pattern {
+        let mut tokens = Vec::new();
+        if matches!(anchor, Anchor::End | Anchor::Anywhere) {
+            tokens.push(Token::Many);
+        }
+        tokens.extend(tokenize(value));
+        if matches!(anchor, Anchor::Start | Anchor::Anywhere) {
+            tokens.push(Token::Many);
+        }
+        Self::from_tokens(normalize(tokens))
+    }
+
+    fn from_tokens(tokens: Vec<Token>) -> Pattern {
+        use Token::{Lit, Many};
+        match tokens.as_slice() {
+            [] => Pattern::Exact("".into()),
+            [Lit(s)] => Pattern::Exact(s.as_str().into()),
+            [Many] => Pattern::Any,
+            [Lit(s), Many] => Pattern::Prefix(s.as_str().into()),
+            [Many, Lit(s)] => Pattern::Suffix(s.as_str().into()),
+            [Many, Lit(s), Many] => {
+                Pattern::Contains(memmem::Finder::new(s.as_bytes()).into_owned())
+            }
+            _ => Pattern::Glob(Glob::new(tokens)),
+        }
+    }
+
+    /// Does `lower` (already lowercased text) match?
+    pub(crate) fn matches(&self, lower: &str) -> bool {
+        match self {
+            Pattern::Exact(s) => lower == &**s,
+            Pattern::Prefix(s) => lower.starts_with(&**s),
+            Pattern::Suffix(s) => lower.ends_with(&**s),
+            Pattern::Contains(f) => f.find(lower.as_bytes()).is_some(),
+            Pattern::Any => true,
+            Pattern::Glob(g) => g.matches(lower),
+        }
+    }
+}
+
+/// Split a Sigma value into literal text and wildcards, resolving escapes as the Sigma
+/// specification says: `\*`, `\?` and `\\` are a literal `*`, `?` and `\`; a backslash before
+/// any other character (or at the end) is itself literal.
+fn tokenize(value: &str) -> Vec<Token> {
+    let mut tokens = Vec::new();
+    let mut lit = String::new();
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.peek() {
+                Some(&next @ ('*' | '?' | '\\')) => {
+                    lit.push(next);
+                    chars.next();
+                }
+                _ => lit.push('\\'),
+            },
+            '*' | '?' => {
+                if !lit.is_empty() {
+                    tokens.push(Token::Lit(std::mem::take(&mut lit)));
+                }
+                tokens.push(if c == '*' { Token::Many } else { Token::One });
+            }
+            other => lit.push(other),
+        }
+    }
+    if !lit.is_empty() {
+        tokens.push(Token::Lit(lit));
+    }
+    tokens
+}
+
+/// Lowercase literals, merge adjacent ones and collapse runs of `*`.
+fn normalize(tokens: Vec<Token>) -> Vec<Token> {
+    let mut out: Vec<Token> = Vec::with_capacity(tokens.len());
+    for t in tokens {
+        match (out.last_mut(), t) {
+            (Some(Token::Many), Token::Many) => {}
+            (Some(Token::Lit(prev)), Token::Lit(s)) => prev.push_str(&s.to_lowercase()),
+            (_, Token::Lit(s)) => out.push(Token::Lit(s.to_lowercase())),
+            (_, t) => out.push(t),
+        }
+    }
+    out
+}
+
+/// A piece of a glob between two `*`: literals and `?`, so it always spans a fixed number of
+/// characters.
+#[derive(Debug, Clone)]
+struct Segment {
+    parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone)]
+enum Part {
+    Lit(Box<str>),
+    One,
+}
+
+impl Segment {
+    /// If the segment matches `hay` starting at byte `at`, the byte offset just past it.
+    fn match_at(&self, hay: &str, at: usize) -> Option<usize> {
+        let mut pos = at;
+        for part in &self.parts {
+            let rest = hay.get(pos..)?;
+            match part {
+                Part::Lit(s) => {
+                    if !rest.starts_with(&**s) {
+                        return None;
+                    }
+                    pos += s.len();
+                }
+                Part::One => pos += rest.chars().next()?.len_utf8(),
+            }
+        }
+        Some(pos)
+    }
+
+    /// The leftmost match at or after byte `from`, as the end offset.
+    fn find_from(&self, hay: &str, from: usize) -> Option<usize> {
+        let rest = hay.get(from..)?;
+        rest.char_indices()
+            .map(|(i, _)| from + i)
+            .chain(std::iter::once(hay.len()))
+            .find_map(|start| self.match_at(hay, start))
+    }
+
+    /// Number of characters the segment spans.
+    fn char_len(&self) -> usize {
+        self.parts
+            .iter()
+            .map(|p| match p {
+                Part::Lit(s) => s.chars().count(),
+                Part::One => 1,
+            })
+            .sum()
+    }
+}
+
+/// A general wildcard pattern: segments separated by `*`. The first segment is anchored at the
+/// start and the last at the end (either may be empty).
+#[derive(Debug, Clone)]
+pub(crate) struct Glob {
+    segments: Vec<Segment>,
+    /// Characters the last segment spans (to find where it must start).
+    last_chars: usize,
+}
+
+impl Glob {
+    fn new(tokens: Vec<Token>) -> Glob {
+        let mut segments = vec![Segment { parts: Vec::new() }];
+        for t in tokens {
+            match t {
+                Token::Many => segments.push(Segment { parts: Vec::new() }),
+                Token::One => push_part(&mut segments, Part::One),
+                Token::Lit(s) => push_part(&mut segments, Part::Lit(s.into_boxed_str())),
+            }
+        }
+        let last_chars = segments.last().map_or(0, Segment::char_len);
+        Glob {
+            segments,
+            last_chars,
+        }
+    }
+
+    fn matches(&self, hay: &str) -> bool {
+        let (first, rest) = match self.segments.split_first() {
+            Some(x) => x,
+            None => return hay.is_empty(),
+        };
+        let Some((last, middle)) = rest.split_last() else {
+            // No `*`: the one segment must cover the whole text.
+            return first.match_at(hay, 0) == Some(hay.len());
+        };
+        let Some(mut pos) = first.match_at(hay, 0) else {
+            return false;
+        };
+        // Each middle segment spans a fixed number of characters, so its leftmost match leaves
+        // the most room for the rest: greedy leftmost is exact.
+        for seg in middle {
+            match seg.find_from(hay, pos) {
+                Some(end) => pos = end,
+                None => return false,
+            }
+        }
+        // The last segment must end at the end of the text and start at or after `pos`.
+        let start = if self.last_chars == 0 {
+            hay.len()
+        } else {
+            match hay.char_indices().rev().nth(self.last_chars - 1) {
+                Some((i, _)) => i,
+                None => return false,
+            }
+        };
+        start >= pos && last.match_at(hay, start) == Some(hay.len())
+    }
+}
+
+fn push_part(segments: &mut [Segment], part: Part) {
+    if let Some(seg) = segments.last_mut() {
+        seg.parts.push(part);
+    }
+}
+
+/// Append the lowercase form of `text` to `buf` (ASCII fast path).
+pub(crate) fn lowercase_into(text: &str, buf: &mut String) {
+    if text.is_ascii() {
+        let start = buf.len();
+        buf.push_str(text);
+        buf[start..].make_ascii_lowercase();
+    } else {
+        buf.extend(text.chars().flat_map(char::to_lowercase));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(pat: &str, anchor: Anchor, text: &str) -> bool {
+        let mut lower = String::new();
+        lowercase_into(text, &mut lower);
+        Pattern::compile(pat, anchor).matches(&lower)
+    }
+
+    #[test]
+    fn shapes_get_fast_paths() {
+        assert!(matches!(
+            Pattern::compile("abc", Anchor::Whole),
+            Pattern::Exact(_)
+        ));
+        assert!(matches!(
+            Pattern::compile("abc*", Anchor::Whole),
+            Pattern::Prefix(_)
+        ));
+        assert!(matches!(
+            Pattern::compile("abc", Anchor::End),
+            Pattern::Suffix(_)
+        ));
+        assert!(matches!(
+            Pattern::compile("*abc*", Anchor::Anywhere),
+            Pattern::Contains(_)
+        ));
+        assert!(matches!(
+            Pattern::compile("**", Anchor::Whole),
+            Pattern::Any
+        ));
+        assert!(matches!(
+            Pattern::compile("a?c", Anchor::Whole),
+            Pattern::Glob(_)
+        ));
+    }
+
+    #[test]
+    fn escapes_follow_the_spec() {
+        assert!(m(r"a\*b", Anchor::Whole, "a*b"));
+        assert!(!m(r"a\*b", Anchor::Whole, "axxb"));
+        assert!(m(r"a\?b", Anchor::Whole, "a?b"));
+        assert!(!m(r"a\?b", Anchor::Whole, "axb"));
+        assert!(m(r"c:\\windows", Anchor::Whole, r"c:\windows"));
+        assert!(m(r"c:\windows", Anchor::Whole, r"c:\windows"));
+        assert!(m(r"dir\\*", Anchor::Whole, r"dir\anything"));
+        assert!(m(r"dir\\\*", Anchor::Whole, r"dir\*"));
+        assert!(!m(r"dir\\\*", Anchor::Whole, r"dir\x"));
+        assert!(m(r"a\\\\b", Anchor::Whole, r"a\\b"));
+        assert!(m(r"end\", Anchor::Whole, r"end\"));
+    }
+
+    #[test]
+    fn globs_match_like_a_shell() {
+        assert!(m("a*b*c", Anchor::Whole, "aXXbYYc"));
+        assert!(m("a*b*c", Anchor::Whole, "abc"));
+        assert!(!m("a*b*c", Anchor::Whole, "acb"));
+        assert!(m("*ab?d*", Anchor::Whole, "xxabcdyy"));
+        assert!(m("?", Anchor::Whole, "é"));
+        assert!(!m("?", Anchor::Whole, ""));
+        assert!(!m("??", Anchor::Whole, "a"));
+        assert!(m("a*a", Anchor::Whole, "aa"));
+        assert!(!m("a*a", Anchor::Whole, "a"));
+        assert!(m("*a?", Anchor::Whole, "bananas"));
+        assert!(!m("*a?", Anchor::Whole, "banana"));
+        assert!(m("Ü*X", Anchor::Whole, "üyyx"));
+        assert!(m("*", Anchor::Whole, ""));
+        assert!(m("", Anchor::Whole, ""));
+        assert!(!m("", Anchor::Whole, "x"));
+    }
+}

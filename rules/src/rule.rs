@@ -1,0 +1,345 @@
+//! One Sigma rule document: its metadata ([`RuleInfo`]) and its compiled detection.
+
+use serde::Serialize;
+use serde::de::Deserialize;
+use serde_norway::{Mapping, Value as Yaml};
+
+use onewall_model::{RuleRef, Severity};
+
+use crate::condition::{self, Expr};
+use crate::context::EventContext;
+use crate::detection::{Selection, yaml_text};
+use crate::{LoadReport, RuleError, RuleSource};
+
+/// Where a rule's events come from, as the rule's `logsource` says. Recorded, not yet used to
+/// route events: every rule is tried on every event for now.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Logsource {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+}
+
+/// What the engine knows about a compiled rule, for listing and for alerts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleInfo {
+    /// The rule's `id`; when the document has none, a stable id derived from the file name,
+    /// the title and the document's position in the file: `ow-` and 16 hex digits.
+    pub id: String,
+    pub title: String,
+    /// The rule's `level`; `medium` when the rule gives none.
+    pub level: Severity,
+    pub status: Option<String>,
+    pub tags: Vec<String>,
+    /// The source the rule came from ([`RuleSource::path`]).
+    pub path: String,
+    pub description: Option<String>,
+    pub author: Option<String>,
+    pub falsepositives: Vec<String>,
+    pub logsource: Logsource,
+}
+
+impl RuleInfo {
+    /// The rule as an alert records it.
+    pub fn to_rule_ref(&self) -> RuleRef {
+        RuleRef {
+            id: self.id.clone(),
+            title: self.title.clone(),
+            level: self.level,
+            status: self.status.clone(),
+            tags: self.tags.clone(),
+        }
+    }
+}
+
+/// A rule's detection, compiled.
+#[derive(Debug, Clone)]
+pub(crate) struct CompiledRule {
+    selections: Vec<Selection>,
+    condition: Expr,
+    /// Selections the condition uses without negation, for [`CompiledRule::collect`].
+    positive: Vec<usize>,
+}
+
+impl CompiledRule {
+    pub(crate) fn matches(&self, cx: &mut EventContext<'_>) -> bool {
+        self.condition
+            .eval(&mut |i| self.selections.get(i).is_some_and(|s| s.matches(cx)))
+    }
+
+    /// The field values that made the positive selections of a matching rule true.
+    pub(crate) fn collect(
+        &self,
+        cx: &mut EventContext<'_>,
+        out: &mut Vec<onewall_model::MatchedField>,
+    ) {
+        for &i in &self.positive {
+            if let Some(sel) = self.selections.get(i)
+                && sel.matches(cx)
+            {
+                sel.collect(cx, out);
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        out.retain(|m| seen.insert((m.field.clone(), m.value.clone())));
+    }
+}
+
+/// Compile every document of `src`, pushing rules onto `out` and counting into `report`.
+pub(crate) fn compile_source(
+    src: &RuleSource,
+    out: &mut Vec<(RuleInfo, CompiledRule)>,
+    report: &mut LoadReport,
+) {
+    let mut index = 0usize;
+    for doc in serde_norway::Deserializer::from_str(&src.text) {
+        match Yaml::deserialize(doc) {
+            // An empty document (an empty file, a trailing `---`) is not a rule.
+            Ok(Yaml::Null) => continue,
+            Ok(value) => {
+                index += 1;
+                report.total += 1;
+                match compile_document(&src.path, index, &value) {
+                    Ok(rule) => out.push(rule),
+                    Err(e) => report.errors.push(e),
+                }
+            }
+            Err(e) => {
+                // The YAML stream cannot go on past a syntax error: report once, stop the file.
+                report.total += 1;
+                report
+                    .errors
+                    .push(RuleError::new(&src.path, None, format!("bad yaml: {e}")));
+                break;
+            }
+        }
+    }
+}
+
+fn compile_document(
+    path: &str,
+    index: usize,
+    doc: &Yaml,
+) -> Result<(RuleInfo, CompiledRule), RuleError> {
+    let Yaml::Mapping(m) = doc else {
+        return Err(RuleError::new(path, None, "rule document is not a map"));
+    };
+    let id = match m.get("id") {
+        None | Some(Yaml::Null) => None,
+        Some(Yaml::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        Some(other) => {
+            return Err(RuleError::new(
+                path,
+                None,
+                format!(
+                    "'id' must be a non-empty string, found {}",
+                    yaml_text(other)
+                ),
+            ));
+        }
+    };
+    let fail = |reason: String| RuleError::new(path, id.as_deref(), reason);
+    if let Some(action) = m.get("action") {
+        return Err(fail(format!(
+            "'action: {}' documents are not supported yet",
+            scalar(action).unwrap_or_else(|| yaml_text(action))
+        )));
+    }
+    if m.contains_key("correlation") {
+        return Err(fail("correlation rules are not supported yet".into()));
+    }
+    if m.contains_key("filter") && !m.contains_key("detection") {
+        return Err(fail("sigma filter documents are not supported yet".into()));
+    }
+    let title = match m.get("title") {
+        Some(Yaml::String(s)) if !s.trim().is_empty() => s.trim().to_owned(),
+        None | Some(Yaml::Null) => return Err(fail("missing 'title'".into())),
+        Some(other) => {
+            return Err(fail(format!(
+                "'title' must be a non-empty string, found {}",
+                yaml_text(other)
+            )));
+        }
+    };
+    let level = match opt_string(m, "level").map_err(&fail)? {
+        None => Severity::Medium,
+        Some(l) => l
+            .parse()
+            .map_err(|_| fail(format!("unknown level '{l}'")))?,
+    };
+    let detection = match m.get("detection") {
+        Some(Yaml::Mapping(d)) => d,
+        None | Some(Yaml::Null) => return Err(fail("missing 'detection'".into())),
+        Some(other) => {
+            return Err(fail(format!(
+                "'detection' must be a map, found {}",
+                yaml_text(other)
+            )));
+        }
+    };
+    let compiled = compile_detection(detection).map_err(&fail)?;
+    let info = RuleInfo {
+        id: id
+            .clone()
+            .unwrap_or_else(|| derived_id(path, &title, index)),
+        title,
+        level,
+        status: opt_string(m, "status").map_err(&fail)?,
+        tags: string_list(m, "tags").map_err(&fail)?,
+        path: path.to_owned(),
+        description: opt_string(m, "description").map_err(&fail)?,
+        author: opt_string(m, "author").map_err(&fail)?,
+        falsepositives: string_list(m, "falsepositives").map_err(&fail)?,
+        logsource: logsource(m).map_err(&fail)?,
+    };
+    Ok((info, compiled))
+}
+
+fn compile_detection(d: &Mapping) -> Result<CompiledRule, String> {
+    let mut names = Vec::new();
+    let mut selections = Vec::new();
+    let mut condition = None;
+    for (key, def) in d {
+        let Yaml::String(key) = key else {
+            return Err(format!(
+                "search identifier {} is not a string",
+                yaml_text(key)
+            ));
+        };
+        match key.as_str() {
+            "condition" => condition = Some(def),
+            "timeframe" => return Err("'timeframe' is not supported yet".into()),
+            name => {
+                selections.push(Selection::compile(name, def)?);
+                names.push(name.to_owned());
+            }
+        }
+    }
+    let parse = |text: &str| condition::parse(text, &names).map_err(|e| format!("condition: {e}"));
+    let condition = match condition {
+        None | Some(Yaml::Null) => return Err("missing 'detection.condition'".into()),
+        Some(Yaml::String(c)) => parse(c)?,
+        Some(Yaml::Sequence(list)) if !list.is_empty() => {
+            let mut exprs = Vec::with_capacity(list.len());
+            for c in list {
+                match c {
+                    Yaml::String(c) => exprs.push(parse(c)?),
+                    other => {
+                        return Err(format!(
+                            "condition: expected a string, found {}",
+                            yaml_text(other)
+                        ));
+                    }
+                }
+            }
+            if exprs.len() == 1 {
+                exprs.remove(0)
+            } else {
+                Expr::Or(exprs)
+            }
+        }
+        Some(other) => {
+            return Err(format!(
+                "condition: expected a string or a list of strings, found {}",
+                yaml_text(other)
+            ));
+        }
+    };
+    let mut positive = Vec::new();
+    condition.positive(&mut positive);
+    positive.sort_unstable();
+    positive.dedup();
+    Ok(CompiledRule {
+        selections,
+        condition,
+        positive,
+    })
+}
+
+/// A scalar as text (numbers and booleans too); `None` for null, lists and maps.
+fn scalar(v: &Yaml) -> Option<String> {
+    match v {
+        Yaml::String(s) => Some(s.clone()),
+        Yaml::Number(n) => Some(n.to_string()),
+        Yaml::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn opt_string(m: &Mapping, key: &str) -> Result<Option<String>, String> {
+    match m.get(key) {
+        None | Some(Yaml::Null) => Ok(None),
+        Some(v) => scalar(v)
+            .map(Some)
+            .ok_or_else(|| format!("'{key}' must be a string, found {}", yaml_text(v))),
+    }
+}
+
+/// A list of strings; a single string counts as a list of one.
+fn string_list(m: &Mapping, key: &str) -> Result<Vec<String>, String> {
+    match m.get(key) {
+        None | Some(Yaml::Null) => Ok(Vec::new()),
+        Some(Yaml::Sequence(items)) => items
+            .iter()
+            .filter(|v| !v.is_null())
+            .map(|v| {
+                scalar(v).ok_or_else(|| {
+                    format!("'{key}' must be a list of strings, found {}", yaml_text(v))
+                })
+            })
+            .collect(),
+        Some(v) => scalar(v)
+            .map(|s| vec![s])
+            .ok_or_else(|| format!("'{key}' must be a list of strings, found {}", yaml_text(v))),
+    }
+}
+
+fn logsource(m: &Mapping) -> Result<Logsource, String> {
+    match m.get("logsource") {
+        None | Some(Yaml::Null) => Ok(Logsource::default()),
+        Some(Yaml::Mapping(l)) => Ok(Logsource {
+            product: opt_string(l, "product").map_err(|e| format!("logsource: {e}"))?,
+            category: opt_string(l, "category").map_err(|e| format!("logsource: {e}"))?,
+            service: opt_string(l, "service").map_err(|e| format!("logsource: {e}"))?,
+        }),
+        Some(other) => Err(format!(
+            "'logsource' must be a map, found {}",
+            yaml_text(other)
+        )),
+    }
+}
+
+/// A stable id for a rule without one: FNV-1a over the file name (not the directory, so a
+/// moved pack keeps its ids), the title and the document's position in the file.
+fn derived_id(path: &str, title: &str, index: usize) -> String {
+    let file = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in file
+        .bytes()
+        .chain([0])
+        .chain(title.bytes())
+        .chain([0])
+        .chain(index.to_string().into_bytes())
+    {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("ow-{h:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derived_ids_are_stable_and_ignore_the_directory() {
+        let a = derived_id("/a/b/x.yml", "Title", 1);
+        assert_eq!(a, derived_id("c/x.yml", "Title", 1));
+        assert_ne!(a, derived_id("c/x.yml", "Title", 2));
+        assert_ne!(a, derived_id("c/y.yml", "Title", 1));
+        assert!(a.starts_with("ow-") && a.len() == 19);
+    }
+}
