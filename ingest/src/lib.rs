@@ -1,1 +1,16 @@
-//! placeholder
+//! onewall's collectors: syslog over UDP and TCP, JSON over HTTP, and the pure parsers and
+//! framing they use.
+//!
+//! - [`parse`]: bytes to [`onewall_model::Event`], no I/O ([`parse_syslog`],
+//!   [`parse_json_object`], [`split_http_body`]).
+//! - [`framing`]: RFC 6587 TCP framing as an incremental decoder, no I/O.
+//! - [`listen`]: tokio listeners that read sockets, parse in batches and send
+//!   [`onewall_model::EventBatch`]es down a bounded channel; and the HTTP ingest router.
+
+pub mod error;
+pub mod framing;
+pub mod parse;
+
+pub use error::{BodyError, FrameError};
+pub use framing::{DEFAULT_MAX_FRAME_LEN, FrameDecoder};
+pub use parse::{ParseContext, parse_json_object, parse_syslog, split_http_body};

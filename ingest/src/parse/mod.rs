@@ -1,0 +1,51 @@
+//! Pure parsers: bytes in, an [`Event`] out. No I/O, no async runtime.
+//!
+//! - [`parse_syslog`] reads RFC 5424 and RFC 3164 (BSD) syslog and never fails: what it cannot
+//!   read becomes an event with [`Format::Unknown`] and a `parse_error`.
+//! - [`parse_json_object`] turns one JSON object into an event with flattened dotted fields.
+//! - [`split_http_body`] splits an HTTP body (one object, an array of objects, or NDJSON) into
+//!   records, failing the whole body on the first malformed part.
+//!
+//! A later format (a vendor's key=value dialect, CEF, GBK text) slots in as another module here
+//! with the same shape: `fn(&[u8], &ParseContext) -> Event`.
+
+mod fields;
+mod json;
+mod rfc3164;
+mod rfc5424;
+mod syslog;
+mod timestamp;
+
+use onewall_model::{RegionCode, Source, Timestamp};
+use time::UtcOffset;
+
+pub use json::{parse_json_object, split_http_body};
+pub use syslog::parse_syslog;
+
+/// What a parser needs to know about a record besides its bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParseContext {
+    /// When this node received the record.
+    pub received: Timestamp,
+    /// The region the record belongs to (the collector's region).
+    pub region: RegionCode,
+    /// The collector and peer it came from.
+    pub source: Source,
+    /// The zone of timestamps that carry none (RFC 3164 `Mmm dd hh:mm:ss`). Default +08:00.
+    pub timezone: UtcOffset,
+}
+
+/// China Standard Time, the default zone of timestamps that carry none.
+pub const DEFAULT_TIMEZONE: UtcOffset = time::macros::offset!(+8);
+
+impl ParseContext {
+    /// A context in the default time zone (+08:00).
+    pub fn new(received: Timestamp, region: RegionCode, source: Source) -> Self {
+        ParseContext {
+            received,
+            region,
+            source,
+            timezone: DEFAULT_TIMEZONE,
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! RFC 5424: `<PRI>VERSION SP TIMESTAMP SP HOSTNAME SP APP-NAME SP PROCID SP MSGID SP SD [SP MSG]`.
+
+use nom::Parser;
+use nom::bytes::complete::{take_till1, take_while_m_n};
+use nom::character::complete::char;
+use nom::sequence::terminated;
+use onewall_model::event::names::SYSLOG_SD_PREFIX;
+use onewall_model::{Event, Format, Value};
+
+use super::ParseContext;
+use super::fields::syslog_names;
+use super::syslog::{set_host, set_message, set_pri, set_procid, snippet};
+use super::timestamp;
+
+/// `VERSION SP` right after `<PRI>`: one or two digits, not starting with 0.
+pub(crate) fn version(i: &[u8]) -> Option<(u8, &[u8])> {
+    let parsed: nom::IResult<&[u8], &[u8]> = terminated(
+        take_while_m_n(1, 2, |b: u8| b.is_ascii_digit()),
+        char(' '),
+    )
+    .parse(i);
+    let (rest, digits) = parsed.ok()?;
+    if digits[0] == b'0' {
+        return None;
+    }
+    let v = digits.iter().fold(0u8, |acc, b| acc * 10 + (b - b'0'));
+    Some((v, rest))
+}
+
+/// Parse what follows `<PRI>VERSION SP` into `event`. On a broken header the fields read so
+/// far stay, `message` holds the whole line and `parse_error` says what broke.
+pub(crate) fn parse(
+    event: &mut Event,
+    pri: u8,
+    version: u8,
+    rest: &[u8],
+    line: &[u8],
+    ctx: &ParseContext,
+) {
+    event.format = Format::Rfc5424;
+    set_pri(event, pri);
+    syslog_names()
+        .version
+        .set(&mut event.fields, Value::Int(i64::from(version)));
+    if let Err(e) = header(event, rest, line, ctx) {
+        set_message(event, line);
+        event.parse_error = Some(format!("rfc5424: {e}").into());
+    }
+}
+
+/// The header fields after VERSION, in order.
+fn header(event: &mut Event, i: &[u8], line: &[u8], ctx: &ParseContext) -> Result<(), String> {
+    let n = syslog_names();
+    let (i, ts) = field(i, "TIMESTAMP", "HOSTNAME")?;
+    if ts != b"-" {
+        let civil = match timestamp::rfc3339(ts, true) {
+            Ok((b"", civil)) => civil,
+            Ok((extra, _)) => {
+                return Err(format!(
+                    "invalid timestamp {}: unexpected {:?} after the zone",
+                    snippet(ts),
+                    String::from_utf8_lossy(extra)
+                ));
+            }
+            Err(reason) => return Err(format!("invalid timestamp {}: {reason}", snippet(ts))),
+        };
+        event.time = civil
+            .resolve(ctx.received, ctx.timezone)
+            .map_err(|reason| format!("invalid timestamp {}: {reason}", snippet(ts)))?;
+    }
+    let (i, host) = field(i, "HOSTNAME", "APP-NAME")?;
+    if host != b"-" {
+        set_host(event, host);
+    }
+    let (i, app) = field(i, "APP-NAME", "PROCID")?;
+    if app != b"-" {
+        n.process_name
+            .set(&mut event.fields, Value::str(String::from_utf8_lossy(app)));
+    }
+    let (i, procid) = field(i, "PROCID", "MSGID")?;
+    if procid != b"-" {
+        set_procid(event, procid);
+    }
+    let (i, msgid) = field(i, "MSGID", "STRUCTURED-DATA")?;
+    if msgid != b"-" {
+        n.msgid
+            .set(&mut event.fields, Value::str(String::from_utf8_lossy(msgid)));
+    }
+    let i = structured_data(event, i).map_err(|(at, what)| {
+        // `at` is a suffix of `line`: its column there, counted from 1.
+        let column = line.len() - at.len() + 1;
+        format!("invalid STRUCTURED-DATA at column {column}: {what}")
+    })?;
+    match i {
+        b"" => Ok(()),
+        [b' ', msg @ ..] => {
+            set_message(event, msg);
+            Ok(())
+        }
+        other => Err(format!(
+            "expected a space after STRUCTURED-DATA, found {}",
+            snippet(other)
+        )),
+    }
+}
+
+/// One header field (`name`, followed by `next`) and the single space after it.
+fn field<'a>(i: &'a [u8], name: &str, next: &str) -> Result<(&'a [u8], &'a [u8]), String> {
+    let parsed: nom::IResult<&[u8], &[u8]> =
+        terminated(take_till1(|b: u8| b == b' '), char(' ')).parse(i);
+    parsed.map_err(|_| {
+        if i.is_empty() {
+            format!("header ends before {name}")
+        } else if i[0] == b' ' {
+            format!("empty {name} (two spaces in a row)")
+        } else {
+            format!("header ends after {name}, expected {next}")
+        }
+    })
+}
+
+type SdError<'a> = (&'a [u8], &'static str);
+
+/// `-` or one or more `[SD-ID *(SP PARAM-NAME="PARAM-VALUE")]`; sets one field per param.
+fn structured_data<'a>(event: &mut Event, i: &'a [u8]) -> Result<&'a [u8], SdError<'a>> {
+    if let Some(rest) = i.strip_prefix(b"-") {
+        return Ok(rest);
+    }
+    if i.first() != Some(&b'[') {
+        return Err((i, "expected '-' or '['"));
+    }
+    let mut i = i;
+    while let Some(rest) = i.strip_prefix(b"[") {
+        let (rest, id) = sd_name(rest).ok_or((rest, "expected an SD-ID"))?;
+        let id = String::from_utf8_lossy(id);
+        let mut rest = rest;
+        loop {
+            match rest {
+                [b']', after @ ..] => {
+                    rest = after;
+                    break;
+                }
+                [b' ', after @ ..] => {
+                    let (after, name) = sd_name(after).ok_or((after, "expected a PARAM-NAME"))?;
+                    let after = after.strip_prefix(b"=").ok_or((after, "expected '='"))?;
+                    let after = after.strip_prefix(b"\"").ok_or((after, "expected '\"'"))?;
+                    let (after, value) = param_value(after)?;
+                    let name = format!(
+                        "{SYSLOG_SD_PREFIX}.{id}.{}",
+                        String::from_utf8_lossy(name)
+                    );
+                    add_param(event, &name, value);
+                    rest = after;
+                }
+                [] => return Err((rest, "unterminated SD-ELEMENT, expected ']'")),
+                _ => return Err((rest, "expected ' ' or ']'")),
+            }
+        }
+        i = rest;
+    }
+    Ok(i)
+}
+
+/// SD-NAME: 1 to 32 printable US-ASCII characters except `=`, space, `]` and `"`.
+fn sd_name(i: &[u8]) -> Option<(&[u8], &[u8])> {
+    let parsed: nom::IResult<&[u8], &[u8]> = take_while_m_n(1, 32, |b: u8| {
+        (33..=126).contains(&b) && !matches!(b, b'=' | b']' | b'"')
+    })(i);
+    parsed.ok()
+}
+
+/// PARAM-VALUE after its opening quote, up to the closing one; `\"`, `\\` and `\]` unescaped,
+/// any other backslash kept as written (RFC 5424 section 6.3.3).
+fn param_value(i: &[u8]) -> Result<(&[u8], String), SdError<'_>> {
+    let mut out = Vec::new();
+    let mut k = 0;
+    while k < i.len() {
+        match i[k] {
+            b'"' => return Ok((&i[k + 1..], String::from_utf8_lossy(&out).into_owned())),
+            b'\\' if matches!(i.get(k + 1), Some(b'"' | b'\\' | b']')) => {
+                out.push(i[k + 1]);
+                k += 2;
+            }
+            b => {
+                out.push(b);
+                k += 1;
+            }
+        }
+    }
+    Err((&i[i.len()..], "unterminated PARAM-VALUE, expected '\"'"))
+}
+
+/// A param repeated within its element becomes a list of its values.
+fn add_param(event: &mut Event, name: &str, value: String) {
+    let value = match event.fields.remove(name) {
+        None => Value::from(value),
+        Some(Value::List(mut l)) => {
+            l.push(Value::from(value));
+            Value::List(l)
+        }
+        Some(old) => Value::List(vec![old, Value::from(value)]),
+    };
+    event.fields.insert(name, value);
+}

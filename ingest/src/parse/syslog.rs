@@ -1,0 +1,150 @@
+//! Syslog: the `<PRI>` header, format detection, and what RFC 5424 and RFC 3164 share.
+
+use nom::Parser;
+use nom::bytes::complete::take_while_m_n;
+use nom::character::complete::char;
+use nom::sequence::delimited;
+use onewall_model::{Event, Format, Value};
+
+use super::ParseContext;
+use super::fields::syslog_names;
+use super::{rfc3164, rfc5424};
+
+/// Parse one syslog record. Never fails: a record that is not syslog becomes an event with
+/// [`Format::Unknown`], its text in `message` and a `parse_error` saying what was wrong; a
+/// record that is syslog but breaks part-way keeps the fields read so far and its error.
+///
+/// Detects RFC 5424 (`<PRI>1 TIMESTAMP HOST APP PROCID MSGID SD MSG`) and RFC 3164
+/// (`<PRI>Mmm dd hh:mm:ss host tag[pid]: msg`, also without `<PRI>`, with a year, or with an
+/// RFC 3339 timestamp). Trailing `\n`, `\r` and `\0` are not part of the record. The raw bytes
+/// are always kept on the event.
+pub fn parse_syslog(raw: &[u8], ctx: &ParseContext) -> Event {
+    let mut event = Event::new(ctx.received, ctx.region, ctx.source.clone(), raw);
+    let line = trim_end(raw);
+    match pri(line) {
+        Pri::Valid(pri, rest) => match rfc5424::version(rest) {
+            Some((version, rest)) => rfc5424::parse(&mut event, pri, version, rest, line, ctx),
+            None => {
+                if rfc3164::parse(&mut event, Some(pri), rest, ctx).is_err() {
+                    event.format = Format::Rfc3164;
+                    set_message(&mut event, rest);
+                    event.parse_error = Some(
+                        format!("rfc3164: no timestamp after \"<{pri}>\", found {}", snippet(rest))
+                            .into(),
+                    );
+                }
+            }
+        },
+        Pri::Invalid(reason) => unknown(&mut event, line, format!("not syslog: {reason}")),
+        Pri::Absent => {
+            if rfc3164::parse(&mut event, None, line, ctx).is_err() {
+                unknown(
+                    &mut event,
+                    line,
+                    "not syslog: missing '<PRI>' header and no RFC 3164 timestamp".to_owned(),
+                );
+            }
+        }
+    }
+    event
+}
+
+/// The record without the line terminators and padding senders add.
+fn trim_end(raw: &[u8]) -> &[u8] {
+    let end = raw
+        .iter()
+        .rposition(|b| !matches!(b, b'\n' | b'\r' | b'\0'))
+        .map_or(0, |p| p + 1);
+    &raw[..end]
+}
+
+enum Pri<'a> {
+    /// The priority and the input after `>`.
+    Valid(u8, &'a [u8]),
+    Invalid(String),
+    Absent,
+}
+
+fn pri(line: &[u8]) -> Pri<'_> {
+    if line.first() != Some(&b'<') {
+        return Pri::Absent;
+    }
+    let parsed: nom::IResult<&[u8], &[u8]> = delimited(
+        char('<'),
+        take_while_m_n(1, 3, |b: u8| b.is_ascii_digit()),
+        char('>'),
+    )
+    .parse(line);
+    match parsed {
+        Ok((rest, digits)) => {
+            let value = digits
+                .iter()
+                .fold(0u32, |acc, b| acc * 10 + u32::from(b - b'0'));
+            match u8::try_from(value) {
+                Ok(p) if p <= 191 => Pri::Valid(p, rest),
+                _ => Pri::Invalid(format!(
+                    "invalid '<PRI>' header \"<{value}>\": priority above 191"
+                )),
+            }
+        }
+        Err(_) => Pri::Invalid(format!(
+            "invalid '<PRI>' header {}: expected '<' 1 to 3 digits '>'",
+            snippet(line)
+        )),
+    }
+}
+
+/// Set priority, facility and severity.
+pub(crate) fn set_pri(event: &mut Event, pri: u8) {
+    let n = syslog_names();
+    n.priority.set(&mut event.fields, Value::Int(i64::from(pri)));
+    n.facility.set(&mut event.fields, Value::Int(i64::from(pri >> 3)));
+    n.severity.set(&mut event.fields, Value::Int(i64::from(pri & 7)));
+}
+
+/// Set `host.name`, and `host.ip` too when the name is an address.
+pub(crate) fn set_host(event: &mut Event, host: &[u8]) {
+    let n = syslog_names();
+    let host = String::from_utf8_lossy(host);
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        n.host_ip.set(&mut event.fields, Value::Ip(ip));
+    }
+    n.host_name.set(&mut event.fields, Value::str(host));
+}
+
+/// Set `process.pid` when the id is a number, else `log.syslog.procid`.
+pub(crate) fn set_procid(event: &mut Event, procid: &[u8]) {
+    let n = syslog_names();
+    let numeric = !procid.is_empty() && procid.len() <= 18 && procid.iter().all(u8::is_ascii_digit);
+    if numeric {
+        let pid = procid
+            .iter()
+            .fold(0i64, |acc, b| acc * 10 + i64::from(b - b'0'));
+        n.process_pid.set(&mut event.fields, Value::Int(pid));
+    } else if !procid.is_empty() {
+        n.procid
+            .set(&mut event.fields, Value::str(String::from_utf8_lossy(procid)));
+    }
+}
+
+/// Set `message`: the text without a UTF-8 byte order mark, lossy where it is not UTF-8.
+pub(crate) fn set_message(event: &mut Event, msg: &[u8]) {
+    let msg = msg.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(msg);
+    syslog_names()
+        .message
+        .set(&mut event.fields, Value::str(String::from_utf8_lossy(msg)));
+}
+
+fn unknown(event: &mut Event, line: &[u8], error: String) {
+    event.format = Format::Unknown;
+    set_message(event, line);
+    event.parse_error = Some(error.into());
+}
+
+/// The start of `text` for an error message: up to its first space, at most 40 bytes, quoted.
+pub(crate) fn snippet(text: &[u8]) -> String {
+    let end = memchr::memchr(b' ', text).unwrap_or(text.len());
+    let cut = &text[..end.min(40)];
+    let more = if cut.len() < end { "..." } else { "" };
+    format!("{:?}{more}", String::from_utf8_lossy(cut))
+}

@@ -1,0 +1,249 @@
+//! Timestamps as syslog writes them: RFC 3339 (RFC 5424, and ISO-stamped BSD lines) and the
+//! BSD `Mmm dd hh:mm:ss` form, which has neither year nor zone.
+
+use nom::bytes::complete::{tag, take_while_m_n, take_while1};
+use nom::character::complete::{char, one_of};
+use nom::combinator::opt;
+use nom::{IResult, Parser};
+use onewall_model::Timestamp;
+use time::{Date, Month, PrimitiveDateTime, Time, UtcOffset};
+
+type Res<'a, T> = IResult<&'a [u8], T>;
+
+/// Calendar fields read from the text, not yet checked against the calendar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Civil {
+    pub year: Option<i32>,
+    pub month: u8,
+    pub day: u8,
+    pub hour: u8,
+    pub minute: u8,
+    pub second: u8,
+    pub nanos: u32,
+    /// `None` when the text carries no zone.
+    pub offset: Option<UtcOffset>,
+}
+
+fn number(n: usize) -> impl Fn(&[u8]) -> Res<'_, u32> {
+    move |i| {
+        let (rest, d) = take_while_m_n(n, n, |b: u8| b.is_ascii_digit())(i)?;
+        Ok((rest, fold_digits(d)))
+    }
+}
+
+fn fold_digits(d: &[u8]) -> u32 {
+    d.iter()
+        .fold(0u32, |acc, b| acc.wrapping_mul(10).wrapping_add(u32::from(b - b'0')))
+}
+
+/// `.123456` (1 to 9 digits; more are read and cut) as nanoseconds.
+fn fraction(i: &[u8]) -> Res<'_, u32> {
+    let (rest, d) = nom::sequence::preceded(char('.'), take_while1(|b: u8| b.is_ascii_digit()))
+        .parse(i)?;
+    let mut nanos = 0u32;
+    for k in 0..9 {
+        nanos = nanos * 10 + d.get(k).map_or(0, |b| u32::from(b - b'0'));
+    }
+    Ok((rest, nanos))
+}
+
+fn hms(i: &[u8]) -> Res<'_, (u8, u8, u8, u32)> {
+    let (i, (h, _, m, _, s, frac)) =
+        (number(2), char(':'), number(2), char(':'), number(2), opt(fraction)).parse(i)?;
+    Ok((i, (h as u8, m as u8, s as u8, frac.unwrap_or(0))))
+}
+
+/// `Z`, `+08:00` or `-0500`.
+fn zone(i: &[u8]) -> Res<'_, ZoneText> {
+    if let Ok((rest, _)) = one_of::<_, _, nom::error::Error<&[u8]>>("Zz")(i) {
+        return Ok((rest, ZoneText { sign: 1, hours: 0, minutes: 0 }));
+    }
+    let (i, (sign, h, _, m)) = (one_of("+-"), number(2), opt(char(':')), number(2)).parse(i)?;
+    let sign = if sign == '-' { -1 } else { 1 };
+    Ok((i, ZoneText { sign, hours: h as u8, minutes: m as u8 }))
+}
+
+#[derive(Debug, Clone, Copy)]
+struct ZoneText {
+    sign: i8,
+    hours: u8,
+    minutes: u8,
+}
+
+impl ZoneText {
+    fn offset(self) -> Result<UtcOffset, String> {
+        if self.hours > 23 || self.minutes > 59 {
+            return Err("zone offset out of range".to_owned());
+        }
+        let (h, m) = (self.hours as i8 * self.sign, self.minutes as i8 * self.sign);
+        UtcOffset::from_hms(h, m, 0).map_err(|e| e.to_string())
+    }
+}
+
+/// RFC 3339: `2026-03-15T12:00:00.123+08:00`. With `zone_required` false the zone may be
+/// missing (`offset: None`). Fails on syntax; values are checked by [`Civil::resolve`].
+pub(crate) fn rfc3339(i: &[u8], zone_required: bool) -> Result<(&[u8], Civil), String> {
+    let date = (number(4), char('-'), number(2), char('-'), number(2), one_of("Tt"));
+    let parsed: Res<'_, _> = (date, hms).parse(i);
+    let (rest, ((y, _, mo, _, d, _), (h, mi, s, nanos))) =
+        parsed.map_err(|_| "expected YYYY-MM-DDThh:mm:ss".to_owned())?;
+    let (rest, offset) = match zone(rest) {
+        Ok((rest, z)) => (rest, Some(z.offset()?)),
+        Err(_) if zone_required => return Err("expected a zone (Z or +hh:mm)".to_owned()),
+        Err(_) => (rest, None),
+    };
+    let civil = Civil {
+        year: Some(y as i32),
+        month: mo as u8,
+        day: d as u8,
+        hour: h,
+        minute: mi,
+        second: s,
+        nanos,
+        offset,
+    };
+    Ok((rest, civil))
+}
+
+const MONTHS: [&[u8; 3]; 12] = [
+    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
+];
+
+fn month_name(i: &[u8]) -> Res<'_, u8> {
+    let err = || nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Tag));
+    let name = i.get(..3).ok_or_else(err)?;
+    let pos = MONTHS
+        .iter()
+        .position(|m| m.eq_ignore_ascii_case(name))
+        .ok_or_else(err)?;
+    Ok((&i[3..], pos as u8 + 1))
+}
+
+/// A day of the month: `dd`, ` d` (space padded, as syslog writes it) or `d`.
+fn day(i: &[u8]) -> Res<'_, u8> {
+    let (i, _) = opt(char(' ')).parse(i)?;
+    let (i, d) = take_while_m_n(1, 2, |b: u8| b.is_ascii_digit())(i)?;
+    Ok((i, fold_digits(d) as u8))
+}
+
+/// The BSD timestamp: `Mmm dd hh:mm:ss[.frac][ yyyy]`, or Cisco's `Mmm dd yyyy hh:mm:ss`.
+/// Leaves the input after the timestamp (at the space before the host, if any).
+pub(crate) fn bsd(i: &[u8]) -> Option<(&[u8], Civil)> {
+    let parsed: Res<'_, _> = (month_name, char(' '), day, char(' ')).parse(i);
+    let (i, (month, _, day, _)) = parsed.ok()?;
+    // Cisco: the year before the time.
+    let cisco: Res<'_, _> = (number(4), char(' '), hms).parse(i);
+    let (i, year, (hour, minute, second, nanos)) = match cisco {
+        Ok((i, (y, _, t))) => (i, Some(y as i32), t),
+        Err(_) => {
+            let (i, t) = hms(i).ok()?;
+            // A year after the time, when a four-digit token follows on its own.
+            let trailing: Res<'_, _> = (tag(&b" "[..]), number(4)).parse(i);
+            match trailing {
+                Ok((rest, (_, y))) if rest.is_empty() || rest[0] == b' ' => {
+                    (rest, Some(y as i32), t)
+                }
+                _ => (i, None, t),
+            }
+        }
+    };
+    // The record must go on with a space, or end, right after its timestamp.
+    if !(i.is_empty() || i[0] == b' ') {
+        return None;
+    }
+    let civil = Civil {
+        year,
+        month,
+        day,
+        hour,
+        minute,
+        second,
+        nanos,
+        offset: None,
+    };
+    Some((i, civil))
+}
+
+impl Civil {
+    /// The instant, checked against the calendar. A missing zone is `zone`; a missing year is
+    /// the year of `received` in `zone`, or the year before when that would put the record more
+    /// than a day after `received` (a December line read in January).
+    pub(crate) fn resolve(&self, received: Timestamp, zone: UtcOffset) -> Result<Timestamp, String> {
+        let offset = self.offset.unwrap_or(zone);
+        let month = Month::try_from(self.month).map_err(|e| e.to_string())?;
+        // A leap second is read as the last second of its minute.
+        let second = self.second.min(59);
+        let time = Time::from_hms_nano(self.hour, self.minute, second, self.nanos)
+            .map_err(|e| e.to_string())?;
+        let at = |year: i32| -> Result<Timestamp, String> {
+            let date = Date::from_calendar_date(year, month, self.day).map_err(|e| e.to_string())?;
+            let t = PrimitiveDateTime::new(date, time).assume_offset(offset);
+            Ok(Timestamp::from_offset_date_time(t))
+        };
+        if let Some(year) = self.year {
+            return at(year);
+        }
+        let year = received.to_offset_date_time().to_offset(zone).year();
+        match at(year) {
+            Ok(t) if t.nanos() <= received.nanos().saturating_add(Timestamp::NANOS_PER_DAY) => Ok(t),
+            // In the future, or 29 February of a common year: the year before.
+            Ok(_) | Err(_) => at(year - 1),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(s: &str) -> Timestamp {
+        Timestamp::parse_rfc3339(s).expect("test timestamp")
+    }
+
+    #[test]
+    fn rfc3339_forms() {
+        let (rest, c) = rfc3339(b"2003-10-11T22:14:15.003Z rest", true).expect("parses");
+        assert_eq!(rest, b" rest");
+        assert_eq!(c.resolve(Timestamp(0), UtcOffset::UTC), Ok(ts("2003-10-11T22:14:15.003Z")));
+        let (_, c) = rfc3339(b"2003-08-24T05:14:15.000003-07:00", true).expect("parses");
+        assert_eq!(c.resolve(Timestamp(0), UtcOffset::UTC), Ok(ts("2003-08-24T12:14:15.000003Z")));
+        assert!(rfc3339(b"2003-08-24T05:14:15", true).is_err());
+        let (_, c) = rfc3339(b"2003-08-24T05:14:15", false).expect("parses");
+        let cst = time::macros::offset!(+8);
+        assert_eq!(c.resolve(Timestamp(0), cst), Ok(ts("2003-08-23T21:14:15Z")));
+        let (_, c) = rfc3339(b"2026-13-01T00:00:00Z", true).expect("syntax is fine");
+        let e = c.resolve(Timestamp(0), UtcOffset::UTC).expect_err("month 13");
+        assert!(e.contains("month"), "{e}");
+    }
+
+    #[test]
+    fn bsd_year_is_inferred_from_receive_time() {
+        let cst = time::macros::offset!(+8);
+        let received = ts("2026-01-01T00:30:00+08:00");
+        let (_, c) = bsd(b"Dec 31 23:59:59 host").expect("parses");
+        assert_eq!(c.resolve(received, cst), Ok(ts("2025-12-31T23:59:59+08:00")));
+        let (_, c) = bsd(b"Jan  1 00:29:00 host").expect("parses");
+        assert_eq!(c.resolve(received, cst), Ok(ts("2026-01-01T00:29:00+08:00")));
+        // Up to a day ahead is clock skew, not last year.
+        let (_, c) = bsd(b"Jan  1 12:00:00").expect("parses");
+        assert_eq!(c.resolve(received, cst), Ok(ts("2026-01-01T12:00:00+08:00")));
+        let (_, c) = bsd(b"Jan  2 12:00:00").expect("parses");
+        assert_eq!(c.resolve(received, cst), Ok(ts("2025-01-02T12:00:00+08:00")));
+    }
+
+    #[test]
+    fn bsd_variants() {
+        let (rest, c) = bsd(b"Jul  3 04:08:03 combo").expect("space-padded day");
+        assert_eq!((c.month, c.day, rest), (7, 3, &b" combo"[..]));
+        let (_, c) = bsd(b"Jul 13 04:08:03.250 combo").expect("fraction");
+        assert_eq!(c.nanos, 250_000_000);
+        let (rest, c) = bsd(b"Mar 15 12:00:00 2026 fw01").expect("year after time");
+        assert_eq!((c.year, rest), (Some(2026), &b" fw01"[..]));
+        let (rest, c) = bsd(b"Mar 15 2026 12:00:00 fw01").expect("cisco year before time");
+        assert_eq!((c.year, c.hour, rest), (Some(2026), 12, &b" fw01"[..]));
+        assert!(bsd(b"Foo 15 12:00:00 x").is_none());
+        assert!(bsd(b"Mar 15 12:00 x").is_none());
+        assert!(bsd(b"Mar 15 12:00:00x").is_none());
+    }
+
+}
