@@ -280,14 +280,14 @@ mod tests {
     fn precedence_is_not_and_or() {
         let n = names(&["a", "b", "c"]);
         assert_eq!(
-            parse("a or b and not c", &n).unwrap(),
+            parse("a or b and not c", &n).expect("ok"),
             Expr::Or(vec![
                 Expr::Sel(0),
                 Expr::And(vec![Expr::Sel(1), Expr::Not(Box::new(Expr::Sel(2)))])
             ])
         );
         assert_eq!(
-            parse("(a or b) and c", &n).unwrap(),
+            parse("(a or b) and c", &n).expect("ok"),
             Expr::And(vec![
                 Expr::Or(vec![Expr::Sel(0), Expr::Sel(1)]),
                 Expr::Sel(2)
@@ -299,16 +299,16 @@ mod tests {
     fn quantifiers_resolve_patterns() {
         let n = names(&["sel1", "sel2", "filter", "_hidden"]);
         assert_eq!(
-            parse("all of sel*", &n).unwrap(),
+            parse("all of sel*", &n).expect("ok"),
             Expr::And(vec![Expr::Sel(0), Expr::Sel(1)])
         );
         assert_eq!(
-            parse("1 of them", &n).unwrap(),
+            parse("1 of them", &n).expect("ok"),
             Expr::Or(vec![Expr::Sel(0), Expr::Sel(1), Expr::Sel(2)])
         );
-        assert_eq!(parse("any of f*", &n).unwrap(), Expr::Sel(2));
+        assert_eq!(parse("any of f*", &n).expect("ok"), Expr::Sel(2));
         assert_eq!(
-            parse("2 of them", &n).unwrap(),
+            parse("2 of them", &n).expect("ok"),
             Expr::AtLeast(2, vec![0, 1, 2])
         );
         assert!(name_matches("*l*", "sel1"));
@@ -318,15 +318,19 @@ mod tests {
     #[test]
     fn errors_name_the_culprit() {
         let n = names(&["a"]);
-        assert!(parse("a and b", &n).unwrap_err().contains("'b'"));
-        assert!(parse("1 of x*", &n).unwrap_err().contains("x*"));
-        assert!(parse("(a", &n).unwrap_err().contains("')'"));
-        assert!(parse("a a", &n).unwrap_err().contains("unexpected 'a'"));
+        assert!(parse("a and b", &n).expect_err("fails").contains("'b'"));
+        assert!(parse("1 of x*", &n).expect_err("fails").contains("x*"));
+        assert!(parse("(a", &n).expect_err("fails").contains("')'"));
+        assert!(
+            parse("a a", &n)
+                .expect_err("fails")
+                .contains("unexpected 'a'")
+        );
         assert!(
             parse("a | count() > 5", &n)
-                .unwrap_err()
+                .expect_err("fails")
                 .contains("aggregation")
         );
-        assert!(parse("", &n).unwrap_err().contains("empty"));
+        assert!(parse("", &n).expect_err("fails").contains("empty"));
     }
 }

@@ -41,7 +41,7 @@ pub(crate) enum Pattern {
     /// The text ends with this.
     Suffix(Box<str>),
     /// The text contains this.
-    Contains(memmem::Finder<'static>),
+    Contains(Box<memmem::Finder<'static>>),
     /// Any text at all (a lone `*`).
     Any,
     /// Anything else: a general wildcard pattern.
@@ -71,7 +71,7 @@ impl Pattern {
             [Lit(s), Many] => Pattern::Prefix(s.as_str().into()),
             [Many, Lit(s)] => Pattern::Suffix(s.as_str().into()),
             [Many, Lit(s), Many] => {
-                Pattern::Contains(memmem::Finder::new(s.as_bytes()).into_owned())
+                Pattern::Contains(Box::new(memmem::Finder::new(s.as_bytes()).into_owned()))
             }
             _ => Pattern::Glob(Glob::new(tokens)),
         }

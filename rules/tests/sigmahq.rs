@@ -30,7 +30,7 @@ fn sigmahq_rules_compile() {
         *reasons.entry(key).or_default() += 1;
     }
     let mut top: Vec<_> = reasons.into_iter().collect();
-    top.sort_by(|a, b| b.1.cmp(&a.1));
+    top.sort_by_key(|b| std::cmp::Reverse(b.1));
     eprintln!("sigmahq: {report}");
     for (reason, n) in top.iter().take(15) {
         eprintln!("  {n:5}  {reason}");
