@@ -82,7 +82,10 @@ impl Cursor {
 }
 
 /// Decode an optional cursor.
-pub(crate) fn decode_opt(kind: CursorKind, text: Option<&str>) -> Result<Option<Cursor>, StoreError> {
+pub(crate) fn decode_opt(
+    kind: CursorKind,
+    text: Option<&str>,
+) -> Result<Option<Cursor>, StoreError> {
     text.map(|t| Cursor::decode(kind, t)).transpose()
 }
 

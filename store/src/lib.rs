@@ -151,11 +151,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// change the id ([`StoreError::Conflict`]); it should set `updated` itself
     /// ([`Incident::set_status`] does). It runs while the backend holds its write lock, so it
     /// must be quick and must not block.
-    async fn update_incident(
-        &self,
-        id: IncidentId,
-        change: IncidentChange,
-    ) -> Result<Incident>;
+    async fn update_incident(&self, id: IncidentId, change: IncidentChange) -> Result<Incident>;
 
     /// Drop every event whose event time falls on a UTC day before `before`'s day. Returns the
     /// number of days dropped. Alerts and incidents are kept.

@@ -38,10 +38,9 @@ fn days_desc(conn: &Connection, lo: Option<u32>, hi: Option<u32>) -> Result<Vec<
     let mut stmt = conn.prepare_cached(
         "SELECT day FROM event_days WHERE day >= ?1 AND day <= ?2 ORDER BY day DESC",
     )?;
-    let rows = stmt.query_map(
-        params![lo.unwrap_or(0), hi.unwrap_or(u32::MAX)],
-        |r| r.get::<_, i64>(0),
-    )?;
+    let rows = stmt.query_map(params![lo.unwrap_or(0), hi.unwrap_or(u32::MAX)], |r| {
+        r.get::<_, i64>(0)
+    })?;
     rows.map(|d| catalog_day(d?)).collect()
 }
 
@@ -122,11 +121,7 @@ pub(super) fn write_events(w: &mut Writer, events: &[Event]) -> Result<()> {
     }
     tx.commit()?;
     w.days.extend(created);
-    tracing::debug!(
-        events = events.len(),
-        days = by_day.len(),
-        "events written"
-    );
+    tracing::debug!(events = events.len(), days = by_day.len(), "events written");
     Ok(())
 }
 
@@ -396,7 +391,10 @@ pub(super) fn fields_from_json(text: &str) -> Result<Fields> {
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("a JSON object of fields")
         }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Ordered, A::Error> {
+        fn visit_map<A: MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> std::result::Result<Ordered, A::Error> {
             let mut fields = Fields::new();
             while let Some((k, v)) = map.next_entry::<String, serde_json::Value>()? {
                 fields.insert(&k, Value::from_typed_json(&v));
@@ -445,4 +443,3 @@ mod tests {
         assert!(field_filter(&mut c, "", "x").is_err());
     }
 }
-

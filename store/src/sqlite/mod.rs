@@ -94,7 +94,10 @@ impl SqliteStore {
     /// the schema up to date. Blocks (file I/O); call it at startup or from a blocking task.
     pub fn open(dir: &Path) -> Result<SqliteStore> {
         std::fs::create_dir_all(dir).map_err(|e| {
-            backend(format_args!("cannot create store directory {}: {e}", dir.display()))
+            backend(format_args!(
+                "cannot create store directory {}: {e}",
+                dir.display()
+            ))
         })?;
         let db = dir.join(DB_FILE);
         let conn = schema::open_writer(&db).inspect_err(|e| {
@@ -129,15 +132,19 @@ impl SqliteStore {
     /// Set a key of the node's state, replacing its value.
     pub async fn put_state(&self, key: &str, value: Vec<u8>) -> Result<()> {
         let key = key.to_owned();
-        self.write("put_state", move |w| records::put_state(&w.conn, &key, &value))
-            .await
+        self.write("put_state", move |w| {
+            records::put_state(&w.conn, &key, &value)
+        })
+        .await
     }
 
     /// Remove a key of the node's state; `true` when it was set.
     pub async fn delete_state(&self, key: &str) -> Result<bool> {
         let key = key.to_owned();
-        self.write("delete_state", move |w| records::delete_state(&w.conn, &key))
-            .await
+        self.write("delete_state", move |w| {
+            records::delete_state(&w.conn, &key)
+        })
+        .await
     }
 
     /// Run `op` on the writer connection in the blocking pool. Backend errors are logged here
@@ -204,8 +211,10 @@ impl Store for SqliteStore {
         if alerts.is_empty() {
             return Ok(());
         }
-        self.write("write_alerts", move |w| records::write_alerts(&mut w.conn, &alerts))
-            .await
+        self.write("write_alerts", move |w| {
+            records::write_alerts(&mut w.conn, &alerts)
+        })
+        .await
     }
 
     async fn upsert_incidents(&self, incidents: Vec<Incident>) -> Result<()> {
@@ -234,13 +243,17 @@ impl Store for SqliteStore {
     }
 
     async fn search_events(&self, query: EventQuery) -> Result<Page<Event>> {
-        self.read("search_events", move |conn| events::search_events(conn, &query))
-            .await
+        self.read("search_events", move |conn| {
+            events::search_events(conn, &query)
+        })
+        .await
     }
 
     async fn search_alerts(&self, query: AlertQuery) -> Result<Page<Alert>> {
-        self.read("search_alerts", move |conn| records::search_alerts(conn, &query))
-            .await
+        self.read("search_alerts", move |conn| {
+            records::search_alerts(conn, &query)
+        })
+        .await
     }
 
     async fn search_incidents(&self, query: IncidentQuery) -> Result<Page<Incident>> {
@@ -250,11 +263,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn update_incident(
-        &self,
-        id: IncidentId,
-        change: IncidentChange,
-    ) -> Result<Incident> {
+    async fn update_incident(&self, id: IncidentId, change: IncidentChange) -> Result<Incident> {
         self.write("update_incident", move |w| {
             records::update_incident(&mut w.conn, id, change)
         })
@@ -262,8 +271,10 @@ impl Store for SqliteStore {
     }
 
     async fn drop_events_before(&self, before: Timestamp) -> Result<usize> {
-        self.write("drop_events_before", move |w| events::drop_days_before(w, before))
-            .await
+        self.write("drop_events_before", move |w| {
+            events::drop_days_before(w, before)
+        })
+        .await
     }
 
     async fn stats(&self) -> Result<StoreStats> {

@@ -1,7 +1,9 @@
 //! Alerts, incidents, the node's key/value state, and the stats.
 
 use onewall_model::{Alert, AlertId, Incident, IncidentId, IncidentStatus, Severity, Timestamp};
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params, params_from_iter};
+use rusqlite::{
+    Connection, OptionalExtension, Transaction, TransactionBehavior, params, params_from_iter,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -9,7 +11,8 @@ use super::sql::{Conditions, int};
 use super::{backend, events};
 use crate::cursor::{Cursor, CursorKind, decode_opt};
 use crate::{
-    AlertQuery, IncidentChange, IncidentQuery, Page, Result, StoreError, StoreStats, effective_limit,
+    AlertQuery, IncidentChange, IncidentQuery, Page, Result, StoreError, StoreStats,
+    effective_limit,
 };
 
 /// A severity's rank as stored: 0 informational .. 4 critical.
@@ -22,7 +25,8 @@ fn to_body<T: Serialize>(what: &str, v: &T) -> Result<String> {
 }
 
 fn from_body<T: DeserializeOwned>(what: &str, text: &str) -> Result<T> {
-    serde_json::from_str(text).map_err(|e| backend(format_args!("stored {what} does not decode: {e}")))
+    serde_json::from_str(text)
+        .map_err(|e| backend(format_args!("stored {what} does not decode: {e}")))
 }
 
 /// Run a `SELECT body ... LIMIT n` and decode every row.

@@ -1,0 +1,242 @@
+//! The embedded store: the conformance suite, restarts, concurrency, and its own layout.
+
+use std::sync::Arc;
+
+use onewall_model::event::names;
+use onewall_model::{Event, RegionCode, Severity};
+use onewall_store::conformance::{alert, all_events, day0, event, incident, newest_first};
+use onewall_store::sqlite::DB_FILE;
+use onewall_store::{EventQuery, IncidentQuery, SqliteStore, Store, StoreError};
+use tempfile::TempDir;
+
+async fn fresh() -> (TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store = SqliteStore::open(dir.path()).expect("open the store");
+    (dir, store)
+}
+
+onewall_store::conformance_tests!(fresh);
+
+fn tables(dir: &std::path::Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(dir.join(DB_FILE)).expect("open the file");
+    let mut stmt = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'events_%' ORDER BY name")
+        .expect("prepare");
+    stmt.query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
+
+#[tokio::test]
+async fn everything_survives_a_restart() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let nested = dir.path().join("data").join("store");
+    let events: Vec<Event> = (0..30)
+        .map(|k| event(day0().add_secs(3600 * k), &format!("event {k}")))
+        .collect();
+    let a = alert(day0(), "ssh-brute", Severity::High, RegionCode::HENAN);
+    let i = incident(day0(), Severity::High, RegionCode::HENAN);
+    {
+        let store = SqliteStore::open(&nested).expect("open creates the directories");
+        store
+            .write_events(events.clone())
+            .await
+            .expect("write events");
+        store
+            .write_alerts(vec![a.clone()])
+            .await
+            .expect("write alerts");
+        store
+            .upsert_incidents(vec![i.clone()])
+            .await
+            .expect("upsert");
+        store
+            .put_state("correlator.window", b"{\"open\":3}".to_vec())
+            .await
+            .expect("put");
+        store.put_state("gone", b"x".to_vec()).await.expect("put");
+        assert!(store.delete_state("gone").await.expect("delete"));
+        assert!(!store.delete_state("never").await.expect("delete"));
+    }
+    let store = SqliteStore::open(&nested).expect("reopen");
+    for e in &events {
+        assert_eq!(store.get_event(e.id).await.expect("get").as_ref(), Some(e));
+    }
+    let (all, _) = all_events(&store, EventQuery::default()).await;
+    let want: Vec<_> = newest_first(events.clone()).iter().map(|e| e.id).collect();
+    assert_eq!(all.iter().map(|e| e.id).collect::<Vec<_>>(), want);
+    assert_eq!(store.get_alert(a.id).await.expect("get"), Some(a));
+    assert_eq!(store.get_incident(i.id).await.expect("get"), Some(i));
+    assert_eq!(
+        store.get_state("correlator.window").await.expect("get"),
+        Some(b"{\"open\":3}".to_vec())
+    );
+    assert_eq!(store.get_state("gone").await.expect("get"), None);
+    let stats = store.stats().await.expect("stats");
+    assert_eq!((stats.events, stats.alerts, stats.incidents), (30, 1, 1));
+    assert_eq!(stats.event_days, vec![20261128, 20261129]);
+
+    // The reopened store knows its day tables: more writes to an old day and a new one.
+    let more = vec![
+        event(day0().add_secs(10), "late for day0"),
+        event(day0().add_secs(3 * 86_400), "a new day"),
+    ];
+    store.write_events(more).await.expect("write after reopen");
+    let stats = store.stats().await.expect("stats");
+    assert_eq!(stats.events, 32);
+    assert_eq!(stats.event_days, vec![20261128, 20261129, 20261201]);
+}
+
+#[tokio::test]
+async fn events_live_in_one_table_per_day() {
+    let (dir, store) = fresh().await;
+    let events: Vec<Event> = (0..3)
+        .map(|d| event(day0().add_secs(86_400 * d), "daily"))
+        .collect();
+    store.write_events(events).await.expect("write");
+    assert_eq!(
+        tables(dir.path()),
+        vec!["events_20261128", "events_20261129", "events_20261130"]
+    );
+    assert_eq!(
+        store
+            .drop_events_before(day0().add_secs(86_400 * 2))
+            .await
+            .expect("drop"),
+        2
+    );
+    assert_eq!(tables(dir.path()), vec!["events_20261130"]);
+}
+
+#[tokio::test]
+async fn a_newer_schema_is_refused() {
+    let (dir, store) = fresh().await;
+    drop(store);
+    let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).expect("open the file");
+    conn.pragma_update(None, "user_version", 99)
+        .expect("set version");
+    drop(conn);
+    match SqliteStore::open(dir.path()) {
+        Err(StoreError::Backend { detail, .. }) => {
+            assert!(detail.contains("schema version 99"), "{detail}")
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn filters_use_the_day_tables_indexes() {
+    let (dir, store) = fresh().await;
+    store
+        .write_events(vec![event(day0(), "x")])
+        .await
+        .expect("write");
+    let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).expect("open the file");
+    let plan = |sql: &str| -> String {
+        let mut stmt = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("prepare");
+        let rows: Vec<String> = stmt
+            .query_map([], |r| r.get::<_, String>(3))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        rows.join("; ")
+    };
+    let by_host = plan(
+        "SELECT id FROM events_20261128 WHERE host_name = 'web01' AND time >= 0 AND time < 9 \
+         ORDER BY time DESC, id DESC LIMIT 10",
+    );
+    assert!(by_host.contains("events_20261128_host_name"), "{by_host}");
+    assert!(!by_host.contains("TEMP B-TREE"), "no sort: {by_host}");
+    let by_time = plan(
+        "SELECT id FROM events_20261128 WHERE time >= 0 AND (time, id) < (5, x'00') \
+         ORDER BY time DESC, id DESC LIMIT 10",
+    );
+    assert!(by_time.contains("events_20261128_time"), "{by_time}");
+    assert!(!by_time.contains("TEMP B-TREE"), "no sort: {by_time}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn writes_and_searches_interleave() {
+    let (_dir, store) = fresh().await;
+    let store = Arc::new(store);
+    const WRITERS: usize = 4;
+    const BATCHES: usize = 20;
+    const PER_BATCH: usize = 50;
+    let mut writers = Vec::new();
+    for w in 0..WRITERS {
+        let store = Arc::clone(&store);
+        writers.push(tokio::spawn(async move {
+            for b in 0..BATCHES {
+                let batch: Vec<Event> = (0..PER_BATCH)
+                    .map(|k| {
+                        let n = ((b * PER_BATCH + k) * WRITERS + w) as i64;
+                        let mut e = event(day0().add_secs(n * 60), &format!("writer {w} n {n}"));
+                        e.fields.insert(names::HOST_NAME, format!("host{w}"));
+                        e
+                    })
+                    .collect();
+                store.write_events(batch).await.expect("write");
+                if b % 5 == 0 {
+                    let i = incident(day0().add_secs(b as i64), Severity::Low, RegionCode::HENAN);
+                    store.upsert_incidents(vec![i]).await.expect("upsert");
+                }
+            }
+        }));
+    }
+    let mut readers = Vec::new();
+    for r in 0..3 {
+        let store = Arc::clone(&store);
+        readers.push(tokio::spawn(async move {
+            let mut searches = 0;
+            for _ in 0..40 {
+                let q = EventQuery {
+                    filters: vec![(names::HOST_NAME.to_owned(), format!("host{r}"))],
+                    limit: 50,
+                    ..EventQuery::default()
+                };
+                let page = store.search_events(q).await.expect("search");
+                assert!(
+                    page.items
+                        .windows(2)
+                        .all(|w| (w[0].time, w[0].id) > (w[1].time, w[1].id)),
+                    "newest first"
+                );
+                assert!(
+                    page.items
+                        .iter()
+                        .all(|e| e.get(names::HOST_NAME)
+                            == Some(&format!("host{r}").as_str().into()))
+                );
+                store
+                    .search_incidents(IncidentQuery::default())
+                    .await
+                    .expect("incidents");
+                store.stats().await.expect("stats");
+                searches += 1;
+                tokio::task::yield_now().await;
+            }
+            searches
+        }));
+    }
+    for w in writers {
+        w.await.expect("writer task");
+    }
+    for r in readers {
+        assert_eq!(r.await.expect("reader task"), 40);
+    }
+    let total = WRITERS * BATCHES * PER_BATCH;
+    let stats = store.stats().await.expect("stats");
+    assert_eq!(stats.events, total as u64);
+    let (all, _) = all_events(
+        &*store,
+        EventQuery {
+            limit: 1000,
+            ..EventQuery::default()
+        },
+    )
+    .await;
+    assert_eq!(all.len(), total);
+}
