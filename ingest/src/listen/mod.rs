@@ -1,0 +1,218 @@
+//! Listeners: tokio tasks that read sockets, parse what arrives and send
+//! [`EventBatch`]es down a bounded channel.
+//!
+//! The caller binds the sockets (so it can report their real addresses, and tests can bind port
+//! 0) and hands them over with a [`ListenerConfig`], the channel's sender and a shutdown flag.
+//! A full channel pushes back: a TCP connection stops being read (the peer's window closes),
+//! UDP stops receiving (the kernel's receive buffer absorbs the burst, and what overflows it is
+//! counted by the kernel, not here). When the shutdown flag turns true each listener sends what
+//! it holds and returns.
+//!
+//! Metrics (labels from small fixed sets, never an address):
+//! `onewall_ingest_events_total{source}`, `onewall_ingest_bytes_total{source}`,
+//! `onewall_ingest_parse_errors_total{format}`, `onewall_ingest_dropped_total{reason}`,
+//! `onewall_ingest_frame_errors_total{reason}` (recovered, nothing dropped),
+//! `onewall_ingest_http_rejected_total{reason}` and the gauge `onewall_ingest_connections{source}`.
+
+mod http;
+mod tcp;
+mod udp;
+
+use std::time::Duration;
+
+use metrics::{Counter, Gauge};
+use onewall_model::{Event, EventBatch, RegionCode};
+use time::UtcOffset;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+use crate::framing::DEFAULT_MAX_FRAME_LEN;
+use crate::parse::DEFAULT_TIMEZONE;
+
+pub use http::{DEFAULT_MAX_BODY_BYTES, HttpIngest, http_router};
+pub use tcp::run_tcp;
+pub use udp::run_udp;
+
+/// The default number of events per batch.
+pub const DEFAULT_BATCH_SIZE: usize = 512;
+/// The default longest time an event waits for its batch to fill.
+pub const DEFAULT_BATCH_LINGER: Duration = Duration::from_millis(50);
+/// The default cap on concurrent TCP connections.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// The default UDP receive buffer asked of the kernel (it may grant less; see `net.core.rmem_max`).
+pub const DEFAULT_RECV_BUFFER_BYTES: usize = 8 * 1024 * 1024;
+
+/// How a syslog listener runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListenerConfig {
+    /// The collector's name: `syslog_udp`, `syslog_tcp`. It is the events' `source.collector`
+    /// and the `source` label of the metrics, so it must come from a small fixed set.
+    pub collector: String,
+    /// The region the events belong to.
+    pub region: RegionCode,
+    /// The zone of timestamps that carry none (RFC 3164). Default +08:00.
+    pub timezone: UtcOffset,
+    /// The largest frame (TCP) or datagram (UDP) accepted, in bytes. Default 64 KiB.
+    pub max_frame_len: usize,
+    /// The most TCP connections open at once; more are refused and counted. Default 1024.
+    pub max_connections: usize,
+    /// Events per batch sent down the channel. Default 512.
+    pub batch_size: usize,
+    /// The longest an event waits for its batch to fill before the batch goes anyway.
+    /// Default 50 ms.
+    pub batch_linger: Duration,
+    /// `SO_RCVBUF` asked for a UDP socket. Default 8 MiB.
+    pub recv_buffer_bytes: usize,
+}
+
+impl ListenerConfig {
+    /// Defaults for the collector named `collector` in `region`.
+    pub fn new(collector: &str, region: RegionCode) -> Self {
+        ListenerConfig {
+            collector: collector.to_owned(),
+            region,
+            timezone: DEFAULT_TIMEZONE,
+            max_frame_len: DEFAULT_MAX_FRAME_LEN,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            batch_size: DEFAULT_BATCH_SIZE,
+            batch_linger: DEFAULT_BATCH_LINGER,
+            recv_buffer_bytes: DEFAULT_RECV_BUFFER_BYTES,
+        }
+    }
+
+    /// Defaults for syslog over UDP.
+    pub fn udp(region: RegionCode) -> Self {
+        Self::new("syslog_udp", region)
+    }
+
+    /// Defaults for syslog over TCP.
+    pub fn tcp(region: RegionCode) -> Self {
+        Self::new("syslog_tcp", region)
+    }
+}
+
+/// The channel is closed: nothing downstream will take events any more.
+#[derive(Debug)]
+pub(crate) struct Closed;
+
+/// Counters of one collector.
+#[derive(Debug, Clone)]
+pub(crate) struct Meters {
+    events: Counter,
+    pub bytes: Counter,
+    pub connections: Gauge,
+}
+
+impl Meters {
+    pub fn new(source: &str) -> Self {
+        Meters {
+            events: metrics::counter!("onewall_ingest_events_total", "source" => source.to_owned()),
+            bytes: metrics::counter!("onewall_ingest_bytes_total", "source" => source.to_owned()),
+            connections: metrics::gauge!("onewall_ingest_connections", "source" => source.to_owned()),
+        }
+    }
+}
+
+/// Count something thrown away.
+pub(crate) fn count_dropped(reason: &'static str) {
+    metrics::counter!("onewall_ingest_dropped_total", "reason" => reason).increment(1);
+}
+
+/// Count trouble the framing recovered from without dropping anything.
+pub(crate) fn count_frame_error(reason: &'static str) {
+    metrics::counter!("onewall_ingest_frame_errors_total", "reason" => reason).increment(1);
+}
+
+/// Count an event that kept a parse error.
+pub(crate) fn count_parse_error(event: &Event) {
+    if event.parse_error.is_some() {
+        metrics::counter!("onewall_ingest_parse_errors_total", "format" => event.format.as_str())
+            .increment(1);
+    }
+}
+
+/// Events gathered until the batch is full or has waited its linger.
+#[derive(Debug)]
+pub(crate) struct Batcher {
+    batch: Vec<Event>,
+    size: usize,
+    linger: Duration,
+    deadline: Option<Instant>,
+    tx: mpsc::Sender<EventBatch>,
+    meters: Meters,
+}
+
+impl Batcher {
+    pub fn new(cfg: &ListenerConfig, tx: mpsc::Sender<EventBatch>, meters: Meters) -> Self {
+        let size = cfg.batch_size.max(1);
+        Batcher {
+            batch: Vec::with_capacity(size),
+            size,
+            linger: cfg.batch_linger,
+            deadline: None,
+            tx,
+            meters,
+        }
+    }
+
+    /// Add an event; sends the batch when it is full.
+    pub async fn push(&mut self, event: Event) -> Result<(), Closed> {
+        count_parse_error(&event);
+        if self.batch.is_empty() {
+            self.deadline = Some(Instant::now() + self.linger);
+        }
+        self.batch.push(event);
+        if self.batch.len() >= self.size {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Send what is gathered, waiting while the channel is full.
+    pub async fn flush(&mut self) -> Result<(), Closed> {
+        self.deadline = None;
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(self.size));
+        let n = batch.len() as u64;
+        self.tx.send(batch).await.map_err(|_| Closed)?;
+        self.meters.events.increment(n);
+        Ok(())
+    }
+
+    /// Resolves when the gathered events have waited their linger; never while there are none.
+    pub async fn linger_expired(&self) {
+        match self.deadline {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    }
+}
+
+/// Resolves once the shutdown flag is true, or its sender is gone.
+pub(crate) async fn shutdown_requested(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+/// Lets a warning through at most once per interval, so a flood of bad input cannot flood the
+/// log; what it holds back is still counted by the metrics.
+#[derive(Debug, Default)]
+pub(crate) struct Throttle {
+    last: Option<Instant>,
+}
+
+impl Throttle {
+    const INTERVAL: Duration = Duration::from_secs(10);
+
+    pub fn ready(&mut self) -> bool {
+        let now = Instant::now();
+        match self.last {
+            Some(at) if now.duration_since(at) < Self::INTERVAL => false,
+            _ => {
+                self.last = Some(now);
+                true
+            }
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! Syslog over TCP, framed per RFC 6587 (octet counting or LF), one task per connection.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use onewall_model::{EventBatch, Source, Timestamp};
+use tokio::io::AsyncReadExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use tokio::task::JoinSet;
+use tracing::{debug, info, warn};
+
+use super::{
+    Batcher, Closed, ListenerConfig, Meters, Throttle, count_dropped, count_frame_error,
+    shutdown_requested,
+};
+use crate::error::FrameError;
+use crate::framing::FrameDecoder;
+use crate::parse::{ParseContext, parse_syslog};
+
+/// How much room to make in a connection's buffer before each read.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Accept syslog connections on `listener` until `shutdown` turns true, sending parsed events
+/// in batches down `tx`. Returns once every connection has sent what it holds.
+pub async fn run_tcp(
+    listener: TcpListener,
+    cfg: ListenerConfig,
+    tx: mpsc::Sender<EventBatch>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let local = listener.local_addr().ok();
+    info!(collector = %cfg.collector, addr = ?local, max_connections = cfg.max_connections,
+        "syslog tcp listener started");
+    let cfg = Arc::new(cfg);
+    let meters = Meters::new(&cfg.collector);
+    let slots = Arc::new(Semaphore::new(cfg.max_connections));
+    let mut connections = JoinSet::new();
+    let mut warn_refused = Throttle::default();
+    loop {
+        tokio::select! {
+            biased;
+            () = shutdown_requested(&mut shutdown) => break,
+            Some(done) = connections.join_next(), if !connections.is_empty() => {
+                if let Err(e) = done {
+                    warn!(collector = %cfg.collector, error = %e, "syslog connection task failed");
+                }
+            }
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => match Arc::clone(&slots).try_acquire_owned() {
+                    Ok(permit) => {
+                        let conn = Connection {
+                            cfg: Arc::clone(&cfg),
+                            meters: meters.clone(),
+                            peer,
+                            _permit: permit,
+                        };
+                        connections.spawn(conn.run(stream, tx.clone(), shutdown.clone()));
+                    }
+                    Err(_) => {
+                        count_dropped("too_many_connections");
+                        if warn_refused.ready() {
+                            warn!(collector = %cfg.collector, max = cfg.max_connections,
+                                "too many syslog connections, refusing new ones");
+                        }
+                        drop(stream);
+                    }
+                },
+                Err(e) => {
+                    // Out of file descriptors and the like: wait rather than spin.
+                    warn!(collector = %cfg.collector, error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+        }
+    }
+    drop(tx);
+    while let Some(done) = connections.join_next().await {
+        if let Err(e) = done {
+            warn!(collector = %cfg.collector, error = %e, "syslog connection task failed");
+        }
+    }
+    info!(collector = %cfg.collector, addr = ?local, "syslog tcp listener stopped");
+}
+
+/// One accepted connection; holds its slot until it ends.
+struct Connection {
+    cfg: Arc<ListenerConfig>,
+    meters: Meters,
+    peer: SocketAddr,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Connection {
+    async fn run(
+        self,
+        mut stream: TcpStream,
+        tx: mpsc::Sender<EventBatch>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let cfg = &*self.cfg;
+        self.meters.connections.increment(1.0);
+        debug!(collector = %cfg.collector, peer = %self.peer, "syslog connection opened");
+        let mut batcher = Batcher::new(cfg, tx, self.meters.clone());
+        let mut decoder = FrameDecoder::new(cfg.max_frame_len);
+        let mut buf = BytesMut::with_capacity(READ_CHUNK);
+        let mut warn_frames = Throttle::default();
+        let result: Result<(), Closed> = async {
+            loop {
+                buf.reserve(READ_CHUNK);
+                tokio::select! {
+                    biased;
+                    () = shutdown_requested(&mut shutdown) => break,
+                    () = batcher.linger_expired() => batcher.flush().await?,
+                    read = stream.read_buf(&mut buf) => match read {
+                        Ok(0) => {
+                            while let Some(item) = decoder.decode_eof(&mut buf) {
+                                self.take(item, &mut batcher, &mut warn_frames).await?;
+                            }
+                            break;
+                        }
+                        Ok(n) => {
+                            self.meters.bytes.increment(n as u64);
+                            while let Some(item) = decoder.decode(&mut buf) {
+                                self.take(item, &mut batcher, &mut warn_frames).await?;
+                            }
+                        }
+                        Err(e) => {
+                            debug!(collector = %cfg.collector, peer = %self.peer, error = %e,
+                                "syslog connection read failed");
+                            break;
+                        }
+                    },
+                }
+            }
+            batcher.flush().await
+        }
+        .await;
+        if result.is_err() {
+            warn!(collector = %cfg.collector, "event channel closed, dropping a syslog connection");
+        }
+        self.meters.connections.decrement(1.0);
+        debug!(collector = %cfg.collector, peer = %self.peer, "syslog connection closed");
+    }
+
+    /// Parse a frame into the batch, or count what the decoder recovered from.
+    async fn take(
+        &self,
+        item: Result<bytes::Bytes, FrameError>,
+        batcher: &mut Batcher,
+        warn_frames: &mut Throttle,
+    ) -> Result<(), Closed> {
+        match item {
+            Ok(frame) => {
+                let ctx = ParseContext {
+                    received: Timestamp::now(),
+                    region: self.cfg.region,
+                    source: Source::new(&self.cfg.collector, Some(self.peer)),
+                    timezone: self.cfg.timezone,
+                };
+                batcher.push(parse_syslog(&frame, &ctx)).await
+            }
+            Err(e) => {
+                if e.is_drop() {
+                    count_dropped(e.reason());
+                } else {
+                    count_frame_error(e.reason());
+                }
+                if warn_frames.ready() {
+                    warn!(collector = %self.cfg.collector, peer = %self.peer, error = %e,
+                        "syslog framing trouble");
+                }
+                Ok(())
+            }
+        }
+    }
+}
