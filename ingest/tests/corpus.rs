@@ -18,7 +18,7 @@ fn ctx() -> ParseContext {
     ParseContext::new(received, RegionCode::HENAN, Source::new("syslog_udp", None))
 }
 
-fn text<'a>(v: Option<&'a Value>) -> Option<&'a str> {
+fn text(v: Option<&Value>) -> Option<&str> {
     v.and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 
@@ -38,7 +38,8 @@ fn check(name: &str, host: &str) -> (usize, Vec<String>) {
         assert_eq!(e.format, Format::Rfc3164, "{at}");
         assert_eq!(e.parse_error, None, "{at}");
         assert_eq!(text(e.get(names::HOST_NAME)), Some(host), "{at}");
-        let process = text(e.get(names::PROCESS_NAME)).unwrap_or_else(|| panic!("no process.name: {at}"));
+        let process =
+            text(e.get(names::PROCESS_NAME)).unwrap_or_else(|| panic!("no process.name: {at}"));
         assert_eq!(&*e.raw, line, "{at}");
         let msg = e.get(names::MESSAGE).and_then(Value::as_str);
         assert!(msg.is_some_and(|m| !m.ends_with('\r')), "{at}");
@@ -57,8 +58,18 @@ fn check(name: &str, host: &str) -> (usize, Vec<String>) {
 fn linux_sample_parses_as_rfc3164() {
     let (count, processes) = check("Linux_2k.log", "combo");
     assert_eq!(count, 2000);
-    for p in ["sshd(pam_unix)", "su(pam_unix)", "ftpd", "kernel", "logrotate", "syslogd"] {
-        assert!(processes.iter().any(|x| x == p), "{p} missing from {processes:?}");
+    for p in [
+        "sshd(pam_unix)",
+        "su(pam_unix)",
+        "ftpd",
+        "kernel",
+        "logrotate",
+        "syslogd",
+    ] {
+        assert!(
+            processes.iter().any(|x| x == p),
+            "{p} missing from {processes:?}"
+        );
     }
 }
 
@@ -81,6 +92,9 @@ fn openssh_fields_of_one_line() {
         "December, received in March: last year"
     );
     let msg = text(e.get(names::MESSAGE)).expect("message");
-    assert!(msg.starts_with("reverse mapping checking getaddrinfo"), "{msg}");
+    assert!(
+        msg.starts_with("reverse mapping checking getaddrinfo"),
+        "{msg}"
+    );
     assert!(msg.ends_with("POSSIBLE BREAK-IN ATTEMPT!"), "{msg}");
 }

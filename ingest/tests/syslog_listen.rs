@@ -36,7 +36,12 @@ async fn udp(cfg: ListenerConfig) -> Running {
     let (tx, rx) = mpsc::channel(16);
     let (stop, shutdown) = watch::channel(false);
     let task = tokio::spawn(run_udp(socket, cfg, tx, shutdown));
-    Running { addr, rx, stop, task }
+    Running {
+        addr,
+        rx,
+        stop,
+        task,
+    }
 }
 
 async fn tcp(cfg: ListenerConfig) -> Running {
@@ -45,7 +50,12 @@ async fn tcp(cfg: ListenerConfig) -> Running {
     let (tx, rx) = mpsc::channel(16);
     let (stop, shutdown) = watch::channel(false);
     let task = tokio::spawn(run_tcp(listener, cfg, tx, shutdown));
-    Running { addr, rx, stop, task }
+    Running {
+        addr,
+        rx,
+        stop,
+        task,
+    }
 }
 
 impl Running {
@@ -56,7 +66,11 @@ impl Running {
             match tokio::time::timeout_at(deadline, self.rx.recv()).await {
                 Ok(Some(batch)) => events.extend(batch),
                 Ok(None) => panic!("channel closed with {} events", events.len()),
-                Err(_) => panic!("timed out with {} events: {:?}", events.len(), messages(events)),
+                Err(_) => panic!(
+                    "timed out with {} events: {:?}",
+                    events.len(),
+                    messages(events)
+                ),
             }
         }
     }
@@ -77,7 +91,10 @@ impl Running {
 }
 
 fn messages(events: &[Event]) -> Vec<String> {
-    events.iter().map(|e| str_field(e, names::MESSAGE)).collect()
+    events
+        .iter()
+        .map(|e| str_field(e, names::MESSAGE))
+        .collect()
 }
 
 fn str_field(e: &Event, name: &str) -> String {
@@ -164,7 +181,12 @@ async fn udp_rfc3164_from_logger() {
     assert_eq!(e.get(names::SYSLOG_FACILITY), Some(&Value::Int(4)));
     assert_eq!(e.get(names::SYSLOG_SEVERITY), Some(&Value::Int(4)));
     // The record's own time, read in the configured zone, is within the second it was sent.
-    assert!((e.time.secs() - e.received.secs()).abs() <= 2, "{} vs {}", e.time, e.received);
+    assert!(
+        (e.time.secs() - e.received.secs()).abs() <= 2,
+        "{} vs {}",
+        e.time,
+        e.received
+    );
 }
 
 fn l_ip() -> std::net::IpAddr {
@@ -327,21 +349,26 @@ async fn tcp_refuses_connections_past_the_cap() {
     cfg.max_connections = 1;
     let mut l = tcp(cfg).await;
     let mut first = std::net::TcpStream::connect(l.addr).expect("connect first");
-    first.write_all(b"<13>1 - h a - - - first\n").expect("write");
+    first
+        .write_all(b"<13>1 - h a - - - first\n")
+        .expect("write");
     let mut events = Vec::new();
     l.until(&mut events, |ev| !ev.is_empty()).await;
     let mut second = std::net::TcpStream::connect(l.addr).expect("connect second");
-    second
-        .set_read_timeout(Some(WAIT))
-        .expect("read timeout");
+    second.set_read_timeout(Some(WAIT)).expect("read timeout");
     let mut byte = [0u8; 1];
     let closed = match second.read(&mut byte) {
         Ok(0) => true,
         Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
         Ok(_) => false,
     };
-    assert!(closed, "the second connection should be closed by the listener");
-    first.write_all(b"<13>1 - h a - - - still here\n").expect("write");
+    assert!(
+        closed,
+        "the second connection should be closed by the listener"
+    );
+    first
+        .write_all(b"<13>1 - h a - - - still here\n")
+        .expect("write");
     l.until(&mut events, |ev| ev.len() >= 2).await;
     drop(first);
     events.extend(l.stop().await);

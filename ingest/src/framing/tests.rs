@@ -33,7 +33,12 @@ fn oc(msg: &str) -> String {
 
 #[test]
 fn octet_counted_back_to_back() {
-    let input = format!("{}{}{}", oc("<13>1 - - - - - - one"), oc("two\nlines"), oc("3"));
+    let input = format!(
+        "{}{}{}",
+        oc("<13>1 - - - - - - one"),
+        oc("two\nlines"),
+        oc("3")
+    );
     assert_eq!(
         whole(1024, input.as_bytes()),
         ["<13>1 - - - - - - one", "two\nlines", "3"]
@@ -51,13 +56,22 @@ fn lf_frames_and_blank_lines() {
     let input = b"<13>Mar 15 12:00:00 h a: x\r\n\n\r\n<13>second\nlast without lf";
     assert_eq!(
         whole(1024, input),
-        ["<13>Mar 15 12:00:00 h a: x\r", "<13>second", "last without lf"]
+        [
+            "<13>Mar 15 12:00:00 h a: x\r",
+            "<13>second",
+            "last without lf"
+        ]
     );
 }
 
 #[test]
 fn mixed_framing_in_one_stream() {
-    let input = format!("{}<14>lf frame\n{}{}\n", oc("first"), oc("second"), oc("third"));
+    let input = format!(
+        "{}<14>lf frame\n{}{}\n",
+        oc("first"),
+        oc("second"),
+        oc("third")
+    );
     assert_eq!(
         whole(1024, input.as_bytes()),
         ["first", "<14>lf frame", "second", "third"]
@@ -135,7 +149,12 @@ fn oversize_lf_frame_is_discarded_up_to_its_lf() {
     let exact = format!("{}\nnext\n", "a".repeat(16));
     assert_eq!(whole(16, exact.as_bytes()), ["a".repeat(16), "next".into()]);
     // Seen before its LF arrives: reported once, the rest of it thrown away as it comes.
-    let parts: [&[u8]; 4] = [b"bbbbbbbbbbbbbbbbbbbbbbbb", b"bbbbbbbbbbbbbbbbbbbbbbbbbb", b"bb\nok", b"\n"];
+    let parts: [&[u8]; 4] = [
+        b"bbbbbbbbbbbbbbbbbbbbbbbb",
+        b"bbbbbbbbbbbbbbbbbbbbbbbbbb",
+        b"bb\nok",
+        b"\n",
+    ];
     assert_eq!(run(16, &parts), ["[frame_too_long]", "ok"]);
 }
 
@@ -150,7 +169,10 @@ fn oversize_octet_count_skips_that_many_bytes() {
     let mut buf = BytesMut::from(&b"999999 "[..]);
     assert!(matches!(
         d.decode(&mut buf),
-        Some(Err(FrameError::OctetCountTooLarge { count: 999_999, max: 16 }))
+        Some(Err(FrameError::OctetCountTooLarge {
+            count: 999_999,
+            max: 16
+        }))
     ));
     buf.extend_from_slice(&[b'q'; 4096]);
     assert!(d.decode(&mut buf).is_none());
@@ -168,16 +190,25 @@ fn bad_count_reads_the_line_as_an_lf_frame() {
     let iso = b"2026-03-15T12:00:00+08:00 host app: hi\n";
     assert_eq!(
         whole(1024, iso),
-        ["[bad_octet_count]", "2026-03-15T12:00:00+08:00 host app: hi"]
+        [
+            "[bad_octet_count]",
+            "2026-03-15T12:00:00+08:00 host app: hi"
+        ]
     );
     // Too many digits is not a count.
-    assert_eq!(whole(1024, b"12345678901 x\n"), ["[bad_octet_count]", "12345678901 x"]);
+    assert_eq!(
+        whole(1024, b"12345678901 x\n"),
+        ["[bad_octet_count]", "12345678901 x"]
+    );
     let mut d = FrameDecoder::new(64);
     let mut buf = BytesMut::from(&b"7a"[..]);
     let Some(Err(e)) = d.decode(&mut buf) else {
         panic!("expected a bad count");
     };
-    assert_eq!(e.to_string(), "bad octet count \"7a\", line read as an LF-terminated frame");
+    assert_eq!(
+        e.to_string(),
+        "bad octet count \"7a\", line read as an LF-terminated frame"
+    );
 }
 
 #[test]

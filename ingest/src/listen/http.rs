@@ -81,7 +81,12 @@ async fn ingest(
             let e = BodyError::TooLarge {
                 limit: state.max_body_bytes,
             };
-            return rejected(StatusCode::PAYLOAD_TOO_LARGE, "too_large", &e.to_string(), e.code());
+            return rejected(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                &e.to_string(),
+                e.code(),
+            );
         }
         Err(rejection) => {
             let text = rejection.body_text();
@@ -101,7 +106,11 @@ async fn ingest(
             Ok(parsed) => parsed,
             Err(e) => {
                 warn!(error = %e, "http ingest parse task failed");
-                return error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error");
+                return error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error",
+                );
             }
         }
     } else {
@@ -109,7 +118,14 @@ async fn ingest(
     };
     let events = match parsed {
         Ok(events) => events,
-        Err(e) => return rejected(StatusCode::BAD_REQUEST, "invalid_body", &e.to_string(), e.code()),
+        Err(e) => {
+            return rejected(
+                StatusCode::BAD_REQUEST,
+                "invalid_body",
+                &e.to_string(),
+                e.code(),
+            );
+        }
     };
     let accepted = events.len();
     let mut events = events.into_iter().peekable();
@@ -118,7 +134,11 @@ async fn ingest(
         let n = batch.len() as u64;
         if state.tx.send(batch).await.is_err() {
             warn!("event channel closed, refusing http ingest");
-            return error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "ingest is not running");
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "ingest is not running",
+            );
         }
         metrics::counter!("onewall_ingest_events_total", "source" => COLLECTOR).increment(n);
     }

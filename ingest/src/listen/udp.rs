@@ -91,6 +91,8 @@ fn set_recv_buffer(socket: &UdpSocket, cfg: &ListenerConfig) {
             "udp receive buffer smaller than asked; raise net.core.rmem_max to absorb bursts"
         ),
         Ok(granted) => info!(collector = %cfg.collector, granted, "udp receive buffer set"),
-        Err(e) => warn!(collector = %cfg.collector, error = %e, "could not read the udp receive buffer"),
+        Err(e) => {
+            warn!(collector = %cfg.collector, error = %e, "could not read the udp receive buffer")
+        }
     }
 }

@@ -7,6 +7,9 @@ use serde_json::{Map, Value as Json};
 use super::ParseContext;
 use crate::error::BodyError;
 
+/// One record of an HTTP body: its raw bytes as sent, and the object they hold.
+pub type JsonRecord = (Vec<u8>, Map<String, Json>);
+
 /// Fields, in order of preference, whose RFC 3339 text is taken as the event time.
 const TIME_FIELDS: [&str; 3] = ["@timestamp", "timestamp", "time"];
 
@@ -36,7 +39,7 @@ pub fn parse_json_object(obj: &Map<String, Json>, raw: &[u8], ctx: &ParseContext
 /// (objects one per line; blank lines and `\r\n` are fine). Each record comes with its own raw
 /// bytes. Any malformed part fails the whole body, with an error naming the line (or the array
 /// element, counted from 1) and what was wrong. An empty array gives no records.
-pub fn split_http_body(body: &[u8]) -> Result<Vec<(Vec<u8>, Map<String, Json>)>, BodyError> {
+pub fn split_http_body(body: &[u8]) -> Result<Vec<JsonRecord>, BodyError> {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     let start = body.iter().position(|b| !b.is_ascii_whitespace());
     let Some(start) = start else {
@@ -67,7 +70,7 @@ pub fn split_http_body(body: &[u8]) -> Result<Vec<(Vec<u8>, Map<String, Json>)>,
     Ok(records)
 }
 
-fn split_array(body: &[u8]) -> Result<Vec<(Vec<u8>, Map<String, Json>)>, BodyError> {
+fn split_array(body: &[u8]) -> Result<Vec<JsonRecord>, BodyError> {
     let elements: Vec<&RawValue> = serde_json::from_slice(body).map_err(|e| syntax(&e))?;
     let mut records = Vec::with_capacity(elements.len());
     for (k, raw) in elements.into_iter().enumerate() {
@@ -123,7 +126,9 @@ fn kind(v: &Json) -> &'static str {
 mod tests {
     use super::*;
 
-    fn split(body: &str) -> Result<Vec<(String, Map<String, Json>)>, String> {
+    type Split = Vec<(String, Map<String, Json>)>;
+
+    fn split(body: &str) -> Result<Split, String> {
         split_http_body(body.as_bytes())
             .map(|v| {
                 v.into_iter()
@@ -151,29 +156,34 @@ mod tests {
 
     #[test]
     fn errors_name_the_problem() {
-        assert_eq!(split("  \r\n ").unwrap_err(), "body is empty");
         assert_eq!(
-            split("{\"a\":1}\n{\"a\":2}\n{\"a\": }").unwrap_err(),
+            split("  \r\n ").expect_err("must be refused"),
+            "body is empty"
+        );
+        assert_eq!(
+            split("{\"a\":1}\n{\"a\":2}\n{\"a\": }").expect_err("must be refused"),
             "line 3: expected value at column 7"
         );
         assert_eq!(
-            split("[{\"a\":1}, 42]").unwrap_err(),
+            split("[{\"a\":1}, 42]").expect_err("must be refused"),
             "element 2 of the array is a number, expected an object"
         );
         assert_eq!(
-            split("{\"a\":1}\n\n\"x\"\n").unwrap_err(),
+            split("{\"a\":1}\n\n\"x\"\n").expect_err("must be refused"),
             "line 3: value is a string, expected an object"
         );
         assert_eq!(
-            split("[{\"a\":1}] x").unwrap_err(),
+            split("[{\"a\":1}] x").expect_err("must be refused"),
             "line 1: trailing characters at column 11"
         );
         assert_eq!(
-            split("{\"a\":1}\n{\"b\":").unwrap_err(),
+            split("{\"a\":1}\n{\"b\":").expect_err("must be refused"),
             "line 2: EOF while parsing a value at column 5"
         );
         assert_eq!(
-            split_http_body(b"[]x").map_err(|e| e.code()).unwrap_err(),
+            split_http_body(b"[]x")
+                .map_err(|e| e.code())
+                .expect_err("must be refused"),
             "invalid_argument"
         );
     }

@@ -19,7 +19,7 @@ mod timestamp;
 use onewall_model::{RegionCode, Source, Timestamp};
 use time::UtcOffset;
 
-pub use json::{parse_json_object, split_http_body};
+pub use json::{JsonRecord, parse_json_object, split_http_body};
 pub use syslog::parse_syslog;
 
 /// What a parser needs to know about a record besides its bytes.

@@ -114,4 +114,3 @@ fn tag<'a>(event: &mut Event, i: &'a [u8]) -> &'a [u8] {
     let rest = rest.strip_prefix(b":").unwrap_or(rest);
     rest.strip_prefix(b" ").unwrap_or(rest)
 }
-

@@ -14,11 +14,8 @@ use super::timestamp;
 
 /// `VERSION SP` right after `<PRI>`: one or two digits, not starting with 0.
 pub(crate) fn version(i: &[u8]) -> Option<(u8, &[u8])> {
-    let parsed: nom::IResult<&[u8], &[u8]> = terminated(
-        take_while_m_n(1, 2, |b: u8| b.is_ascii_digit()),
-        char(' '),
-    )
-    .parse(i);
+    let parsed: nom::IResult<&[u8], &[u8]> =
+        terminated(take_while_m_n(1, 2, |b: u8| b.is_ascii_digit()), char(' ')).parse(i);
     let (rest, digits) = parsed.ok()?;
     if digits[0] == b'0' {
         return None;
@@ -83,8 +80,10 @@ fn header(event: &mut Event, i: &[u8], line: &[u8], ctx: &ParseContext) -> Resul
     }
     let (i, msgid) = field(i, "MSGID", "STRUCTURED-DATA")?;
     if msgid != b"-" {
-        n.msgid
-            .set(&mut event.fields, Value::str(String::from_utf8_lossy(msgid)));
+        n.msgid.set(
+            &mut event.fields,
+            Value::str(String::from_utf8_lossy(msgid)),
+        );
     }
     let i = structured_data(event, i).map_err(|(at, what)| {
         // `at` is a suffix of `line`: its column there, counted from 1.
@@ -145,10 +144,7 @@ fn structured_data<'a>(event: &mut Event, i: &'a [u8]) -> Result<&'a [u8], SdErr
                     let after = after.strip_prefix(b"=").ok_or((after, "expected '='"))?;
                     let after = after.strip_prefix(b"\"").ok_or((after, "expected '\"'"))?;
                     let (after, value) = param_value(after)?;
-                    let name = format!(
-                        "{SYSLOG_SD_PREFIX}.{id}.{}",
-                        String::from_utf8_lossy(name)
-                    );
+                    let name = format!("{SYSLOG_SD_PREFIX}.{id}.{}", String::from_utf8_lossy(name));
                     add_param(event, &name, value);
                     rest = after;
                 }

@@ -29,8 +29,11 @@ pub fn parse_syslog(raw: &[u8], ctx: &ParseContext) -> Event {
                     event.format = Format::Rfc3164;
                     set_message(&mut event, rest);
                     event.parse_error = Some(
-                        format!("rfc3164: no timestamp after \"<{pri}>\", found {}", snippet(rest))
-                            .into(),
+                        format!(
+                            "rfc3164: no timestamp after \"<{pri}>\", found {}",
+                            snippet(rest)
+                        )
+                        .into(),
                     );
                 }
             }
@@ -97,9 +100,12 @@ fn pri(line: &[u8]) -> Pri<'_> {
 /// Set priority, facility and severity.
 pub(crate) fn set_pri(event: &mut Event, pri: u8) {
     let n = syslog_names();
-    n.priority.set(&mut event.fields, Value::Int(i64::from(pri)));
-    n.facility.set(&mut event.fields, Value::Int(i64::from(pri >> 3)));
-    n.severity.set(&mut event.fields, Value::Int(i64::from(pri & 7)));
+    n.priority
+        .set(&mut event.fields, Value::Int(i64::from(pri)));
+    n.facility
+        .set(&mut event.fields, Value::Int(i64::from(pri >> 3)));
+    n.severity
+        .set(&mut event.fields, Value::Int(i64::from(pri & 7)));
 }
 
 /// Set `host.name`, and `host.ip` too when the name is an address.
@@ -122,8 +128,10 @@ pub(crate) fn set_procid(event: &mut Event, procid: &[u8]) {
             .fold(0i64, |acc, b| acc * 10 + i64::from(b - b'0'));
         n.process_pid.set(&mut event.fields, Value::Int(pid));
     } else if !procid.is_empty() {
-        n.procid
-            .set(&mut event.fields, Value::str(String::from_utf8_lossy(procid)));
+        n.procid.set(
+            &mut event.fields,
+            Value::str(String::from_utf8_lossy(procid)),
+        );
     }
 }
 
@@ -147,4 +155,69 @@ pub(crate) fn snippet(text: &[u8]) -> String {
     let cut = &text[..end.min(40)];
     let more = if cut.len() < end { "..." } else { "" };
     format!("{:?}{more}", String::from_utf8_lossy(cut))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use onewall_model::{RegionCode, Source, Timestamp};
+    use proptest::prelude::*;
+
+    fn ctx() -> ParseContext {
+        ParseContext::new(
+            Timestamp::from_secs(1_773_547_200),
+            RegionCode::HENAN,
+            Source::new("syslog_udp", None),
+        )
+    }
+
+    #[test]
+    fn empty_and_terminator_only_records_are_unknown() {
+        for raw in [&b""[..], b"\n", b"\r\n\0"] {
+            let e = parse_syslog(raw, &ctx());
+            assert_eq!(e.format, Format::Unknown);
+            assert_eq!(&*e.raw, raw);
+            assert!(e.parse_error.is_some());
+            assert_eq!(e.get("message"), Some(&Value::str("")));
+        }
+    }
+
+    #[test]
+    fn snippets_are_short_and_quoted() {
+        assert_eq!(snippet(b"abc def"), "\"abc\"");
+        assert_eq!(snippet(&[b'x'; 50]), format!("\"{}\"...", "x".repeat(40)));
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_make_an_event_that_keeps_them(raw in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let e = parse_syslog(&raw, &ctx());
+            prop_assert_eq!(&*e.raw, &raw[..]);
+        }
+
+        #[test]
+        fn any_text_after_a_5424_header_parses(
+            host in "[!-~]{1,20}", app in "[!-~]{1,20}", msg in "\\PC{0,80}",
+        ) {
+            let line = format!("<14>1 2026-03-15T04:00:00Z {host} {app} - - - {msg}");
+            let e = parse_syslog(line.as_bytes(), &ctx());
+            prop_assert_eq!(e.format, Format::Rfc5424);
+            prop_assert_eq!(e.parse_error.as_deref(), None);
+            let host_field = if host == "-" { None } else { Some(Value::str(host.as_str())) };
+            prop_assert_eq!(e.get("host.name").cloned(), host_field);
+            let msg = msg.trim_end_matches(['\n', '\r', '\0']);
+            let msg = msg.strip_prefix('\u{feff}').unwrap_or(msg);
+            prop_assert_eq!(e.get("message").and_then(Value::as_str), Some(msg));
+        }
+
+        #[test]
+        fn any_text_after_a_3164_header_is_the_message(msg in "[ -~]{0,80}") {
+            let line = format!("<38>Mar 15 11:58:00 web01 sshd[7]: {msg}");
+            let e = parse_syslog(line.as_bytes(), &ctx());
+            prop_assert_eq!(e.format, Format::Rfc3164);
+            prop_assert_eq!(e.parse_error.as_deref(), None);
+            prop_assert_eq!(e.get("process.pid"), Some(&Value::Int(7)));
+            prop_assert_eq!(e.get("message").and_then(Value::as_str), Some(msg.as_str()));
+        }
+    }
 }

@@ -32,14 +32,15 @@ fn number(n: usize) -> impl Fn(&[u8]) -> Res<'_, u32> {
 }
 
 fn fold_digits(d: &[u8]) -> u32 {
-    d.iter()
-        .fold(0u32, |acc, b| acc.wrapping_mul(10).wrapping_add(u32::from(b - b'0')))
+    d.iter().fold(0u32, |acc, b| {
+        acc.wrapping_mul(10).wrapping_add(u32::from(b - b'0'))
+    })
 }
 
 /// `.123456` (1 to 9 digits; more are read and cut) as nanoseconds.
 fn fraction(i: &[u8]) -> Res<'_, u32> {
-    let (rest, d) = nom::sequence::preceded(char('.'), take_while1(|b: u8| b.is_ascii_digit()))
-        .parse(i)?;
+    let (rest, d) =
+        nom::sequence::preceded(char('.'), take_while1(|b: u8| b.is_ascii_digit())).parse(i)?;
     let mut nanos = 0u32;
     for k in 0..9 {
         nanos = nanos * 10 + d.get(k).map_or(0, |b| u32::from(b - b'0'));
@@ -48,19 +49,40 @@ fn fraction(i: &[u8]) -> Res<'_, u32> {
 }
 
 fn hms(i: &[u8]) -> Res<'_, (u8, u8, u8, u32)> {
-    let (i, (h, _, m, _, s, frac)) =
-        (number(2), char(':'), number(2), char(':'), number(2), opt(fraction)).parse(i)?;
+    let (i, (h, _, m, _, s, frac)) = (
+        number(2),
+        char(':'),
+        number(2),
+        char(':'),
+        number(2),
+        opt(fraction),
+    )
+        .parse(i)?;
     Ok((i, (h as u8, m as u8, s as u8, frac.unwrap_or(0))))
 }
 
 /// `Z`, `+08:00` or `-0500`.
 fn zone(i: &[u8]) -> Res<'_, ZoneText> {
     if let Ok((rest, _)) = one_of::<_, _, nom::error::Error<&[u8]>>("Zz")(i) {
-        return Ok((rest, ZoneText { sign: 1, hours: 0, minutes: 0 }));
+        return Ok((
+            rest,
+            ZoneText {
+                sign: 1,
+                hours: 0,
+                minutes: 0,
+            },
+        ));
     }
     let (i, (sign, h, _, m)) = (one_of("+-"), number(2), opt(char(':')), number(2)).parse(i)?;
     let sign = if sign == '-' { -1 } else { 1 };
-    Ok((i, ZoneText { sign, hours: h as u8, minutes: m as u8 }))
+    Ok((
+        i,
+        ZoneText {
+            sign,
+            hours: h as u8,
+            minutes: m as u8,
+        },
+    ))
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -83,7 +105,14 @@ impl ZoneText {
 /// RFC 3339: `2026-03-15T12:00:00.123+08:00`. With `zone_required` false the zone may be
 /// missing (`offset: None`). Fails on syntax; values are checked by [`Civil::resolve`].
 pub(crate) fn rfc3339(i: &[u8], zone_required: bool) -> Result<(&[u8], Civil), String> {
-    let date = (number(4), char('-'), number(2), char('-'), number(2), one_of("Tt"));
+    let date = (
+        number(4),
+        char('-'),
+        number(2),
+        char('-'),
+        number(2),
+        one_of("Tt"),
+    );
     let parsed: Res<'_, _> = (date, hms).parse(i);
     let (rest, ((y, _, mo, _, d, _), (h, mi, s, nanos))) =
         parsed.map_err(|_| "expected YYYY-MM-DDThh:mm:ss".to_owned())?;
@@ -168,7 +197,11 @@ impl Civil {
     /// The instant, checked against the calendar. A missing zone is `zone`; a missing year is
     /// the year of `received` in `zone`, or the year before when that would put the record more
     /// than a day after `received` (a December line read in January).
-    pub(crate) fn resolve(&self, received: Timestamp, zone: UtcOffset) -> Result<Timestamp, String> {
+    pub(crate) fn resolve(
+        &self,
+        received: Timestamp,
+        zone: UtcOffset,
+    ) -> Result<Timestamp, String> {
         let offset = self.offset.unwrap_or(zone);
         let month = Month::try_from(self.month).map_err(|e| e.to_string())?;
         // A leap second is read as the last second of its minute.
@@ -176,7 +209,8 @@ impl Civil {
         let time = Time::from_hms_nano(self.hour, self.minute, second, self.nanos)
             .map_err(|e| e.to_string())?;
         let at = |year: i32| -> Result<Timestamp, String> {
-            let date = Date::from_calendar_date(year, month, self.day).map_err(|e| e.to_string())?;
+            let date =
+                Date::from_calendar_date(year, month, self.day).map_err(|e| e.to_string())?;
             let t = PrimitiveDateTime::new(date, time).assume_offset(offset);
             Ok(Timestamp::from_offset_date_time(t))
         };
@@ -185,7 +219,9 @@ impl Civil {
         }
         let year = received.to_offset_date_time().to_offset(zone).year();
         match at(year) {
-            Ok(t) if t.nanos() <= received.nanos().saturating_add(Timestamp::NANOS_PER_DAY) => Ok(t),
+            Ok(t) if t.nanos() <= received.nanos().saturating_add(Timestamp::NANOS_PER_DAY) => {
+                Ok(t)
+            }
             // In the future, or 29 February of a common year: the year before.
             Ok(_) | Err(_) => at(year - 1),
         }
@@ -204,15 +240,23 @@ mod tests {
     fn rfc3339_forms() {
         let (rest, c) = rfc3339(b"2003-10-11T22:14:15.003Z rest", true).expect("parses");
         assert_eq!(rest, b" rest");
-        assert_eq!(c.resolve(Timestamp(0), UtcOffset::UTC), Ok(ts("2003-10-11T22:14:15.003Z")));
+        assert_eq!(
+            c.resolve(Timestamp(0), UtcOffset::UTC),
+            Ok(ts("2003-10-11T22:14:15.003Z"))
+        );
         let (_, c) = rfc3339(b"2003-08-24T05:14:15.000003-07:00", true).expect("parses");
-        assert_eq!(c.resolve(Timestamp(0), UtcOffset::UTC), Ok(ts("2003-08-24T12:14:15.000003Z")));
+        assert_eq!(
+            c.resolve(Timestamp(0), UtcOffset::UTC),
+            Ok(ts("2003-08-24T12:14:15.000003Z"))
+        );
         assert!(rfc3339(b"2003-08-24T05:14:15", true).is_err());
         let (_, c) = rfc3339(b"2003-08-24T05:14:15", false).expect("parses");
         let cst = time::macros::offset!(+8);
         assert_eq!(c.resolve(Timestamp(0), cst), Ok(ts("2003-08-23T21:14:15Z")));
         let (_, c) = rfc3339(b"2026-13-01T00:00:00Z", true).expect("syntax is fine");
-        let e = c.resolve(Timestamp(0), UtcOffset::UTC).expect_err("month 13");
+        let e = c
+            .resolve(Timestamp(0), UtcOffset::UTC)
+            .expect_err("month 13");
         assert!(e.contains("month"), "{e}");
     }
 
@@ -221,14 +265,26 @@ mod tests {
         let cst = time::macros::offset!(+8);
         let received = ts("2026-01-01T00:30:00+08:00");
         let (_, c) = bsd(b"Dec 31 23:59:59 host").expect("parses");
-        assert_eq!(c.resolve(received, cst), Ok(ts("2025-12-31T23:59:59+08:00")));
+        assert_eq!(
+            c.resolve(received, cst),
+            Ok(ts("2025-12-31T23:59:59+08:00"))
+        );
         let (_, c) = bsd(b"Jan  1 00:29:00 host").expect("parses");
-        assert_eq!(c.resolve(received, cst), Ok(ts("2026-01-01T00:29:00+08:00")));
+        assert_eq!(
+            c.resolve(received, cst),
+            Ok(ts("2026-01-01T00:29:00+08:00"))
+        );
         // Up to a day ahead is clock skew, not last year.
         let (_, c) = bsd(b"Jan  1 12:00:00").expect("parses");
-        assert_eq!(c.resolve(received, cst), Ok(ts("2026-01-01T12:00:00+08:00")));
+        assert_eq!(
+            c.resolve(received, cst),
+            Ok(ts("2026-01-01T12:00:00+08:00"))
+        );
         let (_, c) = bsd(b"Jan  2 12:00:00").expect("parses");
-        assert_eq!(c.resolve(received, cst), Ok(ts("2025-01-02T12:00:00+08:00")));
+        assert_eq!(
+            c.resolve(received, cst),
+            Ok(ts("2025-01-02T12:00:00+08:00"))
+        );
     }
 
     #[test]
@@ -245,5 +301,4 @@ mod tests {
         assert!(bsd(b"Mar 15 12:00 x").is_none());
         assert!(bsd(b"Mar 15 12:00:00x").is_none());
     }
-
 }
