@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use onewall_model::event::names;
 use onewall_model::{FieldId, Fields, Value};
 
-/// Field names the syslog parsers set that `onewall_model::event::names` does not define.
+/// A process id that is not a number (`app[worker-3]`); numeric ones go to `process.pid`.
 pub const SYSLOG_PROCID: &str = "log.syslog.procid";
 
 /// A field name and its id, interned on first use.

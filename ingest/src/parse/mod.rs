@@ -1,10 +1,17 @@
-//! Pure parsers: bytes in, an [`Event`] out. No I/O, no async runtime.
+//! Pure parsers: bytes in, an [`onewall_model::Event`] out. No I/O, no async runtime.
 //!
 //! - [`parse_syslog`] reads RFC 5424 and RFC 3164 (BSD) syslog and never fails: what it cannot
-//!   read becomes an event with [`Format::Unknown`] and a `parse_error`.
+//!   read becomes an event with [`onewall_model::Format::Unknown`] and a `parse_error`.
 //! - [`parse_json_object`] turns one JSON object into an event with flattened dotted fields.
 //! - [`split_http_body`] splits an HTTP body (one object, an array of objects, or NDJSON) into
 //!   records, failing the whole body on the first malformed part.
+//!
+//! Syslog fields (names from `onewall_model::event::names` where it has them):
+//! `log.syslog.priority`, `log.syslog.facility.code`, `log.syslog.severity.code` (integers),
+//! `log.syslog.version` (integer, RFC 5424 only), `host.name` (and `host.ip` when the host is an
+//! address), `process.name` (APP-NAME, or the RFC 3164 tag), `process.pid` (integer) or
+//! [`SYSLOG_PROCID`] (a process id that is not a number), `log.syslog.msgid`,
+//! `log.syslog.structured_data.<SD-ID>.<PARAM>` (a list when a param repeats), `message`.
 //!
 //! A later format (a vendor's key=value dialect, CEF, GBK text) slots in as another module here
 //! with the same shape: `fn(&[u8], &ParseContext) -> Event`.
@@ -19,6 +26,7 @@ mod timestamp;
 use onewall_model::{RegionCode, Source, Timestamp};
 use time::UtcOffset;
 
+pub use fields::SYSLOG_PROCID;
 pub use json::{JsonRecord, parse_json_object, split_http_body};
 pub use syslog::parse_syslog;
 
