@@ -48,6 +48,19 @@ impl Expr {
         }
     }
 
+    /// Fields the expression cannot be true without, given each selection's own mask
+    /// (`sel(i)`): union over `and`, intersection over `or`, nothing under `not`.
+    pub(crate) fn required(&self, sel: &impl Fn(usize) -> u64) -> u64 {
+        match self {
+            Expr::Sel(i) => sel(*i),
+            Expr::Not(_) => 0,
+            Expr::And(es) => es.iter().fold(0, |acc, e| acc | e.required(sel)),
+            Expr::Or(es) => es.iter().fold(u64::MAX, |acc, e| acc & e.required(sel)),
+            Expr::AtLeast(n, ids) if *n >= ids.len() => ids.iter().fold(0, |acc, &i| acc | sel(i)),
+            Expr::AtLeast(..) => 0,
+        }
+    }
+
     /// Selections referenced without negation (those whose matches explain a hit).
     pub(crate) fn positive(&self, out: &mut Vec<usize>) {
         match self {

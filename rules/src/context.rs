@@ -53,6 +53,14 @@ pub(crate) struct EventContext<'a> {
     pub(crate) event: &'a Event,
     cache: &'a mut LowerCache,
     message: Option<FieldId>,
+    /// A 64-bit summary of the fields the event has (see [`field_bit`]).
+    present: u64,
+}
+
+/// The bit standing for field `id` in 64-bit field summaries: an event lacking a bit surely
+/// lacks every field that maps to it, so a group needing that field cannot match.
+pub(crate) fn field_bit(id: FieldId) -> u64 {
+    1u64 << (id.index() % 64)
 }
 
 impl<'a> EventContext<'a> {
@@ -63,11 +71,22 @@ impl<'a> EventContext<'a> {
         message: Option<FieldId>,
     ) -> Self {
         cache.reset();
+        let present = event
+            .fields
+            .entries()
+            .iter()
+            .fold(0, |acc, (id, _)| acc | field_bit(*id));
         EventContext {
             event,
             cache,
             message,
+            present,
         }
+    }
+
+    /// Could the event have every field in `mask` (see [`field_bit`])?
+    pub(crate) fn may_have(&self, mask: u64) -> bool {
+        mask & !self.present == 0
     }
 
     /// The value of field `id`, if set.

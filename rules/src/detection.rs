@@ -10,7 +10,7 @@
 use onewall_model::{FieldId, MatchedField, Value};
 use serde_norway::Value as Yaml;
 
-use crate::context::EventContext;
+use crate::context::{EventContext, field_bit};
 use crate::pattern::{Anchor, Pattern};
 
 /// Modifiers that the Sigma specification defines but this engine does not implement yet.
@@ -54,6 +54,23 @@ pub(crate) struct Selection {
 #[derive(Debug, Clone)]
 struct Group {
     items: Vec<Item>,
+    /// Fields the group cannot match without (items with no `null` value), as a
+    /// [`field_bit`] mask: a quick rejection before any lookup.
+    required: u64,
+}
+
+impl Group {
+    fn new(items: Vec<Item>) -> Group {
+        let required = items
+            .iter()
+            .filter(|i| !i.values.iter().any(|v| matches!(v, ValuePattern::Null)))
+            .filter_map(|i| match &i.target {
+                Target::Field { id, .. } => Some(field_bit(*id)),
+                Target::Keywords => None,
+            })
+            .fold(0, |acc, bit| acc | bit);
+        Group { items, required }
+    }
 }
 
 /// One `field|modifiers: values` entry (or a keyword list).
@@ -99,16 +116,19 @@ impl Selection {
                 return Err(at("a list mixes maps and plain values".into()));
             }
             Yaml::Sequence(_) | Yaml::String(_) | Yaml::Number(_) | Yaml::Bool(_) => {
-                vec![Group {
-                    items: vec![
-                        compile_item(Target::Keywords, false, Anchor::Anywhere, def).map_err(at)?,
-                    ],
-                }]
+                let item = compile_item(Target::Keywords, false, Anchor::Anywhere, def);
+                vec![Group::new(vec![item.map_err(at)?])]
             }
             Yaml::Null => return Err(at("has no definition".into())),
             Yaml::Tagged(_) => return Err(at("yaml tags are not supported".into())),
         };
         Ok(Selection { groups })
+    }
+
+    /// Fields every group needs (a [`field_bit`] mask): the selection cannot match an event
+    /// lacking any of them.
+    pub(crate) fn required(&self) -> u64 {
+        self.groups.iter().fold(u64::MAX, |acc, g| acc & g.required)
     }
 
     /// Does the event match this search identifier?
@@ -128,7 +148,7 @@ impl Selection {
 
 impl Group {
     fn matches(&self, cx: &mut EventContext<'_>) -> bool {
-        self.items.iter().all(|i| i.matches(cx))
+        cx.may_have(self.required) && self.items.iter().all(|i| i.matches(cx))
     }
 }
 
@@ -219,7 +239,7 @@ fn compile_map(map: &serde_norway::Mapping) -> Result<Group, String> {
             }
         })?);
     }
-    Ok(Group { items })
+    Ok(Group::new(items))
 }
 
 /// Compile one `field|mod|mod: value` entry.

@@ -68,6 +68,9 @@ pub struct Engine {
     infos: Vec<RuleInfo>,
     refs: Vec<RuleRef>,
     compiled: Vec<CompiledRule>,
+    /// Per rule, the fields it cannot match without ([`CompiledRule::required`]); kept
+    /// contiguous so most rules are rejected without touching their compiled form.
+    required: Vec<u64>,
     /// The `message` field, target of keyword searches.
     message: Option<FieldId>,
 }
@@ -94,6 +97,7 @@ impl Engine {
             infos: Vec::with_capacity(rules.len()),
             refs: Vec::with_capacity(rules.len()),
             compiled: Vec::with_capacity(rules.len()),
+            required: Vec::with_capacity(rules.len()),
             message: FieldId::intern(onewall_model::event::names::MESSAGE),
         };
         for (info, compiled) in rules {
@@ -107,6 +111,7 @@ impl Engine {
             }
             first_seen.insert(info.id.clone(), info.path.clone());
             engine.refs.push(info.to_rule_ref());
+            engine.required.push(compiled.required());
             engine.infos.push(info);
             engine.compiled.push(compiled);
         }
@@ -179,7 +184,7 @@ impl Engine {
             let mut cx = EventContext::new(event, &mut cache, self.message);
             let mut entities: Option<Vec<Entity>> = None;
             for (i, rule) in self.compiled.iter().enumerate() {
-                if !rule.matches(&mut cx) {
+                if !cx.may_have(self.required[i]) || !rule.matches(&mut cx) {
                     continue;
                 }
                 let mut matched = Vec::new();
@@ -206,11 +211,9 @@ impl Engine {
     pub fn matching_rules(&self, event: &Event) -> Vec<&str> {
         let mut cache = LowerCache::default();
         let mut cx = EventContext::new(event, &mut cache, self.message);
-        self.compiled
-            .iter()
-            .zip(&self.infos)
-            .filter(|(rule, _)| rule.matches(&mut cx))
-            .map(|(_, info)| info.id.as_str())
+        (0..self.compiled.len())
+            .filter(|&i| cx.may_have(self.required[i]) && self.compiled[i].matches(&mut cx))
+            .map(|i| self.infos[i].id.as_str())
             .collect()
     }
 }

@@ -169,6 +169,17 @@ impl Segment {
 
     /// The leftmost match at or after byte `from`, as the end offset.
     fn find_from(&self, hay: &str, from: usize) -> Option<usize> {
+        if let Some(Part::Lit(lit)) = self.parts.first() {
+            // Jump between occurrences of the leading literal instead of trying every start.
+            let mut start = from;
+            loop {
+                let at = start + hay.get(start..)?.find(&**lit)?;
+                if let Some(end) = self.match_at(hay, at) {
+                    return Some(end);
+                }
+                start = at + hay.get(at..)?.chars().next()?.len_utf8();
+            }
+        }
         let rest = hay.get(from..)?;
         rest.char_indices()
             .map(|(i, _)| from + i)

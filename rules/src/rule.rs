@@ -65,6 +65,13 @@ pub(crate) struct CompiledRule {
 }
 
 impl CompiledRule {
+    /// Fields the rule cannot match without, as a 64-bit summary (see
+    /// [`crate::context::field_bit`]); the engine checks it before evaluating the rule.
+    pub(crate) fn required(&self) -> u64 {
+        self.condition
+            .required(&|i| self.selections.get(i).map_or(0, Selection::required))
+    }
+
     pub(crate) fn matches(&self, cx: &mut EventContext<'_>) -> bool {
         self.condition
             .eval(&mut |i| self.selections.get(i).is_some_and(|s| s.matches(cx)))
