@@ -41,7 +41,7 @@ impl Pipeline {
         shutdown: watch::Receiver<bool>,
     ) -> anyhow::Result<Pipeline> {
         let mut correlator = Correlator::new(window_secs);
-        correlator.resume(open_incidents(&*store, window_secs).await?);
+        correlator.resume(open_incidents(&*store).await?, Timestamp::now());
         if !correlator.is_empty() {
             info!(
                 groups = correlator.len(),
@@ -71,14 +71,13 @@ impl Pipeline {
     }
 }
 
-async fn open_incidents(store: &dyn Store, window_secs: i64) -> anyhow::Result<Vec<Incident>> {
+async fn open_incidents(store: &dyn Store) -> anyhow::Result<Vec<Incident>> {
     let mut out = Vec::new();
     let mut cursor = None;
     loop {
         let page = store
             .search_incidents(IncidentQuery {
                 open_only: true,
-                since: Some(Timestamp::now().add_secs(-2 * window_secs)),
                 limit: MAX_LIMIT,
                 cursor,
                 ..Default::default()

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use onewall_api::{ApiState, NodeInfo, RulesView};
 use onewall_model::{EventBatch, Timestamp};
-use onewall_rules::{Engine, RuleSource};
+use onewall_rules::Engine;
 use onewall_store::Store;
 use onewall_store::sqlite::SqliteStore;
 use tokio::sync::{mpsc, watch};
@@ -48,17 +48,8 @@ fn init_tracing() {
 
 /// Load the built-in pack and the configured directories into one engine.
 fn load_rules(r: &Resolved) -> anyhow::Result<(Engine, RulesView)> {
-    let mut sources: Vec<RuleSource> = Vec::new();
-    if r.config.rules.builtin {
-        sources.extend(Engine::builtin_sources());
-    }
-    for dir in &r.config.rules.dirs {
-        sources.extend(
-            onewall_rules::sources_from_dir(dir)
-                .with_context(|| format!("rules.dirs: reading {}", dir.display()))?,
-        );
-    }
-    let (engine, report) = Engine::compile(sources);
+    let (engine, report) =
+        Engine::load(r.config.rules.builtin, &r.config.rules.dirs).context("rules.dirs")?;
     for e in &report.errors {
         warn!(rule = %e, "rule skipped: it does not compile");
     }
@@ -120,13 +111,12 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
 
     let mut listeners = Vec::new();
     let listener_config = |collector: &str| onewall_ingest::listen::ListenerConfig {
-        collector: collector.into(),
-        region: r.region,
         timezone: r.timezone,
-        max_frame_bytes: r.config.syslog.max_frame_bytes,
+        max_frame_len: r.config.syslog.max_frame_bytes,
         max_connections: r.config.syslog.max_connections,
         batch_size: r.config.pipeline.batch_size,
         batch_linger: Duration::from_millis(r.config.pipeline.batch_linger_ms),
+        ..onewall_ingest::listen::ListenerConfig::new(collector, r.region)
     };
     let mut announce = Vec::new();
     if let Some(sock) = udp {
@@ -162,10 +152,10 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
         }),
     });
     let ingest = onewall_ingest::listen::http_router(onewall_ingest::listen::HttpIngest {
-        tx: events_tx.clone(),
-        region: r.region,
         timezone: r.timezone,
         max_body_bytes: r.config.http.max_body_bytes,
+        batch_size: r.config.pipeline.batch_size,
+        ..onewall_ingest::listen::HttpIngest::new(events_tx.clone(), r.region)
     });
     drop(events_tx);
     let app = api.merge(ingest);

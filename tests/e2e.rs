@@ -113,8 +113,6 @@ fn syslog_and_http_to_api_and_across_a_restart() {
             "case=\"sudo\"",
             "-p",
             "authpriv.notice",
-            "-f",
-            "-",
         ],
         Some(
             "alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/bash -i\n\

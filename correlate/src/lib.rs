@@ -39,7 +39,11 @@ pub enum Change {
 #[derive(Debug, Clone)]
 struct Group {
     id: IncidentId,
+    /// Event time of the group's latest alert: the window is measured on this.
     last_seen: Timestamp,
+    /// When the group last took an alert, by the caller's clock: idle groups are dropped on
+    /// this, so senders with skewed clocks neither keep groups alive nor have them dropped.
+    touched: Timestamp,
 }
 
 /// Groups alerts into incidents by rule and host within a time window.
@@ -72,10 +76,12 @@ impl Correlator {
     }
 
     /// Resume from incidents that were open when the node stopped, so alerts after a restart
-    /// join them instead of opening duplicates.
-    pub fn resume(&mut self, open: impl IntoIterator<Item = Incident>) {
+    /// join them instead of opening duplicates. Incidents not updated within twice the window
+    /// before `now` are left alone, as they would have been dropped had the node kept running.
+    pub fn resume(&mut self, open: impl IntoIterator<Item = Incident>, now: Timestamp) {
+        let horizon = self.horizon(now);
         for inc in open {
-            if !inc.status.is_open() {
+            if !inc.status.is_open() || inc.updated < horizon {
                 continue;
             }
             let newer = self
@@ -83,15 +89,18 @@ impl Correlator {
                 .get(&inc.group_key)
                 .is_none_or(|g| g.last_seen < inc.last_seen);
             if newer {
-                self.groups.insert(
-                    inc.group_key,
-                    Group {
-                        id: inc.id,
-                        last_seen: inc.last_seen,
-                    },
-                );
+                let group = Group {
+                    id: inc.id,
+                    last_seen: inc.last_seen,
+                    touched: inc.updated,
+                };
+                self.groups.insert(inc.group_key, group);
             }
         }
+    }
+
+    fn horizon(&self, now: Timestamp) -> Timestamp {
+        now.add_secs(-2 * self.window_secs)
     }
 
     /// Forget a group, e.g. because its incident was resolved: the next alert opens a new one.
@@ -144,6 +153,7 @@ impl Correlator {
                     }
                     if let Some(g) = self.groups.get_mut(&key) {
                         g.last_seen = g.last_seen.max(alert.time);
+                        g.touched = now;
                     }
                 }
                 None => {
@@ -153,6 +163,7 @@ impl Correlator {
                         Group {
                             id: inc.id,
                             last_seen: alert.time,
+                            touched: now,
                         },
                     );
                     pending.insert(key, changes.len());
@@ -160,8 +171,8 @@ impl Correlator {
                 }
             }
         }
-        let horizon = now.add_secs(-2 * self.window_secs);
-        self.groups.retain(|_, g| g.last_seen >= horizon);
+        let horizon = self.horizon(now);
+        self.groups.retain(|_, g| g.touched >= horizon);
         changes
     }
 }

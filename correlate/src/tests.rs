@@ -88,7 +88,7 @@ fn resume_and_forget() {
     let inc = opened(&c.process(&[alert("r1", "web01", 0, Severity::Low)], t(0))[0]).clone();
 
     let mut after_restart = Correlator::new(DEFAULT_WINDOW_SECS);
-    after_restart.resume([inc.clone()]);
+    after_restart.resume([inc.clone()], t(5));
     let changes = after_restart.process(&[alert("r1", "web01", 10, Severity::Low)], t(10));
     assert!(matches!(&changes[0], Change::Extended { id, .. } if *id == inc.id));
 
@@ -99,7 +99,7 @@ fn resume_and_forget() {
     let mut closed = inc.clone();
     closed.status = IncidentStatus::Closed;
     let mut c3 = Correlator::new(DEFAULT_WINDOW_SECS);
-    c3.resume([closed]);
+    c3.resume([closed], t(5));
     assert!(c3.is_empty(), "closed incidents are not resumed");
 }
 
@@ -115,10 +115,36 @@ fn apply_alerts_is_idempotent() {
 }
 
 #[test]
-fn idle_groups_are_dropped() {
+fn idle_groups_are_dropped_by_the_callers_clock() {
     let mut c = Correlator::new(60);
     c.process(&[alert("r1", "web01", 0, Severity::Low)], t(0));
     assert_eq!(c.len(), 1);
+    c.process(&[], t(100));
+    assert_eq!(c.len(), 1, "touched within twice the window");
     c.process(&[], t(1000));
     assert!(c.is_empty());
+}
+
+#[test]
+fn a_sender_with_a_skewed_clock_still_groups() {
+    // Events eight hours in the past (a device in another zone), arriving now.
+    let mut c = Correlator::new(DEFAULT_WINDOW_SECS);
+    let now = t(8 * 3600);
+    let first = opened(&c.process(&[alert("r1", "fw", 0, Severity::Low)], now)[0]).id;
+    // A current event from elsewhere does not evict the skewed group.
+    c.process(&[alert("r2", "web", 8 * 3600, Severity::Low)], now);
+    let later = c.process(&[alert("r1", "fw", 60, Severity::Low)], now.add_secs(60));
+    assert!(
+        matches!(&later[0], Change::Extended { id, .. } if *id == first),
+        "{later:?}"
+    );
+}
+
+#[test]
+fn resume_skips_incidents_idle_too_long() {
+    let mut c = Correlator::new(60);
+    let inc = opened(&c.process(&[alert("r1", "web01", 0, Severity::Low)], t(0))[0]).clone();
+    let mut fresh = Correlator::new(60);
+    fresh.resume([inc], t(1000));
+    assert!(fresh.is_empty());
 }

@@ -250,8 +250,8 @@ async fn get_incident(
     }
 }
 
-async fn list_rules(State(s): State<ApiState>) -> Json<Arc<RulesView>> {
-    Json(s.rules.clone())
+async fn list_rules(State(s): State<ApiState>) -> Json<RulesView> {
+    Json(RulesView::clone(&s.rules))
 }
 
 async fn list_regions(State(s): State<ApiState>) -> Response {

@@ -1,0 +1,138 @@
+//! The router over a real embedded store: pagination, filters and error mapping.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use onewall_api::{ApiState, NodeInfo, RulesView, router};
+use onewall_model::{Event, RegionCode, RegionTree, Source, Timestamp};
+use onewall_store::Store;
+use onewall_store::sqlite::SqliteStore;
+use serde_json::Value;
+use tower::ServiceExt;
+
+async fn app(dir: &std::path::Path) -> (axum::Router, Arc<dyn Store>) {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir).unwrap());
+    let state = ApiState {
+        store: store.clone(),
+        metrics: Arc::new(|| "onewall_test_total 1\n".to_owned()),
+        rules: Arc::new(RulesView::default()),
+        regions: Arc::new(RegionTree::builtin()),
+        node: Arc::new(NodeInfo {
+            name: "t".into(),
+            region: RegionCode::HENAN,
+            version: "0",
+        }),
+    };
+    (router(state), store)
+}
+
+async fn get(app: &axum::Router, uri: &str) -> (StatusCode, Value) {
+    let resp = app
+        .clone()
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 24)
+        .await
+        .unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+fn event(i: i64, region: &str) -> Event {
+    let t = Timestamp::parse_rfc3339("2026-11-27T10:00:00Z")
+        .unwrap()
+        .add_secs(i * 60);
+    let raw = format!("event number {i}");
+    let mut e = Event::new(
+        t,
+        region.parse().unwrap(),
+        Source::new("http", None),
+        raw.as_bytes(),
+    );
+    e.fields
+        .insert("host.name", if i % 2 == 0 { "even" } else { "odd" });
+    e.fields.insert("seq", i);
+    e
+}
+
+#[tokio::test]
+async fn events_page_through_with_cursors_and_filters() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, store) = app(dir.path()).await;
+    // 250 events over about four hours, in two regions.
+    let events: Vec<Event> = (0..250)
+        .map(|i| event(i, if i % 5 == 0 { "410200" } else { "410100" }))
+        .collect();
+    store.write_events(events).await.unwrap();
+
+    let mut seen = Vec::new();
+    let mut uri = "/api/v1/events?limit=100".to_owned();
+    loop {
+        let (status, page) = get(&app, &uri).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        for e in page["items"].as_array().unwrap() {
+            seen.push(e["fields"]["seq"].as_i64().unwrap());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => uri = format!("/api/v1/events?limit=100&cursor={c}"),
+            None => break,
+        }
+    }
+    let expected: Vec<i64> = (0..250).rev().collect();
+    assert_eq!(seen, expected, "newest first, no gaps, no duplicates");
+
+    let (_, odd) = get(&app, "/api/v1/events?filter=host.name:odd&limit=1000").await;
+    assert_eq!(odd["items"].as_array().unwrap().len(), 125);
+    let (_, one) = get(&app, "/api/v1/events?filter=seq:7").await;
+    assert_eq!(one["items"][0]["raw"], "event number 7");
+    let (_, text) = get(&app, "/api/v1/events?q=number%2012").await;
+    let found: Vec<_> = text["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["raw"].clone())
+        .collect();
+    assert_eq!(found.len(), 11, "12 and 120..129: {found:?}");
+    let (_, kaifeng) = get(&app, "/api/v1/events?region=410200&limit=1000").await;
+    assert_eq!(kaifeng["items"].as_array().unwrap().len(), 50);
+    let (_, window) = get(
+        &app,
+        "/api/v1/events?from=2026-11-27T10:00:00Z&to=2026-11-27T10:10:00Z&limit=1000",
+    )
+    .await;
+    assert_eq!(
+        window["items"].as_array().unwrap().len(),
+        10,
+        "to is exclusive"
+    );
+}
+
+#[tokio::test]
+async fn errors_map_to_statuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, _) = app(dir.path()).await;
+    for (uri, status) in [
+        (
+            "/api/v1/events?from=2026-11-28T00:00:00Z&to=2026-11-27T00:00:00Z",
+            400,
+        ),
+        ("/api/v1/events?limit=abc", 400),
+        ("/api/v1/events?q=a&q=b", 400),
+        ("/api/v1/alerts?severity=urgent", 400),
+        ("/api/v1/alerts/01JDZZZZZZZZZZZZZZZZZZZZZZ", 404),
+        ("/api/v1/events/01JDZZZZZZZZZZZZZZZZZZZZZZ", 404),
+        ("/api/v1/incidents?open=maybe", 400),
+    ] {
+        let (got, body) = get(&app, uri).await;
+        assert_eq!(got.as_u16(), status, "{uri}: {body}");
+        assert!(body["error"]["code"].is_string(), "{uri}: {body}");
+    }
+    let (status, body) = get(&app, "/api/v1/regions").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["items"].as_array().unwrap().len(), 19);
+}
