@@ -127,8 +127,12 @@ fn normalize(tokens: Vec<Token>) -> Vec<Token> {
     for t in tokens {
         match (out.last_mut(), t) {
             (Some(Token::Many), Token::Many) => {}
-            (Some(Token::Lit(prev)), Token::Lit(s)) => prev.push_str(&s.to_lowercase()),
-            (_, Token::Lit(s)) => out.push(Token::Lit(s.to_lowercase())),
+            (Some(Token::Lit(prev)), Token::Lit(s)) => {
+                prev.extend(s.chars().flat_map(char::to_lowercase))
+            }
+            (_, Token::Lit(s)) => {
+                out.push(Token::Lit(s.chars().flat_map(char::to_lowercase).collect()))
+            }
             (_, t) => out.push(t),
         }
     }
@@ -345,5 +349,83 @@ mod tests {
         assert!(m("*", Anchor::Whole, ""));
         assert!(m("", Anchor::Whole, ""));
         assert!(!m("", Anchor::Whole, "x"));
+    }
+
+    /// Independent reference: escapes per the spec, then plain recursive matching on chars.
+    fn reference(pat: &str, anchor: Anchor, text: &str) -> bool {
+        #[derive(Clone, Copy, PartialEq)]
+        enum R {
+            C(char),
+            One,
+            Many,
+        }
+        let mut toks = Vec::new();
+        if matches!(anchor, Anchor::End | Anchor::Anywhere) {
+            toks.push(R::Many);
+        }
+        let cs: Vec<char> = pat.chars().collect();
+        let mut i = 0;
+        while i < cs.len() {
+            match (cs[i], cs.get(i + 1)) {
+                ('\\', Some(&n)) if matches!(n, '*' | '?' | '\\') => {
+                    toks.extend(n.to_lowercase().map(R::C));
+                    i += 2;
+                    continue;
+                }
+                ('*', _) => toks.push(R::Many),
+                ('?', _) => toks.push(R::One),
+                (c, _) => toks.extend(c.to_lowercase().map(R::C)),
+            }
+            i += 1;
+        }
+        if matches!(anchor, Anchor::Start | Anchor::Anywhere) {
+            toks.push(R::Many);
+        }
+        let t: Vec<char> = text.chars().flat_map(char::to_lowercase).collect();
+        fn go(p: &[R], t: &[char]) -> bool {
+            match p.split_first() {
+                None => t.is_empty(),
+                Some((R::Many, rest)) => (0..=t.len()).any(|k| go(rest, &t[k..])),
+                Some((R::One, rest)) => !t.is_empty() && go(rest, &t[1..]),
+                Some((R::C(c), rest)) => t.first() == Some(c) && go(rest, &t[1..]),
+            }
+        }
+        go(&toks, &t)
+    }
+
+    /// Text near `pat`: each pattern character kept, dropped, replaced or doubled, so that
+    /// matches and near misses are both common.
+    fn near(pat: &str, choices: &[u8], tail: &str) -> String {
+        let mut out = String::new();
+        for (i, c) in pat.chars().enumerate() {
+            match choices.get(i).copied().unwrap_or(0) {
+                0 => out.push(c),
+                1 => {}
+                2 => out.push('a'),
+                _ => {
+                    out.push(c);
+                    out.push(c);
+                }
+            }
+        }
+        out.push_str(tail);
+        out
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(8192))]
+        #[test]
+        fn compiled_patterns_agree_with_the_reference(
+            pat in "[aAbé*?\\\\]{0,6}",
+            random in "[aAbBé*?\\\\]{0,10}",
+            choices in proptest::collection::vec(0u8..4, 8),
+            tail in "[ab]{0,2}",
+            use_near in proptest::bool::ANY,
+            anchor in 0u8..4,
+        ) {
+            let anchor = [Anchor::Whole, Anchor::Start, Anchor::End, Anchor::Anywhere][anchor as usize];
+            let text = if use_near { near(&pat, &choices, &tail) } else { random };
+            proptest::prop_assert_eq!(m(&pat, anchor, &text), reference(&pat, anchor, &text));
+        }
     }
 }
