@@ -2,7 +2,7 @@
 //!
 //! - Events live in one table per UTC day of their event time (`events_YYYYMMDD`), created on
 //!   the first write of that day and listed in the `event_days` catalog, so retention drops
-//!   whole tables instead of deleting rows. Each day table indexes `(time, id)` and the common
+//!   whole tables instead of deleting rows. Each day table indexes `time` and the common
 //!   fields (`host.name`, `source.ip`, ...) copied into their own columns as text on write.
 //! - Alerts, incidents and the node's own key/value state each have one table; alerts and
 //!   incidents keep the whole record as JSON beside the columns queries filter on.

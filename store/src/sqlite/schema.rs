@@ -12,6 +12,9 @@ use crate::Result;
 /// version is refused rather than misread.
 pub(super) const SCHEMA_VERSION: i64 = 1;
 
+/// WAL pages between automatic checkpoints (SQLite's default is 1,000).
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 10_000;
+
 /// Tables that are not per day. Every statement is idempotent, so opening an existing store
 /// runs it harmlessly.
 const SCHEMA: &str = "
@@ -77,6 +80,9 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection> {
             path.display()
         )));
     }
+    // Checkpoint every ~40 MiB of WAL instead of 4 MiB: index pages that every batch touches
+    // are then copied into the database once per checkpoint rather than every other batch.
+    conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if version > SCHEMA_VERSION {
         return Err(backend(format_args!(
@@ -142,14 +148,17 @@ pub(super) fn day_table_ddl(day: u32) -> String {
         sql.push_str(&format!(",\n            {col} TEXT"));
     }
     sql.push_str(");\n");
+    // The indexes leave the 16-byte id out: ties on time are rare, and SQLite sorts just
+    // those ("right part of ORDER BY") while walking the index. It saves 16 bytes per entry
+    // per index, which is most of their size.
     sql.push_str(&format!(
-        "CREATE INDEX IF NOT EXISTS {t}_time ON {t} (time, id);\n"
+        "CREATE INDEX IF NOT EXISTS {t}_time ON {t} (time);\n"
     ));
     for (_, col) in COMMON_COLUMNS {
         // Partial: most events lack most of these fields, and `col = ?` implies NOT NULL, so
         // the planner still uses them.
         sql.push_str(&format!(
-            "CREATE INDEX IF NOT EXISTS {t}_{col} ON {t} ({col}, time, id) WHERE {col} IS NOT NULL;\n"
+            "CREATE INDEX IF NOT EXISTS {t}_{col} ON {t} ({col}, time) WHERE {col} IS NOT NULL;\n"
         ));
     }
     sql

@@ -38,9 +38,12 @@ impl Conditions {
     /// Rows strictly after `cursor` in `(key DESC, id DESC)` order.
     pub fn after(&mut self, key_column: &str, cursor: Option<Cursor>) {
         if let Some(c) = cursor {
+            // Spelled so that the `key <= ?` part alone can bound an index range.
             let k = self.bind(c.key);
             let id = self.bind(c.id.to_vec());
-            self.push(format!("({key_column}, id) < ({k}, {id})"));
+            self.push(format!(
+                "{key_column} <= {k} AND ({key_column} < {k} OR id < {id})"
+            ));
         }
     }
 
