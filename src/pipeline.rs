@@ -166,7 +166,7 @@ async fn correlate(
         let mut refused = Vec::new();
         for change in changes.drain(..) {
             match change {
-                Change::Opened(inc) => opened.push(inc),
+                Change::Opened(inc) => opened.push(*inc),
                 Change::Extended {
                     id,
                     group_key,

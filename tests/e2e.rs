@@ -1,6 +1,8 @@
 //! End to end: the real binary on free ports, fed by the real `logger` over UDP and TCP and by
 //! NDJSON over HTTP, checked through the API, then restarted and checked again.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly on unexpected input
+
 mod common;
 
 use std::io::Write;

@@ -27,7 +27,7 @@ pub const DEFAULT_WINDOW_SECS: i64 = 30 * 60;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
     /// A new incident: insert it.
-    Opened(Incident),
+    Opened(Box<Incident>),
     /// Alerts joined an existing incident: apply them with [`apply_alerts`].
     Extended {
         id: IncidentId,
@@ -167,7 +167,7 @@ impl Correlator {
                         },
                     );
                     pending.insert(key, changes.len());
-                    changes.push(Change::Opened(inc));
+                    changes.push(Change::Opened(Box::new(inc)));
                 }
             }
         }

@@ -1,5 +1,6 @@
 //! Helpers for end-to-end tests: run the real `onewall` binary on free ports and talk to it.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly on unexpected input
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read};

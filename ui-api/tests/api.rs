@@ -1,5 +1,7 @@
 //! The router over a real embedded store: pagination, filters and error mapping.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly on unexpected input
+
 use std::sync::Arc;
 
 use axum::body::Body;
