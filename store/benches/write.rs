@@ -4,6 +4,9 @@
 //! The peer, measured in the same run: the same rows inserted with bare rusqlite into one
 //! table that has only its primary key (no per-day tables, no indexed common fields, no
 //! blocking-pool hop). `store / peer` is what the layout and the async wrapper cost.
+//!
+//! Both databases live in a temporary directory under `ONEWALL_BENCH_DIR` when it is set
+//! (e.g. a tmpfs, to take the disk out of the figure), else under the system's.
 
 use std::net::IpAddr;
 
@@ -67,6 +70,14 @@ fn batch(template: &[Event]) -> Vec<Event> {
         .collect()
 }
 
+fn scratch_dir() -> tempfile::TempDir {
+    match std::env::var_os("ONEWALL_BENCH_DIR") {
+        Some(dir) => tempfile::tempdir_in(dir),
+        None => tempfile::tempdir(),
+    }
+    .expect("temporary directory")
+}
+
 fn bench_write(c: &mut Criterion) {
     let base = Timestamp::now();
     let template: Vec<Event> = (0..BATCH).map(|n| syslog_event(n, base)).collect();
@@ -80,7 +91,7 @@ fn bench_write(c: &mut Criterion) {
     group.throughput(Throughput::Elements(BATCH as u64));
     group.sample_size(30);
 
-    let dir = tempfile::tempdir().expect("temporary directory");
+    let dir = scratch_dir();
     let store = SqliteStore::open(dir.path()).expect("open the store");
     group.bench_function("sqlite_store_1000_syslog_events", |b| {
         b.iter_batched(
@@ -90,7 +101,7 @@ fn bench_write(c: &mut Criterion) {
         )
     });
 
-    let peer_dir = tempfile::tempdir().expect("temporary directory");
+    let peer_dir = scratch_dir();
     let peer = peer_connection(&peer_dir);
     group.bench_function("peer_bare_rusqlite_1000_rows", |b| {
         b.iter_batched(
