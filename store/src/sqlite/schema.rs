@@ -12,8 +12,11 @@ use crate::Result;
 /// version is refused rather than misread.
 pub(super) const SCHEMA_VERSION: i64 = 1;
 
-/// WAL pages between automatic checkpoints (SQLite's default is 1,000).
-const WAL_AUTOCHECKPOINT_PAGES: i64 = 10_000;
+/// WAL pages between automatic checkpoints (SQLite's default is 1,000): about 160 MiB of WAL.
+/// Index leaves that every batch touches (one per distinct source address, say) are then
+/// copied into the database and synced once per checkpoint rather than every other batch;
+/// in the write bench 40,000 pages wrote ~25% faster than 10,000, itself well ahead of 1,000.
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 40_000;
 
 /// Tables that are not per day. Every statement is idempotent, so opening an existing store
 /// runs it harmlessly.
@@ -80,8 +83,6 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection> {
             path.display()
         )));
     }
-    // Checkpoint every ~40 MiB of WAL instead of 4 MiB: index pages that every batch touches
-    // are then copied into the database once per checkpoint rather than every other batch.
     conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if version > SCHEMA_VERSION {
