@@ -5,7 +5,7 @@
 //! [`conformance_tests!`](crate::conformance_tests), given an async factory that returns a
 //! guard (kept alive for the test: a temporary directory, a scratch database) and the store:
 //!
-//! ```ignore
+//! ```text
 //! async fn fresh() -> (tempfile::TempDir, SqliteStore) {
 //!     let dir = tempfile::tempdir().unwrap();
 //!     let store = SqliteStore::open(dir.path()).unwrap();
