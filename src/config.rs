@@ -463,7 +463,7 @@ fn line_of(text: &str, offset: usize) -> String {
     format!("line {line}: ")
 }
 
-fn parse_offset(s: &str) -> Option<time::UtcOffset> {
+pub fn parse_offset(s: &str) -> Option<time::UtcOffset> {
     let s = s.trim();
     if s == "Z" || s.eq_ignore_ascii_case("utc") {
         return Some(time::UtcOffset::UTC);

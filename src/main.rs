@@ -8,6 +8,8 @@ use clap::{Parser, Subcommand};
 mod config;
 mod metrics;
 mod pipeline;
+mod replay;
+mod rules_cli;
 mod serve;
 
 /// onewall (一道墙): a security operations engine for province, city and county SOCs.
@@ -37,6 +39,27 @@ enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Hunt over log files offline: parse each line (syslog, JSON/NDJSON) and print the rule hits.
+    Replay {
+        /// Log files to read.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Directory of Sigma rules (repeatable). Without one, the built-in pack runs.
+        #[arg(long = "rules")]
+        rules: Vec<PathBuf>,
+        /// Also run the built-in pack beside `--rules`.
+        #[arg(long)]
+        builtin: bool,
+        /// How to print hits.
+        #[arg(long, value_enum, default_value = "table")]
+        output: replay::Output,
+        /// UTC offset for timestamps that carry none, e.g. +08:00.
+        #[arg(long, default_value = "+08:00")]
+        timezone: String,
+        /// Region code the events are taken to come from.
+        #[arg(long, default_value = "410000")]
+        region: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -45,6 +68,17 @@ enum RulesCommand {
     Check {
         /// Directory of Sigma rules (searched recursively for .yml and .yaml).
         dir: PathBuf,
+    },
+    /// Run each rule's own sample events and report the rules that fire wrongly.
+    ///
+    /// For `DIR/x.yml` the samples are `x.match.json` / `x.nomatch.json` beside it, or
+    /// `x/match.json` / `x/nomatch.json`, or `SAMPLES/x/match.json` / `SAMPLES/x/nomatch.json`.
+    Test {
+        /// Directory of Sigma rules.
+        dir: PathBuf,
+        /// Directory holding `<rule file stem>/match.json` and `nomatch.json`.
+        #[arg(long)]
+        samples: Option<PathBuf>,
     },
 }
 
@@ -55,10 +89,28 @@ fn main() -> ExitCode {
         Command::CheckConfig { file } => check_config(&file),
         Command::Rules {
             command: RulesCommand::Check { dir },
-        } => rules_check(&dir),
+        } => rules_cli::check(&dir),
+        Command::Rules {
+            command: RulesCommand::Test { dir, samples },
+        } => rules_cli::test(&dir, samples.as_deref()),
+        Command::Replay {
+            files,
+            rules,
+            builtin,
+            output,
+            timezone,
+            region,
+        } => replay_command(files, rules, builtin, output, &timezone, &region),
     };
     match result {
         Ok(code) => code,
+        // A reader that stopped early (`onewall replay ... | head`) is not an error.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>().map(std::io::Error::kind)
+                == Some(std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("onewall: {e:#}");
             ExitCode::FAILURE
@@ -87,15 +139,26 @@ fn check_config(file: &std::path::Path) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn rules_check(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
-    let (_engine, report) = onewall_rules::Engine::load_dir(dir)?;
-    for e in &report.errors {
-        println!("{e}");
-    }
-    println!("compiled {} of {} rules", report.compiled, report.total);
-    Ok(if report.errors.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
+fn replay_command(
+    files: Vec<PathBuf>,
+    rule_dirs: Vec<PathBuf>,
+    builtin: bool,
+    output: replay::Output,
+    timezone: &str,
+    region: &str,
+) -> anyhow::Result<ExitCode> {
+    let timezone = config::parse_offset(timezone).ok_or_else(|| {
+        anyhow::anyhow!("--timezone: {timezone:?} is not a UTC offset like +08:00")
+    })?;
+    let region = region
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--region: {e}"))?;
+    replay::run(replay::Replay {
+        files,
+        rule_dirs,
+        builtin,
+        output,
+        timezone,
+        region,
     })
 }

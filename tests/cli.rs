@@ -1,0 +1,186 @@
+//! The rule-author tools of the real binary: `rules check`, `rules test`, `replay`.
+
+#![allow(clippy::unwrap_used)] // tests fail loudly on unexpected input
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn onewall(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_onewall"))
+        .args(args)
+        .output()
+        .expect("run onewall")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn repo(p: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(p)
+        .display()
+        .to_string()
+}
+
+const RULE: &str = "title: Invoice printed
+id: 7d4c3a2e-0000-4000-8000-000000000002
+level: low
+logsource:
+  product: test
+detection:
+  sel:
+    message|contains: invoice
+  condition: sel
+";
+
+#[test]
+fn builtin_pack_passes_its_own_samples() {
+    let out = onewall(&[
+        "rules",
+        "test",
+        &repo("rules/packs/builtin"),
+        "--samples",
+        &repo("testdata/rules/builtin"),
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("tested 5 rules: 5 passed, 0 failed"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn rules_test_reports_wrong_samples_and_broken_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("invoice.yml"), RULE).unwrap();
+    // NDJSON: the second event should fire and does not.
+    std::fs::write(
+        d.join("invoice.match.json"),
+        "{\"message\":\"invoice 1\"}\n{\"message\":\"receipt 2\"}\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("invoice.nomatch.json"), r#"[{"message":"order 3"}]"#).unwrap();
+    std::fs::write(
+        d.join("broken.yml"),
+        "title: x\ndetection:\n  sel:\n    a: b\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("lonely.yml"), RULE.replace("0002", "0003")).unwrap();
+    let out = onewall(&["rules", "test", &d.display().to_string()]);
+    let stdout = text(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("invoice.match.json event 2: did not fire"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("FAIL") && stdout.contains("broken.yml"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("SKIP") && stdout.contains("lonely.yml: no sample events"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("tested 3 rules: 0 passed, 1 failed, 1 without samples, 1 did not compile"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn rules_check_lists_failures_and_a_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("good.yml"), RULE).unwrap();
+    std::fs::write(dir.path().join("bad.yml"), "title: [unclosed\n").unwrap();
+    let out = onewall(&["rules", "check", &dir.path().display().to_string()]);
+    let stdout = text(&out.stdout);
+    assert!(!out.status.success());
+    assert!(stdout.contains("bad.yml"), "{stdout}");
+    assert!(
+        stdout.trim_end().ends_with("compiled 1 of 2 rules"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn replay_hunts_over_syslog_and_ndjson_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let syslog = dir.path().join("auth.log");
+    std::fs::write(
+        &syslog,
+        "Nov 28 10:00:01 web01 sshd[811]: Failed password for root from 203.0.113.9 port 4000 ssh2\n\
+         Nov 28 10:00:02 web01 sshd[811]: Connection closed by 203.0.113.9 port 4000\n\
+         not a syslog line at all\n\
+         Nov 28 10:00:03 web01 sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/sh\n",
+    )
+    .unwrap();
+    let ndjson = dir.path().join("app.ndjson");
+    std::fs::write(
+        &ndjson,
+        "{\"message\":\"invoice 9\",\"host\":{\"name\":\"app01\"}}\n",
+    )
+    .unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(rules.join("invoice.yml"), RULE).unwrap();
+
+    let out = onewall(&[
+        "replay",
+        &syslog.display().to_string(),
+        &ndjson.display().to_string(),
+        "--rules",
+        &rules.display().to_string(),
+        "--builtin",
+        "--output",
+        "json",
+    ]);
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let hits: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut found: Vec<(String, u64)> = hits
+        .iter()
+        .map(|h| {
+            let file = h["file"].as_str().unwrap();
+            let name = Path::new(file)
+                .file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned();
+            (
+                format!("{name} {}", h["alert"]["rule"]["title"].as_str().unwrap()),
+                h["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            ("app.ndjson Invoice printed".to_owned(), 1),
+            ("auth.log Command run as root with sudo".to_owned(), 4),
+            ("auth.log SSH authentication failure".to_owned(), 1),
+        ]
+    );
+    assert!(
+        stderr.contains("5 events from 2 file(s), 1 kept raw with a parse error, 3 hit(s)"),
+        "{stderr}"
+    );
+
+    // The table form.
+    let out = onewall(&["replay", &syslog.display().to_string()]);
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("TIME"), "{stdout}");
+    assert_eq!(
+        stdout.lines().count(),
+        3,
+        "header and two built-in hits: {stdout}"
+    );
+}
