@@ -19,6 +19,9 @@ use onewall_store::{IncidentQuery, MAX_LIMIT, Store, StoreError};
 use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn};
 
+/// The store stage joins queued batches up to about this many events per write.
+const COALESCE_EVENTS: usize = 8192;
+
 /// What the detect stage hands the store stage.
 type Detected = (Vec<Event>, Vec<Alert>);
 
@@ -117,7 +120,18 @@ async fn store_stage(
     mut from_detect: mpsc::Receiver<Detected>,
     shutdown: watch::Receiver<bool>,
 ) {
-    while let Some((events, alerts)) = from_detect.recv().await {
+    while let Some((mut events, mut alerts)) = from_detect.recv().await {
+        // Take what else is already waiting, so a busy node writes larger transactions: the
+        // store's cost is mostly per commit (index pages and WAL frames), not per row.
+        while events.len() < COALESCE_EVENTS {
+            match from_detect.try_recv() {
+                Ok((more_events, more_alerts)) => {
+                    events.extend(more_events);
+                    alerts.extend(more_alerts);
+                }
+                Err(_) => break,
+            }
+        }
         gauge!("onewall_pipeline_queue_depth_batches", "stage" => "store")
             .set(from_detect.len() as f64);
         let n = events.len() as u64;

@@ -1,0 +1,150 @@
+//! End to end: syslog over TCP from loopback clients to the embedded store, through the real
+//! binary with the built-in rules. Prints events/s (median of the runs).
+//!
+//! `cargo bench --bench end_to_end` runs the full size; under `cargo test` it runs once, small,
+//! as a smoke test. `ONEWALL_E2E_EVENTS` and `ONEWALL_E2E_CLIENTS` change the size.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a bench fails loudly
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Lines shaped like a busy auth log: mostly noise, some failures that fire rules.
+fn line(i: usize) -> String {
+    let host = format!("web{:02}", i % 40);
+    match i % 10 {
+        0 => format!(
+            "<38>Nov 28 10:00:{:02} {host} sshd[{}]: Failed password for invalid user u{} from 203.0.113.{} port {} ssh2",
+            i % 60,
+            1000 + i % 900,
+            i % 50,
+            i % 250,
+            40000 + i % 20000
+        ),
+        1 => format!(
+            "<86>Nov 28 10:00:{:02} {host} sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/id",
+            i % 60
+        ),
+        _ => format!(
+            "<30>1 2026-11-28T10:00:{:02}.{:06}+08:00 {host} nginx {} - - GET /api/items/{} 200 {}",
+            i % 60,
+            i % 1_000_000,
+            2000 + i % 900,
+            i,
+            512 + i % 4096
+        ),
+    }
+}
+
+fn metric(http: &str, name: &str) -> u64 {
+    let addr = http.trim_start_matches("http://");
+    let mut s = TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut body = String::new();
+    s.read_to_string(&mut body).unwrap();
+    body.lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .map(|v| v as u64)
+        .unwrap_or(0)
+}
+
+fn run_once(events: usize, clients: usize) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("onewall.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "version = 1\n[syslog]\nudp = \"\"\ntcp = \"127.0.0.1:0\"\n[http]\nlisten = \"127.0.0.1:0\"\n[store]\npath = \"{}\"\n",
+            dir.path().join("data").display()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_onewall"))
+        .args(["serve", "--config"])
+        .arg(&cfg)
+        .env("ONEWALL_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (mut tcp, mut http) = (String::new(), String::new());
+    for l in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let l = l.unwrap();
+        if let Some(a) = l.strip_prefix("onewall listening syslog_tcp ") {
+            tcp = a.to_owned();
+        }
+        if let Some(a) = l.strip_prefix("onewall listening http ") {
+            http = a.to_owned();
+        }
+        if l.starts_with("onewall ready") {
+            break;
+        }
+    }
+    // Frames prepared before the clock starts: octet-counted, as rsyslog sends them.
+    let per = events / clients;
+    let payloads: Vec<Vec<u8>> = (0..clients)
+        .map(|c| {
+            let mut buf = Vec::new();
+            for i in 0..per {
+                let l = line(c * per + i);
+                buf.extend_from_slice(format!("{} {l}", l.len()).as_bytes());
+            }
+            buf
+        })
+        .collect();
+    let start = Instant::now();
+    let senders: Vec<_> = payloads
+        .into_iter()
+        .map(|buf| {
+            let addr = tcp.clone();
+            std::thread::spawn(move || {
+                let mut s = TcpStream::connect(addr).unwrap();
+                s.write_all(&buf).unwrap();
+            })
+        })
+        .collect();
+    for s in senders {
+        s.join().unwrap();
+    }
+    let want = (per * clients) as u64;
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while metric(&http, "onewall_store_events_written_total") < want {
+        assert!(Instant::now() < deadline, "events never all stored");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    want as f64 / secs
+}
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let events = env_usize("ONEWALL_E2E_EVENTS", if full { 200_000 } else { 2_000 });
+    let clients = env_usize("ONEWALL_E2E_CLIENTS", 4).max(1);
+    let runs = if full { 3 } else { 1 };
+    let mut rates: Vec<f64> = (0..runs).map(|_| run_once(events, clients)).collect();
+    rates.sort_by(f64::total_cmp);
+    let median = rates[rates.len() / 2];
+    println!(
+        "end_to_end: {events} events over {clients} TCP clients → embedded store, built-in rules: \
+         median {median:.0} events/s over {runs} run(s) (all: {rates:.0?})"
+    );
+}
