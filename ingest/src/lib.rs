@@ -16,4 +16,4 @@ pub use error::{BodyError, FrameError};
 pub use framing::{DEFAULT_MAX_FRAME_LEN, FrameDecoder};
 pub use parse::{ParseContext, parse_json_object, parse_syslog, split_http_body};
 
-pub use listen::{HttpIngest, ListenerConfig, http_router, run_tcp, run_udp};
+pub use listen::{HttpIngest, ListenerConfig, http_router, run_tcp, run_tls, run_udp};

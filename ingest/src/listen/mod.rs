@@ -16,21 +16,25 @@
 
 mod http;
 mod tcp;
+mod tls;
 mod udp;
 
 use std::time::Duration;
 
+use std::net::SocketAddr;
+
 use metrics::{Counter, Gauge};
-use onewall_model::{Event, EventBatch, RegionCode};
+use onewall_model::{Event, EventBatch, RegionCode, Source, Timestamp};
 use time::UtcOffset;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use crate::framing::DEFAULT_MAX_FRAME_LEN;
-use crate::parse::DEFAULT_TIMEZONE;
+use crate::parse::{DEFAULT_TIMEZONE, ParseContext};
 
 pub use http::{DEFAULT_MAX_BODY_BYTES, HttpIngest, http_router};
 pub use tcp::run_tcp;
+pub use tls::{ClientAuth, TlsError, TlsSettings, load_tls, run_tls};
 pub use udp::run_udp;
 
 /// The default number of events per batch.
@@ -41,11 +45,25 @@ pub const DEFAULT_BATCH_LINGER: Duration = Duration::from_millis(50);
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 /// The default UDP receive buffer asked of the kernel (it may grant less; see `net.core.rmem_max`).
 pub const DEFAULT_RECV_BUFFER_BYTES: usize = 8 * 1024 * 1024;
+/// The default time a TCP or TLS connection may stay silent before it is closed.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// What a collector's configuration says about the records it receives, beside their region
+/// and time zone: carried into every record's [`ParseContext`] where the parsers take it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceTags {
+    /// The department the sending devices belong to, e.g. `public-security`.
+    pub department: Option<String>,
+    /// The character set of the records when it is not UTF-8, e.g. `gbk`.
+    pub charset: Option<String>,
+    /// The format the records are in when auto-detection should not guess, e.g. `rfc3164`.
+    pub format_hint: Option<String>,
+}
 
 /// How a syslog listener runs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListenerConfig {
-    /// The collector's name: `syslog_udp`, `syslog_tcp`. It is the events' `source.collector`
+    /// The collector's name: `syslog_udp`, `syslog_tcp`, `syslog_tls`. It is the events' `source.collector`
     /// and the `source` label of the metrics, so it must come from a small fixed set.
     pub collector: String,
     /// The region the events belong to.
@@ -63,6 +81,11 @@ pub struct ListenerConfig {
     pub batch_linger: Duration,
     /// `SO_RCVBUF` asked for a UDP socket. Default 8 MiB.
     pub recv_buffer_bytes: usize,
+    /// How long a TCP or TLS connection may send nothing before it is closed; `None` never
+    /// closes one. Default one hour.
+    pub idle_timeout: Option<Duration>,
+    /// Department, charset and format hint of the records.
+    pub tags: SourceTags,
 }
 
 impl ListenerConfig {
@@ -77,7 +100,20 @@ impl ListenerConfig {
             batch_size: DEFAULT_BATCH_SIZE,
             batch_linger: DEFAULT_BATCH_LINGER,
             recv_buffer_bytes: DEFAULT_RECV_BUFFER_BYTES,
+            idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
+            tags: SourceTags::default(),
         }
+    }
+
+    /// The parse context of a record received now from `peer`.
+    pub fn context(&self, peer: Option<SocketAddr>) -> ParseContext {
+        let mut ctx = ParseContext::new(
+            Timestamp::now(),
+            self.region,
+            Source::new(&self.collector, peer),
+        );
+        ctx.timezone = self.timezone;
+        ctx
     }
 
     /// Defaults for syslog over UDP.
@@ -88,6 +124,11 @@ impl ListenerConfig {
     /// Defaults for syslog over TCP.
     pub fn tcp(region: RegionCode) -> Self {
         Self::new("syslog_tcp", region)
+    }
+
+    /// Defaults for syslog over TLS.
+    pub fn tls(region: RegionCode) -> Self {
+        Self::new("syslog_tls", region)
     }
 }
 

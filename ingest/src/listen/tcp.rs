@@ -1,24 +1,27 @@
-//! Syslog over TCP, framed per RFC 6587 (octet counting or LF), one task per connection.
+//! Syslog over TCP, framed per RFC 6587 (octet counting or LF), one task per connection. The
+//! TLS listener ([`super::tls`]) shares the accept loop and the connection reader.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::BytesMut;
-use onewall_model::{EventBatch, Source, Timestamp};
-use tokio::io::AsyncReadExt;
-use tokio::net::{TcpListener, TcpStream};
+use onewall_model::EventBatch;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
+use super::tls::TlsAcceptor;
 use super::{
     Batcher, Closed, ListenerConfig, Meters, Throttle, count_dropped, count_frame_error,
     shutdown_requested,
 };
 use crate::error::FrameError;
 use crate::framing::FrameDecoder;
-use crate::parse::{ParseContext, parse_syslog};
+use crate::parse::parse_syslog;
 
 /// How much room to make in a connection's buffer before each read.
 const READ_CHUNK: usize = 16 * 1024;
@@ -29,16 +32,29 @@ pub async fn run_tcp(
     listener: TcpListener,
     cfg: ListenerConfig,
     tx: mpsc::Sender<EventBatch>,
+    shutdown: watch::Receiver<bool>,
+) {
+    accept_loop(listener, cfg, None, tx, shutdown).await;
+}
+
+/// The accept loop of the TCP and TLS listeners: a slot per connection, a task per connection.
+pub(super) async fn accept_loop(
+    listener: TcpListener,
+    cfg: ListenerConfig,
+    tls: Option<TlsAcceptor>,
+    tx: mpsc::Sender<EventBatch>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let local = listener.local_addr().ok();
+    let kind = if tls.is_some() { "tls" } else { "tcp" };
     info!(collector = %cfg.collector, addr = ?local, max_connections = cfg.max_connections,
-        "syslog tcp listener started");
+        "syslog {kind} listener started");
     let cfg = Arc::new(cfg);
     let meters = Meters::new(&cfg.collector);
     let slots = Arc::new(Semaphore::new(cfg.max_connections));
     let mut connections = JoinSet::new();
     let mut warn_refused = Throttle::default();
+    let warn_handshake = Arc::new(Mutex::new(Throttle::default()));
     loop {
         tokio::select! {
             biased;
@@ -57,7 +73,22 @@ pub async fn run_tcp(
                             peer,
                             _permit: permit,
                         };
-                        connections.spawn(conn.run(stream, tx.clone(), shutdown.clone()));
+                        let tx = tx.clone();
+                        let shutdown = shutdown.clone();
+                        match &tls {
+                            None => {
+                                connections.spawn(conn.run(stream, tx, shutdown));
+                            }
+                            Some(acceptor) => {
+                                let acceptor = acceptor.clone();
+                                let warn = Arc::clone(&warn_handshake);
+                                connections.spawn(async move {
+                                    if let Some(stream) = acceptor.handshake(stream, peer, &warn).await {
+                                        conn.run(stream, tx, shutdown).await;
+                                    }
+                                });
+                            }
+                        }
                     }
                     Err(_) => {
                         count_dropped("too_many_connections");
@@ -82,11 +113,19 @@ pub async fn run_tcp(
             warn!(collector = %cfg.collector, error = %e, "syslog connection task failed");
         }
     }
-    info!(collector = %cfg.collector, addr = ?local, "syslog tcp listener stopped");
+    info!(collector = %cfg.collector, addr = ?local, "syslog {kind} listener stopped");
+}
+
+/// Resolves at `deadline`, or never when there is none.
+async fn idle_expired(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// One accepted connection; holds its slot until it ends.
-struct Connection {
+pub(super) struct Connection {
     cfg: Arc<ListenerConfig>,
     meters: Meters,
     peer: SocketAddr,
@@ -94,9 +133,9 @@ struct Connection {
 }
 
 impl Connection {
-    async fn run(
+    async fn run<S: AsyncRead + Unpin>(
         self,
-        mut stream: TcpStream,
+        mut stream: S,
         tx: mpsc::Sender<EventBatch>,
         mut shutdown: watch::Receiver<bool>,
     ) {
@@ -107,6 +146,8 @@ impl Connection {
         let mut decoder = FrameDecoder::new(cfg.max_frame_len);
         let mut buf = BytesMut::with_capacity(READ_CHUNK);
         let mut warn_frames = Throttle::default();
+        let idle_deadline = || cfg.idle_timeout.map(|t| Instant::now() + t);
+        let mut idle_at = idle_deadline();
         let result: Result<(), Closed> = async {
             loop {
                 buf.reserve(READ_CHUNK);
@@ -114,6 +155,14 @@ impl Connection {
                     biased;
                     () = shutdown_requested(&mut shutdown) => break,
                     () = batcher.linger_expired() => batcher.flush().await?,
+                    () = idle_expired(idle_at) => {
+                        debug!(collector = %cfg.collector, peer = %self.peer,
+                            timeout = ?cfg.idle_timeout, "syslog connection idle, closing it");
+                        while let Some(item) = decoder.decode_eof(&mut buf) {
+                            self.take(item, &mut batcher, &mut warn_frames).await?;
+                        }
+                        break;
+                    }
                     read = stream.read_buf(&mut buf) => match read {
                         Ok(0) => {
                             while let Some(item) = decoder.decode_eof(&mut buf) {
@@ -122,6 +171,7 @@ impl Connection {
                             break;
                         }
                         Ok(n) => {
+                            idle_at = idle_deadline();
                             self.meters.bytes.increment(n as u64);
                             while let Some(item) = decoder.decode(&mut buf) {
                                 self.take(item, &mut batcher, &mut warn_frames).await?;
@@ -154,12 +204,7 @@ impl Connection {
     ) -> Result<(), Closed> {
         match item {
             Ok(frame) => {
-                let ctx = ParseContext {
-                    received: Timestamp::now(),
-                    region: self.cfg.region,
-                    source: Source::new(&self.cfg.collector, Some(self.peer)),
-                    timezone: self.cfg.timezone,
-                };
+                let ctx = self.cfg.context(Some(self.peer));
                 batcher.push(parse_syslog(&frame, &ctx)).await
             }
             Err(e) => {

@@ -1,12 +1,12 @@
 //! Syslog over UDP: one datagram is one record (RFC 5426).
 
-use onewall_model::{EventBatch, Source, Timestamp};
+use onewall_model::EventBatch;
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
 
 use super::{Batcher, ListenerConfig, Meters, Throttle, count_dropped, shutdown_requested};
-use crate::parse::{ParseContext, parse_syslog};
+use crate::parse::parse_syslog;
 
 /// The largest UDP payload.
 const MAX_DATAGRAM: usize = 65_535;
@@ -47,12 +47,7 @@ pub async fn run_udp(
                         }
                         continue;
                     }
-                    let ctx = ParseContext {
-                        received: Timestamp::now(),
-                        region: cfg.region,
-                        source: Source::new(&cfg.collector, Some(peer)),
-                        timezone: cfg.timezone,
-                    };
+                    let ctx = cfg.context(Some(peer));
                     if batcher.push(parse_syslog(&buf[..n], &ctx)).await.is_err() {
                         return closed(&cfg);
                     }
