@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use onewall_ingest::listen::{ClientAuth, SourceTags, TlsSettings};
 use onewall_model::{Region, RegionCode, RegionLevel, RegionTree};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -69,6 +70,18 @@ pub struct SyslogConfig {
     pub max_frame_bytes: usize,
     /// Most TCP connections at once; more are refused and counted.
     pub max_connections: usize,
+    /// Seconds a TCP or TLS connection may send nothing before it is closed; 0 never closes.
+    pub idle_timeout_secs: u64,
+    /// GB/T 2260 code of the region the senders are in; empty means the node's region.
+    pub region: String,
+    /// Department the sending devices belong to (a tag on every event); empty for none.
+    pub department: String,
+    /// Character set of the records: `auto` (UTF-8, else GBK), `utf-8`, `gbk` or `gb18030`.
+    pub charset: String,
+    /// Format of the records: `auto` to detect, or a parser's format name.
+    pub format: String,
+    /// Syslog over TLS (RFC 5425).
+    pub tls: SyslogTlsConfig,
 }
 
 impl Default for SyslogConfig {
@@ -79,6 +92,40 @@ impl Default for SyslogConfig {
             timezone: "+08:00".into(),
             max_frame_bytes: 64 * 1024,
             max_connections: 1024,
+            idle_timeout_secs: 3600,
+            region: String::new(),
+            department: String::new(),
+            charset: "auto".into(),
+            format: "auto".into(),
+            tls: SyslogTlsConfig::default(),
+        }
+    }
+}
+
+/// The TLS listener runs when `cert` and `key` are set; it shares the `[syslog]` settings.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyslogTlsConfig {
+    /// TLS listen address; empty disables the listener.
+    pub listen: String,
+    /// Server certificate chain, PEM, leaf first. Re-read on SIGHUP.
+    pub cert: PathBuf,
+    /// Server private key, PEM. Re-read on SIGHUP.
+    pub key: PathBuf,
+    /// CA certificates (PEM) that client certificates must chain to.
+    pub client_ca: PathBuf,
+    /// `none`, `optional` (a certificate shown must be valid) or `required`.
+    pub client_auth: String,
+}
+
+impl Default for SyslogTlsConfig {
+    fn default() -> Self {
+        SyslogTlsConfig {
+            listen: "0.0.0.0:6514".into(),
+            cert: PathBuf::new(),
+            key: PathBuf::new(),
+            client_ca: PathBuf::new(),
+            client_auth: "none".into(),
         }
     }
 }
@@ -88,8 +135,25 @@ impl Default for SyslogConfig {
 pub struct HttpConfig {
     /// API, console and HTTP ingest listen address.
     pub listen: String,
-    /// Largest HTTP ingest body; larger ones get 413.
+    /// Largest HTTP ingest body (after gzip is undone, too); larger ones get 413.
     pub max_body_bytes: usize,
+    /// Tokens accepted by `POST /api/v1/ingest` (`Authorization: Bearer TOKEN`); none: open.
+    pub ingest_tokens: Vec<String>,
+    /// Tokens accepted by the Elasticsearch-compatible `_bulk` endpoints (Bearer, ApiKey, or
+    /// Basic with the token as password); none: open.
+    pub bulk_tokens: Vec<String>,
+    /// Tokens accepted by the Splunk HEC endpoints (`Authorization: Splunk TOKEN`); none: open.
+    pub hec_tokens: Vec<String>,
+    /// GB/T 2260 code of the region the senders are in; empty means the node's region.
+    pub region: String,
+    /// Department the senders belong to (a tag on every event); empty for none.
+    pub department: String,
+    /// UTC offset for record times that carry none, e.g. `+08:00`.
+    pub timezone: String,
+    /// Character set of raw text records: `auto`, `utf-8`, `gbk` or `gb18030`.
+    pub charset: String,
+    /// Format of raw text records: `auto` to detect, or a parser's format name.
+    pub format: String,
 }
 
 impl Default for HttpConfig {
@@ -97,6 +161,14 @@ impl Default for HttpConfig {
         HttpConfig {
             listen: "0.0.0.0:8080".into(),
             max_body_bytes: 16 * 1024 * 1024,
+            ingest_tokens: Vec::new(),
+            bulk_tokens: Vec::new(),
+            hec_tokens: Vec::new(),
+            region: String::new(),
+            department: String::new(),
+            timezone: "+08:00".into(),
+            charset: "auto".into(),
+            format: "auto".into(),
         }
     }
 }
@@ -185,7 +257,22 @@ pub struct Resolved {
     pub syslog_udp: Option<SocketAddr>,
     pub syslog_tcp: Option<SocketAddr>,
     pub http: SocketAddr,
+    /// The syslog TLS listen address, when certificates are configured.
+    pub syslog_tls: Option<SocketAddr>,
+    /// The syslog TLS certificates, when configured.
+    pub tls: Option<TlsSettings>,
+    /// Region and tags of the syslog listeners.
+    pub syslog_source: SourceSettings,
+    /// Region, zone and tags of the HTTP collectors.
+    pub http_source: SourceSettings,
+}
+
+/// What a collector stamps on its records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceSettings {
+    pub region: RegionCode,
     pub timezone: time::UtcOffset,
+    pub tags: SourceTags,
 }
 
 /// Every mistake found, each `section.key: reason`.
@@ -238,8 +325,22 @@ pub fn parse(text: &str) -> Result<Resolved, ConfigErrors> {
         let kept = match (key.as_str(), value) {
             ("version", _) => Some(toml::Value::Integer(1)),
             ("node", toml::Value::Table(t)) => check_keys::<NodeConfig>("node", t, &mut errors),
-            ("syslog", toml::Value::Table(t)) => {
-                check_keys::<SyslogConfig>("syslog", t, &mut errors)
+            ("syslog", toml::Value::Table(mut t)) => {
+                let tls = match t.remove("tls") {
+                    Some(toml::Value::Table(tls)) => {
+                        check_keys::<SyslogTlsConfig>("syslog.tls", tls, &mut errors)
+                    }
+                    Some(_) => {
+                        errors.push("syslog.tls: expected a table ([syslog.tls])".into());
+                        None
+                    }
+                    None => None,
+                };
+                let mut kept = check_keys::<SyslogConfig>("syslog", t, &mut errors);
+                if let (Some(toml::Value::Table(kept)), Some(tls)) = (&mut kept, tls) {
+                    kept.insert("tls".into(), tls);
+                }
+                kept
             }
             ("http", toml::Value::Table(t)) => check_keys::<HttpConfig>("http", t, &mut errors),
             ("rules", toml::Value::Table(t)) => check_keys::<RulesConfig>("rules", t, &mut errors),
@@ -373,12 +474,60 @@ pub fn resolve(config: Config) -> Result<Resolved, ConfigErrors> {
     let syslog_udp = addr("syslog.udp", &config.syslog.udp, true);
     let syslog_tcp = addr("syslog.tcp", &config.syslog.tcp, true);
     let http = addr("http.listen", &config.http.listen, false);
-    let timezone = parse_offset(&config.syslog.timezone);
-    if timezone.is_none() {
-        errors.push(format!(
-            "syslog.timezone: {:?} is not a UTC offset like +08:00",
-            config.syslog.timezone
-        ));
+    let tls_cfg = &config.syslog.tls;
+    let tls_wanted = !tls_cfg.cert.as_os_str().is_empty() || !tls_cfg.key.as_os_str().is_empty();
+    let syslog_tls = if tls_wanted {
+        addr("syslog.tls.listen", &tls_cfg.listen, true)
+    } else {
+        None
+    };
+    let tls = if tls_wanted {
+        tls_settings(tls_cfg, &mut errors)
+    } else {
+        None
+    };
+    let timezone = offset("syslog.timezone", &config.syslog.timezone, &mut errors);
+    let http_timezone = offset("http.timezone", &config.http.timezone, &mut errors);
+    let syslog_tags = source_tags(
+        "syslog",
+        &config.syslog.department,
+        &config.syslog.charset,
+        &config.syslog.format,
+        &mut errors,
+    );
+    let http_tags = source_tags(
+        "http",
+        &config.http.department,
+        &config.http.charset,
+        &config.http.format,
+        &mut errors,
+    );
+    let syslog_region = source_region(
+        "syslog.region",
+        &config.syslog.region,
+        region,
+        &regions,
+        &mut errors,
+    );
+    let http_region = source_region(
+        "http.region",
+        &config.http.region,
+        region,
+        &regions,
+        &mut errors,
+    );
+    for (key, tokens) in [
+        ("http.ingest_tokens", &config.http.ingest_tokens),
+        ("http.bulk_tokens", &config.http.bulk_tokens),
+        ("http.hec_tokens", &config.http.hec_tokens),
+    ] {
+        for (i, t) in tokens.iter().enumerate() {
+            if t.trim().is_empty() || t.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                errors.push(format!(
+                    "{key}[{i}]: a token must be non-empty with no spaces"
+                ));
+            }
+        }
     }
     let positive = [
         ("syslog.max_frame_bytes", config.syslog.max_frame_bytes),
@@ -412,17 +561,173 @@ pub fn resolve(config: Config) -> Result<Resolved, ConfigErrors> {
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
     }
-    match (region, http, timezone) {
-        (Some(region), Some(http), Some(timezone)) => Ok(Resolved {
+    match (
+        region,
+        http,
+        timezone,
+        http_timezone,
+        syslog_region,
+        http_region,
+    ) {
+        (
+            Some(region),
+            Some(http),
+            Some(timezone),
+            Some(http_timezone),
+            Some(syslog_region),
+            Some(http_region),
+        ) => Ok(Resolved {
             config,
             region,
             regions,
             syslog_udp,
             syslog_tcp,
             http,
-            timezone,
+            syslog_tls,
+            tls,
+            syslog_source: SourceSettings {
+                region: syslog_region,
+                timezone,
+                tags: syslog_tags,
+            },
+            http_source: SourceSettings {
+                region: http_region,
+                timezone: http_timezone,
+                tags: http_tags,
+            },
         }),
         _ => Err(ConfigErrors(vec!["configuration is incomplete".into()])),
+    }
+}
+
+fn offset(key: &str, v: &str, errors: &mut Vec<String>) -> Option<time::UtcOffset> {
+    let parsed = parse_offset(v);
+    if parsed.is_none() {
+        errors.push(format!("{key}: {v:?} is not a UTC offset like +08:00"));
+    }
+    parsed
+}
+
+/// Character sets a collector may be told its records are in.
+const CHARSETS: &[&str] = &["auto", "utf-8", "gbk", "gb18030"];
+
+fn source_tags(
+    section: &str,
+    department: &str,
+    charset: &str,
+    format: &str,
+    errors: &mut Vec<String>,
+) -> SourceTags {
+    let charset = charset.trim().to_ascii_lowercase();
+    let charset = match charset.as_str() {
+        "utf8" => "utf-8".to_owned(),
+        _ => charset,
+    };
+    if !CHARSETS.contains(&charset.as_str()) {
+        errors.push(format!(
+            "{section}.charset: {charset:?} is not one of {}",
+            CHARSETS.join(", ")
+        ));
+    }
+    let format = format.trim();
+    let format_ok = !format.is_empty()
+        && format
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !format_ok {
+        errors.push(format!(
+            "{section}.format: {format:?} is not \"auto\" or a format name like rfc3164"
+        ));
+    }
+    let department = department.trim();
+    SourceTags {
+        department: (!department.is_empty()).then(|| department.to_owned()),
+        charset: (charset != "auto").then_some(charset),
+        format_hint: (format != "auto").then(|| format.to_owned()),
+    }
+}
+
+fn source_region(
+    key: &str,
+    v: &str,
+    node: Option<RegionCode>,
+    regions: &RegionTree,
+    errors: &mut Vec<String>,
+) -> Option<RegionCode> {
+    if v.trim().is_empty() {
+        return node;
+    }
+    match v.trim().parse::<RegionCode>() {
+        Ok(c) if regions.contains(c) => Some(c),
+        Ok(c) => {
+            errors.push(format!(
+                "{key}: {c} is not a known region; add it under [[regions]]"
+            ));
+            None
+        }
+        Err(e) => {
+            errors.push(format!("{key}: {e}"));
+            None
+        }
+    }
+}
+
+/// The TLS listener's certificate settings, each file checked by loading it.
+fn tls_settings(tls: &SyslogTlsConfig, errors: &mut Vec<String>) -> Option<TlsSettings> {
+    let mut ok = true;
+    for (key, path) in [("syslog.tls.cert", &tls.cert), ("syslog.tls.key", &tls.key)] {
+        if path.as_os_str().is_empty() {
+            errors.push(format!(
+                "{key}: missing; syslog.tls needs both cert and key"
+            ));
+            ok = false;
+        }
+    }
+    let client_auth = match tls.client_auth.as_str() {
+        "none" => ClientAuth::None,
+        "optional" => ClientAuth::Optional,
+        "required" => ClientAuth::Required,
+        other => {
+            errors.push(format!(
+                "syslog.tls.client_auth: {other:?} is not one of none, optional, required"
+            ));
+            ok = false;
+            ClientAuth::None
+        }
+    };
+    let client_ca = (!tls.client_ca.as_os_str().is_empty()).then(|| tls.client_ca.clone());
+    if client_auth != ClientAuth::None && client_ca.is_none() {
+        errors.push(format!(
+            "syslog.tls.client_ca: missing; client_auth = {:?} needs a CA to check certificates",
+            tls.client_auth
+        ));
+        ok = false;
+    }
+    if !ok {
+        return None;
+    }
+    let settings = TlsSettings {
+        cert: tls.cert.clone(),
+        key: tls.key.clone(),
+        client_ca,
+        client_auth,
+    };
+    match onewall_ingest::listen::load_tls(&settings) {
+        Ok(_) => Some(settings),
+        Err(e) => {
+            let text = e.to_string();
+            let key = if text.starts_with(&format!("{}:", tls.key.display())) {
+                "syslog.tls.key"
+            } else if !tls.client_ca.as_os_str().is_empty()
+                && text.starts_with(&format!("{}:", tls.client_ca.display()))
+            {
+                "syslog.tls.client_ca"
+            } else {
+                "syslog.tls.cert"
+            };
+            errors.push(format!("{key}: {text}"));
+            None
+        }
     }
 }
 
@@ -493,7 +798,13 @@ mod tests {
         assert_eq!(r.http.port(), 8080);
         assert_eq!(r.syslog_udp.map(|a| a.port()), Some(5514));
         assert_eq!(r.syslog_tcp.map(|a| a.port()), Some(5514));
-        assert_eq!(r.timezone, time::UtcOffset::from_hms(8, 0, 0).unwrap());
+        assert_eq!(
+            r.syslog_source.timezone,
+            time::UtcOffset::from_hms(8, 0, 0).unwrap()
+        );
+        assert_eq!(r.syslog_tls, None);
+        assert_eq!(r.syslog_source.region, r.region);
+        assert_eq!(r.syslog_source.tags, SourceTags::default());
         assert_eq!(r.config.store.path, PathBuf::from("./onewall-data"));
     }
 
@@ -557,6 +868,84 @@ x = 1
             );
         }
         assert_eq!(e.len(), want.len(), "{e:#?}");
+    }
+
+    #[test]
+    fn tls_and_tag_mistakes_name_their_keys() {
+        let text = r#"
+version = 1
+[syslog]
+charset = "latin-9"
+format = "Not A Format"
+region = "419999"
+idle_timeout_secs = -5
+[syslog.tls]
+cert = "/nonexistent/server.pem"
+client_auth = "sometimes"
+port = 6514
+[http]
+timezone = "CST"
+hec_tokens = ["good", "has space"]
+"#;
+        let e = parse(text).unwrap_err().0;
+        let want = [
+            "syslog.tls.port: unknown key; expected one of listen, cert, key, client_ca, client_auth",
+            "syslog.idle_timeout_secs: invalid value",
+            "syslog.tls.key: missing",
+            "syslog.tls.client_auth: \"sometimes\" is not one of none, optional, required",
+            "http.timezone: \"CST\" is not a UTC offset",
+            "syslog.charset: \"latin-9\" is not one of",
+            "syslog.format: \"Not A Format\" is not",
+            "syslog.region: 419999 is not a known region",
+            "http.hec_tokens[1]: a token must be non-empty",
+        ];
+        for w in want {
+            assert!(
+                e.iter().any(|l| l.starts_with(w)),
+                "missing {w:?} in {e:#?}"
+            );
+        }
+        assert_eq!(e.len(), want.len(), "{e:#?}");
+    }
+
+    #[test]
+    fn tls_files_are_loaded_and_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let cert = dir.path().join("server.pem");
+        std::fs::write(&cert, "not a certificate\n").unwrap();
+        let text = format!(
+            "version = 1\n[syslog.tls]\ncert = {:?}\nkey = {:?}\nclient_auth = \"required\"\n",
+            cert.display().to_string(),
+            dir.path().join("server.key").display().to_string()
+        );
+        let e = parse(&text).unwrap_err().0;
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert!(e[0].starts_with("syslog.tls.client_ca: missing"), "{e:#?}");
+        // The certificate is checked once the rest is right.
+        let text = text.replace("required", "none");
+        let e = parse(&text).unwrap_err().0;
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert!(e[0].starts_with("syslog.tls.cert: "), "{e:#?}");
+        assert!(e[0].contains("server.pem"), "{e:#?}");
+    }
+
+    #[test]
+    fn tags_are_resolved() {
+        let r = parse(
+            "version = 1\n[syslog]\nregion = \"410100\"\ndepartment = \"public-security\"\ncharset = \"GBK\"\nformat = \"rfc3164\"\n[http]\ntimezone = \"+00:00\"\n",
+        )
+        .unwrap();
+        assert_eq!(r.syslog_source.region.to_string(), "410100");
+        assert_eq!(
+            r.syslog_source.tags,
+            SourceTags {
+                department: Some("public-security".into()),
+                charset: Some("gbk".into()),
+                format_hint: Some("rfc3164".into()),
+            }
+        );
+        assert_eq!(r.http_source.region, r.region);
+        assert_eq!(r.http_source.timezone, time::UtcOffset::UTC);
     }
 
     #[test]

@@ -78,6 +78,7 @@ fn describe() {
         "frame_too_long",
         "too_many_connections",
         "store_unavailable",
+        "tls_handshake",
     ] {
         counter!("onewall_ingest_dropped_total", "reason" => reason).increment(0);
     }

@@ -93,6 +93,14 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
         ),
         None => None,
     };
+    let tls = match r.syslog_tls {
+        Some(a) => Some(
+            tokio::net::TcpListener::bind(a)
+                .await
+                .with_context(|| format!("syslog.tls.listen: binding {a}"))?,
+        ),
+        None => None,
+    };
     let http = tokio::net::TcpListener::bind(r.http)
         .await
         .with_context(|| format!("http.listen: binding {}", r.http))?;
@@ -111,12 +119,17 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
 
     let mut listeners = Vec::new();
     let listener_config = |collector: &str| onewall_ingest::listen::ListenerConfig {
-        timezone: r.timezone,
+        timezone: r.syslog_source.timezone,
         max_frame_len: r.config.syslog.max_frame_bytes,
         max_connections: r.config.syslog.max_connections,
         batch_size: r.config.pipeline.batch_size,
         batch_linger: Duration::from_millis(r.config.pipeline.batch_linger_ms),
-        ..onewall_ingest::listen::ListenerConfig::new(collector, r.region)
+        idle_timeout: match r.config.syslog.idle_timeout_secs {
+            0 => None,
+            secs => Some(Duration::from_secs(secs)),
+        },
+        tags: r.syslog_source.tags.clone(),
+        ..onewall_ingest::listen::ListenerConfig::new(collector, r.syslog_source.region)
     };
     let mut announce = Vec::new();
     if let Some(sock) = udp {
@@ -137,6 +150,22 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
             shutdown.clone(),
         )));
     }
+    let mut tls_reload = None;
+    if let (Some(sock), Some(settings)) = (tls, r.tls.clone()) {
+        let certs = onewall_ingest::listen::load_tls(&settings)
+            .map_err(|e| anyhow::anyhow!("syslog.tls: {e}"))?;
+        let (certs_tx, certs_rx) = watch::channel(certs);
+        announce.push(format!("syslog_tls {}", sock.local_addr()?));
+        listeners.push(tokio::spawn(onewall_ingest::listen::run_tls(
+            sock,
+            listener_config("syslog_tls"),
+            certs_rx,
+            events_tx.clone(),
+            shutdown.clone(),
+        )));
+        tls_reload = Some((settings, certs_tx));
+    }
+    let reload = tokio::spawn(reload_on_sighup(tls_reload, shutdown.clone()));
     let http_addr = http.local_addr()?;
     announce.push(format!("http http://{http_addr}"));
 
@@ -152,10 +181,11 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
         }),
     });
     let ingest = onewall_ingest::listen::http_router(onewall_ingest::listen::HttpIngest {
-        timezone: r.timezone,
+        timezone: r.http_source.timezone,
         max_body_bytes: r.config.http.max_body_bytes,
         batch_size: r.config.pipeline.batch_size,
-        ..onewall_ingest::listen::HttpIngest::new(events_tx.clone(), r.region)
+        tags: r.http_source.tags.clone(),
+        ..onewall_ingest::listen::HttpIngest::new(events_tx.clone(), r.http_source.region)
     });
     drop(events_tx);
     let app = api.merge(ingest);
@@ -197,6 +227,7 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
     }
     let _ = http_task.await;
     retention.abort();
+    reload.abort();
     // Every sender is gone now; the pipeline drains and ends.
     pipeline.join().await;
     info!("stopped");
@@ -234,6 +265,42 @@ async fn retention_task(store: Arc<dyn Store>, days: u32, mut shutdown: watch::R
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
             _ = shutdown.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+/// On SIGHUP, re-read the syslog TLS certificates: new handshakes use them, open connections
+/// keep theirs. A reload that fails keeps the certificates in use.
+async fn reload_on_sighup(
+    tls: Option<(
+        onewall_ingest::listen::TlsSettings,
+        watch::Sender<Arc<onewall_ingest::listen::TlsServerConfig>>,
+    )>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hup = match signal(SignalKind::hangup()) {
+        Ok(s) => s,
+        Err(e) => {
+            warn!(error = %e, "cannot watch SIGHUP; certificates will not be reloaded");
+            return;
+        }
+    };
+    loop {
+        tokio::select! {
+            _ = shutdown.wait_for(|s| *s) => return,
+            got = hup.recv() => if got.is_none() { return },
+        }
+        match &tls {
+            None => info!("SIGHUP: nothing to reload"),
+            Some((settings, certs)) => match onewall_ingest::listen::load_tls(settings) {
+                Ok(new) => {
+                    certs.send_replace(new);
+                    info!(cert = %settings.cert.display(), "syslog tls certificates reloaded");
+                }
+                Err(e) => error!(error = %e,
+                    "syslog.tls: reload failed; the certificates in use stay"),
+            },
         }
     }
 }

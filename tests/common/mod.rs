@@ -3,6 +3,9 @@
 #![allow(clippy::unwrap_used)] // tests fail loudly on unexpected input
 #![allow(dead_code)]
 
+#[path = "../../ingest/tests/support/peers.rs"]
+pub mod peers;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -17,6 +20,7 @@ pub struct Node {
     pub http: String,
     pub udp: Option<String>,
     pub tcp: Option<String>,
+    pub tls: Option<String>,
     pub stderr: Arc<Mutex<String>>,
 }
 
@@ -80,7 +84,7 @@ impl Node {
                 }
             }
         });
-        let (mut http, mut udp, mut tcp) = (None, None, None);
+        let (mut http, mut udp, mut tcp, mut tls) = (None, None, None, None);
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -100,6 +104,7 @@ impl Node {
                     "http" => http = Some(addr.to_owned()),
                     "syslog_udp" => udp = Some(addr.to_owned()),
                     "syslog_tcp" => tcp = Some(addr.to_owned()),
+                    "syslog_tls" => tls = Some(addr.to_owned()),
                     _ => {}
                 }
             }
@@ -112,8 +117,33 @@ impl Node {
             http: http.expect("http address printed"),
             udp,
             tcp,
+            tls,
             stderr,
         }
+    }
+
+    /// The node's process id, for signals.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// Send the node a signal by name (`HUP`, `TERM`).
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.pid().to_string()])
+            .status();
+        assert!(
+            status.map(|s| s.success()).unwrap_or(false),
+            "sending SIG{name}"
+        );
+    }
+
+    /// The value of one metric series, by its full name with labels as rendered.
+    pub fn metric(&self, series: &str) -> Option<f64> {
+        self.metrics().lines().find_map(|l| {
+            let (name, value) = l.rsplit_once(' ')?;
+            (name == series).then(|| value.parse().ok()).flatten()
+        })
     }
 
     pub fn url(&self, path: &str) -> String {

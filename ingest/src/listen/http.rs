@@ -15,7 +15,7 @@ use time::UtcOffset;
 use tokio::sync::mpsc;
 use tracing::warn;
 
-use super::{DEFAULT_BATCH_SIZE, Meters, count_parse_error};
+use super::{DEFAULT_BATCH_SIZE, Meters, SourceTags, count_parse_error};
 use crate::error::BodyError;
 use crate::parse::{DEFAULT_TIMEZONE, ParseContext, parse_json_object, split_http_body};
 
@@ -41,6 +41,8 @@ pub struct HttpIngest {
     pub max_body_bytes: usize,
     /// Events per batch sent down the channel. Default 512.
     pub batch_size: usize,
+    /// Department, charset and format hint of the records.
+    pub tags: SourceTags,
 }
 
 impl HttpIngest {
@@ -52,6 +54,7 @@ impl HttpIngest {
             timezone: DEFAULT_TIMEZONE,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             batch_size: DEFAULT_BATCH_SIZE,
+            tags: SourceTags::default(),
         }
     }
 }

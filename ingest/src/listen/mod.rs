@@ -34,7 +34,7 @@ use crate::parse::{DEFAULT_TIMEZONE, ParseContext};
 
 pub use http::{DEFAULT_MAX_BODY_BYTES, HttpIngest, http_router};
 pub use tcp::run_tcp;
-pub use tls::{ClientAuth, TlsError, TlsSettings, load_tls, run_tls};
+pub use tls::{ClientAuth, TlsError, TlsServerConfig, TlsSettings, load_tls, run_tls};
 pub use udp::run_udp;
 
 /// The default number of events per batch.

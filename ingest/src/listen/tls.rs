@@ -24,6 +24,9 @@ use tracing::{debug, warn};
 use super::tcp::accept_loop;
 use super::{ListenerConfig, Throttle, count_dropped};
 
+/// A loaded TLS server configuration, as [`load_tls`] makes it and [`run_tls`] takes it.
+pub type TlsServerConfig = ServerConfig;
+
 /// The longest a client may take over its TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
