@@ -65,6 +65,8 @@ fn describe() {
         "syslog_tcp",
         "syslog_tls",
         "http",
+        "http_bulk",
+        "http_hec",
         "netflow",
         "sflow",
     ] {

@@ -185,6 +185,11 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
         max_body_bytes: r.config.http.max_body_bytes,
         batch_size: r.config.pipeline.batch_size,
         tags: r.http_source.tags.clone(),
+        tokens: onewall_ingest::listen::HttpTokens {
+            ingest: r.config.http.ingest_tokens.clone(),
+            bulk: r.config.http.bulk_tokens.clone(),
+            hec: r.config.http.hec_tokens.clone(),
+        },
         ..onewall_ingest::listen::HttpIngest::new(events_tx.clone(), r.http_source.region)
     });
     drop(events_tx);

@@ -1,10 +1,20 @@
-//! JSON over HTTP: `POST /api/v1/ingest` with one object, an array of objects, or NDJSON.
+//! Records over HTTP: onewall's own `POST /api/v1/ingest` (one JSON object, an array, or
+//! NDJSON), an Elasticsearch `_bulk`-compatible API ([`bulk`]) and a Splunk HEC-compatible one
+//! ([`hec`]), so shippers can send with the outputs they already have.
+//!
+//! Every endpoint takes `Content-Encoding: gzip`, refuses a body over the limit (before or
+//! after gzip) with 413, and checks its own tokens when some are configured; with none it is
+//! open. Each answers errors the way its protocol does.
 
+mod bulk;
+mod hec;
+
+use std::io::Read;
 use std::net::SocketAddr;
 
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Json, Router};
@@ -28,21 +38,35 @@ const INLINE_PARSE_BYTES: usize = 256 * 1024;
 /// The collector name of HTTP events, and the `source` label of their metrics.
 const COLLECTOR: &str = "http";
 
-/// What the HTTP ingest endpoint needs.
+/// Tokens per HTTP collector. An empty list leaves that collector open.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpTokens {
+    /// `POST /api/v1/ingest`: `Authorization: Bearer TOKEN`.
+    pub ingest: Vec<String>,
+    /// The Elasticsearch-compatible endpoints: `Bearer TOKEN`, `ApiKey TOKEN`, or `Basic`
+    /// with the token as the password (any user name).
+    pub bulk: Vec<String>,
+    /// The Splunk HEC endpoints: `Authorization: Splunk TOKEN`.
+    pub hec: Vec<String>,
+}
+
+/// What the HTTP collectors need.
 #[derive(Debug, Clone)]
 pub struct HttpIngest {
     /// Where parsed events go.
     pub tx: mpsc::Sender<EventBatch>,
     /// The region the events belong to.
     pub region: RegionCode,
-    /// The node's time zone (kept for record formats whose times carry none).
+    /// The zone of record times that carry none.
     pub timezone: UtcOffset,
-    /// The largest body accepted; larger ones get 413. Default 16 MiB.
+    /// The largest body accepted, before and after gzip; larger ones get 413. Default 16 MiB.
     pub max_body_bytes: usize,
     /// Events per batch sent down the channel. Default 512.
     pub batch_size: usize,
     /// Department, charset and format hint of the records.
     pub tags: SourceTags,
+    /// Tokens per collector; none configured means open.
+    pub tokens: HttpTokens,
 }
 
 impl HttpIngest {
@@ -55,73 +79,92 @@ impl HttpIngest {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             batch_size: DEFAULT_BATCH_SIZE,
             tags: SourceTags::default(),
+            tokens: HttpTokens::default(),
         }
+    }
+
+    /// The parse context of a record received now from `peer` by `collector`.
+    fn context(&self, collector: &str, peer: Option<SocketAddr>) -> ParseContext {
+        let mut ctx =
+            ParseContext::new(Timestamp::now(), self.region, Source::new(collector, peer));
+        ctx.timezone = self.timezone;
+        ctx
+    }
+
+    /// Send events down the channel in batches; `Err` when the pipeline is gone.
+    async fn send(&self, collector: &'static str, events: Vec<Event>) -> Result<(), Closed> {
+        let mut events = events.into_iter().peekable();
+        while events.peek().is_some() {
+            let batch: EventBatch = events.by_ref().take(self.batch_size.max(1)).collect();
+            let n = batch.len() as u64;
+            if self.tx.send(batch).await.is_err() {
+                warn!(collector, "event channel closed, refusing http ingest");
+                return Err(Closed);
+            }
+            metrics::counter!("onewall_ingest_events_total", "source" => collector).increment(n);
+        }
+        Ok(())
     }
 }
 
-/// `POST /api/v1/ingest`. The body is one JSON object, a JSON array of objects, or NDJSON; no
-/// Content-Type is required. Replies `200 {"accepted": N}`; a malformed body gets
-/// `400 {"error": {"code": "invalid_argument", "message": ...}}` and nothing of it is ingested;
-/// a body over the limit gets 413; a stopped pipeline 503. The peer address is taken from
-/// axum's `ConnectInfo<SocketAddr>` when the server provides it
-/// (`into_make_service_with_connect_info`).
+/// The pipeline is not taking events.
+#[derive(Debug)]
+struct Closed;
+
+/// The HTTP collectors' router: `POST /api/v1/ingest`; `POST /_bulk`, `POST /{index}/_bulk`
+/// and the few read endpoints Elasticsearch shippers probe at startup; `POST
+/// /services/collector/event`, `/services/collector/raw` and `GET /services/collector/health`.
+/// The peer address is taken from axum's `ConnectInfo<SocketAddr>` when the server provides
+/// it (`into_make_service_with_connect_info`).
 pub fn http_router(state: HttpIngest) -> Router {
     let limit = state.max_body_bytes;
-    Router::new()
-        .route("/api/v1/ingest", post(ingest))
+    let router = Router::new().route("/api/v1/ingest", post(ingest));
+    bulk::routes(hec::routes(router))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
 }
 
+/// `POST /api/v1/ingest`. The body is one JSON object, a JSON array of objects, or NDJSON
+/// (gzip allowed); no Content-Type is required. Replies `200 {"accepted": N}`; a malformed body
+/// gets `400 {"error": {"code": "invalid_argument", "message": ...}}` and nothing of it is
+/// ingested; a body over the limit gets 413; a missing or wrong token 401; a stopped pipeline
+/// 503.
 async fn ingest(
     State(state): State<HttpIngest>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            let e = BodyError::TooLarge {
-                limit: state.max_body_bytes,
-            };
-            return rejected(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-                &e.to_string(),
-                e.code(),
+    match check_token(&headers, &state.tokens.ingest, &["Bearer"], false) {
+        Auth::Granted => {}
+        Auth::Missing | Auth::Denied => {
+            let mut resp = rejected(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "missing or invalid token; send Authorization: Bearer TOKEN",
+                "unauthenticated",
             );
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+            return resp;
         }
-        Err(rejection) => {
-            let text = rejection.body_text();
-            return rejected(rejection.status(), "unreadable", &text, "invalid_argument");
+    }
+    let body = match read_body(&state, &headers, body) {
+        Ok(body) => body,
+        Err(trouble) => {
+            let (status, reason, code) = trouble.status();
+            return rejected(status, reason, &trouble.to_string(), code);
         }
     };
     let meters = Meters::new(COLLECTOR);
     meters.bytes.increment(body.len() as u64);
-    let ctx = ParseContext {
-        received: Timestamp::now(),
-        region: state.region,
-        source: Source::new(COLLECTOR, peer.map(|Extension(ConnectInfo(addr))| addr)),
-        timezone: state.timezone,
-    };
-    let parsed = if body.len() > INLINE_PARSE_BYTES {
-        match tokio::task::spawn_blocking(move || events(&body, &ctx)).await {
-            Ok(parsed) => parsed,
-            Err(e) => {
-                warn!(error = %e, "http ingest parse task failed");
-                return error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "internal error",
-                );
-            }
-        }
-    } else {
-        events(&body, &ctx)
-    };
+    let ctx = state.context(COLLECTOR, peer.map(|Extension(ConnectInfo(addr))| addr));
+    let parsed = off_runtime(body.len(), move || events(&body, &ctx)).await;
     let events = match parsed {
-        Ok(events) => events,
-        Err(e) => {
+        Some(Ok(events)) => events,
+        Some(Err(e)) => {
             return rejected(
                 StatusCode::BAD_REQUEST,
                 "invalid_body",
@@ -129,21 +172,21 @@ async fn ingest(
                 e.code(),
             );
         }
-    };
-    let accepted = events.len();
-    let mut events = events.into_iter().peekable();
-    while events.peek().is_some() {
-        let batch: EventBatch = events.by_ref().take(state.batch_size.max(1)).collect();
-        let n = batch.len() as u64;
-        if state.tx.send(batch).await.is_err() {
-            warn!("event channel closed, refusing http ingest");
+        None => {
             return error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "ingest is not running",
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error",
             );
         }
-        metrics::counter!("onewall_ingest_events_total", "source" => COLLECTOR).increment(n);
+    };
+    let accepted = events.len();
+    if state.send(COLLECTOR, events).await.is_err() {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "ingest is not running",
+        );
     }
     (StatusCode::OK, Json(json!({ "accepted": accepted }))).into_response()
 }
@@ -160,12 +203,253 @@ fn events(body: &[u8], ctx: &ParseContext) -> Result<Vec<Event>, BodyError> {
         .collect())
 }
 
+/// Run `f` inline for a small body, else on the blocking pool; `None` if that task failed.
+async fn off_runtime<T: Send + 'static>(
+    len: usize,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    if len <= INLINE_PARSE_BYTES {
+        return Some(f());
+    }
+    match tokio::task::spawn_blocking(f).await {
+        Ok(v) => Some(v),
+        Err(e) => {
+            warn!(error = %e, "http ingest parse task failed");
+            None
+        }
+    }
+}
+
 fn rejected(status: StatusCode, reason: &'static str, message: &str, code: &str) -> Response {
-    metrics::counter!("onewall_ingest_http_rejected_total", "reason" => reason).increment(1);
+    count_rejected(reason);
     error(status, code, message)
+}
+
+fn count_rejected(reason: &'static str) {
+    metrics::counter!("onewall_ingest_http_rejected_total", "reason" => reason).increment(1);
 }
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
     let body = json!({ "error": { "code": code, "message": message } });
     (status, Json(body)).into_response()
+}
+
+/// Why a body could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum BodyTrouble {
+    /// Over the limit, as sent or once gunzipped.
+    TooLarge { limit: usize },
+    /// `Content-Encoding` other than gzip or identity.
+    Encoding(String),
+    /// Not valid gzip.
+    Gzip(String),
+    /// The connection failed while the body was read, and the like.
+    Unreadable { status: StatusCode, text: String },
+}
+
+impl std::fmt::Display for BodyTrouble {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BodyTrouble::TooLarge { limit } => {
+                write!(f, "{}", BodyError::TooLarge { limit: *limit })
+            }
+            BodyTrouble::Encoding(e) => write!(
+                f,
+                "content-encoding {e:?} is not supported; send gzip or nothing"
+            ),
+            BodyTrouble::Gzip(e) => write!(f, "body is not valid gzip: {e}"),
+            BodyTrouble::Unreadable { text, .. } => f.write_str(text),
+        }
+    }
+}
+
+impl BodyTrouble {
+    /// The status, the metric reason and the error code.
+    fn status(&self) -> (StatusCode, &'static str, &'static str) {
+        match self {
+            BodyTrouble::TooLarge { .. } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                "payload_too_large",
+            ),
+            BodyTrouble::Encoding(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "bad_encoding",
+                "invalid_argument",
+            ),
+            BodyTrouble::Gzip(_) => (StatusCode::BAD_REQUEST, "bad_encoding", "invalid_argument"),
+            BodyTrouble::Unreadable { status, .. } => (*status, "unreadable", "invalid_argument"),
+        }
+    }
+}
+
+/// The body as sent, with gzip undone; within the limit both ways.
+fn read_body(
+    state: &HttpIngest,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Bytes, BodyTrouble> {
+    let limit = state.max_body_bytes;
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return Err(BodyTrouble::TooLarge { limit });
+        }
+        Err(rejection) => {
+            return Err(BodyTrouble::Unreadable {
+                status: rejection.status(),
+                text: rejection.body_text(),
+            });
+        }
+    };
+    let encoding = headers
+        .get(header::CONTENT_ENCODING)
+        .map(|v| {
+            String::from_utf8_lossy(v.as_bytes())
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default();
+    match encoding.as_str() {
+        "" | "identity" => Ok(body),
+        "gzip" | "x-gzip" => gunzip(&body, limit),
+        other => Err(BodyTrouble::Encoding(other.to_owned())),
+    }
+}
+
+/// Undo gzip (several members allowed), refusing output past `limit`.
+fn gunzip(body: &[u8], limit: usize) -> Result<Bytes, BodyTrouble> {
+    let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(limit));
+    let decoder = flate2::read::MultiGzDecoder::new(body);
+    decoder
+        .take(limit as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| BodyTrouble::Gzip(e.to_string().to_lowercase()))?;
+    if out.len() > limit {
+        return Err(BodyTrouble::TooLarge { limit });
+    }
+    Ok(Bytes::from(out))
+}
+
+/// The outcome of checking a request's token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Auth {
+    /// No tokens configured, or one of them was shown.
+    Granted,
+    /// Tokens are configured and the request shows none.
+    Missing,
+    /// The request shows a token that is not one of them.
+    Denied,
+}
+
+/// Check `Authorization: SCHEME TOKEN` against `tokens` for any of `schemes` (compared without
+/// case), and `Basic` with the token as password when `basic`.
+fn check_token(headers: &HeaderMap, tokens: &[String], schemes: &[&str], basic: bool) -> Auth {
+    if tokens.is_empty() {
+        return Auth::Granted;
+    }
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Auth::Missing;
+    };
+    let Ok(value) = value.to_str() else {
+        return Auth::Denied;
+    };
+    let Some((scheme, credential)) = value.trim().split_once(' ') else {
+        return Auth::Denied;
+    };
+    let credential = credential.trim();
+    let shown = if schemes.iter().any(|s| s.eq_ignore_ascii_case(scheme)) {
+        Some(credential.as_bytes().to_vec())
+    } else if basic && scheme.eq_ignore_ascii_case("basic") {
+        base64_decode(credential).and_then(|pair| {
+            let colon = pair.iter().position(|&b| b == b':')?;
+            Some(pair[colon + 1..].to_vec())
+        })
+    } else {
+        None
+    };
+    match shown {
+        Some(shown) if tokens.iter().any(|t| same(t.as_bytes(), &shown)) => Auth::Granted,
+        _ => Auth::Denied,
+    }
+}
+
+/// Equality that takes the same time wherever the first difference is.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Standard base64 with or without padding; `None` when it is not base64.
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let text = text.trim_end_matches('=');
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for c in text.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_decodes_basic_credentials() {
+        assert_eq!(
+            base64_decode("ZWxhc3RpYzpzZWNyZXQ=").as_deref(),
+            Some(&b"elastic:secret"[..])
+        );
+        assert_eq!(base64_decode("YQ").as_deref(), Some(&b"a"[..]));
+        assert_eq!(base64_decode("not base64!"), None);
+    }
+
+    #[test]
+    fn tokens_by_scheme() {
+        let tokens = vec!["secret".to_owned()];
+        let mut h = HeaderMap::new();
+        assert_eq!(check_token(&h, &[], &["Bearer"], false), Auth::Granted);
+        assert_eq!(check_token(&h, &tokens, &["Bearer"], false), Auth::Missing);
+        h.insert(
+            header::AUTHORIZATION,
+            "bearer secret".parse().unwrap_or_else(|_| unreachable!()),
+        );
+        assert_eq!(check_token(&h, &tokens, &["Bearer"], false), Auth::Granted);
+        assert_eq!(check_token(&h, &tokens, &["Splunk"], false), Auth::Denied);
+        h.insert(
+            header::AUTHORIZATION,
+            "Basic ZWxhc3RpYzpzZWNyZXQ="
+                .parse()
+                .unwrap_or_else(|_| unreachable!()),
+        );
+        assert_eq!(check_token(&h, &tokens, &["Bearer"], true), Auth::Granted);
+        assert_eq!(check_token(&h, &tokens, &["Bearer"], false), Auth::Denied);
+    }
+
+    #[test]
+    fn gunzip_is_limited() {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(&[b'a'; 1000])
+            .unwrap_or_else(|_| unreachable!());
+        let gz = enc.finish().unwrap_or_else(|_| unreachable!());
+        assert_eq!(gunzip(&gz, 1000).map(|b| b.len()), Ok(1000));
+        assert_eq!(gunzip(&gz, 999), Err(BodyTrouble::TooLarge { limit: 999 }));
+        assert!(matches!(gunzip(b"plain", 1000), Err(BodyTrouble::Gzip(_))));
+    }
 }

@@ -32,7 +32,7 @@ use tokio::time::Instant;
 use crate::framing::DEFAULT_MAX_FRAME_LEN;
 use crate::parse::{DEFAULT_TIMEZONE, ParseContext};
 
-pub use http::{DEFAULT_MAX_BODY_BYTES, HttpIngest, http_router};
+pub use http::{DEFAULT_MAX_BODY_BYTES, HttpIngest, HttpTokens, http_router};
 pub use tcp::run_tcp;
 pub use tls::{ClientAuth, TlsError, TlsServerConfig, TlsSettings, load_tls, run_tls};
 pub use udp::run_udp;
