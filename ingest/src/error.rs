@@ -54,6 +54,9 @@ pub enum FrameError {
     /// A frame began with a digit but not with `LEN SP`; the line was read as an LF frame.
     #[error("bad octet count {prefix:?}, line read as an LF-terminated frame")]
     BadOctetCount { prefix: String },
+    /// The stream ended inside an octet-counted frame; what arrived is kept as the frame.
+    #[error("octet count {count} but the stream ended after {got} bytes of the frame")]
+    Truncated { count: usize, got: usize },
 }
 
 impl FrameError {
@@ -64,11 +67,15 @@ impl FrameError {
                 "frame_too_long"
             }
             FrameError::BadOctetCount { .. } => "bad_octet_count",
+            FrameError::Truncated { .. } => "truncated",
         }
     }
 
     /// True when bytes were thrown away (rather than read another way).
     pub fn is_drop(&self) -> bool {
-        !matches!(self, FrameError::BadOctetCount { .. })
+        !matches!(
+            self,
+            FrameError::BadOctetCount { .. } | FrameError::Truncated { .. }
+        )
     }
 }

@@ -34,6 +34,9 @@ enum State {
     DiscardLine,
     /// Throwing away the rest of an octet-counted frame above the maximum.
     Skip { remaining: usize },
+    /// The stream ended inside an octet-counted frame: the buffer holds what arrived of it,
+    /// to be delivered after the [`FrameError::Truncated`] that announced it.
+    Cut,
 }
 
 enum Header {
@@ -135,13 +138,21 @@ impl FrameDecoder {
                     }
                     self.state = State::Start;
                 }
+                // Only after the end of the stream; `decode_eof` delivers it.
+                State::Cut => return None,
             }
         }
     }
 
-    /// Like [`FrameDecoder::decode`], at the end of the stream: a trailing frame with no LF (or
-    /// an octet-counted frame cut short) is still delivered. Call until it returns `None`.
+    /// Like [`FrameDecoder::decode`], at the end of the stream: a trailing frame with no LF is
+    /// still delivered, and an octet-counted frame cut short is announced with
+    /// [`FrameError::Truncated`] and then delivered as it came. Call until it returns `None`.
     pub fn decode_eof(&mut self, buf: &mut BytesMut) -> Option<Result<Bytes, FrameError>> {
+        if self.state == State::Cut {
+            self.state = State::Start;
+            let rest = buf.split().freeze();
+            return (!rest.is_empty()).then_some(Ok(rest));
+        }
         if let Some(item) = self.decode(buf) {
             return Some(item);
         }
@@ -151,10 +162,17 @@ impl FrameDecoder {
         }
         let rest = buf.split().freeze();
         match state {
-            State::DiscardLine | State::Skip { .. } => None,
+            State::DiscardLine | State::Skip { .. } | State::Cut => None,
             State::Lf { .. } => (!is_blank(&rest)).then_some(Ok(rest)),
             State::Start => match octet_header(&rest) {
-                Header::Count { header_len, .. } => Some(Ok(rest.slice(header_len..))),
+                Header::Count { count, header_len } => {
+                    buf.extend_from_slice(&rest[header_len..]);
+                    self.state = State::Cut;
+                    Some(Err(FrameError::Truncated {
+                        count,
+                        got: rest.len() - header_len,
+                    }))
+                }
                 Header::Incomplete | Header::Bad => Some(Ok(rest)),
             },
         }

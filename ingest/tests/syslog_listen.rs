@@ -374,3 +374,29 @@ async fn tcp_refuses_connections_past_the_cap() {
     events.extend(l.stop().await);
     assert_eq!(messages(&events), ["first", "still here"]);
 }
+
+/// A connection that ends inside an octet-counted frame: the part that arrived is kept, with
+/// the error on the event; an oversize frame before it is discarded and the stream goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_keeps_a_frame_cut_short_with_its_error() {
+    let mut cfg = config("syslog_tcp");
+    cfg.max_frame_len = 64;
+    let mut l = tcp(cfg).await;
+    let mut client = std::net::TcpStream::connect(l.addr).expect("connect");
+    let mut stream = Vec::new();
+    stream.extend_from_slice(b"100 ");
+    stream.extend_from_slice(&[b'z'; 100]);
+    stream.extend_from_slice(b"23 <13>1 - h a - - - whole");
+    stream.extend_from_slice(b"60 <13>1 - h a - - - cut short");
+    client.write_all(&stream).expect("write");
+    drop(client);
+    let mut events = Vec::new();
+    l.until(&mut events, |ev| ev.len() >= 2).await;
+    events.extend(l.stop().await);
+    assert_eq!(messages(&events), ["whole", "cut short"]);
+    assert_eq!(events[0].parse_error, None);
+    assert_eq!(
+        events[1].parse_error.as_deref(),
+        Some("octet count 60 but the stream ended after 27 bytes of the frame")
+    );
+}

@@ -51,6 +51,14 @@ fn octet_counted_with_rsyslog_trailing_lf() {
     assert_eq!(whole(1024, input.as_bytes()), ["<13>a", "<13>b"]);
 }
 
+/// A sender whose template ends in LF counts it inside the frame; the frame keeps it (the
+/// parsers drop trailing LF) and the next frame follows as usual.
+#[test]
+fn octet_counted_frame_holding_its_own_lf() {
+    let input = format!("{}{}\n", oc("<13>a\n"), oc("<13>b\n"));
+    assert_eq!(whole(1024, input.as_bytes()), ["<13>a\n", "<13>b\n"]);
+}
+
 #[test]
 fn lf_frames_and_blank_lines() {
     let input = b"<13>Mar 15 12:00:00 h a: x\r\n\n\r\n<13>second\nlast without lf";
@@ -214,7 +222,12 @@ fn bad_count_reads_the_line_as_an_lf_frame() {
 #[test]
 fn eof_delivers_what_is_left() {
     assert_eq!(whole(1024, b"no newline"), ["no newline"]);
-    assert_eq!(whole(1024, b"10 short"), ["short"]);
+    assert_eq!(whole(1024, b"10 short"), ["[truncated]", "short"]);
+    assert_eq!(whole(1024, b"10 "), ["[truncated]"]);
+    assert_eq!(
+        whole(1024, b"5 <13>a9 <13>b"),
+        ["<13>a", "[truncated]", "<13>b"]
+    );
     assert_eq!(whole(1024, b"42"), ["42"]);
     assert_eq!(whole(1024, b"\n\n\r\n"), Vec::<String>::new());
     assert_eq!(whole(4, b"toolong"), ["[frame_too_long]"]);

@@ -124,6 +124,14 @@ async fn idle_expired(deadline: Option<Instant>) {
     }
 }
 
+/// Framing trouble on one connection: a throttle for its warnings, and the error of a frame
+/// cut short, kept for the event made of it.
+#[derive(Debug, Default)]
+struct FrameTrouble {
+    warn: Throttle,
+    cut: Option<FrameError>,
+}
+
 /// One accepted connection; holds its slot until it ends.
 pub(super) struct Connection {
     cfg: Arc<ListenerConfig>,
@@ -145,7 +153,7 @@ impl Connection {
         let mut batcher = Batcher::new(cfg, tx, self.meters.clone());
         let mut decoder = FrameDecoder::new(cfg.max_frame_len);
         let mut buf = BytesMut::with_capacity(READ_CHUNK);
-        let mut warn_frames = Throttle::default();
+        let mut trouble = FrameTrouble::default();
         let idle_deadline = || cfg.idle_timeout.map(|t| Instant::now() + t);
         let mut idle_at = idle_deadline();
         let result: Result<(), Closed> = async {
@@ -159,14 +167,14 @@ impl Connection {
                         debug!(collector = %cfg.collector, peer = %self.peer,
                             timeout = ?cfg.idle_timeout, "syslog connection idle, closing it");
                         while let Some(item) = decoder.decode_eof(&mut buf) {
-                            self.take(item, &mut batcher, &mut warn_frames).await?;
+                            self.take(item, &mut batcher, &mut trouble).await?;
                         }
                         break;
                     }
                     read = stream.read_buf(&mut buf) => match read {
                         Ok(0) => {
                             while let Some(item) = decoder.decode_eof(&mut buf) {
-                                self.take(item, &mut batcher, &mut warn_frames).await?;
+                                self.take(item, &mut batcher, &mut trouble).await?;
                             }
                             break;
                         }
@@ -174,7 +182,7 @@ impl Connection {
                             idle_at = idle_deadline();
                             self.meters.bytes.increment(n as u64);
                             while let Some(item) = decoder.decode(&mut buf) {
-                                self.take(item, &mut batcher, &mut warn_frames).await?;
+                                self.take(item, &mut batcher, &mut trouble).await?;
                             }
                         }
                         Err(e) => {
@@ -200,12 +208,18 @@ impl Connection {
         &self,
         item: Result<bytes::Bytes, FrameError>,
         batcher: &mut Batcher,
-        warn_frames: &mut Throttle,
+        trouble: &mut FrameTrouble,
     ) -> Result<(), Closed> {
         match item {
             Ok(frame) => {
                 let ctx = self.cfg.context(Some(self.peer));
-                batcher.push(parse_syslog(&frame, &ctx)).await
+                let mut event = parse_syslog(&frame, &ctx);
+                if let Some(cut) = trouble.cut.take()
+                    && event.parse_error.is_none()
+                {
+                    event.parse_error = Some(cut.to_string().into());
+                }
+                batcher.push(event).await
             }
             Err(e) => {
                 if e.is_drop() {
@@ -213,7 +227,10 @@ impl Connection {
                 } else {
                     count_frame_error(e.reason());
                 }
-                if warn_frames.ready() {
+                if matches!(e, FrameError::Truncated { .. }) {
+                    trouble.cut = Some(e.clone());
+                }
+                if trouble.warn.ready() {
                     warn!(collector = %self.cfg.collector, peer = %self.peer, error = %e,
                         "syslog framing trouble");
                 }
