@@ -65,3 +65,10 @@ pub(crate) fn syslog_names() -> &'static SyslogNames {
         message: Name::new(names::MESSAGE),
     })
 }
+
+/// The body format a parser recognised (`cef`, `fortigate`, `linux_auth`, ...; see
+/// [`super::BodyFormat`]). `Event.format` stays the header format (RFC 5424, RFC 3164, JSON).
+pub const LOG_FORMAT: &str = "log.format";
+
+/// The department of the listener the record came in on (its `department` source tag).
+pub const ORGANIZATION_NAME: &str = "organization.name";

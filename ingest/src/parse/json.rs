@@ -20,6 +20,11 @@ const TIME_FIELDS: [&str; 3] = ["@timestamp", "timestamp", "time"];
 pub fn parse_json_object(obj: &Map<String, Json>, raw: &[u8], ctx: &ParseContext) -> Event {
     let mut event = Event::new(ctx.received, ctx.region, ctx.source.clone(), raw);
     event.format = Format::Json;
+    if let Some(dept) = &ctx.department {
+        event
+            .fields
+            .insert(super::fields::ORGANIZATION_NAME, Value::str(dept.as_ref()));
+    }
     for (key, value) in obj {
         event.fields.insert_json(key, value);
     }
@@ -32,6 +37,7 @@ pub fn parse_json_object(obj: &Map<String, Json>, raw: &[u8], ctx: &ParseContext
             break;
         }
     }
+    super::body::enrich_json(&mut event, ctx);
     event
 }
 

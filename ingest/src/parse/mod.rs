@@ -16,6 +16,8 @@
 //! A later format (a vendor's key=value dialect, CEF, GBK text) slots in as another module here
 //! with the same shape: `fn(&[u8], &ParseContext) -> Event`.
 
+mod body;
+mod charset;
 mod fields;
 mod json;
 mod rfc3164;
@@ -26,11 +28,16 @@ mod timestamp;
 use onewall_model::{RegionCode, Source, Timestamp};
 use time::UtcOffset;
 
-pub use fields::SYSLOG_PROCID;
+pub use body::BodyFormat;
+pub use charset::Charset;
+pub use fields::{LOG_FORMAT, ORGANIZATION_NAME, SYSLOG_PROCID};
 pub use json::{JsonRecord, parse_json_object, split_http_body};
 pub use syslog::parse_syslog;
 
 /// What a parser needs to know about a record besides its bytes.
+///
+/// Build it with [`ParseContext::new`] and set the per-listener source tags on it: `timezone`,
+/// `charset`, `format_hint` and `department`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParseContext {
     /// When this node received the record.
@@ -41,6 +48,14 @@ pub struct ParseContext {
     pub source: Source,
     /// The zone of timestamps that carry none (RFC 3164 `Mmm dd hh:mm:ss`). Default +08:00.
     pub timezone: UtcOffset,
+    /// How text that is not ASCII is read. Default [`Charset::Auto`]: UTF-8, else GB18030.
+    pub charset: Charset,
+    /// The body format the listener's devices send, when auto-detection should not guess.
+    /// `None` (the default) detects the format from the bytes.
+    pub format_hint: Option<BodyFormat>,
+    /// The department the sending devices belong to; set on every event as
+    /// [`ORGANIZATION_NAME`] (`organization.name`).
+    pub department: Option<Box<str>>,
 }
 
 /// China Standard Time, the default zone of timestamps that carry none.
@@ -54,6 +69,9 @@ impl ParseContext {
             region,
             source,
             timezone: DEFAULT_TIMEZONE,
+            charset: Charset::Auto,
+            format_hint: None,
+            department: None,
         }
     }
 }

@@ -4,13 +4,20 @@
 //! `Mmm dd yyyy hh:mm:ss`), or RFC 3339 as rsyslog forwards it. The hostname is missing when
 //! the first word after the timestamp already ends in `:` (`sshd[42]: ...`, as a local socket
 //! writes it). TAG is the first word, up to `[`, `:` or a space, as rsyslog reads it.
+//!
+//! Vendor variants: `yyyy-mm-dd hh:mm:ss` (Huawei, Hillstone, optionally followed by `,`),
+//! `Mmm dd hh:mm:ss yyyy` (H3C), `Mmm dd yyyy hh:mm:ss:` (Cisco), spaces after `>` or before the
+//! timestamp, no timestamp at all after `<PRI>` (Huawei `<190>USG6000E %%01...`), and a relay's
+//! second header (`Mmm dd hh:mm:ss relay Mmm dd hh:mm:ss host ...`): the inner header gives the
+//! time and host, the relay's name goes to `log.syslog.relay`. A message starting with `CEF:`,
+//! `LEEF:` or `%` has no TAG.
 
 use memchr::memchr;
 use onewall_model::{Event, Format, Value};
 
 use super::ParseContext;
 use super::fields::syslog_names;
-use super::syslog::{set_host, set_message, set_pri, set_procid};
+use super::syslog::{finish, set_host, set_pri, set_procid};
 use super::timestamp::{self, Civil};
 
 /// There was no RFC 3164 timestamp where one must be; nothing was set on the event.
@@ -24,7 +31,25 @@ pub(crate) fn parse(
     input: &[u8],
     ctx: &ParseContext,
 ) -> Result<(), NoTimestamp> {
-    let (rest, civil) = read_timestamp(input).ok_or(NoTimestamp)?;
+    let input = skip_spaces(input);
+    let Some((rest, civil)) = read_timestamp(input) else {
+        let Some(pri) = pri else {
+            return Err(NoTimestamp);
+        };
+        // No timestamp after `<PRI>`: `HOST %%...` as Huawei sends it.
+        let (host, after) = host(input).ok_or(NoTimestamp)?;
+        let after = skip_spaces(after);
+        if host.starts_with(b"%") || !after.starts_with(b"%%") {
+            return Err(NoTimestamp);
+        }
+        event.format = Format::Rfc3164;
+        set_pri(event, pri);
+        set_host(event, host);
+        let rest = after;
+        let msg = tag(event, rest);
+        finish(event, msg, ctx);
+        return Ok(());
+    };
     event.format = Format::Rfc3164;
     if let Some(pri) = pri {
         set_pri(event, pri);
@@ -43,21 +68,44 @@ pub(crate) fn parse(
         }
     }
     let rest = skip_spaces(rest);
-    let rest = match host(rest) {
+    let mut rest = match host(rest) {
         Some((host, after)) => {
             set_host(event, host);
             skip_spaces(after)
         }
         None => rest,
     };
+    // A relay's header before the device's own: the inner one is the record's.
+    if let Some((after, inner)) = read_timestamp(rest)
+        && let Some((host_name, after_host)) = host(skip_spaces(after))
+    {
+        if let Some(relay) = event.fields.remove(syslog_names().host_name.name) {
+            event.fields.remove(syslog_names().host_ip.name);
+            event.fields.insert(SYSLOG_RELAY, relay);
+        }
+        if let Ok(t) = inner.resolve(ctx.received, ctx.timezone) {
+            event.time = t;
+        }
+        set_host(event, host_name);
+        rest = skip_spaces(after_host);
+    }
     let msg = tag(event, rest);
-    set_message(event, msg);
+    finish(event, msg, ctx);
     Ok(())
 }
+
+/// The relay that forwarded a record with its own header in front (the first of two headers).
+pub const SYSLOG_RELAY: &str = "log.syslog.relay";
 
 fn read_timestamp(input: &[u8]) -> Option<(&[u8], Civil)> {
     if let Some(found) = timestamp::bsd(input) {
         return Some(found);
+    }
+    if let Some((rest, civil)) = timestamp::iso_space(input) {
+        let rest = rest.strip_prefix(b",").unwrap_or(rest);
+        if rest.is_empty() || rest[0] == b' ' {
+            return Some((rest, civil));
+        }
     }
     match timestamp::rfc3339(input, false) {
         Ok((rest, civil)) if rest.is_empty() || rest[0] == b' ' => Some((rest, civil)),
@@ -90,7 +138,7 @@ fn tag<'a>(event: &mut Event, i: &'a [u8]) -> &'a [u8] {
         .iter()
         .position(|&b| matches!(b, b' ' | b'[' | b':'))
         .unwrap_or(i.len());
-    if end == 0 {
+    if end == 0 || i.starts_with(b"%") || i.starts_with(b"CEF:") || i.starts_with(b"LEEF:") {
         return i;
     }
     let (name, mut rest) = i.split_at(end);

@@ -9,7 +9,7 @@ use onewall_model::{Event, Format, Value};
 
 use super::ParseContext;
 use super::fields::syslog_names;
-use super::syslog::{set_host, set_message, set_pri, set_procid, snippet};
+use super::syslog::{finish, set_host, set_message, set_pri, set_procid, snippet};
 use super::timestamp;
 
 /// `VERSION SP` right after `<PRI>`: one or two digits, not starting with 0.
@@ -40,7 +40,7 @@ pub(crate) fn parse(
         .version
         .set(&mut event.fields, Value::Int(i64::from(version)));
     if let Err(e) = header(event, rest, line, ctx) {
-        set_message(event, line);
+        set_message(event, line, ctx.charset);
         event.parse_error = Some(format!("rfc5424: {e}").into());
     }
 }
@@ -93,7 +93,7 @@ fn header(event: &mut Event, i: &[u8], line: &[u8], ctx: &ParseContext) -> Resul
     match i {
         b"" => Ok(()),
         [b' ', msg @ ..] => {
-            set_message(event, msg);
+            finish(event, msg, ctx);
             Ok(())
         }
         other => Err(format!(

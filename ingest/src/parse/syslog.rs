@@ -7,7 +7,9 @@ use nom::sequence::delimited;
 use onewall_model::{Event, Format, Value};
 
 use super::ParseContext;
-use super::fields::syslog_names;
+use super::body;
+use super::charset::{Charset, decode};
+use super::fields::{ORGANIZATION_NAME, syslog_names};
 use super::{rfc3164, rfc5424};
 
 /// Parse one syslog record. Never fails: a record that is not syslog becomes an event with
@@ -18,8 +20,19 @@ use super::{rfc3164, rfc5424};
 /// (`<PRI>Mmm dd hh:mm:ss host tag[pid]: msg`, also without `<PRI>`, with a year, or with an
 /// RFC 3339 timestamp). Trailing `\n`, `\r` and `\0` are not part of the record. The raw bytes
 /// are always kept on the event.
+///
+/// The message is then read as text (UTF-8, else GB18030, or the listener's charset) and its
+/// body recognised ([`super::BodyFormat`], named in `log.format`). A line with no syslog header
+/// whose body is recognised (a bare `%ASA-...`, `CEF:...`, a FortiGate `key=value` line) keeps
+/// `format = unknown` with no `parse_error`; a line that is a JSON object is read as
+/// [`Format::Json`].
 pub fn parse_syslog(raw: &[u8], ctx: &ParseContext) -> Event {
     let mut event = Event::new(ctx.received, ctx.region, ctx.source.clone(), raw);
+    if let Some(dept) = &ctx.department {
+        event
+            .fields
+            .insert(ORGANIZATION_NAME, Value::str(dept.as_ref()));
+    }
     let line = trim_end(raw);
     match pri(line) {
         Pri::Valid(pri, rest) => match rfc5424::version(rest) {
@@ -27,7 +40,7 @@ pub fn parse_syslog(raw: &[u8], ctx: &ParseContext) -> Event {
             None => {
                 if rfc3164::parse(&mut event, Some(pri), rest, ctx).is_err() {
                     event.format = Format::Rfc3164;
-                    set_message(&mut event, rest);
+                    set_message(&mut event, rest, ctx.charset);
                     event.parse_error = Some(
                         format!(
                             "rfc3164: no timestamp after \"<{pri}>\", found {}",
@@ -38,18 +51,53 @@ pub fn parse_syslog(raw: &[u8], ctx: &ParseContext) -> Event {
                 }
             }
         },
-        Pri::Invalid(reason) => unknown(&mut event, line, format!("not syslog: {reason}")),
+        Pri::Invalid(reason) => unknown(&mut event, line, format!("not syslog: {reason}"), ctx),
         Pri::Absent => {
+            let trimmed = skip_spaces(line);
+            if trimmed.first() == Some(&b'{') && json_line(&mut event, trimmed, ctx) {
+                return event;
+            }
             if rfc3164::parse(&mut event, None, line, ctx).is_err() {
                 unknown(
                     &mut event,
                     line,
                     "not syslog: missing '<PRI>' header and no RFC 3164 timestamp".to_owned(),
+                    ctx,
                 );
             }
         }
     }
     event
+}
+
+fn skip_spaces(i: &[u8]) -> &[u8] {
+    let n = i.iter().take_while(|b| matches!(b, b' ' | b'\t')).count();
+    &i[n..]
+}
+
+/// A JSON object on one line (a trailing `,` as in MySQL's audit arrays is allowed).
+fn json_line(event: &mut Event, line: &[u8], ctx: &ParseContext) -> bool {
+    let body = line.strip_suffix(b",").unwrap_or(line);
+    let Ok(obj) = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(body) else {
+        return false;
+    };
+    let parsed = super::json::parse_json_object(&obj, &event.raw, ctx);
+    *event = parsed;
+    true
+}
+
+/// The message of a record: set as `message` (decoded in the listener's charset), then its
+/// body recognised. `process.name` (the TAG or APP-NAME) helps pick the body format.
+pub(crate) fn finish(event: &mut Event, msg: &[u8], ctx: &ParseContext) {
+    let msg = msg.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(msg);
+    let text = decode(msg, ctx.charset);
+    let n = syslog_names();
+    n.message.set(&mut event.fields, Value::str(text.as_ref()));
+    let tag = match event.fields.get(n.process_name.name) {
+        Some(Value::Str(t)) => Some(t.clone()),
+        _ => None,
+    };
+    body::parse_body(event, &text, tag.as_deref(), ctx);
 }
 
 /// The record without the line terminators and padding senders add.
@@ -135,18 +183,25 @@ pub(crate) fn set_procid(event: &mut Event, procid: &[u8]) {
     }
 }
 
-/// Set `message`: the text without a UTF-8 byte order mark, lossy where it is not UTF-8.
-pub(crate) fn set_message(event: &mut Event, msg: &[u8]) {
+/// Set `message`: the text without a UTF-8 byte order mark, in `charset`.
+pub(crate) fn set_message(event: &mut Event, msg: &[u8], charset: Charset) {
     let msg = msg.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(msg);
     syslog_names()
         .message
-        .set(&mut event.fields, Value::str(String::from_utf8_lossy(msg)));
+        .set(&mut event.fields, Value::str(decode(msg, charset)));
 }
 
-fn unknown(event: &mut Event, line: &[u8], error: String) {
+/// No syslog header: the whole line is the message. When its body is recognised the event has
+/// no parse error, else `error`.
+fn unknown(event: &mut Event, line: &[u8], error: String, ctx: &ParseContext) {
     event.format = Format::Unknown;
-    set_message(event, line);
-    event.parse_error = Some(error.into());
+    let text = decode(line, ctx.charset);
+    syslog_names()
+        .message
+        .set(&mut event.fields, Value::str(text.as_ref()));
+    if body::parse_body(event, &text, None, ctx).is_none() {
+        event.parse_error = Some(error.into());
+    }
 }
 
 /// The start of `text` for an error message: up to its first space, at most 40 bytes, quoted.

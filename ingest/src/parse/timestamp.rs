@@ -134,6 +134,32 @@ pub(crate) fn rfc3339(i: &[u8], zone_required: bool) -> Result<(&[u8], Civil), S
     Ok((rest, civil))
 }
 
+/// `yyyy-mm-dd hh:mm:ss[.frac]` with no zone, as Huawei, Hillstone, MySQL and NXLog write it.
+pub(crate) fn iso_space(i: &[u8]) -> Option<(&[u8], Civil)> {
+    let parsed: Res<'_, _> = (
+        number(4),
+        char('-'),
+        number(2),
+        char('-'),
+        number(2),
+        char(' '),
+        hms,
+    )
+        .parse(i);
+    let (rest, (y, _, mo, _, d, _, (h, mi, s, nanos))) = parsed.ok()?;
+    let civil = Civil {
+        year: Some(y as i32),
+        month: mo as u8,
+        day: d as u8,
+        hour: h,
+        minute: mi,
+        second: s,
+        nanos,
+        offset: None,
+    };
+    Some((rest, civil))
+}
+
 const MONTHS: [&[u8; 3]; 12] = [
     b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
 ];
@@ -175,6 +201,11 @@ pub(crate) fn bsd(i: &[u8]) -> Option<(&[u8], Civil)> {
                 _ => (i, None, t),
             }
         }
+    };
+    // Cisco ends its timestamp with `:`.
+    let i = match i {
+        [b':', b' ', ..] => &i[1..],
+        _ => i,
     };
     // The record must go on with a space, or end, right after its timestamp.
     if !(i.is_empty() || i[0] == b' ') {
