@@ -1,5 +1,6 @@
 //! Storage for onewall: the [`Store`] trait every backend implements, the query types the API
-//! passes through it, and the embedded default backend ([`sqlite::SqliteStore`]).
+//! passes through it, the embedded default backend ([`sqlite::SqliteStore`]) and the
+//! ClickHouse backend ([`clickhouse::ClickHouseStore`]).
 //!
 //! Storage knows nothing of HTTP: queries arrive typed, cursors are opaque strings this crate
 //! makes and reads back.
@@ -11,11 +12,13 @@ use onewall_model::{
 };
 use serde::Serialize;
 
+pub mod clickhouse;
 pub mod conformance;
 mod cursor;
 mod error;
 pub mod sqlite;
 
+pub use clickhouse::ClickHouseStore;
 pub use error::StoreError;
 pub use sqlite::SqliteStore;
 

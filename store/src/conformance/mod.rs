@@ -35,10 +35,20 @@ pub use records::*;
 /// One `#[tokio::test]` per conformance check, each on a fresh store from `$factory` (an async
 /// fn returning `(guard, store)`). The calling crate needs `tokio` with `macros` and
 /// `rt-multi-thread`.
+///
+/// `conformance_tests!(optional $factory)` is the same for a factory returning
+/// `Option<(guard, store)>`: a test whose factory returns `None` (a server that is not
+/// configured; the factory says so) ends there.
 #[macro_export]
 macro_rules! conformance_tests {
+    (optional $factory:path) => {
+        $crate::conformance_tests!(@checks optional $factory);
+    };
     ($factory:path) => {
-        $crate::conformance_tests!(@each $factory;
+        $crate::conformance_tests!(@checks required $factory);
+    };
+    (@checks $mode:ident $factory:path) => {
+        $crate::conformance_tests!(@each $mode $factory;
             events_round_trip_every_value_kind,
             duplicate_event_ids_are_ignored,
             search_events_by_time_range,
@@ -59,11 +69,22 @@ macro_rules! conformance_tests {
             concurrent_incident_updates_are_atomic,
         );
     };
-    (@each $factory:path; $($check:ident),* $(,)?) => {
+    (@each required $factory:path; $($check:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $check() {
                 let (_guard, store) = $factory().await;
+                $crate::conformance::$check(&store).await;
+            }
+        )*
+    };
+    (@each optional $factory:path; $($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() {
+                let Some((_guard, store)) = $factory().await else {
+                    return;
+                };
                 $crate::conformance::$check(&store).await;
             }
         )*
