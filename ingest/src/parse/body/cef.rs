@@ -71,15 +71,12 @@ fn extension(s: &str) -> Vec<(&str, &str)> {
             continue;
         }
         if b[i] == b'=' {
-            let ks = b[..i]
-                .iter()
-                .rposition(|&c| c == b' ')
-                .map_or(0, |p| p + 1);
+            let ks = b[..i].iter().rposition(|&c| c == b' ').map_or(0, |p| p + 1);
             let key = &b[ks..i];
             let valid = !key.is_empty()
-                && key
-                    .iter()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-' | b'[' | b']'));
+                && key.iter().all(|c| {
+                    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-' | b'[' | b']')
+                });
             if valid && keys.last().is_none_or(|&(_, eq)| ks > eq) {
                 keys.push((ks, i));
             }
@@ -220,9 +217,16 @@ mod tests {
     fn extension_values_run_to_the_next_key() {
         assert_eq!(
             extension("msg=File is infected act=blocked src=ip\\=1"),
-            [("msg", "File is infected"), ("act", "blocked"), ("src", "ip\\=1")]
+            [
+                ("msg", "File is infected"),
+                ("act", "blocked"),
+                ("src", "ip\\=1")
+            ]
         );
-        assert_eq!(extension("src= dst=2.1.2.2"), [("src", ""), ("dst", "2.1.2.2")]);
+        assert_eq!(
+            extension("src= dst=2.1.2.2"),
+            [("src", ""), ("dst", "2.1.2.2")]
+        );
     }
 
     #[test]

@@ -13,7 +13,10 @@ fn endpoint(token: &str) -> Option<(&str, Option<&str>)> {
         let port = &t[open + 1..t.len() - 1];
         let addr = &t[..open];
         let addr = addr.rsplit('/').next().unwrap_or(addr);
-        return addr.parse::<std::net::IpAddr>().is_ok().then_some((addr, Some(port)));
+        return addr
+            .parse::<std::net::IpAddr>()
+            .is_ok()
+            .then_some((addr, Some(port)));
     }
     let (addr, port) = match t.rsplit_once('/') {
         Some((a, p)) if p.bytes().all(|c| c.is_ascii_alphanumeric()) => (a, Some(p)),
@@ -59,7 +62,11 @@ pub(crate) fn parse(out: &mut Out<'_>, msg: &str) -> bool {
     let Some(at) = msg.find("%ASA-").or_else(|| msg.find("%FTD-")) else {
         return false;
     };
-    let product = if msg[at..].starts_with("%ASA") { "ASA" } else { "FTD" };
+    let product = if msg[at..].starts_with("%ASA") {
+        "ASA"
+    } else {
+        "FTD"
+    };
     let head = &msg[at + 5..];
     let end = head.find([':', ' ']).unwrap_or(head.len());
     let Some((sev, id)) = head[..end].split_once('-') else {
@@ -78,12 +85,18 @@ pub(crate) fn parse(out: &mut Out<'_>, msg: &str) -> bool {
             let proto = if id == "106023" || id == "106015" {
                 words.get(1)
             } else {
-                words.iter().find(|w| w.eq_ignore_ascii_case("tcp") || w.eq_ignore_ascii_case("udp"))
+                words
+                    .iter()
+                    .find(|w| w.eq_ignore_ascii_case("tcp") || w.eq_ignore_ascii_case("udp"))
             };
             if let Some(p) = proto {
                 out.transport(p);
             }
-            let (s, d) = if id == "106023" { ("src", "dst") } else { ("from", "to") };
+            let (s, d) = if id == "106023" {
+                ("src", "dst")
+            } else {
+                ("from", "to")
+            };
             if let Some(t) = after(&words, s) {
                 set_endpoint(out, t, true);
             }
@@ -118,7 +131,9 @@ pub(crate) fn parse(out: &mut Out<'_>, msg: &str) -> bool {
                     set_endpoint(out, t, false);
                 }
             }
-            if let Some(conn) = after(&words, "connection").filter(|c| c.bytes().all(|b| b.is_ascii_digit())) {
+            if let Some(conn) =
+                after(&words, "connection").filter(|c| c.bytes().all(|b| b.is_ascii_digit()))
+            {
                 out.str("cisco.connection_id", conn);
             }
             if let Some(b) = after(&words, "bytes") {

@@ -15,15 +15,25 @@ fn addr_port(s: &str) -> Option<(&str, &str, Option<&str>)> {
     Some((ip, port, paren))
 }
 
-pub(crate) fn parse(out: &mut Out<'_>, msg: &str) -> bool {
-    let Some(at) = msg.find("@FLOW: ").or_else(|| msg.find("@MGMT: ")) else {
-        return false;
+pub(crate) fn parse(out: &mut Out<'_>, msg: &str, tag: Option<&str>) -> bool {
+    let text = match msg.find("@FLOW: ").or_else(|| msg.find("@MGMT: ")) {
+        Some(at) => {
+            let kind_start = msg[..at].rfind([' ', '#', ',']).map_or(0, |p| p + 1);
+            out.str("hillstone.type", &msg[kind_start..at]);
+            out.str("hillstone.module", &msg[at + 1..at + 5]);
+            msg[at + 7..].trim()
+        }
+        // `2019-07-30 12:50:20, WARNING@MGMT: text`: the header read `WARNING@MGMT` as the tag.
+        None => match tag.and_then(|t| t.split_once('@')) {
+            Some((kind, module)) if module == "MGMT" || module == "FLOW" => {
+                out.str("hillstone.type", kind);
+                out.str("hillstone.module", module);
+                msg.trim()
+            }
+            _ => return false,
+        },
     };
     out.observer("Hillstone", "StoneOS");
-    let kind_start = msg[..at].rfind([' ', '#', ',']).map_or(0, |p| p + 1);
-    out.str("hillstone.type", &msg[kind_start..at]);
-    out.str("hillstone.module", &msg[at + 1..at + 5]);
-    let text = msg[at + 7..].trim();
     if let Some((kind, rest)) = text.split_once(": ")
         && matches!(kind, "SESSION" | "NAT")
     {

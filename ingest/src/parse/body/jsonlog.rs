@@ -48,7 +48,9 @@ pub(crate) fn enrich_json(event: &mut Event, ctx: &ParseContext) -> Option<BodyF
     } else if has(event, "connection_id") && has(event, "class") {
         mysql(event, ctx);
         BodyFormat::MysqlAudit
-    } else if has(event, "remote_addr") && (has(event, "request") || has(event, "status") || has(event, "response_status")) {
+    } else if (has(event, "remote_addr") || has(event, "client_address"))
+        && (has(event, "request") || has(event, "status") || has(event, "response_status"))
+    {
         nginx(event);
         BodyFormat::HttpAccess
     } else {
@@ -67,7 +69,10 @@ fn set_str(event: &mut Event, name: &str, v: Option<String>) {
 fn windows_common(event: &mut Event, data: &str) {
     let user = first(
         event,
-        &[&format!("{data}.TargetUserName"), &format!("{data}.SubjectUserName")],
+        &[
+            &format!("{data}.TargetUserName"),
+            &format!("{data}.SubjectUserName"),
+        ],
     );
     if event.get(ecs::USER_NAME).is_none() {
         set_str(event, ecs::USER_NAME, user);
@@ -122,7 +127,10 @@ fn nxlog(event: &mut Event, ctx: &ParseContext) {
 }
 
 fn evtx(event: &mut Event) {
-    let code = first(event, &["Event.System.EventID", "Event.System.EventID.#text"]);
+    let code = first(
+        event,
+        &["Event.System.EventID", "Event.System.EventID.#text"],
+    );
     set_str(event, ecs::EVENT_CODE, code);
     let host = text(event, "Event.System.Computer");
     set_str(event, "host.name", host);
@@ -158,8 +166,11 @@ fn mysql(event: &mut Event, ctx: &ParseContext) {
 }
 
 fn nginx(event: &mut Event) {
-    if let Some(ip) = text(event, "remote_addr") {
+    if let Some(ip) = first(event, &["remote_addr", "client_address"]) {
         Out { event }.ip(ecs::SOURCE_IP, &ip);
+    }
+    if let Some(port) = text(event, "client_port") {
+        Out { event }.int(ecs::SOURCE_PORT, &port);
     }
     if let Some(req) = text(event, "request") {
         let mut parts = req.split(' ');

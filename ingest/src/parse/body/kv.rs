@@ -64,10 +64,10 @@ fn ecs_of(out: &mut Out<'_>, key: &str, value: &str) {
         "dstport" | "dpt" | "destinationport" | "dport" | "目的端口" | "locport" => {
             out.int(ecs::DESTINATION_PORT, v)
         }
-        "user" | "usrname" | "suser" | "username" | "用户" | "account" | "identity" => {
-            if v != "(null)" && v != "N/A" {
-                out.str(ecs::USER_NAME, v)
-            }
+        "user" | "usrname" | "suser" | "username" | "用户" | "account" | "identity"
+            if v != "(null)" && v != "N/A" =>
+        {
+            out.str(ecs::USER_NAME, v)
         }
         "action" | "act" | "系统动作" | "动作" | "event" | "操作" => {
             out.str(ecs::EVENT_ACTION, &v.to_lowercase())
@@ -153,10 +153,7 @@ pub(crate) fn h3c(out: &mut Out<'_>, msg: &str) -> bool {
 fn mnemonic<'a>(out: &mut Out<'_>, msg: &'a str) -> &'a str {
     let (start, skip) = match msg.find("%%") {
         Some(p) => {
-            let digits = msg[p + 2..]
-                .bytes()
-                .take_while(u8::is_ascii_digit)
-                .count();
+            let digits = msg[p + 2..].bytes().take_while(u8::is_ascii_digit).count();
             (p + 2 + digits, 0)
         }
         None => (0, 0),
@@ -204,7 +201,9 @@ pub(crate) fn huawei(out: &mut Out<'_>, msg: &str) -> bool {
         if let Some(proto) = words.next() {
             out.transport(proto);
         }
-        let mut addrs = rest.split(' ').filter(|w| w.contains(':') && w.contains('.'));
+        let mut addrs = rest
+            .split(' ')
+            .filter(|w| w.contains(':') && w.contains('.'));
         for (ip_name, port_name) in [
             (ecs::SOURCE_IP, ecs::SOURCE_PORT),
             (ecs::DESTINATION_IP, ecs::DESTINATION_PORT),
@@ -261,11 +260,10 @@ mod tests {
     #[test]
     fn quoted_and_bare_values() {
         let mut v = Vec::new();
-        pairs(r#"a=1 b="x y" c= d="q\"r" e"#, b' ', b'=', |k, x| v.push((k, x)));
-        assert_eq!(
-            v,
-            [("a", "1"), ("b", "x y"), ("c", ""), ("d", r#"q\"r"#)]
-        );
+        pairs(r#"a=1 b="x y" c= d="q\"r" e"#, b' ', b'=', |k, x| {
+            v.push((k, x))
+        });
+        assert_eq!(v, [("a", "1"), ("b", "x y"), ("c", ""), ("d", r#"q\"r"#)]);
     }
 
     #[test]

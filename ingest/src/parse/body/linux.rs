@@ -5,8 +5,8 @@
 use super::{Out, ecs};
 
 const PROGRAMS: [&str; 18] = [
-    "sshd", "su", "sudo", "cron", "crond", "CRON", "login", "gdm", "useradd", "userdel",
-    "usermod", "groupadd", "groupdel", "passwd", "chpasswd", "ftpd", "klogind", "vsftpd",
+    "sshd", "su", "sudo", "cron", "crond", "CRON", "login", "gdm", "useradd", "userdel", "usermod",
+    "groupadd", "groupdel", "passwd", "chpasswd", "ftpd", "klogind", "vsftpd",
 ];
 
 /// `sshd`, `sshd(pam_unix)`, `CRON` ...
@@ -25,7 +25,9 @@ pub(crate) fn looks_like(m: &str) -> bool {
 /// The word after `key` (`from 1.2.3.4` → `1.2.3.4`).
 fn word_after<'a>(s: &'a str, key: &str) -> Option<&'a str> {
     let p = s.find(key)?;
-    s[p + key.len()..].split([' ', ';', ',']).find(|w| !w.is_empty())
+    s[p + key.len()..]
+        .split([' ', ';', ','])
+        .find(|w| !w.is_empty())
 }
 
 /// `key=value` inside a PAM line (`rhost=1.2.3.4  user=root`).
@@ -111,7 +113,24 @@ pub(crate) fn parse(out: &mut Out<'_>, msg: &str, tag: Option<&str>) -> bool {
         out.str(ecs::USER_NAME, rest.trim_end_matches(" [preauth]"));
         return true;
     }
-    if text.starts_with("pam_unix(") || text.contains("authentication failure;") || text.starts_with("PAM ") || text.starts_with("check pass;") {
+    if let Some(rest) = text.strip_prefix("PAM service(") {
+        out.str(ecs::EVENT_ACTION, "max_retries_exceeded");
+        out.outcome(false);
+        if let Some((service, _)) = rest.split_once(')') {
+            out.str("pam.service", service);
+        }
+        return true;
+    }
+    if let Some(rest) = text.strip_prefix("fatal: ") {
+        out.str(ecs::EVENT_ACTION, "fatal_error");
+        out.str("error.message", rest);
+        return true;
+    }
+    if text.starts_with("pam_unix(")
+        || text.contains("authentication failure;")
+        || text.starts_with("PAM ")
+        || text.starts_with("check pass;")
+    {
         // pam_unix(sshd:auth): authentication failure; logname= uid=0 ... rhost=IP  user=root
         if let Some(close) = text.find("):")
             && let Some(inner) = text.get(9..close)
@@ -154,7 +173,9 @@ pub(crate) fn parse(out: &mut Out<'_>, msg: &str, tag: Option<&str>) -> bool {
         out.str(ecs::EVENT_ACTION, "connection_closed");
         let ip = rest.split(' ').next().unwrap_or("");
         let ip = if ip == "authenticating" || ip == "invalid" {
-            word_after(rest, "user ").and_then(|_| rest.split(' ').nth(3)).unwrap_or("")
+            word_after(rest, "user ")
+                .and_then(|_| rest.split(' ').nth(3))
+                .unwrap_or("")
         } else {
             ip
         };
@@ -205,7 +226,9 @@ pub(crate) fn parse(out: &mut Out<'_>, msg: &str, tag: Option<&str>) -> bool {
                     }
                 }
             }
-            out.outcome(!rest.contains("command not allowed") && !text.contains("incorrect password"));
+            out.outcome(
+                !rest.contains("command not allowed") && !text.contains("incorrect password"),
+            );
             return true;
         }
     }
@@ -222,11 +245,17 @@ pub(crate) fn parse(out: &mut Out<'_>, msg: &str, tag: Option<&str>) -> bool {
             return true;
         }
     }
-    if matches!(program, "useradd" | "usermod" | "userdel" | "groupadd" | "groupdel" | "passwd" | "chpasswd") {
+    if matches!(
+        program,
+        "useradd" | "usermod" | "userdel" | "groupadd" | "groupdel" | "passwd" | "chpasswd"
+    ) {
         // `new user: name=bob, UID=1001, ...`
         out.str(ecs::EVENT_ACTION, program);
         if let Some(name) = pam_value(text, "name=").or_else(|| word_after(text, "user ")) {
-            out.str(ecs::USER_NAME, name.trim_end_matches(',').trim_matches('\''));
+            out.str(
+                ecs::USER_NAME,
+                name.trim_end_matches(',').trim_matches('\''),
+            );
         }
         return true;
     }
@@ -253,9 +282,15 @@ pub(crate) fn parse(out: &mut Out<'_>, msg: &str, tag: Option<&str>) -> bool {
 
 /// `session opened for user NAME by (uid=0)` and `session closed for user NAME`.
 fn session(out: &mut Out<'_>, text: &str) -> bool {
-    for (what, action) in [("session opened for user ", "session_opened"), ("session closed for user ", "session_closed")] {
+    for (what, action) in [
+        ("session opened for user ", "session_opened"),
+        ("session closed for user ", "session_closed"),
+    ] {
         if let Some(p) = text.find(what) {
-            let user = text[p + what.len()..].split([' ', '(']).next().unwrap_or("");
+            let user = text[p + what.len()..]
+                .split([' ', '('])
+                .next()
+                .unwrap_or("");
             out.str(ecs::USER_NAME, user);
             out.str(ecs::EVENT_ACTION, action);
             out.outcome(true);

@@ -251,8 +251,11 @@ pub(crate) fn parse_body(
 
 /// `%%01MODULE/` somewhere in the text (Huawei's `%%` and two-digit version).
 fn huawei_mnemonic(m: &str) -> bool {
-    memchr::memmem::find_iter(m.as_bytes(), b"%%")
-        .any(|p| m.as_bytes().get(p + 2..p + 4).is_some_and(|d| d.iter().all(u8::is_ascii_digit)))
+    memchr::memmem::find_iter(m.as_bytes(), b"%%").any(|p| {
+        m.as_bytes()
+            .get(p + 2..p + 4)
+            .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+    })
 }
 
 /// A cheap look at the text to pick the parser.
@@ -284,7 +287,10 @@ fn detect(msg: &str, tag: Option<&str>) -> Option<BodyFormat> {
     if huawei_mnemonic(m) || m.starts_with("%%: ") || m.contains(" %%: ") {
         return Some(BodyFormat::HuaweiUsg);
     }
-    if m.contains("@FLOW: ") || m.contains("@MGMT: ") {
+    if m.contains("@FLOW: ")
+        || m.contains("@MGMT: ")
+        || tag.is_some_and(|t| t.ends_with("@MGMT") || t.ends_with("@FLOW"))
+    {
         return Some(BodyFormat::Hillstone);
     }
     if m.contains("SerialNum=") && m.contains("GenTime=") {
@@ -333,7 +339,7 @@ fn parse_as(
         BodyFormat::HttpError => web::error(out, msg),
         BodyFormat::LinuxAuth => linux::parse(out, msg, tag),
         BodyFormat::Pgaudit => pgaudit::parse(out, msg),
-        BodyFormat::Hillstone => hillstone::parse(out, msg),
+        BodyFormat::Hillstone => hillstone::parse(out, msg, tag),
         BodyFormat::Sangfor => kv::sangfor(out, msg),
         BodyFormat::H3c => kv::h3c(out, msg),
         BodyFormat::HuaweiUsg => kv::huawei(out, msg),
@@ -345,6 +351,65 @@ fn parse_as(
         BodyFormat::MysqlAudit | BodyFormat::Windows => {
             let _ = ctx;
             false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use onewall_model::{RegionCode, Source, Timestamp};
+    use proptest::prelude::*;
+
+    fn ctx(hint: Option<BodyFormat>) -> ParseContext {
+        let mut c = ParseContext::new(
+            Timestamp::from_secs(1_773_547_200),
+            RegionCode::HENAN,
+            Source::new("syslog_udp", None),
+        );
+        c.format_hint = hint;
+        c
+    }
+
+    #[test]
+    fn format_names_round_trip() {
+        for f in BodyFormat::ALL {
+            assert_eq!(f.as_str().parse::<BodyFormat>(), Ok(*f));
+        }
+        assert!("syslog-ng".parse::<BodyFormat>().is_err());
+        assert_eq!("Cisco-ASA".parse(), Ok(BodyFormat::CiscoAsa));
+    }
+
+    proptest! {
+        /// No text panics any body parser, whichever the hint forces.
+        #[test]
+        fn no_text_panics_a_body_parser(
+            text in "[ -~\\t\u{4e00}-\u{4e20}]{0,120}",
+            tag in proptest::option::of("[a-zA-Z@()]{1,10}"),
+            k in 0usize..BodyFormat::ALL.len(),
+        ) {
+            let ctx = ctx(Some(BodyFormat::ALL[k]));
+            let mut e = Event::new(ctx.received, ctx.region, ctx.source.clone(), text.as_bytes());
+            parse_body(&mut e, &text, tag.as_deref(), &ctx);
+            let mut e = Event::new(ctx.received, ctx.region, ctx.source.clone(), text.as_bytes());
+            parse_body(&mut e, &text, tag.as_deref(), &ParseContext { format_hint: None, ..ctx });
+        }
+
+        /// Prefixes that pick a parser, followed by anything.
+        #[test]
+        fn no_prefixed_text_panics(
+            prefix in prop::sample::select(vec![
+                "CEF:0|", "LEEF:2.0|a|b|c|d|^|", "%ASA-6-302013: ", "%%01SECLOG/6/X(l):",
+                "日志类型:", "1,2023/06/16 10:41:44,1,TRAFFIC,", "1.2.3.4 - - [", "[pid ",
+                "2019/08/25 23:59:53 [", "NOTICE:  AUDIT: SESSION,", "a@FLOW: SESSION: ",
+                "SerialNum=1 GenTime=", "devname=a logid=", "Failed password for ",
+            ]),
+            rest in "[ -~]{0,80}",
+        ) {
+            let text = format!("{prefix}{rest}");
+            let ctx = ctx(None);
+            let mut e = Event::new(ctx.received, ctx.region, ctx.source.clone(), text.as_bytes());
+            parse_body(&mut e, &text, Some("sshd"), &ctx);
         }
     }
 }

@@ -80,16 +80,46 @@ const COMMON: [&str; 7] = [
 ];
 
 const TRAFFIC: [&str; 27] = [
-    "src", "dst", "natsrc", "natdst", "rule", "srcuser", "dstuser", "app", "vsys", "from", "to",
-    "inbound_if", "outbound_if", "logset", "future_use3", "sessionid", "repeatcnt", "sport",
-    "dport", "natsport", "natdport", "flags", "proto", "action", "bytes", "bytes_sent",
+    "src",
+    "dst",
+    "natsrc",
+    "natdst",
+    "rule",
+    "srcuser",
+    "dstuser",
+    "app",
+    "vsys",
+    "from",
+    "to",
+    "inbound_if",
+    "outbound_if",
+    "logset",
+    "future_use3",
+    "sessionid",
+    "repeatcnt",
+    "sport",
+    "dport",
+    "natsport",
+    "natdport",
+    "flags",
+    "proto",
+    "action",
+    "bytes",
+    "bytes_sent",
     "bytes_received",
 ];
 
 const THREAT_TAIL: [&str; 5] = ["misc", "threatid", "category", "severity", "direction"];
 
 const SYSTEM: [&str; 8] = [
-    "vsys", "eventid", "object", "future_use3", "future_use4", "module", "severity", "opaque",
+    "vsys",
+    "eventid",
+    "object",
+    "future_use3",
+    "future_use4",
+    "module",
+    "severity",
+    "opaque",
 ];
 
 const CONFIG: [&str; 7] = ["host", "vsys", "cmd", "admin", "client", "result", "path"];
@@ -122,7 +152,11 @@ pub(crate) fn parse(out: &mut Out<'_>, msg: &str) -> bool {
     let kind = cols.get(3).map(|c| c.to_string()).unwrap_or_default();
     let tail: Vec<&str> = match kind.as_str() {
         "TRAFFIC" => TRAFFIC.to_vec(),
-        "THREAT" => TRAFFIC[..24].iter().chain(THREAT_TAIL.iter()).copied().collect(),
+        "THREAT" => TRAFFIC[..24]
+            .iter()
+            .chain(THREAT_TAIL.iter())
+            .copied()
+            .collect(),
         "SYSTEM" => SYSTEM.to_vec(),
         "CONFIG" => CONFIG.to_vec(),
         "USERID" => USERID.to_vec(),

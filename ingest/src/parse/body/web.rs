@@ -10,15 +10,26 @@ use super::{Out, ecs};
 /// `[dd/Mon/yyyy:hh:mm:ss +zzzz]` somewhere after the client address.
 pub(crate) fn looks_like_access(m: &str) -> bool {
     m.find(" [").is_some_and(|p| {
-        let t = m[p + 2..].as_bytes();
+        let t = &m.as_bytes()[p + 2..];
         t.len() > 21 && t[2] == b'/' && t[6] == b'/' && t[11] == b':'
     })
 }
 
 pub(crate) fn looks_like_error(m: &str) -> bool {
     let b = m.as_bytes();
-    let nginx = b.len() > 21 && b[4] == b'/' && b[7] == b'/' && b[10] == b' ' && b[19] == b' ' && b[20] == b'[';
-    let apache = m.starts_with('[') && (m.contains("] [error]") || m.contains("] [pid ") || m.contains(":error]") || m.contains(":info]") || m.contains(":warn]") || m.contains("] [notice]"));
+    let nginx = b.len() > 21
+        && b[4] == b'/'
+        && b[7] == b'/'
+        && b[10] == b' '
+        && b[19] == b' '
+        && b[20] == b'[';
+    let apache = m.starts_with('[')
+        && (m.contains("] [error]")
+            || m.contains("] [pid ")
+            || m.contains(":error]")
+            || m.contains(":info]")
+            || m.contains(":warn]")
+            || m.contains("] [notice]"));
     nginx || apache
 }
 
@@ -82,15 +93,21 @@ pub(crate) fn access(out: &mut Out<'_>, msg: &str) -> bool {
     };
     let prefix: Vec<&str> = msg[..open].split_whitespace().collect();
     // The client is the first word that is an address (after a vhost, `-` or `host:port`).
-    let Some(ip_at) = prefix.iter().position(|w| w.parse::<std::net::IpAddr>().is_ok()) else {
+    let Some(ip_at) = prefix
+        .iter()
+        .position(|w| w.parse::<std::net::IpAddr>().is_ok())
+    else {
         return false;
     };
     out.ip(ecs::SOURCE_IP, prefix[ip_at]);
     if ip_at > 0 && prefix[ip_at - 1] != "-" {
         out.str("url.domain", prefix[ip_at - 1]);
     }
-    let user = prefix.get(ip_at + 2..).map(|w| w.join(" ")).unwrap_or_default();
-    if !user.is_empty() && user != "-" {
+    let user = prefix
+        .get(ip_at + 2..)
+        .map(|w| w.join(" "))
+        .unwrap_or_default();
+    if !user.is_empty() && user.split(' ').any(|w| w != "-") {
         out.str(ecs::USER_NAME, &user);
     }
     if let Some(civil) = access_time(&msg[open + 2..close])
@@ -151,10 +168,12 @@ pub(crate) fn access(out: &mut Out<'_>, msg: &str) -> bool {
 pub(crate) fn error(out: &mut Out<'_>, msg: &str) -> bool {
     if !msg.starts_with('[') {
         // nginx: `2019/08/25 23:59:53 [error] 9841#9841: *103137592 text, client: ip, server: ..`
-        let Some(lvl_end) = msg[20..].find(']').map(|p| 20 + p) else {
+        let Some(lvl_end) = msg.get(20..).and_then(|m| m.find(']')).map(|p| 20 + p) else {
             return false;
         };
-        out.str(ecs::LOG_LEVEL, &msg[21..lvl_end]);
+        if let Some(level) = msg.get(21..lvl_end) {
+            out.str(ecs::LOG_LEVEL, level);
+        }
         let rest = msg[lvl_end + 1..].trim_start();
         if let Some((pid, _)) = rest.split_once('#') {
             out.int("process.pid", pid);
