@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use onewall_ingest::listen::{ClientAuth, SourceTags, TlsSettings};
+use onewall_ingest::parse::{BodyFormat, Charset};
 use onewall_model::{Region, RegionCode, RegionLevel, RegionTree};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -76,9 +77,10 @@ pub struct SyslogConfig {
     pub region: String,
     /// Department the sending devices belong to (a tag on every event); empty for none.
     pub department: String,
-    /// Character set of the records: `auto` (UTF-8, else GBK), `utf-8`, `gbk` or `gb18030`.
+    /// Character set of the records: `auto` (UTF-8, else GB18030), `utf-8`, `gbk` or `gb18030`.
     pub charset: String,
-    /// Format of the records: `auto` to detect, or a parser's format name.
+    /// Body format of the records: `auto` to detect, or one such as `fortigate`, `huawei_usg`,
+    /// `h3c`, `cef`, `linux_auth`.
     pub format: String,
     /// Syslog over TLS (RFC 5425).
     pub tls: SyslogTlsConfig,
@@ -150,9 +152,9 @@ pub struct HttpConfig {
     pub department: String,
     /// UTC offset for record times that carry none, e.g. `+08:00`.
     pub timezone: String,
-    /// Character set of raw text records: `auto`, `utf-8`, `gbk` or `gb18030`.
+    /// Character set of text records: `auto`, `utf-8`, `gbk` or `gb18030`.
     pub charset: String,
-    /// Format of raw text records: `auto` to detect, or a parser's format name.
+    /// Body format of text records: `auto` to detect, or one as under `[syslog]`.
     pub format: String,
 }
 
@@ -608,9 +610,6 @@ fn offset(key: &str, v: &str, errors: &mut Vec<String>) -> Option<time::UtcOffse
     parsed
 }
 
-/// Character sets a collector may be told its records are in.
-const CHARSETS: &[&str] = &["auto", "utf-8", "gbk", "gb18030"];
-
 fn source_tags(
     section: &str,
     department: &str,
@@ -618,32 +617,24 @@ fn source_tags(
     format: &str,
     errors: &mut Vec<String>,
 ) -> SourceTags {
-    let charset = charset.trim().to_ascii_lowercase();
-    let charset = match charset.as_str() {
-        "utf8" => "utf-8".to_owned(),
-        _ => charset,
-    };
-    if !CHARSETS.contains(&charset.as_str()) {
-        errors.push(format!(
-            "{section}.charset: {charset:?} is not one of {}",
-            CHARSETS.join(", ")
-        ));
-    }
+    let charset = charset.trim().parse::<Charset>().unwrap_or_else(|e| {
+        errors.push(format!("{section}.charset: {e}"));
+        Charset::default()
+    });
     let format = format.trim();
-    let format_ok = !format.is_empty()
-        && format
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-    if !format_ok {
-        errors.push(format!(
-            "{section}.format: {format:?} is not \"auto\" or a format name like rfc3164"
-        ));
-    }
+    let format_hint = if format.eq_ignore_ascii_case("auto") {
+        None
+    } else {
+        format
+            .parse::<BodyFormat>()
+            .map_err(|e| errors.push(format!("{section}.format: {e}, or auto")))
+            .ok()
+    };
     let department = department.trim();
     SourceTags {
-        department: (!department.is_empty()).then(|| department.to_owned()),
-        charset: (charset != "auto").then_some(charset),
-        format_hint: (format != "auto").then(|| format.to_owned()),
+        department: (!department.is_empty()).then(|| department.into()),
+        charset,
+        format_hint,
     }
 }
 
@@ -894,8 +885,8 @@ hec_tokens = ["good", "has space"]
             "syslog.tls.key: missing",
             "syslog.tls.client_auth: \"sometimes\" is not one of none, optional, required",
             "http.timezone: \"CST\" is not a UTC offset",
-            "syslog.charset: \"latin-9\" is not one of",
-            "syslog.format: \"Not A Format\" is not",
+            "syslog.charset: unknown charset \"latin-9\"",
+            "syslog.format: unknown format \"Not A Format\"",
             "syslog.region: 419999 is not a known region",
             "http.hec_tokens[1]: a token must be non-empty",
         ];
@@ -932,7 +923,7 @@ hec_tokens = ["good", "has space"]
     #[test]
     fn tags_are_resolved() {
         let r = parse(
-            "version = 1\n[syslog]\nregion = \"410100\"\ndepartment = \"public-security\"\ncharset = \"GBK\"\nformat = \"rfc3164\"\n[http]\ntimezone = \"+00:00\"\n",
+            "version = 1\n[syslog]\nregion = \"410100\"\ndepartment = \"public-security\"\ncharset = \"GBK\"\nformat = \"huawei_usg\"\n[http]\ntimezone = \"+00:00\"\n",
         )
         .unwrap();
         assert_eq!(r.syslog_source.region.to_string(), "410100");
@@ -940,8 +931,8 @@ hec_tokens = ["good", "has space"]
             r.syslog_source.tags,
             SourceTags {
                 department: Some("public-security".into()),
-                charset: Some("gbk".into()),
-                format_hint: Some("rfc3164".into()),
+                charset: Charset::Gb18030,
+                format_hint: Some(BodyFormat::HuaweiUsg),
             }
         );
         assert_eq!(r.http_source.region, r.region);

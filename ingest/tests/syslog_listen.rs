@@ -400,3 +400,26 @@ async fn tcp_keeps_a_frame_cut_short_with_its_error() {
         Some("octet count 60 but the stream ended after 27 bytes of the frame")
     );
 }
+
+/// The listener's source tags reach every event: the department as `organization.name`, and
+/// a GBK sender's Chinese text read as such.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn source_tags_reach_every_event() {
+    let mut cfg = config("syslog_udp");
+    cfg.tags.department = Some("public-security".into());
+    cfg.tags.charset = onewall_ingest::parse::Charset::Gb18030;
+    let mut l = udp(cfg).await;
+    let text = "<13>Mar 15 11:59:58 fw01 app: 用户登录失败";
+    let (gbk, _, lossy) = encoding_rs::GBK.encode(text);
+    assert!(!lossy);
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("client socket");
+    sock.send_to(&gbk, l.addr).expect("send");
+    let mut events = Vec::new();
+    l.until(&mut events, |ev| !ev.is_empty()).await;
+    events.extend(l.stop().await);
+    assert_eq!(events.len(), 1);
+    let e = &events[0];
+    assert_eq!(str_field(e, "organization.name"), "public-security");
+    assert_eq!(str_field(e, names::MESSAGE), "用户登录失败");
+    assert_eq!(&*e.raw, &*gbk);
+}

@@ -88,6 +88,7 @@ impl HttpIngest {
         let mut ctx =
             ParseContext::new(Timestamp::now(), self.region, Source::new(collector, peer));
         ctx.timezone = self.timezone;
+        self.tags.apply(&mut ctx);
         ctx
     }
 

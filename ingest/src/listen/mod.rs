@@ -30,7 +30,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use crate::framing::DEFAULT_MAX_FRAME_LEN;
-use crate::parse::{DEFAULT_TIMEZONE, ParseContext};
+use crate::parse::{BodyFormat, Charset, DEFAULT_TIMEZONE, ParseContext};
 
 pub use http::{DEFAULT_MAX_BODY_BYTES, HttpIngest, HttpTokens, http_router};
 pub use tcp::run_tcp;
@@ -49,15 +49,25 @@ pub const DEFAULT_RECV_BUFFER_BYTES: usize = 8 * 1024 * 1024;
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// What a collector's configuration says about the records it receives, beside their region
-/// and time zone: carried into every record's [`ParseContext`] where the parsers take it.
+/// and time zone: carried into every record's [`ParseContext`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SourceTags {
-    /// The department the sending devices belong to, e.g. `public-security`.
-    pub department: Option<String>,
-    /// The character set of the records when it is not UTF-8, e.g. `gbk`.
-    pub charset: Option<String>,
-    /// The format the records are in when auto-detection should not guess, e.g. `rfc3164`.
-    pub format_hint: Option<String>,
+    /// The department the sending devices belong to, e.g. `public-security`; set on every
+    /// event as `organization.name`.
+    pub department: Option<Box<str>>,
+    /// How text that is not ASCII is read. Default: UTF-8, else GB18030.
+    pub charset: Charset,
+    /// The body format the devices send, when auto-detection should not guess.
+    pub format_hint: Option<BodyFormat>,
+}
+
+impl SourceTags {
+    /// Put the tags on a parse context.
+    pub fn apply(&self, ctx: &mut ParseContext) {
+        ctx.charset = self.charset;
+        ctx.format_hint = self.format_hint;
+        ctx.department = self.department.clone();
+    }
 }
 
 /// How a syslog listener runs.
@@ -113,6 +123,7 @@ impl ListenerConfig {
             Source::new(&self.collector, peer),
         );
         ctx.timezone = self.timezone;
+        self.tags.apply(&mut ctx);
         ctx
     }
 
