@@ -173,6 +173,10 @@ impl FrameDecoder {
                         got: rest.len() - header_len,
                     }))
                 }
+                // Digits alone: a short line like any other, kept unless over the maximum.
+                Header::Incomplete | Header::Bad if rest.len() > self.max_len => {
+                    Some(Err(FrameError::LineTooLong { max: self.max_len }))
+                }
                 Header::Incomplete | Header::Bad => Some(Ok(rest)),
             },
         }

@@ -231,6 +231,7 @@ fn eof_delivers_what_is_left() {
     assert_eq!(whole(1024, b"42"), ["42"]);
     assert_eq!(whole(1024, b"\n\n\r\n"), Vec::<String>::new());
     assert_eq!(whole(4, b"toolong"), ["[frame_too_long]"]);
+    assert_eq!(whole(1, b"42"), ["[frame_too_long]"]);
 }
 
 proptest! {
