@@ -248,18 +248,28 @@ pub(super) async fn insert_rows(
     insert.end().await.map_err(err)
 }
 
+/// Look an event up by id. The id tells when it was received, which is usually its event
+/// day, so that partition is read first, then the others.
 pub(super) async fn get_event(
     client: &Client,
     culprit: &Culprit,
     id: EventId,
 ) -> Result<Option<Event>> {
-    let row: Option<EventRead> = client
-        .query("SELECT ?fields FROM events WHERE id = unhex(?) LIMIT 1")
-        .bind(hex(&id.to_bytes()))
-        .fetch_optional()
-        .await
-        .map_err(|e| culprit.error("reading an event", e))?;
-    row.map(|r| event_from_row(r, culprit)).transpose()
+    let hint = id.timestamp().yyyymmdd();
+    for days in [format!("day = {hint}"), format!("day != {hint}")] {
+        let row: Option<EventRead> = client
+            .query(&format!(
+                "SELECT ?fields FROM events WHERE {days} AND id = unhex(?) LIMIT 1"
+            ))
+            .bind(hex(&id.to_bytes()))
+            .fetch_optional()
+            .await
+            .map_err(|e| culprit.error("reading an event", e))?;
+        if let Some(r) = row {
+            return event_from_row(r, culprit).map(Some);
+        }
+    }
+    Ok(None)
 }
 
 /// One page of events, newest first.
