@@ -1,30 +1,43 @@
-//! Parse throughput: RFC 3164 lines from the loghub OpenSSH sample (or built-in lines when the
-//! corpus is absent) and RFC 5424 lines, in lines per second.
+//! Parse throughput in lines per second, one thread.
+//!
+//! - `syslog_header`: RFC 5424 and RFC 3164 header parsing (`parse_syslog_header`: header
+//!   fields and the message as text, no body recognition) against the `syslog_loose` crate on the
+//!   same lines, in the same run. After criterion's figures it prints both medians and the ratio.
+//! - `parse_syslog`: the whole parser (headers and vendor bodies) per corpus format file and on
+//!   the loghub OpenSSH sample.
+//!
+//! The corpus lives beside the repository (`../shared/corpus`); formats whose file is missing are
+//! skipped, and built-in lines stand in for the syslog samples.
 
 use std::hint::black_box;
+use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use onewall_ingest::parse::parse_syslog_header;
 use onewall_ingest::{ParseContext, parse_syslog};
 use onewall_model::{RegionCode, Source, Timestamp};
 
-fn rfc3164_lines() -> Vec<Vec<u8>> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/corpus/loghub/OpenSSH_2k.log"
-    );
-    match std::fs::read(path) {
-        Ok(data) => data
-            .split(|&b| b == b'\n')
-            .filter(|l| !l.is_empty())
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus");
+
+fn corpus_lines(rel: &str) -> Option<Vec<Vec<u8>>> {
+    let data = std::fs::read(format!("{CORPUS}/{rel}")).ok()?;
+    Some(
+        data.split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty() && !l.starts_with(b"# "))
             .map(<[u8]>::to_vec)
             .collect(),
-        Err(_) => (0..2000)
+    )
+}
+
+fn rfc3164_lines() -> Vec<Vec<u8>> {
+    corpus_lines("loghub/OpenSSH_2k.log").unwrap_or_else(|| {
+        (0..2000)
             .map(|k| {
                 format!("<38>Mar 15 11:58:{:02} web01 sshd[{k}]: Failed password for root from 203.0.113.7 port 52311 ssh2", k % 60)
                     .into_bytes()
             })
-            .collect(),
-    }
+            .collect()
+    })
 }
 
 fn rfc5424_lines() -> Vec<Vec<u8>> {
@@ -39,14 +52,96 @@ fn rfc5424_lines() -> Vec<Vec<u8>> {
         .collect()
 }
 
-fn bench(c: &mut Criterion) {
-    let ctx = ParseContext::new(
+fn ctx() -> ParseContext {
+    ParseContext::new(
         Timestamp::now(),
         RegionCode::HENAN,
         Source::new("syslog_udp", None),
-    );
+    )
+}
+
+fn ours(lines: &[Vec<u8>], ctx: &ParseContext) {
+    for line in lines {
+        black_box(parse_syslog_header(black_box(line), ctx));
+    }
+}
+
+fn loose(lines: &[String]) {
+    for line in lines {
+        black_box(syslog_loose::parse_message(
+            black_box(line),
+            syslog_loose::Variant::Either,
+        ));
+    }
+}
+
+/// Median lines per second of `f` over `lines` lines, from 21 timed passes.
+fn median_rate(lines: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    let mut rates: Vec<f64> = (0..21)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            lines as f64 / t.elapsed().as_secs_f64()
+        })
+        .collect();
+    rates.sort_by(f64::total_cmp);
+    rates[rates.len() / 2]
+}
+
+fn bench_headers(c: &mut Criterion) {
+    let ctx = ctx();
+    let mut group = c.benchmark_group("syslog_header");
+    let mut summary = Vec::new();
+    for (name, lines) in [("rfc5424", rfc5424_lines()), ("rfc3164", rfc3164_lines())] {
+        let text: Vec<String> = lines
+            .iter()
+            .map(|l| String::from_utf8_lossy(l).into_owned())
+            .collect();
+        group.throughput(Throughput::Elements(lines.len() as u64));
+        group.bench_function(format!("{name}/onewall"), |b| b.iter(|| ours(&lines, &ctx)));
+        group.bench_function(format!("{name}/syslog_loose"), |b| b.iter(|| loose(&text)));
+        let a = median_rate(lines.len(), || ours(&lines, &ctx));
+        let b = median_rate(text.len(), || loose(&text));
+        summary.push(format!(
+            "{name} header: onewall {:.2} M lines/s, syslog_loose {:.2} M lines/s, ratio {:.2}x",
+            a / 1e6,
+            b / 1e6,
+            a / b
+        ));
+    }
+    group.finish();
+    for line in summary {
+        println!("{line}");
+    }
+}
+
+fn bench_formats(c: &mut Criterion) {
+    let ctx = ctx();
     let mut group = c.benchmark_group("parse_syslog");
-    for (name, lines) in [("rfc3164", rfc3164_lines()), ("rfc5424", rfc5424_lines())] {
+    let files = [
+        ("openssh", "loghub/OpenSSH_2k.log"),
+        ("cef", "formats/cef.log"),
+        ("leef", "formats/leef.log"),
+        ("fortigate", "formats/fortigate-kv.log"),
+        ("cisco_asa", "formats/cisco-asa.log"),
+        ("huawei_usg", "formats/huawei-usg.log"),
+        ("h3c", "formats/h3c.log"),
+        ("hillstone", "formats/hillstone.log"),
+        ("sangfor", "formats/sangfor.log"),
+        ("sangfor_gbk", "formats/sangfor-gbk-reencoded-synthetic.log"),
+        ("venustech", "formats/venustech-leadsec-topsec.log"),
+        ("paloalto", "formats/paloalto-csv.log"),
+        ("http", "formats/nginx-apache-access.log"),
+        ("pgaudit", "formats/pgaudit.log"),
+        ("mysql_audit", "formats/mysql-enterprise-audit.ndjson"),
+        ("windows_nxlog", "formats/windows-nxlog.ndjson"),
+        ("windows_winlogbeat", "formats/windows-winlogbeat.ndjson"),
+    ];
+    for (name, rel) in files {
+        let Some(lines) = corpus_lines(rel) else {
+            continue;
+        };
         group.throughput(Throughput::Elements(lines.len() as u64));
         group.bench_function(name, |b| {
             b.iter(|| {
@@ -59,5 +154,5 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+criterion_group!(benches, bench_headers, bench_formats);
 criterion_main!(benches);

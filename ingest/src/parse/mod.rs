@@ -32,7 +32,7 @@ pub use body::BodyFormat;
 pub use charset::Charset;
 pub use fields::{LOG_FORMAT, ORGANIZATION_NAME, SYSLOG_PROCID};
 pub use json::{JsonRecord, parse_json_object, split_http_body};
-pub use syslog::parse_syslog;
+pub use syslog::{parse_syslog, parse_syslog_header};
 
 /// What a parser needs to know about a record besides its bytes.
 ///

@@ -30,6 +30,7 @@ pub(crate) fn parse(
     pri: Option<u8>,
     input: &[u8],
     ctx: &ParseContext,
+    bodies: bool,
 ) -> Result<(), NoTimestamp> {
     let input = skip_spaces(input);
     let Some((rest, civil)) = read_timestamp(input) else {
@@ -47,7 +48,7 @@ pub(crate) fn parse(
         set_host(event, host);
         let rest = after;
         let msg = tag(event, rest);
-        finish(event, msg, ctx);
+        finish(event, msg, ctx, bodies);
         return Ok(());
     };
     event.format = Format::Rfc3164;
@@ -90,7 +91,7 @@ pub(crate) fn parse(
         rest = skip_spaces(after_host);
     }
     let msg = tag(event, rest);
-    finish(event, msg, ctx);
+    finish(event, msg, ctx, bodies);
     Ok(())
 }
 

@@ -5,7 +5,7 @@ use nom::bytes::complete::{take_till1, take_while_m_n};
 use nom::character::complete::char;
 use nom::sequence::terminated;
 use onewall_model::event::names::SYSLOG_SD_PREFIX;
-use onewall_model::{Event, Format, Value};
+use onewall_model::{Event, FieldId, Format, Value};
 
 use super::ParseContext;
 use super::fields::syslog_names;
@@ -33,20 +33,27 @@ pub(crate) fn parse(
     rest: &[u8],
     line: &[u8],
     ctx: &ParseContext,
+    bodies: bool,
 ) {
     event.format = Format::Rfc5424;
     set_pri(event, pri);
     syslog_names()
         .version
         .set(&mut event.fields, Value::Int(i64::from(version)));
-    if let Err(e) = header(event, rest, line, ctx) {
+    if let Err(e) = header(event, rest, line, ctx, bodies) {
         set_message(event, line, ctx.charset);
         event.parse_error = Some(format!("rfc5424: {e}").into());
     }
 }
 
 /// The header fields after VERSION, in order.
-fn header(event: &mut Event, i: &[u8], line: &[u8], ctx: &ParseContext) -> Result<(), String> {
+fn header(
+    event: &mut Event,
+    i: &[u8],
+    line: &[u8],
+    ctx: &ParseContext,
+    bodies: bool,
+) -> Result<(), String> {
     let n = syslog_names();
     let (i, ts) = field(i, "TIMESTAMP", "HOSTNAME")?;
     if ts != b"-" {
@@ -93,7 +100,7 @@ fn header(event: &mut Event, i: &[u8], line: &[u8], ctx: &ParseContext) -> Resul
     match i {
         b"" => Ok(()),
         [b' ', msg @ ..] => {
-            finish(event, msg, ctx);
+            finish(event, msg, ctx, bodies);
             Ok(())
         }
         other => Err(format!(
@@ -129,9 +136,16 @@ fn structured_data<'a>(event: &mut Event, i: &'a [u8]) -> Result<&'a [u8], SdErr
         return Err((i, "expected '-' or '['"));
     }
     let mut i = i;
+    // `log.syslog.structured_data.<SD-ID>.` once per element, the param name appended to it.
+    let mut name: Vec<u8> = Vec::with_capacity(64);
     while let Some(rest) = i.strip_prefix(b"[") {
         let (rest, id) = sd_name(rest).ok_or((rest, "expected an SD-ID"))?;
-        let id = String::from_utf8_lossy(id);
+        name.clear();
+        name.extend_from_slice(SYSLOG_SD_PREFIX.as_bytes());
+        name.push(b'.');
+        name.extend_from_slice(id);
+        name.push(b'.');
+        let element_len = name.len();
         let mut rest = rest;
         loop {
             match rest {
@@ -140,11 +154,12 @@ fn structured_data<'a>(event: &mut Event, i: &'a [u8]) -> Result<&'a [u8], SdErr
                     break;
                 }
                 [b' ', after @ ..] => {
-                    let (after, name) = sd_name(after).ok_or((after, "expected a PARAM-NAME"))?;
+                    let (after, param) = sd_name(after).ok_or((after, "expected a PARAM-NAME"))?;
                     let after = after.strip_prefix(b"=").ok_or((after, "expected '='"))?;
                     let after = after.strip_prefix(b"\"").ok_or((after, "expected '\"'"))?;
                     let (after, value) = param_value(after)?;
-                    let name = format!("{SYSLOG_SD_PREFIX}.{id}.{}", String::from_utf8_lossy(name));
+                    name.truncate(element_len);
+                    name.extend_from_slice(param);
                     add_param(event, &name, value);
                     rest = after;
                 }
@@ -167,12 +182,19 @@ fn sd_name(i: &[u8]) -> Option<(&[u8], &[u8])> {
 
 /// PARAM-VALUE after its opening quote, up to the closing one; `\"`, `\\` and `\]` unescaped,
 /// any other backslash kept as written (RFC 5424 section 6.3.3).
-fn param_value(i: &[u8]) -> Result<(&[u8], String), SdError<'_>> {
-    let mut out = Vec::new();
+fn param_value(i: &[u8]) -> Result<(&[u8], Value), SdError<'_>> {
+    // Most values hold no backslash: one look for the end, no copy until the value is built.
+    let Some(end) = memchr::memchr2(b'"', b'\\', i) else {
+        return Err((&i[i.len()..], "unterminated PARAM-VALUE, expected '\"'"));
+    };
+    if i[end] == b'"' {
+        return Ok((&i[end + 1..], Value::str(text(&i[..end]))));
+    }
+    let mut out = Vec::with_capacity(i.len().min(256));
     let mut k = 0;
     while k < i.len() {
         match i[k] {
-            b'"' => return Ok((&i[k + 1..], String::from_utf8_lossy(&out).into_owned())),
+            b'"' => return Ok((&i[k + 1..], Value::str(text(&out)))),
             b'\\' if matches!(i.get(k + 1), Some(b'"' | b'\\' | b']')) => {
                 out.push(i[k + 1]);
                 k += 2;
@@ -186,15 +208,62 @@ fn param_value(i: &[u8]) -> Result<(&[u8], String), SdError<'_>> {
     Err((&i[i.len()..], "unterminated PARAM-VALUE, expected '\"'"))
 }
 
+/// UTF-8 as is, else lossy.
+fn text(b: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(b),
+    }
+}
+
+thread_local! {
+    /// Recently seen structured-data field names and their ids: a source sends the same few
+    /// SD-IDs and params on every record, so most lookups end here without hashing.
+    static SD_NAMES: std::cell::RefCell<Vec<(Box<[u8]>, FieldId)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+const SD_NAME_CACHE: usize = 64;
+
+fn sd_field_id(name: &[u8]) -> Option<FieldId> {
+    SD_NAMES.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some((_, id)) = cache.iter().find(|(n, _)| **n == *name) {
+            return Some(*id);
+        }
+        let id = FieldId::intern(&String::from_utf8_lossy(name))?;
+        if cache.len() >= SD_NAME_CACHE {
+            cache.remove(0);
+        }
+        cache.push((name.into(), id));
+        Some(id)
+    })
+}
+
 /// A param repeated within its element becomes a list of its values.
-fn add_param(event: &mut Event, name: &str, value: String) {
-    let value = match event.fields.remove(name) {
-        None => Value::from(value),
-        Some(Value::List(mut l)) => {
-            l.push(Value::from(value));
+fn add_param(event: &mut Event, name: &[u8], value: Value) {
+    let Some(id) = sd_field_id(name) else {
+        // The interner is full: keep the name as text.
+        let name = String::from_utf8_lossy(name);
+        let value = match event.fields.remove(&name) {
+            None => value,
+            Some(Value::List(mut l)) => {
+                l.push(value);
+                Value::List(l)
+            }
+            Some(old) => Value::List(vec![old, value]),
+        };
+        event.fields.insert(&name, value);
+        return;
+    };
+    let value = match event.fields.get_id(id) {
+        None => value,
+        Some(Value::List(l)) => {
+            let mut l = l.clone();
+            l.push(value);
             Value::List(l)
         }
-        Some(old) => Value::List(vec![old, Value::from(value)]),
+        Some(old) => Value::List(vec![old.clone(), value]),
     };
-    event.fields.insert(name, value);
+    event.fields.insert_id(id, value);
 }

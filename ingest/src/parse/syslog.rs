@@ -27,6 +27,17 @@ use super::{rfc3164, rfc5424};
 /// `format = unknown` with no `parse_error`; a line that is a JSON object is read as
 /// [`Format::Json`].
 pub fn parse_syslog(raw: &[u8], ctx: &ParseContext) -> Event {
+    parse_with(raw, ctx, true)
+}
+
+/// The syslog header only: like [`parse_syslog`], with the message kept as text and its body
+/// not recognised (no `log.format`, no vendor fields). For relays and for measuring the header
+/// parsers on their own.
+pub fn parse_syslog_header(raw: &[u8], ctx: &ParseContext) -> Event {
+    parse_with(raw, ctx, false)
+}
+
+fn parse_with(raw: &[u8], ctx: &ParseContext, bodies: bool) -> Event {
     let mut event = Event::new(ctx.received, ctx.region, ctx.source.clone(), raw);
     if let Some(dept) = &ctx.department {
         event
@@ -36,9 +47,11 @@ pub fn parse_syslog(raw: &[u8], ctx: &ParseContext) -> Event {
     let line = trim_end(raw);
     match pri(line) {
         Pri::Valid(pri, rest) => match rfc5424::version(rest) {
-            Some((version, rest)) => rfc5424::parse(&mut event, pri, version, rest, line, ctx),
+            Some((version, rest)) => {
+                rfc5424::parse(&mut event, pri, version, rest, line, ctx, bodies)
+            }
             None => {
-                if rfc3164::parse(&mut event, Some(pri), rest, ctx).is_err() {
+                if rfc3164::parse(&mut event, Some(pri), rest, ctx, bodies).is_err() {
                     event.format = Format::Rfc3164;
                     set_message(&mut event, rest, ctx.charset);
                     event.parse_error = Some(
@@ -51,18 +64,25 @@ pub fn parse_syslog(raw: &[u8], ctx: &ParseContext) -> Event {
                 }
             }
         },
-        Pri::Invalid(reason) => unknown(&mut event, line, format!("not syslog: {reason}"), ctx),
+        Pri::Invalid(reason) => unknown(
+            &mut event,
+            line,
+            format!("not syslog: {reason}"),
+            ctx,
+            bodies,
+        ),
         Pri::Absent => {
             let trimmed = skip_spaces(line);
             if trimmed.first() == Some(&b'{') && json_line(&mut event, trimmed, ctx) {
                 return event;
             }
-            if rfc3164::parse(&mut event, None, line, ctx).is_err() {
+            if rfc3164::parse(&mut event, None, line, ctx, bodies).is_err() {
                 unknown(
                     &mut event,
                     line,
                     "not syslog: missing '<PRI>' header and no RFC 3164 timestamp".to_owned(),
                     ctx,
+                    bodies,
                 );
             }
         }
@@ -88,11 +108,14 @@ fn json_line(event: &mut Event, line: &[u8], ctx: &ParseContext) -> bool {
 
 /// The message of a record: set as `message` (decoded in the listener's charset), then its
 /// body recognised. `process.name` (the TAG or APP-NAME) helps pick the body format.
-pub(crate) fn finish(event: &mut Event, msg: &[u8], ctx: &ParseContext) {
+pub(crate) fn finish(event: &mut Event, msg: &[u8], ctx: &ParseContext, bodies: bool) {
     let msg = msg.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(msg);
     let text = decode(msg, ctx.charset);
     let n = syslog_names();
     n.message.set(&mut event.fields, Value::str(text.as_ref()));
+    if !bodies {
+        return;
+    }
     let tag = match event.fields.get(n.process_name.name) {
         Some(Value::Str(t)) => Some(t.clone()),
         _ => None,
@@ -193,13 +216,13 @@ pub(crate) fn set_message(event: &mut Event, msg: &[u8], charset: Charset) {
 
 /// No syslog header: the whole line is the message. When its body is recognised the event has
 /// no parse error, else `error`.
-fn unknown(event: &mut Event, line: &[u8], error: String, ctx: &ParseContext) {
+fn unknown(event: &mut Event, line: &[u8], error: String, ctx: &ParseContext, bodies: bool) {
     event.format = Format::Unknown;
     let text = decode(line, ctx.charset);
     syslog_names()
         .message
         .set(&mut event.fields, Value::str(text.as_ref()));
-    if body::parse_body(event, &text, None, ctx).is_none() {
+    if !bodies || body::parse_body(event, &text, None, ctx).is_none() {
         event.parse_error = Some(error.into());
     }
 }

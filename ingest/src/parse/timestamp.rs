@@ -105,6 +105,9 @@ impl ZoneText {
 /// RFC 3339: `2026-03-15T12:00:00.123+08:00`. With `zone_required` false the zone may be
 /// missing (`offset: None`). Fails on syntax; values are checked by [`Civil::resolve`].
 pub(crate) fn rfc3339(i: &[u8], zone_required: bool) -> Result<(&[u8], Civil), String> {
+    if let Some(found) = rfc3339_fast(i, zone_required) {
+        return found;
+    }
     let date = (
         number(4),
         char('-'),
@@ -158,6 +161,55 @@ pub(crate) fn iso_space(i: &[u8]) -> Option<(&[u8], Civil)> {
         offset: None,
     };
     Some((rest, civil))
+}
+
+/// Two ASCII digits at `i[k..k + 2]`.
+#[inline]
+fn two(i: &[u8], k: usize) -> Option<u8> {
+    let (a, b) = (i[k].wrapping_sub(b'0'), i[k + 1].wrapping_sub(b'0'));
+    (a < 10 && b < 10).then_some(a * 10 + b)
+}
+
+/// `YYYY-MM-DDThh:mm:ss` read by position, the common case, without the general parser.
+/// `None` when the text is not in that exact shape (the general parser then decides).
+fn rfc3339_fast(i: &[u8], zone_required: bool) -> Option<Result<(&[u8], Civil), String>> {
+    if i.len() < 20
+        || i[4] != b'-'
+        || i[7] != b'-'
+        || !matches!(i[10], b'T' | b't')
+        || i[13] != b':'
+        || i[16] != b':'
+    {
+        return None;
+    }
+    let year = u16::from(two(i, 0)?) * 100 + u16::from(two(i, 2)?);
+    let (month, day) = (two(i, 5)?, two(i, 8)?);
+    let (hour, minute, second) = (two(i, 11)?, two(i, 14)?, two(i, 17)?);
+    let (rest, nanos) = match i[19] {
+        b'.' => fraction(&i[19..]).ok()?,
+        _ => (&i[19..], 0),
+    };
+    let (rest, offset) = match zone(rest) {
+        Ok((rest, z)) => match z.offset() {
+            Ok(o) => (rest, Some(o)),
+            Err(e) => return Some(Err(e)),
+        },
+        Err(_) if zone_required => return None,
+        Err(_) => (rest, None),
+    };
+    Some(Ok((
+        rest,
+        Civil {
+            year: Some(i32::from(year)),
+            month,
+            day,
+            hour,
+            minute,
+            second,
+            nanos,
+            offset,
+        },
+    )))
 }
 
 const MONTHS: [&[u8; 3]; 12] = [
