@@ -26,9 +26,6 @@ const COMMON_COLUMNS: [(&str, &str); 6] = [
     (names::EVENT_ACTION, "event_action"),
 ];
 
-/// Ids looked up per query when a batch is checked for ids already stored.
-const ID_CHECK_CHUNK: usize = 2000;
-
 /// One row of `events`, in the table's column order.
 #[derive(Debug, Row, Serialize)]
 pub(super) struct EventRow {
@@ -169,39 +166,76 @@ fn hex(id: &[u8; 16]) -> String {
     format!("{:032X}", u128::from_be_bytes(*id))
 }
 
-/// The ids of `batch` already stored (the batch's regions, time span and days bound the
-/// look-up to a few parts of the primary index).
+/// The time spans a batch's look-up reads: its event times split at the largest gaps into
+/// at most this many ranges, so one late event does not widen the look-up to a whole day.
+const MAX_ID_CHECK_RANGES: usize = 32;
+/// Gaps narrower than this (in nanoseconds, one minute) never split a range.
+const MIN_SPLIT_GAP: i64 = 60_000_000_000;
+
+/// Inclusive `(lo, hi)` ranges of event time covering every time in `times` (sorted
+/// ascending), split at the widest gaps of a minute or more, at most
+/// [`MAX_ID_CHECK_RANGES`].
+fn time_ranges(times: &[i64]) -> Vec<(i64, i64)> {
+    let (Some(&first), Some(&last)) = (times.first(), times.last()) else {
+        return Vec::new();
+    };
+    // Indices i where a new range starts at times[i]: the widest gaps.
+    let mut gaps: Vec<(i64, usize)> = times
+        .windows(2)
+        .enumerate()
+        .map(|(i, w)| (w[1].saturating_sub(w[0]), i + 1))
+        .filter(|&(gap, _)| gap >= MIN_SPLIT_GAP)
+        .collect();
+    gaps.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    let mut starts: Vec<usize> = gaps
+        .iter()
+        .take(MAX_ID_CHECK_RANGES - 1)
+        .map(|&(_, i)| i)
+        .collect();
+    starts.sort_unstable();
+    let mut ranges = Vec::with_capacity(starts.len() + 1);
+    let mut lo = first;
+    for i in starts {
+        ranges.push((lo, times[i - 1]));
+        lo = times[i];
+    }
+    ranges.push((lo, last));
+    ranges
+}
+
+/// The ids of `batch` already stored. One query reads the ids stored in the batch's
+/// regions, days and time spans (the primary index's prefix), which are few for a fresh
+/// batch and the batch itself for a replay; the batch's ids are not sent, since a long
+/// `IN` list costs the server more to parse than the look-up.
 async fn stored_ids(
     client: &Client,
     culprit: &Culprit,
     batch: &[&Event],
 ) -> Result<HashSet<[u8; 16]>> {
-    let mut found = HashSet::new();
-    for chunk in batch.chunks(ID_CHECK_CHUNK) {
-        let regions: BTreeSet<u32> = chunk.iter().map(|e| e.region.get()).collect();
-        let days: BTreeSet<u32> = chunk.iter().map(|e| e.time.yyyymmdd()).collect();
-        let lo = chunk.iter().map(|e| e.time.0).min().unwrap_or(0);
-        let hi = chunk.iter().map(|e| e.time.0).max().unwrap_or(0);
-        let ids: Vec<String> = chunk
-            .iter()
-            .map(|e| format!("'{}'", hex(&e.id.to_bytes())))
-            .collect();
-        let list = |s: &BTreeSet<u32>| s.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
-        let sql = format!(
-            "SELECT id FROM events WHERE day IN ({}) AND region IN ({}) \
-             AND time >= {lo} AND time <= {hi} AND hex(id) IN ({})",
-            list(&days),
-            list(&regions),
-            ids.join(", ")
-        );
-        let rows: Vec<IdRead> = client
-            .query(&sql)
-            .fetch_all()
-            .await
-            .map_err(|e| culprit.error("checking stored event ids", e))?;
-        found.extend(rows.into_iter().map(|r| r.id));
+    let regions: BTreeSet<u32> = batch.iter().map(|e| e.region.get()).collect();
+    let days: BTreeSet<u32> = batch.iter().map(|e| e.time.yyyymmdd()).collect();
+    let mut times: Vec<i64> = batch.iter().map(|e| e.time.0).collect();
+    times.sort_unstable();
+    let ranges: Vec<String> = time_ranges(&times)
+        .iter()
+        .map(|(lo, hi)| format!("(time >= {lo} AND time <= {hi})"))
+        .collect();
+    if ranges.is_empty() {
+        return Ok(HashSet::new());
     }
-    Ok(found)
+    let list = |s: &BTreeSet<u32>| s.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
+    let sql = format!(
+        "SELECT id FROM events WHERE day IN ({}) AND region IN ({}) AND ({})",
+        list(&days),
+        list(&regions),
+        ranges.join(" OR ")
+    );
+    let rows: Vec<IdRead> = client
+        .query(&sql)
+        .fetch_all()
+        .await
+        .map_err(|e| culprit.error("checking stored event ids", e))?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
 /// Write a batch, leaving out ids stored before or seen earlier in the batch. The caller holds
@@ -506,6 +540,29 @@ mod tests {
             typed_text(&Value::Float(0.0))
         );
         assert_eq!(typed_text(&Value::Null), None);
+    }
+
+    #[test]
+    fn time_ranges_split_at_the_widest_gaps() {
+        assert!(time_ranges(&[]).is_empty());
+        assert_eq!(time_ranges(&[5, 5, 5]), vec![(5, 5)]);
+        let m = MIN_SPLIT_GAP;
+        assert_eq!(time_ranges(&[1, 2, 3, 1000, 1001]), vec![(1, 1001)]);
+        assert_eq!(
+            time_ranges(&[1, 2, 3, 3 + m, 4 + m]),
+            vec![(1, 3), (3 + m, 4 + m)]
+        );
+        let spread: Vec<i64> = (0..1000).map(|k| k * k * m).collect();
+        let ranges = time_ranges(&spread);
+        assert_eq!(ranges.len(), MAX_ID_CHECK_RANGES);
+        assert_eq!(ranges.first().map(|r| r.0), Some(0));
+        assert_eq!(ranges.last().map(|r| r.1), Some(999 * 999 * m));
+        for t in &spread {
+            assert!(
+                ranges.iter().any(|(lo, hi)| lo <= t && t <= hi),
+                "{t} covered"
+            );
+        }
     }
 
     #[test]
