@@ -186,7 +186,7 @@ fn time_ranges(times: &[i64]) -> Vec<(i64, i64)> {
         .map(|(i, w)| (w[1].saturating_sub(w[0]), i + 1))
         .filter(|&(gap, _)| gap >= MIN_SPLIT_GAP)
         .collect();
-    gaps.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    gaps.sort_unstable_by_key(|g| std::cmp::Reverse(g.0));
     let mut starts: Vec<usize> = gaps
         .iter()
         .take(MAX_ID_CHECK_RANGES - 1)
