@@ -194,3 +194,82 @@ async fn incident_versions_survive_merges() {
         .expect("merge");
     check().await;
 }
+
+/// A replayed batch (a retry, a spool replay) is stored once, even when a few late events
+/// spread it over days and the id look-up splits it into several time ranges.
+#[tokio::test]
+async fn replayed_batches_are_stored_once() {
+    let Some((_scratch, store)) = fresh().await else {
+        return;
+    };
+    let mut events: Vec<_> = (0..3000)
+        .map(|k| event(day0().add_secs(3600 + k / 10), &format!("burst {k}")))
+        .collect();
+    for k in 0..40 {
+        events.push(event(
+            day0().add_secs(-86_400 + 997 * k),
+            &format!("late {k}"),
+        ));
+    }
+    store
+        .write_events(events[..1500].to_vec())
+        .await
+        .expect("first half");
+    store
+        .write_events(events.clone())
+        .await
+        .expect("whole batch");
+    store.write_events(events.clone()).await.expect("replay");
+    let stats = store.stats().await.expect("stats");
+    assert_eq!(stats.events, events.len() as u64, "each event once");
+    assert_eq!(stats.event_days, vec![20261127, 20261128]);
+    let (all, _) = onewall_store::conformance::all_events(
+        &store,
+        onewall_store::EventQuery {
+            limit: 1000,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(all.len(), events.len(), "searches show each event once");
+}
+
+/// Quotes, backslashes and question marks in searched text and filter values are data, never
+/// SQL or placeholders.
+#[tokio::test]
+async fn text_and_filters_are_bound_not_spliced() {
+    let Some((_scratch, store)) = fresh().await else {
+        return;
+    };
+    let nasty = r"it's a \ test? ') OR 1=1 --";
+    let mut e = event(day0(), nasty);
+    e.fields.insert("odd?name'", nasty);
+    e.fields
+        .insert(onewall_model::event::names::USER_NAME, nasty);
+    let plain = event(day0().add_secs(1), "plain");
+    store
+        .write_events(vec![e.clone(), plain])
+        .await
+        .expect("write");
+    let q = |text: Option<&str>, filters: &[(&str, &str)]| onewall_store::EventQuery {
+        text: text.map(str::to_owned),
+        filters: filters
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        ..Default::default()
+    };
+    for query in [
+        q(Some(nasty), &[]),
+        q(Some("test?"), &[("odd?name'", nasty)]),
+        q(None, &[(onewall_model::event::names::USER_NAME, nasty)]),
+    ] {
+        let page = store.search_events(query.clone()).await.expect("search");
+        assert_eq!(page.items, vec![e.clone()], "{query:?}");
+    }
+    let none = store
+        .search_events(q(Some("') OR 1=1 --x"), &[]))
+        .await
+        .expect("search");
+    assert!(none.items.is_empty());
+}
