@@ -95,6 +95,9 @@ fn hex(id: [u8; 16]) -> String {
     format!("{:032X}", u128::from_be_bytes(id))
 }
 
+/// A JSON body, the only column of its query. Rows are read by position (validation is off
+/// for 18.16), and aliases never repeat a column's name: a server with the new analyzer may
+/// resolve such an alias inside its own aggregate.
 #[derive(Debug, Row, Deserialize)]
 struct Body {
     body: String,
@@ -278,7 +281,7 @@ struct VersionRead {
 /// The highest incident version stored, so that versions written next are higher.
 pub(super) async fn last_incident_version(client: &Client, culprit: &Culprit) -> Result<u64> {
     let row: VersionRead = client
-        .query("SELECT max(version) AS version FROM incidents")
+        .query("SELECT max(version) AS last FROM incidents")
         .fetch_one()
         .await
         .map_err(|e| culprit.error("reading incident versions", e))?;
@@ -341,7 +344,7 @@ pub(super) async fn get_incident(
 ) -> Result<Option<Incident>> {
     let q = client
         .query(
-            "SELECT argMax(body, version) AS body FROM incidents \
+            "SELECT argMax(body, version) AS newest FROM incidents \
              WHERE id = unhex(?) GROUP BY id",
         )
         .bind(hex(id.to_bytes()));
@@ -413,7 +416,7 @@ pub(super) async fn search_incidents(
         cond.push(format!("argMax(region, version) IN ({})", list.join(", ")));
     }
     let sql = format!(
-        "SELECT argMax(body, version) AS body FROM incidents GROUP BY id {} \
+        "SELECT argMax(body, version) AS newest FROM incidents GROUP BY id {} \
          ORDER BY {updated} DESC, id DESC LIMIT {}",
         cond.joined("HAVING"),
         limit + 1
