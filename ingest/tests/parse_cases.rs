@@ -110,3 +110,11 @@ fn rfc5424_cases() {
 fn rfc3164_cases() {
     check_folder("rfc3164");
 }
+
+/// Vendor variants modelled on the corpus: Cisco ids the corpus lacks, Huawei and H3C headers
+/// with a year, a relay's second header, a trailing NUL, LEEF 2.0 delimiters, useradd and
+/// sudo, evtx_dump JSON, a pgAudit line with its log prefix, and a GBK-encoded Sangfor line.
+#[test]
+fn vendor_cases() {
+    check_folder("vendors");
+}

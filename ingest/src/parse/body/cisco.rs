@@ -124,11 +124,14 @@ pub(crate) fn parse(out: &mut Out<'_>, msg: &str) -> bool {
                     set_endpoint(out, t, false);
                 }
             } else {
+                // `for` names the outside end: the source of an inbound connection, the
+                // destination of an outbound one.
+                let outbound = words.get(1) == Some(&"outbound");
                 if let Some(t) = after(&words, "for") {
-                    set_endpoint(out, t, true);
+                    set_endpoint(out, t, !outbound);
                 }
                 if let Some(t) = after(&words, "to") {
-                    set_endpoint(out, t, false);
+                    set_endpoint(out, t, outbound);
                 }
             }
             if let Some(conn) =
