@@ -1,5 +1,5 @@
-//! onewall's collectors: syslog over UDP and TCP, JSON over HTTP, and the pure parsers and
-//! framing they use.
+//! onewall's collectors: syslog over UDP, TCP and TLS, JSON over HTTP (with Elasticsearch
+//! `_bulk` and Splunk HEC compatible endpoints), and the pure parsers and framing they use.
 //!
 //! - [`parse`]: bytes to [`onewall_model::Event`], no I/O ([`parse_syslog`],
 //!   [`parse_json_object`], [`split_http_body`]).

@@ -8,11 +8,18 @@
 //! counted by the kernel, not here). When the shutdown flag turns true each listener sends what
 //! it holds and returns.
 //!
+//! Collectors (`source` label and `source.collector` of their events): `syslog_udp`,
+//! `syslog_tcp`, `syslog_tls` (RFC 5425, [`run_tls`]), `http` (`POST /api/v1/ingest`),
+//! `http_bulk` (Elasticsearch `_bulk`) and `http_hec` (Splunk HEC); see [`http_router`].
+//!
 //! Metrics (labels from small fixed sets, never an address):
 //! `onewall_ingest_events_total{source}`, `onewall_ingest_bytes_total{source}`,
-//! `onewall_ingest_parse_errors_total{format}`, `onewall_ingest_dropped_total{reason}`,
-//! `onewall_ingest_frame_errors_total{reason}` (recovered, nothing dropped),
-//! `onewall_ingest_http_rejected_total{reason}` and the gauge `onewall_ingest_connections{source}`.
+//! `onewall_ingest_parse_errors_total{format}`, `onewall_ingest_dropped_total{reason}`
+//! (`frame_too_long`, `too_many_connections`, `tls_handshake`),
+//! `onewall_ingest_frame_errors_total{reason}` (recovered, nothing dropped: `bad_octet_count`,
+//! `truncated`), `onewall_ingest_http_rejected_total{reason}` (`too_large`, `bad_encoding`,
+//! `invalid_body`, `unauthorized`, `bulk_item`, `unreadable`) and the gauge
+//! `onewall_ingest_connections{source}`.
 
 mod http;
 mod tcp;
