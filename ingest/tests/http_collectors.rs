@@ -152,7 +152,8 @@ fn filebeat_body(n: usize) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn filebeat_bulk_with_create_and_index_actions() {
-    let (state, mut rx) = state();
+    let (mut state, mut rx) = state();
+    state.tags.department = Some("city-soc".into());
     let server = serve(state).await;
     let mut body = filebeat_body(3);
     // Vector's and Fluent Bit's `index` actions, one with an id of its own.
@@ -194,6 +195,7 @@ async fn filebeat_bulk_with_create_and_index_actions() {
         assert_eq!(str_of(e, "host.name"), "web01");
         assert_eq!(str_of(e, "log.file.path"), "/var/log/auth.log");
         assert_eq!(str_of(e, "elasticsearch.index"), "filebeat-8.11.0");
+        assert_eq!(str_of(e, "organization.name"), "city-soc");
         let t = Timestamp::parse_rfc3339(&format!("2026-03-01T02:00:{k:02}Z")).expect("time");
         assert_eq!(e.time, t);
     }
@@ -312,6 +314,8 @@ async fn shipper_startup_probes() {
     )
     .await;
     assert_eq!((status, &health["status"]), (200, &json!("green")));
+    let (status, ilm, _) = call("GET", format!("{}/_ilm/status", server.base), vec![], None).await;
+    assert_eq!((status, &ilm["operation_mode"]), (200, &json!("RUNNING")));
     for path in [
         "/_index_template/filebeat-8.11.0",
         "/_ilm/policy/filebeat",

@@ -10,7 +10,7 @@
 //!
 //! Shippers probe a few endpoints before sending; they are answered like a single-node
 //! cluster that accepts templates and policies: `GET /` (version 8.19.0), `GET /_license`,
-//! `GET /_xpack`, `GET /_cluster/health`, and `GET`/`HEAD`/`PUT` on `/_index_template/*`,
+//! `GET /_xpack`, `GET /_cluster/health`, `GET /_ilm/status`, and `GET`/`HEAD`/`PUT` on `/_index_template/*`,
 //! `/_component_template/*`, `/_template/*`, `/_ilm/policy/*`, `/_ingest/pipeline/*` and
 //! `/_data_stream/*`.
 
@@ -49,6 +49,7 @@ pub(super) fn routes(router: Router<HttpIngest>) -> Router<HttpIngest> {
         .route("/_license", get(license))
         .route("/_xpack", get(xpack))
         .route("/_cluster/health", get(cluster_health))
+        .route("/_ilm/status", get(ilm_status))
         .route("/_index_template/{name}", management())
         .route("/_component_template/{name}", management())
         .route("/_template/{name}", management())
@@ -166,6 +167,13 @@ async fn cluster_health(State(state): State<HttpIngest>, headers: HeaderMap, uri
             "number_of_nodes": 1, "number_of_data_nodes": 1,
         }),
     )
+}
+
+async fn ilm_status(State(state): State<HttpIngest>, headers: HeaderMap, uri: Uri) -> Response {
+    if let Some(resp) = refuse(&state, &headers, &uri) {
+        return resp;
+    }
+    es(StatusCode::OK, json!({ "operation_mode": "RUNNING" }))
 }
 
 /// Templates, policies and pipelines "exist": shippers then send without installing theirs.
