@@ -13,8 +13,31 @@
 //! [`SYSLOG_PROCID`] (a process id that is not a number), `log.syslog.msgid`,
 //! `log.syslog.structured_data.<SD-ID>.<PARAM>` (a list when a param repeats), `message`.
 //!
-//! A later format (a vendor's key=value dialect, CEF, GBK text) slots in as another module here
-//! with the same shape: `fn(&[u8], &ParseContext) -> Event`.
+//! RFC 3164 vendor variants: `Mmm dd hh:mm:ss yyyy` (H3C), `Mmm dd yyyy hh:mm:ss[:]` (Cisco),
+//! `yyyy-mm-dd hh:mm:ss[,]` (Huawei, Hillstone), spaces after `>`, no timestamp (Huawei
+//! `<190>HOST %%01...`), a relay's second header (the relay goes to `log.syslog.relay`),
+//! trailing `\0`, the year inferred from the receive time (a December line read in January is
+//! last year's) and the listener's time zone for timestamps without one.
+//!
+//! Text: bytes first, charset second ([`Charset`]): UTF-8 when valid, else GB18030 (GBK), or
+//! the listener's configured charset. The raw bytes are always kept on the event.
+//!
+//! Bodies ([`BodyFormat`], in `body/`): after the header, the message is recognised (or the
+//! listener's `format_hint` forces a parser) and its format named in [`LOG_FORMAT`]
+//! (`log.format`: `cef`, `leef`, `fortigate`, `venustech`, `topsec`, `leadsec`, `huawei_usg`,
+//! `h3c`, `sangfor`, `hillstone`, `cisco_asa`, `paloalto`, `http_access`, `http_error`,
+//! `linux_auth`, `pgaudit`, `mysql_audit`, `windows`). `Event.format` stays the header format
+//! (RFC 5424, RFC 3164, JSON); a record with no syslog header whose body is recognised (a bare
+//! `%ASA-...` or `CEF:` line) keeps `format = unknown` and has no `parse_error`. Bodies set
+//! ECS-style fields — `source.ip`/`destination.ip` (addresses), `source.port`/`destination.port`
+//! (integers), `user.name`, `event.action`, `event.outcome` (`success`/`failure`),
+//! `event.code`, `observer.vendor`, `observer.product`, `network.transport` (lower case),
+//! `url.original`, `http.request.method`, `http.response.status_code`, `log.level` — and keep
+//! the vendor's own keys under their own names (`srcip`, `SrcIPAddr`, `源IP`, `act`,
+//! `cisco.message_id`, `panos.<column>`, `pgaudit.<column>`, CEF/LEEF header fields as
+//! `cef.*`/`leef.*`). JSON objects of a known shape (Winlogbeat, NXLog, evtx_dump, MySQL
+//! Enterprise Audit, nginx JSON) get the same treatment. The listener's `department` is set on
+//! every event as [`ORGANIZATION_NAME`] (`organization.name`).
 
 mod body;
 mod charset;

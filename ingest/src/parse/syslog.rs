@@ -288,6 +288,73 @@ mod tests {
             prop_assert_eq!(e.get("message").and_then(Value::as_str), Some(msg));
         }
 
+        /// Round trip: a valid RFC 5424 line built from generated parts parses back into
+        /// exactly those parts.
+        #[test]
+        fn rfc5424_round_trip(
+            pri in 0u8..=191,
+            (y, mo, d, h, mi, s) in (1970i32..2100, 1u8..=12, 1u8..=28, 0u8..24, 0u8..60, 0u8..60),
+            micros in proptest::option::of(0u32..1_000_000),
+            zone_min in -720i32..=840,
+            host in proptest::option::of("[!-~&&[^-]][!-~]{0,30}"),
+            app in proptest::option::of("[a-zA-Z][a-zA-Z0-9_.]{0,20}"),
+            pid in proptest::option::of(1i64..1_000_000),
+            msgid in proptest::option::of("[A-Z][A-Z0-9]{0,10}"),
+            params in proptest::collection::vec(("[a-z]{1,8}", "[ -~]{0,20}"), 0..4),
+            msg in proptest::option::of("[ -~]{0,60}"),
+        ) {
+            let zone = if zone_min == 0 {
+                "Z".to_owned()
+            } else {
+                let sign = if zone_min < 0 { '-' } else { '+' };
+                format!("{sign}{:02}:{:02}", zone_min.abs() / 60, zone_min.abs() % 60)
+            };
+            let frac = micros.map(|m| format!(".{m:06}")).unwrap_or_default();
+            let ts = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}{frac}{zone}");
+            // Names unique within the element so each param is one field.
+            let mut seen = std::collections::BTreeMap::new();
+            for (k, v) in &params {
+                seen.insert(k.clone(), v.clone());
+            }
+            let sd = if seen.is_empty() {
+                "-".to_owned()
+            } else {
+                let body: String = seen
+                    .iter()
+                    .map(|(k, v)| {
+                        let esc = v.replace('\\', "\\\\").replace('"', "\\\"").replace(']', "\\]");
+                        format!(" {k}=\"{esc}\"")
+                    })
+                    .collect();
+                format!("[ex@32473{body}]")
+            };
+            let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".to_owned());
+            let line = format!(
+                "<{pri}>1 {ts} {} {} {} {} {sd}{}",
+                opt(&host),
+                opt(&app),
+                pid.map_or("-".to_owned(), |p| p.to_string()),
+                opt(&msgid),
+                msg.as_ref().map(|m| format!(" {m}")).unwrap_or_default(),
+            );
+            let e = parse_syslog(line.as_bytes(), &ctx());
+            prop_assert_eq!(e.format, Format::Rfc5424, "{}", line);
+            prop_assert_eq!(e.parse_error.as_deref(), None, "{}", line);
+            prop_assert_eq!(e.get("log.syslog.priority"), Some(&Value::Int(i64::from(pri))));
+            prop_assert_eq!(e.time, Timestamp::parse_rfc3339(&ts).expect("generated time"));
+            prop_assert_eq!(e.get("host.name").and_then(Value::as_str), host.as_deref());
+            prop_assert_eq!(e.get("process.name").and_then(Value::as_str), app.as_deref());
+            prop_assert_eq!(e.get("process.pid").cloned(), pid.map(Value::Int));
+            prop_assert_eq!(e.get("log.syslog.msgid").and_then(Value::as_str), msgid.as_deref());
+            for (k, v) in &seen {
+                let name = format!("log.syslog.structured_data.ex@32473.{k}");
+                prop_assert_eq!(e.get(&name).and_then(Value::as_str), Some(v.as_str()));
+            }
+            if let Some(m) = &msg {
+                prop_assert_eq!(e.get("message").and_then(Value::as_str), Some(m.trim_end_matches(['\n', '\r', '\0'])));
+            }
+        }
+
         #[test]
         fn any_text_after_a_3164_header_is_the_message(msg in "[ -~]{0,80}") {
             let line = format!("<38>Mar 15 11:58:00 web01 sshd[7]: {msg}");
