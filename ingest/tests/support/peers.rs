@@ -119,6 +119,16 @@ pub fn free_port() -> u16 {
     l.local_addr().unwrap().port()
 }
 
+/// `rsyslogd` from the PATH, else where Debian puts it (`/usr/sbin` is not on every PATH).
+fn rsyslogd_program() -> PathBuf {
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("rsyslogd"))
+            .find(|p| p.is_file())
+    });
+    on_path.unwrap_or_else(|| PathBuf::from("/usr/sbin/rsyslogd"))
+}
+
 /// An `rsyslogd -n -f CONF -i PIDFILE` of the test's own; stopped by its pid when dropped.
 #[derive(Debug)]
 pub struct Rsyslogd {
@@ -149,7 +159,7 @@ ruleset(name="forward") {{
         );
         let conf_path = dir.join("rsyslog.conf");
         std::fs::write(&conf_path, conf).unwrap();
-        let child = Command::new("rsyslogd")
+        let child = Command::new(rsyslogd_program())
             .arg("-n")
             .arg("-f")
             .arg(&conf_path)
