@@ -1,9 +1,6 @@
 //! RFC 5424: `<PRI>VERSION SP TIMESTAMP SP HOSTNAME SP APP-NAME SP PROCID SP MSGID SP SD [SP MSG]`.
 
-use nom::Parser;
-use nom::bytes::complete::{take_till1, take_while_m_n};
-use nom::character::complete::char;
-use nom::sequence::terminated;
+use nom::bytes::complete::take_while_m_n;
 use onewall_model::event::names::SYSLOG_SD_PREFIX;
 use onewall_model::{Event, FieldId, Format, Value};
 
@@ -14,14 +11,13 @@ use super::timestamp;
 
 /// `VERSION SP` right after `<PRI>`: one or two digits, not starting with 0.
 pub(crate) fn version(i: &[u8]) -> Option<(u8, &[u8])> {
-    let parsed: nom::IResult<&[u8], &[u8]> =
-        terminated(take_while_m_n(1, 2, |b: u8| b.is_ascii_digit()), char(' ')).parse(i);
-    let (rest, digits) = parsed.ok()?;
-    if digits[0] == b'0' {
-        return None;
+    match i {
+        [d @ b'1'..=b'9', b' ', rest @ ..] => Some((d - b'0', rest)),
+        [d @ b'1'..=b'9', e @ b'0'..=b'9', b' ', rest @ ..] => {
+            Some(((d - b'0') * 10 + (e - b'0'), rest))
+        }
+        _ => None,
     }
-    let v = digits.iter().fold(0u8, |acc, b| acc * 10 + (b - b'0'));
-    Some((v, rest))
 }
 
 /// Parse what follows `<PRI>VERSION SP` into `event`. On a broken header the fields read so
@@ -112,17 +108,12 @@ fn header(
 
 /// One header field (`name`, followed by `next`) and the single space after it.
 fn field<'a>(i: &'a [u8], name: &str, next: &str) -> Result<(&'a [u8], &'a [u8]), String> {
-    let parsed: nom::IResult<&[u8], &[u8]> =
-        terminated(take_till1(|b: u8| b == b' '), char(' ')).parse(i);
-    parsed.map_err(|_| {
-        if i.is_empty() {
-            format!("header ends before {name}")
-        } else if i[0] == b' ' {
-            format!("empty {name} (two spaces in a row)")
-        } else {
-            format!("header ends after {name}, expected {next}")
-        }
-    })
+    match memchr::memchr(b' ', i) {
+        Some(end) if end > 0 => Ok((&i[end + 1..], &i[..end])),
+        Some(_) => Err(format!("empty {name} (two spaces in a row)")),
+        None if i.is_empty() => Err(format!("header ends before {name}")),
+        None => Err(format!("header ends after {name}, expected {next}")),
+    }
 }
 
 type SdError<'a> = (&'a [u8], &'static str);

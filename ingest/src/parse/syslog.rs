@@ -143,6 +143,14 @@ fn pri(line: &[u8]) -> Pri<'_> {
     if line.first() != Some(&b'<') {
         return Pri::Absent;
     }
+    // The common shapes, read by position.
+    match line {
+        [b'<', d @ b'0'..=b'9', b'>', rest @ ..] => return Pri::Valid(d - b'0', rest),
+        [b'<', a @ b'1'..=b'9', b @ b'0'..=b'9', b'>', rest @ ..] => {
+            return Pri::Valid((a - b'0') * 10 + (b - b'0'), rest);
+        }
+        _ => {}
+    }
     let parsed: nom::IResult<&[u8], &[u8]> = delimited(
         char('<'),
         take_while_m_n(1, 3, |b: u8| b.is_ascii_digit()),
@@ -183,7 +191,9 @@ pub(crate) fn set_pri(event: &mut Event, pri: u8) {
 pub(crate) fn set_host(event: &mut Event, host: &[u8]) {
     let n = syslog_names();
     let host = String::from_utf8_lossy(host);
-    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+    // Only a name starting with a hex digit or ':' can be an address.
+    let maybe_ip = host.starts_with(|c: char| c.is_ascii_hexdigit() || c == ':');
+    if maybe_ip && let Ok(ip) = host.parse::<std::net::IpAddr>() {
         n.host_ip.set(&mut event.fields, Value::Ip(ip));
     }
     n.host_name.set(&mut event.fields, Value::str(host));
