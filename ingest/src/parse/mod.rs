@@ -41,6 +41,7 @@
 
 mod body;
 mod charset;
+mod error_kind;
 mod fields;
 mod json;
 mod rfc3164;
@@ -53,6 +54,7 @@ use time::UtcOffset;
 
 pub use body::BodyFormat;
 pub use charset::Charset;
+pub use error_kind::{PARSE_ERROR_KINDS, parse_error_kind};
 pub use fields::{LOG_FORMAT, ORGANIZATION_NAME, SYSLOG_PROCID};
 pub use json::{JsonRecord, parse_json_object, split_http_body};
 pub use syslog::{parse_syslog, parse_syslog_header};
