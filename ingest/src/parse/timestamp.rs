@@ -236,6 +236,9 @@ fn day(i: &[u8]) -> Res<'_, u8> {
 /// The BSD timestamp: `Mmm dd hh:mm:ss[.frac][ yyyy]`, or Cisco's `Mmm dd yyyy hh:mm:ss`.
 /// Leaves the input after the timestamp (at the space before the host, if any).
 pub(crate) fn bsd(i: &[u8]) -> Option<(&[u8], Civil)> {
+    if let Some(found) = bsd_fast(i) {
+        return Some(found);
+    }
     let parsed: Res<'_, _> = (month_name, char(' '), day, char(' ')).parse(i);
     let (i, (month, _, day, _)) = parsed.ok()?;
     // Cisco: the year before the time.
@@ -274,6 +277,40 @@ pub(crate) fn bsd(i: &[u8]) -> Option<(&[u8], Civil)> {
         offset: None,
     };
     Some((i, civil))
+}
+
+/// `Mmm dd hh:mm:ss` (or `Mmm  d`) read by position, when nothing that the general parser
+/// handles (a fraction, a year, a one-digit day without padding) follows.
+fn bsd_fast(i: &[u8]) -> Option<(&[u8], Civil)> {
+    if i.len() < 15 || i[3] != b' ' || i[6] != b' ' || i[9] != b':' || i[12] != b':' {
+        return None;
+    }
+    let rest = &i[15..];
+    // A fraction or a year after the time: the general parser.
+    match rest {
+        [] => {}
+        [b' ', d, ..] if !d.is_ascii_digit() => {}
+        [b' '] => {}
+        _ => return None,
+    }
+    let (_, month) = month_name(i).ok()?;
+    let day = match (i[4], i[5]) {
+        (b' ', d @ b'1'..=b'9') => d - b'0',
+        _ => two(i, 4)?,
+    };
+    Some((
+        rest,
+        Civil {
+            year: None,
+            month,
+            day,
+            hour: two(i, 7)?,
+            minute: two(i, 10)?,
+            second: two(i, 13)?,
+            nanos: 0,
+            offset: None,
+        },
+    ))
 }
 
 impl Civil {
