@@ -140,6 +140,28 @@ impl<'a> EventContext<'a> {
     }
 }
 
+impl EventContext<'_> {
+    /// Keyword search with the original (not case-folded) text: the `message` field's scalars
+    /// when the event has one, else the raw text.
+    pub(crate) fn keyword_text(&mut self, f: &mut dyn FnMut(&str) -> bool) -> bool {
+        if let Some(id) = self.message
+            && let Some(v) = self.field(id)
+            && !v.is_null()
+        {
+            return text_any(v, f);
+        }
+        f(&String::from_utf8_lossy(&self.event.raw))
+    }
+}
+
+fn text_any(v: &Value, f: &mut dyn FnMut(&str) -> bool) -> bool {
+    match v {
+        Value::Null => false,
+        Value::List(items) => items.iter().any(|i| text_any(i, f)),
+        scalar => scalar.to_text().is_some_and(|t| f(&t)),
+    }
+}
+
 /// Append the lowercase text form of a scalar value to `buf` (as [`Value::to_text`], folded).
 fn write_lower(value: &Value, buf: &mut String) {
     // Writing to a String cannot fail.

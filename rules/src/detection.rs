@@ -11,38 +11,8 @@ use onewall_model::{FieldId, MatchedField, Value};
 use serde_norway::Value as Yaml;
 
 use crate::context::{EventContext, field_bit};
+use crate::modifier::{self, Cidr, CmpOp, DatePart, Utf16};
 use crate::pattern::{Anchor, Pattern};
-
-/// Modifiers that the Sigma specification defines but this engine does not implement yet.
-const NOT_YET: &[&str] = &[
-    "re",
-    "i",
-    "m",
-    "s",
-    "cidr",
-    "base64",
-    "base64offset",
-    "utf16",
-    "utf16le",
-    "utf16be",
-    "wide",
-    "windash",
-    "exists",
-    "cased",
-    "gt",
-    "gte",
-    "lt",
-    "lte",
-    "neq",
-    "fieldref",
-    "expand",
-    "minute",
-    "hour",
-    "day",
-    "week",
-    "month",
-    "year",
-];
 
 /// One compiled search identifier: an OR of AND-groups.
 #[derive(Debug, Clone)]
@@ -63,7 +33,7 @@ impl Group {
     fn new(items: Vec<Item>) -> Group {
         let required = items
             .iter()
-            .filter(|i| !i.values.iter().any(|v| matches!(v, ValuePattern::Null)))
+            .filter(|i| i.values.iter().all(ValuePattern::needs_field))
             .filter_map(|i| match &i.target {
                 Target::Field { id, .. } => Some(field_bit(*id)),
                 Target::Keywords => None,
@@ -94,6 +64,62 @@ enum ValuePattern {
     Null,
     /// A string (or number, compared as text).
     Text { pattern: Pattern, source: Box<str> },
+    /// `cased`: a case-sensitive string.
+    Cased { pattern: Pattern, source: Box<str> },
+    /// `re`: a regular expression, searched anywhere in the value's text.
+    Regex { re: regex::Regex, source: Box<str> },
+    /// `cidr`: an address in the network.
+    Cidr { net: Cidr, source: Box<str> },
+    /// `lt lte gt gte`: a numeric comparison.
+    Cmp {
+        op: CmpOp,
+        num: f64,
+        source: Box<str>,
+    },
+    /// `minute hour day week month year`: a date part equal to a number.
+    Date {
+        part: DatePart,
+        num: i64,
+        source: Box<str>,
+    },
+    /// `exists`: the field is present and not null (or, `false`, absent or null).
+    Exists(bool),
+    /// `fieldref`: the value equals (or contains, ...) the other field's value.
+    FieldRef {
+        other: FieldId,
+        anchor: Anchor,
+        source: Box<str>,
+    },
+    /// `neq`: the field is present and does not match.
+    Neq(Box<ValuePattern>),
+    /// Any one of several variants (`windash`, `base64offset`).
+    AnyOf(Vec<ValuePattern>, Box<str>),
+}
+
+impl ValuePattern {
+    /// Can this value match an event that lacks the field?
+    fn needs_field(&self) -> bool {
+        match self {
+            ValuePattern::Null | ValuePattern::Exists(false) => false,
+            ValuePattern::AnyOf(v, _) => v.iter().all(ValuePattern::needs_field),
+            _ => true,
+        }
+    }
+
+    fn source(&self) -> Option<&str> {
+        match self {
+            ValuePattern::Text { source, .. }
+            | ValuePattern::Cased { source, .. }
+            | ValuePattern::Regex { source, .. }
+            | ValuePattern::Cidr { source, .. }
+            | ValuePattern::Cmp { source, .. }
+            | ValuePattern::Date { source, .. }
+            | ValuePattern::FieldRef { source, .. }
+            | ValuePattern::AnyOf(_, source) => Some(source),
+            ValuePattern::Neq(inner) => inner.source(),
+            ValuePattern::Null | ValuePattern::Exists(_) => None,
+        }
+    }
 }
 
 impl Selection {
@@ -116,7 +142,7 @@ impl Selection {
                 return Err(at("a list mixes maps and plain values".into()));
             }
             Yaml::Sequence(_) | Yaml::String(_) | Yaml::Number(_) | Yaml::Bool(_) => {
-                let item = compile_item(Target::Keywords, false, Anchor::Anywhere, def);
+                let item = compile_item(Target::Keywords, &Mods::keywords(), def);
                 vec![Group::new(vec![item.map_err(at)?])]
             }
             Yaml::Null => return Err(at("has no definition".into())),
@@ -187,7 +213,7 @@ impl Item {
             }
             Target::Keywords => {
                 for vp in &self.values {
-                    if let ValuePattern::Text { source, .. } = vp
+                    if let Some(source) = vp.source()
                         && keyword_hit(cx, vp)
                     {
                         out.push(MatchedField {
@@ -207,17 +233,73 @@ fn field_hit(
     value: Option<&Value>,
     vp: &ValuePattern,
 ) -> bool {
-    match (vp, value) {
-        (ValuePattern::Null, v) => v.is_none_or(Value::is_null),
-        (ValuePattern::Text { .. }, None) => false,
-        (ValuePattern::Text { pattern, .. }, Some(v)) => cx.value_matches(id, v, pattern),
+    let present = value.filter(|v| !v.is_null());
+    match vp {
+        ValuePattern::Null => present.is_none(),
+        ValuePattern::Exists(want) => present.is_some() == *want,
+        ValuePattern::AnyOf(list, _) => list.iter().any(|p| field_hit(cx, id, value, p)),
+        ValuePattern::Neq(inner) => present.is_some() && !field_hit(cx, id, value, inner),
+        _ => match value {
+            None => false,
+            Some(v) => scalar_hit(cx, id, v, vp),
+        },
     }
+}
+
+/// A typed pattern against a present value (lists: any element).
+fn scalar_hit(cx: &mut EventContext<'_>, id: FieldId, v: &Value, vp: &ValuePattern) -> bool {
+    match vp {
+        ValuePattern::Text { pattern, .. } => cx.value_matches(id, v, pattern),
+        ValuePattern::Cased { pattern, .. } => text_any(v, &mut |s| pattern.matches(s)),
+        ValuePattern::Regex { re, .. } => text_any(v, &mut |s| re.is_match(s)),
+        ValuePattern::Cidr { net, .. } => any_scalar(v, &mut |s| net.matches(s)),
+        ValuePattern::Cmp { op, num, .. } => any_scalar(v, &mut |s| {
+            modifier::number(s).is_some_and(|x| op.holds(x, *num))
+        }),
+        ValuePattern::Date { part, num, .. } => any_scalar(v, &mut |s| part.of(s) == Some(*num)),
+        ValuePattern::FieldRef { other, anchor, .. } => {
+            let Some(o) = cx.field(*other).and_then(Value::to_text) else {
+                return false;
+            };
+            let o = o.to_lowercase();
+            text_any(v, &mut |s| {
+                let s = s.to_lowercase();
+                match anchor {
+                    Anchor::Whole => s == o,
+                    Anchor::Start => s.starts_with(&o),
+                    Anchor::End => s.ends_with(&o),
+                    Anchor::Anywhere => s.contains(&o),
+                }
+            })
+        }
+        ValuePattern::Null
+        | ValuePattern::Exists(_)
+        | ValuePattern::Neq(_)
+        | ValuePattern::AnyOf(..) => field_hit(cx, id, Some(v), vp),
+    }
+}
+
+/// Any scalar in `v` (itself, or a list's elements) satisfies `f`.
+fn any_scalar(v: &Value, f: &mut dyn FnMut(&Value) -> bool) -> bool {
+    match v {
+        Value::Null => false,
+        Value::List(items) => items.iter().any(|i| any_scalar(i, f)),
+        scalar => f(scalar),
+    }
+}
+
+/// Any scalar in `v`, as its original (not case-folded) text, satisfies `f`.
+fn text_any(v: &Value, f: &mut dyn FnMut(&str) -> bool) -> bool {
+    any_scalar(v, &mut |s| s.to_text().is_some_and(|t| f(&t)))
 }
 
 fn keyword_hit(cx: &mut EventContext<'_>, vp: &ValuePattern) -> bool {
     match vp {
-        ValuePattern::Null => false,
         ValuePattern::Text { pattern, .. } => cx.keyword_matches(pattern),
+        ValuePattern::AnyOf(list, _) => list.iter().any(|p| keyword_hit(cx, p)),
+        ValuePattern::Cased { pattern, .. } => cx.keyword_text(&mut |s| pattern.matches(s)),
+        ValuePattern::Regex { re, .. } => cx.keyword_text(&mut |s| re.is_match(s)),
+        _ => false,
     }
 }
 
@@ -242,62 +324,165 @@ fn compile_map(map: &serde_norway::Mapping) -> Result<Group, String> {
     Ok(Group::new(items))
 }
 
-/// Compile one `field|mod|mod: value` entry.
-fn compile_key(key: &str, value: &Yaml) -> Result<Item, String> {
-    let mut parts = key.split('|');
-    let field = parts.next().unwrap_or_default();
-    let mut anchor = Anchor::Whole;
-    let mut all = false;
+/// A value transformation, applied in the order the modifiers are written.
+#[derive(Debug, Clone, Copy)]
+enum Transform {
+    Windash,
+    Base64,
+    Base64Offset,
+    Utf16(Utf16),
+}
+
+/// What kind of comparison the value is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Text,
+    Re,
+    Cidr,
+    Cmp(CmpOp),
+    Date(DatePart),
+    Exists,
+    FieldRef,
+}
+
+/// The modifiers of one key.
+#[derive(Debug)]
+struct Mods {
+    anchor: Anchor,
+    all: bool,
+    cased: bool,
+    neq: bool,
+    expand: bool,
+    kind: Kind,
+    /// `re` sub-modifiers `i`, `m`, `s`.
+    flags: (bool, bool, bool),
+    transforms: Vec<Transform>,
+}
+
+impl Mods {
+    fn plain(anchor: Anchor) -> Mods {
+        Mods {
+            anchor,
+            all: false,
+            cased: false,
+            neq: false,
+            expand: false,
+            kind: Kind::Text,
+            flags: (false, false, false),
+            transforms: Vec::new(),
+        }
+    }
+
+    /// A plain keyword list: substring searches.
+    fn keywords() -> Mods {
+        Mods::plain(Anchor::Anywhere)
+    }
+}
+
+fn parse_mods<'a>(parts: impl Iterator<Item = &'a str>) -> Result<Mods, String> {
+    let mut mods = Mods::plain(Anchor::Whole);
     for m in parts {
-        let set = |anchor: &mut Anchor, a: Anchor| {
-            if *anchor != Anchor::Whole && *anchor != a {
+        let set_anchor = |mods: &mut Mods, a: Anchor| {
+            if mods.anchor != Anchor::Whole && mods.anchor != a {
                 Err(format!(
                     "modifier '{m}' conflicts with an earlier contains/startswith/endswith"
                 ))
             } else {
-                *anchor = a;
+                mods.anchor = a;
+                Ok(())
+            }
+        };
+        let set_kind = |mods: &mut Mods, k: Kind| {
+            if mods.kind != Kind::Text {
+                Err(format!(
+                    "modifier '{m}' conflicts with an earlier type modifier"
+                ))
+            } else {
+                mods.kind = k;
                 Ok(())
             }
         };
         match m {
-            "contains" => set(&mut anchor, Anchor::Anywhere)?,
-            "startswith" => set(&mut anchor, Anchor::Start)?,
-            "endswith" => set(&mut anchor, Anchor::End)?,
-            "all" => all = true,
+            "contains" => set_anchor(&mut mods, Anchor::Anywhere)?,
+            "startswith" => set_anchor(&mut mods, Anchor::Start)?,
+            "endswith" => set_anchor(&mut mods, Anchor::End)?,
+            "all" => mods.all = true,
+            "cased" => mods.cased = true,
+            "neq" => mods.neq = true,
+            "expand" => mods.expand = true,
+            "windash" => mods.transforms.push(Transform::Windash),
+            "base64" => mods.transforms.push(Transform::Base64),
+            "base64offset" => mods.transforms.push(Transform::Base64Offset),
+            "utf16le" | "wide" => mods.transforms.push(Transform::Utf16(Utf16::Le)),
+            "utf16be" => mods.transforms.push(Transform::Utf16(Utf16::Be)),
+            "utf16" => mods.transforms.push(Transform::Utf16(Utf16::Bom)),
+            "re" => set_kind(&mut mods, Kind::Re)?,
+            "i" | "ignorecase" => mods.flags.0 = true,
+            "m" | "multiline" => mods.flags.1 = true,
+            "s" | "dotall" => mods.flags.2 = true,
+            "cidr" => set_kind(&mut mods, Kind::Cidr)?,
+            "exists" => set_kind(&mut mods, Kind::Exists)?,
+            "fieldref" => set_kind(&mut mods, Kind::FieldRef)?,
             "" => return Err("empty modifier".into()),
-            m if NOT_YET.contains(&m) => {
-                return Err(format!("modifier '{m}' is not supported yet"));
+            m => {
+                if let Some(op) = CmpOp::parse(m) {
+                    set_kind(&mut mods, Kind::Cmp(op))?
+                } else if let Some(part) = DatePart::parse(m) {
+                    set_kind(&mut mods, Kind::Date(part))?
+                } else {
+                    return Err(format!("unknown modifier '{m}'"));
+                }
             }
-            m => return Err(format!("unknown modifier '{m}'")),
         }
     }
+    if mods.flags != (false, false, false) && mods.kind != Kind::Re {
+        return Err("modifiers 'i', 'm' and 's' apply only after 're'".into());
+    }
+    if mods.kind != Kind::Text && !mods.transforms.is_empty() {
+        return Err("windash/base64/utf16 modifiers apply only to string values".into());
+    }
+    Ok(mods)
+}
+
+/// Compile one `field|mod|mod: value` entry.
+fn compile_key(key: &str, value: &Yaml) -> Result<Item, String> {
+    let mut parts = key.split('|');
+    let field = parts.next().unwrap_or_default();
+    let mods = parse_mods(parts)?;
     if field.is_empty() {
         if key.is_empty() {
             return Err("empty field name".into());
         }
         // `'|all': [...]` and friends: keywords with modifiers. Keywords are always substring
         // searches; an explicit startswith/endswith would be meaningless on the whole text.
-        if anchor == Anchor::Start || anchor == Anchor::End {
+        if mods.anchor == Anchor::Start || mods.anchor == Anchor::End {
             return Err("startswith/endswith cannot apply to keywords".into());
         }
-        return compile_item(Target::Keywords, all, Anchor::Anywhere, value);
+        if !matches!(mods.kind, Kind::Text | Kind::Re) {
+            return Err("only string and 're' modifiers apply to keywords".into());
+        }
+        let mods = Mods {
+            anchor: Anchor::Anywhere,
+            ..mods
+        };
+        return compile_item(Target::Keywords, &mods, value);
     }
     let id = FieldId::intern(field).ok_or("the field name table is full")?;
     let target = Target::Field {
         id,
         name: field.into(),
     };
-    compile_item(target, all, anchor, value)
+    compile_item(target, &mods, value)
 }
 
-fn compile_item(target: Target, all: bool, anchor: Anchor, value: &Yaml) -> Result<Item, String> {
+fn compile_item(target: Target, mods: &Mods, value: &Yaml) -> Result<Item, String> {
     let values = match value {
         Yaml::Sequence(list) if list.is_empty() => return Err("empty value list".into()),
         Yaml::Sequence(list) => list
             .iter()
-            .map(|v| value_pattern(v, anchor))
+            .map(|v| value_pattern(v, mods))
             .collect::<Result<Vec<_>, _>>()?,
-        single => vec![value_pattern(single, anchor)?],
+        single => vec![value_pattern(single, mods)?],
     };
     if matches!(target, Target::Keywords) && values.iter().any(|v| matches!(v, ValuePattern::Null))
     {
@@ -305,25 +490,172 @@ fn compile_item(target: Target, all: bool, anchor: Anchor, value: &Yaml) -> Resu
     }
     Ok(Item {
         target,
-        all,
+        all: mods.all,
         values,
     })
 }
 
-fn value_pattern(v: &Yaml, anchor: Anchor) -> Result<ValuePattern, String> {
-    let text = match v {
-        Yaml::Null => return Ok(ValuePattern::Null),
+/// A YAML scalar as rule text: integral floats (`1.0`) read as integers.
+fn scalar_text(v: &Yaml) -> Result<String, String> {
+    Ok(match v {
         Yaml::String(s) => s.clone(),
-        Yaml::Number(n) => n.to_string(),
+        Yaml::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 9.0e15 => {
+                format!("{}", f as i64)
+            }
+            _ => n.to_string(),
+        },
         Yaml::Bool(b) => b.to_string(),
+        Yaml::Null => return Err("null is not allowed here".into()),
         Yaml::Sequence(_) => return Err("nested lists are not allowed as values".into()),
         Yaml::Mapping(_) => return Err("a map is not allowed as a value".into()),
         Yaml::Tagged(_) => return Err("yaml tags are not supported".into()),
-    };
-    Ok(ValuePattern::Text {
-        pattern: Pattern::compile(&text, anchor),
-        source: text.into(),
     })
+}
+
+fn value_pattern(v: &Yaml, mods: &Mods) -> Result<ValuePattern, String> {
+    if matches!(v, Yaml::Null) && !matches!(mods.kind, Kind::Exists) {
+        return Ok(ValuePattern::Null);
+    }
+    let vp = typed_pattern(v, mods)?;
+    Ok(if mods.neq {
+        ValuePattern::Neq(Box::new(vp))
+    } else {
+        vp
+    })
+}
+
+fn typed_pattern(v: &Yaml, mods: &Mods) -> Result<ValuePattern, String> {
+    if let Kind::Exists = mods.kind {
+        return match v {
+            Yaml::Bool(b) => Ok(ValuePattern::Exists(*b)),
+            Yaml::String(s) if s == "true" || s == "false" => Ok(ValuePattern::Exists(s == "true")),
+            other => Err(format!(
+                "'exists' takes true or false, found {}",
+                yaml_text(other)
+            )),
+        };
+    }
+    let text = scalar_text(v)?;
+    if mods.expand
+        && let Some(start) = text.find('%')
+        && let Some(len) = text[start + 1..].find('%')
+    {
+        let name = &text[start..start + len + 2];
+        return Err(format!(
+            "placeholder '{name}' has no value (expand placeholders are not configured)"
+        ));
+    }
+    let source: Box<str> = text.as_str().into();
+    Ok(match mods.kind {
+        Kind::Re => {
+            let (i, m, s) = mods.flags;
+            let re = regex::RegexBuilder::new(&text)
+                .case_insensitive(i)
+                .multi_line(m)
+                .dot_matches_new_line(s)
+                .size_limit(1 << 22)
+                .build()
+                .map_err(|e| {
+                    let e = e.to_string();
+                    let last = e.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+                    format!(
+                        "bad regular expression '{text}': {}",
+                        last.trim().to_lowercase()
+                    )
+                })?;
+            ValuePattern::Regex { re, source }
+        }
+        Kind::Cidr => ValuePattern::Cidr {
+            net: Cidr::parse(&text)?,
+            source,
+        },
+        Kind::Cmp(op) => ValuePattern::Cmp {
+            op,
+            num: text
+                .trim()
+                .parse()
+                .map_err(|_| format!("'{text}' is not a number"))?,
+            source,
+        },
+        Kind::Date(part) => ValuePattern::Date {
+            part,
+            num: text
+                .trim()
+                .parse()
+                .map_err(|_| format!("'{text}' is not an integer"))?,
+            source,
+        },
+        Kind::FieldRef => ValuePattern::FieldRef {
+            other: FieldId::intern(&text).ok_or("the field name table is full")?,
+            anchor: mods.anchor,
+            source,
+        },
+        Kind::Exists => return Err("'exists' takes true or false".into()),
+        Kind::Text => {
+            let variants = transform(&text, &mods.transforms)?;
+            let mut pats: Vec<ValuePattern> = variants
+                .iter()
+                .map(|t| {
+                    let pattern = Pattern::compile_case(t, mods.anchor, !mods.cased);
+                    if mods.cased {
+                        ValuePattern::Cased {
+                            pattern,
+                            source: source.clone(),
+                        }
+                    } else {
+                        ValuePattern::Text {
+                            pattern,
+                            source: source.clone(),
+                        }
+                    }
+                })
+                .collect();
+            if pats.len() == 1 {
+                pats.pop().ok_or("no value")?
+            } else {
+                ValuePattern::AnyOf(pats, source)
+            }
+        }
+    })
+}
+
+/// Apply value transformations in order. Binary results (UTF-16 not followed by base64) are
+/// kept as text with one character per byte.
+fn transform(text: &str, transforms: &[Transform]) -> Result<Vec<String>, String> {
+    let mut values: Vec<Vec<u8>> = vec![text.as_bytes().to_vec()];
+    for t in transforms {
+        values = match t {
+            Transform::Windash => {
+                let mut out = Vec::new();
+                for v in &values {
+                    let s = String::from_utf8_lossy(v);
+                    out.extend(modifier::windash(&s)?.into_iter().map(String::into_bytes));
+                }
+                out
+            }
+            Transform::Utf16(kind) => values
+                .iter()
+                .map(|v| modifier::utf16(&String::from_utf8_lossy(v), *kind))
+                .collect(),
+            Transform::Base64 => values
+                .iter()
+                .map(|v| modifier::base64(v).into_bytes())
+                .collect(),
+            Transform::Base64Offset => values
+                .iter()
+                .flat_map(|v| modifier::base64offset(v))
+                .map(String::into_bytes)
+                .collect(),
+        };
+    }
+    Ok(values
+        .into_iter()
+        .map(|v| match String::from_utf8(v) {
+            Ok(s) => s,
+            Err(e) => e.into_bytes().into_iter().map(char::from).collect(),
+        })
+        .collect())
 }
 
 /// Short text of a YAML scalar for messages.

@@ -11,24 +11,30 @@
 //!
 //! # What is supported
 //!
-//! This is the first subset of the [Sigma specification]; a rule using anything else fails to
-//! compile with a reason naming what it used (e.g. `modifier 're' is not supported yet`), is
-//! skipped and reported in the [`LoadReport`]; the other rules load.
+//! The Sigma 2.1 detection language; a rule using anything else fails to compile with a
+//! reason naming what it used, is skipped and reported in the [`LoadReport`]; the other
+//! rules load.
 //!
 //! - Search identifiers: maps (AND of fields), lists of maps (OR), keyword lists (any keyword
 //!   contained in the event's `message`, or in its raw text when it has no `message`), and
 //!   `'|all': [...]` keyword maps (every keyword).
 //! - Values: case-insensitive strings, numbers compared as text (`4625` matches `"4625"` and
-//!   `4625`), `null` (absent or null), `''` (empty string), lists (OR). An event value that is
-//!   a list matches when any element does.
+//!   `4625`; a YAML `1.0` is `1`), `null` (absent or null), `''` (empty string), lists (OR).
+//!   An event value that is a list matches when any element does.
 //! - Wildcards `*` and `?`; `\*`, `\?` and `\\` are literal `*`, `?` and `\`; a backslash
 //!   before any other character is itself literal.
-//! - Modifiers `contains`, `startswith`, `endswith` and `all`.
+//! - Modifiers: `contains`, `startswith`, `endswith`, `all`, `cased`, `neq`, `exists`,
+//!   `re` (with `i`, `m`, `s`; searched anywhere, case-sensitive), `cidr` (v4 and v6),
+//!   `lt lte gt gte`, `minute hour day week month year`, `fieldref`, `windash` (`-` `/` `–`
+//!   `—` `―` at each option dash), `base64`, `base64offset`, `utf16le`/`wide`, `utf16be`,
+//!   `utf16`, and `expand` (a placeholder without a configured value is a compile error
+//!   naming it).
 //! - Conditions: identifiers, `and`, `or`, `not`, parentheses, `1 of` / `any of` / `N of` /
 //!   `all of` a pattern or `them` (`them` skips identifiers starting with `_`); a list of
 //!   conditions is their OR. Precedence: `not` over `and` over `or`.
-//! - Several documents per file (`---`): each is a rule. `action: global` documents,
-//!   correlation rules and Sigma filters are reported as not supported yet.
+//! - Several documents per file (`---`): each is a rule. `action: global` documents and
+//!   Sigma filters are reported as not supported yet; correlation rules are reported as
+//!   handled by the correlator.
 //!
 //! Metadata: `title` and `detection` (with `condition`) are required. A rule without an `id` is
 //! given a stable one derived from its file name, title and position in the file (see
@@ -45,6 +51,7 @@ mod condition;
 mod context;
 mod detection;
 mod error;
+mod modifier;
 mod pattern;
 mod rule;
 mod source;

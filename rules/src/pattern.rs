@@ -50,7 +50,14 @@ pub(crate) enum Pattern {
 
 impl Pattern {
     /// Compile a Sigma string value: resolve escapes, find wildcards, lowercase, apply the anchor.
+    #[cfg(test)]
     pub(crate) fn compile(value: &str, anchor: Anchor) -> Pattern {
+        Self::compile_case(value, anchor, true)
+    }
+
+    /// As [`Pattern::compile`]; `fold` false keeps the case (for `cased`, matched against the
+    /// original text).
+    pub(crate) fn compile_case(value: &str, anchor: Anchor, fold: bool) -> Pattern {
         let mut tokens = Vec::new();
         if matches!(anchor, Anchor::End | Anchor::Anywhere) {
             tokens.push(Token::Many);
@@ -59,7 +66,7 @@ impl Pattern {
         if matches!(anchor, Anchor::Start | Anchor::Anywhere) {
             tokens.push(Token::Many);
         }
-        Self::from_tokens(normalize(tokens))
+        Self::from_tokens(normalize(tokens, fold))
     }
 
     fn from_tokens(tokens: Vec<Token>) -> Pattern {
@@ -121,18 +128,21 @@ fn tokenize(value: &str) -> Vec<Token> {
     tokens
 }
 
-/// Lowercase literals, merge adjacent ones and collapse runs of `*`.
-fn normalize(tokens: Vec<Token>) -> Vec<Token> {
+/// Lowercase literals (when `fold`), merge adjacent ones and collapse runs of `*`.
+fn normalize(tokens: Vec<Token>, fold: bool) -> Vec<Token> {
     let mut out: Vec<Token> = Vec::with_capacity(tokens.len());
+    let lower = |s: String| -> String {
+        if fold {
+            s.chars().flat_map(char::to_lowercase).collect()
+        } else {
+            s
+        }
+    };
     for t in tokens {
         match (out.last_mut(), t) {
             (Some(Token::Many), Token::Many) => {}
-            (Some(Token::Lit(prev)), Token::Lit(s)) => {
-                prev.extend(s.chars().flat_map(char::to_lowercase))
-            }
-            (_, Token::Lit(s)) => {
-                out.push(Token::Lit(s.chars().flat_map(char::to_lowercase).collect()))
-            }
+            (Some(Token::Lit(prev)), Token::Lit(s)) => prev.push_str(&lower(s)),
+            (_, Token::Lit(s)) => out.push(Token::Lit(lower(s))),
             (_, t) => out.push(t),
         }
     }

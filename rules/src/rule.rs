@@ -156,7 +156,9 @@ fn compile_document(
         )));
     }
     if m.contains_key("correlation") {
-        return Err(fail("correlation rules are not supported yet".into()));
+        return Err(fail(
+            "correlation rules are handled by the correlator (not yet supported)".into(),
+        ));
     }
     if m.contains_key("filter") && !m.contains_key("detection") {
         return Err(fail("sigma filter documents are not supported yet".into()));
