@@ -10,6 +10,7 @@
 use onewall_model::{FieldId, MatchedField, Value};
 use serde_norway::Value as Yaml;
 
+use crate::Placeholders;
 use crate::context::{EventContext, field_bit};
 use crate::modifier::{self, Cidr, CmpOp, DatePart, Utf16};
 use crate::pattern::{Anchor, Pattern};
@@ -124,17 +125,17 @@ impl ValuePattern {
 
 impl Selection {
     /// Compile the search identifier `name` defined as `def`. Errors name the identifier.
-    pub(crate) fn compile(name: &str, def: &Yaml) -> Result<Selection, String> {
+    pub(crate) fn compile(name: &str, def: &Yaml, ph: &Placeholders) -> Result<Selection, String> {
         let at = |reason: String| format!("search identifier '{name}': {reason}");
         let groups = match def {
-            Yaml::Mapping(map) => vec![compile_map(map).map_err(at)?],
+            Yaml::Mapping(map) => vec![compile_map(map, ph).map_err(at)?],
             Yaml::Sequence(items) if items.is_empty() => {
                 return Err(at("empty list".into()));
             }
             Yaml::Sequence(items) if items.iter().all(|i| matches!(i, Yaml::Mapping(_))) => items
                 .iter()
                 .filter_map(|i| match i {
-                    Yaml::Mapping(map) => Some(compile_map(map).map_err(at)),
+                    Yaml::Mapping(map) => Some(compile_map(map, ph).map_err(at)),
                     _ => None,
                 })
                 .collect::<Result<_, _>>()?,
@@ -142,7 +143,7 @@ impl Selection {
                 return Err(at("a list mixes maps and plain values".into()));
             }
             Yaml::Sequence(_) | Yaml::String(_) | Yaml::Number(_) | Yaml::Bool(_) => {
-                let item = compile_item(Target::Keywords, &Mods::keywords(), def);
+                let item = compile_item(Target::Keywords, &Mods::keywords(), def, ph);
                 vec![Group::new(vec![item.map_err(at)?])]
             }
             Yaml::Null => return Err(at("has no definition".into())),
@@ -303,7 +304,7 @@ fn keyword_hit(cx: &mut EventContext<'_>, vp: &ValuePattern) -> bool {
     }
 }
 
-fn compile_map(map: &serde_norway::Mapping) -> Result<Group, String> {
+fn compile_map(map: &serde_norway::Mapping, ph: &Placeholders) -> Result<Group, String> {
     if map.is_empty() {
         return Err("empty map".into());
     }
@@ -313,7 +314,7 @@ fn compile_map(map: &serde_norway::Mapping) -> Result<Group, String> {
             return Err(format!("field name {} is not a string", yaml_text(key)));
         };
         let field = key.split('|').next().unwrap_or_default();
-        items.push(compile_key(key, value).map_err(|e| {
+        items.push(compile_key(key, value, ph).map_err(|e| {
             if field.is_empty() {
                 format!("key '{key}': {e}")
             } else {
@@ -346,7 +347,7 @@ enum Kind {
 }
 
 /// The modifiers of one key.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Mods {
     anchor: Anchor,
     all: bool,
@@ -445,7 +446,7 @@ fn parse_mods<'a>(parts: impl Iterator<Item = &'a str>) -> Result<Mods, String> 
 }
 
 /// Compile one `field|mod|mod: value` entry.
-fn compile_key(key: &str, value: &Yaml) -> Result<Item, String> {
+fn compile_key(key: &str, value: &Yaml, ph: &Placeholders) -> Result<Item, String> {
     let mut parts = key.split('|');
     let field = parts.next().unwrap_or_default();
     let mods = parse_mods(parts)?;
@@ -465,24 +466,29 @@ fn compile_key(key: &str, value: &Yaml) -> Result<Item, String> {
             anchor: Anchor::Anywhere,
             ..mods
         };
-        return compile_item(Target::Keywords, &mods, value);
+        return compile_item(Target::Keywords, &mods, value, ph);
     }
     let id = FieldId::intern(field).ok_or("the field name table is full")?;
     let target = Target::Field {
         id,
         name: field.into(),
     };
-    compile_item(target, &mods, value)
+    compile_item(target, &mods, value, ph)
 }
 
-fn compile_item(target: Target, mods: &Mods, value: &Yaml) -> Result<Item, String> {
+fn compile_item(
+    target: Target,
+    mods: &Mods,
+    value: &Yaml,
+    ph: &Placeholders,
+) -> Result<Item, String> {
     let values = match value {
         Yaml::Sequence(list) if list.is_empty() => return Err("empty value list".into()),
         Yaml::Sequence(list) => list
             .iter()
-            .map(|v| value_pattern(v, mods))
+            .map(|v| value_pattern(v, mods, ph))
             .collect::<Result<Vec<_>, _>>()?,
-        single => vec![value_pattern(single, mods)?],
+        single => vec![value_pattern(single, mods, ph)?],
     };
     if matches!(target, Target::Keywords) && values.iter().any(|v| matches!(v, ValuePattern::Null))
     {
@@ -513,11 +519,11 @@ fn scalar_text(v: &Yaml) -> Result<String, String> {
     })
 }
 
-fn value_pattern(v: &Yaml, mods: &Mods) -> Result<ValuePattern, String> {
+fn value_pattern(v: &Yaml, mods: &Mods, ph: &Placeholders) -> Result<ValuePattern, String> {
     if matches!(v, Yaml::Null) && !matches!(mods.kind, Kind::Exists) {
         return Ok(ValuePattern::Null);
     }
-    let vp = typed_pattern(v, mods)?;
+    let vp = typed_pattern(v, mods, ph)?;
     Ok(if mods.neq {
         ValuePattern::Neq(Box::new(vp))
     } else {
@@ -525,7 +531,7 @@ fn value_pattern(v: &Yaml, mods: &Mods) -> Result<ValuePattern, String> {
     })
 }
 
-fn typed_pattern(v: &Yaml, mods: &Mods) -> Result<ValuePattern, String> {
+fn typed_pattern(v: &Yaml, mods: &Mods, ph: &Placeholders) -> Result<ValuePattern, String> {
     if let Kind::Exists = mods.kind {
         return match v {
             Yaml::Bool(b) => Ok(ValuePattern::Exists(*b)),
@@ -537,15 +543,27 @@ fn typed_pattern(v: &Yaml, mods: &Mods) -> Result<ValuePattern, String> {
         };
     }
     let text = scalar_text(v)?;
-    if mods.expand
-        && let Some(start) = text.find('%')
-        && let Some(len) = text[start + 1..].find('%')
-    {
-        let name = &text[start..start + len + 2];
-        return Err(format!(
-            "placeholder '{name}' has no value (expand placeholders are not configured)"
-        ));
+    let texts = if mods.expand {
+        expand(&text, ph)?
+    } else {
+        vec![text.clone()]
+    };
+    if texts.len() != 1 {
+        let source: Box<str> = text.as_str().into();
+        let alts = texts
+            .iter()
+            .map(|t| {
+                let mods = Mods {
+                    expand: false,
+                    transforms: mods.transforms.clone(),
+                    ..*mods
+                };
+                typed_pattern(&Yaml::String(t.clone()), &mods, ph)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        return Ok(ValuePattern::AnyOf(alts, source));
     }
+    let text = texts.into_iter().next().ok_or("no value")?;
     let source: Box<str> = text.as_str().into();
     Ok(match mods.kind {
         Kind::Re => {
@@ -618,6 +636,34 @@ fn typed_pattern(v: &Yaml, mods: &Mods) -> Result<ValuePattern, String> {
             }
         }
     })
+}
+
+/// `expand`: every `%name%` replaced by each of the placeholder's values (all combinations).
+fn expand(text: &str, ph: &Placeholders) -> Result<Vec<String>, String> {
+    let mut out = vec![String::new()];
+    let mut rest = text;
+    while let Some(start) = rest.find('%') {
+        let Some(len) = rest[start + 1..].find('%') else {
+            break;
+        };
+        let name = &rest[start + 1..start + 1 + len];
+        let values = ph
+            .get(name)
+            .ok_or_else(|| format!("unknown placeholder '%{name}%'"))?;
+        if values.is_empty() {
+            return Err(format!("placeholder '%{name}%' has no values"));
+        }
+        let lead = &rest[..start];
+        out = out
+            .iter()
+            .flat_map(|o| values.iter().map(move |v| format!("{o}{lead}{v}")))
+            .collect();
+        rest = &rest[start + len + 2..];
+    }
+    for o in &mut out {
+        o.push_str(rest);
+    }
+    Ok(out)
 }
 
 /// Apply value transformations in order. Binary results (UTF-16 not followed by base64) are

@@ -27,8 +27,8 @@
 //!   `re` (with `i`, `m`, `s`; searched anywhere, case-sensitive), `cidr` (v4 and v6),
 //!   `lt lte gt gte`, `minute hour day week month year`, `fieldref`, `windash` (`-` `/` `–`
 //!   `—` `―` at each option dash), `base64`, `base64offset`, `utf16le`/`wide`, `utf16be`,
-//!   `utf16`, and `expand` (a placeholder without a configured value is a compile error
-//!   naming it).
+//!   `utf16`, and `expand` (values from [`Engine::compile_with`]; a placeholder without one is
+//!   a compile error naming it).
 //! - Conditions: identifiers, `and`, `or`, `not`, parentheses, `1 of` / `any of` / `N of` /
 //!   `all of` a pattern or `them` (`them` skips identifiers starting with `_`); a list of
 //!   conditions is their OR. Precedence: `not` over `and` over `or`.
@@ -69,6 +69,9 @@ pub use source::{RuleSource, builtin_sources, read_rule_dir};
 use context::{EventContext, LowerCache};
 use rule::CompiledRule;
 
+/// Values of `expand` placeholders: the name without `%` → the values it stands for.
+pub type Placeholders = HashMap<String, Vec<String>>;
+
 /// A compiled set of rules. Immutable once built; share it across threads (`Send + Sync`) and
 /// build a new one to change the rules.
 pub struct Engine {
@@ -94,10 +97,20 @@ impl Engine {
     /// Compile rule sources. Never fails as a whole: a document that does not compile is
     /// skipped and reported.
     pub fn compile(sources: impl IntoIterator<Item = RuleSource>) -> (Engine, LoadReport) {
+        Self::compile_with(sources, &Placeholders::new())
+    }
+
+    /// As [`Engine::compile`], with values for the `expand` modifier's `%name%` placeholders:
+    /// each placeholder stands for any one of its values. A rule using a placeholder missing
+    /// from `placeholders` is reported with the placeholder's name and skipped.
+    pub fn compile_with(
+        sources: impl IntoIterator<Item = RuleSource>,
+        placeholders: &Placeholders,
+    ) -> (Engine, LoadReport) {
         let mut report = LoadReport::default();
         let mut rules = Vec::new();
         for src in sources {
-            rule::compile_source(&src, &mut rules, &mut report);
+            rule::compile_source(&src, &mut rules, &mut report, placeholders);
         }
         let mut first_seen: HashMap<String, String> = HashMap::new();
         let mut engine = Engine {

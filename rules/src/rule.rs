@@ -9,7 +9,7 @@ use onewall_model::{RuleRef, Severity};
 use crate::condition::{self, Expr};
 use crate::context::EventContext;
 use crate::detection::{Selection, yaml_text};
-use crate::{LoadReport, RuleError, RuleSource};
+use crate::{LoadReport, Placeholders, RuleError, RuleSource};
 
 /// Where a rule's events come from, as the rule's `logsource` says. Recorded, not yet used to
 /// route events: every rule is tried on every event for now.
@@ -100,6 +100,7 @@ pub(crate) fn compile_source(
     src: &RuleSource,
     out: &mut Vec<(RuleInfo, CompiledRule)>,
     report: &mut LoadReport,
+    ph: &Placeholders,
 ) {
     let mut index = 0usize;
     for doc in serde_norway::Deserializer::from_str(&src.text) {
@@ -109,7 +110,7 @@ pub(crate) fn compile_source(
             Ok(value) => {
                 index += 1;
                 report.total += 1;
-                match compile_document(&src.path, index, &value) {
+                match compile_document(&src.path, index, &value, ph) {
                     Ok(rule) => out.push(rule),
                     Err(e) => report.errors.push(e),
                 }
@@ -130,6 +131,7 @@ fn compile_document(
     path: &str,
     index: usize,
     doc: &Yaml,
+    ph: &Placeholders,
 ) -> Result<(RuleInfo, CompiledRule), RuleError> {
     let Yaml::Mapping(m) = doc else {
         return Err(RuleError::new(path, None, "rule document is not a map"));
@@ -189,7 +191,7 @@ fn compile_document(
             )));
         }
     };
-    let compiled = compile_detection(detection).map_err(&fail)?;
+    let compiled = compile_detection(detection, ph).map_err(&fail)?;
     let info = RuleInfo {
         id: id
             .clone()
@@ -207,7 +209,7 @@ fn compile_document(
     Ok((info, compiled))
 }
 
-fn compile_detection(d: &Mapping) -> Result<CompiledRule, String> {
+fn compile_detection(d: &Mapping, ph: &Placeholders) -> Result<CompiledRule, String> {
     let mut names = Vec::new();
     let mut selections = Vec::new();
     let mut condition = None;
@@ -222,7 +224,7 @@ fn compile_detection(d: &Mapping) -> Result<CompiledRule, String> {
             "condition" => condition = Some(def),
             "timeframe" => return Err("'timeframe' is not supported yet".into()),
             name => {
-                selections.push(Selection::compile(name, def)?);
+                selections.push(Selection::compile(name, def, ph)?);
                 names.push(name.to_owned());
             }
         }

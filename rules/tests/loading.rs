@@ -185,3 +185,25 @@ fn matched_fields_name_what_made_the_rule_true() {
         ]
     );
 }
+
+#[test]
+fn expand_placeholders_come_from_the_caller() {
+    use onewall_rules::Placeholders;
+    let rule =
+        "title: t\nid: x\ndetection:\n  sel:\n    User|expand: '%admins%'\n  condition: sel\n";
+    let mut ph = Placeholders::new();
+    ph.insert("admins".into(), vec!["root".into(), "adm_*".into()]);
+    let (engine, report) = Engine::compile_with([RuleSource::new("e.yml", rule)], &ph);
+    assert!(report.is_clean(), "{report:?}");
+    for (user, hit) in [("root", true), ("ADM_bob", true), ("bob", false)] {
+        let ev = common::event(&serde_json::json!({ "User": user }), None);
+        assert_eq!(!engine.matching_rules(&ev).is_empty(), hit, "{user}");
+    }
+    let (_, report) = Engine::compile([RuleSource::new("e.yml", rule)]);
+    assert_eq!(report.errors.len(), 1);
+    assert!(
+        report.errors[0]
+            .reason
+            .contains("unknown placeholder '%admins%'")
+    );
+}
