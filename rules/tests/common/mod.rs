@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod windows;
+
 use onewall_model::{Event, RegionCode, Source, Timestamp};
 
 /// The repository's `testdata/rules` folder.
