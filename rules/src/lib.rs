@@ -32,9 +32,11 @@
 //! - Conditions: identifiers, `and`, `or`, `not`, parentheses, `1 of` / `any of` / `N of` /
 //!   `all of` a pattern or `them` (`them` skips identifiers starting with `_`); a list of
 //!   conditions is their OR. Precedence: `not` over `and` over `or`.
-//! - Several documents per file (`---`): each is a rule. `action: global` documents and
-//!   Sigma filters are reported as not supported yet; correlation rules are reported as
-//!   handled by the correlator.
+//! - Several documents per file (`---`): each is a rule. Sigma filter documents AND their
+//!   condition (usually `not selection`) to the rules they name by id or title, when the
+//!   logsources agree; a filter is not counted as a rule unless it fails to compile or names
+//!   no loaded rule. `action: global` documents are reported as not supported yet;
+//!   correlation rules are reported as handled by the correlator.
 //!
 //! Metadata: `title` and `detection` (with `condition`) are required. A rule without an `id` is
 //! given a stable one derived from its file name, title and position in the file (see
@@ -51,6 +53,7 @@ mod condition;
 mod context;
 mod detection;
 mod error;
+mod filter;
 mod modifier;
 mod pattern;
 mod rule;
@@ -109,8 +112,28 @@ impl Engine {
     ) -> (Engine, LoadReport) {
         let mut report = LoadReport::default();
         let mut rules = Vec::new();
+        let mut filters = Vec::new();
         for src in sources {
-            rule::compile_source(&src, &mut rules, &mut report, placeholders);
+            rule::compile_source(&src, &mut rules, &mut filters, &mut report, placeholders);
+        }
+        for f in filters {
+            let mut applied = false;
+            for (_, compiled) in rules.iter_mut().filter(|(info, _)| f.applies_to(info)) {
+                compiled.add_filter(f.detection.clone());
+                applied = true;
+            }
+            if !applied {
+                report.total += 1;
+                report.errors.push(RuleError::new(
+                    &f.path,
+                    f.id.as_deref(),
+                    format!(
+                        "filter '{}' applies to no loaded rule (filter.rules: {})",
+                        f.title,
+                        f.targets.join(", ")
+                    ),
+                ));
+            }
         }
         let mut first_seen: HashMap<String, String> = HashMap::new();
         let mut engine = Engine {

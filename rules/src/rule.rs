@@ -9,6 +9,7 @@ use onewall_model::{RuleRef, Severity};
 use crate::condition::{self, Expr};
 use crate::context::EventContext;
 use crate::detection::{Selection, yaml_text};
+use crate::filter::{FilterDoc, compile_filter, is_filter};
 use crate::{LoadReport, Placeholders, RuleError, RuleSource};
 
 /// Where a rule's events come from, as the rule's `logsource` says. Recorded, not yet used to
@@ -62,6 +63,8 @@ pub(crate) struct CompiledRule {
     condition: Expr,
     /// Selections the condition uses without negation, for [`CompiledRule::collect`].
     positive: Vec<usize>,
+    /// Sigma filter documents applied to this rule: each must match too.
+    filters: Vec<CompiledRule>,
 }
 
 impl CompiledRule {
@@ -75,6 +78,12 @@ impl CompiledRule {
     pub(crate) fn matches(&self, cx: &mut EventContext<'_>) -> bool {
         self.condition
             .eval(&mut |i| self.selections.get(i).is_some_and(|s| s.matches(cx)))
+            && self.filters.iter().all(|f| f.matches(cx))
+    }
+
+    /// AND a filter document's condition to this rule's.
+    pub(crate) fn add_filter(&mut self, filter: CompiledRule) {
+        self.filters.push(filter);
     }
 
     /// The field values that made the positive selections of a matching rule true.
@@ -99,6 +108,7 @@ impl CompiledRule {
 pub(crate) fn compile_source(
     src: &RuleSource,
     out: &mut Vec<(RuleInfo, CompiledRule)>,
+    filters: &mut Vec<FilterDoc>,
     report: &mut LoadReport,
     ph: &Placeholders,
 ) {
@@ -107,6 +117,14 @@ pub(crate) fn compile_source(
         match Yaml::deserialize(doc) {
             // An empty document (an empty file, a trailing `---`) is not a rule.
             Ok(Yaml::Null) => continue,
+            Ok(Yaml::Mapping(m)) if is_filter(&m) => match compile_filter(&src.path, &m, ph) {
+                // Filters are not rules: counted only when they fail (or apply to nothing).
+                Ok(f) => filters.push(f),
+                Err(e) => {
+                    report.total += 1;
+                    report.errors.push(e);
+                }
+            },
             Ok(value) => {
                 index += 1;
                 report.total += 1;
@@ -162,9 +180,6 @@ fn compile_document(
             "correlation rules are handled by the correlator (not yet supported)".into(),
         ));
     }
-    if m.contains_key("filter") && !m.contains_key("detection") {
-        return Err(fail("sigma filter documents are not supported yet".into()));
-    }
     let title = match m.get("title") {
         Some(Yaml::String(s)) if !s.trim().is_empty() => s.trim().to_owned(),
         None | Some(Yaml::Null) => return Err(fail("missing 'title'".into())),
@@ -209,7 +224,7 @@ fn compile_document(
     Ok((info, compiled))
 }
 
-fn compile_detection(d: &Mapping, ph: &Placeholders) -> Result<CompiledRule, String> {
+pub(crate) fn compile_detection(d: &Mapping, ph: &Placeholders) -> Result<CompiledRule, String> {
     let mut names = Vec::new();
     let mut selections = Vec::new();
     let mut condition = None;
@@ -267,6 +282,7 @@ fn compile_detection(d: &Mapping, ph: &Placeholders) -> Result<CompiledRule, Str
         selections,
         condition,
         positive,
+        filters: Vec::new(),
     })
 }
 
@@ -280,7 +296,7 @@ fn scalar(v: &Yaml) -> Option<String> {
     }
 }
 
-fn opt_string(m: &Mapping, key: &str) -> Result<Option<String>, String> {
+pub(crate) fn opt_string(m: &Mapping, key: &str) -> Result<Option<String>, String> {
     match m.get(key) {
         None | Some(Yaml::Null) => Ok(None),
         Some(v) => scalar(v)
@@ -308,7 +324,7 @@ fn string_list(m: &Mapping, key: &str) -> Result<Vec<String>, String> {
     }
 }
 
-fn logsource(m: &Mapping) -> Result<Logsource, String> {
+pub(crate) fn logsource(m: &Mapping) -> Result<Logsource, String> {
     match m.get("logsource") {
         None | Some(Yaml::Null) => Ok(Logsource::default()),
         Some(Yaml::Mapping(l)) => Ok(Logsource {

@@ -1,0 +1,165 @@
+//! All SigmaHQ Windows rules over a realistic Windows event set (the corpus Winlogbeat and
+//! NXLog samples plus generated Sysmon-shaped events over the common EventIDs), one thread:
+//! onewall's engine and `rsigma-eval` measured in the same run, and their ratio. Also the
+//! compiled memory and load time of the whole SigmaHQ corpus (three folders).
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::fs;
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use onewall_model::{Alert, Timestamp};
+use onewall_rules::{Engine, RuleSource};
+
+/// Resident memory of this process in bytes (Linux `/proc`), for the compiled set's size.
+fn rss() -> Option<i64> {
+    let statm = fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: i64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/sigmahq");
+const GENERATED: usize = 8000;
+
+fn rule_files() -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(rd) = fs::read_dir(dir) else { return };
+        for e in rd.filter_map(Result::ok) {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "yml") {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    for f in ["rules", "rules-emerging-threats", "rules-threat-hunting"] {
+        walk(&Path::new(CORPUS).join(f), &mut files);
+    }
+    files.sort();
+    files
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn bench(c: &mut Criterion) {
+    let files = rule_files();
+    if files.is_empty() {
+        eprintln!("skipping: {CORPUS} is not present");
+        return;
+    }
+    let texts: Vec<(String, String)> = files
+        .iter()
+        .filter_map(|p| Some((p.display().to_string(), fs::read_to_string(p).ok()?)))
+        .collect();
+
+    // Load time and memory of the whole corpus.
+    let mut loads = Vec::new();
+    let mut bytes = None;
+    for _ in 0..3 {
+        let before = rss();
+        let start = Instant::now();
+        let (engine, report) = Engine::compile(
+            texts
+                .iter()
+                .map(|(p, t)| RuleSource::new(p.as_str(), t.as_str())),
+        );
+        loads.push(start.elapsed().as_secs_f64());
+        // The first load's growth in resident memory (later loads reuse freed pages).
+        if bytes.is_none() {
+            bytes = Some(rss().zip(before).map_or(0, |(a, b)| a - b));
+        }
+        eprintln!("sigmahq corpus: {report}");
+        drop(engine);
+    }
+    eprintln!(
+        "load: {:.0} ms median for {} files; resident memory grew {:.1} MiB on the first load",
+        median(loads) * 1000.0,
+        texts.len(),
+        bytes.unwrap_or(0) as f64 / (1024.0 * 1024.0)
+    );
+
+    // The Windows rules in both engines.
+    let windows: Vec<&(String, String)> = texts
+        .iter()
+        .filter(|(_, t)| t.contains("product: windows"))
+        .collect();
+    let (ours, _) = Engine::compile(
+        windows
+            .iter()
+            .map(|(p, t)| RuleSource::new(p.as_str(), t.as_str())),
+    );
+    let mut theirs = rsigma_eval::Engine::new();
+    for (_, t) in &windows {
+        if let Ok(coll) = rsigma_parser::parse_sigma_yaml(t) {
+            for rule in &coll.rules {
+                let _ = theirs.add_rule(rule);
+            }
+        }
+    }
+    let mut json = common::windows::corpus_events();
+    json.extend(common::windows::generated_events(GENERATED));
+    let events: Vec<_> = json
+        .iter()
+        .map(|v| common::event(v, Some(&v.to_string())))
+        .collect();
+    eprintln!(
+        "windows: {} rules (onewall), {} rules (rsigma-eval), {} events",
+        ours.len(),
+        theirs.rule_count(),
+        events.len()
+    );
+
+    let now = Timestamp::from_secs(1_764_324_000);
+    let mut alerts: Vec<Alert> = Vec::new();
+    let mut run_ours = || {
+        alerts.clear();
+        ours.match_batch(black_box(&events), now, &mut alerts);
+        alerts.len()
+    };
+    let run_theirs = || {
+        json.iter()
+            .map(|v| {
+                theirs
+                    .evaluate(&rsigma_eval::JsonEvent::borrow(black_box(v)))
+                    .len()
+            })
+            .sum::<usize>()
+    };
+
+    // Same-run medians for the ratio.
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    let (mut hits_ours, mut hits_theirs) = (0, 0);
+    for _ in 0..7 {
+        let t = Instant::now();
+        hits_ours = run_ours();
+        a.push(events.len() as f64 / t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        hits_theirs = run_theirs();
+        b.push(events.len() as f64 / t.elapsed().as_secs_f64());
+    }
+    let (ours_eps, theirs_eps) = (median(a), median(b));
+    eprintln!(
+        "windows: onewall {ours_eps:.0} events/s ({hits_ours} matches), rsigma-eval \
+         {theirs_eps:.0} events/s ({hits_theirs} matches), ratio {:.2}x (medians of 7, one thread)",
+        ours_eps / theirs_eps
+    );
+
+    let mut g = c.benchmark_group("windows");
+    g.throughput(Throughput::Elements(events.len() as u64));
+    g.sample_size(10);
+    g.bench_function("onewall", |bch| bch.iter(&mut run_ours));
+    g.bench_function("rsigma-eval", |bch| bch.iter(run_theirs));
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
