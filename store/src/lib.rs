@@ -12,6 +12,8 @@ use onewall_model::{
 };
 use serde::Serialize;
 
+pub mod audit;
+pub mod auth;
 pub mod clickhouse;
 pub mod conformance;
 mod cursor;

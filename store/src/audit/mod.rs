@@ -1,0 +1,332 @@
+//! The audit log: every API call that reads or changes security data, in an append-only
+//! SQLite table (`audit.sqlite3`) whose entries are chained with SM3 hashes.
+//!
+//! Entry `n` stores `hash_n = SM3(hash_{n-1} ‖ "\n" ‖ canonical JSON of entry n)` (the first
+//! entry chains to 64 zeros). Triggers refuse `UPDATE` and `DELETE`, and the sequence number
+//! and hash of the newest entry are also kept in a small file beside the database
+//! (`audit.head`), so that cutting entries off the end shows too. [`verify`] recomputes the
+//! chain and names the first entry that does not hold.
+//!
+//! What this protects against: an entry edited, removed or slipped in by someone who can
+//! write the database file but does not rewrite every later entry and the head file. Someone
+//! who rewrites the whole chain and the head defeats any unkeyed chain; ship the head hash off
+//! the node (or the entries themselves, to the parent) to close that.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+
+use onewall_model::Timestamp;
+use rusqlite::{Connection, OpenFlags, params};
+use serde::Serialize;
+use sm3::{Digest, Sm3};
+
+use crate::{Result, StoreError};
+
+/// The database file's name inside the data directory.
+pub const AUDIT_FILE: &str = "audit.sqlite3";
+/// The head file's name inside the data directory.
+pub const HEAD_FILE: &str = "audit.head";
+/// The hash the first entry chains to.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+const BACKEND: &str = "audit";
+
+fn backend(detail: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend {
+        backend: BACKEND,
+        detail: detail.to_string(),
+    }
+}
+
+/// What happened, before it is numbered and chained.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditRecord {
+    pub at: Timestamp,
+    /// User name or token id; `anonymous` when the call showed no valid credential.
+    pub actor: String,
+    /// The caller's role, empty when anonymous.
+    pub role: String,
+    /// The caller's region subtree (a GB/T 2260 code), empty when anonymous.
+    pub scope: String,
+    /// `METHOD /path` as routed, e.g. `POST /api/v1/incidents/{id}/status`.
+    pub action: String,
+    /// What it acted on: the path with its ids and query.
+    pub target: String,
+    /// The HTTP status answered.
+    pub result: u16,
+}
+
+/// One numbered, chained entry.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEntry {
+    pub seq: u64,
+    #[serde(flatten)]
+    pub record: AuditRecord,
+    /// The previous entry's hash (hex).
+    pub prev: String,
+    /// This entry's hash (hex).
+    pub hash: String,
+}
+
+/// The SM3 hash (hex) of an entry numbered `seq` chained to `prev`.
+pub fn entry_hash(seq: u64, record: &AuditRecord, prev: &str) -> String {
+    let body = serde_json::json!([
+        seq,
+        record.at.nanos(),
+        record.actor,
+        record.role,
+        record.scope,
+        record.action,
+        record.target,
+        record.result,
+    ]);
+    let mut h = Sm3::new();
+    h.update(prev.as_bytes());
+    h.update(b"\n");
+    h.update(body.to_string().as_bytes());
+    let digest = h.finalize();
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        use std::fmt::Write;
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+struct Tail {
+    conn: Connection,
+    seq: u64,
+    hash: String,
+}
+
+/// The node's audit log, open for appending.
+pub struct AuditLog {
+    tail: Mutex<Tail>,
+    head: PathBuf,
+}
+
+impl std::fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditLog")
+            .field("head", &self.head)
+            .finish_non_exhaustive()
+    }
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    role TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    result INTEGER NOT NULL,
+    prev TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+";
+
+impl AuditLog {
+    /// Open (creating when absent) the audit log in `dir`.
+    pub fn open(dir: &Path) -> Result<AuditLog> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| backend(format!("creating {}: {e}", dir.display())))?;
+        let path = dir.join(AUDIT_FILE);
+        let conn = Connection::open(&path)
+            .map_err(|e| backend(format!("opening {}: {e}", path.display())))?;
+        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+            .map_err(backend)?;
+        conn.execute_batch(SCHEMA).map_err(backend)?;
+        let (seq, hash) = conn
+            .query_row(
+                "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?)),
+            )
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok((0, GENESIS.to_owned())),
+                e => Err(backend(e)),
+            })?;
+        Ok(AuditLog {
+            tail: Mutex::new(Tail { conn, seq, hash }),
+            head: dir.join(HEAD_FILE),
+        })
+    }
+
+    /// Number, chain and store one record.
+    pub fn append(&self, record: AuditRecord) -> Result<AuditEntry> {
+        let mut tail = self.tail.lock().unwrap_or_else(PoisonError::into_inner);
+        let seq = tail.seq + 1;
+        let hash = entry_hash(seq, &record, &tail.hash);
+        tail.conn
+            .execute(
+                "INSERT INTO audit (seq, at, actor, role, scope, action, target, result, prev, hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    seq as i64,
+                    record.at.nanos(),
+                    record.actor,
+                    record.role,
+                    record.scope,
+                    record.action,
+                    record.target,
+                    record.result,
+                    tail.hash,
+                    hash,
+                ],
+            )
+            .map_err(backend)?;
+        write_head(&self.head, seq, &hash)?;
+        let entry = AuditEntry {
+            seq,
+            record,
+            prev: std::mem::replace(&mut tail.hash, hash.clone()),
+            hash,
+        };
+        tail.seq = seq;
+        Ok(entry)
+    }
+
+    /// Entries after `after` (a sequence number), oldest first, at most `limit`.
+    pub fn entries(&self, after: u64, limit: usize) -> Result<Vec<AuditEntry>> {
+        let tail = self.tail.lock().unwrap_or_else(PoisonError::into_inner);
+        read_entries(&tail.conn, after, limit)
+    }
+}
+
+fn write_head(path: &Path, seq: u64, hash: &str) -> Result<()> {
+    let tmp = path.with_extension("head.tmp");
+    std::fs::write(&tmp, format!("{seq} {hash}\n"))
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| backend(format!("writing {}: {e}", path.display())))
+}
+
+fn read_entries(conn: &Connection, after: u64, limit: usize) -> Result<Vec<AuditEntry>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT seq, at, actor, role, scope, action, target, result, prev, hash
+             FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )
+        .map_err(backend)?;
+    let rows = stmt
+        .query_map(params![after as i64, limit as i64], |r| {
+            Ok(AuditEntry {
+                seq: r.get::<_, i64>(0)? as u64,
+                record: AuditRecord {
+                    at: Timestamp(r.get(1)?),
+                    actor: r.get(2)?,
+                    role: r.get(3)?,
+                    scope: r.get(4)?,
+                    action: r.get(5)?,
+                    target: r.get(6)?,
+                    result: r.get(7)?,
+                },
+                prev: r.get(8)?,
+                hash: r.get(9)?,
+            })
+        })
+        .map_err(backend)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
+}
+
+/// What [`verify`] found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Verdict {
+    /// Every entry holds; this many were checked.
+    Intact { entries: u64 },
+    /// The chain breaks at entry `seq` (the first bad one) for `reason`.
+    Broken { seq: u64, reason: String },
+}
+
+/// Recompute the chain of the audit log in `dir` (read-only) and check it against the head
+/// file. A missing log is an error.
+pub fn verify(dir: &Path) -> Result<Verdict> {
+    let path = dir.join(AUDIT_FILE);
+    if !path.exists() {
+        return Err(backend(format!("{} does not exist", path.display())));
+    }
+    let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| backend(format!("opening {}: {e}", path.display())))?;
+    let head = match std::fs::read_to_string(dir.join(HEAD_FILE)) {
+        Ok(text) => parse_head(&text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(backend(format!("reading {HEAD_FILE}: {e}"))),
+    };
+    let mut expected_seq = 1u64;
+    let mut prev = GENESIS.to_owned();
+    loop {
+        let batch = read_entries(&conn, expected_seq - 1, 1000)?;
+        // Entries numbered below the expected one cannot appear (ordered by seq); a gap can.
+        let batch_empty = batch.is_empty();
+        for e in batch {
+            if e.seq != expected_seq {
+                return Ok(Verdict::Broken {
+                    seq: e.seq,
+                    reason: format!(
+                        "expected entry {expected_seq} here: entries {expected_seq}..{} are missing",
+                        e.seq - 1
+                    ),
+                });
+            }
+            if e.prev != prev {
+                return Ok(Verdict::Broken {
+                    seq: e.seq,
+                    reason: "its previous-hash does not match the entry before it (an entry was removed or slipped in before it)".into(),
+                });
+            }
+            if entry_hash(e.seq, &e.record, &e.prev) != e.hash {
+                return Ok(Verdict::Broken {
+                    seq: e.seq,
+                    reason: "its hash does not match its contents (the entry was edited)".into(),
+                });
+            }
+            if let Some((head_seq, head_hash)) = &head {
+                if e.seq == *head_seq && e.hash != *head_hash {
+                    return Ok(Verdict::Broken {
+                        seq: e.seq,
+                        reason: format!("its hash differs from the one recorded in {HEAD_FILE}"),
+                    });
+                }
+                if e.seq > *head_seq {
+                    return Ok(Verdict::Broken {
+                        seq: e.seq,
+                        reason: format!(
+                            "it comes after the last entry recorded in {HEAD_FILE} ({head_seq})"
+                        ),
+                    });
+                }
+            }
+            prev = e.hash;
+            expected_seq += 1;
+        }
+        if batch_empty {
+            break;
+        }
+    }
+    let entries = expected_seq - 1;
+    if let Some((head_seq, _)) = head
+        && head_seq > entries
+    {
+        return Ok(Verdict::Broken {
+            seq: entries + 1,
+            reason: format!(
+                "{HEAD_FILE} records {head_seq} entries but the log ends at {entries}: the last entries were removed"
+            ),
+        });
+    }
+    Ok(Verdict::Intact { entries })
+}
+
+fn parse_head(text: &str) -> Option<(u64, String)> {
+    let (seq, hash) = text.trim().split_once(' ')?;
+    Some((seq.parse().ok()?, hash.to_owned()))
+}
+
+#[cfg(test)]
+mod tests;
