@@ -136,6 +136,28 @@ pub enum TimelineKind {
     Comment {
         text: String,
     },
+    /// An alert was unlinked from the incident by hand.
+    AlertRemoved {
+        alert_id: AlertId,
+    },
+    /// The grade (severity) was overridden by hand, with the reason given.
+    GradeOverridden {
+        from: Severity,
+        to: Severity,
+        reason: String,
+    },
+    /// Why the status just changed (required for `false_positive`).
+    StatusReason {
+        status: IncidentStatus,
+        reason: String,
+    },
+    /// The incident was not acknowledged within its SLA; an alert was raised.
+    SlaBreached {
+        /// When acknowledgement was due.
+        due: Timestamp,
+        /// The SLA that applied, in minutes.
+        minutes: i64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
