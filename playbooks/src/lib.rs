@@ -1,4 +1,31 @@
-//! Response playbooks: email, webhooks, escalation, scheduled reports, from a durable outbox.
+//! Response playbooks: YAML playbooks that react to alerts, incidents and the daily report by
+//! sending email (lettre), posting webhooks (generic signed JSON, DingTalk, WeCom, Feishu
+//! robots), escalating to the parent node and assigning teams — every delivery through a
+//! durable SQLite outbox with retries and backoff.
 //!
-//! Nothing is implemented here yet: the response issue builds it. The crate exists so that the
-//! workspace has its final shape and `ui-api` can depend on it when it needs to.
+//! The crate depends on `model` only: the node hands it signals ([`Signal`]) and gives it what
+//! it needs from the store through [`NodeAccess`].
+//!
+//! - [`playbook`]: the YAML format, loading and matching.
+//! - [`outbox`]: the durable outbox and delivery log.
+//! - [`send`]: one delivery attempt (SMTP, HTTP).
+//! - [`report`]: the daily (zero) report, a pure function of its input, and its schedule.
+//! - [`runtime`]: the tasks that tie these together.
+
+mod error;
+pub mod outbox;
+pub mod playbook;
+pub mod report;
+pub mod runtime;
+pub mod send;
+pub mod sign;
+pub mod subject;
+pub mod template;
+
+pub use error::PlaybookError;
+pub use outbox::{DeliveryQuery, DeliveryRecord, DeliveryState, Outbox, Retry};
+pub use playbook::{Playbook, load_dir};
+pub use report::{DailyReport, Schedule, SourceSeen};
+pub use runtime::{NodeAccess, Playbooks, ReportSettings, Settings, Signal};
+pub use send::{EscalateSettings, Sender, SmtpSettings, SmtpTls};
+pub use subject::{Grade, Subject, Trigger};

@@ -1,0 +1,399 @@
+//! What a playbook reacts to, and the template variables each subject offers.
+
+use onewall_model::{Alert, Incident, RegionCode, RegionTree, Severity};
+use serde::{Deserialize, Serialize};
+
+use crate::report::DailyReport;
+use crate::template::Vars;
+
+/// An incident grade on the four levels of GB/T 20986 (Ⅰ 特别重大 … Ⅳ 一般).
+///
+/// The model keeps Sigma's five severities; until incidents carry a grade of their own, the
+/// grade is read from the severity: critical → Ⅰ, high → Ⅱ, medium → Ⅲ, low and
+/// informational → Ⅳ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Grade {
+    /// Ⅰ 特别重大
+    I,
+    /// Ⅱ 重大
+    II,
+    /// Ⅲ 较大
+    III,
+    /// Ⅳ 一般
+    IV,
+}
+
+impl Grade {
+    /// Every grade, most severe first.
+    pub const ALL: [Grade; 4] = [Grade::I, Grade::II, Grade::III, Grade::IV];
+
+    /// The grade of a severity.
+    pub fn of(severity: Severity) -> Grade {
+        match severity {
+            Severity::Critical => Grade::I,
+            Severity::High => Grade::II,
+            Severity::Medium => Grade::III,
+            Severity::Low | Severity::Informational => Grade::IV,
+        }
+    }
+
+    /// The Roman numeral as written in Chinese documents: Ⅰ Ⅱ Ⅲ Ⅳ.
+    pub fn numeral(self) -> &'static str {
+        match self {
+            Grade::I => "Ⅰ",
+            Grade::II => "Ⅱ",
+            Grade::III => "Ⅲ",
+            Grade::IV => "Ⅳ",
+        }
+    }
+
+    /// The grade's name: 特别重大, 重大, 较大, 一般.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Grade::I => "特别重大",
+            Grade::II => "重大",
+            Grade::III => "较大",
+            Grade::IV => "一般",
+        }
+    }
+
+    /// Read `I`..`IV`, `Ⅰ`..`Ⅳ` or `1`..`4`.
+    pub fn parse(s: &str) -> Option<Grade> {
+        match s.trim() {
+            "I" | "Ⅰ" | "1" => Some(Grade::I),
+            "II" | "Ⅱ" | "2" => Some(Grade::II),
+            "III" | "Ⅲ" | "3" => Some(Grade::III),
+            "IV" | "Ⅳ" | "4" => Some(Grade::IV),
+            _ => None,
+        }
+    }
+}
+
+/// What a playbook can be triggered by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// A rule fired: a new alert.
+    AlertCreated,
+    /// The correlator opened an incident.
+    IncidentCreated,
+    /// An open incident changed (alerts joined it).
+    IncidentChanged,
+    /// The daily (zero) report of a region is due.
+    DailyReport,
+}
+
+impl Trigger {
+    /// The name as written in playbooks.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::AlertCreated => "alert_created",
+            Trigger::IncidentCreated => "incident_created",
+            Trigger::IncidentChanged => "incident_changed",
+            Trigger::DailyReport => "daily_report",
+        }
+    }
+
+    fn name_zh(self) -> &'static str {
+        match self {
+            Trigger::AlertCreated => "新告警",
+            Trigger::IncidentCreated => "新事件",
+            Trigger::IncidentChanged => "事件更新",
+            Trigger::DailyReport => "日报",
+        }
+    }
+
+    /// The variable namespace this trigger offers besides the common names.
+    pub fn namespace(self) -> &'static str {
+        match self {
+            Trigger::AlertCreated => "alert",
+            Trigger::IncidentCreated | Trigger::IncidentChanged => "incident",
+            Trigger::DailyReport => "report",
+        }
+    }
+}
+
+/// Variable names every subject offers.
+pub const COMMON_VARS: &[&str] = &[
+    "kind",
+    "kind_zh",
+    "id",
+    "title",
+    "level",
+    "grade",
+    "grade_zh",
+    "region",
+    "region_name",
+    "time",
+    "summary",
+    "node.name",
+    "node.region",
+];
+
+/// Names under each namespace (`incident.` + name ...).
+pub const INCIDENT_VARS: &[&str] = &[
+    "id",
+    "title",
+    "status",
+    "level",
+    "grade",
+    "region",
+    "region_name",
+    "assignee",
+    "team",
+    "rules",
+    "entities",
+    "alerts",
+    "first_seen",
+    "last_seen",
+];
+/// Names under `alert.`.
+pub const ALERT_VARS: &[&str] = &[
+    "id",
+    "rule.id",
+    "rule.title",
+    "level",
+    "grade",
+    "region",
+    "region_name",
+    "time",
+    "entities",
+    "tags",
+];
+/// Names under `report.`.
+pub const REPORT_VARS: &[&str] = &[
+    "date",
+    "region",
+    "region_name",
+    "opened",
+    "closed",
+    "zero",
+    "text",
+    "from",
+    "to",
+];
+
+/// Whether `name` is offered by subjects of `trigger`.
+pub fn known_var(trigger: Trigger, name: &str) -> bool {
+    if COMMON_VARS.contains(&name) {
+        return true;
+    }
+    let Some((ns, rest)) = name.split_once('.') else {
+        return false;
+    };
+    if ns != trigger.namespace() {
+        return false;
+    }
+    match ns {
+        "incident" => INCIDENT_VARS.contains(&rest),
+        "alert" => ALERT_VARS.contains(&rest),
+        "report" => REPORT_VARS.contains(&rest),
+        _ => false,
+    }
+}
+
+/// One thing that happened, for the playbooks to act on.
+#[derive(Debug, Clone, Copy)]
+pub enum Subject<'a> {
+    /// A new alert.
+    Alert(&'a Alert),
+    /// An incident opened (`created`) or changed, with the alerts that did it.
+    Incident {
+        /// The incident as it now is.
+        incident: &'a Incident,
+        /// The alerts that opened it or joined it now (their tags are the incident's tags).
+        alerts: &'a [Alert],
+        /// Opened now, rather than changed.
+        created: bool,
+    },
+    /// A region's daily report.
+    Report(&'a DailyReport),
+}
+
+impl Subject<'_> {
+    /// The trigger this subject fires.
+    pub fn trigger(&self) -> Trigger {
+        match self {
+            Subject::Alert(_) => Trigger::AlertCreated,
+            Subject::Incident { created: true, .. } => Trigger::IncidentCreated,
+            Subject::Incident { created: false, .. } => Trigger::IncidentChanged,
+            Subject::Report(_) => Trigger::DailyReport,
+        }
+    }
+
+    /// The region the subject belongs to.
+    pub fn region(&self) -> RegionCode {
+        match self {
+            Subject::Alert(a) => a.region,
+            Subject::Incident { incident, .. } => incident.region,
+            Subject::Report(r) => r.region,
+        }
+    }
+
+    /// A stable id of this occurrence: the same occurrence seen twice gets the same id, so the
+    /// outbox sends it once.
+    pub fn occurrence(&self) -> String {
+        match self {
+            Subject::Alert(a) => format!("alert:{}", a.id),
+            Subject::Incident {
+                incident,
+                created: true,
+                ..
+            } => format!("incident:{}:created", incident.id),
+            Subject::Incident { incident, .. } => {
+                format!("incident:{}:{}", incident.id, incident.updated.nanos())
+            }
+            Subject::Report(r) => format!("report:{}:{}", r.region, r.date),
+        }
+    }
+
+    /// The severity, where the subject has one.
+    pub fn severity(&self) -> Option<Severity> {
+        match self {
+            Subject::Alert(a) => Some(a.severity),
+            Subject::Incident { incident, .. } => Some(incident.severity),
+            Subject::Report(_) => None,
+        }
+    }
+
+    /// Rule ids involved.
+    pub fn rule_ids(&self) -> Vec<&str> {
+        match self {
+            Subject::Alert(a) => vec![a.rule.id.as_str()],
+            Subject::Incident { incident, .. } => {
+                incident.rule_ids.iter().map(String::as_str).collect()
+            }
+            Subject::Report(_) => Vec::new(),
+        }
+    }
+
+    /// Rule tags involved.
+    pub fn tags(&self) -> Vec<&str> {
+        match self {
+            Subject::Alert(a) => a.rule.tags.iter().map(String::as_str).collect(),
+            Subject::Incident { alerts, .. } => alerts
+                .iter()
+                .flat_map(|a| a.rule.tags.iter().map(String::as_str))
+                .collect(),
+            Subject::Report(_) => Vec::new(),
+        }
+    }
+
+    /// The template variables of this subject.
+    pub fn vars(&self, node_name: &str, node_region: RegionCode, tree: &RegionTree) -> Vars {
+        let mut v = Vars::new();
+        let mut put = |k: &str, val: String| {
+            v.insert(k.to_owned(), val);
+        };
+        let region_name = |c: RegionCode| tree.get(c).map(|r| r.name.clone()).unwrap_or_default();
+        let trigger = self.trigger();
+        put("kind", trigger.as_str().into());
+        put("kind_zh", trigger.name_zh().into());
+        put("node.name", node_name.into());
+        put("node.region", node_region.to_string());
+        put("region", self.region().to_string());
+        put("region_name", region_name(self.region()));
+        match self {
+            Subject::Alert(a) => {
+                let grade = Grade::of(a.severity);
+                let entities = join(a.entities.iter().map(|e| e.to_string()));
+                put("id", a.id.to_string());
+                put("title", a.rule.title.clone());
+                put("level", a.severity.to_string());
+                put("grade", grade.numeral().into());
+                put("grade_zh", grade.name_zh().into());
+                put("time", a.time.to_rfc3339());
+                put(
+                    "summary",
+                    format!(
+                        "告警 {title}\n级别: {level} ({g}级 {gz})\n地区: {region} {rn}\n规则: {rule}\n实体: {entities}\n时间: {time}",
+                        title = a.rule.title,
+                        level = a.severity,
+                        g = grade.numeral(),
+                        gz = grade.name_zh(),
+                        region = a.region,
+                        rn = region_name(a.region),
+                        rule = a.rule.id,
+                        time = a.time.to_rfc3339(),
+                    ),
+                );
+                put("alert.id", a.id.to_string());
+                put("alert.rule.id", a.rule.id.clone());
+                put("alert.rule.title", a.rule.title.clone());
+                put("alert.level", a.severity.to_string());
+                put("alert.grade", grade.numeral().into());
+                put("alert.region", a.region.to_string());
+                put("alert.region_name", region_name(a.region));
+                put("alert.time", a.time.to_rfc3339());
+                put("alert.entities", entities);
+                put("alert.tags", a.rule.tags.join(", "));
+            }
+            Subject::Incident { incident: i, .. } => {
+                let grade = Grade::of(i.severity);
+                let entities = join(i.entities.iter().map(|e| e.to_string()));
+                let rules = i.rule_ids.join(", ");
+                put("id", i.id.to_string());
+                put("title", i.title.clone());
+                put("level", i.severity.to_string());
+                put("grade", grade.numeral().into());
+                put("grade_zh", grade.name_zh().into());
+                put("time", i.updated.to_rfc3339());
+                put(
+                    "summary",
+                    format!(
+                        "事件 {title}\n编号: {id}\n状态: {status}\n级别: {level} ({g}级 {gz})\n地区: {region} {rn}\n规则: {rules}\n实体: {entities}\n告警数: {n}\n首次: {first}\n最近: {last}",
+                        title = i.title,
+                        id = i.id,
+                        status = i.status,
+                        level = i.severity,
+                        g = grade.numeral(),
+                        gz = grade.name_zh(),
+                        region = i.region,
+                        rn = region_name(i.region),
+                        n = i.alert_ids.len(),
+                        first = i.first_seen.to_rfc3339(),
+                        last = i.last_seen.to_rfc3339(),
+                    ),
+                );
+                put("incident.id", i.id.to_string());
+                put("incident.title", i.title.clone());
+                put("incident.status", i.status.to_string());
+                put("incident.level", i.severity.to_string());
+                put("incident.grade", grade.numeral().into());
+                put("incident.region", i.region.to_string());
+                put("incident.region_name", region_name(i.region));
+                put("incident.assignee", i.assignee.clone().unwrap_or_default());
+                put("incident.team", i.team.clone().unwrap_or_default());
+                put("incident.rules", rules);
+                put("incident.entities", entities);
+                put("incident.alerts", i.alert_ids.len().to_string());
+                put("incident.first_seen", i.first_seen.to_rfc3339());
+                put("incident.last_seen", i.last_seen.to_rfc3339());
+            }
+            Subject::Report(r) => {
+                let text = r.text();
+                put("id", format!("{}:{}", r.region, r.date));
+                put("title", r.title());
+                put("level", String::new());
+                put("grade", String::new());
+                put("grade_zh", String::new());
+                put("time", r.to.to_rfc3339());
+                put("summary", text.clone());
+                put("report.date", r.date.clone());
+                put("report.region", r.region.to_string());
+                put("report.region_name", r.region_name.clone());
+                put("report.opened", r.opened_total().to_string());
+                put("report.closed", r.closed_total().to_string());
+                put("report.zero", r.is_zero().to_string());
+                put("report.text", text);
+                put("report.from", r.from.to_rfc3339());
+                put("report.to", r.to.to_rfc3339());
+            }
+        }
+        v
+    }
+}
+
+fn join(items: impl Iterator<Item = String>) -> String {
+    items.collect::<Vec<_>>().join(", ")
+}
