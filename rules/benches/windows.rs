@@ -118,6 +118,19 @@ fn bench(c: &mut Criterion) {
         events.len()
     );
 
+    let stats = ours.index_stats();
+    let candidates: usize = events.iter().map(|e| ours.candidate_count(e)).sum();
+    eprintln!(
+        "windows index: {} rules, {} evaluated on every event, {} fields, {} atoms; \
+         {:.1} rules evaluated per event on average ({:.2}%)",
+        stats.rules,
+        stats.always,
+        stats.fields,
+        stats.atoms,
+        candidates as f64 / events.len() as f64,
+        100.0 * candidates as f64 / (events.len() * stats.rules.max(1)) as f64
+    );
+
     let now = Timestamp::from_secs(1_764_324_000);
     let mut alerts: Vec<Alert> = Vec::new();
     let mut run_ours = || {

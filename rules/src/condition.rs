@@ -14,6 +14,8 @@
 
 use std::fmt;
 
+use crate::index::{self, Clause};
+
 /// A compiled condition. Leaves are indices into the rule's selections.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Expr {
@@ -58,6 +60,20 @@ impl Expr {
             Expr::Or(es) => es.iter().fold(u64::MAX, |acc, e| acc & e.required(sel)),
             Expr::AtLeast(n, ids) if *n >= ids.len() => ids.iter().fold(0, |acc, &i| acc | sel(i)),
             Expr::AtLeast(..) => 0,
+        }
+    }
+
+    /// Clauses (ORs of atoms) that all hold whenever the expression is true, given each
+    /// selection's own (`sel(i)`): every side's under `and`, one best clause per side joined
+    /// under `or`, nothing under `not`.
+    pub(crate) fn necessary(&self, sel: &impl Fn(usize) -> Vec<Clause>) -> Vec<Clause> {
+        match self {
+            Expr::Sel(i) => sel(*i),
+            Expr::Not(_) => Vec::new(),
+            Expr::And(es) => es.iter().flat_map(|e| e.necessary(sel)).collect(),
+            Expr::Or(es) => index::any_of(es.iter().map(|e| e.necessary(sel)).collect()),
+            Expr::AtLeast(n, ids) if *n >= ids.len() => ids.iter().flat_map(|&i| sel(i)).collect(),
+            Expr::AtLeast(_, ids) => index::any_of(ids.iter().map(|&i| sel(i)).collect()),
         }
     }
 

@@ -5,53 +5,58 @@ use std::fmt::Write;
 
 use onewall_model::{Event, FieldId, Value};
 
+use crate::index::Index;
 use crate::pattern::{Pattern, lowercase_into};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Key {
-    Field(FieldId),
-    Raw,
-}
-
-/// Lowercased field text, reused across events (buffers are kept, only cleared).
+/// Per-batch matching state, reused from one event to the next (buffers are kept, and a
+/// generation number tells which entries belong to the current event, so nothing is cleared or
+/// allocated per event once the buffers have grown).
 #[derive(Debug, Default)]
-pub(crate) struct LowerCache {
-    keys: Vec<Key>,
-    bufs: Vec<String>,
-    /// Scratch for list elements, which are not cached.
+pub(crate) struct Scratch {
+    /// The current event's generation; entries stamped with another are stale.
+    generation: u32,
+    /// Per field slot (see [`Index::slot`]): the generation and the position of the field in
+    /// the current event's entries.
+    pos: Vec<(u32, u32)>,
+    /// Per field slot: the generation at which `lower` was filled.
+    lowered: Vec<u32>,
+    /// Per field slot: the field's lowercased text.
+    lower: Vec<String>,
+    /// Generation at which `raw` was filled.
+    raw_generation: u32,
+    /// The lowercased raw text (keyword searches on events without `message`).
+    raw: String,
+    /// Scratch for list elements and unslotted fields, which are not cached.
     tmp: String,
 }
 
-impl LowerCache {
-    fn reset(&mut self) {
-        self.keys.clear();
-    }
-
-    /// The cached lowercase text for `key`, computing it with `fill` the first time.
-    fn get(&mut self, key: Key, fill: impl FnOnce(&mut String)) -> &str {
-        let slot = match self.keys.iter().position(|k| *k == key) {
-            Some(i) => i,
-            None => {
-                let i = self.keys.len();
-                self.keys.push(key);
-                if self.bufs.len() <= i {
-                    self.bufs.push(String::new());
-                }
-                let buf = &mut self.bufs[i];
-                buf.clear();
-                fill(buf);
-                i
-            }
-        };
-        &self.bufs[slot]
+impl Scratch {
+    /// Start the next event.
+    fn advance(&mut self, slots: usize) {
+        if self.pos.len() < slots {
+            self.pos.resize(slots, (0, 0));
+            self.lowered.resize(slots, 0);
+            self.lower.resize_with(slots, String::new);
+        }
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            // Wrapped: forget every stamp so none can look current.
+            self.pos.fill((0, 0));
+            self.lowered.fill(0);
+            self.raw_generation = 0;
+            self.generation = 1;
+        }
     }
 }
 
-/// The event being matched, plus its lowercase cache.
+/// The event being matched, its fields resolved to the engine's slots, and the lowercased text
+/// of the fields read so far: each field is looked up and case-folded once per event however
+/// many rules read it.
 #[derive(Debug)]
 pub(crate) struct EventContext<'a> {
     pub(crate) event: &'a Event,
-    cache: &'a mut LowerCache,
+    index: &'a Index,
+    scratch: &'a mut Scratch,
     message: Option<FieldId>,
     /// A 64-bit summary of the fields the event has (see [`field_bit`]).
     present: u64,
@@ -64,21 +69,27 @@ pub(crate) fn field_bit(id: FieldId) -> u64 {
 }
 
 impl<'a> EventContext<'a> {
-    /// Start matching `event`; `message` is the interned `message` field (keyword target).
+    /// Start matching `event`: resolve its fields to `index`'s slots. `message` is the interned
+    /// `message` field (keyword target).
     pub(crate) fn new(
         event: &'a Event,
-        cache: &'a mut LowerCache,
+        index: &'a Index,
+        scratch: &'a mut Scratch,
         message: Option<FieldId>,
     ) -> Self {
-        cache.reset();
-        let present = event
-            .fields
-            .entries()
-            .iter()
-            .fold(0, |acc, (id, _)| acc | field_bit(*id));
+        scratch.advance(index.slots());
+        let generation = scratch.generation;
+        let mut present = 0;
+        for (i, (id, _)) in event.fields.entries().iter().enumerate() {
+            present |= field_bit(*id);
+            if let Some(slot) = index.slot(*id) {
+                scratch.pos[slot] = (generation, i as u32);
+            }
+        }
         EventContext {
             event,
-            cache,
+            index,
+            scratch,
             message,
             present,
         }
@@ -91,7 +102,46 @@ impl<'a> EventContext<'a> {
 
     /// The value of field `id`, if set.
     pub(crate) fn field(&self, id: FieldId) -> Option<&'a Value> {
-        self.event.fields.get_id(id)
+        let event: &'a Event = self.event;
+        match self.index.slot(id) {
+            Some(slot) => {
+                let (generation, at) = self.scratch.pos[slot];
+                if generation != self.scratch.generation {
+                    return None;
+                }
+                event.fields.entries().get(at as usize).map(|(_, v)| v)
+            }
+            None => event.fields.get_id(id),
+        }
+    }
+
+    /// The lowercased text of `value`, a scalar that is the value of field `id`: computed once
+    /// per event for fields the engine knows, into scratch otherwise.
+    pub(crate) fn lower(&mut self, id: FieldId, value: &Value) -> &str {
+        match self.index.slot(id) {
+            Some(slot) => self.lower_slot(slot, value),
+            None => self.lower_tmp(value),
+        }
+    }
+
+    /// As [`EventContext::lower`], for the field in `slot`.
+    pub(crate) fn lower_slot(&mut self, slot: usize, value: &Value) -> &str {
+        let s = &mut *self.scratch;
+        if s.lowered[slot] != s.generation {
+            s.lowered[slot] = s.generation;
+            let buf = &mut s.lower[slot];
+            buf.clear();
+            write_lower(value, buf);
+        }
+        &s.lower[slot]
+    }
+
+    /// The lowercased text of a scalar that is not cached (a list element).
+    pub(crate) fn lower_tmp(&mut self, value: &Value) -> &str {
+        let tmp = &mut self.scratch.tmp;
+        tmp.clear();
+        write_lower(value, tmp);
+        tmp
     }
 
     /// Does `value` (the value of field `id`) match `pattern`? Lists match when any element
@@ -100,12 +150,7 @@ impl<'a> EventContext<'a> {
         match value {
             Value::Null => false,
             Value::List(items) => items.iter().any(|v| self.element_matches(v, pattern)),
-            scalar => {
-                let text = self
-                    .cache
-                    .get(Key::Field(id), |buf| write_lower(scalar, buf));
-                pattern.matches(text)
-            }
+            scalar => pattern.matches(self.lower(id, scalar)),
         }
     }
 
@@ -113,14 +158,7 @@ impl<'a> EventContext<'a> {
         match value {
             Value::Null => false,
             Value::List(items) => items.iter().any(|v| self.element_matches(v, pattern)),
-            scalar => {
-                let mut tmp = std::mem::take(&mut self.cache.tmp);
-                tmp.clear();
-                write_lower(scalar, &mut tmp);
-                let hit = pattern.matches(&tmp);
-                self.cache.tmp = tmp;
-                hit
-            }
+            scalar => pattern.matches(self.lower_tmp(scalar)),
         }
     }
 
@@ -132,11 +170,13 @@ impl<'a> EventContext<'a> {
         {
             return self.value_matches(id, v, pattern);
         }
-        let raw = &self.event.raw;
-        let text = self.cache.get(Key::Raw, |buf| {
-            lowercase_into(&String::from_utf8_lossy(raw), buf)
-        });
-        pattern.matches(text)
+        let s = &mut *self.scratch;
+        if s.raw_generation != s.generation {
+            s.raw_generation = s.generation;
+            s.raw.clear();
+            lowercase_into(&String::from_utf8_lossy(&self.event.raw), &mut s.raw);
+        }
+        pattern.matches(&s.raw)
     }
 }
 

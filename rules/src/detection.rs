@@ -12,6 +12,7 @@ use serde_norway::Value as Yaml;
 
 use crate::Placeholders;
 use crate::context::{EventContext, field_bit};
+use crate::index::{self, Atom, Clause};
 use crate::modifier::{self, Cidr, CmpOp, DatePart, Utf16};
 use crate::pattern::{Anchor, Pattern};
 
@@ -169,6 +170,79 @@ impl Selection {
             for item in &group.items {
                 item.collect(cx, out);
             }
+        }
+    }
+}
+
+impl Selection {
+    /// Clauses (each an OR of [`Atom`]s) that all hold whenever this selection matches; empty
+    /// when nothing is known. For the candidate index: sound, not complete.
+    pub(crate) fn necessary(&self) -> Vec<Clause> {
+        index::any_of(self.groups.iter().map(Group::necessary).collect())
+    }
+
+    /// Push every field this selection reads.
+    pub(crate) fn fields(&self, out: &mut Vec<FieldId>) {
+        for item in self.groups.iter().flat_map(|g| &g.items) {
+            if let Target::Field { id, .. } = &item.target {
+                out.push(*id);
+            }
+            for v in &item.values {
+                v.fields(out);
+            }
+        }
+    }
+}
+
+impl Group {
+    fn necessary(&self) -> Vec<Clause> {
+        self.items.iter().flat_map(Item::necessary).collect()
+    }
+}
+
+impl Item {
+    /// Clauses that hold whenever this item matches.
+    fn necessary(&self) -> Vec<Clause> {
+        let Target::Field { id, .. } = &self.target else {
+            return Vec::new();
+        };
+        let per_value = self.values.iter().map(|v| v.atoms(*id));
+        if self.all {
+            // Every value must match: each one's atoms are a clause of their own.
+            per_value.flatten().collect()
+        } else {
+            // Any value may match: one clause of all their atoms, if each has some.
+            per_value
+                .collect::<Option<Vec<Clause>>>()
+                .map(|cs| vec![cs.concat()])
+                .unwrap_or_default()
+        }
+    }
+}
+
+impl ValuePattern {
+    /// Atoms of which one holds on field `id` whenever this value matches it; `None` when the
+    /// value offers none (regular expressions, `null`, numeric comparisons, ...).
+    fn atoms(&self, id: FieldId) -> Option<Clause> {
+        match self {
+            ValuePattern::Text { pattern, .. } => {
+                pattern.necessary().map(|need| vec![Atom::new(id, need)])
+            }
+            ValuePattern::AnyOf(list, _) => list
+                .iter()
+                .map(|v| v.atoms(id))
+                .collect::<Option<Vec<Clause>>>()
+                .map(|cs| cs.concat()),
+            _ => None,
+        }
+    }
+
+    fn fields(&self, out: &mut Vec<FieldId>) {
+        match self {
+            ValuePattern::FieldRef { other, .. } => out.push(*other),
+            ValuePattern::Neq(inner) => inner.fields(out),
+            ValuePattern::AnyOf(list, _) => list.iter().for_each(|v| v.fields(out)),
+            _ => {}
         }
     }
 }

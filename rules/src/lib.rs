@@ -54,6 +54,7 @@ mod context;
 mod detection;
 mod error;
 mod filter;
+mod index;
 mod modifier;
 mod pattern;
 mod rule;
@@ -66,10 +67,12 @@ use std::path::Path;
 use onewall_model::{Alert, AlertId, Entity, Event, FieldId, RuleRef, Timestamp};
 
 pub use error::{LoadReport, RuleError, RulesError};
+pub use index::IndexStats;
 pub use rule::{Logsource, RuleInfo};
 pub use source::{RuleSource, builtin_sources, read_rule_dir};
 
-use context::{EventContext, LowerCache};
+use context::{EventContext, Scratch};
+use index::Index;
 use rule::CompiledRule;
 
 /// Values of `expand` placeholders: the name without `%` → the values it stands for.
@@ -86,6 +89,8 @@ pub struct Engine {
     required: Vec<u64>,
     /// The `message` field, target of keyword searches.
     message: Option<FieldId>,
+    /// Field slots and the candidate index: which rules an event can match.
+    index: Index,
 }
 
 impl fmt::Debug for Engine {
@@ -142,6 +147,7 @@ impl Engine {
             compiled: Vec::with_capacity(rules.len()),
             required: Vec::with_capacity(rules.len()),
             message: FieldId::intern(onewall_model::event::names::MESSAGE),
+            index: Index::default(),
         };
         for (info, compiled) in rules {
             if let Some(first) = first_seen.get(&info.id) {
@@ -159,6 +165,8 @@ impl Engine {
             engine.compiled.push(compiled);
         }
         report.compiled = engine.infos.len();
+        let extra: Vec<FieldId> = engine.message.into_iter().collect();
+        engine.index = Index::build(&engine.compiled, &extra);
         (engine, report)
     }
 
@@ -222,11 +230,14 @@ impl Engine {
     /// Match a batch; push one [`Alert`] per (rule, event) match onto `out`, in event order
     /// and, per event, in rule order. `now` is the alerts' creation time.
     pub fn match_batch(&self, events: &[Event], now: Timestamp, out: &mut Vec<Alert>) {
-        let mut cache = LowerCache::default();
+        let mut scratch = Scratch::default();
+        let mut marks = vec![0u64; self.index.words()];
         for event in events {
-            let mut cx = EventContext::new(event, &mut cache, self.message);
+            let mut cx = EventContext::new(event, &self.index, &mut scratch, self.message);
+            self.index.candidates(&mut cx, &mut marks);
             let mut entities: Option<Vec<Entity>> = None;
-            for (i, rule) in self.compiled.iter().enumerate() {
+            for i in index::ones(&marks) {
+                let rule = &self.compiled[i];
                 if !cx.may_have(self.required[i]) || !rule.matches(&mut cx) {
                     continue;
                 }
@@ -250,11 +261,29 @@ impl Engine {
         }
     }
 
+    /// Figures about the candidate index (how many rules are evaluated on every event, how
+    /// many literals it searches for), for benches and logs.
+    pub fn index_stats(&self) -> IndexStats {
+        self.index.stats()
+    }
+
+    /// How many rules the candidate index leaves to evaluate on `event` (the rest cannot
+    /// match it), for benches and tuning.
+    pub fn candidate_count(&self, event: &Event) -> usize {
+        let mut scratch = Scratch::default();
+        let mut cx = EventContext::new(event, &self.index, &mut scratch, self.message);
+        let mut marks = vec![0u64; self.index.words()];
+        self.index.candidates(&mut cx, &mut marks);
+        marks.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
     /// The ids of the rules that match `event` (for tests and `rules test`).
     pub fn matching_rules(&self, event: &Event) -> Vec<&str> {
-        let mut cache = LowerCache::default();
-        let mut cx = EventContext::new(event, &mut cache, self.message);
-        (0..self.compiled.len())
+        let mut scratch = Scratch::default();
+        let mut cx = EventContext::new(event, &self.index, &mut scratch, self.message);
+        let mut marks = vec![0u64; self.index.words()];
+        self.index.candidates(&mut cx, &mut marks);
+        index::ones(&marks)
             .filter(|&i| cx.may_have(self.required[i]) && self.compiled[i].matches(&mut cx))
             .map(|i| self.infos[i].id.as_str())
             .collect()

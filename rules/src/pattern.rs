@@ -97,6 +97,43 @@ impl Pattern {
     }
 }
 
+/// A literal a lowercased text must hold for a [`Pattern`] to match it (see
+/// [`Pattern::necessary`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Need<'a> {
+    /// The whole text equals this.
+    Equals(&'a str),
+    /// The text contains this (never empty).
+    Contains(&'a str),
+}
+
+impl Pattern {
+    /// The most selective literal the text must hold for this pattern to match: the whole
+    /// text for [`Pattern::Exact`], else the longest literal piece. `None` when the pattern
+    /// has no literal (`*`, `?*`): it gives the candidate index nothing to look for.
+    pub(crate) fn necessary(&self) -> Option<Need<'_>> {
+        fn contains(s: &str) -> Option<Need<'_>> {
+            (!s.is_empty()).then_some(Need::Contains(s))
+        }
+        match self {
+            Pattern::Exact(s) => Some(Need::Equals(s)),
+            Pattern::Prefix(s) | Pattern::Suffix(s) => contains(s),
+            Pattern::Contains(f) => std::str::from_utf8(f.needle()).ok().and_then(contains),
+            Pattern::Any => None,
+            Pattern::Glob(g) => g
+                .segments
+                .iter()
+                .flat_map(|seg| &seg.parts)
+                .filter_map(|p| match p {
+                    Part::Lit(s) => Some(&**s),
+                    Part::One => None,
+                })
+                .max_by_key(|s| s.len())
+                .and_then(contains),
+        }
+    }
+}
+
 /// Split a Sigma value into literal text and wildcards, resolving escapes as the Sigma
 /// specification says: `\*`, `\?` and `\\` are a literal `*`, `?` and `\`; a backslash before
 /// any other character (or at the end) is itself literal.

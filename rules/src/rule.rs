@@ -4,12 +4,13 @@ use serde::Serialize;
 use serde::de::Deserialize;
 use serde_norway::{Mapping, Value as Yaml};
 
-use onewall_model::{RuleRef, Severity};
+use onewall_model::{FieldId, RuleRef, Severity};
 
 use crate::condition::{self, Expr};
 use crate::context::EventContext;
 use crate::detection::{Selection, yaml_text};
 use crate::filter::{FilterDoc, compile_filter, is_filter};
+use crate::index::Clause;
 use crate::{LoadReport, Placeholders, RuleError, RuleSource};
 
 /// Where a rule's events come from, as the rule's `logsource` says. Recorded, not yet used to
@@ -73,6 +74,26 @@ impl CompiledRule {
     pub(crate) fn required(&self) -> u64 {
         self.condition
             .required(&|i| self.selections.get(i).map_or(0, Selection::required))
+    }
+
+    /// Clauses that all hold whenever the rule matches (see [`Expr::necessary`]); filters
+    /// only narrow a rule, so they are left out.
+    pub(crate) fn necessary(&self) -> Vec<Clause> {
+        self.condition.necessary(&|i| {
+            self.selections
+                .get(i)
+                .map_or_else(Vec::new, Selection::necessary)
+        })
+    }
+
+    /// Push every field the rule (and its filters) reads.
+    pub(crate) fn fields(&self, out: &mut Vec<FieldId>) {
+        for s in &self.selections {
+            s.fields(out);
+        }
+        for f in &self.filters {
+            f.fields(out);
+        }
     }
 
     pub(crate) fn matches(&self, cx: &mut EventContext<'_>) -> bool {
