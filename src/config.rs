@@ -12,6 +12,9 @@ use onewall_model::{Region, RegionCode, RegionLevel, RegionTree};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+mod store;
+pub use store::{ClickHouseConfig, SpoolConfig, StoreConfig};
+
 /// The whole file.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -210,27 +213,6 @@ impl Default for CorrelateConfig {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct StoreConfig {
-    /// `embedded` (SQLite in `path`). ClickHouse comes with its own issue.
-    pub backend: String,
-    /// Directory of the embedded store.
-    pub path: PathBuf,
-    /// Days of events to keep; older days are dropped whole. 0 keeps everything.
-    pub retention_days: u32,
-}
-
-impl Default for StoreConfig {
-    fn default() -> Self {
-        StoreConfig {
-            backend: "embedded".into(),
-            path: "./onewall-data".into(),
-            retention_days: 30,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
 pub struct PipelineConfig {
     /// Events per batch from a listener.
     pub batch_size: usize,
@@ -349,7 +331,17 @@ pub fn parse(text: &str) -> Result<Resolved, ConfigErrors> {
             ("correlate", toml::Value::Table(t)) => {
                 check_keys::<CorrelateConfig>("correlate", t, &mut errors)
             }
-            ("store", toml::Value::Table(t)) => check_keys::<StoreConfig>("store", t, &mut errors),
+            ("store", toml::Value::Table(mut t)) => {
+                let clickhouse =
+                    nested::<ClickHouseConfig>("store", "clickhouse", &mut t, &mut errors);
+                let spool = nested::<SpoolConfig>("store", "spool", &mut t, &mut errors);
+                let mut kept = check_keys::<StoreConfig>("store", t, &mut errors);
+                if let Some(toml::Value::Table(kept)) = &mut kept {
+                    kept.extend(clickhouse.map(|c| ("clickhouse".to_owned(), c)));
+                    kept.extend(spool.map(|c| ("spool".to_owned(), c)));
+                }
+                kept
+            }
             ("pipeline", toml::Value::Table(t)) => {
                 check_keys::<PipelineConfig>("pipeline", t, &mut errors)
             }
@@ -546,12 +538,7 @@ pub fn resolve(config: Config) -> Result<Resolved, ConfigErrors> {
     if config.correlate.window_secs <= 0 {
         errors.push("correlate.window_secs: must be greater than 0".into());
     }
-    if config.store.backend != "embedded" {
-        errors.push(format!(
-            "store.backend: {:?} is not available; expected \"embedded\"",
-            config.store.backend
-        ));
-    }
+    store::check(&config.store, &mut errors);
     for (i, d) in config.rules.dirs.iter().enumerate() {
         if !d.is_dir() {
             errors.push(format!(
@@ -728,6 +715,24 @@ pub fn defaults() -> Result<Resolved, ConfigErrors> {
         version: 1,
         ..Config::default()
     })
+}
+
+/// Take the sub-table `key` out of `table` (`[section.key]`) and check its keys on their own.
+fn nested<T: DeserializeOwned>(
+    section: &str,
+    key: &str,
+    table: &mut toml::Table,
+    errors: &mut Vec<String>,
+) -> Option<toml::Value> {
+    match table.remove(key)? {
+        toml::Value::Table(t) => check_keys::<T>(&format!("{section}.{key}"), t, errors),
+        _ => {
+            errors.push(format!(
+                "{section}.{key}: expected a table ([{section}.{key}])"
+            ));
+            None
+        }
+    }
 }
 
 /// Check every key of a section on its own; return the section without the keys in error.

@@ -19,8 +19,25 @@ use onewall_store::{IncidentQuery, MAX_LIMIT, Store, StoreError};
 use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn};
 
-/// The store stage joins queued batches up to about this many events per write.
-const COALESCE_EVENTS: usize = 8192;
+pub mod backend;
+
+/// How the store stage groups events into writes.
+#[derive(Debug, Clone, Copy)]
+pub struct Batching {
+    /// Queued batches are joined up to about this many events per write.
+    pub max_events: usize,
+    /// How long a write that is not full waits for more events (zero: it writes what is
+    /// queued at once). ClickHouse wants few large inserts; the embedded store writes at once.
+    pub linger: Duration,
+}
+
+impl Batching {
+    /// The embedded store's: what is queued, up to 8192 events, without waiting.
+    pub const EMBEDDED: Batching = Batching {
+        max_events: 8192,
+        linger: Duration::ZERO,
+    };
+}
 
 /// What the detect stage hands the store stage.
 type Detected = (Vec<Event>, Vec<Alert>);
@@ -41,6 +58,7 @@ impl Pipeline {
         window_secs: i64,
         events: mpsc::Receiver<EventBatch>,
         queue_batches: usize,
+        batching: Batching,
         shutdown: watch::Receiver<bool>,
     ) -> anyhow::Result<Pipeline> {
         let mut correlator = Correlator::new(window_secs);
@@ -55,7 +73,13 @@ impl Pipeline {
         let detect = std::thread::Builder::new()
             .name("onewall-detect".into())
             .spawn(move || detect_stage(&engine, events, to_store))?;
-        let store = tokio::spawn(store_stage(store, correlator, from_detect, shutdown));
+        let store = tokio::spawn(store_stage(
+            store,
+            correlator,
+            from_detect,
+            batching,
+            shutdown,
+        ));
         Ok(Pipeline { detect, store })
     }
 
@@ -118,18 +142,31 @@ async fn store_stage(
     store: Arc<dyn Store>,
     mut correlator: Correlator,
     mut from_detect: mpsc::Receiver<Detected>,
+    batching: Batching,
     shutdown: watch::Receiver<bool>,
 ) {
     while let Some((mut events, mut alerts)) = from_detect.recv().await {
-        // Take what else is already waiting, so a busy node writes larger transactions: the
-        // store's cost is mostly per commit (index pages and WAL frames), not per row.
-        while events.len() < COALESCE_EVENTS {
-            match from_detect.try_recv() {
-                Ok((more_events, more_alerts)) => {
+        // Take what else is already waiting (and, with a linger, what arrives within it), so a
+        // busy node writes larger transactions: a store's cost is mostly per commit or insert,
+        // not per row.
+        let until = tokio::time::Instant::now() + batching.linger;
+        while events.len() < batching.max_events {
+            let more = match from_detect.try_recv() {
+                Ok(more) => Some(more),
+                Err(mpsc::error::TryRecvError::Empty) if !batching.linger.is_zero() => {
+                    tokio::time::timeout_at(until, from_detect.recv())
+                        .await
+                        .ok()
+                        .flatten()
+                }
+                Err(_) => None,
+            };
+            match more {
+                Some((more_events, more_alerts)) => {
                     events.extend(more_events);
                     alerts.extend(more_alerts);
                 }
-                Err(_) => break,
+                None => break,
             }
         }
         gauge!("onewall_pipeline_queue_depth_batches", "stage" => "store")

@@ -11,7 +11,6 @@ use onewall_api::{ApiState, NodeInfo, RulesView};
 use onewall_model::{EventBatch, Timestamp};
 use onewall_rules::Engine;
 use onewall_store::Store;
-use onewall_store::sqlite::SqliteStore;
 use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn};
 
@@ -69,11 +68,8 @@ fn load_rules(r: &Resolved) -> anyhow::Result<(Engine, RulesView)> {
 
 async fn serve(r: Resolved) -> anyhow::Result<()> {
     let prometheus = crate::metrics::install()?;
-    let store_path = &r.config.store.path;
-    let store: Arc<dyn Store> = Arc::new(
-        SqliteStore::open(store_path)
-            .with_context(|| format!("store.path: opening {}", store_path.display()))?,
-    );
+    let opened = crate::pipeline::backend::open(&r.config.store).await?;
+    let store: Arc<dyn Store> = opened.store.clone();
     let (engine, rules_view) = load_rules(&r)?;
 
     // Bind everything first, so a port in use fails the start before anything runs.
@@ -113,6 +109,7 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
         r.config.correlate.window_secs,
         events_rx,
         r.config.pipeline.queue_batches,
+        opened.batching,
         shutdown.clone(),
     )
     .await?;
@@ -218,9 +215,7 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
     }
     println!(
         "onewall ready: node {} region {} store {}",
-        r.config.node.name,
-        r.region,
-        store_path.display()
+        r.config.node.name, r.region, opened.describe
     );
     info!(listeners = ?announce, "onewall ready");
 

@@ -100,6 +100,32 @@ fn valid_database(name: &str) -> bool {
         && name.len() <= 128
 }
 
+/// How to reach a ClickHouse server and lay out onewall's tables there.
+#[derive(Debug, Clone, Default)]
+pub struct ClickHouseOptions {
+    /// HTTP interface, `http://host:8123`.
+    pub url: String,
+    /// Database created if absent.
+    pub database: String,
+    pub user: String,
+    /// May be empty.
+    pub password: String,
+    /// Create the tables `ON CLUSTER` with Distributed tables over them.
+    pub cluster: Option<Cluster>,
+    /// Days of events kept; on servers with TTL the events table gets a TTL this long (older
+    /// day partitions are dropped by [`Store::drop_events_before`] on every server). 0: none.
+    pub retention_days: u32,
+}
+
+/// A ClickHouse cluster from the servers' `remote_servers`.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    /// The cluster's name.
+    pub name: String,
+    /// `ReplicatedMergeTree` local tables (ZooKeeper required); else plain MergeTree ones.
+    pub replicated: bool,
+}
+
 impl ClickHouseStore {
     /// Connect to the server at `url` (`http://host:8123`), create `database` and its tables
     /// if absent, and detect the server's version. `password` may be empty.
@@ -109,6 +135,24 @@ impl ClickHouseStore {
         user: &str,
         password: &str,
     ) -> Result<ClickHouseStore> {
+        Self::open(ClickHouseOptions {
+            url: url.to_owned(),
+            database: database.to_owned(),
+            user: user.to_owned(),
+            password: password.to_owned(),
+            ..ClickHouseOptions::default()
+        })
+        .await
+    }
+
+    /// [`ClickHouseStore::connect`] with every option.
+    pub async fn open(opts: ClickHouseOptions) -> Result<ClickHouseStore> {
+        let (url, database, user, password) = (
+            opts.url.as_str(),
+            opts.database.as_str(),
+            opts.user.as_str(),
+            opts.password.as_str(),
+        );
         let culprit = Culprit {
             url: url.to_owned(),
             database: database.to_owned(),
