@@ -251,3 +251,4 @@ pub fn apply_alerts(inc: &mut Incident, alerts: &[Alert], now: Timestamp) {
 
 #[cfg(test)]
 mod tests;
+pub mod sigma;

@@ -49,6 +49,7 @@
 //!
 //! [Sigma specification]: https://github.com/SigmaHQ/sigma-specification
 
+pub mod correlation;
 mod condition;
 mod context;
 mod detection;
