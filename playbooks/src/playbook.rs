@@ -393,7 +393,7 @@ pub fn parse(text: &str, file: &str, tree: &RegionTree) -> Result<Option<Playboo
                     errors.push(format!("actions[{i}].email.to: at least one recipient"));
                 }
                 for addr in e.to.iter().chain(&e.cc) {
-                    if addr.parse::<lettre::Address>().is_err() {
+                    if addr.parse::<lettre::message::Mailbox>().is_err() {
                         errors.push(format!(
                             "actions[{i}].email: {addr:?} is not an email address"
                         ));

@@ -137,6 +137,7 @@ pub const INCIDENT_VARS: &[&str] = &[
     "status",
     "level",
     "grade",
+    "grade_zh",
     "region",
     "region_name",
     "assignee",
@@ -154,6 +155,7 @@ pub const ALERT_VARS: &[&str] = &[
     "rule.title",
     "level",
     "grade",
+    "grade_zh",
     "region",
     "region_name",
     "time",
@@ -322,6 +324,7 @@ impl Subject<'_> {
                 put("alert.rule.title", a.rule.title.clone());
                 put("alert.level", a.severity.to_string());
                 put("alert.grade", grade.numeral().into());
+                put("alert.grade_zh", grade.name_zh().into());
                 put("alert.region", a.region.to_string());
                 put("alert.region_name", region_name(a.region));
                 put("alert.time", a.time.to_rfc3339());
@@ -360,6 +363,7 @@ impl Subject<'_> {
                 put("incident.status", i.status.to_string());
                 put("incident.level", i.severity.to_string());
                 put("incident.grade", grade.numeral().into());
+                put("incident.grade_zh", grade.name_zh().into());
                 put("incident.region", i.region.to_string());
                 put("incident.region_name", region_name(i.region));
                 put("incident.assignee", i.assignee.clone().unwrap_or_default());
