@@ -58,6 +58,7 @@ mod filter;
 mod index;
 mod modifier;
 mod pattern;
+pub mod pipeline;
 mod rule;
 mod source;
 

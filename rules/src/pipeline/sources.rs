@@ -1,0 +1,75 @@
+//! Running a [`PipelineSet`] over rule sources before they are compiled.
+
+use serde::de::Deserialize;
+use serde_norway::Value as Yaml;
+
+use super::PipelineSet;
+use crate::{LoadReport, RuleError, RuleSource};
+
+/// Transform every document of every source. A document the pipelines refuse (e.g. no
+/// pipeline routes its logsource) is dropped and reported in `report`, counted as one rule.
+/// A source that is not valid YAML is passed on unchanged, for the compiler to report.
+pub(crate) fn transform_sources(
+    set: &PipelineSet,
+    sources: impl IntoIterator<Item = RuleSource>,
+    report: &mut LoadReport,
+) -> Vec<RuleSource> {
+    let mut out = Vec::new();
+    for src in sources {
+        let mut docs = Vec::new();
+        let mut parsed = true;
+        for doc in serde_norway::Deserializer::from_str(&src.text) {
+            match Yaml::deserialize(doc) {
+                Ok(v) => docs.push(v),
+                Err(_) => {
+                    parsed = false;
+                    break;
+                }
+            }
+        }
+        if !parsed {
+            out.push(src);
+            continue;
+        }
+        let mut changed = false;
+        let mut kept = Vec::with_capacity(docs.len());
+        for mut doc in docs {
+            if let Yaml::Mapping(m) = &mut doc {
+                match set.apply(m) {
+                    Ok(did) => changed |= did,
+                    Err(reason) => {
+                        let id = m.get("id").and_then(Yaml::as_str);
+                        report.total += 1;
+                        report.errors.push(RuleError::new(&src.path, id, reason));
+                        changed = true;
+                        continue;
+                    }
+                }
+            }
+            kept.push(doc);
+        }
+        if !changed {
+            out.push(src);
+            continue;
+        }
+        let mut text = String::new();
+        for doc in &kept {
+            match serde_norway::to_string(doc) {
+                Ok(t) => {
+                    text.push_str("---\n");
+                    text.push_str(&t);
+                }
+                Err(e) => {
+                    report.total += 1;
+                    report.errors.push(RuleError::new(
+                        &src.path,
+                        None,
+                        format!("cannot write the transformed rule: {e}"),
+                    ));
+                }
+            }
+        }
+        out.push(RuleSource::new(src.path, text));
+    }
+    out
+}
