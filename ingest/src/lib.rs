@@ -6,11 +6,14 @@
 //! - [`framing`]: RFC 6587 TCP framing as an incremental decoder, no I/O.
 //! - [`listen`]: tokio listeners that read sockets, parse in batches and send
 //!   [`onewall_model::EventBatch`]es down a bounded channel; and the HTTP ingest router.
+//! - [`spool`]: the durable spool every accepted event is written to before it is
+//!   acknowledged or detected.
 
 pub mod error;
 pub mod framing;
 pub mod listen;
 pub mod parse;
+pub mod spool;
 
 pub use error::{BodyError, FrameError};
 pub use framing::{DEFAULT_MAX_FRAME_LEN, FrameDecoder};

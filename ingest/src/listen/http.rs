@@ -67,6 +67,10 @@ pub struct HttpIngest {
     pub tags: SourceTags,
     /// Tokens per collector; none configured means open.
     pub tokens: HttpTokens,
+    /// When set, events are appended to this spool (which hands them on) instead of sent on
+    /// `tx`, and a request is answered 2xx only once its events are appended; a full spool
+    /// gets 503 with `Retry-After`.
+    pub spool: Option<std::sync::Arc<crate::spool::Spool>>,
 }
 
 impl HttpIngest {
@@ -80,6 +84,7 @@ impl HttpIngest {
             batch_size: DEFAULT_BATCH_SIZE,
             tags: SourceTags::default(),
             tokens: HttpTokens::default(),
+            spool: None,
         }
     }
 
@@ -94,6 +99,23 @@ impl HttpIngest {
 
     /// Send events down the channel in batches; `Err` when the pipeline is gone.
     async fn send(&self, collector: &'static str, events: Vec<Event>) -> Result<(), Closed> {
+        if let Some(spool) = &self.spool {
+            // One record for the whole request: all of it is accepted, or none.
+            let n = events.len() as u64;
+            return match spool.append_async(events).await {
+                Ok(_) => {
+                    metrics::counter!("onewall_ingest_events_total", "source" => collector)
+                        .increment(n);
+                    Ok(())
+                }
+                Err((e, _)) => {
+                    metrics::counter!("onewall_ingest_http_rejected_total", "reason" => "spool_full")
+                        .increment(1);
+                    warn!(collector, error = %e, "refusing http ingest: the spool takes no more now");
+                    Err(Closed)
+                }
+            };
+        }
         let mut events = events.into_iter().peekable();
         while events.peek().is_some() {
             let batch: EventBatch = events.by_ref().take(self.batch_size.max(1)).collect();
@@ -122,7 +144,17 @@ pub fn http_router(state: HttpIngest) -> Router {
     let router = Router::new().route("/api/v1/ingest", post(ingest));
     bulk::routes(hec::routes(router))
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::map_response(retry_after))
         .with_state(state)
+}
+
+/// Every 503 (the pipeline or spool takes no more now) tells the client when to try again.
+async fn retry_after(mut resp: Response) -> Response {
+    if resp.status() == StatusCode::SERVICE_UNAVAILABLE {
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+    }
+    resp
 }
 
 /// `POST /api/v1/ingest`. The body is one JSON object, a JSON array of objects, or NDJSON
@@ -186,7 +218,7 @@ async fn ingest(
         return error(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
-            "ingest is not running",
+            "ingest takes no more events now; retry later",
         );
     }
     (StatusCode::OK, Json(json!({ "accepted": accepted }))).into_response()
