@@ -57,6 +57,7 @@ mod error;
 mod filter;
 mod index;
 mod modifier;
+pub mod pack;
 mod pattern;
 pub mod pipeline;
 mod rule;

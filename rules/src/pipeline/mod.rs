@@ -47,7 +47,7 @@ use serde::de::Deserialize;
 use serde_norway::{Mapping, Value as Yaml};
 
 pub use shipped::{SHIPPED, shipped, shipped_names};
-pub(crate) use sources::transform_sources;
+pub(crate) use sources::{DocAction, rewrite_sources, transform_sources};
 
 /// A pipeline that could not be read: which pipeline, and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

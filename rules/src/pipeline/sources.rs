@@ -14,6 +14,28 @@ pub(crate) fn transform_sources(
     sources: impl IntoIterator<Item = RuleSource>,
     report: &mut LoadReport,
 ) -> Vec<RuleSource> {
+    rewrite_sources(sources, report, |_, doc| {
+        set.apply(doc).map(DocAction::Keep)
+    })
+}
+
+/// What to do with one rule document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DocAction {
+    /// Keep it; `true` when it was changed.
+    Keep(bool),
+    /// Leave it out without an error (e.g. disabled by a pack).
+    Drop,
+}
+
+/// Run `f` over every map document of every source; an `Err` drops the document and reports
+/// it (counted as one rule). A source that is not valid YAML is passed on unchanged, for the
+/// compiler to report; a source nothing changed keeps its text.
+pub(crate) fn rewrite_sources(
+    sources: impl IntoIterator<Item = RuleSource>,
+    report: &mut LoadReport,
+    mut f: impl FnMut(&str, &mut serde_norway::Mapping) -> Result<DocAction, String>,
+) -> Vec<RuleSource> {
     let mut out = Vec::new();
     for src in sources {
         let mut docs = Vec::new();
@@ -35,8 +57,12 @@ pub(crate) fn transform_sources(
         let mut kept = Vec::with_capacity(docs.len());
         for mut doc in docs {
             if let Yaml::Mapping(m) = &mut doc {
-                match set.apply(m) {
-                    Ok(did) => changed |= did,
+                match f(&src.path, m) {
+                    Ok(DocAction::Keep(did)) => changed |= did,
+                    Ok(DocAction::Drop) => {
+                        changed = true;
+                        continue;
+                    }
                     Err(reason) => {
                         let id = m.get("id").and_then(Yaml::as_str);
                         report.total += 1;
