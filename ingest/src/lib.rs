@@ -3,6 +3,7 @@
 //!
 //! - [`parse`]: bytes to [`onewall_model::Event`], no I/O ([`parse_syslog`],
 //!   [`parse_json_object`], [`split_http_body`]).
+//! - [`flow`]: NetFlow v5/v9, IPFIX and sFlow collectors (pure decoders and their listener).
 //! - [`framing`]: RFC 6587 TCP framing as an incremental decoder, no I/O.
 //! - [`listen`]: tokio listeners that read sockets, parse in batches and send
 //!   [`onewall_model::EventBatch`]es down a bounded channel; and the HTTP ingest router.
@@ -10,6 +11,7 @@
 //!   acknowledged or detected.
 
 pub mod error;
+pub mod flow;
 pub mod framing;
 pub mod listen;
 pub mod parse;

@@ -1,0 +1,786 @@
+//! NetFlow v5, v9 and IPFIX datagrams to events, through `netflow_parser`'s
+//! [`AutoScopedParser`]: templates are kept per exporter (address plus v9 source id or IPFIX
+//! observation domain), data that arrives before its template waits for it, enterprise
+//! fields are kept.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use netflow_parser::variable_versions::ipfix::FlowSetBody as IpfixBody;
+use netflow_parser::variable_versions::ipfix::lookup::{IANAIPFixField, IPFixField};
+use netflow_parser::variable_versions::v9::FlowSetBody as V9Body;
+use netflow_parser::{
+    AutoScopedParser, DataNumber, FieldValue, IpfixSourceKey, NetflowError, NetflowPacket,
+    NetflowParser, PendingFlowsConfig, TtlConfig, V9Field, V9SourceKey,
+};
+use onewall_model::{Event, FieldId, Timestamp, Value};
+
+use super::record::{FlowContext, FlowRecord};
+use super::sequence::{SequenceOutcome, SequenceTracker, StreamKey, StreamStats};
+use super::{FlowError, FlowMeters};
+
+/// Seconds between 1900 (NTP) and 1970 (Unix).
+const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
+
+/// How the NetFlow/IPFIX decoder keeps templates and exporters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NetflowSettings {
+    /// A template not refreshed for this long is dropped; `None` keeps templates until the
+    /// exporter replaces or withdraws them.
+    pub template_ttl: Option<Duration>,
+    /// The most exporters (export streams) whose templates and sequences are kept.
+    pub max_exporters: usize,
+}
+
+impl Default for NetflowSettings {
+    fn default() -> Self {
+        NetflowSettings {
+            template_ttl: Some(Duration::from_secs(1800)),
+            max_exporters: 10_000,
+        }
+    }
+}
+
+/// Per-exporter state learned from options data: the sampling rate and the exporter's boot
+/// time (IPFIX `systemInitTimeMilliseconds`).
+#[derive(Debug, Clone, Copy, Default)]
+struct ExporterOptions {
+    sampling: Option<u32>,
+    init_ms: Option<i64>,
+}
+
+/// Decodes NetFlow v5, v9 and IPFIX datagrams from any number of exporters into events. One
+/// per socket task: it owns its template caches and sequence state.
+#[derive(Debug)]
+pub struct NetflowDecoder {
+    parser: AutoScopedParser,
+    sequences: SequenceTracker,
+    options: HashMap<(SocketAddr, u32), ExporterOptions>,
+    v9_names: HashMap<V9Field, Option<FieldId>>,
+    ipfix_names: HashMap<IPFixField, Option<FieldId>>,
+    v5_names: Option<[FieldId; 13]>,
+    meters: FlowMeters,
+}
+
+/// What one datagram gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatagramReport {
+    /// Flow records turned into events.
+    pub records: usize,
+    /// What was wrong with the datagram, when something was; its records before the trouble
+    /// are still events, and the datagram itself is kept as an event with this error.
+    pub error: Option<FlowError>,
+    /// What its sequence number said.
+    pub sequence: Option<SequenceOutcome>,
+}
+
+impl NetflowDecoder {
+    /// A decoder with these settings.
+    pub fn new(settings: NetflowSettings) -> Result<Self, FlowError> {
+        let mut builder = NetflowParser::builder()
+            .with_pending_flows(PendingFlowsConfig::with_ttl(256, Duration::from_secs(300)));
+        if let Some(ttl) = settings.template_ttl {
+            builder = builder.with_ttl(TtlConfig::new(ttl));
+        }
+        let parser = AutoScopedParser::try_with_builder(builder)
+            .and_then(|p| p.with_max_sources(settings.max_exporters.max(1)))
+            .map_err(|e| FlowError::Config(e.to_string()))?;
+        Ok(NetflowDecoder {
+            parser,
+            sequences: SequenceTracker::new(settings.max_exporters.max(1)),
+            options: HashMap::new(),
+            v9_names: HashMap::new(),
+            ipfix_names: HashMap::new(),
+            v5_names: None,
+            meters: FlowMeters::new("netflow"),
+        })
+    }
+
+    /// The export streams heard so far and their sequence figures (gaps, lost, late,
+    /// restarts), per exporter.
+    pub fn streams(&self) -> Vec<(StreamKey, StreamStats)> {
+        self.sequences.streams()
+    }
+
+    /// Decode one datagram from `peer`, appending an event per flow record to `out` (and one
+    /// event keeping the datagram raw when it was malformed).
+    pub fn decode(
+        &mut self,
+        datagram: &[u8],
+        peer: SocketAddr,
+        received: Timestamp,
+        ctx: &FlowContext,
+        out: &mut Vec<Event>,
+    ) -> DatagramReport {
+        let header = match Header::peek(datagram) {
+            Ok(h) => h,
+            Err(e) => return self.reject(datagram, peer, received, ctx, e, out),
+        };
+        let key = StreamKey {
+            exporter: peer,
+            version: header.version,
+            domain: header.domain,
+        };
+        let increment = match header.version {
+            5 => Some(header.count),
+            9 => Some(1),
+            _ => None,
+        };
+        if self
+            .sequences
+            .is_restart(&key, header.seq, header.uptime, increment)
+        {
+            self.forget_exporter(peer, &header);
+        }
+        let result = self.parser.parse_from_source(peer, datagram);
+        let before = out.len();
+        let mut data_records = 0u32;
+        for packet in &result.packets {
+            data_records += self.packet_events(packet, peer, received, ctx, out);
+        }
+        let records = out.len() - before;
+        let increment = increment.unwrap_or(data_records);
+        let outcome =
+            self.sequences
+                .observe(key, header.seq, header.uptime, increment, records as u64);
+        self.meters.sequence(outcome, header.version, peer);
+        let mut report = DatagramReport {
+            records,
+            error: None,
+            sequence: Some(outcome),
+        };
+        if let Some(e) = result.error {
+            let e = classify(&e);
+            let kept = self.reject(datagram, peer, received, ctx, e, out);
+            report.error = kept.error;
+        }
+        report
+    }
+
+    /// Drop what the decoder knows of an exporter that started over.
+    fn forget_exporter(&mut self, peer: SocketAddr, header: &Header) {
+        match header.version {
+            9 => {
+                self.parser.remove_v9_source(&V9SourceKey {
+                    addr: peer,
+                    source_id: header.domain,
+                });
+            }
+            10 => {
+                self.parser.remove_ipfix_source(&IpfixSourceKey {
+                    addr: peer,
+                    observation_domain_id: header.domain,
+                });
+            }
+            _ => {}
+        }
+        self.options.remove(&(peer, header.domain));
+    }
+
+    /// Keep a datagram that could not be (fully) read as an event with its error, and count it.
+    fn reject(
+        &mut self,
+        datagram: &[u8],
+        peer: SocketAddr,
+        received: Timestamp,
+        ctx: &FlowContext,
+        error: FlowError,
+        out: &mut Vec<Event>,
+    ) -> DatagramReport {
+        self.meters.error(&error);
+        out.push(super::error_event(datagram, peer, received, ctx, &error));
+        DatagramReport {
+            records: 0,
+            error: Some(error),
+            sequence: None,
+        }
+    }
+
+    /// Events of one parsed packet; returns its data records (the IPFIX sequence unit).
+    fn packet_events(
+        &mut self,
+        packet: &NetflowPacket,
+        peer: SocketAddr,
+        received: Timestamp,
+        ctx: &FlowContext,
+        out: &mut Vec<Event>,
+    ) -> u32 {
+        let observer = Some(peer.ip());
+        match packet {
+            NetflowPacket::V5(v5) => {
+                let h = &v5.header;
+                let export_ms = i64::from(h.unix_secs) * 1000 + i64::from(h.unix_nsecs / 1_000_000);
+                let rate = u32::from(h.sampling_interval & 0x3fff).max(1);
+                let names = *self.v5_names.get_or_insert_with(v5_names);
+                for f in &v5.flowsets {
+                    let age = |t: u32| i64::from(h.sys_up_time.wrapping_sub(t) as i32);
+                    let rec = FlowRecord {
+                        src_ip: Some(IpAddr::V4(f.src_addr)),
+                        dst_ip: Some(IpAddr::V4(f.dst_addr)),
+                        src_port: Some(f.src_port),
+                        dst_port: Some(f.dst_port),
+                        protocol: Some(f.protocol_number),
+                        bytes: Some(u64::from(f.d_octets)),
+                        packets: Some(u64::from(f.d_pkts)),
+                        start_ms: Some(export_ms - age(f.first)),
+                        end_ms: Some(export_ms - age(f.last)),
+                        export_ms: Some(export_ms),
+                        tcp_flags: Some(u16::from(f.tcp_flags)),
+                        sampling_rate: rate,
+                    };
+                    let raw = vec![
+                        (names[0], Value::Ip(IpAddr::V4(f.next_hop))),
+                        (names[1], Value::Int(i64::from(f.input))),
+                        (names[2], Value::Int(i64::from(f.output))),
+                        (names[3], Value::Int(i64::from(f.d_octets))),
+                        (names[4], Value::Int(i64::from(f.d_pkts))),
+                        (names[5], Value::Int(i64::from(f.first))),
+                        (names[6], Value::Int(i64::from(f.last))),
+                        (names[7], Value::Int(i64::from(f.tos))),
+                        (names[8], Value::Int(i64::from(f.src_as))),
+                        (names[9], Value::Int(i64::from(f.dst_as))),
+                        (names[10], Value::Int(i64::from(f.src_mask))),
+                        (names[11], Value::Int(i64::from(f.dst_mask))),
+                        (names[12], Value::Int(i64::from(h.sys_up_time))),
+                    ];
+                    out.push(rec.finish(
+                        ctx,
+                        received,
+                        Some(peer),
+                        observer,
+                        "netflow_flow",
+                        5,
+                        raw,
+                    ));
+                }
+                v5.flowsets.len() as u32
+            }
+            NetflowPacket::V9(v9) => {
+                let h = &v9.header;
+                let export_ms = i64::from(h.unix_secs) * 1000;
+                let scope = (peer, h.source_id);
+                let mut n = 0;
+                for fs in &v9.flowsets {
+                    match &fs.body {
+                        V9Body::OptionsData(od) => {
+                            for rec in &od.fields {
+                                let opts = self.options.entry(scope).or_default();
+                                for (f, v) in &rec.options_fields {
+                                    learn_option(opts, u16::from(*f), v);
+                                }
+                            }
+                        }
+                        V9Body::Data(d) => {
+                            let opts = self.options.get(&scope).copied().unwrap_or_default();
+                            for record in &d.fields {
+                                n += 1;
+                                let mut rec = FlowRecord {
+                                    export_ms: Some(export_ms),
+                                    ..FlowRecord::default()
+                                };
+                                let mut times = Times::default();
+                                let mut raw = Vec::with_capacity(record.len());
+                                for (f, v) in record {
+                                    apply(u16::from(*f), v, &mut rec, &mut times);
+                                    if let Some(id) = v9_name(&mut self.v9_names, *f) {
+                                        raw.push((id, to_value(v)));
+                                    }
+                                }
+                                times.resolve_uptime(&mut rec, export_ms, h.sys_up_time);
+                                rec.sampling_rate = times.sampling.or(opts.sampling).unwrap_or(1);
+                                out.push(rec.finish(
+                                    ctx,
+                                    received,
+                                    Some(peer),
+                                    observer,
+                                    "netflow_flow",
+                                    9,
+                                    raw,
+                                ));
+                            }
+                        }
+                        V9Body::NoTemplate(_) => self.meters.no_template.increment(1),
+                        _ => {}
+                    }
+                }
+                n
+            }
+            NetflowPacket::IPFix(ipfix) => {
+                let h = &ipfix.header;
+                let export_ms = i64::from(h.export_time) * 1000;
+                let scope = (peer, h.observation_domain_id);
+                let mut n = 0;
+                for fs in &ipfix.flowsets {
+                    match &fs.body {
+                        IpfixBody::OptionsData(od) => {
+                            for rec in &od.fields {
+                                n += 1;
+                                let opts = self.options.entry(scope).or_default();
+                                for (f, v) in rec {
+                                    if let IPFixField::IANA(e) = f {
+                                        learn_option(opts, iana_element(*e), v);
+                                    }
+                                }
+                            }
+                        }
+                        IpfixBody::Data(d) => {
+                            let opts = self.options.get(&scope).copied().unwrap_or_default();
+                            for record in &d.fields {
+                                n += 1;
+                                let mut rec = FlowRecord {
+                                    export_ms: Some(export_ms),
+                                    ..FlowRecord::default()
+                                };
+                                let mut times = Times::default();
+                                let mut raw = Vec::with_capacity(record.len());
+                                for (f, v) in record {
+                                    if let IPFixField::IANA(e) = f {
+                                        apply(iana_element(*e), v, &mut rec, &mut times);
+                                    }
+                                    if let Some(id) = ipfix_name(&mut self.ipfix_names, *f) {
+                                        raw.push((id, to_value(v)));
+                                    }
+                                }
+                                times.init_ms = times.init_ms.or(opts.init_ms);
+                                times.resolve_ipfix(&mut rec, export_ms);
+                                rec.sampling_rate = times.sampling.or(opts.sampling).unwrap_or(1);
+                                out.push(rec.finish(
+                                    ctx,
+                                    received,
+                                    Some(peer),
+                                    observer,
+                                    "netflow_flow",
+                                    10,
+                                    raw,
+                                ));
+                            }
+                        }
+                        IpfixBody::NoTemplate(_) => self.meters.no_template.increment(1),
+                        _ => {}
+                    }
+                }
+                n
+            }
+            // NetFlow v7 (Catalyst switches) is parsed by the library but not exported by
+            // anything we collect from; its datagrams are counted, not turned into events.
+            _ => {
+                self.meters.error(&FlowError::UnsupportedVersion(7));
+                0
+            }
+        }
+    }
+}
+
+/// The fixed header fields the sequence accounting needs, read before the datagram is parsed.
+#[derive(Debug, Clone, Copy)]
+struct Header {
+    version: u16,
+    count: u32,
+    seq: u32,
+    uptime: Option<u32>,
+    domain: u32,
+}
+
+impl Header {
+    fn peek(d: &[u8]) -> Result<Header, FlowError> {
+        let u16_at = |i: usize| d.get(i..i + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
+        let u32_at = |i: usize| {
+            d.get(i..i + 4)
+                .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        };
+        let version = u16_at(0).ok_or_else(|| FlowError::Truncated {
+            what: "netflow version".to_owned(),
+            len: d.len(),
+        })?;
+        let truncated = |what: &str| FlowError::Truncated {
+            what: what.to_owned(),
+            len: d.len(),
+        };
+        match version {
+            5 => Ok(Header {
+                version,
+                count: u32::from(u16_at(2).ok_or_else(|| truncated("netflow v5 header"))?),
+                uptime: Some(u32_at(4).ok_or_else(|| truncated("netflow v5 header"))?),
+                seq: u32_at(16).ok_or_else(|| truncated("netflow v5 header"))?,
+                domain: 0,
+            }),
+            9 => Ok(Header {
+                version,
+                count: u32::from(u16_at(2).ok_or_else(|| truncated("netflow v9 header"))?),
+                uptime: Some(u32_at(4).ok_or_else(|| truncated("netflow v9 header"))?),
+                seq: u32_at(12).ok_or_else(|| truncated("netflow v9 header"))?,
+                domain: u32_at(16).ok_or_else(|| truncated("netflow v9 header"))?,
+            })
+            .and_then(|h| check_sets(d, 20, "netflow v9 flowset").map(|()| h)),
+            10 => {
+                let header = Header {
+                    version,
+                    count: 0,
+                    uptime: None,
+                    seq: u32_at(8).ok_or_else(|| truncated("ipfix header"))?,
+                    domain: u32_at(12).ok_or_else(|| truncated("ipfix header"))?,
+                };
+                let length = usize::from(u16_at(2).unwrap_or(0));
+                if length > d.len() {
+                    return Err(truncated(&format!("ipfix message of {length} bytes")));
+                }
+                if length < 16 {
+                    return Err(FlowError::Malformed(format!(
+                        "ipfix message length {length} is shorter than its header"
+                    )));
+                }
+                check_sets(&d[..length], 16, "ipfix set")?;
+                Ok(header)
+            }
+            v => Err(FlowError::UnsupportedVersion(v)),
+        }
+    }
+}
+
+/// Walk the sets (IPFIX) or flowsets (v9) from `at`: each must announce at least its own
+/// 4-byte header and end inside the message. The parser skips such sets silently; here they
+/// are an error the datagram is kept with.
+fn check_sets(msg: &[u8], mut at: usize, what: &str) -> Result<(), FlowError> {
+    while at + 4 <= msg.len() {
+        let id = u16::from_be_bytes([msg[at], msg[at + 1]]);
+        let len = usize::from(u16::from_be_bytes([msg[at + 2], msg[at + 3]]));
+        if len < 4 || at + len > msg.len() {
+            return Err(FlowError::Malformed(format!(
+                "{what} {id} at offset {at} announces {len} bytes; the message has {} after it",
+                msg.len() - at
+            )));
+        }
+        at += len;
+    }
+    Ok(())
+}
+
+/// The time fields of a v9 or IPFIX record, before they are resolved to epoch milliseconds.
+#[derive(Debug, Default)]
+struct Times {
+    start_up: Option<u32>,
+    end_up: Option<u32>,
+    start_abs: Option<i64>,
+    end_abs: Option<i64>,
+    start_delta_us: Option<u64>,
+    end_delta_us: Option<u64>,
+    init_ms: Option<i64>,
+    sampling: Option<u32>,
+}
+
+impl Times {
+    /// NetFlow v9: uptime-relative switched times, or absolute ones when the template has them.
+    fn resolve_uptime(&self, rec: &mut FlowRecord, export_ms: i64, sys_up_time: u32) {
+        let age = |t: u32| i64::from(sys_up_time.wrapping_sub(t) as i32);
+        rec.start_ms = self.start_abs.or(self.start_up.map(|t| export_ms - age(t)));
+        rec.end_ms = self.end_abs.or(self.end_up.map(|t| export_ms - age(t)));
+    }
+
+    /// IPFIX: absolute times, else uptime relative to the exporter's init time, else a delta
+    /// before the export time.
+    fn resolve_ipfix(&self, rec: &mut FlowRecord, export_ms: i64) {
+        let from_uptime = |t: u32| {
+            self.init_ms.map(|init| {
+                let unsigned = init + i64::from(t);
+                // An uptime past the export time by more than a day was a negative offset
+                // written unsigned (softflowd does this for flows read from a capture file).
+                if unsigned > export_ms + 86_400_000 {
+                    init + i64::from(t as i32)
+                } else {
+                    unsigned
+                }
+            })
+        };
+        let from_delta = |us: u64| export_ms - i64::try_from(us / 1000).unwrap_or(i64::MAX);
+        rec.start_ms = self
+            .start_abs
+            .or_else(|| self.start_up.and_then(from_uptime))
+            .or_else(|| self.start_delta_us.map(from_delta));
+        rec.end_ms = self
+            .end_abs
+            .or_else(|| self.end_up.and_then(from_uptime))
+            .or_else(|| self.end_delta_us.map(from_delta));
+    }
+}
+
+/// Take what the normalised record needs from one field, by its IANA element id (NetFlow v9
+/// field types 1–127 are the same numbers).
+fn apply(element: u16, v: &FieldValue, rec: &mut FlowRecord, t: &mut Times) {
+    match element {
+        1 => rec.bytes = number(v),
+        2 => rec.packets = number(v),
+        85 if rec.bytes.is_none() => rec.bytes = number(v),
+        86 if rec.packets.is_none() => rec.packets = number(v),
+        4 => rec.protocol = number(v).and_then(|n| u8::try_from(n).ok()),
+        6 => rec.tcp_flags = number(v).and_then(|n| u16::try_from(n).ok()),
+        7 => rec.src_port = number(v).and_then(|n| u16::try_from(n).ok()),
+        11 => rec.dst_port = number(v).and_then(|n| u16::try_from(n).ok()),
+        8 | 27 => rec.src_ip = ip(v).or(rec.src_ip),
+        12 | 28 => rec.dst_ip = ip(v).or(rec.dst_ip),
+        21 => t.end_up = number(v).map(|n| n as u32),
+        22 => t.start_up = number(v).map(|n| n as u32),
+        150 | 152 | 154 | 156 => t.start_abs = epoch_ms(v),
+        151 | 153 | 155 | 157 => t.end_abs = epoch_ms(v),
+        158 => t.start_delta_us = number(v),
+        159 => t.end_delta_us = number(v),
+        160 => t.init_ms = epoch_ms(v),
+        34 | 50 | 305 => {
+            t.sampling = number(v)
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|n| *n > 0)
+        }
+        _ => {}
+    }
+}
+
+/// The element id of the IANA elements [`apply`] and [`learn_option`] read; 0 for the others.
+fn iana_element(e: IANAIPFixField) -> u16 {
+    use IANAIPFixField as F;
+    match e {
+        F::OctetDeltaCount => 1,
+        F::PacketDeltaCount => 2,
+        F::ProtocolIdentifier => 4,
+        F::TcpControlBits => 6,
+        F::SourceTransportPort => 7,
+        F::SourceIpv4address => 8,
+        F::DestinationTransportPort => 11,
+        F::DestinationIpv4address => 12,
+        F::FlowEndSysUpTime => 21,
+        F::FlowStartSysUpTime => 22,
+        F::SourceIpv6address => 27,
+        F::DestinationIpv6address => 28,
+        F::SamplingInterval => 34,
+        F::SamplerRandomInterval => 50,
+        F::OctetTotalCount => 85,
+        F::PacketTotalCount => 86,
+        F::FlowStartSeconds => 150,
+        F::FlowEndSeconds => 151,
+        F::FlowStartMilliseconds => 152,
+        F::FlowEndMilliseconds => 153,
+        F::FlowStartMicroseconds => 154,
+        F::FlowEndMicroseconds => 155,
+        F::FlowStartNanoseconds => 156,
+        F::FlowEndNanoseconds => 157,
+        F::FlowStartDeltaMicroseconds => 158,
+        F::FlowEndDeltaMicroseconds => 159,
+        F::SystemInitTimeMilliseconds => 160,
+        F::SamplingPacketInterval => 305,
+        _ => 0,
+    }
+}
+
+/// Remember an exporter-wide option (options data records).
+fn learn_option(opts: &mut ExporterOptions, element: u16, v: &FieldValue) {
+    match element {
+        34 | 50 | 305 => {
+            if let Some(n) = number(v)
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|n| *n > 0)
+            {
+                opts.sampling = Some(n);
+            }
+        }
+        160 => opts.init_ms = epoch_ms(v).or(opts.init_ms),
+        _ => {}
+    }
+}
+
+fn number(v: &FieldValue) -> Option<u64> {
+    match v {
+        FieldValue::DataNumber(n) => n.as_u64(),
+        FieldValue::Duration(d) => u64::try_from(d.as_duration().as_millis()).ok(),
+        FieldValue::ProtocolType(p) => Some(u64::from(u8::from(*p))),
+        FieldValue::TcpControlBits(b, _) => Some(u64::from(u16::from(*b))),
+        _ => None,
+    }
+}
+
+fn ip(v: &FieldValue) -> Option<IpAddr> {
+    match v {
+        FieldValue::Ip4Addr(a) => Some(IpAddr::V4(*a)),
+        FieldValue::Ip6Addr(a) => Some(IpAddr::V6(*a)),
+        _ => None,
+    }
+}
+
+/// An absolute time field as Unix milliseconds (NTP-based ones shifted from 1900).
+fn epoch_ms(v: &FieldValue) -> Option<i64> {
+    use netflow_parser::variable_versions::field_value::DurationValue;
+    match v {
+        FieldValue::Duration(d) => {
+            let dur = d.as_duration();
+            let ms = match d {
+                DurationValue::MicrosNtp { .. } | DurationValue::NanosNtp { .. } => dur
+                    .checked_sub(Duration::from_secs(NTP_UNIX_OFFSET))?
+                    .as_millis(),
+                _ => dur.as_millis(),
+            };
+            i64::try_from(ms).ok()
+        }
+        FieldValue::DataNumber(n) => n.as_u64().and_then(|n| i64::try_from(n).ok()),
+        _ => None,
+    }
+}
+
+/// A field value as an event value, losing nothing: numbers too large for an integer and raw
+/// bytes become text.
+pub(crate) fn to_value(v: &FieldValue) -> Value {
+    match v {
+        FieldValue::DataNumber(n) => data_number(n),
+        FieldValue::Float64(f) => Value::Float(*f),
+        FieldValue::Duration(d) => {
+            Value::Int(i64::try_from(d.as_duration().as_millis()).unwrap_or(i64::MAX))
+        }
+        FieldValue::Ip4Addr(a) => Value::Ip(IpAddr::V4(*a)),
+        FieldValue::Ip6Addr(a) => Value::Ip(IpAddr::V6(*a)),
+        FieldValue::MacAddr(b) => Value::str(super::mac(b)),
+        FieldValue::String(s) => Value::str(s.value.as_str()),
+        FieldValue::Vec(b) => Value::str(super::hex(b)),
+        FieldValue::ProtocolType(p) => Value::Int(i64::from(u8::from(*p))),
+        FieldValue::TcpControlBits(b, _) => Value::Int(i64::from(u16::from(*b))),
+        other => Value::str(inner_debug(other)),
+    }
+}
+
+fn data_number(n: &DataNumber) -> Value {
+    match n {
+        DataNumber::U8(x) => Value::Int(i64::from(*x)),
+        DataNumber::I8(x) => Value::Int(i64::from(*x)),
+        DataNumber::U16(x) => Value::Int(i64::from(*x)),
+        DataNumber::I16(x) => Value::Int(i64::from(*x)),
+        DataNumber::U24(x) | DataNumber::U32(x) => Value::Int(i64::from(*x)),
+        DataNumber::I24(x) | DataNumber::I32(x) => Value::Int(i64::from(*x)),
+        DataNumber::U64(x) => {
+            i64::try_from(*x).map_or_else(|_| Value::str(x.to_string()), Value::Int)
+        }
+        DataNumber::I64(x) => Value::Int(*x),
+        DataNumber::U128(x) => {
+            i64::try_from(*x).map_or_else(|_| Value::str(x.to_string()), Value::Int)
+        }
+        DataNumber::I128(x) => {
+            i64::try_from(*x).map_or_else(|_| Value::str(x.to_string()), Value::Int)
+        }
+        DataNumber::Vec(b) => Value::str(super::hex(b)),
+    }
+}
+
+/// `FlowEndReason(IdleTimeout)` → `IdleTimeout`.
+fn inner_debug(v: &FieldValue) -> String {
+    let s = format!("{v:?}");
+    match (s.find('('), s.ends_with(')')) {
+        (Some(i), true) => s[i + 1..s.len() - 1].to_owned(),
+        _ => s,
+    }
+}
+
+fn v9_name(cache: &mut HashMap<V9Field, Option<FieldId>>, f: V9Field) -> Option<FieldId> {
+    *cache
+        .entry(f)
+        .or_insert_with(|| FieldId::intern(&format!("netflow.{}", snake(&format!("{f:?}")))))
+}
+
+fn ipfix_name(cache: &mut HashMap<IPFixField, Option<FieldId>>, f: IPFixField) -> Option<FieldId> {
+    *cache.entry(f).or_insert_with(|| {
+        let name = match f {
+            IPFixField::IANA(e) => snake(&format!("{e:?}")),
+            IPFixField::Enterprise {
+                enterprise_number,
+                field_number,
+            } => format!("enterprise_{enterprise_number}_{field_number}"),
+            other => snake(&format!("{other:?}")),
+        };
+        FieldId::intern(&format!("netflow.{name}"))
+    })
+}
+
+/// `SourceIpv4address` → `source_ipv4address`, `Cisco(AppName)` → `cisco_app_name`,
+/// `Unknown(300)` → `unknown_300`.
+pub(crate) fn snake(debug: &str) -> String {
+    let mut out = String::with_capacity(debug.len() + 8);
+    let mut prev_lower = false;
+    for c in debug.chars() {
+        if c.is_ascii_uppercase() {
+            if prev_lower && !out.ends_with('_') {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+            prev_lower = false;
+        } else if c.is_ascii_alphanumeric() {
+            out.push(c);
+            prev_lower = true;
+        } else {
+            if !out.is_empty() && !out.ends_with('_') {
+                out.push('_');
+            }
+            prev_lower = false;
+        }
+    }
+    while out.ends_with('_') {
+        out.pop();
+    }
+    out
+}
+
+fn v5_names() -> [FieldId; 13] {
+    const NAMES: [&str; 13] = [
+        "netflow.next_hop",
+        "netflow.input",
+        "netflow.output",
+        "netflow.d_octets",
+        "netflow.d_pkts",
+        "netflow.first",
+        "netflow.last",
+        "netflow.tos",
+        "netflow.src_as",
+        "netflow.dst_as",
+        "netflow.src_mask",
+        "netflow.dst_mask",
+        "netflow.sys_up_time",
+    ];
+    // Interned on the first v5 datagram, long before the interner's cap could be reached.
+    #[allow(clippy::expect_used)]
+    NAMES.map(|n| FieldId::intern(n).expect("field interner has room"))
+}
+
+/// The kind of a parser error, for the metric and the event's error text.
+fn classify(e: &NetflowError) -> FlowError {
+    match e {
+        NetflowError::Incomplete { available, context } => FlowError::Truncated {
+            what: context.clone(),
+            len: *available,
+        },
+        NetflowError::UnsupportedVersion { version, .. } => FlowError::UnsupportedVersion(*version),
+        NetflowError::FilteredVersion { version } => FlowError::UnsupportedVersion(*version),
+        NetflowError::DecodedOutputLimitExceeded { .. } => FlowError::TooLarge(e.to_string()),
+        other => FlowError::Malformed(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snake_case_names() {
+        assert_eq!(snake("SourceIpv4address"), "source_ipv4address");
+        assert_eq!(snake("Ipv4SrcAddr"), "ipv4_src_addr");
+        assert_eq!(snake("Unknown(300)"), "unknown_300");
+        assert_eq!(snake("Cisco(AppName)"), "cisco_app_name");
+        assert_eq!(snake("InBytes"), "in_bytes");
+    }
+
+    #[test]
+    fn header_peek_names_what_is_short() {
+        let e = Header::peek(&[0, 9, 0, 1]).expect_err("short");
+        assert!(e.to_string().contains("netflow v9 header"), "{e}");
+        assert!(matches!(
+            Header::peek(&[0, 77]),
+            Err(FlowError::UnsupportedVersion(77))
+        ));
+        assert!(matches!(
+            Header::peek(&[0]),
+            Err(FlowError::Truncated { .. })
+        ));
+    }
+}
