@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{AlertId, Entity, IncidentId, ModelError, RegionCode, Severity, Timestamp};
+use crate::{AlertId, Entity, Grade, IncidentId, ModelError, RegionCode, Severity, Timestamp};
 
 /// Where an incident is in its life.
 ///
@@ -133,6 +133,16 @@ pub enum TimelineKind {
         from: Severity,
         to: Severity,
     },
+    /// The grade changed (GB/T 20986-2023 Ⅰ–Ⅳ).
+    GradeChanged {
+        from: Option<Grade>,
+        to: Grade,
+    },
+    /// Another incident was merged into this one (`into` absent), or this one into another.
+    Merged {
+        from: Option<IncidentId>,
+        into: Option<IncidentId>,
+    },
     Comment {
         text: String,
     },
@@ -194,6 +204,29 @@ pub struct Incident {
     pub parent: Option<IncidentId>,
     pub children: Vec<IncidentId>,
     pub timeline: Vec<TimelineEntry>,
+    /// Category, grade and the ATT&CK tactics seen.
+    #[serde(default)]
+    pub classification: Classification,
+}
+
+/// What kind of incident it is and how grave: GB/T 20986-2023 codes and grade, and the
+/// ATT&CK tactics its alerts showed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Classification {
+    /// GB/T 20986-2023 category code (`MP`, `NA`, `DS`, `IC`, `DE`, `RO`, `SHE`, `AB`, `FOC`,
+    /// `OTH`), from its rules' `gbt20986.<CODE>` tags.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// Subcategory, as `<CODE>.<n>` (from a `gbt20986.<CODE>.<n>` tag).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subcategory: Option<String>,
+    /// Grade Ⅰ–Ⅳ from the node's grading policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grade: Option<Grade>,
+    /// ATT&CK tactics seen (`credential_access`, `lateral_movement` ...), in order of first
+    /// appearance.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tactics: Vec<String>,
 }
 
 impl Incident {

@@ -57,3 +57,104 @@ impl FromStr for Severity {
             })
     }
 }
+
+/// An incident's grade under GB/T 20986-2023: Ⅰ 特别重大 (most severe) to Ⅳ 一般. Ordered by
+/// severity: `IV < III < II < I`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Grade {
+    /// Ⅰ 特别重大 (especially major).
+    I,
+    /// Ⅱ 重大 (major).
+    II,
+    /// Ⅲ 较大 (large).
+    III,
+    /// Ⅳ 一般 (general).
+    IV,
+}
+
+impl Grade {
+    /// Every grade, most severe first.
+    pub const ALL: [Grade; 4] = [Grade::I, Grade::II, Grade::III, Grade::IV];
+
+    /// `I`, `II`, `III` or `IV`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grade::I => "I",
+            Grade::II => "II",
+            Grade::III => "III",
+            Grade::IV => "IV",
+        }
+    }
+
+    /// The Roman numeral as written in Chinese documents: Ⅰ Ⅱ Ⅲ Ⅳ.
+    pub fn numeral(self) -> &'static str {
+        match self {
+            Grade::I => "Ⅰ",
+            Grade::II => "Ⅱ",
+            Grade::III => "Ⅲ",
+            Grade::IV => "Ⅳ",
+        }
+    }
+
+    /// The grade's name: 特别重大, 重大, 较大, 一般.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Grade::I => "特别重大",
+            Grade::II => "重大",
+            Grade::III => "较大",
+            Grade::IV => "一般",
+        }
+    }
+
+    /// 4 for Ⅰ down to 1 for Ⅳ.
+    pub fn rank(self) -> u8 {
+        match self {
+            Grade::I => 4,
+            Grade::II => 3,
+            Grade::III => 2,
+            Grade::IV => 1,
+        }
+    }
+
+    /// The grade of a rank (clamped to 1..=4).
+    pub fn from_rank(rank: u8) -> Grade {
+        match rank {
+            0 | 1 => Grade::IV,
+            2 => Grade::III,
+            3 => Grade::II,
+            _ => Grade::I,
+        }
+    }
+}
+
+impl PartialOrd for Grade {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Grade {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.rank().cmp(&other.rank())
+    }
+}
+
+impl fmt::Display for Grade {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Grade {
+    type Err = ModelError;
+    fn from_str(s: &str) -> Result<Self, ModelError> {
+        Grade::ALL
+            .into_iter()
+            .find(|g| g.as_str().eq_ignore_ascii_case(s) || g.numeral() == s)
+            .ok_or_else(|| ModelError::UnknownName {
+                what: "grade",
+                input: s.to_owned(),
+                expected: "I, II, III, IV",
+            })
+    }
+}

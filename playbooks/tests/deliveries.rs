@@ -90,6 +90,7 @@ fn incident(n: u128) -> Incident {
         updated: t,
         parent: None,
         children: vec![],
+        classification: Default::default(),
         timeline: vec![],
     }
 }

@@ -50,6 +50,7 @@ fn incident(region: &str, severity: Severity) -> Incident {
         updated: t,
         parent: None,
         children: vec![],
+        classification: Default::default(),
         timeline: vec![],
     }
 }

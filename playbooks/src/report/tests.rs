@@ -37,6 +37,7 @@ fn incident(n: u128, region: &str, severity: Severity, created: Timestamp) -> In
         updated: created,
         parent: None,
         children: Vec::new(),
+        classification: Default::default(),
         timeline: vec![TimelineEntry {
             at: created,
             actor: "correlator".into(),

@@ -163,6 +163,7 @@ pub fn incident(updated: Timestamp, severity: Severity, region: RegionCode) -> I
         updated,
         parent: None,
         children: Vec::new(),
+        classification: Default::default(),
         timeline: vec![TimelineEntry {
             at: first,
             actor: "correlator".to_owned(),
