@@ -12,7 +12,9 @@ use onewall_model::{Region, RegionCode, RegionLevel, RegionTree};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+mod flow;
 mod store;
+pub use flow::{FlowConfig, FlowResolved};
 pub use store::{ClickHouseConfig, SpoolConfig, StoreConfig};
 
 /// The whole file.
@@ -26,6 +28,8 @@ pub struct Config {
     pub regions: Vec<RegionConfig>,
     pub syslog: SyslogConfig,
     pub http: HttpConfig,
+    /// NetFlow/IPFIX and sFlow collectors.
+    pub flow: FlowConfig,
     pub rules: RulesConfig,
     pub correlate: CorrelateConfig,
     pub store: StoreConfig,
@@ -249,6 +253,8 @@ pub struct Resolved {
     pub syslog_source: SourceSettings,
     /// Region, zone and tags of the HTTP collectors.
     pub http_source: SourceSettings,
+    /// The flow collectors.
+    pub flow: FlowResolved,
 }
 
 /// What a collector stamps on its records.
@@ -280,6 +286,7 @@ const SECTIONS: &[&str] = &[
     "regions",
     "syslog",
     "http",
+    "flow",
     "rules",
     "correlate",
     "store",
@@ -327,6 +334,7 @@ pub fn parse(text: &str) -> Result<Resolved, ConfigErrors> {
                 kept
             }
             ("http", toml::Value::Table(t)) => check_keys::<HttpConfig>("http", t, &mut errors),
+            ("flow", toml::Value::Table(t)) => check_keys::<FlowConfig>("flow", t, &mut errors),
             ("rules", toml::Value::Table(t)) => check_keys::<RulesConfig>("rules", t, &mut errors),
             ("correlate", toml::Value::Table(t)) => {
                 check_keys::<CorrelateConfig>("correlate", t, &mut errors)
@@ -539,6 +547,7 @@ pub fn resolve(config: Config) -> Result<Resolved, ConfigErrors> {
         errors.push("correlate.window_secs: must be greater than 0".into());
     }
     store::check(&config.store, &mut errors);
+    let flow = flow::resolve(&config.flow, region, &regions, &mut errors);
     for (i, d) in config.rules.dirs.iter().enumerate() {
         if !d.is_dir() {
             errors.push(format!(
@@ -584,6 +593,7 @@ pub fn resolve(config: Config) -> Result<Resolved, ConfigErrors> {
                 timezone: http_timezone,
                 tags: http_tags,
             },
+            flow,
         }),
         _ => Err(ConfigErrors(vec!["configuration is incomplete".into()])),
     }

@@ -72,7 +72,7 @@ fn describe() {
     ] {
         counter!("onewall_ingest_events_total", "source" => source).increment(0);
     }
-    for format in ["rfc5424", "rfc3164", "json", "unknown"] {
+    for format in ["rfc5424", "rfc3164", "json", "flow", "unknown"] {
         counter!("onewall_ingest_parse_errors_total", "format" => format).increment(0);
     }
     for reason in [
@@ -83,6 +83,22 @@ fn describe() {
         "tls_handshake",
     ] {
         counter!("onewall_ingest_dropped_total", "reason" => reason).increment(0);
+    }
+    // Flow collectors (ingest::flow): per protocol, never per exporter address.
+    for protocol in ["netflow", "sflow"] {
+        for name in [
+            "onewall_ingest_flow_no_template_total",
+            "onewall_ingest_flow_sequence_gaps_total",
+            "onewall_ingest_flow_sequence_lost_total",
+            "onewall_ingest_flow_late_total",
+            "onewall_ingest_flow_exporter_restarts_total",
+        ] {
+            counter!(name, "protocol" => protocol).increment(0);
+        }
+        for reason in ["truncated", "unsupported_version", "malformed", "too_large"] {
+            counter!("onewall_ingest_flow_errors_total", "protocol" => protocol, "reason" => reason)
+                .increment(0);
+        }
     }
     counter!("onewall_rules_alerts_total").increment(0);
     counter!("onewall_rules_events_matched_total").increment(0);

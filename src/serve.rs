@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use onewall_api::{ApiState, NodeInfo, RulesView};
+use onewall_ingest::flow::{FlowListener, FlowProtocol, run_flow};
 use onewall_model::{EventBatch, Timestamp};
 use onewall_rules::Engine;
 use onewall_store::Store;
@@ -97,6 +98,19 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
         ),
         None => None,
     };
+    let mut flow_sockets = Vec::new();
+    for (key, protocol, at) in [
+        ("flow.netflow", FlowProtocol::Netflow, r.flow.netflow),
+        ("flow.ipfix", FlowProtocol::Netflow, r.flow.ipfix),
+        ("flow.sflow", FlowProtocol::Sflow, r.flow.sflow),
+    ] {
+        if let Some(a) = at {
+            let sock = tokio::net::UdpSocket::bind(a)
+                .await
+                .with_context(|| format!("{key}: binding {a}"))?;
+            flow_sockets.push((&key[5..], protocol, sock));
+        }
+    }
     let http = tokio::net::TcpListener::bind(r.http)
         .await
         .with_context(|| format!("http.listen: binding {}", r.http))?;
@@ -161,6 +175,20 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
             shutdown.clone(),
         )));
         tls_reload = Some((settings, certs_tx));
+    }
+    for (name, protocol, sock) in flow_sockets {
+        announce.push(format!("{name} {}", sock.local_addr()?));
+        let mut flow = FlowListener::new(protocol, r.flow.region);
+        flow.listener.batch_size = r.config.pipeline.batch_size;
+        flow.listener.batch_linger = Duration::from_millis(r.config.pipeline.batch_linger_ms);
+        flow.listener.tags.department = r.flow.department.clone();
+        flow.netflow = r.flow.settings;
+        let (tx, stop) = (events_tx.clone(), shutdown.clone());
+        listeners.push(tokio::spawn(async move {
+            if let Err(e) = run_flow(sock, flow, tx, stop).await {
+                error!(collector = name, error = %e, "flow listener failed");
+            }
+        }));
     }
     let reload = tokio::spawn(reload_on_sighup(tls_reload, shutdown.clone()));
     let http_addr = http.local_addr()?;

@@ -25,7 +25,13 @@ pub struct Node {
 }
 
 /// A config on 127.0.0.1 port 0 everywhere, storing under `data`, with `extra` appended.
+/// The flow collectors get port 0 too, unless `extra` has its own `[flow]` section.
 pub fn config(data: &Path, extra: &str) -> String {
+    let flow = if extra.contains("[flow]") {
+        ""
+    } else {
+        "[flow]\nnetflow = \"127.0.0.1:0\"\nsflow = \"127.0.0.1:0\"\n"
+    };
     format!(
         r#"version = 1
 [node]
@@ -38,7 +44,7 @@ tcp = "127.0.0.1:0"
 listen = "127.0.0.1:0"
 [store]
 path = "{}"
-{extra}
+{flow}{extra}
 "#,
         data.display()
     )

@@ -1,0 +1,461 @@
+//! End to end: real flow exporters from Debian packages read the shared capture
+//! (`flows/loopback-http-udp-520pkts.pcap`: 101 flows, 520 packets) and export to a running
+//! node. NetFlow and IPFIX go through `nfcapd`, which stores them for `nfdump` and repeats
+//! every datagram to the node, so the node's events are checked against what `nfdump` reads
+//! from the same export. sFlow (no sFlow collector in Debian's nfdump) is checked against the
+//! capture itself.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Node, config, eventually};
+use serde_json::Value;
+
+fn corpus(file: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpus/flows")
+        .join(file)
+}
+
+fn free_udp_port() -> u16 {
+    let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.local_addr().unwrap().port()
+}
+
+/// A program from the PATH or where Debian installs it.
+fn program(name: &str) -> PathBuf {
+    for dir in ["/usr/sbin", "/usr/bin"] {
+        let p = Path::new(dir).join(name);
+        if p.is_file() {
+            return p;
+        }
+    }
+    PathBuf::from(name)
+}
+
+/// A child process stopped (by its pid) when dropped.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(cmd: &mut Command) -> Proc {
+    Proc(
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{cmd:?}: {e} (see scripts/test for the packages)")),
+    )
+}
+
+/// A node with its flow collectors on the given ports.
+fn node(dir: &Path, netflow: u16, sflow: u16) -> Node {
+    let file = dir.join("onewall.toml");
+    let extra = format!(
+        "[flow]\nnetflow = \"127.0.0.1:{netflow}\"\nsflow = \"127.0.0.1:{sflow}\"\ndepartment = \"netops\"\n"
+    );
+    std::fs::write(&file, config(&dir.join("data"), &extra)).unwrap();
+    Node::start(&file)
+}
+
+/// `nfcapd` listening on a free port, storing under `dir` and repeating every datagram to
+/// `repeat_to`.
+struct Nfcapd {
+    proc: Option<Proc>,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Nfcapd {
+    fn start(dir: &Path, repeat_to: u16) -> Nfcapd {
+        let dir = dir.join("nfcapd");
+        std::fs::create_dir_all(&dir).unwrap();
+        let port = free_udp_port();
+        let proc = spawn(
+            Command::new(program("nfcapd"))
+                .args(["-b", "127.0.0.1", "-p", &port.to_string(), "-w"])
+                .arg(&dir)
+                .args(["-R", &format!("127.0.0.1/{repeat_to}")]),
+        );
+        std::thread::sleep(Duration::from_millis(500));
+        Nfcapd {
+            proc: Some(proc),
+            port,
+            dir,
+        }
+    }
+
+    /// Stop it (it writes its file on SIGTERM) and read the flows back with `nfdump`.
+    fn flows(mut self) -> Vec<Flow> {
+        let proc = self.proc.take().expect("running");
+        let pid = proc.0.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let mut proc = proc;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while proc.0.try_wait().unwrap().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let out = Command::new(program("nfdump"))
+            .arg("-R")
+            .arg(&self.dir)
+            .args(["-q", "-N", "-o", "fmt:%sa|%da|%sp|%dp|%pr|%byt|%pkt"])
+            .output()
+            .expect("nfdump");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                let f: Vec<&str> = l.split('|').map(str::trim).collect();
+                let proto: i64 = f[4].parse().unwrap_or_else(|_| panic!("protocol in {l:?}"));
+                let port = |s: &str| {
+                    if proto == 6 || proto == 17 {
+                        s.parse().ok()
+                    } else {
+                        None
+                    }
+                };
+                Flow {
+                    src: f[0].to_owned(),
+                    dst: f[1].to_owned(),
+                    sport: port(f[2]),
+                    dport: port(f[3]),
+                    proto,
+                    bytes: f[5].parse().unwrap_or_else(|_| panic!("bytes in {l:?}")),
+                }
+            })
+            .collect()
+    }
+}
+
+/// The part of a flow both sides must agree on.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Flow {
+    src: String,
+    dst: String,
+    sport: Option<i64>,
+    dport: Option<i64>,
+    proto: i64,
+    bytes: i64,
+}
+
+fn flow_of(e: &Value) -> Flow {
+    let f = &e["fields"];
+    let proto = f["network.iana_number"]
+        .as_i64()
+        .expect("network.iana_number");
+    let port = |k: &str| {
+        if proto == 6 || proto == 17 {
+            f[k].as_i64()
+        } else {
+            None
+        }
+    };
+    Flow {
+        src: f["source.ip"].as_str().expect("source.ip").to_owned(),
+        dst: f["destination.ip"]
+            .as_str()
+            .expect("destination.ip")
+            .to_owned(),
+        sport: port("source.port"),
+        dport: port("destination.port"),
+        proto,
+        bytes: f["network.bytes"].as_i64().expect("network.bytes"),
+    }
+}
+
+/// The node's flow events (raw text starts with `action`), once `want` of them are stored.
+fn events(node: &Node, action: &str, want: usize) -> Vec<Value> {
+    let got = eventually(Duration::from_secs(30), || {
+        let v = node.get(&format!("/api/v1/events?q={action}&limit=1000"));
+        let items = v["items"].as_array().cloned().unwrap_or_default();
+        (items.len() >= want).then_some(items)
+    });
+    got.unwrap_or_else(|| {
+        let v = node.get(&format!("/api/v1/events?q={action}&limit=1000"));
+        panic!(
+            "expected {want} {action} events, have {}; node stderr:\n{}",
+            v["items"].as_array().map_or(0, Vec::len),
+            node.stderr()
+        )
+    })
+}
+
+/// Every record once: the node's flows equal nfdump's, as multisets.
+fn assert_same_flows(name: &str, node_events: &[Value], nfdump: Vec<Flow>) {
+    assert_eq!(
+        nfdump.len(),
+        101,
+        "{name}: nfdump read {} flows",
+        nfdump.len()
+    );
+    let mut ours: Vec<Flow> = node_events.iter().map(flow_of).collect();
+    let mut theirs = nfdump;
+    ours.sort();
+    theirs.sort();
+    assert_eq!(ours, theirs, "{name}: node events vs nfdump");
+    for e in node_events {
+        assert_eq!(e["source"]["collector"], "netflow", "{name}");
+        assert_eq!(e["format"], "flow", "{name}");
+        assert_eq!(e["fields"]["organization.name"], "netops", "{name}");
+        assert_eq!(e["fields"]["observer.ip"], "127.0.0.1", "{name}");
+    }
+}
+
+/// softflowd reads the capture (`-r`) once its control socket is asked for statistics, and
+/// exports everything on `expire-all`.
+fn softflowd(dir: &Path, version: &str, to: u16) {
+    let ctl = dir.join(format!("softflowd-{version}.ctl"));
+    let pid = dir.join(format!("softflowd-{version}.pid"));
+    let _sf = spawn(
+        Command::new(program("softflowd"))
+            .arg("-d")
+            .arg("-r")
+            .arg(corpus("loopback-http-udp-520pkts.pcap"))
+            .args(["-n", &format!("127.0.0.1:{to}"), "-v", version, "-p"])
+            .arg(&pid)
+            .arg("-c")
+            .arg(&ctl),
+    );
+    let ctl_cmd = |what: &str| {
+        let ok = eventually(Duration::from_secs(10), || {
+            Command::new(program("softflowctl"))
+                .arg("-c")
+                .arg(&ctl)
+                .arg(what)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .ok()
+                .filter(|s| s.success())
+        });
+        assert!(ok.is_some(), "softflowctl {what}");
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    ctl_cmd("statistics");
+    std::thread::sleep(Duration::from_secs(1));
+    ctl_cmd("expire-all");
+    std::thread::sleep(Duration::from_secs(1));
+}
+
+fn softflowd_case(version: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let netflow = free_udp_port();
+    let node = node(dir.path(), netflow, free_udp_port());
+    let cap = Nfcapd::start(dir.path(), netflow);
+    softflowd(dir.path(), version, cap.port);
+    let ours = events(&node, "netflow_flow", 101);
+    std::thread::sleep(Duration::from_millis(500));
+    let ours_again = events(&node, "netflow_flow", 101);
+    assert_eq!(ours.len(), ours_again.len(), "no record arrives twice");
+    assert_same_flows(&format!("softflowd v{version}"), &ours, cap.flows());
+    for e in &ours {
+        let f = &e["fields"];
+        assert!(
+            f["event.start"].is_string() && f["event.end"].is_string(),
+            "{f}"
+        );
+        assert_eq!(
+            f["netflow.exporter.version"].as_i64().unwrap().to_string(),
+            version
+        );
+    }
+    assert_eq!(
+        node.metric("onewall_ingest_events_total{source=\"netflow\"}"),
+        Some(101.0)
+    );
+    assert_eq!(
+        node.metric("onewall_ingest_flow_sequence_gaps_total{protocol=\"netflow\"}"),
+        Some(0.0)
+    );
+}
+
+#[test]
+fn softflowd_netflow_v5() {
+    softflowd_case("5");
+}
+
+#[test]
+fn softflowd_netflow_v9() {
+    softflowd_case("9");
+}
+
+#[test]
+fn softflowd_ipfix() {
+    softflowd_case("10");
+}
+
+/// pmacctd with a config file reads the capture and exits by itself.
+fn pmacctd(dir: &Path, name: &str, plugin_lines: &str) {
+    let conf = dir.join(format!("{name}.conf"));
+    std::fs::write(
+        &conf,
+        format!(
+            "daemonize: false\npcap_savefile: {}\n{plugin_lines}",
+            corpus("loopback-http-udp-520pkts.pcap").display()
+        ),
+    )
+    .unwrap();
+    let mut p = spawn(Command::new(program("pmacctd")).arg("-f").arg(&conf));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while p.0.try_wait().unwrap().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn pmacctd_ipfix() {
+    let dir = tempfile::tempdir().unwrap();
+    let netflow = free_udp_port();
+    let node = node(dir.path(), netflow, free_udp_port());
+    let cap = Nfcapd::start(dir.path(), netflow);
+    pmacctd(
+        dir.path(),
+        "ipfix",
+        &format!(
+            "plugins: nfprobe\nnfprobe_receiver: 127.0.0.1:{}\nnfprobe_version: 10\nnfprobe_timeouts: tcp=1:maxlife=2:expint=1\n",
+            cap.port
+        ),
+    );
+    let ours = events(&node, "netflow_flow", 101);
+    assert_same_flows("pmacctd ipfix", &ours, cap.flows());
+}
+
+#[test]
+fn nfreplay_netflow_v9() {
+    let dir = tempfile::tempdir().unwrap();
+    let netflow = free_udp_port();
+    let node = node(dir.path(), netflow, free_udp_port());
+    let cap = Nfcapd::start(dir.path(), netflow);
+    let status = Command::new(program("nfreplay"))
+        .arg("-r")
+        .arg(corpus("softflowd-ipfix.nfcapd"))
+        .args(["-H", "127.0.0.1", "-p", &cap.port.to_string(), "-v", "9"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("nfreplay");
+    assert!(status.success());
+    let ours = events(&node, "netflow_flow", 101);
+    assert_same_flows("nfreplay v9", &ours, cap.flows());
+}
+
+/// (source port, destination port, protocol, IP length) of every IPv4 packet in a classic
+/// pcap file (Ethernet or raw-IP link types).
+fn pcap_packets(path: &Path) -> Vec<(Option<i64>, Option<i64>, i64, i64)> {
+    let b = std::fs::read(path).unwrap();
+    let le = b[0..4] == [0xd4, 0xc3, 0xb2, 0xa1] || b[0..4] == [0x4d, 0x3c, 0xb2, 0xa1];
+    let u32_at = |i: usize| {
+        let x = [b[i], b[i + 1], b[i + 2], b[i + 3]];
+        if le {
+            u32::from_le_bytes(x)
+        } else {
+            u32::from_be_bytes(x)
+        }
+    };
+    let link = u32_at(20);
+    let mut at = 24;
+    let mut out = Vec::new();
+    while at + 16 <= b.len() {
+        let caplen = u32_at(at + 8) as usize;
+        let pkt = &b[at + 16..at + 16 + caplen];
+        at += 16 + caplen;
+        let ip = match link {
+            1 if pkt.len() > 14 && pkt[12..14] == [0x08, 0x00] => &pkt[14..],
+            101 | 228 => pkt,
+            _ => continue,
+        };
+        let ihl = usize::from(ip[0] & 0x0f) * 4;
+        let proto = i64::from(ip[9]);
+        let len = i64::from(u16::from_be_bytes([ip[2], ip[3]]));
+        let l4 = &ip[ihl..];
+        let (sp, dp) = if proto == 6 || proto == 17 {
+            (
+                Some(i64::from(u16::from_be_bytes([l4[0], l4[1]]))),
+                Some(i64::from(u16::from_be_bytes([l4[2], l4[3]]))),
+            )
+        } else {
+            (None, None)
+        };
+        out.push((sp, dp, proto, len));
+    }
+    out
+}
+
+/// sFlow v5 samples announced in one datagram (read from its header).
+fn sflow_samples(d: &[u8]) -> usize {
+    let u32_at = |i: usize| u32::from_be_bytes([d[i], d[i + 1], d[i + 2], d[i + 3]]);
+    let addr_len = if u32_at(4) == 2 { 16 } else { 4 };
+    u32_at(8 + addr_len + 12) as usize
+}
+
+#[test]
+fn pmacctd_sflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let sflow = free_udp_port();
+    let node = node(dir.path(), free_udp_port(), sflow);
+    // A relay in front of the node counts the samples pmacctd announced.
+    let relay = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let relay_port = relay.local_addr().unwrap().port();
+    relay
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let counter = std::thread::spawn(move || {
+        let mut buf = [0u8; 65535];
+        let mut samples = 0;
+        while let Ok(n) = relay.recv(&mut buf) {
+            samples += sflow_samples(&buf[..n]);
+            relay.send_to(&buf[..n], ("127.0.0.1", sflow)).unwrap();
+        }
+        samples
+    });
+    pmacctd(
+        dir.path(),
+        "sflow",
+        &format!(
+            "plugins: sfprobe\nsfprobe_receiver: 127.0.0.1:{relay_port}\nsfprobe_agentip: 127.0.0.1\nsampling_rate: 1\n"
+        ),
+    );
+    let announced = counter.join().unwrap();
+    assert!(announced > 500, "pmacctd announced {announced} samples");
+    let ours = events(&node, "sflow_flow", announced);
+    assert_eq!(ours.len(), announced, "every sample once");
+    // Each sample is one packet of the capture: match them as multisets.
+    let mut packets: BTreeMap<(Option<i64>, Option<i64>, i64, i64), usize> = BTreeMap::new();
+    for p in pcap_packets(&corpus("loopback-http-udp-520pkts.pcap")) {
+        *packets.entry(p).or_default() += 1;
+    }
+    for e in &ours {
+        let f = flow_of(e);
+        assert_eq!((f.src.as_str(), f.dst.as_str()), ("127.0.0.1", "127.0.0.1"));
+        assert_eq!(e["fields"]["network.packets"], 1);
+        let key = (f.sport, f.dport, f.proto, f.bytes);
+        let left = packets
+            .get_mut(&key)
+            .unwrap_or_else(|| panic!("sample {key:?} is no packet of the capture"));
+        assert!(
+            *left > 0,
+            "sample {key:?} seen more often than in the capture"
+        );
+        *left -= 1;
+    }
+    assert_eq!(
+        node.metric("onewall_ingest_events_total{source=\"sflow\"}"),
+        Some(announced as f64)
+    );
+}
