@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use metrics::{counter, gauge};
 use onewall_correlate::{Change, Correlator, apply_alerts};
+use onewall_ingest::spool::{Spool, SpoolError, Spooled};
 use onewall_model::{Alert, Event, EventBatch, Incident, Timestamp};
 use onewall_rules::Engine;
 use onewall_store::{IncidentQuery, MAX_LIMIT, Store, StoreError};
@@ -39,8 +40,9 @@ impl Batching {
     };
 }
 
-/// What the detect stage hands the store stage.
-type Detected = (Vec<Event>, Vec<Alert>);
+/// What the detect stage hands the store stage: the events, their alerts, and the spool
+/// sequence number after the last event.
+type Detected = (Vec<Event>, Vec<Alert>, u64);
 
 /// Handles to a running pipeline.
 #[derive(Debug)]
@@ -56,7 +58,8 @@ impl Pipeline {
         engine: Arc<Engine>,
         store: Arc<dyn Store>,
         window_secs: i64,
-        events: mpsc::Receiver<EventBatch>,
+        events: mpsc::Receiver<Spooled>,
+        spool: Option<Arc<Spool>>,
         queue_batches: usize,
         batching: Batching,
         shutdown: watch::Receiver<bool>,
@@ -75,6 +78,7 @@ impl Pipeline {
             .spawn(move || detect_stage(&engine, events, to_store))?;
         let store = tokio::spawn(store_stage(
             store,
+            spool,
             correlator,
             from_detect,
             batching,
@@ -121,17 +125,19 @@ async fn open_incidents(store: &dyn Store) -> anyhow::Result<Vec<Incident>> {
 /// CPU work, off the async runtime: run the rules over each batch.
 fn detect_stage(
     engine: &Engine,
-    mut events: mpsc::Receiver<EventBatch>,
+    mut events: mpsc::Receiver<Spooled>,
     to_store: mpsc::Sender<Detected>,
 ) {
-    while let Some(batch) = events.blocking_recv() {
+    while let Some(spooled) = events.blocking_recv() {
+        let end_seq = spooled.end_seq();
+        let batch = spooled.events;
         gauge!("onewall_pipeline_queue_depth_batches", "stage" => "detect")
             .set(events.len() as f64);
         let mut alerts = Vec::new();
         engine.match_batch(&batch, Timestamp::now(), &mut alerts);
         counter!("onewall_rules_events_matched_total").increment(batch.len() as u64);
         counter!("onewall_rules_alerts_total").increment(alerts.len() as u64);
-        if to_store.blocking_send((batch, alerts)).is_err() {
+        if to_store.blocking_send((batch, alerts, end_seq)).is_err() {
             error!("store stage is gone; detect stage stops");
             return;
         }
@@ -140,12 +146,16 @@ fn detect_stage(
 
 async fn store_stage(
     store: Arc<dyn Store>,
+    spool: Option<Arc<Spool>>,
     mut correlator: Correlator,
     mut from_detect: mpsc::Receiver<Detected>,
     batching: Batching,
     shutdown: watch::Receiver<bool>,
 ) {
-    while let Some((mut events, mut alerts)) = from_detect.recv().await {
+    // Once a write is given up (at shutdown), nothing later is committed: the spool keeps it
+    // all for the next start.
+    let mut committing = true;
+    while let Some((mut events, mut alerts, mut end_seq)) = from_detect.recv().await {
         // Take what else is already waiting (and, with a linger, what arrives within it), so a
         // busy node writes larger transactions: a store's cost is mostly per commit or insert,
         // not per row.
@@ -162,9 +172,10 @@ async fn store_stage(
                 Err(_) => None,
             };
             match more {
-                Some((more_events, more_alerts)) => {
+                Some((more_events, more_alerts, more_end)) => {
                     events.extend(more_events);
                     alerts.extend(more_alerts);
+                    end_seq = more_end;
                 }
                 None => break,
             }
@@ -180,23 +191,116 @@ async fn store_stage(
         .await;
         if written {
             counter!("onewall_store_events_written_total").increment(n);
+        } else if spool.is_some() {
+            warn!(
+                events = n,
+                "events not stored at shutdown stay in the spool for the next start"
+            );
+            committing = false;
         } else {
             counter!("onewall_ingest_dropped_total", "reason" => "store_unavailable").increment(n);
         }
-        if alerts.is_empty() {
-            continue;
+        if !alerts.is_empty() {
+            let n = alerts.len() as u64;
+            let written = retry("write alerts", &shutdown, || {
+                let store = store.clone();
+                let alerts = alerts.clone();
+                async move { store.write_alerts(alerts).await }
+            })
+            .await;
+            if written {
+                counter!("onewall_store_alerts_written_total").increment(n);
+            } else {
+                committing = false;
+            }
         }
-        let n = alerts.len() as u64;
-        let written = retry("write alerts", &shutdown, || {
-            let store = store.clone();
-            let alerts = alerts.clone();
-            async move { store.write_alerts(alerts).await }
-        })
-        .await;
-        if written {
-            counter!("onewall_store_alerts_written_total").increment(n);
+        if committing && let Some(spool) = &spool {
+            commit(spool, end_seq).await;
         }
-        correlate(&*store, &mut correlator, &alerts, &shutdown).await;
+        if !alerts.is_empty() {
+            correlate(&*store, &mut correlator, &alerts, &shutdown).await;
+        }
+    }
+}
+
+/// Open `[store.spool]`, delivering to `tx`.
+pub fn open_spool(
+    cfg: &crate::config::StoreConfig,
+    tx: mpsc::Sender<Spooled>,
+) -> anyhow::Result<Arc<Spool>> {
+    use onewall_ingest::spool::{Fsync, SpoolOptions};
+    let sp = &cfg.spool;
+    let fsync = match sp.fsync.as_str() {
+        "always" => Fsync::Always,
+        "never" => Fsync::Never,
+        _ => Fsync::Interval(Duration::from_millis(sp.fsync_interval_ms.max(1))),
+    };
+    let dir = sp.dir(&cfg.path);
+    Spool::open(
+        SpoolOptions {
+            dir: dir.clone(),
+            fsync,
+            max_bytes: sp.max_bytes,
+            segment_bytes: sp.segment_bytes,
+        },
+        tx,
+    )
+    .map_err(|e| anyhow::anyhow!("store.spool.path: opening {}: {e}", dir.display()))
+}
+
+/// Tell the spool everything before `end_seq` is stored. A failure only means a longer replay
+/// after a restart (the store ignores ids it holds), so it is logged and counted.
+async fn commit(spool: &Arc<Spool>, end_seq: u64) {
+    let spool = spool.clone();
+    let err = match tokio::task::spawn_blocking(move || spool.commit(end_seq)).await {
+        Ok(Ok(())) => return,
+        Ok(Err(e)) => e.to_string(),
+        Err(e) => e.to_string(),
+    };
+    counter!("onewall_spool_commit_errors_total").increment(1);
+    warn!(error = %err, "spool commit failed; more will be replayed after a restart");
+}
+
+/// Take the listeners' batches into the spool (which hands them to the detect stage). A full
+/// spool holds TCP and TLS batches until there is room (their senders wait, the sockets stop
+/// being read); UDP batches are dropped and counted (`onewall_ingest_dropped_total{reason=
+/// "spool_full"}`), since a datagram sender cannot be slowed down.
+pub async fn spool_intake(
+    spool: Arc<Spool>,
+    mut batches: mpsc::Receiver<EventBatch>,
+    shutdown: watch::Receiver<bool>,
+) {
+    let mut warned = None::<tokio::time::Instant>;
+    while let Some(mut batch) = batches.recv().await {
+        let udp = batch.first().is_some_and(|e| {
+            matches!(
+                &*e.source.collector,
+                "syslog_udp" | "netflow" | "ipfix" | "sflow"
+            )
+        });
+        loop {
+            match spool.append_async(batch).await {
+                Ok(_) => break,
+                Err((SpoolError::Closed, _)) => return,
+                Err((e, back)) => {
+                    if warned.is_none_or(|at| at.elapsed() > Duration::from_secs(10)) {
+                        warn!(error = %e, "spool takes no more now; pushing back on syslog");
+                        warned = Some(tokio::time::Instant::now());
+                    }
+                    if udp || *shutdown.borrow() {
+                        if !udp {
+                            error!(events = back.len(), error = %e,
+                                "stopping with the spool full: events not spooled are dropped");
+                        }
+                        counter!("onewall_ingest_dropped_total", "reason" => "spool_full")
+                            .increment(back.len() as u64);
+                        break;
+                    }
+                    batch = back;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
     }
 }
 

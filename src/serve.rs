@@ -116,17 +116,26 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
         .with_context(|| format!("http.listen: binding {}", r.http))?;
 
     let (shutdown_tx, shutdown) = watch::channel(false);
+    // Listeners → spool (durable; replays what was not stored before) → detect → store.
+    let (spooled_tx, spooled_rx) = mpsc::channel(r.config.pipeline.queue_batches);
+    let spool = crate::pipeline::open_spool(&r.config.store, spooled_tx)?;
     let (events_tx, events_rx) = mpsc::channel::<EventBatch>(r.config.pipeline.queue_batches);
     let pipeline = Pipeline::start(
         Arc::new(engine),
         store.clone(),
         r.config.correlate.window_secs,
-        events_rx,
+        spooled_rx,
+        Some(spool.clone()),
         r.config.pipeline.queue_batches,
         opened.batching,
         shutdown.clone(),
     )
     .await?;
+    let intake = tokio::spawn(crate::pipeline::spool_intake(
+        spool.clone(),
+        events_rx,
+        shutdown.clone(),
+    ));
 
     let mut listeners = Vec::new();
     let listener_config = |collector: &str| onewall_ingest::listen::ListenerConfig {
@@ -215,6 +224,7 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
             bulk: r.config.http.bulk_tokens.clone(),
             hec: r.config.http.hec_tokens.clone(),
         },
+        spool: Some(spool.clone()),
         ..onewall_ingest::listen::HttpIngest::new(events_tx.clone(), r.http_source.region)
     });
     drop(events_tx);
@@ -254,6 +264,9 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
         let _ = l.await;
     }
     let _ = http_task.await;
+    // The listeners' batches are in the spool; then the spool lets the pipeline end.
+    let _ = intake.await;
+    spool.close();
     retention.abort();
     reload.abort();
     // Every sender is gone now; the pipeline drains and ends.

@@ -26,9 +26,10 @@ fn node_stores_into_clickhouse_and_reads_back() {
     let cfg = dir.path().join("onewall.toml");
     std::fs::write(
         &cfg,
-        common::config(
+        storage::node_config(
             &dir.path().join("data"),
             &clickhouse_store(&url, &scratch.database, ""),
+            "",
         ),
     )
     .unwrap();
@@ -106,9 +107,10 @@ fn unreachable_clickhouse_fails_the_start_naming_the_key() {
         .port();
     std::fs::write(
         &cfg,
-        common::config(
+        storage::node_config(
             &dir.path().join("data"),
             &clickhouse_store(&format!("http://127.0.0.1:{port}"), "onewall", ""),
+            "",
         ),
     )
     .unwrap();
@@ -128,7 +130,7 @@ fn short_retention_is_refused_at_startup() {
     let cfg = dir.path().join("onewall.toml");
     std::fs::write(
         &cfg,
-        common::config(&dir.path().join("data"), "retention_days = 90"),
+        storage::node_config(&dir.path().join("data"), "retention_days = 90", ""),
     )
     .unwrap();
     let out = std::process::Command::new(common::binary())

@@ -85,3 +85,25 @@ pub fn clickhouse_store(url: &str, database: &str, extra: &str) -> String {
          batch_linger_ms = 200\n{extra}\n"
     )
 }
+
+/// A node config on 127.0.0.1 port 0, storing under `data`, with `store` lines in `[store]`
+/// (after `path`) and `extra` at the end.
+pub fn node_config(data: &std::path::Path, store: &str, extra: &str) -> String {
+    format!(
+        r#"version = 1
+[node]
+name = "storage"
+region = "410100"
+[syslog]
+udp = "127.0.0.1:0"
+tcp = "127.0.0.1:0"
+[http]
+listen = "127.0.0.1:0"
+[store]
+path = "{}"
+{store}
+{extra}
+"#,
+        data.display()
+    )
+}
