@@ -90,17 +90,55 @@ impl fmt::Display for FieldId {
 }
 
 /// An event's fields: flat names to typed values, in the order they were set. Setting a name
-/// twice replaces the value. Events carry tens of fields, so lookups scan a small vector.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// twice replaces the value. Events carry tens of fields, so lookups scan a small vector; a
+/// 64-bit summary of the ids present (bit `id % 64`) answers most misses without a scan, so
+/// setting a new field and looking up an absent one are usually constant time.
+#[derive(Clone, Default)]
 pub struct Fields {
     entries: Vec<(FieldId, Value)>,
+    /// Bit `id % 64` is set for every id in `entries` (and may stay set after a removal).
+    present: u64,
     /// Fields whose names could not be interned (interner full). Rare; see the module docs.
     overflow: Vec<(Box<str>, Value)>,
+}
+
+impl PartialEq for Fields {
+    fn eq(&self, other: &Self) -> bool {
+        self.entries == other.entries && self.overflow == other.overflow
+    }
+}
+
+impl fmt::Debug for Fields {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Fields")
+            .field("entries", &self.entries)
+            .field("overflow", &self.overflow)
+            .finish()
+    }
+}
+
+#[inline]
+fn bit(id: FieldId) -> u64 {
+    1u64 << (id.0 & 63)
 }
 
 impl Fields {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// No fields, with room for `n` interned ones before the first reallocation.
+    pub fn with_capacity(n: usize) -> Self {
+        Fields {
+            entries: Vec::with_capacity(n),
+            present: 0,
+            overflow: Vec::new(),
+        }
+    }
+
+    /// Make room for `n` more interned fields.
+    pub fn reserve(&mut self, n: usize) {
+        self.entries.reserve(n);
     }
 
     pub fn len(&self) -> usize {
@@ -123,14 +161,24 @@ impl Fields {
         }
     }
 
+    /// Set the interned field `id` to `value`, replacing an earlier value.
     pub fn insert_id(&mut self, id: FieldId, value: Value) {
-        match self.entries.iter_mut().find(|(i, _)| *i == id) {
-            Some(slot) => slot.1 = value,
-            None => self.entries.push((id, value)),
+        let bit = bit(id);
+        if self.present & bit != 0
+            && let Some(slot) = self.entries.iter_mut().find(|(i, _)| *i == id)
+        {
+            slot.1 = value;
+            return;
         }
+        self.present |= bit;
+        self.entries.push((id, value));
     }
 
+    /// The value of the interned field `id`.
     pub fn get_id(&self, id: FieldId) -> Option<&Value> {
+        if self.present & bit(id) == 0 {
+            return None;
+        }
         self.entries.iter().find(|(i, _)| *i == id).map(|(_, v)| v)
     }
 
@@ -265,5 +313,34 @@ mod tests {
         );
         assert_eq!(f.len(), 4);
         assert_eq!(f.to_json()["source.ip"], "10.0.0.1");
+    }
+
+    #[test]
+    fn many_fields_sharing_summary_bits_stay_distinct() {
+        // 200 names: several share each of the 64 summary bits.
+        let names: Vec<String> = (0..200).map(|k| format!("test.summary.f{k}")).collect();
+        let mut f = Fields::with_capacity(4);
+        for (k, n) in names.iter().enumerate() {
+            f.insert(n, Value::Int(k as i64));
+        }
+        for (k, n) in names.iter().enumerate() {
+            f.insert(n, Value::Int(k as i64 * 2));
+        }
+        assert_eq!(f.len(), 200);
+        for (k, n) in names.iter().enumerate() {
+            assert_eq!(f.get(n), Some(&Value::Int(k as i64 * 2)), "{n}");
+        }
+        assert_eq!(f.remove(&names[7]), Some(Value::Int(14)));
+        assert_eq!(f.get(&names[7]), None);
+        f.insert(&names[7], Value::Int(1));
+        assert_eq!(f.get(&names[7]), Some(&Value::Int(1)));
+        assert_eq!(f.len(), 200);
+        let mut g = Fields::new();
+        for (k, n) in names.iter().enumerate() {
+            g.insert(n, Value::Int(k as i64 * 2));
+        }
+        g.remove(&names[7]);
+        g.insert(&names[7], Value::Int(1));
+        assert_eq!(f, g);
     }
 }

@@ -9,6 +9,8 @@ pub const PARSE_ERROR_KINDS: &[&str] = &[
     "invalid_timestamp",
     "invalid_structured_data",
     "truncated_header",
+    "invalid_encoding",
+    "truncated_frame",
     "other",
 ];
 
@@ -26,6 +28,11 @@ pub fn parse_error_kind(error: &str) -> &'static str {
         "invalid_structured_data"
     } else if error.starts_with("rfc5424: header ends") || error.starts_with("rfc5424: empty") {
         "truncated_header"
+    } else if error.starts_with("invalid text:") {
+        "invalid_encoding"
+    } else if error.starts_with("octet count ") && error.contains("the stream ended") {
+        // The TCP framer's `FrameError::Truncated`, kept on the frame it cut short.
+        "truncated_frame"
     } else {
         "other"
     }
@@ -55,11 +62,21 @@ mod tests {
                 "invalid_structured_data",
             ),
             (b"<13>1 2026-03-01T00:00:00Z h", "truncated_header"),
+            (
+                b"<13>1 2026-03-01T00:00:00Z h a - - - bad \xff byte",
+                "invalid_encoding",
+            ),
+            (
+                b"<13>Mar  1 00:00:00 h a: bad \xff byte",
+                "invalid_encoding",
+            ),
         ] {
             let e = parse_syslog(line, &ctx);
             let error = e.parse_error.as_deref().unwrap_or("");
             assert_eq!(parse_error_kind(error), kind, "{error}");
             assert!(PARSE_ERROR_KINDS.contains(&kind));
         }
+        let cut = crate::FrameError::Truncated { count: 90, got: 12 }.to_string();
+        assert_eq!(parse_error_kind(&cut), "truncated_frame");
     }
 }

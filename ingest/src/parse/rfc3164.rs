@@ -17,6 +17,7 @@ use onewall_model::{Event, Format, Value};
 
 use super::ParseContext;
 use super::fields::syslog_names;
+use super::rfc5424::text;
 use super::syslog::{finish, set_host, set_pri, set_procid};
 use super::timestamp::{self, Civil};
 
@@ -45,7 +46,7 @@ pub(crate) fn parse(
         }
         event.format = Format::Rfc3164;
         set_pri(event, pri);
-        set_host(event, host);
+        set_host(event, text(host));
         let rest = after;
         let msg = tag(event, rest);
         finish(event, msg, ctx, bodies);
@@ -71,7 +72,7 @@ pub(crate) fn parse(
     let rest = skip_spaces(rest);
     let mut rest = match host(rest) {
         Some((host, after)) => {
-            set_host(event, host);
+            set_host(event, text(host));
             skip_spaces(after)
         }
         None => rest,
@@ -87,7 +88,7 @@ pub(crate) fn parse(
         if let Ok(t) = inner.resolve(ctx.received, ctx.timezone) {
             event.time = t;
         }
-        set_host(event, host_name);
+        set_host(event, text(host_name));
         rest = skip_spaces(after_host);
     }
     let msg = tag(event, rest);

@@ -1,12 +1,11 @@
 //! RFC 5424: `<PRI>VERSION SP TIMESTAMP SP HOSTNAME SP APP-NAME SP PROCID SP MSGID SP SD [SP MSG]`.
 
-use nom::bytes::complete::take_while_m_n;
 use onewall_model::event::names::SYSLOG_SD_PREFIX;
 use onewall_model::{Event, FieldId, Format, Value};
 
 use super::ParseContext;
 use super::fields::syslog_names;
-use super::syslog::{finish, set_host, set_message, set_pri, set_procid, snippet};
+use super::syslog::{finish_text, set_host, set_message, set_pri, set_procid, snippet};
 use super::timestamp;
 
 /// `VERSION SP` right after `<PRI>`: one or two digits, not starting with 0.
@@ -51,6 +50,8 @@ fn header(
     bodies: bool,
 ) -> Result<(), String> {
     let n = syslog_names();
+    // Validated once: each field below is then borrowed from it, not checked again.
+    let whole = Whole::new(line);
     let (i, ts) = field(i, "TIMESTAMP", "HOSTNAME")?;
     if ts != b"-" {
         let civil = match timestamp::rfc3339(ts, true) {
@@ -70,12 +71,12 @@ fn header(
     }
     let (i, host) = field(i, "HOSTNAME", "APP-NAME")?;
     if host != b"-" {
-        set_host(event, host);
+        set_host(event, whole.text(host));
     }
     let (i, app) = field(i, "APP-NAME", "PROCID")?;
     if app != b"-" {
         n.process_name
-            .set(&mut event.fields, Value::str(String::from_utf8_lossy(app)));
+            .set(&mut event.fields, Value::str(whole.text(app)));
     }
     let (i, procid) = field(i, "PROCID", "MSGID")?;
     if procid != b"-" {
@@ -83,12 +84,10 @@ fn header(
     }
     let (i, msgid) = field(i, "MSGID", "STRUCTURED-DATA")?;
     if msgid != b"-" {
-        n.msgid.set(
-            &mut event.fields,
-            Value::str(String::from_utf8_lossy(msgid)),
-        );
+        n.msgid
+            .set(&mut event.fields, Value::str(whole.text(msgid)));
     }
-    let i = structured_data(event, i).map_err(|(at, what)| {
+    let i = structured_data(event, i, &whole).map_err(|(at, what)| {
         // `at` is a suffix of `line`: its column there, counted from 1.
         let column = line.len() - at.len() + 1;
         format!("invalid STRUCTURED-DATA at column {column}: {what}")
@@ -96,7 +95,7 @@ fn header(
     match i {
         b"" => Ok(()),
         [b' ', msg @ ..] => {
-            finish(event, msg, ctx, bodies);
+            finish_text(event, msg, whole.utf8(msg), ctx, bodies);
             Ok(())
         }
         other => Err(format!(
@@ -108,7 +107,8 @@ fn header(
 
 /// One header field (`name`, followed by `next`) and the single space after it.
 fn field<'a>(i: &'a [u8], name: &str, next: &str) -> Result<(&'a [u8], &'a [u8]), String> {
-    match memchr::memchr(b' ', i) {
+    // Header fields are short: a plain scan beats setting up a vector search.
+    match i.iter().position(|&b| b == b' ') {
         Some(end) if end > 0 => Ok((&i[end + 1..], &i[..end])),
         Some(_) => Err(format!("empty {name} (two spaces in a row)")),
         None if i.is_empty() => Err(format!("header ends before {name}")),
@@ -119,7 +119,11 @@ fn field<'a>(i: &'a [u8], name: &str, next: &str) -> Result<(&'a [u8], &'a [u8])
 type SdError<'a> = (&'a [u8], &'static str);
 
 /// `-` or one or more `[SD-ID *(SP PARAM-NAME="PARAM-VALUE")]`; sets one field per param.
-fn structured_data<'a>(event: &mut Event, i: &'a [u8]) -> Result<&'a [u8], SdError<'a>> {
+fn structured_data<'a>(
+    event: &mut Event,
+    i: &'a [u8],
+    whole: &Whole<'_>,
+) -> Result<&'a [u8], SdError<'a>> {
     if let Some(rest) = i.strip_prefix(b"-") {
         return Ok(rest);
     }
@@ -148,7 +152,7 @@ fn structured_data<'a>(event: &mut Event, i: &'a [u8]) -> Result<&'a [u8], SdErr
                     let (after, param) = sd_name(after).ok_or((after, "expected a PARAM-NAME"))?;
                     let after = after.strip_prefix(b"=").ok_or((after, "expected '='"))?;
                     let after = after.strip_prefix(b"\"").ok_or((after, "expected '\"'"))?;
-                    let (after, value) = param_value(after)?;
+                    let (after, value) = param_value(after, whole)?;
                     name.truncate(element_len);
                     name.extend_from_slice(param);
                     add_param(event, &name, value);
@@ -165,21 +169,23 @@ fn structured_data<'a>(event: &mut Event, i: &'a [u8]) -> Result<&'a [u8], SdErr
 
 /// SD-NAME: 1 to 32 printable US-ASCII characters except `=`, space, `]` and `"`.
 fn sd_name(i: &[u8]) -> Option<(&[u8], &[u8])> {
-    let parsed: nom::IResult<&[u8], &[u8]> = take_while_m_n(1, 32, |b: u8| {
-        (33..=126).contains(&b) && !matches!(b, b'=' | b']' | b'"')
-    })(i);
-    parsed.ok()
+    let head = &i[..i.len().min(32)];
+    let n = head
+        .iter()
+        .position(|&b| !(33..=126).contains(&b) || matches!(b, b'=' | b']' | b'"'))
+        .unwrap_or(head.len());
+    (n > 0).then(|| (&i[n..], &i[..n]))
 }
 
 /// PARAM-VALUE after its opening quote, up to the closing one; `\"`, `\\` and `\]` unescaped,
 /// any other backslash kept as written (RFC 5424 section 6.3.3).
-fn param_value(i: &[u8]) -> Result<(&[u8], Value), SdError<'_>> {
+fn param_value<'a>(i: &'a [u8], whole: &Whole<'_>) -> Result<(&'a [u8], Value), SdError<'a>> {
     // Most values hold no backslash: one look for the end, no copy until the value is built.
     let Some(end) = memchr::memchr2(b'"', b'\\', i) else {
         return Err((&i[i.len()..], "unterminated PARAM-VALUE, expected '\"'"));
     };
     if i[end] == b'"' {
-        return Ok((&i[end + 1..], Value::str(text(&i[..end]))));
+        return Ok((&i[end + 1..], Value::str(whole.text(&i[..end]))));
     }
     let mut out = Vec::with_capacity(i.len().min(256));
     let mut k = 0;
@@ -199,8 +205,42 @@ fn param_value(i: &[u8]) -> Result<(&[u8], Value), SdError<'_>> {
     Err((&i[i.len()..], "unterminated PARAM-VALUE, expected '\"'"))
 }
 
+/// The record's line, and the same as text when it is all UTF-8 (the common case): parts of
+/// it are then borrowed as text without being validated one by one.
+struct Whole<'a> {
+    line: &'a [u8],
+    utf8: Option<&'a str>,
+}
+
+impl<'a> Whole<'a> {
+    fn new(line: &'a [u8]) -> Self {
+        Whole {
+            line,
+            utf8: std::str::from_utf8(line).ok(),
+        }
+    }
+
+    /// `part`, a slice of the line, as the same slice of its text; `None` when the line is not
+    /// UTF-8 or `part` does not lie within it on character boundaries.
+    fn utf8(&self, part: &[u8]) -> Option<&'a str> {
+        let start = (part.as_ptr() as usize).checked_sub(self.line.as_ptr() as usize)?;
+        self.utf8?.get(start..start.checked_add(part.len())?)
+    }
+
+    /// `part` as text: borrowed from the line's, else validated (lossy) on its own.
+    fn text<'p>(&self, part: &'p [u8]) -> std::borrow::Cow<'p, str>
+    where
+        'a: 'p,
+    {
+        match self.utf8(part) {
+            Some(t) => std::borrow::Cow::Borrowed(t),
+            None => text(part),
+        }
+    }
+}
+
 /// UTF-8 as is, else lossy.
-fn text(b: &[u8]) -> std::borrow::Cow<'_, str> {
+pub(crate) fn text(b: &[u8]) -> std::borrow::Cow<'_, str> {
     match std::str::from_utf8(b) {
         Ok(s) => std::borrow::Cow::Borrowed(s),
         Err(_) => String::from_utf8_lossy(b),

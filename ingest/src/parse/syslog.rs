@@ -1,5 +1,7 @@
 //! Syslog: the `<PRI>` header, format detection, and what RFC 5424 and RFC 3164 share.
 
+use std::borrow::Cow;
+
 use nom::Parser;
 use nom::bytes::complete::take_while_m_n;
 use nom::character::complete::char;
@@ -8,7 +10,7 @@ use onewall_model::{Event, Format, Value};
 
 use super::ParseContext;
 use super::body;
-use super::charset::{Charset, decode};
+use super::charset::{Charset, decode, decode_checked};
 use super::fields::{ORGANIZATION_NAME, syslog_names};
 use super::{rfc3164, rfc5424};
 
@@ -39,6 +41,9 @@ pub fn parse_syslog_header(raw: &[u8], ctx: &ParseContext) -> Event {
 
 fn parse_with(raw: &[u8], ctx: &ParseContext, bodies: bool) -> Event {
     let mut event = Event::new(ctx.received, ctx.region, ctx.source.clone(), raw);
+    // A syslog header sets about a dozen fields: room for them and a few from the body, so the
+    // vector does not grow field by field.
+    event.fields.reserve(16);
     if let Some(dept) = &ctx.department {
         event
             .fields
@@ -109,8 +114,29 @@ fn json_line(event: &mut Event, line: &[u8], ctx: &ParseContext) -> bool {
 /// The message of a record: set as `message` (decoded in the listener's charset), then its
 /// body recognised. `process.name` (the TAG or APP-NAME) helps pick the body format.
 pub(crate) fn finish(event: &mut Event, msg: &[u8], ctx: &ParseContext, bodies: bool) {
+    finish_text(event, msg, None, ctx, bodies);
+}
+
+/// [`finish`], given the message as text when the caller already knows it is UTF-8.
+pub(crate) fn finish_text(
+    event: &mut Event,
+    msg: &[u8],
+    utf8: Option<&str>,
+    ctx: &ParseContext,
+    bodies: bool,
+) {
     let msg = msg.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(msg);
-    let text = decode(msg, ctx.charset);
+    let (text, bad_text) = match utf8 {
+        Some(t) if ctx.charset != Charset::Gb18030 => {
+            (Cow::Borrowed(t.strip_prefix('\u{feff}').unwrap_or(t)), None)
+        }
+        _ => decode_checked(msg, ctx.charset),
+    };
+    if let Some(e) = bad_text
+        && event.parse_error.is_none()
+    {
+        event.parse_error = Some(e.into());
+    }
     let n = syslog_names();
     n.message.set(&mut event.fields, Value::str(text.as_ref()));
     if !bodies {
@@ -188,9 +214,8 @@ pub(crate) fn set_pri(event: &mut Event, pri: u8) {
 }
 
 /// Set `host.name`, and `host.ip` too when the name is an address.
-pub(crate) fn set_host(event: &mut Event, host: &[u8]) {
+pub(crate) fn set_host(event: &mut Event, host: Cow<'_, str>) {
     let n = syslog_names();
-    let host = String::from_utf8_lossy(host);
     // Only a name starting with a hex digit or ':' can be an address.
     let maybe_ip = host.starts_with(|c: char| c.is_ascii_hexdigit() || c == ':');
     if maybe_ip && let Ok(ip) = host.parse::<std::net::IpAddr>() {
@@ -209,10 +234,8 @@ pub(crate) fn set_procid(event: &mut Event, procid: &[u8]) {
             .fold(0i64, |acc, b| acc * 10 + i64::from(b - b'0'));
         n.process_pid.set(&mut event.fields, Value::Int(pid));
     } else if !procid.is_empty() {
-        n.procid.set(
-            &mut event.fields,
-            Value::str(String::from_utf8_lossy(procid)),
-        );
+        n.procid
+            .set(&mut event.fields, Value::str(rfc5424::text(procid)));
     }
 }
 
@@ -228,12 +251,14 @@ pub(crate) fn set_message(event: &mut Event, msg: &[u8], charset: Charset) {
 /// no parse error, else `error`.
 fn unknown(event: &mut Event, line: &[u8], error: String, ctx: &ParseContext, bodies: bool) {
     event.format = Format::Unknown;
-    let text = decode(line, ctx.charset);
+    let (text, bad_text) = decode_checked(line, ctx.charset);
     syslog_names()
         .message
         .set(&mut event.fields, Value::str(text.as_ref()));
     if !bodies || body::parse_body(event, &text, None, ctx).is_none() {
         event.parse_error = Some(error.into());
+    } else if let Some(e) = bad_text {
+        event.parse_error = Some(e.into());
     }
 }
 

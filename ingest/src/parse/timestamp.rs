@@ -1,7 +1,7 @@
 //! Timestamps as syslog writes them: RFC 3339 (RFC 5424, and ISO-stamped BSD lines) and the
 //! BSD `Mmm dd hh:mm:ss` form, which has neither year nor zone.
 
-use nom::bytes::complete::{tag, take_while_m_n, take_while1};
+use nom::bytes::complete::{tag, take_while_m_n};
 use nom::character::complete::{char, one_of};
 use nom::combinator::opt;
 use nom::{IResult, Parser};
@@ -39,13 +39,17 @@ fn fold_digits(d: &[u8]) -> u32 {
 
 /// `.123456` (1 to 9 digits; more are read and cut) as nanoseconds.
 fn fraction(i: &[u8]) -> Res<'_, u32> {
-    let (rest, d) =
-        nom::sequence::preceded(char('.'), take_while1(|b: u8| b.is_ascii_digit())).parse(i)?;
+    let err = || nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Digit));
+    let digits = i.strip_prefix(b".").ok_or_else(err)?;
+    let n = digits.iter().take_while(|b| b.is_ascii_digit()).count();
+    if n == 0 {
+        return Err(err());
+    }
     let mut nanos = 0u32;
     for k in 0..9 {
-        nanos = nanos * 10 + d.get(k).map_or(0, |b| u32::from(b - b'0'));
+        nanos = nanos * 10 + digits[..n].get(k).map_or(0, |b| u32::from(b - b'0'));
     }
-    Ok((rest, nanos))
+    Ok((&digits[n..], nanos))
 }
 
 fn hms(i: &[u8]) -> Res<'_, (u8, u8, u8, u32)> {
@@ -63,6 +67,18 @@ fn hms(i: &[u8]) -> Res<'_, (u8, u8, u8, u32)> {
 
 /// `Z`, `+08:00` or `-0500`.
 fn zone(i: &[u8]) -> Res<'_, ZoneText> {
+    // `+hh:mm`, the common shape, by position.
+    if let [s @ (b'+' | b'-'), _, _, b':', _, _, rest @ ..] = i
+        && let (Some(hours), Some(minutes)) = (two(i, 1), two(i, 4))
+    {
+        let sign = if *s == b'-' { -1 } else { 1 };
+        let z = ZoneText {
+            sign,
+            hours,
+            minutes,
+        };
+        return Ok((rest, z));
+    }
     if let Ok((rest, _)) = one_of::<_, _, nom::error::Error<&[u8]>>("Zz")(i) {
         return Ok((
             rest,
@@ -164,7 +180,7 @@ pub(crate) fn iso_space(i: &[u8]) -> Option<(&[u8], Civil)> {
 }
 
 /// Two ASCII digits at `i[k..k + 2]`.
-#[inline]
+#[inline(always)]
 fn two(i: &[u8], k: usize) -> Option<u8> {
     let (a, b) = (i[k].wrapping_sub(b'0'), i[k + 1].wrapping_sub(b'0'));
     (a < 10 && b < 10).then_some(a * 10 + b)
@@ -323,6 +339,11 @@ impl Civil {
         zone: UtcOffset,
     ) -> Result<Timestamp, String> {
         let offset = self.offset.unwrap_or(zone);
+        if let Some(year) = self.year
+            && let Some(t) = self.fast_instant(year, offset)
+        {
+            return Ok(t);
+        }
         let month = Month::try_from(self.month).map_err(|e| e.to_string())?;
         // A leap second is read as the last second of its minute.
         let second = self.second.min(59);
@@ -346,6 +367,55 @@ impl Civil {
             Ok(_) | Err(_) => at(year - 1),
         }
     }
+}
+
+impl Civil {
+    /// The instant by arithmetic, when every field is in range and the year is one a
+    /// [`Timestamp`] can hold; `None` sends the caller to the checked path (and its errors).
+    fn fast_instant(&self, year: i32, offset: UtcOffset) -> Option<Timestamp> {
+        if !(1678..=2261).contains(&year)
+            || !(1..=12).contains(&self.month)
+            || self.day == 0
+            || self.day > days_in_month(year, self.month)
+            || self.hour > 23
+            || self.minute > 59
+            || self.second > 60
+            || self.nanos >= 1_000_000_000
+        {
+            return None;
+        }
+        let days = days_from_civil(year, self.month, self.day);
+        let secs = days * 86_400
+            + i64::from(self.hour) * 3600
+            + i64::from(self.minute) * 60
+            // A leap second is read as the last second of its minute.
+            + i64::from(self.second.min(59))
+            - i64::from(offset.whole_seconds());
+        let nanos = secs
+            .checked_mul(Timestamp::NANOS_PER_SEC)?
+            .checked_add(i64::from(self.nanos))?;
+        Some(Timestamp(nanos))
+    }
+}
+
+fn days_in_month(year: i32, month: u8) -> u8 {
+    match month {
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
+fn days_from_civil(year: i32, month: u8, day: u8) -> i64 {
+    let y = i64::from(year) - i64::from(month <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]
@@ -378,6 +448,44 @@ mod tests {
             .resolve(Timestamp(0), UtcOffset::UTC)
             .expect_err("month 13");
         assert!(e.contains("month"), "{e}");
+    }
+
+    #[test]
+    fn arithmetic_and_calendar_paths_agree() {
+        let zones = [
+            UtcOffset::UTC,
+            time::macros::offset!(+8),
+            time::macros::offset!(-5:30),
+        ];
+        for year in [1970, 1999, 2000, 2024, 2025, 2100, 2261] {
+            for month in 1..=12u8 {
+                for day in [1u8, 28, 29, 30, 31] {
+                    for zone in zones {
+                        let c = Civil {
+                            year: Some(year),
+                            month,
+                            day,
+                            hour: 23,
+                            minute: 59,
+                            second: 60,
+                            nanos: 999_999_999,
+                            offset: Some(zone),
+                        };
+                        let slow = Month::try_from(month)
+                            .ok()
+                            .and_then(|m| Date::from_calendar_date(year, m, day).ok())
+                            .map(|d| {
+                                let t = Time::from_hms_nano(23, 59, 59, 999_999_999)
+                                    .expect("valid time");
+                                Timestamp::from_offset_date_time(
+                                    PrimitiveDateTime::new(d, t).assume_offset(zone),
+                                )
+                            });
+                        assert_eq!(c.resolve(Timestamp(0), zone).ok(), slow, "{c:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
