@@ -47,6 +47,10 @@ pub(crate) const BUILTIN: &[(&str, &str)] = &[
         "crontab_modified.yml",
         include_str!("../packs/builtin/crontab_modified.yml"),
     ),
+    (
+        "flow_unusual_destination_port.yml",
+        include_str!("../packs/builtin/flow_unusual_destination_port.yml"),
+    ),
 ];
 
 /// The built-in pack as sources, each with the path `builtin/<file name>`.

@@ -62,7 +62,16 @@ fn builtin_pack_compiles_cleanly_with_full_metadata() {
             "{}: no ATT&CK tactic tag",
             rule.path
         );
-        assert_eq!(rule.logsource.product.as_deref(), Some("linux"));
+        // Linux log rules, and flow rules (NetFlow/IPFIX/sFlow records).
+        assert!(
+            matches!(
+                rule.logsource.product.as_deref(),
+                Some("linux") | Some("netflow")
+            ),
+            "{}: product {:?}",
+            rule.path,
+            rule.logsource.product
+        );
         assert!(!rule.falsepositives.is_empty(), "{}", rule.path);
     }
 }
