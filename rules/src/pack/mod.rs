@@ -503,3 +503,60 @@ impl RuleSet {
         }
     }
 }
+
+impl RuleSetReport {
+    /// The report as plain data, for the API and logs.
+    pub fn summary(&self) -> ReloadSummary {
+        ReloadSummary {
+            compiled: self.load.compiled,
+            total: self.load.total,
+            errors: self.load.errors.iter().map(|e| e.to_string()).collect(),
+            packs: self.packs.clone(),
+            overlays: self.overlays.clone(),
+            notes: self.notes.clone(),
+        }
+    }
+}
+
+/// A load report as plain data (`POST /api/v1/rules/reload` answers with it).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ReloadSummary {
+    pub compiled: usize,
+    pub total: usize,
+    /// Rules skipped, each `path: id: reason`.
+    pub errors: Vec<String>,
+    pub packs: Vec<PackSummary>,
+    pub overlays: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+/// The rule set in use, shared between the detect stage and whoever reloads it. The detect
+/// stage takes [`RuleSetHandle::current`] once per batch, so a reload takes effect between
+/// batches: no event is matched twice or dropped.
+#[derive(Debug, Clone)]
+pub struct RuleSetHandle(std::sync::Arc<std::sync::RwLock<std::sync::Arc<RuleSet>>>);
+
+impl RuleSetHandle {
+    pub fn new(set: RuleSet) -> RuleSetHandle {
+        RuleSetHandle(std::sync::Arc::new(std::sync::RwLock::new(
+            std::sync::Arc::new(set),
+        )))
+    }
+
+    /// The set in use now.
+    pub fn current(&self) -> std::sync::Arc<RuleSet> {
+        match self.0.read() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Put `set` in use; batches already started finish with the old one.
+    pub fn replace(&self, set: RuleSet) {
+        let set = std::sync::Arc::new(set);
+        match self.0.write() {
+            Ok(mut g) => *g = set,
+            Err(poisoned) => *poisoned.into_inner() = set,
+        }
+    }
+}
