@@ -403,6 +403,17 @@ fn field_filter(cond: &mut Conditions, name: &str, value: &str) -> Result<()> {
 
 /// The day partitions that hold events, oldest first.
 pub(super) async fn days(client: &Client, culprit: &Culprit) -> Result<Vec<u32>> {
+    if culprit.layout.cluster.is_some() {
+        // Parts are on every shard; the day column, read through the Distributed table, is
+        // small.
+        let mut days: Vec<u32> = client
+            .query("SELECT DISTINCT day FROM events")
+            .fetch_all()
+            .await
+            .map_err(|e| culprit.error("listing event days", e))?;
+        days.sort_unstable();
+        return Ok(days);
+    }
     let parts: Vec<String> = client
         .query(
             "SELECT DISTINCT partition FROM system.parts \
@@ -443,7 +454,11 @@ pub(super) async fn drop_days_before(
         .collect();
     for day in &old {
         client
-            .query(&format!("ALTER TABLE events DROP PARTITION {day}"))
+            .query(&format!(
+                "ALTER TABLE {}{} DROP PARTITION {day}",
+                culprit.layout.local("events"),
+                culprit.layout.on_cluster()
+            ))
             .execute()
             .await
             .map_err(|e| culprit.error(&format!("dropping event day {day}"), e))?;

@@ -50,6 +50,8 @@ const BACKEND: &str = "clickhouse";
 struct Culprit {
     url: String,
     database: String,
+    /// One server or a cluster: which tables DDL and partition drops address.
+    layout: schema::Layout,
 }
 
 impl Culprit {
@@ -153,9 +155,20 @@ impl ClickHouseStore {
             opts.user.as_str(),
             opts.password.as_str(),
         );
+        if let Some(c) = &opts.cluster
+            && !valid_database(&c.name)
+        {
+            return Err(StoreError::InvalidQuery(format!(
+                "clickhouse at {url}: invalid cluster name {:?}: letters, digits and '_' only",
+                c.name
+            )));
+        }
         let culprit = Culprit {
             url: url.to_owned(),
             database: database.to_owned(),
+            layout: schema::Layout {
+                cluster: opts.cluster.clone(),
+            },
         };
         if !valid_database(database) {
             return Err(StoreError::InvalidQuery(format!(
@@ -175,18 +188,33 @@ impl ClickHouseStore {
             .await
             .map_err(|e| culprit.error("connect", e))?;
         let features = Features::for_version(&version);
-        base.query("CREATE DATABASE IF NOT EXISTS ?")
-            .bind(clickhouse::sql::Identifier(database))
-            .execute()
-            .await
-            .map_err(|e| culprit.error("create database", e))?;
-        let client = base.with_database(database);
-        for ddl in schema::tables(features) {
+        base.query(&format!(
+            "CREATE DATABASE IF NOT EXISTS ?{}",
+            culprit.layout.on_cluster()
+        ))
+        .bind(clickhouse::sql::Identifier(database))
+        .execute()
+        .await
+        .map_err(|e| culprit.error("create database", e))?;
+        let mut client = base.with_database(database);
+        if culprit.layout.cluster.is_some() {
+            // Inserts reach the shards before they are acknowledged, so a write is readable
+            // (and its ids seen by the next batch's look-up) as soon as it returns.
+            client = client.with_setting("insert_distributed_sync", "1");
+        }
+        for ddl in schema::tables(features, &culprit.layout, database) {
             client
                 .query(&ddl)
                 .execute()
                 .await
                 .map_err(|e| culprit.error("create tables", e))?;
+        }
+        if features.ttl && opts.retention_days > 0 {
+            client
+                .query(&schema::events_ttl(&culprit.layout, opts.retention_days))
+                .execute()
+                .await
+                .map_err(|e| culprit.error("setting the events TTL", e))?;
         }
         let last_version = records::last_incident_version(&client, &culprit).await?;
         tracing::info!(url, database, version = %version, ?features, "clickhouse store ready");

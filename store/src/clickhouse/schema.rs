@@ -7,6 +7,8 @@ pub struct Features {
     /// `allow_experimental_low_cardinality_type` in the server's profile, which newer servers
     /// reject, so onewall never sends it).
     pub low_cardinality: bool,
+    /// Table TTL (19.6 and later).
+    pub ttl: bool,
 }
 
 impl Features {
@@ -18,6 +20,7 @@ impl Features {
         let minor = parts.next().flatten().unwrap_or(0);
         Features {
             low_cardinality: (major, minor) >= (19, 10),
+            ttl: (major, minor) >= (19, 6),
         }
     }
 
@@ -31,9 +34,85 @@ impl Features {
     }
 }
 
-/// The `CREATE TABLE IF NOT EXISTS` statements, in order. Column order matches the row types
-/// in `events.rs` and `records.rs`.
-pub(super) fn tables(f: Features) -> Vec<String> {
+/// Where the tables live: one server, or a cluster of them.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Layout {
+    /// The cluster, when there is one.
+    pub cluster: Option<super::Cluster>,
+}
+
+impl Layout {
+    /// ` ON CLUSTER name` for DDL that every server must run (replicated clusters, whose
+    /// distributed DDL queue lives in ZooKeeper); empty otherwise.
+    pub fn on_cluster(&self) -> String {
+        match &self.cluster {
+            Some(c) if c.replicated => format!(" ON CLUSTER {}", c.name),
+            _ => String::new(),
+        }
+    }
+
+    /// The table holding the rows on each server: `events_local` under a Distributed
+    /// `events` in a cluster, `events` itself on one server.
+    pub fn local(&self, table: &str) -> String {
+        match &self.cluster {
+            Some(_) => format!("{table}_local"),
+            None => table.to_owned(),
+        }
+    }
+}
+
+/// The `CREATE TABLE IF NOT EXISTS` statements, in order, for `database` laid out as
+/// `layout`. Column order matches the row types in `events.rs` and `records.rs`.
+pub(super) fn tables(f: Features, layout: &Layout, database: &str) -> Vec<String> {
+    let plain = single_tables(f);
+    let Some(cluster) = &layout.cluster else {
+        return plain;
+    };
+    let on = layout.on_cluster();
+    let mut out = Vec::new();
+    for (ddl, table) in plain.iter().zip(["events", "alerts", "incidents"]) {
+        let local = layout.local(table);
+        let mut ddl = ddl.replacen(
+            &format!("CREATE TABLE IF NOT EXISTS {table} "),
+            &format!("CREATE TABLE IF NOT EXISTS {local}{on} "),
+            1,
+        );
+        if cluster.replicated {
+            // ReplacingMergeTree(v) → ReplicatedReplacingMergeTree('/path', '{replica}', v).
+            let path = format!("'/clickhouse/tables/{{shard}}/{database}/{table}', '{{replica}}'");
+            ddl = ddl
+                .replacen(
+                    "ReplacingMergeTree()",
+                    &format!("ReplicatedReplacingMergeTree({path})"),
+                    1,
+                )
+                .replacen(
+                    "ReplacingMergeTree(version)",
+                    &format!("ReplicatedReplacingMergeTree({path}, version)"),
+                    1,
+                );
+        }
+        out.push(ddl);
+        // Rows are spread by id, so every version of an incident is on one shard.
+        out.push(format!(
+            "CREATE TABLE IF NOT EXISTS {table}{on} AS {local} \
+             ENGINE = Distributed({}, {database}, {local}, cityHash64(id))",
+            cluster.name
+        ));
+    }
+    out
+}
+
+/// `ALTER TABLE events MODIFY TTL` keeping `days` of events, for servers with TTL.
+pub(super) fn events_ttl(layout: &Layout, days: u32) -> String {
+    format!(
+        "ALTER TABLE {}{} MODIFY TTL toDate(intDiv(time, 1000000000)) + toIntervalDay({days})",
+        layout.local("events"),
+        layout.on_cluster()
+    )
+}
+
+fn single_tables(f: Features) -> Vec<String> {
     let few = f.few_strings();
     vec![
         format!(
@@ -108,8 +187,45 @@ mod tests {
 
     #[test]
     fn old_servers_get_plain_strings() {
-        let ddl = tables(Features::for_version("18.16.1")).join("\n");
+        let ddl = tables(Features::for_version("18.16.1"), &Layout::default(), "db").join("\n");
         assert!(!ddl.contains("LowCardinality"));
         assert!(!ddl.contains("TTL"));
+        assert!(!Features::for_version("18.16.1").ttl);
+        assert!(Features::for_version("24.8.4.13").ttl);
+    }
+
+    #[test]
+    fn clusters_get_local_and_distributed_tables() {
+        let replicated = Layout {
+            cluster: Some(super::super::Cluster {
+                name: "prov".into(),
+                replicated: true,
+            }),
+        };
+        let ddl = tables(Features::for_version("24.8"), &replicated, "onewall");
+        assert_eq!(ddl.len(), 6);
+        assert!(ddl[0].starts_with("CREATE TABLE IF NOT EXISTS events_local ON CLUSTER prov "));
+        assert!(ddl[0].contains(
+            "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/onewall/events', '{replica}')"
+        ));
+        assert!(ddl[1].contains("events ON CLUSTER prov AS events_local"));
+        assert!(ddl[1].contains("Distributed(prov, onewall, events_local, cityHash64(id))"));
+        assert!(ddl[4].contains("'{replica}', version)"), "{}", ddl[4]);
+        let plain = Layout {
+            cluster: Some(super::super::Cluster {
+                name: "one".into(),
+                replicated: false,
+            }),
+        };
+        let ddl = tables(Features::for_version("18.16.1"), &plain, "onewall");
+        assert!(
+            !ddl.iter()
+                .any(|d| d.contains("ON CLUSTER") || d.contains("Replicated"))
+        );
+        assert_eq!(
+            events_ttl(&replicated, 186),
+            "ALTER TABLE events_local ON CLUSTER prov MODIFY TTL \
+             toDate(intDiv(time, 1000000000)) + toIntervalDay(186)"
+        );
     }
 }
