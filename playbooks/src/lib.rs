@@ -22,10 +22,12 @@ pub mod sign;
 pub mod subject;
 pub mod template;
 
+/// The attribute [`NodeAccess`] implementations are written with.
+pub use async_trait::async_trait;
 pub use error::PlaybookError;
 pub use outbox::{DeliveryQuery, DeliveryRecord, DeliveryState, Outbox, Retry};
 pub use playbook::{Playbook, load_dir};
 pub use report::{DailyReport, Schedule, SourceSeen};
 pub use runtime::{NodeAccess, Playbooks, ReportSettings, Settings, Signal};
 pub use send::{EscalateSettings, Sender, SmtpSettings, SmtpTls};
-pub use subject::{Grade, Subject, Trigger};
+pub use subject::{Subject, Trigger, grade_of, incident_grade};

@@ -23,11 +23,11 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use onewall_model::{RegionCode, RegionTree, Severity};
+use onewall_model::{Grade, RegionCode, RegionTree, Severity};
 use serde::{Deserialize, Serialize};
 
 use crate::PlaybookError;
-use crate::subject::{Grade, Subject, Trigger, known_var};
+use crate::subject::{Subject, Trigger, known_var, parse_grade};
 use crate::template::Template;
 
 /// A loaded, checked playbook.
@@ -347,7 +347,7 @@ pub fn parse(text: &str, file: &str, tree: &RegionTree) -> Result<Option<Playboo
         ..Conditions::default()
     };
     for g in &f.when.grade {
-        match Grade::parse(g) {
+        match parse_grade(g) {
             Some(g) => when.grade.push(g),
             None => errors.push(format!("when.grade: {g:?} is not one of I, II, III, IV")),
         }
@@ -522,7 +522,7 @@ impl Playbook {
         let Some(sev) = subject.severity() else {
             return false;
         };
-        if !w.grade.is_empty() && !w.grade.contains(&Grade::of(sev)) {
+        if !w.grade.is_empty() && !subject.grade().is_some_and(|g| w.grade.contains(&g)) {
             return false;
         }
         if !w.level.is_empty() && !w.level.contains(&sev) {

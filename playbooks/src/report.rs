@@ -3,11 +3,11 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use onewall_model::{Alert, Incident, RegionCode, RegionTree, TimelineKind, Timestamp};
+use onewall_model::{Alert, Grade, Incident, RegionCode, RegionTree, TimelineKind, Timestamp};
 use serde::Serialize;
 use time::UtcOffset;
 
-use crate::subject::Grade;
+use crate::subject::incident_grade;
 
 /// The line a report with no incidents carries.
 pub const ZERO_LINE: &str = "零报告 — no incidents";
@@ -223,7 +223,7 @@ pub fn build(input: &ReportInput<'_>) -> DailyReport {
         if !within(inc.region) || !seen.insert(inc.id) {
             continue;
         }
-        let grade = Grade::of(inc.severity);
+        let grade = incident_grade(inc);
         if in_period(inc.created) {
             *opened.entry(grade).or_default() += 1;
         }

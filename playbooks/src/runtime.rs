@@ -119,18 +119,30 @@ impl Playbooks {
         &self.outbox
     }
 
-    /// Run until `shutdown`: take signals, send what is due, run the daily report.
+    /// Run until `stop`: take signals, send what is due, run the daily report. Signals still
+    /// queued when `stop` comes are handled first (stop it after the pipeline has drained);
+    /// a delivery in flight is finished.
     pub async fn run(
         self: Arc<Self>,
         mut signals: mpsc::Receiver<Signal>,
-        shutdown: watch::Receiver<bool>,
+        mut stop: watch::Receiver<bool>,
     ) {
-        let sender = tokio::spawn(self.clone().send_loop(shutdown.clone()));
-        let reporter = tokio::spawn(self.clone().report_loop(shutdown.clone()));
-        while let Some(signal) = signals.recv().await {
-            self.handle(signal, Timestamp::now()).await;
+        let sender = tokio::spawn(self.clone().send_loop(stop.clone()));
+        let reporter = tokio::spawn(self.clone().report_loop(stop.clone()));
+        loop {
+            tokio::select! {
+                signal = signals.recv() => match signal {
+                    Some(s) => self.handle(s, Timestamp::now()).await,
+                    None => break,
+                },
+                _ = async { let _ = stop.wait_for(|s| *s).await; } => {
+                    while let Ok(s) = signals.try_recv() {
+                        self.handle(s, Timestamp::now()).await;
+                    }
+                    break;
+                }
+            }
         }
-        // Every sender of signals is gone: the node is stopping.
         let _ = sender.await;
         reporter.abort();
     }

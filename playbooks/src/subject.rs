@@ -1,71 +1,38 @@
 //! What a playbook reacts to, and the template variables each subject offers.
 
-use onewall_model::{Alert, Incident, RegionCode, RegionTree, Severity};
+use onewall_model::{Alert, Grade, Incident, RegionCode, RegionTree, Severity};
 use serde::{Deserialize, Serialize};
 
 use crate::report::DailyReport;
 use crate::template::Vars;
 
-/// An incident grade on the four levels of GB/T 20986 (Ⅰ 特别重大 … Ⅳ 一般).
-///
-/// The model keeps Sigma's five severities; until incidents carry a grade of their own, the
-/// grade is read from the severity: critical → Ⅰ, high → Ⅱ, medium → Ⅲ, low and
-/// informational → Ⅳ.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Grade {
-    /// Ⅰ 特别重大
-    I,
-    /// Ⅱ 重大
-    II,
-    /// Ⅲ 较大
-    III,
-    /// Ⅳ 一般
-    IV,
+/// The grade of an alert or an incident that has none of its own: critical → Ⅰ, high → Ⅱ,
+/// medium → Ⅲ, low and informational → Ⅳ.
+pub fn grade_of(severity: Severity) -> Grade {
+    match severity {
+        Severity::Critical => Grade::I,
+        Severity::High => Grade::II,
+        Severity::Medium => Grade::III,
+        Severity::Low | Severity::Informational => Grade::IV,
+    }
 }
 
-impl Grade {
-    /// Every grade, most severe first.
-    pub const ALL: [Grade; 4] = [Grade::I, Grade::II, Grade::III, Grade::IV];
+/// An incident's grade: the one its grading policy gave it, else from its severity.
+pub fn incident_grade(incident: &Incident) -> Grade {
+    incident
+        .classification
+        .grade
+        .unwrap_or_else(|| grade_of(incident.severity))
+}
 
-    /// The grade of a severity.
-    pub fn of(severity: Severity) -> Grade {
-        match severity {
-            Severity::Critical => Grade::I,
-            Severity::High => Grade::II,
-            Severity::Medium => Grade::III,
-            Severity::Low | Severity::Informational => Grade::IV,
-        }
-    }
-
-    /// The Roman numeral as written in Chinese documents: Ⅰ Ⅱ Ⅲ Ⅳ.
-    pub fn numeral(self) -> &'static str {
-        match self {
-            Grade::I => "Ⅰ",
-            Grade::II => "Ⅱ",
-            Grade::III => "Ⅲ",
-            Grade::IV => "Ⅳ",
-        }
-    }
-
-    /// The grade's name: 特别重大, 重大, 较大, 一般.
-    pub fn name_zh(self) -> &'static str {
-        match self {
-            Grade::I => "特别重大",
-            Grade::II => "重大",
-            Grade::III => "较大",
-            Grade::IV => "一般",
-        }
-    }
-
-    /// Read `I`..`IV`, `Ⅰ`..`Ⅳ` or `1`..`4`.
-    pub fn parse(s: &str) -> Option<Grade> {
-        match s.trim() {
-            "I" | "Ⅰ" | "1" => Some(Grade::I),
-            "II" | "Ⅱ" | "2" => Some(Grade::II),
-            "III" | "Ⅲ" | "3" => Some(Grade::III),
-            "IV" | "Ⅳ" | "4" => Some(Grade::IV),
-            _ => None,
-        }
+/// Read a grade as written in playbooks: `I`..`IV`, `Ⅰ`..`Ⅳ` or `1`..`4`.
+pub fn parse_grade(s: &str) -> Option<Grade> {
+    match s.trim() {
+        "1" => Some(Grade::I),
+        "2" => Some(Grade::II),
+        "3" => Some(Grade::III),
+        "4" => Some(Grade::IV),
+        other => other.parse().ok(),
     }
 }
 
@@ -258,6 +225,15 @@ impl Subject<'_> {
         }
     }
 
+    /// The grade, where the subject has one.
+    pub fn grade(&self) -> Option<Grade> {
+        match self {
+            Subject::Alert(a) => Some(grade_of(a.severity)),
+            Subject::Incident { incident, .. } => Some(incident_grade(incident)),
+            Subject::Report(_) => None,
+        }
+    }
+
     /// Rule ids involved.
     pub fn rule_ids(&self) -> Vec<&str> {
         match self {
@@ -297,7 +273,7 @@ impl Subject<'_> {
         put("region_name", region_name(self.region()));
         match self {
             Subject::Alert(a) => {
-                let grade = Grade::of(a.severity);
+                let grade = grade_of(a.severity);
                 let entities = join(a.entities.iter().map(|e| e.to_string()));
                 put("id", a.id.to_string());
                 put("title", a.rule.title.clone());
@@ -332,7 +308,7 @@ impl Subject<'_> {
                 put("alert.tags", a.rule.tags.join(", "));
             }
             Subject::Incident { incident: i, .. } => {
-                let grade = Grade::of(i.severity);
+                let grade = incident_grade(i);
                 let entities = join(i.entities.iter().map(|e| e.to_string()));
                 let rules = i.rule_ids.join(", ");
                 put("id", i.id.to_string());

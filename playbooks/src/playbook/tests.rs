@@ -267,3 +267,28 @@ fn a_directory_loads_good_files_and_reports_bad_ones() {
     assert!(text[1].contains("c.yml: "), "{text:?}");
     assert!(load_dir(&dir.path().join("missing"), &tree()).is_err());
 }
+
+#[test]
+fn an_incident_graded_by_policy_matches_on_its_own_grade() {
+    let p = parse(
+        "id: g\ntriggers: [incident_created]\nwhen: { grade: [I] }\nactions: [{escalate: {}}]\n",
+        "g.yml",
+        &tree(),
+    )
+    .unwrap()
+    .unwrap();
+    let mut inc = incident("410100", Severity::Medium);
+    let s = |inc: &Incident| {
+        p.matches(
+            &Subject::Incident {
+                incident: inc,
+                alerts: &[],
+                created: true,
+            },
+            &tree(),
+        )
+    };
+    assert!(!s(&inc), "medium reads as grade III");
+    inc.classification.grade = Some(onewall_model::Grade::I);
+    assert!(s(&inc), "the policy's grade wins");
+}

@@ -1,5 +1,6 @@
 use onewall_model::{
-    AlertId, Entity, EntityKind, IncidentId, IncidentStatus, RuleRef, Severity, TimelineEntry,
+    AlertId, Entity, EntityKind, Grade, IncidentId, IncidentStatus, RuleRef, Severity,
+    TimelineEntry,
 };
 
 use super::*;
