@@ -50,18 +50,8 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn bench(c: &mut Criterion) {
-    let files = rule_files();
-    if files.is_empty() {
-        eprintln!("skipping: {CORPUS} is not present");
-        return;
-    }
-    let texts: Vec<(String, String)> = files
-        .iter()
-        .filter_map(|p| Some((p.display().to_string(), fs::read_to_string(p).ok()?)))
-        .collect();
-
-    // Load time and memory of the whole corpus.
+/// Load time and memory of the whole corpus.
+fn load(texts: &[(String, String)]) {
     let mut loads = Vec::new();
     let mut bytes = None;
     for _ in 0..3 {
@@ -86,7 +76,26 @@ fn bench(c: &mut Criterion) {
         texts.len(),
         bytes.unwrap_or(0) as f64 / (1024.0 * 1024.0)
     );
+}
 
+fn bench(c: &mut Criterion) {
+    let files = rule_files();
+    if files.is_empty() {
+        eprintln!("skipping: {CORPUS} is not present");
+        return;
+    }
+    let texts: Vec<(String, String)> = files
+        .iter()
+        .filter_map(|p| Some((p.display().to_string(), fs::read_to_string(p).ok()?)))
+        .collect();
+
+    // `ONEWALL_PROFILE=N`: only run onewall's matcher N times (for a profiler), then stop.
+    let profile = std::env::var("ONEWALL_PROFILE")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok());
+    if profile.is_none() {
+        load(&texts);
+    }
     // The Windows rules in both engines.
     let windows: Vec<&(String, String)> = texts
         .iter()
@@ -98,7 +107,8 @@ fn bench(c: &mut Criterion) {
             .map(|(p, t)| RuleSource::new(p.as_str(), t.as_str())),
     );
     let mut theirs = rsigma_eval::Engine::new();
-    for (_, t) in &windows {
+    // (Not needed when profiling onewall alone.)
+    for (_, t) in windows.iter().filter(|_| profile.is_none()) {
         if let Ok(coll) = rsigma_parser::parse_sigma_yaml(t) {
             for rule in &coll.rules {
                 let _ = theirs.add_rule(rule);
@@ -147,6 +157,16 @@ fn bench(c: &mut Criterion) {
             })
             .sum::<usize>()
     };
+
+    if let Some(n) = profile {
+        let t = Instant::now();
+        let hits: usize = (0..n).map(|_| run_ours()).sum();
+        eprintln!(
+            "profile: onewall {:.0} events/s ({hits} matches over {n} rounds)",
+            (n * events.len()) as f64 / t.elapsed().as_secs_f64()
+        );
+        return;
+    }
 
     // Same-run medians for the ratio.
     let (mut a, mut b) = (Vec::new(), Vec::new());

@@ -170,13 +170,18 @@ impl<'a> EventContext<'a> {
         {
             return self.value_matches(id, v, pattern);
         }
+        pattern.matches(self.lower_raw())
+    }
+
+    /// The event's raw text, lowercased (once per event).
+    pub(crate) fn lower_raw(&mut self) -> &str {
         let s = &mut *self.scratch;
         if s.raw_generation != s.generation {
             s.raw_generation = s.generation;
             s.raw.clear();
             lowercase_into(&String::from_utf8_lossy(&self.event.raw), &mut s.raw);
         }
-        pattern.matches(&s.raw)
+        &s.raw
     }
 }
 

@@ -12,9 +12,11 @@ use serde_norway::Value as Yaml;
 
 use crate::Placeholders;
 use crate::context::{EventContext, field_bit};
-use crate::index::{self, Atom, Clause};
+use crate::index::{self, Atom, Clause, On};
+use crate::literal;
 use crate::modifier::{self, Cidr, CmpOp, DatePart, Utf16};
-use crate::pattern::{Anchor, Pattern};
+use crate::pattern::{Anchor, Need, Pattern};
+use crate::textset::TextSet;
 
 /// One compiled search identifier: an OR of AND-groups.
 #[derive(Debug, Clone)]
@@ -52,6 +54,11 @@ struct Item {
     /// `|all`: every value must match (else any one).
     all: bool,
     values: Vec<ValuePattern>,
+    /// Every value is a case-insensitive string (or variants of one): a scalar field is
+    /// lowercased once and compared with each.
+    text_only: bool,
+    /// Many such values, any one of which may match: matched together.
+    set: Option<TextSet>,
 }
 
 #[derive(Debug, Clone)]
@@ -69,7 +76,12 @@ enum ValuePattern {
     /// `cased`: a case-sensitive string.
     Cased { pattern: Pattern, source: Box<str> },
     /// `re`: a regular expression, searched anywhere in the value's text.
-    Regex { re: regex::Regex, source: Box<str> },
+    Regex {
+        re: regex::Regex,
+        source: Box<str>,
+        /// A lowercased literal every match contains (see [`literal::required`]).
+        literal: Option<Box<str>>,
+    },
     /// `cidr`: an address in the network.
     Cidr { net: Cidr, source: Box<str> },
     /// `lt lte gt gte`: a numeric comparison.
@@ -99,6 +111,33 @@ enum ValuePattern {
 }
 
 impl ValuePattern {
+    /// Is this a case-insensitive string, or variants of one?
+    fn is_text(&self) -> bool {
+        match self {
+            ValuePattern::Text { .. } => true,
+            ValuePattern::AnyOf(list, _) => list.iter().all(ValuePattern::is_text),
+            _ => false,
+        }
+    }
+
+    /// Push the patterns of a text value ([`ValuePattern::is_text`]).
+    fn text_patterns<'a>(&'a self, out: &mut Vec<&'a Pattern>) {
+        match self {
+            ValuePattern::Text { pattern, .. } => out.push(pattern),
+            ValuePattern::AnyOf(list, _) => list.iter().for_each(|v| v.text_patterns(out)),
+            _ => {}
+        }
+    }
+
+    /// Does a text value match `lower` (a lowercased scalar)?
+    fn text_matches(&self, lower: &str) -> bool {
+        match self {
+            ValuePattern::Text { pattern, .. } => pattern.matches(lower),
+            ValuePattern::AnyOf(list, _) => list.iter().any(|v| v.text_matches(lower)),
+            _ => false,
+        }
+    }
+
     /// Can this value match an event that lacks the field?
     fn needs_field(&self) -> bool {
         match self {
@@ -203,10 +242,11 @@ impl Group {
 impl Item {
     /// Clauses that hold whenever this item matches.
     fn necessary(&self) -> Vec<Clause> {
-        let Target::Field { id, .. } = &self.target else {
-            return Vec::new();
+        let on = match &self.target {
+            Target::Field { id, .. } => On::Field(*id),
+            Target::Keywords => On::Keywords,
         };
-        let per_value = self.values.iter().map(|v| v.atoms(*id));
+        let per_value = self.values.iter().map(|v| v.atoms(on));
         if self.all {
             // Every value must match: each one's atoms are a clause of their own.
             per_value.flatten().collect()
@@ -221,19 +261,36 @@ impl Item {
 }
 
 impl ValuePattern {
-    /// Atoms of which one holds on field `id` whenever this value matches it; `None` when the
-    /// value offers none (regular expressions, `null`, numeric comparisons, ...).
-    fn atoms(&self, id: FieldId) -> Option<Clause> {
+    /// Atoms of which one holds on `on` whenever this value matches it: a literal the
+    /// lowercased text must hold, else (for fields) the field's presence; `None` when the value
+    /// can match without the field (`null`, `exists: false`) or offers nothing on keywords.
+    fn atoms(&self, on: On) -> Option<Clause> {
+        let present = || match on {
+            On::Field(id) => Some(vec![Atom::present(id)]),
+            On::Keywords => None,
+        };
         match self {
-            ValuePattern::Text { pattern, .. } => {
-                pattern.necessary().map(|need| vec![Atom::new(id, need)])
-            }
+            ValuePattern::Text { pattern, .. } => match pattern.necessary() {
+                Some(need) => Some(vec![Atom::new(on, need)]),
+                None => present(),
+            },
             ValuePattern::AnyOf(list, _) => list
                 .iter()
-                .map(|v| v.atoms(id))
+                .map(|v| v.atoms(on))
                 .collect::<Option<Vec<Clause>>>()
                 .map(|cs| cs.concat()),
-            _ => None,
+            ValuePattern::Regex {
+                literal: Some(lit), ..
+            } => Some(vec![Atom::new(on, Need::Contains(lit))]),
+            ValuePattern::Null | ValuePattern::Exists(false) => None,
+            ValuePattern::Cased { .. }
+            | ValuePattern::Regex { .. }
+            | ValuePattern::Cidr { .. }
+            | ValuePattern::Cmp { .. }
+            | ValuePattern::Date { .. }
+            | ValuePattern::Exists(true)
+            | ValuePattern::FieldRef { .. }
+            | ValuePattern::Neq(_) => present(),
         }
     }
 
@@ -258,6 +315,23 @@ impl Item {
         match &self.target {
             Target::Field { id, .. } => {
                 let value = cx.field(*id);
+                if self.text_only {
+                    match value {
+                        // A string pattern never matches an absent or null field.
+                        None | Some(Value::Null) => return false,
+                        Some(Value::List(_)) => {}
+                        Some(scalar) => {
+                            let text = cx.lower(*id, scalar);
+                            return if self.all {
+                                self.values.iter().all(|vp| vp.text_matches(text))
+                            } else if let Some(set) = &self.set {
+                                set.matches(text)
+                            } else {
+                                self.values.iter().any(|vp| vp.text_matches(text))
+                            };
+                        }
+                    }
+                }
                 let mut hits = self.values.iter().map(|vp| field_hit(cx, *id, value, vp));
                 if self.all {
                     hits.all(|h| h)
@@ -568,10 +642,23 @@ fn compile_item(
     {
         return Err("a keyword cannot be null".into());
     }
+    let text_only =
+        matches!(target, Target::Field { .. }) && values.iter().all(ValuePattern::is_text);
+    let set = if text_only && !mods.all {
+        let mut patterns = Vec::new();
+        for v in &values {
+            v.text_patterns(&mut patterns);
+        }
+        TextSet::build(patterns)
+    } else {
+        None
+    };
     Ok(Item {
         target,
         all: mods.all,
         values,
+        text_only,
+        set,
     })
 }
 
@@ -656,7 +743,11 @@ fn typed_pattern(v: &Yaml, mods: &Mods, ph: &Placeholders) -> Result<ValuePatter
                         last.trim().to_lowercase()
                     )
                 })?;
-            ValuePattern::Regex { re, source }
+            ValuePattern::Regex {
+                re,
+                literal: literal::required(&text, i).map(String::into_boxed_str),
+                source,
+            }
         }
         Kind::Cidr => ValuePattern::Cidr {
             net: Cidr::parse(&text)?,

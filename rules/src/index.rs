@@ -24,34 +24,61 @@ use crate::context::EventContext;
 use crate::pattern::Need;
 use crate::rule::CompiledRule;
 
-/// One test the index runs for all rules at once: field `field`'s lowercased text equals
-/// `text` (`equals`), or contains it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// What an [`Atom`] looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum On {
+    /// A field's value (each element of a list).
+    Field(FieldId),
+    /// The keyword search text: `message`, or the raw text when there is none.
+    Keywords,
+}
+
+/// What an [`Atom`] tests, on lowercased text.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum Test {
+    /// The whole text equals this.
+    Equals(Box<str>),
+    /// The text contains this.
+    Contains(Box<str>),
+    /// The field is present and not null.
+    Present,
+}
+
+/// One test the index runs for all rules at once.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) struct Atom {
-    field: FieldId,
-    equals: bool,
-    text: Box<str>,
+    on: On,
+    test: Test,
 }
 
 impl Atom {
-    pub(crate) fn new(field: FieldId, need: Need<'_>) -> Atom {
-        let (equals, text) = match need {
-            Need::Equals(s) => (true, s),
-            Need::Contains(s) => (false, s),
+    /// The text test `need` on `on`.
+    pub(crate) fn new(on: On, need: Need<'_>) -> Atom {
+        let test = match need {
+            Need::Equals(s) => Test::Equals(s.into()),
+            Need::Contains(s) => Test::Contains(s.into()),
         };
+        Atom { on, test }
+    }
+
+    /// Field `id` is present and not null.
+    pub(crate) fn present(id: FieldId) -> Atom {
         Atom {
-            field,
-            equals,
-            text: text.into(),
+            on: On::Field(id),
+            test: Test::Present,
         }
     }
 
     /// How often the atom is expected to hold on an event, roughly: short literals are found
-    /// everywhere, long ones rarely; a whole-value equality is rarer than a substring.
+    /// everywhere, long ones rarely; a whole-value equality is rarer than a substring, and a
+    /// field's mere presence is common.
     fn cost(&self) -> f64 {
-        let len = self.text.chars().count().min(12) as i32;
-        let len = if self.equals { len + 3 } else { len };
-        0.5f64.powi(len)
+        let chars = |t: &str| t.chars().count().min(12) as i32;
+        match &self.test {
+            Test::Equals(t) => 0.5f64.powi(chars(t) + 3),
+            Test::Contains(t) => 0.5f64.powi(chars(t)),
+            Test::Present => 0.3,
+        }
     }
 }
 
@@ -80,7 +107,7 @@ pub(crate) fn any_of(children: Vec<Vec<Clause>>) -> Vec<Clause> {
             None => return Vec::new(),
         }
     }
-    out.sort_by(|a, b| (a.field, a.equals, &a.text).cmp(&(b.field, b.equals, &b.text)));
+    out.sort();
     out.dedup();
     if out.is_empty() {
         Vec::new()
@@ -115,9 +142,11 @@ impl Hasher for Fnv {
 
 type FnvMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 
-/// The atoms on one field.
+/// The atoms on one field (or on the keyword text).
 #[derive(Debug, Default)]
 struct FieldIndex {
+    /// Rules whose clause holds the field's presence.
+    present: Box<[u32]>,
     /// Whole lowercased value → rules whose clause holds that equality.
     equals: FnvMap<Box<str>, Box<[u32]>>,
     /// All the field's literals, searched at once (overlapping: every literal found counts).
@@ -128,7 +157,35 @@ struct FieldIndex {
 
 impl FieldIndex {
     fn is_empty(&self) -> bool {
-        self.equals.is_empty() && self.literals.is_none()
+        self.present.is_empty() && self.equals.is_empty() && self.literals.is_none()
+    }
+
+    /// Mark the rules with an atom holding on a present value (not null).
+    fn probe_value(
+        &self,
+        cx: &mut EventContext<'_>,
+        slot: Option<usize>,
+        value: &Value,
+        marks: &mut [u64],
+    ) {
+        match value {
+            Value::Null => return,
+            Value::List(items) => probe_list(self, cx, items, marks),
+            scalar => {
+                if self.has_text() {
+                    let lower = match slot {
+                        Some(slot) => cx.lower_slot(slot, scalar),
+                        None => cx.lower_tmp(scalar),
+                    };
+                    self.probe(lower, marks);
+                }
+            }
+        }
+        mark(&self.present, marks);
+    }
+
+    fn has_text(&self) -> bool {
+        !self.equals.is_empty() || self.literals.is_some()
     }
 
     /// Mark the rules with an atom holding on `lower` (lowercased text).
@@ -156,6 +213,56 @@ fn mark(rules: &[u32], marks: &mut [u64]) {
 
 const NO_SLOT: u32 = u32::MAX;
 
+/// Rules per atom, while building.
+#[derive(Debug, Default)]
+struct FieldBuild {
+    present: Vec<u32>,
+    equals: FnvMap<Box<str>, Vec<u32>>,
+    literals: FnvMap<Box<str>, Vec<u32>>,
+}
+
+impl FieldBuild {
+    fn add(&mut self, test: Test, rule: u32) {
+        let list = match test {
+            Test::Present => &mut self.present,
+            Test::Equals(t) => self.equals.entry(t).or_default(),
+            Test::Contains(t) => self.literals.entry(t).or_default(),
+        };
+        if list.last() != Some(&rule) {
+            list.push(rule);
+        }
+    }
+
+    /// The searchable form. When the literals' automaton cannot be built, their rules are
+    /// added to `always` instead.
+    fn finish(self, always: &mut [u64]) -> FieldIndex {
+        let mut fi = FieldIndex {
+            present: self.present.into_boxed_slice(),
+            equals: self
+                .equals
+                .into_iter()
+                .map(|(k, v)| (k, v.into_boxed_slice()))
+                .collect(),
+            ..FieldIndex::default()
+        };
+        if self.literals.is_empty() {
+            return fi;
+        }
+        let (pats, rules_of): (Vec<Box<str>>, Vec<Vec<u32>>) = self.literals.into_iter().unzip();
+        match AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(pats.iter().map(|p| p.as_bytes()))
+        {
+            Ok(ac) => {
+                fi.literals = Some(ac);
+                fi.literal_rules = rules_of.into_iter().map(Vec::into_boxed_slice).collect();
+            }
+            Err(_) => mark(&rules_of.concat(), always),
+        }
+        fi
+    }
+}
+
 /// The candidate index over a compiled rule set, and the field slots matching uses.
 #[derive(Debug, Default)]
 pub(crate) struct Index {
@@ -163,6 +270,10 @@ pub(crate) struct Index {
     slot_of: Vec<u32>,
     /// Per slot: the atoms on that field.
     fields: Vec<FieldIndex>,
+    /// The atoms on the keyword text.
+    keywords: FieldIndex,
+    /// The field keyword searches read when the event has it.
+    message: Option<FieldId>,
     /// Bit set of the rules evaluated on every event (no clause).
     always: Box<[u64]>,
     /// Number of rules.
@@ -183,10 +294,11 @@ pub struct IndexStats {
 }
 
 impl Index {
-    /// Build the index for `rules` (in engine order); `extra` are fields read besides the
-    /// rules' own (the keyword target `message`).
-    pub(crate) fn build(rules: &[CompiledRule], extra: &[FieldId]) -> Index {
-        let mut fields = extra.to_vec();
+    /// Build the index for `rules` (in engine order); `message` is the field keyword
+    /// searches read.
+    pub(crate) fn build(rules: &[CompiledRule], message: Option<FieldId>) -> Index {
+        let extra: Vec<FieldId> = message.into_iter().collect();
+        let mut fields = extra.clone();
         for r in rules {
             r.fields(&mut fields);
         }
@@ -204,65 +316,36 @@ impl Index {
         }
         let words = rules.len().div_ceil(64);
         let mut always = vec![0u64; words].into_boxed_slice();
-        // Per slot: whole values and literals → rules.
-        let mut equals: Vec<FnvMap<Box<str>, Vec<u32>>> =
-            (0..slots).map(|_| FnvMap::default()).collect();
-        let mut literals: Vec<FnvMap<Box<str>, Vec<u32>>> =
-            (0..slots).map(|_| FnvMap::default()).collect();
+        let mut builds: Vec<FieldBuild> = (0..slots).map(|_| FieldBuild::default()).collect();
+        let mut keywords = FieldBuild::default();
         for (r, rule) in rules.iter().enumerate() {
-            let slot = |a: &Atom| slot_of.get(a.field.index() as usize).copied();
-            let clause = best(rule.necessary())
-                .filter(|c| c.iter().all(|a| slot(a).is_some_and(|s| s != NO_SLOT)));
+            let slot = |a: &Atom| match a.on {
+                On::Field(id) => match slot_of.get(id.index() as usize) {
+                    Some(&s) if s != NO_SLOT => Some(Some(s as usize)),
+                    _ => None,
+                },
+                On::Keywords => Some(None),
+            };
+            let clause = best(rule.necessary()).filter(|c| c.iter().all(|a| slot(a).is_some()));
             let Some(clause) = clause else {
-                always[r / 64] |= 1 << (r % 64);
+                mark(&[r as u32], &mut always);
                 continue;
             };
             for a in clause {
-                let Some(s) = slot(&a) else { continue };
-                let map = if a.equals {
-                    &mut equals[s as usize]
-                } else {
-                    &mut literals[s as usize]
-                };
-                let list = map.entry(a.text).or_default();
-                if list.last() != Some(&(r as u32)) {
-                    list.push(r as u32);
+                match slot(&a) {
+                    Some(Some(s)) => builds[s].add(a.test, r as u32),
+                    Some(None) => keywords.add(a.test, r as u32),
+                    None => {}
                 }
             }
         }
-        let mut built = Vec::with_capacity(slots as usize);
-        for (eq, lits) in equals.into_iter().zip(literals) {
-            let mut fi = FieldIndex {
-                equals: eq
-                    .into_iter()
-                    .map(|(k, v)| (k, v.into_boxed_slice()))
-                    .collect(),
-                ..FieldIndex::default()
-            };
-            if !lits.is_empty() {
-                let (pats, rules_of): (Vec<Box<str>>, Vec<Vec<u32>>) = lits.into_iter().unzip();
-                match AhoCorasick::builder()
-                    .match_kind(MatchKind::Standard)
-                    .build(pats.iter().map(|p| p.as_bytes()))
-                {
-                    Ok(ac) => {
-                        fi.literals = Some(ac);
-                        fi.literal_rules =
-                            rules_of.into_iter().map(Vec::into_boxed_slice).collect();
-                    }
-                    // Too large to build: those rules are evaluated on every event instead.
-                    Err(_) => {
-                        for r in rules_of.into_iter().flatten() {
-                            always[r as usize / 64] |= 1 << (r % 64);
-                        }
-                    }
-                }
-            }
-            built.push(fi);
-        }
+        let fields = builds.into_iter().map(|b| b.finish(&mut always)).collect();
+        let keywords = keywords.finish(&mut always);
         Index {
             slot_of,
-            fields: built,
+            fields,
+            keywords,
+            message: extra.first().copied(),
             always,
             rules: rules.len(),
         }
@@ -294,7 +377,10 @@ impl Index {
             atoms: self
                 .fields
                 .iter()
-                .map(|f| f.equals.len() + f.literal_rules.len())
+                .chain([&self.keywords])
+                .map(|f| {
+                    usize::from(!f.present.is_empty()) + f.equals.len() + f.literal_rules.len()
+                })
                 .sum(),
         }
     }
@@ -306,14 +392,21 @@ impl Index {
         let event = cx.event;
         for (id, value) in event.fields.entries() {
             let Some(slot) = self.slot(*id) else { continue };
-            let Some(fi) = self.fields.get(slot).filter(|f| !f.is_empty()) else {
-                continue;
-            };
-            match value {
-                Value::Null => {}
-                Value::List(items) => probe_list(fi, cx, items, marks),
-                scalar => fi.probe(cx.lower_slot(slot, scalar), marks),
+            if let Some(fi) = self.fields.get(slot).filter(|f| !f.is_empty()) {
+                fi.probe_value(cx, Some(slot), value, marks);
             }
+        }
+        if self.keywords.is_empty() {
+            return;
+        }
+        // The keyword text, as [`EventContext::keyword_matches`] chooses it.
+        if let Some(id) = self.message
+            && let Some(v) = cx.field(id)
+            && !v.is_null()
+        {
+            self.keywords.probe_value(cx, self.slot(id), v, marks);
+        } else {
+            self.keywords.probe(cx.lower_raw(), marks);
         }
     }
 }
@@ -323,7 +416,11 @@ fn probe_list(fi: &FieldIndex, cx: &mut EventContext<'_>, items: &[Value], marks
         match v {
             Value::Null => {}
             Value::List(inner) => probe_list(fi, cx, inner, marks),
-            scalar => fi.probe(cx.lower_tmp(scalar), marks),
+            scalar => {
+                if fi.has_text() {
+                    fi.probe(cx.lower_tmp(scalar), marks);
+                }
+            }
         }
     }
 }
@@ -348,11 +445,15 @@ mod tests {
     use super::*;
 
     fn atom(text: &str, equals: bool) -> Atom {
-        Atom {
-            field: FieldId::intern("index.test").expect("intern"),
-            equals,
-            text: text.into(),
-        }
+        let on = On::Field(FieldId::intern("index.test").expect("intern"));
+        Atom::new(
+            on,
+            if equals {
+                Need::Equals(text)
+            } else {
+                Need::Contains(text)
+            },
+        )
     }
 
     #[test]

@@ -56,12 +56,14 @@ mod detection;
 mod error;
 mod filter;
 mod index;
+mod literal;
 mod modifier;
 pub mod pack;
 mod pattern;
 pub mod pipeline;
 mod rule;
 mod source;
+mod textset;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -168,8 +170,7 @@ impl Engine {
             engine.compiled.push(compiled);
         }
         report.compiled = engine.infos.len();
-        let extra: Vec<FieldId> = engine.message.into_iter().collect();
-        engine.index = Index::build(&engine.compiled, &extra);
+        engine.index = Index::build(&engine.compiled, engine.message);
         (engine, report)
     }
 
