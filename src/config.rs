@@ -189,6 +189,12 @@ pub struct RulesConfig {
     pub builtin: bool,
     /// Directories of Sigma rules (YAML, searched recursively) loaded beside the built-in pack.
     pub dirs: Vec<PathBuf>,
+    /// Rule packs: directories with a `pack.yml` manifest (pipelines, enable/disable).
+    pub packs: Vec<PathBuf>,
+    /// Per-region overlay files (disable a rule, change its level, add exceptions).
+    pub overlays: Vec<PathBuf>,
+    /// Values of the `expand` modifier's `%name%` placeholders: name → values.
+    pub placeholders: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl Default for RulesConfig {
@@ -196,6 +202,9 @@ impl Default for RulesConfig {
         RulesConfig {
             builtin: true,
             dirs: Vec::new(),
+            packs: Vec::new(),
+            overlays: Vec::new(),
+            placeholders: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -553,6 +562,29 @@ pub fn resolve(config: Config) -> Result<Resolved, ConfigErrors> {
             errors.push(format!(
                 "rules.dirs[{i}]: {} is not a directory",
                 d.display()
+            ));
+        }
+    }
+    for (i, d) in config.rules.packs.iter().enumerate() {
+        if !d.join("pack.yml").is_file() {
+            errors.push(format!(
+                "rules.packs[{i}]: {} is not a pack (no pack.yml in it)",
+                d.display()
+            ));
+        }
+    }
+    for (i, f) in config.rules.overlays.iter().enumerate() {
+        if !f.is_file() {
+            errors.push(format!(
+                "rules.overlays[{i}]: {} is not a file",
+                f.display()
+            ));
+        }
+    }
+    for (name, values) in &config.rules.placeholders {
+        if values.is_empty() {
+            errors.push(format!(
+                "rules.placeholders.{name}: needs at least one value"
             ));
         }
     }

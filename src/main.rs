@@ -66,8 +66,12 @@ enum Command {
 enum RulesCommand {
     /// Compile every rule under a directory and report the ones that do not compile.
     Check {
-        /// Directory of Sigma rules (searched recursively for .yml and .yaml).
+        /// Directory of Sigma rules (searched recursively for .yml and .yaml), or a rule pack
+        /// (a directory with a pack.yml).
         dir: PathBuf,
+        /// Configuration file whose `[rules.placeholders]` the `expand` modifier uses.
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// Run each rule's own sample events and report the rules that fire wrongly.
     ///
@@ -88,8 +92,8 @@ fn main() -> ExitCode {
         Command::Serve { config } => serve::run(config.as_deref()),
         Command::CheckConfig { file } => check_config(&file),
         Command::Rules {
-            command: RulesCommand::Check { dir },
-        } => rules_cli::check(&dir),
+            command: RulesCommand::Check { dir, config },
+        } => rules_cli::check(&dir, config.as_deref()),
         Command::Rules {
             command: RulesCommand::Test { dir, samples },
         } => rules_cli::test(&dir, samples.as_deref()),

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! listeners ──EventBatch──► detect thread ──(events, alerts)──► store task ──► Store
-//!                           (rules::Engine)                     (write events, alerts;
+//!                           (rules::RuleSet)                    (write events, alerts;
 //!                                                                correlate into incidents)
 //! ```
 
@@ -15,7 +15,7 @@ use metrics::{counter, gauge};
 use onewall_correlate::{Change, Correlator, apply_alerts};
 use onewall_ingest::spool::{Spool, SpoolError, Spooled};
 use onewall_model::{Alert, Event, EventBatch, Incident, Timestamp};
-use onewall_rules::Engine;
+use onewall_rules::pack::RuleSetHandle;
 use onewall_store::{IncidentQuery, MAX_LIMIT, Store, StoreError};
 use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn};
@@ -55,7 +55,7 @@ impl Pipeline {
     /// Start the stages. Events sent on `events` flow through; when every sender is dropped the
     /// stages drain what they hold and end ([`Pipeline::join`]).
     pub async fn start(
-        engine: Arc<Engine>,
+        rules: RuleSetHandle,
         store: Arc<dyn Store>,
         window_secs: i64,
         events: mpsc::Receiver<Spooled>,
@@ -75,7 +75,7 @@ impl Pipeline {
         let (to_store, from_detect) = mpsc::channel::<Detected>(queue_batches);
         let detect = std::thread::Builder::new()
             .name("onewall-detect".into())
-            .spawn(move || detect_stage(&engine, events, to_store))?;
+            .spawn(move || detect_stage(&rules, events, to_store))?;
         let store = tokio::spawn(store_stage(
             store,
             spool,
@@ -124,7 +124,7 @@ async fn open_incidents(store: &dyn Store) -> anyhow::Result<Vec<Incident>> {
 
 /// CPU work, off the async runtime: run the rules over each batch.
 fn detect_stage(
-    engine: &Engine,
+    rules: &RuleSetHandle,
     mut events: mpsc::Receiver<Spooled>,
     to_store: mpsc::Sender<Detected>,
 ) {
@@ -134,7 +134,10 @@ fn detect_stage(
         gauge!("onewall_pipeline_queue_depth_batches", "stage" => "detect")
             .set(events.len() as f64);
         let mut alerts = Vec::new();
-        engine.match_batch(&batch, Timestamp::now(), &mut alerts);
+        // One rule set per batch: a reload takes effect between batches.
+        rules
+            .current()
+            .match_batch(&batch, Timestamp::now(), &mut alerts);
         counter!("onewall_rules_events_matched_total").increment(batch.len() as u64);
         counter!("onewall_rules_alerts_total").increment(alerts.len() as u64);
         if to_store.blocking_send((batch, alerts, end_seq)).is_err() {

@@ -10,7 +10,6 @@ use anyhow::Context;
 use onewall_api::{ApiState, NodeInfo, RulesView};
 use onewall_ingest::flow::{FlowListener, FlowProtocol, run_flow};
 use onewall_model::{EventBatch, Timestamp};
-use onewall_rules::Engine;
 use onewall_store::Store;
 use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn};
@@ -46,32 +45,12 @@ fn init_tracing() {
         .try_init();
 }
 
-/// Load the built-in pack and the configured directories into one engine.
-fn load_rules(r: &Resolved) -> anyhow::Result<(Engine, RulesView)> {
-    let (engine, report) =
-        Engine::load(r.config.rules.builtin, &r.config.rules.dirs).context("rules.dirs")?;
-    for e in &report.errors {
-        warn!(rule = %e, "rule skipped: it does not compile");
-    }
-    info!(
-        compiled = report.compiled,
-        total = report.total,
-        "rules loaded"
-    );
-    metrics::gauge!("onewall_rules_loaded").set(report.compiled as f64);
-    metrics::gauge!("onewall_rules_failed").set(report.errors.len() as f64);
-    let view = RulesView {
-        rules: engine.rules().to_vec(),
-        errors: report.errors.iter().map(|e| e.to_string()).collect(),
-    };
-    Ok((engine, view))
-}
-
 async fn serve(r: Resolved) -> anyhow::Result<()> {
     let prometheus = crate::metrics::install()?;
     let opened = crate::pipeline::backend::open(&r.config.store).await?;
     let store: Arc<dyn Store> = opened.store.clone();
-    let (engine, rules_view) = load_rules(&r)?;
+    // The built-in pack, rule directories, packs and overlays of `[rules]`; reloadable.
+    let live_rules = Arc::new(crate::rules_cli::LiveRules::load(&r)?);
 
     // Bind everything first, so a port in use fails the start before anything runs.
     let udp = match r.syslog_udp {
@@ -121,7 +100,7 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
     let spool = crate::pipeline::open_spool(&r.config.store, spooled_tx)?;
     let (events_tx, events_rx) = mpsc::channel::<EventBatch>(r.config.pipeline.queue_batches);
     let pipeline = Pipeline::start(
-        Arc::new(engine),
+        live_rules.handle(),
         store.clone(),
         r.config.correlate.window_secs,
         spooled_rx,
@@ -199,14 +178,21 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
             }
         }));
     }
-    let reload = tokio::spawn(reload_on_sighup(tls_reload, shutdown.clone()));
+    let reload = tokio::spawn(reload_on_sighup(
+        tls_reload,
+        live_rules.clone(),
+        shutdown.clone(),
+    ));
     let http_addr = http.local_addr()?;
     announce.push(format!("http http://{http_addr}"));
 
     let api = onewall_api::router(ApiState {
         store: store.clone(),
         metrics: Arc::new(move || prometheus.render()),
-        rules: Arc::new(rules_view),
+        rules: Arc::new(RulesView {
+            live: Some(live_rules.clone()),
+            ..RulesView::default()
+        }),
         regions: Arc::new(r.regions.clone()),
         node: Arc::new(NodeInfo {
             name: r.config.node.name.clone(),
@@ -310,13 +296,15 @@ async fn retention_task(store: Arc<dyn Store>, days: u32, mut shutdown: watch::R
     }
 }
 
-/// On SIGHUP, re-read the syslog TLS certificates: new handshakes use them, open connections
-/// keep theirs. A reload that fails keeps the certificates in use.
+/// On SIGHUP, reload the rules (packs, directories, overlays; swapped in between batches) and
+/// re-read the syslog TLS certificates: new handshakes use them, open connections keep
+/// theirs. A reload that fails keeps the rules or certificates in use.
 async fn reload_on_sighup(
     tls: Option<(
         onewall_ingest::listen::TlsSettings,
         watch::Sender<Arc<onewall_ingest::listen::TlsServerConfig>>,
     )>,
+    rules: Arc<crate::rules_cli::LiveRules>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     use tokio::signal::unix::{SignalKind, signal};
@@ -332,8 +320,18 @@ async fn reload_on_sighup(
             _ = shutdown.wait_for(|s| *s) => return,
             got = hup.recv() => if got.is_none() { return },
         }
+        let live = rules.clone();
+        match tokio::task::spawn_blocking(move || live.reload_now()).await {
+            Ok(Ok(report)) => info!(
+                compiled = report.compiled,
+                total = report.total,
+                "SIGHUP: rules reloaded"
+            ),
+            Ok(Err(e)) => error!(error = %e, "SIGHUP: rules reload failed; the rules in use stay"),
+            Err(e) => error!(error = %e, "SIGHUP: rules reload task failed"),
+        }
         match &tls {
-            None => info!("SIGHUP: nothing to reload"),
+            None => {}
             Some((settings, certs)) => match onewall_ingest::listen::load_tls(settings) {
                 Ok(new) => {
                     certs.send_replace(new);

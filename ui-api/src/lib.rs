@@ -46,6 +46,18 @@ pub struct RulesView {
     pub rules: Vec<RuleInfo>,
     /// Rules that did not compile, each `path: reason`.
     pub errors: Vec<String>,
+    /// When set, the rules can change while the node runs: `GET /api/v1/rules` asks it for
+    /// the rules in use and `POST /api/v1/rules/reload` reloads through it.
+    #[serde(skip)]
+    pub live: Option<Arc<dyn RulesControl>>,
+}
+
+/// Reloading the rules of a running node (the binary implements it).
+pub trait RulesControl: Send + Sync + std::fmt::Debug {
+    /// The rules in use now.
+    fn view(&self) -> RulesView;
+    /// Load the rules again; the load report, or why the rules in use were kept.
+    fn reload(&self) -> Result<serde_json::Value, String>;
 }
 
 /// Who this node is.
@@ -86,6 +98,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/incidents", get(list_incidents))
         .route("/api/v1/incidents/{id}", get(get_incident))
         .route("/api/v1/rules", get(list_rules))
+        .route("/api/v1/rules/reload", axum::routing::post(reload_rules))
         .route("/api/v1/regions", get(list_regions))
         .fallback(not_found)
         .with_state(state)
@@ -251,7 +264,35 @@ async fn get_incident(
 }
 
 async fn list_rules(State(s): State<ApiState>) -> Json<RulesView> {
-    Json(RulesView::clone(&s.rules))
+    match &s.rules.live {
+        Some(live) => Json(live.view()),
+        None => Json(RulesView::clone(&s.rules)),
+    }
+}
+
+/// `POST /api/v1/rules/reload`: load the rules again and swap them in between batches. 200
+/// with the load report; 422 with the reason when a pack, pipeline or overlay cannot be used
+/// (the rules in use stay); 404 when this node's rules cannot be reloaded.
+async fn reload_rules(State(s): State<ApiState>) -> Response {
+    let error = |status: StatusCode, code: &str, message: String| {
+        (status, Json(json!({"error": {"code": code, "message": message}}))).into_response()
+    };
+    let Some(live) = s.rules.live.clone() else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "rules_reload_unavailable",
+            "this node's rules cannot be reloaded".into(),
+        );
+    };
+    match tokio::task::spawn_blocking(move || live.reload()).await {
+        Ok(Ok(report)) => (StatusCode::OK, Json(report)).into_response(),
+        Ok(Err(reason)) => error(StatusCode::UNPROCESSABLE_ENTITY, "rules_reload_failed", reason),
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "rules_reload_failed",
+            format!("the reload task failed: {e}"),
+        ),
+    }
 }
 
 async fn list_regions(State(s): State<ApiState>) -> Response {
