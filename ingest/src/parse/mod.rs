@@ -38,6 +38,15 @@
 //! `cef.*`/`leef.*`). JSON objects of a known shape (Winlogbeat, NXLog, evtx_dump, MySQL
 //! Enterprise Audit, nginx JSON) get the same treatment. The listener's `department` is set on
 //! every event as [`ORGANIZATION_NAME`] (`organization.name`).
+//!
+//! Event time: the header's, unless the body carries one that says more (CEF `rt`/`end`, LEEF
+//! `devTime`, PAN-OS generated then receive time, the nginx/Apache error log stamp, a pgAudit
+//! `log_line_prefix` time): a body time with a year beats a BSD header without one, an instant
+//! (zone or epoch milliseconds) beats a local time, and a record without a header time takes
+//! the body's. JSON records take `@timestamp` (else Sysmon's `UtcTime`), NXLog `EventTime`,
+//! evtx `TimeCreated`, MySQL audit `timestamp`. Times without a zone are in the listener's.
+//! Text that is neither UTF-8 nor GB18030 (or not the configured charset) keeps the record
+//! with a parse error naming the first such byte (kind `invalid_encoding`).
 
 mod body;
 mod charset;

@@ -10,7 +10,7 @@
 //! timestamp, no timestamp at all after `<PRI>` (Huawei `<190>USG6000E %%01...`), and a relay's
 //! second header (`Mmm dd hh:mm:ss relay Mmm dd hh:mm:ss host ...`): the inner header gives the
 //! time and host, the relay's name goes to `log.syslog.relay`. A message starting with `CEF:`,
-//! `LEEF:` or `%` has no TAG.
+//! `LEEF:` or `%`, or whose first word has a comma (CSV such as PAN-OS), has no TAG.
 
 use memchr::memchr;
 use onewall_model::{Event, Format, Value};
@@ -19,7 +19,7 @@ use super::ParseContext;
 use super::fields::syslog_names;
 use super::rfc5424::text;
 use super::syslog::{finish, set_host, set_pri, set_procid};
-use super::timestamp::{self, Civil};
+use super::timestamp::{self, Civil, TimeQuality};
 
 /// There was no RFC 3164 timestamp where one must be; nothing was set on the event.
 #[derive(Debug)]
@@ -49,15 +49,19 @@ pub(crate) fn parse(
         set_host(event, text(host));
         let rest = after;
         let msg = tag(event, rest);
-        finish(event, msg, ctx, bodies);
+        finish(event, msg, ctx, bodies, TimeQuality::None);
         return Ok(());
     };
     event.format = Format::Rfc3164;
     if let Some(pri) = pri {
         set_pri(event, pri);
     }
+    let mut header_time = TimeQuality::None;
     match civil.resolve(ctx.received, ctx.timezone) {
-        Ok(t) => event.time = t,
+        Ok(t) => {
+            event.time = t;
+            header_time = civil.quality();
+        }
         Err(reason) => {
             let text = &input[..input.len() - rest.len()];
             event.parse_error = Some(
@@ -87,12 +91,13 @@ pub(crate) fn parse(
         }
         if let Ok(t) = inner.resolve(ctx.received, ctx.timezone) {
             event.time = t;
+            header_time = inner.quality();
         }
         set_host(event, text(host_name));
         rest = skip_spaces(after_host);
     }
     let msg = tag(event, rest);
-    finish(event, msg, ctx, bodies);
+    finish(event, msg, ctx, bodies, header_time);
     Ok(())
 }
 
@@ -138,9 +143,15 @@ fn host(i: &[u8]) -> Option<(&[u8], &[u8])> {
 fn tag<'a>(event: &mut Event, i: &'a [u8]) -> &'a [u8] {
     let end = i
         .iter()
-        .position(|&b| matches!(b, b' ' | b'[' | b':'))
+        .position(|&b| matches!(b, b' ' | b'[' | b':' | b','))
         .unwrap_or(i.len());
-    if end == 0 || i.starts_with(b"%") || i.starts_with(b"CEF:") || i.starts_with(b"LEEF:") {
+    // A word with a comma is no TAG: the message is CSV (PAN-OS `1,2026/03/15 ...`).
+    if end == 0
+        || i.get(end) == Some(&b',')
+        || i.starts_with(b"%")
+        || i.starts_with(b"CEF:")
+        || i.starts_with(b"LEEF:")
+    {
         return i;
     }
     let (name, mut rest) = i.split_at(end);

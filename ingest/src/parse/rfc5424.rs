@@ -6,7 +6,7 @@ use onewall_model::{Event, FieldId, Format, Value};
 use super::ParseContext;
 use super::fields::syslog_names;
 use super::syslog::{finish_text, set_host, set_message, set_pri, set_procid, snippet};
-use super::timestamp;
+use super::timestamp::{self, TimeQuality};
 
 /// `VERSION SP` right after `<PRI>`: one or two digits, not starting with 0.
 pub(crate) fn version(i: &[u8]) -> Option<(u8, &[u8])> {
@@ -53,6 +53,11 @@ fn header(
     // Validated once: each field below is then borrowed from it, not checked again.
     let whole = Whole::new(line);
     let (i, ts) = field(i, "TIMESTAMP", "HOSTNAME")?;
+    let header_time = if ts == b"-" {
+        TimeQuality::None
+    } else {
+        TimeQuality::Exact
+    };
     if ts != b"-" {
         let civil = match timestamp::rfc3339(ts, true) {
             Ok((b"", civil)) => civil,
@@ -95,7 +100,7 @@ fn header(
     match i {
         b"" => Ok(()),
         [b' ', msg @ ..] => {
-            finish_text(event, msg, whole.utf8(msg), ctx, bodies);
+            finish_text(event, msg, whole.utf8(msg), ctx, bodies, header_time);
             Ok(())
         }
         other => Err(format!(

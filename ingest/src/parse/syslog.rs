@@ -12,6 +12,7 @@ use super::ParseContext;
 use super::body;
 use super::charset::{Charset, decode, decode_checked};
 use super::fields::{ORGANIZATION_NAME, syslog_names};
+use super::timestamp::TimeQuality;
 use super::{rfc3164, rfc5424};
 
 /// Parse one syslog record. Never fails: a record that is not syslog becomes an event with
@@ -113,8 +114,14 @@ fn json_line(event: &mut Event, line: &[u8], ctx: &ParseContext) -> bool {
 
 /// The message of a record: set as `message` (decoded in the listener's charset), then its
 /// body recognised. `process.name` (the TAG or APP-NAME) helps pick the body format.
-pub(crate) fn finish(event: &mut Event, msg: &[u8], ctx: &ParseContext, bodies: bool) {
-    finish_text(event, msg, None, ctx, bodies);
+pub(crate) fn finish(
+    event: &mut Event,
+    msg: &[u8],
+    ctx: &ParseContext,
+    bodies: bool,
+    header_time: TimeQuality,
+) {
+    finish_text(event, msg, None, ctx, bodies, header_time);
 }
 
 /// [`finish`], given the message as text when the caller already knows it is UTF-8.
@@ -124,6 +131,7 @@ pub(crate) fn finish_text(
     utf8: Option<&str>,
     ctx: &ParseContext,
     bodies: bool,
+    header_time: TimeQuality,
 ) {
     let msg = msg.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(msg);
     let (text, bad_text) = match utf8 {
@@ -146,7 +154,7 @@ pub(crate) fn finish_text(
         Some(Value::Str(t)) => Some(t.clone()),
         _ => None,
     };
-    body::parse_body(event, &text, tag.as_deref(), ctx);
+    body::parse_body(event, &text, tag.as_deref(), ctx, header_time);
 }
 
 /// The record without the line terminators and padding senders add.
@@ -255,7 +263,7 @@ fn unknown(event: &mut Event, line: &[u8], error: String, ctx: &ParseContext, bo
     syslog_names()
         .message
         .set(&mut event.fields, Value::str(text.as_ref()));
-    if !bodies || body::parse_body(event, &text, None, ctx).is_none() {
+    if !bodies || body::parse_body(event, &text, None, ctx, TimeQuality::None).is_none() {
         event.parse_error = Some(error.into());
     } else if let Some(e) = bad_text {
         event.parse_error = Some(e.into());

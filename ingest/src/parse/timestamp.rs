@@ -66,6 +66,10 @@ fn hms(i: &[u8]) -> Res<'_, (u8, u8, u8, u32)> {
 }
 
 /// `Z`, `+08:00` or `-0500`.
+pub(crate) fn zone_offset(i: &[u8]) -> Option<(&[u8], Result<UtcOffset, String>)> {
+    zone(i).ok().map(|(rest, z)| (rest, z.offset()))
+}
+
 fn zone(i: &[u8]) -> Res<'_, ZoneText> {
     // `+hh:mm`, the common shape, by position.
     if let [s @ (b'+' | b'-'), _, _, b':', _, _, rest @ ..] = i
@@ -177,6 +181,56 @@ pub(crate) fn iso_space(i: &[u8]) -> Option<(&[u8], Civil)> {
         offset: None,
     };
     Some((rest, civil))
+}
+
+/// `yyyy/mm/dd hh:mm:ss[.frac]` with no zone, as PAN-OS and the nginx error log write it.
+pub(crate) fn slash_space(i: &[u8]) -> Option<(&[u8], Civil)> {
+    if i.len() < 19 || i[4] != b'/' || i[7] != b'/' || i[10] != b' ' {
+        return None;
+    }
+    let year = u16::from(two(i, 0)?) * 100 + u16::from(two(i, 2)?);
+    let (month, day) = (two(i, 5)?, two(i, 8)?);
+    let (rest, (hour, minute, second, nanos)) = hms(&i[11..]).ok()?;
+    let civil = Civil {
+        year: Some(i32::from(year)),
+        month,
+        day,
+        hour,
+        minute,
+        second,
+        nanos,
+        offset: None,
+    };
+    Some((rest, civil))
+}
+
+/// How much a record's time says, worst first: none at all, no year (BSD), a local time with
+/// a year but no zone, an instant (a zone, or seconds since the epoch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum TimeQuality {
+    None,
+    NoYear,
+    Local,
+    Exact,
+}
+
+impl Civil {
+    /// What this time says (never [`TimeQuality::None`]).
+    pub(crate) fn quality(&self) -> TimeQuality {
+        match (self.offset, self.year) {
+            (Some(_), _) => TimeQuality::Exact,
+            (None, Some(_)) => TimeQuality::Local,
+            (None, None) => TimeQuality::NoYear,
+        }
+    }
+
+    /// The same time in `offset`, when the text named its zone apart (`... 12:00:00 UTC`).
+    pub(crate) fn with_offset(self, offset: UtcOffset) -> Civil {
+        Civil {
+            offset: Some(offset),
+            ..self
+        }
+    }
 }
 
 /// Two ASCII digits at `i[k..k + 2]`.

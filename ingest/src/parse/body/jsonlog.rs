@@ -92,6 +92,17 @@ fn winlogbeat(event: &mut Event) {
         let code = text(event, "winlog.event_id");
         set_str(event, ecs::EVENT_CODE, code);
     }
+    // No `@timestamp` (read in `json.rs`): Sysmon's own `UtcTime`, which is UTC.
+    if event.time == event.received
+        && let Some(t) = text(event, "winlog.event_data.UtcTime")
+        && let Some((rest, civil)) = timestamp::iso_space(t.as_bytes())
+        && rest.is_empty()
+        && let Ok(at) = civil
+            .with_offset(time::UtcOffset::UTC)
+            .resolve(event.received, time::UtcOffset::UTC)
+    {
+        event.time = at;
+    }
     windows_common(event, "winlog.event_data");
 }
 

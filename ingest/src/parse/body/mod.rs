@@ -130,6 +130,7 @@ mod kv;
 mod linux;
 mod paloalto;
 mod pgaudit;
+mod time;
 mod web;
 
 use std::net::IpAddr;
@@ -138,6 +139,7 @@ use onewall_model::{Event, Value};
 
 use super::ParseContext;
 use super::fields::LOG_FORMAT;
+use super::timestamp::TimeQuality;
 
 pub(crate) use jsonlog::enrich_json;
 
@@ -226,27 +228,33 @@ impl Out<'_> {
 
 /// Recognise the body of a record (the syslog MSG, or a whole line without a header) and set
 /// its fields. `tag` is the RFC 3164 TAG or RFC 5424 APP-NAME when there was one. Returns the
-/// format recognised, `None` when the body is plain text.
+/// format recognised, `None` when the body is plain text. The body's own time (CEF `rt`, PAN-OS
+/// generated time ...) becomes the event time when it says more than the header's
+/// (`header_time`; see `time.rs`).
 pub(crate) fn parse_body(
     event: &mut Event,
     msg: &str,
     tag: Option<&str>,
     ctx: &ParseContext,
+    header_time: TimeQuality,
 ) -> Option<BodyFormat> {
     let mut out = Out { event };
-    if let Some(hint) = ctx.format_hint
-        && parse_as(&mut out, hint, msg, tag, ctx)
-    {
-        out.format(hint);
-        return Some(hint);
-    }
-    let found = detect(msg, tag)?;
-    if parse_as(&mut out, found, msg, tag, ctx) {
-        out.format(found);
-        Some(found)
-    } else {
-        None
-    }
+    let hinted = ctx
+        .format_hint
+        .filter(|&hint| parse_as(&mut out, hint, msg, tag, ctx));
+    let found = match hinted {
+        Some(hint) => hint,
+        None => {
+            let found = detect(msg, tag)?;
+            if !parse_as(&mut out, found, msg, tag, ctx) {
+                return None;
+            }
+            found
+        }
+    };
+    out.format(found);
+    time::apply(out.event, found, msg, ctx, header_time);
+    Some(found)
 }
 
 /// `%%01MODULE/` somewhere in the text (Huawei's `%%` and two-digit version).
@@ -390,9 +398,9 @@ mod tests {
         ) {
             let ctx = ctx(Some(BodyFormat::ALL[k]));
             let mut e = Event::new(ctx.received, ctx.region, ctx.source.clone(), text.as_bytes());
-            parse_body(&mut e, &text, tag.as_deref(), &ctx);
+            parse_body(&mut e, &text, tag.as_deref(), &ctx, TimeQuality::None);
             let mut e = Event::new(ctx.received, ctx.region, ctx.source.clone(), text.as_bytes());
-            parse_body(&mut e, &text, tag.as_deref(), &ParseContext { format_hint: None, ..ctx });
+            parse_body(&mut e, &text, tag.as_deref(), &ParseContext { format_hint: None, ..ctx }, TimeQuality::None);
         }
 
         /// Prefixes that pick a parser, followed by anything.
@@ -409,7 +417,7 @@ mod tests {
             let text = format!("{prefix}{rest}");
             let ctx = ctx(None);
             let mut e = Event::new(ctx.received, ctx.region, ctx.source.clone(), text.as_bytes());
-            parse_body(&mut e, &text, Some("sshd"), &ctx);
+            parse_body(&mut e, &text, Some("sshd"), &ctx, TimeQuality::None);
         }
     }
 }
