@@ -13,8 +13,10 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 mod flow;
+mod playbooks;
 mod store;
 pub use flow::{FlowConfig, FlowResolved};
+pub use playbooks::PlaybooksResolved;
 pub use store::{ClickHouseConfig, SpoolConfig, StoreConfig};
 
 /// The whole file.
@@ -34,6 +36,8 @@ pub struct Config {
     pub correlate: CorrelateConfig,
     pub store: StoreConfig,
     pub pipeline: PipelineConfig,
+    /// Response playbooks, their deliveries and the daily report.
+    pub playbooks: playbooks::PlaybooksConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -262,6 +266,8 @@ pub struct Resolved {
     pub syslog_source: SourceSettings,
     /// Region, zone and tags of the HTTP collectors.
     pub http_source: SourceSettings,
+    /// The playbooks' settings (always present once the file checks).
+    pub playbooks: Option<PlaybooksResolved>,
     /// The flow collectors.
     pub flow: FlowResolved,
 }
@@ -300,6 +306,7 @@ const SECTIONS: &[&str] = &[
     "correlate",
     "store",
     "pipeline",
+    "playbooks",
 ];
 
 /// Read and check a configuration file's text.
@@ -361,6 +368,9 @@ pub fn parse(text: &str) -> Result<Resolved, ConfigErrors> {
             }
             ("pipeline", toml::Value::Table(t)) => {
                 check_keys::<PipelineConfig>("pipeline", t, &mut errors)
+            }
+            ("playbooks", toml::Value::Table(t)) => {
+                check_keys::<playbooks::PlaybooksConfig>("playbooks", t, &mut errors)
             }
             ("regions", toml::Value::Array(items)) => {
                 let mut kept = Vec::new();
@@ -557,6 +567,7 @@ pub fn resolve(config: Config) -> Result<Resolved, ConfigErrors> {
     }
     store::check(&config.store, &mut errors);
     let flow = flow::resolve(&config.flow, region, &regions, &mut errors);
+    let playbooks = playbooks::resolve(&config.playbooks, region, &regions, &mut errors);
     for (i, d) in config.rules.dirs.iter().enumerate() {
         if !d.is_dir() {
             errors.push(format!(
@@ -625,6 +636,7 @@ pub fn resolve(config: Config) -> Result<Resolved, ConfigErrors> {
                 timezone: http_timezone,
                 tags: http_tags,
             },
+            playbooks,
             flow,
         }),
         _ => Err(ConfigErrors(vec!["configuration is incomplete".into()])),

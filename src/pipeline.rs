@@ -21,6 +21,7 @@ use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn};
 
 pub mod backend;
+pub mod signals;
 
 /// How the store stage groups events into writes.
 #[derive(Debug, Clone, Copy)]
@@ -194,6 +195,7 @@ async fn store_stage(
         .await;
         if written {
             counter!("onewall_store_events_written_total").increment(n);
+            signals::events(&events).await;
         } else if spool.is_some() {
             warn!(
                 events = n,
@@ -213,6 +215,7 @@ async fn store_stage(
             .await;
             if written {
                 counter!("onewall_store_alerts_written_total").increment(n);
+                signals::alerts(&alerts).await;
             } else {
                 committing = false;
             }
@@ -347,7 +350,7 @@ async fn correlate(
                         )
                         .await;
                     match result {
-                        Ok(_) => {}
+                        Ok(inc) => signals::changed(inc, alerts).await,
                         Err(StoreError::Conflict(_) | StoreError::NotFound { .. }) => {
                             correlator.forget(&group_key);
                             refused.extend(alerts);
@@ -376,6 +379,7 @@ async fn correlate(
     .await;
     if written {
         counter!("onewall_correlate_incidents_opened_total").increment(n);
+        signals::opened(&opened, alerts).await;
     }
 }
 

@@ -17,6 +17,8 @@ use tracing::{error, info, warn};
 use crate::config::{self, Resolved};
 use crate::pipeline::Pipeline;
 
+mod playbooks;
+
 pub fn run(config_file: Option<&Path>) -> anyhow::Result<ExitCode> {
     init_tracing();
     let resolved = match config_file {
@@ -94,6 +96,18 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("http.listen: binding {}", r.http))?;
 
+    // The playbooks start before the pipeline, so they see every alert and incident change.
+    let playbooks = match &r.playbooks {
+        Some(p) => Some(playbooks::start(
+            p,
+            &r.config.store.path,
+            &r.config.node.name,
+            r.region,
+            &r.regions,
+            store.clone(),
+        )?),
+        None => None,
+    };
     let (shutdown_tx, shutdown) = watch::channel(false);
     // Listeners → spool (durable; replays what was not stored before) → detect → store.
     let (spooled_tx, spooled_rx) = mpsc::channel(r.config.pipeline.queue_batches);
@@ -257,6 +271,10 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
     reload.abort();
     // Every sender is gone now; the pipeline drains and ends.
     pipeline.join().await;
+    // Then the playbooks take what the pipeline signalled last, and stop.
+    if let Some(p) = playbooks {
+        p.stop().await;
+    }
     info!("stopped");
     Ok(())
 }

@@ -1,0 +1,178 @@
+//! The node's playbooks: load them, open the outbox in the data directory, give them the
+//! store through [`NodeAccess`], and connect the pipeline's signals.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use onewall_model::{
+    Alert, Incident, IncidentId, RegionCode, RegionTree, TimelineEntry, TimelineKind, Timestamp,
+};
+use onewall_playbooks::{NodeAccess, Outbox, Playbooks, Settings, async_trait, load_dir};
+use onewall_store::{AlertQuery, IncidentQuery, MAX_LIMIT, Store};
+use tokio::sync::{mpsc, watch};
+use tracing::{info, warn};
+
+use crate::config::PlaybooksResolved;
+
+/// Pages read at most per query when gathering the daily report's data.
+const MAX_PAGES: usize = 100;
+
+/// The running playbooks.
+#[derive(Debug)]
+pub struct Running {
+    task: tokio::task::JoinHandle<()>,
+    stop: watch::Sender<bool>,
+}
+
+impl Running {
+    /// Stop after the queued signals are handled and the delivery in flight is done (at most
+    /// a few seconds more).
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        if tokio::time::timeout(std::time::Duration::from_secs(10), self.task)
+            .await
+            .is_err()
+        {
+            warn!("playbooks did not stop in time; pending deliveries stay in the outbox");
+        }
+    }
+}
+
+/// Start the playbooks: load `dir`, open `outbox.sqlite` under `data_dir`, install the
+/// pipeline's signal channel.
+pub fn start(
+    cfg: &PlaybooksResolved,
+    data_dir: &Path,
+    node_name: &str,
+    node_region: RegionCode,
+    tree: &RegionTree,
+    store: Arc<dyn Store>,
+) -> anyhow::Result<Running> {
+    let mut books = Vec::new();
+    if let Some(dir) = &cfg.dir {
+        let loaded = load_dir(dir, tree)?;
+        for e in &loaded.errors {
+            warn!(error = %e, "playbook skipped");
+        }
+        info!(
+            loaded = loaded.playbooks.len(),
+            skipped = loaded.errors.len(),
+            disabled = loaded.disabled,
+            dir = %dir.display(),
+            "playbooks loaded"
+        );
+        books = loaded.playbooks;
+    }
+    let outbox = Outbox::open(&data_dir.join("outbox.sqlite"))?;
+    let settings = Settings {
+        node_name: node_name.to_owned(),
+        node_region,
+        retry: cfg.retry,
+        sender: cfg.sender.clone(),
+        report: cfg.report.clone(),
+    };
+    let playbooks = Arc::new(Playbooks::new(
+        settings,
+        books,
+        tree.clone(),
+        outbox,
+        Arc::new(StoreAccess { store }),
+    ));
+    let (tx, rx) = mpsc::channel(cfg.queue);
+    if !crate::pipeline::signals::install(tx) {
+        warn!("pipeline signals were already installed; playbooks get none");
+    }
+    let (stop, stop_rx) = watch::channel(false);
+    let task = tokio::spawn(playbooks.run(rx, stop_rx));
+    Ok(Running { task, stop })
+}
+
+/// The store, as the playbooks see it.
+#[derive(Debug)]
+struct StoreAccess {
+    store: Arc<dyn Store>,
+}
+
+#[async_trait]
+impl NodeAccess for StoreAccess {
+    async fn assign_team(&self, id: IncidentId, team: &str, actor: &str) -> Result<(), String> {
+        let team = team.to_owned();
+        let actor = actor.to_owned();
+        self.store
+            .update_incident(
+                id,
+                Box::new(move |inc| {
+                    let now = Timestamp::now();
+                    inc.team = Some(team.clone());
+                    inc.updated = now;
+                    inc.timeline.push(TimelineEntry {
+                        at: now,
+                        actor,
+                        change: TimelineKind::Assigned {
+                            assignee: inc.assignee.clone(),
+                            team: Some(team),
+                        },
+                    });
+                    Ok(())
+                }),
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    async fn report_data(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<(Vec<Incident>, Vec<Alert>), String> {
+        let mut incidents = Vec::new();
+        // Incidents updated since `from` (most recently updated first), then every open one.
+        for open_only in [false, true] {
+            let mut cursor = None;
+            for _ in 0..MAX_PAGES {
+                let page = self
+                    .store
+                    .search_incidents(IncidentQuery {
+                        open_only,
+                        limit: MAX_LIMIT,
+                        cursor,
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let older = page.items.iter().any(|i| i.updated < from);
+                incidents.extend(
+                    page.items
+                        .into_iter()
+                        .filter(|i| open_only || i.updated >= from),
+                );
+                match page.next_cursor {
+                    Some(c) if open_only || !older => cursor = Some(c),
+                    _ => break,
+                }
+            }
+        }
+        let mut alerts = Vec::new();
+        let mut cursor = None;
+        for _ in 0..MAX_PAGES {
+            let page = self
+                .store
+                .search_alerts(AlertQuery {
+                    from: Some(from),
+                    to: Some(to),
+                    limit: MAX_LIMIT,
+                    cursor,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            alerts.extend(page.items);
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        Ok((incidents, alerts))
+    }
+}

@@ -1,0 +1,191 @@
+//! Playbooks end to end: the real binary fed by the real `logger`, mailing through a real SMTP
+//! server (aiosmtpd, STARTTLS and AUTH) and posting to a webhook receiver that checks
+//! signatures. The SMTP server is down when the incident fires and the node restarts before
+//! it comes up: the mail still arrives, once. The daily report runs on its schedule.
+
+#![allow(clippy::unwrap_used)] // tests fail loudly on unexpected input
+
+mod common;
+#[path = "../playbooks/tests/peers/mod.rs"]
+mod pbpeers;
+
+use std::time::Duration;
+
+use common::{Node, eventually, logger};
+use pbpeers::*;
+use serde_json::Value;
+
+fn records(hooks: &Peer) -> Vec<Value> {
+    hooks
+        .files("json")
+        .iter()
+        .map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap())
+        .collect()
+}
+
+fn mails(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    v.retain(|p: &std::path::PathBuf| p.extension().is_some_and(|e| e == "eml"));
+    v
+}
+
+#[test]
+fn incident_mail_survives_a_down_smtp_server_and_a_restart_and_arrives_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = make_certs(dir.path());
+    let hooks = webhooks(&dir.path().join("hooks"));
+    let smtp_port = free_port();
+    let mail_dir = dir.path().join("mail");
+    let books = dir.path().join("playbooks");
+    std::fs::create_dir_all(&books).unwrap();
+    std::fs::write(
+        books.join("ssh.yml"),
+        format!(
+            r#"
+id: ssh-incidents
+name: 暴力破解事件通知
+triggers: [incident_created]
+when: {{ region: ["410100"] }}
+actions:
+  - email:
+      to: [soc@example.org]
+      subject: "【{{{{incident.grade}}}}级】{{{{incident.title}}}}"
+  - webhook: {{ url: "http://127.0.0.1:{p}/generic", secret: "{s}" }}
+"#,
+            p = hooks.port,
+            s = WEBHOOK_SECRET
+        ),
+    )
+    .unwrap();
+    // The daily report about 40 seconds from now (UTC), to the same receiver.
+    let at = time::OffsetDateTime::now_utc() + time::Duration::seconds(40);
+    std::fs::write(
+        books.join("daily.yml"),
+        format!(
+            "id: daily\ntriggers: [daily_report]\nactions:\n  - webhook: {{ url: \"http://127.0.0.1:{}/generic\", secret: \"{}\" }}\n",
+            hooks.port, WEBHOOK_SECRET
+        ),
+    )
+    .unwrap();
+    let extra = format!(
+        r#"[playbooks]
+dir = "{books}"
+backoff_secs = 1
+backoff_max_secs = 1
+max_attempts = 1000
+timeout_secs = 5
+[playbooks.smtp]
+host = "127.0.0.1"
+port = {smtp_port}
+username = "{user}"
+password = "{password}"
+from = "一道墙 <onewall@example.org>"
+ca_file = "{ca}"
+[playbooks.report]
+time = "{hh:02}:{mm:02}:{ss:02}"
+timezone = "+00:00"
+"#,
+        books = books.display(),
+        user = SMTP_USER,
+        password = SMTP_PASSWORD,
+        ca = certs.ca.display(),
+        hh = at.hour(),
+        mm = at.minute(),
+        ss = at.second(),
+    );
+    let cfg = dir.path().join("onewall.toml");
+    std::fs::write(&cfg, common::config(&dir.path().join("data"), &extra)).unwrap();
+    let node = Node::start(&cfg);
+
+    // Three sshd failures from one address: the built-in rule fires, an incident opens.
+    let port = node.udp_port();
+    for p in [50001, 50002, 50003] {
+        logger(
+            &[
+                "-n",
+                "127.0.0.1",
+                "-P",
+                &port,
+                "-d",
+                "--rfc3164",
+                "-t",
+                "sshd",
+                "-p",
+                "auth.info",
+                &format!("Failed password for invalid user admin from 203.0.113.7 port {p} ssh2"),
+            ],
+            None,
+        );
+    }
+    let wait = Duration::from_secs(20);
+    let hook = eventually(wait, || {
+        records(&hooks).into_iter().find(|r| {
+            r["body"]
+                .as_str()
+                .unwrap_or("")
+                .contains("\"incident_created\"")
+        })
+    })
+    .unwrap_or_else(|| panic!("no incident webhook; stderr:\n{}", node.stderr()));
+    assert_eq!(hook["verified"], true, "{hook}");
+    let body: Value = serde_json::from_str(hook["body"].as_str().unwrap()).unwrap();
+    let incident_id = body["incident"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(body["incident"]["region"], "410100");
+    let title = body["incident"]["title"].as_str().unwrap().to_owned();
+
+    // The SMTP server is down: the mail waits in the outbox. Restart the node meanwhile.
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(mails(&mail_dir).is_empty());
+    node.stop();
+    let node = Node::start(&cfg);
+    let _smtp = smtp(smtp_port, &mail_dir, &certs);
+    let got = eventually(wait, || {
+        let m = mails(&mail_dir);
+        (!m.is_empty()).then_some(m)
+    })
+    .unwrap_or_else(|| panic!("mail never arrived; stderr:\n{}", node.stderr()));
+    // Give a second delivery every chance to happen (retries are a second apart).
+    std::thread::sleep(Duration::from_secs(4));
+    let all = mails(&mail_dir);
+    assert_eq!(all.len(), 1, "the mail arrived {} times", all.len());
+    let m = read_mail(&got[0]);
+    assert!(m.subject.starts_with("【"), "{}", m.subject);
+    assert!(
+        m.subject.ends_with(&format!("级】{title}")),
+        "{} / {title}",
+        m.subject
+    );
+    assert!(m.body.contains(&incident_id), "{}", m.body);
+    assert_eq!(m.to, "soc@example.org");
+    // The incident webhook was not sent again after the restart.
+    let incident_hooks = records(&hooks)
+        .into_iter()
+        .filter(|r| {
+            r["body"]
+                .as_str()
+                .unwrap_or("")
+                .contains("\"incident_created\"")
+        })
+        .count();
+    assert_eq!(incident_hooks, 1);
+
+    // The daily report, on schedule: the incident counted, not a zero report.
+    let report = eventually(Duration::from_secs(60), || {
+        records(&hooks).into_iter().find(|r| {
+            r["body"]
+                .as_str()
+                .unwrap_or("")
+                .contains("\"daily_report\"")
+        })
+    })
+    .unwrap_or_else(|| panic!("no daily report; stderr:\n{}", node.stderr()));
+    assert_eq!(report["verified"], true);
+    let body: Value = serde_json::from_str(report["body"].as_str().unwrap()).unwrap();
+    let text = body["text"].as_str().unwrap();
+    assert!(text.contains("新增事件: 1"), "{text}");
+    assert!(!text.contains("零报告"), "{text}");
+    assert_eq!(body["report"]["region"], "410100");
+    node.stop();
+}
