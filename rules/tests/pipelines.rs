@@ -375,3 +375,62 @@ fn rewritten_rules_match_exactly_as_the_originals() {
     }
     assert!(hits > 0);
 }
+
+/// Every SigmaHQ rule folder through the shipped pipelines: the Windows, Linux, web and
+/// network rules are routed and still compile; the report lists what no pipeline routes.
+#[test]
+fn sigmahq_rules_compile_through_the_shipped_pipelines() {
+    let dir = format!("{CORPUS}/sigmahq/rules");
+    let (sources, _) = onewall_rules::read_rule_dir(std::path::Path::new(&dir)).expect("dir");
+    let start = std::time::Instant::now();
+    let (plain, plain_report) = Engine::compile(sources.clone());
+    let plain_time = start.elapsed();
+    let start = std::time::Instant::now();
+    let (piped, report) =
+        Engine::compile_with_pipelines(sources, &Placeholders::new(), &all_pipelines());
+    let piped_time = start.elapsed();
+    let unrouted: Vec<_> = report
+        .errors
+        .iter()
+        .filter(|e| e.reason.starts_with("no pipeline"))
+        .collect();
+    let other = report.errors.len() - unrouted.len();
+    println!(
+        "plain: {} of {} in {plain_time:?}; through pipelines: {} compiled, {} not routed, {other} other errors, in {piped_time:?}",
+        plain.len(),
+        plain_report.total,
+        piped.len(),
+        unrouted.len()
+    );
+    // Everything the pipelines route compiles as well as it does unrouted.
+    let others: Vec<String> = report
+        .errors
+        .iter()
+        .filter(|e| !e.reason.starts_with("no pipeline"))
+        .map(|e| e.to_string())
+        .collect();
+    assert_eq!(other, plain_report.errors.len(), "{others:#?}");
+    let count = |prefix: &str| {
+        piped
+            .rules()
+            .iter()
+            .filter(|r| r.path.starts_with(&format!("{dir}/{prefix}")))
+            .count()
+    };
+    let plain_count = |prefix: &str| {
+        plain
+            .rules()
+            .iter()
+            .filter(|r| r.path.starts_with(&format!("{dir}/{prefix}")))
+            .count()
+    };
+    for folder in [
+        "windows",
+        "web/webserver_generic",
+        "network/firewall",
+        "network/dns",
+    ] {
+        assert_eq!(count(folder), plain_count(folder), "{folder}");
+    }
+    assert!(count("linux/builtin") > 0);
+}

@@ -239,16 +239,14 @@ fn rename_map(item: &Item, m: &Mapping) -> Result<Vec<Mapping>, String> {
     Ok(groups)
 }
 
-/// `fieldref` values name fields: map them too (to one name only).
+/// `fieldref` values name fields: map them too. A field mapped to several names is referred
+/// to by the first (a reference names one field).
 fn map_fieldref(item: &Item, value: &mut Yaml) -> Result<(), String> {
     let one = |v: &mut Yaml| -> Result<(), String> {
         if let Yaml::String(s) = v
-            && let Some(names) = map_field(item, s)
+            && let Some(first) = map_field(item, s).and_then(|n| n.into_iter().next())
         {
-            match names.as_slice() {
-                [one] => *s = one.clone(),
-                _ => return Err(format!("fieldref to '{s}', which maps to several fields")),
-            }
+            *s = first;
         }
         Ok(())
     };
