@@ -245,6 +245,7 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
     let retention = tokio::spawn(retention_task(
         store.clone(),
         r.config.store.retention_days,
+        r.config.store.alert_retention_days,
         shutdown.clone(),
     ));
 
@@ -295,17 +296,30 @@ async fn wait_for_signal() {
     }
 }
 
-/// Drop event days older than the retention, once at start and then hourly.
-async fn retention_task(store: Arc<dyn Store>, days: u32, mut shutdown: watch::Receiver<bool>) {
-    if days == 0 {
+/// Drop event days (and alerts) older than their retention, once at start and then hourly.
+async fn retention_task(
+    store: Arc<dyn Store>,
+    days: u32,
+    alert_days: u32,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    if days == 0 && alert_days == 0 {
         return;
     }
     loop {
-        let before = Timestamp::now().add_secs(-(days as i64) * 86_400);
-        match store.drop_events_before(before).await {
-            Ok(0) => {}
-            Ok(n) => info!(days = n, "retention dropped old event days"),
-            Err(e) => warn!(error = %e, "retention failed; will retry"),
+        if days > 0 {
+            let before = Timestamp::now().add_secs(-(days as i64) * 86_400);
+            match store.drop_events_before(before).await {
+                Ok(0) => {}
+                Ok(n) => info!(days = n, "retention dropped old event days"),
+                Err(e) => warn!(error = %e, "retention failed; will retry"),
+            }
+        }
+        if alert_days > 0 {
+            let before = Timestamp::now().add_secs(-(alert_days as i64) * 86_400);
+            if let Err(e) = store.drop_alerts_before(before).await {
+                warn!(error = %e, "alert retention failed; will retry");
+            }
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(3600)) => {}

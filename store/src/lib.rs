@@ -162,6 +162,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// number of days dropped. Alerts and incidents are kept.
     async fn drop_events_before(&self, before: Timestamp) -> Result<usize>;
 
+    /// Drop alerts older than `before` (alert retention; incidents are kept). A backend that
+    /// drops whole partitions (ClickHouse: months) keeps the rest of `before`'s partition, so
+    /// alerts may stay a little longer, never shorter.
+    async fn drop_alerts_before(&self, before: Timestamp) -> Result<()>;
+
     /// Counts for metrics and health.
     async fn stats(&self) -> Result<StoreStats>;
 }

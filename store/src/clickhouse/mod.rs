@@ -330,6 +330,13 @@ impl Store for ClickHouseStore {
         self.log("drop_events_before", res)
     }
 
+    async fn drop_alerts_before(&self, before: Timestamp) -> Result<()> {
+        let i = &self.inner;
+        let _held = i.alert_writes.lock().await;
+        let res = records::drop_alert_months_before(&i.client, &i.culprit, before).await;
+        self.log("drop_alerts_before", res)
+    }
+
     async fn stats(&self) -> Result<StoreStats> {
         let i = &self.inner;
         let res = records::stats(&i.client, &i.culprit).await;

@@ -451,3 +451,30 @@ pub(super) async fn stats(client: &Client, culprit: &Culprit) -> Result<StoreSta
         event_days: events::days(client, culprit).await?,
     })
 }
+
+/// Drop the alert partitions (months, `YYYYMM`) wholly before `before`'s month.
+pub(super) async fn drop_alert_months_before(
+    client: &Client,
+    culprit: &Culprit,
+    before: onewall_model::Timestamp,
+) -> Result<()> {
+    let cutoff = before.yyyymmdd() / 100;
+    let months: Vec<u32> = client
+        .query("SELECT DISTINCT month FROM alerts WHERE month < ?")
+        .bind(cutoff)
+        .fetch_all()
+        .await
+        .map_err(|e| culprit.error("listing alert months", e))?;
+    for month in months {
+        client
+            .query(&format!(
+                "ALTER TABLE {}{} DROP PARTITION {month}",
+                culprit.layout.local("alerts"),
+                culprit.layout.on_cluster()
+            ))
+            .execute()
+            .await
+            .map_err(|e| culprit.error(&format!("dropping alert month {month}"), e))?;
+    }
+    Ok(())
+}

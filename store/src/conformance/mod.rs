@@ -62,6 +62,7 @@ macro_rules! conformance_tests {
             drop_events_before_drops_old_days_only,
             stats_count_everything,
             alerts_write_get_and_ignore_duplicates,
+            drop_alerts_before_keeps_recent_ones,
             search_alerts_filters_and_pages,
             incidents_upsert_get_and_replace,
             search_incidents_filters_and_pages,

@@ -431,3 +431,32 @@ pub async fn concurrent_incident_updates_are_atomic(store: &dyn Store) {
         "every comment kept"
     );
 }
+
+/// Alert retention drops old alerts and keeps recent ones.
+pub async fn drop_alerts_before_keeps_recent_ones(store: &dyn Store) {
+    let old = alert(
+        day0().add_secs(-400 * 86_400),
+        "old",
+        Severity::Low,
+        region(410100),
+    );
+    let recent = alert(day0(), "recent", Severity::Low, region(410100));
+    store
+        .write_alerts(vec![old.clone(), recent.clone()])
+        .await
+        .unwrap_or_else(|e| panic!("write_alerts: {e}"));
+    store
+        .drop_alerts_before(day0().add_secs(-35 * 86_400))
+        .await
+        .unwrap_or_else(|e| panic!("drop_alerts_before: {e}"));
+    let left = store
+        .get_alert(old.id)
+        .await
+        .unwrap_or_else(|e| panic!("get_alert: {e}"));
+    assert_eq!(left, None, "an alert 400 days old survived retention");
+    let kept = store
+        .get_alert(recent.id)
+        .await
+        .unwrap_or_else(|e| panic!("get_alert: {e}"));
+    assert_eq!(kept, Some(recent), "a recent alert was dropped");
+}

@@ -277,6 +277,15 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn drop_alerts_before(&self, before: Timestamp) -> Result<()> {
+        self.write("drop_alerts_before", move |w| {
+            w.conn
+                .execute("DELETE FROM alerts WHERE time < ?1", [before.0])?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn stats(&self) -> Result<StoreStats> {
         self.read("stats", records::stats).await
     }
