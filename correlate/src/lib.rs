@@ -290,7 +290,10 @@ impl Correlator {
         for k in &keys {
             if let Some(l) = self.links.get(k) {
                 let window = self.config.window(k.kind) * Timestamp::NANOS_PER_SEC;
-                let fresh = (alert.time.nanos() - l.last_seen.nanos()).abs() <= window;
+                // An incident offered a stale alert in this batch stays stale for the batch:
+                // the links that offer advanced are only good if the caller accepts it.
+                let fresh = (alert.time.nanos() - l.last_seen.nanos()).abs() <= window
+                    && !batch.stale.contains(&l.incident);
                 match found.iter_mut().find(|(id, _)| *id == l.incident) {
                     Some(f) => f.1 |= fresh,
                     None => found.push((l.incident, fresh)),
@@ -302,6 +305,9 @@ impl Correlator {
         if any_fresh {
             found.retain(|(_, f)| *f);
         } else {
+            // A stale link is only offered to a stored incident (which may have been resolved
+            // and may reopen); an incident opened in this batch is open and refuses it.
+            found.retain(|(id, _)| !batch.is_new(*id));
             found.truncate(1);
         }
         found.sort_by_key(|(id, _)| *id);
@@ -314,6 +320,9 @@ impl Correlator {
                 id
             }
             Some(&(into, fresh)) => {
+                if !fresh {
+                    batch.stale.insert(into);
+                }
                 let key = self.keys.get(&into).cloned().unwrap_or_default();
                 batch.add(into, key, alert, fresh, &self.config, now);
                 for &(from, _) in &found[1..] {
@@ -345,9 +354,17 @@ impl Correlator {
 #[derive(Debug, Default)]
 struct Batch {
     changes: Vec<Update>,
+    /// Incidents offered stale alerts in this batch.
+    stale: std::collections::HashSet<IncidentId>,
 }
 
 impl Batch {
+    fn is_new(&self, id: IncidentId) -> bool {
+        self.changes
+            .iter()
+            .any(|c| matches!(c, Update::Opened(inc) if inc.id == id))
+    }
+
     fn open(&mut self, inc: Incident) {
         self.changes.push(Update::Opened(Box::new(inc)));
     }

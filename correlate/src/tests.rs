@@ -415,3 +415,34 @@ fn a_sender_with_a_skewed_clock_still_groups() {
     );
     assert_eq!(extended(&later[0]), (first, 1, true));
 }
+
+#[test]
+fn a_stale_link_never_joins_an_incident_opened_in_the_same_batch() {
+    // A device eight hours behind and one on time, same host, one batch: two incidents.
+    let mut c = Correlator::new(DEFAULT_WINDOW_SECS);
+    let changes = c.updates(
+        &[
+            alert("ssh", 0, Severity::Medium, &host("vm")),
+            alert("sudo", 8 * 3600, Severity::Medium, &host("vm")),
+        ],
+        t(8 * 3600),
+    );
+    assert_eq!(changes.len(), 2, "{changes:?}");
+    assert!(changes.iter().all(|c| matches!(c, Update::Opened(_))));
+}
+
+#[test]
+fn alerts_after_a_stale_offer_in_the_same_batch_stay_stale() {
+    let mut c = Correlator::new(DEFAULT_WINDOW_SECS);
+    let first = opened(&c.updates(&[alert("ssh", 0, Severity::Low, &host("vm"))], t(0))[0]).id;
+    // Two alerts eight hours later on the same host: both offered stale (for a reopen only).
+    let changes = c.updates(
+        &[
+            alert("sudo", 8 * 3600, Severity::Low, &host("vm")),
+            alert("sudo", 8 * 3600 + 1, Severity::Low, &host("vm")),
+        ],
+        t(8 * 3600),
+    );
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(extended(&changes[0]), (first, 2, false));
+}
