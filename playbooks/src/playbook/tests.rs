@@ -292,3 +292,11 @@ fn an_incident_graded_by_policy_matches_on_its_own_grade() {
     inc.classification.grade = Some(onewall_model::Grade::I);
     assert!(s(&inc), "the policy's grade wins");
 }
+
+#[test]
+fn the_example_playbooks_load() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/playbooks");
+    let loaded = load_dir(&dir, &tree()).unwrap();
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    assert_eq!(loaded.playbooks.len(), 4);
+}
