@@ -4,6 +4,7 @@
 //! fields are kept.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
@@ -42,6 +43,41 @@ impl Default for NetflowSettings {
     }
 }
 
+/// A map keyed by small field enums, hashed with a multiply-rotate (FxHash) instead of SipHash:
+/// its keys come from a fixed set of names, not from senders, and it is looked up once per
+/// field of every record.
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// The Firefox/rustc hash: good enough spread for small keys, a few cycles per word.
+#[derive(Debug, Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_u16(&mut self, n: u16) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// Per-exporter state learned from options data: the sampling rate and the exporter's boot
 /// time (IPFIX `systemInitTimeMilliseconds`).
 #[derive(Debug, Clone, Copy, Default)]
@@ -57,8 +93,8 @@ pub struct NetflowDecoder {
     parser: AutoScopedParser,
     sequences: SequenceTracker,
     options: HashMap<(SocketAddr, u32), ExporterOptions>,
-    v9_names: HashMap<V9Field, Option<FieldId>>,
-    ipfix_names: HashMap<IPFixField, Option<FieldId>>,
+    v9_names: FastMap<V9Field, Option<FieldId>>,
+    ipfix_names: FastMap<IPFixField, Option<FieldId>>,
     v5_names: Option<[FieldId; 13]>,
     meters: FlowMeters,
 }
@@ -90,8 +126,8 @@ impl NetflowDecoder {
             parser,
             sequences: SequenceTracker::new(settings.max_exporters.max(1)),
             options: HashMap::new(),
-            v9_names: HashMap::new(),
-            ipfix_names: HashMap::new(),
+            v9_names: FastMap::default(),
+            ipfix_names: FastMap::default(),
             v5_names: None,
             meters: FlowMeters::new("netflow"),
         })
@@ -639,6 +675,22 @@ pub(crate) fn to_value(v: &FieldValue) -> Value {
         FieldValue::Vec(b) => Value::str(super::hex(b)),
         FieldValue::ProtocolType(p) => Value::Int(i64::from(u8::from(*p))),
         FieldValue::TcpControlBits(b, _) => Value::Int(i64::from(u16::from(*b))),
+        // Enumerated elements keep their wire value, as exported.
+        FieldValue::FlowEndReason(x) => Value::Int(i64::from(u8::from(*x))),
+        FieldValue::ForwardingStatus(x) => Value::Int(i64::from(u8::from(*x))),
+        FieldValue::FragmentFlags(x) => Value::Int(i64::from(u8::from(*x))),
+        FieldValue::FirewallEvent(x) => Value::Int(i64::from(u8::from(*x))),
+        FieldValue::IsMulticast(x) => Value::Int(i64::from(u8::from(*x))),
+        FieldValue::MplsLabelExp(x) => Value::Int(i64::from(u8::from(*x))),
+        FieldValue::MplsTopLabelType(x) => Value::Int(i64::from(u8::from(*x))),
+        FieldValue::NatEvent(x) => Value::Int(i64::from(u8::from(*x))),
+        FieldValue::NatOriginatingAddressRealm(x) => Value::Int(i64::from(u8::from(*x))),
+        FieldValue::Ipv4Options(x) => Value::Int(i64::from(u32::from(*x))),
+        FieldValue::Ipv6ExtensionHeaders(x) => Value::Int(i64::from(u32::from(*x))),
+        FieldValue::TcpOptions(x) => {
+            let n = u64::from(*x);
+            i64::try_from(n).map_or_else(|_| Value::str(n.to_string()), Value::Int)
+        }
         other => Value::str(inner_debug(other)),
     }
 }
@@ -674,13 +726,13 @@ fn inner_debug(v: &FieldValue) -> String {
     }
 }
 
-fn v9_name(cache: &mut HashMap<V9Field, Option<FieldId>>, f: V9Field) -> Option<FieldId> {
+fn v9_name(cache: &mut FastMap<V9Field, Option<FieldId>>, f: V9Field) -> Option<FieldId> {
     *cache
         .entry(f)
         .or_insert_with(|| FieldId::intern(&format!("netflow.{}", snake(&format!("{f:?}")))))
 }
 
-fn ipfix_name(cache: &mut HashMap<IPFixField, Option<FieldId>>, f: IPFixField) -> Option<FieldId> {
+fn ipfix_name(cache: &mut FastMap<IPFixField, Option<FieldId>>, f: IPFixField) -> Option<FieldId> {
     *cache.entry(f).or_insert_with(|| {
         let name = match f {
             IPFixField::IANA(e) => snake(&format!("{e:?}")),

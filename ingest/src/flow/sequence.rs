@@ -99,7 +99,11 @@ impl SequenceTracker {
         if !behind {
             return false;
         }
-        let near_start = seq <= increment.unwrap_or(1024).max(1);
+        // With an unknown increment (IPFIX, before parsing) only a sequence at 0 is a start.
+        let near_start = match increment {
+            Some(n) => seq <= n.max(1),
+            None => seq == 0,
+        };
         match (uptime, s.last_uptime) {
             // An exporter with a running uptime restarted when its uptime went back by more
             // than a datagram can be delayed, or went back with the sequence at its start;
