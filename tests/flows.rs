@@ -459,3 +459,241 @@ fn pmacctd_sflow() {
         Some(announced as f64)
     );
 }
+
+// ---- Detections on flows -------------------------------------------------------------------
+
+mod detections {
+    use std::collections::HashMap;
+    use std::net::SocketAddr;
+    use std::path::PathBuf;
+
+    use onewall_correlate::sigma::{MEASURED_VALUE, SigmaConfig, SigmaCorrelator};
+    use onewall_ingest::flow::{FlowContext, NetflowDecoder, NetflowSettings};
+    use onewall_model::{Alert, Event, EventId, RegionCode, Source, Timestamp, Value};
+    use onewall_rules::Engine;
+    use onewall_rules::correlation::load_correlations;
+
+    fn ctx() -> FlowContext {
+        FlowContext {
+            collector: "netflow".into(),
+            region: RegionCode::HENAN,
+            department: None,
+        }
+    }
+
+    /// The softflowd v9 export of the capture, decoded.
+    fn capture_flows() -> Vec<Event> {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/corpus/flows/dgrams/softflowd_v9");
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        let mut d = NetflowDecoder::new(NetflowSettings::default()).unwrap();
+        let mut out = Vec::new();
+        let peer: SocketAddr = "127.0.0.1:9995".parse().unwrap();
+        for f in files {
+            d.decode(
+                &std::fs::read(f).unwrap(),
+                peer,
+                Timestamp::now(),
+                &ctx(),
+                &mut out,
+            );
+        }
+        assert_eq!(out.len(), 101);
+        out
+    }
+
+    /// One NetFlow v5 datagram with one TCP record.
+    fn v5_datagram(dst: [u8; 4], dst_port: u16, flags: u8) -> Vec<u8> {
+        let mut d = vec![0, 5, 0, 1];
+        d.extend_from_slice(&60_000u32.to_be_bytes()); // sys_up_time
+        d.extend_from_slice(&1_800_000_000u32.to_be_bytes()); // unix_secs
+        d.extend_from_slice(&[0; 4]); // unix_nsecs
+        d.extend_from_slice(&[0, 0, 0, 7]); // flow_sequence
+        d.extend_from_slice(&[0, 0, 0, 0]); // engine type/id, sampling
+        d.extend_from_slice(&[10, 20, 1, 15]); // src
+        d.extend_from_slice(&dst);
+        d.extend_from_slice(&[0; 4]); // next hop
+        d.extend_from_slice(&[0, 1, 0, 2]); // input, output
+        d.extend_from_slice(&12u32.to_be_bytes()); // packets
+        d.extend_from_slice(&5120u32.to_be_bytes()); // octets
+        d.extend_from_slice(&50_000u32.to_be_bytes()); // first
+        d.extend_from_slice(&59_000u32.to_be_bytes()); // last
+        d.extend_from_slice(&51_234u16.to_be_bytes());
+        d.extend_from_slice(&dst_port.to_be_bytes());
+        d.extend_from_slice(&[0, flags, 6, 0, 0, 0, 0, 0, 24, 24, 0, 0]);
+        d
+    }
+
+    #[test]
+    fn builtin_unusual_port_rule_fires_on_a_decoded_flow_and_not_on_the_capture() {
+        let (engine, report) = Engine::builtin();
+        assert!(report.is_clean(), "{:?}", report.errors);
+        let mut d = NetflowDecoder::new(NetflowSettings::default()).unwrap();
+        let peer: SocketAddr = "10.20.0.1:2055".parse().unwrap();
+        let mut events = Vec::new();
+        d.decode(
+            &v5_datagram([203, 0, 113, 77], 4444, 0x1b),
+            peer,
+            Timestamp::now(),
+            &ctx(),
+            &mut events,
+        );
+        d.decode(
+            &v5_datagram([203, 0, 113, 77], 443, 0x1b),
+            peer,
+            Timestamp::now(),
+            &ctx(),
+            &mut events,
+        );
+        assert_eq!(events.len(), 2);
+        let mut alerts = Vec::new();
+        engine.match_batch(&events, Timestamp::now(), &mut alerts);
+        assert_eq!(alerts.len(), 1, "{alerts:?}");
+        assert_eq!(alerts[0].rule.id, "76d77bbd-968f-45b4-8b3f-57561ee6d012");
+        assert_eq!(alerts[0].event_ids, vec![events[0].id]);
+
+        let mut alerts = Vec::new();
+        engine.match_batch(&capture_flows(), Timestamp::now(), &mut alerts);
+        assert!(alerts.is_empty(), "the capture is benign: {alerts:?}");
+    }
+
+    /// The flow pack's detection rules and its resolved correlations.
+    fn flow_pack() -> (Engine, SigmaCorrelator) {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("rules/packs/flows");
+        let (sources, _) = onewall_rules::read_rule_dir(&dir).unwrap();
+        let (engine, _) = Engine::compile(sources.clone());
+        assert_eq!(engine.len(), 3, "the three evidence rules compile");
+        let (set, report) = load_correlations(&sources);
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        let (resolved, errors) = set.resolve(engine.rules());
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(resolved.len(), 3);
+        (
+            engine,
+            SigmaCorrelator::new(resolved, SigmaConfig::default()),
+        )
+    }
+
+    fn correlate(engine: &Engine, corr: &mut SigmaCorrelator, events: &[Event]) -> Vec<Alert> {
+        let mut alerts = Vec::new();
+        engine.match_batch(events, Timestamp::now(), &mut alerts);
+        let lookup: HashMap<EventId, &Event> = events.iter().map(|e| (e.id, e)).collect();
+        corr.process(&alerts, &lookup, Timestamp::now())
+    }
+
+    fn measured(a: &Alert) -> String {
+        a.matched
+            .iter()
+            .find(|m| m.field == MEASURED_VALUE)
+            .map(|m| m.value.clone())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn flow_correlations_find_the_udp_port_scan_in_the_capture() {
+        // The capture sends one UDP datagram to each of ports 5001-5020: 20 ports probed by
+        // 127.0.0.1 within seconds. The HTTP connections (SYN and ACK) are no probes.
+        let (engine, mut corr) = flow_pack();
+        let fired = correlate(&engine, &mut corr, &capture_flows());
+        assert_eq!(fired.len(), 1, "{fired:#?}");
+        assert!(
+            fired[0].rule.title.starts_with("Port scan"),
+            "{}",
+            fired[0].rule.title
+        );
+        assert_eq!(measured(&fired[0]), "20");
+    }
+
+    fn synthetic(
+        src: &str,
+        dst: &str,
+        port: i64,
+        transport: &str,
+        flags: &str,
+        bytes: i64,
+        sec: i64,
+    ) -> Event {
+        let t = Timestamp::from_secs(1_800_000_000 + sec);
+        let mut e = Event::new(t, RegionCode::HENAN, Source::new("netflow", None), b"");
+        e.time = t;
+        e.format = onewall_model::Format::Flow;
+        let f = &mut e.fields;
+        f.insert("event.category", Value::str("network"));
+        f.insert("event.action", Value::str("netflow_flow"));
+        f.insert("source.ip", Value::Ip(src.parse().unwrap()));
+        f.insert("destination.ip", Value::Ip(dst.parse().unwrap()));
+        f.insert("destination.port", Value::Int(port));
+        f.insert("network.transport", Value::str(transport));
+        if !flags.is_empty() {
+            f.insert("network.tcp_flags_names", Value::str(flags));
+        }
+        f.insert("network.packets", Value::Int(1));
+        f.insert("network.bytes", Value::Int(bytes));
+        e
+    }
+
+    #[test]
+    fn flow_correlations_find_a_host_sweep_and_a_volumetric_spike() {
+        let (engine, mut corr) = flow_pack();
+        // 25 hosts probed on port 22 (SYN only) in 25 seconds; 24 would still be a sweep, 19
+        // would not.
+        let sweep: Vec<Event> = (0..25)
+            .map(|i| {
+                synthetic(
+                    "10.9.9.9",
+                    &format!("10.1.0.{}", i + 1),
+                    22,
+                    "tcp",
+                    "syn",
+                    60,
+                    i,
+                )
+            })
+            .collect();
+        let fired = correlate(&engine, &mut corr, &sweep);
+        assert_eq!(fired.len(), 1, "{fired:#?}");
+        assert!(fired[0].rule.title.starts_with("Host sweep"));
+        assert_eq!(measured(&fired[0]), "20");
+
+        let (engine, mut corr) = flow_pack();
+        let quiet: Vec<Event> = (0..19)
+            .map(|i| {
+                synthetic(
+                    "10.9.9.8",
+                    &format!("10.1.0.{}", i + 1),
+                    22,
+                    "tcp",
+                    "syn",
+                    60,
+                    i,
+                )
+            })
+            .collect();
+        assert!(correlate(&engine, &mut corr, &quiet).is_empty());
+
+        // Three flows of 400 MB from one source within a minute: 1.2 GB.
+        let big: Vec<Event> = (0..3)
+            .map(|i| {
+                synthetic(
+                    "10.7.7.7",
+                    "198.51.100.9",
+                    443,
+                    "tcp",
+                    "syn,ack",
+                    400_000_000,
+                    i * 10,
+                )
+            })
+            .collect();
+        let fired = correlate(&engine, &mut corr, &big);
+        assert_eq!(fired.len(), 1, "{fired:#?}");
+        assert!(fired[0].rule.title.starts_with("Volumetric spike"));
+        // Two such flows (800 MB) stay quiet.
+        let (engine, mut corr) = flow_pack();
+        assert!(correlate(&engine, &mut corr, &big[..2]).is_empty());
+    }
+}
