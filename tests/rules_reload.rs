@@ -19,6 +19,7 @@ const BETA: &str = "0e0e0e0e-0000-4000-8000-00000000000b";
 fn rule(id: &str, word: &str) -> String {
     format!(
         "title: reload test {word}\nid: {id}\nstatus: test\nlevel: medium\n\
+         tags: [attack.execution, attack.t1059.001, attack.g0032]\n\
          logsource: {{product: test}}\n\
          detection:\n  selection:\n    message|contains: '{word}'\n  condition: selection\n"
     )
@@ -128,6 +129,18 @@ fn packs_reload_on_sighup_and_through_the_api() {
     })
     .expect("one beta alert");
     assert_eq!(beta[0]["rule"]["title"], "reload test beta");
+    // The alert reads as an analyst needs it: ATT&CK parsed out of the tags.
+    let attack = &beta[0]["rule"]["attack"];
+    assert_eq!(
+        attack["tactics"],
+        serde_json::json!(["execution"]),
+        "{}",
+        beta[0]
+    );
+    assert_eq!(attack["techniques"], serde_json::json!(["T1059.001"]));
+    assert_eq!(attack["groups"], serde_json::json!(["G0032"]));
+    assert_eq!(beta[0]["rule"]["status"], "test");
+    assert_eq!(beta[0]["matched"][0]["field"], "message", "{}", beta[0]);
 
     // The manifest disables alpha; the API reload answers with the load report.
     write_pack(
