@@ -36,7 +36,12 @@
 //! the vendor's own keys under their own names (`srcip`, `SrcIPAddr`, `源IP`, `act`,
 //! `cisco.message_id`, `panos.<column>`, `pgaudit.<column>`, CEF/LEEF header fields as
 //! `cef.*`/`leef.*`). JSON objects of a known shape (Winlogbeat, NXLog, evtx_dump, MySQL
-//! Enterprise Audit, nginx JSON) get the same treatment. The listener's `department` is set on
+//! Enterprise Audit, nginx JSON) get the same treatment; Windows event data, in each of the three
+//! shapes, also gives `process.command_line`, `process.executable`, `process.name`,
+//! `process.pid`, `process.parent.*`, `user.name`/`user.domain`, `source.ip`/`source.port`,
+//! `destination.ip`/`destination.port`, `dns.question.name`, `file.path`, `winlog.logon.type`,
+//! beside `event.code`, `winlog.channel`, `host.name` and `event.provider` (the shipper's own ECS
+//! fields win; the vendor keys stay). The listener's `department` is set on
 //! every event as [`ORGANIZATION_NAME`] (`organization.name`).
 //!
 //! Event time: the header's, unless the body carries one that says more (CEF `rt`/`end`, LEEF

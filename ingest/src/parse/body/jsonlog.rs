@@ -66,25 +66,18 @@ fn set_str(event: &mut Event, name: &str, v: Option<String>) {
     }
 }
 
+/// Set `name` from the first of `from` that has a value, unless `name` is set already.
+fn fill(event: &mut Event, name: &str, from: &[&str]) {
+    if event.get(name).is_none() {
+        let v = first(event, from);
+        set_str(event, name, v);
+    }
+}
+
+/// ECS names for the event data under `data` (see `windows.rs`), and the observer.
 fn windows_common(event: &mut Event, data: &str) {
-    let user = first(
-        event,
-        &[
-            &format!("{data}.TargetUserName"),
-            &format!("{data}.SubjectUserName"),
-        ],
-    );
-    if event.get(ecs::USER_NAME).is_none() {
-        set_str(event, ecs::USER_NAME, user);
-    }
-    if let Some(ip) = text(event, &format!("{data}.IpAddress")) {
-        Out { event }.ip(ecs::SOURCE_IP, &ip);
-    }
-    if let Some(port) = text(event, &format!("{data}.IpPort")) {
-        Out { event }.int(ecs::SOURCE_PORT, &port);
-    }
-    let mut out = Out { event };
-    out.observer("Microsoft", "Windows");
+    super::windows::map_event_data(event, data);
+    Out { event }.observer("Microsoft", "Windows");
 }
 
 fn winlogbeat(event: &mut Event) {
@@ -92,6 +85,8 @@ fn winlogbeat(event: &mut Event) {
         let code = text(event, "winlog.event_id");
         set_str(event, ecs::EVENT_CODE, code);
     }
+    fill(event, "host.name", &["winlog.computer_name"]);
+    fill(event, "event.provider", &["winlog.provider_name"]);
     // No `@timestamp` (read in `json.rs`): Sysmon's own `UtcTime`, which is UTC.
     if event.time == event.received
         && let Some(t) = text(event, "winlog.event_data.UtcTime")
@@ -115,14 +110,7 @@ fn nxlog(event: &mut Event, ctx: &ParseContext) {
     set_str(event, "winlog.channel", channel);
     let provider = text(event, "SourceName");
     set_str(event, "event.provider", provider);
-    let user = first(event, &["TargetUserName", "SubjectUserName"]);
-    set_str(event, ecs::USER_NAME, user);
-    if let Some(ip) = text(event, "IpAddress") {
-        Out { event }.ip(ecs::SOURCE_IP, &ip);
-    }
-    if let Some(port) = text(event, "IpPort") {
-        Out { event }.int(ecs::SOURCE_PORT, &port);
-    }
+    super::windows::map_event_data(event, "");
     if let Some(t) = text(event, "EventType") {
         let outcome = match t.as_str() {
             "AUDIT_SUCCESS" => Some(true),

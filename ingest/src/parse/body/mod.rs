@@ -132,6 +132,7 @@ mod paloalto;
 mod pgaudit;
 mod time;
 mod web;
+mod windows;
 
 use std::net::IpAddr;
 

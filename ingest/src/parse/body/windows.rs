@@ -1,0 +1,211 @@
+//! ECS names for the common Windows Security and Sysmon event data, from whichever JSON shape
+//! carried it: Winlogbeat (`winlog.event_data.X`), NXLog (`X` at the top level) or evtx_dump
+//! (`Event.EventData.X`). The vendor keys stay as they are; an ECS field the shipper already
+//! set (Winlogbeat sets many) is left alone.
+
+use onewall_model::{Event, Value};
+
+use super::{Out, ecs};
+
+/// Event data keys (first present wins) and the ECS field they fill.
+const TEXT: &[(&[&str], &str)] = &[
+    (&["CommandLine"], "process.command_line"),
+    (
+        &["Image", "NewProcessName", "ProcessName"],
+        "process.executable",
+    ),
+    (
+        &["ParentImage", "ParentProcessName"],
+        "process.parent.executable",
+    ),
+    (&["ParentCommandLine"], "process.parent.command_line"),
+    (&["TargetFilename"], "file.path"),
+    (&["QueryName"], "dns.question.name"),
+    (&["TargetDomainName", "SubjectDomainName"], "user.domain"),
+    (&["WorkstationName"], "source.domain"),
+    (&["ServiceName"], "service.name"),
+    (&["LogonType"], "winlog.logon.type"),
+];
+
+const INTEGER: &[(&[&str], &str)] = &[
+    (&["NewProcessId", "ProcessId"], "process.pid"),
+    (&["ParentProcessId"], "process.parent.pid"),
+    (&["IpPort", "SourcePort"], ecs::SOURCE_PORT),
+    (&["DestinationPort"], ecs::DESTINATION_PORT),
+];
+
+const ADDRESS: &[(&[&str], &str)] = &[
+    (
+        &["IpAddress", "SourceIp", "ClientIPAddress"],
+        ecs::SOURCE_IP,
+    ),
+    (&["DestinationIp"], ecs::DESTINATION_IP),
+];
+
+/// A value worth mapping: text that is not empty or `-`.
+fn data(event: &Event, prefix: &str, keys: &[&str]) -> Option<String> {
+    keys.iter().find_map(|k| {
+        let name = if prefix.is_empty() {
+            (*k).to_owned()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        let t = event.get(&name)?.to_text()?.trim().to_owned();
+        (!t.is_empty() && t != "-").then_some(t)
+    })
+}
+
+/// A process id as Windows writes it: decimal, or `0x354` in Security events.
+fn pid(text: &str) -> Option<i64> {
+    match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) => i64::from_str_radix(hex, 16).ok(),
+        None => text.parse().ok(),
+    }
+}
+
+/// The file name of a Windows path (`C:\Windows\System32\cmd.exe` gives `cmd.exe`).
+fn base_name(path: &str) -> &str {
+    path.rsplit(['\\', '/']).next().unwrap_or(path)
+}
+
+/// Map the event data under `prefix` (`winlog.event_data`, empty for NXLog, `Event.EventData`).
+pub(crate) fn map_event_data(event: &mut Event, prefix: &str) {
+    let absent = |e: &Event, name: &str| e.get(name).is_none();
+    for (keys, name) in TEXT {
+        if absent(event, name)
+            && let Some(v) = data(event, prefix, keys)
+        {
+            Out { event }.str(name, &v);
+        }
+    }
+    for (keys, name) in INTEGER {
+        if absent(event, name)
+            && let Some(n) = data(event, prefix, keys).as_deref().and_then(pid)
+        {
+            event.fields.insert(name, Value::Int(n));
+        }
+    }
+    for (keys, name) in ADDRESS {
+        if absent(event, name)
+            && let Some(v) = data(event, prefix, keys)
+        {
+            Out { event }.ip(name, &v);
+        }
+    }
+    if absent(event, "process.name")
+        && let Some(exe) = event.get("process.executable").and_then(Value::as_str)
+    {
+        let name = base_name(exe).to_owned();
+        Out { event }.str("process.name", &name);
+    }
+    if absent(event, ecs::USER_NAME) {
+        // Security events name the target, then the subject; Sysmon writes `DOMAIN\user`.
+        if let Some(u) = data(event, prefix, &["TargetUserName", "SubjectUserName"]) {
+            Out { event }.str(ecs::USER_NAME, &u);
+        } else if let Some(u) = data(event, prefix, &["User", "AccountName"]) {
+            let mut out = Out { event };
+            match u.split_once('\\') {
+                Some((domain, name)) => {
+                    out.str(ecs::USER_NAME, name);
+                    if out.event.get("user.domain").is_none() {
+                        out.str("user.domain", domain);
+                    }
+                }
+                None => out.str(ecs::USER_NAME, &u),
+            }
+        }
+    }
+    if absent(event, ecs::NETWORK_TRANSPORT)
+        && let Some(p) = data(event, prefix, &["Protocol"])
+    {
+        Out { event }.transport(&p);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use onewall_model::{RegionCode, Source, Timestamp};
+
+    fn event(json: &str) -> Event {
+        let ctx = crate::ParseContext::new(
+            Timestamp::from_secs(1_773_547_200),
+            RegionCode::HENAN,
+            Source::new("http", None),
+        );
+        let obj = serde_json::from_str(json).expect("test JSON");
+        crate::parse_json_object(&obj, json.as_bytes(), &ctx)
+    }
+
+    fn s<'a>(e: &'a Event, name: &str) -> Option<&'a str> {
+        e.get(name).and_then(Value::as_str)
+    }
+
+    #[test]
+    fn sysmon_process_creation_in_each_shape() {
+        let data = r#""CommandLine":"cmd.exe /c whoami","Image":"C:\\Windows\\System32\\cmd.exe","ParentImage":"C:\\Windows\\explorer.exe","ProcessId":"4242","User":"CORP\\alice""#;
+        let shapes = [
+            format!(
+                r#"{{"winlog":{{"channel":"Microsoft-Windows-Sysmon/Operational","event_id":1,"computer_name":"ws01","event_data":{{{data}}}}}}}"#
+            ),
+            format!(
+                r#"{{"EventID":1,"SourceName":"Microsoft-Windows-Sysmon","Channel":"Microsoft-Windows-Sysmon/Operational","Hostname":"ws01",{data}}}"#
+            ),
+            format!(
+                r#"{{"Event":{{"System":{{"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"ws01"}},"EventData":{{{data}}}}}}}"#
+            ),
+        ];
+        for json in &shapes {
+            let e = event(json);
+            assert_eq!(s(&e, "log.format"), Some("windows"), "{json}");
+            assert_eq!(s(&e, "process.command_line"), Some("cmd.exe /c whoami"));
+            assert_eq!(
+                s(&e, "process.executable"),
+                Some("C:\\Windows\\System32\\cmd.exe")
+            );
+            assert_eq!(s(&e, "process.name"), Some("cmd.exe"));
+            assert_eq!(
+                s(&e, "process.parent.executable"),
+                Some("C:\\Windows\\explorer.exe")
+            );
+            assert_eq!(e.get("process.pid"), Some(&Value::Int(4242)));
+            assert_eq!(s(&e, "user.name"), Some("alice"));
+            assert_eq!(s(&e, "user.domain"), Some("CORP"));
+            assert_eq!(s(&e, "event.code"), Some("1"), "{json}");
+            assert_eq!(
+                s(&e, "winlog.channel"),
+                Some("Microsoft-Windows-Sysmon/Operational")
+            );
+            assert_eq!(s(&e, "host.name"), Some("ws01"), "{json}");
+            // The vendor's own key is still there.
+            assert!(
+                e.fields
+                    .iter()
+                    .any(|(k, _)| k.ends_with("CommandLine") && !k.starts_with("process.")),
+                "{json}"
+            );
+        }
+    }
+
+    #[test]
+    fn logon_failure_and_existing_ecs_fields() {
+        let e = event(
+            r#"{"EventID":4625,"SourceName":"Microsoft-Windows-Security-Auditing","Channel":"Security","Hostname":"dc01","TargetUserName":"admin","IpAddress":"203.0.113.9","IpPort":"51515","ProcessId":"0x354","ProcessName":"C:\\Windows\\System32\\lsass.exe","LogonType":"3"}"#,
+        );
+        assert_eq!(s(&e, "user.name"), Some("admin"));
+        assert_eq!(
+            e.get("source.ip"),
+            Some(&Value::Ip("203.0.113.9".parse().unwrap()))
+        );
+        assert_eq!(e.get("source.port"), Some(&Value::Int(51515)));
+        assert_eq!(e.get("process.pid"), Some(&Value::Int(0x354)));
+        assert_eq!(s(&e, "process.name"), Some("lsass.exe"));
+        assert_eq!(s(&e, "winlog.logon.type"), Some("3"));
+        // Winlogbeat's own ECS value wins over the event data.
+        let e = event(
+            r#"{"process":{"name":"keep.exe"},"winlog":{"channel":"Security","event_id":4688,"event_data":{"NewProcessName":"C:\\x\\other.exe"}}}"#,
+        );
+        assert_eq!(s(&e, "process.name"), Some("keep.exe"));
+        assert_eq!(s(&e, "process.executable"), Some("C:\\x\\other.exe"));
+    }
+}
