@@ -20,7 +20,7 @@ fn describe() {
     );
     describe_counter!(
         "onewall_ingest_parse_errors_total",
-        "Records kept raw with a parse error"
+        "Records kept raw with a parse error, by format and error kind"
     );
     describe_counter!(
         "onewall_ingest_dropped_total",
@@ -72,8 +72,11 @@ fn describe() {
     ] {
         counter!("onewall_ingest_events_total", "source" => source).increment(0);
     }
-    for format in ["rfc5424", "rfc3164", "json", "flow", "unknown"] {
-        counter!("onewall_ingest_parse_errors_total", "format" => format).increment(0);
+    for format in onewall_model::Format::ALL {
+        for kind in onewall_ingest::parse::PARSE_ERROR_KINDS {
+            counter!("onewall_ingest_parse_errors_total", "format" => format.as_str(), "kind" => *kind)
+                .increment(0);
+        }
     }
     for reason in [
         "queue_full",

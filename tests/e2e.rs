@@ -272,7 +272,7 @@ fn syslog_and_http_to_api_and_across_a_restart() {
     for name in [
         "onewall_ingest_events_total{source=\"syslog_udp\"} 3",
         "onewall_ingest_events_total{source=\"http\"} 2",
-        "onewall_ingest_parse_errors_total{format=\"unknown\"} 1",
+        "onewall_ingest_parse_errors_total{format=\"unknown\",kind=\"no_header\"} 1",
         "onewall_ingest_dropped_total",
         "onewall_rules_alerts_total",
         "onewall_store_events_written_total 8",

@@ -14,7 +14,8 @@
 //!
 //! Metrics (labels from small fixed sets, never an address):
 //! `onewall_ingest_events_total{source}`, `onewall_ingest_bytes_total{source}`,
-//! `onewall_ingest_parse_errors_total{format}`, `onewall_ingest_dropped_total{reason}`
+//! `onewall_ingest_parse_errors_total{format, kind}` (kinds: [`crate::parse::PARSE_ERROR_KINDS`]),
+//! `onewall_ingest_dropped_total{reason}`
 //! (`frame_too_long`, `too_many_connections`, `tls_handshake`),
 //! `onewall_ingest_frame_errors_total{reason}` (recovered, nothing dropped: `bad_octet_count`,
 //! `truncated`), `onewall_ingest_http_rejected_total{reason}` (`too_large`, `bad_encoding`,
@@ -182,11 +183,16 @@ pub(crate) fn count_frame_error(reason: &'static str) {
     metrics::counter!("onewall_ingest_frame_errors_total", "reason" => reason).increment(1);
 }
 
-/// Count an event that kept a parse error.
+/// Count an event that kept a parse error, by its format and the error's kind
+/// ([`crate::parse::parse_error_kind`]).
 pub(crate) fn count_parse_error(event: &Event) {
-    if event.parse_error.is_some() {
-        metrics::counter!("onewall_ingest_parse_errors_total", "format" => event.format.as_str())
-            .increment(1);
+    if let Some(error) = &event.parse_error {
+        metrics::counter!(
+            "onewall_ingest_parse_errors_total",
+            "format" => event.format.as_str(),
+            "kind" => crate::parse::parse_error_kind(error),
+        )
+        .increment(1);
     }
 }
 
