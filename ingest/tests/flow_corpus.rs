@@ -414,3 +414,53 @@ fn unknown_versions_and_absurd_lengths_are_errors_not_panics() {
         assert_eq!(r.records, 0, "{name}");
     }
 }
+
+#[test]
+fn an_expired_template_is_not_used() {
+    let d = dgrams("softflowd_v10");
+    let settings = NetflowSettings {
+        template_ttl: Some(std::time::Duration::from_millis(50)),
+        ..NetflowSettings::default()
+    };
+    let mut dec = NetflowDecoder::new(settings).expect("decoder");
+    let mut out = Vec::new();
+    dec.decode(&d[0], peer(), Timestamp::now(), &ctx("netflow"), &mut out);
+    assert_eq!(out.len(), 24);
+    std::thread::sleep(std::time::Duration::from_millis(120));
+    let r = dec.decode(&d[1], peer(), Timestamp::now(), &ctx("netflow"), &mut out);
+    assert_eq!(
+        (r.records, r.error),
+        (0, None),
+        "data waits for a fresh template"
+    );
+    // The template comes again (as exporters resend it): the held data is decoded with it.
+    let r = dec.decode(&d[0], peer(), Timestamp::now(), &ctx("netflow"), &mut out);
+    assert_eq!(r.records, 24 + 32);
+}
+
+#[test]
+fn a_withdrawn_ipfix_template_is_not_used() {
+    let d = dgrams("softflowd_v10");
+    let mut dec = NetflowDecoder::new(NetflowSettings::default()).expect("decoder");
+    let mut out = Vec::new();
+    dec.decode(&d[0], peer(), Timestamp::now(), &ctx("netflow"), &mut out);
+    // RFC 7011 8.1: a template record with no fields withdraws template 1024.
+    let mut withdraw = vec![0, 10, 0, 24];
+    withdraw.extend_from_slice(&d[0][4..8]); // export time
+    withdraw.extend_from_slice(&24u32.to_be_bytes()); // sequence
+    withdraw.extend_from_slice(&[0, 0, 0, 0]); // observation domain
+    withdraw.extend_from_slice(&[0, 2, 0, 8, 4, 0, 0, 0]);
+    let r = dec.decode(
+        &withdraw,
+        peer(),
+        Timestamp::now(),
+        &ctx("netflow"),
+        &mut out,
+    );
+    assert_eq!((r.records, r.error), (0, None));
+    let r = dec.decode(&d[1], peer(), Timestamp::now(), &ctx("netflow"), &mut out);
+    assert_eq!(
+        r.records, 0,
+        "data of a withdrawn template is not decoded with it"
+    );
+}
