@@ -14,9 +14,11 @@ use serde::{Deserialize, Serialize};
 
 mod flow;
 mod playbooks;
+mod correlate;
 mod store;
 pub use flow::{FlowConfig, FlowResolved};
 pub use playbooks::PlaybooksResolved;
+pub use correlate::CorrelateConfig;
 pub use store::{ClickHouseConfig, SpoolConfig, StoreConfig};
 
 /// The whole file.
@@ -209,21 +211,6 @@ impl Default for RulesConfig {
             packs: Vec::new(),
             overlays: Vec::new(),
             placeholders: std::collections::BTreeMap::new(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct CorrelateConfig {
-    /// Alerts of one rule on one host within this many seconds join one incident.
-    pub window_secs: i64,
-}
-
-impl Default for CorrelateConfig {
-    fn default() -> Self {
-        CorrelateConfig {
-            window_secs: onewall_correlate::DEFAULT_WINDOW_SECS,
         }
     }
 }
@@ -562,9 +549,7 @@ pub fn resolve(config: Config) -> Result<Resolved, ConfigErrors> {
             errors.push(format!("{key}: must be greater than 0"));
         }
     }
-    if config.correlate.window_secs <= 0 {
-        errors.push("correlate.window_secs: must be greater than 0".into());
-    }
+    correlate::check(&config.correlate, &mut errors);
     store::check(&config.store, &mut errors);
     let flow = flow::resolve(&config.flow, region, &regions, &mut errors);
     let playbooks = playbooks::resolve(&config.playbooks, region, &regions, &mut errors);

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod config;
+mod correlation;
 mod metrics;
 mod pipeline;
 mod replay;

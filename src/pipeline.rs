@@ -12,13 +12,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use metrics::{counter, gauge};
-use onewall_correlate::{Change, Correlator, apply_alerts};
 use onewall_ingest::spool::{Spool, SpoolError, Spooled};
 use onewall_model::{Alert, Event, EventBatch, Incident, Timestamp};
 use onewall_rules::pack::RuleSetHandle;
 use onewall_store::{IncidentQuery, MAX_LIMIT, Store, StoreError};
 use tokio::sync::{mpsc, watch};
-use tracing::{error, info, warn};
+use tracing::{error, warn};
+
+use crate::correlation::CorrelationStage;
 
 pub mod backend;
 pub mod signals;
@@ -58,21 +59,14 @@ impl Pipeline {
     pub async fn start(
         rules: RuleSetHandle,
         store: Arc<dyn Store>,
-        window_secs: i64,
+        mut correlation: CorrelationStage,
         events: mpsc::Receiver<Spooled>,
         spool: Option<Arc<Spool>>,
         queue_batches: usize,
         batching: Batching,
         shutdown: watch::Receiver<bool>,
     ) -> anyhow::Result<Pipeline> {
-        let mut correlator = Correlator::new(window_secs);
-        correlator.resume(open_incidents(&*store).await?, Timestamp::now());
-        if !correlator.is_empty() {
-            info!(
-                groups = correlator.len(),
-                "correlator resumed open incidents"
-            );
-        }
+        correlation.resume(open_incidents(&*store).await?, Timestamp::now());
         let (to_store, from_detect) = mpsc::channel::<Detected>(queue_batches);
         let detect = std::thread::Builder::new()
             .name("onewall-detect".into())
@@ -80,7 +74,7 @@ impl Pipeline {
         let store = tokio::spawn(store_stage(
             store,
             spool,
-            correlator,
+            correlation,
             from_detect,
             batching,
             shutdown,
@@ -151,7 +145,7 @@ fn detect_stage(
 async fn store_stage(
     store: Arc<dyn Store>,
     spool: Option<Arc<Spool>>,
-    mut correlator: Correlator,
+    mut correlation: CorrelationStage,
     mut from_detect: mpsc::Receiver<Detected>,
     batching: Batching,
     shutdown: watch::Receiver<bool>,
@@ -205,6 +199,9 @@ async fn store_stage(
         } else {
             counter!("onewall_ingest_dropped_total", "reason" => "store_unavailable").increment(n);
         }
+        // Sigma correlations: their alerts are stored and grouped with the batch's.
+        let raised = correlation.detect(&events, &alerts);
+        alerts.extend(raised);
         if !alerts.is_empty() {
             let n = alerts.len() as u64;
             let written = retry("write alerts", &shutdown, || {
@@ -224,9 +221,10 @@ async fn store_stage(
             commit(spool, end_seq).await;
         }
         if !alerts.is_empty() {
-            correlate(&*store, &mut correlator, &alerts, &shutdown).await;
+            correlation.incidents(&*store, &alerts, &shutdown).await;
         }
     }
+    correlation.save_snapshot();
 }
 
 /// Open `[store.spool]`, delivering to `tx`.
@@ -310,82 +308,9 @@ pub async fn spool_intake(
     }
 }
 
-/// Group alerts into incidents and write the changes. An incident an analyst closed since the
-/// correlator last saw it refuses new alerts; its group is forgotten and the alerts open a new
-/// incident.
-async fn correlate(
-    store: &dyn Store,
-    correlator: &mut Correlator,
-    alerts: &[Alert],
-    shutdown: &watch::Receiver<bool>,
-) {
-    let now = Timestamp::now();
-    let mut changes = correlator.process(alerts, now);
-    let mut opened = Vec::new();
-    // At most two rounds: the second only opens incidents for groups forgotten in the first.
-    for _round in 0..2 {
-        let mut refused = Vec::new();
-        for change in changes.drain(..) {
-            match change {
-                Change::Opened(inc) => opened.push(*inc),
-                Change::Extended {
-                    id,
-                    group_key,
-                    alerts,
-                } => {
-                    let joined = alerts.clone();
-                    let result = store
-                        .update_incident(
-                            id,
-                            Box::new(move |inc| {
-                                if !inc.status.is_open() {
-                                    return Err(StoreError::Conflict(format!(
-                                        "incident {} is {}",
-                                        inc.id, inc.status
-                                    )));
-                                }
-                                apply_alerts(inc, &joined, now);
-                                Ok(())
-                            }),
-                        )
-                        .await;
-                    match result {
-                        Ok(inc) => signals::changed(inc, alerts).await,
-                        Err(StoreError::Conflict(_) | StoreError::NotFound { .. }) => {
-                            correlator.forget(&group_key);
-                            refused.extend(alerts);
-                        }
-                        Err(e) => {
-                            counter!("onewall_store_write_errors_total").increment(1);
-                            error!(incident = %id, error = %e, "adding alerts to incident failed");
-                        }
-                    }
-                }
-            }
-        }
-        if refused.is_empty() {
-            break;
-        }
-        changes = correlator.process(&refused, now);
-    }
-    if opened.is_empty() {
-        return;
-    }
-    let n = opened.len() as u64;
-    let written = retry("write incidents", shutdown, || {
-        let opened = opened.clone();
-        async move { store.upsert_incidents(opened).await }
-    })
-    .await;
-    if written {
-        counter!("onewall_correlate_incidents_opened_total").increment(n);
-        signals::opened(&opened, alerts).await;
-    }
-}
-
 /// Retry a store write with backoff while the node runs; after shutdown starts, try once more
 /// and give up. Returns whether it was written.
-async fn retry<F, Fut>(what: &str, shutdown: &watch::Receiver<bool>, mut attempt: F) -> bool
+pub(crate) async fn retry<F, Fut>(what: &str, shutdown: &watch::Receiver<bool>, mut attempt: F) -> bool
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<(), StoreError>>,

@@ -113,10 +113,23 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
     let (spooled_tx, spooled_rx) = mpsc::channel(r.config.pipeline.queue_batches);
     let spool = crate::pipeline::open_spool(&r.config.store, spooled_tx)?;
     let (events_tx, events_rx) = mpsc::channel::<EventBatch>(r.config.pipeline.queue_batches);
+    let correlations = crate::correlation::Correlations::load(
+        r.config.rules.builtin,
+        &r.config.rules.dirs,
+        live_rules.handle().current().engine().rules(),
+    )?;
+    for e in &correlations.errors {
+        warn!(rule = %e, "correlation rule skipped");
+    }
+    let correlation = crate::correlation::CorrelationStage::new(
+        correlations,
+        &r.config.correlate,
+        Some(&r.config.store.path),
+    );
     let pipeline = Pipeline::start(
         live_rules.handle(),
         store.clone(),
-        r.config.correlate.window_secs,
+        correlation,
         spooled_rx,
         Some(spool.clone()),
         r.config.pipeline.queue_batches,

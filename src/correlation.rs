@@ -1,0 +1,295 @@
+//! The node's correlation step: Sigma correlation rules over each batch's alerts (their
+//! alerts join the batch), then incident grouping, with the engines' state snapshotted to the
+//! data directory so a restart neither loses a half-complete window nor duplicates incidents.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use metrics::counter;
+use onewall_correlate::sigma::{SigmaCorrelator, Snapshot};
+use onewall_correlate::{
+    Correlator, GroupingConfig, Update, extend_incident, grade, mark_merged, merge_incident,
+};
+use onewall_model::{Alert, Event, EventId, Incident, Timestamp};
+use onewall_rules::correlation::{ResolvedCorrelation, load_correlations};
+use onewall_rules::{Engine, RuleError, RuleInfo, RuleSource, read_rule_dir};
+use onewall_store::{Store, StoreError};
+use tokio::sync::watch;
+use tracing::{error, info, warn};
+
+use crate::config::CorrelateConfig;
+use crate::pipeline::{retry, signals};
+
+/// The snapshot file, in the store directory.
+pub const SNAPSHOT_FILE: &str = "correlation.snapshot";
+
+/// Correlation rules read from the rule sources, resolved against the compiled rules.
+#[derive(Debug, Default)]
+pub struct Correlations {
+    pub rules: Vec<ResolvedCorrelation>,
+    /// Correlation documents that did not load, and why.
+    pub errors: Vec<RuleError>,
+}
+
+impl Correlations {
+    /// Read the correlation documents of the built-in pack (when `builtin`) and `dirs`.
+    pub fn load(builtin: bool, dirs: &[PathBuf], rules: &[RuleInfo]) -> anyhow::Result<Self> {
+        let mut sources: Vec<RuleSource> = if builtin {
+            Engine::builtin_sources()
+        } else {
+            Vec::new()
+        };
+        for d in dirs {
+            let (more, _) = read_rule_dir(d)
+                .map_err(|e| anyhow::anyhow!("rules.dirs: {}: {e}", d.display()))?;
+            sources.extend(more);
+        }
+        Ok(Self::from_sources(&sources, rules))
+    }
+
+    /// As [`Correlations::load`], from sources at hand.
+    pub fn from_sources(sources: &[RuleSource], rules: &[RuleInfo]) -> Self {
+        let (set, report) = load_correlations(sources);
+        let (resolved, mut errors) = set.resolve(rules);
+        errors.extend(report.errors);
+        Correlations {
+            rules: resolved,
+            errors,
+        }
+    }
+}
+
+/// The correlation step's engines and their snapshot.
+#[derive(Debug)]
+pub struct CorrelationStage {
+    sigma: SigmaCorrelator,
+    grouping: Correlator,
+    snapshot_path: Option<PathBuf>,
+    snapshot_every: Duration,
+    last_snapshot: Instant,
+}
+
+impl CorrelationStage {
+    /// Build the engines; restore the Sigma state from `data_dir`'s snapshot when there is one
+    /// (a snapshot that cannot be read is reported and set aside, and the node starts empty).
+    pub fn new(c: Correlations, cfg: &CorrelateConfig, data_dir: Option<&Path>) -> Self {
+        let mut sigma = SigmaCorrelator::new(c.rules, cfg.sigma());
+        let snapshot_path = data_dir.map(|d| d.join(SNAPSHOT_FILE));
+        if let Some(path) = &snapshot_path {
+            match std::fs::read(path) {
+                Ok(bytes) => match Snapshot::from_bytes(&bytes) {
+                    Ok(s) => {
+                        let n = sigma.restore(s);
+                        info!(groups = n, path = %path.display(), "correlation state restored");
+                    }
+                    Err(e) => {
+                        let aside = path.with_extension("snapshot.bad");
+                        let _ = std::fs::rename(path, &aside);
+                        warn!(error = %e, kept_as = %aside.display(),
+                            "correlation snapshot unreadable; starting empty");
+                    }
+                },
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => warn!(error = %e, path = %path.display(), "reading correlation snapshot"),
+            }
+        }
+        info!(rules = sigma.rule_count(), "correlation rules loaded");
+        CorrelationStage {
+            sigma,
+            grouping: Correlator::with_config(cfg.grouping()),
+            snapshot_path,
+            snapshot_every: Duration::from_secs(cfg.snapshot_interval_secs.max(1)),
+            last_snapshot: Instant::now(),
+        }
+    }
+
+    /// Resume incident grouping from the incidents held when the node stopped.
+    pub fn resume(&mut self, incidents: Vec<Incident>, now: Timestamp) {
+        self.grouping.resume(incidents, now);
+        if !self.grouping.is_empty() {
+            info!(
+                links = self.grouping.len(),
+                "correlator resumed open incidents"
+            );
+        }
+    }
+
+    /// Run the Sigma correlations over a batch's alerts (fields looked up in its events);
+    /// returns the correlation alerts raised, for the caller to add to the batch.
+    pub fn detect(&mut self, events: &[Event], alerts: &[Alert]) -> Vec<Alert> {
+        if self.sigma.rule_count() == 0 || alerts.is_empty() {
+            return Vec::new();
+        }
+        let by_id: HashMap<EventId, &Event> = events.iter().map(|e| (e.id, e)).collect();
+        let before = self.sigma.stats();
+        let out = self.sigma.process(alerts, &by_id, Timestamp::now());
+        let after = self.sigma.stats();
+        counter!("onewall_correlate_alerts_total").increment(after.fired - before.fired);
+        counter!("onewall_correlate_evictions_total").increment(after.evicted - before.evicted);
+        counter!("onewall_correlate_late_total").increment(after.late - before.late);
+        out
+    }
+
+    /// Group alerts into incidents and write the changes: new incidents, alerts joining (or
+    /// reopening) stored ones, merges. Alerts of quiet rules (evidence for a correlation with
+    /// `generate: false`) open no incident. An incident that refuses alerts (closed, or stale)
+    /// is forgotten and the alerts open a new one.
+    pub async fn incidents(
+        &mut self,
+        store: &dyn Store,
+        alerts: &[Alert],
+        shutdown: &watch::Receiver<bool>,
+    ) {
+        let loud: Vec<Alert> = alerts
+            .iter()
+            .filter(|a| !self.sigma.is_quiet(&a.rule.id))
+            .cloned()
+            .collect();
+        self.maybe_snapshot();
+        if loud.is_empty() {
+            return;
+        }
+        let now = Timestamp::now();
+        let config = self.grouping.config().clone();
+        let mut updates = self.grouping.updates(&loud, now);
+        let mut opened: Vec<Incident> = Vec::new();
+        let mut merges = Vec::new();
+        // At most two rounds: the second only opens incidents for groups forgotten in the first.
+        for _round in 0..2 {
+            let mut refused = Vec::new();
+            for update in updates.drain(..) {
+                match update {
+                    Update::Opened(inc) => opened.push(*inc),
+                    Update::Merged { into, from } => merges.push((into, from)),
+                    Update::Extended {
+                        id,
+                        group_key,
+                        alerts,
+                        fresh,
+                    } => {
+                        let joined = alerts.clone();
+                        let cfg = config.clone();
+                        let result = store
+                            .update_incident(
+                                id,
+                                Box::new(move |inc| {
+                                    extend_incident(inc, &joined, fresh, &cfg, now)
+                                        .map_err(|e| StoreError::Conflict(e.to_string()))
+                                }),
+                            )
+                            .await;
+                        match result {
+                            Ok(inc) => signals::changed(inc, alerts).await,
+                            Err(StoreError::Conflict(_) | StoreError::NotFound { .. }) => {
+                                self.grouping.forget(&group_key);
+                                refused.extend(alerts);
+                            }
+                            Err(e) => {
+                                counter!("onewall_store_write_errors_total").increment(1);
+                                error!(incident = %id, error = %e, "adding alerts to incident failed");
+                            }
+                        }
+                    }
+                }
+            }
+            if refused.is_empty() {
+                break;
+            }
+            updates = self.grouping.updates(&refused, now);
+        }
+        if !opened.is_empty() {
+            let n = opened.len() as u64;
+            let written = retry("write incidents", shutdown, || {
+                let opened = opened.clone();
+                async move { store.upsert_incidents(opened).await }
+            })
+            .await;
+            if written {
+                counter!("onewall_correlate_incidents_opened_total").increment(n);
+                signals::opened(&opened, &loud).await;
+            }
+        }
+        for (into, from) in merges {
+            merge(store, into, from, &config, now).await;
+        }
+    }
+
+    /// Write the snapshot when the interval has passed.
+    fn maybe_snapshot(&mut self) {
+        if self.last_snapshot.elapsed() >= self.snapshot_every {
+            self.save_snapshot();
+        }
+    }
+
+    /// Write the Sigma state to the snapshot file (a temporary file renamed over it).
+    pub fn save_snapshot(&mut self) {
+        self.last_snapshot = Instant::now();
+        let Some(path) = &self.snapshot_path else {
+            return;
+        };
+        let bytes = self.sigma.snapshot().to_bytes();
+        let tmp = path.with_extension("snapshot.tmp");
+        let result = std::fs::write(&tmp, &bytes).and_then(|()| std::fs::rename(&tmp, path));
+        match result {
+            Ok(()) => counter!("onewall_correlate_snapshots_total").increment(1),
+            Err(e) => {
+                counter!("onewall_correlate_snapshot_errors_total").increment(1);
+                warn!(error = %e, path = %path.display(), "writing correlation snapshot");
+            }
+        }
+    }
+}
+
+/// Fold stored incident `from` into `into` and close `from` with a pointer to it.
+async fn merge(
+    store: &dyn Store,
+    into: onewall_model::IncidentId,
+    from: onewall_model::IncidentId,
+    config: &GroupingConfig,
+    now: Timestamp,
+) {
+    let source = match store.get_incident(from).await {
+        Ok(Some(inc)) => inc,
+        Ok(None) => return,
+        Err(e) => {
+            error!(incident = %from, error = %e, "reading incident to merge");
+            return;
+        }
+    };
+    let cfg = config.clone();
+    let absorbed = source.clone();
+    let merged = store
+        .update_incident(
+            into,
+            Box::new(move |inc| {
+                merge_incident(inc, &absorbed, now);
+                grade(inc, &cfg, now);
+                Ok(())
+            }),
+        )
+        .await;
+    match merged {
+        Ok(inc) => signals::changed(inc, Vec::new()).await,
+        Err(e) => {
+            error!(incident = %into, error = %e, "merging incident");
+            return;
+        }
+    }
+    let closed = store
+        .update_incident(
+            from,
+            Box::new(move |inc| {
+                mark_merged(inc, into, now);
+                Ok(())
+            }),
+        )
+        .await;
+    match closed {
+        Ok(inc) => {
+            counter!("onewall_correlate_incidents_merged_total").increment(1);
+            signals::changed(inc, Vec::new()).await;
+        }
+        Err(e) => error!(incident = %from, error = %e, "closing merged incident"),
+    }
+}
