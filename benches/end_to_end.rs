@@ -1,8 +1,12 @@
-//! End to end: syslog over TCP from loopback clients to the embedded store, through the real
-//! binary with the built-in rules. Prints events/s (median of the runs).
+//! End to end: syslog over TCP from loopback clients through the real binary (parse, the
+//! built-in rules plus the SigmaHQ Linux rules from the shared corpus, the spool) into the
+//! embedded store and, when `ONEWALL_CLICKHOUSE_URL` is set, into ClickHouse. Prints events/s
+//! (median of the runs) and the node's peak resident memory.
 //!
 //! `cargo bench --bench end_to_end` runs the full size; under `cargo test` it runs once, small,
-//! as a smoke test. `ONEWALL_E2E_EVENTS` and `ONEWALL_E2E_CLIENTS` change the size.
+//! as a smoke test. `ONEWALL_E2E_EVENTS` and `ONEWALL_E2E_CLIENTS` change the size;
+//! `ONEWALL_E2E_BACKENDS` (`embedded,clickhouse`) which stores run; `ONEWALL_E2E_SIGMA=0`
+//! leaves the SigmaHQ rules out.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a bench fails loudly
 
@@ -63,13 +67,49 @@ fn metric(http: &str, name: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn run_once(events: usize, clients: usize) -> f64 {
+/// The SigmaHQ Linux rules of the shared corpus, when present.
+fn sigma_linux() -> Option<std::path::PathBuf> {
+    if std::env::var("ONEWALL_E2E_SIGMA").as_deref() == Ok("0") {
+        return None;
+    }
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpus/sigmahq/rules/linux");
+    dir.is_dir().then_some(dir)
+}
+
+/// Run `sql` on the ClickHouse server at `url`.
+fn clickhouse_sql(url: &str, sql: &str) -> String {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut resp = agent.post(url).send(sql.as_bytes()).unwrap();
+    resp.body_mut().read_to_string().unwrap()
+}
+
+/// One run; (events/s, peak RSS of the node in KiB).
+fn run_once(events: usize, clients: usize, clickhouse: Option<&str>) -> (f64, u64) {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("onewall.toml");
+    let database = format!("onewall_bench_{}", std::process::id());
+    let store = match clickhouse {
+        Some(url) => {
+            clickhouse_sql(url, &format!("DROP DATABASE IF EXISTS {database}"));
+            format!(
+                "backend = \"clickhouse\"\n[store.clickhouse]\nurl = \"{url}\"\ndatabase = \"{database}\"\nbatch_linger_ms = 200\n"
+            )
+        }
+        None => String::new(),
+    };
+    let rules = match sigma_linux() {
+        Some(d) => format!("[rules]\ndirs = [\"{}\"]\n", d.display()),
+        None => String::new(),
+    };
     std::fs::write(
         &cfg,
         format!(
-            "version = 1\n[syslog]\nudp = \"\"\ntcp = \"127.0.0.1:0\"\n[http]\nlisten = \"127.0.0.1:0\"\n[store]\npath = \"{}\"\n",
+            "version = 1\n[syslog]\nudp = \"\"\ntcp = \"127.0.0.1:0\"\n[http]\nlisten = \"127.0.0.1:0\"\n\
+             [flow]\nnetflow = \"\"\nsflow = \"\"\n{rules}[store]\npath = \"{}\"\n{store}",
             dir.path().join("data").display()
         ),
     )
@@ -128,11 +168,24 @@ fn run_once(events: usize, clients: usize) -> f64 {
         std::thread::sleep(Duration::from_millis(20));
     }
     let secs = start.elapsed().as_secs_f64();
+    let rss = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0);
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
     let _ = child.wait();
-    want as f64 / secs
+    if let Some(url) = clickhouse {
+        let stored = clickhouse_sql(url, &format!("SELECT count() FROM {database}.events"));
+        assert_eq!(stored.trim(), want.to_string(), "events in clickhouse");
+        clickhouse_sql(url, &format!("DROP DATABASE IF EXISTS {database}"));
+    }
+    (want as f64 / secs, rss)
 }
 
 fn main() {
@@ -140,11 +193,35 @@ fn main() {
     let events = env_usize("ONEWALL_E2E_EVENTS", if full { 200_000 } else { 2_000 });
     let clients = env_usize("ONEWALL_E2E_CLIENTS", 4).max(1);
     let runs = if full { 3 } else { 1 };
-    let mut rates: Vec<f64> = (0..runs).map(|_| run_once(events, clients)).collect();
-    rates.sort_by(f64::total_cmp);
-    let median = rates[rates.len() / 2];
-    println!(
-        "end_to_end: {events} events over {clients} TCP clients → embedded store, built-in rules: \
-         median {median:.0} events/s over {runs} run(s) (all: {rates:.0?})"
-    );
+    let url = std::env::var("ONEWALL_CLICKHOUSE_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty());
+    let backends =
+        std::env::var("ONEWALL_E2E_BACKENDS").unwrap_or_else(|_| "embedded,clickhouse".into());
+    let rules = if sigma_linux().is_some() {
+        "built-in + SigmaHQ Linux rules"
+    } else {
+        "built-in rules only"
+    };
+    for backend in backends.split(',').map(str::trim) {
+        let ch = match (backend, &url) {
+            ("embedded", _) => None,
+            ("clickhouse", Some(u)) => Some(u.as_str()),
+            ("clickhouse", None) => {
+                println!("end_to_end: clickhouse not run (ONEWALL_CLICKHOUSE_URL is not set)");
+                continue;
+            }
+            (other, _) => panic!("ONEWALL_E2E_BACKENDS: unknown backend {other:?}"),
+        };
+        let mut results: Vec<(f64, u64)> =
+            (0..runs).map(|_| run_once(events, clients, ch)).collect();
+        results.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let (median, rss) = results[results.len() / 2];
+        let all: Vec<f64> = results.iter().map(|r| r.0).collect();
+        println!(
+            "end_to_end: {events} events over {clients} TCP clients → {backend} store, {rules}: \
+             median {median:.0} events/s over {runs} run(s) (all: {all:.0?}); peak RSS {} MiB",
+            rss / 1024
+        );
+    }
 }
