@@ -105,3 +105,47 @@ pub(super) fn resolve(
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{defaults, parse};
+
+    #[test]
+    fn defaults_listen_on_the_registered_ports() {
+        let r = defaults().expect("defaults");
+        assert_eq!(r.flow.netflow.map(|a| a.port()), Some(2055));
+        assert_eq!(r.flow.sflow.map(|a| a.port()), Some(6343));
+        assert_eq!(r.flow.ipfix, None);
+        assert_eq!(r.flow.region, r.region);
+        assert_eq!(
+            r.flow.settings.template_ttl,
+            Some(std::time::Duration::from_secs(1800))
+        );
+    }
+
+    #[test]
+    fn every_flow_mistake_is_named() {
+        let text = "version = 1\n[flow]\nnetflow = \"0.0.0.0:99999\"\nipfix = \"127.0.0.1:6343\"\nsflow = \"127.0.0.1:6343\"\nmax_exporters = 0\nregion = \"419999\"\nports = 1\n";
+        let e = parse(text).expect_err("mistakes").0;
+        for want in [
+            "flow.ports: unknown key",
+            "flow.netflow: \"0.0.0.0:99999\" is not an address",
+            "flow.sflow: 127.0.0.1:6343 is also flow.ipfix",
+            "flow.max_exporters: must be greater than 0",
+            "flow.region: 419999",
+        ] {
+            assert!(e.iter().any(|l| l.starts_with(want)), "{want}: {e:#?}");
+        }
+    }
+
+    #[test]
+    fn tags_and_addresses_are_read() {
+        let text = "version = 1\n[flow]\nnetflow = \"\"\nipfix = \"127.0.0.1:4739\"\nregion = \"410100\"\ndepartment = \" netops \"\ntemplate_ttl_secs = 0\n";
+        let r = parse(text).expect("config");
+        assert_eq!(r.flow.netflow, None);
+        assert_eq!(r.flow.ipfix.map(|a| a.port()), Some(4739));
+        assert_eq!(r.flow.region.to_string(), "410100");
+        assert_eq!(r.flow.department.as_deref(), Some("netops"));
+        assert_eq!(r.flow.settings.template_ttl, None);
+    }
+}
