@@ -434,3 +434,69 @@ fn sigmahq_rules_compile_through_the_shipped_pipelines() {
     }
     assert!(count("linux/builtin") > 0);
 }
+
+/// The same Windows events sent in the three JSON shapes fire the same SigmaHQ rules through
+/// the shipped pipelines, and those are rules that match the event as written (the pipelines
+/// only rename fields and add routing).
+#[test]
+fn the_three_windows_shapes_fire_the_same_sigmahq_rules() {
+    let dir = format!("{CORPUS}/sigmahq/rules/windows");
+    let (sources, _) = onewall_rules::read_rule_dir(std::path::Path::new(&dir)).expect("dir");
+    let set = PipelineSet::shipped(&[
+        "windows-sysmon",
+        "windows-logsource",
+        "windows-winlogbeat",
+        "windows-nxlog",
+        "windows-evtx",
+    ])
+    .expect("pipelines")
+    .require_routing(true);
+    let (plain, _) = Engine::compile(sources.clone());
+    let (piped, report) = Engine::compile_with_pipelines(sources, &Placeholders::new(), &set);
+    assert!(
+        piped.len() > 2000,
+        "{} rules; {:?}",
+        piped.len(),
+        report.errors.first()
+    );
+    let (mut fired, mut routed_out) = (0, 0);
+    for bare in common::windows::generated_events(240) {
+        let mut data = bare.as_object().expect("object").clone();
+        let id = data.remove("EventID").expect("EventID");
+        let channel = data.remove("Channel").expect("Channel");
+        let winlogbeat = json!({"winlog": {"event_id": id.to_string(), "channel": channel,
+            "computer_name": "WS1", "event_data": data}});
+        let mut flat = data.clone();
+        flat.insert("EventID".into(), id.clone());
+        flat.insert("Channel".into(), channel.clone());
+        flat.insert("Hostname".into(), json!("WS1"));
+        let nxlog = Value::Object(flat);
+        let evtx = json!({"Event": {"System": {"EventID": id, "Channel": channel,
+            "Computer": "WS1"}, "EventData": data}});
+        let sets: Vec<Vec<String>> = [winlogbeat, nxlog, evtx]
+            .iter()
+            .map(|v| fired_sorted(&piped, &parse(&v.to_string())))
+            .collect();
+        assert_eq!(sets[0], sets[1], "winlogbeat vs nxlog: {bare}");
+        assert_eq!(sets[0], sets[2], "winlogbeat vs evtx: {bare}");
+        let as_written = fired_sorted(&plain, &common::event(&bare, None));
+        for id in &sets[0] {
+            assert!(
+                as_written.contains(id),
+                "{id} fires only once mapped: {bare}"
+            );
+        }
+        fired += sets[0].len();
+        routed_out += as_written.len() - sets[0].len();
+    }
+    println!(
+        "{fired} matches in each shape; {routed_out} matches of rules for other logsources routed out"
+    );
+    assert!(fired > 0 && routed_out > 0);
+}
+
+fn fired_sorted(engine: &Engine, event: &Event) -> Vec<String> {
+    let mut ids = fired(engine, event);
+    ids.sort();
+    ids
+}
