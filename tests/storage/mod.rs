@@ -99,6 +99,9 @@ udp = "127.0.0.1:0"
 tcp = "127.0.0.1:0"
 [http]
 listen = "127.0.0.1:0"
+[flow]
+netflow = "127.0.0.1:0"
+sflow = "127.0.0.1:0"
 [store]
 path = "{}"
 {store}
