@@ -56,6 +56,7 @@ pub struct Pipeline {
 impl Pipeline {
     /// Start the stages. Events sent on `events` flow through; when every sender is dropped the
     /// stages drain what they hold and end ([`Pipeline::join`]).
+    #[allow(clippy::too_many_arguments)] // each is a separate wire of the node
     pub async fn start(
         rules: RuleSetHandle,
         store: Arc<dyn Store>,
