@@ -261,6 +261,20 @@ impl Outbox {
         self.insert(d, DeliveryState::Pending, now, None)
     }
 
+    /// Queue deliveries in one transaction, due now. Returns how many were new.
+    pub fn enqueue_all(&self, ds: &[NewDelivery], now: Timestamp) -> Result<usize, PlaybookError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        let mut n = 0;
+        for d in ds {
+            if insert(&tx, d, DeliveryState::Pending, now, None).map_err(|e| self.err(e))? {
+                n += 1;
+            }
+        }
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(n)
+    }
+
     /// Log a delivery that is already settled (an assignment made, or a throttled run).
     pub fn record(
         &self,
@@ -279,33 +293,7 @@ impl Outbox {
         now: Timestamp,
         error: Option<&str>,
     ) -> Result<bool, PlaybookError> {
-        let payload = serde_json::to_string(&d.payload).map_err(|e| {
-            PlaybookError::Delivery(format!("delivery {}: cannot encode: {e}", d.key))
-        })?;
-        let done_at = (state == DeliveryState::Done).then_some(now.nanos());
-        let n = self
-            .lock()
-            .execute(
-                "INSERT OR IGNORE INTO deliveries
-                 (key, playbook, action, subject, region, target, payload, state, attempts,
-                  created, next_at, done_at, last_error)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?9, ?10, ?11)",
-                params![
-                    d.key,
-                    d.playbook,
-                    d.action,
-                    d.subject,
-                    d.region.get(),
-                    d.target,
-                    payload,
-                    state.as_str(),
-                    now.nanos(),
-                    done_at,
-                    error
-                ],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(n == 1)
+        insert(&self.lock(), d, state, now, error).map_err(|e| self.err(e))
     }
 
     /// Pending deliveries due at `now`, oldest first, at most `limit`. A row whose payload no
@@ -569,6 +557,39 @@ impl Outbox {
             .map(|_| ())
             .map_err(|e| self.err(e))
     }
+}
+
+fn insert(
+    conn: &Connection,
+    d: &NewDelivery,
+    state: DeliveryState,
+    now: Timestamp,
+    error: Option<&str>,
+) -> rusqlite::Result<bool> {
+    // A payload that cannot be encoded is stored as `null`, so the sender marks it failed with
+    // the reason rather than it being lost without trace.
+    let payload = serde_json::to_string(&d.payload).unwrap_or_else(|_| "null".into());
+    let done_at = (state == DeliveryState::Done).then_some(now.nanos());
+    let n = conn.execute(
+        "INSERT OR IGNORE INTO deliveries
+         (key, playbook, action, subject, region, target, payload, state, attempts,
+          created, next_at, done_at, last_error)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?9, ?10, ?11)",
+        params![
+            d.key,
+            d.playbook,
+            d.action,
+            d.subject,
+            d.region.get(),
+            d.target,
+            payload,
+            state.as_str(),
+            now.nanos(),
+            done_at,
+            error
+        ],
+    )?;
+    Ok(n == 1)
 }
 
 #[cfg(unix)]

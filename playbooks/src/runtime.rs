@@ -151,9 +151,11 @@ impl Playbooks {
     pub async fn handle(&self, signal: Signal, now: Timestamp) {
         match signal {
             Signal::Alerts(alerts) => {
+                let mut queue = Vec::new();
                 for a in &alerts {
-                    self.dispatch(&Subject::Alert(a), now).await;
+                    self.collect(&Subject::Alert(a), now, &mut queue).await;
                 }
+                self.enqueue(queue, now).await;
             }
             Signal::Incident {
                 incident,
@@ -178,6 +180,36 @@ impl Playbooks {
 
     /// Run every matching playbook for `subject`. Returns how many ran.
     pub async fn dispatch(&self, subject: &Subject<'_>, now: Timestamp) -> usize {
+        let mut queue = Vec::new();
+        let ran = self.collect(subject, now, &mut queue).await;
+        self.enqueue(queue, now).await;
+        ran
+    }
+
+    /// Queue deliveries in one transaction (one durable write for a whole batch of alerts).
+    async fn enqueue(&self, queue: Vec<NewDelivery>, now: Timestamp) {
+        if queue.is_empty() {
+            return;
+        }
+        let n = queue.len();
+        let ob = self.outbox.clone();
+        match run_blocking(move || ob.enqueue_all(&queue, now)).await {
+            Ok(0) => debug!(deliveries = n, "already queued"),
+            Ok(_) => self.wake.notify_one(),
+            Err(e) => {
+                error!(deliveries = n, error = %e, "queuing deliveries failed; they are lost")
+            }
+        }
+    }
+
+    /// Run every matching playbook for `subject`, adding what it sends to `queue` (assignments
+    /// and throttled runs are recorded at once). Returns how many playbooks ran.
+    async fn collect(
+        &self,
+        subject: &Subject<'_>,
+        now: Timestamp,
+        queue: &mut Vec<NewDelivery>,
+    ) -> usize {
         let mut ran = 0;
         let mut vars = None;
         for pb in &self.playbooks {
@@ -281,14 +313,7 @@ impl Playbooks {
                         continue;
                     }
                 }
-                let ob = self.outbox.clone();
-                match run_blocking(move || ob.enqueue(&d, now)).await {
-                    Ok(true) => self.wake.notify_one(),
-                    Ok(false) => debug!(playbook = %pb.id, "already queued"),
-                    Err(e) => {
-                        error!(playbook = %pb.id, error = %e, "queuing a delivery failed; it is lost")
-                    }
-                }
+                queue.push(d);
             }
         }
         ran
