@@ -33,8 +33,8 @@ fn installed() -> bool {
     SIGNALS.get().is_some_and(|tx| !tx.is_closed())
 }
 
-/// Events and their alerts were stored.
-pub async fn stored(events: &[Event], alerts: &[Alert]) {
+/// Events were stored: note which sources sent them.
+pub async fn events(events: &[Event]) {
     if !installed() {
         return;
     }
@@ -57,7 +57,11 @@ pub async fn stored(events: &[Event], alerts: &[Alert]) {
     if !seen.is_empty() {
         send(Signal::SourcesSeen(seen.into_values().collect())).await;
     }
-    if !alerts.is_empty() {
+}
+
+/// Alerts were stored.
+pub async fn alerts(alerts: &[Alert]) {
+    if installed() && !alerts.is_empty() {
         send(Signal::Alerts(alerts.to_vec())).await;
     }
 }
