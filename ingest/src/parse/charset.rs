@@ -77,12 +77,16 @@ fn gb18030(bytes: &[u8]) -> Cow<'_, str> {
 }
 
 /// Like [`decode`], and when some bytes are not text in `charset` (neither UTF-8 nor GB18030
-/// for [`Charset::Auto`]), also an error naming the first of them. Those bytes read as U+FFFD;
-/// the caller keeps the raw bytes.
-pub fn decode_checked(bytes: &[u8], charset: Charset) -> (Cow<'_, str>, Option<String>) {
+/// for [`Charset::Auto`]), also an error naming the first of them, counted from 1 within
+/// `part` (`message`, `line`). Those bytes read as U+FFFD; the caller keeps the raw bytes.
+pub fn decode_checked<'a>(
+    bytes: &'a [u8],
+    charset: Charset,
+    part: &str,
+) -> (Cow<'a, str>, Option<String>) {
     let error = |at: usize, what: &str| {
         format!(
-            "invalid text: byte {} (0x{:02X}) is {what}; shown as U+FFFD, raw bytes kept",
+            "invalid text: {part} byte {} (0x{:02X}) is {what}; shown as U+FFFD, raw bytes kept",
             at + 1,
             bytes[at]
         )
@@ -162,28 +166,34 @@ mod tests {
     #[test]
     fn bytes_that_are_no_text_are_named() {
         // GBK and UTF-8 decode without error.
-        assert_eq!(decode_checked(b"\xc8\xd5\xd6\xbe", Charset::Auto).1, None);
-        assert_eq!(decode_checked("源IP".as_bytes(), Charset::Auto).1, None);
-        assert_eq!(decode_checked(b"plain", Charset::Utf8).1, None);
+        assert_eq!(
+            decode_checked(b"\xc8\xd5\xd6\xbe", Charset::Auto, "line").1,
+            None
+        );
+        assert_eq!(
+            decode_checked("源IP".as_bytes(), Charset::Auto, "line").1,
+            None
+        );
+        assert_eq!(decode_checked(b"plain", Charset::Utf8, "line").1, None);
         // 0xFF is neither UTF-8 nor GB18030 (0x80 is: the euro sign).
-        let (text, err) = decode_checked(b"ab\xffcd", Charset::Auto);
+        let (text, err) = decode_checked(b"ab\xffcd", Charset::Auto, "line");
         assert_eq!(text, "ab\u{fffd}cd");
         let err = err.expect("an error");
-        assert!(err.starts_with("invalid text: byte 3 (0xFF)"), "{err}");
+        assert!(err.starts_with("invalid text: line byte 3 (0xFF)"), "{err}");
         assert_eq!(
-            decode_checked(b"\x80", Charset::Gb18030),
+            decode_checked(b"\x80", Charset::Gb18030, "line"),
             ("\u{20ac}".into(), None)
         );
-        let (_, err) = decode_checked(b"\xc8\xd5x\xff", Charset::Gb18030);
+        let (_, err) = decode_checked(b"\xc8\xd5x\xff", Charset::Gb18030, "line");
         assert!(err.expect("an error").contains("byte 4 (0xFF)"));
         // One pass gives the same text as the replacing decoder.
         for bytes in [&b"\xffa\x80\xc8\xd5\x81"[..], b"\xc8", b"x\xfe\xfe\xfe"] {
             assert_eq!(
-                decode_checked(bytes, Charset::Gb18030).0,
+                decode_checked(bytes, Charset::Gb18030, "line").0,
                 encoding_rs::GB18030.decode(bytes).0
             );
         }
-        let (_, err) = decode_checked(b"ok \xc8\xd5", Charset::Utf8);
+        let (_, err) = decode_checked(b"ok \xc8\xd5", Charset::Utf8, "line");
         assert!(
             err.expect("an error")
                 .contains("byte 4 (0xC8) is not UTF-8")

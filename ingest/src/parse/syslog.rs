@@ -138,7 +138,7 @@ pub(crate) fn finish_text(
         Some(t) if ctx.charset != Charset::Gb18030 => {
             (Cow::Borrowed(t.strip_prefix('\u{feff}').unwrap_or(t)), None)
         }
-        _ => decode_checked(msg, ctx.charset),
+        _ => decode_checked(msg, ctx.charset, "message"),
     };
     if let Some(e) = bad_text
         && event.parse_error.is_none()
@@ -259,7 +259,7 @@ pub(crate) fn set_message(event: &mut Event, msg: &[u8], charset: Charset) {
 /// no parse error, else `error`.
 fn unknown(event: &mut Event, line: &[u8], error: String, ctx: &ParseContext, bodies: bool) {
     event.format = Format::Unknown;
-    let (text, bad_text) = decode_checked(line, ctx.charset);
+    let (text, bad_text) = decode_checked(line, ctx.charset, "line");
     syslog_names()
         .message
         .set(&mut event.fields, Value::str(text.as_ref()));
