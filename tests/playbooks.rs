@@ -53,6 +53,7 @@ actions:
       to: [soc@example.org]
       subject: "【{{{{incident.grade}}}}级】{{{{incident.title}}}}"
   - webhook: {{ url: "http://127.0.0.1:{p}/generic", secret: "{s}" }}
+  - assign: {{ team: 郑州应急组 }}
 "#,
             p = hooks.port,
             s = WEBHOOK_SECRET
@@ -170,6 +171,18 @@ timezone = "+00:00"
         })
         .count();
     assert_eq!(incident_hooks, 1);
+
+    // The playbook assigned the incident to its team, on the incident's timeline.
+    let inc = node.get(&format!("/api/v1/incidents/{incident_id}"));
+    assert_eq!(inc["team"], "郑州应急组", "{inc}");
+    assert!(
+        inc["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "assigned" && e["actor"] == "playbook:ssh-incidents"),
+        "{inc}"
+    );
 
     // The daily report, on schedule: the incident counted, not a zero report.
     let report = eventually(Duration::from_secs(60), || {
