@@ -12,10 +12,12 @@ use onewall_model::{Region, RegionCode, RegionLevel, RegionTree};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+pub mod access;
 mod flow;
 mod playbooks;
 mod correlate;
 mod store;
+pub use access::{AuthConfig, SlaConfig};
 pub use flow::{FlowConfig, FlowResolved};
 pub use playbooks::PlaybooksResolved;
 pub use correlate::CorrelateConfig;
@@ -38,6 +40,10 @@ pub struct Config {
     pub correlate: CorrelateConfig,
     pub store: StoreConfig,
     pub pipeline: PipelineConfig,
+    /// Who may call the API, what is masked, whether /metrics is open.
+    pub auth: AuthConfig,
+    /// Incident SLA clocks per grade.
+    pub sla: SlaConfig,
     /// Response playbooks, their deliveries and the daily report.
     pub playbooks: playbooks::PlaybooksConfig,
 }
@@ -293,6 +299,8 @@ const SECTIONS: &[&str] = &[
     "correlate",
     "store",
     "pipeline",
+    "auth",
+    "sla",
     "playbooks",
 ];
 
@@ -353,6 +361,8 @@ pub fn parse(text: &str) -> Result<Resolved, ConfigErrors> {
                 }
                 kept
             }
+            ("auth", toml::Value::Table(t)) => check_keys::<AuthConfig>("auth", t, &mut errors),
+            ("sla", toml::Value::Table(t)) => check_keys::<SlaConfig>("sla", t, &mut errors),
             ("pipeline", toml::Value::Table(t)) => {
                 check_keys::<PipelineConfig>("pipeline", t, &mut errors)
             }
@@ -551,6 +561,7 @@ pub fn resolve(config: Config) -> Result<Resolved, ConfigErrors> {
     }
     correlate::check(&config.correlate, &mut errors);
     store::check(&config.store, &mut errors);
+    access::check(&config.auth, &config.sla, &mut errors);
     let flow = flow::resolve(&config.flow, region, &regions, &mut errors);
     let playbooks = playbooks::resolve(&config.playbooks, region, &regions, &mut errors);
     for (i, d) in config.rules.dirs.iter().enumerate() {

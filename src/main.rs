@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
+mod audit_cli;
 mod config;
 mod correlation;
 mod metrics;
@@ -12,6 +13,7 @@ mod pipeline;
 mod replay;
 mod rules_cli;
 mod serve;
+mod users_cli;
 
 /// onewall (一道墙): a security operations engine for province, city and county SOCs.
 #[derive(Debug, Parser)]
@@ -40,6 +42,21 @@ enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Manage users (people who log in to the console).
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+    /// Manage API tokens (machines, collectors).
+    Tokens {
+        #[command(subcommand)]
+        command: TokensCommand,
+    },
+    /// Check the tamper-evident audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Hunt over log files offline: parse each line (syslog, JSON/NDJSON) and print the rule hits.
     Replay {
         /// Log files to read.
@@ -60,6 +77,88 @@ enum Command {
         /// Region code the events are taken to come from.
         #[arg(long, default_value = "410000")]
         region: String,
+    },
+}
+
+/// Where the node keeps its data: `--data DIR`, or the `store.path` of `--config FILE`.
+#[derive(Debug, Args)]
+struct DataArgs {
+    /// Configuration file whose `store.path` is the data directory.
+    #[arg(short, long)]
+    config: Option<PathBuf>,
+    /// The data directory itself.
+    #[arg(long)]
+    data: Option<PathBuf>,
+}
+
+/// Who a new user or token is.
+#[derive(Debug, Args)]
+struct GrantArgs {
+    /// viewer, analyst, responder, admin or collector.
+    #[arg(long)]
+    role: String,
+    /// GB/T 2260 code of the region subtree it is limited to.
+    #[arg(long, default_value = "410000")]
+    region: String,
+    /// Department it is limited to (events whose organization.name is this).
+    #[arg(long)]
+    department: Option<String>,
+    /// May see personal data unmasked.
+    #[arg(long)]
+    pii: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum UsersCommand {
+    /// Add a user; the password is read from the first line of standard input.
+    Add {
+        name: String,
+        #[command(flatten)]
+        grant: GrantArgs,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// List the users.
+    List {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokensCommand {
+    /// Create an API token and print it (shown this once).
+    Create {
+        /// What or who uses it.
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        grant: GrantArgs,
+        /// Seconds it stays valid; never expires without.
+        #[arg(long)]
+        ttl_secs: Option<i64>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// List the tokens (never their secrets).
+    List {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Revoke a token by id.
+    Revoke {
+        id: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Recompute the audit log's SM3 chain; name the first edited, removed or inserted entry.
+    Verify {
+        #[command(flatten)]
+        data: DataArgs,
     },
 }
 
@@ -92,6 +191,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve { config } => serve::run(config.as_deref()),
         Command::CheckConfig { file } => check_config(&file),
+        Command::Users { command } => users_command(command),
+        Command::Tokens { command } => tokens_command(command),
+        Command::Audit {
+            command: AuditCommand::Verify { data },
+        } => data_dir(data).and_then(|d| audit_cli::verify(&d)),
         Command::Rules {
             command: RulesCommand::Check { dir, config },
         } => rules_cli::check(&dir, config.as_deref()),
@@ -120,6 +224,49 @@ fn main() -> ExitCode {
             eprintln!("onewall: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn data_dir(d: DataArgs) -> anyhow::Result<PathBuf> {
+    users_cli::data_dir(d.config.as_deref(), d.data)
+}
+
+fn users_command(command: UsersCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        UsersCommand::Add { name, grant, data } => users_cli::add_user(
+            &data_dir(data)?,
+            users_cli::AddUser {
+                name,
+                role: grant.role,
+                region: grant.region,
+                department: grant.department,
+                pii: grant.pii,
+            },
+        ),
+        UsersCommand::List { data } => users_cli::list_users(&data_dir(data)?),
+    }
+}
+
+fn tokens_command(command: TokensCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        TokensCommand::Create {
+            name,
+            grant,
+            ttl_secs,
+            data,
+        } => users_cli::create_token(
+            &data_dir(data)?,
+            users_cli::CreateToken {
+                name,
+                role: grant.role,
+                region: grant.region,
+                department: grant.department,
+                pii: grant.pii,
+                ttl_secs,
+            },
+        ),
+        TokensCommand::List { data } => users_cli::list_tokens(&data_dir(data)?),
+        TokensCommand::Revoke { id, data } => users_cli::revoke_token(&data_dir(data)?, &id),
     }
 }
 

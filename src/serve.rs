@@ -53,6 +53,7 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
     let store: Arc<dyn Store> = opened.store.clone();
     // The built-in pack, rule directories, packs and overlays of `[rules]`; reloadable.
     let live_rules = Arc::new(crate::rules_cli::LiveRules::load(&r)?);
+    let access = crate::users_cli::open_access(&r)?;
 
     // Bind everything first, so a port in use fails the start before anything runs.
     let udp = match r.syslog_udp {
@@ -226,6 +227,7 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
             region: r.region,
             version: env!("CARGO_PKG_VERSION"),
         }),
+        access: access.clone(),
     });
     let ingest = onewall_ingest::listen::http_router(onewall_ingest::listen::HttpIngest {
         timezone: r.http_source.timezone,
@@ -241,7 +243,17 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
         ..onewall_ingest::listen::HttpIngest::new(events_tx.clone(), r.http_source.region)
     });
     drop(events_tx);
-    let app = api.merge(ingest);
+    let gate = onewall_api::collector::CollectorGate {
+        auth: access.auth.clone(),
+        require_token: r.config.auth.collectors_require_token,
+        ingest_tokens: r.config.http.ingest_tokens.clone(),
+        bulk_tokens: r.config.http.bulk_tokens.clone(),
+        hec_tokens: r.config.http.hec_tokens.clone(),
+    };
+    let app = api.merge(ingest.layer(axum::middleware::from_fn_with_state(
+        gate,
+        onewall_api::collector::gate,
+    )));
     let mut http_shutdown = shutdown.clone();
     let http_task = tokio::spawn(async move {
         let serve = axum::serve(
@@ -259,6 +271,12 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
         store.clone(),
         r.config.store.retention_days,
         r.config.store.alert_retention_days,
+        shutdown.clone(),
+    ));
+
+    let sla = tokio::spawn(onewall_api::sla::run(
+        store.clone(),
+        crate::config::access::sla_policy(&r.config.sla),
         shutdown.clone(),
     ));
 
@@ -282,6 +300,7 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
     let _ = intake.await;
     spool.close();
     retention.abort();
+    sla.abort();
     reload.abort();
     // Every sender is gone now; the pipeline drains and ends.
     pipeline.join().await;

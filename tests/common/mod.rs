@@ -22,6 +22,9 @@ pub struct Node {
     pub tcp: Option<String>,
     pub tls: Option<String>,
     pub stderr: Arc<Mutex<String>>,
+    /// The admin token from `admin.token` in the node's data directory, sent as a bearer on
+    /// `get`, `get_status` and `post`.
+    pub token: Option<String>,
 }
 
 /// A config on 127.0.0.1 port 0 everywhere, storing under `data`, with `extra` appended.
@@ -118,6 +121,10 @@ impl Node {
                 break;
             }
         }
+        let token = data_dir_of(config_file)
+            .map(|d| d.join("admin.token"))
+            .and_then(|f| std::fs::read_to_string(f).ok())
+            .map(|t| t.trim().to_owned());
         Node {
             child: Some(child),
             http: http.expect("http address printed"),
@@ -125,6 +132,7 @@ impl Node {
             tcp,
             tls,
             stderr,
+            token,
         }
     }
 
@@ -172,11 +180,22 @@ impl Node {
     }
 
     pub fn get_status(&self, path: &str) -> (u16, Value) {
-        http_call("GET", &self.url(path), None)
+        http_call("GET", &self.url(path), None, self.token.as_deref())
     }
 
     pub fn post(&self, path: &str, body: &[u8]) -> (u16, Value) {
-        http_call("POST", &self.url(path), Some(body))
+        http_call("POST", &self.url(path), Some(body), self.token.as_deref())
+    }
+
+    /// A call with another credential (`None`: none at all).
+    pub fn call_as(
+        &self,
+        token: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+    ) -> (u16, Value) {
+        http_call(method, &self.url(path), body, token)
     }
 
     pub fn metrics(&self) -> String {
@@ -244,12 +263,46 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-fn http_call(method: &str, url: &str, body: Option<&[u8]>) -> (u16, Value) {
+/// The data directory of a config file: its `[store] path`, else the default.
+pub fn data_dir_of(config_file: &Path) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(config_file).ok()?;
+    let doc: toml::Table = text.parse().ok()?;
+    let path = doc
+        .get("store")
+        .and_then(|s| s.get("path"))
+        .and_then(|p| p.as_str())
+        .unwrap_or("./onewall-data");
+    Some(PathBuf::from(path))
+}
+
+fn http_call(method: &str, url: &str, body: Option<&[u8]>, token: Option<&str>) -> (u16, Value) {
     let a = agent();
+    let bearer = token.map(|t| format!("Bearer {t}"));
     let resp = match (method, body) {
-        ("GET", _) => a.get(url).call(),
-        (_, Some(b)) => a.post(url).send(b),
-        _ => a.post(url).send_empty(),
+        ("GET", _) => {
+            let mut r = a.get(url);
+            if let Some(b) = &bearer {
+                r = r.header("Authorization", b);
+            }
+            r.call()
+        }
+        ("DELETE", _) => {
+            let mut r = a.delete(url);
+            if let Some(b) = &bearer {
+                r = r.header("Authorization", b);
+            }
+            r.call()
+        }
+        (_, body) => {
+            let mut r = a.post(url);
+            if let Some(b) = &bearer {
+                r = r.header("Authorization", b);
+            }
+            match body {
+                Some(b) => r.send(b),
+                None => r.send_empty(),
+            }
+        }
     };
     let mut resp = resp.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
     let status = resp.status().as_u16();

@@ -8,7 +8,18 @@
 //! - `GET /api/v1/incidents` — `status`, `open`, `severity` (minimum), `region`, `limit`,
 //!   `cursor`; `GET /api/v1/incidents/{id}`
 //! - `GET /api/v1/rules` — the loaded rules and the ones that did not compile
-//! - `GET /api/v1/regions` — the region tree this node knows
+//! - `GET /api/v1/regions` — the regions of the caller's subtree
+//! - `POST /api/v1/login`, `POST /api/v1/logout`, `GET /api/v1/whoami`
+//! - `POST /api/v1/incidents/{id}/{assign,acknowledge,comment,status,grade,alerts}`,
+//!   `DELETE /api/v1/incidents/{id}/alerts/{alert_id}` — the workflow ([`workflow`])
+//! - `GET|POST /api/v1/users`, `GET|POST /api/v1/tokens`, `DELETE /api/v1/tokens/{id}`,
+//!   `GET /api/v1/audit` — admin
+//! - `GET /api/v1/openapi.json` — this API as OpenAPI 3
+//!
+//! Every endpoint but `/healthz`, `/metrics` (configurable), the OpenAPI document and login
+//! needs a credential ([`access`]); records outside the caller's region subtree answer 404;
+//! personal data is masked for callers without the `pii` permission ([`mask`]); every call is
+//! audited.
 //!
 //! Ingest endpoints live in `onewall-ingest`; the binary merges its router with this one.
 //! Lists answer `{"items": [...], "next_cursor": "..." | null}`; errors answer
@@ -18,10 +29,10 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{delete, get, post};
 use onewall_model::{
     Alert, AlertId, Event, EventId, Incident, IncidentId, IncidentStatus, RegionCode, RegionTree,
     Severity,
@@ -31,10 +42,20 @@ use onewall_store::{AlertQuery, EventQuery, IncidentQuery, Page, Store};
 use serde::Serialize;
 use serde_json::json;
 
+pub mod access;
+mod admin;
+pub mod collector;
+pub mod deliveries;
 mod error;
+pub mod mask;
+mod openapi;
 mod params;
+pub mod sla;
+pub mod workflow;
 
+pub use access::{Access, Caller};
 pub use error::ApiError;
+use mask::MaskPolicy;
 use params::Params;
 
 /// Renders the node's metrics in Prometheus text format.
@@ -76,6 +97,8 @@ pub struct ApiState {
     pub rules: Arc<RulesView>,
     pub regions: Arc<RegionTree>,
     pub node: Arc<NodeInfo>,
+    /// Users, tokens, the audit log and the masking policy.
+    pub access: Access,
 }
 
 impl std::fmt::Debug for ApiState {
@@ -86,28 +109,84 @@ impl std::fmt::Debug for ApiState {
     }
 }
 
-/// The API router; the caller serves it.
+/// The API router; the caller serves it. Every route passes the access guard.
 pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .route("/api/v1/openapi.json", get(openapi::serve))
+        .route("/api/v1/login", post(admin::login))
+        .route("/api/v1/logout", post(admin::logout))
+        .route("/api/v1/whoami", get(admin::whoami))
         .route("/api/v1/events", get(list_events))
         .route("/api/v1/events/{id}", get(get_event))
         .route("/api/v1/alerts", get(list_alerts))
         .route("/api/v1/alerts/{id}", get(get_alert))
         .route("/api/v1/incidents", get(list_incidents))
+        .route("/api/v1/deliveries", get(deliveries::list))
         .route("/api/v1/incidents/{id}", get(get_incident))
+        .route("/api/v1/incidents/{id}/assign", post(workflow::assign))
+        .route(
+            "/api/v1/incidents/{id}/acknowledge",
+            post(workflow::acknowledge),
+        )
+        .route("/api/v1/incidents/{id}/comment", post(workflow::comment))
+        .route("/api/v1/incidents/{id}/status", post(workflow::set_status))
+        .route(
+            "/api/v1/incidents/{id}/grade",
+            post(workflow::override_grade),
+        )
+        .route("/api/v1/incidents/{id}/alerts", post(workflow::link_alert))
+        .route(
+            "/api/v1/incidents/{id}/alerts/{alert_id}",
+            delete(workflow::unlink_alert),
+        )
         .route("/api/v1/rules", get(list_rules))
         .route("/api/v1/rules/reload", axum::routing::post(reload_rules))
         .route("/api/v1/regions", get(list_regions))
+        .route(
+            "/api/v1/users",
+            get(admin::list_users).post(admin::create_user),
+        )
+        .route(
+            "/api/v1/tokens",
+            get(admin::list_tokens).post(admin::create_token),
+        )
+        .route("/api/v1/tokens/{id}", delete(admin::revoke_token))
+        .route("/api/v1/audit", get(admin::list_audit))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            access::guard,
+        ))
         .fallback(not_found)
         .with_state(state)
+}
+
+/// `value` as JSON, masked for a caller without the `pii` permission.
+pub(crate) fn masked<T: Serialize>(
+    c: &Caller,
+    policy: &MaskPolicy,
+    value: &T,
+) -> serde_json::Value {
+    let mut v = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
+    if let Some(p) = c.masking(policy) {
+        p.mask_record(&mut v);
+    }
+    v
+}
+
+/// A page with each item masked for the caller.
+fn masked_page<T: Serialize>(c: &Caller, policy: &MaskPolicy, page: Page<T>) -> serde_json::Value {
+    let items: Vec<_> = page.items.iter().map(|i| masked(c, policy, i)).collect();
+    json!({ "items": items, "next_cursor": page.next_cursor })
 }
 
 async fn not_found() -> ApiError {
     ApiError::not_found("no such endpoint")
 }
 
+/// Liveness and the store's counts (open).
+#[utoipa::path(get, path = "/healthz", security(()), responses((status = 200, description = "ok")))]
 async fn healthz(State(s): State<ApiState>) -> Result<Json<serde_json::Value>, ApiError> {
     let stats = s.store.stats().await?;
     Ok(Json(
@@ -115,6 +194,8 @@ async fn healthz(State(s): State<ApiState>) -> Result<Json<serde_json::Value>, A
     ))
 }
 
+/// Prometheus metrics (open unless `auth.metrics_open = false`).
+#[utoipa::path(get, path = "/metrics", security(()), responses((status = 200, description = "Prometheus text")))]
 async fn metrics(State(s): State<ApiState>) -> Response {
     let body = (s.metrics)();
     (
@@ -132,10 +213,21 @@ fn id_param<T>(what: &str, raw: &str) -> Result<onewall_model::Id<T>, ApiError> 
         .map_err(|e| ApiError::invalid(format!("{what} id: {e}")))
 }
 
+/// Search events in the caller's regions (and department, when the caller has one).
+#[utoipa::path(get, path = "/api/v1/events",
+    params(("q" = Option<String>, Query, description = "text in the raw event"),
+           ("from" = Option<String>, Query, description = "RFC 3339"),
+           ("to" = Option<String>, Query, description = "RFC 3339"),
+           ("filter" = Option<Vec<String>>, Query, description = "FIELD:VALUE, repeatable"),
+           ("region" = Option<String>, Query, description = "GB/T 2260 code within the caller's subtree"),
+           ("limit" = Option<usize>, Query, description = "at most this many (1000)"),
+           ("cursor" = Option<String>, Query, description = "from next_cursor")),
+    responses((status = 200, description = "a page of events"), (status = 400, description = "invalid query")))]
 async fn list_events(
     State(s): State<ApiState>,
+    Extension(c): Extension<Caller>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Page<Event>>, ApiError> {
+) -> Result<Json<serde_json::Value>, ApiError> {
     let p = Params::parse(
         raw.as_deref(),
         &["q", "from", "to", "filter", "region", "limit", "cursor"],
@@ -151,18 +243,25 @@ async fn list_events(
             }
         }
     }
+    if let Some(dept) = &c.grant.department {
+        filters.push((DEPARTMENT_FIELD.to_owned(), dept.clone()));
+    }
     let query = EventQuery {
         text: p.one("q")?.filter(|q| !q.is_empty()).map(str::to_owned),
         from: p.time("from")?,
         to: p.time("to")?,
         filters,
-        regions: p.region_subtree(&s.regions)?,
+        regions: c.regions(&s.regions, p.region()?)?,
         limit: p.limit()?,
         cursor: p.one("cursor")?.map(str::to_owned),
     };
     check_range(&query.from, &query.to)?;
-    Ok(Json(s.store.search_events(query).await?))
+    let page = s.store.search_events(query).await?;
+    Ok(Json(masked_page(&c, &s.access.mask, page)))
 }
+
+/// The event field that carries the collector's department.
+const DEPARTMENT_FIELD: &str = "organization.name";
 
 fn check_range(
     from: &Option<onewall_model::Timestamp>,
@@ -176,21 +275,50 @@ fn check_range(
     }
 }
 
+/// One event, if it is in the caller's regions (and department).
+#[utoipa::path(get, path = "/api/v1/events/{id}", params(("id" = String, Path, description = "event id")),
+    responses((status = 200, description = "the event"), (status = 400, description = "malformed id"),
+              (status = 404, description = "no such event in the caller's regions")))]
 async fn get_event(
     State(s): State<ApiState>,
+    Extension(c): Extension<Caller>,
     Path(id): Path<String>,
-) -> Result<Json<Event>, ApiError> {
+) -> Result<Json<serde_json::Value>, ApiError> {
     let id: EventId = id_param("event", &id)?;
-    match s.store.get_event(id).await? {
-        Some(e) => Ok(Json(e)),
-        None => Err(ApiError::not_found(format!("event {id} not found"))),
+    let event: Option<Event> = s.store.get_event(id).await?;
+    match event {
+        Some(e) if c.sees(&s.regions, e.region) && in_department(&c, &e) => {
+            Ok(Json(masked(&c, &s.access.mask, &e)))
+        }
+        _ => Err(ApiError::not_found(format!("event {id} not found"))),
     }
 }
 
+fn in_department(c: &Caller, e: &Event) -> bool {
+    match &c.grant.department {
+        None => true,
+        Some(d) => e
+            .fields
+            .get(DEPARTMENT_FIELD)
+            .is_some_and(|v| v.to_text().as_deref() == Some(d.as_str())),
+    }
+}
+
+/// Search alerts in the caller's regions.
+#[utoipa::path(get, path = "/api/v1/alerts",
+    params(("from" = Option<String>, Query, description = "RFC 3339"),
+           ("to" = Option<String>, Query, description = "RFC 3339"),
+           ("rule_id" = Option<String>, Query, description = "alerts of this rule"),
+           ("severity" = Option<String>, Query, description = "at least this severe"),
+           ("region" = Option<String>, Query, description = "GB/T 2260 code within the caller's subtree"),
+           ("limit" = Option<usize>, Query, description = "at most this many (1000)"),
+           ("cursor" = Option<String>, Query, description = "from next_cursor")),
+    responses((status = 200, description = "a page of alerts"), (status = 400, description = "invalid query")))]
 async fn list_alerts(
     State(s): State<ApiState>,
+    Extension(c): Extension<Caller>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Page<Alert>>, ApiError> {
+) -> Result<Json<serde_json::Value>, ApiError> {
     let p = Params::parse(
         raw.as_deref(),
         &[
@@ -202,29 +330,47 @@ async fn list_alerts(
         to: p.time("to")?,
         rule_id: p.one("rule_id")?.map(str::to_owned),
         min_severity: p.parsed::<Severity>("severity")?,
-        regions: p.region_subtree(&s.regions)?,
+        regions: c.regions(&s.regions, p.region()?)?,
         limit: p.limit()?,
         cursor: p.one("cursor")?.map(str::to_owned),
     };
     check_range(&query.from, &query.to)?;
-    Ok(Json(s.store.search_alerts(query).await?))
+    let page = s.store.search_alerts(query).await?;
+    Ok(Json(masked_page(&c, &s.access.mask, page)))
 }
 
+/// One alert, if it is in the caller's regions.
+#[utoipa::path(get, path = "/api/v1/alerts/{id}", params(("id" = String, Path, description = "alert id")),
+    responses((status = 200, description = "the alert"), (status = 400, description = "malformed id"),
+              (status = 404, description = "no such alert in the caller's regions")))]
 async fn get_alert(
     State(s): State<ApiState>,
+    Extension(c): Extension<Caller>,
     Path(id): Path<String>,
-) -> Result<Json<Alert>, ApiError> {
+) -> Result<Json<serde_json::Value>, ApiError> {
     let id: AlertId = id_param("alert", &id)?;
-    match s.store.get_alert(id).await? {
-        Some(a) => Ok(Json(a)),
-        None => Err(ApiError::not_found(format!("alert {id} not found"))),
+    let alert: Option<Alert> = s.store.get_alert(id).await?;
+    match alert {
+        Some(a) if c.sees(&s.regions, a.region) => Ok(Json(masked(&c, &s.access.mask, &a))),
+        _ => Err(ApiError::not_found(format!("alert {id} not found"))),
     }
 }
 
+/// Search incidents owned by the caller's regions.
+#[utoipa::path(get, path = "/api/v1/incidents",
+    params(("status" = Option<String>, Query, description = "new, acknowledged, investigating, resolved, closed, false_positive"),
+           ("open" = Option<bool>, Query, description = "only open incidents"),
+           ("severity" = Option<String>, Query, description = "at least this severe"),
+           ("since" = Option<String>, Query, description = "last seen at or after (RFC 3339)"),
+           ("region" = Option<String>, Query, description = "GB/T 2260 code within the caller's subtree"),
+           ("limit" = Option<usize>, Query, description = "at most this many (1000)"),
+           ("cursor" = Option<String>, Query, description = "from next_cursor")),
+    responses((status = 200, description = "a page of incidents"), (status = 400, description = "invalid query")))]
 async fn list_incidents(
     State(s): State<ApiState>,
+    Extension(c): Extension<Caller>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Page<Incident>>, ApiError> {
+) -> Result<Json<serde_json::Value>, ApiError> {
     let p = Params::parse(
         raw.as_deref(),
         &[
@@ -245,24 +391,33 @@ async fn list_incidents(
         open_only,
         min_severity: p.parsed::<Severity>("severity")?,
         since: p.time("since")?,
-        regions: p.region_subtree(&s.regions)?,
+        regions: c.regions(&s.regions, p.region()?)?,
         limit: p.limit()?,
         cursor: p.one("cursor")?.map(str::to_owned),
     };
-    Ok(Json(s.store.search_incidents(query).await?))
+    let page = s.store.search_incidents(query).await?;
+    Ok(Json(masked_page(&c, &s.access.mask, page)))
 }
 
+/// One incident with its timeline, if it is owned by the caller's regions.
+#[utoipa::path(get, path = "/api/v1/incidents/{id}", params(("id" = String, Path, description = "incident id")),
+    responses((status = 200, description = "the incident"), (status = 400, description = "malformed id"),
+              (status = 404, description = "no such incident in the caller's regions")))]
 async fn get_incident(
     State(s): State<ApiState>,
+    Extension(c): Extension<Caller>,
     Path(id): Path<String>,
-) -> Result<Json<Incident>, ApiError> {
+) -> Result<Json<serde_json::Value>, ApiError> {
     let id: IncidentId = id_param("incident", &id)?;
-    match s.store.get_incident(id).await? {
-        Some(i) => Ok(Json(i)),
-        None => Err(ApiError::not_found(format!("incident {id} not found"))),
+    let incident: Option<Incident> = s.store.get_incident(id).await?;
+    match incident {
+        Some(i) if c.sees(&s.regions, i.region) => Ok(Json(masked(&c, &s.access.mask, &i))),
+        _ => Err(ApiError::not_found(format!("incident {id} not found"))),
     }
 }
 
+/// The rules this node runs and the ones that did not compile.
+#[utoipa::path(get, path = "/api/v1/rules", responses((status = 200, description = "rules")))]
 async fn list_rules(State(s): State<ApiState>) -> Json<RulesView> {
     match &s.rules.live {
         Some(live) => Json(live.view()),
@@ -275,7 +430,11 @@ async fn list_rules(State(s): State<ApiState>) -> Json<RulesView> {
 /// (the rules in use stay); 404 when this node's rules cannot be reloaded.
 async fn reload_rules(State(s): State<ApiState>) -> Response {
     let error = |status: StatusCode, code: &str, message: String| {
-        (status, Json(json!({"error": {"code": code, "message": message}}))).into_response()
+        (
+            status,
+            Json(json!({"error": {"code": code, "message": message}})),
+        )
+            .into_response()
     };
     let Some(live) = s.rules.live.clone() else {
         return error(
@@ -286,7 +445,11 @@ async fn reload_rules(State(s): State<ApiState>) -> Response {
     };
     match tokio::task::spawn_blocking(move || live.reload()).await {
         Ok(Ok(report)) => (StatusCode::OK, Json(report)).into_response(),
-        Ok(Err(reason)) => error(StatusCode::UNPROCESSABLE_ENTITY, "rules_reload_failed", reason),
+        Ok(Err(reason)) => error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "rules_reload_failed",
+            reason,
+        ),
         Err(e) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "rules_reload_failed",
@@ -295,7 +458,13 @@ async fn reload_rules(State(s): State<ApiState>) -> Response {
     }
 }
 
-async fn list_regions(State(s): State<ApiState>) -> Response {
-    let regions: Vec<_> = s.regions.iter().collect();
+/// The regions of the caller's subtree.
+#[utoipa::path(get, path = "/api/v1/regions", responses((status = 200, description = "regions")))]
+async fn list_regions(State(s): State<ApiState>, Extension(c): Extension<Caller>) -> Response {
+    let regions: Vec<_> = s
+        .regions
+        .iter()
+        .filter(|r| c.sees(&s.regions, r.code))
+        .collect();
     (StatusCode::OK, Json(json!({ "items": regions }))).into_response()
 }

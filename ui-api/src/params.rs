@@ -3,7 +3,7 @@
 //! Query strings are read as ordered pairs so that a parameter may repeat (`filter=a:1&filter=b:2`),
 //! and an unknown parameter is refused rather than silently ignored.
 
-use onewall_model::{RegionCode, RegionTree, Timestamp};
+use onewall_model::{RegionCode, Timestamp};
 
 use crate::ApiError;
 
@@ -75,20 +75,8 @@ impl Params {
             .transpose()
     }
 
-    /// `region=CODE`: that region and everything under it, as a list of codes.
-    pub fn region_subtree(&self, tree: &RegionTree) -> Result<Vec<RegionCode>, ApiError> {
-        let Some(code) = self.parsed::<RegionCode>("region")? else {
-            return Ok(Vec::new());
-        };
-        if !tree.contains(code) {
-            return Err(ApiError::invalid(format!(
-                "region: {code} is not a known region"
-            )));
-        }
-        Ok(tree
-            .iter()
-            .map(|r| r.code)
-            .filter(|c| tree.is_within(*c, code))
-            .collect())
+    /// `region=CODE`, parsed; the caller checks it against the tree and its own scope.
+    pub fn region(&self) -> Result<Option<RegionCode>, ApiError> {
+        self.parsed::<RegionCode>("region")
     }
 }

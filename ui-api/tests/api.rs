@@ -6,15 +6,30 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use onewall_api::{ApiState, NodeInfo, RulesView, router};
+use onewall_api::mask::MaskPolicy;
+use onewall_api::{Access, ApiState, NodeInfo, RulesView, router};
 use onewall_model::{Event, RegionCode, RegionTree, Source, Timestamp};
 use onewall_store::Store;
+use onewall_store::audit::AuditLog;
+use onewall_store::auth::{AuthStore, NewToken, Role};
 use onewall_store::sqlite::SqliteStore;
 use serde_json::Value;
 use tower::ServiceExt;
 
-async fn app(dir: &std::path::Path) -> (axum::Router, Arc<dyn Store>) {
+/// The app and a province admin token, sent on every `get`.
+async fn app(dir: &std::path::Path) -> (App, Arc<dyn Store>) {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir).unwrap());
+    let auth = Arc::new(AuthStore::open(dir).unwrap());
+    let (token, _) = auth
+        .create_token(NewToken {
+            name: "test".into(),
+            role: Role::Admin,
+            region: RegionCode::HENAN,
+            department: None,
+            pii: true,
+            ttl_secs: None,
+        })
+        .unwrap();
     let state = ApiState {
         store: store.clone(),
         metrics: Arc::new(|| "onewall_test_total 1\n".to_owned()),
@@ -25,14 +40,37 @@ async fn app(dir: &std::path::Path) -> (axum::Router, Arc<dyn Store>) {
             region: RegionCode::HENAN,
             version: "0",
         }),
+        access: Access {
+            auth,
+            audit: Arc::new(AuditLog::open(dir).unwrap()),
+            metrics_open: true,
+            mask: MaskPolicy::default(),
+        },
     };
-    (router(state), store)
+    (
+        App {
+            router: router(state),
+            token,
+        },
+        store,
+    )
 }
 
-async fn get(app: &axum::Router, uri: &str) -> (StatusCode, Value) {
+struct App {
+    router: axum::Router,
+    token: String,
+}
+
+async fn get(app: &App, uri: &str) -> (StatusCode, Value) {
     let resp = app
+        .router
         .clone()
-        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .oneshot(
+            Request::get(uri)
+                .header("authorization", format!("Bearer {}", app.token))
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     let status = resp.status();
@@ -112,6 +150,35 @@ async fn events_page_through_with_cursors_and_filters() {
         10,
         "to is exclusive"
     );
+}
+
+#[tokio::test]
+async fn credentials_are_required_and_calls_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, _) = app(dir.path()).await;
+    let resp = app
+        .router
+        .clone()
+        .oneshot(Request::get("/api/v1/events").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let (status, _) = get(&app, "/api/v1/events").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = get(&app, "/api/v1/audit").await;
+    assert_eq!(status, StatusCode::OK);
+    let items = body["items"].as_array().unwrap();
+    let actions: Vec<_> = items
+        .iter()
+        .map(|e| (e["actor"].as_str().unwrap(), e["result"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(actions[0], ("anonymous", 401));
+    assert_eq!(actions[1].1, 200);
+    assert!(actions[1].0.starts_with("tok_"));
+    let (status, doc) = get(&app, "/api/v1/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(doc["openapi"].as_str().map(|v| &v[..2]), Some("3."));
+    assert!(doc["paths"]["/api/v1/incidents/{id}/status"]["post"].is_object());
 }
 
 #[tokio::test]

@@ -1,0 +1,111 @@
+//! `[auth]` and `[sla]`: who may call the API, what is masked, and the incident SLA clocks.
+
+use std::time::Duration;
+
+use onewall_api::mask::{MaskPolicy, PiiKind};
+use onewall_api::sla::SlaPolicy;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// `/metrics` answers without a credential; `false` asks for a reading role.
+    pub metrics_open: bool,
+    /// HTTP collectors that have no per-collector tokens in `[http]` need a collector-role API
+    /// token (`onewall tokens create --role collector`). Off by default, so shippers that send
+    /// no token keep working.
+    pub collectors_require_token: bool,
+    /// Kinds of personal data masked for callers without the `pii` permission:
+    /// `resident_id`, `mobile`, `bank_card`, `email`. Empty masks nothing.
+    pub mask: Vec<String>,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            metrics_open: true,
+            collectors_require_token: false,
+            mask: PiiKind::ALL.iter().map(|k| k.as_str().to_owned()).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SlaConfig {
+    /// Minutes to acknowledge a grade Ⅰ (critical) incident.
+    pub grade_1_minutes: i64,
+    /// Minutes to acknowledge a grade Ⅱ (high) incident.
+    pub grade_2_minutes: i64,
+    /// Minutes to acknowledge a grade Ⅲ (medium) incident.
+    pub grade_3_minutes: i64,
+    /// Minutes to acknowledge a grade Ⅳ (low, informational) incident.
+    pub grade_4_minutes: i64,
+    /// Minutes to acknowledge an incident on critical information infrastructure (when its
+    /// grade's clock is not shorter).
+    pub cii_minutes: i64,
+    /// Host names, addresses or other entity values of critical information infrastructure.
+    pub cii_assets: Vec<String>,
+    /// Seconds between checks of the timers.
+    pub check_secs: u64,
+}
+
+impl Default for SlaConfig {
+    fn default() -> Self {
+        let p = SlaPolicy::default();
+        SlaConfig {
+            grade_1_minutes: p.grade_minutes[0],
+            grade_2_minutes: p.grade_minutes[1],
+            grade_3_minutes: p.grade_minutes[2],
+            grade_4_minutes: p.grade_minutes[3],
+            cii_minutes: p.cii_minutes,
+            cii_assets: Vec::new(),
+            check_secs: p.check_every.as_secs(),
+        }
+    }
+}
+
+/// Check the meaning of both sections.
+pub fn check(auth: &AuthConfig, sla: &SlaConfig, errors: &mut Vec<String>) {
+    for (i, k) in auth.mask.iter().enumerate() {
+        if let Err(e) = k.parse::<PiiKind>() {
+            errors.push(format!("auth.mask[{i}]: {e}"));
+        }
+    }
+    for (key, v) in [
+        ("grade_1_minutes", sla.grade_1_minutes),
+        ("grade_2_minutes", sla.grade_2_minutes),
+        ("grade_3_minutes", sla.grade_3_minutes),
+        ("grade_4_minutes", sla.grade_4_minutes),
+        ("cii_minutes", sla.cii_minutes),
+    ] {
+        if v <= 0 {
+            errors.push(format!("sla.{key}: must be greater than 0"));
+        }
+    }
+    if sla.check_secs == 0 {
+        errors.push("sla.check_secs: must be greater than 0".into());
+    }
+}
+
+/// The masking policy of `[auth] mask` (already checked).
+pub fn mask_policy(auth: &AuthConfig) -> MaskPolicy {
+    MaskPolicy {
+        kinds: auth.mask.iter().filter_map(|k| k.parse().ok()).collect(),
+    }
+}
+
+/// The SLA policy of `[sla]`.
+pub fn sla_policy(sla: &SlaConfig) -> SlaPolicy {
+    SlaPolicy {
+        grade_minutes: [
+            sla.grade_1_minutes,
+            sla.grade_2_minutes,
+            sla.grade_3_minutes,
+            sla.grade_4_minutes,
+        ],
+        cii_minutes: sla.cii_minutes,
+        cii_assets: sla.cii_assets.clone(),
+        check_every: Duration::from_secs(sla.check_secs),
+    }
+}

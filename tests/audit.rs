@@ -1,0 +1,123 @@
+//! The audit log end to end: calls on a real node are recorded with who, role, scope, action,
+//! target and result; `onewall audit verify` passes on the log as written and names the first
+//! bad entry after an edit, a deletion and an insertion (made with the `sqlite3` tool, as
+//! someone with the file would).
+
+#![allow(clippy::unwrap_used)] // tests fail loudly on unexpected input
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::Node;
+
+fn verify(data: &Path) -> (bool, String) {
+    let out = Command::new(common::binary())
+        .args(["audit", "verify", "--data"])
+        .arg(data)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// Run SQL on a copy of the data directory's audit log with the append-only triggers dropped.
+fn tampered(data: &Path, name: &str, sql: &str) -> std::path::PathBuf {
+    let copy = data.parent().unwrap().join(name);
+    std::fs::create_dir_all(&copy).unwrap();
+    for f in ["audit.sqlite3", "audit.head"] {
+        std::fs::copy(data.join(f), copy.join(f)).unwrap();
+    }
+    let script = format!("DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete; {sql}");
+    let st = Command::new("sqlite3")
+        .arg(copy.join("audit.sqlite3"))
+        .arg(&script)
+        .status()
+        .expect("run sqlite3 (package sqlite3)");
+    assert!(st.success(), "sqlite3 {script}");
+    copy
+}
+
+#[test]
+fn verify_catches_an_edited_a_deleted_and_an_inserted_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let cfg = dir.path().join("onewall.toml");
+    std::fs::write(&cfg, common::config(&data, "")).unwrap();
+    let node = Node::start(&cfg);
+    for path in [
+        "/api/v1/events",
+        "/api/v1/alerts",
+        "/api/v1/incidents",
+        "/api/v1/rules",
+        "/api/v1/events/01JDZZZZZZZZZZZZZZZZZZZZZZ",
+    ] {
+        node.get_status(path);
+    }
+    let (status, _) = node.call_as(None, "GET", "/api/v1/events", None);
+    assert_eq!(status, 401);
+    let (status, _) = node.call_as(Some("owt_forged"), "GET", "/api/v1/incidents", None);
+    assert_eq!(status, 401);
+    let log = node.get("/api/v1/audit?limit=1000");
+    node.stop();
+
+    let items = log["items"].as_array().unwrap();
+    assert!(items.len() >= 7, "{log}");
+    let not_found = items
+        .iter()
+        .find(|e| e["target"] == "/api/v1/events/01JDZZZZZZZZZZZZZZZZZZZZZZ")
+        .unwrap();
+    assert_eq!(not_found["result"], 404);
+    assert_eq!(not_found["role"], "admin");
+    assert_eq!(not_found["scope"], "410000");
+    assert_eq!(not_found["action"], "GET /api/v1/events/{id}");
+    assert!(not_found["actor"].as_str().unwrap().starts_with("tok_"));
+    let anonymous: Vec<_> = items.iter().filter(|e| e["actor"] == "anonymous").collect();
+    assert_eq!(anonymous.len(), 2, "{log}");
+    assert!(anonymous.iter().all(|e| e["result"] == 401));
+
+    let (ok, text) = verify(&data);
+    assert!(ok, "{text}");
+    assert!(text.contains("intact"), "{text}");
+
+    let edited = tampered(
+        &data,
+        "edited",
+        "UPDATE audit SET actor = 'someone-else' WHERE seq = 4;",
+    );
+    let (ok, text) = verify(&edited);
+    assert!(!ok);
+    assert!(
+        text.contains("entry 4:") && text.contains("edited"),
+        "{text}"
+    );
+
+    let deleted = tampered(&data, "deleted", "DELETE FROM audit WHERE seq = 3;");
+    let (ok, text) = verify(&deleted);
+    assert!(!ok);
+    assert!(text.contains("entry 4:"), "{text}");
+
+    // An entry slipped in at 3 (the later ones renumbered), its own hash made well.
+    let inserted = tampered(
+        &data,
+        "inserted",
+        "UPDATE audit SET seq = seq + 1000 WHERE seq >= 3; \
+         UPDATE audit SET seq = seq - 999 WHERE seq >= 1003; \
+         INSERT INTO audit SELECT 3, at, 'intruder', role, scope, action, target, result, hash, hash \
+         FROM audit WHERE seq = 2;",
+    );
+    let (ok, text) = verify(&inserted);
+    assert!(!ok);
+    assert!(text.contains("entry 3:"), "{text}");
+
+    // Cutting the newest entries off shows too (the head file remembers the last one).
+    let cut = tampered(&data, "cut", "DELETE FROM audit WHERE seq > 5;");
+    let (ok, text) = verify(&cut);
+    assert!(!ok);
+    assert!(text.contains("entry 6:"), "{text}");
+}

@@ -1,0 +1,305 @@
+//! Who is calling and what they may do: authentication (bearer tokens and the console's
+//! session cookie), the role each endpoint needs, the caller's region subtree, and the audit
+//! record of every call.
+//!
+//! The guard runs on every routed endpoint except the open ones (`/healthz`, `/metrics` unless
+//! restricted, `/api/v1/openapi.json`, `/api/v1/login`). A call without a valid credential gets
+//! 401; a role that may not use the endpoint gets 403; a record outside the caller's region
+//! subtree answers 404 exactly as a record that does not exist.
+
+use std::sync::Arc;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderMap, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use onewall_model::{RegionCode, RegionTree, Timestamp};
+use onewall_store::audit::{AuditLog, AuditRecord};
+use onewall_store::auth::{AuthStore, Grant, Role};
+
+use crate::mask::MaskPolicy;
+use crate::{ApiError, ApiState};
+
+/// The console's session cookie.
+pub const SESSION_COOKIE: &str = "onewall_session";
+
+/// Access control settings and stores.
+#[derive(Debug, Clone)]
+pub struct Access {
+    pub auth: Arc<AuthStore>,
+    pub audit: Arc<AuditLog>,
+    /// `/metrics` answers without a credential (otherwise it needs a reading role).
+    pub metrics_open: bool,
+    /// What is masked for callers without the `pii` permission.
+    pub mask: MaskPolicy,
+}
+
+/// The authenticated caller of a request (set by the guard; handlers extract it).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub grant: Grant,
+}
+
+impl Caller {
+    /// The name on timelines and in the audit log.
+    pub fn name(&self) -> &str {
+        &self.grant.subject
+    }
+
+    /// May the caller see a record of `region`? The top of the tree also sees regions the
+    /// tree does not know (records from misconfigured senders belong to someone).
+    pub fn sees(&self, tree: &RegionTree, region: RegionCode) -> bool {
+        let root = self.grant.region;
+        tree.is_within(region, root)
+            || (tree.contains(root) && tree.parent(root).is_none() && !tree.contains(region))
+    }
+
+    /// Regions a list query is limited to: the subtree of `requested` (which must lie inside
+    /// the caller's subtree) or of the caller's root. Empty means every region, for a caller
+    /// at the top of the tree who asked for no region.
+    pub fn regions(
+        &self,
+        tree: &RegionTree,
+        requested: Option<RegionCode>,
+    ) -> Result<Vec<RegionCode>, ApiError> {
+        let root = self.grant.region;
+        let base = match requested {
+            Some(code) => {
+                if !tree.contains(code) || !self.sees(tree, code) {
+                    // The same answer as for a code nobody knows.
+                    return Err(ApiError::invalid(format!(
+                        "region: {code} is not a known region"
+                    )));
+                }
+                code
+            }
+            None if tree.contains(root) && tree.parent(root).is_none() => return Ok(Vec::new()),
+            None => root,
+        };
+        let mut codes: Vec<RegionCode> = tree
+            .iter()
+            .map(|r| r.code)
+            .filter(|c| tree.is_within(*c, base))
+            .collect();
+        if codes.is_empty() {
+            // A root the tree does not know: only its own code.
+            codes.push(base);
+        }
+        Ok(codes)
+    }
+
+    /// The masking to apply to this caller's answers (none with the `pii` permission).
+    pub fn masking<'a>(&self, policy: &'a MaskPolicy) -> Option<&'a MaskPolicy> {
+        (!self.grant.sees_pii()).then_some(policy)
+    }
+}
+
+/// What an endpoint needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Nothing: open.
+    Open,
+    /// Any valid credential.
+    Authenticated,
+    /// A role that reads security data.
+    Read,
+    /// A role that works incidents (comment, acknowledge, status, link).
+    Work,
+    /// A role that directs incidents (assign, grade).
+    Direct,
+    /// The admin role.
+    Admin,
+}
+
+/// The need of `method path` (`path` as routed, with `{id}` placeholders). Endpoints not
+/// listed need a reading role to GET and the admin role for anything else.
+pub fn need_for(method: &Method, path: &str, metrics_open: bool) -> Need {
+    match path {
+        "/healthz" | "/api/v1/openapi.json" | "/api/v1/login" => Need::Open,
+        "/metrics" if metrics_open => Need::Open,
+        "/metrics" => Need::Read,
+        "/api/v1/logout" | "/api/v1/whoami" => Need::Authenticated,
+        "/api/v1/incidents/{id}/comment"
+        | "/api/v1/incidents/{id}/acknowledge"
+        | "/api/v1/incidents/{id}/status"
+        | "/api/v1/incidents/{id}/alerts"
+        | "/api/v1/incidents/{id}/alerts/{alert_id}" => Need::Work,
+        "/api/v1/incidents/{id}/assign" | "/api/v1/incidents/{id}/grade" => Need::Direct,
+        p if p.starts_with("/api/v1/users")
+            || p.starts_with("/api/v1/tokens")
+            || p.starts_with("/api/v1/audit")
+            || p == "/api/v1/rules/reload" =>
+        {
+            Need::Admin
+        }
+        _ if method == Method::GET || method == Method::HEAD => Need::Read,
+        _ => Need::Admin,
+    }
+}
+
+fn allowed(role: Role, need: Need) -> bool {
+    match need {
+        Need::Open | Need::Authenticated => true,
+        Need::Read => role.can_read(),
+        Need::Work => role.can_work_incidents(),
+        Need::Direct => role.can_direct_incidents(),
+        Need::Admin => role.is_admin(),
+    }
+}
+
+/// The credential a request shows: `Authorization: Bearer TOKEN`, else the session cookie.
+pub(crate) enum Credential {
+    Token(String),
+    Session(String),
+}
+
+pub(crate) fn credential(headers: &HeaderMap) -> Option<Credential> {
+    if let Some(v) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        && let Some((scheme, rest)) = v.trim().split_once(' ')
+        && scheme.eq_ignore_ascii_case("bearer")
+    {
+        return Some(Credential::Token(rest.trim().to_owned()));
+    }
+    session_cookie(headers).map(Credential::Session)
+}
+
+pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (k, v) = pair.trim().split_once('=')?;
+            (k == SESSION_COOKIE && !v.is_empty()).then(|| v.to_owned())
+        })
+}
+
+/// Run a blocking auth or audit call on the blocking pool.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, onewall_store::StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::new("internal", format!("blocking task failed: {e}")))?
+        .map_err(ApiError::from)
+}
+
+/// The grant behind a credential, `None` when it is not valid.
+pub(crate) async fn resolve(
+    auth: &Arc<AuthStore>,
+    cred: Credential,
+) -> Result<Option<Grant>, ApiError> {
+    let auth = auth.clone();
+    blocking(move || match cred {
+        Credential::Token(t) => auth.check_token(&t),
+        Credential::Session(s) => auth.check_session(&s),
+    })
+    .await
+}
+
+/// Append one audit record; a failure is logged (the answer has already been made).
+pub(crate) async fn record(audit: &Arc<AuditLog>, rec: AuditRecord) {
+    let audit = audit.clone();
+    if let Err(e) = blocking(move || audit.append(rec)).await {
+        tracing::error!(error = %e, "audit record could not be written");
+    }
+}
+
+/// The guard: authenticate, check the role, run the handler, audit the call.
+pub async fn guard(State(s): State<ApiState>, mut req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let routed = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| req.uri().path().to_owned());
+    let need = need_for(&method, &routed, s.access.metrics_open);
+    if need == Need::Open {
+        return next.run(req).await;
+    }
+    let target = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    let action = format!("{method} {routed}");
+    let grant = match credential(req.headers()) {
+        None => None,
+        Some(c) => match resolve(&s.access.auth, c).await {
+            Ok(g) => g,
+            Err(e) => return e.into_response(),
+        },
+    };
+    let Some(grant) = grant else {
+        let resp = ApiError::new(
+            "unauthenticated",
+            "authentication required: send Authorization: Bearer TOKEN or log in",
+        )
+        .into_response();
+        record(
+            &s.access.audit,
+            AuditRecord {
+                at: Timestamp::now(),
+                actor: "anonymous".into(),
+                role: String::new(),
+                scope: String::new(),
+                action,
+                target,
+                result: resp.status().as_u16(),
+            },
+        )
+        .await;
+        return resp;
+    };
+    let mut rec = AuditRecord {
+        at: Timestamp::now(),
+        actor: grant.subject.clone(),
+        role: grant.role.as_str().to_owned(),
+        scope: grant.region.to_string(),
+        action,
+        target,
+        result: 0,
+    };
+    let resp = if allowed(grant.role, need) {
+        req.extensions_mut().insert(Caller { grant });
+        next.run(req).await
+    } else {
+        ApiError::new(
+            "forbidden",
+            format!("the {} role may not use this endpoint", grant.role),
+        )
+        .into_response()
+    };
+    rec.result = resp.status().as_u16();
+    record(&s.access.audit, rec).await;
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn needs() {
+        let get = Method::GET;
+        let post = Method::POST;
+        assert_eq!(need_for(&get, "/healthz", false), Need::Open);
+        assert_eq!(need_for(&get, "/metrics", true), Need::Open);
+        assert_eq!(need_for(&get, "/metrics", false), Need::Read);
+        assert_eq!(need_for(&get, "/api/v1/events", true), Need::Read);
+        assert_eq!(need_for(&post, "/api/v1/rules/reload", true), Need::Admin);
+        assert_eq!(need_for(&post, "/api/v1/something/new", true), Need::Admin);
+        assert_eq!(
+            need_for(&post, "/api/v1/incidents/{id}/grade", true),
+            Need::Direct
+        );
+        assert!(!allowed(Role::Collector, Need::Read));
+        assert!(!allowed(Role::Viewer, Need::Work));
+        assert!(!allowed(Role::Analyst, Need::Direct));
+        assert!(allowed(Role::Responder, Need::Direct));
+        assert!(!allowed(Role::Responder, Need::Admin));
+    }
+}

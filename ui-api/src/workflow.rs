@@ -1,0 +1,359 @@
+//! The incident workflow: assign, acknowledge, comment, change status, override the grade,
+//! link and unlink alerts. Every change lands on the incident's timeline with who and when.
+//!
+//! An incident (or alert) outside the caller's region subtree answers 404 exactly as one that
+//! does not exist.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Extension, Path, State};
+use onewall_model::{
+    AlertId, Incident, IncidentId, IncidentStatus, ModelError, Severity, TimelineEntry,
+    TimelineKind, Timestamp,
+};
+use onewall_store::StoreError;
+use serde::Deserialize;
+
+use crate::access::Caller;
+use crate::admin::json_body;
+use crate::{ApiError, ApiState, id_param, masked};
+
+/// The grade of an incident: GB/T 20986 levels Ⅰ (most severe) to Ⅳ, read from its severity
+/// (critical Ⅰ, high Ⅱ, medium Ⅲ, low and informational Ⅳ).
+pub fn grade_of(severity: Severity) -> u8 {
+    match severity {
+        Severity::Critical => 1,
+        Severity::High => 2,
+        Severity::Medium => 3,
+        Severity::Low | Severity::Informational => 4,
+    }
+}
+
+/// A grade as given: `I`–`IV`, `Ⅰ`–`Ⅳ`, `1`–`4`, or a severity name.
+pub fn parse_grade(s: &str) -> Result<Severity, ApiError> {
+    let t = s.trim();
+    let by_grade = match t {
+        "I" | "Ⅰ" | "1" => Some(Severity::Critical),
+        "II" | "Ⅱ" | "2" => Some(Severity::High),
+        "III" | "Ⅲ" | "3" => Some(Severity::Medium),
+        "IV" | "Ⅳ" | "4" => Some(Severity::Low),
+        _ => None,
+    };
+    match by_grade {
+        Some(s) => Ok(s),
+        None => t.parse::<Severity>().map_err(|_| {
+            ApiError::invalid(format!(
+                "grade: {s:?} is not a grade; expected I, II, III, IV (or Ⅰ–Ⅳ, 1–4, or a severity name)"
+            ))
+        }),
+    }
+}
+
+/// The incident `id` if the caller may see it; else 404.
+async fn visible_incident(s: &ApiState, c: &Caller, raw: &str) -> Result<Incident, ApiError> {
+    let id: IncidentId = id_param("incident", raw)?;
+    match s.store.get_incident(id).await? {
+        Some(i) if c.sees(&s.regions, i.region) => Ok(i),
+        _ => Err(ApiError::not_found(format!("incident {id} not found"))),
+    }
+}
+
+/// Apply `change` to the incident and answer it (masked for the caller).
+async fn apply(
+    s: &ApiState,
+    c: &Caller,
+    raw: &str,
+    change: impl FnOnce(&mut Incident, &str, Timestamp) -> Result<(), StoreError> + Send + 'static,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let incident = visible_incident(s, c, raw).await?;
+    let actor = c.name().to_owned();
+    let updated = s
+        .store
+        .update_incident(
+            incident.id,
+            Box::new(move |i: &mut Incident| {
+                let now = Timestamp::now();
+                change(i, &actor, now)?;
+                i.updated = now;
+                Ok(())
+            }),
+        )
+        .await?;
+    Ok(Json(masked(c, &s.access.mask, &updated)))
+}
+
+fn push(i: &mut Incident, actor: &str, at: Timestamp, change: TimelineKind) {
+    i.timeline.push(TimelineEntry {
+        at,
+        actor: actor.to_owned(),
+        change,
+    });
+}
+
+fn required(what: &str, text: &str) -> Result<String, ApiError> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(ApiError::invalid(format!("{what}: must not be empty")));
+    }
+    if t.chars().count() > 4000 {
+        return Err(ApiError::invalid(format!(
+            "{what}: at most 4000 characters"
+        )));
+    }
+    Ok(t.to_owned())
+}
+
+/// `POST /api/v1/incidents/{id}/assign` body: a person, a team, or both.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Assign {
+    #[serde(default)]
+    pub assignee: Option<String>,
+    #[serde(default)]
+    pub team: Option<String>,
+}
+
+/// Assign the incident to a person and/or a team (responder, admin).
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/assign", request_body = Assign,
+    params(("id" = String, Path, description = "incident id")),
+    responses((status = 200, description = "the incident"), (status = 400, description = "invalid"),
+              (status = 404, description = "no such incident in the caller's regions")))]
+pub async fn assign(
+    State(s): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let a: Assign = json_body(&body)?;
+    let clean = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let (assignee, team) = (clean(a.assignee), clean(a.team));
+    if assignee.is_none() && team.is_none() {
+        return Err(ApiError::invalid(
+            "assign: give an assignee, a team, or both",
+        ));
+    }
+    apply(&s, &c, &id, move |i, actor, at| {
+        if assignee.is_some() {
+            i.assignee = assignee.clone();
+        }
+        if team.is_some() {
+            i.team = team.clone();
+        }
+        push(i, actor, at, TimelineKind::Assigned { assignee, team });
+        Ok(())
+    })
+    .await
+}
+
+/// Acknowledge a new incident (analyst, responder, admin).
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/acknowledge",
+    params(("id" = String, Path, description = "incident id")),
+    responses((status = 200, description = "the incident"), (status = 409, description = "not new"),
+              (status = 404, description = "no such incident in the caller's regions")))]
+pub async fn acknowledge(
+    State(s): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    apply(&s, &c, &id, |i, actor, at| {
+        Ok(i.set_status(IncidentStatus::Acknowledged, actor, at)?)
+    })
+    .await
+}
+
+/// `POST /api/v1/incidents/{id}/comment` body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Comment {
+    pub text: String,
+}
+
+/// Comment on the incident.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/comment", request_body = Comment,
+    params(("id" = String, Path, description = "incident id")),
+    responses((status = 200, description = "the incident"), (status = 400, description = "invalid"),
+              (status = 404, description = "no such incident in the caller's regions")))]
+pub async fn comment(
+    State(s): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let b: Comment = json_body(&body)?;
+    let text = required("text", &b.text)?;
+    apply(&s, &c, &id, move |i, actor, at| {
+        push(i, actor, at, TimelineKind::Comment { text });
+        Ok(())
+    })
+    .await
+}
+
+/// `POST /api/v1/incidents/{id}/status` body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusChange {
+    /// new, acknowledged, investigating, resolved, closed or false_positive.
+    pub status: String,
+    /// Why; required for `false_positive`.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Change the status along the lifecycle.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/status", request_body = StatusChange,
+    params(("id" = String, Path, description = "incident id")),
+    responses((status = 200, description = "the incident"), (status = 400, description = "invalid"),
+              (status = 409, description = "the lifecycle forbids it"),
+              (status = 404, description = "no such incident in the caller's regions")))]
+pub async fn set_status(
+    State(s): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let b: StatusChange = json_body(&body)?;
+    let to: IncidentStatus = b
+        .status
+        .parse()
+        .map_err(|e: ModelError| ApiError::invalid(format!("status: {e}")))?;
+    let reason = match b.reason.as_deref() {
+        Some(r) => Some(required("reason", r)?),
+        None if to == IncidentStatus::FalsePositive => {
+            return Err(ApiError::invalid(
+                "reason: required when marking an incident false_positive",
+            ));
+        }
+        None => None,
+    };
+    apply(&s, &c, &id, move |i, actor, at| {
+        i.set_status(to, actor, at)?;
+        if let Some(reason) = reason {
+            push(
+                i,
+                actor,
+                at,
+                TimelineKind::StatusReason { status: to, reason },
+            );
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// `POST /api/v1/incidents/{id}/grade` body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GradeOverride {
+    /// I, II, III or IV (Ⅰ–Ⅳ, 1–4, or a severity name).
+    pub grade: String,
+    pub reason: String,
+}
+
+/// Override the grade by hand, with a reason (responder, admin).
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/grade", request_body = GradeOverride,
+    params(("id" = String, Path, description = "incident id")),
+    responses((status = 200, description = "the incident"), (status = 400, description = "invalid"),
+              (status = 404, description = "no such incident in the caller's regions")))]
+pub async fn override_grade(
+    State(s): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let b: GradeOverride = json_body(&body)?;
+    let to = parse_grade(&b.grade)?;
+    let reason = required("reason", &b.reason)?;
+    apply(&s, &c, &id, move |i, actor, at| {
+        let from = i.severity;
+        i.severity = to;
+        push(
+            i,
+            actor,
+            at,
+            TimelineKind::GradeOverridden { from, to, reason },
+        );
+        Ok(())
+    })
+    .await
+}
+
+/// `POST /api/v1/incidents/{id}/alerts` body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Link {
+    pub alert_id: String,
+}
+
+/// Link an alert (in the caller's regions) to the incident.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/alerts", request_body = Link,
+    params(("id" = String, Path, description = "incident id")),
+    responses((status = 200, description = "the incident"), (status = 400, description = "invalid"),
+              (status = 409, description = "already linked"),
+              (status = 404, description = "no such incident or alert in the caller's regions")))]
+pub async fn link_alert(
+    State(s): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let b: Link = json_body(&body)?;
+    let alert_id: AlertId = id_param("alert", &b.alert_id)?;
+    let alert = match s.store.get_alert(alert_id).await? {
+        Some(a) if c.sees(&s.regions, a.region) => a,
+        _ => return Err(ApiError::not_found(format!("alert {alert_id} not found"))),
+    };
+    apply(&s, &c, &id, move |i, actor, at| {
+        if i.alert_ids.contains(&alert.id) {
+            return Err(StoreError::Conflict(format!(
+                "alert {} is already linked",
+                alert.id
+            )));
+        }
+        i.alert_ids.push(alert.id);
+        if !i.rule_ids.contains(&alert.rule.id) {
+            i.rule_ids.push(alert.rule.id.clone());
+        }
+        if !i.regions.contains(&alert.region) {
+            i.regions.push(alert.region);
+        }
+        for e in &alert.entities {
+            if !i.entities.contains(e) {
+                i.entities.push(e.clone());
+            }
+        }
+        push(
+            i,
+            actor,
+            at,
+            TimelineKind::AlertAdded { alert_id: alert.id },
+        );
+        Ok(())
+    })
+    .await
+}
+
+/// Unlink an alert from the incident.
+#[utoipa::path(delete, path = "/api/v1/incidents/{id}/alerts/{alert_id}",
+    params(("id" = String, Path, description = "incident id"), ("alert_id" = String, Path, description = "alert id")),
+    responses((status = 200, description = "the incident"),
+              (status = 404, description = "no such incident, or the alert is not linked")))]
+pub async fn unlink_alert(
+    State(s): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((id, alert)): Path<(String, String)>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let alert_id: AlertId = id_param("alert", &alert)?;
+    let incident = visible_incident(&s, &c, &id).await?;
+    if !incident.alert_ids.contains(&alert_id) {
+        return Err(ApiError::not_found(format!(
+            "alert {alert_id} is not linked to incident {}",
+            incident.id
+        )));
+    }
+    apply(&s, &c, &id, move |i, actor, at| {
+        i.alert_ids.retain(|a| *a != alert_id);
+        push(i, actor, at, TimelineKind::AlertRemoved { alert_id });
+        Ok(())
+    })
+    .await
+}
