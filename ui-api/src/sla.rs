@@ -44,7 +44,7 @@ impl Default for SlaPolicy {
 impl SlaPolicy {
     /// Minutes incident `i` has to be acknowledged.
     pub fn minutes_for(&self, i: &Incident) -> i64 {
-        let by_grade = self.grade_minutes[usize::from(grade_of(i.severity) - 1)];
+        let by_grade = self.grade_minutes[usize::from(grade_of(i) - 1)];
         if i.entities
             .iter()
             .any(|e| self.cii_assets.contains(&e.value))

@@ -8,7 +8,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Extension, Path, State};
 use onewall_model::{
-    AlertId, Incident, IncidentId, IncidentStatus, ModelError, Severity, TimelineEntry,
+    AlertId, Grade, Incident, IncidentId, IncidentStatus, ModelError, Severity, TimelineEntry,
     TimelineKind, Timestamp,
 };
 use onewall_store::StoreError;
@@ -18,10 +18,14 @@ use crate::access::Caller;
 use crate::admin::json_body;
 use crate::{ApiError, ApiState, id_param, masked};
 
-/// The grade of an incident: GB/T 20986 levels Ⅰ (most severe) to Ⅳ, read from its severity
-/// (critical Ⅰ, high Ⅱ, medium Ⅲ, low and informational Ⅳ).
-pub fn grade_of(severity: Severity) -> u8 {
-    match severity {
+/// The grade of an incident as 1 (Ⅰ, most severe) to 4 (Ⅳ): its classification's GB/T 20986
+/// grade when the correlator set one, else read from its severity (critical Ⅰ, high Ⅱ,
+/// medium Ⅲ, low and informational Ⅳ).
+pub fn grade_of(i: &Incident) -> u8 {
+    if let Some(g) = i.classification.grade {
+        return 5 - g.rank();
+    }
+    match i.severity {
         Severity::Critical => 1,
         Severity::High => 2,
         Severity::Medium => 3,
@@ -266,6 +270,12 @@ pub async fn override_grade(
     apply(&s, &c, &id, move |i, actor, at| {
         let from = i.severity;
         i.severity = to;
+        i.classification.grade = Some(match to {
+            Severity::Critical => Grade::I,
+            Severity::High => Grade::II,
+            Severity::Medium => Grade::III,
+            Severity::Low | Severity::Informational => Grade::IV,
+        });
         push(
             i,
             actor,
