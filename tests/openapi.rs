@@ -1,0 +1,38 @@
+//! The OpenAPI document against a running node: `schemathesis` (PyPI, installed by
+//! `scripts/test`) generates requests for every operation, authenticated with the admin
+//! token, and no answer may be a 5xx.
+
+#![allow(clippy::unwrap_used)] // tests fail loudly on unexpected input
+
+mod common;
+
+use std::process::Command;
+
+use common::Node;
+
+#[test]
+fn schemathesis_finds_no_server_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("onewall.toml");
+    std::fs::write(&cfg, common::config(&dir.path().join("data"), "")).unwrap();
+    let node = Node::start(&cfg);
+    let doc = node.get("/api/v1/openapi.json");
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let token = node.token.clone().expect("admin token");
+    let out = Command::new("schemathesis")
+        .args(["run", &node.url("/api/v1/openapi.json")])
+        .args(["--url", &node.http])
+        .args(["--checks", "not_a_server_error"])
+        .args(["--max-examples", "30"])
+        .args(["-H", &format!("Authorization: Bearer {token}")])
+        .env("SCHEMATHESIS_TELEMETRY", "false")
+        .output()
+        .expect("run schemathesis (scripts/test installs it from PyPI)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}\nnode:\n{}", node.stderr());
+    node.stop();
+}
