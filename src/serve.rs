@@ -229,6 +229,13 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
         }),
         access: access.clone(),
     });
+    // The delivery log (GET /api/v1/deliveries) reads the playbooks' outbox.
+    let api = match &playbooks {
+        Some(p) => api.layer(axum::Extension(onewall_api::deliveries::DeliveryLog(
+            p.outbox.clone(),
+        ))),
+        None => api,
+    };
     let ingest = onewall_ingest::listen::http_router(onewall_ingest::listen::HttpIngest {
         timezone: r.http_source.timezone,
         max_body_bytes: r.config.http.max_body_bytes,

@@ -172,6 +172,25 @@ timezone = "+00:00"
         .count();
     assert_eq!(incident_hooks, 1);
 
+    // The delivery log: the mail done after failed attempts, the webhook done at once.
+    let log = node.get("/api/v1/deliveries?playbook=ssh-incidents");
+    let items = log["items"].as_array().unwrap();
+    let email = items.iter().find(|d| d["action"] == "email").unwrap();
+    assert_eq!(email["state"], "done", "{log}");
+    assert!(email["attempts"].as_u64().unwrap() >= 2, "{log}");
+    assert_eq!(email["target"], "soc@example.org");
+    assert_eq!(email["region"], "410100");
+    let hook = items.iter().find(|d| d["action"] == "webhook").unwrap();
+    assert_eq!(hook["state"], "done", "{log}");
+    assert_eq!(hook["attempts"], 1, "{log}");
+    let (status, body) = node.get_status("/api/v1/deliveries?state=sent");
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.to_string()
+            .contains("state: expected pending, done, failed or throttled"),
+        "{body}"
+    );
+
     // The playbook assigned the incident to its team, on the incident's timeline.
     let inc = node.get(&format!("/api/v1/incidents/{incident_id}"));
     assert_eq!(inc["team"], "郑州应急组", "{inc}");

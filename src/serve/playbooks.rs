@@ -22,6 +22,8 @@ const MAX_PAGES: usize = 100;
 pub struct Running {
     task: tokio::task::JoinHandle<()>,
     stop: watch::Sender<bool>,
+    /// The outbox, for the delivery log.
+    pub outbox: Outbox,
 }
 
 impl Running {
@@ -75,7 +77,7 @@ pub fn start(
         settings,
         books,
         tree.clone(),
-        outbox,
+        outbox.clone(),
         Arc::new(StoreAccess { store }),
     ));
     let (tx, rx) = mpsc::channel(cfg.queue);
@@ -84,7 +86,7 @@ pub fn start(
     }
     let (stop, stop_rx) = watch::channel(false);
     let task = tokio::spawn(playbooks.run(rx, stop_rx));
-    Ok(Running { task, stop })
+    Ok(Running { task, stop, outbox })
 }
 
 /// The store, as the playbooks see it.
