@@ -11,10 +11,10 @@ use onewall_correlate::sigma::{SigmaCorrelator, Snapshot};
 use onewall_correlate::{
     Correlator, GroupingConfig, Update, extend_incident, grade, mark_merged, merge_incident,
 };
-use onewall_model::{Alert, Event, EventId, Incident, Timestamp};
+use onewall_model::{Alert, Event, EventId, Incident, IncidentStatus, Timestamp};
 use onewall_rules::correlation::{ResolvedCorrelation, load_correlations};
 use onewall_rules::{Engine, RuleError, RuleInfo, RuleSource, read_rule_dir};
-use onewall_store::{Store, StoreError};
+use onewall_store::{IncidentQuery, MAX_LIMIT, Store, StoreError};
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
@@ -102,6 +102,34 @@ impl CorrelationStage {
             snapshot_every: Duration::from_secs(cfg.snapshot_interval_secs.max(1)),
             last_snapshot: Instant::now(),
         }
+    }
+
+    /// Resume incident grouping from the store: open incidents, and resolved ones that may
+    /// still reopen.
+    pub async fn resume_from(&mut self, store: &dyn Store) -> anyhow::Result<()> {
+        let now = Timestamp::now();
+        let mut incidents = Vec::new();
+        for (open_only, status) in [(true, None), (false, Some(IncidentStatus::Resolved))] {
+            let mut cursor = None;
+            loop {
+                let page = store
+                    .search_incidents(IncidentQuery {
+                        open_only,
+                        status,
+                        limit: MAX_LIMIT,
+                        cursor,
+                        ..Default::default()
+                    })
+                    .await?;
+                incidents.extend(page.items);
+                match page.next_cursor {
+                    Some(c) => cursor = Some(c),
+                    None => break,
+                }
+            }
+        }
+        self.resume(incidents, now);
+        Ok(())
     }
 
     /// Resume incident grouping from the incidents held when the node stopped.

@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use metrics::{counter, gauge};
 use onewall_ingest::spool::{Spool, SpoolError, Spooled};
-use onewall_model::{Alert, Event, EventBatch, Incident, Timestamp};
+use onewall_model::{Alert, Event, EventBatch, Timestamp};
 use onewall_rules::pack::RuleSetHandle;
-use onewall_store::{IncidentQuery, MAX_LIMIT, Store, StoreError};
+use onewall_store::{Store, StoreError};
 use tokio::sync::{mpsc, watch};
 use tracing::{error, warn};
 
@@ -67,7 +67,7 @@ impl Pipeline {
         batching: Batching,
         shutdown: watch::Receiver<bool>,
     ) -> anyhow::Result<Pipeline> {
-        correlation.resume(open_incidents(&*store).await?, Timestamp::now());
+        correlation.resume_from(&*store).await?;
         let (to_store, from_detect) = mpsc::channel::<Detected>(queue_batches);
         let detect = std::thread::Builder::new()
             .name("onewall-detect".into())
@@ -94,26 +94,6 @@ impl Pipeline {
             .is_err()
         {
             error!("detect stage ended abnormally");
-        }
-    }
-}
-
-async fn open_incidents(store: &dyn Store) -> anyhow::Result<Vec<Incident>> {
-    let mut out = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = store
-            .search_incidents(IncidentQuery {
-                open_only: true,
-                limit: MAX_LIMIT,
-                cursor,
-                ..Default::default()
-            })
-            .await?;
-        out.extend(page.items);
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => return Ok(out),
         }
     }
 }
@@ -311,7 +291,11 @@ pub async fn spool_intake(
 
 /// Retry a store write with backoff while the node runs; after shutdown starts, try once more
 /// and give up. Returns whether it was written.
-pub(crate) async fn retry<F, Fut>(what: &str, shutdown: &watch::Receiver<bool>, mut attempt: F) -> bool
+pub(crate) async fn retry<F, Fut>(
+    what: &str,
+    shutdown: &watch::Receiver<bool>,
+    mut attempt: F,
+) -> bool
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<(), StoreError>>,

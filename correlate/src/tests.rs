@@ -446,3 +446,26 @@ fn alerts_after_a_stale_offer_in_the_same_batch_stay_stale() {
     assert_eq!(changes.len(), 1, "{changes:?}");
     assert_eq!(extended(&changes[0]), (first, 2, false));
 }
+
+#[test]
+fn a_resolved_incident_resumed_after_a_restart_can_reopen() {
+    let config = GroupingConfig::default();
+    let mut c = Correlator::with_config(config.clone());
+    let mut inc =
+        opened(&c.updates(&[alert("r", 0, Severity::Low, &host("web01"))], t(0))[0]).clone();
+    inc.set_status(IncidentStatus::Resolved, "alice", t(100))
+        .unwrap();
+
+    let mut after = Correlator::with_config(config.clone());
+    after.resume([inc.clone()], t(200));
+    let changes = after.updates(&[alert("r", 7200, Severity::Low, &host("web01"))], t(300));
+    let Update::Extended {
+        id, alerts, fresh, ..
+    } = &changes[0]
+    else {
+        panic!("{changes:?}");
+    };
+    assert_eq!(*id, inc.id);
+    extend_incident(&mut inc, alerts, *fresh, &config, t(300)).unwrap();
+    assert_eq!(inc.status, IncidentStatus::Investigating);
+}
