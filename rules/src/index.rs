@@ -91,9 +91,53 @@ fn cost(clause: &Clause) -> f64 {
 
 /// The most selective clause of a conjunction of clauses.
 fn best(cnf: Vec<Clause>) -> Option<Clause> {
+    best_by(cnf, cost)
+}
+
+fn best_by(cnf: Vec<Clause>, cost: impl Fn(&Clause) -> f64) -> Option<Clause> {
     cnf.into_iter()
         .filter(|c| !c.is_empty())
         .min_by(|a, b| cost(a).total_cmp(&cost(b)))
+}
+
+/// An atom needed by `n` rules is taken to hold on at least `n / SHARED_SCALE` of events
+/// (at most half): a value many rules look for is a common one, whatever its length. This
+/// keeps routing conditions (a log's channel or event id, as processing pipelines add them to
+/// every rule of a logsource) from being chosen over the rule's own literals.
+const SHARED_SCALE: f64 = 2000.0;
+
+/// Each rule's two most selective clauses (fewer when it has fewer), best first, judging
+/// atoms many rules share as common.
+fn choose(cnfs: Vec<Vec<Clause>>) -> Vec<Vec<Clause>> {
+    let mut shared: HashMap<Atom, usize> = HashMap::new();
+    for cnf in &cnfs {
+        let mut atoms: Vec<&Atom> = cnf.iter().flatten().collect();
+        atoms.sort();
+        atoms.dedup();
+        for a in atoms {
+            *shared.entry(a.clone()).or_default() += 1;
+        }
+    }
+    let cost = |c: &Clause| -> f64 {
+        c.iter()
+            .map(|a| {
+                let n = shared.get(a).copied().unwrap_or(0) as f64;
+                a.cost().max((n / SHARED_SCALE).min(0.5))
+            })
+            .sum()
+    };
+    cnfs.into_iter()
+        .map(|cnf| {
+            let mut ranked: Vec<(f64, Clause)> = cnf
+                .into_iter()
+                .filter(|c| !c.is_empty())
+                .map(|c| (cost(&c), c))
+                .collect();
+            ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
+            ranked.dedup_by(|a, b| a.1 == b.1);
+            ranked.into_iter().take(2).map(|(_, c)| c).collect()
+        })
+        .collect()
 }
 
 /// What holds when any one of several expressions holds, each summarised by a conjunction of
@@ -274,8 +318,15 @@ pub(crate) struct Index {
     keywords: FieldIndex,
     /// The field keyword searches read when the event has it.
     message: Option<FieldId>,
-    /// Bit set of the rules evaluated on every event (no clause).
-    always: Box<[u64]>,
+    /// The bits every event starts with, in two halves of `words` words: rule `r` is bit `r`
+    /// of the first half (its best clause) and of the second (its second-best clause). A hit
+    /// on a clause's atom sets its bit; a rule is a candidate when both bits are set, so a
+    /// bit starts set when the rule has no such clause.
+    init: Box<[u64]>,
+    /// Words in one half.
+    words: usize,
+    /// Rules with no clause at all, evaluated on every event.
+    always: usize,
     /// Number of rules.
     rules: usize,
 }
@@ -315,37 +366,48 @@ impl Index {
             }
         }
         let words = rules.len().div_ceil(64);
-        let mut always = vec![0u64; words].into_boxed_slice();
+        let mut init = vec![0u64; 2 * words].into_boxed_slice();
+        let mut always = 0;
         let mut builds: Vec<FieldBuild> = (0..slots).map(|_| FieldBuild::default()).collect();
         let mut keywords = FieldBuild::default();
-        for (r, rule) in rules.iter().enumerate() {
-            let slot = |a: &Atom| match a.on {
-                On::Field(id) => match slot_of.get(id.index() as usize) {
-                    Some(&s) if s != NO_SLOT => Some(Some(s as usize)),
-                    _ => None,
-                },
-                On::Keywords => Some(None),
-            };
-            let clause = best(rule.necessary()).filter(|c| c.iter().all(|a| slot(a).is_some()));
-            let Some(clause) = clause else {
-                mark(&[r as u32], &mut always);
-                continue;
-            };
-            for a in clause {
-                match slot(&a) {
-                    Some(Some(s)) => builds[s].add(a.test, r as u32),
-                    Some(None) => keywords.add(a.test, r as u32),
-                    None => {}
+        let chosen = choose(rules.iter().map(CompiledRule::necessary).collect());
+        let slot = |a: &Atom| match a.on {
+            On::Field(id) => match slot_of.get(id.index() as usize) {
+                Some(&s) if s != NO_SLOT => Some(Some(s as usize)),
+                _ => None,
+            },
+            On::Keywords => Some(None),
+        };
+        for (r, clauses) in chosen.into_iter().enumerate() {
+            let mut clauses = clauses
+                .into_iter()
+                .filter(|c| c.iter().all(|a| slot(a).is_some()));
+            for half in 0..2 {
+                // The rule's bit in this half of the bit set.
+                let bit = (half * words * 64 + r) as u32;
+                let Some(clause) = clauses.next() else {
+                    mark(&[bit], &mut init);
+                    always += usize::from(half == 0);
+                    continue;
+                };
+                for a in clause {
+                    match slot(&a) {
+                        Some(Some(s)) => builds[s].add(a.test, bit),
+                        Some(None) => keywords.add(a.test, bit),
+                        None => {}
+                    }
                 }
             }
         }
-        let fields = builds.into_iter().map(|b| b.finish(&mut always)).collect();
-        let keywords = keywords.finish(&mut always);
+        let fields = builds.into_iter().map(|b| b.finish(&mut init)).collect();
+        let keywords = keywords.finish(&mut init);
         Index {
             slot_of,
             fields,
             keywords,
             message: extra.first().copied(),
+            init,
+            words,
             always,
             rules: rules.len(),
         }
@@ -364,15 +426,15 @@ impl Index {
         }
     }
 
-    /// Words in a rule bit set.
+    /// Words in the bit set [`Index::candidates`] fills.
     pub(crate) fn words(&self) -> usize {
-        self.always.len()
+        self.init.len()
     }
 
     pub(crate) fn stats(&self) -> IndexStats {
         IndexStats {
             rules: self.rules,
-            always: self.always.iter().map(|w| w.count_ones() as usize).sum(),
+            always: self.always,
             fields: self.fields.len(),
             atoms: self
                 .fields
@@ -388,7 +450,18 @@ impl Index {
     /// Set `marks` (a bit set of [`Index::words`] words) to the rules that may match the
     /// context's event.
     pub(crate) fn candidates(&self, cx: &mut EventContext<'_>, marks: &mut [u64]) {
-        marks.copy_from_slice(&self.always);
+        marks.copy_from_slice(&self.init);
+        self.probe_event(cx, marks);
+        // A candidate has both of its clauses hit.
+        let (first, second) = marks.split_at_mut(self.words);
+        for (a, b) in first.iter_mut().zip(second.iter_mut()) {
+            *a &= *b;
+            *b = 0;
+        }
+    }
+
+    /// Set the bits of the clauses with an atom holding on the event.
+    fn probe_event(&self, cx: &mut EventContext<'_>, marks: &mut [u64]) {
         let event = cx.event;
         for (id, value) in event.fields.entries() {
             let Some(slot) = self.slot(*id) else { continue };
@@ -467,6 +540,35 @@ mod tests {
         assert_eq!(
             any_of(vec![vec![short.clone()], vec![long.clone()]])[0].len(),
             2
+        );
+    }
+
+    #[test]
+    fn atoms_many_rules_need_are_routing_not_selective() {
+        let channel = atom("microsoft-windows-sysmon/operational", true);
+        let common = 200;
+        let mut cnfs: Vec<Vec<Clause>> = (0..common)
+            .map(|i| {
+                vec![
+                    vec![channel.clone()],
+                    vec![atom(&format!("\\tool{i}.exe"), false)],
+                ]
+            })
+            .collect();
+        // One rule alone with such a long value: it is as selective as it looks.
+        cnfs.push(vec![
+            vec![atom("a-rare-but-long-value-of-its-own", true)],
+            vec![atom("\\tool.exe", false)],
+        ]);
+        let chosen = choose(cnfs);
+        for (i, c) in chosen.iter().take(common).enumerate() {
+            assert_eq!(c[0], vec![atom(&format!("\\tool{i}.exe"), false)]);
+            // The routing clause still narrows the rule, second.
+            assert_eq!(c[1], vec![channel.clone()]);
+        }
+        assert_eq!(
+            chosen[common][0],
+            vec![atom("a-rare-but-long-value-of-its-own", true)]
         );
     }
 
