@@ -43,9 +43,9 @@
 //! [`RuleInfo::id`]); a missing `level` is `medium`. Two documents with the same `id`: the
 //! second is reported and skipped.
 //!
-//! The `logsource` is recorded on each rule ([`RuleInfo::logsource`]) but not used for routing
-//! yet: every rule is tried on every event, and field names are used as written (no field
-//! mapping).
+//! The `logsource` is recorded on each rule ([`RuleInfo::logsource`]); processing pipelines
+//! turn it into conditions (e.g. `Channel`, `EventID`), which the candidate index uses to skip
+//! rules an event cannot match. Field names are used as written unless a pipeline maps them.
 //!
 //! [Sigma specification]: https://github.com/SigmaHQ/sigma-specification
 
