@@ -13,14 +13,14 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 pub mod access;
+mod correlate;
 mod flow;
 mod playbooks;
-mod correlate;
 mod store;
 pub use access::{AuthConfig, SlaConfig};
+pub use correlate::CorrelateConfig;
 pub use flow::{FlowConfig, FlowResolved};
 pub use playbooks::PlaybooksResolved;
-pub use correlate::CorrelateConfig;
 pub use store::{ClickHouseConfig, SpoolConfig, StoreConfig};
 
 /// The whole file.

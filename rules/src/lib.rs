@@ -49,9 +49,9 @@
 //!
 //! [Sigma specification]: https://github.com/SigmaHQ/sigma-specification
 
-pub mod correlation;
 mod condition;
 mod context;
+pub mod correlation;
 mod detection;
 mod error;
 mod filter;
