@@ -45,8 +45,19 @@ fn builtin_pack_passes_its_own_samples() {
     ]);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}");
+    // Every rule file in the pack is tested and passes.
+    let rules = std::fs::read_dir(repo("rules/packs/builtin"))
+        .expect("the built-in pack folder")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "yml"))
+        })
+        .count();
+    assert!(rules >= 5, "the built-in pack has {rules} rule files");
     assert!(
-        stdout.contains("tested 5 rules: 5 passed, 0 failed"),
+        stdout.contains(&format!(
+            "tested {rules} rules: {rules} passed, 0 failed, 0 without samples, 0 did not compile"
+        )),
         "{stdout}"
     );
 }
