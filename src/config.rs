@@ -175,6 +175,10 @@ pub struct HttpConfig {
     pub charset: String,
     /// Body format of text records: `auto` to detect, or one as under `[syslog]`.
     pub format: String,
+    /// Mark the console's session cookie `Secure` on every login. Set it when a reverse proxy
+    /// terminates TLS in front of the node; without it the cookie is `Secure` only when the
+    /// request says it came over TLS (`X-Forwarded-Proto: https` or `Forwarded: proto=https`).
+    pub secure_cookies: bool,
 }
 
 impl Default for HttpConfig {
@@ -190,6 +194,7 @@ impl Default for HttpConfig {
             timezone: "+08:00".into(),
             charset: "auto".into(),
             format: "auto".into(),
+            secure_cookies: false,
         }
     }
 }

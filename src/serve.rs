@@ -236,6 +236,7 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
         ))),
         None => api,
     };
+    let api = playbooks::api_layers(api, &r, store.clone());
     let ingest = onewall_ingest::listen::http_router(onewall_ingest::listen::HttpIngest {
         timezone: r.http_source.timezone,
         max_body_bytes: r.config.http.max_body_bytes,

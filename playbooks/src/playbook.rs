@@ -9,6 +9,7 @@
 //!   region: ["410100"]        # the region's whole subtree
 //!   tags: [attack.credential_access]
 //!   rule: [ssh-brute-force]
+//!   status: [resolved, closed]  # incidents only: their status after the change
 //! throttle: { key: "{{incident.id}}", seconds: 600 }
 //! actions:
 //!   - email:
@@ -23,7 +24,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use onewall_model::{Grade, RegionCode, RegionTree, Severity};
+use onewall_model::{Grade, IncidentStatus, RegionCode, RegionTree, Severity};
 use serde::{Deserialize, Serialize};
 
 use crate::PlaybookError;
@@ -64,6 +65,8 @@ pub struct Conditions {
     pub tags: Vec<String>,
     /// Any of these rule ids.
     pub rule: Vec<String>,
+    /// Incidents in any of these statuses (an alert has none, so never matches).
+    pub status: Vec<IncidentStatus>,
 }
 
 /// Per-key throttling.
@@ -194,6 +197,8 @@ struct ConditionsFile {
     tags: Vec<String>,
     #[serde(default)]
     rule: Vec<String>,
+    #[serde(default)]
+    status: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -352,6 +357,12 @@ pub fn parse(text: &str, file: &str, tree: &RegionTree) -> Result<Option<Playboo
             None => errors.push(format!("when.grade: {g:?} is not one of I, II, III, IV")),
         }
     }
+    for st in &f.when.status {
+        match st.parse::<IncidentStatus>() {
+            Ok(st) => when.status.push(st),
+            Err(e) => errors.push(format!("when.status: {e}")),
+        }
+    }
     for r in &f.when.region {
         match r.parse::<RegionCode>() {
             Ok(c) if tree.contains(c) => when.region.push(c),
@@ -364,10 +375,11 @@ pub fn parse(text: &str, file: &str, tree: &RegionTree) -> Result<Option<Playboo
             || !when.level.is_empty()
             || when.min_level.is_some()
             || !when.tags.is_empty()
-            || !when.rule.is_empty())
+            || !when.rule.is_empty()
+            || !when.status.is_empty())
     {
         errors.push(
-            "when: daily_report playbooks take only a region condition (a report has no grade, level, tags or rule)".into(),
+            "when: daily_report playbooks take only a region condition (a report has no grade, level, tags, rule or status)".into(),
         );
     }
     let throttle = match f.throttle {
@@ -538,6 +550,12 @@ impl Playbook {
                 .any(|t| w.tags.iter().any(|want| want.eq_ignore_ascii_case(t)))
             {
                 return false;
+            }
+        }
+        if !w.status.is_empty() {
+            match subject {
+                Subject::Incident { incident, .. } if w.status.contains(&incident.status) => {}
+                _ => return false,
             }
         }
         if !w.rule.is_empty() {

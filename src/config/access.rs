@@ -18,6 +18,9 @@ pub struct AuthConfig {
     /// Kinds of personal data masked for callers without the `pii` permission:
     /// `resident_id`, `mobile`, `bank_card`, `email`. Empty masks nothing.
     pub mask: Vec<String>,
+    /// The most rows one export (`GET /api/v1/export/...`) sends; a larger selection answers
+    /// 400 asking for narrower filters.
+    pub export_max_rows: usize,
 }
 
 impl Default for AuthConfig {
@@ -26,6 +29,7 @@ impl Default for AuthConfig {
             metrics_open: true,
             collectors_require_token: false,
             mask: PiiKind::ALL.iter().map(|k| k.as_str().to_owned()).collect(),
+            export_max_rows: onewall_api::export::DEFAULT_MAX_ROWS,
         }
     }
 }
@@ -71,6 +75,9 @@ pub fn check(auth: &AuthConfig, sla: &SlaConfig, errors: &mut Vec<String>) {
         if let Err(e) = k.parse::<PiiKind>() {
             errors.push(format!("auth.mask[{i}]: {e}"));
         }
+    }
+    if auth.export_max_rows == 0 {
+        errors.push("auth.export_max_rows: must be greater than 0".into());
     }
     for (key, v) in [
         ("grade_1_minutes", sla.grade_1_minutes),

@@ -14,6 +14,9 @@ use tracing::{info, warn};
 
 use crate::config::PlaybooksResolved;
 
+/// Alerts of an incident changed through the API that go with its signal.
+const MAX_HOOK_ALERTS: usize = 100;
+
 /// Pages read at most per query when gathering the daily report's data.
 const MAX_PAGES: usize = 100;
 
@@ -177,4 +180,37 @@ impl NodeAccess for StoreAccess {
         }
         Ok((incidents, alerts))
     }
+}
+
+/// The response settings the API reads from router extensions: the export bound, the session
+/// cookie's `Secure` policy, and the hook that turns incident changes made through the API
+/// into `incident changed` signals for the playbooks (as the pipeline's own changes are).
+pub fn api_layers(
+    api: axum::Router,
+    r: &crate::config::Resolved,
+    store: Arc<dyn Store>,
+) -> axum::Router {
+    let hook = onewall_api::workflow::IncidentHook(Arc::new(move |incident: Incident| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            // The incident's alerts go with it, so conditions on tags and rules hold as for
+            // the pipeline's changes.
+            let mut alerts = Vec::new();
+            for id in incident.alert_ids.iter().take(MAX_HOOK_ALERTS) {
+                match store.get_alert(*id).await {
+                    Ok(Some(a)) => alerts.push(a),
+                    Ok(None) => {}
+                    Err(e) => warn!(alert = %id, error = %e, "reading an incident's alert"),
+                }
+            }
+            crate::pipeline::signals::changed(incident, alerts).await;
+        });
+    }));
+    api.layer(axum::Extension(onewall_api::export::ExportLimit(
+        r.config.auth.export_max_rows,
+    )))
+    .layer(axum::Extension(onewall_api::CookiePolicy {
+        secure: r.config.http.secure_cookies,
+    }))
+    .layer(axum::Extension(hook))
 }

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Extension, Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use onewall_model::{RegionCode, Timestamp};
 use onewall_store::audit::{AuditEntry, AuditRecord};
@@ -28,21 +28,68 @@ pub struct Login {
     pub password: String,
 }
 
-/// Check a password and set the session cookie (HttpOnly, SameSite=Strict).
+/// How the console's session cookie is set; the binary adds it to the router as an extension
+/// (`[http] secure_cookies`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CookiePolicy {
+    /// Always mark the cookie `Secure` (a node behind a reverse proxy that terminates TLS).
+    pub secure: bool,
+}
+
+/// Should the session cookie be `Secure`? When configured, when the request came over TLS
+/// (an `https` URI), or when a proxy says it did (`X-Forwarded-Proto: https`, or
+/// `Forwarded: proto=https`). A client can only make its own cookie stricter this way.
+fn secure_cookie(policy: Option<Extension<CookiePolicy>>, uri: &Uri, headers: &HeaderMap) -> bool {
+    let configured = policy.is_some_and(|Extension(p)| p.secure);
+    let forwarded = |name: header::HeaderName, pred: fn(&str) -> bool| {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(pred)
+    };
+    configured
+        || uri.scheme_str() == Some("https")
+        || forwarded(header::HeaderName::from_static("x-forwarded-proto"), |v| {
+            v.split(',')
+                .next()
+                .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
+        })
+        || forwarded(header::FORWARDED, |v| {
+            v.split([';', ','])
+                .any(|kv| kv.trim().eq_ignore_ascii_case("proto=https"))
+        })
+}
+
+/// The `Set-Cookie` value for `session` (empty and expired to clear it).
+fn session_cookie_header(session: &str, max_age: i64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!(
+        "{SESSION_COOKIE}={session}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}"
+    )
+}
+
+/// Check a password and set the session cookie (HttpOnly, SameSite=Strict, and Secure over
+/// TLS or when configured).
 #[utoipa::path(post, path = "/api/v1/login", request_body = Login, security(()),
     responses((status = 200, description = "logged in; the session cookie is set"),
               (status = 400, description = "malformed body"),
               (status = 401, description = "wrong name or password")))]
-pub async fn login(State(s): State<ApiState>, body: Bytes) -> Result<Response, ApiError> {
+pub async fn login(
+    State(s): State<ApiState>,
+    policy: Option<Extension<CookiePolicy>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let secure = secure_cookie(policy, &uri, &headers);
     let login: Login = json_body(&body)?;
     let auth = s.access.auth.clone();
     let name = login.name.clone();
     let outcome = blocking(move || auth.login(&login.name, &login.password)).await?;
     let (status, reply) = match outcome {
         Some((session, grant)) => {
-            let cookie = format!(
-                "{SESSION_COOKIE}={session}; HttpOnly; SameSite=Strict; Path=/; Max-Age={SESSION_SECS}"
-            );
+            let cookie = session_cookie_header(&session, SESSION_SECS, secure);
             let resp = (
                 StatusCode::OK,
                 [(header::SET_COOKIE, cookie)],
@@ -74,12 +121,18 @@ pub async fn login(State(s): State<ApiState>, body: Bytes) -> Result<Response, A
 
 /// End the console session.
 #[utoipa::path(post, path = "/api/v1/logout", responses((status = 200, description = "logged out")))]
-pub async fn logout(State(s): State<ApiState>, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn logout(
+    State(s): State<ApiState>,
+    policy: Option<Extension<CookiePolicy>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let secure = secure_cookie(policy, &uri, &headers);
     if let Some(session) = session_cookie(&headers) {
         let auth = s.access.auth.clone();
         blocking(move || auth.end_session(&session)).await?;
     }
-    let clear = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    let clear = session_cookie_header("", 0, secure);
     Ok((
         [(header::SET_COOKIE, clear)],
         Json(json!({ "logged_out": true })),

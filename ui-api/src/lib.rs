@@ -33,10 +33,7 @@ use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use onewall_model::{
-    Alert, AlertId, Event, EventId, Incident, IncidentId, IncidentStatus, RegionCode, RegionTree,
-    Severity,
-};
+use onewall_model::{Alert, AlertId, Event, EventId, Incident, IncidentId, RegionCode, RegionTree};
 use onewall_rules::RuleInfo;
 use onewall_store::{AlertQuery, EventQuery, IncidentQuery, Page, Store};
 use serde::Serialize;
@@ -47,13 +44,16 @@ mod admin;
 pub mod collector;
 pub mod deliveries;
 mod error;
+pub mod export;
 pub mod mask;
 mod openapi;
 mod params;
+mod query;
 pub mod sla;
 pub mod workflow;
 
 pub use access::{Access, Caller};
+pub use admin::CookiePolicy;
 pub use error::ApiError;
 use mask::MaskPolicy;
 use params::Params;
@@ -124,6 +124,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/alerts/{id}", get(get_alert))
         .route("/api/v1/incidents", get(list_incidents))
         .route("/api/v1/deliveries", get(deliveries::list))
+        .route("/api/v1/export/{kind}", get(export::export))
         .route("/api/v1/incidents/{id}", get(get_incident))
         .route("/api/v1/incidents/{id}/assign", post(workflow::assign))
         .route(
@@ -230,49 +231,15 @@ async fn list_events(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let p = Params::parse(
         raw.as_deref(),
-        &["q", "from", "to", "filter", "region", "limit", "cursor"],
+        &query::with(&query::EVENT_FILTERS, &["limit", "cursor"]),
     )?;
-    let mut filters = Vec::new();
-    for f in p.all("filter") {
-        match f.split_once(':') {
-            Some((k, v)) if !k.is_empty() => filters.push((k.to_owned(), v.to_owned())),
-            _ => {
-                return Err(ApiError::invalid(format!(
-                    "filter: expected FIELD:VALUE, got {f:?}"
-                )));
-            }
-        }
-    }
-    if let Some(dept) = &c.grant.department {
-        filters.push((DEPARTMENT_FIELD.to_owned(), dept.clone()));
-    }
     let query = EventQuery {
-        text: p.one("q")?.filter(|q| !q.is_empty()).map(str::to_owned),
-        from: p.time("from")?,
-        to: p.time("to")?,
-        filters,
-        regions: c.regions(&s.regions, p.region()?)?,
         limit: p.limit()?,
         cursor: p.one("cursor")?.map(str::to_owned),
+        ..query::events(&s, &c, &p)?
     };
-    check_range(&query.from, &query.to)?;
     let page = s.store.search_events(query).await?;
     Ok(Json(masked_page(&c, &s.access.mask, page)))
-}
-
-/// The event field that carries the collector's department.
-const DEPARTMENT_FIELD: &str = "organization.name";
-
-fn check_range(
-    from: &Option<onewall_model::Timestamp>,
-    to: &Option<onewall_model::Timestamp>,
-) -> Result<(), ApiError> {
-    match (from, to) {
-        (Some(f), Some(t)) if f > t => {
-            Err(ApiError::invalid(format!("from ({f}) is after to ({t})")))
-        }
-        _ => Ok(()),
-    }
 }
 
 /// One event, if it is in the caller's regions (and department).
@@ -287,20 +254,10 @@ async fn get_event(
     let id: EventId = id_param("event", &id)?;
     let event: Option<Event> = s.store.get_event(id).await?;
     match event {
-        Some(e) if c.sees(&s.regions, e.region) && in_department(&c, &e) => {
+        Some(e) if c.sees(&s.regions, e.region) && c.event_in_department(&e) => {
             Ok(Json(masked(&c, &s.access.mask, &e)))
         }
         _ => Err(ApiError::not_found(format!("event {id} not found"))),
-    }
-}
-
-fn in_department(c: &Caller, e: &Event) -> bool {
-    match &c.grant.department {
-        None => true,
-        Some(d) => e
-            .fields
-            .get(DEPARTMENT_FIELD)
-            .is_some_and(|v| v.to_text().as_deref() == Some(d.as_str())),
     }
 }
 
@@ -321,21 +278,21 @@ async fn list_alerts(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let p = Params::parse(
         raw.as_deref(),
-        &[
-            "from", "to", "rule_id", "severity", "region", "limit", "cursor",
-        ],
+        &query::with(&query::ALERT_FILTERS, &["limit", "cursor"]),
     )?;
     let query = AlertQuery {
-        from: p.time("from")?,
-        to: p.time("to")?,
-        rule_id: p.one("rule_id")?.map(str::to_owned),
-        min_severity: p.parsed::<Severity>("severity")?,
-        regions: c.regions(&s.regions, p.region()?)?,
         limit: p.limit()?,
         cursor: p.one("cursor")?.map(str::to_owned),
+        ..query::alerts(&s, &c, &p)?
     };
-    check_range(&query.from, &query.to)?;
-    let page = s.store.search_alerts(query).await?;
+    let mut page = s.store.search_alerts(query).await?;
+    let mut kept = Vec::with_capacity(page.items.len());
+    for a in page.items {
+        if c.alert_in_department(&*s.store, &a).await? {
+            kept.push(a);
+        }
+    }
+    page.items = kept;
     Ok(Json(masked_page(&c, &s.access.mask, page)))
 }
 
@@ -351,7 +308,9 @@ async fn get_alert(
     let id: AlertId = id_param("alert", &id)?;
     let alert: Option<Alert> = s.store.get_alert(id).await?;
     match alert {
-        Some(a) if c.sees(&s.regions, a.region) => Ok(Json(masked(&c, &s.access.mask, &a))),
+        Some(a) if c.sees(&s.regions, a.region) && c.alert_in_department(&*s.store, &a).await? => {
+            Ok(Json(masked(&c, &s.access.mask, &a)))
+        }
         _ => Err(ApiError::not_found(format!("alert {id} not found"))),
     }
 }
@@ -373,29 +332,21 @@ async fn list_incidents(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let p = Params::parse(
         raw.as_deref(),
-        &[
-            "status", "open", "severity", "since", "region", "limit", "cursor",
-        ],
+        &query::with(&query::INCIDENT_FILTERS, &["limit", "cursor"]),
     )?;
-    let open_only = match p.one("open")? {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(v) => {
-            return Err(ApiError::invalid(format!(
-                "open: expected true or false, got {v:?}"
-            )));
-        }
-    };
     let query = IncidentQuery {
-        status: p.parsed::<IncidentStatus>("status")?,
-        open_only,
-        min_severity: p.parsed::<Severity>("severity")?,
-        since: p.time("since")?,
-        regions: c.regions(&s.regions, p.region()?)?,
         limit: p.limit()?,
         cursor: p.one("cursor")?.map(str::to_owned),
+        ..query::incidents(&s, &c, &p)?
     };
-    let page = s.store.search_incidents(query).await?;
+    let mut page = s.store.search_incidents(query).await?;
+    let mut kept = Vec::with_capacity(page.items.len());
+    for i in page.items {
+        if c.incident_in_department(&*s.store, &i).await? {
+            kept.push(i);
+        }
+    }
+    page.items = kept;
     Ok(Json(masked_page(&c, &s.access.mask, page)))
 }
 
@@ -411,7 +362,11 @@ async fn get_incident(
     let id: IncidentId = id_param("incident", &id)?;
     let incident: Option<Incident> = s.store.get_incident(id).await?;
     match incident {
-        Some(i) if c.sees(&s.regions, i.region) => Ok(Json(masked(&c, &s.access.mask, &i))),
+        Some(i)
+            if c.sees(&s.regions, i.region) && c.incident_in_department(&*s.store, &i).await? =>
+        {
+            Ok(Json(masked(&c, &s.access.mask, &i)))
+        }
         _ => Err(ApiError::not_found(format!("incident {id} not found"))),
     }
 }

@@ -4,6 +4,8 @@
 //! An incident (or alert) outside the caller's region subtree answers 404 exactly as one that
 //! does not exist.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Extension, Path, State};
@@ -53,11 +55,30 @@ pub fn parse_grade(s: &str) -> Result<Severity, ApiError> {
     }
 }
 
+/// Told of every incident a workflow call changed, as stored after the change. The binary
+/// adds it to the router as an extension and forwards each incident to the playbooks as an
+/// `incident changed` signal (this crate knows nothing of playbooks).
+#[derive(Clone)]
+pub struct IncidentHook(pub Arc<dyn Fn(Incident) + Send + Sync>);
+
+impl std::fmt::Debug for IncidentHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IncidentHook")
+    }
+}
+
+/// The hook extension of a request, when the binary installed one.
+type Hook = Option<Extension<IncidentHook>>;
+
 /// The incident `id` if the caller may see it; else 404.
 async fn visible_incident(s: &ApiState, c: &Caller, raw: &str) -> Result<Incident, ApiError> {
     let id: IncidentId = id_param("incident", raw)?;
     match s.store.get_incident(id).await? {
-        Some(i) if c.sees(&s.regions, i.region) => Ok(i),
+        Some(i)
+            if c.sees(&s.regions, i.region) && c.incident_in_department(&*s.store, &i).await? =>
+        {
+            Ok(i)
+        }
         _ => Err(ApiError::not_found(format!("incident {id} not found"))),
     }
 }
@@ -66,6 +87,7 @@ async fn visible_incident(s: &ApiState, c: &Caller, raw: &str) -> Result<Inciden
 async fn apply(
     s: &ApiState,
     c: &Caller,
+    hook: Hook,
     raw: &str,
     change: impl FnOnce(&mut Incident, &str, Timestamp) -> Result<(), StoreError> + Send + 'static,
 ) -> Result<Json<serde_json::Value>, ApiError> {
@@ -83,7 +105,11 @@ async fn apply(
             }),
         )
         .await?;
-    Ok(Json(masked(c, &s.access.mask, &updated)))
+    let answer = masked(c, &s.access.mask, &updated);
+    if let Some(Extension(IncidentHook(tell))) = hook {
+        tell(updated);
+    }
+    Ok(Json(answer))
 }
 
 fn push(i: &mut Incident, actor: &str, at: Timestamp, change: TimelineKind) {
@@ -125,6 +151,7 @@ pub struct Assign {
 pub async fn assign(
     State(s): State<ApiState>,
     Extension(c): Extension<Caller>,
+    hook: Hook,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
@@ -136,7 +163,7 @@ pub async fn assign(
             "assign: give an assignee, a team, or both",
         ));
     }
-    apply(&s, &c, &id, move |i, actor, at| {
+    apply(&s, &c, hook, &id, move |i, actor, at| {
         if assignee.is_some() {
             i.assignee = assignee.clone();
         }
@@ -157,9 +184,10 @@ pub async fn assign(
 pub async fn acknowledge(
     State(s): State<ApiState>,
     Extension(c): Extension<Caller>,
+    hook: Hook,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    apply(&s, &c, &id, |i, actor, at| {
+    apply(&s, &c, hook, &id, |i, actor, at| {
         Ok(i.set_status(IncidentStatus::Acknowledged, actor, at)?)
     })
     .await
@@ -180,12 +208,13 @@ pub struct Comment {
 pub async fn comment(
     State(s): State<ApiState>,
     Extension(c): Extension<Caller>,
+    hook: Hook,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let b: Comment = json_body(&body)?;
     let text = required("text", &b.text)?;
-    apply(&s, &c, &id, move |i, actor, at| {
+    apply(&s, &c, hook, &id, move |i, actor, at| {
         push(i, actor, at, TimelineKind::Comment { text });
         Ok(())
     })
@@ -212,6 +241,7 @@ pub struct StatusChange {
 pub async fn set_status(
     State(s): State<ApiState>,
     Extension(c): Extension<Caller>,
+    hook: Hook,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
@@ -229,7 +259,7 @@ pub async fn set_status(
         }
         None => None,
     };
-    apply(&s, &c, &id, move |i, actor, at| {
+    apply(&s, &c, hook, &id, move |i, actor, at| {
         i.set_status(to, actor, at)?;
         if let Some(reason) = reason {
             push(
@@ -261,13 +291,14 @@ pub struct GradeOverride {
 pub async fn override_grade(
     State(s): State<ApiState>,
     Extension(c): Extension<Caller>,
+    hook: Hook,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let b: GradeOverride = json_body(&body)?;
     let to = parse_grade(&b.grade)?;
     let reason = required("reason", &b.reason)?;
-    apply(&s, &c, &id, move |i, actor, at| {
+    apply(&s, &c, hook, &id, move |i, actor, at| {
         let from = i.severity;
         i.severity = to;
         i.classification.grade = Some(match to {
@@ -303,16 +334,17 @@ pub struct Link {
 pub async fn link_alert(
     State(s): State<ApiState>,
     Extension(c): Extension<Caller>,
+    hook: Hook,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let b: Link = json_body(&body)?;
     let alert_id: AlertId = id_param("alert", &b.alert_id)?;
     let alert = match s.store.get_alert(alert_id).await? {
-        Some(a) if c.sees(&s.regions, a.region) => a,
+        Some(a) if c.sees(&s.regions, a.region) && c.alert_in_department(&*s.store, &a).await? => a,
         _ => return Err(ApiError::not_found(format!("alert {alert_id} not found"))),
     };
-    apply(&s, &c, &id, move |i, actor, at| {
+    apply(&s, &c, hook, &id, move |i, actor, at| {
         if i.alert_ids.contains(&alert.id) {
             return Err(StoreError::Conflict(format!(
                 "alert {} is already linked",
@@ -350,6 +382,7 @@ pub async fn link_alert(
 pub async fn unlink_alert(
     State(s): State<ApiState>,
     Extension(c): Extension<Caller>,
+    hook: Hook,
     Path((id, alert)): Path<(String, String)>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let alert_id: AlertId = id_param("alert", &alert)?;
@@ -360,7 +393,7 @@ pub async fn unlink_alert(
             incident.id
         )));
     }
-    apply(&s, &c, &id, move |i, actor, at| {
+    apply(&s, &c, hook, &id, move |i, actor, at| {
         i.alert_ids.retain(|a| *a != alert_id);
         push(i, actor, at, TimelineKind::AlertRemoved { alert_id });
         Ok(())

@@ -300,3 +300,42 @@ fn the_example_playbooks_load() {
     assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
     assert_eq!(loaded.playbooks.len(), 4);
 }
+
+#[test]
+fn status_conditions_hold_for_incidents_in_those_statuses_only() {
+    let p = parse(
+        "id: s\ntriggers: [incident_changed, alert_created]\nwhen: { status: [resolved, closed] }\nactions: [{webhook: {url: 'http://h/x'}}]\n",
+        "s.yml",
+        &tree(),
+    )
+    .unwrap()
+    .unwrap();
+    let mut inc = incident("410100", Severity::High);
+    let changed = |i: &Incident| {
+        p.matches(
+            &Subject::Incident {
+                incident: i,
+                alerts: &[],
+                created: false,
+            },
+            &tree(),
+        )
+    };
+    assert!(!changed(&inc), "a new incident is not resolved");
+    inc.status = IncidentStatus::Resolved;
+    assert!(changed(&inc));
+    inc.status = IncidentStatus::Closed;
+    assert!(changed(&inc));
+    assert!(!p.matches(
+        &Subject::Alert(&alert("410100", Severity::High, "r", &[])),
+        &tree()
+    ));
+    let e = parse(
+        "id: s\ntriggers: [incident_changed]\nwhen: { status: [done] }\nactions: [{webhook: {url: 'http://h/x'}}]\n",
+        "s.yml",
+        &tree(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("when.status: "), "{e}");
+}
