@@ -11,6 +11,7 @@ pub mod alert;
 pub mod entity;
 pub mod error;
 pub mod event;
+pub mod federation;
 pub mod field;
 pub mod id;
 pub mod incident;
