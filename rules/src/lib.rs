@@ -36,7 +36,8 @@
 //!   condition (usually `not selection`) to the rules they name by id or title, when the
 //!   logsources agree; a filter is not counted as a rule unless it fails to compile or names
 //!   no loaded rule. `action: global` documents are reported as not supported yet;
-//!   correlation rules are reported as handled by the correlator.
+//!   correlation documents are left to [`correlation::load_correlations`] (the engine
+//!   neither compiles nor counts them).
 //!
 //! Metadata: `title` and `detection` (with `condition`) are required. A rule without an `id` is
 //! given a stable one derived from its file name, title and position in the file (see
@@ -249,7 +250,9 @@ impl Engine {
                 rule.collect(&mut cx, &mut matched);
                 let rule_ref = self.refs[i].clone();
                 out.push(Alert {
-                    id: AlertId::new(now),
+                    // Derived from the event and the rule: matching the event again (a spool
+                    // replay) makes the same alert, which the stores ignore the second time.
+                    id: AlertId::for_rule_match(event.id, &rule_ref.id),
                     time: event.time,
                     created: now,
                     severity: rule_ref.level,

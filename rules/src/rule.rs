@@ -146,6 +146,9 @@ pub(crate) fn compile_source(
                     report.errors.push(e);
                 }
             },
+            // Correlation documents are read by `correlation::load_correlations` (and run by
+            // the correlator); they keep their place in the count that derived ids use.
+            Ok(Yaml::Mapping(m)) if m.contains_key("correlation") => index += 1,
             Ok(value) => {
                 index += 1;
                 report.total += 1;
@@ -195,11 +198,6 @@ fn compile_document(
             "'action: {}' documents are not supported yet",
             scalar(action).unwrap_or_else(|| yaml_text(action))
         )));
-    }
-    if m.contains_key("correlation") {
-        return Err(fail(
-            "correlation rules are handled by the correlator (not yet supported)".into(),
-        ));
     }
     let title = match m.get("title") {
         Some(Yaml::String(s)) if !s.trim().is_empty() => s.trim().to_owned(),

@@ -35,6 +35,7 @@
 //!   is *quiet* ([`SigmaCorrelator::is_quiet`]): the node still stores its alerts (they are
 //!   the correlation's evidence) but does not open incidents for them.
 
+mod reload;
 mod snapshot;
 mod window;
 
@@ -45,6 +46,7 @@ use onewall_model::{
 };
 use onewall_rules::correlation::{CorrelationType, ResolvedCorrelation, RuleTarget};
 
+pub use reload::ReloadOutcome;
 pub use snapshot::{Snapshot, SnapshotError};
 use window::{Entry, Group};
 
@@ -118,6 +120,9 @@ impl EventLookup for HashMap<EventId, &Event> {
 #[derive(Debug)]
 struct RuleState {
     def: ResolvedCorrelation,
+    /// [`ResolvedCorrelation::definition_hash`]: state is kept across a reload or restart
+    /// only for the same definition.
+    hash: u64,
     rule_ref: RuleRef,
     span: i64,
     suppress: i64,
@@ -177,6 +182,7 @@ impl SigmaCorrelator {
                 tags: def.rule.tags.clone(),
             };
             states.push(RuleState {
+                hash: def.definition_hash(),
                 def,
                 rule_ref,
                 span,
@@ -326,9 +332,21 @@ impl SigmaCorrelator {
             }
             _ => 0,
         };
+        let key: Box<str> = values.join("\u{1f}").into();
+        // An alert delivered again (a spool replay) while still in its group's window counts
+        // once: entries are in time order, so only those at its instant are looked at.
+        let again = state.groups.get(&key).is_some_and(|g| {
+            let from = g.entries.partition_point(|e| e.t < t);
+            g.entries
+                .range(from..)
+                .take_while(|e| e.t == t)
+                .any(|e| e.alert == alert.id)
+        });
+        if again {
+            return None;
+        }
         self.stats.accepted += 1;
         state.watermark = state.watermark.max(t);
-        let key: Box<str> = values.join("\u{1f}").into();
         state.seq += 1;
         let seq = state.seq;
         if !state.groups.contains_key(&key) {
@@ -466,11 +484,13 @@ fn correlation_alert(
         .map(|(f, v)| MatchedField {
             field: f.clone(),
             value: v.clone(),
+            selection: None,
         })
         .collect();
     matched.push(MatchedField {
         field: MEASURED_VALUE.into(),
         value: format_number(measured),
+        selection: None,
     });
     let mut entities: Vec<Entity> = last.entities.clone();
     for (fields, v) in state.def.group_fields.iter().zip(values) {
@@ -494,6 +514,7 @@ fn correlation_alert(
             matched.push(MatchedField {
                 field: CONTRIBUTING_ALERT.into(),
                 value: e.alert.to_string(),
+                selection: None,
             });
         }
         if let Some(ev) = e.event
@@ -503,8 +524,16 @@ fn correlation_alert(
         }
     }
     event_ids.reverse();
+    // The same window over the same alerts (a replay) makes the same id, which the stores
+    // ignore the second time.
+    let id = AlertId::for_correlation(
+        last.id.timestamp(),
+        &state.rule_ref.id,
+        values,
+        taken.iter().map(|e| e.alert),
+    );
     Alert {
-        id: AlertId::new(now),
+        id,
         time: Timestamp(end),
         created: now,
         rule: state.rule_ref.clone(),

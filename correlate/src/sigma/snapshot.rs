@@ -22,6 +22,10 @@ pub enum SnapshotError {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct RuleSnapshot {
     id: String,
+    /// The definition hash the groups were built under (0 in snapshots written before it
+    /// was recorded: taken as matching).
+    #[serde(default)]
+    hash: u64,
     watermark: i64,
     groups: Vec<(String, Group)>,
 }
@@ -75,6 +79,7 @@ impl SigmaCorrelator {
                     groups.sort_by_key(|(_, g)| g.seq);
                     RuleSnapshot {
                         id: r.def.rule.id.clone(),
+                        hash: r.hash,
                         watermark: r.watermark,
                         groups,
                     }
@@ -83,13 +88,18 @@ impl SigmaCorrelator {
         }
     }
 
-    /// Take the groups of rules that are still loaded (matched by id); rules that are gone
-    /// are ignored, rules that are new start empty. Returns the number of groups restored.
+    /// Take the groups of rules that are still loaded with the same definition (matched by id
+    /// and definition hash); rules that are gone or changed are ignored, rules that are new
+    /// start empty. Returns the number of groups restored.
     pub fn restore(&mut self, snapshot: Snapshot) -> usize {
         let max_keys = self.config.max_keys_per_rule.max(1);
         let mut restored = 0;
         for rs in snapshot.rules {
-            let Some(state) = self.rules.iter_mut().find(|r| r.def.rule.id == rs.id) else {
+            let Some(state) = self
+                .rules
+                .iter_mut()
+                .find(|r| r.def.rule.id == rs.id && (rs.hash == 0 || rs.hash == r.hash))
+            else {
                 continue;
             };
             state.watermark = state.watermark.max(rs.watermark);

@@ -58,6 +58,7 @@ fn alert(rule: &str, at: i64, fields: &[(&str, &str)]) -> Alert {
             .map(|(f, v)| MatchedField {
                 field: (*f).into(),
                 value: (*v).into(),
+                selection: None,
             })
             .collect(),
     }
@@ -430,4 +431,82 @@ fn snapshot_survives_a_restart() {
     let err = Snapshot::from_bytes(b"{\"version\":9,\"rules\":[]}").unwrap_err();
     assert!(err.to_string().contains("version 9"), "{err}");
     assert!(Snapshot::from_bytes(b"garbage").is_err());
+}
+
+fn resolved(corr: &str) -> Vec<ResolvedCorrelation> {
+    let src = vec![RuleSource::new("t.yml", format!("{BASE}\n---\n{corr}"))];
+    let (set, _) = load_correlations(&src);
+    let (rules, _) = Engine::compile(src);
+    set.resolve(rules.rules()).0
+}
+
+const DISTINCT_USERS: &str = r#"
+title: spraying
+id: spray
+correlation:
+    type: value_count
+    rules: [failed_login]
+    group-by: [source.ip]
+    timespan: 60s
+    condition: {field: user.name, gte: 3}
+"#;
+
+#[test]
+fn reload_keeps_unchanged_state_and_drops_changed_and_removed() {
+    let mut c = engine(
+        &format!("{COUNT}\n---\n{DISTINCT_USERS}"),
+        SigmaConfig::default(),
+    );
+    let ip = [("source.ip", "10.0.0.1"), ("user.name", "a")];
+    run(&mut c, &[alert("fail", 0, &ip), alert("fail", 1, &ip)]);
+    assert_eq!(c.keys(), 2);
+
+    // The same definitions, read from another file: nothing is lost.
+    let same = resolved(&format!("{COUNT}\n---\n{DISTINCT_USERS}"));
+    let out = c.reload(same);
+    assert_eq!((out.kept, out.dropped_groups), (2, 0), "{out:?}");
+    assert_eq!(c.keys(), 2);
+
+    // `many` unchanged (its window holds two failures), `spray` changed, a new one added.
+    let changed = DISTINCT_USERS.replace("gte: 3", "gte: 2");
+    let added = COUNT
+        .replace("id: many", "id: more")
+        .replace("gte: 3", "gte: 1");
+    let out = c.reload(resolved(&format!("{COUNT}\n---\n{changed}\n---\n{added}")));
+    assert_eq!(out.kept, 1, "{out:?}");
+    assert_eq!(out.changed, vec!["spray".to_string()]);
+    assert_eq!(out.added, vec!["more".to_string()]);
+    assert_eq!(out.dropped_groups, 1);
+    // The third failure completes `many` (two kept + one); `spray` starts over, so one more
+    // user is not two distinct ones; `more` fires on its first alert.
+    let fired = run(
+        &mut c,
+        &[alert(
+            "fail",
+            2,
+            &[("source.ip", "10.0.0.1"), ("user.name", "a")],
+        )],
+    );
+    let mut ids: Vec<&str> = fired.iter().map(|a| a.rule.id.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["many", "more"]);
+
+    // Removed: its state goes, counted.
+    run(&mut c, &[alert("fail", 3, &ip)]);
+    let out = c.reload(resolved(COUNT));
+    assert_eq!(out.removed, vec!["more".to_string(), "spray".to_string()]);
+    assert!(out.dropped_groups >= 1, "{out:?}");
+    assert_eq!(c.rule_count(), 1);
+}
+
+#[test]
+fn a_snapshot_of_a_changed_definition_is_not_restored() {
+    let mut c = engine(COUNT, SigmaConfig::default());
+    let ip = [("source.ip", "10.0.0.1")];
+    run(&mut c, &[alert("fail", 0, &ip)]);
+    let snap = c.snapshot();
+    let mut changed = engine(&COUNT.replace("60s", "120s"), SigmaConfig::default());
+    assert_eq!(changed.restore(snap.clone()), 0);
+    let mut same = engine(COUNT, SigmaConfig::default());
+    assert_eq!(same.restore(snap), 1);
 }

@@ -13,6 +13,7 @@
 //! onewall extension: `suppress` under `correlation:` (a timespan) sets how long a group stays
 //! quiet after the rule fired for it; without it the node's default applies.
 
+mod info;
 mod parse;
 
 use std::collections::HashMap;
@@ -21,6 +22,8 @@ use std::fmt;
 use onewall_model::Severity;
 
 use crate::{LoadReport, RuleError, RuleInfo, RuleSource};
+
+pub use info::{CorrelationInfo, ReferenceInfo};
 
 /// The seven correlation types of Sigma 2.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -264,6 +267,17 @@ impl CorrelationSet {
     /// correlation with an unknown reference, an alias naming a rule it does not use, or a
     /// cycle is reported and left out.
     pub fn resolve(&self, base: &[RuleInfo]) -> (Vec<ResolvedCorrelation>, Vec<RuleError>) {
+        self.resolve_with(base, &HashMap::new())
+    }
+
+    /// As [`CorrelationSet::resolve`]; `unavailable` says why a rule that is not loaded is
+    /// missing (by id or name: "disabled by pack x's manifest", "did not compile"), so an
+    /// error about a correlation referring to it names both and the reason.
+    pub fn resolve_with(
+        &self,
+        base: &[RuleInfo],
+        unavailable: &HashMap<String, String>,
+    ) -> (Vec<ResolvedCorrelation>, Vec<RuleError>) {
         let mut errors = Vec::new();
         let by_id: HashMap<&str, &RuleInfo> = base.iter().map(|r| (r.id.as_str(), r)).collect();
         let mut names: HashMap<&str, String> = HashMap::new();
@@ -290,7 +304,7 @@ impl CorrelationSet {
             .collect();
         let mut resolved: Vec<ResolvedCorrelation> = Vec::new();
         for r in &self.rules {
-            match resolve_one(r, &by_id, &names, &corr_ids) {
+            match resolve_one(r, &by_id, &names, &corr_ids, unavailable) {
                 Ok(c) => resolved.push(c),
                 Err(reason) => errors.push(RuleError::new(&r.path, Some(&r.id), reason)),
             }
@@ -317,11 +331,26 @@ impl CorrelationSet {
                 break;
             }
         }
-        for c in pending {
+        for c in &pending {
+            let missing: Vec<&str> = c
+                .targets
+                .iter()
+                .filter_map(|t| match t {
+                    RuleTarget::Correlation(id) if !ordered.iter().any(|o| o.rule.id == *id) => {
+                        Some(id.as_str())
+                    }
+                    _ => None,
+                })
+                .collect();
             errors.push(RuleError::new(
                 &c.rule.path,
                 Some(&c.rule.id),
-                "refers to a correlation that did not load or to itself through a cycle",
+                format!(
+                    "correlation '{}' refers to correlation {}, which did not load or leads \
+                     back to it through a cycle",
+                    c.rule.title,
+                    missing.join(", ")
+                ),
             ));
         }
         (ordered, errors)
@@ -333,6 +362,7 @@ fn resolve_one(
     by_id: &HashMap<&str, &RuleInfo>,
     names: &HashMap<&str, String>,
     corr_ids: &HashMap<&str, &str>,
+    unavailable: &HashMap<String, String>,
 ) -> Result<ResolvedCorrelation, String> {
     let mut targets = Vec::with_capacity(r.rules.len());
     for reference in &r.rules {
@@ -345,9 +375,16 @@ fn resolve_one(
                 return Err("a correlation cannot refer to itself".into());
             }
             RuleTarget::Correlation((*id).to_owned())
+        } else if let Some(why) = unavailable.get(reference.as_str()) {
+            return Err(format!(
+                "correlation '{}' refers to rule '{reference}', which is not loaded: {why}",
+                r.title
+            ));
         } else {
             return Err(format!(
-                "rules: '{reference}' is neither the id nor the name of a loaded rule"
+                "correlation '{}' refers to rule '{reference}', which is neither the id nor \
+                 the name of a loaded rule",
+                r.title
             ));
         };
         targets.push(target);

@@ -191,12 +191,59 @@ correlation: {type: event_count, rules: [missing], timespan: 1m, condition: {gte
     let (resolved, errors) = set.resolve(&[]);
     assert!(resolved.is_empty());
     assert_eq!(errors.len(), 3);
-    assert!(
-        errors
-            .iter()
-            .any(|e| e.reason.contains("'missing' is neither"))
-    );
+    assert!(errors.iter().any(|e| {
+        e.reason
+            .contains("correlation 'c' refers to rule 'missing', which is neither")
+    }));
     assert!(errors.iter().filter(|e| e.reason.contains("cycle")).count() == 2);
+}
+
+#[test]
+fn a_reference_to_an_unavailable_rule_says_why() {
+    let text = r#"
+title: c
+id: c
+correlation: {type: event_count, rules: [probe], timespan: 1m, condition: {gte: 2}}
+"#;
+    let (set, _) = load_correlations(&sources(text));
+    let why = HashMap::from([(
+        "probe".to_string(),
+        "the manifest of pack 'flows' disables it".to_string(),
+    )]);
+    let (resolved, errors) = set.resolve_with(&[], &why);
+    assert!(resolved.is_empty());
+    assert_eq!(
+        errors[0].reason,
+        "correlation 'c' refers to rule 'probe', which is not loaded: the manifest of pack \
+         'flows' disables it"
+    );
+}
+
+#[test]
+fn listing_names_type_and_references() {
+    let text = r#"
+title: base
+id: base-id
+name: base
+detection: {sel: {a: b}, condition: sel}
+---
+title: many
+id: many
+correlation: {type: event_count, rules: [base], group-by: [host.name], timespan: 5m, condition: {gte: 3}}
+"#;
+    let (set, _) = load_correlations(&sources(text));
+    let (engine, _) = crate::Engine::compile(sources(text));
+    let (resolved, errors) = set.resolve(engine.rules());
+    assert!(errors.is_empty(), "{errors:?}");
+    let info = resolved[0].info();
+    assert_eq!(info.kind, CorrelationType::EventCount);
+    assert_eq!(info.rules[0].reference, "base");
+    assert_eq!(info.rules[0].id, "base-id");
+    assert_eq!(info.rules[0].kind, "detection");
+    assert_eq!(info.condition, "gte 3");
+    assert_eq!(info.timespan_secs, 300);
+    // The engine neither compiles nor counts the correlation document.
+    assert_eq!(engine.len(), 1);
 }
 
 #[test]

@@ -40,8 +40,9 @@ use onewall_model::{Alert, Event, EventId, RegionTree, Timestamp};
 pub use overlay::{Exception, Overlay};
 pub use select::Selector;
 
+use crate::correlation::{ResolvedCorrelation, load_correlations};
 use crate::pipeline::{DocAction, Pipeline, PipelineError, PipelineSet, rewrite_sources};
-use crate::{Engine, LoadReport, Placeholders, RuleSource, read_rule_dir};
+use crate::{Engine, LoadReport, Placeholders, RuleError, RuleSource, read_rule_dir};
 
 /// A pack, an overlay or a rule directory that cannot be used at all. Problems with single
 /// rules never fail a load; they are in the [`LoadReport`].
@@ -175,6 +176,9 @@ pub struct Pack {
     pub report: LoadReport,
     /// Rules left out by `enable` / `disable`.
     pub disabled: usize,
+    /// The ids and `name`s of the rules left out (so a correlation referring to one is
+    /// reported with the reason).
+    pub disabled_rules: Vec<String>,
 }
 
 impl Pack {
@@ -225,10 +229,21 @@ impl Pack {
             report.merge(r);
         }
         let mut disabled = 0;
+        let mut disabled_rules = Vec::new();
         let sources = rewrite_sources(raw, &mut report, |_, doc| {
             if !select::enabled(&manifest.enable, &manifest.disable, doc) {
                 disabled += 1;
+                for key in ["id", "name"] {
+                    if let Some(Yaml::String(v)) = doc.get(key) {
+                        disabled_rules.push(v.trim().to_owned());
+                    }
+                }
                 return Ok(DocAction::Drop);
+            }
+            // A correlation has no logsource and reads the fields its rules' events carry:
+            // pipelines, which route and rename for detections, leave it as written.
+            if doc.contains_key("correlation") {
+                return Ok(DocAction::Keep(false));
             }
             pipelines.apply(doc).map(DocAction::Keep)
         });
@@ -239,6 +254,7 @@ impl Pack {
             sources,
             report,
             disabled,
+            disabled_rules,
         })
     }
 }
@@ -289,6 +305,11 @@ pub struct RuleSetReport {
     /// Things worth a warning that are not errors: expired exceptions, overlay entries naming
     /// no loaded rule.
     pub notes: Vec<String>,
+    /// Correlation rules loaded.
+    pub correlations: usize,
+    /// Correlation documents that did not load (also in `load.errors`): broken, or referring
+    /// to a rule that is not loaded. A reload refuses a set with any.
+    pub correlation_errors: Vec<RuleError>,
 }
 
 /// An exception, compiled: its place in the exceptions engine is its index.
@@ -303,6 +324,9 @@ struct ExceptionRef {
 #[derive(Debug)]
 pub struct RuleSet {
     engine: Engine,
+    /// The correlation rules, in dependency order; shared with the correlation stage, which
+    /// notices a new set by the pointer.
+    correlations: std::sync::Arc<[ResolvedCorrelation]>,
     overlays: Vec<Overlay>,
     exceptions: Engine,
     exception_refs: Vec<ExceptionRef>,
@@ -325,6 +349,8 @@ impl RuleSet {
             Vec::new()
         };
         let mut pre = LoadReport::default();
+        // Why a rule a correlation may name is not loaded: id or name → reason.
+        let mut unavailable: HashMap<String, String> = HashMap::new();
         for dir in &cfg.dirs {
             let (more, r) = read_rule_dir(dir)?;
             sources.extend(more);
@@ -344,6 +370,12 @@ impl RuleSet {
                     .collect(),
                 disabled: pack.disabled,
             });
+            for r in &pack.disabled_rules {
+                unavailable.insert(
+                    r.clone(),
+                    format!("the manifest of pack '{}' disables it", pack.manifest.name),
+                );
+            }
             sources.extend(pack.sources);
             pre.merge(pack.report);
         }
@@ -367,16 +399,30 @@ impl RuleSet {
             report.overlays.push(shown);
             overlays.push(o);
         }
+        let (correlation_set, mut correlation_load) = load_correlations(&sources);
         let (engine, mut load) = Engine::compile_with(sources, &cfg.placeholders);
         load.merge(pre);
+        for e in &load.errors {
+            if let Some(id) = &e.rule_id {
+                unavailable.insert(id.clone(), format!("it did not compile ({})", e.reason));
+            }
+        }
+        let (correlations, unresolved) = correlation_set.resolve_with(engine.rules(), &unavailable);
+        correlation_load.compiled -= unresolved.len().min(correlation_load.compiled);
+        correlation_load.errors.extend(unresolved);
+        report.correlations = correlations.len();
+        report.correlation_errors = correlation_load.errors.clone();
+        load.merge(correlation_load);
         report.load = load;
+        let correlation_ids: Vec<&str> = correlations.iter().map(|c| c.rule.id.as_str()).collect();
+        let loaded = |id: &str| engine.rule(id).is_some() || correlation_ids.contains(&id);
 
         // Exceptions: each is a one-selection rule in its own small engine.
         let mut exception_refs = Vec::new();
         let mut exception_docs = Vec::new();
         for (oi, o) in overlays.iter().enumerate() {
             for name in o.disabled.iter().chain(o.levels.iter().map(|(id, _)| id)) {
-                if engine.rule(name).is_none() {
+                if !loaded(name) {
                     report
                         .notes
                         .push(format!("{}: rule {name} is not loaded", o.path));
@@ -384,10 +430,20 @@ impl RuleSet {
             }
             for e in &o.exceptions {
                 if engine.rule(&e.rule).is_none() {
-                    report.notes.push(format!(
-                        "{}: exception for rule {}, which is not loaded",
-                        o.path, e.rule
-                    ));
+                    report
+                        .notes
+                        .push(if correlation_ids.contains(&e.rule.as_str()) {
+                            format!(
+                                "{}: exception for correlation {}: exceptions match events, so \
+                             they apply to detection rules only (disable it or set its level)",
+                                o.path, e.rule
+                            )
+                        } else {
+                            format!(
+                                "{}: exception for rule {}, which is not loaded",
+                                o.path, e.rule
+                            )
+                        });
                 }
                 if e.expired(now) {
                     report.notes.push(format!(
@@ -420,8 +476,10 @@ impl RuleSet {
                 reason: format!("an exception's 'match' does not compile: {}", bad.reason),
             });
         }
+        let correlations = correlations.into();
         let set = RuleSet {
             engine,
+            correlations,
             overlays,
             exceptions,
             exception_refs,
@@ -435,6 +493,43 @@ impl RuleSet {
         &self.engine
     }
 
+    /// The correlation rules, in dependency order.
+    pub fn correlations(&self) -> &std::sync::Arc<[ResolvedCorrelation]> {
+        &self.correlations
+    }
+
+    /// A set of these rules and correlations, no overlays.
+    pub fn with_correlations(engine: Engine, correlations: Vec<ResolvedCorrelation>) -> RuleSet {
+        RuleSet {
+            correlations: correlations.into(),
+            ..RuleSet::from_engine(engine)
+        }
+    }
+
+    /// Apply the overlays' `disable` and `level` to correlation alerts (made after
+    /// [`RuleSet::match_batch`], from other alerts), by each alert's region. Exceptions match
+    /// events, so they do not apply here.
+    pub fn apply_overlays(&self, alerts: &mut Vec<Alert>) {
+        if self.overlays.is_empty() {
+            return;
+        }
+        alerts.retain_mut(|alert| {
+            let mut keep = true;
+            for o in &self.overlays {
+                if !self.regions.is_within(alert.region, o.region) {
+                    continue;
+                }
+                if o.disabled.contains(&alert.rule.id) {
+                    keep = false;
+                }
+                if let Some((_, sev)) = o.levels.iter().find(|(id, _)| *id == alert.rule.id) {
+                    alert.severity = *sev;
+                }
+            }
+            keep
+        });
+    }
+
     /// An empty set: no rules, no overlays.
     pub fn empty() -> RuleSet {
         RuleSet::from_engine(Engine::compile(Vec::new()).0)
@@ -444,6 +539,7 @@ impl RuleSet {
     pub fn from_engine(engine: Engine) -> RuleSet {
         RuleSet {
             engine,
+            correlations: Vec::new().into(),
             overlays: Vec::new(),
             exceptions: Engine::compile(Vec::new()).0,
             exception_refs: Vec::new(),
@@ -514,6 +610,7 @@ impl RuleSetReport {
             packs: self.packs.clone(),
             overlays: self.overlays.clone(),
             notes: self.notes.clone(),
+            correlations: self.correlations,
         }
     }
 }
@@ -528,6 +625,8 @@ pub struct ReloadSummary {
     pub packs: Vec<PackSummary>,
     pub overlays: Vec<String>,
     pub notes: Vec<String>,
+    /// Correlation rules loaded (counted in `compiled` too).
+    pub correlations: usize,
 }
 
 /// The rule set in use, shared between the detect stage and whoever reloads it. The detect

@@ -70,7 +70,13 @@ impl Selector {
         let eq = |list: &[String], v: Option<String>| {
             v.is_some_and(|v| list.iter().any(|x| x.eq_ignore_ascii_case(&v)))
         };
-        let level = text(doc.get("level")).or_else(|| Some("medium".into()));
+        // The defaults: `medium` for a detection rule, `high` for a correlation.
+        let default_level = if doc.contains_key("correlation") {
+            "high"
+        } else {
+            "medium"
+        };
+        let level = text(doc.get("level")).or_else(|| Some(default_level.into()));
         let product = match doc.get("logsource") {
             Some(Yaml::Mapping(l)) => text(l.get("product")),
             _ => None,
