@@ -221,3 +221,103 @@ timezone = "+00:00"
     assert_eq!(body["report"]["region"], "410100");
     node.stop();
 }
+
+/// Incident changes made through the API run `incident_changed` playbooks as the pipeline's
+/// do: an analyst resolves an incident and the playbook conditioned on `status: [resolved]`
+/// posts its webhook, once; the earlier lifecycle steps do not match it.
+#[test]
+fn an_incident_resolved_through_the_api_fires_its_playbook() {
+    let dir = tempfile::tempdir().unwrap();
+    let hooks = webhooks(&dir.path().join("hooks"));
+    let books = dir.path().join("playbooks");
+    std::fs::create_dir_all(&books).unwrap();
+    std::fs::write(
+        books.join("resolved.yml"),
+        format!(
+            "id: resolved\ntriggers: [incident_changed]\nwhen: {{ status: [resolved] }}\nactions:\n  - webhook: {{ url: \"http://127.0.0.1:{}/generic\", secret: \"{}\" }}\n",
+            hooks.port, WEBHOOK_SECRET
+        ),
+    )
+    .unwrap();
+    let extra = format!("[playbooks]\ndir = \"{}\"\n", books.display());
+    let cfg = dir.path().join("onewall.toml");
+    std::fs::write(&cfg, common::config(&dir.path().join("data"), &extra)).unwrap();
+    let node = Node::start(&cfg);
+    let port = node.udp_port();
+    for p in [50001, 50002, 50003] {
+        logger(
+            &[
+                "-n",
+                "127.0.0.1",
+                "-P",
+                &port,
+                "-d",
+                "--rfc3164",
+                "-t",
+                "sshd",
+                "-p",
+                "auth.info",
+                &format!("Failed password for invalid user admin from 203.0.113.9 port {p} ssh2"),
+            ],
+            None,
+        );
+    }
+    let wait = Duration::from_secs(20);
+    let id = eventually(wait, || {
+        let list = node.get("/api/v1/incidents");
+        Some(
+            list["items"].as_array()?.first()?["id"]
+                .as_str()?
+                .to_owned(),
+        )
+    })
+    .unwrap_or_else(|| panic!("no incident; stderr:\n{}", node.stderr()));
+    let (status, reply) = node.post(
+        "/api/v1/tokens",
+        br#"{"name":"analyst-zz","role":"analyst","region":"410100"}"#,
+    );
+    assert_eq!(status, 201, "{reply}");
+    let analyst = reply["token"].as_str().unwrap().to_owned();
+    let changed = |hooks: &Peer| -> Vec<Value> {
+        records(hooks)
+            .into_iter()
+            .filter(|r| {
+                r["body"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("\"incident_changed\"")
+            })
+            .collect()
+    };
+    for (path, body) in [
+        ("acknowledge", "{}"),
+        ("status", r#"{"status":"investigating"}"#),
+        ("comment", r#"{"text":"查明: 扫描器"}"#),
+    ] {
+        let (s, b) = node.call_as(
+            Some(&analyst),
+            "POST",
+            &format!("/api/v1/incidents/{id}/{path}"),
+            Some(body.as_bytes()),
+        );
+        assert_eq!(s, 200, "{path}: {b}");
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(changed(&hooks).is_empty(), "{:?}", changed(&hooks));
+    let (s, b) = node.call_as(
+        Some(&analyst),
+        "POST",
+        &format!("/api/v1/incidents/{id}/status"),
+        Some(br#"{"status":"resolved"}"#),
+    );
+    assert_eq!(s, 200, "{b}");
+    let hook = eventually(wait, || changed(&hooks).into_iter().next())
+        .unwrap_or_else(|| panic!("no webhook on resolve; stderr:\n{}", node.stderr()));
+    assert_eq!(hook["verified"], true, "{hook}");
+    let body: Value = serde_json::from_str(hook["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["incident"]["id"], id.as_str(), "{body}");
+    assert_eq!(body["incident"]["status"], "resolved", "{body}");
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(changed(&hooks).len(), 1);
+    node.stop();
+}

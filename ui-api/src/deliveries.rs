@@ -20,6 +20,13 @@ pub struct DeliveryLog(pub Outbox);
 
 /// Query parameters: `state` (pending, done, failed, throttled), `playbook`, `region`,
 /// `limit`, and `before` (a delivery id, for the next page: `next_before` of the last one).
+#[utoipa::path(get, path = "/api/v1/deliveries",
+    params(("state" = Option<String>, Query, description = "pending, done, failed or throttled"),
+           ("playbook" = Option<String>, Query, description = "deliveries of this playbook"),
+           ("region" = Option<String>, Query, description = "GB/T 2260 code within the caller's subtree"),
+           ("limit" = Option<usize>, Query, description = "at most this many (100; no more than 1000)"),
+           ("before" = Option<i64>, Query, description = "next_before of the previous page")),
+    responses((status = 200, description = "a page of deliveries"), (status = 400, description = "invalid query")))]
 pub async fn list(
     State(s): State<ApiState>,
     Extension(c): Extension<Caller>,

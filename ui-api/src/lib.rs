@@ -45,6 +45,7 @@ pub mod collector;
 pub mod deliveries;
 mod error;
 pub mod export;
+pub mod federation;
 pub mod mask;
 mod openapi;
 mod params;
@@ -65,7 +66,10 @@ pub type MetricsRender = Arc<dyn Fn() -> String + Send + Sync>;
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct RulesView {
     pub rules: Vec<RuleInfo>,
-    /// Rules that did not compile, each `path: reason`.
+    /// Sigma correlation rules: type, the rules they count (as written and resolved), window
+    /// and condition.
+    pub correlations: Vec<onewall_rules::correlation::CorrelationInfo>,
+    /// Rules (detection or correlation) that did not load, each `path: id: reason`.
     pub errors: Vec<String>,
     /// When set, the rules can change while the node runs: `GET /api/v1/rules` asks it for
     /// the rules in use and `POST /api/v1/rules/reload` reloads through it.
@@ -383,6 +387,10 @@ async fn list_rules(State(s): State<ApiState>) -> Json<RulesView> {
 /// `POST /api/v1/rules/reload`: load the rules again and swap them in between batches. 200
 /// with the load report; 422 with the reason when a pack, pipeline or overlay cannot be used
 /// (the rules in use stay); 404 when this node's rules cannot be reloaded.
+#[utoipa::path(post, path = "/api/v1/rules/reload",
+    responses((status = 200, description = "the load report"),
+              (status = 404, description = "this node's rules cannot be reloaded"),
+              (status = 422, description = "the new rules cannot be used; the old ones stay")))]
 async fn reload_rules(State(s): State<ApiState>) -> Response {
     let error = |status: StatusCode, code: &str, message: String| {
         (

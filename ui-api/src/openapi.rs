@@ -19,6 +19,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
     paths(
         crate::healthz,
         crate::metrics,
+        crate::openapi::serve,
         crate::list_events,
         crate::get_event,
         crate::list_alerts,
@@ -26,7 +27,10 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         crate::list_incidents,
         crate::get_incident,
         crate::list_rules,
+        crate::reload_rules,
         crate::list_regions,
+        crate::deliveries::list,
+        crate::export::export,
         crate::admin::login,
         crate::admin::logout,
         crate::admin::whoami,
@@ -79,6 +83,57 @@ pub fn document() -> &'static str {
 }
 
 /// `GET /api/v1/openapi.json`.
+#[utoipa::path(get, path = "/api/v1/openapi.json", security(()),
+    responses((status = 200, description = "this document")))]
 pub async fn serve() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], document()).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use regex::Regex;
+
+    /// Every `.route(PATH, METHOD(handler)...)` of the router in `lib.rs`, as `METHOD PATH`.
+    fn routed() -> BTreeSet<String> {
+        let source = include_str!("lib.rs");
+        let route =
+            Regex::new(r#"\.route\(\s*"([^"]+)",\s*((?:[\w:]+\([\w:]*\)\s*\.?\s*)+),?\s*\)"#)
+                .unwrap();
+        let method = Regex::new(r"(?:^|\.|::)\s*(get|post|put|delete|patch)\(").unwrap();
+        let mut out = BTreeSet::new();
+        for c in route.captures_iter(source) {
+            for m in method.captures_iter(&c[2]) {
+                out.insert(format!("{} {}", &m[1], &c[1]));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_route_of_the_router_is_in_the_document() {
+        let doc: serde_json::Value = serde_json::from_str(super::document()).unwrap();
+        let routes = routed();
+        // The scan read every `.route(` call (a route it cannot read fails here, not silently).
+        let paths: BTreeSet<&str> = routes
+            .iter()
+            .filter_map(|r| r.split_once(' '))
+            .map(|(_, p)| p)
+            .collect();
+        let calls = include_str!("lib.rs").matches(".route(").count();
+        assert_eq!(paths.len(), calls, "the route scan read {routes:?}");
+        assert!(routes.contains("get /api/v1/users") && routes.contains("post /api/v1/users"));
+        let missing: Vec<&String> = routes
+            .iter()
+            .filter(|r| {
+                let (method, path) = r.split_once(' ').unwrap();
+                doc["paths"][path][method].is_null()
+            })
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "routes missing from the OpenAPI document: {missing:?}"
+        );
+    }
 }
