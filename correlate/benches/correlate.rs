@@ -92,6 +92,7 @@ fn alert(n: usize, key: usize, at: i64) -> Alert {
         matched: vec![MatchedField {
             field: "source.ip".into(),
             value: addr,
+            selection: None,
         }],
     }
 }

@@ -599,6 +599,11 @@ pub fn extend_incident(
     config: &GroupingConfig,
     now: Timestamp,
 ) -> Result<(), Refused> {
+    // Alerts it already holds (delivered again by a spool replay) change nothing: they do not
+    // count again, reopen it, or count as stale.
+    if alerts.iter().all(|a| inc.alert_ids.contains(&a.id)) {
+        return Ok(());
+    }
     let refused = Refused {
         id: inc.id,
         status: inc.status,

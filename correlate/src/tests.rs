@@ -469,3 +469,61 @@ fn a_resolved_incident_resumed_after_a_restart_can_reopen() {
     extend_incident(&mut inc, alerts, *fresh, &config, t(300)).unwrap();
     assert_eq!(inc.status, IncidentStatus::Investigating);
 }
+
+#[test]
+fn alerts_an_incident_holds_change_nothing_when_delivered_again() {
+    let config = GroupingConfig::default();
+    let mut c = Correlator::with_config(config.clone());
+    let first = alert("ssh", 0, Severity::Low, &host("web01"));
+    let second = alert("sudo", 10, Severity::High, &host("web01"));
+    let mut inc = opened(&c.updates(std::slice::from_ref(&first), t(0))[0]).clone();
+    extend_incident(
+        &mut inc,
+        std::slice::from_ref(&second),
+        true,
+        &config,
+        t(20),
+    )
+    .unwrap();
+    let held = inc.clone();
+    // A replay delivers both again: fresh, stale, even after an analyst resolved it.
+    extend_incident(
+        &mut inc,
+        &[first.clone(), second.clone()],
+        true,
+        &config,
+        t(30),
+    )
+    .unwrap();
+    assert_eq!(inc, held, "an open incident is unchanged");
+    extend_incident(
+        &mut inc,
+        std::slice::from_ref(&second),
+        false,
+        &config,
+        t(9000),
+    )
+    .unwrap();
+    assert_eq!(inc, held, "a stale offer of held alerts is not refused");
+    inc.set_status(IncidentStatus::Resolved, "alice", t(40))
+        .unwrap();
+    let resolved = inc.clone();
+    extend_incident(&mut inc, std::slice::from_ref(&first), true, &config, t(50)).unwrap();
+    assert_eq!(
+        inc, resolved,
+        "a resolved incident does not reopen for a held alert"
+    );
+    assert_eq!(inc.alert_ids, [first.id, second.id], "each counted once");
+    // A new alert among them still reopens it, and only the new one is added.
+    let third = alert("sudo", 60, Severity::High, &host("web01"));
+    extend_incident(
+        &mut inc,
+        &[first.clone(), third.clone()],
+        true,
+        &config,
+        t(60),
+    )
+    .unwrap();
+    assert_eq!(inc.status, IncidentStatus::Investigating);
+    assert_eq!(inc.alert_ids, [first.id, second.id, third.id]);
+}

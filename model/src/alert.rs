@@ -137,6 +137,11 @@ impl Attack {
 pub struct MatchedField {
     pub field: String,
     pub value: String,
+    /// The rule's search identifier (Sigma selection, e.g. `selection_img`) the value
+    /// satisfied; `None` for values that come from elsewhere (a correlation's group-by values,
+    /// alerts stored before selections were recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selection: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -195,6 +200,22 @@ mod tests {
         assert_eq!(a.groups, ["G0032"]);
         assert_eq!(a.software, ["S0002"]);
         assert!(Attack::from_tags(&tags(&["cve.2021-44228"])).is_empty());
+    }
+
+    #[test]
+    fn matched_fields_name_their_selection_and_old_ones_still_load() {
+        let m = MatchedField {
+            field: "user.name".into(),
+            value: "root".into(),
+            selection: Some("selection_user".into()),
+        };
+        let json = serde_json::to_value(&m).expect("json");
+        assert_eq!(json["selection"], "selection_user");
+        let old: MatchedField =
+            serde_json::from_str(r#"{"field":"user.name","value":"root"}"#).expect("old shape");
+        assert_eq!(old.selection, None);
+        let plain = serde_json::to_value(&old).expect("json");
+        assert!(plain.get("selection").is_none(), "absent, not null");
     }
 
     #[test]

@@ -15,6 +15,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::{ModelError, Timestamp};
 
+mod derive;
+
 const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 const LOW_BITS: u32 = 80;
 const LOW_MASK: u128 = (1u128 << LOW_BITS) - 1;

@@ -21,6 +21,8 @@ use crate::textset::TextSet;
 /// One compiled search identifier: an OR of AND-groups.
 #[derive(Debug, Clone)]
 pub(crate) struct Selection {
+    /// The search identifier's name, recorded on the values it matched.
+    name: Box<str>,
     groups: Vec<Group>,
 }
 
@@ -189,7 +191,10 @@ impl Selection {
             Yaml::Null => return Err(at("has no definition".into())),
             Yaml::Tagged(_) => return Err(at("yaml tags are not supported".into())),
         };
-        Ok(Selection { groups })
+        Ok(Selection {
+            name: name.into(),
+            groups,
+        })
     }
 
     /// Fields every group needs (a [`field_bit`] mask): the selection cannot match an event
@@ -207,7 +212,7 @@ impl Selection {
     pub(crate) fn collect(&self, cx: &mut EventContext<'_>, out: &mut Vec<MatchedField>) {
         if let Some(group) = self.groups.iter().find(|g| g.matches(cx)) {
             for item in &group.items {
-                item.collect(cx, out);
+                item.collect(cx, &self.name, out);
             }
         }
     }
@@ -350,13 +355,14 @@ impl Item {
         }
     }
 
-    fn collect(&self, cx: &mut EventContext<'_>, out: &mut Vec<MatchedField>) {
+    fn collect(&self, cx: &mut EventContext<'_>, selection: &str, out: &mut Vec<MatchedField>) {
         match &self.target {
             Target::Field { id, name } => {
                 if let Some(v) = cx.field(*id).filter(|v| !v.is_null()) {
                     out.push(MatchedField {
                         field: name.to_string(),
                         value: v.to_string(),
+                        selection: Some(selection.to_owned()),
                     });
                 }
             }
@@ -368,6 +374,7 @@ impl Item {
                         out.push(MatchedField {
                             field: "keywords".into(),
                             value: source.to_string(),
+                            selection: Some(selection.to_owned()),
                         });
                     }
                 }

@@ -135,7 +135,8 @@ fn breach_alert(
     now: Timestamp,
 ) -> Result<Alert, StoreError> {
     let v = serde_json::json!({
-        "id": onewall_model::AlertId::new(now),
+        // One deadline of one incident raises one alert, however often the check runs.
+        "id": onewall_model::AlertId::for_sla_breach(i.id, deadline),
         "time": now,
         "created": now,
         "rule": {

@@ -138,6 +138,7 @@ pub fn alert(time: Timestamp, rule: &str, severity: Severity, region: RegionCode
         matched: vec![MatchedField {
             field: "event.action".to_owned(),
             value: "login".to_owned(),
+            selection: Some("selection".to_owned()),
         }],
     }
 }
