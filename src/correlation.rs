@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use metrics::counter;
@@ -198,17 +199,27 @@ impl CorrelationStage {
                     } => {
                         let joined = alerts.clone();
                         let cfg = config.clone();
+                        let grew = std::sync::Arc::new(AtomicBool::new(false));
+                        let flag = grew.clone();
                         let result = store
                             .update_incident(
                                 id,
                                 Box::new(move |inc| {
+                                    let held = inc.alert_ids.len();
                                     extend_incident(inc, &joined, fresh, &cfg, now)
-                                        .map_err(|e| StoreError::Conflict(e.to_string()))
+                                        .map_err(|e| StoreError::Conflict(e.to_string()))?;
+                                    flag.store(inc.alert_ids.len() > held, Ordering::Relaxed);
+                                    Ok(())
                                 }),
                             )
                             .await;
                         match result {
-                            Ok(inc) => signals::changed(inc, alerts).await,
+                            Ok(inc) if grew.load(Ordering::Relaxed) => {
+                                signals::changed(inc, alerts).await
+                            }
+                            // Every alert was already in it (delivered again by a spool
+                            // replay): nothing changed, and the playbooks heard of it before.
+                            Ok(_) => {}
                             Err(StoreError::Conflict(_) | StoreError::NotFound { .. }) => {
                                 self.grouping.forget(&group_key);
                                 refused.extend(alerts);

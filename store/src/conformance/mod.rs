@@ -19,6 +19,7 @@
 
 mod events;
 mod records;
+mod replay;
 
 use onewall_model::event::names;
 use onewall_model::{
@@ -31,6 +32,7 @@ use crate::{AlertQuery, EventQuery, IncidentQuery, Page, Store, StoreError};
 
 pub use events::*;
 pub use records::*;
+pub use replay::*;
 
 /// One `#[tokio::test]` per conformance check, each on a fresh store from `$factory` (an async
 /// fn returning `(guard, store)`). The calling crate needs `tokio` with `macros` and
@@ -68,6 +70,7 @@ macro_rules! conformance_tests {
             search_incidents_filters_and_pages,
             update_incident_checks_the_change,
             concurrent_incident_updates_are_atomic,
+            replayed_alerts_are_stored_once,
         );
     };
     (@each required $factory:path; $($check:ident),* $(,)?) => {
