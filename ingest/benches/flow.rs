@@ -80,6 +80,10 @@ fn netflow_case(name: &str, exporter: &str, templates: usize) {
         n
     });
 
+    if ours_only() {
+        report(name, ours, None);
+        return;
+    }
     let mut parser = AutoScopedParser::new();
     for d in primer {
         let _ = parser.parse_from_source(peer, d);
@@ -139,6 +143,10 @@ fn sflow_case() {
         }
         n
     });
+    if ours_only() {
+        report("sflow (pmacct, 513 samples)", ours, None);
+        return;
+    }
     let parser = flowparser_sflow::SflowParser::default();
     let reference = measure(|| {
         let mut n = 0;
@@ -150,6 +158,11 @@ fn sflow_case() {
         n
     });
     report("sflow (pmacct, 513 samples)", ours, Some(reference));
+}
+
+/// `FLOW_BENCH_OURS_ONLY=1` skips the parsers alone, for profiling our side only.
+fn ours_only() -> bool {
+    std::env::var_os("FLOW_BENCH_OURS_ONLY").is_some_and(|v| v == "1")
 }
 
 fn report(name: &str, ours: f64, reference: Option<f64>) {

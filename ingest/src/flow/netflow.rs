@@ -17,7 +17,7 @@ use netflow_parser::{
 };
 use onewall_model::{Event, FieldId, Timestamp, Value};
 
-use super::record::{FlowContext, FlowRecord};
+use super::record::{EventBuilder, FlowContext, FlowRecord};
 use super::sequence::{SequenceOutcome, SequenceTracker, StreamKey, StreamStats};
 use super::{FlowError, FlowMeters};
 
@@ -93,10 +93,60 @@ pub struct NetflowDecoder {
     parser: AutoScopedParser,
     sequences: SequenceTracker,
     options: HashMap<(SocketAddr, u32), ExporterOptions>,
-    v9_names: FastMap<V9Field, Option<FieldId>>,
-    ipfix_names: FastMap<IPFixField, Option<FieldId>>,
+    v9_names: NameCache<V9Field>,
+    ipfix_names: NameCache<IPFixField>,
     v5_names: Option<[FieldId; 13]>,
+    build: EventBuilder,
     meters: FlowMeters,
+}
+
+/// The field ids of a protocol's elements, interned once per decoder.
+///
+/// Records of one template list the same elements in the same order, so the ids of the
+/// previous record, by position, answer nearly every lookup with one comparison; the map
+/// answers the rest (a new template, or several templates interleaved).
+#[derive(Debug)]
+struct NameCache<K> {
+    map: FastMap<K, Option<FieldId>>,
+    /// The previous record's elements by position: the element, its id, and its IANA
+    /// element number for [`apply`] (0 when it has none).
+    last: Vec<(K, Option<FieldId>, u16)>,
+}
+
+impl<K> Default for NameCache<K> {
+    fn default() -> Self {
+        NameCache {
+            map: FastMap::default(),
+            last: Vec::new(),
+        }
+    }
+}
+
+impl<K: Copy + Eq + std::hash::Hash> NameCache<K> {
+    /// The id and element number of `key`, the `pos`-th field of its record. `name` interns
+    /// its name, `element` gives its number; both run once per element per decoder.
+    #[inline]
+    fn get(
+        &mut self,
+        pos: usize,
+        key: K,
+        name: impl FnOnce(K) -> Option<FieldId>,
+        element: impl FnOnce(K) -> u16,
+    ) -> (Option<FieldId>, u16) {
+        if let Some(&(k, id, el)) = self.last.get(pos)
+            && k == key
+        {
+            return (id, el);
+        }
+        let id = *self.map.entry(key).or_insert_with(|| name(key));
+        let el = element(key);
+        if pos < self.last.len() {
+            self.last[pos] = (key, id, el);
+        } else if pos == self.last.len() {
+            self.last.push((key, id, el));
+        }
+        (id, el)
+    }
 }
 
 /// What one datagram gave.
@@ -126,9 +176,10 @@ impl NetflowDecoder {
             parser,
             sequences: SequenceTracker::new(settings.max_exporters.max(1)),
             options: HashMap::new(),
-            v9_names: FastMap::default(),
-            ipfix_names: FastMap::default(),
+            v9_names: NameCache::default(),
+            ipfix_names: NameCache::default(),
             v5_names: None,
+            build: EventBuilder::default(),
             meters: FlowMeters::new("netflow"),
         })
     }
@@ -265,7 +316,8 @@ impl NetflowDecoder {
                         tcp_flags: Some(u16::from(f.tcp_flags)),
                         sampling_rate: rate,
                     };
-                    let raw = vec![
+                    self.build.begin();
+                    self.build.raw.extend([
                         (names[0], Value::Ip(IpAddr::V4(f.next_hop))),
                         (names[1], Value::Int(i64::from(f.input))),
                         (names[2], Value::Int(i64::from(f.output))),
@@ -279,15 +331,15 @@ impl NetflowDecoder {
                         (names[10], Value::Int(i64::from(f.src_mask))),
                         (names[11], Value::Int(i64::from(f.dst_mask))),
                         (names[12], Value::Int(i64::from(h.sys_up_time))),
-                    ];
+                    ]);
                     out.push(rec.finish(
+                        &mut self.build,
                         ctx,
                         received,
                         Some(peer),
                         observer,
                         "netflow_flow",
                         5,
-                        raw,
                     ));
                 }
                 v5.flowsets.len() as u32
@@ -316,23 +368,27 @@ impl NetflowDecoder {
                                     ..FlowRecord::default()
                                 };
                                 let mut times = Times::default();
-                                let mut raw = Vec::with_capacity(record.len());
-                                for (f, v) in record {
-                                    apply(u16::from(*f), v, &mut rec, &mut times);
-                                    if let Some(id) = v9_name(&mut self.v9_names, *f) {
-                                        raw.push((id, to_value(v)));
+                                self.build.begin();
+                                for (pos, (f, v)) in record.iter().enumerate() {
+                                    let (id, element) =
+                                        self.v9_names.get(pos, *f, v9_name, v9_element);
+                                    if element != 0 {
+                                        apply(element, v, &mut rec, &mut times);
+                                    }
+                                    if let Some(id) = id {
+                                        self.build.raw.push((id, to_value(v)));
                                     }
                                 }
                                 times.resolve_uptime(&mut rec, export_ms, h.sys_up_time);
                                 rec.sampling_rate = times.sampling.or(opts.sampling).unwrap_or(1);
                                 out.push(rec.finish(
+                                    &mut self.build,
                                     ctx,
                                     received,
                                     Some(peer),
                                     observer,
                                     "netflow_flow",
                                     9,
-                                    raw,
                                 ));
                             }
                         }
@@ -369,26 +425,28 @@ impl NetflowDecoder {
                                     ..FlowRecord::default()
                                 };
                                 let mut times = Times::default();
-                                let mut raw = Vec::with_capacity(record.len());
-                                for (f, v) in record {
-                                    if let IPFixField::IANA(e) = f {
-                                        apply(iana_element(*e), v, &mut rec, &mut times);
+                                self.build.begin();
+                                for (pos, (f, v)) in record.iter().enumerate() {
+                                    let (id, element) =
+                                        self.ipfix_names.get(pos, *f, ipfix_name, ipfix_element);
+                                    if element != 0 {
+                                        apply(element, v, &mut rec, &mut times);
                                     }
-                                    if let Some(id) = ipfix_name(&mut self.ipfix_names, *f) {
-                                        raw.push((id, to_value(v)));
+                                    if let Some(id) = id {
+                                        self.build.raw.push((id, to_value(v)));
                                     }
                                 }
                                 times.init_ms = times.init_ms.or(opts.init_ms);
                                 times.resolve_ipfix(&mut rec, export_ms);
                                 rec.sampling_rate = times.sampling.or(opts.sampling).unwrap_or(1);
                                 out.push(rec.finish(
+                                    &mut self.build,
                                     ctx,
                                     received,
                                     Some(peer),
                                     observer,
                                     "netflow_flow",
                                     10,
-                                    raw,
                                 ));
                             }
                         }
@@ -571,6 +629,7 @@ fn apply(element: u16, v: &FieldValue, rec: &mut FlowRecord, t: &mut Times) {
 }
 
 /// The element id of the IANA elements [`apply`] and [`learn_option`] read; 0 for the others.
+/// (Element 0 is reserved, so 0 never names one of them.)
 fn iana_element(e: IANAIPFixField) -> u16 {
     use IANAIPFixField as F;
     match e {
@@ -726,24 +785,39 @@ fn inner_debug(v: &FieldValue) -> String {
     }
 }
 
-fn v9_name(cache: &mut FastMap<V9Field, Option<FieldId>>, f: V9Field) -> Option<FieldId> {
-    *cache
-        .entry(f)
-        .or_insert_with(|| FieldId::intern(&format!("netflow.{}", snake(&format!("{f:?}")))))
+fn v9_name(f: V9Field) -> Option<FieldId> {
+    FieldId::intern(&format!("netflow.{}", snake(&format!("{f:?}"))))
 }
 
-fn ipfix_name(cache: &mut FastMap<IPFixField, Option<FieldId>>, f: IPFixField) -> Option<FieldId> {
-    *cache.entry(f).or_insert_with(|| {
-        let name = match f {
-            IPFixField::IANA(e) => snake(&format!("{e:?}")),
-            IPFixField::Enterprise {
-                enterprise_number,
-                field_number,
-            } => format!("enterprise_{enterprise_number}_{field_number}"),
-            other => snake(&format!("{other:?}")),
-        };
-        FieldId::intern(&format!("netflow.{name}"))
-    })
+fn ipfix_name(f: IPFixField) -> Option<FieldId> {
+    let name = match f {
+        IPFixField::IANA(e) => snake(&format!("{e:?}")),
+        IPFixField::Enterprise {
+            enterprise_number,
+            field_number,
+        } => format!("enterprise_{enterprise_number}_{field_number}"),
+        other => snake(&format!("{other:?}")),
+    };
+    FieldId::intern(&format!("netflow.{name}"))
+}
+
+/// The element number [`apply`] reads a v9 field by (the v9 field types it reads are the
+/// IANA numbers); 0 for the fields it does not read.
+fn v9_element(f: V9Field) -> u16 {
+    let n = u16::from(f);
+    if iana_element(IANAIPFixField::from(n)) == n {
+        n
+    } else {
+        0
+    }
+}
+
+/// The IANA element number [`apply`] reads an IPFIX field by; 0 for enterprise fields.
+fn ipfix_element(f: IPFixField) -> u16 {
+    match f {
+        IPFixField::IANA(e) => iana_element(e),
+        _ => 0,
+    }
 }
 
 /// `SourceIpv4address` → `source_ipv4address`, `Cisco(AppName)` → `cisco_app_name`,

@@ -1,11 +1,11 @@
 //! One flow record, normalised: the ECS-style fields every protocol fills, and the building of
 //! its [`Event`].
 
-use std::fmt::Write as _;
+use std::io::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::OnceLock;
 
-use onewall_model::{Event, FieldId, Format, RegionCode, Source, Timestamp, Value};
+use onewall_model::{Event, FieldId, Fields, Format, RegionCode, Source, Timestamp, Value};
 
 /// Where the records of one datagram come from and what the collector's configuration tags
 /// them with.
@@ -121,35 +121,100 @@ pub fn transport_name(protocol: u8) -> Option<&'static str> {
 /// TCP flag names, lowest bit first.
 const TCP_FLAGS: [&str; 9] = ["fin", "syn", "rst", "psh", "ack", "urg", "ece", "cwr", "ns"];
 
-fn flags_names(flags: u16) -> String {
-    let mut out = String::new();
+fn flags_names(flags: u16) -> Box<str> {
+    // All nine names and their commas fit in 36 bytes: built on the stack, allocated once.
+    let mut buf = [0u8; 40];
+    let mut len = 0;
     for (bit, name) in TCP_FLAGS.iter().enumerate() {
         if flags & (1 << bit) != 0 {
-            if !out.is_empty() {
-                out.push(',');
+            if len > 0 {
+                buf[len] = b',';
+                len += 1;
             }
-            out.push_str(name);
+            buf[len..len + name.len()].copy_from_slice(name.as_bytes());
+            len += name.len();
         }
     }
-    out
+    // Only ASCII names and commas were written.
+    Box::from(std::str::from_utf8(&buf[..len]).unwrap_or_default())
+}
+
+/// Ids below this get a stamp in [`EventBuilder`]; the rare id above it (the interner holds up
+/// to 2^20 names) is set with the checked [`Fields::insert_id`] instead.
+const STAMPED_IDS: usize = 1 << 16;
+
+/// Builds the events of one decoder, reusing its buffers from record to record.
+///
+/// Every field is appended with [`Fields::push_distinct`], which skips the search for an
+/// earlier value. The normalised names are distinct from each other and from the record's own
+/// (`netflow.<element>`, `sflow.<name>`: one snake-case segment after the prefix, where no
+/// normalised name has one). Among the record's own fields a stamp per field id says whether
+/// the record set that id already (a template may list a field twice; sFlow may carry two
+/// packet headers); only then is the field set with the checked [`Fields::insert_id`], which
+/// replaces the earlier value in place.
+#[derive(Debug, Default)]
+pub(crate) struct EventBuilder {
+    /// `stamps[id]` equals `generation` when the current record has set field `id`.
+    stamps: Vec<u32>,
+    generation: u32,
+    /// The current record's own fields (`netflow.*`, `sflow.*`), filled by the decoder while
+    /// it reads the normalised ones, moved onto the event by [`FlowRecord::finish`].
+    pub raw: Vec<(FieldId, Value)>,
+}
+
+impl EventBuilder {
+    /// Start a record: no raw fields yet.
+    pub fn begin(&mut self) {
+        self.raw.clear();
+    }
+
+    /// Set `id` on the event being built.
+    #[inline]
+    fn set(&mut self, fields: &mut Fields, id: FieldId, value: Value) {
+        let i = id.index() as usize;
+        if i >= STAMPED_IDS {
+            fields.insert_id(id, value);
+            return;
+        }
+        if i >= self.stamps.len() {
+            self.stamps
+                .resize((i + 1).next_power_of_two().min(STAMPED_IDS), 0);
+        }
+        if self.stamps[i] == self.generation {
+            fields.insert_id(id, value);
+        } else {
+            self.stamps[i] = self.generation;
+            fields.push_distinct(id, value);
+        }
+    }
+
+    /// A new generation: no id is stamped as set.
+    fn next_record(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            self.stamps.fill(0);
+            self.generation = 1;
+        }
+    }
 }
 
 impl FlowRecord {
-    /// Build the event: normalised fields first, then `raw_fields` (the record's own fields
-    /// under their own names). `action` is `netflow_flow` or `sflow_flow`; `version` the
-    /// export protocol version (5, 9, 10 or sFlow's 5).
+    /// Build the event: normalised fields first, then the record's own fields collected in
+    /// `b.raw` under their own names. `action` is `netflow_flow` or `sflow_flow`; `version`
+    /// the export protocol version (5, 9, 10 or sFlow's 5).
     #[allow(clippy::too_many_arguments)]
     pub fn finish(
         self,
+        b: &mut EventBuilder,
         ctx: &FlowContext,
         received: Timestamp,
         peer: Option<SocketAddr>,
         observer: Option<IpAddr>,
         action: &'static str,
         version: u16,
-        raw_fields: Vec<(FieldId, Value)>,
     ) -> Event {
         let n = names();
+        b.next_record();
         let mut event = Event::new(
             received,
             ctx.region,
@@ -160,77 +225,79 @@ impl FlowRecord {
             &[],
         );
         event.format = Format::Flow;
-        event.fields.reserve(24 + raw_fields.len());
+        event.fields.reserve(22 + b.raw.len());
         let rate = u64::from(self.sampling_rate.max(1));
         let f = &mut event.fields;
-        f.insert_id(n.event_kind, Value::str("event"));
-        f.insert_id(n.event_category, Value::str("network"));
-        f.insert_id(n.event_action, Value::str(action));
+        f.push_distinct(n.event_kind, Value::str("event"));
+        f.push_distinct(n.event_category, Value::str("network"));
+        f.push_distinct(n.event_action, Value::str(action));
         if let Some(ip) = self.src_ip {
-            f.insert_id(n.source_ip, Value::Ip(ip));
-            f.insert_id(
+            f.push_distinct(n.source_ip, Value::Ip(ip));
+            f.push_distinct(
                 n.network_type,
                 Value::str(if ip.is_ipv4() { "ipv4" } else { "ipv6" }),
             );
         }
         if let Some(p) = self.src_port {
-            f.insert_id(n.source_port, Value::Int(i64::from(p)));
+            f.push_distinct(n.source_port, Value::Int(i64::from(p)));
         }
         if let Some(ip) = self.dst_ip {
-            f.insert_id(n.destination_ip, Value::Ip(ip));
+            f.push_distinct(n.destination_ip, Value::Ip(ip));
         }
         if let Some(p) = self.dst_port {
-            f.insert_id(n.destination_port, Value::Int(i64::from(p)));
+            f.push_distinct(n.destination_port, Value::Int(i64::from(p)));
         }
         if let Some(p) = self.protocol {
             match transport_name(p) {
-                Some(name) => f.insert_id(n.transport, Value::str(name)),
-                None => f.insert_id(n.transport, Value::str(p.to_string())),
+                Some(name) => f.push_distinct(n.transport, Value::str(name)),
+                None => f.push_distinct(n.transport, Value::str(p.to_string())),
             }
-            f.insert_id(n.iana_number, Value::Int(i64::from(p)));
+            f.push_distinct(n.iana_number, Value::Int(i64::from(p)));
         }
-        let bytes = self.bytes.map(|b| b.saturating_mul(rate));
-        let packets = self.packets.map(|p| p.saturating_mul(rate));
-        if let Some(b) = bytes {
-            f.insert_id(n.bytes, Value::Int(clamp_i64(b)));
+        let bytes = self.bytes.map(|v| v.saturating_mul(rate));
+        let packets = self.packets.map(|v| v.saturating_mul(rate));
+        if let Some(v) = bytes {
+            f.push_distinct(n.bytes, Value::Int(clamp_i64(v)));
         }
-        if let Some(p) = packets {
-            f.insert_id(n.packets, Value::Int(clamp_i64(p)));
+        if let Some(v) = packets {
+            f.push_distinct(n.packets, Value::Int(clamp_i64(v)));
         }
         if let Some(ms) = self.start_ms {
-            f.insert_id(n.start, Value::Time(Timestamp::from_millis(ms)));
+            f.push_distinct(n.start, Value::Time(Timestamp::from_millis(ms)));
         }
         if let Some(ms) = self.end_ms {
-            f.insert_id(n.end, Value::Time(Timestamp::from_millis(ms)));
-        }
-        if let Some(ms) = self.end_ms.or(self.export_ms) {
-            event.time = Timestamp::from_millis(ms);
+            f.push_distinct(n.end, Value::Time(Timestamp::from_millis(ms)));
         }
         if let (Some(s), Some(e)) = (self.start_ms, self.end_ms)
             && e >= s
         {
-            f.insert_id(n.duration, Value::Int((e - s).saturating_mul(1_000_000)));
+            f.push_distinct(n.duration, Value::Int((e - s).saturating_mul(1_000_000)));
         }
         if let Some(ip) = observer {
-            f.insert_id(n.observer_ip, Value::Ip(ip));
+            f.push_distinct(n.observer_ip, Value::Ip(ip));
         }
         if let Some(flags) = self.tcp_flags
             && self.protocol == Some(6)
         {
-            f.insert_id(n.tcp_flags, Value::Int(i64::from(flags)));
-            f.insert_id(n.tcp_flags_names, Value::str(flags_names(flags)));
+            f.push_distinct(n.tcp_flags, Value::Int(i64::from(flags)));
+            f.push_distinct(n.tcp_flags_names, Value::Str(flags_names(flags)));
         }
         if rate > 1 {
-            f.insert_id(n.sampling_rate, Value::Int(rate as i64));
+            f.push_distinct(n.sampling_rate, Value::Int(rate as i64));
         }
-        f.insert_id(n.exporter_version, Value::Int(i64::from(version)));
+        f.push_distinct(n.exporter_version, Value::Int(i64::from(version)));
         if let Some(d) = &ctx.department {
-            f.insert_id(n.organization, Value::Str(d.clone()));
+            f.push_distinct(n.organization, Value::Str(d.clone()));
         }
-        for (id, v) in raw_fields {
-            f.insert_id(id, v);
+        let mut raw = std::mem::take(&mut b.raw);
+        for (id, v) in raw.drain(..) {
+            b.set(f, id, v);
         }
-        event.raw = summary(&self, action, bytes, packets).into_bytes().into();
+        b.raw = raw;
+        if let Some(ms) = self.end_ms.or(self.export_ms) {
+            event.time = Timestamp::from_millis(ms);
+        }
+        event.raw = summary(&self, action, bytes, packets);
         event
     }
 }
@@ -240,81 +307,191 @@ fn clamp_i64(v: u64) -> i64 {
 }
 
 /// A one-line text form of the record, kept as the event's raw text so that text search finds
-/// flows by address, port or protocol. Written by hand: `fmt` on addresses costs more than the
-/// rest of the record.
-fn summary(r: &FlowRecord, action: &str, bytes: Option<u64>, packets: Option<u64>) -> String {
-    let mut s = String::with_capacity(112);
+/// flows by address, port or protocol. Written byte by byte into a [`Line`] on the stack: `fmt`
+/// on addresses costs more than the rest of the record.
+fn summary(r: &FlowRecord, action: &str, bytes: Option<u64>, packets: Option<u64>) -> Box<[u8]> {
+    let mut s = Line::new();
     s.push_str(action);
-    s.push(' ');
+    s.push(b' ');
     endpoint(&mut s, r.src_ip, r.src_port);
     s.push_str(" -> ");
     endpoint(&mut s, r.dst_ip, r.dst_port);
     if let Some(p) = r.protocol {
-        s.push(' ');
+        s.push(b' ');
         match transport_name(p) {
             Some(name) => s.push_str(name),
             None => {
                 s.push_str("proto=");
-                push_u64(&mut s, u64::from(p));
+                s.push_u64(u64::from(p));
             }
         }
     }
     if let Some(b) = bytes {
         s.push_str(" bytes=");
-        push_u64(&mut s, b);
+        s.push_u64(b);
     }
     if let Some(p) = packets {
         s.push_str(" packets=");
-        push_u64(&mut s, p);
+        s.push_u64(p);
     }
-    s
+    Box::from(s.as_bytes())
 }
 
-fn endpoint(s: &mut String, ip: Option<IpAddr>, port: Option<u16>) {
-    match ip {
-        Some(IpAddr::V4(a)) => {
-            for (i, o) in a.octets().iter().enumerate() {
-                if i > 0 {
-                    s.push('.');
-                }
-                push_u64(s, u64::from(*o));
+/// A line of at most [`Line::CAP`] bytes on the stack; bytes past that are dropped (the
+/// longest summary, two bracketed IPv6 endpoints with ports and every count, is under 200).
+struct Line {
+    buf: [u8; Line::CAP],
+    len: usize,
+}
+
+impl Line {
+    const CAP: usize = 256;
+
+    fn new() -> Self {
+        Line {
+            buf: [0; Line::CAP],
+            len: 0,
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, b: u8) {
+        if let Some(slot) = self.buf.get_mut(self.len) {
+            *slot = b;
+            self.len += 1;
+        }
+    }
+
+    #[inline]
+    fn push_str(&mut self, s: &str) {
+        for &b in s.as_bytes() {
+            self.push(b);
+        }
+    }
+
+    /// `0` to `255` in decimal.
+    #[inline]
+    fn push_u8(&mut self, n: u8) {
+        let (digits, len) = &OCTETS[usize::from(n)];
+        for &d in &digits[..usize::from(*len)] {
+            self.push(d);
+        }
+    }
+
+    fn push_u64(&mut self, mut n: u64) {
+        let mut buf = [0u8; 20];
+        let mut i = buf.len();
+        loop {
+            i -= 1;
+            buf[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
             }
         }
-        Some(IpAddr::V6(a)) => {
-            let _ = write!(s, "[{a}]");
+        for &d in &buf[i..] {
+            self.push(d);
         }
-        None => s.push('-'),
     }
-    if let Some(p) = port {
-        s.push(':');
-        push_u64(s, u64::from(p));
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
     }
 }
 
-fn push_u64(s: &mut String, mut n: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
+fn endpoint(s: &mut Line, ip: Option<IpAddr>, port: Option<u16>) {
+    match ip {
+        Some(IpAddr::V4(a)) => {
+            let [a, b, c, d] = a.octets();
+            s.push_u8(a);
+            s.push(b'.');
+            s.push_u8(b);
+            s.push(b'.');
+            s.push_u8(c);
+            s.push(b'.');
+            s.push_u8(d);
         }
+        Some(IpAddr::V6(a)) => {
+            let mut v6 = Vec::with_capacity(48);
+            let _ = write!(v6, "[{a}]");
+            for b in v6 {
+                s.push(b);
+            }
+        }
+        None => s.push(b'-'),
     }
-    for &b in &buf[i..] {
-        s.push(char::from(b));
+    if let Some(p) = port {
+        s.push(b':');
+        s.push_u64(u64::from(p));
     }
 }
+
+/// `0` to `255` in decimal, each as its digits padded to three bytes, and the digit count.
+const OCTETS: [([u8; 3], u8); 256] = {
+    let mut t = [([0u8; 3], 0u8); 256];
+    let mut n = 0;
+    while n < 256 {
+        let (h, te, o) = ((n / 100) as u8, (n / 10 % 10) as u8, (n % 10) as u8);
+        t[n] = if n >= 100 {
+            ([b'0' + h, b'0' + te, b'0' + o], 3)
+        } else if n >= 10 {
+            ([b'0' + te, b'0' + o, 0], 2)
+        } else {
+            ([b'0' + o, 0, 0], 1)
+        };
+        n += 1;
+    }
+    t
+};
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
+    fn numbers_and_addresses_are_written_as_decimal_text() {
+        let mut s = Line::new();
+        for n in [
+            0u64,
+            7,
+            10,
+            99,
+            100,
+            255,
+            1009,
+            65535,
+            4_294_967_296,
+            u64::MAX,
+        ] {
+            s.push_u64(n);
+            s.push(b' ');
+        }
+        for n in [0u8, 9, 10, 99, 100, 255] {
+            s.push_u8(n);
+            s.push(b' ');
+        }
+        endpoint(&mut s, Some("10.200.0.7".parse().expect("ip")), Some(443));
+        s.push(b' ');
+        endpoint(&mut s, Some("2001:db8::1".parse().expect("ip")), None);
+        s.push(b' ');
+        endpoint(&mut s, None, Some(0));
+        assert_eq!(
+            std::str::from_utf8(s.as_bytes()).expect("ascii"),
+            "0 7 10 99 100 255 1009 65535 4294967296 18446744073709551615 \
+             0 9 10 99 100 255 10.200.0.7:443 [2001:db8::1] -:0"
+        );
+        let mut full = Line::new();
+        for _ in 0..300 {
+            full.push(b'x');
+        }
+        assert_eq!(full.as_bytes().len(), Line::CAP);
+    }
+
+    #[test]
     fn flag_names_in_bit_order() {
-        assert_eq!(flags_names(0x1b), "fin,syn,psh,ack");
-        assert_eq!(flags_names(0), "");
+        assert_eq!(&*flags_names(0x1b), "fin,syn,psh,ack");
+        assert_eq!(&*flags_names(0), "");
+        assert_eq!(&*flags_names(0x1ff), "fin,syn,rst,psh,ack,urg,ece,cwr,ns");
     }
 
     #[test]
@@ -338,14 +515,28 @@ mod tests {
             tcp_flags: Some(0x02),
             sampling_rate: 10,
         };
+        let mut b = EventBuilder::default();
+        b.begin();
+        let raw_id = FieldId::intern("netflow.test_raw").expect("room");
+        b.raw.push((raw_id, Value::Int(1)));
+        // Twice in one record (a template listing a field twice): the later value wins.
+        b.raw.push((raw_id, Value::Int(2)));
         let e = r.finish(
+            &mut b,
             &ctx,
             Timestamp::from_secs(10),
             None,
             None,
             "netflow_flow",
             9,
-            vec![],
+        );
+        assert_eq!(e.get("netflow.test_raw"), Some(&Value::Int(2)));
+        assert_eq!(
+            e.fields
+                .iter()
+                .filter(|(k, _)| *k == "netflow.test_raw")
+                .count(),
+            1
         );
         assert_eq!(e.get("network.bytes"), Some(&Value::Int(1000)));
         assert_eq!(e.get("network.packets"), Some(&Value::Int(20)));

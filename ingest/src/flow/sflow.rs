@@ -12,7 +12,7 @@ use flowparser_sflow::{
 use onewall_model::{Event, FieldId, Timestamp, Value};
 
 use super::netflow::DatagramReport;
-use super::record::{FlowContext, FlowRecord};
+use super::record::{EventBuilder, FlowContext, FlowRecord};
 use super::sequence::{SequenceTracker, StreamKey, StreamStats};
 use super::{FlowError, FlowMeters};
 
@@ -29,6 +29,7 @@ pub struct SflowDecoder {
     sequences: SequenceTracker,
     meters: FlowMeters,
     names: Option<[FieldId; 14]>,
+    build: EventBuilder,
 }
 
 const NAMES: [&str; 14] = [
@@ -56,6 +57,7 @@ impl SflowDecoder {
             sequences: SequenceTracker::new(max_agents.max(1)),
             meters: FlowMeters::new("sflow"),
             names: None,
+            build: EventBuilder::default(),
         }
     }
 
@@ -123,7 +125,8 @@ impl SflowDecoder {
                     packets: Some(1),
                     ..FlowRecord::default()
                 };
-                let mut raw = Vec::with_capacity(16);
+                self.build.begin();
+                let raw = &mut self.build.raw;
                 raw.push((names[0], Value::Ip(agent)));
                 raw.push((names[1], Value::Int(i64::from(dg.sub_agent_id))));
                 raw.push((names[2], Value::Int(i64::from(dg.sequence_number))));
@@ -159,7 +162,15 @@ impl SflowDecoder {
                         _ => {}
                     }
                 }
-                out.push(rec.finish(ctx, received, Some(peer), Some(agent), "sflow_flow", 5, raw));
+                out.push(rec.finish(
+                    &mut self.build,
+                    ctx,
+                    received,
+                    Some(peer),
+                    Some(agent),
+                    "sflow_flow",
+                    5,
+                ));
             }
             let key = StreamKey {
                 exporter: SocketAddr::new(agent, peer.port()),
