@@ -247,80 +247,122 @@ pub enum Verdict {
 /// Recompute the chain of the audit log in `dir` (read-only) and check it against the head
 /// file. A missing log is an error.
 pub fn verify(dir: &Path) -> Result<Verdict> {
+    let conn = open_read_only(dir)?;
+    let head = read_head(dir)?;
+    let mut check = ChainCheck::new(head.map(|(seq, hash)| (seq, hash, HEAD_FILE.to_owned())));
+    let mut after = 0;
+    loop {
+        let batch = read_entries(&conn, after, 1000)?;
+        let Some(last) = batch.last() else {
+            break;
+        };
+        after = last.seq;
+        for e in &batch {
+            if let Some(broken) = check.next(e) {
+                return Ok(broken);
+            }
+        }
+    }
+    Ok(check.finish())
+}
+
+fn open_read_only(dir: &Path) -> Result<Connection> {
     let path = dir.join(AUDIT_FILE);
     if !path.exists() {
         return Err(backend(format!("{} does not exist", path.display())));
     }
-    let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(|e| backend(format!("opening {}: {e}", path.display())))?;
-    let head = match std::fs::read_to_string(dir.join(HEAD_FILE)) {
-        Ok(text) => parse_head(&text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(backend(format!("reading {HEAD_FILE}: {e}"))),
-    };
-    let mut expected_seq = 1u64;
-    let mut prev = GENESIS.to_owned();
-    loop {
-        let batch = read_entries(&conn, expected_seq - 1, 1000)?;
-        // Entries numbered below the expected one cannot appear (ordered by seq); a gap can.
-        let batch_empty = batch.is_empty();
-        for e in batch {
-            if e.seq != expected_seq {
-                return Ok(Verdict::Broken {
-                    seq: e.seq,
-                    reason: format!(
-                        "expected entry {expected_seq} here: entries {expected_seq}..{} are missing",
-                        e.seq - 1
-                    ),
-                });
-            }
-            if e.prev != prev {
-                return Ok(Verdict::Broken {
-                    seq: e.seq,
-                    reason: "its previous-hash does not match the entry before it (an entry was removed or slipped in before it)".into(),
-                });
-            }
-            if entry_hash(e.seq, &e.record, &e.prev) != e.hash {
-                return Ok(Verdict::Broken {
-                    seq: e.seq,
-                    reason: "its hash does not match its contents (the entry was edited)".into(),
-                });
-            }
-            if let Some((head_seq, head_hash)) = &head {
-                if e.seq == *head_seq && e.hash != *head_hash {
-                    return Ok(Verdict::Broken {
-                        seq: e.seq,
-                        reason: format!("its hash differs from the one recorded in {HEAD_FILE}"),
-                    });
-                }
-                if e.seq > *head_seq {
-                    return Ok(Verdict::Broken {
-                        seq: e.seq,
-                        reason: format!(
-                            "it comes after the last entry recorded in {HEAD_FILE} ({head_seq})"
-                        ),
-                    });
-                }
-            }
-            prev = e.hash;
-            expected_seq += 1;
-        }
-        if batch_empty {
-            break;
+    Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| backend(format!("opening {}: {e}", path.display())))
+}
+
+/// The sequence number and hash of the newest entry as the head file in `dir` records them;
+/// `None` when there is no head file.
+pub fn read_head(dir: &Path) -> Result<Option<(u64, String)>> {
+    match std::fs::read_to_string(dir.join(HEAD_FILE)) {
+        Ok(text) => Ok(parse_head(&text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(backend(format!("reading {HEAD_FILE}: {e}"))),
+    }
+}
+
+/// Entries of the audit log in `dir` after `after`, oldest first, at most `limit`, read
+/// without opening the log for appending.
+pub fn read_log(dir: &Path, after: u64, limit: usize) -> Result<Vec<AuditEntry>> {
+    read_entries(&open_read_only(dir)?, after, limit)
+}
+
+/// Checks a chain fed entry by entry in `seq` order, wherever the entries are kept (the
+/// node's SQLite log, or a copy of it).
+#[derive(Debug)]
+pub struct ChainCheck {
+    expected_seq: u64,
+    prev: String,
+    /// The newest entry as recorded elsewhere: sequence number, hash, and where it is recorded
+    /// (for messages).
+    head: Option<(u64, String, String)>,
+}
+
+impl ChainCheck {
+    /// A check from entry 1, against `head` when given.
+    pub fn new(head: Option<(u64, String, String)>) -> ChainCheck {
+        ChainCheck {
+            expected_seq: 1,
+            prev: GENESIS.to_owned(),
+            head,
         }
     }
-    let entries = expected_seq - 1;
-    if let Some((head_seq, _)) = head
-        && head_seq > entries
-    {
-        return Ok(Verdict::Broken {
-            seq: entries + 1,
-            reason: format!(
-                "{HEAD_FILE} records {head_seq} entries but the log ends at {entries}: the last entries were removed"
-            ),
-        });
+
+    /// Take the next entry; the verdict when the chain breaks at it.
+    pub fn next(&mut self, e: &AuditEntry) -> Option<Verdict> {
+        let expected_seq = self.expected_seq;
+        let broken = |reason: String| Some(Verdict::Broken { seq: e.seq, reason });
+        if e.seq + 1 == expected_seq {
+            return broken("it is stored twice".into());
+        }
+        if e.seq != expected_seq {
+            return broken(format!(
+                "expected entry {expected_seq} here: entries {expected_seq}..{} are missing",
+                e.seq.saturating_sub(1)
+            ));
+        }
+        if e.prev != self.prev {
+            return broken("its previous-hash does not match the entry before it (an entry was removed or slipped in before it)".into());
+        }
+        if entry_hash(e.seq, &e.record, &e.prev) != e.hash {
+            return broken("its hash does not match its contents (the entry was edited)".into());
+        }
+        if let Some((head_seq, head_hash, source)) = &self.head {
+            if e.seq == *head_seq && e.hash != *head_hash {
+                return broken(format!(
+                    "its hash differs from the one recorded in {source}"
+                ));
+            }
+            if e.seq > *head_seq {
+                return broken(format!(
+                    "it comes after the last entry recorded in {source} ({head_seq})"
+                ));
+            }
+        }
+        self.prev = e.hash.clone();
+        self.expected_seq += 1;
+        None
     }
-    Ok(Verdict::Intact { entries })
+
+    /// The verdict once every entry was taken.
+    pub fn finish(self) -> Verdict {
+        let entries = self.expected_seq - 1;
+        if let Some((head_seq, _, source)) = self.head
+            && head_seq > entries
+        {
+            return Verdict::Broken {
+                seq: entries + 1,
+                reason: format!(
+                    "{source} records {head_seq} entries but the log ends at {entries}: the last entries were removed"
+                ),
+            };
+        }
+        Verdict::Intact { entries }
+    }
 }
 
 fn parse_head(text: &str) -> Option<(u64, String)> {

@@ -24,6 +24,7 @@
 //! writes *through this process*; several processes writing the same database would need a
 //! lock outside ClickHouse (or a single writer per region) for the same guarantee.
 
+pub mod audit;
 mod events;
 mod records;
 mod schema;
