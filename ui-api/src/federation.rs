@@ -1,0 +1,365 @@
+//! Federation endpoints: children push to their parent, the parent dispatches incidents and
+//! shows its children's health, a child shows its link to the parent.
+//!
+//! - `POST /api/v1/federation/push` — a child's push ([`PushRequest`]); answers a
+//!   [`PushReply`] with the downlink messages for that child. Needs a `collector` (or `admin`)
+//!   token; the pushed region and every pushed alert and incident must lie inside the token's
+//!   region subtree (403 naming the region otherwise).
+//! - `POST /api/v1/incidents/{id}/dispatch` — `{region, note, team?}` (responder, admin):
+//!   hand a parent incident to a child region's team.
+//! - `GET /api/v1/federation/children` — per child region: node, last contact, lag, outbox
+//!   depth, alerts received, last sequence; expected children never seen are listed as such.
+//! - `GET /api/v1/federation/status` — this node's link to its parent.
+//!
+//! The binary implements [`FederationHub`]; this crate does HTTP, authentication and scope
+//! checks only. [`track`] is a middleware for the main router: it tells the hub of incidents
+//! changed through the workflow endpoints (so changes to linked incidents flow to the other
+//! side) and adds an incident's federation links to `GET /api/v1/incidents/{id}`, as
+//! `remote_children` (the child incidents a parent incident links: `{region, node, incident,
+//! status}`), `dispatches` (`{region, at, by, note, team, status}`: the child's last reported
+//! status) and `remote_parent` (on a child: `{region, node, incident, dispatched_at}`).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Extension, Path, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use onewall_model::federation::{DispatchRequest, PushReply, PushRequest, Up};
+use onewall_model::{Incident, IncidentId, RegionCode, Timestamp};
+use onewall_store::audit::AuditRecord;
+use onewall_store::auth::Grant;
+
+use crate::access::{self, Caller};
+use crate::{ApiError, ApiState};
+
+/// A boxed future answering an [`ApiError`] on failure.
+pub type HubFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ApiError>> + Send + 'a>>;
+
+/// The largest push body accepted.
+pub const MAX_PUSH_BYTES: usize = 64 << 20;
+
+/// What the binary's federation does for the API.
+pub trait FederationHub: Send + Sync + std::fmt::Debug {
+    /// Apply a child's push (already checked against the caller's scope) and answer it.
+    fn push(&self, req: PushRequest) -> HubFuture<'_, PushReply>;
+    /// Queue a dispatch of `incident` to child `region`, by `by`; answers the dispatch record.
+    fn dispatch(
+        &self,
+        incident: Incident,
+        region: RegionCode,
+        req: DispatchRequest,
+        by: String,
+    ) -> HubFuture<'_, serde_json::Value>;
+    /// Whether `region` is a child this node expects or has heard from.
+    fn is_child(&self, region: RegionCode) -> HubFuture<'_, bool>;
+    /// The children's health, one JSON object per child region (with a `region` key).
+    fn children(&self) -> HubFuture<'_, Vec<serde_json::Value>>;
+    /// The link to the parent.
+    fn status(&self) -> HubFuture<'_, serde_json::Value>;
+    /// The federation links of an incident, as fields to add to its JSON.
+    fn links(
+        &self,
+        incident: IncidentId,
+    ) -> HubFuture<'_, serde_json::Map<String, serde_json::Value>>;
+    /// An incident was changed through the workflow endpoints.
+    fn changed(&self, incident: IncidentId) -> HubFuture<'_, ()>;
+}
+
+/// The hub, as a router extension and middleware state.
+#[derive(Clone, Debug)]
+pub struct Hub(pub Arc<dyn FederationHub>);
+
+/// The federation routes; the binary merges them with [`crate::router`].
+pub fn router(state: ApiState, hub: Arc<dyn FederationHub>) -> Router {
+    let guarded = Router::new()
+        .route("/api/v1/federation/children", get(children))
+        .route("/api/v1/federation/status", get(status))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            access::guard,
+        ));
+    // These two check the caller themselves: the access guard's table would ask an admin.
+    Router::new()
+        .route(
+            "/api/v1/federation/push",
+            post(push).layer(DefaultBodyLimit::max(MAX_PUSH_BYTES)),
+        )
+        .route("/api/v1/incidents/{id}/dispatch", post(dispatch))
+        .merge(guarded)
+        .layer(Extension(Hub(hub)))
+        .with_state(state)
+}
+
+/// Authenticate a self-checked endpoint, audit the call through `run`'s answer.
+async fn authenticated<F, Fut>(
+    s: &ApiState,
+    headers: &HeaderMap,
+    action: &str,
+    target: String,
+    run: F,
+) -> Response
+where
+    F: FnOnce(Grant) -> Fut,
+    Fut: Future<Output = Result<Response, ApiError>>,
+{
+    let grant = match access::credential(headers) {
+        None => None,
+        Some(c) => match access::resolve(&s.access.auth, c).await {
+            Ok(g) => g,
+            Err(e) => return e.into_response(),
+        },
+    };
+    let (actor, role, scope) = grant
+        .as_ref()
+        .map(|g| {
+            (
+                g.subject.clone(),
+                g.role.as_str().to_owned(),
+                g.region.to_string(),
+            )
+        })
+        .unwrap_or_else(|| ("anonymous".into(), String::new(), String::new()));
+    let resp = match grant {
+        None => ApiError::new(
+            "unauthenticated",
+            "authentication required: send Authorization: Bearer TOKEN",
+        )
+        .into_response(),
+        Some(g) => run(g).await.unwrap_or_else(IntoResponse::into_response),
+    };
+    access::record(
+        &s.access.audit,
+        AuditRecord {
+            at: Timestamp::now(),
+            actor,
+            role,
+            scope,
+            action: action.to_owned(),
+            target,
+            result: resp.status().as_u16(),
+        },
+    )
+    .await;
+    resp
+}
+
+/// Every region a push names lies in the caller's subtree; the error names the first that
+/// does not.
+fn check_scope(s: &ApiState, caller: &Caller, req: &PushRequest) -> Result<(), ApiError> {
+    let outside = |what: String, region: RegionCode| {
+        ApiError::new(
+            "forbidden",
+            format!(
+                "{what}: region {region} is outside the token's region {}",
+                caller.grant.region
+            ),
+        )
+    };
+    if !caller.sees(&s.regions, req.region) {
+        return Err(outside("push".into(), req.region));
+    }
+    for m in &req.messages {
+        let (what, region) = match &m.body {
+            Up::Alert { alert } => (format!("alert {}", alert.id), alert.region),
+            Up::Incident { incident } => (format!("incident {}", incident.id), incident.region),
+            Up::Status { .. } | Up::Comment { .. } => continue,
+        };
+        if !caller.sees(&s.regions, region) {
+            return Err(outside(format!("message {} ({what})", m.seq), region));
+        }
+    }
+    Ok(())
+}
+
+async fn push(
+    State(s): State<ApiState>,
+    Extension(Hub(hub)): Extension<Hub>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let state = s.clone();
+    authenticated(
+        &s,
+        &headers,
+        "POST /api/v1/federation/push",
+        "/api/v1/federation/push".into(),
+        |grant| async move {
+            if !grant.role.can_ingest() {
+                return Err(ApiError::new(
+                    "forbidden",
+                    format!(
+                        "the {} role may not push; a child needs a collector token",
+                        grant.role
+                    ),
+                ));
+            }
+            let req: PushRequest = serde_json::from_slice(&body)
+                .map_err(|e| ApiError::invalid(format!("push body: {e}")))?;
+            check_scope(&state, &Caller { grant }, &req)?;
+            let reply = hub.push(req).await?;
+            Ok(Json(reply).into_response())
+        },
+    )
+    .await
+}
+
+async fn dispatch(
+    State(s): State<ApiState>,
+    Extension(Hub(hub)): Extension<Hub>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let state = s.clone();
+    let target = format!("/api/v1/incidents/{id}/dispatch");
+    authenticated(
+        &s,
+        &headers,
+        "POST /api/v1/incidents/{id}/dispatch",
+        target,
+        |grant| async move {
+            let caller = Caller { grant };
+            if !caller.grant.role.can_direct_incidents() {
+                return Err(ApiError::new(
+                    "forbidden",
+                    format!("the {} role may not use this endpoint", caller.grant.role),
+                ));
+            }
+            let id: IncidentId = id
+                .parse()
+                .map_err(|_| ApiError::invalid(format!("id: {id:?} is not an incident id")))?;
+            let incident = match state.store.get_incident(id).await? {
+                Some(i) if caller.sees(&state.regions, i.region) => i,
+                _ => return Err(ApiError::not_found(format!("incident {id} not found"))),
+            };
+            let req: DispatchRequest = serde_json::from_slice(&body)
+                .map_err(|e| ApiError::invalid(format!("dispatch body: {e}")))?;
+            if req.note.trim().is_empty() {
+                return Err(ApiError::invalid("note: must not be empty"));
+            }
+            let region: RegionCode = req
+                .region
+                .parse()
+                .map_err(|e| ApiError::invalid(format!("region: {e}")))?;
+            if !caller.sees(&state.regions, region) || !hub.is_child(region).await? {
+                return Err(ApiError::invalid(format!(
+                    "region: {region} is not a child region of this node in your scope"
+                )));
+            }
+            let by = caller.name().to_owned();
+            let record = hub.dispatch(incident, region, req, by).await?;
+            Ok((StatusCode::CREATED, Json(record)).into_response())
+        },
+    )
+    .await
+}
+
+async fn children(
+    State(s): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Extension(Hub(hub)): Extension<Hub>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let items: Vec<serde_json::Value> = hub
+        .children()
+        .await?
+        .into_iter()
+        .filter(|v| {
+            v["region"]
+                .as_str()
+                .and_then(|r| r.parse::<RegionCode>().ok())
+                .is_some_and(|r| c.sees(&s.regions, r))
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "items": items })))
+}
+
+async fn status(Extension(Hub(hub)): Extension<Hub>) -> Result<Json<serde_json::Value>, ApiError> {
+    Ok(Json(hub.status().await?))
+}
+
+/// The incident id of a workflow path `/api/v1/incidents/{id}/...`, or of
+/// `/api/v1/incidents/{id}` itself (`whole`).
+fn incident_of(path: &str) -> Option<(IncidentId, bool)> {
+    let rest = path.strip_prefix("/api/v1/incidents/")?;
+    let (id, tail) = match rest.split_once('/') {
+        Some((id, tail)) => (id, Some(tail)),
+        None => (rest, None),
+    };
+    let id = id.parse().ok()?;
+    match tail {
+        None => Some((id, true)),
+        Some(t) if t.starts_with("dispatch") => None,
+        Some(_) => Some((id, false)),
+    }
+}
+
+/// Middleware for the main router: tell the hub of workflow changes and add federation
+/// links to `GET /api/v1/incidents/{id}`.
+pub async fn track(State(Hub(hub)): State<Hub>, req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let target = incident_of(req.uri().path());
+    let resp = next.run(req).await;
+    let Some((id, whole)) = target else {
+        return resp;
+    };
+    if !resp.status().is_success() {
+        return resp;
+    }
+    if whole && method == Method::GET {
+        let links = match hub.links(id).await {
+            Ok(l) if !l.is_empty() => l,
+            _ => return resp,
+        };
+        let (parts, body) = resp.into_parts();
+        let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        };
+        let mut v: serde_json::Value = match serde_json::from_slice(&bytes) {
+            Ok(v) => v,
+            Err(_) => return Response::from_parts(parts, Body::from(bytes)),
+        };
+        if let Some(obj) = v.as_object_mut() {
+            obj.extend(links);
+        }
+        let mut parts = parts;
+        parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+        return Response::from_parts(parts, Body::from(v.to_string()));
+    }
+    if !whole && (method == Method::POST || method == Method::DELETE) {
+        if let Err(e) = hub.changed(id).await {
+            tracing::warn!(incident = %id, error = %e.message, "federation: a workflow change was not queued");
+        }
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workflow_paths_name_their_incident() {
+        let id = IncidentId::now();
+        assert_eq!(
+            incident_of(&format!("/api/v1/incidents/{id}")),
+            Some((id, true))
+        );
+        assert_eq!(
+            incident_of(&format!("/api/v1/incidents/{id}/status")),
+            Some((id, false))
+        );
+        assert_eq!(
+            incident_of(&format!("/api/v1/incidents/{id}/dispatch")),
+            None
+        );
+        assert_eq!(incident_of("/api/v1/incidents/nope/status"), None);
+        assert_eq!(incident_of("/api/v1/alerts/x"), None);
+    }
+}
