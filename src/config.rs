@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod access;
 mod correlate;
+pub mod federation;
 mod flow;
 mod playbooks;
 mod store;
@@ -46,6 +47,8 @@ pub struct Config {
     pub sla: SlaConfig,
     /// Response playbooks, their deliveries and the daily report.
     pub playbooks: playbooks::PlaybooksConfig,
+    /// The parent node this one pushes to, and the children it expects.
+    pub federation: federation::FederationConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -307,6 +310,7 @@ const SECTIONS: &[&str] = &[
     "auth",
     "sla",
     "playbooks",
+    "federation",
 ];
 
 /// Read and check a configuration file's text.
@@ -373,6 +377,9 @@ pub fn parse(text: &str) -> Result<Resolved, ConfigErrors> {
             }
             ("playbooks", toml::Value::Table(t)) => {
                 check_keys::<playbooks::PlaybooksConfig>("playbooks", t, &mut errors)
+            }
+            ("federation", toml::Value::Table(t)) => {
+                check_keys::<federation::FederationConfig>("federation", t, &mut errors)
             }
             ("regions", toml::Value::Array(items)) => {
                 let mut kept = Vec::new();
@@ -569,6 +576,7 @@ pub fn resolve(config: Config) -> Result<Resolved, ConfigErrors> {
     access::check(&config.auth, &config.sla, &mut errors);
     let flow = flow::resolve(&config.flow, region, &regions, &mut errors);
     let playbooks = playbooks::resolve(&config.playbooks, region, &regions, &mut errors);
+    federation::resolve(&config.federation, &regions, &mut errors);
     for (i, d) in config.rules.dirs.iter().enumerate() {
         if !d.is_dir() {
             errors.push(format!(

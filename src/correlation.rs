@@ -215,6 +215,8 @@ impl CorrelationStage {
                             .await;
                         match result {
                             Ok(inc) if grew.load(Ordering::Relaxed) => {
+                                crate::federation::incidents_changed(std::slice::from_ref(&inc))
+                                    .await;
                                 signals::changed(inc, alerts).await
                             }
                             // Every alert was already in it (delivered again by a spool
@@ -247,6 +249,7 @@ impl CorrelationStage {
             if written {
                 counter!("onewall_correlate_incidents_opened_total").increment(n);
                 signals::opened(&opened, &loud).await;
+                crate::federation::incidents_changed(&opened).await;
             }
         }
         for (into, from) in merges {
@@ -309,7 +312,10 @@ async fn merge(
         )
         .await;
     match merged {
-        Ok(inc) => signals::changed(inc, Vec::new()).await,
+        Ok(inc) => {
+            crate::federation::incidents_changed(std::slice::from_ref(&inc)).await;
+            signals::changed(inc, Vec::new()).await
+        }
         Err(e) => {
             error!(incident = %into, error = %e, "merging incident");
             return;
@@ -327,6 +333,7 @@ async fn merge(
     match closed {
         Ok(inc) => {
             counter!("onewall_correlate_incidents_merged_total").increment(1);
+            crate::federation::incidents_changed(std::slice::from_ref(&inc)).await;
             signals::changed(inc, Vec::new()).await;
         }
         Err(e) => error!(incident = %from, error = %e, "closing merged incident"),

@@ -134,7 +134,24 @@ async fn store_stage(
     // Once a write is given up (at shutdown), nothing later is committed: the spool keeps it
     // all for the next start.
     let mut committing = true;
-    while let Some((mut events, mut alerts, mut end_seq)) = from_detect.recv().await {
+    // Alerts pushed by child nodes (on a parent), for the correlator only: already stored.
+    let mut remote = crate::federation::take_remote_alerts();
+    loop {
+        let next = tokio::select! {
+            d = from_detect.recv() => d,
+            Some(pushed) = async {
+                match remote.as_mut() {
+                    Some(r) => r.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                correlation.incidents(&*store, &pushed, &shutdown).await;
+                continue;
+            }
+        };
+        let Some((mut events, mut alerts, mut end_seq)) = next else {
+            break;
+        };
         // Take what else is already waiting (and, with a linger, what arrives within it), so a
         // busy node writes larger transactions: a store's cost is mostly per commit or insert,
         // not per row.
@@ -194,6 +211,7 @@ async fn store_stage(
             if written {
                 counter!("onewall_store_alerts_written_total").increment(n);
                 signals::alerts(&alerts).await;
+                crate::federation::alerts_stored(&alerts).await;
             } else {
                 committing = false;
             }

@@ -109,7 +109,14 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
         )?),
         None => None,
     };
+    // Federation: the outbox to a parent, and the parent's side for children; installed
+    // before the pipeline, whose store stage takes the children's alerts from it.
+    let federation = crate::federation::start(&r, store.clone())?;
     let (shutdown_tx, shutdown) = watch::channel(false);
+    let uplink = tokio::spawn(crate::federation::run_uplink(
+        federation.clone(),
+        shutdown.clone(),
+    ));
     // Listeners → spool (durable; replays what was not stored before) → detect → store.
     let (spooled_tx, spooled_rx) = mpsc::channel(r.config.pipeline.queue_batches);
     let spool = crate::pipeline::open_spool(&r.config.store, spooled_tx)?;
@@ -214,7 +221,7 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
     let http_addr = http.local_addr()?;
     announce.push(format!("http http://{http_addr}"));
 
-    let api = onewall_api::router(ApiState {
+    let api_state = ApiState {
         store: store.clone(),
         metrics: Arc::new(move || prometheus.render()),
         rules: Arc::new(RulesView {
@@ -228,7 +235,9 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
             version: env!("CARGO_PKG_VERSION"),
         }),
         access: access.clone(),
-    });
+    };
+    let api = onewall_api::router(api_state.clone());
+    let api = crate::federation::wire_api(api, api_state, &federation);
     // The delivery log (GET /api/v1/deliveries) reads the playbooks' outbox.
     let api = match &playbooks {
         Some(p) => api.layer(axum::Extension(onewall_api::deliveries::DeliveryLog(
@@ -309,6 +318,7 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
     spool.close();
     retention.abort();
     sla.abort();
+    uplink.abort();
     reload.abort();
     // Every sender is gone now; the pipeline drains and ends.
     pipeline.join().await;

@@ -139,6 +139,9 @@ impl IncidentSnapshot {
 pub struct PushReply {
     /// The parent's node name.
     pub node: String,
+    /// The parent's region (children name it on timeline entries).
+    #[serde(default)]
+    pub region: Option<RegionCode>,
     /// The highest up-sequence the parent has applied for this child: the child may drop
     /// everything at or below it.
     pub acked_up: u64,

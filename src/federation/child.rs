@@ -1,0 +1,550 @@
+//! The child side: queue alerts and incident changes, push them to the parent with retry
+//! and backoff, and apply what the parent sends back (dispatches, status changes, comments).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use metrics::{counter, gauge};
+use onewall_model::federation::{
+    Down, DownMessage, IncidentSnapshot, PUSH_PATH, PushReply, PushRequest, Up, is_remote_actor,
+    remote_actor,
+};
+use onewall_model::{
+    Classification, Incident, IncidentId, IncidentStatus, RegionCode, TimelineEntry, TimelineKind,
+    Timestamp,
+};
+use rusqlite::{OptionalExtension, params};
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use super::Federation;
+use super::db::set_kv;
+use super::outbox;
+use crate::config::federation::ParentLink;
+
+/// A local incident's link to a parent incident.
+#[derive(Debug, Clone)]
+pub(super) struct Uplink {
+    pub parent: IncidentId,
+    pub parent_region: String,
+    pub parent_node: String,
+    pub dispatched_at: Timestamp,
+    /// Timeline entries already considered for sending.
+    pub sent: usize,
+}
+
+pub(super) fn uplink_of(
+    c: &rusqlite::Connection,
+    id: IncidentId,
+) -> rusqlite::Result<Option<Uplink>> {
+    c.query_row(
+        "SELECT parent, parent_region, parent_node, dispatched_at, sent FROM uplinks \
+         WHERE incident = ?1",
+        [id.to_string()],
+        |r| {
+            Ok(Uplink {
+                parent: r
+                    .get::<_, String>(0)?
+                    .parse()
+                    .unwrap_or_else(|_| IncidentId::now()),
+                parent_region: r.get(1)?,
+                parent_node: r.get(2)?,
+                dispatched_at: Timestamp(r.get(3)?),
+                sent: r.get::<_, i64>(4)? as usize,
+            })
+        },
+    )
+    .optional()
+}
+
+impl Federation {
+    /// Queue stored alerts for the parent.
+    pub(super) async fn queue_alerts(&self, alerts: &[onewall_model::Alert]) {
+        let items: Vec<Up> = alerts
+            .iter()
+            .map(|a| Up::Alert {
+                alert: Box::new(a.clone()),
+            })
+            .collect();
+        let n = items.len() as u64;
+        let now = Timestamp::now();
+        match self.db.call(move |c| outbox::enqueue(c, &items, now)).await {
+            Ok(_) => {
+                counter!("onewall_federation_queued_total", "kind" => "alert").increment(n);
+                self.queued.notify_one();
+            }
+            Err(e) => {
+                counter!("onewall_federation_queue_errors_total").increment(1);
+                warn!(alerts = n, error = %e, "federation: alerts not queued for the parent");
+            }
+        }
+    }
+
+    /// Queue an incident's snapshot and, when linked, its new local timeline entries.
+    pub(super) async fn child_incident_changed(&self, inc: &Incident) -> anyhow::Result<()> {
+        let inc = inc.clone();
+        let now = Timestamp::now();
+        self.db
+            .call(move |c| {
+                let link = uplink_of(c, inc.id)?;
+                let mut items = vec![Up::Incident {
+                    incident: Box::new(IncidentSnapshot::of(&inc, link.as_ref().map(|l| l.parent))),
+                }];
+                if let Some(link) = &link {
+                    for e in inc.timeline.iter().skip(link.sent) {
+                        if is_remote_actor(&e.actor) {
+                            continue;
+                        }
+                        match &e.change {
+                            TimelineKind::StatusChanged { from, to } => items.push(Up::Status {
+                                incident: inc.id,
+                                parent: link.parent,
+                                from: *from,
+                                to: *to,
+                                by: e.actor.clone(),
+                                at: e.at,
+                            }),
+                            TimelineKind::Comment { text } => items.push(Up::Comment {
+                                incident: inc.id,
+                                parent: link.parent,
+                                text: text.clone(),
+                                by: e.actor.clone(),
+                                at: e.at,
+                            }),
+                            _ => {}
+                        }
+                    }
+                    c.execute(
+                        "UPDATE uplinks SET sent = ?2 WHERE incident = ?1",
+                        params![inc.id.to_string(), inc.timeline.len() as i64],
+                    )?;
+                }
+                outbox::enqueue(c, &items, now)
+            })
+            .await?;
+        self.queued.notify_one();
+        Ok(())
+    }
+
+    /// The child's link to its parent, for `GET /api/v1/federation/status`.
+    pub(super) async fn uplink_status(&self) -> anyhow::Result<serde_json::Value> {
+        let url = self.cfg.parent.as_ref().map(|p| p.url.clone());
+        let parent = self.parent_seen.lock().ok().and_then(|p| p.clone());
+        let (depth, kv) = self
+            .db
+            .call(|c| {
+                let d = outbox::depth(c)?;
+                let mut kv = Vec::new();
+                for k in ["last_success", "last_error", "last_error_at", "ack_down"] {
+                    kv.push(super::db::get_kv(c, k)?);
+                }
+                Ok((d, kv))
+            })
+            .await?;
+        let ts = |v: &Option<String>| {
+            v.as_deref()
+                .and_then(|s| s.parse::<i64>().ok())
+                .map(Timestamp)
+        };
+        Ok(serde_json::json!({
+            "node": self.node,
+            "region": self.region,
+            "parent_url": url,
+            "parent_region": parent.as_ref().map(|p| p.0),
+            "parent_node": parent.as_ref().map(|p| p.1.clone()),
+            "last_success": ts(&kv[0]),
+            "last_error": kv[1],
+            "last_error_at": ts(&kv[2]),
+            "ack_down": kv[3].as_deref().and_then(|s| s.parse::<u64>().ok()).unwrap_or(0),
+            "outbox_depth": depth.messages,
+            "oldest_queued": depth.oldest,
+        }))
+    }
+
+    /// Push one batch and apply the answer. Returns whether more is queued.
+    async fn push_once(&self, link: &ParentLink) -> anyhow::Result<bool> {
+        let limit = self.cfg.batch_size;
+        let (messages, depth, ack_down) = self
+            .db
+            .call(move |c| {
+                Ok((
+                    outbox::batch(c, limit)?,
+                    outbox::depth(c)?,
+                    outbox::ack_down(c)?,
+                ))
+            })
+            .await?;
+        let sent_n = messages.len() as u64;
+        let req = PushRequest {
+            node: self.node.clone(),
+            region: self.region,
+            sent: Timestamp::now(),
+            outbox_depth: depth.messages.saturating_sub(sent_n),
+            oldest_queued: depth.oldest,
+            ack_down,
+            messages,
+        };
+        let url = format!("{}{PUSH_PATH}", link.url);
+        let token = link.token.clone();
+        let reply: PushReply = tokio::task::spawn_blocking(move || post(&url, &token, &req))
+            .await
+            .context("push task")??;
+        let acked = reply.acked_up;
+        let now = Timestamp::now();
+        self.db
+            .call(move |c| {
+                outbox::ack(c, acked)?;
+                set_kv(c, "last_success", &now.nanos().to_string())?;
+                set_kv(c, "last_error", "")?;
+                Ok(())
+            })
+            .await?;
+        if let (Some(region), Ok(mut seen)) = (reply.region, self.parent_seen.lock()) {
+            *seen = Some((region, reply.node.clone()));
+        }
+        counter!("onewall_federation_pushes_total", "result" => "ok").increment(1);
+        let parent_region = reply.region.unwrap_or(self.region);
+        let mut applied = false;
+        for m in reply.messages {
+            if m.seq <= ack_down {
+                continue;
+            }
+            let seq = m.seq;
+            self.apply_down(m, parent_region, &reply.node).await?;
+            self.db.call(move |c| outbox::set_ack_down(c, seq)).await?;
+            applied = true;
+        }
+        let left = self.db.call(|c| outbox::depth(c)).await?;
+        gauge!("onewall_federation_outbox_depth").set(left.messages as f64);
+        Ok(applied || sent_n as usize >= limit && left.messages > 0)
+    }
+
+    /// Apply one downlink message to the local incidents.
+    async fn apply_down(
+        &self,
+        m: DownMessage,
+        parent_region: RegionCode,
+        parent_node: &str,
+    ) -> anyhow::Result<()> {
+        match m.body {
+            Down::Dispatch {
+                incident,
+                title,
+                severity,
+                note,
+                team,
+                by,
+                at,
+                child_incidents,
+                alert_ids,
+            } => {
+                let actor = remote_actor(parent_region, &by);
+                let text = format!(
+                    "dispatched by {parent_region} ({parent_node}), incident {incident}: {note}"
+                );
+                let mut linked = Vec::new();
+                for id in child_incidents {
+                    if self.store.get_incident(id).await?.is_none() {
+                        continue;
+                    }
+                    let (actor, text, team) = (actor.clone(), text.clone(), team.clone());
+                    let inc = self
+                        .store
+                        .update_incident(
+                            id,
+                            Box::new(move |i: &mut Incident| {
+                                let now = Timestamp::now();
+                                push(i, &actor, now, TimelineKind::Comment { text });
+                                if let Some(team) = team {
+                                    i.team = Some(team.clone());
+                                    push(
+                                        i,
+                                        &actor,
+                                        now,
+                                        TimelineKind::Assigned {
+                                            assignee: i.assignee.clone(),
+                                            team: Some(team),
+                                        },
+                                    );
+                                }
+                                i.updated = now;
+                                Ok(())
+                            }),
+                        )
+                        .await?;
+                    linked.push(inc);
+                }
+                if linked.is_empty() {
+                    let now = Timestamp::now();
+                    let mut inc = Incident {
+                        id: IncidentId::new(now),
+                        title: format!("{title} (dispatched by {parent_region})"),
+                        status: IncidentStatus::New,
+                        severity,
+                        group_key: format!("federation:{incident}"),
+                        region: self.region,
+                        regions: vec![self.region],
+                        assignee: None,
+                        team: team.clone(),
+                        entities: Vec::new(),
+                        alert_ids: Vec::new(),
+                        rule_ids: Vec::new(),
+                        first_seen: at,
+                        last_seen: at,
+                        created: now,
+                        updated: now,
+                        parent: None,
+                        children: Vec::new(),
+                        timeline: Vec::new(),
+                        classification: Classification::default(),
+                    };
+                    // The parent's alerts from this node that are here join it.
+                    for a in alert_ids {
+                        if let Some(alert) = self.store.get_alert(a).await? {
+                            inc.alert_ids.push(alert.id);
+                            for e in alert.entities {
+                                if !inc.entities.contains(&e) {
+                                    inc.entities.push(e);
+                                }
+                            }
+                        }
+                    }
+                    push(&mut inc, &actor, now, TimelineKind::Created);
+                    push(&mut inc, &actor, now, TimelineKind::Comment { text });
+                    self.store.upsert_incidents(vec![inc.clone()]).await?;
+                    linked.push(inc);
+                }
+                let node = parent_node.to_owned();
+                let rows: Vec<(String, usize)> = linked
+                    .iter()
+                    .map(|i| (i.id.to_string(), i.timeline.len()))
+                    .collect();
+                self.db
+                    .call(move |c| {
+                        for (id, len) in rows {
+                            c.execute(
+                                "INSERT INTO uplinks (incident, parent, parent_region, \
+                                 parent_node, dispatched_at, sent) VALUES (?1,?2,?3,?4,?5,?6) \
+                                 ON CONFLICT (incident) DO UPDATE SET parent = excluded.parent, \
+                                 parent_region = excluded.parent_region, \
+                                 parent_node = excluded.parent_node, \
+                                 dispatched_at = excluded.dispatched_at",
+                                params![
+                                    id,
+                                    incident.to_string(),
+                                    parent_region.to_string(),
+                                    node,
+                                    at.nanos(),
+                                    len as i64
+                                ],
+                            )?;
+                        }
+                        Ok(())
+                    })
+                    .await?;
+                info!(parent_incident = %incident, linked = linked.len(), "federation: dispatch applied");
+                for inc in &linked {
+                    self.child_incident_changed(inc).await?;
+                }
+            }
+            Down::Status {
+                incident,
+                from,
+                to,
+                by,
+                at: _,
+            } => {
+                let actor = remote_actor(parent_region, &by);
+                for id in self.linked_to(incident).await? {
+                    let actor = actor.clone();
+                    self.store
+                        .update_incident(
+                            id,
+                            Box::new(move |i: &mut Incident| {
+                                let now = Timestamp::now();
+                                if i.status.can_become(to) {
+                                    i.set_status(to, &actor, now)?;
+                                } else {
+                                    let text = format!(
+                                        "the parent incident went {from} → {to}; not applied \
+                                         here (this incident is {})",
+                                        i.status
+                                    );
+                                    push(i, &actor, now, TimelineKind::Comment { text });
+                                    i.updated = now;
+                                }
+                                Ok(())
+                            }),
+                        )
+                        .await?;
+                }
+            }
+            Down::Comment {
+                incident,
+                text,
+                by,
+                at: _,
+            } => {
+                let actor = remote_actor(parent_region, &by);
+                for id in self.linked_to(incident).await? {
+                    let (actor, text) = (actor.clone(), text.clone());
+                    self.store
+                        .update_incident(
+                            id,
+                            Box::new(move |i: &mut Incident| {
+                                let now = Timestamp::now();
+                                push(i, &actor, now, TimelineKind::Comment { text });
+                                i.updated = now;
+                                Ok(())
+                            }),
+                        )
+                        .await?;
+                }
+            }
+        }
+        counter!("onewall_federation_downlink_applied_total").increment(1);
+        Ok(())
+    }
+
+    /// Local incidents linked to parent incident `parent`.
+    async fn linked_to(&self, parent: IncidentId) -> anyhow::Result<Vec<IncidentId>> {
+        self.db
+            .call(move |c| {
+                let mut stmt =
+                    c.prepare_cached("SELECT incident FROM uplinks WHERE parent = ?1")?;
+                let rows = stmt.query_map([parent.to_string()], |r| r.get::<_, String>(0))?;
+                let mut out = Vec::new();
+                for r in rows {
+                    if let Ok(id) = r?.parse() {
+                        out.push(id);
+                    }
+                }
+                Ok(out)
+            })
+            .await
+    }
+
+    /// The parent link of a local incident, for its JSON.
+    pub(super) async fn uplink_json(
+        &self,
+        id: IncidentId,
+    ) -> anyhow::Result<Option<serde_json::Value>> {
+        let link = self.db.call(move |c| uplink_of(c, id)).await?;
+        Ok(link.map(|l| {
+            serde_json::json!({
+                "region": l.parent_region,
+                "node": l.parent_node,
+                "incident": l.parent,
+                "dispatched_at": l.dispatched_at,
+            })
+        }))
+    }
+}
+
+fn push(i: &mut Incident, actor: &str, at: Timestamp, change: TimelineKind) {
+    i.timeline.push(TimelineEntry {
+        at,
+        actor: actor.to_owned(),
+        change,
+    });
+}
+
+/// One push over HTTP (blocking; run on the blocking pool).
+fn post(url: &str, token: &str, req: &PushRequest) -> anyhow::Result<PushReply> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into();
+    let body = serde_json::to_vec(req).context("encoding the push")?;
+    let mut resp = agent
+        .post(url)
+        .header("Authorization", &format!("Bearer {token}"))
+        .header("Content-Type", "application/json")
+        .send(&body[..])
+        .with_context(|| format!("pushing to {url}"))?;
+    let status = resp.status().as_u16();
+    let text = resp
+        .body_mut()
+        .with_config()
+        .limit(256 << 20)
+        .read_to_string()
+        .with_context(|| format!("reading the answer of {url}"))?;
+    if !(200..300).contains(&status) {
+        anyhow::bail!(
+            "{url} answered {status}: {}",
+            text.chars().take(500).collect::<String>()
+        );
+    }
+    serde_json::from_str(&text).with_context(|| format!("the answer of {url}"))
+}
+
+/// The uplink: push when something is queued (after `push_interval`), at least every
+/// `heartbeat`, and retry with doubling backoff while the parent is unreachable.
+pub async fn run_uplink(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
+    let Some(link) = fed.cfg.parent.clone() else {
+        return;
+    };
+    info!(parent = %link.url, "federation: pushing to the parent");
+    let mut backoff = fed.cfg.retry_min;
+    // The first push goes at once: the parent hears of this node as it starts.
+    let mut next = Instant::now();
+    loop {
+        let wait = next.saturating_duration_since(Instant::now());
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = fed.queued.notified() => {
+                // Something was queued: push after the interval, unless a push is due sooner.
+                let soon = Instant::now() + fed.cfg.push_interval;
+                if soon < next {
+                    next = soon;
+                }
+                continue;
+            }
+            _ = shutdown.changed() => {
+                if *shutdown.borrow() {
+                    return;
+                }
+                continue;
+            }
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+        match fed.push_once(&link).await {
+            Ok(more) => {
+                backoff = fed.cfg.retry_min;
+                let queued = fed
+                    .db
+                    .call(|c| outbox::depth(c))
+                    .await
+                    .map(|d| d.messages)
+                    .unwrap_or(0);
+                next = Instant::now()
+                    + if more {
+                        Duration::ZERO
+                    } else if queued > 0 {
+                        fed.cfg.push_interval
+                    } else {
+                        fed.cfg.heartbeat
+                    };
+            }
+            Err(e) => {
+                counter!("onewall_federation_pushes_total", "result" => "error").increment(1);
+                let msg = format!("{e:#}");
+                warn!(error = %msg, retry_in_ms = backoff.as_millis() as u64, "federation: push failed");
+                let now = Timestamp::now();
+                let _ = fed
+                    .db
+                    .call(move |c| {
+                        set_kv(c, "last_error", &msg)?;
+                        set_kv(c, "last_error_at", &now.nanos().to_string())
+                    })
+                    .await;
+                next = Instant::now() + backoff;
+                backoff = (backoff * 2).min(fed.cfg.retry_max);
+            }
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! The federation's durable state: one SQLite file in the data directory
+//! (`federation.sqlite`).
+//!
+//! - child side: `outbox` (sequenced up-messages not yet acknowledged; `AUTOINCREMENT`, so a
+//!   sequence is never reused), `uplinks` (local incidents linked to a parent incident, and
+//!   how much of their timeline went up), `kv` (last downlink sequence applied, last success
+//!   and error).
+//! - parent side: `children` (health and last sequence applied per child region), `downlink`
+//!   (sequenced messages per child not yet acknowledged), `remote_alerts` (every pushed alert
+//!   id, its region, child incident and parent incident), `child_incidents`, `dispatches`, and
+//!   `downsent` (how much of a parent incident's timeline went down).
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// The file, in the data directory.
+pub const FILE: &str = "federation.sqlite";
+
+const SCHEMA: &str = "
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    queued INTEGER NOT NULL,
+    incident TEXT,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_incident ON outbox (incident);
+CREATE TABLE IF NOT EXISTS uplinks (
+    incident TEXT PRIMARY KEY,
+    parent TEXT NOT NULL,
+    parent_region TEXT NOT NULL,
+    parent_node TEXT NOT NULL,
+    dispatched_at INTEGER NOT NULL,
+    sent INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS uplinks_parent ON uplinks (parent);
+CREATE TABLE IF NOT EXISTS children (
+    region TEXT PRIMARY KEY,
+    node TEXT NOT NULL,
+    last_contact INTEGER NOT NULL,
+    oldest_queued INTEGER,
+    outbox_depth INTEGER NOT NULL,
+    alerts INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    ack_down INTEGER NOT NULL,
+    next_down INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS downlink (
+    region TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (region, seq)
+);
+CREATE TABLE IF NOT EXISTS remote_alerts (
+    alert TEXT PRIMARY KEY,
+    region TEXT NOT NULL,
+    child_incident TEXT,
+    parent_incident TEXT
+);
+CREATE INDEX IF NOT EXISTS remote_alerts_child ON remote_alerts (child_incident);
+CREATE INDEX IF NOT EXISTS remote_alerts_parent ON remote_alerts (parent_incident);
+CREATE TABLE IF NOT EXISTS child_incidents (
+    region TEXT NOT NULL,
+    incident TEXT NOT NULL,
+    node TEXT NOT NULL,
+    status TEXT NOT NULL,
+    title TEXT NOT NULL,
+    parent TEXT,
+    PRIMARY KEY (region, incident)
+);
+CREATE TABLE IF NOT EXISTS dispatches (
+    incident TEXT NOT NULL,
+    region TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    by_ TEXT NOT NULL,
+    note TEXT NOT NULL,
+    team TEXT,
+    status TEXT,
+    PRIMARY KEY (incident, region)
+);
+CREATE TABLE IF NOT EXISTS downsent (incident TEXT PRIMARY KEY, sent INTEGER NOT NULL);
+";
+
+/// The open database, shared by the federation's tasks.
+#[derive(Debug, Clone)]
+pub struct Db {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl Db {
+    /// Open (or create) the database in `dir`.
+    pub fn open(dir: &Path) -> anyhow::Result<Db> {
+        let path = dir.join(FILE);
+        let conn =
+            Connection::open(&path).with_context(|| format!("opening {}", path.display()))?;
+        conn.execute_batch(SCHEMA)
+            .with_context(|| format!("creating the tables of {}", path.display()))?;
+        Ok(Db {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// An in-memory database (tests).
+    #[cfg(test)]
+    pub fn memory() -> Db {
+        let conn = Connection::open_in_memory().expect("in-memory sqlite");
+        conn.execute_batch(SCHEMA).expect("schema");
+        Db {
+            conn: Arc::new(Mutex::new(conn)),
+        }
+    }
+
+    /// Run `f` on the connection, on the blocking pool.
+    pub async fn call<T, F>(&self, f: F) -> anyhow::Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut c = conn
+                .lock()
+                .map_err(|_| anyhow::anyhow!("federation database lock poisoned"))?;
+            f(&mut c).context("federation database")
+        })
+        .await
+        .context("federation database task")?
+    }
+
+    /// Run `f` on the connection in this thread (tests).
+    #[cfg(test)]
+    pub fn call_now<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
+    ) -> anyhow::Result<T> {
+        let mut c = self
+            .conn
+            .lock()
+            .map_err(|_| anyhow::anyhow!("federation database lock poisoned"))?;
+        f(&mut c).context("federation database")
+    }
+}
+
+/// A value of the `kv` table.
+pub fn get_kv(c: &Connection, k: &str) -> rusqlite::Result<Option<String>> {
+    c.query_row("SELECT v FROM kv WHERE k = ?1", [k], |r| r.get(0))
+        .optional()
+}
+
+/// Set a value of the `kv` table.
+pub fn set_kv(c: &Connection, k: &str, v: &str) -> rusqlite::Result<()> {
+    c.execute(
+        "INSERT INTO kv (k, v) VALUES (?1, ?2) ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+        params![k, v],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,660 @@
+//! The parent side: apply children's pushes (store their alerts, gate them into the
+//! correlator, keep their incidents and link them to parent incidents), queue dispatches and
+//! changes for children, and report each child's health.
+
+use std::collections::HashSet;
+
+use metrics::counter;
+use onewall_model::federation::{
+    Down, DownMessage, IncidentSnapshot, PushReply, PushRequest, Up, is_remote_actor, remote_actor,
+};
+use onewall_model::{
+    Alert, AlertId, Incident, IncidentId, IncidentStatus, RegionCode, TimelineEntry, TimelineKind,
+    Timestamp,
+};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::Federation;
+
+/// Downlink messages per reply at most.
+const MAX_DOWN: i64 = 500;
+
+/// A child's row, as far as a push needs it.
+#[derive(Debug, Default, Clone, Copy)]
+struct ChildState {
+    last_seq: u64,
+}
+
+fn child_state(c: &Connection, region: RegionCode) -> rusqlite::Result<ChildState> {
+    Ok(c.query_row(
+        "SELECT last_seq FROM children WHERE region = ?1",
+        [region.to_string()],
+        |r| {
+            Ok(ChildState {
+                last_seq: r.get::<_, i64>(0)? as u64,
+            })
+        },
+    )
+    .optional()?
+    .unwrap_or_default())
+}
+
+/// Queue a downlink message for `region`; answers its sequence.
+fn queue_down(c: &Connection, region: RegionCode, body: &Down) -> rusqlite::Result<u64> {
+    let r = region.to_string();
+    c.execute(
+        "INSERT INTO children (region, node, last_contact, oldest_queued, outbox_depth, alerts, \
+         last_seq, ack_down, next_down) VALUES (?1, '', 0, NULL, 0, 0, 0, 0, 1) \
+         ON CONFLICT (region) DO NOTHING",
+        [&r],
+    )?;
+    let seq: i64 = c.query_row(
+        "UPDATE children SET next_down = next_down + 1 WHERE region = ?1 RETURNING next_down - 1",
+        [&r],
+        |row| row.get(0),
+    )?;
+    let text = serde_json::to_string(body)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    c.execute(
+        "INSERT INTO downlink (region, seq, body) VALUES (?1, ?2, ?3)",
+        params![r, seq, text],
+    )?;
+    Ok(seq as u64)
+}
+
+fn parse_id<T>(s: Option<String>) -> Option<onewall_model::Id<T>> {
+    s.and_then(|s| s.parse().ok())
+}
+
+impl Federation {
+    /// Apply a child's push (scope already checked) and answer it.
+    pub(super) async fn apply_push(&self, req: PushRequest) -> anyhow::Result<PushReply> {
+        let region = req.region;
+        let state = self.db.call(move |c| child_state(c, region)).await?;
+        let fresh: Vec<_> = req
+            .messages
+            .into_iter()
+            .filter(|m| m.seq > state.last_seq)
+            .collect();
+        let last_seq = fresh.iter().map(|m| m.seq).max().unwrap_or(state.last_seq);
+        let mut alerts = Vec::new();
+        let mut rest = Vec::new();
+        for m in fresh {
+            match m.body {
+                Up::Alert { alert } => alerts.push(*alert),
+                other => rest.push(other),
+            }
+        }
+        let received = self.receive_alerts(alerts).await?;
+        for m in rest {
+            match m {
+                Up::Incident { incident } => self.child_incident(&req.node, *incident).await?,
+                Up::Status {
+                    parent,
+                    incident,
+                    from,
+                    to,
+                    by,
+                    ..
+                } => {
+                    let text = format!(
+                        "{region} ({}) incident {incident}: {from} → {to} by {by}",
+                        req.node
+                    );
+                    self.note_on(parent, region, &by, text).await?;
+                }
+                Up::Comment {
+                    parent,
+                    incident,
+                    text,
+                    by,
+                    ..
+                } => {
+                    let text = format!("{region} ({}) incident {incident}: {text}", req.node);
+                    self.note_on(parent, region, &by, text).await?;
+                }
+                Up::Alert { .. } => {}
+            }
+        }
+        let node = req.node.clone();
+        let (oldest, depth, ack_down) = (req.oldest_queued, req.outbox_depth, req.ack_down);
+        let now = Timestamp::now();
+        let messages = self
+            .db
+            .call(move |c| {
+                let r = region.to_string();
+                c.execute(
+                    "INSERT INTO children (region, node, last_contact, oldest_queued, \
+                     outbox_depth, alerts, last_seq, ack_down, next_down) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1) \
+                     ON CONFLICT (region) DO UPDATE SET node = excluded.node, \
+                     last_contact = excluded.last_contact, oldest_queued = excluded.oldest_queued, \
+                     outbox_depth = excluded.outbox_depth, alerts = alerts + excluded.alerts, \
+                     last_seq = excluded.last_seq, ack_down = excluded.ack_down",
+                    params![
+                        r,
+                        node,
+                        now.nanos(),
+                        oldest.map(|t| t.nanos()),
+                        depth as i64,
+                        received as i64,
+                        last_seq as i64,
+                        ack_down as i64
+                    ],
+                )?;
+                c.execute(
+                    "DELETE FROM downlink WHERE region = ?1 AND seq <= ?2",
+                    params![r, ack_down as i64],
+                )?;
+                let mut stmt = c.prepare_cached(
+                    "SELECT seq, body FROM downlink WHERE region = ?1 AND seq > ?2 \
+                     ORDER BY seq LIMIT ?3",
+                )?;
+                let rows = stmt.query_map(params![r, ack_down as i64, MAX_DOWN], |row| {
+                    Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+                })?;
+                let mut out = Vec::new();
+                for row in rows {
+                    let (seq, body) = row?;
+                    if let Ok(body) = serde_json::from_str::<Down>(&body) {
+                        out.push(DownMessage {
+                            seq: seq as u64,
+                            body,
+                        });
+                    }
+                }
+                Ok(out)
+            })
+            .await?;
+        Ok(PushReply {
+            node: self.node.clone(),
+            region: Some(self.region),
+            acked_up: last_seq,
+            messages,
+        })
+    }
+
+    /// Store new remote alerts (a repeated id is ignored) and pass the gate's release to the
+    /// correlator. Answers how many were new.
+    async fn receive_alerts(&self, alerts: Vec<Alert>) -> anyhow::Result<usize> {
+        if alerts.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<String> = alerts.iter().map(|a| a.id.to_string()).collect();
+        let known: HashSet<String> = self
+            .db
+            .call(move |c| {
+                let mut stmt = c.prepare_cached("SELECT 1 FROM remote_alerts WHERE alert = ?1")?;
+                let mut known = HashSet::new();
+                for id in ids {
+                    if stmt.exists([&id])? {
+                        known.insert(id);
+                    }
+                }
+                Ok(known)
+            })
+            .await?;
+        let mut seen = HashSet::new();
+        let new: Vec<Alert> = alerts
+            .into_iter()
+            .filter(|a| !known.contains(&a.id.to_string()) && seen.insert(a.id))
+            .collect();
+        if new.is_empty() {
+            return Ok(0);
+        }
+        self.store.write_alerts(new.clone()).await?;
+        let rows: Vec<(String, String)> = new
+            .iter()
+            .map(|a| (a.id.to_string(), a.region.to_string()))
+            .collect();
+        self.db
+            .call(move |c| {
+                let tx = c.transaction()?;
+                {
+                    let mut stmt = tx.prepare_cached(
+                        "INSERT INTO remote_alerts (alert, region) VALUES (?1, ?2) \
+                         ON CONFLICT (alert) DO NOTHING",
+                    )?;
+                    for (id, region) in &rows {
+                        stmt.execute(params![id, region])?;
+                    }
+                }
+                tx.commit()
+            })
+            .await?;
+        let n = new.len();
+        counter!("onewall_federation_alerts_received_total").increment(n as u64);
+        let released = match self.gate.lock() {
+            Ok(mut g) => g.admit(new),
+            Err(_) => Vec::new(),
+        };
+        if !released.is_empty() && self.to_correlator.send(released).await.is_err() {
+            tracing::warn!("federation: the correlator is not running; remote alerts not grouped");
+        }
+        Ok(n)
+    }
+
+    /// A child's incident snapshot: keep it, link it to the parent incidents holding its
+    /// alerts, and follow its status on a dispatched parent incident.
+    async fn child_incident(&self, node: &str, s: IncidentSnapshot) -> anyhow::Result<()> {
+        let node = node.to_owned();
+        let snap = s.clone();
+        let follow = self
+            .db
+            .call(move |c| {
+                let (id, region) = (snap.id.to_string(), snap.region.to_string());
+                c.execute(
+                    "INSERT INTO child_incidents (region, incident, node, status, title, parent) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (region, incident) DO UPDATE \
+                     SET node = excluded.node, status = excluded.status, title = excluded.title, \
+                     parent = excluded.parent",
+                    params![
+                        region,
+                        id,
+                        node,
+                        snap.status.as_str(),
+                        snap.title,
+                        snap.parent.map(|p| p.to_string())
+                    ],
+                )?;
+                let mut stmt = c.prepare_cached(
+                    "UPDATE remote_alerts SET child_incident = ?1 WHERE alert = ?2",
+                )?;
+                for a in &snap.alert_ids {
+                    stmt.execute(params![id, a.to_string()])?;
+                }
+                // A dispatched parent incident hears the child's status.
+                let mut follow = None;
+                if let Some(parent) = snap.parent {
+                    let n = c.execute(
+                        "UPDATE dispatches SET status = ?3 WHERE incident = ?1 AND region = ?2",
+                        params![parent.to_string(), region, snap.status.as_str()],
+                    )?;
+                    if n > 0 {
+                        follow = Some(parent);
+                    }
+                }
+                Ok(follow)
+            })
+            .await?;
+        if let Some(parent) = follow {
+            self.follow_children(parent, s.region).await?;
+        }
+        Ok(())
+    }
+
+    /// When every child a parent incident was dispatched to has finished (resolved, closed,
+    /// false positive), the parent incident follows: closed when all closed (or false
+    /// positive), else resolved, where its lifecycle allows.
+    async fn follow_children(&self, parent: IncidentId, region: RegionCode) -> anyhow::Result<()> {
+        let statuses: Vec<Option<String>> = self
+            .db
+            .call(move |c| {
+                let mut stmt =
+                    c.prepare_cached("SELECT status FROM dispatches WHERE incident = ?1")?;
+                let rows = stmt.query_map([parent.to_string()], |r| r.get(0))?;
+                rows.collect()
+            })
+            .await?;
+        let statuses: Vec<IncidentStatus> = statuses
+            .into_iter()
+            .filter_map(|s| s.and_then(|s| s.parse().ok()))
+            .collect();
+        use IncidentStatus::*;
+        if statuses.is_empty() || statuses.iter().any(|s| s.is_open()) {
+            return Ok(());
+        }
+        let target = if statuses.iter().all(|s| matches!(s, Closed | FalsePositive)) {
+            Closed
+        } else {
+            Resolved
+        };
+        let actor = remote_actor(region, "federation");
+        let result = self
+            .store
+            .update_incident(
+                parent,
+                Box::new(move |i: &mut Incident| {
+                    if i.status.can_become(target) {
+                        i.set_status(target, &actor, Timestamp::now())?;
+                    }
+                    Ok(())
+                }),
+            )
+            .await;
+        if let Err(e) = result {
+            tracing::warn!(incident = %parent, error = %e, "federation: parent status not followed");
+        }
+        Ok(())
+    }
+
+    /// A timeline note on parent incident `parent` from a child.
+    async fn note_on(
+        &self,
+        parent: IncidentId,
+        region: RegionCode,
+        by: &str,
+        text: String,
+    ) -> anyhow::Result<()> {
+        let actor = remote_actor(region, by);
+        let r = self
+            .store
+            .update_incident(
+                parent,
+                Box::new(move |i: &mut Incident| {
+                    let now = Timestamp::now();
+                    i.timeline.push(TimelineEntry {
+                        at: now,
+                        actor,
+                        change: TimelineKind::Comment { text },
+                    });
+                    i.updated = now;
+                    Ok(())
+                }),
+            )
+            .await;
+        match r {
+            Ok(_) | Err(onewall_store::StoreError::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A parent incident changed: note which remote alerts it holds (linking the child
+    /// incidents that hold them) and send its new timeline entries to the children it was
+    /// dispatched to.
+    pub(super) async fn parent_incident_changed(&self, inc: &Incident) -> anyhow::Result<()> {
+        let id = inc.id;
+        let alert_ids: Vec<String> = inc.alert_ids.iter().map(|a| a.to_string()).collect();
+        let timeline = inc.timeline.clone();
+        self.db
+            .call(move |c| {
+                let tx = c.transaction()?;
+                {
+                    let mut stmt = tx.prepare_cached(
+                        "UPDATE remote_alerts SET parent_incident = ?1 WHERE alert = ?2",
+                    )?;
+                    for a in &alert_ids {
+                        stmt.execute(params![id.to_string(), a])?;
+                    }
+                    let regions: Vec<String> = {
+                        let mut q =
+                            tx.prepare_cached("SELECT region FROM dispatches WHERE incident = ?1")?;
+                        let rows = q.query_map([id.to_string()], |r| r.get(0))?;
+                        rows.collect::<rusqlite::Result<_>>()?
+                    };
+                    if !regions.is_empty() {
+                        let sent: i64 = tx
+                            .query_row(
+                                "SELECT sent FROM downsent WHERE incident = ?1",
+                                [id.to_string()],
+                                |r| r.get(0),
+                            )
+                            .optional()?
+                            .unwrap_or(timeline.len() as i64);
+                        for e in timeline.iter().skip(sent as usize) {
+                            if is_remote_actor(&e.actor) {
+                                continue;
+                            }
+                            let down = match &e.change {
+                                TimelineKind::StatusChanged { from, to } => Down::Status {
+                                    incident: id,
+                                    from: *from,
+                                    to: *to,
+                                    by: e.actor.clone(),
+                                    at: e.at,
+                                },
+                                TimelineKind::Comment { text } => Down::Comment {
+                                    incident: id,
+                                    text: text.clone(),
+                                    by: e.actor.clone(),
+                                    at: e.at,
+                                },
+                                _ => continue,
+                            };
+                            for r in &regions {
+                                if let Ok(region) = r.parse() {
+                                    queue_down(&tx, region, &down)?;
+                                }
+                            }
+                        }
+                        tx.execute(
+                            "INSERT INTO downsent (incident, sent) VALUES (?1, ?2) \
+                             ON CONFLICT (incident) DO UPDATE SET sent = excluded.sent",
+                            params![id.to_string(), timeline.len() as i64],
+                        )?;
+                    }
+                }
+                tx.commit()
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Queue a dispatch of `inc` to `region`.
+    pub(super) async fn queue_dispatch(
+        &self,
+        inc: Incident,
+        region: RegionCode,
+        note: String,
+        team: Option<String>,
+        by: String,
+    ) -> anyhow::Result<serde_json::Value> {
+        let now = Timestamp::now();
+        let id = inc.id;
+        // Record it on the parent incident first; its timeline length then marks what went.
+        let text = format!("dispatched to {region}: {note}");
+        let actor = by.clone();
+        let updated = self
+            .store
+            .update_incident(
+                id,
+                Box::new(move |i: &mut Incident| {
+                    i.timeline.push(TimelineEntry {
+                        at: now,
+                        actor,
+                        change: TimelineKind::Comment { text },
+                    });
+                    i.updated = now;
+                    Ok(())
+                }),
+            )
+            .await?;
+        let record = serde_json::json!({
+            "incident": id, "region": region, "at": now, "by": by, "note": note, "team": team,
+        });
+        let (title, severity, len) = (updated.title, updated.severity, updated.timeline.len());
+        let alert_ids = updated.alert_ids;
+        let seq = self
+            .db
+            .call(move |c| {
+                let tx = c.transaction()?;
+                let r = region.to_string();
+                let (child_incidents, alerts) = {
+                    let mut q = tx.prepare_cached(
+                        "SELECT alert, child_incident FROM remote_alerts \
+                         WHERE parent_incident = ?1 AND region = ?2",
+                    )?;
+                    let rows = q.query_map(params![id.to_string(), r], |row| {
+                        Ok((row.get::<_, String>(0)?, row.get::<_, Option<String>>(1)?))
+                    })?;
+                    let mut incs: Vec<IncidentId> = Vec::new();
+                    let mut alerts: Vec<AlertId> = Vec::new();
+                    for row in rows {
+                        let (a, ci) = row?;
+                        if let Some(ci) = parse_id(ci)
+                            && !incs.contains(&ci)
+                        {
+                            incs.push(ci);
+                        }
+                        if let Ok(a) = a.parse() {
+                            alerts.push(a);
+                        }
+                    }
+                    (incs, alerts)
+                };
+                let alerts: Vec<AlertId> = alerts
+                    .into_iter()
+                    .filter(|a| alert_ids.contains(a))
+                    .collect();
+                tx.execute(
+                    "INSERT INTO dispatches (incident, region, at, by_, note, team, status) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL) ON CONFLICT (incident, region) DO \
+                     UPDATE SET at = excluded.at, by_ = excluded.by_, note = excluded.note, \
+                     team = excluded.team",
+                    params![id.to_string(), r, now.nanos(), by, note, team],
+                )?;
+                let down = Down::Dispatch {
+                    incident: id,
+                    title,
+                    severity,
+                    note,
+                    team,
+                    by,
+                    at: now,
+                    child_incidents,
+                    alert_ids: alerts,
+                };
+                let seq = queue_down(&tx, region, &down)?;
+                tx.execute(
+                    "INSERT INTO downsent (incident, sent) VALUES (?1, ?2) \
+                     ON CONFLICT (incident) DO UPDATE SET sent = excluded.sent",
+                    params![id.to_string(), len as i64],
+                )?;
+                tx.commit()?;
+                Ok(seq)
+            })
+            .await?;
+        counter!("onewall_federation_dispatches_total").increment(1);
+        let mut record = record;
+        record["seq"] = serde_json::json!(seq);
+        Ok(record)
+    }
+
+    /// Whether `region` is a configured or known child.
+    pub(super) async fn is_child(&self, region: RegionCode) -> anyhow::Result<bool> {
+        if self.cfg.children.contains(&region) {
+            return Ok(true);
+        }
+        self.db
+            .call(move |c| {
+                c.query_row(
+                    "SELECT 1 FROM children WHERE region = ?1 AND last_contact > 0",
+                    [region.to_string()],
+                    |_| Ok(()),
+                )
+                .optional()
+                .map(|r| r.is_some())
+            })
+            .await
+    }
+
+    /// Each child's health: configured children first (never seen ones as such), then any
+    /// other child that pushed.
+    pub(super) async fn children_health(&self) -> anyhow::Result<Vec<serde_json::Value>> {
+        type Row = (String, String, i64, Option<i64>, i64, i64, i64, i64);
+        let rows: Vec<Row> = self
+            .db
+            .call(|c| {
+                let mut q = c.prepare_cached(
+                    "SELECT region, node, last_contact, oldest_queued, outbox_depth, alerts, \
+                     last_seq, (SELECT COUNT(*) FROM downlink d WHERE d.region = children.region) \
+                     FROM children WHERE last_contact > 0 ORDER BY region",
+                )?;
+                let rows = q.query_map([], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                    ))
+                })?;
+                rows.collect()
+            })
+            .await?;
+        let now = Timestamp::now();
+        let secs = |from: i64| (now.nanos() - from).max(0) as f64 / 1e9;
+        let mut out = Vec::new();
+        let mut listed = HashSet::new();
+        for (region, node, last, oldest, depth, alerts, seq, down) in rows {
+            listed.insert(region.clone());
+            // Lag: how long the oldest message still queued at the child has waited, as of
+            // now; with nothing queued, how long the child has been silent.
+            let lag = match oldest {
+                Some(o) => secs(o),
+                None => secs(last),
+            };
+            out.push(serde_json::json!({
+                "region": region,
+                "node": node,
+                "state": "seen",
+                "expected": self.cfg.children.iter().any(|c| c.to_string() == region),
+                "last_contact": Timestamp(last),
+                "lag_seconds": lag,
+                "silent_seconds": secs(last),
+                "outbox_depth": depth,
+                "oldest_queued": oldest.map(Timestamp),
+                "alerts_received": alerts,
+                "last_seq": seq,
+                "downlink_queued": down,
+            }));
+        }
+        for c in &self.cfg.children {
+            if !listed.contains(&c.to_string()) {
+                out.push(serde_json::json!({
+                    "region": c, "node": null, "state": "never_seen", "expected": true,
+                    "last_contact": null, "lag_seconds": null, "outbox_depth": null,
+                    "alerts_received": 0, "last_seq": 0,
+                }));
+            }
+        }
+        Ok(out)
+    }
+
+    /// A parent incident's links, for its JSON: child incidents holding its alerts, and its
+    /// dispatches.
+    pub(super) async fn parent_links(
+        &self,
+        id: IncidentId,
+    ) -> anyhow::Result<(Vec<serde_json::Value>, Vec<serde_json::Value>)> {
+        self.db
+            .call(move |c| {
+                let mut q = c.prepare_cached(
+                    "SELECT DISTINCT ra.region, ra.child_incident, ci.node, ci.status \
+                     FROM remote_alerts ra LEFT JOIN child_incidents ci \
+                     ON ci.region = ra.region AND ci.incident = ra.child_incident \
+                     WHERE ra.parent_incident = ?1 AND ra.child_incident IS NOT NULL \
+                     ORDER BY ra.region",
+                )?;
+                let rows = q.query_map([id.to_string()], |r| {
+                    Ok(serde_json::json!({
+                        "region": r.get::<_, String>(0)?,
+                        "incident": r.get::<_, String>(1)?,
+                        "node": r.get::<_, Option<String>>(2)?,
+                        "status": r.get::<_, Option<String>>(3)?,
+                    }))
+                })?;
+                let children = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+                let mut q = c.prepare_cached(
+                    "SELECT region, at, by_, note, team, status FROM dispatches \
+                     WHERE incident = ?1 ORDER BY region",
+                )?;
+                let rows = q.query_map([id.to_string()], |r| {
+                    Ok(serde_json::json!({
+                        "region": r.get::<_, String>(0)?,
+                        "at": Timestamp(r.get(1)?),
+                        "by": r.get::<_, String>(2)?,
+                        "note": r.get::<_, String>(3)?,
+                        "team": r.get::<_, Option<String>>(4)?,
+                        "status": r.get::<_, Option<String>>(5)?,
+                    }))
+                })?;
+                let dispatches = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok((children, dispatches))
+            })
+            .await
+    }
+}
