@@ -245,7 +245,7 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
         ))),
         None => api,
     };
-    let api = playbooks::api_layers(api, &r, store.clone());
+    let (api, report_watch) = playbooks::api_layers(api, &r, store.clone(), shutdown.clone())?;
     let ingest = onewall_ingest::listen::http_router(onewall_ingest::listen::HttpIngest {
         timezone: r.http_source.timezone,
         max_body_bytes: r.config.http.max_body_bytes,
@@ -318,6 +318,9 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
     spool.close();
     retention.abort();
     sla.abort();
+    if let Some(t) = report_watch {
+        t.abort();
+    }
     uplink.abort();
     reload.abort();
     // Every sender is gone now; the pipeline drains and ends.

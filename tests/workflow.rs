@@ -269,3 +269,87 @@ fn workflow_and_masking() {
     assert_eq!(ours, want, "{timeline:?}");
     node.stop();
 }
+
+/// `POST /api/v1/login` (and logout) with `headers`: the status and the Set-Cookie value.
+fn login_cookie(node: &Node, path: &str, body: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut req = agent.post(&node.url(path));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = req.send(body.as_bytes()).unwrap();
+    let cookie = resp
+        .headers()
+        .get("set-cookie")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (resp.status().as_u16(), cookie)
+}
+
+/// The session cookie is HttpOnly and SameSite=Strict always, and Secure when the request
+/// came over TLS by a proxy's word or when `[http] secure_cookies = true`.
+#[test]
+fn session_cookie_attributes() {
+    let login = r#"{"name":"zhang","password":"long enough 1"}"#;
+    for secure_cookies in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("onewall.toml");
+        let text = common::config(&dir.path().join("data"), "").replace(
+            "[http]\n",
+            &format!("[http]\nsecure_cookies = {secure_cookies}\n"),
+        );
+        std::fs::write(&cfg, text).unwrap();
+        let node = Node::start(&cfg);
+        let user = json!({"name": "zhang", "password": "long enough 1", "role": "viewer", "region": "410100"});
+        let (s, b) = node.post("/api/v1/users", user.to_string().as_bytes());
+        assert_eq!(s, 201, "{b}");
+        for (headers, over_tls) in [
+            (vec![], false),
+            (vec![("X-Forwarded-Proto", "https")], true),
+            (vec![("X-Forwarded-Proto", "http")], false),
+            (vec![("Forwarded", "for=10.0.0.1;proto=https")], true),
+        ] {
+            let (s, cookie) = login_cookie(&node, "/api/v1/login", login, &headers);
+            assert_eq!(s, 200, "{cookie}");
+            let attrs: Vec<&str> = cookie.split(';').map(str::trim).collect();
+            assert!(
+                attrs[0].starts_with("onewall_session=") && attrs[0].len() > 20,
+                "{cookie}"
+            );
+            for want in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+                assert!(attrs.contains(&want), "{want} missing: {cookie}");
+            }
+            assert!(attrs.iter().any(|a| a.starts_with("Max-Age=")), "{cookie}");
+            assert_eq!(
+                attrs.contains(&"Secure"),
+                secure_cookies || over_tls,
+                "secure_cookies = {secure_cookies}, headers {headers:?}: {cookie}"
+            );
+            // The session works, and logging out clears the cookie with the same attributes.
+            let session = attrs[0].to_owned();
+            let mut h = headers.clone();
+            h.push(("Cookie", &session));
+            let (s, cleared) = login_cookie(&node, "/api/v1/logout", "", &h);
+            assert_eq!(s, 200, "{cleared}");
+            assert!(cleared.contains("Max-Age=0"), "{cleared}");
+            assert_eq!(
+                cleared.contains("Secure"),
+                secure_cookies || over_tls,
+                "{cleared}"
+            );
+        }
+        // A wrong password sets no cookie.
+        let (s, cookie) = login_cookie(
+            &node,
+            "/api/v1/login",
+            r#"{"name":"zhang","password":"nope"}"#,
+            &[],
+        );
+        assert_eq!(s, 401);
+        assert!(cookie.is_empty(), "{cookie}");
+        node.stop();
+    }
+}

@@ -113,6 +113,7 @@ fn main() {
             sender: Sender {
                 smtp: None,
                 escalate: None,
+                report_to: None,
                 timeout: Duration::from_secs(1),
             },
             report: ReportSettings {

@@ -10,11 +10,13 @@
 //! - [`outbox`]: the durable outbox and delivery log.
 //! - [`send`]: one delivery attempt (SMTP, HTTP).
 //! - [`report`]: the daily (zero) report, a pure function of its input, and its schedule.
+//! - [`received`]: on a parent node, the children's daily reports as they arrive.
 //! - [`runtime`]: the tasks that tie these together.
 
 mod error;
 pub mod outbox;
 pub mod playbook;
+pub mod received;
 pub mod report;
 pub mod runtime;
 pub mod send;
@@ -27,6 +29,7 @@ pub use async_trait::async_trait;
 pub use error::PlaybookError;
 pub use outbox::{DeliveryQuery, DeliveryRecord, DeliveryState, Outbox, Retry};
 pub use playbook::{Playbook, load_dir};
+pub use received::{ReceivedReport, ReportBook};
 pub use report::{DailyReport, Schedule, SourceSeen};
 pub use runtime::{NodeAccess, Playbooks, ReportSettings, Settings, Signal};
 pub use send::{EscalateSettings, Sender, SmtpSettings, SmtpTls};

@@ -50,6 +50,11 @@ pub enum Payload {
         /// The subject as JSON.
         json: serde_json::Value,
     },
+    /// The daily report, posted to the parent node's `POST /api/v1/reports`.
+    Report {
+        /// `{"node", "report", "text"}`.
+        json: serde_json::Value,
+    },
 }
 
 /// A delivery to queue.

@@ -378,6 +378,19 @@ impl Schedule {
     pub fn next_after(&self, now: Timestamp) -> Timestamp {
         self.last_due(now).add_secs(86_400)
     }
+
+    /// The local date (`YYYY-MM-DD`) of a run time: the date its report carries.
+    pub fn date_of(&self, due: Timestamp) -> String {
+        local(due, self.offset, false)
+    }
+
+    /// The run time on the local date `day` (`YYYY-MM-DD`); `None` when it is not a date.
+    pub fn due_on(&self, day: &str) -> Option<Timestamp> {
+        let fmt = time::macros::format_description!("[year]-[month]-[day]");
+        let date = time::Date::parse(day, &fmt).ok()?;
+        let midnight = date.midnight().assume_offset(self.offset).unix_timestamp();
+        Some(Timestamp::from_secs(midnight + self.at_secs))
+    }
 }
 
 #[cfg(test)]

@@ -491,11 +491,37 @@ impl Playbooks {
         let reports = self.reports(due, &incidents, &alerts, &sources);
         for r in &reports {
             let n = self.dispatch(&Subject::Report(r), Timestamp::now()).await;
-            if n == 0 {
+            let to_parent = self.report_to_parent(r, Timestamp::now()).await;
+            if n == 0 && !to_parent {
                 warn!(region = %r.region, "daily report: no playbook has a daily_report trigger for this region");
             }
         }
         Ok(reports.len())
+    }
+
+    /// Queue `r` for the parent node's `POST /api/v1/reports`, when this node reports to a
+    /// parent. Once per region and date, however often the report runs.
+    async fn report_to_parent(&self, r: &DailyReport, now: Timestamp) -> bool {
+        let Some(to) = &self.settings.sender.report_to else {
+            return false;
+        };
+        let d = NewDelivery {
+            key: format!("report_to_parent/{}/{}", r.region, r.date),
+            playbook: "report_to_parent".into(),
+            action: "report".into(),
+            subject: format!("report:{}:{}", r.region, r.date),
+            region: r.region,
+            target: without_query(&to.url).to_owned(),
+            payload: Payload::Report {
+                json: serde_json::json!({
+                    "node": self.settings.node_name,
+                    "report": r,
+                    "text": r.text(),
+                }),
+            },
+        };
+        self.enqueue(vec![d], now).await;
+        true
     }
 
     /// The reports of every configured region for the period ending at `due`.

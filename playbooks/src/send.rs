@@ -76,6 +76,8 @@ pub struct Sender {
     pub smtp: Option<SmtpSettings>,
     /// The parent node, when configured.
     pub escalate: Option<EscalateSettings>,
+    /// Where the daily report goes to the parent (its `POST /api/v1/reports`), when it does.
+    pub report_to: Option<EscalateSettings>,
     /// Timeout of one attempt.
     pub timeout: Duration,
 }
@@ -102,11 +104,19 @@ impl Sender {
                 let timeout = self.timeout;
                 blocking(move || post(&request, timeout, format)).await
             }
-            Payload::Escalate { json } => {
-                let Some(esc) = self.escalate.clone() else {
-                    return Err(
-                        "playbooks.escalate_url is not set: no parent node to escalate to".into(),
-                    );
+            Payload::Escalate { json } | Payload::Report { json } => {
+                let target = match payload {
+                    Payload::Report { .. } => self.report_to.clone(),
+                    _ => self.escalate.clone(),
+                };
+                let Some(esc) = target else {
+                    return Err(match payload {
+                        Payload::Report { .. } => {
+                            "playbooks.report.parent_url is not set: no parent node to report to"
+                        }
+                        _ => "playbooks.escalate_url is not set: no parent node to escalate to",
+                    }
+                    .into());
                 };
                 let mut headers = vec![("Content-Type".to_owned(), "application/json".to_owned())];
                 if !esc.token.is_empty() {

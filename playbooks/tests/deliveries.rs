@@ -131,6 +131,7 @@ fn setup(
             url,
             token: "parent-token".into(),
         }),
+        report_to: None,
         timeout: Duration::from_secs(10),
     };
     let settings = Settings {

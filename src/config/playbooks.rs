@@ -95,6 +95,16 @@ pub struct ReportConfig {
     pub silent_hours: u32,
     /// Rules listed by alert count.
     pub top_rules: usize,
+    /// Child side: the parent node's base URL (`http://province-soc:8080`); when set, each
+    /// daily report is also delivered through the outbox to its `POST /api/v1/reports`.
+    pub parent_url: String,
+    /// Child side: a `collector` token the parent issued for this node's region.
+    pub parent_token: String,
+    /// Parent side: the child regions whose daily report is expected every day.
+    pub expect_from: Vec<String>,
+    /// Parent side: seconds after the report time before a missing child report raises an
+    /// alert.
+    pub grace_secs: u64,
 }
 
 impl Default for ReportConfig {
@@ -105,6 +115,10 @@ impl Default for ReportConfig {
             regions: Vec::new(),
             silent_hours: 24,
             top_rules: 10,
+            parent_url: String::new(),
+            parent_token: String::new(),
+            expect_from: Vec::new(),
+            grace_secs: 3600,
         }
     }
 }
@@ -117,6 +131,10 @@ pub struct PlaybooksResolved {
     pub sender: Sender,
     pub report: ReportSettings,
     pub queue: usize,
+    /// Child regions whose daily report this node expects.
+    pub expect_from: Vec<RegionCode>,
+    /// How long after the report time a missing child report is flagged.
+    pub grace: Duration,
 }
 
 /// Check `[playbooks]`, pushing each mistake as `playbooks.key: reason`.
@@ -227,6 +245,43 @@ pub(super) fn resolve(
     if r.regions.is_empty() {
         report_regions.extend(node);
     }
+    let report_to = if r.parent_url.trim().is_empty() {
+        if !r.parent_token.is_empty() {
+            errors.push(
+                "playbooks.report.parent_token: set, but playbooks.report.parent_url is empty"
+                    .into(),
+            );
+        }
+        None
+    } else {
+        let url = r.parent_url.trim().trim_end_matches('/');
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            errors.push(format!(
+                "playbooks.report.parent_url: {url:?} is not an http(s) URL"
+            ));
+        }
+        if r.parent_token.is_empty() || !header_safe(&r.parent_token) {
+            errors.push(
+                "playbooks.report.parent_token: a collector token of the parent is needed \
+                 (printable ASCII, no spaces)"
+                    .into(),
+            );
+        }
+        Some(EscalateSettings {
+            url: format!("{url}/api/v1/reports"),
+            token: r.parent_token.clone(),
+        })
+    };
+    let mut expect_from = Vec::new();
+    for (i, code) in r.expect_from.iter().enumerate() {
+        match code.trim().parse::<RegionCode>() {
+            Ok(c) if regions.contains(c) => expect_from.push(c),
+            Ok(c) => errors.push(format!(
+                "playbooks.report.expect_from[{i}]: {c} is not a known region"
+            )),
+            Err(e) => errors.push(format!("playbooks.report.expect_from[{i}]: {e}")),
+        }
+    }
     if errors.len() > before {
         return None;
     }
@@ -240,6 +295,7 @@ pub(super) fn resolve(
         sender: Sender {
             smtp,
             escalate,
+            report_to,
             timeout: Duration::from_secs(cfg.timeout_secs),
         },
         report: ReportSettings {
@@ -249,6 +305,8 @@ pub(super) fn resolve(
             top_rules: r.top_rules,
         },
         queue: cfg.queue,
+        expect_from,
+        grace: Duration::from_secs(r.grace_secs),
     })
 }
 
@@ -277,6 +335,8 @@ from = "not an address"
 time = "8 o'clock"
 timezone = "Beijing"
 regions = ["419999"]
+parent_url = "parent.example.org"
+expect_from = ["410100", "41"]
 "#;
         let e = parse(text).unwrap_err().0;
         let want = [
@@ -289,6 +349,9 @@ regions = ["419999"]
             "playbooks.report.timezone: \"Beijing\" is not a UTC offset",
             "playbooks.report.time: \"8 o'clock\" is not a time of day",
             "playbooks.report.regions[0]: 419999 is not a known region",
+            "playbooks.report.parent_url: \"parent.example.org\" is not an http(s) URL",
+            "playbooks.report.parent_token: a collector token of the parent is needed",
+            "playbooks.report.expect_from[1]: ",
         ];
         for w in want {
             assert!(

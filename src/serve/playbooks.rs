@@ -183,15 +183,19 @@ impl NodeAccess for StoreAccess {
 }
 
 /// The response settings the API reads from router extensions: the export bound, the session
-/// cookie's `Secure` policy, and the hook that turns incident changes made through the API
-/// into `incident changed` signals for the playbooks (as the pipeline's own changes are).
+/// cookie's `Secure` policy, the hook that turns incident changes made through the API into
+/// `incident changed` signals for the playbooks (as the pipeline's own changes are), and the
+/// children's daily reports (`reports.sqlite` in the data directory). Returns the task that
+/// flags missing child reports, when children are expected.
 pub fn api_layers(
     api: axum::Router,
     r: &crate::config::Resolved,
     store: Arc<dyn Store>,
-) -> axum::Router {
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<(axum::Router, Option<tokio::task::JoinHandle<()>>)> {
+    let hook_store = store.clone();
     let hook = onewall_api::workflow::IncidentHook(Arc::new(move |incident: Incident| {
-        let store = store.clone();
+        let store = hook_store.clone();
         tokio::spawn(async move {
             // The incident's alerts go with it, so conditions on tags and rules hold as for
             // the pipeline's changes.
@@ -206,11 +210,44 @@ pub fn api_layers(
             crate::pipeline::signals::changed(incident, alerts).await;
         });
     }));
-    api.layer(axum::Extension(onewall_api::export::ExportLimit(
-        r.config.auth.export_max_rows,
-    )))
-    .layer(axum::Extension(onewall_api::CookiePolicy {
-        secure: r.config.http.secure_cookies,
-    }))
-    .layer(axum::Extension(hook))
+    let mut api = api
+        .layer(axum::Extension(onewall_api::export::ExportLimit(
+            r.config.auth.export_max_rows,
+        )))
+        .layer(axum::Extension(onewall_api::CookiePolicy {
+            secure: r.config.http.secure_cookies,
+        }))
+        .layer(axum::Extension(hook));
+    let mut watch_task = None;
+    if let Some(p) = &r.playbooks {
+        let path = r.config.store.path.join("reports.sqlite");
+        let desk = onewall_api::reports::ReportDesk {
+            book: onewall_playbooks::ReportBook::open(&path)?,
+            expected: p.expect_from.clone(),
+            schedule: p.report.schedule,
+            grace: p.grace,
+        };
+        if !desk.expected.is_empty() {
+            info!(
+                children = desk.expected.len(),
+                "expecting the children's daily reports"
+            );
+            let tell: Arc<dyn Fn(Vec<Alert>) + Send + Sync> = Arc::new(|alerts: Vec<Alert>| {
+                tokio::spawn(async move { crate::pipeline::signals::alerts(&alerts).await });
+            });
+            watch_task = Some(tokio::spawn(onewall_api::reports::run(
+                desk.clone(),
+                store,
+                Arc::new(r.regions.clone()),
+                REPORT_CHECK_EVERY,
+                tell,
+                shutdown,
+            )));
+        }
+        api = api.layer(axum::Extension(desk));
+    }
+    Ok((api, watch_task))
 }
+
+/// How often a parent looks for missing child reports.
+const REPORT_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(5);

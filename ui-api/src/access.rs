@@ -177,6 +177,8 @@ pub enum Need {
     Direct,
     /// The admin role.
     Admin,
+    /// A role that delivers data to this node (collector, admin): a child's daily report.
+    Deliver,
 }
 
 /// The need of `method path` (`path` as routed, with `{id}` placeholders). Endpoints not
@@ -193,6 +195,7 @@ pub fn need_for(method: &Method, path: &str, metrics_open: bool) -> Need {
         | "/api/v1/incidents/{id}/alerts"
         | "/api/v1/incidents/{id}/alerts/{alert_id}" => Need::Work,
         "/api/v1/incidents/{id}/assign" | "/api/v1/incidents/{id}/grade" => Need::Direct,
+        "/api/v1/reports" if method == Method::POST => Need::Deliver,
         p if p.starts_with("/api/v1/users")
             || p.starts_with("/api/v1/tokens")
             || p.starts_with("/api/v1/audit")
@@ -212,6 +215,7 @@ fn allowed(role: Role, need: Need) -> bool {
         Need::Work => role.can_work_incidents(),
         Need::Direct => role.can_direct_incidents(),
         Need::Admin => role.is_admin(),
+        Need::Deliver => role == Role::Collector || role.is_admin(),
     }
 }
 

@@ -50,6 +50,7 @@ pub mod mask;
 mod openapi;
 mod params;
 mod query;
+pub mod reports;
 pub mod sla;
 pub mod workflow;
 
@@ -129,6 +130,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/incidents", get(list_incidents))
         .route("/api/v1/deliveries", get(deliveries::list))
         .route("/api/v1/export/{kind}", get(export::export))
+        .route("/api/v1/reports", get(reports::list).post(reports::submit))
         .route("/api/v1/incidents/{id}", get(get_incident))
         .route("/api/v1/incidents/{id}/assign", post(workflow::assign))
         .route(

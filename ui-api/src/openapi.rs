@@ -31,6 +31,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         crate::list_regions,
         crate::deliveries::list,
         crate::export::export,
+        crate::reports::list,
+        crate::reports::submit,
         crate::admin::login,
         crate::admin::logout,
         crate::admin::whoami,
