@@ -178,7 +178,15 @@ fn check_scope(s: &ApiState, caller: &Caller, req: &PushRequest) -> Result<(), A
     Ok(())
 }
 
-async fn push(
+/// A child's push: its alerts and incident changes up, the downlink messages for it back.
+#[utoipa::path(post, path = "/api/v1/federation/push",
+    request_body(content = String, content_type = "application/json",
+        description = "PushRequest: node, region, sent, outbox_depth, oldest_queued, ack_down, \
+            messages [{seq, type: alert|incident|status|comment, ...}]"),
+    responses((status = 200, description = "PushReply: node, region, acked_up, messages"),
+              (status = 400, description = "the body is not a push"),
+              (status = 403, description = "not a collector token, or a region outside its scope")))]
+pub(crate) async fn push(
     State(s): State<ApiState>,
     Extension(Hub(hub)): Extension<Hub>,
     headers: HeaderMap,
@@ -210,7 +218,16 @@ async fn push(
     .await
 }
 
-async fn dispatch(
+/// Hand a parent incident to a child region's team.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/dispatch",
+    request_body(content = String, content_type = "application/json",
+        description = "{region, note, team?}"),
+    params(("id" = String, Path, description = "incident id")),
+    responses((status = 201, description = "the dispatch, queued for the child"),
+              (status = 400, description = "invalid, or not a child region in the caller's scope"),
+              (status = 403, description = "the role may not dispatch"),
+              (status = 404, description = "no such incident in the caller's regions")))]
+pub(crate) async fn dispatch(
     State(s): State<ApiState>,
     Extension(Hub(hub)): Extension<Hub>,
     Path(id): Path<String>,
@@ -261,7 +278,11 @@ async fn dispatch(
     .await
 }
 
-async fn children(
+/// Each child region's health: last contact, lag, outbox depth, alerts received.
+#[utoipa::path(get, path = "/api/v1/federation/children",
+    responses((status = 200, description = "{items: [{region, node, state, last_contact, \
+        lag_seconds, outbox_depth, alerts_received, last_seq, ...}]}")))]
+pub(crate) async fn children(
     State(s): State<ApiState>,
     Extension(c): Extension<Caller>,
     Extension(Hub(hub)): Extension<Hub>,
@@ -280,7 +301,13 @@ async fn children(
     Ok(Json(serde_json::json!({ "items": items })))
 }
 
-async fn status(Extension(Hub(hub)): Extension<Hub>) -> Result<Json<serde_json::Value>, ApiError> {
+/// This node's link to its parent: URL, last success and error, outbox depth.
+#[utoipa::path(get, path = "/api/v1/federation/status",
+    responses((status = 200, description = "{parent_url, last_success, last_error, \
+        outbox_depth, oldest_queued, ...}")))]
+pub(crate) async fn status(
+    Extension(Hub(hub)): Extension<Hub>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     Ok(Json(hub.status().await?))
 }
 

@@ -49,6 +49,10 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         crate::workflow::override_grade,
         crate::workflow::link_alert,
         crate::workflow::unlink_alert,
+        crate::federation::push,
+        crate::federation::dispatch,
+        crate::federation::children,
+        crate::federation::status,
     ),
     modifiers(&Security),
     security(("bearer" = []), ("session" = []))
