@@ -291,6 +291,14 @@ fn no_cross_region_reads_or_writes() {
                 check(format!("{role}@{home} {action} own"), s, &want, &b);
             }
 
+            // Federation: dispatch, children's health, the uplink status, pushes.
+            failures.borrow_mut().extend(federation_rows(
+                &node,
+                t,
+                role,
+                (home, away),
+                (&mine.incident, &theirs.incident),
+            ));
             // Admin endpoints: only inside the admin's own subtree.
             let admin = role == "admin";
             for (path, body) in [
@@ -612,4 +620,71 @@ fn exports_and_departments_are_scoped_masked_and_audited() {
         assert_eq!(s, if sees { 200 } else { 404 }, "{dept} comments: {b}");
     }
     node.stop();
+}
+
+/// Federation endpoints for one role in `home` (`away` is the other city). This node has no
+/// children configured, so a dispatch a role may make is refused as naming no child (400);
+/// a push a token may make answers 200 only for its own region.
+fn federation_rows(
+    node: &Node,
+    t: Option<&str>,
+    role: &str,
+    (home, away): (&str, &str),
+    (mine, theirs): (&str, &str),
+) -> Vec<String> {
+    let mut failures = Vec::new();
+    let mut check = |what: String, got: u16, want: &[u16], body: &Value| {
+        if !want.contains(&got) {
+            failures.push(format!("{what}: got {got}, want {want:?}: {body}"));
+        }
+    };
+    let direct = can_direct(role);
+    let body = json!({"region": home, "note": "take it"}).to_string();
+    let path = format!("/api/v1/incidents/{theirs}/dispatch");
+    let (s, b) = node.call_as(t, "POST", &path, Some(body.as_bytes()));
+    check(
+        format!("{role}@{home} dispatch other"),
+        s,
+        if direct { &[404] } else { &[403] },
+        &b,
+    );
+    let path = format!("/api/v1/incidents/{mine}/dispatch");
+    let (s, b) = node.call_as(t, "POST", &path, Some(body.as_bytes()));
+    check(
+        format!("{role}@{home} dispatch own to no child"),
+        s,
+        if direct { &[400] } else { &[403] },
+        &b,
+    );
+    let read: &[u16] = if can_read(role) { &[200] } else { &[403] };
+    for path in ["/api/v1/federation/children", "/api/v1/federation/status"] {
+        let (s, b) = node.call_as(t, "GET", path, None);
+        check(format!("{role}@{home} GET {path}"), s, read, &b);
+    }
+    let push = |region: &str| {
+        json!({"node": "matrix", "region": region, "sent": "2026-11-28T00:00:00Z",
+               "outbox_depth": 0, "ack_down": 0, "messages": []})
+        .to_string()
+    };
+    let ingest = matches!(role, "collector" | "admin");
+    let (s, b) = node.call_as(
+        t,
+        "POST",
+        "/api/v1/federation/push",
+        Some(push(away).as_bytes()),
+    );
+    check(format!("{role}@{home} push for {away}"), s, &[403], &b);
+    let (s, b) = node.call_as(
+        t,
+        "POST",
+        "/api/v1/federation/push",
+        Some(push(home).as_bytes()),
+    );
+    check(
+        format!("{role}@{home} push for {home}"),
+        s,
+        if ingest { &[200] } else { &[403] },
+        &b,
+    );
+    failures
 }
