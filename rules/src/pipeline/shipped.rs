@@ -29,6 +29,7 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("proxy", include_str!("../../pipelines/proxy.yml")),
     ("firewall", include_str!("../../pipelines/firewall.yml")),
     ("dns", include_str!("../../pipelines/dns.yml")),
+    ("flow", include_str!("../../pipelines/flow.yml")),
 ];
 
 /// The names of the shipped pipelines.
