@@ -160,6 +160,9 @@ enum AuditCommand {
     Verify {
         #[command(flatten)]
         data: DataArgs,
+        /// Also check the copy in ClickHouse (`[store] backend = "clickhouse"` in --config).
+        #[arg(long)]
+        clickhouse: bool,
     },
 }
 
@@ -195,8 +198,8 @@ fn main() -> ExitCode {
         Command::Users { command } => users_command(command),
         Command::Tokens { command } => tokens_command(command),
         Command::Audit {
-            command: AuditCommand::Verify { data },
-        } => data_dir(data).and_then(|d| audit_cli::verify(&d)),
+            command: AuditCommand::Verify { data, clickhouse },
+        } => audit_cli::verify_command(data.config.as_deref(), data.data, clickhouse),
         Command::Rules {
             command: RulesCommand::Check { dir, config },
         } => rules_cli::check(&dir, config.as_deref()),

@@ -296,6 +296,8 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
         crate::config::access::sla_policy(&r.config.sla),
         shutdown.clone(),
     ));
+    // With ClickHouse, the audit log is copied there too; the node's chain stays the source.
+    let audit_copy = crate::audit_cli::start_mirror(&r, access.audit.clone(), shutdown.clone());
 
     for line in &announce {
         println!("onewall listening {line}");
@@ -313,6 +315,10 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
         let _ = l.await;
     }
     let _ = http_task.await;
+    // The API calls answered last are in the audit log: one more round copies them.
+    if let Some(copy) = audit_copy {
+        let _ = copy.await;
+    }
     // The listeners' batches are in the spool; then the spool lets the pipeline end.
     let _ = intake.await;
     spool.close();
