@@ -464,7 +464,7 @@ fn exports_and_departments_are_scoped_masked_and_audited() {
     let config = common::config(
         &dir.path().join("data"),
         &format!(
-            "[rules]\ndirs = [\"{}\"]\n[auth]\nexport_max_rows = 1\n",
+            "[rules]\ndirs = [\"{}\"]\n[auth]\nexport_max_rows = 1\n[playbooks.report]\nexpect_from = [\"410100\", \"410200\"]\n",
             rules.display()
         ),
     )
@@ -551,6 +551,7 @@ fn exports_and_departments_are_scoped_masked_and_audited() {
         failures.len(),
         failures.join("\n")
     );
+    reports_matrix(&node);
 
     // The bound: the bootstrap admin sees both cities, two rows > export_max_rows = 1.
     let admin = node.token.clone().unwrap();
@@ -620,6 +621,62 @@ fn exports_and_departments_are_scoped_masked_and_audited() {
         assert_eq!(s, if sees { 200 } else { 404 }, "{dept} comments: {b}");
     }
     node.stop();
+}
+
+/// Children's daily reports, every role × its own city and the other: delivering needs the
+/// collector or admin role and a region in scope; the list shows only the caller's cities.
+fn reports_matrix(node: &Node) {
+    let mut failures = Vec::new();
+    let day = "2026-11-28";
+    for (home, away) in [(ZZ, KF), (KF, ZZ)] {
+        for role in ROLES {
+            let (token, _) = make_token(node, role, home);
+            let t = Some(token.as_str());
+            let delivers = matches!(role, "collector" | "admin");
+            for (region, want) in [(home, if delivers { 200 } else { 403 }), (away, 403)] {
+                let body = json!({"node": "n", "report": {"region": region, "date": day}, "text": "零报告 — no incidents"});
+                let (s, b) = node.call_as(
+                    t,
+                    "POST",
+                    "/api/v1/reports",
+                    Some(body.to_string().as_bytes()),
+                );
+                if s != want {
+                    failures.push(format!("{role}@{home} POST report of {region}: {s} {b}"));
+                }
+            }
+            let (s, b) = node.call_as(t, "GET", &format!("/api/v1/reports?day={day}"), None);
+            if s != if can_read(role) { 200 } else { 403 } {
+                failures.push(format!("{role}@{home} GET reports: {s} {b}"));
+            }
+            if s == 200 {
+                let regions: Vec<&str> = b["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|i| i["region"].as_str().unwrap())
+                    .collect();
+                if regions != [home] {
+                    failures.push(format!("{role}@{home} GET reports shows {regions:?}"));
+                }
+            }
+            let (s, b) = node.call_as(
+                t,
+                "GET",
+                &format!("/api/v1/reports?day={day}&region={away}"),
+                None,
+            );
+            if s != if can_read(role) { 400 } else { 403 } {
+                failures.push(format!("{role}@{home} GET reports of {away}: {s} {b}"));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// Federation endpoints for one role in `home` (`away` is the other city). This node has no
