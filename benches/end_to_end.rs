@@ -49,7 +49,7 @@ fn line(i: usize) -> String {
     }
 }
 
-fn metric(http: &str, name: &str) -> u64 {
+fn metrics_text(http: &str) -> String {
     let addr = http.trim_start_matches("http://");
     let mut s = TcpStream::connect(addr).unwrap();
     write!(
@@ -59,12 +59,47 @@ fn metric(http: &str, name: &str) -> u64 {
     .unwrap();
     let mut body = String::new();
     s.read_to_string(&mut body).unwrap();
-    body.lines()
+    body
+}
+
+/// The value of the series `name` (with its labels, as `/metrics` spells them) in `text`.
+fn series(text: &str, name: &str) -> u64 {
+    text.lines()
         .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse::<f64>().ok())
         .map(|v| v as u64)
         .unwrap_or(0)
+}
+
+fn metric(http: &str, name: &str) -> u64 {
+    series(&metrics_text(http), name)
+}
+
+/// Where the node's stages spent their time, per event (µs), and the events per store write.
+fn stage_breakdown(text: &str, events: u64) -> String {
+    let mut out = Vec::new();
+    for step in [
+        "spool_append",
+        "detect",
+        "write_events",
+        "correlate",
+        "write_alerts",
+        "spool_commit",
+        "incidents",
+    ] {
+        let us = series(
+            text,
+            &format!("onewall_pipeline_busy_microseconds_total{{step=\"{step}\"}}"),
+        );
+        out.push(format!("{step} {:.2}", us as f64 / events.max(1) as f64));
+    }
+    let writes = series(text, "onewall_store_event_writes_total").max(1);
+    format!(
+        "µs/event: {}; {:.0} events per store write",
+        out.join(", "),
+        events as f64 / writes as f64
+    )
 }
 
 /// The SigmaHQ Linux rules of the shared corpus, when present.
@@ -168,6 +203,7 @@ fn run_once(events: usize, clients: usize, clickhouse: Option<&str>) -> (f64, u6
         std::thread::sleep(Duration::from_millis(20));
     }
     let secs = start.elapsed().as_secs_f64();
+    println!("  {}", stage_breakdown(&metrics_text(&http), want));
     let rss = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
         .ok()
         .and_then(|s| {

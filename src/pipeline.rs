@@ -9,7 +9,7 @@
 //! ```
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use metrics::{counter, gauge};
 use onewall_ingest::spool::{Spool, SpoolError, Spooled};
@@ -110,10 +110,12 @@ fn detect_stage(
         gauge!("onewall_pipeline_queue_depth_batches", "stage" => "detect")
             .set(events.len() as f64);
         let mut alerts = Vec::new();
+        let started = Instant::now();
         // One rule set per batch: a reload takes effect between batches.
         rules
             .current()
             .match_batch(&batch, Timestamp::now(), &mut alerts);
+        busy("detect", started);
         counter!("onewall_rules_events_matched_total").increment(batch.len() as u64);
         counter!("onewall_rules_alerts_total").increment(alerts.len() as u64);
         if to_store.blocking_send((batch, alerts, end_seq)).is_err() {
@@ -179,12 +181,15 @@ async fn store_stage(
         gauge!("onewall_pipeline_queue_depth_batches", "stage" => "store")
             .set(from_detect.len() as f64);
         let n = events.len() as u64;
+        counter!("onewall_store_event_writes_total").increment(1);
+        let started = Instant::now();
         let written = retry("write events", &shutdown, || {
             let store = store.clone();
             let events = events.clone();
             async move { store.write_events(events).await }
         })
         .await;
+        busy("write_events", started);
         if written {
             counter!("onewall_store_events_written_total").increment(n);
             signals::events(&events).await;
@@ -198,16 +203,20 @@ async fn store_stage(
             counter!("onewall_ingest_dropped_total", "reason" => "store_unavailable").increment(n);
         }
         // Sigma correlations: their alerts are stored and grouped with the batch's.
+        let started = Instant::now();
         let raised = correlation.detect(&events, &alerts);
         alerts.extend(raised);
+        busy("correlate", started);
         if !alerts.is_empty() {
             let n = alerts.len() as u64;
+            let started = Instant::now();
             let written = retry("write alerts", &shutdown, || {
                 let store = store.clone();
                 let alerts = alerts.clone();
                 async move { store.write_alerts(alerts).await }
             })
             .await;
+            busy("write_alerts", started);
             if written {
                 counter!("onewall_store_alerts_written_total").increment(n);
                 signals::alerts(&alerts).await;
@@ -217,13 +226,25 @@ async fn store_stage(
             }
         }
         if committing && let Some(spool) = &spool {
+            let started = Instant::now();
             commit(spool, end_seq).await;
+            busy("spool_commit", started);
         }
         if !alerts.is_empty() {
+            let started = Instant::now();
             correlation.incidents(&*store, &alerts, &shutdown).await;
+            busy("incidents", started);
         }
     }
     correlation.save_snapshot();
+}
+
+/// Count the time a stage spent on one step since `started`
+/// (`onewall_pipeline_busy_microseconds_total{step}`): with the event counters it tells where
+/// a busy node's time goes.
+fn busy(step: &'static str, started: Instant) {
+    counter!("onewall_pipeline_busy_microseconds_total", "step" => step)
+        .increment(started.elapsed().as_micros() as u64);
 }
 
 /// Open `[store.spool]`, delivering to `tx`.
@@ -282,7 +303,10 @@ pub async fn spool_intake(
             )
         });
         loop {
-            match spool.append_async(batch).await {
+            let started = Instant::now();
+            let appended = spool.append_async(batch).await;
+            busy("spool_append", started);
+            match appended {
                 Ok(_) => break,
                 Err((SpoolError::Closed, _)) => return,
                 Err((e, back)) => {
