@@ -576,7 +576,8 @@ pub fn resolve(config: Config) -> Result<Resolved, ConfigErrors> {
     access::check(&config.auth, &config.sla, &mut errors);
     let flow = flow::resolve(&config.flow, region, &regions, &mut errors);
     let playbooks = playbooks::resolve(&config.playbooks, region, &regions, &mut errors);
-    federation::resolve(&config.federation, &regions, &mut errors);
+    let federated = federation::resolve(&config.federation, &regions, &mut errors);
+    let playbooks = playbooks.map(|p| playbooks::with_federation(p, federated.as_ref()));
     for (i, d) in config.rules.dirs.iter().enumerate() {
         if !d.is_dir() {
             errors.push(format!(

@@ -95,12 +95,17 @@ pub struct ReportConfig {
     pub silent_hours: u32,
     /// Rules listed by alert count.
     pub top_rules: usize,
-    /// Child side: the parent node's base URL (`http://province-soc:8080`); when set, each
-    /// daily report is also delivered through the outbox to its `POST /api/v1/reports`.
+    /// Child side: deliver each daily report through the outbox to the parent's
+    /// `POST /api/v1/reports` as well: to `parent_url` when set, else to `[federation]`'s
+    /// parent (with its token). `false` keeps reports local.
+    pub to_parent: bool,
+    /// Child side: the parent node's base URL (`http://province-soc:8080`), when it is not
+    /// `[federation] parent_url`.
     pub parent_url: String,
     /// Child side: a `collector` token the parent issued for this node's region.
     pub parent_token: String,
-    /// Parent side: the child regions whose daily report is expected every day.
+    /// Parent side: the child regions whose daily report is expected every day; empty:
+    /// `[federation] children`.
     pub expect_from: Vec<String>,
     /// Parent side: seconds after the report time before a missing child report raises an
     /// alert.
@@ -115,6 +120,7 @@ impl Default for ReportConfig {
             regions: Vec::new(),
             silent_hours: 24,
             top_rules: 10,
+            to_parent: true,
             parent_url: String::new(),
             parent_token: String::new(),
             expect_from: Vec::new(),
@@ -135,6 +141,31 @@ pub struct PlaybooksResolved {
     pub expect_from: Vec<RegionCode>,
     /// How long after the report time a missing child report is flagged.
     pub grace: Duration,
+    /// Reports go to `[federation]`'s parent when it has one (`to_parent`, no `parent_url`).
+    pub report_to_federation: bool,
+}
+
+/// Fill what `[playbooks.report]` leaves to `[federation]`: the parent the daily report goes
+/// to, and the children whose reports are expected.
+pub(super) fn with_federation(
+    mut p: PlaybooksResolved,
+    fed: Option<&super::federation::FederationResolved>,
+) -> PlaybooksResolved {
+    let Some(fed) = fed else {
+        return p;
+    };
+    if p.report_to_federation
+        && let Some(parent) = &fed.parent
+    {
+        p.sender.report_to = Some(EscalateSettings {
+            url: format!("{}/api/v1/reports", parent.url),
+            token: parent.token.clone(),
+        });
+    }
+    if p.expect_from.is_empty() {
+        p.expect_from = fed.children.clone();
+    }
+    p
 }
 
 /// Check `[playbooks]`, pushing each mistake as `playbooks.key: reason`.
@@ -245,8 +276,8 @@ pub(super) fn resolve(
     if r.regions.is_empty() {
         report_regions.extend(node);
     }
-    let report_to = if r.parent_url.trim().is_empty() {
-        if !r.parent_token.is_empty() {
+    let report_to = if !r.to_parent || r.parent_url.trim().is_empty() {
+        if !r.parent_token.is_empty() && r.parent_url.trim().is_empty() {
             errors.push(
                 "playbooks.report.parent_token: set, but playbooks.report.parent_url is empty"
                     .into(),
@@ -305,6 +336,7 @@ pub(super) fn resolve(
             top_rules: r.top_rules,
         },
         queue: cfg.queue,
+        report_to_federation: r.to_parent && r.parent_url.trim().is_empty(),
         expect_from,
         grace: Duration::from_secs(r.grace_secs),
     })
@@ -360,6 +392,29 @@ expect_from = ["410100", "41"]
             );
         }
         assert_eq!(e.len(), want.len(), "{e:#?}");
+    }
+
+    #[test]
+    fn reports_go_to_the_federation_parent_and_expect_its_children() {
+        let fed = "version = 1\n[federation]\nparent_url = \"http://province:8080/\"\ntoken = \"owt_x\"\nchildren = [\"410100\", \"410200\"]\n";
+        let p = parse(fed).unwrap().playbooks.unwrap();
+        let to = p.sender.report_to.expect("to the federation parent");
+        assert_eq!(to.url, "http://province:8080/api/v1/reports");
+        assert_eq!(to.token, "owt_x");
+        assert_eq!(p.expect_from.len(), 2);
+        // Its own keys win; to_parent = false keeps reports local.
+        let own = format!(
+            "{fed}[playbooks.report]\nparent_url = \"http://other:1\"\nparent_token = \"t2\"\nexpect_from = [\"410300\"]\n"
+        );
+        let p = parse(&own).unwrap().playbooks.unwrap();
+        assert_eq!(
+            p.sender.report_to.unwrap().url,
+            "http://other:1/api/v1/reports"
+        );
+        assert_eq!(p.expect_from, ["410300".parse().unwrap()]);
+        let local = format!("{fed}[playbooks.report]\nto_parent = false\n");
+        let p = parse(&local).unwrap().playbooks.unwrap();
+        assert!(p.sender.report_to.is_none());
     }
 
     #[test]
