@@ -8,7 +8,9 @@
 //! - parent side: `children` (health and last sequence applied per child region), `downlink`
 //!   (sequenced messages per child not yet acknowledged), `remote_alerts` (every pushed alert
 //!   id, its region, child incident and parent incident), `child_incidents`, `dispatches`, and
-//!   `downsent` (how much of a parent incident's timeline went down).
+//!   `downsent` (how much of a parent incident's timeline went down), and the gate's memory
+//!   (`gate_regions`: the child regions each attacker entity was seen in; `gate_held`: alerts
+//!   held until it crosses `min_regions`).
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -84,6 +86,16 @@ CREATE TABLE IF NOT EXISTS dispatches (
     PRIMARY KEY (incident, region)
 );
 CREATE TABLE IF NOT EXISTS downsent (incident TEXT PRIMARY KEY, sent INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS gate_regions (
+    key TEXT NOT NULL,
+    region TEXT NOT NULL,
+    PRIMARY KEY (key, region)
+);
+CREATE TABLE IF NOT EXISTS gate_held (
+    key TEXT NOT NULL,
+    alert TEXT NOT NULL,
+    PRIMARY KEY (key, alert)
+);
 ";
 
 /// The open database, shared by the federation's tasks.
@@ -132,8 +144,15 @@ impl Db {
         .context("federation database task")?
     }
 
-    /// Run `f` on the connection in this thread (tests).
-    #[cfg(test)]
+    /// Run `f` on the connection in this thread (at start, before the runtime's tasks).
+    pub fn call_blocking<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
+    ) -> anyhow::Result<T> {
+        self.call_now(f)
+    }
+
+    /// Run `f` on the connection in this thread.
     pub fn call_now<T>(
         &self,
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,

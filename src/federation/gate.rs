@@ -21,15 +21,30 @@ pub const MAX_HELD: usize = 256;
 #[derive(Debug, Default)]
 struct Key {
     regions: Vec<RegionCode>,
-    held: Vec<Alert>,
+    held: Vec<AlertId>,
     open: bool,
 }
 
-/// Which remote alerts go on to the correlator.
+/// Which remote alerts go on to the correlator. Held alerts are kept by id (they are in the
+/// store); the changes of each [`Gate::admit`] are returned so the caller can keep them
+/// durably and [`Gate::restore`] them after a restart.
 #[derive(Debug)]
 pub struct Gate {
     min_regions: usize,
     keys: HashMap<String, Key>,
+}
+
+/// What one [`Gate::admit`] decided and changed.
+#[derive(Debug, Default, PartialEq)]
+pub struct Admitted {
+    /// Alerts to pass on, held ones first, each once.
+    pub release: Vec<AlertId>,
+    /// `(entity, region)` pairs seen for the first time.
+    pub regions: Vec<(String, RegionCode)>,
+    /// `(entity, alert)` now held.
+    pub held: Vec<(String, AlertId)>,
+    /// Entities that crossed the line (their held alerts are released).
+    pub opened: Vec<String>,
 }
 
 fn attacker_keys(a: &Alert) -> Vec<String> {
@@ -53,12 +68,38 @@ impl Gate {
         }
     }
 
+    /// Rebuild from what earlier admits recorded.
+    pub fn restore(
+        &mut self,
+        regions: impl IntoIterator<Item = (String, RegionCode)>,
+        held: impl IntoIterator<Item = (String, AlertId)>,
+    ) {
+        for (k, r) in regions {
+            if self.keys.len() >= MAX_KEYS && !self.keys.contains_key(&k) {
+                continue;
+            }
+            let e = self.keys.entry(k).or_default();
+            if !e.regions.contains(&r) {
+                e.regions.push(r);
+            }
+            e.open = e.regions.len() >= self.min_regions;
+        }
+        for (k, a) in held {
+            if let Some(e) = self.keys.get_mut(&k)
+                && !e.open
+                && e.held.len() < MAX_HELD
+            {
+                e.held.push(a);
+            }
+        }
+    }
+
     /// Take new remote alerts; answer the ones (held earlier or now) that go on.
-    pub fn admit(&mut self, alerts: Vec<Alert>) -> Vec<Alert> {
-        let mut out = Vec::new();
+    pub fn admit(&mut self, alerts: &[Alert]) -> Admitted {
+        let mut out = Admitted::default();
         let mut released: HashSet<AlertId> = HashSet::new();
         for alert in alerts {
-            let keys = attacker_keys(&alert);
+            let keys = attacker_keys(alert);
             let mut open = false;
             for k in &keys {
                 let full = self.keys.len() >= MAX_KEYS;
@@ -72,12 +113,14 @@ impl Gate {
                 };
                 if !entry.regions.contains(&alert.region) {
                     entry.regions.push(alert.region);
+                    out.regions.push((k.clone(), alert.region));
                 }
                 if !entry.open && entry.regions.len() >= self.min_regions {
                     entry.open = true;
+                    out.opened.push(k.clone());
                     for held in entry.held.drain(..) {
-                        if released.insert(held.id) {
-                            out.push(held);
+                        if released.insert(held) {
+                            out.release.push(held);
                         }
                     }
                 }
@@ -85,14 +128,15 @@ impl Gate {
             }
             if open {
                 if released.insert(alert.id) {
-                    out.push(alert);
+                    out.release.push(alert.id);
                 }
             } else {
                 for k in &keys {
                     if let Some(e) = self.keys.get_mut(k)
                         && e.held.len() < MAX_HELD
                     {
-                        e.held.push(alert.clone());
+                        e.held.push(alert.id);
+                        out.held.push((k.clone(), alert.id));
                     }
                 }
             }
@@ -141,21 +185,45 @@ mod tests {
         let mut g = Gate::new(2);
         let a1 = alert("410100", "203.0.113.7");
         let a2 = alert("410100", "203.0.113.7");
-        assert!(g.admit(vec![a1.clone(), a2.clone()]).is_empty());
+        let first = g.admit(&[a1.clone(), a2.clone()]);
+        assert!(first.release.is_empty());
+        assert_eq!(first.held.len(), 2);
+        assert_eq!(
+            first.regions,
+            vec![("source_ip:203.0.113.7".to_owned(), a1.region)]
+        );
         // Another attacker in the other city, same user: not the same attacker.
-        assert!(g.admit(vec![alert("410200", "198.51.100.1")]).is_empty());
+        assert!(
+            g.admit(&[alert("410200", "198.51.100.1")])
+                .release
+                .is_empty()
+        );
         let b1 = alert("410200", "203.0.113.7");
-        let out = g.admit(vec![b1.clone()]);
-        let ids: Vec<_> = out.iter().map(|a| a.id).collect();
-        assert_eq!(ids, vec![a1.id, a2.id, b1.id]);
+        let out = g.admit(std::slice::from_ref(&b1));
+        assert_eq!(out.release, vec![a1.id, a2.id, b1.id]);
+        assert_eq!(out.opened, vec!["source_ip:203.0.113.7".to_owned()]);
         // Later alerts of the attacker go straight on, from either region.
         let a3 = alert("410100", "203.0.113.7");
-        assert_eq!(g.admit(vec![a3.clone()]).len(), 1);
+        assert_eq!(g.admit(&[a3]).release.len(), 1);
     }
 
     #[test]
     fn min_regions_one_releases_at_once() {
         let mut g = Gate::new(1);
-        assert_eq!(g.admit(vec![alert("410100", "192.0.2.1")]).len(), 1);
+        assert_eq!(g.admit(&[alert("410100", "192.0.2.1")]).release.len(), 1);
+    }
+
+    #[test]
+    fn a_restored_gate_remembers_regions_and_held_alerts() {
+        let mut g = Gate::new(2);
+        let a1 = alert("410100", "203.0.113.8");
+        let first = g.admit(std::slice::from_ref(&a1));
+        let mut again = Gate::new(2);
+        again.restore(first.regions, first.held);
+        let b1 = alert("410200", "203.0.113.8");
+        assert_eq!(
+            again.admit(std::slice::from_ref(&b1)).release,
+            vec![a1.id, b1.id]
+        );
     }
 }

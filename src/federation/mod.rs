@@ -62,13 +62,32 @@ impl Federation {
         cfg: FederationResolved,
     ) -> anyhow::Result<Arc<Federation>> {
         let db = db::Db::open(data_dir)?;
+        let mut gate = gate::Gate::new(cfg.min_regions);
+        let (regions, held) = db.call_blocking(|c| {
+            let mut q = c.prepare("SELECT key, region FROM gate_regions")?;
+            let regions = q
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut q = c.prepare("SELECT key, alert FROM gate_held")?;
+            let held = q
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok((regions, held))
+        })?;
+        gate.restore(
+            regions
+                .into_iter()
+                .filter_map(|(k, r)| Some((k, r.parse().ok()?))),
+            held.into_iter()
+                .filter_map(|(k, a)| Some((k, a.parse().ok()?))),
+        );
         let (tx, rx) = mpsc::channel(64);
         let fed = Arc::new(Federation {
             db,
             store,
             node,
             region,
-            gate: Mutex::new(gate::Gate::new(cfg.min_regions)),
+            gate: Mutex::new(gate),
             cfg,
             queued: Notify::new(),
             to_correlator: tx,

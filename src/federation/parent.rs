@@ -224,10 +224,47 @@ impl Federation {
             .await?;
         let n = new.len();
         counter!("onewall_federation_alerts_received_total").increment(n as u64);
-        let released = match self.gate.lock() {
-            Ok(mut g) => g.admit(new),
-            Err(_) => Vec::new(),
+        let admitted = match self.gate.lock() {
+            Ok(mut g) => g.admit(&new),
+            Err(_) => anyhow::bail!("federation gate lock poisoned"),
         };
+        let release = admitted.release.clone();
+        // What the gate learned is kept, so a restart of this node forgets no attacker.
+        self.db
+            .call(move |c| {
+                let tx = c.transaction()?;
+                {
+                    let mut reg = tx.prepare_cached(
+                        "INSERT INTO gate_regions (key, region) VALUES (?1, ?2) \
+                         ON CONFLICT DO NOTHING",
+                    )?;
+                    for (k, r) in &admitted.regions {
+                        reg.execute(params![k, r.to_string()])?;
+                    }
+                    let mut held = tx.prepare_cached(
+                        "INSERT INTO gate_held (key, alert) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                    )?;
+                    for (k, a) in &admitted.held {
+                        held.execute(params![k, a.to_string()])?;
+                    }
+                    let mut open = tx.prepare_cached("DELETE FROM gate_held WHERE key = ?1")?;
+                    for k in &admitted.opened {
+                        open.execute([k])?;
+                    }
+                }
+                tx.commit()
+            })
+            .await?;
+        let mut by_id: std::collections::HashMap<AlertId, Alert> =
+            new.into_iter().map(|a| (a.id, a)).collect();
+        let mut released = Vec::with_capacity(release.len());
+        for id in release {
+            match by_id.remove(&id) {
+                Some(a) => released.push(a),
+                // Held from an earlier push: it is in the store.
+                None => released.extend(self.store.get_alert(id).await?),
+            }
+        }
         if !released.is_empty() && self.to_correlator.send(released).await.is_err() {
             tracing::warn!("federation: the correlator is not running; remote alerts not grouped");
         }
