@@ -469,6 +469,19 @@ fn replaying_the_spool_raises_no_alert_or_incident_twice() {
     drop(tcp);
     let first = settled(&node, HOSTS * FAILURES);
     assert_eq!(first.0.len(), HOSTS * FAILURES, "one alert per failure");
+    // The API names the selection each matched value satisfied.
+    let served = &all_items(&node, "/api/v1/alerts")[0];
+    let selections: BTreeSet<&str> = served["matched"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["selection"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        selections,
+        BTreeSet::from(["selection_failure", "selection_process"]),
+        "{served}"
+    );
     assert_eq!(first.1.len(), HOSTS, "one incident per host");
     for (id, alerts, ..) in &first.1 {
         assert_eq!(alerts.len(), FAILURES, "incident {id}: {alerts:?}");

@@ -510,3 +510,22 @@ fn a_snapshot_of_a_changed_definition_is_not_restored() {
     let mut same = engine(COUNT, SigmaConfig::default());
     assert_eq!(same.restore(snap), 1);
 }
+
+#[test]
+fn an_alert_delivered_again_counts_once_and_the_window_fires_with_the_same_id() {
+    let ip = [("source.ip", "10.0.0.9")];
+    let first = [alert("fail", 0, &ip), alert("fail", 10, &ip)];
+    let mut c = engine(COUNT, SigmaConfig::default());
+    assert!(run(&mut c, &first).is_empty());
+    // A replay delivers both again: still two alerts in the window, nothing fires.
+    assert!(run(&mut c, &first).is_empty(), "a repeat counted again");
+    assert_eq!(c.stats().accepted, 2);
+    let third = alert("fail", 20, &ip);
+    let fired = run(&mut c, std::slice::from_ref(&third));
+    assert_eq!(fired.len(), 1);
+    // Another engine fed the same alerts (a restart that replays them) raises the same id.
+    let mut again = engine(COUNT, SigmaConfig::default());
+    let refired = run(&mut again, &[first[0].clone(), first[1].clone(), third]);
+    assert_eq!(refired.len(), 1);
+    assert_eq!(refired[0].id, fired[0].id);
+}
