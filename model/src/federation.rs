@@ -46,6 +46,11 @@ pub struct PushRequest {
     pub node: String,
     /// The child's region; every pushed alert and incident must lie within it.
     pub region: RegionCode,
+    /// The identity of the child's outbox, made when it was created. A new one (a child whose
+    /// data directory was wiped starts its sequence again) resets the parent's last sequence
+    /// for the region.
+    #[serde(default)]
+    pub epoch: String,
     /// When the child sent this push.
     pub sent: Timestamp,
     /// Messages still queued at the child after this batch.
@@ -255,6 +260,7 @@ mod tests {
         let req = PushRequest {
             node: "zz".into(),
             region: "410100".parse().unwrap(),
+            epoch: "e1".into(),
             sent: Timestamp(5),
             outbox_depth: 3,
             oldest_queued: Some(Timestamp(1)),

@@ -165,13 +165,14 @@ impl Federation {
     /// Push one batch and apply the answer. Returns whether more is queued.
     async fn push_once(&self, link: &ParentLink) -> anyhow::Result<bool> {
         let limit = self.cfg.batch_size;
-        let (messages, depth, ack_down) = self
+        let (messages, depth, ack_down, epoch) = self
             .db
             .call(move |c| {
                 Ok((
                     outbox::batch(c, limit)?,
                     outbox::depth(c)?,
                     outbox::ack_down(c)?,
+                    outbox::epoch(c)?,
                 ))
             })
             .await?;
@@ -179,6 +180,7 @@ impl Federation {
         let req = PushRequest {
             node: self.node.clone(),
             region: self.region,
+            epoch,
             sent: Timestamp::now(),
             outbox_depth: depth.messages.saturating_sub(sent_n),
             oldest_queued: depth.oldest,

@@ -50,7 +50,8 @@ CREATE TABLE IF NOT EXISTS children (
     alerts INTEGER NOT NULL,
     last_seq INTEGER NOT NULL,
     ack_down INTEGER NOT NULL,
-    next_down INTEGER NOT NULL
+    next_down INTEGER NOT NULL,
+    epoch TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS downlink (
     region TEXT NOT NULL,

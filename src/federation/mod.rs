@@ -29,6 +29,8 @@ mod gate;
 mod hub;
 pub mod outbox;
 mod parent;
+#[cfg(test)]
+mod tests;
 
 pub use child::run_uplink;
 
@@ -62,6 +64,26 @@ impl Federation {
         cfg: FederationResolved,
     ) -> anyhow::Result<Arc<Federation>> {
         let db = db::Db::open(data_dir)?;
+        let (fed, rx) = Federation::new(db, store, node, region, cfg)?;
+        let fed = Arc::new(fed);
+        if let Ok(mut slot) = REMOTE_ALERTS.lock() {
+            *slot = Some(rx);
+        }
+        if INSTALLED.set(fed.clone()).is_err() {
+            warn!("federation installed twice; the first stays");
+        }
+        Ok(fed)
+    }
+
+    /// The federation over `db`, and the receiver of the alerts it releases to the
+    /// correlator.
+    fn new(
+        db: db::Db,
+        store: Arc<dyn Store>,
+        node: String,
+        region: RegionCode,
+        cfg: FederationResolved,
+    ) -> anyhow::Result<(Federation, mpsc::Receiver<Vec<Alert>>)> {
         let mut gate = gate::Gate::new(cfg.min_regions);
         let (regions, held) = db.call_blocking(|c| {
             let mut q = c.prepare("SELECT key, region FROM gate_regions")?;
@@ -82,7 +104,7 @@ impl Federation {
                 .filter_map(|(k, a)| Some((k, a.parse().ok()?))),
         );
         let (tx, rx) = mpsc::channel(64);
-        let fed = Arc::new(Federation {
+        let fed = Federation {
             db,
             store,
             node,
@@ -92,14 +114,8 @@ impl Federation {
             queued: Notify::new(),
             to_correlator: tx,
             parent_seen: Mutex::new(None),
-        });
-        if let Ok(mut slot) = REMOTE_ALERTS.lock() {
-            *slot = Some(rx);
-        }
-        if INSTALLED.set(fed.clone()).is_err() {
-            warn!("federation installed twice; the first stays");
-        }
-        Ok(fed)
+        };
+        Ok((fed, rx))
     }
 
     /// Whether this node pushes to a parent.

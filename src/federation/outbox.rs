@@ -77,6 +77,16 @@ pub fn ack(c: &Connection, seq: u64) -> rusqlite::Result<usize> {
     c.execute("DELETE FROM outbox WHERE seq <= ?1", [seq as i64])
 }
 
+/// The outbox's identity, made on first use.
+pub fn epoch(c: &Connection) -> rusqlite::Result<String> {
+    if let Some(e) = get_kv(c, "epoch")? {
+        return Ok(e);
+    }
+    let e = onewall_model::Id::<()>::now().to_string();
+    set_kv(c, "epoch", &e)?;
+    Ok(e)
+}
+
 /// The highest downlink sequence applied.
 pub fn ack_down(c: &Connection) -> rusqlite::Result<u64> {
     Ok(get_kv(c, "ack_down")?
@@ -154,6 +164,8 @@ mod tests {
             assert_eq!(ack_down(c)?, 0);
             set_ack_down(c, 7)?;
             assert_eq!(ack_down(c)?, 7);
+            let e = epoch(c)?;
+            assert_eq!(epoch(c)?, e, "made once");
             Ok(())
         })
         .unwrap();

@@ -20,18 +20,20 @@ use super::Federation;
 const MAX_DOWN: i64 = 500;
 
 /// A child's row, as far as a push needs it.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 struct ChildState {
     last_seq: u64,
+    epoch: String,
 }
 
 fn child_state(c: &Connection, region: RegionCode) -> rusqlite::Result<ChildState> {
     Ok(c.query_row(
-        "SELECT last_seq FROM children WHERE region = ?1",
+        "SELECT last_seq, epoch FROM children WHERE region = ?1",
         [region.to_string()],
         |r| {
             Ok(ChildState {
                 last_seq: r.get::<_, i64>(0)? as u64,
+                epoch: r.get(1)?,
             })
         },
     )
@@ -70,7 +72,12 @@ impl Federation {
     /// Apply a child's push (scope already checked) and answer it.
     pub(super) async fn apply_push(&self, req: PushRequest) -> anyhow::Result<PushReply> {
         let region = req.region;
-        let state = self.db.call(move |c| child_state(c, region)).await?;
+        let mut state = self.db.call(move |c| child_state(c, region)).await?;
+        if !req.epoch.is_empty() && !state.epoch.is_empty() && req.epoch != state.epoch {
+            // A new outbox at the child (its data was wiped): its sequence starts again.
+            tracing::warn!(%region, node = %req.node, "federation: a child's outbox is new; its sequence restarts");
+            state.last_seq = 0;
+        }
         let fresh: Vec<_> = req
             .messages
             .into_iter()
@@ -118,6 +125,7 @@ impl Federation {
         }
         let node = req.node.clone();
         let (oldest, depth, ack_down) = (req.oldest_queued, req.outbox_depth, req.ack_down);
+        let epoch = req.epoch.clone();
         let now = Timestamp::now();
         let messages = self
             .db
@@ -125,12 +133,13 @@ impl Federation {
                 let r = region.to_string();
                 c.execute(
                     "INSERT INTO children (region, node, last_contact, oldest_queued, \
-                     outbox_depth, alerts, last_seq, ack_down, next_down) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1) \
+                     outbox_depth, alerts, last_seq, ack_down, next_down, epoch) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9) \
                      ON CONFLICT (region) DO UPDATE SET node = excluded.node, \
                      last_contact = excluded.last_contact, oldest_queued = excluded.oldest_queued, \
                      outbox_depth = excluded.outbox_depth, alerts = alerts + excluded.alerts, \
-                     last_seq = excluded.last_seq, ack_down = excluded.ack_down",
+                     last_seq = excluded.last_seq, ack_down = excluded.ack_down, \
+                     epoch = excluded.epoch",
                     params![
                         r,
                         node,
@@ -139,7 +148,8 @@ impl Federation {
                         depth as i64,
                         received as i64,
                         last_seq as i64,
-                        ack_down as i64
+                        ack_down as i64,
+                        epoch
                     ],
                 )?;
                 c.execute(

@@ -1,0 +1,241 @@
+//! The parent's side of a push over the real embedded store: sequences applied once, alerts
+//! once, the gate, epochs, child incident links and the downlink.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use onewall_model::federation::{Down, IncidentSnapshot, PushReply, PushRequest, Up, UpMessage};
+use onewall_model::{
+    Alert, AlertId, Entity, EntityKind, Incident, IncidentId, IncidentStatus, RegionCode, RuleRef,
+    Severity, Timestamp,
+};
+use onewall_store::{SqliteStore, Store};
+use tokio::sync::mpsc;
+
+use super::Federation;
+use super::db::Db;
+use crate::config::federation::FederationResolved;
+
+fn cfg() -> FederationResolved {
+    FederationResolved {
+        parent: None,
+        batch_size: 100,
+        push_interval: Duration::from_millis(100),
+        heartbeat: Duration::from_secs(1),
+        retry_min: Duration::from_millis(100),
+        retry_max: Duration::from_secs(1),
+        min_regions: 2,
+        children: vec!["410100".parse().unwrap()],
+    }
+}
+
+fn alert(region: &str, ip: &str) -> Alert {
+    Alert {
+        id: AlertId::now(),
+        time: Timestamp::now(),
+        created: Timestamp::now(),
+        rule: RuleRef {
+            id: "ssh-fail".into(),
+            title: "SSH failure".into(),
+            level: Severity::Medium,
+            status: None,
+            tags: vec![],
+        },
+        severity: Severity::Medium,
+        event_ids: vec![],
+        entities: vec![Entity {
+            kind: EntityKind::SourceIp,
+            value: ip.into(),
+        }],
+        region: region.parse().unwrap(),
+        matched: vec![],
+    }
+}
+
+fn push(region: &str, epoch: &str, ack_down: u64, messages: Vec<(u64, Up)>) -> PushRequest {
+    PushRequest {
+        node: format!("node-{region}"),
+        region: region.parse().unwrap(),
+        epoch: epoch.into(),
+        sent: Timestamp::now(),
+        outbox_depth: 0,
+        oldest_queued: None,
+        ack_down,
+        messages: messages
+            .into_iter()
+            .map(|(seq, body)| UpMessage { seq, body })
+            .collect(),
+    }
+}
+
+fn up(a: &Alert) -> Up {
+    Up::Alert {
+        alert: Box::new(a.clone()),
+    }
+}
+
+async fn stored(store: &Arc<dyn Store>, a: &Alert) -> bool {
+    store.get_alert(a.id).await.unwrap().is_some()
+}
+
+fn released(rx: &mut mpsc::Receiver<Vec<Alert>>) -> Vec<AlertId> {
+    let mut out = Vec::new();
+    while let Ok(batch) = rx.try_recv() {
+        out.extend(batch.into_iter().map(|a| a.id));
+    }
+    out
+}
+
+#[tokio::test]
+async fn pushes_apply_once_gate_by_regions_reset_on_a_new_epoch_and_carry_dispatches() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).unwrap());
+    let province: RegionCode = "410000".parse().unwrap();
+    let (fed, mut rx) = Federation::new(
+        Db::open(dir.path()).unwrap(),
+        store.clone(),
+        "henan".into(),
+        province,
+        cfg(),
+    )
+    .unwrap();
+
+    // 410100: an alert and the city's incident holding it.
+    let a1 = alert("410100", "203.0.113.5");
+    let c1 = IncidentId::now();
+    let snapshot = IncidentSnapshot {
+        id: c1,
+        title: "ssh".into(),
+        status: IncidentStatus::New,
+        severity: Severity::Medium,
+        grade: None,
+        region: "410100".parse().unwrap(),
+        alert_ids: vec![a1.id],
+        entities: a1.entities.clone(),
+        parent: None,
+        updated: Timestamp::now(),
+    };
+    let first = push(
+        "410100",
+        "e1",
+        0,
+        vec![
+            (1, up(&a1)),
+            (
+                2,
+                Up::Incident {
+                    incident: Box::new(snapshot),
+                },
+            ),
+        ],
+    );
+    let reply: PushReply = fed.apply_push(first.clone()).await.unwrap();
+    assert_eq!(reply.acked_up, 2);
+    assert_eq!(reply.region, Some(province));
+    assert!(stored(&store, &a1).await);
+    assert!(released(&mut rx).is_empty(), "one region: held");
+
+    // The same push again: applied once.
+    assert_eq!(fed.apply_push(first).await.unwrap().acked_up, 2);
+    let health = fed.children_health().await.unwrap();
+    let zz = health.iter().find(|c| c["region"] == "410100").unwrap();
+    assert_eq!(zz["alerts_received"], 1);
+    assert_eq!(zz["last_seq"], 2);
+
+    // The same attacker in 410200: both alerts go on to the correlator.
+    let b1 = alert("410200", "203.0.113.5");
+    fed.apply_push(push("410200", "k1", 0, vec![(1, up(&b1))]))
+        .await
+        .unwrap();
+    assert_eq!(released(&mut rx), vec![a1.id, b1.id]);
+
+    // A sequence already applied is skipped; a new epoch (a wiped child) starts again.
+    let a2 = alert("410100", "198.51.100.9");
+    fed.apply_push(push("410100", "e1", 0, vec![(1, up(&a2))]))
+        .await
+        .unwrap();
+    assert!(
+        !stored(&store, &a2).await,
+        "seq 1 of the old outbox was applied"
+    );
+    let r = fed
+        .apply_push(push("410100", "e2", 0, vec![(1, up(&a2))]))
+        .await
+        .unwrap();
+    assert_eq!(r.acked_up, 1);
+    assert!(stored(&store, &a2).await);
+
+    // A parent incident holding both alerts links the city incident; a dispatch names it.
+    let now = Timestamp::now();
+    let parent = Incident {
+        id: IncidentId::now(),
+        title: "one attacker, two cities".into(),
+        status: IncidentStatus::New,
+        severity: Severity::High,
+        group_key: "source_ip:203.0.113.5".into(),
+        region: "410100".parse().unwrap(),
+        regions: vec!["410100".parse().unwrap(), "410200".parse().unwrap()],
+        assignee: None,
+        team: None,
+        entities: a1.entities.clone(),
+        alert_ids: vec![a1.id, b1.id],
+        rule_ids: vec!["ssh-fail".into()],
+        first_seen: now,
+        last_seen: now,
+        created: now,
+        updated: now,
+        parent: None,
+        children: vec![],
+        timeline: vec![],
+        classification: Default::default(),
+    };
+    store.upsert_incidents(vec![parent.clone()]).await.unwrap();
+    fed.parent_incident_changed(&parent).await.unwrap();
+    let (children, _) = fed.parent_links(parent.id).await.unwrap();
+    assert_eq!(children.len(), 1);
+    assert_eq!(children[0]["incident"], c1.to_string());
+    assert_eq!(children[0]["node"], "node-410100");
+
+    let zz: RegionCode = "410100".parse().unwrap();
+    assert!(fed.is_child(zz).await.unwrap());
+    fed.queue_dispatch(
+        parent.clone(),
+        zz,
+        "block it".into(),
+        Some("zz-soc".into()),
+        "alice".into(),
+    )
+    .await
+    .unwrap();
+    let r = fed
+        .apply_push(push("410100", "e2", 0, vec![]))
+        .await
+        .unwrap();
+    assert_eq!(r.messages.len(), 1);
+    let seq = r.messages[0].seq;
+    match &r.messages[0].body {
+        Down::Dispatch {
+            incident,
+            child_incidents,
+            alert_ids,
+            team,
+            ..
+        } => {
+            assert_eq!(*incident, parent.id);
+            assert_eq!(child_incidents, &vec![c1]);
+            assert_eq!(alert_ids, &vec![a1.id]);
+            assert_eq!(team.as_deref(), Some("zz-soc"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Acknowledged: not sent again.
+    let r = fed
+        .apply_push(push("410100", "e2", seq, vec![]))
+        .await
+        .unwrap();
+    assert!(r.messages.is_empty());
+    // The dispatch is on the parent incident's timeline and in its links.
+    let (_, dispatches) = fed.parent_links(parent.id).await.unwrap();
+    assert_eq!(dispatches[0]["region"], "410100");
+    assert_eq!(dispatches[0]["by"], "alice");
+}
