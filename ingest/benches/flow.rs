@@ -7,6 +7,10 @@
 //! data datagrams are decoded over and over. Each figure is the median of 15 samples of about
 //! 200 ms; the bench prints records/s for both sides and their ratio. Not a test: nothing is
 //! asserted.
+//!
+//! `FLOW_BENCH_OURS_ONLY=1` runs only our side, for an instruction profile
+//! (`valgrind --tool=callgrind`): instructions per record do not move with the machine's load,
+//! which wall-clock figures on a shared machine do.
 
 use std::hint::black_box;
 use std::net::SocketAddr;

@@ -253,3 +253,52 @@ fn recorded_exports_decode_to_events_the_mapped_rules_read() {
         Some("69.42.98.86".to_owned())
     );
 }
+
+#[test]
+fn a_pack_naming_firewall_and_flow_runs_one_rule_on_firewall_logs_and_flows() {
+    use onewall_ingest::{ParseContext, parse_syslog};
+    use onewall_model::{RegionTree, Source};
+    use onewall_rules::pack::{RuleSet, RuleSetConfig};
+
+    // The pack the README shows: SigmaHQ rules, `pipelines: [firewall, flow]`.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("pack.yml"),
+        "name: sigmahq-network\npipelines: [firewall, flow]\n",
+    )
+    .expect("manifest");
+    for (i, rel) in [EQUATION, CALLBACK_LINUX].iter().enumerate() {
+        let (src, _) = sigma(rel);
+        std::fs::write(dir.path().join(format!("rule{i}.yml")), src.text).expect("rule");
+    }
+    let config = RuleSetConfig {
+        builtin: false,
+        packs: vec![dir.path().to_path_buf()],
+        ..RuleSetConfig::default()
+    };
+    let now = Timestamp::parse_rfc3339("2026-03-15T04:00:00Z").expect("time");
+    let (set, report) = RuleSet::load(&config, &RegionTree::builtin(), now).expect("rule set");
+    assert!(report.load.errors.is_empty(), "{:?}", report.load.errors);
+    assert_eq!(report.load.compiled, 2);
+
+    // A real H3C firewall line, its destination made an Equation Group address.
+    let line = std::fs::read_to_string(format!("{CORPUS}/formats/h3c.log"))
+        .expect("h3c corpus")
+        .lines()
+        .find(|l| l.contains("DstIPAddr(1007)=221.181.72.79"))
+        .expect("h3c line")
+        .replace("221.181.72.79", "69.42.98.86");
+    let ctx = ParseContext::new(now, RegionCode::HENAN, Source::new("test", None));
+    let firewall = parse_syslog(line.as_bytes(), &ctx);
+    let flow = flows(&[tcp([10, 1, 2, 3], 40_003, [69, 42, 98, 86], 443)]);
+    let other = flows(&[tcp([10, 1, 2, 3], 40_003, [198, 51, 100, 7], 443)]);
+    let mut alerts = Vec::new();
+    set.match_batch(
+        &[firewall, flow[0].clone(), other[0].clone()],
+        now,
+        &mut alerts,
+    );
+    let equation = id(EQUATION);
+    assert_eq!(alerts.len(), 2, "{alerts:?}");
+    assert!(alerts.iter().all(|a| a.rule.id == equation));
+}
