@@ -302,6 +302,25 @@ fn province_links_both_cities_dispatches_hears_closure_and_misses_nothing_after_
     })
     .expect("the province's comment reached the city");
 
+    // The province acknowledges; the city's incident follows, and the province hears it.
+    let (status, reply) = province.post(&format!("/api/v1/incidents/{pid}/acknowledge"), b"");
+    assert_eq!(status, 200, "{reply}");
+    eventually(WAIT, || {
+        let inc = zz.get(&format!("/api/v1/incidents/{zz_id}"));
+        (inc["status"] == "acknowledged").then_some(())
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "the city did not follow the acknowledgement: {}",
+            zz.get(&format!("/api/v1/incidents/{zz_id}"))
+        )
+    });
+    eventually(WAIT, || {
+        let inc = province.get(&format!("/api/v1/incidents/{pid}"));
+        (inc["dispatches"][0]["status"] == "acknowledged").then_some(())
+    })
+    .expect("the province hears the city's status");
+
     // The city closes its incident; the province sees it.
     let (status, reply) = zz.post(
         &format!("/api/v1/incidents/{zz_id}/status"),

@@ -360,7 +360,8 @@ impl Federation {
                 let actor = remote_actor(parent_region, &by);
                 for id in self.linked_to(incident).await? {
                     let actor = actor.clone();
-                    self.store
+                    let changed = self
+                        .store
                         .update_incident(
                             id,
                             Box::new(move |i: &mut Incident| {
@@ -379,7 +380,11 @@ impl Federation {
                                 Ok(())
                             }),
                         )
-                        .await?;
+                        .await;
+                    // The parent hears the status the local incident has now.
+                    if let Some(inc) = settled(id, changed)? {
+                        self.child_incident_changed(&inc).await?;
+                    }
                 }
             }
             Down::Comment {
@@ -391,7 +396,8 @@ impl Federation {
                 let actor = remote_actor(parent_region, &by);
                 for id in self.linked_to(incident).await? {
                     let (actor, text) = (actor.clone(), text.clone());
-                    self.store
+                    let changed = self
+                        .store
                         .update_incident(
                             id,
                             Box::new(move |i: &mut Incident| {
@@ -401,7 +407,8 @@ impl Federation {
                                 Ok(())
                             }),
                         )
-                        .await?;
+                        .await;
+                    settled(id, changed)?;
                 }
             }
         }
@@ -441,6 +448,24 @@ impl Federation {
                 "dispatched_at": l.dispatched_at,
             })
         }))
+    }
+}
+
+/// The outcome of applying a downlink change to local incident `id`: an incident that is gone
+/// (or refused the change) is skipped with a warning, so one message cannot block the
+/// downlink; a backend failure is an error (the push is retried).
+fn settled(
+    id: IncidentId,
+    r: Result<Incident, onewall_store::StoreError>,
+) -> anyhow::Result<Option<Incident>> {
+    use onewall_store::StoreError;
+    match r {
+        Ok(inc) => Ok(Some(inc)),
+        Err(e @ (StoreError::NotFound { .. } | StoreError::Conflict(_))) => {
+            warn!(incident = %id, error = %e, "federation: a change from the parent was not applied");
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
