@@ -26,6 +26,7 @@ use crate::config::federation::FederationResolved;
 mod child;
 pub mod db;
 mod gate;
+mod health;
 mod hub;
 pub mod outbox;
 mod parent;
