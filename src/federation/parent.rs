@@ -375,7 +375,7 @@ impl Federation {
         Ok(())
     }
 
-    /// A timeline note on parent incident `parent` from a child.
+    /// A timeline note on parent incident `parent` from a child it was dispatched to.
     async fn note_on(
         &self,
         parent: IncidentId,
@@ -383,6 +383,23 @@ impl Federation {
         by: &str,
         text: String,
     ) -> anyhow::Result<()> {
+        // Only an incident dispatched to this child hears from it.
+        let dispatched = self
+            .db
+            .call(move |c| {
+                c.query_row(
+                    "SELECT 1 FROM dispatches WHERE incident = ?1 AND region = ?2",
+                    params![parent.to_string(), region.to_string()],
+                    |_| Ok(()),
+                )
+                .optional()
+            })
+            .await?;
+        if dispatched.is_none() {
+            tracing::warn!(incident = %parent, %region,
+                "federation: a child wrote about a parent incident not dispatched to it; ignored");
+            return Ok(());
+        }
         let actor = remote_actor(region, by);
         let r = self
             .store

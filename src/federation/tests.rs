@@ -234,6 +234,42 @@ async fn pushes_apply_once_gate_by_regions_reset_on_a_new_epoch_and_carry_dispat
         .await
         .unwrap();
     assert!(r.messages.is_empty());
+    // The city's comment lands on the parent incident; from the other city it is ignored.
+    let comment = |text: &str| Up::Comment {
+        incident: c1,
+        parent: parent.id,
+        text: text.into(),
+        by: "bob".into(),
+        at: Timestamp::now(),
+    };
+    fed.apply_push(push("410100", "e2", seq, vec![(2, comment("on it"))]))
+        .await
+        .unwrap();
+    fed.apply_push(push("410200", "k1", 0, vec![(2, comment("not mine"))]))
+        .await
+        .unwrap();
+    let texts: Vec<(String, String)> = store
+        .get_incident(parent.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .timeline
+        .into_iter()
+        .filter_map(|e| match e.change {
+            onewall_model::TimelineKind::Comment { text } => Some((e.actor, text)),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        texts
+            .iter()
+            .any(|(a, t)| a == "remote:410100/bob" && t.ends_with("on it")),
+        "{texts:?}"
+    );
+    assert!(
+        !texts.iter().any(|(_, t)| t.contains("not mine")),
+        "{texts:?}"
+    );
     // The dispatch is on the parent incident's timeline and in its links.
     let (_, dispatches) = fed.parent_links(parent.id).await.unwrap();
     assert_eq!(dispatches[0]["region"], "410100");
