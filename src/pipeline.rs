@@ -125,35 +125,38 @@ fn detect_stage(
     }
 }
 
+/// What the event writer hands the alert stage: a written batch, its alerts, the spool
+/// sequence number after it, and whether the events were stored.
+struct Written {
+    events: Vec<Event>,
+    alerts: Vec<Alert>,
+    end_seq: u64,
+    stored: bool,
+}
+
+/// The event writer: joins queued batches and writes them, then hands each batch to the alert
+/// stage ([`alert_stage`]), which runs beside it. While the alerts and incidents of one batch
+/// are written, the next batch's events already are, so a store's round trips (and, for
+/// ClickHouse, the server's work) overlap instead of adding up.
 async fn store_stage(
     store: Arc<dyn Store>,
     spool: Option<Arc<Spool>>,
-    mut correlation: CorrelationStage,
+    correlation: CorrelationStage,
     mut from_detect: mpsc::Receiver<Detected>,
     batching: Batching,
     shutdown: watch::Receiver<bool>,
 ) {
-    // Once a write is given up (at shutdown), nothing later is committed: the spool keeps it
-    // all for the next start.
-    let mut committing = true;
-    // Alerts pushed by child nodes (on a parent), for the correlator only: already stored.
-    let mut remote = crate::federation::take_remote_alerts();
-    loop {
-        let next = tokio::select! {
-            d = from_detect.recv() => d,
-            Some(pushed) = async {
-                match remote.as_mut() {
-                    Some(r) => r.recv().await,
-                    None => std::future::pending().await,
-                }
-            } => {
-                correlation.incidents(&*store, &pushed, &shutdown).await;
-                continue;
-            }
-        };
-        let Some((mut events, mut alerts, mut end_seq)) = next else {
-            break;
-        };
+    let spooled = spool.is_some();
+    // One written batch waits while the alert stage works on another.
+    let (to_alerts, from_events) = mpsc::channel::<Written>(1);
+    let alerts_task = tokio::spawn(alert_stage(
+        store.clone(),
+        spool,
+        correlation,
+        from_events,
+        shutdown.clone(),
+    ));
+    while let Some((mut events, mut alerts, mut end_seq)) = from_detect.recv().await {
         // Take what else is already waiting (and, with a linger, what arrives within it), so a
         // busy node writes larger transactions: a store's cost is mostly per commit or insert,
         // not per row.
@@ -183,24 +186,79 @@ async fn store_stage(
         let n = events.len() as u64;
         counter!("onewall_store_event_writes_total").increment(1);
         let started = Instant::now();
-        let written = retry("write events", &shutdown, || {
+        let stored = retry("write events", &shutdown, || {
             let store = store.clone();
             let events = events.clone();
             async move { store.write_events(events).await }
         })
         .await;
         busy("write_events", started);
-        if written {
+        if stored {
             counter!("onewall_store_events_written_total").increment(n);
             signals::events(&events).await;
-        } else if spool.is_some() {
+        } else if spooled {
             warn!(
                 events = n,
                 "events not stored at shutdown stay in the spool for the next start"
             );
-            committing = false;
         } else {
             counter!("onewall_ingest_dropped_total", "reason" => "store_unavailable").increment(n);
+        }
+        let written = Written {
+            events,
+            alerts,
+            end_seq,
+            stored,
+        };
+        if to_alerts.send(written).await.is_err() {
+            error!("alert stage is gone; store stage stops");
+            break;
+        }
+    }
+    drop(to_alerts);
+    if let Err(e) = alerts_task.await {
+        error!(error = %e, "alert stage ended abnormally");
+    }
+}
+
+/// After a batch's events are written: Sigma correlations, the alerts, the spool commit, and
+/// incidents, batch by batch in order.
+async fn alert_stage(
+    store: Arc<dyn Store>,
+    spool: Option<Arc<Spool>>,
+    mut correlation: CorrelationStage,
+    mut from_events: mpsc::Receiver<Written>,
+    shutdown: watch::Receiver<bool>,
+) {
+    // Once a write is given up (at shutdown), nothing later is committed: the spool keeps it
+    // all for the next start.
+    let mut committing = true;
+    // Alerts pushed by child nodes (on a parent), for the correlator only: already stored.
+    let mut remote = crate::federation::take_remote_alerts();
+    loop {
+        let next = tokio::select! {
+            d = from_events.recv() => d,
+            Some(pushed) = async {
+                match remote.as_mut() {
+                    Some(r) => r.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                correlation.incidents(&*store, &pushed, &shutdown).await;
+                continue;
+            }
+        };
+        let Some(Written {
+            events,
+            mut alerts,
+            end_seq,
+            stored,
+        }) = next
+        else {
+            break;
+        };
+        if !stored {
+            committing = false;
         }
         // Sigma correlations: their alerts are stored and grouped with the batch's.
         let started = Instant::now();
