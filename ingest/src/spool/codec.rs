@@ -3,6 +3,7 @@
 //!
 //! Little-endian integers; strings and byte strings are a `u32` length and the bytes.
 
+use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use onewall_model::{Event, EventId, Fields, Format, RegionCode, Source, Timestamp, Value};
@@ -20,7 +21,15 @@ pub fn encode(e: &Event, out: &mut Vec<u8>) {
     out.extend_from_slice(&e.region.get().to_le_bytes());
     bytes(out, e.source.collector.as_bytes());
     match e.source.peer {
-        Some(p) => bytes(out, p.to_string().as_bytes()),
+        Some(p) => {
+            // Written in place (no string per event): a length slot, the text, the length.
+            let at = out.len();
+            out.extend_from_slice(&[0; 4]);
+            // Writing to a Vec cannot fail.
+            let _ = write!(out, "{p}");
+            let len = (out.len() - at - 4) as u32;
+            out[at..at + 4].copy_from_slice(&len.to_le_bytes());
+        }
         None => out.extend_from_slice(&u32::MAX.to_le_bytes()),
     }
     bytes(out, e.format.as_str().as_bytes());
@@ -196,30 +205,58 @@ fn decode_value(r: &mut Reader<'_>, depth: u32) -> Result<Value, DecodeError> {
     })
 }
 
-/// CRC-32C (Castagnoli), the checksum of spool records.
-pub fn crc32c(data: &[u8]) -> u32 {
-    const TABLE: [u32; 256] = {
-        let mut t = [0u32; 256];
-        let mut i = 0;
-        while i < 256 {
-            let mut c = i as u32;
-            let mut k = 0;
-            while k < 8 {
-                c = if c & 1 != 0 {
-                    (c >> 1) ^ 0x82F6_3B78
-                } else {
-                    c >> 1
-                };
-                k += 1;
-            }
-            t[i] = c;
-            i += 1;
+/// Lookup tables for CRC-32C, slicing by 8: `TABLES[0]` is the classic byte-at-a-time table,
+/// `TABLES[k][b]` the CRC of byte `b` followed by `k` zero bytes.
+const TABLES: [[u32; 256]; 8] = {
+    let mut t = [[0u32; 256]; 8];
+    let mut i = 0;
+    while i < 256 {
+        let mut c = i as u32;
+        let mut k = 0;
+        while k < 8 {
+            c = if c & 1 != 0 {
+                (c >> 1) ^ 0x82F6_3B78
+            } else {
+                c >> 1
+            };
+            k += 1;
         }
-        t
-    };
+        t[0][i] = c;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 256 {
+        let mut k = 1;
+        while k < 8 {
+            let prev = t[k - 1][i];
+            t[k][i] = (prev >> 8) ^ t[0][(prev & 0xff) as usize];
+            k += 1;
+        }
+        i += 1;
+    }
+    t
+};
+
+/// CRC-32C (Castagnoli), the checksum of spool records. Eight bytes per step (slicing by 8):
+/// the byte-at-a-time loop was about half of a spool append's time.
+pub fn crc32c(data: &[u8]) -> u32 {
+    let t = &TABLES;
     let mut crc = !0u32;
-    for &b in data {
-        crc = TABLE[((crc ^ u32::from(b)) & 0xff) as usize] ^ (crc >> 8);
+    let mut words = data.chunks_exact(8);
+    for w in &mut words {
+        let lo = u32::from_le_bytes([w[0], w[1], w[2], w[3]]) ^ crc;
+        let hi = u32::from_le_bytes([w[4], w[5], w[6], w[7]]);
+        crc = t[7][(lo & 0xff) as usize]
+            ^ t[6][((lo >> 8) & 0xff) as usize]
+            ^ t[5][((lo >> 16) & 0xff) as usize]
+            ^ t[4][(lo >> 24) as usize]
+            ^ t[3][(hi & 0xff) as usize]
+            ^ t[2][((hi >> 8) & 0xff) as usize]
+            ^ t[1][((hi >> 16) & 0xff) as usize]
+            ^ t[0][(hi >> 24) as usize];
+    }
+    for &b in words.remainder() {
+        crc = t[0][((crc ^ u32::from(b)) & 0xff) as usize] ^ (crc >> 8);
     }
     !crc
 }
@@ -227,6 +264,28 @@ pub fn crc32c(data: &[u8]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The byte-at-a-time definition the sliced version must equal.
+    fn crc32c_bytewise(data: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in data {
+            crc = TABLES[0][((crc ^ u32::from(b)) & 0xff) as usize] ^ (crc >> 8);
+        }
+        !crc
+    }
+
+    #[test]
+    fn crc32c_sliced_equals_bytewise_at_every_length_and_alignment() {
+        let data: Vec<u8> = (0..300u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        for start in 0..8 {
+            for end in start..data.len() {
+                let part = &data[start..end];
+                assert_eq!(crc32c(part), crc32c_bytewise(part), "bytes {start}..{end}");
+            }
+        }
+    }
 
     #[test]
     fn crc32c_check_value() {
