@@ -16,6 +16,8 @@ mod events;
 mod records;
 mod schema;
 mod sql;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -60,6 +62,8 @@ struct Writer {
     /// Day tables that exist (`YYYYMMDD`); only changed after the transaction that changed
     /// them committed.
     days: BTreeSet<u32>,
+    /// Incidents as last written, so updates skip decoding them again.
+    incidents: records::IncidentCache,
 }
 
 struct Inner {
@@ -110,7 +114,11 @@ impl SqliteStore {
             inner: Arc::new(Inner {
                 dir: dir.to_owned(),
                 db,
-                writer: Mutex::new(Writer { conn, days }),
+                writer: Mutex::new(Writer {
+                    conn,
+                    days,
+                    incidents: records::IncidentCache::default(),
+                }),
                 readers: Mutex::new(vec![reader]),
             }),
         })
@@ -222,7 +230,7 @@ impl Store for SqliteStore {
             return Ok(());
         }
         self.write("upsert_incidents", move |w| {
-            records::upsert_incidents(&mut w.conn, &incidents)
+            records::upsert_incidents(&mut w.conn, &mut w.incidents, &incidents)
         })
         .await
     }
@@ -265,7 +273,7 @@ impl Store for SqliteStore {
 
     async fn update_incident(&self, id: IncidentId, change: IncidentChange) -> Result<Incident> {
         self.write("update_incident", move |w| {
-            records::update_incident(&mut w.conn, id, change)
+            records::update_incident(&mut w.conn, &mut w.incidents, id, change)
         })
         .await
     }

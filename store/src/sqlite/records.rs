@@ -128,6 +128,39 @@ pub(super) fn search_alerts(conn: &mut Connection, q: &AlertQuery) -> Result<Pag
 
 // ---- incidents ----
 
+/// Incidents this writer stored last, with the `updated` value they were stored with: an
+/// update that finds the row unchanged since starts from the cached copy instead of decoding
+/// the stored JSON, which for an incident with many alerts was the larger part of the
+/// correlator's per-batch cost. Only the writer connection writes incidents, and it fills
+/// the cache after each commit, so a hit is the stored incident.
+#[derive(Debug, Default)]
+pub(super) struct IncidentCache {
+    map: std::collections::HashMap<IncidentId, (i64, Incident)>,
+}
+
+impl IncidentCache {
+    /// Incidents kept; when full the cache starts again.
+    const CAPACITY: usize = 512;
+
+    fn get(&self, id: IncidentId, updated: i64) -> Option<Incident> {
+        match self.map.get(&id) {
+            Some((at, inc)) if *at == updated => Some(inc.clone()),
+            _ => None,
+        }
+    }
+
+    fn put(&mut self, inc: Incident) {
+        if self.map.len() >= Self::CAPACITY && !self.map.contains_key(&inc.id) {
+            self.map.clear();
+        }
+        self.map.insert(inc.id, (inc.updated.0, inc));
+    }
+
+    fn forget(&mut self, id: IncidentId) {
+        self.map.remove(&id);
+    }
+}
+
 fn upsert_incident(tx: &Transaction<'_>, i: &Incident) -> Result<()> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO incidents
@@ -152,7 +185,14 @@ fn upsert_incident(tx: &Transaction<'_>, i: &Incident) -> Result<()> {
     Ok(())
 }
 
-pub(super) fn upsert_incidents(conn: &mut Connection, incidents: &[Incident]) -> Result<()> {
+pub(super) fn upsert_incidents(
+    conn: &mut Connection,
+    cache: &mut IncidentCache,
+    incidents: &[Incident],
+) -> Result<()> {
+    for i in incidents {
+        cache.forget(i.id);
+    }
     let tx = conn.transaction()?;
     for i in incidents {
         upsert_incident(&tx, i)?;
@@ -179,14 +219,26 @@ pub(super) fn get_incident(conn: &mut Connection, id: IncidentId) -> Result<Opti
 /// the transaction back.
 pub(super) fn update_incident(
     conn: &mut Connection,
+    cache: &mut IncidentCache,
     id: IncidentId,
     change: IncidentChange,
 ) -> Result<Incident> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut incident = read_incident(&tx, id)?.ok_or_else(|| StoreError::NotFound {
+    let not_found = || StoreError::NotFound {
         what: "incident",
         id: id.to_string(),
-    })?;
+    };
+    let updated: i64 = tx
+        .prepare_cached("SELECT updated FROM incidents WHERE id = ?1")?
+        .query_row([&id.to_bytes()[..]], |r| r.get(0))
+        .optional()?
+        .ok_or_else(not_found)?;
+    let mut incident = match cache.get(id, updated) {
+        Some(cached) => cached,
+        None => read_incident(&tx, id)?.ok_or_else(not_found)?,
+    };
+    // Whatever happens next, the cached copy may no longer be what is stored.
+    cache.forget(id);
     change(&mut incident)?;
     if incident.id != id {
         return Err(StoreError::Conflict(format!(
@@ -196,6 +248,7 @@ pub(super) fn update_incident(
     }
     upsert_incident(&tx, &incident)?;
     tx.commit()?;
+    cache.put(incident.clone());
     Ok(incident)
 }
 
