@@ -1,9 +1,16 @@
 //! The node's correlation step: Sigma correlation rules over each batch's alerts (their
 //! alerts join the batch), then incident grouping, with the engines' state snapshotted to the
 //! data directory so a restart neither loses a half-complete window nor duplicates incidents.
+//!
+//! The correlation rules come with the rule set ([`RuleSet::correlations`]): loaded from the
+//! same built-in pack, directories and packs as the detection rules, and swapped with them in
+//! one reload. The step notices a new set at its next batch and moves over the state of every
+//! correlation whose id and definition hash are unchanged; changed and removed ones drop
+//! theirs (logged, and counted in `onewall_correlate_reload_dropped_groups_total`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -13,8 +20,8 @@ use onewall_correlate::{
     Correlator, GroupingConfig, Update, extend_incident, grade, mark_merged, merge_incident,
 };
 use onewall_model::{Alert, Event, EventId, Incident, IncidentStatus, Timestamp};
-use onewall_rules::correlation::{ResolvedCorrelation, load_correlations};
-use onewall_rules::{Engine, RuleError, RuleInfo, RuleSource, read_rule_dir};
+use onewall_rules::correlation::ResolvedCorrelation;
+use onewall_rules::pack::{RuleSet, RuleSetHandle};
 use onewall_store::{IncidentQuery, MAX_LIMIT, Store, StoreError};
 use tokio::sync::watch;
 use tracing::{error, info, warn};
@@ -25,45 +32,13 @@ use crate::pipeline::{retry, signals};
 /// The snapshot file, in the store directory.
 pub const SNAPSHOT_FILE: &str = "correlation.snapshot";
 
-/// Correlation rules read from the rule sources, resolved against the compiled rules.
-#[derive(Debug, Default)]
-pub struct Correlations {
-    pub rules: Vec<ResolvedCorrelation>,
-    /// Correlation documents that did not load, and why.
-    pub errors: Vec<RuleError>,
-}
-
-impl Correlations {
-    /// Read the correlation documents of the built-in pack (when `builtin`) and `dirs`.
-    pub fn load(builtin: bool, dirs: &[PathBuf], rules: &[RuleInfo]) -> anyhow::Result<Self> {
-        let mut sources: Vec<RuleSource> = if builtin {
-            Engine::builtin_sources()
-        } else {
-            Vec::new()
-        };
-        for d in dirs {
-            let (more, _) = read_rule_dir(d)
-                .map_err(|e| anyhow::anyhow!("rules.dirs: {}: {e}", d.display()))?;
-            sources.extend(more);
-        }
-        Ok(Self::from_sources(&sources, rules))
-    }
-
-    /// As [`Correlations::load`], from sources at hand.
-    pub fn from_sources(sources: &[RuleSource], rules: &[RuleInfo]) -> Self {
-        let (set, report) = load_correlations(sources);
-        let (resolved, mut errors) = set.resolve(rules);
-        errors.extend(report.errors);
-        Correlations {
-            rules: resolved,
-            errors,
-        }
-    }
-}
-
 /// The correlation step's engines and their snapshot.
 #[derive(Debug)]
 pub struct CorrelationStage {
+    /// The rule set in use; its correlations are followed at each batch.
+    rules: RuleSetHandle,
+    /// The correlations the engine runs (compared by pointer with the set's).
+    loaded: Arc<[ResolvedCorrelation]>,
     sigma: SigmaCorrelator,
     grouping: Correlator,
     snapshot_path: Option<PathBuf>,
@@ -72,10 +47,12 @@ pub struct CorrelationStage {
 }
 
 impl CorrelationStage {
-    /// Build the engines; restore the Sigma state from `data_dir`'s snapshot when there is one
-    /// (a snapshot that cannot be read is reported and set aside, and the node starts empty).
-    pub fn new(c: Correlations, cfg: &CorrelateConfig, data_dir: Option<&Path>) -> Self {
-        let mut sigma = SigmaCorrelator::new(c.rules, cfg.sigma());
+    /// Build the engines for the correlations of the set in use; restore the Sigma state from
+    /// `data_dir`'s snapshot when there is one (a snapshot that cannot be read is reported and
+    /// set aside, and the node starts empty).
+    pub fn new(rules: RuleSetHandle, cfg: &CorrelateConfig, data_dir: Option<&Path>) -> Self {
+        let loaded = rules.current().correlations().clone();
+        let mut sigma = SigmaCorrelator::new(loaded.to_vec(), cfg.sigma());
         let snapshot_path = data_dir.map(|d| d.join(SNAPSHOT_FILE));
         if let Some(path) = &snapshot_path {
             match std::fs::read(path) {
@@ -97,6 +74,8 @@ impl CorrelationStage {
         }
         info!(rules = sigma.rule_count(), "correlation rules loaded");
         CorrelationStage {
+            rules,
+            loaded,
             sigma,
             grouping: Correlator::with_config(cfg.grouping()),
             snapshot_path,
@@ -147,17 +126,42 @@ impl CorrelationStage {
     /// Run the Sigma correlations over a batch's alerts (fields looked up in its events);
     /// returns the correlation alerts raised, for the caller to add to the batch.
     pub fn detect(&mut self, events: &[Event], alerts: &[Alert]) -> Vec<Alert> {
+        let set = self.rules.current();
+        self.follow(&set);
         if self.sigma.rule_count() == 0 || alerts.is_empty() {
             return Vec::new();
         }
         let by_id: HashMap<EventId, &Event> = events.iter().map(|e| (e.id, e)).collect();
         let before = self.sigma.stats();
-        let out = self.sigma.process(alerts, &by_id, Timestamp::now());
+        let mut out = self.sigma.process(alerts, &by_id, Timestamp::now());
+        set.apply_overlays(&mut out);
         let after = self.sigma.stats();
         counter!("onewall_correlate_alerts_total").increment(after.fired - before.fired);
         counter!("onewall_correlate_evictions_total").increment(after.evicted - before.evicted);
         counter!("onewall_correlate_late_total").increment(after.late - before.late);
         out
+    }
+
+    /// Take the correlations of `set` when they are not the ones running: unchanged rules keep
+    /// their windows, changed and removed ones drop them.
+    fn follow(&mut self, set: &RuleSet) {
+        if Arc::ptr_eq(set.correlations(), &self.loaded) {
+            return;
+        }
+        self.loaded = set.correlations().clone();
+        let out = self.sigma.reload(self.loaded.to_vec());
+        counter!("onewall_correlate_reloads_total").increment(1);
+        counter!("onewall_correlate_reload_dropped_groups_total")
+            .increment(out.dropped_groups as u64);
+        info!(
+            rules = self.sigma.rule_count(),
+            kept = out.kept,
+            added = ?out.added,
+            changed = ?out.changed,
+            removed = ?out.removed,
+            dropped_groups = out.dropped_groups,
+            "correlation rules reloaded"
+        );
     }
 
     /// Group alerts into incidents and write the changes: new incidents, alerts joining (or

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use onewall_model::{Event, RegionCode, Source, Timestamp};
-use onewall_rules::pack::{Pack, RuleSet, RuleSetConfig, RuleSetHandle};
+use onewall_rules::pack::{RuleSet, RuleSetConfig, RuleSetHandle};
 use onewall_rules::{Engine, Placeholders, RuleSource, read_rule_dir};
 use tracing::{info, warn};
 
@@ -33,6 +33,9 @@ pub fn rule_set_config(r: &RulesConfig) -> RuleSetConfig {
 /// The rules of a running node: loaded from `[rules]`, reloaded on SIGHUP and through
 /// `POST /api/v1/rules/reload`. A reload re-reads the packs, directories and overlays the
 /// configuration names (not the configuration file); one that fails keeps the rules in use.
+/// Detection and correlation rules are one set, swapped in one step. A reload is refused when
+/// a correlation does not load (broken, or counting a rule that is not loaded): a correlation
+/// silently gone would stop detecting what it exists for.
 #[derive(Debug)]
 pub struct LiveRules {
     handle: RuleSetHandle,
@@ -72,6 +75,18 @@ impl LiveRules {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         match RuleSet::load(&self.config, &self.regions, Timestamp::now()) {
+            Ok((_, report)) if !report.correlation_errors.is_empty() => {
+                let reasons: Vec<String> = report
+                    .correlation_errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect();
+                warn!(errors = ?reasons, "rules reload refused: a correlation rule does not load; the rules in use stay");
+                Err(format!(
+                    "correlation rules do not load, the rules in use stay: {}",
+                    reasons.join("; ")
+                ))
+            }
             Ok((set, report)) => {
                 let errors = log_report(&report);
                 self.handle.replace(set);
@@ -91,8 +106,10 @@ impl LiveRules {
 
 impl onewall_api::RulesControl for LiveRules {
     fn view(&self) -> onewall_api::RulesView {
+        let set = self.handle.current();
         onewall_api::RulesView {
-            rules: self.handle.current().engine().rules().to_vec(),
+            rules: set.engine().rules().to_vec(),
+            correlations: set.correlations().iter().map(|c| c.info()).collect(),
             errors: self
                 .errors
                 .lock()
@@ -118,6 +135,7 @@ fn log_report(report: &onewall_rules::pack::RuleSetReport) -> Vec<String> {
     info!(
         compiled = report.load.compiled,
         total = report.load.total,
+        correlations = report.correlations,
         packs = report.packs.len(),
         overlays = report.overlays.len(),
         "rules loaded"
@@ -141,23 +159,64 @@ pub fn check(dir: &Path, config: Option<&Path>) -> anyhow::Result<ExitCode> {
         }
         None => Placeholders::new(),
     };
-    let report = if dir.join("pack.yml").is_file() {
-        let pack = Pack::load(dir)?;
+    let is_pack = dir.join("pack.yml").is_file();
+    let cfg = RuleSetConfig {
+        builtin: false,
+        dirs: if is_pack {
+            vec![]
+        } else {
+            vec![dir.to_owned()]
+        },
+        packs: if is_pack {
+            vec![dir.to_owned()]
+        } else {
+            vec![]
+        },
+        overlays: Vec::new(),
+        placeholders,
+    };
+    let (set, full) = RuleSet::load(
+        &cfg,
+        &onewall_model::RegionTree::builtin(),
+        Timestamp::now(),
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    for pack in &full.packs {
         if pack.disabled > 0 {
             println!(
                 "pack {}: {} rules disabled by its manifest",
-                pack.manifest.name, pack.disabled
+                pack.name, pack.disabled
             );
         }
-        let (_engine, mut report) = Engine::compile_with(pack.sources, &placeholders);
-        report.merge(pack.report);
-        report
-    } else {
-        let (sources, read) = read_rule_dir(dir)?;
-        let (_engine, mut report) = Engine::compile_with(sources, &placeholders);
-        report.merge(read);
-        report
-    };
+    }
+    for c in set.correlations().iter().map(|c| c.info()) {
+        let counts: Vec<String> = c
+            .rules
+            .iter()
+            .map(|r| {
+                if r.reference == r.id {
+                    format!("{} {}", r.kind, r.id)
+                } else {
+                    format!("{} {} ({})", r.kind, r.reference, r.id)
+                }
+            })
+            .collect();
+        println!(
+            "correlation {} ({}): '{}' counts {}; group-by [{}] over {}s, {}{}",
+            c.id,
+            c.kind,
+            c.title,
+            counts.join(", "),
+            c.group_by.join(", "),
+            c.timespan_secs,
+            c.field
+                .as_deref()
+                .map(|f| format!("{f} "))
+                .unwrap_or_default(),
+            c.condition,
+        );
+    }
+    let report = full.load;
     for e in &report.errors {
         println!("{e}");
     }

@@ -121,16 +121,9 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
     let (spooled_tx, spooled_rx) = mpsc::channel(r.config.pipeline.queue_batches);
     let spool = crate::pipeline::open_spool(&r.config.store, spooled_tx)?;
     let (events_tx, events_rx) = mpsc::channel::<EventBatch>(r.config.pipeline.queue_batches);
-    let correlations = crate::correlation::Correlations::load(
-        r.config.rules.builtin,
-        &r.config.rules.dirs,
-        live_rules.handle().current().engine().rules(),
-    )?;
-    for e in &correlations.errors {
-        warn!(rule = %e, "correlation rule skipped");
-    }
+    // The correlation rules come with the rule set (and are reloaded with it).
     let correlation = crate::correlation::CorrelationStage::new(
-        correlations,
+        live_rules.handle(),
         &r.config.correlate,
         Some(&r.config.store.path),
     );

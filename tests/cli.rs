@@ -195,3 +195,45 @@ fn replay_hunts_over_syslog_and_ndjson_files() {
         "header and two built-in hits: {stdout}"
     );
 }
+
+#[test]
+fn rules_check_lists_correlations_and_names_a_missing_reference() {
+    let out = onewall(&["rules", "check", &repo("testdata/rules/correlation")]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(
+            "correlation 6f1f2a52-2c1e-4a55-9a55-0d6a4b1d2f01 (temporal_ordered): 'SSH brute \
+             force followed by a successful login from the same source' counts correlation \
+             ssh_failed_login_burst (6f1f2a52-2c1e-4a55-9a55-0d6a4b1d2f02), detection \
+             ssh_login_accepted (6f1f2a52-2c1e-4a55-9a55-0d6a4b1d2f04)"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("(value_count): 'Port scan'"), "{stdout}");
+    // Correlations count in the summary with the detection rules.
+    assert!(
+        stdout.trim_end().ends_with("compiled 9 of 9 rules"),
+        "{stdout}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("good.yml"), RULE).unwrap();
+    std::fs::write(
+        dir.path().join("scan.yml"),
+        "title: lonely\nid: corr-1\ncorrelation:\n  type: event_count\n  rules: [gone]\n  \
+         timespan: 1m\n  condition: {gte: 2}\n",
+    )
+    .unwrap();
+    let out = onewall(&["rules", "check", &dir.path().display().to_string()]);
+    let stdout = text(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("corr-1: correlation 'lonely' refers to rule 'gone'"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.trim_end().ends_with("compiled 1 of 2 rules"),
+        "{stdout}"
+    );
+}
