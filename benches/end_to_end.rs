@@ -72,10 +72,6 @@ fn series(text: &str, name: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn metric(http: &str, name: &str) -> u64 {
-    series(&metrics_text(http), name)
-}
-
 /// Where the node's stages spent their time, per event (µs), and the events per store write.
 fn stage_breakdown(text: &str, events: u64) -> String {
     let mut out = Vec::new();
@@ -198,7 +194,15 @@ fn run_once(events: usize, clients: usize, clickhouse: Option<&str>) -> (f64, u6
     }
     let want = (per * clients) as u64;
     let deadline = Instant::now() + Duration::from_secs(600);
-    while metric(&http, "onewall_store_events_written_total") < want {
+    // Done when every event is stored and the spool is committed past the last one, which
+    // the store stage does after the batch's alerts are stored too.
+    loop {
+        let text = metrics_text(&http);
+        if series(&text, "onewall_store_events_written_total") >= want
+            && series(&text, "onewall_spool_committed_seq") >= want
+        {
+            break;
+        }
         assert!(Instant::now() < deadline, "events never all stored");
         std::thread::sleep(Duration::from_millis(20));
     }
