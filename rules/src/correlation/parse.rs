@@ -16,9 +16,13 @@ use crate::{LoadReport, RuleError, RuleSource};
 /// to the rule engine, which reports them.
 pub(super) fn parse_source(src: &RuleSource, set: &mut CorrelationSet, report: &mut LoadReport) {
     for doc in serde_norway::Deserializer::from_str(&src.text) {
-        let Ok(Yaml::Mapping(m)) = Yaml::deserialize(doc) else {
-            // Null documents are nothing; a syntax error ends the stream (reported by rules).
-            continue;
+        let m = match Yaml::deserialize(doc) {
+            Ok(Yaml::Mapping(m)) => m,
+            // Null documents (and other non-maps) are nothing here.
+            Ok(_) => continue,
+            // A syntax error ends the stream (the rule engine reports it); the deserializer
+            // would yield it again and again.
+            Err(_) => break,
         };
         if m.contains_key("correlation") {
             report.total += 1;
