@@ -39,7 +39,7 @@ impl NodeAccess for NoNode {
 }
 
 fn alert(n: u128, t: Timestamp) -> Alert {
-    let hit = n % 10 == 0;
+    let hit = n.is_multiple_of(10);
     Alert {
         id: AlertId::from_u128(n),
         time: t,

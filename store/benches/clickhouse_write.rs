@@ -32,7 +32,11 @@ fn syslog_event(n: usize, base: Timestamp) -> Event {
         .unwrap_or(IpAddr::from([10, 0, 0, 1]));
     let pid = 1000 + (n % 5000) as i64;
     let user = ["root", "admin", "oracle", "alice", "bob"][n % 5];
-    let action = if n % 3 == 0 { "accepted" } else { "failed" };
+    let action = if n.is_multiple_of(3) {
+        "accepted"
+    } else {
+        "failed"
+    };
     let raw = format!(
         "<38>Nov 28 04:06:26 {host} sshd[{pid}]: {} password for {user} from {src} port {} ssh2",
         if action == "failed" {

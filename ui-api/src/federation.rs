@@ -359,10 +359,11 @@ pub async fn track(State(Hub(hub)): State<Hub>, req: Request, next: Next) -> Res
         parts.headers.remove(axum::http::header::CONTENT_LENGTH);
         return Response::from_parts(parts, Body::from(v.to_string()));
     }
-    if !whole && (method == Method::POST || method == Method::DELETE) {
-        if let Err(e) = hub.changed(id).await {
-            tracing::warn!(incident = %id, error = %e.message, "federation: a workflow change was not queued");
-        }
+    if !whole
+        && (method == Method::POST || method == Method::DELETE)
+        && let Err(e) = hub.changed(id).await
+    {
+        tracing::warn!(incident = %id, error = %e.message, "federation: a workflow change was not queued");
     }
     resp
 }

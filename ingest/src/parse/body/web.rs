@@ -134,13 +134,14 @@ pub(crate) fn access(out: &mut Out<'_>, msg: &str) -> bool {
         return false;
     };
     let mut parts = request.split(' ');
-    if let (Some(method), Some(url)) = (parts.next(), parts.next()) {
-        if method.bytes().all(|c| c.is_ascii_uppercase()) && !method.is_empty() {
-            out.str(ecs::HTTP_METHOD, method);
-            out.str(ecs::URL_ORIGINAL, url);
-            if let Some(v) = parts.next().and_then(|v| v.strip_prefix("HTTP/")) {
-                out.str("http.version", v);
-            }
+    if let (Some(method), Some(url)) = (parts.next(), parts.next())
+        && method.bytes().all(|c| c.is_ascii_uppercase())
+        && !method.is_empty()
+    {
+        out.str(ecs::HTTP_METHOD, method);
+        out.str(ecs::URL_ORIGINAL, url);
+        if let Some(v) = parts.next().and_then(|v| v.strip_prefix("HTTP/")) {
+            out.str("http.version", v);
         }
     }
     out.str("http.request.line", request);
