@@ -513,3 +513,152 @@ fn a_child_retries_while_its_parent_is_down_and_delivers_later() {
     // One region alone: stored at the parent, no incident there.
     assert!(incidents_with(&province, ATTACKER).is_empty());
 }
+
+/// Three levels: a county (410102) under the city 410100 under the province, beside the city
+/// 410200. The county's alerts reach the province through its city, under their own region;
+/// they count for the city that relayed them, so an attacker seen in the county and its own
+/// city is one region at the province, and only the second city makes it a province incident.
+/// The province is not told the county exists (it places it by its digits).
+#[test]
+fn a_city_relays_its_countys_alerts_to_the_province() {
+    const RELAYED: &str = "203.0.113.77";
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let county_region = "[[regions]]\ncode = \"410102\"\nparent = \"410100\"\nname = \"中原区\"\nlevel = \"county\"\n";
+    let province = start(
+        d,
+        "province.toml",
+        &config(
+            &d.join("province"),
+            "henan-soc",
+            "410000",
+            "127.0.0.1:0",
+            "[federation]\nmin_regions = 2\n",
+        ),
+    );
+    let zz_token = make_token(&province, "collector", "410100");
+    let kf_token = make_token(&province, "collector", "410200");
+    let zz = start(
+        d,
+        "zz.toml",
+        &config(
+            &d.join("zz"),
+            "zhengzhou-soc",
+            "410100",
+            "127.0.0.1:0",
+            &format!(
+                "{}{county_region}",
+                child_extra(&province.http, &zz_token, 100, 1)
+            ),
+        ),
+    );
+    let county_token = make_token(&zz, "collector", "410102");
+    let county = start(
+        d,
+        "county.toml",
+        &config(
+            &d.join("county"),
+            "zhongyuan-soc",
+            "410102",
+            "127.0.0.1:0",
+            &format!(
+                "{}{county_region}",
+                child_extra(&zz.http, &county_token, 100, 1)
+            ),
+        ),
+    );
+
+    attack(&county, RELAYED, "web-zy", 46000);
+    attack(&zz, RELAYED, "web-zz", 47000);
+    let county_alerts = eventually(WAIT, || {
+        let got = ids(&alerts_with(&county, RELAYED));
+        (got.len() >= 3).then_some(got)
+    })
+    .unwrap_or_else(|| panic!("no alerts at the county: {}", county.stderr()));
+    assert_eq!(county_alerts.len(), 3);
+    // The county's three alerts and the city's own three reach the province; the county's
+    // keep their region.
+    let at_province = eventually(WAIT, || {
+        let got = alerts_with(&province, RELAYED);
+        (got.len() >= 6).then_some(got)
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "relayed alerts missing at the province: {:?}\ncity:\n{}",
+            ids(&alerts_with(&province, RELAYED)),
+            zz.stderr()
+        )
+    });
+    assert_eq!(at_province.len(), 6, "{at_province:?}");
+    let from_county: BTreeSet<String> = at_province
+        .iter()
+        .filter(|a| a["region"] == "410102")
+        .map(|a| a["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        from_county,
+        county_alerts.iter().cloned().collect::<BTreeSet<_>>()
+    );
+    assert!(
+        zz.metric("onewall_federation_relayed_total").unwrap_or(0.0) >= 3.0,
+        "{}",
+        zz.metrics()
+    );
+    // County and city are one child region at the province: no incident yet. The province
+    // lists its direct children only.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(incidents_with(&province, RELAYED).is_empty());
+    let children = province.get("/api/v1/federation/children");
+    let by_region: HashMap<String, Value> = items(&children)
+        .into_iter()
+        .map(|c| (c["region"].as_str().unwrap().to_owned(), c))
+        .collect();
+    assert!(!by_region.contains_key("410102"), "{children}");
+    assert!(
+        by_region["410100"]["alerts_received"].as_u64().unwrap() >= 6,
+        "{children}"
+    );
+
+    // The other city sees the attacker too: now a province incident holding the county's
+    // alerts.
+    let kf = start(
+        d,
+        "kf.toml",
+        &config(
+            &d.join("kf"),
+            "kaifeng-soc",
+            "410200",
+            "127.0.0.1:0",
+            &child_extra(&province.http, &kf_token, 100, 1),
+        ),
+    );
+    attack(&kf, RELAYED, "web-kf", 48000);
+    let inc = eventually(WAIT, || {
+        let found = incidents_with(&province, RELAYED);
+        let inc = found.first()?;
+        let held: BTreeSet<String> = inc["alert_ids"]
+            .as_array()?
+            .iter()
+            .filter_map(|a| a.as_str().map(str::to_owned))
+            .collect();
+        from_county.is_subset(&held).then(|| inc.clone())
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "no province incident with the county's alerts: {:?}\n{}",
+            incidents_with(&province, RELAYED),
+            province.stderr()
+        )
+    });
+    let regions: BTreeSet<&str> = inc["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r.as_str())
+        .collect();
+    assert!(
+        regions.contains("410102") && regions.contains("410200"),
+        "{inc}"
+    );
+    drop(kf);
+}

@@ -3,6 +3,10 @@
 //! The tree is data, not arithmetic: `419001` (Jiyuan) is a city whose code does not end in
 //! `00`, so the parent of a code cannot be derived from its digits. The built-in tree (Henan
 //! and its cities) is `data/regions.tsv`; a node's configuration adds its counties.
+//!
+//! A code the tree does not hold is placed by its digits, as GB/T 2260 lays them out (`XXYYZZ`
+//! under `XXYY00` under `XX0000`), until it meets a known region: a province node need not be
+//! told each county of each city to accept the county alerts a city relays.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -34,6 +38,20 @@ impl RegionCode {
     pub fn get(self) -> u32 {
         self.0
     }
+}
+
+/// The region above `code` by GB/T 2260's digit layout: a county's city, a city's province;
+/// `None` for a province.
+fn by_digits(code: RegionCode) -> Option<RegionCode> {
+    let c = code.get();
+    let up = if !c.is_multiple_of(100) {
+        c / 100 * 100
+    } else if !c.is_multiple_of(10_000) {
+        c / 10_000 * 10_000
+    } else {
+        return None;
+    };
+    RegionCode::new(up).ok()
 }
 
 impl fmt::Display for RegionCode {
@@ -243,12 +261,17 @@ impl RegionTree {
             .filter(move |r| r.parent == Some(code))
     }
 
-    /// `code` itself, then its parent, up to the root.
+    /// `code` itself, then its parent, up to the root. A code not in the tree goes up by its
+    /// digits until it reaches one that is (see the module's doc).
     pub fn ancestors(&self, code: RegionCode) -> impl Iterator<Item = RegionCode> + '_ {
-        let mut next = self.contains(code).then_some(code);
+        let mut next = Some(code);
         std::iter::from_fn(move || {
             let cur = next?;
-            next = self.parent(cur);
+            next = if self.contains(cur) {
+                self.parent(cur)
+            } else {
+                by_digits(cur)
+            };
             Some(cur)
         })
     }
@@ -316,6 +339,17 @@ mod tests {
                 .collect::<Vec<_>>(),
             ["410102", "410100", "410000"]
         );
+        // Not in the tree: placed by its digits up to a known region.
+        assert!(t.is_within(code("410105"), code("410100")));
+        assert!(!t.is_within(code("410105"), code("410200")));
+        assert!(t.is_within(code("410105"), code("410000")));
+        assert_eq!(
+            t.ancestors(code("410305"))
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>(),
+            ["410305", "410300", "410000"]
+        );
+        assert!(!t.is_within(code("420102"), code("410000")));
         let e = t.add(county("410102", "410100")).unwrap_err().to_string();
         assert!(e.contains("already defined"), "{e}");
         let e = t.add(county("410199", "410999")).unwrap_err().to_string();

@@ -94,8 +94,11 @@ impl Gate {
         }
     }
 
-    /// Take new remote alerts; answer the ones (held earlier or now) that go on.
-    pub fn admit(&mut self, alerts: &[Alert]) -> Admitted {
+    /// Take new remote alerts; answer the ones (held earlier or now) that go on. `via` is the
+    /// child region that pushed them: an alert relayed from further down (a county's, through
+    /// its city) counts for that child, so two counties of one city are one region here. `None`
+    /// counts each alert's own region.
+    pub fn admit(&mut self, alerts: &[Alert], via: Option<RegionCode>) -> Admitted {
         let mut out = Admitted::default();
         let mut released: HashSet<AlertId> = HashSet::new();
         for alert in alerts {
@@ -111,9 +114,10 @@ impl Gate {
                     }
                     None => self.keys.entry(k.clone()).or_default(),
                 };
-                if !entry.regions.contains(&alert.region) {
-                    entry.regions.push(alert.region);
-                    out.regions.push((k.clone(), alert.region));
+                let region = via.unwrap_or(alert.region);
+                if !entry.regions.contains(&region) {
+                    entry.regions.push(region);
+                    out.regions.push((k.clone(), region));
                 }
                 if !entry.open && entry.regions.len() >= self.min_regions {
                     entry.open = true;
@@ -185,7 +189,7 @@ mod tests {
         let mut g = Gate::new(2);
         let a1 = alert("410100", "203.0.113.7");
         let a2 = alert("410100", "203.0.113.7");
-        let first = g.admit(&[a1.clone(), a2.clone()]);
+        let first = g.admit(&[a1.clone(), a2.clone()], None);
         assert!(first.release.is_empty());
         assert_eq!(first.held.len(), 2);
         assert_eq!(
@@ -194,36 +198,60 @@ mod tests {
         );
         // Another attacker in the other city, same user: not the same attacker.
         assert!(
-            g.admit(&[alert("410200", "198.51.100.1")])
+            g.admit(&[alert("410200", "198.51.100.1")], None)
                 .release
                 .is_empty()
         );
         let b1 = alert("410200", "203.0.113.7");
-        let out = g.admit(std::slice::from_ref(&b1));
+        let out = g.admit(std::slice::from_ref(&b1), None);
         assert_eq!(out.release, vec![a1.id, a2.id, b1.id]);
         assert_eq!(out.opened, vec!["source_ip:203.0.113.7".to_owned()]);
         // Later alerts of the attacker go straight on, from either region.
         let a3 = alert("410100", "203.0.113.7");
-        assert_eq!(g.admit(&[a3]).release.len(), 1);
+        assert_eq!(g.admit(&[a3], None).release.len(), 1);
     }
 
     #[test]
     fn min_regions_one_releases_at_once() {
         let mut g = Gate::new(1);
-        assert_eq!(g.admit(&[alert("410100", "192.0.2.1")]).release.len(), 1);
+        assert_eq!(
+            g.admit(&[alert("410100", "192.0.2.1")], None).release.len(),
+            1
+        );
     }
 
     #[test]
     fn a_restored_gate_remembers_regions_and_held_alerts() {
         let mut g = Gate::new(2);
         let a1 = alert("410100", "203.0.113.8");
-        let first = g.admit(std::slice::from_ref(&a1));
+        let first = g.admit(std::slice::from_ref(&a1), None);
         let mut again = Gate::new(2);
         again.restore(first.regions, first.held);
         let b1 = alert("410200", "203.0.113.8");
         assert_eq!(
-            again.admit(std::slice::from_ref(&b1)).release,
+            again.admit(std::slice::from_ref(&b1), None).release,
             vec![a1.id, b1.id]
         );
+    }
+
+    #[test]
+    fn alerts_relayed_by_one_child_count_for_that_child() {
+        let mut g = Gate::new(2);
+        let city: RegionCode = "410100".parse().unwrap();
+        // Two counties of one city, relayed by the city: one child region.
+        let c1 = alert("410102", "203.0.113.9");
+        let c2 = alert("410103", "203.0.113.9");
+        assert!(
+            g.admit(std::slice::from_ref(&c1), Some(city))
+                .release
+                .is_empty()
+        );
+        let out = g.admit(std::slice::from_ref(&c2), Some(city));
+        assert!(out.release.is_empty(), "{out:?}");
+        assert_eq!(out.regions, vec![]);
+        // The other city makes two.
+        let other = alert("410200", "203.0.113.9");
+        let out = g.admit(std::slice::from_ref(&other), Some(other.region));
+        assert_eq!(out.release, vec![c1.id, c2.id, other.id]);
     }
 }

@@ -92,7 +92,7 @@ impl Federation {
                 other => rest.push(other),
             }
         }
-        let received = self.receive_alerts(alerts).await?;
+        let received = self.receive_alerts(alerts, region).await?;
         for m in rest {
             match m {
                 Up::Incident { incident } => self.child_incident(&req.node, *incident).await?,
@@ -184,9 +184,11 @@ impl Federation {
         })
     }
 
-    /// Store new remote alerts (a repeated id is ignored) and pass the gate's release to the
-    /// correlator. Answers how many were new.
-    async fn receive_alerts(&self, alerts: Vec<Alert>) -> anyhow::Result<usize> {
+    /// Store new remote alerts (a repeated id is ignored), relay them to this node's own parent
+    /// when it has one (a city passes its counties' alerts on to the province), and pass the
+    /// gate's release to the correlator. `via` is the child region that pushed them. Answers
+    /// how many were new.
+    async fn receive_alerts(&self, alerts: Vec<Alert>, via: RegionCode) -> anyhow::Result<usize> {
         if alerts.is_empty() {
             return Ok(0);
         }
@@ -213,6 +215,13 @@ impl Federation {
             return Ok(0);
         }
         self.store.write_alerts(new.clone()).await?;
+        // Queued up before they are marked as received: a crash in between makes the child
+        // push them again, and they are queued again (the grandparent skips the repeat), never
+        // lost.
+        if self.has_parent() {
+            self.queue_alerts(&new).await;
+            counter!("onewall_federation_relayed_total").increment(new.len() as u64);
+        }
         let rows: Vec<(String, String)> = new
             .iter()
             .map(|a| (a.id.to_string(), a.region.to_string()))
@@ -235,7 +244,7 @@ impl Federation {
         let n = new.len();
         counter!("onewall_federation_alerts_received_total").increment(n as u64);
         let admitted = match self.gate.lock() {
-            Ok(mut g) => g.admit(&new),
+            Ok(mut g) => g.admit(&new, Some(via)),
             Err(_) => anyhow::bail!("federation gate lock poisoned"),
         };
         let release = admitted.release.clone();
