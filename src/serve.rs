@@ -284,9 +284,16 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
         shutdown.clone(),
     ));
 
+    // A breach alert reaches the playbooks like any stored alert (a rule on
+    // `onewall-sla-breach` escalates it).
+    let tell_breach: Arc<dyn Fn(Vec<onewall_model::Alert>) + Send + Sync> =
+        Arc::new(|alerts: Vec<onewall_model::Alert>| {
+            tokio::spawn(async move { crate::pipeline::signals::alerts(&alerts).await });
+        });
     let sla = tokio::spawn(onewall_api::sla::run(
         store.clone(),
         crate::config::access::sla_policy(&r.config.sla),
+        tell_breach,
         shutdown.clone(),
     ));
     // With ClickHouse, the audit log is copied there too; the node's chain stays the source.

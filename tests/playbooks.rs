@@ -321,3 +321,81 @@ fn an_incident_resolved_through_the_api_fires_its_playbook() {
     assert_eq!(changed(&hooks).len(), 1);
     node.stop();
 }
+
+/// An incident left unacknowledged past its SLA (one minute here) raises the breach alert, and
+/// a playbook on that rule hears of it: the responder is told, once.
+#[test]
+fn an_sla_breach_fires_its_playbook_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let hooks = webhooks(&dir.path().join("hooks"));
+    let books = dir.path().join("playbooks");
+    std::fs::create_dir_all(&books).unwrap();
+    std::fs::write(
+        books.join("breach.yml"),
+        format!(
+            "id: breach\ntriggers: [alert_created]\nwhen: {{ rule: [onewall-sla-breach] }}\nactions:\n  - webhook: {{ url: \"http://127.0.0.1:{}/generic\", secret: \"{}\" }}\n",
+            hooks.port, WEBHOOK_SECRET
+        ),
+    )
+    .unwrap();
+    let extra = format!(
+        "[playbooks]\ndir = \"{}\"\n[sla]\ngrade_1_minutes = 1\ngrade_2_minutes = 1\n\
+         grade_3_minutes = 1\ngrade_4_minutes = 1\ncii_minutes = 1\ncheck_secs = 1\n",
+        books.display()
+    );
+    let cfg = dir.path().join("onewall.toml");
+    std::fs::write(&cfg, common::config(&dir.path().join("data"), &extra)).unwrap();
+    let node = Node::start(&cfg);
+    let port = node.udp_port();
+    logger(
+        &[
+            "-n",
+            "127.0.0.1",
+            "-P",
+            &port,
+            "-d",
+            "--rfc3164",
+            "-t",
+            "sshd",
+            "-p",
+            "auth.info",
+            "Failed password for invalid user admin from 203.0.113.10 port 50010 ssh2",
+        ],
+        None,
+    );
+    let id = eventually(Duration::from_secs(20), || {
+        let list = node.get("/api/v1/incidents");
+        Some(
+            list["items"].as_array()?.first()?["id"]
+                .as_str()?
+                .to_owned(),
+        )
+    })
+    .unwrap_or_else(|| panic!("no incident; stderr:\n{}", node.stderr()));
+    let breaches = |hooks: &Peer| -> Vec<Value> {
+        records(hooks)
+            .into_iter()
+            .filter(|r| {
+                r["body"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("onewall-sla-breach")
+            })
+            .collect()
+    };
+    // Not before the minute is up.
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(breaches(&hooks).is_empty());
+    let hook = eventually(Duration::from_secs(90), || {
+        breaches(&hooks).into_iter().next()
+    })
+    .unwrap_or_else(|| panic!("no webhook on the breach; stderr:\n{}", node.stderr()));
+    assert_eq!(hook["verified"], true, "{hook}");
+    let body: Value = serde_json::from_str(hook["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["alert"]["rule"]["id"], "onewall-sla-breach", "{body}");
+    assert!(body.to_string().contains(&id), "{body}");
+    // The check runs every second; the breach is told once.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(breaches(&hooks).len(), 1);
+    node.stop();
+}

@@ -158,12 +158,19 @@ fn breach_alert(
         .map_err(|e| StoreError::InvalidQuery(format!("building the SLA alert: {e}")))
 }
 
-/// Check the timers every `policy.check_every` until shutdown.
-pub async fn run(store: Arc<dyn Store>, policy: SlaPolicy, mut shutdown: watch::Receiver<bool>) {
+/// Check the timers every `policy.check_every` until shutdown; the alerts raised go to
+/// `tell` (the node hands them to its playbooks, as any stored alert).
+pub async fn run(
+    store: Arc<dyn Store>,
+    policy: SlaPolicy,
+    tell: Arc<dyn Fn(Vec<Alert>) + Send + Sync>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
         match check(&store, &policy, Timestamp::now()).await {
             Ok(raised) if !raised.is_empty() => {
                 tracing::warn!(incidents = raised.len(), "SLA breached: alerts raised");
+                tell(raised);
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "SLA check failed; will retry"),
