@@ -10,7 +10,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{Node, eventually, logger};
+use common::{Node, eventually};
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -20,26 +20,6 @@ const ATTACKER: &str = "203.0.113.50";
 
 fn items(v: &Value) -> Vec<Value> {
     v["items"].as_array().cloned().unwrap_or_default()
-}
-
-fn sshd(node: &Node, message: &str) {
-    let port = node.udp_port();
-    logger(
-        &[
-            "-n",
-            "127.0.0.1",
-            "-P",
-            &port,
-            "-d",
-            "--rfc3164",
-            "-t",
-            "sshd",
-            "-p",
-            "auth.info",
-            message,
-        ],
-        None,
-    );
 }
 
 fn alerts_of(node: &Node, rule: &str) -> Vec<Value> {
@@ -74,7 +54,7 @@ fn brute_force_then_success_over_syslog_raises_a_correlation_alert_and_an_incide
 
     // Three failures, then a restart: the window must survive it (snapshot at shutdown).
     for port in 40001..40004 {
-        sshd(
+        common::sshd(
             &node,
             &format!("Failed password for root from {ATTACKER} port {port} ssh2"),
         );
@@ -101,7 +81,7 @@ fn brute_force_then_success_over_syslog_raises_a_correlation_alert_and_an_incide
         node.stderr()
     );
     for port in 40004..40006 {
-        sshd(
+        common::sshd(
             &node,
             &format!("Failed password for root from {ATTACKER} port {port} ssh2"),
         );
@@ -125,7 +105,7 @@ fn brute_force_then_success_over_syslog_raises_a_correlation_alert_and_an_incide
 
     // No success yet: no chain alert. Then the success from the same address.
     assert!(alerts_of(&node, CHAIN).is_empty());
-    sshd(
+    common::sshd(
         &node,
         &format!("Accepted password for root from {ATTACKER} port 40010 ssh2"),
     );

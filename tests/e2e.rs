@@ -32,24 +32,6 @@ fn url_encode(s: &str) -> String {
         .collect()
 }
 
-/// Send `message` as sshd over UDP in RFC 3164 with the real `logger`.
-fn sshd_over_udp(node: &Node, extra: &[&str], message: &str) {
-    let port = node.udp_port();
-    let mut args = vec![
-        "-n",
-        "127.0.0.1",
-        "-P",
-        &port,
-        "-d",
-        "--rfc3164",
-        "-t",
-        "sshd",
-    ];
-    args.extend_from_slice(extra);
-    args.extend_from_slice(&["-p", "auth.info", message]);
-    logger(&args, None);
-}
-
 fn alerts_titled(node: &Node, words: &[&str]) -> Vec<Value> {
     items(&node.get("/api/v1/alerts?limit=1000"))
         .iter()
@@ -71,7 +53,7 @@ fn syslog_and_http_to_api_and_across_a_restart() {
     // RFC 3164 over UDP, three sshd failures from one address: one incident.
     let sent = Instant::now();
     for port in [50001, 50002, 50003] {
-        sshd_over_udp(
+        common::sshd_udp(
             &node,
             &["--id=4242"],
             &format!("Failed password for invalid user admin from 203.0.113.7 port {port} ssh2"),
@@ -293,7 +275,7 @@ fn syslog_and_http_to_api_and_across_a_restart() {
     assert_eq!(node.get("/api/v1/incidents?limit=1000"), before_incidents);
 
     // After the restart a new failure from the same host joins the open incident.
-    sshd_over_udp(
+    common::sshd_udp(
         &node,
         &[],
         "Failed password for root from 203.0.113.7 port 50004 ssh2",

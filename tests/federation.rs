@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{Node, eventually, logger};
+use common::{Node, eventually};
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(40);
@@ -65,23 +65,10 @@ fn start(dir: &Path, file: &str, text: &str) -> Node {
 
 /// Three sshd failures from `ip` to `node` (`host` names the target, for the reader).
 fn attack(node: &Node, ip: &str, _host: &str, first_port: u32) {
-    let port = node.udp_port();
     for p in first_port..first_port + 3 {
-        logger(
-            &[
-                "-n",
-                "127.0.0.1",
-                "-P",
-                &port,
-                "-d",
-                "--rfc3164",
-                "-t",
-                "sshd",
-                "-p",
-                "auth.info",
-                &format!("Failed password for root from {ip} port {p} ssh2"),
-            ],
-            None,
+        common::sshd(
+            node,
+            &format!("Failed password for root from {ip} port {p} ssh2"),
         );
     }
 }

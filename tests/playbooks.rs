@@ -11,7 +11,7 @@ mod pbpeers;
 
 use std::time::Duration;
 
-use common::{Node, eventually, logger};
+use common::{Node, eventually};
 use pbpeers::*;
 use serde_json::Value;
 
@@ -101,23 +101,10 @@ timezone = "+00:00"
     let node = Node::start(&cfg);
 
     // Three sshd failures from one address: the built-in rule fires, an incident opens.
-    let port = node.udp_port();
     for p in [50001, 50002, 50003] {
-        logger(
-            &[
-                "-n",
-                "127.0.0.1",
-                "-P",
-                &port,
-                "-d",
-                "--rfc3164",
-                "-t",
-                "sshd",
-                "-p",
-                "auth.info",
-                &format!("Failed password for invalid user admin from 203.0.113.7 port {p} ssh2"),
-            ],
-            None,
+        common::sshd(
+            &node,
+            &format!("Failed password for invalid user admin from 203.0.113.7 port {p} ssh2"),
         );
     }
     let wait = Duration::from_secs(20);
@@ -243,23 +230,10 @@ fn an_incident_resolved_through_the_api_fires_its_playbook() {
     let cfg = dir.path().join("onewall.toml");
     std::fs::write(&cfg, common::config(&dir.path().join("data"), &extra)).unwrap();
     let node = Node::start(&cfg);
-    let port = node.udp_port();
     for p in [50001, 50002, 50003] {
-        logger(
-            &[
-                "-n",
-                "127.0.0.1",
-                "-P",
-                &port,
-                "-d",
-                "--rfc3164",
-                "-t",
-                "sshd",
-                "-p",
-                "auth.info",
-                &format!("Failed password for invalid user admin from 203.0.113.9 port {p} ssh2"),
-            ],
-            None,
+        common::sshd(
+            &node,
+            &format!("Failed password for invalid user admin from 203.0.113.9 port {p} ssh2"),
         );
     }
     let wait = Duration::from_secs(20);
@@ -346,22 +320,9 @@ fn an_sla_breach_fires_its_playbook_once() {
     let cfg = dir.path().join("onewall.toml");
     std::fs::write(&cfg, common::config(&dir.path().join("data"), &extra)).unwrap();
     let node = Node::start(&cfg);
-    let port = node.udp_port();
-    logger(
-        &[
-            "-n",
-            "127.0.0.1",
-            "-P",
-            &port,
-            "-d",
-            "--rfc3164",
-            "-t",
-            "sshd",
-            "-p",
-            "auth.info",
-            "Failed password for invalid user admin from 203.0.113.10 port 50010 ssh2",
-        ],
-        None,
+    common::sshd(
+        &node,
+        "Failed password for invalid user admin from 203.0.113.10 port 50010 ssh2",
     );
     let id = eventually(Duration::from_secs(20), || {
         let list = node.get("/api/v1/incidents");

@@ -348,3 +348,27 @@ pub fn logger(args: &[&str], stdin: Option<&str>) {
     let st = child.wait().expect("logger");
     assert!(st.success(), "logger {args:?} failed: {st}");
 }
+
+/// Send `message` as sshd (`auth.info`) over UDP in RFC 3164 to `node` with the real `logger`;
+/// `extra` goes before the message (e.g. `--id=4242`).
+pub fn sshd_udp(node: &Node, extra: &[&str], message: &str) {
+    let port = node.udp_port();
+    let mut args = vec![
+        "-n",
+        "127.0.0.1",
+        "-P",
+        &port,
+        "-d",
+        "--rfc3164",
+        "-t",
+        "sshd",
+    ];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["-p", "auth.info", message]);
+    logger(&args, None);
+}
+
+/// [`sshd_udp`] with nothing extra.
+pub fn sshd(node: &Node, message: &str) {
+    sshd_udp(node, &[], message);
+}
