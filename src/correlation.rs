@@ -167,13 +167,15 @@ impl CorrelationStage {
     /// Group alerts into incidents and write the changes: new incidents, alerts joining (or
     /// reopening) stored ones, merges. Alerts of quiet rules (evidence for a correlation with
     /// `generate: false`) open no incident. An incident that refuses alerts (closed, or stale)
-    /// is forgotten and the alerts open a new one.
+    /// is forgotten and the alerts open a new one. Answers false when writing the new
+    /// incidents was given up (at shutdown): the caller must not commit the spool past these
+    /// alerts, so a restart groups them again.
     pub async fn incidents(
         &mut self,
         store: &dyn Store,
         alerts: &[Alert],
         shutdown: &watch::Receiver<bool>,
-    ) {
+    ) -> bool {
         let loud: Vec<Alert> = alerts
             .iter()
             .filter(|a| !self.sigma.is_quiet(&a.rule.id))
@@ -181,7 +183,7 @@ impl CorrelationStage {
             .collect();
         self.maybe_snapshot();
         if loud.is_empty() {
-            return;
+            return true;
         }
         let now = Timestamp::now();
         let config = self.grouping.config().clone();
@@ -254,11 +256,14 @@ impl CorrelationStage {
                 counter!("onewall_correlate_incidents_opened_total").increment(n);
                 signals::opened(&opened, &loud).await;
                 crate::federation::incidents_changed(&opened).await;
+            } else {
+                return false;
             }
         }
         for (into, from) in merges {
             merge(store, into, from, &config, now).await;
         }
+        true
     }
 
     /// Write the snapshot when the interval has passed.

@@ -221,8 +221,8 @@ async fn store_stage(
     }
 }
 
-/// After a batch's events are written: Sigma correlations, the alerts, the spool commit, and
-/// incidents, batch by batch in order.
+/// After a batch's events are written: Sigma correlations, the alerts, incidents, and the
+/// spool commit, batch by batch in order.
 async fn alert_stage(
     store: Arc<dyn Store>,
     spool: Option<Arc<Spool>>,
@@ -244,7 +244,8 @@ async fn alert_stage(
                     None => std::future::pending().await,
                 }
             } => {
-                correlation.incidents(&*store, &pushed, &shutdown).await;
+                // Already stored at the parent; nothing to commit either way.
+                let _ = correlation.incidents(&*store, &pushed, &shutdown).await;
                 continue;
             }
         };
@@ -283,15 +284,19 @@ async fn alert_stage(
                 committing = false;
             }
         }
+        // The spool is committed past a batch only once its incidents are written too: a
+        // crash before that replays the batch, and its alerts (same ids) are grouped then.
+        if !alerts.is_empty() {
+            let started = Instant::now();
+            if !correlation.incidents(&*store, &alerts, &shutdown).await {
+                committing = false;
+            }
+            busy("incidents", started);
+        }
         if committing && let Some(spool) = &spool {
             let started = Instant::now();
             commit(spool, end_seq).await;
             busy("spool_commit", started);
-        }
-        if !alerts.is_empty() {
-            let started = Instant::now();
-            correlation.incidents(&*store, &alerts, &shutdown).await;
-            busy("incidents", started);
         }
     }
     correlation.save_snapshot();
