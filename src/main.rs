@@ -13,6 +13,7 @@ mod metrics;
 mod pipeline;
 mod replay;
 mod rules_cli;
+mod rules_streams;
 mod serve;
 mod users_cli;
 

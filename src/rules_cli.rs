@@ -230,11 +230,11 @@ pub fn check(dir: &Path, config: Option<&Path>) -> anyhow::Result<ExitCode> {
 
 /// The outcome of testing one rule file against its samples.
 #[derive(Debug, Default)]
-struct Tally {
-    passed: usize,
-    failed: usize,
-    without_samples: usize,
-    broken: usize,
+pub(crate) struct Tally {
+    pub(crate) passed: usize,
+    pub(crate) failed: usize,
+    pub(crate) without_samples: usize,
+    pub(crate) broken: usize,
 }
 
 /// Run each rule's own sample events. For a rule file `DIR/x.yml` the samples are, in order of
@@ -243,6 +243,12 @@ struct Tally {
 /// `--samples SAMPLES` is given. A sample file holds one JSON object of flat dotted field names,
 /// an array of them, or NDJSON. Every event of a match file must fire the rule; no event of a
 /// nomatch file may.
+///
+/// A correlation rule's samples are event streams: `x.match.ndjson`/`x.nomatch.ndjson` beside
+/// it or `x/match.ndjson`/`x/nomatch.ndjson` (also under `--samples`), one JSON object per line,
+/// `{"offset_s": SECONDS, "fields": {...}}` with the event time as seconds after the stream's
+/// start. The stream runs through the folder's rules and correlations as the node runs them;
+/// the match stream must raise the correlation, the nomatch stream must not.
 pub fn test(dir: &Path, samples: Option<&Path>) -> anyhow::Result<ExitCode> {
     let (sources, read_report) = read_rule_dir(dir)?;
     let mut tally = Tally::default();
@@ -250,8 +256,13 @@ pub fn test(dir: &Path, samples: Option<&Path>) -> anyhow::Result<ExitCode> {
         println!("FAIL {e}");
         tally.broken += 1;
     }
+    let mut streams = crate::rules_streams::Streams::new(&sources);
     for source in sources {
-        test_one(&source, samples, &mut tally)?;
+        if streams.is_correlation(&source) {
+            streams.test(&source, samples, &mut tally)?;
+        } else {
+            test_one(&source, samples, &mut tally)?;
+        }
     }
     println!(
         "tested {} rules: {} passed, {} failed, {} without samples, {} did not compile",
@@ -320,25 +331,34 @@ fn test_one(source: &RuleSource, samples: Option<&Path>, tally: &mut Tally) -> a
     Ok(())
 }
 
-type SampleFiles = (Option<PathBuf>, Option<PathBuf>);
+pub(crate) type SampleFiles = (Option<PathBuf>, Option<PathBuf>);
 
 fn sample_files(rule: &Path, samples: Option<&Path>) -> Option<SampleFiles> {
+    sample_files_ext(rule, samples, "json")
+}
+
+/// The match and nomatch files of `rule` with extension `ext`, found as [`test`] says.
+pub(crate) fn sample_files_ext(
+    rule: &Path,
+    samples: Option<&Path>,
+    ext: &str,
+) -> Option<SampleFiles> {
     let stem = rule.file_stem()?.to_str()?;
     let dir = rule.parent().unwrap_or(Path::new("."));
     let mut candidates = vec![
         (
-            dir.join(format!("{stem}.match.json")),
-            dir.join(format!("{stem}.nomatch.json")),
+            dir.join(format!("{stem}.match.{ext}")),
+            dir.join(format!("{stem}.nomatch.{ext}")),
         ),
         (
-            dir.join(stem).join("match.json"),
-            dir.join(stem).join("nomatch.json"),
+            dir.join(stem).join(format!("match.{ext}")),
+            dir.join(stem).join(format!("nomatch.{ext}")),
         ),
     ];
     if let Some(s) = samples {
         candidates.push((
-            s.join(stem).join("match.json"),
-            s.join(stem).join("nomatch.json"),
+            s.join(stem).join(format!("match.{ext}")),
+            s.join(stem).join(format!("nomatch.{ext}")),
         ));
     }
     candidates.into_iter().find_map(|(m, n)| {

@@ -63,6 +63,49 @@ fn builtin_pack_passes_its_own_samples() {
 }
 
 #[test]
+fn rules_test_runs_a_correlations_event_streams() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for f in ["flow_probe.yml", "flow_port_scan.yml"] {
+        std::fs::copy(repo(&format!("rules/packs/builtin/{f}")), d.join(f)).unwrap();
+    }
+    let probe = |port: u32, offset: u32| {
+        format!(
+            "{{\"offset_s\": {offset}, \"fields\": {{\"event.category\": \"network\", \
+             \"event.action\": \"netflow_flow\", \"network.transport\": \"tcp\", \
+             \"network.tcp_flags_names\": \"syn\", \"source.ip\": \"198.51.100.7\", \
+             \"destination.ip\": \"10.0.0.5\", \"destination.port\": {port}}}}}\n"
+        )
+    };
+    // Five ports probed: too few for a port scan, so the "match" stream fails; the nomatch
+    // stream (one probe) passes.
+    std::fs::write(
+        d.join("flow_port_scan.match.ndjson"),
+        (0..5).map(|i| probe(1000 + i, i)).collect::<String>(),
+    )
+    .unwrap();
+    std::fs::write(d.join("flow_port_scan.nomatch.ndjson"), probe(22, 0)).unwrap();
+    let out = onewall(&["rules", "test", &d.display().to_string()]);
+    let stdout = text(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("flow_port_scan.match.ndjson: the correlation was not raised"),
+        "{stdout}"
+    );
+    // Twenty-five ports within a minute make it pass.
+    std::fs::write(
+        d.join("flow_port_scan.match.ndjson"),
+        (0..25).map(|i| probe(1000 + i, i)).collect::<String>(),
+    )
+    .unwrap();
+    let out = onewall(&["rules", "test", &d.display().to_string()]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("ok   "), "{stdout}");
+    assert!(stdout.contains("flow_port_scan.yml"), "{stdout}");
+}
+
+#[test]
 fn rules_test_reports_wrong_samples_and_broken_rules() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

@@ -51,6 +51,32 @@ pub(crate) const BUILTIN: &[(&str, &str)] = &[
         "flow_unusual_destination_port.yml",
         include_str!("../packs/builtin/flow_unusual_destination_port.yml"),
     ),
+    // Flow evidence rules (quiet: `generate: false` in the correlations counting them) and
+    // the correlations: port scan, host sweep, volumetric spike.
+    (
+        "flow_probe.yml",
+        include_str!("../packs/builtin/flow_probe.yml"),
+    ),
+    (
+        "flow_icmp.yml",
+        include_str!("../packs/builtin/flow_icmp.yml"),
+    ),
+    (
+        "flow_large_transfer.yml",
+        include_str!("../packs/builtin/flow_large_transfer.yml"),
+    ),
+    (
+        "flow_port_scan.yml",
+        include_str!("../packs/builtin/flow_port_scan.yml"),
+    ),
+    (
+        "flow_host_sweep.yml",
+        include_str!("../packs/builtin/flow_host_sweep.yml"),
+    ),
+    (
+        "flow_volumetric_spike.yml",
+        include_str!("../packs/builtin/flow_volumetric_spike.yml"),
+    ),
 ];
 
 /// The built-in pack as sources, each with the path `builtin/<file name>`.
