@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use serde::{Serialize, Serializer};
 
-use crate::{EventId, Fields, ModelError, RegionCode, Timestamp, Value};
+use crate::{EventId, Fields, ModelError, RegionCode, Text, Timestamp, Value};
 
 /// Events travel between stages in batches (hundreds to thousands) so that per-event overhead
 /// stays small.
@@ -17,7 +17,7 @@ pub type EventBatch = Vec<Event>;
 pub struct Source {
     /// The collector that took it in: `syslog_udp`, `syslog_tcp`, `syslog_tls`, `http`,
     /// `netflow`, `sflow`, or a configured collector name.
-    pub collector: Box<str>,
+    pub collector: Text,
     /// The sending peer, when the transport has one.
     pub peer: Option<SocketAddr>,
 }

@@ -17,6 +17,7 @@ pub mod id;
 pub mod incident;
 pub mod region;
 pub mod severity;
+pub mod text;
 pub mod timestamp;
 pub mod value;
 
@@ -29,5 +30,6 @@ pub use id::{AlertId, EventId, Id, IncidentId};
 pub use incident::{Classification, Incident, IncidentStatus, TimelineEntry, TimelineKind};
 pub use region::{Region, RegionCode, RegionLevel, RegionTree};
 pub use severity::{Grade, Severity};
+pub use text::Text;
 pub use timestamp::Timestamp;
 pub use value::Value;

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use serde::{Serialize, Serializer};
 
-use crate::Timestamp;
+use crate::{Text, Timestamp};
 
 /// A field's value. Parsers produce the most specific type they can prove (an address that
 /// parses is an [`Value::Ip`], a number is an [`Value::Int`]); rule matching compares strings
@@ -16,14 +16,14 @@ pub enum Value {
     Bool(bool),
     Int(i64),
     Float(f64),
-    Str(Box<str>),
+    Str(Text),
     Ip(IpAddr),
     Time(Timestamp),
     List(Vec<Value>),
 }
 
 impl Value {
-    pub fn str(s: impl Into<Box<str>>) -> Self {
+    pub fn str(s: impl Into<Text>) -> Self {
         Value::Str(s.into())
     }
 
@@ -155,7 +155,7 @@ impl From<&str> for Value {
 }
 impl From<String> for Value {
     fn from(s: String) -> Self {
-        Value::Str(s.into_boxed_str())
+        Value::Str(s.into())
     }
 }
 impl From<i64> for Value {

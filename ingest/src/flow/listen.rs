@@ -81,9 +81,14 @@ pub async fn run_flow(
     set_recv_buffer(&socket, &cfg.listener, collector);
     info!(collector, addr = ?local, "flow listener started");
     let ctx = FlowContext {
-        collector: collector.into(),
+        collector: onewall_model::Text::shared(collector),
         region: cfg.listener.region,
-        department: cfg.listener.tags.department.clone(),
+        department: cfg
+            .listener
+            .tags
+            .department
+            .as_deref()
+            .map(onewall_model::Text::shared),
     };
     let meters = Meters::new(collector);
     let mut listener = cfg.listener.clone();

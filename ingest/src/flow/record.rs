@@ -5,18 +5,19 @@ use std::io::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::OnceLock;
 
-use onewall_model::{Event, FieldId, Fields, Format, RegionCode, Source, Timestamp, Value};
+use onewall_model::{Event, FieldId, Fields, Format, RegionCode, Source, Text, Timestamp, Value};
 
 /// Where the records of one datagram come from and what the collector's configuration tags
 /// them with.
 #[derive(Debug, Clone)]
 pub struct FlowContext {
-    /// The collector's name (`netflow` or `sflow`): the events' `source.collector`.
-    pub collector: Box<str>,
+    /// The collector's name (`netflow` or `sflow`): the events' `source.collector`. Shared:
+    /// each event's copy is a reference.
+    pub collector: Text,
     /// The region the events belong to.
     pub region: RegionCode,
     /// The exporters' department, set as `organization.name`.
-    pub department: Option<Box<str>>,
+    pub department: Option<Text>,
 }
 
 /// The normalised part of one flow record. Counts are as exported; [`FlowRecord::finish`]
@@ -121,7 +122,14 @@ pub fn transport_name(protocol: u8) -> Option<&'static str> {
 /// TCP flag names, lowest bit first.
 const TCP_FLAGS: [&str; 9] = ["fin", "syn", "rst", "psh", "ack", "urg", "ece", "cwr", "ns"];
 
-fn flags_names(flags: u16) -> Box<str> {
+/// The names of `flags` (nine bits), built once per combination: an event's copy is a pointer.
+fn flags_names(flags: u16) -> Text {
+    static NAMES: OnceLock<Vec<&'static str>> = OnceLock::new();
+    let all = NAMES.get_or_init(|| (0..512u16).map(|f| &*Box::leak(flags_text(f))).collect());
+    Text::from_static(all[usize::from(flags & 0x1ff)])
+}
+
+fn flags_text(flags: u16) -> Box<str> {
     // All nine names and their commas fit in 36 bytes: built on the stack, allocated once.
     let mut buf = [0u8; 40];
     let mut len = 0;
@@ -228,14 +236,18 @@ impl FlowRecord {
         event.fields.reserve(22 + b.raw.len());
         let rate = u64::from(self.sampling_rate.max(1));
         let f = &mut event.fields;
-        f.push_distinct(n.event_kind, Value::str("event"));
-        f.push_distinct(n.event_category, Value::str("network"));
-        f.push_distinct(n.event_action, Value::str(action));
+        f.push_distinct(n.event_kind, Value::Str(Text::from_static("event")));
+        f.push_distinct(n.event_category, Value::Str(Text::from_static("network")));
+        f.push_distinct(n.event_action, Value::Str(Text::from_static(action)));
         if let Some(ip) = self.src_ip {
             f.push_distinct(n.source_ip, Value::Ip(ip));
             f.push_distinct(
                 n.network_type,
-                Value::str(if ip.is_ipv4() { "ipv4" } else { "ipv6" }),
+                Value::Str(Text::from_static(if ip.is_ipv4() {
+                    "ipv4"
+                } else {
+                    "ipv6"
+                })),
             );
         }
         if let Some(p) = self.src_port {
@@ -249,7 +261,7 @@ impl FlowRecord {
         }
         if let Some(p) = self.protocol {
             match transport_name(p) {
-                Some(name) => f.push_distinct(n.transport, Value::str(name)),
+                Some(name) => f.push_distinct(n.transport, Value::Str(Text::from_static(name))),
                 None => f.push_distinct(n.transport, Value::str(p.to_string())),
             }
             f.push_distinct(n.iana_number, Value::Int(i64::from(p)));
@@ -364,18 +376,22 @@ impl Line {
 
     #[inline]
     fn push_str(&mut self, s: &str) {
-        for &b in s.as_bytes() {
-            self.push(b);
-        }
+        self.push_bytes(s.as_bytes());
+    }
+
+    /// Append `bytes`, as many as fit.
+    #[inline]
+    fn push_bytes(&mut self, bytes: &[u8]) {
+        let n = bytes.len().min(Line::CAP - self.len);
+        self.buf[self.len..self.len + n].copy_from_slice(&bytes[..n]);
+        self.len += n;
     }
 
     /// `0` to `255` in decimal.
     #[inline]
     fn push_u8(&mut self, n: u8) {
         let (digits, len) = &OCTETS[usize::from(n)];
-        for &d in &digits[..usize::from(*len)] {
-            self.push(d);
-        }
+        self.push_bytes(&digits[..usize::from(*len)]);
     }
 
     fn push_u64(&mut self, mut n: u64) {
@@ -389,9 +405,7 @@ impl Line {
                 break;
             }
         }
-        for &d in &buf[i..] {
-            self.push(d);
-        }
+        self.push_bytes(&buf[i..]);
     }
 
     fn as_bytes(&self) -> &[u8] {
