@@ -39,7 +39,9 @@ mod reload;
 mod snapshot;
 mod window;
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 
 use onewall_model::{
     Alert, AlertId, Entity, EntityKind, Event, EventId, MatchedField, RuleRef, Timestamp,
@@ -126,9 +128,10 @@ struct RuleState {
     rule_ref: RuleRef,
     span: i64,
     suppress: i64,
-    groups: HashMap<Box<str>, Group>,
+    /// Groups by key (the group-by values joined by U+001F); the key is shared with `order`.
+    groups: HashMap<Arc<str>, Group>,
     /// Touch order for eviction: (key, seq at the touch); stale pairs are skipped.
-    order: VecDeque<(Box<str>, u64)>,
+    order: VecDeque<(Arc<str>, u64)>,
     watermark: i64,
     seq: u64,
 }
@@ -138,10 +141,12 @@ struct RuleState {
 pub struct SigmaCorrelator {
     rules: Vec<RuleState>,
     /// Rule id (detection or correlation) → (correlation index, target index) consuming it.
-    consumers: HashMap<String, Vec<(usize, u16)>>,
+    consumers: HashMap<String, Arc<[(usize, u16)]>>,
     quiet: HashSet<String>,
     config: SigmaConfig,
     stats: Stats,
+    /// Scratch buffer for the group key of the alert being entered.
+    key_buf: String,
 }
 
 const NANOS: i64 = Timestamp::NANOS_PER_SEC;
@@ -194,9 +199,14 @@ impl SigmaCorrelator {
             });
         }
         let quiet = referenced.difference(&generate).cloned().collect();
+        let consumers = consumers
+            .into_iter()
+            .map(|(id, list)| (id, Arc::from(list)))
+            .collect();
         SigmaCorrelator {
             rules: states,
             consumers,
+            key_buf: String::new(),
             quiet,
             config,
             stats: Stats::default(),
@@ -230,19 +240,21 @@ impl SigmaCorrelator {
         self.rules
             .iter()
             .map(|r| {
-                let per_slot = size_of::<Box<str>>() + size_of::<Group>() + 8;
+                // Each key is stored once (shared by the map and the touch queue) behind two
+                // reference counts.
+                let per_slot = size_of::<Arc<str>>() + size_of::<Group>() + 8;
                 let groups: usize = r
                     .groups
                     .iter()
                     .map(|(k, g)| {
                         k.len()
+                            + 2 * size_of::<usize>()
                             + g.entries.capacity() * size_of::<Entry>()
                             + g.values.capacity() * size_of::<String>()
                             + g.values.iter().map(|v| v.capacity()).sum::<usize>()
                     })
                     .sum();
-                let order: usize = r.order.iter().map(|(k, _)| k.len()).sum::<usize>()
-                    + r.order.capacity() * size_of::<(Box<str>, u64)>();
+                let order = r.order.capacity() * size_of::<(Arc<str>, u64)>();
                 r.groups.capacity() * per_slot + groups + order
             })
             .sum()
@@ -272,10 +284,10 @@ impl SigmaCorrelator {
         now: Timestamp,
         out: &mut Vec<Alert>,
     ) {
-        let Some(consumers) = self.consumers.get(&alert.rule.id).cloned() else {
+        let Some(consumers) = self.consumers.get(&alert.rule.id).map(Arc::clone) else {
             return;
         };
-        for (ri, target) in consumers {
+        for &(ri, target) in consumers.iter() {
             if let Some(fired) = self.enter(ri, target, alert, events, now) {
                 out.push(fired.clone());
                 // Chains: the new alert may feed later correlations (dependency order means no
@@ -302,7 +314,7 @@ impl SigmaCorrelator {
             self.stats.late += 1;
             return None;
         }
-        let mut values = Vec::with_capacity(state.def.group_fields.len());
+        let mut values: Vec<Cow<'_, str>> = Vec::with_capacity(state.def.group_fields.len());
         for fields in &state.def.group_fields {
             let field = fields.get(usize::from(target))?;
             match field_value(alert, field, events) {
@@ -332,24 +344,39 @@ impl SigmaCorrelator {
             }
             _ => 0,
         };
-        let key: Box<str> = values.join("\u{1f}").into();
-        // An alert delivered again (a spool replay) while still in its group's window counts
-        // once: entries are in time order, so only those at its instant are looked at.
-        let again = state.groups.get(&key).is_some_and(|g| {
+        let buf = &mut self.key_buf;
+        buf.clear();
+        for (i, value) in values.iter().enumerate() {
+            if i > 0 {
+                buf.push('\u{1f}');
+            }
+            buf.push_str(value);
+        }
+        // One lookup by the scratch key: the stored key is shared (no allocation) when the
+        // group exists.
+        let existing = state.groups.get_key_value(buf.as_str()).map(|(k, g)| {
+            // An alert delivered again (a spool replay) while still in its group's window
+            // counts once: entries are in time order, so only those at its instant are looked
+            // at.
             let from = g.entries.partition_point(|e| e.t < t);
-            g.entries
+            let again = g
+                .entries
                 .range(from..)
                 .take_while(|e| e.t == t)
-                .any(|e| e.alert == alert.id)
+                .any(|e| e.alert == alert.id);
+            (Arc::clone(k), again)
         });
-        if again {
-            return None;
-        }
+        let is_new = existing.is_none();
+        let key = match existing {
+            Some((_, true)) => return None,
+            Some((k, false)) => k,
+            None => Arc::from(buf.as_str()),
+        };
         self.stats.accepted += 1;
         state.watermark = state.watermark.max(t);
         state.seq += 1;
         let seq = state.seq;
-        if !state.groups.contains_key(&key) {
+        if is_new {
             while state.groups.len() >= max_keys {
                 let Some((old, old_seq)) = state.order.pop_front() else {
                     break;
@@ -362,17 +389,14 @@ impl SigmaCorrelator {
         }
         // Compact the touch queue when stale pairs dominate.
         if state.order.len() > 2 * state.groups.len() + 1024 {
-            let groups = &state.groups;
-            state
-                .order
-                .retain(|(k, s)| groups.get(k).is_some_and(|g| g.seq == *s));
+            compact(&mut state.order);
         }
-        let group = state.groups.entry(key.clone()).or_default();
+        state.order.push_back((Arc::clone(&key), seq));
+        let group = state.groups.entry(key).or_default();
         group.seq = seq;
         if group.values.is_empty() {
-            group.values = values;
+            group.values = values.into_iter().map(Cow::into_owned).collect();
         }
-        state.order.push_back((key, seq));
         let horizon = state
             .watermark
             .saturating_sub(lateness)
@@ -400,7 +424,7 @@ impl SigmaCorrelator {
         };
         let group_values = group.values.clone();
         if group.entries.is_empty() && group.quiet_until <= state.watermark {
-            state.groups.remove(&*values_key(&group_values));
+            state.groups.remove(values_key(&group_values).as_str());
         }
         self.stats.fired += 1;
         Some(correlation_alert(
@@ -415,8 +439,22 @@ impl SigmaCorrelator {
     }
 }
 
-fn values_key(values: &[String]) -> Box<str> {
-    values.join("\u{1f}").into()
+/// Drop the stale pairs of a touch queue without a map lookup. A key is held once by the
+/// group map and once by each of its pairs in the queue, and only its newest pair is live.
+/// Going from the front, a pair whose key is held more than twice has a newer pair behind it
+/// (older ones are already dropped), and a key held once has lost its group.
+fn compact(order: &mut VecDeque<(Arc<str>, u64)>) {
+    let old = std::mem::take(order);
+    order.reserve(old.len() / 2);
+    for (key, seq) in old {
+        if Arc::strong_count(&key) == 2 {
+            order.push_back((key, seq));
+        }
+    }
+}
+
+fn values_key(values: &[String]) -> String {
+    values.join("\u{1f}")
 }
 
 /// FNV-1a: a stable 64-bit hash (the same across restarts, for snapshots).
@@ -443,9 +481,13 @@ const ENTITY_FIELDS: &[(&str, EntityKind)] = &[
 ];
 
 /// A field's value for an alert: its matched fields, then its event, then its entities.
-fn field_value(alert: &Alert, field: &str, events: &dyn EventLookup) -> Option<String> {
+fn field_value<'a>(
+    alert: &'a Alert,
+    field: &str,
+    events: &'a dyn EventLookup,
+) -> Option<Cow<'a, str>> {
     if let Some(m) = alert.matched.iter().find(|m| m.field == field) {
-        return Some(m.value.clone());
+        return Some(Cow::Borrowed(&m.value));
     }
     for id in &alert.event_ids {
         if let Some(v) = events
@@ -453,14 +495,14 @@ fn field_value(alert: &Alert, field: &str, events: &dyn EventLookup) -> Option<S
             .and_then(|e| e.get(field))
             .and_then(|v| v.to_text())
         {
-            return Some(v.into_owned());
+            return Some(v);
         }
     }
     ENTITY_FIELDS
         .iter()
         .filter(|(name, _)| *name == field)
         .find_map(|(_, kind)| alert.entity(*kind))
-        .map(str::to_owned)
+        .map(Cow::Borrowed)
 }
 
 /// Contributing alert ids listed on one correlation alert at most.

@@ -107,7 +107,7 @@ impl SigmaCorrelator {
             for (key, mut group) in rs.groups.into_iter().skip(skip) {
                 state.seq += 1;
                 group.seq = state.seq;
-                let key: Box<str> = key.into();
+                let key: std::sync::Arc<str> = key.into();
                 state.order.push_back((key.clone(), state.seq));
                 state.groups.insert(key, group);
                 restored += 1;
