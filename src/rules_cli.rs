@@ -294,44 +294,68 @@ fn test_one(source: &RuleSource, samples: Option<&Path>, tally: &mut Tally) -> a
         tally.without_samples += 1;
         return Ok(());
     };
-    let mut problems = Vec::new();
-    for (file, want) in [(matching, true), (nonmatching, false)] {
-        let Some(file) = file else {
-            problems.push(format!(
-                "no {} sample file",
-                if want { "match" } else { "nomatch" }
-            ));
-            continue;
-        };
-        let events = read_samples(&file)?;
-        if events.is_empty() {
-            problems.push(format!("{}: holds no events", file.display()));
-        }
-        for (i, event) in events.iter().enumerate() {
-            let fired = !engine.matching_rules(event).is_empty();
-            if fired != want {
-                problems.push(format!(
-                    "{} event {}: {}",
-                    file.display(),
-                    i + 1,
-                    if want { "did not fire" } else { "fired" }
-                ));
+    let problems = check_samples(
+        (matching, nonmatching),
+        "sample file",
+        |file, want, problems| {
+            let events = read_samples(file)?;
+            if events.is_empty() {
+                problems.push(format!("{}: holds no events", file.display()));
             }
-        }
-    }
-    if problems.is_empty() {
-        println!("ok   {}", path.display());
-        tally.passed += 1;
-    } else {
-        for p in problems {
-            println!("FAIL {}: {p}", path.display());
-        }
-        tally.failed += 1;
-    }
+            for (i, event) in events.iter().enumerate() {
+                let fired = !engine.matching_rules(event).is_empty();
+                if fired != want {
+                    problems.push(format!(
+                        "{} event {}: {}",
+                        file.display(),
+                        i + 1,
+                        if want { "did not fire" } else { "fired" }
+                    ));
+                }
+            }
+            Ok(())
+        },
+    )?;
+    tally.record(&path, problems);
     Ok(())
 }
 
 pub(crate) type SampleFiles = (Option<PathBuf>, Option<PathBuf>);
+
+/// Run `check` on the match file (`want` true) and the nomatch file (`want` false); a missing
+/// one is a problem ("no match `what`"). Answers the problems found.
+pub(crate) fn check_samples(
+    (matching, nonmatching): SampleFiles,
+    what: &str,
+    mut check: impl FnMut(&Path, bool, &mut Vec<String>) -> anyhow::Result<()>,
+) -> anyhow::Result<Vec<String>> {
+    let mut problems = Vec::new();
+    for (file, want) in [(matching, true), (nonmatching, false)] {
+        match file {
+            Some(file) => check(&file, want, &mut problems)?,
+            None => problems.push(format!(
+                "no {} {what}",
+                if want { "match" } else { "nomatch" }
+            )),
+        }
+    }
+    Ok(problems)
+}
+
+impl Tally {
+    /// Print the rule's result and count it.
+    pub(crate) fn record(&mut self, path: &Path, problems: Vec<String>) {
+        if problems.is_empty() {
+            println!("ok   {}", path.display());
+            self.passed += 1;
+        } else {
+            for p in problems {
+                println!("FAIL {}: {p}", path.display());
+            }
+            self.failed += 1;
+        }
+    }
+}
 
 fn sample_files(rule: &Path, samples: Option<&Path>) -> Option<SampleFiles> {
     sample_files_ext(rule, samples, "json")

@@ -10,7 +10,7 @@ use onewall_model::{Event, EventId, RegionCode, Source, Timestamp};
 use onewall_rules::correlation::{ResolvedCorrelation, load_correlations};
 use onewall_rules::{Engine, RuleSource};
 
-use crate::rules_cli::{Tally, sample_files_ext};
+use crate::rules_cli::{Tally, check_samples, sample_files_ext};
 
 /// Events per batch, as the node's detect stage hands them on.
 const BATCH: usize = 10;
@@ -80,43 +80,31 @@ impl Streams {
             .filter(|r| r.rule.path == source.path)
             .map(|r| r.rule.id.clone())
             .collect();
-        let mut problems = Vec::new();
-        for (file, want) in [(matching, true), (nonmatching, false)] {
-            let Some(file) = file else {
-                problems.push(format!(
-                    "no {} sample stream",
-                    if want { "match" } else { "nomatch" }
-                ));
-                continue;
-            };
-            let events = read_stream(&file)?;
-            if events.is_empty() {
-                problems.push(format!("{}: holds no events", file.display()));
-                continue;
-            }
-            let raised = self.run(&events);
-            let fired = raised.iter().any(|id| ids.contains(id));
-            if fired != want {
-                problems.push(format!(
-                    "{}: {}",
-                    file.display(),
-                    if want {
-                        "the correlation was not raised"
-                    } else {
-                        "the correlation was raised"
-                    }
-                ));
-            }
-        }
-        if problems.is_empty() {
-            println!("ok   {}", path.display());
-            tally.passed += 1;
-        } else {
-            for p in problems {
-                println!("FAIL {}: {p}", path.display());
-            }
-            tally.failed += 1;
-        }
+        let problems = check_samples(
+            (matching, nonmatching),
+            "sample stream",
+            |file, want, problems| {
+                let events = read_stream(file)?;
+                if events.is_empty() {
+                    problems.push(format!("{}: holds no events", file.display()));
+                    return Ok(());
+                }
+                let fired = self.run(&events).iter().any(|id| ids.contains(id));
+                if fired != want {
+                    problems.push(format!(
+                        "{}: {}",
+                        file.display(),
+                        if want {
+                            "the correlation was not raised"
+                        } else {
+                            "the correlation was raised"
+                        }
+                    ));
+                }
+                Ok(())
+            },
+        )?;
+        tally.record(&path, problems);
         Ok(())
     }
 
