@@ -529,3 +529,37 @@ fn an_alert_delivered_again_counts_once_and_the_window_fires_with_the_same_id() 
     assert_eq!(refired.len(), 1);
     assert_eq!(refired[0].id, fired[0].id);
 }
+
+#[test]
+fn eviction_stays_least_recently_touched_after_the_touch_queue_is_compacted() {
+    let rule = COUNT.replace("{gte: 3}", "{gte: 100000}");
+    let config = SigmaConfig {
+        max_keys_per_rule: 2,
+        ..Default::default()
+    };
+    let mut c = engine(&rule, config);
+    let a = [("source.ip", "10.0.0.1")];
+    let b = [("source.ip", "10.0.0.2")];
+    run(&mut c, &[alert("fail", 0, &a), alert("fail", 1, &b)]);
+    // 1100 more touches of A: the queue passes 2 × keys + 1024 pairs and is compacted.
+    for i in 0..1100 {
+        run(&mut c, &[alert("fail", 2 + i / 100, &a)]);
+    }
+    let order = &c.rules[0].order;
+    assert!(
+        order.len() < 1028,
+        "queue not compacted: {} pairs",
+        order.len()
+    );
+    // B's one pair is kept, first; A's stale pairs from before the compaction are gone.
+    assert_eq!(&*order[0].0, "10.0.0.2");
+    assert_eq!(order.iter().filter(|(k, _)| &**k == "10.0.0.2").count(), 1);
+    assert!(order.len() < 100, "{} pairs", order.len());
+    // A new key evicts B, the least recently touched, not A.
+    run(&mut c, &[alert("fail", 20, &[("source.ip", "10.0.0.3")])]);
+    assert_eq!(c.stats().evicted, 1);
+    let groups = &c.rules[0].groups;
+    assert!(groups.contains_key("10.0.0.1") && groups.contains_key("10.0.0.3"));
+    assert!(!groups.contains_key("10.0.0.2"));
+    assert_eq!(groups["10.0.0.1"].entries.len(), 1101);
+}
