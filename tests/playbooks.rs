@@ -31,6 +31,27 @@ fn mails(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     v
 }
 
+/// A playbooks folder in `dir` with one playbook `id` posting to `hooks`' generic receiver;
+/// `head` holds its triggers and conditions (YAML lines).
+fn webhook_playbook(
+    dir: &std::path::Path,
+    id: &str,
+    head: &str,
+    hooks: &Peer,
+) -> std::path::PathBuf {
+    let books = dir.join("playbooks");
+    std::fs::create_dir_all(&books).unwrap();
+    std::fs::write(
+        books.join(format!("{id}.yml")),
+        format!(
+            "id: {id}\n{head}actions:\n  - webhook: {{ url: \"http://127.0.0.1:{}/generic\", secret: \"{}\" }}\n",
+            hooks.port, WEBHOOK_SECRET
+        ),
+    )
+    .unwrap();
+    books
+}
+
 #[test]
 fn incident_mail_survives_a_down_smtp_server_and_a_restart_and_arrives_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -216,16 +237,12 @@ timezone = "+00:00"
 fn an_incident_resolved_through_the_api_fires_its_playbook() {
     let dir = tempfile::tempdir().unwrap();
     let hooks = webhooks(&dir.path().join("hooks"));
-    let books = dir.path().join("playbooks");
-    std::fs::create_dir_all(&books).unwrap();
-    std::fs::write(
-        books.join("resolved.yml"),
-        format!(
-            "id: resolved\ntriggers: [incident_changed]\nwhen: {{ status: [resolved] }}\nactions:\n  - webhook: {{ url: \"http://127.0.0.1:{}/generic\", secret: \"{}\" }}\n",
-            hooks.port, WEBHOOK_SECRET
-        ),
-    )
-    .unwrap();
+    let books = webhook_playbook(
+        dir.path(),
+        "resolved",
+        "triggers: [incident_changed]\nwhen: { status: [resolved] }\n",
+        &hooks,
+    );
     let extra = format!("[playbooks]\ndir = \"{}\"\n", books.display());
     let cfg = dir.path().join("onewall.toml");
     std::fs::write(&cfg, common::config(&dir.path().join("data"), &extra)).unwrap();
@@ -302,16 +319,12 @@ fn an_incident_resolved_through_the_api_fires_its_playbook() {
 fn an_sla_breach_fires_its_playbook_once() {
     let dir = tempfile::tempdir().unwrap();
     let hooks = webhooks(&dir.path().join("hooks"));
-    let books = dir.path().join("playbooks");
-    std::fs::create_dir_all(&books).unwrap();
-    std::fs::write(
-        books.join("breach.yml"),
-        format!(
-            "id: breach\ntriggers: [alert_created]\nwhen: {{ rule: [onewall-sla-breach] }}\nactions:\n  - webhook: {{ url: \"http://127.0.0.1:{}/generic\", secret: \"{}\" }}\n",
-            hooks.port, WEBHOOK_SECRET
-        ),
-    )
-    .unwrap();
+    let books = webhook_playbook(
+        dir.path(),
+        "breach",
+        "triggers: [alert_created]\nwhen: { rule: [onewall-sla-breach] }\n",
+        &hooks,
+    );
     let extra = format!(
         "[playbooks]\ndir = \"{}\"\n[sla]\ngrade_1_minutes = 1\ngrade_2_minutes = 1\n\
          grade_3_minutes = 1\ngrade_4_minutes = 1\ncii_minutes = 1\ncheck_secs = 1\n",
