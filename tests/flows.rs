@@ -188,9 +188,16 @@ fn events(node: &Node, action: &str, want: usize) -> Vec<Value> {
     });
     got.unwrap_or_else(|| {
         let v = node.get(&format!("/api/v1/events?q={action}&limit=1000"));
+        let flow_metrics: Vec<String> = node
+            .metrics()
+            .lines()
+            .filter(|l| l.contains("flow") && !l.starts_with('#'))
+            .map(str::to_owned)
+            .collect();
         panic!(
-            "expected {want} {action} events, have {}; node stderr:\n{}",
+            "expected {want} {action} events, have {}; flow metrics:\n{}\nnode stderr:\n{}",
             v["items"].as_array().map_or(0, Vec::len),
+            flow_metrics.join("\n"),
             node.stderr()
         )
     })
@@ -426,11 +433,23 @@ fn pcap_packets(path: &Path) -> Vec<(Option<i64>, Option<i64>, i64, i64)> {
     out
 }
 
-/// sFlow v5 samples announced in one datagram (read from its header).
+/// The flow samples in one sFlow v5 datagram (its header and each sample's format).
 fn sflow_samples(d: &[u8]) -> usize {
     let u32_at = |i: usize| u32::from_be_bytes([d[i], d[i + 1], d[i + 2], d[i + 3]]);
     let addr_len = if u32_at(4) == 2 { 16 } else { 4 };
-    u32_at(8 + addr_len + 12) as usize
+    let announced = u32_at(8 + addr_len + 12) as usize;
+    // Flow samples only (format 1, or 3 expanded): pmacctd also sends a counter sample now
+    // and then, which carries no flow and is no event.
+    let mut at = 8 + addr_len + 16;
+    let mut flows = 0;
+    for _ in 0..announced {
+        let (format, len) = (u32_at(at), u32_at(at + 4) as usize);
+        if format == 1 || format == 3 {
+            flows += 1;
+        }
+        at += 8 + len;
+    }
+    flows
 }
 
 #[test]
