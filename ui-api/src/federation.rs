@@ -332,6 +332,13 @@ fn incident_of(path: &str) -> Option<(IncidentId, bool)> {
 pub async fn track(State(Hub(hub)): State<Hub>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let target = incident_of(req.uri().path());
+    // The links are read before the incident: a link is recorded after the change that made
+    // it (a dispatch sets the team, then records the uplink), so a reader that sees the link
+    // also sees that change.
+    let links = match target {
+        Some((id, true)) if method == Method::GET => hub.links(id).await.ok(),
+        _ => None,
+    };
     let resp = next.run(req).await;
     let Some((id, whole)) = target else {
         return resp;
@@ -340,8 +347,8 @@ pub async fn track(State(Hub(hub)): State<Hub>, req: Request, next: Next) -> Res
         return resp;
     }
     if whole && method == Method::GET {
-        let links = match hub.links(id).await {
-            Ok(l) if !l.is_empty() => l,
+        let links = match links {
+            Some(l) if !l.is_empty() => l,
             _ => return resp,
         };
         let (parts, body) = resp.into_parts();
