@@ -506,13 +506,16 @@ pub fn apply_alerts_with(
     config: &GroupingConfig,
     now: Timestamp,
 ) {
+    let mut held = Held::of(inc);
+    let mut added = Vec::new();
     let mut changed = false;
     for a in alerts {
-        if inc.alert_ids.contains(&a.id) {
+        if !held.insert(inc, a.id) {
             continue;
         }
         changed = true;
         inc.alert_ids.push(a.id);
+        added.push(a.id);
         for e in &a.entities {
             if !inc.entities.contains(e) {
                 inc.entities.push(e.clone());
@@ -528,16 +531,99 @@ pub fn apply_alerts_with(
         inc.last_seen = inc.last_seen.max(a.time);
         let floor = grading::classify(inc, a, &config.tactic_steps);
         let to = floor.map_or(a.severity, |f| f.max(a.severity));
-        raise_severity(inc, to, now);
-        inc.timeline.push(TimelineEntry {
-            at: now,
-            actor: ACTOR.to_owned(),
-            change: TimelineKind::AlertAdded { alert_id: a.id },
-        });
+        if to > inc.severity {
+            // The alerts that raised it come before the change on the timeline.
+            note_added(inc, &std::mem::take(&mut added), now);
+            raise_severity(inc, to, now);
+        }
         inc.updated = now;
     }
+    note_added(inc, &added, now);
     if changed {
         grade(inc, config, now);
+    }
+}
+
+/// How many alert ids an `AlertsAdded` timeline entry lists.
+pub const TIMELINE_SAMPLE: usize = 5;
+
+/// Record alerts the correlator added: folded into the timeline's last entry when that is
+/// the correlator's own `AlertsAdded`, else a new entry.
+fn note_added(inc: &mut Incident, added: &[onewall_model::AlertId], now: Timestamp) {
+    if added.is_empty() {
+        return;
+    }
+    if let Some(TimelineEntry {
+        actor,
+        change:
+            TimelineKind::AlertsAdded {
+                count,
+                until,
+                sample,
+            },
+        ..
+    }) = inc.timeline.last_mut()
+        && actor == ACTOR
+    {
+        *count += added.len() as u64;
+        *until = (*until).max(now);
+        let room = TIMELINE_SAMPLE.saturating_sub(sample.len());
+        sample.extend(added.iter().take(room));
+        return;
+    }
+    inc.timeline.push(TimelineEntry {
+        at: now,
+        actor: ACTOR.to_owned(),
+        change: TimelineKind::AlertsAdded {
+            count: added.len() as u64,
+            until: now,
+            sample: added.iter().take(TIMELINE_SAMPLE).copied().collect(),
+        },
+    });
+}
+
+/// Membership in an incident's evidence: a scan while it is small, a set once it is not (an
+/// incident fed by a long attack holds many thousands of alerts).
+enum Held {
+    Scan,
+    Set(std::collections::HashSet<onewall_model::AlertId>),
+}
+
+impl Held {
+    const SCAN_UP_TO: usize = 32;
+
+    fn of(inc: &Incident) -> Held {
+        if inc.alert_ids.len() <= Self::SCAN_UP_TO {
+            Held::Scan
+        } else {
+            Held::Set(inc.alert_ids.iter().copied().collect())
+        }
+    }
+
+    fn contains(&self, inc: &Incident, id: onewall_model::AlertId) -> bool {
+        match self {
+            Held::Scan => inc.alert_ids.contains(&id),
+            Held::Set(set) => set.contains(&id),
+        }
+    }
+
+    /// Whether `id` is new to the incident (the caller then pushes it to `alert_ids`).
+    fn insert(&mut self, inc: &Incident, id: onewall_model::AlertId) -> bool {
+        match self {
+            Held::Scan => {
+                if inc.alert_ids.contains(&id) {
+                    return false;
+                }
+                if inc.alert_ids.len() >= Self::SCAN_UP_TO {
+                    let mut set: std::collections::HashSet<_> =
+                        inc.alert_ids.iter().copied().collect();
+                    set.insert(id);
+                    *self = Held::Set(set);
+                }
+                true
+            }
+            Held::Set(set) => set.insert(id),
+        }
     }
 }
 
@@ -601,7 +687,8 @@ pub fn extend_incident(
 ) -> Result<(), Refused> {
     // Alerts it already holds (delivered again by a spool replay) change nothing: they do not
     // count again, reopen it, or count as stale.
-    if alerts.iter().all(|a| inc.alert_ids.contains(&a.id)) {
+    let held = Held::of(inc);
+    if alerts.iter().all(|a| held.contains(inc, a.id)) {
         return Ok(());
     }
     let refused = Refused {
@@ -632,8 +719,9 @@ pub fn extend_incident(
 /// Fold `from`'s evidence into `into` (a merge): alerts, entities, regions, rules, time span,
 /// tactics, the higher severity; the timeline records it.
 pub fn merge_incident(into: &mut Incident, from: &Incident, now: Timestamp) {
+    let mut held = Held::of(into);
     for a in &from.alert_ids {
-        if !into.alert_ids.contains(a) {
+        if held.insert(into, *a) {
             into.alert_ids.push(*a);
         }
     }

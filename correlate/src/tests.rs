@@ -389,6 +389,78 @@ fn apply_alerts_is_idempotent() {
 }
 
 #[test]
+fn a_long_attack_keeps_a_short_timeline_and_every_alert() {
+    let mut c = Correlator::new(DEFAULT_WINDOW_SECS);
+    let first = alert("r1", 0, Severity::Low, &host("web01"));
+    let mut inc = opened(&c.updates(std::slice::from_ref(&first), t(0))[0]).clone();
+    // 200 batches of 50 alerts each, one of them replayed from the batch before.
+    let mut all = vec![first.id];
+    let mut previous: Option<Alert> = None;
+    for batch in 0..200i64 {
+        let mut alerts: Vec<Alert> = (0..50)
+            .map(|_| alert("r1", batch, Severity::Low, &host("web01")))
+            .collect();
+        all.extend(alerts.iter().map(|a| a.id));
+        if let Some(p) = previous.take() {
+            alerts.push(p);
+        }
+        previous = alerts.first().cloned();
+        extend_incident(
+            &mut inc,
+            &alerts,
+            true,
+            &GroupingConfig::default(),
+            t(batch + 1),
+        )
+        .unwrap();
+    }
+    assert_eq!(inc.alert_ids, all, "every alert once, in order");
+    let added: Vec<_> = inc
+        .timeline
+        .iter()
+        .filter_map(|e| match &e.change {
+            TimelineKind::AlertsAdded {
+                count,
+                until,
+                sample,
+            } => Some((e.at, *count, *until, sample.clone())),
+            _ => None,
+        })
+        .collect();
+    // One entry from the opening (the grade set then follows it), one for all the rest.
+    assert_eq!(added.len(), 2, "{:?}", inc.timeline);
+    assert_eq!(inc.timeline.len(), 4, "{:?}", inc.timeline);
+    let (at, count, until, sample) = &added[1];
+    assert_eq!(*count, 10_000);
+    assert_eq!((*at, *until), (t(1), t(200)));
+    assert_eq!(sample[..], all[1..=TIMELINE_SAMPLE]);
+
+    // An analyst's change splits the run: later alerts get an entry after it.
+    inc.timeline.push(TimelineEntry {
+        at: t(300),
+        actor: "alice".into(),
+        change: TimelineKind::Comment {
+            text: "looking".into(),
+        },
+    });
+    let late = alert("r1", 301, Severity::Low, &host("web01"));
+    extend_incident(
+        &mut inc,
+        &[late.clone()],
+        true,
+        &GroupingConfig::default(),
+        t(301),
+    )
+    .unwrap();
+    match &inc.timeline.last().unwrap().change {
+        TimelineKind::AlertsAdded { count, sample, .. } => {
+            assert_eq!((*count, sample.as_slice()), (1, &[late.id][..]));
+        }
+        other => panic!("expected AlertsAdded last, got {other:?}"),
+    }
+}
+
+#[test]
 fn idle_links_are_dropped_by_the_callers_clock() {
     let mut c = Correlator::with_config(GroupingConfig {
         reopen_secs: 0,

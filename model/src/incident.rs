@@ -118,8 +118,18 @@ impl FromStr for IncidentStatus {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TimelineKind {
     Created,
+    /// An alert was linked by hand.
     AlertAdded {
         alert_id: AlertId,
+    },
+    /// Alerts the correlator added. Additions with no other change between them are one
+    /// entry: `at` is the first, `until` the last, `count` how many, `sample` the first few
+    /// ids (the incident's `alert_ids` holds them all). An incident fed by a long attack keeps
+    /// a short timeline.
+    AlertsAdded {
+        count: u64,
+        until: Timestamp,
+        sample: Vec<AlertId>,
     },
     StatusChanged {
         from: IncidentStatus,
