@@ -446,7 +446,7 @@ fn a_long_attack_keeps_a_short_timeline_and_every_alert() {
     let late = alert("r1", 301, Severity::Low, &host("web01"));
     extend_incident(
         &mut inc,
-        &[late.clone()],
+        std::slice::from_ref(&late),
         true,
         &GroupingConfig::default(),
         t(301),
