@@ -161,7 +161,14 @@ impl IncidentCache {
     }
 }
 
-fn upsert_incident(tx: &Transaction<'_>, i: &Incident) -> Result<()> {
+/// Write incident `i`'s row (its body without `alert_ids`) and its evidence. `stored` is
+/// the evidence already in `incident_alerts` for it (empty for a new incident, or one whose
+/// body still holds its ids): when `i.alert_ids` extends it, only the new ids are added,
+/// otherwise the incident's rows are written again.
+fn upsert_incident(tx: &Transaction<'_>, i: &mut Incident, stored: &[AlertId]) -> Result<()> {
+    let alert_ids = std::mem::take(&mut i.alert_ids);
+    let body = to_body("incident", i);
+    i.alert_ids = alert_ids;
     let mut stmt = tx.prepare_cached(
         "INSERT INTO incidents
             (id, status, severity, region, group_key, first_seen, last_seen, updated, body)
@@ -171,8 +178,9 @@ fn upsert_incident(tx: &Transaction<'_>, i: &Incident) -> Result<()> {
             group_key = excluded.group_key, first_seen = excluded.first_seen,
             last_seen = excluded.last_seen, updated = excluded.updated, body = excluded.body",
     )?;
+    let id = i.id.to_bytes();
     stmt.execute(params![
-        &i.id.to_bytes()[..],
+        &id[..],
         i.status.as_str(),
         rank(i.severity),
         i.region.get(),
@@ -180,8 +188,23 @@ fn upsert_incident(tx: &Transaction<'_>, i: &Incident) -> Result<()> {
         i.first_seen.0,
         i.last_seen.0,
         i.updated.0,
-        to_body("incident", i)?,
+        body?,
     ])?;
+    let from = if i.alert_ids.starts_with(stored) {
+        stored.len()
+    } else {
+        0
+    };
+    if from == 0 {
+        tx.prepare_cached("DELETE FROM incident_alerts WHERE incident = ?1")?
+            .execute([&id[..]])?;
+    }
+    let mut insert = tx.prepare_cached(
+        "INSERT OR REPLACE INTO incident_alerts (incident, seq, alert) VALUES (?1, ?2, ?3)",
+    )?;
+    for (seq, a) in i.alert_ids.iter().enumerate().skip(from) {
+        insert.execute(params![&id[..], int(seq), &a.to_bytes()[..]])?;
+    }
     Ok(())
 }
 
@@ -195,24 +218,59 @@ pub(super) fn upsert_incidents(
     }
     let tx = conn.transaction()?;
     for i in incidents {
-        upsert_incident(&tx, i)?;
+        upsert_incident(&tx, &mut i.clone(), &[])?;
     }
     tx.commit()?;
     Ok(())
 }
 
-fn read_incident(conn: &Connection, id: IncidentId) -> Result<Option<Incident>> {
-    let found = bodies(
+/// Fill the evidence of incidents read from their bodies from `incident_alerts` (a body
+/// written before that table holds its ids and is left as it is). Answers, per incident,
+/// whether its ids came from the table.
+fn fill_alert_ids(conn: &Connection, incidents: &mut [Incident]) -> Result<Vec<bool>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT alert FROM incident_alerts WHERE incident = ?1 ORDER BY seq")?;
+    let mut from_table = Vec::with_capacity(incidents.len());
+    for inc in incidents {
+        if !inc.alert_ids.is_empty() {
+            from_table.push(false);
+            continue;
+        }
+        let mut rows = stmt.query([&inc.id.to_bytes()[..]])?;
+        while let Some(row) = rows.next()? {
+            let bytes: Vec<u8> = row.get(0)?;
+            let id = <[u8; 16]>::try_from(bytes.as_slice())
+                .map(AlertId::from_bytes)
+                .map_err(|_| {
+                    backend(format_args!(
+                        "incident {}: a stored alert id is not 16 bytes",
+                        inc.id
+                    ))
+                })?;
+            inc.alert_ids.push(id);
+        }
+        from_table.push(true);
+    }
+    Ok(from_table)
+}
+
+/// Incident `id` and the evidence of it already in `incident_alerts`.
+fn read_incident(conn: &Connection, id: IncidentId) -> Result<Option<(Incident, usize)>> {
+    let mut found: Vec<Incident> = bodies(
         conn,
         "incident",
         "SELECT body FROM incidents WHERE id = ?1",
         vec![id.to_bytes().to_vec().into()],
     )?;
-    Ok(found.into_iter().next())
+    let from_table = fill_alert_ids(conn, &mut found)?;
+    Ok(found.into_iter().zip(from_table).next().map(|(inc, t)| {
+        let n = if t { inc.alert_ids.len() } else { 0 };
+        (inc, n)
+    }))
 }
 
 pub(super) fn get_incident(conn: &mut Connection, id: IncidentId) -> Result<Option<Incident>> {
-    read_incident(conn, id)
+    Ok(read_incident(conn, id)?.map(|(inc, _)| inc))
 }
 
 /// Read, change and write back one incident in one immediate transaction; any error rolls
@@ -233,12 +291,17 @@ pub(super) fn update_incident(
         .query_row([&id.to_bytes()[..]], |r| r.get(0))
         .optional()?
         .ok_or_else(not_found)?;
-    let mut incident = match cache.get(id, updated) {
-        Some(cached) => cached,
+    let (mut incident, in_table) = match cache.get(id, updated) {
+        // What this writer stored: every id is in the table.
+        Some(cached) => {
+            let n = cached.alert_ids.len();
+            (cached, n)
+        }
         None => read_incident(&tx, id)?.ok_or_else(not_found)?,
     };
     // Whatever happens next, the cached copy may no longer be what is stored.
     cache.forget(id);
+    let stored = incident.alert_ids[..in_table].to_vec();
     change(&mut incident)?;
     if incident.id != id {
         return Err(StoreError::Conflict(format!(
@@ -246,7 +309,7 @@ pub(super) fn update_incident(
             incident.id
         )));
     }
-    upsert_incident(&tx, &incident)?;
+    upsert_incident(&tx, &mut incident, &stored)?;
     tx.commit()?;
     cache.put(incident.clone());
     Ok(incident)
@@ -284,7 +347,9 @@ pub(super) fn search_incidents(conn: &mut Connection, q: &IncidentQuery) -> Resu
         cond.where_clause(),
         cond.next_placeholder()
     );
-    let items = bodies(conn, "incident", &sql, cond.params_with(int(limit + 1)))?;
+    let mut items: Vec<Incident> =
+        bodies(conn, "incident", &sql, cond.params_with(int(limit + 1)))?;
+    fill_alert_ids(conn, &mut items)?;
     Ok(page(items, limit, CursorKind::Incident, |i: &Incident| {
         Cursor::new(i.updated.0, i.id.to_bytes())
     }))

@@ -54,6 +54,15 @@ CREATE INDEX IF NOT EXISTS incidents_updated ON incidents (updated, id);
 CREATE INDEX IF NOT EXISTS incidents_status ON incidents (status, updated, id);
 CREATE INDEX IF NOT EXISTS incidents_group ON incidents (group_key);
 
+-- An incident's evidence, in the order it joined: an update adds rows instead of rewriting
+-- the body (which leaves `alert_ids` empty). A body written before this table holds its ids.
+CREATE TABLE IF NOT EXISTS incident_alerts (
+    incident BLOB NOT NULL,
+    seq INTEGER NOT NULL,
+    alert BLOB NOT NULL,
+    PRIMARY KEY (incident, seq)
+) WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS node_state (
     key TEXT NOT NULL PRIMARY KEY,
     value BLOB NOT NULL,
