@@ -50,7 +50,12 @@ impl CorrelationStage {
     /// Build the engines for the correlations of the set in use; restore the Sigma state from
     /// `data_dir`'s snapshot when there is one (a snapshot that cannot be read is reported and
     /// set aside, and the node starts empty).
-    pub fn new(rules: RuleSetHandle, cfg: &CorrelateConfig, data_dir: Option<&Path>) -> Self {
+    pub fn new(
+        rules: RuleSetHandle,
+        cfg: &CorrelateConfig,
+        regions: &onewall_model::RegionTree,
+        data_dir: Option<&Path>,
+    ) -> Self {
         let loaded = rules.current().correlations().clone();
         let mut sigma = SigmaCorrelator::new(loaded.to_vec(), cfg.sigma());
         let snapshot_path = data_dir.map(|d| d.join(SNAPSHOT_FILE));
@@ -77,7 +82,10 @@ impl CorrelationStage {
             rules,
             loaded,
             sigma,
-            grouping: Correlator::with_config(cfg.grouping()),
+            grouping: Correlator::with_config(GroupingConfig {
+                regions: std::sync::Arc::new(regions.clone()),
+                ..cfg.grouping()
+            }),
             snapshot_path,
             snapshot_every: Duration::from_secs(cfg.snapshot_interval_secs.max(1)),
             last_snapshot: Instant::now(),
@@ -314,7 +322,7 @@ async fn merge(
         .update_incident(
             into,
             Box::new(move |inc| {
-                merge_incident(inc, &absorbed, now);
+                merge_incident(inc, &absorbed, &cfg.regions, now);
                 grade(inc, &cfg, now);
                 Ok(())
             }),

@@ -125,6 +125,7 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
     let correlation = crate::correlation::CorrelationStage::new(
         live_rules.handle(),
         &r.config.correlate,
+        &r.regions,
         Some(&r.config.store.path),
     );
     let pipeline = Pipeline::start(

@@ -200,6 +200,8 @@ fn province_links_both_cities_dispatches_hears_closure_and_misses_nothing_after_
         .map(|r| r.as_str().unwrap())
         .collect();
     assert_eq!(regions, BTreeSet::from(["410100", "410200"]));
+    // It belongs to the province, not to either city.
+    assert_eq!(parent["region"], "410000", "{parent}");
     let children = parent["remote_children"].as_array().unwrap();
     assert!(
         children

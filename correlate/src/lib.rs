@@ -21,8 +21,8 @@ pub mod sigma;
 use std::collections::HashMap;
 
 use onewall_model::{
-    Alert, Entity, EntityKind, Incident, IncidentId, IncidentStatus, TimelineEntry, TimelineKind,
-    Timestamp,
+    Alert, Entity, EntityKind, Incident, IncidentId, IncidentStatus, RegionTree, TimelineEntry,
+    TimelineKind, Timestamp,
 };
 
 pub use grading::{GradingPolicy, Importance, TacticSteps};
@@ -49,6 +49,9 @@ pub struct GroupingConfig {
     pub tactic_steps: TacticSteps,
     /// How incidents are graded.
     pub grading: GradingPolicy,
+    /// The region tree: an incident whose alerts come from several regions belongs to their
+    /// nearest common region.
+    pub regions: std::sync::Arc<RegionTree>,
 }
 
 /// Every entity kind.
@@ -70,6 +73,7 @@ impl GroupingConfig {
             reopen_secs: DEFAULT_REOPEN_SECS,
             tactic_steps: TacticSteps::default(),
             grading: GradingPolicy::default(),
+            regions: std::sync::Arc::new(RegionTree::builtin()),
         }
     }
 
@@ -425,7 +429,7 @@ impl Batch {
             };
             let i = if f < i { i - 1 } else { i };
             if let Some(Update::Opened(inc)) = self.changes.get_mut(i) {
-                merge_incident(inc, &from_inc, now);
+                merge_incident(inc, &from_inc, &config.regions, now);
                 grade(inc, config, now);
             }
             return;
@@ -523,6 +527,7 @@ pub fn apply_alerts_with(
         }
         if !inc.regions.contains(&a.region) {
             inc.regions.push(a.region);
+            inc.region = config.regions.common_ancestor(inc.region, a.region);
         }
         if !inc.rule_ids.contains(&a.rule.id) {
             inc.rule_ids.push(a.rule.id.clone());
@@ -718,7 +723,8 @@ pub fn extend_incident(
 
 /// Fold `from`'s evidence into `into` (a merge): alerts, entities, regions, rules, time span,
 /// tactics, the higher severity; the timeline records it.
-pub fn merge_incident(into: &mut Incident, from: &Incident, now: Timestamp) {
+pub fn merge_incident(into: &mut Incident, from: &Incident, regions: &RegionTree, now: Timestamp) {
+    into.region = regions.common_ancestor(into.region, from.region);
     let mut held = Held::of(into);
     for a in &from.alert_ids {
         if held.insert(into, *a) {

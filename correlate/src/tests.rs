@@ -222,7 +222,7 @@ fn merge_helpers_keep_every_evidence_alert() {
     let mut c = Correlator::new(DEFAULT_WINDOW_SECS);
     let mut a = opened(&c.updates(&[alert("a", 0, Severity::Low, &host("h1"))], t(0))[0]).clone();
     let mut b = opened(&c.updates(&[alert("b", 5, Severity::High, &host("h2"))], t(5))[0]).clone();
-    merge_incident(&mut a, &b, t(10));
+    merge_incident(&mut a, &b, &RegionTree::builtin(), t(10));
     mark_merged(&mut b, a.id, t(10));
     assert_eq!(a.alert_ids.len(), 2);
     assert_eq!(a.severity, Severity::High);
@@ -458,6 +458,36 @@ fn a_long_attack_keeps_a_short_timeline_and_every_alert() {
         }
         other => panic!("expected AlertsAdded last, got {other:?}"),
     }
+}
+
+#[test]
+fn an_incident_over_several_regions_belongs_to_their_common_region() {
+    let code = |c| RegionCode::new(c).unwrap();
+    let mut c = Correlator::new(DEFAULT_WINDOW_SECS);
+    let ip = [(EntityKind::SourceIp, "203.0.113.9")];
+    let mut county = alert("r1", 0, Severity::Low, &ip);
+    county.region = code(410102);
+    let mut inc = opened(&c.updates(std::slice::from_ref(&county), t(0))[0]).clone();
+    assert_eq!(inc.region, code(410102));
+    // Its own city: the city.
+    let mut city = alert("r1", 1, Severity::Low, &ip);
+    city.region = code(410100);
+    apply_alerts(&mut inc, &[city], t(1));
+    assert_eq!(inc.region, code(410100));
+    // Another city: the province, so neither city's users see the other's evidence.
+    let mut other = alert("r1", 2, Severity::Low, &ip);
+    other.region = code(410200);
+    apply_alerts(&mut inc, &[other], t(2));
+    assert_eq!(inc.region, code(410000));
+    assert_eq!(inc.regions, [code(410102), code(410100), code(410200)]);
+
+    // A merge does the same.
+    let mut a = opened(&c.updates(&[alert("r2", 0, Severity::Low, &host("a"))], t(0))[0]).clone();
+    let mut b = opened(&c.updates(&[alert("r2", 0, Severity::Low, &host("b"))], t(0))[0]).clone();
+    a.region = code(410100);
+    b.region = code(419001);
+    merge_incident(&mut a, &b, &RegionTree::builtin(), t(3));
+    assert_eq!(a.region, code(410000));
 }
 
 #[test]

@@ -148,7 +148,7 @@ pub struct Region {
 }
 
 /// The regions a node knows, as a tree.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RegionTree {
     regions: BTreeMap<RegionCode, Region>,
 }
@@ -276,6 +276,15 @@ impl RegionTree {
         })
     }
 
+    /// The nearest region that holds both `a` and `b` (either itself when it holds the other):
+    /// where a record about both belongs, so that a user scoped to one of them does not see
+    /// the other's part. Codes with no common region (two provinces) give `a`.
+    pub fn common_ancestor(&self, a: RegionCode, b: RegionCode) -> RegionCode {
+        self.ancestors(a)
+            .find(|x| self.is_within(b, *x))
+            .unwrap_or(a)
+    }
+
     /// True when `code` is `ancestor` or lies in its subtree.
     pub fn is_within(&self, code: RegionCode, ancestor: RegionCode) -> bool {
         self.ancestors(code).any(|c| c == ancestor)
@@ -297,6 +306,23 @@ impl RegionTree {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn common_ancestor_follows_the_tree() {
+        let t = RegionTree::builtin();
+        let code = |c| RegionCode::new(c).unwrap();
+        // Two cities: the province. A city and its own county: the city.
+        assert_eq!(t.common_ancestor(code(410100), code(410200)), code(410000));
+        assert_eq!(t.common_ancestor(code(410102), code(410100)), code(410100));
+        assert_eq!(t.common_ancestor(code(410100), code(410102)), code(410100));
+        // Two counties of one city (not in the tree: placed by their digits).
+        assert_eq!(t.common_ancestor(code(410102), code(410105)), code(410100));
+        // Jiyuan's code does not end in 00, yet it is a city of Henan.
+        assert_eq!(t.common_ancestor(code(419001), code(410100)), code(410000));
+        // No common region: the first.
+        assert_eq!(t.common_ancestor(code(420100), code(410100)), code(420100));
+        assert_eq!(t.common_ancestor(code(410100), code(410100)), code(410100));
+    }
 
     fn code(s: &str) -> RegionCode {
         s.parse().unwrap()
