@@ -195,6 +195,68 @@ async fn incident_versions_survive_merges() {
     check().await;
 }
 
+/// An incident body written before `incident_alerts` (its ids inline) reads whole; its next
+/// update moves the ids into rows, and merges of both tables change nothing.
+#[tokio::test]
+async fn an_older_incident_body_with_its_ids_reads_and_moves_to_rows() {
+    let Some((scratch, store)) = fresh().await else {
+        return;
+    };
+    let client = Client::default()
+        .with_url(&scratch.url)
+        .with_database(&scratch.database)
+        .with_validation(false);
+    let mut old = incident(day0(), Severity::Medium, RegionCode::HENAN);
+    old.alert_ids = (1..=5u128).map(onewall_model::AlertId::from_u128).collect();
+    client
+        .query(
+            "INSERT INTO incidents (id, version, status, severity, region, group_key, \
+             first_seen, last_seen, updated, body) \
+             VALUES (unhex(?), 1, 'new', 2, 410000, 'g', 0, 0, ?, ?)",
+        )
+        .bind(format!("{:032X}", u128::from_be_bytes(old.id.to_bytes())))
+        .bind(old.updated.0)
+        .bind(serde_json::to_string(&old).expect("json"))
+        .execute()
+        .await
+        .expect("insert an older incident row");
+    assert_eq!(
+        store.get_incident(old.id).await.expect("get"),
+        Some(old.clone())
+    );
+    let extra = onewall_model::AlertId::from_u128(99);
+    let updated = store
+        .update_incident(
+            old.id,
+            Box::new(move |inc| {
+                inc.alert_ids.push(extra);
+                Ok(())
+            }),
+        )
+        .await
+        .expect("update");
+    let mut want = old.alert_ids.clone();
+    want.push(extra);
+    assert_eq!(updated.alert_ids, want);
+    let rows: u64 = client
+        .query("SELECT count() FROM incident_alerts")
+        .fetch_one()
+        .await
+        .expect("count");
+    assert_eq!(rows, 6);
+    for table in ["incidents", "incident_alerts"] {
+        client
+            .query(&format!("OPTIMIZE TABLE {table} FINAL"))
+            .execute()
+            .await
+            .expect("merge");
+    }
+    assert_eq!(
+        store.get_incident(old.id).await.expect("get"),
+        Some(updated)
+    );
+}
+
 /// A replayed batch (a retry, a spool replay) is stored once, even when a few late events
 /// spread it over days and the id look-up splits it into several time ranges.
 #[tokio::test]

@@ -116,6 +116,7 @@ async fn rows_live_in_local_tables_under_distributed_ones() {
     assert_eq!(engine("events"), "Distributed", "{engines:?}");
     assert_eq!(engine("events_local"), "ReplacingMergeTree", "{engines:?}");
     assert_eq!(engine("incidents"), "Distributed", "{engines:?}");
+    assert_eq!(engine("incident_alerts"), "Distributed", "{engines:?}");
     let local: u64 = client
         .query("SELECT count() FROM events_local")
         .fetch_one()

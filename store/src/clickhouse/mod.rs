@@ -15,7 +15,8 @@
 //! - `alerts`: a ReplacingMergeTree ordered by `(time, id)` with the alert as JSON.
 //! - `incidents`: a ReplacingMergeTree versioned by `version`; every write inserts a whole new
 //!   row and reads take the newest version per id with `argMax`, so results are right before
-//!   and after background merges.
+//!   and after background merges. The body leaves out the alert ids: they are rows of
+//!   `incident_alerts` (see `evidence`), so a new version does not repeat every id it holds.
 //!
 //! Writes are idempotent by id: a batch's ids are looked up before it is inserted and the
 //! ones already stored are left out (and the replacing engine collapses the rare duplicate
@@ -26,6 +27,7 @@
 
 pub mod audit;
 mod events;
+mod evidence;
 mod records;
 mod schema;
 

@@ -8,6 +8,7 @@ use onewall_model::{Alert, AlertId, Incident, IncidentId, IncidentStatus, Region
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::evidence::{self, Evidence};
 use super::{Culprit, events};
 use crate::cursor::{Cursor, CursorKind, decode_opt};
 use crate::{
@@ -320,7 +321,15 @@ async fn insert_incidents(
             first_seen: i.first_seen.0,
             last_seen: i.last_seen.0,
             updated: i.updated.0,
-            body: encode(culprit, "incident", i)?,
+            body: encode(
+                culprit,
+                "incident",
+                // The evidence is in `incident_alerts` (see `evidence`).
+                &Incident {
+                    alert_ids: Vec::new(),
+                    ..(*i).clone()
+                },
+            )?,
         };
         insert.write(&row).await.map_err(err)?;
     }
@@ -333,6 +342,11 @@ pub(super) async fn upsert_incidents(
     last: &mut u64,
     incidents: &[Incident],
 ) -> Result<()> {
+    let ids: Vec<IncidentId> = incidents.iter().map(|i| i.id).collect();
+    let stored = evidence::read(client, culprit, &ids).await?;
+    let changes: Vec<(&Incident, Option<&Evidence>)> =
+        incidents.iter().map(|i| (i, stored.get(&i.id))).collect();
+    evidence::write(client, culprit, &changes).await?;
     let all: Vec<&Incident> = incidents.iter().collect();
     insert_incidents(client, culprit, last, &all).await
 }
@@ -348,7 +362,9 @@ pub(super) async fn get_incident(
              WHERE id = unhex(?) GROUP BY id",
         )
         .bind(hex(id.to_bytes()));
-    Ok(bodies(culprit, "incident", q).await?.into_iter().next())
+    let mut found: Vec<Incident> = bodies(culprit, "incident", q).await?;
+    evidence::fill(client, culprit, &mut found).await?;
+    Ok(found.into_iter().next())
 }
 
 /// Read, change and write back one incident. The caller holds the incident write lock, so no
@@ -360,13 +376,31 @@ pub(super) async fn update_incident(
     id: IncidentId,
     change: IncidentChange,
 ) -> Result<Incident> {
-    let mut incident =
-        get_incident(client, culprit, id)
+    let q = client
+        .query(
+            "SELECT argMax(body, version) AS newest FROM incidents \
+             WHERE id = unhex(?) GROUP BY id",
+        )
+        .bind(hex(id.to_bytes()));
+    let mut incident: Incident = bodies(culprit, "incident", q)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| StoreError::NotFound {
+            what: "incident",
+            id: id.to_string(),
+        })?;
+    // A body that holds its ids inline has no rows yet.
+    let stored = if incident.alert_ids.is_empty() {
+        let ev = evidence::read(client, culprit, &[id])
             .await?
-            .ok_or_else(|| StoreError::NotFound {
-                what: "incident",
-                id: id.to_string(),
-            })?;
+            .remove(&id)
+            .unwrap_or_default();
+        incident.alert_ids = ev.alive.iter().map(|(_, a)| *a).collect();
+        Some(ev)
+    } else {
+        None
+    };
     change(&mut incident)?;
     if incident.id != id {
         return Err(StoreError::Conflict(format!(
@@ -374,6 +408,7 @@ pub(super) async fn update_incident(
             incident.id
         )));
     }
+    evidence::write(client, culprit, &[(&incident, stored.as_ref())]).await?;
     insert_incidents(client, culprit, last, &[&incident]).await?;
     Ok(incident)
 }
@@ -421,7 +456,9 @@ pub(super) async fn search_incidents(
         cond.joined("HAVING"),
         limit + 1
     );
-    let items = bodies(culprit, "incident", cond.apply(client.query(&sql))).await?;
+    let mut items: Vec<Incident> =
+        bodies(culprit, "incident", cond.apply(client.query(&sql))).await?;
+    evidence::fill(client, culprit, &mut items).await?;
     Ok(page(items, limit, CursorKind::Incident, |i: &Incident| {
         Cursor::new(i.updated.0, i.id.to_bytes())
     }))

@@ -70,7 +70,12 @@ pub(super) fn tables(f: Features, layout: &Layout, database: &str) -> Vec<String
     };
     let on = layout.on_cluster();
     let mut out = Vec::new();
-    for (ddl, table) in plain.iter().zip(["events", "alerts", "incidents"]) {
+    for (ddl, (table, shard_by)) in plain.iter().zip([
+        ("events", "id"),
+        ("alerts", "id"),
+        ("incidents", "id"),
+        ("incident_alerts", "incident"),
+    ]) {
         let local = layout.local(table);
         let mut ddl = ddl.replacen(
             &format!("CREATE TABLE IF NOT EXISTS {table} "),
@@ -93,10 +98,11 @@ pub(super) fn tables(f: Features, layout: &Layout, database: &str) -> Vec<String
                 );
         }
         out.push(ddl);
-        // Rows are spread by id, so every version of an incident is on one shard.
+        // Rows are spread by id (an incident's evidence by its incident), so every version
+        // of an incident is on one shard.
         out.push(format!(
             "CREATE TABLE IF NOT EXISTS {table}{on} AS {local} \
-             ENGINE = Distributed({}, {database}, {local}, cityHash64(id))",
+             ENGINE = Distributed({}, {database}, {local}, cityHash64({shard_by}))",
             cluster.name
         ));
     }
@@ -169,6 +175,14 @@ fn single_tables(f: Features) -> Vec<String> {
             ) ENGINE = ReplacingMergeTree(version)
             ORDER BY id"
         ),
+        "CREATE TABLE IF NOT EXISTS incident_alerts (
+                incident FixedString(16),
+                seq UInt64,
+                alert FixedString(16),
+                removed UInt8
+            ) ENGINE = ReplacingMergeTree()
+            ORDER BY (incident, seq, removed)"
+            .to_owned(),
     ]
 }
 
@@ -203,7 +217,14 @@ mod tests {
             }),
         };
         let ddl = tables(Features::for_version("24.8"), &replicated, "onewall");
-        assert_eq!(ddl.len(), 6);
+        assert_eq!(ddl.len(), 8);
+        assert!(
+            ddl[7].contains(
+                "Distributed(prov, onewall, incident_alerts_local, cityHash64(incident))"
+            ),
+            "{}",
+            ddl[7]
+        );
         assert!(ddl[0].starts_with("CREATE TABLE IF NOT EXISTS events_local ON CLUSTER prov "));
         assert!(ddl[0].contains(
             "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/onewall/events', '{replica}')"

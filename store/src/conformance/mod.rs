@@ -70,6 +70,7 @@ macro_rules! conformance_tests {
             search_incidents_filters_and_pages,
             update_incident_checks_the_change,
             concurrent_incident_updates_are_atomic,
+            incident_evidence_grows_shrinks_and_is_replaced,
             replayed_alerts_are_stored_once,
         );
     };

@@ -460,3 +460,93 @@ pub async fn drop_alerts_before_keeps_recent_ones(store: &dyn Store) {
         .unwrap_or_else(|e| panic!("get_alert: {e}"));
     assert_eq!(kept, Some(recent), "a recent alert was dropped");
 }
+
+/// An incident's evidence through many updates: ids added in rounds come back in the order
+/// they joined, an unlinked id leaves (and may join again, at the end), a whole replacement
+/// holds exactly its ids, and lists carry the same evidence as `get_incident`.
+pub async fn incident_evidence_grows_shrinks_and_is_replaced(store: &dyn Store) {
+    use onewall_model::AlertId;
+    let i = incident(day0().add_secs(700), Severity::High, region(410100));
+    store
+        .upsert_incidents(vec![i.clone()])
+        .await
+        .unwrap_or_else(|e| panic!("upsert_incidents: {e}"));
+    let mut want = i.alert_ids.clone();
+    for round in 0..4u128 {
+        let ids: Vec<AlertId> = (0..250u128)
+            .map(|n| AlertId::from_u128((round << 32) | (n + 1)))
+            .collect();
+        want.extend(&ids);
+        store
+            .update_incident(
+                i.id,
+                Box::new(move |inc| {
+                    inc.alert_ids.extend(ids);
+                    Ok(())
+                }),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("update_incident: {e}"));
+    }
+    assert_eq!(
+        evidence_of(store, i.id).await.alert_ids,
+        want,
+        "every id, in order"
+    );
+
+    // Unlink one from the middle, then link it again: it comes back at the end.
+    let gone = want.remove(100);
+    let after = store
+        .update_incident(
+            i.id,
+            Box::new(move |inc| {
+                inc.alert_ids.retain(|a| *a != gone);
+                Ok(())
+            }),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("update_incident: {e}"));
+    assert_eq!(after.alert_ids, want);
+    assert_eq!(
+        evidence_of(store, i.id).await.alert_ids,
+        want,
+        "the unlinked id is gone"
+    );
+    want.push(gone);
+    store
+        .update_incident(
+            i.id,
+            Box::new(move |inc| {
+                inc.alert_ids.push(gone);
+                Ok(())
+            }),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("update_incident: {e}"));
+    assert_eq!(
+        evidence_of(store, i.id).await.alert_ids,
+        want,
+        "linked again, at the end"
+    );
+    let listed = all_incidents(store, IncidentQuery::default()).await;
+    let mine = listed.iter().find(|x| x.id == i.id).expect("listed");
+    assert_eq!(mine.alert_ids, want, "lists carry the same evidence");
+
+    // A whole replacement holds exactly its own ids.
+    let mut replaced = i.clone();
+    replaced.alert_ids = vec![want[3], AlertId::from_u128(7 << 40)];
+    replaced.updated = i.updated.add_secs(60);
+    store
+        .upsert_incidents(vec![replaced.clone()])
+        .await
+        .unwrap_or_else(|e| panic!("upsert_incidents: {e}"));
+    assert_eq!(evidence_of(store, i.id).await, replaced, "replaced whole");
+}
+
+async fn evidence_of(store: &dyn Store, id: IncidentId) -> Incident {
+    store
+        .get_incident(id)
+        .await
+        .unwrap_or_else(|e| panic!("get_incident: {e}"))
+        .unwrap_or_else(|| panic!("incident {id} is gone"))
+}
