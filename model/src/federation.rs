@@ -113,6 +113,8 @@ pub struct IncidentSnapshot {
     #[serde(default)]
     pub grade: Option<Grade>,
     pub region: RegionCode,
+    /// The alerts that joined the incident since the child's previous snapshot of it (every
+    /// alert in the first one after the child starts): the parent links each to it.
     pub alert_ids: Vec<AlertId>,
     pub entities: Vec<Entity>,
     /// The parent incident it is linked to (after a dispatch).

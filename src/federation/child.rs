@@ -83,22 +83,33 @@ impl Federation {
 
     /// Queue an incident's snapshot and, when linked, its new local timeline entries.
     pub(super) async fn child_incident_changed(&self, inc: &Incident) -> anyhow::Result<()> {
-        let inc = inc.clone();
+        // The snapshot carries the alerts that joined since the last one (all of them the
+        // first time after a start): the parent only links each to this incident.
+        let start = self
+            .snapshot_progress
+            .lock()
+            .map(|p| p.start(inc))
+            .unwrap_or(0);
+        let mut snapshot = IncidentSnapshot::of(inc, None);
+        snapshot.alert_ids.drain(..start);
+        let inc_id = inc.id;
+        let timeline = inc.timeline.clone();
         let now = Timestamp::now();
         self.db
             .call(move |c| {
-                let link = uplink_of(c, inc.id)?;
+                let link = uplink_of(c, inc_id)?;
+                snapshot.parent = link.as_ref().map(|l| l.parent);
                 let mut items = vec![Up::Incident {
-                    incident: Box::new(IncidentSnapshot::of(&inc, link.as_ref().map(|l| l.parent))),
+                    incident: Box::new(snapshot),
                 }];
                 if let Some(link) = &link {
-                    for e in inc.timeline.iter().skip(link.sent) {
+                    for e in timeline.iter().skip(link.sent) {
                         if is_remote_actor(&e.actor) {
                             continue;
                         }
                         match &e.change {
                             TimelineKind::StatusChanged { from, to } => items.push(Up::Status {
-                                incident: inc.id,
+                                incident: inc_id,
                                 parent: link.parent,
                                 from: *from,
                                 to: *to,
@@ -106,7 +117,7 @@ impl Federation {
                                 at: e.at,
                             }),
                             TimelineKind::Comment { text } => items.push(Up::Comment {
-                                incident: inc.id,
+                                incident: inc_id,
                                 parent: link.parent,
                                 text: text.clone(),
                                 by: e.actor.clone(),
@@ -117,12 +128,15 @@ impl Federation {
                     }
                     c.execute(
                         "UPDATE uplinks SET sent = ?2 WHERE incident = ?1",
-                        params![inc.id.to_string(), inc.timeline.len() as i64],
+                        params![inc_id.to_string(), timeline.len() as i64],
                     )?;
                 }
                 outbox::enqueue(c, &items, now)
             })
             .await?;
+        if let Ok(mut p) = self.snapshot_progress.lock() {
+            p.taken(inc);
+        }
         self.queued.notify_one();
         Ok(())
     }

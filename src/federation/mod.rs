@@ -30,6 +30,7 @@ mod health;
 mod hub;
 pub mod outbox;
 mod parent;
+mod progress;
 #[cfg(test)]
 mod tests;
 
@@ -50,6 +51,10 @@ pub struct Federation {
     gate: Mutex<gate::Gate>,
     /// The parent's region and node name, from its last answer.
     parent_seen: Mutex<Option<(RegionCode, String)>>,
+    /// How much of each incident's evidence went into a snapshot for the parent.
+    snapshot_progress: Mutex<progress::Progress>,
+    /// How much of each incident's evidence was linked to the remote alerts it holds.
+    link_progress: Mutex<progress::Progress>,
 }
 
 static INSTALLED: OnceLock<Arc<Federation>> = OnceLock::new();
@@ -115,6 +120,8 @@ impl Federation {
             queued: Notify::new(),
             to_correlator: tx,
             parent_seen: Mutex::new(None),
+            snapshot_progress: Mutex::default(),
+            link_progress: Mutex::default(),
         };
         Ok((fed, rx))
     }

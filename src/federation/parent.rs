@@ -437,7 +437,12 @@ impl Federation {
     /// dispatched to.
     pub(super) async fn parent_incident_changed(&self, inc: &Incident) -> anyhow::Result<()> {
         let id = inc.id;
-        let alert_ids: Vec<String> = inc.alert_ids.iter().map(|a| a.to_string()).collect();
+        // Only the alerts that joined since the last change (see `progress`).
+        let start = self.link_progress.lock().map(|p| p.start(inc)).unwrap_or(0);
+        let alert_ids: Vec<String> = inc.alert_ids[start..]
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
         let timeline = inc.timeline.clone();
         self.db
             .call(move |c| {
@@ -500,6 +505,9 @@ impl Federation {
                 tx.commit()
             })
             .await?;
+        if let Ok(mut p) = self.link_progress.lock() {
+            p.taken(inc);
+        }
         Ok(())
     }
 
