@@ -19,6 +19,7 @@ pub mod grading;
 pub mod sigma;
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use onewall_model::{
     Alert, Entity, EntityKind, Incident, IncidentId, IncidentStatus, RegionTree, TimelineEntry,
@@ -510,11 +511,11 @@ pub fn apply_alerts_with(
     config: &GroupingConfig,
     now: Timestamp,
 ) {
-    let mut held = Held::of(inc);
+    let mut held = Held::of(inc, alerts.iter().map(|a| a.id));
     let mut added = Vec::new();
     let mut changed = false;
     for a in alerts {
-        if !held.insert(inc, a.id) {
+        if !held.insert(a.id) {
             continue;
         }
         changed = true;
@@ -587,48 +588,63 @@ fn note_added(inc: &mut Incident, added: &[onewall_model::AlertId], now: Timesta
     });
 }
 
-/// Membership in an incident's evidence: a scan while it is small, a set once it is not (an
-/// incident fed by a long attack holds many thousands of alerts).
-enum Held {
-    Scan,
-    Set(std::collections::HashSet<onewall_model::AlertId>),
+/// Which of a batch of alerts an incident already holds. Built with one pass over the held
+/// ids against a set of the incoming ones (a handful per update, where a set of the held ones
+/// would mean hashing every alert of a day-long attack on each update).
+struct Held {
+    /// Incoming ids the incident held before this update.
+    present: IdSet,
+    /// Ids added by this update.
+    added: IdSet,
+}
+
+type IdSet = std::collections::HashSet<onewall_model::AlertId, BuildHasherDefault<IdHasher>>;
+
+/// Hashes ids, whose low bits are already a digest or a counter, with one multiply.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u128(&mut self, v: u128) {
+        self.0 =
+            ((v as u64) ^ ((v >> 64) as u64).rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
 }
 
 impl Held {
-    const SCAN_UP_TO: usize = 32;
-
-    fn of(inc: &Incident) -> Held {
-        if inc.alert_ids.len() <= Self::SCAN_UP_TO {
-            Held::Scan
-        } else {
-            Held::Set(inc.alert_ids.iter().copied().collect())
+    fn of(inc: &Incident, incoming: impl Iterator<Item = onewall_model::AlertId>) -> Held {
+        let wanted: IdSet = incoming.collect();
+        let mut present = IdSet::default();
+        if !wanted.is_empty() {
+            for id in &inc.alert_ids {
+                if wanted.contains(id) {
+                    present.insert(*id);
+                }
+            }
+        }
+        Held {
+            present,
+            added: IdSet::default(),
         }
     }
 
-    fn contains(&self, inc: &Incident, id: onewall_model::AlertId) -> bool {
-        match self {
-            Held::Scan => inc.alert_ids.contains(&id),
-            Held::Set(set) => set.contains(&id),
-        }
+    fn contains(&self, id: onewall_model::AlertId) -> bool {
+        self.present.contains(&id) || self.added.contains(&id)
     }
 
     /// Whether `id` is new to the incident (the caller then pushes it to `alert_ids`).
-    fn insert(&mut self, inc: &Incident, id: onewall_model::AlertId) -> bool {
-        match self {
-            Held::Scan => {
-                if inc.alert_ids.contains(&id) {
-                    return false;
-                }
-                if inc.alert_ids.len() >= Self::SCAN_UP_TO {
-                    let mut set: std::collections::HashSet<_> =
-                        inc.alert_ids.iter().copied().collect();
-                    set.insert(id);
-                    *self = Held::Set(set);
-                }
-                true
-            }
-            Held::Set(set) => set.insert(id),
-        }
+    fn insert(&mut self, id: onewall_model::AlertId) -> bool {
+        !self.present.contains(&id) && self.added.insert(id)
     }
 }
 
@@ -692,8 +708,8 @@ pub fn extend_incident(
 ) -> Result<(), Refused> {
     // Alerts it already holds (delivered again by a spool replay) change nothing: they do not
     // count again, reopen it, or count as stale.
-    let held = Held::of(inc);
-    if alerts.iter().all(|a| held.contains(inc, a.id)) {
+    let held = Held::of(inc, alerts.iter().map(|a| a.id));
+    if alerts.iter().all(|a| held.contains(a.id)) {
         return Ok(());
     }
     let refused = Refused {
@@ -725,9 +741,9 @@ pub fn extend_incident(
 /// tactics, the higher severity; the timeline records it.
 pub fn merge_incident(into: &mut Incident, from: &Incident, regions: &RegionTree, now: Timestamp) {
     into.region = regions.common_ancestor(into.region, from.region);
-    let mut held = Held::of(into);
+    let mut held = Held::of(into, from.alert_ids.iter().copied());
     for a in &from.alert_ids {
-        if held.insert(into, *a) {
+        if held.insert(*a) {
             into.alert_ids.push(*a);
         }
     }
