@@ -49,6 +49,7 @@ mod netflow;
 mod record;
 mod sequence;
 mod sflow;
+mod templates;
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;

@@ -9,6 +9,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use netflow_parser::variable_versions::ipfix::FlowSetBody as IpfixBody;
+use netflow_parser::variable_versions::ipfix::Template as IpfixTemplate;
+use netflow_parser::variable_versions::v9::Template as V9Template;
 use netflow_parser::variable_versions::ipfix::lookup::{IANAIPFixField, IPFixField};
 use netflow_parser::variable_versions::v9::FlowSetBody as V9Body;
 use netflow_parser::{
@@ -19,6 +21,7 @@ use onewall_model::{Event, FieldId, Timestamp, Value};
 
 use super::record::{EventBuilder, FlowContext, FlowRecord};
 use super::sequence::{SequenceOutcome, SequenceTracker, StreamKey, StreamStats};
+use super::templates::{KnownField, KnownTemplates, read_field};
 use super::{FlowError, FlowMeters};
 
 /// Seconds between 1900 (NTP) and 1970 (Unix).
@@ -91,6 +94,14 @@ struct ExporterOptions {
 #[derive(Debug)]
 pub struct NetflowDecoder {
     parser: AutoScopedParser,
+    /// The data templates the parser reported, for datagrams it need not see.
+    known: KnownTemplates,
+    /// Datagrams whose data sets were read from [`Self::known`] without the parser.
+    direct: u64,
+    /// Whether data sets may be read from known templates (tests compare with the parser).
+    direct_enabled: bool,
+    /// The parts of a datagram given to the parser separately.
+    scratch: Vec<u8>,
     sequences: SequenceTracker,
     options: HashMap<(SocketAddr, u32), ExporterOptions>,
     v9_names: NameCache<V9Field>,
@@ -123,6 +134,11 @@ impl<K> Default for NameCache<K> {
 }
 
 impl<K: Copy + Eq + std::hash::Hash> NameCache<K> {
+    /// The id of `key`, interned by `name` the first time.
+    fn id(&mut self, key: K, name: impl FnOnce(K) -> Option<FieldId>) -> Option<FieldId> {
+        *self.map.entry(key).or_insert_with(|| name(key))
+    }
+
     /// The id and element number of `key`, the `pos`-th field of its record. `name` interns
     /// its name, `element` gives its number; both run once per element per decoder.
     #[inline]
@@ -174,6 +190,10 @@ impl NetflowDecoder {
             .map_err(|e| FlowError::Config(e.to_string()))?;
         Ok(NetflowDecoder {
             parser,
+            known: KnownTemplates::new(settings.template_ttl, settings.max_exporters),
+            direct: 0,
+            direct_enabled: true,
+            scratch: Vec::new(),
             sequences: SequenceTracker::new(settings.max_exporters.max(1)),
             options: HashMap::new(),
             v9_names: NameCache::default(),
@@ -220,11 +240,51 @@ impl NetflowDecoder {
         {
             self.forget_exporter(peer, &header);
         }
-        let result = self.parser.parse_from_source(peer, datagram);
         let before = out.len();
+        let message = &datagram[..header.length];
+        let stream = (peer, header.version, header.domain);
         let mut data_records = 0u32;
-        for packet in &result.packets {
-            data_records += self.packet_events(packet, peer, received, ctx, out);
+        let mut error = None;
+        match self.direct_enabled.then(|| data_start(&header, message)).flatten() {
+            // Templates first (or none), then data sets only: the parser reads the templates,
+            // and the data sets are read from them when every one is known.
+            Some(start) => {
+                let hl = header_len(header.version);
+                if start > hl {
+                    data_records += self.parse_part(
+                        &header,
+                        message,
+                        hl..start,
+                        peer,
+                        received,
+                        ctx,
+                        out,
+                        &mut error,
+                    );
+                }
+                if self.known.covers(stream, message, start) {
+                    self.direct += 1;
+                    data_records +=
+                        self.known_events(message, start, &header, peer, received, ctx, out);
+                } else {
+                    data_records += self.parse_part(
+                        &header,
+                        message,
+                        start..message.len(),
+                        peer,
+                        received,
+                        ctx,
+                        out,
+                        &mut error,
+                    );
+                }
+            }
+            None => {
+                let result = self.parser.parse_from_source(peer, datagram);
+                data_records +=
+                    self.parsed_events(&result, &header, message, peer, received, ctx, out);
+                error = result.error;
+            }
         }
         let records = out.len() - before;
         let increment = increment.unwrap_or(data_records);
@@ -237,7 +297,7 @@ impl NetflowDecoder {
             error: None,
             sequence: Some(outcome),
         };
-        if let Some(e) = result.error {
+        if let Some(e) = error {
             let e = classify(&e);
             let kept = self.reject(datagram, peer, received, ctx, e, out);
             report.error = kept.error;
@@ -262,7 +322,187 @@ impl NetflowDecoder {
             }
             _ => {}
         }
+        self.known
+            .forget_stream((peer, header.version, header.domain));
         self.options.remove(&(peer, header.domain));
+    }
+
+    /// Events of what the parser made of (part of) a datagram; returns its data records.
+    /// `message` is what it was given: its templates and withdrawals are learned here.
+    #[allow(clippy::too_many_arguments)]
+    fn parsed_events(
+        &mut self,
+        result: &netflow_parser::ParseResult,
+        header: &Header,
+        message: &[u8],
+        peer: SocketAddr,
+        received: Timestamp,
+        ctx: &FlowContext,
+        out: &mut Vec<Event>,
+    ) -> u32 {
+        if header.version == 10 {
+            // The parser acts on withdrawals without reporting them.
+            let stream = (peer, header.version, header.domain);
+            for id in super::templates::ipfix_withdrawals(message) {
+                match id {
+                    2 => self.known.forget_stream(stream),
+                    id => self.known.forget(stream, id),
+                }
+            }
+        }
+        let mut n = 0;
+        for packet in &result.packets {
+            n += self.packet_events(packet, peer, received, ctx, out);
+        }
+        n
+    }
+
+    /// Give the parser the header of `message` and its sets in `sets` (a byte range after
+    /// the header), as a message of its own; returns its data records and keeps its error.
+    #[allow(clippy::too_many_arguments)]
+    fn parse_part(
+        &mut self,
+        header: &Header,
+        message: &[u8],
+        sets: std::ops::Range<usize>,
+        peer: SocketAddr,
+        received: Timestamp,
+        ctx: &FlowContext,
+        out: &mut Vec<Event>,
+        error: &mut Option<NetflowError>,
+    ) -> u32 {
+        let hl = header_len(header.version);
+        let mut part = std::mem::take(&mut self.scratch);
+        part.clear();
+        part.extend_from_slice(&message[..hl]);
+        part.extend_from_slice(&message[sets]);
+        if header.version == 10 {
+            // The IPFIX header carries the message length; a part is shorter than the whole.
+            let len = u16::try_from(part.len()).unwrap_or(u16::MAX);
+            part[2..4].copy_from_slice(&len.to_be_bytes());
+        }
+        let result = self.parser.parse_from_source(peer, &part);
+        let n = self.parsed_events(&result, header, &part, peer, received, ctx, out);
+        if error.is_none() {
+            *error = result.error;
+        }
+        self.scratch = part;
+        n
+    }
+
+    /// Events of the data sets of `message` from offset `at`, every one with a known
+    /// template, read from their bytes as the parser would; returns the data records. A
+    /// record that does not read whole ends its set, as in the parser.
+    #[allow(clippy::too_many_arguments)]
+    fn known_events(
+        &mut self,
+        message: &[u8],
+        mut at: usize,
+        header: &Header,
+        peer: SocketAddr,
+        received: Timestamp,
+        ctx: &FlowContext,
+        out: &mut Vec<Event>,
+    ) -> u32 {
+        let stream = (peer, header.version, header.domain);
+        let export_ms = i64::from(header.export_secs) * 1000;
+        let opts = self
+            .options
+            .get(&(peer, header.domain))
+            .copied()
+            .unwrap_or_default();
+        let observer = Some(peer.ip());
+        let mut n = 0;
+        while at + 4 <= message.len() {
+            let id = u16::from_be_bytes([message[at], message[at + 1]]);
+            let len = usize::from(u16::from_be_bytes([message[at + 2], message[at + 3]]));
+            let Some(template) = self.known.get(stream, id) else {
+                break;
+            };
+            let (fields, min_len) = (std::sync::Arc::clone(&template.fields), template.min_len);
+            let mut body = &message[at + 4..at + len];
+            while body.len() >= min_len {
+                let mut rec = FlowRecord {
+                    export_ms: Some(export_ms),
+                    ..FlowRecord::default()
+                };
+                let mut times = Times::default();
+                self.build.begin();
+                let mut rest = body;
+                let mut whole = true;
+                for f in fields.iter() {
+                    let Some((v, r)) = read_field(rest, f.data_type, f.length) else {
+                        whole = false;
+                        break;
+                    };
+                    rest = r;
+                    if f.element != 0 {
+                        apply(f.element, &v, &mut rec, &mut times);
+                    }
+                    if let Some(id) = f.id {
+                        self.build.raw.push((id, to_value(&v)));
+                    }
+                }
+                if !whole || rest.len() == body.len() {
+                    break;
+                }
+                body = rest;
+                n += 1;
+                if header.version == 9 {
+                    times.resolve_uptime(&mut rec, export_ms, header.uptime.unwrap_or(0));
+                } else {
+                    times.init_ms = times.init_ms.or(opts.init_ms);
+                    times.resolve_ipfix(&mut rec, export_ms);
+                }
+                rec.sampling_rate = times.sampling.or(opts.sampling).unwrap_or(1);
+                out.push(rec.finish(
+                    &mut self.build,
+                    ctx,
+                    received,
+                    Some(peer),
+                    observer,
+                    "netflow_flow",
+                    header.version,
+                ));
+            }
+            at += len;
+        }
+        n
+    }
+
+    /// Remember a v9 data template the parser reported.
+    fn learn_v9(&mut self, stream: (SocketAddr, u16, u32), t: &V9Template) {
+        let fields = t
+            .fields
+            .iter()
+            .map(|f| KnownField {
+                data_type: f.field_type.into(),
+                length: f.field_length,
+                id: self.v9_names.id(f.field_type, v9_name),
+                element: v9_element(f.field_type),
+            })
+            .collect();
+        self.known.learn(stream, t.template_id, fields);
+    }
+
+    /// Remember an IPFIX data template the parser reported, or follow its withdrawal (no
+    /// fields; template id 2 withdraws them all).
+    fn learn_ipfix(&mut self, stream: (SocketAddr, u16, u32), t: &IpfixTemplate) {
+        if t.fields.is_empty() && t.template_id == 2 {
+            self.known.forget_stream(stream);
+            return;
+        }
+        let fields = t
+            .fields
+            .iter()
+            .map(|f| KnownField {
+                data_type: f.field_type.into(),
+                length: f.field_length,
+                id: self.ipfix_names.id(f.field_type, ipfix_name),
+                element: ipfix_element(f.field_type),
+            })
+            .collect();
+        self.known.learn(stream, t.template_id, fields);
     }
 
     /// Keep a datagram that could not be (fully) read as an event with its error, and count it.
@@ -348,9 +588,20 @@ impl NetflowDecoder {
                 let h = &v9.header;
                 let export_ms = i64::from(h.unix_secs) * 1000;
                 let scope = (peer, h.source_id);
+                let stream = (peer, 9, h.source_id);
                 let mut n = 0;
                 for fs in &v9.flowsets {
                     match &fs.body {
+                        V9Body::Template(ts) => {
+                            for t in &ts.templates {
+                                self.learn_v9(stream, t);
+                            }
+                        }
+                        V9Body::OptionsTemplate(ts) => {
+                            for t in &ts.templates {
+                                self.known.forget(stream, t.template_id);
+                            }
+                        }
                         V9Body::OptionsData(od) => {
                             for rec in &od.fields {
                                 let opts = self.options.entry(scope).or_default();
@@ -402,9 +653,34 @@ impl NetflowDecoder {
                 let h = &ipfix.header;
                 let export_ms = i64::from(h.export_time) * 1000;
                 let scope = (peer, h.observation_domain_id);
+                let stream = (peer, 10, h.observation_domain_id);
                 let mut n = 0;
                 for fs in &ipfix.flowsets {
                     match &fs.body {
+                        IpfixBody::Template(t) => self.learn_ipfix(stream, t),
+                        IpfixBody::Templates(ts) => {
+                            for t in ts {
+                                self.learn_ipfix(stream, t);
+                            }
+                        }
+                        IpfixBody::V9Template(t) => self.known.forget(stream, t.template_id),
+                        IpfixBody::V9Templates(ts) => {
+                            for t in ts {
+                                self.known.forget(stream, t.template_id);
+                            }
+                        }
+                        IpfixBody::OptionsTemplate(t) => self.known.forget(stream, t.template_id),
+                        IpfixBody::OptionsTemplates(ts) => {
+                            for t in ts {
+                                self.known.forget(stream, t.template_id);
+                            }
+                        }
+                        IpfixBody::V9OptionsTemplate(t) => self.known.forget(stream, t.template_id),
+                        IpfixBody::V9OptionsTemplates(ts) => {
+                            for t in ts {
+                                self.known.forget(stream, t.template_id);
+                            }
+                        }
                         IpfixBody::OptionsData(od) => {
                             for rec in &od.fields {
                                 n += 1;
@@ -466,10 +742,49 @@ impl NetflowDecoder {
     }
 }
 
+/// The fixed header's length: 20 bytes for v9, 16 for IPFIX.
+fn header_len(version: u16) -> usize {
+    if version == 9 { 20 } else { 16 }
+}
+
+/// Where the data sets of a v9 or IPFIX message start, when it is template and options
+/// template sets (or none) followed by data sets only; `None` for anything else (a template
+/// after data, a reserved set id, no data), which the parser takes whole.
+fn data_start(header: &Header, message: &[u8]) -> Option<usize> {
+    let template = |id: u16| match header.version {
+        9 => id <= 1,
+        10 => id == 2 || id == 3,
+        _ => false,
+    };
+    if header.version != 9 && header.version != 10 {
+        return None;
+    }
+    let mut at = header_len(header.version);
+    let mut start = None;
+    while at + 4 <= message.len() {
+        let id = u16::from_be_bytes([message[at], message[at + 1]]);
+        let len = usize::from(u16::from_be_bytes([message[at + 2], message[at + 3]]));
+        if len < 4 {
+            return None;
+        }
+        if id >= 256 {
+            start.get_or_insert(at);
+        } else if !(template(id) && start.is_none()) {
+            return None;
+        }
+        at += len;
+    }
+    start
+}
+
 /// The fixed header fields the sequence accounting needs, read before the datagram is parsed.
 #[derive(Debug, Clone, Copy)]
 struct Header {
     version: u16,
+    /// The message's length: the datagram's, or IPFIX's own length field.
+    length: usize,
+    /// The export time (v5, v9 `unix_secs`; IPFIX `export_time`).
+    export_secs: u32,
     count: u32,
     seq: u32,
     uptime: Option<u32>,
@@ -494,6 +809,8 @@ impl Header {
         match version {
             5 => Ok(Header {
                 version,
+                length: d.len(),
+                export_secs: u32_at(8).ok_or_else(|| truncated("netflow v5 header"))?,
                 count: u32::from(u16_at(2).ok_or_else(|| truncated("netflow v5 header"))?),
                 uptime: Some(u32_at(4).ok_or_else(|| truncated("netflow v5 header"))?),
                 seq: u32_at(16).ok_or_else(|| truncated("netflow v5 header"))?,
@@ -501,6 +818,8 @@ impl Header {
             }),
             9 => Ok(Header {
                 version,
+                length: d.len(),
+                export_secs: u32_at(8).ok_or_else(|| truncated("netflow v9 header"))?,
                 count: u32::from(u16_at(2).ok_or_else(|| truncated("netflow v9 header"))?),
                 uptime: Some(u32_at(4).ok_or_else(|| truncated("netflow v9 header"))?),
                 seq: u32_at(12).ok_or_else(|| truncated("netflow v9 header"))?,
@@ -508,14 +827,16 @@ impl Header {
             })
             .and_then(|h| check_sets(d, 20, "netflow v9 flowset").map(|()| h)),
             10 => {
+                let length = usize::from(u16_at(2).unwrap_or(0));
                 let header = Header {
                     version,
+                    length,
+                    export_secs: u32_at(4).ok_or_else(|| truncated("ipfix header"))?,
                     count: 0,
                     uptime: None,
                     seq: u32_at(8).ok_or_else(|| truncated("ipfix header"))?,
                     domain: u32_at(12).ok_or_else(|| truncated("ipfix header"))?,
                 };
-                let length = usize::from(u16_at(2).unwrap_or(0));
                 if length > d.len() {
                     return Err(truncated(&format!("ipfix message of {length} bytes")));
                 }
@@ -894,6 +1215,51 @@ mod tests {
         assert_eq!(snake("Unknown(300)"), "unknown_300");
         assert_eq!(snake("Cisco(AppName)"), "cisco_app_name");
         assert_eq!(snake("InBytes"), "in_bytes");
+    }
+
+    /// Every export in the shared corpus gives the same events whether its data datagrams
+    /// are read from the known templates or by the parser.
+    #[test]
+    fn known_templates_read_what_the_parser_reads() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/corpus/flows/dgrams");
+        let ctx = FlowContext {
+            collector: "netflow".into(),
+            region: onewall_model::RegionCode::HENAN,
+            department: None,
+        };
+        let peer: SocketAddr = "192.0.2.7:2055".parse().expect("addr");
+        let received = Timestamp::from_secs(1_700_000_000);
+        for exporter in ["softflowd_v9", "softflowd_v10", "pmacct_ipfix", "nfreplay_v9"] {
+            let dir = root.join(exporter);
+            let mut files: Vec<_> = std::fs::read_dir(&dir)
+                .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+                .map(|e| e.expect("entry").path())
+                .collect();
+            files.sort();
+            let settings = NetflowSettings::default();
+            let mut direct = NetflowDecoder::new(settings).expect("decoder");
+            let mut parsed = NetflowDecoder::new(settings).expect("decoder");
+            parsed.direct_enabled = false;
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            for f in &files {
+                let d = std::fs::read(f).expect("datagram");
+                let ra = direct.decode(&d, peer, received, &ctx, &mut a);
+                let rb = parsed.decode(&d, peer, received, &ctx, &mut b);
+                assert_eq!(ra, rb, "{exporter} {}", f.display());
+            }
+            assert!(
+                direct.direct > 0 && parsed.direct == 0,
+                "{exporter}: {} datagrams read directly",
+                direct.direct
+            );
+            assert!(!a.is_empty());
+            assert_eq!(a.len(), b.len(), "{exporter}");
+            for (x, y) in a.iter().zip(&b) {
+                assert_eq!(x.fields, y.fields, "{exporter}");
+                assert_eq!((x.time, &x.raw), (y.time, &y.raw), "{exporter}");
+            }
+        }
     }
 
     #[test]
