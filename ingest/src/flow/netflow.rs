@@ -21,7 +21,7 @@ use onewall_model::{Event, FieldId, Timestamp, Value};
 
 use super::record::{EventBuilder, FlowContext, FlowRecord};
 use super::sequence::{SequenceOutcome, SequenceTracker, StreamKey, StreamStats};
-use super::templates::{KnownField, KnownTemplates, read_field};
+use super::templates::{KnownField, KnownTemplates, Read, read_field};
 use super::{FlowError, FlowMeters};
 
 /// Seconds between 1900 (NTP) and 1970 (Unix).
@@ -419,7 +419,11 @@ impl NetflowDecoder {
             let Some(template) = self.known.get(stream, id) else {
                 break;
             };
-            let (fields, min_len) = (std::sync::Arc::clone(&template.fields), template.min_len);
+            let (fields, min_len, distinct) = (
+                std::sync::Arc::clone(&template.fields),
+                template.min_len,
+                template.distinct,
+            );
             let mut body = &message[at + 4..at + len];
             while body.len() >= min_len {
                 let mut rec = FlowRecord {
@@ -440,7 +444,7 @@ impl NetflowDecoder {
                         apply(f.element, &v, &mut rec, &mut times);
                     }
                     if let Some(id) = f.id {
-                        self.build.raw.push((id, to_value(&v)));
+                        self.build.raw.push((id, v.value()));
                     }
                 }
                 if !whole || rest.len() == body.len() {
@@ -455,6 +459,7 @@ impl NetflowDecoder {
                     times.resolve_ipfix(&mut rec, export_ms);
                 }
                 rec.sampling_rate = times.sampling.or(opts.sampling).unwrap_or(1);
+                self.build.raw_distinct = distinct;
                 out.push(rec.finish(
                     &mut self.build,
                     ctx,
@@ -919,29 +924,94 @@ impl Times {
     }
 }
 
+/// A field's value as the decoder reads it: from the parser ([`FieldValue`]) or from a known
+/// template ([`Read`]); both give the same answers for the same bytes.
+pub(crate) trait FieldRead {
+    /// As a number: integers, durations in milliseconds, protocol and flag values.
+    fn number(&self) -> Option<u64>;
+    fn ip(&self) -> Option<IpAddr>;
+    /// As an absolute time in Unix milliseconds.
+    fn epoch_ms(&self) -> Option<i64>;
+    /// As an event value, losing nothing.
+    fn value(&self) -> Value;
+}
+
+impl FieldRead for FieldValue {
+    fn number(&self) -> Option<u64> {
+        number(self)
+    }
+    fn ip(&self) -> Option<IpAddr> {
+        ip(self)
+    }
+    fn epoch_ms(&self) -> Option<i64> {
+        epoch_ms(self)
+    }
+    fn value(&self) -> Value {
+        to_value(self)
+    }
+}
+
+impl FieldRead for Read {
+    #[inline]
+    fn number(&self) -> Option<u64> {
+        match self {
+            Read::Number(n) | Read::Millis(n) => Some(*n),
+            Read::Ip(_) => None,
+            Read::Other(v) => number(v),
+        }
+    }
+    #[inline]
+    fn ip(&self) -> Option<IpAddr> {
+        match self {
+            Read::Ip(a) => Some(*a),
+            Read::Other(v) => ip(v),
+            _ => None,
+        }
+    }
+    #[inline]
+    fn epoch_ms(&self) -> Option<i64> {
+        match self {
+            Read::Number(n) | Read::Millis(n) => i64::try_from(*n).ok(),
+            Read::Ip(_) => None,
+            Read::Other(v) => epoch_ms(v),
+        }
+    }
+    #[inline]
+    fn value(&self) -> Value {
+        match self {
+            Read::Number(n) => {
+                i64::try_from(*n).map_or_else(|_| Value::str(n.to_string()), Value::Int)
+            }
+            Read::Millis(ms) => Value::Int(i64::try_from(*ms).unwrap_or(i64::MAX)),
+            Read::Ip(a) => Value::Ip(*a),
+            Read::Other(v) => to_value(v),
+        }
+    }
+}
+
 /// Take what the normalised record needs from one field, by its IANA element id (NetFlow v9
 /// field types 1–127 are the same numbers).
-fn apply(element: u16, v: &FieldValue, rec: &mut FlowRecord, t: &mut Times) {
+fn apply(element: u16, v: &impl FieldRead, rec: &mut FlowRecord, t: &mut Times) {
     match element {
-        1 => rec.bytes = number(v),
-        2 => rec.packets = number(v),
-        85 if rec.bytes.is_none() => rec.bytes = number(v),
-        86 if rec.packets.is_none() => rec.packets = number(v),
-        4 => rec.protocol = number(v).and_then(|n| u8::try_from(n).ok()),
-        6 => rec.tcp_flags = number(v).and_then(|n| u16::try_from(n).ok()),
-        7 => rec.src_port = number(v).and_then(|n| u16::try_from(n).ok()),
-        11 => rec.dst_port = number(v).and_then(|n| u16::try_from(n).ok()),
-        8 | 27 => rec.src_ip = ip(v).or(rec.src_ip),
-        12 | 28 => rec.dst_ip = ip(v).or(rec.dst_ip),
-        21 => t.end_up = number(v).map(|n| n as u32),
-        22 => t.start_up = number(v).map(|n| n as u32),
-        150 | 152 | 154 | 156 => t.start_abs = epoch_ms(v),
-        151 | 153 | 155 | 157 => t.end_abs = epoch_ms(v),
-        158 => t.start_delta_us = number(v),
-        159 => t.end_delta_us = number(v),
-        160 => t.init_ms = epoch_ms(v),
+        1 => rec.bytes = v.number(),
+        2 => rec.packets = v.number(),
+        85 if rec.bytes.is_none() => rec.bytes = v.number(),
+        86 if rec.packets.is_none() => rec.packets = v.number(),
+        4 => rec.protocol = v.number().and_then(|n| u8::try_from(n).ok()),
+        6 => rec.tcp_flags = v.number().and_then(|n| u16::try_from(n).ok()),
+        7 => rec.src_port = v.number().and_then(|n| u16::try_from(n).ok()),
+        11 => rec.dst_port = v.number().and_then(|n| u16::try_from(n).ok()),
+        8 | 27 => rec.src_ip = v.ip().or(rec.src_ip),
+        12 | 28 => rec.dst_ip = v.ip().or(rec.dst_ip),
+        21 => t.end_up = v.number().map(|n| n as u32),
+        22 => t.start_up = v.number().map(|n| n as u32),
+        150 | 152 | 154 | 156 => t.start_abs = v.epoch_ms(),
+        151 | 153 | 155 | 157 => t.end_abs = v.epoch_ms(),
+        158 => t.start_delta_us = v.number(),
+        159 => t.end_delta_us = v.number(),
+        160 => t.init_ms = v.epoch_ms(),
         34 | 50 | 305 => {
-            t.sampling = number(v)
+            t.sampling = v.number()
                 .and_then(|n| u32::try_from(n).ok())
                 .filter(|n| *n > 0)
         }

@@ -168,12 +168,17 @@ pub(crate) struct EventBuilder {
     /// The current record's own fields (`netflow.*`, `sflow.*`), filled by the decoder while
     /// it reads the normalised ones, moved onto the event by [`FlowRecord::finish`].
     pub raw: Vec<(FieldId, Value)>,
+    /// Set by a decoder that knows the current record's own fields are distinct (a template
+    /// that lists no field twice): they are moved onto the event without a stamp each.
+    /// [`EventBuilder::begin`] clears it.
+    pub raw_distinct: bool,
 }
 
 impl EventBuilder {
     /// Start a record: no raw fields yet.
     pub fn begin(&mut self) {
         self.raw.clear();
+        self.raw_distinct = false;
     }
 
     /// Set `id` on the event being built.
@@ -302,8 +307,12 @@ impl FlowRecord {
             f.push_distinct(n.organization, Value::Str(d.clone()));
         }
         let mut raw = std::mem::take(&mut b.raw);
-        for (id, v) in raw.drain(..) {
-            b.set(f, id, v);
+        if b.raw_distinct {
+            f.extend_distinct(raw.drain(..));
+        } else {
+            for (id, v) in raw.drain(..) {
+                b.set(f, id, v);
+            }
         }
         b.raw = raw;
         if let Some(ms) = self.end_ms.or(self.export_ms) {
@@ -394,16 +403,25 @@ impl Line {
         self.push_bytes(&digits[..usize::from(*len)]);
     }
 
+    /// `n` in decimal, two digits per division.
     fn push_u64(&mut self, mut n: u64) {
         let mut buf = [0u8; 20];
         let mut i = buf.len();
-        loop {
+        while n >= 100 {
+            let pair = usize::from((n % 100) as u8) * 2;
+            n /= 100;
+            i -= 2;
+            buf[i] = PAIRS[pair];
+            buf[i + 1] = PAIRS[pair + 1];
+        }
+        if n >= 10 {
+            let pair = usize::from(n as u8) * 2;
+            i -= 2;
+            buf[i] = PAIRS[pair];
+            buf[i + 1] = PAIRS[pair + 1];
+        } else {
             i -= 1;
-            buf[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
+            buf[i] = b'0' + n as u8;
         }
         self.push_bytes(&buf[i..]);
     }
@@ -439,6 +457,18 @@ fn endpoint(s: &mut Line, ip: Option<IpAddr>, port: Option<u16>) {
         s.push_u64(u64::from(p));
     }
 }
+
+/// `00` to `99`, two ASCII digits each.
+const PAIRS: [u8; 200] = {
+    let mut t = [0u8; 200];
+    let mut n = 0;
+    while n < 100 {
+        t[2 * n] = b'0' + (n / 10) as u8;
+        t[2 * n + 1] = b'0' + (n % 10) as u8;
+        n += 1;
+    }
+    t
+};
 
 /// `0` to `255` in decimal, each as its digits padded to three bytes, and the digit count.
 const OCTETS: [([u8; 3], u8); 256] = {

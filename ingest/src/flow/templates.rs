@@ -12,11 +12,11 @@
 //! gives the same values), so both paths give the same events.
 
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use netflow_parser::{DataNumber, FieldDataType, FieldValue};
+use netflow_parser::{FieldDataType, FieldValue};
 use onewall_model::FieldId;
 
 /// One field of a data template, with what the decoder needs to read and place it.
@@ -37,6 +37,8 @@ pub(super) struct KnownTemplate {
     pub fields: Arc<[KnownField]>,
     /// The fewest bytes a record takes (a variable-length field counts one).
     pub min_len: usize,
+    /// No two fields go to the same event field.
+    pub distinct: bool,
     learned: Instant,
 }
 
@@ -82,6 +84,11 @@ impl KnownTemplates {
             self.forget(stream, id);
             return;
         }
+        let mut ids: Vec<FieldId> = fields.iter().filter_map(|f| f.id).collect();
+        let named = ids.len();
+        ids.sort_unstable_by_key(|id| id.index());
+        ids.dedup();
+        let distinct = ids.len() == named;
         if !self.streams.contains_key(&stream) && self.streams.len() >= self.max_streams {
             // More streams than the parser keeps: start over rather than track what it has
             // evicted. Their next datagrams go through the parser and are learned again.
@@ -92,6 +99,7 @@ impl KnownTemplates {
             KnownTemplate {
                 fields: fields.into(),
                 min_len,
+                distinct,
                 learned: Instant::now(),
             },
         );
@@ -189,6 +197,19 @@ pub(super) fn ipfix_withdrawals(message: &[u8]) -> Vec<u16> {
     out
 }
 
+/// A field as read: the common kinds without the parser's value, the rest as the parser
+/// reads them.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Read {
+    /// An unsigned number of 1, 2, 4 or 8 bytes (the parser's `DataNumber`).
+    Number(u64),
+    /// A duration or time in milliseconds (the parser's `Duration` in seconds or
+    /// milliseconds, of 2, 4 or 8 bytes), already in milliseconds.
+    Millis(u64),
+    Ip(IpAddr),
+    Other(FieldValue),
+}
+
 /// Read one field of `length` bytes (65535: IPFIX variable length, prefixed) from `input`, as
 /// the parser would; `None` when the input ends first or the value cannot be read.
 #[inline]
@@ -196,7 +217,7 @@ pub(super) fn read_field(
     input: &[u8],
     data_type: FieldDataType,
     length: u16,
-) -> Option<(FieldValue, &[u8])> {
+) -> Option<(Read, &[u8])> {
     let (input, length) = if length == 65535 {
         variable_length(input)?
     } else {
@@ -205,30 +226,24 @@ pub(super) fn read_field(
     let n = usize::from(length);
     let bytes = input.get(..n)?;
     let rest = &input[n..];
+    let be = |b: &[u8]| b.iter().fold(0u64, |n, &x| (n << 8) | u64::from(x));
     let value = match (data_type, length) {
-        (FieldDataType::UnsignedDataNumber, 1) => FieldValue::DataNumber(DataNumber::U8(bytes[0])),
-        (FieldDataType::UnsignedDataNumber, 2) => {
-            FieldValue::DataNumber(DataNumber::U16(u16::from_be_bytes([bytes[0], bytes[1]])))
+        (FieldDataType::UnsignedDataNumber, 1 | 2 | 4 | 8) => Read::Number(be(bytes)),
+        (FieldDataType::DurationMillis, 2 | 4 | 8) => Read::Millis(be(bytes)),
+        (FieldDataType::DurationSeconds, 2 | 4 | 8) if be(bytes) <= u64::MAX / 1000 => {
+            Read::Millis(be(bytes) * 1000)
         }
-        (FieldDataType::UnsignedDataNumber, 4) => FieldValue::DataNumber(DataNumber::U32(
-            u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]),
-        )),
-        (FieldDataType::UnsignedDataNumber, 8) => {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(bytes);
-            FieldValue::DataNumber(DataNumber::U64(u64::from_be_bytes(b)))
-        }
-        (FieldDataType::Ip4Addr, 4) => FieldValue::Ip4Addr(Ipv4Addr::new(
+        (FieldDataType::Ip4Addr, 4) => Read::Ip(IpAddr::V4(Ipv4Addr::new(
             bytes[0], bytes[1], bytes[2], bytes[3],
-        )),
+        ))),
         (FieldDataType::Ip6Addr, 16) => {
             let mut b = [0u8; 16];
             b.copy_from_slice(bytes);
-            FieldValue::Ip6Addr(Ipv6Addr::from(b))
+            Read::Ip(IpAddr::V6(Ipv6Addr::from(b)))
         }
         _ => {
             let (_, v) = FieldValue::from_field_type(input, data_type, length).ok()?;
-            v
+            Read::Other(v)
         }
     };
     Some((value, rest))
@@ -253,11 +268,18 @@ fn variable_length(input: &[u8]) -> Option<(&[u8], u16)> {
 mod tests {
     use super::*;
 
+    use crate::flow::netflow::{FieldRead, to_value};
+
+    /// What the decoder takes from a field: its event value, number, address and time.
+    fn seen(v: &impl FieldRead) -> (onewall_model::Value, Option<u64>, Option<IpAddr>, Option<i64>) {
+        (v.value(), v.number(), v.ip(), v.epoch_ms())
+    }
+
     fn same(input: &[u8], data_type: FieldDataType, length: u16) {
-        let ours = read_field(input, data_type, length).map(|(v, rest)| (v, rest.len()));
+        let ours = read_field(input, data_type, length).map(|(v, rest)| (seen(&v), rest.len()));
         let parser = FieldValue::from_field_type(input, data_type, length)
             .ok()
-            .map(|(rest, v)| (v, rest.len()));
+            .map(|(rest, v)| (seen(&v), rest.len()));
         assert_eq!(ours, parser, "{data_type:?} of {length} bytes");
     }
 
@@ -306,12 +328,12 @@ mod tests {
     fn variable_lengths_are_prefixed_and_never_zero() {
         let short = [3u8, b'a', b'b', b'c', 9];
         let (v, rest) = read_field(&short, FieldDataType::Vec, 65535).expect("short form");
-        assert_eq!(v, FieldValue::Vec(b"abc".to_vec()));
+        assert_eq!(v, Read::Other(FieldValue::Vec(b"abc".to_vec())));
         assert_eq!(rest, &[9]);
         let mut long = vec![255u8, 1, 0];
         long.extend(std::iter::repeat_n(b'x', 256));
         let (v, rest) = read_field(&long, FieldDataType::Vec, 65535).expect("long form");
-        assert!(matches!(v, FieldValue::Vec(b) if b.len() == 256));
+        assert!(matches!(v, Read::Other(FieldValue::Vec(b)) if b.len() == 256));
         assert!(rest.is_empty());
         assert!(read_field(&[0u8, 1], FieldDataType::Vec, 65535).is_none());
         assert!(read_field(&[5u8, 1], FieldDataType::Vec, 65535).is_none());
