@@ -388,12 +388,13 @@ impl Line {
         self.push_bytes(s.as_bytes());
     }
 
-    /// Append `bytes`, as many as fit.
+    /// Append `bytes`, as many as fit. Byte by byte: the pieces are a few bytes long, where a
+    /// call to `memcpy` costs more than the copy.
     #[inline]
     fn push_bytes(&mut self, bytes: &[u8]) {
-        let n = bytes.len().min(Line::CAP - self.len);
-        self.buf[self.len..self.len + n].copy_from_slice(&bytes[..n]);
-        self.len += n;
+        for &b in bytes {
+            self.push(b);
+        }
     }
 
     /// `0` to `255` in decimal.
