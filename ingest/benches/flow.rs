@@ -8,6 +8,8 @@
 //! 200 ms; the bench prints records/s for both sides and their ratio. Not a test: nothing is
 //! asserted.
 //!
+//! The bench allocates with mimalloc, the allocator the `onewall` binary runs with.
+//!
 //! `FLOW_BENCH_OURS_ONLY=1` runs only our side, for an instruction profile
 //! (`valgrind --tool=callgrind`): instructions per record do not move with the machine's load,
 //! which wall-clock figures on a shared machine do.
@@ -20,6 +22,9 @@ use std::time::{Duration, Instant};
 use netflow_parser::{AutoScopedParser, NetflowPacket};
 use onewall_ingest::flow::{FlowContext, NetflowDecoder, NetflowSettings, SflowDecoder};
 use onewall_model::{RegionCode, Timestamp};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn dgrams(exporter: &str) -> Option<Vec<Vec<u8>>> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))

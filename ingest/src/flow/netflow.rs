@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use netflow_parser::variable_versions::ipfix::FlowSetBody as IpfixBody;
 use netflow_parser::variable_versions::ipfix::Template as IpfixTemplate;
-use netflow_parser::variable_versions::v9::Template as V9Template;
 use netflow_parser::variable_versions::ipfix::lookup::{IANAIPFixField, IPFixField};
 use netflow_parser::variable_versions::v9::FlowSetBody as V9Body;
+use netflow_parser::variable_versions::v9::Template as V9Template;
 use netflow_parser::{
     AutoScopedParser, DataNumber, FieldValue, IpfixSourceKey, NetflowError, NetflowPacket,
     NetflowParser, PendingFlowsConfig, TtlConfig, V9Field, V9SourceKey,
@@ -245,7 +245,11 @@ impl NetflowDecoder {
         let stream = (peer, header.version, header.domain);
         let mut data_records = 0u32;
         let mut error = None;
-        match self.direct_enabled.then(|| data_start(&header, message)).flatten() {
+        match self
+            .direct_enabled
+            .then(|| data_start(&header, message))
+            .flatten()
+        {
             // Templates first (or none), then data sets only: the parser reads the templates,
             // and the data sets are read from them when every one is known.
             Some(start) => {
@@ -1011,7 +1015,8 @@ fn apply(element: u16, v: &impl FieldRead, rec: &mut FlowRecord, t: &mut Times) 
         159 => t.end_delta_us = v.number(),
         160 => t.init_ms = v.epoch_ms(),
         34 | 50 | 305 => {
-            t.sampling = v.number()
+            t.sampling = v
+                .number()
                 .and_then(|n| u32::try_from(n).ok())
                 .filter(|n| *n > 0)
         }
@@ -1300,7 +1305,12 @@ mod tests {
         };
         let peer: SocketAddr = "192.0.2.7:2055".parse().expect("addr");
         let received = Timestamp::from_secs(1_700_000_000);
-        for exporter in ["softflowd_v9", "softflowd_v10", "pmacct_ipfix", "nfreplay_v9"] {
+        for exporter in [
+            "softflowd_v9",
+            "softflowd_v10",
+            "pmacct_ipfix",
+            "nfreplay_v9",
+        ] {
             let dir = root.join(exporter);
             let mut files: Vec<_> = std::fs::read_dir(&dir)
                 .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))

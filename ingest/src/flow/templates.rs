@@ -268,10 +268,17 @@ fn variable_length(input: &[u8]) -> Option<(&[u8], u16)> {
 mod tests {
     use super::*;
 
-    use crate::flow::netflow::{FieldRead, to_value};
+    use crate::flow::netflow::FieldRead;
 
     /// What the decoder takes from a field: its event value, number, address and time.
-    fn seen(v: &impl FieldRead) -> (onewall_model::Value, Option<u64>, Option<IpAddr>, Option<i64>) {
+    fn seen(
+        v: &impl FieldRead,
+    ) -> (
+        onewall_model::Value,
+        Option<u64>,
+        Option<IpAddr>,
+        Option<i64>,
+    ) {
         (v.value(), v.number(), v.ip(), v.epoch_ms())
     }
 
