@@ -435,7 +435,7 @@ impl NetflowDecoder {
                     ..FlowRecord::default()
                 };
                 let mut times = Times::default();
-                self.build.begin();
+                self.build.begin_direct(fields.len());
                 let mut rest = body;
                 let mut whole = true;
                 for f in fields.iter() {
@@ -448,7 +448,7 @@ impl NetflowDecoder {
                         apply(f.element, &v, &mut rec, &mut times);
                     }
                     if let Some(id) = f.id {
-                        self.build.raw.push((id, v.value()));
+                        self.build.push_direct(id, v.value(), distinct);
                     }
                 }
                 if !whole || rest.len() == body.len() {
@@ -463,7 +463,6 @@ impl NetflowDecoder {
                     times.resolve_ipfix(&mut rec, export_ms);
                 }
                 rec.sampling_rate = times.sampling.or(opts.sampling).unwrap_or(1);
-                self.build.raw_distinct = distinct;
                 out.push(rec.finish(
                     &mut self.build,
                     ctx,

@@ -172,6 +172,9 @@ pub(crate) struct EventBuilder {
     /// that lists no field twice): they are moved onto the event without a stamp each.
     /// [`EventBuilder::begin`] clears it.
     pub raw_distinct: bool,
+    /// The event's fields when the decoder sets the record's own fields straight on them
+    /// ([`EventBuilder::begin_direct`], [`EventBuilder::push_direct`]); empty otherwise.
+    fields: Fields,
 }
 
 impl EventBuilder {
@@ -179,26 +182,39 @@ impl EventBuilder {
     pub fn begin(&mut self) {
         self.raw.clear();
         self.raw_distinct = false;
+        // What a record that did not read whole left behind.
+        self.fields = Fields::default();
+        self.next_record();
+    }
+
+    /// Start a record whose `n` own fields the decoder sets straight on the event's fields
+    /// with [`EventBuilder::push_direct`] (no copy through [`EventBuilder::raw`]).
+    pub fn begin_direct(&mut self, n: usize) {
+        self.begin();
+        self.fields.reserve(n + NORMALISED);
+    }
+
+    /// Set one of the record's own fields on the event; `distinct` when the record's fields
+    /// are known to be distinct (then no stamp is kept).
+    #[inline]
+    pub fn push_direct(&mut self, id: FieldId, value: Value, distinct: bool) {
+        if distinct {
+            self.fields.push_distinct(id, value);
+        } else {
+            set(
+                &mut self.stamps,
+                self.generation,
+                &mut self.fields,
+                id,
+                value,
+            );
+        }
     }
 
     /// Set `id` on the event being built.
     #[inline]
     fn set(&mut self, fields: &mut Fields, id: FieldId, value: Value) {
-        let i = id.index() as usize;
-        if i >= STAMPED_IDS {
-            fields.insert_id(id, value);
-            return;
-        }
-        if i >= self.stamps.len() {
-            self.stamps
-                .resize((i + 1).next_power_of_two().min(STAMPED_IDS), 0);
-        }
-        if self.stamps[i] == self.generation {
-            fields.insert_id(id, value);
-        } else {
-            self.stamps[i] = self.generation;
-            fields.push_distinct(id, value);
-        }
+        set(&mut self.stamps, self.generation, fields, id, value);
     }
 
     /// A new generation: no id is stamped as set.
@@ -211,9 +227,32 @@ impl EventBuilder {
     }
 }
 
+/// The most normalised fields [`FlowRecord::finish`] sets.
+const NORMALISED: usize = 22;
+
+/// Set `id` on `fields`: pushed when the current record (stamp `generation`) has not set it
+/// yet, replaced in place when it has.
+#[inline]
+fn set(stamps: &mut Vec<u32>, generation: u32, fields: &mut Fields, id: FieldId, value: Value) {
+    let i = id.index() as usize;
+    if i >= STAMPED_IDS {
+        fields.insert_id(id, value);
+        return;
+    }
+    if i >= stamps.len() {
+        stamps.resize((i + 1).next_power_of_two().min(STAMPED_IDS), 0);
+    }
+    if stamps[i] == generation {
+        fields.insert_id(id, value);
+    } else {
+        stamps[i] = generation;
+        fields.push_distinct(id, value);
+    }
+}
+
 impl FlowRecord {
-    /// Build the event: normalised fields first, then the record's own fields collected in
-    /// `b.raw` under their own names. `action` is `netflow_flow` or `sflow_flow`; `version`
+    /// Build the event: the record's own fields under their own names (set directly, or
+    /// collected in `b.raw`), then the normalised ones. `action` is `netflow_flow` or `sflow_flow`; `version`
     /// the export protocol version (5, 9, 10 or sFlow's 5).
     #[allow(clippy::too_many_arguments)]
     pub fn finish(
@@ -227,7 +266,6 @@ impl FlowRecord {
         version: u16,
     ) -> Event {
         let n = names();
-        b.next_record();
         let mut event = Event::new(
             received,
             ctx.region,
@@ -238,9 +276,19 @@ impl FlowRecord {
             &[],
         );
         event.format = Format::Flow;
-        event.fields.reserve(22 + b.raw.len());
-        let rate = u64::from(self.sampling_rate.max(1));
+        event.fields = std::mem::take(&mut b.fields);
+        event.fields.reserve(NORMALISED + b.raw.len());
         let f = &mut event.fields;
+        let mut raw = std::mem::take(&mut b.raw);
+        if b.raw_distinct {
+            f.extend_distinct(raw.drain(..));
+        } else {
+            for (id, v) in raw.drain(..) {
+                b.set(f, id, v);
+            }
+        }
+        b.raw = raw;
+        let rate = u64::from(self.sampling_rate.max(1));
         f.push_distinct(n.event_kind, Value::Str(Text::from_static("event")));
         f.push_distinct(n.event_category, Value::Str(Text::from_static("network")));
         f.push_distinct(n.event_action, Value::Str(Text::from_static(action)));
@@ -306,15 +354,6 @@ impl FlowRecord {
         if let Some(d) = &ctx.department {
             f.push_distinct(n.organization, Value::Str(d.clone()));
         }
-        let mut raw = std::mem::take(&mut b.raw);
-        if b.raw_distinct {
-            f.extend_distinct(raw.drain(..));
-        } else {
-            for (id, v) in raw.drain(..) {
-                b.set(f, id, v);
-            }
-        }
-        b.raw = raw;
         if let Some(ms) = self.end_ms.or(self.export_ms) {
             event.time = Timestamp::from_millis(ms);
         }
