@@ -62,12 +62,17 @@ fn syslog_event(n: usize, base: Timestamp) -> Event {
     e
 }
 
-/// A fresh batch: the same shapes with new ids, so every write inserts.
-fn batch(template: &[Event]) -> Vec<Event> {
+/// Batch `k`: the same shapes with new ids, so every write inserts, moved `k` batches later
+/// in time, as a live feed would be (the same times in every batch would pile the indexes'
+/// keys up on duplicates).
+fn batch(template: &[Event], k: i64) -> Vec<Event> {
+    let shift = k * BATCH as i64 * 1_000_000;
     template
         .iter()
         .map(|e| {
             let mut e = e.clone();
+            e.time = Timestamp(e.time.0 + shift);
+            e.received = Timestamp(e.received.0 + shift);
             e.id = EventId::new(e.received);
             e
         })
@@ -97,9 +102,13 @@ fn bench_write(c: &mut Criterion) {
 
     let dir = scratch_dir();
     let store = SqliteStore::open(dir.path()).expect("open the store");
+    let mut k = 0;
     group.bench_function("sqlite_store_1000_syslog_events", |b| {
         b.iter_batched(
-            || batch(&template),
+            || {
+                k += 1;
+                batch(&template, k)
+            },
             |events| rt.block_on(store.write_events(events)).expect("write"),
             BatchSize::LargeInput,
         )
@@ -107,9 +116,13 @@ fn bench_write(c: &mut Criterion) {
 
     let peer_dir = scratch_dir();
     let peer = peer_connection(&peer_dir);
+    let mut k = 0;
     group.bench_function("peer_bare_rusqlite_1000_rows", |b| {
         b.iter_batched(
-            || batch(&template),
+            || {
+                k += 1;
+                batch(&template, k)
+            },
             |events| peer_insert(&peer, &events),
             BatchSize::LargeInput,
         )
