@@ -429,7 +429,8 @@ impl NetflowDecoder {
                 template.distinct,
             );
             let mut body = &message[at + 4..at + len];
-            while body.len() >= min_len {
+            let mut in_set = 0;
+            while body.len() >= min_len && in_set < super::templates::MAX_RECORDS_PER_SET {
                 let mut rec = FlowRecord {
                     export_ms: Some(export_ms),
                     ..FlowRecord::default()
@@ -456,6 +457,7 @@ impl NetflowDecoder {
                 }
                 body = rest;
                 n += 1;
+                in_set += 1;
                 if header.version == 9 {
                     times.resolve_uptime(&mut rec, export_ms, header.uptime.unwrap_or(0));
                 } else {
@@ -1339,6 +1341,52 @@ mod tests {
                 assert_eq!((x.time, &x.raw), (y.time, &y.raw), "{exporter}");
             }
         }
+    }
+
+    /// An IPFIX message: header (sequence `seq`) and the given sets.
+    fn ipfix(seq: u32, sets: &[(u16, Vec<u8>)]) -> Vec<u8> {
+        let mut m = vec![0, 10, 0, 0];
+        m.extend_from_slice(&1_700_000_000u32.to_be_bytes());
+        m.extend_from_slice(&seq.to_be_bytes());
+        m.extend_from_slice(&7u32.to_be_bytes());
+        for (id, body) in sets {
+            m.extend_from_slice(&id.to_be_bytes());
+            m.extend_from_slice(&u16::try_from(body.len() + 4).expect("set").to_be_bytes());
+            m.extend_from_slice(body);
+        }
+        let len = u16::try_from(m.len()).expect("message");
+        m[2..4].copy_from_slice(&len.to_be_bytes());
+        m
+    }
+
+    /// A data set holds at most as many records as the parser reads from one; both paths stop
+    /// at the same place.
+    #[test]
+    fn a_set_gives_no_more_records_than_the_parser_reads() {
+        let ctx = FlowContext {
+            collector: "netflow".into(),
+            region: onewall_model::RegionCode::HENAN,
+            department: None,
+        };
+        let peer: SocketAddr = "192.0.2.9:4739".parse().expect("addr");
+        // Template 300: protocolIdentifier (4), one byte.
+        let template = ipfix(0, &[(2, vec![1, 44, 0, 1, 0, 4, 0, 1])]);
+        let data = ipfix(1, &[(300, vec![6; 3000])]);
+        let mut counts = Vec::new();
+        for direct in [true, false] {
+            let mut d = NetflowDecoder::new(NetflowSettings::default()).expect("decoder");
+            d.direct_enabled = direct;
+            let mut out = Vec::new();
+            d.decode(&template, peer, Timestamp::now(), &ctx, &mut out);
+            let r = d.decode(&data, peer, Timestamp::now(), &ctx, &mut out);
+            assert_eq!(r.error, None);
+            assert_eq!(d.direct, u64::from(direct));
+            counts.push(r.records);
+        }
+        assert_eq!(
+            counts,
+            vec![super::super::templates::MAX_RECORDS_PER_SET; 2]
+        );
     }
 
     #[test]

@@ -42,6 +42,15 @@ pub(super) struct KnownTemplate {
     learned: Instant,
 }
 
+/// The most records the parser reads from one data set (`netflow_parser`'s
+/// `DEFAULT_MAX_RECORDS_PER_FLOWSET`); the rest of the set is ignored, there as here.
+pub(super) const MAX_RECORDS_PER_SET: usize = 1024;
+
+/// The most field values the parser decodes from one message
+/// (`DEFAULT_MAX_DECODED_FIELD_VALUES_PER_MESSAGE`); past it the message is an error. A
+/// message that could reach it goes to the parser, which reports it.
+const MAX_VALUES_PER_MESSAGE: usize = 65_536;
+
 /// An export stream: exporter, protocol version (9 or 10) and source id or observation domain.
 type Stream = (SocketAddr, u16, u32);
 
@@ -128,19 +137,28 @@ impl KnownTemplates {
     }
 
     /// Whether every set of `message` from offset `at` is a data set with a live template of
-    /// `stream`. The sets were checked to lie inside the message ([`super::netflow`]'s
-    /// `check_sets`); anything else (a template, options or reserved set, an unknown template)
-    /// answers `false` and the datagram goes to the parser.
+    /// `stream`, and the message cannot reach the parser's limit of decoded values. The sets
+    /// were checked to lie inside the message ([`super::netflow`]'s `check_sets`); anything
+    /// else (a template, options or reserved set, an unknown template) answers `false` and the
+    /// datagram goes to the parser.
     pub fn covers(&self, stream: Stream, message: &[u8], mut at: usize) -> bool {
-        let Some(templates) = self.streams.get(&stream) else {
+        if !self.streams.contains_key(&stream) {
             return false;
-        };
+        }
         let mut any = false;
+        let mut values = 0usize;
         while at + 4 <= message.len() {
             let id = u16::from_be_bytes([message[at], message[at + 1]]);
             let len = usize::from(u16::from_be_bytes([message[at + 2], message[at + 3]]));
-            if id < 256 || len < 4 || !templates.contains_key(&id) || self.get(stream, id).is_none()
-            {
+            if id < 256 || len < 4 {
+                return false;
+            }
+            let Some(t) = self.get(stream, id) else {
+                return false;
+            };
+            let records = ((len - 4) / t.min_len).min(MAX_RECORDS_PER_SET);
+            values += records * t.fields.len();
+            if values > MAX_VALUES_PER_MESSAGE {
                 return false;
             }
             any = true;
