@@ -4,6 +4,11 @@
 //! `ONEWALL_GROWTH_ALERTS` (default 100,000 under `cargo bench`, 2,000 under `cargo test`).
 //! Prints the median time per update while the incident holds about 1k, 10k and 100k alerts,
 //! on the embedded store and, when `ONEWALL_CLICKHOUSE_URL` is set, on ClickHouse.
+//!
+//! Then the other shape of a busy store batch: many incidents growing at once. 50 incidents
+//! each take 10 alerts per round, once through 50 `update_incident` calls and once through
+//! one `update_incidents` batch (what the node's store stage does), same run; the median
+//! round of each is printed, with their ratio.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a bench fails loudly
 
@@ -131,6 +136,62 @@ async fn grow(name: &str, store: &dyn Store, total: usize) {
     );
 }
 
+/// 50 incidents, 10 alerts each per round: one `update_incident` each against one
+/// `update_incidents` batch.
+async fn spread(name: &str, store: &dyn Store) {
+    const INCIDENTS: usize = 50;
+    const ROUNDS: usize = 15;
+    let base = Timestamp::now();
+    let incidents: Vec<Incident> = (0..INCIDENTS)
+        .map(|k| incident(Timestamp(base.0 + k as i64)))
+        .collect();
+    store.upsert_incidents(incidents.clone()).await.unwrap();
+    let config = GroupingConfig::default();
+    let mut n = 10_000_000u64;
+    let mut round = |batched: bool| {
+        let now = Timestamp(base.0 + n as i64 * 1_000);
+        let changes: Vec<(IncidentId, onewall_store::IncidentChange)> = incidents
+            .iter()
+            .map(|inc| {
+                let alerts: Vec<Alert> = (0..10u64).map(|k| alert(n + k, now)).collect();
+                n += 10;
+                let cfg = config.clone();
+                let change: onewall_store::IncidentChange = Box::new(move |i| {
+                    extend_incident(i, &alerts, true, &cfg, now).unwrap();
+                    Ok(())
+                });
+                (inc.id, change)
+            })
+            .collect();
+        async move {
+            let t = Instant::now();
+            if batched {
+                for r in store.update_incidents(changes).await {
+                    r.unwrap();
+                }
+            } else {
+                for (id, change) in changes {
+                    store.update_incident(id, change).await.unwrap();
+                }
+            }
+            t.elapsed()
+        }
+    };
+    let (mut one_by_one, mut batch) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        one_by_one.push(round(false).await);
+        batch.push(round(true).await);
+    }
+    let (a, b) = (median(one_by_one), median(batch));
+    println!(
+        "incident_growth: {name}: {INCIDENTS} incidents growing by 10 alerts each, median per \
+         round: one by one {:.1} ms, one batch {:.1} ms ({:.1}x)",
+        a.as_secs_f64() * 1e3,
+        b.as_secs_f64() * 1e3,
+        a.as_secs_f64() / b.as_secs_f64().max(1e-9)
+    );
+}
+
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let total = std::env::var("ONEWALL_GROWTH_ALERTS")
@@ -146,6 +207,7 @@ fn main() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path()).unwrap();
         grow("embedded", &store, total).await;
+        spread("embedded", &store).await;
         match std::env::var("ONEWALL_CLICKHOUSE_URL") {
             Ok(url) => {
                 let database = format!("onewall_growth_{}", std::process::id());
@@ -153,6 +215,7 @@ fn main() {
                     .await
                     .unwrap();
                 grow("clickhouse", &store, total).await;
+                spread("clickhouse", &store).await;
                 let _ = ureq::post(&url).send(format!("DROP DATABASE IF EXISTS {database}"));
             }
             Err(_) => {

@@ -22,7 +22,7 @@ use onewall_correlate::{
 use onewall_model::{Alert, Event, EventId, Incident, IncidentStatus, Timestamp};
 use onewall_rules::correlation::ResolvedCorrelation;
 use onewall_rules::pack::{RuleSet, RuleSetHandle};
-use onewall_store::{IncidentQuery, MAX_LIMIT, Store, StoreError};
+use onewall_store::{IncidentChange, IncidentQuery, MAX_LIMIT, Store, StoreError};
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
@@ -201,6 +201,10 @@ impl CorrelationStage {
         // At most two rounds: the second only opens incidents for groups forgotten in the first.
         for _round in 0..2 {
             let mut refused = Vec::new();
+            // The incidents that grow are written as one batch (one set of round trips on a
+            // remote store, however many incidents the alerts touch).
+            let mut extended = Vec::new();
+            let mut changes: Vec<(onewall_model::IncidentId, IncidentChange)> = Vec::new();
             for update in updates.drain(..) {
                 match update {
                     Update::Opened(inc) => opened.push(*inc),
@@ -215,36 +219,41 @@ impl CorrelationStage {
                         let cfg = config.clone();
                         let grew = std::sync::Arc::new(AtomicBool::new(false));
                         let flag = grew.clone();
-                        let result = store
-                            .update_incident(
-                                id,
-                                Box::new(move |inc| {
-                                    let held = inc.alert_ids.len();
-                                    extend_incident(inc, &joined, fresh, &cfg, now)
-                                        .map_err(|e| StoreError::Conflict(e.to_string()))?;
-                                    flag.store(inc.alert_ids.len() > held, Ordering::Relaxed);
-                                    Ok(())
-                                }),
-                            )
-                            .await;
-                        match result {
-                            Ok(inc) if grew.load(Ordering::Relaxed) => {
-                                crate::federation::incidents_changed(std::slice::from_ref(&inc))
-                                    .await;
-                                signals::changed(inc, alerts).await
-                            }
-                            // Every alert was already in it (delivered again by a spool
-                            // replay): nothing changed, and the playbooks heard of it before.
-                            Ok(_) => {}
-                            Err(StoreError::Conflict(_) | StoreError::NotFound { .. }) => {
-                                self.grouping.forget(&group_key);
-                                refused.extend(alerts);
-                            }
-                            Err(e) => {
-                                counter!("onewall_store_write_errors_total").increment(1);
-                                error!(incident = %id, error = %e, "adding alerts to incident failed");
-                            }
-                        }
+                        changes.push((
+                            id,
+                            Box::new(move |inc| {
+                                let held = inc.alert_ids.len();
+                                extend_incident(inc, &joined, fresh, &cfg, now)
+                                    .map_err(|e| StoreError::Conflict(e.to_string()))?;
+                                flag.store(inc.alert_ids.len() > held, Ordering::Relaxed);
+                                Ok(())
+                            }),
+                        ));
+                        extended.push((id, group_key, alerts, grew));
+                    }
+                }
+            }
+            let results = if changes.is_empty() {
+                Vec::new()
+            } else {
+                store.update_incidents(changes).await
+            };
+            for ((id, group_key, alerts, grew), result) in extended.into_iter().zip(results) {
+                match result {
+                    Ok(inc) if grew.load(Ordering::Relaxed) => {
+                        crate::federation::incidents_changed(std::slice::from_ref(&inc)).await;
+                        signals::changed(inc, alerts).await
+                    }
+                    // Every alert was already in it (delivered again by a spool replay):
+                    // nothing changed, and the playbooks heard of it before.
+                    Ok(_) => {}
+                    Err(StoreError::Conflict(_) | StoreError::NotFound { .. }) => {
+                        self.grouping.forget(&group_key);
+                        refused.extend(alerts);
+                    }
+                    Err(e) => {
+                        counter!("onewall_store_write_errors_total").increment(1);
+                        error!(incident = %id, error = %e, "adding alerts to incident failed");
                     }
                 }
             }

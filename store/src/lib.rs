@@ -158,6 +158,21 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// must be quick and must not block.
     async fn update_incident(&self, id: IncidentId, change: IncidentChange) -> Result<Incident>;
 
+    /// Several [`Store::update_incident`]s, in order, with one result each: an id may come
+    /// more than once (its changes apply in turn), and one change failing leaves the others.
+    /// A backend where each update costs round trips (ClickHouse) reads and writes the whole
+    /// batch together; the default runs them one by one.
+    async fn update_incidents(
+        &self,
+        changes: Vec<(IncidentId, IncidentChange)>,
+    ) -> Vec<Result<Incident>> {
+        let mut out = Vec::with_capacity(changes.len());
+        for (id, change) in changes {
+            out.push(self.update_incident(id, change).await);
+        }
+        out
+    }
+
     /// Drop every event whose event time falls on a UTC day before `before`'s day. Returns the
     /// number of days dropped. Alerts and incidents are kept.
     async fn drop_events_before(&self, before: Timestamp) -> Result<usize>;

@@ -326,6 +326,19 @@ impl Store for ClickHouseStore {
         self.log("update_incident", res)
     }
 
+    async fn update_incidents(
+        &self,
+        changes: Vec<(IncidentId, IncidentChange)>,
+    ) -> Vec<Result<Incident>> {
+        let i = &self.inner;
+        let mut version = i.incident_writes.lock().await;
+        let results = records::update_incidents(&i.client, &i.culprit, &mut version, changes).await;
+        results
+            .into_iter()
+            .map(|r| self.log("update_incidents", r))
+            .collect()
+    }
+
     async fn drop_events_before(&self, before: Timestamp) -> Result<usize> {
         let i = &self.inner;
         let _held = i.event_writes.lock().await;

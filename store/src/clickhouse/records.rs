@@ -1,6 +1,6 @@
 //! Alerts, incidents (newest version per id), the stats, and `WHERE` building.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use clickhouse::query::Query;
 use clickhouse::{Client, Row};
@@ -411,6 +411,109 @@ pub(super) async fn update_incident(
     evidence::write(client, culprit, &[(&incident, stored.as_ref())]).await?;
     insert_incidents(client, culprit, last, &[&incident]).await?;
     Ok(incident)
+}
+
+/// [`update_incident`] for a batch, in four round trips whatever its size: read the newest
+/// bodies, read their evidence, then (after every change ran, in order) write the evidence and
+/// the new versions. A failed read or write fails every change; a change that fails, or names
+/// an incident that is not there, fails alone.
+pub(super) async fn update_incidents(
+    client: &Client,
+    culprit: &Culprit,
+    last: &mut u64,
+    changes: Vec<(IncidentId, IncidentChange)>,
+) -> Vec<Result<Incident>> {
+    let n = changes.len();
+    let all_fail = |e: StoreError| (0..n).map(|_| Err(e.again())).collect::<Vec<_>>();
+    let mut ids: Vec<IncidentId> = changes.iter().map(|(id, _)| *id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Vec::new();
+    }
+    let list: Vec<String> = ids
+        .iter()
+        .map(|i| format!("unhex('{}')", hex(i.to_bytes())))
+        .collect();
+    let q = client.query(&format!(
+        "SELECT argMax(body, version) AS newest FROM incidents \
+         WHERE id IN ({}) GROUP BY id",
+        list.join(", ")
+    ));
+    let found: Vec<Incident> = match bodies(culprit, "incident", q).await {
+        Ok(f) => f,
+        Err(e) => return all_fail(e),
+    };
+    let mut stored = match evidence::read(client, culprit, &ids).await {
+        Ok(s) => s,
+        Err(e) => return all_fail(e),
+    };
+    // Each incident as read, with its stored evidence (a body that holds its ids inline
+    // has no rows yet), then as changed so far.
+    let mut current: HashMap<IncidentId, (Incident, Option<evidence::Evidence>)> = found
+        .into_iter()
+        .map(|mut inc| {
+            let ev = if inc.alert_ids.is_empty() {
+                let ev = stored.remove(&inc.id).unwrap_or_default();
+                inc.alert_ids = ev.alive.iter().map(|(_, a)| *a).collect();
+                Some(ev)
+            } else {
+                None
+            };
+            (inc.id, (inc, ev))
+        })
+        .collect();
+    let mut changed: Vec<IncidentId> = Vec::new();
+    let mut results: Vec<Result<Incident>> = Vec::with_capacity(n);
+    for (id, change) in changes {
+        let Some((inc, _)) = current.get_mut(&id) else {
+            results.push(Err(StoreError::NotFound {
+                what: "incident",
+                id: id.to_string(),
+            }));
+            continue;
+        };
+        // A failed change leaves the incident as it was.
+        let mut next = inc.clone();
+        let outcome = change(&mut next).and_then(|()| {
+            if next.id == id {
+                Ok(())
+            } else {
+                Err(StoreError::Conflict(format!(
+                    "an update of incident {id} may not change its id to {}",
+                    next.id
+                )))
+            }
+        });
+        match outcome {
+            Ok(()) => {
+                *inc = next;
+                if !changed.contains(&id) {
+                    changed.push(id);
+                }
+                results.push(Ok(inc.clone()));
+            }
+            Err(e) => results.push(Err(e)),
+        }
+    }
+    let writes: Vec<(&Incident, Option<&evidence::Evidence>)> = changed
+        .iter()
+        .filter_map(|id| current.get(id))
+        .map(|(inc, ev)| (inc, ev.as_ref()))
+        .collect();
+    if writes.is_empty() {
+        return results;
+    }
+    let written = async {
+        evidence::write(client, culprit, &writes).await?;
+        let incidents: Vec<&Incident> = writes.iter().map(|(inc, _)| *inc).collect();
+        insert_incidents(client, culprit, last, &incidents).await
+    }
+    .await;
+    match written {
+        Ok(()) => results,
+        Err(e) => results.into_iter().map(|r| r.and(Err(e.again()))).collect(),
+    }
 }
 
 fn open_statuses() -> String {

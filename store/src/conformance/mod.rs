@@ -71,6 +71,7 @@ macro_rules! conformance_tests {
             update_incident_checks_the_change,
             concurrent_incident_updates_are_atomic,
             incident_evidence_grows_shrinks_and_is_replaced,
+            a_batch_of_incident_updates_applies_each_in_order,
             replayed_alerts_are_stored_once,
         );
     };

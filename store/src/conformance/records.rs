@@ -543,6 +543,76 @@ pub async fn incident_evidence_grows_shrinks_and_is_replaced(store: &dyn Store) 
     assert_eq!(evidence_of(store, i.id).await, replaced, "replaced whole");
 }
 
+/// A batch of incident updates: each change runs in order (an id may come twice, the second
+/// change seeing the first), a refused change and an absent incident fail alone, and what is
+/// stored is each incident's last state.
+pub async fn a_batch_of_incident_updates_applies_each_in_order(store: &dyn Store) {
+    use crate::IncidentChange;
+    use onewall_model::AlertId;
+    let a = incident(day0().add_secs(800), Severity::High, region(410100));
+    let b = incident(day0().add_secs(801), Severity::Medium, region(410100));
+    store
+        .upsert_incidents(vec![a.clone(), b.clone()])
+        .await
+        .unwrap_or_else(|e| panic!("upsert_incidents: {e}"));
+    let absent = incident(day0().add_secs(802), Severity::Low, region(410100)).id;
+    let (x, y) = (AlertId::from_u128(0xa1), AlertId::from_u128(0xa2));
+    let changes: Vec<(IncidentId, IncidentChange)> = vec![
+        (
+            a.id,
+            Box::new(move |inc: &mut Incident| {
+                inc.alert_ids.push(x);
+                Ok(())
+            }),
+        ),
+        (
+            b.id,
+            Box::new(|inc: &mut Incident| {
+                inc.alert_ids.clear();
+                Err(StoreError::Conflict("refused".into()))
+            }),
+        ),
+        (absent, Box::new(|_: &mut Incident| Ok(()))),
+        (
+            a.id,
+            Box::new(move |inc: &mut Incident| {
+                assert!(
+                    inc.alert_ids.contains(&x),
+                    "the second change sees the first"
+                );
+                inc.alert_ids.push(y);
+                Ok(())
+            }),
+        ),
+    ];
+    let results = store.update_incidents(changes).await;
+    assert_eq!(results.len(), 4, "one result per change");
+    let first = results[0]
+        .as_ref()
+        .unwrap_or_else(|e| panic!("first change of a: {e}"));
+    assert!(first.alert_ids.contains(&x) && !first.alert_ids.contains(&y));
+    assert!(
+        matches!(results[1], Err(StoreError::Conflict(_))),
+        "{:?}",
+        results[1].as_ref().map(|i| i.id)
+    );
+    assert!(
+        matches!(results[2], Err(StoreError::NotFound { .. })),
+        "{:?}",
+        results[2].as_ref().map(|i| i.id)
+    );
+    let last = results[3]
+        .as_ref()
+        .unwrap_or_else(|e| panic!("second change of a: {e}"));
+    assert!(last.alert_ids.ends_with(&[x, y]), "{:?}", last.alert_ids);
+    assert_eq!(evidence_of(store, a.id).await.alert_ids, last.alert_ids);
+    assert_eq!(
+        evidence_of(store, b.id).await.alert_ids,
+        b.alert_ids,
+        "a refused change leaves its incident as it was"
+    );
+}
+
 async fn evidence_of(store: &dyn Store, id: IncidentId) -> Incident {
     store
         .get_incident(id)

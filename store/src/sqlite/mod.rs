@@ -278,6 +278,28 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn update_incidents(
+        &self,
+        changes: Vec<(IncidentId, IncidentChange)>,
+    ) -> Vec<Result<Incident>> {
+        // One trip to the writer thread for the batch; each update is its own transaction.
+        let n = changes.len();
+        let done = self
+            .write("update_incidents", move |w| {
+                Ok(changes
+                    .into_iter()
+                    .map(|(id, change)| {
+                        records::update_incident(&mut w.conn, &mut w.incidents, id, change)
+                    })
+                    .collect::<Vec<_>>())
+            })
+            .await;
+        match done {
+            Ok(results) => results,
+            Err(e) => (0..n).map(|_| Err(e.again())).collect(),
+        }
+    }
+
     async fn drop_events_before(&self, before: Timestamp) -> Result<usize> {
         self.write("drop_events_before", move |w| {
             events::drop_days_before(w, before)
