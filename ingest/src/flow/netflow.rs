@@ -401,7 +401,7 @@ impl NetflowDecoder {
     fn known_events(
         &mut self,
         message: &[u8],
-        mut at: usize,
+        start: usize,
         header: &Header,
         peer: SocketAddr,
         received: Timestamp,
@@ -415,11 +415,8 @@ impl NetflowDecoder {
             .get(&(peer, header.domain))
             .copied()
             .unwrap_or_default();
-        let observer = Some(peer.ip());
         let mut n = 0;
-        while at + 4 <= message.len() {
-            let id = u16::from_be_bytes([message[at], message[at + 1]]);
-            let len = usize::from(u16::from_be_bytes([message[at + 2], message[at + 3]]));
+        for (at, id, len) in Sets::new(message, start) {
             let Some(template) = self.known.get(stream, id) else {
                 break;
             };
@@ -458,26 +455,34 @@ impl NetflowDecoder {
                 body = rest;
                 n += 1;
                 in_set += 1;
-                if header.version == 9 {
-                    times.resolve_uptime(&mut rec, export_ms, header.uptime.unwrap_or(0));
-                } else {
-                    times.init_ms = times.init_ms.or(opts.init_ms);
-                    times.resolve_ipfix(&mut rec, export_ms);
-                }
-                rec.sampling_rate = times.sampling.or(opts.sampling).unwrap_or(1);
-                out.push(rec.finish(
-                    &mut self.build,
-                    ctx,
-                    received,
-                    Some(peer),
-                    observer,
-                    "netflow_flow",
-                    header.version,
-                ));
+                let uptime = header.uptime.unwrap_or(0);
+                times.settle(&mut rec, header.version, export_ms, uptime, opts);
+                out.push(self.flow_event(rec, ctx, received, peer, header.version));
             }
-            at += len;
         }
         n
+    }
+
+    /// The event of a v9 (`version` 9) or IPFIX (10) record whose times are settled.
+    #[inline]
+    fn flow_event(
+        &mut self,
+        rec: FlowRecord,
+        ctx: &FlowContext,
+        received: Timestamp,
+        peer: SocketAddr,
+        version: u16,
+    ) -> Event {
+        let observer = Some(peer.ip());
+        rec.finish(
+            &mut self.build,
+            ctx,
+            received,
+            Some(peer),
+            observer,
+            "netflow_flow",
+            version,
+        )
     }
 
     /// Remember a v9 data template the parser reported.
@@ -640,17 +645,8 @@ impl NetflowDecoder {
                                         self.build.raw.push((id, to_value(v)));
                                     }
                                 }
-                                times.resolve_uptime(&mut rec, export_ms, h.sys_up_time);
-                                rec.sampling_rate = times.sampling.or(opts.sampling).unwrap_or(1);
-                                out.push(rec.finish(
-                                    &mut self.build,
-                                    ctx,
-                                    received,
-                                    Some(peer),
-                                    observer,
-                                    "netflow_flow",
-                                    9,
-                                ));
+                                times.settle(&mut rec, 9, export_ms, h.sys_up_time, opts);
+                                out.push(self.flow_event(rec, ctx, received, peer, 9));
                             }
                         }
                         V9Body::NoTemplate(_) => self.meters.no_template.increment(1),
@@ -722,18 +718,8 @@ impl NetflowDecoder {
                                         self.build.raw.push((id, to_value(v)));
                                     }
                                 }
-                                times.init_ms = times.init_ms.or(opts.init_ms);
-                                times.resolve_ipfix(&mut rec, export_ms);
-                                rec.sampling_rate = times.sampling.or(opts.sampling).unwrap_or(1);
-                                out.push(rec.finish(
-                                    &mut self.build,
-                                    ctx,
-                                    received,
-                                    Some(peer),
-                                    observer,
-                                    "netflow_flow",
-                                    10,
-                                ));
+                                times.settle(&mut rec, 10, export_ms, 0, opts);
+                                out.push(self.flow_event(rec, ctx, received, peer, 10));
                             }
                         }
                         IpfixBody::NoTemplate(_) => self.meters.no_template.increment(1),
@@ -761,19 +747,13 @@ fn header_len(version: u16) -> usize {
 /// template sets (or none) followed by data sets only; `None` for anything else (a template
 /// after data, a reserved set id, no data), which the parser takes whole.
 fn data_start(header: &Header, message: &[u8]) -> Option<usize> {
-    let template = |id: u16| match header.version {
-        9 => id <= 1,
-        10 => id == 2 || id == 3,
-        _ => false,
+    let template = match header.version {
+        9 => |id: u16| id <= 1,
+        10 => |id: u16| id == 2 || id == 3,
+        _ => return None,
     };
-    if header.version != 9 && header.version != 10 {
-        return None;
-    }
-    let mut at = header_len(header.version);
     let mut start = None;
-    while at + 4 <= message.len() {
-        let id = u16::from_be_bytes([message[at], message[at + 1]]);
-        let len = usize::from(u16::from_be_bytes([message[at + 2], message[at + 3]]));
+    for (at, id, len) in Sets::new(message, header_len(header.version)) {
         if len < 4 {
             return None;
         }
@@ -782,7 +762,6 @@ fn data_start(header: &Header, message: &[u8]) -> Option<usize> {
         } else if !(template(id) && start.is_none()) {
             return None;
         }
-        at += len;
     }
     start
 }
@@ -863,20 +842,45 @@ impl Header {
     }
 }
 
+/// The set headers (IPFIX sets, v9 flowsets) of a message from an offset: `(offset, id,
+/// announced length)` while a 4-byte header fits. A set announcing less than its own header
+/// is the last one given (the walk cannot go on from it); whether a set ends inside the
+/// message is for the caller to check.
+pub(super) struct Sets<'a> {
+    message: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Sets<'a> {
+    pub(super) fn new(message: &'a [u8], at: usize) -> Self {
+        Sets { message, at }
+    }
+}
+
+impl Iterator for Sets<'_> {
+    type Item = (usize, u16, usize);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (m, at) = (self.message, self.at);
+        let h = m.get(at..at.checked_add(4)?)?;
+        let id = u16::from_be_bytes([h[0], h[1]]);
+        let len = usize::from(u16::from_be_bytes([h[2], h[3]]));
+        self.at = if len < 4 { m.len() } else { at + len };
+        Some((at, id, len))
+    }
+}
+
 /// Walk the sets (IPFIX) or flowsets (v9) from `at`: each must announce at least its own
 /// 4-byte header and end inside the message. The parser skips such sets silently; here they
 /// are an error the datagram is kept with.
-fn check_sets(msg: &[u8], mut at: usize, what: &str) -> Result<(), FlowError> {
-    while at + 4 <= msg.len() {
-        let id = u16::from_be_bytes([msg[at], msg[at + 1]]);
-        let len = usize::from(u16::from_be_bytes([msg[at + 2], msg[at + 3]]));
+fn check_sets(msg: &[u8], at: usize, what: &str) -> Result<(), FlowError> {
+    for (at, id, len) in Sets::new(msg, at) {
         if len < 4 || at + len > msg.len() {
             return Err(FlowError::Malformed(format!(
                 "{what} {id} at offset {at} announces {len} bytes; the message has {} after it",
                 msg.len() - at
             )));
         }
-        at += len;
     }
     Ok(())
 }
@@ -895,6 +899,27 @@ struct Times {
 }
 
 impl Times {
+    /// Resolve the record's times and sampling rate as exported by `version` (9: relative to
+    /// the header's `sys_up_time`; 10: IPFIX, which has none), with what the stream's options
+    /// data said (the IPFIX init time, the sampling rate).
+    #[inline]
+    fn settle(
+        &mut self,
+        rec: &mut FlowRecord,
+        version: u16,
+        export_ms: i64,
+        sys_up_time: u32,
+        opts: ExporterOptions,
+    ) {
+        if version == 9 {
+            self.resolve_uptime(rec, export_ms, sys_up_time);
+        } else {
+            self.init_ms = self.init_ms.or(opts.init_ms);
+            self.resolve_ipfix(rec, export_ms);
+        }
+        rec.sampling_rate = self.sampling.or(opts.sampling).unwrap_or(1);
+    }
+
     /// NetFlow v9: uptime-relative switched times, or absolute ones when the template has them.
     fn resolve_uptime(&self, rec: &mut FlowRecord, export_ms: i64, sys_up_time: u32) {
         let age = |t: u32| i64::from(sys_up_time.wrapping_sub(t) as i32);

@@ -168,10 +168,6 @@ pub(crate) struct EventBuilder {
     /// The current record's own fields (`netflow.*`, `sflow.*`), filled by the decoder while
     /// it reads the normalised ones, moved onto the event by [`FlowRecord::finish`].
     pub raw: Vec<(FieldId, Value)>,
-    /// Set by a decoder that knows the current record's own fields are distinct (a template
-    /// that lists no field twice): they are moved onto the event without a stamp each.
-    /// [`EventBuilder::begin`] clears it.
-    pub raw_distinct: bool,
     /// The event's fields when the decoder sets the record's own fields straight on them
     /// ([`EventBuilder::begin_direct`], [`EventBuilder::push_direct`]); empty otherwise.
     fields: Fields,
@@ -181,7 +177,6 @@ impl EventBuilder {
     /// Start a record: no raw fields yet.
     pub fn begin(&mut self) {
         self.raw.clear();
-        self.raw_distinct = false;
         // What a record that did not read whole left behind.
         self.fields = Fields::default();
         self.next_record();
@@ -280,12 +275,8 @@ impl FlowRecord {
         event.fields.reserve(NORMALISED + b.raw.len());
         let f = &mut event.fields;
         let mut raw = std::mem::take(&mut b.raw);
-        if b.raw_distinct {
-            f.extend_distinct(raw.drain(..));
-        } else {
-            for (id, v) in raw.drain(..) {
-                b.set(f, id, v);
-            }
+        for (id, v) in raw.drain(..) {
+            b.set(f, id, v);
         }
         b.raw = raw;
         let rate = u64::from(self.sampling_rate.max(1));

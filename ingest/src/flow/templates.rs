@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 use netflow_parser::{FieldDataType, FieldValue};
 use onewall_model::FieldId;
 
+use super::netflow::Sets;
+
 /// One field of a data template, with what the decoder needs to read and place it.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct KnownField {
@@ -141,15 +143,13 @@ impl KnownTemplates {
     /// were checked to lie inside the message ([`super::netflow`]'s `check_sets`); anything
     /// else (a template, options or reserved set, an unknown template) answers `false` and the
     /// datagram goes to the parser.
-    pub fn covers(&self, stream: Stream, message: &[u8], mut at: usize) -> bool {
+    pub fn covers(&self, stream: Stream, message: &[u8], at: usize) -> bool {
         if !self.streams.contains_key(&stream) {
             return false;
         }
         let mut any = false;
         let mut values = 0usize;
-        while at + 4 <= message.len() {
-            let id = u16::from_be_bytes([message[at], message[at + 1]]);
-            let len = usize::from(u16::from_be_bytes([message[at + 2], message[at + 3]]));
+        for (_, id, len) in Sets::new(message, at) {
             if id < 256 || len < 4 {
                 return false;
             }
@@ -162,7 +162,6 @@ impl KnownTemplates {
                 return false;
             }
             any = true;
-            at += len;
         }
         any
     }
@@ -178,9 +177,7 @@ pub(super) fn ipfix_withdrawals(message: &[u8]) -> Vec<u16> {
             .map(|b| u16::from_be_bytes([b[0], b[1]]))
     };
     let mut out = Vec::new();
-    let mut at = 16;
-    while let (Some(set), Some(len)) = (u16_at(at), u16_at(at + 2)) {
-        let len = usize::from(len);
+    for (at, set, len) in Sets::new(message, 16) {
         if len < 4 || at + len > message.len() {
             break;
         }
@@ -210,7 +207,6 @@ pub(super) fn ipfix_withdrawals(message: &[u8]) -> Vec<u16> {
                 }
             }
         }
-        at = end;
     }
     out
 }
