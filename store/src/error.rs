@@ -1,7 +1,7 @@
 use thiserror::Error;
 
 /// What went wrong in a store.
-#[derive(Debug, Error)]
+#[derive(Debug, Clone, Error)]
 pub enum StoreError {
     /// The caller asked for something malformed (a bad cursor, an unknown filter).
     #[error("{0}")]
@@ -20,22 +20,6 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// The same error again, for each of several operations that one failure ended.
-    pub fn again(&self) -> StoreError {
-        match self {
-            StoreError::InvalidQuery(m) => StoreError::InvalidQuery(m.clone()),
-            StoreError::NotFound { what, id } => StoreError::NotFound {
-                what,
-                id: id.clone(),
-            },
-            StoreError::Conflict(m) => StoreError::Conflict(m.clone()),
-            StoreError::Backend { backend, detail } => StoreError::Backend {
-                backend,
-                detail: detail.clone(),
-            },
-        }
-    }
-
     /// A stable code; `ui-api` maps codes to HTTP statuses.
     pub fn code(&self) -> &'static str {
         match self {

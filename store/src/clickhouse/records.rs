@@ -367,8 +367,8 @@ pub(super) async fn get_incident(
     Ok(found.into_iter().next())
 }
 
-/// Read, change and write back one incident. The caller holds the incident write lock, so no
-/// other write of this process comes between the read and the write.
+/// Read, change and write back one incident: a batch of one. The caller holds the incident
+/// write lock, so no other write of this process comes between the read and the write.
 pub(super) async fn update_incident(
     client: &Client,
     culprit: &Culprit,
@@ -376,44 +376,18 @@ pub(super) async fn update_incident(
     id: IncidentId,
     change: IncidentChange,
 ) -> Result<Incident> {
-    let q = client
-        .query(
-            "SELECT argMax(body, version) AS newest FROM incidents \
-             WHERE id = unhex(?) GROUP BY id",
-        )
-        .bind(hex(id.to_bytes()));
-    let mut incident: Incident = bodies(culprit, "incident", q)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| StoreError::NotFound {
-            what: "incident",
-            id: id.to_string(),
-        })?;
-    // A body that holds its ids inline has no rows yet.
-    let stored = if incident.alert_ids.is_empty() {
-        let ev = evidence::read(client, culprit, &[id])
-            .await?
-            .remove(&id)
-            .unwrap_or_default();
-        incident.alert_ids = ev.alive.iter().map(|(_, a)| *a).collect();
-        Some(ev)
-    } else {
-        None
-    };
-    change(&mut incident)?;
-    if incident.id != id {
-        return Err(StoreError::Conflict(format!(
-            "an update of incident {id} may not change its id to {}",
-            incident.id
-        )));
-    }
-    evidence::write(client, culprit, &[(&incident, stored.as_ref())]).await?;
-    insert_incidents(client, culprit, last, &[&incident]).await?;
-    Ok(incident)
+    update_incidents(client, culprit, last, vec![(id, change)])
+        .await
+        .pop()
+        .unwrap_or_else(|| {
+            Err(StoreError::NotFound {
+                what: "incident",
+                id: id.to_string(),
+            })
+        })
 }
 
-/// [`update_incident`] for a batch, in four round trips whatever its size: read the newest
+/// Change a batch of incidents in four round trips whatever its size: read the newest
 /// bodies, read their evidence, then (after every change ran, in order) write the evidence and
 /// the new versions. A failed read or write fails every change; a change that fails, or names
 /// an incident that is not there, fails alone.
@@ -424,7 +398,7 @@ pub(super) async fn update_incidents(
     changes: Vec<(IncidentId, IncidentChange)>,
 ) -> Vec<Result<Incident>> {
     let n = changes.len();
-    let all_fail = |e: StoreError| (0..n).map(|_| Err(e.again())).collect::<Vec<_>>();
+    let all_fail = |e: StoreError| (0..n).map(|_| Err(e.clone())).collect::<Vec<_>>();
     let mut ids: Vec<IncidentId> = changes.iter().map(|(id, _)| *id).collect();
     ids.sort_unstable();
     ids.dedup();
@@ -512,7 +486,7 @@ pub(super) async fn update_incidents(
     .await;
     match written {
         Ok(()) => results,
-        Err(e) => results.into_iter().map(|r| r.and(Err(e.again()))).collect(),
+        Err(e) => results.into_iter().map(|r| r.and(Err(e.clone()))).collect(),
     }
 }
 

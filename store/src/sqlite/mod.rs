@@ -296,7 +296,7 @@ impl Store for SqliteStore {
             .await;
         match done {
             Ok(results) => results,
-            Err(e) => (0..n).map(|_| Err(e.again())).collect(),
+            Err(e) => (0..n).map(|_| Err(e.clone())).collect(),
         }
     }
 
