@@ -19,7 +19,6 @@ pub mod grading;
 pub mod sigma;
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use onewall_model::{
     Alert, Entity, EntityKind, Incident, IncidentId, IncidentStatus, RegionTree, TimelineEntry,
@@ -598,28 +597,7 @@ struct Held {
     added: IdSet,
 }
 
-type IdSet = std::collections::HashSet<onewall_model::AlertId, BuildHasherDefault<IdHasher>>;
-
-/// Hashes ids, whose low bits are already a digest or a counter, with one multiply.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_u128(&mut self, v: u128) {
-        self.0 =
-            ((v as u64) ^ ((v >> 64) as u64).rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
+type IdSet = onewall_model::hash::FxSet<onewall_model::AlertId>;
 
 impl Held {
     fn of(inc: &Incident, incoming: impl Iterator<Item = onewall_model::AlertId>) -> Held {

@@ -13,6 +13,7 @@ pub mod error;
 pub mod event;
 pub mod federation;
 pub mod field;
+pub mod hash;
 pub mod id;
 pub mod incident;
 pub mod region;

@@ -4,7 +4,6 @@
 //! fields are kept.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
@@ -17,6 +16,7 @@ use netflow_parser::{
     AutoScopedParser, DataNumber, FieldValue, IpfixSourceKey, NetflowError, NetflowPacket,
     NetflowParser, PendingFlowsConfig, TtlConfig, V9Field, V9SourceKey,
 };
+use onewall_model::hash::FxMap;
 use onewall_model::{Event, FieldId, Timestamp, Value};
 
 use super::record::{EventBuilder, FlowContext, FlowRecord};
@@ -43,41 +43,6 @@ impl Default for NetflowSettings {
             template_ttl: Some(Duration::from_secs(1800)),
             max_exporters: 10_000,
         }
-    }
-}
-
-/// A map keyed by small field enums, hashed with a multiply-rotate (FxHash) instead of SipHash:
-/// its keys come from a fixed set of names, not from senders, and it is looked up once per
-/// field of every record.
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
-
-/// The Firefox/rustc hash: good enough spread for small keys, a few cycles per word.
-#[derive(Debug, Default, Clone, Copy)]
-struct FxHasher(u64);
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(u64::from(*b));
-        }
-    }
-    fn write_u8(&mut self, n: u8) {
-        self.write_u64(u64::from(n));
-    }
-    fn write_u16(&mut self, n: u16) {
-        self.write_u64(u64::from(n));
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.write_u64(u64::from(n));
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.write_u64(n as u64);
-    }
-    fn finish(&self) -> u64 {
-        self.0
     }
 }
 
@@ -118,7 +83,9 @@ pub struct NetflowDecoder {
 /// answers the rest (a new template, or several templates interleaved).
 #[derive(Debug)]
 struct NameCache<K> {
-    map: FastMap<K, Option<FieldId>>,
+    /// Keyed by small field enums from a fixed set of names, not chosen by senders, and
+    /// looked up once per field of every record: [`FxMap`], not SipHash.
+    map: FxMap<K, Option<FieldId>>,
     /// The previous record's elements by position: the element, its id, and its IANA
     /// element number for [`apply`] (0 when it has none).
     last: Vec<(K, Option<FieldId>, u16)>,
@@ -127,7 +94,7 @@ struct NameCache<K> {
 impl<K> Default for NameCache<K> {
     fn default() -> Self {
         NameCache {
-            map: FastMap::default(),
+            map: FxMap::default(),
             last: Vec::new(),
         }
     }
