@@ -423,8 +423,8 @@ pub(super) async fn update_incidents(
         Err(e) => return all_fail(e),
     };
     // Each incident as read, with its stored evidence (a body that holds its ids inline
-    // has no rows yet), then as changed so far.
-    let mut current: HashMap<IncidentId, (Incident, Option<evidence::Evidence>)> = found
+    // has no rows yet), then as changed so far, and whether a change took.
+    let mut current: HashMap<IncidentId, (Incident, Option<evidence::Evidence>, bool)> = found
         .into_iter()
         .map(|mut inc| {
             let ev = if inc.alert_ids.is_empty() {
@@ -434,13 +434,12 @@ pub(super) async fn update_incidents(
             } else {
                 None
             };
-            (inc.id, (inc, ev))
+            (inc.id, (inc, ev, false))
         })
         .collect();
-    let mut changed: Vec<IncidentId> = Vec::new();
     let mut results: Vec<Result<Incident>> = Vec::with_capacity(n);
     for (id, change) in changes {
-        let Some((inc, _)) = current.get_mut(&id) else {
+        let Some((inc, _, changed)) = current.get_mut(&id) else {
             results.push(Err(StoreError::NotFound {
                 what: "incident",
                 id: id.to_string(),
@@ -462,18 +461,16 @@ pub(super) async fn update_incidents(
         match outcome {
             Ok(()) => {
                 *inc = next;
-                if !changed.contains(&id) {
-                    changed.push(id);
-                }
+                *changed = true;
                 results.push(Ok(inc.clone()));
             }
             Err(e) => results.push(Err(e)),
         }
     }
-    let writes: Vec<(&Incident, Option<&evidence::Evidence>)> = changed
-        .iter()
-        .filter_map(|id| current.get(id))
-        .map(|(inc, ev)| (inc, ev.as_ref()))
+    let writes: Vec<(&Incident, Option<&evidence::Evidence>)> = current
+        .values()
+        .filter(|(_, _, changed)| *changed)
+        .map(|(inc, ev, _)| (inc, ev.as_ref()))
         .collect();
     if writes.is_empty() {
         return results;
