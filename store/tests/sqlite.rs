@@ -97,7 +97,14 @@ async fn events_live_in_one_table_per_day() {
     store.write_events(events).await.expect("write");
     assert_eq!(
         tables(dir.path()),
-        vec!["events_20261128", "events_20261129", "events_20261130"]
+        vec![
+            "events_20261128",
+            "events_20261128_terms",
+            "events_20261129",
+            "events_20261129_terms",
+            "events_20261130",
+            "events_20261130_terms"
+        ]
     );
     assert_eq!(
         store
@@ -106,7 +113,10 @@ async fn events_live_in_one_table_per_day() {
             .expect("drop"),
         2
     );
-    assert_eq!(tables(dir.path()), vec!["events_20261130"]);
+    assert_eq!(
+        tables(dir.path()),
+        vec!["events_20261130", "events_20261130_terms"]
+    );
 }
 
 #[tokio::test]
@@ -123,6 +133,73 @@ async fn a_newer_schema_is_refused() {
         }
         other => panic!("expected a refusal, got {other:?}"),
     }
+}
+
+/// A store written by schema version 1 indexed each common field per day. Its days keep
+/// that layout (and are searched through those indexes) while new days get posting lists;
+/// a search spanning both finds everything in order.
+#[tokio::test]
+async fn days_from_schema_1_keep_their_indexes_beside_new_days() {
+    let (dir, store) = fresh().await;
+    let host = |k: i64| if k % 2 == 0 { "web01" } else { "web02" };
+    let mk = |t: onewall_model::Timestamp, k: i64| {
+        let mut e = event(t, &format!("event {k}"));
+        e.fields.insert(names::HOST_NAME, host(k));
+        e
+    };
+    let old: Vec<Event> = (0..20).map(|k| mk(day0().add_secs(60 * k), k)).collect();
+    store.write_events(old.clone()).await.expect("write");
+    drop(store);
+    // Turn the file into what version 1 wrote.
+    let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).expect("open the file");
+    let mut legacy = String::from("DROP TABLE events_20261128_terms;");
+    for col in [
+        "host_name",
+        "source_ip",
+        "destination_ip",
+        "user_name",
+        "process_name",
+        "event_action",
+    ] {
+        legacy.push_str(&format!(
+            "CREATE INDEX events_20261128_{col} ON events_20261128 ({col}, time) \
+             WHERE {col} IS NOT NULL;"
+        ));
+    }
+    legacy.push_str("ALTER TABLE event_days DROP COLUMN postings; PRAGMA user_version = 1;");
+    conn.execute_batch(&legacy).expect("downgrade");
+    drop(conn);
+
+    let store = SqliteStore::open(dir.path()).expect("open a version 1 store");
+    let late: Vec<Event> = (20..30).map(|k| mk(day0().add_secs(60 * k), k)).collect();
+    let new: Vec<Event> = (30..50)
+        .map(|k| mk(day0().add_secs(86_400 + 60 * k), k))
+        .collect();
+    store
+        .write_events(late.iter().chain(&new).cloned().collect())
+        .await
+        .expect("write to the old day and a new one");
+    let all: Vec<Event> = old.iter().chain(&late).chain(&new).cloned().collect();
+    let q = EventQuery {
+        filters: vec![(names::HOST_NAME.to_owned(), "web01".to_owned())],
+        limit: 4,
+        ..EventQuery::default()
+    };
+    let (got, _) = all_events(&store, q).await;
+    let want: Vec<_> = newest_first(all)
+        .into_iter()
+        .filter(|e| e.get(names::HOST_NAME) == Some(&"web01".into()))
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(want.len(), 25);
+    assert_eq!(got.iter().map(|e| e.id).collect::<Vec<_>>(), want);
+    let mut tables = tables(dir.path());
+    tables.retain(|t| t.ends_with("_terms"));
+    assert_eq!(
+        tables,
+        vec!["events_20261129_terms"],
+        "only the new day has postings"
+    );
 }
 
 #[tokio::test]
@@ -152,15 +229,19 @@ async fn filters_use_the_day_tables_indexes() {
             "a full sort: {plan}"
         );
     };
-    let by_host = plan(
-        "SELECT id FROM events_20261128 WHERE host_name = 'web01' AND time >= 0 AND time < 9 \
-         AND time <= 5 AND (time < 5 OR id < x'00') ORDER BY time DESC, id DESC LIMIT 10",
+    // A field search reads a term's runs newest first from the posting table's key, and
+    // checks each candidate by rowid.
+    let runs = plan(
+        "SELECT tmax, tmin, entries FROM events_20261128_terms WHERE field = 0 AND term = 'web01' \
+         AND tmax >= 0 AND tmin <= 5 ORDER BY tmax DESC",
     );
-    walks(&by_host, "events_20261128_host_name");
-    assert!(
-        by_host.contains("host_name=? AND time>? AND time<?"),
-        "{by_host}"
+    assert!(runs.contains("USING PRIMARY KEY ("), "{runs}");
+    assert!(!runs.contains("TEMP B-TREE"), "a full sort: {runs}");
+    assert!(runs.contains("field=? AND term=? AND tmax>?"), "{runs}");
+    let check = plan(
+        "SELECT id FROM events_20261128 WHERE host_name = 'web01' AND time >= 0 AND rowid = 7",
     );
+    assert!(check.contains("INTEGER PRIMARY KEY (rowid=?)"), "{check}");
     let by_time = plan(
         "SELECT id FROM events_20261128 WHERE time >= 0 AND time <= 5 AND (time < 5 OR id < x'00') \
          ORDER BY time DESC, id DESC LIMIT 10",

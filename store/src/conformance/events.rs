@@ -435,6 +435,90 @@ pub async fn search_events_pages_across_days(store: &dyn Store) {
     assert!(pages > 2, "more than two pages");
 }
 
+/// Searches by common fields over many write batches whose times interleave, with many
+/// events sharing a time: every page in order, none missed or repeated, with a second field,
+/// a time range, text and a cursor narrowing the same field.
+pub async fn search_events_by_common_field_over_interleaved_batches(store: &dyn Store) {
+    let mut events = Vec::new();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for k in 0..300i64 {
+        // A fixed pseudo-random walk: times over two days in 40 distinct seconds, so each
+        // time is shared by several events and every batch spans both days.
+        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        let slot = ((x >> 33) % 40) as i64;
+        let t = day0().add_secs(86_400 - 600 + slot * 30);
+        let mut e = event(
+            t,
+            &format!("event {k} {}", if k % 2 == 1 { "odd" } else { "even" }),
+        );
+        e.fields.insert(names::HOST_NAME, format!("web{}", k % 3));
+        e.fields.insert(names::USER_NAME, format!("u{}", k % 4));
+        e.fields
+            .insert(names::SOURCE_IP, ip(&format!("10.0.0.{}", k % 5)));
+        events.push(e);
+    }
+    // Later batches first, so the order events are stored in is not their ids' order.
+    for chunk in events.rchunks(23) {
+        write(store, chunk.to_vec()).await;
+    }
+    let has = |e: &Event, name: &str, value: &str| e.get(name) == Some(&Value::from(value));
+    let expect = |keep: &dyn Fn(&Event) -> bool| {
+        event_ids(&newest_first(
+            events.iter().filter(|e| keep(e)).cloned().collect(),
+        ))
+    };
+    let query = |filters: &[(&str, &str)], limit: usize| EventQuery {
+        filters: filters
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        limit,
+        ..EventQuery::default()
+    };
+
+    for limit in [1, 7, 100] {
+        let (got, _) = all_events(store, query(&[(names::HOST_NAME, "web1")], limit)).await;
+        assert_eq!(
+            event_ids(&got),
+            expect(&|e| has(e, names::HOST_NAME, "web1")),
+            "host.name in pages of {limit}"
+        );
+    }
+    let (got, _) = all_events(
+        store,
+        query(&[(names::HOST_NAME, "web1"), (names::USER_NAME, "u2")], 4),
+    )
+    .await;
+    let want = expect(&|e| has(e, names::HOST_NAME, "web1") && has(e, names::USER_NAME, "u2"));
+    assert!(!want.is_empty());
+    assert_eq!(event_ids(&got), want, "two common fields");
+
+    let (got, _) = all_events(store, query(&[(names::SOURCE_IP, "10.0.0.3")], 9)).await;
+    let addr = ip("10.0.0.3");
+    assert_eq!(
+        event_ids(&got),
+        expect(&|e| e.get(names::SOURCE_IP) == Some(&addr)),
+        "source.ip"
+    );
+
+    let from = day0().add_secs(86_400 - 300);
+    let to = day0().add_secs(86_400 + 240);
+    let mut q = query(&[(names::USER_NAME, "u1")], 5);
+    q.from = Some(from);
+    q.to = Some(to);
+    q.text = Some("odd".to_owned());
+    let (got, pages) = all_events(store, q).await;
+    let want = expect(&|e| {
+        has(e, names::USER_NAME, "u1")
+            && e.time >= from
+            && e.time < to
+            && String::from_utf8_lossy(&e.raw).contains("odd")
+    });
+    assert!(want.len() > 5, "the range holds more than a page");
+    assert_eq!(event_ids(&got), want, "a field, a range and text");
+    assert!(pages > 1);
+}
+
 /// `limit` 0 means the default, and no page is larger than the maximum.
 pub async fn search_events_limit_is_clamped(store: &dyn Store) {
     let t = day0().add_secs(6 * 3600);

@@ -56,6 +56,7 @@ macro_rules! conformance_tests {
             search_events_by_time_range,
             search_events_by_text,
             search_events_by_common_field,
+            search_events_by_common_field_over_interleaved_batches,
             search_events_by_other_field,
             search_events_by_region,
             search_events_pages_across_days,

@@ -1,14 +1,15 @@
 //! Events: per-day tables, writes, lookups, searches and retention.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
 
 use onewall_model::{Event, EventId, Fields, Format, RegionCode, Source, Timestamp, Value};
-use rusqlite::{Connection, Row, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
+use super::postings;
 use super::schema::{COMMON_COLUMNS, day_table, day_table_ddl};
 use super::sql::{Conditions, int};
 use super::{Writer, backend};
@@ -19,12 +20,15 @@ use crate::{EventQuery, Page, Result, StoreError, effective_limit};
 const EVENT_COLUMNS: &str =
     "id, time, received, region, collector, peer, format, raw, parse_error, fields";
 
-/// The days that have a table, from the catalog.
-pub(super) fn load_days(conn: &Connection) -> Result<BTreeSet<u32>> {
-    let mut stmt = conn.prepare("SELECT day FROM event_days")?;
-    let mut days = BTreeSet::new();
-    for day in stmt.query_map([], |r| r.get::<_, i64>(0))? {
-        days.insert(catalog_day(day?)?);
+/// The days that have a table, from the catalog, each with whether it keeps posting lists
+/// (days written before them keep an index per common field instead).
+pub(super) fn load_days(conn: &Connection) -> Result<BTreeMap<u32, bool>> {
+    let mut stmt = conn.prepare("SELECT day, postings FROM event_days")?;
+    let mut days = BTreeMap::new();
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, bool>(1)?)))?;
+    for row in rows {
+        let (day, postings) = row?;
+        days.insert(catalog_day(day)?, postings);
     }
     Ok(days)
 }
@@ -33,15 +37,20 @@ fn catalog_day(day: i64) -> Result<u32> {
     u32::try_from(day).map_err(|_| backend(format_args!("event_days holds a bad day {day}")))
 }
 
-/// Days with a table between `lo` and `hi` (both inclusive, `YYYYMMDD`), newest first.
-fn days_desc(conn: &Connection, lo: Option<u32>, hi: Option<u32>) -> Result<Vec<u32>> {
+/// Days with a table between `lo` and `hi` (both inclusive, `YYYYMMDD`), newest first, each
+/// with whether it keeps posting lists.
+fn days_desc(conn: &Connection, lo: Option<u32>, hi: Option<u32>) -> Result<Vec<(u32, bool)>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT day FROM event_days WHERE day >= ?1 AND day <= ?2 ORDER BY day DESC",
+        "SELECT day, postings FROM event_days WHERE day >= ?1 AND day <= ?2 ORDER BY day DESC",
     )?;
     let rows = stmt.query_map(params![lo.unwrap_or(0), hi.unwrap_or(u32::MAX)], |r| {
-        r.get::<_, i64>(0)
+        Ok((r.get::<_, i64>(0)?, r.get::<_, bool>(1)?))
     })?;
-    rows.map(|d| catalog_day(d?)).collect()
+    rows.map(|row| {
+        let (day, postings) = row?;
+        Ok((catalog_day(day)?, postings))
+    })
+    .collect()
 }
 
 fn insert_sql(day: u32) -> String {
@@ -60,51 +69,93 @@ fn insert_sql(day: u32) -> String {
     )
 }
 
+/// An event made into its row's values: the encoding work done before the writer is taken,
+/// so it runs beside whatever the writer is doing.
+#[derive(Debug)]
+pub(super) struct Prepared {
+    day: u32,
+    id: [u8; 16],
+    time: i64,
+    received: i64,
+    region: u32,
+    collector: onewall_model::Text,
+    peer: Option<String>,
+    format: &'static str,
+    raw: Box<[u8]>,
+    parse_error: Option<Box<str>>,
+    fields: String,
+    common: [Option<String>; COMMON_COLUMNS.len()],
+}
+
+/// Encode a batch's events for [`write_events`].
+pub(super) fn prepare(events: Vec<Event>) -> Result<Vec<Prepared>> {
+    events
+        .into_iter()
+        .map(|e| {
+            let common = COMMON_COLUMNS.map(|(name, _)| {
+                e.fields
+                    .get(name)
+                    .and_then(Value::to_text)
+                    .map(|t| t.into_owned())
+            });
+            Ok(Prepared {
+                day: e.time.yyyymmdd(),
+                id: e.id.to_bytes(),
+                time: e.time.0,
+                received: e.received.0,
+                region: e.region.get(),
+                fields: fields_to_json(&e.fields)?,
+                collector: e.source.collector,
+                peer: e.source.peer.map(|p| p.to_string()),
+                format: e.format.as_str(),
+                raw: e.raw,
+                parse_error: e.parse_error,
+                common,
+            })
+        })
+        .collect()
+}
+
 /// Write a batch in one transaction, creating the day tables it needs.
-pub(super) fn write_events(w: &mut Writer, events: &[Event]) -> Result<()> {
-    let mut by_day: BTreeMap<u32, Vec<&Event>> = BTreeMap::new();
+pub(super) fn write_events(w: &mut Writer, events: Vec<Prepared>) -> Result<()> {
+    let n = events.len();
+    let mut by_day: BTreeMap<u32, Vec<Prepared>> = BTreeMap::new();
     for e in events {
-        by_day.entry(e.time.yyyymmdd()).or_default().push(e);
+        by_day.entry(e.day).or_default().push(e);
     }
     let tx = w.conn.transaction()?;
     let mut created = Vec::new();
     for (&day, batch) in &by_day {
-        if !w.days.contains(&day) {
-            tx.execute_batch(&day_table_ddl(day))?;
-            tx.execute(
-                "INSERT OR IGNORE INTO event_days (day, rows) VALUES (?1, 0)",
-                [day],
-            )?;
-            created.push(day);
-        }
+        let postings = match w.days.get(&day) {
+            Some(&postings) => postings,
+            None => {
+                tx.execute_batch(&day_table_ddl(day))?;
+                tx.execute_batch(&postings::terms_ddl(day))?;
+                tx.execute(
+                    "INSERT OR IGNORE INTO event_days (day, rows, postings) VALUES (?1, 0, 1)",
+                    [day],
+                )?;
+                created.push(day);
+                true
+            }
+        };
         let mut inserted = 0usize;
+        let mut terms = postings::Batch::default();
         {
             let mut stmt = tx.prepare_cached(&insert_sql(day))?;
             for e in batch {
-                let fields = fields_to_json(&e.fields)?;
-                let common: Vec<Option<String>> = COMMON_COLUMNS
-                    .iter()
-                    .map(|(name, _)| {
-                        e.fields
-                            .get(name)
-                            .and_then(Value::to_text)
-                            .map(|t| t.into_owned())
-                    })
-                    .collect();
-                let [c0, c1, c2, c3, c4, c5] = &common[..] else {
-                    return Err(backend("common column count mismatch"));
-                };
-                inserted += stmt.execute(params![
-                    &e.id.to_bytes()[..],
-                    e.time.0,
-                    e.received.0,
-                    e.region.get(),
-                    &*e.source.collector,
-                    e.source.peer.map(|p| p.to_string()),
-                    e.format.as_str(),
+                let [c0, c1, c2, c3, c4, c5] = &e.common;
+                let added = stmt.execute(params![
+                    &e.id[..],
+                    e.time,
+                    e.received,
+                    e.region,
+                    &*e.collector,
+                    e.peer,
+                    e.format,
                     &e.raw[..],
                     e.parse_error.as_deref(),
-                    fields,
+                    e.fields,
                     c0,
                     c1,
                     c2,
@@ -112,16 +163,26 @@ pub(super) fn write_events(w: &mut Writer, events: &[Event]) -> Result<()> {
                     c4,
                     c5,
                 ])?;
+                inserted += added;
+                if postings && added > 0 {
+                    let rowid = tx.last_insert_rowid();
+                    for (field, text) in e.common.iter().enumerate() {
+                        if let Some(text) = text {
+                            terms.add(field, text, e.time, rowid);
+                        }
+                    }
+                }
             }
         }
+        terms.write(&tx, day)?;
         tx.execute(
             "UPDATE event_days SET rows = rows + ?1 WHERE day = ?2",
             params![int(inserted), day],
         )?;
     }
     tx.commit()?;
-    w.days.extend(created);
-    tracing::debug!(events = events.len(), days = by_day.len(), "events written");
+    w.days.extend(created.into_iter().map(|d| (d, true)));
+    tracing::debug!(events = n, days = by_day.len(), "events written");
     Ok(())
 }
 
@@ -129,7 +190,10 @@ pub(super) fn write_events(w: &mut Writer, events: &[Event]) -> Result<()> {
 /// day, so that table is tried first, then the others newest first.
 pub(super) fn get_event(conn: &mut Connection, id: EventId) -> Result<Option<Event>> {
     let tx = conn.transaction()?;
-    let mut days = days_desc(&tx, None, None)?;
+    let mut days: Vec<u32> = days_desc(&tx, None, None)?
+        .into_iter()
+        .map(|(d, _)| d)
+        .collect();
     let hint = id.timestamp().yyyymmdd();
     if let Some(pos) = days.iter().position(|&d| d == hint) {
         days.remove(pos);
@@ -155,8 +219,13 @@ pub(super) fn search_events(conn: &mut Connection, q: &EventQuery) -> Result<Pag
     let limit = effective_limit(q.limit);
     let cursor = decode_opt(CursorKind::Event, q.cursor.as_deref())?;
     let mut cond = Conditions::default();
+    // The first filter on a common field picks the rows through its posting lists.
+    let mut driver = None;
     for (name, value) in &q.filters {
-        field_filter(&mut cond, name, value)?;
+        let common = field_filter(&mut cond, name, value)?;
+        if driver.is_none() {
+            driver = common;
+        }
     }
     let empty = Page {
         items: Vec::new(),
@@ -181,22 +250,23 @@ pub(super) fn search_events(conn: &mut Connection, q: &EventQuery) -> Result<Pag
         let day = Timestamp(c.key).yyyymmdd();
         hi = Some(hi.map_or(day, |h| h.min(day)));
     }
+    // The time bounds a posting run is cut to, both inclusive.
+    let span = (
+        q.from.map_or(i64::MIN, |t| t.0),
+        q.to.map_or(i64::MAX, |t| t.0.saturating_sub(1))
+            .min(cursor.map_or(i64::MAX, |c| c.key)),
+    );
 
     let tx = conn.transaction()?;
     let days = days_desc(&tx, lo, hi)?;
-    let where_clause = cond.where_clause();
-    let limit_param = cond.next_placeholder();
     let mut items = Vec::new();
-    for day in days {
+    for (day, postings) in days {
         let want = limit + 1 - items.len();
-        let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM {} {where_clause} ORDER BY time DESC, id DESC LIMIT {limit_param}",
-            day_table(day)
-        );
-        let mut stmt = tx.prepare_cached(&sql)?;
-        let mut rows = stmt.query(params_from_iter(cond.params_with(int(want))))?;
-        while let Some(row) = rows.next()? {
-            items.push(event_from_row(row)?);
+        match &driver {
+            Some((field, term)) if postings => {
+                by_postings(&tx, day, (*field, term), span, &cond, want, &mut items)?;
+            }
+            _ => by_scan(&tx, day, &cond, want, &mut items)?,
         }
         if items.len() > limit {
             break;
@@ -213,9 +283,94 @@ pub(super) fn search_events(conn: &mut Connection, q: &EventQuery) -> Result<Pag
     Ok(Page { items, next_cursor })
 }
 
-/// Add the condition for `name == value` (see [`EventQuery::filters`]).
-fn field_filter(cond: &mut Conditions, name: &str, value: &str) -> Result<()> {
-    if let Some((field, col)) = COMMON_COLUMNS.iter().find(|(n, _)| *n == name) {
+/// Up to `want` of a day's events matching `cond`, newest first, through the table's indexes.
+fn by_scan(
+    conn: &Connection,
+    day: u32,
+    cond: &Conditions,
+    want: usize,
+    items: &mut Vec<Event>,
+) -> Result<()> {
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM {} {} ORDER BY time DESC, id DESC LIMIT {}",
+        day_table(day),
+        cond.where_clause(),
+        cond.next_placeholder()
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params_from_iter(cond.params_with(int(want))))?;
+    while let Some(row) = rows.next()? {
+        items.push(event_from_row(row)?);
+    }
+    Ok(())
+}
+
+/// Up to `want` of a day's events matching `cond`, newest first: the candidates come from the
+/// posting lists of `driver` (a common field's place and term) within `span`, and each is
+/// checked against every condition before it is read whole.
+fn by_postings(
+    conn: &Connection,
+    day: u32,
+    driver: (usize, &str),
+    span: (i64, i64),
+    cond: &Conditions,
+    want: usize,
+    items: &mut Vec<Event>,
+) -> Result<()> {
+    let t = day_table(day);
+    let rowid = cond.next_placeholder();
+    let check_sql = match cond.where_clause() {
+        w if w.is_empty() => format!("SELECT id FROM {t} WHERE rowid = {rowid}"),
+        w => format!("SELECT id FROM {t} {w} AND rowid = {rowid}"),
+    };
+    let mut check = conn.prepare_cached(&check_sql)?;
+    let mut found: Vec<i64> = Vec::new();
+    let mut group: Vec<(Vec<u8>, i64)> = Vec::new();
+    postings::merge(
+        conn,
+        day,
+        driver.0,
+        driver.1,
+        span.0,
+        span.1,
+        |_, rowids| {
+            group.clear();
+            for &r in rowids {
+                let id = check
+                    .query_row(params_from_iter(cond.params_with(r)), |row| {
+                        row.get::<_, Vec<u8>>(0)
+                    })
+                    .optional()?;
+                if let Some(id) = id {
+                    group.push((id, r));
+                }
+            }
+            // Equal times go by id, newest first, as the scan orders them.
+            group.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+            found.extend(group.iter().map(|(_, r)| *r));
+            Ok(found.len() < want)
+        },
+    )?;
+    found.truncate(want);
+    let mut read =
+        conn.prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM {t} WHERE rowid = ?1"))?;
+    for r in found {
+        let mut rows = read.query([r])?;
+        if let Some(row) = rows.next()? {
+            items.push(event_from_row(row)?);
+        }
+    }
+    Ok(())
+}
+
+/// Add the condition for `name == value` (see [`EventQuery::filters`]). For a common field,
+/// its place among the common columns and the text its column and posting lists hold.
+fn field_filter(cond: &mut Conditions, name: &str, value: &str) -> Result<Option<(usize, String)>> {
+    if let Some((place, (field, col))) = COMMON_COLUMNS
+        .iter()
+        .enumerate()
+        .find(|(_, (n, _))| *n == name)
+    {
         // The column holds the value's text form; an address is spelled the way the model
         // writes it.
         let is_ip_field = [
@@ -227,9 +382,9 @@ fn field_filter(cond: &mut Conditions, name: &str, value: &str) -> Result<()> {
             Ok(ip) if is_ip_field => ip.to_string(),
             _ => value.to_owned(),
         };
-        let p = cond.bind(text);
+        let p = cond.bind(text.clone());
         cond.push(format!("{col} = {p}"));
-        return Ok(());
+        return Ok(Some((place, text)));
     }
     if name.is_empty() || name.contains('"') {
         return Err(StoreError::InvalidQuery(format!(
@@ -285,7 +440,7 @@ fn field_filter(cond: &mut Conditions, name: &str, value: &str) -> Result<()> {
         "(CASE json_type(fields, {path}) {} ELSE 0 END)",
         arms.join(" ")
     ));
-    Ok(())
+    Ok(None)
 }
 
 /// Drop the tables of every day before `before`'s day; the number of days dropped.
@@ -298,7 +453,11 @@ pub(super) fn drop_days_before(w: &mut Writer, before: Timestamp) -> Result<usiz
         rows.map(|d| catalog_day(d?)).collect::<Result<_>>()?
     };
     for &day in &days {
-        tx.execute_batch(&format!("DROP TABLE IF EXISTS {}", day_table(day)))?;
+        tx.execute_batch(&format!(
+            "DROP TABLE IF EXISTS {}; DROP TABLE IF EXISTS {};",
+            day_table(day),
+            postings::terms_table(day)
+        ))?;
         tx.execute("DELETE FROM event_days WHERE day = ?1", [day])?;
     }
     tx.commit()?;

@@ -2,8 +2,10 @@
 //!
 //! - Events live in one table per UTC day of their event time (`events_YYYYMMDD`), created on
 //!   the first write of that day and listed in the `event_days` catalog, so retention drops
-//!   whole tables instead of deleting rows. Each day table indexes `time` and the common
-//!   fields (`host.name`, `source.ip`, ...) copied into their own columns as text on write.
+//!   whole tables instead of deleting rows. Each day table indexes `time`; the common fields
+//!   (`host.name`, `source.ip`, ...) are copied into their own columns as text on write, and
+//!   into the day's posting lists (`events_YYYYMMDD_terms`, one row per field, term and write
+//!   batch) that field searches start from.
 //! - Alerts, incidents and the node's own key/value state each have one table; alerts and
 //!   incidents keep the whole record as JSON beside the columns queries filter on.
 //! - WAL journal, `synchronous=NORMAL`: a commit survives a process crash; the last commits
@@ -13,13 +15,14 @@
 //!   connection from a small pool, so they never wait behind writes.
 
 mod events;
+mod postings;
 mod records;
 mod schema;
 mod sql;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -59,9 +62,9 @@ fn backend(detail: impl fmt::Display) -> StoreError {
 /// The writer connection and what it knows about the schema.
 struct Writer {
     conn: Connection,
-    /// Day tables that exist (`YYYYMMDD`); only changed after the transaction that changed
-    /// them committed.
-    days: BTreeSet<u32>,
+    /// Day tables that exist (`YYYYMMDD`), each with whether it keeps posting lists; only
+    /// changed after the transaction that changed them committed.
+    days: BTreeMap<u32, bool>,
     /// Incidents as last written, so updates skip decoding them again.
     incidents: records::IncidentCache,
 }
@@ -172,6 +175,29 @@ impl SqliteStore {
         log_failure(op, res)
     }
 
+    /// [`Self::write`], with `prepare` run first in the same blocking task but before the
+    /// writer is taken: encoding work that then overlaps the writer's other operations.
+    async fn write_prepared<P, T, F>(
+        &self,
+        op: &'static str,
+        prepare: impl FnOnce() -> Result<P> + Send + 'static,
+        f: F,
+    ) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Writer, P) -> Result<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        let res = tokio::task::spawn_blocking(move || {
+            let prepared = prepare()?;
+            let mut w = lock(&inner.writer);
+            f(&mut w, prepared)
+        })
+        .await
+        .unwrap_or_else(|e| Err(backend(format_args!("{op} task failed: {e}"))));
+        log_failure(op, res)
+    }
+
     /// Run `op` on a reader connection in the blocking pool.
     async fn read<T, F>(&self, op: &'static str, f: F) -> Result<T>
     where
@@ -211,8 +237,12 @@ impl Store for SqliteStore {
         if events.is_empty() {
             return Ok(());
         }
-        self.write("write_events", move |w| events::write_events(w, &events))
-            .await
+        self.write_prepared(
+            "write_events",
+            move || events::prepare(events),
+            events::write_events,
+        )
+        .await
     }
 
     async fn write_alerts(&self, alerts: Vec<Alert>) -> Result<()> {

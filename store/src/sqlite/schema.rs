@@ -10,7 +10,9 @@ use crate::Result;
 
 /// The schema this build writes, kept in `PRAGMA user_version`. A database with a newer
 /// version is refused rather than misread.
-pub(super) const SCHEMA_VERSION: i64 = 1;
+/// Version 2 added `event_days.postings`: days created since keep posting lists for their
+/// common fields instead of an index per field.
+pub(super) const SCHEMA_VERSION: i64 = 2;
 
 /// WAL pages between automatic checkpoints (SQLite's default is 1,000): about 160 MiB of WAL.
 /// Index leaves that every batch touches (one per distinct source address, say) are then
@@ -23,7 +25,8 @@ const WAL_AUTOCHECKPOINT_PAGES: i64 = 40_000;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS event_days (
     day INTEGER PRIMARY KEY,        -- YYYYMMDD (UTC) of the events in events_<day>
-    rows INTEGER NOT NULL DEFAULT 0 -- events written to it (duplicates not counted)
+    rows INTEGER NOT NULL DEFAULT 0, -- events written to it (duplicates not counted)
+    postings INTEGER NOT NULL DEFAULT 0 -- 1: common fields in events_<day>_terms; 0: indexed
 );
 
 CREATE TABLE IF NOT EXISTS alerts (
@@ -102,6 +105,10 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection> {
     }
     let tx = conn.unchecked_transaction()?;
     tx.execute_batch(SCHEMA)?;
+    if version == 1 {
+        // Its days keep their per-field indexes; the days it creates from now on do not.
+        tx.execute_batch("ALTER TABLE event_days ADD COLUMN postings INTEGER NOT NULL DEFAULT 0")?;
+    }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
     Ok(conn)
@@ -125,7 +132,8 @@ pub(super) fn day_table(day: u32) -> String {
     format!("events_{day}")
 }
 
-/// The common fields, each copied on write into an indexed text column of the same meaning.
+/// The common fields, each copied on write into a text column of the same meaning and into
+/// the day's posting lists (see `postings`).
 pub(super) const COMMON_COLUMNS: [(&str, &str); 6] = {
     use onewall_model::event::names;
     [
@@ -138,7 +146,9 @@ pub(super) const COMMON_COLUMNS: [(&str, &str); 6] = {
     ]
 };
 
-/// The statements that create one day's table and its indexes.
+/// The statements that create one day's table and its time index. Its posting table comes
+/// from `postings::terms_ddl`; days written by schema version 1 have an index per common
+/// column instead.
 pub(super) fn day_table_ddl(day: u32) -> String {
     let t = day_table(day);
     let mut sql = format!(
@@ -158,18 +168,10 @@ pub(super) fn day_table_ddl(day: u32) -> String {
         sql.push_str(&format!(",\n            {col} TEXT"));
     }
     sql.push_str(");\n");
-    // The indexes leave the 16-byte id out: ties on time are rare, and SQLite sorts just
-    // those ("right part of ORDER BY") while walking the index. It saves 16 bytes per entry
-    // per index, which is most of their size.
+    // The index leaves the 16-byte id out: ties on time are rare, and SQLite sorts just
+    // those ("right part of ORDER BY") while walking the index.
     sql.push_str(&format!(
         "CREATE INDEX IF NOT EXISTS {t}_time ON {t} (time);\n"
     ));
-    for (_, col) in COMMON_COLUMNS {
-        // Partial: most events lack most of these fields, and `col = ?` implies NOT NULL, so
-        // the planner still uses them.
-        sql.push_str(&format!(
-            "CREATE INDEX IF NOT EXISTS {t}_{col} ON {t} ({col}, time) WHERE {col} IS NOT NULL;\n"
-        ));
-    }
     sql
 }
