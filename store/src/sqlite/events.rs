@@ -5,7 +5,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 use onewall_model::{Event, EventId, Fields, Format, RegionCode, Source, Timestamp, Value};
-use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use rusqlite::{Connection, Row, params, params_from_iter};
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
@@ -307,7 +307,7 @@ fn by_scan(
 
 /// Up to `want` of a day's events matching `cond`, newest first: the candidates come from the
 /// posting lists of `driver` (a common field's place and term) within `span`, and each is
-/// checked against every condition before it is read whole.
+/// read by rowid under every condition.
 fn by_postings(
     conn: &Connection,
     day: u32,
@@ -319,13 +319,19 @@ fn by_postings(
 ) -> Result<()> {
     let t = day_table(day);
     let rowid = cond.next_placeholder();
-    let check_sql = match cond.where_clause() {
-        w if w.is_empty() => format!("SELECT id FROM {t} WHERE rowid = {rowid}"),
-        w => format!("SELECT id FROM {t} {w} AND rowid = {rowid}"),
+    let sql = match cond.where_clause() {
+        w if w.is_empty() => format!("SELECT {EVENT_COLUMNS} FROM {t} WHERE rowid = {rowid}"),
+        w => format!("SELECT {EVENT_COLUMNS} FROM {t} {w} AND rowid = {rowid}"),
     };
-    let mut check = conn.prepare_cached(&check_sql)?;
-    let mut found: Vec<i64> = Vec::new();
-    let mut group: Vec<(Vec<u8>, i64)> = Vec::new();
+    let mut read = conn.prepare_cached(&sql)?;
+    // The conditions' values are bound once; each candidate rebinds only its rowid.
+    let params = cond.params_with(0i64);
+    for (i, p) in params.iter().enumerate() {
+        read.raw_bind_parameter(i + 1, p)?;
+    }
+    let last = params.len();
+    let mut group: Vec<Event> = Vec::new();
+    let mut found = 0;
     postings::merge(
         conn,
         day,
@@ -336,31 +342,20 @@ fn by_postings(
         |_, rowids| {
             group.clear();
             for &r in rowids {
-                let id = check
-                    .query_row(params_from_iter(cond.params_with(r)), |row| {
-                        row.get::<_, Vec<u8>>(0)
-                    })
-                    .optional()?;
-                if let Some(id) = id {
-                    group.push((id, r));
+                read.raw_bind_parameter(last, r)?;
+                let mut rows = read.raw_query();
+                if let Some(row) = rows.next()? {
+                    group.push(event_from_row(row)?);
                 }
             }
             // Equal times go by id, newest first, as the scan orders them.
-            group.sort_unstable_by(|a, b| b.0.cmp(&a.0));
-            found.extend(group.iter().map(|(_, r)| *r));
-            Ok(found.len() < want)
+            group.sort_unstable_by_key(|e| std::cmp::Reverse(e.id));
+            let take = group.len().min(want - found);
+            found += take;
+            items.extend(group.drain(..take));
+            Ok(found < want)
         },
-    )?;
-    found.truncate(want);
-    let mut read =
-        conn.prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM {t} WHERE rowid = ?1"))?;
-    for r in found {
-        let mut rows = read.query([r])?;
-        if let Some(row) = rows.next()? {
-            items.push(event_from_row(row)?);
-        }
-    }
-    Ok(())
+    )
 }
 
 /// Add the condition for `name == value` (see [`EventQuery::filters`]). For a common field,

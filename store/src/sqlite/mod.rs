@@ -249,9 +249,11 @@ impl Store for SqliteStore {
         if alerts.is_empty() {
             return Ok(());
         }
-        self.write("write_alerts", move |w| {
-            records::write_alerts(&mut w.conn, &alerts)
-        })
+        self.write_prepared(
+            "write_alerts",
+            move || records::prepare_alerts(alerts),
+            |w, alerts| records::write_alerts(&mut w.conn, alerts),
+        )
         .await
     }
 
@@ -312,16 +314,15 @@ impl Store for SqliteStore {
         &self,
         changes: Vec<(IncidentId, IncidentChange)>,
     ) -> Vec<Result<Incident>> {
-        // One trip to the writer thread for the batch; each update is its own transaction.
+        // One trip to the writer thread and one commit for the batch.
         let n = changes.len();
         let done = self
             .write("update_incidents", move |w| {
-                Ok(changes
-                    .into_iter()
-                    .map(|(id, change)| {
-                        records::update_incident(&mut w.conn, &mut w.incidents, id, change)
-                    })
-                    .collect::<Vec<_>>())
+                Ok(records::update_incidents(
+                    &mut w.conn,
+                    &mut w.incidents,
+                    changes,
+                ))
             })
             .await;
         match done {

@@ -1,9 +1,7 @@
 //! Alerts, incidents, the node's key/value state, and the stats.
 
 use onewall_model::{Alert, AlertId, Incident, IncidentId, IncidentStatus, Severity, Timestamp};
-use rusqlite::{
-    Connection, OptionalExtension, Transaction, TransactionBehavior, params, params_from_iter,
-};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, params_from_iter};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -67,14 +65,31 @@ fn page<T>(
 
 // ---- alerts ----
 
-pub(super) fn write_alerts(conn: &mut Connection, alerts: &[Alert]) -> Result<()> {
+/// An alert with its body encoded: done before the writer is taken (see [`write_alerts`]).
+#[derive(Debug)]
+pub(super) struct PreparedAlert {
+    alert: Alert,
+    body: String,
+}
+
+pub(super) fn prepare_alerts(alerts: Vec<Alert>) -> Result<Vec<PreparedAlert>> {
+    alerts
+        .into_iter()
+        .map(|alert| {
+            let body = to_body("alert", &alert)?;
+            Ok(PreparedAlert { alert, body })
+        })
+        .collect()
+}
+
+pub(super) fn write_alerts(conn: &mut Connection, alerts: Vec<PreparedAlert>) -> Result<()> {
     let tx = conn.transaction()?;
     {
         let mut stmt = tx.prepare_cached(
             "INSERT OR IGNORE INTO alerts (id, time, created, rule_id, severity, region, body)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
-        for a in alerts {
+        for PreparedAlert { alert: a, body } in alerts {
             stmt.execute(params![
                 &a.id.to_bytes()[..],
                 a.time.0,
@@ -82,7 +97,7 @@ pub(super) fn write_alerts(conn: &mut Connection, alerts: &[Alert]) -> Result<()
                 a.rule.id,
                 rank(a.severity),
                 a.region.get(),
-                to_body("alert", a)?,
+                body,
             ])?;
         }
     }
@@ -165,7 +180,7 @@ impl IncidentCache {
 /// the evidence already in `incident_alerts` for it (empty for a new incident, or one whose
 /// body still holds its ids): when `i.alert_ids` extends it, only the new ids are added,
 /// otherwise the incident's rows are written again.
-fn upsert_incident(tx: &Transaction<'_>, i: &mut Incident, stored: &[AlertId]) -> Result<()> {
+fn upsert_incident(tx: &Connection, i: &mut Incident, stored: &[AlertId]) -> Result<()> {
     let alert_ids = std::mem::take(&mut i.alert_ids);
     let body = to_body("incident", i);
     i.alert_ids = alert_ids;
@@ -282,11 +297,62 @@ pub(super) fn update_incident(
     change: IncidentChange,
 ) -> Result<Incident> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let incident = change_incident(&tx, cache, id, change)?;
+    if let Err(e) = tx.commit() {
+        cache.forget(id);
+        return Err(e.into());
+    }
+    Ok(incident)
+}
+
+/// Several updates in one transaction, each in its own savepoint: a change that fails leaves
+/// the others applied, and the batch costs one commit.
+pub(super) fn update_incidents(
+    conn: &mut Connection,
+    cache: &mut IncidentCache,
+    changes: Vec<(IncidentId, IncidentChange)>,
+) -> Vec<Result<Incident>> {
+    let ids: Vec<IncidentId> = changes.iter().map(|(id, _)| *id).collect();
+    let failed = |cache: &mut IncidentCache, e: StoreError| {
+        for id in &ids {
+            cache.forget(*id);
+        }
+        ids.iter().map(|_| Err(e.clone())).collect()
+    };
+    let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => return failed(cache, e.into()),
+    };
+    let mut results = Vec::with_capacity(changes.len());
+    for (id, change) in changes {
+        let done = tx.savepoint().map_err(StoreError::from).and_then(|sp| {
+            // Dropped on an error, the savepoint rolls back this change alone.
+            let incident = change_incident(&sp, cache, id, change)?;
+            sp.commit()?;
+            Ok(incident)
+        });
+        results.push(done);
+    }
+    match tx.commit() {
+        Ok(()) => results,
+        Err(e) => failed(cache, e.into()),
+    }
+}
+
+/// Read an incident (from the cache when it is current), apply `change` and write it, inside
+/// the caller's transaction. The cache holds the result; a caller whose commit fails must
+/// forget it.
+fn change_incident(
+    conn: &Connection,
+    cache: &mut IncidentCache,
+    id: IncidentId,
+    change: IncidentChange,
+) -> Result<Incident> {
     let not_found = || StoreError::NotFound {
         what: "incident",
         id: id.to_string(),
     };
-    let updated: i64 = tx
+    let updated: i64 = conn
         .prepare_cached("SELECT updated FROM incidents WHERE id = ?1")?
         .query_row([&id.to_bytes()[..]], |r| r.get(0))
         .optional()?
@@ -297,7 +363,7 @@ pub(super) fn update_incident(
             let n = cached.alert_ids.len();
             (cached, n)
         }
-        None => read_incident(&tx, id)?.ok_or_else(not_found)?,
+        None => read_incident(conn, id)?.ok_or_else(not_found)?,
     };
     // Whatever happens next, the cached copy may no longer be what is stored.
     cache.forget(id);
@@ -309,8 +375,7 @@ pub(super) fn update_incident(
             incident.id
         )));
     }
-    upsert_incident(&tx, &mut incident, &stored)?;
-    tx.commit()?;
+    upsert_incident(conn, &mut incident, &stored)?;
     cache.put(incident.clone());
     Ok(incident)
 }
