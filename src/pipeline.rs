@@ -128,7 +128,7 @@ fn detect_stage(
 /// What the event writer hands the alert stage: a written batch, its alerts, the spool
 /// sequence number after it, and whether the events were stored.
 struct Written {
-    events: Vec<Event>,
+    events: Arc<[Event]>,
     alerts: Vec<Alert>,
     end_seq: u64,
     stored: bool,
@@ -184,12 +184,14 @@ async fn store_stage(
         gauge!("onewall_pipeline_queue_depth_batches", "stage" => "store")
             .set(from_detect.len() as f64);
         let n = events.len() as u64;
+        // Shared, not copied: the alert stage matches the same events after they are stored.
+        let events: Arc<[Event]> = events.into();
         counter!("onewall_store_event_writes_total").increment(1);
         let started = Instant::now();
         let stored = retry("write events", &shutdown, || {
             let store = store.clone();
-            let events = events.clone();
-            async move { store.write_events(events).await }
+            let events = Arc::clone(&events);
+            async move { store.write_shared_events(events).await }
         })
         .await;
         busy("write_events", started);

@@ -40,6 +40,39 @@ fn interner() -> &'static RwLock<Interner> {
     })
 }
 
+/// Names by id, readable without the interner's lock: every event written or matched reads
+/// names, from every pipeline thread at once, and a shared lock's reader count made their
+/// cores pass one cache line back and forth. Chunks are made as ids reach them; a name is set
+/// (under the interner's write lock) before its id is handed out.
+const NAME_CHUNK: usize = 1 << 10;
+static NAMES: [OnceLock<Box<[OnceLock<&'static str>]>>; MAX_INTERNED / NAME_CHUNK] =
+    [const { OnceLock::new() }; MAX_INTERNED / NAME_CHUNK];
+
+fn publish(id: u32, name: &'static str) {
+    let i = id as usize;
+    if let Some(chunk) = NAMES.get(i / NAME_CHUNK) {
+        let chunk = chunk.get_or_init(|| (0..NAME_CHUNK).map(|_| OnceLock::new()).collect());
+        if let Some(slot) = chunk.get(i % NAME_CHUNK) {
+            let _ = slot.set(name);
+        }
+    }
+}
+
+/// Names this thread looked up lately, by a hash of their text: most lookups are the same few
+/// dozen names, event after event, and this answers them without the interner's lock.
+const RECENT: usize = 256;
+thread_local! {
+    static RECENT_IDS: std::cell::RefCell<[Option<(&'static str, u32)>; RECENT]> =
+        const { std::cell::RefCell::new([None; RECENT]) };
+}
+
+fn recent_slot(name: &str) -> usize {
+    use std::hash::Hasher;
+    let mut h = crate::hash::FxHasher::default();
+    h.write(name.as_bytes());
+    (h.finish() >> 56) as usize % RECENT
+}
+
 impl FieldId {
     /// The id for `name`, interning it if new. `None` only when the interner is full.
     pub fn intern(name: &str) -> Option<FieldId> {
@@ -58,18 +91,41 @@ impl FieldId {
         let id = w.names.len() as u32;
         w.names.push(leaked);
         w.ids.insert(leaked, id);
+        publish(id, leaked);
         Some(FieldId(id))
     }
 
     /// The id for `name` if it was interned before; never interns.
     pub fn lookup(name: &str) -> Option<FieldId> {
-        let r = interner().read().unwrap_or_else(|p| p.into_inner());
-        r.ids.get(name).map(|&id| FieldId(id))
+        let slot = recent_slot(name);
+        let hit = RECENT_IDS.with(|r| match r.borrow().get(slot) {
+            Some(Some((n, id))) if *n == name => Some(FieldId(*id)),
+            _ => None,
+        });
+        if hit.is_some() {
+            return hit;
+        }
+        let found = {
+            let r = interner().read().unwrap_or_else(|p| p.into_inner());
+            r.ids.get_key_value(name).map(|(&n, &id)| (n, id))
+        };
+        let (n, id) = found?;
+        RECENT_IDS.with(|r| {
+            if let Some(s) = r.borrow_mut().get_mut(slot) {
+                *s = Some((n, id));
+            }
+        });
+        Some(FieldId(id))
     }
 
     pub fn name(self) -> &'static str {
-        let r = interner().read().unwrap_or_else(|p| p.into_inner());
-        r.names.get(self.0 as usize).copied().unwrap_or("")
+        NAMES
+            .get(self.0 as usize / NAME_CHUNK)
+            .and_then(OnceLock::get)
+            .and_then(|chunk| chunk.get(self.0 as usize % NAME_CHUNK))
+            .and_then(OnceLock::get)
+            .copied()
+            .unwrap_or("")
     }
 
     pub fn index(self) -> u32 {
@@ -341,6 +397,26 @@ mod tests {
         );
         assert_eq!(f.len(), 4);
         assert_eq!(f.to_json()["source.ip"], "10.0.0.1");
+    }
+
+    #[test]
+    fn names_and_ids_agree_on_every_thread_past_a_chunk() {
+        // More names than one chunk of the lock-free name table holds.
+        let names: Vec<String> = (0..2 * NAME_CHUNK + 3)
+            .map(|k| format!("test.chunks.f{k}"))
+            .collect();
+        let ids: Vec<FieldId> = names.iter().map(|n| FieldId::intern(n).unwrap()).collect();
+        let check = move || {
+            for (n, id) in names.iter().zip(&ids) {
+                assert_eq!(id.name(), n);
+                // Twice: the second answer comes from the thread's recent names.
+                assert_eq!(FieldId::lookup(n), Some(*id));
+                assert_eq!(FieldId::lookup(n), Some(*id));
+            }
+            assert_eq!(FieldId::lookup("test.chunks.never"), None);
+        };
+        std::thread::spawn(check.clone()).join().unwrap();
+        check();
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! Storage knows nothing of HTTP: queries arrive typed, cursors are opaque strings this crate
 //! makes and reads back.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use onewall_model::{
     Alert, AlertId, Event, EventId, Incident, IncidentId, IncidentStatus, RegionCode, Severity,
@@ -129,7 +131,12 @@ pub type IncidentChange = Box<dyn for<'a> FnOnce(&'a mut Incident) -> Result<()>
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
     /// Write events. An event whose id is already stored is ignored (writes may be retried).
-    async fn write_events(&self, events: Vec<Event>) -> Result<()>;
+    async fn write_events(&self, events: Vec<Event>) -> Result<()> {
+        self.write_shared_events(events.into()).await
+    }
+    /// [`Store::write_events`] for a batch the caller goes on using (a pipeline that matches
+    /// the events after storing them, a retry): the backend reads it without a copy.
+    async fn write_shared_events(&self, events: Arc<[Event]>) -> Result<()>;
     /// Write alerts, ignoring ids already stored.
     async fn write_alerts(&self, alerts: Vec<Alert>) -> Result<()>;
     /// Insert incidents, or replace them whole when their id exists.

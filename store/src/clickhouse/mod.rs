@@ -253,7 +253,7 @@ impl ClickHouseStore {
 
 #[async_trait]
 impl Store for ClickHouseStore {
-    async fn write_events(&self, events: Vec<Event>) -> Result<()> {
+    async fn write_shared_events(&self, events: Arc<[Event]>) -> Result<()> {
         if events.is_empty() {
             return Ok(());
         }

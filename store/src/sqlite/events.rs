@@ -69,59 +69,38 @@ fn insert_sql(day: u32) -> String {
     )
 }
 
-/// An event made into its row's values: the encoding work done before the writer is taken,
-/// so it runs beside whatever the writer is doing.
+/// What an event's row needs beyond the event itself, made before the writer is taken so the
+/// encoding runs beside whatever the writer is doing.
 #[derive(Debug)]
-pub(super) struct Prepared {
-    day: u32,
-    id: [u8; 16],
-    time: i64,
-    received: i64,
-    region: u32,
-    collector: onewall_model::Text,
-    peer: Option<String>,
-    format: &'static str,
-    raw: Box<[u8]>,
-    parse_error: Option<Box<str>>,
+pub(super) struct Encoded {
     fields: String,
     common: [Option<String>; COMMON_COLUMNS.len()],
 }
 
-/// Encode a batch's events for [`write_events`].
-pub(super) fn prepare(events: Vec<Event>) -> Result<Vec<Prepared>> {
+/// Encode a batch's events for [`write_events`], in order.
+pub(super) fn encode(events: &[Event]) -> Result<Vec<Encoded>> {
     events
-        .into_iter()
+        .iter()
         .map(|e| {
-            let common = COMMON_COLUMNS.map(|(name, _)| {
-                e.fields
-                    .get(name)
-                    .and_then(Value::to_text)
-                    .map(|t| t.into_owned())
-            });
-            Ok(Prepared {
-                day: e.time.yyyymmdd(),
-                id: e.id.to_bytes(),
-                time: e.time.0,
-                received: e.received.0,
-                region: e.region.get(),
+            Ok(Encoded {
                 fields: fields_to_json(&e.fields)?,
-                collector: e.source.collector,
-                peer: e.source.peer.map(|p| p.to_string()),
-                format: e.format.as_str(),
-                raw: e.raw,
-                parse_error: e.parse_error,
-                common,
+                common: COMMON_COLUMNS.map(|(name, _)| {
+                    e.fields
+                        .get(name)
+                        .and_then(Value::to_text)
+                        .map(|t| t.into_owned())
+                }),
             })
         })
         .collect()
 }
 
-/// Write a batch in one transaction, creating the day tables it needs.
-pub(super) fn write_events(w: &mut Writer, events: Vec<Prepared>) -> Result<()> {
-    let n = events.len();
-    let mut by_day: BTreeMap<u32, Vec<Prepared>> = BTreeMap::new();
-    for e in events {
-        by_day.entry(e.day).or_default().push(e);
+/// Write a batch (with its [`encode`]d parts) in one transaction, creating the day tables it
+/// needs.
+pub(super) fn write_events(w: &mut Writer, events: &[Event], encoded: Vec<Encoded>) -> Result<()> {
+    let mut by_day: BTreeMap<u32, Vec<(&Event, Encoded)>> = BTreeMap::new();
+    for (e, enc) in events.iter().zip(encoded) {
+        by_day.entry(e.time.yyyymmdd()).or_default().push((e, enc));
     }
     let tx = w.conn.transaction()?;
     let mut created = Vec::new();
@@ -143,19 +122,19 @@ pub(super) fn write_events(w: &mut Writer, events: Vec<Prepared>) -> Result<()> 
         let mut terms = postings::Batch::default();
         {
             let mut stmt = tx.prepare_cached(&insert_sql(day))?;
-            for e in batch {
-                let [c0, c1, c2, c3, c4, c5] = &e.common;
+            for (e, enc) in batch {
+                let [c0, c1, c2, c3, c4, c5] = &enc.common;
                 let added = stmt.execute(params![
-                    &e.id[..],
-                    e.time,
-                    e.received,
-                    e.region,
-                    &*e.collector,
-                    e.peer,
-                    e.format,
+                    &e.id.to_bytes()[..],
+                    e.time.0,
+                    e.received.0,
+                    e.region.get(),
+                    &*e.source.collector,
+                    e.source.peer.map(|p| p.to_string()),
+                    e.format.as_str(),
                     &e.raw[..],
                     e.parse_error.as_deref(),
-                    e.fields,
+                    enc.fields,
                     c0,
                     c1,
                     c2,
@@ -166,9 +145,9 @@ pub(super) fn write_events(w: &mut Writer, events: Vec<Prepared>) -> Result<()> 
                 inserted += added;
                 if postings && added > 0 {
                     let rowid = tx.last_insert_rowid();
-                    for (field, text) in e.common.iter().enumerate() {
+                    for (field, text) in enc.common.iter().enumerate() {
                         if let Some(text) = text {
-                            terms.add(field, text, e.time, rowid);
+                            terms.add(field, text, e.time.0, rowid);
                         }
                     }
                 }
@@ -182,7 +161,7 @@ pub(super) fn write_events(w: &mut Writer, events: Vec<Prepared>) -> Result<()> 
     }
     tx.commit()?;
     w.days.extend(created.into_iter().map(|d| (d, true)));
-    tracing::debug!(events = n, days = by_day.len(), "events written");
+    tracing::debug!(events = events.len(), days = by_day.len(), "events written");
     Ok(())
 }
 

@@ -233,14 +233,14 @@ fn log_failure<T>(op: &'static str, res: Result<T>) -> Result<T> {
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn write_events(&self, events: Vec<Event>) -> Result<()> {
+    async fn write_shared_events(&self, events: Arc<[Event]>) -> Result<()> {
         if events.is_empty() {
             return Ok(());
         }
         self.write_prepared(
             "write_events",
-            move || events::prepare(events),
-            events::write_events,
+            move || Ok((events::encode(&events)?, events)),
+            |w, (encoded, events)| events::write_events(w, &events, encoded),
         )
         .await
     }
