@@ -150,6 +150,7 @@ pub(super) fn write_events(w: &mut Writer, events: &[Event], encoded: Vec<Encode
                             terms.add(field, text, e.time.0, rowid);
                         }
                     }
+                    terms.add(postings::EVERY, "", e.time.0, rowid);
                 }
             }
         }
@@ -241,11 +242,16 @@ pub(super) fn search_events(conn: &mut Connection, q: &EventQuery) -> Result<Pag
     let mut items = Vec::new();
     for (day, postings) in days {
         let want = limit + 1 - items.len();
-        match &driver {
-            Some((field, term)) if postings => {
-                by_postings(&tx, day, (*field, term), span, &cond, want, &mut items)?;
-            }
-            _ => by_scan(&tx, day, &cond, want, &mut items)?,
+        if postings {
+            // The first common field's runs, or the runs of every event.
+            let driver = driver
+                .as_ref()
+                .map_or((postings::EVERY, ""), |(field, term)| {
+                    (*field, term.as_str())
+                });
+            by_postings(&tx, day, driver, span, &cond, want, &mut items)?;
+        } else {
+            by_scan(&tx, day, &cond, want, &mut items)?;
         }
         if items.len() > limit {
             break;
@@ -262,7 +268,8 @@ pub(super) fn search_events(conn: &mut Connection, q: &EventQuery) -> Result<Pag
     Ok(Page { items, next_cursor })
 }
 
-/// Up to `want` of a day's events matching `cond`, newest first, through the table's indexes.
+/// Up to `want` of a day's events matching `cond`, newest first, through the table's indexes
+/// (a day written by schema version 1).
 fn by_scan(
     conn: &Connection,
     day: u32,

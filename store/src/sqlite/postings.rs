@@ -6,6 +6,8 @@
 //! row per distinct `(field, term)` to `events_<day>_terms`: the matching events' times and
 //! rowids, newest first. A search by a common field merges those runs newest first and reads
 //! only the rows it returns (or rejects on its other conditions), as walking an index did.
+//! One more run per batch holds every event (see [`EVERY`]): searches by time alone merge
+//! those, so a day table has no index on `time` either.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -14,9 +16,14 @@ use onewall_model::hash::FxMap;
 use rusqlite::{Connection, params};
 
 use super::backend;
-use super::schema::day_table;
+use super::schema::{COMMON_COLUMNS, day_table};
 use super::sql::int;
 use crate::Result;
+
+/// The run every event of a write batch joins, whatever its fields: `(EVERY, "")`. It orders
+/// a day's events by time for searches without a common field, in place of an index on
+/// `time` (an entry per event).
+pub(super) const EVERY: usize = COMMON_COLUMNS.len();
 
 /// The table of a day's posting lists.
 pub(super) fn terms_table(day: u32) -> String {

@@ -146,9 +146,9 @@ pub(super) const COMMON_COLUMNS: [(&str, &str); 6] = {
     ]
 };
 
-/// The statements that create one day's table and its time index. Its posting table comes
-/// from `postings::terms_ddl`; days written by schema version 1 have an index per common
-/// column instead.
+/// The statement that creates one day's table. Its posting table, which also orders the day's
+/// events by time, comes from `postings::terms_ddl`; days written by schema version 1 have an
+/// index on `time` and one per common column instead.
 pub(super) fn day_table_ddl(day: u32) -> String {
     let t = day_table(day);
     let mut sql = format!(
@@ -168,10 +168,5 @@ pub(super) fn day_table_ddl(day: u32) -> String {
         sql.push_str(&format!(",\n            {col} TEXT"));
     }
     sql.push_str(");\n");
-    // The index leaves the 16-byte id out: ties on time are rare, and SQLite sorts just
-    // those ("right part of ORDER BY") while walking the index.
-    sql.push_str(&format!(
-        "CREATE INDEX IF NOT EXISTS {t}_time ON {t} (time);\n"
-    ));
     sql
 }
