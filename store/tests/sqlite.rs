@@ -337,3 +337,39 @@ async fn writes_and_searches_interleave() {
     .await;
     assert_eq!(all.len(), total);
 }
+
+/// The checkpointer thread copies the WAL into the database while the store is open: the
+/// writer's own automatic checkpoint would not start for hundreds of megabytes, so without the
+/// thread the database file would stay at its first few pages.
+#[tokio::test]
+async fn the_wal_is_checkpointed_beside_the_writer() {
+    let (dir, store) = fresh().await;
+    let db = dir.path().join(DB_FILE);
+    let size = || std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
+    let before = size();
+    for b in 0..5i64 {
+        let batch: Vec<Event> = (0..1_000i64)
+            .map(|k| {
+                let mut e = event(
+                    day0().add_secs(b * 1_000 + k),
+                    &format!("batch {b} event {k} {}", "x".repeat(200)),
+                );
+                e.fields.insert(names::HOST_NAME, format!("host{}", k % 50));
+                e
+            })
+            .collect();
+        store.write_events(batch).await.expect("write");
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while size() < before + 1_000_000 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the database file stayed at {} bytes (from {before}): nothing was checkpointed",
+            size()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // The store still reads everything afterwards.
+    let (all, _) = all_events(&store, EventQuery::default()).await;
+    assert_eq!(all.len(), 5_000);
+}

@@ -14,11 +14,10 @@ use crate::Result;
 /// common fields instead of an index per field.
 pub(super) const SCHEMA_VERSION: i64 = 2;
 
-/// WAL pages between automatic checkpoints (SQLite's default is 1,000): about 160 MiB of WAL.
-/// Index leaves that every batch touches (one per distinct source address, say) are then
-/// copied into the database and synced once per checkpoint rather than every other batch;
-/// in the write bench 40,000 pages wrote ~25% faster than 10,000, itself well ahead of 1,000.
-const WAL_AUTOCHECKPOINT_PAGES: i64 = 40_000;
+/// WAL pages past which the writer checkpoints itself, a backstop: the checkpointer thread
+/// (see [`open_checkpointer`]) normally copies the WAL into the database beside the writer,
+/// so the writer's commits do not stop for it. About 640 MiB of WAL.
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 160_000;
 
 /// Tables that are not per day. Every statement is idempotent, so opening an existing store
 /// runs it harmlessly.
@@ -111,6 +110,18 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection> {
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
+    Ok(conn)
+}
+
+/// The checkpointer's connection: it only runs `PRAGMA wal_checkpoint`.
+pub(super) fn open_checkpointer(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
+    )?;
+    configure(&conn)?;
     Ok(conn)
 }
 
