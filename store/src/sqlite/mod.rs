@@ -2,14 +2,16 @@
 //!
 //! - Events live in one table per UTC day of their event time (`events_YYYYMMDD`), created on
 //!   the first write of that day and listed in the `event_days` catalog, so retention drops
-//!   whole tables instead of deleting rows. Each day table indexes `time`; the common fields
-//!   (`host.name`, `source.ip`, ...) are copied into their own columns as text on write, and
-//!   into the day's posting lists (`events_YYYYMMDD_terms`, one row per field, term and write
-//!   batch) that field searches start from.
+//!   whole tables instead of deleting rows. A day table indexes only its ids; the common
+//!   fields (`host.name`, `source.ip`, ...) are copied into their own columns as text on write,
+//!   and into the day's posting lists (`events_YYYYMMDD_terms`, one row per field, term and
+//!   write batch, plus one of every event that orders the day by time) that searches start
+//!   from.
 //! - Alerts, incidents and the node's own key/value state each have one table; alerts and
 //!   incidents keep the whole record as JSON beside the columns queries filter on.
 //! - WAL journal, `synchronous=NORMAL`: a commit survives a process crash; the last commits
-//!   before a power loss may not.
+//!   before a power loss may not. A checkpointer thread copies the WAL into the database
+//!   beside the writer.
 //! - rusqlite is blocking, so every operation runs on tokio's blocking pool. One writer
 //!   connection sits behind a mutex (SQLite has one writer anyway); searches take a reader
 //!   connection from a small pool, so they never wait behind writes.
