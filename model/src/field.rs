@@ -25,9 +25,10 @@ pub const MAX_INTERNED: usize = 1 << 20;
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct FieldId(u32);
 
+/// Ids by name; names by id are in [`NAMES`]. Ids are handed out in order, so the next is
+/// the number of names held.
 struct Interner {
     ids: HashMap<&'static str, u32>,
-    names: Vec<&'static str>,
 }
 
 fn interner() -> &'static RwLock<Interner> {
@@ -35,7 +36,6 @@ fn interner() -> &'static RwLock<Interner> {
     I.get_or_init(|| {
         RwLock::new(Interner {
             ids: HashMap::new(),
-            names: Vec::new(),
         })
     })
 }
@@ -83,13 +83,12 @@ impl FieldId {
         if let Some(&id) = w.ids.get(name) {
             return Some(FieldId(id));
         }
-        if w.names.len() >= MAX_INTERNED {
+        if w.ids.len() >= MAX_INTERNED {
             return None;
         }
         // Interned names live for the process; the bound above caps what this can leak.
         let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());
-        let id = w.names.len() as u32;
-        w.names.push(leaked);
+        let id = w.ids.len() as u32;
         w.ids.insert(leaked, id);
         publish(id, leaked);
         Some(FieldId(id))

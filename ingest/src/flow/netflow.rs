@@ -515,7 +515,6 @@ impl NetflowDecoder {
         ctx: &FlowContext,
         out: &mut Vec<Event>,
     ) -> u32 {
-        let observer = Some(peer.ip());
         match packet {
             NetflowPacket::V5(v5) => {
                 let h = &v5.header;
@@ -554,15 +553,7 @@ impl NetflowDecoder {
                         (names[11], Value::Int(i64::from(f.dst_mask))),
                         (names[12], Value::Int(i64::from(h.sys_up_time))),
                     ]);
-                    out.push(rec.finish(
-                        &mut self.build,
-                        ctx,
-                        received,
-                        Some(peer),
-                        observer,
-                        "netflow_flow",
-                        5,
-                    ));
+                    out.push(self.flow_event(rec, ctx, received, peer, 5));
                 }
                 v5.flowsets.len() as u32
             }

@@ -318,30 +318,22 @@ fn by_postings(
     let last = params.len();
     let mut group: Vec<Event> = Vec::new();
     let mut found = 0;
-    postings::merge(
-        conn,
-        day,
-        driver.0,
-        driver.1,
-        span.0,
-        span.1,
-        |_, rowids| {
-            group.clear();
-            for &r in rowids {
-                read.raw_bind_parameter(last, r)?;
-                let mut rows = read.raw_query();
-                if let Some(row) = rows.next()? {
-                    group.push(event_from_row(row)?);
-                }
+    postings::merge(conn, day, driver.0, driver.1, span.0, span.1, |rowids| {
+        group.clear();
+        for &r in rowids {
+            read.raw_bind_parameter(last, r)?;
+            let mut rows = read.raw_query();
+            if let Some(row) = rows.next()? {
+                group.push(event_from_row(row)?);
             }
-            // Equal times go by id, newest first, as the scan orders them.
-            group.sort_unstable_by_key(|e| std::cmp::Reverse(e.id));
-            let take = group.len().min(want - found);
-            found += take;
-            items.extend(group.drain(..take));
-            Ok(found < want)
-        },
-    )
+        }
+        // Equal times go by id, newest first, as the scan orders them.
+        group.sort_unstable_by_key(|e| std::cmp::Reverse(e.id));
+        let take = group.len().min(want - found);
+        found += take;
+        items.extend(group.drain(..take));
+        Ok(found < want)
+    })
 }
 
 /// Add the condition for `name == value` (see [`EventQuery::filters`]). For a common field,

@@ -216,14 +216,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&mut Writer) -> Result<T> + Send + 'static,
     {
-        let inner = Arc::clone(&self.inner);
-        let res = tokio::task::spawn_blocking(move || {
-            let mut w = lock(&inner.writer);
-            f(&mut w)
-        })
-        .await
-        .unwrap_or_else(|e| Err(backend(format_args!("{op} task failed: {e}"))));
-        log_failure(op, res)
+        self.write_prepared(op, || Ok(()), move |w, ()| f(w)).await
     }
 
     /// [`Self::write`], with `prepare` run first in the same blocking task but before the
@@ -355,10 +348,11 @@ impl Store for SqliteStore {
     }
 
     async fn update_incident(&self, id: IncidentId, change: IncidentChange) -> Result<Incident> {
-        self.write("update_incident", move |w| {
-            records::update_incident(&mut w.conn, &mut w.incidents, id, change)
-        })
-        .await
+        // A batch of one: one path for every incident update.
+        self.update_incidents(vec![(id, change)])
+            .await
+            .pop()
+            .unwrap_or_else(|| Err(backend("an update batch of one gave no result")))
     }
 
     async fn update_incidents(

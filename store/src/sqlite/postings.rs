@@ -187,23 +187,21 @@ impl Run {
     }
 }
 
-/// Runs ordered by their head entry, newest first, for the merge's max-heap.
-struct ByHead(Run);
-
-impl PartialEq for ByHead {
+/// Runs are ordered by their head entry, so the merge's max-heap yields the newest first.
+impl PartialEq for Run {
     fn eq(&self, other: &Self) -> bool {
-        self.0.head == other.0.head
+        self.head == other.head
     }
 }
-impl Eq for ByHead {}
-impl PartialOrd for ByHead {
+impl Eq for Run {}
+impl PartialOrd for Run {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl Ord for ByHead {
+impl Ord for Run {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.0.head.cmp(&other.0.head)
+        self.head.cmp(&other.head)
     }
 }
 
@@ -218,10 +216,10 @@ pub(super) fn merge(
     term: &str,
     lo: i64,
     hi: i64,
-    mut visit: impl FnMut(i64, &[i64]) -> Result<bool>,
+    mut visit: impl FnMut(&[i64]) -> Result<bool>,
 ) -> Result<()> {
     let sql = format!(
-        "SELECT tmax, tmin, entries FROM {} WHERE field = ?1 AND term = ?2 AND tmax >= ?3 \
+        "SELECT tmax, entries FROM {} WHERE field = ?1 AND term = ?2 AND tmax >= ?3 \
          AND tmin <= ?4 ORDER BY tmax DESC",
         terms_table(day)
     );
@@ -230,7 +228,7 @@ pub(super) fn merge(
     // The next run not yet in the heap, by its newest time.
     let mut pending: Option<(i64, Vec<u8>)> = None;
     let mut exhausted = false;
-    let mut heap: BinaryHeap<ByHead> = BinaryHeap::new();
+    let mut heap: BinaryHeap<Run> = BinaryHeap::new();
     let mut group: Vec<i64> = Vec::new();
     loop {
         // Every run whose newest entry could be at or above the heap's head must be in the
@@ -238,12 +236,12 @@ pub(super) fn merge(
         loop {
             if pending.is_none() && !exhausted {
                 match rows.next()? {
-                    Some(row) => pending = Some((row.get(0)?, row.get(2)?)),
+                    Some(row) => pending = Some((row.get(0)?, row.get(1)?)),
                     None => exhausted = true,
                 }
             }
             let Some((tmax, _)) = &pending else { break };
-            if heap.peek().is_some_and(|top| *tmax < top.0.head.0) {
+            if heap.peek().is_some_and(|top| *tmax < top.head.0) {
                 break;
             }
             let Some((_, bytes)) = pending.take() else {
@@ -256,30 +254,30 @@ pub(super) fn merge(
                 live = run.advance()?;
             }
             if live {
-                heap.push(ByHead(run));
+                heap.push(run);
             }
         }
         let Some(top) = heap.peek() else {
             return Ok(());
         };
-        let time = top.0.head.0;
+        let time = top.head.0;
         if time < lo {
             return Ok(());
         }
         group.clear();
         while let Some(top) = heap.peek() {
-            if top.0.head.0 != time {
+            if top.head.0 != time {
                 break;
             }
-            let Some(ByHead(mut run)) = heap.pop() else {
+            let Some(mut run) = heap.pop() else {
                 break;
             };
             group.push(run.head.1);
             if run.advance()? {
-                heap.push(ByHead(run));
+                heap.push(run);
             }
         }
-        if !visit(time, &group)? {
+        if !visit(&group)? {
             return Ok(());
         }
     }

@@ -288,23 +288,6 @@ pub(super) fn get_incident(conn: &mut Connection, id: IncidentId) -> Result<Opti
     Ok(read_incident(conn, id)?.map(|(inc, _)| inc))
 }
 
-/// Read, change and write back one incident in one immediate transaction; any error rolls
-/// the transaction back.
-pub(super) fn update_incident(
-    conn: &mut Connection,
-    cache: &mut IncidentCache,
-    id: IncidentId,
-    change: IncidentChange,
-) -> Result<Incident> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let incident = change_incident(&tx, cache, id, change)?;
-    if let Err(e) = tx.commit() {
-        cache.forget(id);
-        return Err(e.into());
-    }
-    Ok(incident)
-}
-
 /// Several updates in one transaction, each in its own savepoint: a change that fails leaves
 /// the others applied, and the batch costs one commit.
 pub(super) fn update_incidents(

@@ -113,8 +113,8 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
-/// The checkpointer's connection: it only runs `PRAGMA wal_checkpoint`.
-pub(super) fn open_checkpointer(path: &Path) -> Result<Connection> {
+/// A connection beside the writer's (a reader, the checkpointer's): the database must exist.
+fn open_beside(path: &Path) -> Result<Connection> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -125,15 +125,14 @@ pub(super) fn open_checkpointer(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
+/// The checkpointer's connection: it only runs `PRAGMA wal_checkpoint`.
+pub(super) fn open_checkpointer(path: &Path) -> Result<Connection> {
+    open_beside(path)
+}
+
 /// A reader: the same database, refusing writes.
 pub(super) fn open_reader(path: &Path) -> Result<Connection> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX
-            | OpenFlags::SQLITE_OPEN_URI,
-    )?;
-    configure(&conn)?;
+    let conn = open_beside(path)?;
     conn.pragma_update(None, "query_only", true)?;
     Ok(conn)
 }
