@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 mod audit_cli;
 mod config;
 mod correlation;
+mod demo;
 mod federation;
 mod metrics;
 mod pipeline;
@@ -64,6 +65,19 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Start a province node and two city nodes on 127.0.0.1 and feed them sample logs: a
+    /// populated setup, with alerts, incidents and federation, to look around in.
+    Demo {
+        /// Where the three nodes keep their configurations, data, tokens and logs.
+        #[arg(long, default_value = "./onewall-demo")]
+        dir: PathBuf,
+        /// The province's HTTP port; the cities take the next two (0: any free ports).
+        #[arg(long, default_value_t = 18080)]
+        port: u16,
+        /// Stop the nodes once the sample has been processed, instead of waiting for Ctrl-C.
+        #[arg(long)]
+        exit: bool,
     },
     /// Hunt over log files offline: parse each line (syslog, JSON/NDJSON) and print the rule hits.
     Replay {
@@ -202,6 +216,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve { config } => serve::run(config.as_deref()),
         Command::CheckConfig { file } => check_config(&file),
+        Command::Demo { dir, port, exit } => demo::run(&dir, port, exit),
         Command::Users { command } => users_command(command),
         Command::Tokens { command } => tokens_command(command),
         Command::Audit {

@@ -156,7 +156,7 @@ pub struct RegionTree {
 const BUILTIN: &str = include_str!("../data/regions.tsv");
 
 impl RegionTree {
-    /// Henan and its 18 city-level regions, from `data/regions.tsv`.
+    /// Henan and its 19 city-level regions, from `data/regions.tsv`.
     pub fn builtin() -> Self {
         // The built-in data is checked by a unit test, so this cannot fail at run time.
         Self::from_tsv(BUILTIN).unwrap_or_default()
@@ -331,18 +331,29 @@ mod tests {
     #[test]
     fn builtin_tree_has_henan_and_its_cities() {
         let t = RegionTree::from_tsv(BUILTIN).expect("built-in region data must load");
-        assert_eq!(t.len(), 19);
+        assert_eq!(t.len(), 20);
         assert_eq!(t.get(code("410000")).unwrap().level, RegionLevel::Province);
         let cities: Vec<_> = t
             .children(code("410000"))
             .map(|r| r.code.to_string())
             .collect();
-        assert_eq!(cities.len(), 18);
+        // The plan's 19 city-level units: 17 prefecture cities, Jiyuan and the Airport Zone.
+        assert_eq!(cities.len(), 19);
         assert!(cities.contains(&"411700".to_string()));
         // Jiyuan: not derivable from its digits, known from data.
         let jiyuan = t.get(code("419001")).unwrap();
         assert_eq!(jiyuan.level, RegionLevel::City);
         assert_eq!(jiyuan.parent, Some(code("410000")));
+        // The Zhengzhou Airport Economy Zone: its code reads as a Zhengzhou district, but the
+        // province administers it directly, so Zhengzhou's users do not see it.
+        let zone = t.get(code("410173")).unwrap();
+        assert_eq!(zone.level, RegionLevel::City);
+        assert_eq!(zone.parent, Some(code("410000")));
+        assert!(!t.is_within(code("410173"), code("410100")));
+        assert_eq!(
+            t.common_ancestor(code("410173"), code("410102")),
+            code("410000")
+        );
     }
 
     #[test]

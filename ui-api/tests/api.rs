@@ -203,5 +203,15 @@ async fn errors_map_to_statuses() {
     }
     let (status, body) = get(&app, "/api/v1/regions").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body["items"].as_array().unwrap().len(), 19);
+    let items = body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 20, "{body}");
+    // Henan's 19 city-level units, the Airport Economy Zone (410173) among them.
+    let cities: Vec<&str> = items
+        .iter()
+        .filter(|r| r["parent"] == "410000" && r["level"] == "city")
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(cities.len(), 19, "{body}");
+    assert!(cities.contains(&"410173"), "{body}");
+    assert!(cities.contains(&"419001"), "{body}");
 }
