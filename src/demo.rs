@@ -191,7 +191,7 @@ fn start_and_feed(exe: &Path, dir: &Path, port: u16, nodes: &mut Vec<Node>) -> R
         if let Some(i) = nodes[0]
             .items("/api/v1/incidents?limit=100")?
             .into_iter()
-            .find(|i| spans_both_cities(i))
+            .find(spans_both_cities)
         {
             break i;
         }
