@@ -397,9 +397,7 @@ impl MaskPolicy {
             Value::Number(n) => {
                 let digits = match (n.as_u64(), n.as_f64()) {
                     (Some(u), _) => Some(u.to_string()),
-                    (None, Some(f))
-                        if f.is_finite() && f >= 1.0 && f < 1e19 && f.fract() == 0.0 =>
-                    {
+                    (None, Some(f)) if (1.0..1e19).contains(&f) && f.fract() == 0.0 => {
                         Some(format!("{f:.0}"))
                     }
                     _ => None,
