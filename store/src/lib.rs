@@ -29,6 +29,13 @@ pub use sqlite::SqliteStore;
 /// The result of every store operation.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// The cursor of an event page that ends at `e`: the next page starts strictly after it (as
+/// from [`Page::next_cursor`] of a page whose last row is `e`). For callers that keep only
+/// some rows of a page and stop in its middle.
+pub fn event_cursor(e: &Event) -> String {
+    cursor::Cursor::new(e.time.0, e.id.to_bytes()).encode(cursor::CursorKind::Event)
+}
+
 /// Most rows one query returns, whatever `limit` asks.
 pub const MAX_LIMIT: usize = 1000;
 /// Rows a query returns when `limit` is not given.

@@ -292,11 +292,7 @@ pub async fn guard(State(s): State<ApiState>, mut req: Request, next: Next) -> R
     if need == Need::Open {
         return next.run(req).await;
     }
-    let target = req
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_default();
+    let target = crate::view::audit_target(req.uri(), &s.access.mask);
     let action = format!("{method} {routed}");
     let grant = match credential(req.headers()) {
         None => None,
@@ -335,7 +331,9 @@ pub async fn guard(State(s): State<ApiState>, mut req: Request, next: Next) -> R
         target,
         result: 0,
     };
-    let resp = if allowed(grant.role, need) {
+    // The answer of a caller who may not see personal data is masked on its way out.
+    let mask = (!grant.sees_pii()).then(|| crate::view::MaskAnswer(s.access.mask.clone()));
+    let mut resp = if allowed(grant.role, need) {
         req.extensions_mut().insert(Caller { grant });
         next.run(req).await
     } else {
@@ -345,6 +343,9 @@ pub async fn guard(State(s): State<ApiState>, mut req: Request, next: Next) -> R
         )
         .into_response()
     };
+    if let Some(m) = mask {
+        resp.extensions_mut().insert(m);
+    }
     rec.result = resp.status().as_u16();
     record(&s.access.audit, rec).await;
     resp

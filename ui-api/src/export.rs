@@ -5,13 +5,14 @@
 //!   callers with one), plus `format` and `limit` (at most this many rows).
 //! - At most [`ExportLimit`] rows (`[auth] export_max_rows`): a `limit` above it, or a
 //!   selection of more rows without a `limit`, answers 400 before anything is sent.
-//! - Rows are masked for callers without the `pii` permission, in both formats.
+//! - Rows are masked whole for callers without the `pii` permission, in both formats, and
+//!   their `q` and `filter` are matched under that view ([`crate::view`]).
 //! - CSV is UTF-8 with a byte-order mark (so spreadsheets read Chinese text), CRLF line ends,
 //!   fixed columns per kind; nested values are compact JSON, lists of plain values are
 //!   joined with `;`. A cell that a spreadsheet would run as a formula (starting with `=`,
 //!   `+`, `-`, `@`, tab or CR, and not a number) gets a leading `'`.
 //! - Every export is recorded in the audit log as action `export`, with its kind, format,
-//!   filters and the number of rows sent.
+//!   filters (personal data masked) and the number of rows sent.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -28,6 +29,7 @@ use tokio::sync::mpsc;
 
 use crate::access::{Caller, record};
 use crate::params::Params;
+use crate::view::{ViewSearch, audit_query, under_view};
 use crate::{ApiError, ApiState, query};
 
 /// Rows an export sends at most when the node sets no other bound.
@@ -50,7 +52,8 @@ enum Format {
 /// What is exported, as a store query.
 #[derive(Debug, Clone)]
 enum Selection {
-    Events(EventQuery),
+    /// With the text search a caller without `pii` runs under its view.
+    Events(EventQuery, Option<ViewSearch>),
     Alerts(AlertQuery),
     Incidents(IncidentQuery),
 }
@@ -58,7 +61,7 @@ enum Selection {
 impl Selection {
     fn kind(&self) -> &'static str {
         match self {
-            Selection::Events(_) => "events",
+            Selection::Events(..) => "events",
             Selection::Alerts(_) => "alerts",
             Selection::Incidents(_) => "incidents",
         }
@@ -78,7 +81,7 @@ impl Selection {
         let store = &*s.store;
         let mut out = Vec::new();
         let next = match self {
-            Selection::Events(q) => {
+            Selection::Events(q, view) => {
                 let page = store
                     .search_events(EventQuery {
                         limit: MAX_LIMIT,
@@ -87,7 +90,7 @@ impl Selection {
                     })
                     .await?;
                 for e in &page.items {
-                    if c.event_in_department(e) {
+                    if c.event_in_department(e) && view.as_ref().is_none_or(|v| v.keeps(e)) {
                         out.push(to_json(e));
                     }
                 }
@@ -130,7 +133,7 @@ impl Selection {
     /// The CSV columns: header and JSON pointer into the record.
     fn columns(&self) -> &'static [(&'static str, &'static str)] {
         match self {
-            Selection::Events(_) => &[
+            Selection::Events(..) => &[
                 ("id", "/id"),
                 ("time", "/time"),
                 ("received", "/received"),
@@ -224,7 +227,9 @@ pub async fn export(
     let (selection, p) = match kind.as_str() {
         "events" => {
             let p = Params::parse(raw.as_deref(), &query::with(&query::EVENT_FILTERS, &extra))?;
-            (Selection::Events(query::events(&s, &c, &p)?), p)
+            let mut q = query::events(&s, &c, &p)?;
+            let view = under_view(&c, &s.access.mask, &mut q)?;
+            (Selection::Events(q, view), p)
         }
         "alerts" => {
             let p = Params::parse(raw.as_deref(), &query::with(&query::ALERT_FILTERS, &extra))?;
@@ -281,7 +286,7 @@ pub async fn export(
             }
         }
     }
-    let filters = raw.unwrap_or_default();
+    let filters = audit_query(raw.as_deref().unwrap_or_default(), &s.access.mask);
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     let kind = selection.kind();
     tokio::spawn(stream(s, c, selection, format, rows, filters, tx));

@@ -37,7 +37,7 @@ use onewall_store::audit::AuditRecord;
 use onewall_store::auth::Grant;
 
 use crate::access::{self, Caller};
-use crate::{ApiError, ApiState};
+use crate::{ApiError, ApiState, view};
 
 /// A boxed future answering an [`ApiError`] on failure.
 pub type HubFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ApiError>> + Send + 'a>>;
@@ -84,14 +84,18 @@ pub fn router(state: ApiState, hub: Arc<dyn FederationHub>) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             access::guard,
-        ));
+        ))
+        .layer(axum::middleware::from_fn(view::mask_answers));
     // These two check the caller themselves: the access guard's table would ask an admin.
     Router::new()
         .route(
             "/api/v1/federation/push",
             post(push).layer(DefaultBodyLimit::max(MAX_PUSH_BYTES)),
         )
-        .route("/api/v1/incidents/{id}/dispatch", post(dispatch))
+        .route(
+            "/api/v1/incidents/{id}/dispatch",
+            post(dispatch).layer(axum::middleware::from_fn(view::mask_answers)),
+        )
         .merge(guarded)
         .layer(Extension(Hub(hub)))
         .with_state(state)
@@ -271,8 +275,13 @@ pub(crate) async fn dispatch(
                 )));
             }
             let by = caller.name().to_owned();
+            let mask = caller.masking(&state.access.mask).cloned();
             let record = hub.dispatch(incident, region, req, by).await?;
-            Ok((StatusCode::CREATED, Json(record)).into_response())
+            let mut resp = (StatusCode::CREATED, Json(record)).into_response();
+            if let Some(p) = mask {
+                resp.extensions_mut().insert(view::MaskAnswer(p));
+            }
+            Ok(resp)
         },
     )
     .await
@@ -359,6 +368,11 @@ pub async fn track(State(Hub(hub)): State<Hub>, req: Request, next: Next) -> Res
             Ok(v) => v,
             Err(_) => return Response::from_parts(parts, Body::from(bytes)),
         };
+        // The answer was masked inside; what is added here is masked the same way.
+        let mut links = links;
+        if let Some(view::MaskAnswer(p)) = parts.extensions.get::<view::MaskAnswer>() {
+            links.values_mut().for_each(|v| p.mask_json(v));
+        }
         if let Some(obj) = v.as_object_mut() {
             obj.extend(links);
         }

@@ -18,8 +18,8 @@
 //!
 //! Every endpoint but `/healthz`, `/metrics` (configurable), the OpenAPI document and login
 //! needs a credential ([`access`]); records outside the caller's region subtree answer 404;
-//! personal data is masked for callers without the `pii` permission ([`mask`]); every call is
-//! audited.
+//! personal data is masked for callers without the `pii` permission, in every answer, and
+//! their searches are matched under that view ([`view`], [`mask`]); every call is audited.
 //!
 //! Ingest endpoints live in `onewall-ingest`; the binary merges its router with this one.
 //! Lists answer `{"items": [...], "next_cursor": "..." | null}`; errors answer
@@ -52,6 +52,7 @@ mod params;
 mod query;
 pub mod reports;
 pub mod sla;
+pub mod view;
 pub mod workflow;
 
 pub use access::{Access, Caller};
@@ -166,26 +167,32 @@ pub fn router(state: ApiState) -> Router {
             access::guard,
         ))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(view::mask_answers))
         .with_state(state)
 }
 
-/// `value` as JSON, masked for a caller without the `pii` permission.
+/// `value` as JSON, masked whole for a caller without the `pii` permission (export rows;
+/// JSON answers are masked by [`view::mask_answers`]).
 pub(crate) fn masked<T: Serialize>(
     c: &Caller,
     policy: &MaskPolicy,
     value: &T,
 ) -> serde_json::Value {
-    let mut v = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
+    let mut v = json_of(value);
     if let Some(p) = c.masking(policy) {
-        p.mask_record(&mut v);
+        p.mask_json(&mut v);
     }
     v
 }
 
-/// A page with each item masked for the caller.
-fn masked_page<T: Serialize>(c: &Caller, policy: &MaskPolicy, page: Page<T>) -> serde_json::Value {
-    let items: Vec<_> = page.items.iter().map(|i| masked(c, policy, i)).collect();
-    json!({ "items": items, "next_cursor": page.next_cursor })
+/// `value` as JSON (an answer; [`view::mask_answers`] masks it for the caller).
+pub(crate) fn json_of<T: Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
+}
+
+/// A page as JSON.
+fn page_of<T: Serialize>(page: Page<T>) -> serde_json::Value {
+    json!({ "items": page.items, "next_cursor": page.next_cursor })
 }
 
 async fn not_found() -> ApiError {
@@ -239,13 +246,16 @@ async fn list_events(
         raw.as_deref(),
         &query::with(&query::EVENT_FILTERS, &["limit", "cursor"]),
     )?;
-    let query = EventQuery {
+    let mut query = EventQuery {
         limit: p.limit()?,
         cursor: p.one("cursor")?.map(str::to_owned),
         ..query::events(&s, &c, &p)?
     };
-    let page = s.store.search_events(query).await?;
-    Ok(Json(masked_page(&c, &s.access.mask, page)))
+    let page = match view::under_view(&c, &s.access.mask, &mut query)? {
+        Some(v) => v.search(&*s.store, query).await?,
+        None => s.store.search_events(query).await?,
+    };
+    Ok(Json(page_of(page)))
 }
 
 /// One event, if it is in the caller's regions (and department).
@@ -261,7 +271,7 @@ async fn get_event(
     let event: Option<Event> = s.store.get_event(id).await?;
     match event {
         Some(e) if c.sees(&s.regions, e.region) && c.event_in_department(&e) => {
-            Ok(Json(masked(&c, &s.access.mask, &e)))
+            Ok(Json(json_of(&e)))
         }
         _ => Err(ApiError::not_found(format!("event {id} not found"))),
     }
@@ -299,7 +309,7 @@ async fn list_alerts(
         }
     }
     page.items = kept;
-    Ok(Json(masked_page(&c, &s.access.mask, page)))
+    Ok(Json(page_of(page)))
 }
 
 /// One alert, if it is in the caller's regions.
@@ -315,7 +325,7 @@ async fn get_alert(
     let alert: Option<Alert> = s.store.get_alert(id).await?;
     match alert {
         Some(a) if c.sees(&s.regions, a.region) && c.alert_in_department(&*s.store, &a).await? => {
-            Ok(Json(masked(&c, &s.access.mask, &a)))
+            Ok(Json(json_of(&a)))
         }
         _ => Err(ApiError::not_found(format!("alert {id} not found"))),
     }
@@ -353,7 +363,7 @@ async fn list_incidents(
         }
     }
     page.items = kept;
-    Ok(Json(masked_page(&c, &s.access.mask, page)))
+    Ok(Json(page_of(page)))
 }
 
 /// One incident with its timeline, if it is owned by the caller's regions.
@@ -371,7 +381,7 @@ async fn get_incident(
         Some(i)
             if c.sees(&s.regions, i.region) && c.incident_in_department(&*s.store, &i).await? =>
         {
-            Ok(Json(masked(&c, &s.access.mask, &i)))
+            Ok(Json(json_of(&i)))
         }
         _ => Err(ApiError::not_found(format!("incident {id} not found"))),
     }

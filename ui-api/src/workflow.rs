@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use crate::access::Caller;
 use crate::admin::json_body;
-use crate::{ApiError, ApiState, id_param, masked};
+use crate::{ApiError, ApiState, id_param, json_of};
 
 /// The grade of an incident as 1 (Ⅰ, most severe) to 4 (Ⅳ): its classification's GB/T 20986
 /// grade when the correlator set one, else read from its severity (critical Ⅰ, high Ⅱ,
@@ -83,7 +83,7 @@ async fn visible_incident(s: &ApiState, c: &Caller, raw: &str) -> Result<Inciden
     }
 }
 
-/// Apply `change` to the incident and answer it (masked for the caller).
+/// Apply `change` to the incident and answer it.
 async fn apply(
     s: &ApiState,
     c: &Caller,
@@ -105,7 +105,7 @@ async fn apply(
             }),
         )
         .await?;
-    let answer = masked(c, &s.access.mask, &updated);
+    let answer = json_of(&updated);
     if let Some(Extension(IncidentHook(tell))) = hook {
         tell(updated);
     }
