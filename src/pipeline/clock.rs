@@ -49,19 +49,16 @@ impl ClockCheck {
         }
     }
 
-    /// No bounds (tests and tools that store events as they are).
-    pub const OFF: ClockCheck = ClockCheck {
-        max_past_secs: None,
-        max_future_secs: i64::MAX,
-    };
-
     /// Move each event whose time is out of bounds to its receive time, flagging it.
     pub fn apply(&self, events: &mut [Event], warnings: &mut SkewWarnings) {
         for e in events {
             let skew = e.received.secs().saturating_sub(e.time.secs());
             let direction = if self.max_past_secs.is_some_and(|max| skew > max) {
                 "past"
-            } else if skew.checked_neg().is_some_and(|ahead| ahead > self.max_future_secs) {
+            } else if skew
+                .checked_neg()
+                .is_some_and(|ahead| ahead > self.max_future_secs)
+            {
                 "future"
             } else {
                 continue;
