@@ -207,7 +207,8 @@ pub(crate) fn count_frame_error(reason: &'static str) {
 pub(crate) fn count_parse_error(event: &Event) {
     static TRUNCATED: std::sync::OnceLock<Option<onewall_model::FieldId>> =
         std::sync::OnceLock::new();
-    if let Some(id) = TRUNCATED.get_or_init(|| onewall_model::FieldId::intern(crate::parse::FIELDS_TRUNCATED))
+    if let Some(id) =
+        TRUNCATED.get_or_init(|| onewall_model::FieldId::intern(crate::parse::FIELDS_TRUNCATED))
         && let Some(onewall_model::Value::Int(n)) = event.fields.get_id(*id)
     {
         metrics::counter!("onewall_ingest_fields_truncated_total").increment((*n).max(0) as u64);
