@@ -238,6 +238,12 @@ pub struct PipelineConfig {
     pub batch_linger_ms: u64,
     /// Batches each stage's queue holds before it pushes back.
     pub queue_batches: usize,
+    /// Most fields one syslog or HTTP record is parsed into; its keys past this stay in the
+    /// raw text only, and the event says how many in `event.fields_truncated`.
+    pub max_fields_per_event: usize,
+    /// Seconds a record's own time may lie ahead of its receive time; a record further ahead
+    /// is stored at its receive time and flagged like one older than the retention window.
+    pub max_future_skew_secs: u64,
 }
 
 impl Default for PipelineConfig {
@@ -246,6 +252,8 @@ impl Default for PipelineConfig {
             batch_size: 512,
             batch_linger_ms: 50,
             queue_batches: 64,
+            max_fields_per_event: onewall_ingest::parse::DEFAULT_MAX_FIELDS_PER_EVENT,
+            max_future_skew_secs: 86_400,
         }
     }
 }
@@ -518,20 +526,22 @@ pub fn resolve(config: Config) -> Result<Resolved, ConfigErrors> {
     };
     let timezone = offset("syslog.timezone", &config.syslog.timezone, &mut errors);
     let http_timezone = offset("http.timezone", &config.http.timezone, &mut errors);
-    let syslog_tags = source_tags(
+    let mut syslog_tags = source_tags(
         "syslog",
         &config.syslog.department,
         &config.syslog.charset,
         &config.syslog.format,
         &mut errors,
     );
-    let http_tags = source_tags(
+    let mut http_tags = source_tags(
         "http",
         &config.http.department,
         &config.http.charset,
         &config.http.format,
         &mut errors,
     );
+    syslog_tags.max_fields_per_event = config.pipeline.max_fields_per_event;
+    http_tags.max_fields_per_event = config.pipeline.max_fields_per_event;
     let syslog_region = source_region(
         "syslog.region",
         &config.syslog.region,
@@ -565,6 +575,10 @@ pub fn resolve(config: Config) -> Result<Resolved, ConfigErrors> {
         ("http.max_body_bytes", config.http.max_body_bytes),
         ("pipeline.batch_size", config.pipeline.batch_size),
         ("pipeline.queue_batches", config.pipeline.queue_batches),
+        (
+            "pipeline.max_fields_per_event",
+            config.pipeline.max_fields_per_event,
+        ),
     ];
     for (key, v) in positive {
         if v == 0 {
@@ -686,6 +700,7 @@ fn source_tags(
         department: (!department.is_empty()).then(|| department.into()),
         charset,
         format_hint,
+        ..SourceTags::default()
     }
 }
 
@@ -1002,6 +1017,7 @@ hec_tokens = ["good", "has space"]
                 department: Some("public-security".into()),
                 charset: Charset::Gb18030,
                 format_hint: Some(BodyFormat::HuaweiUsg),
+                max_fields_per_event: 1000,
             }
         );
         assert_eq!(r.http_source.region, r.region);

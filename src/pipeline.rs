@@ -22,6 +22,7 @@ use tracing::{error, warn};
 use crate::correlation::CorrelationStage;
 
 pub mod backend;
+pub mod clock;
 pub mod signals;
 
 /// How the store stage groups events into writes.
@@ -65,13 +66,14 @@ impl Pipeline {
         spool: Option<Arc<Spool>>,
         queue_batches: usize,
         batching: Batching,
+        clock: clock::ClockCheck,
         shutdown: watch::Receiver<bool>,
     ) -> anyhow::Result<Pipeline> {
         correlation.resume_from(&*store).await?;
         let (to_store, from_detect) = mpsc::channel::<Detected>(queue_batches);
         let detect = std::thread::Builder::new()
             .name("onewall-detect".into())
-            .spawn(move || detect_stage(&rules, events, to_store))?;
+            .spawn(move || detect_stage(&rules, events, to_store, clock))?;
         let store = tokio::spawn(store_stage(
             store,
             spool,
@@ -98,15 +100,19 @@ impl Pipeline {
     }
 }
 
-/// CPU work, off the async runtime: run the rules over each batch.
+/// CPU work, off the async runtime: store events with a wrong clock at their receive time
+/// ([`clock`]), then run the rules over each batch.
 fn detect_stage(
     rules: &RuleSetHandle,
     mut events: mpsc::Receiver<Spooled>,
     to_store: mpsc::Sender<Detected>,
+    clock: clock::ClockCheck,
 ) {
+    let mut skew_warnings = clock::SkewWarnings::default();
     while let Some(spooled) = events.blocking_recv() {
         let end_seq = spooled.end_seq();
-        let batch = spooled.events;
+        let mut batch = spooled.events;
+        clock.apply(&mut batch, &mut skew_warnings);
         gauge!("onewall_pipeline_queue_depth_batches", "stage" => "detect")
             .set(events.len() as f64);
         let mut alerts = Vec::new();

@@ -136,6 +136,10 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
         Some(spool.clone()),
         r.config.pipeline.queue_batches,
         opened.batching,
+        crate::pipeline::clock::ClockCheck::new(
+            r.config.store.retention_days,
+            r.config.pipeline.max_future_skew_secs,
+        ),
         shutdown.clone(),
     )
     .await?;

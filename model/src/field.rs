@@ -17,6 +17,7 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
 use crate::Value;
+use crate::hash::FxMap;
 
 /// The most names the process-wide interner will hold.
 pub const MAX_INTERNED: usize = 1 << 20;
@@ -147,15 +148,28 @@ impl fmt::Display for FieldId {
 /// An event's fields: flat names to typed values, in the order they were set. Setting a name
 /// twice replaces the value. Events carry tens of fields, so lookups scan a small vector; a
 /// 64-bit summary of the ids present (bit `id % 64`) answers most misses without a scan, so
-/// setting a new field and looking up an absent one are usually constant time.
+/// setting a new field and looking up an absent one are usually constant time. Past
+/// [`INDEX_FROM`] fields a hash index from id to position takes over the scans, so filling or
+/// reading an event of many thousand fields stays linear in their number.
 #[derive(Clone, Default)]
 pub struct Fields {
     entries: Vec<(FieldId, Value)>,
     /// Bit `id % 64` is set for every id in `entries` (and may stay set after a removal).
     present: u64,
+    /// Position in `entries` of each id, kept once `entries` holds more than [`INDEX_FROM`].
+    index: Option<Box<FxMap<FieldId, u32>>>,
     /// Fields whose names could not be interned (interner full). Rare; see the module docs.
     overflow: Vec<(Box<str>, Value)>,
+    /// When not 0, the most fields this holds: new names past it are refused (and counted in
+    /// `refused`), values of names already set still change. See [`Fields::limit`].
+    cap: u32,
+    /// New names refused since the cap was set.
+    refused: u32,
 }
+
+/// Fields past which [`Fields`] keeps a hash index instead of scanning: with 64 summary bits,
+/// a scan is short below this, and an index costs more to build than it saves.
+pub const INDEX_FROM: usize = 32;
 
 impl PartialEq for Fields {
     fn eq(&self, other: &Self) -> bool {
@@ -187,7 +201,10 @@ impl Fields {
         Fields {
             entries: Vec::with_capacity(n),
             present: 0,
+            index: None,
             overflow: Vec::new(),
+            cap: 0,
+            refused: 0,
         }
     }
 
@@ -204,9 +221,48 @@ impl Fields {
         self.len() == 0
     }
 
+    /// Take at most `max` fields from now on (0: no bound): a new name past it is refused,
+    /// without being interned, and counted; a name already set still takes a new value. A
+    /// parser sets this so that a record of a million keys costs what `max` fields cost; the
+    /// record's raw bytes keep the rest. [`Fields::unlimit`] lifts it.
+    pub fn limit(&mut self, max: usize) {
+        self.cap = u32::try_from(max).unwrap_or(u32::MAX);
+    }
+
+    /// Lift the bound of [`Fields::limit`]; the number of new names it refused.
+    pub fn unlimit(&mut self) -> usize {
+        self.cap = 0;
+        std::mem::take(&mut self.refused) as usize
+    }
+
+    /// Whether the bound of [`Fields::limit`] is reached.
+    #[inline]
+    fn full(&self) -> bool {
+        self.cap != 0 && self.len() >= self.cap as usize
+    }
+
+    #[inline]
+    fn refuse(&mut self) {
+        self.refused = self.refused.saturating_add(1);
+    }
+
     /// Set `name` to `value`, replacing an earlier value.
     pub fn insert(&mut self, name: &str, value: impl Into<Value>) {
         let value = value.into();
+        if self.full() {
+            // Only names already set may change: look them up, never intern.
+            let pos = FieldId::lookup(name)
+                .filter(|id| self.present & bit(*id) != 0)
+                .and_then(|id| self.position(id));
+            if let Some(slot) = pos.and_then(|p| self.entries.get_mut(p)) {
+                slot.1 = value;
+            } else if let Some(slot) = self.overflow.iter_mut().find(|(n, _)| &**n == name) {
+                slot.1 = value;
+            } else {
+                self.refuse();
+            }
+            return;
+        }
         match FieldId::intern(name) {
             Some(id) => self.insert_id(id, value),
             None => match self.overflow.iter_mut().find(|(n, _)| &**n == name) {
@@ -220,13 +276,64 @@ impl Fields {
     pub fn insert_id(&mut self, id: FieldId, value: Value) {
         let bit = bit(id);
         if self.present & bit != 0
-            && let Some(slot) = self.entries.iter_mut().find(|(i, _)| *i == id)
+            && let Some(pos) = self.position(id)
+            && let Some(slot) = self.entries.get_mut(pos)
         {
             slot.1 = value;
             return;
         }
+        if self.full() {
+            self.refuse();
+            return;
+        }
         self.present |= bit;
         self.entries.push((id, value));
+        self.index_last();
+    }
+
+    /// Where `id` is in `entries`: by the index when there is one, else by a scan.
+    #[inline]
+    fn position(&self, id: FieldId) -> Option<usize> {
+        match &self.index {
+            Some(index) => index.get(&id).map(|&p| p as usize),
+            None => {
+                let found = self.entries.iter().position(|(i, _)| *i == id);
+                #[cfg(test)]
+                tests::count_scanned(found.map_or(self.entries.len(), |p| p + 1));
+                found
+            }
+        }
+    }
+
+    /// Keep the index after a push: note the last entry, or build the index when the entries
+    /// just grew past [`INDEX_FROM`].
+    #[inline]
+    fn index_last(&mut self) {
+        let len = self.entries.len();
+        match &mut self.index {
+            Some(index) => {
+                if let Some((id, _)) = self.entries.last() {
+                    // The first of a (buggy) duplicate push stays the one found, as in a scan.
+                    index.entry(*id).or_insert((len - 1) as u32);
+                }
+            }
+            None if len > INDEX_FROM => self.rebuild_index(),
+            None => {}
+        }
+    }
+
+    /// Index every entry afresh (or drop the index when the entries are few again).
+    fn rebuild_index(&mut self) {
+        if self.entries.len() <= INDEX_FROM {
+            self.index = None;
+            return;
+        }
+        let mut index = FxMap::default();
+        index.reserve(self.entries.capacity());
+        for (pos, (id, _)) in self.entries.iter().enumerate() {
+            index.entry(*id).or_insert(pos as u32);
+        }
+        self.index = Some(Box::new(index));
     }
 
     /// Append the interned field `id`, which the caller knows is not set yet: a builder
@@ -243,8 +350,13 @@ impl Fields {
             "push_distinct: {} is already set",
             id.name()
         );
+        if self.full() {
+            self.refuse();
+            return;
+        }
         self.present |= bit(id);
         self.entries.push((id, value));
+        self.index_last();
     }
 
     /// [`Fields::push_distinct`] for each pair, in order: the ids must be distinct from each
@@ -262,7 +374,7 @@ impl Fields {
         if self.present & bit(id) == 0 {
             return None;
         }
-        self.entries.iter().find(|(i, _)| *i == id).map(|(_, v)| v)
+        self.entries.get(self.position(id)?).map(|(_, v)| v)
     }
 
     pub fn get(&self, name: &str) -> Option<&Value> {
@@ -278,9 +390,14 @@ impl Fields {
 
     pub fn remove(&mut self, name: &str) -> Option<Value> {
         if let Some(id) = FieldId::lookup(name)
-            && let Some(pos) = self.entries.iter().position(|(i, _)| *i == id)
+            && let Some(pos) = self.position(id)
         {
-            return Some(self.entries.remove(pos).1);
+            let (_, value) = self.entries.remove(pos);
+            if self.index.is_some() {
+                // Later entries moved down one place.
+                self.rebuild_index();
+            }
+            return Some(value);
         }
         let pos = self.overflow.iter().position(|(n, _)| &**n == name)?;
         Some(self.overflow.remove(pos).1)
@@ -369,6 +486,63 @@ impl Serialize for Fields {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    thread_local! {
+        static SCANNED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    /// Count entries a lookup compared (this thread's tests only).
+    pub(super) fn count_scanned(n: usize) {
+        SCANNED.with(|s| s.set(s.get() + n));
+    }
+
+    fn scanned() -> usize {
+        SCANNED.with(std::cell::Cell::get)
+    }
+
+    #[test]
+    fn many_fields_are_set_and_read_in_linear_time() {
+        // 20,000 distinct names share the 64 summary bits, so without an index each insert and
+        // each lookup would scan the entries: about 20,000² / 2 comparisons per pass.
+        const N: usize = 20_000;
+        let names: Vec<String> = (0..N).map(|k| format!("test.linear.f{k}")).collect();
+        let before = scanned();
+        let mut f = Fields::new();
+        for (k, n) in names.iter().enumerate() {
+            f.insert(n, Value::Int(k as i64));
+        }
+        for (k, n) in names.iter().enumerate() {
+            f.insert(n, Value::Int(-(k as i64)));
+        }
+        for (k, n) in names.iter().enumerate() {
+            assert_eq!(f.get(n), Some(&Value::Int(-(k as i64))), "{n}");
+        }
+        let per_field = (scanned() - before) / N;
+        assert!(
+            per_field <= 3 * INDEX_FROM,
+            "{per_field} entries compared per field: not linear"
+        );
+        assert_eq!(f.len(), N);
+        // Removing keeps the index right: later fields moved down one place.
+        assert_eq!(f.remove(&names[10]), Some(Value::Int(-10)));
+        assert_eq!(f.get(&names[10]), None);
+        assert_eq!(f.get(&names[11]), Some(&Value::Int(-11)));
+        assert_eq!(f.get(&names[N - 1]), Some(&Value::Int(-((N - 1) as i64))));
+        f.insert(&names[10], Value::Int(7));
+        assert_eq!(f.get(&names[10]), Some(&Value::Int(7)));
+        assert_eq!(f.iter().last().map(|(n, _)| n), Some(names[10].as_str()));
+        // Decoding a stored event of as many fields gives them all.
+        let back = Fields::from_typed_json(&f.to_typed_json());
+        assert_eq!(back.len(), N);
+        assert_eq!(back.get(&names[10]), Some(&Value::Int(7)));
+        let pushed_ids: Vec<FieldId> = names
+            .iter()
+            .map(|n| FieldId::lookup(n).expect("interned"))
+            .collect();
+        let mut pushed = Fields::new();
+        pushed.extend_distinct(pushed_ids.iter().map(|id| (*id, Value::Null)));
+        assert_eq!(pushed.get_id(pushed_ids[N / 2]), Some(&Value::Null));
+    }
 
     #[test]
     fn interning_is_stable() {
@@ -486,5 +660,27 @@ mod tests {
         let mut f = Fields::new();
         f.push_distinct(id, Value::Int(1));
         f.push_distinct(id, Value::Int(2));
+    }
+
+    #[test]
+    fn a_limit_refuses_new_names_without_interning_them() {
+        let mut f = Fields::new();
+        f.insert("test.limit.kept", 1);
+        f.limit(3);
+        f.insert("test.limit.second", 2);
+        f.push_distinct(FieldId::intern("test.limit.third").unwrap(), Value::Int(3));
+        f.insert("test.limit.never.interned", 4);
+        f.insert_id(FieldId::intern("test.limit.fourth").unwrap(), Value::Int(4));
+        f.insert_json("", &serde_json::json!({"test": {"limit": {"nested": 5}}}));
+        // A name already set still changes.
+        f.insert("test.limit.kept", 10);
+        assert_eq!(f.len(), 3);
+        assert_eq!(f.get("test.limit.kept"), Some(&Value::Int(10)));
+        assert_eq!(FieldId::lookup("test.limit.never.interned"), None);
+        assert_eq!(FieldId::lookup("test.limit.nested"), None);
+        assert_eq!(f.unlimit(), 3);
+        assert_eq!(f.unlimit(), 0);
+        f.insert("test.limit.after", 6);
+        assert_eq!(f.len(), 4);
     }
 }

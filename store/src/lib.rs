@@ -20,6 +20,7 @@ pub mod clickhouse;
 pub mod conformance;
 mod cursor;
 mod error;
+mod search_text;
 pub mod sqlite;
 
 pub use clickhouse::ClickHouseStore;

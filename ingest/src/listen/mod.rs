@@ -38,7 +38,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use crate::framing::DEFAULT_MAX_FRAME_LEN;
-use crate::parse::{BodyFormat, Charset, DEFAULT_TIMEZONE, ParseContext};
+use crate::parse::{
+    BodyFormat, Charset, DEFAULT_MAX_FIELDS_PER_EVENT, DEFAULT_TIMEZONE, ParseContext,
+};
 
 pub use http::{DEFAULT_MAX_BODY_BYTES, HttpIngest, HttpTokens, http_router};
 pub use tcp::run_tcp;
@@ -58,15 +60,30 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// What a collector's configuration says about the records it receives, beside their region
 /// and time zone: carried into every record's [`ParseContext`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceTags {
     /// The department the sending devices belong to, e.g. `public-security`; set on every
-    /// event as `organization.name`.
+    /// event as `organization.name` (a sender's own value there is kept as
+    /// `onewall.sent.organization.name`).
     pub department: Option<Box<str>>,
     /// How text that is not ASCII is read. Default: UTF-8, else GB18030.
     pub charset: Charset,
     /// The body format the devices send, when auto-detection should not guess.
     pub format_hint: Option<BodyFormat>,
+    /// The most fields one record's parse sets; keys past it stay in the raw bytes only.
+    /// Default [`DEFAULT_MAX_FIELDS_PER_EVENT`].
+    pub max_fields_per_event: usize,
+}
+
+impl Default for SourceTags {
+    fn default() -> Self {
+        SourceTags {
+            department: None,
+            charset: Charset::default(),
+            format_hint: None,
+            max_fields_per_event: DEFAULT_MAX_FIELDS_PER_EVENT,
+        }
+    }
 }
 
 impl SourceTags {
@@ -75,6 +92,7 @@ impl SourceTags {
         ctx.charset = self.charset;
         ctx.format_hint = self.format_hint;
         ctx.department = self.department.clone();
+        ctx.max_fields_per_event = self.max_fields_per_event;
     }
 }
 
@@ -184,8 +202,17 @@ pub(crate) fn count_frame_error(reason: &'static str) {
 }
 
 /// Count an event that kept a parse error, by its format and the error's kind
-/// ([`crate::parse::parse_error_kind`]).
+/// ([`crate::parse::parse_error_kind`]), and the keys a record had past its listener's
+/// `max_fields_per_event` (`onewall_ingest_fields_truncated_total`).
 pub(crate) fn count_parse_error(event: &Event) {
+    static TRUNCATED: std::sync::OnceLock<Option<onewall_model::FieldId>> =
+        std::sync::OnceLock::new();
+    if let Some(id) =
+        TRUNCATED.get_or_init(|| onewall_model::FieldId::intern(crate::parse::FIELDS_TRUNCATED))
+        && let Some(onewall_model::Value::Int(n)) = event.fields.get_id(*id)
+    {
+        metrics::counter!("onewall_ingest_fields_truncated_total").increment((*n).max(0) as u64);
+    }
     if let Some(error) = &event.parse_error {
         metrics::counter!(
             "onewall_ingest_parse_errors_total",

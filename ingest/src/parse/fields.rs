@@ -72,3 +72,11 @@ pub const LOG_FORMAT: &str = "log.format";
 
 /// The department of the listener the record came in on (its `department` source tag).
 pub const ORGANIZATION_NAME: &str = "organization.name";
+
+/// The `organization.name` a record carried itself when its listener has a department, which
+/// wins (see [`ORGANIZATION_NAME`]).
+pub const SENT_ORGANIZATION_NAME: &str = "onewall.sent.organization.name";
+
+/// How many of a record's keys were not made fields because it had more than the listener's
+/// `max_fields_per_event` (an integer; absent when none were left out). The raw bytes keep them.
+pub const FIELDS_TRUNCATED: &str = "event.fields_truncated";

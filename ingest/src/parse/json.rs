@@ -17,9 +17,12 @@ const TIME_FIELDS: [&str; 3] = ["@timestamp", "timestamp", "time"];
 /// (`{"source":{"ip":..}}` sets `source.ip`), arrays kept as one list value. The event time is
 /// the first of `@timestamp`, `timestamp`, `time` that holds RFC 3339 text (that field then
 /// holds the time as a typed value); otherwise the receive time, and the field stays as sent.
+/// At most `ctx.max_fields_per_event` fields are set (see [`super::FIELDS_TRUNCATED`]); the
+/// listener's department wins over the record's `organization.name`.
 pub fn parse_json_object(obj: &Map<String, Json>, raw: &[u8], ctx: &ParseContext) -> Event {
     let mut event = Event::new(ctx.received, ctx.region, ctx.source.clone(), raw);
     event.format = Format::Json;
+    super::begin(&mut event, ctx);
     if let Some(dept) = &ctx.department {
         event
             .fields
@@ -33,11 +36,15 @@ pub fn parse_json_object(obj: &Map<String, Json>, raw: &[u8], ctx: &ParseContext
             && let Ok(t) = Timestamp::parse_rfc3339(text)
         {
             event.time = t;
-            event.fields.insert(name, Value::Time(t));
+            // Past the field bound the key may not be a field: nothing to retype then.
+            if event.fields.get(name).is_some() {
+                event.fields.insert(name, Value::Time(t));
+            }
             break;
         }
     }
     super::body::enrich_json(&mut event, ctx);
+    super::end(&mut event, ctx);
     event
 }
 

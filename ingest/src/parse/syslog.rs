@@ -41,7 +41,14 @@ pub fn parse_syslog_header(raw: &[u8], ctx: &ParseContext) -> Event {
 }
 
 fn parse_with(raw: &[u8], ctx: &ParseContext, bodies: bool) -> Event {
+    let mut event = parse_record(raw, ctx, bodies);
+    super::end(&mut event, ctx);
+    event
+}
+
+fn parse_record(raw: &[u8], ctx: &ParseContext, bodies: bool) -> Event {
     let mut event = Event::new(ctx.received, ctx.region, ctx.source.clone(), raw);
+    super::begin(&mut event, ctx);
     // A syslog header sets about a dozen fields: room for them and a few from the body, so the
     // vector does not grow field by field.
     event.fields.reserve(16);

@@ -342,7 +342,18 @@ pub(super) async fn search_events(
     }
     if let Some(text) = q.text.as_deref().filter(|t| !t.is_empty()) {
         let p = cond.bind(text);
-        cond.push(format!("position(raw, {p}) > 0"));
+        match crate::search_text::Gb18030Needle::of(text) {
+            // Raw bytes in GB18030 are found by the text's GB18030 bytes (spelled in hex, as
+            // they are not UTF-8), confirmed in the decoded fields.
+            Some(n) => {
+                let gbk = n.gb18030_hex();
+                let json = cond.bind(&n.json);
+                cond.push(format!(
+                    "(position(raw, {p}) > 0 OR (position(raw, unhex('{gbk}')) > 0 AND position(fields, {json}) > 0))"
+                ));
+            }
+            None => cond.push(format!("position(raw, {p}) > 0")),
+        }
     }
     cond.regions(&q.regions);
     let sql = format!(

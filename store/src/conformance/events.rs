@@ -185,6 +185,64 @@ pub async fn search_events_by_text(store: &dyn Store) {
     );
 }
 
+/// Text search finds Chinese text in records that arrived in GB18030 (GBK): the raw bytes
+/// hold GBK, the fields the decoded text. A GBK byte match that straddles two characters is
+/// not a match.
+pub async fn search_events_by_text_in_gbk_records(store: &dyn Store) {
+    let gbk = |s: &str| encoding_rs::GB18030.encode(s).0.into_owned();
+    let decoded = |b: &[u8]| encoding_rs::GB18030.decode(b).0.into_owned();
+    let t = day0().add_secs(9000);
+    let gbk_event = |at: Timestamp, raw: Vec<u8>| {
+        let mut e = event(at, "");
+        e.fields.insert(names::MESSAGE, decoded(&raw));
+        e.raw = raw.into_boxed_slice();
+        e
+    };
+    let line = "<23>May 25 11:11:56 localhost fwlog: 日志类型:WAF应用防护日志, 用户:张三, 登录失败";
+    let straddling = [0xB0, 0xB5, 0xC7, 0xA1];
+    assert!(
+        !decoded(&straddling).contains('登'),
+        "the two characters are not 登"
+    );
+    assert_eq!(gbk("登"), [0xB5, 0xC7]);
+    let events = vec![
+        gbk_event(t, gbk(line)),
+        event(t.add_secs(1), "app: 登录失败 user=李四"),
+        // B0B5 C7A1: the middle bytes are 登's, but the text holds neither.
+        gbk_event(t.add_secs(2), straddling.to_vec()),
+        gbk_event(
+            t.add_secs(3),
+            gbk("fwlog: 日志类型:用户认证, 用户:王五, 注销"),
+        ),
+    ];
+    assert_ne!(&*events[0].raw, line.as_bytes(), "the raw bytes are GBK");
+    write(store, events.clone()).await;
+    let text = |s: &str| EventQuery {
+        text: Some(s.to_owned()),
+        ..EventQuery::default()
+    };
+    let got = search(store, text("登录失败")).await;
+    assert_eq!(
+        event_ids(&got),
+        vec![events[1].id, events[0].id],
+        "GBK and UTF-8 records with the text"
+    );
+    let got = search(store, text("登")).await;
+    assert_eq!(
+        event_ids(&got),
+        vec![events[1].id, events[0].id],
+        "a byte match across two GBK characters is not the text"
+    );
+    let got = search(store, text("日志类型:用户认证")).await;
+    assert_eq!(event_ids(&got), vec![events[3].id], "mixed text");
+    let got = search(store, text("fwlog")).await;
+    assert_eq!(
+        event_ids(&got),
+        vec![events[3].id, events[0].id],
+        "ASCII text"
+    );
+}
+
 /// Filters on the common (indexed) fields, alone and together.
 pub async fn search_events_by_common_field(store: &dyn Store) {
     let t = day0().add_secs(3 * 3600);

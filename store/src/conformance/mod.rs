@@ -55,6 +55,7 @@ macro_rules! conformance_tests {
             duplicate_event_ids_are_ignored,
             search_events_by_time_range,
             search_events_by_text,
+            search_events_by_text_in_gbk_records,
             search_events_by_common_field,
             search_events_by_common_field_over_interleaved_batches,
             search_events_by_other_field,

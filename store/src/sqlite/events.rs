@@ -220,7 +220,18 @@ pub(super) fn search_events(conn: &mut Connection, q: &EventQuery) -> Result<Pag
     cond.after("time", cursor);
     if let Some(text) = q.text.as_deref().filter(|t| !t.is_empty()) {
         let p = cond.bind(text.as_bytes().to_vec());
-        cond.push(format!("instr(raw, {p}) > 0"));
+        match crate::search_text::Gb18030Needle::of(text) {
+            // Raw bytes in GB18030 are found by the text's GB18030 bytes, confirmed in the
+            // decoded fields (a match across two characters' bytes is not one).
+            Some(n) => {
+                let gbk = cond.bind(n.gb18030);
+                let json = cond.bind(n.json);
+                cond.push(format!(
+                    "(instr(raw, {p}) > 0 OR (instr(raw, {gbk}) > 0 AND instr(fields, {json}) > 0))"
+                ));
+            }
+            None => cond.push(format!("instr(raw, {p}) > 0")),
+        }
     }
     cond.regions(&q.regions);
 

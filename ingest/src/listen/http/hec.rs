@@ -215,6 +215,8 @@ fn parse_envelopes(body: &[u8], ctx: &ParseContext) -> (Vec<Event>, Option<Inval
             event.time = t;
         }
         apply_metadata(&mut event, &envelope);
+        // Indexed `fields` may name a department too: the listener's still wins.
+        crate::parse::stamp_department(&mut event.fields, ctx.department.as_deref());
         count_parse_error(&event);
         events.push(event);
     }
