@@ -35,7 +35,13 @@ impl Tmpfs {
     fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
         std::fs::create_dir_all(dir).unwrap();
         let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
             .arg(dir)
             .output();
         match out {
@@ -178,7 +184,9 @@ fn a_full_disk_refuses_new_events_says_so_and_recovers_by_itself() {
         accepted.push(req);
     }
     assert!(
-        eventually(Duration::from_secs(20), || (committed(&node) >= 50.0).then_some(())).is_some(),
+        eventually(Duration::from_secs(20), || (committed(&node) >= 50.0)
+            .then_some(()))
+        .is_some(),
         "the first events were not stored"
     );
 
@@ -231,16 +239,24 @@ fn a_full_disk_refuses_new_events_says_so_and_recovers_by_itself() {
     assert_eq!(status, 503, "/healthz on a full disk: {health}");
     assert_eq!(health["status"], "degraded", "{health}");
     assert!(
-        health["problems"]
-            .as_array()
-            .is_some_and(|p| p.iter().any(|p| p.as_str().is_some_and(|p| p.contains("disk full")))),
+        health["problems"].as_array().is_some_and(|p| p
+            .iter()
+            .any(|p| p.as_str().is_some_and(|p| p.contains("disk full")))),
         "{health}"
     );
     std::thread::sleep(Duration::from_secs(3));
     assert!(metric(&node, "onewall_disk_full_total") > 0.0);
-    assert!(metric(&node, r#"onewall_ingest_http_rejected_total{reason="disk_full"}"#) > 0.0);
+    assert!(
+        metric(
+            &node,
+            r#"onewall_ingest_http_rejected_total{reason="disk_full"}"#
+        ) > 0.0
+    );
     assert_eq!(
-        metric(&node, r#"onewall_ingest_http_rejected_total{reason="spool_full"}"#),
+        metric(
+            &node,
+            r#"onewall_ingest_http_rejected_total{reason="spool_full"}"#
+        ),
         0.0,
         "a full disk is not a full spool"
     );
@@ -305,7 +321,10 @@ fn a_full_disk_refuses_new_events_says_so_and_recovers_by_itself() {
     for req in &accepted {
         for tag in http_tags(*req) {
             if stored.get(&tag) != Some(&1) {
-                wrong.push(format!("{tag} (accepted) stored {:?} times", stored.get(&tag)));
+                wrong.push(format!(
+                    "{tag} (accepted) stored {:?} times",
+                    stored.get(&tag)
+                ));
             }
         }
     }

@@ -199,7 +199,8 @@ async fn healthz(State(s): State<ApiState>) -> Result<Response, ApiError> {
     let stats = s.store.stats().await?;
     let problems = onewall_model::health::Health::node().problems();
     if !problems.is_empty() {
-        let body = json!({ "status": "degraded", "problems": problems, "node": &*s.node, "store": stats });
+        let body =
+            json!({ "status": "degraded", "problems": problems, "node": &*s.node, "store": stats });
         return Ok((StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response());
     }
     Ok(Json(json!({ "status": "ok", "node": &*s.node, "store": stats })).into_response())

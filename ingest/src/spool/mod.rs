@@ -55,8 +55,8 @@ use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
 pub use codec::{DecodeError, crc32c};
-pub use disk::{disk_full_message, is_disk_full, reserve as disk_reserve, space};
 use disk::DiskWatch;
+pub use disk::{disk_full_message, is_disk_full, reserve as disk_reserve, space};
 use files::{Record, SegmentReader};
 
 /// How often the free space is measured while nothing is appended.
@@ -113,7 +113,11 @@ pub enum SpoolError {
     Full { dir: PathBuf, bytes: u64, max: u64 },
     /// The filesystem has less free space than the store's reserve. Retry later.
     #[error("disk full: {free} bytes free on the data directory's filesystem ({dir}), the store needs {reserve}", dir = .dir.display())]
-    DiskFull { dir: PathBuf, free: u64, reserve: u64 },
+    DiskFull {
+        dir: PathBuf,
+        free: u64,
+        reserve: u64,
+    },
     /// A file operation failed.
     #[error("spool {path}: {op}: {source}", path = .path.display())]
     Io {
