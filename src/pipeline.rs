@@ -337,10 +337,16 @@ pub fn open_spool(
             fsync,
             max_bytes: sp.max_bytes,
             segment_bytes: sp.segment_bytes,
+            disk_reserve_bytes: sp.disk_reserve_bytes,
         },
         tx,
     )
-    .map_err(|e| anyhow::anyhow!("store.spool.path: opening {}: {e}", dir.display()))
+    .map_err(|e| {
+        let disk = backend::disk_full(&dir, sp.disk_reserve_bytes)
+            .map(|d| format!(": {d}"))
+            .unwrap_or_default();
+        anyhow::anyhow!("store.spool.path: opening {}{disk}: {e}", dir.display())
+    })
 }
 
 /// Tell the spool everything before `end_seq` is stored. A failure only means a longer replay
@@ -357,15 +363,17 @@ async fn commit(spool: &Arc<Spool>, end_seq: u64) {
 }
 
 /// Take the listeners' batches into the spool (which hands them to the detect stage). A full
-/// spool holds TCP and TLS batches until there is room (their senders wait, the sockets stop
-/// being read); UDP batches are dropped and counted (`onewall_ingest_dropped_total{reason=
-/// "spool_full"}`), since a datagram sender cannot be slowed down.
+/// spool (or disk) holds TCP and TLS batches until there is room (their senders wait, the
+/// sockets stop being read); UDP batches are dropped and counted (`onewall_ingest_dropped_total
+/// {reason="spool_full"}` or `{reason="disk_full"}`), since a datagram sender cannot be slowed
+/// down. The warning is given once per 10 s at most, with how many refusals it held back.
 pub async fn spool_intake(
     spool: Arc<Spool>,
     mut batches: mpsc::Receiver<EventBatch>,
     shutdown: watch::Receiver<bool>,
 ) {
     let mut warned = None::<tokio::time::Instant>;
+    let mut held_back = 0u64;
     while let Some(mut batch) = batches.recv().await {
         let udp = batch.first().is_some_and(|e| {
             matches!(
@@ -381,16 +389,23 @@ pub async fn spool_intake(
                 Ok(_) => break,
                 Err((SpoolError::Closed, _)) => return,
                 Err((e, back)) => {
+                    let reason = match e {
+                        SpoolError::DiskFull { .. } => "disk_full",
+                        _ => "spool_full",
+                    };
                     if warned.is_none_or(|at| at.elapsed() > Duration::from_secs(10)) {
-                        warn!(error = %e, "spool takes no more now; pushing back on syslog");
+                        warn!(error = %e, held_back, "spool takes no more now; pushing back on syslog");
                         warned = Some(tokio::time::Instant::now());
+                        held_back = 0;
+                    } else {
+                        held_back += 1;
                     }
                     if udp || *shutdown.borrow() {
                         if !udp {
                             error!(events = back.len(), error = %e,
                                 "stopping with the spool full: events not spooled are dropped");
                         }
-                        counter!("onewall_ingest_dropped_total", "reason" => "spool_full")
+                        counter!("onewall_ingest_dropped_total", "reason" => reason)
                             .increment(back.len() as u64);
                         break;
                     }

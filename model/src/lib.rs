@@ -14,6 +14,7 @@ pub mod event;
 pub mod federation;
 pub mod field;
 pub mod hash;
+pub mod health;
 pub mod id;
 pub mod incident;
 pub mod region;

@@ -97,6 +97,11 @@ pub struct SpoolConfig {
     pub max_bytes: u64,
     /// Size at which a new segment file is started.
     pub segment_bytes: u64,
+    /// Free space kept on the spool's filesystem for the store's writes (or a tenth of the
+    /// filesystem, if smaller): below it, new events are refused as "disk full" (TCP is
+    /// pushed back, HTTP gets 503, UDP is dropped and counted) while the store goes on.
+    /// 0: no reserve (appends stop only when a write finds the disk full).
+    pub disk_reserve_bytes: u64,
 }
 
 impl Default for SpoolConfig {
@@ -107,6 +112,7 @@ impl Default for SpoolConfig {
             fsync_interval_ms: 200,
             max_bytes: 4 << 30,
             segment_bytes: 64 << 20,
+            disk_reserve_bytes: 256 << 20,
         }
     }
 }

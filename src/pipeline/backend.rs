@@ -18,6 +18,15 @@ pub struct Opened {
     pub describe: String,
 }
 
+/// When opening something in `dir` failed: "disk full: ..." if its filesystem has less free
+/// space than the store's reserve (SQLite only says "disk I/O error").
+pub fn disk_full(dir: &std::path::Path, reserve: u64) -> Option<String> {
+    use onewall_ingest::spool::{disk_full_message, disk_reserve, space};
+    let (free, total) = space(dir).ok()?;
+    let reserve = disk_reserve(reserve, total).max(1);
+    (free < reserve).then(|| disk_full_message(free, reserve))
+}
+
 /// Open `[store]`'s backend; errors name the key at fault.
 pub async fn open(cfg: &StoreConfig) -> anyhow::Result<Opened> {
     match cfg.backend.as_str() {
@@ -46,8 +55,13 @@ pub async fn open(cfg: &StoreConfig) -> anyhow::Result<Opened> {
             })
         }
         _ => {
-            let store = SqliteStore::open(&cfg.path)
-                .with_context(|| format!("store.path: opening {}", cfg.path.display()))?;
+            let store = SqliteStore::open(&cfg.path).map_err(|e| {
+                let e = anyhow::Error::from(e);
+                let disk = disk_full(&cfg.path, cfg.spool.disk_reserve_bytes)
+                    .map(|d| format!(": {d}"))
+                    .unwrap_or_default();
+                e.context(format!("store.path: opening {}{disk}", cfg.path.display()))
+            })?;
             Ok(Opened {
                 store: Arc::new(store),
                 batching: Batching::EMBEDDED,

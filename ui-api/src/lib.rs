@@ -199,13 +199,18 @@ async fn not_found() -> ApiError {
     ApiError::not_found("no such endpoint")
 }
 
-/// Liveness and the store's counts (open).
-#[utoipa::path(get, path = "/healthz", security(()), responses((status = 200, description = "ok")))]
-async fn healthz(State(s): State<ApiState>) -> Result<Json<serde_json::Value>, ApiError> {
+/// Liveness and the store's counts (open). While a component reports a problem (the disk is
+/// full, ...) the answer is 503 `{"status": "degraded", "problems": [...]}`.
+#[utoipa::path(get, path = "/healthz", security(()), responses((status = 200, description = "ok"), (status = 503, description = "degraded: the problems are listed")))]
+async fn healthz(State(s): State<ApiState>) -> Result<Response, ApiError> {
     let stats = s.store.stats().await?;
-    Ok(Json(
-        json!({ "status": "ok", "node": &*s.node, "store": stats }),
-    ))
+    let problems = onewall_model::health::Health::node().problems();
+    if !problems.is_empty() {
+        let body =
+            json!({ "status": "degraded", "problems": problems, "node": &*s.node, "store": stats });
+        return Ok((StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response());
+    }
+    Ok(Json(json!({ "status": "ok", "node": &*s.node, "store": stats })).into_response())
 }
 
 /// Prometheus metrics (open unless `auth.metrics_open = false`).

@@ -97,8 +97,9 @@ impl HttpIngest {
         ctx
     }
 
-    /// Send events down the channel in batches; `Err` when the pipeline is gone.
-    async fn send(&self, collector: &'static str, events: Vec<Event>) -> Result<(), Closed> {
+    /// Send events down the channel in batches; `Err` when the pipeline is gone or the spool
+    /// refuses them.
+    async fn send(&self, collector: &'static str, events: Vec<Event>) -> Result<(), Refused> {
         if let Some(spool) = &self.spool {
             // One record for the whole request: all of it is accepted, or none.
             let n = events.len() as u64;
@@ -109,10 +110,12 @@ impl HttpIngest {
                     Ok(())
                 }
                 Err((e, _)) => {
-                    metrics::counter!("onewall_ingest_http_rejected_total", "reason" => "spool_full")
-                        .increment(1);
-                    warn!(collector, error = %e, "refusing http ingest: the spool takes no more now");
-                    Err(Closed)
+                    let refused = Refused::spool(&e);
+                    count_rejected(refused.reason);
+                    if let Some(held_back) = super::REFUSALS.ready() {
+                        warn!(collector, error = %e, held_back, "refusing http ingest: the spool takes no more now");
+                    }
+                    Err(refused)
                 }
             };
         }
@@ -122,7 +125,7 @@ impl HttpIngest {
             let n = batch.len() as u64;
             if self.tx.send(batch).await.is_err() {
                 warn!(collector, "event channel closed, refusing http ingest");
-                return Err(Closed);
+                return Err(Refused::closed());
             }
             metrics::counter!("onewall_ingest_events_total", "source" => collector).increment(n);
         }
@@ -130,9 +133,49 @@ impl HttpIngest {
     }
 }
 
-/// The pipeline is not taking events.
+/// Why the pipeline is not taking events: the `onewall_ingest_http_rejected_total` reason and
+/// what the client is told.
 #[derive(Debug)]
-struct Closed;
+struct Refused {
+    reason: &'static str,
+    message: String,
+}
+
+impl Refused {
+    fn closed() -> Refused {
+        Refused {
+            reason: "closed",
+            message: "ingest takes no more events now; retry later".into(),
+        }
+    }
+
+    fn spool(e: &crate::spool::SpoolError) -> Refused {
+        use crate::spool::SpoolError;
+        match e {
+            SpoolError::DiskFull { free, reserve, .. } => Refused {
+                reason: "disk_full",
+                message: format!(
+                    "{}; retry later",
+                    crate::spool::disk_full_message(*free, *reserve)
+                ),
+            },
+            SpoolError::Full { .. } => Refused {
+                reason: "spool_full",
+                message: "the spool is full: the store is behind; retry later".into(),
+            },
+            SpoolError::Closed => Refused::closed(),
+            _ => Refused {
+                reason: "spool_error",
+                message: "ingest cannot spool events now; retry later".into(),
+            },
+        }
+    }
+
+    /// The message when the disk is full (which clients should be told as such).
+    fn disk_full(&self) -> Option<&str> {
+        (self.reason == "disk_full").then_some(&*self.message)
+    }
+}
 
 /// The HTTP collectors' router: `POST /api/v1/ingest`; `POST /_bulk`, `POST /{index}/_bulk`
 /// and the few read endpoints Elasticsearch shippers probe at startup; `POST
@@ -214,11 +257,11 @@ async fn ingest(
         }
     };
     let accepted = events.len();
-    if state.send(COLLECTOR, events).await.is_err() {
+    if let Err(refused) = state.send(COLLECTOR, events).await {
         return error(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
-            "ingest takes no more events now; retry later",
+            &refused.message,
         );
     }
     (StatusCode::OK, Json(json!({ "accepted": accepted }))).into_response()

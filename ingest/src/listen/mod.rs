@@ -287,6 +287,43 @@ pub(crate) async fn shutdown_requested(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stop| *stop).await;
 }
 
+/// [`Throttle`] for a warning that many tasks give (every refused HTTP request): one line per
+/// interval at most, saying how many it held back since the last.
+#[derive(Debug)]
+pub(crate) struct SharedThrottle {
+    last: std::sync::Mutex<Option<Instant>>,
+    held_back: std::sync::atomic::AtomicU64,
+}
+
+impl SharedThrottle {
+    pub const fn new() -> SharedThrottle {
+        SharedThrottle {
+            last: std::sync::Mutex::new(None),
+            held_back: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// `Some(lines held back since the last one)` when a line may be written now.
+    pub fn ready(&self) -> Option<u64> {
+        use std::sync::atomic::Ordering;
+        let now = Instant::now();
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        match *last {
+            Some(at) if now.duration_since(at) < Throttle::INTERVAL => {
+                self.held_back.fetch_add(1, Ordering::Relaxed);
+                None
+            }
+            _ => {
+                *last = Some(now);
+                Some(self.held_back.swap(0, Ordering::Relaxed))
+            }
+        }
+    }
+}
+
+/// Refused HTTP requests (a full spool or disk), logged at most once per interval.
+pub(crate) static REFUSALS: SharedThrottle = SharedThrottle::new();
+
 /// Lets a warning through at most once per interval, so a flood of bad input cannot flood the
 /// log; what it holds back is still counted by the metrics.
 #[derive(Debug, Default)]

@@ -32,8 +32,15 @@
 //! drops and counts. Metrics: `onewall_spool_bytes`, `onewall_spool_segments`,
 //! `onewall_spool_appended_events_total`, `onewall_spool_replayed_events_total` (delivered
 //! from the files), `onewall_spool_full_total`, `onewall_spool_corrupt_records_total`.
+//!
+//! When the free space on the spool's filesystem is below `disk_reserve_bytes` (kept for the
+//! store), or a write finds the disk full, it refuses with [`SpoolError::DiskFull`] instead
+//! (`onewall_disk_full_total`; see `disk`), and takes events again by itself once space
+//! returns. While the disk is short, a segment whose events are all stored is given back at
+//! once rather than when it would have rolled over.
 
 mod codec;
+mod disk;
 mod files;
 
 use std::collections::BTreeMap;
@@ -48,7 +55,12 @@ use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
 pub use codec::{DecodeError, crc32c};
+use disk::DiskWatch;
+pub use disk::{disk_full_message, is_disk_full, reserve as disk_reserve, space};
 use files::{Record, SegmentReader};
+
+/// How often the free space is measured while nothing is appended.
+const DISK_WATCH_EVERY: Duration = Duration::from_secs(1);
 
 /// When appended records are forced to disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +84,9 @@ pub struct SpoolOptions {
     pub max_bytes: u64,
     /// A new segment is started when the current one reaches this size.
     pub segment_bytes: u64,
+    /// Appends are refused while the spool's filesystem has less free space than this (or a
+    /// tenth of the filesystem, if smaller): it is kept for the store's writes.
+    pub disk_reserve_bytes: u64,
 }
 
 /// Events delivered to the pipeline: `events[i]` has sequence number `first_seq + i`.
@@ -96,6 +111,13 @@ pub enum SpoolError {
     /// The spool holds `max_bytes`: the store is behind. Retry later.
     #[error("spool {dir} is full ({bytes} of {max} bytes): the store is behind", dir = .dir.display())]
     Full { dir: PathBuf, bytes: u64, max: u64 },
+    /// The filesystem has less free space than the store's reserve. Retry later.
+    #[error("disk full: {free} bytes free on the data directory's filesystem ({dir}), the store needs {reserve}", dir = .dir.display())]
+    DiskFull {
+        dir: PathBuf,
+        free: u64,
+        reserve: u64,
+    },
     /// A file operation failed.
     #[error("spool {path}: {op}: {source}", path = .path.display())]
     Io {
@@ -164,6 +186,7 @@ pub struct Spool {
     state: Mutex<State>,
     /// Wakes the reader (catch-up started, or closed) and the fsync thread (closed).
     wake: Condvar,
+    disk: DiskWatch,
 }
 
 impl Spool {
@@ -215,11 +238,15 @@ impl Spool {
             closed: false,
         };
         state.publish();
+        let disk = DiskWatch::new(opts.dir.clone(), opts.disk_reserve_bytes);
         let spool = Arc::new(Spool {
             opts,
             state: Mutex::new(state),
             wake: Condvar::new(),
+            disk,
         });
+        // Measured at once, so the gauge and the health condition are right from the start.
+        let _ = spool.disk.room();
         let reader = spool.clone();
         std::thread::Builder::new()
             .name("onewall-spool".into())
@@ -232,6 +259,11 @@ impl Spool {
                 .spawn(move || syncer.sync_every(every))
                 .map_err(|e| SpoolError::io(&spool.opts.dir, "starting the fsync thread", e))?;
         }
+        let watcher = spool.clone();
+        std::thread::Builder::new()
+            .name("onewall-spool-disk".into())
+            .spawn(move || watcher.watch_disk(DISK_WATCH_EVERY))
+            .map_err(|e| SpoolError::io(&spool.opts.dir, "starting the disk watch", e))?;
         Ok(spool)
     }
 
@@ -256,6 +288,9 @@ impl Spool {
         if st.closed {
             return Err((SpoolError::Closed, events));
         }
+        if let Err((free, reserve)) = self.disk.room() {
+            return Err((self.disk_full(free, reserve), events));
+        }
         let bytes = st.bytes();
         if bytes >= self.opts.max_bytes {
             counter!("onewall_spool_full_total").increment(1);
@@ -269,9 +304,9 @@ impl Spool {
             ));
         }
         if st.active_len() >= self.opts.segment_bytes
-            && let Err(e) = self.roll(&mut st)
+            && let Err(e) = self.roll(&mut st, true)
         {
-            return Err((e, events));
+            return Err((self.classify(e), events));
         }
         let first_seq = st.next_seq;
         let offset = st.active_len();
@@ -279,6 +314,10 @@ impl Spool {
         if let Err(e) = files::write_record(&mut st.active, &record, &payload) {
             // A short write would leave a torn record; cut the file back to where it was.
             let _ = st.active.set_len(offset);
+            if disk::is_disk_full(&e) {
+                let (free, reserve) = self.disk.refused();
+                return Err((self.disk_full(free, reserve), events));
+            }
             return Err((
                 SpoolError::io(
                     &files::segment_path(&self.opts.dir, st.active_first),
@@ -298,14 +337,12 @@ impl Spool {
         if self.opts.fsync == Fsync::Always {
             if let Err(e) = st.active.sync_data() {
                 // The record is written but may not be durable; the caller must not ack.
-                return Err((
-                    SpoolError::io(
-                        &files::segment_path(&self.opts.dir, active_first),
-                        "fsync",
-                        e,
-                    ),
-                    events,
-                ));
+                let e = SpoolError::io(
+                    &files::segment_path(&self.opts.dir, active_first),
+                    "fsync",
+                    e,
+                );
+                return Err((self.classify(e), events));
             }
             st.dirty = false;
         }
@@ -348,10 +385,32 @@ impl Spool {
         }
     }
 
-    /// Start a new segment at the next sequence number.
-    fn roll(&self, st: &mut State) -> Result<(), SpoolError> {
+    /// A disk-full refusal, counted.
+    fn disk_full(&self, free: u64, reserve: u64) -> SpoolError {
+        counter!("onewall_disk_full_total").increment(1);
+        SpoolError::DiskFull {
+            dir: self.opts.dir.clone(),
+            free,
+            reserve,
+        }
+    }
+
+    /// An I/O error that says the disk is full becomes [`SpoolError::DiskFull`].
+    fn classify(&self, e: SpoolError) -> SpoolError {
+        match e {
+            SpoolError::Io { source, .. } if disk::is_disk_full(&source) => {
+                let (free, reserve) = self.disk.refused();
+                self.disk_full(free, reserve)
+            }
+            e => e,
+        }
+    }
+
+    /// Start a new segment at the next sequence number; `sync`: force the one it ends to disk
+    /// first (not needed when its events are all stored).
+    fn roll(&self, st: &mut State, sync: bool) -> Result<(), SpoolError> {
         let dir = &self.opts.dir;
-        if self.opts.fsync != Fsync::Never {
+        if sync && self.opts.fsync != Fsync::Never {
             st.active.sync_data().map_err(|e| {
                 SpoolError::io(&files::segment_path(dir, st.active_first), "fsync", e)
             })?;
@@ -372,6 +431,16 @@ impl Spool {
                 return Ok(());
             }
             st.committed = end_seq;
+            // Everything appended is stored: while the disk is short, or once the segment is
+            // a quarter full, start a new one so this one can go now rather than when it
+            // would have rolled over (a mostly idle spool would keep it for good).
+            if end_seq >= st.next_seq
+                && st.active_len() > 0
+                && (st.active_len() >= self.opts.segment_bytes / 4 || self.disk.short())
+                && let Err(e) = self.roll(&mut st, false)
+            {
+                warn!(error = %e, "spool: cannot start a new segment to free a stored one");
+            }
             let active = st.active_first;
             files::delete_committed(&self.opts.dir, &mut st.segments, end_seq, Some(active));
             st.publish();
@@ -441,6 +510,24 @@ impl Spool {
             if let Err(e) = self.sync() {
                 error!(error = %e, "spool: fsync failed");
             }
+        }
+    }
+
+    /// Measure the free space every so often, so the gauge and the health condition follow
+    /// the disk while nothing is appended (space freed while senders wait is noticed).
+    fn watch_disk(&self, every: Duration) {
+        loop {
+            {
+                let st = self.lock();
+                let (st, _) = self
+                    .wake
+                    .wait_timeout_while(st, every, |s| !s.closed)
+                    .unwrap_or_else(|p| p.into_inner());
+                if st.closed {
+                    return;
+                }
+            }
+            let _ = self.disk.room();
         }
     }
 
@@ -551,7 +638,7 @@ impl Spool {
             if pos.segment == st.active_first {
                 // Cannot skip what is still being appended to; start a new segment and go on
                 // from there.
-                if let Err(e) = self.roll(&mut st) {
+                if let Err(e) = self.roll(&mut st, true) {
                     error!(error = %e, "spool: cannot start a new segment");
                 }
                 st.catchup = Some(Position {

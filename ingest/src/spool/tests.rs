@@ -26,6 +26,7 @@ fn opts(dir: &Path, max_bytes: u64, segment_bytes: u64) -> SpoolOptions {
         fsync: Fsync::Never,
         max_bytes,
         segment_bytes,
+        disk_reserve_bytes: 0,
     }
 }
 
@@ -202,5 +203,34 @@ fn full_spool_refuses_and_gives_the_events_back_until_committed() {
     spool.commit(appended).unwrap();
     assert!(spool.bytes() < 16 << 10);
     spool.append(refused.1).unwrap();
+    spool.close();
+}
+
+#[test]
+fn a_wholly_stored_segment_is_given_back_before_it_fills() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tx, mut rx) = mpsc::channel(1024);
+    let spool = Spool::open(opts(dir.path(), 1 << 30, 64 << 10), tx).unwrap();
+    // A quarter of a segment, all stored: before, the segment stayed until it filled, so a
+    // spool that was mostly idle kept up to a whole segment of stored events on the disk.
+    let mut n = 0;
+    while spool.bytes() < 16 << 10 {
+        n += spool.append(events("stored", 10)).map(|_| 10).unwrap();
+    }
+    assert_eq!(receive(&mut rx, n).len(), n);
+    spool.commit(n as u64).unwrap();
+    assert_eq!(spool.bytes(), 0);
+    assert_eq!(files::list_segments(dir.path()).unwrap().len(), 1);
+    // The numbering goes on, and a restart replays only what was not stored.
+    assert_eq!(spool.append(events("pending", 1)).unwrap(), n as u64);
+    assert_eq!(receive(&mut rx, 1).len(), 1);
+    spool.close();
+    drop(spool);
+    let (tx, mut rx) = mpsc::channel(1024);
+    let spool = Spool::open(opts(dir.path(), 1 << 30, 64 << 10), tx).unwrap();
+    let got = receive(&mut rx, 1);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].0, n as u64);
+    assert!(rx.try_recv().is_err());
     spool.close();
 }

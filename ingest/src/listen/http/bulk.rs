@@ -320,11 +320,11 @@ async fn run_bulk(
     if errors {
         count_rejected("bulk_item");
     }
-    if state.send(COLLECTOR, events).await.is_err() {
+    if let Err(refused) = state.send(COLLECTOR, events).await {
         return es_error(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable_shards_exception",
-            "ingest is not running",
+            refused.disk_full().unwrap_or("ingest is not running"),
         );
     }
     let took = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);

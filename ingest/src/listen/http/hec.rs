@@ -107,8 +107,9 @@ fn admit(
 
 /// Send what was read, then answer for the first invalid envelope, if any.
 async fn finish(state: &HttpIngest, events: Vec<Event>, invalid: Option<Invalid>) -> Response {
-    if state.send(COLLECTOR, events).await.is_err() {
-        return reply(StatusCode::SERVICE_UNAVAILABLE, "Server is busy", 9);
+    if let Err(refused) = state.send(COLLECTOR, events).await {
+        let text = refused.disk_full().unwrap_or("Server is busy");
+        return reply(StatusCode::SERVICE_UNAVAILABLE, text, 9);
     }
     match invalid {
         None => success(),
