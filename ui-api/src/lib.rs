@@ -46,6 +46,7 @@ pub mod deliveries;
 mod error;
 pub mod export;
 pub mod federation;
+pub mod health;
 pub mod mask;
 mod openapi;
 mod params;
@@ -192,13 +193,23 @@ async fn not_found() -> ApiError {
     ApiError::not_found("no such endpoint")
 }
 
-/// Liveness and the store's counts (open).
-#[utoipa::path(get, path = "/healthz", security(()), responses((status = 200, description = "ok")))]
-async fn healthz(State(s): State<ApiState>) -> Result<Json<serde_json::Value>, ApiError> {
+/// Liveness and the store's counts (open); a supervised task that panicked is listed
+/// ([`health`]).
+#[utoipa::path(get, path = "/healthz", security(()), responses((status = 200, description = "ok or degraded"), (status = 503, description = "a task is down")))]
+async fn healthz(
+    State(s): State<ApiState>,
+    tasks: Option<Extension<health::TaskHealth>>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let stats = s.store.stats().await?;
-    Ok(Json(
-        json!({ "status": "ok", "node": &*s.node, "store": stats }),
-    ))
+    let (code, status, tasks) = tasks.map_or_else(
+        || health::TaskHealth::default().verdict(),
+        |Extension(t)| t.verdict(),
+    );
+    let mut body = json!({ "status": status, "node": &*s.node, "store": stats });
+    if !tasks.is_empty() {
+        body["tasks"] = json!(tasks);
+    }
+    Ok((code, Json(body)))
 }
 
 /// Prometheus metrics (open unless `auth.metrics_open = false`).
