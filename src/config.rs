@@ -95,6 +95,10 @@ pub struct SyslogConfig {
     pub max_connections: usize,
     /// Seconds a TCP or TLS connection may send nothing before it is closed; 0 never closes.
     pub idle_timeout_secs: u64,
+    /// `SO_RCVBUF` asked for the UDP socket, in bytes (the kernel caps it at
+    /// `net.core.rmem_max`). What overflows it is dropped by the kernel and counted in
+    /// `onewall_ingest_udp_kernel_dropped_total{listener="syslog"}`.
+    pub udp_recv_buffer_bytes: usize,
     /// GB/T 2260 code of the region the senders are in; empty means the node's region.
     pub region: String,
     /// Department the sending devices belong to (a tag on every event); empty for none.
@@ -117,6 +121,7 @@ impl Default for SyslogConfig {
             max_frame_bytes: 64 * 1024,
             max_connections: 1024,
             idle_timeout_secs: 3600,
+            udp_recv_buffer_bytes: onewall_ingest::listen::DEFAULT_RECV_BUFFER_BYTES,
             region: String::new(),
             department: String::new(),
             charset: "auto".into(),
@@ -572,6 +577,10 @@ pub fn resolve(config: Config) -> Result<Resolved, ConfigErrors> {
     let positive = [
         ("syslog.max_frame_bytes", config.syslog.max_frame_bytes),
         ("syslog.max_connections", config.syslog.max_connections),
+        (
+            "syslog.udp_recv_buffer_bytes",
+            config.syslog.udp_recv_buffer_bytes,
+        ),
         ("http.max_body_bytes", config.http.max_body_bytes),
         ("pipeline.batch_size", config.pipeline.batch_size),
         ("pipeline.queue_batches", config.pipeline.queue_batches),

@@ -16,6 +16,7 @@ mod replay;
 mod rules_cli;
 mod rules_streams;
 mod serve;
+mod supervise;
 mod users_cli;
 
 /// The node allocates and frees many small buffers per event on several threads (parsed

@@ -68,12 +68,13 @@ impl Pipeline {
         batching: Batching,
         clock: clock::ClockCheck,
         shutdown: watch::Receiver<bool>,
+        health: onewall_api::health::TaskHealth,
     ) -> anyhow::Result<Pipeline> {
         correlation.resume_from(&*store).await?;
         let (to_store, from_detect) = mpsc::channel::<Detected>(queue_batches);
         let detect = std::thread::Builder::new()
             .name("onewall-detect".into())
-            .spawn(move || detect_stage(&rules, events, to_store, clock))?;
+            .spawn(move || detect_stage(&rules, events, to_store, clock, &health))?;
         let store = tokio::spawn(store_stage(
             store,
             spool,
@@ -107,6 +108,7 @@ fn detect_stage(
     mut events: mpsc::Receiver<Spooled>,
     to_store: mpsc::Sender<Detected>,
     clock: clock::ClockCheck,
+    health: &onewall_api::health::TaskHealth,
 ) {
     let mut skew_warnings = clock::SkewWarnings::default();
     while let Some(spooled) = events.blocking_recv() {
@@ -117,10 +119,24 @@ fn detect_stage(
             .set(events.len() as f64);
         let mut alerts = Vec::new();
         let started = Instant::now();
-        // One rule set per batch: a reload takes effect between batches.
-        rules
-            .current()
-            .match_batch(&batch, Timestamp::now(), &mut alerts);
+        // One rule set per batch: a reload takes effect between batches. A panic in the rules
+        // costs that batch its alerts, not the stage: counted, shown by /healthz, stored.
+        let matched = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            rules
+                .current()
+                .match_batch(&batch, Timestamp::now(), &mut alerts)
+        }));
+        if let Err(payload) = matched {
+            crate::supervise::count_panic("detect");
+            health.panicked("detect", Timestamp::now());
+            health.restarted("detect");
+            error!(
+                panic = crate::supervise::panic_message(&*payload),
+                events = batch.len(),
+                "detect stage panicked on a batch; its events are stored without alerts"
+            );
+            alerts.clear();
+        }
         busy("detect", started);
         counter!("onewall_rules_events_matched_total").increment(batch.len() as u64);
         counter!("onewall_rules_alerts_total").increment(alerts.len() as u64);

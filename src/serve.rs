@@ -16,6 +16,7 @@ use tracing::{error, info, warn};
 
 use crate::config::{self, Resolved};
 use crate::pipeline::Pipeline;
+use crate::supervise::supervise;
 
 mod playbooks;
 
@@ -121,6 +122,9 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
     let (spooled_tx, spooled_rx) = mpsc::channel(r.config.pipeline.queue_batches);
     let spool = crate::pipeline::open_spool(&r.config.store, spooled_tx)?;
     let (events_tx, events_rx) = mpsc::channel::<EventBatch>(r.config.pipeline.queue_batches);
+    // Listeners and the detect stage run supervised: a panic is counted, recovered from and
+    // shown by /healthz.
+    let health = onewall_api::health::TaskHealth::default();
     // The correlation rules come with the rule set (and are reloaded with it).
     let correlation = crate::correlation::CorrelationStage::new(
         live_rules.handle(),
@@ -141,6 +145,7 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
             r.config.pipeline.max_future_skew_secs,
         ),
         shutdown.clone(),
+        health.clone(),
     )
     .await?;
     let intake = tokio::spawn(crate::pipeline::spool_intake(
@@ -161,25 +166,55 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
             secs => Some(Duration::from_secs(secs)),
         },
         tags: r.syslog_source.tags.clone(),
+        recv_buffer_bytes: r.config.syslog.udp_recv_buffer_bytes,
         ..onewall_ingest::listen::ListenerConfig::new(collector, r.syslog_source.region)
     };
     let mut announce = Vec::new();
     if let Some(sock) = udp {
         announce.push(format!("syslog_udp {}", sock.local_addr()?));
-        listeners.push(tokio::spawn(onewall_ingest::listen::run_udp(
-            sock,
+        let sock = sock.into_std()?;
+        count_udp_drops(&sock, "syslog", &shutdown, &mut listeners);
+        let (cfg, tx, stop) = (
             listener_config("syslog_udp"),
             events_tx.clone(),
             shutdown.clone(),
+        );
+        listeners.push(tokio::spawn(supervise(
+            "syslog_udp",
+            health.clone(),
+            shutdown.clone(),
+            move || {
+                let sock = udp_clone(&sock)?;
+                Ok(onewall_ingest::listen::run_udp(
+                    sock,
+                    cfg.clone(),
+                    tx.clone(),
+                    stop.clone(),
+                ))
+            },
         )));
     }
     if let Some(sock) = tcp {
         announce.push(format!("syslog_tcp {}", sock.local_addr()?));
-        listeners.push(tokio::spawn(onewall_ingest::listen::run_tcp(
-            sock,
+        let sock = sock.into_std()?;
+        let (cfg, tx, stop) = (
             listener_config("syslog_tcp"),
             events_tx.clone(),
             shutdown.clone(),
+        );
+        listeners.push(tokio::spawn(supervise(
+            "syslog_tcp",
+            health.clone(),
+            shutdown.clone(),
+            move || {
+                let sock = tcp_clone(&sock)?;
+                Ok(onewall_ingest::listen::run_tcp(
+                    sock,
+                    cfg.clone(),
+                    tx.clone(),
+                    stop.clone(),
+                ))
+            },
         )));
     }
     let mut tls_reload = None;
@@ -188,12 +223,26 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("syslog.tls: {e}"))?;
         let (certs_tx, certs_rx) = watch::channel(certs);
         announce.push(format!("syslog_tls {}", sock.local_addr()?));
-        listeners.push(tokio::spawn(onewall_ingest::listen::run_tls(
-            sock,
+        let sock = sock.into_std()?;
+        let (cfg, tx, stop) = (
             listener_config("syslog_tls"),
-            certs_rx,
             events_tx.clone(),
             shutdown.clone(),
+        );
+        listeners.push(tokio::spawn(supervise(
+            "syslog_tls",
+            health.clone(),
+            shutdown.clone(),
+            move || {
+                let sock = tcp_clone(&sock)?;
+                Ok(onewall_ingest::listen::run_tls(
+                    sock,
+                    cfg.clone(),
+                    certs_rx.clone(),
+                    tx.clone(),
+                    stop.clone(),
+                ))
+            },
         )));
         tls_reload = Some((settings, certs_tx));
     }
@@ -204,12 +253,23 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
         flow.listener.batch_linger = Duration::from_millis(r.config.pipeline.batch_linger_ms);
         flow.listener.tags.department = r.flow.department.clone();
         flow.netflow = r.flow.settings;
+        let sock = sock.into_std()?;
+        count_udp_drops(&sock, name, &shutdown, &mut listeners);
         let (tx, stop) = (events_tx.clone(), shutdown.clone());
-        listeners.push(tokio::spawn(async move {
-            if let Err(e) = run_flow(sock, flow, tx, stop).await {
-                error!(collector = name, error = %e, "flow listener failed");
-            }
-        }));
+        listeners.push(tokio::spawn(supervise(
+            name,
+            health.clone(),
+            shutdown.clone(),
+            move || {
+                let sock = udp_clone(&sock)?;
+                let (flow, tx, stop) = (flow.clone(), tx.clone(), stop.clone());
+                Ok(async move {
+                    if let Err(e) = run_flow(sock, flow, tx, stop).await {
+                        error!(collector = name, error = %e, "flow listener failed");
+                    }
+                })
+            },
+        )));
     }
     let reload = tokio::spawn(reload_on_sighup(
         tls_reload,
@@ -236,6 +296,7 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
     };
     let api = onewall_api::router(api_state.clone());
     let api = crate::federation::wire_api(api, api_state, &federation);
+    let api = api.layer(axum::Extension(health.clone()));
     // The delivery log (GET /api/v1/deliveries) reads the playbooks' outbox.
     let api = match &playbooks {
         Some(p) => api.layer(axum::Extension(onewall_api::deliveries::DeliveryLog(
@@ -342,6 +403,39 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
     }
     info!("stopped");
     Ok(())
+}
+
+/// A tokio socket on a duplicate of `sock`'s descriptor: a listener that panicked starts
+/// again on the same bound socket.
+fn udp_clone(sock: &std::net::UdpSocket) -> std::io::Result<tokio::net::UdpSocket> {
+    let dup = sock.try_clone()?;
+    dup.set_nonblocking(true)?;
+    tokio::net::UdpSocket::from_std(dup)
+}
+
+/// Like [`udp_clone`], for a TCP listening socket.
+fn tcp_clone(sock: &std::net::TcpListener) -> std::io::Result<tokio::net::TcpListener> {
+    let dup = sock.try_clone()?;
+    dup.set_nonblocking(true)?;
+    tokio::net::TcpListener::from_std(dup)
+}
+
+/// Count what the kernel drops for the UDP socket `sock` (`listener`: `syslog`, `netflow`,
+/// `ipfix`, `sflow`), where `/proc/net/udp` can tell.
+fn count_udp_drops(
+    sock: &std::net::UdpSocket,
+    listener: &'static str,
+    shutdown: &watch::Receiver<bool>,
+    tasks: &mut Vec<tokio::task::JoinHandle<()>>,
+) {
+    match onewall_ingest::listen::socket_inode(sock) {
+        Ok(inode) => tasks.push(tokio::spawn(onewall_ingest::listen::count_kernel_drops(
+            inode,
+            listener,
+            shutdown.clone(),
+        ))),
+        Err(e) => warn!(listener, error = %e, "udp socket inode unknown; kernel drops not counted"),
+    }
 }
 
 async fn wait_for_signal() {

@@ -46,6 +46,7 @@ pub mod deliveries;
 mod error;
 pub mod export;
 pub mod federation;
+pub mod health;
 pub mod mask;
 mod openapi;
 mod params;
@@ -199,18 +200,35 @@ async fn not_found() -> ApiError {
     ApiError::not_found("no such endpoint")
 }
 
-/// Liveness and the store's counts (open). While a component reports a problem (the disk is
-/// full, ...) the answer is 503 `{"status": "degraded", "problems": [...]}`.
-#[utoipa::path(get, path = "/healthz", security(()), responses((status = 200, description = "ok"), (status = 503, description = "degraded: the problems are listed")))]
-async fn healthz(State(s): State<ApiState>) -> Result<Response, ApiError> {
+/// Liveness and the store's counts (open). A supervised task that panicked is listed under
+/// `tasks` ([`health`]): 503 `failed` while it waits to restart, 200 `degraded` once it runs
+/// again. While a component reports a problem (the disk is full, ...) the answer is 503
+/// `degraded` with the problems listed.
+#[utoipa::path(get, path = "/healthz", security(()), responses((status = 200, description = "ok, or degraded after a task restarted"), (status = 503, description = "a task is down, or a problem is listed")))]
+async fn healthz(
+    State(s): State<ApiState>,
+    tasks: Option<Extension<health::TaskHealth>>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let stats = s.store.stats().await?;
+    let (mut code, mut status, tasks) = tasks.map_or_else(
+        || health::TaskHealth::default().verdict(),
+        |Extension(t)| t.verdict(),
+    );
     let problems = onewall_model::health::Health::node().problems();
     if !problems.is_empty() {
-        let body =
-            json!({ "status": "degraded", "problems": problems, "node": &*s.node, "store": stats });
-        return Ok((StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response());
+        code = StatusCode::SERVICE_UNAVAILABLE;
+        if status == "ok" {
+            status = "degraded";
+        }
     }
-    Ok(Json(json!({ "status": "ok", "node": &*s.node, "store": stats })).into_response())
+    let mut body = json!({ "status": status, "node": &*s.node, "store": stats });
+    if !tasks.is_empty() {
+        body["tasks"] = json!(tasks);
+    }
+    if !problems.is_empty() {
+        body["problems"] = json!(problems);
+    }
+    Ok((code, Json(body)))
 }
 
 /// Prometheus metrics (open unless `auth.metrics_open = false`).

@@ -5,7 +5,8 @@
 //! 0) and hands them over with a [`ListenerConfig`], the channel's sender and a shutdown flag.
 //! A full channel pushes back: a TCP connection stops being read (the peer's window closes),
 //! UDP stops receiving (the kernel's receive buffer absorbs the burst, and what overflows it is
-//! counted by the kernel, not here). When the shutdown flag turns true each listener sends what
+//! dropped and counted by the kernel; [`count_kernel_drops`] copies that count into
+//! `onewall_ingest_udp_kernel_dropped_total{listener}`). When the shutdown flag turns true each listener sends what
 //! it holds and returns.
 //!
 //! Collectors (`source` label and `source.collector` of their events): `syslog_udp`,
@@ -45,7 +46,7 @@ use crate::parse::{
 pub use http::{DEFAULT_MAX_BODY_BYTES, HttpIngest, HttpTokens, http_router};
 pub use tcp::run_tcp;
 pub use tls::{ClientAuth, TlsError, TlsServerConfig, TlsSettings, load_tls, run_tls};
-pub use udp::run_udp;
+pub use udp::{count_kernel_drops, kernel_drops, run_udp, socket_inode};
 
 /// The default number of events per batch.
 pub const DEFAULT_BATCH_SIZE: usize = 512;
@@ -194,6 +195,15 @@ impl Meters {
 /// Count something thrown away.
 pub(crate) fn count_dropped(reason: &'static str) {
     metrics::counter!("onewall_ingest_dropped_total", "reason" => reason).increment(1);
+}
+
+/// A connection's task ended abnormally; a panic (one connection's, the listener goes on) is
+/// counted as `onewall_task_panics_total{task="syslog_connection"}`.
+pub(crate) fn connection_failed(collector: &str, e: &tokio::task::JoinError) {
+    if e.is_panic() {
+        metrics::counter!("onewall_task_panics_total", "task" => "syslog_connection").increment(1);
+    }
+    tracing::warn!(collector, error = %e, "syslog connection task failed");
 }
 
 /// Count trouble the framing recovered from without dropping anything.

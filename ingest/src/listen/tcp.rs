@@ -16,8 +16,8 @@ use tracing::{debug, info, warn};
 
 use super::tls::TlsAcceptor;
 use super::{
-    Batcher, Closed, ListenerConfig, Meters, Throttle, count_dropped, count_frame_error,
-    shutdown_requested,
+    Batcher, Closed, ListenerConfig, Meters, Throttle, connection_failed, count_dropped,
+    count_frame_error, shutdown_requested,
 };
 use crate::error::FrameError;
 use crate::framing::FrameDecoder;
@@ -61,7 +61,7 @@ pub(super) async fn accept_loop(
             () = shutdown_requested(&mut shutdown) => break,
             Some(done) = connections.join_next(), if !connections.is_empty() => {
                 if let Err(e) = done {
-                    warn!(collector = %cfg.collector, error = %e, "syslog connection task failed");
+                    connection_failed(&cfg.collector, &e);
                 }
             }
             accepted = listener.accept() => match accepted {
@@ -110,7 +110,7 @@ pub(super) async fn accept_loop(
     drop(tx);
     while let Some(done) = connections.join_next().await {
         if let Err(e) = done {
-            warn!(collector = %cfg.collector, error = %e, "syslog connection task failed");
+            connection_failed(&cfg.collector, &e);
         }
     }
     info!(collector = %cfg.collector, addr = ?local, "syslog {kind} listener stopped");

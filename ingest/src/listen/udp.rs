@@ -91,3 +91,113 @@ fn set_recv_buffer(socket: &UdpSocket, cfg: &ListenerConfig) {
         }
     }
 }
+
+/// How often [`count_kernel_drops`] reads the kernel's count.
+const KERNEL_DROPS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The inode of a socket, by which `/proc/net/udp` names it.
+pub fn socket_inode(socket: &impl std::os::fd::AsRawFd) -> std::io::Result<u64> {
+    use std::os::unix::fs::MetadataExt;
+    let fd = socket.as_raw_fd();
+    Ok(std::fs::metadata(format!("/proc/self/fd/{fd}"))?.ino())
+}
+
+/// The kernel's count of datagrams it dropped for the UDP socket `inode` (its receive buffer
+/// was full), from `/proc/net/udp` and `/proc/net/udp6`; `None` when neither lists it.
+pub fn kernel_drops(inode: u64) -> Option<u64> {
+    ["/proc/net/udp", "/proc/net/udp6"]
+        .iter()
+        .find_map(|table| drops_in(&std::fs::read_to_string(table).ok()?, inode))
+}
+
+/// The `drops` column (the last) of the row whose `inode` column (the tenth) is `inode`.
+fn drops_in(table: &str, inode: u64) -> Option<u64> {
+    table.lines().skip(1).find_map(|row| {
+        let cols: Vec<&str> = row.split_whitespace().collect();
+        if cols.get(9)?.parse::<u64>().ok()? != inode {
+            return None;
+        }
+        cols.last()?.parse().ok()
+    })
+}
+
+/// Copy the kernel's drop count of the UDP socket `inode` into
+/// `onewall_ingest_udp_kernel_dropped_total{listener}` every second until `shutdown` turns
+/// true. `listener` comes from a small fixed set: `syslog`, `netflow`, `ipfix`, `sflow`.
+/// Sampling apart from the listener keeps it going while a full channel holds the reader.
+pub async fn count_kernel_drops(
+    inode: u64,
+    listener: &'static str,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let counter =
+        metrics::counter!("onewall_ingest_udp_kernel_dropped_total", "listener" => listener);
+    let mut tick = tokio::time::interval(KERNEL_DROPS_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut warned = false;
+    loop {
+        tokio::select! {
+            () = shutdown_requested(&mut shutdown) => break,
+            _ = tick.tick() => {}
+        }
+        match kernel_drops(inode) {
+            Some(n) => counter.absolute(n),
+            None if !warned => {
+                warned = true;
+                warn!(
+                    listener,
+                    inode, "the kernel's udp drop count cannot be read; not counted"
+                );
+            }
+            None => {}
+        }
+    }
+    // The last count, so a burst just before shutdown is not missed.
+    if let Some(n) = kernel_drops(inode) {
+        counter.absolute(n);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drops_are_read_from_the_row_of_the_inode() {
+        let table = "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+  123: 0100007F:D431 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 4242 2 0000000000000000 0
+  124: 0100007F:D432 00000000:0000 07 00000000:00024000 00:00000000 00000000     0        0 4243 2 0000000000000000 5276
+";
+        assert_eq!(drops_in(table, 4243), Some(5276));
+        assert_eq!(drops_in(table, 4242), Some(0));
+        assert_eq!(drops_in(table, 1), None);
+        assert_eq!(drops_in("", 1), None);
+    }
+
+    /// A real socket whose buffer overflows: the kernel's count read here is the datagrams
+    /// sent that were never received.
+    #[test]
+    fn a_real_overflow_is_counted() {
+        let rx = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+        socket2::SockRef::from(&rx)
+            .set_recv_buffer_size(4096)
+            .expect("a small buffer");
+        let inode = socket_inode(&rx).expect("inode");
+        assert_eq!(kernel_drops(inode), Some(0));
+        let tx = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let to = rx.local_addr().expect("addr");
+        let sent = 2000;
+        for _ in 0..sent {
+            tx.send_to(&[b'x'; 512], to).expect("send");
+        }
+        rx.set_nonblocking(true).expect("nonblocking");
+        let mut buf = [0u8; 1024];
+        let mut received = 0;
+        while rx.recv_from(&mut buf).is_ok() {
+            received += 1;
+        }
+        let dropped = kernel_drops(inode).expect("the socket is listed");
+        assert!(dropped > 0, "a 4 KiB buffer cannot hold {sent} datagrams");
+        assert_eq!(dropped + received, sent);
+    }
+}

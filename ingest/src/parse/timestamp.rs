@@ -237,7 +237,8 @@ impl Civil {
 #[inline(always)]
 fn two(i: &[u8], k: usize) -> Option<u8> {
     let (a, b) = (i[k].wrapping_sub(b'0'), i[k + 1].wrapping_sub(b'0'));
-    (a < 10 && b < 10).then_some(a * 10 + b)
+    // `then`, not `then_some`: the product of a non-digit's byte overflows.
+    (a < 10 && b < 10).then(|| a * 10 + b)
 }
 
 /// `YYYY-MM-DDThh:mm:ss` read by position, the common case, without the general parser.
@@ -567,6 +568,42 @@ mod tests {
             c.resolve(received, cst),
             Ok(ts("2025-01-02T12:00:00+08:00"))
         );
+    }
+
+    /// Fuzz crashers: a non-digit where a timestamp wants two digits overflowed `two`'s
+    /// product (`+`, `~`, `!`, a control byte, a GBK byte) and panicked with overflow checks on.
+    #[test]
+    fn non_digits_in_a_timestamp_are_no_time() {
+        let crashers: &[&[u8]] = &[
+            b"Mar 14 +6:55:46 LabSZ sshd[24200]: Invalid user webmaster from 198.51.100.186",
+            b"<13>Mar 15 11:58:z0 h app: nul padded",
+            b"<13>2026-07-15T11:58:: rfc 3339 stamp",
+            b"<13>Mar 15 11:\xd29:58 vm sshd: Failed password for r",
+            b"<13>2026-03-15T#1:58:00.5+08:00 web01 nginx[77]: r",
+            b"<13>Mar ~5 1!:58:00 hdded",
+            b"<14>Mar 15 1+:58:00 pa-fw01 1,2026/03/15 11:57:58,",
+            b"<13>Mar 15 !1:58:00 he\x19lo",
+            b"<30>Mar 15 q1:58:00 host app[wo\0\0\0",
+            b"<13>Mar %5 11:58:00 h app: nul padded",
+            b"2026-03-15T\x081:58:00 web01 app: rfc 3339 stamp with",
+            b"Mar \xff\xff 15:16:02 combo su(pam_unix)[21416]: session",
+            b"<38>Mar 15 11:u8:00 web01 app: neither UTF-8 nor G",
+            b"<13>Mar 15 \xb01:58:00 h( app: nul padded",
+            b"Mar 14 15:16:f2 combo su(pam_unix)[21416]: session",
+        ];
+        let ctx = crate::parse::ParseContext::new(
+            onewall_model::Timestamp::from_secs(1_773_547_200),
+            onewall_model::RegionCode::HENAN,
+            onewall_model::Source::new("syslog_udp", None),
+        );
+        for raw in crashers {
+            let e = crate::parse::parse_syslog(raw, &ctx);
+            assert_eq!(&*e.raw, *raw);
+        }
+        assert_eq!(two(b"+6", 0), None);
+        assert_eq!(two(b"6+", 0), None);
+        assert_eq!(two(b"\xff\xff", 0), None);
+        assert_eq!(two(b"59", 0), Some(59));
     }
 
     #[test]

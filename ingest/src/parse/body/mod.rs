@@ -367,6 +367,7 @@ fn parse_as(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse::Charset;
     use onewall_model::{RegionCode, Source, Timestamp};
     use proptest::prelude::*;
 
@@ -412,13 +413,63 @@ mod tests {
                 "日志类型:", "1,2023/06/16 10:41:44,1,TRAFFIC,", "1.2.3.4 - - [", "[pid ",
                 "2019/08/25 23:59:53 [", "NOTICE:  AUDIT: SESSION,", "a@FLOW: SESSION: ",
                 "SerialNum=1 GenTime=", "devname=a logid=", "Failed password for ",
+                "1.2.3.4 - - [25/Aug/2019:23:59:51 ", "%%10MOD/5/X: a(1)=", "pam_unix(",
+                "message repeated 2 times: [ ", "CEF:0|a|b|c|d|e|5|", "[Wed Oct 11 14:32:52 2000] [",
+                "日志类型=", "2026-03-15 11:58:00 CST [1]: AUDIT: SESSION,",
             ]),
-            rest in "[ -~]{0,80}",
+            // ASCII and any other character, so byte offsets land inside multi-byte ones.
+            rest in "([ -~]|\\PC){0,80}",
         ) {
             let text = format!("{prefix}{rest}");
             let ctx = ctx(None);
             let mut e = Event::new(ctx.received, ctx.region, ctx.source.clone(), text.as_bytes());
             parse_body(&mut e, &text, Some("sshd"), &ctx, TimeQuality::None);
+        }
+
+        /// Any bytes, alone and behind a header, read as every format in every charset.
+        #[test]
+        fn no_bytes_panic_any_format_or_charset(
+            body in proptest::collection::vec(any::<u8>(), 0..200),
+            k in 0usize..=BodyFormat::ALL.len(),
+            cs in 0usize..3,
+        ) {
+            let mut c = ctx(BodyFormat::ALL.get(k).copied());
+            c.charset = [Charset::Auto, Charset::Utf8, Charset::Gb18030][cs];
+            let mut line = b"<134>Mar 15 11:58:00 fw01 sshd[1]: ".to_vec();
+            line.extend_from_slice(&body);
+            let e = crate::parse::parse_syslog(&line, &c);
+            prop_assert_eq!(&*e.raw, &line[..]);
+            let e = crate::parse::parse_syslog(&body, &c);
+            prop_assert_eq!(&*e.raw, &body[..]);
+        }
+
+        /// The JSON shapes (Windows, MySQL audit, nginx JSON) with any values in their keys.
+        #[test]
+        fn no_values_panic_the_json_shapes(
+            shape in 0usize..5,
+            values in proptest::collection::vec("([ -~]|\\PC){0,30}", 12),
+        ) {
+            const SHAPES: [&[&str]; 5] = [
+                &["winlog.channel", "winlog.event_id", "winlog.provider_name",
+                  "winlog.event_data.UtcTime", "winlog.event_data.User",
+                  "winlog.event_data.ProcessId", "winlog.event_data.IpAddress",
+                  "winlog.event_data.Protocol", "winlog.event_data.Image"],
+                &["EventID", "SourceName", "Channel", "EventType", "EventTime",
+                  "NewProcessId", "AccountName", "IpPort", "SourceIp"],
+                &["Event.System.EventID", "Event.System.TimeCreated.#attributes.SystemTime",
+                  "Event.System.Computer", "Event.EventData.User", "Event.EventData.ProcessId"],
+                &["connection_id", "class", "event", "timestamp", "account.user", "login.ip",
+                  "connection_data.status", "general_data.status"],
+                &["remote_addr", "client_port", "request", "status", "remote_user"],
+            ];
+            let mut obj = serde_json::Map::new();
+            for (key, v) in SHAPES[shape].iter().zip(&values) {
+                let value = v.parse::<i64>().map_or_else(|_| serde_json::Value::from(v.as_str()), serde_json::Value::from);
+                obj.insert((*key).to_owned(), value);
+            }
+            let raw = serde_json::to_vec(&obj).expect("a JSON object");
+            let e = crate::parse::parse_json_object(&obj, &raw, &ctx(None));
+            prop_assert_eq!(&*e.raw, &raw[..]);
         }
     }
 }

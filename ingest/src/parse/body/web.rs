@@ -55,8 +55,9 @@ fn access_time(t: &str) -> Option<Civil> {
         return None;
     }
     let sign: i8 = if zb[0] == b'-' { -1 } else { 1 };
-    let zh: i8 = num(&zone[1..3])?;
-    let zm: i8 = num(&zone[3..5])?;
+    // `get`: five bytes are not five characters when the zone is not ASCII.
+    let zh: i8 = num(zone.get(1..3)?)?;
+    let zm: i8 = num(zone.get(3..5)?)?;
     Some(Civil {
         year: Some(num(y)?),
         month: month(mo)?,
@@ -228,4 +229,39 @@ pub(crate) fn error(out: &mut Out<'_>, msg: &str) -> bool {
         out.ip(ecs::SOURCE_IP, ip);
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A zone of five bytes that are not five ASCII characters (`éaé`) once panicked the
+    /// parser (and with it the UDP listener); it is now a time that does not parse.
+    #[test]
+    fn a_zone_that_is_not_ascii_is_no_time() {
+        assert_eq!(access_time("25/Aug/2019:23:59:51 \u{e9}a\u{e9}"), None);
+        assert_eq!(access_time("25/Aug/2019:23:59:51 +\u{e9}00"), None);
+        assert_eq!(access_time("25/Aug/2019:23:59:51 +00\u{e9}"), None);
+        let t = access_time("25/Aug/2019:23:59:51 -0130").expect("a time");
+        assert_eq!((t.day, t.hour), (25, 23));
+        assert_eq!(t.offset, UtcOffset::from_hms(-1, -30, 0).ok());
+    }
+
+    #[test]
+    fn an_access_line_with_such_a_zone_still_parses() {
+        let mut event = onewall_model::Event::new(
+            onewall_model::Timestamp::from_secs(1_773_547_200),
+            onewall_model::RegionCode::HENAN,
+            onewall_model::Source::new("syslog_udp", None),
+            b"",
+        );
+        let line = "1.2.3.4 - - [25/Aug/2019:23:59:51 \u{e9}a\u{e9}] \"GET / HTTP/1.1\" 200 1";
+        assert!(access(&mut Out { event: &mut event }, line));
+        assert_eq!(
+            event.get(ecs::URL_ORIGINAL).and_then(|v| v.as_str()),
+            Some("/")
+        );
+        // The bad zone leaves the received time.
+        assert_eq!(event.time, event.received);
+    }
 }
