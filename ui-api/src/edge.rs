@@ -138,11 +138,17 @@ pub fn check_write(method: &Method, path: &str, headers: &HeaderMap) -> Result<(
 }
 
 /// Middleware over the API router: [`check_write`], then the rest.
-pub async fn writes(req: Request, next: Next) -> Response {
-    match check_write(req.method(), req.uri().path(), req.headers()) {
-        Ok(()) => next.run(req).await,
-        Err(e) => e.into_response(),
+pub async fn writes(mut req: Request, next: Next) -> Response {
+    if let Err(e) = check_write(req.method(), req.uri().path(), req.headers()) {
+        return e.into_response();
     }
+    if is_write(req.method()) && OPEN_WRITES.contains(&req.uri().path()) {
+        // A body without a declared length is cut at the same bound while it is read.
+        let body = std::mem::take(req.body_mut());
+        *req.body_mut() =
+            axum::body::Body::new(http_body_util::Limited::new(body, OPEN_MAX_BODY_BYTES));
+    }
+    next.run(req).await
 }
 
 /// Add the security headers to an answer (see the module); a header the handler set stays.

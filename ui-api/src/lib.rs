@@ -121,12 +121,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/v1/openapi.json", get(openapi::serve))
-        .route(
-            "/api/v1/login",
-            post(admin::login).layer(axum::extract::DefaultBodyLimit::max(
-                edge::OPEN_MAX_BODY_BYTES,
-            )),
-        )
+        .route("/api/v1/login", post(admin::login))
         .route("/api/v1/logout", post(admin::logout))
         .route("/api/v1/whoami", get(admin::whoami))
         .route("/api/v1/events", get(list_events))
