@@ -93,12 +93,18 @@ pub struct SyslogConfig {
     pub max_frame_bytes: usize,
     /// Most TCP connections at once; more are refused and counted.
     pub max_connections: usize,
-    /// Seconds a TCP or TLS connection may send nothing before it is closed; 0 never closes.
+    /// Seconds a TCP or TLS connection may go without completing a frame before it is closed
+    /// (bytes that never make a frame do not keep it open); 0 never closes.
     pub idle_timeout_secs: u64,
     /// `SO_RCVBUF` asked for the UDP socket, in bytes (the kernel caps it at
     /// `net.core.rmem_max`). What overflows it is dropped by the kernel and counted in
     /// `onewall_ingest_udp_kernel_dropped_total{listener="syslog"}`.
     pub udp_recv_buffer_bytes: usize,
+    /// Most TCP or TLS connections at once from one address; more are refused and counted.
+    pub max_connections_per_peer: usize,
+    /// Seconds a frame may take from its first byte to its last; a connection trickling an
+    /// incomplete frame for longer is closed and counted. 0 waits for ever.
+    pub frame_timeout_secs: u64,
     /// GB/T 2260 code of the region the senders are in; empty means the node's region.
     pub region: String,
     /// Department the sending devices belong to (a tag on every event); empty for none.
@@ -122,6 +128,8 @@ impl Default for SyslogConfig {
             max_connections: 1024,
             idle_timeout_secs: 3600,
             udp_recv_buffer_bytes: onewall_ingest::listen::DEFAULT_RECV_BUFFER_BYTES,
+            max_connections_per_peer: 256,
+            frame_timeout_secs: 30,
             region: String::new(),
             department: String::new(),
             charset: "auto".into(),
@@ -187,6 +195,19 @@ pub struct HttpConfig {
     /// terminates TLS in front of the node; without it the cookie is `Secure` only when the
     /// request says it came over TLS (`X-Forwarded-Proto: https` or `Forwarded: proto=https`).
     pub secure_cookies: bool,
+    /// Seconds a client has to send a request's head, counted from the connection's start or
+    /// the end of the previous answer (so it also closes idle keep-alive connections).
+    pub header_timeout_secs: u64,
+    /// Seconds a client has to send a request's body, counted from its head.
+    pub body_timeout_secs: u64,
+    /// Seconds a connection may move no byte either way while no request is being handled
+    /// (a client that stopped reading its answer); then it is closed.
+    pub idle_timeout_secs: u64,
+    /// Most HTTP connections at once; more are answered 503 and closed, and counted.
+    pub max_connections: usize,
+    /// Most HTTP connections at once from one address; more are answered 429 and closed,
+    /// and counted. Raise it when a reverse proxy connects for every client.
+    pub max_connections_per_peer: usize,
 }
 
 impl Default for HttpConfig {
@@ -203,6 +224,11 @@ impl Default for HttpConfig {
             charset: "auto".into(),
             format: "auto".into(),
             secure_cookies: false,
+            header_timeout_secs: 10,
+            body_timeout_secs: 60,
+            idle_timeout_secs: 60,
+            max_connections: 4096,
+            max_connections_per_peer: 64,
         }
     }
 }
@@ -582,6 +608,27 @@ pub fn resolve(config: Config) -> Result<Resolved, ConfigErrors> {
             config.syslog.udp_recv_buffer_bytes,
         ),
         ("http.max_body_bytes", config.http.max_body_bytes),
+        (
+            "syslog.max_connections_per_peer",
+            config.syslog.max_connections_per_peer,
+        ),
+        ("http.max_connections", config.http.max_connections),
+        (
+            "http.max_connections_per_peer",
+            config.http.max_connections_per_peer,
+        ),
+        (
+            "http.header_timeout_secs",
+            config.http.header_timeout_secs as usize,
+        ),
+        (
+            "http.body_timeout_secs",
+            config.http.body_timeout_secs as usize,
+        ),
+        (
+            "http.idle_timeout_secs",
+            config.http.idle_timeout_secs as usize,
+        ),
         ("pipeline.batch_size", config.pipeline.batch_size),
         ("pipeline.queue_batches", config.pipeline.queue_batches),
         (

@@ -1,6 +1,5 @@
 //! `onewall serve`: wire the node together and run it until SIGINT or SIGTERM.
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -18,10 +17,12 @@ use crate::config::{self, Resolved};
 use crate::pipeline::Pipeline;
 use crate::supervise::supervise;
 
+mod http_server;
 mod playbooks;
 
 pub fn run(config_file: Option<&Path>) -> anyhow::Result<ExitCode> {
     init_tracing();
+    http_server::raise_open_files();
     let resolved = match config_file {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -159,6 +160,11 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
         timezone: r.syslog_source.timezone,
         max_frame_len: r.config.syslog.max_frame_bytes,
         max_connections: r.config.syslog.max_connections,
+        max_connections_per_peer: r.config.syslog.max_connections_per_peer,
+        frame_timeout: match r.config.syslog.frame_timeout_secs {
+            0 => None,
+            secs => Some(Duration::from_secs(secs)),
+        },
         batch_size: r.config.pipeline.batch_size,
         batch_linger: Duration::from_millis(r.config.pipeline.batch_linger_ms),
         idle_timeout: match r.config.syslog.idle_timeout_secs {
@@ -326,23 +332,24 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
         bulk_tokens: r.config.http.bulk_tokens.clone(),
         hec_tokens: r.config.http.hec_tokens.clone(),
     };
-    let app = api.merge(ingest.layer(axum::middleware::from_fn_with_state(
-        gate,
-        onewall_api::collector::gate,
-    )));
-    let mut http_shutdown = shutdown.clone();
-    let http_task = tokio::spawn(async move {
-        let serve = axum::serve(
-            http,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = http_shutdown.wait_for(|s| *s).await;
-        });
-        if let Err(e) = serve.await {
-            error!(error = %e, "http server failed");
-        }
-    });
+    // Cross-site and content-type checks on the API's writes (not on the collectors').
+    let api = api.layer(axum::middleware::from_fn(onewall_api::edge::writes));
+    let app = api
+        .merge(ingest.layer(axum::middleware::from_fn_with_state(
+            gate,
+            onewall_api::collector::gate,
+        )))
+        .layer(axum::middleware::map_response(
+            onewall_api::edge::security_headers,
+        ));
+    let limits = http_server::HttpLimits {
+        header_timeout: Duration::from_secs(r.config.http.header_timeout_secs),
+        body_timeout: Duration::from_secs(r.config.http.body_timeout_secs),
+        idle_timeout: Duration::from_secs(r.config.http.idle_timeout_secs),
+        max_connections: r.config.http.max_connections,
+        max_connections_per_peer: r.config.http.max_connections_per_peer,
+    };
+    let http_task = tokio::spawn(http_server::serve(http, app, limits, shutdown.clone()));
     let retention = tokio::spawn(retention_task(
         store.clone(),
         r.config.store.retention_days,

@@ -21,6 +21,9 @@ pub struct AuthConfig {
     /// The most rows one export (`GET /api/v1/export/...`) sends; a larger selection answers
     /// 400 asking for narrower filters.
     pub export_max_rows: usize,
+    /// Milliseconds an export without a `limit` may spend counting its rows; a selection
+    /// that takes longer answers 400 asking for a `limit` or narrower filters.
+    pub export_count_ms: u64,
 }
 
 impl Default for AuthConfig {
@@ -30,6 +33,7 @@ impl Default for AuthConfig {
             collectors_require_token: false,
             mask: PiiKind::ALL.iter().map(|k| k.as_str().to_owned()).collect(),
             export_max_rows: onewall_api::export::DEFAULT_MAX_ROWS,
+            export_count_ms: onewall_api::export::DEFAULT_COUNT_BUDGET.as_millis() as u64,
         }
     }
 }
@@ -78,6 +82,9 @@ pub fn check(auth: &AuthConfig, sla: &SlaConfig, errors: &mut Vec<String>) {
     }
     if auth.export_max_rows == 0 {
         errors.push("auth.export_max_rows: must be greater than 0".into());
+    }
+    if auth.export_count_ms == 0 {
+        errors.push("auth.export_count_ms: must be greater than 0".into());
     }
     for (key, v) in [
         ("grade_1_minutes", sla.grade_1_minutes),

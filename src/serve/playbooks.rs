@@ -214,6 +214,9 @@ pub fn api_layers(
         .layer(axum::Extension(onewall_api::export::ExportLimit(
             r.config.auth.export_max_rows,
         )))
+        .layer(axum::Extension(onewall_api::export::ExportCountBudget(
+            std::time::Duration::from_millis(r.config.auth.export_count_ms),
+        )))
         .layer(axum::Extension(onewall_api::CookiePolicy {
             secure: r.config.http.secure_cookies,
         }))

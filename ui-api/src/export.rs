@@ -5,6 +5,9 @@
 //!   callers with one), plus `format` and `limit` (at most this many rows).
 //! - At most [`ExportLimit`] rows (`[auth] export_max_rows`): a `limit` above it, or a
 //!   selection of more rows without a `limit`, answers 400 before anything is sent.
+//! - Without a `limit`, the rows are counted first, for at most [`ExportCountBudget`]
+//!   (`[auth] export_count_ms`); a selection that cannot be counted in that time answers 400
+//!   asking for a `limit` or narrower filters.
 //! - Rows are masked whole for callers without the `pii` permission, in both formats, and
 //!   their `q` and `filter` are matched under that view ([`crate::view`]).
 //! - CSV is UTF-8 with a byte-order mark (so spreadsheets read Chinese text), CRLF line ends,
@@ -39,6 +42,16 @@ pub const DEFAULT_MAX_ROWS: usize = 100_000;
 /// router as an extension, [`DEFAULT_MAX_ROWS`] without one.
 #[derive(Debug, Clone, Copy)]
 pub struct ExportLimit(pub usize);
+
+/// How long an export without a `limit` may spend counting its rows when the node sets no
+/// other budget.
+pub const DEFAULT_COUNT_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The time an export without a `limit` may spend counting its selection before it answers
+/// 400 (`[auth] export_count_ms`); the binary adds it to the router as an extension,
+/// [`DEFAULT_COUNT_BUDGET`] without one.
+#[derive(Debug, Clone, Copy)]
+pub struct ExportCountBudget(pub std::time::Duration);
 
 /// Bytes gathered before a chunk is sent.
 const CHUNK: usize = 64 * 1024;
@@ -219,6 +232,7 @@ pub async fn export(
     State(s): State<ApiState>,
     Extension(c): Extension<Caller>,
     limit: Option<Extension<ExportLimit>>,
+    budget: Option<Extension<ExportCountBudget>>,
     Path(kind): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
@@ -267,22 +281,38 @@ pub async fn export(
     let rows = if asked == 0 { cap } else { asked };
     if asked == 0 {
         // Count first (nothing is sent yet), so a selection beyond the bound is a clear 400
-        // rather than a silently cut file.
-        let mut n = 0usize;
-        let mut cursor = None;
-        loop {
-            let (items, next) = selection.page(&s, &c, cursor, false).await?;
-            n += items.len();
-            if n > cap {
-                return Err(ApiError::invalid(format!(
-                    "the export selects more than {cap} {} (auth.export_max_rows); narrow it \
-                     with from/to, region or other filters, or ask for fewer with limit",
-                    selection.kind()
-                )));
+        // rather than a silently cut file. Counting is bounded in time: a selection too slow
+        // to count is refused as well.
+        let budget = budget.map_or(DEFAULT_COUNT_BUDGET, |Extension(ExportCountBudget(d))| d);
+        let count = async {
+            let mut n = 0usize;
+            let mut cursor = None;
+            loop {
+                let (items, next) = selection.page(&s, &c, cursor, false).await?;
+                n += items.len();
+                if n > cap {
+                    return Err(ApiError::invalid(format!(
+                        "the export selects more than {cap} {} (auth.export_max_rows); narrow \
+                         it with from/to, region or other filters, or ask for fewer with limit",
+                        selection.kind()
+                    )));
+                }
+                match next {
+                    Some(c) => cursor = Some(c),
+                    None => return Ok(()),
+                }
             }
-            match next {
-                Some(c) => cursor = Some(c),
-                None => break,
+        };
+        match tokio::time::timeout(budget, count).await {
+            Ok(counted) => counted?,
+            Err(_) => {
+                return Err(ApiError::invalid(format!(
+                    "the export's {} could not be counted within {} ms (auth.export_count_ms); \
+                     give a limit (at most {cap}) or narrow it with from/to, region or other \
+                     filters",
+                    selection.kind(),
+                    budget.as_millis()
+                )));
             }
         }
     }

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, Extension, Path, Request, State};
+use axum::extract::{Extension, Path, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -42,8 +42,28 @@ use crate::{ApiError, ApiState, view};
 /// A boxed future answering an [`ApiError`] on failure.
 pub type HubFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ApiError>> + Send + 'a>>;
 
-/// The largest push body accepted.
+/// The largest push body accepted (read only once the caller is authenticated).
 pub const MAX_PUSH_BYTES: usize = 64 << 20;
+
+/// The largest dispatch body accepted (`{region, note, team}`).
+pub const MAX_DISPATCH_BYTES: usize = 64 << 10;
+
+/// Read a request body of at most `limit` bytes, after the caller was authenticated;
+/// 413 naming the limit when it is larger.
+async fn read_body(body: Body, limit: usize, what: &str) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let too_large = std::error::Error::source(&e)
+            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+        if too_large {
+            ApiError::new(
+                "payload_too_large",
+                format!("{what} body: larger than {limit} bytes"),
+            )
+        } else {
+            ApiError::invalid(format!("{what} body: {e}"))
+        }
+    })
+}
 
 /// What the binary's federation does for the API.
 pub trait FederationHub: Send + Sync + std::fmt::Debug {
@@ -88,10 +108,8 @@ pub fn router(state: ApiState, hub: Arc<dyn FederationHub>) -> Router {
         .layer(axum::middleware::from_fn(view::mask_answers));
     // These two check the caller themselves: the access guard's table would ask an admin.
     Router::new()
-        .route(
-            "/api/v1/federation/push",
-            post(push).layer(DefaultBodyLimit::max(MAX_PUSH_BYTES)),
-        )
+        // The bodies are read in the handlers, after the caller is authenticated.
+        .route("/api/v1/federation/push", post(push))
         .route(
             "/api/v1/incidents/{id}/dispatch",
             post(dispatch).layer(axum::middleware::from_fn(view::mask_answers)),
@@ -194,7 +212,7 @@ pub(crate) async fn push(
     State(s): State<ApiState>,
     Extension(Hub(hub)): Extension<Hub>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let state = s.clone();
     authenticated(
@@ -212,6 +230,7 @@ pub(crate) async fn push(
                     ),
                 ));
             }
+            let body = read_body(body, MAX_PUSH_BYTES, "push").await?;
             let req: PushRequest = serde_json::from_slice(&body)
                 .map_err(|e| ApiError::invalid(format!("push body: {e}")))?;
             check_scope(&state, &Caller { grant }, &req)?;
@@ -236,7 +255,7 @@ pub(crate) async fn dispatch(
     Extension(Hub(hub)): Extension<Hub>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let state = s.clone();
     let target = format!("/api/v1/incidents/{id}/dispatch");
@@ -260,6 +279,7 @@ pub(crate) async fn dispatch(
                 Some(i) if caller.sees(&state.regions, i.region) => i,
                 _ => return Err(ApiError::not_found(format!("incident {id} not found"))),
             };
+            let body = read_body(body, MAX_DISPATCH_BYTES, "dispatch").await?;
             let req: DispatchRequest = serde_json::from_slice(&body)
                 .map_err(|e| ApiError::invalid(format!("dispatch body: {e}")))?;
             if req.note.trim().is_empty() {

@@ -43,6 +43,7 @@ pub mod access;
 mod admin;
 pub mod collector;
 pub mod deliveries;
+pub mod edge;
 mod error;
 pub mod export;
 pub mod federation;

@@ -15,6 +15,10 @@ pub const ALERT_FILTERS: [&str; 5] = ["from", "to", "rule_id", "severity", "regi
 /// Parameters of `GET /api/v1/incidents` besides `limit` and `cursor`.
 pub const INCIDENT_FILTERS: [&str; 5] = ["status", "open", "severity", "since", "region"];
 
+/// The most `filter=FIELD:VALUE` parameters one event query may carry: each is a condition
+/// the store evaluates per event, and a thousand of them made one query fail.
+pub const MAX_FILTERS: usize = 32;
+
 /// `known` with `extra` after it, for [`Params::parse`].
 pub fn with<'a>(known: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
     known.iter().chain(extra).copied().collect()
@@ -23,6 +27,12 @@ pub fn with<'a>(known: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
 /// The event search of `p` in the caller's regions (and department); `limit` and `cursor`
 /// are left to the caller.
 pub fn events(s: &ApiState, c: &Caller, p: &Params) -> Result<EventQuery, ApiError> {
+    let given = p.all("filter").count();
+    if given > MAX_FILTERS {
+        return Err(ApiError::invalid(format!(
+            "filter: too many filters ({given}); at most {MAX_FILTERS}"
+        )));
+    }
     let mut filters = Vec::new();
     for f in p.all("filter") {
         match f.split_once(':') {

@@ -187,8 +187,38 @@ pub fn http_router(state: HttpIngest) -> Router {
     let router = Router::new().route("/api/v1/ingest", post(ingest));
     bulk::routes(hec::routes(router))
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            token_before_body,
+        ))
         .layer(axum::middleware::map_response(retry_after))
         .with_state(state)
+}
+
+/// Check a collector's token before its body is read: a request without a valid one has its
+/// body dropped unread (the connection is closed after the answer), so a sender without the
+/// token cannot make the node buffer up to `max_body_bytes`. The handler answers the refusal
+/// the way its protocol does.
+async fn token_before_body(
+    State(state): State<HttpIngest>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = req.uri().path();
+    let (tokens, schemes, basic): (&[String], &[&str], bool) = if path == "/api/v1/ingest" {
+        (&state.tokens.ingest, &["Bearer"], false)
+    } else if path.starts_with("/services/collector") {
+        (&state.tokens.hec, &["Splunk"], false)
+    } else {
+        (&state.tokens.bulk, &["Bearer", "ApiKey"], true)
+    };
+    if !matches!(
+        check_token(req.headers(), tokens, schemes, basic),
+        Auth::Granted
+    ) {
+        *req.body_mut() = axum::body::Body::empty();
+    }
+    next.run(req).await
 }
 
 /// Every 503 (the pipeline or spool takes no more now) tells the client when to try again.

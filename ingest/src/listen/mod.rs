@@ -18,6 +18,7 @@
 //! `onewall_ingest_parse_errors_total{format, kind}` (kinds: [`crate::parse::PARSE_ERROR_KINDS`]),
 //! `onewall_ingest_dropped_total{reason}`
 //! (`frame_too_long`, `too_many_connections`, `tls_handshake`),
+//! `onewall_ingest_tcp_connections_refused_total{reason}` (`cap`, `per_peer`, `timeout`),
 //! `onewall_ingest_frame_errors_total{reason}` (recovered, nothing dropped: `bad_octet_count`,
 //! `truncated`), `onewall_ingest_http_rejected_total{reason}` (`too_large`, `bad_encoding`,
 //! `invalid_body`, `unauthorized`, `bulk_item`, `unreadable`) and the gauge
@@ -30,7 +31,9 @@ mod udp;
 
 use std::time::Duration;
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 
 use metrics::{Counter, Gauge};
 use onewall_model::{Event, EventBatch, RegionCode, Source, Timestamp};
@@ -56,8 +59,13 @@ pub const DEFAULT_BATCH_LINGER: Duration = Duration::from_millis(50);
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 /// The default UDP receive buffer asked of the kernel (it may grant less; see `net.core.rmem_max`).
 pub const DEFAULT_RECV_BUFFER_BYTES: usize = 8 * 1024 * 1024;
-/// The default time a TCP or TLS connection may stay silent before it is closed.
+/// The default time a TCP or TLS connection may go without completing a frame before it is
+/// closed.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(3600);
+/// The default cap on concurrent TCP connections from one address.
+pub const DEFAULT_MAX_CONNECTIONS_PER_PEER: usize = 256;
+/// The default time a begun frame has to complete.
+pub const DEFAULT_FRAME_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What a collector's configuration says about the records it receives, beside their region
 /// and time zone: carried into every record's [`ParseContext`].
@@ -111,6 +119,9 @@ pub struct ListenerConfig {
     pub max_frame_len: usize,
     /// The most TCP connections open at once; more are refused and counted. Default 1024.
     pub max_connections: usize,
+    /// The most TCP connections open at once from one address; more are refused and counted.
+    /// Default 256.
+    pub max_connections_per_peer: usize,
     /// Events per batch sent down the channel. Default 512.
     pub batch_size: usize,
     /// The longest an event waits for its batch to fill before the batch goes anyway.
@@ -118,9 +129,14 @@ pub struct ListenerConfig {
     pub batch_linger: Duration,
     /// `SO_RCVBUF` asked for a UDP socket. Default 8 MiB.
     pub recv_buffer_bytes: usize,
-    /// How long a TCP or TLS connection may send nothing before it is closed; `None` never
-    /// closes one. Default one hour.
+    /// How long a TCP or TLS connection may go without completing a frame before it is
+    /// closed (bytes that never make a frame do not count); `None` never closes one. Default
+    /// one hour.
     pub idle_timeout: Option<Duration>,
+    /// How long a frame may take from its first byte to its last: a connection holding an
+    /// incomplete frame for longer (a sender trickling bytes) is closed and counted;
+    /// `None` waits for ever. Default 30 s.
+    pub frame_timeout: Option<Duration>,
     /// Department, charset and format hint of the records.
     pub tags: SourceTags,
 }
@@ -134,10 +150,12 @@ impl ListenerConfig {
             timezone: DEFAULT_TIMEZONE,
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_peer: DEFAULT_MAX_CONNECTIONS_PER_PEER,
             batch_size: DEFAULT_BATCH_SIZE,
             batch_linger: DEFAULT_BATCH_LINGER,
             recv_buffer_bytes: DEFAULT_RECV_BUFFER_BYTES,
             idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
+            frame_timeout: Some(DEFAULT_FRAME_TIMEOUT),
             tags: SourceTags::default(),
         }
     }
@@ -167,6 +185,57 @@ impl ListenerConfig {
     /// Defaults for syslog over TLS.
     pub fn tls(region: RegionCode) -> Self {
         Self::new("syslog_tls", region)
+    }
+}
+
+/// Connections open per peer address, under a cap: the TCP and TLS listeners and the HTTP
+/// server take a slot per accepted connection.
+#[derive(Debug, Clone)]
+pub struct PeerSlots {
+    cap: usize,
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+impl PeerSlots {
+    /// At most `cap` connections per address.
+    pub fn new(cap: usize) -> Self {
+        PeerSlots {
+            cap,
+            open: Arc::default(),
+        }
+    }
+
+    /// A slot for one more connection from `ip`, or `None` when it has `cap` open already.
+    pub fn take(&self, ip: IpAddr) -> Option<PeerSlot> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let n = open.entry(ip).or_insert(0);
+        if *n >= self.cap {
+            return None;
+        }
+        *n += 1;
+        Some(PeerSlot {
+            ip,
+            open: Arc::clone(&self.open),
+        })
+    }
+}
+
+/// One connection's place in [`PeerSlots`]; given back when dropped.
+#[derive(Debug)]
+pub struct PeerSlot {
+    ip: IpAddr,
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+impl Drop for PeerSlot {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = open.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.remove(&self.ip);
+            }
+        }
     }
 }
 
@@ -204,6 +273,13 @@ pub(crate) fn connection_failed(collector: &str, e: &tokio::task::JoinError) {
         metrics::counter!("onewall_task_panics_total", "task" => "syslog_connection").increment(1);
     }
     tracing::warn!(collector, error = %e, "syslog connection task failed");
+}
+
+/// Count a TCP or TLS connection refused or closed by the listener: `cap` (the listener's
+/// cap), `per_peer` (the cap per address), `timeout` (no frame completed in time).
+pub(crate) fn count_tcp_refused(reason: &'static str) {
+    metrics::counter!("onewall_ingest_tcp_connections_refused_total", "reason" => reason)
+        .increment(1);
 }
 
 /// Count trouble the framing recovered from without dropping anything.

@@ -16,8 +16,8 @@ use tracing::{debug, info, warn};
 
 use super::tls::TlsAcceptor;
 use super::{
-    Batcher, Closed, ListenerConfig, Meters, Throttle, connection_failed, count_dropped,
-    count_frame_error, shutdown_requested,
+    Batcher, Closed, ListenerConfig, Meters, PeerSlot, PeerSlots, Throttle, connection_failed,
+    count_dropped, count_frame_error, count_tcp_refused, shutdown_requested,
 };
 use crate::error::FrameError;
 use crate::framing::FrameDecoder;
@@ -52,8 +52,10 @@ pub(super) async fn accept_loop(
     let cfg = Arc::new(cfg);
     let meters = Meters::new(&cfg.collector);
     let slots = Arc::new(Semaphore::new(cfg.max_connections));
+    let peers = PeerSlots::new(cfg.max_connections_per_peer);
     let mut connections = JoinSet::new();
     let mut warn_refused = Throttle::default();
+    let mut warn_peer = Throttle::default();
     let warn_handshake = Arc::new(Mutex::new(Throttle::default()));
     loop {
         tokio::select! {
@@ -67,11 +69,22 @@ pub(super) async fn accept_loop(
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => match Arc::clone(&slots).try_acquire_owned() {
                     Ok(permit) => {
+                        let Some(peer_slot) = peers.take(peer.ip()) else {
+                            count_tcp_refused("per_peer");
+                            if warn_peer.ready() {
+                                warn!(collector = %cfg.collector, %peer,
+                                    max = cfg.max_connections_per_peer,
+                                    "too many syslog connections from one address, refusing new ones");
+                            }
+                            drop(stream);
+                            continue;
+                        };
                         let conn = Connection {
                             cfg: Arc::clone(&cfg),
                             meters: meters.clone(),
                             peer,
                             _permit: permit,
+                            _peer_slot: peer_slot,
                         };
                         let tx = tx.clone();
                         let shutdown = shutdown.clone();
@@ -92,6 +105,7 @@ pub(super) async fn accept_loop(
                     }
                     Err(_) => {
                         count_dropped("too_many_connections");
+                        count_tcp_refused("cap");
                         if warn_refused.ready() {
                             warn!(collector = %cfg.collector, max = cfg.max_connections,
                                 "too many syslog connections, refusing new ones");
@@ -116,6 +130,14 @@ pub(super) async fn accept_loop(
     info!(collector = %cfg.collector, addr = ?local, "syslog {kind} listener stopped");
 }
 
+/// The earlier of two deadlines.
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 /// Resolves at `deadline`, or never when there is none.
 async fn idle_expired(deadline: Option<Instant>) {
     match deadline {
@@ -138,6 +160,7 @@ pub(super) struct Connection {
     meters: Meters,
     peer: SocketAddr,
     _permit: OwnedSemaphorePermit,
+    _peer_slot: PeerSlot,
 }
 
 impl Connection {
@@ -154,8 +177,12 @@ impl Connection {
         let mut decoder = FrameDecoder::new(cfg.max_frame_len);
         let mut buf = BytesMut::with_capacity(READ_CHUNK);
         let mut trouble = FrameTrouble::default();
+        // Progress is a completed frame: bytes that never make one (a sender trickling a
+        // byte now and then) do not keep the connection open.
         let idle_deadline = || cfg.idle_timeout.map(|t| Instant::now() + t);
         let mut idle_at = idle_deadline();
+        // Since when the buffer has held an incomplete frame with no frame completed.
+        let mut partial_since: Option<Instant> = None;
         let result: Result<(), Closed> = async {
             loop {
                 buf.reserve(READ_CHUNK);
@@ -163,9 +190,15 @@ impl Connection {
                     biased;
                     () = shutdown_requested(&mut shutdown) => break,
                     () = batcher.linger_expired() => batcher.flush().await?,
-                    () = idle_expired(idle_at) => {
+                    () = idle_expired(earliest(
+                        idle_at,
+                        partial_since.zip(cfg.frame_timeout).map(|(at, t)| at + t),
+                    )) => {
+                        count_tcp_refused("timeout");
                         debug!(collector = %cfg.collector, peer = %self.peer,
-                            timeout = ?cfg.idle_timeout, "syslog connection idle, closing it");
+                            idle = ?cfg.idle_timeout, frame = ?cfg.frame_timeout,
+                            partial = partial_since.is_some(),
+                            "syslog connection made no progress in time, closing it");
                         while let Some(item) = decoder.decode_eof(&mut buf) {
                             self.take(item, &mut batcher, &mut trouble).await?;
                         }
@@ -179,11 +212,20 @@ impl Connection {
                             break;
                         }
                         Ok(n) => {
-                            idle_at = idle_deadline();
                             self.meters.bytes.increment(n as u64);
+                            let mut completed = false;
                             while let Some(item) = decoder.decode(&mut buf) {
+                                completed = true;
                                 self.take(item, &mut batcher, &mut trouble).await?;
                             }
+                            if completed {
+                                idle_at = idle_deadline();
+                            }
+                            partial_since = match (buf.is_empty(), partial_since) {
+                                (true, _) => None,
+                                (false, Some(at)) if !completed => Some(at),
+                                (false, _) => Some(Instant::now()),
+                            };
                         }
                         Err(e) => {
                             debug!(collector = %cfg.collector, peer = %self.peer, error = %e,
