@@ -45,13 +45,17 @@ fn incident_of(node: &Node, region: &str) -> (String, Value) {
         let inc = node.get(&format!("/api/v1/incidents?region={region}"));
         let inc = inc["items"].as_array()?.first()?.clone();
         let alert = inc["alert_ids"][0].as_str()?.to_owned();
-        Some((inc["id"].as_str()?.to_owned(), node.get(&format!("/api/v1/alerts/{alert}"))))
+        Some((
+            inc["id"].as_str()?.to_owned(),
+            node.get(&format!("/api/v1/alerts/{alert}")),
+        ))
     })
     .unwrap_or_else(|| panic!("no incident in {region}: {}", node.get("/api/v1/incidents")))
 }
 
 fn make_token(node: &Node, role: &str, region: &str) -> String {
-    let body = json!({"name": format!("{role}-{region}"), "role": role, "region": region, "pii": true});
+    let body =
+        json!({"name": format!("{role}-{region}"), "role": role, "region": region, "pii": true});
     let (status, reply) = node.post("/api/v1/tokens", body.to_string().as_bytes());
     assert_eq!(status, 201, "{reply}");
     reply["token"].as_str().unwrap().to_owned()
@@ -122,12 +126,20 @@ fn a_linked_incident_moves_to_the_region_of_its_alerts_and_dispatches_follow_its
     let (s, b) = node.call_as(Some(&province), "POST", &links, Some(link.as_bytes()));
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["region"], "410000", "{b}");
-    let (s, b) = node.call_as(Some(&zz_viewer), "GET", &format!("/api/v1/incidents/{zz_inc}"), None);
+    let (s, b) = node.call_as(
+        Some(&zz_viewer),
+        "GET",
+        &format!("/api/v1/incidents/{zz_inc}"),
+        None,
+    );
     assert_eq!(s, 404, "a Zhengzhou viewer sees a province incident: {b}");
     let (s, b) = node.call_as(Some(&zz_viewer), "GET", "/api/v1/incidents", None);
     assert_eq!(s, 200, "{b}");
     for v in &kf_only {
-        assert!(!b.to_string().contains(v.as_str()), "{v} shown to Zhengzhou: {b}");
+        assert!(
+            !b.to_string().contains(v.as_str()),
+            "{v} shown to Zhengzhou: {b}"
+        );
     }
     // Now it concerns Kaifeng: the dispatch goes.
     let (s, b) = node.call_as(Some(&province), "POST", &dispatch, Some(to(KF).as_bytes()));
@@ -143,10 +155,18 @@ fn a_linked_incident_moves_to_the_region_of_its_alerts_and_dispatches_follow_its
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["region"], ZZ, "{b}");
     assert_eq!(b["regions"], json!([ZZ]), "{b}");
-    let (s, b) = node.call_as(Some(&zz_viewer), "GET", &format!("/api/v1/incidents/{zz_inc}"), None);
+    let (s, b) = node.call_as(
+        Some(&zz_viewer),
+        "GET",
+        &format!("/api/v1/incidents/{zz_inc}"),
+        None,
+    );
     assert_eq!(s, 200, "{b}");
     for v in &kf_only {
-        assert!(!entity_values(&b).contains(v), "{v} shown to Zhengzhou: {b}");
+        assert!(
+            !entity_values(&b).contains(v),
+            "{v} shown to Zhengzhou: {b}"
+        );
     }
     node.stop();
 }

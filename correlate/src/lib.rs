@@ -21,8 +21,8 @@ pub mod sigma;
 use std::collections::HashMap;
 
 use onewall_model::{
-    Alert, Entity, EntityKind, Incident, IncidentId, IncidentStatus, RegionCode, RegionTree, TimelineEntry,
-    TimelineKind, Timestamp,
+    Alert, Entity, EntityKind, Incident, IncidentId, IncidentStatus, RegionCode, RegionTree,
+    TimelineEntry, TimelineKind, Timestamp,
 };
 
 pub use grading::{GradingPolicy, Importance, TacticSteps};

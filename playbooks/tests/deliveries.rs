@@ -522,18 +522,14 @@ async fn webhooks_follow_no_redirect_and_never_keep_the_receivers_answer() {
     // Nothing a receiver answered is kept where API readers see it.
     for r in &l {
         let e = r.last_error.as_deref().unwrap_or("");
-        assert!(
-            !e.contains(SECRET_MARKER) && !e.contains("FORGED"),
-            "{r:?}"
-        );
+        assert!(!e.contains(SECRET_MARKER) && !e.contains("FORGED"), "{r:?}");
     }
     // The receiver saw three posts to each, and the address redirected to never.
     let paths: Vec<String> = hooks
         .files("json")
         .iter()
         .map(|f| {
-            let v: serde_json::Value =
-                serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
             v["path"].as_str().unwrap().to_owned()
         })
         .collect();

@@ -128,7 +128,10 @@ impl Federation {
     pub(super) async fn apply_push(&self, req: PushRequest) -> anyhow::Result<PushReply> {
         let region = req.region;
         let epoch = req.epoch.clone();
-        let state = self.db.call(move |c| child_state(c, region, &epoch)).await?;
+        let state = self
+            .db
+            .call(move |c| child_state(c, region, &epoch))
+            .await?;
         check_sequences(region, &req.epoch, state.last_seq, &req.messages)?;
         if state.epoch.as_ref().is_some_and(|e| *e != req.epoch) {
             // Another outbox at the child (its data was wiped): its sequences are its own.

@@ -315,9 +315,7 @@ async fn sequences_far_ahead_are_refused_and_the_child_drops_only_what_was_store
             let mut req = push("410100", &epoch, 0, vec![]);
             req.messages = batch.clone();
             let reply = fed.apply_push(req).await.unwrap();
-            child
-                .call_now(|c| outbox::ack(c, reply.acked_up))
-                .unwrap();
+            child.call_now(|c| outbox::ack(c, reply.acked_up)).unwrap();
             let left = child.call_now(|c| outbox::batch(c, 100)).unwrap();
             for m in &batch {
                 if left.iter().any(|l| l.seq == m.seq) {
@@ -341,7 +339,12 @@ async fn sequences_far_ahead_are_refused_and_the_child_drops_only_what_was_store
     assert!(stored(&store, &a1).await);
 
     let rogue = alert("410100", "192.0.2.1");
-    for seq in [u64::MAX, i64::MAX as u64 + 1, i64::MAX as u64, 2 + MAX_AHEAD] {
+    for seq in [
+        u64::MAX,
+        i64::MAX as u64 + 1,
+        i64::MAX as u64,
+        2 + MAX_AHEAD,
+    ] {
         for e in [epoch.as_str(), "forged"] {
             let err = fed
                 .apply_push(push("410100", e, 0, vec![(seq, up(&rogue))]))
@@ -357,12 +360,20 @@ async fn sequences_far_ahead_are_refused_and_the_child_drops_only_what_was_store
             );
         }
     }
-    assert!(!stored(&store, &rogue).await, "nothing of a refused push is stored");
+    assert!(
+        !stored(&store, &rogue).await,
+        "nothing of a refused push is stored"
+    );
     // Sequences that do not increase are refused too.
     assert!(
-        fed.apply_push(push("410100", &epoch, 0, vec![(3, up(&rogue)), (2, up(&rogue))]))
-            .await
-            .is_err()
+        fed.apply_push(push(
+            "410100",
+            &epoch,
+            0,
+            vec![(3, up(&rogue)), (2, up(&rogue))]
+        ))
+        .await
+        .is_err()
     );
 
     // A push from another epoch may not move the real child's sequence either.
