@@ -12,6 +12,10 @@ Checks each request the way its real receiver would and records it in DIR as NNN
              {"msg_type": "text", "content": {"text": ...}}
   /escalate  Authorization: Bearer --token (the parent node's side)
   /fail      always answers 503 (for retry tests)
+  /redirect  answers 302 to /internal on the same host, with a body holding SECRET_MARKER
+  /internal  (GET or POST) answers 200 with SECRET_MARKER: an address a webhook must never
+             reach by a redirect; every request to it is recorded too
+  /leak      answers 500 with SECRET_MARKER and control characters in its body
 
 A failed check is answered the way the vendor answers it (a non-zero errcode/code, or 401 for
 /generic). Prints "ready PORT" once listening; stops on SIGTERM.
@@ -33,6 +37,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ARGS = None
 LOCK = threading.Lock()
+# What /redirect and /internal answer; it must never show in onewall's delivery log.
+SECRET_MARKER = "internal-secret-7f3a9c"
 
 
 def b64_hmac(key, msg):
@@ -82,6 +88,12 @@ def check(path, query, headers, body):
         return True, None, 200, {"code": 0, "msg": "success"}
     if path == "/fail":
         return False, "always fails", 503, {"error": "unavailable"}
+    if path == "/redirect":
+        return False, "redirect", 302, {"error": "moved", "secret": SECRET_MARKER}
+    if path == "/internal":
+        return True, None, 200, {"secret": SECRET_MARKER}
+    if path == "/leak":
+        return False, "leak", 500, {"secret": SECRET_MARKER, "log": "\r\nFORGED log line\x1b[31m"}
     if path == "/escalate":
         auth = headers.get("Authorization", "")
         if auth != "Bearer " + ARGS.token:
@@ -91,12 +103,18 @@ def check(path, query, headers, body):
 
 
 class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.do_POST()
+
     def do_POST(self):
         url = urllib.parse.urlsplit(self.path)
         query = urllib.parse.parse_qs(url.query)
         n = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(n)
-        verified, error, status, answer = check(url.path, query, self.headers, body)
+        if url.path in ("/redirect", "/internal"):
+            verified, error, status, answer = check(url.path, query, self.headers, b"{}")
+        else:
+            verified, error, status, answer = check(url.path, query, self.headers, body)
         with LOCK:
             k = len([f for f in os.listdir(ARGS.dir) if f.endswith(".json")])
             rec = {
@@ -113,6 +131,9 @@ class Handler(BaseHTTPRequestHandler):
             os.rename(tmp, os.path.join(ARGS.dir, "%04d.json" % k))
         out = json.dumps(answer).encode()
         self.send_response(status)
+        if status == 302:
+            host = "127.0.0.1:%d" % self.server.server_address[1]
+            self.send_header("Location", "http://%s/internal" % host)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(out)))
         self.end_headers()

@@ -21,8 +21,8 @@ pub mod sigma;
 use std::collections::HashMap;
 
 use onewall_model::{
-    Alert, Entity, EntityKind, Incident, IncidentId, IncidentStatus, RegionTree, TimelineEntry,
-    TimelineKind, Timestamp,
+    Alert, Entity, EntityKind, Incident, IncidentId, IncidentStatus, RegionCode, RegionTree,
+    TimelineEntry, TimelineKind, Timestamp,
 };
 
 pub use grading::{GradingPolicy, Importance, TacticSteps};
@@ -496,6 +496,17 @@ fn open_incident(
     inc
 }
 
+/// The region an incident belongs to: the nearest region holding all of `regions` (the
+/// regions of its alerts), folded in their order; `None` for no regions. The correlator sets
+/// an incident's region with it, and so does linking or unlinking an alert by hand.
+pub fn incident_region(tree: &RegionTree, regions: &[RegionCode]) -> Option<RegionCode> {
+    let (first, rest) = regions.split_first()?;
+    Some(
+        rest.iter()
+            .fold(*first, |acc, r| tree.common_ancestor(acc, *r)),
+    )
+}
+
 /// Add alerts to an incident with the default grouping config (see [`apply_alerts_with`]).
 pub fn apply_alerts(inc: &mut Incident, alerts: &[Alert], now: Timestamp) {
     apply_alerts_with(inc, alerts, &GroupingConfig::default(), now);
@@ -527,7 +538,7 @@ pub fn apply_alerts_with(
         }
         if !inc.regions.contains(&a.region) {
             inc.regions.push(a.region);
-            inc.region = config.regions.common_ancestor(inc.region, a.region);
+            inc.region = incident_region(&config.regions, &inc.regions).unwrap_or(a.region);
         }
         if !inc.rule_ids.contains(&a.rule.id) {
             inc.rule_ids.push(a.rule.id.clone());
@@ -718,7 +729,6 @@ pub fn extend_incident(
 /// Fold `from`'s evidence into `into` (a merge): alerts, entities, regions, rules, time span,
 /// tactics, the higher severity; the timeline records it.
 pub fn merge_incident(into: &mut Incident, from: &Incident, regions: &RegionTree, now: Timestamp) {
-    into.region = regions.common_ancestor(into.region, from.region);
     let mut held = Held::of(into, from.alert_ids.iter().copied());
     for a in &from.alert_ids {
         if held.insert(*a) {
@@ -735,6 +745,8 @@ pub fn merge_incident(into: &mut Incident, from: &Incident, regions: &RegionTree
             into.regions.push(*r);
         }
     }
+    into.region = incident_region(regions, &into.regions)
+        .unwrap_or_else(|| regions.common_ancestor(into.region, from.region));
     for r in &from.rule_ids {
         if !into.rule_ids.contains(r) {
             into.rule_ids.push(r.clone());

@@ -7,8 +7,10 @@
 //!
 //! Both directions are sequenced and idempotent:
 //! - up-messages carry the child's outbox sequence; the parent keeps the last sequence it
-//!   applied per child region and skips anything at or below it, and answers `acked_up` so the
-//!   child can drop what was applied. Alerts keep their ids, so a repeated alert is ignored.
+//!   applied per child region and outbox epoch and skips anything at or below it, and answers
+//!   `acked_up` so the child can drop what was applied (never more than it sent). A push
+//!   reaching far past that last sequence (a new epoch: past the beginning) is refused, not
+//!   acknowledged. Alerts keep their ids, so a repeated alert is ignored.
 //! - down-messages carry a per-child sequence; the child keeps the last one it applied and
 //!   reports it as `ack_down` on its next push, and the parent drops what was acknowledged.
 //! - a change applied from the other side is recorded with a [`remote_actor`] name and never
@@ -46,9 +48,9 @@ pub struct PushRequest {
     pub node: String,
     /// The child's region; every pushed alert and incident must lie within it.
     pub region: RegionCode,
-    /// The identity of the child's outbox, made when it was created. A new one (a child whose
-    /// data directory was wiped starts its sequence again) resets the parent's last sequence
-    /// for the region.
+    /// The identity of the child's outbox, made when it was created. The parent keeps a last
+    /// sequence per region and epoch: a new one (a child whose data directory was wiped starts
+    /// its sequence again) starts from the beginning and leaves the other epochs' alone.
     #[serde(default)]
     pub epoch: String,
     /// When the child sent this push.

@@ -272,10 +272,13 @@ pub fn webhook_request(
 }
 
 /// Post and judge the answer: 2xx, and for robots a zero `errcode` / `code` in the body.
+/// Redirects are not followed (a 3xx fails the delivery). The receiver's body never goes into
+/// the error (which API readers see): a bounded, sanitised excerpt of it is logged instead.
 fn post(req: &Request, timeout: Duration, format: WebhookFormat) -> Result<(), String> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
         .http_status_as_error(false)
+        .max_redirects(0)
         .build()
         .into();
     let mut r = agent.post(&req.url);
@@ -286,15 +289,23 @@ fn post(req: &Request, timeout: Duration, format: WebhookFormat) -> Result<(), S
     let mut resp = r
         .send(&req.body[..])
         .map_err(|e| format!("post {shown}: {e}"))?;
-    let status = resp.status().as_u16();
+    let status = resp.status();
     let body = resp
         .body_mut()
         .with_config()
         .limit(64 * 1024)
         .read_to_string()
         .unwrap_or_default();
-    if !(200..300).contains(&status) {
-        return Err(format!("post {shown}: HTTP {status}: {}", clip(&body)));
+    if !status.is_success() {
+        tracing::warn!(url = %shown, status = status.as_u16(), body = %excerpt(&body),
+            "playbooks: the receiver refused a delivery");
+        let code = status.as_u16();
+        let reason = status.canonical_reason().unwrap_or("");
+        let mut e = format!("post {shown}: receiver answered HTTP {code} {reason}");
+        if status.is_redirection() {
+            e.push_str(" (redirects are not followed)");
+        }
+        return Err(e);
     }
     if format != WebhookFormat::Generic {
         let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
@@ -305,10 +316,18 @@ fn post(req: &Request, timeout: Duration, format: WebhookFormat) -> Result<(), S
             .and_then(|c| c.as_i64())
             .unwrap_or(0);
         if code != 0 {
+            tracing::warn!(url = %shown, code, body = %excerpt(&body),
+                "playbooks: a robot refused a delivery");
+            // The robot's own short reason (`errmsg` / `msg`), bounded; not its whole answer.
+            let reason = v
+                .get("errmsg")
+                .or_else(|| v.get("msg"))
+                .and_then(|m| m.as_str())
+                .map(|m| excerpt(m).chars().take(REASON_CHARS).collect::<String>())
+                .unwrap_or_default();
             return Err(format!(
-                "post {shown}: {} robot refused the message: {}",
+                "post {shown}: {} robot refused the message: code {code} ({reason})",
                 format.as_str(),
-                clip(&body)
             ));
         }
     }
@@ -320,8 +339,19 @@ pub fn without_query(url: &str) -> &str {
     url.split_once('?').map_or(url, |(a, _)| a)
 }
 
-fn clip(s: &str) -> String {
-    s.chars().take(200).collect()
+/// Characters of a robot's reason (`errmsg`) a delivery error keeps at most.
+const REASON_CHARS: usize = 80;
+
+/// Characters of a receiver's answer a log line carries at most.
+const EXCERPT_CHARS: usize = 200;
+
+/// A receiver's answer as a log line may carry it: control characters (line breaks, escape
+/// sequences) dropped, at most [`EXCERPT_CHARS`] characters.
+fn excerpt(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_control())
+        .take(EXCERPT_CHARS)
+        .collect()
 }
 
 #[cfg(test)]
@@ -367,5 +397,14 @@ mod tests {
             |(k, v)| k == sign::SIGNATURE_HEADER && *v == sign::generic_signature("k", &g.body)
         ));
         assert_eq!(without_query("http://h/send?key=secret"), "http://h/send");
+    }
+
+    #[test]
+    fn log_excerpts_are_bounded_and_carry_no_control_characters() {
+        let answer = format!("line\r\nforged: entry\u{1b}[31m{}", "x".repeat(500));
+        let e = excerpt(&answer);
+        assert_eq!(e.chars().count(), EXCERPT_CHARS);
+        assert!(e.starts_with("lineforged: entry[31mxx"), "{e}");
+        assert!(!e.chars().any(char::is_control));
     }
 }

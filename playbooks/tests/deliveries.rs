@@ -465,3 +465,75 @@ actions:
     assert_eq!(body["report"]["region"], "410100");
     assert!(body["text"].as_str().unwrap().contains("零报告"));
 }
+
+/// What the receiver's `/redirect`, `/internal` and `/leak` answers carry.
+const SECRET_MARKER: &str = "internal-secret-7f3a9c";
+
+/// Regression: a webhook answered 302 to a loopback address; the redirect was followed and
+/// what the address answered showed in the delivery log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_follow_no_redirect_and_never_keep_the_receivers_answer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hooks = webhooks(&tmp.path().join("hooks"));
+    let base = format!("http://127.0.0.1:{}", hooks.port);
+    let s = setup(
+        &[
+            &format!(
+                "id: moved\ntriggers: [incident_created]\nactions: [{{webhook: {{url: '{base}/redirect'}}}}]\n"
+            ),
+            &format!(
+                "id: leaky\ntriggers: [incident_created]\nactions: [{{webhook: {{url: '{base}/leak'}}}}]\n"
+            ),
+        ],
+        None,
+        None,
+        FakeNode::default(),
+    );
+    s.playbooks
+        .handle(
+            Signal::Incident {
+                incident: Box::new(incident(1)),
+                alerts: vec![],
+                created: true,
+            },
+            Timestamp::now(),
+        )
+        .await;
+    let t0 = Timestamp::now();
+    for i in 0..3 {
+        s.playbooks.deliver_due(t0.add_secs(i * 2)).await.unwrap();
+    }
+    let l = log(&s.playbooks);
+    assert_eq!(l.len(), 2, "{l:?}");
+    let of = |p: &str| l.iter().find(|r| r.playbook == p).unwrap();
+    let moved = of("moved");
+    assert_eq!(moved.state, DeliveryState::Failed, "{moved:?}");
+    let e = moved.last_error.as_deref().unwrap();
+    assert!(
+        e.contains("302") && e.contains("redirects are not followed"),
+        "{e}"
+    );
+    let leaky = of("leaky");
+    assert_eq!(leaky.state, DeliveryState::Failed, "{leaky:?}");
+    assert!(
+        leaky.last_error.as_deref().unwrap().contains("HTTP 500"),
+        "{leaky:?}"
+    );
+    // Nothing a receiver answered is kept where API readers see it.
+    for r in &l {
+        let e = r.last_error.as_deref().unwrap_or("");
+        assert!(!e.contains(SECRET_MARKER) && !e.contains("FORGED"), "{r:?}");
+    }
+    // The receiver saw three posts to each, and the address redirected to never.
+    let paths: Vec<String> = hooks
+        .files("json")
+        .iter()
+        .map(|f| {
+            let v: serde_json::Value = serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
+            v["path"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(paths.iter().filter(|p| *p == "/redirect").count(), 3);
+    assert_eq!(paths.iter().filter(|p| *p == "/leak").count(), 3);
+    assert!(!paths.iter().any(|p| p == "/internal"), "{paths:?}");
+}

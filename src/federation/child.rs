@@ -191,6 +191,9 @@ impl Federation {
             })
             .await?;
         let sent_n = messages.len() as u64;
+        // The parent's acknowledgement covers at most what this push carried: a reply reaching
+        // further never drops messages queued since.
+        let sent_max = messages.last().map_or(0, |m| m.seq);
         let req = PushRequest {
             node: self.node.clone(),
             region: self.region,
@@ -206,7 +209,7 @@ impl Federation {
         let reply: PushReply = tokio::task::spawn_blocking(move || post(&url, &token, &req))
             .await
             .context("push task")??;
-        let acked = reply.acked_up;
+        let acked = reply.acked_up.min(sent_max);
         let now = Timestamp::now();
         self.db
             .call(move |c| {
@@ -496,6 +499,7 @@ fn post(url: &str, token: &str, req: &PushRequest) -> anyhow::Result<PushReply> 
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(30)))
+        .max_redirects(0)
         .build()
         .into();
     let body = serde_json::to_vec(req).context("encoding the push")?;

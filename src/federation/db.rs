@@ -5,7 +5,8 @@
 //!   sequence is never reused), `uplinks` (local incidents linked to a parent incident, and
 //!   how much of their timeline went up), `kv` (last downlink sequence applied, last success
 //!   and error).
-//! - parent side: `children` (health and last sequence applied per child region), `downlink`
+//! - parent side: `children` (health, current epoch and its last sequence per child region),
+//!   `child_epochs` (the last sequence applied per child region and outbox epoch), `downlink`
 //!   (sequenced messages per child not yet acknowledged), `remote_alerts` (every pushed alert
 //!   id, its region, child incident and parent incident), `child_incidents`, `dispatches`, and
 //!   `downsent` (how much of a parent incident's timeline went down), and the gate's memory
@@ -53,6 +54,12 @@ CREATE TABLE IF NOT EXISTS children (
     next_down INTEGER NOT NULL,
     epoch TEXT NOT NULL DEFAULT ''
 );
+CREATE TABLE IF NOT EXISTS child_epochs (
+    region TEXT NOT NULL,
+    epoch TEXT NOT NULL,
+    last_seq INTEGER NOT NULL,
+    PRIMARY KEY (region, epoch)
+);
 CREATE TABLE IF NOT EXISTS downlink (
     region TEXT NOT NULL,
     seq INTEGER NOT NULL,
@@ -97,6 +104,8 @@ CREATE TABLE IF NOT EXISTS gate_held (
     alert TEXT NOT NULL,
     PRIMARY KEY (key, alert)
 );
+INSERT OR IGNORE INTO child_epochs (region, epoch, last_seq)
+    SELECT region, epoch, MAX(last_seq, 0) FROM children WHERE last_contact > 0;
 ";
 
 /// The open database, shared by the federation's tasks.

@@ -21,7 +21,14 @@ fn internal(e: anyhow::Error) -> ApiError {
 
 impl FederationHub for Hub {
     fn push(&self, req: PushRequest) -> HubFuture<'_, PushReply> {
-        Box::pin(async move { self.0.apply_push(req).await.map_err(internal) })
+        Box::pin(async move {
+            self.0.apply_push(req).await.map_err(|e| {
+                match e.downcast_ref::<super::parent::SequenceRefused>() {
+                    Some(refused) => ApiError::new("conflict", refused.to_string()),
+                    None => internal(e),
+                }
+            })
+        })
     }
 
     fn dispatch(

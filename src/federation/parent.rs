@@ -6,7 +6,8 @@ use std::collections::HashSet;
 
 use metrics::counter;
 use onewall_model::federation::{
-    Down, DownMessage, IncidentSnapshot, PushReply, PushRequest, Up, is_remote_actor, remote_actor,
+    Down, DownMessage, IncidentSnapshot, PushReply, PushRequest, Up, UpMessage, is_remote_actor,
+    remote_actor,
 };
 use onewall_model::{
     Alert, AlertId, Incident, IncidentId, IncidentStatus, RegionCode, TimelineEntry, TimelineKind,
@@ -19,26 +20,80 @@ use super::Federation;
 /// Downlink messages per reply at most.
 const MAX_DOWN: i64 = 500;
 
-/// A child's row, as far as a push needs it.
+/// How far past the last sequence applied for a child's epoch a push may reach. The child's
+/// outbox numbers its messages one by one; a gap only comes from incident snapshots replaced
+/// while unsent, so a push reaching further is a bug or a forgery, and is refused rather than
+/// acknowledged (the child would drop what was never stored).
+pub(super) const MAX_AHEAD: u64 = 1 << 20;
+
+/// A push whose sequences cannot be applied; answered 409 naming the expected sequence.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SequenceRefused(pub String);
+
+/// What the parent knows of a child region, as far as a push needs it: the last sequence
+/// applied for the pushed epoch (0 for an epoch never seen) and the epoch it last heard.
 #[derive(Debug, Default, Clone)]
 struct ChildState {
     last_seq: u64,
-    epoch: String,
+    epoch: Option<String>,
 }
 
-fn child_state(c: &Connection, region: RegionCode) -> rusqlite::Result<ChildState> {
-    Ok(c.query_row(
-        "SELECT last_seq, epoch FROM children WHERE region = ?1",
-        [region.to_string()],
-        |r| {
-            Ok(ChildState {
-                last_seq: r.get::<_, i64>(0)? as u64,
-                epoch: r.get(1)?,
-            })
-        },
-    )
-    .optional()?
-    .unwrap_or_default())
+/// A stored sequence; a negative one (written by an older version) counts as none.
+fn stored_seq(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+fn child_state(c: &Connection, region: RegionCode, epoch: &str) -> rusqlite::Result<ChildState> {
+    let r = region.to_string();
+    let last_seq = c
+        .query_row(
+            "SELECT last_seq FROM child_epochs WHERE region = ?1 AND epoch = ?2",
+            params![r, epoch],
+            |row| row.get::<_, i64>(0),
+        )
+        .optional()?
+        .map(stored_seq)
+        .unwrap_or(0);
+    let current = c
+        .query_row(
+            "SELECT epoch FROM children WHERE region = ?1 AND last_contact > 0",
+            [&r],
+            |row| row.get(0),
+        )
+        .optional()?;
+    Ok(ChildState {
+        last_seq,
+        epoch: current,
+    })
+}
+
+/// The pushed sequences increase, and none reaches past `last + MAX_AHEAD` (nor past what
+/// SQLite stores). A new epoch has `last` 0: its sequences must start from the beginning.
+fn check_sequences(
+    region: RegionCode,
+    epoch: &str,
+    last: u64,
+    messages: &[UpMessage],
+) -> Result<(), SequenceRefused> {
+    for w in messages.windows(2) {
+        if w[1].seq <= w[0].seq {
+            return Err(SequenceRefused(format!(
+                "messages: seq {} follows seq {}; sequences must increase",
+                w[1].seq, w[0].seq
+            )));
+        }
+    }
+    let limit = last.saturating_add(MAX_AHEAD).min(i64::MAX as u64);
+    match messages.iter().find(|m| m.seq > limit) {
+        Some(m) => Err(SequenceRefused(format!(
+            "messages: seq {} is too far ahead for region {region} epoch {epoch:?}: expected \
+             seq {} next (at most {limit})",
+            m.seq,
+            last.saturating_add(1)
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Queue a downlink message for `region`; answers its sequence.
@@ -72,11 +127,15 @@ impl Federation {
     /// Apply a child's push (scope already checked) and answer it.
     pub(super) async fn apply_push(&self, req: PushRequest) -> anyhow::Result<PushReply> {
         let region = req.region;
-        let mut state = self.db.call(move |c| child_state(c, region)).await?;
-        if !req.epoch.is_empty() && !state.epoch.is_empty() && req.epoch != state.epoch {
-            // A new outbox at the child (its data was wiped): its sequence starts again.
-            tracing::warn!(%region, node = %req.node, "federation: a child's outbox is new; its sequence restarts");
-            state.last_seq = 0;
+        let epoch = req.epoch.clone();
+        let state = self
+            .db
+            .call(move |c| child_state(c, region, &epoch))
+            .await?;
+        check_sequences(region, &req.epoch, state.last_seq, &req.messages)?;
+        if state.epoch.as_ref().is_some_and(|e| *e != req.epoch) {
+            // Another outbox at the child (its data was wiped): its sequences are its own.
+            tracing::warn!(%region, node = %req.node, "federation: a child pushes from another outbox epoch");
         }
         let fresh: Vec<_> = req
             .messages
@@ -151,6 +210,12 @@ impl Federation {
                         ack_down as i64,
                         epoch
                     ],
+                )?;
+                c.execute(
+                    "INSERT INTO child_epochs (region, epoch, last_seq) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (region, epoch) DO UPDATE \
+                     SET last_seq = MAX(last_seq, excluded.last_seq)",
+                    params![r, epoch, last_seq as i64],
                 )?;
                 c.execute(
                     "DELETE FROM downlink WHERE region = ?1 AND seq <= ?2",

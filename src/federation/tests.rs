@@ -275,3 +275,121 @@ async fn pushes_apply_once_gate_by_regions_reset_on_a_new_epoch_and_carry_dispat
     assert_eq!(dispatches[0]["region"], "410100");
     assert_eq!(dispatches[0]["by"], "alice");
 }
+
+/// Regression: a collector token pushing a sequence far ahead (2^64−1, i64::MAX+1) made the
+/// parent skip and acknowledge every later message of the region, so the real child dropped
+/// alerts the parent never stored.
+#[tokio::test]
+async fn sequences_far_ahead_are_refused_and_the_child_drops_only_what_was_stored() {
+    use super::outbox;
+    use super::parent::{MAX_AHEAD, SequenceRefused};
+
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).unwrap());
+    let (fed, _rx) = Federation::new(
+        Db::open(dir.path()).unwrap(),
+        store.clone(),
+        "henan".into(),
+        "410000".parse().unwrap(),
+        cfg(),
+    )
+    .unwrap();
+    let fed = Arc::new(fed);
+    // The real child's outbox.
+    let child = Db::memory();
+    let epoch = child.call_now(|c| outbox::epoch(c)).unwrap();
+    let queue = |alerts: &[&Alert]| {
+        let items: Vec<Up> = alerts.iter().map(|a| up(a)).collect();
+        child
+            .call_now(|c| outbox::enqueue(c, &items, Timestamp::now()))
+            .unwrap();
+    };
+    // One push of everything queued, acknowledged as the child does it: every message it
+    // drops must have been stored by the parent.
+    let push_all = |fed: Arc<Federation>| {
+        let child = child.clone();
+        let epoch = epoch.clone();
+        let store = store.clone();
+        async move {
+            let batch = child.call_now(|c| outbox::batch(c, 100)).unwrap();
+            let mut req = push("410100", &epoch, 0, vec![]);
+            req.messages = batch.clone();
+            let reply = fed.apply_push(req).await.unwrap();
+            child.call_now(|c| outbox::ack(c, reply.acked_up)).unwrap();
+            let left = child.call_now(|c| outbox::batch(c, 100)).unwrap();
+            for m in &batch {
+                if left.iter().any(|l| l.seq == m.seq) {
+                    continue;
+                }
+                if let Up::Alert { alert } = &m.body {
+                    assert!(
+                        store.get_alert(alert.id).await.unwrap().is_some(),
+                        "seq {} dropped by the child but never stored",
+                        m.seq
+                    );
+                }
+            }
+            reply
+        }
+    };
+
+    let a1 = alert("410100", "203.0.113.7");
+    queue(&[&a1]);
+    assert_eq!(push_all(fed.clone()).await.acked_up, 1);
+    assert!(stored(&store, &a1).await);
+
+    let rogue = alert("410100", "192.0.2.1");
+    for seq in [
+        u64::MAX,
+        i64::MAX as u64 + 1,
+        i64::MAX as u64,
+        2 + MAX_AHEAD,
+    ] {
+        for e in [epoch.as_str(), "forged"] {
+            let err = fed
+                .apply_push(push("410100", e, 0, vec![(seq, up(&rogue))]))
+                .await
+                .expect_err("a sequence far ahead is refused");
+            let refused = err
+                .downcast_ref::<SequenceRefused>()
+                .unwrap_or_else(|| panic!("not a refusal: {err:#}"));
+            let next = if e == "forged" { 1 } else { 2 };
+            assert!(
+                refused.0.contains(&format!("expected seq {next} next")),
+                "{refused}"
+            );
+        }
+    }
+    assert!(
+        !stored(&store, &rogue).await,
+        "nothing of a refused push is stored"
+    );
+    // Sequences that do not increase are refused too.
+    assert!(
+        fed.apply_push(push(
+            "410100",
+            &epoch,
+            0,
+            vec![(3, up(&rogue)), (2, up(&rogue))]
+        ))
+        .await
+        .is_err()
+    );
+
+    // A push from another epoch may not move the real child's sequence either.
+    fed.apply_push(push("410100", "forged", 0, vec![(40, up(&rogue))]))
+        .await
+        .unwrap();
+
+    // The real child goes on: its next alerts are stored, and acknowledged only then.
+    let a2 = alert("410100", "203.0.113.8");
+    let a3 = alert("410100", "203.0.113.9");
+    queue(&[&a2, &a3]);
+    let reply = push_all(fed.clone()).await;
+    assert_eq!(reply.acked_up, 3);
+    assert!(stored(&store, &a2).await && stored(&store, &a3).await);
+    assert_eq!(child.call_now(|c| outbox::depth(c)).unwrap().messages, 0);
+    let health = fed.children_health().await.unwrap();
+    let zz = health.iter().find(|c| c["region"] == "410100").unwrap();
+    assert_eq!(zz["last_seq"], 3);
+}

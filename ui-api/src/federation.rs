@@ -4,9 +4,12 @@
 //! - `POST /api/v1/federation/push` — a child's push ([`PushRequest`]); answers a
 //!   [`PushReply`] with the downlink messages for that child. Needs a `collector` (or `admin`)
 //!   token; the pushed region and every pushed alert and incident must lie inside the token's
-//!   region subtree (403 naming the region otherwise).
+//!   region subtree (403 naming the region otherwise). Sequences that do not increase, or
+//!   reach far past the last one applied for the child's outbox epoch, are refused (409 naming
+//!   the sequence expected next).
 //! - `POST /api/v1/incidents/{id}/dispatch` — `{region, note, team?}` (responder, admin):
-//!   hand a parent incident to a child region's team.
+//!   hand a parent incident to a child region's team: a child in the caller's scope whose
+//!   subtree holds some of the incident's regions (400 otherwise).
 //! - `GET /api/v1/federation/children` — per child region: node, last contact, lag, outbox
 //!   depth, alerts received, last sequence; expected children never seen are listed as such.
 //! - `GET /api/v1/federation/status` — this node's link to its parent.
@@ -207,7 +210,8 @@ fn check_scope(s: &ApiState, caller: &Caller, req: &PushRequest) -> Result<(), A
             messages [{seq, type: alert|incident|status|comment, ...}]"),
     responses((status = 200, description = "PushReply: node, region, acked_up, messages"),
               (status = 400, description = "the body is not a push"),
-              (status = 403, description = "not a collector token, or a region outside its scope")))]
+              (status = 403, description = "not a collector token, or a region outside its scope"),
+              (status = 409, description = "sequences out of order or far ahead of the last applied")))]
 pub(crate) async fn push(
     State(s): State<ApiState>,
     Extension(Hub(hub)): Extension<Hub>,
@@ -292,6 +296,23 @@ pub(crate) async fn dispatch(
             if !caller.sees(&state.regions, region) || !hub.is_child(region).await? {
                 return Err(ApiError::invalid(format!(
                     "region: {region} is not a child region of this node in your scope"
+                )));
+            }
+            // Only to a child whose subtree holds some of the incident's alerts: a dispatch
+            // carries the incident's title and evidence to that child.
+            if !incident
+                .regions
+                .iter()
+                .any(|r| state.regions.is_within(*r, region))
+            {
+                return Err(ApiError::invalid(format!(
+                    "region: incident {id} concerns none of region {region} (its regions: {})",
+                    incident
+                        .regions
+                        .iter()
+                        .map(|r| r.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )));
             }
             let by = caller.name().to_owned();

@@ -9,9 +9,10 @@ use std::sync::Arc;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Extension, Path, State};
+use onewall_correlate::incident_region;
 use onewall_model::{
-    AlertId, Grade, Incident, IncidentId, IncidentStatus, ModelError, Severity, TimelineEntry,
-    TimelineKind, Timestamp,
+    Alert, AlertId, Grade, Incident, IncidentId, IncidentStatus, ModelError, RegionTree, Severity,
+    TimelineEntry, TimelineKind, Timestamp,
 };
 use onewall_store::StoreError;
 use serde::Deserialize;
@@ -344,6 +345,26 @@ pub async fn link_alert(
         Some(a) if c.sees(&s.regions, a.region) && c.alert_in_department(&*s.store, &a).await? => a,
         _ => return Err(ApiError::not_found(format!("alert {alert_id} not found"))),
     };
+    // The incident moves to the nearest region holding all its alerts, as the correlator
+    // places it; a link that would move it out of the caller's sight is refused.
+    let incident = visible_incident(&s, &c, &id).await?;
+    let mut regions = incident.regions.clone();
+    if !regions.contains(&alert.region) {
+        regions.push(alert.region);
+    }
+    let tree = s.regions.clone();
+    if let Some(to) = incident_region(&tree, &regions)
+        && !c.sees(&tree, to)
+    {
+        return Err(ApiError::new(
+            "forbidden",
+            format!(
+                "alert {alert_id} (region {}) would move incident {} to region {to}, outside \
+                 your region {}",
+                alert.region, incident.id, c.grant.region
+            ),
+        ));
+    }
     apply(&s, &c, hook, &id, move |i, actor, at| {
         if i.alert_ids.contains(&alert.id) {
             return Err(StoreError::Conflict(format!(
@@ -357,6 +378,7 @@ pub async fn link_alert(
         }
         if !i.regions.contains(&alert.region) {
             i.regions.push(alert.region);
+            i.region = incident_region(&tree, &i.regions).unwrap_or(i.region);
         }
         for e in &alert.entities {
             if !i.entities.contains(e) {
@@ -393,10 +415,39 @@ pub async fn unlink_alert(
             incident.id
         )));
     }
+    // What the alert brought goes with it unless another alert holds it too; the incident
+    // moves to the nearest region holding the rest, as the correlator places it.
+    let gone = s.store.get_alert(alert_id).await?;
+    let mut rest = Vec::new();
+    for a in incident.alert_ids.iter().filter(|a| **a != alert_id) {
+        if let Some(a) = s.store.get_alert(*a).await? {
+            rest.push(a);
+        }
+    }
+    let tree = s.regions.clone();
     apply(&s, &c, hook, &id, move |i, actor, at| {
         i.alert_ids.retain(|a| *a != alert_id);
+        if let Some(gone) = gone {
+            forget(i, &gone, &rest, &tree);
+        }
         push(i, actor, at, TimelineKind::AlertRemoved { alert_id });
         Ok(())
     })
     .await
+}
+
+/// Drop from `i` the region, entities and rule only `gone` brought, given the other alerts
+/// it holds (`rest`; when one of them is no longer stored, nothing is dropped but the
+/// region is recomputed), and place it in the nearest region holding its regions.
+fn forget(i: &mut Incident, gone: &Alert, rest: &[Alert], tree: &RegionTree) {
+    let unknown = i.alert_ids.iter().any(|a| !rest.iter().any(|r| r.id == *a));
+    if !unknown {
+        i.regions
+            .retain(|r| *r != gone.region || rest.iter().any(|a| a.region == *r));
+        i.entities
+            .retain(|e| !gone.entities.contains(e) || rest.iter().any(|a| a.entities.contains(e)));
+        i.rule_ids
+            .retain(|r| *r != gone.rule.id || rest.iter().any(|a| a.rule.id == *r));
+    }
+    i.region = incident_region(tree, &i.regions).unwrap_or(i.region);
 }
