@@ -46,6 +46,7 @@ pub mod deliveries;
 mod error;
 pub mod export;
 pub mod federation;
+pub mod login_limit;
 pub mod mask;
 mod openapi;
 mod params;
