@@ -69,7 +69,10 @@ mod tests {
         for p in [&data, &data.join("spool")] {
             std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755))?;
         }
-        for p in [data.join("auth.sqlite3"), data.join("spool").join("00000001.seg")] {
+        for p in [
+            data.join("auth.sqlite3"),
+            data.join("spool").join("00000001.seg"),
+        ] {
             std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o644))?;
         }
         assert_eq!(make_private(&data)?, 4);

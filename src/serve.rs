@@ -52,7 +52,10 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
     // Files an older version (or another umask) left readable to others are taken back.
     for (key, dir) in [
         ("store.path", r.config.store.path.clone()),
-        ("store.spool.path", r.config.store.spool.dir(&r.config.store.path)),
+        (
+            "store.spool.path",
+            r.config.store.spool.dir(&r.config.store.path),
+        ),
     ] {
         let changed = crate::files::make_private(&dir)
             .with_context(|| format!("{key}: making {} private", dir.display()))?;

@@ -272,7 +272,8 @@ pub fn create_token(dir: &Path, t: CreateToken) -> anyhow::Result<ExitCode> {
             "token {} {} expires={}",
             info.id,
             grant_detail(info.role, info.region, info.department.as_deref(), info.pii),
-            info.expires.map_or("never".to_owned(), |e| e.secs().to_string())
+            info.expires
+                .map_or("never".to_owned(), |e| e.secs().to_string())
         );
         Ok(((secret, info), detail))
     })?;

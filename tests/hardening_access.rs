@@ -157,7 +157,10 @@ fn concurrent_logins_run_a_bounded_number_of_password_checks() {
 #[test]
 fn unauthenticated_callers_cannot_flood_the_audit_log() {
     let dir = tempfile::tempdir().unwrap();
-    let node = start(dir.path(), "[auth]\naudit_unauthenticated_per_minute = 10\n");
+    let node = start(
+        dir.path(),
+        "[auth]\naudit_unauthenticated_per_minute = 10\n",
+    );
     let data = dir.path().join("data");
     let size = || {
         ["audit.sqlite3", "audit.sqlite3-wal"]
@@ -207,12 +210,7 @@ fn unauthenticated_callers_cannot_flood_the_audit_log() {
 }
 
 fn post_as(node: &Node, token: &str, path: &str, body: Value) -> (u16, Value) {
-    node.call_as(
-        Some(token),
-        "POST",
-        path,
-        Some(body.to_string().as_bytes()),
-    )
+    node.call_as(Some(token), "POST", path, Some(body.to_string().as_bytes()))
 }
 
 /// Issue 15 #8: an admin limited to a department minted tokens for every department and
@@ -369,11 +367,17 @@ fn every_node_file_is_private() {
     node.stop();
     // A command run beside the node's files keeps them private too.
     let out = Command::new(common::binary())
-        .args(["tokens", "create", "--name", "cli", "--role", "viewer", "--data"])
+        .args([
+            "tokens", "create", "--name", "cli", "--role", "viewer", "--data",
+        ])
         .arg(&data)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_private(&data);
 }
 
@@ -394,7 +398,16 @@ fn the_audit_record_says_who_from_where_and_what_was_granted() {
     let id = b["info"]["id"].as_str().unwrap().to_owned();
     // A command beside the running node appends to the same chain.
     let mut child = Command::new(common::binary())
-        .args(["users", "add", "sun", "--role", "responder", "--region", "410100", "--data"])
+        .args([
+            "users",
+            "add",
+            "sun",
+            "--role",
+            "responder",
+            "--region",
+            "410100",
+            "--data",
+        ])
         .arg(&data)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -411,23 +424,38 @@ fn the_audit_record_says_who_from_where_and_what_was_granted() {
             .unwrap();
     }
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     node.get("/api/v1/events");
 
     let items = audit_items(&node);
     let first = &items[0];
     assert_eq!(first["action"], "onewall serve (first start)", "{first}");
-    assert!(first["detail"].as_str().unwrap().contains("role=admin"), "{first}");
+    assert!(
+        first["detail"].as_str().unwrap().contains("role=admin"),
+        "{first}"
+    );
     let created = items
         .iter()
         .find(|e| e["action"] == "POST /api/v1/tokens")
         .unwrap();
     assert!(
-        created["client"].as_str().unwrap().starts_with("127.0.0.1:"),
+        created["client"]
+            .as_str()
+            .unwrap()
+            .starts_with("127.0.0.1:"),
         "{created}"
     );
     let detail = created["detail"].as_str().unwrap();
-    for part in [id.as_str(), "role=viewer", "region=410100", "department=网信办"] {
+    for part in [
+        id.as_str(),
+        "role=viewer",
+        "region=410100",
+        "department=网信办",
+    ] {
         assert!(detail.contains(part), "{detail}");
     }
     let cli = items
@@ -435,7 +463,10 @@ fn the_audit_record_says_who_from_where_and_what_was_granted() {
         .find(|e| e["action"] == "onewall users add")
         .unwrap();
     assert_eq!(cli["target"], "user sun");
-    assert!(cli["detail"].as_str().unwrap().contains("role=responder"), "{cli}");
+    assert!(
+        cli["detail"].as_str().unwrap().contains("role=responder"),
+        "{cli}"
+    );
     assert!(cli["actor"].as_str().unwrap().starts_with("cli"), "{cli}");
     let after_cli = items
         .iter()

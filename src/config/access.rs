@@ -120,7 +120,10 @@ pub fn check(auth: &AuthConfig, sla: &SlaConfig, errors: &mut Vec<String>) {
         ),
         ("login_lockout_secs", auth.login_lockout_secs),
         ("login_lockout_max_secs", auth.login_lockout_max_secs),
-        ("login_concurrent_checks", auth.login_concurrent_checks as u64),
+        (
+            "login_concurrent_checks",
+            auth.login_concurrent_checks as u64,
+        ),
         ("login_queue_secs", auth.login_queue_secs),
         ("login_tracked", auth.login_tracked as u64),
         (

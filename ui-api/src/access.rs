@@ -288,14 +288,21 @@ pub(crate) async fn record(audit: &Arc<AuditLog>, rec: AuditRecord) {
 
 /// Append one audit record of the call answered `resp`; when it cannot be written the call
 /// fails instead (500): nothing is answered that the log does not hold.
-pub(crate) async fn record_or_fail(audit: &Arc<AuditLog>, rec: AuditRecord, resp: Response) -> Response {
+pub(crate) async fn record_or_fail(
+    audit: &Arc<AuditLog>,
+    rec: AuditRecord,
+    resp: Response,
+) -> Response {
     let audit = audit.clone();
     match blocking(move || audit.append(rec)).await {
         Ok(_) => resp,
         Err(e) => {
             metrics::counter!("onewall_api_audit_failures_total").increment(1);
-            ApiError::new("internal", format!("the audit record could not be written: {e}"))
-                .into_response()
+            ApiError::new(
+                "internal",
+                format!("the audit record could not be written: {e}"),
+            )
+            .into_response()
         }
     }
 }

@@ -15,8 +15,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::access::{
-    AuditDetail, Caller, SESSION_COOKIE, blocking, record, record_or_fail,
-    record_unauthenticated, session_cookie,
+    AuditDetail, Caller, SESSION_COOKIE, blocking, record, record_or_fail, record_unauthenticated,
+    session_cookie,
 };
 use crate::login_limit::LoginKey;
 use crate::params::Params;
@@ -160,8 +160,11 @@ pub async fn login(
             ApiError::new("unavailable", "too many logins at once; try again shortly"),
             std::time::Duration::from_secs(1),
         );
-        record_unauthenticated(&s.access, rec(resp.status(), "POST /api/v1/login", String::new()))
-            .await;
+        record_unauthenticated(
+            &s.access,
+            rec(resp.status(), "POST /api/v1/login", String::new()),
+        )
+        .await;
         return Ok(resp);
     };
     let auth = s.access.auth.clone();
@@ -191,8 +194,11 @@ pub async fn login(
             let e = ApiError::new("unauthenticated", "wrong user name or password");
             let resp = e.into_response();
             let started = limiter.failed(&name, ip, Instant::now());
-            record_unauthenticated(&s.access, rec(resp.status(), "POST /api/v1/login", String::new()))
-                .await;
+            record_unauthenticated(
+                &s.access,
+                rec(resp.status(), "POST /api/v1/login", String::new()),
+            )
+            .await;
             // Each lockout is recorded once, when it starts, outside the budget.
             for locked in started {
                 metrics::counter!("onewall_api_login_lockouts_total").increment(1);
@@ -344,8 +350,7 @@ fn grantable(
 /// its region subtree, and of its own department when it is limited to one.
 fn manages(s: &ApiState, c: &Caller, region: RegionCode, department: Option<&str>) -> bool {
     c.sees(&s.regions, region)
-        && c
-            .grant
+        && c.grant
             .department
             .as_deref()
             .is_none_or(|own| department == Some(own))
@@ -453,7 +458,8 @@ pub async fn create_token(
         info.id,
         info.name,
         grant_detail(info.role, info.region, info.department.as_deref(), info.pii),
-        info.expires.map_or("never".to_owned(), |e| e.secs().to_string())
+        info.expires
+            .map_or("never".to_owned(), |e| e.secs().to_string())
     );
     let mut resp = (
         StatusCode::CREATED,

@@ -200,10 +200,11 @@ impl LoginLimiter {
     /// none was. The slot is held until dropped: move it into the blocking task that checks
     /// the password, so a caller that goes away does not free it early.
     pub async fn check_slot(&self) -> Option<CheckSlot> {
-        let permit = tokio::time::timeout(self.policy.queue_wait, self.checks.clone().acquire_owned())
-            .await
-            .ok()?
-            .ok()?;
+        let permit =
+            tokio::time::timeout(self.policy.queue_wait, self.checks.clone().acquire_owned())
+                .await
+                .ok()?
+                .ok()?;
         let in_flight = self.in_flight.clone();
         let now = in_flight.now.fetch_add(1, Ordering::SeqCst) + 1;
         let max = in_flight.max.fetch_max(now, Ordering::SeqCst).max(now);
@@ -335,7 +336,9 @@ mod tests {
                 retry_after: Duration::from_secs(10)
             }]
         );
-        let locked = l.check("zhang", None, t0 + Duration::from_secs(4)).unwrap_err();
+        let locked = l
+            .check("zhang", None, t0 + Duration::from_secs(4))
+            .unwrap_err();
         assert_eq!(locked.retry_after, Duration::from_secs(6));
         // Another name from another address is not affected.
         assert!(l.check("li", None, t0).is_ok());
@@ -344,10 +347,16 @@ mod tests {
         let again = l.failed("zhang", None, t1);
         assert_eq!(again[0].retry_after, Duration::from_secs(20));
         let t2 = t1 + Duration::from_secs(20);
-        assert_eq!(l.failed("zhang", None, t2)[0].retry_after, Duration::from_secs(40));
+        assert_eq!(
+            l.failed("zhang", None, t2)[0].retry_after,
+            Duration::from_secs(40)
+        );
         let t3 = t2 + Duration::from_secs(40);
         // Capped at lockout_max.
-        assert_eq!(l.failed("zhang", None, t3)[0].retry_after, Duration::from_secs(60));
+        assert_eq!(
+            l.failed("zhang", None, t3)[0].retry_after,
+            Duration::from_secs(60)
+        );
         l.succeeded("zhang");
         assert!(l.check("zhang", None, t3).is_ok());
     }
@@ -384,7 +393,10 @@ mod tests {
             l.failed(&format!("n{i}"), None, t0 + Duration::from_millis(i));
         }
         assert!(l.tracked() <= 4, "{}", l.tracked());
-        assert!(l.check("locked", None, t0 + Duration::from_secs(1)).is_err());
+        assert!(
+            l.check("locked", None, t0 + Duration::from_secs(1))
+                .is_err()
+        );
     }
 
     #[test]

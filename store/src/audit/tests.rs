@@ -144,11 +144,16 @@ fn a_huge_actor_or_target_is_cut_to_what_the_log_keeps() {
     assert!(e.record.actor.ends_with('…'));
     assert_eq!(e.record.target.chars().count(), MAX_TARGET_CHARS + 1);
     drop(log);
-    let size = std::fs::metadata(dir.path().join(AUDIT_FILE)).unwrap().len()
+    let size = std::fs::metadata(dir.path().join(AUDIT_FILE))
+        .unwrap()
+        .len()
         + std::fs::metadata(dir.path().join(format!("{AUDIT_FILE}-wal")))
             .map(|m| m.len())
             .unwrap_or(0);
-    assert!(size < 256 << 10, "the log grew to {size} bytes for one entry");
+    assert!(
+        size < 256 << 10,
+        "the log grew to {size} bytes for one entry"
+    );
     assert_eq!(verify(dir.path()).unwrap(), Verdict::Intact { entries: 1 });
 }
 
@@ -171,8 +176,16 @@ fn a_log_written_before_client_and_detail_existed_is_migrated_and_still_verifies
             c.execute(
                 "INSERT INTO audit VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
-                    seq as i64, r.at.nanos(), r.actor, r.role, r.scope, r.action, r.target,
-                    r.result, prev, hash
+                    seq as i64,
+                    r.at.nanos(),
+                    r.actor,
+                    r.role,
+                    r.scope,
+                    r.action,
+                    r.target,
+                    r.result,
+                    prev,
+                    hash
                 ],
             )
             .unwrap();

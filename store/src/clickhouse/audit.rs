@@ -167,7 +167,10 @@ impl AuditMirror {
             .await
             .map_err(|e| self.culprit.error("create database", e))?;
         let tables = audit_tables(&self.culprit.layout, database);
-        for ddl in tables.into_iter().chain(audit_migrations(&self.culprit.layout)) {
+        for ddl in tables
+            .into_iter()
+            .chain(audit_migrations(&self.culprit.layout))
+        {
             self.client
                 .query(&ddl)
                 .execute()
