@@ -436,11 +436,11 @@ mod tests {
         assert_eq!(l.in_flight_max(), 2);
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn a_login_waiting_too_long_for_a_check_gets_none() {
         let l = LoginLimiter::new(LoginPolicy {
             concurrent_checks: 1,
-            queue_wait: Duration::from_secs(5),
+            queue_wait: Duration::from_millis(100),
             ..policy()
         });
         let held = l.check_slot().await.unwrap();
