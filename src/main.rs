@@ -10,6 +10,7 @@ mod config;
 mod correlation;
 mod demo;
 mod federation;
+mod files;
 mod metrics;
 mod pipeline;
 mod replay;
@@ -214,6 +215,9 @@ enum RulesCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Node files are the node's alone (0600 files in 0700 directories), whichever command
+    // creates them.
+    files::private_by_default();
     let result = match cli.command {
         Command::Serve { config } => serve::run(config.as_deref()),
         Command::CheckConfig { file } => check_config(&file),

@@ -51,6 +51,20 @@ fn init_tracing() {
 
 async fn serve(r: Resolved) -> anyhow::Result<()> {
     let prometheus = crate::metrics::install()?;
+    // Files an older version (or another umask) left readable to others are taken back.
+    for (key, dir) in [
+        ("store.path", r.config.store.path.clone()),
+        (
+            "store.spool.path",
+            r.config.store.spool.dir(&r.config.store.path),
+        ),
+    ] {
+        let changed = crate::files::make_private(&dir)
+            .with_context(|| format!("{key}: making {} private", dir.display()))?;
+        if changed > 0 {
+            tracing::warn!(dir = %dir.display(), changed, "node files were readable by others; made private");
+        }
+    }
     let opened = crate::pipeline::backend::open(&r.config.store).await?;
     let store: Arc<dyn Store> = opened.store.clone();
     // The built-in pack, rule directories, packs and overlays of `[rules]`; reloadable.

@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use onewall_api::Access;
-use onewall_model::RegionCode;
-use onewall_store::audit::AuditLog;
+use onewall_api::login_limit::LoginLimiter;
+use onewall_model::{RegionCode, Timestamp};
+use onewall_store::audit::{AuditLog, AuditRecord};
 use onewall_store::auth::{AuthStore, NewToken, NewUser, Role};
 
 use crate::config::{self, Resolved};
@@ -27,7 +28,7 @@ pub fn open_access(r: &Resolved) -> anyhow::Result<Access> {
     let audit = AuditLog::open(dir)
         .with_context(|| format!("store.path: opening the audit log in {}", dir.display()))?;
     if auth.is_empty()? {
-        let path = bootstrap_admin(&auth, dir, top_region(r))?;
+        let path = bootstrap_admin(&auth, &audit, dir, top_region(r))?;
         println!("onewall created an admin token in {}", path.display());
         tracing::warn!(file = %path.display(), "first start: admin token written");
     }
@@ -36,6 +37,9 @@ pub fn open_access(r: &Resolved) -> anyhow::Result<Access> {
         audit: Arc::new(audit),
         metrics_open: r.config.auth.metrics_open,
         mask: config::access::mask_policy(&r.config.auth),
+        login: Arc::new(LoginLimiter::new(config::access::login_policy(
+            &r.config.auth,
+        ))),
     })
 }
 
@@ -45,8 +49,13 @@ fn top_region(r: &Resolved) -> RegionCode {
     r.regions.ancestors(r.region).last().unwrap_or(r.region)
 }
 
-fn bootstrap_admin(auth: &AuthStore, dir: &Path, region: RegionCode) -> anyhow::Result<PathBuf> {
-    let (secret, _) = auth.create_token(NewToken {
+fn bootstrap_admin(
+    auth: &AuthStore,
+    audit: &AuditLog,
+    dir: &Path,
+    region: RegionCode,
+) -> anyhow::Result<PathBuf> {
+    let (secret, info) = auth.create_token(NewToken {
         name: "bootstrap-admin".into(),
         role: Role::Admin,
         region,
@@ -55,8 +64,81 @@ fn bootstrap_admin(auth: &AuthStore, dir: &Path, region: RegionCode) -> anyhow::
         ttl_secs: None,
     })?;
     let path = dir.join(ADMIN_TOKEN_FILE);
+    audit
+        .append(cli_record(
+            "onewall serve (first start)",
+            &format!("token {}", info.id),
+            200,
+            format!(
+                "name={} {} file={ADMIN_TOKEN_FILE}",
+                info.name,
+                grant_detail(info.role, info.region, None, info.pii)
+            ),
+        ))
+        .context("writing the first start's token to the audit log")?;
     write_private(&path, &format!("{secret}\n"))?;
     Ok(path)
+}
+
+/// The audit actor of a command run on the node's machine: the operating-system user.
+fn cli_actor() -> String {
+    let uid = rustix::process::getuid().as_raw();
+    match std::env::var("USER") {
+        Ok(name) if !name.is_empty() => format!("cli:{name} (uid {uid})"),
+        _ => format!("cli (uid {uid})"),
+    }
+}
+
+/// The audit record of a command: `action` the command, `target` what it acted on, `result`
+/// as an HTTP status would say it, `detail` what it granted.
+fn cli_record(action: &str, target: &str, result: u16, detail: String) -> AuditRecord {
+    AuditRecord {
+        at: Timestamp::now(),
+        actor: cli_actor(),
+        role: String::new(),
+        scope: String::new(),
+        action: action.to_owned(),
+        target: target.to_owned(),
+        result,
+        client: String::new(),
+        detail,
+    }
+}
+
+/// What a grant is, for the audit log (as the API records it).
+fn grant_detail(role: Role, region: RegionCode, department: Option<&str>, pii: bool) -> String {
+    format!(
+        "role={role} region={region} department={} pii={pii}",
+        department.unwrap_or("-")
+    )
+}
+
+/// Run `f` (a command's change) and record it in the data directory's audit log, failed or
+/// not; a record that cannot be written fails the command.
+fn audited<T>(
+    dir: &Path,
+    action: &str,
+    target: &str,
+    f: impl FnOnce() -> Result<(T, String), onewall_store::StoreError>,
+) -> anyhow::Result<T> {
+    let audit = AuditLog::open(dir)
+        .with_context(|| format!("opening the audit log in {}", dir.display()))?;
+    let (outcome, result, detail) = match f() {
+        Ok((v, detail)) => (Ok(v), 200, detail),
+        Err(e) => {
+            let status = match e.code() {
+                "invalid_argument" => 400,
+                "not_found" => 404,
+                "conflict" => 409,
+                _ => 500,
+            };
+            (Err(e), status, String::new())
+        }
+    };
+    audit
+        .append(cli_record(action, target, result, detail))
+        .context("writing the audit log")?;
+    Ok(outcome?)
 }
 
 /// Write `text` to a new file readable by its owner only.
@@ -121,13 +203,18 @@ pub fn add_user(dir: &Path, u: AddUser) -> anyhow::Result<ExitCode> {
         .context("reading the password from standard input")?;
     let password = password.trim_end_matches(['\r', '\n']).to_owned();
     let auth = AuthStore::open(dir)?;
-    let info = auth.add_user(NewUser {
-        name: u.name,
-        password,
-        role,
-        region,
-        department: u.department,
-        pii: u.pii,
+    let target = format!("user {}", u.name);
+    let info = audited(dir, "onewall users add", &target, || {
+        let info = auth.add_user(NewUser {
+            name: u.name,
+            password,
+            role,
+            region,
+            department: u.department,
+            pii: u.pii,
+        })?;
+        let detail = grant_detail(info.role, info.region, info.department.as_deref(), info.pii);
+        Ok((info, detail))
     })?;
     println!(
         "user {} added: role {} region {}",
@@ -139,7 +226,10 @@ pub fn add_user(dir: &Path, u: AddUser) -> anyhow::Result<ExitCode> {
 /// `onewall users list`.
 pub fn list_users(dir: &Path) -> anyhow::Result<ExitCode> {
     let auth = AuthStore::open(dir)?;
-    for u in auth.users()? {
+    let users = audited(dir, "onewall users list", "users", || {
+        Ok((auth.users()?, String::new()))
+    })?;
+    for u in users {
         println!(
             "{}\t{}\t{}\t{}\t{}",
             u.name,
@@ -168,13 +258,24 @@ pub fn create_token(dir: &Path, t: CreateToken) -> anyhow::Result<ExitCode> {
     let role = parse_role(&t.role)?;
     let region = parse_region(&t.region)?;
     let auth = AuthStore::open(dir)?;
-    let (secret, info) = auth.create_token(NewToken {
-        name: t.name,
-        role,
-        region,
-        department: t.department,
-        pii: t.pii,
-        ttl_secs: t.ttl_secs,
+    let target = format!("token named {}", t.name);
+    let (secret, info) = audited(dir, "onewall tokens create", &target, || {
+        let (secret, info) = auth.create_token(NewToken {
+            name: t.name,
+            role,
+            region,
+            department: t.department,
+            pii: t.pii,
+            ttl_secs: t.ttl_secs,
+        })?;
+        let detail = format!(
+            "token {} {} expires={}",
+            info.id,
+            grant_detail(info.role, info.region, info.department.as_deref(), info.pii),
+            info.expires
+                .map_or("never".to_owned(), |e| e.secs().to_string())
+        );
+        Ok(((secret, info), detail))
     })?;
     eprintln!(
         "token {} created: role {} region {}; it is shown once:",
@@ -187,7 +288,10 @@ pub fn create_token(dir: &Path, t: CreateToken) -> anyhow::Result<ExitCode> {
 /// `onewall tokens list`.
 pub fn list_tokens(dir: &Path) -> anyhow::Result<ExitCode> {
     let auth = AuthStore::open(dir)?;
-    for t in auth.tokens()? {
+    let tokens = audited(dir, "onewall tokens list", "tokens", || {
+        Ok((auth.tokens()?, String::new()))
+    })?;
+    for t in tokens {
         println!("{}\t{}\t{}\t{}", t.id, t.name, t.role, t.region);
     }
     Ok(ExitCode::SUCCESS)
@@ -195,7 +299,10 @@ pub fn list_tokens(dir: &Path) -> anyhow::Result<ExitCode> {
 
 /// `onewall tokens revoke ID`.
 pub fn revoke_token(dir: &Path, id: &str) -> anyhow::Result<ExitCode> {
-    AuthStore::open(dir)?.revoke_token(id)?;
+    let auth = AuthStore::open(dir)?;
+    audited(dir, "onewall tokens revoke", &format!("token {id}"), || {
+        auth.revoke_token(id).map(|()| ((), String::new()))
+    })?;
     println!("token {id} revoked");
     Ok(ExitCode::SUCCESS)
 }

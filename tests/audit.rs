@@ -108,7 +108,7 @@ fn verify_catches_an_edited_a_deleted_and_an_inserted_entry() {
         "inserted",
         "UPDATE audit SET seq = seq + 1000 WHERE seq >= 3; \
          UPDATE audit SET seq = seq - 999 WHERE seq >= 1003; \
-         INSERT INTO audit SELECT 3, at, 'intruder', role, scope, action, target, result, hash, hash \
+         INSERT INTO audit (seq, at, actor, role, scope, action, target, result, prev, hash) SELECT 3, at, 'intruder', role, scope, action, target, result, hash, hash \
          FROM audit WHERE seq = 2;",
     );
     let (ok, text) = verify(&inserted);

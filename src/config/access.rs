@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use onewall_api::login_limit::LoginPolicy;
 use onewall_api::mask::{MaskPolicy, PiiKind};
 use onewall_api::sla::SlaPolicy;
 use serde::{Deserialize, Serialize};
@@ -24,16 +25,45 @@ pub struct AuthConfig {
     /// Milliseconds an export without a `limit` may spend counting its rows; a selection
     /// that takes longer answers 400 asking for a `limit` or narrower filters.
     pub export_count_ms: u64,
+    /// Failed logins in a row for one user name before it is locked out (429 with
+    /// `Retry-After`, even for the right password). A successful login resets the count.
+    pub login_max_failures_per_user: u32,
+    /// Failed logins from one client address (any names) before it is locked out.
+    pub login_max_failures_per_address: u32,
+    /// Seconds of the first lockout; each further failure after it doubles the next.
+    pub login_lockout_secs: u64,
+    /// Seconds of the longest lockout; failures older than this are forgotten.
+    pub login_lockout_max_secs: u64,
+    /// Password checks (argon2, about 19 MiB each) that may run at once.
+    pub login_concurrent_checks: usize,
+    /// Seconds a login waits for a free password check before it is answered 503.
+    pub login_queue_secs: u64,
+    /// The most user names and client addresses whose failed logins are remembered; the one
+    /// idle longest is forgotten first.
+    pub login_tracked: usize,
+    /// Audit rows per minute for calls without a valid credential (failed logins, calls with
+    /// no or a wrong token); the rest are counted (`onewall_api_audit_suppressed_total`) and
+    /// the next row written says how many were left out.
+    pub audit_unauthenticated_per_minute: u32,
 }
 
 impl Default for AuthConfig {
     fn default() -> Self {
+        let login = LoginPolicy::default();
         AuthConfig {
             metrics_open: true,
             collectors_require_token: false,
             mask: PiiKind::ALL.iter().map(|k| k.as_str().to_owned()).collect(),
             export_max_rows: onewall_api::export::DEFAULT_MAX_ROWS,
             export_count_ms: onewall_api::export::DEFAULT_COUNT_BUDGET.as_millis() as u64,
+            login_max_failures_per_user: login.max_failures_per_user,
+            login_max_failures_per_address: login.max_failures_per_address,
+            login_lockout_secs: login.lockout.as_secs(),
+            login_lockout_max_secs: login.lockout_max.as_secs(),
+            login_concurrent_checks: login.concurrent_checks,
+            login_queue_secs: login.queue_wait.as_secs(),
+            login_tracked: login.tracked,
+            audit_unauthenticated_per_minute: login.unauthenticated_audit_per_minute,
         }
     }
 }
@@ -87,6 +117,44 @@ pub fn check(auth: &AuthConfig, sla: &SlaConfig, errors: &mut Vec<String>) {
         errors.push("auth.export_count_ms: must be greater than 0".into());
     }
     for (key, v) in [
+        (
+            "login_max_failures_per_user",
+            u64::from(auth.login_max_failures_per_user),
+        ),
+        (
+            "login_max_failures_per_address",
+            u64::from(auth.login_max_failures_per_address),
+        ),
+        ("login_lockout_secs", auth.login_lockout_secs),
+        ("login_lockout_max_secs", auth.login_lockout_max_secs),
+        (
+            "login_concurrent_checks",
+            auth.login_concurrent_checks as u64,
+        ),
+        ("login_queue_secs", auth.login_queue_secs),
+        ("login_tracked", auth.login_tracked as u64),
+        (
+            "audit_unauthenticated_per_minute",
+            u64::from(auth.audit_unauthenticated_per_minute),
+        ),
+    ] {
+        if v == 0 {
+            errors.push(format!("auth.{key}: must be greater than 0"));
+        }
+    }
+    if auth.login_lockout_max_secs < auth.login_lockout_secs {
+        errors.push(format!(
+            "auth.login_lockout_max_secs: {} is shorter than login_lockout_secs ({})",
+            auth.login_lockout_max_secs, auth.login_lockout_secs
+        ));
+    }
+    if auth.login_concurrent_checks > 64 {
+        errors.push(format!(
+            "auth.login_concurrent_checks: {} is more than 64 (each check takes about 19 MiB)",
+            auth.login_concurrent_checks
+        ));
+    }
+    for (key, v) in [
         ("grade_1_minutes", sla.grade_1_minutes),
         ("grade_2_minutes", sla.grade_2_minutes),
         ("grade_3_minutes", sla.grade_3_minutes),
@@ -106,6 +174,20 @@ pub fn check(auth: &AuthConfig, sla: &SlaConfig, errors: &mut Vec<String>) {
 pub fn mask_policy(auth: &AuthConfig) -> MaskPolicy {
     MaskPolicy {
         kinds: auth.mask.iter().filter_map(|k| k.parse().ok()).collect(),
+    }
+}
+
+/// The login limits of `[auth]` (already checked).
+pub fn login_policy(auth: &AuthConfig) -> LoginPolicy {
+    LoginPolicy {
+        max_failures_per_user: auth.login_max_failures_per_user,
+        max_failures_per_address: auth.login_max_failures_per_address,
+        lockout: Duration::from_secs(auth.login_lockout_secs),
+        lockout_max: Duration::from_secs(auth.login_lockout_max_secs),
+        concurrent_checks: auth.login_concurrent_checks,
+        queue_wait: Duration::from_secs(auth.login_queue_secs),
+        tracked: auth.login_tracked,
+        unauthenticated_audit_per_minute: auth.audit_unauthenticated_per_minute,
     }
 }
 

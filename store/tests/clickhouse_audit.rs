@@ -92,6 +92,8 @@ fn record(i: u64) -> AuditRecord {
         action: "POST /api/v1/incidents/{id}/status".into(),
         target: format!("/api/v1/incidents/01J{i}/status"),
         result: 200,
+        client: String::new(),
+        detail: String::new(),
     }
 }
 

@@ -167,6 +167,8 @@ async fn the_audit_copy_works_on_a_current_server() {
             action: "GET /api/v1/alerts".into(),
             target: "/api/v1/alerts?severity=high".into(),
             result: 200,
+            client: String::new(),
+            detail: String::new(),
         })
         .unwrap();
     }

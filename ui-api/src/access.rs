@@ -7,9 +7,11 @@
 //! 401; a role that may not use the endpoint gets 403; a record outside the caller's region
 //! subtree answers 404 exactly as a record that does not exist.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -18,6 +20,7 @@ use onewall_store::Store;
 use onewall_store::audit::{AuditLog, AuditRecord};
 use onewall_store::auth::{AuthStore, Grant, Role};
 
+use crate::login_limit::LoginLimiter;
 use crate::mask::MaskPolicy;
 use crate::{ApiError, ApiState};
 
@@ -33,6 +36,9 @@ pub struct Access {
     pub metrics_open: bool,
     /// What is masked for callers without the `pii` permission.
     pub mask: MaskPolicy,
+    /// Login lockouts, the bound on concurrent password checks, and the audit budget of
+    /// unauthenticated calls.
+    pub login: Arc<LoginLimiter>,
 }
 
 /// The authenticated caller of a request (set by the guard; handlers extract it).
@@ -280,6 +286,64 @@ pub(crate) async fn record(audit: &Arc<AuditLog>, rec: AuditRecord) {
     }
 }
 
+/// Append one audit record of the call answered `resp`; when it cannot be written the call
+/// fails instead (500): nothing is answered that the log does not hold.
+pub(crate) async fn record_or_fail(
+    audit: &Arc<AuditLog>,
+    rec: AuditRecord,
+    resp: Response,
+) -> Response {
+    let audit = audit.clone();
+    match blocking(move || audit.append(rec)).await {
+        Ok(_) => resp,
+        Err(e) => {
+            metrics::counter!("onewall_api_audit_failures_total").increment(1);
+            ApiError::new(
+                "internal",
+                format!("the audit record could not be written: {e}"),
+            )
+            .into_response()
+        }
+    }
+}
+
+/// Append the record of a call that showed no valid credential, within the budget of such
+/// rows (`[auth] audit_unauthenticated_per_minute`); past it the call is only counted, and the
+/// next row written says how many were left out. A failed write is logged: the call was
+/// refused anyway.
+pub(crate) async fn record_unauthenticated(access: &Access, rec: AuditRecord) {
+    let Some(left_out) = access.login.unauthenticated_row(Instant::now()) else {
+        return;
+    };
+    if left_out > 0 {
+        let summary = AuditRecord {
+            at: rec.at,
+            actor: "anonymous".into(),
+            role: String::new(),
+            scope: String::new(),
+            action: "audit budget".into(),
+            target: "calls without a valid credential".into(),
+            result: 429,
+            client: String::new(),
+            detail: format!("{left_out} such calls were not recorded (over the budget)"),
+        };
+        record(&access.audit, summary).await;
+    }
+    record(&access.audit, rec).await;
+}
+
+/// The caller's address: the TCP peer, when the server provides it.
+pub(crate) fn client_of(extensions: &axum::http::Extensions) -> Option<SocketAddr> {
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(a)| *a)
+}
+
+/// What a handler adds to the audit record of its call (e.g. what a new token grants); set as
+/// a response extension, read by the guard.
+#[derive(Debug, Clone)]
+pub(crate) struct AuditDetail(pub String);
+
 /// The guard: authenticate, check the role, run the handler, audit the call.
 pub async fn guard(State(s): State<ApiState>, mut req: Request, next: Next) -> Response {
     let method = req.method().clone();
@@ -294,6 +358,9 @@ pub async fn guard(State(s): State<ApiState>, mut req: Request, next: Next) -> R
     }
     let target = crate::view::audit_target(req.uri(), &s.access.mask);
     let action = format!("{method} {routed}");
+    let client = client_of(req.extensions())
+        .map(|a| a.to_string())
+        .unwrap_or_default();
     let grant = match credential(req.headers()) {
         None => None,
         Some(c) => match resolve(&s.access.auth, c).await {
@@ -307,8 +374,8 @@ pub async fn guard(State(s): State<ApiState>, mut req: Request, next: Next) -> R
             "authentication required: send Authorization: Bearer TOKEN or log in",
         )
         .into_response();
-        record(
-            &s.access.audit,
+        record_unauthenticated(
+            &s.access,
             AuditRecord {
                 at: Timestamp::now(),
                 actor: "anonymous".into(),
@@ -317,6 +384,8 @@ pub async fn guard(State(s): State<ApiState>, mut req: Request, next: Next) -> R
                 action,
                 target,
                 result: resp.status().as_u16(),
+                client,
+                detail: String::new(),
             },
         )
         .await;
@@ -330,6 +399,8 @@ pub async fn guard(State(s): State<ApiState>, mut req: Request, next: Next) -> R
         action,
         target,
         result: 0,
+        client,
+        detail: String::new(),
     };
     // The answer of a caller who may not see personal data is masked on its way out.
     let mask = (!grant.sees_pii()).then(|| crate::view::MaskAnswer(s.access.mask.clone()));
@@ -347,8 +418,10 @@ pub async fn guard(State(s): State<ApiState>, mut req: Request, next: Next) -> R
         resp.extensions_mut().insert(m);
     }
     rec.result = resp.status().as_u16();
-    record(&s.access.audit, rec).await;
-    resp
+    if let Some(AuditDetail(d)) = resp.extensions().get::<AuditDetail>() {
+        rec.detail = d.clone();
+    }
+    record_or_fail(&s.access.audit, rec, resp).await
 }
 
 #[cfg(test)]

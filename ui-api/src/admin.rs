@@ -2,8 +2,11 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Extension, Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, Extension, Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use onewall_model::{RegionCode, Timestamp};
 use onewall_store::audit::{AuditEntry, AuditRecord};
@@ -11,7 +14,11 @@ use onewall_store::auth::{NewToken, NewUser, Role, SESSION_SECS, TokenInfo, User
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::access::{Caller, SESSION_COOKIE, blocking, record, session_cookie};
+use crate::access::{
+    AuditDetail, Caller, SESSION_COOKIE, blocking, record, record_or_fail, record_unauthenticated,
+    session_cookie,
+};
+use crate::login_limit::LoginKey;
 use crate::params::Params;
 use crate::{ApiError, ApiState};
 
@@ -69,26 +76,107 @@ fn session_cookie_header(session: &str, max_age: i64, secure: bool) -> String {
     )
 }
 
+/// The longest user name a login may give (as [`onewall_store::auth`] allows).
+const MAX_NAME_CHARS: usize = 128;
+/// The longest password a login may give.
+const MAX_PASSWORD_CHARS: usize = 1024;
+
+/// A refusal with `Retry-After` (whole seconds, at least 1).
+fn retry_later(e: ApiError, after: std::time::Duration) -> Response {
+    let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+    let mut resp = e.into_response();
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+    resp
+}
+
 /// Check a password and set the session cookie (HttpOnly, SameSite=Strict, and Secure over
-/// TLS or when configured).
+/// TLS or when configured). Failed logins are counted per user name and per client address;
+/// past `[auth] login_max_failures_per_user` (or `_per_address`) the name (or address) is
+/// locked out and answered 429 with `Retry-After`, for a time that doubles with each further
+/// failure. At most `[auth] login_concurrent_checks` passwords are checked at once; a login
+/// that waits longer than `login_queue_secs` for its turn is answered 503.
 #[utoipa::path(post, path = "/api/v1/login", request_body = Login, security(()),
     responses((status = 200, description = "logged in; the session cookie is set"),
               (status = 400, description = "malformed body"),
-              (status = 401, description = "wrong name or password")))]
+              (status = 401, description = "wrong name or password"),
+              (status = 429, description = "too many failed logins for this name or address; see Retry-After"),
+              (status = 503, description = "too many logins at once; see Retry-After")))]
 pub async fn login(
     State(s): State<ApiState>,
     policy: Option<Extension<CookiePolicy>>,
     uri: Uri,
     headers: HeaderMap,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let secure = secure_cookie(policy, &uri, &headers);
     let login: Login = json_body(&body)?;
-    let auth = s.access.auth.clone();
+    if login.name.trim().is_empty() || login.name.chars().count() > MAX_NAME_CHARS {
+        return Err(ApiError::invalid(format!(
+            "name: expected 1 to {MAX_NAME_CHARS} characters"
+        )));
+    }
+    if login.password.chars().count() > MAX_PASSWORD_CHARS {
+        return Err(ApiError::invalid(format!(
+            "password: at most {MAX_PASSWORD_CHARS} characters"
+        )));
+    }
+    let peer = peer.map(|Extension(ConnectInfo(a))| a);
+    let ip = peer.map(|a| a.ip());
+    let client = peer.map(|a| a.to_string()).unwrap_or_default();
     let name = login.name.clone();
-    let outcome = blocking(move || auth.login(&login.name, &login.password)).await?;
-    let (status, reply) = match outcome {
+    let rec = |result: StatusCode, action: &str, detail: String| AuditRecord {
+        at: Timestamp::now(),
+        actor: name.clone(),
+        role: String::new(),
+        scope: String::new(),
+        action: action.into(),
+        target: "/api/v1/login".into(),
+        result: result.as_u16(),
+        client: client.clone(),
+        detail,
+    };
+    let limiter = s.access.login.clone();
+    if let Err(locked) = limiter.check(&name, ip, Instant::now()) {
+        metrics::counter!("onewall_api_login_refused_total", "reason" => "locked").increment(1);
+        let resp = retry_later(
+            ApiError::new(
+                "rate_limited",
+                format!(
+                    "too many failed logins for this {}; try again later",
+                    locked.key.kind()
+                ),
+            ),
+            locked.retry_after,
+        );
+        let detail = format!("{} locked out", locked.key.kind());
+        record_unauthenticated(&s.access, rec(resp.status(), "POST /api/v1/login", detail)).await;
+        return Ok(resp);
+    }
+    let Some(slot) = limiter.check_slot().await else {
+        metrics::counter!("onewall_api_login_refused_total", "reason" => "busy").increment(1);
+        let resp = retry_later(
+            ApiError::new("unavailable", "too many logins at once; try again shortly"),
+            std::time::Duration::from_secs(1),
+        );
+        record_unauthenticated(
+            &s.access,
+            rec(resp.status(), "POST /api/v1/login", String::new()),
+        )
+        .await;
+        return Ok(resp);
+    };
+    let auth = s.access.auth.clone();
+    let outcome = blocking(move || {
+        // The check slot is held until the password check is done, even if the caller leaves.
+        let _slot = slot;
+        auth.login(&login.name, &login.password)
+    })
+    .await?;
+    match outcome {
         Some((session, grant)) => {
+            limiter.succeeded(&name);
             let cookie = session_cookie_header(&session, SESSION_SECS, secure);
             let resp = (
                 StatusCode::OK,
@@ -96,27 +184,39 @@ pub async fn login(
                 Json(json!({ "user": grant.subject, "role": grant.role, "region": grant.region })),
             )
                 .into_response();
-            (StatusCode::OK, resp)
+            let mut r = rec(StatusCode::OK, "POST /api/v1/login", String::new());
+            r.role = grant.role.as_str().to_owned();
+            r.scope = grant.region.to_string();
+            Ok(record_or_fail(&s.access.audit, r, resp).await)
         }
         None => {
+            metrics::counter!("onewall_api_login_failures_total").increment(1);
             let e = ApiError::new("unauthenticated", "wrong user name or password");
-            (StatusCode::UNAUTHORIZED, e.into_response())
+            let resp = e.into_response();
+            let started = limiter.failed(&name, ip, Instant::now());
+            record_unauthenticated(
+                &s.access,
+                rec(resp.status(), "POST /api/v1/login", String::new()),
+            )
+            .await;
+            // Each lockout is recorded once, when it starts, outside the budget.
+            for locked in started {
+                metrics::counter!("onewall_api_login_lockouts_total").increment(1);
+                let what = match &locked.key {
+                    LoginKey::User(u) => format!("user {u}"),
+                    LoginKey::Address(a) => format!("address {a}"),
+                };
+                let mut r = rec(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "login lockout",
+                    format!("{what} locked out for {} s", locked.retry_after.as_secs()),
+                );
+                r.target = what;
+                record(&s.access.audit, r).await;
+            }
+            Ok(resp)
         }
-    };
-    record(
-        &s.access.audit,
-        AuditRecord {
-            at: Timestamp::now(),
-            actor: name,
-            role: String::new(),
-            scope: String::new(),
-            action: "POST /api/v1/login".into(),
-            target: "/api/v1/login".into(),
-            result: status.as_u16(),
-        },
-    )
-    .await;
-    Ok(reply)
+    }
 }
 
 /// End the console session.
@@ -181,17 +281,35 @@ pub struct CreateToken {
     pub ttl_secs: Option<i64>,
 }
 
-/// The role and region asked for, checked against what the admin may hand out: a region
-/// inside the admin's own subtree.
-fn role_and_region(
+/// What a new user or token is granted, checked against what the admin may hand out.
+struct Granted {
+    role: Role,
+    region: RegionCode,
+    department: Option<String>,
+    pii: bool,
+}
+
+/// Check a grant asked for against the admin's own: a role the admin holds or one below it,
+/// a region inside the admin's subtree (the admin's own when absent), the admin's department
+/// when it is limited to one (that department when absent), and `pii` only from an admin that
+/// has it. A grant never exceeds its granter's.
+fn grantable(
     s: &ApiState,
     c: &Caller,
     role: &str,
     region: Option<&str>,
-) -> Result<(Role, RegionCode), ApiError> {
+    department: Option<String>,
+    pii: bool,
+) -> Result<Granted, ApiError> {
     let role: Role = role
         .parse()
         .map_err(|e: String| ApiError::invalid(format!("role: {e}")))?;
+    if !c.grant.role.may_grant(role) {
+        return Err(ApiError::new(
+            "forbidden",
+            format!("role: a {} may not grant the {role} role", c.grant.role),
+        ));
+    }
     let region = match region {
         None => c.grant.region,
         Some(r) => r
@@ -203,10 +321,50 @@ fn role_and_region(
             "region: {region} is not a known region"
         )));
     }
-    Ok((role, region))
+    let department = match (&c.grant.department, department) {
+        (None, asked) => asked,
+        (Some(own), None) => Some(own.clone()),
+        (Some(own), Some(asked)) if asked == *own => Some(asked),
+        (Some(own), Some(asked)) => {
+            return Err(ApiError::new(
+                "forbidden",
+                format!("department: an admin of department {own:?} may not grant {asked:?}"),
+            ));
+        }
+    };
+    if pii && !c.grant.pii {
+        return Err(ApiError::new(
+            "forbidden",
+            "pii: an admin without the pii permission may not grant it",
+        ));
+    }
+    Ok(Granted {
+        role,
+        region,
+        department,
+        pii,
+    })
 }
 
-/// Users within the admin's region subtree.
+/// May the admin manage (list, revoke) a user or token of `region` and `department`? Inside
+/// its region subtree, and of its own department when it is limited to one.
+fn manages(s: &ApiState, c: &Caller, region: RegionCode, department: Option<&str>) -> bool {
+    c.sees(&s.regions, region)
+        && c.grant
+            .department
+            .as_deref()
+            .is_none_or(|own| department == Some(own))
+}
+
+/// What a grant is, for the audit log.
+fn grant_detail(role: Role, region: RegionCode, department: Option<&str>, pii: bool) -> String {
+    format!(
+        "role={role} region={region} department={} pii={pii}",
+        department.unwrap_or("-")
+    )
+}
+
+/// Users within the admin's region subtree (and department, when it is limited to one).
 #[utoipa::path(get, path = "/api/v1/users", responses((status = 200, description = "users")))]
 pub async fn list_users(
     State(s): State<ApiState>,
@@ -216,14 +374,15 @@ pub async fn list_users(
     let users: Vec<UserInfo> = blocking(move || auth.users()).await?;
     let items: Vec<_> = users
         .into_iter()
-        .filter(|u| c.sees(&s.regions, u.region))
+        .filter(|u| manages(&s, &c, u.region, u.department.as_deref()))
         .collect();
     Ok(Json(json!({ "items": items })))
 }
 
-/// Create a user (admin).
+/// Create a user (admin), granted no more than the admin holds.
 #[utoipa::path(post, path = "/api/v1/users", request_body = CreateUser,
     responses((status = 201, description = "created"), (status = 400, description = "invalid"),
+              (status = 403, description = "more than the admin holds"),
               (status = 409, description = "name taken")))]
 pub async fn create_user(
     State(s): State<ApiState>,
@@ -231,23 +390,30 @@ pub async fn create_user(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let u: CreateUser = json_body(&body)?;
-    let (role, region) = role_and_region(&s, &c, &u.role, u.region.as_deref())?;
+    let g = grantable(&s, &c, &u.role, u.region.as_deref(), u.department, u.pii)?;
     let auth = s.access.auth.clone();
     let info = blocking(move || {
         auth.add_user(NewUser {
             name: u.name,
             password: u.password,
-            role,
-            region,
-            department: u.department,
-            pii: u.pii,
+            role: g.role,
+            region: g.region,
+            department: g.department,
+            pii: g.pii,
         })
     })
     .await?;
-    Ok((StatusCode::CREATED, Json(info)).into_response())
+    let detail = format!(
+        "user {} {}",
+        info.name,
+        grant_detail(info.role, info.region, info.department.as_deref(), info.pii)
+    );
+    let mut resp = (StatusCode::CREATED, Json(info)).into_response();
+    resp.extensions_mut().insert(AuditDetail(detail));
+    Ok(resp)
 }
 
-/// Tokens within the admin's region subtree (never their secrets).
+/// Tokens within the admin's region subtree and department (never their secrets).
 #[utoipa::path(get, path = "/api/v1/tokens", responses((status = 200, description = "tokens")))]
 pub async fn list_tokens(
     State(s): State<ApiState>,
@@ -257,42 +423,54 @@ pub async fn list_tokens(
     let tokens: Vec<TokenInfo> = blocking(move || auth.tokens()).await?;
     let items: Vec<_> = tokens
         .into_iter()
-        .filter(|t| c.sees(&s.regions, t.region))
+        .filter(|t| manages(&s, &c, t.region, t.department.as_deref()))
         .collect();
     Ok(Json(json!({ "items": items })))
 }
 
-/// Create a token (admin); the answer carries the secret, shown this once.
+/// Create a token (admin), granted no more than the admin holds; the answer carries the
+/// secret, shown this once.
 #[utoipa::path(post, path = "/api/v1/tokens", request_body = CreateToken,
     responses((status = 201, description = "created; `token` is the secret"),
-              (status = 400, description = "invalid")))]
+              (status = 400, description = "invalid"),
+              (status = 403, description = "more than the admin holds")))]
 pub async fn create_token(
     State(s): State<ApiState>,
     Extension(c): Extension<Caller>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let t: CreateToken = json_body(&body)?;
-    let (role, region) = role_and_region(&s, &c, &t.role, t.region.as_deref())?;
+    let g = grantable(&s, &c, &t.role, t.region.as_deref(), t.department, t.pii)?;
     let auth = s.access.auth.clone();
     let (secret, info) = blocking(move || {
         auth.create_token(NewToken {
             name: t.name,
-            role,
-            region,
-            department: t.department,
-            pii: t.pii,
+            role: g.role,
+            region: g.region,
+            department: g.department,
+            pii: g.pii,
             ttl_secs: t.ttl_secs,
         })
     })
     .await?;
-    Ok((
+    let detail = format!(
+        "token {} name={} {} expires={}",
+        info.id,
+        info.name,
+        grant_detail(info.role, info.region, info.department.as_deref(), info.pii),
+        info.expires
+            .map_or("never".to_owned(), |e| e.secs().to_string())
+    );
+    let mut resp = (
         StatusCode::CREATED,
         Json(json!({ "token": secret, "info": info })),
     )
-        .into_response())
+        .into_response();
+    resp.extensions_mut().insert(AuditDetail(detail));
+    Ok(resp)
 }
 
-/// Revoke a token (admin).
+/// Revoke a token (admin) within its region subtree and department.
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", params(("id" = String, Path, description = "token id")),
     responses((status = 200, description = "revoked"), (status = 404, description = "no such token")))]
 pub async fn revoke_token(
@@ -304,7 +482,7 @@ pub async fn revoke_token(
     let tokens: Vec<TokenInfo> = blocking(move || auth.tokens()).await?;
     let visible = tokens
         .iter()
-        .any(|t| t.id == id && c.sees(&s.regions, t.region));
+        .any(|t| t.id == id && manages(&s, &c, t.region, t.department.as_deref()));
     if !visible {
         return Err(ApiError::not_found(format!("token {id} not found")));
     }

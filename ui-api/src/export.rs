@@ -415,6 +415,8 @@ async fn stream(
                 selection.kind()
             ),
             result: if outcome == "failed" { 500 } else { 200 },
+            client: String::new(),
+            detail: String::new(),
         },
     )
     .await;

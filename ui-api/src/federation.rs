@@ -169,6 +169,8 @@ where
             action: action.to_owned(),
             target,
             result: resp.status().as_u16(),
+            client: String::new(),
+            detail: String::new(),
         },
     )
     .await;

@@ -48,6 +48,7 @@ mod error;
 pub mod export;
 pub mod federation;
 pub mod health;
+pub mod login_limit;
 pub mod mask;
 mod openapi;
 mod params;

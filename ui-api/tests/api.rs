@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use onewall_api::login_limit::LoginLimiter;
 use onewall_api::mask::MaskPolicy;
 use onewall_api::{Access, ApiState, NodeInfo, RulesView, router};
 use onewall_model::{Event, RegionCode, RegionTree, Source, Timestamp};
@@ -45,6 +46,7 @@ async fn app(dir: &std::path::Path) -> (App, Arc<dyn Store>) {
             audit: Arc::new(AuditLog::open(dir).unwrap()),
             metrics_open: true,
             mask: MaskPolicy::default(),
+            login: Arc::new(LoginLimiter::default()),
         },
     };
     (

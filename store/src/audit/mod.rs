@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
 use onewall_model::Timestamp;
-use rusqlite::{Connection, OpenFlags, params};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 use serde::Serialize;
 use sm3::{Digest, Sm3};
 
@@ -54,6 +54,49 @@ pub struct AuditRecord {
     pub target: String,
     /// The HTTP status answered.
     pub result: u16,
+    /// The caller's address (the TCP peer), empty when unknown or not a network call (the
+    /// command line).
+    pub client: String,
+    /// What was granted or changed, when the action creates something: e.g. the role, region,
+    /// department and pii of a new token. Empty otherwise.
+    pub detail: String,
+}
+
+/// The most characters of an actor kept in the log (a user name is at most 128).
+pub const MAX_ACTOR_CHARS: usize = 128;
+/// The most characters of a target or detail kept in the log.
+pub const MAX_TARGET_CHARS: usize = 1024;
+/// The most characters of an action, role, scope or client kept in the log.
+pub const MAX_SHORT_CHARS: usize = 256;
+
+/// `text` cut to `max` characters, the cut marked with `…`.
+fn capped(text: String, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text,
+        Some((end, _)) => {
+            let mut out = text.get(..end).unwrap_or_default().to_owned();
+            out.push('…');
+            out
+        }
+    }
+}
+
+impl AuditRecord {
+    /// The record with every field cut to what the log keeps, so no caller can make one entry
+    /// large (a login may name a 2 MB user).
+    pub fn capped(self) -> AuditRecord {
+        AuditRecord {
+            at: self.at,
+            actor: capped(self.actor, MAX_ACTOR_CHARS),
+            role: capped(self.role, MAX_SHORT_CHARS),
+            scope: capped(self.scope, MAX_SHORT_CHARS),
+            action: capped(self.action, MAX_SHORT_CHARS),
+            target: capped(self.target, MAX_TARGET_CHARS),
+            result: self.result,
+            client: capped(self.client, MAX_SHORT_CHARS),
+            detail: capped(self.detail, MAX_TARGET_CHARS),
+        }
+    }
 }
 
 /// One numbered, chained entry.
@@ -68,9 +111,10 @@ pub struct AuditEntry {
     pub hash: String,
 }
 
-/// The SM3 hash (hex) of an entry numbered `seq` chained to `prev`.
+/// The SM3 hash (hex) of an entry numbered `seq` chained to `prev`. The client and detail are
+/// hashed only when one is set, so entries written before they existed still verify.
 pub fn entry_hash(seq: u64, record: &AuditRecord, prev: &str) -> String {
-    let body = serde_json::json!([
+    let mut body = serde_json::json!([
         seq,
         record.at.nanos(),
         record.actor,
@@ -80,6 +124,11 @@ pub fn entry_hash(seq: u64, record: &AuditRecord, prev: &str) -> String {
         record.target,
         record.result,
     ]);
+    let extended = !record.client.is_empty() || !record.detail.is_empty();
+    if extended && let Some(items) = body.as_array_mut() {
+        items.push(record.client.clone().into());
+        items.push(record.detail.clone().into());
+    }
     let mut h = Sm3::new();
     h.update(prev.as_bytes());
     h.update(b"\n");
@@ -95,8 +144,19 @@ pub fn entry_hash(seq: u64, record: &AuditRecord, prev: &str) -> String {
 
 struct Tail {
     conn: Connection,
-    seq: u64,
-    hash: String,
+}
+
+/// The sequence number and hash of the newest entry (0 and [`GENESIS`] when there is none).
+fn newest(conn: &Connection) -> Result<(u64, String)> {
+    conn.query_row(
+        "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+        [],
+        |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?)),
+    )
+    .or_else(|e| match e {
+        rusqlite::Error::QueryReturnedNoRows => Ok((0, GENESIS.to_owned())),
+        e => Err(backend(e)),
+    })
 }
 
 /// The node's audit log, open for appending.
@@ -124,7 +184,9 @@ CREATE TABLE IF NOT EXISTS audit (
     target TEXT NOT NULL,
     result INTEGER NOT NULL,
     prev TEXT NOT NULL,
-    hash TEXT NOT NULL
+    hash TEXT NOT NULL,
+    client TEXT NOT NULL DEFAULT '',
+    detail TEXT NOT NULL DEFAULT ''
 );
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
@@ -142,55 +204,59 @@ impl AuditLog {
             .map_err(|e| backend(format!("opening {}: {e}", path.display())))?;
         conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
             .map_err(backend)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(backend)?;
         conn.execute_batch(SCHEMA).map_err(backend)?;
-        let (seq, hash) = conn
-            .query_row(
-                "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
-                [],
-                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?)),
-            )
-            .or_else(|e| match e {
-                rusqlite::Error::QueryReturnedNoRows => Ok((0, GENESIS.to_owned())),
-                e => Err(backend(e)),
-            })?;
+        migrate(&conn)?;
         Ok(AuditLog {
-            tail: Mutex::new(Tail { conn, seq, hash }),
+            tail: Mutex::new(Tail { conn }),
             head: dir.join(HEAD_FILE),
         })
     }
 
-    /// Number, chain and store one record.
+    /// Number, chain and store one record (its fields capped, see [`AuditRecord::capped`]).
+    /// The newest entry is read inside the write transaction, so another process appending to
+    /// the same log (the `onewall users` and `onewall tokens` commands beside a running node)
+    /// chains after it rather than colliding with it.
     pub fn append(&self, record: AuditRecord) -> Result<AuditEntry> {
+        let record = record.capped();
         let mut tail = self.tail.lock().unwrap_or_else(PoisonError::into_inner);
-        let seq = tail.seq + 1;
-        let hash = entry_hash(seq, &record, &tail.hash);
-        tail.conn
-            .execute(
-                "INSERT INTO audit (seq, at, actor, role, scope, action, target, result, prev, hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![
-                    seq as i64,
-                    record.at.nanos(),
-                    record.actor,
-                    record.role,
-                    record.scope,
-                    record.action,
-                    record.target,
-                    record.result,
-                    tail.hash,
-                    hash,
-                ],
-            )
+        let tx = tail
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(backend)?;
+        let (last, prev) = newest(&tx)?;
+        let seq = last + 1;
+        let hash = entry_hash(seq, &record, &prev);
+        tx.execute(
+            "INSERT INTO audit (seq, at, actor, role, scope, action, target, result, prev, hash,
+             client, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            params![
+                seq as i64,
+                record.at.nanos(),
+                record.actor,
+                record.role,
+                record.scope,
+                record.action,
+                record.target,
+                record.result,
+                prev,
+                hash,
+                record.client,
+                record.detail,
+            ],
+        )
+        .map_err(backend)?;
+        // The head is written while the log is locked, so heads of two writers never cross.
         write_head(&self.head, seq, &hash)?;
-        let entry = AuditEntry {
+        tx.commit().map_err(backend)?;
+        Ok(AuditEntry {
             seq,
             record,
-            prev: std::mem::replace(&mut tail.hash, hash.clone()),
+            prev,
             hash,
-        };
-        tail.seq = seq;
-        Ok(entry)
+        })
     }
 
     /// Entries after `after` (a sequence number), oldest first, at most `limit`.
@@ -198,6 +264,27 @@ impl AuditLog {
         let tail = self.tail.lock().unwrap_or_else(PoisonError::into_inner);
         read_entries(&tail.conn, after, limit)
     }
+}
+
+/// Add the columns a log written by an older version lacks (`client`, `detail`).
+fn migrate(conn: &Connection) -> Result<()> {
+    let mut stmt = conn
+        .prepare("SELECT name FROM pragma_table_info('audit')")
+        .map_err(backend)?;
+    let columns = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .map_err(backend)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(backend)?;
+    for column in ["client", "detail"] {
+        if !columns.iter().any(|c| c == column) {
+            conn.execute_batch(&format!(
+                "ALTER TABLE audit ADD COLUMN {column} TEXT NOT NULL DEFAULT ''"
+            ))
+            .map_err(|e| backend(format!("adding column {column} to the audit log: {e}")))?;
+        }
+    }
+    Ok(())
 }
 
 fn write_head(path: &Path, seq: u64, hash: &str) -> Result<()> {
@@ -210,7 +297,7 @@ fn write_head(path: &Path, seq: u64, hash: &str) -> Result<()> {
 fn read_entries(conn: &Connection, after: u64, limit: usize) -> Result<Vec<AuditEntry>> {
     let mut stmt = conn
         .prepare_cached(
-            "SELECT seq, at, actor, role, scope, action, target, result, prev, hash
+            "SELECT seq, at, actor, role, scope, action, target, result, prev, hash, client, detail
              FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
         )
         .map_err(backend)?;
@@ -226,6 +313,8 @@ fn read_entries(conn: &Connection, after: u64, limit: usize) -> Result<Vec<Audit
                     action: r.get(5)?,
                     target: r.get(6)?,
                     result: r.get(7)?,
+                    client: r.get(10)?,
+                    detail: r.get(11)?,
                 },
                 prev: r.get(8)?,
                 hash: r.get(9)?,

@@ -11,6 +11,8 @@ fn record(i: u64) -> AuditRecord {
         action: "GET /api/v1/events".into(),
         target: format!("/api/v1/events?limit={i}"),
         result: 200,
+        client: String::new(),
+        detail: String::new(),
     }
 }
 
@@ -108,7 +110,8 @@ fn an_inserted_entry_is_named() {
     let forged = record(99);
     let hash = entry_hash(3, &forged, &prev);
     c.execute(
-        "INSERT INTO audit VALUES (3, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO audit (seq, at, actor, role, scope, action, target, result, prev, hash)
+         VALUES (3, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             forged.at.nanos(),
             forged.actor,
@@ -126,5 +129,88 @@ fn an_inserted_entry_is_named() {
     assert!(matches!(
         verify(dir.path()).unwrap(),
         Verdict::Broken { seq: 4, .. }
+    ));
+}
+
+#[test]
+fn a_huge_actor_or_target_is_cut_to_what_the_log_keeps() {
+    let (dir, log) = log_of(0);
+    let mut r = record(1);
+    r.actor = "名".repeat(2 << 20);
+    r.target = format!("/api/v1/login?{}", "x".repeat(2 << 20));
+    r.client = "203.0.113.9:51000".into();
+    let e = log.append(r).unwrap();
+    assert_eq!(e.record.actor.chars().count(), MAX_ACTOR_CHARS + 1);
+    assert!(e.record.actor.ends_with('…'));
+    assert_eq!(e.record.target.chars().count(), MAX_TARGET_CHARS + 1);
+    drop(log);
+    let size = std::fs::metadata(dir.path().join(AUDIT_FILE))
+        .unwrap()
+        .len()
+        + std::fs::metadata(dir.path().join(format!("{AUDIT_FILE}-wal")))
+            .map(|m| m.len())
+            .unwrap_or(0);
+    assert!(
+        size < 256 << 10,
+        "the log grew to {size} bytes for one entry"
+    );
+    assert_eq!(verify(dir.path()).unwrap(), Verdict::Intact { entries: 1 });
+}
+
+#[test]
+fn a_log_written_before_client_and_detail_existed_is_migrated_and_still_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    // The table as older versions made it, with two entries chained the old way.
+    {
+        let c = Connection::open(dir.path().join(AUDIT_FILE)).unwrap();
+        c.execute_batch(
+            "CREATE TABLE audit (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, actor TEXT NOT NULL,
+             role TEXT NOT NULL, scope TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,
+             result INTEGER NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL);",
+        )
+        .unwrap();
+        let mut prev = GENESIS.to_owned();
+        for seq in 1..=2u64 {
+            let r = record(seq);
+            let hash = entry_hash(seq, &r, &prev);
+            c.execute(
+                "INSERT INTO audit VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    seq as i64,
+                    r.at.nanos(),
+                    r.actor,
+                    r.role,
+                    r.scope,
+                    r.action,
+                    r.target,
+                    r.result,
+                    prev,
+                    hash
+                ],
+            )
+            .unwrap();
+            prev = hash;
+        }
+        std::fs::write(dir.path().join(HEAD_FILE), format!("2 {prev}\n")).unwrap();
+    }
+    let log = AuditLog::open(dir.path()).unwrap();
+    let mut r = record(3);
+    r.client = "198.51.100.7:40000".into();
+    r.detail = "role=viewer region=410100".into();
+    log.append(r).unwrap();
+    let all = log.entries(0, 10).unwrap();
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[0].record.client, "");
+    assert_eq!(all[2].record.client, "198.51.100.7:40000");
+    assert_eq!(all[2].record.detail, "role=viewer region=410100");
+    assert_eq!(verify(dir.path()).unwrap(), Verdict::Intact { entries: 3 });
+    drop(log);
+    // Editing the new fields breaks the chain like any other field.
+    tamper(dir.path())
+        .execute("UPDATE audit SET client = '10.0.0.1:1' WHERE seq = 3", [])
+        .unwrap();
+    assert!(matches!(
+        verify(dir.path()).unwrap(),
+        Verdict::Broken { seq: 3, .. }
     ));
 }

@@ -71,6 +71,19 @@ impl Role {
     pub fn can_ingest(self) -> bool {
         matches!(self, Role::Collector | Role::Admin)
     }
+
+    /// May a holder of this role grant `role` to a user or token? Only what it holds itself,
+    /// or less: an admin any role, other roles none (they manage no users or tokens).
+    pub fn may_grant(self, role: Role) -> bool {
+        let holds = |r: Role| match r {
+            Role::Viewer => self.can_read(),
+            Role::Analyst => self.can_work_incidents(),
+            Role::Responder => self.can_direct_incidents(),
+            Role::Admin => self.is_admin(),
+            Role::Collector => self.can_ingest(),
+        };
+        self.is_admin() && holds(role)
+    }
 }
 
 impl fmt::Display for Role {

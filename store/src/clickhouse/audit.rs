@@ -60,6 +60,8 @@ struct AuditRow {
     result: u16,
     prev: String,
     hash: String,
+    client: String,
+    detail: String,
 }
 
 /// The `CREATE TABLE` statements for the audit copy in `database` laid out as `layout`.
@@ -85,7 +87,9 @@ pub(super) fn audit_tables(layout: &Layout, database: &str) -> Vec<String> {
             target String,
             result UInt16,
             prev String,
-            hash String
+            hash String,
+            client String DEFAULT '',
+            detail String DEFAULT ''
         ) ENGINE = {engine}
         PARTITION BY month
         ORDER BY (node, seq)"
@@ -97,6 +101,20 @@ pub(super) fn audit_tables(layout: &Layout, database: &str) -> Vec<String> {
              ENGINE = Distributed({}, {database}, {local}, cityHash64(node))",
             c.name
         ));
+    }
+    out
+}
+
+/// The statements that bring an audit copy made by an older version up to date: the client
+/// and detail columns (on the local table, then the distributed one).
+pub(super) fn audit_migrations(layout: &Layout) -> Vec<String> {
+    let local = layout.local("audit");
+    let on = layout.on_cluster();
+    let add = "ADD COLUMN IF NOT EXISTS client String DEFAULT '', \
+               ADD COLUMN IF NOT EXISTS detail String DEFAULT ''";
+    let mut out = vec![format!("ALTER TABLE {local}{on} {add}")];
+    if layout.cluster.is_some() {
+        out.push(format!("ALTER TABLE audit{on} {add}"));
     }
     out
 }
@@ -148,7 +166,11 @@ impl AuditMirror {
             .execute()
             .await
             .map_err(|e| self.culprit.error("create database", e))?;
-        for ddl in audit_tables(&self.culprit.layout, database) {
+        let tables = audit_tables(&self.culprit.layout, database);
+        for ddl in tables
+            .into_iter()
+            .chain(audit_migrations(&self.culprit.layout))
+        {
             self.client
                 .query(&ddl)
                 .execute()
@@ -206,6 +228,8 @@ impl AuditMirror {
                     result: r.result,
                     prev: e.prev.clone(),
                     hash: e.hash.clone(),
+                    client: r.client.clone(),
+                    detail: r.detail.clone(),
                 })
                 .await
                 .map_err(err)?;
@@ -220,7 +244,7 @@ impl AuditMirror {
             .client
             .query(&format!(
                 "SELECT node, month, seq, at, actor, role, scope, action, target, result, prev, \
-                 hash FROM audit WHERE node = ? ORDER BY seq, hash LIMIT {offset}, {limit}"
+                 hash, client, detail FROM audit WHERE node = ? ORDER BY seq, hash LIMIT {offset}, {limit}"
             ))
             .bind(&self.node)
             .fetch_all()
@@ -238,6 +262,8 @@ impl AuditMirror {
                     action: r.action,
                     target: r.target,
                     result: r.result,
+                    client: r.client,
+                    detail: r.detail,
                 },
                 prev: r.prev,
                 hash: r.hash,
