@@ -281,7 +281,13 @@ fn every_field_of_every_answer_is_masked_without_pii() {
             books.display()
         ),
     )
-    .replacen("region = \"410100\"", "region = \"410000\"", 1);
+    .replacen("region = \"410100\"", "region = \"410000\"", 1)
+    // The HTTP senders are in Zhengzhou, so the incident concerns the child it is dispatched to.
+    .replacen(
+        "[http]\nlisten = \"127.0.0.1:0\"",
+        "[http]\nlisten = \"127.0.0.1:0\"\nregion = \"410100\"",
+        1,
+    );
     let file = dir.path().join("onewall.toml");
     std::fs::write(&file, config).unwrap();
     let node = Node::start(&file);

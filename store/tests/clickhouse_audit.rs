@@ -206,7 +206,8 @@ async fn an_entry_slipped_in_or_removed_in_clickhouse_is_named() {
     // A forged row numbered 6: whichever of the two is read first, entry 6 is named.
     client
         .query(
-            "INSERT INTO audit SELECT node, month, seq, at, 'mallory', role, scope, action, \
+            "INSERT INTO audit (node, month, seq, at, actor, role, scope, action, target, \
+             result, prev, hash) SELECT node, month, seq, at, 'mallory', role, scope, action, \
              target, result, prev, hash FROM audit WHERE seq = 6",
         )
         .execute()

@@ -105,16 +105,19 @@ pub(super) fn audit_tables(layout: &Layout, database: &str) -> Vec<String> {
     out
 }
 
-/// The statements that bring an audit copy made by an older version up to date: the client
-/// and detail columns (on the local table, then the distributed one).
-pub(super) fn audit_migrations(layout: &Layout) -> Vec<String> {
-    let local = layout.local("audit");
-    let on = layout.on_cluster();
-    let add = "ADD COLUMN IF NOT EXISTS client String DEFAULT '', \
-               ADD COLUMN IF NOT EXISTS detail String DEFAULT ''";
-    let mut out = vec![format!("ALTER TABLE {local}{on} {add}")];
+/// Columns an audit copy made by an older version lacks, added on open (with their types).
+/// Checked in `system.columns` and added one by one: ClickHouse 18.16 knows no
+/// `ADD COLUMN IF NOT EXISTS`.
+const AUDIT_ADDED_COLUMNS: [(&str, &str); 2] = [
+    ("client", "String DEFAULT ''"),
+    ("detail", "String DEFAULT ''"),
+];
+
+/// The tables holding the audit copy's columns: the local one, then the distributed one.
+fn audit_table_names(layout: &Layout) -> Vec<String> {
+    let mut out = vec![layout.local("audit")];
     if layout.cluster.is_some() {
-        out.push(format!("ALTER TABLE audit{on} {add}"));
+        out.push("audit".to_owned());
     }
     out
 }
@@ -167,15 +170,33 @@ impl AuditMirror {
             .await
             .map_err(|e| self.culprit.error("create database", e))?;
         let tables = audit_tables(&self.culprit.layout, database);
-        for ddl in tables
-            .into_iter()
-            .chain(audit_migrations(&self.culprit.layout))
-        {
+        for ddl in tables {
             self.client
                 .query(&ddl)
                 .execute()
                 .await
                 .map_err(|e| self.culprit.error("create the audit table", e))?;
+        }
+        let on = self.culprit.layout.on_cluster();
+        for table in audit_table_names(&self.culprit.layout) {
+            let has: Vec<String> = self
+                .client
+                .query("SELECT name FROM system.columns WHERE database = ? AND table = ?")
+                .bind(database.as_str())
+                .bind(table.as_str())
+                .fetch_all::<String>()
+                .await
+                .map_err(|e| self.culprit.error("reading the audit table's columns", e))?;
+            for (column, ty) in AUDIT_ADDED_COLUMNS {
+                if has.iter().any(|c| c == column) {
+                    continue;
+                }
+                self.client
+                    .query(&format!("ALTER TABLE {table}{on} ADD COLUMN {column} {ty}"))
+                    .execute()
+                    .await
+                    .map_err(|e| self.culprit.error("adding a column to the audit table", e))?;
+            }
         }
         Ok(())
     }
