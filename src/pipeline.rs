@@ -74,22 +74,33 @@ impl Pipeline {
         let (to_store, from_detect) = mpsc::channel::<Detected>(queue_batches);
         let detect = std::thread::Builder::new()
             .name("onewall-detect".into())
-            .spawn(move || detect_stage(&rules, events, to_store, clock, &health))?;
-        let store = tokio::spawn(store_stage(
+            .spawn({
+                let health = health.clone();
+                move || detect_stage(&rules, events, to_store, clock, &health)
+            })?;
+        let stage = tokio::spawn(store_stage(
             store,
             spool,
             correlation,
             from_detect,
             batching,
             shutdown,
+            health.clone(),
         ));
+        // Watches the store stage, so a panic there shows in /healthz when it happens, not
+        // at shutdown.
+        let store = tokio::spawn(async move {
+            if let Err(e) = stage.await {
+                stage_failed(&health, "store", &e);
+            }
+        });
         Ok(Pipeline { detect, store })
     }
 
     /// Wait until both stages have drained and ended.
     pub async fn join(self) {
         if let Err(e) = self.store.await {
-            error!(error = %e, "store stage ended abnormally");
+            error!(error = %e, "store stage watcher ended abnormally");
         }
         let detect = self.detect;
         if tokio::task::spawn_blocking(move || detect.join())
@@ -167,6 +178,7 @@ async fn store_stage(
     mut from_detect: mpsc::Receiver<Detected>,
     batching: Batching,
     shutdown: watch::Receiver<bool>,
+    health: onewall_api::health::TaskHealth,
 ) {
     let spooled = spool.is_some();
     // One written batch waits while the alert stage works on another.
@@ -241,8 +253,24 @@ async fn store_stage(
     }
     drop(to_alerts);
     if let Err(e) = alerts_task.await {
-        error!(error = %e, "alert stage ended abnormally");
+        stage_failed(&health, "alerts", &e);
     }
+}
+
+/// A pipeline stage ended abnormally. A panic is counted (`onewall_task_panics_total{task}`)
+/// and shown in `/healthz` as stopped: a stage is not restarted (its state, the correlator's
+/// windows and the spool position, went with it); what it held stays in the spool and is
+/// stored once the node is restarted.
+fn stage_failed(
+    health: &onewall_api::health::TaskHealth,
+    task: &'static str,
+    e: &tokio::task::JoinError,
+) {
+    if e.is_panic() {
+        counter!("onewall_task_panics_total", "task" => task).increment(1);
+        health.stopped(task, Timestamp::now());
+    }
+    error!(error = %e, task, "pipeline stage ended abnormally; restart the node");
 }
 
 /// After a batch's events are written: Sigma correlations, the alerts, incidents, and the

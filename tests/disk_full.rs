@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Node, eventually};
+use common::{Node, agent, eventually};
 
 /// A tmpfs mounted for one test; unmounted when dropped.
 struct Tmpfs {
@@ -91,14 +91,6 @@ fn fill(dir: &Path) -> PathBuf {
         }
     }
     path
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into()
 }
 
 /// POST `/api/v1/ingest` with one event per tag: (status, body text).
@@ -196,7 +188,7 @@ fn a_full_disk_refuses_new_events_says_so_and_recovers_by_itself() {
     let http_sender = {
         let (stop, http) = (stop.clone(), node.http.clone());
         std::thread::spawn(move || {
-            let agent = self::agent();
+            let agent = common::agent();
             let mut answers = Vec::new();
             let mut req = 1000;
             while !stop.load(Ordering::Relaxed) {

@@ -15,11 +15,7 @@ use common::Node;
 use serde_json::{Value, json};
 
 fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(120)))
-        .build()
-        .into()
+    common::agent_with(Duration::from_secs(120))
 }
 
 /// `POST /api/v1/login`: the status and the `Retry-After` header, when any.

@@ -255,10 +255,17 @@ fn port(addr: &str) -> String {
     addr.rsplit_once(':').expect("host:port").1.to_owned()
 }
 
-fn agent() -> ureq::Agent {
+/// An HTTP client that hands back every status (a 4xx is an answer, not an error), giving up
+/// on a call after 30 s.
+pub fn agent() -> ureq::Agent {
+    agent_with(Duration::from_secs(30))
+}
+
+/// [`agent`], giving up on a call after `timeout`.
+pub fn agent_with(timeout: Duration) -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
+        .timeout_global(Some(timeout))
         .build()
         .into()
 }

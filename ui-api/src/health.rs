@@ -8,7 +8,8 @@
 //! - `200` `{"status": "ok", ...}` while no task has panicked;
 //! - `200` `{"status": "degraded", "tasks": {"syslog_udp": {"state": "running", "panics": 1,
 //!   "last_panic": "..."}}}` once a task panicked and runs again (events it held were lost);
-//! - `503` `{"status": "failed", "tasks": {...}}` while a task is down, waiting to restart.
+//! - `503` `{"status": "failed", "tasks": {...}}` while a task is down, waiting to restart, or
+//!   for good (a pipeline stage that panicked: `"state": "stopped"`, the node needs a restart).
 //!
 //! The panic's message is logged, not shown here (it may quote the input that caused it).
 
@@ -27,6 +28,9 @@ pub enum TaskState {
     Running,
     /// Panicked; restarts after its backoff.
     Restarting,
+    /// Panicked and is not restarted (a pipeline stage: what it held stays in the spool and
+    /// is stored again once the node is restarted).
+    Stopped,
 }
 
 /// What `/healthz` says about a task that has panicked.
@@ -41,7 +45,8 @@ pub struct TaskReport {
 }
 
 /// The supervised tasks that have panicked since the node started, by task name (a small fixed
-/// set: `syslog_udp`, `syslog_tcp`, `syslog_tls`, `netflow`, `ipfix`, `sflow`, `detect`).
+/// set: `syslog_udp`, `syslog_tcp`, `syslog_tls`, `netflow`, `ipfix`, `sflow`, `detect`,
+/// `store`, `alerts`).
 #[derive(Debug, Clone, Default)]
 pub struct TaskHealth {
     tasks: Arc<Mutex<BTreeMap<&'static str, TaskReport>>>,
@@ -59,6 +64,15 @@ impl TaskHealth {
         report.state = TaskState::Restarting;
         report.panics += 1;
         report.last_panic = at.to_string();
+    }
+
+    /// `task` panicked at `at` and is not restarted.
+    pub fn stopped(&self, task: &'static str, at: Timestamp) {
+        self.panicked(task, at);
+        let mut tasks = self.tasks.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(report) = tasks.get_mut(task) {
+            report.state = TaskState::Stopped;
+        }
     }
 
     /// `task` runs again after a panic.
@@ -80,7 +94,7 @@ impl TaskHealth {
     /// The status code and `status` word of `/healthz`, and the tasks to list.
     pub fn verdict(&self) -> (StatusCode, &'static str, BTreeMap<&'static str, TaskReport>) {
         let tasks = self.report();
-        if tasks.values().any(|t| t.state == TaskState::Restarting) {
+        if tasks.values().any(|t| t.state != TaskState::Running) {
             (StatusCode::SERVICE_UNAVAILABLE, "failed", tasks)
         } else if tasks.is_empty() {
             (StatusCode::OK, "ok", tasks)
@@ -93,6 +107,16 @@ impl TaskHealth {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stage_that_stopped_fails_until_the_node_restarts() {
+        let h = TaskHealth::default();
+        h.stopped("store", Timestamp::from_secs(1_773_547_200));
+        let (code, status, tasks) = h.verdict();
+        assert_eq!((code, status), (StatusCode::SERVICE_UNAVAILABLE, "failed"));
+        assert_eq!(tasks["store"].state, TaskState::Stopped);
+        assert_eq!(tasks["store"].panics, 1);
+    }
 
     #[test]
     fn a_panic_fails_then_degrades() {

@@ -496,6 +496,15 @@ impl Spool {
     }
 
     fn sync_every(&self, every: Duration) {
+        self.until_closed(every, || {
+            if let Err(e) = self.sync() {
+                error!(error = %e, "spool: fsync failed");
+            }
+        });
+    }
+
+    /// Run `work` every `every` until the spool is closed.
+    fn until_closed(&self, every: Duration, mut work: impl FnMut()) {
         loop {
             {
                 let st = self.lock();
@@ -507,28 +516,16 @@ impl Spool {
                     return;
                 }
             }
-            if let Err(e) = self.sync() {
-                error!(error = %e, "spool: fsync failed");
-            }
+            work();
         }
     }
 
     /// Measure the free space every so often, so the gauge and the health condition follow
     /// the disk while nothing is appended (space freed while senders wait is noticed).
     fn watch_disk(&self, every: Duration) {
-        loop {
-            {
-                let st = self.lock();
-                let (st, _) = self
-                    .wake
-                    .wait_timeout_while(st, every, |s| !s.closed)
-                    .unwrap_or_else(|p| p.into_inner());
-                if st.closed {
-                    return;
-                }
-            }
+        self.until_closed(every, || {
             let _ = self.disk.room();
-        }
+        });
     }
 
     /// The reader thread: while catching up, read records from the files and send them on.
