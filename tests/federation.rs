@@ -419,11 +419,7 @@ fn a_child_retries_while_its_parent_is_down_and_delivers_later() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     // The parent's port, chosen now, used once it starts.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::port_for_later();
     let parent_cfg = d.join("province.toml");
     let parent_data = d.join("province");
     std::fs::write(

@@ -255,6 +255,26 @@ fn port(addr: &str) -> String {
     addr.rsplit_once(':').expect("host:port").1.to_owned()
 }
 
+/// A port free now that the kernel does not hand out by itself (below its ephemeral range,
+/// 32768 and up), for a server a test starts later: a port from `bind(0)` is an ephemeral one,
+/// which any outgoing connection on the machine may take meanwhile.
+pub fn port_for_later() -> u16 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let mut x = (u64::from(nanos) << 20) ^ u64::from(std::process::id()) | 1;
+    for _ in 0..1000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let port = 20_000 + (x % 12_000) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port between 20000 and 32000");
+}
+
 /// An HTTP client that hands back every status (a 4xx is an answer, not an error), giving up
 /// on a call after 30 s.
 pub fn agent() -> ureq::Agent {
