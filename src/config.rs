@@ -486,11 +486,7 @@ pub fn resolve(config: Config) -> Result<Resolved, ConfigErrors> {
             config.pipeline.max_fields_per_event,
         ),
     ];
-    for (key, v) in positive {
-        if v == 0 {
-            errors.push(format!("{key}: must be greater than 0"));
-        }
-    }
+    require_positive(positive.map(|(k, v)| (k, v as u64)), &mut errors);
     correlate::check(&config.correlate, &mut errors);
     store::check(&config.store, &mut errors);
     access::check(&config.auth, &config.sla, &mut errors);
@@ -631,6 +627,18 @@ fn source_region(
         Err(e) => {
             errors.push(format!("{key}: {e}"));
             None
+        }
+    }
+}
+
+/// `KEY: must be greater than 0` for each `(KEY, value)` that is 0.
+pub(crate) fn require_positive<'a>(
+    values: impl IntoIterator<Item = (&'a str, u64)>,
+    errors: &mut Vec<String>,
+) {
+    for (key, v) in values {
+        if v == 0 {
+            errors.push(format!("{key}: must be greater than 0"));
         }
     }
 }

@@ -110,38 +110,33 @@ pub fn check(auth: &AuthConfig, sla: &SlaConfig, errors: &mut Vec<String>) {
             errors.push(format!("auth.mask[{i}]: {e}"));
         }
     }
-    if auth.export_max_rows == 0 {
-        errors.push("auth.export_max_rows: must be greater than 0".into());
-    }
-    if auth.export_count_ms == 0 {
-        errors.push("auth.export_count_ms: must be greater than 0".into());
-    }
-    for (key, v) in [
-        (
-            "login_max_failures_per_user",
-            u64::from(auth.login_max_failures_per_user),
-        ),
-        (
-            "login_max_failures_per_address",
-            u64::from(auth.login_max_failures_per_address),
-        ),
-        ("login_lockout_secs", auth.login_lockout_secs),
-        ("login_lockout_max_secs", auth.login_lockout_max_secs),
-        (
-            "login_concurrent_checks",
-            auth.login_concurrent_checks as u64,
-        ),
-        ("login_queue_secs", auth.login_queue_secs),
-        ("login_tracked", auth.login_tracked as u64),
-        (
-            "audit_unauthenticated_per_minute",
-            u64::from(auth.audit_unauthenticated_per_minute),
-        ),
-    ] {
-        if v == 0 {
-            errors.push(format!("auth.{key}: must be greater than 0"));
-        }
-    }
+    super::require_positive(
+        [
+            ("auth.export_max_rows", auth.export_max_rows as u64),
+            ("auth.export_count_ms", auth.export_count_ms),
+            (
+                "auth.login_max_failures_per_user",
+                u64::from(auth.login_max_failures_per_user),
+            ),
+            (
+                "auth.login_max_failures_per_address",
+                u64::from(auth.login_max_failures_per_address),
+            ),
+            ("auth.login_lockout_secs", auth.login_lockout_secs),
+            ("auth.login_lockout_max_secs", auth.login_lockout_max_secs),
+            (
+                "auth.login_concurrent_checks",
+                auth.login_concurrent_checks as u64,
+            ),
+            ("auth.login_queue_secs", auth.login_queue_secs),
+            ("auth.login_tracked", auth.login_tracked as u64),
+            (
+                "auth.audit_unauthenticated_per_minute",
+                u64::from(auth.audit_unauthenticated_per_minute),
+            ),
+        ],
+        errors,
+    );
     if auth.login_lockout_max_secs < auth.login_lockout_secs {
         errors.push(format!(
             "auth.login_lockout_max_secs: {} is shorter than login_lockout_secs ({})",

@@ -127,18 +127,17 @@ pub fn resolve(
         };
         Some(ParentLink { url, token })
     };
-    for (key, v) in [
-        ("federation.batch_size", c.batch_size as u64),
-        ("federation.push_interval_ms", c.push_interval_ms),
-        ("federation.heartbeat_s", c.heartbeat_s),
-        ("federation.retry_min_ms", c.retry_min_ms),
-        ("federation.retry_max_ms", c.retry_max_ms),
-        ("federation.min_regions", c.min_regions as u64),
-    ] {
-        if v == 0 {
-            errors.push(format!("{key}: must be greater than 0"));
-        }
-    }
+    super::require_positive(
+        [
+            ("federation.batch_size", c.batch_size as u64),
+            ("federation.push_interval_ms", c.push_interval_ms),
+            ("federation.heartbeat_s", c.heartbeat_s),
+            ("federation.retry_min_ms", c.retry_min_ms),
+            ("federation.retry_max_ms", c.retry_max_ms),
+            ("federation.min_regions", c.min_regions as u64),
+        ],
+        errors,
+    );
     if c.retry_max_ms < c.retry_min_ms {
         errors.push(format!(
             "federation.retry_max_ms: {} is less than retry_min_ms ({})",
