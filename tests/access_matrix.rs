@@ -12,7 +12,7 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{Node, eventually, logger};
+use common::{Node, eventually, logger, raw_get};
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -408,26 +408,6 @@ fn no_cross_region_reads_or_writes() {
         assert_eq!(s, 200, "{path}");
     }
     node.stop();
-}
-
-/// A raw GET: status, content type and body text.
-fn raw_get(node: &Node, token: &str, path: &str) -> (u16, String, String) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut resp = agent
-        .get(&node.url(path))
-        .header("Authorization", &format!("Bearer {token}"))
-        .call()
-        .unwrap();
-    let ctype = resp
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    let body = resp.body_mut().read_to_string().unwrap();
-    (resp.status().as_u16(), ctype, body)
 }
 
 /// The ids in an export: NDJSON lines or the CSV's first column (after the BOM and header).

@@ -34,17 +34,8 @@ fn make_token(node: &Node, name: &str, role: &str, region: &str, pii: bool) -> S
 
 /// A raw GET: status and body text.
 fn raw_get(node: &Node, token: &str, path: &str) -> (u16, String) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut resp = agent
-        .get(&node.url(path))
-        .header("Authorization", &format!("Bearer {token}"))
-        .call()
-        .unwrap();
-    let body = resp.body_mut().read_to_string().unwrap();
-    (resp.status().as_u16(), body)
+    let (status, _, body) = common::raw_get(node, token, path);
+    (status, body)
 }
 
 fn ids(body: &Value) -> Vec<String> {

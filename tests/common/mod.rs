@@ -290,6 +290,22 @@ pub fn agent_with(timeout: Duration) -> ureq::Agent {
         .into()
 }
 
+/// A GET with `token` as bearer, its body not parsed: status, content type and body text.
+pub fn raw_get(node: &Node, token: &str, path: &str) -> (u16, String, String) {
+    let mut resp = agent()
+        .get(&node.url(path))
+        .header("Authorization", &format!("Bearer {token}"))
+        .call()
+        .unwrap();
+    let ctype = resp
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body = resp.body_mut().read_to_string().unwrap();
+    (resp.status().as_u16(), ctype, body)
+}
+
 /// The data directory of a config file: its `[store] path`, else the default.
 pub fn data_dir_of(config_file: &Path) -> Option<PathBuf> {
     let text = std::fs::read_to_string(config_file).ok()?;
