@@ -12,7 +12,7 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{Node, eventually, logger, raw_get};
+use common::{Node, eventually, raw_get};
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -63,22 +63,7 @@ fn seed(node: &Node) -> (Records, Records) {
         br#"{"message":"owmarker zz login 13812345678","host":{"name":"zz-web"}}"#,
     );
     assert_eq!(status, 200, "{body}");
-    logger(
-        &[
-            "-n",
-            "127.0.0.1",
-            "-P",
-            &node.udp_port(),
-            "-d",
-            "--rfc3164",
-            "-t",
-            "app",
-            "-p",
-            "user.notice",
-            "owmarker kf login 13912345678",
-        ],
-        None,
-    );
+    common::logger_udp(node, "app", "user.notice", "owmarker kf login 13912345678");
     (records_of(node, ZZ), records_of(node, KF))
 }
 

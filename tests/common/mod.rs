@@ -392,6 +392,27 @@ pub fn logger(args: &[&str], stdin: Option<&str>) {
     assert!(st.success(), "logger {args:?} failed: {st}");
 }
 
+/// One RFC 3164 line from `logger` over UDP to `node`, with its tag and priority.
+pub fn logger_udp(node: &Node, tag: &str, priority: &str, message: &str) {
+    let port = node.udp_port();
+    logger(
+        &[
+            "-n",
+            "127.0.0.1",
+            "-P",
+            &port,
+            "-d",
+            "--rfc3164",
+            "-t",
+            tag,
+            "-p",
+            priority,
+            message,
+        ],
+        None,
+    );
+}
+
 /// Send `message` as sshd (`auth.info`) over UDP in RFC 3164 to `node` with the real `logger`;
 /// `extra` goes before the message (e.g. `--id=4242`).
 pub fn sshd_udp(node: &Node, extra: &[&str], message: &str) {
