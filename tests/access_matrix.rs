@@ -63,7 +63,13 @@ fn seed(node: &Node) -> (Records, Records) {
         br#"{"message":"owmarker zz login 13812345678","host":{"name":"zz-web"}}"#,
     );
     assert_eq!(status, 200, "{body}");
-    common::logger_udp(node, "app", "user.notice", "owmarker kf login 13912345678");
+    common::logger_udp(
+        node,
+        "app",
+        &[],
+        "user.notice",
+        "owmarker kf login 13912345678",
+    );
     (records_of(node, ZZ), records_of(node, KF))
 }
 

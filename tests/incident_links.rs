@@ -80,7 +80,7 @@ fn a_linked_incident_moves_to_the_region_of_its_alerts_and_dispatches_follow_its
         br#"{"message":"owmarker zz login","host":{"name":"zz-web"}}"#,
     );
     assert_eq!(status, 200, "{body}");
-    common::logger_udp(&node, "app", "user.notice", "owmarker kf login");
+    common::logger_udp(&node, "app", &[], "user.notice", "owmarker kf login");
     let (zz_inc, zz_alert) = incident_of(&node, ZZ);
     let (_, kf_alert) = incident_of(&node, KF);
     let kf_alert_id = kf_alert["id"].as_str().unwrap().to_owned();

@@ -392,44 +392,20 @@ pub fn logger(args: &[&str], stdin: Option<&str>) {
     assert!(st.success(), "logger {args:?} failed: {st}");
 }
 
-/// One RFC 3164 line from `logger` over UDP to `node`, with its tag and priority.
-pub fn logger_udp(node: &Node, tag: &str, priority: &str, message: &str) {
+/// One RFC 3164 line from the real `logger` over UDP to `node`, with its tag and priority;
+/// `extra` goes before the priority (e.g. `--id=4242`).
+pub fn logger_udp(node: &Node, tag: &str, extra: &[&str], priority: &str, message: &str) {
     let port = node.udp_port();
-    logger(
-        &[
-            "-n",
-            "127.0.0.1",
-            "-P",
-            &port,
-            "-d",
-            "--rfc3164",
-            "-t",
-            tag,
-            "-p",
-            priority,
-            message,
-        ],
-        None,
-    );
+    let mut args = vec!["-n", "127.0.0.1", "-P", &port, "-d", "--rfc3164", "-t", tag];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["-p", priority, message]);
+    logger(&args, None);
 }
 
 /// Send `message` as sshd (`auth.info`) over UDP in RFC 3164 to `node` with the real `logger`;
 /// `extra` goes before the message (e.g. `--id=4242`).
 pub fn sshd_udp(node: &Node, extra: &[&str], message: &str) {
-    let port = node.udp_port();
-    let mut args = vec![
-        "-n",
-        "127.0.0.1",
-        "-P",
-        &port,
-        "-d",
-        "--rfc3164",
-        "-t",
-        "sshd",
-    ];
-    args.extend_from_slice(extra);
-    args.extend_from_slice(&["-p", "auth.info", message]);
-    logger(&args, None);
+    logger_udp(node, "sshd", extra, "auth.info", message);
 }
 
 /// [`sshd_udp`] with nothing extra.
