@@ -5,7 +5,13 @@
 
 use serde_json::{Map, Value, json};
 
-const FORMATS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/formats");
+/// The shared corpus's `formats` folder, beside the workspace (found from whichever crate's
+/// tests include this file: the folder holding `Cargo.lock`, then `../shared`).
+fn formats() -> std::path::PathBuf {
+    let mut dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    while !dir.join("Cargo.lock").exists() && dir.pop() {}
+    dir.join("../shared/corpus/formats")
+}
 
 /// Flatten nested objects to dotted keys (arrays are kept as values).
 pub fn flatten(prefix: &str, v: &Value, out: &mut Map<String, Value>) {
@@ -54,7 +60,7 @@ fn corpus_event(v: &Value) -> Value {
 pub fn corpus_events() -> Vec<Value> {
     let mut out = Vec::new();
     for file in ["windows-winlogbeat.ndjson", "windows-nxlog.ndjson"] {
-        let Ok(text) = std::fs::read_to_string(format!("{FORMATS}/{file}")) else {
+        let Ok(text) = std::fs::read_to_string(formats().join(file)) else {
             continue;
         };
         for line in text.lines().filter(|l| l.starts_with('{')) {

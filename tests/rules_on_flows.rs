@@ -10,7 +10,7 @@ use onewall_model::{Event, RegionCode, Timestamp};
 use onewall_rules::pipeline::{PipelineSet, shipped_names};
 use onewall_rules::{Engine, LoadReport, Placeholders, RuleSource};
 
-const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus");
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus");
 
 /// SigmaHQ: connections to ports malware calls back on, outside local ranges (Linux;
 /// `Initiated`, `DestinationPort`, `DestinationIp|cidr` under `not`).
