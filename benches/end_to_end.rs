@@ -119,7 +119,7 @@ fn clickhouse_sql(url: &str, sql: &str) -> String {
 }
 
 /// One run; (events/s, peak RSS of the node in KiB).
-fn run_once(events: usize, clients: usize, clickhouse: Option<&str>) -> (f64, u64) {
+fn run_once(bin: &str, events: usize, clients: usize, clickhouse: Option<&str>) -> (f64, u64) {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("onewall.toml");
     let database = format!("onewall_bench_{}", std::process::id());
@@ -145,7 +145,7 @@ fn run_once(events: usize, clients: usize, clickhouse: Option<&str>) -> (f64, u6
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_onewall"))
+    let mut child = Command::new(bin)
         .args(["serve", "--config"])
         .arg(&cfg)
         .env("ONEWALL_LOG", "warn")
@@ -228,11 +228,23 @@ fn run_once(events: usize, clients: usize, clickhouse: Option<&str>) -> (f64, u6
     (want as f64 / secs, rss)
 }
 
+/// The median of these runs' throughputs, with the peak RSS of that run.
+fn median(mut results: Vec<(f64, u64)>) -> (f64, u64, Vec<f64>) {
+    results.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (m, rss) = results[results.len() / 2];
+    (m, rss, results.iter().map(|r| r.0).collect())
+}
+
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let events = env_usize("ONEWALL_E2E_EVENTS", if full { 200_000 } else { 2_000 });
     let clients = env_usize("ONEWALL_E2E_CLIENTS", 4).max(1);
-    let runs = if full { 3 } else { 1 };
+    let runs = env_usize("ONEWALL_E2E_RUNS", if full { 3 } else { 1 }).max(1);
+    // Another build of onewall (e.g. the commit before a change) run in the same process,
+    // interleaved run by run with this one, so both see the same machine.
+    let baseline = std::env::var("ONEWALL_E2E_BASELINE")
+        .ok()
+        .filter(|b| !b.trim().is_empty());
     let url = std::env::var("ONEWALL_CLICKHOUSE_URL")
         .ok()
         .filter(|u| !u.trim().is_empty());
@@ -243,6 +255,7 @@ fn main() {
     } else {
         "built-in rules only"
     };
+    let this = env!("CARGO_BIN_EXE_onewall");
     for backend in backends.split(',').map(str::trim) {
         let ch = match (backend, &url) {
             ("embedded", _) => None,
@@ -253,15 +266,27 @@ fn main() {
             }
             (other, _) => panic!("ONEWALL_E2E_BACKENDS: unknown backend {other:?}"),
         };
-        let mut results: Vec<(f64, u64)> =
-            (0..runs).map(|_| run_once(events, clients, ch)).collect();
-        results.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let (median, rss) = results[results.len() / 2];
-        let all: Vec<f64> = results.iter().map(|r| r.0).collect();
+        let (mut mine, mut theirs) = (Vec::new(), Vec::new());
+        for _ in 0..runs {
+            if let Some(b) = &baseline {
+                theirs.push(run_once(b, events, clients, ch));
+            }
+            mine.push(run_once(this, events, clients, ch));
+        }
+        let (m, rss, all) = median(mine);
         println!(
             "end_to_end: {events} events over {clients} TCP clients → {backend} store, {rules}: \
-             median {median:.0} events/s over {runs} run(s) (all: {all:.0?}); peak RSS {} MiB",
+             median {m:.0} events/s over {runs} run(s) (all: {all:.0?}); peak RSS {} MiB",
             rss / 1024
         );
+        if let Some(b) = &baseline {
+            let (bm, brss, ball) = median(theirs);
+            println!(
+                "end_to_end: baseline {b} → {backend}: median {bm:.0} events/s (all: {ball:.0?}); \
+                 peak RSS {} MiB; this build / baseline = {:.3}",
+                brss / 1024,
+                m / bm
+            );
+        }
     }
 }
