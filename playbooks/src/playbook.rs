@@ -344,44 +344,7 @@ pub fn parse(text: &str, file: &str, tree: &RegionTree) -> Result<Option<Playboo
     if f.actions.is_empty() {
         errors.push("actions: at least one is needed".into());
     }
-    let mut when = Conditions {
-        level: f.when.level,
-        min_level: f.when.min_level,
-        tags: f.when.tags.iter().map(|t| t.to_lowercase()).collect(),
-        rule: f.when.rule,
-        ..Conditions::default()
-    };
-    for g in &f.when.grade {
-        match parse_grade(g) {
-            Some(g) => when.grade.push(g),
-            None => errors.push(format!("when.grade: {g:?} is not one of I, II, III, IV")),
-        }
-    }
-    for st in &f.when.status {
-        match st.parse::<IncidentStatus>() {
-            Ok(st) => when.status.push(st),
-            Err(e) => errors.push(format!("when.status: {e}")),
-        }
-    }
-    for r in &f.when.region {
-        match r.parse::<RegionCode>() {
-            Ok(c) if tree.contains(c) => when.region.push(c),
-            Ok(c) => errors.push(format!("when.region: {c} is not a known region")),
-            Err(e) => errors.push(format!("when.region: {e}")),
-        }
-    }
-    if f.triggers.contains(&Trigger::DailyReport)
-        && (!when.grade.is_empty()
-            || !when.level.is_empty()
-            || when.min_level.is_some()
-            || !when.tags.is_empty()
-            || !when.rule.is_empty()
-            || !when.status.is_empty())
-    {
-        errors.push(
-            "when: daily_report playbooks take only a region condition (a report has no grade, level, tags, rule or status)".into(),
-        );
-    }
+    let when = parse_conditions(f.when, &f.triggers, tree, &mut errors);
     let throttle = match f.throttle {
         Some(t) => {
             let key = check_template(
@@ -397,85 +360,12 @@ pub fn parse(text: &str, file: &str, tree: &RegionTree) -> Result<Option<Playboo
         }
         None => None,
     };
-    let mut actions = Vec::new();
-    for (i, a) in f.actions.into_iter().enumerate() {
-        match a {
-            ActionFile::Email(e) => {
-                if e.to.is_empty() {
-                    errors.push(format!("actions[{i}].email.to: at least one recipient"));
-                }
-                for addr in e.to.iter().chain(&e.cc) {
-                    if addr.parse::<lettre::message::Mailbox>().is_err() {
-                        errors.push(format!(
-                            "actions[{i}].email: {addr:?} is not an email address"
-                        ));
-                    }
-                }
-                let subject = check_template(
-                    &mut errors,
-                    &f.triggers,
-                    format!("actions[{i}].email.subject"),
-                    e.subject.as_deref().unwrap_or(DEFAULT_SUBJECT),
-                );
-                let body = check_template(
-                    &mut errors,
-                    &f.triggers,
-                    format!("actions[{i}].email.body"),
-                    e.body.as_deref().unwrap_or(DEFAULT_TEXT),
-                );
-                if let (Some(subject), Some(body)) = (subject, body) {
-                    actions.push(Action::Email(EmailAction {
-                        to: e.to,
-                        cc: e.cc,
-                        subject,
-                        body,
-                    }));
-                }
-            }
-            ActionFile::Webhook(w) => {
-                if !(w.url.starts_with("http://") || w.url.starts_with("https://")) {
-                    errors.push(format!(
-                        "actions[{i}].webhook.url: {:?} is not an http(s) URL",
-                        w.url
-                    ));
-                }
-                if w.format == WebhookFormat::Wecom && !w.url.contains("key=") {
-                    errors.push(format!(
-                        "actions[{i}].webhook.url: a wecom robot URL carries its key (…/send?key=…)"
-                    ));
-                }
-                let text = check_template(
-                    &mut errors,
-                    &f.triggers,
-                    format!("actions[{i}].webhook.text"),
-                    w.text.as_deref().unwrap_or(DEFAULT_TEXT),
-                );
-                if let Some(text) = text {
-                    actions.push(Action::Webhook(WebhookAction {
-                        url: w.url,
-                        format: w.format,
-                        secret: w.secret,
-                        text,
-                    }));
-                }
-            }
-            ActionFile::Escalate(EscalateFile {}) => actions.push(Action::Escalate),
-            ActionFile::Assign(a) => {
-                if a.team.trim().is_empty() {
-                    errors.push(format!("actions[{i}].assign.team: must not be empty"));
-                } else if f
-                    .triggers
-                    .iter()
-                    .any(|t| !matches!(t, Trigger::IncidentCreated | Trigger::IncidentChanged))
-                {
-                    errors.push(format!(
-                        "actions[{i}].assign: only incident triggers can assign a team"
-                    ));
-                }
-                actions.push(Action::Assign { team: a.team });
-            }
-        }
-    }
+    let actions: Vec<Action> = f
+        .actions
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, a)| parse_action(i, a, &f.triggers, &mut errors))
+        .collect();
     if !errors.is_empty() {
         return Err(err(errors.join("; ")));
     }
@@ -488,6 +378,140 @@ pub fn parse(text: &str, file: &str, tree: &RegionTree) -> Result<Option<Playboo
         actions,
         file: file.to_owned(),
     }))
+}
+
+/// The `when:` conditions, checked; mistakes are added to `errors`.
+fn parse_conditions(
+    when_file: ConditionsFile,
+    triggers: &[Trigger],
+    tree: &RegionTree,
+    errors: &mut Vec<String>,
+) -> Conditions {
+    let mut when = Conditions {
+        level: when_file.level,
+        min_level: when_file.min_level,
+        tags: when_file.tags.iter().map(|t| t.to_lowercase()).collect(),
+        rule: when_file.rule,
+        ..Conditions::default()
+    };
+    for g in &when_file.grade {
+        match parse_grade(g) {
+            Some(g) => when.grade.push(g),
+            None => errors.push(format!("when.grade: {g:?} is not one of I, II, III, IV")),
+        }
+    }
+    for st in &when_file.status {
+        match st.parse::<IncidentStatus>() {
+            Ok(st) => when.status.push(st),
+            Err(e) => errors.push(format!("when.status: {e}")),
+        }
+    }
+    for r in &when_file.region {
+        match r.parse::<RegionCode>() {
+            Ok(c) if tree.contains(c) => when.region.push(c),
+            Ok(c) => errors.push(format!("when.region: {c} is not a known region")),
+            Err(e) => errors.push(format!("when.region: {e}")),
+        }
+    }
+    if triggers.contains(&Trigger::DailyReport)
+        && (!when.grade.is_empty()
+            || !when.level.is_empty()
+            || when.min_level.is_some()
+            || !when.tags.is_empty()
+            || !when.rule.is_empty()
+            || !when.status.is_empty())
+    {
+        errors.push(
+            "when: daily_report playbooks take only a region condition (a report has no grade, level, tags, rule or status)".into(),
+        );
+    }
+    when
+}
+
+/// One entry of `actions:`, checked; `None` (with the mistakes added to `errors`) when it
+/// cannot run.
+fn parse_action(
+    i: usize,
+    a: ActionFile,
+    triggers: &[Trigger],
+    errors: &mut Vec<String>,
+) -> Option<Action> {
+    match a {
+        ActionFile::Email(e) => {
+            if e.to.is_empty() {
+                errors.push(format!("actions[{i}].email.to: at least one recipient"));
+            }
+            for addr in e.to.iter().chain(&e.cc) {
+                if addr.parse::<lettre::message::Mailbox>().is_err() {
+                    errors.push(format!(
+                        "actions[{i}].email: {addr:?} is not an email address"
+                    ));
+                }
+            }
+            let subject = check_template(
+                errors,
+                triggers,
+                format!("actions[{i}].email.subject"),
+                e.subject.as_deref().unwrap_or(DEFAULT_SUBJECT),
+            );
+            let body = check_template(
+                errors,
+                triggers,
+                format!("actions[{i}].email.body"),
+                e.body.as_deref().unwrap_or(DEFAULT_TEXT),
+            );
+            if let (Some(subject), Some(body)) = (subject, body) {
+                return Some(Action::Email(EmailAction {
+                    to: e.to,
+                    cc: e.cc,
+                    subject,
+                    body,
+                }));
+            }
+        }
+        ActionFile::Webhook(w) => {
+            if !(w.url.starts_with("http://") || w.url.starts_with("https://")) {
+                errors.push(format!(
+                    "actions[{i}].webhook.url: {:?} is not an http(s) URL",
+                    w.url
+                ));
+            }
+            if w.format == WebhookFormat::Wecom && !w.url.contains("key=") {
+                errors.push(format!(
+                    "actions[{i}].webhook.url: a wecom robot URL carries its key (…/send?key=…)"
+                ));
+            }
+            let text = check_template(
+                errors,
+                triggers,
+                format!("actions[{i}].webhook.text"),
+                w.text.as_deref().unwrap_or(DEFAULT_TEXT),
+            );
+            if let Some(text) = text {
+                return Some(Action::Webhook(WebhookAction {
+                    url: w.url,
+                    format: w.format,
+                    secret: w.secret,
+                    text,
+                }));
+            }
+        }
+        ActionFile::Escalate(EscalateFile {}) => return Some(Action::Escalate),
+        ActionFile::Assign(a) => {
+            if a.team.trim().is_empty() {
+                errors.push(format!("actions[{i}].assign.team: must not be empty"));
+            } else if triggers
+                .iter()
+                .any(|t| !matches!(t, Trigger::IncidentCreated | Trigger::IncidentChanged))
+            {
+                errors.push(format!(
+                    "actions[{i}].assign: only incident triggers can assign a team"
+                ));
+            }
+            return Some(Action::Assign { team: a.team });
+        }
+    }
+    None
 }
 
 fn check_template(
