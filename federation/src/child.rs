@@ -21,7 +21,7 @@ use tracing::{info, warn};
 use super::Federation;
 use super::db::set_kv;
 use super::outbox;
-use crate::config::federation::ParentLink;
+use crate::config::ParentLink;
 
 /// A local incident's link to a parent incident.
 #[derive(Debug, Clone)]
@@ -142,7 +142,7 @@ impl Federation {
     }
 
     /// The child's link to its parent, for `GET /api/v1/federation/status`.
-    pub(super) async fn uplink_status(&self) -> anyhow::Result<serde_json::Value> {
+    pub async fn uplink_status(&self) -> anyhow::Result<serde_json::Value> {
         let url = self.cfg.parent.as_ref().map(|p| p.url.clone());
         let parent = self.parent_seen.lock().ok().and_then(|p| p.clone());
         let (depth, kv) = self
@@ -452,10 +452,7 @@ impl Federation {
     }
 
     /// The parent link of a local incident, for its JSON.
-    pub(super) async fn uplink_json(
-        &self,
-        id: IncidentId,
-    ) -> anyhow::Result<Option<serde_json::Value>> {
+    pub async fn uplink_json(&self, id: IncidentId) -> anyhow::Result<Option<serde_json::Value>> {
         let link = self.db.call(move |c| uplink_of(c, id)).await?;
         Ok(link.map(|l| {
             serde_json::json!({

@@ -104,7 +104,7 @@ mod tests {
     use onewall_model::{IncidentId, IncidentStatus, Severity};
 
     use super::*;
-    use crate::federation::db::Db;
+    use crate::db::Db;
 
     fn snapshot(id: IncidentId, status: IncidentStatus) -> Up {
         Up::Incident {

@@ -10,7 +10,7 @@ use super::Federation;
 
 impl Federation {
     /// Whether `region` is a configured or known child.
-    pub(super) async fn is_child(&self, region: RegionCode) -> anyhow::Result<bool> {
+    pub async fn is_child(&self, region: RegionCode) -> anyhow::Result<bool> {
         if self.cfg.children.contains(&region) {
             return Ok(true);
         }
@@ -29,7 +29,7 @@ impl Federation {
 
     /// Each child's health: configured children first (never seen ones as such), then any
     /// other child that pushed.
-    pub(super) async fn children_health(&self) -> anyhow::Result<Vec<serde_json::Value>> {
+    pub async fn children_health(&self) -> anyhow::Result<Vec<serde_json::Value>> {
         type Row = (String, String, i64, Option<i64>, i64, i64, i64, i64);
         let rows: Vec<Row> = self
             .db
@@ -95,7 +95,7 @@ impl Federation {
 
     /// A parent incident's links, for its JSON: child incidents holding its alerts, and its
     /// dispatches.
-    pub(super) async fn parent_links(
+    pub async fn parent_links(
         &self,
         id: IncidentId,
     ) -> anyhow::Result<(Vec<serde_json::Value>, Vec<serde_json::Value>)> {

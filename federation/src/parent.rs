@@ -125,7 +125,7 @@ fn parse_id<T>(s: Option<String>) -> Option<onewall_model::Id<T>> {
 
 impl Federation {
     /// Apply a child's push (scope already checked) and answer it.
-    pub(super) async fn apply_push(&self, req: PushRequest) -> anyhow::Result<PushReply> {
+    pub async fn apply_push(&self, req: PushRequest) -> anyhow::Result<PushReply> {
         let region = req.region;
         let epoch = req.epoch.clone();
         let state = self
@@ -577,7 +577,7 @@ impl Federation {
     }
 
     /// Queue a dispatch of `inc` to `region`.
-    pub(super) async fn queue_dispatch(
+    pub async fn queue_dispatch(
         &self,
         inc: Incident,
         region: RegionCode,
