@@ -3,10 +3,9 @@
 
 use std::collections::HashSet;
 
-use onewall_model::{IncidentId, RegionCode, Timestamp};
-use rusqlite::OptionalExtension;
-
 use super::Federation;
+use super::db::{children, dispatches, links};
+use onewall_model::{IncidentId, RegionCode, Timestamp};
 
 impl Federation {
     /// Whether `region` is a configured or known child.
@@ -14,56 +13,33 @@ impl Federation {
         if self.cfg.children.contains(&region) {
             return Ok(true);
         }
-        self.db
-            .call(move |c| {
-                c.query_row(
-                    "SELECT 1 FROM children WHERE region = ?1 AND last_contact > 0",
-                    [region.to_string()],
-                    |_| Ok(()),
-                )
-                .optional()
-                .map(|r| r.is_some())
-            })
-            .await
+        self.db.call(move |c| children::has_pushed(c, region)).await
     }
 
     /// Each child's health: configured children first (never seen ones as such), then any
     /// other child that pushed.
     pub async fn children_health(&self) -> anyhow::Result<Vec<serde_json::Value>> {
-        type Row = (String, String, i64, Option<i64>, i64, i64, i64, i64);
-        let rows: Vec<Row> = self
-            .db
-            .call(|c| {
-                let mut q = c.prepare_cached(
-                    "SELECT region, node, last_contact, oldest_queued, outbox_depth, alerts, \
-                     last_seq, (SELECT COUNT(*) FROM downlink d WHERE d.region = children.region) \
-                     FROM children WHERE last_contact > 0 ORDER BY region",
-                )?;
-                let rows = q.query_map([], |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                        r.get(6)?,
-                        r.get(7)?,
-                    ))
-                })?;
-                rows.collect()
-            })
-            .await?;
+        let rows = self.db.call(|c| children::health(c)).await?;
         let now = Timestamp::now();
         let secs = |from: i64| (now.nanos() - from).max(0) as f64 / 1e9;
         let mut out = Vec::new();
         let mut listed = HashSet::new();
-        for (region, node, last, oldest, depth, alerts, seq, down) in rows {
+        for h in rows {
+            let children::Health {
+                region,
+                node,
+                last_contact: Timestamp(last),
+                oldest_queued: oldest,
+                outbox_depth: depth,
+                alerts,
+                last_seq: seq,
+                downlink_queued: down,
+            } = h;
             listed.insert(region.clone());
             // Lag: how long the oldest message still queued at the child has waited, as of
             // now; with nothing queued, how long the child has been silent.
             let lag = match oldest {
-                Some(o) => secs(o),
+                Some(Timestamp(o)) => secs(o),
                 None => secs(last),
             };
             out.push(serde_json::json!({
@@ -75,7 +51,7 @@ impl Federation {
                 "lag_seconds": lag,
                 "silent_seconds": secs(last),
                 "outbox_depth": depth,
-                "oldest_queued": oldest.map(Timestamp),
+                "oldest_queued": oldest,
                 "alerts_received": alerts,
                 "last_seq": seq,
                 "downlink_queued": down,
@@ -99,41 +75,34 @@ impl Federation {
         &self,
         id: IncidentId,
     ) -> anyhow::Result<(Vec<serde_json::Value>, Vec<serde_json::Value>)> {
-        self.db
-            .call(move |c| {
-                let mut q = c.prepare_cached(
-                    "SELECT DISTINCT ra.region, ra.child_incident, ci.node, ci.status \
-                     FROM remote_alerts ra LEFT JOIN child_incidents ci \
-                     ON ci.region = ra.region AND ci.incident = ra.child_incident \
-                     WHERE ra.parent_incident = ?1 AND ra.child_incident IS NOT NULL \
-                     ORDER BY ra.region",
-                )?;
-                let rows = q.query_map([id.to_string()], |r| {
-                    Ok(serde_json::json!({
-                        "region": r.get::<_, String>(0)?,
-                        "incident": r.get::<_, String>(1)?,
-                        "node": r.get::<_, Option<String>>(2)?,
-                        "status": r.get::<_, Option<String>>(3)?,
-                    }))
-                })?;
-                let children = rows.collect::<rusqlite::Result<Vec<_>>>()?;
-                let mut q = c.prepare_cached(
-                    "SELECT region, at, by_, note, team, status FROM dispatches \
-                     WHERE incident = ?1 ORDER BY region",
-                )?;
-                let rows = q.query_map([id.to_string()], |r| {
-                    Ok(serde_json::json!({
-                        "region": r.get::<_, String>(0)?,
-                        "at": Timestamp(r.get(1)?),
-                        "by": r.get::<_, String>(2)?,
-                        "note": r.get::<_, String>(3)?,
-                        "team": r.get::<_, Option<String>>(4)?,
-                        "status": r.get::<_, Option<String>>(5)?,
-                    }))
-                })?;
-                let dispatches = rows.collect::<rusqlite::Result<Vec<_>>>()?;
-                Ok((children, dispatches))
+        let (children, dispatches) = self
+            .db
+            .call(move |c| Ok((links::child_links(c, id)?, dispatches::of_incident(c, id)?)))
+            .await?;
+        let children = children
+            .into_iter()
+            .map(|l| {
+                serde_json::json!({
+                    "region": l.region,
+                    "incident": l.incident,
+                    "node": l.node,
+                    "status": l.status,
+                })
             })
-            .await
+            .collect();
+        let dispatches = dispatches
+            .into_iter()
+            .map(|d| {
+                serde_json::json!({
+                    "region": d.region,
+                    "at": d.at,
+                    "by": d.by,
+                    "note": d.note,
+                    "team": d.team,
+                    "status": d.status,
+                })
+            })
+            .collect();
+        Ok((children, dispatches))
     }
 }

@@ -30,13 +30,13 @@ pub mod config;
 pub mod db;
 mod gate;
 mod health;
-pub mod outbox;
 mod parent;
 mod progress;
 #[cfg(test)]
 mod tests;
 
 pub use child::run_uplink;
+pub use db::outbox;
 pub use parent::SequenceRefused;
 
 /// The federation of this node: its child side (when it has a parent) and its parent side.
@@ -94,24 +94,8 @@ impl Federation {
         cfg: FederationResolved,
     ) -> anyhow::Result<(Federation, mpsc::Receiver<Vec<Alert>>)> {
         let mut gate = gate::Gate::new(cfg.min_regions);
-        let (regions, held) = db.call_blocking(|c| {
-            let mut q = c.prepare("SELECT key, region FROM gate_regions")?;
-            let regions = q
-                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            let mut q = c.prepare("SELECT key, alert FROM gate_held")?;
-            let held = q
-                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok((regions, held))
-        })?;
-        gate.restore(
-            regions
-                .into_iter()
-                .filter_map(|(k, r)| Some((k, r.parse().ok()?))),
-            held.into_iter()
-                .filter_map(|(k, a)| Some((k, a.parse().ok()?))),
-        );
+        let (regions, held) = db.call_blocking(|c| db::gate::load(c))?;
+        gate.restore(regions, held);
         let (tx, rx) = mpsc::channel(64);
         let fed = Federation {
             db,

@@ -4,18 +4,17 @@
 
 use std::collections::HashSet;
 
+use super::Federation;
+use super::db::children::{self, Contact, queue_down};
+use super::db::{dispatches, gate, links};
 use metrics::counter;
 use onewall_model::federation::{
-    Down, DownMessage, IncidentSnapshot, PushReply, PushRequest, Up, UpMessage, is_remote_actor,
-    remote_actor,
+    Down, IncidentSnapshot, PushReply, PushRequest, Up, UpMessage, is_remote_actor, remote_actor,
 };
 use onewall_model::{
     Alert, AlertId, Incident, IncidentId, IncidentStatus, RegionCode, TimelineEntry, TimelineKind,
     Timestamp,
 };
-use rusqlite::{Connection, OptionalExtension, params};
-
-use super::Federation;
 
 /// Downlink messages per reply at most.
 const MAX_DOWN: i64 = 500;
@@ -30,43 +29,6 @@ pub(super) const MAX_AHEAD: u64 = 1 << 20;
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct SequenceRefused(pub String);
-
-/// What the parent knows of a child region, as far as a push needs it: the last sequence
-/// applied for the pushed epoch (0 for an epoch never seen) and the epoch it last heard.
-#[derive(Debug, Default, Clone)]
-struct ChildState {
-    last_seq: u64,
-    epoch: Option<String>,
-}
-
-/// A stored sequence; a negative one (written by an older version) counts as none.
-fn stored_seq(v: i64) -> u64 {
-    u64::try_from(v).unwrap_or(0)
-}
-
-fn child_state(c: &Connection, region: RegionCode, epoch: &str) -> rusqlite::Result<ChildState> {
-    let r = region.to_string();
-    let last_seq = c
-        .query_row(
-            "SELECT last_seq FROM child_epochs WHERE region = ?1 AND epoch = ?2",
-            params![r, epoch],
-            |row| row.get::<_, i64>(0),
-        )
-        .optional()?
-        .map(stored_seq)
-        .unwrap_or(0);
-    let current = c
-        .query_row(
-            "SELECT epoch FROM children WHERE region = ?1 AND last_contact > 0",
-            [&r],
-            |row| row.get(0),
-        )
-        .optional()?;
-    Ok(ChildState {
-        last_seq,
-        epoch: current,
-    })
-}
 
 /// The pushed sequences increase, and none reaches past `last + MAX_AHEAD` (nor past what
 /// SQLite stores). A new epoch has `last` 0: its sequences must start from the beginning.
@@ -96,33 +58,6 @@ fn check_sequences(
     }
 }
 
-/// Queue a downlink message for `region`; answers its sequence.
-fn queue_down(c: &Connection, region: RegionCode, body: &Down) -> rusqlite::Result<u64> {
-    let r = region.to_string();
-    c.execute(
-        "INSERT INTO children (region, node, last_contact, oldest_queued, outbox_depth, alerts, \
-         last_seq, ack_down, next_down) VALUES (?1, '', 0, NULL, 0, 0, 0, 0, 1) \
-         ON CONFLICT (region) DO NOTHING",
-        [&r],
-    )?;
-    let seq: i64 = c.query_row(
-        "UPDATE children SET next_down = next_down + 1 WHERE region = ?1 RETURNING next_down - 1",
-        [&r],
-        |row| row.get(0),
-    )?;
-    let text = serde_json::to_string(body)
-        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
-    c.execute(
-        "INSERT INTO downlink (region, seq, body) VALUES (?1, ?2, ?3)",
-        params![r, seq, text],
-    )?;
-    Ok(seq as u64)
-}
-
-fn parse_id<T>(s: Option<String>) -> Option<onewall_model::Id<T>> {
-    s.and_then(|s| s.parse().ok())
-}
-
 impl Federation {
     /// Apply a child's push (scope already checked) and answer it.
     pub async fn apply_push(&self, req: PushRequest) -> anyhow::Result<PushReply> {
@@ -130,7 +65,7 @@ impl Federation {
         let epoch = req.epoch.clone();
         let state = self
             .db
-            .call(move |c| child_state(c, region, &epoch))
+            .call(move |c| children::state(c, region, &epoch))
             .await?;
         check_sequences(region, &req.epoch, state.last_seq, &req.messages)?;
         if state.epoch.as_ref().is_some_and(|e| *e != req.epoch) {
@@ -182,63 +117,22 @@ impl Federation {
                 Up::Alert { .. } => {}
             }
         }
-        let node = req.node.clone();
-        let (oldest, depth, ack_down) = (req.oldest_queued, req.outbox_depth, req.ack_down);
-        let epoch = req.epoch.clone();
-        let now = Timestamp::now();
+        let contact = Contact {
+            region,
+            node: req.node.clone(),
+            epoch: req.epoch.clone(),
+            at: Timestamp::now(),
+            oldest_queued: req.oldest_queued,
+            outbox_depth: req.outbox_depth,
+            alerts: received,
+            last_seq,
+            ack_down: req.ack_down,
+        };
         let messages = self
             .db
             .call(move |c| {
-                let r = region.to_string();
-                c.execute(
-                    "INSERT INTO children (region, node, last_contact, oldest_queued, \
-                     outbox_depth, alerts, last_seq, ack_down, next_down, epoch) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9) \
-                     ON CONFLICT (region) DO UPDATE SET node = excluded.node, \
-                     last_contact = excluded.last_contact, oldest_queued = excluded.oldest_queued, \
-                     outbox_depth = excluded.outbox_depth, alerts = alerts + excluded.alerts, \
-                     last_seq = excluded.last_seq, ack_down = excluded.ack_down, \
-                     epoch = excluded.epoch",
-                    params![
-                        r,
-                        node,
-                        now.nanos(),
-                        oldest.map(|t| t.nanos()),
-                        depth as i64,
-                        received as i64,
-                        last_seq as i64,
-                        ack_down as i64,
-                        epoch
-                    ],
-                )?;
-                c.execute(
-                    "INSERT INTO child_epochs (region, epoch, last_seq) VALUES (?1, ?2, ?3) \
-                     ON CONFLICT (region, epoch) DO UPDATE \
-                     SET last_seq = MAX(last_seq, excluded.last_seq)",
-                    params![r, epoch, last_seq as i64],
-                )?;
-                c.execute(
-                    "DELETE FROM downlink WHERE region = ?1 AND seq <= ?2",
-                    params![r, ack_down as i64],
-                )?;
-                let mut stmt = c.prepare_cached(
-                    "SELECT seq, body FROM downlink WHERE region = ?1 AND seq > ?2 \
-                     ORDER BY seq LIMIT ?3",
-                )?;
-                let rows = stmt.query_map(params![r, ack_down as i64, MAX_DOWN], |row| {
-                    Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
-                })?;
-                let mut out = Vec::new();
-                for row in rows {
-                    let (seq, body) = row?;
-                    if let Ok(body) = serde_json::from_str::<Down>(&body) {
-                        out.push(DownMessage {
-                            seq: seq as u64,
-                            body,
-                        });
-                    }
-                }
-                Ok(out)
+                children::record_contact(c, &contact)?;
+                children::downlink_after(c, region, contact.ack_down, MAX_DOWN)
             })
             .await?;
         Ok(PushReply {
@@ -257,24 +151,12 @@ impl Federation {
         if alerts.is_empty() {
             return Ok(0);
         }
-        let ids: Vec<String> = alerts.iter().map(|a| a.id.to_string()).collect();
-        let known: HashSet<String> = self
-            .db
-            .call(move |c| {
-                let mut stmt = c.prepare_cached("SELECT 1 FROM remote_alerts WHERE alert = ?1")?;
-                let mut known = HashSet::new();
-                for id in ids {
-                    if stmt.exists([&id])? {
-                        known.insert(id);
-                    }
-                }
-                Ok(known)
-            })
-            .await?;
+        let ids: Vec<AlertId> = alerts.iter().map(|a| a.id).collect();
+        let known: HashSet<AlertId> = self.db.call(move |c| links::known_alerts(c, &ids)).await?;
         let mut seen = HashSet::new();
         let new: Vec<Alert> = alerts
             .into_iter()
-            .filter(|a| !known.contains(&a.id.to_string()) && seen.insert(a.id))
+            .filter(|a| !known.contains(&a.id) && seen.insert(a.id))
             .collect();
         if new.is_empty() {
             return Ok(0);
@@ -287,24 +169,9 @@ impl Federation {
             self.queue_alerts(&new).await;
             counter!("onewall_federation_relayed_total").increment(new.len() as u64);
         }
-        let rows: Vec<(String, String)> = new
-            .iter()
-            .map(|a| (a.id.to_string(), a.region.to_string()))
-            .collect();
+        let rows: Vec<(AlertId, RegionCode)> = new.iter().map(|a| (a.id, a.region)).collect();
         self.db
-            .call(move |c| {
-                let tx = c.transaction()?;
-                {
-                    let mut stmt = tx.prepare_cached(
-                        "INSERT INTO remote_alerts (alert, region) VALUES (?1, ?2) \
-                         ON CONFLICT (alert) DO NOTHING",
-                    )?;
-                    for (id, region) in &rows {
-                        stmt.execute(params![id, region])?;
-                    }
-                }
-                tx.commit()
-            })
+            .call(move |c| links::insert_alerts(c, &rows))
             .await?;
         let n = new.len();
         counter!("onewall_federation_alerts_received_total").increment(n as u64);
@@ -314,31 +181,7 @@ impl Federation {
         };
         let release = admitted.release.clone();
         // What the gate learned is kept, so a restart of this node forgets no attacker.
-        self.db
-            .call(move |c| {
-                let tx = c.transaction()?;
-                {
-                    let mut reg = tx.prepare_cached(
-                        "INSERT INTO gate_regions (key, region) VALUES (?1, ?2) \
-                         ON CONFLICT DO NOTHING",
-                    )?;
-                    for (k, r) in &admitted.regions {
-                        reg.execute(params![k, r.to_string()])?;
-                    }
-                    let mut held = tx.prepare_cached(
-                        "INSERT INTO gate_held (key, alert) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-                    )?;
-                    for (k, a) in &admitted.held {
-                        held.execute(params![k, a.to_string()])?;
-                    }
-                    let mut open = tx.prepare_cached("DELETE FROM gate_held WHERE key = ?1")?;
-                    for k in &admitted.opened {
-                        open.execute([k])?;
-                    }
-                }
-                tx.commit()
-            })
-            .await?;
+        self.db.call(move |c| gate::remember(c, &admitted)).await?;
         let mut by_id: std::collections::HashMap<AlertId, Alert> =
             new.into_iter().map(|a| (a.id, a)).collect();
         let mut released = Vec::with_capacity(release.len());
@@ -363,39 +206,16 @@ impl Federation {
         let follow = self
             .db
             .call(move |c| {
-                let (id, region) = (snap.id.to_string(), snap.region.to_string());
-                c.execute(
-                    "INSERT INTO child_incidents (region, incident, node, status, title, parent) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (region, incident) DO UPDATE \
-                     SET node = excluded.node, status = excluded.status, title = excluded.title, \
-                     parent = excluded.parent",
-                    params![
-                        region,
-                        id,
-                        node,
-                        snap.status.as_str(),
-                        snap.title,
-                        snap.parent.map(|p| p.to_string())
-                    ],
-                )?;
-                let mut stmt = c.prepare_cached(
-                    "UPDATE remote_alerts SET child_incident = ?1 WHERE alert = ?2",
-                )?;
-                for a in &snap.alert_ids {
-                    stmt.execute(params![id, a.to_string()])?;
-                }
+                links::upsert_child_incident(c, &node, &snap)?;
                 // A dispatched parent incident hears the child's status.
-                let mut follow = None;
-                if let Some(parent) = snap.parent {
-                    let n = c.execute(
-                        "UPDATE dispatches SET status = ?3 WHERE incident = ?1 AND region = ?2",
-                        params![parent.to_string(), region, snap.status.as_str()],
-                    )?;
-                    if n > 0 {
-                        follow = Some(parent);
+                Ok(match snap.parent {
+                    Some(parent)
+                        if dispatches::set_status(c, parent, snap.region, snap.status)? =>
+                    {
+                        Some(parent)
                     }
-                }
-                Ok(follow)
+                    _ => None,
+                })
             })
             .await?;
         if let Some(parent) = follow {
@@ -408,19 +228,10 @@ impl Federation {
     /// false positive), the parent incident follows: closed when all closed (or false
     /// positive), else resolved, where its lifecycle allows.
     async fn follow_children(&self, parent: IncidentId, region: RegionCode) -> anyhow::Result<()> {
-        let statuses: Vec<Option<String>> = self
+        let statuses = self
             .db
-            .call(move |c| {
-                let mut stmt =
-                    c.prepare_cached("SELECT status FROM dispatches WHERE incident = ?1")?;
-                let rows = stmt.query_map([parent.to_string()], |r| r.get(0))?;
-                rows.collect()
-            })
+            .call(move |c| dispatches::statuses(c, parent))
             .await?;
-        let statuses: Vec<IncidentStatus> = statuses
-            .into_iter()
-            .filter_map(|s| s.and_then(|s| s.parse().ok()))
-            .collect();
         use IncidentStatus::*;
         if statuses.is_empty() || statuses.iter().any(|s| s.is_open()) {
             return Ok(());
@@ -460,16 +271,9 @@ impl Federation {
         // Only an incident dispatched to this child hears from it.
         let dispatched = self
             .db
-            .call(move |c| {
-                c.query_row(
-                    "SELECT 1 FROM dispatches WHERE incident = ?1 AND region = ?2",
-                    params![parent.to_string(), region.to_string()],
-                    |_| Ok(()),
-                )
-                .optional()
-            })
+            .call(move |c| dispatches::is_dispatched(c, parent, region))
             .await?;
-        if dispatched.is_none() {
+        if !dispatched {
             tracing::warn!(incident = %parent, %region,
                 "federation: a child wrote about a parent incident not dispatched to it; ignored");
             return Ok(());
@@ -504,68 +308,40 @@ impl Federation {
         let id = inc.id;
         // Only the alerts that joined since the last change (see `progress`).
         let start = self.link_progress.lock().map(|p| p.start(inc)).unwrap_or(0);
-        let alert_ids: Vec<String> = inc.alert_ids[start..]
-            .iter()
-            .map(|a| a.to_string())
-            .collect();
+        let alert_ids: Vec<AlertId> = inc.alert_ids[start..].to_vec();
         let timeline = inc.timeline.clone();
         self.db
             .call(move |c| {
                 let tx = c.transaction()?;
-                {
-                    let mut stmt = tx.prepare_cached(
-                        "UPDATE remote_alerts SET parent_incident = ?1 WHERE alert = ?2",
-                    )?;
-                    for a in &alert_ids {
-                        stmt.execute(params![id.to_string(), a])?;
-                    }
-                    let regions: Vec<String> = {
-                        let mut q =
-                            tx.prepare_cached("SELECT region FROM dispatches WHERE incident = ?1")?;
-                        let rows = q.query_map([id.to_string()], |r| r.get(0))?;
-                        rows.collect::<rusqlite::Result<_>>()?
-                    };
-                    if !regions.is_empty() {
-                        let sent: i64 = tx
-                            .query_row(
-                                "SELECT sent FROM downsent WHERE incident = ?1",
-                                [id.to_string()],
-                                |r| r.get(0),
-                            )
-                            .optional()?
-                            .unwrap_or(timeline.len() as i64);
-                        for e in timeline.iter().skip(sent as usize) {
-                            if is_remote_actor(&e.actor) {
-                                continue;
-                            }
-                            let down = match &e.change {
-                                TimelineKind::StatusChanged { from, to } => Down::Status {
-                                    incident: id,
-                                    from: *from,
-                                    to: *to,
-                                    by: e.actor.clone(),
-                                    at: e.at,
-                                },
-                                TimelineKind::Comment { text } => Down::Comment {
-                                    incident: id,
-                                    text: text.clone(),
-                                    by: e.actor.clone(),
-                                    at: e.at,
-                                },
-                                _ => continue,
-                            };
-                            for r in &regions {
-                                if let Ok(region) = r.parse() {
-                                    queue_down(&tx, region, &down)?;
-                                }
-                            }
+                links::set_parent_incident(&tx, id, &alert_ids)?;
+                let regions = dispatches::regions(&tx, id)?;
+                if !regions.is_empty() {
+                    let sent = dispatches::downsent(&tx, id)?.unwrap_or(timeline.len());
+                    for e in timeline.iter().skip(sent) {
+                        if is_remote_actor(&e.actor) {
+                            continue;
                         }
-                        tx.execute(
-                            "INSERT INTO downsent (incident, sent) VALUES (?1, ?2) \
-                             ON CONFLICT (incident) DO UPDATE SET sent = excluded.sent",
-                            params![id.to_string(), timeline.len() as i64],
-                        )?;
+                        let down = match &e.change {
+                            TimelineKind::StatusChanged { from, to } => Down::Status {
+                                incident: id,
+                                from: *from,
+                                to: *to,
+                                by: e.actor.clone(),
+                                at: e.at,
+                            },
+                            TimelineKind::Comment { text } => Down::Comment {
+                                incident: id,
+                                text: text.clone(),
+                                by: e.actor.clone(),
+                                at: e.at,
+                            },
+                            _ => continue,
+                        };
+                        for region in &regions {
+                            queue_down(&tx, *region, &down)?;
+                        }
                     }
+                    dispatches::set_downsent(&tx, id, timeline.len())?;
                 }
                 tx.commit()
             })
@@ -614,41 +390,20 @@ impl Federation {
             .db
             .call(move |c| {
                 let tx = c.transaction()?;
-                let r = region.to_string();
-                let (child_incidents, alerts) = {
-                    let mut q = tx.prepare_cached(
-                        "SELECT alert, child_incident FROM remote_alerts \
-                         WHERE parent_incident = ?1 AND region = ?2",
-                    )?;
-                    let rows = q.query_map(params![id.to_string(), r], |row| {
-                        Ok((row.get::<_, String>(0)?, row.get::<_, Option<String>>(1)?))
-                    })?;
-                    let mut incs: Vec<IncidentId> = Vec::new();
-                    let mut alerts: Vec<AlertId> = Vec::new();
-                    for row in rows {
-                        let (a, ci) = row?;
-                        if let Some(ci) = parse_id(ci)
-                            && !incs.contains(&ci)
-                        {
-                            incs.push(ci);
-                        }
-                        if let Ok(a) = a.parse() {
-                            alerts.push(a);
-                        }
-                    }
-                    (incs, alerts)
-                };
+                let (child_incidents, alerts) = links::remote_of(&tx, id, region)?;
                 let alerts: Vec<AlertId> = alerts
                     .into_iter()
                     .filter(|a| alert_ids.contains(a))
                     .collect();
-                tx.execute(
-                    "INSERT INTO dispatches (incident, region, at, by_, note, team, status) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL) ON CONFLICT (incident, region) DO \
-                     UPDATE SET at = excluded.at, by_ = excluded.by_, note = excluded.note, \
-                     team = excluded.team",
-                    params![id.to_string(), r, now.nanos(), by, note, team],
-                )?;
+                let dispatch = dispatches::Dispatch {
+                    region: region.to_string(),
+                    at: now,
+                    by: by.clone(),
+                    note: note.clone(),
+                    team: team.clone(),
+                    status: None,
+                };
+                dispatches::upsert(&tx, id, region, &dispatch)?;
                 let down = Down::Dispatch {
                     incident: id,
                     title,
@@ -661,11 +416,7 @@ impl Federation {
                     alert_ids: alerts,
                 };
                 let seq = queue_down(&tx, region, &down)?;
-                tx.execute(
-                    "INSERT INTO downsent (incident, sent) VALUES (?1, ?2) \
-                     ON CONFLICT (incident) DO UPDATE SET sent = excluded.sent",
-                    params![id.to_string(), len as i64],
-                )?;
+                dispatches::set_downsent(&tx, id, len)?;
                 tx.commit()?;
                 Ok(seq)
             })
