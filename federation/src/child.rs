@@ -14,49 +14,12 @@ use onewall_model::{
     Classification, Incident, IncidentId, IncidentStatus, RegionCode, TimelineEntry, TimelineKind,
     Timestamp,
 };
-use rusqlite::{OptionalExtension, params};
 use tokio::sync::watch;
 use tracing::{info, warn};
 
 use super::Federation;
-use super::db::set_kv;
-use super::outbox;
-use crate::config::federation::ParentLink;
-
-/// A local incident's link to a parent incident.
-#[derive(Debug, Clone)]
-pub(super) struct Uplink {
-    pub parent: IncidentId,
-    pub parent_region: String,
-    pub parent_node: String,
-    pub dispatched_at: Timestamp,
-    /// Timeline entries already considered for sending.
-    pub sent: usize,
-}
-
-pub(super) fn uplink_of(
-    c: &rusqlite::Connection,
-    id: IncidentId,
-) -> rusqlite::Result<Option<Uplink>> {
-    c.query_row(
-        "SELECT parent, parent_region, parent_node, dispatched_at, sent FROM uplinks \
-         WHERE incident = ?1",
-        [id.to_string()],
-        |r| {
-            Ok(Uplink {
-                parent: r
-                    .get::<_, String>(0)?
-                    .parse()
-                    .unwrap_or_else(|_| IncidentId::now()),
-                parent_region: r.get(1)?,
-                parent_node: r.get(2)?,
-                dispatched_at: Timestamp(r.get(3)?),
-                sent: r.get::<_, i64>(4)? as usize,
-            })
-        },
-    )
-    .optional()
-}
+use super::db::{get_kv, outbox, set_kv, uplinks};
+use crate::config::ParentLink;
 
 impl Federation {
     /// Queue stored alerts for the parent.
@@ -97,7 +60,7 @@ impl Federation {
         let now = Timestamp::now();
         self.db
             .call(move |c| {
-                let link = uplink_of(c, inc_id)?;
+                let link = uplinks::get(c, inc_id)?;
                 snapshot.parent = link.as_ref().map(|l| l.parent);
                 let mut items = vec![Up::Incident {
                     incident: Box::new(snapshot),
@@ -126,10 +89,7 @@ impl Federation {
                             _ => {}
                         }
                     }
-                    c.execute(
-                        "UPDATE uplinks SET sent = ?2 WHERE incident = ?1",
-                        params![inc_id.to_string(), timeline.len() as i64],
-                    )?;
+                    uplinks::set_sent(c, inc_id, timeline.len())?;
                 }
                 outbox::enqueue(c, &items, now)
             })
@@ -142,7 +102,7 @@ impl Federation {
     }
 
     /// The child's link to its parent, for `GET /api/v1/federation/status`.
-    pub(super) async fn uplink_status(&self) -> anyhow::Result<serde_json::Value> {
+    pub async fn uplink_status(&self) -> anyhow::Result<serde_json::Value> {
         let url = self.cfg.parent.as_ref().map(|p| p.url.clone());
         let parent = self.parent_seen.lock().ok().and_then(|p| p.clone());
         let (depth, kv) = self
@@ -151,7 +111,7 @@ impl Federation {
                 let d = outbox::depth(c)?;
                 let mut kv = Vec::new();
                 for k in ["last_success", "last_error", "last_error_at", "ack_down"] {
-                    kv.push(super::db::get_kv(c, k)?);
+                    kv.push(get_kv(c, k)?);
                 }
                 Ok((d, kv))
             })
@@ -335,29 +295,12 @@ impl Federation {
                     linked.push(inc);
                 }
                 let node = parent_node.to_owned();
-                let rows: Vec<(String, usize)> = linked
-                    .iter()
-                    .map(|i| (i.id.to_string(), i.timeline.len()))
-                    .collect();
+                let rows: Vec<(IncidentId, usize)> =
+                    linked.iter().map(|i| (i.id, i.timeline.len())).collect();
                 self.db
                     .call(move |c| {
                         for (id, len) in rows {
-                            c.execute(
-                                "INSERT INTO uplinks (incident, parent, parent_region, \
-                                 parent_node, dispatched_at, sent) VALUES (?1,?2,?3,?4,?5,?6) \
-                                 ON CONFLICT (incident) DO UPDATE SET parent = excluded.parent, \
-                                 parent_region = excluded.parent_region, \
-                                 parent_node = excluded.parent_node, \
-                                 dispatched_at = excluded.dispatched_at",
-                                params![
-                                    id,
-                                    incident.to_string(),
-                                    parent_region.to_string(),
-                                    node,
-                                    at.nanos(),
-                                    len as i64
-                                ],
-                            )?;
+                            uplinks::link(c, id, incident, parent_region, &node, at, len)?;
                         }
                         Ok(())
                     })
@@ -435,28 +378,12 @@ impl Federation {
 
     /// Local incidents linked to parent incident `parent`.
     async fn linked_to(&self, parent: IncidentId) -> anyhow::Result<Vec<IncidentId>> {
-        self.db
-            .call(move |c| {
-                let mut stmt =
-                    c.prepare_cached("SELECT incident FROM uplinks WHERE parent = ?1")?;
-                let rows = stmt.query_map([parent.to_string()], |r| r.get::<_, String>(0))?;
-                let mut out = Vec::new();
-                for r in rows {
-                    if let Ok(id) = r?.parse() {
-                        out.push(id);
-                    }
-                }
-                Ok(out)
-            })
-            .await
+        self.db.call(move |c| uplinks::linked_to(c, parent)).await
     }
 
     /// The parent link of a local incident, for its JSON.
-    pub(super) async fn uplink_json(
-        &self,
-        id: IncidentId,
-    ) -> anyhow::Result<Option<serde_json::Value>> {
-        let link = self.db.call(move |c| uplink_of(c, id)).await?;
+    pub async fn uplink_json(&self, id: IncidentId) -> anyhow::Result<Option<serde_json::Value>> {
+        let link = self.db.call(move |c| uplinks::get(c, id)).await?;
         Ok(link.map(|l| {
             serde_json::json!({
                 "region": l.parent_region,
