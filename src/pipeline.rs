@@ -380,8 +380,8 @@ async fn alert_stage(
             busy("write_alerts", started);
             if written {
                 counter!("onewall_store_alerts_written_total").increment(n);
+                // The federation uplink queues them for the parent before this returns.
                 publish::alerts_stored(&bus, &alerts).await;
-                crate::federation::alerts_stored(&alerts).await;
             } else {
                 committing = false;
             }

@@ -80,8 +80,12 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
     let bound = listeners::bind(&r).await?;
     // Playbooks and federation subscribe before the pipeline publishes anything.
     let playbooks = start_playbooks(&r, &node)?;
-    let (federation, remote_alerts, uplink) = start_federation(&r, &node)?;
-    let pipeline = start_pipeline(&r, &node, remote_alerts).await?;
+    let Federated {
+        federation,
+        remote,
+        uplink,
+    } = start_federation(&r, &node)?;
+    let pipeline = start_pipeline(&r, &node, remote).await?;
     let desk = playbooks::report_desk(&r)?;
     let jobs = crate::jobs::start(&r, &node.store, desk.as_ref(), &node.bus, &node.shutdown);
     let (listeners, http) =
@@ -175,24 +179,28 @@ fn start_playbooks(r: &Resolved, node: &Node) -> anyhow::Result<Option<playbooks
     )?))
 }
 
-/// The federation: the outbox to a parent and its uplink task, and the parent's side for
-/// children, whose released alerts go to the pipeline's correlator.
-#[allow(clippy::type_complexity)]
-fn start_federation(
-    r: &Resolved,
-    node: &Node,
-) -> anyhow::Result<(
-    Arc<crate::federation::Federation>,
-    Option<mpsc::Receiver<Vec<onewall_model::Alert>>>,
-    JoinHandle<()>,
-)> {
-    let federation = crate::federation::start(r, node.store.clone())?;
-    let remote = crate::federation::take_remote_alerts();
+/// The running federation.
+struct Federated {
+    federation: Arc<crate::federation::Federation>,
+    /// Alerts pushed by children and released by the gate, for the pipeline's correlator.
+    remote: mpsc::Receiver<Vec<onewall_model::Alert>>,
+    /// Pushes the outbox to the parent.
+    uplink: JoinHandle<()>,
+}
+
+/// The federation: the outbox to a parent (its uplink subscribed to the node event bus) and
+/// its uplink task, and the parent's side for children.
+fn start_federation(r: &Resolved, node: &Node) -> anyhow::Result<Federated> {
+    let (federation, remote) = crate::federation::start(r, node.store.clone(), &node.bus)?;
     let uplink = tokio::spawn(crate::federation::run_uplink(
         federation.clone(),
         node.shutdown.clone(),
     ));
-    Ok((federation, remote, uplink))
+    Ok(Federated {
+        federation,
+        remote,
+        uplink,
+    })
 }
 
 /// The running pipeline and what feeds it.
@@ -209,7 +217,7 @@ struct Running {
 async fn start_pipeline(
     r: &Resolved,
     node: &Node,
-    remote: Option<mpsc::Receiver<Vec<onewall_model::Alert>>>,
+    remote: mpsc::Receiver<Vec<onewall_model::Alert>>,
 ) -> anyhow::Result<Running> {
     let (spooled_tx, spooled_rx) = mpsc::channel(r.config.pipeline.queue_batches);
     let spool = crate::pipeline::open_spool(&r.config.store, spooled_tx)?;
@@ -235,7 +243,7 @@ async fn start_pipeline(
             spool: Some(spool.clone()),
             queue_batches: r.config.pipeline.queue_batches,
             bus: node.bus.clone(),
-            remote,
+            remote: Some(remote),
             shutdown: node.shutdown.clone(),
             health: node.health.clone(),
         },

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use metrics::{counter, gauge};
+use onewall_model::bus::NodeEvent;
 use onewall_model::federation::{
     Down, DownMessage, IncidentSnapshot, PUSH_PATH, PushReply, PushRequest, Up, is_remote_actor,
     remote_actor,
@@ -218,97 +219,18 @@ impl Federation {
                 child_incidents,
                 alert_ids,
             } => {
-                let actor = remote_actor(parent_region, &by);
-                let text = format!(
-                    "dispatched by {parent_region} ({parent_node}), incident {incident}: {note}"
-                );
-                let mut linked = Vec::new();
-                for id in child_incidents {
-                    if self.store.get_incident(id).await?.is_none() {
-                        continue;
-                    }
-                    let (actor, text, team) = (actor.clone(), text.clone(), team.clone());
-                    let inc = self
-                        .store
-                        .update_incident(
-                            id,
-                            Box::new(move |i: &mut Incident| {
-                                let now = Timestamp::now();
-                                push(i, &actor, now, TimelineKind::Comment { text });
-                                if let Some(team) = team {
-                                    i.team = Some(team.clone());
-                                    push(
-                                        i,
-                                        &actor,
-                                        now,
-                                        TimelineKind::Assigned {
-                                            assignee: i.assignee.clone(),
-                                            team: Some(team),
-                                        },
-                                    );
-                                }
-                                i.updated = now;
-                                Ok(())
-                            }),
-                        )
-                        .await?;
-                    linked.push(inc);
-                }
-                if linked.is_empty() {
-                    let now = Timestamp::now();
-                    let mut inc = Incident {
-                        id: IncidentId::new(now),
-                        title: format!("{title} (dispatched by {parent_region})"),
-                        status: IncidentStatus::New,
-                        severity,
-                        group_key: format!("federation:{incident}"),
-                        region: self.region,
-                        regions: vec![self.region],
-                        assignee: None,
-                        team: team.clone(),
-                        entities: Vec::new(),
-                        alert_ids: Vec::new(),
-                        rule_ids: Vec::new(),
-                        first_seen: at,
-                        last_seen: at,
-                        created: now,
-                        updated: now,
-                        parent: None,
-                        children: Vec::new(),
-                        timeline: Vec::new(),
-                        classification: Classification::default(),
-                    };
-                    // The parent's alerts from this node that are here join it.
-                    for a in alert_ids {
-                        if let Some(alert) = self.store.get_alert(a).await? {
-                            inc.alert_ids.push(alert.id);
-                            for e in alert.entities {
-                                if !inc.entities.contains(&e) {
-                                    inc.entities.push(e);
-                                }
-                            }
-                        }
-                    }
-                    push(&mut inc, &actor, now, TimelineKind::Created);
-                    push(&mut inc, &actor, now, TimelineKind::Comment { text });
-                    self.store.upsert_incidents(vec![inc.clone()]).await?;
-                    linked.push(inc);
-                }
-                let node = parent_node.to_owned();
-                let rows: Vec<(IncidentId, usize)> =
-                    linked.iter().map(|i| (i.id, i.timeline.len())).collect();
-                self.db
-                    .call(move |c| {
-                        for (id, len) in rows {
-                            uplinks::link(c, id, incident, parent_region, &node, at, len)?;
-                        }
-                        Ok(())
-                    })
-                    .await?;
-                info!(parent_incident = %incident, linked = linked.len(), "federation: dispatch applied");
-                for inc in &linked {
-                    self.child_incident_changed(inc).await?;
-                }
+                let d = Dispatched {
+                    incident,
+                    title,
+                    severity,
+                    note,
+                    team,
+                    by,
+                    at,
+                    child_incidents,
+                    alert_ids,
+                };
+                self.apply_dispatch(d, parent_region, parent_node).await?;
             }
             Down::Status {
                 incident,
@@ -319,7 +241,7 @@ impl Federation {
             } => {
                 let actor = remote_actor(parent_region, &by);
                 for id in self.linked_to(incident).await? {
-                    let actor = actor.clone();
+                    let who = actor.clone();
                     let changed = self
                         .store
                         .update_incident(
@@ -327,14 +249,14 @@ impl Federation {
                             Box::new(move |i: &mut Incident| {
                                 let now = Timestamp::now();
                                 if i.status.can_become(to) {
-                                    i.set_status(to, &actor, now)?;
+                                    i.set_status(to, &who, now)?;
                                 } else {
                                     let text = format!(
                                         "the parent incident went {from} → {to}; not applied \
                                          here (this incident is {})",
                                         i.status
                                     );
-                                    push(i, &actor, now, TimelineKind::Comment { text });
+                                    push(i, &who, now, TimelineKind::Comment { text });
                                     i.updated = now;
                                 }
                                 Ok(())
@@ -344,6 +266,7 @@ impl Federation {
                     // The parent hears the status the local incident has now.
                     if let Some(inc) = settled(id, changed)? {
                         self.child_incident_changed(&inc).await?;
+                        self.publish_applied(&inc, &actor, false).await;
                     }
                 }
             }
@@ -355,25 +278,161 @@ impl Federation {
             } => {
                 let actor = remote_actor(parent_region, &by);
                 for id in self.linked_to(incident).await? {
-                    let (actor, text) = (actor.clone(), text.clone());
+                    let (who, text) = (actor.clone(), text.clone());
                     let changed = self
                         .store
                         .update_incident(
                             id,
                             Box::new(move |i: &mut Incident| {
                                 let now = Timestamp::now();
-                                push(i, &actor, now, TimelineKind::Comment { text });
+                                push(i, &who, now, TimelineKind::Comment { text });
                                 i.updated = now;
                                 Ok(())
                             }),
                         )
                         .await;
-                    settled(id, changed)?;
+                    if let Some(inc) = settled(id, changed)? {
+                        self.publish_applied(&inc, &actor, false).await;
+                    }
                 }
             }
         }
         counter!("onewall_federation_downlink_applied_total").increment(1);
         Ok(())
+    }
+
+    /// Apply a dispatch: the linked local incidents take the parent's note (and team); with
+    /// none, a local incident is opened for it.
+    async fn apply_dispatch(
+        &self,
+        d: Dispatched,
+        parent_region: RegionCode,
+        parent_node: &str,
+    ) -> anyhow::Result<()> {
+        let Dispatched {
+            incident,
+            title,
+            severity,
+            note,
+            team,
+            by,
+            at,
+            child_incidents,
+            alert_ids,
+        } = d;
+        let actor = remote_actor(parent_region, &by);
+        let text =
+            format!("dispatched by {parent_region} ({parent_node}), incident {incident}: {note}");
+        let mut linked = Vec::new();
+        for id in child_incidents {
+            if self.store.get_incident(id).await?.is_none() {
+                continue;
+            }
+            let (actor, text, team) = (actor.clone(), text.clone(), team.clone());
+            let inc = self
+                .store
+                .update_incident(
+                    id,
+                    Box::new(move |i: &mut Incident| {
+                        let now = Timestamp::now();
+                        push(i, &actor, now, TimelineKind::Comment { text });
+                        if let Some(team) = team {
+                            i.team = Some(team.clone());
+                            push(
+                                i,
+                                &actor,
+                                now,
+                                TimelineKind::Assigned {
+                                    assignee: i.assignee.clone(),
+                                    team: Some(team),
+                                },
+                            );
+                        }
+                        i.updated = now;
+                        Ok(())
+                    }),
+                )
+                .await?;
+            linked.push(inc);
+        }
+        let opened = linked.is_empty();
+        if opened {
+            let now = Timestamp::now();
+            let mut inc = Incident {
+                id: IncidentId::new(now),
+                title: format!("{title} (dispatched by {parent_region})"),
+                status: IncidentStatus::New,
+                severity,
+                group_key: format!("federation:{incident}"),
+                region: self.region,
+                regions: vec![self.region],
+                assignee: None,
+                team: team.clone(),
+                entities: Vec::new(),
+                alert_ids: Vec::new(),
+                rule_ids: Vec::new(),
+                first_seen: at,
+                last_seen: at,
+                created: now,
+                updated: now,
+                parent: None,
+                children: Vec::new(),
+                timeline: Vec::new(),
+                classification: Classification::default(),
+            };
+            // The parent's alerts from this node that are here join it.
+            for a in alert_ids {
+                if let Some(alert) = self.store.get_alert(a).await? {
+                    inc.alert_ids.push(alert.id);
+                    for e in alert.entities {
+                        if !inc.entities.contains(&e) {
+                            inc.entities.push(e);
+                        }
+                    }
+                }
+            }
+            push(&mut inc, &actor, now, TimelineKind::Created);
+            push(&mut inc, &actor, now, TimelineKind::Comment { text });
+            self.store.upsert_incidents(vec![inc.clone()]).await?;
+            linked.push(inc);
+        }
+        let node = parent_node.to_owned();
+        let rows: Vec<(IncidentId, usize)> =
+            linked.iter().map(|i| (i.id, i.timeline.len())).collect();
+        self.db
+            .call(move |c| {
+                for (id, len) in rows {
+                    uplinks::link(c, id, incident, parent_region, &node, at, len)?;
+                }
+                Ok(())
+            })
+            .await?;
+        info!(parent_incident = %incident, linked = linked.len(), "federation: dispatch applied");
+        for inc in &linked {
+            self.child_incident_changed(inc).await?;
+            self.publish_applied(inc, &actor, opened).await;
+        }
+        Ok(())
+    }
+
+    /// Tell the node's other subscribers (the playbooks) of a change applied from the parent.
+    async fn publish_applied(&self, inc: &Incident, actor: &str, opened: bool) {
+        let (incident, alerts, actor) = (Box::new(inc.clone()), Vec::new(), actor.to_owned());
+        self.bus
+            .publish(if opened {
+                NodeEvent::IncidentOpened {
+                    incident,
+                    alerts,
+                    actor,
+                }
+            } else {
+                NodeEvent::IncidentChanged {
+                    incident,
+                    alerts,
+                    actor,
+                }
+            })
+            .await;
     }
 
     /// Local incidents linked to parent incident `parent`.
@@ -393,6 +452,19 @@ impl Federation {
             })
         }))
     }
+}
+
+/// A dispatch from the parent, as [`Down::Dispatch`] carries it.
+struct Dispatched {
+    incident: IncidentId,
+    title: String,
+    severity: onewall_model::Severity,
+    note: String,
+    team: Option<String>,
+    by: String,
+    at: Timestamp,
+    child_incidents: Vec<IncidentId>,
+    alert_ids: Vec<onewall_model::AlertId>,
 }
 
 /// The outcome of applying a downlink change to local incident `id`: an incident that is gone

@@ -11,13 +11,15 @@
 //!                 └──────────── push reply: downlink messages for the child ◄─────────┘
 //! ```
 //!
-//! The pipeline calls [`alerts_stored`] and [`incidents_changed`]; they do nothing on a node
-//! without a `[federation]` role. The wire types are in `onewall_model::federation`; the HTTP
+//! The uplink subscribes to the node event bus ([`Federation::open`]): stored
+//! alerts (whatever raised them) and incident changes are queued for the parent; changes
+//! applied from the parent are published on the bus for the node's other subscribers. The wire types are in `onewall_model::federation`; the HTTP
 //! endpoints (the API's `FederationHub`) are wired by the binary, so this crate knows no HTTP
 //! server types.
 
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
+use onewall_model::bus::NodeEvents;
 use onewall_model::{Alert, Incident, RegionCode};
 use onewall_store::Store;
 use tokio::sync::{Notify, mpsc};
@@ -34,6 +36,7 @@ mod parent;
 mod progress;
 #[cfg(test)]
 mod tests;
+mod uplink_feed;
 
 pub use child::run_uplink;
 pub use db::outbox;
@@ -58,30 +61,27 @@ pub struct Federation {
     snapshot_progress: Mutex<progress::Progress>,
     /// How much of each incident's evidence was linked to the remote alerts it holds.
     link_progress: Mutex<progress::Progress>,
+    /// The node event bus: changes applied from the parent are published on it.
+    bus: NodeEvents,
 }
 
-static INSTALLED: OnceLock<Arc<Federation>> = OnceLock::new();
-static REMOTE_ALERTS: Mutex<Option<mpsc::Receiver<Vec<Alert>>>> = Mutex::new(None);
-
 impl Federation {
-    /// Open the federation state in `data_dir` and install it for the pipeline's hooks.
-    pub fn install(
+    /// Open the federation state in `data_dir` and subscribe its uplink to `bus`. Answers the
+    /// receiver of the remote alerts the gate releases, for the pipeline's correlator.
+    pub fn open(
         data_dir: &std::path::Path,
         store: Arc<dyn Store>,
         node: String,
         region: RegionCode,
         cfg: FederationResolved,
-    ) -> anyhow::Result<Arc<Federation>> {
+        bus: &NodeEvents,
+    ) -> anyhow::Result<(Arc<Federation>, mpsc::Receiver<Vec<Alert>>)> {
         let db = db::Db::open(data_dir)?;
-        let (fed, rx) = Federation::new(db, store, node, region, cfg)?;
+        let (mut fed, rx) = Federation::new(db, store, node, region, cfg)?;
+        fed.bus = bus.clone();
         let fed = Arc::new(fed);
-        if let Ok(mut slot) = REMOTE_ALERTS.lock() {
-            *slot = Some(rx);
-        }
-        if INSTALLED.set(fed.clone()).is_err() {
-            warn!("federation installed twice; the first stays");
-        }
-        Ok(fed)
+        bus.subscribe(Arc::new(uplink_feed::UplinkFeed::new(&fed)));
+        Ok((fed, rx))
     }
 
     /// The federation over `db`, and the receiver of the alerts it releases to the
@@ -109,6 +109,7 @@ impl Federation {
             parent_seen: Mutex::new(None),
             snapshot_progress: Mutex::default(),
             link_progress: Mutex::default(),
+            bus: NodeEvents::new(),
         };
         Ok((fed, rx))
     }
@@ -121,32 +122,6 @@ impl Federation {
     /// Whether this node pushes to a parent.
     pub fn has_parent(&self) -> bool {
         self.cfg.parent.is_some()
-    }
-}
-
-/// The receiver of remote alerts for the store stage's correlator (taken once).
-pub fn take_remote_alerts() -> Option<mpsc::Receiver<Vec<Alert>>> {
-    REMOTE_ALERTS.lock().ok().and_then(|mut s| s.take())
-}
-
-/// Alerts were stored by the pipeline: a child queues them for its parent. The outbox write
-/// is done before returning, so an alert the spool has let go of is in the outbox.
-pub async fn alerts_stored(alerts: &[Alert]) {
-    let Some(fed) = INSTALLED.get() else {
-        return;
-    };
-    if fed.has_parent() && !alerts.is_empty() {
-        fed.queue_alerts(alerts).await;
-    }
-}
-
-/// The correlator opened or changed these incidents (they are stored).
-pub async fn incidents_changed(incidents: &[Incident]) {
-    let Some(fed) = INSTALLED.get() else {
-        return;
-    };
-    for inc in incidents {
-        fed.incident_changed(inc).await;
     }
 }
 

@@ -78,13 +78,4 @@ impl FederationHub for Hub {
             Ok(m)
         })
     }
-
-    fn changed(&self, incident: IncidentId) -> HubFuture<'_, ()> {
-        Box::pin(async move {
-            if let Some(inc) = self.0.store().get_incident(incident).await? {
-                self.0.incident_changed(&inc).await;
-            }
-            Ok(())
-        })
-    }
 }

@@ -1,36 +1,41 @@
 //! The node's side of the federation crate (`onewall_federation`): opening it from the
 //! node's configuration and wiring its HTTP endpoints into the API (the crate knows no HTTP
-//! server types). The pipeline's hooks are the crate's.
+//! server types). Its uplink subscribes to the node event bus when it is opened.
 
 use std::sync::Arc;
 
+use onewall_model::Alert;
+use onewall_model::bus::NodeEvents;
 use onewall_store::Store;
+use tokio::sync::mpsc;
 
-pub use onewall_federation::{
-    Federation, alerts_stored, incidents_changed, run_uplink, take_remote_alerts,
-};
+pub use onewall_federation::{Federation, run_uplink};
 
 mod hub;
 
-/// Open and install the federation of the node configured by `r`.
+/// Open the federation of the node configured by `r`, its uplink subscribed to `bus`; with
+/// the receiver of the remote alerts its gate releases to the correlator.
 pub fn start(
     r: &crate::config::Resolved,
     store: Arc<dyn Store>,
-) -> anyhow::Result<Arc<Federation>> {
+    bus: &NodeEvents,
+) -> anyhow::Result<(Arc<Federation>, mpsc::Receiver<Vec<Alert>>)> {
     let mut errors = Vec::new();
     let cfg = crate::config::federation::resolve(&r.config.federation, &r.regions, &mut errors)
         .ok_or_else(|| anyhow::anyhow!("{}", errors.join("; ")))?;
     std::fs::create_dir_all(&r.config.store.path)?;
-    Federation::install(
+    Federation::open(
         &r.config.store.path,
         store,
         r.config.node.name.clone(),
         r.region,
         cfg,
+        bus,
     )
 }
 
-/// Add the federation endpoints and the workflow tracking to the node's API.
+/// Add the federation endpoints, and the federation links of `GET /api/v1/incidents/{id}`, to
+/// the node's API.
 pub fn wire_api(
     api: axum::Router,
     state: onewall_api::ApiState,
@@ -39,5 +44,8 @@ pub fn wire_api(
     use onewall_api::federation as f;
     let hub: Arc<dyn f::FederationHub> = Arc::new(hub::Hub(fed.clone()));
     api.merge(f::router(state, hub.clone()))
-        .layer(axum::middleware::from_fn_with_state(f::Hub(hub), f::track))
+        .layer(axum::middleware::from_fn_with_state(
+            f::Hub(hub),
+            f::add_links,
+        ))
 }

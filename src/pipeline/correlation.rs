@@ -245,7 +245,6 @@ impl CorrelationStage {
             for ((id, group_key, alerts, grew), result) in extended.into_iter().zip(results) {
                 match result {
                     Ok(inc) if grew.load(Ordering::Relaxed) => {
-                        crate::federation::incidents_changed(std::slice::from_ref(&inc)).await;
                         publish::changed(bus, inc, alerts).await
                     }
                     // Every alert was already in it (delivered again by a spool replay):
@@ -276,7 +275,6 @@ impl CorrelationStage {
             if written {
                 counter!("onewall_correlate_incidents_opened_total").increment(n);
                 publish::opened(bus, &opened, &loud).await;
-                crate::federation::incidents_changed(&opened).await;
             } else {
                 return false;
             }
@@ -343,10 +341,7 @@ async fn merge(
         )
         .await;
     match merged {
-        Ok(inc) => {
-            crate::federation::incidents_changed(std::slice::from_ref(&inc)).await;
-            publish::changed(bus, inc, Vec::new()).await
-        }
+        Ok(inc) => publish::changed(bus, inc, Vec::new()).await,
         Err(e) => {
             error!(incident = %into, error = %e, "merging incident");
             return;
@@ -364,7 +359,6 @@ async fn merge(
     match closed {
         Ok(inc) => {
             counter!("onewall_correlate_incidents_merged_total").increment(1);
-            crate::federation::incidents_changed(std::slice::from_ref(&inc)).await;
             publish::changed(bus, inc, Vec::new()).await;
         }
         Err(e) => error!(incident = %from, error = %e, "closing merged incident"),
