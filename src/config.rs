@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod access;
 mod correlate;
-pub mod federation;
+pub use onewall_federation::config as federation;
 mod flow;
 mod listen;
 mod playbooks;

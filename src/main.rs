@@ -7,10 +7,10 @@ use clap::{Args, Parser, Subcommand};
 
 mod audit_cli;
 mod config;
-mod correlation;
 mod demo;
 mod federation;
 mod files;
+mod jobs;
 mod metrics;
 mod pipeline;
 mod replay;

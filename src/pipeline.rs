@@ -15,15 +15,20 @@ use metrics::{counter, gauge};
 use onewall_ingest::spool::{Spool, SpoolError, Spooled};
 use onewall_model::{Alert, Event, EventBatch, Timestamp};
 use onewall_rules::pack::RuleSetHandle;
-use onewall_store::{Store, StoreError};
+use onewall_store::Store;
 use tokio::sync::{mpsc, watch};
 use tracing::{error, warn};
 
-use crate::correlation::CorrelationStage;
+use onewall_model::bus::NodeEvents;
+
+pub use correlation::CorrelationStage;
+pub use retry::retry;
 
 pub mod backend;
 pub mod clock;
-pub mod signals;
+pub mod correlation;
+mod publish;
+mod retry;
 
 /// How the store stage groups events into writes.
 #[derive(Debug, Clone, Copy)]
@@ -54,22 +59,55 @@ pub struct Pipeline {
     store: tokio::task::JoinHandle<()>,
 }
 
+/// What connects the pipeline to the rest of the node.
+#[derive(Debug)]
+pub struct Wiring {
+    /// The spool the batches come from (committed past each stored batch), if any.
+    pub spool: Option<Arc<Spool>>,
+    /// Batches queued between the detect and store stages.
+    pub queue_batches: usize,
+    /// Where stored alerts, incident changes and the sources seen are published.
+    pub bus: NodeEvents,
+    /// Alerts pushed by child nodes and released by the federation gate (a parent's), for
+    /// the correlator only: they are stored already.
+    pub remote: Option<mpsc::Receiver<Vec<Alert>>>,
+    /// Set when the node stops.
+    pub shutdown: watch::Receiver<bool>,
+    /// Where a stage's panic is shown.
+    pub health: onewall_api::health::TaskHealth,
+}
+
+/// What the store and alert stages share.
+#[derive(Debug, Clone)]
+struct Stages {
+    store: Arc<dyn Store>,
+    spool: Option<Arc<Spool>>,
+    bus: NodeEvents,
+    shutdown: watch::Receiver<bool>,
+}
+
 impl Pipeline {
     /// Start the stages. Events sent on `events` flow through; when every sender is dropped the
-    /// stages drain what they hold and end ([`Pipeline::join`]).
-    #[allow(clippy::too_many_arguments)] // each is a separate wire of the node
+    /// stages drain what they hold and end ([`Pipeline::join`]). What the stages store is
+    /// published on `wiring.bus`; alerts on `wiring.remote` (a parent's, pushed by its
+    /// children and released by the federation gate) go to the correlator only.
     pub async fn start(
         rules: RuleSetHandle,
         store: Arc<dyn Store>,
         mut correlation: CorrelationStage,
         events: mpsc::Receiver<Spooled>,
-        spool: Option<Arc<Spool>>,
-        queue_batches: usize,
         batching: Batching,
         clock: clock::ClockCheck,
-        shutdown: watch::Receiver<bool>,
-        health: onewall_api::health::TaskHealth,
+        wiring: Wiring,
     ) -> anyhow::Result<Pipeline> {
+        let Wiring {
+            spool,
+            queue_batches,
+            bus,
+            remote,
+            shutdown,
+            health,
+        } = wiring;
         correlation.resume_from(&*store).await?;
         let (to_store, from_detect) = mpsc::channel::<Detected>(queue_batches);
         let detect = std::thread::Builder::new()
@@ -79,12 +117,16 @@ impl Pipeline {
                 move || detect_stage(&rules, events, to_store, clock, &health)
             })?;
         let stage = tokio::spawn(store_stage(
-            store,
-            spool,
+            Stages {
+                store,
+                spool,
+                bus,
+                shutdown,
+            },
             correlation,
             from_detect,
+            remote,
             batching,
-            shutdown,
             health.clone(),
         ));
         // Watches the store stage, so a panic there shows in /healthz when it happens, not
@@ -172,24 +214,28 @@ struct Written {
 /// are written, the next batch's events already are, so a store's round trips (and, for
 /// ClickHouse, the server's work) overlap instead of adding up.
 async fn store_stage(
-    store: Arc<dyn Store>,
-    spool: Option<Arc<Spool>>,
+    stages: Stages,
     correlation: CorrelationStage,
     mut from_detect: mpsc::Receiver<Detected>,
+    remote: Option<mpsc::Receiver<Vec<Alert>>>,
     batching: Batching,
-    shutdown: watch::Receiver<bool>,
     health: onewall_api::health::TaskHealth,
 ) {
-    let spooled = spool.is_some();
+    let spooled = stages.spool.is_some();
     // One written batch waits while the alert stage works on another.
     let (to_alerts, from_events) = mpsc::channel::<Written>(1);
     let alerts_task = tokio::spawn(alert_stage(
-        store.clone(),
-        spool,
+        stages.clone(),
         correlation,
         from_events,
-        shutdown.clone(),
+        remote,
     ));
+    let Stages {
+        store,
+        bus,
+        shutdown,
+        ..
+    } = stages;
     while let Some((mut events, mut alerts, mut end_seq)) = from_detect.recv().await {
         // Take what else is already waiting (and, with a linger, what arrives within it), so a
         // busy node writes larger transactions: a store's cost is mostly per commit or insert,
@@ -231,7 +277,7 @@ async fn store_stage(
         busy("write_events", started);
         if stored {
             counter!("onewall_store_events_written_total").increment(n);
-            signals::events(&events).await;
+            publish::sources_seen(&bus, &events).await;
         } else if spooled {
             warn!(
                 events = n,
@@ -276,17 +322,21 @@ fn stage_failed(
 /// After a batch's events are written: Sigma correlations, the alerts, incidents, and the
 /// spool commit, batch by batch in order.
 async fn alert_stage(
-    store: Arc<dyn Store>,
-    spool: Option<Arc<Spool>>,
+    stages: Stages,
     mut correlation: CorrelationStage,
     mut from_events: mpsc::Receiver<Written>,
-    shutdown: watch::Receiver<bool>,
+    mut remote: Option<mpsc::Receiver<Vec<Alert>>>,
 ) {
+    let Stages {
+        store,
+        spool,
+        bus,
+        shutdown,
+    } = stages;
     // Once a write is given up (at shutdown), nothing later is committed: the spool keeps it
     // all for the next start.
     let mut committing = true;
     // Alerts pushed by child nodes (on a parent), for the correlator only: already stored.
-    let mut remote = crate::federation::take_remote_alerts();
     loop {
         let next = tokio::select! {
             d = from_events.recv() => d,
@@ -297,7 +347,7 @@ async fn alert_stage(
                 }
             } => {
                 // Already stored at the parent; nothing to commit either way.
-                let _ = correlation.incidents(&*store, &pushed, &shutdown).await;
+                let _ = correlation.incidents(&*store, &bus, &pushed, &shutdown).await;
                 continue;
             }
         };
@@ -330,8 +380,8 @@ async fn alert_stage(
             busy("write_alerts", started);
             if written {
                 counter!("onewall_store_alerts_written_total").increment(n);
-                signals::alerts(&alerts).await;
-                crate::federation::alerts_stored(&alerts).await;
+                // The federation uplink queues them for the parent before this returns.
+                publish::alerts_stored(&bus, &alerts).await;
             } else {
                 committing = false;
             }
@@ -340,7 +390,10 @@ async fn alert_stage(
         // crash before that replays the batch, and its alerts (same ids) are grouped then.
         if !alerts.is_empty() {
             let started = Instant::now();
-            if !correlation.incidents(&*store, &alerts, &shutdown).await {
+            if !correlation
+                .incidents(&*store, &bus, &alerts, &shutdown)
+                .await
+            {
                 committing = false;
             }
             busy("incidents", started);
@@ -456,35 +509,6 @@ pub async fn spool_intake(
                     batch = back;
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
-            }
-        }
-    }
-}
-
-/// Retry a store write with backoff while the node runs; after shutdown starts, try once more
-/// and give up. Returns whether it was written.
-pub(crate) async fn retry<F, Fut>(
-    what: &str,
-    shutdown: &watch::Receiver<bool>,
-    mut attempt: F,
-) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<(), StoreError>>,
-{
-    let mut delay = Duration::from_millis(100);
-    loop {
-        match attempt().await {
-            Ok(()) => return true,
-            Err(e) => {
-                counter!("onewall_store_write_errors_total").increment(1);
-                if *shutdown.borrow() {
-                    error!(error = %e, "{what} failed during shutdown; giving up");
-                    return false;
-                }
-                warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "{what} failed");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(10));
             }
         }
     }

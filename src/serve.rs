@@ -6,18 +6,23 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use onewall_api::{ApiState, NodeInfo, RulesView};
-use onewall_ingest::flow::{FlowListener, FlowProtocol, run_flow};
-use onewall_model::{EventBatch, Timestamp};
+use onewall_api::Access;
+use onewall_api::health::TaskHealth;
+use onewall_ingest::spool::Spool;
+use onewall_model::EventBatch;
+use onewall_model::bus::NodeEvents;
 use onewall_store::Store;
 use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
 use crate::config::{self, Resolved};
 use crate::pipeline::Pipeline;
-use crate::supervise::supervise;
+use crate::rules_cli::LiveRules;
 
+mod app;
 mod http_server;
+mod listeners;
 mod playbooks;
 
 pub fn run(config_file: Option<&Path>) -> anyhow::Result<ExitCode> {
@@ -49,8 +54,88 @@ fn init_tracing() {
         .try_init();
 }
 
+/// What the steps of [`serve`] share: the store, the rules, access, the node event bus, task
+/// health and the shutdown signal.
+#[derive(Debug)]
+struct Node {
+    store: Arc<dyn Store>,
+    /// The store, in words, for the ready line.
+    describe: String,
+    batching: crate::pipeline::Batching,
+    /// The built-in pack, rule directories, packs and overlays of `[rules]`; reloadable.
+    rules: Arc<LiveRules>,
+    access: Access,
+    bus: NodeEvents,
+    /// Listeners and pipeline stages run supervised: a panic is counted, recovered from and
+    /// shown by /healthz.
+    health: TaskHealth,
+    shutdown: watch::Receiver<bool>,
+}
+
 async fn serve(r: Resolved) -> anyhow::Result<()> {
     let prometheus = crate::metrics::install()?;
+    let (shutdown_tx, shutdown) = watch::channel(false);
+    let node = open_store(&r, shutdown).await?;
+    // Bind everything first, so a port in use fails the start before anything runs.
+    let bound = listeners::bind(&r).await?;
+    // Playbooks and federation subscribe before the pipeline publishes anything.
+    let playbooks = start_playbooks(&r, &node)?;
+    let Federated {
+        federation,
+        remote,
+        uplink,
+    } = start_federation(&r, &node)?;
+    let pipeline = start_pipeline(&r, &node, remote).await?;
+    let desk = playbooks::report_desk(&r)?;
+    let jobs = crate::jobs::start(&r, &node.store, desk.as_ref(), &node.bus, &node.shutdown);
+    let (listeners, http) =
+        listeners::start(&r, bound, &pipeline.events, &node.health, &node.shutdown)?;
+    let reload = tokio::spawn(reload_on_sighup(
+        listeners.tls_reload,
+        node.rules.clone(),
+        node.shutdown.clone(),
+    ));
+    let app = app::build(
+        &r,
+        &node,
+        app::Parts {
+            prometheus,
+            federation: &federation,
+            outbox: playbooks.as_ref().map(|p| p.outbox.clone()),
+            desk: desk.as_ref(),
+            events: pipeline.events.clone(),
+            spool: pipeline.spool.clone(),
+        },
+    );
+    let mut announce = listeners.announce;
+    announce.push(format!("http http://{}", http.local_addr()?));
+    let http_task = serve_http(&r, http, app, &node.shutdown);
+    // With ClickHouse, the audit log is copied there too; the node's chain stays the source.
+    let audit_copy =
+        crate::audit_cli::start_mirror(&r, node.access.audit.clone(), node.shutdown.clone());
+    announce_ready(&r, &node, &announce);
+
+    wait_for_signal().await;
+    info!("shutting down: flushing listeners and the pipeline");
+    let _ = shutdown_tx.send(true);
+    for l in listeners.tasks {
+        let _ = l.await;
+    }
+    let _ = http_task.await;
+    // The API calls answered last are in the audit log: one more round copies them.
+    if let Some(copy) = audit_copy {
+        let _ = copy.await;
+    }
+    jobs.abort();
+    uplink.abort();
+    reload.abort();
+    drain(pipeline, playbooks).await;
+    info!("stopped");
+    Ok(())
+}
+
+/// Make the data directories private, open the store, load the rules and open access.
+async fn open_store(r: &Resolved, shutdown: watch::Receiver<bool>) -> anyhow::Result<Node> {
     // Files an older version (or another umask) left readable to others are taken back.
     for (key, dir) in [
         ("store.path", r.config.store.path.clone()),
@@ -66,296 +151,124 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
         }
     }
     let opened = crate::pipeline::backend::open(&r.config.store).await?;
-    let store: Arc<dyn Store> = opened.store.clone();
-    // The built-in pack, rule directories, packs and overlays of `[rules]`; reloadable.
-    let live_rules = Arc::new(crate::rules_cli::LiveRules::load(&r)?);
-    let access = crate::users_cli::open_access(&r)?;
+    Ok(Node {
+        store: opened.store,
+        describe: opened.describe,
+        batching: opened.batching,
+        rules: Arc::new(LiveRules::load(r)?),
+        access: crate::users_cli::open_access(r)?,
+        bus: NodeEvents::new(),
+        health: TaskHealth::default(),
+        shutdown,
+    })
+}
 
-    // Bind everything first, so a port in use fails the start before anything runs.
-    let udp = match r.syslog_udp {
-        Some(a) => Some(
-            tokio::net::UdpSocket::bind(a)
-                .await
-                .with_context(|| format!("syslog.udp: binding {a}"))?,
-        ),
-        None => None,
+/// The playbooks, subscribed to the node event bus, when `[playbooks]` is configured.
+fn start_playbooks(r: &Resolved, node: &Node) -> anyhow::Result<Option<playbooks::Running>> {
+    let Some(p) = &r.playbooks else {
+        return Ok(None);
     };
-    let tcp = match r.syslog_tcp {
-        Some(a) => Some(
-            tokio::net::TcpListener::bind(a)
-                .await
-                .with_context(|| format!("syslog.tcp: binding {a}"))?,
-        ),
-        None => None,
-    };
-    let tls = match r.syslog_tls {
-        Some(a) => Some(
-            tokio::net::TcpListener::bind(a)
-                .await
-                .with_context(|| format!("syslog.tls.listen: binding {a}"))?,
-        ),
-        None => None,
-    };
-    let mut flow_sockets = Vec::new();
-    for (key, protocol, at) in [
-        ("flow.netflow", FlowProtocol::Netflow, r.flow.netflow),
-        ("flow.ipfix", FlowProtocol::Netflow, r.flow.ipfix),
-        ("flow.sflow", FlowProtocol::Sflow, r.flow.sflow),
-    ] {
-        if let Some(a) = at {
-            let sock = tokio::net::UdpSocket::bind(a)
-                .await
-                .with_context(|| format!("{key}: binding {a}"))?;
-            flow_sockets.push((&key[5..], protocol, sock));
-        }
-    }
-    let http = tokio::net::TcpListener::bind(r.http)
-        .await
-        .with_context(|| format!("http.listen: binding {}", r.http))?;
+    Ok(Some(playbooks::start(
+        p,
+        &r.config.store.path,
+        &r.config.node.name,
+        r.region,
+        &r.regions,
+        node.store.clone(),
+        &node.bus,
+    )?))
+}
 
-    // The playbooks start before the pipeline, so they see every alert and incident change.
-    let playbooks = match &r.playbooks {
-        Some(p) => Some(playbooks::start(
-            p,
-            &r.config.store.path,
-            &r.config.node.name,
-            r.region,
-            &r.regions,
-            store.clone(),
-        )?),
-        None => None,
-    };
-    // Federation: the outbox to a parent, and the parent's side for children; installed
-    // before the pipeline, whose store stage takes the children's alerts from it.
-    let federation = crate::federation::start(&r, store.clone())?;
-    let (shutdown_tx, shutdown) = watch::channel(false);
+/// The running federation.
+struct Federated {
+    federation: Arc<crate::federation::Federation>,
+    /// Alerts pushed by children and released by the gate, for the pipeline's correlator.
+    remote: mpsc::Receiver<Vec<onewall_model::Alert>>,
+    /// Pushes the outbox to the parent.
+    uplink: JoinHandle<()>,
+}
+
+/// The federation: the outbox to a parent (its uplink subscribed to the node event bus) and
+/// its uplink task, and the parent's side for children.
+fn start_federation(r: &Resolved, node: &Node) -> anyhow::Result<Federated> {
+    let (federation, remote) = crate::federation::start(r, node.store.clone(), &node.bus)?;
     let uplink = tokio::spawn(crate::federation::run_uplink(
         federation.clone(),
-        shutdown.clone(),
+        node.shutdown.clone(),
     ));
-    // Listeners → spool (durable; replays what was not stored before) → detect → store.
+    Ok(Federated {
+        federation,
+        remote,
+        uplink,
+    })
+}
+
+/// The running pipeline and what feeds it.
+struct Running {
+    pipeline: Pipeline,
+    spool: Arc<Spool>,
+    /// Takes the listeners' batches into the spool.
+    intake: JoinHandle<()>,
+    /// Where listeners and HTTP ingest send batches.
+    events: mpsc::Sender<EventBatch>,
+}
+
+/// Listeners → spool (durable; replays what was not stored before) → detect → store.
+async fn start_pipeline(
+    r: &Resolved,
+    node: &Node,
+    remote: mpsc::Receiver<Vec<onewall_model::Alert>>,
+) -> anyhow::Result<Running> {
     let (spooled_tx, spooled_rx) = mpsc::channel(r.config.pipeline.queue_batches);
     let spool = crate::pipeline::open_spool(&r.config.store, spooled_tx)?;
-    let (events_tx, events_rx) = mpsc::channel::<EventBatch>(r.config.pipeline.queue_batches);
-    // Listeners and the detect stage run supervised: a panic is counted, recovered from and
-    // shown by /healthz.
-    let health = onewall_api::health::TaskHealth::default();
+    let (events, events_rx) = mpsc::channel::<EventBatch>(r.config.pipeline.queue_batches);
     // The correlation rules come with the rule set (and are reloaded with it).
-    let correlation = crate::correlation::CorrelationStage::new(
-        live_rules.handle(),
+    let correlation = crate::pipeline::CorrelationStage::new(
+        node.rules.handle(),
         &r.config.correlate,
         &r.regions,
         Some(&r.config.store.path),
     );
     let pipeline = Pipeline::start(
-        live_rules.handle(),
-        store.clone(),
+        node.rules.handle(),
+        node.store.clone(),
         correlation,
         spooled_rx,
-        Some(spool.clone()),
-        r.config.pipeline.queue_batches,
-        opened.batching,
+        node.batching,
         crate::pipeline::clock::ClockCheck::new(
             r.config.store.retention_days,
             r.config.pipeline.max_future_skew_secs,
         ),
-        shutdown.clone(),
-        health.clone(),
+        crate::pipeline::Wiring {
+            spool: Some(spool.clone()),
+            queue_batches: r.config.pipeline.queue_batches,
+            bus: node.bus.clone(),
+            remote: Some(remote),
+            shutdown: node.shutdown.clone(),
+            health: node.health.clone(),
+        },
     )
     .await?;
     let intake = tokio::spawn(crate::pipeline::spool_intake(
         spool.clone(),
         events_rx,
-        shutdown.clone(),
+        node.shutdown.clone(),
     ));
+    Ok(Running {
+        pipeline,
+        spool,
+        intake,
+        events,
+    })
+}
 
-    let mut listeners = Vec::new();
-    let listener_config = |collector: &str| onewall_ingest::listen::ListenerConfig {
-        timezone: r.syslog_source.timezone,
-        max_frame_len: r.config.syslog.max_frame_bytes,
-        max_connections: r.config.syslog.max_connections,
-        max_connections_per_peer: r.config.syslog.max_connections_per_peer,
-        frame_timeout: match r.config.syslog.frame_timeout_secs {
-            0 => None,
-            secs => Some(Duration::from_secs(secs)),
-        },
-        batch_size: r.config.pipeline.batch_size,
-        batch_linger: Duration::from_millis(r.config.pipeline.batch_linger_ms),
-        idle_timeout: match r.config.syslog.idle_timeout_secs {
-            0 => None,
-            secs => Some(Duration::from_secs(secs)),
-        },
-        tags: r.syslog_source.tags.clone(),
-        recv_buffer_bytes: r.config.syslog.udp_recv_buffer_bytes,
-        ..onewall_ingest::listen::ListenerConfig::new(collector, r.syslog_source.region)
-    };
-    let mut announce = Vec::new();
-    if let Some(sock) = udp {
-        announce.push(format!("syslog_udp {}", sock.local_addr()?));
-        let sock = sock.into_std()?;
-        count_udp_drops(&sock, "syslog", &shutdown, &mut listeners);
-        let (cfg, tx, stop) = (
-            listener_config("syslog_udp"),
-            events_tx.clone(),
-            shutdown.clone(),
-        );
-        listeners.push(tokio::spawn(supervise(
-            "syslog_udp",
-            health.clone(),
-            shutdown.clone(),
-            move || {
-                let sock = udp_clone(&sock)?;
-                Ok(onewall_ingest::listen::run_udp(
-                    sock,
-                    cfg.clone(),
-                    tx.clone(),
-                    stop.clone(),
-                ))
-            },
-        )));
-    }
-    if let Some(sock) = tcp {
-        announce.push(format!("syslog_tcp {}", sock.local_addr()?));
-        let sock = sock.into_std()?;
-        let (cfg, tx, stop) = (
-            listener_config("syslog_tcp"),
-            events_tx.clone(),
-            shutdown.clone(),
-        );
-        listeners.push(tokio::spawn(supervise(
-            "syslog_tcp",
-            health.clone(),
-            shutdown.clone(),
-            move || {
-                let sock = tcp_clone(&sock)?;
-                Ok(onewall_ingest::listen::run_tcp(
-                    sock,
-                    cfg.clone(),
-                    tx.clone(),
-                    stop.clone(),
-                ))
-            },
-        )));
-    }
-    let mut tls_reload = None;
-    if let (Some(sock), Some(settings)) = (tls, r.tls.clone()) {
-        let certs = onewall_ingest::listen::load_tls(&settings)
-            .map_err(|e| anyhow::anyhow!("syslog.tls: {e}"))?;
-        let (certs_tx, certs_rx) = watch::channel(certs);
-        announce.push(format!("syslog_tls {}", sock.local_addr()?));
-        let sock = sock.into_std()?;
-        let (cfg, tx, stop) = (
-            listener_config("syslog_tls"),
-            events_tx.clone(),
-            shutdown.clone(),
-        );
-        listeners.push(tokio::spawn(supervise(
-            "syslog_tls",
-            health.clone(),
-            shutdown.clone(),
-            move || {
-                let sock = tcp_clone(&sock)?;
-                Ok(onewall_ingest::listen::run_tls(
-                    sock,
-                    cfg.clone(),
-                    certs_rx.clone(),
-                    tx.clone(),
-                    stop.clone(),
-                ))
-            },
-        )));
-        tls_reload = Some((settings, certs_tx));
-    }
-    for (name, protocol, sock) in flow_sockets {
-        announce.push(format!("{name} {}", sock.local_addr()?));
-        let mut flow = FlowListener::new(protocol, r.flow.region);
-        flow.listener.batch_size = r.config.pipeline.batch_size;
-        flow.listener.batch_linger = Duration::from_millis(r.config.pipeline.batch_linger_ms);
-        flow.listener.tags.department = r.flow.department.clone();
-        flow.netflow = r.flow.settings;
-        let sock = sock.into_std()?;
-        count_udp_drops(&sock, name, &shutdown, &mut listeners);
-        let (tx, stop) = (events_tx.clone(), shutdown.clone());
-        listeners.push(tokio::spawn(supervise(
-            name,
-            health.clone(),
-            shutdown.clone(),
-            move || {
-                let sock = udp_clone(&sock)?;
-                let (flow, tx, stop) = (flow.clone(), tx.clone(), stop.clone());
-                Ok(async move {
-                    if let Err(e) = run_flow(sock, flow, tx, stop).await {
-                        error!(collector = name, error = %e, "flow listener failed");
-                    }
-                })
-            },
-        )));
-    }
-    let reload = tokio::spawn(reload_on_sighup(
-        tls_reload,
-        live_rules.clone(),
-        shutdown.clone(),
-    ));
-    let http_addr = http.local_addr()?;
-    announce.push(format!("http http://{http_addr}"));
-
-    let api_state = ApiState {
-        store: store.clone(),
-        metrics: Arc::new(move || prometheus.render()),
-        rules: Arc::new(RulesView {
-            live: Some(live_rules.clone()),
-            ..RulesView::default()
-        }),
-        regions: Arc::new(r.regions.clone()),
-        node: Arc::new(NodeInfo {
-            name: r.config.node.name.clone(),
-            region: r.region,
-            version: env!("CARGO_PKG_VERSION"),
-        }),
-        access: access.clone(),
-    };
-    let api = onewall_api::router(api_state.clone());
-    let api = crate::federation::wire_api(api, api_state, &federation);
-    let api = api.layer(axum::Extension(health.clone()));
-    // The delivery log (GET /api/v1/deliveries) reads the playbooks' outbox.
-    let api = match &playbooks {
-        Some(p) => api.layer(axum::Extension(onewall_api::deliveries::DeliveryLog(
-            p.outbox.clone(),
-        ))),
-        None => api,
-    };
-    let (api, report_watch) = playbooks::api_layers(api, &r, store.clone(), shutdown.clone())?;
-    let ingest = onewall_ingest::listen::http_router(onewall_ingest::listen::HttpIngest {
-        timezone: r.http_source.timezone,
-        max_body_bytes: r.config.http.max_body_bytes,
-        batch_size: r.config.pipeline.batch_size,
-        tags: r.http_source.tags.clone(),
-        tokens: onewall_ingest::listen::HttpTokens {
-            ingest: r.config.http.ingest_tokens.clone(),
-            bulk: r.config.http.bulk_tokens.clone(),
-            hec: r.config.http.hec_tokens.clone(),
-        },
-        spool: Some(spool.clone()),
-        ..onewall_ingest::listen::HttpIngest::new(events_tx.clone(), r.http_source.region)
-    });
-    drop(events_tx);
-    let gate = onewall_api::collector::CollectorGate {
-        auth: access.auth.clone(),
-        require_token: r.config.auth.collectors_require_token,
-        ingest_tokens: r.config.http.ingest_tokens.clone(),
-        bulk_tokens: r.config.http.bulk_tokens.clone(),
-        hec_tokens: r.config.http.hec_tokens.clone(),
-    };
-    // Cross-site and content-type checks on the API's writes (not on the collectors').
-    let api = api.layer(axum::middleware::from_fn(onewall_api::edge::writes));
-    let app = api
-        .merge(ingest.layer(axum::middleware::from_fn_with_state(
-            gate,
-            onewall_api::collector::gate,
-        )))
-        .layer(axum::middleware::map_response(
-            onewall_api::edge::security_headers,
-        ));
+/// Serve `app` on `http` until shutdown.
+fn serve_http(
+    r: &Resolved,
+    http: tokio::net::TcpListener,
+    app: axum::Router,
+    shutdown: &watch::Receiver<bool>,
+) -> JoinHandle<()> {
     let limits = http_server::HttpLimits {
         header_timeout: Duration::from_secs(r.config.http.header_timeout_secs),
         body_timeout: Duration::from_secs(r.config.http.body_timeout_secs),
@@ -363,99 +276,38 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
         max_connections: r.config.http.max_connections,
         max_connections_per_peer: r.config.http.max_connections_per_peer,
     };
-    let http_task = tokio::spawn(http_server::serve(http, app, limits, shutdown.clone()));
-    let retention = tokio::spawn(retention_task(
-        store.clone(),
-        r.config.store.retention_days,
-        r.config.store.alert_retention_days,
-        shutdown.clone(),
-    ));
+    tokio::spawn(http_server::serve(http, app, limits, shutdown.clone()))
+}
 
-    // A breach alert reaches the playbooks like any stored alert (a rule on
-    // `onewall-sla-breach` escalates it).
-    let tell_breach: Arc<dyn Fn(Vec<onewall_model::Alert>) + Send + Sync> =
-        Arc::new(|alerts: Vec<onewall_model::Alert>| {
-            tokio::spawn(async move { crate::pipeline::signals::alerts(&alerts).await });
-        });
-    let sla = tokio::spawn(onewall_api::sla::run(
-        store.clone(),
-        crate::config::access::sla_policy(&r.config.sla),
-        tell_breach,
-        shutdown.clone(),
-    ));
-    // With ClickHouse, the audit log is copied there too; the node's chain stays the source.
-    let audit_copy = crate::audit_cli::start_mirror(&r, access.audit.clone(), shutdown.clone());
-
-    for line in &announce {
+/// Print what listens where, and that the node is ready.
+fn announce_ready(r: &Resolved, node: &Node, announce: &[String]) {
+    for line in announce {
         println!("onewall listening {line}");
     }
     println!(
         "onewall ready: node {} region {} store {}",
-        r.config.node.name, r.region, opened.describe
+        r.config.node.name, r.region, node.describe
     );
     info!(listeners = ?announce, "onewall ready");
+}
 
-    wait_for_signal().await;
-    info!("shutting down: flushing listeners and the pipeline");
-    let _ = shutdown_tx.send(true);
-    for l in listeners {
-        let _ = l.await;
-    }
-    let _ = http_task.await;
-    // The API calls answered last are in the audit log: one more round copies them.
-    if let Some(copy) = audit_copy {
-        let _ = copy.await;
-    }
+/// After the listeners and HTTP have stopped: the spool takes the last batches and lets the
+/// pipeline drain and end; then the playbooks take what was published last, and stop.
+async fn drain(running: Running, playbooks: Option<playbooks::Running>) {
+    let Running {
+        pipeline,
+        spool,
+        intake,
+        events,
+    } = running;
+    drop(events);
     // The listeners' batches are in the spool; then the spool lets the pipeline end.
     let _ = intake.await;
     spool.close();
-    retention.abort();
-    sla.abort();
-    if let Some(t) = report_watch {
-        t.abort();
-    }
-    uplink.abort();
-    reload.abort();
     // Every sender is gone now; the pipeline drains and ends.
     pipeline.join().await;
-    // Then the playbooks take what the pipeline signalled last, and stop.
     if let Some(p) = playbooks {
         p.stop().await;
-    }
-    info!("stopped");
-    Ok(())
-}
-
-/// A tokio socket on a duplicate of `sock`'s descriptor: a listener that panicked starts
-/// again on the same bound socket.
-fn udp_clone(sock: &std::net::UdpSocket) -> std::io::Result<tokio::net::UdpSocket> {
-    let dup = sock.try_clone()?;
-    dup.set_nonblocking(true)?;
-    tokio::net::UdpSocket::from_std(dup)
-}
-
-/// Like [`udp_clone`], for a TCP listening socket.
-fn tcp_clone(sock: &std::net::TcpListener) -> std::io::Result<tokio::net::TcpListener> {
-    let dup = sock.try_clone()?;
-    dup.set_nonblocking(true)?;
-    tokio::net::TcpListener::from_std(dup)
-}
-
-/// Count what the kernel drops for the UDP socket `sock` (`listener`: `syslog`, `netflow`,
-/// `ipfix`, `sflow`), where `/proc/net/udp` can tell.
-fn count_udp_drops(
-    sock: &std::net::UdpSocket,
-    listener: &'static str,
-    shutdown: &watch::Receiver<bool>,
-    tasks: &mut Vec<tokio::task::JoinHandle<()>>,
-) {
-    match onewall_ingest::listen::socket_inode(sock) {
-        Ok(inode) => tasks.push(tokio::spawn(onewall_ingest::listen::count_kernel_drops(
-            inode,
-            listener,
-            shutdown.clone(),
-        ))),
-        Err(e) => warn!(listener, error = %e, "udp socket inode unknown; kernel drops not counted"),
     }
 }
 
@@ -472,38 +324,6 @@ async fn wait_for_signal() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
-    }
-}
-
-/// Drop event days (and alerts) older than their retention, once at start and then hourly.
-async fn retention_task(
-    store: Arc<dyn Store>,
-    days: u32,
-    alert_days: u32,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    if days == 0 && alert_days == 0 {
-        return;
-    }
-    loop {
-        if days > 0 {
-            let before = Timestamp::now().add_secs(-(days as i64) * 86_400);
-            match store.drop_events_before(before).await {
-                Ok(0) => {}
-                Ok(n) => info!(days = n, "retention dropped old event days"),
-                Err(e) => warn!(error = %e, "retention failed; will retry"),
-            }
-        }
-        if alert_days > 0 {
-            let before = Timestamp::now().add_secs(-(alert_days as i64) * 86_400);
-            if let Err(e) = store.drop_alerts_before(before).await {
-                warn!(error = %e, "alert retention failed; will retry");
-            }
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
-            _ = shutdown.wait_for(|s| *s) => return,
-        }
     }
 }
 

@@ -6,8 +6,10 @@
 //! - [`Incident`]: alerts grouped for an analyst to work, with a status lifecycle and a timeline.
 //! - [`RegionCode`] and [`RegionTree`]: GB/T 2260 administrative codes, the tree loaded from data.
 //! - [`Timestamp`] and [`Id`]: UTC nanoseconds, and time-ordered 128-bit ids.
+//! - [`bus`]: the node event bus's events and fan-out (pure std; the node runs it).
 
 pub mod alert;
+pub mod bus;
 pub mod entity;
 pub mod error;
 pub mod event;

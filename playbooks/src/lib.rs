@@ -3,7 +3,8 @@
 //! robots), escalating to the parent node and assigning teams — every delivery through a
 //! durable SQLite outbox with retries and backoff.
 //!
-//! The crate depends on `model` only: the node hands it signals ([`Signal`]) and gives it what
+//! The crate depends on `model` only: it subscribes to the node event bus ([`PlaybookFeed`],
+//! turning events into [`Signal`]s) and the node gives it what
 //! it needs from the store through [`NodeAccess`].
 //!
 //! - [`playbook`]: the YAML format, loading and matching.
@@ -31,6 +32,6 @@ pub use outbox::{DeliveryQuery, DeliveryRecord, DeliveryState, Outbox, Retry};
 pub use playbook::{Playbook, load_dir};
 pub use received::{ReceivedReport, ReportBook};
 pub use report::{DailyReport, Schedule, SourceSeen};
-pub use runtime::{NodeAccess, Playbooks, ReportSettings, Settings, Signal};
+pub use runtime::{NodeAccess, PlaybookFeed, Playbooks, ReportSettings, Settings, Signal};
 pub use send::{EscalateSettings, Sender, SmtpSettings, SmtpTls};
 pub use subject::{Subject, Trigger, grade_of, incident_grade};

@@ -12,16 +12,8 @@ use crate::subject::incident_grade;
 /// The line a report with no incidents carries.
 pub const ZERO_LINE: &str = "零报告 — no incidents";
 
-/// The last time a source sent anything.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SourceSeen {
-    /// The source: collector and sending address, e.g. `syslog_udp 10.1.2.3`.
-    pub key: String,
-    /// The region its events belong to.
-    pub region: RegionCode,
-    /// When its last event was received.
-    pub last_seen: Timestamp,
-}
+/// The last time a source sent anything (the node event bus carries it).
+pub use onewall_model::bus::SourceSeen;
 
 /// Everything a report is made from. Incidents and alerts may include ones outside the
 /// region or the period: [`build`] picks its own.

@@ -1,11 +1,13 @@
-//! The running side: turn signals from the pipeline into queued deliveries, send what is due,
-//! and run the daily report on its schedule.
+//! The running side: turn the node's events ([`PlaybookFeed`], a subscriber of the node event
+//! bus) into signals, signals into queued deliveries, send what is due, and run the daily
+//! report on its schedule.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use onewall_model::bus::{Delivery, NodeEvent, Subscriber};
 use onewall_model::{Alert, Incident, IncidentId, RegionCode, RegionTree, Timestamp};
 use tokio::sync::{Notify, mpsc, watch};
 use tracing::{debug, error, info, warn};
@@ -17,7 +19,7 @@ use crate::report::{self, DailyReport, ReportInput, Schedule, SourceSeen};
 use crate::send::{Sender, without_query};
 use crate::subject::Subject;
 
-/// What the pipeline tells the playbooks.
+/// What the node tells the playbooks (from its event bus, through [`PlaybookFeed`]).
 #[derive(Debug, Clone)]
 pub enum Signal {
     /// New alerts, as stored.
@@ -33,6 +35,46 @@ pub enum Signal {
     },
     /// Sources that sent events, with the time of their latest.
     SourcesSeen(Vec<SourceSeen>),
+}
+
+impl Signal {
+    /// The signal an event of the node event bus makes.
+    pub fn from_event(event: &NodeEvent) -> Signal {
+        match event {
+            NodeEvent::AlertsStored { alerts, .. } => Signal::Alerts(alerts.clone()),
+            NodeEvent::IncidentOpened {
+                incident, alerts, ..
+            } => Signal::Incident {
+                incident: incident.clone(),
+                alerts: alerts.clone(),
+                created: true,
+            },
+            NodeEvent::IncidentChanged {
+                incident, alerts, ..
+            } => Signal::Incident {
+                incident: incident.clone(),
+                alerts: alerts.clone(),
+                created: false,
+            },
+            NodeEvent::SourcesSeen(seen) => Signal::SourcesSeen(seen.clone()),
+        }
+    }
+}
+
+/// The playbooks' subscription to the node event bus: each event is queued as a [`Signal`]
+/// for [`Playbooks::run`]. The queue is bounded, so while it is full the publisher (the
+/// pipeline's alert stage, an API call) waits: a slow playbook pushes back like any stage.
+#[derive(Debug, Clone)]
+pub struct PlaybookFeed(pub mpsc::Sender<Signal>);
+
+impl Subscriber for PlaybookFeed {
+    fn deliver(&self, event: std::sync::Arc<NodeEvent>) -> Delivery<'_> {
+        Box::pin(async move {
+            if self.0.send(Signal::from_event(&event)).await.is_err() {
+                warn!("playbooks are not running; an event was not delivered");
+            }
+        })
+    }
 }
 
 /// What the playbooks need from the node, beyond signals: the node implements it over its

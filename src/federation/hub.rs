@@ -7,7 +7,7 @@ use onewall_api::federation::{FederationHub, HubFuture};
 use onewall_model::federation::{DispatchRequest, PushReply, PushRequest};
 use onewall_model::{Incident, IncidentId, RegionCode};
 
-use super::Federation;
+use onewall_federation::{Federation, SequenceRefused};
 
 /// The federation as the API sees it.
 #[derive(Debug, Clone)]
@@ -22,12 +22,13 @@ fn internal(e: anyhow::Error) -> ApiError {
 impl FederationHub for Hub {
     fn push(&self, req: PushRequest) -> HubFuture<'_, PushReply> {
         Box::pin(async move {
-            self.0.apply_push(req).await.map_err(|e| {
-                match e.downcast_ref::<super::parent::SequenceRefused>() {
+            self.0
+                .apply_push(req)
+                .await
+                .map_err(|e| match e.downcast_ref::<SequenceRefused>() {
                     Some(refused) => ApiError::new("conflict", refused.to_string()),
                     None => internal(e),
-                }
-            })
+                })
         })
     }
 
@@ -75,15 +76,6 @@ impl FederationHub for Hub {
                 m.insert("remote_parent".into(), p);
             }
             Ok(m)
-        })
-    }
-
-    fn changed(&self, incident: IncidentId) -> HubFuture<'_, ()> {
-        Box::pin(async move {
-            if let Some(inc) = self.0.store.get_incident(incident).await? {
-                self.0.incident_changed(&inc).await;
-            }
-            Ok(())
         })
     }
 }

@@ -1,198 +1,41 @@
-//! Federation between levels: a child (a city) pushes its alerts and incident changes to its
-//! parent (the province) from a durable outbox; the parent runs its correlator over its
-//! children's alerts, links child incidents to its own, dispatches incidents to a child and
-//! hears back how they went.
-//!
-//! ```text
-//! child: store stage ──(alerts, incidents stored)──► outbox ──uplink task──POST push──┐
-//!                                                                                      ▼
-//! parent: /api/v1/federation/push ─► store alerts ─► gate (≥ min_regions) ─► correlator
-//!                 ▲                 child incidents, dispatches, downlink ◄── API
-//!                 └──────────── push reply: downlink messages for the child ◄─────────┘
-//! ```
-//!
-//! The pipeline calls [`alerts_stored`] and [`incidents_changed`]; they do nothing on a node
-//! without a `[federation]` role. The wire types are in `onewall_model::federation`.
+//! The node's side of the federation crate (`onewall_federation`): opening it from the
+//! node's configuration and wiring its HTTP endpoints into the API (the crate knows no HTTP
+//! server types). Its uplink subscribes to the node event bus when it is opened.
 
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
-use onewall_model::{Alert, Incident, RegionCode};
+use onewall_model::Alert;
+use onewall_model::bus::NodeEvents;
 use onewall_store::Store;
-use tokio::sync::{Notify, mpsc};
-use tracing::warn;
+use tokio::sync::mpsc;
 
-use crate::config::federation::FederationResolved;
+pub use onewall_federation::{Federation, run_uplink};
 
-mod child;
-pub mod db;
-mod gate;
-mod health;
 mod hub;
-pub mod outbox;
-mod parent;
-mod progress;
-#[cfg(test)]
-mod tests;
 
-pub use child::run_uplink;
-
-/// The federation of this node: its child side (when it has a parent) and its parent side.
-#[derive(Debug)]
-pub struct Federation {
-    db: db::Db,
-    store: Arc<dyn Store>,
-    node: String,
-    region: RegionCode,
-    cfg: FederationResolved,
-    /// Wakes the uplink when something is queued.
-    queued: Notify,
-    /// Remote alerts released by the gate, to the store stage's correlator.
-    to_correlator: mpsc::Sender<Vec<Alert>>,
-    gate: Mutex<gate::Gate>,
-    /// The parent's region and node name, from its last answer.
-    parent_seen: Mutex<Option<(RegionCode, String)>>,
-    /// How much of each incident's evidence went into a snapshot for the parent.
-    snapshot_progress: Mutex<progress::Progress>,
-    /// How much of each incident's evidence was linked to the remote alerts it holds.
-    link_progress: Mutex<progress::Progress>,
-}
-
-static INSTALLED: OnceLock<Arc<Federation>> = OnceLock::new();
-static REMOTE_ALERTS: Mutex<Option<mpsc::Receiver<Vec<Alert>>>> = Mutex::new(None);
-
-impl Federation {
-    /// Open the federation state in `data_dir` and install it for the pipeline's hooks.
-    pub fn install(
-        data_dir: &std::path::Path,
-        store: Arc<dyn Store>,
-        node: String,
-        region: RegionCode,
-        cfg: FederationResolved,
-    ) -> anyhow::Result<Arc<Federation>> {
-        let db = db::Db::open(data_dir)?;
-        let (fed, rx) = Federation::new(db, store, node, region, cfg)?;
-        let fed = Arc::new(fed);
-        if let Ok(mut slot) = REMOTE_ALERTS.lock() {
-            *slot = Some(rx);
-        }
-        if INSTALLED.set(fed.clone()).is_err() {
-            warn!("federation installed twice; the first stays");
-        }
-        Ok(fed)
-    }
-
-    /// The federation over `db`, and the receiver of the alerts it releases to the
-    /// correlator.
-    fn new(
-        db: db::Db,
-        store: Arc<dyn Store>,
-        node: String,
-        region: RegionCode,
-        cfg: FederationResolved,
-    ) -> anyhow::Result<(Federation, mpsc::Receiver<Vec<Alert>>)> {
-        let mut gate = gate::Gate::new(cfg.min_regions);
-        let (regions, held) = db.call_blocking(|c| {
-            let mut q = c.prepare("SELECT key, region FROM gate_regions")?;
-            let regions = q
-                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            let mut q = c.prepare("SELECT key, alert FROM gate_held")?;
-            let held = q
-                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok((regions, held))
-        })?;
-        gate.restore(
-            regions
-                .into_iter()
-                .filter_map(|(k, r)| Some((k, r.parse().ok()?))),
-            held.into_iter()
-                .filter_map(|(k, a)| Some((k, a.parse().ok()?))),
-        );
-        let (tx, rx) = mpsc::channel(64);
-        let fed = Federation {
-            db,
-            store,
-            node,
-            region,
-            gate: Mutex::new(gate),
-            cfg,
-            queued: Notify::new(),
-            to_correlator: tx,
-            parent_seen: Mutex::new(None),
-            snapshot_progress: Mutex::default(),
-            link_progress: Mutex::default(),
-        };
-        Ok((fed, rx))
-    }
-
-    /// Whether this node pushes to a parent.
-    pub fn has_parent(&self) -> bool {
-        self.cfg.parent.is_some()
-    }
-}
-
-/// The receiver of remote alerts for the store stage's correlator (taken once).
-pub fn take_remote_alerts() -> Option<mpsc::Receiver<Vec<Alert>>> {
-    REMOTE_ALERTS.lock().ok().and_then(|mut s| s.take())
-}
-
-/// Alerts were stored by the pipeline: a child queues them for its parent. The outbox write
-/// is done before returning, so an alert the spool has let go of is in the outbox.
-pub async fn alerts_stored(alerts: &[Alert]) {
-    let Some(fed) = INSTALLED.get() else {
-        return;
-    };
-    if fed.has_parent() && !alerts.is_empty() {
-        fed.queue_alerts(alerts).await;
-    }
-}
-
-/// The correlator opened or changed these incidents (they are stored).
-pub async fn incidents_changed(incidents: &[Incident]) {
-    let Some(fed) = INSTALLED.get() else {
-        return;
-    };
-    for inc in incidents {
-        fed.incident_changed(inc).await;
-    }
-}
-
-impl Federation {
-    /// An incident changed (correlator or workflow): a child queues its snapshot and, when it
-    /// is linked to a parent incident, its new timeline entries; a parent links it to child
-    /// incidents and sends its new timeline entries to the children it was dispatched to.
-    pub async fn incident_changed(&self, inc: &Incident) {
-        if self.has_parent()
-            && let Err(e) = self.child_incident_changed(inc).await
-        {
-            warn!(incident = %inc.id, error = %e, "federation: incident change not queued");
-        }
-        if let Err(e) = self.parent_incident_changed(inc).await {
-            warn!(incident = %inc.id, error = %e, "federation: incident links not updated");
-        }
-    }
-}
-
-/// Open and install the federation of the node configured by `r`.
+/// Open the federation of the node configured by `r`, its uplink subscribed to `bus`; with
+/// the receiver of the remote alerts its gate releases to the correlator.
 pub fn start(
     r: &crate::config::Resolved,
     store: Arc<dyn Store>,
-) -> anyhow::Result<Arc<Federation>> {
+    bus: &NodeEvents,
+) -> anyhow::Result<(Arc<Federation>, mpsc::Receiver<Vec<Alert>>)> {
     let mut errors = Vec::new();
     let cfg = crate::config::federation::resolve(&r.config.federation, &r.regions, &mut errors)
         .ok_or_else(|| anyhow::anyhow!("{}", errors.join("; ")))?;
     std::fs::create_dir_all(&r.config.store.path)?;
-    Federation::install(
+    Federation::open(
         &r.config.store.path,
         store,
         r.config.node.name.clone(),
         r.region,
         cfg,
+        bus,
     )
 }
 
-/// Add the federation endpoints and the workflow tracking to the node's API.
+/// Add the federation endpoints, and the federation links of `GET /api/v1/incidents/{id}`, to
+/// the node's API.
 pub fn wire_api(
     api: axum::Router,
     state: onewall_api::ApiState,
@@ -201,5 +44,8 @@ pub fn wire_api(
     use onewall_api::federation as f;
     let hub: Arc<dyn f::FederationHub> = Arc::new(hub::Hub(fed.clone()));
     api.merge(f::router(state, hub.clone()))
-        .layer(axum::middleware::from_fn_with_state(f::Hub(hub), f::track))
+        .layer(axum::middleware::from_fn_with_state(
+            f::Hub(hub),
+            f::add_links,
+        ))
 }

@@ -1,21 +1,21 @@
 //! The node's playbooks: load them, open the outbox in the data directory, give them the
-//! store through [`NodeAccess`], and connect the pipeline's signals.
+//! store through [`NodeAccess`], and subscribe them to the node event bus.
 
 use std::path::Path;
 use std::sync::Arc;
 
+use onewall_model::bus::NodeEvents;
 use onewall_model::{
     Alert, Incident, IncidentId, RegionCode, RegionTree, TimelineEntry, TimelineKind, Timestamp,
 };
-use onewall_playbooks::{NodeAccess, Outbox, Playbooks, Settings, async_trait, load_dir};
+use onewall_playbooks::{
+    NodeAccess, Outbox, PlaybookFeed, Playbooks, Settings, async_trait, load_dir,
+};
 use onewall_store::{AlertQuery, IncidentQuery, MAX_LIMIT, Store};
 use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
 
 use crate::config::PlaybooksResolved;
-
-/// Alerts of an incident changed through the API that go with its signal.
-const MAX_HOOK_ALERTS: usize = 100;
 
 /// Pages read at most per query when gathering the daily report's data.
 const MAX_PAGES: usize = 100;
@@ -43,8 +43,8 @@ impl Running {
     }
 }
 
-/// Start the playbooks: load `dir`, open `outbox.sqlite` under `data_dir`, install the
-/// pipeline's signal channel.
+/// Start the playbooks: load `dir`, open `outbox.sqlite` under `data_dir`, subscribe to
+/// `bus` (through a queue of `cfg.queue` signals).
 pub fn start(
     cfg: &PlaybooksResolved,
     data_dir: &Path,
@@ -52,6 +52,7 @@ pub fn start(
     node_region: RegionCode,
     tree: &RegionTree,
     store: Arc<dyn Store>,
+    bus: &NodeEvents,
 ) -> anyhow::Result<Running> {
     let mut books = Vec::new();
     if let Some(dir) = &cfg.dir {
@@ -84,9 +85,7 @@ pub fn start(
         Arc::new(StoreAccess { store }),
     ));
     let (tx, rx) = mpsc::channel(cfg.queue);
-    if !crate::pipeline::signals::install(tx) {
-        warn!("pipeline signals were already installed; playbooks get none");
-    }
+    bus.subscribe(Arc::new(PlaybookFeed(tx)));
     let (stop, stop_rx) = watch::channel(false);
     let task = tokio::spawn(playbooks.run(rx, stop_rx));
     Ok(Running { task, stop, outbox })
@@ -183,34 +182,15 @@ impl NodeAccess for StoreAccess {
 }
 
 /// The response settings the API reads from router extensions: the export bound, the session
-/// cookie's `Secure` policy, the hook that turns incident changes made through the API into
-/// `incident changed` signals for the playbooks (as the pipeline's own changes are), and the
-/// children's daily reports (`reports.sqlite` in the data directory). Returns the task that
-/// flags missing child reports, when children are expected.
+/// cookie's `Secure` policy, the node event bus (the workflow handlers publish their changes
+/// on it), and the children's daily reports (`desk`).
 pub fn api_layers(
     api: axum::Router,
     r: &crate::config::Resolved,
-    store: Arc<dyn Store>,
-    shutdown: watch::Receiver<bool>,
-) -> anyhow::Result<(axum::Router, Option<tokio::task::JoinHandle<()>>)> {
-    let hook_store = store.clone();
-    let hook = onewall_api::workflow::IncidentHook(Arc::new(move |incident: Incident| {
-        let store = hook_store.clone();
-        tokio::spawn(async move {
-            // The incident's alerts go with it, so conditions on tags and rules hold as for
-            // the pipeline's changes.
-            let mut alerts = Vec::new();
-            for id in incident.alert_ids.iter().take(MAX_HOOK_ALERTS) {
-                match store.get_alert(*id).await {
-                    Ok(Some(a)) => alerts.push(a),
-                    Ok(None) => {}
-                    Err(e) => warn!(alert = %id, error = %e, "reading an incident's alert"),
-                }
-            }
-            crate::pipeline::signals::changed(incident, alerts).await;
-        });
-    }));
-    let mut api = api
+    bus: &NodeEvents,
+    desk: Option<&onewall_api::reports::ReportDesk>,
+) -> axum::Router {
+    let api = api
         .layer(axum::Extension(onewall_api::export::ExportLimit(
             r.config.auth.export_max_rows,
         )))
@@ -220,37 +200,26 @@ pub fn api_layers(
         .layer(axum::Extension(onewall_api::CookiePolicy {
             secure: r.config.http.secure_cookies,
         }))
-        .layer(axum::Extension(hook));
-    let mut watch_task = None;
-    if let Some(p) = &r.playbooks {
-        let path = r.config.store.path.join("reports.sqlite");
-        let desk = onewall_api::reports::ReportDesk {
-            book: onewall_playbooks::ReportBook::open(&path)?,
-            expected: p.expect_from.clone(),
-            schedule: p.report.schedule,
-            grace: p.grace,
-        };
-        if !desk.expected.is_empty() {
-            info!(
-                children = desk.expected.len(),
-                "expecting the children's daily reports"
-            );
-            let tell: Arc<dyn Fn(Vec<Alert>) + Send + Sync> = Arc::new(|alerts: Vec<Alert>| {
-                tokio::spawn(async move { crate::pipeline::signals::alerts(&alerts).await });
-            });
-            watch_task = Some(tokio::spawn(onewall_api::reports::run(
-                desk.clone(),
-                store,
-                Arc::new(r.regions.clone()),
-                REPORT_CHECK_EVERY,
-                tell,
-                shutdown,
-            )));
-        }
-        api = api.layer(axum::Extension(desk));
+        .layer(axum::Extension(bus.clone()));
+    match desk {
+        Some(desk) => api.layer(axum::Extension(desk.clone())),
+        None => api,
     }
-    Ok((api, watch_task))
 }
 
-/// How often a parent looks for missing child reports.
-const REPORT_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+/// The children's daily reports a parent keeps (`reports.sqlite` in the data directory), when
+/// the node runs playbooks.
+pub fn report_desk(
+    r: &crate::config::Resolved,
+) -> anyhow::Result<Option<onewall_api::reports::ReportDesk>> {
+    let Some(p) = &r.playbooks else {
+        return Ok(None);
+    };
+    let path = r.config.store.path.join("reports.sqlite");
+    Ok(Some(onewall_api::reports::ReportDesk {
+        book: onewall_playbooks::ReportBook::open(&path)?,
+        expected: p.expect_from.clone(),
+        schedule: p.report.schedule,
+        grace: p.grace,
+    }))
+}

@@ -15,12 +15,13 @@
 //! - `GET /api/v1/federation/status` — this node's link to its parent.
 //!
 //! The binary implements [`FederationHub`]; this crate does HTTP, authentication and scope
-//! checks only. [`track`] is a middleware for the main router: it tells the hub of incidents
-//! changed through the workflow endpoints (so changes to linked incidents flow to the other
-//! side) and adds an incident's federation links to `GET /api/v1/incidents/{id}`, as
+//! checks only. [`add_links`] is a middleware for the main router: it adds an incident's
+//! federation links to `GET /api/v1/incidents/{id}`, as
 //! `remote_children` (the child incidents a parent incident links: `{region, node, incident,
 //! status}`), `dispatches` (`{region, at, by, note, team, status}`: the child's last reported
 //! status) and `remote_parent` (on a child: `{region, node, incident, dispatched_at}`).
+//! Changes made through the workflow endpoints reach the federation on the node event bus
+//! (the handlers publish them), so changes to linked incidents flow to the other side.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -91,8 +92,6 @@ pub trait FederationHub: Send + Sync + std::fmt::Debug {
         &self,
         incident: IncidentId,
     ) -> HubFuture<'_, serde_json::Map<String, serde_json::Value>>;
-    /// An incident was changed through the workflow endpoints.
-    fn changed(&self, incident: IncidentId) -> HubFuture<'_, ()>;
 }
 
 /// The hub, as a router extension and middleware state.
@@ -379,57 +378,39 @@ fn incident_of(path: &str) -> Option<(IncidentId, bool)> {
     }
 }
 
-/// Middleware for the main router: tell the hub of workflow changes and add federation
-/// links to `GET /api/v1/incidents/{id}`.
-pub async fn track(State(Hub(hub)): State<Hub>, req: Request, next: Next) -> Response {
-    let method = req.method().clone();
-    let target = incident_of(req.uri().path());
+/// Middleware for the main router: add federation links to `GET /api/v1/incidents/{id}`.
+/// (Workflow changes reach the federation on the node event bus, where the handlers publish
+/// them.)
+pub async fn add_links(State(Hub(hub)): State<Hub>, req: Request, next: Next) -> Response {
     // The links are read before the incident: a link is recorded after the change that made
     // it (a dispatch sets the team, then records the uplink), so a reader that sees the link
     // also sees that change.
-    let links = match target {
-        Some((id, true)) if method == Method::GET => hub.links(id).await.ok(),
+    let links = match incident_of(req.uri().path()) {
+        Some((id, true)) if req.method() == Method::GET => hub.links(id).await.ok(),
         _ => None,
     };
     let resp = next.run(req).await;
-    let Some((id, whole)) = target else {
-        return resp;
+    let mut links = match links {
+        Some(l) if !l.is_empty() && resp.status().is_success() => l,
+        _ => return resp,
     };
-    if !resp.status().is_success() {
-        return resp;
+    let (mut parts, body) = resp.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let mut v: serde_json::Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(_) => return Response::from_parts(parts, Body::from(bytes)),
+    };
+    // The answer was masked inside; what is added here is masked the same way.
+    if let Some(view::MaskAnswer(p)) = parts.extensions.get::<view::MaskAnswer>() {
+        links.values_mut().for_each(|v| p.mask_json(v));
     }
-    if whole && method == Method::GET {
-        let links = match links {
-            Some(l) if !l.is_empty() => l,
-            _ => return resp,
-        };
-        let (parts, body) = resp.into_parts();
-        let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-        };
-        let mut v: serde_json::Value = match serde_json::from_slice(&bytes) {
-            Ok(v) => v,
-            Err(_) => return Response::from_parts(parts, Body::from(bytes)),
-        };
-        // The answer was masked inside; what is added here is masked the same way.
-        let mut links = links;
-        if let Some(view::MaskAnswer(p)) = parts.extensions.get::<view::MaskAnswer>() {
-            links.values_mut().for_each(|v| p.mask_json(v));
-        }
-        if let Some(obj) = v.as_object_mut() {
-            obj.extend(links);
-        }
-        let mut parts = parts;
-        parts.headers.remove(axum::http::header::CONTENT_LENGTH);
-        return Response::from_parts(parts, Body::from(v.to_string()));
+    if let Some(obj) = v.as_object_mut() {
+        obj.extend(links);
     }
-    if !whole
-        && (method == Method::POST || method == Method::DELETE)
-        && let Err(e) = hub.changed(id).await
-    {
-        tracing::warn!(incident = %id, error = %e.message, "federation: a workflow change was not queued");
-    }
-    resp
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(v.to_string()))
 }
 
 #[cfg(test)]

@@ -6,31 +6,26 @@
 //! - `GET /api/v1/reports?day=YYYY-MM-DD` (reading roles): each expected child of the caller's
 //!   subtree (and any other child that reported) as `received`, `pending` (its deadline has not
 //!   passed) or `missing`.
-//! - [`run`]: after each day's deadline (the report time plus a grace period) every expected
-//!   child without a report raises one alert at the parent, in the child's region, that
-//!   playbooks can act on.
+//!
+//! After each day's deadline (the report time plus a grace period) every expected child
+//! without a report raises one alert at the parent: the node's missing-report check, a job of
+//! the binary that reads the same [`ReportDesk`].
 //!
 //! The binary installs a [`ReportDesk`] as a router extension; without one the endpoints
 //! answer 404 (this node keeps no child reports).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Extension, RawQuery, State};
-use onewall_model::{Alert, AlertId, RegionCode, RegionTree, Timestamp};
+use onewall_model::{RegionCode, RegionTree, Timestamp};
 use onewall_playbooks::{ReceivedReport, ReportBook, Schedule};
-use onewall_store::Store;
 use serde_json::{Value, json};
-use tokio::sync::watch;
 
 use crate::access::Caller;
 use crate::params::Params;
 use crate::{ApiError, ApiState};
-
-/// The rule id of the alert a missing child report raises.
-pub const MISSING_RULE_ID: &str = "onewall-report-missing";
 
 /// Longest report text accepted, in bytes.
 const MAX_TEXT: usize = 64 * 1024;
@@ -49,12 +44,13 @@ pub struct ReportDesk {
 }
 
 impl ReportDesk {
-    fn grace_secs(&self) -> i64 {
+    /// The grace period in seconds.
+    pub fn grace_secs(&self) -> i64 {
         i64::try_from(self.grace.as_secs()).unwrap_or(i64::MAX / 4)
     }
 
     /// The deadline of `day`'s reports.
-    fn deadline(&self, day: &str) -> Option<Timestamp> {
+    pub fn deadline(&self, day: &str) -> Option<Timestamp> {
         self.schedule
             .due_on(day)
             .map(|due| due.add_secs(self.grace_secs()))
@@ -216,106 +212,4 @@ fn item(
         "text": got.map(|r| r.text.clone()),
         "report": got.map(|r| r.report.clone()),
     })
-}
-
-/// Flag every expected child whose report of the latest day past its deadline did not
-/// arrive: one alert per child and day, stored; returned for the playbooks. Days whose
-/// deadline passed before this node began expecting reports are not flagged.
-pub async fn check_missing(
-    desk: &ReportDesk,
-    store: &dyn Store,
-    tree: &RegionTree,
-    now: Timestamp,
-) -> Result<Vec<Alert>, ApiError> {
-    let book = desk.book.clone();
-    let since = blocking_pb(move || book.watching_since(now)).await?;
-    let due = desk.schedule.last_due(now.add_secs(-desk.grace_secs()));
-    let deadline = due.add_secs(desk.grace_secs());
-    if deadline < since || desk.expected.is_empty() {
-        return Ok(Vec::new());
-    }
-    let day = desk.schedule.date_of(due);
-    let book = desk.book.clone();
-    let d2 = day.clone();
-    let received = blocking_pb(move || book.day(&d2)).await?;
-    let mut raised = Vec::new();
-    for child in &desk.expected {
-        if received.iter().any(|r| r.region == *child) {
-            continue;
-        }
-        let book = desk.book.clone();
-        let (c2, d2) = (*child, day.clone());
-        if blocking_pb(move || book.is_flagged(c2, &d2)).await? {
-            continue;
-        }
-        let alert = missing_alert(tree, *child, &day, deadline, now)?;
-        store.write_alerts(vec![alert.clone()]).await?;
-        let book = desk.book.clone();
-        let d2 = day.clone();
-        blocking_pb(move || book.flag(c2, &d2, now)).await?;
-        tracing::warn!(region = %child, day, "child daily report missing: alert raised");
-        raised.push(alert);
-    }
-    Ok(raised)
-}
-
-/// The alert a missing report raises (through serde, as the SLA alert, so fields other
-/// crates add to `Alert` with defaults need no change here).
-fn missing_alert(
-    tree: &RegionTree,
-    child: RegionCode,
-    day: &str,
-    deadline: Timestamp,
-    now: Timestamp,
-) -> Result<Alert, ApiError> {
-    let name = tree.get(child).map(|r| r.name.clone()).unwrap_or_default();
-    let code = child.to_string();
-    let v = json!({
-        "id": AlertId::derive(deadline, b"alert/report/v1", &[code.as_bytes(), day.as_bytes()]),
-        "time": now,
-        "created": now,
-        "rule": {
-            "id": MISSING_RULE_ID,
-            "title": format!("下级 {name}({code}) 未报送 {day} 日报 — child {code} did not send its daily report"),
-            "level": "high",
-            "tags": ["onewall.report"],
-        },
-        "severity": "high",
-        "event_ids": [],
-        "entities": [],
-        "region": child,
-        "matched": [
-            {"field": "report.region", "value": code},
-            {"field": "report.day", "value": day},
-            {"field": "report.deadline", "value": deadline.to_rfc3339()},
-        ],
-    });
-    serde_json::from_value(v).map_err(|e| {
-        ApiError::new(
-            "internal",
-            format!("building the missing-report alert: {e}"),
-        )
-    })
-}
-
-/// Check for missing reports every `every` until shutdown, handing raised alerts to `tell`.
-pub async fn run(
-    desk: ReportDesk,
-    store: Arc<dyn Store>,
-    tree: Arc<RegionTree>,
-    every: Duration,
-    tell: Arc<dyn Fn(Vec<Alert>) + Send + Sync>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    loop {
-        match check_missing(&desk, &*store, &tree, Timestamp::now()).await {
-            Ok(raised) if !raised.is_empty() => tell(raised),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "missing-report check failed; will retry"),
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = shutdown.wait_for(|s| *s) => return,
-        }
-    }
 }

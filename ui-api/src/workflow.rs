@@ -4,12 +4,11 @@
 //! An incident (or alert) outside the caller's region subtree answers 404 exactly as one that
 //! does not exist.
 
-use std::sync::Arc;
-
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Extension, Path, State};
 use onewall_correlate::incident_region;
+use onewall_model::bus::{NodeEvent, NodeEventKind, NodeEvents};
 use onewall_model::{
     Alert, AlertId, Grade, Incident, IncidentId, IncidentStatus, ModelError, RegionTree, Severity,
     TimelineEntry, TimelineKind, Timestamp,
@@ -56,20 +55,35 @@ pub fn parse_grade(s: &str) -> Result<Severity, ApiError> {
     }
 }
 
-/// Told of every incident a workflow call changed, as stored after the change. The binary
-/// adds it to the router as an extension and forwards each incident to the playbooks as an
-/// `incident changed` signal (this crate knows nothing of playbooks).
-#[derive(Clone)]
-pub struct IncidentHook(pub Arc<dyn Fn(Incident) + Send + Sync>);
+/// Alerts of an incident changed through the API that go with its `incident changed` event
+/// (so playbook conditions on tags and rules hold as for the pipeline's changes).
+const MAX_EVENT_ALERTS: usize = 100;
 
-impl std::fmt::Debug for IncidentHook {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("IncidentHook")
+/// The node event bus of a request, when the binary installed one as a router extension:
+/// every workflow change is published on it as `incident changed`, with the caller as actor
+/// (the playbooks and the federation uplink hear of it there).
+type Bus = Option<Extension<NodeEvents>>;
+
+/// Publish that `caller` changed `incident` (as stored after the change), with its alerts.
+async fn publish_change(s: &ApiState, bus: &NodeEvents, incident: Incident, actor: String) {
+    if !bus.wants(NodeEventKind::IncidentChanged) {
+        return;
     }
+    let mut alerts = Vec::new();
+    for id in incident.alert_ids.iter().take(MAX_EVENT_ALERTS) {
+        match s.store.get_alert(*id).await {
+            Ok(Some(a)) => alerts.push(a),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(alert = %id, error = %e, "reading an incident's alert"),
+        }
+    }
+    bus.publish(NodeEvent::IncidentChanged {
+        incident: Box::new(incident),
+        alerts,
+        actor,
+    })
+    .await;
 }
-
-/// The hook extension of a request, when the binary installed one.
-type Hook = Option<Extension<IncidentHook>>;
 
 /// The incident `id` if the caller may see it; else 404.
 async fn visible_incident(s: &ApiState, c: &Caller, raw: &str) -> Result<Incident, ApiError> {
@@ -88,12 +102,13 @@ async fn visible_incident(s: &ApiState, c: &Caller, raw: &str) -> Result<Inciden
 async fn apply(
     s: &ApiState,
     c: &Caller,
-    hook: Hook,
+    bus: Bus,
     raw: &str,
     change: impl FnOnce(&mut Incident, &str, Timestamp) -> Result<(), StoreError> + Send + 'static,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let incident = visible_incident(s, c, raw).await?;
     let actor = c.name().to_owned();
+    let by = actor.clone();
     let updated = s
         .store
         .update_incident(
@@ -107,8 +122,8 @@ async fn apply(
         )
         .await?;
     let answer = json_of(&updated);
-    if let Some(Extension(IncidentHook(tell))) = hook {
-        tell(updated);
+    if let Some(Extension(bus)) = bus {
+        publish_change(s, &bus, updated, by).await;
     }
     Ok(Json(answer))
 }
@@ -152,7 +167,7 @@ pub struct Assign {
 pub async fn assign(
     State(s): State<ApiState>,
     Extension(c): Extension<Caller>,
-    hook: Hook,
+    bus: Bus,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
@@ -164,7 +179,7 @@ pub async fn assign(
             "assign: give an assignee, a team, or both",
         ));
     }
-    apply(&s, &c, hook, &id, move |i, actor, at| {
+    apply(&s, &c, bus, &id, move |i, actor, at| {
         if assignee.is_some() {
             i.assignee = assignee.clone();
         }
@@ -185,10 +200,10 @@ pub async fn assign(
 pub async fn acknowledge(
     State(s): State<ApiState>,
     Extension(c): Extension<Caller>,
-    hook: Hook,
+    bus: Bus,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    apply(&s, &c, hook, &id, |i, actor, at| {
+    apply(&s, &c, bus, &id, |i, actor, at| {
         Ok(i.set_status(IncidentStatus::Acknowledged, actor, at)?)
     })
     .await
@@ -209,13 +224,13 @@ pub struct Comment {
 pub async fn comment(
     State(s): State<ApiState>,
     Extension(c): Extension<Caller>,
-    hook: Hook,
+    bus: Bus,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let b: Comment = json_body(&body)?;
     let text = required("text", &b.text)?;
-    apply(&s, &c, hook, &id, move |i, actor, at| {
+    apply(&s, &c, bus, &id, move |i, actor, at| {
         push(i, actor, at, TimelineKind::Comment { text });
         Ok(())
     })
@@ -242,7 +257,7 @@ pub struct StatusChange {
 pub async fn set_status(
     State(s): State<ApiState>,
     Extension(c): Extension<Caller>,
-    hook: Hook,
+    bus: Bus,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
@@ -260,7 +275,7 @@ pub async fn set_status(
         }
         None => None,
     };
-    apply(&s, &c, hook, &id, move |i, actor, at| {
+    apply(&s, &c, bus, &id, move |i, actor, at| {
         i.set_status(to, actor, at)?;
         if let Some(reason) = reason {
             push(
@@ -292,14 +307,14 @@ pub struct GradeOverride {
 pub async fn override_grade(
     State(s): State<ApiState>,
     Extension(c): Extension<Caller>,
-    hook: Hook,
+    bus: Bus,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let b: GradeOverride = json_body(&body)?;
     let to = parse_grade(&b.grade)?;
     let reason = required("reason", &b.reason)?;
-    apply(&s, &c, hook, &id, move |i, actor, at| {
+    apply(&s, &c, bus, &id, move |i, actor, at| {
         let from = i.severity;
         i.severity = to;
         i.classification.grade = Some(match to {
@@ -335,7 +350,7 @@ pub struct Link {
 pub async fn link_alert(
     State(s): State<ApiState>,
     Extension(c): Extension<Caller>,
-    hook: Hook,
+    bus: Bus,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
@@ -365,7 +380,7 @@ pub async fn link_alert(
             ),
         ));
     }
-    apply(&s, &c, hook, &id, move |i, actor, at| {
+    apply(&s, &c, bus, &id, move |i, actor, at| {
         if i.alert_ids.contains(&alert.id) {
             return Err(StoreError::Conflict(format!(
                 "alert {} is already linked",
@@ -404,7 +419,7 @@ pub async fn link_alert(
 pub async fn unlink_alert(
     State(s): State<ApiState>,
     Extension(c): Extension<Caller>,
-    hook: Hook,
+    bus: Bus,
     Path((id, alert)): Path<(String, String)>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let alert_id: AlertId = id_param("alert", &alert)?;
@@ -425,7 +440,7 @@ pub async fn unlink_alert(
         }
     }
     let tree = s.regions.clone();
-    apply(&s, &c, hook, &id, move |i, actor, at| {
+    apply(&s, &c, bus, &id, move |i, actor, at| {
         i.alert_ids.retain(|a| *a != alert_id);
         if let Some(gone) = gone {
             forget(i, &gone, &rest, &tree);

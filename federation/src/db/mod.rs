@@ -12,12 +12,22 @@
 //!   `downsent` (how much of a parent incident's timeline went down), and the gate's memory
 //!   (`gate_regions`: the child regions each attacker entity was seen in; `gate_held`: alerts
 //!   held until it crosses `min_regions`).
+//!
+//! Each table group has its module of typed functions (`outbox`, `uplinks`, `children`,
+//! `links`, `dispatches`, `gate`; `kv` here); the rest of the crate writes no SQL.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use rusqlite::{Connection, OptionalExtension, params};
+
+pub mod children;
+pub mod dispatches;
+pub mod gate;
+pub mod links;
+pub mod outbox;
+pub mod uplinks;
 
 /// The file, in the data directory.
 pub const FILE: &str = "federation.sqlite";

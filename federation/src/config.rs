@@ -127,7 +127,7 @@ pub fn resolve(
         };
         Some(ParentLink { url, token })
     };
-    super::require_positive(
+    require_positive(
         [
             ("federation.batch_size", c.batch_size as u64),
             ("federation.push_interval_ms", c.push_interval_ms),
@@ -164,6 +164,18 @@ pub fn resolve(
         min_regions: c.min_regions,
         children,
     })
+}
+
+/// Push a "must be greater than 0" error for each `(key, value)` that is 0.
+fn require_positive<'a>(
+    values: impl IntoIterator<Item = (&'a str, u64)>,
+    errors: &mut Vec<String>,
+) {
+    for (key, v) in values {
+        if v == 0 {
+            errors.push(format!("{key}: must be greater than 0"));
+        }
+    }
 }
 
 #[cfg(test)]

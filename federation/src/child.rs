@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use metrics::{counter, gauge};
+use onewall_model::bus::NodeEvent;
 use onewall_model::federation::{
     Down, DownMessage, IncidentSnapshot, PUSH_PATH, PushReply, PushRequest, Up, is_remote_actor,
     remote_actor,
@@ -14,49 +15,12 @@ use onewall_model::{
     Classification, Incident, IncidentId, IncidentStatus, RegionCode, TimelineEntry, TimelineKind,
     Timestamp,
 };
-use rusqlite::{OptionalExtension, params};
 use tokio::sync::watch;
 use tracing::{info, warn};
 
 use super::Federation;
-use super::db::set_kv;
-use super::outbox;
-use crate::config::federation::ParentLink;
-
-/// A local incident's link to a parent incident.
-#[derive(Debug, Clone)]
-pub(super) struct Uplink {
-    pub parent: IncidentId,
-    pub parent_region: String,
-    pub parent_node: String,
-    pub dispatched_at: Timestamp,
-    /// Timeline entries already considered for sending.
-    pub sent: usize,
-}
-
-pub(super) fn uplink_of(
-    c: &rusqlite::Connection,
-    id: IncidentId,
-) -> rusqlite::Result<Option<Uplink>> {
-    c.query_row(
-        "SELECT parent, parent_region, parent_node, dispatched_at, sent FROM uplinks \
-         WHERE incident = ?1",
-        [id.to_string()],
-        |r| {
-            Ok(Uplink {
-                parent: r
-                    .get::<_, String>(0)?
-                    .parse()
-                    .unwrap_or_else(|_| IncidentId::now()),
-                parent_region: r.get(1)?,
-                parent_node: r.get(2)?,
-                dispatched_at: Timestamp(r.get(3)?),
-                sent: r.get::<_, i64>(4)? as usize,
-            })
-        },
-    )
-    .optional()
-}
+use super::db::{get_kv, outbox, set_kv, uplinks};
+use crate::config::ParentLink;
 
 impl Federation {
     /// Queue stored alerts for the parent.
@@ -97,7 +61,7 @@ impl Federation {
         let now = Timestamp::now();
         self.db
             .call(move |c| {
-                let link = uplink_of(c, inc_id)?;
+                let link = uplinks::get(c, inc_id)?;
                 snapshot.parent = link.as_ref().map(|l| l.parent);
                 let mut items = vec![Up::Incident {
                     incident: Box::new(snapshot),
@@ -126,10 +90,7 @@ impl Federation {
                             _ => {}
                         }
                     }
-                    c.execute(
-                        "UPDATE uplinks SET sent = ?2 WHERE incident = ?1",
-                        params![inc_id.to_string(), timeline.len() as i64],
-                    )?;
+                    uplinks::set_sent(c, inc_id, timeline.len())?;
                 }
                 outbox::enqueue(c, &items, now)
             })
@@ -142,7 +103,7 @@ impl Federation {
     }
 
     /// The child's link to its parent, for `GET /api/v1/federation/status`.
-    pub(super) async fn uplink_status(&self) -> anyhow::Result<serde_json::Value> {
+    pub async fn uplink_status(&self) -> anyhow::Result<serde_json::Value> {
         let url = self.cfg.parent.as_ref().map(|p| p.url.clone());
         let parent = self.parent_seen.lock().ok().and_then(|p| p.clone());
         let (depth, kv) = self
@@ -151,7 +112,7 @@ impl Federation {
                 let d = outbox::depth(c)?;
                 let mut kv = Vec::new();
                 for k in ["last_success", "last_error", "last_error_at", "ack_down"] {
-                    kv.push(super::db::get_kv(c, k)?);
+                    kv.push(get_kv(c, k)?);
                 }
                 Ok((d, kv))
             })
@@ -258,114 +219,18 @@ impl Federation {
                 child_incidents,
                 alert_ids,
             } => {
-                let actor = remote_actor(parent_region, &by);
-                let text = format!(
-                    "dispatched by {parent_region} ({parent_node}), incident {incident}: {note}"
-                );
-                let mut linked = Vec::new();
-                for id in child_incidents {
-                    if self.store.get_incident(id).await?.is_none() {
-                        continue;
-                    }
-                    let (actor, text, team) = (actor.clone(), text.clone(), team.clone());
-                    let inc = self
-                        .store
-                        .update_incident(
-                            id,
-                            Box::new(move |i: &mut Incident| {
-                                let now = Timestamp::now();
-                                push(i, &actor, now, TimelineKind::Comment { text });
-                                if let Some(team) = team {
-                                    i.team = Some(team.clone());
-                                    push(
-                                        i,
-                                        &actor,
-                                        now,
-                                        TimelineKind::Assigned {
-                                            assignee: i.assignee.clone(),
-                                            team: Some(team),
-                                        },
-                                    );
-                                }
-                                i.updated = now;
-                                Ok(())
-                            }),
-                        )
-                        .await?;
-                    linked.push(inc);
-                }
-                if linked.is_empty() {
-                    let now = Timestamp::now();
-                    let mut inc = Incident {
-                        id: IncidentId::new(now),
-                        title: format!("{title} (dispatched by {parent_region})"),
-                        status: IncidentStatus::New,
-                        severity,
-                        group_key: format!("federation:{incident}"),
-                        region: self.region,
-                        regions: vec![self.region],
-                        assignee: None,
-                        team: team.clone(),
-                        entities: Vec::new(),
-                        alert_ids: Vec::new(),
-                        rule_ids: Vec::new(),
-                        first_seen: at,
-                        last_seen: at,
-                        created: now,
-                        updated: now,
-                        parent: None,
-                        children: Vec::new(),
-                        timeline: Vec::new(),
-                        classification: Classification::default(),
-                    };
-                    // The parent's alerts from this node that are here join it.
-                    for a in alert_ids {
-                        if let Some(alert) = self.store.get_alert(a).await? {
-                            inc.alert_ids.push(alert.id);
-                            for e in alert.entities {
-                                if !inc.entities.contains(&e) {
-                                    inc.entities.push(e);
-                                }
-                            }
-                        }
-                    }
-                    push(&mut inc, &actor, now, TimelineKind::Created);
-                    push(&mut inc, &actor, now, TimelineKind::Comment { text });
-                    self.store.upsert_incidents(vec![inc.clone()]).await?;
-                    linked.push(inc);
-                }
-                let node = parent_node.to_owned();
-                let rows: Vec<(String, usize)> = linked
-                    .iter()
-                    .map(|i| (i.id.to_string(), i.timeline.len()))
-                    .collect();
-                self.db
-                    .call(move |c| {
-                        for (id, len) in rows {
-                            c.execute(
-                                "INSERT INTO uplinks (incident, parent, parent_region, \
-                                 parent_node, dispatched_at, sent) VALUES (?1,?2,?3,?4,?5,?6) \
-                                 ON CONFLICT (incident) DO UPDATE SET parent = excluded.parent, \
-                                 parent_region = excluded.parent_region, \
-                                 parent_node = excluded.parent_node, \
-                                 dispatched_at = excluded.dispatched_at",
-                                params![
-                                    id,
-                                    incident.to_string(),
-                                    parent_region.to_string(),
-                                    node,
-                                    at.nanos(),
-                                    len as i64
-                                ],
-                            )?;
-                        }
-                        Ok(())
-                    })
-                    .await?;
-                info!(parent_incident = %incident, linked = linked.len(), "federation: dispatch applied");
-                for inc in &linked {
-                    self.child_incident_changed(inc).await?;
-                }
+                let d = Dispatched {
+                    incident,
+                    title,
+                    severity,
+                    note,
+                    team,
+                    by,
+                    at,
+                    child_incidents,
+                    alert_ids,
+                };
+                self.apply_dispatch(d, parent_region, parent_node).await?;
             }
             Down::Status {
                 incident,
@@ -376,7 +241,7 @@ impl Federation {
             } => {
                 let actor = remote_actor(parent_region, &by);
                 for id in self.linked_to(incident).await? {
-                    let actor = actor.clone();
+                    let who = actor.clone();
                     let changed = self
                         .store
                         .update_incident(
@@ -384,14 +249,14 @@ impl Federation {
                             Box::new(move |i: &mut Incident| {
                                 let now = Timestamp::now();
                                 if i.status.can_become(to) {
-                                    i.set_status(to, &actor, now)?;
+                                    i.set_status(to, &who, now)?;
                                 } else {
                                     let text = format!(
                                         "the parent incident went {from} → {to}; not applied \
                                          here (this incident is {})",
                                         i.status
                                     );
-                                    push(i, &actor, now, TimelineKind::Comment { text });
+                                    push(i, &who, now, TimelineKind::Comment { text });
                                     i.updated = now;
                                 }
                                 Ok(())
@@ -401,6 +266,7 @@ impl Federation {
                     // The parent hears the status the local incident has now.
                     if let Some(inc) = settled(id, changed)? {
                         self.child_incident_changed(&inc).await?;
+                        self.publish_applied(&inc, &actor, false).await;
                     }
                 }
             }
@@ -412,20 +278,22 @@ impl Federation {
             } => {
                 let actor = remote_actor(parent_region, &by);
                 for id in self.linked_to(incident).await? {
-                    let (actor, text) = (actor.clone(), text.clone());
+                    let (who, text) = (actor.clone(), text.clone());
                     let changed = self
                         .store
                         .update_incident(
                             id,
                             Box::new(move |i: &mut Incident| {
                                 let now = Timestamp::now();
-                                push(i, &actor, now, TimelineKind::Comment { text });
+                                push(i, &who, now, TimelineKind::Comment { text });
                                 i.updated = now;
                                 Ok(())
                             }),
                         )
                         .await;
-                    settled(id, changed)?;
+                    if let Some(inc) = settled(id, changed)? {
+                        self.publish_applied(&inc, &actor, false).await;
+                    }
                 }
             }
         }
@@ -433,30 +301,148 @@ impl Federation {
         Ok(())
     }
 
-    /// Local incidents linked to parent incident `parent`.
-    async fn linked_to(&self, parent: IncidentId) -> anyhow::Result<Vec<IncidentId>> {
-        self.db
-            .call(move |c| {
-                let mut stmt =
-                    c.prepare_cached("SELECT incident FROM uplinks WHERE parent = ?1")?;
-                let rows = stmt.query_map([parent.to_string()], |r| r.get::<_, String>(0))?;
-                let mut out = Vec::new();
-                for r in rows {
-                    if let Ok(id) = r?.parse() {
-                        out.push(id);
+    /// Apply a dispatch: the linked local incidents take the parent's note (and team); with
+    /// none, a local incident is opened for it.
+    async fn apply_dispatch(
+        &self,
+        d: Dispatched,
+        parent_region: RegionCode,
+        parent_node: &str,
+    ) -> anyhow::Result<()> {
+        let Dispatched {
+            incident,
+            title,
+            severity,
+            note,
+            team,
+            by,
+            at,
+            child_incidents,
+            alert_ids,
+        } = d;
+        let actor = remote_actor(parent_region, &by);
+        let text =
+            format!("dispatched by {parent_region} ({parent_node}), incident {incident}: {note}");
+        let mut linked = Vec::new();
+        for id in child_incidents {
+            if self.store.get_incident(id).await?.is_none() {
+                continue;
+            }
+            let (actor, text, team) = (actor.clone(), text.clone(), team.clone());
+            let inc = self
+                .store
+                .update_incident(
+                    id,
+                    Box::new(move |i: &mut Incident| {
+                        let now = Timestamp::now();
+                        push(i, &actor, now, TimelineKind::Comment { text });
+                        if let Some(team) = team {
+                            i.team = Some(team.clone());
+                            push(
+                                i,
+                                &actor,
+                                now,
+                                TimelineKind::Assigned {
+                                    assignee: i.assignee.clone(),
+                                    team: Some(team),
+                                },
+                            );
+                        }
+                        i.updated = now;
+                        Ok(())
+                    }),
+                )
+                .await?;
+            linked.push(inc);
+        }
+        let opened = linked.is_empty();
+        if opened {
+            let now = Timestamp::now();
+            let mut inc = Incident {
+                id: IncidentId::new(now),
+                title: format!("{title} (dispatched by {parent_region})"),
+                status: IncidentStatus::New,
+                severity,
+                group_key: format!("federation:{incident}"),
+                region: self.region,
+                regions: vec![self.region],
+                assignee: None,
+                team: team.clone(),
+                entities: Vec::new(),
+                alert_ids: Vec::new(),
+                rule_ids: Vec::new(),
+                first_seen: at,
+                last_seen: at,
+                created: now,
+                updated: now,
+                parent: None,
+                children: Vec::new(),
+                timeline: Vec::new(),
+                classification: Classification::default(),
+            };
+            // The parent's alerts from this node that are here join it.
+            for a in alert_ids {
+                if let Some(alert) = self.store.get_alert(a).await? {
+                    inc.alert_ids.push(alert.id);
+                    for e in alert.entities {
+                        if !inc.entities.contains(&e) {
+                            inc.entities.push(e);
+                        }
                     }
                 }
-                Ok(out)
+            }
+            push(&mut inc, &actor, now, TimelineKind::Created);
+            push(&mut inc, &actor, now, TimelineKind::Comment { text });
+            self.store.upsert_incidents(vec![inc.clone()]).await?;
+            linked.push(inc);
+        }
+        let node = parent_node.to_owned();
+        let rows: Vec<(IncidentId, usize)> =
+            linked.iter().map(|i| (i.id, i.timeline.len())).collect();
+        self.db
+            .call(move |c| {
+                for (id, len) in rows {
+                    uplinks::link(c, id, incident, parent_region, &node, at, len)?;
+                }
+                Ok(())
             })
-            .await
+            .await?;
+        info!(parent_incident = %incident, linked = linked.len(), "federation: dispatch applied");
+        for inc in &linked {
+            self.child_incident_changed(inc).await?;
+            self.publish_applied(inc, &actor, opened).await;
+        }
+        Ok(())
+    }
+
+    /// Tell the node's other subscribers (the playbooks) of a change applied from the parent.
+    async fn publish_applied(&self, inc: &Incident, actor: &str, opened: bool) {
+        let (incident, alerts, actor) = (Box::new(inc.clone()), Vec::new(), actor.to_owned());
+        self.bus
+            .publish(if opened {
+                NodeEvent::IncidentOpened {
+                    incident,
+                    alerts,
+                    actor,
+                }
+            } else {
+                NodeEvent::IncidentChanged {
+                    incident,
+                    alerts,
+                    actor,
+                }
+            })
+            .await;
+    }
+
+    /// Local incidents linked to parent incident `parent`.
+    async fn linked_to(&self, parent: IncidentId) -> anyhow::Result<Vec<IncidentId>> {
+        self.db.call(move |c| uplinks::linked_to(c, parent)).await
     }
 
     /// The parent link of a local incident, for its JSON.
-    pub(super) async fn uplink_json(
-        &self,
-        id: IncidentId,
-    ) -> anyhow::Result<Option<serde_json::Value>> {
-        let link = self.db.call(move |c| uplink_of(c, id)).await?;
+    pub async fn uplink_json(&self, id: IncidentId) -> anyhow::Result<Option<serde_json::Value>> {
+        let link = self.db.call(move |c| uplinks::get(c, id)).await?;
         Ok(link.map(|l| {
             serde_json::json!({
                 "region": l.parent_region,
@@ -466,6 +452,19 @@ impl Federation {
             })
         }))
     }
+}
+
+/// A dispatch from the parent, as [`Down::Dispatch`] carries it.
+struct Dispatched {
+    incident: IncidentId,
+    title: String,
+    severity: onewall_model::Severity,
+    note: String,
+    team: Option<String>,
+    by: String,
+    at: Timestamp,
+    child_incidents: Vec<IncidentId>,
+    alert_ids: Vec<onewall_model::AlertId>,
 }
 
 /// The outcome of applying a downlink change to local incident `id`: an incident that is gone

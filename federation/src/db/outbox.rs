@@ -6,7 +6,7 @@ use onewall_model::Timestamp;
 use onewall_model::federation::{Up, UpMessage};
 use rusqlite::{Connection, params};
 
-use super::db::{get_kv, set_kv};
+use super::{get_kv, set_kv};
 
 /// What is queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -104,7 +104,7 @@ mod tests {
     use onewall_model::{IncidentId, IncidentStatus, Severity};
 
     use super::*;
-    use crate::federation::db::Db;
+    use crate::db::Db;
 
     fn snapshot(id: IncidentId, status: IncidentStatus) -> Up {
         Up::Incident {

@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 
 use super::Federation;
 use super::db::Db;
-use crate::config::federation::FederationResolved;
+use crate::config::FederationResolved;
 
 fn cfg() -> FederationResolved {
     FederationResolved {

@@ -6,13 +6,15 @@
 
 use std::sync::Arc;
 
-use onewall_api::sla::{SLA_RULE_ID, SlaPolicy, check};
+use onewall_api::sla::{SLA_RULE_ID, SlaPolicy};
 use onewall_model::{
     Entity, EntityKind, Grade, IncidentStatus, RegionCode, Severity, TimelineKind, Timestamp,
 };
 use onewall_store::conformance::incident;
 use onewall_store::sqlite::SqliteStore;
 use onewall_store::{AlertQuery, Store};
+
+use super::check;
 
 #[tokio::test]
 async fn breaches_raise_one_alert_each() {

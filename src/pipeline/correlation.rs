@@ -26,8 +26,11 @@ use onewall_store::{IncidentChange, IncidentQuery, MAX_LIMIT, Store, StoreError}
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
+use onewall_model::bus::NodeEvents;
+
+use super::publish;
+use super::retry::retry;
 use crate::config::CorrelateConfig;
-use crate::pipeline::{retry, signals};
 
 /// The snapshot file, in the store directory.
 pub const SNAPSHOT_FILE: &str = "correlation.snapshot";
@@ -181,6 +184,7 @@ impl CorrelationStage {
     pub async fn incidents(
         &mut self,
         store: &dyn Store,
+        bus: &NodeEvents,
         alerts: &[Alert],
         shutdown: &watch::Receiver<bool>,
     ) -> bool {
@@ -241,8 +245,7 @@ impl CorrelationStage {
             for ((id, group_key, alerts, grew), result) in extended.into_iter().zip(results) {
                 match result {
                     Ok(inc) if grew.load(Ordering::Relaxed) => {
-                        crate::federation::incidents_changed(std::slice::from_ref(&inc)).await;
-                        signals::changed(inc, alerts).await
+                        publish::changed(bus, inc, alerts).await
                     }
                     // Every alert was already in it (delivered again by a spool replay):
                     // nothing changed, and the playbooks heard of it before.
@@ -271,14 +274,13 @@ impl CorrelationStage {
             .await;
             if written {
                 counter!("onewall_correlate_incidents_opened_total").increment(n);
-                signals::opened(&opened, &loud).await;
-                crate::federation::incidents_changed(&opened).await;
+                publish::opened(bus, &opened, &loud).await;
             } else {
                 return false;
             }
         }
         for (into, from) in merges {
-            merge(store, into, from, &config, now).await;
+            merge(store, bus, into, from, &config, now).await;
         }
         true
     }
@@ -312,6 +314,7 @@ impl CorrelationStage {
 /// Fold stored incident `from` into `into` and close `from` with a pointer to it.
 async fn merge(
     store: &dyn Store,
+    bus: &NodeEvents,
     into: onewall_model::IncidentId,
     from: onewall_model::IncidentId,
     config: &GroupingConfig,
@@ -338,10 +341,7 @@ async fn merge(
         )
         .await;
     match merged {
-        Ok(inc) => {
-            crate::federation::incidents_changed(std::slice::from_ref(&inc)).await;
-            signals::changed(inc, Vec::new()).await
-        }
+        Ok(inc) => publish::changed(bus, inc, Vec::new()).await,
         Err(e) => {
             error!(incident = %into, error = %e, "merging incident");
             return;
@@ -359,8 +359,7 @@ async fn merge(
     match closed {
         Ok(inc) => {
             counter!("onewall_correlate_incidents_merged_total").increment(1);
-            crate::federation::incidents_changed(std::slice::from_ref(&inc)).await;
-            signals::changed(inc, Vec::new()).await;
+            publish::changed(bus, inc, Vec::new()).await;
         }
         Err(e) => error!(incident = %from, error = %e, "closing merged incident"),
     }

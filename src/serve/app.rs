@@ -1,0 +1,85 @@
+//! The node's HTTP app: the API (with federation endpoints, playbook delivery log, reports and
+//! the node event bus for the workflow handlers) and HTTP ingest, on one listener.
+
+use std::sync::Arc;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+use onewall_api::reports::ReportDesk;
+use onewall_api::{ApiState, NodeInfo, RulesView};
+use onewall_ingest::spool::Spool;
+use onewall_model::EventBatch;
+use tokio::sync::mpsc;
+
+use super::Node;
+use crate::config::Resolved;
+
+/// What the app is built from, beside the node itself.
+pub struct Parts<'a> {
+    pub prometheus: PrometheusHandle,
+    pub federation: &'a Arc<crate::federation::Federation>,
+    pub outbox: Option<onewall_playbooks::Outbox>,
+    pub desk: Option<&'a ReportDesk>,
+    /// Where HTTP ingest sends its batches.
+    pub events: mpsc::Sender<EventBatch>,
+    pub spool: Arc<Spool>,
+}
+
+/// Build the app: API and ingest routers, their guards and layers.
+pub fn build(r: &Resolved, node: &Node, parts: Parts<'_>) -> axum::Router {
+    let prometheus = parts.prometheus;
+    let api_state = ApiState {
+        store: node.store.clone(),
+        metrics: Arc::new(move || prometheus.render()),
+        rules: Arc::new(RulesView {
+            live: Some(node.rules.clone()),
+            ..RulesView::default()
+        }),
+        regions: Arc::new(r.regions.clone()),
+        node: Arc::new(NodeInfo {
+            name: r.config.node.name.clone(),
+            region: r.region,
+            version: env!("CARGO_PKG_VERSION"),
+        }),
+        access: node.access.clone(),
+    };
+    let api = onewall_api::router(api_state.clone());
+    let api = crate::federation::wire_api(api, api_state, parts.federation);
+    let api = api.layer(axum::Extension(node.health.clone()));
+    // The delivery log (GET /api/v1/deliveries) reads the playbooks' outbox.
+    let api = match parts.outbox {
+        Some(outbox) => api.layer(axum::Extension(onewall_api::deliveries::DeliveryLog(
+            outbox,
+        ))),
+        None => api,
+    };
+    let api = super::playbooks::api_layers(api, r, &node.bus, parts.desk);
+    let ingest = onewall_ingest::listen::http_router(onewall_ingest::listen::HttpIngest {
+        timezone: r.http_source.timezone,
+        max_body_bytes: r.config.http.max_body_bytes,
+        batch_size: r.config.pipeline.batch_size,
+        tags: r.http_source.tags.clone(),
+        tokens: onewall_ingest::listen::HttpTokens {
+            ingest: r.config.http.ingest_tokens.clone(),
+            bulk: r.config.http.bulk_tokens.clone(),
+            hec: r.config.http.hec_tokens.clone(),
+        },
+        spool: Some(parts.spool),
+        ..onewall_ingest::listen::HttpIngest::new(parts.events, r.http_source.region)
+    });
+    let gate = onewall_api::collector::CollectorGate {
+        auth: node.access.auth.clone(),
+        require_token: r.config.auth.collectors_require_token,
+        ingest_tokens: r.config.http.ingest_tokens.clone(),
+        bulk_tokens: r.config.http.bulk_tokens.clone(),
+        hec_tokens: r.config.http.hec_tokens.clone(),
+    };
+    // Cross-site and content-type checks on the API's writes (not on the collectors').
+    let api = api.layer(axum::middleware::from_fn(onewall_api::edge::writes));
+    api.merge(ingest.layer(axum::middleware::from_fn_with_state(
+        gate,
+        onewall_api::collector::gate,
+    )))
+    .layer(axum::middleware::map_response(
+        onewall_api::edge::security_headers,
+    ))
+}
