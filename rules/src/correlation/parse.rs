@@ -8,7 +8,7 @@ use onewall_model::Severity;
 use super::{
     Condition, CorrelationRule, CorrelationSet, CorrelationType, RuleName, parse_timespan,
 };
-use crate::detection::yaml_text;
+use crate::yaml::yaml_text;
 use crate::{LoadReport, RuleError, RuleSource};
 
 /// Walk every document of `src`: correlations are parsed into `set.rules` (counted in
