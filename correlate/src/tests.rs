@@ -1,4 +1,7 @@
-use onewall_model::{AlertId, Entity, EventId, Grade, RegionCode, RuleRef, Severity};
+use onewall_model::{
+    Alert, AlertId, Entity, EventId, Grade, Incident, IncidentId, IncidentStatus, RegionCode,
+    RuleRef, Severity, TimelineEntry, TimelineKind, Timestamp,
+};
 
 use super::*;
 
