@@ -1,7 +1,7 @@
 //! Cisco ASA and FTD: `%ASA-6-302013: Built inbound TCP connection ...`. Every message sets
 //! `cisco.message_id` and `log.level`; the common ids also set addresses, ports, user, action.
 
-use super::{Out, ecs};
+use super::out::{Out, ecs};
 
 /// `[iface:]ip/port`, `[iface/]ip(port)` or `ip`: the address and the port, when present.
 fn endpoint(token: &str) -> Option<(&str, Option<&str>)> {

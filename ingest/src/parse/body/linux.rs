@@ -2,7 +2,7 @@
 //! login, useradd/usermod/userdel/groupadd/passwd, ftpd and klogind connections. Sets
 //! `source.ip`, `source.port`, `user.name`, `event.action` and `event.outcome`.
 
-use super::{Out, ecs};
+use super::out::{Out, ecs};
 
 const PROGRAMS: [&str; 18] = [
     "sshd", "su", "sudo", "cron", "crond", "CRON", "login", "gdm", "useradd", "userdel", "usermod",
