@@ -15,6 +15,9 @@
 //! atomic update (so an analyst's edit made meanwhile is never overwritten), and merges to
 //! carry out with [`merge_incident`] and [`mark_merged`].
 
+// Functions stay under one screen of thought (`too-many-lines-threshold` in clippy.toml).
+#![warn(clippy::too_many_lines)]
+
 mod correlator;
 pub mod grading;
 mod incident;

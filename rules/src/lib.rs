@@ -50,6 +50,9 @@
 //!
 //! [Sigma specification]: https://github.com/SigmaHQ/sigma-specification
 
+// Functions stay under one screen of thought (`too-many-lines-threshold` in clippy.toml).
+#![warn(clippy::too_many_lines)]
+
 mod clause;
 mod condition;
 mod context;
