@@ -5,7 +5,7 @@ use serde_norway::{Mapping, Value as Yaml};
 
 use onewall_model::Severity;
 
-use super::{
+use super::definition::{
     Condition, CorrelationRule, CorrelationSet, CorrelationType, RuleName, parse_timespan,
 };
 use crate::yaml::yaml_text;
