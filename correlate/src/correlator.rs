@@ -8,8 +8,8 @@ use onewall_model::{
     Timestamp,
 };
 
-use crate::incident::{apply_alerts_with, grade, merge_incident};
-use crate::{ACTOR, GroupingConfig};
+use crate::grouping::GroupingConfig;
+use crate::incident::{ACTOR, apply_alerts_with, grade, merge_incident};
 
 /// What the caller must do to storage.
 #[derive(Debug, Clone, PartialEq)]

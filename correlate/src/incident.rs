@@ -6,7 +6,10 @@ use onewall_model::{
     TimelineKind, Timestamp,
 };
 
-use crate::{ACTOR, GroupingConfig};
+use crate::grouping::GroupingConfig;
+
+/// The actor name the correlator writes into incident timelines.
+pub const ACTOR: &str = "correlator";
 
 /// The region an incident belongs to: the nearest region holding all of `regions` (the
 /// regions of its alerts), folded in their order; `None` for no regions. The correlator sets

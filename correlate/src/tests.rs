@@ -1,6 +1,6 @@
 use onewall_model::{
-    Alert, AlertId, Entity, EventId, Grade, Incident, IncidentId, IncidentStatus, RegionCode,
-    RuleRef, Severity, TimelineEntry, TimelineKind, Timestamp,
+    Alert, AlertId, Entity, EntityKind, EventId, Grade, Incident, IncidentId, IncidentStatus,
+    RegionCode, RegionTree, RuleRef, Severity, TimelineEntry, TimelineKind, Timestamp,
 };
 
 use super::*;
