@@ -1,4 +1,7 @@
-use onewall_model::{AlertId, Entity, EventId, Grade, RegionCode, RuleRef, Severity};
+use onewall_model::{
+    Alert, AlertId, Entity, EntityKind, EventId, Grade, Incident, IncidentId, IncidentStatus,
+    RegionCode, RegionTree, RuleRef, Severity, TimelineEntry, TimelineKind, Timestamp,
+};
 
 use super::*;
 

@@ -10,6 +10,9 @@
 //! - [`spool`]: the durable spool every accepted event is written to before it is
 //!   acknowledged or detected.
 
+// Functions stay under one screen of thought (`too-many-lines-threshold` in clippy.toml).
+#![warn(clippy::too_many_lines)]
+
 pub mod error;
 pub mod flow;
 pub mod framing;

@@ -14,7 +14,7 @@
 
 use std::fmt;
 
-use crate::index::{self, Clause};
+use crate::clause::{self, Clause};
 
 /// A compiled condition. Leaves are indices into the rule's selections.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,9 +71,9 @@ impl Expr {
             Expr::Sel(i) => sel(*i),
             Expr::Not(_) => Vec::new(),
             Expr::And(es) => es.iter().flat_map(|e| e.necessary(sel)).collect(),
-            Expr::Or(es) => index::any_of(es.iter().map(|e| e.necessary(sel)).collect()),
+            Expr::Or(es) => clause::any_of(es.iter().map(|e| e.necessary(sel)).collect()),
             Expr::AtLeast(n, ids) if *n >= ids.len() => ids.iter().flat_map(|&i| sel(i)).collect(),
-            Expr::AtLeast(_, ids) => index::any_of(ids.iter().map(|&i| sel(i)).collect()),
+            Expr::AtLeast(_, ids) => clause::any_of(ids.iter().map(|&i| sel(i)).collect()),
         }
     }
 

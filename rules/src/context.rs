@@ -5,8 +5,54 @@ use std::fmt::Write;
 
 use onewall_model::{Event, FieldId, Value};
 
-use crate::index::Index;
 use crate::pattern::{Pattern, lowercase_into};
+
+/// Marks a field no rule reads in [`Slots`].
+const NO_SLOT: u32 = u32::MAX;
+
+/// The fields rules read, each given a slot (a small index) so per-event state is an array.
+#[derive(Debug, Default)]
+pub(crate) struct Slots {
+    /// `FieldId::index()` → slot, [`NO_SLOT`] for fields no rule reads.
+    slot_of: Vec<u32>,
+    len: usize,
+}
+
+impl Slots {
+    /// A slot for each distinct field of `fields`, in order.
+    pub(crate) fn new(fields: impl IntoIterator<Item = FieldId>) -> Slots {
+        let mut slot_of = Vec::new();
+        let mut len = 0u32;
+        for id in fields {
+            let i = id.index() as usize;
+            if slot_of.len() <= i {
+                slot_of.resize(i + 1, NO_SLOT);
+            }
+            if slot_of[i] == NO_SLOT {
+                slot_of[i] = len;
+                len += 1;
+            }
+        }
+        Slots {
+            slot_of,
+            len: len as usize,
+        }
+    }
+
+    /// Number of slots.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The slot of field `id`, if some rule reads it.
+    #[inline]
+    pub(crate) fn get(&self, id: FieldId) -> Option<usize> {
+        match self.slot_of.get(id.index() as usize) {
+            Some(&s) if s != NO_SLOT => Some(s as usize),
+            _ => None,
+        }
+    }
+}
 
 /// Per-batch matching state, reused from one event to the next (buffers are kept, and a
 /// generation number tells which entries belong to the current event, so nothing is cleared or
@@ -15,7 +61,7 @@ use crate::pattern::{Pattern, lowercase_into};
 pub(crate) struct Scratch {
     /// The current event's generation; entries stamped with another are stale.
     generation: u32,
-    /// Per field slot (see [`Index::slot`]): the generation and the position of the field in
+    /// Per field slot (see [`Slots`]): the generation and the position of the field in
     /// the current event's entries.
     pos: Vec<(u32, u32)>,
     /// Per field slot: the generation at which `lower` was filled.
@@ -55,7 +101,7 @@ impl Scratch {
 #[derive(Debug)]
 pub(crate) struct EventContext<'a> {
     pub(crate) event: &'a Event,
-    index: &'a Index,
+    slots: &'a Slots,
     scratch: &'a mut Scratch,
     message: Option<FieldId>,
     /// A 64-bit summary of the fields the event has (see [`field_bit`]).
@@ -69,26 +115,26 @@ pub(crate) fn field_bit(id: FieldId) -> u64 {
 }
 
 impl<'a> EventContext<'a> {
-    /// Start matching `event`: resolve its fields to `index`'s slots. `message` is the interned
+    /// Start matching `event`: resolve its fields to `slots`. `message` is the interned
     /// `message` field (keyword target).
     pub(crate) fn new(
         event: &'a Event,
-        index: &'a Index,
+        slots: &'a Slots,
         scratch: &'a mut Scratch,
         message: Option<FieldId>,
     ) -> Self {
-        scratch.advance(index.slots());
+        scratch.advance(slots.len());
         let generation = scratch.generation;
         let mut present = 0;
         for (i, (id, _)) in event.fields.entries().iter().enumerate() {
             present |= field_bit(*id);
-            if let Some(slot) = index.slot(*id) {
+            if let Some(slot) = slots.get(*id) {
                 scratch.pos[slot] = (generation, i as u32);
             }
         }
         EventContext {
             event,
-            index,
+            slots,
             scratch,
             message,
             present,
@@ -103,7 +149,7 @@ impl<'a> EventContext<'a> {
     /// The value of field `id`, if set.
     pub(crate) fn field(&self, id: FieldId) -> Option<&'a Value> {
         let event: &'a Event = self.event;
-        match self.index.slot(id) {
+        match self.slots.get(id) {
             Some(slot) => {
                 let (generation, at) = self.scratch.pos[slot];
                 if generation != self.scratch.generation {
@@ -118,7 +164,7 @@ impl<'a> EventContext<'a> {
     /// The lowercased text of `value`, a scalar that is the value of field `id`: computed once
     /// per event for fields the engine knows, into scratch otherwise.
     pub(crate) fn lower(&mut self, id: FieldId, value: &Value) -> &str {
-        match self.index.slot(id) {
+        match self.slots.get(id) {
             Some(slot) => self.lower_slot(slot, value),
             None => self.lower_tmp(value),
         }

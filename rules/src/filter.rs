@@ -5,8 +5,10 @@
 
 use serde_norway::{Mapping, Value as Yaml};
 
-use crate::rule::{CompiledRule, Logsource, compile_detection, logsource, opt_string};
-use crate::{Placeholders, RuleError, RuleInfo};
+use crate::error::RuleError;
+use crate::modifier::Placeholders;
+use crate::rule::{CompiledRule, Logsource, RuleInfo, compile_detection, logsource};
+use crate::yaml::opt_string;
 
 /// A compiled filter document.
 #[derive(Debug)]

@@ -20,145 +20,9 @@ use std::hash::{BuildHasherDefault, Hasher};
 use aho_corasick::{AhoCorasick, MatchKind};
 use onewall_model::{FieldId, Value};
 
-use crate::context::EventContext;
-use crate::pattern::Need;
+use crate::clause::{Atom, On, Test, choose};
+use crate::context::{EventContext, Slots};
 use crate::rule::CompiledRule;
-
-/// What an [`Atom`] looks at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) enum On {
-    /// A field's value (each element of a list).
-    Field(FieldId),
-    /// The keyword search text: `message`, or the raw text when there is none.
-    Keywords,
-}
-
-/// What an [`Atom`] tests, on lowercased text.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) enum Test {
-    /// The whole text equals this.
-    Equals(Box<str>),
-    /// The text contains this.
-    Contains(Box<str>),
-    /// The field is present and not null.
-    Present,
-}
-
-/// One test the index runs for all rules at once.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) struct Atom {
-    on: On,
-    test: Test,
-}
-
-impl Atom {
-    /// The text test `need` on `on`.
-    pub(crate) fn new(on: On, need: Need<'_>) -> Atom {
-        let test = match need {
-            Need::Equals(s) => Test::Equals(s.into()),
-            Need::Contains(s) => Test::Contains(s.into()),
-        };
-        Atom { on, test }
-    }
-
-    /// Field `id` is present and not null.
-    pub(crate) fn present(id: FieldId) -> Atom {
-        Atom {
-            on: On::Field(id),
-            test: Test::Present,
-        }
-    }
-
-    /// How often the atom is expected to hold on an event, roughly: short literals are found
-    /// everywhere, long ones rarely; a whole-value equality is rarer than a substring, and a
-    /// field's mere presence is common.
-    fn cost(&self) -> f64 {
-        let chars = |t: &str| t.chars().count().min(12) as i32;
-        match &self.test {
-            Test::Equals(t) => 0.5f64.powi(chars(t) + 3),
-            Test::Contains(t) => 0.5f64.powi(chars(t)),
-            Test::Present => 0.3,
-        }
-    }
-}
-
-/// Atoms of which at least one holds (an OR).
-pub(crate) type Clause = Vec<Atom>;
-
-fn cost(clause: &Clause) -> f64 {
-    clause.iter().map(Atom::cost).sum()
-}
-
-/// The most selective clause of a conjunction of clauses.
-fn best(cnf: Vec<Clause>) -> Option<Clause> {
-    best_by(cnf, cost)
-}
-
-fn best_by(cnf: Vec<Clause>, cost: impl Fn(&Clause) -> f64) -> Option<Clause> {
-    cnf.into_iter()
-        .filter(|c| !c.is_empty())
-        .min_by(|a, b| cost(a).total_cmp(&cost(b)))
-}
-
-/// An atom needed by `n` rules is taken to hold on at least `n / SHARED_SCALE` of events
-/// (at most half): a value many rules look for is a common one, whatever its length. This
-/// keeps routing conditions (a log's channel or event id, as processing pipelines add them to
-/// every rule of a logsource) from being chosen over the rule's own literals.
-const SHARED_SCALE: f64 = 2000.0;
-
-/// Each rule's two most selective clauses (fewer when it has fewer), best first, judging
-/// atoms many rules share as common.
-fn choose(cnfs: Vec<Vec<Clause>>) -> Vec<Vec<Clause>> {
-    let mut shared: HashMap<Atom, usize> = HashMap::new();
-    for cnf in &cnfs {
-        let mut atoms: Vec<&Atom> = cnf.iter().flatten().collect();
-        atoms.sort();
-        atoms.dedup();
-        for a in atoms {
-            *shared.entry(a.clone()).or_default() += 1;
-        }
-    }
-    let cost = |c: &Clause| -> f64 {
-        c.iter()
-            .map(|a| {
-                let n = shared.get(a).copied().unwrap_or(0) as f64;
-                a.cost().max((n / SHARED_SCALE).min(0.5))
-            })
-            .sum()
-    };
-    cnfs.into_iter()
-        .map(|cnf| {
-            let mut ranked: Vec<(f64, Clause)> = cnf
-                .into_iter()
-                .filter(|c| !c.is_empty())
-                .map(|c| (cost(&c), c))
-                .collect();
-            ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
-            ranked.dedup_by(|a, b| a.1 == b.1);
-            ranked.into_iter().take(2).map(|(_, c)| c).collect()
-        })
-        .collect()
-}
-
-/// What holds when any one of several expressions holds, each summarised by a conjunction of
-/// clauses: the OR of each one's best clause. Nothing is known (empty) when any one of them
-/// is unconstrained.
-pub(crate) fn any_of(children: Vec<Vec<Clause>>) -> Vec<Clause> {
-    let mut out: Clause = Vec::new();
-    for child in children {
-        match best(child) {
-            Some(c) => out.extend(c),
-            None => return Vec::new(),
-        }
-    }
-    out.sort();
-    out.dedup();
-    if out.is_empty() {
-        Vec::new()
-    } else {
-        vec![out]
-    }
-}
 
 /// FNV-1a, for the short keys of the whole-value maps (faster than SipHash here; the keys
 /// come from rules, and an event can only choose which one it hits).
@@ -255,8 +119,6 @@ fn mark(rules: &[u32], marks: &mut [u64]) {
     }
 }
 
-const NO_SLOT: u32 = u32::MAX;
-
 /// Rules per atom, while building.
 #[derive(Debug, Default)]
 struct FieldBuild {
@@ -310,8 +172,8 @@ impl FieldBuild {
 /// The candidate index over a compiled rule set, and the field slots matching uses.
 #[derive(Debug, Default)]
 pub(crate) struct Index {
-    /// `FieldId::index()` → slot, [`NO_SLOT`] for fields no rule reads.
-    slot_of: Vec<u32>,
+    /// The fields rules read, each in a slot.
+    slots: Slots,
     /// Per slot: the atoms on that field.
     fields: Vec<FieldIndex>,
     /// The atoms on the keyword text.
@@ -353,29 +215,15 @@ impl Index {
         for r in rules {
             r.fields(&mut fields);
         }
-        let mut slot_of = Vec::new();
-        let mut slots = 0u32;
-        for id in fields {
-            let i = id.index() as usize;
-            if slot_of.len() <= i {
-                slot_of.resize(i + 1, NO_SLOT);
-            }
-            if slot_of[i] == NO_SLOT {
-                slot_of[i] = slots;
-                slots += 1;
-            }
-        }
+        let slots = Slots::new(fields);
         let words = rules.len().div_ceil(64);
         let mut init = vec![0u64; 2 * words].into_boxed_slice();
         let mut always = 0;
-        let mut builds: Vec<FieldBuild> = (0..slots).map(|_| FieldBuild::default()).collect();
+        let mut builds: Vec<FieldBuild> = (0..slots.len()).map(|_| FieldBuild::default()).collect();
         let mut keywords = FieldBuild::default();
         let chosen = choose(rules.iter().map(CompiledRule::necessary).collect());
         let slot = |a: &Atom| match a.on {
-            On::Field(id) => match slot_of.get(id.index() as usize) {
-                Some(&s) if s != NO_SLOT => Some(Some(s as usize)),
-                _ => None,
-            },
+            On::Field(id) => slots.get(id).map(Some),
             On::Keywords => Some(None),
         };
         for (r, clauses) in chosen.into_iter().enumerate() {
@@ -402,7 +250,7 @@ impl Index {
         let fields = builds.into_iter().map(|b| b.finish(&mut init)).collect();
         let keywords = keywords.finish(&mut init);
         Index {
-            slot_of,
+            slots,
             fields,
             keywords,
             message: extra.first().copied(),
@@ -413,17 +261,15 @@ impl Index {
         }
     }
 
-    /// Number of field slots.
-    pub(crate) fn slots(&self) -> usize {
-        self.fields.len()
+    /// The field slots matching uses.
+    pub(crate) fn slots(&self) -> &Slots {
+        &self.slots
     }
 
     /// The slot of field `id`, if some rule reads it.
+    #[inline]
     pub(crate) fn slot(&self, id: FieldId) -> Option<usize> {
-        match self.slot_of.get(id.index() as usize) {
-            Some(&s) if s != NO_SLOT => Some(s as usize),
-            _ => None,
-        }
+        self.slots.get(id)
     }
 
     /// Words in the bit set [`Index::candidates`] fills.
@@ -516,61 +362,6 @@ pub(crate) fn ones(marks: &[u64]) -> impl Iterator<Item = usize> + '_ {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn atom(text: &str, equals: bool) -> Atom {
-        let on = On::Field(FieldId::intern("index.test").expect("intern"));
-        Atom::new(
-            on,
-            if equals {
-                Need::Equals(text)
-            } else {
-                Need::Contains(text)
-            },
-        )
-    }
-
-    #[test]
-    fn long_literals_and_equalities_are_preferred() {
-        let short = vec![atom("-e", false)];
-        let long = vec![atom("\\mimikatz.exe", false)];
-        assert_eq!(best(vec![short.clone(), long.clone()]), Some(long.clone()));
-        assert!(cost(&vec![atom("4688", true)]) < cost(&vec![atom("4688", false)]));
-        // An OR with an unconstrained side constrains nothing.
-        assert!(any_of(vec![vec![long.clone()], vec![]]).is_empty());
-        assert_eq!(
-            any_of(vec![vec![short.clone()], vec![long.clone()]])[0].len(),
-            2
-        );
-    }
-
-    #[test]
-    fn atoms_many_rules_need_are_routing_not_selective() {
-        let channel = atom("microsoft-windows-sysmon/operational", true);
-        let common = 200;
-        let mut cnfs: Vec<Vec<Clause>> = (0..common)
-            .map(|i| {
-                vec![
-                    vec![channel.clone()],
-                    vec![atom(&format!("\\tool{i}.exe"), false)],
-                ]
-            })
-            .collect();
-        // One rule alone with such a long value: it is as selective as it looks.
-        cnfs.push(vec![
-            vec![atom("a-rare-but-long-value-of-its-own", true)],
-            vec![atom("\\tool.exe", false)],
-        ]);
-        let chosen = choose(cnfs);
-        for (i, c) in chosen.iter().take(common).enumerate() {
-            assert_eq!(c[0], vec![atom(&format!("\\tool{i}.exe"), false)]);
-            // The routing clause still narrows the rule, second.
-            assert_eq!(c[1], vec![channel.clone()]);
-        }
-        assert_eq!(
-            chosen[common][0],
-            vec![atom("a-rare-but-long-value-of-its-own", true)]
-        );
-    }
 
     #[test]
     fn ones_lists_set_bits_in_order() {

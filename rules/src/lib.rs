@@ -50,10 +50,15 @@
 //!
 //! [Sigma specification]: https://github.com/SigmaHQ/sigma-specification
 
+// Functions stay under one screen of thought (`too-many-lines-threshold` in clippy.toml).
+#![warn(clippy::too_many_lines)]
+
+mod clause;
 mod condition;
 mod context;
 pub mod correlation;
 mod detection;
+mod documents;
 mod error;
 mod filter;
 mod index;
@@ -65,6 +70,7 @@ pub mod pipeline;
 mod rule;
 mod source;
 mod textset;
+mod yaml;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -74,15 +80,13 @@ use onewall_model::{Alert, AlertId, Entity, Event, FieldId, RuleRef, Timestamp};
 
 pub use error::{LoadReport, RuleError, RulesError};
 pub use index::IndexStats;
+pub use modifier::Placeholders;
 pub use rule::{Logsource, RuleInfo};
 pub use source::{RuleSource, builtin_sources, read_rule_dir};
 
 use context::{EventContext, Scratch};
 use index::Index;
 use rule::CompiledRule;
-
-/// Values of `expand` placeholders: the name without `%` → the values it stands for.
-pub type Placeholders = HashMap<String, Vec<String>>;
 
 /// A compiled set of rules. Immutable once built; share it across threads (`Send + Sync`) and
 /// build a new one to change the rules.
@@ -125,7 +129,7 @@ impl Engine {
         let mut rules = Vec::new();
         let mut filters = Vec::new();
         for src in sources {
-            rule::compile_source(&src, &mut rules, &mut filters, &mut report, placeholders);
+            documents::compile_source(&src, &mut rules, &mut filters, &mut report, placeholders);
         }
         for f in filters {
             let mut applied = false;
@@ -238,7 +242,7 @@ impl Engine {
         let mut scratch = Scratch::default();
         let mut marks = vec![0u64; self.index.words()];
         for event in events {
-            let mut cx = EventContext::new(event, &self.index, &mut scratch, self.message);
+            let mut cx = EventContext::new(event, self.index.slots(), &mut scratch, self.message);
             self.index.candidates(&mut cx, &mut marks);
             let mut entities: Option<Vec<Entity>> = None;
             for i in index::ones(&marks) {
@@ -278,7 +282,7 @@ impl Engine {
     /// match it), for benches and tuning.
     pub fn candidate_count(&self, event: &Event) -> usize {
         let mut scratch = Scratch::default();
-        let mut cx = EventContext::new(event, &self.index, &mut scratch, self.message);
+        let mut cx = EventContext::new(event, self.index.slots(), &mut scratch, self.message);
         let mut marks = vec![0u64; self.index.words()];
         self.index.candidates(&mut cx, &mut marks);
         marks.iter().map(|w| w.count_ones() as usize).sum()
@@ -287,7 +291,7 @@ impl Engine {
     /// The ids of the rules that match `event` (for tests and `rules test`).
     pub fn matching_rules(&self, event: &Event) -> Vec<&str> {
         let mut scratch = Scratch::default();
-        let mut cx = EventContext::new(event, &self.index, &mut scratch, self.message);
+        let mut cx = EventContext::new(event, self.index.slots(), &mut scratch, self.message);
         let mut marks = vec![0u64; self.index.words()];
         self.index.candidates(&mut cx, &mut marks);
         index::ones(&marks)

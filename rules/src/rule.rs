@@ -1,17 +1,17 @@
 //! One Sigma rule document: its metadata ([`RuleInfo`]) and its compiled detection.
 
 use serde::Serialize;
-use serde::de::Deserialize;
 use serde_norway::{Mapping, Value as Yaml};
 
 use onewall_model::{FieldId, RuleRef, Severity};
 
+use crate::clause::Clause;
 use crate::condition::{self, Expr};
 use crate::context::EventContext;
-use crate::detection::{Selection, yaml_text};
-use crate::filter::{FilterDoc, compile_filter, is_filter};
-use crate::index::Clause;
-use crate::{LoadReport, Placeholders, RuleError, RuleSource};
+use crate::detection::Selection;
+use crate::error::RuleError;
+use crate::modifier::Placeholders;
+use crate::yaml::{opt_string, scalar, string_list, yaml_text};
 
 /// Where a rule's events come from, as the rule's `logsource` says. Recorded, not yet used to
 /// route events: every rule is tried on every event for now.
@@ -125,51 +125,8 @@ impl CompiledRule {
     }
 }
 
-/// Compile every document of `src`, pushing rules onto `out` and counting into `report`.
-pub(crate) fn compile_source(
-    src: &RuleSource,
-    out: &mut Vec<(RuleInfo, CompiledRule)>,
-    filters: &mut Vec<FilterDoc>,
-    report: &mut LoadReport,
-    ph: &Placeholders,
-) {
-    let mut index = 0usize;
-    for doc in serde_norway::Deserializer::from_str(&src.text) {
-        match Yaml::deserialize(doc) {
-            // An empty document (an empty file, a trailing `---`) is not a rule.
-            Ok(Yaml::Null) => continue,
-            Ok(Yaml::Mapping(m)) if is_filter(&m) => match compile_filter(&src.path, &m, ph) {
-                // Filters are not rules: counted only when they fail (or apply to nothing).
-                Ok(f) => filters.push(f),
-                Err(e) => {
-                    report.total += 1;
-                    report.errors.push(e);
-                }
-            },
-            // Correlation documents are read by `correlation::load_correlations` (and run by
-            // the correlator); they keep their place in the count that derived ids use.
-            Ok(Yaml::Mapping(m)) if m.contains_key("correlation") => index += 1,
-            Ok(value) => {
-                index += 1;
-                report.total += 1;
-                match compile_document(&src.path, index, &value, ph) {
-                    Ok(rule) => out.push(rule),
-                    Err(e) => report.errors.push(e),
-                }
-            }
-            Err(e) => {
-                // The YAML stream cannot go on past a syntax error: report once, stop the file.
-                report.total += 1;
-                report
-                    .errors
-                    .push(RuleError::new(&src.path, None, format!("bad yaml: {e}")));
-                break;
-            }
-        }
-    }
-}
-
-fn compile_document(
+/// Compile one rule document, the `index`-th of its file (for a derived id).
+pub(crate) fn compile_document(
     path: &str,
     index: usize,
     doc: &Yaml,
@@ -303,44 +260,6 @@ pub(crate) fn compile_detection(d: &Mapping, ph: &Placeholders) -> Result<Compil
         positive,
         filters: Vec::new(),
     })
-}
-
-/// A scalar as text (numbers and booleans too); `None` for null, lists and maps.
-fn scalar(v: &Yaml) -> Option<String> {
-    match v {
-        Yaml::String(s) => Some(s.clone()),
-        Yaml::Number(n) => Some(n.to_string()),
-        Yaml::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
-pub(crate) fn opt_string(m: &Mapping, key: &str) -> Result<Option<String>, String> {
-    match m.get(key) {
-        None | Some(Yaml::Null) => Ok(None),
-        Some(v) => scalar(v)
-            .map(Some)
-            .ok_or_else(|| format!("'{key}' must be a string, found {}", yaml_text(v))),
-    }
-}
-
-/// A list of strings; a single string counts as a list of one.
-fn string_list(m: &Mapping, key: &str) -> Result<Vec<String>, String> {
-    match m.get(key) {
-        None | Some(Yaml::Null) => Ok(Vec::new()),
-        Some(Yaml::Sequence(items)) => items
-            .iter()
-            .filter(|v| !v.is_null())
-            .map(|v| {
-                scalar(v).ok_or_else(|| {
-                    format!("'{key}' must be a list of strings, found {}", yaml_text(v))
-                })
-            })
-            .collect(),
-        Some(v) => scalar(v)
-            .map(|s| vec![s])
-            .ok_or_else(|| format!("'{key}' must be a list of strings, found {}", yaml_text(v))),
-    }
 }
 
 pub(crate) fn logsource(m: &Mapping) -> Result<Logsource, String> {

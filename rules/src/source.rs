@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::Path;
 
-use crate::{LoadReport, RuleError, RulesError};
+use crate::error::{LoadReport, RuleError, RulesError};
 
 /// The text of one rule file and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -325,24 +325,9 @@ impl SigmaCorrelator {
                 }
             }
         }
-        let v = match (&state.def.rule.kind, &state.def.rule.field) {
-            (CorrelationType::ValueCount, Some(f)) => match field_value(alert, f, events) {
-                Some(text) => fnv(&text),
-                None => {
-                    self.stats.missing_field += 1;
-                    return None;
-                }
-            },
-            (k, Some(f)) if k.needs_field() => {
-                match field_value(alert, f, events).and_then(|s| s.trim().parse::<f64>().ok()) {
-                    Some(n) if n.is_finite() => n.to_bits(),
-                    _ => {
-                        self.stats.missing_field += 1;
-                        return None;
-                    }
-                }
-            }
-            _ => 0,
+        let Some(v) = measured(&state.def, alert, events) else {
+            self.stats.missing_field += 1;
+            return None;
         };
         let buf = &mut self.key_buf;
         buf.clear();
@@ -354,18 +339,7 @@ impl SigmaCorrelator {
         }
         // One lookup by the scratch key: the stored key is shared (no allocation) when the
         // group exists.
-        let existing = state.groups.get_key_value(buf.as_str()).map(|(k, g)| {
-            // An alert delivered again (a spool replay) while still in its group's window
-            // counts once: entries are in time order, so only those at its instant are looked
-            // at.
-            let from = g.entries.partition_point(|e| e.t < t);
-            let again = g
-                .entries
-                .range(from..)
-                .take_while(|e| e.t == t)
-                .any(|e| e.alert == alert.id);
-            (Arc::clone(k), again)
-        });
+        let existing = find_group(&state.groups, buf, t, alert.id);
         let is_new = existing.is_none();
         let key = match existing {
             Some((_, true)) => return None,
@@ -377,15 +351,7 @@ impl SigmaCorrelator {
         state.seq += 1;
         let seq = state.seq;
         if is_new {
-            while state.groups.len() >= max_keys {
-                let Some((old, old_seq)) = state.order.pop_front() else {
-                    break;
-                };
-                if state.groups.get(&old).is_some_and(|g| g.seq == old_seq) {
-                    state.groups.remove(&old);
-                    self.stats.evicted += 1;
-                }
-            }
+            self.stats.evicted += make_room(state, max_keys);
         }
         // Compact the touch queue when stale pairs dominate.
         if state.order.len() > 2 * state.groups.len() + 1024 {
@@ -437,6 +403,58 @@ impl SigmaCorrelator {
             now,
         ))
     }
+}
+
+/// The value an alert adds to its group's aggregate: the hash of the counted field's value
+/// (`value_count`), the number in the summed or averaged field, else 0. `None` when the
+/// correlation needs a field the alert lacks (or whose value is not a finite number).
+fn measured(def: &ResolvedCorrelation, alert: &Alert, events: &dyn EventLookup) -> Option<u64> {
+    Some(match (&def.rule.kind, &def.rule.field) {
+        (CorrelationType::ValueCount, Some(f)) => fnv(&field_value(alert, f, events)?),
+        (k, Some(f)) if k.needs_field() => {
+            match field_value(alert, f, events).and_then(|s| s.trim().parse::<f64>().ok()) {
+                Some(n) if n.is_finite() => n.to_bits(),
+                _ => return None,
+            }
+        }
+        _ => 0,
+    })
+}
+
+/// The group stored under `key`, shared (no allocation), and whether it already holds this
+/// alert: an alert delivered again (a spool replay) while still in its group's window counts
+/// once. Entries are in time order, so only those at its instant are looked at.
+fn find_group(
+    groups: &HashMap<Arc<str>, Group>,
+    key: &str,
+    t: i64,
+    alert: AlertId,
+) -> Option<(Arc<str>, bool)> {
+    groups.get_key_value(key).map(|(k, g)| {
+        let from = g.entries.partition_point(|e| e.t < t);
+        let again = g
+            .entries
+            .range(from..)
+            .take_while(|e| e.t == t)
+            .any(|e| e.alert == alert);
+        (Arc::clone(k), again)
+    })
+}
+
+/// Evict the least recently touched groups until a new one fits under `max_keys`; returns
+/// how many were evicted.
+fn make_room(state: &mut RuleState, max_keys: usize) -> u64 {
+    let mut evicted = 0;
+    while state.groups.len() >= max_keys {
+        let Some((old, old_seq)) = state.order.pop_front() else {
+            break;
+        };
+        if state.groups.get(&old).is_some_and(|g| g.seq == old_seq) {
+            state.groups.remove(&old);
+            evicted += 1;
+        }
+    }
+    evicted
 }
 
 /// Drop the stale pairs of a touch queue without a map lookup. A key is held once by the

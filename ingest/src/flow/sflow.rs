@@ -91,34 +91,8 @@ impl SflowDecoder {
             };
             let first = out.len();
             for sample in &dg.samples {
-                let (head, records) = match sample {
-                    SflowSample::Flow(s) => (
-                        [
-                            s.sequence_number,
-                            s.source_id_type,
-                            s.source_id_index,
-                            s.sampling_rate,
-                            s.sample_pool,
-                            s.drops,
-                            s.input,
-                            s.output,
-                        ],
-                        &s.records,
-                    ),
-                    SflowSample::ExpandedFlow(s) => (
-                        [
-                            s.sequence_number,
-                            s.source_id_type,
-                            s.source_id_index,
-                            s.sampling_rate,
-                            s.sample_pool,
-                            s.drops,
-                            s.input_value,
-                            s.output_value,
-                        ],
-                        &s.records,
-                    ),
-                    _ => continue,
+                let Some((head, records)) = sample_head(sample) else {
+                    continue;
                 };
                 let mut rec = FlowRecord {
                     sampling_rate: head[3].max(1),
@@ -134,34 +108,7 @@ impl SflowDecoder {
                 for (i, v) in head.iter().enumerate() {
                     raw.push((names[4 + i], Value::Int(i64::from(*v))));
                 }
-                for r in records {
-                    match r {
-                        SflowRecord::RawPacketHeader(h) => {
-                            raw.push((names[12], Value::Int(i64::from(h.frame_length))));
-                            raw.push((names[13], Value::Int(i64::from(h.header_protocol))));
-                            apply_header(h, &mut rec);
-                        }
-                        SflowRecord::SampledIpv4(s) if rec.src_ip.is_none() => {
-                            rec.src_ip = Some(IpAddr::V4(s.src_ip));
-                            rec.dst_ip = Some(IpAddr::V4(s.dst_ip));
-                            rec.protocol = u8::try_from(s.protocol).ok();
-                            rec.src_port = u16::try_from(s.src_port).ok();
-                            rec.dst_port = u16::try_from(s.dst_port).ok();
-                            rec.tcp_flags = u16::try_from(s.tcp_flags).ok();
-                            rec.bytes = Some(u64::from(s.length));
-                        }
-                        SflowRecord::SampledIpv6(s) if rec.src_ip.is_none() => {
-                            rec.src_ip = Some(IpAddr::V6(s.src_ip));
-                            rec.dst_ip = Some(IpAddr::V6(s.dst_ip));
-                            rec.protocol = u8::try_from(s.protocol).ok();
-                            rec.src_port = u16::try_from(s.src_port).ok();
-                            rec.dst_port = u16::try_from(s.dst_port).ok();
-                            rec.tcp_flags = u16::try_from(s.tcp_flags).ok();
-                            rec.bytes = Some(u64::from(s.length));
-                        }
-                        _ => {}
-                    }
-                }
+                read_records(records, &names, raw, &mut rec);
                 out.push(rec.finish(
                     &mut self.build,
                     ctx,
@@ -199,6 +146,78 @@ impl SflowDecoder {
             report.error = Some(e);
         }
         report
+    }
+}
+
+/// The sample header fields of a flow sample (plain or expanded), in [`NAMES`] order from
+/// `sflow.sample_sequence_number`, and its records; `None` for other samples.
+fn sample_head(sample: &SflowSample) -> Option<([u32; 8], &[SflowRecord])> {
+    Some(match sample {
+        SflowSample::Flow(s) => (
+            [
+                s.sequence_number,
+                s.source_id_type,
+                s.source_id_index,
+                s.sampling_rate,
+                s.sample_pool,
+                s.drops,
+                s.input,
+                s.output,
+            ],
+            &s.records,
+        ),
+        SflowSample::ExpandedFlow(s) => (
+            [
+                s.sequence_number,
+                s.source_id_type,
+                s.source_id_index,
+                s.sampling_rate,
+                s.sample_pool,
+                s.drops,
+                s.input_value,
+                s.output_value,
+            ],
+            &s.records,
+        ),
+        _ => return None,
+    })
+}
+
+/// What a flow sample's records say: the sampled packet's header (read by us), else the
+/// sampled IPv4/IPv6 summary.
+fn read_records(
+    records: &[SflowRecord],
+    names: &[FieldId; 14],
+    raw: &mut Vec<(FieldId, Value)>,
+    rec: &mut FlowRecord,
+) {
+    for r in records {
+        match r {
+            SflowRecord::RawPacketHeader(h) => {
+                raw.push((names[12], Value::Int(i64::from(h.frame_length))));
+                raw.push((names[13], Value::Int(i64::from(h.header_protocol))));
+                apply_header(h, rec);
+            }
+            SflowRecord::SampledIpv4(s) if rec.src_ip.is_none() => {
+                rec.src_ip = Some(IpAddr::V4(s.src_ip));
+                rec.dst_ip = Some(IpAddr::V4(s.dst_ip));
+                rec.protocol = u8::try_from(s.protocol).ok();
+                rec.src_port = u16::try_from(s.src_port).ok();
+                rec.dst_port = u16::try_from(s.dst_port).ok();
+                rec.tcp_flags = u16::try_from(s.tcp_flags).ok();
+                rec.bytes = Some(u64::from(s.length));
+            }
+            SflowRecord::SampledIpv6(s) if rec.src_ip.is_none() => {
+                rec.src_ip = Some(IpAddr::V6(s.src_ip));
+                rec.dst_ip = Some(IpAddr::V6(s.dst_ip));
+                rec.protocol = u8::try_from(s.protocol).ok();
+                rec.src_port = u16::try_from(s.src_port).ok();
+                rec.dst_port = u16::try_from(s.dst_port).ok();
+                rec.tcp_flags = u16::try_from(s.tcp_flags).ok();
+                rec.bytes = Some(u64::from(s.length));
+            }
+            _ => {}
+        }
     }
 }
 

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use netflow_parser::{FieldDataType, FieldValue};
 use onewall_model::FieldId;
 
-use super::netflow::Sets;
+use super::netflow::header::Sets;
 
 /// One field of a data template, with what the decoder needs to read and place it.
 #[derive(Debug, Clone, Copy)]
@@ -282,7 +282,7 @@ fn variable_length(input: &[u8]) -> Option<(&[u8], u16)> {
 mod tests {
     use super::*;
 
-    use crate::flow::netflow::FieldRead;
+    use crate::flow::netflow::values::FieldRead;
 
     /// What the decoder takes from a field: its event value, number, address and time.
     fn seen(

@@ -4,7 +4,7 @@ use onewall_model::{Event, Format, Timestamp, Value};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value as Json};
 
-use super::ParseContext;
+use super::context::{ParseContext, begin, end};
 use crate::error::BodyError;
 
 /// One record of an HTTP body: its raw bytes as sent, and the object they hold.
@@ -22,7 +22,7 @@ const TIME_FIELDS: [&str; 3] = ["@timestamp", "timestamp", "time"];
 pub fn parse_json_object(obj: &Map<String, Json>, raw: &[u8], ctx: &ParseContext) -> Event {
     let mut event = Event::new(ctx.received, ctx.region, ctx.source.clone(), raw);
     event.format = Format::Json;
-    super::begin(&mut event, ctx);
+    begin(&mut event, ctx);
     if let Some(dept) = &ctx.department {
         event
             .fields
@@ -44,7 +44,7 @@ pub fn parse_json_object(obj: &Map<String, Json>, raw: &[u8], ctx: &ParseContext
         }
     }
     super::body::enrich_json(&mut event, ctx);
-    super::end(&mut event, ctx);
+    end(&mut event, ctx);
     event
 }
 

@@ -15,10 +15,10 @@
 use memchr::memchr;
 use onewall_model::{Event, Format, Value};
 
-use super::ParseContext;
+use super::context::ParseContext;
 use super::fields::syslog_names;
-use super::rfc5424::text;
-use super::syslog::{finish, set_host, set_pri, set_procid};
+use super::header::{set_host, set_pri, set_procid, text};
+use super::message::finish;
 use super::timestamp::{self, Civil, TimeQuality};
 
 /// There was no RFC 3164 timestamp where one must be; nothing was set on the event.

@@ -3,9 +3,10 @@
 use onewall_model::event::names::SYSLOG_SD_PREFIX;
 use onewall_model::{Event, FieldId, Format, Value};
 
-use super::ParseContext;
+use super::context::ParseContext;
 use super::fields::syslog_names;
-use super::syslog::{finish_text, set_host, set_message, set_pri, set_procid, snippet};
+use super::header::{set_host, set_message, set_pri, set_procid, snippet, text};
+use super::message::finish_text;
 use super::timestamp::{self, TimeQuality};
 
 /// `VERSION SP` right after `<PRI>`: one or two digits, not starting with 0.
@@ -241,14 +242,6 @@ impl<'a> Whole<'a> {
             Some(t) => std::borrow::Cow::Borrowed(t),
             None => text(part),
         }
-    }
-}
-
-/// UTF-8 as is, else lossy.
-pub(crate) fn text(b: &[u8]) -> std::borrow::Cow<'_, str> {
-    match std::str::from_utf8(b) {
-        Ok(s) => std::borrow::Cow::Borrowed(s),
-        Err(_) => String::from_utf8_lossy(b),
     }
 }
 

@@ -1,17 +1,16 @@
 //! Syslog: the `<PRI>` header, format detection, and what RFC 5424 and RFC 3164 share.
 
-use std::borrow::Cow;
-
 use nom::Parser;
 use nom::bytes::complete::take_while_m_n;
 use nom::character::complete::char;
 use nom::sequence::delimited;
 use onewall_model::{Event, Format, Value};
 
-use super::ParseContext;
 use super::body;
-use super::charset::{Charset, decode, decode_checked};
+use super::charset::decode_checked;
+use super::context::{ParseContext, begin, end};
 use super::fields::{ORGANIZATION_NAME, syslog_names};
+use super::header::{set_message, snippet};
 use super::timestamp::TimeQuality;
 use super::{rfc3164, rfc5424};
 
@@ -42,13 +41,13 @@ pub fn parse_syslog_header(raw: &[u8], ctx: &ParseContext) -> Event {
 
 fn parse_with(raw: &[u8], ctx: &ParseContext, bodies: bool) -> Event {
     let mut event = parse_record(raw, ctx, bodies);
-    super::end(&mut event, ctx);
+    end(&mut event, ctx);
     event
 }
 
 fn parse_record(raw: &[u8], ctx: &ParseContext, bodies: bool) -> Event {
     let mut event = Event::new(ctx.received, ctx.region, ctx.source.clone(), raw);
-    super::begin(&mut event, ctx);
+    begin(&mut event, ctx);
     // A syslog header sets about a dozen fields: room for them and a few from the body, so the
     // vector does not grow field by field.
     event.fields.reserve(16);
@@ -119,51 +118,6 @@ fn json_line(event: &mut Event, line: &[u8], ctx: &ParseContext) -> bool {
     true
 }
 
-/// The message of a record: set as `message` (decoded in the listener's charset), then its
-/// body recognised. `process.name` (the TAG or APP-NAME) helps pick the body format.
-pub(crate) fn finish(
-    event: &mut Event,
-    msg: &[u8],
-    ctx: &ParseContext,
-    bodies: bool,
-    header_time: TimeQuality,
-) {
-    finish_text(event, msg, None, ctx, bodies, header_time);
-}
-
-/// [`finish`], given the message as text when the caller already knows it is UTF-8.
-pub(crate) fn finish_text(
-    event: &mut Event,
-    msg: &[u8],
-    utf8: Option<&str>,
-    ctx: &ParseContext,
-    bodies: bool,
-    header_time: TimeQuality,
-) {
-    let msg = msg.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(msg);
-    let (text, bad_text) = match utf8 {
-        Some(t) if ctx.charset != Charset::Gb18030 => {
-            (Cow::Borrowed(t.strip_prefix('\u{feff}').unwrap_or(t)), None)
-        }
-        _ => decode_checked(msg, ctx.charset, "message"),
-    };
-    if let Some(e) = bad_text
-        && event.parse_error.is_none()
-    {
-        event.parse_error = Some(e.into());
-    }
-    let n = syslog_names();
-    n.message.set(&mut event.fields, Value::str(text.as_ref()));
-    if !bodies {
-        return;
-    }
-    let tag = match event.fields.get(n.process_name.name) {
-        Some(Value::Str(t)) => Some(t.clone()),
-        _ => None,
-    };
-    body::parse_body(event, &text, tag.as_deref(), ctx, header_time);
-}
-
 /// The record without the line terminators and padding senders add.
 fn trim_end(raw: &[u8]) -> &[u8] {
     let end = raw
@@ -217,51 +171,6 @@ fn pri(line: &[u8]) -> Pri<'_> {
     }
 }
 
-/// Set priority, facility and severity.
-pub(crate) fn set_pri(event: &mut Event, pri: u8) {
-    let n = syslog_names();
-    n.priority
-        .set(&mut event.fields, Value::Int(i64::from(pri)));
-    n.facility
-        .set(&mut event.fields, Value::Int(i64::from(pri >> 3)));
-    n.severity
-        .set(&mut event.fields, Value::Int(i64::from(pri & 7)));
-}
-
-/// Set `host.name`, and `host.ip` too when the name is an address.
-pub(crate) fn set_host(event: &mut Event, host: Cow<'_, str>) {
-    let n = syslog_names();
-    // Only a name starting with a hex digit or ':' can be an address.
-    let maybe_ip = host.starts_with(|c: char| c.is_ascii_hexdigit() || c == ':');
-    if maybe_ip && let Ok(ip) = host.parse::<std::net::IpAddr>() {
-        n.host_ip.set(&mut event.fields, Value::Ip(ip));
-    }
-    n.host_name.set(&mut event.fields, Value::str(host));
-}
-
-/// Set `process.pid` when the id is a number, else `log.syslog.procid`.
-pub(crate) fn set_procid(event: &mut Event, procid: &[u8]) {
-    let n = syslog_names();
-    let numeric = !procid.is_empty() && procid.len() <= 18 && procid.iter().all(u8::is_ascii_digit);
-    if numeric {
-        let pid = procid
-            .iter()
-            .fold(0i64, |acc, b| acc * 10 + i64::from(b - b'0'));
-        n.process_pid.set(&mut event.fields, Value::Int(pid));
-    } else if !procid.is_empty() {
-        n.procid
-            .set(&mut event.fields, Value::str(rfc5424::text(procid)));
-    }
-}
-
-/// Set `message`: the text without a UTF-8 byte order mark, in `charset`.
-pub(crate) fn set_message(event: &mut Event, msg: &[u8], charset: Charset) {
-    let msg = msg.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(msg);
-    syslog_names()
-        .message
-        .set(&mut event.fields, Value::str(decode(msg, charset)));
-}
-
 /// No syslog header: the whole line is the message. When its body is recognised the event has
 /// no parse error, else `error`.
 fn unknown(event: &mut Event, line: &[u8], error: String, ctx: &ParseContext, bodies: bool) {
@@ -275,14 +184,6 @@ fn unknown(event: &mut Event, line: &[u8], error: String, ctx: &ParseContext, bo
     } else if let Some(e) = bad_text {
         event.parse_error = Some(e.into());
     }
-}
-
-/// The start of `text` for an error message: up to its first space, at most 40 bytes, quoted.
-pub(crate) fn snippet(text: &[u8]) -> String {
-    let end = memchr::memchr(b' ', text).unwrap_or(text.len());
-    let cut = &text[..end.min(40)];
-    let more = if cut.len() < end { "..." } else { "" };
-    format!("{:?}{more}", String::from_utf8_lossy(cut))
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use onewall_model::Severity;
 
-use super::{CorrelationType, ResolvedCorrelation, RuleTarget};
+use super::definition::{CorrelationType, ResolvedCorrelation, RuleTarget};
 
 /// One reference of a correlation's `rules:`, as written and as resolved.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

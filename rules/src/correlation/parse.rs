@@ -5,10 +5,10 @@ use serde_norway::{Mapping, Value as Yaml};
 
 use onewall_model::Severity;
 
-use super::{
+use super::definition::{
     Condition, CorrelationRule, CorrelationSet, CorrelationType, RuleName, parse_timespan,
 };
-use crate::detection::yaml_text;
+use crate::yaml::yaml_text;
 use crate::{LoadReport, RuleError, RuleSource};
 
 /// Walk every document of `src`: correlations are parsed into `set.rules` (counted in
@@ -124,25 +124,7 @@ fn parse_correlation(path: &str, m: &Mapping) -> Result<CorrelationRule, RuleErr
         }
         None => return Err(fail("missing 'correlation'".into())),
     };
-    for key in c.keys() {
-        let known = matches!(
-            key.as_str(),
-            Some(
-                "type"
-                    | "rules"
-                    | "group-by"
-                    | "timespan"
-                    | "condition"
-                    | "aliases"
-                    | "generate"
-                    | "field"
-                    | "suppress"
-            )
-        );
-        if !known {
-            return Err(fail(format!("correlation: unknown key {}", yaml_text(key))));
-        }
-    }
+    check_keys(c).map_err(&fail)?;
     let kind_text = opt_text(c, "type")
         .map_err(|e| fail(format!("correlation: {e}")))?
         .ok_or_else(|| fail("correlation: missing 'type'".into()))?;
@@ -175,57 +157,7 @@ fn parse_correlation(path: &str, m: &Mapping) -> Result<CorrelationRule, RuleErr
         })
         .transpose()?;
     let mut field = opt_text(c, "field").map_err(|e| fail(format!("correlation: {e}")))?;
-    let mut percentile = None;
-    let mut condition = Condition::default();
-    match c.get("condition") {
-        None | Some(Yaml::Null) => {}
-        Some(Yaml::Mapping(cond)) => {
-            for (k, v) in cond {
-                let key = k.as_str().unwrap_or_default();
-                let slot = match key {
-                    "gt" => &mut condition.gt,
-                    "gte" => &mut condition.gte,
-                    "lt" => &mut condition.lt,
-                    "lte" => &mut condition.lte,
-                    "eq" => &mut condition.eq,
-                    "neq" => &mut condition.neq,
-                    "field" => {
-                        field = Some(text(v).ok_or_else(|| {
-                            fail(format!(
-                                "correlation.condition.field: expected a string, found {}",
-                                yaml_text(v)
-                            ))
-                        })?);
-                        continue;
-                    }
-                    "percentile" => {
-                        let p = number(key, v).map_err(&fail)?;
-                        if !(0.0..=100.0).contains(&p) {
-                            return Err(fail(format!(
-                                "correlation.condition.percentile: {p} is not between 0 and 100"
-                            )));
-                        }
-                        percentile = Some(p);
-                        continue;
-                    }
-                    _ => {
-                        return Err(fail(format!(
-                            "correlation.condition: unknown operator {} (expected gt, gte, lt, \
-                             lte, eq, neq, field or percentile)",
-                            yaml_text(k)
-                        )));
-                    }
-                };
-                *slot = Some(number(key, v).map_err(|e| fail(format!("correlation.{e}")))?);
-            }
-        }
-        Some(other) => {
-            return Err(fail(format!(
-                "correlation.condition: expected a map, found {}",
-                yaml_text(other)
-            )));
-        }
-    }
+    let (mut condition, percentile) = parse_condition(c, &mut field).map_err(&fail)?;
     if condition.is_empty() {
         if kind.is_temporal() {
             condition = Condition::at_least(rules.len() as f64);
@@ -243,38 +175,7 @@ fn parse_correlation(path: &str, m: &Mapping) -> Result<CorrelationRule, RuleErr
             "correlation.condition: value_percentile needs 'percentile' (0-100)".into(),
         ));
     }
-    let mut aliases = Vec::new();
-    match c.get("aliases") {
-        None | Some(Yaml::Null) => {}
-        Some(Yaml::Mapping(a)) => {
-            for (alias, map) in a {
-                let alias = text(alias).unwrap_or_default();
-                let Yaml::Mapping(map) = map else {
-                    return Err(fail(format!(
-                        "correlation.aliases.{alias}: expected a map of rule name to field"
-                    )));
-                };
-                let mut pairs = Vec::new();
-                for (r, f) in map {
-                    match (text(r), text(f)) {
-                        (Some(r), Some(f)) => pairs.push((r, f)),
-                        _ => {
-                            return Err(fail(format!(
-                                "correlation.aliases.{alias}: rule names and fields must be strings"
-                            )));
-                        }
-                    }
-                }
-                aliases.push((alias, pairs));
-            }
-        }
-        Some(other) => {
-            return Err(fail(format!(
-                "correlation.aliases: expected a map, found {}",
-                yaml_text(other)
-            )));
-        }
-    }
+    let aliases = parse_aliases(c).map_err(&fail)?;
     let generate = match c.get("generate").or_else(|| m.get("generate")) {
         None | Some(Yaml::Null) => false,
         Some(Yaml::Bool(b)) => *b,
@@ -313,4 +214,128 @@ fn parse_correlation(path: &str, m: &Mapping) -> Result<CorrelationRule, RuleErr
         generate,
         suppress_secs,
     })
+}
+
+/// Every key of the `correlation` map is one Sigma defines.
+fn check_keys(c: &Mapping) -> Result<(), String> {
+    for key in c.keys() {
+        let known = matches!(
+            key.as_str(),
+            Some(
+                "type"
+                    | "rules"
+                    | "group-by"
+                    | "timespan"
+                    | "condition"
+                    | "aliases"
+                    | "generate"
+                    | "field"
+                    | "suppress"
+            )
+        );
+        if !known {
+            return Err(format!("correlation: unknown key {}", yaml_text(key)));
+        }
+    }
+    Ok(())
+}
+
+/// `correlation.condition`: the comparisons, and the `percentile` (and `field`, which may
+/// also stand beside the condition) of the value aggregations.
+fn parse_condition(
+    c: &Mapping,
+    field: &mut Option<String>,
+) -> Result<(Condition, Option<f64>), String> {
+    let mut percentile = None;
+    let mut condition = Condition::default();
+    match c.get("condition") {
+        None | Some(Yaml::Null) => {}
+        Some(Yaml::Mapping(cond)) => {
+            for (k, v) in cond {
+                let key = k.as_str().unwrap_or_default();
+                let slot = match key {
+                    "gt" => &mut condition.gt,
+                    "gte" => &mut condition.gte,
+                    "lt" => &mut condition.lt,
+                    "lte" => &mut condition.lte,
+                    "eq" => &mut condition.eq,
+                    "neq" => &mut condition.neq,
+                    "field" => {
+                        *field = Some(text(v).ok_or_else(|| {
+                            format!(
+                                "correlation.condition.field: expected a string, found {}",
+                                yaml_text(v)
+                            )
+                        })?);
+                        continue;
+                    }
+                    "percentile" => {
+                        let p = number(key, v)?;
+                        if !(0.0..=100.0).contains(&p) {
+                            return Err(format!(
+                                "correlation.condition.percentile: {p} is not between 0 and 100"
+                            ));
+                        }
+                        percentile = Some(p);
+                        continue;
+                    }
+                    _ => {
+                        return Err(format!(
+                            "correlation.condition: unknown operator {} (expected gt, gte, lt, \
+                             lte, eq, neq, field or percentile)",
+                            yaml_text(k)
+                        ));
+                    }
+                };
+                *slot = Some(number(key, v).map_err(|e| format!("correlation.{e}"))?);
+            }
+        }
+        Some(other) => {
+            return Err(format!(
+                "correlation.condition: expected a map, found {}",
+                yaml_text(other)
+            ));
+        }
+    }
+    Ok((condition, percentile))
+}
+
+/// Per alias, the field each rule names it by (`CorrelationRule::aliases`).
+type Aliases = Vec<(String, Vec<(String, String)>)>;
+
+/// `correlation.aliases`: per alias, the field each rule names it by.
+fn parse_aliases(c: &Mapping) -> Result<Aliases, String> {
+    let mut aliases = Vec::new();
+    match c.get("aliases") {
+        None | Some(Yaml::Null) => {}
+        Some(Yaml::Mapping(a)) => {
+            for (alias, map) in a {
+                let alias = text(alias).unwrap_or_default();
+                let Yaml::Mapping(map) = map else {
+                    return Err(format!(
+                        "correlation.aliases.{alias}: expected a map of rule name to field"
+                    ));
+                };
+                let mut pairs = Vec::new();
+                for (r, f) in map {
+                    match (text(r), text(f)) {
+                        (Some(r), Some(f)) => pairs.push((r, f)),
+                        _ => {
+                            return Err(format!(
+                                "correlation.aliases.{alias}: rule names and fields must be strings"
+                            ));
+                        }
+                    }
+                }
+                aliases.push((alias, pairs));
+            }
+        }
+        Some(other) => {
+            return Err(format!(
+                "correlation.aliases: expected a map, found {}",
+                yaml_text(other)
+            ));
+        }
+    }
+    Ok(aliases)
 }

@@ -333,6 +333,48 @@ pub struct RuleSet {
     regions: RegionTree,
 }
 
+/// Read and check the overlay files: each must parse and name a region of the tree.
+fn load_overlays(
+    paths: &[PathBuf],
+    regions: &RegionTree,
+    report: &mut RuleSetReport,
+) -> Result<Vec<Overlay>, PackError> {
+    let mut overlays = Vec::new();
+    for path in paths {
+        let shown = path.display().to_string();
+        let text_ = std::fs::read_to_string(path).map_err(|e| PackError::Overlay {
+            path: shown.clone(),
+            reason: format!("cannot read: {e}"),
+        })?;
+        let o = Overlay::parse(&shown, &text_).map_err(|reason| PackError::Overlay {
+            path: shown.clone(),
+            reason,
+        })?;
+        if !regions.contains(o.region) {
+            return Err(PackError::Overlay {
+                path: shown,
+                reason: format!("region {} is not in the region tree", o.region),
+            });
+        }
+        report.overlays.push(shown);
+        overlays.push(o);
+    }
+    Ok(overlays)
+}
+
+/// The `n`-th exception as a one-selection rule document (from the overlay at `path`).
+fn exception_source(path: &str, e: &Exception, n: usize) -> RuleSource {
+    let mut doc = Mapping::new();
+    doc.insert("title".into(), "exception".into());
+    doc.insert("id".into(), format!("exception-{n}").into());
+    let mut det = Mapping::new();
+    det.insert("match".into(), Yaml::Mapping(e.selection.clone()));
+    det.insert("condition".into(), "match".into());
+    doc.insert("detection".into(), Yaml::Mapping(det));
+    let text_ = serde_norway::to_string(&Yaml::Mapping(doc)).unwrap_or_default();
+    RuleSource::new(path.to_owned(), text_)
+}
+
 impl RuleSet {
     /// Load everything `cfg` names. Fails when a pack manifest, a pipeline, an overlay or a
     /// directory cannot be used (so a reload keeps the rules in use); a rule that does not
@@ -379,26 +421,7 @@ impl RuleSet {
             sources.extend(pack.sources);
             pre.merge(pack.report);
         }
-        let mut overlays = Vec::new();
-        for path in &cfg.overlays {
-            let shown = path.display().to_string();
-            let text_ = std::fs::read_to_string(path).map_err(|e| PackError::Overlay {
-                path: shown.clone(),
-                reason: format!("cannot read: {e}"),
-            })?;
-            let o = Overlay::parse(&shown, &text_).map_err(|reason| PackError::Overlay {
-                path: shown.clone(),
-                reason,
-            })?;
-            if !regions.contains(o.region) {
-                return Err(PackError::Overlay {
-                    path: shown,
-                    reason: format!("region {} is not in the region tree", o.region),
-                });
-            }
-            report.overlays.push(shown);
-            overlays.push(o);
-        }
+        let overlays = load_overlays(&cfg.overlays, regions, &mut report)?;
         let (correlation_set, mut correlation_load) = load_correlations(&sources);
         let (engine, mut load) = Engine::compile_with(sources, &cfg.placeholders);
         load.merge(pre);
@@ -451,18 +474,7 @@ impl RuleSet {
                         o.path, e.rule, e.author, e.reason, e.expires
                     ));
                 }
-                let mut doc = Mapping::new();
-                doc.insert("title".into(), "exception".into());
-                doc.insert(
-                    "id".into(),
-                    format!("exception-{}", exception_refs.len()).into(),
-                );
-                let mut det = Mapping::new();
-                det.insert("match".into(), Yaml::Mapping(e.selection.clone()));
-                det.insert("condition".into(), "match".into());
-                doc.insert("detection".into(), Yaml::Mapping(det));
-                let text_ = serde_norway::to_string(&Yaml::Mapping(doc)).unwrap_or_default();
-                exception_docs.push(RuleSource::new(o.path.clone(), text_));
+                exception_docs.push(exception_source(&o.path, e, exception_refs.len()));
                 exception_refs.push(ExceptionRef {
                     overlay: oi,
                     exception: e.clone(),

@@ -1,6 +1,6 @@
 //! The pipelines shipped with onewall (`rules/pipelines/*.yml`), embedded at build time.
 
-use super::{Pipeline, PipelineError};
+use super::definition::{Pipeline, PipelineError};
 
 /// `(name, YAML text)` of every shipped pipeline; the name is the file's stem.
 pub const SHIPPED: &[(&str, &str)] = &[

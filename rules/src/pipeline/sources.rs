@@ -3,7 +3,7 @@
 use serde::de::Deserialize;
 use serde_norway::Value as Yaml;
 
-use super::PipelineSet;
+use super::set::PipelineSet;
 use crate::{LoadReport, RuleError, RuleSource};
 
 /// Transform every document of every source. A document the pipelines refuse (e.g. no
@@ -98,4 +98,24 @@ pub(crate) fn rewrite_sources(
         out.push(RuleSource::new(src.path, text));
     }
     out
+}
+
+impl crate::Engine {
+    /// As [`crate::Engine::compile_with`], with every rule document first transformed by
+    /// `pipelines` (field names mapped, routing conditions added, logsources changed). A rule
+    /// the pipelines refuse is reported and skipped. An empty set changes nothing.
+    pub fn compile_with_pipelines(
+        sources: impl IntoIterator<Item = crate::RuleSource>,
+        placeholders: &crate::Placeholders,
+        pipelines: &PipelineSet,
+    ) -> (crate::Engine, crate::LoadReport) {
+        if pipelines.is_empty() {
+            return Self::compile_with(sources, placeholders);
+        }
+        let mut refused = crate::LoadReport::default();
+        let sources = transform_sources(pipelines, sources, &mut refused);
+        let (engine, mut report) = Self::compile_with(sources, placeholders);
+        report.merge(refused);
+        (engine, report)
+    }
 }

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use serde_norway::{Mapping, Value as Yaml};
 
-use super::{FieldCond, Item, LogsourceSpec, Pipeline, RuleCond, Transform};
+use super::definition::{FieldCond, Item, LogsourceSpec, Pipeline, RuleCond, Transform};
 
 /// At most this many AND-groups come out of one map whose fields map to several names.
 const MAX_EXPANSION: usize = 256;

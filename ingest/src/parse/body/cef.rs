@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use super::{Out, ecs};
+use super::out::{Out, ecs};
 
 /// Splits `s` at unescaped `|` into at most `n` parts, the last holding the rest.
 fn header_fields(s: &str, n: usize) -> Vec<&str> {

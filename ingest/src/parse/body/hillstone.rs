@@ -1,7 +1,7 @@
 //! Hillstone StoneOS: `SERIAL(vsys) LOGID Type@MODULE: SESSION: a:p(if)->b:p(if)(TCP), key value,
 //! ...` and `NAT:` / `Admin user "x" logined through SSH, from a:p to b:p(TCP)` texts.
 
-use super::{Out, ecs};
+use super::out::{Out, ecs};
 
 /// `a.b.c.d:port` with an optional `(iface)` or `(PROTO)` after it.
 fn addr_port(s: &str) -> Option<(&str, &str, Option<&str>)> {

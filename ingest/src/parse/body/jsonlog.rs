@@ -4,10 +4,11 @@
 
 use onewall_model::{Event, Value};
 
-use super::super::ParseContext;
-use super::super::fields::LOG_FORMAT;
-use super::super::timestamp;
-use super::{BodyFormat, Out, ecs};
+use super::format::BodyFormat;
+use super::out::{Out, ecs};
+use crate::parse::context::ParseContext;
+use crate::parse::fields::LOG_FORMAT;
+use crate::parse::timestamp;
 
 fn text(event: &Event, name: &str) -> Option<String> {
     let v = event.get(name)?;

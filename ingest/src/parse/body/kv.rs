@@ -2,7 +2,7 @@
 //! when they hold spaces), Huawei USG (`Key=Value,`), H3C (`Key(code)=value;`) and Sangfor
 //! (`键:值, `). Vendor keys are kept under their own names; well-known keys also set ECS fields.
 
-use super::{Out, ecs};
+use super::out::{Out, ecs};
 
 /// Calls `f(key, value)` for each `key=value` in `s`, pairs separated by `sep` (and spaces),
 /// values in double quotes may hold anything but an unescaped quote. Words without `=` are

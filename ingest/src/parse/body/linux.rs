@@ -2,7 +2,7 @@
 //! login, useradd/usermod/userdel/groupadd/passwd, ftpd and klogind connections. Sets
 //! `source.ip`, `source.port`, `user.name`, `event.action` and `event.outcome`.
 
-use super::{Out, ecs};
+use super::out::{Out, ecs};
 
 const PROGRAMS: [&str; 18] = [
     "sshd", "su", "sudo", "cron", "crond", "CRON", "login", "gdm", "useradd", "userdel", "usermod",
@@ -66,6 +66,18 @@ pub(crate) fn parse(out: &mut Out<'_>, msg: &str, tag: Option<&str>) -> bool {
         text = rest[p + 4..].trim_end_matches(']').trim();
     }
     let text = text.strip_prefix("error: ").unwrap_or(text);
+    ssh_login(out, text)
+        || pam(out, text)
+        || session(out, text)
+        || ssh_connection(out, text)
+        || by_program(out, program, text)
+        || other(out, text)
+        // Another message of an authentication program: recognised, with what it says.
+        || !program.is_empty()
+}
+
+/// sshd's login messages: failed, accepted, invalid user, too many retries, fatal errors.
+fn ssh_login(out: &mut Out<'_>, text: &str) -> bool {
     if let Some(rest) = text.strip_prefix("Failed ") {
         // Failed password for [invalid user ]NAME from IP port N ssh2
         out.str(ecs::EVENT_ACTION, "ssh_login");
@@ -126,6 +138,11 @@ pub(crate) fn parse(out: &mut Out<'_>, msg: &str, tag: Option<&str>) -> bool {
         out.str("error.message", rest);
         return true;
     }
+    false
+}
+
+/// PAM's messages (`pam_unix(sshd:auth): authentication failure; ... rhost=IP user=root`).
+fn pam(out: &mut Out<'_>, text: &str) -> bool {
     if text.starts_with("pam_unix(")
         || text.contains("authentication failure;")
         || text.starts_with("PAM ")
@@ -156,9 +173,11 @@ pub(crate) fn parse(out: &mut Out<'_>, msg: &str, tag: Option<&str>) -> bool {
         session(out, text);
         return true;
     }
-    if session(out, text) {
-        return true;
-    }
+    false
+}
+
+/// sshd's connection messages: disconnects, closed connections, reverse mapping failures.
+fn ssh_connection(out: &mut Out<'_>, text: &str) -> bool {
     if let Some(rest) = text.strip_prefix("Received disconnect from ") {
         out.str(ecs::EVENT_ACTION, "disconnect");
         if let Some(ip) = rest.split([':', ' ']).next() {
@@ -210,6 +229,11 @@ pub(crate) fn parse(out: &mut Out<'_>, msg: &str, tag: Option<&str>) -> bool {
         source(out, rest);
         return true;
     }
+    false
+}
+
+/// Messages read by the program that sent them: sudo, cron, the user and group tools.
+fn by_program(out: &mut Out<'_>, program: &str, text: &str) -> bool {
     if program == "sudo" {
         // `alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/ls`
         if let Some((user, rest)) = text.split_once(" : ") {
@@ -259,6 +283,11 @@ pub(crate) fn parse(out: &mut Out<'_>, msg: &str, tag: Option<&str>) -> bool {
         }
         return true;
     }
+    false
+}
+
+/// Messages of other services: ftpd connections, other authentication failures.
+fn other(out: &mut Out<'_>, text: &str) -> bool {
     if let Some(rest) = text.strip_prefix("connection from ") {
         // ftpd: `connection from 1.2.3.4 (host) at Sun Jul 10 ...`
         out.str(ecs::EVENT_ACTION, "connection");
@@ -276,8 +305,7 @@ pub(crate) fn parse(out: &mut Out<'_>, msg: &str, tag: Option<&str>) -> bool {
         out.outcome(false);
         return true;
     }
-    // Another message of an authentication program: recognised, with what it says.
-    !program.is_empty()
+    false
 }
 
 /// `session opened for user NAME by (uid=0)` and `session closed for user NAME`.

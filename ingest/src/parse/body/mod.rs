@@ -2,230 +2,28 @@
 //! syslog header). Each recognised body sets [`LOG_FORMAT`](super::LOG_FORMAT) to its
 //! [`BodyFormat`] name, ECS-style fields, and the vendor's own keys under their own names.
 
-use std::fmt;
-use std::str::FromStr;
-
-/// A body format, by the name it has in `log.format` and in a listener's `format_hint`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum BodyFormat {
-    /// ArcSight CEF.
-    Cef,
-    /// IBM QRadar LEEF 1.0 and 2.0.
-    Leef,
-    /// FortiGate `key=value`.
-    Fortigate,
-    /// Venustech (启明星辰) `MODULE: SerialNum=.. GenTime=".." Key=Value`.
-    Venustech,
-    /// Topsec (天融信) NGTOS `id="NGTOS" key="value"`.
-    Topsec,
-    /// Leadsec (网御) `devid=.. dname=themis key=value`.
-    Leadsec,
-    /// Huawei USG `%%01MODULE/severity/BRIEF(l): Key=Value,`.
-    HuaweiUsg,
-    /// H3C Comware `%%10MODULE/severity/MNEMONIC: Key(code)=value;`.
-    H3c,
-    /// Sangfor AF `日志类型:..., 源IP:...`.
-    Sangfor,
-    /// Hillstone StoneOS `Type@MODULE: SESSION: ...`.
-    Hillstone,
-    /// Cisco ASA and FTD `%ASA-n-nnnnnn:`.
-    CiscoAsa,
-    /// Palo Alto PAN-OS CSV.
-    Paloalto,
-    /// nginx and Apache access logs (common, combined, vhost_combined).
-    HttpAccess,
-    /// nginx and Apache error logs.
-    HttpError,
-    /// Linux sshd, su, sudo, cron, useradd and PAM messages.
-    LinuxAuth,
-    /// PostgreSQL pgAudit `AUDIT: SESSION|OBJECT,...`.
-    Pgaudit,
-    /// MySQL Enterprise Audit JSON.
-    MysqlAudit,
-    /// Windows events: Winlogbeat/ECS JSON, NXLog JSON, evtx_dump JSON.
-    Windows,
-    /// Any other `key=value` body.
-    Kv,
-}
-
-impl BodyFormat {
-    pub const ALL: &'static [BodyFormat] = &[
-        BodyFormat::Cef,
-        BodyFormat::Leef,
-        BodyFormat::Fortigate,
-        BodyFormat::Venustech,
-        BodyFormat::Topsec,
-        BodyFormat::Leadsec,
-        BodyFormat::HuaweiUsg,
-        BodyFormat::H3c,
-        BodyFormat::Sangfor,
-        BodyFormat::Hillstone,
-        BodyFormat::CiscoAsa,
-        BodyFormat::Paloalto,
-        BodyFormat::HttpAccess,
-        BodyFormat::HttpError,
-        BodyFormat::LinuxAuth,
-        BodyFormat::Pgaudit,
-        BodyFormat::MysqlAudit,
-        BodyFormat::Windows,
-        BodyFormat::Kv,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BodyFormat::Cef => "cef",
-            BodyFormat::Leef => "leef",
-            BodyFormat::Fortigate => "fortigate",
-            BodyFormat::Venustech => "venustech",
-            BodyFormat::Topsec => "topsec",
-            BodyFormat::Leadsec => "leadsec",
-            BodyFormat::HuaweiUsg => "huawei_usg",
-            BodyFormat::H3c => "h3c",
-            BodyFormat::Sangfor => "sangfor",
-            BodyFormat::Hillstone => "hillstone",
-            BodyFormat::CiscoAsa => "cisco_asa",
-            BodyFormat::Paloalto => "paloalto",
-            BodyFormat::HttpAccess => "http_access",
-            BodyFormat::HttpError => "http_error",
-            BodyFormat::LinuxAuth => "linux_auth",
-            BodyFormat::Pgaudit => "pgaudit",
-            BodyFormat::MysqlAudit => "mysql_audit",
-            BodyFormat::Windows => "windows",
-            BodyFormat::Kv => "kv",
-        }
-    }
-}
-
-impl fmt::Display for BodyFormat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A format name that is not one of [`BodyFormat::ALL`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "unknown format {0:?}: expected one of cef, leef, fortigate, venustech, topsec, leadsec, huawei_usg, h3c, sangfor, hillstone, cisco_asa, paloalto, http_access, http_error, linux_auth, pgaudit, mysql_audit, windows, kv"
-)]
-pub struct UnknownFormat(pub String);
-
-impl FromStr for BodyFormat {
-    type Err = UnknownFormat;
-    fn from_str(s: &str) -> Result<Self, UnknownFormat> {
-        let lower = s.to_ascii_lowercase().replace('-', "_");
-        BodyFormat::ALL
-            .iter()
-            .copied()
-            .find(|f| f.as_str() == lower)
-            .ok_or_else(|| UnknownFormat(s.to_owned()))
-    }
-}
-
 mod cef;
 mod cisco;
+pub(super) mod format;
 mod hillstone;
 mod jsonlog;
 mod kv;
 mod linux;
+mod out;
 mod paloalto;
 mod pgaudit;
 mod time;
 mod web;
 mod windows;
 
-use std::net::IpAddr;
+use onewall_model::Event;
 
-use onewall_model::{Event, Value};
-
-use super::ParseContext;
-use super::fields::LOG_FORMAT;
-use super::timestamp::TimeQuality;
-
+pub use format::BodyFormat;
 pub(crate) use jsonlog::enrich_json;
+use out::Out;
 
-/// ECS names the body parsers set.
-pub(crate) mod ecs {
-    pub const SOURCE_IP: &str = "source.ip";
-    pub const SOURCE_PORT: &str = "source.port";
-    pub const DESTINATION_IP: &str = "destination.ip";
-    pub const DESTINATION_PORT: &str = "destination.port";
-    pub const USER_NAME: &str = "user.name";
-    pub const EVENT_ACTION: &str = "event.action";
-    pub const EVENT_OUTCOME: &str = "event.outcome";
-    pub const EVENT_CODE: &str = "event.code";
-    pub const OBSERVER_VENDOR: &str = "observer.vendor";
-    pub const OBSERVER_PRODUCT: &str = "observer.product";
-    pub const NETWORK_TRANSPORT: &str = "network.transport";
-    pub const URL_ORIGINAL: &str = "url.original";
-    pub const HTTP_METHOD: &str = "http.request.method";
-    pub const HTTP_STATUS: &str = "http.response.status_code";
-    pub const LOG_LEVEL: &str = "log.level";
-}
-
-/// Sets fields on an event: typed ECS values, and vendor keys as text.
-pub(crate) struct Out<'e> {
-    pub event: &'e mut Event,
-}
-
-impl Out<'_> {
-    pub fn str(&mut self, name: &str, value: &str) {
-        if name == super::fields::syslog_names().message.name {
-            return;
-        }
-        self.event.fields.insert(name, Value::str(value));
-    }
-
-    /// An address, when `value` is one (`[v6]` and a trailing `%zone` are not).
-    pub fn ip(&mut self, name: &str, value: &str) {
-        if let Ok(ip) = value.trim().parse::<IpAddr>() {
-            self.event.fields.insert(name, Value::Ip(ip));
-        }
-    }
-
-    /// An integer, when `value` is one.
-    pub fn int(&mut self, name: &str, value: &str) {
-        if let Ok(n) = value.trim().parse::<i64>() {
-            self.event.fields.insert(name, Value::Int(n));
-        }
-    }
-
-    /// `network.transport`, lower case; IANA numbers 1, 6, 17 and 58 by name.
-    pub fn transport(&mut self, value: &str) {
-        let v = value.trim();
-        let name = match v {
-            "1" => "icmp",
-            "6" => "tcp",
-            "17" => "udp",
-            "58" => "ipv6-icmp",
-            "" => return,
-            _ => {
-                let lower = v.to_ascii_lowercase();
-                self.event
-                    .fields
-                    .insert(ecs::NETWORK_TRANSPORT, Value::str(lower));
-                return;
-            }
-        };
-        self.event
-            .fields
-            .insert(ecs::NETWORK_TRANSPORT, Value::str(name));
-    }
-
-    pub fn outcome(&mut self, success: bool) {
-        let v = if success { "success" } else { "failure" };
-        self.event.fields.insert(ecs::EVENT_OUTCOME, Value::str(v));
-    }
-
-    pub fn observer(&mut self, vendor: &str, product: &str) {
-        self.str(ecs::OBSERVER_VENDOR, vendor);
-        self.str(ecs::OBSERVER_PRODUCT, product);
-    }
-
-    fn format(&mut self, f: BodyFormat) {
-        self.event.fields.insert(LOG_FORMAT, Value::str(f.as_str()));
-    }
-}
+use super::context::ParseContext;
+use super::timestamp::TimeQuality;
 
 /// Recognise the body of a record (the syslog MSG, or a whole line without a header) and set
 /// its fields. `tag` is the RFC 3164 TAG or RFC 5424 APP-NAME when there was one. Returns the

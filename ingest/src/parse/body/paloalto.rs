@@ -2,7 +2,7 @@
 //! column layouts of TRAFFIC, THREAT, SYSTEM, CONFIG, USERID, GLOBALPROTECT, AUTH and HIPMATCH.
 //! Columns are kept as `panos.<name>` (PAN-OS field names); the usual ones also set ECS fields.
 
-use super::{Out, ecs};
+use super::out::{Out, ecs};
 
 const TYPES: [&str; 10] = [
     "TRAFFIC",

@@ -1,8 +1,8 @@
 //! PostgreSQL pgAudit: `[prefix] LOG:  AUDIT: SESSION|OBJECT,STATEMENT_ID,SUBSTATEMENT_ID,CLASS,
 //! COMMAND,OBJECT_TYPE,OBJECT_NAME,STATEMENT,PARAMETER`.
 
+use super::out::{Out, ecs};
 use super::paloalto::csv;
-use super::{Out, ecs};
 
 const COLUMNS: [&str; 9] = [
     "pgaudit.audit_type",

@@ -9,9 +9,9 @@
 use onewall_model::{Event, Timestamp};
 use time::UtcOffset;
 
-use super::super::ParseContext;
-use super::super::timestamp::{self, Civil, TimeQuality};
-use super::BodyFormat;
+use super::format::BodyFormat;
+use crate::parse::context::ParseContext;
+use crate::parse::timestamp::{self, Civil, TimeQuality};
 
 /// Set the body's time on `event` when it says more than the header's (`header`).
 pub(crate) fn apply(

@@ -4,8 +4,8 @@
 
 use time::UtcOffset;
 
-use super::super::timestamp::Civil;
-use super::{Out, ecs};
+use super::out::{Out, ecs};
+use crate::parse::timestamp::Civil;
 
 /// `[dd/Mon/yyyy:hh:mm:ss +zzzz]` somewhere after the client address.
 pub(crate) fn looks_like_access(m: &str) -> bool {

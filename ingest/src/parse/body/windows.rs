@@ -5,7 +5,7 @@
 
 use onewall_model::{Event, Value};
 
-use super::{Out, ecs};
+use super::out::{Out, ecs};
 
 /// Event data keys (first present wins) and the ECS field they fill.
 const TEXT: &[(&[&str], &str)] = &[

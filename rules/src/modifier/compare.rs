@@ -1,113 +1,11 @@
-//! Value modifiers beyond the anchors: value transformations (`windash`, `base64`,
-//! `base64offset`, `utf16le`/`utf16be`/`utf16`/`wide`) and typed comparisons (`re`, `cidr`,
-//! `lt`/`lte`/`gt`/`gte`, date parts), as the Sigma specification defines them.
+//! Typed comparisons: `cidr` (v4 and v6), `lt`/`lte`/`gt`/`gte` and the date parts
+//! `minute hour day week month year`: how each reads its rule value and tests an event value.
 
 use std::net::IpAddr;
 
 use onewall_model::Value;
 
-/// The dash characters `windash` tries at each option position: hyphen-minus, slash, en dash,
-/// em dash and horizontal bar.
-const DASHES: [char; 5] = ['-', '/', '\u{2013}', '\u{2014}', '\u{2015}'];
-
-/// Most option positions `windash` expands in one value (5^n variants).
-const WINDASH_MAX_POSITIONS: usize = 4;
-
-/// `windash`: every combination of dash variants at each position where an option starts
-/// (a `-` or `/` at the start or after a non-word character, followed by a word character,
-/// like pySigma's `\B[-/]\b`).
-pub(crate) fn windash(value: &str) -> Result<Vec<String>, String> {
-    let chars: Vec<char> = value.chars().collect();
-    let word = |c: char| c.is_alphanumeric() || c == '_';
-    let positions: Vec<usize> = (0..chars.len())
-        .filter(|&i| {
-            matches!(chars[i], '-' | '/')
-                && (i == 0 || !word(chars[i - 1]))
-                && chars.get(i + 1).is_some_and(|&c| word(c))
-        })
-        .collect();
-    if positions.len() > WINDASH_MAX_POSITIONS {
-        return Err(format!(
-            "windash value '{value}' has {} option dashes, at most {WINDASH_MAX_POSITIONS} are expanded",
-            positions.len()
-        ));
-    }
-    let mut out = vec![chars];
-    for &p in &positions {
-        out = out
-            .into_iter()
-            .flat_map(|v| {
-                DASHES.iter().map(move |&d| {
-                    let mut v = v.clone();
-                    v[p] = d;
-                    v
-                })
-            })
-            .collect();
-    }
-    Ok(out.into_iter().map(|v| v.into_iter().collect()).collect())
-}
-
-/// Standard base64 with padding.
-pub(crate) fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-/// `base64offset`: the three encodings of `bytes` at offsets 0, 1 and 2 of a base64 stream,
-/// with the characters that depend on the unknown neighbours trimmed (as pySigma does: start
-/// offsets 0, 2, 3; the end trimmed by 0, 3 or 2 characters by `(len + shift) % 3`).
-pub(crate) fn base64offset(bytes: &[u8]) -> Vec<String> {
-    const START: [usize; 3] = [0, 2, 3];
-    const END: [usize; 3] = [0, 3, 2];
-    (0..3)
-        .map(|shift| {
-            let mut padded = vec![b' '; shift];
-            padded.extend_from_slice(bytes);
-            let enc = base64(&padded);
-            let end = enc.len().saturating_sub(END[(bytes.len() + shift) % 3]);
-            enc.get(START[shift]..end).unwrap_or_default().to_owned()
-        })
-        .collect()
-}
-
-/// UTF-16 encodings for `utf16le`/`wide`, `utf16be` and `utf16` (little endian with a BOM).
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Utf16 {
-    Le,
-    Be,
-    Bom,
-}
-
-pub(crate) fn utf16(text: &str, kind: Utf16) -> Vec<u8> {
-    let mut out = Vec::with_capacity(text.len() * 2 + 2);
-    if let Utf16::Bom = kind {
-        out.extend_from_slice(&[0xff, 0xfe]);
-    }
-    for unit in text.encode_utf16() {
-        match kind {
-            Utf16::Be => out.extend_from_slice(&unit.to_be_bytes()),
-            Utf16::Le | Utf16::Bom => out.extend_from_slice(&unit.to_le_bytes()),
-        }
-    }
-    out
-}
+use crate::literal;
 
 /// A `cidr` network, v4 or v6.
 #[derive(Debug, Clone, Copy)]
@@ -260,7 +158,7 @@ impl DatePart {
 }
 
 /// ISO 8601 week number of a date.
-fn iso_week(y: i64, m: i64, d: i64) -> Option<i64> {
+pub(super) fn iso_week(y: i64, m: i64, d: i64) -> Option<i64> {
     if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
         return None;
     }
@@ -302,56 +200,26 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base64_matches_known_vectors() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
-    }
-
-    #[test]
-    fn base64offset_follows_the_spec_example() {
-        // The specification's example: `/bin/bash` → L2Jpbi9iYXNo, 9iaW4vYmFza, vYmluL2Jhc2
-        assert_eq!(
-            base64offset(b"/bin/bash"),
-            ["L2Jpbi9iYXNo", "9iaW4vYmFza", "vYmluL2Jhc2"]
-        );
-    }
-
-    #[test]
-    fn windash_expands_option_dashes_only() {
-        let v = windash("foo.exe -a x-y").expect("expands");
-        assert_eq!(v.len(), 5);
-        assert!(v.contains(&"foo.exe /a x-y".to_owned()));
-        assert!(v.contains(&"foo.exe \u{2015}a x-y".to_owned()));
-    }
-
-    #[test]
-    fn cidr_v4_and_v6() {
-        let n = Cidr::parse("10.0.0.0/8").expect("v4");
-        assert!(n.contains("10.2.3.4".parse().expect("ip")));
-        assert!(!n.contains("11.0.0.1".parse().expect("ip")));
-        let n = Cidr::parse("fe80::/10").expect("v6");
-        assert!(n.contains("fe80::1".parse().expect("ip")));
-        assert!(!n.contains("::1".parse().expect("ip")));
-        assert!(
-            Cidr::parse("0.0.0.0/0")
-                .expect("all")
-                .contains("1.2.3.4".parse().expect("ip"))
-        );
-        assert!(Cidr::parse("10.0.0.0/33").is_err());
-    }
-
-    #[test]
-    fn iso_weeks() {
-        assert_eq!(iso_week(2024, 1, 1), Some(1));
-        assert_eq!(iso_week(2021, 1, 3), Some(53));
-        assert_eq!(iso_week(2026, 11, 28), Some(48));
-    }
+/// `re` with its `i`, `m`, `s` flags: the compiled expression, searched anywhere in the value's
+/// text, and a lowercased literal every match contains (see [`literal::required`]) for the
+/// candidate index.
+pub(crate) fn regex(
+    text: &str,
+    (i, m, s): (bool, bool, bool),
+) -> Result<(regex::Regex, Option<Box<str>>), String> {
+    let re = regex::RegexBuilder::new(text)
+        .case_insensitive(i)
+        .multi_line(m)
+        .dot_matches_new_line(s)
+        .size_limit(1 << 22)
+        .build()
+        .map_err(|e| {
+            let e = e.to_string();
+            let last = e.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+            format!(
+                "bad regular expression '{text}': {}",
+                last.trim().to_lowercase()
+            )
+        })?;
+    Ok((re, literal::required(text, i).map(String::into_boxed_str)))
 }
