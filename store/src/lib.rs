@@ -17,6 +17,7 @@ use serde::Serialize;
 pub mod audit;
 pub mod auth;
 pub mod clickhouse;
+mod codec;
 pub mod conformance;
 mod cursor;
 mod error;
@@ -34,7 +35,8 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// from [`Page::next_cursor`] of a page whose last row is `e`). For callers that keep only
 /// some rows of a page and stop in its middle.
 pub fn event_cursor(e: &Event) -> String {
-    cursor::Cursor::new(e.time.0, e.id.to_bytes()).encode(cursor::CursorKind::Event)
+    use cursor::Paged;
+    e.cursor().encode(Event::KIND)
 }
 
 /// Most rows one query returns, whatever `limit` asks.

@@ -39,6 +39,7 @@ use onewall_model::{Incident, IncidentId, RegionCode, Timestamp};
 use onewall_store::audit::AuditRecord;
 use onewall_store::auth::Grant;
 
+use crate::ErrorCode;
 use crate::access::{self, Caller};
 use crate::{ApiError, ApiState, view};
 
@@ -59,7 +60,7 @@ async fn read_body(body: Body, limit: usize, what: &str) -> Result<Bytes, ApiErr
             .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
         if too_large {
             ApiError::new(
-                "payload_too_large",
+                ErrorCode::PayloadTooLarge,
                 format!("{what} body: larger than {limit} bytes"),
             )
         } else {
@@ -153,7 +154,7 @@ where
         .unwrap_or_else(|| ("anonymous".into(), String::new(), String::new()));
     let resp = match grant {
         None => ApiError::new(
-            "unauthenticated",
+            ErrorCode::Unauthenticated,
             "authentication required: send Authorization: Bearer TOKEN",
         )
         .into_response(),
@@ -182,7 +183,7 @@ where
 fn check_scope(s: &ApiState, caller: &Caller, req: &PushRequest) -> Result<(), ApiError> {
     let outside = |what: String, region: RegionCode| {
         ApiError::new(
-            "forbidden",
+            ErrorCode::Forbidden,
             format!(
                 "{what}: region {region} is outside the token's region {}",
                 caller.grant.region
@@ -229,7 +230,7 @@ pub(crate) async fn push(
         |grant| async move {
             if !grant.role.can_ingest() {
                 return Err(ApiError::new(
-                    "forbidden",
+                    ErrorCode::Forbidden,
                     format!(
                         "the {} role may not push; a child needs a collector token",
                         grant.role
@@ -274,7 +275,7 @@ pub(crate) async fn dispatch(
             let caller = Caller { grant };
             if !caller.grant.role.can_direct_incidents() {
                 return Err(ApiError::new(
-                    "forbidden",
+                    ErrorCode::Forbidden,
                     format!("the {} role may not use this endpoint", caller.grant.role),
                 ));
             }

@@ -61,6 +61,7 @@ pub mod workflow;
 pub use access::{Access, Caller};
 pub use admin::CookiePolicy;
 pub use error::ApiError;
+pub use error::ErrorCode;
 use mask::MaskPolicy;
 use params::Params;
 

@@ -25,6 +25,7 @@ use onewall_store::Store;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
+use crate::ErrorCode;
 use crate::access::Caller;
 use crate::params::Params;
 use crate::{ApiError, ApiState};
@@ -69,8 +70,8 @@ async fn blocking_pb<T: Send + 'static>(
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| ApiError::new("internal", format!("blocking task failed: {e}")))?
-        .map_err(|e| ApiError::new("unavailable", e.to_string()))
+        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("blocking task failed: {e}")))?
+        .map_err(|e| ApiError::new(ErrorCode::Unavailable, e.to_string()))
 }
 
 fn desk(d: Desk) -> Result<ReportDesk, ApiError> {
@@ -128,7 +129,7 @@ pub async fn submit(
     }
     if !c.sees(&s.regions, region) {
         return Err(ApiError::new(
-            "forbidden",
+            ErrorCode::Forbidden,
             format!("report.region: {region} is outside the caller's regions"),
         ));
     }
@@ -292,7 +293,7 @@ fn missing_alert(
     });
     serde_json::from_value(v).map_err(|e| {
         ApiError::new(
-            "internal",
+            ErrorCode::Internal,
             format!("building the missing-report alert: {e}"),
         )
     })

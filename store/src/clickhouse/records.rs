@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::evidence::{self, Evidence};
 use super::{Culprit, events};
-use crate::cursor::{Cursor, CursorKind, decode_opt};
+use crate::cursor::{Cursor, CursorKind, decode_opt, page};
 use crate::{
     AlertQuery, IncidentChange, IncidentQuery, Page, Result, StoreError, StoreStats,
     effective_limit,
@@ -119,22 +119,6 @@ fn decode<T: DeserializeOwned>(culprit: &Culprit, what: &str, rows: Vec<Body>) -
 
 fn encode<T: Serialize>(culprit: &Culprit, what: &str, v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| culprit.error(&format!("encoding {what}"), e))
-}
-
-/// Trim a page fetched with `limit + 1` rows and make its cursor.
-fn page<T>(
-    mut items: Vec<T>,
-    limit: usize,
-    kind: CursorKind,
-    key: impl Fn(&T) -> Cursor,
-) -> Page<T> {
-    let next_cursor = if items.len() > limit {
-        items.truncate(limit);
-        items.last().map(|t| key(t).encode(kind))
-    } else {
-        None
-    };
-    Page { items, next_cursor }
 }
 
 async fn bodies<T: DeserializeOwned>(culprit: &Culprit, what: &str, q: Query) -> Result<Vec<T>> {
@@ -253,9 +237,7 @@ pub(super) async fn search_alerts(
         limit + 1
     );
     let items = bodies(culprit, "alert", cond.apply(client.query(&sql))).await?;
-    Ok(page(items, limit, CursorKind::Alert, |a: &Alert| {
-        Cursor::new(a.time.0, a.id.to_bytes())
-    }))
+    Ok(page(items, limit))
 }
 
 // ---- incidents ----
@@ -533,9 +515,7 @@ pub(super) async fn search_incidents(
     let mut items: Vec<Incident> =
         bodies(culprit, "incident", cond.apply(client.query(&sql))).await?;
     evidence::fill(client, culprit, &mut items).await?;
-    Ok(page(items, limit, CursorKind::Incident, |i: &Incident| {
-        Cursor::new(i.updated.0, i.id.to_bytes())
-    }))
+    Ok(page(items, limit))
 }
 
 // ---- stats ----
