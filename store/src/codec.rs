@@ -10,6 +10,8 @@ use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 
+use crate::StoreError;
+
 /// The common fields, each copied on write into a text column of its own (holding the value's
 /// text form) with the same meaning in every backend: field name, column name.
 pub(crate) const COMMON_COLUMNS: [(&str, &str); 6] = [
@@ -32,6 +34,17 @@ pub(crate) fn common_filter(field: &str, value: &str) -> Option<(usize, &'static
         _ => value.to_owned(),
     };
     Some((place, COMMON_COLUMNS[place].1, text))
+}
+
+/// Refuse a filter's field name no backend can look up: empty, or holding a `"` or a control
+/// character (SQLite's JSON paths cannot quote them).
+pub(crate) fn check_filter_field(name: &str) -> Result<(), StoreError> {
+    if name.is_empty() || name.contains('"') || name.chars().any(char::is_control) {
+        return Err(StoreError::InvalidQuery(format!(
+            "invalid filter field {name:?}: a field name is not empty and has no '\"' or control character"
+        )));
+    }
+    Ok(())
 }
 
 /// The typed JSON of the fields ([`Value::to_typed_json`]), keeping their order.
@@ -90,6 +103,17 @@ mod tests {
         f.insert("mid", Value::Time(Timestamp(5)));
         let text = fields_to_json(&f).expect("encode");
         assert_eq!(fields_from_json(&text).expect("decode"), f);
+    }
+
+    #[test]
+    fn field_names_no_backend_can_look_up_are_refused() {
+        for bad in ["", "a\"b", "a\u{0}b", "a\nb"] {
+            assert!(
+                matches!(check_filter_field(bad), Err(StoreError::InvalidQuery(_))),
+                "{bad:?}"
+            );
+        }
+        assert!(check_filter_field("a.b[0] $x\\").is_ok());
     }
 
     #[test]

@@ -59,7 +59,7 @@ pub struct EventQuery {
     /// string `"1234"`, and `source.ip:10.0.0.1` matches the address. An address filter
     /// matches however the address is spelled (`::FFFF:a00:1`); a time filter is RFC 3339 and
     /// matches the instant. Null and list values match no filter. A field name may not contain
-    /// `"`.
+    /// `"` or a control character (refused with [`StoreError::InvalidQuery`]).
     pub filters: Vec<(String, String)>,
     /// Events of these regions only (the caller resolves subtrees); empty means all.
     pub regions: Vec<RegionCode>,

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Culprit;
 use super::records::Conditions;
-use crate::codec::{COMMON_COLUMNS, common_filter, fields_from_json, fields_to_json};
+use crate::codec::{self, COMMON_COLUMNS, common_filter, fields_from_json, fields_to_json};
 use crate::cursor::{CursorKind, decode_opt, page};
 use crate::{EventQuery, Page, Result, StoreError, effective_limit};
 
@@ -368,11 +368,7 @@ fn field_filter(cond: &mut Conditions, name: &str, value: &str) -> Result<()> {
         cond.push(format!("{col} = {p}"));
         return Ok(());
     }
-    if name.is_empty() || name.contains('"') {
-        return Err(StoreError::InvalidQuery(format!(
-            "invalid filter field {name:?}: a field name is not empty and has no '\"'"
-        )));
-    }
+    codec::check_filter_field(name)?;
     let n = cond.bind(name);
     let alternatives: Vec<String> = filter_texts(value)
         .iter()

@@ -347,11 +347,7 @@ fn field_filter(cond: &mut Conditions, name: &str, value: &str) -> Result<Option
         cond.push(format!("{col} = {p}"));
         return Ok(Some((place, text)));
     }
-    if name.is_empty() || name.contains('"') {
-        return Err(StoreError::InvalidQuery(format!(
-            "invalid filter field {name:?}: a field name is not empty and has no '\"'"
-        )));
-    }
+    codec::check_filter_field(name)?;
     // In the typed JSON a field is one of: a string, an integer, a real, true/false, null, a
     // list, or an object `{"$ip": text}` / `{"$time": nanos}`. Compare the value's text form:
     // one branch per JSON type the filter text could be the text form of.
