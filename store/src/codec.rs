@@ -1,11 +1,11 @@
-//! What both backends store the same way: the promoted fields' columns, and the fields of an
-//! event as typed JSON.
+//! What both backends store and query the same way: the promoted fields' columns and the
+//! filters on them, the fields of an event as typed JSON, and the open statuses.
 
 use std::fmt;
 use std::net::IpAddr;
 
 use onewall_model::event::names;
-use onewall_model::{Fields, Value};
+use onewall_model::{Fields, IncidentStatus, Value};
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
@@ -34,6 +34,16 @@ pub(crate) fn common_filter(field: &str, value: &str) -> Option<(usize, &'static
         _ => value.to_owned(),
     };
     Some((place, COMMON_COLUMNS[place].1, text))
+}
+
+/// The open incident statuses as an SQL list: `'new', 'acknowledged', ...`.
+pub(crate) fn open_statuses() -> String {
+    let open: Vec<String> = IncidentStatus::ALL
+        .iter()
+        .filter(|s| s.is_open())
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect();
+    open.join(", ")
 }
 
 /// Refuse a filter's field name no backend can look up: empty, or holding a `"` or a control

@@ -52,71 +52,52 @@ pub(crate) trait Record: Serialize + Sized + Send + Sync + 'static {
     ) -> impl Future<Output = Result<bool, ApiError>> + Send;
 }
 
-impl Record for Alert {
-    const WHAT: &'static str = "alert";
-    const FILTERS: [&'static str; 5] = query::ALERT_FILTERS;
-    type Marker = AlertMarker;
+/// `impl Record` for a record type: its name, filters and id marker, the store query and
+/// the `query` function that reads its filters, the store's search and get, and the
+/// [`Caller`] method that checks its department.
+macro_rules! record {
+    ($t:ty, $what:literal, $filters:expr, $marker:ty, $query:ident, $parse:path,
+     $search:ident, $get:ident, $department:ident) => {
+        impl Record for $t {
+            const WHAT: &'static str = $what;
+            const FILTERS: [&'static str; 5] = $filters;
+            type Marker = $marker;
 
-    async fn search(
-        s: &ApiState,
-        c: &Caller,
-        p: &Params,
-        limit: usize,
-        cursor: Option<String>,
-    ) -> Result<Page<Self>, ApiError> {
-        let q = onewall_store::AlertQuery {
-            limit,
-            cursor,
-            ..query::alerts(s, c, p)?
-        };
-        Ok(s.store.search_alerts(q).await?)
-    }
+            async fn search(
+                s: &ApiState,
+                c: &Caller,
+                p: &Params,
+                limit: usize,
+                cursor: Option<String>,
+            ) -> Result<Page<Self>, ApiError> {
+                let q = onewall_store::$query {
+                    limit,
+                    cursor,
+                    ..$parse(s, c, p)?
+                };
+                Ok(s.store.$search(q).await?)
+            }
 
-    async fn get(s: &ApiState, id: Id<AlertMarker>) -> Result<Option<Self>, ApiError> {
-        Ok(s.store.get_alert(id).await?)
-    }
+            async fn get(s: &ApiState, id: Id<$marker>) -> Result<Option<Self>, ApiError> {
+                Ok(s.store.$get(id).await?)
+            }
 
-    fn region(&self) -> RegionCode {
-        self.region
-    }
+            fn region(&self) -> RegionCode {
+                self.region
+            }
 
-    async fn in_department(&self, s: &ApiState, c: &Caller) -> Result<bool, ApiError> {
-        c.alert_in_department(&*s.store, self).await
-    }
+            async fn in_department(&self, s: &ApiState, c: &Caller) -> Result<bool, ApiError> {
+                c.$department(&*s.store, self).await
+            }
+        }
+    };
 }
 
-impl Record for Incident {
-    const WHAT: &'static str = "incident";
-    const FILTERS: [&'static str; 5] = query::INCIDENT_FILTERS;
-    type Marker = IncidentMarker;
+record! { Alert, "alert", query::ALERT_FILTERS, AlertMarker, AlertQuery, query::alerts,
+search_alerts, get_alert, alert_in_department }
 
-    async fn search(
-        s: &ApiState,
-        c: &Caller,
-        p: &Params,
-        limit: usize,
-        cursor: Option<String>,
-    ) -> Result<Page<Self>, ApiError> {
-        let q = onewall_store::IncidentQuery {
-            limit,
-            cursor,
-            ..query::incidents(s, c, p)?
-        };
-        Ok(s.store.search_incidents(q).await?)
-    }
-
-    async fn get(s: &ApiState, id: Id<IncidentMarker>) -> Result<Option<Self>, ApiError> {
-        Ok(s.store.get_incident(id).await?)
-    }
-
-    fn region(&self) -> RegionCode {
-        self.region
-    }
-
-    async fn in_department(&self, s: &ApiState, c: &Caller) -> Result<bool, ApiError> {
-        c.incident_in_department(&*s.store, self).await
-    }
-}
+record! { Incident, "incident", query::INCIDENT_FILTERS, IncidentMarker, IncidentQuery,
+query::incidents, search_incidents, get_incident, incident_in_department }
 
 /// Search records of kind `R` in the caller's regions, leaving out those outside the caller's
 /// department (a page may so hold fewer than `limit`; its cursor still follows the search).

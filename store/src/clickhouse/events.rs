@@ -12,7 +12,7 @@ use super::Culprit;
 use super::records::Conditions;
 use crate::codec::{self, COMMON_COLUMNS, common_filter, fields_from_json, fields_to_json};
 use crate::cursor::{CursorKind, decode_opt, page};
-use crate::{EventQuery, Page, Result, StoreError, effective_limit};
+use crate::{EventQuery, Page, Result, effective_limit};
 
 /// One row of `events`, in the table's column order.
 #[derive(Debug, Row, Serialize)]
@@ -478,6 +478,7 @@ fn event_from_row(r: EventRead, culprit: &Culprit) -> Result<Event> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::StoreError;
 
     #[test]
     fn filter_texts_cover_every_spelling() {

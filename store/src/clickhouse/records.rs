@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use clickhouse::query::Query;
 use clickhouse::{Client, Row};
-use onewall_model::{Alert, AlertId, Incident, IncidentId, IncidentStatus, RegionCode, Severity};
+use onewall_model::{Alert, AlertId, Incident, IncidentId, RegionCode, Severity};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -469,15 +469,6 @@ pub(super) async fn update_incidents(
     }
 }
 
-fn open_statuses() -> String {
-    let open: Vec<String> = IncidentStatus::ALL
-        .iter()
-        .filter(|s| s.is_open())
-        .map(|s| format!("'{}'", s.as_str()))
-        .collect();
-    open.join(", ")
-}
-
 /// One page of incidents. Conditions apply to each id's newest version (`HAVING` on
 /// `argMax`), never to an older one a merge has not replaced yet.
 pub(super) async fn search_incidents(
@@ -496,7 +487,7 @@ pub(super) async fn search_incidents(
         cond.push(format!("{status} = {p}"));
     }
     if q.open_only {
-        cond.push(format!("{status} IN ({})", open_statuses()));
+        cond.push(format!("{status} IN ({})", crate::codec::open_statuses()));
     }
     if let Some(s) = q.min_severity {
         cond.push(format!("argMax(severity, version) >= {}", rank(s)));

@@ -1,6 +1,6 @@
 //! Alerts, incidents, the node's key/value state, and the stats.
 
-use onewall_model::{Alert, AlertId, Incident, IncidentId, IncidentStatus, Severity, Timestamp};
+use onewall_model::{Alert, AlertId, Incident, IncidentId, Severity, Timestamp};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, params_from_iter};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -345,15 +345,6 @@ fn change_incident(
     Ok(incident)
 }
 
-fn open_statuses() -> String {
-    let open: Vec<String> = IncidentStatus::ALL
-        .iter()
-        .filter(|s| s.is_open())
-        .map(|s| format!("'{}'", s.as_str()))
-        .collect();
-    open.join(", ")
-}
-
 pub(super) fn search_incidents(conn: &mut Connection, q: &IncidentQuery) -> Result<Page<Incident>> {
     let limit = effective_limit(q.limit);
     let cursor = decode_opt(CursorKind::Incident, q.cursor.as_deref())?;
@@ -364,7 +355,7 @@ pub(super) fn search_incidents(conn: &mut Connection, q: &IncidentQuery) -> Resu
         cond.push(format!("status = {p}"));
     }
     if q.open_only {
-        cond.push(format!("status IN ({})", open_statuses()));
+        cond.push(format!("status IN ({})", crate::codec::open_statuses()));
     }
     if let Some(s) = q.min_severity {
         let p = cond.bind(rank(s));
