@@ -126,12 +126,7 @@ fn audited<T>(
     let (outcome, result, detail) = match f() {
         Ok((v, detail)) => (Ok(v), 200, detail),
         Err(e) => {
-            let status = match e.code() {
-                "invalid_argument" => 400,
-                "not_found" => 404,
-                "conflict" => 409,
-                _ => 500,
-            };
+            let status = e.code().http_status();
             (Err(e), status, String::new())
         }
     };

@@ -33,6 +33,17 @@ impl EntityKind {
     }
 }
 
+impl EntityKind {
+    /// The entity kind a well-known field names (`source.ip` → [`EntityKind::SourceIp`],
+    /// `host.ip` → [`EntityKind::Host`] ...), from [`ENTITY_FIELDS`].
+    pub fn of_field(field: &str) -> Option<EntityKind> {
+        ENTITY_FIELDS
+            .iter()
+            .find(|(_, fields)| fields.contains(&field))
+            .map(|(kind, _)| *kind)
+    }
+}
+
 impl fmt::Display for EntityKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -46,8 +57,9 @@ pub struct Entity {
     pub value: String,
 }
 
-/// Which event fields name which entity kind, most specific first.
-const ENTITY_FIELDS: &[(EntityKind, &[&str])] = &[
+/// Which event fields name which entity kind, most specific first: the one table of field
+/// names ↔ entity kinds (alerts' entities, correlation group-by fields).
+pub const ENTITY_FIELDS: &[(EntityKind, &[&str])] = &[
     (EntityKind::SourceIp, &[names::SOURCE_IP]),
     (EntityKind::DestinationIp, &[names::DESTINATION_IP]),
     (EntityKind::Host, &[names::HOST_NAME, names::HOST_IP]),
@@ -90,5 +102,21 @@ impl Entity {
 impl fmt::Display for Entity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}={}", self.kind, self.value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn well_known_fields_name_their_kind() {
+        assert_eq!(
+            EntityKind::of_field("source.ip"),
+            Some(EntityKind::SourceIp)
+        );
+        assert_eq!(EntityKind::of_field("host.ip"), Some(EntityKind::Host));
+        assert_eq!(EntityKind::of_field("url.domain"), Some(EntityKind::Domain));
+        assert_eq!(EntityKind::of_field("message"), None);
     }
 }

@@ -239,7 +239,31 @@ pub struct Classification {
     pub tactics: Vec<String>,
 }
 
+impl TimelineEntry {
+    /// What `actor` changed at `at`.
+    pub fn new(at: Timestamp, actor: &str, change: TimelineKind) -> Self {
+        TimelineEntry {
+            at,
+            actor: actor.to_owned(),
+            change,
+        }
+    }
+}
+
 impl Incident {
+    /// The incident's grade: the one its grading policy gave it, else read from its severity
+    /// ([`Grade::from_severity`]).
+    pub fn grade(&self) -> Grade {
+        self.classification
+            .grade
+            .unwrap_or_else(|| Grade::from_severity(self.severity))
+    }
+
+    /// Add an entry to the timeline: `actor` changed this at `at`.
+    pub fn record(&mut self, actor: &str, at: Timestamp, change: TimelineKind) {
+        self.timeline.push(TimelineEntry::new(at, actor, change));
+    }
+
     /// Change status, checking the lifecycle and recording it in the timeline.
     pub fn set_status(
         &mut self,
@@ -250,11 +274,7 @@ impl Incident {
         let from = self.status;
         self.status = from.transition(to)?;
         self.updated = at;
-        self.timeline.push(TimelineEntry {
-            at,
-            actor: actor.to_owned(),
-            change: TimelineKind::StatusChanged { from, to },
-        });
+        self.record(actor, at, TimelineKind::StatusChanged { from, to });
         Ok(())
     }
 }

@@ -27,7 +27,7 @@ pub mod value;
 
 pub use alert::{Alert, MatchedField, RuleRef};
 pub use entity::{Entity, EntityKind};
-pub use error::ModelError;
+pub use error::{ErrorCode, ModelError};
 pub use event::{Event, EventBatch, Format, Source};
 pub use field::{FieldId, Fields};
 pub use id::{AlertId, EventId, Id, IncidentId};

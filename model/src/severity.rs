@@ -116,6 +116,42 @@ impl Grade {
         }
     }
 
+    /// The grade an alert or incident has from its severity alone: critical → Ⅰ, high → Ⅱ,
+    /// medium → Ⅲ, low and informational → Ⅳ.
+    pub fn from_severity(severity: Severity) -> Grade {
+        match severity {
+            Severity::Critical => Grade::I,
+            Severity::High => Grade::II,
+            Severity::Medium => Grade::III,
+            Severity::Low | Severity::Informational => Grade::IV,
+        }
+    }
+
+    /// The severity a grade stands for (the most severe one [`Grade::from_severity`] maps to
+    /// it): Ⅰ critical, Ⅱ high, Ⅲ medium, Ⅳ low.
+    pub fn severity(self) -> Severity {
+        match self {
+            Grade::I => Severity::Critical,
+            Grade::II => Severity::High,
+            Grade::III => Severity::Medium,
+            Grade::IV => Severity::Low,
+        }
+    }
+
+    /// A grade as people write it, surrounding blanks ignored: `I`–`IV` (any case), `Ⅰ`–`Ⅳ`,
+    /// or `1`–`4` (1 the most severe).
+    pub fn parse(s: &str) -> Option<Grade> {
+        match s.trim() {
+            "1" => Some(Grade::I),
+            "2" => Some(Grade::II),
+            "3" => Some(Grade::III),
+            "4" => Some(Grade::IV),
+            t => Grade::ALL
+                .into_iter()
+                .find(|g| g.as_str().eq_ignore_ascii_case(t) || g.numeral() == t),
+        }
+    }
+
     /// The grade of a rank (clamped to 1..=4).
     pub fn from_rank(rank: u8) -> Grade {
         match rank {
@@ -147,14 +183,49 @@ impl fmt::Display for Grade {
 
 impl FromStr for Grade {
     type Err = ModelError;
+    /// As [`Grade::parse`].
     fn from_str(s: &str) -> Result<Self, ModelError> {
-        Grade::ALL
-            .into_iter()
-            .find(|g| g.as_str().eq_ignore_ascii_case(s) || g.numeral() == s)
-            .ok_or_else(|| ModelError::UnknownName {
-                what: "grade",
-                input: s.to_owned(),
-                expected: "I, II, III, IV",
-            })
+        Grade::parse(s).ok_or_else(|| ModelError::UnknownName {
+            what: "grade",
+            input: s.to_owned(),
+            expected: "I, II, III, IV",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grades_read_from_severity_and_back() {
+        assert_eq!(Grade::from_severity(Severity::Critical), Grade::I);
+        assert_eq!(Grade::from_severity(Severity::High), Grade::II);
+        assert_eq!(Grade::from_severity(Severity::Medium), Grade::III);
+        assert_eq!(Grade::from_severity(Severity::Low), Grade::IV);
+        assert_eq!(Grade::from_severity(Severity::Informational), Grade::IV);
+        for g in Grade::ALL {
+            assert_eq!(Grade::from_severity(g.severity()), g);
+        }
+    }
+
+    #[test]
+    fn grades_parse_in_every_spelling() {
+        for (text, g) in [
+            ("I", Grade::I),
+            ("ii", Grade::II),
+            (" III ", Grade::III),
+            ("Ⅳ", Grade::IV),
+            ("Ⅰ", Grade::I),
+            ("1", Grade::I),
+            ("4", Grade::IV),
+        ] {
+            assert_eq!(Grade::parse(text), Some(g), "{text:?}");
+            assert_eq!(text.parse::<Grade>(), Ok(g), "{text:?}");
+        }
+        for bad in ["", "V", "0", "5", "high", "I I"] {
+            assert_eq!(Grade::parse(bad), None, "{bad:?}");
+            assert!(bad.parse::<Grade>().is_err(), "{bad:?}");
+        }
     }
 }

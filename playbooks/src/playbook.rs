@@ -28,7 +28,7 @@ use onewall_model::{Grade, IncidentStatus, RegionCode, RegionTree, Severity};
 use serde::{Deserialize, Serialize};
 
 use crate::PlaybookError;
-use crate::subject::{Subject, Trigger, known_var, parse_grade};
+use crate::subject::{Subject, Trigger, known_var};
 use crate::template::Template;
 
 /// A loaded, checked playbook.
@@ -395,7 +395,7 @@ fn parse_conditions(
         ..Conditions::default()
     };
     for g in &when_file.grade {
-        match parse_grade(g) {
+        match Grade::parse(g) {
             Some(g) => when.grade.push(g),
             None => errors.push(format!("when.grade: {g:?} is not one of I, II, III, IV")),
         }

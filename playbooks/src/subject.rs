@@ -6,34 +6,15 @@ use serde::{Deserialize, Serialize};
 use crate::report::DailyReport;
 use crate::template::Vars;
 
-/// The grade of an alert or an incident that has none of its own: critical → Ⅰ, high → Ⅱ,
-/// medium → Ⅲ, low and informational → Ⅳ.
+/// The grade of an alert or an incident that has none of its own ([`Grade::from_severity`]).
 pub fn grade_of(severity: Severity) -> Grade {
-    match severity {
-        Severity::Critical => Grade::I,
-        Severity::High => Grade::II,
-        Severity::Medium => Grade::III,
-        Severity::Low | Severity::Informational => Grade::IV,
-    }
+    Grade::from_severity(severity)
 }
 
-/// An incident's grade: the one its grading policy gave it, else from its severity.
+/// An incident's grade: the one its grading policy gave it, else from its severity
+/// ([`Incident::grade`]).
 pub fn incident_grade(incident: &Incident) -> Grade {
-    incident
-        .classification
-        .grade
-        .unwrap_or_else(|| grade_of(incident.severity))
-}
-
-/// Read a grade as written in playbooks: `I`..`IV`, `Ⅰ`..`Ⅳ` or `1`..`4`.
-pub fn parse_grade(s: &str) -> Option<Grade> {
-    match s.trim() {
-        "1" => Some(Grade::I),
-        "2" => Some(Grade::II),
-        "3" => Some(Grade::III),
-        "4" => Some(Grade::IV),
-        other => other.parse().ok(),
-    }
+    incident.grade()
 }
 
 /// What a playbook can be triggered by.

@@ -14,41 +14,13 @@
 //! rules whose clause holds the atom; only those (plus the always-evaluated ones) are evaluated,
 //! in load order. The index is an over-approximation: it never skips a rule that matches.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
 use aho_corasick::{AhoCorasick, MatchKind};
+use onewall_model::hash::FnvMap;
 use onewall_model::{FieldId, Value};
 
 use crate::clause::{Atom, On, Test, choose};
 use crate::context::{EventContext, Slots};
 use crate::rule::CompiledRule;
-
-/// FNV-1a, for the short keys of the whole-value maps (faster than SipHash here; the keys
-/// come from rules, and an event can only choose which one it hits).
-#[derive(Debug, Default, Clone, Copy)]
-struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &b in bytes {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
-
-type FnvMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 
 /// The atoms on one field (or on the keyword text).
 #[derive(Debug, Default)]

@@ -281,18 +281,17 @@ pub(crate) fn logsource(m: &Mapping) -> Result<Logsource, String> {
 /// moved pack keeps its ids), the title and the document's position in the file.
 fn derived_id(path: &str, title: &str, index: usize) -> String {
     let file = path.rsplit(['/', '\\']).next().unwrap_or(path);
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in file
-        .bytes()
-        .chain([0])
-        .chain(title.bytes())
-        .chain([0])
-        .chain(index.to_string().into_bytes())
-    {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
+    let mut h = onewall_model::hash::Fnv1a::default();
+    for part in [
+        file.as_bytes(),
+        &[0],
+        title.as_bytes(),
+        &[0],
+        index.to_string().as_bytes(),
+    ] {
+        std::hash::Hasher::write(&mut h, part);
     }
-    format!("ow-{h:016x}")
+    format!("ow-{:016x}", std::hash::Hasher::finish(&h))
 }
 
 #[cfg(test)]

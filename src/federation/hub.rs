@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use onewall_api::ApiError;
 use onewall_api::federation::{FederationHub, HubFuture};
+use onewall_api::{ApiError, ErrorCode};
 use onewall_model::federation::{DispatchRequest, PushReply, PushRequest};
 use onewall_model::{Incident, IncidentId, RegionCode};
 
@@ -16,7 +16,7 @@ pub struct Hub(pub Arc<Federation>);
 fn internal(e: anyhow::Error) -> ApiError {
     let text = format!("{e:#}");
     // A store that is briefly unavailable asks the child to retry.
-    ApiError::new("unavailable", format!("federation: {text}"))
+    ApiError::new(ErrorCode::Unavailable, format!("federation: {text}"))
 }
 
 impl FederationHub for Hub {
@@ -26,7 +26,7 @@ impl FederationHub for Hub {
                 .apply_push(req)
                 .await
                 .map_err(|e| match e.downcast_ref::<SequenceRefused>() {
-                    Some(refused) => ApiError::new("conflict", refused.to_string()),
+                    Some(refused) => ApiError::new(ErrorCode::Conflict, refused.to_string()),
                     None => internal(e),
                 })
         })

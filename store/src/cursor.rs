@@ -5,7 +5,9 @@
 //! a kind letter, a format version, then both numbers in hex (`e1` + 16 + 32 digits). Every
 //! backend shares this encoding, so a cursor stays valid when a node changes backends.
 
-use crate::StoreError;
+use onewall_model::{Alert, Event, Incident};
+
+use crate::{Page, StoreError};
 
 /// What a cursor pages over; a cursor of one kind is refused by the others.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +89,45 @@ pub(crate) fn decode_opt(
     text: Option<&str>,
 ) -> Result<Option<Cursor>, StoreError> {
     text.map(|t| Cursor::decode(kind, t)).transpose()
+}
+
+/// A row a search pages over: its cursor kind and where a page ending at it ends.
+pub(crate) trait Paged {
+    const KIND: CursorKind;
+    fn cursor(&self) -> Cursor;
+}
+
+impl Paged for Event {
+    const KIND: CursorKind = CursorKind::Event;
+    fn cursor(&self) -> Cursor {
+        Cursor::new(self.time.0, self.id.to_bytes())
+    }
+}
+
+impl Paged for Alert {
+    const KIND: CursorKind = CursorKind::Alert;
+    fn cursor(&self) -> Cursor {
+        Cursor::new(self.time.0, self.id.to_bytes())
+    }
+}
+
+impl Paged for Incident {
+    const KIND: CursorKind = CursorKind::Incident;
+    fn cursor(&self) -> Cursor {
+        Cursor::new(self.updated.0, self.id.to_bytes())
+    }
+}
+
+/// A page of rows fetched with `limit + 1` (or more): trimmed to `limit`, with the cursor of
+/// its last row when rows were left over.
+pub(crate) fn page<T: Paged>(mut items: Vec<T>, limit: usize) -> Page<T> {
+    let next_cursor = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|t| t.cursor().encode(T::KIND))
+    } else {
+        None
+    };
+    Page { items, next_cursor }
 }
 
 #[cfg(test)]

@@ -1,3 +1,4 @@
+use onewall_model::ErrorCode;
 use thiserror::Error;
 
 /// What went wrong in a store.
@@ -20,13 +21,13 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// A stable code; `ui-api` maps codes to HTTP statuses.
-    pub fn code(&self) -> &'static str {
+    /// What kind of error it is; `ui-api` answers with the code's HTTP status.
+    pub fn code(&self) -> ErrorCode {
         match self {
-            StoreError::InvalidQuery(_) => "invalid_argument",
-            StoreError::NotFound { .. } => "not_found",
-            StoreError::Conflict(_) => "conflict",
-            StoreError::Backend { .. } => "internal",
+            StoreError::InvalidQuery(_) => ErrorCode::InvalidArgument,
+            StoreError::NotFound { .. } => ErrorCode::NotFound,
+            StoreError::Conflict(_) => ErrorCode::Conflict,
+            StoreError::Backend { .. } => ErrorCode::Internal,
         }
     }
 }
@@ -34,7 +35,7 @@ impl StoreError {
 impl From<onewall_model::ModelError> for StoreError {
     fn from(e: onewall_model::ModelError) -> Self {
         match e.code() {
-            "conflict" => StoreError::Conflict(e.to_string()),
+            ErrorCode::Conflict => StoreError::Conflict(e.to_string()),
             _ => StoreError::InvalidQuery(e.to_string()),
         }
     }

@@ -20,6 +20,7 @@ use serde::Serialize;
 pub mod audit;
 pub mod auth;
 pub mod clickhouse;
+mod codec;
 pub mod conformance;
 mod cursor;
 mod error;
@@ -37,7 +38,8 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// from [`Page::next_cursor`] of a page whose last row is `e`). For callers that keep only
 /// some rows of a page and stop in its middle.
 pub fn event_cursor(e: &Event) -> String {
-    cursor::Cursor::new(e.time.0, e.id.to_bytes()).encode(cursor::CursorKind::Event)
+    use cursor::Paged;
+    e.cursor().encode(Event::KIND)
 }
 
 /// Most rows one query returns, whatever `limit` asks.
@@ -60,7 +62,7 @@ pub struct EventQuery {
     /// string `"1234"`, and `source.ip:10.0.0.1` matches the address. An address filter
     /// matches however the address is spelled (`::FFFF:a00:1`); a time filter is RFC 3339 and
     /// matches the instant. Null and list values match no filter. A field name may not contain
-    /// `"`.
+    /// `"` or a control character (refused with [`StoreError::InvalidQuery`]).
     pub filters: Vec<(String, String)>,
     /// Events of these regions only (the caller resolves subtrees); empty means all.
     pub regions: Vec<RegionCode>,

@@ -20,6 +20,7 @@ use onewall_store::Store;
 use onewall_store::audit::{AuditLog, AuditRecord};
 use onewall_store::auth::{AuthStore, Grant, Role};
 
+use crate::ErrorCode;
 use crate::login_limit::LoginLimiter;
 use crate::mask::MaskPolicy;
 use crate::{ApiError, ApiState};
@@ -261,7 +262,7 @@ pub(crate) async fn blocking<T: Send + 'static>(
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| ApiError::new("internal", format!("blocking task failed: {e}")))?
+        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("blocking task failed: {e}")))?
         .map_err(ApiError::from)
 }
 
@@ -299,7 +300,7 @@ pub(crate) async fn record_or_fail(
         Err(e) => {
             metrics::counter!("onewall_api_audit_failures_total").increment(1);
             ApiError::new(
-                "internal",
+                ErrorCode::Internal,
                 format!("the audit record could not be written: {e}"),
             )
             .into_response()
@@ -370,7 +371,7 @@ pub async fn guard(State(s): State<ApiState>, mut req: Request, next: Next) -> R
     };
     let Some(grant) = grant else {
         let resp = ApiError::new(
-            "unauthenticated",
+            ErrorCode::Unauthenticated,
             "authentication required: send Authorization: Bearer TOKEN or log in",
         )
         .into_response();
@@ -409,7 +410,7 @@ pub async fn guard(State(s): State<ApiState>, mut req: Request, next: Next) -> R
         next.run(req).await
     } else {
         ApiError::new(
-            "forbidden",
+            ErrorCode::Forbidden,
             format!("the {} role may not use this endpoint", grant.role),
         )
         .into_response()

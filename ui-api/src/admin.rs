@@ -14,6 +14,7 @@ use onewall_store::auth::{NewToken, NewUser, Role, SESSION_SECS, TokenInfo, User
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::ErrorCode;
 use crate::access::{
     AuditDetail, Caller, SESSION_COOKIE, blocking, record, record_or_fail, record_unauthenticated,
     session_cookie,
@@ -142,7 +143,7 @@ pub async fn login(
         metrics::counter!("onewall_api_login_refused_total", "reason" => "locked").increment(1);
         let resp = retry_later(
             ApiError::new(
-                "rate_limited",
+                ErrorCode::RateLimited,
                 format!(
                     "too many failed logins for this {}; try again later",
                     locked.key.kind()
@@ -157,7 +158,10 @@ pub async fn login(
     let Some(slot) = limiter.check_slot().await else {
         metrics::counter!("onewall_api_login_refused_total", "reason" => "busy").increment(1);
         let resp = retry_later(
-            ApiError::new("unavailable", "too many logins at once; try again shortly"),
+            ApiError::new(
+                ErrorCode::Unavailable,
+                "too many logins at once; try again shortly",
+            ),
             std::time::Duration::from_secs(1),
         );
         record_unauthenticated(
@@ -191,7 +195,7 @@ pub async fn login(
         }
         None => {
             metrics::counter!("onewall_api_login_failures_total").increment(1);
-            let e = ApiError::new("unauthenticated", "wrong user name or password");
+            let e = ApiError::new(ErrorCode::Unauthenticated, "wrong user name or password");
             let resp = e.into_response();
             let started = limiter.failed(&name, ip, Instant::now());
             record_unauthenticated(
@@ -306,7 +310,7 @@ fn grantable(
         .map_err(|e: String| ApiError::invalid(format!("role: {e}")))?;
     if !c.grant.role.may_grant(role) {
         return Err(ApiError::new(
-            "forbidden",
+            ErrorCode::Forbidden,
             format!("role: a {} may not grant the {role} role", c.grant.role),
         ));
     }
@@ -327,14 +331,14 @@ fn grantable(
         (Some(own), Some(asked)) if asked == *own => Some(asked),
         (Some(own), Some(asked)) => {
             return Err(ApiError::new(
-                "forbidden",
+                ErrorCode::Forbidden,
                 format!("department: an admin of department {own:?} may not grant {asked:?}"),
             ));
         }
     };
     if pii && !c.grant.pii {
         return Err(ApiError::new(
-            "forbidden",
+            ErrorCode::Forbidden,
             "pii: an admin without the pii permission may not grant it",
         ));
     }

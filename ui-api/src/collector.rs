@@ -21,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use onewall_store::auth::{AuthStore, TOKEN_PREFIX};
 
 use crate::ApiError;
+use crate::ErrorCode;
 use crate::access::blocking;
 
 /// The gate's settings.
@@ -111,7 +112,7 @@ pub async fn gate(State(g): State<CollectorGate>, mut req: Request, next: Next) 
             }
             Ok(Some(grant)) => {
                 return ApiError::new(
-                    "forbidden",
+                    ErrorCode::Forbidden,
                     format!("the {} role may not send events", grant.role),
                 )
                 .into_response();
@@ -121,7 +122,7 @@ pub async fn gate(State(g): State<CollectorGate>, mut req: Request, next: Next) 
     }
     if g.require_token && g.configured(collector).is_empty() {
         return ApiError::new(
-            "unauthenticated",
+            ErrorCode::Unauthenticated,
             "this collector needs a token: Authorization: Bearer TOKEN (a collector-role API token)",
         )
         .into_response();

@@ -10,6 +10,7 @@ use onewall_playbooks::{DeliveryQuery, DeliveryState, Outbox};
 use serde_json::json;
 
 use crate::ApiState;
+use crate::ErrorCode;
 use crate::access::Caller;
 use crate::error::ApiError;
 use crate::params::Params;
@@ -68,8 +69,13 @@ pub async fn list(
     };
     let items = tokio::task::spawn_blocking(move || outbox.list(&query))
         .await
-        .map_err(|e| ApiError::new("internal", format!("delivery log task failed: {e}")))?
-        .map_err(|e| ApiError::new("unavailable", e.to_string()))?;
+        .map_err(|e| {
+            ApiError::new(
+                ErrorCode::Internal,
+                format!("delivery log task failed: {e}"),
+            )
+        })?
+        .map_err(|e| ApiError::new(ErrorCode::Unavailable, e.to_string()))?;
     let next = (items.len() == limit)
         .then(|| items.last().map(|d| d.id))
         .flatten();

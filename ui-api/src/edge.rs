@@ -18,6 +18,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::ApiError;
+use crate::ErrorCode;
 use crate::access::{Credential, credential};
 
 /// The largest body an endpoint open without a credential takes (the login).
@@ -98,7 +99,7 @@ pub fn check_write(method: &Method, path: &str, headers: &HeaderMap) -> Result<(
         match sender(headers) {
             Some(from) if !same_site(&from, headers) => {
                 return Err(ApiError::new(
-                    "csrf",
+                    ErrorCode::Csrf,
                     format!(
                         "cross-site request refused: {from:?} is not this site; the console's \
                          writes come from its own pages"
@@ -115,14 +116,14 @@ pub fn check_write(method: &Method, path: &str, headers: &HeaderMap) -> Result<(
             let ct = String::from_utf8_lossy(ct.as_bytes());
             if !is_json(&ct) {
                 return Err(ApiError::new(
-                    "unsupported_media_type",
+                    ErrorCode::UnsupportedMediaType,
                     format!("content-type: {ct:?} is not accepted; send application/json"),
                 ));
             }
         }
         None if cookie && has_body(headers) => {
             return Err(ApiError::new(
-                "unsupported_media_type",
+                ErrorCode::UnsupportedMediaType,
                 "content-type: missing; send application/json",
             ));
         }
@@ -130,7 +131,7 @@ pub fn check_write(method: &Method, path: &str, headers: &HeaderMap) -> Result<(
     }
     if open && declared_length(headers).is_some_and(|n| n > OPEN_MAX_BODY_BYTES as u64) {
         return Err(ApiError::new(
-            "payload_too_large",
+            ErrorCode::PayloadTooLarge,
             format!("request body: larger than {OPEN_MAX_BODY_BYTES} bytes"),
         ));
     }
@@ -203,7 +204,7 @@ mod tests {
         let with = |extra: &[(&str, &str)]| {
             let mut all = site.to_vec();
             all.extend_from_slice(extra);
-            check_write(&post, path, &headers(&all)).map_err(|e| e.code)
+            check_write(&post, path, &headers(&all)).map_err(|e| e.code.as_str())
         };
         assert_eq!(
             with(&[
@@ -240,12 +241,12 @@ mod tests {
         );
         // Reads are not checked; bearer writes need no Origin.
         assert_eq!(
-            check_write(&Method::GET, path, &headers(&site)).map_err(|e| e.code),
+            check_write(&Method::GET, path, &headers(&site)).map_err(|e| e.code.as_str()),
             Ok(())
         );
         let bearer = headers(&[("authorization", "Bearer ow_x"), ("content-length", "3")]);
         assert_eq!(
-            check_write(&post, path, &bearer).map_err(|e| e.code),
+            check_write(&post, path, &bearer).map_err(|e| e.code.as_str()),
             Ok(())
         );
     }

@@ -1,8 +1,10 @@
-//! The one place where errors become HTTP responses.
+//! The one place where errors become HTTP responses: an [`ApiError`] carries an
+//! [`ErrorCode`], and the code decides the status ([`ErrorCode::http_status`]).
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+pub use onewall_model::ErrorCode;
 use onewall_store::StoreError;
 use serde_json::json;
 
@@ -10,12 +12,12 @@ use serde_json::json;
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct ApiError {
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
 }
 
 impl ApiError {
-    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError {
             code,
             message: message.into(),
@@ -23,26 +25,15 @@ impl ApiError {
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
-        Self::new("invalid_argument", message)
+        Self::new(ErrorCode::InvalidArgument, message)
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new("not_found", message)
+        Self::new(ErrorCode::NotFound, message)
     }
 
     fn status(&self) -> StatusCode {
-        match self.code {
-            "invalid_argument" => StatusCode::BAD_REQUEST,
-            "unauthenticated" => StatusCode::UNAUTHORIZED,
-            "forbidden" | "csrf" => StatusCode::FORBIDDEN,
-            "not_found" => StatusCode::NOT_FOUND,
-            "conflict" => StatusCode::CONFLICT,
-            "payload_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
-            "unsupported_media_type" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "rate_limited" => StatusCode::TOO_MANY_REQUESTS,
-            "unavailable" => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 }
 
@@ -61,17 +52,36 @@ impl From<onewall_model::ModelError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let code = self.code.as_str();
         let message = if status.is_server_error() {
             // The detail is for the operator's log, not the caller.
-            tracing::error!(code = self.code, error = %self.message, "request failed");
+            tracing::error!(code, error = %self.message, "request failed");
             "internal error; see the node's log".to_owned()
         } else {
             self.message
         };
         (
             status,
-            Json(json!({ "error": { "code": self.code, "message": message } })),
+            Json(json!({ "error": { "code": code, "message": message } })),
         )
             .into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_its_status() {
+        for code in ErrorCode::ALL {
+            let e = ApiError::new(code, "x");
+            assert_eq!(e.status().as_u16(), code.http_status(), "{code}");
+        }
+        assert_eq!(ApiError::invalid("x").status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            ApiError::new(ErrorCode::Unavailable, "x").status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
     }
 }

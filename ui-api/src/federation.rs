@@ -40,6 +40,7 @@ use onewall_model::{Incident, IncidentId, RegionCode, Timestamp};
 use onewall_store::audit::AuditRecord;
 use onewall_store::auth::Grant;
 
+use crate::ErrorCode;
 use crate::access::{self, Caller};
 use crate::{ApiError, ApiState, view};
 
@@ -60,7 +61,7 @@ async fn read_body(body: Body, limit: usize, what: &str) -> Result<Bytes, ApiErr
             .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
         if too_large {
             ApiError::new(
-                "payload_too_large",
+                ErrorCode::PayloadTooLarge,
                 format!("{what} body: larger than {limit} bytes"),
             )
         } else {
@@ -152,7 +153,7 @@ where
         .unwrap_or_else(|| ("anonymous".into(), String::new(), String::new()));
     let resp = match grant {
         None => ApiError::new(
-            "unauthenticated",
+            ErrorCode::Unauthenticated,
             "authentication required: send Authorization: Bearer TOKEN",
         )
         .into_response(),
@@ -181,7 +182,7 @@ where
 fn check_scope(s: &ApiState, caller: &Caller, req: &PushRequest) -> Result<(), ApiError> {
     let outside = |what: String, region: RegionCode| {
         ApiError::new(
-            "forbidden",
+            ErrorCode::Forbidden,
             format!(
                 "{what}: region {region} is outside the token's region {}",
                 caller.grant.region
@@ -228,7 +229,7 @@ pub(crate) async fn push(
         |grant| async move {
             if !grant.role.can_ingest() {
                 return Err(ApiError::new(
-                    "forbidden",
+                    ErrorCode::Forbidden,
                     format!(
                         "the {} role may not push; a child needs a collector token",
                         grant.role
@@ -273,7 +274,7 @@ pub(crate) async fn dispatch(
             let caller = Caller { grant };
             if !caller.grant.role.can_direct_incidents() {
                 return Err(ApiError::new(
-                    "forbidden",
+                    ErrorCode::Forbidden,
                     format!("the {} role may not use this endpoint", caller.grant.role),
                 ));
             }

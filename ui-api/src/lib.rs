@@ -33,9 +33,9 @@ use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use onewall_model::{Alert, AlertId, Event, EventId, Incident, IncidentId, RegionCode, RegionTree};
+use onewall_model::{Alert, Event, EventId, Incident, RegionCode, RegionTree};
 use onewall_rules::RuleInfo;
-use onewall_store::{AlertQuery, EventQuery, IncidentQuery, Page, Store};
+use onewall_store::{EventQuery, Page, Store};
 use serde::Serialize;
 use serde_json::json;
 
@@ -53,6 +53,7 @@ pub mod mask;
 mod openapi;
 mod params;
 mod query;
+mod records;
 pub mod reports;
 pub mod sla;
 pub mod view;
@@ -61,8 +62,10 @@ pub mod workflow;
 pub use access::{Access, Caller};
 pub use admin::CookiePolicy;
 pub use error::ApiError;
+pub use error::ErrorCode;
 use mask::MaskPolicy;
 use params::Params;
+use records::Answer;
 
 /// Renders the node's metrics in Prometheus text format.
 pub type MetricsRender = Arc<dyn Fn() -> String + Send + Sync>;
@@ -312,48 +315,16 @@ async fn get_event(
            ("limit" = Option<usize>, Query, description = "at most this many (1000)"),
            ("cursor" = Option<String>, Query, description = "from next_cursor")),
     responses((status = 200, description = "a page of alerts"), (status = 400, description = "invalid query")))]
-async fn list_alerts(
-    State(s): State<ApiState>,
-    Extension(c): Extension<Caller>,
-    RawQuery(raw): RawQuery,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let p = Params::parse(
-        raw.as_deref(),
-        &query::with(&query::ALERT_FILTERS, &["limit", "cursor"]),
-    )?;
-    let query = AlertQuery {
-        limit: p.limit()?,
-        cursor: p.one("cursor")?.map(str::to_owned),
-        ..query::alerts(&s, &c, &p)?
-    };
-    let mut page = s.store.search_alerts(query).await?;
-    let mut kept = Vec::with_capacity(page.items.len());
-    for a in page.items {
-        if c.alert_in_department(&*s.store, &a).await? {
-            kept.push(a);
-        }
-    }
-    page.items = kept;
-    Ok(Json(page_of(page)))
+async fn list_alerts(s: State<ApiState>, c: Extension<Caller>, q: RawQuery) -> Answer {
+    records::list::<Alert>(&s, &c, q.0.as_deref()).await
 }
 
 /// One alert, if it is in the caller's regions.
 #[utoipa::path(get, path = "/api/v1/alerts/{id}", params(("id" = String, Path, description = "alert id")),
     responses((status = 200, description = "the alert"), (status = 400, description = "malformed id"),
               (status = 404, description = "no such alert in the caller's regions")))]
-async fn get_alert(
-    State(s): State<ApiState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let id: AlertId = id_param("alert", &id)?;
-    let alert: Option<Alert> = s.store.get_alert(id).await?;
-    match alert {
-        Some(a) if c.sees(&s.regions, a.region) && c.alert_in_department(&*s.store, &a).await? => {
-            Ok(Json(json_of(&a)))
-        }
-        _ => Err(ApiError::not_found(format!("alert {id} not found"))),
-    }
+async fn get_alert(s: State<ApiState>, c: Extension<Caller>, id: Path<String>) -> Answer {
+    records::get::<Alert>(&s, &c, &id).await
 }
 
 /// Search incidents owned by the caller's regions.
@@ -366,50 +337,16 @@ async fn get_alert(
            ("limit" = Option<usize>, Query, description = "at most this many (1000)"),
            ("cursor" = Option<String>, Query, description = "from next_cursor")),
     responses((status = 200, description = "a page of incidents"), (status = 400, description = "invalid query")))]
-async fn list_incidents(
-    State(s): State<ApiState>,
-    Extension(c): Extension<Caller>,
-    RawQuery(raw): RawQuery,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let p = Params::parse(
-        raw.as_deref(),
-        &query::with(&query::INCIDENT_FILTERS, &["limit", "cursor"]),
-    )?;
-    let query = IncidentQuery {
-        limit: p.limit()?,
-        cursor: p.one("cursor")?.map(str::to_owned),
-        ..query::incidents(&s, &c, &p)?
-    };
-    let mut page = s.store.search_incidents(query).await?;
-    let mut kept = Vec::with_capacity(page.items.len());
-    for i in page.items {
-        if c.incident_in_department(&*s.store, &i).await? {
-            kept.push(i);
-        }
-    }
-    page.items = kept;
-    Ok(Json(page_of(page)))
+async fn list_incidents(s: State<ApiState>, c: Extension<Caller>, q: RawQuery) -> Answer {
+    records::list::<Incident>(&s, &c, q.0.as_deref()).await
 }
 
 /// One incident with its timeline, if it is owned by the caller's regions.
 #[utoipa::path(get, path = "/api/v1/incidents/{id}", params(("id" = String, Path, description = "incident id")),
     responses((status = 200, description = "the incident"), (status = 400, description = "malformed id"),
               (status = 404, description = "no such incident in the caller's regions")))]
-async fn get_incident(
-    State(s): State<ApiState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let id: IncidentId = id_param("incident", &id)?;
-    let incident: Option<Incident> = s.store.get_incident(id).await?;
-    match incident {
-        Some(i)
-            if c.sees(&s.regions, i.region) && c.incident_in_department(&*s.store, &i).await? =>
-        {
-            Ok(Json(json_of(&i)))
-        }
-        _ => Err(ApiError::not_found(format!("incident {id} not found"))),
-    }
+async fn get_incident(s: State<ApiState>, c: Extension<Caller>, id: Path<String>) -> Answer {
+    records::get::<Incident>(&s, &c, &id).await
 }
 
 /// The rules this node runs and the ones that did not compile.

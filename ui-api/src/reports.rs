@@ -23,6 +23,7 @@ use onewall_model::{RegionCode, RegionTree, Timestamp};
 use onewall_playbooks::{ReceivedReport, ReportBook, Schedule};
 use serde_json::{Value, json};
 
+use crate::ErrorCode;
 use crate::access::Caller;
 use crate::params::Params;
 use crate::{ApiError, ApiState};
@@ -65,8 +66,8 @@ async fn blocking_pb<T: Send + 'static>(
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| ApiError::new("internal", format!("blocking task failed: {e}")))?
-        .map_err(|e| ApiError::new("unavailable", e.to_string()))
+        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("blocking task failed: {e}")))?
+        .map_err(|e| ApiError::new(ErrorCode::Unavailable, e.to_string()))
 }
 
 fn desk(d: Desk) -> Result<ReportDesk, ApiError> {
@@ -124,7 +125,7 @@ pub async fn submit(
     }
     if !c.sees(&s.regions, region) {
         return Err(ApiError::new(
-            "forbidden",
+            ErrorCode::Forbidden,
             format!("report.region: {region} is outside the caller's regions"),
         ));
     }

@@ -25,6 +25,7 @@ use onewall_model::Event;
 use onewall_store::{DEFAULT_LIMIT, EventQuery, MAX_LIMIT, Page, Store};
 
 use crate::ApiError;
+use crate::ErrorCode;
 use crate::access::Caller;
 use crate::mask::MaskPolicy;
 
@@ -69,7 +70,7 @@ pub async fn mask_answers(req: Request, next: Next) -> Response {
     // An answer that cannot be masked is not sent.
     let mut value = match value {
         Ok(v) => v,
-        Err(e) => return ApiError::new("internal", e).into_response(),
+        Err(e) => return ApiError::new(ErrorCode::Internal, e).into_response(),
     };
     policy.mask_json(&mut value);
     parts.headers.remove(header::CONTENT_LENGTH);

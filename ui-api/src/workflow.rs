@@ -11,42 +11,27 @@ use onewall_correlate::incident_region;
 use onewall_model::bus::{NodeEvent, NodeEventKind, NodeEvents};
 use onewall_model::{
     Alert, AlertId, Grade, Incident, IncidentId, IncidentStatus, ModelError, RegionTree, Severity,
-    TimelineEntry, TimelineKind, Timestamp,
+    TimelineKind, Timestamp,
 };
 use onewall_store::StoreError;
 use serde::Deserialize;
 
+use crate::ErrorCode;
 use crate::access::Caller;
 use crate::admin::json_body;
 use crate::{ApiError, ApiState, id_param, json_of};
 
-/// The grade of an incident as 1 (Ⅰ, most severe) to 4 (Ⅳ): its classification's GB/T 20986
-/// grade when the correlator set one, else read from its severity (critical Ⅰ, high Ⅱ,
-/// medium Ⅲ, low and informational Ⅳ).
+/// The grade of an incident as 1 (Ⅰ, most severe) to 4 (Ⅳ) ([`Incident::grade`]).
 pub fn grade_of(i: &Incident) -> u8 {
-    if let Some(g) = i.classification.grade {
-        return 5 - g.rank();
-    }
-    match i.severity {
-        Severity::Critical => 1,
-        Severity::High => 2,
-        Severity::Medium => 3,
-        Severity::Low | Severity::Informational => 4,
-    }
+    5 - i.grade().rank()
 }
 
-/// A grade as given: `I`–`IV`, `Ⅰ`–`Ⅳ`, `1`–`4`, or a severity name.
+/// A grade as given ([`Grade::parse`]: `I`–`IV`, `Ⅰ`–`Ⅳ`, `1`–`4`), as the severity it stands
+/// for, or a severity name.
 pub fn parse_grade(s: &str) -> Result<Severity, ApiError> {
     let t = s.trim();
-    let by_grade = match t {
-        "I" | "Ⅰ" | "1" => Some(Severity::Critical),
-        "II" | "Ⅱ" | "2" => Some(Severity::High),
-        "III" | "Ⅲ" | "3" => Some(Severity::Medium),
-        "IV" | "Ⅳ" | "4" => Some(Severity::Low),
-        _ => None,
-    };
-    match by_grade {
-        Some(s) => Ok(s),
+    match Grade::parse(t) {
+        Some(g) => Ok(g.severity()),
         None => t.parse::<Severity>().map_err(|_| {
             ApiError::invalid(format!(
                 "grade: {s:?} is not a grade; expected I, II, III, IV (or Ⅰ–Ⅳ, 1–4, or a severity name)"
@@ -129,11 +114,7 @@ async fn apply(
 }
 
 fn push(i: &mut Incident, actor: &str, at: Timestamp, change: TimelineKind) {
-    i.timeline.push(TimelineEntry {
-        at,
-        actor: actor.to_owned(),
-        change,
-    });
+    i.record(actor, at, change);
 }
 
 fn required(what: &str, text: &str) -> Result<String, ApiError> {
@@ -317,12 +298,7 @@ pub async fn override_grade(
     apply(&s, &c, bus, &id, move |i, actor, at| {
         let from = i.severity;
         i.severity = to;
-        i.classification.grade = Some(match to {
-            Severity::Critical => Grade::I,
-            Severity::High => Grade::II,
-            Severity::Medium => Grade::III,
-            Severity::Low | Severity::Informational => Grade::IV,
-        });
+        i.classification.grade = Some(Grade::from_severity(to));
         push(
             i,
             actor,
@@ -372,7 +348,7 @@ pub async fn link_alert(
         && !c.sees(&tree, to)
     {
         return Err(ApiError::new(
-            "forbidden",
+            ErrorCode::Forbidden,
             format!(
                 "alert {alert_id} (region {}) would move incident {} to region {to}, outside \
                  your region {}",

@@ -217,3 +217,26 @@ async fn errors_map_to_statuses() {
     assert!(cities.contains(&"410173"), "{body}");
     assert!(cities.contains(&"419001"), "{body}");
 }
+
+/// A filter on a field name no store can look up (a control character in it) is the caller's
+/// mistake: 400 with the reason, not an internal error.
+#[tokio::test]
+async fn a_filter_field_with_a_control_character_is_a_bad_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, store) = app(dir.path()).await;
+    store.write_events(vec![event(1, "410102")]).await.unwrap();
+    for uri in [
+        "/api/v1/events?filter=a%00b:x",
+        "/api/v1/events?filter=a%0Ab:x",
+        "/api/v1/export/events?filter=a%00b:x",
+    ] {
+        let (status, body) = get(&app, uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
+        assert_eq!(body["error"]["code"], "invalid_argument", "{uri}: {body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("invalid filter field") && message.contains("control character"),
+            "{uri}: {body}"
+        );
+    }
+}

@@ -43,6 +43,7 @@ use std::borrow::Cow;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
+use onewall_model::hash::fnv1a;
 use onewall_model::{
     Alert, AlertId, Entity, EntityKind, Event, EventId, MatchedField, RuleRef, Timestamp,
 };
@@ -410,7 +411,7 @@ impl SigmaCorrelator {
 /// correlation needs a field the alert lacks (or whose value is not a finite number).
 fn measured(def: &ResolvedCorrelation, alert: &Alert, events: &dyn EventLookup) -> Option<u64> {
     Some(match (&def.rule.kind, &def.rule.field) {
-        (CorrelationType::ValueCount, Some(f)) => fnv(&field_value(alert, f, events)?),
+        (CorrelationType::ValueCount, Some(f)) => fnv1a(field_value(alert, f, events)?.as_bytes()),
         (k, Some(f)) if k.needs_field() => {
             match field_value(alert, f, events).and_then(|s| s.trim().parse::<f64>().ok()) {
                 Some(n) if n.is_finite() => n.to_bits(),
@@ -475,29 +476,6 @@ fn values_key(values: &[String]) -> String {
     values.join("\u{1f}")
 }
 
-/// FNV-1a: a stable 64-bit hash (the same across restarts, for snapshots).
-fn fnv(s: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in s.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
-}
-
-/// Well-known field names and the entity kind that carries the same value.
-const ENTITY_FIELDS: &[(&str, EntityKind)] = &[
-    ("source.ip", EntityKind::SourceIp),
-    ("destination.ip", EntityKind::DestinationIp),
-    ("host.name", EntityKind::Host),
-    ("host.ip", EntityKind::Host),
-    ("user.name", EntityKind::User),
-    ("file.hash.sha256", EntityKind::Hash),
-    ("dns.question.name", EntityKind::Domain),
-    ("url.domain", EntityKind::Domain),
-    ("process.name", EntityKind::Process),
-];
-
 /// A field's value for an alert: its matched fields, then its event, then its entities.
 fn field_value<'a>(
     alert: &'a Alert,
@@ -516,10 +494,8 @@ fn field_value<'a>(
             return Some(v);
         }
     }
-    ENTITY_FIELDS
-        .iter()
-        .filter(|(name, _)| *name == field)
-        .find_map(|(_, kind)| alert.entity(*kind))
+    EntityKind::of_field(field)
+        .and_then(|kind| alert.entity(kind))
         .map(Cow::Borrowed)
 }
 
@@ -554,12 +530,10 @@ fn correlation_alert(
     });
     let mut entities: Vec<Entity> = last.entities.clone();
     for (fields, v) in state.def.group_fields.iter().zip(values) {
-        for f in fields {
-            for (name, kind) in ENTITY_FIELDS {
-                let e = Entity::new(*kind, v.clone());
-                if name == f && !entities.contains(&e) {
-                    entities.push(e);
-                }
+        for kind in fields.iter().filter_map(|f| EntityKind::of_field(f)) {
+            let e = Entity::new(kind, v.clone());
+            if !entities.contains(&e) {
+                entities.push(e);
             }
         }
     }

@@ -1,19 +1,17 @@
 //! The flow listener: a tokio task that reads one UDP socket, decodes each datagram with its
 //! own decoder, and sends the events in batches.
 
-use onewall_model::{EventBatch, Timestamp};
+use std::net::SocketAddr;
+
+use onewall_model::{Event, EventBatch, Timestamp};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
-use tracing::{info, warn};
 
 use super::FlowError;
 use super::netflow::{NetflowDecoder, NetflowSettings};
 use super::record::FlowContext;
 use super::sflow::SflowDecoder;
-use crate::listen::{Batcher, ListenerConfig, Meters, Throttle, shutdown_requested};
-
-/// The largest UDP payload.
-const MAX_DATAGRAM: usize = 65_535;
+use crate::listen::{ListenerConfig, receive_datagrams};
 
 /// What a flow socket receives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +66,7 @@ pub async fn run_flow(
     socket: UdpSocket,
     cfg: FlowListener,
     tx: mpsc::Sender<EventBatch>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) -> Result<(), FlowError> {
     let collector = cfg.protocol.collector();
     let mut decoder = match cfg.protocol {
@@ -77,9 +75,6 @@ pub async fn run_flow(
             Decoder::Sflow(Box::new(SflowDecoder::new(cfg.netflow.max_exporters)))
         }
     };
-    let local = socket.local_addr().ok();
-    set_recv_buffer(&socket, &cfg.listener, collector);
-    info!(collector, addr = ?local, "flow listener started");
     let ctx = FlowContext {
         collector: onewall_model::Text::shared(collector),
         region: cfg.listener.region,
@@ -90,63 +85,15 @@ pub async fn run_flow(
             .as_deref()
             .map(onewall_model::Text::shared),
     };
-    let meters = Meters::new(collector);
-    let mut listener = cfg.listener.clone();
+    let mut listener = cfg.listener;
     listener.collector = collector.to_owned();
-    let mut batcher = Batcher::new(&listener, tx, meters.clone());
-    let mut buf = vec![0u8; MAX_DATAGRAM];
-    let mut events = Vec::new();
-    let mut warn_recv = Throttle::default();
-    loop {
-        tokio::select! {
-            biased;
-            () = shutdown_requested(&mut shutdown) => break,
-            () = batcher.linger_expired() => {
-                if batcher.flush().await.is_err() {
-                    closed(collector);
-                    return Ok(());
-                }
-            }
-            received = socket.recv_from(&mut buf) => match received {
-                Ok((n, peer)) => {
-                    meters.bytes.increment(n as u64);
-                    let now = Timestamp::now();
-                    match &mut decoder {
-                        Decoder::Netflow(d) => d.decode(&buf[..n], peer, now, &ctx, &mut events),
-                        Decoder::Sflow(d) => d.decode(&buf[..n], peer, now, &ctx, &mut events),
-                    };
-                    for event in events.drain(..) {
-                        if batcher.push(event).await.is_err() {
-                            closed(collector);
-                    return Ok(());
-                        }
-                    }
-                }
-                Err(e) => {
-                    if warn_recv.ready() {
-                        warn!(collector, error = %e, "udp receive failed");
-                    }
-                }
-            },
-        }
-    }
-    if batcher.flush().await.is_err() {
-        closed(collector);
-        return Ok(());
-    }
-    info!(collector, addr = ?local, "flow listener stopped");
+    let decode = |data: &[u8], peer: SocketAddr, out: &mut Vec<Event>| {
+        let now = Timestamp::now();
+        match &mut decoder {
+            Decoder::Netflow(d) => d.decode(data, peer, now, &ctx, out),
+            Decoder::Sflow(d) => d.decode(data, peer, now, &ctx, out),
+        };
+    };
+    receive_datagrams(socket, &listener, "flow", tx, shutdown, decode).await;
     Ok(())
-}
-
-fn closed(collector: &str) {
-    warn!(collector, "event channel closed, flow listener stopping");
-}
-
-/// Ask for a large receive buffer so bursts wait in the kernel while the channel is full.
-fn set_recv_buffer(socket: &UdpSocket, cfg: &ListenerConfig, collector: &str) {
-    let sock = socket2::SockRef::from(socket);
-    if let Err(e) = sock.set_recv_buffer_size(cfg.recv_buffer_bytes) {
-        warn!(collector, error = %e, requested = cfg.recv_buffer_bytes,
-            "could not set the udp receive buffer");
-    }
 }

@@ -49,6 +49,7 @@ use crate::parse::{
 pub use http::{DEFAULT_MAX_BODY_BYTES, HttpIngest, HttpTokens, http_router};
 pub use tcp::run_tcp;
 pub use tls::{ClientAuth, TlsError, TlsServerConfig, TlsSettings, load_tls, run_tls};
+pub(crate) use udp::receive_datagrams;
 pub use udp::{count_kernel_drops, kernel_drops, run_udp, socket_inode};
 
 /// The default number of events per batch.

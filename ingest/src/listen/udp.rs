@@ -1,6 +1,8 @@
 //! Syslog over UDP: one datagram is one record (RFC 5426).
 
-use onewall_model::EventBatch;
+use std::net::SocketAddr;
+
+use onewall_model::{Event, EventBatch};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
@@ -17,39 +19,63 @@ pub async fn run_udp(
     socket: UdpSocket,
     cfg: ListenerConfig,
     tx: mpsc::Sender<EventBatch>,
+    shutdown: watch::Receiver<bool>,
+) {
+    let mut warn_long = Throttle::default();
+    let decode = |data: &[u8], peer: SocketAddr, out: &mut Vec<Event>| {
+        if data.len() > cfg.max_frame_len {
+            count_dropped("frame_too_long");
+            if warn_long.ready() {
+                warn!(collector = %cfg.collector, len = data.len(), max = cfg.max_frame_len,
+                    "datagram longer than the maximum frame, dropped");
+            }
+            return;
+        }
+        out.push(parse_syslog(data, &cfg.context(Some(peer))));
+    };
+    receive_datagrams(socket, &cfg, "syslog udp", tx, shutdown, decode).await;
+}
+
+/// The receive loop of every UDP listener (syslog, NetFlow/IPFIX, sFlow). Asks for
+/// `cfg.recv_buffer_bytes` of kernel buffer, then until `shutdown` turns true receives each
+/// datagram (up to the largest UDP payload) and hands it to `decode`, which appends the events
+/// it holds; the events go down `tx` in batches (`cfg`'s size and linger). A receive error
+/// (e.g. an ICMP error from an earlier send) is logged, throttled, and the loop goes on.
+/// Returns after sending what it holds, or when `tx` is closed. `what` names the listener in
+/// the log.
+pub(crate) async fn receive_datagrams(
+    socket: UdpSocket,
+    cfg: &ListenerConfig,
+    what: &'static str,
+    tx: mpsc::Sender<EventBatch>,
     mut shutdown: watch::Receiver<bool>,
+    mut decode: impl FnMut(&[u8], SocketAddr, &mut Vec<Event>),
 ) {
     let local = socket.local_addr().ok();
-    set_recv_buffer(&socket, &cfg);
-    info!(collector = %cfg.collector, addr = ?local, "syslog udp listener started");
+    set_recv_buffer(&socket, cfg);
+    info!(collector = %cfg.collector, addr = ?local, "{what} listener started");
     let meters = Meters::new(&cfg.collector);
-    let mut batcher = Batcher::new(&cfg, tx, meters.clone());
+    let mut batcher = Batcher::new(cfg, tx, meters.clone());
     let mut buf = vec![0u8; MAX_DATAGRAM];
-    let mut warn_long = Throttle::default();
+    let mut events = Vec::new();
     let mut warn_recv = Throttle::default();
-    loop {
+    let closed = 'receive: loop {
         tokio::select! {
             biased;
-            () = shutdown_requested(&mut shutdown) => break,
+            () = shutdown_requested(&mut shutdown) => break batcher.flush().await.is_err(),
             () = batcher.linger_expired() => {
                 if batcher.flush().await.is_err() {
-                    return closed(&cfg);
+                    break true;
                 }
             }
             received = socket.recv_from(&mut buf) => match received {
                 Ok((n, peer)) => {
                     meters.bytes.increment(n as u64);
-                    if n > cfg.max_frame_len {
-                        count_dropped("frame_too_long");
-                        if warn_long.ready() {
-                            warn!(collector = %cfg.collector, len = n, max = cfg.max_frame_len,
-                                "datagram longer than the maximum frame, dropped");
+                    decode(&buf[..n], peer, &mut events);
+                    for event in events.drain(..) {
+                        if batcher.push(event).await.is_err() {
+                            break 'receive true;
                         }
-                        continue;
-                    }
-                    let ctx = cfg.context(Some(peer));
-                    if batcher.push(parse_syslog(&buf[..n], &ctx)).await.is_err() {
-                        return closed(&cfg);
                     }
                 }
                 // E.g. an ICMP error from an earlier send; the socket is still good.
@@ -60,15 +86,12 @@ pub async fn run_udp(
                 }
             },
         }
+    };
+    if closed {
+        warn!(collector = %cfg.collector, "event channel closed, {what} listener stopping");
+    } else {
+        info!(collector = %cfg.collector, addr = ?local, "{what} listener stopped");
     }
-    if batcher.flush().await.is_err() {
-        return closed(&cfg);
-    }
-    info!(collector = %cfg.collector, addr = ?local, "syslog udp listener stopped");
-}
-
-fn closed(cfg: &ListenerConfig) {
-    warn!(collector = %cfg.collector, "event channel closed, udp listener stopping");
 }
 
 /// Ask for a large receive buffer so bursts wait in the kernel while the channel is full.

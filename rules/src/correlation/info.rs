@@ -80,11 +80,6 @@ impl ResolvedCorrelation {
         rule.path = String::new();
         let text = serde_norway::to_string(&(&rule, &self.targets, &self.group_fields))
             .unwrap_or_else(|_| format!("{rule:?}{:?}{:?}", self.targets, self.group_fields));
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in text.bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        h
+        onewall_model::hash::fnv1a(text.as_bytes())
     }
 }

@@ -5,26 +5,14 @@ use std::fmt;
 use std::net::IpAddr;
 
 use clickhouse::{Client, Row};
-use onewall_model::event::names;
-use onewall_model::{Event, EventId, Fields, Format, RegionCode, Source, Timestamp, Value};
-use serde::de::{Deserializer, MapAccess, Visitor};
-use serde::ser::{SerializeMap, Serializer};
+use onewall_model::{Event, EventId, Format, RegionCode, Source, Timestamp, Value};
 use serde::{Deserialize, Serialize};
 
 use super::Culprit;
 use super::records::Conditions;
-use crate::cursor::{Cursor, CursorKind, decode_opt};
-use crate::{EventQuery, Page, Result, StoreError, effective_limit};
-
-/// Fields with a column of their own, holding the value's text form.
-const COMMON_COLUMNS: [(&str, &str); 6] = [
-    (names::HOST_NAME, "host_name"),
-    (names::SOURCE_IP, "source_ip"),
-    (names::DESTINATION_IP, "destination_ip"),
-    (names::USER_NAME, "user_name"),
-    (names::PROCESS_NAME, "process_name"),
-    (names::EVENT_ACTION, "event_action"),
-];
+use crate::codec::{self, COMMON_COLUMNS, common_filter, fields_from_json, fields_to_json};
+use crate::cursor::{CursorKind, decode_opt, page};
+use crate::{EventQuery, Page, Result, effective_limit};
 
 /// One row of `events`, in the table's column order.
 #[derive(Debug, Row, Serialize)]
@@ -149,7 +137,7 @@ impl EventRow {
             format: e.format.as_str().to_owned(),
             raw: e.raw.to_vec(),
             parse_error: e.parse_error.as_deref().map(str::to_owned),
-            fields: fields_to_json(&e.fields, culprit)?,
+            fields: fields_to_json(&e.fields).map_err(|e| culprit.error("encoding fields", e))?,
             host_name: common(COMMON_COLUMNS[0].0),
             source_ip: common(COMMON_COLUMNS[1].0),
             destination_ip: common(COMMON_COLUMNS[2].0),
@@ -366,40 +354,21 @@ pub(super) async fn search_events(
         .fetch_all()
         .await
         .map_err(|e| culprit.error("searching events", e))?;
-    let mut items = rows
+    let items = rows
         .into_iter()
         .map(|r| event_from_row(r, culprit))
         .collect::<Result<Vec<_>>>()?;
-    let next_cursor = if items.len() > limit {
-        items.truncate(limit);
-        items
-            .last()
-            .map(|e| Cursor::new(e.time.0, e.id.to_bytes()).encode(CursorKind::Event))
-    } else {
-        None
-    };
-    Ok(Page { items, next_cursor })
+    Ok(page(items, limit))
 }
 
 /// Add the condition for `name == value` (see [`EventQuery::filters`]).
 fn field_filter(cond: &mut Conditions, name: &str, value: &str) -> Result<()> {
-    if let Some((field, col)) = COMMON_COLUMNS.iter().find(|(n, _)| *n == name) {
-        // The column holds the value's text form; an address is spelled the way the model
-        // writes it.
-        let is_ip_field = [names::SOURCE_IP, names::DESTINATION_IP].contains(field);
-        let text = match value.parse::<IpAddr>() {
-            Ok(ip) if is_ip_field => ip.to_string(),
-            _ => value.to_owned(),
-        };
+    if let Some((_, col, text)) = common_filter(name, value) {
         let p = cond.bind(&text);
         cond.push(format!("{col} = {p}"));
         return Ok(());
     }
-    if name.is_empty() || name.contains('"') {
-        return Err(StoreError::InvalidQuery(format!(
-            "invalid filter field {name:?}: a field name is not empty and has no '\"'"
-        )));
-    }
+    codec::check_filter_field(name)?;
     let n = cond.bind(name);
     let alternatives: Vec<String> = filter_texts(value)
         .iter()
@@ -506,52 +475,10 @@ fn event_from_row(r: EventRead, culprit: &Culprit) -> Result<Event> {
     })
 }
 
-/// The typed JSON of the fields ([`Value::to_typed_json`]), keeping their order.
-fn fields_to_json(fields: &Fields, culprit: &Culprit) -> Result<String> {
-    struct Typed<'a>(&'a Fields);
-    impl Serialize for Typed<'_> {
-        fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-            let mut m = s.serialize_map(Some(self.0.len()))?;
-            for (k, v) in self.0.iter() {
-                m.serialize_entry(k, &v.to_typed_json())?;
-            }
-            m.end()
-        }
-    }
-    serde_json::to_string(&Typed(fields)).map_err(|e| culprit.error("encoding fields", e))
-}
-
-/// The inverse of [`fields_to_json`], in stored order (which [`Fields`] equality sees).
-fn fields_from_json(text: &str) -> std::result::Result<Fields, serde_json::Error> {
-    struct Ordered(Fields);
-    struct OrderedVisitor;
-    impl<'de> Visitor<'de> for OrderedVisitor {
-        type Value = Ordered;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a JSON object of fields")
-        }
-        fn visit_map<A: MapAccess<'de>>(
-            self,
-            mut map: A,
-        ) -> std::result::Result<Ordered, A::Error> {
-            let mut fields = Fields::new();
-            while let Some((k, v)) = map.next_entry::<String, serde_json::Value>()? {
-                fields.insert(&k, Value::from_typed_json(&v));
-            }
-            Ok(Ordered(fields))
-        }
-    }
-    impl<'de> Deserialize<'de> for Ordered {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-            d.deserialize_map(OrderedVisitor)
-        }
-    }
-    serde_json::from_str::<Ordered>(text).map(|o| o.0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::StoreError;
 
     #[test]
     fn filter_texts_cover_every_spelling() {

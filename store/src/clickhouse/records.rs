@@ -4,13 +4,13 @@ use std::collections::{HashMap, HashSet};
 
 use clickhouse::query::Query;
 use clickhouse::{Client, Row};
-use onewall_model::{Alert, AlertId, Incident, IncidentId, IncidentStatus, RegionCode, Severity};
+use onewall_model::{Alert, AlertId, Incident, IncidentId, RegionCode, Severity};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::evidence::{self, Evidence};
 use super::{Culprit, events};
-use crate::cursor::{Cursor, CursorKind, decode_opt};
+use crate::cursor::{Cursor, CursorKind, decode_opt, page};
 use crate::{
     AlertQuery, IncidentChange, IncidentQuery, Page, Result, StoreError, StoreStats,
     effective_limit,
@@ -119,22 +119,6 @@ fn decode<T: DeserializeOwned>(culprit: &Culprit, what: &str, rows: Vec<Body>) -
 
 fn encode<T: Serialize>(culprit: &Culprit, what: &str, v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| culprit.error(&format!("encoding {what}"), e))
-}
-
-/// Trim a page fetched with `limit + 1` rows and make its cursor.
-fn page<T>(
-    mut items: Vec<T>,
-    limit: usize,
-    kind: CursorKind,
-    key: impl Fn(&T) -> Cursor,
-) -> Page<T> {
-    let next_cursor = if items.len() > limit {
-        items.truncate(limit);
-        items.last().map(|t| key(t).encode(kind))
-    } else {
-        None
-    };
-    Page { items, next_cursor }
 }
 
 async fn bodies<T: DeserializeOwned>(culprit: &Culprit, what: &str, q: Query) -> Result<Vec<T>> {
@@ -253,9 +237,7 @@ pub(super) async fn search_alerts(
         limit + 1
     );
     let items = bodies(culprit, "alert", cond.apply(client.query(&sql))).await?;
-    Ok(page(items, limit, CursorKind::Alert, |a: &Alert| {
-        Cursor::new(a.time.0, a.id.to_bytes())
-    }))
+    Ok(page(items, limit))
 }
 
 // ---- incidents ----
@@ -487,15 +469,6 @@ pub(super) async fn update_incidents(
     }
 }
 
-fn open_statuses() -> String {
-    let open: Vec<String> = IncidentStatus::ALL
-        .iter()
-        .filter(|s| s.is_open())
-        .map(|s| format!("'{}'", s.as_str()))
-        .collect();
-    open.join(", ")
-}
-
 /// One page of incidents. Conditions apply to each id's newest version (`HAVING` on
 /// `argMax`), never to an older one a merge has not replaced yet.
 pub(super) async fn search_incidents(
@@ -514,7 +487,7 @@ pub(super) async fn search_incidents(
         cond.push(format!("{status} = {p}"));
     }
     if q.open_only {
-        cond.push(format!("{status} IN ({})", open_statuses()));
+        cond.push(format!("{status} IN ({})", crate::codec::open_statuses()));
     }
     if let Some(s) = q.min_severity {
         cond.push(format!("argMax(severity, version) >= {}", rank(s)));
@@ -533,9 +506,7 @@ pub(super) async fn search_incidents(
     let mut items: Vec<Incident> =
         bodies(culprit, "incident", cond.apply(client.query(&sql))).await?;
     evidence::fill(client, culprit, &mut items).await?;
-    Ok(page(items, limit, CursorKind::Incident, |i: &Incident| {
-        Cursor::new(i.updated.0, i.id.to_bytes())
-    }))
+    Ok(page(items, limit))
 }
 
 // ---- stats ----

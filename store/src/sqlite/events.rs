@@ -4,16 +4,15 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
 
-use onewall_model::{Event, EventId, Fields, Format, RegionCode, Source, Timestamp, Value};
+use onewall_model::{Event, EventId, Format, RegionCode, Source, Timestamp, Value};
 use rusqlite::{Connection, Row, params, params_from_iter};
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
-use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use super::postings;
-use super::schema::{COMMON_COLUMNS, day_table, day_table_ddl};
+use super::schema::{day_table, day_table_ddl};
 use super::sql::{Conditions, int};
 use super::{Writer, backend};
-use crate::cursor::{Cursor, CursorKind, decode_opt};
+use crate::codec::{self, COMMON_COLUMNS};
+use crate::cursor::{CursorKind, decode_opt, page};
 use crate::{EventQuery, Page, Result, StoreError, effective_limit};
 
 /// The columns an [`Event`] is read from, in [`event_from_row`]'s order.
@@ -83,7 +82,8 @@ pub(super) fn encode(events: &[Event]) -> Result<Vec<Encoded>> {
         .iter()
         .map(|e| {
             Ok(Encoded {
-                fields: fields_to_json(&e.fields)?,
+                fields: codec::fields_to_json(&e.fields)
+                    .map_err(|e| backend(format_args!("encoding fields: {e}")))?,
                 common: COMMON_COLUMNS.map(|(name, _)| {
                     e.fields
                         .get(name)
@@ -268,15 +268,7 @@ pub(super) fn search_events(conn: &mut Connection, q: &EventQuery) -> Result<Pag
             break;
         }
     }
-    let next_cursor = if items.len() > limit {
-        items.truncate(limit);
-        items
-            .last()
-            .map(|e| Cursor::new(e.time.0, e.id.to_bytes()).encode(CursorKind::Event))
-    } else {
-        None
-    };
-    Ok(Page { items, next_cursor })
+    Ok(page(items, limit))
 }
 
 /// Up to `want` of a day's events matching `cond`, newest first, through the table's indexes
@@ -350,31 +342,12 @@ fn by_postings(
 /// Add the condition for `name == value` (see [`EventQuery::filters`]). For a common field,
 /// its place among the common columns and the text its column and posting lists hold.
 fn field_filter(cond: &mut Conditions, name: &str, value: &str) -> Result<Option<(usize, String)>> {
-    if let Some((place, (field, col))) = COMMON_COLUMNS
-        .iter()
-        .enumerate()
-        .find(|(_, (n, _))| *n == name)
-    {
-        // The column holds the value's text form; an address is spelled the way the model
-        // writes it.
-        let is_ip_field = [
-            onewall_model::event::names::SOURCE_IP,
-            onewall_model::event::names::DESTINATION_IP,
-        ]
-        .contains(field);
-        let text = match value.parse::<IpAddr>() {
-            Ok(ip) if is_ip_field => ip.to_string(),
-            _ => value.to_owned(),
-        };
+    if let Some((place, col, text)) = codec::common_filter(name, value) {
         let p = cond.bind(text.clone());
         cond.push(format!("{col} = {p}"));
         return Ok(Some((place, text)));
     }
-    if name.is_empty() || name.contains('"') {
-        return Err(StoreError::InvalidQuery(format!(
-            "invalid filter field {name:?}: a field name is not empty and has no '\"'"
-        )));
-    }
+    codec::check_filter_field(name)?;
     // In the typed JSON a field is one of: a string, an integer, a real, true/false, null, a
     // list, or an object `{"$ip": text}` / `{"$time": nanos}`. Compare the value's text form:
     // one branch per JSON type the filter text could be the text form of.
@@ -495,7 +468,9 @@ fn event_from_row(row: &Row<'_>) -> Result<Event> {
     let format: String = row.get(6)?;
     let raw: Vec<u8> = row.get(7)?;
     let parse_error: Option<String> = row.get(8)?;
-    let fields = fields_from_json(row.get_ref(9)?.as_str().map_err(|e| corrupt("fields", e))?)?;
+    let fields =
+        codec::fields_from_json(row.get_ref(9)?.as_str().map_err(|e| corrupt("fields", e))?)
+            .map_err(|e| corrupt("fields", e))?;
     Ok(Event {
         id: EventId::from_bytes(id),
         time: Timestamp(row.get(1)?),
@@ -510,64 +485,9 @@ fn event_from_row(row: &Row<'_>) -> Result<Event> {
     })
 }
 
-/// The typed JSON of [`Fields::to_typed_json`], keeping the fields' order.
-pub(super) fn fields_to_json(fields: &Fields) -> Result<String> {
-    struct Typed<'a>(&'a Fields);
-    impl Serialize for Typed<'_> {
-        fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-            let mut m = s.serialize_map(Some(self.0.len()))?;
-            for (k, v) in self.0.iter() {
-                m.serialize_entry(k, &v.to_typed_json())?;
-            }
-            m.end()
-        }
-    }
-    serde_json::to_string(&Typed(fields)).map_err(|e| backend(format_args!("encoding fields: {e}")))
-}
-
-/// The inverse of [`fields_to_json`], in stored order (which [`Fields`] equality sees).
-pub(super) fn fields_from_json(text: &str) -> Result<Fields> {
-    struct Ordered(Fields);
-    struct OrderedVisitor;
-    impl<'de> Visitor<'de> for OrderedVisitor {
-        type Value = Ordered;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a JSON object of fields")
-        }
-        fn visit_map<A: MapAccess<'de>>(
-            self,
-            mut map: A,
-        ) -> std::result::Result<Ordered, A::Error> {
-            let mut fields = Fields::new();
-            while let Some((k, v)) = map.next_entry::<String, serde_json::Value>()? {
-                fields.insert(&k, Value::from_typed_json(&v));
-            }
-            Ok(Ordered(fields))
-        }
-    }
-    impl<'de> Deserialize<'de> for Ordered {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-            d.deserialize_map(OrderedVisitor)
-        }
-    }
-    serde_json::from_str::<Ordered>(text)
-        .map(|o| o.0)
-        .map_err(|e| corrupt("fields", e))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fields_keep_their_order() {
-        let mut f = Fields::new();
-        f.insert("zeta", "last name first");
-        f.insert("alpha", Value::Ip("10.0.0.1".parse().expect("ip")));
-        f.insert("mid", Value::Time(Timestamp(5)));
-        let text = fields_to_json(&f).expect("encode");
-        assert_eq!(fields_from_json(&text).expect("decode"), f);
-    }
 
     #[test]
     fn insert_statement_has_a_placeholder_per_column() {

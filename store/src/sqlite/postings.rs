@@ -16,9 +16,10 @@ use onewall_model::hash::FxMap;
 use rusqlite::{Connection, params};
 
 use super::backend;
-use super::schema::{COMMON_COLUMNS, day_table};
+use super::schema::day_table;
 use super::sql::int;
 use crate::Result;
+use crate::codec::COMMON_COLUMNS;
 
 /// The run every event of a write batch joins, whatever its fields: `(EVERY, "")`. It orders
 /// a day's events by time for searches without a common field, in place of an index on

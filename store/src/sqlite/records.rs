@@ -1,13 +1,13 @@
 //! Alerts, incidents, the node's key/value state, and the stats.
 
-use onewall_model::{Alert, AlertId, Incident, IncidentId, IncidentStatus, Severity, Timestamp};
+use onewall_model::{Alert, AlertId, Incident, IncidentId, Severity, Timestamp};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, params_from_iter};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::sql::{Conditions, int};
 use super::{backend, events};
-use crate::cursor::{Cursor, CursorKind, decode_opt};
+use crate::cursor::{CursorKind, decode_opt, page};
 use crate::{
     AlertQuery, IncidentChange, IncidentQuery, Page, Result, StoreError, StoreStats,
     effective_limit,
@@ -45,22 +45,6 @@ fn bodies<T: DeserializeOwned>(
         out.push(from_body(what, text)?);
     }
     Ok(out)
-}
-
-/// Trim a page fetched with `limit + 1` rows and make its cursor.
-fn page<T>(
-    mut items: Vec<T>,
-    limit: usize,
-    kind: CursorKind,
-    key: impl Fn(&T) -> Cursor,
-) -> Page<T> {
-    let next_cursor = if items.len() > limit {
-        items.truncate(limit);
-        items.last().map(|t| key(t).encode(kind))
-    } else {
-        None
-    };
-    Page { items, next_cursor }
 }
 
 // ---- alerts ----
@@ -136,9 +120,7 @@ pub(super) fn search_alerts(conn: &mut Connection, q: &AlertQuery) -> Result<Pag
         cond.next_placeholder()
     );
     let items = bodies(conn, "alert", &sql, cond.params_with(int(limit + 1)))?;
-    Ok(page(items, limit, CursorKind::Alert, |a: &Alert| {
-        Cursor::new(a.time.0, a.id.to_bytes())
-    }))
+    Ok(page(items, limit))
 }
 
 // ---- incidents ----
@@ -363,15 +345,6 @@ fn change_incident(
     Ok(incident)
 }
 
-fn open_statuses() -> String {
-    let open: Vec<String> = IncidentStatus::ALL
-        .iter()
-        .filter(|s| s.is_open())
-        .map(|s| format!("'{}'", s.as_str()))
-        .collect();
-    open.join(", ")
-}
-
 pub(super) fn search_incidents(conn: &mut Connection, q: &IncidentQuery) -> Result<Page<Incident>> {
     let limit = effective_limit(q.limit);
     let cursor = decode_opt(CursorKind::Incident, q.cursor.as_deref())?;
@@ -382,7 +355,7 @@ pub(super) fn search_incidents(conn: &mut Connection, q: &IncidentQuery) -> Resu
         cond.push(format!("status = {p}"));
     }
     if q.open_only {
-        cond.push(format!("status IN ({})", open_statuses()));
+        cond.push(format!("status IN ({})", crate::codec::open_statuses()));
     }
     if let Some(s) = q.min_severity {
         let p = cond.bind(rank(s));
@@ -398,9 +371,7 @@ pub(super) fn search_incidents(conn: &mut Connection, q: &IncidentQuery) -> Resu
     let mut items: Vec<Incident> =
         bodies(conn, "incident", &sql, cond.params_with(int(limit + 1)))?;
     fill_alert_ids(conn, &mut items)?;
-    Ok(page(items, limit, CursorKind::Incident, |i: &Incident| {
-        Cursor::new(i.updated.0, i.id.to_bytes())
-    }))
+    Ok(page(items, limit))
 }
 
 // ---- node state ----

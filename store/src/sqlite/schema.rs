@@ -7,6 +7,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use super::backend;
 use crate::Result;
+use crate::codec::COMMON_COLUMNS;
 
 /// The schema this build writes, kept in `PRAGMA user_version`. A database with a newer
 /// version is refused rather than misread.
@@ -142,20 +143,6 @@ pub(super) fn day_table(day: u32) -> String {
     format!("events_{day}")
 }
 
-/// The common fields, each copied on write into a text column of the same meaning and into
-/// the day's posting lists (see `postings`).
-pub(super) const COMMON_COLUMNS: [(&str, &str); 6] = {
-    use onewall_model::event::names;
-    [
-        (names::HOST_NAME, "host_name"),
-        (names::SOURCE_IP, "source_ip"),
-        (names::DESTINATION_IP, "destination_ip"),
-        (names::USER_NAME, "user_name"),
-        (names::PROCESS_NAME, "process_name"),
-        (names::EVENT_ACTION, "event_action"),
-    ]
-};
-
 /// The statement that creates one day's table. Its posting table, which also orders the day's
 /// events by time, comes from `postings::terms_ddl`; days written by schema version 1 have an
 /// index on `time` and one per common column instead.
@@ -174,6 +161,8 @@ pub(super) fn day_table_ddl(day: u32) -> String {
             parse_error TEXT,
             fields TEXT NOT NULL"
     );
+    // The common fields ([`COMMON_COLUMNS`]) are also in the day's posting lists (see
+    // `postings`).
     for (_, col) in COMMON_COLUMNS {
         sql.push_str(&format!(",\n            {col} TEXT"));
     }
