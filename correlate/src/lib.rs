@@ -15,6 +15,7 @@
 //! atomic update (so an analyst's edit made meanwhile is never overwritten), and merges to
 //! carry out with [`merge_incident`] and [`mark_merged`].
 
+pub mod config;
 pub mod grading;
 pub mod sigma;
 

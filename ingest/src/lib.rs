@@ -10,6 +10,7 @@
 //! - [`spool`]: the durable spool every accepted event is written to before it is
 //!   acknowledged or detected.
 
+pub mod config;
 pub mod error;
 pub mod flow;
 pub mod framing;

@@ -8,6 +8,7 @@
 //! - [`Timestamp`] and [`Id`]: UTC nanoseconds, and time-ordered 128-bit ids.
 
 pub mod alert;
+pub mod config;
 pub mod entity;
 pub mod error;
 pub mod event;

@@ -17,6 +17,7 @@ use serde::Serialize;
 pub mod audit;
 pub mod auth;
 pub mod clickhouse;
+pub mod config;
 pub mod conformance;
 mod cursor;
 mod error;
