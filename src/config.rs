@@ -190,86 +190,7 @@ pub fn parse(text: &str) -> Result<Resolved, ConfigErrors> {
     // left out, so the rest can still be checked for meaning below.
     let mut clean = toml::Table::new();
     for (key, value) in doc {
-        let kept = match (key.as_str(), value) {
-            ("version", _) => Some(toml::Value::Integer(1)),
-            ("node", toml::Value::Table(t)) => check_keys::<NodeConfig>("node", t, &mut errors),
-            ("syslog", toml::Value::Table(mut t)) => {
-                let tls = match t.remove("tls") {
-                    Some(toml::Value::Table(tls)) => {
-                        check_keys::<SyslogTlsConfig>("syslog.tls", tls, &mut errors)
-                    }
-                    Some(_) => {
-                        errors.push("syslog.tls: expected a table ([syslog.tls])".into());
-                        None
-                    }
-                    None => None,
-                };
-                let mut kept = check_keys::<SyslogConfig>("syslog", t, &mut errors);
-                if let (Some(toml::Value::Table(kept)), Some(tls)) = (&mut kept, tls) {
-                    kept.insert("tls".into(), tls);
-                }
-                kept
-            }
-            ("http", toml::Value::Table(t)) => check_keys::<HttpConfig>("http", t, &mut errors),
-            ("flow", toml::Value::Table(t)) => check_keys::<FlowConfig>("flow", t, &mut errors),
-            ("rules", toml::Value::Table(t)) => check_keys::<RulesConfig>("rules", t, &mut errors),
-            ("correlate", toml::Value::Table(t)) => {
-                check_keys::<CorrelateConfig>("correlate", t, &mut errors)
-            }
-            ("store", toml::Value::Table(mut t)) => {
-                let clickhouse =
-                    nested::<ClickHouseConfig>("store", "clickhouse", &mut t, &mut errors);
-                let spool = nested::<SpoolConfig>("store", "spool", &mut t, &mut errors);
-                let mut kept = check_keys::<StoreConfig>("store", t, &mut errors);
-                if let Some(toml::Value::Table(kept)) = &mut kept {
-                    kept.extend(clickhouse.map(|c| ("clickhouse".to_owned(), c)));
-                    kept.extend(spool.map(|c| ("spool".to_owned(), c)));
-                }
-                kept
-            }
-            ("auth", toml::Value::Table(t)) => check_keys::<AuthConfig>("auth", t, &mut errors),
-            ("sla", toml::Value::Table(t)) => check_keys::<SlaConfig>("sla", t, &mut errors),
-            ("pipeline", toml::Value::Table(t)) => {
-                check_keys::<PipelineConfig>("pipeline", t, &mut errors)
-            }
-            ("playbooks", toml::Value::Table(t)) => {
-                check_keys::<PlaybooksConfig>("playbooks", t, &mut errors)
-            }
-            ("federation", toml::Value::Table(t)) => {
-                check_keys::<federation::FederationConfig>("federation", t, &mut errors)
-            }
-            ("regions", toml::Value::Array(items)) => {
-                let mut kept = Vec::new();
-                for (i, item) in items.into_iter().enumerate() {
-                    match item {
-                        toml::Value::Table(t) => kept.extend(check_keys::<RegionConfig>(
-                            &format!("regions[{i}]"),
-                            t,
-                            &mut errors,
-                        )),
-                        _ => errors.push(format!("regions[{i}]: expected a table ([[regions]])")),
-                    }
-                }
-                Some(toml::Value::Array(kept))
-            }
-            (k, _) if SECTIONS.contains(&k) => {
-                let want = if k == "regions" {
-                    "an array of tables ([[regions]])"
-                } else {
-                    "a table"
-                };
-                errors.push(format!("{k}: expected {want}"));
-                None
-            }
-            (k, _) => {
-                errors.push(format!(
-                    "{k}: unknown section; expected one of: version, {}",
-                    SECTIONS.join(", ")
-                ));
-                None
-            }
-        };
-        if let Some(v) = kept {
+        if let Some(v) = check_section(&key, value, &mut errors) {
             clean.insert(key, v);
         }
     }
@@ -287,6 +208,78 @@ pub fn parse(text: &str) -> Result<Resolved, ConfigErrors> {
         Err(ConfigErrors(more)) => {
             errors.extend(more);
             Err(ConfigErrors(errors))
+        }
+    }
+}
+
+/// Check one top-level key of the file, each of its keys on its own; return it without the
+/// keys in error (`None` when nothing of it can be used).
+fn check_section(key: &str, value: toml::Value, errors: &mut Vec<String>) -> Option<toml::Value> {
+    match (key, value) {
+        ("version", _) => Some(toml::Value::Integer(1)),
+        ("node", toml::Value::Table(t)) => check_keys::<NodeConfig>("node", t, errors),
+        ("syslog", toml::Value::Table(mut t)) => {
+            let tls = nested::<SyslogTlsConfig>("syslog", "tls", &mut t, errors);
+            let mut kept = check_keys::<SyslogConfig>("syslog", t, errors);
+            if let Some(toml::Value::Table(kept)) = &mut kept {
+                kept.extend(tls.map(|c| ("tls".to_owned(), c)));
+            }
+            kept
+        }
+        ("http", toml::Value::Table(t)) => check_keys::<HttpConfig>("http", t, errors),
+        ("flow", toml::Value::Table(t)) => check_keys::<FlowConfig>("flow", t, errors),
+        ("rules", toml::Value::Table(t)) => check_keys::<RulesConfig>("rules", t, errors),
+        ("correlate", toml::Value::Table(t)) => {
+            check_keys::<CorrelateConfig>("correlate", t, errors)
+        }
+        ("store", toml::Value::Table(mut t)) => {
+            let clickhouse = nested::<ClickHouseConfig>("store", "clickhouse", &mut t, errors);
+            let spool = nested::<SpoolConfig>("store", "spool", &mut t, errors);
+            let mut kept = check_keys::<StoreConfig>("store", t, errors);
+            if let Some(toml::Value::Table(kept)) = &mut kept {
+                kept.extend(clickhouse.map(|c| ("clickhouse".to_owned(), c)));
+                kept.extend(spool.map(|c| ("spool".to_owned(), c)));
+            }
+            kept
+        }
+        ("auth", toml::Value::Table(t)) => check_keys::<AuthConfig>("auth", t, errors),
+        ("sla", toml::Value::Table(t)) => check_keys::<SlaConfig>("sla", t, errors),
+        ("pipeline", toml::Value::Table(t)) => check_keys::<PipelineConfig>("pipeline", t, errors),
+        ("playbooks", toml::Value::Table(t)) => {
+            check_keys::<PlaybooksConfig>("playbooks", t, errors)
+        }
+        ("federation", toml::Value::Table(t)) => {
+            check_keys::<federation::FederationConfig>("federation", t, errors)
+        }
+        ("regions", toml::Value::Array(items)) => {
+            let mut kept = Vec::new();
+            for (i, item) in items.into_iter().enumerate() {
+                match item {
+                    toml::Value::Table(t) => kept.extend(check_keys::<RegionConfig>(
+                        &format!("regions[{i}]"),
+                        t,
+                        errors,
+                    )),
+                    _ => errors.push(format!("regions[{i}]: expected a table ([[regions]])")),
+                }
+            }
+            Some(toml::Value::Array(kept))
+        }
+        (k, _) if SECTIONS.contains(&k) => {
+            let want = if k == "regions" {
+                "an array of tables ([[regions]])"
+            } else {
+                "a table"
+            };
+            errors.push(format!("{k}: expected {want}"));
+            None
+        }
+        (k, _) => {
+            errors.push(format!(
+                "{k}: unknown section; expected one of: version, {}",
+                SECTIONS.join(", ")
+            ));
+            None
         }
     }
 }

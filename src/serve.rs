@@ -68,8 +68,8 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
     let opened = crate::pipeline::backend::open(&r.config.store).await?;
     let store: Arc<dyn Store> = opened.store.clone();
     // The built-in pack, rule directories, packs and overlays of `[rules]`; reloadable.
-    let live_rules = Arc::new(crate::rules_cli::LiveRules::load(&r)?);
-    let access = crate::users_cli::open_access(&r)?;
+    let live_rules = Arc::new(crate::live_rules::LiveRules::load(&r)?);
+    let access = crate::access::open_access(&r)?;
 
     // Bind everything first, so a port in use fails the start before anything runs.
     let udp = match r.syslog_udp {
@@ -384,7 +384,7 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
         shutdown.clone(),
     ));
     // With ClickHouse, the audit log is copied there too; the node's chain stays the source.
-    let audit_copy = crate::audit_cli::start_mirror(&r, access.audit.clone(), shutdown.clone());
+    let audit_copy = crate::audit_mirror::start_mirror(&r, access.audit.clone(), shutdown.clone());
 
     for line in &announce {
         println!("onewall listening {line}");
@@ -515,7 +515,7 @@ async fn reload_on_sighup(
         onewall_ingest::listen::TlsSettings,
         watch::Sender<Arc<onewall_ingest::listen::TlsServerConfig>>,
     )>,
-    rules: Arc<crate::rules_cli::LiveRules>,
+    rules: Arc<crate::live_rules::LiveRules>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     use tokio::signal::unix::{SignalKind, signal};
