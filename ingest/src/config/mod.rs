@@ -300,3 +300,101 @@ fn source_region(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn henan() -> (RegionCode, RegionTree) {
+        (RegionCode::HENAN, RegionTree::builtin())
+    }
+
+    #[test]
+    fn defaults_listen_and_stamp_the_node() {
+        let (node, regions) = henan();
+        let l = listeners(
+            &SyslogConfig::default(),
+            &HttpConfig::default(),
+            &PipelineConfig::default(),
+            node,
+            &regions,
+        )
+        .expect("defaults");
+        assert_eq!(l.syslog_udp.map(|a| a.port()), Some(5514));
+        assert_eq!(l.http.port(), 8080);
+        assert_eq!((l.syslog_tls, l.tls.is_none()), (None, true));
+        assert_eq!(l.syslog_source.region, node);
+        assert_eq!(
+            l.http_source.tags.max_fields_per_event,
+            PipelineConfig::default().max_fields_per_event
+        );
+        assert_eq!(PipelineConfig::default().validate(), []);
+    }
+
+    #[test]
+    fn every_listener_mistake_is_returned() {
+        let (node, regions) = henan();
+        let syslog = SyslogConfig {
+            udp: "nowhere".into(),
+            tcp: String::new(),
+            max_connections: 0,
+            region: "419999".into(),
+            ..SyslogConfig::default()
+        };
+        let http = HttpConfig {
+            timezone: "CST".into(),
+            charset: "latin-9".into(),
+            bulk_tokens: vec!["a b".into()],
+            ..HttpConfig::default()
+        };
+        let e = listeners(&syslog, &http, &PipelineConfig::default(), node, &regions)
+            .expect_err("mistakes");
+        let keys: Vec<_> = e.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "syslog.udp",
+                "syslog.region",
+                "http.timezone",
+                "http.charset",
+                "http.bulk_tokens[0]",
+                "syslog.max_connections"
+            ]
+        );
+        let pipeline = PipelineConfig {
+            batch_size: 0,
+            ..PipelineConfig::default()
+        };
+        assert_eq!(
+            pipeline.validate()[0].to_string(),
+            "pipeline.batch_size: must be greater than 0"
+        );
+    }
+
+    #[test]
+    fn flow_mistakes_are_all_returned() {
+        let (node, regions) = henan();
+        let flow = FlowConfig {
+            netflow: "0.0.0.0:99999".into(),
+            ipfix: "127.0.0.1:6343".into(),
+            sflow: "127.0.0.1:6343".into(),
+            max_exporters: 0,
+            ..FlowConfig::default()
+        };
+        let e = flow.resolve(node, &regions).expect_err("mistakes");
+        let e: Vec<_> = e.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            e,
+            [
+                "flow.netflow: \"0.0.0.0:99999\" is not an address like 0.0.0.0:2055",
+                "flow.sflow: 127.0.0.1:6343 is also flow.ipfix",
+                "flow.max_exporters: must be greater than 0",
+            ]
+        );
+        let f = FlowConfig::default()
+            .resolve(node, &regions)
+            .expect("defaults");
+        assert_eq!(f.netflow.map(|a| a.port()), Some(2055));
+        assert_eq!(f.region, node);
+    }
+}
