@@ -220,7 +220,7 @@ fn main() -> ExitCode {
     files::private_by_default();
     let result = match cli.command {
         Command::Serve { config } => serve::run(config.as_deref()),
-        Command::CheckConfig { file } => check_config(&file),
+        Command::CheckConfig { file } => commands::check_config::run(&file),
         Command::Demo { dir, port, exit } => demo::run(&dir, port, exit),
         Command::Users { command } => users_command(command),
         Command::Tokens { command } => tokens_command(command),
@@ -298,27 +298,6 @@ fn tokens_command(command: TokensCommand) -> anyhow::Result<ExitCode> {
         ),
         TokensCommand::List { data } => commands::users::list_tokens(&data_dir(data)?),
         TokensCommand::Revoke { id, data } => commands::users::revoke_token(&data_dir(data)?, &id),
-    }
-}
-
-fn check_config(file: &std::path::Path) -> anyhow::Result<ExitCode> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?;
-    match config::parse(&text) {
-        Ok(r) => {
-            println!(
-                "{}: ok (node {} in region {}, {} regions known)",
-                file.display(),
-                r.config.node.name,
-                r.region,
-                r.regions.len()
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(errors) => {
-            eprint!("{}: {errors}", file.display());
-            Ok(ExitCode::FAILURE)
-        }
     }
 }
 
