@@ -12,7 +12,7 @@ use onewall_model::{RegionCode, Timestamp};
 use onewall_store::audit::{AuditLog, AuditRecord};
 use onewall_store::auth::{AuthStore, NewToken, Role};
 
-use crate::config::{self, Resolved};
+use crate::config::Resolved;
 
 /// The file, in the data directory, that receives the first start's admin token.
 pub const ADMIN_TOKEN_FILE: &str = "admin.token";
@@ -35,8 +35,8 @@ pub fn open_access(r: &Resolved) -> anyhow::Result<Access> {
         auth: Arc::new(auth),
         audit: Arc::new(audit),
         metrics_open: r.config.auth.metrics_open,
-        mask: config::access::mask_policy(&r.config.auth),
-        login: Arc::new(LoginLimiter::new(config::access::login_policy(
+        mask: onewall_api::config::mask_policy(&r.config.auth),
+        login: Arc::new(LoginLimiter::new(onewall_api::config::login_policy(
             &r.config.auth,
         ))),
     })

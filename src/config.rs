@@ -19,6 +19,7 @@ pub mod federation;
 mod tests;
 
 // Each section is defined and checked by the crate that uses it; this file composes them.
+// `access` is the old name of the `[auth]`/`[sla]` module, kept for the node's wiring.
 pub use onewall_api::config as access;
 pub use onewall_api::config::{AuthConfig, SlaConfig};
 pub use onewall_correlate::config::CorrelateConfig;
