@@ -5,20 +5,20 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-mod audit_cli;
+mod access;
+mod audit_mirror;
+mod commands;
 mod config;
 mod demo;
 mod federation;
 mod files;
 mod jobs;
+mod live_rules;
 mod metrics;
 mod pipeline;
 mod replay;
-mod rules_cli;
-mod rules_streams;
 mod serve;
 mod supervise;
-mod users_cli;
 
 /// The node allocates and frees many small buffers per event on several threads (parsed
 /// fields, alerts, store rows); mimalloc's per-thread free lists serve those faster than the
@@ -220,19 +220,19 @@ fn main() -> ExitCode {
     files::private_by_default();
     let result = match cli.command {
         Command::Serve { config } => serve::run(config.as_deref()),
-        Command::CheckConfig { file } => check_config(&file),
+        Command::CheckConfig { file } => commands::check_config::run(&file),
         Command::Demo { dir, port, exit } => demo::run(&dir, port, exit),
         Command::Users { command } => users_command(command),
         Command::Tokens { command } => tokens_command(command),
         Command::Audit {
             command: AuditCommand::Verify { data, clickhouse },
-        } => audit_cli::verify_command(data.config.as_deref(), data.data, clickhouse),
+        } => commands::audit::verify_command(data.config.as_deref(), data.data, clickhouse),
         Command::Rules {
             command: RulesCommand::Check { dir, config },
-        } => rules_cli::check(&dir, config.as_deref()),
+        } => commands::rules::check(&dir, config.as_deref()),
         Command::Rules {
             command: RulesCommand::Test { dir, samples },
-        } => rules_cli::test(&dir, samples.as_deref()),
+        } => commands::rules::test(&dir, samples.as_deref()),
         Command::Replay {
             files,
             rules,
@@ -259,14 +259,14 @@ fn main() -> ExitCode {
 }
 
 fn data_dir(d: DataArgs) -> anyhow::Result<PathBuf> {
-    users_cli::data_dir(d.config.as_deref(), d.data)
+    commands::users::data_dir(d.config.as_deref(), d.data)
 }
 
 fn users_command(command: UsersCommand) -> anyhow::Result<ExitCode> {
     match command {
-        UsersCommand::Add { name, grant, data } => users_cli::add_user(
+        UsersCommand::Add { name, grant, data } => commands::users::add_user(
             &data_dir(data)?,
-            users_cli::AddUser {
+            commands::users::AddUser {
                 name,
                 role: grant.role,
                 region: grant.region,
@@ -274,7 +274,7 @@ fn users_command(command: UsersCommand) -> anyhow::Result<ExitCode> {
                 pii: grant.pii,
             },
         ),
-        UsersCommand::List { data } => users_cli::list_users(&data_dir(data)?),
+        UsersCommand::List { data } => commands::users::list_users(&data_dir(data)?),
     }
 }
 
@@ -285,9 +285,9 @@ fn tokens_command(command: TokensCommand) -> anyhow::Result<ExitCode> {
             grant,
             ttl_secs,
             data,
-        } => users_cli::create_token(
+        } => commands::users::create_token(
             &data_dir(data)?,
-            users_cli::CreateToken {
+            commands::users::CreateToken {
                 name,
                 role: grant.role,
                 region: grant.region,
@@ -296,29 +296,8 @@ fn tokens_command(command: TokensCommand) -> anyhow::Result<ExitCode> {
                 ttl_secs,
             },
         ),
-        TokensCommand::List { data } => users_cli::list_tokens(&data_dir(data)?),
-        TokensCommand::Revoke { id, data } => users_cli::revoke_token(&data_dir(data)?, &id),
-    }
-}
-
-fn check_config(file: &std::path::Path) -> anyhow::Result<ExitCode> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?;
-    match config::parse(&text) {
-        Ok(r) => {
-            println!(
-                "{}: ok (node {} in region {}, {} regions known)",
-                file.display(),
-                r.config.node.name,
-                r.region,
-                r.regions.len()
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(errors) => {
-            eprint!("{}: {errors}", file.display());
-            Ok(ExitCode::FAILURE)
-        }
+        TokensCommand::List { data } => commands::users::list_tokens(&data_dir(data)?),
+        TokensCommand::Revoke { id, data } => commands::users::revoke_token(&data_dir(data)?, &id),
     }
 }
 

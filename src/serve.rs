@@ -17,8 +17,8 @@ use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
 use crate::config::{self, Resolved};
+use crate::live_rules::LiveRules;
 use crate::pipeline::Pipeline;
-use crate::rules_cli::LiveRules;
 
 mod app;
 mod http_server;
@@ -112,7 +112,7 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
     let http_task = serve_http(&r, http, app, &node.shutdown);
     // With ClickHouse, the audit log is copied there too; the node's chain stays the source.
     let audit_copy =
-        crate::audit_cli::start_mirror(&r, node.access.audit.clone(), node.shutdown.clone());
+        crate::audit_mirror::start_mirror(&r, node.access.audit.clone(), node.shutdown.clone());
     announce_ready(&r, &node, &announce);
 
     wait_for_signal().await;
@@ -156,7 +156,7 @@ async fn open_store(r: &Resolved, shutdown: watch::Receiver<bool>) -> anyhow::Re
         describe: opened.describe,
         batching: opened.batching,
         rules: Arc::new(LiveRules::load(r)?),
-        access: crate::users_cli::open_access(r)?,
+        access: crate::access::open_access(r)?,
         bus: NodeEvents::new(),
         health: TaskHealth::default(),
         shutdown,
@@ -335,7 +335,7 @@ async fn reload_on_sighup(
         onewall_ingest::listen::TlsSettings,
         watch::Sender<Arc<onewall_ingest::listen::TlsServerConfig>>,
     )>,
-    rules: Arc<crate::rules_cli::LiveRules>,
+    rules: Arc<crate::live_rules::LiveRules>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     use tokio::signal::unix::{SignalKind, signal};

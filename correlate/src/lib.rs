@@ -18,6 +18,7 @@
 // Functions stay under one screen of thought (`too-many-lines-threshold` in clippy.toml).
 #![warn(clippy::too_many_lines)]
 
+pub mod config;
 mod correlator;
 pub mod grading;
 mod grouping;

@@ -13,6 +13,7 @@
 // Functions stay under one screen of thought (`too-many-lines-threshold` in clippy.toml).
 #![warn(clippy::too_many_lines)]
 
+pub mod config;
 pub mod error;
 pub mod flow;
 pub mod framing;

@@ -10,6 +10,7 @@
 
 pub mod alert;
 pub mod bus;
+pub mod config;
 pub mod entity;
 pub mod error;
 pub mod event;

@@ -14,6 +14,7 @@
 //! - [`received`]: on a parent node, the children's daily reports as they arrive.
 //! - [`runtime`]: the tasks that tie these together.
 
+pub mod config;
 mod error;
 pub mod outbox;
 pub mod playbook;

@@ -21,6 +21,7 @@ pub mod audit;
 pub mod auth;
 pub mod clickhouse;
 mod codec;
+pub mod config;
 pub mod conformance;
 mod cursor;
 mod error;

@@ -42,6 +42,7 @@ use serde_json::json;
 pub mod access;
 mod admin;
 pub mod collector;
+pub mod config;
 pub mod deliveries;
 pub mod edge;
 mod error;

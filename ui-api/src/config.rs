@@ -1,11 +1,15 @@
-//! `[auth]` and `[sla]`: who may call the API, what is masked, and the incident SLA clocks.
+//! `[auth]` and `[sla]` of the node's configuration: who may call the API, what is masked, the
+//! login limits, and the incident SLA clocks. Each section's `validate` names every mistake;
+//! [`mask_policy`], [`login_policy`] and [`sla_policy`] build what the API runs with.
 
 use std::time::Duration;
 
-use onewall_api::login_limit::LoginPolicy;
-use onewall_api::mask::{MaskPolicy, PiiKind};
-use onewall_api::sla::SlaPolicy;
+use onewall_model::config::{ConfigError, require_positive};
 use serde::{Deserialize, Serialize};
+
+use crate::login_limit::LoginPolicy;
+use crate::mask::{MaskPolicy, PiiKind};
+use crate::sla::SlaPolicy;
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -54,8 +58,8 @@ impl Default for AuthConfig {
             metrics_open: true,
             collectors_require_token: false,
             mask: PiiKind::ALL.iter().map(|k| k.as_str().to_owned()).collect(),
-            export_max_rows: onewall_api::export::DEFAULT_MAX_ROWS,
-            export_count_ms: onewall_api::export::DEFAULT_COUNT_BUDGET.as_millis() as u64,
+            export_max_rows: crate::export::DEFAULT_MAX_ROWS,
+            export_count_ms: crate::export::DEFAULT_COUNT_BUDGET.as_millis() as u64,
             login_max_failures_per_user: login.max_failures_per_user,
             login_max_failures_per_address: login.max_failures_per_address,
             login_lockout_secs: login.lockout.as_secs(),
@@ -103,65 +107,85 @@ impl Default for SlaConfig {
     }
 }
 
-/// Check the meaning of both sections.
-pub fn check(auth: &AuthConfig, sla: &SlaConfig, errors: &mut Vec<String>) {
-    for (i, k) in auth.mask.iter().enumerate() {
-        if let Err(e) = k.parse::<PiiKind>() {
-            errors.push(format!("auth.mask[{i}]: {e}"));
+impl AuthConfig {
+    /// Every mistake in `[auth]`, each naming its key.
+    pub fn validate(&self) -> Vec<ConfigError> {
+        let auth = self;
+        let mut errors = Vec::new();
+        for (i, k) in auth.mask.iter().enumerate() {
+            if let Err(e) = k.parse::<PiiKind>() {
+                errors.push(ConfigError::new(format!("auth.mask[{i}]"), e.to_string()));
+            }
         }
-    }
-    super::require_positive(
-        [
-            ("auth.export_max_rows", auth.export_max_rows as u64),
-            ("auth.export_count_ms", auth.export_count_ms),
-            (
-                "auth.login_max_failures_per_user",
-                u64::from(auth.login_max_failures_per_user),
-            ),
-            (
-                "auth.login_max_failures_per_address",
-                u64::from(auth.login_max_failures_per_address),
-            ),
-            ("auth.login_lockout_secs", auth.login_lockout_secs),
-            ("auth.login_lockout_max_secs", auth.login_lockout_max_secs),
-            (
+        require_positive(
+            [
+                ("auth.export_max_rows", auth.export_max_rows as u64),
+                ("auth.export_count_ms", auth.export_count_ms),
+                (
+                    "auth.login_max_failures_per_user",
+                    u64::from(auth.login_max_failures_per_user),
+                ),
+                (
+                    "auth.login_max_failures_per_address",
+                    u64::from(auth.login_max_failures_per_address),
+                ),
+                ("auth.login_lockout_secs", auth.login_lockout_secs),
+                ("auth.login_lockout_max_secs", auth.login_lockout_max_secs),
+                (
+                    "auth.login_concurrent_checks",
+                    auth.login_concurrent_checks as u64,
+                ),
+                ("auth.login_queue_secs", auth.login_queue_secs),
+                ("auth.login_tracked", auth.login_tracked as u64),
+                (
+                    "auth.audit_unauthenticated_per_minute",
+                    u64::from(auth.audit_unauthenticated_per_minute),
+                ),
+            ],
+            &mut errors,
+        );
+        if auth.login_lockout_max_secs < auth.login_lockout_secs {
+            errors.push(ConfigError::new(
+                "auth.login_lockout_max_secs",
+                format!(
+                    "{} is shorter than login_lockout_secs ({})",
+                    auth.login_lockout_max_secs, auth.login_lockout_secs
+                ),
+            ));
+        }
+        if auth.login_concurrent_checks > 64 {
+            errors.push(ConfigError::new(
                 "auth.login_concurrent_checks",
-                auth.login_concurrent_checks as u64,
-            ),
-            ("auth.login_queue_secs", auth.login_queue_secs),
-            ("auth.login_tracked", auth.login_tracked as u64),
-            (
-                "auth.audit_unauthenticated_per_minute",
-                u64::from(auth.audit_unauthenticated_per_minute),
-            ),
-        ],
-        errors,
-    );
-    if auth.login_lockout_max_secs < auth.login_lockout_secs {
-        errors.push(format!(
-            "auth.login_lockout_max_secs: {} is shorter than login_lockout_secs ({})",
-            auth.login_lockout_max_secs, auth.login_lockout_secs
-        ));
-    }
-    if auth.login_concurrent_checks > 64 {
-        errors.push(format!(
-            "auth.login_concurrent_checks: {} is more than 64 (each check takes about 19 MiB)",
-            auth.login_concurrent_checks
-        ));
-    }
-    for (key, v) in [
-        ("grade_1_minutes", sla.grade_1_minutes),
-        ("grade_2_minutes", sla.grade_2_minutes),
-        ("grade_3_minutes", sla.grade_3_minutes),
-        ("grade_4_minutes", sla.grade_4_minutes),
-        ("cii_minutes", sla.cii_minutes),
-    ] {
-        if v <= 0 {
-            errors.push(format!("sla.{key}: must be greater than 0"));
+                format!(
+                    "{} is more than 64 (each check takes about 19 MiB)",
+                    auth.login_concurrent_checks
+                ),
+            ));
         }
+        errors
     }
-    if sla.check_secs == 0 {
-        errors.push("sla.check_secs: must be greater than 0".into());
+}
+
+impl SlaConfig {
+    /// Every mistake in `[sla]`, each naming its key.
+    pub fn validate(&self) -> Vec<ConfigError> {
+        let mut errors = Vec::new();
+        for (key, v) in [
+            ("grade_1_minutes", self.grade_1_minutes),
+            ("grade_2_minutes", self.grade_2_minutes),
+            ("grade_3_minutes", self.grade_3_minutes),
+            ("grade_4_minutes", self.grade_4_minutes),
+            ("cii_minutes", self.cii_minutes),
+        ] {
+            if v <= 0 {
+                errors.push(ConfigError::new(
+                    format!("sla.{key}"),
+                    "must be greater than 0",
+                ));
+            }
+        }
+        require_positive([("sla.check_secs", self.check_secs)], &mut errors);
+        errors
     }
 }
 
@@ -198,5 +222,67 @@ pub fn sla_policy(sla: &SlaConfig) -> SlaPolicy {
         cii_minutes: sla.cii_minutes,
         cii_assets: sla.cii_assets.clone(),
         check_every: Duration::from_secs(sla.check_secs),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_pass() {
+        assert_eq!(AuthConfig::default().validate(), []);
+        assert_eq!(SlaConfig::default().validate(), []);
+    }
+
+    #[test]
+    fn every_auth_and_sla_mistake_is_named() {
+        let auth = AuthConfig {
+            mask: vec!["mobile".into(), "passport".into()],
+            login_lockout_secs: 600,
+            login_lockout_max_secs: 60,
+            login_concurrent_checks: 65,
+            login_tracked: 0,
+            ..AuthConfig::default()
+        };
+        let keys: Vec<_> = auth.validate().into_iter().map(|e| e.key).collect();
+        assert_eq!(
+            keys,
+            [
+                "auth.mask[1]",
+                "auth.login_tracked",
+                "auth.login_lockout_max_secs",
+                "auth.login_concurrent_checks"
+            ]
+        );
+        let sla = SlaConfig {
+            grade_2_minutes: 0,
+            check_secs: 0,
+            ..SlaConfig::default()
+        };
+        let e: Vec<_> = sla.validate().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            e,
+            [
+                "sla.grade_2_minutes: must be greater than 0",
+                "sla.check_secs: must be greater than 0"
+            ]
+        );
+    }
+
+    #[test]
+    fn policies_follow_the_sections() {
+        let auth = AuthConfig {
+            mask: vec!["email".into()],
+            login_lockout_secs: 5,
+            ..AuthConfig::default()
+        };
+        assert_eq!(mask_policy(&auth).kinds.len(), 1);
+        assert_eq!(login_policy(&auth).lockout, Duration::from_secs(5));
+        let sla = SlaConfig {
+            cii_assets: vec!["db01".into()],
+            ..SlaConfig::default()
+        };
+        assert_eq!(sla_policy(&sla).cii_assets, ["db01"]);
     }
 }

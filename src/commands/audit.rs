@@ -1,24 +1,14 @@
 //! `onewall audit verify`: recompute the audit log's SM3 chain and name the first bad entry;
-//! with `--clickhouse`, the copy in ClickHouse too. And the node's task that keeps that copy
-//! (`[store] backend = "clickhouse"`).
+//! with `--clickhouse`, the copy in ClickHouse too.
 
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
-use metrics::counter;
-use onewall_store::audit::{self, AuditLog, Verdict};
+use onewall_store::audit::{self, Verdict};
 use onewall_store::clickhouse::audit::AuditMirror;
-use onewall_store::clickhouse::{ClickHouseOptions, Cluster};
-use tokio::sync::watch;
-use tracing::{info, warn};
 
-use crate::config::{Resolved, StoreConfig};
-
-/// How often the node copies new audit entries to ClickHouse.
-pub const MIRROR_EVERY: Duration = Duration::from_secs(2);
+use crate::config::StoreConfig;
 
 /// `onewall audit verify [--config FILE] [--data DIR] [--clickhouse]`: the data directory is
 /// `--data`, else the config's `store.path`; `--clickhouse` checks the copy in the config's
@@ -75,7 +65,7 @@ pub fn verify(dir: &Path, clickhouse: Option<(&StoreConfig, &str)>) -> anyhow::R
 /// the same number (entries the node added since are reported as not copied yet; the node
 /// copies them, and any cut off the copy's end, at its next sync).
 fn verify_copy(dir: &Path, store: &StoreConfig, node: &str) -> anyhow::Result<bool> {
-    let opts = clickhouse_options(store);
+    let opts = store.clickhouse_options();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -115,75 +105,4 @@ fn verify_copy(dir: &Path, store: &StoreConfig, node: &str) -> anyhow::Result<bo
             }
         })
     })
-}
-
-/// `[store.clickhouse]` as the store crate takes it.
-pub fn clickhouse_options(cfg: &StoreConfig) -> ClickHouseOptions {
-    let c = &cfg.clickhouse;
-    ClickHouseOptions {
-        url: c.url.clone(),
-        database: c.database.clone(),
-        user: c.user.clone(),
-        password: c.password.clone(),
-        cluster: (!c.cluster.is_empty()).then(|| Cluster {
-            name: c.cluster.clone(),
-            replicated: c.cluster_engine == "replicated",
-        }),
-        retention_days: cfg.retention_days,
-    }
-}
-
-/// With the ClickHouse backend, copy the audit log there every [`MIRROR_EVERY`] (and once
-/// more at shutdown) until `shutdown`. Failures are logged and counted
-/// (`onewall_audit_mirror_errors_total`), and the next round starts where the copy ends.
-pub fn start_mirror(
-    r: &Resolved,
-    log: Arc<AuditLog>,
-    mut shutdown: watch::Receiver<bool>,
-) -> Option<tokio::task::JoinHandle<()>> {
-    if r.config.store.backend != "clickhouse" {
-        return None;
-    }
-    let opts = clickhouse_options(&r.config.store);
-    let node = r.config.node.name.clone();
-    Some(tokio::spawn(async move {
-        let mirror = match AuditMirror::connect(&opts, &node).await {
-            Ok(m) => m,
-            Err(e) => {
-                warn!(error = %e, "store.clickhouse: the audit log is not copied to clickhouse");
-                return;
-            }
-        };
-        let mut table = false;
-        loop {
-            let stop = *shutdown.borrow();
-            let round = async {
-                if !table {
-                    mirror.create_table().await?;
-                    table = true;
-                }
-                mirror.sync(&log).await
-            };
-            match tokio::time::timeout(Duration::from_secs(30), round).await {
-                Ok(Ok(0)) => {}
-                Ok(Ok(n)) => counter!("onewall_audit_mirrored_entries_total").increment(n as u64),
-                Ok(Err(e)) => {
-                    counter!("onewall_audit_mirror_errors_total").increment(1);
-                    warn!(error = %e, "copying the audit log to clickhouse; will retry");
-                }
-                Err(_) => {
-                    counter!("onewall_audit_mirror_errors_total").increment(1);
-                    warn!("copying the audit log to clickhouse took over 30 s; will retry");
-                }
-            }
-            if stop {
-                info!("audit copy: last round done");
-                return;
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(MIRROR_EVERY) => {}
-                _ = shutdown.wait_for(|s| *s) => {}
-            }
-        }
-    }))
 }

@@ -1,10 +1,14 @@
-//! `[correlate]`: Sigma correlation rules, incident grouping and grading.
+//! `[correlate]` of the node's configuration: Sigma correlation rules, incident grouping and
+//! grading. [`CorrelateConfig::validate`] names every mistake; [`CorrelateConfig::grouping`]
+//! and [`CorrelateConfig::sigma`] build what the engines run with.
 
 use std::collections::BTreeMap;
 
-use onewall_correlate::sigma::SigmaConfig;
-use onewall_correlate::{ENTITY_KINDS, GradingPolicy, GroupingConfig, Importance};
+use onewall_model::config::ConfigError;
 use serde::{Deserialize, Serialize};
+
+use crate::sigma::SigmaConfig;
+use crate::{ENTITY_KINDS, GradingPolicy, GroupingConfig, Importance};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -45,9 +49,9 @@ impl Default for CorrelateConfig {
     fn default() -> Self {
         let sigma = SigmaConfig::default();
         CorrelateConfig {
-            window_secs: onewall_correlate::DEFAULT_WINDOW_SECS,
+            window_secs: crate::DEFAULT_WINDOW_SECS,
             entity_windows: BTreeMap::new(),
-            reopen_secs: onewall_correlate::DEFAULT_REOPEN_SECS,
+            reopen_secs: crate::DEFAULT_REOPEN_SECS,
             allowed_lateness_secs: sigma.allowed_lateness_secs,
             max_keys_per_rule: sigma.max_keys_per_rule,
             max_entries_per_key: sigma.max_entries_per_key,
@@ -61,7 +65,7 @@ impl Default for CorrelateConfig {
 }
 
 impl CorrelateConfig {
-    /// The incident grouping settings (call [`check`] first: bad values fall back here).
+    /// The incident grouping settings (call [`CorrelateConfig::validate`] first: bad values fall back here).
     pub fn grouping(&self) -> GroupingConfig {
         let mut g = GroupingConfig::uniform(self.window_secs.max(1));
         for kind in ENTITY_KINDS {
@@ -90,54 +94,65 @@ impl CorrelateConfig {
             suppress_secs: self.suppress_secs.map(|s| s.max(0)),
         }
     }
-}
 
-/// Check `[correlate]`, one line per mistake.
-pub fn check(c: &CorrelateConfig, errors: &mut Vec<String>) {
-    if c.window_secs <= 0 {
-        errors.push("correlate.window_secs: must be greater than 0".into());
-    }
-    for (kind, secs) in &c.entity_windows {
-        if !ENTITY_KINDS.iter().any(|k| k.as_str() == kind) {
-            errors.push(format!(
-                "correlate.entity_windows.{kind}: unknown entity kind; expected source_ip, \
-                 destination_ip, host, user, hash, domain or process"
-            ));
-        } else if *secs < 0 {
-            errors.push(format!(
-                "correlate.entity_windows.{kind}: must be 0 (off) or more"
-            ));
+    /// Every mistake in `[correlate]`, each naming its key.
+    pub fn validate(&self) -> Vec<ConfigError> {
+        let mut errors = Vec::new();
+        let mut push = |key: String, reason: String| errors.push(ConfigError::new(key, reason));
+        if self.window_secs <= 0 {
+            push(
+                "correlate.window_secs".into(),
+                "must be greater than 0".into(),
+            );
         }
-    }
-    for (key, v) in [
-        ("reopen_secs", c.reopen_secs),
-        ("allowed_lateness_secs", c.allowed_lateness_secs),
-        ("suppress_secs", c.suppress_secs.unwrap_or(0)),
-    ] {
-        if v < 0 {
-            errors.push(format!("correlate.{key}: must be 0 or more"));
+        for (kind, secs) in &self.entity_windows {
+            let key = format!("correlate.entity_windows.{kind}");
+            if !ENTITY_KINDS.iter().any(|k| k.as_str() == kind) {
+                push(
+                    key,
+                    "unknown entity kind; expected source_ip, destination_ip, host, user, hash, \
+                     domain or process"
+                        .into(),
+                );
+            } else if *secs < 0 {
+                push(key, "must be 0 (off) or more".into());
+            }
         }
-    }
-    for (key, v) in [
-        ("max_keys_per_rule", c.max_keys_per_rule),
-        ("max_entries_per_key", c.max_entries_per_key),
-    ] {
-        if v == 0 {
-            errors.push(format!("correlate.{key}: must be greater than 0"));
+        for (key, v) in [
+            ("reopen_secs", self.reopen_secs),
+            ("allowed_lateness_secs", self.allowed_lateness_secs),
+            ("suppress_secs", self.suppress_secs.unwrap_or(0)),
+        ] {
+            if v < 0 {
+                push(format!("correlate.{key}"), "must be 0 or more".into());
+            }
         }
-    }
-    if Importance::parse(&c.default_importance).is_none() {
-        errors.push(format!(
-            "correlate.default_importance: {:?} is not general, important or critical",
-            c.default_importance
-        ));
-    }
-    for (asset, v) in &c.assets {
-        if Importance::parse(v).is_none() {
-            errors.push(format!(
-                "correlate.assets.{asset}: {v:?} is not general, important or critical"
-            ));
+        for (key, v) in [
+            ("max_keys_per_rule", self.max_keys_per_rule),
+            ("max_entries_per_key", self.max_entries_per_key),
+        ] {
+            if v == 0 {
+                push(format!("correlate.{key}"), "must be greater than 0".into());
+            }
         }
+        if Importance::parse(&self.default_importance).is_none() {
+            push(
+                "correlate.default_importance".into(),
+                format!(
+                    "{:?} is not general, important or critical",
+                    self.default_importance
+                ),
+            );
+        }
+        for (asset, v) in &self.assets {
+            if Importance::parse(v).is_none() {
+                push(
+                    format!("correlate.assets.{asset}"),
+                    format!("{v:?} is not general, important or critical"),
+                );
+            }
+        }
+        errors
     }
 }
 
@@ -158,8 +173,7 @@ mod tests {
                 .collect(),
             ..Default::default()
         };
-        let mut errors = Vec::new();
-        check(&c, &mut errors);
+        let errors: Vec<String> = c.validate().iter().map(ToString::to_string).collect();
         assert_eq!(errors.len(), 5, "{errors:?}");
         assert!(
             errors

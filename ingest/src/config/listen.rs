@@ -2,8 +2,10 @@
 
 use std::path::PathBuf;
 
-use onewall_ingest::listen::{ClientAuth, TlsSettings};
+use onewall_model::config::ConfigError;
 use serde::{Deserialize, Serialize};
+
+use crate::listen::{ClientAuth, TlsSettings};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -52,7 +54,7 @@ impl Default for SyslogConfig {
             max_frame_bytes: 64 * 1024,
             max_connections: 1024,
             idle_timeout_secs: 3600,
-            udp_recv_buffer_bytes: onewall_ingest::listen::DEFAULT_RECV_BUFFER_BYTES,
+            udp_recv_buffer_bytes: crate::listen::DEFAULT_RECV_BUFFER_BYTES,
             max_connections_per_peer: 256,
             frame_timeout_secs: 30,
             region: String::new(),
@@ -159,12 +161,16 @@ impl Default for HttpConfig {
 }
 
 /// The TLS listener's certificate settings, each file checked by loading it.
-pub(super) fn tls_settings(tls: &SyslogTlsConfig, errors: &mut Vec<String>) -> Option<TlsSettings> {
+pub(super) fn tls_settings(
+    tls: &SyslogTlsConfig,
+    errors: &mut Vec<ConfigError>,
+) -> Option<TlsSettings> {
     let mut ok = true;
     for (key, path) in [("syslog.tls.cert", &tls.cert), ("syslog.tls.key", &tls.key)] {
         if path.as_os_str().is_empty() {
-            errors.push(format!(
-                "{key}: missing; syslog.tls needs both cert and key"
+            errors.push(ConfigError::new(
+                key,
+                "missing; syslog.tls needs both cert and key",
             ));
             ok = false;
         }
@@ -174,8 +180,9 @@ pub(super) fn tls_settings(tls: &SyslogTlsConfig, errors: &mut Vec<String>) -> O
         "optional" => ClientAuth::Optional,
         "required" => ClientAuth::Required,
         other => {
-            errors.push(format!(
-                "syslog.tls.client_auth: {other:?} is not one of none, optional, required"
+            errors.push(ConfigError::new(
+                "syslog.tls.client_auth",
+                format!("{other:?} is not one of none, optional, required"),
             ));
             ok = false;
             ClientAuth::None
@@ -183,9 +190,12 @@ pub(super) fn tls_settings(tls: &SyslogTlsConfig, errors: &mut Vec<String>) -> O
     };
     let client_ca = (!tls.client_ca.as_os_str().is_empty()).then(|| tls.client_ca.clone());
     if client_auth != ClientAuth::None && client_ca.is_none() {
-        errors.push(format!(
-            "syslog.tls.client_ca: missing; client_auth = {:?} needs a CA to check certificates",
-            tls.client_auth
+        errors.push(ConfigError::new(
+            "syslog.tls.client_ca",
+            format!(
+                "missing; client_auth = {:?} needs a CA to check certificates",
+                tls.client_auth
+            ),
         ));
         ok = false;
     }
@@ -198,7 +208,7 @@ pub(super) fn tls_settings(tls: &SyslogTlsConfig, errors: &mut Vec<String>) -> O
         client_ca,
         client_auth,
     };
-    match onewall_ingest::listen::load_tls(&settings) {
+    match crate::listen::load_tls(&settings) {
         Ok(_) => Some(settings),
         Err(e) => {
             let text = e.to_string();
@@ -211,7 +221,7 @@ pub(super) fn tls_settings(tls: &SyslogTlsConfig, errors: &mut Vec<String>) -> O
             } else {
                 "syslog.tls.cert"
             };
-            errors.push(format!("{key}: {text}"));
+            errors.push(ConfigError::new(key, text));
             None
         }
     }

@@ -10,7 +10,7 @@ use onewall_model::{Event, EventId, RegionCode, Source, Timestamp};
 use onewall_rules::correlation::{ResolvedCorrelation, load_correlations};
 use onewall_rules::{Engine, RuleSource};
 
-use crate::rules_cli::{Tally, check_samples, sample_files_ext};
+use super::rules::{Tally, check_samples, sample_files_ext};
 
 /// Events per batch, as the node's detect stage hands them on.
 const BATCH: usize = 10;

@@ -1,0 +1,9 @@
+//! The commands run from a shell beside the node: `onewall check-config`, `rules …`, `users …`,
+//! `tokens …`, `audit verify`. What a running node uses lives beside `serve`, named for what it is
+//! (`live_rules`, `access`, `audit_mirror`).
+
+pub mod audit;
+pub mod check_config;
+pub mod rule_streams;
+pub mod rules;
+pub mod users;
