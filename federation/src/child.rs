@@ -207,172 +207,204 @@ impl Federation {
         parent_node: &str,
     ) -> anyhow::Result<()> {
         match m.body {
-            Down::Dispatch {
-                incident,
-                title,
-                severity,
-                note,
-                team,
-                by,
-                at,
-                child_incidents,
-                alert_ids,
-            } => {
-                let actor = remote_actor(parent_region, &by);
-                let text = format!(
-                    "dispatched by {parent_region} ({parent_node}), incident {incident}: {note}"
-                );
-                let mut linked = Vec::new();
-                for id in child_incidents {
-                    if self.store.get_incident(id).await?.is_none() {
-                        continue;
-                    }
-                    let (actor, text, team) = (actor.clone(), text.clone(), team.clone());
-                    let inc = self
-                        .store
-                        .update_incident(
-                            id,
-                            Box::new(move |i: &mut Incident| {
-                                let now = Timestamp::now();
-                                push(i, &actor, now, TimelineKind::Comment { text });
-                                if let Some(team) = team {
-                                    i.team = Some(team.clone());
-                                    push(
-                                        i,
-                                        &actor,
-                                        now,
-                                        TimelineKind::Assigned {
-                                            assignee: i.assignee.clone(),
-                                            team: Some(team),
-                                        },
-                                    );
-                                }
-                                i.updated = now;
-                                Ok(())
-                            }),
-                        )
-                        .await?;
-                    linked.push(inc);
-                }
-                if linked.is_empty() {
-                    let now = Timestamp::now();
-                    let mut inc = Incident {
-                        id: IncidentId::new(now),
-                        title: format!("{title} (dispatched by {parent_region})"),
-                        status: IncidentStatus::New,
-                        severity,
-                        group_key: format!("federation:{incident}"),
-                        region: self.region,
-                        regions: vec![self.region],
-                        assignee: None,
-                        team: team.clone(),
-                        entities: Vec::new(),
-                        alert_ids: Vec::new(),
-                        rule_ids: Vec::new(),
-                        first_seen: at,
-                        last_seen: at,
-                        created: now,
-                        updated: now,
-                        parent: None,
-                        children: Vec::new(),
-                        timeline: Vec::new(),
-                        classification: Classification::default(),
-                    };
-                    // The parent's alerts from this node that are here join it.
-                    for a in alert_ids {
-                        if let Some(alert) = self.store.get_alert(a).await? {
-                            inc.alert_ids.push(alert.id);
-                            for e in alert.entities {
-                                if !inc.entities.contains(&e) {
-                                    inc.entities.push(e);
-                                }
-                            }
-                        }
-                    }
-                    push(&mut inc, &actor, now, TimelineKind::Created);
-                    push(&mut inc, &actor, now, TimelineKind::Comment { text });
-                    self.store.upsert_incidents(vec![inc.clone()]).await?;
-                    linked.push(inc);
-                }
-                let node = parent_node.to_owned();
-                let rows: Vec<(IncidentId, usize)> =
-                    linked.iter().map(|i| (i.id, i.timeline.len())).collect();
-                self.db
-                    .call(move |c| {
-                        for (id, len) in rows {
-                            uplinks::link(c, id, incident, parent_region, &node, at, len)?;
-                        }
-                        Ok(())
-                    })
-                    .await?;
-                info!(parent_incident = %incident, linked = linked.len(), "federation: dispatch applied");
-                for inc in &linked {
-                    self.child_incident_changed(inc).await?;
-                }
-            }
-            Down::Status {
-                incident,
-                from,
-                to,
-                by,
-                at: _,
-            } => {
-                let actor = remote_actor(parent_region, &by);
-                for id in self.linked_to(incident).await? {
-                    let actor = actor.clone();
-                    let changed = self
-                        .store
-                        .update_incident(
-                            id,
-                            Box::new(move |i: &mut Incident| {
-                                let now = Timestamp::now();
-                                if i.status.can_become(to) {
-                                    i.set_status(to, &actor, now)?;
-                                } else {
-                                    let text = format!(
-                                        "the parent incident went {from} → {to}; not applied \
-                                         here (this incident is {})",
-                                        i.status
-                                    );
-                                    push(i, &actor, now, TimelineKind::Comment { text });
-                                    i.updated = now;
-                                }
-                                Ok(())
-                            }),
-                        )
-                        .await;
-                    // The parent hears the status the local incident has now.
-                    if let Some(inc) = settled(id, changed)? {
-                        self.child_incident_changed(&inc).await?;
-                    }
-                }
-            }
-            Down::Comment {
-                incident,
-                text,
-                by,
-                at: _,
-            } => {
-                let actor = remote_actor(parent_region, &by);
-                for id in self.linked_to(incident).await? {
-                    let (actor, text) = (actor.clone(), text.clone());
-                    let changed = self
-                        .store
-                        .update_incident(
-                            id,
-                            Box::new(move |i: &mut Incident| {
-                                let now = Timestamp::now();
-                                push(i, &actor, now, TimelineKind::Comment { text });
-                                i.updated = now;
-                                Ok(())
-                            }),
-                        )
-                        .await;
-                    settled(id, changed)?;
-                }
-            }
+            d @ Down::Dispatch { .. } => self.apply_dispatch(d, parent_region, parent_node).await?,
+            d @ Down::Status { .. } => self.apply_status(d, parent_region).await?,
+            d @ Down::Comment { .. } => self.apply_comment(d, parent_region).await?,
         }
         counter!("onewall_federation_downlink_applied_total").increment(1);
+        Ok(())
+    }
+
+    /// A dispatch: comment on (and assign the team of) the local incidents it names, or open
+    /// one holding the parent's alerts from this node; link them to the parent incident.
+    async fn apply_dispatch(
+        &self,
+        d: Down,
+        parent_region: RegionCode,
+        parent_node: &str,
+    ) -> anyhow::Result<()> {
+        let Down::Dispatch {
+            incident,
+            title,
+            severity,
+            note,
+            team,
+            by,
+            at,
+            child_incidents,
+            alert_ids,
+        } = d
+        else {
+            return Ok(());
+        };
+
+        let actor = remote_actor(parent_region, &by);
+        let text =
+            format!("dispatched by {parent_region} ({parent_node}), incident {incident}: {note}");
+        let mut linked = Vec::new();
+        for id in child_incidents {
+            if self.store.get_incident(id).await?.is_none() {
+                continue;
+            }
+            let (actor, text, team) = (actor.clone(), text.clone(), team.clone());
+            let inc = self
+                .store
+                .update_incident(
+                    id,
+                    Box::new(move |i: &mut Incident| {
+                        let now = Timestamp::now();
+                        push(i, &actor, now, TimelineKind::Comment { text });
+                        if let Some(team) = team {
+                            i.team = Some(team.clone());
+                            push(
+                                i,
+                                &actor,
+                                now,
+                                TimelineKind::Assigned {
+                                    assignee: i.assignee.clone(),
+                                    team: Some(team),
+                                },
+                            );
+                        }
+                        i.updated = now;
+                        Ok(())
+                    }),
+                )
+                .await?;
+            linked.push(inc);
+        }
+        if linked.is_empty() {
+            let now = Timestamp::now();
+            let mut inc = Incident {
+                id: IncidentId::new(now),
+                title: format!("{title} (dispatched by {parent_region})"),
+                status: IncidentStatus::New,
+                severity,
+                group_key: format!("federation:{incident}"),
+                region: self.region,
+                regions: vec![self.region],
+                assignee: None,
+                team: team.clone(),
+                entities: Vec::new(),
+                alert_ids: Vec::new(),
+                rule_ids: Vec::new(),
+                first_seen: at,
+                last_seen: at,
+                created: now,
+                updated: now,
+                parent: None,
+                children: Vec::new(),
+                timeline: Vec::new(),
+                classification: Classification::default(),
+            };
+            // The parent's alerts from this node that are here join it.
+            for a in alert_ids {
+                if let Some(alert) = self.store.get_alert(a).await? {
+                    inc.alert_ids.push(alert.id);
+                    for e in alert.entities {
+                        if !inc.entities.contains(&e) {
+                            inc.entities.push(e);
+                        }
+                    }
+                }
+            }
+            push(&mut inc, &actor, now, TimelineKind::Created);
+            push(&mut inc, &actor, now, TimelineKind::Comment { text });
+            self.store.upsert_incidents(vec![inc.clone()]).await?;
+            linked.push(inc);
+        }
+        let node = parent_node.to_owned();
+        let rows: Vec<(IncidentId, usize)> =
+            linked.iter().map(|i| (i.id, i.timeline.len())).collect();
+        self.db
+            .call(move |c| {
+                for (id, len) in rows {
+                    uplinks::link(c, id, incident, parent_region, &node, at, len)?;
+                }
+                Ok(())
+            })
+            .await?;
+        info!(parent_incident = %incident, linked = linked.len(), "federation: dispatch applied");
+        for inc in &linked {
+            self.child_incident_changed(inc).await?;
+        }
+        Ok(())
+    }
+
+    /// A status change of the parent incident, on the local incidents linked to it.
+    async fn apply_status(&self, d: Down, parent_region: RegionCode) -> anyhow::Result<()> {
+        let Down::Status {
+            incident,
+            from,
+            to,
+            by,
+            at: _,
+        } = d
+        else {
+            return Ok(());
+        };
+
+        let actor = remote_actor(parent_region, &by);
+        for id in self.linked_to(incident).await? {
+            let actor = actor.clone();
+            let changed = self
+                .store
+                .update_incident(
+                    id,
+                    Box::new(move |i: &mut Incident| {
+                        let now = Timestamp::now();
+                        if i.status.can_become(to) {
+                            i.set_status(to, &actor, now)?;
+                        } else {
+                            let text = format!(
+                                "the parent incident went {from} → {to}; not applied \
+                                 here (this incident is {})",
+                                i.status
+                            );
+                            push(i, &actor, now, TimelineKind::Comment { text });
+                            i.updated = now;
+                        }
+                        Ok(())
+                    }),
+                )
+                .await;
+            // The parent hears the status the local incident has now.
+            if let Some(inc) = settled(id, changed)? {
+                self.child_incident_changed(&inc).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A comment on the parent incident, on the local incidents linked to it.
+    async fn apply_comment(&self, d: Down, parent_region: RegionCode) -> anyhow::Result<()> {
+        let Down::Comment {
+            incident,
+            text,
+            by,
+            at: _,
+        } = d
+        else {
+            return Ok(());
+        };
+
+        let actor = remote_actor(parent_region, &by);
+        for id in self.linked_to(incident).await? {
+            let (actor, text) = (actor.clone(), text.clone());
+            let changed = self
+                .store
+                .update_incident(
+                    id,
+                    Box::new(move |i: &mut Incident| {
+                        let now = Timestamp::now();
+                        push(i, &actor, now, TimelineKind::Comment { text });
+                        i.updated = now;
+                        Ok(())
+                    }),
+                )
+                .await;
+            settled(id, changed)?;
+        }
         Ok(())
     }
 

@@ -49,6 +49,18 @@ impl Default for FederationConfig {
     }
 }
 
+impl FederationConfig {
+    /// Check `[federation]` on its own: what the node runs with, or every mistake, each as
+    /// `federation.key: reason`.
+    pub fn check(&self, regions: &RegionTree) -> Result<FederationResolved, Vec<String>> {
+        let mut errors = Vec::new();
+        match resolve(self, regions, &mut errors) {
+            Some(r) if errors.is_empty() => Ok(r),
+            _ => Err(errors),
+        }
+    }
+}
+
 /// `[federation]` checked: what the node runs with.
 #[derive(Debug, Clone)]
 pub struct FederationResolved {
@@ -220,6 +232,25 @@ mod tests {
         assert!(all.contains("federation.children[0]"), "{all}");
         assert!(all.contains("federation.children[1]: 990000"), "{all}");
         assert!(all.contains("federation.retry_max_ms"), "{all}");
+    }
+
+    #[test]
+    fn every_mistake_is_reported_with_its_key() {
+        let c = FederationConfig {
+            token: "owt_x".into(),
+            batch_size: 0,
+            heartbeat_s: 0,
+            min_regions: 0,
+            children: vec!["x".into()],
+            ..Default::default()
+        };
+        let errors = c.check(&tree()).unwrap_err();
+        assert_eq!(errors.len(), 5, "{errors:?}");
+        for e in &errors {
+            assert!(e.starts_with("federation.") && e.contains(": "), "{e}");
+        }
+        assert!(errors.contains(&"federation.batch_size: must be greater than 0".to_owned()));
+        assert!(FederationConfig::default().check(&tree()).is_ok());
     }
 
     #[test]

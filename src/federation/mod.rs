@@ -17,9 +17,11 @@ pub fn start(
     r: &crate::config::Resolved,
     store: Arc<dyn Store>,
 ) -> anyhow::Result<Arc<Federation>> {
-    let mut errors = Vec::new();
-    let cfg = crate::config::federation::resolve(&r.config.federation, &r.regions, &mut errors)
-        .ok_or_else(|| anyhow::anyhow!("{}", errors.join("; ")))?;
+    let cfg = r
+        .config
+        .federation
+        .check(&r.regions)
+        .map_err(|errors| anyhow::anyhow!("{}", errors.join("; ")))?;
     std::fs::create_dir_all(&r.config.store.path)?;
     Federation::install(
         &r.config.store.path,
