@@ -208,108 +208,23 @@ impl Federation {
         parent_node: &str,
     ) -> anyhow::Result<()> {
         match m.body {
-            Down::Dispatch {
-                incident,
-                title,
-                severity,
-                note,
-                team,
-                by,
-                at,
-                child_incidents,
-                alert_ids,
-            } => {
-                let d = Dispatched {
-                    incident,
-                    title,
-                    severity,
-                    note,
-                    team,
-                    by,
-                    at,
-                    child_incidents,
-                    alert_ids,
-                };
-                self.apply_dispatch(d, parent_region, parent_node).await?;
-            }
-            Down::Status {
-                incident,
-                from,
-                to,
-                by,
-                at: _,
-            } => {
-                let actor = remote_actor(parent_region, &by);
-                for id in self.linked_to(incident).await? {
-                    let who = actor.clone();
-                    let changed = self
-                        .store
-                        .update_incident(
-                            id,
-                            Box::new(move |i: &mut Incident| {
-                                let now = Timestamp::now();
-                                if i.status.can_become(to) {
-                                    i.set_status(to, &who, now)?;
-                                } else {
-                                    let text = format!(
-                                        "the parent incident went {from} → {to}; not applied \
-                                         here (this incident is {})",
-                                        i.status
-                                    );
-                                    push(i, &who, now, TimelineKind::Comment { text });
-                                    i.updated = now;
-                                }
-                                Ok(())
-                            }),
-                        )
-                        .await;
-                    // The parent hears the status the local incident has now.
-                    if let Some(inc) = settled(id, changed)? {
-                        self.child_incident_changed(&inc).await?;
-                        self.publish_applied(&inc, &actor, false).await;
-                    }
-                }
-            }
-            Down::Comment {
-                incident,
-                text,
-                by,
-                at: _,
-            } => {
-                let actor = remote_actor(parent_region, &by);
-                for id in self.linked_to(incident).await? {
-                    let (who, text) = (actor.clone(), text.clone());
-                    let changed = self
-                        .store
-                        .update_incident(
-                            id,
-                            Box::new(move |i: &mut Incident| {
-                                let now = Timestamp::now();
-                                push(i, &who, now, TimelineKind::Comment { text });
-                                i.updated = now;
-                                Ok(())
-                            }),
-                        )
-                        .await;
-                    if let Some(inc) = settled(id, changed)? {
-                        self.publish_applied(&inc, &actor, false).await;
-                    }
-                }
-            }
+            d @ Down::Dispatch { .. } => self.apply_dispatch(d, parent_region, parent_node).await?,
+            d @ Down::Status { .. } => self.apply_status(d, parent_region).await?,
+            d @ Down::Comment { .. } => self.apply_comment(d, parent_region).await?,
         }
         counter!("onewall_federation_downlink_applied_total").increment(1);
         Ok(())
     }
 
-    /// Apply a dispatch: the linked local incidents take the parent's note (and team); with
-    /// none, a local incident is opened for it.
+    /// A dispatch: comment on (and assign the team of) the local incidents it names, or open
+    /// one holding the parent's alerts from this node; link them to the parent incident.
     async fn apply_dispatch(
         &self,
-        d: Dispatched,
+        d: Down,
         parent_region: RegionCode,
         parent_node: &str,
     ) -> anyhow::Result<()> {
-        let Dispatched {
+        let Down::Dispatch {
             incident,
             title,
             severity,
@@ -319,7 +234,11 @@ impl Federation {
             at,
             child_incidents,
             alert_ids,
-        } = d;
+        } = d
+        else {
+            return Ok(());
+        };
+
         let actor = remote_actor(parent_region, &by);
         let text =
             format!("dispatched by {parent_region} ({parent_node}), incident {incident}: {note}");
@@ -415,6 +334,86 @@ impl Federation {
         Ok(())
     }
 
+    /// A status change of the parent incident, on the local incidents linked to it.
+    async fn apply_status(&self, d: Down, parent_region: RegionCode) -> anyhow::Result<()> {
+        let Down::Status {
+            incident,
+            from,
+            to,
+            by,
+            at: _,
+        } = d
+        else {
+            return Ok(());
+        };
+
+        let actor = remote_actor(parent_region, &by);
+        for id in self.linked_to(incident).await? {
+            let who = actor.clone();
+            let changed = self
+                .store
+                .update_incident(
+                    id,
+                    Box::new(move |i: &mut Incident| {
+                        let now = Timestamp::now();
+                        if i.status.can_become(to) {
+                            i.set_status(to, &who, now)?;
+                        } else {
+                            let text = format!(
+                                "the parent incident went {from} → {to}; not applied \
+                                 here (this incident is {})",
+                                i.status
+                            );
+                            push(i, &who, now, TimelineKind::Comment { text });
+                            i.updated = now;
+                        }
+                        Ok(())
+                    }),
+                )
+                .await;
+            // The parent hears the status the local incident has now.
+            if let Some(inc) = settled(id, changed)? {
+                self.child_incident_changed(&inc).await?;
+                self.publish_applied(&inc, &actor, false).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// A comment on the parent incident, on the local incidents linked to it.
+    async fn apply_comment(&self, d: Down, parent_region: RegionCode) -> anyhow::Result<()> {
+        let Down::Comment {
+            incident,
+            text,
+            by,
+            at: _,
+        } = d
+        else {
+            return Ok(());
+        };
+
+        let actor = remote_actor(parent_region, &by);
+        for id in self.linked_to(incident).await? {
+            let (who, text) = (actor.clone(), text.clone());
+            let changed = self
+                .store
+                .update_incident(
+                    id,
+                    Box::new(move |i: &mut Incident| {
+                        let now = Timestamp::now();
+                        push(i, &who, now, TimelineKind::Comment { text });
+                        i.updated = now;
+                        Ok(())
+                    }),
+                )
+                .await;
+            if let Some(inc) = settled(id, changed)? {
+                self.publish_applied(&inc, &actor, false).await;
+            }
+        }
+        Ok(())
+    }
+
     /// Tell the node's other subscribers (the playbooks) of a change applied from the parent.
     async fn publish_applied(&self, inc: &Incident, actor: &str, opened: bool) {
         let (incident, alerts, actor) = (Box::new(inc.clone()), Vec::new(), actor.to_owned());
@@ -452,19 +451,6 @@ impl Federation {
             })
         }))
     }
-}
-
-/// A dispatch from the parent, as [`Down::Dispatch`] carries it.
-struct Dispatched {
-    incident: IncidentId,
-    title: String,
-    severity: onewall_model::Severity,
-    note: String,
-    team: Option<String>,
-    by: String,
-    at: Timestamp,
-    child_incidents: Vec<IncidentId>,
-    alert_ids: Vec<onewall_model::AlertId>,
 }
 
 /// The outcome of applying a downlink change to local incident `id`: an incident that is gone

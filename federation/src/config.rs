@@ -49,6 +49,18 @@ impl Default for FederationConfig {
     }
 }
 
+impl FederationConfig {
+    /// Check `[federation]` on its own: what the node runs with, or every mistake, each as
+    /// `federation.key: reason`.
+    pub fn check(&self, regions: &RegionTree) -> Result<FederationResolved, Vec<String>> {
+        let mut errors = Vec::new();
+        match resolve(self, regions, &mut errors) {
+            Some(r) if errors.is_empty() => Ok(r),
+            _ => Err(errors),
+        }
+    }
+}
+
 /// `[federation]` checked: what the node runs with.
 #[derive(Debug, Clone)]
 pub struct FederationResolved {
@@ -127,7 +139,8 @@ pub fn resolve(
         };
         Some(ParentLink { url, token })
     };
-    require_positive(
+    let mut zero = Vec::new();
+    onewall_model::config::require_positive(
         [
             ("federation.batch_size", c.batch_size as u64),
             ("federation.push_interval_ms", c.push_interval_ms),
@@ -136,8 +149,9 @@ pub fn resolve(
             ("federation.retry_max_ms", c.retry_max_ms),
             ("federation.min_regions", c.min_regions as u64),
         ],
-        errors,
+        &mut zero,
     );
+    errors.extend(zero.iter().map(ToString::to_string));
     if c.retry_max_ms < c.retry_min_ms {
         errors.push(format!(
             "federation.retry_max_ms: {} is less than retry_min_ms ({})",
@@ -164,18 +178,6 @@ pub fn resolve(
         min_regions: c.min_regions,
         children,
     })
-}
-
-/// Push a "must be greater than 0" error for each `(key, value)` that is 0.
-fn require_positive<'a>(
-    values: impl IntoIterator<Item = (&'a str, u64)>,
-    errors: &mut Vec<String>,
-) {
-    for (key, v) in values {
-        if v == 0 {
-            errors.push(format!("{key}: must be greater than 0"));
-        }
-    }
 }
 
 #[cfg(test)]
@@ -220,6 +222,25 @@ mod tests {
         assert!(all.contains("federation.children[0]"), "{all}");
         assert!(all.contains("federation.children[1]: 990000"), "{all}");
         assert!(all.contains("federation.retry_max_ms"), "{all}");
+    }
+
+    #[test]
+    fn every_mistake_is_reported_with_its_key() {
+        let c = FederationConfig {
+            token: "owt_x".into(),
+            batch_size: 0,
+            heartbeat_s: 0,
+            min_regions: 0,
+            children: vec!["x".into()],
+            ..Default::default()
+        };
+        let errors = c.check(&tree()).unwrap_err();
+        assert_eq!(errors.len(), 5, "{errors:?}");
+        for e in &errors {
+            assert!(e.starts_with("federation.") && e.contains(": "), "{e}");
+        }
+        assert!(errors.contains(&"federation.batch_size: must be greater than 0".to_owned()));
+        assert!(FederationConfig::default().check(&tree()).is_ok());
     }
 
     #[test]

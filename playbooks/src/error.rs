@@ -20,6 +20,15 @@ pub enum PlaybookError {
         #[source]
         source: rusqlite::Error,
     },
+    /// The outbox (or received reports) database did not open.
+    #[error("outbox {path}: {source}")]
+    Open {
+        /// The file.
+        path: String,
+        /// Why (the opener names the step: the file, its pragmas, a migration).
+        #[source]
+        source: Box<onewall_localdb::Error>,
+    },
     /// A delivery could not be made (this attempt); it is retried.
     #[error("{0}")]
     Delivery(String),
@@ -38,7 +47,7 @@ impl PlaybookError {
     pub fn code(&self) -> &'static str {
         match self {
             PlaybookError::Load { .. } => "playbook_invalid",
-            PlaybookError::Outbox { .. } => "outbox_unavailable",
+            PlaybookError::Outbox { .. } | PlaybookError::Open { .. } => "outbox_unavailable",
             PlaybookError::Delivery(_) => "delivery_failed",
             PlaybookError::Settings { .. } => "settings_invalid",
         }

@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use onewall_localdb::{Migration, Pragmas, Synchronous};
 use onewall_model::{RegionCode, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -199,9 +200,19 @@ pub struct Outbox {
     path: PathBuf,
 }
 
-const SCHEMA: &str = "
-PRAGMA journal_mode = WAL;
-PRAGMA synchronous = FULL;
+/// The pragmas the outbox runs with: a delivery queued is on disk.
+const PRAGMAS: Pragmas = Pragmas {
+    wal: true,
+    synchronous: Some(Synchronous::Full),
+    busy_timeout: None,
+    foreign_keys: false,
+};
+
+/// Its schema history (`PRAGMA user_version`); migration 1 is the schema from before versions
+/// were kept, so a file written then opens.
+const MIGRATIONS: &[Migration] = &[Migration::sql("outbox schema", SCHEMA_1)];
+
+const SCHEMA_1: &str = "
 CREATE TABLE IF NOT EXISTS deliveries (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     key TEXT NOT NULL UNIQUE,
@@ -229,19 +240,19 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 impl Outbox {
     /// Open (or create) the outbox file, creating its directory.
     pub fn open(path: &Path) -> Result<Outbox, PlaybookError> {
-        let fail = |source| PlaybookError::Outbox {
-            path: path.display().to_string(),
-            source,
-        };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| PlaybookError::Settings {
+        let conn = onewall_localdb::open(path, PRAGMAS, MIGRATIONS).map_err(|e| match e {
+            // Its directory could not be made.
+            onewall_localdb::Error::Io {
+                path: dir, source, ..
+            } if dir != path => PlaybookError::Settings {
                 key: "store.path".into(),
-                reason: format!("creating {}: {e}", dir.display()),
-            })?;
-        }
-        let conn = Connection::open(path).map_err(fail)?;
-        restrict(path);
-        conn.execute_batch(SCHEMA).map_err(fail)?;
+                reason: format!("creating {}: {source}", dir.display()),
+            },
+            e => PlaybookError::Open {
+                path: path.display().to_string(),
+                source: Box::new(e),
+            },
+        })?;
         Ok(Outbox {
             conn: Arc::new(Mutex::new(conn)),
             path: path.to_owned(),
@@ -597,15 +608,6 @@ fn insert(
     Ok(n == 1)
 }
 
-#[cfg(unix)]
-fn restrict(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
-}
-
-#[cfg(not(unix))]
-fn restrict(_path: &Path) {}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -735,5 +737,26 @@ mod tests {
         assert_eq!(ob.get_time("report").unwrap(), None);
         ob.set_time("report", t0).unwrap();
         assert_eq!(ob.get_time("report").unwrap(), Some(t0));
+    }
+
+    #[test]
+    fn a_file_from_before_schema_versions_opens_with_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite3");
+        // What the previous build wrote: its schema, no version.
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(SCHEMA_1).unwrap();
+        c.execute("INSERT INTO meta (name, value) VALUES ('kept', 7)", [])
+            .unwrap();
+        drop(c);
+        let opened = Outbox::open(&path).unwrap();
+        let c = opened.lock();
+        assert_eq!(onewall_localdb::version(&c).unwrap(), 1);
+        let v: i64 = c
+            .query_row("SELECT value FROM meta WHERE name = 'kept'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(v, 7);
     }
 }

@@ -8,6 +8,7 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use onewall_localdb::{Migration, Pragmas};
 use onewall_model::{RegionCode, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
@@ -38,8 +39,11 @@ pub struct ReportBook {
     path: String,
 }
 
-const SCHEMA: &str = "
-PRAGMA journal_mode = WAL;
+/// Its schema history (`PRAGMA user_version`); migration 1 is the schema from before versions
+/// were kept, so a file written then opens.
+const MIGRATIONS: &[Migration] = &[Migration::sql("received reports schema", SCHEMA_1)];
+
+const SCHEMA_1: &str = "
 CREATE TABLE IF NOT EXISTS received (
     region INTEGER NOT NULL,
     day TEXT NOT NULL,
@@ -62,12 +66,12 @@ impl ReportBook {
     /// Open (or create) the file.
     pub fn open(path: &Path) -> Result<ReportBook, PlaybookError> {
         let shown = path.display().to_string();
-        let fail = |source| PlaybookError::Outbox {
-            path: shown.clone(),
-            source,
-        };
-        let conn = Connection::open(path).map_err(fail)?;
-        conn.execute_batch(SCHEMA).map_err(fail)?;
+        let conn = onewall_localdb::open(path, Pragmas::WAL, MIGRATIONS).map_err(|e| {
+            PlaybookError::Open {
+                path: shown.clone(),
+                source: Box::new(e),
+            }
+        })?;
         Ok(ReportBook {
             conn: Arc::new(Mutex::new(conn)),
             path: shown,
@@ -243,5 +247,26 @@ mod tests {
             book.watching_since(Timestamp::from_secs(20)).unwrap(),
             since
         );
+    }
+
+    #[test]
+    fn a_file_from_before_schema_versions_opens_with_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite3");
+        // What the previous build wrote: its schema, no version.
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(SCHEMA_1).unwrap();
+        c.execute("INSERT INTO meta (name, value) VALUES ('kept', 7)", [])
+            .unwrap();
+        drop(c);
+        let opened = ReportBook::open(&path).unwrap();
+        let c = opened.lock();
+        assert_eq!(onewall_localdb::version(&c).unwrap(), 1);
+        let v: i64 = c
+            .query_row("SELECT value FROM meta WHERE name = 'kept'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(v, 7);
     }
 }

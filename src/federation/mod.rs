@@ -20,9 +20,11 @@ pub fn start(
     store: Arc<dyn Store>,
     bus: &NodeEvents,
 ) -> anyhow::Result<(Arc<Federation>, mpsc::Receiver<Vec<Alert>>)> {
-    let mut errors = Vec::new();
-    let cfg = crate::config::federation::resolve(&r.config.federation, &r.regions, &mut errors)
-        .ok_or_else(|| anyhow::anyhow!("{}", errors.join("; ")))?;
+    let cfg = r
+        .config
+        .federation
+        .check(&r.regions)
+        .map_err(|errors| anyhow::anyhow!("{}", errors.join("; ")))?;
     std::fs::create_dir_all(&r.config.store.path)?;
     Federation::open(
         &r.config.store.path,

@@ -20,6 +20,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
+use onewall_localdb::{Migration, Pragmas, Synchronous};
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub mod children;
@@ -32,9 +33,20 @@ pub mod uplinks;
 /// The file, in the data directory.
 pub const FILE: &str = "federation.sqlite";
 
-const SCHEMA: &str = "
-PRAGMA journal_mode = WAL;
-PRAGMA synchronous = NORMAL;
+/// The pragmas it runs with.
+const PRAGMAS: Pragmas = Pragmas {
+    wal: true,
+    synchronous: Some(Synchronous::Normal),
+    busy_timeout: None,
+    foreign_keys: false,
+};
+
+/// Its schema history, in `PRAGMA user_version`. Migration 1 is the schema from before
+/// versions were kept (with `IF NOT EXISTS`, so a file written then opens), including the
+/// filling of `child_epochs` from `children` that was then run on every open.
+const MIGRATIONS: &[Migration] = &[Migration::sql("federation schema", SCHEMA_1)];
+
+const SCHEMA_1: &str = "
 CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -127,11 +139,7 @@ pub struct Db {
 impl Db {
     /// Open (or create) the database in `dir`.
     pub fn open(dir: &Path) -> anyhow::Result<Db> {
-        let path = dir.join(FILE);
-        let conn =
-            Connection::open(&path).with_context(|| format!("opening {}", path.display()))?;
-        conn.execute_batch(SCHEMA)
-            .with_context(|| format!("creating the tables of {}", path.display()))?;
+        let conn = onewall_localdb::open(&dir.join(FILE), PRAGMAS, MIGRATIONS)?;
         Ok(Db {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -140,8 +148,7 @@ impl Db {
     /// An in-memory database (tests).
     #[cfg(test)]
     pub fn memory() -> Db {
-        let conn = Connection::open_in_memory().expect("in-memory sqlite");
-        conn.execute_batch(SCHEMA).expect("schema");
+        let conn = onewall_localdb::open_in_memory(PRAGMAS, MIGRATIONS).expect("in-memory sqlite");
         Db {
             conn: Arc::new(Mutex::new(conn)),
         }
@@ -198,4 +205,30 @@ pub fn set_kv(c: &Connection, k: &str, v: &str) -> rusqlite::Result<()> {
         params![k, v],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // tests fail loudly
+
+    use super::*;
+
+    #[test]
+    fn a_file_from_before_schema_versions_opens_with_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        // What the previous build wrote: its pragmas and schema, no version.
+        let c = Connection::open(dir.path().join(FILE)).unwrap();
+        c.execute_batch("PRAGMA journal_mode = WAL;").unwrap();
+        c.execute_batch(SCHEMA_1).unwrap();
+        set_kv(&c, "epoch", "e1").unwrap();
+        assert_eq!(onewall_localdb::version(&c).unwrap(), 0);
+        drop(c);
+        let db = Db::open(dir.path()).unwrap();
+        db.call_now(|c| {
+            assert_eq!(get_kv(c, "epoch")?.as_deref(), Some("e1"));
+            assert_eq!(onewall_localdb::version(c)?, 1);
+            Ok(())
+        })
+        .unwrap();
+    }
 }

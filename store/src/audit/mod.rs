@@ -15,6 +15,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
+use onewall_localdb::{Migration, Pragmas, Synchronous};
 use onewall_model::Timestamp;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 use serde::Serialize;
@@ -173,7 +174,26 @@ impl std::fmt::Debug for AuditLog {
     }
 }
 
-const SCHEMA: &str = "
+/// The pragmas the audit log runs with: the `onewall users` and `onewall tokens` commands
+/// append beside a running node, so a writer waits for the other.
+const PRAGMAS: Pragmas = Pragmas {
+    wal: true,
+    synchronous: Some(Synchronous::Normal),
+    busy_timeout: Some(std::time::Duration::from_secs(10)),
+    foreign_keys: false,
+};
+
+/// Its schema history (`PRAGMA user_version`). Migration 1 is what every open did before
+/// versions were kept: the schema with `IF NOT EXISTS`, and the columns a log from an older
+/// version lacks.
+const MIGRATIONS: &[Migration] = &[Migration::run("audit schema", schema_1)];
+
+fn schema_1(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(SCHEMA_1)?;
+    add_missing_columns(tx)
+}
+
+const SCHEMA_1: &str = "
 CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY,
     at INTEGER NOT NULL,
@@ -197,17 +217,8 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 impl AuditLog {
     /// Open (creating when absent) the audit log in `dir`.
     pub fn open(dir: &Path) -> Result<AuditLog> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| backend(format!("creating {}: {e}", dir.display())))?;
-        let path = dir.join(AUDIT_FILE);
-        let conn = Connection::open(&path)
-            .map_err(|e| backend(format!("opening {}: {e}", path.display())))?;
-        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
-            .map_err(backend)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(backend)?;
-        conn.execute_batch(SCHEMA).map_err(backend)?;
-        migrate(&conn)?;
+        let conn =
+            onewall_localdb::open(&dir.join(AUDIT_FILE), PRAGMAS, MIGRATIONS).map_err(backend)?;
         Ok(AuditLog {
             tail: Mutex::new(Tail { conn }),
             head: dir.join(HEAD_FILE),
@@ -267,21 +278,16 @@ impl AuditLog {
 }
 
 /// Add the columns a log written by an older version lacks (`client`, `detail`).
-fn migrate(conn: &Connection) -> Result<()> {
-    let mut stmt = conn
-        .prepare("SELECT name FROM pragma_table_info('audit')")
-        .map_err(backend)?;
+fn add_missing_columns(conn: &Connection) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('audit')")?;
     let columns = stmt
-        .query_map([], |r| r.get::<_, String>(0))
-        .map_err(backend)?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(backend)?;
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     for column in ["client", "detail"] {
         if !columns.iter().any(|c| c == column) {
             conn.execute_batch(&format!(
                 "ALTER TABLE audit ADD COLUMN {column} TEXT NOT NULL DEFAULT ''"
-            ))
-            .map_err(|e| backend(format!("adding column {column} to the audit log: {e}")))?;
+            ))?;
         }
     }
     Ok(())

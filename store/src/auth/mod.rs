@@ -15,6 +15,7 @@ use std::sync::{Mutex, PoisonError};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use onewall_localdb::{Migration, Pragmas};
 use onewall_model::{RegionCode, Timestamp};
 use ring::rand::{SecureRandom, SystemRandom};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -98,7 +99,19 @@ pub struct AuthStore {
     dummy: String,
 }
 
-const SCHEMA: &str = "
+/// The pragmas the auth database runs with (a session goes with its user).
+const PRAGMAS: Pragmas = Pragmas {
+    wal: true,
+    synchronous: None,
+    busy_timeout: None,
+    foreign_keys: true,
+};
+
+/// Its schema history (`PRAGMA user_version`); migration 1 is the schema from before versions
+/// were kept, so a file written then opens.
+const MIGRATIONS: &[Migration] = &[Migration::sql("auth schema", SCHEMA_1)];
+
+const SCHEMA_1: &str = "
 CREATE TABLE IF NOT EXISTS users (
     name TEXT PRIMARY KEY,
     password TEXT NOT NULL,
@@ -129,14 +142,8 @@ CREATE TABLE IF NOT EXISTS sessions (
 impl AuthStore {
     /// Open (creating when absent) the auth database in `dir`.
     pub fn open(dir: &Path) -> Result<AuthStore> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| backend(format!("creating {}: {e}", dir.display())))?;
-        let path = dir.join(AUTH_FILE);
-        let conn = Connection::open(&path)
-            .map_err(|e| backend(format!("opening {}: {e}", path.display())))?;
-        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;")
-            .map_err(backend)?;
-        conn.execute_batch(SCHEMA).map_err(backend)?;
+        let conn =
+            onewall_localdb::open(&dir.join(AUTH_FILE), PRAGMAS, MIGRATIONS).map_err(backend)?;
         let mut store = AuthStore {
             conn: Mutex::new(conn),
             rng: SystemRandom::new(),

@@ -115,3 +115,31 @@ fn expired_tokens_are_refused() {
         .unwrap();
     assert!(auth.check_token(&secret).unwrap().is_none());
 }
+
+#[test]
+fn a_file_from_before_schema_versions_opens_with_its_users() {
+    let dir = tempfile::tempdir().unwrap();
+    let auth = AuthStore::open(dir.path()).unwrap();
+    auth.add_user(NewUser {
+        name: "li".into(),
+        password: "correct horse".into(),
+        role: Role::Analyst,
+        region: zz(),
+        department: None,
+        pii: false,
+    })
+    .unwrap();
+    drop(auth);
+    // As the previous build left it: the same tables, no schema version.
+    let c = Connection::open(dir.path().join(AUTH_FILE)).unwrap();
+    c.pragma_update(None, "user_version", 0).unwrap();
+    drop(c);
+    let auth = AuthStore::open(dir.path()).unwrap();
+    assert!(!auth.is_empty().unwrap());
+    assert_eq!(onewall_localdb::version(&auth.conn()).unwrap(), 1);
+    let mode = |p: &Path| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    };
+    assert_eq!(mode(&dir.path().join(AUTH_FILE)), 0o600);
+}
