@@ -73,6 +73,7 @@ struct Node {
 }
 
 async fn serve(r: Resolved) -> anyhow::Result<()> {
+    let stop = StopSignals::watch();
     let prometheus = crate::metrics::install()?;
     let (shutdown_tx, shutdown) = watch::channel(false);
     let node = open_store(&r, shutdown).await?;
@@ -115,7 +116,7 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
         crate::audit_mirror::start_mirror(&r, node.access.audit.clone(), node.shutdown.clone());
     announce_ready(&r, &node, &announce);
 
-    wait_for_signal().await;
+    stop.wait().await;
     info!("shutting down: flushing listeners and the pipeline");
     let _ = shutdown_tx.send(true);
     for l in listeners.tasks {
@@ -311,19 +312,44 @@ async fn drain(running: Running, playbooks: Option<playbooks::Running>) {
     }
 }
 
-async fn wait_for_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(e) => {
-            warn!(error = %e, "cannot watch SIGTERM; only Ctrl-C stops the node");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
+/// SIGTERM and SIGINT, watched from the start of `serve` so that a signal sent while the
+/// node is still starting (its HTTP port may already answer) stops it cleanly once it has
+/// started, instead of killing it with the default action.
+struct StopSignals {
+    term: Option<tokio::signal::unix::Signal>,
+    int: Option<tokio::signal::unix::Signal>,
+}
+
+impl StopSignals {
+    fn watch() -> StopSignals {
+        use tokio::signal::unix::{SignalKind, signal};
+        let open = |kind: SignalKind, name: &str| match signal(kind) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                warn!(error = %e, "cannot watch {name}");
+                None
+            }
+        };
+        StopSignals {
+            term: open(SignalKind::terminate(), "SIGTERM"),
+            int: open(SignalKind::interrupt(), "SIGINT"),
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+    }
+
+    /// Until SIGTERM or SIGINT arrives (or arrived since [`StopSignals::watch`]).
+    async fn wait(mut self) {
+        async fn recv(s: &mut Option<tokio::signal::unix::Signal>) {
+            match s {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        }
+        tokio::select! {
+            _ = recv(&mut self.term) => {}
+            _ = recv(&mut self.int) => {}
+        }
     }
 }
 
