@@ -22,7 +22,12 @@ impl UplinkFeed {
 
 impl Subscriber for UplinkFeed {
     fn wants(&self, kind: NodeEventKind) -> bool {
-        kind != NodeEventKind::SourcesSeen
+        matches!(
+            kind,
+            NodeEventKind::AlertsStored
+                | NodeEventKind::IncidentOpened
+                | NodeEventKind::IncidentChanged
+        )
     }
 
     fn deliver(&self, event: Arc<NodeEvent>) -> Delivery<'_> {
@@ -48,7 +53,11 @@ impl Subscriber for UplinkFeed {
                         fed.incident_changed(incident).await;
                     }
                 }
-                NodeEvent::SourcesSeen(_) => {}
+                // The daily report reaches the parent through its own delivery
+                // (`report_to_parent`); sources are this node's own business.
+                NodeEvent::SourcesSeen(_)
+                | NodeEvent::ReportDue { .. }
+                | NodeEvent::SourceSilent { .. } => {}
             }
         })
     }

@@ -7,7 +7,8 @@
 //!  correlation (incidents opened/changed) ─┤    ┌─► playbooks (a bounded queue)
 //!  API workflow handlers (with the actor) ─┼─► NodeEvents ─► federation uplink (the outbox)
 //!  SLA and missing-report checks (alerts) ─┤    └─► the console's live stream (later)
-//!  federation (changes from the other side)┘
+//!  federation (changes from the other side)┤
+//!  daily report (report due, silent sources)┘
 //! ```
 //!
 //! The bus is a value ([`NodeEvents`], cheap to clone) handed to each publisher and subscriber
@@ -82,6 +83,28 @@ pub enum NodeEvent {
     },
     /// Sources sent events that were stored, with the time of each one's latest.
     SourcesSeen(Vec<SourceSeen>),
+    /// A region's daily report fell due and was built: the zero report (零报告), sent even
+    /// when nothing happened.
+    ReportDue {
+        /// The region reported on.
+        region: RegionCode,
+        /// The report's date (`YYYY-MM-DD`, local to the report's offset).
+        date: String,
+        /// When it fell due (the end of the period it covers).
+        due: Timestamp,
+        /// The report as its recipients get it (JSON).
+        report: serde_json::Value,
+    },
+    /// A source sent nothing for the configured number of hours (found when the daily
+    /// report is built).
+    SourceSilent {
+        /// The source, with the time it last sent something.
+        source: SourceSeen,
+        /// Whole hours of silence at `at`.
+        silent_hours: i64,
+        /// When the silence was found.
+        at: Timestamp,
+    },
 }
 
 impl NodeEvent {
@@ -92,6 +115,8 @@ impl NodeEvent {
             NodeEvent::IncidentOpened { .. } => NodeEventKind::IncidentOpened,
             NodeEvent::IncidentChanged { .. } => NodeEventKind::IncidentChanged,
             NodeEvent::SourcesSeen(_) => NodeEventKind::SourcesSeen,
+            NodeEvent::ReportDue { .. } => NodeEventKind::ReportDue,
+            NodeEvent::SourceSilent { .. } => NodeEventKind::SourceSilent,
         }
     }
 }
@@ -108,6 +133,10 @@ pub enum NodeEventKind {
     IncidentChanged,
     /// [`NodeEvent::SourcesSeen`].
     SourcesSeen,
+    /// [`NodeEvent::ReportDue`].
+    ReportDue,
+    /// [`NodeEvent::SourceSilent`].
+    SourceSilent,
 }
 
 /// A subscriber's delivery of one event: done when the subscriber has taken it (queued it,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use onewall_model::bus::{Delivery, NodeEvent, Subscriber};
+use onewall_model::bus::{Delivery, NodeEvent, NodeEventKind, NodeEvents, Subscriber};
 use onewall_model::{Alert, Incident, IncidentId, RegionCode, RegionTree, Timestamp};
 use tokio::sync::{Notify, mpsc, watch};
 use tracing::{debug, error, info, warn};
@@ -38,9 +38,10 @@ pub enum Signal {
 }
 
 impl Signal {
-    /// The signal an event of the node event bus makes.
-    pub fn from_event(event: &NodeEvent) -> Signal {
-        match event {
+    /// The signal an event of the node event bus makes; `None` for what the playbooks raise
+    /// themselves (report due, silent sources).
+    pub fn from_event(event: &NodeEvent) -> Option<Signal> {
+        Some(match event {
             NodeEvent::AlertsStored { alerts, .. } => Signal::Alerts(alerts.clone()),
             NodeEvent::IncidentOpened {
                 incident, alerts, ..
@@ -57,7 +58,8 @@ impl Signal {
                 created: false,
             },
             NodeEvent::SourcesSeen(seen) => Signal::SourcesSeen(seen.clone()),
-        }
+            NodeEvent::ReportDue { .. } | NodeEvent::SourceSilent { .. } => return None,
+        })
     }
 }
 
@@ -68,9 +70,16 @@ impl Signal {
 pub struct PlaybookFeed(pub mpsc::Sender<Signal>);
 
 impl Subscriber for PlaybookFeed {
+    fn wants(&self, kind: NodeEventKind) -> bool {
+        !matches!(kind, NodeEventKind::ReportDue | NodeEventKind::SourceSilent)
+    }
+
     fn deliver(&self, event: std::sync::Arc<NodeEvent>) -> Delivery<'_> {
         Box::pin(async move {
-            if self.0.send(Signal::from_event(&event)).await.is_err() {
+            let Some(signal) = Signal::from_event(&event) else {
+                return;
+            };
+            if self.0.send(signal).await.is_err() {
                 warn!("playbooks are not running; an event was not delivered");
             }
         })
@@ -133,6 +142,8 @@ pub struct Playbooks {
     outbox: Outbox,
     node: Arc<dyn NodeAccess>,
     wake: Notify,
+    /// Where the daily report says it fell due and which sources went silent.
+    bus: NodeEvents,
 }
 
 const REPORT_MARK: &str = "daily_report_last_due";
@@ -153,7 +164,14 @@ impl Playbooks {
             outbox,
             node,
             wake: Notify::new(),
+            bus: NodeEvents::new(),
         }
+    }
+
+    /// Publish on `bus` when a daily report falls due and which sources it finds silent.
+    pub fn with_bus(mut self, bus: NodeEvents) -> Playbooks {
+        self.bus = bus;
+        self
     }
 
     /// The outbox (for the delivery log).
@@ -531,6 +549,7 @@ impl Playbooks {
             .await
             .map_err(|e| e.to_string())?;
         let reports = self.reports(due, &incidents, &alerts, &sources);
+        self.publish_reports(due, &reports).await;
         for r in &reports {
             let n = self.dispatch(&Subject::Report(r), Timestamp::now()).await;
             let to_parent = self.report_to_parent(r, Timestamp::now()).await;
@@ -539,6 +558,39 @@ impl Playbooks {
             }
         }
         Ok(reports.len())
+    }
+
+    /// Tell the node's other subscribers that these reports fell due, and of each silent
+    /// source they list (once, though a source may appear in several regions' reports).
+    async fn publish_reports(&self, due: Timestamp, reports: &[DailyReport]) {
+        let mut silent = std::collections::HashSet::new();
+        for r in reports {
+            if self.bus.wants(NodeEventKind::ReportDue) {
+                self.bus
+                    .publish(NodeEvent::ReportDue {
+                        region: r.region,
+                        date: r.date.clone(),
+                        due,
+                        report: serde_json::to_value(r).unwrap_or_default(),
+                    })
+                    .await;
+            }
+            for s in &r.silent_sources {
+                if silent.insert(s.key.clone()) {
+                    self.bus
+                        .publish(NodeEvent::SourceSilent {
+                            source: SourceSeen {
+                                key: s.key.clone(),
+                                region: s.region,
+                                last_seen: s.last_seen,
+                            },
+                            silent_hours: s.silent_hours,
+                            at: due,
+                        })
+                        .await;
+                }
+            }
+        }
     }
 
     /// Queue `r` for the parent node's `POST /api/v1/reports`, when this node reports to a

@@ -77,13 +77,16 @@ pub fn start(
         sender: cfg.sender.clone(),
         report: cfg.report.clone(),
     };
-    let playbooks = Arc::new(Playbooks::new(
-        settings,
-        books,
-        tree.clone(),
-        outbox.clone(),
-        Arc::new(StoreAccess { store }),
-    ));
+    let playbooks = Arc::new(
+        Playbooks::new(
+            settings,
+            books,
+            tree.clone(),
+            outbox.clone(),
+            Arc::new(StoreAccess { store }),
+        )
+        .with_bus(bus.clone()),
+    );
     let (tx, rx) = mpsc::channel(cfg.queue);
     bus.subscribe(Arc::new(PlaybookFeed(tx)));
     let (stop, stop_rx) = watch::channel(false);
