@@ -3,11 +3,9 @@
 //! Every mistake is reported at once, one line each, as `section.key: reason`. A missing file
 //! section means its defaults; `onewall serve` with no file runs on defaults alone.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use onewall_ingest::config::{Listeners, PipelineConfig, SourceSettings};
-use onewall_ingest::listen::TlsSettings;
+use onewall_ingest::config::{Listeners, PipelineConfig};
 use onewall_model::config::ConfigError;
 use onewall_model::{Region, RegionCode, RegionLevel, RegionTree};
 use onewall_playbooks::config::PlaybooksConfig;
@@ -122,17 +120,8 @@ pub struct Resolved {
     pub config: Config,
     pub region: RegionCode,
     pub regions: RegionTree,
-    pub syslog_udp: Option<SocketAddr>,
-    pub syslog_tcp: Option<SocketAddr>,
-    pub http: SocketAddr,
-    /// The syslog TLS listen address, when certificates are configured.
-    pub syslog_tls: Option<SocketAddr>,
-    /// The syslog TLS certificates, when configured.
-    pub tls: Option<TlsSettings>,
-    /// Region and tags of the syslog listeners.
-    pub syslog_source: SourceSettings,
-    /// Region, zone and tags of the HTTP collectors.
-    pub http_source: SourceSettings,
+    /// `[syslog]`, `[syslog.tls]` and `[http]`: what the listeners run with.
+    pub listen: Listeners,
     /// The playbooks' settings (always present once the file checks).
     pub playbooks: Option<PlaybooksResolved>,
     /// The flow collectors.
@@ -324,31 +313,14 @@ pub fn resolve(config: Config) -> Result<Resolved, ConfigErrors> {
         return Err(ConfigErrors(errors));
     }
     match (region, listeners, flow) {
-        (Some(region), Some(listeners), Some(flow)) => {
-            let Listeners {
-                syslog_udp,
-                syslog_tcp,
-                http,
-                syslog_tls,
-                tls,
-                syslog_source,
-                http_source,
-            } = listeners;
-            Ok(Resolved {
-                config,
-                region,
-                regions,
-                syslog_udp,
-                syslog_tcp,
-                http,
-                syslog_tls,
-                tls,
-                syslog_source,
-                http_source,
-                playbooks,
-                flow,
-            })
-        }
+        (Some(region), Some(listeners), Some(flow)) => Ok(Resolved {
+            config,
+            region,
+            regions,
+            listen: listeners,
+            playbooks,
+            flow,
+        }),
         _ => Err(ConfigErrors(vec!["configuration is incomplete".into()])),
     }
 }
@@ -474,6 +446,18 @@ fn with_federation(
         p.expect_from = fed.children.clone();
     }
     p
+}
+
+/// The configuration in `file`, or the defaults without one; errors name the file.
+pub fn load(file: Option<&std::path::Path>) -> anyhow::Result<Resolved> {
+    match file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+            parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+        }
+        None => defaults().map_err(|e| anyhow::anyhow!("{e}")),
+    }
 }
 
 /// The defaults `onewall serve` runs on with no file.

@@ -28,14 +28,7 @@ mod playbooks;
 pub fn run(config_file: Option<&Path>) -> anyhow::Result<ExitCode> {
     init_tracing();
     http_server::raise_open_files();
-    let resolved = match config_file {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            config::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
-        }
-        None => config::defaults().map_err(|e| anyhow::anyhow!("{e}"))?,
-    };
+    let resolved = config::load(config_file)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("onewall")

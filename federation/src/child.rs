@@ -348,36 +348,22 @@ impl Federation {
         };
 
         let actor = remote_actor(parent_region, &by);
-        for id in self.linked_to(incident).await? {
-            let who = actor.clone();
-            let changed = self
-                .store
-                .update_incident(
-                    id,
-                    Box::new(move |i: &mut Incident| {
-                        let now = Timestamp::now();
-                        if i.status.can_become(to) {
-                            i.set_status(to, &who, now)?;
-                        } else {
-                            let text = format!(
-                                "the parent incident went {from} → {to}; not applied \
-                                 here (this incident is {})",
-                                i.status
-                            );
-                            push(i, &who, now, TimelineKind::Comment { text });
-                            i.updated = now;
-                        }
-                        Ok(())
-                    }),
-                )
-                .await;
-            // The parent hears the status the local incident has now.
-            if let Some(inc) = settled(id, changed)? {
-                self.child_incident_changed(&inc).await?;
-                self.publish_applied(&inc, &actor, false).await;
+        // The parent hears the status the local incident has now.
+        self.edit_linked(incident, &actor, true, move |i, who, now| {
+            if i.status.can_become(to) {
+                i.set_status(to, who, now)?;
+            } else {
+                let text = format!(
+                    "the parent incident went {from} → {to}; not applied here (this incident \
+                     is {})",
+                    i.status
+                );
+                push(i, who, now, TimelineKind::Comment { text });
+                i.updated = now;
             }
-        }
-        Ok(())
+            Ok(())
+        })
+        .await
     }
 
     /// A comment on the parent incident, on the local incidents linked to it.
@@ -393,22 +379,41 @@ impl Federation {
         };
 
         let actor = remote_actor(parent_region, &by);
-        for id in self.linked_to(incident).await? {
-            let (who, text) = (actor.clone(), text.clone());
+        self.edit_linked(incident, &actor, false, move |i, who, now| {
+            push(i, who, now, TimelineKind::Comment { text: text.clone() });
+            i.updated = now;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Apply `edit` (with the actor and the time) to each local incident linked to parent
+    /// incident `parent`; tell the node's subscribers what each became, and with
+    /// `tell_parent` the parent too.
+    async fn edit_linked<F>(
+        &self,
+        parent: IncidentId,
+        actor: &str,
+        tell_parent: bool,
+        edit: F,
+    ) -> anyhow::Result<()>
+    where
+        F: Fn(&mut Incident, &str, Timestamp) -> onewall_store::Result<()> + Clone + Send + 'static,
+    {
+        for id in self.linked_to(parent).await? {
+            let (who, edit) = (actor.to_owned(), edit.clone());
             let changed = self
                 .store
                 .update_incident(
                     id,
-                    Box::new(move |i: &mut Incident| {
-                        let now = Timestamp::now();
-                        push(i, &who, now, TimelineKind::Comment { text });
-                        i.updated = now;
-                        Ok(())
-                    }),
+                    Box::new(move |i: &mut Incident| edit(i, &who, Timestamp::now())),
                 )
                 .await;
             if let Some(inc) = settled(id, changed)? {
-                self.publish_applied(&inc, &actor, false).await;
+                if tell_parent {
+                    self.child_incident_changed(&inc).await?;
+                }
+                self.publish_applied(&inc, actor, false).await;
             }
         }
         Ok(())

@@ -42,14 +42,7 @@ pub fn data_dir(config_file: Option<&Path>, data: Option<PathBuf>) -> anyhow::Re
     if let Some(d) = data {
         return Ok(d);
     }
-    let resolved = match config_file {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            config::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
-        }
-        None => config::defaults().map_err(|e| anyhow::anyhow!("{e}"))?,
-    };
+    let resolved = config::load(config_file)?;
     Ok(resolved.config.store.path)
 }
 

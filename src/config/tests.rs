@@ -9,16 +9,16 @@ use super::*;
 fn defaults_resolve() {
     let r = defaults().unwrap();
     assert_eq!(r.region.to_string(), "410000");
-    assert_eq!(r.http.port(), 8080);
-    assert_eq!(r.syslog_udp.map(|a| a.port()), Some(5514));
-    assert_eq!(r.syslog_tcp.map(|a| a.port()), Some(5514));
+    assert_eq!(r.listen.http.port(), 8080);
+    assert_eq!(r.listen.syslog_udp.map(|a| a.port()), Some(5514));
+    assert_eq!(r.listen.syslog_tcp.map(|a| a.port()), Some(5514));
     assert_eq!(
-        r.syslog_source.timezone,
+        r.listen.syslog_source.timezone,
         time::UtcOffset::from_hms(8, 0, 0).unwrap()
     );
-    assert_eq!(r.syslog_tls, None);
-    assert_eq!(r.syslog_source.region, r.region);
-    assert_eq!(r.syslog_source.tags, SourceTags::default());
+    assert_eq!(r.listen.syslog_tls, None);
+    assert_eq!(r.listen.syslog_source.region, r.region);
+    assert_eq!(r.listen.syslog_source.tags, SourceTags::default());
     assert_eq!(r.config.store.path, PathBuf::from("./onewall-data"));
 }
 
@@ -149,9 +149,9 @@ fn tags_are_resolved() {
         "version = 1\n[syslog]\nregion = \"410100\"\ndepartment = \"public-security\"\ncharset = \"GBK\"\nformat = \"huawei_usg\"\n[http]\ntimezone = \"+00:00\"\n",
     )
     .unwrap();
-    assert_eq!(r.syslog_source.region.to_string(), "410100");
+    assert_eq!(r.listen.syslog_source.region.to_string(), "410100");
     assert_eq!(
-        r.syslog_source.tags,
+        r.listen.syslog_source.tags,
         SourceTags {
             department: Some("public-security".into()),
             charset: Charset::Gb18030,
@@ -159,8 +159,8 @@ fn tags_are_resolved() {
             max_fields_per_event: 1000,
         }
     );
-    assert_eq!(r.http_source.region, r.region);
-    assert_eq!(r.http_source.timezone, time::UtcOffset::UTC);
+    assert_eq!(r.listen.http_source.region, r.region);
+    assert_eq!(r.listen.http_source.timezone, time::UtcOffset::UTC);
 }
 
 #[test]

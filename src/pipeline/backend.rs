@@ -4,7 +4,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use onewall_store::clickhouse::{ClickHouseOptions, Cluster};
 use onewall_store::{ClickHouseStore, SqliteStore, Store};
 
 use super::Batching;
@@ -32,19 +31,9 @@ pub async fn open(cfg: &StoreConfig) -> anyhow::Result<Opened> {
     match cfg.backend.as_str() {
         "clickhouse" => {
             let c = &cfg.clickhouse;
-            let store = ClickHouseStore::open(ClickHouseOptions {
-                url: c.url.clone(),
-                database: c.database.clone(),
-                user: c.user.clone(),
-                password: c.password.clone(),
-                cluster: (!c.cluster.is_empty()).then(|| Cluster {
-                    name: c.cluster.clone(),
-                    replicated: c.cluster_engine == "replicated",
-                }),
-                retention_days: cfg.retention_days,
-            })
-            .await
-            .with_context(|| format!("store.clickhouse: connecting to {}", c.url))?;
+            let store = ClickHouseStore::open(cfg.clickhouse_options())
+                .await
+                .with_context(|| format!("store.clickhouse: connecting to {}", c.url))?;
             Ok(Opened {
                 store: Arc::new(store),
                 batching: Batching {

@@ -54,17 +54,17 @@ pub fn build(r: &Resolved, node: &Node, parts: Parts<'_>) -> axum::Router {
     };
     let api = super::playbooks::api_layers(api, r, &node.bus, parts.desk);
     let ingest = onewall_ingest::listen::http_router(onewall_ingest::listen::HttpIngest {
-        timezone: r.http_source.timezone,
+        timezone: r.listen.http_source.timezone,
         max_body_bytes: r.config.http.max_body_bytes,
         batch_size: r.config.pipeline.batch_size,
-        tags: r.http_source.tags.clone(),
+        tags: r.listen.http_source.tags.clone(),
         tokens: onewall_ingest::listen::HttpTokens {
             ingest: r.config.http.ingest_tokens.clone(),
             bulk: r.config.http.bulk_tokens.clone(),
             hec: r.config.http.hec_tokens.clone(),
         },
         spool: Some(parts.spool),
-        ..onewall_ingest::listen::HttpIngest::new(parts.events, r.http_source.region)
+        ..onewall_ingest::listen::HttpIngest::new(parts.events, r.listen.http_source.region)
     });
     let gate = onewall_api::collector::CollectorGate {
         auth: node.access.auth.clone(),

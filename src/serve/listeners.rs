@@ -31,7 +31,7 @@ pub struct Bound {
 
 /// Bind every configured socket.
 pub async fn bind(r: &Resolved) -> anyhow::Result<Bound> {
-    let udp = match r.syslog_udp {
+    let udp = match r.listen.syslog_udp {
         Some(a) => Some(
             UdpSocket::bind(a)
                 .await
@@ -39,7 +39,7 @@ pub async fn bind(r: &Resolved) -> anyhow::Result<Bound> {
         ),
         None => None,
     };
-    let tcp = match r.syslog_tcp {
+    let tcp = match r.listen.syslog_tcp {
         Some(a) => Some(
             TcpListener::bind(a)
                 .await
@@ -47,7 +47,7 @@ pub async fn bind(r: &Resolved) -> anyhow::Result<Bound> {
         ),
         None => None,
     };
-    let tls = match r.syslog_tls {
+    let tls = match r.listen.syslog_tls {
         Some(a) => Some(
             TcpListener::bind(a)
                 .await
@@ -68,9 +68,9 @@ pub async fn bind(r: &Resolved) -> anyhow::Result<Bound> {
             flows.push((&key[5..], protocol, sock));
         }
     }
-    let http = TcpListener::bind(r.http)
+    let http = TcpListener::bind(r.listen.http)
         .await
-        .with_context(|| format!("http.listen: binding {}", r.http))?;
+        .with_context(|| format!("http.listen: binding {}", r.listen.http))?;
     Ok(Bound {
         udp,
         tcp,
@@ -155,7 +155,7 @@ pub fn start(
             ))
         }));
     }
-    if let (Some(sock), Some(settings)) = (bound.tls, r.tls.clone()) {
+    if let (Some(sock), Some(settings)) = (bound.tls, r.listen.tls.clone()) {
         let certs = onewall_ingest::listen::load_tls(&settings)
             .map_err(|e| anyhow::anyhow!("syslog.tls: {e}"))?;
         let (certs_tx, certs_rx) = watch::channel(certs);
@@ -235,7 +235,7 @@ impl Feed<'_> {
 /// A syslog listener's settings.
 fn listener_config(r: &Resolved, collector: &str) -> onewall_ingest::listen::ListenerConfig {
     onewall_ingest::listen::ListenerConfig {
-        timezone: r.syslog_source.timezone,
+        timezone: r.listen.syslog_source.timezone,
         max_frame_len: r.config.syslog.max_frame_bytes,
         max_connections: r.config.syslog.max_connections,
         max_connections_per_peer: r.config.syslog.max_connections_per_peer,
@@ -249,9 +249,9 @@ fn listener_config(r: &Resolved, collector: &str) -> onewall_ingest::listen::Lis
             0 => None,
             secs => Some(Duration::from_secs(secs)),
         },
-        tags: r.syslog_source.tags.clone(),
+        tags: r.listen.syslog_source.tags.clone(),
         recv_buffer_bytes: r.config.syslog.udp_recv_buffer_bytes,
-        ..onewall_ingest::listen::ListenerConfig::new(collector, r.syslog_source.region)
+        ..onewall_ingest::listen::ListenerConfig::new(collector, r.listen.syslog_source.region)
     }
 }
 
