@@ -186,9 +186,15 @@ fn province_links_both_cities_dispatches_hears_closure_and_misses_nothing_after_
         (linked.contains(&zz_id) && linked.contains(&kf_id)).then_some(full)
     })
     .unwrap_or_else(|| {
+        let full: Vec<Value> = incidents_with(&province, ATTACKER)
+            .iter()
+            .map(|i| province.get(&format!("/api/v1/incidents/{}", i["id"].as_str().unwrap())))
+            .collect();
         panic!(
-            "no province incident linking both cities: {}\nstderr:\n{}",
-            province.get("/api/v1/incidents?limit=50"),
+            "no province incident linking both cities ({zz_id} and {kf_id}): {full:?}\n\
+             zhengzhou's: {:?}\nkaifeng's: {:?}\nstderr:\n{}",
+            incidents_with(&zz, ATTACKER),
+            incidents_with(&kf, ATTACKER),
             province.stderr()
         )
     });

@@ -20,20 +20,41 @@ pub struct Depth {
 pub fn enqueue(c: &mut Connection, items: &[Up], at: Timestamp) -> rusqlite::Result<usize> {
     let tx = c.transaction()?;
     {
+        let mut unsent = tx.prepare_cached("SELECT body FROM outbox WHERE incident = ?1")?;
         let mut drop_old = tx.prepare_cached("DELETE FROM outbox WHERE incident = ?1")?;
         let mut insert =
             tx.prepare_cached("INSERT INTO outbox (queued, incident, body) VALUES (?1, ?2, ?3)")?;
         for item in items {
-            let incident = match item {
+            let (incident, body) = match item {
                 Up::Incident { incident } => {
                     let id = incident.id.to_string();
+                    // A snapshot names only the alerts that joined since the one before; the
+                    // unsent one it replaces keeps its alerts in the new one.
+                    let mut merged = incident.as_ref().clone();
+                    let earlier: Vec<String> = unsent
+                        .query_map([&id], |r| r.get::<_, String>(0))?
+                        .collect::<rusqlite::Result<_>>()?;
+                    let mut alerts = Vec::new();
+                    for body in earlier {
+                        if let Ok(Up::Incident { incident: old }) = serde_json::from_str(&body) {
+                            alerts.extend(old.alert_ids);
+                        }
+                    }
+                    for a in std::mem::take(&mut merged.alert_ids) {
+                        if !alerts.contains(&a) {
+                            alerts.push(a);
+                        }
+                    }
+                    merged.alert_ids = alerts;
                     drop_old.execute([&id])?;
-                    Some(id)
+                    let item = Up::Incident {
+                        incident: Box::new(merged),
+                    };
+                    (Some(id), serde_json::to_string(&item))
                 }
-                _ => None,
+                _ => (None, serde_json::to_string(item)),
             };
-            let body = serde_json::to_string(item)
-                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+            let body = body.map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
             insert.execute(params![at.nanos(), incident, body])?;
         }
     }
@@ -101,7 +122,7 @@ pub fn set_ack_down(c: &Connection, seq: u64) -> rusqlite::Result<()> {
 #[cfg(test)]
 mod tests {
     use onewall_model::federation::IncidentSnapshot;
-    use onewall_model::{IncidentId, IncidentStatus, Severity};
+    use onewall_model::{AlertId, IncidentId, IncidentStatus, Severity};
 
     use super::*;
     use crate::db::Db;
@@ -131,6 +152,37 @@ mod tests {
             by: "bob".into(),
             at: Timestamp(2),
         }
+    }
+
+    #[test]
+    fn a_replaced_snapshot_keeps_its_alerts_in_the_new_one() {
+        let db = Db::memory();
+        let inc = IncidentId::now();
+        let with = |alerts: &[u128]| match snapshot(inc, IncidentStatus::New) {
+            Up::Incident { mut incident } => {
+                incident.alert_ids = alerts.iter().map(|a| AlertId::from_u128(*a)).collect();
+                Up::Incident { incident }
+            }
+            _ => unreachable!(),
+        };
+        db.call_now(|c| {
+            // Each snapshot names the alerts that joined since the one before.
+            enqueue(c, &[with(&[1])], Timestamp(10))?;
+            enqueue(c, &[with(&[2, 3])], Timestamp(20))?;
+            enqueue(c, &[with(&[3, 4])], Timestamp(30))?;
+            let b = batch(c, 10)?;
+            assert_eq!(b.len(), 1, "one snapshot left");
+            match &b[0].body {
+                Up::Incident { incident } => assert_eq!(
+                    incident.alert_ids,
+                    [1, 2, 3, 4].map(AlertId::from_u128),
+                    "the parent links every alert to the incident"
+                ),
+                other => panic!("{other:?}"),
+            }
+            Ok(())
+        })
+        .unwrap();
     }
 
     #[test]
