@@ -75,11 +75,13 @@ fn brute_force_then_success_over_syslog_raises_a_correlation_alert_and_an_incide
     );
 
     let node = Node::start(&cfg);
-    assert!(
-        node.stderr().contains("correlation state restored"),
-        "{}",
+    // The log is read on its own thread: the line may land just after the ready line.
+    let restored = eventually(WAIT, || {
         node.stderr()
-    );
+            .contains("correlation state restored")
+            .then_some(())
+    });
+    assert!(restored.is_some(), "{}", node.stderr());
     for port in 40004..40006 {
         common::sshd(
             &node,
