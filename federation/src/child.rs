@@ -63,9 +63,9 @@ impl Federation {
             .call(move |c| {
                 let link = uplinks::get(c, inc_id)?;
                 snapshot.parent = link.as_ref().map(|l| l.parent);
-                let mut items = vec![Up::Incident {
-                    incident: Box::new(snapshot),
-                }];
+                // What the local people did comes before the snapshot, so the parent notes a
+                // status change on its incident before the snapshot makes its incident follow.
+                let mut items = Vec::new();
                 if let Some(link) = &link {
                     for e in timeline.iter().skip(link.sent) {
                         if is_remote_actor(&e.actor) {
@@ -92,6 +92,9 @@ impl Federation {
                     }
                     uplinks::set_sent(c, inc_id, timeline.len())?;
                 }
+                items.push(Up::Incident {
+                    incident: Box::new(snapshot),
+                });
                 outbox::enqueue(c, &items, now)
             })
             .await?;
