@@ -75,13 +75,7 @@ x = 1
         "http.listen: \"localhost\" is not an address",
         "syslog.timezone: \"Asia/Shanghai\" is not a UTC offset",
     ];
-    for w in want {
-        assert!(
-            e.iter().any(|l| l.starts_with(w)),
-            "missing {w:?} in {e:#?}"
-        );
-    }
-    assert_eq!(e.len(), want.len(), "{e:#?}");
+    assert_mistakes(&e, &want);
 }
 
 #[test]
@@ -113,13 +107,7 @@ hec_tokens = ["good", "has space"]
         "syslog.region: 419999 is not a known region",
         "http.hec_tokens[1]: a token must be non-empty",
     ];
-    for w in want {
-        assert!(
-            e.iter().any(|l| l.starts_with(w)),
-            "missing {w:?} in {e:#?}"
-        );
-    }
-    assert_eq!(e.len(), want.len(), "{e:#?}");
+    assert_mistakes(&e, &want);
 }
 
 #[test]
@@ -265,13 +253,7 @@ expect_from = ["410100", "41"]
             "playbooks.report.parent_token: a collector token of the parent is needed",
             "playbooks.report.expect_from[1]: ",
         ];
-        for w in want {
-            assert!(
-                e.iter().any(|l| l.starts_with(w)),
-                "missing {w:?} in {e:#?}"
-            );
-        }
-        assert_eq!(e.len(), want.len(), "{e:#?}");
+        super::assert_mistakes(&e, &want);
     }
 
     #[test]
@@ -307,4 +289,15 @@ expect_from = ["410100", "41"]
         assert_eq!(p.report.schedule.at_secs, 8 * 3600);
         assert_eq!(p.retry.max_attempts, 12);
     }
+}
+
+/// `e` holds exactly one mistake starting with each of `want`.
+fn assert_mistakes(e: &[String], want: &[&str]) {
+    for w in want {
+        assert!(
+            e.iter().any(|l| l.starts_with(w)),
+            "missing {w:?} in {e:#?}"
+        );
+    }
+    assert_eq!(e.len(), want.len(), "{e:#?}");
 }
