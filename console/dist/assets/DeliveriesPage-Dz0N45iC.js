@@ -1,1 +1,0 @@
-import{B as e,L as t,j as n,q as r,u as i}from"./index-dJAz2iZy.js";import{t as a}from"./PagePlaceholder-BnT_6Yrb.js";import{t as o}from"./admin-DksoaOJE.js";var s=t({__name:`DeliveriesPage`,setup(t){let s=i(o);return(t,i)=>(e(),n(a,{title:r(s).deliveries},null,8,[`title`]))}});export{s as default};

@@ -1,1 +1,0 @@
-import{A as e,B as t,F as n,L as r,N as i,P as a,W as o,X as s,n as c,q as l,u,x as d}from"./index-dJAz2iZy.js";var f={class:`panel empty-state`},p=r({__name:`NotFound`,setup(r){let p=u(c);return(r,c)=>(t(),i(`section`,f,[e(`h2`,null,s(l(p).not_found),1),n(l(d),{to:`/overview`},{default:o(()=>[a(s(l(p).back_home),1)]),_:1})]))}});export{p as default};

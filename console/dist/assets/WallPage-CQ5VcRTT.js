@@ -1,1 +1,0 @@
-import{B as e,L as t,j as n}from"./index-dJAz2iZy.js";import{t as r}from"./PagePlaceholder-BnT_6Yrb.js";var i=t({__name:`WallPage`,setup(t){return(t,i)=>(e(),n(r,{title:`WallPage`,testid:`wall`}))}});export{i as default};
