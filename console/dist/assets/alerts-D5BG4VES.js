@@ -1,0 +1,1 @@
+import{r as e}from"./index-ncvR4xCN.js";var t=e({title:`告警`,detail:`告警详情`},{title:`Alerts`,detail:`Alert`});export{t};
