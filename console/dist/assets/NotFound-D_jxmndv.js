@@ -1,1 +1,0 @@
-import{$ as e,C as t,F as n,I as r,K as i,L as a,P as o,V as s,X as c,j as l,l as u,t as d}from"./index-ncvR4xCN.js";var f={class:`panel empty-state`},p=a({__name:`NotFound`,setup(a){let p=u(d);return(a,u)=>(s(),o(`section`,f,[l(`h2`,null,e(c(p).not_found),1),r(c(t),{to:`/overview`},{default:i(()=>[n(e(c(p).back_home),1)]),_:1})]))}});export{p as default};

@@ -1,1 +1,0 @@
-import{L as e,M as t,V as n,X as r,l as i}from"./index-ncvR4xCN.js";import{t as a}from"./PagePlaceholder-Dz2Kecqa.js";import{t as o}from"./admin-DK0RiuvM.js";var s=e({__name:`TokensPage`,setup(e){let s=i(o);return(e,i)=>(n(),t(a,{title:r(s).tokens},null,8,[`title`]))}});export{s as default};

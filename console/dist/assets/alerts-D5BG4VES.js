@@ -1,1 +1,0 @@
-import{r as e}from"./index-ncvR4xCN.js";var t=e({title:`告警`,detail:`告警详情`},{title:`Alerts`,detail:`Alert`});export{t};
