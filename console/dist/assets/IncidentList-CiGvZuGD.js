@@ -1,1 +1,0 @@
-import{B as e,P as t,U as n}from"./index-CqPhebk0.js";import{t as r}from"./PagePlaceholder-BOJRu90m.js";var i=e({__name:`IncidentList`,setup(e){return(e,i)=>(n(),t(r,{title:`IncidentList`,testid:`incidents`}))}});export{i as default};

@@ -1,1 +1,0 @@
-import{B as e,C as t,I as n,J as r,L as i,N as a,R as o,U as s,Z as c,et as l,n as u,u as d}from"./index-CqPhebk0.js";var f={class:`panel empty-state`},p=e({__name:`NotFound`,setup(e){let p=d(u);return(e,u)=>(s(),n(`section`,f,[a(`h2`,null,l(c(p).not_found),1),o(c(t),{to:`/overview`},{default:r(()=>[i(l(c(p).back_home),1)]),_:1})]))}});export{p as default};

@@ -1,1 +1,0 @@
-import{B as e,P as t,U as n}from"./index-CqPhebk0.js";import{t as r}from"./PagePlaceholder-BOJRu90m.js";var i=e({__name:`WallPage`,setup(e){return(e,i)=>(n(),t(r,{title:`WallPage`,testid:`wall`}))}});export{i as default};

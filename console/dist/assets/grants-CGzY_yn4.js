@@ -1,1 +1,0 @@
-import{M as e,h as t,p as n}from"./index-CqPhebk0.js";var r=[`viewer`,`analyst`,`responder`,`admin`,`collector`],i=e(()=>n.value?.role===`admin`?r:[]),a=e(()=>[...t.value.values()].sort((e,t)=>String(e.code).localeCompare(String(t.code))));export{a as n,i as t};
