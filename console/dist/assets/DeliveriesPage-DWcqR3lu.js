@@ -1,1 +1,0 @@
-import{H as e,N as t,R as n,Z as r,g as i}from"./index-Ccfii-u2.js";import{t as a}from"./PagePlaceholder-Bbw4el8o.js";import{t as o}from"./admin-Bvnz4w5Y.js";var s=n({__name:`DeliveriesPage`,setup(n){let s=i(o);return(n,i)=>(e(),t(a,{title:r(s).deliveries},null,8,[`title`]))}});export{s as default};
