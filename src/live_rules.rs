@@ -2,7 +2,7 @@
 
 use onewall_model::Timestamp;
 use onewall_rules::Placeholders;
-use onewall_rules::pack::{RuleSet, RuleSetConfig, RuleSetHandle};
+use onewall_rules::pack::{ReloadSummary, RuleSet, RuleSetConfig, RuleSetHandle};
 use tracing::{info, warn};
 
 use crate::config::{Resolved, RulesConfig};
@@ -38,6 +38,8 @@ pub struct LiveRules {
     config: RuleSetConfig,
     regions: onewall_model::RegionTree,
     errors: std::sync::Mutex<Vec<String>>,
+    /// The report of the load in use, for `GET /api/v1/rules`.
+    summary: std::sync::Mutex<ReloadSummary>,
     /// One reload at a time.
     reloading: std::sync::Mutex<()>,
 }
@@ -55,6 +57,7 @@ impl LiveRules {
             config,
             regions: r.regions.clone(),
             errors: std::sync::Mutex::new(errors),
+            summary: std::sync::Mutex::new(report.summary()),
             reloading: std::sync::Mutex::new(()),
         })
     }
@@ -90,7 +93,12 @@ impl LiveRules {
                     .errors
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner) = errors;
-                Ok(report.summary())
+                let summary = report.summary();
+                *self
+                    .summary
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = summary.clone();
+                Ok(summary)
             }
             Err(e) => {
                 warn!(error = %e, "rules reload failed; the rules in use stay");
@@ -111,6 +119,12 @@ impl onewall_api::RulesControl for LiveRules {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .clone(),
+            load: Some(
+                self.summary
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .clone(),
+            ),
             live: None,
         }
     }

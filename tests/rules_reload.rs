@@ -153,6 +153,10 @@ fn packs_reload_on_sighup_and_through_the_api() {
     assert_eq!(report["compiled"], 2, "{report}");
     assert_eq!(report["packs"][0]["disabled"], 1, "{report}");
     assert_eq!(loaded_ids(&node), [BETA, STREAM]);
+    // The rules view says where its rules came from: the report of the load in use.
+    let view = node.get("/api/v1/rules");
+    assert_eq!(view["load"]["packs"], report["packs"], "{view}");
+    assert_eq!(view["load"]["compiled"], 2, "{view}");
 
     // A broken manifest: 422 naming the problem, and the rules in use stay.
     std::fs::write(pack.join("pack.yml"), "name: reload-test\nenabel: {}\n").unwrap();

@@ -9,7 +9,7 @@ use axum::extract::{ConnectInfo, Extension, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use onewall_model::{RegionCode, Timestamp};
-use onewall_store::audit::{AuditEntry, AuditRecord};
+use onewall_store::audit::{AuditEntry, AuditRecord, Verdict};
 use onewall_store::auth::{NewToken, NewUser, Role, SESSION_SECS, TokenInfo, UserInfo};
 use serde::Deserialize;
 use serde_json::json;
@@ -496,9 +496,12 @@ pub async fn revoke_token(
     Ok(Json(json!({ "revoked": id })))
 }
 
-/// The audit log, oldest first: `after` (a sequence number), `limit` (at most 1000).
+/// The audit log: oldest first after `after` (a sequence number), or newest first with
+/// `order=desc` (before `before`, when given); `limit` (at most 1000).
 #[utoipa::path(get, path = "/api/v1/audit",
     params(("after" = Option<u64>, Query, description = "entries after this sequence number"),
+           ("before" = Option<u64>, Query, description = "with order=desc: entries before this sequence number"),
+           ("order" = Option<String>, Query, description = "asc (oldest first, the default) or desc (newest first)"),
            ("limit" = Option<usize>, Query, description = "at most this many (1000)")),
     responses((status = 200, description = "entries")))]
 pub async fn list_audit(
@@ -506,14 +509,34 @@ pub async fn list_audit(
     Extension(c): Extension<Caller>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let p = Params::parse(raw.as_deref(), &["after", "limit"])?;
+    let p = Params::parse(raw.as_deref(), &["after", "before", "order", "limit"])?;
     let after = p.parsed::<u64>("after")?.unwrap_or(0);
+    let before = p.parsed::<u64>("before")?;
+    let newest_first = match p.one("order")? {
+        None | Some("asc") => false,
+        Some("desc") => true,
+        Some(other) => {
+            return Err(ApiError::invalid(format!(
+                "order: {other:?} is neither asc nor desc"
+            )));
+        }
+    };
+    if before.is_some() && !newest_first {
+        return Err(ApiError::invalid("before: only with order=desc".to_owned()));
+    }
     let limit = match p.limit()? {
         0 => 100,
         n => n.min(1000),
     };
     let audit = s.access.audit.clone();
-    let items: Vec<AuditEntry> = blocking(move || audit.entries(after, limit)).await?;
+    let items: Vec<AuditEntry> = blocking(move || {
+        if newest_first {
+            audit.entries_before(before, limit)
+        } else {
+            audit.entries(after, limit)
+        }
+    })
+    .await?;
     // An admin sees the calls of callers inside its subtree; anonymous calls only at the top.
     let top = s.regions.parent(c.grant.region).is_none();
     let items: Vec<AuditEntry> = items
@@ -524,4 +547,20 @@ pub async fn list_audit(
         })
         .collect();
     Ok(Json(json!({ "items": items })))
+}
+
+/// The audit log's chain recomputed now, as `onewall audit verify` does (entries appended
+/// meanwhile are left for the next check): `{"state": "intact", "entries": N}` or
+/// `{"state": "broken", "seq": N, "reason": "..."}` naming the first bad entry.
+#[utoipa::path(get, path = "/api/v1/audit/verify",
+    responses((status = 200, description = "the verdict")))]
+pub async fn verify_audit(State(s): State<ApiState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let audit = s.access.audit.clone();
+    let verdict = blocking(move || audit.verify()).await?;
+    Ok(Json(match verdict {
+        Verdict::Intact { entries } => json!({ "state": "intact", "entries": entries }),
+        Verdict::Broken { seq, reason } => {
+            json!({ "state": "broken", "seq": seq, "reason": reason })
+        }
+    }))
 }

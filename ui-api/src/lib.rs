@@ -80,6 +80,10 @@ pub struct RulesView {
     pub correlations: Vec<onewall_rules::correlation::CorrelationInfo>,
     /// Rules (detection or correlation) that did not load, each `path: id: reason`.
     pub errors: Vec<String>,
+    /// Where the rules came from, as the last load reported it: the packs (name, version,
+    /// pipelines), the overlays and the load's notes (expired exceptions and the like).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load: Option<onewall_rules::pack::ReloadSummary>,
     /// When set, the rules can change while the node runs: `GET /api/v1/rules` asks it for
     /// the rules in use and `POST /api/v1/rules/reload` reloads through it.
     #[serde(skip)]
@@ -169,6 +173,7 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/api/v1/tokens/{id}", delete(admin::revoke_token))
         .route("/api/v1/audit", get(admin::list_audit))
+        .route("/api/v1/audit/verify", get(admin::verify_audit))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             access::guard,

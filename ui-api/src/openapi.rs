@@ -42,6 +42,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         crate::admin::create_token,
         crate::admin::revoke_token,
         crate::admin::list_audit,
+        crate::admin::verify_audit,
         crate::workflow::assign,
         crate::workflow::acknowledge,
         crate::workflow::comment,

@@ -275,6 +275,31 @@ impl AuditLog {
         let tail = self.tail.lock().unwrap_or_else(PoisonError::into_inner);
         read_entries(&tail.conn, after, limit)
     }
+
+    /// Entries before `before` (a sequence number; `None`: the newest), newest first, at most
+    /// `limit`.
+    pub fn entries_before(&self, before: Option<u64>, limit: usize) -> Result<Vec<AuditEntry>> {
+        let tail = self.tail.lock().unwrap_or_else(PoisonError::into_inner);
+        let before = before.map_or(i64::MAX, |b| b.min(i64::MAX as u64) as i64);
+        query_entries(
+            &tail.conn,
+            "WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2",
+            before,
+            limit,
+        )
+    }
+
+    /// Recompute the chain of this log, as `onewall audit verify` does, while the node keeps
+    /// appending: the head is read under the writer's lock (so it names a committed entry) and
+    /// the entries are then read through a connection of their own, without holding it.
+    pub fn verify(&self) -> Result<Verdict> {
+        let dir = self.head.parent().unwrap_or(Path::new("."));
+        let head = {
+            let _tail = self.tail.lock().unwrap_or_else(PoisonError::into_inner);
+            read_head(dir)?
+        };
+        verify_against(dir, head, true)
+    }
 }
 
 /// Add the columns a log written by an older version lacks (`client`, `detail`).
@@ -301,14 +326,20 @@ fn write_head(path: &Path, seq: u64, hash: &str) -> Result<()> {
 }
 
 fn read_entries(conn: &Connection, after: u64, limit: usize) -> Result<Vec<AuditEntry>> {
+    let after = after.min(i64::MAX as u64) as i64;
+    query_entries(conn, "WHERE seq > ?1 ORDER BY seq LIMIT ?2", after, limit)
+}
+
+/// The entries `tail` (a `WHERE … ORDER BY … LIMIT ?2` over `seq` and `?1`) selects.
+fn query_entries(conn: &Connection, tail: &str, seq: i64, limit: usize) -> Result<Vec<AuditEntry>> {
     let mut stmt = conn
-        .prepare_cached(
+        .prepare_cached(&format!(
             "SELECT seq, at, actor, role, scope, action, target, result, prev, hash, client, detail
-             FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-        )
+             FROM audit {tail}"
+        ))
         .map_err(backend)?;
     let rows = stmt
-        .query_map(params![after as i64, limit as i64], |r| {
+        .query_map(params![seq, limit as i64], |r| {
             Ok(AuditEntry {
                 seq: r.get::<_, i64>(0)? as u64,
                 record: AuditRecord {
@@ -342,17 +373,26 @@ pub enum Verdict {
 /// Recompute the chain of the audit log in `dir` (read-only) and check it against the head
 /// file. A missing log is an error.
 pub fn verify(dir: &Path) -> Result<Verdict> {
+    verify_against(dir, read_head(dir)?, false)
+}
+
+/// [`verify`] against the head `head` (read from the head file before). With `live`, entries
+/// after the head are not read: a running node appended them since.
+fn verify_against(dir: &Path, head: Option<(u64, String)>, live: bool) -> Result<Verdict> {
+    let upto = match (&head, live) {
+        (Some((seq, _)), true) => *seq,
+        _ => u64::MAX,
+    };
     let conn = open_read_only(dir)?;
-    let head = read_head(dir)?;
     let mut check = ChainCheck::new(head.map(|(seq, hash)| (seq, hash, HEAD_FILE.to_owned())));
     let mut after = 0;
-    loop {
+    while after < upto {
         let batch = read_entries(&conn, after, 1000)?;
         let Some(last) = batch.last() else {
             break;
         };
         after = last.seq;
-        for e in &batch {
+        for e in batch.iter().take_while(|e| e.seq <= upto) {
             if let Some(broken) = check.next(e) {
                 return Ok(broken);
             }
