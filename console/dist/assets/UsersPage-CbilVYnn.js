@@ -1,1 +1,0 @@
-import{H as e,N as t,R as n,Z as r,g as i}from"./index-Cn0kYprB.js";import{t as a}from"./PagePlaceholder-kcMJea48.js";import{t as o}from"./admin-D9B6S51i.js";var s=n({__name:`UsersPage`,setup(n){let s=i(o);return(n,i)=>(e(),t(a,{title:r(s).users},null,8,[`title`]))}});export{s as default};
