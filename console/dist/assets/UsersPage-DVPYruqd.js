@@ -1,1 +1,0 @@
-import{P as e,Q as t,U as n,g as r,z as i}from"./index-BlmLl86G.js";import{t as a}from"./PagePlaceholder-BeuJXaWM.js";import{t as o}from"./admin-AL7zFQ_e.js";var s=i({__name:`UsersPage`,setup(i){let s=r(o);return(r,i)=>(n(),e(a,{title:t(s).users},null,8,[`title`]))}});export{s as default};
