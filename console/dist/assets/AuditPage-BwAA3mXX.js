@@ -1,1 +1,0 @@
-import{P as e,Q as t,U as n,g as r,z as i}from"./index-CNc3LK6D.js";import{t as a}from"./PagePlaceholder-BIKNF1IO.js";import{t as o}from"./admin-BCumEWt6.js";var s=i({__name:`AuditPage`,setup(i){let s=r(o);return(r,i)=>(n(),e(a,{title:t(s).audit},null,8,[`title`]))}});export{s as default};

@@ -1,1 +1,0 @@
-import{P as e,Q as t,U as n,g as r,u as i,z as a}from"./index-CNc3LK6D.js";import{t as o}from"./PagePlaceholder-BIKNF1IO.js";var s=i({title:`检测规则`},{title:`Rules`}),c=a({__name:`RulesPage`,setup(i){let a=r(s);return(r,i)=>(n(),e(o,{title:t(a).title},null,8,[`title`]))}});export{c as default};
