@@ -1,1 +1,0 @@
-import{P as e,Q as t,U as n,g as r,z as i}from"./index-BAj0Q76h.js";import{t as a}from"./PagePlaceholder-CIi96saf.js";import{t as o}from"./admin-B0Xxi85R.js";var s=i({__name:`DeliveriesPage`,setup(i){let s=r(o);return(r,i)=>(n(),e(a,{title:t(s).deliveries},null,8,[`title`]))}});export{s as default};

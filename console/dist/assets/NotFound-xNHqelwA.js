@@ -1,1 +1,0 @@
-import{I as e,J as t,L as n,N as r,Q as i,R as a,T as o,U as s,g as c,n as l,tt as u,z as d}from"./index-BAj0Q76h.js";var f={class:`panel empty-state`},p=d({__name:`NotFound`,setup(d){let p=c(l);return(c,l)=>(s(),e(`section`,f,[r(`h2`,null,u(i(p).not_found),1),a(i(o),{to:`/overview`},{default:t(()=>[n(u(i(p).back_home),1)]),_:1})]))}});export{p as default};

@@ -1,1 +1,0 @@
-import{P as e,Q as t,U as n,g as r,u as i,z as a}from"./index-BAj0Q76h.js";import{t as o}from"./PagePlaceholder-CIi96saf.js";var s=i({title:`检测规则`},{title:`Rules`}),c=a({__name:`RulesPage`,setup(i){let a=r(s);return(r,i)=>(n(),e(o,{title:t(a).title},null,8,[`title`]))}});export{c as default};
