@@ -162,6 +162,25 @@ fn a_running_node_verifies_its_log_and_pages_it_newest_first() {
     );
     let (status, err) = node.get_status("/api/v1/audit?order=sideways");
     assert_eq!(status, 400, "{err}");
+
+    // An admin of a city reads full pages of its own region's calls, however many calls of
+    // the province come between them.
+    let body = serde_json::json!({"name": "zz-admin", "role": "admin", "region": "410100"});
+    let (status, reply) = node.post("/api/v1/tokens", body.to_string().as_bytes());
+    assert_eq!(status, 201, "{reply}");
+    let city = reply["token"].as_str().unwrap().to_owned();
+    for _ in 0..3 {
+        let (status, _) = node.call_as(Some(&city), "GET", "/api/v1/incidents", None);
+        assert_eq!(status, 200);
+        for _ in 0..20 {
+            node.get_status("/api/v1/alerts");
+        }
+    }
+    let (status, page) = node.call_as(Some(&city), "GET", "/api/v1/audit?order=desc&limit=3", None);
+    assert_eq!(status, 200, "{page}");
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3, "{page}");
+    assert!(items.iter().all(|e| e["scope"] == "410100"), "{page}");
     node.stop();
 
     // The same log with an entry edited: the node's check names it.

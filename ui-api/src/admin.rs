@@ -528,26 +528,53 @@ pub async fn list_audit(
         0 => 100,
         n => n.min(1000),
     };
+    // An admin sees the calls of callers inside its subtree; anonymous calls only at the top.
+    // The log is filtered as it is read, so a page holds `limit` entries the caller may see
+    // (an admin below the top does not get short pages); at most `AUDIT_SCAN` entries are read
+    // per call, and `next` says where to go on when the scan stopped before the page filled.
+    let top = s.regions.parent(c.grant.region).is_none();
+    let regions = s.regions.clone();
+    let visible = move |e: &AuditEntry| match e.record.scope.parse::<RegionCode>() {
+        Ok(scope) => c.sees(&regions, scope),
+        Err(_) => top,
+    };
     let audit = s.access.audit.clone();
-    let items: Vec<AuditEntry> = blocking(move || {
-        if newest_first {
-            audit.entries_before(before, limit)
-        } else {
-            audit.entries(after, limit)
+    let (items, next) = blocking(move || {
+        let mut items: Vec<AuditEntry> = Vec::new();
+        let (mut after, mut before, mut scanned) = (after, before, 0);
+        loop {
+            let batch = if newest_first {
+                audit.entries_before(before, 1000)?
+            } else {
+                audit.entries(after, 1000)?
+            };
+            let Some(last) = batch.last().map(|e| e.seq) else {
+                return Ok((items, None));
+            };
+            scanned += batch.len();
+            for e in batch {
+                if items.len() == limit {
+                    return Ok((items, None));
+                }
+                (after, before) = (e.seq, Some(e.seq));
+                if visible(&e) {
+                    items.push(e);
+                }
+            }
+            if items.len() == limit {
+                return Ok((items, None));
+            }
+            if scanned >= AUDIT_SCAN {
+                return Ok((items, Some(last)));
+            }
         }
     })
     .await?;
-    // An admin sees the calls of callers inside its subtree; anonymous calls only at the top.
-    let top = s.regions.parent(c.grant.region).is_none();
-    let items: Vec<AuditEntry> = items
-        .into_iter()
-        .filter(|e| match e.record.scope.parse::<RegionCode>() {
-            Ok(scope) => c.sees(&s.regions, scope),
-            Err(_) => top,
-        })
-        .collect();
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(json!({ "items": items, "next": next })))
 }
+
+/// The most audit entries one call reads while it looks for the caller's.
+const AUDIT_SCAN: usize = 50_000;
 
 /// The audit log's chain recomputed now, as `onewall audit verify` does (entries appended
 /// meanwhile are left for the next check): `{"state": "intact", "entries": N}` or
