@@ -15,8 +15,9 @@
 //!   answers. A client that reads too slowly falls behind the ring and gets `event: gap` with
 //!   the oldest id still held (it refetches its lists); its memory is a few frames at most.
 //!   `Last-Event-ID` (header, or `?last_event_id=`) replays every message held after it.
-//!   A `: keepalive` comment every `[stream] keepalive_secs` (15); the stream ends when the
-//!   node shuts down, so the drain does not wait on it.
+//!   A `: keepalive` comment every `[stream] keepalive_secs` (15), before which the credential
+//!   is checked again (a revoked token or an ended session ends the stream); the stream ends
+//!   when the node shuts down, so the drain does not wait on it.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -37,7 +38,7 @@ use onewall_store::Store;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{OnceCell, mpsc, watch};
 
-use crate::access::{Caller, department_of};
+use crate::access::{Caller, credential, department_of, resolve};
 use crate::mask::MaskPolicy;
 use crate::params::Params;
 use crate::{ApiError, ApiState, ErrorCode};
@@ -455,8 +456,15 @@ pub async fn stream(
         Some(id) => id,
         None => hub.lock().next - 1,
     };
+    // The credential, checked again at each keepalive.
+    let mut shown = HeaderMap::new();
+    for name in [header::AUTHORIZATION, header::COOKIE] {
+        for v in headers.get_all(&name) {
+            shown.append(name.clone(), v.clone());
+        }
+    }
     let (tx, rx) = mpsc::channel(QUEUED_FRAMES);
-    tokio::spawn(client(hub, s, c, cursor, tx));
+    tokio::spawn(client(hub, s, c, shown, cursor, tx));
     let mut resp = Body::from_stream(Frames(rx)).into_response();
     let h = resp.headers_mut();
     h.insert(
@@ -497,6 +505,23 @@ async fn visible(s: &ApiState, c: &Caller, m: &Message) -> bool {
     }
 }
 
+/// Does the connection's credential still give the grant it opened with? A revoked token,
+/// an ended session or a changed grant ends the stream (the client reconnects, or logs in).
+async fn still_valid(s: &ApiState, c: &Caller, shown: &HeaderMap) -> bool {
+    let Some(cred) = credential(shown) else {
+        return false;
+    };
+    match resolve(&s.access.auth, cred).await {
+        Ok(Some(grant)) => grant == c.grant,
+        Ok(None) => false,
+        Err(e) => {
+            // The auth store's trouble is not the caller's: the stream goes on.
+            tracing::warn!(error = %e.message, "stream: credential not checked again");
+            true
+        }
+    }
+}
+
 /// Until the node shuts down.
 async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|s| *s).await;
@@ -504,7 +529,14 @@ async fn stopped(shutdown: &mut watch::Receiver<bool>) {
 
 /// One connection: send what the caller may see after `cursor`, then wait for more, until
 /// the client goes or the node stops.
-async fn client(hub: StreamHub, s: ApiState, c: Caller, mut cursor: u64, tx: mpsc::Sender<Bytes>) {
+async fn client(
+    hub: StreamHub,
+    s: ApiState,
+    c: Caller,
+    credential: HeaderMap,
+    mut cursor: u64,
+    tx: mpsc::Sender<Bytes>,
+) {
     let mut newest = hub.newest.subscribe();
     let mut shutdown = hub.shutdown.clone();
     let mask = c.masking(&s.access.mask).cloned();
@@ -543,6 +575,9 @@ async fn client(hub: StreamHub, s: ApiState, c: Caller, mut cursor: u64, tx: mps
                 () = stopped(&mut shutdown) => return,
                 () = tx.closed() => return,
                 _ = keepalive.tick() => {
+                    if !still_valid(&s, &c, &credential).await {
+                        return;
+                    }
                     if tx.send(Bytes::from_static(b": keepalive\n\n")).await.is_err() {
                         return;
                     }
