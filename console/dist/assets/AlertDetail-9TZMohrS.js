@@ -1,1 +1,0 @@
-import{H as e,N as t,R as n,Z as r,g as i}from"./index-Du5iMUAn.js";import{t as a}from"./PagePlaceholder-DLLUbYPc.js";import{t as o}from"./alerts-PpgJD7Rg.js";var s=n({__name:`AlertDetail`,setup(n){let s=i(o);return(n,i)=>(e(),t(a,{title:r(s).detail},null,8,[`title`]))}});export{s as default};

@@ -1,0 +1,1 @@
+import{$ as e,B as t,F as n,W as r,_ as i}from"./index-zg8bkXZ6.js";import{t as a}from"./PagePlaceholder-B1I3OTrw.js";import{t as o}from"./alerts-B-p1uuSM.js";var s=t({__name:`AlertsPage`,setup(t){let s=i(o);return(t,i)=>(r(),n(a,{title:e(s).title},null,8,[`title`]))}});export{s as default};

@@ -1,0 +1,1 @@
+import{$ as e,B as t,E as n,L as r,P as i,R as a,W as o,Y as s,_ as c,n as l,nt as u,z as d}from"./index-zg8bkXZ6.js";var f={class:`panel empty-state`},p=t({__name:`NotFound`,setup(t){let p=c(l);return(t,c)=>(o(),r(`section`,f,[i(`h2`,null,u(e(p).not_found),1),d(e(n),{to:`/overview`},{default:s(()=>[a(u(e(p).back_home),1)]),_:1})]))}});export{p as default};

@@ -1,0 +1,1 @@
+import{$ as e,B as t,F as n,W as r,_ as i,d as a}from"./index-zg8bkXZ6.js";import{t as o}from"./PagePlaceholder-B1I3OTrw.js";var s=a({title:`事件检索`},{title:`Event search`}),c=t({__name:`SearchPage`,setup(t){let a=i(s);return(t,i)=>(r(),n(o,{title:e(a).title},null,8,[`title`]))}});export{c as default};

@@ -1,0 +1,1 @@
+import{d as e}from"./index-zg8bkXZ6.js";var t=e({title:`告警`,detail:`告警详情`},{title:`Alerts`,detail:`Alert`});export{t};

@@ -1,1 +1,0 @@
-import{u as e}from"./index-Du5iMUAn.js";var t=e({title:`告警`,detail:`告警详情`},{title:`Alerts`,detail:`Alert`});export{t};
