@@ -136,29 +136,33 @@ impl Drop for Message {
 }
 
 impl Message {
-    /// The message's data as JSON.
-    fn data(&self) -> serde_json::Value {
+    /// The message's data, to serialize.
+    fn data(&self) -> Option<Data<'_>> {
         match (&*self.event, &self.subject) {
             (NodeEvent::AlertsStored { alerts, .. }, Subject::Alert(i)) => {
-                alerts.get(*i).map(crate::json_of).unwrap_or_default()
+                alerts.get(*i).map(Data::Alert)
             }
             (
                 NodeEvent::IncidentOpened {
                     incident, actor, ..
                 },
                 _,
-            ) => {
-                serde_json::json!({"change": "opened", "actor": actor, "incident": crate::json_of(incident)})
-            }
+            ) => Some(Data::Incident {
+                change: "opened",
+                actor,
+                incident,
+            }),
             (
                 NodeEvent::IncidentChanged {
                     incident, actor, ..
                 },
                 _,
-            ) => {
-                serde_json::json!({"change": "changed", "actor": actor, "incident": crate::json_of(incident)})
-            }
-            _ => serde_json::Value::Null,
+            ) => Some(Data::Incident {
+                change: "changed",
+                actor,
+                incident,
+            }),
+            _ => None,
         }
     }
 
@@ -172,15 +176,21 @@ impl Message {
     /// The frame for a caller masked by `mask` (`None`: shown whole).
     fn frame_for(&self, mask: Option<&MaskPolicy>) -> Bytes {
         let make = |mask: Option<&MaskPolicy>| {
-            let mut data = self.data();
-            if let Some(p) = mask {
-                p.mask_json(&mut data);
+            let mut frame = format!("id: {}\nevent: {}\ndata: ", self.id, self.name()).into_bytes();
+            let data = self.data();
+            // Written straight from the records; through a JSON tree only to mask it.
+            let written = match mask {
+                None => serde_json::to_writer(&mut frame, &data),
+                Some(p) => serde_json::to_value(&data).and_then(|mut v| {
+                    p.mask_json(&mut v);
+                    serde_json::to_writer(&mut frame, &v)
+                }),
+            };
+            if let Err(e) = written {
+                tracing::error!(error = %e, id = self.id, "stream: a message could not be written as JSON");
             }
-            Bytes::from(format!(
-                "id: {}\nevent: {}\ndata: {data}\n\n",
-                self.id,
-                self.name()
-            ))
+            frame.extend_from_slice(b"\n\n");
+            Bytes::from(frame)
         };
         let cell = if mask.is_some() {
             &self.masked
@@ -250,6 +260,19 @@ async fn alerts_department(store: &dyn Store, ids: &[AlertId]) -> Result<Option<
         }
     }
     Ok(shared)
+}
+
+/// A message's data as sent: the alert as `GET /api/v1/alerts/{id}` answers it, or the
+/// incident change.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum Data<'a> {
+    Alert(&'a onewall_model::Alert),
+    Incident {
+        change: &'static str,
+        actor: &'a str,
+        incident: &'a onewall_model::Incident,
+    },
 }
 
 /// The messages held, oldest first, with contiguous ids.
