@@ -94,9 +94,9 @@ const TAKE: usize = 256;
 /// How long a woken client waits for what is published with the message that woke it.
 const LINGER: Duration = Duration::from_millis(20);
 /// Chunks queued for one connection's socket.
-const QUEUED_FRAMES: usize = 4;
+const QUEUED_FRAMES: usize = 2;
 /// Bytes of frames sent as one chunk at most (a frame larger than this goes alone).
-const CHUNK_BYTES: usize = 64 * 1024;
+const CHUNK_BYTES: usize = 16 * 1024;
 
 /// What a message is about.
 #[derive(Debug)]
