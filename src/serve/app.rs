@@ -1,5 +1,6 @@
-//! The node's HTTP app: the API (with federation endpoints, playbook delivery log, reports and
-//! the node event bus for the workflow handlers) and HTTP ingest, on one listener.
+//! The node's HTTP app: the API (with federation endpoints, playbook delivery log, reports,
+//! the node event bus for the workflow handlers and the live stream), HTTP ingest and the
+//! console's files, on one listener.
 
 use std::sync::Arc;
 
@@ -22,6 +23,8 @@ pub struct Parts<'a> {
     /// Where HTTP ingest sends its batches.
     pub events: mpsc::Sender<EventBatch>,
     pub spool: Arc<Spool>,
+    /// The console's live stream (`GET /api/v1/stream`).
+    pub stream: onewall_api::stream::StreamHub,
 }
 
 /// Build the app: API and ingest routers, their guards and layers.
@@ -52,6 +55,8 @@ pub fn build(r: &Resolved, node: &Node, parts: Parts<'_>) -> axum::Router {
         ))),
         None => api,
     };
+    // The console's live stream (GET /api/v1/stream) reads the hub.
+    let api = api.layer(axum::Extension(parts.stream));
     let api = super::playbooks::api_layers(api, r, &node.bus, parts.desk);
     let ingest = onewall_ingest::listen::http_router(onewall_ingest::listen::HttpIngest {
         timezone: r.listen.http_source.timezone,
@@ -75,10 +80,13 @@ pub fn build(r: &Resolved, node: &Node, parts: Parts<'_>) -> axum::Router {
     };
     // Cross-site and content-type checks on the API's writes (not on the collectors').
     let api = api.layer(axum::middleware::from_fn(onewall_api::edge::writes));
+    // The console's files need no credential; a browser asking for `/` is sent to them.
     api.merge(ingest.layer(axum::middleware::from_fn_with_state(
         gate,
         onewall_api::collector::gate,
     )))
+    .merge(onewall_api::console::router())
+    .layer(axum::middleware::from_fn(onewall_api::console::front_door))
     .layer(axum::middleware::map_response(
         onewall_api::edge::security_headers,
     ))

@@ -14,12 +14,15 @@
 //!   `DELETE /api/v1/incidents/{id}/alerts/{alert_id}` — the workflow ([`workflow`])
 //! - `GET|POST /api/v1/users`, `GET|POST /api/v1/tokens`, `DELETE /api/v1/tokens/{id}`,
 //!   `GET /api/v1/audit` — admin
+//! - `GET /api/v1/stream` — live alerts and incident changes (Server-Sent Events, [`stream`])
 //! - `GET /api/v1/openapi.json` — this API as OpenAPI 3
 //!
 //! Every endpoint but `/healthz`, `/metrics` (configurable), the OpenAPI document and login
 //! needs a credential ([`access`]); records outside the caller's region subtree answer 404;
 //! personal data is masked for callers without the `pii` permission, in every answer, and
 //! their searches are matched under that view ([`view`], [`mask`]); every call is audited.
+//!
+//! The console's files (`/ui/`) are served by [`console`], outside the guard (they hold no data).
 //!
 //! Ingest endpoints live in `onewall-ingest`; the binary merges its router with this one.
 //! Lists answer `{"items": [...], "next_cursor": "..." | null}`; errors answer
@@ -43,6 +46,7 @@ pub mod access;
 mod admin;
 pub mod collector;
 pub mod config;
+pub mod console;
 pub mod deliveries;
 pub mod edge;
 mod error;
@@ -57,6 +61,7 @@ mod query;
 mod records;
 pub mod reports;
 pub mod sla;
+pub mod stream;
 pub mod view;
 pub mod workflow;
 
@@ -140,6 +145,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/alerts", get(list_alerts))
         .route("/api/v1/alerts/{id}", get(get_alert))
         .route("/api/v1/incidents", get(list_incidents))
+        .route("/api/v1/stream", get(stream::stream))
         .route("/api/v1/deliveries", get(deliveries::list))
         .route("/api/v1/export/{kind}", get(export::export))
         .route("/api/v1/reports", get(reports::list).post(reports::submit))
