@@ -1,0 +1,142 @@
+// The live stream `/api/v1/stream` (Server-Sent Events) read with fetch and a stream reader,
+// so the wall's bearer token can be sent. Reconnects with `Last-Event-ID` and says whether it
+// is live or reconnecting.
+import { ref, type Ref } from 'vue'
+import { authHeaders, unauthorized } from './api'
+import type { Alert, Incident } from './types'
+
+export type StreamStatus = 'connecting' | 'live' | 'reconnecting'
+
+export interface IncidentChange {
+  change: 'opened' | 'changed'
+  actor: string
+  incident: Incident
+}
+
+export interface StreamHandlers {
+  alert?: (a: Alert, id: string | null) => void
+  incident?: (c: IncidentChange, id: string | null) => void
+  /** Messages were lost (the node no longer holds them): refetch lists. */
+  gap?: (from: number) => void
+}
+
+export interface Stream {
+  status: Ref<StreamStatus>
+  close: () => void
+}
+
+interface Message {
+  id: string | null
+  event: string
+  data: string
+}
+
+/** Splits an SSE byte stream into messages (comments and unknown fields ignored). */
+export class SseParser {
+  private buf = ''
+  private data: string[] = []
+  private event = ''
+  private id: string | null = null
+  lastId: string | null = null
+  retryMs: number | null = null
+
+  push(chunk: string): Message[] {
+    this.buf += chunk
+    const out: Message[] = []
+    let nl: number
+    while ((nl = this.buf.search(/\r\n|\r|\n/)) >= 0) {
+      const line = this.buf.slice(0, nl)
+      const width = this.buf.startsWith('\r\n', nl) ? 2 : 1
+      this.buf = this.buf.slice(nl + width)
+      if (line === '') {
+        if (this.data.length > 0) {
+          out.push({ id: this.id, event: this.event || 'message', data: this.data.join('\n') })
+        }
+        this.data = []
+        this.event = ''
+        this.id = null
+        continue
+      }
+      if (line.startsWith(':')) continue
+      const colon = line.indexOf(':')
+      const field = colon < 0 ? line : line.slice(0, colon)
+      let value = colon < 0 ? '' : line.slice(colon + 1)
+      if (value.startsWith(' ')) value = value.slice(1)
+      if (field === 'data') this.data.push(value)
+      else if (field === 'event') this.event = value
+      else if (field === 'id') {
+        this.id = value
+        this.lastId = value
+      } else if (field === 'retry' && /^\d+$/.test(value)) this.retryMs = Number(value)
+    }
+    return out
+  }
+}
+
+function dispatch(m: Message, h: StreamHandlers): void {
+  let data: unknown
+  try {
+    data = JSON.parse(m.data)
+  } catch {
+    return
+  }
+  if (m.event === 'alert') h.alert?.(data as Alert, m.id)
+  else if (m.event === 'incident') h.incident?.(data as IncidentChange, m.id)
+  else if (m.event === 'gap') h.gap?.(Number((data as { from?: number }).from ?? 0))
+}
+
+/** Open the stream; it reconnects until `close()` is called. */
+export function openStream(h: StreamHandlers): Stream {
+  const status = ref<StreamStatus>('connecting')
+  const abort = new AbortController()
+  let lastId: string | null = null
+  let delay = 1000
+  let closed = false
+
+  const run = async (): Promise<void> => {
+    while (!closed) {
+      const parser = new SseParser()
+      try {
+        const headers: Record<string, string> = { Accept: 'text/event-stream', ...authHeaders() }
+        if (lastId !== null) headers['Last-Event-ID'] = lastId
+        const res = await fetch('/api/v1/stream', {
+          credentials: 'same-origin',
+          headers,
+          signal: abort.signal,
+          cache: 'no-store',
+        })
+        if (res.status === 401) {
+          status.value = 'reconnecting'
+          unauthorized()
+          return
+        }
+        if (!res.ok || !res.body) throw new Error(`stream: HTTP ${res.status}`)
+        status.value = 'live'
+        delay = 1000
+        const reader = res.body.getReader()
+        const decoder = new TextDecoder()
+        for (;;) {
+          const { value, done } = await reader.read()
+          if (done) break
+          for (const m of parser.push(decoder.decode(value, { stream: true }))) dispatch(m, h)
+          if (parser.lastId !== null) lastId = parser.lastId
+        }
+      } catch {
+        if (closed) return
+      }
+      if (parser.retryMs !== null) delay = parser.retryMs
+      if (closed) return
+      status.value = 'reconnecting'
+      await new Promise((r) => setTimeout(r, delay))
+      delay = Math.min(delay * 2, 10000)
+    }
+  }
+  void run()
+  return {
+    status,
+    close: () => {
+      closed = true
+      abort.abort()
+    },
+  }
+}
