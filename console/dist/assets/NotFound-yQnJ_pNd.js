@@ -1,1 +1,0 @@
-import{T as e,_ as t,a as n,b as r,c as i,g as a,p as o,t as s,v as c,w as l,x as u,y as d}from"./index-B-AOyUuL.js";var f={class:`panel empty-state`},p=d({__name:`NotFound`,setup(d){let p=n(s);return(n,s)=>(r(),a(`section`,f,[o(`h2`,null,e(l(p).not_found),1),c(l(i),{to:`/overview`},{default:u(()=>[t(e(l(p).back_home),1)]),_:1})]))}});export{p as default};

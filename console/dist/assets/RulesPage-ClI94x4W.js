@@ -1,1 +1,0 @@
-import{a as e,b as t,m as n,n as r,w as i,y as a}from"./index-B-AOyUuL.js";import{t as o}from"./PagePlaceholder-C_XYtv8v.js";var s=r({title:`检测规则`},{title:`Rules`}),c=a({__name:`RulesPage`,setup(r){let a=e(s);return(e,r)=>(t(),n(o,{title:i(a).title},null,8,[`title`]))}});export{c as default};

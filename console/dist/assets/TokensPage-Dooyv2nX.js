@@ -1,1 +1,0 @@
-import{a as e,b as t,m as n,w as r,y as i}from"./index-B-AOyUuL.js";import{t as a}from"./PagePlaceholder-C_XYtv8v.js";import{t as o}from"./admin-2b6eiUdO.js";var s=i({__name:`TokensPage`,setup(i){let s=e(o);return(e,i)=>(t(),n(a,{title:r(s).tokens},null,8,[`title`]))}});export{s as default};

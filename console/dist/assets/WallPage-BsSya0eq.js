@@ -1,1 +1,0 @@
-import{b as e,m as t,y as n}from"./index-B-AOyUuL.js";import{t as r}from"./PagePlaceholder-C_XYtv8v.js";var i=n({__name:`WallPage`,setup(n){return(n,i)=>(e(),t(r,{title:`WallPage`,testid:`wall`}))}});export{i as default};

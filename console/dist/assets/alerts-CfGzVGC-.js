@@ -1,1 +1,0 @@
-import{n as e}from"./index-B-AOyUuL.js";var t=e({title:`告警`,detail:`告警详情`},{title:`Alerts`,detail:`Alert`});export{t};
