@@ -271,13 +271,14 @@ test('without pii a resident ID and a mobile are masked in the event view, the a
   for (const v of whole) assert.ok(!(await page.content()).includes(v), `the search page hides ${v}`);
   await screenshot(page, 'search');
 
-  // The export of the current query, as the browser downloads it.
-  const download = page.waitForEvent('download');
-  await page.locator(tid('export-ndjson')).click();
-  const file = await (await download).path();
-  const exported = readFileSync(file, 'utf8');
-  assert.ok(exported.includes(MARK.pii), `the export holds the event: ${exported.slice(0, 400)}`);
-  shows(exported, 'the export');
+  // The exports of the current query, as the browser downloads them.
+  for (const format of ['ndjson', 'csv']) {
+    const download = page.waitForEvent('download');
+    await page.locator(tid(`export-${format}`)).click();
+    const exported = readFileSync(await (await download).path(), 'utf8');
+    assert.ok(exported.includes(MARK.pii), `the ${format} export holds the event: ${exported.slice(0, 400)}`);
+    shows(exported, `the ${format} export`);
+  }
 
   await page.goto(w.city.url(`/ui/alerts/${w.seeded.pii.alert.id}`));
   await page.locator(tid('alert-detail')).waitFor();
