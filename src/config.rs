@@ -56,6 +56,8 @@ pub struct Config {
     pub playbooks: PlaybooksConfig,
     /// The parent node this one pushes to, and the children it expects.
     pub federation: federation::FederationConfig,
+    /// The console's live stream (`GET /api/v1/stream`).
+    pub stream: onewall_api::stream::StreamConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -158,6 +160,7 @@ const SECTIONS: &[&str] = &[
     "sla",
     "playbooks",
     "federation",
+    "stream",
 ];
 
 /// Read and check a configuration file's text.
@@ -234,6 +237,9 @@ fn check_section(key: &str, value: toml::Value, errors: &mut Vec<String>) -> Opt
         }
         ("auth", toml::Value::Table(t)) => check_keys::<AuthConfig>("auth", t, errors),
         ("sla", toml::Value::Table(t)) => check_keys::<SlaConfig>("sla", t, errors),
+        ("stream", toml::Value::Table(t)) => {
+            check_keys::<onewall_api::stream::StreamConfig>("stream", t, errors)
+        }
         ("pipeline", toml::Value::Table(t)) => check_keys::<PipelineConfig>("pipeline", t, errors),
         ("playbooks", toml::Value::Table(t)) => {
             check_keys::<PlaybooksConfig>("playbooks", t, errors)
@@ -299,6 +305,7 @@ pub fn resolve(config: Config) -> Result<Resolved, ConfigErrors> {
     found.extend(config.store.spool.validate());
     found.extend(config.auth.validate());
     found.extend(config.sla.validate());
+    found.extend(config.stream.validate());
     let flow = (config.flow.resolve(node, &regions))
         .map_err(|e| found.extend(e))
         .ok();

@@ -79,6 +79,9 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
         remote,
         uplink,
     } = start_federation(&r, &node)?;
+    // The console's live stream hears alerts and incident changes from the first batch on.
+    let stream = onewall_api::stream::StreamHub::new(&r.config.stream, node.shutdown.clone());
+    node.bus.subscribe(Arc::new(stream.clone()));
     let pipeline = start_pipeline(&r, &node, remote).await?;
     let desk = playbooks::report_desk(&r)?;
     let jobs = crate::jobs::start(&r, &node.store, desk.as_ref(), &node.bus, &node.shutdown);
@@ -99,6 +102,7 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
             desk: desk.as_ref(),
             events: pipeline.events.clone(),
             spool: pipeline.spool.clone(),
+            stream,
         },
     );
     let mut announce = listeners.announce;

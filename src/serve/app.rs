@@ -22,6 +22,8 @@ pub struct Parts<'a> {
     /// Where HTTP ingest sends its batches.
     pub events: mpsc::Sender<EventBatch>,
     pub spool: Arc<Spool>,
+    /// The console's live stream (`GET /api/v1/stream`).
+    pub stream: onewall_api::stream::StreamHub,
 }
 
 /// Build the app: API and ingest routers, their guards and layers.
@@ -44,7 +46,9 @@ pub fn build(r: &Resolved, node: &Node, parts: Parts<'_>) -> axum::Router {
     };
     let api = onewall_api::router(api_state.clone());
     let api = crate::federation::wire_api(api, api_state, parts.federation);
-    let api = api.layer(axum::Extension(node.health.clone()));
+    let api = api
+        .layer(axum::Extension(node.health.clone()))
+        .layer(axum::Extension(parts.stream));
     // The delivery log (GET /api/v1/deliveries) reads the playbooks' outbox.
     let api = match parts.outbox {
         Some(outbox) => api.layer(axum::Extension(onewall_api::deliveries::DeliveryLog(

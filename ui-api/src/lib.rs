@@ -14,6 +14,7 @@
 //!   `DELETE /api/v1/incidents/{id}/alerts/{alert_id}` — the workflow ([`workflow`])
 //! - `GET|POST /api/v1/users`, `GET|POST /api/v1/tokens`, `DELETE /api/v1/tokens/{id}`,
 //!   `GET /api/v1/audit` — admin
+//! - `GET /api/v1/stream` — live alerts and incident changes (Server-Sent Events, [`stream`])
 //! - `GET /api/v1/openapi.json` — this API as OpenAPI 3
 //!
 //! Every endpoint but `/healthz`, `/metrics` (configurable), the OpenAPI document and login
@@ -57,6 +58,7 @@ mod query;
 mod records;
 pub mod reports;
 pub mod sla;
+pub mod stream;
 pub mod view;
 pub mod workflow;
 
@@ -136,6 +138,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/alerts", get(list_alerts))
         .route("/api/v1/alerts/{id}", get(get_alert))
         .route("/api/v1/incidents", get(list_incidents))
+        .route("/api/v1/stream", get(stream::stream))
         .route("/api/v1/deliveries", get(deliveries::list))
         .route("/api/v1/export/{kind}", get(export::export))
         .route("/api/v1/reports", get(reports::list).post(reports::submit))

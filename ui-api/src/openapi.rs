@@ -26,6 +26,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         crate::get_alert,
         crate::list_incidents,
         crate::get_incident,
+        crate::stream::stream,
         crate::list_rules,
         crate::reload_rules,
         crate::list_regions,

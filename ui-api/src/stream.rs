@@ -1,0 +1,635 @@
+//! `GET /api/v1/stream`: the console's live stream (Server-Sent Events) of new alerts and
+//! incident changes in the caller's scope, fed by the node event bus.
+//!
+//! - [`StreamHub`] subscribes to the bus. Its delivery never waits on a client: it appends
+//!   the event's messages to a bounded ring (`[stream] buffer`, 10 000 by default) under
+//!   node-wide increasing ids and wakes the clients. Ids start at the node's start time in
+//!   microseconds, so the ids of a later run are above those of an earlier one and a client
+//!   that reconnects after a restart is told it missed something.
+//! - A message is turned into JSON when a client first needs it, once for everyone: the
+//!   alert as `GET /api/v1/alerts/{id}` answers it, and the same masked for callers without
+//!   `pii`; its department (the one every event behind it shares) is looked up in the store
+//!   once, the first time a caller with a department reads it.
+//! - Each connection has its own task that reads the ring after its cursor and sends what
+//!   the caller may see: records of its region subtree and department, masked as its other
+//!   answers. A client that reads too slowly falls behind the ring and gets `event: gap` with
+//!   the oldest id still held (it refetches its lists); its memory is a few frames at most.
+//!   `Last-Event-ID` (header, or `?last_event_id=`) replays every message held after it.
+//!   A `: keepalive` comment every `[stream] keepalive_secs` (15); the stream ends when the
+//!   node shuts down, so the drain does not wait on it.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Extension, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use onewall_model::bus::{Delivery, NodeEvent, NodeEventKind, Subscriber};
+use onewall_model::config::{ConfigError, require_positive};
+use onewall_model::{AlertId, EventId, RegionCode};
+use onewall_store::Store;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{OnceCell, mpsc, watch};
+
+use crate::access::{Caller, department_of};
+use crate::mask::MaskPolicy;
+use crate::params::Params;
+use crate::{ApiError, ApiState, ErrorCode};
+
+/// `[stream]`: the console's live stream.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StreamConfig {
+    /// Messages (alerts, incident changes) the node holds for clients that reconnect with
+    /// `Last-Event-ID` or read slowly; a client further behind gets `event: gap`.
+    pub buffer: usize,
+    /// Seconds between keepalive comments on an open stream.
+    pub keepalive_secs: u64,
+}
+
+impl Default for StreamConfig {
+    fn default() -> Self {
+        StreamConfig {
+            buffer: 10_000,
+            keepalive_secs: 15,
+        }
+    }
+}
+
+impl StreamConfig {
+    /// Every mistake in `[stream]`, each naming its key.
+    pub fn validate(&self) -> Vec<ConfigError> {
+        let mut errors = Vec::new();
+        require_positive(
+            [
+                ("stream.buffer", self.buffer as u64),
+                ("stream.keepalive_secs", self.keepalive_secs),
+            ],
+            &mut errors,
+        );
+        if self.buffer > 1_000_000 {
+            errors.push(ConfigError::new(
+                "stream.buffer",
+                format!("{} is more than 1000000 messages", self.buffer),
+            ));
+        }
+        errors
+    }
+}
+
+/// Messages a client task takes from the ring at once.
+const TAKE: usize = 256;
+/// Frames queued for one connection's socket.
+const QUEUED_FRAMES: usize = 16;
+
+/// What a message is about.
+#[derive(Debug)]
+enum Subject {
+    /// `event.alerts[index]` of an `AlertsStored` event.
+    Alert(usize),
+    /// The incident of an `IncidentOpened` or `IncidentChanged` event.
+    Incident,
+}
+
+/// One message of the stream: a stored alert or an incident change.
+#[derive(Debug)]
+struct Message {
+    id: u64,
+    region: RegionCode,
+    event: Arc<NodeEvent>,
+    subject: Subject,
+    /// The frame as sent to a caller with `pii`, made when first needed.
+    frame: OnceLock<Bytes>,
+    /// The frame masked, made when first needed.
+    masked: OnceLock<Bytes>,
+    /// The department every event behind it belongs to, looked up when first needed.
+    department: OnceCell<Option<String>>,
+}
+
+impl Message {
+    /// The message's data as JSON.
+    fn data(&self) -> serde_json::Value {
+        match (&*self.event, &self.subject) {
+            (NodeEvent::AlertsStored { alerts, .. }, Subject::Alert(i)) => {
+                alerts.get(*i).map(crate::json_of).unwrap_or_default()
+            }
+            (
+                NodeEvent::IncidentOpened {
+                    incident, actor, ..
+                },
+                _,
+            ) => {
+                serde_json::json!({"change": "opened", "actor": actor, "incident": crate::json_of(incident)})
+            }
+            (
+                NodeEvent::IncidentChanged {
+                    incident, actor, ..
+                },
+                _,
+            ) => {
+                serde_json::json!({"change": "changed", "actor": actor, "incident": crate::json_of(incident)})
+            }
+            _ => serde_json::Value::Null,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self.subject {
+            Subject::Alert(_) => "alert",
+            Subject::Incident => "incident",
+        }
+    }
+
+    /// The frame for a caller masked by `mask` (`None`: shown whole).
+    fn frame_for(&self, mask: Option<&MaskPolicy>) -> Bytes {
+        let make = |mask: Option<&MaskPolicy>| {
+            let mut data = self.data();
+            if let Some(p) = mask {
+                p.mask_json(&mut data);
+            }
+            Bytes::from(format!(
+                "id: {}\nevent: {}\ndata: {data}\n\n",
+                self.id,
+                self.name()
+            ))
+        };
+        match mask {
+            None => self.frame.get_or_init(|| make(None)).clone(),
+            Some(p) => self.masked.get_or_init(|| make(Some(p))).clone(),
+        }
+    }
+
+    /// The department of the message's record: the one every event behind it shares.
+    async fn department(&self, store: &dyn Store) -> Result<Option<String>, ApiError> {
+        self.department
+            .get_or_try_init(|| async {
+                match (&*self.event, &self.subject) {
+                    (NodeEvent::AlertsStored { alerts, .. }, Subject::Alert(i)) => {
+                        let ids = alerts.get(*i).map(|a| a.event_ids.as_slice());
+                        events_department(store, ids.unwrap_or_default()).await
+                    }
+                    (
+                        NodeEvent::IncidentOpened { incident, .. }
+                        | NodeEvent::IncidentChanged { incident, .. },
+                        _,
+                    ) => alerts_department(store, &incident.alert_ids).await,
+                    _ => Ok(None),
+                }
+            })
+            .await
+            .cloned()
+    }
+}
+
+/// The department all of `ids` share (`None`: none, a missing event, or several).
+async fn events_department(store: &dyn Store, ids: &[EventId]) -> Result<Option<String>, ApiError> {
+    let mut shared: Option<String> = None;
+    for id in ids {
+        let Some(d) = store.get_event(*id).await?.as_ref().and_then(department_of) else {
+            return Ok(None);
+        };
+        match &shared {
+            Some(s) if *s != d => return Ok(None),
+            Some(_) => {}
+            None => shared = Some(d),
+        }
+    }
+    Ok(shared)
+}
+
+/// The department all events of all alerts of `ids` share.
+async fn alerts_department(store: &dyn Store, ids: &[AlertId]) -> Result<Option<String>, ApiError> {
+    let mut shared: Option<String> = None;
+    for id in ids {
+        let Some(alert) = store.get_alert(*id).await? else {
+            return Ok(None);
+        };
+        let Some(d) = events_department(store, &alert.event_ids).await? else {
+            return Ok(None);
+        };
+        match &shared {
+            Some(s) if *s != d => return Ok(None),
+            Some(_) => {}
+            None => shared = Some(d),
+        }
+    }
+    Ok(shared)
+}
+
+/// The messages held, oldest first, with contiguous ids.
+#[derive(Debug)]
+struct Ring {
+    /// The id the next message gets.
+    next: u64,
+    messages: VecDeque<Arc<Message>>,
+    capacity: usize,
+}
+
+/// What a client reads after its cursor.
+#[derive(Debug)]
+enum Read {
+    /// The messages after the cursor (none: nothing new).
+    Messages(Vec<Arc<Message>>),
+    /// The cursor is older than what is held (or not an id of this node): the oldest id
+    /// still held (or the next one, with nothing held).
+    Gap(u64),
+}
+
+impl Ring {
+    /// The id of the oldest message held (the next one when none is).
+    fn first(&self) -> u64 {
+        self.messages.front().map_or(self.next, |m| m.id)
+    }
+
+    fn push(&mut self, region: RegionCode, event: &Arc<NodeEvent>, subject: Subject) {
+        let id = self.next;
+        self.next += 1;
+        self.messages.push_back(Arc::new(Message {
+            id,
+            region,
+            event: event.clone(),
+            subject,
+            frame: OnceLock::new(),
+            masked: OnceLock::new(),
+            department: OnceCell::new(),
+        }));
+        while self.messages.len() > self.capacity {
+            self.messages.pop_front();
+        }
+    }
+
+    /// At most `max` messages after `cursor` (the id last sent).
+    fn after(&self, cursor: u64, max: usize) -> Read {
+        let first = self.first();
+        if cursor.saturating_add(1) < first || cursor >= self.next {
+            return Read::Gap(first);
+        }
+        let skip = usize::try_from(cursor + 1 - first).unwrap_or(usize::MAX);
+        Read::Messages(self.messages.iter().skip(skip).take(max).cloned().collect())
+    }
+}
+
+/// The live stream's hub: the ring of recent messages and the wake-up of the clients.
+/// Cheap to clone; subscribe it to the node event bus and give it to the router as an
+/// extension.
+#[derive(Clone)]
+pub struct StreamHub {
+    ring: Arc<Mutex<Ring>>,
+    /// The id of the newest message.
+    newest: watch::Sender<u64>,
+    shutdown: watch::Receiver<bool>,
+    keepalive: Duration,
+}
+
+impl std::fmt::Debug for StreamHub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamHub")
+            .field("newest", &*self.newest.borrow())
+            .field("clients", &self.newest.receiver_count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl StreamHub {
+    /// A hub holding `config.buffer` messages, whose streams end when `shutdown` turns true.
+    pub fn new(config: &StreamConfig, shutdown: watch::Receiver<bool>) -> StreamHub {
+        let start = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| u64::try_from(d.as_micros()).unwrap_or(1));
+        StreamHub::starting_at(config, shutdown, start.max(1))
+    }
+
+    fn starting_at(config: &StreamConfig, shutdown: watch::Receiver<bool>, next: u64) -> Self {
+        StreamHub {
+            ring: Arc::new(Mutex::new(Ring {
+                next,
+                messages: VecDeque::new(),
+                capacity: config.buffer.max(1),
+            })),
+            newest: watch::Sender::new(next - 1),
+            shutdown,
+            keepalive: Duration::from_secs(config.keepalive_secs.max(1)),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Ring> {
+        self.ring.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Hold the messages of `event` and wake the clients (never waits on them).
+    fn take(&self, event: Arc<NodeEvent>) {
+        let newest = {
+            let mut ring = self.lock();
+            match &*event {
+                NodeEvent::AlertsStored { alerts, .. } => {
+                    for (i, a) in alerts.iter().enumerate() {
+                        ring.push(a.region, &event, Subject::Alert(i));
+                    }
+                }
+                NodeEvent::IncidentOpened { incident, .. }
+                | NodeEvent::IncidentChanged { incident, .. } => {
+                    ring.push(incident.region, &event, Subject::Incident);
+                }
+                _ => return,
+            }
+            ring.next - 1
+        };
+        self.newest.send_replace(newest);
+    }
+
+    fn read(&self, cursor: u64) -> Read {
+        self.lock().after(cursor, TAKE)
+    }
+}
+
+impl Subscriber for StreamHub {
+    fn wants(&self, kind: NodeEventKind) -> bool {
+        matches!(
+            kind,
+            NodeEventKind::AlertsStored
+                | NodeEventKind::IncidentOpened
+                | NodeEventKind::IncidentChanged
+        )
+    }
+
+    fn deliver(&self, event: Arc<NodeEvent>) -> Delivery<'_> {
+        self.take(event);
+        Box::pin(std::future::ready(()))
+    }
+}
+
+/// The id a reconnecting client last got: `Last-Event-ID`, else `?last_event_id=`.
+fn last_event_id(headers: &HeaderMap, raw: Option<&str>) -> Result<Option<u64>, ApiError> {
+    let p = Params::parse(raw, &["last_event_id"])?;
+    let given = match headers.get("last-event-id") {
+        Some(v) => Some((
+            "Last-Event-ID",
+            String::from_utf8_lossy(v.as_bytes()).trim().to_owned(),
+        )),
+        None => p
+            .one("last_event_id")?
+            .map(|v| ("last_event_id", v.trim().to_owned())),
+    };
+    match given {
+        None => Ok(None),
+        Some((_, v)) if v.is_empty() => Ok(None),
+        Some((what, v)) => v.parse().map(Some).map_err(|_| {
+            ApiError::invalid(format!(
+                "{what}: {v:?} is not a message id (a whole number from `id:`)"
+            ))
+        }),
+    }
+}
+
+/// Open the live stream: `text/event-stream` of the alerts and incident changes in the
+/// caller's region subtree and department (see the module).
+#[utoipa::path(get, path = "/api/v1/stream",
+    params(("Last-Event-ID" = Option<u64>, Header, description = "replay what is held after this id"),
+           ("last_event_id" = Option<u64>, Query, description = "the same, for clients that cannot set the header")),
+    responses((status = 200, description = "text/event-stream: `alert`, `incident` and `gap` events, `: keepalive` comments"),
+              (status = 400, description = "malformed Last-Event-ID"),
+              (status = 503, description = "this node runs no live stream")))]
+pub async fn stream(
+    State(s): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    hub: Option<Extension<StreamHub>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let Some(Extension(hub)) = hub else {
+        return Err(ApiError::new(
+            ErrorCode::Unavailable,
+            "this node runs no live stream",
+        ));
+    };
+    let cursor = match last_event_id(&headers, raw.as_deref())? {
+        Some(id) => id,
+        None => hub.lock().next - 1,
+    };
+    let (tx, rx) = mpsc::channel(QUEUED_FRAMES);
+    tokio::spawn(client(hub, s, c, cursor, tx));
+    let mut resp = Body::from_stream(Frames(rx)).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Ok(resp)
+}
+
+/// The frames of one connection, as its body.
+struct Frames(mpsc::Receiver<Bytes>);
+
+impl futures_core::Stream for Frames {
+    type Item = Result<Bytes, Infallible>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.0.poll_recv(cx).map(|f| f.map(Ok))
+    }
+}
+
+/// May `c` see `m`? Its region subtree, then (for a caller with a department) the
+/// department of the record.
+async fn visible(s: &ApiState, c: &Caller, m: &Message) -> bool {
+    if !c.sees(&s.regions, m.region) {
+        return false;
+    }
+    let Some(want) = &c.grant.department else {
+        return true;
+    };
+    match m.department(&*s.store).await {
+        Ok(d) => d.as_deref() == Some(want.as_str()),
+        Err(e) => {
+            tracing::warn!(error = %e, id = m.id, "stream: department of a message not known; not sent");
+            false
+        }
+    }
+}
+
+/// Until the node shuts down.
+async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|s| *s).await;
+}
+
+/// One connection: send what the caller may see after `cursor`, then wait for more, until
+/// the client goes or the node stops.
+async fn client(hub: StreamHub, s: ApiState, c: Caller, mut cursor: u64, tx: mpsc::Sender<Bytes>) {
+    let mut newest = hub.newest.subscribe();
+    let mut shutdown = hub.shutdown.clone();
+    let mask = c.masking(&s.access.mask).cloned();
+    let mut keepalive = tokio::time::interval(hub.keepalive);
+    keepalive.reset();
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        // Seen before reading: a message held after the read wakes the wait below.
+        newest.mark_unchanged();
+        let batch = match hub.read(cursor) {
+            Read::Gap(from) => {
+                let frame = format!(
+                    "id: {}\nevent: gap\ndata: {{\"from\":{from}}}\n\n",
+                    from - 1
+                );
+                if tx.send(Bytes::from(frame)).await.is_err() {
+                    return;
+                }
+                cursor = from - 1;
+                continue;
+            }
+            Read::Messages(batch) => batch,
+        };
+        if batch.is_empty() {
+            tokio::select! {
+                _ = newest.changed() => {}
+                () = stopped(&mut shutdown) => return,
+                () = tx.closed() => return,
+                _ = keepalive.tick() => {
+                    if tx.send(Bytes::from_static(b": keepalive\n\n")).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            continue;
+        }
+        for m in batch {
+            cursor = m.id;
+            if visible(&s, &c, &m).await {
+                let frame = m.frame_for(mask.as_ref());
+                tokio::select! {
+                    sent = tx.send(frame) => if sent.is_err() { return },
+                    () = stopped(&mut shutdown) => return,
+                }
+                keepalive.reset();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use onewall_model::Timestamp;
+
+    fn alerts(n: usize) -> Arc<NodeEvent> {
+        let alert = |i: usize| onewall_model::Alert {
+            id: AlertId::new(Timestamp::now()),
+            time: Timestamp::now(),
+            created: Timestamp::now(),
+            rule: onewall_model::RuleRef {
+                id: format!("r{i}"),
+                title: "t".into(),
+                level: onewall_model::Severity::High,
+                status: None,
+                tags: Vec::new(),
+            },
+            severity: onewall_model::Severity::High,
+            event_ids: Vec::new(),
+            entities: Vec::new(),
+            region: RegionCode::HENAN,
+            matched: Vec::new(),
+        };
+        Arc::new(NodeEvent::AlertsStored {
+            alerts: (0..n).map(alert).collect(),
+            origin: onewall_model::bus::AlertOrigin::Detection,
+        })
+    }
+
+    fn ids(r: Read) -> Vec<u64> {
+        match r {
+            Read::Messages(m) => m.iter().map(|m| m.id).collect(),
+            Read::Gap(from) => vec![0, from],
+        }
+    }
+
+    #[test]
+    fn the_ring_replays_what_it_holds_and_names_the_gap() {
+        let (_tx, rx) = watch::channel(false);
+        let config = StreamConfig {
+            buffer: 3,
+            keepalive_secs: 15,
+        };
+        let hub = StreamHub::starting_at(&config, rx, 100);
+        // Nothing held: a fresh client (cursor 99) waits; an id of another run is a gap.
+        assert_eq!(ids(hub.read(99)), Vec::<u64>::new());
+        assert_eq!(ids(hub.read(5)), [0, 100]);
+        hub.take(alerts(2));
+        assert_eq!(*hub.newest.borrow(), 101);
+        assert_eq!(ids(hub.read(99)), [100, 101]);
+        assert_eq!(ids(hub.read(100)), [101]);
+        assert_eq!(ids(hub.read(101)), Vec::<u64>::new());
+        // Past the buffer, the oldest go: a client behind them gets a gap from the oldest
+        // held, then what is held.
+        hub.take(alerts(3));
+        assert_eq!(ids(hub.read(101)), [102, 103, 104]);
+        assert_eq!(ids(hub.read(100)), [0, 102]);
+        assert_eq!(ids(hub.read(99)), [0, 102]);
+        // An id above any given is not of this run.
+        assert_eq!(ids(hub.read(200)), [0, 102]);
+        // Other kinds are not held.
+        hub.take(Arc::new(NodeEvent::SourcesSeen(Vec::new())));
+        assert_eq!(*hub.newest.borrow(), 104);
+    }
+
+    #[test]
+    fn frames_are_made_once_and_masked_for_callers_without_pii() {
+        let (_tx, rx) = watch::channel(false);
+        let hub = StreamHub::starting_at(&StreamConfig::default(), rx, 7);
+        let event = alerts(1);
+        if let NodeEvent::AlertsStored { alerts, .. } = &*event {
+            let mut a = alerts[0].clone();
+            a.matched.push(onewall_model::MatchedField {
+                field: "user.phone".into(),
+                value: "13812345678".into(),
+                selection: None,
+            });
+            hub.take(Arc::new(NodeEvent::AlertsStored {
+                alerts: vec![a],
+                origin: onewall_model::bus::AlertOrigin::Detection,
+            }));
+        }
+        let Read::Messages(m) = hub.read(6) else {
+            panic!("no messages");
+        };
+        let whole = m[0].frame_for(None);
+        let text = String::from_utf8_lossy(&whole).into_owned();
+        assert!(text.starts_with("id: 7\nevent: alert\ndata: {"), "{text}");
+        assert!(
+            text.ends_with("}\n\n") && text.contains("13812345678"),
+            "{text}"
+        );
+        assert_eq!(text.matches('\n').count(), 4, "{text}");
+        let policy = MaskPolicy::default();
+        let masked = String::from_utf8_lossy(&m[0].frame_for(Some(&policy))).into_owned();
+        assert!(!masked.contains("13812345678"), "{masked}");
+        assert!(masked.contains("138****5678"), "{masked}");
+        // The same bytes for the next caller.
+        assert_eq!(m[0].frame_for(None).as_ptr(), whole.as_ptr());
+    }
+
+    #[test]
+    fn last_event_id_from_the_header_or_the_query() {
+        let mut h = HeaderMap::new();
+        assert_eq!(last_event_id(&h, None).ok(), Some(None));
+        assert_eq!(
+            last_event_id(&h, Some("last_event_id=42")).ok(),
+            Some(Some(42))
+        );
+        h.insert("last-event-id", HeaderValue::from_static("43"));
+        assert_eq!(
+            last_event_id(&h, Some("last_event_id=42")).ok(),
+            Some(Some(43))
+        );
+        h.insert("last-event-id", HeaderValue::from_static("x1"));
+        let e = last_event_id(&h, None).err().map(|e| e.message);
+        assert!(e.is_some_and(|m| m.contains("Last-Event-ID")));
+        assert!(last_event_id(&HeaderMap::new(), Some("other=1")).is_err());
+    }
+}
