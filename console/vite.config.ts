@@ -8,6 +8,8 @@ export default defineConfig({
   plugins: [vue()],
   build: {
     outDir: 'dist',
+    // dist/.vite/manifest.json: which chunks load first (scripts/budget.mjs reads it)
+    manifest: true,
     emptyOutDir: true,
     sourcemap: false,
     target: 'es2022',

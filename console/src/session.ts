@@ -1,6 +1,7 @@
 // Who is logged in, and the regions they see (names for codes).
 import { computed, ref } from 'vue'
 import { api, lastError, post, setWallToken } from './api'
+import { lang } from './i18n'
 import type { Grant, Region } from './types'
 
 export const me = ref<Grant | null>(null)
@@ -29,7 +30,9 @@ export async function loadRegions(): Promise<void> {
 /** A region's name (its code when unknown). */
 export function regionName(code: string | null | undefined): string {
   if (!code) return '—'
-  return regions.value.get(String(code))?.name ?? String(code)
+  const r = regions.value.get(String(code))
+  if (!r) return String(code)
+  return lang.value === 'en' && r.name_en ? r.name_en : r.name
 }
 
 export async function login(name: string, password: string): Promise<Grant | null> {

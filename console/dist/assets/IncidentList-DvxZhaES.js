@@ -1,1 +1,0 @@
-import{L as e,O as t,P as n}from"./index-o4BLKCLY.js";import{t as r}from"./PagePlaceholder-BC2AKQmp.js";var i=n({__name:`IncidentList`,setup(n){return(n,i)=>(e(),t(r,{title:`IncidentList`,testid:`incidents`}))}});export{i as default};

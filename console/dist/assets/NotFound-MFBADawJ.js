@@ -1,1 +1,0 @@
-import{A as e,D as t,K as n,L as r,M as i,P as a,V as o,W as s,j as c,l,n as u,v as d}from"./index-o4BLKCLY.js";var f={class:`panel empty-state`},p=a({__name:`NotFound`,setup(a){let p=l(u);return(a,l)=>(r(),e(`section`,f,[t(`h2`,null,n(s(p).not_found),1),i(s(d),{to:`/overview`},{default:o(()=>[c(n(s(p).back_home),1)]),_:1})]))}});export{p as default};

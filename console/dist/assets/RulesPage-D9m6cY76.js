@@ -1,1 +1,0 @@
-import{L as e,O as t,P as n,W as r,i,l as a}from"./index-o4BLKCLY.js";import{t as o}from"./PagePlaceholder-BC2AKQmp.js";var s=i({title:`检测规则`},{title:`Rules`}),c=n({__name:`RulesPage`,setup(n){let i=a(s);return(n,a)=>(e(),t(o,{title:r(i).title},null,8,[`title`]))}});export{c as default};

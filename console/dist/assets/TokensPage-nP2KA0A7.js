@@ -1,1 +1,0 @@
-import{L as e,O as t,P as n,W as r,l as i}from"./index-o4BLKCLY.js";import{t as a}from"./PagePlaceholder-BC2AKQmp.js";import{t as o}from"./admin-DX2vj6vI.js";var s=n({__name:`TokensPage`,setup(n){let s=i(o);return(n,i)=>(e(),t(a,{title:r(s).tokens},null,8,[`title`]))}});export{s as default};
