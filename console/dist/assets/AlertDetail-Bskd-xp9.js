@@ -1,1 +1,0 @@
-import{L as e,M as t,V as n,X as r,h as i}from"./index-DBZo_X3k.js";import{t as a}from"./PagePlaceholder-C2QB4Vmr.js";import{t as o}from"./alerts-Du4mXktI.js";var s=e({__name:`AlertDetail`,setup(e){let s=i(o);return(e,i)=>(n(),t(a,{title:r(s).detail},null,8,[`title`]))}});export{s as default};
