@@ -177,7 +177,7 @@ test('a province responder dispatches an incident to Zhengzhou and the city cons
   } else {
     await region.fill('410100');
   }
-  const note = page.locator('[data-testid="dispatch-note"], textarea').first();
+  const note = page.locator(tid('dispatch-note'));
   if (await note.count()) await note.fill('请郑州市在出口封禁 203.0.113.66');
   await page.locator(tid('dispatch-submit')).click();
   await eventually('the dispatch stored at the province', async () => {
@@ -214,8 +214,8 @@ test('the wall screen with a viewer token shows a new alert within 2 s of its sy
   const { context, page, problems } = await newPage({ width: 1920, height: 1080 });
   await page.goto(w.city.url(`/ui/wall#token=${token}`));
   await page.locator(tid('wall')).waitFor();
-  await page.locator(tid('wall-status')).filter({ hasText: /live|实时|在线/i }).waitFor()
-    .catch(() => page.locator(`${tid('wall-status')}[data-state="live"]`).waitFor());
+  // The contract's states: `live` once the stream is open, `reconnecting` while it is not.
+  await page.locator(tid('wall-status')).filter({ hasText: /^\s*live\s*$/ }).waitFor();
   const seen = await page.locator(tid('wall-alert')).evaluateAll((as) => as.map((a) => a.dataset.id));
   // Each new item's arrival time, noted by the page as it happens.
   await page.evaluate(() => {
