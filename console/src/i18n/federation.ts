@@ -56,7 +56,7 @@ export default defineMessages(
   },
   {
     title: 'Federation and reports',
-    subtitle: 'children’s health and their daily (zero) reports',
+    subtitle: "children's health and their daily (zero) reports",
     parent: 'Link to the parent',
     no_parent: 'This node has no parent',
     parent_node: 'Parent node',

@@ -91,7 +91,7 @@ export default defineMessages(
     export_ndjson: 'NDJSON',
     export_csv: 'CSV',
     export_limit: 'Row limit',
-    export_all: 'All (within the node’s limit)',
+    export_all: "All (within the node's limit)",
     exporting: 'Exporting…',
     exported: 'Exported {file}',
     export_note: 'Exports are masked for your permissions and recorded in the audit log',

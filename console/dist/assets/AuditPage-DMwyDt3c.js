@@ -1,1 +1,0 @@
-import{L as e,M as t,V as n,X as r,h as i}from"./index-C9MnPpQe.js";import{t as a}from"./PagePlaceholder-CGwGxJvy.js";import{t as o}from"./admin-Bk9quCZ4.js";var s=e({__name:`AuditPage`,setup(e){let s=i(o);return(e,i)=>(n(),t(a,{title:r(s).audit},null,8,[`title`]))}});export{s as default};

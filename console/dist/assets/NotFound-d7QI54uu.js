@@ -1,1 +1,0 @@
-import{$ as e,C as t,F as n,I as r,K as i,L as a,P as o,V as s,X as c,h as l,j as u,t as d}from"./index-C9MnPpQe.js";var f={class:`panel empty-state`},p=a({__name:`NotFound`,setup(a){let p=l(d);return(a,l)=>(s(),o(`section`,f,[u(`h2`,null,e(c(p).not_found),1),r(c(t),{to:`/overview`},{default:i(()=>[n(e(c(p).back_home),1)]),_:1})]))}});export{p as default};

@@ -1,1 +1,0 @@
-import{L as e,M as t,V as n,X as r,h as i,l as a}from"./index-C9MnPpQe.js";import{t as o}from"./PagePlaceholder-CGwGxJvy.js";var s=a({title:`检测规则`},{title:`Rules`}),c=e({__name:`RulesPage`,setup(e){let a=i(s);return(e,i)=>(n(),t(o,{title:r(a).title},null,8,[`title`]))}});export{c as default};

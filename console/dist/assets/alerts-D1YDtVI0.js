@@ -1,1 +1,0 @@
-import{l as e}from"./index-C9MnPpQe.js";var t=e({title:`告警`,detail:`告警详情`},{title:`Alerts`,detail:`Alert`});export{t};

@@ -1,0 +1,1 @@
+import{F as e,c as t,o as n}from"./index-CmczXuw9.js";var r=[`viewer`,`analyst`,`responder`,`admin`,`collector`],i=e(()=>n.value?.role===`admin`?r:[]),a=e(()=>[...t.value.values()].sort((e,t)=>String(e.code).localeCompare(String(t.code))));export{a as n,i as t};

@@ -1,1 +1,0 @@
-import{F as e,c as t,o as n}from"./index-BFFJPk-Y.js";var r=[`viewer`,`analyst`,`responder`,`admin`,`collector`],i=e(()=>n.value?.role===`admin`?r:[]),a=e(()=>[...t.value.values()].sort((e,t)=>String(e.code).localeCompare(String(t.code))));export{a as n,i as t};
