@@ -20,8 +20,21 @@ async function quietly<T>(path: string, query: Record<string, string>): Promise<
   }
 }
 
-/** Load and keep the situation of `region` (the caller's own when empty) over the last 24 h. */
-export function useSituation(region: () => string | undefined, minGapMs = 3000) {
+/** The time ranges the overview offers: span and the charts' bucket widths. */
+export const RANGES = {
+  '1h': { hours: 1, interval: '1m', incidents: '5m' },
+  '24h': { hours: 24, interval: '15m', incidents: '1h' },
+  '7d': { hours: 168, interval: '1h', incidents: '6h' },
+} as const
+
+export type RangeKey = keyof typeof RANGES
+
+/** Load and keep the situation of `region` (the caller's own when empty) over `range`. */
+export function useSituation(
+  region: () => string | undefined,
+  minGapMs = 3000,
+  range: () => RangeKey = () => '24h',
+) {
   const data = ref<Situation>({ overview: null, alerts: null, events: null, incidents: null })
   const unavailable = ref<ApiError | null>(null)
   const loading = ref(false)
@@ -31,16 +44,17 @@ export function useSituation(region: () => string | undefined, minGapMs = 3000) 
   async function load(): Promise<void> {
     loading.value = true
     last = Date.now()
+    const span = RANGES[range()]
     const to = new Date()
-    const from = new Date(to.getTime() - 24 * 3600 * 1000)
-    const range: Record<string, string> = { from: from.toISOString(), to: to.toISOString() }
+    const from = new Date(to.getTime() - span.hours * 3600 * 1000)
+    const q: Record<string, string> = { from: from.toISOString(), to: to.toISOString() }
     const r = region()
-    if (r) range.region = r
+    if (r) q.region = r
     const [ov, al, ev, inc] = await Promise.all([
-      quietly<Overview>('/api/v1/stats/overview', range),
-      quietly<Histogram>('/api/v1/stats/histogram', { ...range, kind: 'alerts', interval: '15m' }),
-      quietly<Histogram>('/api/v1/stats/histogram', { ...range, kind: 'events', interval: '15m' }),
-      quietly<Histogram>('/api/v1/stats/histogram', { ...range, kind: 'incidents', interval: '1h' }),
+      quietly<Overview>('/api/v1/stats/overview', q),
+      quietly<Histogram>('/api/v1/stats/histogram', { ...q, kind: 'alerts', interval: span.interval }),
+      quietly<Histogram>('/api/v1/stats/histogram', { ...q, kind: 'events', interval: span.interval }),
+      quietly<Histogram>('/api/v1/stats/histogram', { ...q, kind: 'incidents', interval: span.incidents }),
     ])
     const ok = <T,>(x: T | ApiError): T | null => (isApiError(x) ? null : x)
     const failed = [ov, al, ev, inc].find(isApiError) as ApiError | undefined

@@ -4,6 +4,7 @@
 import { ref, type Ref } from 'vue'
 import { authHeaders, unauthorized } from './api'
 import type { Alert, Incident } from './types'
+import { SseParser, type Message } from './sse'
 
 export type StreamStatus = 'connecting' | 'live' | 'reconnecting'
 
@@ -23,54 +24,6 @@ export interface StreamHandlers {
 export interface Stream {
   status: Ref<StreamStatus>
   close: () => void
-}
-
-interface Message {
-  id: string | null
-  event: string
-  data: string
-}
-
-/** Splits an SSE byte stream into messages (comments and unknown fields ignored). */
-export class SseParser {
-  private buf = ''
-  private data: string[] = []
-  private event = ''
-  private id: string | null = null
-  lastId: string | null = null
-  retryMs: number | null = null
-
-  push(chunk: string): Message[] {
-    this.buf += chunk
-    const out: Message[] = []
-    let nl: number
-    while ((nl = this.buf.search(/\r\n|\r|\n/)) >= 0) {
-      const line = this.buf.slice(0, nl)
-      const width = this.buf.startsWith('\r\n', nl) ? 2 : 1
-      this.buf = this.buf.slice(nl + width)
-      if (line === '') {
-        if (this.data.length > 0) {
-          out.push({ id: this.id, event: this.event || 'message', data: this.data.join('\n') })
-        }
-        this.data = []
-        this.event = ''
-        this.id = null
-        continue
-      }
-      if (line.startsWith(':')) continue
-      const colon = line.indexOf(':')
-      const field = colon < 0 ? line : line.slice(0, colon)
-      let value = colon < 0 ? '' : line.slice(colon + 1)
-      if (value.startsWith(' ')) value = value.slice(1)
-      if (field === 'data') this.data.push(value)
-      else if (field === 'event') this.event = value
-      else if (field === 'id') {
-        this.id = value
-        this.lastId = value
-      } else if (field === 'retry' && /^\d+$/.test(value)) this.retryMs = Number(value)
-    }
-    return out
-  }
 }
 
 function dispatch(m: Message, h: StreamHandlers): void {

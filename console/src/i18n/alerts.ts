@@ -3,6 +3,9 @@ import { defineMessages } from './index'
 export default defineMessages(
   {
     title: '告警',
+    histogram: '告警时间分布',
+    histogram_total: '共 {n} 条 · 每格 {interval}',
+    histogram_none: '统计接口暂不可用，直方图为空',
     subtitle: '规则命中的记录',
     severity: '最低级别',
     rule: '规则',
@@ -54,6 +57,9 @@ export default defineMessages(
   },
   {
     title: 'Alerts',
+    histogram: 'Alerts over time',
+    histogram_total: '{n} in all · {interval} per bar',
+    histogram_none: 'The statistics endpoint is not available; the chart is empty',
     subtitle: 'what the rules matched',
     severity: 'Minimum severity',
     rule: 'Rule',

@@ -52,6 +52,7 @@ export default defineMessages(
     show_text: '查看全文',
     hide_text: '收起',
     no_reports: '本节点不接收下级报告',
+    no_expected: '这一天没有应报送的下级，也没有收到报告',
     none: '—',
   },
   {
@@ -105,6 +106,7 @@ export default defineMessages(
     show_text: 'Full text',
     hide_text: 'Hide',
     no_reports: 'This node keeps no child reports',
+    no_expected: 'No child was expected to report this day, and none did',
     none: '—',
   },
 )

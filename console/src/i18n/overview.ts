@@ -4,6 +4,10 @@ export default defineMessages(
   {
     title: '安全态势',
     range_24h: '近 24 小时',
+    range_1h: '近 1 小时',
+    range_7d: '近 7 天',
+    up: '返回上级',
+    open_queue: '未结事件队列 →',
     generated: '更新于',
     kpi_open: '未结事件',
     kpi_breached: 'SLA 超时',
@@ -54,6 +58,10 @@ export default defineMessages(
   {
     title: 'Security overview',
     range_24h: 'Last 24 h',
+    range_1h: 'Last hour',
+    range_7d: 'Last 7 days',
+    up: 'Up one level',
+    open_queue: 'Open incidents →',
     generated: 'Updated',
     kpi_open: 'Open incidents',
     kpi_breached: 'SLA breached',
