@@ -224,14 +224,31 @@ fn start(dir: &std::path::Path, extra: &str) -> Node {
     )
     .replace("region = \"410100\"", "region = \"410000\"")
     .replace("[http]\n", "[http]\nregion = \"410300\"\n")
-    .replace("[syslog]\n", "[syslog]\nregion = \"410100\"\n");
+    .replace(
+        "[syslog]\n",
+        "[syslog]\nregion = \"410100\"\ndepartment = \"网信办\"\n",
+    );
     let file = dir.join("onewall.toml");
     std::fs::write(&file, config).unwrap();
     Node::start(&file)
 }
 
 fn make_token(node: &Node, name: &str, role: &str, region: &str, pii: bool) -> String {
-    let body = json!({"name": name, "role": role, "region": region, "pii": pii});
+    dept_token(node, name, role, region, pii, None)
+}
+
+fn dept_token(
+    node: &Node,
+    name: &str,
+    role: &str,
+    region: &str,
+    pii: bool,
+    department: Option<&str>,
+) -> String {
+    let mut body = json!({"name": name, "role": role, "region": region, "pii": pii});
+    if let Some(d) = department {
+        body["department"] = json!(d);
+    }
     let (status, reply) = node.post("/api/v1/tokens", body.to_string().as_bytes());
     assert_eq!(status, 201, "{reply}");
     reply["token"].as_str().unwrap().to_owned()
@@ -270,10 +287,15 @@ fn alerts_arrive_in_scope_masked_and_incident_changes_follow() {
     let bad = Stream::bearer(&node, &viewer, &[("Last-Event-ID", "soon")]);
     assert_eq!(bad.status, 400, "{}", bad.head);
 
+    // Syslog events are 网信办's (the source's department); HTTP ones have none.
+    let ours = dept_token(&node, "wxb", "viewer", "410000", true, Some("网信办"));
+    let theirs = dept_token(&node, "gaj", "viewer", "410000", true, Some("公安局"));
     let all = Stream::bearer(&node, &admin, &[]);
     let masked = Stream::bearer(&node, &viewer, &[]);
     let whole = Stream::bearer(&node, &insider, &[]);
-    for s in [&all, &masked, &whole] {
+    let department = Stream::bearer(&node, &ours, &[]);
+    let other_department = Stream::bearer(&node, &theirs, &[]);
+    for s in [&all, &masked, &whole, &department, &other_department] {
         assert_eq!(s.status, 200, "{}", s.head);
         let head = s.head.to_ascii_lowercase();
         assert!(head.contains("content-type: text/event-stream"), "{head}");
@@ -364,6 +386,19 @@ fn alerts_arrive_in_scope_masked_and_incident_changes_follow() {
     syslog_line(&node, "owmarker zz-three login");
     by_cookie.until(WAIT, alert_with("zz-three"));
 
+    // Department scope: 网信办 gets the syslog alerts and incidents, not the HTTP alert;
+    // another department gets nothing.
+    let got = department.until(WAIT, alert_with("zz-three"));
+    assert!(got.iter().any(|e| e.event == "incident"), "{got:#?}");
+    for e in &got {
+        assert!(
+            !e.data.contains("ly-one"),
+            "a record of no department: {e:?}"
+        );
+    }
+    let nothing = messages(&other_department.drain_for(Duration::from_secs(1)));
+    assert!(nothing.is_empty(), "{nothing:#?}");
+
     // One audit record per connection.
     let audit = node.get("/api/v1/audit?limit=1000");
     let streams: Vec<&Value> = audit["items"]
@@ -372,7 +407,7 @@ fn alerts_arrive_in_scope_masked_and_incident_changes_follow() {
         .iter()
         .filter(|r| r["action"] == "GET /api/v1/stream")
         .collect();
-    assert_eq!(streams.len(), 6, "{streams:#?}");
+    assert_eq!(streams.len(), 8, "{streams:#?}");
 
     // SIGTERM with clients connected: the streams end and the node stops promptly.
     let stopping = Instant::now();
@@ -382,7 +417,7 @@ fn alerts_arrive_in_scope_masked_and_incident_changes_follow() {
         "stopping took {:?}",
         stopping.elapsed()
     );
-    for s in [whole, all, masked, by_cookie] {
+    for s in [whole, all, masked, by_cookie, department, other_department] {
         assert!(s.ended(Duration::from_secs(5)), "a stream stayed open");
     }
     drop((anonymous, bad));
