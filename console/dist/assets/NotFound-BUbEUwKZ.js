@@ -1,1 +1,0 @@
-import{$ as e,B as t,E as n,I as r,U as i,V as a,g as o,n as s,ot as c,q as l,rt as u,z as d}from"./index-CmczXuw9.js";var f={class:`panel empty-state`},p=i({__name:`NotFound`,setup(i){let p=o(s);return(i,o)=>(l(),d(`section`,f,[r(`h2`,null,c(u(p).not_found),1),a(u(n),{to:`/overview`},{default:e(()=>[t(c(u(p).back_home),1)]),_:1})]))}});export{p as default};

@@ -1,1 +1,0 @@
-import{F as e,H as t,I as n,L as r,M as i,R as a,Z as o,et as s,g as c,n as l,q as u,w as d}from"./index-C8X4lpQa.js";var f={class:`panel empty-state`},p=a({__name:`NotFound`,setup(a){let p=c(l);return(a,c)=>(t(),e(`section`,f,[i(`h2`,null,s(o(p).not_found),1),r(o(d),{to:`/overview`},{default:u(()=>[n(s(o(p).back_home),1)]),_:1})]))}});export{p as default};

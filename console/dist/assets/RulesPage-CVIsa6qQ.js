@@ -1,1 +1,0 @@
-import{H as e,N as t,R as n,Z as r,g as i,u as a}from"./index-C8X4lpQa.js";import{t as o}from"./PagePlaceholder-C45-gLTX.js";var s=a({title:`检测规则`},{title:`Rules`}),c=n({__name:`RulesPage`,setup(n){let a=i(s);return(n,i)=>(e(),t(o,{title:r(a).title},null,8,[`title`]))}});export{c as default};

@@ -1,1 +1,0 @@
-import{H as e,N as t,R as n,Z as r,g as i}from"./index-C8X4lpQa.js";import{t as a}from"./PagePlaceholder-C45-gLTX.js";import{t as o}from"./admin-Bv8KvDP7.js";var s=n({__name:`UsersPage`,setup(n){let s=i(o);return(n,i)=>(e(),t(a,{title:r(s).users},null,8,[`title`]))}});export{s as default};

@@ -1,1 +1,0 @@
-import{u as e}from"./index-C8X4lpQa.js";var t=e({users:`用户`,tokens:`令牌`,audit:`审计日志`,deliveries:`投递记录`},{users:`Users`,tokens:`Tokens`,audit:`Audit log`,deliveries:`Deliveries`});export{t};

@@ -1,1 +1,0 @@
-import{u as e}from"./index-C8X4lpQa.js";var t=e({title:`告警`,detail:`告警详情`},{title:`Alerts`,detail:`Alert`});export{t};
