@@ -292,35 +292,64 @@ test('without pii a resident ID and a mobile are masked in the event view, the a
   await context.close();
 });
 
-test('the overview is interactive and draws its first chart (figures printed)', async (t) => {
-  const { context, page, problems } = await newPage();
-  await login(page, w.city, w.users.analyst);
+/**
+ * Open the overview of `node` in `page` and answer the browser's performance timing: DOM
+ * interactive and load end from the navigation entry, and when the alert chart's first frame
+ * was painted (the frame after ECharts put its canvas in), all in ms from navigation start.
+ */
+async function overviewFigures(page, node) {
   await page.addInitScript(() => {
     window.__firstChart = null;
-    const seen = () => {
-      const c = document.querySelector('[data-testid="chart-alerts"] canvas, [data-testid="chart-alerts"] svg');
-      if (c && window.__firstChart === null) window.__firstChart = performance.now();
-      return c;
-    };
-    new MutationObserver(seen).observe(document, { subtree: true, childList: true });
+    const observer = new MutationObserver(() => {
+      const chart = '[data-testid="chart-alerts"] canvas, [data-testid="chart-alerts"] svg';
+      if (window.__firstChart === null && document.querySelector(chart)) {
+        window.__firstChart = 0;
+        observer.disconnect();
+        requestAnimationFrame(() => { window.__firstChart = performance.now(); });
+      }
+    });
+    observer.observe(document, { subtree: true, childList: true });
   });
-  await page.goto(w.city.url('/ui/overview'));
+  await page.goto(node.url('/ui/overview'));
   await page.locator(tid('overview')).waitFor();
-  await page.locator(`${tid('chart-alerts')} canvas, ${tid('chart-alerts')} svg`).first().waitFor();
-  await page.locator(`${tid('kpi-open-incidents')}`).waitFor();
-  const f = await page.evaluate(() => {
+  await page.waitForFunction(() => window.__firstChart > 0);
+  return page.evaluate(() => {
     const n = performance.getEntriesByType('navigation')[0];
     return {
       domInteractive: Math.round(n.domInteractive),
       loadEnd: Math.round(n.loadEventEnd),
-      firstChart: Math.round(window.__firstChart ?? performance.now()),
+      firstChart: Math.round(window.__firstChart),
     };
   });
-  t.diagnostic(`overview: domInteractive ${f.domInteractive} ms, load end ${f.loadEnd} ms, first chart ${f.firstChart} ms`);
-  console.log(`figure: overview domInteractive=${f.domInteractive}ms loadEnd=${f.loadEnd}ms firstChart=${f.firstChart}ms`);
-  assert.ok(f.domInteractive < 5000 && f.firstChart < 5000, JSON.stringify(f));
-  // Zhengzhou's open incidents in its KPI; a tile for the city itself or its counties.
+}
+
+test('the overview is interactive and draws its first chart (figures printed)', async (t) => {
+  // The province's overview: Henan's cities as tiles, Zhengzhou's coloured by its open incidents.
+  const { context, page, problems } = await newPage();
+  await login(page, w.province, w.users.responder);
+  const f = await overviewFigures(page, w.province);
+  const line = `domInteractive ${f.domInteractive} ms, load end ${f.loadEnd} ms, first chart ${f.firstChart} ms`;
+  t.diagnostic(`province overview: ${line}`);
+  console.log(`figure: overview ${line}`);
+  assert.ok(f.domInteractive < 5000 && f.loadEnd < 5000 && f.firstChart < 5000, JSON.stringify(f));
+  const zz = page.locator(tid('tile-410100'));
+  await eventually('Zhengzhou\'s tile with open incidents', async () =>
+    Number(await zz.getAttribute('data-open')) >= 1, UI);
+  assert.equal(await page.locator(tid('tile-410200')).getAttribute('data-open'), '0');
+  await page.locator(`${tid('kpi-open-incidents')}`).waitFor();
   await screenshot(page, 'overview', { readme: true });
   clean(problems);
   await context.close();
+
+  // Zhengzhou's own overview, as its analyst sees it.
+  const city = await newPage();
+  await login(city.page, w.city, w.users.analyst);
+  const g = await overviewFigures(city.page, w.city);
+  t.diagnostic(`city overview: domInteractive ${g.domInteractive} ms, load end ${g.loadEnd} ms, first chart ${g.firstChart} ms`);
+  assert.ok(g.domInteractive < 5000 && g.firstChart < 5000, JSON.stringify(g));
+  const open = await city.page.locator(tid('kpi-open-incidents')).innerText();
+  assert.match(open, /[1-9]/, `Zhengzhou has open incidents: ${open}`);
+  await screenshot(city.page, 'overview-city');
+  clean(city.problems);
+  await city.context.close();
 });
