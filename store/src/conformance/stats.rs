@@ -350,7 +350,10 @@ pub async fn stats_alerts_in_scope(store: &dyn Store) {
         .stats_top(q(StatsKind::Alerts), TopField::SourceIp, 5)
         .await
         .unwrap_or_else(|e| panic!("statistics: {e}"));
-    assert!(top.items.is_empty(), "dropped alerts count no more: {top:?}");
+    assert!(
+        top.items.is_empty(),
+        "dropped alerts count no more: {top:?}"
+    );
 }
 
 /// Incident histograms (by first seen) and top values, in scope.
