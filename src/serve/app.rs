@@ -49,6 +49,11 @@ pub fn build(r: &Resolved, node: &Node, parts: Parts<'_>) -> axum::Router {
     let api = api
         .layer(axum::Extension(node.health.clone()))
         .layer(axum::Extension(parts.stream));
+    // What the statistics overview reads of the configuration.
+    let api = api.layer(axum::Extension(onewall_api::stats::OverviewSettings {
+        sla: crate::config::access::sla_policy(&r.config.sla),
+        silent_hours: i64::from(r.config.playbooks.report.silent_hours),
+    }));
     // The delivery log (GET /api/v1/deliveries) reads the playbooks' outbox.
     let api = match parts.outbox {
         Some(outbox) => api.layer(axum::Extension(onewall_api::deliveries::DeliveryLog(

@@ -82,7 +82,7 @@ fn typed_text(v: &Value) -> Option<String> {
 
 /// The typed texts a filter value matches in `field_values` (see [`EventQuery::filters`]):
 /// the text itself, and the integer, real, boolean, address or time it spells exactly.
-fn filter_texts(value: &str) -> Vec<String> {
+pub(super) fn filter_texts(value: &str) -> Vec<String> {
     let mut out = vec![format!("s:{value}")];
     if let Ok(i) = value.parse::<i64>()
         && i.to_string() == value

@@ -1,0 +1,251 @@
+//! Statistics on ClickHouse: `GROUP BY` over the events and alerts tables (ClickHouse 18.16
+//! and later), partition-pruned by day. Queries the grouping cannot answer (event text and
+//! field filters, alerts' entity values and tactics, incidents) go through the searches
+//! (`crate::stats_generic`).
+
+use std::collections::HashMap;
+
+use clickhouse::{Client, Row};
+use onewall_model::{RegionCode, Severity, Timestamp};
+use serde::Deserialize;
+
+use super::Culprit;
+use super::records::Conditions;
+use crate::Result;
+use crate::stats::{DEPARTMENT_FIELD, Histogram, SourceStat, StatsQuery, Top, TopField};
+
+/// An event's source key (`collector` and the peer's address without its port), as
+/// [`crate::stats::source_key`] makes it.
+const SOURCE_KEY: &str = "if(isNull(peer), toString(collector), concat(toString(collector), ' ', \
+     if(startsWith(assumeNotNull(peer), '['), \
+        substring(assumeNotNull(peer), 2, position(assumeNotNull(peer), ']') - 2), \
+        splitByChar(':', assumeNotNull(peer))[1])))";
+
+#[derive(Debug, Row, Deserialize)]
+struct Bucket {
+    b: i64,
+    n: u64,
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct KeyCount {
+    key: String,
+    n: u64,
+    title: String,
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct SourceRow {
+    key: String,
+    latest_region: u32,
+    n: u64,
+    errors: u64,
+    last: i64,
+}
+
+/// The conditions of an event query the grouping answers: range (and its day partitions),
+/// regions, department, source.
+fn event_conditions(q: &StatsQuery) -> Conditions {
+    let mut c = Conditions::default();
+    c.range("time", Some(q.from.0), Some(q.to.0));
+    c.push(format!("day >= {}", q.from.yyyymmdd()));
+    c.push(format!(
+        "day <= {}",
+        Timestamp(q.to.0.saturating_sub(1)).yyyymmdd()
+    ));
+    c.regions(&q.regions);
+    if let Some(d) = &q.department {
+        // As the event list's department filter: the field's value in any typed spelling.
+        let alternatives: Vec<String> = super::events::filter_texts(d)
+            .iter()
+            .map(|t| format!("fval = {}", c.bind(t)))
+            .collect();
+        c.push(format!(
+            "arrayExists((fname, fval) -> fname = '{DEPARTMENT_FIELD}' AND ({}), field_names, field_values)",
+            alternatives.join(" OR ")
+        ));
+    }
+    if let Some(s) = &q.source {
+        let p = c.bind(s);
+        c.push(format!("{SOURCE_KEY} = {p}"));
+    }
+    c
+}
+
+fn alert_conditions(q: &StatsQuery) -> Conditions {
+    let mut c = Conditions::default();
+    c.range("time", Some(q.from.0), Some(q.to.0));
+    c.push(format!("month >= {}", q.from.yyyymmdd() / 100));
+    c.push(format!(
+        "month <= {}",
+        Timestamp(q.to.0.saturating_sub(1)).yyyymmdd() / 100
+    ));
+    c.regions(&q.regions);
+    if let Some(s) = q.min_severity {
+        c.push(format!("severity >= {}", s as u8));
+    }
+    if let Some(r) = &q.rule_id {
+        let p = c.bind(r);
+        c.push(format!("rule_id = {p}"));
+    }
+    c
+}
+
+/// Counts per interval of the events (`table` = `events`) or alerts of `q`.
+pub(super) async fn histogram(
+    client: &Client,
+    culprit: &Culprit,
+    table: &str,
+    q: &StatsQuery,
+    interval_secs: i64,
+) -> Result<Histogram> {
+    let mut h = Histogram::empty(q.from, q.to, interval_secs)?;
+    let c = if table == "events" {
+        event_conditions(q)
+    } else {
+        alert_conditions(q)
+    };
+    let step = interval_secs * Timestamp::NANOS_PER_SEC;
+    let sql = format!(
+        "SELECT intDiv(time - {start}, {step}) AS b, count() AS n FROM {table} {} GROUP BY b",
+        c.where_clause(),
+        start = h.start.0,
+    );
+    let rows: Vec<Bucket> = c
+        .apply(client.query(&sql))
+        .fetch_all()
+        .await
+        .map_err(|e| culprit.error("counting over time", e))?;
+    for r in rows {
+        h.add(h.start.0 + r.b * step, r.n);
+    }
+    Ok(h)
+}
+
+/// The top values of `field` over events, or `None` when the grouping cannot answer.
+pub(super) async fn event_top(
+    client: &Client,
+    culprit: &Culprit,
+    q: &StatsQuery,
+    field: TopField,
+    limit: usize,
+) -> Result<Option<Top>> {
+    let mut c = event_conditions(q);
+    let key = match field {
+        TopField::Region => "toString(region)".to_owned(),
+        TopField::Source => SOURCE_KEY.to_owned(),
+        TopField::SourceIp => common(&mut c, "source_ip"),
+        TopField::DestinationIp => common(&mut c, "destination_ip"),
+        TopField::HostName => common(&mut c, "host_name"),
+        TopField::UserName => common(&mut c, "user_name"),
+        TopField::Rule | TopField::Tactic | TopField::Severity => {
+            return Ok(Some(Top::default()));
+        }
+    };
+    let sql = format!(
+        "SELECT {key} AS key, count() AS n, '' AS title FROM events {} GROUP BY key",
+        c.where_clause()
+    );
+    top_of(client, culprit, &c, &sql, limit, false)
+        .await
+        .map(Some)
+}
+
+/// A common column's value, for rows that have it.
+fn common(c: &mut Conditions, col: &str) -> String {
+    c.push(format!("isNotNull({col})"));
+    format!("assumeNotNull({col})")
+}
+
+/// The top values of `field` over alerts, or `None` when the grouping cannot answer (entity
+/// values and tactics live in the alert's body).
+pub(super) async fn alert_top(
+    client: &Client,
+    culprit: &Culprit,
+    q: &StatsQuery,
+    field: TopField,
+    limit: usize,
+) -> Result<Option<Top>> {
+    let c = alert_conditions(q);
+    let (key, title) = match field {
+        TopField::Rule => (
+            "toString(rule_id)",
+            "any(visitParamExtractString(body, 'title'))",
+        ),
+        TopField::Region => ("toString(region)", "''"),
+        TopField::Severity => ("toString(severity)", "''"),
+        TopField::Source => return Ok(Some(Top::default())),
+        _ => return Ok(None),
+    };
+    let sql = format!(
+        "SELECT {key} AS key, count() AS n, {title} AS title FROM alerts {} GROUP BY key",
+        c.where_clause()
+    );
+    let severity = field == TopField::Severity;
+    top_of(client, culprit, &c, &sql, limit, severity)
+        .await
+        .map(Some)
+}
+
+async fn top_of(
+    client: &Client,
+    culprit: &Culprit,
+    c: &Conditions,
+    sql: &str,
+    limit: usize,
+    severity: bool,
+) -> Result<Top> {
+    let rows: Vec<KeyCount> = c
+        .apply(client.query(sql))
+        .fetch_all()
+        .await
+        .map_err(|e| culprit.error("counting values", e))?;
+    let mut counts = HashMap::new();
+    let mut titles = HashMap::new();
+    for r in rows {
+        let key = if severity {
+            r.key
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| Severity::ALL.get(i))
+                .map_or(r.key, |s| s.as_str().to_owned())
+        } else {
+            r.key
+        };
+        if !r.title.is_empty() {
+            titles.insert(key.clone(), r.title);
+        }
+        *counts.entry(key).or_default() += r.n;
+    }
+    Ok(Top::of(counts, limit, &titles))
+}
+
+/// Each source's events in `q`.
+pub(super) async fn sources(
+    client: &Client,
+    culprit: &Culprit,
+    q: &StatsQuery,
+) -> Result<Vec<SourceStat>> {
+    let c = event_conditions(q);
+    let sql = format!(
+        "SELECT {SOURCE_KEY} AS key, argMax(region, time) AS latest_region, count() AS n, \
+         countIf(isNotNull(parse_error)) AS errors, max(time) AS last \
+         FROM events {} GROUP BY key ORDER BY key",
+        c.where_clause()
+    );
+    let rows: Vec<SourceRow> = c
+        .apply(client.query(&sql))
+        .fetch_all()
+        .await
+        .map_err(|e| culprit.error("counting sources", e))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| SourceStat {
+            source: r.key,
+            region: RegionCode::new(r.latest_region).unwrap_or(RegionCode::HENAN),
+            count: r.n,
+            parse_errors: r.errors,
+            last_seen: Timestamp(r.last),
+        })
+        .collect())
+}
