@@ -6,7 +6,9 @@
 //! `cargo bench --bench end_to_end` runs the full size; under `cargo test` it runs once, small,
 //! as a smoke test. `ONEWALL_E2E_EVENTS` and `ONEWALL_E2E_CLIENTS` change the size;
 //! `ONEWALL_E2E_BACKENDS` (`embedded,clickhouse`) which stores run; `ONEWALL_E2E_SIGMA=0`
-//! leaves the SigmaHQ rules out.
+//! leaves the SigmaHQ rules out. `ONEWALL_E2E_STREAM_CLIENTS=N` runs each run twice, with N
+//! clients reading the live stream (`GET /api/v1/stream`) and with none, interleaved, and
+//! prints the ratio of the two (the stream's overhead).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a bench fails loudly
 
@@ -118,8 +120,42 @@ fn clickhouse_sql(url: &str, sql: &str) -> String {
     resp.body_mut().read_to_string().unwrap()
 }
 
+/// `n` clients of the live stream of the node at `http` (as its admin), each reading until
+/// the node closes the stream; each thread answers the count of alert messages it read.
+fn stream_clients(http: &str, token: &str, n: usize) -> Vec<std::thread::JoinHandle<usize>> {
+    let addr = http.trim_start_matches("http://").to_owned();
+    (0..n)
+        .map(|_| {
+            let mut s = TcpStream::connect(&addr).unwrap();
+            write!(
+                s,
+                "GET /api/v1/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n"
+            )
+            .unwrap();
+            std::thread::spawn(move || {
+                let mut alerts = 0;
+                let mut reader = BufReader::new(s);
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+                    if line.starts_with("event: alert") {
+                        alerts += 1;
+                    }
+                    line.clear();
+                }
+                alerts
+            })
+        })
+        .collect()
+}
+
 /// One run; (events/s, peak RSS of the node in KiB).
-fn run_once(bin: &str, events: usize, clients: usize, clickhouse: Option<&str>) -> (f64, u64) {
+fn run_once(
+    bin: &str,
+    events: usize,
+    clients: usize,
+    clickhouse: Option<&str>,
+    streams: usize,
+) -> (f64, u64) {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("onewall.toml");
     let database = format!("onewall_bench_{}", std::process::id());
@@ -166,6 +202,8 @@ fn run_once(bin: &str, events: usize, clients: usize, clickhouse: Option<&str>) 
             break;
         }
     }
+    let token = std::fs::read_to_string(dir.path().join("data/admin.token")).unwrap_or_default();
+    let readers = stream_clients(&http, token.trim(), streams);
     // Frames prepared before the clock starts: octet-counted, as rsyslog sends them.
     let per = events / clients;
     let payloads: Vec<Vec<u8>> = (0..clients)
@@ -220,6 +258,10 @@ fn run_once(bin: &str, events: usize, clients: usize, clickhouse: Option<&str>) 
         .args(["-TERM", &child.id().to_string()])
         .status();
     let _ = child.wait();
+    let heard: Vec<usize> = readers.into_iter().map(|r| r.join().unwrap()).collect();
+    if streams > 0 {
+        println!("  {streams} stream clients read {heard:?} alerts");
+    }
     if let Some(url) = clickhouse {
         let stored = clickhouse_sql(url, &format!("SELECT count() FROM {database}.events"));
         assert_eq!(stored.trim(), want.to_string(), "events in clickhouse");
@@ -240,6 +282,7 @@ fn main() {
     let events = env_usize("ONEWALL_E2E_EVENTS", if full { 200_000 } else { 2_000 });
     let clients = env_usize("ONEWALL_E2E_CLIENTS", 4).max(1);
     let runs = env_usize("ONEWALL_E2E_RUNS", if full { 3 } else { 1 }).max(1);
+    let stream_clients = env_usize("ONEWALL_E2E_STREAM_CLIENTS", 0);
     // Another build of onewall (e.g. the commit before a change) run in the same process,
     // interleaved run by run with this one, so both see the same machine.
     let baseline = std::env::var("ONEWALL_E2E_BASELINE")
@@ -266,12 +309,15 @@ fn main() {
             }
             (other, _) => panic!("ONEWALL_E2E_BACKENDS: unknown backend {other:?}"),
         };
-        let (mut mine, mut theirs) = (Vec::new(), Vec::new());
+        let (mut mine, mut theirs, mut streamed) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..runs {
             if let Some(b) = &baseline {
-                theirs.push(run_once(b, events, clients, ch));
+                theirs.push(run_once(b, events, clients, ch, 0));
             }
-            mine.push(run_once(this, events, clients, ch));
+            mine.push(run_once(this, events, clients, ch, 0));
+            if stream_clients > 0 {
+                streamed.push(run_once(this, events, clients, ch, stream_clients));
+            }
         }
         let (m, rss, all) = median(mine);
         println!(
@@ -279,6 +325,17 @@ fn main() {
              median {m:.0} events/s over {runs} run(s) (all: {all:.0?}); peak RSS {} MiB",
             rss / 1024
         );
+        if stream_clients > 0 {
+            let (sm, srss, sall) = median(streamed);
+            println!(
+                "end_to_end: with {stream_clients} live stream clients → {backend}: median \
+                 {sm:.0} events/s (all: {sall:.0?}); peak RSS {} MiB; with / without = {:.3} \
+                 ({:+.1}% overhead)",
+                srss / 1024,
+                sm / m,
+                (1.0 - sm / m) * 100.0
+            );
+        }
         if let Some(b) = &baseline {
             let (bm, brss, ball) = median(theirs);
             println!(

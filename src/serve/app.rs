@@ -1,5 +1,6 @@
-//! The node's HTTP app: the API (with federation endpoints, playbook delivery log, reports and
-//! the node event bus for the workflow handlers) and HTTP ingest, on one listener.
+//! The node's HTTP app: the API (with federation endpoints, playbook delivery log, reports,
+//! the node event bus for the workflow handlers and the live stream), HTTP ingest and the
+//! console's files, on one listener.
 
 use std::sync::Arc;
 
@@ -84,10 +85,13 @@ pub fn build(r: &Resolved, node: &Node, parts: Parts<'_>) -> axum::Router {
     };
     // Cross-site and content-type checks on the API's writes (not on the collectors').
     let api = api.layer(axum::middleware::from_fn(onewall_api::edge::writes));
+    // The console's files need no credential; a browser asking for `/` is sent to them.
     api.merge(ingest.layer(axum::middleware::from_fn_with_state(
         gate,
         onewall_api::collector::gate,
     )))
+    .merge(onewall_api::console::router())
+    .layer(axum::middleware::from_fn(onewall_api::console::front_door))
     .layer(axum::middleware::map_response(
         onewall_api::edge::security_headers,
     ))

@@ -23,6 +23,8 @@
 //! personal data is masked for callers without the `pii` permission, in every answer, and
 //! their searches are matched under that view ([`view`], [`mask`]); every call is audited.
 //!
+//! The console's files (`/ui/`) are served by [`console`], outside the guard (they hold no data).
+//!
 //! Ingest endpoints live in `onewall-ingest`; the binary merges its router with this one.
 //! Lists answer `{"items": [...], "next_cursor": "..." | null}`; errors answer
 //! `{"error": {"code": "...", "message": "..."}}` with a 4xx that says why.
@@ -45,6 +47,7 @@ pub mod access;
 mod admin;
 pub mod collector;
 pub mod config;
+pub mod console;
 pub mod deliveries;
 pub mod edge;
 mod error;

@@ -21,6 +21,7 @@
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -48,6 +49,9 @@ pub struct StreamConfig {
     /// Messages (alerts, incident changes) the node holds for clients that reconnect with
     /// `Last-Event-ID` or read slowly; a client further behind gets `event: gap`.
     pub buffer: usize,
+    /// MiB of prepared messages (their JSON) the node holds at most; past it the oldest
+    /// messages go, as past `buffer`.
+    pub buffer_mib: usize,
     /// Seconds between keepalive comments on an open stream.
     pub keepalive_secs: u64,
 }
@@ -56,6 +60,7 @@ impl Default for StreamConfig {
     fn default() -> Self {
         StreamConfig {
             buffer: 10_000,
+            buffer_mib: 64,
             keepalive_secs: 15,
         }
     }
@@ -68,6 +73,7 @@ impl StreamConfig {
         require_positive(
             [
                 ("stream.buffer", self.buffer as u64),
+                ("stream.buffer_mib", self.buffer_mib as u64),
                 ("stream.keepalive_secs", self.keepalive_secs),
             ],
             &mut errors,
@@ -84,8 +90,10 @@ impl StreamConfig {
 
 /// Messages a client task takes from the ring at once.
 const TAKE: usize = 256;
-/// Frames queued for one connection's socket.
-const QUEUED_FRAMES: usize = 16;
+/// Chunks queued for one connection's socket.
+const QUEUED_FRAMES: usize = 4;
+/// Bytes of frames sent as one chunk at most (a frame larger than this goes alone).
+const CHUNK_BYTES: usize = 64 * 1024;
 
 /// What a message is about.
 #[derive(Debug)]
@@ -109,6 +117,19 @@ struct Message {
     masked: OnceLock<Bytes>,
     /// The department every event behind it belongs to, looked up when first needed.
     department: OnceCell<Option<String>>,
+    /// The bytes of frames the hub holds (its budget), which this message's frames count in.
+    held: Arc<AtomicUsize>,
+}
+
+impl Drop for Message {
+    fn drop(&mut self) {
+        let mine = [&self.frame, &self.masked]
+            .iter()
+            .filter_map(|f| f.get())
+            .map(Bytes::len)
+            .sum::<usize>();
+        self.held.fetch_sub(mine, Ordering::Relaxed);
+    }
 }
 
 impl Message {
@@ -158,10 +179,17 @@ impl Message {
                 self.name()
             ))
         };
-        match mask {
-            None => self.frame.get_or_init(|| make(None)).clone(),
-            Some(p) => self.masked.get_or_init(|| make(Some(p))).clone(),
-        }
+        let cell = if mask.is_some() {
+            &self.masked
+        } else {
+            &self.frame
+        };
+        cell.get_or_init(|| {
+            let frame = make(mask);
+            self.held.fetch_add(frame.len(), Ordering::Relaxed);
+            frame
+        })
+        .clone()
     }
 
     /// The department of the message's record: the one every event behind it shares.
@@ -228,6 +256,9 @@ struct Ring {
     next: u64,
     messages: VecDeque<Arc<Message>>,
     capacity: usize,
+    /// The bytes of frames held, and the most that may be.
+    held: Arc<AtomicUsize>,
+    budget: usize,
 }
 
 /// What a client reads after its cursor.
@@ -257,8 +288,17 @@ impl Ring {
             frame: OnceLock::new(),
             masked: OnceLock::new(),
             department: OnceCell::new(),
+            held: self.held.clone(),
         }));
-        while self.messages.len() > self.capacity {
+        self.trim();
+    }
+
+    /// Let the oldest messages go while more are held than the count or the bytes allow
+    /// (the newest stays).
+    fn trim(&mut self) {
+        while self.messages.len() > self.capacity
+            || (self.messages.len() > 1 && self.held.load(Ordering::Relaxed) > self.budget)
+        {
             self.messages.pop_front();
         }
     }
@@ -310,6 +350,8 @@ impl StreamHub {
                 next,
                 messages: VecDeque::new(),
                 capacity: config.buffer.max(1),
+                held: Arc::new(AtomicUsize::new(0)),
+                budget: config.buffer_mib.max(1) << 20,
             })),
             newest: watch::Sender::new(next - 1),
             shutdown,
@@ -499,17 +541,44 @@ async fn client(hub: StreamHub, s: ApiState, c: Caller, mut cursor: u64, tx: mps
             }
             continue;
         }
+        // The frames of a batch go out as one chunk (up to CHUNK_BYTES): one write for
+        // many messages when they come fast.
+        let mut chunk: Vec<u8> = Vec::new();
         for m in batch {
             cursor = m.id;
             if visible(&s, &c, &m).await {
                 let frame = m.frame_for(mask.as_ref());
-                tokio::select! {
-                    sent = tx.send(frame) => if sent.is_err() { return },
-                    () = stopped(&mut shutdown) => return,
+                if chunk.is_empty() && frame.len() >= CHUNK_BYTES {
+                    chunk = frame.to_vec();
+                } else {
+                    chunk.extend_from_slice(&frame);
                 }
-                keepalive.reset();
+            }
+            if chunk.len() >= CHUNK_BYTES && !send(&tx, &mut chunk, &mut shutdown).await {
+                return;
             }
         }
+        // The frames just made count against the hub's bytes.
+        hub.lock().trim();
+        if !chunk.is_empty() {
+            if !send(&tx, &mut chunk, &mut shutdown).await {
+                return;
+            }
+            keepalive.reset();
+        }
+    }
+}
+
+/// Send `chunk` (emptied) on the connection; false when the client is gone or the node stops.
+async fn send(
+    tx: &mpsc::Sender<Bytes>,
+    chunk: &mut Vec<u8>,
+    shutdown: &mut watch::Receiver<bool>,
+) -> bool {
+    let bytes = Bytes::from(std::mem::take(chunk));
+    tokio::select! {
+        sent = tx.send(bytes) => sent.is_ok(),
+        () = stopped(shutdown) => false,
     }
 }
 
@@ -554,7 +623,7 @@ mod tests {
         let (_tx, rx) = watch::channel(false);
         let config = StreamConfig {
             buffer: 3,
-            keepalive_secs: 15,
+            ..StreamConfig::default()
         };
         let hub = StreamHub::starting_at(&config, rx, 100);
         // Nothing held: a fresh client (cursor 99) waits; an id of another run is a gap.
@@ -612,6 +681,48 @@ mod tests {
         assert!(masked.contains("138****5678"), "{masked}");
         // The same bytes for the next caller.
         assert_eq!(m[0].frame_for(None).as_ptr(), whole.as_ptr());
+    }
+
+    #[test]
+    fn the_bytes_of_prepared_messages_are_bounded() {
+        let (_tx, rx) = watch::channel(false);
+        let config = StreamConfig {
+            buffer_mib: 1,
+            ..StreamConfig::default()
+        };
+        let hub = StreamHub::starting_at(&config, rx, 1);
+        let big = |n: usize| {
+            let NodeEvent::AlertsStored { alerts, .. } = &*alerts(n) else {
+                unreachable!()
+            };
+            let alerts = alerts
+                .iter()
+                .cloned()
+                .map(|mut a| {
+                    a.rule.title = "x".repeat(300 << 10);
+                    a
+                })
+                .collect();
+            Arc::new(NodeEvent::AlertsStored {
+                alerts,
+                origin: onewall_model::bus::AlertOrigin::Detection,
+            })
+        };
+        hub.take(big(8));
+        let Read::Messages(m) = hub.read(0) else {
+            panic!("no messages");
+        };
+        assert_eq!(m.len(), 8);
+        for x in &m {
+            x.frame_for(None);
+        }
+        drop(m);
+        hub.lock().trim();
+        // 1 MiB holds three frames of 300 KiB.
+        let held = hub.lock().messages.len();
+        assert_eq!(held, 3);
+        assert!(hub.lock().held.load(Ordering::Relaxed) <= 1 << 20);
+        assert_eq!(ids(hub.read(0)), [0, 6]);
     }
 
     #[test]
