@@ -19,6 +19,8 @@ export interface StreamHandlers {
   incident?: (c: IncidentChange, id: string | null) => void
   /** Messages were lost (the node no longer holds them): refetch lists. */
   gap?: (from: number) => void
+  /** The node refused the credential (401); the stream stops. */
+  denied?: () => void
 }
 
 export interface Stream {
@@ -60,7 +62,8 @@ export function openStream(h: StreamHandlers): Stream {
         })
         if (res.status === 401) {
           status.value = 'reconnecting'
-          unauthorized()
+          if (h.denied) h.denied()
+          else unauthorized()
           return
         }
         if (!res.ok || !res.body) throw new Error(`stream: HTTP ${res.status}`)

@@ -29,8 +29,9 @@ export const HENAN: Record<string, TilePlace> = {
   '411500': { col: 3, row: 5 }, // 信阳
 }
 
-/** Places for `codes`: the Henan layout when every code has a place in it, else `null`. */
+/** Places for `codes`: the Henan layout when they are most of Henan's tiles (a province
+ * view), else `null` (a city's counties, or a node listing only itself, flow in a grid). */
 export function placesFor(codes: string[]): Record<string, TilePlace> | null {
-  if (codes.length === 0) return null
+  if (codes.length < Object.keys(HENAN).length / 2) return null
   return codes.every((c) => c in HENAN) ? HENAN : null
 }
