@@ -4,6 +4,8 @@ export default defineMessages(
   {
     title: '告警',
     histogram: '告警时间分布',
+    live: '实时：新告警自动出现在第一页',
+    reconnecting: '实时连接中断，正在重连…',
     histogram_total: '共 {n} 条 · 每格 {interval}',
     histogram_none: '统计接口暂不可用，直方图为空',
     subtitle: '规则命中的记录',
@@ -58,6 +60,8 @@ export default defineMessages(
   {
     title: 'Alerts',
     histogram: 'Alerts over time',
+    live: 'Live: new alerts appear on the first page',
+    reconnecting: 'Live stream lost; reconnecting…',
     histogram_total: '{n} in all · {interval} per bar',
     histogram_none: 'The statistics endpoint is not available; the chart is empty',
     subtitle: 'what the rules matched',

@@ -46,6 +46,10 @@ export default defineMessages(
     origins: '来源',
     view_alerts: '查看告警',
     secs: '{n} 秒',
+    description: '说明',
+    falsepositives: '可能误报',
+    author: '作者',
+    tags: '标签',
   },
   {
     title: 'Rules',
@@ -92,5 +96,9 @@ export default defineMessages(
     origins: 'Sources',
     view_alerts: 'Alerts',
     secs: '{n} s',
+    description: 'Description',
+    falsepositives: 'False positives',
+    author: 'Author',
+    tags: 'Tags',
   },
 )

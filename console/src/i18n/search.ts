@@ -49,6 +49,11 @@ export default defineMessages(
     loading: '检索中…',
     raw: '原始',
     view_event: '事件详情',
+    show_record: '记录详情',
+    hide_record: '收起',
+    event_id: '事件编号',
+    received: '接收时间',
+    event_time: '事件时间',
   },
   {
     title: 'Event search',
@@ -98,5 +103,10 @@ export default defineMessages(
     loading: 'Searching…',
     raw: 'raw',
     view_event: 'Event',
+    show_record: 'Record',
+    hide_record: 'Hide',
+    event_id: 'Event id',
+    received: 'Received',
+    event_time: 'Event time',
   },
 )
