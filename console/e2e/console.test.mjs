@@ -113,7 +113,7 @@ test('an analyst of 410100 sees only Zhengzhou, acknowledges, comments and sees 
   const afterwards = await timeline(page);
   assert.ok(afterwards.length >= before.length + 2, `timeline ${before.length} → ${afterwards.length}`);
   assert.ok(afterwards.some((e) => e.includes(w.users.analyst.name)), 'the actor is named');
-  await screenshot(page, 'incident', { readme: true });
+  await screenshot(page, 'incident-acknowledged');
   clean(problems);
   await context.close();
 });
@@ -201,7 +201,8 @@ test('a province responder dispatches an incident to Zhengzhou and the city cons
   const parent = await city.page.locator(tid('incident-parent')).innerText();
   assert.ok(parent.includes('410000') || parent.includes(pid) || parent.includes('河南'), parent);
   await city.page.locator(tid('timeline-entry')).filter({ hasText: '410000' }).first().waitFor();
-  await screenshot(city.page, 'dispatch-city');
+  // The README's incident: Zhengzhou's, with its evidence, entities and the province's dispatch.
+  await screenshot(city.page, 'incident', { readme: true });
   clean(city.problems);
   await city.context.close();
 });
