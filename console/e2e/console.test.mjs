@@ -1,8 +1,8 @@
 // The console's acceptance (issue 17) in Debian's Chromium against real nodes: one browser
 // and one pair of nodes (province and Zhengzhou, see world.mjs) for every scenario.
 //
-//   node --test console/e2e/          (ONEWALL_BIN: the binary; else cargo's debug build)
-//   ONEWALL_SCREENSHOTS=docs/screenshots node --test console/e2e/   (the README's pictures)
+//   node --test console/e2e/console.test.mjs   (ONEWALL_BIN: the binary; else cargo's debug build)
+//   ONEWALL_SCREENSHOTS=docs/screenshots node --test console/e2e/console.test.mjs   (the README's pictures)
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
