@@ -65,10 +65,17 @@ async function timeline(page) {
   return page.locator(`${tid('incident-timeline')} ${tid('timeline-entry')}`).allInnerTexts();
 }
 
-/** No request of the page went to another host (no font, script or map from elsewhere). */
+/**
+ * No request of the page went to another host (no font, script or map from elsewhere), the
+ * Content-Security-Policy refused nothing, and no script failed.
+ */
 function clean(problems) {
   const foreign = problems.filter((p) => p.startsWith('request to another host'));
   assert.deepEqual(foreign, [], 'the console asks only its own node');
+  const refused = problems.filter((p) => /Content Security Policy|Refused to/i.test(p));
+  assert.deepEqual(refused, [], 'the console keeps to its Content-Security-Policy');
+  const failed = problems.filter((p) => p.startsWith('page error'));
+  assert.deepEqual(failed, [], 'no script error');
 }
 
 test('an analyst of 410100 sees only Zhengzhou, acknowledges, comments and sees the timeline grow', async (t) => {
