@@ -51,9 +51,14 @@ async function newPage(viewport = { width: 1440, height: 900 }) {
   return { context, page, problems };
 }
 
-/** Log in through the login screen of `node` as `user`; answers when the header shows them. */
+/**
+ * Log in through the login screen of `node` as `user`, reached as a person would: the node's
+ * address, which sends a browser to the console, which sends a stranger to the login screen.
+ * Answers when the header shows them.
+ */
 async function login(page, node, user) {
-  await page.goto(node.url('/ui/login'));
+  await page.goto(node.url('/'));
+  await page.waitForURL(/\/ui\/login/);
   await page.locator(tid('login-user')).fill(user.name);
   await page.locator(tid('login-password')).fill(user.password);
   await page.locator(tid('login-submit')).click();
@@ -257,6 +262,20 @@ test('the wall screen with a viewer token shows a new alert within 2 s of its sy
   assert.deepEqual(navigations, [], 'no reload');
   await page.locator(tid('wall-clock')).waitFor();
   await screenshot(page, 'wall', { readme: true });
+  clean(problems);
+  await context.close();
+});
+
+test('the wall screen with a token the node does not know says so', async () => {
+  const { context, page, problems } = await newPage({ width: 1920, height: 1080 });
+  await page.goto(w.city.url(`/ui/wall#token=owt_${'0'.repeat(64)}`));
+  await page.locator(tid('wall')).waitFor();
+  // It names the token as what is wrong (the error banner, or the wall's own notice).
+  await page.locator(`${tid('wall')} >> text=/令牌|token/i`).first().waitFor();
+  await page.waitForTimeout(1000);
+  assert.equal(await page.locator(tid('wall-alert')).count(), 0, 'no alert shown');
+  assert.notEqual((await page.locator(tid('wall-status')).innerText()).trim(), 'live');
+  await screenshot(page, 'wall-refused');
   clean(problems);
   await context.close();
 });
