@@ -18,7 +18,6 @@ import {
   ingest,
   launchBrowser,
   logger,
-  must,
   startNode,
 } from './harness.mjs';
 
@@ -109,5 +108,5 @@ export async function makeWorld() {
     (await incidentsWith(province, ATTACKER))[0],
   );
   const browser = await launchBrowser();
-  return { province, city, users, seeded, cityAttack, provinceAttack, browser, must };
+  return { province, city, users, seeded, cityAttack, provinceAttack, browser };
 }
