@@ -270,7 +270,11 @@ export async function stopAll() {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 }
 
-// A test run that dies on an exception still takes its nodes down.
+// A test run that dies on an exception, or is interrupted, still takes its nodes down.
 process.on('exit', () => {
   for (const child of started) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => process.exit(130));
+}
