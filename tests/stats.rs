@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used)] // tests fail loudly on unexpected input
 
 mod common;
+mod storage;
 
 use std::time::Duration;
 
@@ -16,18 +17,25 @@ use serde_json::{Value, json};
 const WAIT: Duration = Duration::from_secs(20);
 const ID: &str = "11010519491231002X";
 
-fn start_province_node(dir: &std::path::Path) -> Node {
+fn rules() -> String {
     let rules = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/rules/response");
-    let config = common::config(
-        &dir.join("data"),
-        &format!("[rules]\ndirs = [\"{}\"]\n", rules.display()),
-    )
-    .replace("region = \"410100\"", "region = \"410000\"")
-    .replace(
-        "[http]\n",
-        "[http]\nregion = \"410100\"\ndepartment = \"网信办\"\n",
-    )
-    .replace("[syslog]\n", "[syslog]\nregion = \"410300\"\n");
+    format!("[rules]\ndirs = [\"{}\"]\n", rules.display())
+}
+
+fn start_province_node(dir: &std::path::Path) -> Node {
+    start_province_node_with(dir, common::config(&dir.join("data"), &rules()))
+}
+
+/// A province node (410000) whose HTTP events are Zhengzhou's, department 网信办, and whose
+/// syslog events are Luoyang's.
+fn start_province_node_with(dir: &std::path::Path, config: String) -> Node {
+    let config = config
+        .replace("region = \"410100\"", "region = \"410000\"")
+        .replace(
+            "[http]\n",
+            "[http]\nregion = \"410100\"\ndepartment = \"网信办\"\n",
+        )
+        .replace("[syslog]\n", "[syslog]\nregion = \"410300\"\n");
     let file = dir.join("onewall.toml");
     std::fs::write(&file, config).unwrap();
     Node::start(&file)
@@ -292,5 +300,71 @@ fn statistics_answer_in_scope_masked_checked_and_audited() {
         .filter(|r| r["action"] == "GET /api/v1/stats/top" && r["role"] == "viewer")
         .count();
     assert_eq!(viewer_rows, 2);
+    node.stop();
+}
+
+/// The overview and the other statistics on a node storing into ClickHouse (needs
+/// `ONEWALL_CLICKHOUSE_URL`, `scripts/clickhouse`).
+#[test]
+fn the_overview_answers_on_clickhouse() {
+    let Some(url) = storage::clickhouse_url() else {
+        return;
+    };
+    let scratch = storage::Scratch {
+        url: url.clone(),
+        database: storage::scratch_name("onewall_stats"),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = storage::node_config(
+        &dir.path().join("data"),
+        &storage::clickhouse_store(&url, &scratch.database, ""),
+        &rules(),
+    );
+    let node = start_province_node_with(dir.path(), config);
+    seed(&node);
+    let ov = node.get("/api/v1/stats/overview");
+    assert_eq!(ov["events"]["total"], 5, "{ov}");
+    assert_eq!(ov["alerts"]["total"], 5, "{ov}");
+    assert_eq!(ov["alerts"]["by_severity"]["high"], 5, "{ov}");
+    assert_eq!(
+        ov["events"]["by_source"].as_array().unwrap().len(),
+        2,
+        "{ov}"
+    );
+    let tiles = ov["regions"].as_array().unwrap();
+    let tile = |code: &str| tiles.iter().find(|t| t["code"] == code).cloned().unwrap();
+    assert!(
+        tile("410100")["open_incidents"].as_u64().unwrap() >= 1,
+        "{ov}"
+    );
+    assert!(
+        tile("410300")["open_incidents"].as_u64().unwrap() >= 1,
+        "{ov}"
+    );
+    assert_eq!(ov["top"]["attackers"][0]["value"], "203.0.113.5", "{ov}");
+    assert_eq!(
+        ov["top"]["rules"][0]["title"], "Response test marker seen",
+        "{ov}"
+    );
+
+    let zz = token(&node, "zz-analyst", "analyst", "410100", json!({}));
+    let ov = ok_as(&node, &zz, "/api/v1/stats/overview");
+    assert_eq!(ov["events"]["total"], 3, "{ov}");
+    assert_eq!(ov["alerts"]["total"], 3, "{ov}");
+    let top = ok_as(&node, &zz, "/api/v1/stats/top?kind=events&field=source");
+    assert_eq!(top["items"].as_array().unwrap().len(), 1, "{top}");
+    let cac = token(
+        &node,
+        "dept-cac",
+        "analyst",
+        "410100",
+        json!({"department": "网信办"}),
+    );
+    let h = ok_as(
+        &node,
+        &cac,
+        "/api/v1/stats/histogram?kind=events&interval=5m",
+    );
+    assert_eq!(h["total"], 3, "{h}");
     node.stop();
 }

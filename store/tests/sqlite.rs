@@ -230,7 +230,7 @@ async fn a_schema_2_store_gets_its_rollups_from_its_records() {
     drop(store);
     let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).expect("open the file");
     conn.execute_batch(
-        "DROP TABLE event_minutes; DROP TABLE event_hour_terms; DROP TABLE alert_terms; \
+        "DROP TABLE event_minutes; DROP TABLE event_hours; DROP TABLE event_hour_terms; DROP TABLE alert_terms; \
          PRAGMA user_version = 2;",
     )
     .expect("downgrade");

@@ -1,7 +1,7 @@
 //! Statistics on ClickHouse: `GROUP BY` over the events and alerts tables (ClickHouse 18.16
 //! and later), partition-pruned by day. Queries the grouping cannot answer (event text and
-//! field filters, alerts' entity values and tactics, incidents) go through the searches
-//! (`crate::stats_generic`).
+//! field filters, incidents) go through the searches (`crate::stats_generic`); alerts' entity
+//! values and tactics are extracted from their bodies by the server.
 
 use std::collections::HashMap;
 
@@ -175,7 +175,7 @@ pub(super) async fn alert_top(
         TopField::Region => ("toString(region)", "''"),
         TopField::Severity => ("toString(severity)", "''"),
         TopField::Source => return Ok(Some(Top::default())),
-        _ => return Ok(None),
+        f => return body_top(client, culprit, &c, f, limit).await.map(Some),
     };
     let sql = format!(
         "SELECT {key} AS key, count() AS n, {title} AS title FROM alerts {} GROUP BY key",
@@ -185,6 +185,35 @@ pub(super) async fn alert_top(
     top_of(client, culprit, &c, &sql, limit, severity)
         .await
         .map(Some)
+}
+
+/// The top entity values or tactics of alerts, read from their bodies (each alert counts a
+/// value once): entities as `{"kind":K,"value":V}`, tactics in the rule's `attack.tactics`.
+/// A value holding an escaped quote is cut at it.
+async fn body_top(
+    client: &Client,
+    culprit: &Culprit,
+    c: &Conditions,
+    field: TopField,
+    limit: usize,
+) -> Result<Top> {
+    let terms = match field.entity_kind() {
+        Some(kind) => format!(
+            "extractAll(body, '\"kind\":\"{}\",\"value\":\"([^\"]*)\"')",
+            kind.as_str()
+        ),
+        None => {
+            "extractAll(arrayStringConcat(extractAll(body, '\"tactics\":\\\\[([^\\\\]]*)\\\\]'), ','), \
+                 '\"([^\"]*)\"')"
+                .to_owned()
+        }
+    };
+    let sql = format!(
+        "SELECT term AS key, uniqExact(id) AS n, '' AS title FROM \
+         (SELECT id, arrayJoin({terms}) AS term FROM alerts {}) GROUP BY key",
+        c.where_clause()
+    );
+    top_of(client, culprit, c, &sql, limit, false).await
 }
 
 async fn top_of(

@@ -76,6 +76,20 @@ pub async fn stats_event_histogram_in_scope(store: &dyn Store) {
     assert_eq!((h.buckets[0], h.buckets[1], h.buckets[13]), (3, 2, 4));
     assert_eq!(h.total(), 9);
 
+    // A range across an hour's edge, in minutes: 10:05 to 11:06.
+    let edges = StatsQuery::new(StatsKind::Events, at(5), at(66));
+    let h = store
+        .stats_histogram(edges.clone(), 60 * MIN)
+        .await
+        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    assert_eq!(h.buckets, vec![2, 4], "10:05 to 11:06: {h:?}");
+    let sources = store
+        .stats_sources(edges)
+        .await
+        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    let counts: Vec<u64> = sources.iter().map(|s| s.count).collect();
+    assert_eq!(counts, [2, 4], "sources from 10:05 to 11:06: {sources:?}");
+
     let scoped = StatsQuery {
         regions: zz(),
         ..q(StatsKind::Events)

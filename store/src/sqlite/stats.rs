@@ -4,6 +4,8 @@
 //! - `event_minutes`: per minute (of event time), region, department and source key, the
 //!   events written, their parse errors and the latest event time. Written in the events'
 //!   transaction, counting only rows actually inserted (a duplicate id counts nothing).
+//! - `event_hours`: the same per hour, so a day is read from 24 rows per source rather than
+//!   1,440 (ranges are read as whole hours in the middle and minutes at the edges).
 //! - `event_hour_terms`: per hour, common field (`source.ip`, `destination.ip`, `host.name`,
 //!   `user.name`), region, department and term, the events carrying it (top-N of events).
 //! - `alert_terms`: per alert, its entity values and ATT&CK tactics (top-N of alerts).
@@ -35,6 +37,16 @@ CREATE TABLE IF NOT EXISTS event_minutes (
     parse_errors INTEGER NOT NULL,
     last_seen INTEGER NOT NULL,     -- latest event time (ns)
     PRIMARY KEY (minute, region, department, source)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS event_hours (
+    hour INTEGER NOT NULL,          -- event time / 3600 s; the same counts as event_minutes
+    region INTEGER NOT NULL,
+    department TEXT NOT NULL,
+    source TEXT NOT NULL,
+    events INTEGER NOT NULL,
+    parse_errors INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL,
+    PRIMARY KEY (hour, region, department, source)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS event_hour_terms (
     field INTEGER NOT NULL,         -- place in TERM_FIELDS
@@ -90,6 +102,7 @@ type TermKey = (i64, usize, u32, Box<str>, Box<str>);
 #[derive(Debug, Default)]
 pub(super) struct Rollup {
     minutes: FxMap<MinuteKey, MinuteCounts>,
+    hours: FxMap<MinuteKey, MinuteCounts>,
     terms: FxMap<TermKey, i64>,
 }
 
@@ -97,15 +110,20 @@ impl Rollup {
     /// Count an inserted event; `common` is its encoded common-field texts, `department`
     /// and `source` its keys.
     pub fn add(&mut self, e: &Event, common: &[Option<String>], department: &str, source: &str) {
-        let minute = e.time.0.div_euclid(MINUTE);
-        let m = self
-            .minutes
-            .entry((minute, e.region.get(), department.into(), source.into()))
-            .or_insert((0, 0, i64::MIN));
-        m.0 += 1;
-        m.1 += i64::from(e.parse_error.is_some());
-        m.2 = m.2.max(e.time.0);
         let hour = e.time.0.div_euclid(HOUR);
+        for (map, unit) in [(&mut self.minutes, MINUTE), (&mut self.hours, HOUR)] {
+            let m = map
+                .entry((
+                    e.time.0.div_euclid(unit),
+                    e.region.get(),
+                    department.into(),
+                    source.into(),
+                ))
+                .or_insert((0, 0, i64::MIN));
+            m.0 += 1;
+            m.1 += i64::from(e.parse_error.is_some());
+            m.2 = m.2.max(e.time.0);
+        }
         for (place, (_, col)) in TERM_FIELDS.iter().enumerate() {
             if let Some(Some(term)) = common.get(*col) {
                 *self
@@ -124,15 +142,20 @@ impl Rollup {
 
     /// Add the batch to the rollup tables (inside the events' transaction).
     pub fn write(self, conn: &Connection) -> Result<()> {
-        let mut m = conn.prepare_cached(
-            "INSERT INTO event_minutes (minute, region, department, source, events, parse_errors, last_seen)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-             ON CONFLICT DO UPDATE SET events = events + excluded.events,
-                 parse_errors = parse_errors + excluded.parse_errors,
-                 last_seen = max(last_seen, excluded.last_seen)",
-        )?;
-        for ((minute, region, dept, source), (n, errors, last)) in self.minutes {
-            m.execute(params![minute, region, &*dept, &*source, n, errors, last])?;
+        for (table, unit, rows) in [
+            ("event_minutes", "minute", self.minutes),
+            ("event_hours", "hour", self.hours),
+        ] {
+            let mut m = conn.prepare_cached(&format!(
+                "INSERT INTO {table} ({unit}, region, department, source, events, parse_errors, last_seen)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT DO UPDATE SET events = events + excluded.events,
+                     parse_errors = parse_errors + excluded.parse_errors,
+                     last_seen = max(last_seen, excluded.last_seen)"
+            ))?;
+            for ((at, region, dept, source), (n, errors, last)) in rows {
+                m.execute(params![at, region, &*dept, &*source, n, errors, last])?;
+            }
         }
         let mut t = conn.prepare_cached(
             "INSERT INTO event_hour_terms (field, hour, region, department, term, events)
@@ -158,6 +181,10 @@ pub(super) fn drop_before(conn: &Connection, cutoff: Timestamp) -> Result<()> {
     conn.execute(
         "DELETE FROM event_minutes WHERE minute < ?1",
         [cutoff.0.div_euclid(MINUTE)],
+    )?;
+    conn.execute(
+        "DELETE FROM event_hours WHERE hour < ?1",
+        [cutoff.0.div_euclid(HOUR)],
     )?;
     for place in 0..TERM_FIELDS.len() {
         conn.execute(
@@ -198,17 +225,59 @@ pub(super) fn write_alert_terms(conn: &Connection, a: &Alert) -> Result<()> {
     Ok(())
 }
 
-/// The rollups' conditions of an event query: regions, department, source.
-fn event_conditions(q: &StatsQuery, with_source: bool) -> Conditions {
+/// The rows of the minute and hour rollups covering `q`'s range (whole hours from
+/// `event_hours` when `hours`, the minutes at the edges from `event_minutes`), limited to its
+/// regions, department and source: a subquery with columns `m` (the row's first minute),
+/// `region`, `department`, `source`, `events`, `parse_errors`, `last_seen`. The minute holding
+/// `from` counts.
+fn rollup_rows(q: &StatsQuery, hours: bool, c: &mut Conditions) -> String {
+    let lo = q.from.0.div_euclid(MINUTE);
+    let hi = (q.to.0 + MINUTE - 1).div_euclid(MINUTE);
+    let (h_lo, h_hi) = if hours {
+        ((lo + 59).div_euclid(60), hi.div_euclid(60))
+    } else {
+        (0, 0)
+    };
+    let mut branches = Vec::new();
+    let cols = "region, department, source, events, parse_errors, last_seen";
+    let mut branch = |c: &mut Conditions, table: &str, unit: &str, m: &str, lo: i64, hi: i64| {
+        let mut w = vec![
+            format!("{unit} >= {}", c.bind(lo)),
+            format!("{unit} < {}", c.bind(hi)),
+        ];
+        if !q.regions.is_empty() {
+            let list: Vec<String> = q.regions.iter().map(|r| r.get().to_string()).collect();
+            let p = c.bind(format!("[{}]", list.join(",")));
+            w.push(format!("region IN (SELECT value FROM json_each({p}))"));
+        }
+        if let Some(d) = &q.department {
+            w.push(format!("department = {}", c.bind(d.clone())));
+        }
+        if let Some(src) = &q.source {
+            w.push(format!("source = {}", c.bind(src.clone())));
+        }
+        branches.push(format!(
+            "SELECT {m} AS m, {cols} FROM {table} WHERE {}",
+            w.join(" AND ")
+        ));
+    };
+    if h_lo < h_hi {
+        branch(c, "event_minutes", "minute", "minute", lo, h_lo * 60);
+        branch(c, "event_hours", "hour", "hour * 60", h_lo, h_hi);
+        branch(c, "event_minutes", "minute", "minute", h_hi * 60, hi);
+    } else {
+        branch(c, "event_minutes", "minute", "minute", lo, hi);
+    }
+    format!("({})", branches.join(" UNION ALL "))
+}
+
+/// The rollups' conditions of a term query: regions, department.
+fn term_conditions(q: &StatsQuery) -> Conditions {
     let mut c = Conditions::default();
     c.regions(&q.regions);
     if let Some(d) = &q.department {
         let p = c.bind(d.clone());
         c.push(format!("department = {p}"));
-    }
-    if with_source && let Some(s) = &q.source {
-        let p = c.bind(s.clone());
-        c.push(format!("source = {p}"));
     }
     c
 }
@@ -225,20 +294,16 @@ fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
-/// Events per interval, from the minute rollup.
+/// Events per interval, from the rollups (hours for intervals of whole hours).
 pub(super) fn event_histogram(
     conn: &Connection,
     q: &StatsQuery,
     interval_secs: i64,
 ) -> Result<Histogram> {
     let mut h = Histogram::empty(q.from, q.to, interval_secs)?;
-    let mut c = event_conditions(q, true);
-    let (lo, hi) = units(q, MINUTE);
-    c.range("minute", Some(lo), Some(hi));
-    let sql = format!(
-        "SELECT minute, sum(events) FROM event_minutes {} GROUP BY minute",
-        c.where_clause()
-    );
+    let mut c = Conditions::default();
+    let rows = rollup_rows(q, interval_secs % 3600 == 0, &mut c);
+    let sql = format!("SELECT m, sum(events) FROM {rows} GROUP BY m");
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(params_from_iter(c.params()))?;
     while let Some(r) = rows.next()? {
@@ -273,18 +338,14 @@ pub(super) fn event_top(
 ) -> Result<Option<Top>> {
     let counts = match field {
         TopField::Region | TopField::Source => {
-            let mut c = event_conditions(q, true);
-            let (lo, hi) = units(q, MINUTE);
-            c.range("minute", Some(lo), Some(hi));
+            let mut c = Conditions::default();
+            let rows = rollup_rows(q, true, &mut c);
             let col = if field == TopField::Region {
                 "region"
             } else {
                 "source"
             };
-            let sql = format!(
-                "SELECT {col}, sum(events) FROM event_minutes {} GROUP BY {col}",
-                c.where_clause()
-            );
+            let sql = format!("SELECT {col}, sum(events) FROM {rows} GROUP BY {col}");
             tally(conn, &sql, &c)?
         }
         f => {
@@ -294,7 +355,7 @@ pub(super) fn event_top(
             if q.source.is_some() {
                 return Ok(None);
             }
-            let mut c = event_conditions(q, false);
+            let mut c = term_conditions(q);
             let p = c.bind(place);
             c.push(format!("field = {p}"));
             let (lo, hi) = units(q, HOUR);
@@ -311,14 +372,12 @@ pub(super) fn event_top(
 
 /// Each source's events, from the minute rollup.
 pub(super) fn event_sources(conn: &Connection, q: &StatsQuery) -> Result<Vec<SourceStat>> {
-    let mut c = event_conditions(q, true);
-    let (lo, hi) = units(q, MINUTE);
-    c.range("minute", Some(lo), Some(hi));
+    let mut c = Conditions::default();
+    let rows = rollup_rows(q, true, &mut c);
     // The region of the latest row (SQLite takes the bare column from the max() row).
     let sql = format!(
         "SELECT source, region, sum(events), sum(parse_errors), max(last_seen)
-         FROM event_minutes {} GROUP BY source ORDER BY source",
-        c.where_clause()
+         FROM {rows} GROUP BY source ORDER BY source"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(params_from_iter(c.params()))?;
