@@ -120,9 +120,18 @@ fn clickhouse_sql(url: &str, sql: &str) -> String {
     resp.body_mut().read_to_string().unwrap()
 }
 
+/// What one stream client read: messages and bytes of alerts and of incident changes.
+#[derive(Debug, Default, Clone, Copy)]
+struct Heard {
+    alerts: usize,
+    alert_bytes: usize,
+    incidents: usize,
+    incident_bytes: usize,
+}
+
 /// `n` clients of the live stream of the node at `http` (as its admin), each reading until
-/// the node closes the stream; each thread answers the count of alert messages it read.
-fn stream_clients(http: &str, token: &str, n: usize) -> Vec<std::thread::JoinHandle<usize>> {
+/// the node closes the stream.
+fn stream_clients(http: &str, token: &str, n: usize) -> Vec<std::thread::JoinHandle<Heard>> {
     let addr = http.trim_start_matches("http://").to_owned();
     (0..n)
         .map(|_| {
@@ -133,16 +142,27 @@ fn stream_clients(http: &str, token: &str, n: usize) -> Vec<std::thread::JoinHan
             )
             .unwrap();
             std::thread::spawn(move || {
-                let mut alerts = 0;
+                let mut heard = Heard::default();
                 let mut reader = BufReader::new(s);
-                let mut line = String::new();
-                while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
-                    if line.starts_with("event: alert") {
-                        alerts += 1;
+                let mut line = Vec::new();
+                let mut alert = false;
+                while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+                    if line.starts_with(b"event: alert") {
+                        heard.alerts += 1;
+                        alert = true;
+                    } else if line.starts_with(b"event: incident") {
+                        heard.incidents += 1;
+                        alert = false;
+                    } else if line.starts_with(b"data: ") {
+                        if alert {
+                            heard.alert_bytes += line.len();
+                        } else {
+                            heard.incident_bytes += line.len();
+                        }
                     }
                     line.clear();
                 }
-                alerts
+                heard
             })
         })
         .collect()
@@ -258,9 +278,17 @@ fn run_once(
         .args(["-TERM", &child.id().to_string()])
         .status();
     let _ = child.wait();
-    let heard: Vec<usize> = readers.into_iter().map(|r| r.join().unwrap()).collect();
-    if streams > 0 {
-        println!("  {streams} stream clients read {heard:?} alerts");
+    let heard: Vec<Heard> = readers.into_iter().map(|r| r.join().unwrap()).collect();
+    if let Some(h) = heard.iter().max_by_key(|h| h.alerts + h.incidents) {
+        let least = heard.iter().map(|h| h.alerts).min().unwrap_or(0);
+        println!(
+            "  {streams} stream clients: each read {} alerts ({:.1} MB; the least {least}) and {} \
+             incident changes ({:.1} MB)",
+            h.alerts,
+            h.alert_bytes as f64 / 1e6,
+            h.incidents,
+            h.incident_bytes as f64 / 1e6
+        );
     }
     if let Some(url) = clickhouse {
         let stored = clickhouse_sql(url, &format!("SELECT count() FROM {database}.events"));

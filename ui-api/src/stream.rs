@@ -90,6 +90,8 @@ impl StreamConfig {
 
 /// Messages a client task takes from the ring at once.
 const TAKE: usize = 256;
+/// How long a woken client waits for what is published with the message that woke it.
+const LINGER: Duration = Duration::from_millis(20);
 /// Chunks queued for one connection's socket.
 const QUEUED_FRAMES: usize = 4;
 /// Bytes of frames sent as one chunk at most (a frame larger than this goes alone).
@@ -530,7 +532,14 @@ async fn client(hub: StreamHub, s: ApiState, c: Caller, mut cursor: u64, tx: mps
         };
         if batch.is_empty() {
             tokio::select! {
-                _ = newest.changed() => {}
+                _ = newest.changed() => {
+                    // What comes with it (a batch's alerts, then its incidents, each
+                    // published on its own) goes out in one chunk.
+                    tokio::select! {
+                        () = tokio::time::sleep(LINGER) => {}
+                        () = stopped(&mut shutdown) => return,
+                    }
+                }
                 () = stopped(&mut shutdown) => return,
                 () = tx.closed() => return,
                 _ = keepalive.tick() => {
