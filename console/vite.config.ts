@@ -19,7 +19,7 @@ export default defineConfig({
   server: {
     proxy: {
       '/api': {
-        target: process.env.ONEWALL_API ?? 'http://127.0.0.1:9200',
+        target: process.env.ONEWALL_API ?? 'http://127.0.0.1:8080',
         changeOrigin: false,
       },
     },

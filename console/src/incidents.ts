@@ -3,27 +3,11 @@ import { gradeOfSeverity } from './grades'
 import { regions } from './session'
 import type { Incident } from './types'
 
-export const STATUSES = ['new', 'acknowledged', 'investigating', 'resolved', 'closed', 'false_positive'] as const
+export { STATUSES, isOpen, nextStatuses } from './statuses'
 
 /** The incident's grade: its classification's, else the one its severity maps to. */
 export function gradeOf(i: Incident): string | null {
   return i.classification?.grade ?? gradeOfSeverity(i.severity)
-}
-
-export function isOpen(status: string): boolean {
-  return status === 'new' || status === 'acknowledged' || status === 'investigating'
-}
-
-/** Statuses an incident in `from` may move to (model/src/incident.rs `can_become`). */
-export function nextStatuses(from: string): string[] {
-  const rank = (s: string) => STATUSES.indexOf(s as (typeof STATUSES)[number])
-  return STATUSES.filter((to) => {
-    if (to === from || from === 'closed') return false
-    if (from === 'false_positive') return to === 'investigating'
-    if (to === 'false_positive') return true
-    if (from === 'resolved' && to === 'investigating') return true
-    return rank(to) > rank(from)
-  })
 }
 
 /** Is `code` inside the subtree of `root` (by the region tree the node answered)? */

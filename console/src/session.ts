@@ -35,6 +35,14 @@ export function regionName(code: string | null | undefined): string {
   return lang.value === 'en' && r.name_en ? r.name_en : r.name
 }
 
+/** A region's name in the current language: the node's English name when it has one, else
+ * `name` (as an answer carried it), else the code. */
+export function regionLabel(code: string, name?: string | null): string {
+  const r = regions.value.get(String(code))
+  if (lang.value === 'en' && r?.name_en) return r.name_en
+  return name || r?.name || String(code)
+}
+
 export async function login(name: string, password: string): Promise<Grant | null> {
   await post('/api/v1/login', { name, password }, { quiet: true, no401: true })
   lastError.value = null

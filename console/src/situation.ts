@@ -22,9 +22,9 @@ async function quietly<T>(path: string, query: Record<string, string>): Promise<
 
 /** The time ranges the overview offers: span and the charts' bucket widths. */
 export const RANGES = {
-  '1h': { hours: 1, interval: '1m', incidents: '5m' },
-  '24h': { hours: 24, interval: '15m', incidents: '1h' },
-  '7d': { hours: 168, interval: '1h', incidents: '6h' },
+  '1h': { hours: 1, interval: '1m' },
+  '24h': { hours: 24, interval: '15m' },
+  '7d': { hours: 168, interval: '1h' },
 } as const
 
 export type RangeKey = keyof typeof RANGES
@@ -54,7 +54,7 @@ export function useSituation(
       quietly<Overview>('/api/v1/stats/overview', q),
       quietly<Histogram>('/api/v1/stats/histogram', { ...q, kind: 'alerts', interval: span.interval }),
       quietly<Histogram>('/api/v1/stats/histogram', { ...q, kind: 'events', interval: span.interval }),
-      quietly<Histogram>('/api/v1/stats/histogram', { ...q, kind: 'incidents', interval: span.incidents }),
+      quietly<Histogram>('/api/v1/stats/histogram', { ...q, kind: 'incidents', interval: span.interval }),
     ])
     const ok = <T,>(x: T | ApiError): T | null => (isApiError(x) ? null : x)
     const failed = [ov, al, ev, inc].find(isApiError) as ApiError | undefined
