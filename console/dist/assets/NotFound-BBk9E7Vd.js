@@ -1,1 +1,0 @@
-import{B as e,D as t,H as n,J as r,L as i,V as a,W as o,_ as s,et as c,it as l,r as u,st as d}from"./index-bCzK1bPW.js";var f={class:`panel empty-state`},p=o({__name:`NotFound`,setup(o){let p=s(u);return(o,s)=>(r(),e(`section`,f,[i(`h2`,null,d(l(p).not_found),1),n(l(t),{to:`/overview`},{default:c(()=>[a(d(l(p).back_home),1)]),_:1})]))}});export{p as default};

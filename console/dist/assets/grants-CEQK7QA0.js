@@ -1,1 +1,0 @@
-import{I as e,l as t,s as n}from"./index-bCzK1bPW.js";var r=[`viewer`,`analyst`,`responder`,`admin`,`collector`],i=e(()=>n.value?.role===`admin`?r:[]),a=e(()=>[...t.value.values()].sort((e,t)=>String(e.code).localeCompare(String(t.code))));export{a as n,i as t};
