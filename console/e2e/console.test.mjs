@@ -382,3 +382,42 @@ test('the overview is interactive and draws its first chart (figures printed)', 
   clean(city.problems);
   await city.context.close();
 });
+
+test('the alerts, rules, federation and admin screens show what the province holds', async () => {
+  const { context, page, problems } = await newPage();
+  await login(page, w.province, w.users.admin);
+  // Each screen, what it must show from the node, and what that must be.
+  const screens = [
+    ['alerts', '/ui/alerts', 'alert-row', async () => {
+      const regions = await page.locator(tid('alert-row')).evaluateAll((rs) => rs.map((r) => r.dataset.region));
+      assert.ok(regions.includes('410100'), `Zhengzhou's pushed alerts: ${regions}`);
+    }],
+    ['rules', '/ui/rules', 'rules-loaded', async () => {
+      const n = Number(await page.locator(tid('rules-loaded')).getAttribute('data-count'));
+      assert.ok(n >= 2, `the built-in rules and the fixture's are loaded: ${n}`);
+    }],
+    ['federation', '/ui/federation', 'child-row', async () => {
+      const zz = page.locator(`${tid('child-row')}[data-region="410100"]`);
+      await zz.waitFor();
+      assert.notEqual(await zz.getAttribute('data-state'), 'never', 'Zhengzhou has pushed');
+    }],
+    ['admin-users', '/ui/admin/users', 'user-row', async () => {
+      await page.locator(`${tid('user-row')}[data-name="henan.responder"]`).waitFor();
+    }],
+    ['admin-tokens', '/ui/admin/tokens', 'token-row', async () => {
+      await page.locator(`${tid('token-row')}[data-name="zz-uplink"]`).waitFor();
+    }],
+    ['admin-audit', '/ui/admin/audit', 'audit-row', async () => {
+      await page.locator(`${tid('audit-verify')}`).waitFor();
+    }],
+  ];
+  for (const [name, path, hook, check] of screens) {
+    await page.goto(w.province.url(path));
+    await page.locator(tid(hook)).first().waitFor();
+    await check();
+    assert.equal(await page.locator(tid('error')).count(), 0, `${name}: no error banner`);
+    await screenshot(page, name);
+  }
+  clean(problems);
+  await context.close();
+});

@@ -80,6 +80,7 @@ export async function makeWorld() {
     analyst: await addUser(city, { name: 'zz.analyst', role: 'analyst', region: '410100' }),
     viewer: await addUser(city, { name: 'zz.viewer', role: 'viewer', region: '410100' }),
     responder: await addUser(province, { name: 'henan.responder', role: 'responder', region: '410000' }),
+    admin: await addUser(province, { name: 'henan.admin', role: 'admin', region: '410000' }),
   };
 
   logger(city, `${MARK.ack} web-01 alarm at the gateway`, { tag: 'gw-ack' });
