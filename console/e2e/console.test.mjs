@@ -34,10 +34,36 @@ after(async () => {
 
 const tid = (id) => `[data-testid="${id}"]`;
 
+/** The pages a scenario opened, pictured when it fails and closed after it. */
+const openPages = new Set();
+
+/**
+ * A scenario: when it fails, every page it left open is saved to the artifacts as
+ * `failed-<scenario>-<n>.png` before the failure is reported; its contexts are closed.
+ */
+function scenario(name, body) {
+  test(name, async (t) => {
+    try {
+      await body(t);
+    } catch (e) {
+      const slug = name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60);
+      let n = 0;
+      for (const page of openPages) {
+        await screenshot(page, `failed-${slug}-${n++}`).catch(() => {});
+      }
+      throw e;
+    } finally {
+      for (const page of openPages) await page.context().close().catch(() => {});
+      openPages.clear();
+    }
+  });
+}
+
 /** A fresh browser context (its own cookies and storage) at 1440×900. */
 async function newPage(viewport = { width: 1440, height: 900 }) {
   const context = await w.browser.newContext({ viewport, locale: 'zh-CN', acceptDownloads: true });
   const page = await context.newPage();
+  openPages.add(page);
   page.setDefaultTimeout(UI);
   const problems = [];
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
@@ -83,7 +109,7 @@ function clean(problems) {
   assert.deepEqual(failed, [], 'no script error');
 }
 
-test('an analyst of 410100 sees only Zhengzhou, acknowledges, comments and sees the timeline grow', async (t) => {
+scenario('an analyst of 410100 sees only Zhengzhou, acknowledges, comments and sees the timeline grow', async (t) => {
   const { context, page, problems } = await newPage();
   await login(page, w.city, w.users.analyst);
   await page.goto(w.city.url('/ui/incidents'));
@@ -130,7 +156,7 @@ test('an analyst of 410100 sees only Zhengzhou, acknowledges, comments and sees 
   await context.close();
 });
 
-test('a viewer sees no action buttons, and a hand-made POST with its cookie gets 403', async () => {
+scenario('a viewer sees no action buttons, and a hand-made POST with its cookie gets 403', async () => {
   const { context, page, problems } = await newPage();
   await login(page, w.city, w.users.viewer);
   const id = w.seeded.view.incident.id;
@@ -176,7 +202,7 @@ test('a viewer sees no action buttons, and a hand-made POST with its cookie gets
   await context.close();
 });
 
-test('a province responder dispatches an incident to Zhengzhou and the city console shows it', async () => {
+scenario('a province responder dispatches an incident to Zhengzhou and the city console shows it', async () => {
   const { context, page, problems } = await newPage();
   await login(page, w.province, w.users.responder);
   const pid = w.provinceAttack.id;
@@ -219,7 +245,7 @@ test('a province responder dispatches an incident to Zhengzhou and the city cons
   await city.context.close();
 });
 
-test('the wall screen with a viewer token shows a new alert within 2 s of its syslog line', async (t) => {
+scenario('the wall screen with a viewer token shows a new alert within 2 s of its syslog line', async (t) => {
   const token = (await w.city.api('POST', '/api/v1/tokens', {
     name: 'duty-room-wall', role: 'viewer', region: '410100',
   })).body.token;
@@ -268,7 +294,7 @@ test('the wall screen with a viewer token shows a new alert within 2 s of its sy
   await context.close();
 });
 
-test('the wall screen with a token the node does not know says so', async () => {
+scenario('the wall screen with a token the node does not know says so', async () => {
   const { context, page, problems } = await newPage({ width: 1920, height: 1080 });
   await page.goto(w.city.url(`/ui/wall#token=owt_${'0'.repeat(64)}`));
   await page.locator(tid('wall')).waitFor();
@@ -282,7 +308,7 @@ test('the wall screen with a token the node does not know says so', async () => 
   await context.close();
 });
 
-test('without pii a resident ID and a mobile are masked in the event view, the alert and the export', async () => {
+scenario('without pii a resident ID and a mobile are masked in the event view, the alert and the export', async () => {
   const { context, page, problems } = await newPage();
   await login(page, w.city, w.users.analyst);
   const whole = [RESIDENT_ID, MOBILE];
@@ -352,7 +378,7 @@ async function overviewFigures(page, node) {
   });
 }
 
-test('the overview is interactive and draws its first chart (figures printed)', async (t) => {
+scenario('the overview is interactive and draws its first chart (figures printed)', async (t) => {
   // The province's overview: Henan's cities as tiles, Zhengzhou's coloured by its open incidents.
   const { context, page, problems } = await newPage();
   await login(page, w.province, w.users.responder);
@@ -383,7 +409,7 @@ test('the overview is interactive and draws its first chart (figures printed)', 
   await city.context.close();
 });
 
-test('the alerts, rules, federation and admin screens show what the province holds', async () => {
+scenario('the alerts, rules, federation and admin screens show what the province holds', async () => {
   const { context, page, problems } = await newPage();
   await login(page, w.province, w.users.admin);
   // Each screen, what it must show from the node, and what that must be.
