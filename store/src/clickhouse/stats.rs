@@ -142,10 +142,20 @@ pub(super) async fn event_top(
             return Ok(Some(Top::default()));
         }
     };
-    let sql = format!(
-        "SELECT {key} AS key, count() AS n, '' AS title FROM events {} GROUP BY key",
-        c.where_clause()
-    );
+    let sql = if field == TopField::Source {
+        // Grouped by the columns first: the key is built once per sender, not per event.
+        format!(
+            "SELECT {key} AS key, sum(k) AS n, '' AS title FROM \
+             (SELECT collector, peer, count() AS k FROM events {} GROUP BY collector, peer) \
+             GROUP BY key",
+            c.where_clause()
+        )
+    } else {
+        format!(
+            "SELECT {key} AS key, count() AS n, '' AS title FROM events {} GROUP BY key",
+            c.where_clause()
+        )
+    };
     top_of(client, culprit, &c, &sql, limit, false)
         .await
         .map(Some)
@@ -256,10 +266,13 @@ pub(super) async fn sources(
     q: &StatsQuery,
 ) -> Result<Vec<SourceStat>> {
     let c = event_conditions(q);
+    // Grouped by the columns first: the key is built once per sender, not per event.
     let sql = format!(
-        "SELECT {SOURCE_KEY} AS key, argMax(region, time) AS latest_region, count() AS n, \
-         countIf(isNotNull(parse_error)) AS errors, max(time) AS last \
-         FROM events {} GROUP BY key ORDER BY key",
+        "SELECT {SOURCE_KEY} AS key, argMax(r, t) AS latest_region, sum(k) AS n, \
+         sum(e) AS errors, max(t) AS last FROM \
+         (SELECT collector, peer, argMax(region, time) AS r, max(time) AS t, count() AS k, \
+          countIf(isNotNull(parse_error)) AS e FROM events {} GROUP BY collector, peer) \
+         GROUP BY key ORDER BY key",
         c.where_clause()
     );
     let rows: Vec<SourceRow> = c
