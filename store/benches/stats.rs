@@ -177,11 +177,23 @@ async fn fill(store: &dyn Store, events: usize) {
 
 /// The store queries of the overview of the whole province over the measured day.
 async fn overview(store: &dyn Store) {
+    overview_parts(store, false).await;
+}
+
+/// The overview's queries; with `trace`, each one's time is printed.
+async fn overview_parts(store: &dyn Store, trace: bool) {
     let day = StatsQuery::new(
         StatsKind::Alerts,
         Timestamp(end().0 - Timestamp::NANOS_PER_DAY),
         end(),
     );
+    let mut t = Instant::now();
+    let mut lap = |what: &str| {
+        if trace {
+            println!("  {what}: {:.2} ms", t.elapsed().as_secs_f64() * 1000.0);
+        }
+        t = Instant::now();
+    };
     for field in [
         TopField::Severity,
         TopField::SourceIp,
@@ -191,17 +203,20 @@ async fn overview(store: &dyn Store) {
         TopField::Tactic,
     ] {
         store.stats_top(day.clone(), field, 10).await.expect("top");
+        lap(&format!("alerts top {}", field.as_str()));
     }
     let events = StatsQuery {
         kind: StatsKind::Events,
         ..day.clone()
     };
     store.stats_sources(events.clone()).await.expect("sources");
+    lap("events per source, 24 h");
     let week = StatsQuery {
         from: end().add_secs(-7 * 86_400),
         ..events
     };
     store.stats_sources(week).await.expect("silent sources");
+    lap("events per source, 7 days");
     store
         .search_incidents(IncidentQuery {
             open_only: true,
@@ -210,6 +225,7 @@ async fn overview(store: &dyn Store) {
         })
         .await
         .expect("open incidents");
+    lap("open incidents");
 }
 
 async fn histogram(store: &dyn Store, interval_secs: i64) {
@@ -250,6 +266,10 @@ fn measure(c: &mut Criterion, rt: &tokio::runtime::Runtime, backend: &str, store
             }
         };
         rt.block_on(run());
+        if which == 0 {
+            println!("{backend} overview, each query once:");
+            rt.block_on(overview_parts(store, true));
+        }
         let times: Vec<Duration> = (0..RUNS)
             .map(|_| {
                 let t = Instant::now();

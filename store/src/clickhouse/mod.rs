@@ -221,6 +221,9 @@ impl ClickHouseStore {
                 .await
                 .map_err(|e| culprit.error("setting the events TTL", e))?;
         }
+        if culprit.layout.cluster.is_none() {
+            stats::create_rollup(&client, &culprit).await?;
+        }
         let last_version = records::last_incident_version(&client, &culprit).await?;
         tracing::info!(url, database, version = %version, ?features, "clickhouse store ready");
         Ok(ClickHouseStore {
@@ -363,6 +366,11 @@ impl Store for ClickHouseStore {
 
     async fn stats_histogram(&self, q: StatsQuery, interval_secs: i64) -> Result<Histogram> {
         let i = &self.inner;
+        let rollup = i.culprit.layout.cluster.is_none();
+        if q.kind == StatsKind::Events && !q.needs_events() && rollup {
+            let res = stats::rollup_histogram(&i.client, &i.culprit, &q, interval_secs).await;
+            return self.log("stats_histogram", res);
+        }
         let table = match q.kind {
             StatsKind::Events if !q.needs_events() => "events",
             StatsKind::Alerts => "alerts",
@@ -375,6 +383,15 @@ impl Store for ClickHouseStore {
     async fn stats_top(&self, q: StatsQuery, field: TopField, limit: usize) -> Result<Top> {
         let i = &self.inner;
         let grouped = match q.kind {
+            StatsKind::Events
+                if !q.needs_events()
+                    && i.culprit.layout.cluster.is_none()
+                    && matches!(field, TopField::Region | TopField::Source) =>
+            {
+                stats::rollup_top(&i.client, &i.culprit, &q, field, limit)
+                    .await
+                    .map(Some)
+            }
             StatsKind::Events if !q.needs_events() => {
                 stats::event_top(&i.client, &i.culprit, &q, field, limit).await
             }
@@ -392,7 +409,11 @@ impl Store for ClickHouseStore {
             return crate::stats_generic::sources(self, &q).await;
         }
         let i = &self.inner;
-        let res = stats::sources(&i.client, &i.culprit, &q).await;
+        let res = if i.culprit.layout.cluster.is_none() {
+            stats::rollup_sources(&i.client, &i.culprit, &q).await
+        } else {
+            stats::sources(&i.client, &i.culprit, &q).await
+        };
         self.log("stats_sources", res)
     }
 }

@@ -21,6 +21,144 @@ const SOURCE_KEY: &str = "if(isNull(peer), toString(collector), concat(toString(
         substring(assumeNotNull(peer), 2, position(assumeNotNull(peer), ']') - 2), \
         splitByChar(':', assumeNotNull(peer))[1])))";
 
+/// The per-minute rollup of the events (one server; a cluster groups the events table):
+/// filled by a materialized view on every insert, so each insert block adds one row per
+/// minute, region, department (its typed text in `field_values`) and source it holds, and
+/// reads sum them. Partitioned by day, dropped with the events' days.
+const ROLLUP_TABLE: &str = "CREATE TABLE IF NOT EXISTS event_minutes (
+    day UInt32, minute Int64, region UInt32, department String, source String,
+    n UInt64, errors UInt64, last Int64
+) ENGINE = MergeTree() PARTITION BY day ORDER BY (minute, region, department, source)";
+
+fn rollup_select() -> String {
+    format!(
+        "SELECT day, intDiv(time, 60000000000) AS minute, region, \
+         field_values[indexOf(field_names, '{DEPARTMENT_FIELD}')] AS department, \
+         {SOURCE_KEY} AS source, count() AS n, countIf(isNotNull(parse_error)) AS errors, \
+         max(time) AS last FROM events GROUP BY day, minute, region, department, source"
+    )
+}
+
+/// Create the rollup and its view when absent, filling it from the events already stored
+/// (the store is opened before anything writes).
+pub(super) async fn create_rollup(client: &Client, culprit: &Culprit) -> Result<()> {
+    let err = |e| culprit.error("creating the events rollup", e);
+    let exists: u64 = client
+        .query("SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = 'event_minutes_mv'")
+        .fetch_one()
+        .await
+        .map_err(err)?;
+    if exists > 0 {
+        return Ok(());
+    }
+    client.query(ROLLUP_TABLE).execute().await.map_err(err)?;
+    client
+        .query(&format!("INSERT INTO event_minutes {}", rollup_select()))
+        .execute()
+        .await
+        .map_err(err)?;
+    client
+        .query(&format!(
+            "CREATE MATERIALIZED VIEW IF NOT EXISTS event_minutes_mv TO event_minutes AS {}",
+            rollup_select()
+        ))
+        .execute()
+        .await
+        .map_err(err)?;
+    Ok(())
+}
+
+/// The rollup's conditions for `q`: its minutes (the one holding `from` counts), days,
+/// regions, department, source.
+fn rollup_conditions(q: &StatsQuery) -> Conditions {
+    let mut c = Conditions::default();
+    let lo = q.from.0.div_euclid(60 * Timestamp::NANOS_PER_SEC);
+    let hi = (q.to.0 + 60 * Timestamp::NANOS_PER_SEC - 1).div_euclid(60 * Timestamp::NANOS_PER_SEC);
+    c.range("minute", Some(lo), Some(hi));
+    c.push(format!("day >= {}", q.from.yyyymmdd()));
+    c.push(format!(
+        "day <= {}",
+        Timestamp(q.to.0.saturating_sub(1)).yyyymmdd()
+    ));
+    c.regions(&q.regions);
+    if let Some(d) = &q.department {
+        let alternatives: Vec<String> = super::events::filter_texts(d)
+            .iter()
+            .map(|t| c.bind(t).to_owned())
+            .collect();
+        c.push(format!("department IN ({})", alternatives.join(", ")));
+    }
+    if let Some(s) = &q.source {
+        let p = c.bind(s);
+        c.push(format!("source = {p}"));
+    }
+    c
+}
+
+/// Events per interval from the rollup.
+pub(super) async fn rollup_histogram(
+    client: &Client,
+    culprit: &Culprit,
+    q: &StatsQuery,
+    interval_secs: i64,
+) -> Result<Histogram> {
+    let mut h = Histogram::empty(q.from, q.to, interval_secs)?;
+    let c = rollup_conditions(q);
+    let step = interval_secs * Timestamp::NANOS_PER_SEC;
+    let sql = format!(
+        "SELECT intDiv(minute * 60000000000 - {start}, {step}) AS b, sum(n) AS total \
+         FROM event_minutes {} GROUP BY b",
+        c.where_clause(),
+        start = h.start.0,
+    );
+    let rows: Vec<Bucket> = c
+        .apply(client.query(&sql))
+        .fetch_all()
+        .await
+        .map_err(|e| culprit.error("counting over time", e))?;
+    for r in rows {
+        h.add(h.start.0 + r.b * step, r.n);
+    }
+    Ok(h)
+}
+
+/// The top regions or sources of events from the rollup.
+pub(super) async fn rollup_top(
+    client: &Client,
+    culprit: &Culprit,
+    q: &StatsQuery,
+    field: TopField,
+    limit: usize,
+) -> Result<Top> {
+    let c = rollup_conditions(q);
+    let key = if field == TopField::Region {
+        "toString(region)"
+    } else {
+        "source"
+    };
+    let sql = format!(
+        "SELECT {key} AS key, sum(n) AS total, '' AS title FROM event_minutes {} GROUP BY key",
+        c.where_clause()
+    );
+    top_of(client, culprit, &c, &sql, limit, false).await
+}
+
+/// Each source's events from the rollup.
+pub(super) async fn rollup_sources(
+    client: &Client,
+    culprit: &Culprit,
+    q: &StatsQuery,
+) -> Result<Vec<SourceStat>> {
+    let c = rollup_conditions(q);
+    let sql = format!(
+        "SELECT source AS key, argMax(region, last) AS latest_region, sum(n) AS total, \
+         sum(errors) AS errs, max(last) AS latest FROM event_minutes {} \
+         GROUP BY key ORDER BY key",
+        c.where_clause()
+    );
+    read_sources(client, culprit, &c, &sql).await
+}
+
 #[derive(Debug, Row, Deserialize)]
 struct Bucket {
     b: i64,
@@ -142,10 +280,20 @@ pub(super) async fn event_top(
             return Ok(Some(Top::default()));
         }
     };
-    let sql = format!(
-        "SELECT {key} AS key, count() AS n, '' AS title FROM events {} GROUP BY key",
-        c.where_clause()
-    );
+    let sql = if field == TopField::Source {
+        // Grouped by the columns first: the key is built once per sender, not per event.
+        format!(
+            "SELECT {key} AS key, sum(k) AS n, '' AS title FROM \
+             (SELECT collector, peer, count() AS k FROM events {} GROUP BY collector, peer) \
+             GROUP BY key",
+            c.where_clause()
+        )
+    } else {
+        format!(
+            "SELECT {key} AS key, count() AS n, '' AS title FROM events {} GROUP BY key",
+            c.where_clause()
+        )
+    };
     top_of(client, culprit, &c, &sql, limit, false)
         .await
         .map(Some)
@@ -256,14 +404,26 @@ pub(super) async fn sources(
     q: &StatsQuery,
 ) -> Result<Vec<SourceStat>> {
     let c = event_conditions(q);
+    // Grouped by the columns first: the key is built once per sender, not per event.
     let sql = format!(
-        "SELECT {SOURCE_KEY} AS key, argMax(region, time) AS latest_region, count() AS n, \
-         countIf(isNotNull(parse_error)) AS errors, max(time) AS last \
-         FROM events {} GROUP BY key ORDER BY key",
+        "SELECT {SOURCE_KEY} AS key, argMax(r, t) AS latest_region, sum(k) AS n, \
+         sum(e) AS errors, max(t) AS last FROM \
+         (SELECT collector, peer, argMax(region, time) AS r, max(time) AS t, count() AS k, \
+          countIf(isNotNull(parse_error)) AS e FROM events {} GROUP BY collector, peer) \
+         GROUP BY key ORDER BY key",
         c.where_clause()
     );
+    read_sources(client, culprit, &c, &sql).await
+}
+
+async fn read_sources(
+    client: &Client,
+    culprit: &Culprit,
+    c: &Conditions,
+    sql: &str,
+) -> Result<Vec<SourceStat>> {
     let rows: Vec<SourceRow> = c
-        .apply(client.query(&sql))
+        .apply(client.query(sql))
         .fetch_all()
         .await
         .map_err(|e| culprit.error("counting sources", e))?;
