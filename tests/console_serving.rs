@@ -124,6 +124,14 @@ fn the_console_is_served_from_the_binary() {
         assert_console_headers(&a, path);
     }
 
+    // Revalidation: the same index answers 304 without a body.
+    let etag = get(&node, "/ui/", &[]).header("etag").unwrap().to_owned();
+    let a = get(&node, "/ui/incidents", &[("If-None-Match", &etag)]);
+    assert_eq!(a.status, 304);
+    assert!(a.body.is_empty());
+    let a = get(&node, "/ui/", &[("If-None-Match", "\"0-00000000\"")]);
+    assert_eq!(a.status, 200);
+
     // A hashed script: gzip when accepted (the same bytes once unpacked), plain otherwise;
     // cached for good.
     let script = std::fs::read_dir(dist().join("assets"))

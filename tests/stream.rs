@@ -2,8 +2,8 @@
 //! syslog lines arrive within 2 s, only in the caller's region subtree, masked for a caller
 //! without `pii`; an incident acknowledged through the API arrives as a change; a reconnect
 //! with `Last-Event-ID` gets exactly what it missed, and an id older than the node holds gets
-//! `event: gap`; keepalive comments; bearer and cookie; 401 without a credential; SIGTERM with
-//! clients connected stops the node promptly.
+//! `event: gap`; keepalive comments; bearer and cookie; 401 without a credential; a revoked
+//! token's stream ends; SIGTERM with clients connected stops the node promptly.
 
 #![allow(clippy::unwrap_used)] // tests fail loudly on unexpected input
 
@@ -461,6 +461,25 @@ fn reconnect_replays_what_was_missed_and_a_gap_is_named() {
     // An idle stream gets keepalive comments.
     let idle = reference.until(Duration::from_secs(5), |e| e.event == ":");
     assert_eq!(idle.last().unwrap().data, "keepalive");
+
+    // A token revoked while its stream is open: the stream ends at the next keepalive.
+    let body = json!({"name": "revoked", "role": "viewer", "region": "410100"});
+    let (status, reply) = node.post("/api/v1/tokens", body.to_string().as_bytes());
+    assert_eq!(status, 201, "{reply}");
+    let revoked = Stream::bearer(&node, reply["token"].as_str().unwrap(), &[]);
+    assert_eq!(revoked.status, 200, "{}", revoked.head);
+    let id = reply["info"]["id"].as_str().unwrap();
+    let (status, reply) = node.call_as(
+        Some(&admin),
+        "DELETE",
+        &format!("/api/v1/tokens/{id}"),
+        None,
+    );
+    assert!(status < 300, "{status} {reply}");
+    assert!(
+        revoked.ended(Duration::from_secs(5)),
+        "a revoked token's stream stayed open"
+    );
 
     let client = Stream::bearer(&node, &admin, &[]);
     syslog_line(&node, "owmarker rc-one login");

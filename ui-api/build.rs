@@ -1,6 +1,6 @@
 //! Embed the built console (`console/dist/`, made by `npm ci && npm run build` in `console/`):
-//! a table of its files with their content types, each text file also gzipped here, at build
-//! time, when that makes it smaller. Hidden files (`.vite/`) are left out. Without the folder
+//! a table of its files with their content types and entity tags (length and CRC-32), each
+//! text file also gzipped here, at build time, when that makes it smaller. Hidden files (`.vite/`) are left out. Without the folder
 //! the table is empty and the node answers `/ui/` with 503 saying how to build it.
 
 use std::fmt::Write as _;
@@ -87,6 +87,9 @@ fn main() {
             .join("/");
         let (ctype, compress) = content_type(path);
         let bytes = std::fs::read(path).expect("read a console file");
+        let mut crc = flate2::Crc::new();
+        crc.update(&bytes);
+        let etag = format!("\"{:x}-{:08x}\"", bytes.len(), crc.sum());
         let gz = if compress {
             let packed = gzip(&bytes);
             (packed.len() < bytes.len()).then_some(packed)
@@ -103,7 +106,7 @@ fn main() {
         };
         let _ = writeln!(
             table,
-            "    ConsoleFile {{ path: {name:?}, content_type: {ctype:?}, body: include_bytes!({:?}), gzip: {gz} }},",
+            "    ConsoleFile {{ path: {name:?}, content_type: {ctype:?}, etag: {etag:?}, body: include_bytes!({:?}), gzip: {gz} }},",
             path.display().to_string()
         );
     }

@@ -47,9 +47,7 @@ pub fn build(r: &Resolved, node: &Node, parts: Parts<'_>) -> axum::Router {
     };
     let api = onewall_api::router(api_state.clone());
     let api = crate::federation::wire_api(api, api_state, parts.federation);
-    let api = api
-        .layer(axum::Extension(node.health.clone()))
-        .layer(axum::Extension(parts.stream));
+    let api = api.layer(axum::Extension(node.health.clone()));
     // What the statistics overview reads of the configuration.
     let api = api.layer(axum::Extension(onewall_api::stats::OverviewSettings {
         sla: crate::config::access::sla_policy(&r.config.sla),
@@ -62,6 +60,8 @@ pub fn build(r: &Resolved, node: &Node, parts: Parts<'_>) -> axum::Router {
         ))),
         None => api,
     };
+    // The console's live stream (GET /api/v1/stream) reads the hub.
+    let api = api.layer(axum::Extension(parts.stream));
     let api = super::playbooks::api_layers(api, r, &node.bus, parts.desk);
     let ingest = onewall_ingest::listen::http_router(onewall_ingest::listen::HttpIngest {
         timezone: r.listen.http_source.timezone,

@@ -5,7 +5,8 @@
 //!   other `GET /` keeps the Elasticsearch-compatible answer of HTTP ingest.
 //! - `/ui/assets/*` → the hashed files, cached for good (`immutable`); an unknown one is 404.
 //! - `/ui/` and every other `/ui/<path>` without a file → `index.html` (the console routes
-//!   in the browser's history), never cached, so a new build is picked up on reload.
+//!   in the browser's history), revalidated on each load (`no-cache`, `ETag`: 304 when
+//!   unchanged), so a new build is picked up on reload.
 //! - Gzip (made at build time) when the client accepts it; the console's Content-Security-
 //!   Policy, `nosniff` and `no-referrer` on every answer. No credential: the files hold no
 //!   data, the API calls they make need one.
@@ -25,6 +26,8 @@ struct ConsoleFile {
     /// Its path under `dist/`, with `/`.
     path: &'static str,
     content_type: &'static str,
+    /// Its entity tag (length and CRC-32 of the body), for `If-None-Match`.
+    etag: &'static str,
     body: &'static [u8],
     /// The body gzipped, when that is smaller.
     gzip: Option<&'static [u8]>,
@@ -134,7 +137,13 @@ fn serve(path: &str, headers: &HeaderMap) -> Response {
     } else {
         "no-cache"
     };
+    let unchanged = headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .flat_map(|v| v.to_str().unwrap_or("").split(','))
+        .any(|t| t.trim() == f.etag || t.trim() == "*");
     let mut resp = match f.gzip {
+        _ if unchanged => StatusCode::NOT_MODIFIED.into_response(),
         Some(gz) if accepts_gzip(headers) => {
             let mut r = Body::from(gz).into_response();
             r.headers_mut()
@@ -149,6 +158,7 @@ fn serve(path: &str, headers: &HeaderMap) -> Response {
         HeaderValue::from_static(f.content_type),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    h.insert(header::ETAG, HeaderValue::from_static(f.etag));
     if f.gzip.is_some() {
         h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     }

@@ -15,8 +15,9 @@
 //!   answers. A client that reads too slowly falls behind the ring and gets `event: gap` with
 //!   the oldest id still held (it refetches its lists); its memory is a few frames at most.
 //!   `Last-Event-ID` (header, or `?last_event_id=`) replays every message held after it.
-//!   A `: keepalive` comment every `[stream] keepalive_secs` (15); the stream ends when the
-//!   node shuts down, so the drain does not wait on it.
+//!   A `: keepalive` comment every `[stream] keepalive_secs` (15), before which the credential
+//!   is checked again (a revoked token or an ended session ends the stream); the stream ends
+//!   when the node shuts down, so the drain does not wait on it.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -37,7 +38,7 @@ use onewall_store::Store;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{OnceCell, mpsc, watch};
 
-use crate::access::{Caller, department_of};
+use crate::access::{Caller, credential, department_of, resolve};
 use crate::mask::MaskPolicy;
 use crate::params::Params;
 use crate::{ApiError, ApiState, ErrorCode};
@@ -93,9 +94,9 @@ const TAKE: usize = 256;
 /// How long a woken client waits for what is published with the message that woke it.
 const LINGER: Duration = Duration::from_millis(20);
 /// Chunks queued for one connection's socket.
-const QUEUED_FRAMES: usize = 4;
+const QUEUED_FRAMES: usize = 2;
 /// Bytes of frames sent as one chunk at most (a frame larger than this goes alone).
-const CHUNK_BYTES: usize = 64 * 1024;
+const CHUNK_BYTES: usize = 16 * 1024;
 
 /// What a message is about.
 #[derive(Debug)]
@@ -135,29 +136,33 @@ impl Drop for Message {
 }
 
 impl Message {
-    /// The message's data as JSON.
-    fn data(&self) -> serde_json::Value {
+    /// The message's data, to serialize.
+    fn data(&self) -> Option<Data<'_>> {
         match (&*self.event, &self.subject) {
             (NodeEvent::AlertsStored { alerts, .. }, Subject::Alert(i)) => {
-                alerts.get(*i).map(crate::json_of).unwrap_or_default()
+                alerts.get(*i).map(Data::Alert)
             }
             (
                 NodeEvent::IncidentOpened {
                     incident, actor, ..
                 },
                 _,
-            ) => {
-                serde_json::json!({"change": "opened", "actor": actor, "incident": crate::json_of(incident)})
-            }
+            ) => Some(Data::Incident {
+                change: "opened",
+                actor,
+                incident,
+            }),
             (
                 NodeEvent::IncidentChanged {
                     incident, actor, ..
                 },
                 _,
-            ) => {
-                serde_json::json!({"change": "changed", "actor": actor, "incident": crate::json_of(incident)})
-            }
-            _ => serde_json::Value::Null,
+            ) => Some(Data::Incident {
+                change: "changed",
+                actor,
+                incident,
+            }),
+            _ => None,
         }
     }
 
@@ -171,15 +176,21 @@ impl Message {
     /// The frame for a caller masked by `mask` (`None`: shown whole).
     fn frame_for(&self, mask: Option<&MaskPolicy>) -> Bytes {
         let make = |mask: Option<&MaskPolicy>| {
-            let mut data = self.data();
-            if let Some(p) = mask {
-                p.mask_json(&mut data);
+            let mut frame = format!("id: {}\nevent: {}\ndata: ", self.id, self.name()).into_bytes();
+            let data = self.data();
+            // Written straight from the records; through a JSON tree only to mask it.
+            let written = match mask {
+                None => serde_json::to_writer(&mut frame, &data),
+                Some(p) => serde_json::to_value(&data).and_then(|mut v| {
+                    p.mask_json(&mut v);
+                    serde_json::to_writer(&mut frame, &v)
+                }),
+            };
+            if let Err(e) = written {
+                tracing::error!(error = %e, id = self.id, "stream: a message could not be written as JSON");
             }
-            Bytes::from(format!(
-                "id: {}\nevent: {}\ndata: {data}\n\n",
-                self.id,
-                self.name()
-            ))
+            frame.extend_from_slice(b"\n\n");
+            Bytes::from(frame)
         };
         let cell = if mask.is_some() {
             &self.masked
@@ -249,6 +260,19 @@ async fn alerts_department(store: &dyn Store, ids: &[AlertId]) -> Result<Option<
         }
     }
     Ok(shared)
+}
+
+/// A message's data as sent: the alert as `GET /api/v1/alerts/{id}` answers it, or the
+/// incident change.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum Data<'a> {
+    Alert(&'a onewall_model::Alert),
+    Incident {
+        change: &'static str,
+        actor: &'a str,
+        incident: &'a onewall_model::Incident,
+    },
 }
 
 /// The messages held, oldest first, with contiguous ids.
@@ -455,8 +479,15 @@ pub async fn stream(
         Some(id) => id,
         None => hub.lock().next - 1,
     };
+    // The credential, checked again at each keepalive.
+    let mut shown = HeaderMap::new();
+    for name in [header::AUTHORIZATION, header::COOKIE] {
+        for v in headers.get_all(&name) {
+            shown.append(name.clone(), v.clone());
+        }
+    }
     let (tx, rx) = mpsc::channel(QUEUED_FRAMES);
-    tokio::spawn(client(hub, s, c, cursor, tx));
+    tokio::spawn(client(hub, s, c, shown, cursor, tx));
     let mut resp = Body::from_stream(Frames(rx)).into_response();
     let h = resp.headers_mut();
     h.insert(
@@ -497,6 +528,23 @@ async fn visible(s: &ApiState, c: &Caller, m: &Message) -> bool {
     }
 }
 
+/// Does the connection's credential still give the grant it opened with? A revoked token,
+/// an ended session or a changed grant ends the stream (the client reconnects, or logs in).
+async fn still_valid(s: &ApiState, c: &Caller, shown: &HeaderMap) -> bool {
+    let Some(cred) = credential(shown) else {
+        return false;
+    };
+    match resolve(&s.access.auth, cred).await {
+        Ok(Some(grant)) => grant == c.grant,
+        Ok(None) => false,
+        Err(e) => {
+            // The auth store's trouble is not the caller's: the stream goes on.
+            tracing::warn!(error = %e.message, "stream: credential not checked again");
+            true
+        }
+    }
+}
+
 /// Until the node shuts down.
 async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|s| *s).await;
@@ -504,7 +552,14 @@ async fn stopped(shutdown: &mut watch::Receiver<bool>) {
 
 /// One connection: send what the caller may see after `cursor`, then wait for more, until
 /// the client goes or the node stops.
-async fn client(hub: StreamHub, s: ApiState, c: Caller, mut cursor: u64, tx: mpsc::Sender<Bytes>) {
+async fn client(
+    hub: StreamHub,
+    s: ApiState,
+    c: Caller,
+    credential: HeaderMap,
+    mut cursor: u64,
+    tx: mpsc::Sender<Bytes>,
+) {
     let mut newest = hub.newest.subscribe();
     let mut shutdown = hub.shutdown.clone();
     let mask = c.masking(&s.access.mask).cloned();
@@ -543,6 +598,9 @@ async fn client(hub: StreamHub, s: ApiState, c: Caller, mut cursor: u64, tx: mps
                 () = stopped(&mut shutdown) => return,
                 () = tx.closed() => return,
                 _ = keepalive.tick() => {
+                    if !still_valid(&s, &c, &credential).await {
+                        return;
+                    }
                     if tx.send(Bytes::from_static(b": keepalive\n\n")).await.is_err() {
                         return;
                     }
