@@ -48,6 +48,11 @@ pub fn build(r: &Resolved, node: &Node, parts: Parts<'_>) -> axum::Router {
     let api = onewall_api::router(api_state.clone());
     let api = crate::federation::wire_api(api, api_state, parts.federation);
     let api = api.layer(axum::Extension(node.health.clone()));
+    // What the statistics overview reads of the configuration.
+    let api = api.layer(axum::Extension(onewall_api::stats::OverviewSettings {
+        sla: crate::config::access::sla_policy(&r.config.sla),
+        silent_hours: i64::from(r.config.playbooks.report.silent_hours),
+    }));
     // The delivery log (GET /api/v1/deliveries) reads the playbooks' outbox.
     let api = match parts.outbox {
         Some(outbox) => api.layer(axum::Extension(onewall_api::deliveries::DeliveryLog(

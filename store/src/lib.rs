@@ -27,6 +27,8 @@ mod cursor;
 mod error;
 mod search_text;
 pub mod sqlite;
+pub mod stats;
+pub mod stats_generic;
 
 pub use clickhouse::ClickHouseStore;
 pub use error::StoreError;
@@ -205,6 +207,35 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Counts for metrics and health.
     async fn stats(&self) -> Result<StoreStats>;
+
+    /// Counts over time of the records of `q` by intervals of `interval_secs` (a whole number
+    /// of minutes, at most [`stats::MAX_BUCKETS`] intervals, else
+    /// [`StoreError::InvalidQuery`]). The default reads the records through the searches;
+    /// backends answer from rollups or by grouping.
+    async fn stats_histogram(
+        &self,
+        q: stats::StatsQuery,
+        interval_secs: i64,
+    ) -> Result<stats::Histogram> {
+        stats_generic::histogram(self, &q, interval_secs).await
+    }
+
+    /// The `limit` most frequent values of `field` in the records of `q`, with the number of
+    /// different values and the count of the rest. A field records of `q.kind` do not have
+    /// counts nothing.
+    async fn stats_top(
+        &self,
+        q: stats::StatsQuery,
+        field: stats::TopField,
+        limit: usize,
+    ) -> Result<stats::Top> {
+        stats_generic::top(self, &q, field, limit).await
+    }
+
+    /// What each source sent of the events of `q` (its kind is ignored), by source key.
+    async fn stats_sources(&self, q: stats::StatsQuery) -> Result<Vec<stats::SourceStat>> {
+        stats_generic::sources(self, &q).await
+    }
 }
 
 /// The number of rows a query asking for `limit` gets: 0 means [`DEFAULT_LIMIT`], and no more

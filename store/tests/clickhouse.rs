@@ -335,3 +335,38 @@ async fn text_and_filters_are_bound_not_spliced() {
         .expect("search");
     assert!(none.items.is_empty());
 }
+
+/// A database written before the statistics' rollup gets it on open, filled from its events,
+/// and the view keeps it up to date from then on.
+#[tokio::test]
+async fn the_events_rollup_is_filled_on_open_and_kept_by_its_view() {
+    use onewall_store::stats::{StatsKind, StatsQuery};
+    let Some((scratch, store)) = fresh().await else {
+        return;
+    };
+    let events: Vec<_> = (0..30)
+        .map(|k| event(day0().add_secs(60 * k), &format!("rollup {k}")))
+        .collect();
+    store.write_events(events).await.expect("write");
+    let client = Client::default()
+        .with_url(&scratch.url)
+        .with_database(&scratch.database);
+    for ddl in ["DROP TABLE event_minutes_mv", "DROP TABLE event_minutes"] {
+        client.query(ddl).execute().await.expect(ddl);
+    }
+    let store = ClickHouseStore::connect(&scratch.url, &scratch.database, "default", "")
+        .await
+        .expect("reopen");
+    let more: Vec<_> = (30..40)
+        .map(|k| event(day0().add_secs(60 * k), &format!("rollup {k}")))
+        .collect();
+    store.write_events(more).await.expect("write more");
+    let day = StatsQuery::new(StatsKind::Events, day0(), day0().add_secs(86_400));
+    let h = store
+        .stats_histogram(day.clone(), 3600)
+        .await
+        .expect("histogram");
+    assert_eq!(h.buckets[0], 40, "{h:?}");
+    let sources = store.stats_sources(day).await.expect("sources");
+    assert_eq!(sources[0].count, 40, "{sources:?}");
+}

@@ -204,6 +204,63 @@ async fn days_from_schema_1_keep_their_indexes_beside_new_days() {
     );
 }
 
+/// A store written by schema version 2 had no statistics rollups: opening it fills them from
+/// the stored events and alerts.
+#[tokio::test]
+async fn a_schema_2_store_gets_its_rollups_from_its_records() {
+    use onewall_store::conformance::alert;
+    use onewall_store::stats::{StatsKind, StatsQuery, TopField};
+    let (dir, store) = fresh().await;
+    let events: Vec<Event> = (0..30)
+        .map(|k| {
+            let mut e = event(day0().add_secs(60 * k), &format!("event {k}"));
+            e.fields
+                .insert(names::USER_NAME, if k < 20 { "alice" } else { "bob" });
+            e
+        })
+        .collect();
+    store.write_events(events).await.expect("write");
+    let a = alert(
+        day0(),
+        "r1",
+        onewall_model::Severity::High,
+        onewall_model::RegionCode::HENAN,
+    );
+    store.write_alerts(vec![a]).await.expect("write alerts");
+    drop(store);
+    let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).expect("open the file");
+    conn.execute_batch(
+        "DROP TABLE event_minutes; DROP TABLE event_hours; DROP TABLE event_hour_terms; DROP TABLE alert_terms; \
+         PRAGMA user_version = 2;",
+    )
+    .expect("downgrade");
+    drop(conn);
+    let store = SqliteStore::open(dir.path()).expect("open a version 2 store");
+    let day = StatsQuery::new(StatsKind::Events, day0(), day0().add_secs(86_400));
+    let h = store
+        .stats_histogram(day.clone(), 3600)
+        .await
+        .expect("histogram");
+    assert_eq!(h.buckets[0], 30, "{h:?}");
+    let top = store
+        .stats_top(day.clone(), TopField::UserName, 5)
+        .await
+        .expect("top");
+    assert_eq!(
+        (top.items[0].value.as_str(), top.items[0].count),
+        ("alice", 20)
+    );
+    let alerts = StatsQuery {
+        kind: StatsKind::Alerts,
+        ..day
+    };
+    let top = store
+        .stats_top(alerts, TopField::SourceIp, 5)
+        .await
+        .expect("top alerts");
+    assert_eq!(top.items.len(), 1, "{top:?}");
+}
+
 #[tokio::test]
 async fn searches_read_runs_by_key_and_rows_by_rowid() {
     let (dir, store) = fresh().await;

@@ -9,6 +9,7 @@
 //!   `cursor`; `GET /api/v1/incidents/{id}`
 //! - `GET /api/v1/rules` — the loaded rules and the ones that did not compile
 //! - `GET /api/v1/regions` — the regions of the caller's subtree
+//! - `GET /api/v1/stats/{histogram,top,overview}` — statistics for the console ([`stats`])
 //! - `POST /api/v1/login`, `POST /api/v1/logout`, `GET /api/v1/whoami`
 //! - `POST /api/v1/incidents/{id}/{assign,acknowledge,comment,status,grade,alerts}`,
 //!   `DELETE /api/v1/incidents/{id}/alerts/{alert_id}` — the workflow ([`workflow`])
@@ -61,6 +62,7 @@ mod query;
 mod records;
 pub mod reports;
 pub mod sla;
+pub mod stats;
 pub mod stream;
 pub mod view;
 pub mod workflow;
@@ -169,6 +171,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/rules", get(list_rules))
         .route("/api/v1/rules/reload", axum::routing::post(reload_rules))
         .route("/api/v1/regions", get(list_regions))
+        .route("/api/v1/stats/histogram", get(stats::histogram))
+        .route("/api/v1/stats/top", get(stats::top))
+        .route("/api/v1/stats/overview", get(stats::overview))
         .route(
             "/api/v1/users",
             get(admin::list_users).post(admin::create_user),

@@ -82,7 +82,7 @@ fn typed_text(v: &Value) -> Option<String> {
 
 /// The typed texts a filter value matches in `field_values` (see [`EventQuery::filters`]):
 /// the text itself, and the integer, real, boolean, address or time it spells exactly.
-fn filter_texts(value: &str) -> Vec<String> {
+pub(super) fn filter_texts(value: &str) -> Vec<String> {
     let mut out = vec![format!("s:{value}")];
     if let Ok(i) = value.parse::<i64>()
         && i.to_string() == value
@@ -442,6 +442,14 @@ pub(super) async fn drop_days_before(
             .execute()
             .await
             .map_err(|e| culprit.error(&format!("dropping event day {day}"), e))?;
+        if culprit.layout.cluster.is_none() {
+            // The statistics' rollup of that day goes with it.
+            client
+                .query(&format!("ALTER TABLE event_minutes DROP PARTITION {day}"))
+                .execute()
+                .await
+                .map_err(|e| culprit.error(&format!("dropping the rollup of day {day}"), e))?;
+        }
     }
     if !old.is_empty() {
         tracing::info!(

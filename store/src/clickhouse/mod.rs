@@ -30,6 +30,7 @@ mod events;
 mod evidence;
 mod records;
 mod schema;
+mod stats;
 
 use std::fmt;
 use std::sync::Arc;
@@ -41,6 +42,7 @@ use tokio::sync::Mutex;
 
 pub use schema::Features;
 
+use crate::stats::{Histogram, SourceStat, StatsKind, StatsQuery, Top, TopField};
 use crate::{
     AlertQuery, EventQuery, IncidentChange, IncidentQuery, Page, Result, Store, StoreError,
     StoreStats,
@@ -219,6 +221,9 @@ impl ClickHouseStore {
                 .await
                 .map_err(|e| culprit.error("setting the events TTL", e))?;
         }
+        if culprit.layout.cluster.is_none() {
+            stats::create_rollup(&client, &culprit).await?;
+        }
         let last_version = records::last_incident_version(&client, &culprit).await?;
         tracing::info!(url, database, version = %version, ?features, "clickhouse store ready");
         Ok(ClickHouseStore {
@@ -357,6 +362,59 @@ impl Store for ClickHouseStore {
         let i = &self.inner;
         let res = records::stats(&i.client, &i.culprit).await;
         self.log("stats", res)
+    }
+
+    async fn stats_histogram(&self, q: StatsQuery, interval_secs: i64) -> Result<Histogram> {
+        let i = &self.inner;
+        let rollup = i.culprit.layout.cluster.is_none();
+        if q.kind == StatsKind::Events && !q.needs_events() && rollup {
+            let res = stats::rollup_histogram(&i.client, &i.culprit, &q, interval_secs).await;
+            return self.log("stats_histogram", res);
+        }
+        let table = match q.kind {
+            StatsKind::Events if !q.needs_events() => "events",
+            StatsKind::Alerts => "alerts",
+            _ => return crate::stats_generic::histogram(self, &q, interval_secs).await,
+        };
+        let res = stats::histogram(&i.client, &i.culprit, table, &q, interval_secs).await;
+        self.log("stats_histogram", res)
+    }
+
+    async fn stats_top(&self, q: StatsQuery, field: TopField, limit: usize) -> Result<Top> {
+        let i = &self.inner;
+        let grouped = match q.kind {
+            StatsKind::Events
+                if !q.needs_events()
+                    && i.culprit.layout.cluster.is_none()
+                    && matches!(field, TopField::Region | TopField::Source) =>
+            {
+                stats::rollup_top(&i.client, &i.culprit, &q, field, limit)
+                    .await
+                    .map(Some)
+            }
+            StatsKind::Events if !q.needs_events() => {
+                stats::event_top(&i.client, &i.culprit, &q, field, limit).await
+            }
+            StatsKind::Alerts => stats::alert_top(&i.client, &i.culprit, &q, field, limit).await,
+            _ => Ok(None),
+        };
+        match self.log("stats_top", grouped)? {
+            Some(top) => Ok(top),
+            None => crate::stats_generic::top(self, &q, field, limit).await,
+        }
+    }
+
+    async fn stats_sources(&self, q: StatsQuery) -> Result<Vec<SourceStat>> {
+        if q.needs_events() {
+            return crate::stats_generic::sources(self, &q).await;
+        }
+        let i = &self.inner;
+        let res = if i.culprit.layout.cluster.is_none() {
+            stats::rollup_sources(&i.client, &i.culprit, &q).await
+        } else {
+            stats::sources(&i.client, &i.culprit, &q).await
+        };
+        self.log("stats_sources", res)
     }
 }
 

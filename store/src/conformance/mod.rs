@@ -20,6 +20,7 @@
 mod events;
 mod records;
 mod replay;
+mod stats;
 
 use onewall_model::event::names;
 use onewall_model::{
@@ -33,6 +34,7 @@ use crate::{AlertQuery, EventQuery, IncidentQuery, Page, Store, StoreError};
 pub use events::*;
 pub use records::*;
 pub use replay::*;
+pub use stats::*;
 
 /// One `#[tokio::test]` per conformance check, each on a fresh store from `$factory` (an async
 /// fn returning `(guard, store)`). The calling crate needs `tokio` with `macros` and
@@ -75,6 +77,12 @@ macro_rules! conformance_tests {
             incident_evidence_grows_shrinks_and_is_replaced,
             a_batch_of_incident_updates_applies_each_in_order,
             replayed_alerts_are_stored_once,
+            stats_event_histogram_in_scope,
+            stats_event_top_in_scope,
+            stats_event_sources,
+            stats_alerts_in_scope,
+            stats_incidents_in_scope,
+            stats_follow_retention_and_refuse_bad_intervals,
         );
     };
     (@each required $factory:path; $($check:ident),* $(,)?) => {

@@ -10,6 +10,7 @@ use rusqlite::{Connection, Row, params, params_from_iter};
 use super::postings;
 use super::schema::{day_table, day_table_ddl};
 use super::sql::{Conditions, int};
+use super::stats;
 use super::{Writer, backend};
 use crate::codec::{self, COMMON_COLUMNS};
 use crate::cursor::{CursorKind, decode_opt, page};
@@ -74,6 +75,9 @@ fn insert_sql(day: u32) -> String {
 pub(super) struct Encoded {
     fields: String,
     common: [Option<String>; COMMON_COLUMNS.len()],
+    /// The event's department and source key, for the rollups.
+    department: String,
+    source: String,
 }
 
 /// Encode a batch's events for [`write_events`], in order.
@@ -90,6 +94,8 @@ pub(super) fn encode(events: &[Event]) -> Result<Vec<Encoded>> {
                         .and_then(Value::to_text)
                         .map(|t| t.into_owned())
                 }),
+                department: crate::stats::department_of(e),
+                source: crate::stats::source_key(e),
             })
         })
         .collect()
@@ -104,6 +110,7 @@ pub(super) fn write_events(w: &mut Writer, events: &[Event], encoded: Vec<Encode
     }
     let tx = w.conn.transaction()?;
     let mut created = Vec::new();
+    let mut rollup = stats::Rollup::default();
     for (&day, batch) in &by_day {
         let postings = match w.days.get(&day) {
             Some(&postings) => postings,
@@ -143,6 +150,9 @@ pub(super) fn write_events(w: &mut Writer, events: &[Event], encoded: Vec<Encode
                     c5,
                 ])?;
                 inserted += added;
+                if added > 0 {
+                    rollup.add(e, &enc.common, &enc.department, &enc.source);
+                }
                 if postings && added > 0 {
                     let rowid = tx.last_insert_rowid();
                     for (field, text) in enc.common.iter().enumerate() {
@@ -160,6 +170,7 @@ pub(super) fn write_events(w: &mut Writer, events: &[Event], encoded: Vec<Encode
             params![int(inserted), day],
         )?;
     }
+    rollup.write(&tx)?;
     tx.commit()?;
     w.days.extend(created.into_iter().map(|d| (d, true)));
     tracing::debug!(events = events.len(), days = by_day.len(), "events written");
@@ -417,6 +428,9 @@ pub(super) fn drop_days_before(w: &mut Writer, before: Timestamp) -> Result<usiz
         ))?;
         tx.execute("DELETE FROM event_days WHERE day = ?1", [day])?;
     }
+    // The rollups of the dropped days go with them.
+    let midnight = before.0.div_euclid(Timestamp::NANOS_PER_DAY) * Timestamp::NANOS_PER_DAY;
+    stats::drop_before(&tx, Timestamp(midnight))?;
     tx.commit()?;
     for day in &days {
         w.days.remove(day);
@@ -431,6 +445,37 @@ pub(super) fn drop_days_before(w: &mut Writer, before: Timestamp) -> Result<usiz
         );
     }
     Ok(days.len())
+}
+
+/// Fill the rollups from the stored events (a store written before they existed).
+pub(super) fn backfill_rollups(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "DELETE FROM event_minutes; DELETE FROM event_hours; DELETE FROM event_hour_terms;",
+    )?;
+    let days: Vec<u32> = {
+        let mut stmt = conn.prepare("SELECT day FROM event_days ORDER BY day")?;
+        let rows = stmt.query_map([], |r| r.get::<_, i64>(0))?;
+        rows.map(|d| catalog_day(d?)).collect::<Result<_>>()?
+    };
+    for day in days {
+        let mut rollup = stats::Rollup::default();
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM {}", day_table(day));
+        let mut stmt = conn.prepare(&sql)?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let e = event_from_row(row)?;
+            let common = COMMON_COLUMNS.map(|(name, _)| {
+                e.fields
+                    .get(name)
+                    .and_then(Value::to_text)
+                    .map(|t| t.into_owned())
+            });
+            let dept = crate::stats::department_of(&e);
+            rollup.add(&e, &common, &dept, &crate::stats::source_key(&e));
+        }
+        rollup.write(conn)?;
+    }
+    Ok(())
 }
 
 /// Events stored, per the catalog's counters.

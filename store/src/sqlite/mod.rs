@@ -21,6 +21,7 @@ mod postings;
 mod records;
 mod schema;
 mod sql;
+mod stats;
 #[cfg(test)]
 mod tests;
 
@@ -33,6 +34,7 @@ use async_trait::async_trait;
 use onewall_model::{Alert, AlertId, Event, EventId, Incident, IncidentId, Timestamp};
 use rusqlite::Connection;
 
+use crate::stats::{Histogram, SourceStat, StatsKind, StatsQuery, Top, TopField};
 use crate::{
     AlertQuery, EventQuery, IncidentChange, IncidentQuery, Page, Result, Store, StoreError,
     StoreStats,
@@ -385,8 +387,10 @@ impl Store for SqliteStore {
 
     async fn drop_alerts_before(&self, before: Timestamp) -> Result<()> {
         self.write("drop_alerts_before", move |w| {
-            w.conn
-                .execute("DELETE FROM alerts WHERE time < ?1", [before.0])?;
+            let tx = w.conn.transaction()?;
+            tx.execute("DELETE FROM alerts WHERE time < ?1", [before.0])?;
+            tx.execute("DELETE FROM alert_terms WHERE time < ?1", [before.0])?;
+            tx.commit()?;
             Ok(())
         })
         .await
@@ -394,5 +398,55 @@ impl Store for SqliteStore {
 
     async fn stats(&self) -> Result<StoreStats> {
         self.read("stats", records::stats).await
+    }
+
+    async fn stats_histogram(&self, q: StatsQuery, interval_secs: i64) -> Result<Histogram> {
+        match q.kind {
+            StatsKind::Events if !q.needs_events() => {
+                self.read("stats_histogram", move |conn| {
+                    stats::event_histogram(conn, &q, interval_secs)
+                })
+                .await
+            }
+            StatsKind::Alerts => {
+                self.read("stats_histogram", move |conn| {
+                    stats::alert_histogram(conn, &q, interval_secs)
+                })
+                .await
+            }
+            _ => crate::stats_generic::histogram(self, &q, interval_secs).await,
+        }
+    }
+
+    async fn stats_top(&self, q: StatsQuery, field: TopField, limit: usize) -> Result<Top> {
+        match q.kind {
+            StatsKind::Events if !q.needs_events() => {
+                let q2 = q.clone();
+                let top = self
+                    .read("stats_top", move |conn| {
+                        stats::event_top(conn, &q2, field, limit)
+                    })
+                    .await?;
+                match top {
+                    Some(t) => Ok(t),
+                    None => crate::stats_generic::top(self, &q, field, limit).await,
+                }
+            }
+            StatsKind::Alerts => {
+                self.read("stats_top", move |conn| {
+                    stats::alert_top(conn, &q, field, limit)
+                })
+                .await
+            }
+            _ => crate::stats_generic::top(self, &q, field, limit).await,
+        }
+    }
+
+    async fn stats_sources(&self, q: StatsQuery) -> Result<Vec<SourceStat>> {
+        if q.needs_events() {
+            return crate::stats_generic::sources(self, &q).await;
+        }
+        self.read("stats_sources", move |conn| stats::event_sources(conn, &q))
+            .await
     }
 }

@@ -74,7 +74,7 @@ pub(super) fn write_alerts(conn: &mut Connection, alerts: Vec<PreparedAlert>) ->
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
         for PreparedAlert { alert: a, body } in alerts {
-            stmt.execute(params![
+            let added = stmt.execute(params![
                 &a.id.to_bytes()[..],
                 a.time.0,
                 a.created.0,
@@ -83,9 +83,25 @@ pub(super) fn write_alerts(conn: &mut Connection, alerts: Vec<PreparedAlert>) ->
                 a.region.get(),
                 body,
             ])?;
+            if added > 0 {
+                super::stats::write_alert_terms(&tx, &a)?;
+            }
         }
     }
     tx.commit()?;
+    Ok(())
+}
+
+/// Fill the alerts' statistics terms from the stored alerts (a store written before them).
+pub(super) fn backfill_alert_terms(conn: &Connection) -> Result<()> {
+    conn.execute("DELETE FROM alert_terms", [])?;
+    let mut stmt = conn.prepare("SELECT body FROM alerts")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let text: String = row.get(0)?;
+        let a: Alert = from_body("alert", &text)?;
+        super::stats::write_alert_terms(conn, &a)?;
+    }
     Ok(())
 }
 

@@ -12,8 +12,9 @@ use crate::codec::COMMON_COLUMNS;
 /// The schema this build writes, kept in `PRAGMA user_version`. A database with a newer
 /// version is refused rather than misread.
 /// Version 2 added `event_days.postings`: days created since keep posting lists for their
-/// common fields instead of an index per field.
-pub(super) const SCHEMA_VERSION: i64 = 2;
+/// common fields instead of an index per field. Version 3 added the statistics' rollups
+/// (`super::stats`), filled from the stored events and alerts on the upgrade.
+pub(super) const SCHEMA_VERSION: i64 = 3;
 
 /// WAL pages past which the writer checkpoints itself, a backstop: the checkpointer thread
 /// (see [`open_checkpointer`]) normally copies the WAL into the database beside the writer,
@@ -105,6 +106,11 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection> {
     }
     let tx = conn.unchecked_transaction()?;
     tx.execute_batch(SCHEMA)?;
+    tx.execute_batch(super::stats::SCHEMA)?;
+    if (1..3).contains(&version) {
+        super::events::backfill_rollups(&tx)?;
+        super::records::backfill_alert_terms(&tx)?;
+    }
     if version == 1 {
         // Its days keep their per-field indexes; the days it creates from now on do not.
         tx.execute_batch("ALTER TABLE event_days ADD COLUMN postings INTEGER NOT NULL DEFAULT 0")?;

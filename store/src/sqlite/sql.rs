@@ -72,6 +72,11 @@ impl Conditions {
         format!("?{}", self.params.len() + 1)
     }
 
+    /// The parameters.
+    pub fn params(&self) -> &[SqlValue] {
+        &self.params
+    }
+
     /// The parameters, with `extra` appended.
     pub fn params_with(&self, extra: impl Into<SqlValue>) -> Vec<SqlValue> {
         let mut p = self.params.clone();

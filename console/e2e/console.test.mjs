@@ -1,0 +1,449 @@
+// The console's acceptance (issue 17) in Debian's Chromium against real nodes: one browser
+// and one pair of nodes (province and Zhengzhou, see world.mjs) for every scenario.
+//
+//   node --test console/e2e/console.test.mjs   (ONEWALL_BIN: the binary; else cargo's debug build)
+//   ONEWALL_SCREENSHOTS=docs/screenshots node --test console/e2e/console.test.mjs   (the README's pictures)
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+
+import { alertsOfEventWith, eventually, logger, screenshot, stopAll } from './harness.mjs';
+import {
+  MARK,
+  MOBILE,
+  MOBILE_MASKED,
+  RESIDENT_ID,
+  RESIDENT_ID_MASKED,
+  makeWorld,
+} from './world.mjs';
+
+/** How long a screen may take to show what the scenario waits for. */
+const UI = 15_000;
+
+let w;
+
+before(async () => {
+  w = await makeWorld();
+});
+
+after(async () => {
+  await w?.browser.close();
+  await stopAll();
+});
+
+const tid = (id) => `[data-testid="${id}"]`;
+
+/** The pages a scenario opened, pictured when it fails and closed after it. */
+const openPages = new Set();
+
+/**
+ * A scenario: when it fails, every page it left open is saved to the artifacts as
+ * `failed-<scenario>-<n>.png` before the failure is reported; its contexts are closed.
+ */
+function scenario(name, body) {
+  test(name, async (t) => {
+    try {
+      await body(t);
+    } catch (e) {
+      const slug = name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60);
+      let n = 0;
+      for (const page of openPages) {
+        await screenshot(page, `failed-${slug}-${n++}`).catch(() => {});
+      }
+      throw e;
+    } finally {
+      for (const page of openPages) await page.context().close().catch(() => {});
+      openPages.clear();
+    }
+  });
+}
+
+/** A fresh browser context (its own cookies and storage) at 1440×900. */
+async function newPage(viewport = { width: 1440, height: 900 }) {
+  const context = await w.browser.newContext({ viewport, locale: 'zh-CN', acceptDownloads: true });
+  const page = await context.newPage();
+  openPages.add(page);
+  page.setDefaultTimeout(UI);
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.hostname !== '127.0.0.1' && !['data:', 'blob:'].includes(u.protocol)) {
+      problems.push(`request to another host: ${r.url()}`);
+    }
+  });
+  return { context, page, problems };
+}
+
+/**
+ * Log in through the login screen of `node` as `user`, reached as a person would: the node's
+ * address, which sends a browser to the console, which sends a stranger to the login screen.
+ * Answers when the header shows them.
+ */
+async function login(page, node, user) {
+  await page.goto(node.url('/'));
+  await page.waitForURL(/\/ui\/login/);
+  await page.locator(tid('login-user')).fill(user.name);
+  await page.locator(tid('login-password')).fill(user.password);
+  await page.locator(tid('login-submit')).click();
+  await page.locator(tid('whoami')).filter({ hasText: user.name }).waitFor();
+}
+
+/** The text of the timeline entries on an incident detail. */
+async function timeline(page) {
+  return page.locator(`${tid('incident-timeline')} ${tid('timeline-entry')}`).allInnerTexts();
+}
+
+/**
+ * No request of the page went to another host (no font, script or map from elsewhere), the
+ * Content-Security-Policy refused nothing, and no script failed.
+ */
+function clean(problems) {
+  const foreign = problems.filter((p) => p.startsWith('request to another host'));
+  assert.deepEqual(foreign, [], 'the console asks only its own node');
+  const refused = problems.filter((p) => /Content Security Policy|Refused to/i.test(p));
+  assert.deepEqual(refused, [], 'the console keeps to its Content-Security-Policy');
+  const failed = problems.filter((p) => p.startsWith('page error'));
+  assert.deepEqual(failed, [], 'no script error');
+}
+
+scenario('an analyst of 410100 sees only Zhengzhou, acknowledges, comments and sees the timeline grow', async (t) => {
+  const { context, page, problems } = await newPage();
+  await login(page, w.city, w.users.analyst);
+  await page.goto(w.city.url('/ui/incidents'));
+  const rows = page.locator(tid('incident-row'));
+  await rows.first().waitFor();
+  const regions = await rows.evaluateAll((rs) => rs.map((r) => r.dataset.region));
+  const ids = await rows.evaluateAll((rs) => rs.map((r) => r.dataset.id));
+  t.diagnostic(`incident rows: ${ids.length}, regions ${[...new Set(regions)].join(',')}`);
+  assert.ok(regions.every((r) => r.startsWith('4101')), `only Zhengzhou: ${regions}`);
+  assert.ok(ids.includes(w.seeded.ack.incident.id), 'the Zhengzhou incident is listed');
+  assert.ok(!ids.includes(w.seeded.luoyang.incident.id), 'the Luoyang incident is not');
+  await screenshot(page, 'incidents');
+
+  // The Luoyang incident is not there either when asked for by its address.
+  await page.goto(w.city.url(`/ui/incidents/${w.seeded.luoyang.incident.id}`));
+  await page.locator(tid('error')).waitFor();
+  assert.equal(await page.locator(tid('action-acknowledge')).count(), 0);
+
+  const id = w.seeded.ack.incident.id;
+  await page.goto(w.city.url(`/ui/incidents/${id}`));
+  await page.locator(tid('incident-detail')).waitFor();
+  await page.locator(tid('timeline-entry')).first().waitFor();
+  const before = await timeline(page);
+  const statusBefore = await page.locator(tid('incident-status')).innerText();
+
+  await page.locator(tid('action-acknowledge')).click();
+  await eventually('the status shown to change', async () =>
+    (await page.locator(tid('incident-status')).innerText()) !== statusBefore, UI);
+  const stored = await w.city.api('GET', `/api/v1/incidents/${id}`);
+  assert.equal(stored.body.status, 'acknowledged');
+
+  const note = `已电话通知网站负责人 ${Date.now()}`;
+  if (await page.locator(tid('comment-text')).count() === 0) {
+    await page.locator(tid('action-comment')).click();
+  }
+  await page.locator(tid('comment-text')).fill(note);
+  await page.locator(tid('comment-submit')).click();
+  await page.locator(tid('timeline-entry')).filter({ hasText: note }).waitFor();
+  const afterwards = await timeline(page);
+  assert.ok(afterwards.length >= before.length + 2, `timeline ${before.length} → ${afterwards.length}`);
+  assert.ok(afterwards.some((e) => e.includes(w.users.analyst.name)), 'the actor is named');
+  await screenshot(page, 'incident-acknowledged');
+  clean(problems);
+  await context.close();
+});
+
+scenario('a viewer sees no action buttons, and a hand-made POST with its cookie gets 403', async () => {
+  const { context, page, problems } = await newPage();
+  await login(page, w.city, w.users.viewer);
+  const id = w.seeded.view.incident.id;
+  await page.goto(w.city.url(`/ui/incidents/${id}`));
+  await page.locator(tid('incident-detail')).waitFor();
+  await page.locator(tid('timeline-entry')).first().waitFor();
+  for (const action of [
+    'action-acknowledge', 'action-assign', 'action-comment', 'action-status',
+    'action-grade', 'action-dispatch', 'comment-submit', 'status-submit',
+  ]) {
+    assert.equal(await page.locator(tid(action)).count(), 0, `${action} is not rendered`);
+  }
+  await screenshot(page, 'incident-viewer');
+
+  // From the page itself (its cookie, its origin, JSON): the server refuses.
+  const inPage = await page.evaluate(async (path) => {
+    const r = await fetch(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text: 'a viewer may not comment' }),
+    });
+    return { status: r.status, body: await r.text() };
+  }, `/api/v1/incidents/${id}/comment`);
+  assert.equal(inPage.status, 403, inPage.body);
+
+  // From outside the browser, with the viewer's session cookie.
+  const cookies = await context.cookies(w.city.http);
+  const session = cookies.find((c) => c.name === 'onewall_session');
+  assert.ok(session, `a session cookie: ${cookies.map((c) => c.name)}`);
+  const r = await fetch(w.city.url(`/api/v1/incidents/${id}/acknowledge`), {
+    method: 'POST',
+    headers: {
+      cookie: `onewall_session=${session.value}`,
+      origin: w.city.http,
+      'content-type': 'application/json',
+    },
+    body: '{}',
+  });
+  assert.equal(r.status, 403, await r.text());
+  const stored = await w.city.api('GET', `/api/v1/incidents/${id}`);
+  assert.equal(stored.body.status, 'new', 'nothing changed');
+  clean(problems);
+  await context.close();
+});
+
+scenario('a province responder dispatches an incident to Zhengzhou and the city console shows it', async () => {
+  const { context, page, problems } = await newPage();
+  await login(page, w.province, w.users.responder);
+  const pid = w.provinceAttack.id;
+  await page.goto(w.province.url(`/ui/incidents/${pid}`));
+  await page.locator(tid('incident-detail')).waitFor();
+  await page.locator(tid('action-dispatch')).click();
+  const region = page.locator(tid('dispatch-region'));
+  if ((await region.evaluate((e) => e.tagName)) === 'SELECT') {
+    await region.selectOption('410100');
+  } else {
+    await region.fill('410100');
+  }
+  const note = page.locator(tid('dispatch-note'));
+  if (await note.count()) await note.fill('请郑州市在出口封禁 203.0.113.66');
+  await page.locator(tid('dispatch-submit')).click();
+  await eventually('the dispatch stored at the province', async () => {
+    const inc = await w.province.api('GET', `/api/v1/incidents/${pid}`);
+    return (inc.body.dispatches ?? []).some((d) => d.region === '410100');
+  }, UI);
+  await screenshot(page, 'dispatch-province');
+  clean(problems);
+  await context.close();
+
+  // Zhengzhou's analyst sees the province as the incident's parent, and the dispatch.
+  const city = await newPage();
+  await login(city.page, w.city, w.users.analyst);
+  const cid = w.cityAttack.id;
+  await eventually('the city incident linked to the province', async () => {
+    const inc = await w.city.api('GET', `/api/v1/incidents/${cid}`);
+    return inc.body.remote_parent?.incident === pid;
+  });
+  await city.page.goto(w.city.url(`/ui/incidents/${cid}`));
+  await city.page.locator(tid('incident-parent')).waitFor();
+  const parent = await city.page.locator(tid('incident-parent')).innerText();
+  assert.ok(parent.includes('410000') || parent.includes(pid) || parent.includes('河南'), parent);
+  await city.page.locator(tid('timeline-entry')).filter({ hasText: '410000' }).first().waitFor();
+  // The README's incident: Zhengzhou's, with its evidence, entities and the province's dispatch.
+  await screenshot(city.page, 'incident', { readme: true });
+  clean(city.problems);
+  await city.context.close();
+});
+
+scenario('the wall screen with a viewer token shows a new alert within 2 s of its syslog line', async (t) => {
+  const token = (await w.city.api('POST', '/api/v1/tokens', {
+    name: 'duty-room-wall', role: 'viewer', region: '410100',
+  })).body.token;
+  assert.ok(token, 'a viewer token');
+  const { context, page, problems } = await newPage({ width: 1920, height: 1080 });
+  await page.goto(w.city.url(`/ui/wall#token=${token}`));
+  await page.locator(tid('wall')).waitFor();
+  // The contract's states: `live` once the stream is open, `reconnecting` while it is not.
+  await page.locator(tid('wall-status')).filter({ hasText: /^\s*live\s*$/ }).waitFor();
+  const seen = await page.locator(tid('wall-alert')).evaluateAll((as) => as.map((a) => a.dataset.id));
+  // Each new item's arrival time, noted by the page as it happens.
+  await page.evaluate(() => {
+    window.__arrived = {};
+    new MutationObserver(() => {
+      for (const a of document.querySelectorAll('[data-testid="wall-alert"]')) {
+        window.__arrived[a.dataset.id] ??= performance.timeOrigin + performance.now();
+      }
+    }).observe(document.body, { subtree: true, childList: true, attributes: true });
+  });
+  const navigations = [];
+  page.on('framenavigated', (f) => f === page.mainFrame() && navigations.push(f.url()));
+
+  const latencies = [];
+  for (let i = 0; i < 3; i++) {
+    const marker = `owe2e-wall-${Date.now()}-${i}`;
+    const sent = Date.now();
+    logger(w.city, `${marker} 网站后台登录异常`, { tag: 'wall-test' });
+    const id = await eventually(`the alert of ${marker}`, async () =>
+      (await alertsOfEventWith(w.city, marker))[0]?.id, 10_000, 25);
+    await page.locator(`${tid('wall-alert')}[data-id="${id}"]`).waitFor({ timeout: 10_000 });
+    // Noted by the observer set up before the line was sent: the same document, not reloaded.
+    const arrived = await page.evaluate((a) => window.__arrived?.[a], id);
+    assert.ok(arrived, `the page that was open saw ${id} arrive (no reload)`);
+    assert.ok(!seen.includes(id));
+    latencies.push(Math.round(arrived - sent));
+  }
+  t.diagnostic(`wall latency syslog line → alert on screen: ${latencies.join(' ms, ')} ms`);
+  console.log(`figure: wall latency (ms) ${latencies.join(' ')}`);
+  assert.ok(Math.max(...latencies) < 2000, `within 2 s: ${latencies}`);
+  assert.deepEqual(navigations, [], 'no reload');
+  await page.locator(tid('wall-clock')).waitFor();
+  // The wall refreshes its counts a moment after a burst of alerts; the picture shows them.
+  await page.waitForTimeout(2500);
+  await screenshot(page, 'wall', { readme: true });
+  clean(problems);
+  await context.close();
+});
+
+scenario('the wall screen with a token the node does not know says so', async () => {
+  const { context, page, problems } = await newPage({ width: 1920, height: 1080 });
+  await page.goto(w.city.url(`/ui/wall#token=owt_${'0'.repeat(64)}`));
+  await page.locator(tid('wall')).waitFor();
+  // It names the token as what is wrong (the error banner, or the wall's own notice).
+  await page.locator(`${tid('wall')} >> text=/令牌|token/i`).first().waitFor();
+  await page.waitForTimeout(1000);
+  assert.equal(await page.locator(tid('wall-alert')).count(), 0, 'no alert shown');
+  assert.notEqual((await page.locator(tid('wall-status')).innerText()).trim(), 'live');
+  await screenshot(page, 'wall-refused');
+  clean(problems);
+  await context.close();
+});
+
+scenario('without pii a resident ID and a mobile are masked in the event view, the alert and the export', async () => {
+  const { context, page, problems } = await newPage();
+  await login(page, w.city, w.users.analyst);
+  const whole = [RESIDENT_ID, MOBILE];
+  const masked = [RESIDENT_ID_MASKED, MOBILE_MASKED];
+  const shows = (text, what) => {
+    for (const m of masked) assert.ok(text.includes(m), `${what} shows ${m}: ${text}`);
+    for (const v of whole) assert.ok(!text.includes(v), `${what} hides ${v}`);
+  };
+
+  await page.goto(w.city.url(`/ui/search?q=${MARK.pii}`));
+  const row = page.locator(tid('event-row')).filter({ hasText: MARK.pii }).first();
+  await row.waitFor();
+  shows(await row.innerText(), 'the event row');
+  if (await page.locator(tid('event-raw')).count()) {
+    shows((await page.locator(tid('event-raw')).allInnerTexts()).join('\n'), 'the raw line');
+  }
+  for (const v of whole) assert.ok(!(await page.content()).includes(v), `the search page hides ${v}`);
+  await screenshot(page, 'search');
+
+  // The exports of the current query, as the browser downloads them.
+  for (const format of ['ndjson', 'csv']) {
+    const download = page.waitForEvent('download');
+    await page.locator(tid(`export-${format}`)).click();
+    const exported = readFileSync(await (await download).path(), 'utf8');
+    assert.ok(exported.includes(MARK.pii), `the ${format} export holds the event: ${exported.slice(0, 400)}`);
+    shows(exported, `the ${format} export`);
+  }
+
+  await page.goto(w.city.url(`/ui/alerts/${w.seeded.pii.alert.id}`));
+  await page.locator(tid('alert-detail')).waitFor();
+  await page.locator(tid('alert-detail')).filter({ hasText: MARK.pii }).waitFor();
+  shows(await page.locator(tid('alert-detail')).innerText(), 'the alert detail');
+  for (const v of whole) assert.ok(!(await page.content()).includes(v), `the alert page hides ${v}`);
+  await screenshot(page, 'alert');
+  clean(problems);
+  await context.close();
+});
+
+/**
+ * Open the overview of `node` in `page` and answer the browser's performance timing: DOM
+ * interactive and load end from the navigation entry, and when the alert chart's first frame
+ * was painted (the frame after ECharts put its canvas in), all in ms from navigation start.
+ */
+async function overviewFigures(page, node) {
+  await page.addInitScript(() => {
+    window.__firstChart = null;
+    const observer = new MutationObserver(() => {
+      const chart = '[data-testid="chart-alerts"] canvas, [data-testid="chart-alerts"] svg';
+      if (window.__firstChart === null && document.querySelector(chart)) {
+        window.__firstChart = 0;
+        observer.disconnect();
+        requestAnimationFrame(() => { window.__firstChart = performance.now(); });
+      }
+    });
+    observer.observe(document, { subtree: true, childList: true });
+  });
+  await page.goto(node.url('/ui/overview'));
+  await page.locator(tid('overview')).waitFor();
+  await page.waitForFunction(() => window.__firstChart > 0);
+  return page.evaluate(() => {
+    const n = performance.getEntriesByType('navigation')[0];
+    return {
+      domInteractive: Math.round(n.domInteractive),
+      loadEnd: Math.round(n.loadEventEnd),
+      firstChart: Math.round(window.__firstChart),
+    };
+  });
+}
+
+scenario('the overview is interactive and draws its first chart (figures printed)', async (t) => {
+  // The province's overview: Henan's cities as tiles, Zhengzhou's coloured by its open incidents.
+  const { context, page, problems } = await newPage();
+  await login(page, w.province, w.users.responder);
+  const f = await overviewFigures(page, w.province);
+  const line = `domInteractive ${f.domInteractive} ms, load end ${f.loadEnd} ms, first chart ${f.firstChart} ms`;
+  t.diagnostic(`province overview: ${line}`);
+  console.log(`figure: overview ${line}`);
+  assert.ok(f.domInteractive < 5000 && f.loadEnd < 5000 && f.firstChart < 5000, JSON.stringify(f));
+  const zz = page.locator(tid('tile-410100'));
+  await eventually('Zhengzhou\'s tile with open incidents', async () =>
+    Number(await zz.getAttribute('data-open')) >= 1, UI);
+  assert.equal(await page.locator(tid('tile-410200')).getAttribute('data-open'), '0');
+  await page.locator(`${tid('kpi-open-incidents')}`).waitFor();
+  await screenshot(page, 'overview', { readme: true });
+  clean(problems);
+  await context.close();
+
+  // Zhengzhou's own overview, as its analyst sees it.
+  const city = await newPage();
+  await login(city.page, w.city, w.users.analyst);
+  const g = await overviewFigures(city.page, w.city);
+  t.diagnostic(`city overview: domInteractive ${g.domInteractive} ms, load end ${g.loadEnd} ms, first chart ${g.firstChart} ms`);
+  assert.ok(g.domInteractive < 5000 && g.firstChart < 5000, JSON.stringify(g));
+  const open = await city.page.locator(tid('kpi-open-incidents')).innerText();
+  assert.match(open, /[1-9]/, `Zhengzhou has open incidents: ${open}`);
+  await screenshot(city.page, 'overview-city');
+  clean(city.problems);
+  await city.context.close();
+});
+
+scenario('the alerts, rules, federation and admin screens show what the province holds', async () => {
+  const { context, page, problems } = await newPage();
+  await login(page, w.province, w.users.admin);
+  // Each screen, what it must show from the node, and what that must be.
+  const screens = [
+    ['alerts', '/ui/alerts', 'alert-row', async () => {
+      const regions = await page.locator(tid('alert-row')).evaluateAll((rs) => rs.map((r) => r.dataset.region));
+      assert.ok(regions.includes('410100'), `Zhengzhou's pushed alerts: ${regions}`);
+    }],
+    ['rules', '/ui/rules', 'rules-loaded', async () => {
+      const n = Number(await page.locator(tid('rules-loaded')).getAttribute('data-count'));
+      assert.ok(n >= 2, `the built-in rules and the fixture's are loaded: ${n}`);
+    }],
+    ['federation', '/ui/federation', 'child-row', async () => {
+      const zz = page.locator(`${tid('child-row')}[data-region="410100"]`);
+      await zz.waitFor();
+      assert.notEqual(await zz.getAttribute('data-state'), 'never', 'Zhengzhou has pushed');
+    }],
+    ['admin-users', '/ui/admin/users', 'user-row', async () => {
+      await page.locator(`${tid('user-row')}[data-name="henan.responder"]`).waitFor();
+    }],
+    ['admin-tokens', '/ui/admin/tokens', 'token-row', async () => {
+      await page.locator(`${tid('token-row')}[data-name="zz-uplink"]`).waitFor();
+    }],
+    ['admin-audit', '/ui/admin/audit', 'audit-row', async () => {
+      await page.locator(`${tid('audit-verify')}`).waitFor();
+    }],
+  ];
+  for (const [name, path, hook, check] of screens) {
+    await page.goto(w.province.url(path));
+    await page.locator(tid(hook)).first().waitFor();
+    await check();
+    assert.equal(await page.locator(tid('error')).count(), 0, `${name}: no error banner`);
+    await screenshot(page, name);
+  }
+  clean(problems);
+  await context.close();
+});

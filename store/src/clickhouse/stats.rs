@@ -1,0 +1,440 @@
+//! Statistics on ClickHouse: `GROUP BY` over the events and alerts tables (ClickHouse 18.16
+//! and later), partition-pruned by day. Queries the grouping cannot answer (event text and
+//! field filters, incidents) go through the searches (`crate::stats_generic`); alerts' entity
+//! values and tactics are extracted from their bodies by the server.
+
+use std::collections::HashMap;
+
+use clickhouse::{Client, Row};
+use onewall_model::{RegionCode, Severity, Timestamp};
+use serde::Deserialize;
+
+use super::Culprit;
+use super::records::Conditions;
+use crate::Result;
+use crate::stats::{DEPARTMENT_FIELD, Histogram, SourceStat, StatsQuery, Top, TopField};
+
+/// An event's source key (`collector` and the peer's address without its port), as
+/// [`crate::stats::source_key`] makes it.
+const SOURCE_KEY: &str = "if(isNull(peer), toString(collector), concat(toString(collector), ' ', \
+     if(startsWith(assumeNotNull(peer), '['), \
+        substring(assumeNotNull(peer), 2, position(assumeNotNull(peer), ']') - 2), \
+        splitByChar(':', assumeNotNull(peer))[1])))";
+
+/// The per-minute rollup of the events (one server; a cluster groups the events table):
+/// filled by a materialized view on every insert, so each insert block adds one row per
+/// minute, region, department (its typed text in `field_values`) and source it holds, and
+/// reads sum them. Partitioned by day, dropped with the events' days.
+const ROLLUP_TABLE: &str = "CREATE TABLE IF NOT EXISTS event_minutes (
+    day UInt32, minute Int64, region UInt32, department String, source String,
+    n UInt64, errors UInt64, last Int64
+) ENGINE = MergeTree() PARTITION BY day ORDER BY (minute, region, department, source)";
+
+fn rollup_select() -> String {
+    format!(
+        "SELECT day, intDiv(time, 60000000000) AS minute, region, \
+         field_values[indexOf(field_names, '{DEPARTMENT_FIELD}')] AS department, \
+         {SOURCE_KEY} AS source, count() AS n, countIf(isNotNull(parse_error)) AS errors, \
+         max(time) AS last FROM events GROUP BY day, minute, region, department, source"
+    )
+}
+
+/// Create the rollup and its view when absent, filling it from the events already stored
+/// (the store is opened before anything writes).
+pub(super) async fn create_rollup(client: &Client, culprit: &Culprit) -> Result<()> {
+    let err = |e| culprit.error("creating the events rollup", e);
+    let exists: u64 = client
+        .query("SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = 'event_minutes_mv'")
+        .fetch_one()
+        .await
+        .map_err(err)?;
+    if exists > 0 {
+        return Ok(());
+    }
+    client.query(ROLLUP_TABLE).execute().await.map_err(err)?;
+    client
+        .query(&format!("INSERT INTO event_minutes {}", rollup_select()))
+        .execute()
+        .await
+        .map_err(err)?;
+    client
+        .query(&format!(
+            "CREATE MATERIALIZED VIEW IF NOT EXISTS event_minutes_mv TO event_minutes AS {}",
+            rollup_select()
+        ))
+        .execute()
+        .await
+        .map_err(err)?;
+    Ok(())
+}
+
+/// The rollup's conditions for `q`: its minutes (the one holding `from` counts), days,
+/// regions, department, source.
+fn rollup_conditions(q: &StatsQuery) -> Conditions {
+    let mut c = Conditions::default();
+    let lo = q.from.0.div_euclid(60 * Timestamp::NANOS_PER_SEC);
+    let hi = (q.to.0 + 60 * Timestamp::NANOS_PER_SEC - 1).div_euclid(60 * Timestamp::NANOS_PER_SEC);
+    c.range("minute", Some(lo), Some(hi));
+    c.push(format!("day >= {}", q.from.yyyymmdd()));
+    c.push(format!(
+        "day <= {}",
+        Timestamp(q.to.0.saturating_sub(1)).yyyymmdd()
+    ));
+    c.regions(&q.regions);
+    if let Some(d) = &q.department {
+        let alternatives: Vec<String> = super::events::filter_texts(d)
+            .iter()
+            .map(|t| c.bind(t).to_owned())
+            .collect();
+        c.push(format!("department IN ({})", alternatives.join(", ")));
+    }
+    if let Some(s) = &q.source {
+        let p = c.bind(s);
+        c.push(format!("source = {p}"));
+    }
+    c
+}
+
+/// Events per interval from the rollup.
+pub(super) async fn rollup_histogram(
+    client: &Client,
+    culprit: &Culprit,
+    q: &StatsQuery,
+    interval_secs: i64,
+) -> Result<Histogram> {
+    let mut h = Histogram::empty(q.from, q.to, interval_secs)?;
+    let c = rollup_conditions(q);
+    let step = interval_secs * Timestamp::NANOS_PER_SEC;
+    let sql = format!(
+        "SELECT intDiv(minute * 60000000000 - {start}, {step}) AS b, sum(n) AS total \
+         FROM event_minutes {} GROUP BY b",
+        c.where_clause(),
+        start = h.start.0,
+    );
+    let rows: Vec<Bucket> = c
+        .apply(client.query(&sql))
+        .fetch_all()
+        .await
+        .map_err(|e| culprit.error("counting over time", e))?;
+    for r in rows {
+        h.add(h.start.0 + r.b * step, r.n);
+    }
+    Ok(h)
+}
+
+/// The top regions or sources of events from the rollup.
+pub(super) async fn rollup_top(
+    client: &Client,
+    culprit: &Culprit,
+    q: &StatsQuery,
+    field: TopField,
+    limit: usize,
+) -> Result<Top> {
+    let c = rollup_conditions(q);
+    let key = if field == TopField::Region {
+        "toString(region)"
+    } else {
+        "source"
+    };
+    let sql = format!(
+        "SELECT {key} AS key, sum(n) AS total, '' AS title FROM event_minutes {} GROUP BY key",
+        c.where_clause()
+    );
+    top_of(client, culprit, &c, &sql, limit, false).await
+}
+
+/// Each source's events from the rollup.
+pub(super) async fn rollup_sources(
+    client: &Client,
+    culprit: &Culprit,
+    q: &StatsQuery,
+) -> Result<Vec<SourceStat>> {
+    let c = rollup_conditions(q);
+    let sql = format!(
+        "SELECT source AS key, argMax(region, last) AS latest_region, sum(n) AS total, \
+         sum(errors) AS errs, max(last) AS latest FROM event_minutes {} \
+         GROUP BY key ORDER BY key",
+        c.where_clause()
+    );
+    read_sources(client, culprit, &c, &sql).await
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct Bucket {
+    b: i64,
+    n: u64,
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct KeyCount {
+    key: String,
+    n: u64,
+    title: String,
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct SourceRow {
+    key: String,
+    latest_region: u32,
+    n: u64,
+    errors: u64,
+    last: i64,
+}
+
+/// The conditions of an event query the grouping answers: range (and its day partitions),
+/// regions, department, source.
+fn event_conditions(q: &StatsQuery) -> Conditions {
+    let mut c = Conditions::default();
+    c.range("time", Some(q.from.0), Some(q.to.0));
+    c.push(format!("day >= {}", q.from.yyyymmdd()));
+    c.push(format!(
+        "day <= {}",
+        Timestamp(q.to.0.saturating_sub(1)).yyyymmdd()
+    ));
+    c.regions(&q.regions);
+    if let Some(d) = &q.department {
+        // As the event list's department filter: the field's value in any typed spelling.
+        let alternatives: Vec<String> = super::events::filter_texts(d)
+            .iter()
+            .map(|t| format!("fval = {}", c.bind(t)))
+            .collect();
+        c.push(format!(
+            "arrayExists((fname, fval) -> fname = '{DEPARTMENT_FIELD}' AND ({}), field_names, field_values)",
+            alternatives.join(" OR ")
+        ));
+    }
+    if let Some(s) = &q.source {
+        let p = c.bind(s);
+        c.push(format!("{SOURCE_KEY} = {p}"));
+    }
+    c
+}
+
+fn alert_conditions(q: &StatsQuery) -> Conditions {
+    let mut c = Conditions::default();
+    c.range("time", Some(q.from.0), Some(q.to.0));
+    c.push(format!("month >= {}", q.from.yyyymmdd() / 100));
+    c.push(format!(
+        "month <= {}",
+        Timestamp(q.to.0.saturating_sub(1)).yyyymmdd() / 100
+    ));
+    c.regions(&q.regions);
+    if let Some(s) = q.min_severity {
+        c.push(format!("severity >= {}", s as u8));
+    }
+    if let Some(r) = &q.rule_id {
+        let p = c.bind(r);
+        c.push(format!("rule_id = {p}"));
+    }
+    c
+}
+
+/// Counts per interval of the events (`table` = `events`) or alerts of `q`.
+pub(super) async fn histogram(
+    client: &Client,
+    culprit: &Culprit,
+    table: &str,
+    q: &StatsQuery,
+    interval_secs: i64,
+) -> Result<Histogram> {
+    let mut h = Histogram::empty(q.from, q.to, interval_secs)?;
+    let c = if table == "events" {
+        event_conditions(q)
+    } else {
+        alert_conditions(q)
+    };
+    let step = interval_secs * Timestamp::NANOS_PER_SEC;
+    let sql = format!(
+        "SELECT intDiv(time - {start}, {step}) AS b, count() AS n FROM {table} {} GROUP BY b",
+        c.where_clause(),
+        start = h.start.0,
+    );
+    let rows: Vec<Bucket> = c
+        .apply(client.query(&sql))
+        .fetch_all()
+        .await
+        .map_err(|e| culprit.error("counting over time", e))?;
+    for r in rows {
+        h.add(h.start.0 + r.b * step, r.n);
+    }
+    Ok(h)
+}
+
+/// The top values of `field` over events, or `None` when the grouping cannot answer.
+pub(super) async fn event_top(
+    client: &Client,
+    culprit: &Culprit,
+    q: &StatsQuery,
+    field: TopField,
+    limit: usize,
+) -> Result<Option<Top>> {
+    let mut c = event_conditions(q);
+    let key = match field {
+        TopField::Region => "toString(region)".to_owned(),
+        TopField::Source => SOURCE_KEY.to_owned(),
+        TopField::SourceIp => common(&mut c, "source_ip"),
+        TopField::DestinationIp => common(&mut c, "destination_ip"),
+        TopField::HostName => common(&mut c, "host_name"),
+        TopField::UserName => common(&mut c, "user_name"),
+        TopField::Rule | TopField::Tactic | TopField::Severity => {
+            return Ok(Some(Top::default()));
+        }
+    };
+    let sql = if field == TopField::Source {
+        // Grouped by the columns first: the key is built once per sender, not per event.
+        format!(
+            "SELECT {key} AS key, sum(k) AS n, '' AS title FROM \
+             (SELECT collector, peer, count() AS k FROM events {} GROUP BY collector, peer) \
+             GROUP BY key",
+            c.where_clause()
+        )
+    } else {
+        format!(
+            "SELECT {key} AS key, count() AS n, '' AS title FROM events {} GROUP BY key",
+            c.where_clause()
+        )
+    };
+    top_of(client, culprit, &c, &sql, limit, false)
+        .await
+        .map(Some)
+}
+
+/// A common column's value, for rows that have it.
+fn common(c: &mut Conditions, col: &str) -> String {
+    c.push(format!("isNotNull({col})"));
+    format!("assumeNotNull({col})")
+}
+
+/// The top values of `field` over alerts, or `None` when the grouping cannot answer (entity
+/// values and tactics live in the alert's body).
+pub(super) async fn alert_top(
+    client: &Client,
+    culprit: &Culprit,
+    q: &StatsQuery,
+    field: TopField,
+    limit: usize,
+) -> Result<Option<Top>> {
+    let c = alert_conditions(q);
+    let (key, title) = match field {
+        TopField::Rule => (
+            "toString(rule_id)",
+            "any(visitParamExtractString(body, 'title'))",
+        ),
+        TopField::Region => ("toString(region)", "''"),
+        TopField::Severity => ("toString(severity)", "''"),
+        TopField::Source => return Ok(Some(Top::default())),
+        f => return body_top(client, culprit, &c, f, limit).await.map(Some),
+    };
+    let sql = format!(
+        "SELECT {key} AS key, count() AS n, {title} AS title FROM alerts {} GROUP BY key",
+        c.where_clause()
+    );
+    let severity = field == TopField::Severity;
+    top_of(client, culprit, &c, &sql, limit, severity)
+        .await
+        .map(Some)
+}
+
+/// The top entity values or tactics of alerts, read from their bodies (each alert counts a
+/// value once): entities as `{"kind":K,"value":V}`, tactics in the rule's `attack.tactics`.
+/// A value holding an escaped quote is cut at it.
+async fn body_top(
+    client: &Client,
+    culprit: &Culprit,
+    c: &Conditions,
+    field: TopField,
+    limit: usize,
+) -> Result<Top> {
+    let terms = match field.entity_kind() {
+        Some(kind) => format!(
+            "extractAll(body, '\"kind\":\"{}\",\"value\":\"([^\"]*)\"')",
+            kind.as_str()
+        ),
+        None => {
+            "extractAll(arrayStringConcat(extractAll(body, '\"tactics\":\\\\[([^\\\\]]*)\\\\]'), ','), \
+                 '\"([^\"]*)\"')"
+                .to_owned()
+        }
+    };
+    let sql = format!(
+        "SELECT term AS key, uniqExact(id) AS n, '' AS title FROM \
+         (SELECT id, arrayJoin({terms}) AS term FROM alerts {}) GROUP BY key",
+        c.where_clause()
+    );
+    top_of(client, culprit, c, &sql, limit, false).await
+}
+
+async fn top_of(
+    client: &Client,
+    culprit: &Culprit,
+    c: &Conditions,
+    sql: &str,
+    limit: usize,
+    severity: bool,
+) -> Result<Top> {
+    let rows: Vec<KeyCount> = c
+        .apply(client.query(sql))
+        .fetch_all()
+        .await
+        .map_err(|e| culprit.error("counting values", e))?;
+    let mut counts = HashMap::new();
+    let mut titles = HashMap::new();
+    for r in rows {
+        let key = if severity {
+            r.key
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| Severity::ALL.get(i))
+                .map_or(r.key, |s| s.as_str().to_owned())
+        } else {
+            r.key
+        };
+        if !r.title.is_empty() {
+            titles.insert(key.clone(), r.title);
+        }
+        *counts.entry(key).or_default() += r.n;
+    }
+    Ok(Top::of(counts, limit, &titles))
+}
+
+/// Each source's events in `q`.
+pub(super) async fn sources(
+    client: &Client,
+    culprit: &Culprit,
+    q: &StatsQuery,
+) -> Result<Vec<SourceStat>> {
+    let c = event_conditions(q);
+    // Grouped by the columns first: the key is built once per sender, not per event.
+    let sql = format!(
+        "SELECT {SOURCE_KEY} AS key, argMax(r, t) AS latest_region, sum(k) AS n, \
+         sum(e) AS errors, max(t) AS last FROM \
+         (SELECT collector, peer, argMax(region, time) AS r, max(time) AS t, count() AS k, \
+          countIf(isNotNull(parse_error)) AS e FROM events {} GROUP BY collector, peer) \
+         GROUP BY key ORDER BY key",
+        c.where_clause()
+    );
+    read_sources(client, culprit, &c, &sql).await
+}
+
+async fn read_sources(
+    client: &Client,
+    culprit: &Culprit,
+    c: &Conditions,
+    sql: &str,
+) -> Result<Vec<SourceStat>> {
+    let rows: Vec<SourceRow> = c
+        .apply(client.query(sql))
+        .fetch_all()
+        .await
+        .map_err(|e| culprit.error("counting sources", e))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| SourceStat {
+            source: r.key,
+            region: RegionCode::new(r.latest_region).unwrap_or(RegionCode::HENAN),
+            count: r.n,
+            parse_errors: r.errors,
+            last_seen: Timestamp(r.last),
+        })
+        .collect())
+}

@@ -1,0 +1,504 @@
+//! Statistics of the embedded store: rollups written with the events, and the reads that
+//! answer from them and from the alerts' tables.
+//!
+//! - `event_minutes`: per minute (of event time), region, department and source key, the
+//!   events written, their parse errors and the latest event time. Written in the events'
+//!   transaction, counting only rows actually inserted (a duplicate id counts nothing).
+//! - `event_hours`: the same per hour, so a day is read from 24 rows per source rather than
+//!   1,440 (ranges are read as whole hours in the middle and minutes at the edges).
+//! - `event_hour_terms`: per hour, common field (`source.ip`, `destination.ip`, `host.name`,
+//!   `user.name`), region, department and term, the events carrying it (top-N of events).
+//! - `alert_terms`: per alert, its entity values and ATT&CK tactics (top-N of alerts).
+//!
+//! Retention drops the rollups with their days (and alert terms with their alerts).
+
+use std::collections::HashMap;
+
+use onewall_model::hash::FxMap;
+use onewall_model::{Alert, Event, RegionCode, Severity, Timestamp};
+use rusqlite::{Connection, params, params_from_iter};
+
+use super::backend;
+use super::sql::Conditions;
+use crate::Result;
+use crate::stats::{Histogram, SourceStat, StatsQuery, Top, TopField};
+
+const MINUTE: i64 = 60 * Timestamp::NANOS_PER_SEC;
+const HOUR: i64 = 60 * MINUTE;
+
+/// The rollup tables (part of the schema, idempotent).
+pub(super) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS event_minutes (
+    minute INTEGER NOT NULL,        -- event time / 60 s
+    region INTEGER NOT NULL,
+    department TEXT NOT NULL,       -- organization.name, '' for none
+    source TEXT NOT NULL,           -- collector and peer address
+    events INTEGER NOT NULL,
+    parse_errors INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL,     -- latest event time (ns)
+    PRIMARY KEY (minute, region, department, source)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS event_hours (
+    hour INTEGER NOT NULL,          -- event time / 3600 s; the same counts as event_minutes
+    region INTEGER NOT NULL,
+    department TEXT NOT NULL,
+    source TEXT NOT NULL,
+    events INTEGER NOT NULL,
+    parse_errors INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL,
+    PRIMARY KEY (hour, region, department, source)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS event_hour_terms (
+    field INTEGER NOT NULL,         -- place in TERM_FIELDS
+    hour INTEGER NOT NULL,          -- event time / 3600 s
+    region INTEGER NOT NULL,
+    department TEXT NOT NULL,
+    term TEXT NOT NULL,
+    events INTEGER NOT NULL,
+    PRIMARY KEY (field, hour, region, department, term)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS alert_terms (
+    field INTEGER NOT NULL,         -- place in TERM_FIELDS, or TACTIC
+    time INTEGER NOT NULL,
+    alert BLOB NOT NULL,
+    term TEXT NOT NULL,
+    region INTEGER NOT NULL,
+    severity INTEGER NOT NULL,
+    rule_id TEXT NOT NULL,
+    PRIMARY KEY (field, time, alert, term)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS alerts_stats ON alerts (time, region, severity, rule_id);
+";
+
+/// The fields with term rollups, by place (their place in the common columns is the event's
+/// encoded text's index: host 0, source 1, destination 2, user 3).
+const TERM_FIELDS: [(TopField, usize); 4] = [
+    (TopField::HostName, 0),
+    (TopField::SourceIp, 1),
+    (TopField::DestinationIp, 2),
+    (TopField::UserName, 3),
+];
+/// The `alert_terms` field of ATT&CK tactics.
+const TACTIC: i64 = 9;
+
+fn term_field(f: TopField) -> Option<i64> {
+    if f == TopField::Tactic {
+        return Some(TACTIC);
+    }
+    TERM_FIELDS
+        .iter()
+        .position(|(t, _)| *t == f)
+        .and_then(|p| i64::try_from(p).ok())
+}
+
+/// A minute rollup's key: minute, region, department, source.
+type MinuteKey = (i64, u32, Box<str>, Box<str>);
+/// Its counts: events, parse errors, latest event time.
+type MinuteCounts = (i64, i64, i64);
+/// A term rollup's key: hour, field, region, department, term.
+type TermKey = (i64, usize, u32, Box<str>, Box<str>);
+
+/// What one write batch adds to the event rollups.
+#[derive(Debug, Default)]
+pub(super) struct Rollup {
+    minutes: FxMap<MinuteKey, MinuteCounts>,
+    hours: FxMap<MinuteKey, MinuteCounts>,
+    terms: FxMap<TermKey, i64>,
+}
+
+impl Rollup {
+    /// Count an inserted event; `common` is its encoded common-field texts, `department`
+    /// and `source` its keys.
+    pub fn add(&mut self, e: &Event, common: &[Option<String>], department: &str, source: &str) {
+        let hour = e.time.0.div_euclid(HOUR);
+        for (map, unit) in [(&mut self.minutes, MINUTE), (&mut self.hours, HOUR)] {
+            let m = map
+                .entry((
+                    e.time.0.div_euclid(unit),
+                    e.region.get(),
+                    department.into(),
+                    source.into(),
+                ))
+                .or_insert((0, 0, i64::MIN));
+            m.0 += 1;
+            m.1 += i64::from(e.parse_error.is_some());
+            m.2 = m.2.max(e.time.0);
+        }
+        for (place, (_, col)) in TERM_FIELDS.iter().enumerate() {
+            if let Some(Some(term)) = common.get(*col) {
+                *self
+                    .terms
+                    .entry((
+                        hour,
+                        place,
+                        e.region.get(),
+                        department.into(),
+                        term.as_str().into(),
+                    ))
+                    .or_default() += 1;
+            }
+        }
+    }
+
+    /// Add the batch to the rollup tables (inside the events' transaction).
+    pub fn write(self, conn: &Connection) -> Result<()> {
+        for (table, unit, rows) in [
+            ("event_minutes", "minute", self.minutes),
+            ("event_hours", "hour", self.hours),
+        ] {
+            let mut m = conn.prepare_cached(&format!(
+                "INSERT INTO {table} ({unit}, region, department, source, events, parse_errors, last_seen)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT DO UPDATE SET events = events + excluded.events,
+                     parse_errors = parse_errors + excluded.parse_errors,
+                     last_seen = max(last_seen, excluded.last_seen)"
+            ))?;
+            for ((at, region, dept, source), (n, errors, last)) in rows {
+                m.execute(params![at, region, &*dept, &*source, n, errors, last])?;
+            }
+        }
+        let mut t = conn.prepare_cached(
+            "INSERT INTO event_hour_terms (field, hour, region, department, term, events)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT DO UPDATE SET events = events + excluded.events",
+        )?;
+        for ((hour, field, region, dept, term), n) in self.terms {
+            t.execute(params![
+                i64::try_from(field).unwrap_or(0),
+                hour,
+                region,
+                &*dept,
+                &*term,
+                n
+            ])?;
+        }
+        Ok(())
+    }
+}
+
+/// Drop the event rollups before `cutoff` (the first kept day's midnight).
+pub(super) fn drop_before(conn: &Connection, cutoff: Timestamp) -> Result<()> {
+    conn.execute(
+        "DELETE FROM event_minutes WHERE minute < ?1",
+        [cutoff.0.div_euclid(MINUTE)],
+    )?;
+    conn.execute(
+        "DELETE FROM event_hours WHERE hour < ?1",
+        [cutoff.0.div_euclid(HOUR)],
+    )?;
+    for place in 0..TERM_FIELDS.len() {
+        conn.execute(
+            "DELETE FROM event_hour_terms WHERE field = ?1 AND hour < ?2",
+            params![i64::try_from(place).unwrap_or(0), cutoff.0.div_euclid(HOUR)],
+        )?;
+    }
+    Ok(())
+}
+
+/// Write an inserted alert's terms.
+pub(super) fn write_alert_terms(conn: &Connection, a: &Alert) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT OR IGNORE INTO alert_terms (field, time, alert, term, region, severity, rule_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    let id = a.id.to_bytes();
+    let mut put = |field: i64, term: &str| {
+        stmt.execute(params![
+            field,
+            a.time.0,
+            &id[..],
+            term,
+            a.region.get(),
+            a.severity as i64,
+            a.rule.id
+        ])
+        .map(|_| ())
+    };
+    for (place, (f, _)) in TERM_FIELDS.iter().enumerate() {
+        for v in crate::stats::alert_values(a, *f) {
+            put(i64::try_from(place).unwrap_or(0), &v)?;
+        }
+    }
+    for t in a.rule.attack().tactics {
+        put(TACTIC, &t)?;
+    }
+    Ok(())
+}
+
+/// The rows of the minute and hour rollups covering `q`'s range (whole hours from
+/// `event_hours` when `hours`, the minutes at the edges from `event_minutes`), limited to its
+/// regions, department and source: a subquery with columns `m` (the row's first minute),
+/// `region`, `department`, `source`, `events`, `parse_errors`, `last_seen`. The minute holding
+/// `from` counts.
+fn rollup_rows(q: &StatsQuery, hours: bool, c: &mut Conditions) -> String {
+    let lo = q.from.0.div_euclid(MINUTE);
+    let hi = (q.to.0 + MINUTE - 1).div_euclid(MINUTE);
+    let (h_lo, h_hi) = if hours {
+        ((lo + 59).div_euclid(60), hi.div_euclid(60))
+    } else {
+        (0, 0)
+    };
+    let mut branches = Vec::new();
+    let cols = "region, department, source, events, parse_errors, last_seen";
+    let mut branch = |c: &mut Conditions, table: &str, unit: &str, m: &str, lo: i64, hi: i64| {
+        let mut w = vec![
+            format!("{unit} >= {}", c.bind(lo)),
+            format!("{unit} < {}", c.bind(hi)),
+        ];
+        if !q.regions.is_empty() {
+            let list: Vec<String> = q.regions.iter().map(|r| r.get().to_string()).collect();
+            let p = c.bind(format!("[{}]", list.join(",")));
+            w.push(format!("region IN (SELECT value FROM json_each({p}))"));
+        }
+        if let Some(d) = &q.department {
+            w.push(format!("department = {}", c.bind(d.clone())));
+        }
+        if let Some(src) = &q.source {
+            w.push(format!("source = {}", c.bind(src.clone())));
+        }
+        branches.push(format!(
+            "SELECT {m} AS m, {cols} FROM {table} WHERE {}",
+            w.join(" AND ")
+        ));
+    };
+    if h_lo < h_hi {
+        branch(c, "event_minutes", "minute", "minute", lo, h_lo * 60);
+        branch(c, "event_hours", "hour", "hour * 60", h_lo, h_hi);
+        branch(c, "event_minutes", "minute", "minute", h_hi * 60, hi);
+    } else {
+        branch(c, "event_minutes", "minute", "minute", lo, hi);
+    }
+    format!("({})", branches.join(" UNION ALL "))
+}
+
+/// The rollups' conditions of a term query: regions, department.
+fn term_conditions(q: &StatsQuery) -> Conditions {
+    let mut c = Conditions::default();
+    c.regions(&q.regions);
+    if let Some(d) = &q.department {
+        let p = c.bind(d.clone());
+        c.push(format!("department = {p}"));
+    }
+    c
+}
+
+/// Units `[lo, hi)` of `unit` ns covering `[from, to)`: the unit holding `from` counts.
+fn units(q: &StatsQuery, unit: i64) -> (i64, i64) {
+    (
+        q.from.0.div_euclid(unit),
+        (q.to.0 + unit - 1).div_euclid(unit),
+    )
+}
+
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+/// Events per interval, from the rollups (hours for intervals of whole hours).
+pub(super) fn event_histogram(
+    conn: &Connection,
+    q: &StatsQuery,
+    interval_secs: i64,
+) -> Result<Histogram> {
+    let mut h = Histogram::empty(q.from, q.to, interval_secs)?;
+    let mut c = Conditions::default();
+    let rows = rollup_rows(q, interval_secs % 3600 == 0, &mut c);
+    let sql = format!("SELECT m, sum(events) FROM {rows} GROUP BY m");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params_from_iter(c.params()))?;
+    while let Some(r) = rows.next()? {
+        h.add(r.get::<_, i64>(0)? * MINUTE, count(r.get(1)?));
+    }
+    Ok(h)
+}
+
+/// Run `sql` (two columns: a value and a count) and tally the values.
+fn tally(conn: &Connection, sql: &str, c: &Conditions) -> Result<HashMap<String, u64>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params_from_iter(c.params()))?;
+    let mut out = HashMap::new();
+    while let Some(r) = rows.next()? {
+        let v = match r.get_ref(0)? {
+            rusqlite::types::ValueRef::Integer(i) => i.to_string(),
+            rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+            _ => continue,
+        };
+        *out.entry(v).or_default() += count(r.get(1)?);
+    }
+    Ok(out)
+}
+
+/// The top values of an event field, from the rollups; `None` when they cannot answer (a
+/// term field with a source condition).
+pub(super) fn event_top(
+    conn: &Connection,
+    q: &StatsQuery,
+    field: TopField,
+    limit: usize,
+) -> Result<Option<Top>> {
+    let counts = match field {
+        TopField::Region | TopField::Source => {
+            let mut c = Conditions::default();
+            let rows = rollup_rows(q, true, &mut c);
+            let col = if field == TopField::Region {
+                "region"
+            } else {
+                "source"
+            };
+            let sql = format!("SELECT {col}, sum(events) FROM {rows} GROUP BY {col}");
+            tally(conn, &sql, &c)?
+        }
+        f => {
+            let Some(place) = term_field(f).filter(|p| *p != TACTIC) else {
+                return Ok(Some(Top::default()));
+            };
+            if q.source.is_some() {
+                return Ok(None);
+            }
+            let mut c = term_conditions(q);
+            let p = c.bind(place);
+            c.push(format!("field = {p}"));
+            let (lo, hi) = units(q, HOUR);
+            c.range("hour", Some(lo), Some(hi));
+            let sql = format!(
+                "SELECT term, sum(events) FROM event_hour_terms {} GROUP BY term",
+                c.where_clause()
+            );
+            tally(conn, &sql, &c)?
+        }
+    };
+    Ok(Some(Top::of(counts, limit, &HashMap::new())))
+}
+
+/// Each source's events, from the minute rollup.
+pub(super) fn event_sources(conn: &Connection, q: &StatsQuery) -> Result<Vec<SourceStat>> {
+    let mut c = Conditions::default();
+    let rows = rollup_rows(q, true, &mut c);
+    // The region of the latest row (SQLite takes the bare column from the max() row).
+    let sql = format!(
+        "SELECT source, region, sum(events), sum(parse_errors), max(last_seen)
+         FROM {rows} GROUP BY source ORDER BY source"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params_from_iter(c.params()))?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let region: i64 = r.get(1)?;
+        out.push(SourceStat {
+            source: r.get(0)?,
+            region: u32::try_from(region)
+                .ok()
+                .and_then(|r| RegionCode::new(r).ok())
+                .ok_or_else(|| {
+                    backend(format_args!("event_minutes holds a bad region {region}"))
+                })?,
+            count: count(r.get(2)?),
+            parse_errors: count(r.get(3)?),
+            last_seen: Timestamp(r.get(4)?),
+        });
+    }
+    Ok(out)
+}
+
+/// The alert conditions of `q` on a table with `time`, `region`, `severity`, `rule_id`.
+fn alert_conditions(q: &StatsQuery) -> Conditions {
+    let mut c = Conditions::default();
+    c.range("time", Some(q.from.0), Some(q.to.0));
+    c.regions(&q.regions);
+    if let Some(s) = q.min_severity {
+        let p = c.bind(s as i64);
+        c.push(format!("severity >= {p}"));
+    }
+    if let Some(r) = &q.rule_id {
+        let p = c.bind(r.clone());
+        c.push(format!("rule_id = {p}"));
+    }
+    c
+}
+
+/// Alerts per interval.
+pub(super) fn alert_histogram(
+    conn: &Connection,
+    q: &StatsQuery,
+    interval_secs: i64,
+) -> Result<Histogram> {
+    let mut h = Histogram::empty(q.from, q.to, interval_secs)?;
+    let mut c = alert_conditions(q);
+    let step = interval_secs * Timestamp::NANOS_PER_SEC;
+    let start = c.bind(h.start.0);
+    let stepp = c.bind(step);
+    let sql = format!(
+        "SELECT ((time - {start}) / {stepp}) * {stepp} + {start}, count(*) FROM alerts {} GROUP BY 1",
+        c.where_clause()
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params_from_iter(c.params()))?;
+    while let Some(r) = rows.next()? {
+        h.add(r.get(0)?, count(r.get(1)?));
+    }
+    Ok(h)
+}
+
+/// The top values of an alert field.
+pub(super) fn alert_top(
+    conn: &Connection,
+    q: &StatsQuery,
+    field: TopField,
+    limit: usize,
+) -> Result<Top> {
+    let mut c = alert_conditions(q);
+    let counts = match field {
+        TopField::Source => return Ok(Top::default()),
+        TopField::Rule | TopField::Region | TopField::Severity => {
+            let col = match field {
+                TopField::Rule => "rule_id",
+                TopField::Region => "region",
+                _ => "severity",
+            };
+            let sql = format!(
+                "SELECT {col}, count(*) FROM alerts {} GROUP BY {col}",
+                c.where_clause()
+            );
+            tally(conn, &sql, &c)?
+        }
+        f => {
+            let place = term_field(f).unwrap_or(TACTIC);
+            let p = c.bind(place);
+            c.push(format!("field = {p}"));
+            let sql = format!(
+                "SELECT term, count(*) FROM alert_terms {} GROUP BY term",
+                c.where_clause()
+            );
+            tally(conn, &sql, &c)?
+        }
+    };
+    let counts = if field == TopField::Severity {
+        counts
+            .into_iter()
+            .map(|(k, n)| {
+                let name = k
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| Severity::ALL.get(i))
+                    .map_or(k, |s| s.as_str().to_owned());
+                (name, n)
+            })
+            .collect()
+    } else {
+        counts
+    };
+    let mut top = Top::of(counts, limit, &HashMap::new());
+    if field == TopField::Rule {
+        let mut stmt = conn.prepare_cached(
+            "SELECT json_extract(body, '$.rule.title') FROM alerts WHERE rule_id = ?1
+             ORDER BY time DESC LIMIT 1",
+        )?;
+        for item in &mut top.items {
+            item.title = stmt
+                .query_row([&item.value], |r| r.get::<_, Option<String>>(0))
+                .ok()
+                .flatten();
+        }
+    }
+    Ok(top)
+}
