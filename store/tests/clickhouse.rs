@@ -336,8 +336,8 @@ async fn text_and_filters_are_bound_not_spliced() {
     assert!(none.items.is_empty());
 }
 
-/// A database written before the statistics' rollup gets it on open, filled from its events,
-/// and the view keeps it up to date from then on.
+/// A database written before the statistics' rollup and alert terms gets them on open, filled
+/// from its events and alerts, and the views keep them up to date from then on.
 #[tokio::test]
 async fn the_events_rollup_is_filled_on_open_and_kept_by_its_view() {
     use onewall_store::stats::{StatsKind, StatsQuery};
@@ -348,10 +348,17 @@ async fn the_events_rollup_is_filled_on_open_and_kept_by_its_view() {
         .map(|k| event(day0().add_secs(60 * k), &format!("rollup {k}")))
         .collect();
     store.write_events(events).await.expect("write");
+    let a = onewall_store::conformance::alert(day0(), "r1", Severity::High, RegionCode::HENAN);
+    store.write_alerts(vec![a]).await.expect("write an alert");
     let client = Client::default()
         .with_url(&scratch.url)
         .with_database(&scratch.database);
-    for ddl in ["DROP TABLE event_minutes_mv", "DROP TABLE event_minutes"] {
+    for ddl in [
+        "DROP TABLE event_minutes_mv",
+        "DROP TABLE event_minutes",
+        "DROP TABLE alert_terms_mv",
+        "DROP TABLE alert_terms",
+    ] {
         client.query(ddl).execute().await.expect(ddl);
     }
     let store = ClickHouseStore::connect(&scratch.url, &scratch.database, "default", "")
@@ -367,6 +374,15 @@ async fn the_events_rollup_is_filled_on_open_and_kept_by_its_view() {
         .await
         .expect("histogram");
     assert_eq!(h.buckets[0], 40, "{h:?}");
-    let sources = store.stats_sources(day).await.expect("sources");
+    let sources = store.stats_sources(day.clone()).await.expect("sources");
     assert_eq!(sources[0].count, 40, "{sources:?}");
+    let alerts = StatsQuery {
+        kind: StatsKind::Alerts,
+        ..day
+    };
+    let top = store
+        .stats_top(alerts, onewall_store::stats::TopField::SourceIp, 5)
+        .await
+        .expect("top");
+    assert_eq!(top.items.len(), 1, "{top:?}");
 }

@@ -557,6 +557,14 @@ pub(super) async fn drop_alert_months_before(
             .execute()
             .await
             .map_err(|e| culprit.error(&format!("dropping alert month {month}"), e))?;
+        if culprit.layout.cluster.is_none() {
+            // The statistics' terms of those alerts go with them.
+            client
+                .query(&format!("ALTER TABLE alert_terms DROP PARTITION {month}"))
+                .execute()
+                .await
+                .map_err(|e| culprit.error(&format!("dropping alert terms of {month}"), e))?;
+        }
     }
     Ok(())
 }

@@ -67,8 +67,17 @@ pub async fn overview(
     let (from, to) = (alerts.q.from, alerts.q.to);
     let now = Timestamp::now();
 
-    let open = open_incidents(&s, &c, &alerts.q.regions).await?;
-    let by_severity = top_of(&s, &c, &alerts, TopField::Severity, 5).await?;
+    // The store's queries run together (the embedded store reads on a pool of connections).
+    let (open, by_severity, sources, attackers, rules, tactics, targets, silent) = tokio::try_join!(
+        open_incidents(&s, &c, &alerts.q.regions),
+        top_of(&s, &c, &alerts, TopField::Severity, 5),
+        async { Ok(s.store.stats_sources(events.q.clone()).await?) },
+        top_of(&s, &c, &alerts, TopField::SourceIp, TOP),
+        top_of(&s, &c, &alerts, TopField::Rule, TOP),
+        top_of(&s, &c, &alerts, TopField::Tactic, TOP),
+        targets(&s, &c, &alerts),
+        silent_sources(&s, &events.q, parts.settings.silent_hours),
+    )?;
     let by_severity = by_name(
         &Severity::ALL.map(|s| s.as_str()),
         by_severity
@@ -77,18 +86,12 @@ pub async fn overview(
             .map(|i| (i.value, i.count))
             .collect(),
     );
-    let sources = s.store.stats_sources(events.q.clone()).await?;
-    let mut top = serde_json::Map::new();
-    for (name, field) in [
-        ("attackers", TopField::SourceIp),
-        ("rules", TopField::Rule),
-        ("tactics", TopField::Tactic),
-    ] {
-        let t = top_of(&s, &c, &alerts, field, TOP).await?;
-        top.insert(name.into(), json!(items_json(&s, field, &t)));
-    }
-    top.insert("targets".into(), json!(targets(&s, &c, &alerts).await?));
-    let silent = silent_sources(&s, &events.q, parts.settings.silent_hours).await?;
+    let top = json!({
+        "attackers": items_json(&s, TopField::SourceIp, &attackers),
+        "rules": items_json(&s, TopField::Rule, &rules),
+        "tactics": items_json(&s, TopField::Tactic, &tactics),
+        "targets": targets,
+    });
 
     Ok(Json(json!({
         "region": base,
