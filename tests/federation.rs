@@ -358,6 +358,17 @@ fn province_links_both_cities_dispatches_hears_closure_and_misses_nothing_after_
     assert!(by_region["410100"]["alerts_received"].as_u64().unwrap() >= 6);
     assert!(by_region["410100"]["last_seq"].as_u64().unwrap() > 0);
     assert_eq!(by_region["410300"]["state"], "never_seen");
+    // The overview's children panel says the same.
+    let overview = province.get("/api/v1/stats/overview");
+    let children = overview["federation"]["children"].as_array().unwrap();
+    let state_of = |code: &str| {
+        children
+            .iter()
+            .find(|c| c["region"] == code)
+            .map(|c| c["state"].clone())
+    };
+    assert_eq!(state_of("410100"), Some(json!("ok")), "{overview}");
+    assert_eq!(state_of("410300"), Some(json!("never")), "{overview}");
 
     // The outage: 410200 comes back with pushes held back, has alerts queued, is stopped for
     // 60 seconds, and returns pushing: every alert arrives at the province, once.

@@ -47,7 +47,9 @@ pub fn wire_api(
     let hub: Arc<dyn f::FederationHub> = Arc::new(hub::Hub(fed.clone()));
     api.merge(f::router(state, hub.clone()))
         .layer(axum::middleware::from_fn_with_state(
-            f::Hub(hub),
+            f::Hub(hub.clone()),
             f::add_links,
         ))
+        // The statistics overview reads the children's health through it too.
+        .layer(axum::Extension(f::Hub(hub)))
 }
