@@ -4,7 +4,8 @@
 //! Histograms: 24 hours by 5 minutes (288 buckets, read from the minute rollup on the
 //! embedded store) and by the hour (24, from the hourly one).
 //!
-//! The store is filled with `ONEWALL_STATS_EVENTS` synthetic events (10,000,000 by default)
+//! The store is filled with `ONEWALL_STATS_EVENTS` synthetic events (10,000,000 under `cargo
+//! bench`; 2,000 under `cargo test`, a smoke test)
 //! spread over the 24 hours measured, from 200 sources in 18 cities and 5 departments, plus
 //! one alert per 100 events (at most 100,000) and 2,000 incidents (200 open). Each scenario
 //! runs 50 times after a warm-up; the bench prints the median and the 99th percentile in
@@ -321,10 +322,12 @@ fn measure(c: &mut Criterion, rt: &tokio::runtime::Runtime, backend: &str, store
 }
 
 fn main() {
+    // `cargo bench` runs the full size; under `cargo test` it runs once, small, as a smoke test.
+    let full = std::env::args().any(|a| a == "--bench");
     let events: usize = std::env::var("ONEWALL_STATS_EVENTS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000_000);
+        .unwrap_or(if full { 10_000_000 } else { 2_000 });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
