@@ -419,6 +419,12 @@ scenario('the alerts, rules, federation and admin screens show what the province
       assert.ok(regions.includes('410100'), `Zhengzhou's pushed alerts: ${regions}`);
     }],
     ['rules', '/ui/rules', 'rules-loaded', async () => {
+      // The panel is drawn before the rules arrive (count 0): wait for them, then check.
+      await page.waitForFunction(
+        () => Number(document.querySelector('[data-testid="rules-loaded"]')?.dataset.count) > 0,
+        null,
+        { timeout: 10_000 },
+      ).catch(() => {});
       const n = Number(await page.locator(tid('rules-loaded')).getAttribute('data-count'));
       assert.ok(n >= 2, `the built-in rules and the fixture's are loaded: ${n}`);
     }],
