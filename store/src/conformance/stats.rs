@@ -8,7 +8,7 @@ use onewall_model::{Entity, EntityKind, Event, RegionCode, Severity, Source, Tim
 use super::{alert, day0, event, incident, region, write};
 use crate::Store;
 use crate::StoreError;
-use crate::stats::{StatsKind, StatsQuery, TopField};
+use crate::stats::{Histogram, SourceStat, StatsKind, StatsQuery, Top, TopField};
 
 const MIN: i64 = 60;
 
@@ -56,37 +56,49 @@ fn zz() -> Vec<RegionCode> {
     vec![region(410100)]
 }
 
+/// The store's histogram, or the test fails naming the error.
+async fn read_histogram(store: &dyn Store, q: StatsQuery, interval_secs: i64) -> Histogram {
+    store
+        .stats_histogram(q, interval_secs)
+        .await
+        .unwrap_or_else(|e| panic!("statistics: {e}"))
+}
+
+/// The store's top values, or the test fails naming the error.
+async fn read_top(store: &dyn Store, q: StatsQuery, field: TopField, limit: usize) -> Top {
+    store
+        .stats_top(q, field, limit)
+        .await
+        .unwrap_or_else(|e| panic!("statistics: {e}"))
+}
+
+/// The store's sources, or the test fails naming the error.
+async fn read_sources(store: &dyn Store, q: StatsQuery) -> Vec<SourceStat> {
+    store
+        .stats_sources(q)
+        .await
+        .unwrap_or_else(|e| panic!("statistics: {e}"))
+}
+
 /// Event histograms count every event once (a duplicate id does not count), in every
 /// interval of the range, and follow region, department, source, text and field filters.
 pub async fn stats_event_histogram_in_scope(store: &dyn Store) {
     let events = sample();
     write(store, events.clone()).await;
     write(store, events[..2].to_vec()).await;
-    let h = store
-        .stats_histogram(q(StatsKind::Events), 60 * MIN)
-        .await
-        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    let h = read_histogram(store, q(StatsKind::Events), 60 * MIN).await;
     assert_eq!(h.buckets, vec![5, 4], "per hour: {h:?}");
     assert_eq!(h.start, at(0));
-    let h = store
-        .stats_histogram(q(StatsKind::Events), 5 * MIN)
-        .await
-        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    let h = read_histogram(store, q(StatsKind::Events), 5 * MIN).await;
     assert_eq!(h.buckets.len(), 24);
     assert_eq!((h.buckets[0], h.buckets[1], h.buckets[13]), (3, 2, 4));
     assert_eq!(h.total(), 9);
 
     // A range across an hour's edge, in minutes: 10:05 to 11:06.
     let edges = StatsQuery::new(StatsKind::Events, at(5), at(66));
-    let h = store
-        .stats_histogram(edges.clone(), 60 * MIN)
-        .await
-        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    let h = read_histogram(store, edges.clone(), 60 * MIN).await;
     assert_eq!(h.buckets, vec![2, 4], "10:05 to 11:06: {h:?}");
-    let sources = store
-        .stats_sources(edges)
-        .await
-        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    let sources = read_sources(store, edges).await;
     let counts: Vec<u64> = sources.iter().map(|s| s.count).collect();
     assert_eq!(counts, [2, 4], "sources from 10:05 to 11:06: {sources:?}");
 
@@ -94,56 +106,38 @@ pub async fn stats_event_histogram_in_scope(store: &dyn Store) {
         regions: zz(),
         ..q(StatsKind::Events)
     };
-    let h = store
-        .stats_histogram(scoped.clone(), 60 * MIN)
-        .await
-        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    let h = read_histogram(store, scoped.clone(), 60 * MIN).await;
     assert_eq!(h.buckets, vec![5, 0], "Zhengzhou only: {h:?}");
     let dept = StatsQuery {
         department: Some("edu".into()),
         ..scoped.clone()
     };
-    let h = store
-        .stats_histogram(dept, 60 * MIN)
-        .await
-        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    let h = read_histogram(store, dept, 60 * MIN).await;
     assert_eq!(h.buckets, vec![3, 0], "department edu: {h:?}");
     let by_source = StatsQuery {
         source: Some("syslog_udp 192.0.2.9".into()),
         ..q(StatsKind::Events)
     };
-    let h = store
-        .stats_histogram(by_source, 60 * MIN)
-        .await
-        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    let h = read_histogram(store, by_source, 60 * MIN).await;
     assert_eq!(h.buckets, vec![0, 4], "one source: {h:?}");
     let text = StatsQuery {
         text: Some("carol".into()),
         ..q(StatsKind::Events)
     };
-    let h = store
-        .stats_histogram(text, 60 * MIN)
-        .await
-        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    let h = read_histogram(store, text, 60 * MIN).await;
     assert_eq!(h.buckets, vec![0, 3], "text carol: {h:?}");
     let filtered = StatsQuery {
         filters: vec![("user.name".into(), "alice".into())],
         ..scoped
     };
-    let h = store
-        .stats_histogram(filtered, 60 * MIN)
-        .await
-        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    let h = read_histogram(store, filtered, 60 * MIN).await;
     assert_eq!(h.buckets, vec![3, 0], "user.name alice: {h:?}");
 }
 
 /// Top values of events: counts, distinct values and the rest, in scope.
 pub async fn stats_event_top_in_scope(store: &dyn Store) {
     write(store, sample()).await;
-    let top = store
-        .stats_top(q(StatsKind::Events), TopField::SourceIp, 2)
-        .await
-        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    let top = read_top(store, q(StatsKind::Events), TopField::SourceIp, 2).await;
     let items: Vec<(&str, u64)> = top
         .items
         .iter()
@@ -156,10 +150,7 @@ pub async fn stats_event_top_in_scope(store: &dyn Store) {
         regions: zz(),
         ..q(StatsKind::Events)
     };
-    let top = store
-        .stats_top(scoped.clone(), TopField::UserName, 10)
-        .await
-        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    let top = read_top(store, scoped.clone(), TopField::UserName, 10).await;
     let items: Vec<(&str, u64)> = top
         .items
         .iter()
@@ -174,10 +165,7 @@ pub async fn stats_event_top_in_scope(store: &dyn Store) {
         department: Some("edu".into()),
         ..scoped
     };
-    let top = store
-        .stats_top(dept, TopField::UserName, 10)
-        .await
-        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    let top = read_top(store, dept, TopField::UserName, 10).await;
     let items: Vec<(&str, u64)> = top
         .items
         .iter()
@@ -185,35 +173,23 @@ pub async fn stats_event_top_in_scope(store: &dyn Store) {
         .collect();
     assert_eq!(items, [("alice", 2), ("bob", 1)], "department edu: {top:?}");
 
-    let top = store
-        .stats_top(q(StatsKind::Events), TopField::Region, 10)
-        .await
-        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    let top = read_top(store, q(StatsKind::Events), TopField::Region, 10).await;
     let items: Vec<(&str, u64)> = top
         .items
         .iter()
         .map(|i| (i.value.as_str(), i.count))
         .collect();
     assert_eq!(items, [("410100", 5), ("410300", 4)], "{top:?}");
-    let top = store
-        .stats_top(q(StatsKind::Events), TopField::Source, 10)
-        .await
-        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    let top = read_top(store, q(StatsKind::Events), TopField::Source, 10).await;
     assert_eq!(top.items[0].value, "syslog_udp 192.0.2.7", "{top:?}");
-    let top = store
-        .stats_top(q(StatsKind::Events), TopField::Rule, 10)
-        .await
-        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    let top = read_top(store, q(StatsKind::Events), TopField::Rule, 10).await;
     assert!(top.items.is_empty(), "events have no rule: {top:?}");
 }
 
 /// Each source's events, parse errors and latest event, in scope.
 pub async fn stats_event_sources(store: &dyn Store) {
     write(store, sample()).await;
-    let sources = store
-        .stats_sources(q(StatsKind::Events))
-        .await
-        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    let sources = read_sources(store, q(StatsKind::Events)).await;
     assert_eq!(sources.len(), 2, "{sources:?}");
     let zz = &sources[0];
     assert_eq!(zz.source, "syslog_udp 192.0.2.7");
@@ -228,19 +204,13 @@ pub async fn stats_event_sources(store: &dyn Store) {
         regions: vec![region(410300)],
         ..q(StatsKind::Events)
     };
-    let sources = store
-        .stats_sources(scoped)
-        .await
-        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    let sources = read_sources(store, scoped).await;
     assert_eq!(sources.len(), 1, "Luoyang only: {sources:?}");
     let dept = StatsQuery {
         department: Some("edu".into()),
         ..q(StatsKind::Events)
     };
-    let sources = store
-        .stats_sources(dept)
-        .await
-        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    let sources = read_sources(store, dept).await;
     assert_eq!((sources.len(), sources[0].count), (1, 3), "{sources:?}");
 }
 
@@ -269,56 +239,35 @@ pub async fn stats_alerts_in_scope(store: &dyn Store) {
         .await
         .unwrap_or_else(|e| panic!("statistics: {e}"));
 
-    let h = store
-        .stats_histogram(q(StatsKind::Alerts), 60 * MIN)
-        .await
-        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    let h = read_histogram(store, q(StatsKind::Alerts), 60 * MIN).await;
     assert_eq!(h.buckets, vec![2, 1], "{h:?}");
     let high = StatsQuery {
         min_severity: Some(Severity::Medium),
         ..q(StatsKind::Alerts)
     };
-    let h = store
-        .stats_histogram(high, 60 * MIN)
-        .await
-        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    let h = read_histogram(store, high, 60 * MIN).await;
     assert_eq!(h.buckets, vec![2, 0], "medium and above: {h:?}");
     let scoped = StatsQuery {
         regions: vec![region(410300)],
         ..q(StatsKind::Alerts)
     };
-    let h = store
-        .stats_histogram(scoped.clone(), 60 * MIN)
-        .await
-        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    let h = read_histogram(store, scoped.clone(), 60 * MIN).await;
     assert_eq!(h.buckets, vec![0, 1], "Luoyang: {h:?}");
 
-    let top = store
-        .stats_top(q(StatsKind::Alerts), TopField::Rule, 10)
-        .await
-        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    let top = read_top(store, q(StatsKind::Alerts), TopField::Rule, 10).await;
     assert_eq!(top.items[0].value, "ssh-brute");
     assert_eq!(top.items[0].count, 2);
     assert_eq!(top.items[0].title.as_deref(), Some("rule ssh-brute"));
     assert_eq!(top.distinct, 2);
-    let top = store
-        .stats_top(q(StatsKind::Alerts), TopField::SourceIp, 1)
-        .await
-        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    let top = read_top(store, q(StatsKind::Alerts), TopField::SourceIp, 1).await;
     assert_eq!(
         (top.items[0].value.as_str(), top.items[0].count, top.other),
         ("203.0.113.5", 2, 1),
         "{top:?}"
     );
-    let top = store
-        .stats_top(q(StatsKind::Alerts), TopField::UserName, 5)
-        .await
-        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    let top = read_top(store, q(StatsKind::Alerts), TopField::UserName, 5).await;
     assert_eq!(top.items[0].value, "110105194912310025");
-    let top = store
-        .stats_top(q(StatsKind::Alerts), TopField::Tactic, 5)
-        .await
-        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    let top = read_top(store, q(StatsKind::Alerts), TopField::Tactic, 5).await;
     let items: Vec<(&str, u64)> = top
         .items
         .iter()
@@ -329,30 +278,21 @@ pub async fn stats_alerts_in_scope(store: &dyn Store) {
         [("credential-access", 1), ("reconnaissance", 1)],
         "{top:?}"
     );
-    let top = store
-        .stats_top(q(StatsKind::Alerts), TopField::Severity, 5)
-        .await
-        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    let top = read_top(store, q(StatsKind::Alerts), TopField::Severity, 5).await;
     let items: Vec<(&str, u64)> = top
         .items
         .iter()
         .map(|i| (i.value.as_str(), i.count))
         .collect();
     assert_eq!(items, [("high", 2), ("low", 1)], "{top:?}");
-    let top = store
-        .stats_top(scoped, TopField::SourceIp, 5)
-        .await
-        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    let top = read_top(store, scoped, TopField::SourceIp, 5).await;
     assert_eq!(top.items.len(), 1, "Luoyang's attackers: {top:?}");
     assert_eq!(top.items[0].value, "198.51.100.1");
     let by_rule = StatsQuery {
         rule_id: Some("web-scan".into()),
         ..q(StatsKind::Alerts)
     };
-    let top = store
-        .stats_top(by_rule, TopField::Region, 5)
-        .await
-        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    let top = read_top(store, by_rule, TopField::Region, 5).await;
     assert_eq!(top.items[0].value, "410300", "{top:?}");
 
     // A month later (ClickHouse drops alerts by the month): none of them counts.
@@ -360,10 +300,7 @@ pub async fn stats_alerts_in_scope(store: &dyn Store) {
         .drop_alerts_before(day0().add_secs(40 * 86_400))
         .await
         .unwrap_or_else(|e| panic!("statistics: {e}"));
-    let top = store
-        .stats_top(q(StatsKind::Alerts), TopField::SourceIp, 5)
-        .await
-        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    let top = read_top(store, q(StatsKind::Alerts), TopField::SourceIp, 5).await;
     assert!(
         top.items.is_empty(),
         "dropped alerts count no more: {top:?}"
@@ -382,42 +319,27 @@ pub async fn stats_incidents_in_scope(store: &dyn Store) {
         .upsert_incidents(vec![i1, i2, i3])
         .await
         .unwrap_or_else(|e| panic!("statistics: {e}"));
-    let h = store
-        .stats_histogram(q(StatsKind::Incidents), 60 * MIN)
-        .await
-        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    let h = read_histogram(store, q(StatsKind::Incidents), 60 * MIN).await;
     assert_eq!(h.buckets, vec![2, 1], "by first seen: {h:?}");
     let scoped = StatsQuery {
         regions: zz(),
         ..q(StatsKind::Incidents)
     };
-    let h = store
-        .stats_histogram(scoped.clone(), 60 * MIN)
-        .await
-        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    let h = read_histogram(store, scoped.clone(), 60 * MIN).await;
     assert_eq!(h.buckets, vec![1, 1], "{h:?}");
-    let top = store
-        .stats_top(scoped, TopField::Severity, 5)
-        .await
-        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    let top = read_top(store, scoped, TopField::Severity, 5).await;
     let items: Vec<(&str, u64)> = top
         .items
         .iter()
         .map(|i| (i.value.as_str(), i.count))
         .collect();
     assert_eq!(items, [("critical", 1), ("high", 1)], "{top:?}");
-    let top = store
-        .stats_top(q(StatsKind::Incidents), TopField::Rule, 5)
-        .await
-        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    let top = read_top(store, q(StatsKind::Incidents), TopField::Rule, 5).await;
     assert_eq!(
         (top.items[0].value.as_str(), top.items[0].count),
         ("ssh-brute", 2)
     );
-    let top = store
-        .stats_top(q(StatsKind::Incidents), TopField::HostName, 5)
-        .await
-        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    let top = read_top(store, q(StatsKind::Incidents), TopField::HostName, 5).await;
     assert_eq!(
         (top.items[0].value.as_str(), top.items[0].count),
         ("web01", 3)
@@ -432,29 +354,17 @@ pub async fn stats_follow_retention_and_refuse_bad_intervals(store: &dyn Store) 
     events.push(late);
     write(store, events).await;
     let two_days = StatsQuery::new(StatsKind::Events, day0(), day0().add_secs(2 * 86_400));
-    let h = store
-        .stats_histogram(two_days.clone(), 86_400)
-        .await
-        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    let h = read_histogram(store, two_days.clone(), 86_400).await;
     assert_eq!(h.buckets, vec![9, 1], "{h:?}");
     store
         .drop_events_before(day0().add_secs(86_400))
         .await
         .unwrap_or_else(|e| panic!("statistics: {e}"));
-    let h = store
-        .stats_histogram(two_days.clone(), 86_400)
-        .await
-        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    let h = read_histogram(store, two_days.clone(), 86_400).await;
     assert_eq!(h.buckets, vec![0, 1], "day 0 was dropped: {h:?}");
-    let top = store
-        .stats_top(two_days.clone(), TopField::UserName, 5)
-        .await
-        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    let top = read_top(store, two_days.clone(), TopField::UserName, 5).await;
     assert_eq!(top.distinct, 1, "{top:?}");
-    let sources = store
-        .stats_sources(two_days.clone())
-        .await
-        .unwrap_or_else(|e| panic!("statistics: {e}"));
+    let sources = read_sources(store, two_days.clone()).await;
     assert_eq!(sources.iter().map(|s| s.count).sum::<u64>(), 1);
 
     for (interval, what) in [(60, "too many buckets"), (90, "not whole minutes")] {
