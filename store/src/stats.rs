@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use onewall_model::{Alert, EntityKind, Event, Incident, RegionCode, Severity, Timestamp};
+use onewall_model::{Alert, Entity, EntityKind, Event, Incident, RegionCode, Severity, Timestamp};
 use serde::Serialize;
 
 use crate::StoreError;
@@ -352,34 +352,35 @@ pub fn incident_matches(q: &StatsQuery, i: &Incident) -> bool {
 
 /// The values of `field` an alert counts once each.
 pub fn alert_values(a: &Alert, field: TopField) -> Vec<String> {
-    let mut v: Vec<String> = match field {
+    distinct_values(field, &a.entities, |f| match f {
         TopField::Rule => vec![a.rule.id.clone()],
         TopField::Tactic => a.rule.attack().tactics,
         TopField::Region => vec![a.region.to_string()],
-        TopField::Severity => vec![a.severity.as_str().to_owned()],
-        TopField::Source => Vec::new(),
-        f => a
-            .entities
-            .iter()
-            .filter(|e| Some(e.kind) == f.entity_kind())
-            .map(|e| e.value.clone())
-            .collect(),
-    };
-    v.sort_unstable();
-    v.dedup();
-    v
+        _ => vec![a.severity.as_str().to_owned()],
+    })
 }
 
 /// The values of `field` an incident counts once each.
 pub fn incident_values(i: &Incident, field: TopField) -> Vec<String> {
-    let mut v: Vec<String> = match field {
+    distinct_values(field, &i.entities, |f| match f {
         TopField::Rule => i.rule_ids.clone(),
         TopField::Tactic => i.classification.tactics.clone(),
         TopField::Region => vec![i.region.to_string()],
-        TopField::Severity => vec![i.severity.as_str().to_owned()],
+        _ => vec![i.severity.as_str().to_owned()],
+    })
+}
+
+/// A record's distinct values of `field`: its entities of the field's kind, none for
+/// `source`, and `own` for the record's rule, tactic, region and severity.
+fn distinct_values(
+    field: TopField,
+    entities: &[Entity],
+    own: impl FnOnce(TopField) -> Vec<String>,
+) -> Vec<String> {
+    let mut v: Vec<String> = match field {
+        TopField::Rule | TopField::Tactic | TopField::Region | TopField::Severity => own(field),
         TopField::Source => Vec::new(),
-        f => i
-            .entities
+        f => entities
             .iter()
             .filter(|e| Some(e.kind) == f.entity_kind())
             .map(|e| e.value.clone())

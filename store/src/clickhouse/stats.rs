@@ -182,24 +182,52 @@ pub(super) async fn rollup_histogram(
     q: &StatsQuery,
     interval_secs: i64,
 ) -> Result<Histogram> {
-    let mut h = Histogram::empty(q.from, q.to, interval_secs)?;
-    let c = rollup_conditions(q);
-    let step = interval_secs * Timestamp::NANOS_PER_SEC;
-    let sql = format!(
-        "SELECT intDiv(minute * 60000000000 - {start}, {step}) AS b, sum(n) AS total \
-         FROM event_minutes {} GROUP BY b",
-        c.where_clause(),
-        start = h.start.0,
-    );
-    let rows: Vec<Bucket> = c
-        .apply(client.query(&sql))
-        .fetch_all()
-        .await
-        .map_err(|e| culprit.error("counting over time", e))?;
-    for r in rows {
-        h.add(h.start.0 + r.b * step, r.n);
+    let h = Histogram::empty(q.from, q.to, interval_secs)?;
+    let over = Grouped {
+        time: "minute * 60000000000",
+        // Not `AS n`: ClickHouse would read the alias inside its own aggregate.
+        count: "sum(n) AS total",
+        table: "event_minutes",
+    };
+    over.count(client, culprit, rollup_conditions(q), h).await
+}
+
+/// What a histogram groups: the time in nanoseconds, the count per group (with its alias),
+/// the table.
+struct Grouped<'a> {
+    time: &'a str,
+    count: &'a str,
+    table: &'a str,
+}
+
+impl Grouped<'_> {
+    /// Count into `h`'s intervals the rows of the table that `c` selects.
+    async fn count(
+        &self,
+        client: &Client,
+        culprit: &Culprit,
+        c: Conditions,
+        mut h: Histogram,
+    ) -> Result<Histogram> {
+        let step = h.interval_secs * Timestamp::NANOS_PER_SEC;
+        let sql = format!(
+            "SELECT intDiv({time} - {start}, {step}) AS b, {count} FROM {table} {} GROUP BY b",
+            c.where_clause(),
+            time = self.time,
+            count = self.count,
+            table = self.table,
+            start = h.start.0,
+        );
+        let rows: Vec<Bucket> = c
+            .apply(client.query(&sql))
+            .fetch_all()
+            .await
+            .map_err(|e| culprit.error("counting over time", e))?;
+        for r in rows {
+            h.add(h.start.0 + r.b * step, r.n);
+        }
+        Ok(h)
     }
-    Ok(h)
 }
 
 /// The top regions or sources of events from the rollup.
@@ -317,27 +345,18 @@ pub(super) async fn histogram(
     q: &StatsQuery,
     interval_secs: i64,
 ) -> Result<Histogram> {
-    let mut h = Histogram::empty(q.from, q.to, interval_secs)?;
+    let h = Histogram::empty(q.from, q.to, interval_secs)?;
     let c = if table == "events" {
         event_conditions(q)
     } else {
         alert_conditions(q)
     };
-    let step = interval_secs * Timestamp::NANOS_PER_SEC;
-    let sql = format!(
-        "SELECT intDiv(time - {start}, {step}) AS b, count() AS n FROM {table} {} GROUP BY b",
-        c.where_clause(),
-        start = h.start.0,
-    );
-    let rows: Vec<Bucket> = c
-        .apply(client.query(&sql))
-        .fetch_all()
-        .await
-        .map_err(|e| culprit.error("counting over time", e))?;
-    for r in rows {
-        h.add(h.start.0 + r.b * step, r.n);
-    }
-    Ok(h)
+    let over = Grouped {
+        time: "time",
+        count: "count() AS n",
+        table,
+    };
+    over.count(client, culprit, c, h).await
 }
 
 /// The top values of `field` over events, or `None` when the grouping cannot answer.
