@@ -91,18 +91,42 @@ fn term_field(f: TopField) -> Option<i64> {
         .and_then(|p| i64::try_from(p).ok())
 }
 
-/// A minute rollup's key: minute, region, department, source.
-type MinuteKey = (i64, u32, Box<str>, Box<str>);
+/// A minute rollup's key: minute (or hour), region, department, source (as [`Names`]).
+type MinuteKey = (i64, u32, u32, u32);
 /// Its counts: events, parse errors, latest event time.
 type MinuteCounts = (i64, i64, i64);
-/// A term rollup's key: hour, field, region, department, term.
-type TermKey = (i64, usize, u32, Box<str>, Box<str>);
+/// A term rollup's key: hour, field, region, department, term (as [`Names`]).
+type TermKey = (i64, usize, u32, u32, u32);
+
+/// The texts of one batch's keys (departments, sources, terms), each held once: a key is
+/// counted without allocating its text again.
+#[derive(Debug, Default)]
+struct Names {
+    ids: FxMap<Box<str>, u32>,
+    texts: Vec<Box<str>>,
+}
+
+impl Names {
+    fn id(&mut self, text: &str) -> u32 {
+        if let Some(&id) = self.ids.get(text) {
+            return id;
+        }
+        let id = u32::try_from(self.texts.len()).unwrap_or(u32::MAX);
+        self.ids.insert(text.into(), id);
+        self.texts.push(text.into());
+        id
+    }
+
+    fn text(&self, id: u32) -> &str {
+        self.texts.get(id as usize).map_or("", |t| t)
+    }
+}
 
 /// What one write batch adds to the event rollups.
 #[derive(Debug, Default)]
 pub(super) struct Rollup {
+    names: Names,
     minutes: FxMap<MinuteKey, MinuteCounts>,
-    hours: FxMap<MinuteKey, MinuteCounts>,
     terms: FxMap<TermKey, i64>,
 }
 
@@ -110,41 +134,41 @@ impl Rollup {
     /// Count an inserted event; `common` is its encoded common-field texts, `department`
     /// and `source` its keys.
     pub fn add(&mut self, e: &Event, common: &[Option<String>], department: &str, source: &str) {
+        let (dept, src) = (self.names.id(department), self.names.id(source));
+        let m = self
+            .minutes
+            .entry((e.time.0.div_euclid(MINUTE), e.region.get(), dept, src))
+            .or_insert((0, 0, i64::MIN));
+        m.0 += 1;
+        m.1 += i64::from(e.parse_error.is_some());
+        m.2 = m.2.max(e.time.0);
         let hour = e.time.0.div_euclid(HOUR);
-        for (map, unit) in [(&mut self.minutes, MINUTE), (&mut self.hours, HOUR)] {
-            let m = map
-                .entry((
-                    e.time.0.div_euclid(unit),
-                    e.region.get(),
-                    department.into(),
-                    source.into(),
-                ))
-                .or_insert((0, 0, i64::MIN));
-            m.0 += 1;
-            m.1 += i64::from(e.parse_error.is_some());
-            m.2 = m.2.max(e.time.0);
-        }
         for (place, (_, col)) in TERM_FIELDS.iter().enumerate() {
             if let Some(Some(term)) = common.get(*col) {
+                let term = self.names.id(term);
                 *self
                     .terms
-                    .entry((
-                        hour,
-                        place,
-                        e.region.get(),
-                        department.into(),
-                        term.as_str().into(),
-                    ))
+                    .entry((hour, place, e.region.get(), dept, term))
                     .or_default() += 1;
             }
         }
     }
 
-    /// Add the batch to the rollup tables (inside the events' transaction).
+    /// Add the batch to the rollup tables (inside the events' transaction); the hours are
+    /// the batch's minutes summed.
     pub fn write(self, conn: &Connection) -> Result<()> {
+        let mut hours: FxMap<MinuteKey, MinuteCounts> = FxMap::default();
+        for (&(minute, region, dept, src), &(n, errors, last)) in &self.minutes {
+            let h = hours
+                .entry((minute.div_euclid(HOUR / MINUTE), region, dept, src))
+                .or_insert((0, 0, i64::MIN));
+            h.0 += n;
+            h.1 += errors;
+            h.2 = h.2.max(last);
+        }
         for (table, unit, rows) in [
             ("event_minutes", "minute", self.minutes),
-            ("event_hours", "hour", self.hours),
+            ("event_hours", "hour", hours),
         ] {
             let mut m = conn.prepare_cached(&format!(
                 "INSERT INTO {table} ({unit}, region, department, source, events, parse_errors, last_seen)
@@ -154,7 +178,8 @@ impl Rollup {
                      last_seen = max(last_seen, excluded.last_seen)"
             ))?;
             for ((at, region, dept, source), (n, errors, last)) in rows {
-                m.execute(params![at, region, &*dept, &*source, n, errors, last])?;
+                let (dept, source) = (self.names.text(dept), self.names.text(source));
+                m.execute(params![at, region, dept, source, n, errors, last])?;
             }
         }
         let mut t = conn.prepare_cached(
@@ -167,8 +192,8 @@ impl Rollup {
                 i64::try_from(field).unwrap_or(0),
                 hour,
                 region,
-                &*dept,
-                &*term,
+                self.names.text(dept),
+                self.names.text(term),
                 n
             ])?;
         }
