@@ -3,15 +3,24 @@
 // is live or reconnecting.
 import { ref, type Ref } from 'vue'
 import { authHeaders, unauthorized } from './api'
-import type { Alert, Incident } from './types'
+import type { Alert, Incident, TimelineEntry } from './types'
 import { SseParser, type Message } from './sse'
 
 export type StreamStatus = 'connecting' | 'live' | 'reconnecting'
 
+/** An incident as its change is streamed: without the lists that grow with it (alert ids,
+ * timeline), with their counts and the newest timeline entry. Fetch the incident for the rest. */
+export type IncidentBrief = Omit<Incident, 'alert_ids' | 'timeline'> & {
+  grade: string
+  alert_count: number
+  entity_count: number
+  last_change: TimelineEntry | null
+}
+
 export interface IncidentChange {
   change: 'opened' | 'changed'
   actor: string
-  incident: Incident
+  incident: IncidentBrief
 }
 
 export interface StreamHandlers {
