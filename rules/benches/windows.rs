@@ -160,7 +160,7 @@ fn shapes(windows: &[&(String, String)], json: &[serde_json::Value]) {
     index_figures("windows, one shape", &one, &events);
     index_figures("windows, three shapes", &three, &events);
     eprintln!(
-        "windows shapes: one shape {one_eps:.0} events/s ({hits_one} matches), three shapes          {three_eps:.0} events/s ({hits_three} matches), ratio {:.2}x; three shapes and          Security auditing {:.0} events/s ({hits_audit} matches) (medians of 7, one thread,          {} rules, {} events)",
+        "windows shapes: one shape {one_eps:.0} events/s ({hits_one} matches), three shapes {three_eps:.0} events/s ({hits_three} matches), ratio {:.2}x; three shapes and Security auditing {:.0} events/s ({hits_audit} matches) (medians of 7, one thread, {} rules, {} events)",
         one_eps / three_eps,
         median(c),
         one.len(),
