@@ -294,4 +294,43 @@ mod tests {
         assert_eq!(s(&e, "process.name"), Some("keep.exe"));
         assert_eq!(s(&e, "process.executable"), Some("C:\\x\\other.exe"));
     }
+
+    #[test]
+    fn event_data_gets_one_set_of_names_in_every_shape() {
+        let data = r#""Image":"C:\\x\\a.exe","Threat Name":"Trojan:Win32/X""#;
+        let shapes = [
+            format!(
+                r#"{{"winlog":{{"channel":"Security","event_id":4688,"event_data":{{{data}}},"user_data":{{"xml_name":"Op","Operation":"Clear"}}}}}}"#
+            ),
+            format!(r#"{{"EventID":4688,"Channel":"Security",{data},"Operation":"Clear"}}"#),
+            format!(
+                r##"{{"Event":{{"System":{{"EventID":4688,"Channel":"Security"}},"EventData":{{{data}}},"UserData":{{"Op":{{"#attributes":{{"xmlns":"urn:x"}},"Operation":"Clear"}}}}}}}}"##
+            ),
+        ];
+        for json in &shapes {
+            let e = event(json);
+            assert_eq!(s(&e, "Image"), Some("C:\\x\\a.exe"), "{json}");
+            assert_eq!(s(&e, "ThreatName"), Some("Trojan:Win32/X"), "{json}");
+            assert_eq!(s(&e, "Operation"), Some("Clear"), "{json}");
+            assert!(
+                e.get("xmlns").is_none() && e.get("xml_name").is_none(),
+                "{json}"
+            );
+            // The key as sent stays.
+            assert!(
+                e.fields.iter().any(|(k, _)| k.ends_with("Threat Name")),
+                "{json}"
+            );
+        }
+        // A field the event has already is not overwritten by event data of that name.
+        let e = event(
+            r#"{"message":"top","winlog":{"channel":"X","event_id":1,"event_data":{"message":"data"}}}"#,
+        );
+        assert_eq!(s(&e, "message"), Some("top"));
+        // Winlogbeat's Sysmon module moved Image to process.executable: Image is read there.
+        let e = event(
+            r#"{"process":{"executable":"C:\\w\\b.exe"},"winlog":{"channel":"Microsoft-Windows-Sysmon/Operational","event_id":1,"event_data":{"RuleName":"-"}}}"#,
+        );
+        assert_eq!(s(&e, "Image"), Some("C:\\w\\b.exe"));
+    }
 }
