@@ -1,7 +1,9 @@
 //! All SigmaHQ Windows rules over a realistic Windows event set (the corpus Winlogbeat and
 //! NXLog samples plus generated Sysmon-shaped events over the common EventIDs), one thread:
 //! onewall's engine and `rsigma-eval` measured in the same run, and their ratio. Also the
-//! compiled memory and load time of the whole SigmaHQ corpus (three folders).
+//! compiled memory and load time of the whole SigmaHQ corpus (three folders), and the rules
+//! routed by the Windows pipelines through one JSON shape against all three listed in one
+//! pack (same run, same events, their ratio).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -77,6 +79,94 @@ fn load(texts: &[(String, String)]) {
         texts.len(),
         bytes.unwrap_or(0) as f64 / (1024.0 * 1024.0)
     );
+}
+
+/// The fields the ingest parser gives a Windows event whatever its JSON shape: the event data
+/// at the top level under its own names (as the bare events have it), `log.format`,
+/// `event.code` and `winlog.channel`.
+fn as_parsed(bare: &serde_json::Value) -> Event {
+    let mut v = bare.clone();
+    if let Some(m) = v.as_object_mut() {
+        m.insert("log.format".into(), "windows".into());
+        if let Some(id) = bare.get("EventID") {
+            let code = id.as_str().map_or_else(|| id.to_string(), str::to_owned);
+            m.insert("event.code".into(), code.into());
+        }
+        if let Some(c) = bare.get("Channel") {
+            m.insert("winlog.channel".into(), c.clone());
+        }
+    }
+    common::event(&v, Some(&bare.to_string()))
+}
+
+/// The SigmaHQ Windows rules routed through one shape pipeline and through all three (plus
+/// Security auditing), over the same events: events/s of each and the ratio, same matches.
+fn shapes(windows: &[&(String, String)], json: &[serde_json::Value]) {
+    let events: Vec<Event> = json.iter().map(as_parsed).collect();
+    let compile = |names: &[&str]| {
+        let set = PipelineSet::shipped(names)
+            .expect("shipped pipelines")
+            .require_routing(true);
+        let sources = windows
+            .iter()
+            .map(|(p, t)| RuleSource::new(p.as_str(), t.as_str()));
+        Engine::compile_with_pipelines(sources, &Placeholders::new(), &set).0
+    };
+    let base = ["windows-sysmon", "windows-logsource"];
+    let one = compile(&[&base[..], &["windows-nxlog"]].concat());
+    let three = compile(
+        &[
+            &base[..],
+            &["windows-winlogbeat", "windows-nxlog", "windows-evtx"],
+        ]
+        .concat(),
+    );
+    let audit = compile(
+        &[
+            &base[..],
+            &[
+                "windows-audit",
+                "windows-winlogbeat",
+                "windows-nxlog",
+                "windows-evtx",
+            ],
+        ]
+        .concat(),
+    );
+    let now = Timestamp::from_secs(1_764_324_000);
+    let run = |engine: &Engine| {
+        let mut alerts = Vec::new();
+        let t = Instant::now();
+        engine.match_batch(black_box(&events), now, &mut alerts);
+        (
+            events.len() as f64 / t.elapsed().as_secs_f64(),
+            alerts.len(),
+        )
+    };
+    let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut hits_one, mut hits_three, mut hits_audit) = (0, 0, 0);
+    for _ in 0..7 {
+        let (eps, n) = run(&one);
+        a.push(eps);
+        hits_one = n;
+        let (eps, n) = run(&three);
+        b.push(eps);
+        hits_three = n;
+        let (eps, n) = run(&audit);
+        c.push(eps);
+        hits_audit = n;
+    }
+    let (one_eps, three_eps) = (median(a), median(b));
+    index_figures("windows, one shape", &one, &events);
+    index_figures("windows, three shapes", &three, &events);
+    eprintln!(
+        "windows shapes: one shape {one_eps:.0} events/s ({hits_one} matches), three shapes {three_eps:.0} events/s ({hits_three} matches), ratio {:.2}x; three shapes and Security auditing {:.0} events/s ({hits_audit} matches) (medians of 7, one thread, {} rules, {} events)",
+        one_eps / three_eps,
+        median(c),
+        one.len(),
+        events.len()
+    );
+    assert_eq!(hits_one, hits_three, "one shape and three shapes differ");
 }
 
 /// Print the candidate index's figures for `engine` over `events`.
@@ -182,6 +272,10 @@ fn bench(c: &mut Criterion) {
             })
             .sum::<usize>()
     };
+
+    if profile.is_none() {
+        shapes(&windows, &json);
+    }
 
     if let Some(n) = profile {
         let t = Instant::now();

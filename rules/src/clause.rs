@@ -74,11 +74,8 @@ fn cost(clause: &Clause) -> f64 {
 }
 
 /// The most selective clause of a conjunction of clauses.
+#[cfg(test)]
 fn best(cnf: Vec<Clause>) -> Option<Clause> {
-    best_by(cnf, cost)
-}
-
-fn best_by(cnf: Vec<Clause>, cost: impl Fn(&Clause) -> f64) -> Option<Clause> {
     cnf.into_iter()
         .filter(|c| !c.is_empty())
         .min_by(|a, b| cost(a).total_cmp(&cost(b)))
@@ -125,23 +122,50 @@ pub(crate) fn choose(cnfs: Vec<Vec<Clause>>) -> Vec<Vec<Clause>> {
 }
 
 /// What holds when any one of several expressions holds, each summarised by a conjunction of
-/// clauses: the OR of each one's best clause. Nothing is known (empty) when any one of them
-/// is unconstrained.
+/// clauses: ORs of one clause of each. Each one's few most selective clauses (by their own
+/// cost) are combined every way, so [`choose`] can later prefer a combination of the rule's
+/// own literals over one of routing conditions many rules share (a rule's Sysmon and Security
+/// versions each name their channel: `channel is Sysmon or Security` holds on most events).
+/// Nothing is known (empty) when any one of them is unconstrained.
 pub(crate) fn any_of(children: Vec<Vec<Clause>>) -> Vec<Clause> {
-    let mut out: Clause = Vec::new();
+    let keep = match children.len() {
+        0 | 1 => 1,
+        2 => 6,
+        3 => 3,
+        4 => 2,
+        _ => 1,
+    };
+    let mut out: Vec<Clause> = vec![Vec::new()];
     for child in children {
-        match best(child) {
-            Some(c) => out.extend(c),
-            None => return Vec::new(),
+        let mut ranked: Vec<(f64, Clause)> = child
+            .into_iter()
+            .filter(|c| !c.is_empty())
+            .map(|c| (cost(&c), c))
+            .collect();
+        if ranked.is_empty() {
+            return Vec::new();
         }
+        ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
+        ranked.dedup_by(|a, b| a.1 == b.1);
+        ranked.truncate(keep);
+        let mut next = Vec::with_capacity(out.len() * ranked.len());
+        for o in &out {
+            for (_, c) in &ranked {
+                let mut both = o.clone();
+                both.extend(c.iter().cloned());
+                next.push(both);
+            }
+        }
+        out = next;
     }
+    for c in &mut out {
+        c.sort();
+        c.dedup();
+    }
+    out.retain(|c| !c.is_empty());
     out.sort();
     out.dedup();
-    if out.is_empty() {
-        Vec::new()
-    } else {
-        vec![out]
-    }
+    out
 }
 
 #[cfg(test)]
@@ -172,6 +196,26 @@ mod tests {
             any_of(vec![vec![short.clone()], vec![long.clone()]])[0].len(),
             2
         );
+    }
+
+    #[test]
+    fn an_or_of_versions_can_be_narrowed_by_their_own_literals() {
+        let channel = |c: &str| atom(c, true);
+        let v1 = vec![
+            vec![channel("microsoft-windows-sysmon/operational")],
+            vec![atom("\\changepk.exe", false)],
+        ];
+        let v2 = vec![
+            vec![channel("security")],
+            vec![atom("\\changepk.exe", false)],
+        ];
+        let ors = any_of(vec![v1, v2]);
+        // The channels' OR is one candidate; the literal both versions need is another.
+        assert!(
+            ors.contains(&vec![atom("\\changepk.exe", false)]),
+            "{ors:?}"
+        );
+        assert!(ors.iter().any(|c| c.len() == 2));
     }
 
     #[test]

@@ -205,3 +205,84 @@ fn sigmahq_rules_compile_through_the_shipped_pipelines() {
     }
     assert!(count("linux/builtin") > 0);
 }
+
+fn apply(set: &PipelineSet, rule: &str) -> Result<String, String> {
+    let serde_norway::Value::Mapping(mut doc) = serde_norway::from_str(rule).expect("yaml") else {
+        panic!("not a map");
+    };
+    set.apply(&mut doc)?;
+    Ok(serde_norway::to_string(&doc).expect("yaml"))
+}
+
+const PROCESS_RULE: &str = "title: t\nid: 1c1c1c1c-0000-4000-8000-000000000003\n\
+    logsource: {product: windows, category: process_creation}\n\
+    detection:\n  sel: {Image|endswith: '\\x.exe', IntegrityLevel: [High, Medium]}\n  condition: sel\n";
+
+#[test]
+fn security_auditing_is_an_alternative_to_sysmon_for_process_creation() {
+    let set = PipelineSet::shipped(&["windows-sysmon", "windows-audit", "windows-logsource"])
+        .expect("shipped");
+    let out = apply(&set, PROCESS_RULE).expect("mapped");
+    // The Sysmon version as written, the 4688 one with its names, label SIDs and channel.
+    for want in [
+        "Image|endswith",
+        "NewProcessName|endswith",
+        "MandatoryLabel",
+        "S-1-16-12288",
+        "S-1-16-8192",
+        "4688",
+        "Security",
+        "Microsoft-Windows-Sysmon/Operational",
+    ] {
+        assert!(out.contains(want), "{want} missing:\n{out}");
+    }
+    // A field 4688 has no counterpart for: only the Sysmon version is left.
+    let hashes = PROCESS_RULE.replace("IntegrityLevel: [High, Medium]", "Hashes|contains: AB12");
+    let out = apply(&set, &hashes).expect("sysmon version");
+    assert!(!out.contains("4688") && out.contains("Sysmon"), "{out}");
+    // Security auditing alone refuses it, saying why.
+    let audit = PipelineSet::shipped(&["windows-audit", "windows-logsource"]).expect("shipped");
+    let e = apply(&audit, &hashes).expect_err("refused");
+    assert!(e.contains("Hashes") && e.contains("4688"), "{e}");
+}
+
+#[test]
+fn the_three_windows_shapes_compile_to_one_version() {
+    let base = ["windows-sysmon", "windows-logsource"];
+    let one = PipelineSet::shipped(&[&base[..], &["windows-nxlog"]].concat()).expect("one");
+    let three = PipelineSet::shipped(
+        &[
+            &base[..],
+            &["windows-winlogbeat", "windows-nxlog", "windows-evtx"],
+        ]
+        .concat(),
+    )
+    .expect("three");
+    let a = apply(&one, PROCESS_RULE).expect("one");
+    assert_eq!(a, apply(&three, PROCESS_RULE).expect("three"));
+    assert!(!a.contains("v1_") && a.contains("event.code"), "{a}");
+}
+
+#[test]
+fn two_fields_mapped_to_one_name_in_a_map_are_both_required() {
+    let rule = "title: t\nid: 1c1c1c1c-0000-4000-8000-000000000004\n\
+        logsource: {category: webserver}\n\
+        detection:\n  sel:\n    cs-uri-stem|contains: /admin/\n    cs-uri-query|contains: cmd=\n  condition: sel\n";
+    let set = PipelineSet::shipped(&["webserver"]).expect("webserver");
+    let (engine, report) = Engine::compile_with_pipelines(
+        [RuleSource::new("w.yml", rule)],
+        &Placeholders::new(),
+        &set,
+    );
+    assert!(report.is_clean(), "{:?}", report.errors);
+    let hit = |url: &str| {
+        let e = common::event(
+            &json!({"log.format": "http_access", "url.original": url}),
+            None,
+        );
+        engine.matching_rules(&e).len()
+    };
+    assert_eq!(hit("/admin/run?cmd=id"), 1);
+    assert_eq!(hit("/admin/run?x=1"), 0);
+    assert_eq!(hit("/index?cmd=id"), 0);
+}

@@ -69,7 +69,8 @@ fn compile_map(map: &serde_norway::Mapping, ph: &Placeholders) -> Result<Group, 
 fn compile_key(key: &str, value: &Yaml, ph: &Placeholders) -> Result<Item, String> {
     let mut parts = key.split('|');
     let field = parts.next().unwrap_or_default();
-    let mods = parse_mods(parts)?;
+    // `#2`: a pipeline mapped two fields of one map to this name; each is its own item.
+    let mods = parse_mods(parts.filter(|m| !is_duplicate_mark(m)))?;
     if field.is_empty() {
         if key.is_empty() {
             return Err("empty field name".into());
@@ -94,6 +95,13 @@ fn compile_key(key: &str, value: &Yaml, ph: &Placeholders) -> Result<Item, Strin
         name: field.into(),
     };
     compile_item(target, &mods, value, ph)
+}
+
+/// `#` and digits: the mark a pipeline puts on the second (third ...) key of a map that names
+/// the same field with the same modifiers.
+fn is_duplicate_mark(part: &str) -> bool {
+    part.strip_prefix('#')
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn compile_item(

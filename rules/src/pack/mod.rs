@@ -8,7 +8,7 @@
 //! description: SigmaHQ Windows rules for Winlogbeat, NXLog and evtx_dump senders
 //! rules: [rules]            # folders inside the pack (default: the whole pack folder)
 //! pipelines:                # shipped pipeline names, or .yml files inside the pack
-//!   [windows-sysmon, windows-logsource, windows-winlogbeat, windows-nxlog, windows-evtx]
+//!   [windows-sysmon, windows-audit, windows-logsource, windows-winlogbeat, windows-nxlog, windows-evtx]
 //! require_routing: true     # default true when pipelines are given: see PipelineSet
 //! enable:  { levels: [high, critical] }             # when given: only these load ...
 //! disable: { statuses: [deprecated], ids: [...] }   # ... minus these

@@ -41,9 +41,19 @@ pub(super) enum Transform {
     FieldMap(Vec<(String, Vec<String>)>),
     PrefixMap(Vec<(String, String)>),
     Prefix(String),
-    AddCondition { conditions: Mapping, negated: bool },
+    AddCondition {
+        conditions: Mapping,
+        negated: bool,
+    },
     ChangeLogsource(LogsourceSpec),
-    ReplaceString { regex: Regex, replacement: String },
+    ReplaceString {
+        regex: Regex,
+        replacement: String,
+    },
+    /// `map_string`: a string value equal to a key becomes the key's value(s).
+    MapString(Vec<(String, Vec<String>)>),
+    /// `detection_item_failure`: a rule with a field this item applies to is refused.
+    Failure(String),
 }
 
 /// `product`, `category`, `service`, each optional.
@@ -158,27 +168,63 @@ fn logsource_spec(m: &Mapping) -> Result<LogsourceSpec, String> {
     })
 }
 
+/// A `mapping` of one name to one or several (`field_name_mapping`, `map_string`).
+fn one_to_many(m: &Mapping, kind: &str) -> Result<Vec<(String, Vec<String>)>, String> {
+    let Some(Yaml::Mapping(map)) = m.get("mapping") else {
+        return Err(format!("{kind} needs a 'mapping' map"));
+    };
+    let mut out = Vec::new();
+    for (k, v) in map {
+        let from = string(Some(k), "mapping")?.unwrap_or_default();
+        let to = strings(Some(v), "mapping")?;
+        if to.is_empty() {
+            return Err(format!("{kind}: '{from}' maps to nothing"));
+        }
+        out.push((from, to));
+    }
+    Ok(out)
+}
+
+fn rule_conditions(m: &Mapping) -> Result<Vec<RuleCond>, String> {
+    let mut rule_conds = Vec::new();
+    match m.get("rule_conditions") {
+        None | Some(Yaml::Null) => {}
+        Some(Yaml::Sequence(list)) => {
+            for c in list {
+                let Yaml::Mapping(c) = c else {
+                    return Err("a rule condition is a map".into());
+                };
+                let kind = string(c.get("type"), "type")?.ok_or("rule condition without 'type'")?;
+                rule_conds.push(match kind.as_str() {
+                    "logsource" => RuleCond::Logsource(logsource_spec(c)?),
+                    "tag" => RuleCond::Tag(
+                        string(c.get("tag"), "tag")?.ok_or("tag condition needs a 'tag'")?,
+                    ),
+                    "processing_item_applied" => RuleCond::Applied(
+                        string(c.get("processing_item_id"), "processing_item_id")?
+                            .ok_or("processing_item_applied needs 'processing_item_id'")?,
+                    ),
+                    other => return Err(format!("rule condition type '{other}' is not supported")),
+                });
+            }
+        }
+        Some(_) => return Err("'rule_conditions' must be a list".into()),
+    }
+    Ok(rule_conds)
+}
+
 fn parse_item(t: &Yaml) -> Result<Item, String> {
     let Yaml::Mapping(m) = t else {
         return Err("a transformation is a map".into());
     };
     let kind = string(m.get("type"), "type")?.ok_or("missing 'type'")?;
     let transform = match kind.as_str() {
-        "field_name_mapping" => {
-            let Some(Yaml::Mapping(map)) = m.get("mapping") else {
-                return Err("field_name_mapping needs a 'mapping' map".into());
-            };
-            let mut out = Vec::new();
-            for (k, v) in map {
-                let from = string(Some(k), "mapping")?.unwrap_or_default();
-                let to = strings(Some(v), "mapping")?;
-                if to.is_empty() {
-                    return Err(format!("field_name_mapping: '{from}' maps to nothing"));
-                }
-                out.push((from, to));
-            }
-            Transform::FieldMap(out)
-        }
+        "field_name_mapping" => Transform::FieldMap(one_to_many(m, &kind)?),
+        "map_string" => Transform::MapString(one_to_many(m, &kind)?),
+        "detection_item_failure" => Transform::Failure(
+            string(m.get("message"), "message")?
+                .ok_or("detection_item_failure needs a 'message'")?,
+        ),
         "field_name_prefix_mapping" => {
             let Some(Yaml::Mapping(map)) = m.get("mapping") else {
                 return Err("field_name_prefix_mapping needs a 'mapping' map".into());
@@ -215,30 +261,7 @@ fn parse_item(t: &Yaml) -> Result<Item, String> {
         }
         other => return Err(format!("transformation type '{other}' is not supported")),
     };
-    let mut rule_conds = Vec::new();
-    match m.get("rule_conditions") {
-        None | Some(Yaml::Null) => {}
-        Some(Yaml::Sequence(list)) => {
-            for c in list {
-                let Yaml::Mapping(c) = c else {
-                    return Err("a rule condition is a map".into());
-                };
-                let kind = string(c.get("type"), "type")?.ok_or("rule condition without 'type'")?;
-                rule_conds.push(match kind.as_str() {
-                    "logsource" => RuleCond::Logsource(logsource_spec(c)?),
-                    "tag" => RuleCond::Tag(
-                        string(c.get("tag"), "tag")?.ok_or("tag condition needs a 'tag'")?,
-                    ),
-                    "processing_item_applied" => RuleCond::Applied(
-                        string(c.get("processing_item_id"), "processing_item_id")?
-                            .ok_or("processing_item_applied needs 'processing_item_id'")?,
-                    ),
-                    other => return Err(format!("rule condition type '{other}' is not supported")),
-                });
-            }
-        }
-        Some(_) => return Err("'rule_conditions' must be a list".into()),
-    }
+    let rule_conds = rule_conditions(m)?;
     let mut field_conds = Vec::new();
     match m.get("field_name_conditions") {
         None | Some(Yaml::Null) => {}

@@ -65,41 +65,69 @@ impl PipelineSet {
     }
 
     /// Transform one rule (or filter) document. `Ok(false)` when nothing applied.
+    ///
+    /// Each alternative of a stage that applies makes its own version of the rule, which goes
+    /// on through the later stages by itself (so `windows-sysmon` and `windows-audit` each
+    /// route theirs through `windows-logsource`); identical versions count once, an
+    /// alternative that refuses the rule (`detection_item_failure`) is dropped while another
+    /// takes it, and the versions left are ORed at the end (see [`merge`]).
     pub fn apply(&self, doc: &mut Mapping) -> Result<bool, String> {
-        let mut state = transform::State::default();
+        let mut branches = vec![(doc.clone(), transform::State::default())];
         let mut any = false;
         for stage in &self.stages {
-            if let [only] = stage.as_slice() {
-                any |= transform::apply(only, doc, &mut state)?;
-                continue;
-            }
-            let mut variants = Vec::new();
-            for p in stage {
-                let mut copy = doc.clone();
-                let mut st = state.clone();
-                if transform::apply(p, &mut copy, &mut st)? {
-                    variants.push((copy, st));
+            let mut next: Vec<(Mapping, transform::State)> = Vec::new();
+            let mut refused = None;
+            for (version, state) in branches {
+                let mut taken = 0;
+                let mut error = None;
+                for p in stage {
+                    let mut copy = version.clone();
+                    let mut st = state.clone();
+                    match transform::apply(p, &mut copy, &mut st) {
+                        Ok(true) => {
+                            push_unique(&mut next, copy, st);
+                            taken += 1;
+                        }
+                        Ok(false) => {}
+                        Err(e) => {
+                            error.get_or_insert(e);
+                        }
+                    }
+                }
+                match (taken, error) {
+                    (0, Some(e)) => {
+                        refused.get_or_insert(e);
+                    }
+                    (0, None) => push_unique(&mut next, version, state),
+                    _ => any = true,
                 }
             }
-            if variants.is_empty() {
-                continue;
+            if next.is_empty() {
+                return Err(refused.unwrap_or_else(|| "no pipeline takes this rule".into()));
             }
-            any = true;
-            let (docs, states): (Vec<Mapping>, Vec<transform::State>) =
-                variants.into_iter().unzip();
-            *doc = merge::merge(docs)?;
-            for st in states {
-                state.absorb(st);
+            branches = next;
+        }
+        if self.require_routing {
+            branches.retain(|(_, st)| st.routed);
+            if branches.is_empty() {
+                return Err(format!(
+                    "no pipeline ({}) routes logsource {}",
+                    self.names().join(", "),
+                    transform::describe_logsource(doc)
+                ));
             }
         }
-        if self.require_routing && !state.routed {
-            return Err(format!(
-                "no pipeline ({}) routes logsource {}",
-                self.names().join(", "),
-                transform::describe_logsource(doc)
-            ));
-        }
+        let docs: Vec<Mapping> = branches.into_iter().map(|(d, _)| d).collect();
+        *doc = merge::merge(docs)?;
         Ok(any)
+    }
+}
+
+/// Add a version unless an identical one is there (their states then count together).
+fn push_unique(list: &mut Vec<(Mapping, transform::State)>, doc: Mapping, state: transform::State) {
+    match list.iter_mut().find(|(d, _)| *d == doc) {
+        Some((_, st)) => st.absorb(state),
+        None => list.push((doc, state)),
     }
 }
 

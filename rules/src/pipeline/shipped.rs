@@ -9,6 +9,10 @@ pub const SHIPPED: &[(&str, &str)] = &[
         include_str!("../../pipelines/windows-sysmon.yml"),
     ),
     (
+        "windows-audit",
+        include_str!("../../pipelines/windows-audit.yml"),
+    ),
+    (
         "windows-logsource",
         include_str!("../../pipelines/windows-logsource.yml"),
     ),

@@ -59,6 +59,20 @@ pub(super) fn apply(p: &Pipeline, doc: &mut Mapping, state: &mut State) -> Resul
                 state.routed = true;
             }
             Transform::ChangeLogsource(spec) => change_logsource(doc, spec),
+            Transform::MapString(map) => {
+                for_each_selection(doc, |def| {
+                    map_strings(item, map, def);
+                    Ok(())
+                })
+                .map_err(at)?;
+            }
+            Transform::Failure(message) => {
+                for_each_selection(doc, |def| match failing_field(item, def) {
+                    Some(field) => Err(format!("field '{field}': {message}")),
+                    None => Ok(()),
+                })
+                .map_err(at)?;
+            }
         }
     }
     Ok(any)
@@ -226,17 +240,26 @@ fn rename_map(item: &Item, m: &Mapping) -> Result<Vec<Mapping>, String> {
         for g in &groups {
             for n in &names {
                 let mut g = g.clone();
-                let new_key = Yaml::String(format!("{n}{mods}"));
-                if g.contains_key(&new_key) {
-                    return Err(format!("two fields map to '{n}{mods}'"));
-                }
-                g.insert(new_key, value.clone());
+                g.insert(unique_key(&g, &format!("{n}{mods}")), value.clone());
                 next.push(g);
             }
         }
         groups = next;
     }
     Ok(groups)
+}
+
+/// `key`, or when the map has it already (two fields of one selection mapped to one name, as
+/// `cs-uri-stem` and `cs-uri-query` both to `url.original`), `key|#2` (`|#3` ...): each stays
+/// its own item, ANDed, as pySigma keeps them (the compiler ignores `#` parts of a key).
+fn unique_key(g: &Mapping, key: &str) -> Yaml {
+    let taken = |k: &str| g.contains_key(k);
+    let key = key.split("|#").next().unwrap_or(key);
+    if !taken(key) {
+        return Yaml::String(key.to_owned());
+    }
+    let n = (2..).find(|n| !taken(&format!("{key}|#{n}"))).unwrap_or(2);
+    Yaml::String(format!("{key}|#{n}"))
 }
 
 /// `fieldref` values name fields: map them too. A field mapped to several names is referred
@@ -275,6 +298,67 @@ fn replace_strings(item: &Item, field: Option<&str>, def: &mut Yaml) {
             }
         }
         _ => {}
+    }
+}
+
+/// The maps of a selection (one map, or a list of maps); none for keyword searches.
+fn maps_of(def: &mut Yaml) -> Vec<&mut Mapping> {
+    match def {
+        Yaml::Mapping(m) => vec![m],
+        Yaml::Sequence(list) => list
+            .iter_mut()
+            .filter_map(|v| match v {
+                Yaml::Mapping(m) => Some(m),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn field_of(key: &Yaml) -> Option<&str> {
+    key.as_str().map(|k| k.split('|').next().unwrap_or(k))
+}
+
+/// The first field of `def` that `item`'s field name conditions select.
+fn failing_field(item: &Item, def: &mut Yaml) -> Option<String> {
+    maps_of(def)
+        .into_iter()
+        .flat_map(|m| {
+            m.keys()
+                .filter_map(field_of)
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .find(|f| !f.is_empty() && field_conds_hold(item, f))
+}
+
+/// `map_string` on the values of the fields `item` selects; a value mapped to several
+/// becomes their list (an OR, as a list of values is).
+fn map_strings(item: &Item, map: &[(String, Vec<String>)], def: &mut Yaml) {
+    let one = |v: &Yaml| -> Vec<Yaml> {
+        match v {
+            Yaml::String(s) => match map.iter().find(|(from, _)| from == s) {
+                Some((_, to)) => to.iter().cloned().map(Yaml::String).collect(),
+                None => vec![v.clone()],
+            },
+            other => vec![other.clone()],
+        }
+    };
+    for m in maps_of(def) {
+        for (k, v) in m.iter_mut() {
+            if !field_of(k).is_some_and(|f| !f.is_empty() && field_conds_hold(item, f)) {
+                continue;
+            }
+            let mapped: Vec<Yaml> = match &*v {
+                Yaml::Sequence(list) => list.iter().flat_map(one).collect(),
+                single => one(single),
+            };
+            *v = match (&*v, mapped.len()) {
+                (Yaml::Sequence(_), _) | (_, 2..) => Yaml::Sequence(mapped),
+                _ => mapped.into_iter().next().unwrap_or(Yaml::Null),
+            };
+        }
     }
 }
 

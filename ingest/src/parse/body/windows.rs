@@ -1,7 +1,14 @@
-//! ECS names for the common Windows Security and Sysmon event data, from whichever JSON shape
-//! carried it: Winlogbeat (`winlog.event_data.X`), NXLog (`X` at the top level) or evtx_dump
-//! (`Event.EventData.X`). The vendor keys stay as they are; an ECS field the shipper already
-//! set (Winlogbeat sets many) is left alone.
+//! Windows event data under one set of names whatever the JSON shape, and ECS names for the
+//! common Security and Sysmon data.
+//!
+//! The shapes: Winlogbeat (`winlog.event_data.X`, `winlog.user_data.X`), NXLog (`X` at the top
+//! level) or evtx_dump (`Event.EventData.X`, `Event.UserData.<element>.X`). Every event data
+//! name is also set at the top level as Windows names it with its spaces taken out (`Image`,
+//! `Operation`, `SourceName` for Defender's `Source Name`), unless the event already has that
+//! field: these canonical names are what the Windows pipelines let rules read, so one rule
+//! version serves every shape. The vendor keys stay as they are; an ECS field the shipper
+//! already set (Winlogbeat sets many) is left alone, and fills the canonical name when the
+//! shipper moved the data out of `event_data` (Winlogbeat's Sysmon module).
 
 use onewall_model::{Event, Value};
 
@@ -68,8 +75,87 @@ fn base_name(path: &str) -> &str {
     path.rsplit(['\\', '/']).next().unwrap_or(path)
 }
 
-/// Map the event data under `prefix` (`winlog.event_data`, empty for NXLog, `Event.EventData`).
+/// Winlogbeat's ECS fields that hold Sysmon event data it moved out of `event_data`, and the
+/// event data name each holds.
+const SHIPPER_ECS: &[(&str, &str)] = &[
+    ("Image", "process.executable"),
+    ("CommandLine", "process.command_line"),
+    ("ParentImage", "process.parent.executable"),
+    ("ParentCommandLine", "process.parent.command_line"),
+    ("OriginalFileName", "process.pe.original_file_name"),
+    ("CurrentDirectory", "process.working_directory"),
+    ("QueryName", "dns.question.name"),
+    ("TargetFilename", "file.path"),
+    ("DestinationIp", "destination.ip"),
+    ("DestinationPort", "destination.port"),
+    ("SourceIp", "source.ip"),
+];
+
+/// The canonical name of the event data key `name` (`prefix` being the shape's, see
+/// [`map_event_data`]): the data's own name with spaces taken out, or `None` when `name` is
+/// not event data.
+fn canonical_name<'a>(prefix: &str, name: &'a str) -> Option<std::borrow::Cow<'a, str>> {
+    let own = match prefix {
+        // NXLog: the data is already at the top level; only names with spaces need a copy.
+        "" => (name.contains(' ') && !name.contains('.')).then_some(name)?,
+        _ => {
+            let (data, user) = match prefix {
+                "winlog.event_data" => ("winlog.event_data.", "winlog.user_data."),
+                _ => ("Event.EventData.", "Event.UserData."),
+            };
+            if let Some(rest) = name.strip_prefix(data) {
+                // `Data.#text` (unnamed data) and other nested keys are not one named value.
+                (!rest.contains(['.', '#'])).then_some(rest)?
+            } else {
+                // User data sits under an element of the provider's own (evtx_dump keeps
+                // it, Winlogbeat drops it): the innermost name is the data's.
+                let rest = name.strip_prefix(user)?;
+                if rest.contains("#attributes") || rest == "xml_name" {
+                    return None;
+                }
+                let rest = rest.strip_suffix(".#text").unwrap_or(rest);
+                rest.rsplit('.').next().filter(|n| !n.is_empty())?
+            }
+        }
+    };
+    Some(if own.contains(' ') {
+        std::borrow::Cow::Owned(own.replace(' ', ""))
+    } else {
+        std::borrow::Cow::Borrowed(own)
+    })
+}
+
+/// Set each event data value under its canonical name (see the module docs), unless the event
+/// has that field already; the first of several keys with one canonical name wins.
+fn canonical_event_data(event: &mut Event, prefix: &str) {
+    let mut copies: Vec<(String, Value)> = Vec::new();
+    for (name, value) in event.fields.iter() {
+        if let Some(canon) = canonical_name(prefix, name)
+            && !copies.iter().any(|(n, _)| *n == canon)
+        {
+            copies.push((canon.into_owned(), value.clone()));
+        }
+    }
+    for (name, value) in copies {
+        if event.get(&name).is_none() {
+            event.fields.insert(&name, value);
+        }
+    }
+    if prefix == "winlog.event_data" {
+        for (canon, ecs) in SHIPPER_ECS {
+            if event.get(canon).is_none()
+                && let Some(v) = event.get(ecs).cloned()
+            {
+                event.fields.insert(canon, v);
+            }
+        }
+    }
+}
+
+/// Map the event data under `prefix` (`winlog.event_data`, empty for NXLog, `Event.EventData`):
+/// its canonical names first (before this adds ECS fields of its own), then the ECS names.
 pub(crate) fn map_event_data(event: &mut Event, prefix: &str) {
+    canonical_event_data(event, prefix);
     let absent = |e: &Event, name: &str| e.get(name).is_none();
     for (keys, name) in TEXT {
         if absent(event, name)
@@ -207,5 +293,44 @@ mod tests {
         );
         assert_eq!(s(&e, "process.name"), Some("keep.exe"));
         assert_eq!(s(&e, "process.executable"), Some("C:\\x\\other.exe"));
+    }
+
+    #[test]
+    fn event_data_gets_one_set_of_names_in_every_shape() {
+        let data = r#""Image":"C:\\x\\a.exe","Threat Name":"Trojan:Win32/X""#;
+        let shapes = [
+            format!(
+                r#"{{"winlog":{{"channel":"Security","event_id":4688,"event_data":{{{data}}},"user_data":{{"xml_name":"Op","Operation":"Clear"}}}}}}"#
+            ),
+            format!(r#"{{"EventID":4688,"Channel":"Security",{data},"Operation":"Clear"}}"#),
+            format!(
+                r##"{{"Event":{{"System":{{"EventID":4688,"Channel":"Security"}},"EventData":{{{data}}},"UserData":{{"Op":{{"#attributes":{{"xmlns":"urn:x"}},"Operation":"Clear"}}}}}}}}"##
+            ),
+        ];
+        for json in &shapes {
+            let e = event(json);
+            assert_eq!(s(&e, "Image"), Some("C:\\x\\a.exe"), "{json}");
+            assert_eq!(s(&e, "ThreatName"), Some("Trojan:Win32/X"), "{json}");
+            assert_eq!(s(&e, "Operation"), Some("Clear"), "{json}");
+            assert!(
+                e.get("xmlns").is_none() && e.get("xml_name").is_none(),
+                "{json}"
+            );
+            // The key as sent stays.
+            assert!(
+                e.fields.iter().any(|(k, _)| k.ends_with("Threat Name")),
+                "{json}"
+            );
+        }
+        // A field the event has already is not overwritten by event data of that name.
+        let e = event(
+            r#"{"message":"top","winlog":{"channel":"X","event_id":1,"event_data":{"message":"data"}}}"#,
+        );
+        assert_eq!(s(&e, "message"), Some("top"));
+        // Winlogbeat's Sysmon module moved Image to process.executable: Image is read there.
+        let e = event(
+            r#"{"process":{"executable":"C:\\w\\b.exe"},"winlog":{"channel":"Microsoft-Windows-Sysmon/Operational","event_id":1,"event_data":{"RuleName":"-"}}}"#,
+        );
+        assert_eq!(s(&e, "Image"), Some("C:\\w\\b.exe"));
     }
 }
