@@ -12,7 +12,8 @@
 use std::io::{Read, Seek};
 use std::sync::Arc;
 
-use evtx::{EvtxChunkData, EvtxParser, IntoIterChunks, ParserSettings};
+pub use evtx::ParserSettings;
+use evtx::{EvtxChunkData, EvtxParser, IntoIterChunks};
 use onewall_model::Event;
 use serde_json::{Map, Value as Json};
 
