@@ -4,6 +4,9 @@
 //! Histograms: 24 hours by 5 minutes (288 buckets, read from the minute rollup on the
 //! embedded store) and by the hour (24, from the hourly one).
 //!
+//! `ONEWALL_BENCH_DIR` keeps the filled stores between runs; `ONEWALL_STATS_STORES=clickhouse`
+//! skips the embedded store.
+//!
 //! The store is filled with `ONEWALL_STATS_EVENTS` synthetic events (10,000,000 under `cargo
 //! bench`; 2,000 under `cargo test`, a smoke test)
 //! spread over the 24 hours measured, from 200 sources in 18 cities and 5 departments, plus
@@ -346,10 +349,12 @@ fn main() {
         Some(d) => d.join(format!("sqlite-{events}")),
         None => temp.path().to_path_buf(),
     };
-    let sqlite = SqliteStore::open(&path).expect("open the store");
-    fill_unless_full(&rt, &sqlite, events);
-    measure(&mut c, &rt, "sqlite", &sqlite);
-    drop(sqlite);
+    // `ONEWALL_STATS_STORES=clickhouse` measures ClickHouse alone.
+    if std::env::var("ONEWALL_STATS_STORES").as_deref() != Ok("clickhouse") {
+        let sqlite = SqliteStore::open(&path).expect("open the store");
+        fill_unless_full(&rt, &sqlite, events);
+        measure(&mut c, &rt, "sqlite", &sqlite);
+    }
 
     match std::env::var("ONEWALL_CLICKHOUSE_URL") {
         Ok(url) => {
