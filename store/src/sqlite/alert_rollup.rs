@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS alert_hour_terms (
     s2 INTEGER NOT NULL DEFAULT 0,
     s3 INTEGER NOT NULL DEFAULT 0,
     s4 INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (field, hour, region, term)
+    PRIMARY KEY (field, region, hour, term)
 ) WITHOUT ROWID;
 ";
 
@@ -160,21 +160,15 @@ pub(super) fn severity_sum(q: &StatsQuery) -> String {
 }
 
 /// The rollup's conditions of `q` over hours `[lo, hi)` for `field`: the regions (region 0
-/// for the whole tree unless `by_region`), and rows with something counted.
-pub(super) fn conditions(
-    q: &StatsQuery,
-    field: i64,
-    hours: (i64, i64),
-    by_region: bool,
-) -> Conditions {
+/// for the whole tree), and rows with something counted.
+pub(super) fn conditions(q: &StatsQuery, field: i64, hours: (i64, i64)) -> Conditions {
     let mut c = Conditions::default();
     let p = c.bind(field);
     c.push(format!("field = {p}"));
     c.range("hour", Some(hours.0), Some(hours.1));
+    // Keyed by region before hour: one range of hours per region asked for.
     if !q.regions.is_empty() {
         c.regions(&q.regions);
-    } else if by_region {
-        c.push("region > 0".to_owned());
     } else {
         c.push("region = 0".to_owned());
     }

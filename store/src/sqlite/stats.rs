@@ -534,7 +534,11 @@ pub(super) fn alert_top(
         return Ok(Top::default());
     }
     let mut counts = HashMap::new();
-    match alert_rollup::split(q) {
+    // The top regions of the whole tree group the alerts' table (the rollup would read
+    // every region's hours of all time).
+    let split =
+        alert_rollup::split(q).filter(|_| !(field == TopField::Region && q.regions.is_empty()));
+    match split {
         Some((hours, edges)) => {
             rolled_alert_counts(conn, q, field, hours, &mut counts)?;
             for (from, to) in edges {
@@ -628,7 +632,7 @@ fn rolled_alert_counts(
         TopField::Severity => (alert_rollup::RULE, ""),
         f => (term_field(f).unwrap_or(TACTIC), "term"),
     };
-    let c = alert_rollup::conditions(q, place, hours, field == TopField::Region);
+    let c = alert_rollup::conditions(q, place, hours);
     if field == TopField::Severity {
         let sql = format!(
             "SELECT sum(s0), sum(s1), sum(s2), sum(s3), sum(s4) FROM alert_hour_terms {}",
