@@ -4,6 +4,9 @@
 //! Histograms: 24 hours by 5 minutes (288 buckets, read from the minute rollup on the
 //! embedded store) and by the hour (24, from the hourly one).
 //!
+//! `ONEWALL_BENCH_DIR` keeps the filled stores between runs; `ONEWALL_STATS_STORES=clickhouse`
+//! skips the embedded store.
+//!
 //! The store is filled with `ONEWALL_STATS_EVENTS` synthetic events (10,000,000 under `cargo
 //! bench`; 2,000 under `cargo test`, a smoke test)
 //! spread over the 24 hours measured, from 200 sources in 18 cities and 5 departments, plus
@@ -338,30 +341,50 @@ fn main() {
         .measurement_time(Duration::from_secs(5))
         .configure_from_args();
 
-    let dir = match std::env::var_os("ONEWALL_BENCH_DIR") {
-        Some(d) => tempfile::tempdir_in(d),
-        None => tempfile::tempdir(),
+    // With `ONEWALL_BENCH_DIR`, the stores are kept there (and the ClickHouse database kept)
+    // between runs, named by their size; a store already holding the events is not refilled.
+    let keep = std::env::var_os("ONEWALL_BENCH_DIR").map(std::path::PathBuf::from);
+    let temp = tempfile::tempdir().expect("temporary directory");
+    let path = match &keep {
+        Some(d) => d.join(format!("sqlite-{events}")),
+        None => temp.path().to_path_buf(),
+    };
+    // `ONEWALL_STATS_STORES=clickhouse` measures ClickHouse alone.
+    if std::env::var("ONEWALL_STATS_STORES").as_deref() != Ok("clickhouse") {
+        let sqlite = SqliteStore::open(&path).expect("open the store");
+        fill_unless_full(&rt, &sqlite, events);
+        measure(&mut c, &rt, "sqlite", &sqlite);
     }
-    .expect("temporary directory");
-    let sqlite = SqliteStore::open(dir.path()).expect("open the store");
-    rt.block_on(fill(&sqlite, events));
-    measure(&mut c, &rt, "sqlite", &sqlite);
-    drop(sqlite);
 
     match std::env::var("ONEWALL_CLICKHOUSE_URL") {
         Ok(url) => {
-            let database = format!("onewall_stats_bench_{}", std::process::id());
+            let database = match &keep {
+                Some(_) => format!("onewall_stats_bench_{events}"),
+                None => format!("onewall_stats_bench_{}", std::process::id()),
+            };
             let ch = rt
                 .block_on(ClickHouseStore::connect(&url, &database, "default", ""))
                 .expect("connect to ClickHouse");
-            rt.block_on(fill(&ch, events));
+            fill_unless_full(&rt, &ch, events);
             measure(&mut c, &rt, "clickhouse", &ch);
-            let drop_db = drop_database(&url, &database);
-            println!("{drop_db}");
+            if keep.is_none() {
+                println!("{}", drop_database(&url, &database));
+            }
         }
         Err(_) => println!("clickhouse: skipped, ONEWALL_CLICKHOUSE_URL is not set"),
     }
     c.final_summary();
+}
+
+/// Fill `store` unless it already holds `events` events (a store kept from an earlier run).
+fn fill_unless_full(rt: &tokio::runtime::Runtime, store: &dyn Store, events: usize) {
+    let held = rt.block_on(store.stats()).expect("store stats").events;
+    if held == events as u64 {
+        println!("reusing the {held} events already stored");
+    } else {
+        assert_eq!(held, 0, "the kept store holds {held} events, not {events}");
+        rt.block_on(fill(store, events));
+    }
 }
 
 /// Drop the bench's database through the HTTP interface (a plain POST over a TCP socket).

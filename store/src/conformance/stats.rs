@@ -214,6 +214,57 @@ pub async fn stats_event_sources(store: &dyn Store) {
     assert_eq!((sources.len(), sources[0].count), (1, 3), "{sources:?}");
 }
 
+/// The alerts of [`stats_alerts_in_scope`] over a range of a whole hour and two partial ones
+/// (10:02 to 12:10): the alerts of 10:02 and 11:10 count, that of 10:01 does not.
+async fn ragged_alert_tops(store: &dyn Store) {
+    let ragged = StatsQuery {
+        from: at(2),
+        to: at(130),
+        ..q(StatsKind::Alerts)
+    };
+    let top = read_top(store, ragged.clone(), TopField::SourceIp, 5).await;
+    let items: Vec<(&str, u64)> = top
+        .items
+        .iter()
+        .map(|i| (i.value.as_str(), i.count))
+        .collect();
+    assert_eq!(
+        items,
+        [("198.51.100.1", 1), ("203.0.113.5", 1)],
+        "10:02 to 12:10: {top:?}"
+    );
+    let top = read_top(store, ragged.clone(), TopField::Severity, 5).await;
+    assert_eq!((top.distinct, top.items.len()), (2, 2), "{top:?}");
+    let high = StatsQuery {
+        min_severity: Some(Severity::Medium),
+        ..ragged.clone()
+    };
+    let top = read_top(store, high, TopField::Region, 5).await;
+    assert_eq!(
+        (
+            top.items.len(),
+            top.items[0].value.as_str(),
+            top.items[0].count
+        ),
+        (1, "410100", 1),
+        "medium and above, 10:02 to 12:10: {top:?}"
+    );
+    let luoyang = StatsQuery {
+        regions: vec![region(410300)],
+        ..ragged
+    };
+    let top = read_top(store, luoyang, TopField::Rule, 5).await;
+    assert_eq!(
+        (
+            top.items.len(),
+            top.items[0].value.as_str(),
+            top.items[0].count
+        ),
+        (1, "web-scan", 1),
+        "Luoyang, 10:02 to 12:10: {top:?}"
+    );
+}
+
 /// Alert histograms and top values (rule with title, severity, region, entities, tactics),
 /// with severity, rule and region conditions.
 pub async fn stats_alerts_in_scope(store: &dyn Store) {
@@ -294,6 +345,8 @@ pub async fn stats_alerts_in_scope(store: &dyn Store) {
     };
     let top = read_top(store, by_rule, TopField::Region, 5).await;
     assert_eq!(top.items[0].value, "410300", "{top:?}");
+
+    ragged_alert_tops(store).await;
 
     // A month later (ClickHouse drops alerts by the month): none of them counts.
     store

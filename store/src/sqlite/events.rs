@@ -450,7 +450,8 @@ pub(super) fn drop_days_before(w: &mut Writer, before: Timestamp) -> Result<usiz
 /// Fill the rollups from the stored events (a store written before they existed).
 pub(super) fn backfill_rollups(conn: &Connection) -> Result<()> {
     conn.execute_batch(
-        "DELETE FROM event_minutes; DELETE FROM event_hours; DELETE FROM event_hour_terms;",
+        "DELETE FROM event_minutes; DELETE FROM event_hours; DELETE FROM event_hour_terms;
+         DELETE FROM event_minute_totals;",
     )?;
     let days: Vec<u32> = {
         let mut stmt = conn.prepare("SELECT day FROM event_days ORDER BY day")?;

@@ -16,6 +16,7 @@
 //!   connection sits behind a mutex (SQLite has one writer anyway); searches take a reader
 //!   connection from a small pool, so they never wait behind writes.
 
+mod alert_rollup;
 mod events;
 mod postings;
 mod records;
@@ -390,6 +391,7 @@ impl Store for SqliteStore {
             let tx = w.conn.transaction()?;
             tx.execute("DELETE FROM alerts WHERE time < ?1", [before.0])?;
             tx.execute("DELETE FROM alert_terms WHERE time < ?1", [before.0])?;
+            alert_rollup::drop_before(&tx, before)?;
             tx.commit()?;
             Ok(())
         })

@@ -69,6 +69,7 @@ pub(super) fn prepare_alerts(alerts: Vec<Alert>) -> Result<Vec<PreparedAlert>> {
 pub(super) fn write_alerts(conn: &mut Connection, alerts: Vec<PreparedAlert>) -> Result<()> {
     let tx = conn.transaction()?;
     {
+        let mut rollup = super::alert_rollup::AlertRollup::default();
         let mut stmt = tx.prepare_cached(
             "INSERT OR IGNORE INTO alerts (id, time, created, rule_id, severity, region, body)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -84,9 +85,11 @@ pub(super) fn write_alerts(conn: &mut Connection, alerts: Vec<PreparedAlert>) ->
                 body,
             ])?;
             if added > 0 {
-                super::stats::write_alert_terms(&tx, &a)?;
+                let terms = super::stats::write_alert_terms(&tx, &a)?;
+                rollup.add(&a, &terms);
             }
         }
+        rollup.write(&tx)?;
     }
     tx.commit()?;
     Ok(())
@@ -102,7 +105,7 @@ pub(super) fn backfill_alert_terms(conn: &Connection) -> Result<()> {
         let a: Alert = from_body("alert", &text)?;
         super::stats::write_alert_terms(conn, &a)?;
     }
-    Ok(())
+    super::alert_rollup::recount(conn, None, None)
 }
 
 pub(super) fn get_alert(conn: &mut Connection, id: AlertId) -> Result<Option<Alert>> {

@@ -13,8 +13,10 @@ use crate::codec::COMMON_COLUMNS;
 /// version is refused rather than misread.
 /// Version 2 added `event_days.postings`: days created since keep posting lists for their
 /// common fields instead of an index per field. Version 3 added the statistics' rollups
-/// (`super::stats`), filled from the stored events and alerts on the upgrade.
-pub(super) const SCHEMA_VERSION: i64 = 3;
+/// (`super::stats`), filled from the stored events and alerts on the upgrade. Version 4 added
+/// the alerts' hourly rollup (`super::alert_rollup`) and the events' minute totals, counted
+/// from the stored alerts and the minute rollup on the upgrade.
+pub(super) const SCHEMA_VERSION: i64 = 4;
 
 /// WAL pages past which the writer checkpoints itself, a backstop: the checkpointer thread
 /// (see [`open_checkpointer`]) normally copies the WAL into the database beside the writer,
@@ -107,9 +109,13 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection> {
     let tx = conn.unchecked_transaction()?;
     tx.execute_batch(SCHEMA)?;
     tx.execute_batch(super::stats::SCHEMA)?;
+    tx.execute_batch(super::alert_rollup::SCHEMA)?;
     if (1..3).contains(&version) {
         super::events::backfill_rollups(&tx)?;
         super::records::backfill_alert_terms(&tx)?;
+    } else if version == 3 {
+        super::stats::backfill_minute_totals(&tx)?;
+        super::alert_rollup::recount(&tx, None, None)?;
     }
     if version == 1 {
         // Its days keep their per-field indexes; the days it creates from now on do not.

@@ -8,6 +8,8 @@
 //!   1,440 (ranges are read as whole hours in the middle and minutes at the edges).
 //! - `event_hour_terms`: per hour, common field (`source.ip`, `destination.ip`, `host.name`,
 //!   `user.name`), region, department and term, the events carrying it (top-N of events).
+//! - `event_minute_totals`: per minute, the events of every region, department and source
+//!   (histograms of the whole tree read one row per minute).
 //! - `alert_terms`: per alert, its entity values and ATT&CK tactics (top-N of alerts).
 //!
 //! Retention drops the rollups with their days (and alert terms with their alerts).
@@ -18,6 +20,7 @@ use onewall_model::hash::FxMap;
 use onewall_model::{Alert, Event, RegionCode, Severity, Timestamp};
 use rusqlite::{Connection, params, params_from_iter};
 
+use super::alert_rollup;
 use super::backend;
 use super::sql::Conditions;
 use crate::Result;
@@ -47,6 +50,10 @@ CREATE TABLE IF NOT EXISTS event_hours (
     parse_errors INTEGER NOT NULL,
     last_seen INTEGER NOT NULL,
     PRIMARY KEY (hour, region, department, source)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS event_minute_totals (
+    minute INTEGER NOT NULL PRIMARY KEY, -- event time / 60 s; the sum of its event_minutes rows
+    events INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS event_hour_terms (
     field INTEGER NOT NULL,         -- place in TERM_FIELDS
@@ -158,7 +165,9 @@ impl Rollup {
     /// the batch's minutes summed.
     pub fn write(self, conn: &Connection) -> Result<()> {
         let mut hours: FxMap<MinuteKey, MinuteCounts> = FxMap::default();
+        let mut totals: FxMap<i64, i64> = FxMap::default();
         for (&(minute, region, dept, src), &(n, errors, last)) in &self.minutes {
+            *totals.entry(minute).or_default() += n;
             let h = hours
                 .entry((minute.div_euclid(HOUR / MINUTE), region, dept, src))
                 .or_insert((0, 0, i64::MIN));
@@ -181,6 +190,13 @@ impl Rollup {
                 let (dept, source) = (self.names.text(dept), self.names.text(source));
                 m.execute(params![at, region, dept, source, n, errors, last])?;
             }
+        }
+        let mut m = conn.prepare_cached(
+            "INSERT INTO event_minute_totals (minute, events) VALUES (?1, ?2)
+             ON CONFLICT DO UPDATE SET events = events + excluded.events",
+        )?;
+        for (minute, n) in totals {
+            m.execute(params![minute, n])?;
         }
         let mut t = conn.prepare_cached(
             "INSERT INTO event_hour_terms (field, hour, region, department, term, events)
@@ -208,6 +224,10 @@ pub(super) fn drop_before(conn: &Connection, cutoff: Timestamp) -> Result<()> {
         [cutoff.0.div_euclid(MINUTE)],
     )?;
     conn.execute(
+        "DELETE FROM event_minute_totals WHERE minute < ?1",
+        [cutoff.0.div_euclid(MINUTE)],
+    )?;
+    conn.execute(
         "DELETE FROM event_hours WHERE hour < ?1",
         [cutoff.0.div_euclid(HOUR)],
     )?;
@@ -220,15 +240,26 @@ pub(super) fn drop_before(conn: &Connection, cutoff: Timestamp) -> Result<()> {
     Ok(())
 }
 
-/// Write an inserted alert's terms.
-pub(super) fn write_alert_terms(conn: &Connection, a: &Alert) -> Result<()> {
+/// Sum the minute rollup into the minute totals (the upgrade from version 3).
+pub(super) fn backfill_minute_totals(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "DELETE FROM event_minute_totals;
+         INSERT INTO event_minute_totals (minute, events)
+         SELECT minute, sum(events) FROM event_minutes GROUP BY minute;",
+    )?;
+    Ok(())
+}
+
+/// Write an inserted alert's terms; returns them (field, term).
+pub(super) fn write_alert_terms(conn: &Connection, a: &Alert) -> Result<Vec<(i64, String)>> {
     let mut stmt = conn.prepare_cached(
         "INSERT OR IGNORE INTO alert_terms (field, time, alert, term, region, severity, rule_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
     let id = a.id.to_bytes();
-    let mut put = |field: i64, term: &str| {
-        stmt.execute(params![
+    let mut terms = Vec::new();
+    let mut put = |field: i64, term: String| {
+        if stmt.execute(params![
             field,
             a.time.0,
             &id[..],
@@ -236,18 +267,24 @@ pub(super) fn write_alert_terms(conn: &Connection, a: &Alert) -> Result<()> {
             a.region.get(),
             a.severity as i64,
             a.rule.id
-        ])
-        .map(|_| ())
+        ])? > 0
+        {
+            terms.push((field, term));
+        }
+        Ok::<_, rusqlite::Error>(())
     };
     for (place, (f, _)) in TERM_FIELDS.iter().enumerate() {
         for v in crate::stats::alert_values(a, *f) {
-            put(i64::try_from(place).unwrap_or(0), &v)?;
+            put(i64::try_from(place).unwrap_or(0), v)?;
         }
     }
-    for t in a.rule.attack().tactics {
-        put(TACTIC, &t)?;
+    let mut tactics = a.rule.attack().tactics;
+    tactics.sort_unstable();
+    tactics.dedup();
+    for t in tactics {
+        put(TACTIC, t)?;
     }
-    Ok(())
+    Ok(terms)
 }
 
 /// The rows of the minute and hour rollups covering `q`'s range (whole hours from
@@ -327,8 +364,18 @@ pub(super) fn event_histogram(
 ) -> Result<Histogram> {
     let mut h = Histogram::empty(q.from, q.to, interval_secs)?;
     let mut c = Conditions::default();
-    let rows = rollup_rows(q, interval_secs % 3600 == 0, &mut c);
-    let sql = format!("SELECT m, sum(events) FROM {rows} GROUP BY m");
+    let sql = if q.regions.is_empty() && q.department.is_none() && q.source.is_none() {
+        // The whole tree: one row per minute.
+        let (lo, hi) = units(q, MINUTE);
+        c.range("minute", Some(lo), Some(hi));
+        format!(
+            "SELECT minute, events FROM event_minute_totals {}",
+            c.where_clause()
+        )
+    } else {
+        let rows = rollup_rows(q, interval_secs % 3600 == 0, &mut c);
+        format!("SELECT m, sum(events) FROM {rows} GROUP BY m")
+    };
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(params_from_iter(c.params()))?;
     while let Some(r) = rows.next()? {
@@ -339,9 +386,20 @@ pub(super) fn event_histogram(
 
 /// Run `sql` (two columns: a value and a count) and tally the values.
 fn tally(conn: &Connection, sql: &str, c: &Conditions) -> Result<HashMap<String, u64>> {
+    let mut out = HashMap::new();
+    tally_into(conn, sql, c, &mut out)?;
+    Ok(out)
+}
+
+/// Run `sql` (two columns: a value and a count) and add the values to `out`.
+fn tally_into(
+    conn: &Connection,
+    sql: &str,
+    c: &Conditions,
+    out: &mut HashMap<String, u64>,
+) -> Result<()> {
     let mut stmt = conn.prepare_cached(sql)?;
     let mut rows = stmt.query(params_from_iter(c.params()))?;
-    let mut out = HashMap::new();
     while let Some(r) = rows.next()? {
         let v = match r.get_ref(0)? {
             rusqlite::types::ValueRef::Integer(i) => i.to_string(),
@@ -350,7 +408,7 @@ fn tally(conn: &Connection, sql: &str, c: &Conditions) -> Result<HashMap<String,
         };
         *out.entry(v).or_default() += count(r.get(1)?);
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The top values of an event field, from the rollups; `None` when they cannot answer (a
@@ -464,39 +522,36 @@ pub(super) fn alert_histogram(
     Ok(h)
 }
 
-/// The top values of an alert field.
+/// The top values of an alert field: whole hours from the hourly rollup, the range's edges
+/// (or a query naming a rule) from the alerts' rows.
 pub(super) fn alert_top(
     conn: &Connection,
     q: &StatsQuery,
     field: TopField,
     limit: usize,
 ) -> Result<Top> {
-    let mut c = alert_conditions(q);
-    let counts = match field {
-        TopField::Source => return Ok(Top::default()),
-        TopField::Rule | TopField::Region | TopField::Severity => {
-            let col = match field {
-                TopField::Rule => "rule_id",
-                TopField::Region => "region",
-                _ => "severity",
-            };
-            let sql = format!(
-                "SELECT {col}, count(*) FROM alerts {} GROUP BY {col}",
-                c.where_clause()
-            );
-            tally(conn, &sql, &c)?
+    if field == TopField::Source {
+        return Ok(Top::default());
+    }
+    let mut counts = HashMap::new();
+    // The top regions of the whole tree group the alerts' table (the rollup would read
+    // every region's hours of all time).
+    let split =
+        alert_rollup::split(q).filter(|_| !(field == TopField::Region && q.regions.is_empty()));
+    match split {
+        Some((hours, edges)) => {
+            rolled_alert_counts(conn, q, field, hours, &mut counts)?;
+            for (from, to) in edges {
+                let edge = StatsQuery {
+                    from: Timestamp(from),
+                    to: Timestamp(to),
+                    ..q.clone()
+                };
+                alert_counts(conn, &edge, field, &mut counts)?;
+            }
         }
-        f => {
-            let place = term_field(f).unwrap_or(TACTIC);
-            let p = c.bind(place);
-            c.push(format!("field = {p}"));
-            let sql = format!(
-                "SELECT term, count(*) FROM alert_terms {} GROUP BY term",
-                c.where_clause()
-            );
-            tally(conn, &sql, &c)?
-        }
-    };
+        None => alert_counts(conn, q, field, &mut counts)?,
+    }
     let counts = if field == TopField::Severity {
         counts
             .into_iter()
@@ -526,4 +581,78 @@ pub(super) fn alert_top(
         }
     }
     Ok(top)
+}
+
+/// Add the alerts of `q` to `out` by their values of `field`, from the alerts' rows.
+fn alert_counts(
+    conn: &Connection,
+    q: &StatsQuery,
+    field: TopField,
+    out: &mut HashMap<String, u64>,
+) -> Result<()> {
+    let mut c = alert_conditions(q);
+    let sql = match field {
+        TopField::Rule | TopField::Region | TopField::Severity => {
+            let col = match field {
+                TopField::Rule => "rule_id",
+                TopField::Region => "region",
+                _ => "severity",
+            };
+            format!(
+                "SELECT {col}, count(*) FROM alerts {} GROUP BY {col}",
+                c.where_clause()
+            )
+        }
+        f => {
+            let place = term_field(f).unwrap_or(TACTIC);
+            let p = c.bind(place);
+            c.push(format!("field = {p}"));
+            format!(
+                "SELECT term, count(*) FROM alert_terms {} GROUP BY term",
+                c.where_clause()
+            )
+        }
+    };
+    tally_into(conn, &sql, &c, out)
+}
+
+/// Add the alerts of `q`'s whole hours `[lo, hi)` to `out` by their values of `field`, from
+/// the hourly rollup (severities as their rank, as [`alert_counts`] reads them).
+fn rolled_alert_counts(
+    conn: &Connection,
+    q: &StatsQuery,
+    field: TopField,
+    hours: (i64, i64),
+    out: &mut HashMap<String, u64>,
+) -> Result<()> {
+    let sum = alert_rollup::severity_sum(q);
+    let (place, col) = match field {
+        TopField::Rule => (alert_rollup::RULE, "term"),
+        TopField::Region => (alert_rollup::RULE, "region"),
+        TopField::Severity => (alert_rollup::RULE, ""),
+        f => (term_field(f).unwrap_or(TACTIC), "term"),
+    };
+    let c = alert_rollup::conditions(q, place, hours);
+    if field == TopField::Severity {
+        let sql = format!(
+            "SELECT sum(s0), sum(s1), sum(s2), sum(s3), sum(s4) FROM alert_hour_terms {}",
+            c.where_clause()
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let sums: [Option<i64>; 5] = stmt.query_row(params_from_iter(c.params()), |r| {
+            Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?])
+        })?;
+        let from = q.min_severity.map_or(0, |s| s as usize);
+        for (rank, n) in sums.into_iter().enumerate().skip(from) {
+            if let Some(n) = n.filter(|n| *n > 0) {
+                *out.entry(rank.to_string()).or_default() += count(n);
+            }
+        }
+        return Ok(());
+    }
+    let sql = format!(
+        "SELECT {col}, {sum} FROM alert_hour_terms {}",
+        c.where_clause()
+    );
+    tally_into(conn, &sql, &c, out)
 }
