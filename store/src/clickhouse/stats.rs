@@ -415,10 +415,9 @@ pub(super) async fn alert_top(
 ) -> Result<Option<Top>> {
     let c = alert_conditions(q);
     let (key, title) = match field {
-        TopField::Rule => (
-            "toString(rule_id)",
-            "any(visitParamExtractString(body, 'title'))",
-        ),
+        // Titles are read for the top rules only, afterwards: `any(…)` over the bodies
+        // would decode every alert's body in the range (114 ms of a 10 M-event overview).
+        TopField::Rule => ("toString(rule_id)", "''"),
         TopField::Region => ("toString(region)", "''"),
         TopField::Severity => ("toString(severity)", "''"),
         TopField::Source => return Ok(Some(Top::default())),
@@ -434,9 +433,36 @@ pub(super) async fn alert_top(
         c.where_clause()
     );
     let severity = field == TopField::Severity;
-    top_of(client, culprit, &c, &sql, limit, severity)
+    let mut top = top_of(client, culprit, &c, &sql, limit, severity).await?;
+    if field == TopField::Rule {
+        rule_titles(client, culprit, &mut top).await?;
+    }
+    Ok(Some(top))
+}
+
+/// The title of each top rule, from one of its alerts (`LIMIT 1` per rule: the scan stops at
+/// the first granule holding the rule).
+async fn rule_titles(client: &Client, culprit: &Culprit, top: &mut Top) -> Result<()> {
+    if top.items.is_empty() {
+        return Ok(());
+    }
+    let one = "(SELECT toString(rule_id) AS key, toUInt64(0) AS n, \
+               visitParamExtractString(body, 'title') AS title FROM alerts \
+               WHERE rule_id = ? LIMIT 1)";
+    let sql = vec![one; top.items.len()].join(" UNION ALL ");
+    let mut q = client.query(&sql);
+    for item in &top.items {
+        q = q.bind(item.value.as_str());
+    }
+    let rows: Vec<KeyCount> = q
+        .fetch_all()
         .await
-        .map(Some)
+        .map_err(|e| culprit.error("reading rule titles", e))?;
+    let titles: HashMap<String, String> = rows.into_iter().map(|r| (r.key, r.title)).collect();
+    for item in &mut top.items {
+        item.title = titles.get(&item.value).filter(|t| !t.is_empty()).cloned();
+    }
+    Ok(())
 }
 
 /// The top entity values or tactics of alerts, read from their bodies (each alert counts a
