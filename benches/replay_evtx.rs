@@ -39,13 +39,23 @@ fn corpus() -> Option<PathBuf> {
         .then(|| dir.canonicalize().unwrap())
 }
 
-/// Copies every `.evtx` file of `src` `copies` times into `dst`; returns the copies and their
-/// total size in bytes.
-fn build_workload(src: &Path, dst: &Path, copies: usize) -> (Vec<PathBuf>, u64) {
+/// The corpus file Chainsaw (its `evtx` 0.8 reader) never returns on, its memory growing
+/// without bound; left out of the workload when Chainsaw runs.
+const CHAINSAW_HANGS_ON: &str = "sample-with-zero-data-size-event.evtx";
+
+/// Copies every `.evtx` file of `src` (but `leave_out`) `copies` times into `dst`; returns the
+/// copies and their total size in bytes.
+fn build_workload(
+    src: &Path,
+    dst: &Path,
+    copies: usize,
+    leave_out: Option<&str>,
+) -> (Vec<PathBuf>, u64) {
     let mut originals: Vec<PathBuf> = std::fs::read_dir(src)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "evtx"))
+        .filter(|p| leave_out.is_none_or(|l| p.file_name().is_some_and(|n| n != l)))
         .collect();
     originals.sort();
     assert!(!originals.is_empty(), "no .evtx file in {}", src.display());
@@ -257,7 +267,7 @@ fn main() {
         println!("replay_evtx: not run (no shared corpus beside the work tree)");
         return;
     };
-    let copies = env_usize("ONEWALL_REPLAY_COPIES", if full { 20 } else { 1 }).max(1);
+    let copies = env_usize("ONEWALL_REPLAY_COPIES", if full { 3 } else { 1 }).max(1);
     let runs = env_usize("ONEWALL_REPLAY_RUNS", if full { 3 } else { 1 }).max(1);
     let chainsaw = match (
         env_path("ONEWALL_CHAINSAW"),
@@ -271,7 +281,11 @@ fn main() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("evtx");
     std::fs::create_dir_all(&data).unwrap();
-    let (files, bytes) = build_workload(&corpus.join("evtx"), &data, copies);
+    let leave_out = chainsaw.as_ref().map(|_| CHAINSAW_HANGS_ON);
+    if let Some(l) = leave_out {
+        println!("replay_evtx: {l} left out (Chainsaw does not return on it)");
+    }
+    let (files, bytes) = build_workload(&corpus.join("evtx"), &data, copies, leave_out);
     let windows = corpus.join("sigmahq/rules/windows");
     let pack = write_pack(tmp.path(), &windows);
     let this = Path::new(env!("CARGO_BIN_EXE_onewall"));
