@@ -123,21 +123,11 @@ fn command(bin: &Path, pinned: bool) -> Command {
     }
 }
 
-/// The number before the first " events" in the replay summary on stderr.
+/// The events count of the replay summary on stderr (`replay: … file(s) (…), N events, …`).
 fn events_in_summary(stderr: &str) -> Option<u64> {
-    stderr.lines().rev().find_map(|l| {
-        let at = l.find(" events")?;
-        let digits: String = l[..at]
-            .chars()
-            .rev()
-            .take_while(|c| c.is_ascii_digit() || *c == ',')
-            .filter(char::is_ascii_digit)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        digits.parse().ok()
-    })
+    let line = stderr.lines().find(|l| l.starts_with("replay: "))?;
+    let before = &line[..line.find(" events")?];
+    before.rsplit(' ').next()?.replace(',', "").parse().ok()
 }
 
 fn run_onewall(bin: &Path, pack: &Path, files: &[PathBuf], pinned: bool, out: &Path) -> Run {
