@@ -378,7 +378,8 @@ enum Shape {
     /// evtx_dump JSON (the corpus `.evtx` files read with the `evtx` crate), NDJSON bodies
     /// to `POST /api/v1/ingest`.
     Evtx,
-    /// Winlogbeat ECS JSON (the corpus sample), `_bulk` bodies as Winlogbeat sends them.
+    /// Winlogbeat ECS JSON (the corpus sample), `_bulk` bodies into an index, as Winlogbeat
+    /// sends them.
     Winlogbeat,
 }
 
@@ -402,7 +403,7 @@ impl Shape {
     fn path(self) -> &'static str {
         match self {
             Shape::Evtx => "/api/v1/ingest",
-            Shape::Winlogbeat => "/_bulk",
+            Shape::Winlogbeat => "/winlogbeat/_bulk",
         }
     }
 }
