@@ -168,14 +168,110 @@ fn stream_clients(http: &str, token: &str, n: usize) -> Vec<std::thread::JoinHan
         .collect()
 }
 
-/// One run; (events/s, peak RSS of the node in KiB).
+/// What one run measured.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    events_per_s: f64,
+    /// Peak resident memory of the node, KiB.
+    rss_kib: u64,
+    /// The node's CPU (user + system) over the run, per event, µs.
+    cpu_us: f64,
+}
+
+/// A node of `bin` started on the config file `cfg`, ready, with its listeners' addresses.
+struct Node {
+    child: std::process::Child,
+    tcp: String,
+    http: String,
+}
+
+fn start_node(bin: &str, cfg: &std::path::Path) -> Node {
+    let mut child = Command::new(bin)
+        .args(["serve", "--config"])
+        .arg(cfg)
+        .env("ONEWALL_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (mut tcp, mut http) = (String::new(), String::new());
+    for l in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let l = l.unwrap();
+        if let Some(a) = l.strip_prefix("onewall listening syslog_tcp ") {
+            tcp = a.to_owned();
+        }
+        if let Some(a) = l.strip_prefix("onewall listening http ") {
+            http = a.to_owned();
+        }
+        if l.starts_with("onewall ready") {
+            break;
+        }
+    }
+    assert!(!http.is_empty(), "the node did not start (config {cfg:?})");
+    Node { child, tcp, http }
+}
+
+/// Wait until every one of `want` events is stored and the spool is committed past the last
+/// one, which the store stage does after the batch's alerts are stored too.
+fn wait_stored(http: &str, want: u64) {
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let text = metrics_text(http);
+        if series(&text, "onewall_store_events_written_total") >= want
+            && series(&text, "onewall_spool_committed_seq") >= want
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "events never all stored");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The CPU time (user + system, clock ticks) process `pid` has used so far.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // After the command name in parentheses: state is field 3, utime 14 and stime 15.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .map(|v| v.parse().unwrap_or(0))
+        .collect();
+    f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0)
+}
+
+fn cpu_us_per_event(ticks: u64, events: u64) -> f64 {
+    static HZ: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    let hz = *HZ.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+            .unwrap_or(100.0)
+    });
+    ticks as f64 / hz * 1e6 / events.max(1) as f64
+}
+
+/// The peak resident memory of process `pid`, KiB.
+fn peak_rss(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// One run of syslog lines over TCP.
 fn run_once(
     bin: &str,
     events: usize,
     clients: usize,
     clickhouse: Option<&str>,
     streams: usize,
-) -> (f64, u64) {
+) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("onewall.toml");
     let database = format!("onewall_bench_{}", std::process::id());
@@ -201,27 +297,11 @@ fn run_once(
         ),
     )
     .unwrap();
-    let mut child = Command::new(bin)
-        .args(["serve", "--config"])
-        .arg(&cfg)
-        .env("ONEWALL_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let (mut tcp, mut http) = (String::new(), String::new());
-    for l in BufReader::new(child.stdout.take().unwrap()).lines() {
-        let l = l.unwrap();
-        if let Some(a) = l.strip_prefix("onewall listening syslog_tcp ") {
-            tcp = a.to_owned();
-        }
-        if let Some(a) = l.strip_prefix("onewall listening http ") {
-            http = a.to_owned();
-        }
-        if l.starts_with("onewall ready") {
-            break;
-        }
-    }
+    let Node {
+        mut child,
+        tcp,
+        http,
+    } = start_node(bin, &cfg);
     let token = std::fs::read_to_string(dir.path().join("data/admin.token")).unwrap_or_default();
     let readers = stream_clients(&http, token.trim(), streams);
     // Frames prepared before the clock starts: octet-counted, as rsyslog sends them.
@@ -236,6 +316,7 @@ fn run_once(
             buf
         })
         .collect();
+    let cpu_before = cpu_ticks(child.id());
     let start = Instant::now();
     let senders: Vec<_> = payloads
         .into_iter()
@@ -251,29 +332,11 @@ fn run_once(
         s.join().unwrap();
     }
     let want = (per * clients) as u64;
-    let deadline = Instant::now() + Duration::from_secs(600);
-    // Done when every event is stored and the spool is committed past the last one, which
-    // the store stage does after the batch's alerts are stored too.
-    loop {
-        let text = metrics_text(&http);
-        if series(&text, "onewall_store_events_written_total") >= want
-            && series(&text, "onewall_spool_committed_seq") >= want
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "events never all stored");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_stored(&http, want);
     let secs = start.elapsed().as_secs_f64();
     println!("  {}", stage_breakdown(&metrics_text(&http), want));
-    let rss = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0);
+    let cpu = cpu_ticks(child.id()) - cpu_before;
+    let rss = peak_rss(child.id());
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
@@ -295,27 +358,314 @@ fn run_once(
         assert_eq!(stored.trim(), want.to_string(), "events in clickhouse");
         clickhouse_sql(url, &format!("DROP DATABASE IF EXISTS {database}"));
     }
-    (want as f64 / secs, rss)
+    Run {
+        events_per_s: want as f64 / secs,
+        rss_kib: rss,
+        cpu_us: cpu_us_per_event(cpu, want),
+    }
 }
 
-/// The median of these runs' throughputs, with the peak RSS of that run.
-fn median(mut results: Vec<(f64, u64)>) -> (f64, u64, Vec<f64>) {
-    results.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let (m, rss) = results[results.len() / 2];
-    (m, rss, results.iter().map(|r| r.0).collect())
+/// The run of median throughput, and every run's throughput.
+fn median(mut results: Vec<Run>) -> (Run, Vec<f64>) {
+    results.sort_by(|a, b| a.events_per_s.total_cmp(&b.events_per_s));
+    let m = results[results.len() / 2];
+    (m, results.iter().map(|r| r.events_per_s).collect())
+}
+
+/// The Windows shapes the bench sends, and how each is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// evtx_dump JSON (the corpus `.evtx` files read with the `evtx` crate), NDJSON bodies
+    /// to `POST /api/v1/ingest`.
+    Evtx,
+    /// Winlogbeat ECS JSON (the corpus sample), `_bulk` bodies into an index, as Winlogbeat
+    /// sends them.
+    Winlogbeat,
+}
+
+impl Shape {
+    fn pipeline(self) -> &'static str {
+        match self {
+            Shape::Evtx => "windows-evtx",
+            Shape::Winlogbeat => "windows-winlogbeat",
+        }
+    }
+
+    /// Events per request: the issue's NDJSON batches, Winlogbeat's default `bulk_max_size`.
+    fn per_body(self) -> usize {
+        match self {
+            Shape::Evtx => env_usize("ONEWALL_E2E_WINDOWS_BATCH", 5_000),
+            Shape::Winlogbeat => env_usize("ONEWALL_E2E_WINDOWS_BATCH", 1_600),
+        }
+        .max(1)
+    }
+
+    fn path(self) -> &'static str {
+        match self {
+            Shape::Evtx => "/api/v1/ingest",
+            Shape::Winlogbeat => "/winlogbeat/_bulk",
+        }
+    }
+}
+
+fn corpus() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")
+}
+
+/// The corpus Windows events of `shape` as JSON objects (empty when the corpus is absent).
+fn windows_corpus(shape: Shape) -> Vec<serde_json::Value> {
+    match shape {
+        Shape::Evtx => {
+            let mut files: Vec<_> = std::fs::read_dir(corpus().join("evtx"))
+                .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+                .unwrap_or_default();
+            files.retain(|p| p.extension().is_some_and(|e| e == "evtx"));
+            files.sort();
+            let mut out = Vec::new();
+            for f in files {
+                let Ok(mut parser) = evtx::EvtxParser::from_path(&f) else {
+                    continue;
+                };
+                // Damaged records are skipped, as a reader that goes on would.
+                out.extend(
+                    parser
+                        .records_json_value()
+                        .filter_map(|r| r.ok())
+                        .map(|r| r.data),
+                );
+            }
+            out
+        }
+        Shape::Winlogbeat => {
+            std::fs::read_to_string(corpus().join("formats/windows-winlogbeat.ndjson"))
+                .unwrap_or_default()
+                .lines()
+                .filter(|l| l.starts_with('{'))
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect()
+        }
+    }
+}
+
+/// RFC 3339 `text` moved `secs` seconds later (as it was when it does not parse).
+fn later(text: &str, secs: i64) -> String {
+    use time::format_description::well_known::Rfc3339;
+    time::OffsetDateTime::parse(text, &Rfc3339)
+        .ok()
+        .and_then(|t| (t + time::Duration::seconds(secs)).format(&Rfc3339).ok())
+        .unwrap_or_else(|| text.to_owned())
+}
+
+/// Copy `copy` of a corpus event: its record id and time moved, so repeats are new records.
+fn vary(shape: Shape, base: &serde_json::Value, copy: u64) -> serde_json::Value {
+    use serde_json::Value as J;
+    let mut v = base.clone();
+    match shape {
+        Shape::Evtx => {
+            if let Some(id) = v.pointer_mut("/Event/System/EventRecordID") {
+                *id = J::from(id.as_u64().unwrap_or(0) + copy * 10_000_000);
+            }
+            if let Some(J::String(t)) =
+                v.pointer_mut("/Event/System/TimeCreated/#attributes/SystemTime")
+            {
+                *t = later(t, copy as i64);
+            }
+        }
+        Shape::Winlogbeat => {
+            if let Some(id) = v.pointer_mut("/winlog/record_id") {
+                let n: u64 = id.as_str().and_then(|s| s.parse().ok()).unwrap_or(0);
+                *id = J::from((n + copy * 10_000_000).to_string());
+            }
+            if let Some(J::String(t)) = v.pointer_mut("/@timestamp") {
+                *t = later(t, copy as i64);
+            }
+        }
+    }
+    v
+}
+
+/// `n` events of `shape` as request bodies (and how many events each holds).
+fn windows_bodies(shape: Shape, n: usize) -> Vec<(Vec<u8>, usize)> {
+    let base = windows_corpus(shape);
+    if base.is_empty() {
+        return Vec::new();
+    }
+    let mut bodies = Vec::new();
+    let (mut body, mut held) = (Vec::new(), 0);
+    for i in 0..n {
+        let event = vary(shape, &base[i % base.len()], (i / base.len()) as u64);
+        if shape == Shape::Winlogbeat {
+            body.extend_from_slice(b"{\"create\":{}}\n");
+        }
+        serde_json::to_writer(&mut body, &event).unwrap();
+        body.push(b'\n');
+        held += 1;
+        if held == shape.per_body() {
+            bodies.push((std::mem::take(&mut body), held));
+            held = 0;
+        }
+    }
+    if held > 0 {
+        bodies.push((body, held));
+    }
+    bodies
+}
+
+/// A pack of the SigmaHQ Windows rules with the routing pipelines and `shape`'s, in `dir`.
+fn windows_pack(dir: &std::path::Path, shape: Shape) -> std::path::PathBuf {
+    let pack = dir.join("pack");
+    std::fs::create_dir_all(&pack).unwrap();
+    let rules = corpus().join("sigmahq/rules/windows");
+    std::fs::write(
+        pack.join("pack.yml"),
+        format!(
+            "name: sigmahq-windows\nrules: [\"{}\"]\npipelines: [windows-sysmon, windows-logsource, {}]\n",
+            rules.display(),
+            shape.pipeline()
+        ),
+    )
+    .unwrap();
+    pack
+}
+
+/// One run of Windows events of `shape` over HTTP from `clients` senders.
+fn run_windows_once(bin: &str, shape: Shape, bodies: &[(Vec<u8>, usize)], clients: usize) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("onewall.toml");
+    let pack = windows_pack(dir.path(), shape);
+    std::fs::write(
+        &cfg,
+        format!(
+            "version = 1\n[syslog]\nudp = \"\"\ntcp = \"\"\n[http]\nlisten = \"127.0.0.1:0\"\n\
+             [flow]\nnetflow = \"\"\nsflow = \"\"\n[rules]\npacks = [\"{}\"]\n[store]\npath = \"{}\"\n",
+            pack.display(),
+            dir.path().join("data").display()
+        ),
+    )
+    .unwrap();
+    let Node {
+        mut child, http, ..
+    } = start_node(bin, &cfg);
+    let url = format!("{http}{}", shape.path());
+    let want: u64 = bodies.iter().map(|b| b.1 as u64).sum();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let cpu_before = cpu_ticks(child.id());
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..clients {
+            s.spawn(|| {
+                let agent: ureq::Agent = ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .build()
+                    .into();
+                loop {
+                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some((body, _)) = bodies.get(k) else {
+                        break;
+                    };
+                    let mut resp = agent
+                        .post(&url)
+                        .header("Content-Type", "application/x-ndjson")
+                        .send(&body[..])
+                        .unwrap();
+                    let status = resp.status();
+                    let text = resp.body_mut().read_to_string().unwrap_or_default();
+                    assert!(status.is_success(), "{url}: {status}: {text:.300}");
+                    assert!(!text.contains("\"errors\":true"), "{url}: {text:.300}");
+                }
+            });
+        }
+    });
+    wait_stored(&http, want);
+    let secs = start.elapsed().as_secs_f64();
+    let cpu = cpu_ticks(child.id()) - cpu_before;
+    let text = metrics_text(&http);
+    println!("  {}", stage_breakdown(&text, want));
+    println!(
+        "  alerts: {}",
+        series(&text, "onewall_store_alerts_written_total")
+    );
+    let rss = peak_rss(child.id());
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    Run {
+        events_per_s: want as f64 / secs,
+        rss_kib: rss,
+        cpu_us: cpu_us_per_event(cpu, want),
+    }
+}
+
+/// The Windows variant: each shape through a SigmaHQ Windows pack into the embedded store.
+fn windows_bench(this: &str, baseline: Option<&str>, runs: usize, clients: usize, full: bool) {
+    let n = env_usize(
+        "ONEWALL_E2E_WINDOWS_EVENTS",
+        if full { 100_000 } else { 500 },
+    );
+    for shape in [Shape::Evtx, Shape::Winlogbeat] {
+        let bodies = windows_bodies(shape, n);
+        if bodies.is_empty() {
+            println!("end_to_end: windows {shape:?} not run (no corpus events)");
+            continue;
+        }
+        let bytes: usize = bodies.iter().map(|b| b.0.len()).sum();
+        let (mut mine, mut theirs) = (Vec::new(), Vec::new());
+        for _ in 0..runs {
+            if let Some(b) = baseline {
+                theirs.push(run_windows_once(b, shape, &bodies, clients));
+            }
+            mine.push(run_windows_once(this, shape, &bodies, clients));
+        }
+        let (m, all) = median(mine);
+        println!(
+            "end_to_end: windows {shape:?}: {n} events ({:.0} bytes each) in bodies of {} over \
+             {clients} HTTP clients to {} → embedded store, SigmaHQ Windows pack ({}): median \
+             {:.0} events/s over {runs} run(s) (all: {all:.0?}); CPU {:.1} µs/event; peak RSS {} MiB",
+            bytes as f64 / n as f64,
+            shape.per_body(),
+            shape.path(),
+            shape.pipeline(),
+            m.events_per_s,
+            m.cpu_us,
+            m.rss_kib / 1024
+        );
+        if let Some(b) = baseline {
+            let (bm, ball) = median(theirs);
+            println!(
+                "end_to_end: windows {shape:?} baseline {b}: median {:.0} events/s (all: \
+                 {ball:.0?}); CPU {:.1} µs/event; this build / baseline = {:.3}",
+                bm.events_per_s,
+                bm.cpu_us,
+                m.events_per_s / bm.events_per_s
+            );
+        }
+    }
 }
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
-    let events = env_usize("ONEWALL_E2E_EVENTS", if full { 200_000 } else { 2_000 });
     let clients = env_usize("ONEWALL_E2E_CLIENTS", 4).max(1);
     let runs = env_usize("ONEWALL_E2E_RUNS", if full { 3 } else { 1 }).max(1);
-    let stream_clients = env_usize("ONEWALL_E2E_STREAM_CLIENTS", 0);
     // Another build of onewall (e.g. the commit before a change) run in the same process,
     // interleaved run by run with this one, so both see the same machine.
     let baseline = std::env::var("ONEWALL_E2E_BASELINE")
         .ok()
         .filter(|b| !b.trim().is_empty());
+    let this = env!("CARGO_BIN_EXE_onewall");
+    let windows = std::env::var("ONEWALL_E2E_WINDOWS").unwrap_or_default();
+    if windows != "only" {
+        syslog_bench(this, baseline.as_deref(), runs, clients, full);
+    }
+    if windows != "0" {
+        windows_bench(this, baseline.as_deref(), runs, clients, full);
+    }
+}
+
+/// The syslog variant: lines over TCP into each backend.
+fn syslog_bench(this: &str, baseline: Option<&str>, runs: usize, clients: usize, full: bool) {
+    let events = env_usize("ONEWALL_E2E_EVENTS", if full { 200_000 } else { 2_000 });
+    let stream_clients = env_usize("ONEWALL_E2E_STREAM_CLIENTS", 0);
     let url = std::env::var("ONEWALL_CLICKHOUSE_URL")
         .ok()
         .filter(|u| !u.trim().is_empty());
@@ -326,7 +676,6 @@ fn main() {
     } else {
         "built-in rules only"
     };
-    let this = env!("CARGO_BIN_EXE_onewall");
     for backend in backends.split(',').map(str::trim) {
         let ch = match (backend, &url) {
             ("embedded", _) => None,
@@ -339,7 +688,7 @@ fn main() {
         };
         let (mut mine, mut theirs, mut streamed) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..runs {
-            if let Some(b) = &baseline {
+            if let Some(b) = baseline {
                 theirs.push(run_once(b, events, clients, ch, 0));
             }
             mine.push(run_once(this, events, clients, ch, 0));
@@ -347,30 +696,36 @@ fn main() {
                 streamed.push(run_once(this, events, clients, ch, stream_clients));
             }
         }
-        let (m, rss, all) = median(mine);
+        let (m, all) = median(mine);
         println!(
             "end_to_end: {events} events over {clients} TCP clients → {backend} store, {rules}: \
-             median {m:.0} events/s over {runs} run(s) (all: {all:.0?}); peak RSS {} MiB",
-            rss / 1024
+             median {:.0} events/s over {runs} run(s) (all: {all:.0?}); CPU {:.1} µs/event; \
+             peak RSS {} MiB",
+            m.events_per_s,
+            m.cpu_us,
+            m.rss_kib / 1024
         );
         if stream_clients > 0 {
-            let (sm, srss, sall) = median(streamed);
+            let (sm, sall) = median(streamed);
             println!(
                 "end_to_end: with {stream_clients} live stream clients → {backend}: median \
-                 {sm:.0} events/s (all: {sall:.0?}); peak RSS {} MiB; with / without = {:.3} \
+                 {:.0} events/s (all: {sall:.0?}); peak RSS {} MiB; with / without = {:.3} \
                  ({:+.1}% overhead)",
-                srss / 1024,
-                sm / m,
-                (1.0 - sm / m) * 100.0
+                sm.events_per_s,
+                sm.rss_kib / 1024,
+                sm.events_per_s / m.events_per_s,
+                (1.0 - sm.events_per_s / m.events_per_s) * 100.0
             );
         }
-        if let Some(b) = &baseline {
-            let (bm, brss, ball) = median(theirs);
+        if let Some(b) = baseline {
+            let (bm, ball) = median(theirs);
             println!(
-                "end_to_end: baseline {b} → {backend}: median {bm:.0} events/s (all: {ball:.0?}); \
-                 peak RSS {} MiB; this build / baseline = {:.3}",
-                brss / 1024,
-                m / bm
+                "end_to_end: baseline {b} → {backend}: median {:.0} events/s (all: {ball:.0?}); \
+                 CPU {:.1} µs/event; peak RSS {} MiB; this build / baseline = {:.3}",
+                bm.events_per_s,
+                bm.cpu_us,
+                bm.rss_kib / 1024,
+                m.events_per_s / bm.events_per_s
             );
         }
     }

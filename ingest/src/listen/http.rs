@@ -27,7 +27,7 @@ use tracing::warn;
 
 use super::{DEFAULT_BATCH_SIZE, Meters, SourceTags, count_parse_error};
 use crate::error::BodyError;
-use crate::parse::{DEFAULT_TIMEZONE, ParseContext, parse_json_object, split_http_body};
+use crate::parse::{DEFAULT_TIMEZONE, ParseContext, parse_http_body};
 
 /// The default largest body, in bytes.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -298,15 +298,9 @@ async fn ingest(
 }
 
 fn events(body: &[u8], ctx: &ParseContext) -> Result<Vec<Event>, BodyError> {
-    let records = split_http_body(body)?;
-    Ok(records
-        .iter()
-        .map(|(raw, obj)| {
-            let e = parse_json_object(obj, raw, ctx);
-            count_parse_error(&e);
-            e
-        })
-        .collect())
+    let events = parse_http_body(body, ctx)?;
+    events.iter().for_each(count_parse_error);
+    Ok(events)
 }
 
 /// Run `f` inline for a small body, else on the blocking pool; `None` if that task failed.

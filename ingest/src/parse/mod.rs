@@ -61,6 +61,7 @@ mod charset;
 mod context;
 mod error_kind;
 mod fields;
+mod flatten;
 mod header;
 mod json;
 mod message;
@@ -76,5 +77,5 @@ pub use error_kind::{PARSE_ERROR_KINDS, parse_error_kind};
 pub use fields::{
     FIELDS_TRUNCATED, LOG_FORMAT, ORGANIZATION_NAME, SENT_ORGANIZATION_NAME, SYSLOG_PROCID,
 };
-pub use json::{JsonRecord, parse_json_object, split_http_body};
+pub use json::{JsonRecord, parse_http_body, parse_json_object, parse_json_text, split_http_body};
 pub use syslog::{parse_syslog, parse_syslog_header};

@@ -29,7 +29,7 @@ use serde_json::{Map, Value as Json, json};
 
 use super::{Auth, HttpIngest, Meters, check_token, count_rejected, off_runtime, read_body};
 use crate::listen::count_parse_error;
-use crate::parse::{ParseContext, parse_json_object};
+use crate::parse::{ParseContext, parse_json_text};
 
 /// The collector name of `_bulk` events, and the `source` label of their metrics.
 const COLLECTOR: &str = "http_bulk";
@@ -451,21 +451,22 @@ fn action_line(n: usize, line: &[u8]) -> Result<(&'static str, Map<String, Json>
 }
 
 fn source_event(source: &[u8], index: &str, ctx: &ParseContext) -> Result<Event, Refused> {
-    match serde_json::from_slice::<Json>(source) {
-        Ok(Json::Object(obj)) => {
-            let mut event = parse_json_object(&obj, source, ctx);
+    // Flattened as it is read; text that is not UTF-8 is refused with the JSON parser's word.
+    let parsed = match std::str::from_utf8(source) {
+        Ok(text) => parse_json_text(text, ctx),
+        Err(_) => serde_json::from_slice::<Json>(source).map(|v| Err(json_kind(&v))),
+    };
+    match parsed {
+        Ok(Ok(mut event)) => {
             if event.fields.get(INDEX_FIELD).is_none() {
                 event.fields.insert(INDEX_FIELD, index);
             }
             count_parse_error(&event);
             Ok(event)
         }
-        Ok(other) => Err(Refused::new(
+        Ok(Err(kind)) => Err(Refused::new(
             "document_parsing_exception",
-            format!(
-                "failed to parse: the source is {}, expected an object",
-                json_kind(&other)
-            ),
+            format!("failed to parse: the source is {kind}, expected an object"),
         )),
         Err(e) => Err(Refused::new(
             "document_parsing_exception",
