@@ -86,7 +86,8 @@ pub struct Hit {
     /// Where the event was read: `record 123` (EVTX), `line 40`.
     pub position: String,
     pub alert: Alert,
-    pub event: Event,
+    /// The event (a correlation alert: its latest event, when known).
+    pub event: Option<Event>,
 }
 
 /// Hits of one rule.
@@ -160,7 +161,7 @@ impl HuntReport {
 
     /// Count `alert`, raised on `event` read at `position`; kept when it is at least
     /// [`HuntReport::min_level`] and the answer holds fewer than [`MAX_HITS`] hits.
-    pub fn hit(&mut self, position: impl Into<String>, alert: Alert, event: &Event) {
+    pub fn hit(&mut self, position: impl Into<String>, alert: Alert, event: Option<&Event>) {
         if alert.severity < self.min_level {
             return;
         }
@@ -181,7 +182,7 @@ impl HuntReport {
         self.hits.push(Hit {
             position: position.into(),
             alert,
-            event: event.clone(),
+            event: event.cloned(),
         });
     }
 
@@ -431,11 +432,11 @@ mod tests {
         let region = RegionCode::new(410100).expect("a code");
         let event = Event::new(Timestamp::now(), region, Source::new("test", None), b"x");
         let mut r = HuntReport::new("x.evtx", Severity::Low);
-        r.hit("record 1", alert("a", Severity::Informational), &event);
+        r.hit("record 1", alert("a", Severity::Informational), Some(&event));
         for n in 0..MAX_HITS + 3 {
-            r.hit(format!("record {n}"), alert("b", Severity::High), &event);
+            r.hit(format!("record {n}"), alert("b", Severity::High), Some(&event));
         }
-        r.hit("record 9", alert("c", Severity::Critical), &event);
+        r.hit("record 9", alert("c", Severity::Critical), None);
         r.finish(Duration::from_millis(5));
         assert_eq!(r.hits.len(), MAX_HITS);
         assert!(r.truncated);
