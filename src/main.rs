@@ -81,14 +81,25 @@ enum Command {
         #[arg(long)]
         exit: bool,
     },
-    /// Hunt over log files offline: parse each line (syslog, JSON/NDJSON) and print the rule hits.
+    /// Hunt over log files offline with a node's rules (packs, pipelines, overlays,
+    /// correlations): EVTX, JSON (objects, arrays, NDJSON, pretty-printed), gzip, syslog lines.
     Replay {
-        /// Log files to read.
+        /// Log files to read (the kind is found from their content).
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// Directory of Sigma rules (repeatable). Without one, the built-in pack runs.
+        /// Directory of Sigma rules (repeatable); one with a pack.yml is read as a pack.
+        /// Without `--rules` or `--pack`, the built-in pack runs.
         #[arg(long = "rules")]
         rules: Vec<PathBuf>,
+        /// Rule pack: a directory with a pack.yml, its pipelines applied (repeatable).
+        #[arg(long = "pack")]
+        packs: Vec<PathBuf>,
+        /// Overlay file (repeatable); those for `--region` and the regions above it apply.
+        #[arg(long = "overlay")]
+        overlays: Vec<PathBuf>,
+        /// Worker threads (0: one per core).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
         /// Also run the built-in pack beside `--rules`.
         #[arg(long)]
         builtin: bool,
@@ -236,11 +247,26 @@ fn main() -> ExitCode {
         Command::Replay {
             files,
             rules,
+            packs,
+            overlays,
+            threads,
             builtin,
             output,
             timezone,
             region,
-        } => replay_command(files, rules, builtin, output, &timezone, &region),
+        } => replay_place(&timezone, &region).and_then(|(timezone, region)| {
+            replay::run(replay::Replay {
+                files,
+                rule_dirs: rules,
+                packs,
+                overlays,
+                builtin,
+                output,
+                timezone,
+                region,
+                threads,
+            })
+        }),
     };
     match result {
         Ok(code) => code,
@@ -301,26 +327,16 @@ fn tokens_command(command: TokensCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn replay_command(
-    files: Vec<PathBuf>,
-    rule_dirs: Vec<PathBuf>,
-    builtin: bool,
-    output: replay::Output,
+/// `--timezone` and `--region` of `replay`, checked.
+fn replay_place(
     timezone: &str,
     region: &str,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<(time::UtcOffset, onewall_model::RegionCode)> {
     let timezone = config::parse_offset(timezone).ok_or_else(|| {
         anyhow::anyhow!("--timezone: {timezone:?} is not a UTC offset like +08:00")
     })?;
     let region = region
         .parse()
         .map_err(|e| anyhow::anyhow!("--region: {e}"))?;
-    replay::run(replay::Replay {
-        files,
-        rule_dirs,
-        builtin,
-        output,
-        timezone,
-        region,
-    })
+    Ok((timezone, region))
 }

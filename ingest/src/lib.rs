@@ -15,6 +15,7 @@
 
 pub mod config;
 pub mod error;
+pub mod evtx;
 pub mod flow;
 pub mod framing;
 pub mod listen;
