@@ -224,7 +224,8 @@ fn replay_hunts_over_syslog_and_ndjson_files() {
         ]
     );
     assert!(
-        stderr.contains("5 events from 2 file(s), 1 kept raw with a parse error, 3 hit(s)"),
+        stderr
+            .contains("replay: 2 file(s) (json 1, lines 1), 5 events, 1 parse error(s), 3 hit(s)"),
         "{stderr}"
     );
 

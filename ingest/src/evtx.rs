@@ -84,7 +84,7 @@ impl<R: Read + Seek + Send + 'static> Iterator for EvtxFile<R> {
     fn next(&mut self) -> Option<RawChunk> {
         self.chunks
             .next()
-            .map(|c| RawChunk(c.map_err(|e| e.to_string())))
+            .map(|c| RawChunk(c.map_err(|e| describe(&e))))
     }
 }
 
@@ -129,7 +129,7 @@ pub fn chunk_records(chunk: RawChunk, settings: &Arc<ParserSettings>) -> Vec<Evt
             }),
             Err(e) => {
                 errors += 1;
-                out.push(EvtxRecord::Bad(e.to_string()));
+                out.push(EvtxRecord::Bad(describe(&e)));
                 if errors >= MAX_ERRORS_PER_CHUNK {
                     break;
                 }
@@ -137,6 +137,22 @@ pub fn chunk_records(chunk: RawChunk, settings: &Arc<ParserSettings>) -> Vec<Evt
         }
     }
     out
+}
+
+/// An error and its causes, `: `-separated (the crate's top-level messages name the chunk or
+/// record, their sources say what was wrong).
+fn describe(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// A record's JSON as an object, as the HTTP intake would receive it.

@@ -225,7 +225,7 @@ fn process(
     let mut errors = Vec::new();
     match work {
         Work::Evtx(chunk) => {
-            for record in evtx::chunk_records(chunk, settings) {
+            for record in evtx::chunk_records(*chunk, settings) {
                 match record {
                     EvtxRecord::Json { record_id, json } => match evtx::parse_record(&json, ctx) {
                         Ok(e) => {

@@ -39,7 +39,7 @@ impl<T: Read + Seek + Send> Source for T {}
 #[derive(Debug)]
 pub enum Work {
     /// One EVTX chunk.
-    Evtx(RawChunk),
+    Evtx(Box<RawChunk>),
     /// JSON records, each with the line it starts on.
     Json(Vec<(usize, Vec<u8>)>),
     /// Text lines (syslog, or a JSON object on a line of its own), each with its line number.
@@ -91,7 +91,7 @@ pub fn read(input: &Input, send: &mut dyn FnMut(Work) -> bool) -> Result<Kind, S
 fn read_evtx(file: Box<dyn Source>, send: &mut dyn FnMut(Work) -> bool) -> Result<Kind, String> {
     let chunks = EvtxFile::open(file).map_err(|e| format!("not a readable EVTX file: {e}"))?;
     for chunk in chunks {
-        if !send(Work::Evtx(chunk)) {
+        if !send(Work::Evtx(Box::new(chunk))) {
             break;
         }
     }
@@ -222,6 +222,7 @@ impl<'a> JsonSplitter<'a> {
             for &b in buf {
                 used += 1;
                 if in_string {
+                    out.push(b);
                     match (escaped, b) {
                         (true, _) => escaped = false,
                         (false, b'\\') => escaped = true,
