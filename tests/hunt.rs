@@ -76,7 +76,7 @@ fn hunting_needs_a_working_role_and_refuses_empty_and_too_large_files() {
     let analyst = token(&node, "a", "analyst", false);
     let responder = token(&node, "r", "responder", false);
 
-    let line = b"<34>Oct 11 22:14:15 web owmarker hello\n";
+    let line = b"<34>Oct 11 22:14:15 web app: owmarker hello\n";
     let (status, body) = hunt(&node, &viewer, "name=x.log", line);
     assert_eq!(status, 403, "{body}");
     let (status, body) = node.call_as(None, "POST", "/api/v1/hunt?name=x.log", Some(line));
@@ -139,12 +139,18 @@ fn evtx_files_are_hunted_with_the_live_rules_and_nothing_is_stored() {
         .collect();
     assert!(!new_user.is_empty(), "the 4720 rule hits: {body}");
     for h in &new_user {
-        assert!(h["position"].as_str().unwrap().starts_with("record "), "{h}");
+        assert!(
+            h["position"].as_str().unwrap().starts_with("record "),
+            "{h}"
+        );
         assert_eq!(h["alert"]["region"], "410100", "the caller's region");
         assert_eq!(h["event"]["fields"]["event.code"], "4720", "{h}");
         assert_eq!(h["alert"]["event_ids"][0], h["event"]["id"]);
     }
-    assert_eq!(body["by_level"]["high"].as_u64().unwrap(), hits.len() as u64);
+    assert_eq!(
+        body["by_level"]["high"].as_u64().unwrap(),
+        hits.len() as u64
+    );
     assert_eq!(body["truncated"], false);
 
     let damaged = std::fs::read(corpus("sample_with_a_bad_chunk_magic.evtx")).unwrap();
@@ -152,11 +158,16 @@ fn evtx_files_are_hunted_with_the_live_rules_and_nothing_is_stored() {
     assert_eq!(status, 200, "{body}");
     let errors = body["read_errors"].as_array().unwrap();
     assert!(
-        errors.iter().any(|e| e["error"].as_str().unwrap().contains("chunk")
-            || e["at"].as_str().unwrap().contains("chunk")),
+        errors
+            .iter()
+            .any(|e| e["error"].as_str().unwrap().contains("chunk")
+                || e["at"].as_str().unwrap().contains("chunk")),
         "the bad chunk is named: {body}"
     );
-    assert!(body["events"].as_u64().unwrap() > 14, "read past the bad chunk: {body}");
+    assert!(
+        body["events"].as_u64().unwrap() > 14,
+        "read past the bad chunk: {body}"
+    );
 
     // A resident ID in an uploaded JSON event: masked for the analyst without pii.
     let event = json!({"message": format!("owmarker caller {ID} registered")}).to_string();
@@ -168,7 +179,12 @@ fn evtx_files_are_hunted_with_the_live_rules_and_nothing_is_stored() {
     assert_eq!(body["hits"][0]["alert"]["rule"]["id"], MARKER_RULE);
     let (status, body) = hunt(&node, &pii, "name=calls.json", event.as_bytes());
     assert_eq!(status, 200, "{body}");
-    assert!(body["hits"][0]["event"]["raw"].as_str().unwrap().contains(ID));
+    assert!(
+        body["hits"][0]["event"]["raw"]
+            .as_str()
+            .unwrap()
+            .contains(ID)
+    );
 
     // Nothing of it was stored.
     let alerts = node.get("/api/v1/alerts?limit=1000");

@@ -432,9 +432,17 @@ mod tests {
         let region = RegionCode::new(410100).expect("a code");
         let event = Event::new(Timestamp::now(), region, Source::new("test", None), b"x");
         let mut r = HuntReport::new("x.evtx", Severity::Low);
-        r.hit("record 1", alert("a", Severity::Informational), Some(&event));
+        r.hit(
+            "record 1",
+            alert("a", Severity::Informational),
+            Some(&event),
+        );
         for n in 0..MAX_HITS + 3 {
-            r.hit(format!("record {n}"), alert("b", Severity::High), Some(&event));
+            r.hit(
+                format!("record {n}"),
+                alert("b", Severity::High),
+                Some(&event),
+            );
         }
         r.hit("record 9", alert("c", Severity::Critical), None);
         r.finish(Duration::from_millis(5));
