@@ -60,7 +60,7 @@ impl core::Sink for Collect<'_> {
 }
 
 /// `name: where: why` (the core's error text) as where and why.
-fn split_error<'a>(name: &str, text: &'a str) -> (&'a str, &'a str) {
+fn split_error<'a>(name: &str, text: &'a str) -> (String, &'a str) {
     let text = text
         .strip_prefix(name)
         .and_then(|t| t.strip_prefix(": "))
@@ -71,10 +71,22 @@ fn split_error<'a>(name: &str, text: &'a str) -> (&'a str, &'a str) {
                 .iter()
                 .any(|w| at.starts_with(w)) =>
         {
-            (at, why)
+            (at.to_owned(), why)
         }
-        _ => ("", text),
+        _ => (chunk_named(text).unwrap_or_default(), text),
     }
+}
+
+/// `chunk N` of an EVTX reader's message (`... chunk number 6: ...`, `... of chunk 7 ...`).
+fn chunk_named(text: &str) -> Option<String> {
+    let rest = text
+        .split_once("chunk number ")
+        .or_else(|| text.split_once("chunk "))?
+        .1;
+    let n = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    (n > 0).then(|| format!("chunk {}", &rest[..n]))
 }
 
 impl Hunter for NodeHunter {
@@ -115,15 +127,19 @@ mod tests {
     fn the_core_errors_are_split_into_where_and_why() {
         assert_eq!(
             split_error("/d/u", "/d/u: chunk 6: bad magic"),
-            ("chunk 6", "bad magic")
+            ("chunk 6".to_owned(), "bad magic")
         );
         assert_eq!(
             split_error("/d/u", "/d/u: record 12: no: data"),
-            ("record 12", "no: data")
+            ("record 12".to_owned(), "no: data")
         );
         assert_eq!(
             split_error("/d/u", "/d/u: Failed to parse chunk header"),
-            ("", "Failed to parse chunk header")
+            (String::new(), "Failed to parse chunk header")
         );
+        let why = "Failed to parse chunk number 10: Failed to parse chunk header";
+        assert_eq!(split_error("/d/u", why).0, "chunk 10");
+        let why = "Failed to read the record at offset 0x2060 of chunk 7 (file offset 0x73060)";
+        assert_eq!(split_error("/d/u", why), ("chunk 7".to_owned(), why));
     }
 }
