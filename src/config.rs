@@ -58,6 +58,8 @@ pub struct Config {
     pub federation: federation::FederationConfig,
     /// The console's live stream (`GET /api/v1/stream`).
     pub stream: onewall_api::stream::StreamConfig,
+    /// The API's bounds: hunting through uploaded files (`POST /api/v1/hunt`).
+    pub api: onewall_api::hunt::ApiConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -161,6 +163,7 @@ const SECTIONS: &[&str] = &[
     "playbooks",
     "federation",
     "stream",
+    "api",
 ];
 
 /// Read and check a configuration file's text.
@@ -240,6 +243,9 @@ fn check_section(key: &str, value: toml::Value, errors: &mut Vec<String>) -> Opt
         ("stream", toml::Value::Table(t)) => {
             check_keys::<onewall_api::stream::StreamConfig>("stream", t, errors)
         }
+        ("api", toml::Value::Table(t)) => {
+            check_keys::<onewall_api::hunt::ApiConfig>("api", t, errors)
+        }
         ("pipeline", toml::Value::Table(t)) => check_keys::<PipelineConfig>("pipeline", t, errors),
         ("playbooks", toml::Value::Table(t)) => {
             check_keys::<PlaybooksConfig>("playbooks", t, errors)
@@ -306,6 +312,7 @@ pub fn resolve(config: Config) -> Result<Resolved, ConfigErrors> {
     found.extend(config.auth.validate());
     found.extend(config.sla.validate());
     found.extend(config.stream.validate());
+    found.extend(config.api.validate());
     let flow = (config.flow.resolve(node, &regions))
         .map_err(|e| found.extend(e))
         .ok();

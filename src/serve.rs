@@ -22,6 +22,7 @@ use crate::pipeline::Pipeline;
 
 mod app;
 mod http_server;
+mod hunt;
 mod listeners;
 mod playbooks;
 

@@ -453,3 +453,63 @@ scenario('the alerts, rules, federation and admin screens show what the province
   clean(problems);
   await context.close();
 });
+
+scenario('an analyst hunts through an .evtx and a damaged one; a viewer has no hunt page and gets 403', async (t) => {
+  const corpus = new URL('../../../shared/corpus/evtx/', import.meta.url);
+  const files = ['new-user-security.evtx', 'sample_with_a_bad_chunk_magic.evtx'].map((f) => new URL(f, corpus).pathname);
+  const { context, page, problems } = await newPage();
+  await login(page, w.city, w.users.analyst);
+  await page.locator(tid('nav-hunt')).click();
+  await page.waitForURL(/\/ui\/hunt/);
+  await page.locator(tid('hunt-file-input')).setInputFiles(files);
+  for (const name of ['new-user-security.evtx', 'sample_with_a_bad_chunk_magic.evtx']) {
+    const row = page.locator(`${tid('hunt-file-row')}[data-name="${name}"]`);
+    await page.locator(`${tid('hunt-file-row')}[data-name="${name}"]:is([data-state="done"], [data-state="error"])`).waitFor();
+    assert.equal(await row.getAttribute('data-state'), 'done', await row.innerText());
+  }
+  const rule = page.locator(`${tid('hunt-rule-row')}[data-rule-id="5f1e9a1c-0000-4000-8000-0000000004e0"]`);
+  await rule.waitFor();
+  const summary = page.locator(tid('hunt-summary'));
+  const figures = await summary.evaluate((s) => ({ ...s.dataset }));
+  t.diagnostic(`hunt summary: ${JSON.stringify(figures)}`);
+  assert.ok(Number(figures.events) > 4, 'both files were read');
+  assert.ok(Number(await rule.getAttribute('data-count')) >= 1, 'the 4720 rule hit');
+  const damaged = page.locator(`${tid('hunt-read-error')}[data-file="sample_with_a_bad_chunk_magic.evtx"]`);
+  assert.ok((await damaged.count()) >= 1, 'the damaged file shows its read errors');
+  assert.match(await damaged.first().innerText(), /chunk/i);
+
+  // The by-rule table filters the hits; a hit opens to its fields and raw record.
+  await rule.click();
+  const hits = page.locator(tid('hunt-hit-row'));
+  await hits.first().waitFor();
+  const ruleIds = await hits.evaluateAll((rs) => rs.map((r) => r.dataset.ruleId));
+  assert.ok(ruleIds.every((id) => id === '5f1e9a1c-0000-4000-8000-0000000004e0'), ruleIds.join(','));
+  await hits.first().click();
+  await page.locator(tid('hunt-hit-detail')).waitFor();
+  assert.ok((await page.locator(`${tid('hunt-hit-field')}[data-field="event.code"]`).innerText()).includes('4720'));
+  assert.match(await page.locator(tid('hunt-hit-raw')).first().innerText(), /4720/);
+  const download = page.waitForEvent('download');
+  await page.locator(tid('hunt-export')).click();
+  const csv = readFileSync(await (await download).path(), 'utf8');
+  assert.ok(csv.startsWith('\uFEFFtime,level,rule_id'), 'CSV with a BOM');
+  assert.ok(csv.includes('new-user-security.evtx'), 'the file is named in the CSV');
+  await screenshot(page, 'hunt', { readme: true, fullPage: true });
+  clean(problems);
+  await context.close();
+
+  // A viewer: no hunt in the nav, and the endpoint refuses it before reading the body.
+  const v = await newPage();
+  await login(v.page, w.city, w.users.viewer);
+  assert.equal(await v.page.locator(tid('nav-hunt')).count(), 0, 'no hunt page in the nav');
+  const refused = await v.page.evaluate(async () => {
+    const r = await fetch('/api/v1/hunt?name=x.log', {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: 'Failed password for root',
+    });
+    return { status: r.status, body: await r.text() };
+  });
+  assert.equal(refused.status, 403, refused.body);
+  await v.context.close();
+});
+

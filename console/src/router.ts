@@ -23,6 +23,7 @@ const inLayout: RouteRecordRaw[] = [
     props: true,
   },
   { path: 'rules', name: 'rules', component: () => import('./pages/rules/RulesPage.vue') },
+  { path: 'hunt', name: 'hunt', component: () => import('./pages/hunt/HuntPage.vue') },
   {
     path: 'federation',
     name: 'federation',

@@ -60,6 +60,11 @@ pub fn build(r: &Resolved, node: &Node, parts: Parts<'_>) -> axum::Router {
         ))),
         None => api,
     };
+    // Hunting through uploaded files (POST /api/v1/hunt) runs the live rules.
+    let api = api.layer(axum::Extension(super::hunt::service(
+        node.rules.handle(),
+        r,
+    )));
     // The console's live stream (GET /api/v1/stream) reads the hub.
     let api = api.layer(axum::Extension(parts.stream));
     let api = super::playbooks::api_layers(api, r, &node.bus, parts.desk);

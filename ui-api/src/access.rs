@@ -200,7 +200,8 @@ pub fn need_for(method: &Method, path: &str, metrics_open: bool) -> Need {
         | "/api/v1/incidents/{id}/acknowledge"
         | "/api/v1/incidents/{id}/status"
         | "/api/v1/incidents/{id}/alerts"
-        | "/api/v1/incidents/{id}/alerts/{alert_id}" => Need::Work,
+        | "/api/v1/incidents/{id}/alerts/{alert_id}"
+        | "/api/v1/hunt" => Need::Work,
         "/api/v1/incidents/{id}/assign" | "/api/v1/incidents/{id}/grade" => Need::Direct,
         "/api/v1/reports" if method == Method::POST => Need::Deliver,
         p if p.starts_with("/api/v1/users")

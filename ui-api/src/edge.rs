@@ -4,7 +4,8 @@
 //! - [`writes`]: a write (any method but GET, HEAD, OPTIONS) authenticated by the console's
 //!   session cookie must come from this site — its `Origin` (else its `Referer`), when it has
 //!   one, names the host the request was sent to — and a body it carries must be JSON
-//!   (`Content-Type: application/json`). Any write that gives a `Content-Type` must give a JSON one; the login
+//!   (`Content-Type: application/json`). Any write that gives a `Content-Type` must give a JSON one (the hunt's upload,
+//!   `POST /api/v1/hunt`, may give `application/octet-stream`); the login
 //!   checks `Origin`/`Referer` when given, and takes at most [`OPEN_MAX_BODY_BYTES`]. A refusal
 //!   is 403 (`csrf`), 415 (`unsupported_media_type`) or 413, before anything is read.
 //! - [`security_headers`]: `Cache-Control: no-store`, `X-Content-Type-Options: nosniff`,
@@ -28,6 +29,9 @@ pub const OPEN_MAX_BODY_BYTES: usize = 16 * 1024;
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
      style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; \
      form-action 'self'; frame-ancestors 'none'";
+
+/// The API's endpoints whose body is a file's bytes (`application/octet-stream`).
+const FILE_WRITES: [&str; 1] = ["/api/v1/hunt"];
 
 /// The API's open endpoints that take a body.
 const OPEN_WRITES: [&str; 1] = ["/api/v1/login"];
@@ -69,6 +73,15 @@ fn is_json(content_type: &str) -> bool {
         .to_ascii_lowercase();
     essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+fn is_octet_stream(content_type: &str) -> bool {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .eq_ignore_ascii_case("application/octet-stream")
 }
 
 /// Does the request carry a body (a length above 0, or a chunked one)?
@@ -114,7 +127,9 @@ pub fn check_write(method: &Method, path: &str, headers: &HeaderMap) -> Result<(
     match headers.get(header::CONTENT_TYPE) {
         Some(ct) => {
             let ct = String::from_utf8_lossy(ct.as_bytes());
-            if !is_json(&ct) {
+            if FILE_WRITES.contains(&path) && is_octet_stream(&ct) {
+                // A file upload: its bytes are the body.
+            } else if !is_json(&ct) {
                 return Err(ApiError::new(
                     ErrorCode::UnsupportedMediaType,
                     format!("content-type: {ct:?} is not accepted; send application/json"),
@@ -190,6 +205,29 @@ mod tests {
         );
         assert_eq!(authority_of("https://soc.example/x?y"), Some("soc.example"));
         assert_eq!(authority_of("null"), None);
+    }
+
+    #[test]
+    fn only_the_hunt_takes_a_file_and_still_from_this_site() {
+        let post = Method::POST;
+        let h = |origin: &str| {
+            headers(&[
+                ("host", "soc:8080"),
+                ("cookie", "onewall_session=abc"),
+                ("content-length", "10"),
+                ("origin", origin),
+                ("content-type", "application/octet-stream"),
+            ])
+        };
+        let code = |path: &str, origin: &str| {
+            check_write(&post, path, &h(origin)).map_err(|e| e.code.as_str())
+        };
+        assert_eq!(code("/api/v1/hunt", "http://soc:8080"), Ok(()));
+        assert_eq!(code("/api/v1/hunt", "http://evil"), Err("csrf"));
+        assert_eq!(
+            code("/api/v1/incidents/{id}/comment", "http://soc:8080"),
+            Err("unsupported_media_type")
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! - `GET /api/v1/incidents` — `status`, `open`, `severity` (minimum), `region`, `limit`,
 //!   `cursor`; `GET /api/v1/incidents/{id}`
 //! - `GET /api/v1/rules` — the loaded rules and the ones that did not compile
+//! - `POST /api/v1/hunt` — the live rules over an uploaded file, nothing stored ([`hunt`])
 //! - `GET /api/v1/regions` — the regions of the caller's subtree
 //! - `GET /api/v1/stats/{histogram,top,overview}` — statistics for the console ([`stats`])
 //! - `POST /api/v1/login`, `POST /api/v1/logout`, `GET /api/v1/whoami`
@@ -54,6 +55,7 @@ mod error;
 pub mod export;
 pub mod federation;
 pub mod health;
+pub mod hunt;
 pub mod login_limit;
 pub mod mask;
 mod openapi;
@@ -168,6 +170,7 @@ pub fn router(state: ApiState) -> Router {
             "/api/v1/incidents/{id}/alerts/{alert_id}",
             delete(workflow::unlink_alert),
         )
+        .route("/api/v1/hunt", post(hunt::hunt))
         .route("/api/v1/rules", get(list_rules))
         .route("/api/v1/rules/reload", axum::routing::post(reload_rules))
         .route("/api/v1/regions", get(list_regions))

@@ -29,6 +29,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         crate::stream::stream,
         crate::list_rules,
         crate::reload_rules,
+        crate::hunt::hunt,
         crate::list_regions,
         crate::stats::histogram,
         crate::stats::top,
