@@ -82,43 +82,15 @@ fn finish_json(mut event: Event, times: [Option<&str>; 3], ctx: &ParseContext) -
 /// An HTTP ingest body as events: what [`split_http_body`] splits it into, each record through
 /// [`parse_json_object`], with the same errors; the records are flattened as they are read.
 pub fn parse_http_body(body: &[u8], ctx: &ParseContext) -> Result<Vec<Event>, BodyError> {
-    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
-    let start = body.iter().position(|b| !b.is_ascii_whitespace());
-    let Some(start) = start else {
-        return Err(BodyError::Empty);
-    };
-    if body[start] == b'[' {
-        let elements: Vec<&RawValue> = serde_json::from_slice(body).map_err(|e| syntax(&e))?;
-        let mut events = Vec::with_capacity(elements.len());
-        for (k, raw) in elements.into_iter().enumerate() {
-            match parse_json_text(raw.get(), ctx).map_err(|e| syntax(&e))? {
-                Ok(event) => events.push(event),
-                Err(found) => {
-                    return Err(BodyError::ElementNotObject {
-                        index: k + 1,
-                        found,
-                    });
-                }
-            }
-        }
-        return Ok(events);
-    }
+    let body = strip_bom(body);
     let mut events = Vec::new();
-    let mut stream = serde_json::Deserializer::from_slice(body).into_iter::<&RawValue>();
-    let mut from = 0;
-    while let Some(item) = stream.next() {
-        let raw = item.map_err(|e| syntax(&e))?;
-        let end = stream.byte_offset();
-        let at = from + leading_ws(&body[from..end]);
-        from = end;
+    each_record(body, |raw, place| {
         match parse_json_text(raw.get(), ctx).map_err(|e| syntax(&e))? {
             Ok(event) => events.push(event),
-            Err(found) => {
-                let line = line_of(body, at);
-                return Err(BodyError::LineNotObject { line, found });
-            }
+            Err(found) => return Err(not_object(body, place, found)),
         }
-    }
+        Ok(())
+    })?;
     Ok(events)
 }
 
@@ -127,15 +99,57 @@ pub fn parse_http_body(body: &[u8], ctx: &ParseContext) -> Result<Vec<Event>, Bo
 /// bytes. Any malformed part fails the whole body, with an error naming the line (or the array
 /// element, counted from 1) and what was wrong. An empty array gives no records.
 pub fn split_http_body(body: &[u8]) -> Result<Vec<JsonRecord>, BodyError> {
-    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
-    let start = body.iter().position(|b| !b.is_ascii_whitespace());
-    let Some(start) = start else {
+    let body = strip_bom(body);
+    let mut records = Vec::new();
+    each_record(body, |raw, place| {
+        match serde_json::from_str(raw.get()).map_err(|e| syntax(&e))? {
+            Json::Object(map) => records.push((raw.get().as_bytes().to_vec(), map)),
+            other => return Err(not_object(body, place, kind(&other))),
+        }
+        Ok(())
+    })?;
+    Ok(records)
+}
+
+fn strip_bom(body: &[u8]) -> &[u8] {
+    body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body)
+}
+
+/// Where a record of a body is: its array element (from 1), or the byte its line starts at.
+#[derive(Debug, Clone, Copy)]
+enum Place {
+    Element(usize),
+    At(usize),
+}
+
+/// The record at `place` of `body` is not an object but `found`. The line is counted only
+/// now: counting it for every record made a large body quadratic.
+fn not_object(body: &[u8], place: Place, found: &'static str) -> BodyError {
+    match place {
+        Place::Element(index) => BodyError::ElementNotObject { index, found },
+        Place::At(at) => BodyError::LineNotObject {
+            line: line_of(body, at),
+            found,
+        },
+    }
+}
+
+/// Each record of `body` (without its BOM) in order, with its place: the elements of a
+/// top-level array, else the JSON values one after another. The first error stops.
+fn each_record<'a>(
+    body: &'a [u8],
+    mut each: impl FnMut(&'a RawValue, Place) -> Result<(), BodyError>,
+) -> Result<(), BodyError> {
+    let Some(start) = body.iter().position(|b| !b.is_ascii_whitespace()) else {
         return Err(BodyError::Empty);
     };
     if body[start] == b'[' {
-        return split_array(body);
+        let elements: Vec<&RawValue> = serde_json::from_slice(body).map_err(|e| syntax(&e))?;
+        for (k, raw) in elements.into_iter().enumerate() {
+            each(raw, Place::Element(k + 1))?;
+        }
+        return Ok(());
     }
-    let mut records = Vec::new();
     let mut stream = serde_json::Deserializer::from_slice(body).into_iter::<&RawValue>();
     let mut from = 0;
     while let Some(item) = stream.next() {
@@ -143,37 +157,9 @@ pub fn split_http_body(body: &[u8]) -> Result<Vec<JsonRecord>, BodyError> {
         let end = stream.byte_offset();
         let at = from + leading_ws(&body[from..end]);
         from = end;
-        let value: Json = serde_json::from_str(raw.get()).map_err(|e| syntax(&e))?;
-        match value {
-            Json::Object(map) => records.push((raw.get().as_bytes().to_vec(), map)),
-            other => {
-                // Counted only now: counting for every record made a large body quadratic.
-                return Err(BodyError::LineNotObject {
-                    line: line_of(body, at),
-                    found: kind(&other),
-                });
-            }
-        }
+        each(raw, Place::At(at))?;
     }
-    Ok(records)
-}
-
-fn split_array(body: &[u8]) -> Result<Vec<JsonRecord>, BodyError> {
-    let elements: Vec<&RawValue> = serde_json::from_slice(body).map_err(|e| syntax(&e))?;
-    let mut records = Vec::with_capacity(elements.len());
-    for (k, raw) in elements.into_iter().enumerate() {
-        let value: Json = serde_json::from_str(raw.get()).map_err(|e| syntax(&e))?;
-        match value {
-            Json::Object(map) => records.push((raw.get().as_bytes().to_vec(), map)),
-            other => {
-                return Err(BodyError::ElementNotObject {
-                    index: k + 1,
-                    found: kind(&other),
-                });
-            }
-        }
-    }
-    Ok(records)
+    Ok(())
 }
 
 fn leading_ws(b: &[u8]) -> usize {

@@ -16,6 +16,14 @@ fn at(min: i64) -> Timestamp {
     day0().add_secs(10 * 3600 + min * MIN)
 }
 
+/// A top's items as (value, count).
+fn pairs(top: &Top) -> Vec<(&str, u64)> {
+    top.items
+        .iter()
+        .map(|i| (i.value.as_str(), i.count))
+        .collect()
+}
+
 /// An event at minute `min` after 10:00 of day 0 in `reg`, from `peer`, of department
 /// `dept`, with `src` and `user` as its source address and user.
 fn ev(min: i64, reg: u32, peer: &str, dept: Option<&str>, src: &str, user: &str) -> Event {
@@ -138,11 +146,7 @@ pub async fn stats_event_histogram_in_scope(store: &dyn Store) {
 pub async fn stats_event_top_in_scope(store: &dyn Store) {
     write(store, sample()).await;
     let top = read_top(store, q(StatsKind::Events), TopField::SourceIp, 2).await;
-    let items: Vec<(&str, u64)> = top
-        .items
-        .iter()
-        .map(|i| (i.value.as_str(), i.count))
-        .collect();
+    let items = pairs(&top);
     assert_eq!(items, [("10.0.0.1", 3), ("10.9.9.9", 3)], "{top:?}");
     assert_eq!((top.distinct, top.other), (5, 3), "{top:?}");
 
@@ -151,11 +155,7 @@ pub async fn stats_event_top_in_scope(store: &dyn Store) {
         ..q(StatsKind::Events)
     };
     let top = read_top(store, scoped.clone(), TopField::UserName, 10).await;
-    let items: Vec<(&str, u64)> = top
-        .items
-        .iter()
-        .map(|i| (i.value.as_str(), i.count))
-        .collect();
+    let items = pairs(&top);
     assert_eq!(
         items,
         [("alice", 3), ("bob", 2)],
@@ -166,19 +166,11 @@ pub async fn stats_event_top_in_scope(store: &dyn Store) {
         ..scoped
     };
     let top = read_top(store, dept, TopField::UserName, 10).await;
-    let items: Vec<(&str, u64)> = top
-        .items
-        .iter()
-        .map(|i| (i.value.as_str(), i.count))
-        .collect();
+    let items = pairs(&top);
     assert_eq!(items, [("alice", 2), ("bob", 1)], "department edu: {top:?}");
 
     let top = read_top(store, q(StatsKind::Events), TopField::Region, 10).await;
-    let items: Vec<(&str, u64)> = top
-        .items
-        .iter()
-        .map(|i| (i.value.as_str(), i.count))
-        .collect();
+    let items = pairs(&top);
     assert_eq!(items, [("410100", 5), ("410300", 4)], "{top:?}");
     let top = read_top(store, q(StatsKind::Events), TopField::Source, 10).await;
     assert_eq!(top.items[0].value, "syslog_udp 192.0.2.7", "{top:?}");
@@ -223,11 +215,7 @@ async fn ragged_alert_tops(store: &dyn Store) {
         ..q(StatsKind::Alerts)
     };
     let top = read_top(store, ragged.clone(), TopField::SourceIp, 5).await;
-    let items: Vec<(&str, u64)> = top
-        .items
-        .iter()
-        .map(|i| (i.value.as_str(), i.count))
-        .collect();
+    let items = pairs(&top);
     assert_eq!(
         items,
         [("198.51.100.1", 1), ("203.0.113.5", 1)],
@@ -319,22 +307,14 @@ pub async fn stats_alerts_in_scope(store: &dyn Store) {
     let top = read_top(store, q(StatsKind::Alerts), TopField::UserName, 5).await;
     assert_eq!(top.items[0].value, "110105194912310025");
     let top = read_top(store, q(StatsKind::Alerts), TopField::Tactic, 5).await;
-    let items: Vec<(&str, u64)> = top
-        .items
-        .iter()
-        .map(|i| (i.value.as_str(), i.count))
-        .collect();
+    let items = pairs(&top);
     assert_eq!(
         items,
         [("credential-access", 1), ("reconnaissance", 1)],
         "{top:?}"
     );
     let top = read_top(store, q(StatsKind::Alerts), TopField::Severity, 5).await;
-    let items: Vec<(&str, u64)> = top
-        .items
-        .iter()
-        .map(|i| (i.value.as_str(), i.count))
-        .collect();
+    let items = pairs(&top);
     assert_eq!(items, [("high", 2), ("low", 1)], "{top:?}");
     let top = read_top(store, scoped, TopField::SourceIp, 5).await;
     assert_eq!(top.items.len(), 1, "Luoyang's attackers: {top:?}");
@@ -381,11 +361,7 @@ pub async fn stats_incidents_in_scope(store: &dyn Store) {
     let h = read_histogram(store, scoped.clone(), 60 * MIN).await;
     assert_eq!(h.buckets, vec![1, 1], "{h:?}");
     let top = read_top(store, scoped, TopField::Severity, 5).await;
-    let items: Vec<(&str, u64)> = top
-        .items
-        .iter()
-        .map(|i| (i.value.as_str(), i.count))
-        .collect();
+    let items = pairs(&top);
     assert_eq!(items, [("critical", 1), ("high", 1)], "{top:?}");
     let top = read_top(store, q(StatsKind::Incidents), TopField::Rule, 5).await;
     assert_eq!(
