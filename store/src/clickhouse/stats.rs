@@ -281,6 +281,12 @@ struct KeyCount {
 }
 
 #[derive(Debug, Row, Deserialize)]
+struct KeyTitle {
+    key: String,
+    title: String,
+}
+
+#[derive(Debug, Row, Deserialize)]
 struct SourceRow {
     key: String,
     latest_region: u32,
@@ -446,7 +452,8 @@ async fn rule_titles(client: &Client, culprit: &Culprit, top: &mut Top) -> Resul
     if top.items.is_empty() {
         return Ok(());
     }
-    let one = "(SELECT toString(rule_id) AS key, toUInt64(0) AS n, \
+    // No constant column: 18.16 refuses one in a UNION ALL over a Distributed table.
+    let one = "(SELECT toString(rule_id) AS key, \
                visitParamExtractString(body, 'title') AS title FROM alerts \
                WHERE rule_id = ? LIMIT 1)";
     let sql = vec![one; top.items.len()].join(" UNION ALL ");
@@ -454,7 +461,7 @@ async fn rule_titles(client: &Client, culprit: &Culprit, top: &mut Top) -> Resul
     for item in &top.items {
         q = q.bind(item.value.as_str());
     }
-    let rows: Vec<KeyCount> = q
+    let rows: Vec<KeyTitle> = q
         .fetch_all()
         .await
         .map_err(|e| culprit.error("reading rule titles", e))?;
