@@ -28,6 +28,9 @@ export interface StreamHandlers {
   incident?: (c: IncidentChange, id: string | null) => void
   /** Messages were lost (the node no longer holds them): refetch lists. */
   gap?: (from: number) => void
+  /** Alerts past the node's per-connection rate were skipped (default: refetch as on a gap,
+   * throttled). */
+  skipped?: (from: number) => void
   /** The node refused the credential (401); the stream stops. */
   denied?: () => void
 }
@@ -47,7 +50,12 @@ function dispatch(m: Message, h: StreamHandlers): void {
   if (m.event === 'alert') h.alert?.(data as Alert, m.id)
   else if (m.event === 'incident') h.incident?.(data as IncidentChange, m.id)
   else if (m.event === 'gap') h.gap?.(Number((data as { from?: number }).from ?? 0))
+  else if (m.event === 'skipped') h.skipped?.(Number((data as { from?: number }).from ?? 0))
 }
+
+/** Skipped alerts (past the node's per-connection rate) are refetched like a gap, at most
+ * once every `SKIPPED_REFETCH_MS` while they keep coming. */
+export const SKIPPED_REFETCH_MS = 2000
 
 /** Open the stream; it reconnects until `close()` is called. */
 export function openStream(h: StreamHandlers): Stream {
@@ -56,6 +64,19 @@ export function openStream(h: StreamHandlers): Stream {
   let lastId: string | null = null
   let delay = 1000
   let closed = false
+  let refetch: ReturnType<typeof setTimeout> | null = null
+  const handlers: StreamHandlers = {
+    ...h,
+    skipped:
+      h.skipped ??
+      ((from) => {
+        if (refetch || !h.gap) return
+        refetch = setTimeout(() => {
+          refetch = null
+          if (!closed) h.gap?.(from)
+        }, SKIPPED_REFETCH_MS)
+      }),
+  }
 
   const run = async (): Promise<void> => {
     while (!closed) {
@@ -83,7 +104,7 @@ export function openStream(h: StreamHandlers): Stream {
         for (;;) {
           const { value, done } = await reader.read()
           if (done) break
-          for (const m of parser.push(decoder.decode(value, { stream: true }))) dispatch(m, h)
+          for (const m of parser.push(decoder.decode(value, { stream: true }))) dispatch(m, handlers)
           if (parser.lastId !== null) lastId = parser.lastId
         }
       } catch {
@@ -101,6 +122,7 @@ export function openStream(h: StreamHandlers): Stream {
     status,
     close: () => {
       closed = true
+      if (refetch) clearTimeout(refetch)
       abort.abort()
     },
   }

@@ -16,6 +16,9 @@
 //!   answers. A client that reads too slowly falls behind the ring and gets `event: gap` with
 //!   the oldest id still held (it refetches its lists); its memory is a few frames at most.
 //!   `Last-Event-ID` (header, or `?last_event_id=`) replays every message held after it.
+//! - At most `[stream] alerts_per_sec` alerts a second go to one connection (a second's worth
+//!   at once); the rest are counted in `event: skipped` (`{"count","from","to"}`, its id the
+//!   last skipped), and the client refetches its lists. Incident changes always go.
 //!   A `: keepalive` comment every `[stream] keepalive_secs` (15), before which the credential
 //!   is checked again (a revoked token or an ended session ends the stream); the stream ends
 //!   when the node shuts down, so the drain does not wait on it.
@@ -56,6 +59,10 @@ pub struct StreamConfig {
     pub buffer_mib: usize,
     /// Seconds between keepalive comments on an open stream.
     pub keepalive_secs: u64,
+    /// Alert messages one connection gets a second at most (a second's worth at once); past
+    /// it, the alerts are counted in an `event: skipped` instead (incident changes always go).
+    /// 0: no limit.
+    pub alerts_per_sec: u32,
 }
 
 impl Default for StreamConfig {
@@ -64,6 +71,7 @@ impl Default for StreamConfig {
             buffer: 10_000,
             buffer_mib: 64,
             keepalive_secs: 15,
+            alerts_per_sec: 100,
         }
     }
 }
@@ -98,6 +106,68 @@ const LINGER: Duration = Duration::from_millis(20);
 const QUEUED_FRAMES: usize = 2;
 /// Bytes of frames sent as one chunk at most (a frame larger than this goes alone).
 const CHUNK_BYTES: usize = 16 * 1024;
+
+/// A connection's allowance of alert messages (a token bucket of `[stream] alerts_per_sec`
+/// filled a second's worth at most), and the alerts skipped since it last said so. A wall
+/// screen cannot show an alert storm one by one; sending every alert to every client made
+/// the stream cost a fifth of the node's throughput in the end-to-end bench.
+#[derive(Debug)]
+struct Allowance {
+    per_sec: f64,
+    tokens: f64,
+    at: std::time::Instant,
+    skipped: u64,
+    first: u64,
+    last: u64,
+}
+
+impl Allowance {
+    fn new(per_sec: u32) -> Self {
+        Allowance {
+            per_sec: f64::from(per_sec),
+            tokens: f64::from(per_sec),
+            at: std::time::Instant::now(),
+            skipped: 0,
+            first: 0,
+            last: 0,
+        }
+    }
+
+    /// May one more alert go now? If not, it is counted as skipped.
+    fn take(&mut self, id: u64) -> bool {
+        if self.per_sec <= 0.0 {
+            return true;
+        }
+        let now = std::time::Instant::now();
+        let gained = now.duration_since(self.at).as_secs_f64() * self.per_sec;
+        self.tokens = (self.tokens + gained).min(self.per_sec);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            return true;
+        }
+        if self.skipped == 0 {
+            self.first = id;
+        }
+        self.skipped += 1;
+        self.last = id;
+        false
+    }
+
+    /// `event: skipped` for the alerts skipped since the last one (its id the last skipped,
+    /// so a reconnect resumes after them), or nothing.
+    fn said(&mut self) -> Option<Vec<u8>> {
+        if self.skipped == 0 {
+            return None;
+        }
+        let frame = format!(
+            "id: {}\nevent: skipped\ndata: {{\"count\":{},\"from\":{},\"to\":{}}}\n\n",
+            self.last, self.skipped, self.first, self.last
+        );
+        self.skipped = 0;
+        Some(frame.into_bytes())
+    }
+}
 
 /// What a message is about.
 #[derive(Debug)]
@@ -411,6 +481,7 @@ pub struct StreamHub {
     newest: watch::Sender<u64>,
     shutdown: watch::Receiver<bool>,
     keepalive: Duration,
+    alerts_per_sec: u32,
 }
 
 impl std::fmt::Debug for StreamHub {
@@ -443,6 +514,7 @@ impl StreamHub {
             newest: watch::Sender::new(next - 1),
             shutdown,
             keepalive: Duration::from_secs(config.keepalive_secs.max(1)),
+            alerts_per_sec: config.alerts_per_sec,
         }
     }
 
@@ -520,7 +592,7 @@ fn last_event_id(headers: &HeaderMap, raw: Option<&str>) -> Result<Option<u64>, 
 #[utoipa::path(get, path = "/api/v1/stream",
     params(("Last-Event-ID" = Option<u64>, Header, description = "replay what is held after this id"),
            ("last_event_id" = Option<u64>, Query, description = "the same, for clients that cannot set the header")),
-    responses((status = 200, description = "text/event-stream: `alert`, `incident` and `gap` events, `: keepalive` comments"),
+    responses((status = 200, description = "text/event-stream: `alert`, `incident`, `skipped` and `gap` events, `: keepalive` comments"),
               (status = 400, description = "malformed Last-Event-ID"),
               (status = 503, description = "this node runs no live stream")))]
 pub async fn stream(
@@ -626,6 +698,7 @@ async fn client(
     let mask = c.masking(&s.access.mask).cloned();
     let mut keepalive = tokio::time::interval(hub.keepalive);
     keepalive.reset();
+    let mut allowance = Allowance::new(hub.alerts_per_sec);
     loop {
         if *shutdown.borrow() {
             return;
@@ -647,6 +720,11 @@ async fn client(
             Read::Messages(batch) => batch,
         };
         if batch.is_empty() {
+            if let Some(said) = allowance.said()
+                && tx.send(Bytes::from(said)).await.is_err()
+            {
+                return;
+            }
             tokio::select! {
                 _ = newest.changed() => {
                     // What comes with it (a batch's alerts, then its incidents, each
@@ -675,6 +753,12 @@ async fn client(
         for m in batch {
             cursor = m.id;
             if visible(&s, &c, &m).await {
+                if matches!(m.subject, Subject::Alert(_)) && !allowance.take(m.id) {
+                    continue;
+                }
+                if let Some(said) = allowance.said() {
+                    chunk.extend_from_slice(&said);
+                }
                 let frame = m.frame_for(mask.as_ref());
                 if chunk.is_empty() && frame.len() >= CHUNK_BYTES {
                     chunk = frame.to_vec();
@@ -851,6 +935,28 @@ mod tests {
         assert_eq!(held, 3);
         assert!(hub.lock().held.load(Ordering::Relaxed) <= 1 << 20);
         assert_eq!(ids(hub.read(0)), [0, 6]);
+    }
+
+    #[test]
+    fn alerts_past_the_allowance_are_counted_as_skipped() {
+        let mut a = Allowance::new(3);
+        assert!((1..=3).all(|id| a.take(id)));
+        assert!(!a.take(4));
+        assert!(!a.take(5));
+        let said = String::from_utf8(a.said().unwrap()).unwrap();
+        assert_eq!(
+            said,
+            "id: 5\nevent: skipped\ndata: {\"count\":2,\"from\":4,\"to\":5}\n\n"
+        );
+        assert!(a.said().is_none(), "said once");
+        // A third of a second later, one more may go.
+        a.at -= Duration::from_millis(340);
+        assert!(a.take(6));
+        assert!(!a.take(7));
+        // No limit.
+        let mut free = Allowance::new(0);
+        assert!((1..=10_000).all(|id| free.take(id)));
+        assert!(free.said().is_none());
     }
 
     #[test]
