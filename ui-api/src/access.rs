@@ -48,7 +48,28 @@ pub struct Caller {
     pub grant: Grant,
 }
 
+/// An audit record of `grant`'s call: who, with which role and scope, did `action` on
+/// `target`, answered `result`.
+fn record_of(grant: &Grant, action: String, target: String, result: u16) -> AuditRecord {
+    AuditRecord {
+        at: Timestamp::now(),
+        actor: grant.subject.clone(),
+        role: grant.role.as_str().to_owned(),
+        scope: grant.region.to_string(),
+        action,
+        target,
+        result,
+        client: String::new(),
+        detail: String::new(),
+    }
+}
+
 impl Caller {
+    /// The audit record of this caller's `action` on `target`, answered `result`.
+    pub(crate) fn audit_record(&self, action: &str, target: String, result: u16) -> AuditRecord {
+        record_of(&self.grant, action.to_owned(), target, result)
+    }
+
     /// The name on timelines and in the audit log.
     pub fn name(&self) -> &str {
         &self.grant.subject
@@ -394,15 +415,8 @@ pub async fn guard(State(s): State<ApiState>, mut req: Request, next: Next) -> R
         return resp;
     };
     let mut rec = AuditRecord {
-        at: Timestamp::now(),
-        actor: grant.subject.clone(),
-        role: grant.role.as_str().to_owned(),
-        scope: grant.region.to_string(),
-        action,
-        target,
-        result: 0,
         client,
-        detail: String::new(),
+        ..record_of(&grant, action, target, 0)
     };
     // The answer of a caller who may not see personal data is masked on its way out.
     let mask = (!grant.sees_pii()).then(|| crate::view::MaskAnswer(s.access.mask.clone()));

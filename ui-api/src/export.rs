@@ -24,8 +24,6 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use onewall_model::Timestamp;
-use onewall_store::audit::AuditRecord;
 use onewall_store::{AlertQuery, EventQuery, IncidentQuery, MAX_LIMIT};
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -404,20 +402,14 @@ async fn stream(
     };
     record(
         &s.access.audit,
-        AuditRecord {
-            at: Timestamp::now(),
-            actor: c.grant.subject.clone(),
-            role: c.grant.role.as_str().to_owned(),
-            scope: c.grant.region.to_string(),
-            action: "export".into(),
-            target: format!(
+        c.audit_record(
+            "export",
+            format!(
                 "{} format={fmt} filters={filters:?} rows={sent} {outcome}",
                 selection.kind()
             ),
-            result: if outcome == "failed" { 500 } else { 200 },
-            client: String::new(),
-            detail: String::new(),
-        },
+            if outcome == "failed" { 500 } else { 200 },
+        ),
     )
     .await;
 }

@@ -21,7 +21,6 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use onewall_model::config::ConfigError;
 use onewall_model::{Alert, Event, RegionCode, Severity, Timestamp};
-use onewall_store::audit::AuditRecord;
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Semaphore;
@@ -380,13 +379,9 @@ pub async fn hunt(
 async fn audit(s: &ApiState, c: &Caller, report: &HuntReport) {
     record(
         &s.access.audit,
-        AuditRecord {
-            at: Timestamp::now(),
-            actor: c.grant.subject.clone(),
-            role: c.grant.role.as_str().to_owned(),
-            scope: c.grant.region.to_string(),
-            action: "hunt".into(),
-            target: format!(
+        c.audit_record(
+            "hunt",
+            format!(
                 "file={:?} format={} bytes={} events={} hits={}",
                 report.file,
                 report.format,
@@ -394,10 +389,8 @@ async fn audit(s: &ApiState, c: &Caller, report: &HuntReport) {
                 report.events,
                 report.hit_count()
             ),
-            result: 200,
-            client: String::new(),
-            detail: String::new(),
-        },
+            200,
+        ),
     )
     .await;
 }
