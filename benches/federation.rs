@@ -18,6 +18,7 @@ const PER_PUSH: usize = 500;
 
 fn alert(region: &str, i: usize) -> Alert {
     Alert {
+        intel: None,
         id: AlertId::now(),
         time: Timestamp::now(),
         created: Timestamp::now(),

@@ -31,6 +31,7 @@ fn cfg() -> FederationResolved {
 
 fn alert(region: &str, ip: &str) -> Alert {
     Alert {
+        intel: None,
         id: AlertId::now(),
         time: Timestamp::now(),
         created: Timestamp::now(),

@@ -160,6 +160,10 @@ pub struct Alert {
     /// Selections that matched and the field values that made them match, when known.
     #[serde(default)]
     pub matched: Vec<MatchedField>,
+    /// For an alert raised by threat intelligence: the indicator, the field that matched,
+    /// whether a retro-hunt found it, and the sightings folded into it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intel: Option<crate::intel::AlertIntel>,
 }
 
 impl Alert {

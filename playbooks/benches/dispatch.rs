@@ -41,6 +41,7 @@ impl NodeAccess for NoNode {
 fn alert(n: u128, t: Timestamp) -> Alert {
     let hit = n.is_multiple_of(10);
     Alert {
+        intel: None,
         id: AlertId::from_u128(n),
         time: t,
         created: t,

@@ -98,6 +98,7 @@ fn alert(n: usize, total: usize) -> Alert {
         "execution",
     ][n % 4];
     Alert {
+        intel: None,
         id: AlertId::new(time),
         time,
         created: time,

@@ -402,6 +402,7 @@ mod tests {
 
     fn alert(rule: &str, severity: Severity) -> Alert {
         Alert {
+            intel: None,
             id: AlertId::new(Timestamp::now()),
             time: Timestamp::now(),
             created: Timestamp::now(),

@@ -801,6 +801,7 @@ mod tests {
 
     fn alerts(n: usize) -> Arc<NodeEvent> {
         let alert = |i: usize| onewall_model::Alert {
+            intel: None,
             id: AlertId::new(Timestamp::now()),
             time: Timestamp::now(),
             created: Timestamp::now(),

@@ -25,6 +25,7 @@ use tower::ServiceExt;
 
 fn alert(n: usize) -> Alert {
     Alert {
+        intel: None,
         id: AlertId::new(Timestamp::now()),
         time: Timestamp::now(),
         created: Timestamp::now(),

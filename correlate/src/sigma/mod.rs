@@ -567,6 +567,7 @@ fn correlation_alert(
         taken.iter().map(|e| e.alert),
     );
     Alert {
+        intel: None,
         id,
         time: Timestamp(end),
         created: now,

@@ -136,6 +136,7 @@ pub fn event(time: Timestamp, message: &str) -> Event {
 /// An alert of `rule` at `time`.
 pub fn alert(time: Timestamp, rule: &str, severity: Severity, region: RegionCode) -> Alert {
     Alert {
+        intel: None,
         id: AlertId::new(time),
         time,
         created: time.add_secs(2),
