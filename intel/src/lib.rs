@@ -4,8 +4,10 @@
 //! No tokio and no I/O beyond reading the bytes it is given: the node pulls the feeds, holds
 //! the current set and wires matching into its pipeline.
 
+pub mod alert;
 pub mod config;
 pub mod error;
+pub mod feed;
 pub mod geo;
 pub mod indicator;
 
