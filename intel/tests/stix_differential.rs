@@ -15,14 +15,23 @@
 //! in its canonical form): onewall also matches other spellings of the same value, which the
 //! reference, comparing text, would not. The reference's `ISSUBSET` is IPv4 only, so IPv6
 //! values are single addresses here (IPv6 ranges are in the parser's own tests).
+//!
+//! Ours is checked twice: the pattern's values under the values' semantics (an address equal
+//! or inside the range, a domain exactly, the rest equal), and the whole chain, the patterns
+//! read as a bundle's indicators into an [`IntelSet`] and each event value looked up in it.
+//! URL hosts and the hashes of each kind are drawn apart from the other values, since the
+//! set also matches a URL's host as a domain or an address, and a hash by its length.
 
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::net::IpAddr;
 use std::process::{Command, Stdio};
 
-use onewall_intel::Observable;
 use onewall_intel::feed::stix::pattern::observables;
+use onewall_intel::feed::stix::read_bundle;
+use onewall_intel::fields::FieldClass;
+use onewall_intel::{IntelSet, Observable};
+use onewall_model::Timestamp;
 use serde_json::{Value, json};
 
 /// splitmix64: a seeded, deterministic generator.
@@ -507,6 +516,49 @@ fn matches(o: &Observable, seen: &Seen) -> bool {
     }
 }
 
+/// The patterns as one bundle's indicators (`indicator--…-<n>`), read into a set.
+fn set_of(patterns: &[String]) -> IntelSet {
+    let objects: Vec<Value> = patterns
+        .iter()
+        .enumerate()
+        .map(|(n, p)| {
+            json!({"type": "indicator", "spec_version": "2.1",
+                   "id": format!("indicator--00000000-0000-4000-8000-{n:012}"),
+                   "pattern": p, "pattern_type": "stix", "valid_from": "2026-01-01T00:00:00Z"})
+        })
+        .collect();
+    let bundle = json!({"type": "bundle", "id": "bundle--1", "objects": objects});
+    let read = read_bundle(bundle.to_string().as_bytes(), "stix").expect("reads");
+    assert!(read.rejected.is_empty(), "{:?}", read.rejected);
+    IntelSet::default().with_feed("stix", read.indicators)
+}
+
+/// The patterns (by number) whose indicators `set` finds among the event's values.
+fn set_matches(set: &IntelSet, seen: &Seen) -> BTreeSet<usize> {
+    let now = Timestamp::parse_rfc3339("2026-11-30T10:00:00Z").expect("t");
+    let addresses: Vec<String> = seen.addresses.iter().map(IpAddr::to_string).collect();
+    let classed = addresses
+        .iter()
+        .map(|a| (FieldClass::Address, a))
+        .chain(seen.domains.iter().map(|d| (FieldClass::Domain, d)))
+        .chain(seen.urls.iter().map(|u| (FieldClass::Url, u)))
+        .chain(seen.hashes.iter().map(|(_, h)| (FieldClass::Hash, h)))
+        .chain(seen.emails.iter().map(|e| (FieldClass::Email, e)));
+    let mut out = BTreeSet::new();
+    for (class, text) in classed {
+        for hit in set.lookup(class, text, now) {
+            let id = set.get(hit.handle).id.expect("a STIX id");
+            let n = id
+                .rsplit('-')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .expect("numbered");
+            out.insert(n);
+        }
+    }
+    out
+}
+
 /// Ask the reference matcher; a missing python or package fails the test saying how to get
 /// them.
 fn reference(patterns: &[(String, bool)], events: &[Value]) -> Vec<Value> {
@@ -563,6 +615,10 @@ fn supported_patterns_match_as_the_reference_matcher_does() {
     let results = reference(&asks, &events);
     assert_eq!(results.len(), asks.len());
 
+    let ours_all: Vec<String> = supported.iter().map(|(o, _)| o.clone()).collect();
+    let set = set_of(&ours_all);
+    let by_set: Vec<BTreeSet<usize>> = seen.iter().map(|s| set_matches(&set, s)).collect();
+
     let mut pairs = 0;
     let mut hits = 0;
     let mut differ = Vec::new();
@@ -584,14 +640,19 @@ fn supported_patterns_match_as_the_reference_matcher_does() {
             .filter(|(_, s)| values.iter().any(|o| matches(o, s)))
             .map(|(n, _)| n)
             .collect();
+        let from_set: BTreeSet<usize> = (0..events.len())
+            .filter(|e| by_set[*e].contains(&i))
+            .collect();
         pairs += events.len();
         hits += want.len();
-        if got != want {
-            differ.push(format!(
-                "{ours}\n  reference: {theirs}\n  only ours: {:?}\n  only the reference: {:?}",
-                got.difference(&want).collect::<Vec<_>>(),
-                want.difference(&got).collect::<Vec<_>>()
-            ));
+        for (how, got) in [("values", &got), ("set", &from_set)] {
+            if *got != want {
+                differ.push(format!(
+                    "{ours} ({how})\n  reference: {theirs}\n  only ours: {:?}\n  only the reference: {:?}",
+                    got.difference(&want).collect::<Vec<_>>(),
+                    want.difference(got).collect::<Vec<_>>()
+                ));
+            }
         }
     }
     assert!(
