@@ -256,16 +256,22 @@ struct Cmp {
     quote_key: bool,
     values: Vec<String>,
     set: bool,
+    /// The optional white space around the operator and between set members.
+    space: [&'static str; 3],
 }
+
+/// Optional white space, as it may be written.
+const SPACES: [&str; 5] = ["", " ", " ", "  ", "\n\t"];
 
 impl Cmp {
     fn ours(&self) -> String {
         let path = self.path.text(self.quote_key);
+        let [a, b, c] = self.space;
         if self.set {
             let vs: Vec<String> = self.values.iter().map(|v| quoted(v)).collect();
-            format!("{path} IN ({})", vs.join(", "))
+            format!("{path} IN{a}({b}{}{c})", vs.join(&format!(",{c}")))
         } else {
-            format!("{path} = {}", quoted(&self.values[0]))
+            format!("{path}{a}={b}{}", quoted(&self.values[0]))
         }
     }
 
@@ -301,19 +307,28 @@ fn supported(rng: &mut Rng, pools: &Pools) -> (String, String) {
                     quote_key: rng.chance(50),
                     values: (0..n).map(|_| pools.value(rng, path)).collect(),
                     set,
+                    space: [*rng.pick(&SPACES), *rng.pick(&SPACES), *rng.pick(&SPACES)],
                 }
             })
             .collect();
-        let join = |f: &dyn Fn(&Cmp) -> String| cmps.iter().map(f).collect::<Vec<_>>().join(" OR ");
-        let (o, r) = (join(&Cmp::ours), join(&Cmp::reference));
+        // After OR a path needs white space, or the two read as one word.
+        let or = format!("{}OR{}", rng.pick(&SPACES), rng.pick(&SPACES[1..]));
+        let o = cmps.iter().map(Cmp::ours).collect::<Vec<_>>().join(&or);
+        let r = cmps
+            .iter()
+            .map(Cmp::reference)
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        let sp = rng.pick(&SPACES);
         if rng.chance(20) {
-            ours.push(format!("([{o}])"));
+            ours.push(format!("({sp}[{o}]{sp})"));
         } else {
-            ours.push(format!("[ {o} ]"));
+            ours.push(format!("[{sp}{o}{sp}]"));
         }
         reference.push(format!("[{r}]"));
     }
-    (ours.join(" OR "), reference.join(" OR "))
+    let or = format!("{}OR{}", rng.pick(&SPACES), rng.pick(&SPACES));
+    (ours.join(&or), reference.join(" OR "))
 }
 
 /// A valid STIX pattern of another shape, and the reason onewall gives for it.
@@ -612,6 +627,8 @@ fn supported_patterns_match_as_the_reference_matcher_does() {
 
     let mut asks: Vec<(String, bool)> = supported.iter().map(|(_, r)| (r.clone(), true)).collect();
     asks.extend(unsupported.iter().map(|(p, _)| (p.clone(), false)));
+    // Our spelling of each supported pattern is valid STIX too (compiled only).
+    asks.extend(supported.iter().map(|(o, _)| (o.clone(), false)));
     let results = reference(&asks, &events);
     assert_eq!(results.len(), asks.len());
 
@@ -680,5 +697,114 @@ fn supported_patterns_match_as_the_reference_matcher_does() {
         );
         let e = observables(p).expect_err(p);
         assert!(e.starts_with(why), "{p}: {e}, want {why}");
+    }
+    let ours_valid = &results[supported.len() + unsupported.len()..];
+    for ((ours, _), r) in supported.iter().zip(ours_valid) {
+        assert!(
+            r.get("matches").is_some(),
+            "the reference refuses {ours}: {r}"
+        );
+    }
+}
+
+/// Lexical corners: where the reference finds a syntax error, so do we; where it does not,
+/// we never report one (a pattern is taken or refused as unsupported, never misread).
+#[test]
+fn the_lexical_grammar_agrees_with_the_reference() {
+    let cases: Vec<(&str, Option<&[&str]>)> = vec![
+        (
+            "[ipv4-addr:value='10.0.0.1']OR[ipv4-addr:value='10.0.0.2']",
+            Some(&["10.0.0.1", "10.0.0.2"]),
+        ),
+        (
+            "[\n\tipv4-addr:value\n=\t'10.0.0.1'\n]",
+            Some(&["10.0.0.1"]),
+        ),
+        (
+            "[url:value IN('http://a.example/','http://b.example/x')]",
+            Some(&["http://a.example/", "http://b.example/x"]),
+        ),
+        (
+            "[url:value = 'http://a.example/\\'OR\\'']",
+            Some(&["http://a.example/'OR'"]),
+        ),
+        (
+            "[url:value = 'http://a.example/\\\\']",
+            Some(&["http://a.example/\\"]),
+        ),
+        (
+            "[url:value = 'http://a.example/]']",
+            Some(&["http://a.example/]"]),
+        ),
+        (
+            "(([domain-name:value = 'a.example']) OR ([domain-name:value = 'b.example']))",
+            Some(&["a.example", "b.example"]),
+        ),
+        (
+            "[(domain-name:value = 'a.example' OR (email-addr:value = 'x@a.example'))]",
+            Some(&["a.example", "x@a.example"]),
+        ),
+        (
+            "[file:hashes.MD5 = 'D41D8CD98F00B204E9800998ECF8427E']",
+            Some(&["d41d8cd98f00b204e9800998ecf8427e"]),
+        ),
+        (
+            "[file:hashes.'MD5' = 'd41d8cd98f00b204e9800998ecf8427e']",
+            Some(&["d41d8cd98f00b204e9800998ecf8427e"]),
+        ),
+        (
+            "[ipv4-addr:value = '10.0.0.1' or ipv4-addr:value = '10.0.0.2']",
+            None,
+        ),
+        ("[ipv4-addr:value in ('10.0.0.1')]", None),
+        ("[ipv4-addr:value = '10.0.0.1'] within 5 seconds", None),
+        ("[ipv4-addr:value = \"10.0.0.1\"]", None),
+        ("[ipv4-addr:value = '10.0.0.1\\n']", None),
+        ("[ipv4-addr:value = '10.0.0.1'", None),
+        ("[ipv4-addr:value = '10.0.0.1']]", None),
+        ("ipv4-addr:value = '10.0.0.1'", None),
+        ("[ipv4-addr:value IN ()]", Some(&[])),
+        ("[ipv4-addr:value IN ('10.0.0.1',)]", None),
+        ("[file:hashes.SHA-256 = 'aa']", None),
+        ("[]", None),
+        ("", None),
+        ("[ipv4-addr:value = TRUE]", None),
+        ("[file:size = .5]", Some(&[])),
+        ("[file:size = -.5]", Some(&[])),
+        ("[file:size = +5]", Some(&[])),
+        ("[x:a[-1] = 'a']", Some(&[])),
+        ("[x:a[*].'b c'[0] = 'a']", Some(&[])),
+        ("[Ipv4-addr:value = 'a']", Some(&[])),
+        ("[x-custom-obj:x_prop = 'a']", Some(&[])),
+        ("[file:name = 'a' AND file:size > 5]", Some(&[])),
+        (
+            "[file:size >= 5] REPEATS 2 TIMES WITHIN 10 SECONDS",
+            Some(&[]),
+        ),
+        (
+            "[artifact:payload_bin = b'aGVsbG8=' OR artifact:x = h'0aff']",
+            Some(&[]),
+        ),
+        ("[process:created = t'2026-01-01T00:00:00Z']", Some(&[])),
+        ("[file:name NOT IN ('a', 'b')]", Some(&[])),
+        ("[file:name NOT LIKE 'a%']", Some(&[])),
+        ("[EXISTS file:name]", Some(&[])),
+    ];
+    let asks: Vec<(String, bool)> = cases.iter().map(|(p, _)| (p.to_string(), false)).collect();
+    let results = reference(&asks, &[]);
+    for ((p, want), r) in cases.iter().zip(&results) {
+        let theirs_ok = r.get("matches").is_some();
+        let ours = observables(p);
+        match (theirs_ok, want, &ours) {
+            (false, None, Err(e)) => assert!(e.starts_with("syntax error"), "{p}: {e}"),
+            (true, Some(values), Ok(got)) if !values.is_empty() => {
+                let got: Vec<String> = got.iter().map(Observable::text).collect();
+                assert_eq!(&got, values, "{p}");
+            }
+            (true, Some([]), Err(e)) => {
+                assert!(e.starts_with("unsupported"), "{p}: {e}")
+            }
+            _ => panic!("{p}: the reference says {r}, we say {ours:?}, the table says {want:?}"),
+        }
     }
 }

@@ -178,6 +178,14 @@ fn lex(src: &str) -> Result<Vec<(usize, Tok)>, String> {
     while i < b.len() {
         let c = b[i];
         let start = i;
+        if number_starts(b, i, out.last().map(|(_, t)| t)) {
+            i += 1;
+            while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'.') {
+                i += 1;
+            }
+            out.push((start, Tok::Lit(Literal::Number(src[start..i].to_string()))));
+            continue;
+        }
         let single = match c {
             b'[' => Some(Tok::LBracket),
             b']' => Some(Tok::RBracket),
@@ -222,14 +230,6 @@ fn lex(src: &str) -> Result<Vec<(usize, Tok)>, String> {
             };
             out.push((start, Tok::Lit(lit)));
             i = end;
-        } else if c.is_ascii_digit()
-            || (matches!(c, b'-' | b'+') && b.get(i + 1).is_some_and(u8::is_ascii_digit))
-        {
-            i += 1;
-            while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'.') {
-                i += 1;
-            }
-            out.push((start, Tok::Lit(Literal::Number(src[start..i].to_string()))));
         } else if c.is_ascii_alphabetic() || c == b'_' {
             while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'-') {
                 i += 1;
@@ -249,6 +249,19 @@ fn lex(src: &str) -> Result<Vec<(usize, Tok)>, String> {
         }
     }
     Ok(out)
+}
+
+/// Does a number start at `i` (`5`, `-1`, `+2.5`, `.5`)? A `.` starts one only where a value
+/// may stand (after an operator, `(` or `,`), since elsewhere it separates path steps.
+fn number_starts(b: &[u8], i: usize, prev: Option<&Tok>) -> bool {
+    let digit = |j: usize| b.get(j).is_some_and(u8::is_ascii_digit);
+    let value_may_follow = matches!(prev, Some(Tok::Cmp(_) | Tok::LParen | Tok::Comma));
+    match b[i] {
+        c if c.is_ascii_digit() => true,
+        b'-' | b'+' => digit(i + 1) || (b.get(i + 1) == Some(&b'.') && digit(i + 2)),
+        b'.' => value_may_follow && digit(i + 1),
+        _ => false,
+    }
 }
 
 /// The string whose opening quote is at `quote`: its text with `\'` and `\\` unescaped, and
@@ -484,6 +497,10 @@ impl Parser {
 
     fn set(&mut self) -> Result<Vec<Literal>, String> {
         self.expect(&Tok::LParen, "'(' opening a set")?;
+        if self.peek() == Some(&Tok::RParen) {
+            self.pos += 1;
+            return Ok(Vec::new());
+        }
         let mut v = vec![self.literal()?];
         while self.peek() == Some(&Tok::Comma) {
             self.pos += 1;
@@ -596,6 +613,9 @@ pub fn observables(pattern: &str) -> Result<Vec<Observable>, String> {
     let e = parse(pattern)?;
     let mut out = Vec::new();
     expr_observables(&e, &mut out)?;
+    if out.is_empty() {
+        return Err("unsupported: a pattern that names no value (an empty set)".into());
+    }
     let mut seen = std::collections::HashSet::new();
     out.retain(|o| seen.insert(o.clone()));
     Ok(out)
