@@ -158,26 +158,28 @@ pub fn read_misp_event(json: &[u8], feed: &str) -> Result<FeedRead, IntelError> 
         info: str_of(event, "info").map(str::to_string),
     };
     let mut read = FeedRead::default();
-    let list = |o: &Value, key: &str| -> Result<Vec<Value>, IntelError> {
-        match o.get(key) {
-            None | Some(Value::Null) => Ok(Vec::new()),
-            Some(Value::Array(a)) => Ok(a.clone()),
-            Some(_) => Err(malformed(format!("\"{key}\" is not an array"))),
-        }
-    };
     for a in list(event, "Attribute")? {
-        attribute(&a, &[], &meta, feed, &mut read);
+        attribute(a, &[], &meta, feed, &mut read);
     }
     for o in list(event, "Object")? {
-        let object_tags = tags(&o);
         if o.get("deleted").and_then(Value::as_bool) == Some(true) {
             continue;
         }
-        for a in list(&o, "Attribute")? {
-            attribute(&a, &object_tags, &meta, feed, &mut read);
+        let object_tags = tags(o);
+        for a in list(o, "Attribute")? {
+            attribute(a, &object_tags, &meta, feed, &mut read);
         }
     }
     Ok(read)
+}
+
+/// The array `o[key]`; absent or null is empty.
+fn list<'a>(o: &'a Value, key: &str) -> Result<&'a [Value], IntelError> {
+    match o.get(key) {
+        None | Some(Value::Null) => Ok(&[]),
+        Some(Value::Array(a)) => Ok(a),
+        Some(_) => Err(malformed(format!("\"{key}\" is not an array"))),
+    }
 }
 
 fn push_unique(v: &mut Vec<String>, s: String) {
