@@ -417,10 +417,21 @@ fn misp_documents_that_cannot_be_read_say_why() {
     }
     for (body, want) in [
         (&b"[]"[..], "the manifest is not an object"),
-        (b"{\"u\": 3}", "manifest entry u is not an object"),
         (
-            b"{\"u\": {\"date\": \"2026-01-01\"}}",
-            "manifest entry u has no info",
+            b"{\"5f3c2b1a-9d8e-4c7b-a6f5-0e1d2c3b4a59\": 3}",
+            "manifest entry 5f3c2b1a-9d8e-4c7b-a6f5-0e1d2c3b4a59 is not an object",
+        ),
+        (
+            b"{\"5f3c2b1a-9d8e-4c7b-a6f5-0e1d2c3b4a59\": {\"date\": \"2026-01-01\"}}",
+            "manifest entry 5f3c2b1a-9d8e-4c7b-a6f5-0e1d2c3b4a59 has no info",
+        ),
+        (
+            b"{\"../../etc/passwd\": {\"info\": \"x\"}}",
+            "manifest entry \"../../etc/passwd\" is not an event uuid",
+        ),
+        (
+            b"{\"5f3c2b1a-9d8e-4c7b-a6f5-0e1d2c3b4a5/\": {\"info\": \"x\"}}",
+            "is not an event uuid",
         ),
         (b"{\"u\": ", "not JSON"),
     ] {

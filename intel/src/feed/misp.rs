@@ -94,13 +94,20 @@ fn tags(o: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Read a feed's `manifest.json`: event uuid → its summary, in uuid order.
+/// Read a feed's `manifest.json`: event uuid → its summary, in uuid order. A key that is not
+/// a uuid refuses the manifest (the event files' names are made from the keys).
 pub fn read_misp_manifest(json: &[u8]) -> Result<Vec<MispManifestEntry>, IntelError> {
     let doc: Value =
         serde_json::from_slice(json).map_err(|e| malformed(format!("not JSON: {e}")))?;
     let map = object(&doc, "the manifest")?;
     let mut out = Vec::with_capacity(map.len());
     for (uuid, e) in map {
+        if !is_uuid(uuid) {
+            // Its file name is made from it: nothing but a uuid may name a file to fetch.
+            return Err(malformed(format!(
+                "manifest entry {uuid:?} is not an event uuid"
+            )));
+        }
         let e_map = object(e, &format!("manifest entry {uuid}"))?;
         let info = e_map
             .get("info")
@@ -118,6 +125,16 @@ pub fn read_misp_manifest(json: &[u8]) -> Result<Vec<MispManifestEntry>, IntelEr
     }
     out.sort_by(|a, b| a.uuid.cmp(&b.uuid));
     Ok(out)
+}
+
+/// `8-4-4-4-12` hex digits.
+fn is_uuid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// What an event says that its attributes share.
