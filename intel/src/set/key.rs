@@ -8,7 +8,6 @@
 //! [`normalise_url`] gives, on both sides.
 
 use std::borrow::Cow;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
 
 use onewall_model::IndicatorKind;
@@ -110,28 +109,6 @@ pub(crate) fn key(code: Code, extra: u8, bytes: &[u8]) -> u32 {
     }
     fmix(h) as u32
 }
-
-/// A hasher for keys that are already mixed: one multiply spreads them over the high bits
-/// the table's control bytes use.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(K);
-        }
-    }
-    #[inline]
-    fn write_u32(&mut self, n: u32) {
-        self.0 = u64::from(n).wrapping_mul(K) ^ u64::from(n);
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-pub(crate) type KeyMap = std::collections::HashMap<u32, u32, BuildHasherDefault<KeyHasher>>;
 
 /// A value's bytes as stored: addresses big-endian, ranges big-endian then the prefix, hashes
 /// as bytes, text as UTF-8.

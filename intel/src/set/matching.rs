@@ -22,7 +22,10 @@ impl FeedPart {
                     return;
                 }
                 let x = u32::from(v4);
-                let mut bits = self.v4_prefixes;
+                let mut bits = match &self.v4_slots {
+                    Some(slots) => slots.lengths_near(x),
+                    None => self.v4_prefixes,
+                };
                 while bits != 0 {
                     let p = bits.trailing_zeros();
                     bits &= bits - 1;

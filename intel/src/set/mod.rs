@@ -19,6 +19,7 @@
 //! Text is normalised as [`crate::Observable::parse`] normalises indicator values. Only
 //! indicators active at the time given match, at their decayed confidence ([`crate::lifetime`]).
 
+mod index;
 mod key;
 mod matching;
 mod part;
