@@ -84,13 +84,17 @@ impl FeedPart {
             return;
         }
         let mut s = name;
+        let mut n = name.bytes().filter(|b| *b == b'.').count() + 1;
         loop {
-            if !s.is_empty() {
+            if !s.is_empty() && self.tree_labels & (1 << n.min(63)) != 0 {
                 let eq = |b: &[u8]| b == s.as_bytes();
                 self.probe(key(Code::Tree, 0, s.as_bytes()), Code::Tree, eq, now, hit);
             }
             match s.find('.') {
-                Some(i) => s = s.get(i + 1..).unwrap_or(""),
+                Some(i) => {
+                    s = s.get(i + 1..).unwrap_or("");
+                    n = n.saturating_sub(1);
+                }
                 None => break,
             }
         }

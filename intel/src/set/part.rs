@@ -32,6 +32,9 @@ pub(crate) struct FeedPart {
     pub codes: u32,
     /// Bit `p` set when an IPv4 range of prefix length `p` is held.
     pub v4_prefixes: u64,
+    /// Bit `n` (of 1..=63, 63 for more) set when a domain tree of `n` labels is held: a name
+    /// is probed only at the suffixes of those label counts.
+    pub tree_labels: u64,
     /// Bit `p` (of 0..=128) set when an IPv6 range of prefix length `p` is held.
     pub v6_prefixes: [u64; 3],
     code: Vec<u8>,
@@ -69,6 +72,7 @@ impl FeedPart {
             loaded,
             codes: 0,
             v4_prefixes: 0,
+            tree_labels: 0,
             v6_prefixes: [0; 3],
             code: Vec::with_capacity(n),
             confidence: Vec::with_capacity(n),
@@ -167,7 +171,10 @@ impl FeedPart {
                 (code, key(code, p, &b[..n]))
             }
             Observable::Domain(s) => self.text(Code::Domain, s),
-            Observable::DomainTree(s) => self.text(Code::Tree, s),
+            Observable::DomainTree(s) => {
+                self.tree_labels |= 1 << labels(s);
+                self.text(Code::Tree, s)
+            }
             Observable::Email(s) => self.text(Code::Email, s),
             Observable::Url(s) => {
                 // Stored as written; keyed by the form URLs are compared in.
@@ -383,4 +390,9 @@ fn v4(b: &[u8]) -> Option<Ipv4Addr> {
 fn v6(b: &[u8]) -> Option<Ipv6Addr> {
     let a: [u8; 16] = b.try_into().ok()?;
     Some(Ipv6Addr::from(a))
+}
+
+/// How many labels `name` has, 63 for 63 or more.
+pub(crate) fn labels(name: &str) -> u32 {
+    (name.bytes().filter(|b| *b == b'.').count() + 1).min(63) as u32
 }
