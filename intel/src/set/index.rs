@@ -111,12 +111,17 @@ impl KeyTable {
     }
 }
 
-/// Per /16 of the IPv4 space, bit `p` set when a range of prefix length `p` (0..=32) holds
-/// addresses in it: an address is probed only for the lengths of the ranges near it. Kept
-/// when a feed has many IPv4 ranges (its 512 KiB would be waste for a few).
+/// Per /16 of the IPv4 space, the prefix lengths of the ranges holding addresses in it: an
+/// address is probed only for the lengths of the ranges near it. A bit per /16 says whether
+/// any range is near (8 KiB, so most addresses of a sparse feed stop there); then a word per
+/// /16 holds the lengths 16–32 in its bits 0–16 and 1–15 in its bits 17–31 (the length 0 is
+/// one flag). Kept when a feed has many IPv4 ranges (its 264 KiB would be waste for a few).
 #[derive(Debug)]
 pub(crate) struct V4Slots {
-    masks: Vec<u64>,
+    occupied: Vec<u64>,
+    masks: Vec<u32>,
+    /// A range of length 0 (every address) is held.
+    everything: bool,
 }
 
 /// IPv4 ranges from which a feed keeps [`V4Slots`].
@@ -125,26 +130,53 @@ pub(crate) const V4_SLOTS_FROM: usize = 256;
 impl V4Slots {
     pub fn new() -> V4Slots {
         V4Slots {
+            occupied: vec![0; (1 << 16) / 64],
             masks: vec![0; 1 << 16],
+            everything: false,
         }
     }
 
     /// Note the range `net/p`.
     pub fn insert(&mut self, net: u32, p: u8) {
+        if p == 0 {
+            self.everything = true;
+            return;
+        }
+        let bit = if p >= 16 {
+            1u32 << (p.min(32) - 16)
+        } else {
+            1u32 << (16 + p)
+        };
         let first = (net >> 16) as usize;
         let count = if p >= 16 { 1 } else { 1usize << (16 - p) };
-        for m in self.masks.iter_mut().skip(first).take(count) {
-            *m |= 1 << p.min(63);
+        for slot in first..first + count {
+            if let Some(m) = self.masks.get_mut(slot) {
+                *m |= bit;
+            }
+            if let Some(w) = self.occupied.get_mut(slot / 64) {
+                *w |= 1 << (slot % 64);
+            }
         }
     }
 
+    /// Bit `p` set for each length `p` of a range near `addr`.
     #[inline]
     pub fn lengths_near(&self, addr: u32) -> u64 {
-        self.masks.get((addr >> 16) as usize).copied().unwrap_or(0)
+        let slot = (addr >> 16) as usize;
+        let all = u64::from(self.everything);
+        let near = self
+            .occupied
+            .get(slot / 64)
+            .is_some_and(|w| w & (1 << (slot % 64)) != 0);
+        if !near {
+            return all;
+        }
+        let m = u64::from(self.masks.get(slot).copied().unwrap_or(0));
+        ((m & 0x1_ffff) << 16) | ((m >> 17) << 1) | all
     }
 
     pub fn heap_bytes(&self) -> usize {
-        self.masks.capacity() * 8
+        self.occupied.capacity() * 8 + self.masks.capacity() * 4
     }
 }
 
@@ -183,9 +215,19 @@ mod tests {
         let mut s = V4Slots::new();
         s.insert(0x0a00_0000, 8);
         s.insert(0xc000_0200, 24);
+        s.insert(0xc000_0200, 32);
+        s.insert(0xc000_0000, 15);
         assert_eq!(s.lengths_near(0x0aff_0001), 1 << 8);
+        assert_eq!(
+            s.lengths_near(0xc001_0000),
+            1 << 15,
+            "a /15 covers two /16s"
+        );
         assert_eq!(s.lengths_near(0x0b00_0000), 0);
-        assert_eq!(s.lengths_near(0xc000_02ff), 1 << 24);
+        assert_eq!(
+            s.lengths_near(0xc000_02ff),
+            (1 << 24) | (1 << 32) | (1 << 15)
+        );
         let mut all = V4Slots::new();
         all.insert(0, 0);
         assert_eq!(all.lengths_near(u32::MAX), 1);

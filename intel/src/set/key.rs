@@ -136,21 +136,36 @@ pub(crate) fn unhex(hex: &str, out: &mut [u8; 32]) -> Option<usize> {
     if !h.len().is_multiple_of(2) || h.len() > 64 {
         return None;
     }
+    // Table lookups without branches; one check of every digit's validity at the end.
+    let mut bad = 0u8;
     for (o, pair) in out.iter_mut().zip(h.chunks_exact(2)) {
-        *o = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+        let hi = HEX[usize::from(pair[0])];
+        let lo = HEX[usize::from(pair[1])];
+        bad |= hi | lo;
+        *o = (hi << 4) | (lo & 15);
+    }
+    if bad & 0x80 != 0 {
+        return None;
     }
     Some(h.len() / 2)
 }
 
-#[inline]
-fn nibble(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
+/// Each byte's value as a hex digit, 0x80 for bytes that are not one.
+const HEX: [u8; 256] = {
+    let mut t = [0x80u8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
     }
-}
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
 
 pub(crate) fn to_hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
