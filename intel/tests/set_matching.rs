@@ -320,3 +320,49 @@ fn events_match_on_their_checked_fields_once_per_indicator() {
     assert_eq!(out[0].field, FieldId::lookup("destination.ip").expect("id"));
     assert_eq!(set.get(out[0].handle).value.text(), "192.0.2.0/24");
 }
+
+#[test]
+fn a_feed_of_many_ranges_still_finds_every_range_holding_an_address() {
+    // Past a few hundred IPv4 ranges the feed keeps the prefix lengths per /16: ranges of
+    // every length, nested and not, must all still be found.
+    let mut inds: Vec<Indicator> = (0..600)
+        .map(|n| {
+            ind(
+                IndicatorKind::Cidr,
+                &format!("10.{}.{}.0/24", n / 256, n % 256),
+            )
+        })
+        .collect();
+    inds.push(ind(IndicatorKind::Cidr, "10.0.0.0/8"));
+    inds.push(ind(IndicatorKind::Cidr, "10.0.7.128/25"));
+    inds.push(ind(IndicatorKind::Cidr, "0.0.0.0/0"));
+    inds.push(ind(IndicatorKind::Cidr, "172.16.0.0/12"));
+    let set = set_of(inds);
+    let a = FieldClass::Address;
+    assert_eq!(
+        matched(&set, a, "10.0.7.200"),
+        ["0.0.0.0/0", "10.0.0.0/8", "10.0.7.0/24", "10.0.7.128/25"]
+    );
+    assert_eq!(matched(&set, a, "10.9.0.1"), ["0.0.0.0/0", "10.0.0.0/8"]);
+    assert_eq!(
+        matched(&set, a, "172.31.255.255"),
+        ["0.0.0.0/0", "172.16.0.0/12"]
+    );
+    assert_eq!(matched(&set, a, "172.32.0.0"), ["0.0.0.0/0"]);
+}
+
+#[test]
+fn domain_trees_of_different_depths_match_under_a_name_of_any_depth() {
+    use IndicatorKind::DomainTree;
+    let set = set_of(vec![
+        ind(DomainTree, "com"),
+        ind(DomainTree, "a.b.c.d.example.net"),
+    ]);
+    let d = FieldClass::Domain;
+    assert_eq!(matched(&set, d, "x.y.z.com"), ["com"]);
+    assert_eq!(
+        matched(&set, d, "q.a.b.c.d.example.net"),
+        ["a.b.c.d.example.net"]
+    );
+    assert!(matched(&set, d, "b.c.d.example.net").is_empty());
+}

@@ -138,8 +138,18 @@ proptest! {
         inds in prop::collection::vec(indicator(), 0..60),
         queries in prop::collection::vec(query(), 1..30),
         at in -6i64..6,
+        many_ranges in any::<bool>(),
     ) {
         let now = Timestamp::from_secs(NOW + at);
+        let mut inds = inds;
+        if many_ranges {
+            // Enough IPv4 ranges that the feed keeps its prefix lengths per /16.
+            for n in 0..300u32 {
+                let v = Observable::parse(IndicatorKind::Cidr, &format!("172.16.{}.0/24", n % 256))
+                    .expect("cidr");
+                inds.push((Indicator::new(v, "f"), false));
+            }
+        }
         let tag = |n: usize| format!("i{n}");
         let (mut first, mut second) = (Vec::new(), Vec::new());
         for (n, (mut i, in_second)) in inds.iter().cloned().enumerate() {
