@@ -163,7 +163,11 @@ fn a_taxii_page_is_read_like_a_bundle() {
 
 #[test]
 fn stix_documents_that_cannot_be_read_say_why() {
-    let cases: [(&[u8], &str); 7] = [
+    let cases: [(&[u8], &str); 8] = [
+        (
+            b"{\"type\": [\"bundle\"], \"objects\": []}",
+            "the top level's \"type\" is an array, not \"bundle\"",
+        ),
         (
             &fixture("stix/truncated.json"),
             "not JSON: EOF while parsing",
@@ -211,10 +215,23 @@ fn stix_indicators_with_bad_metadata_are_refused_one_by_one() {
          "valid_from": "last tuesday"},
         {"type": "indicator", "id": "indicator--d"},
         {"type": "indicator", "id": "indicator--e", "pattern": "[ipv4-addr:value = '192.0.2.5'"},
-        {"type": "indicator", "id": "indicator--f", "pattern": "[ipv4-addr:value = '192.0.2.6']"}
+        {"type": "indicator", "id": "indicator--f", "pattern": "[ipv4-addr:value = '192.0.2.6']"},
+        {"type": "attack-pattern", "id": "attack-pattern--old", "revoked": true,
+         "external_references": [{"source_name": "mitre-attack", "external_id": "T1043"}]},
+        {"type": "attack-pattern", "id": "attack-pattern--new",
+         "external_references": [{"source_name": "mitre-attack", "external_id": "T1571"}]},
+        {"type": "relationship", "id": "relationship--1", "relationship_type": "indicates",
+         "source_ref": "indicator--f", "target_ref": "attack-pattern--old"},
+        {"type": "relationship", "id": "relationship--2", "relationship_type": "indicates",
+         "source_ref": "indicator--f", "target_ref": "attack-pattern--new"}
     ]});
     let read = read_bundle(body.to_string().as_bytes(), "c").expect("reads");
     assert_eq!(values(&read), ["192.0.2.6"]);
+    assert_eq!(
+        read.indicators[0].attack,
+        ["T1571"],
+        "not the revoked technique"
+    );
     assert_eq!(
         reason(&read, "indicator--a"),
         "confidence 150 is not 0 to 100"
