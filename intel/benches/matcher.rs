@@ -51,7 +51,7 @@ fn word(rng: &mut Rng) -> String {
         .collect()
 }
 
-/// Indicator `i` of the mixed list: 40% IPv4, 5% IPv4 ranges, 5% IPv6, 20% domains (half of
+/// Indicator `i` of the mixed list: 40% IPv4, 5% IPv4 ranges (/20 to /32), 5% IPv6, 20% domains (half of
 /// them trees, written `*.name`), 10% URLs, 15% hashes, 5% email addresses.
 fn value(rng: &mut Rng) -> String {
     match rng.below(100) {
@@ -61,7 +61,7 @@ fn value(rng: &mut Rng) -> String {
         }
         40..45 => {
             let a = rng.next() as u32;
-            format!("{}/{}", std::net::Ipv4Addr::from(a), 16 + rng.below(15))
+            format!("{}/{}", std::net::Ipv4Addr::from(a), 20 + rng.below(13))
         }
         45..50 => std::net::Ipv6Addr::from(u128::from(rng.next()) << 64 | u128::from(rng.next()))
             .to_string(),

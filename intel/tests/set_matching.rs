@@ -366,3 +366,54 @@ fn domain_trees_of_different_depths_match_under_a_name_of_any_depth() {
     );
     assert!(matched(&set, d, "b.c.d.example.net").is_empty());
 }
+
+#[test]
+fn a_set_holds_mixed_indicators_in_well_under_200_bytes_each() {
+    let n = 20_000;
+    let inds: Vec<Indicator> = (0..n)
+        .map(|i| match i % 5 {
+            0 => ind(
+                IndicatorKind::Ip,
+                &format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255),
+            ),
+            1 => ind(IndicatorKind::Domain, &format!("host{i}.example.com")),
+            2 => ind(
+                IndicatorKind::Url,
+                &format!("http://h{i}.example.org/path/{i}.php"),
+            ),
+            3 => ind(IndicatorKind::Sha256, &format!("{i:064x}")),
+            _ => ind(
+                IndicatorKind::Cidr,
+                &format!("172.{}.{}.0/24", 16 + (i >> 16), (i >> 8) & 255),
+            ),
+        })
+        .collect();
+    let set = set_of(inds);
+    let per = set.heap_bytes() / set.len();
+    assert!(per < 200, "{per} bytes per indicator");
+    assert!(
+        per > 20,
+        "{per} bytes per indicator: the count misses something"
+    );
+}
+
+#[test]
+fn lifetime_counts_are_per_feed_too_and_the_policy_reads_back() {
+    let mut old = ind(IndicatorKind::Ip, "192.0.2.1");
+    old.valid_until = Some(now());
+    let fresh = ind(IndicatorKind::Ip, "192.0.2.2");
+    let policy = FeedPolicy::lifetime(Duration::from_secs(3600));
+    let set = IntelSet::default()
+        .with_feed_policy("a", vec![old, fresh], policy, now())
+        .with_feed("b", vec![ind(IndicatorKind::Ip, "192.0.2.3")]);
+    let a = set.feed_lifetime_counts("a", now());
+    assert_eq!((a.active, a.expired), (1, 1));
+    let all = set.lifetime_counts(now().add_secs(7200));
+    assert_eq!(
+        (all.active, all.expired),
+        (1, 2),
+        "the feed lifetime ended the fresh one"
+    );
+    assert_eq!(set.feed_policy("a"), Some((policy, now())));
+    assert_eq!(set.feed_policy("c"), None);
+}
