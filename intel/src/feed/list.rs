@@ -124,7 +124,7 @@ impl CsvColumns {
 /// it).
 enum FormatSpec {
     Preset(String),
-    Fields(FormatFields),
+    Fields(Box<FormatFields>),
 }
 
 impl<'de> Deserialize<'de> for FormatSpec {
@@ -143,7 +143,7 @@ impl<'de> Deserialize<'de> for FormatSpec {
                 map: A,
             ) -> Result<FormatSpec, A::Error> {
                 FormatFields::deserialize(serde::de::value::MapAccessDeserializer::new(map))
-                    .map(FormatSpec::Fields)
+                    .map(|f| FormatSpec::Fields(Box::new(f)))
             }
         }
         d.deserialize_any(Spec)
@@ -192,9 +192,12 @@ fn name(s: &str) -> Option<Column> {
     Some(Column::Name(s.to_string()))
 }
 
+/// A preset list format: its name and the function making it.
+pub type Preset = (&'static str, fn() -> ListFormat);
+
 impl ListFormat {
     /// The presets by name.
-    pub const PRESETS: [(&'static str, fn() -> ListFormat); 3] = [
+    pub const PRESETS: [Preset; 3] = [
         ("feodo-csv", ListFormat::feodo_csv),
         ("urlhaus-csv", ListFormat::urlhaus_csv),
         ("threatfox-csv", ListFormat::threatfox_csv),
