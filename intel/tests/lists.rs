@@ -235,3 +235,17 @@ fn records_split_on_quotes_and_times_read_as_lists_write_them() {
     );
     assert_eq!(parse_time("yesterday"), None);
 }
+
+#[test]
+fn configuration_names_a_preset_or_writes_the_fields() {
+    let f: ListFormat = serde_json::from_str("\"threatfox-csv\"").expect("preset");
+    assert_eq!(f, ListFormat::threatfox_csv());
+    let e = serde_json::from_str::<ListFormat>("\"spamhaus\"").expect_err("unknown");
+    assert!(e.to_string().contains("feodo-csv"), "{e}");
+    let f: ListFormat =
+        serde_json::from_str(r#"{"kind": "domain-tree", "tlp": "GREEN"}"#).expect("fields");
+    assert_eq!(f.kind, Some(IndicatorKind::DomainTree));
+    assert_eq!(f.tlp, Some(Tlp::Green));
+    let e = serde_json::from_str::<ListFormat>(r#"{"kinds": "ip"}"#).expect_err("typo");
+    assert!(e.to_string().contains("unknown field `kinds`"), "{e}");
+}

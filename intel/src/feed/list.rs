@@ -26,9 +26,11 @@ use serde::Deserialize;
 use super::{FeedRead, Rejected};
 use crate::{Indicator, IntelError, Observable};
 
-/// How a list is written (`format` of a list feed in `[intel]`).
+/// How a list is written (the mapping of a list feed in `[intel]`): a table of the fields
+/// below, or the name of a preset ([`ListFormat::PRESETS`]: `"feodo-csv"`, `"urlhaus-csv"`,
+/// `"threatfox-csv"`).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "FormatSpec")]
 pub struct ListFormat {
     /// The kind of every value; when absent, the kind column's or a guess per value.
     #[serde(default)]
@@ -117,11 +119,98 @@ impl CsvColumns {
     }
 }
 
+/// A list format as configuration writes it: a preset's name or the fields (read by hand
+/// rather than as an untagged enum, so a mistake in the fields keeps serde's message naming
+/// it).
+enum FormatSpec {
+    Preset(String),
+    Fields(Box<FormatFields>),
+}
+
+impl<'de> Deserialize<'de> for FormatSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Spec;
+        impl<'de> serde::de::Visitor<'de> for Spec {
+            type Value = FormatSpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list preset's name or a table of the list's format")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<FormatSpec, E> {
+                Ok(FormatSpec::Preset(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<FormatSpec, A::Error> {
+                FormatFields::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(|f| FormatSpec::Fields(Box::new(f)))
+            }
+        }
+        d.deserialize_any(Spec)
+    }
+}
+
+/// [`ListFormat`]'s fields, as configuration writes them.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FormatFields {
+    #[serde(default)]
+    kind: Option<IndicatorKind>,
+    #[serde(default)]
+    csv: Option<CsvColumns>,
+    #[serde(default)]
+    confidence: Option<u8>,
+    #[serde(default)]
+    severity: Option<Severity>,
+    #[serde(default)]
+    tlp: Option<Tlp>,
+    #[serde(default)]
+    labels: Vec<String>,
+}
+
+impl TryFrom<FormatSpec> for ListFormat {
+    type Error = String;
+    fn try_from(spec: FormatSpec) -> Result<Self, Self::Error> {
+        match spec {
+            FormatSpec::Preset(name) => ListFormat::preset(&name).ok_or_else(|| {
+                let names: Vec<&str> = ListFormat::PRESETS.iter().map(|(n, _)| *n).collect();
+                format!("no list preset {name:?} (presets: {})", names.join(", "))
+            }),
+            FormatSpec::Fields(f) => Ok(ListFormat {
+                kind: f.kind,
+                csv: f.csv,
+                confidence: f.confidence,
+                severity: f.severity,
+                tlp: f.tlp,
+                labels: f.labels,
+            }),
+        }
+    }
+}
+
 fn name(s: &str) -> Option<Column> {
     Some(Column::Name(s.to_string()))
 }
 
+/// A preset list format: its name and the function making it.
+pub type Preset = (&'static str, fn() -> ListFormat);
+
 impl ListFormat {
+    /// The presets by name.
+    pub const PRESETS: [Preset; 3] = [
+        ("feodo-csv", ListFormat::feodo_csv),
+        ("urlhaus-csv", ListFormat::urlhaus_csv),
+        ("threatfox-csv", ListFormat::threatfox_csv),
+    ];
+
+    /// The preset named `name`.
+    pub fn preset(name: &str) -> Option<ListFormat> {
+        ListFormat::PRESETS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, f)| f())
+    }
+
     /// abuse.ch Feodo Tracker's `ipblocklist.csv` (botnet C2 addresses).
     pub fn feodo_csv() -> ListFormat {
         let mut c = CsvColumns::value(Column::Name("dst_ip".into()));

@@ -228,11 +228,7 @@ impl<'a> UrlParts<'a> {
             .position(|b| b == b'/' || b == b'?')
             .unwrap_or(rest.len());
         let (authority, tail) = rest.split_at(cut);
-        let (userinfo, hp) = match authority.rfind('@') {
-            Some(i) => (authority.get(..i), authority.get(i + 1..).unwrap_or("")),
-            None => (None, authority),
-        };
-        let (host, port) = split_port(hp);
+        let (userinfo, host, port) = split_authority(authority);
         UrlParts {
             text,
             scheme,
@@ -304,23 +300,78 @@ pub(crate) fn normalise_url(s: &str) -> Cow<'_, str> {
     UrlParts::parse(s).normalised()
 }
 
-/// `host:port` into host and `:port` (an IPv6 literal keeps its brackets).
-fn split_port(hp: &str) -> (&str, &str) {
-    if hp.starts_with('[') {
-        return match hp.find(']') {
-            Some(i) => hp.split_at(i + 1),
-            None => (hp, ""),
-        };
-    }
-    match hp.rfind(':') {
-        Some(i)
-            if hp
-                .get(i + 1..)
-                .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit())) =>
-        {
-            hp.split_at(i)
+/// `userinfo@host:port` into its userinfo, its host (an IPv6 literal with its brackets) and
+/// `:port` (empty when there is none, or when what follows the last colon is not digits), in
+/// one backward scan.
+fn split_authority(a: &str) -> (Option<&str>, &str, &str) {
+    let mut at = None;
+    let mut colon = None;
+    let mut bracket = false;
+    for (i, c) in a.bytes().enumerate().rev() {
+        match c {
+            b'@' => {
+                at = Some(i);
+                break;
+            }
+            b']' => bracket = true,
+            b':' if colon.is_none() && !bracket => colon = Some(i),
+            _ => {}
         }
-        _ => (hp, ""),
+    }
+    let host_start = at.map_or(0, |i| i + 1);
+    let userinfo = at.and_then(|i| a.get(..i));
+    let colon = colon.filter(|&c| {
+        a.get(c + 1..)
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+    });
+    let host_end = colon.unwrap_or(a.len());
+    let host = a.get(host_start..host_end).unwrap_or("");
+    let port = colon.and_then(|c| a.get(c..)).unwrap_or("");
+    (userinfo, host, port)
+}
+
+/// A normalised name and where each of its suffixes starts, found once for every feed.
+#[derive(Debug)]
+pub(crate) struct Name<'a> {
+    pub text: &'a str,
+    /// Byte offsets of the labels (the first is 0).
+    starts: [u8; 128],
+    labels: usize,
+}
+
+impl<'a> Name<'a> {
+    /// `None` for text longer than a domain name can be (no indicator can equal it).
+    pub fn new(text: &'a str) -> Option<Name<'a>> {
+        if text.len() > 255 {
+            return None;
+        }
+        let mut starts = [0u8; 128];
+        let mut labels = 1;
+        for (i, b) in text.bytes().enumerate() {
+            if b == b'.' && labels < starts.len() {
+                starts[labels] = (i + 1) as u8;
+                labels += 1;
+            }
+        }
+        Some(Name {
+            text,
+            starts,
+            labels,
+        })
+    }
+
+    /// Each suffix starting at a label (the name itself first) and its label count.
+    pub fn suffixes(&self) -> impl Iterator<Item = (&'a str, usize)> + '_ {
+        let text = self.text;
+        self.starts
+            .iter()
+            .take(self.labels)
+            .enumerate()
+            .map(move |(i, s)| (text.get(usize::from(*s)..).unwrap_or(""), self.labels - i))
+    }
+
+    pub fn labels(&self) -> usize {
+        self.labels
     }
 }
 

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use onewall_model::Timestamp;
 
-use super::key::{Code, key, normalise_url};
+use super::key::{Code, Name, key, normalise_url};
 use super::part::FeedPart;
 
 impl FeedPart {
@@ -68,34 +68,34 @@ impl FeedPart {
     }
 
     /// `domain` indicators equal to `name`, and `domain-tree` ones equal to it or to any name
-    /// it is under (at a label boundary: `badexample.com` is not under `example.com`).
-    pub(crate) fn visit_name(&self, name: &str, now: Timestamp, hit: &mut impl FnMut(u32, u8)) {
+    /// it is under (at a label boundary: `badexample.com` is not under `example.com`), probed
+    /// only at the label counts of the trees held.
+    pub(crate) fn visit_name(
+        &self,
+        name: &Name<'_>,
+        now: Timestamp,
+        hit: &mut impl FnMut(u32, u8),
+    ) {
+        let text = name.text;
         if self.codes & Code::Domain.bit() != 0 {
-            let eq = |b: &[u8]| b == name.as_bytes();
+            let eq = |b: &[u8]| b == text.as_bytes();
             self.probe(
-                key(Code::Domain, 0, name.as_bytes()),
+                key(Code::Domain, 0, text.as_bytes()),
                 Code::Domain,
                 eq,
                 now,
                 hit,
             );
         }
-        if self.codes & Code::Tree.bit() == 0 {
+        // Trees of at most as many labels as the name has.
+        let fitting = self.tree_labels & (u64::MAX >> (63 - name.labels().min(63)));
+        if self.codes & Code::Tree.bit() == 0 || fitting == 0 {
             return;
         }
-        let mut s = name;
-        let mut n = name.bytes().filter(|b| *b == b'.').count() + 1;
-        loop {
-            if !s.is_empty() && self.tree_labels & (1 << n.min(63)) != 0 {
+        for (s, n) in name.suffixes() {
+            if !s.is_empty() && fitting & (1 << n.min(63)) != 0 {
                 let eq = |b: &[u8]| b == s.as_bytes();
                 self.probe(key(Code::Tree, 0, s.as_bytes()), Code::Tree, eq, now, hit);
-            }
-            match s.find('.') {
-                Some(i) => {
-                    s = s.get(i + 1..).unwrap_or("");
-                    n = n.saturating_sub(1);
-                }
-                None => break,
             }
         }
     }

@@ -31,7 +31,7 @@ use onewall_model::{Event, FieldId, IndicatorKind, Timestamp, Value};
 use serde::Deserialize;
 
 use self::key::Code;
-use self::key::{UrlParts, normalise_name, unhex};
+use self::key::{Name, UrlParts, normalise_name, unhex};
 use self::part::FeedPart;
 use crate::fields::{FieldClass, MatchFields};
 use crate::indicator::canonical_ip;
@@ -300,10 +300,10 @@ impl IntelSet {
         if self.codes & key::DOMAIN_CODES == 0 {
             return;
         }
-        let name = normalise_name(name);
-        if name.is_empty() {
+        let text = normalise_name(name);
+        let Some(name) = Name::new(&text).filter(|n| !n.text.is_empty()) else {
             return;
-        }
+        };
         for (pi, p) in self.parts.iter().enumerate() {
             if p.codes & key::DOMAIN_CODES != 0 {
                 p.visit_name(&name, now, &mut |index, c| f(handle(pi, index), c));
