@@ -60,12 +60,17 @@ impl Observable {
             IndicatorKind::Domain | IndicatorKind::DomainTree => {
                 let d = t.trim_end_matches('.').to_lowercase();
                 let d = d.strip_prefix("*.").unwrap_or(&d).to_string();
-                if d.is_empty()
-                    || d.len() > 253
-                    || d.starts_with('.')
-                    || d.contains("..")
-                    || d.chars().any(|c| c.is_whitespace() || c == '/' || c == '@')
-                {
+                // Labels of letters (any script: internationalised names), digits, `-` and
+                // `_`, each 1 to 63 long, not starting or ending with `-`.
+                let label_ok = |l: &str| {
+                    !l.is_empty()
+                        && l.len() <= 63
+                        && !l.starts_with('-')
+                        && !l.ends_with('-')
+                        && l.chars()
+                            .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
+                };
+                if d.is_empty() || d.len() > 253 || !d.split('.').all(label_ok) {
                     return Err(bad("not a domain name"));
                 }
                 if kind == IndicatorKind::Domain {
@@ -339,5 +344,9 @@ mod tests {
         assert!(p(IndicatorKind::Md5, "abc").is_err());
         assert!(p(IndicatorKind::Email, "no-at-sign").is_err());
         assert!(p(IndicatorKind::Domain, "a..b").is_err());
+        assert!(p(IndicatorKind::Domain, "a;b").is_err());
+        assert!(p(IndicatorKind::Domain, "<!doctype").is_err());
+        assert!(p(IndicatorKind::Domain, "-x.example").is_err());
+        assert!(p(IndicatorKind::DomainTree, "*.政府.中国").is_ok());
     }
 }
