@@ -2,6 +2,8 @@
 //! reason per item. A document that cannot be read at all is an [`IntelError`](crate::IntelError)
 //! and the feed keeps its previous indicators.
 
+pub mod list;
+
 use crate::Indicator;
 
 /// What one feed document gave.
