@@ -75,6 +75,8 @@ pub struct Wiring {
     pub shutdown: watch::Receiver<bool>,
     /// Where a stage's panic is shown.
     pub health: onewall_api::health::TaskHealth,
+    /// Threat intelligence matched after the rules, on every batch.
+    pub intel: Option<crate::intel::IntelStage>,
 }
 
 /// What the store and alert stages share.
@@ -107,6 +109,7 @@ impl Pipeline {
             remote,
             shutdown,
             health,
+            intel,
         } = wiring;
         correlation.resume_from(&*store).await?;
         let (to_store, from_detect) = mpsc::channel::<Detected>(queue_batches);
@@ -114,7 +117,7 @@ impl Pipeline {
             .name("onewall-detect".into())
             .spawn({
                 let health = health.clone();
-                move || detect_stage(&rules, events, to_store, clock, &health)
+                move || detect_stage(&rules, intel, events, to_store, clock, &health)
             })?;
         let stage = tokio::spawn(store_stage(
             Stages {
@@ -155,9 +158,10 @@ impl Pipeline {
 }
 
 /// CPU work, off the async runtime: store events with a wrong clock at their receive time
-/// ([`clock`]), then run the rules over each batch.
+/// ([`clock`]), then run the rules over each batch, then threat intelligence.
 fn detect_stage(
     rules: &RuleSetHandle,
+    mut intel: Option<crate::intel::IntelStage>,
     mut events: mpsc::Receiver<Spooled>,
     to_store: mpsc::Sender<Detected>,
     clock: clock::ClockCheck,
@@ -175,9 +179,11 @@ fn detect_stage(
         // One rule set per batch: a reload takes effect between batches. A panic in the rules
         // costs that batch its alerts, not the stage: counted, shown by /healthz, stored.
         let matched = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            rules
-                .current()
-                .match_batch(&batch, Timestamp::now(), &mut alerts)
+            let now = Timestamp::now();
+            rules.current().match_batch(&batch, now, &mut alerts);
+            if let Some(intel) = intel.as_mut() {
+                intel.run(&batch, now, &mut alerts);
+            }
         }));
         if let Err(payload) = matched {
             crate::supervise::count_panic("detect");

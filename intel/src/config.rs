@@ -14,6 +14,8 @@ use crate::geo::GeoConfig;
 
 /// The feed name reserved for indicators added through the API.
 pub const LOCAL_FEED: &str = "local";
+/// The feed name reserved for STIX bundles imported through the API or the command line.
+pub const IMPORT_FEED: &str = "import";
 
 /// The `[intel]` section.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -227,9 +229,14 @@ pub struct FeedConfig {
     /// The severity of indicators whose source gives none.
     #[serde(default)]
     pub severity: Option<Severity>,
+    /// How confidence decays over an indicator's life: `{ function = "linear", floor = 20 }`,
+    /// `{ function = "half-life", half_life_secs = 604800 }` (none by default; the formulas
+    /// are in `onewall_intel::lifetime`).
+    #[serde(default)]
+    pub decay: crate::lifetime::Decay,
     /// `list`/`csv`: what the values are and, for CSV, which column holds what.
     #[serde(default)]
-    pub mapping: Option<serde_json::Value>,
+    pub mapping: Option<crate::feed::list::ListFormat>,
 }
 
 fn default_interval_secs() -> u64 {
@@ -263,13 +270,10 @@ impl IntelConfig {
             ],
             &mut errors,
         );
-        for (i, f) in self.fields.iter().enumerate() {
-            if f.trim().is_empty() || f.chars().any(char::is_whitespace) {
-                errors.push(ConfigError::new(
-                    format!("intel.fields[{i}]"),
-                    format!("{f:?} is not a field name"),
-                ));
-            }
+        if !self.fields.is_empty()
+            && let Err(e) = crate::fields::MatchFields::from_names(&self.fields)
+        {
+            errors.push(ConfigError::new("intel.fields", e.to_string()));
         }
         let mut names = BTreeSet::new();
         for (i, f) in self.feeds.iter().enumerate() {
@@ -302,10 +306,13 @@ impl FeedConfig {
                 "name",
                 format!("{:?}: 1 to 64 letters, digits, '-', '_' or '.'", self.name),
             ));
-        } else if self.name == LOCAL_FEED {
+        } else if self.name == LOCAL_FEED || self.name == IMPORT_FEED {
             errors.push(err(
                 "name",
-                "\"local\" is reserved for indicators added through the API".into(),
+                format!(
+                    "{:?} is reserved (local: indicators added through the API; import: bundles imported)",
+                    self.name
+                ),
             ));
         }
         let source_count = [
@@ -367,6 +374,12 @@ impl FeedConfig {
             errors.push(err(
                 "mapping",
                 "only list and csv feeds have a mapping".into(),
+            ));
+        }
+        if self.format == FeedFormat::Csv && self.mapping.as_ref().is_none_or(|m| m.csv.is_none()) {
+            errors.push(err(
+                "mapping",
+                "a csv feed needs its columns: mapping = { csv = { value = 1, ... } }".into(),
             ));
         }
         if let Err(e) = self.auth.credential(&format!("{key}.auth")) {

@@ -142,7 +142,11 @@ impl Db {
 }
 
 /// Replace `feed`'s indicators with `indicators`.
-pub fn replace_feed(c: &mut Connection, feed: &str, indicators: &[Indicator]) -> rusqlite::Result<()> {
+pub fn replace_feed(
+    c: &mut Connection,
+    feed: &str,
+    indicators: &[Indicator],
+) -> rusqlite::Result<()> {
     let tx = c.transaction()?;
     tx.execute("DELETE FROM indicators WHERE feed = ?1", [feed])?;
     upsert(&tx, feed, indicators)?;
@@ -159,7 +163,8 @@ pub fn add_to_feed(
     let tx = c.transaction()?;
     let mut new = Vec::new();
     {
-        let mut held = tx.prepare_cached("SELECT 1 FROM indicators WHERE feed = ?1 AND key = ?2")?;
+        let mut held =
+            tx.prepare_cached("SELECT 1 FROM indicators WHERE feed = ?1 AND key = ?2")?;
         for i in indicators {
             if !held.exists(params![feed, key(&i.value)])? {
                 new.push(i.clone());
@@ -267,7 +272,9 @@ pub fn local_all(c: &Connection) -> rusqlite::Result<Vec<LocalRow>> {
 
 pub fn feed_state(c: &Connection, feed: &str) -> rusqlite::Result<FeedState> {
     let body: Option<String> = c
-        .query_row("SELECT body FROM feeds WHERE feed = ?1", [feed], |r| r.get(0))
+        .query_row("SELECT body FROM feeds WHERE feed = ?1", [feed], |r| {
+            r.get(0)
+        })
         .optional()?;
     Ok(body
         .and_then(|b| serde_json::from_str(&b).ok())
@@ -299,7 +306,9 @@ pub fn put_receipt(c: &Connection, id: &str, body: &serde_json::Value) -> rusqli
 
 pub fn receipt(c: &Connection, id: &str) -> rusqlite::Result<Option<serde_json::Value>> {
     let body: Option<String> = c
-        .query_row("SELECT body FROM receipts WHERE id = ?1", [id], |r| r.get(0))
+        .query_row("SELECT body FROM receipts WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
         .optional()?;
     Ok(body.and_then(|b| serde_json::from_str(&b).ok()))
 }
@@ -346,8 +355,14 @@ mod tests {
     fn feeds_replace_and_accumulate_and_read_back_after_reopening() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(dir.path()).unwrap();
-        db.now(|c| replace_feed(c, "list", &[ind("10.0.0.1", "list"), ind("10.0.0.2", "list")]))
-            .unwrap();
+        db.now(|c| {
+            replace_feed(
+                c,
+                "list",
+                &[ind("10.0.0.1", "list"), ind("10.0.0.2", "list")],
+            )
+        })
+        .unwrap();
         db.now(|c| replace_feed(c, "list", &[ind("10.0.0.3", "list")]))
             .unwrap();
         let new = db
@@ -355,7 +370,13 @@ mod tests {
             .unwrap();
         assert_eq!(new.len(), 1);
         let again = db
-            .now(|c| add_to_feed(c, "taxii", &[ind("10.0.0.9", "taxii"), ind("10.0.0.8", "taxii")]))
+            .now(|c| {
+                add_to_feed(
+                    c,
+                    "taxii",
+                    &[ind("10.0.0.9", "taxii"), ind("10.0.0.8", "taxii")],
+                )
+            })
             .unwrap();
         assert_eq!(again, vec![ind("10.0.0.8", "taxii")], "only what is new");
         let mut st = FeedState::default();
