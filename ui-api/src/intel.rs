@@ -38,6 +38,9 @@ use crate::{ApiError, ApiState, ErrorCode};
 /// A boxed future answering an [`ApiError`] on failure.
 pub type IntelFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ApiError>> + Send + 'a>>;
 
+/// Indicators a page holds at most (and by default).
+pub const MAX_PAGE: usize = 1_000;
+
 /// The largest body of a local indicator.
 pub const MAX_INDICATOR_BYTES: usize = 64 << 10;
 
@@ -251,7 +254,11 @@ fn indicator_query(raw: Option<&str>) -> Result<IndicatorQuery, ApiError> {
         prefix: p.one("prefix")?.map(str::to_owned),
         expired,
         offset,
-        limit: p.limit()?,
+        // 0 (absent): the default page, 1000; never more than that.
+        limit: match p.limit()? {
+            0 => MAX_PAGE,
+            n => n.min(MAX_PAGE),
+        },
     })
 }
 
