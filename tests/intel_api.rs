@@ -83,6 +83,20 @@ fn token(node: &Node, role: &str, region: &str) -> String {
     reply["token"].as_str().unwrap().to_owned()
 }
 
+fn import_cli(node: &Node, file: &Path) -> std::process::Output {
+    std::process::Command::new(common::binary())
+        .args(["intel", "import"])
+        .arg(file)
+        .args([
+            "--url",
+            &node.http,
+            "--token",
+            node.token.as_deref().unwrap(),
+        ])
+        .output()
+        .unwrap()
+}
+
 fn ingest(node: &Node, event: Value) {
     let (status, body) = node.post("/api/v1/ingest", event.to_string().as_bytes());
     assert_eq!(status, 200, "{body}");
@@ -244,6 +258,25 @@ fn bundles_local_indicators_feeds_and_sightings_through_the_api() {
         node.metric("onewall_intel_feed_errors_total{feed=\"broken\"}")
             .unwrap_or(0.0)
             >= 1.0
+    );
+
+    // The command line posts a file to the node and prints the receipt; a bad file fails
+    // with the reason.
+    let file = dir.path().join("more.json");
+    let mut more = bundle();
+    more["objects"][0]["pattern"] = json!("[domain-name:value = 'c2.example.net']");
+    std::fs::write(&file, more.to_string()).unwrap();
+    let out = import_cli(&node, &file);
+    assert!(out.status.success(), "{out:?}");
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(printed["new"], 1, "{printed}");
+    std::fs::write(&file, b"[1, 2]").unwrap();
+    let out = import_cli(&node, &file);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("refused (400)") && err.contains("not a bundle"),
+        "{err}"
     );
 
     // What was imported is in use again after a restart, without pulling anything.
