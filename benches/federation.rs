@@ -126,6 +126,8 @@ fn main() {
             })
             .collect();
         let req = PushRequest {
+            organisation: None,
+            intel: None,
             node: format!("bench-{region}"),
             region: region.parse().unwrap(),
             epoch: "bench".into(),

@@ -159,6 +159,8 @@ impl Federation {
         // further never drops messages queued since.
         let sent_max = messages.last().map_or(0, |m| m.seq);
         let req = PushRequest {
+            organisation: Some(self.organisation()),
+            intel: self.intel_sync(),
             node: self.node.clone(),
             region: self.region,
             epoch,
@@ -170,9 +172,10 @@ impl Federation {
         };
         let url = format!("{}{PUSH_PATH}", link.url);
         let token = link.token.clone();
-        let reply: PushReply = tokio::task::spawn_blocking(move || post(&url, &token, &req))
+        let mut reply: PushReply = tokio::task::spawn_blocking(move || post(&url, &token, &req))
             .await
             .context("push task")??;
+        let more_intel = self.intel_received(reply.intel.take());
         let acked = reply.acked_up.min(sent_max);
         let now = Timestamp::now();
         self.db
@@ -200,7 +203,7 @@ impl Federation {
         }
         let left = self.db.call(|c| outbox::depth(c)).await?;
         gauge!("onewall_federation_outbox_depth").set(left.messages as f64);
-        Ok(applied || sent_n as usize >= limit && left.messages > 0)
+        Ok(applied || more_intel || sent_n as usize >= limit && left.messages > 0)
     }
 
     /// Apply one downlink message to the local incidents.

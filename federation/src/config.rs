@@ -30,6 +30,10 @@ pub struct FederationConfig {
     pub min_regions: usize,
     /// Parent: the child regions it expects (shown as never seen until they push).
     pub children: Vec<String>,
+    /// The organisation this node belongs to (empty: its own region code, so every node is
+    /// its own organisation). Indicators marked TLP AMBER+STRICT go only to a child of the
+    /// same organisation.
+    pub organisation: String,
 }
 
 impl Default for FederationConfig {
@@ -45,6 +49,7 @@ impl Default for FederationConfig {
             retry_max_ms: 30_000,
             min_regions: 2,
             children: Vec::new(),
+            organisation: String::new(),
         }
     }
 }
@@ -73,6 +78,8 @@ pub struct FederationResolved {
     pub retry_max: Duration,
     pub min_regions: usize,
     pub children: Vec<RegionCode>,
+    /// `organisation` as set, or empty (the node's region code stands for it).
+    pub organisation: String,
 }
 
 /// Where and how this node pushes.
@@ -177,6 +184,7 @@ pub fn resolve(
         retry_max: Duration::from_millis(c.retry_max_ms),
         min_regions: c.min_regions,
         children,
+        organisation: c.organisation.trim().to_owned(),
     })
 }
 

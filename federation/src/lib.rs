@@ -32,6 +32,7 @@ pub mod config;
 pub mod db;
 mod gate;
 mod health;
+pub mod intel;
 mod parent;
 mod progress;
 #[cfg(test)]
@@ -40,6 +41,7 @@ mod uplink_feed;
 
 pub use child::run_uplink;
 pub use db::outbox;
+pub use intel::IntelExchange;
 pub use parent::SequenceRefused;
 
 /// The federation of this node: its child side (when it has a parent) and its parent side.
@@ -63,6 +65,8 @@ pub struct Federation {
     link_progress: Mutex<progress::Progress>,
     /// The node event bus: changes applied from the parent are published on it.
     bus: NodeEvents,
+    /// The node's indicators, when it exchanges them ([`Federation::set_intel`]).
+    intel: std::sync::OnceLock<Arc<dyn intel::IntelExchange>>,
 }
 
 impl Federation {
@@ -110,6 +114,7 @@ impl Federation {
             snapshot_progress: Mutex::default(),
             link_progress: Mutex::default(),
             bus: NodeEvents::new(),
+            intel: std::sync::OnceLock::new(),
         };
         Ok((fed, rx))
     }

@@ -114,6 +114,7 @@ impl Federation {
                     let text = format!("{region} ({}) incident {incident}: {text}", req.node);
                     self.note_on(parent, region, &by, text).await?;
                 }
+                Up::Sightings { sightings } => self.intel_sightings(region, sightings),
                 Up::Alert { .. } => {}
             }
         }
@@ -136,6 +137,7 @@ impl Federation {
             })
             .await?;
         Ok(PushReply {
+            intel: self.intel_page(req.intel, req.organisation.as_deref(), region),
             node: self.node.clone(),
             region: Some(self.region),
             acked_up: last_seq,

@@ -18,6 +18,7 @@ use crate::config::FederationResolved;
 
 fn cfg() -> FederationResolved {
     FederationResolved {
+        organisation: String::new(),
         parent: None,
         batch_size: 100,
         push_interval: Duration::from_millis(100),
@@ -55,6 +56,8 @@ fn alert(region: &str, ip: &str) -> Alert {
 
 fn push(region: &str, epoch: &str, ack_down: u64, messages: Vec<(u64, Up)>) -> PushRequest {
     PushRequest {
+        organisation: None,
+        intel: None,
         node: format!("node-{region}"),
         region: region.parse().unwrap(),
         epoch: epoch.into(),
@@ -393,4 +396,141 @@ async fn sequences_far_ahead_are_refused_and_the_child_drops_only_what_was_store
     let health = fed.children_health().await.unwrap();
     let zz = health.iter().find(|c| c["region"] == "410100").unwrap();
     assert_eq!(zz["last_seq"], 3);
+}
+
+/// A parent's shared set of two pages' worth, and what the children told it.
+#[derive(Debug, Default)]
+struct Exchange {
+    shared: Vec<onewall_model::intel::SharedIndicator>,
+    sightings: std::sync::Mutex<Vec<(RegionCode, onewall_model::intel::SightingReport)>>,
+}
+
+impl crate::intel::IntelExchange for Exchange {
+    fn page_for(
+        &self,
+        sync: onewall_model::intel::IntelSync,
+        same_organisation: bool,
+        limit: usize,
+    ) -> Option<onewall_model::intel::IntelPage> {
+        let shared: Vec<_> = self
+            .shared
+            .iter()
+            .filter(|i| onewall_model::intel::may_share_down(i.tlp, same_organisation))
+            .cloned()
+            .collect();
+        let from = if sync.version == 7 { sync.next } else { 0 };
+        (from < shared.len() as u64 || sync.version != 7).then(|| onewall_model::intel::IntelPage {
+            version: 7,
+            from,
+            total: shared.len() as u64,
+            indicators: shared.into_iter().skip(from as usize).take(limit).collect(),
+        })
+    }
+    fn sync(&self) -> onewall_model::intel::IntelSync {
+        onewall_model::intel::IntelSync::default()
+    }
+    fn received(&self, _: onewall_model::intel::IntelPage) {}
+    fn sightings(&self, via: RegionCode, reports: Vec<onewall_model::intel::SightingReport>) {
+        let mut s = self.sightings.lock().unwrap();
+        s.extend(reports.into_iter().map(|r| (via, r)));
+    }
+}
+
+fn shared(value: &str, tlp: onewall_model::Tlp) -> onewall_model::intel::SharedIndicator {
+    onewall_model::intel::SharedIndicator {
+        value: value.into(),
+        kind: onewall_model::IndicatorKind::Ip,
+        feed: "province".into(),
+        id: None,
+        confidence: 80,
+        severity: Severity::High,
+        tlp,
+        valid_from: None,
+        valid_until: None,
+        labels: vec![],
+        attack: vec![],
+        description: None,
+    }
+}
+
+#[tokio::test]
+async fn a_push_reply_carries_the_shared_indicators_tlp_allows_and_sightings_reach_the_exchange() {
+    use onewall_model::Tlp;
+    use onewall_model::intel::{IntelSync, SightingReport};
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).unwrap());
+    let (fed, _rx) = Federation::new(
+        Db::open(dir.path()).unwrap(),
+        store,
+        "henan".into(),
+        "410000".parse().unwrap(),
+        cfg(),
+    )
+    .unwrap();
+    let exchange = Arc::new(Exchange {
+        shared: vec![
+            shared("203.0.113.1", Tlp::Amber),
+            shared("203.0.113.2", Tlp::Red),
+            shared("203.0.113.3", Tlp::AmberStrict),
+            shared("203.0.113.4", Tlp::Green),
+        ],
+        ..Exchange::default()
+    });
+    // Without an exchange set, nothing is shared.
+    let mut req = push("410100", "e", 0, vec![]);
+    req.intel = Some(IntelSync::default());
+    assert!(fed.apply_push(req.clone()).await.unwrap().intel.is_none());
+    fed.set_intel(exchange.clone());
+
+    // Another organisation (the city's own region code): AMBER and GREEN, no RED, no
+    // AMBER+STRICT.
+    let page = fed
+        .apply_push(req.clone())
+        .await
+        .unwrap()
+        .intel
+        .expect("a page");
+    let values: Vec<_> = page.indicators.iter().map(|i| i.value.as_str()).collect();
+    assert_eq!(values, ["203.0.113.1", "203.0.113.4"]);
+    // The same organisation as the province: AMBER+STRICT too, never RED.
+    req.organisation = Some("410000".into());
+    let page = fed
+        .apply_push(req.clone())
+        .await
+        .unwrap()
+        .intel
+        .expect("a page");
+    let values: Vec<_> = page.indicators.iter().map(|i| i.value.as_str()).collect();
+    assert_eq!(values, ["203.0.113.1", "203.0.113.3", "203.0.113.4"]);
+    // A child holding the whole version gets no page.
+    req.intel = Some(IntelSync {
+        version: 7,
+        next: 3,
+    });
+    assert!(fed.apply_push(req.clone()).await.unwrap().intel.is_none());
+
+    // Sightings pushed up reach the exchange with the pushing child's region.
+    let seen = SightingReport {
+        value: "203.0.113.1".into(),
+        kind: onewall_model::IndicatorKind::Ip,
+        feed: "province".into(),
+        region: "410102".parse().unwrap(),
+        count: 4,
+        first_seen: Timestamp::from_secs(1_700_000_000),
+        last_seen: Timestamp::from_secs(1_700_000_060),
+    };
+    let req = push(
+        "410100",
+        "e",
+        0,
+        vec![(
+            1,
+            Up::Sightings {
+                sightings: vec![seen.clone()],
+            },
+        )],
+    );
+    fed.apply_push(req).await.unwrap();
+    let got = exchange.sightings.lock().unwrap().clone();
+    assert_eq!(got, vec![("410100".parse().unwrap(), seen)]);
 }

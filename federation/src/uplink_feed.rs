@@ -77,6 +77,7 @@ mod tests {
 
     fn child_cfg() -> FederationResolved {
         FederationResolved {
+            organisation: String::new(),
             parent: Some(ParentLink {
                 url: "http://127.0.0.1:9".into(),
                 token: "t".into(),

@@ -231,6 +231,47 @@ impl Indicator {
     }
 }
 
+impl Indicator {
+    /// The indicator as a parent shares it with its children.
+    pub fn to_shared(&self) -> onewall_model::intel::SharedIndicator {
+        onewall_model::intel::SharedIndicator {
+            value: self.value.text(),
+            kind: self.value.kind(),
+            feed: self.feed.clone(),
+            id: self.id.clone(),
+            confidence: self.confidence,
+            severity: self.severity,
+            tlp: self.tlp,
+            valid_from: self.valid_from,
+            valid_until: self.valid_until,
+            labels: self.labels.clone(),
+            attack: self.attack.clone(),
+            description: self.description.clone(),
+        }
+    }
+
+    /// An indicator received from the parent, held in this node's feed `feed`; its value is
+    /// read again as its kind (a parent's value that does not read is refused).
+    pub fn from_shared(
+        s: onewall_model::intel::SharedIndicator,
+        feed: &str,
+    ) -> Result<Indicator, IntelError> {
+        Ok(Indicator {
+            value: Observable::parse(s.kind, &s.value)?,
+            feed: feed.to_string(),
+            id: s.id,
+            confidence: s.confidence.min(100),
+            severity: s.severity,
+            tlp: s.tlp,
+            valid_from: s.valid_from,
+            valid_until: s.valid_until,
+            labels: s.labels,
+            attack: s.attack,
+            description: s.description,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,6 +309,26 @@ mod tests {
             .text(),
             "da39a3ee5e6b4b0d3255bfef95601890afd80709"
         );
+    }
+
+    #[test]
+    fn shared_indicators_read_back_as_they_were_sent() {
+        let mut ind = Indicator::new(
+            p(IndicatorKind::DomainTree, "evil.example").expect("d"),
+            "prov",
+        );
+        ind.tlp = Tlp::Green;
+        ind.labels = vec!["c2".into()];
+        let back = Indicator::from_shared(ind.to_shared(), "parent").expect("reads");
+        assert_eq!(back.value, ind.value);
+        assert_eq!(
+            (back.tlp, back.labels.clone()),
+            (Tlp::Green, ind.labels.clone())
+        );
+        assert_eq!(back.feed, "parent");
+        let mut bad = ind.to_shared();
+        bad.kind = IndicatorKind::Ip;
+        assert!(Indicator::from_shared(bad, "parent").is_err());
     }
 
     #[test]

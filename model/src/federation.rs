@@ -66,6 +66,14 @@ pub struct PushRequest {
     /// Up-messages in sequence order.
     #[serde(default)]
     pub messages: Vec<UpMessage>,
+    /// The child's organisation (`[federation] organisation`; its region code when not set):
+    /// indicators marked TLP AMBER+STRICT go only to a child of the parent's own organisation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation: Option<String>,
+    /// What the child holds of the parent's shared indicators; absent from a child that takes
+    /// none (the parent then sends none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intel: Option<crate::intel::IntelSync>,
 }
 
 /// One up-message with its sequence in the child's outbox.
@@ -102,6 +110,10 @@ pub enum Up {
         text: String,
         by: String,
         at: Timestamp,
+    },
+    /// Indicators the child's events matched: which region saw them, how often, when.
+    Sightings {
+        sightings: Vec<crate::intel::SightingReport>,
     },
 }
 
@@ -157,6 +169,10 @@ pub struct PushReply {
     /// Downlink messages after the child's `ack_down`, in sequence order.
     #[serde(default)]
     pub messages: Vec<DownMessage>,
+    /// The next page of the parent's shared indicators, when the child's [`IntelSync`] is
+    /// behind the parent's shared set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intel: Option<crate::intel::IntelPage>,
 }
 
 /// One down-message with its sequence for this child.
@@ -263,6 +279,8 @@ mod tests {
     #[test]
     fn push_round_trips_with_tagged_messages() {
         let req = PushRequest {
+            organisation: None,
+            intel: None,
             node: "zz".into(),
             region: "410100".parse().unwrap(),
             epoch: "e1".into(),

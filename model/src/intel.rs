@@ -163,6 +163,80 @@ fn one() -> u64 {
     1
 }
 
+/// May an indicator marked `tlp` go from this node to a child node? CLEAR, GREEN and AMBER go
+/// down the tree (and on from each child to its own children); AMBER+STRICT only to a node of
+/// the same organisation (`same_organisation`: the child's `[federation] organisation` is this
+/// node's); RED never leaves the node that holds it.
+pub fn may_share_down(tlp: Tlp, same_organisation: bool) -> bool {
+    match tlp {
+        Tlp::Clear | Tlp::Green | Tlp::Amber => true,
+        Tlp::AmberStrict => same_organisation,
+        Tlp::Red => false,
+    }
+}
+
+/// An indicator as a parent shares it with its children (in the push reply's `intel` page).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SharedIndicator {
+    pub value: String,
+    #[serde(rename = "type")]
+    pub kind: IndicatorKind,
+    /// The feed that holds it at the node that shares it.
+    pub feed: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub confidence: u8,
+    pub severity: crate::Severity,
+    pub tlp: Tlp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<crate::Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<crate::Timestamp>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attack: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// What a child holds of its parent's shared indicators, sent with every push: the version
+/// of the parent's shared set and how many of its indicators the child has read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntelSync {
+    pub version: u64,
+    /// Indicators of that version read so far (the next page starts here).
+    pub next: u64,
+}
+
+/// A page of the parent's shared indicators, in the push reply. The shared set has a
+/// version (it changes whenever the parent's indicators do); a child reads it page by page
+/// from `from`, and swaps in the whole set when it has read `total`. A page of a new version
+/// starts again from 0.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IntelPage {
+    pub version: u64,
+    pub from: u64,
+    pub total: u64,
+    pub indicators: Vec<SharedIndicator>,
+}
+
+/// A child's report of an indicator its events matched, sent up so the parent sees which
+/// regions saw it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SightingReport {
+    pub value: String,
+    #[serde(rename = "type")]
+    pub kind: IndicatorKind,
+    pub feed: String,
+    /// The region whose events matched (the child's, or one below it).
+    pub region: crate::RegionCode,
+    /// Matching events (folded ones included) since the indicator was first seen there.
+    pub count: u64,
+    pub first_seen: crate::Timestamp,
+    pub last_seen: crate::Timestamp,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,6 +256,16 @@ mod tests {
             serde_json::from_str::<Tlp>("\"WHITE\"").expect("alias"),
             Tlp::Clear
         );
+    }
+
+    #[test]
+    fn tlp_decides_what_goes_down_the_tree() {
+        for tlp in [Tlp::Clear, Tlp::Green, Tlp::Amber] {
+            assert!(may_share_down(tlp, false) && may_share_down(tlp, true));
+        }
+        assert!(may_share_down(Tlp::AmberStrict, true));
+        assert!(!may_share_down(Tlp::AmberStrict, false));
+        assert!(!may_share_down(Tlp::Red, true));
     }
 
     #[test]

@@ -196,6 +196,16 @@ fn check_scope(s: &ApiState, caller: &Caller, req: &PushRequest) -> Result<(), A
         let (what, region) = match &m.body {
             Up::Alert { alert } => (format!("alert {}", alert.id), alert.region),
             Up::Incident { incident } => (format!("incident {}", incident.id), incident.region),
+            Up::Sightings { sightings } => {
+                if let Some(r) = sightings
+                    .iter()
+                    .find(|r| !caller.sees(&s.regions, r.region))
+                {
+                    let what = format!("message {} (sighting of {})", m.seq, r.value);
+                    return Err(outside(what, r.region));
+                }
+                continue;
+            }
             Up::Status { .. } | Up::Comment { .. } => continue,
         };
         if !caller.sees(&s.regions, region) {
