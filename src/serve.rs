@@ -87,6 +87,11 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
         remote,
         uplink,
     } = start_federation(&r, &node)?;
+    // Indicators go down to children and sightings up to the parent with the pushes.
+    federation.set_intel(crate::intel::share::Share::new(intel.clone()));
+    let sightings_up = federation.has_parent().then(|| {
+        crate::intel::share::start_reports(intel.clone(), federation.clone(), node.shutdown.clone())
+    });
     // The console's live stream hears alerts and incident changes from the first batch on.
     let stream = onewall_api::stream::StreamHub::new(&r.config.stream, node.shutdown.clone());
     node.bus.subscribe(Arc::new(stream.clone()));
@@ -137,7 +142,7 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
     jobs.abort();
     uplink.abort();
     reload.abort();
-    for t in intel_tasks {
+    for t in intel_tasks.into_iter().chain(sightings_up) {
         t.abort();
     }
     drain(pipeline, playbooks).await;

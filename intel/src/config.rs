@@ -17,6 +17,9 @@ pub const LOCAL_FEED: &str = "local";
 /// The feed name reserved for STIX bundles imported through the API or the command line.
 pub const IMPORT_FEED: &str = "import";
 
+/// The feed a child node holds the indicators its parent shares in.
+pub const PARENT_FEED: &str = "parent";
+
 /// The `[intel]` section.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -306,11 +309,11 @@ impl FeedConfig {
                 "name",
                 format!("{:?}: 1 to 64 letters, digits, '-', '_' or '.'", self.name),
             ));
-        } else if self.name == LOCAL_FEED || self.name == IMPORT_FEED {
+        } else if self.name == LOCAL_FEED || self.name == IMPORT_FEED || self.name == PARENT_FEED {
             errors.push(err(
                 "name",
                 format!(
-                    "{:?} is reserved (local: indicators added through the API; import: bundles imported)",
+                    "{:?} is reserved (local: indicators added through the API; import: bundles imported; parent: what the parent node shares)",
                     self.name
                 ),
             ));

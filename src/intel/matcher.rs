@@ -120,6 +120,59 @@ impl Book {
     }
 }
 
+impl Book {
+    /// Sightings a child region `via` reported (their totals there): each replaces what was
+    /// reported before for its region. An indicator the child holds from this node (its
+    /// `parent` feed) is named by the feed that holds it here.
+    pub fn reported(
+        &mut self,
+        via: RegionCode,
+        reports: Vec<onewall_model::intel::SightingReport>,
+        set: &IntelSet,
+    ) {
+        for r in reports {
+            let feed = if r.feed == super::share::PARENT_FEED {
+                own_feed(set, &r).unwrap_or(r.feed.clone())
+            } else {
+                r.feed.clone()
+            };
+            let k = (feed.clone(), key_of(&r.value, r.kind.as_str()), r.region);
+            if !self.sightings.contains_key(&k) && self.sightings.len() >= MAX_SIGHTINGS {
+                counter!("onewall_intel_sightings_dropped_total").increment(1);
+                continue;
+            }
+            tracing::debug!(child = %via, value = %r.value, count = r.count, "intel: sighting reported");
+            self.dirty = true;
+            self.sightings.insert(
+                k,
+                Sighting {
+                    value: r.value,
+                    kind: r.kind,
+                    feed,
+                    region: r.region,
+                    count: r.count,
+                    folded: 0,
+                    first_seen: r.first_seen,
+                    last_seen: r.last_seen,
+                },
+            );
+        }
+    }
+}
+
+/// The feed of this node's set holding the reported indicator, if one does.
+fn own_feed(set: &IntelSet, r: &onewall_model::intel::SightingReport) -> Option<String> {
+    let filter = onewall_intel::set::IndicatorFilter {
+        kind: Some(r.kind),
+        feed: None,
+        prefix: Some(r.value.clone()),
+    };
+    set.iter_filtered(&filter)
+        .filter_map(|h| set.try_get(h))
+        .find(|i| i.value.text().eq_ignore_ascii_case(&r.value))
+        .map(|i| i.feed)
+}
+
 fn key_of(value: &str, kind: &str) -> String {
     format!("{kind}\u{1f}{value}")
 }

@@ -33,6 +33,7 @@ pub mod fetch;
 mod hub;
 pub mod matcher;
 mod retro_run;
+pub mod share;
 
 pub use hub::service;
 pub use matcher::IntelStage;
@@ -55,6 +56,8 @@ pub struct Intel {
     /// Each feed's status, as last pulled.
     status: Mutex<BTreeMap<String, FeedState>>,
     pub book: Mutex<matcher::Book>,
+    /// Counts the set's changes (the shared set's version follows it).
+    generation: std::sync::atomic::AtomicU64,
     store: Arc<dyn Store>,
     bus: NodeEvents,
 }
@@ -89,6 +92,7 @@ impl Intel {
             change: Mutex::new(()),
             status: Mutex::new(status),
             book: Mutex::new(matcher::Book::with_sightings(sightings)),
+            generation: std::sync::atomic::AtomicU64::new(0),
             store,
             bus,
         };
@@ -96,7 +100,8 @@ impl Intel {
         let mut set = IntelSet::default();
         for (feed, indicators) in feeds {
             // A feed no longer configured keeps nothing in use.
-            if feed != IMPORT_FEED && intel.feed_cfg(&feed).is_none() {
+            if feed != IMPORT_FEED && feed != share::PARENT_FEED && intel.feed_cfg(&feed).is_none()
+            {
                 continue;
             }
             set = set.with_feed_policy(&feed, indicators, intel.policy(&feed), loaded);
@@ -142,6 +147,11 @@ impl Intel {
         }
     }
 
+    /// How many times the set in use has changed since the start.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
     /// Swap in the set `f` makes of the one in use.
     fn rebuild(&self, f: impl FnOnce(&IntelSet) -> IntelSet) {
         let _held = self.change.lock();
@@ -151,6 +161,8 @@ impl Intel {
             Ok(mut s) => *s = next,
             Err(p) => *p.into_inner() = next,
         }
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     fn publish_counts(&self, set: &IntelSet) {
