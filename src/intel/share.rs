@@ -41,10 +41,13 @@ pub struct Share {
     /// Stands for this run of the node in the shared set's versions.
     started: u64,
     /// The shared lists made, by (version, same organisation).
-    lists: Mutex<Vec<(u64, bool, Arc<Vec<SharedIndicator>>)>>,
+    lists: Mutex<Vec<SharedList>>,
     /// Child: the version being read and what was read of it.
     reading: Mutex<Reading>,
 }
+
+/// A shared list: its version, whether for a child of this organisation, the indicators.
+type SharedList = (u64, bool, Arc<Vec<SharedIndicator>>);
 
 #[derive(Debug, Default)]
 struct Reading {
