@@ -12,6 +12,7 @@ mod config;
 mod demo;
 mod federation;
 mod files;
+mod intel;
 mod jobs;
 mod live_rules;
 mod metrics;
