@@ -95,6 +95,9 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
     // The console's live stream hears alerts and incident changes from the first batch on.
     let stream = onewall_api::stream::StreamHub::new(&r.config.stream, node.shutdown.clone());
     node.bus.subscribe(Arc::new(stream.clone()));
+    // Retro-hunt alerts reach the correlator beside the federation's released ones.
+    let (retro_alerts, remote) = crate::intel::retro::correlator_feed(remote);
+    intel.set_correlator(retro_alerts);
     let pipeline = start_pipeline(&r, &node, remote, &intel).await?;
     let intel_tasks = crate::intel::start(&intel, &node.health, &node.shutdown);
     let desk = playbooks::report_desk(&r)?;

@@ -123,8 +123,15 @@ fn bundles_local_indicators_feeds_and_sightings_through_the_api() {
         receipt["retro"]["href"],
         format!("/api/v1/intel/receipts/{id}")
     );
-    let again = node.get(&format!("/api/v1/intel/receipts/{id}"));
+    // The retro-hunt's part follows under the same id.
+    let again = common::eventually(Duration::from_secs(10), || {
+        let r = node.get(&format!("/api/v1/intel/receipts/{id}"));
+        (r["retro"]["status"] == "done").then_some(r)
+    })
+    .unwrap_or_else(|| panic!("no retro-hunt receipt: {}", node.stderr()));
     assert_eq!(again["id"], id);
+    assert_eq!(again["retro"]["indicators"], 1, "{again}");
+    assert_eq!(again["retro"]["days"], 30, "{again}");
     assert_eq!(node.get_status("/api/v1/intel/receipts/nope").0, 404);
 
     // An event from the address raises an intel alert; a repeat by the same source is folded.

@@ -379,8 +379,10 @@ mod tests {
             })
             .unwrap();
         assert_eq!(again, vec![ind("10.0.0.8", "taxii")], "only what is new");
-        let mut st = FeedState::default();
-        st.added_after = Some("2026-01-01T00:00:00.000Z".into());
+        let st = FeedState {
+            added_after: Some("2026-01-01T00:00:00.000Z".into()),
+            ..FeedState::default()
+        };
         db.now(|c| put_feed_state(c, "taxii", &st)).unwrap();
         drop(db);
         let db = Db::open(dir.path()).unwrap();

@@ -32,6 +32,7 @@ mod feeds;
 pub mod fetch;
 mod hub;
 pub mod matcher;
+pub mod retro;
 mod retro_run;
 pub mod share;
 
@@ -60,6 +61,11 @@ pub struct Intel {
     generation: std::sync::atomic::AtomicU64,
     store: Arc<dyn Store>,
     bus: NodeEvents,
+    /// One retro-hunt at a time.
+    retro_permit: tokio::sync::Semaphore,
+    /// The pipeline's channel of stored alerts for the correlator (retro-hunt alerts join
+    /// incidents through it); set once the pipeline is wired.
+    correlator: Mutex<Option<tokio::sync::mpsc::Sender<Vec<onewall_model::Alert>>>>,
 }
 
 impl Intel {
@@ -95,6 +101,8 @@ impl Intel {
             generation: std::sync::atomic::AtomicU64::new(0),
             store,
             bus,
+            retro_permit: tokio::sync::Semaphore::new(1),
+            correlator: Mutex::new(None),
         };
         let loaded = Timestamp::now();
         let mut set = IntelSet::default();
@@ -121,6 +129,13 @@ impl Intel {
             .write()
             .map_err(|_| anyhow::anyhow!("intel set lock poisoned"))? = Arc::new(set);
         Ok(Arc::new(intel))
+    }
+
+    /// Where retro-hunt alerts go to be correlated.
+    pub fn set_correlator(&self, tx: tokio::sync::mpsc::Sender<Vec<onewall_model::Alert>>) {
+        if let Ok(mut c) = self.correlator.lock() {
+            *c = Some(tx);
+        }
     }
 
     /// The set in use.
