@@ -6,9 +6,11 @@ use std::path::PathBuf;
 
 use onewall_intel::feed::FeedRead;
 use onewall_intel::feed::misp::{read_misp_event, read_misp_manifest};
+use onewall_intel::feed::stix::pattern::observables;
 use onewall_intel::feed::stix::{read_bundle, read_objects};
 use onewall_intel::{Indicator, IntelError};
 use onewall_model::{IndicatorKind, Severity, Timestamp, Tlp};
+use proptest::prelude::*;
 
 fn fixture(path: &str) -> Vec<u8> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -161,7 +163,11 @@ fn a_taxii_page_is_read_like_a_bundle() {
 
 #[test]
 fn stix_documents_that_cannot_be_read_say_why() {
-    let cases: [(&[u8], &str); 7] = [
+    let cases: [(&[u8], &str); 8] = [
+        (
+            b"{\"type\": [\"bundle\"], \"objects\": []}",
+            "the top level's \"type\" is an array, not \"bundle\"",
+        ),
         (
             &fixture("stix/truncated.json"),
             "not JSON: EOF while parsing",
@@ -209,10 +215,23 @@ fn stix_indicators_with_bad_metadata_are_refused_one_by_one() {
          "valid_from": "last tuesday"},
         {"type": "indicator", "id": "indicator--d"},
         {"type": "indicator", "id": "indicator--e", "pattern": "[ipv4-addr:value = '192.0.2.5'"},
-        {"type": "indicator", "id": "indicator--f", "pattern": "[ipv4-addr:value = '192.0.2.6']"}
+        {"type": "indicator", "id": "indicator--f", "pattern": "[ipv4-addr:value = '192.0.2.6']"},
+        {"type": "attack-pattern", "id": "attack-pattern--old", "revoked": true,
+         "external_references": [{"source_name": "mitre-attack", "external_id": "T1043"}]},
+        {"type": "attack-pattern", "id": "attack-pattern--new",
+         "external_references": [{"source_name": "mitre-attack", "external_id": "T1571"}]},
+        {"type": "relationship", "id": "relationship--1", "relationship_type": "indicates",
+         "source_ref": "indicator--f", "target_ref": "attack-pattern--old"},
+        {"type": "relationship", "id": "relationship--2", "relationship_type": "indicates",
+         "source_ref": "indicator--f", "target_ref": "attack-pattern--new"}
     ]});
     let read = read_bundle(body.to_string().as_bytes(), "c").expect("reads");
     assert_eq!(values(&read), ["192.0.2.6"]);
+    assert_eq!(
+        read.indicators[0].attack,
+        ["T1571"],
+        "not the revoked technique"
+    );
     assert_eq!(
         reason(&read, "indicator--a"),
         "confidence 150 is not 0 to 100"
@@ -415,14 +434,132 @@ fn misp_documents_that_cannot_be_read_say_why() {
     }
     for (body, want) in [
         (&b"[]"[..], "the manifest is not an object"),
-        (b"{\"u\": 3}", "manifest entry u is not an object"),
         (
-            b"{\"u\": {\"date\": \"2026-01-01\"}}",
-            "manifest entry u has no info",
+            b"{\"5f3c2b1a-9d8e-4c7b-a6f5-0e1d2c3b4a59\": 3}",
+            "manifest entry 5f3c2b1a-9d8e-4c7b-a6f5-0e1d2c3b4a59 is not an object",
+        ),
+        (
+            b"{\"5f3c2b1a-9d8e-4c7b-a6f5-0e1d2c3b4a59\": {\"date\": \"2026-01-01\"}}",
+            "manifest entry 5f3c2b1a-9d8e-4c7b-a6f5-0e1d2c3b4a59 has no info",
+        ),
+        (
+            b"{\"../../etc/passwd\": {\"info\": \"x\"}}",
+            "manifest entry \"../../etc/passwd\" is not an event uuid",
+        ),
+        (
+            b"{\"5f3c2b1a-9d8e-4c7b-a6f5-0e1d2c3b4a5/\": {\"info\": \"x\"}}",
+            "is not an event uuid",
         ),
         (b"{\"u\": ", "not JSON"),
     ] {
         let e = read_misp_manifest(body).expect_err(want);
         assert!(e.to_string().contains(want), "{want}: {e}");
+    }
+}
+
+const A_PATTERN: &str = "([ipv4-addr:value = '10.0.0.0/8' OR file:hashes.'SHA-256' IN ('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855')]) OR [url:value = 'http://a.example/\\'x\\\\']";
+
+/// A JSON value of any shape, small.
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::from),
+        (-5i64..200).prop_map(serde_json::Value::from),
+        prop::sample::select(vec![
+            "indicator",
+            "bundle",
+            "stix",
+            "tlp",
+            "relationship",
+            "indicates",
+            "revoked",
+            "2026-01-01T00:00:00Z",
+            "[ipv4-addr:value = '10.0.0.1']",
+            "ip-dst",
+            "10.0.0.1",
+            "tlp:red",
+            "1",
+            "Attribute",
+            "",
+        ])
+        .prop_map(serde_json::Value::from),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+            prop::collection::btree_map(
+                prop::sample::select(vec![
+                    "type",
+                    "id",
+                    "objects",
+                    "pattern",
+                    "pattern_type",
+                    "confidence",
+                    "labels",
+                    "valid_from",
+                    "valid_until",
+                    "revoked",
+                    "object_marking_refs",
+                    "Event",
+                    "Attribute",
+                    "Object",
+                    "Tag",
+                    "to_ids",
+                    "value",
+                    "name",
+                    "definition",
+                    "extensions",
+                    "source_ref",
+                    "target_ref",
+                    "external_references",
+                ]),
+                inner,
+                0..5,
+            )
+            .prop_map(|m| serde_json::Value::Object(
+                m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+            )),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Any text is read as a pattern or refused with a reason, never a panic.
+    #[test]
+    fn any_pattern_text_is_read_or_refused(s in "[\\[\\]()'\\\\:=.,*a-zA-Z0-9 _!<>+-]{0,80}") {
+        if let Err(e) = observables(&s) {
+            prop_assert!(!e.is_empty());
+        }
+    }
+
+    /// Editing a valid pattern anywhere (any character, a deletion) never panics, and what
+    /// still reads gives values that read back as themselves.
+    #[test]
+    fn an_edited_pattern_is_read_or_refused(at in 0usize..200, c in any::<char>(), delete in any::<bool>()) {
+        prop_assert_eq!(observables(A_PATTERN).map(|v| v.len()), Ok(3));
+        let mut chars: Vec<char> = A_PATTERN.chars().collect();
+        let at = at % (chars.len() + 1);
+        if delete && at < chars.len() { chars.remove(at); } else { chars.insert(at, c); }
+        let edited: String = chars.into_iter().collect();
+        if let Ok(values) = observables(&edited) {
+            for v in values {
+                prop_assert_eq!(onewall_intel::Observable::parse(v.kind(), &v.text()).ok(), Some(v));
+            }
+        }
+    }
+
+    /// Any JSON document is read or refused by each reader, never a panic.
+    #[test]
+    fn any_document_is_read_or_refused(doc in json_value()) {
+        let bytes = doc.to_string().into_bytes();
+        let _ = read_bundle(&bytes, "f");
+        let _ = read_misp_event(&bytes, "f");
+        let _ = read_misp_manifest(&bytes);
+        let wrapped = serde_json::json!({"type": "bundle", "objects": [doc.clone()]});
+        let _ = read_bundle(wrapped.to_string().as_bytes(), "f");
+        let event = serde_json::json!({"Event": {"Attribute": [doc.clone()], "Object": [{"Attribute": [doc]}]}});
+        let _ = read_misp_event(event.to_string().as_bytes(), "f");
     }
 }

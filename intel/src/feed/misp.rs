@@ -94,13 +94,20 @@ fn tags(o: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Read a feed's `manifest.json`: event uuid → its summary, in uuid order.
+/// Read a feed's `manifest.json`: event uuid → its summary, in uuid order. A key that is not
+/// a uuid refuses the manifest (the event files' names are made from the keys).
 pub fn read_misp_manifest(json: &[u8]) -> Result<Vec<MispManifestEntry>, IntelError> {
     let doc: Value =
         serde_json::from_slice(json).map_err(|e| malformed(format!("not JSON: {e}")))?;
     let map = object(&doc, "the manifest")?;
     let mut out = Vec::with_capacity(map.len());
     for (uuid, e) in map {
+        if !is_uuid(uuid) {
+            // Its file name is made from it: nothing but a uuid may name a file to fetch.
+            return Err(malformed(format!(
+                "manifest entry {uuid:?} is not an event uuid"
+            )));
+        }
         let e_map = object(e, &format!("manifest entry {uuid}"))?;
         let info = e_map
             .get("info")
@@ -118,6 +125,16 @@ pub fn read_misp_manifest(json: &[u8]) -> Result<Vec<MispManifestEntry>, IntelEr
     }
     out.sort_by(|a, b| a.uuid.cmp(&b.uuid));
     Ok(out)
+}
+
+/// `8-4-4-4-12` hex digits.
+fn is_uuid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// What an event says that its attributes share.
@@ -158,26 +175,28 @@ pub fn read_misp_event(json: &[u8], feed: &str) -> Result<FeedRead, IntelError> 
         info: str_of(event, "info").map(str::to_string),
     };
     let mut read = FeedRead::default();
-    let list = |o: &Value, key: &str| -> Result<Vec<Value>, IntelError> {
-        match o.get(key) {
-            None | Some(Value::Null) => Ok(Vec::new()),
-            Some(Value::Array(a)) => Ok(a.clone()),
-            Some(_) => Err(malformed(format!("\"{key}\" is not an array"))),
-        }
-    };
     for a in list(event, "Attribute")? {
-        attribute(&a, &[], &meta, feed, &mut read);
+        attribute(a, &[], &meta, feed, &mut read);
     }
     for o in list(event, "Object")? {
-        let object_tags = tags(&o);
         if o.get("deleted").and_then(Value::as_bool) == Some(true) {
             continue;
         }
-        for a in list(&o, "Attribute")? {
-            attribute(&a, &object_tags, &meta, feed, &mut read);
+        let object_tags = tags(o);
+        for a in list(o, "Attribute")? {
+            attribute(a, &object_tags, &meta, feed, &mut read);
         }
     }
     Ok(read)
+}
+
+/// The array `o[key]`; absent or null is empty.
+fn list<'a>(o: &'a Value, key: &str) -> Result<&'a [Value], IntelError> {
+    match o.get(key) {
+        None | Some(Value::Null) => Ok(&[]),
+        Some(Value::Array(a)) => Ok(a),
+        Some(_) => Err(malformed(format!("\"{key}\" is not an array"))),
+    }
 }
 
 fn push_unique(v: &mut Vec<String>, s: String) {

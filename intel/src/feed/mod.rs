@@ -3,6 +3,8 @@
 //! and the feed keeps its previous indicators.
 
 pub mod list;
+pub mod misp;
+pub mod stix;
 
 use crate::Indicator;
 
@@ -22,6 +24,3 @@ pub struct Rejected {
     pub item: String,
     pub reason: String,
 }
-
-pub mod misp;
-pub mod stix;

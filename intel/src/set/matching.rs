@@ -22,7 +22,10 @@ impl FeedPart {
                     return;
                 }
                 let x = u32::from(v4);
-                let mut bits = self.v4_prefixes;
+                let mut bits = match &self.v4_slots {
+                    Some(slots) => slots.lengths_near(x),
+                    None => self.v4_prefixes,
+                };
                 while bits != 0 {
                     let p = bits.trailing_zeros();
                     bits &= bits - 1;
@@ -81,13 +84,17 @@ impl FeedPart {
             return;
         }
         let mut s = name;
+        let mut n = name.bytes().filter(|b| *b == b'.').count() + 1;
         loop {
-            if !s.is_empty() {
+            if !s.is_empty() && self.tree_labels & (1 << n.min(63)) != 0 {
                 let eq = |b: &[u8]| b == s.as_bytes();
                 self.probe(key(Code::Tree, 0, s.as_bytes()), Code::Tree, eq, now, hit);
             }
             match s.find('.') {
-                Some(i) => s = s.get(i + 1..).unwrap_or(""),
+                Some(i) => {
+                    s = s.get(i + 1..).unwrap_or("");
+                    n = n.saturating_sub(1);
+                }
                 None => break,
             }
         }

@@ -19,6 +19,7 @@
 //! Text is normalised as [`crate::Observable::parse`] normalises indicator values. Only
 //! indicators active at the time given match, at their decayed confidence ([`crate::lifetime`]).
 
+mod index;
 mod key;
 mod matching;
 mod part;
@@ -29,7 +30,8 @@ use std::sync::Arc;
 use onewall_model::{Event, FieldId, IndicatorKind, Timestamp, Value};
 use serde::Deserialize;
 
-use self::key::{normalise_name, normalise_url, unhex, url_host};
+use self::key::Code;
+use self::key::{UrlParts, normalise_name, unhex};
 use self::part::FeedPart;
 use crate::fields::{FieldClass, MatchFields};
 use crate::indicator::canonical_ip;
@@ -86,6 +88,8 @@ pub struct IndicatorPage {
 pub struct IntelSet {
     /// By feed name.
     parts: Vec<Arc<FeedPart>>,
+    /// The kind codes any feed holds.
+    codes: u32,
 }
 
 impl IntelSet {
@@ -110,19 +114,23 @@ impl IntelSet {
             Ok(i) => parts[i] = part,
             Err(i) => parts.insert(i, part),
         }
-        IntelSet { parts }
+        IntelSet::of(parts)
+    }
+
+    fn of(parts: Vec<Arc<FeedPart>>) -> IntelSet {
+        let codes = parts.iter().fold(0, |c, p| c | p.codes);
+        IntelSet { parts, codes }
     }
 
     /// A new set without `feed`.
     pub fn without_feed(&self, feed: &str) -> IntelSet {
-        IntelSet {
-            parts: self
-                .parts
+        IntelSet::of(
+            self.parts
                 .iter()
                 .filter(|p| p.name != feed)
                 .cloned()
                 .collect(),
-        }
+        )
     }
 
     /// How many indicators, of all feeds.
@@ -277,6 +285,9 @@ impl IntelSet {
     }
 
     fn visit_ip(&self, a: IpAddr, now: Timestamp, f: &mut impl FnMut(IndicatorHandle, u8)) {
+        if self.codes & key::ADDRESS_CODES == 0 {
+            return;
+        }
         let a = canonical_ip(a);
         for (pi, p) in self.parts.iter().enumerate() {
             if p.codes & key::ADDRESS_CODES != 0 {
@@ -286,6 +297,9 @@ impl IntelSet {
     }
 
     fn visit_name(&self, name: &str, now: Timestamp, f: &mut impl FnMut(IndicatorHandle, u8)) {
+        if self.codes & key::DOMAIN_CODES == 0 {
+            return;
+        }
         let name = normalise_name(name);
         if name.is_empty() {
             return;
@@ -304,7 +318,7 @@ impl IntelSet {
         now: Timestamp,
         f: &mut impl FnMut(IndicatorHandle, u8),
     ) {
-        let t = text.trim();
+        let t = text.trim_ascii();
         match class {
             FieldClass::Address => {
                 if let Ok(a) = t.parse::<IpAddr>() {
@@ -316,17 +330,26 @@ impl IntelSet {
                 if t.is_empty() {
                     return;
                 }
-                let url = normalise_url(t);
-                for (pi, p) in self.parts.iter().enumerate() {
-                    p.visit_url(&url, now, &mut |index, c| f(handle(pi, index), c));
+                let parts = UrlParts::parse(t);
+                if self.codes & Code::Url.bit() != 0 {
+                    let url = parts.normalised();
+                    for (pi, p) in self.parts.iter().enumerate() {
+                        p.visit_url(&url, now, &mut |index, c| f(handle(pi, index), c));
+                    }
                 }
-                let host = url_host(t);
+                let host = parts.bare_host();
+                if host.is_empty() {
+                    return;
+                }
                 match host.parse::<IpAddr>() {
                     Ok(a) => self.visit_ip(a, now, f),
                     Err(_) => self.visit_name(host, now, f),
                 }
             }
             FieldClass::Hash => {
+                if self.codes & key::HASH_CODES == 0 || !matches!(t.len(), 32 | 40 | 64) {
+                    return;
+                }
                 let mut buf = [0u8; 32];
                 if let Some(n) = unhex(t, &mut buf) {
                     for (pi, p) in self.parts.iter().enumerate() {
@@ -335,6 +358,9 @@ impl IntelSet {
                 }
             }
             FieldClass::Email => {
+                if self.codes & Code::Email.bit() == 0 {
+                    return;
+                }
                 let e = normalise_name(t);
                 for (pi, p) in self.parts.iter().enumerate() {
                     p.visit_email(&e, now, &mut |index, c| f(handle(pi, index), c));

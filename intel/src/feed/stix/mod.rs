@@ -112,11 +112,18 @@ pub fn read_bundle(json: &[u8], feed: &str) -> Result<FeedRead, IntelError> {
             json_type(&doc)
         )));
     };
-    match map.get("type").and_then(Value::as_str) {
-        Some("bundle") | None => {}
-        Some(other) => {
+    match map.get("type") {
+        Some(Value::String(t)) if t == "bundle" => {}
+        None => {}
+        Some(Value::String(other)) => {
             return Err(malformed(format!(
                 "the top level is a {other:?} object, not a bundle"
+            )));
+        }
+        Some(other) => {
+            return Err(malformed(format!(
+                "the top level's \"type\" is {}, not \"bundle\"",
+                json_type(other)
             )));
         }
     }
@@ -216,6 +223,10 @@ impl Context {
                             .push(t.to_string());
                     }
                 }
+                // An indicator's own references are read with it; a revoked object's
+                // ATT&CK ids are withdrawn with it.
+                Some("indicator") => {}
+                _ if o.get("revoked").and_then(Value::as_bool) == Some(true) => {}
                 _ => {
                     let ids = attack_refs(o);
                     if !ids.is_empty() {

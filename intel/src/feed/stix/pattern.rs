@@ -8,10 +8,10 @@
 //! | path | indicator |
 //! | --- | --- |
 //! | `ipv4-addr:value`, `ipv6-addr:value` | an address, or a range when the value is CIDR |
-//! | `network-traffic:src_ref.value`, `network-traffic:dst_ref.value` | the same |
+//! | `network-traffic:src_ref.value`, `network-traffic:dst_ref.value` | the same, or a domain name |
 //! | `domain-name:value` | exactly this domain (STIX equality is exact: no subdomains) |
 //! | `url:value` | the URL |
-//! | `file:hashes.MD5`, `file:hashes.'SHA-1'`, `file:hashes.'SHA-256'`, `file:hashes.SM3` | the hash |
+//! | `file:hashes.MD5`, `file:hashes.'SHA-1'`, `file:hashes.'SHA-256'`, `file:hashes.SM3` | the hash (the key's case and hyphen aside) |
 //! | `email-addr:value` | the address |
 //!
 //! A CIDR value compared with `=` is read as a range: the indicator matches every address
@@ -178,6 +178,14 @@ fn lex(src: &str) -> Result<Vec<(usize, Tok)>, String> {
     while i < b.len() {
         let c = b[i];
         let start = i;
+        if number_starts(b, i, out.last().map(|(_, t)| t)) {
+            i += 1;
+            while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'.') {
+                i += 1;
+            }
+            out.push((start, Tok::Lit(Literal::Number(src[start..i].to_string()))));
+            continue;
+        }
         let single = match c {
             b'[' => Some(Tok::LBracket),
             b']' => Some(Tok::RBracket),
@@ -222,14 +230,6 @@ fn lex(src: &str) -> Result<Vec<(usize, Tok)>, String> {
             };
             out.push((start, Tok::Lit(lit)));
             i = end;
-        } else if c.is_ascii_digit()
-            || (matches!(c, b'-' | b'+') && b.get(i + 1).is_some_and(u8::is_ascii_digit))
-        {
-            i += 1;
-            while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'.') {
-                i += 1;
-            }
-            out.push((start, Tok::Lit(Literal::Number(src[start..i].to_string()))));
         } else if c.is_ascii_alphabetic() || c == b'_' {
             while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'-') {
                 i += 1;
@@ -249,6 +249,19 @@ fn lex(src: &str) -> Result<Vec<(usize, Tok)>, String> {
         }
     }
     Ok(out)
+}
+
+/// Does a number start at `i` (`5`, `-1`, `+2.5`, `.5`)? A `.` starts one only where a value
+/// may stand (after an operator, `(` or `,`), since elsewhere it separates path steps.
+fn number_starts(b: &[u8], i: usize, prev: Option<&Tok>) -> bool {
+    let digit = |j: usize| b.get(j).is_some_and(u8::is_ascii_digit);
+    let value_may_follow = matches!(prev, Some(Tok::Cmp(_) | Tok::LParen | Tok::Comma));
+    match b[i] {
+        c if c.is_ascii_digit() => true,
+        b'-' | b'+' => digit(i + 1) || (b.get(i + 1) == Some(&b'.') && digit(i + 2)),
+        b'.' => value_may_follow && digit(i + 1),
+        _ => false,
+    }
 }
 
 /// The string whose opening quote is at `quote`: its text with `\'` and `\\` unescaped, and
@@ -484,6 +497,10 @@ impl Parser {
 
     fn set(&mut self) -> Result<Vec<Literal>, String> {
         self.expect(&Tok::LParen, "'(' opening a set")?;
+        if self.peek() == Some(&Tok::RParen) {
+            self.pos += 1;
+            return Ok(Vec::new());
+        }
         let mut v = vec![self.literal()?];
         while self.peek() == Some(&Tok::Comma) {
             self.pos += 1;
@@ -596,6 +613,9 @@ pub fn observables(pattern: &str) -> Result<Vec<Observable>, String> {
     let e = parse(pattern)?;
     let mut out = Vec::new();
     expr_observables(&e, &mut out)?;
+    if out.is_empty() {
+        return Err("unsupported: a pattern that names no value (an empty set)".into());
+    }
     let mut seen = std::collections::HashSet::new();
     out.retain(|o| seen.insert(o.clone()));
     Ok(out)
@@ -629,11 +649,28 @@ fn cmp_observables(c: &Comparison, out: &mut Vec<Observable>) -> Result<(), Stri
     }
 }
 
-/// What a supported path holds: an address (or range), or a value of one kind.
+/// What a supported path holds.
 #[derive(Clone, Copy)]
 enum Target {
-    Address(Option<bool>),
+    /// `ipv4-addr:value` (true) or `ipv6-addr:value` (false): an address or a range.
+    Address(bool),
+    /// `network-traffic:src_ref.value`/`dst_ref.value`: an address, a range or a domain
+    /// name (what a reference may point to, MAC addresses aside).
+    Endpoint,
     Kind(IndicatorKind),
+}
+
+/// The hash kind a `file:hashes` key names: the STIX vocabulary's spelling, or the same
+/// without the hyphen or in lower case (`MD5`, `'SHA-1'`, `SHA256`, `sm3`).
+fn hash_kind(key: &str) -> Option<IndicatorKind> {
+    let k = key.to_ascii_uppercase().replace('-', "");
+    Some(match k.as_str() {
+        "MD5" => IndicatorKind::Md5,
+        "SHA1" => IndicatorKind::Sha1,
+        "SHA256" => IndicatorKind::Sha256,
+        "SM3" => IndicatorKind::Sm3,
+        _ => return None,
+    })
 }
 
 fn target(path: &ObjectPath) -> Option<Target> {
@@ -646,16 +683,13 @@ fn target(path: &ObjectPath) -> Option<Target> {
         })
         .collect::<Option<_>>()?;
     Some(match (path.object_type.as_str(), keys.as_slice()) {
-        ("ipv4-addr", ["value"]) => Target::Address(Some(true)),
-        ("ipv6-addr", ["value"]) => Target::Address(Some(false)),
-        ("network-traffic", ["src_ref" | "dst_ref", "value"]) => Target::Address(None),
+        ("ipv4-addr", ["value"]) => Target::Address(true),
+        ("ipv6-addr", ["value"]) => Target::Address(false),
+        ("network-traffic", ["src_ref" | "dst_ref", "value"]) => Target::Endpoint,
         ("domain-name", ["value"]) => Target::Kind(IndicatorKind::Domain),
         ("url", ["value"]) => Target::Kind(IndicatorKind::Url),
         ("email-addr", ["value"]) => Target::Kind(IndicatorKind::Email),
-        ("file", ["hashes", "MD5"]) => Target::Kind(IndicatorKind::Md5),
-        ("file", ["hashes", "SHA-1"]) => Target::Kind(IndicatorKind::Sha1),
-        ("file", ["hashes", "SHA-256"]) => Target::Kind(IndicatorKind::Sha256),
-        ("file", ["hashes", "SM3"]) => Target::Kind(IndicatorKind::Sm3),
+        ("file", ["hashes", key]) => Target::Kind(hash_kind(key)?),
         _ => return None,
     })
 }
@@ -680,27 +714,31 @@ fn test_observables(t: &Test, out: &mut Vec<Observable>) -> Result<(), String> {
     Ok(())
 }
 
+fn address(s: &str) -> Result<Observable, crate::IntelError> {
+    let kind = if s.contains('/') {
+        IndicatorKind::Cidr
+    } else {
+        IndicatorKind::Ip
+    };
+    Observable::parse(kind, s)
+}
+
 fn value(target: Target, s: &str) -> Result<Observable, crate::IntelError> {
     match target {
         Target::Kind(k) => Observable::parse(k, s),
-        Target::Address(v4) => {
-            let kind = if s.contains('/') {
-                IndicatorKind::Cidr
-            } else {
-                IndicatorKind::Ip
-            };
-            let o = Observable::parse(kind, s)?;
-            let is_v4 = match &o {
-                Observable::Ip(a) | Observable::Cidr(a, _) => a.is_ipv4(),
-                _ => true,
-            };
-            match v4 {
-                Some(want) if want != is_v4 => Err(crate::IntelError::InvalidValue {
-                    kind: kind.as_str(),
-                    value: s.to_string(),
-                    reason: format!("not an IPv{} address", if want { 4 } else { 6 }),
-                }),
-                _ => Ok(o),
+        // The family by the text (an IPv4-mapped IPv6 address is written with ':').
+        Target::Address(v4) if v4 == s.contains(':') => Err(crate::IntelError::InvalidValue {
+            kind: "ip",
+            value: s.to_string(),
+            reason: format!("not an IPv{} address", if v4 { 4 } else { 6 }),
+        }),
+        Target::Address(_) => address(s),
+        Target::Endpoint => {
+            let first = s.trim().chars().next().unwrap_or(' ');
+            let looks_like_address = s.contains(':') || first.is_ascii_digit();
+            match address(s) {
+                Err(_) if !looks_like_address => Observable::parse(IndicatorKind::Domain, s),
+                r => r,
             }
         }
     }
@@ -749,6 +787,21 @@ mod tests {
                 "[file:hashes.'MD5' = 'd41d8cd98f00b204e9800998ecf8427e' OR network-traffic:dst_ref.value = '2001:db8::1']"
             ),
             ["d41d8cd98f00b204e9800998ecf8427e", "2001:db8::1"]
+        );
+        assert_eq!(
+            ok(
+                "[ipv6-addr:value = '::ffff:10.0.0.1' OR network-traffic:src_ref.value = 'C2.Example']"
+            ),
+            ["10.0.0.1", "c2.example"]
+        );
+        assert_eq!(
+            ok(
+                "[file:hashes.sha256 = '5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8' OR file:hashes.'sha-1' = 'da39a3ee5e6b4b0d3255bfef95601890afd80709']"
+            ),
+            [
+                "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8",
+                "da39a3ee5e6b4b0d3255bfef95601890afd80709"
+            ]
         );
         assert_eq!(
             ok("[ipv4-addr:value = '1.2.3.4' OR ipv4-addr:value = '1.2.3.4']"),
