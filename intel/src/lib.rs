@@ -8,9 +8,13 @@ pub mod alert;
 pub mod config;
 pub mod error;
 pub mod feed;
+pub mod fields;
 pub mod geo;
 pub mod indicator;
+pub mod lifetime;
+pub mod set;
 
 pub use config::IntelConfig;
 pub use error::IntelError;
 pub use indicator::{Indicator, Observable};
+pub use set::IntelSet;

@@ -20,3 +20,6 @@ pub struct Rejected {
     pub item: String,
     pub reason: String,
 }
+
+pub mod misp;
+pub mod stix;

@@ -1,0 +1,322 @@
+//! How values are stored and found: a kind code per indicator, its value's bytes, and a 32-bit
+//! key per value (its kind and bytes mixed) under which the index chains every indicator of
+//! that key. Keys may collide: a probe compares the stored bytes before it counts a hit.
+//!
+//! Lookup text from events is normalised as [`crate::Observable::parse`] normalises indicator
+//! values: addresses canonical (IPv4-mapped IPv6 as IPv4), domains and email addresses lower
+//! case without a trailing dot, hashes by their bytes. URLs are compared in the form
+//! [`normalise_url`] gives, on both sides.
+
+use std::borrow::Cow;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::net::IpAddr;
+
+use onewall_model::IndicatorKind;
+
+/// The kind of a stored value: the indicator kinds, with addresses and ranges split by family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub(crate) enum Code {
+    Ip4 = 0,
+    Ip6,
+    Cidr4,
+    Cidr6,
+    Domain,
+    Tree,
+    Url,
+    Md5,
+    Sha1,
+    Sha256,
+    Sm3,
+    Email,
+}
+
+impl Code {
+    pub const ALL: [Code; 12] = [
+        Code::Ip4,
+        Code::Ip6,
+        Code::Cidr4,
+        Code::Cidr6,
+        Code::Domain,
+        Code::Tree,
+        Code::Url,
+        Code::Md5,
+        Code::Sha1,
+        Code::Sha256,
+        Code::Sm3,
+        Code::Email,
+    ];
+
+    pub fn from_u8(b: u8) -> Code {
+        Code::ALL
+            .get(usize::from(b))
+            .copied()
+            .unwrap_or(Code::Email)
+    }
+
+    pub fn bit(self) -> u32 {
+        1 << (self as u32)
+    }
+
+    pub fn kind(self) -> IndicatorKind {
+        match self {
+            Code::Ip4 | Code::Ip6 => IndicatorKind::Ip,
+            Code::Cidr4 | Code::Cidr6 => IndicatorKind::Cidr,
+            Code::Domain => IndicatorKind::Domain,
+            Code::Tree => IndicatorKind::DomainTree,
+            Code::Url => IndicatorKind::Url,
+            Code::Md5 => IndicatorKind::Md5,
+            Code::Sha1 => IndicatorKind::Sha1,
+            Code::Sha256 => IndicatorKind::Sha256,
+            Code::Sm3 => IndicatorKind::Sm3,
+            Code::Email => IndicatorKind::Email,
+        }
+    }
+}
+
+/// Codes that a field of each class can match, as bit sets (a feed without any is skipped).
+pub(crate) const ADDRESS_CODES: u32 = (1 << Code::Ip4 as u32)
+    | (1 << Code::Ip6 as u32)
+    | (1 << Code::Cidr4 as u32)
+    | (1 << Code::Cidr6 as u32);
+pub(crate) const DOMAIN_CODES: u32 = (1 << Code::Domain as u32) | (1 << Code::Tree as u32);
+
+const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+#[inline]
+fn fmix(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+/// The key of `bytes` of kind `code` (for ranges, `extra` is the prefix length).
+#[inline]
+pub(crate) fn key(code: Code, extra: u8, bytes: &[u8]) -> u32 {
+    let mut h = ((code as u64) << 56) ^ (u64::from(extra) << 48) ^ bytes.len() as u64;
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut w = [0u8; 8];
+        w[..rest.len()].copy_from_slice(rest);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    }
+    fmix(h) as u32
+}
+
+/// A hasher for keys that are already mixed: one multiply spreads them over the high bits
+/// the table's control bytes use.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(K);
+        }
+    }
+    #[inline]
+    fn write_u32(&mut self, n: u32) {
+        self.0 = u64::from(n).wrapping_mul(K) ^ u64::from(n);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+pub(crate) type KeyMap = std::collections::HashMap<u32, u32, BuildHasherDefault<KeyHasher>>;
+
+/// A value's bytes as stored: addresses big-endian, ranges big-endian then the prefix, hashes
+/// as bytes, text as UTF-8.
+pub(crate) fn ip_bytes(a: IpAddr) -> ([u8; 16], usize) {
+    let mut b = [0u8; 16];
+    match a {
+        IpAddr::V4(v4) => {
+            b[..4].copy_from_slice(&v4.octets());
+            (b, 4)
+        }
+        IpAddr::V6(v6) => {
+            b.copy_from_slice(&v6.octets());
+            (b, 16)
+        }
+    }
+}
+
+/// The bytes of `hex` (even length, hex digits only) into `out`; how many.
+pub(crate) fn unhex(hex: &str, out: &mut [u8; 32]) -> Option<usize> {
+    let h = hex.as_bytes();
+    if !h.len().is_multiple_of(2) || h.len() > 64 {
+        return None;
+    }
+    for (i, pair) in h.chunks_exact(2).enumerate() {
+        let hi = (pair[0] as char).to_digit(16)?;
+        let lo = (pair[1] as char).to_digit(16)?;
+        out[i] = (hi * 16 + lo) as u8;
+    }
+    Some(h.len() / 2)
+}
+
+pub(crate) fn to_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    s
+}
+
+/// A name as domains are stored: trimmed, lower case, without a trailing dot.
+pub(crate) fn normalise_name(s: &str) -> Cow<'_, str> {
+    let t = s.trim().trim_end_matches('.');
+    if t.bytes().any(|b| b.is_ascii_uppercase()) || !t.is_ascii() {
+        Cow::Owned(t.to_lowercase())
+    } else {
+        Cow::Borrowed(t)
+    }
+}
+
+/// A URL in the form URLs are compared in: scheme and host in lower case, the host without a
+/// trailing dot, the scheme's default port (`:80` for http, `:443` for https) dropped, the
+/// fragment (`#...`) dropped, and `/` as the path when there is none; the path and query are
+/// kept as written (they are case-sensitive). A URL without a scheme is compared as `http://`.
+pub(crate) fn normalise_url(s: &str) -> Cow<'_, str> {
+    let t = s.trim();
+    let no_fragment = t.split_once('#').map_or(t, |(a, _)| a);
+    let (scheme, rest) = match no_fragment.split_once("://") {
+        Some((sc, r))
+            if !sc.is_empty()
+                && sc
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)) =>
+        {
+            (Some(sc), r)
+        }
+        _ => (None, no_fragment),
+    };
+    let cut = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(cut);
+    let scheme_l = scheme.unwrap_or("http");
+    let mut host_port = authority;
+    let default_port = match scheme_l.to_ascii_lowercase().as_str() {
+        "http" => Some(":80"),
+        "https" => Some(":443"),
+        _ => None,
+    };
+    if let Some(p) = default_port
+        && let Some(h) = host_port.strip_suffix(p)
+    {
+        host_port = h;
+    }
+    let (userinfo, hp) = match host_port.rsplit_once('@') {
+        Some((u, h)) => (Some(u), h),
+        None => (None, host_port),
+    };
+    let (host, port) = split_port(hp);
+    let host_trimmed = host.strip_suffix('.').unwrap_or(host);
+    let unchanged = scheme.is_some_and(|sc| !sc.bytes().any(|b| b.is_ascii_uppercase()))
+        && host_trimmed.len() == host.len()
+        && !host.bytes().any(|b| b.is_ascii_uppercase())
+        && host_port.len() == authority.len()
+        && !tail.is_empty()
+        && no_fragment.len() == t.len();
+    if unchanged {
+        return Cow::Borrowed(t);
+    }
+    let mut out = String::with_capacity(t.len() + 8);
+    out.push_str(&scheme_l.to_ascii_lowercase());
+    out.push_str("://");
+    if let Some(u) = userinfo {
+        out.push_str(u);
+        out.push('@');
+    }
+    out.push_str(&host_trimmed.to_lowercase());
+    out.push_str(port);
+    if tail.is_empty() || tail.starts_with('?') {
+        out.push('/');
+    }
+    out.push_str(tail);
+    Cow::Owned(out)
+}
+
+/// `host:port` into host and `:port` (an IPv6 literal keeps its brackets).
+fn split_port(hp: &str) -> (&str, &str) {
+    if hp.starts_with('[') {
+        return match hp.find(']') {
+            Some(i) => hp.split_at(i + 1),
+            None => (hp, ""),
+        };
+    }
+    match hp.rfind(':') {
+        Some(i) if hp[i + 1..].bytes().all(|b| b.is_ascii_digit()) => hp.split_at(i),
+        _ => (hp, ""),
+    }
+}
+
+/// The host of a URL (lower case not applied): without userinfo, port or IPv6 brackets.
+pub(crate) fn url_host(url: &str) -> &str {
+    let t = url.trim();
+    let rest = t.split_once("://").map_or(t, |(_, r)| r);
+    let cut = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..cut];
+    let hp = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let (host, _) = split_port(hp);
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_normalise_scheme_host_default_port_fragment_and_empty_path() {
+        assert_eq!(
+            normalise_url("HTTP://Evil.Example.COM:80/Path?Q=A#frag"),
+            "http://evil.example.com/Path?Q=A"
+        );
+        assert_eq!(normalise_url("https://x.example:443"), "https://x.example/");
+        assert_eq!(
+            normalise_url("https://x.example:8443/a"),
+            "https://x.example:8443/a"
+        );
+        assert_eq!(normalise_url("x.example/a"), "http://x.example/a");
+        assert_eq!(
+            normalise_url("http://u:p@H.example/?a"),
+            "http://u:p@h.example/?a"
+        );
+        assert!(matches!(
+            normalise_url("http://ok.example/a"),
+            Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn url_hosts_lose_userinfo_port_and_brackets() {
+        assert_eq!(url_host("http://u@Host.example:8080/x"), "Host.example");
+        assert_eq!(url_host("http://[2001:db8::1]:80/x"), "2001:db8::1");
+        assert_eq!(url_host("10.0.0.1/x"), "10.0.0.1");
+    }
+
+    #[test]
+    fn keys_differ_by_kind_and_prefix() {
+        assert_ne!(key(Code::Domain, 0, b"a"), key(Code::Tree, 0, b"a"));
+        assert_ne!(
+            key(Code::Cidr4, 8, &[10, 0, 0, 0]),
+            key(Code::Cidr4, 16, &[10, 0, 0, 0])
+        );
+        let mut b = [0u8; 32];
+        assert_eq!(unhex("0aFF", &mut b), Some(2));
+        assert_eq!(&b[..2], &[10, 255]);
+        assert_eq!(to_hex(&b[..2]), "0aff");
+        assert_eq!(unhex("0g", &mut b), None);
+    }
+}
