@@ -22,35 +22,6 @@ const METADATA_MAX: usize = 128 * 1024;
 /// Maps and arrays nested deeper than this are refused.
 const MAX_DEPTH: u32 = 64;
 
-use Key::{Index, Name};
-
-// Where a record's parts are, in the order tried: GeoIP2/GeoLite2 City and Country (names in
-// zh-CN, then en), then the flat layout some vendors use (`province`, `city` as strings);
-// the network's operator from an ISP database, else an ASN database's organisation.
-const COUNTRY_CODE: &[&[Key]] = &[
-    &[Name("country"), Name("iso_code")],
-    &[Name("registered_country"), Name("iso_code")],
-];
-const COUNTRY: &[&[Key]] = &[
-    &[Name("country"), Name("names"), Name("zh-CN")],
-    &[Name("country"), Name("names"), Name("en")],
-];
-const PROVINCE: &[&[Key]] = &[
-    &[Name("subdivisions"), Index(0), Name("names"), Name("zh-CN")],
-    &[Name("subdivisions"), Index(0), Name("names"), Name("en")],
-    &[Name("province")],
-];
-const CITY: &[&[Key]] = &[
-    &[Name("city"), Name("names"), Name("zh-CN")],
-    &[Name("city"), Name("names"), Name("en")],
-    &[Name("city")],
-];
-const ISP: &[&[Key]] = &[
-    &[Name("isp")],
-    &[Name("autonomous_system_organization")],
-    &[Name("organization")],
-];
-
 fn malformed(reason: impl Into<String>) -> IntelError {
     IntelError::MalformedDatabase {
         format: FORMAT,
@@ -94,28 +65,37 @@ impl Mmdb {
         let meta = Decoder {
             data: bytes.get(marker + MARKER.len()..).unwrap_or_default(),
         };
-        let uint = |key: &str| -> Result<u64, IntelError> {
-            meta.get(0, key)?
-                .map(|at| meta.uint(at))
+        let [major, record_size, ip_version, node_count, database_type] = meta.pick(
+            0,
+            [
+                "binary_format_major_version",
+                "record_size",
+                "ip_version",
+                "node_count",
+                "database_type",
+            ],
+        )?;
+        let uint = |at: Option<usize>, key: &str| -> Result<u64, IntelError> {
+            at.map(|at| meta.uint(at))
                 .transpose()?
                 .flatten()
                 .ok_or_else(|| malformed(format!("metadata has no {key}")))
         };
-        let major = uint("binary_format_major_version")?;
+        let major = uint(major, "binary_format_major_version")?;
         if major != 2 {
             return Err(malformed(format!("format version {major} (2 is read)")));
         }
-        let record_size = uint("record_size")?;
+        let record_size = uint(record_size, "record_size")?;
         if !matches!(record_size, 24 | 28 | 32) {
             return Err(malformed(format!(
                 "record size {record_size} (24, 28 or 32)"
             )));
         }
-        let ip_version = uint("ip_version")?;
+        let ip_version = uint(ip_version, "ip_version")?;
         if !matches!(ip_version, 4 | 6) {
             return Err(malformed(format!("ip_version {ip_version} (4 or 6)")));
         }
-        let node_count = usize::try_from(uint("node_count")?)
+        let node_count = usize::try_from(uint(node_count, "node_count")?)
             .map_err(|_| malformed("node count out of range"))?;
         let record_size = record_size as usize;
         let tree = node_count
@@ -128,10 +108,8 @@ impl Mmdb {
                 ))
             })?;
         let database_type = meta
-            .get(0, "database_type")?
-            .map(|at| meta.str(at))
-            .transpose()?
-            .flatten()
+            .text(database_type)?
+            .as_deref()
             .unwrap_or_default()
             .to_owned();
         let mut db = Mmdb {
@@ -162,23 +140,80 @@ impl Mmdb {
     }
 
     /// What the database says of `ip`: `None` when no record covers it.
+    ///
+    /// Read from a GeoIP2/GeoLite2 City, Country, ASN or ISP record (names in zh-CN, else in
+    /// English), or from the flat layout some vendors write (`province` and `city` as text):
+    /// the country code from `country`, else `registered_country`; the operator from `isp`,
+    /// else `autonomous_system_organization`, else `organization`.
     pub fn lookup(&self, ip: IpAddr) -> Result<Option<Place>, IntelError> {
         let Some(at) = self.find(ip)? else {
             return Ok(None);
         };
         let d = self.decoder();
-        let asn = d
-            .path(at, &[Name("autonomous_system_number")])?
-            .map(|v| d.uint(v))
-            .transpose()?
-            .flatten()
-            .and_then(|n| u32::try_from(n).ok());
+        let [
+            country,
+            registered,
+            subdivisions,
+            city,
+            asn,
+            as_org,
+            isp,
+            org,
+            province,
+        ] = d.pick(
+            at,
+            [
+                "country",
+                "registered_country",
+                "subdivisions",
+                "city",
+                "autonomous_system_number",
+                "autonomous_system_organization",
+                "isp",
+                "organization",
+                "province",
+            ],
+        )?;
+        let code_and_name = |v: Option<usize>| -> Result<_, IntelError> {
+            let Some(v) = v else {
+                return Ok((None, None));
+            };
+            let [code, names] = d.pick(v, ["iso_code", "names"])?;
+            Ok((d.text(code)?, d.name(names)?))
+        };
+        let (mut country_code, country) = code_and_name(country)?;
+        if country_code.is_none() {
+            country_code = code_and_name(registered)?.0;
+        }
+        let first_subdivision = match subdivisions {
+            Some(s) => d.index(s, 0)?,
+            None => None,
+        };
+        let province = match d.named(first_subdivision)? {
+            Some(p) => Some(p),
+            None => d.text(province)?,
+        };
+        let city = match d.named(city)? {
+            Some(c) => Some(c),
+            None => d.text(city)?,
+        };
+        let isp = match d.text(isp)? {
+            Some(i) => Some(i),
+            None => match d.text(as_org)? {
+                Some(o) => Some(o),
+                None => d.text(org)?,
+            },
+        };
+        let asn = match asn {
+            Some(v) => d.uint(v)?.and_then(|n| u32::try_from(n).ok()),
+            None => None,
+        };
         Ok(Some(Place {
-            country_code: d.first_text(at, COUNTRY_CODE)?,
-            country: d.first_text(at, COUNTRY)?,
-            province: d.first_text(at, PROVINCE)?,
-            city: d.first_text(at, CITY)?,
-            isp: d.first_text(at, ISP)?,
+            country_code,
+            country,
+            province,
+            city,
+            isp,
             asn,
         }))
     }
@@ -249,13 +284,6 @@ fn find_marker(bytes: &[u8]) -> Option<usize> {
     tail.windows(MARKER.len())
         .rposition(|w| w == MARKER)
         .map(|p| from + p)
-}
-
-/// One step of a path through a record: a map key or an array index.
-#[derive(Debug, Clone, Copy)]
-enum Key<'k> {
-    Name(&'k str),
-    Index(usize),
 }
 
 /// A value's control information: its type, its size (for a pointer: the target) and where
@@ -393,26 +421,38 @@ impl Decoder<'_> {
         Ok(end)
     }
 
-    /// Where the value under `key` of the map at `at` is; `None` when it is not a map or has
-    /// no such key.
-    fn get(&self, at: usize, key: &str) -> Result<Option<usize>, IntelError> {
+    /// Where the values under `keys` of the map at `at` are, in one pass over the map;
+    /// `None` for a key it does not have (all `None` when it is not a map).
+    fn pick<const N: usize>(
+        &self,
+        at: usize,
+        keys: [&str; N],
+    ) -> Result<[Option<usize>; N], IntelError> {
+        let mut found = [None; N];
         let h = self.resolve(at)?;
         if h.kind != MAP {
-            return Ok(None);
+            return Ok(found);
         }
         let mut pos = h.at;
         for _ in 0..h.size {
-            let k = self.resolve(pos)?;
+            let k = self.head(pos)?;
+            // A key is a string, or a pointer to one; the value follows the key (or the
+            // pointer).
+            let (k, value) = if k.kind == POINTER {
+                (self.head(k.size)?, k.at)
+            } else {
+                (k, k.at.saturating_add(k.size))
+            };
             if k.kind != STRING {
                 return Err(malformed(format!("map key at {pos} is not a string")));
             }
-            let value = self.skip(pos, 0)?;
-            if self.data.get(k.at..k.at + k.size) == Some(key.as_bytes()) {
-                return Ok(Some(value));
+            let name = self.data.get(k.at..k.at.saturating_add(k.size));
+            if let Some(i) = keys.iter().position(|key| Some(key.as_bytes()) == name) {
+                found[i] = Some(value);
             }
             pos = self.skip(value, 0)?;
         }
-        Ok(None)
+        Ok(found)
     }
 
     /// Where element `i` of the array at `at` is.
@@ -428,32 +468,34 @@ impl Decoder<'_> {
         Ok(Some(pos))
     }
 
-    fn path(&self, at: usize, path: &[Key]) -> Result<Option<usize>, IntelError> {
-        let mut at = at;
-        for step in path {
-            let next = match step {
-                Key::Name(k) => self.get(at, k)?,
-                Key::Index(i) => self.index(at, *i)?,
-            };
-            match next {
-                Some(n) => at = n,
-                None => return Ok(None),
-            }
-        }
-        Ok(Some(at))
+    /// The non-empty string at `at`, shared.
+    fn text(&self, at: Option<usize>) -> Result<Option<Arc<str>>, IntelError> {
+        let Some(at) = at else {
+            return Ok(None);
+        };
+        Ok(self.str(at)?.filter(|s| !s.is_empty()).map(Arc::from))
     }
 
-    /// The first non-empty string found along `paths`.
-    fn first_text(&self, at: usize, paths: &[&[Key]]) -> Result<Option<Arc<str>>, IntelError> {
-        for path in paths {
-            if let Some(v) = self.path(at, path)?
-                && let Some(s) = self.str(v)?
-                && !s.is_empty()
-            {
-                return Ok(Some(Arc::from(s)));
-            }
+    /// The zh-CN name, else the English one, of a `names` map.
+    fn name(&self, names: Option<usize>) -> Result<Option<Arc<str>>, IntelError> {
+        let Some(names) = names else {
+            return Ok(None);
+        };
+        let [zh, en] = self.pick(names, ["zh-CN", "en"])?;
+        match self.text(zh)? {
+            Some(n) => Ok(Some(n)),
+            None => self.text(en),
         }
-        Ok(None)
+    }
+
+    /// The name of a record part with `names` (a city, a subdivision); `None` when it has
+    /// none (or is not a map).
+    fn named(&self, part: Option<usize>) -> Result<Option<Arc<str>>, IntelError> {
+        let Some(part) = part else {
+            return Ok(None);
+        };
+        let [names] = self.pick(part, ["names"])?;
+        self.name(names)
     }
 
     /// The string at `at`; `None` when the value is of another type.

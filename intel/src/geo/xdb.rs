@@ -20,6 +20,8 @@ use std::cmp::Ordering;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use onewall_model::hash::FxMap;
+
 use super::Place;
 use crate::IntelError;
 
@@ -42,6 +44,9 @@ pub struct Xdb {
     version: u16,
     /// Whether the addresses are IPv6 (16 bytes) or IPv4 (4 bytes).
     v6: bool,
+    /// Each region text of the segment index, read once at open, by its offset: a file has
+    /// a few thousand distinct texts for hundreds of thousands of ranges.
+    places: Arc<FxMap<(usize, usize), Place>>,
 }
 
 impl std::fmt::Debug for Xdb {
@@ -88,7 +93,12 @@ impl Xdb {
                 )));
             }
         };
-        let db = Xdb { bytes, version, v6 };
+        let mut db = Xdb {
+            bytes,
+            version,
+            v6,
+            places: Arc::default(),
+        };
         let first = u32_at(&db.bytes, 8).unwrap_or_default();
         let last = u32_at(&db.bytes, 12).unwrap_or_default();
         // The last entry's start, or (as some makers write it) just past it.
@@ -101,7 +111,32 @@ impl Xdb {
                 "segment index {first}..{last} is not a whole number of entries inside the file"
             )));
         }
+        db.places = Arc::new(db.read_places(first, last));
         Ok(db)
+    }
+
+    /// The region texts of the entries from `first` to `last`, each read once. A text that
+    /// cannot be read is left out here: a lookup that reaches it says why.
+    fn read_places(&self, first: usize, last: usize) -> FxMap<(usize, usize), Place> {
+        let size = self.entry_size();
+        let ip_len = if self.v6 { 16 } else { 4 };
+        let mut places = FxMap::default();
+        let mut at = first;
+        while at <= last {
+            let Some(entry) = self.bytes.get(at..at + size) else {
+                break;
+            };
+            let len = usize::from(u16_at(entry, 2 * ip_len).unwrap_or_default());
+            let ptr = u32_at(entry, 2 * ip_len + 2).unwrap_or_default();
+            if len > 0 && !places.contains_key(&(ptr, len)) {
+                let text = self.bytes.get(ptr..ptr + len).map(std::str::from_utf8);
+                if let Some(Ok(text)) = text {
+                    places.insert((ptr, len), parse_region(text));
+                }
+            }
+            at += size;
+        }
+        places
     }
 
     /// Whether the file holds IPv6 ranges (else IPv4).
@@ -116,9 +151,33 @@ impl Xdb {
     /// The region text of `ip` as the file holds it; `None` when no range covers it (or the
     /// address is of the other IP version).
     pub fn region(&self, ip: IpAddr) -> Result<Option<&str>, IntelError> {
-        let key: Vec<u8> = match (super::scope::canonical(ip), self.v6) {
-            (IpAddr::V4(v4), false) => v4.octets().to_vec(),
-            (IpAddr::V6(v6), true) => v6.octets().to_vec(),
+        match self.find(ip)? {
+            Some((len, ptr)) => self.text(len, ptr).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn text(&self, len: usize, ptr: usize) -> Result<&str, IntelError> {
+        let text = self
+            .bytes
+            .get(ptr..ptr + len)
+            .ok_or_else(|| malformed(format!("region text at {ptr} (+{len}) is past the file")))?;
+        std::str::from_utf8(text)
+            .map_err(|e| malformed(format!("region text at {ptr} is not UTF-8: {e}")))
+    }
+
+    /// The region text's length and offset of the range holding `ip`.
+    fn find(&self, ip: IpAddr) -> Result<Option<(usize, usize)>, IntelError> {
+        let mut buf = [0u8; 16];
+        let key: &[u8] = match (super::scope::canonical(ip), self.v6) {
+            (IpAddr::V4(v4), false) => {
+                buf[..4].copy_from_slice(&v4.octets());
+                &buf[..4]
+            }
+            (IpAddr::V6(v6), true) => {
+                buf = v6.octets();
+                &buf
+            }
             _ => return Ok(None),
         };
         let cell = HEADER + (usize::from(key[0]) * 256 + usize::from(key[1])) * VECTOR_CELL;
@@ -150,12 +209,12 @@ impl Xdb {
                 .ok_or_else(|| malformed(format!("segment entry at {at} is past the file")))?;
             let start = entry.get(..ip_len).unwrap_or_default();
             let end = entry.get(ip_len..2 * ip_len).unwrap_or_default();
-            if self.compare(&key, start) == Ordering::Less {
+            if self.compare(key, start) == Ordering::Less {
                 if mid == 0 {
                     return Ok(None);
                 }
                 high = mid - 1;
-            } else if self.compare(&key, end) == Ordering::Greater {
+            } else if self.compare(key, end) == Ordering::Greater {
                 low = mid + 1;
             } else {
                 let len = usize::from(u16_at(entry, 2 * ip_len).unwrap_or_default());
@@ -163,12 +222,7 @@ impl Xdb {
                 if len == 0 {
                     return Ok(None);
                 }
-                let text = self.bytes.get(ptr..ptr + len).ok_or_else(|| {
-                    malformed(format!("region text at {ptr} (+{len}) is past the file"))
-                })?;
-                return std::str::from_utf8(text)
-                    .map(Some)
-                    .map_err(|e| malformed(format!("region text at {ptr} is not UTF-8: {e}")));
+                return Ok(Some((len, ptr)));
             }
         }
         Ok(None)
@@ -186,7 +240,13 @@ impl Xdb {
 
     /// What the file says of `ip`: `None` when no range covers it.
     pub fn lookup(&self, ip: IpAddr) -> Result<Option<Place>, IntelError> {
-        Ok(self.region(ip)?.map(parse_region))
+        let Some((len, ptr)) = self.find(ip)? else {
+            return Ok(None);
+        };
+        match self.places.get(&(ptr, len)) {
+            Some(place) => Ok(Some(place.clone())),
+            None => self.text(len, ptr).map(|t| Some(parse_region(t))),
+        }
     }
 }
 
