@@ -1,7 +1,8 @@
 //! Geo-IP enrichment end to end: the real binary with `[intel.geo]` naming an ip2region xdb
 //! and a MaxMind DB the test writes, fed sshd lines by the real `logger`; the stored events
 //! carry the `source.geo.*` and `source.as.*` fields, and a Sigma rule on them fires. A
-//! database that is not of its format stops the node at startup, naming the key and path.
+//! database that is not of its format stops the node at startup, naming the key and path, and
+//! fails `onewall check-config`.
 
 #![allow(clippy::unwrap_used)] // tests fail loudly on unexpected input
 
@@ -42,15 +43,18 @@ fn syslog_events_get_geo_fields_before_the_rules() {
     let dir = tempfile::tempdir().unwrap();
     let xdb = dir.path().join("ip2region.xdb");
     std::fs::write(&xdb, geo_support::xdb(&geo_support::v4_segments(), false)).unwrap();
+    let xdb_v6 = dir.path().join("ip2region_v6.xdb");
+    std::fs::write(&xdb_v6, geo_support::xdb(&geo_support::v6_segments(), true)).unwrap();
     let mmdb = dir.path().join("city.mmdb");
     geo_support::mmdb(&mmdb);
     let rules = dir.path().join("rules");
     std::fs::create_dir_all(&rules).unwrap();
     std::fs::write(rules.join("abroad.yml"), RULE).unwrap();
     let extra = format!(
-        "[rules]\ndirs = [\"{}\"]\n[intel.geo]\nxdb = \"{}\"\nmmdb = \"{}\"\n",
+        "[rules]\ndirs = [\"{}\"]\n[intel.geo]\nxdb = \"{}\"\nxdb_v6 = \"{}\"\nmmdb = \"{}\"\n",
         rules.display(),
         xdb.display(),
+        xdb_v6.display(),
         mmdb.display()
     );
     let cfg = dir.path().join("onewall.toml");
@@ -74,6 +78,11 @@ fn syslog_events_get_geo_fields_before_the_rules() {
         "Failed password for root from 9.9.9.9 port 50103 ssh2 geounknown",
     );
 
+    common::sshd(
+        &node,
+        "Failed password for root from 2400:3200::77 port 50104 ssh2 geohangzhou",
+    );
+
     let henan = event_with(&node, "geohenan");
     let f = &henan["fields"];
     assert_eq!(f["source.ip"], "1.2.3.4", "{henan}");
@@ -86,6 +95,12 @@ fn syslog_events_get_geo_fields_before_the_rules() {
     assert_eq!(f["source.as.number"], 4134);
     assert_eq!(f["source.geo.scope"], "public");
     assert_eq!(f["source.geo.domestic"], true);
+
+    let hangzhou = event_with(&node, "geohangzhou");
+    let f = &hangzhou["fields"];
+    assert_eq!(f["source.geo.region_name"], "浙江省", "{hangzhou}");
+    assert_eq!(f["source.geo.city_name"], "杭州市", "{hangzhou}");
+    assert_eq!(f["source.as.number"], 37963, "{hangzhou}");
 
     let abroad = event_with(&node, "geoabroad");
     let f = &abroad["fields"];
@@ -118,7 +133,7 @@ fn syslog_events_get_geo_fields_before_the_rules() {
     assert!(
         node.metric("onewall_intel_geo_addresses_total")
             .unwrap_or(0.0)
-            >= 4.0
+            >= 5.0
     );
     node.stop();
 }
@@ -142,6 +157,18 @@ fn a_corrupt_database_stops_the_node_at_startup_naming_key_and_path() {
     assert!(err.contains(&xdb.display().to_string()), "{err}");
     assert!(
         err.contains("ip2region xdb database is malformed: 15 bytes"),
+        "{err}"
+    );
+    // check-config reads the databases too.
+    let out = Command::new(common::binary())
+        .arg("check-config")
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("intel.geo.xdb") && err.contains("malformed"),
         "{err}"
     );
 

@@ -244,6 +244,26 @@ fn xdb_v6_lookups_agree_with_py_ip2region() {
 }
 
 #[test]
+fn ipv4_and_ipv6_xdb_files_answer_their_own_addresses() {
+    let v4 = Xdb::from_bytes(geo_support::xdb(&geo_support::v4_segments(), false)).expect("v4");
+    let v6 = Xdb::from_bytes(geo_support::xdb(&geo_support::v6_segments(), true)).expect("v6");
+    let db = GeoDb::new(None, Some(v4)).with_xdb(v6);
+    let henan = db.lookup(ip("1.2.3.4")).expect("IPv4");
+    assert_eq!(text(&henan.place.province), Some("河南省"));
+    let hangzhou = db.lookup(ip("2400:3200::1")).expect("IPv6");
+    assert_eq!(text(&hangzhou.place.city), Some("杭州市"));
+    assert_eq!(hangzhou.domestic, Some(true));
+    let ireland = db.lookup(ip("2a00:1450::1")).expect("IPv6 abroad");
+    assert_eq!(text(&ireland.place.country_code), Some("IE"));
+    assert_eq!(ireland.domestic, Some(false));
+    assert_eq!(
+        db.lookup(ip("2a00:1452::1")),
+        None,
+        "the maker's filler is nothing known"
+    );
+}
+
+#[test]
 fn xdb_regions_give_country_code_province_city_and_isp() {
     let db = GeoDb::new(
         None,

@@ -94,7 +94,13 @@ impl GeoEnrich {
             ),
             None => None,
         };
-        let db = GeoDb::new(mmdb, xdb);
+        let mut db = GeoDb::new(mmdb, xdb);
+        if let Some(p) = &cfg.xdb_v6 {
+            db = db.with_xdb(
+                Xdb::from_bytes(read("intel.geo.xdb_v6", p)?)
+                    .with_context(|| format!("intel.geo.xdb_v6: {}", p.display()))?,
+            );
+        }
         if db.is_empty() {
             return Ok(None);
         }

@@ -33,9 +33,13 @@ pub struct GeoConfig {
     /// A MaxMind DB file (GeoLite2/GeoIP2 City or Country, or one of the same layout).
     #[serde(default)]
     pub mmdb: Option<PathBuf>,
-    /// An ip2region xdb file.
+    /// An ip2region xdb file (IPv4, or IPv6).
     #[serde(default)]
     pub xdb: Option<PathBuf>,
+    /// A second ip2region xdb file, for the other IP version: ip2region ships its IPv4 and
+    /// IPv6 data as two files.
+    #[serde(default)]
+    pub xdb_v6: Option<PathBuf>,
 }
 
 /// What one database says of an address; every part may be unknown.
@@ -85,25 +89,36 @@ pub struct GeoInfo {
 #[derive(Debug, Clone, Default)]
 pub struct GeoDb {
     mmdb: Option<Mmdb>,
-    xdb: Option<Xdb>,
+    /// Asked in order; one answers only addresses of its own IP version.
+    xdb: Vec<Xdb>,
 }
 
 impl GeoDb {
     pub fn new(mmdb: Option<Mmdb>, xdb: Option<Xdb>) -> GeoDb {
-        GeoDb { mmdb, xdb }
+        GeoDb {
+            mmdb,
+            xdb: xdb.into_iter().collect(),
+        }
+    }
+
+    /// This, with one more xdb file asked after those it has (ip2region's IPv6 file beside
+    /// its IPv4 one).
+    pub fn with_xdb(mut self, xdb: Xdb) -> GeoDb {
+        self.xdb.push(xdb);
+        self
     }
 
     /// Open databases from their files' bytes.
     pub fn from_bytes(mmdb: Option<Vec<u8>>, xdb: Option<Vec<u8>>) -> Result<GeoDb, IntelError> {
         Ok(GeoDb {
             mmdb: mmdb.map(Mmdb::from_bytes).transpose()?,
-            xdb: xdb.map(Xdb::from_bytes).transpose()?,
+            xdb: xdb.map(Xdb::from_bytes).transpose()?.into_iter().collect(),
         })
     }
 
     /// Whether there is any database to ask.
     pub fn is_empty(&self) -> bool {
-        self.mmdb.is_none() && self.xdb.is_none()
+        self.mmdb.is_none() && self.xdb.is_empty()
     }
 
     /// What is known of `ip`. A private or reserved address is answered without a database
@@ -123,10 +138,13 @@ impl GeoDb {
                 domestic: None,
             }));
         }
-        let from_xdb = match &self.xdb {
-            Some(x) => x.lookup(ip)?,
-            None => None,
-        };
+        let mut from_xdb = None;
+        for x in &self.xdb {
+            from_xdb = x.lookup(ip)?;
+            if from_xdb.is_some() {
+                break;
+            }
+        }
         let from_mmdb = match &self.mmdb {
             Some(m) => m.lookup(ip)?,
             None => None,
