@@ -426,3 +426,187 @@ fn corrupt_xdb_files_give_a_clear_error_and_never_panic() {
     }
     assert!(errors > 0, "some corruptions are found at lookup");
 }
+
+/// A MaxMind DB writer of the format's parts this test needs, to check the record sizes the
+/// PyPI writer does not choose for a small file (28 and 32 bits), an IPv4-only tree, values
+/// written inline (no pointers) and the flat vendor layout.
+mod writer {
+    pub enum V {
+        S(&'static str),
+        U32(u32),
+        M(Vec<(&'static str, V)>),
+        A(Vec<V>),
+    }
+
+    fn head(out: &mut Vec<u8>, kind: u8, size: usize) {
+        let (ext, kind) = if kind > 7 {
+            (Some(kind - 7), 0)
+        } else {
+            (None, kind)
+        };
+        let small = if size < 29 { size as u8 } else { 29 };
+        out.push(kind << 5 | small);
+        out.extend(ext);
+        if size >= 29 {
+            out.push((size - 29) as u8);
+        }
+    }
+
+    pub fn encode(out: &mut Vec<u8>, v: &V) {
+        match v {
+            V::S(s) => {
+                head(out, 2, s.len());
+                out.extend_from_slice(s.as_bytes());
+            }
+            V::U32(n) => {
+                head(out, 6, 4);
+                out.extend_from_slice(&n.to_be_bytes());
+            }
+            V::M(pairs) => {
+                head(out, 7, pairs.len());
+                for (k, v) in pairs {
+                    encode(out, &V::S(k));
+                    encode(out, v);
+                }
+            }
+            V::A(items) => {
+                head(out, 11, items.len());
+                for v in items {
+                    encode(out, v);
+                }
+            }
+        }
+    }
+
+    /// An IPv4 database of `networks` (address, prefix length, record) with `record_size`,
+    /// the records after `pad` unused bytes of data section (so pointers need more than 24
+    /// bits).
+    pub fn ipv4(record_size: usize, pad: usize, networks: &[(u32, u32, V)]) -> Vec<u8> {
+        #[derive(Clone, Copy)]
+        enum R {
+            Empty,
+            Node(usize),
+            Data(usize),
+        }
+        let mut data = vec![0u8; pad];
+        let mut nodes: Vec<[R; 2]> = vec![[R::Empty; 2]];
+        for (net, len, record) in networks {
+            let off = data.len();
+            encode(&mut data, record);
+            let mut node = 0;
+            for i in 0..*len {
+                let bit = (net >> (31 - i) & 1) as usize;
+                if i + 1 == *len {
+                    nodes[node][bit] = R::Data(off);
+                } else {
+                    node = match nodes[node][bit] {
+                        R::Node(n) => n,
+                        _ => {
+                            nodes.push([R::Empty; 2]);
+                            nodes[node][bit] = R::Node(nodes.len() - 1);
+                            nodes.len() - 1
+                        }
+                    };
+                }
+            }
+        }
+        let count = nodes.len();
+        let value = |r: R| match r {
+            R::Empty => count,
+            R::Node(n) => n,
+            R::Data(off) => count + 16 + off,
+        };
+        let mut out = Vec::new();
+        for [l, r] in nodes {
+            let (l, r) = (value(l) as u32, value(r) as u32);
+            match record_size {
+                24 => {
+                    out.extend_from_slice(&l.to_be_bytes()[1..]);
+                    out.extend_from_slice(&r.to_be_bytes()[1..]);
+                }
+                28 => {
+                    out.extend_from_slice(&l.to_be_bytes()[1..]);
+                    out.push(((l >> 24) as u8) << 4 | (r >> 24) as u8 & 0x0f);
+                    out.extend_from_slice(&r.to_be_bytes()[1..]);
+                }
+                _ => {
+                    out.extend_from_slice(&l.to_be_bytes());
+                    out.extend_from_slice(&r.to_be_bytes());
+                }
+            }
+        }
+        out.extend_from_slice(&[0; 16]);
+        out.extend_from_slice(&data);
+        out.extend_from_slice(b"\xAB\xCD\xEFMaxMind.com");
+        let meta = V::M(vec![
+            ("node_count", V::U32(count as u32)),
+            ("record_size", V::U32(record_size as u32)),
+            ("ip_version", V::U32(4)),
+            ("binary_format_major_version", V::U32(2)),
+            ("binary_format_minor_version", V::U32(0)),
+            ("database_type", V::S("onewall-test-City")),
+            ("languages", V::A(vec![V::S("zh-CN")])),
+        ]);
+        encode(&mut out, &meta);
+        out
+    }
+}
+
+#[test]
+fn mmdb_record_sizes_ipv4_trees_inline_values_and_the_flat_layout() {
+    use writer::V::{self, A, M, S, U32};
+    let names = |zh: &'static str| M(vec![("names", M(vec![("zh-CN", S(zh))]))]);
+    let networks = || -> Vec<(u32, u32, V)> {
+        vec![
+            (
+                u32::from_be_bytes([1, 2, 0, 0]),
+                16,
+                M(vec![
+                    ("city", names("洛阳")),
+                    (
+                        "country",
+                        M(vec![
+                            ("iso_code", S("CN")),
+                            ("names", M(vec![("zh-CN", S("中国"))])),
+                        ]),
+                    ),
+                    ("subdivisions", A(vec![names("河南省")])),
+                    ("autonomous_system_number", U32(4837)),
+                ]),
+            ),
+            (
+                u32::from_be_bytes([5, 6, 7, 0]),
+                24,
+                M(vec![
+                    ("country", M(vec![("iso_code", S("DE"))])),
+                    ("province", S("Hessen")),
+                    ("city", S("Frankfurt")),
+                    ("isp", S("Example Carrier")),
+                ]),
+            ),
+        ]
+    };
+    for (record_size, pad) in [(24, 0), (28, 0), (28, 1 << 24), (32, 1 << 24)] {
+        let db = Mmdb::from_bytes(writer::ipv4(record_size, pad, &networks()))
+            .unwrap_or_else(|e| panic!("record size {record_size}: {e}"));
+        assert_eq!(db.database_type(), "onewall-test-City");
+        let luoyang = db.lookup(ip("1.2.200.1")).expect("lookup").expect("found");
+        assert_eq!(text(&luoyang.country_code), Some("CN"), "{record_size}");
+        assert_eq!(text(&luoyang.province), Some("河南省"), "{record_size}");
+        assert_eq!(text(&luoyang.city), Some("洛阳"), "{record_size}");
+        assert_eq!(luoyang.asn, Some(4837));
+        let flat = db.lookup(ip("5.6.7.8")).expect("lookup").expect("found");
+        assert_eq!(text(&flat.country_code), Some("DE"));
+        assert_eq!(text(&flat.country), None);
+        assert_eq!(text(&flat.province), Some("Hessen"));
+        assert_eq!(text(&flat.city), Some("Frankfurt"));
+        assert_eq!(text(&flat.isp), Some("Example Carrier"));
+        assert_eq!(db.lookup(ip("5.6.8.1")).expect("lookup"), None);
+        // An IPv4 tree has no IPv6 answer; a mapped IPv4 address is read as IPv4.
+        assert_eq!(db.lookup(ip("2400:3200::1")).expect("lookup"), None);
+        assert_eq!(
+            db.lookup(ip("::ffff:1.2.3.4")).expect("lookup"),
+            Some(luoyang.clone())
+        );
+    }
+}
