@@ -245,7 +245,7 @@ async fn start_pipeline(
             remote: Some(remote),
             shutdown: node.shutdown.clone(),
             health: node.health.clone(),
-            geo: crate::pipeline::geo::GeoEnrich::open(&r.config.intel.geo)?.map(Arc::new),
+            geo: crate::pipeline::geo::open(&r.config.intel.geo)?.map(Arc::new),
         },
     )
     .await?;

@@ -1,7 +1,9 @@
 //! Geo-IP lookups per second: an ip2region xdb of about 70,000 IPv4 ranges (written here to
 //! the format), a MaxMind DB of 28,544 City-shaped networks (written by PyPI `mmdb-writer`),
 //! both together as the node asks them, and a private address (answered without a database).
-//! Addresses are spread over the whole IPv4 space, so most miss every cache; the node's
+//! Addresses are spread over the whole IPv4 space, so most miss every cache. Then the node's
+//! enrichment step per event (`geo_enrich`: two addresses an event, both databases), with
+//! 256 distinct addresses in a batch of 1,024 events and with every address distinct: the
 //! per-batch cache makes a batch's repeated addresses cost one lookup each.
 //!
 //! `cargo bench -p onewall-intel --bench geo`
@@ -9,8 +11,10 @@
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use onewall_intel::geo::enrich::GeoEnrich;
 use onewall_intel::geo::{GeoDb, Mmdb, Xdb};
+use onewall_model::{Event, RegionCode, Source, Timestamp, Value};
 
 #[path = "../tests/geo_support/mod.rs"]
 mod geo_support;
@@ -146,6 +150,39 @@ fn bench(c: &mut Criterion) {
                 .count()
         })
     });
+    g.finish();
+
+    // The node's step: batches of 1,024 events with a source and a destination address,
+    // both databases, the per-batch cache; per event.
+    let enrich = GeoEnrich::new(both).expect("fields");
+    let batch = |pool: usize| -> Vec<Event> {
+        (0..1024)
+            .map(|i| {
+                let mut e = Event::new(
+                    Timestamp::now(),
+                    RegionCode::HENAN,
+                    Source::new("bench", None),
+                    b"line",
+                );
+                e.fields.insert("source.ip", Value::Ip(ips[(i * 7) % pool]));
+                e.fields
+                    .insert("destination.ip", Value::Ip(ips[(i * 13 + 1) % pool]));
+                e
+            })
+            .collect()
+    };
+    let mut g = c.benchmark_group("geo_enrich");
+    g.throughput(Throughput::Elements(1024));
+    for (name, pool) in [("events_256_addresses", 256), ("events_all_distinct", 2048)] {
+        let events = batch(pool.min(ips.len()));
+        g.bench_function(name, |b| {
+            b.iter_batched(
+                || events.clone(),
+                |mut events| enrich.enrich(&mut events),
+                BatchSize::LargeInput,
+            )
+        });
+    }
     g.finish();
 }
 

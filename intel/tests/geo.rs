@@ -10,7 +10,9 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use onewall_intel::IntelError;
+use onewall_intel::geo::enrich::GeoEnrich;
 use onewall_intel::geo::{GeoDb, Mmdb, Place, Scope, Xdb};
+use onewall_model::{Event, RegionCode, Source, Timestamp, Value};
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
@@ -331,6 +333,72 @@ fn both_databases_xdb_first_then_mmdb_fills_the_gaps() {
     let bj = db.lookup(ip("220.181.38.148")).expect("Beijing");
     assert_eq!(text(&bj.place.province), Some("北京"));
     assert_eq!(db.lookup(ip("9.9.9.9")), None);
+}
+
+fn event(fields: &[(&str, Value)]) -> Event {
+    let mut e = Event::new(
+        Timestamp::now(),
+        RegionCode::HENAN,
+        Source::new("test", None),
+        b"line",
+    );
+    for (k, v) in fields {
+        e.fields.insert(k, v.clone());
+    }
+    e
+}
+
+#[test]
+fn enrichment_fills_ecs_fields_per_side_and_keeps_what_events_have() {
+    let (_dir, mmdb) = mmdb_bytes();
+    let db = GeoDb::from_bytes(
+        Some(mmdb),
+        Some(geo_support::xdb(&geo_support::v4_segments(), false)),
+    )
+    .expect("open");
+    let enrich = GeoEnrich::new(db).expect("fields");
+    let mut batch = vec![
+        event(&[
+            ("source.ip", Value::Ip(ip("1.2.3.4"))),
+            ("destination.ip", Value::str("8.8.8.8")),
+            (
+                "host.ip",
+                Value::List(vec![Value::str("10.1.1.1"), Value::str("8.8.8.8")]),
+            ),
+            ("client.ip", Value::str("not an address")),
+        ]),
+        event(&[
+            ("source.ip", Value::Ip(ip("1.2.3.4"))),
+            ("source.geo.city_name", Value::str("sender's own")),
+            ("server.ip", Value::Ip(ip("9.9.9.9"))),
+        ]),
+        event(&[("message", Value::str("no address"))]),
+    ];
+    assert_eq!(enrich.enrich(&mut batch), 5);
+    let get = |e: &Event, k: &str| e.get(k).cloned();
+    let s = |v: &str| Some(Value::str(v));
+    let e = &batch[0];
+    assert_eq!(get(e, "source.geo.country_iso_code"), s("CN"));
+    assert_eq!(get(e, "source.geo.country_name"), s("中国"));
+    assert_eq!(get(e, "source.geo.region_name"), s("河南省"));
+    assert_eq!(get(e, "source.geo.city_name"), s("郑州市"));
+    assert_eq!(get(e, "source.as.organization.name"), s("电信"));
+    assert_eq!(get(e, "source.as.number"), Some(Value::Int(4134)));
+    assert_eq!(get(e, "source.geo.scope"), s("public"));
+    assert_eq!(get(e, "source.geo.domestic"), Some(Value::Bool(true)));
+    assert_eq!(get(e, "destination.geo.country_iso_code"), s("US"));
+    assert_eq!(get(e, "destination.as.number"), Some(Value::Int(15169)));
+    assert_eq!(get(e, "destination.geo.domestic"), Some(Value::Bool(false)));
+    // host.ip is a list: its first address.
+    assert_eq!(get(e, "host.geo.scope"), s("private"));
+    assert_eq!(get(e, "host.geo.country_iso_code"), None);
+    assert_eq!(get(e, "client.geo.scope"), None);
+    let e = &batch[1];
+    assert_eq!(get(e, "source.geo.city_name"), s("sender's own"));
+    assert_eq!(get(e, "source.geo.region_name"), s("河南省"));
+    assert_eq!(get(e, "server.geo.scope"), s("public"));
+    assert_eq!(get(e, "server.geo.country_name"), None);
+    assert_eq!(batch[2].fields.len(), 1);
 }
 
 fn is_malformed(e: &IntelError, format: &str) -> bool {

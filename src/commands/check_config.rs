@@ -13,7 +13,7 @@ pub fn run(file: &Path) -> anyhow::Result<ExitCode> {
     match config::parse(&text) {
         Ok(r) => {
             // The geo-IP databases are read as the node would read them at startup.
-            if let Err(e) = crate::pipeline::geo::GeoEnrich::open(&r.config.intel.geo) {
+            if let Err(e) = crate::pipeline::geo::open(&r.config.intel.geo) {
                 eprintln!("{}: {e:#}", file.display());
                 return Ok(ExitCode::FAILURE);
             }

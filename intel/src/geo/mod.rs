@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
+pub mod enrich;
 pub mod mmdb;
 pub mod names;
 pub mod scope;
