@@ -9,7 +9,9 @@
 //! at most linear work in its size per lookup.
 
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use onewall_model::hash::FxMap;
 
 use super::Place;
 use crate::IntelError;
@@ -19,6 +21,9 @@ const FORMAT: &str = "MaxMind DB";
 const MARKER: &[u8] = b"\xAB\xCD\xEFMaxMind.com";
 /// The metadata is within this many bytes of the end (the format's bound).
 const METADATA_MAX: usize = 128 * 1024;
+/// Records read lately are kept, by offset, up to this many (then forgotten all at once): a
+/// database has far fewer records than networks, and traffic repeats networks.
+const RECORD_CACHE: usize = 16_384;
 /// Maps and arrays nested deeper than this are refused.
 const MAX_DEPTH: u32 = 64;
 
@@ -41,6 +46,8 @@ pub struct Mmdb {
     /// The node an IPv4 address starts from: 96 zero bits down an IPv6 tree.
     ipv4_start: usize,
     database_type: String,
+    /// Places read lately, by record offset (shared by clones).
+    recent: Arc<Mutex<FxMap<usize, Place>>>,
 }
 
 impl std::fmt::Debug for Mmdb {
@@ -120,6 +127,7 @@ impl Mmdb {
             data: (tree + 16, marker),
             ipv4_start: 0,
             database_type,
+            recent: Arc::default(),
         };
         if db.ip_version == 6 {
             let mut node = 0;
@@ -149,6 +157,20 @@ impl Mmdb {
         let Some(at) = self.find(ip)? else {
             return Ok(None);
         };
+        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(place) = recent.get(&at) {
+            return Ok(Some(place.clone()));
+        }
+        let place = self.place(at)?;
+        if recent.len() >= RECORD_CACHE {
+            recent.clear();
+        }
+        recent.insert(at, place.clone());
+        Ok(Some(place))
+    }
+
+    /// The place the record at `at` describes.
+    fn place(&self, at: usize) -> Result<Place, IntelError> {
         let d = self.decoder();
         let [
             country,
@@ -208,14 +230,14 @@ impl Mmdb {
             Some(v) => d.uint(v)?.and_then(|n| u32::try_from(n).ok()),
             None => None,
         };
-        Ok(Some(Place {
+        Ok(Place {
             country_code,
             country,
             province,
             city,
             isp,
             asn,
-        }))
+        })
     }
 
     fn decoder(&self) -> Decoder<'_> {
