@@ -27,6 +27,7 @@ pub use retry::retry;
 pub mod backend;
 pub mod clock;
 pub mod correlation;
+pub mod geo;
 mod publish;
 mod retry;
 
@@ -77,6 +78,8 @@ pub struct Wiring {
     pub health: onewall_api::health::TaskHealth,
     /// Threat intelligence matched after the rules, on every batch.
     pub intel: Option<crate::intel::IntelStage>,
+    /// Geo-IP enrichment before the rules (`[intel.geo]`), when a database is configured.
+    pub geo: Option<Arc<geo::GeoEnrich>>,
 }
 
 /// What the store and alert stages share.
@@ -110,6 +113,7 @@ impl Pipeline {
             shutdown,
             health,
             intel,
+            geo,
         } = wiring;
         correlation.resume_from(&*store).await?;
         let (to_store, from_detect) = mpsc::channel::<Detected>(queue_batches);
@@ -117,7 +121,17 @@ impl Pipeline {
             .name("onewall-detect".into())
             .spawn({
                 let health = health.clone();
-                move || detect_stage(&rules, intel, events, to_store, clock, &health)
+                move || {
+                    detect_stage(
+                        &rules,
+                        intel,
+                        geo.as_deref(),
+                        events,
+                        to_store,
+                        clock,
+                        &health,
+                    )
+                }
             })?;
         let stage = tokio::spawn(store_stage(
             Stages {
@@ -162,6 +176,7 @@ impl Pipeline {
 fn detect_stage(
     rules: &RuleSetHandle,
     mut intel: Option<crate::intel::IntelStage>,
+    geo: Option<&geo::GeoEnrich>,
     mut events: mpsc::Receiver<Spooled>,
     to_store: mpsc::Sender<Detected>,
     clock: clock::ClockCheck,
@@ -172,6 +187,21 @@ fn detect_stage(
         let end_seq = spooled.end_seq();
         let mut batch = spooled.events;
         clock.apply(&mut batch, &mut skew_warnings);
+        if let Some(geo) = geo {
+            let started = Instant::now();
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| geo.enrich(&mut batch)))
+            {
+                Ok(n) => counter!("onewall_intel_geo_addresses_total").increment(n as u64),
+                Err(_) => {
+                    crate::supervise::count_panic("geo");
+                    error!(
+                        events = batch.len(),
+                        "geo-IP enrichment panicked on a batch"
+                    );
+                }
+            }
+            busy("geo", started);
+        }
         gauge!("onewall_pipeline_queue_depth_batches", "stage" => "detect")
             .set(events.len() as f64);
         let mut alerts = Vec::new();

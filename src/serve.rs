@@ -269,6 +269,7 @@ async fn start_pipeline(
             shutdown: node.shutdown.clone(),
             health: node.health.clone(),
             intel: Some(crate::intel::IntelStage::new(intel.clone())),
+            geo: crate::pipeline::geo::open(&r.config.intel.geo)?.map(Arc::new),
         },
     )
     .await?;
