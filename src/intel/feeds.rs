@@ -117,6 +117,13 @@ async fn apply(
     let (mut read, replace) = match pulled {
         Pulled::Unchanged => return Ok("unchanged"),
         Pulled::Replace(r) => (r, true),
+        // A poll that brought nothing leaves the set as it is.
+        Pulled::Add(r) if r.indicators.is_empty() => {
+            if !r.rejected.is_empty() {
+                info!(feed = %feed.name, rejected = r.rejected.len(), "intel: feed pulled; nothing taken");
+            }
+            return Ok("ok");
+        }
         Pulled::Add(r) => (r, false),
     };
     intel.with_defaults(feed, &mut read.indicators);

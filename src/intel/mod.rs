@@ -119,6 +119,9 @@ impl Intel {
             "threat intelligence loaded from intel.sqlite"
         );
         intel.publish_counts(&set);
+        let c = set.lifetime_counts(loaded);
+        gauge!("onewall_intel_indicators_expired").set(c.expired as f64);
+        gauge!("onewall_intel_indicators_decayed").set(c.decayed as f64);
         *intel
             .set
             .write()
@@ -294,6 +297,14 @@ impl Intel {
         out
     }
 
+    /// `onewall_intel_indicators_expired` and `onewall_intel_indicators_decayed`: indicators
+    /// past their end, and matching below their source's confidence, now.
+    pub fn publish_lifetime(&self) {
+        let c = self.current().lifetime_counts(Timestamp::now());
+        gauge!("onewall_intel_indicators_expired").set(c.expired as f64);
+        gauge!("onewall_intel_indicators_decayed").set(c.decayed as f64);
+    }
+
     /// Write the sightings when they changed.
     pub async fn save_sightings(&self) {
         let all = match self.book.lock() {
@@ -324,6 +335,7 @@ pub fn start(
                 _ = tokio::time::sleep(Duration::from_secs(60)) => {}
             }
             intel.save_sightings().await;
+            intel.publish_lifetime();
         }
         intel.save_sightings().await;
     }));
