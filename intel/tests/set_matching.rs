@@ -320,3 +320,100 @@ fn events_match_on_their_checked_fields_once_per_indicator() {
     assert_eq!(out[0].field, FieldId::lookup("destination.ip").expect("id"));
     assert_eq!(set.get(out[0].handle).value.text(), "192.0.2.0/24");
 }
+
+#[test]
+fn a_feed_of_many_ranges_still_finds_every_range_holding_an_address() {
+    // Past a few hundred IPv4 ranges the feed keeps the prefix lengths per /16: ranges of
+    // every length, nested and not, must all still be found.
+    let mut inds: Vec<Indicator> = (0..600)
+        .map(|n| {
+            ind(
+                IndicatorKind::Cidr,
+                &format!("10.{}.{}.0/24", n / 256, n % 256),
+            )
+        })
+        .collect();
+    inds.push(ind(IndicatorKind::Cidr, "10.0.0.0/8"));
+    inds.push(ind(IndicatorKind::Cidr, "10.0.7.128/25"));
+    inds.push(ind(IndicatorKind::Cidr, "0.0.0.0/0"));
+    inds.push(ind(IndicatorKind::Cidr, "172.16.0.0/12"));
+    let set = set_of(inds);
+    let a = FieldClass::Address;
+    assert_eq!(
+        matched(&set, a, "10.0.7.200"),
+        ["0.0.0.0/0", "10.0.0.0/8", "10.0.7.0/24", "10.0.7.128/25"]
+    );
+    assert_eq!(matched(&set, a, "10.9.0.1"), ["0.0.0.0/0", "10.0.0.0/8"]);
+    assert_eq!(
+        matched(&set, a, "172.31.255.255"),
+        ["0.0.0.0/0", "172.16.0.0/12"]
+    );
+    assert_eq!(matched(&set, a, "172.32.0.0"), ["0.0.0.0/0"]);
+}
+
+#[test]
+fn domain_trees_of_different_depths_match_under_a_name_of_any_depth() {
+    use IndicatorKind::DomainTree;
+    let set = set_of(vec![
+        ind(DomainTree, "com"),
+        ind(DomainTree, "a.b.c.d.example.net"),
+    ]);
+    let d = FieldClass::Domain;
+    assert_eq!(matched(&set, d, "x.y.z.com"), ["com"]);
+    assert_eq!(
+        matched(&set, d, "q.a.b.c.d.example.net"),
+        ["a.b.c.d.example.net"]
+    );
+    assert!(matched(&set, d, "b.c.d.example.net").is_empty());
+}
+
+#[test]
+fn a_set_holds_mixed_indicators_in_well_under_200_bytes_each() {
+    let n = 20_000;
+    let inds: Vec<Indicator> = (0..n)
+        .map(|i| match i % 5 {
+            0 => ind(
+                IndicatorKind::Ip,
+                &format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255),
+            ),
+            1 => ind(IndicatorKind::Domain, &format!("host{i}.example.com")),
+            2 => ind(
+                IndicatorKind::Url,
+                &format!("http://h{i}.example.org/path/{i}.php"),
+            ),
+            3 => ind(IndicatorKind::Sha256, &format!("{i:064x}")),
+            _ => ind(
+                IndicatorKind::Cidr,
+                &format!("172.{}.{}.0/24", 16 + (i >> 16), (i >> 8) & 255),
+            ),
+        })
+        .collect();
+    let set = set_of(inds);
+    let per = set.heap_bytes() / set.len();
+    assert!(per < 200, "{per} bytes per indicator");
+    assert!(
+        per > 20,
+        "{per} bytes per indicator: the count misses something"
+    );
+}
+
+#[test]
+fn lifetime_counts_are_per_feed_too_and_the_policy_reads_back() {
+    let mut old = ind(IndicatorKind::Ip, "192.0.2.1");
+    old.valid_until = Some(now());
+    let fresh = ind(IndicatorKind::Ip, "192.0.2.2");
+    let policy = FeedPolicy::lifetime(Duration::from_secs(3600));
+    let set = IntelSet::default()
+        .with_feed_policy("a", vec![old, fresh], policy, now())
+        .with_feed("b", vec![ind(IndicatorKind::Ip, "192.0.2.3")]);
+    let a = set.feed_lifetime_counts("a", now());
+    assert_eq!((a.active, a.expired), (1, 1));
+    let all = set.lifetime_counts(now().add_secs(7200));
+    assert_eq!(
+        (all.active, all.expired),
+        (1, 2),
+        "the feed lifetime ended the fresh one"
+    );
+    assert_eq!(set.feed_policy("a"), Some((policy, now())));
+    assert_eq!(set.feed_policy("c"), None);
+}

@@ -8,7 +8,6 @@
 //! [`normalise_url`] gives, on both sides.
 
 use std::borrow::Cow;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
 
 use onewall_model::IndicatorKind;
@@ -80,6 +79,10 @@ pub(crate) const ADDRESS_CODES: u32 = (1 << Code::Ip4 as u32)
     | (1 << Code::Cidr4 as u32)
     | (1 << Code::Cidr6 as u32);
 pub(crate) const DOMAIN_CODES: u32 = (1 << Code::Domain as u32) | (1 << Code::Tree as u32);
+pub(crate) const HASH_CODES: u32 = (1 << Code::Md5 as u32)
+    | (1 << Code::Sha1 as u32)
+    | (1 << Code::Sha256 as u32)
+    | (1 << Code::Sm3 as u32);
 
 const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
 
@@ -111,28 +114,6 @@ pub(crate) fn key(code: Code, extra: u8, bytes: &[u8]) -> u32 {
     fmix(h) as u32
 }
 
-/// A hasher for keys that are already mixed: one multiply spreads them over the high bits
-/// the table's control bytes use.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(K);
-        }
-    }
-    #[inline]
-    fn write_u32(&mut self, n: u32) {
-        self.0 = u64::from(n).wrapping_mul(K) ^ u64::from(n);
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-pub(crate) type KeyMap = std::collections::HashMap<u32, u32, BuildHasherDefault<KeyHasher>>;
-
 /// A value's bytes as stored: addresses big-endian, ranges big-endian then the prefix, hashes
 /// as bytes, text as UTF-8.
 pub(crate) fn ip_bytes(a: IpAddr) -> ([u8; 16], usize) {
@@ -155,13 +136,36 @@ pub(crate) fn unhex(hex: &str, out: &mut [u8; 32]) -> Option<usize> {
     if !h.len().is_multiple_of(2) || h.len() > 64 {
         return None;
     }
-    for (i, pair) in h.chunks_exact(2).enumerate() {
-        let hi = (pair[0] as char).to_digit(16)?;
-        let lo = (pair[1] as char).to_digit(16)?;
-        out[i] = (hi * 16 + lo) as u8;
+    // Table lookups without branches; one check of every digit's validity at the end.
+    let mut bad = 0u8;
+    for (o, pair) in out.iter_mut().zip(h.chunks_exact(2)) {
+        let hi = HEX[usize::from(pair[0])];
+        let lo = HEX[usize::from(pair[1])];
+        bad |= hi | lo;
+        *o = (hi << 4) | (lo & 15);
+    }
+    if bad & 0x80 != 0 {
+        return None;
     }
     Some(h.len() / 2)
 }
+
+/// Each byte's value as a hex digit, 0x80 for bytes that are not one.
+const HEX: [u8; 256] = {
+    let mut t = [0x80u8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
 
 pub(crate) fn to_hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -175,11 +179,120 @@ pub(crate) fn to_hex(bytes: &[u8]) -> String {
 
 /// A name as domains are stored: trimmed, lower case, without a trailing dot.
 pub(crate) fn normalise_name(s: &str) -> Cow<'_, str> {
-    let t = s.trim().trim_end_matches('.');
-    if t.bytes().any(|b| b.is_ascii_uppercase()) || !t.is_ascii() {
-        Cow::Owned(t.to_lowercase())
+    let t = s.trim_ascii();
+    let t = t.strip_suffix('.').unwrap_or(t);
+    if t.bytes().any(|b| b >= 0x80 || b.is_ascii_uppercase()) {
+        Cow::Owned(t.trim_end_matches('.').to_lowercase())
+    } else if t.ends_with('.') {
+        Cow::Borrowed(t.trim_end_matches('.'))
     } else {
         Cow::Borrowed(t)
+    }
+}
+
+/// A URL's parts, as written (the text trimmed).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UrlParts<'a> {
+    /// The trimmed text.
+    pub text: &'a str,
+    pub scheme: Option<&'a str>,
+    pub userinfo: Option<&'a str>,
+    /// With an IPv6 literal's brackets.
+    pub host: &'a str,
+    /// `:8080`, or empty.
+    pub port: &'a str,
+    /// The path and query.
+    pub tail: &'a str,
+    /// The text had a fragment.
+    pub fragment: bool,
+}
+
+impl<'a> UrlParts<'a> {
+    pub fn parse(s: &'a str) -> UrlParts<'a> {
+        let text = s.trim_ascii();
+        let (t, fragment) = match text.find('#') {
+            Some(i) => (text.get(..i).unwrap_or(text), true),
+            None => (text, false),
+        };
+        // The scheme: ASCII letters, digits, `+-.`, before `://`.
+        let n = t
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || b"+-.".contains(b))
+            .count();
+        let (scheme, rest) = match t.get(n..).and_then(|r| r.strip_prefix("://")) {
+            Some(rest) if n > 0 => (t.get(..n), rest),
+            _ => (None, t),
+        };
+        let cut = rest
+            .bytes()
+            .position(|b| b == b'/' || b == b'?')
+            .unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(cut);
+        let (userinfo, hp) = match authority.rfind('@') {
+            Some(i) => (authority.get(..i), authority.get(i + 1..).unwrap_or("")),
+            None => (None, authority),
+        };
+        let (host, port) = split_port(hp);
+        UrlParts {
+            text,
+            scheme,
+            userinfo,
+            host,
+            port,
+            tail,
+            fragment,
+        }
+    }
+
+    /// The host without IPv6 brackets (case as written).
+    pub fn bare_host(&self) -> &'a str {
+        self.host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(self.host)
+    }
+
+    /// The URL in the form URLs are compared in (see [`normalise_url`]).
+    pub fn normalised(&self) -> Cow<'a, str> {
+        let scheme = self.scheme.unwrap_or("http");
+        let default_port = if scheme.eq_ignore_ascii_case("http") {
+            ":80"
+        } else if scheme.eq_ignore_ascii_case("https") {
+            ":443"
+        } else {
+            ""
+        };
+        let port = if !default_port.is_empty() && self.port == default_port {
+            ""
+        } else {
+            self.port
+        };
+        let host = self.host.strip_suffix('.').unwrap_or(self.host);
+        let unchanged = self
+            .scheme
+            .is_some_and(|sc| !sc.bytes().any(|b| b.is_ascii_uppercase()))
+            && host.len() == self.host.len()
+            && !host.bytes().any(|b| b >= 0x80 || b.is_ascii_uppercase())
+            && port.len() == self.port.len()
+            && self.tail.starts_with('/')
+            && !self.fragment;
+        if unchanged {
+            return Cow::Borrowed(self.text);
+        }
+        let mut out = String::with_capacity(self.text.len() + 8);
+        out.push_str(&scheme.to_ascii_lowercase());
+        out.push_str("://");
+        if let Some(u) = self.userinfo {
+            out.push_str(u);
+            out.push('@');
+        }
+        out.push_str(&host.to_lowercase());
+        out.push_str(port);
+        if !self.tail.starts_with('/') {
+            out.push('/');
+        }
+        out.push_str(self.tail);
+        Cow::Owned(out)
     }
 }
 
@@ -188,62 +301,7 @@ pub(crate) fn normalise_name(s: &str) -> Cow<'_, str> {
 /// fragment (`#...`) dropped, and `/` as the path when there is none; the path and query are
 /// kept as written (they are case-sensitive). A URL without a scheme is compared as `http://`.
 pub(crate) fn normalise_url(s: &str) -> Cow<'_, str> {
-    let t = s.trim();
-    let no_fragment = t.split_once('#').map_or(t, |(a, _)| a);
-    let (scheme, rest) = match no_fragment.split_once("://") {
-        Some((sc, r))
-            if !sc.is_empty()
-                && sc
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)) =>
-        {
-            (Some(sc), r)
-        }
-        _ => (None, no_fragment),
-    };
-    let cut = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(cut);
-    let scheme_l = scheme.unwrap_or("http");
-    let mut host_port = authority;
-    let default_port = match scheme_l.to_ascii_lowercase().as_str() {
-        "http" => Some(":80"),
-        "https" => Some(":443"),
-        _ => None,
-    };
-    if let Some(p) = default_port
-        && let Some(h) = host_port.strip_suffix(p)
-    {
-        host_port = h;
-    }
-    let (userinfo, hp) = match host_port.rsplit_once('@') {
-        Some((u, h)) => (Some(u), h),
-        None => (None, host_port),
-    };
-    let (host, port) = split_port(hp);
-    let host_trimmed = host.strip_suffix('.').unwrap_or(host);
-    let unchanged = scheme.is_some_and(|sc| !sc.bytes().any(|b| b.is_ascii_uppercase()))
-        && host_trimmed.len() == host.len()
-        && !host.bytes().any(|b| b.is_ascii_uppercase())
-        && host_port.len() == authority.len()
-        && !tail.is_empty()
-        && no_fragment.len() == t.len();
-    if unchanged {
-        return Cow::Borrowed(t);
-    }
-    let mut out = String::with_capacity(t.len() + 8);
-    out.push_str(&scheme_l.to_ascii_lowercase());
-    out.push_str("://");
-    if let Some(u) = userinfo {
-        out.push_str(u);
-        out.push('@');
-    }
-    out.push_str(&host_trimmed.to_lowercase());
-    out.push_str(port);
-    if tail.is_empty() || tail.starts_with('?') {
-        out.push('/');
-    }
-    out.push_str(tail);
-    Cow::Owned(out)
+    UrlParts::parse(s).normalised()
 }
 
 /// `host:port` into host and `:port` (an IPv6 literal keeps its brackets).
@@ -255,22 +313,21 @@ fn split_port(hp: &str) -> (&str, &str) {
         };
     }
     match hp.rfind(':') {
-        Some(i) if hp[i + 1..].bytes().all(|b| b.is_ascii_digit()) => hp.split_at(i),
+        Some(i)
+            if hp
+                .get(i + 1..)
+                .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit())) =>
+        {
+            hp.split_at(i)
+        }
         _ => (hp, ""),
     }
 }
 
 /// The host of a URL (lower case not applied): without userinfo, port or IPv6 brackets.
+#[cfg(test)]
 pub(crate) fn url_host(url: &str) -> &str {
-    let t = url.trim();
-    let rest = t.split_once("://").map_or(t, |(_, r)| r);
-    let cut = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..cut];
-    let hp = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let (host, _) = split_port(hp);
-    host.strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host)
+    UrlParts::parse(url).bare_host()
 }
 
 #[cfg(test)]

@@ -7,12 +7,11 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use onewall_model::hash::FxMap;
 use onewall_model::{Severity, Timestamp, Tlp};
 
-use super::key::{Code, KeyMap, ip_bytes, key, normalise_url, to_hex, unhex};
+use super::index::{END, Filter, KeyTable, V4_SLOTS_FROM, V4Slots};
+use super::key::{Code, ip_bytes, key, normalise_url, to_hex, unhex};
+use super::matching::Pass;
 use crate::lifetime::{FeedPolicy, LifetimeCounts, Span, Standing, standing};
 use crate::{Indicator, Observable};
-
-/// No further indicator in a chain.
-const END: u32 = u32::MAX;
 
 /// What indicators share: interned per distinct combination.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -34,6 +33,9 @@ pub(crate) struct FeedPart {
     pub codes: u32,
     /// Bit `p` set when an IPv4 range of prefix length `p` is held.
     pub v4_prefixes: u64,
+    /// Bit `n` (of 1..=63, 63 for more) set when a domain tree of `n` labels is held: a name
+    /// is probed only at the suffixes of those label counts.
+    pub tree_labels: u64,
     /// Bit `p` (of 0..=128) set when an IPv6 range of prefix length `p` is held.
     pub v6_prefixes: [u64; 3],
     code: Vec<u8>,
@@ -48,7 +50,12 @@ pub(crate) struct FeedPart {
     ids: String,
     /// The next indicator of the same key.
     next: Vec<u32>,
-    index: KeyMap,
+    table: KeyTable,
+    filter: Filter,
+    /// The prefix lengths of IPv4 ranges per /16, for a feed of many ranges.
+    pub v4_slots: Option<V4Slots>,
+    /// IPv4 ranges (network, prefix length) while building.
+    v4_ranges: Vec<(u32, u8)>,
     metas: Vec<Meta>,
 }
 
@@ -66,6 +73,7 @@ impl FeedPart {
             loaded,
             codes: 0,
             v4_prefixes: 0,
+            tree_labels: 0,
             v6_prefixes: [0; 3],
             code: Vec::with_capacity(n),
             confidence: Vec::with_capacity(n),
@@ -77,10 +85,12 @@ impl FeedPart {
             id_end: Vec::with_capacity(n),
             ids: String::new(),
             next: Vec::with_capacity(n),
-            index: KeyMap::default(),
+            table: KeyTable::with_keys(n),
+            filter: Filter::with_keys(n),
+            v4_slots: None,
+            v4_ranges: Vec::new(),
             metas: Vec::new(),
         };
-        p.index.reserve(n);
         let mut metas: FxMap<Meta, u32> = FxMap::default();
         for ind in indicators {
             p.push(ind, &mut metas);
@@ -88,7 +98,14 @@ impl FeedPart {
         p.values.shrink_to_fit();
         p.ids.shrink_to_fit();
         p.metas.shrink_to_fit();
-        p.index.shrink_to_fit();
+        if p.v4_ranges.len() >= V4_SLOTS_FROM {
+            let mut slots = V4Slots::new();
+            for (net, prefix) in &p.v4_ranges {
+                slots.insert(*net, *prefix);
+            }
+            p.v4_slots = Some(slots);
+        }
+        p.v4_ranges = Vec::new();
         p
     }
 
@@ -122,9 +139,8 @@ impl FeedPart {
             }
         };
         self.meta.push(m);
-        let head = self.index.entry(k).or_insert(END);
-        self.next.push(*head);
-        *head = i;
+        self.next.push(self.table.replace(k, i));
+        self.filter.insert(k);
     }
 
     /// Append the value's bytes (a range's address, then its prefix length); its code and key.
@@ -143,6 +159,8 @@ impl FeedPart {
                 let p = *prefix;
                 let code = if n == 4 {
                     self.v4_prefixes |= 1 << p.min(63);
+                    self.v4_ranges
+                        .push((u32::from_be_bytes([b[0], b[1], b[2], b[3]]), p));
                     Code::Cidr4
                 } else {
                     let q = usize::from(p.min(128));
@@ -154,7 +172,10 @@ impl FeedPart {
                 (code, key(code, p, &b[..n]))
             }
             Observable::Domain(s) => self.text(Code::Domain, s),
-            Observable::DomainTree(s) => self.text(Code::Tree, s),
+            Observable::DomainTree(s) => {
+                self.tree_labels |= 1 << labels(s);
+                self.text(Code::Tree, s)
+            }
             Observable::Email(s) => self.text(Code::Email, s),
             Observable::Url(s) => {
                 // Stored as written; keyed by the form URLs are compared in.
@@ -237,20 +258,22 @@ impl FeedPart {
     }
 
     /// Call `hit` with each indicator of key `k` and code `code` whose stored value `eq`
-    /// accepts, and its confidence at `now` (indicators not active at `now` are left out).
+    /// accepts, and its confidence at the pass's time (indicators not active then are left
+    /// out); in a collecting pass, only note whether the filter may hold `k`.
     #[inline]
     pub fn probe(
         &self,
         k: u32,
         code: Code,
         eq: impl Fn(&[u8]) -> bool,
-        now: Timestamp,
+        pass: &mut Pass,
         hit: &mut impl FnMut(u32, u8),
     ) {
-        let Some(&head) = self.index.get(&k) else {
+        if !pass.next(|| self.filter.may_hold(k)) || !self.filter.may_hold(k) {
             return;
-        };
-        let mut i = head;
+        }
+        let now = pass.now;
+        let mut i = self.table.get(k);
         while i != END {
             if self.code.get(i as usize) == Some(&(code as u8))
                 && eq(self.value(i))
@@ -320,9 +343,8 @@ impl FeedPart {
     }
 
     /// The bytes this part holds on the heap, from its vectors' capacities (the index's from
-    /// its buckets: a key, a head and a control byte each).
+    /// its slots and its filter's words).
     pub fn heap_bytes(&self) -> usize {
-        let buckets = (self.index.capacity() * 8 / 7).next_power_of_two();
         let metas: usize = self
             .metas
             .iter()
@@ -346,7 +368,9 @@ impl FeedPart {
             + self.id_end.capacity() * 4
             + self.ids.capacity()
             + self.next.capacity() * 4
-            + buckets * (8 + 1)
+            + self.table.heap_bytes()
+            + self.filter.heap_bytes()
+            + self.v4_slots.as_ref().map_or(0, V4Slots::heap_bytes)
             + metas
             + self.name.capacity()
     }
@@ -369,4 +393,9 @@ fn v4(b: &[u8]) -> Option<Ipv4Addr> {
 fn v6(b: &[u8]) -> Option<Ipv6Addr> {
     let a: [u8; 16] = b.try_into().ok()?;
     Some(Ipv6Addr::from(a))
+}
+
+/// How many labels `name` has, 63 for 63 or more.
+pub(crate) fn labels(name: &str) -> u32 {
+    (name.bytes().filter(|b| *b == b'.').count() + 1).min(63) as u32
 }
