@@ -93,7 +93,9 @@ struct Wanted {
     ranges: Vec<(IpAddr, IpAddr)>,
     domains: Vec<String>,
     trees: Vec<String>,
-    urls: Vec<String>,
+    /// What a URL field is searched for: the hosts of URL indicators, the domains and the
+    /// addresses (a URL's host matches them; the matcher confirms).
+    url_parts: Vec<String>,
     hashes: Vec<String>,
     emails: Vec<String>,
 }
@@ -103,18 +105,23 @@ impl Wanted {
         let mut w = Wanted::default();
         for ind in new {
             match &ind.value {
-                Observable::Ip(a) => w.addresses.push(a.to_string()),
-                Observable::Cidr(net, prefix) => w.ranges.push(range_bounds(*net, *prefix)),
-                Observable::Domain(d) => w.domains.push(d.clone()),
-                Observable::DomainTree(d) => w.trees.push(d.clone()),
-                Observable::Url(u) => {
-                    // As written, and with or without the `/` of an empty path.
-                    w.urls.push(u.clone());
-                    match u.strip_suffix('/') {
-                        Some(bare) => w.urls.push(bare.to_owned()),
-                        None => w.urls.push(format!("{u}/")),
-                    }
+                Observable::Ip(a) => {
+                    w.addresses.push(a.to_string());
+                    w.url_parts.push(a.to_string());
                 }
+                Observable::Cidr(net, prefix) => w.ranges.push(range_bounds(*net, *prefix)),
+                Observable::Domain(d) => {
+                    w.domains.push(d.clone());
+                    w.url_parts.push(d.clone());
+                }
+                Observable::DomainTree(d) => {
+                    w.trees.push(d.clone());
+                    w.url_parts.push(d.clone());
+                }
+                Observable::Url(u) => match url_host(u) {
+                    "" => w.url_parts.push(u.clone()),
+                    host => w.url_parts.push(host.to_owned()),
+                },
                 Observable::Md5(h)
                 | Observable::Sha1(h)
                 | Observable::Sha256(h)
@@ -123,6 +130,17 @@ impl Wanted {
             }
         }
         w
+    }
+}
+
+/// The host of a URL (`http://user@Host:8080/x` → `Host`, `[2001:db8::1]` → `2001:db8::1`).
+fn url_host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(v6),
+        None => host_port.split(':').next().unwrap_or(host_port),
     }
 }
 
@@ -139,6 +157,7 @@ pub fn value_query(new: &[Indicator], fields: &MatchFields) -> Option<ValueQuery
     };
     let mut ranges = Vec::new();
     let mut suffixes = Vec::new();
+    let mut contains = Vec::new();
     for &(id, class) in fields.fields() {
         let name = id.name();
         match class {
@@ -152,13 +171,18 @@ pub fn value_query(new: &[Indicator], fields: &MatchFields) -> Option<ValueQuery
                     suffixes.push((name.to_owned(), w.trees.clone()));
                 }
             }
-            FieldClass::Url => exact(name, &w.urls),
+            // A URL matches by its whole text or its host: every match holds a part.
+            FieldClass::Url if !w.url_parts.is_empty() => {
+                contains.push((name.to_owned(), w.url_parts.clone()));
+            }
+            FieldClass::Url => {}
             FieldClass::Hash => exact(name, &w.hashes),
             FieldClass::Email => exact(name, &w.emails),
         }
     }
     q.ip_ranges = ranges;
     q.suffixes = suffixes;
+    q.contains = contains;
     (!q.is_empty()).then_some(q)
 }
 

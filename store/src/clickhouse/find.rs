@@ -31,6 +31,8 @@ struct Wanted {
     ranges: Vec<(IpAddr, IpAddr)>,
     /// Suffixes ([`suffix_text`]).
     suffixes: Vec<String>,
+    /// Parts, lower case.
+    parts: Vec<String>,
 }
 
 /// The fields of `q` grouped by what they are compared with.
@@ -48,6 +50,10 @@ fn grouped(q: &ValueQuery) -> BTreeMap<Wanted, Vec<String>> {
         let w = by_field.entry(f).or_default();
         w.suffixes.extend(suffixes.iter().map(|s| suffix_text(s)));
     }
+    for (f, parts) in &q.contains {
+        let w = by_field.entry(f).or_default();
+        w.parts.extend(parts.iter().map(|p| p.to_ascii_lowercase()));
+    }
     let mut groups: BTreeMap<Wanted, Vec<String>> = BTreeMap::new();
     for (f, mut w) in by_field {
         w.texts.sort();
@@ -56,6 +62,8 @@ fn grouped(q: &ValueQuery) -> BTreeMap<Wanted, Vec<String>> {
         w.ranges.dedup();
         w.suffixes.sort();
         w.suffixes.dedup();
+        w.parts.sort();
+        w.parts.dedup();
         groups.entry(w).or_default().push(f.to_owned());
     }
     groups
@@ -113,6 +121,21 @@ fn text_condition(cond: &mut Conditions, features: Features, x: &str, w: &Wanted
             "lower({x}) IN ({exact}, {dotted}) OR endsWith(lower({x}), {under}) \
              OR endsWith(lower({x}), {under_dotted})"
         ));
+    }
+    if features.multi_search {
+        // At most 255 needles a call.
+        for chunk in w.parts.chunks(255) {
+            let list: Vec<&str> = chunk.iter().map(|p| cond.bind(p)).collect();
+            any.push(format!(
+                "multiSearchAnyCaseInsensitive({x}, [{}])",
+                list.join(", ")
+            ));
+        }
+    } else {
+        for p in &w.parts {
+            let p = cond.bind(p);
+            any.push(format!("positionCaseInsensitive({x}, {p}) > 0"));
+        }
     }
     if any.is_empty() {
         "0".to_owned()
