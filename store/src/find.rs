@@ -16,7 +16,7 @@
 //!
 //! Null, number, boolean, time and list values match nothing.
 
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 
 use onewall_model::Timestamp;
 use onewall_model::hash::{FxMap, FxSet};
@@ -394,14 +394,6 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
             }
         }
         Ok(found)
-    }
-}
-
-/// The bounds of an IPv4 range in the IPv4-mapped IPv6 space.
-pub(crate) fn mapped_bounds(lo: IpAddr, hi: IpAddr) -> Option<(Ipv6Addr, Ipv6Addr)> {
-    match (canonical(lo), canonical(hi)) {
-        (IpAddr::V4(l), IpAddr::V4(h)) => Some((l.to_ipv6_mapped(), h.to_ipv6_mapped())),
-        _ => None,
     }
 }
 

@@ -12,8 +12,6 @@ pub struct Features {
     /// `IPv4StringToNumOrDefault` and its IPv6 twin (22.3 and later, where the plain functions
     /// throw on text that is not an address; before, they return zero).
     pub ip_or_default: bool,
-    /// `multiSearchAnyCaseInsensitive` (20.1 and later; 18.16 has one needle per call).
-    pub multi_search: bool,
 }
 
 impl Features {
@@ -27,7 +25,6 @@ impl Features {
             low_cardinality: (major, minor) >= (19, 10),
             ttl: (major, minor) >= (19, 6),
             ip_or_default: (major, minor) >= (22, 3),
-            multi_search: (major, minor) >= (20, 1),
         }
     }
 
