@@ -81,7 +81,7 @@ fn event(n: usize, total: usize) -> Event {
         names::DESTINATION_IP,
         ip([93, 184, ((n / 7) % 250) as u8, (n % 13) as u8]),
     );
-    if n % 4 == 0 {
+    if n.is_multiple_of(4) {
         f.insert(
             "dns.question.name",
             format!("www{}.benign.example", n % 5000),
