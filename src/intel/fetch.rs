@@ -242,7 +242,57 @@ fn misp_feed(feed: &FeedConfig, cred: Option<&Credential>) -> anyhow::Result<Fee
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)] // tests fail loudly
+
+    use std::path::{Path, PathBuf};
+
     use super::*;
+
+    fn testdata(p: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("intel/testdata")
+            .join(p)
+    }
+
+    fn feed(format: &str, path: &Path) -> FeedConfig {
+        let v = serde_json::json!({"name": "t", "format": format, "path": path});
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn a_file_is_read_again_only_when_it_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("list.txt");
+        std::fs::copy(testdata("lists/feodo_ipblocklist.txt"), &file).unwrap();
+        let f = feed("list", &file);
+        let mut st = FeedState::default();
+        let Pulled::Replace(first) = pull(&f, None, &mut st).unwrap() else {
+            panic!("read")
+        };
+        assert!(!first.indicators.is_empty());
+        assert!(matches!(
+            pull(&f, None, &mut st).unwrap(),
+            Pulled::Unchanged
+        ));
+        std::fs::write(&file, "203.0.113.1\n203.0.113.2\n").unwrap();
+        let Pulled::Replace(again) = pull(&f, None, &mut st).unwrap() else {
+            panic!("changed")
+        };
+        assert_eq!(again.indicators.len(), 2);
+        assert!(again.indicators.iter().all(|i| i.feed == "t"));
+    }
+
+    #[test]
+    fn a_misp_feed_is_its_manifest_and_the_events_it_names() {
+        let f = feed("misp", &testdata("misp"));
+        let Pulled::Replace(read) = pull(&f, None, &mut FeedState::default()).unwrap() else {
+            panic!("read")
+        };
+        assert!(!read.indicators.is_empty());
+        let missing = feed("misp", &testdata("lists"));
+        let e = pull(&missing, None, &mut FeedState::default()).unwrap_err();
+        assert!(format!("{e:#}").contains("manifest.json"), "{e:#}");
+    }
 
     #[test]
     fn query_values_are_encoded() {
