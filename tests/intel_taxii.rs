@@ -166,6 +166,8 @@ fn a_taxii_collection_is_polled_and_its_indicators_match_new_and_stored_events()
     let status = &feeds.unwrap()["items"][0];
     assert!(status["last_error"].is_null(), "{status}");
     assert!(status["added_after"].is_string(), "{status}");
+    assert_eq!(status["last_read"], 1, "{status}");
+    assert!(status["last_receipt"].is_string(), "{status}");
 
     // A syslog line holding the address: an intel alert within 2 s.
     let sent = Instant::now();

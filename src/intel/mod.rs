@@ -284,6 +284,10 @@ impl Intel {
                     "pulls": st.pulls,
                     "errors": st.errors,
                     "added_after": st.added_after,
+                    "last_read": st.last_read,
+                    "last_new": st.last_new,
+                    "last_rejected": st.last_rejected,
+                    "last_receipt": st.last_receipt,
                 })
             })
             .collect();
