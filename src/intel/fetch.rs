@@ -39,7 +39,7 @@ pub fn pull(
 ) -> anyhow::Result<Pulled> {
     match feed.format {
         FeedFormat::Taxii => taxii(feed, cred, state).map(Pulled::Add),
-        FeedFormat::Misp => misp_feed(feed, cred).map(Pulled::Replace),
+        FeedFormat::Misp => misp_feed(feed, cred, state),
         FeedFormat::Stix | FeedFormat::List | FeedFormat::Csv => {
             let Some(bytes) = document(feed, cred, state)? else {
                 return Ok(Pulled::Unchanged);
@@ -83,7 +83,18 @@ fn document(
         .as_deref()
         .context("the feed has neither path nor url")?;
     let (bytes, _) = get(url, cred, "*/*")?;
-    Ok(Some(bytes))
+    Ok(changed(&bytes, state).then_some(bytes))
+}
+
+/// Whether `bytes` differ from what was read last (by their length and FNV-1a hash, kept in
+/// `state.version`); a document served again unchanged is not read again.
+fn changed(bytes: &[u8], state: &mut FeedState) -> bool {
+    let version = format!("{}:{:016x}", bytes.len(), onewall_model::hash::fnv1a(bytes));
+    if state.version.as_deref() == Some(version.as_str()) {
+        return false;
+    }
+    state.version = Some(version);
+    true
 }
 
 fn agent() -> ureq::Agent {
@@ -205,8 +216,13 @@ fn encode(s: &str) -> String {
     out
 }
 
-/// A MISP feed: `manifest.json`, then each event file it names (`{uuid}.json`) beside it.
-fn misp_feed(feed: &FeedConfig, cred: Option<&Credential>) -> anyhow::Result<FeedRead> {
+/// A MISP feed: `manifest.json`, then each event file it names (`{uuid}.json`) beside it;
+/// nothing more when the manifest did not change since the last pull.
+fn misp_feed(
+    feed: &FeedConfig,
+    cred: Option<&Credential>,
+    state: &mut FeedState,
+) -> anyhow::Result<Pulled> {
     let fetch = |name: &str| -> anyhow::Result<Vec<u8>> {
         match (&feed.path, &feed.url) {
             (Some(dir), _) => {
@@ -222,7 +238,12 @@ fn misp_feed(feed: &FeedConfig, cred: Option<&Credential>) -> anyhow::Result<Fee
             (None, None) => bail!("the feed has neither path nor url"),
         }
     };
-    let manifest = misp::read_misp_manifest(&fetch("manifest.json")?)?;
+    let manifest = fetch("manifest.json")?;
+    let mut next = state.clone();
+    if !changed(&manifest, &mut next) {
+        return Ok(Pulled::Unchanged);
+    }
+    let manifest = misp::read_misp_manifest(&manifest)?;
     let mut read = FeedRead::default();
     for entry in manifest {
         if entry.uuid.contains(['/', '\\', '.']) {
@@ -237,7 +258,9 @@ fn misp_feed(feed: &FeedConfig, cred: Option<&Credential>) -> anyhow::Result<Fee
         read.indicators.append(&mut got.indicators);
         read.rejected.append(&mut got.rejected);
     }
-    Ok(read)
+    // Remembered only once every event file was read.
+    state.version = next.version;
+    Ok(Pulled::Replace(read))
 }
 
 #[cfg(test)]
@@ -285,10 +308,15 @@ mod tests {
     #[test]
     fn a_misp_feed_is_its_manifest_and_the_events_it_names() {
         let f = feed("misp", &testdata("misp"));
-        let Pulled::Replace(read) = pull(&f, None, &mut FeedState::default()).unwrap() else {
+        let mut st = FeedState::default();
+        let Pulled::Replace(read) = pull(&f, None, &mut st).unwrap() else {
             panic!("read")
         };
         assert!(!read.indicators.is_empty());
+        assert!(matches!(
+            pull(&f, None, &mut st).unwrap(),
+            Pulled::Unchanged
+        ));
         let missing = feed("misp", &testdata("lists"));
         let e = pull(&missing, None, &mut FeedState::default()).unwrap_err();
         assert!(format!("{e:#}").contains("manifest.json"), "{e:#}");
