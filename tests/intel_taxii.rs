@@ -165,7 +165,8 @@ fn a_taxii_collection_is_polled_and_its_indicators_match_new_and_stored_events()
     // The first poll takes the collection's indicator.
     let feeds = common::eventually(Duration::from_secs(30), || {
         let f = node.get("/api/v1/intel/feeds");
-        (f["items"][0]["indicators"] == 1).then_some(f)
+        let s = &f["items"][0];
+        (s["indicators"] == 1 && s["last_success"].is_string()).then_some(f.clone())
     });
     assert!(
         feeds.is_some(),
@@ -254,7 +255,9 @@ fn a_collection_larger_than_a_page_is_read_whole_by_following_next() {
     // medallion is slow under load (a development server copying the collection per page).
     let status = common::eventually(Duration::from_secs(60), || {
         let f = node.get("/api/v1/intel/feeds");
-        (f["items"][0]["indicators"] == 250).then(|| f["items"][0].clone())
+        // The set is swapped before the pull's status is written: wait for both.
+        let s = &f["items"][0];
+        (s["indicators"] == 250 && s["last_read"] == 250).then(|| s.clone())
     })
     .unwrap_or_else(|| panic!("{}\n{}", node.get("/api/v1/intel/feeds"), node.stderr()));
     assert_eq!(status["last_read"], 250, "one poll, three pages: {status}");

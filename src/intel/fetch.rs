@@ -166,9 +166,12 @@ fn taxii(
     let mut read = FeedRead::default();
     let mut next: Option<String> = None;
     let mut newest = state.added_after.clone();
+    // The poll's start; a server that pages without `next` is asked again from the newest
+    // `X-TAXII-Date-Added-Last` it answered (as TAXII 2.1 allows).
+    let mut after = state.added_after.clone();
     for _ in 0..TAXII_MAX_PAGES {
         let mut url = format!("{base}objects/?limit={TAXII_PAGE}");
-        if let Some(after) = &state.added_after {
+        if let Some(after) = &after {
             url.push_str(&format!("&added_after={}", encode(after)));
         }
         if let Some(n) = &next {
@@ -195,8 +198,14 @@ fn taxii(
             .get("next")
             .and_then(serde_json::Value::as_str)
             .map(str::to_owned);
-        if !more || next.is_none() || objects.is_empty() {
+        if !more || objects.is_empty() {
             break;
+        }
+        if next.is_none() {
+            if newest == after {
+                break;
+            }
+            after.clone_from(&newest);
         }
     }
     state.added_after = newest;
