@@ -52,7 +52,7 @@ fn indicator(kind: IndicatorKind, value: &str) -> Indicator {
     i
 }
 
-/// The new indicators: an address, a range, a domain tree, a hash, an email address.
+/// The new indicators: an address, a range, a domain tree, a hash, an email address, a URL.
 fn indicators() -> Vec<Indicator> {
     vec![
         indicator(IndicatorKind::Ip, "203.0.113.9"),
@@ -63,13 +63,14 @@ fn indicators() -> Vec<Indicator> {
             "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
         ),
         indicator(IndicatorKind::Email, "boss@phish.example"),
+        indicator(IndicatorKind::Url, "http://bad.example/payload"),
     ]
 }
 
 const HOUR: i64 = 3600;
 const DAY: i64 = 86_400;
 
-/// The history: six events the hunt must find (newest first), and four it must not.
+/// The history: eight events the hunt must find (newest first), and five it must not.
 fn history() -> (Vec<Event>, Vec<Event>) {
     let hits = vec![
         event(HOUR, &[(names::SOURCE_IP, ip("203.0.113.9"))]),
@@ -89,6 +90,15 @@ fn history() -> (Vec<Event>, Vec<Event>) {
             9 * DAY,
             &[("email.from.address", "Boss@Phish.Example".into())],
         ),
+        // A URL's host under the domain tree; a URL as the indicator's in another spelling.
+        event(
+            12 * DAY,
+            &[("url.original", "https://x.evil.example/path".into())],
+        ),
+        event(
+            15 * DAY,
+            &[("url.original", "HTTP://BAD.example:80/payload#frag".into())],
+        ),
         event(29 * DAY, &[("client.ip", "203.0.113.9".into())]),
     ];
     let misses = vec![
@@ -106,6 +116,11 @@ fn history() -> (Vec<Event>, Vec<Event>) {
         ),
         // The value on a field that is not checked.
         event(4 * HOUR, &[("message", "203.0.113.9".into())]),
+        // Another path on the URL indicator's host.
+        event(
+            5 * HOUR,
+            &[("url.original", "http://bad.example/other".into())],
+        ),
     ];
     (hits, misses)
 }
@@ -169,18 +184,20 @@ async fn stored_history_is_hunted_once_on_every_store() {
                 "intel.domain-tree",
                 "intel.sha256",
                 "intel.email",
+                "intel.domain-tree",
+                "intel.url",
                 "intel.ip"
             ],
             "{name}"
         );
-        assert_eq!(receipt.indicators, 5);
+        assert_eq!(receipt.indicators, 6);
         assert_eq!(receipt.days, 30);
-        assert_eq!((receipt.hits, receipt.alerts), (6, 6), "{name}");
-        assert!(receipt.events_read >= 6, "{name}: {receipt:?}");
+        assert_eq!((receipt.hits, receipt.alerts), (8, 8), "{name}");
+        assert!(receipt.events_read >= 8, "{name}: {receipt:?}");
         assert!(!receipt.truncated, "{name}");
         assert_eq!(receipt.searched_from, now().add_secs(-30 * DAY));
-        // Ten events stored, one past the look-back and one after now.
-        assert_eq!(receipt.events_searched, 8, "{name}: {receipt:?}");
+        // Thirteen events stored, one past the look-back and one after now.
+        assert_eq!(receipt.events_searched, 11, "{name}: {receipt:?}");
         let json = serde_json::to_value(&receipt).expect("json");
         assert_eq!(json["truncated"], false);
 
@@ -193,7 +210,7 @@ async fn stored_history_is_hunted_once_on_every_store() {
             .await
             .expect("alerts")
             .items;
-        assert_eq!(stored.len(), 6, "{name}");
+        assert_eq!(stored.len(), 8, "{name}");
         // A second hunt finds the same events and makes no new alert.
         let (again, receipt) = retro_hunt(
             &*store,
@@ -205,7 +222,7 @@ async fn stored_history_is_hunted_once_on_every_store() {
         )
         .await;
         assert!(again.is_empty(), "{name}: {again:?}");
-        assert_eq!((receipt.hits, receipt.alerts), (6, 0), "{name}");
+        assert_eq!((receipt.hits, receipt.alerts), (8, 0), "{name}");
     }
 }
 
@@ -278,7 +295,7 @@ async fn delivered_alerts_are_stored_published_and_sent_to_the_correlator() {
         now(),
     )
     .await;
-    assert_eq!(alerts.len(), 6);
+    assert_eq!(alerts.len(), 8);
     let bus = NodeEvents::new();
     let heard = Arc::new(Heard::default());
     bus.subscribe(heard.clone());
@@ -293,11 +310,11 @@ async fn delivered_alerts_are_stored_published_and_sent_to_the_correlator() {
     }
     assert_eq!(
         *heard.0.lock().unwrap(),
-        vec![(AlertOrigin::RetroHunt, 6)],
+        vec![(AlertOrigin::RetroHunt, 8)],
         "published once, as the retro-hunt's"
     );
     let got = correlator.recv().await.expect("to the correlator");
-    assert_eq!(got.len(), 6);
+    assert_eq!(got.len(), 8);
     // The federation's released alerts still reach the correlator through the same channel.
     federation_tx
         .send(vec![alerts[0].clone()])

@@ -45,9 +45,17 @@ fn yesterday() -> String {
 struct Medallion(Child);
 
 impl Medallion {
-    fn start(dir: &Path, port: u16) -> Medallion {
+    fn start(dir: &Path, port: u16, objects: Vec<Value>) -> Medallion {
         let root = format!("http://127.0.0.1:{port}/api1/");
-        let first = indicator("8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f", FIRST_IP);
+        let manifest: Vec<Value> = objects
+            .iter()
+            .enumerate()
+            .map(|(i, o)| {
+                json!({"id": o["id"], "date_added": added(i),
+                       "version": "2026-01-01T00:00:00.000Z",
+                       "media_type": "application/stix+json;version=2.1"})
+            })
+            .collect();
         let data = json!({
             "/discovery": {"title": "test", "default": root, "api_roots": [root]},
             "api1": {
@@ -56,10 +64,8 @@ impl Medallion {
                 "collections": [{
                     "id": COLLECTION, "title": "indicators", "can_read": true, "can_write": true,
                     "media_types": ["application/stix+json;version=2.1"],
-                    "objects": [first],
-                    "manifest": [{"id": first["id"], "date_added": "2026-01-01T00:00:01.000000Z",
-                                  "version": "2026-01-01T00:00:00.000Z",
-                                  "media_type": "application/stix+json;version=2.1"}]
+                    "objects": objects,
+                    "manifest": manifest
                 }]
             }
         });
@@ -106,6 +112,16 @@ impl Drop for Medallion {
     }
 }
 
+/// The `date_added` of the `i`th object of a collection (one a second).
+fn added(i: usize) -> String {
+    format!(
+        "2026-01-01T{:02}:{:02}:{:02}.000000Z",
+        i / 3600,
+        i / 60 % 60,
+        i % 60
+    )
+}
+
 fn basic() -> String {
     use base64::Engine;
     let b = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"));
@@ -141,21 +157,16 @@ fn intel_alert(node: &Node, ip: &str) -> Option<Value> {
 fn a_taxii_collection_is_polled_and_its_indicators_match_new_and_stored_events() {
     let dir = tempfile::tempdir().unwrap();
     let port = common::port_for_later();
-    let medallion = Medallion::start(dir.path(), port);
+    let first = indicator("8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f", FIRST_IP);
+    let medallion = Medallion::start(dir.path(), port, vec![first]);
 
-    let feed = format!(
-        "[intel]\n[[intel.feeds]]\nname = \"partner\"\nformat = \"taxii\"\n\
-         collection = \"http://127.0.0.1:{port}/api1/collections/{COLLECTION}/\"\n\
-         interval_secs = 1\nauth = {{ username = \"{USER}\", password = \"{PASSWORD}\" }}\n"
-    );
-    let file = dir.path().join("onewall.toml");
-    std::fs::write(&file, common::config(&dir.path().join("data"), &feed)).unwrap();
-    let node = Node::start(&file);
+    let node = poller(dir.path(), port);
 
     // The first poll takes the collection's indicator.
-    let feeds = common::eventually(Duration::from_secs(10), || {
+    let feeds = common::eventually(Duration::from_secs(30), || {
         let f = node.get("/api/v1/intel/feeds");
-        (f["items"][0]["indicators"] == 1).then_some(f)
+        let s = &f["items"][0];
+        (s["indicators"] == 1 && s["last_success"].is_string()).then_some(f.clone())
     });
     assert!(
         feeds.is_some(),
@@ -166,6 +177,8 @@ fn a_taxii_collection_is_polled_and_its_indicators_match_new_and_stored_events()
     let status = &feeds.unwrap()["items"][0];
     assert!(status["last_error"].is_null(), "{status}");
     assert!(status["added_after"].is_string(), "{status}");
+    assert_eq!(status["last_read"], 1, "{status}");
+    assert!(status["last_receipt"].is_string(), "{status}");
 
     // A syslog line holding the address: an intel alert within 2 s.
     let sent = Instant::now();
@@ -204,10 +217,59 @@ fn a_taxii_collection_is_polled_and_its_indicators_match_new_and_stored_events()
         .unwrap();
     let body = resp.body_mut().read_to_string().unwrap();
     assert_eq!(resp.status().as_u16(), 202, "{body}");
-    let retro = common::eventually(Duration::from_secs(15), || intel_alert(&node, LATER_IP))
+    let retro = common::eventually(Duration::from_secs(30), || intel_alert(&node, LATER_IP))
         .unwrap_or_else(|| panic!("no retrospective alert: {}", node.stderr()));
     assert_eq!(retro["intel"]["retro"], true, "{retro}");
     assert_eq!(retro["time"], stored["time"], "the event's own time");
+    drop(medallion);
+    node.stop();
+}
+
+/// A node polling the collection on `port` every second, with basic authentication.
+fn poller(dir: &Path, port: u16) -> Node {
+    let feed = format!(
+        "[intel]\n[[intel.feeds]]\nname = \"partner\"\nformat = \"taxii\"\n\
+         collection = \"http://127.0.0.1:{port}/api1/collections/{COLLECTION}/\"\n\
+         interval_secs = 1\nauth = {{ username = \"{USER}\", password = \"{PASSWORD}\" }}\n"
+    );
+    let file = dir.join("onewall.toml");
+    std::fs::write(&file, common::config(&dir.join("data"), &feed)).unwrap();
+    Node::start(&file)
+}
+
+#[test]
+fn a_collection_larger_than_a_page_is_read_whole_by_following_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = common::port_for_later();
+    // 250 indicators, pages of at most 100 (the server's max_page_size).
+    let objects: Vec<Value> = (0..250)
+        .map(|i| {
+            indicator(
+                &format!("00000000-0000-4000-8000-{i:012}"),
+                &format!("198.18.{}.{}", i / 200, i % 200 + 1),
+            )
+        })
+        .collect();
+    let medallion = Medallion::start(dir.path(), port, objects);
+    let node = poller(dir.path(), port);
+    // medallion is slow under load (a development server copying the collection per page).
+    let status = common::eventually(Duration::from_secs(60), || {
+        let f = node.get("/api/v1/intel/feeds");
+        // The set is swapped before the pull's status is written: wait for both.
+        let s = &f["items"][0];
+        (s["indicators"] == 250 && s["last_read"] == 250).then(|| s.clone())
+    })
+    .unwrap_or_else(|| panic!("{}\n{}", node.get("/api/v1/intel/feeds"), node.stderr()));
+    assert_eq!(status["last_read"], 250, "one poll, three pages: {status}");
+    assert_eq!(status["added_after"], added(249), "{status}");
+    // The next polls ask only for what was added since: nothing.
+    let later = common::eventually(Duration::from_secs(60), || {
+        let f = node.get("/api/v1/intel/feeds");
+        (f["items"][0]["pulls"].as_u64() >= Some(3)).then(|| f["items"][0].clone())
+    })
+    .expect("more polls");
+    assert_eq!(later["indicators"], 250, "{later}");
+    assert!(later["last_error"].is_null(), "{later}");
     drop(medallion);
     node.stop();
 }

@@ -4,9 +4,9 @@
 
 use std::net::IpAddr;
 
-use onewall_intel::fields::FieldClass;
+use onewall_intel::fields::{FieldClass, MatchFields};
 use onewall_intel::{Indicator, IntelSet, Observable};
-use onewall_model::{IndicatorKind, Timestamp};
+use onewall_model::{Event, IndicatorKind, RegionCode, Source, Timestamp, Value};
 use proptest::prelude::*;
 
 const NOW: i64 = 1_750_000_000;
@@ -178,5 +178,34 @@ proptest! {
             want.sort();
             prop_assert_eq!(got, want, "{:?} {}", class, q);
         }
+        // Matching a whole event (two passes, and past 64 probes) finds what the lookups of
+        // its values find, each indicator once.
+        let mut ev = Event::new(now, RegionCode::HENAN, Source::new("t", None), b"x");
+        for (class, name) in [
+            (FieldClass::Address, "source.ip"),
+            (FieldClass::Domain, "dns.question.name"),
+            (FieldClass::Url, "url.original"),
+            (FieldClass::Hash, "file.hash.sha256"),
+            (FieldClass::Email, "user.email"),
+        ] {
+            let values: Vec<Value> = queries
+                .iter()
+                .filter(|(c, _)| *c == class)
+                .map(|(_, q)| Value::str(q.clone()))
+                .collect();
+            ev.fields.insert(name, Value::List(values));
+        }
+        let mut hits = Vec::new();
+        set.match_event(&ev, &MatchFields::default(), now, &mut hits);
+        let mut got: Vec<_> = hits.iter().map(|h| h.handle).collect();
+        got.sort();
+        let mut want: Vec<_> = queries
+            .iter()
+            .flat_map(|(class, q)| set.lookup(*class, q, now))
+            .map(|h| h.handle)
+            .collect();
+        want.sort();
+        want.dedup();
+        prop_assert_eq!(got, want);
     }
 }

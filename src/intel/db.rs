@@ -84,6 +84,17 @@ pub struct FeedState {
     pub pulls: u64,
     #[serde(default)]
     pub errors: u64,
+    /// The last successful pull that brought anything (a TAXII poll finding nothing new
+    /// leaves these): indicators read, new to the feed, items refused.
+    #[serde(default)]
+    pub last_read: u64,
+    #[serde(default)]
+    pub last_new: u64,
+    #[serde(default)]
+    pub last_rejected: u64,
+    /// The receipt of the last pull that brought new indicators (with its retro-hunt).
+    #[serde(default)]
+    pub last_receipt: Option<String>,
 }
 
 /// A local indicator and who added it.

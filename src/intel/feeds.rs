@@ -76,7 +76,9 @@ pub async fn pull_once(intel: &Arc<Intel>, feed: &FeedConfig) {
     state.last_pull = Some(started);
     state.pulls += 1;
     let applied = match pulled {
-        Ok((p, after)) => apply(intel, feed, p).await.map(|outcome| (outcome, after)),
+        Ok((p, after)) => apply(intel, feed, p, &mut state)
+            .await
+            .map(|outcome| (outcome, after)),
         Err(e) => Err(e),
     };
     match applied {
@@ -113,10 +115,18 @@ async fn apply(
     intel: &Arc<Intel>,
     feed: &FeedConfig,
     pulled: Pulled,
+    state: &mut db::FeedState,
 ) -> anyhow::Result<&'static str> {
     let (mut read, replace) = match pulled {
         Pulled::Unchanged => return Ok("unchanged"),
         Pulled::Replace(r) => (r, true),
+        // A poll that brought nothing leaves the set as it is.
+        Pulled::Add(r) if r.indicators.is_empty() => {
+            if !r.rejected.is_empty() {
+                info!(feed = %feed.name, rejected = r.rejected.len(), "intel: feed pulled; nothing taken");
+            }
+            return Ok("ok");
+        }
         Pulled::Add(r) => (r, false),
     };
     intel.with_defaults(feed, &mut read.indicators);
@@ -133,8 +143,12 @@ async fn apply(
         rejected = read.rejected.len(),
         "intel: feed pulled"
     );
+    state.last_read = got as u64;
+    state.last_new = new.len() as u64;
+    state.last_rejected = read.rejected.len() as u64;
     if !new.is_empty() {
         let receipt = super::hub::Receipt::new(&feed.name, got, &new, &read.rejected);
+        state.last_receipt = Some(receipt.id.clone());
         intel.after_change(receipt, new).await;
     }
     Ok("ok")

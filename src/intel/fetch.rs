@@ -39,7 +39,7 @@ pub fn pull(
 ) -> anyhow::Result<Pulled> {
     match feed.format {
         FeedFormat::Taxii => taxii(feed, cred, state).map(Pulled::Add),
-        FeedFormat::Misp => misp_feed(feed, cred).map(Pulled::Replace),
+        FeedFormat::Misp => misp_feed(feed, cred, state),
         FeedFormat::Stix | FeedFormat::List | FeedFormat::Csv => {
             let Some(bytes) = document(feed, cred, state)? else {
                 return Ok(Pulled::Unchanged);
@@ -83,7 +83,18 @@ fn document(
         .as_deref()
         .context("the feed has neither path nor url")?;
     let (bytes, _) = get(url, cred, "*/*")?;
-    Ok(Some(bytes))
+    Ok(changed(&bytes, state).then_some(bytes))
+}
+
+/// Whether `bytes` differ from what was read last (by their length and FNV-1a hash, kept in
+/// `state.version`); a document served again unchanged is not read again.
+fn changed(bytes: &[u8], state: &mut FeedState) -> bool {
+    let version = format!("{}:{:016x}", bytes.len(), onewall_model::hash::fnv1a(bytes));
+    if state.version.as_deref() == Some(version.as_str()) {
+        return false;
+    }
+    state.version = Some(version);
+    true
 }
 
 fn agent() -> ureq::Agent {
@@ -155,9 +166,12 @@ fn taxii(
     let mut read = FeedRead::default();
     let mut next: Option<String> = None;
     let mut newest = state.added_after.clone();
+    // The poll's start; a server that pages without `next` is asked again from the newest
+    // `X-TAXII-Date-Added-Last` it answered (as TAXII 2.1 allows).
+    let mut after = state.added_after.clone();
     for _ in 0..TAXII_MAX_PAGES {
         let mut url = format!("{base}objects/?limit={TAXII_PAGE}");
-        if let Some(after) = &state.added_after {
+        if let Some(after) = &after {
             url.push_str(&format!("&added_after={}", encode(after)));
         }
         if let Some(n) = &next {
@@ -184,8 +198,14 @@ fn taxii(
             .get("next")
             .and_then(serde_json::Value::as_str)
             .map(str::to_owned);
-        if !more || next.is_none() || objects.is_empty() {
+        if !more || objects.is_empty() {
             break;
+        }
+        if next.is_none() {
+            if newest == after {
+                break;
+            }
+            after.clone_from(&newest);
         }
     }
     state.added_after = newest;
@@ -205,8 +225,13 @@ fn encode(s: &str) -> String {
     out
 }
 
-/// A MISP feed: `manifest.json`, then each event file it names (`{uuid}.json`) beside it.
-fn misp_feed(feed: &FeedConfig, cred: Option<&Credential>) -> anyhow::Result<FeedRead> {
+/// A MISP feed: `manifest.json`, then each event file it names (`{uuid}.json`) beside it;
+/// nothing more when the manifest did not change since the last pull.
+fn misp_feed(
+    feed: &FeedConfig,
+    cred: Option<&Credential>,
+    state: &mut FeedState,
+) -> anyhow::Result<Pulled> {
     let fetch = |name: &str| -> anyhow::Result<Vec<u8>> {
         match (&feed.path, &feed.url) {
             (Some(dir), _) => {
@@ -222,7 +247,12 @@ fn misp_feed(feed: &FeedConfig, cred: Option<&Credential>) -> anyhow::Result<Fee
             (None, None) => bail!("the feed has neither path nor url"),
         }
     };
-    let manifest = misp::read_misp_manifest(&fetch("manifest.json")?)?;
+    let manifest = fetch("manifest.json")?;
+    let mut next = state.clone();
+    if !changed(&manifest, &mut next) {
+        return Ok(Pulled::Unchanged);
+    }
+    let manifest = misp::read_misp_manifest(&manifest)?;
     let mut read = FeedRead::default();
     for entry in manifest {
         if entry.uuid.contains(['/', '\\', '.']) {
@@ -237,12 +267,69 @@ fn misp_feed(feed: &FeedConfig, cred: Option<&Credential>) -> anyhow::Result<Fee
         read.indicators.append(&mut got.indicators);
         read.rejected.append(&mut got.rejected);
     }
-    Ok(read)
+    // Remembered only once every event file was read.
+    state.version = next.version;
+    Ok(Pulled::Replace(read))
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)] // tests fail loudly
+
+    use std::path::{Path, PathBuf};
+
     use super::*;
+
+    fn testdata(p: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("intel/testdata")
+            .join(p)
+    }
+
+    fn feed(format: &str, path: &Path) -> FeedConfig {
+        let v = serde_json::json!({"name": "t", "format": format, "path": path});
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn a_file_is_read_again_only_when_it_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("list.txt");
+        std::fs::copy(testdata("lists/feodo_ipblocklist.txt"), &file).unwrap();
+        let f = feed("list", &file);
+        let mut st = FeedState::default();
+        let Pulled::Replace(first) = pull(&f, None, &mut st).unwrap() else {
+            panic!("read")
+        };
+        assert!(!first.indicators.is_empty());
+        assert!(matches!(
+            pull(&f, None, &mut st).unwrap(),
+            Pulled::Unchanged
+        ));
+        std::fs::write(&file, "203.0.113.1\n203.0.113.2\n").unwrap();
+        let Pulled::Replace(again) = pull(&f, None, &mut st).unwrap() else {
+            panic!("changed")
+        };
+        assert_eq!(again.indicators.len(), 2);
+        assert!(again.indicators.iter().all(|i| i.feed == "t"));
+    }
+
+    #[test]
+    fn a_misp_feed_is_its_manifest_and_the_events_it_names() {
+        let f = feed("misp", &testdata("misp"));
+        let mut st = FeedState::default();
+        let Pulled::Replace(read) = pull(&f, None, &mut st).unwrap() else {
+            panic!("read")
+        };
+        assert!(!read.indicators.is_empty());
+        assert!(matches!(
+            pull(&f, None, &mut st).unwrap(),
+            Pulled::Unchanged
+        ));
+        let missing = feed("misp", &testdata("lists"));
+        let e = pull(&missing, None, &mut FeedState::default()).unwrap_err();
+        assert!(format!("{e:#}").contains("manifest.json"), "{e:#}");
+    }
 
     #[test]
     fn query_values_are_encoded() {

@@ -296,3 +296,57 @@ impl IntelHub for Hub {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // tests fail loudly
+
+    use onewall_model::IndicatorKind;
+
+    use super::*;
+
+    fn ip(v: &str) -> Indicator {
+        Indicator::new(Observable::parse(IndicatorKind::Ip, v).unwrap(), "f")
+    }
+
+    #[test]
+    fn pages_leave_out_expired_indicators_unless_asked_and_continue_by_cursor() {
+        let mut old = ip("10.0.0.1");
+        old.valid_until = Some(Timestamp::from_secs(1_000));
+        let set = IntelSet::default().with_feed(
+            "f",
+            vec![old, ip("10.0.0.2"), ip("10.0.0.3"), ip("10.0.0.4")],
+        );
+        let q = IndicatorQuery {
+            limit: 2,
+            ..IndicatorQuery::default()
+        };
+        let first = page(&set, &q);
+        let values: Vec<&str> = first["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["value"].as_str().unwrap())
+            .collect();
+        assert_eq!(values, ["10.0.0.2", "10.0.0.3"]);
+        assert_eq!(first["next_cursor"], "2");
+        let rest = page(
+            &set,
+            &IndicatorQuery {
+                offset: 2,
+                ..q.clone()
+            },
+        );
+        assert_eq!(rest["items"][0]["value"], "10.0.0.4");
+        assert!(rest["next_cursor"].is_null());
+        let all = page(
+            &set,
+            &IndicatorQuery {
+                expired: true,
+                value: Some("10.0.0.1".into()),
+                ..q
+            },
+        );
+        assert_eq!(all["items"][0]["expired"], true, "{all}");
+    }
+}

@@ -218,9 +218,12 @@ impl IntelStage {
             return;
         }
         let window_ns = i64::from(self.intel.cfg.fold_minutes) * 60 * 1_000_000_000;
-        let Ok(mut book) = self.intel.book.lock() else {
-            return;
-        };
+        // A panic while the book was held (counted where it happened) leaves it usable.
+        let mut book = self
+            .intel
+            .book
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         for (i, hit) in found {
             let event = &batch[i];
             let indicator = set.get(hit.handle);

@@ -124,6 +124,9 @@ impl Intel {
             "threat intelligence loaded from intel.sqlite"
         );
         intel.publish_counts(&set);
+        let c = set.lifetime_counts(loaded);
+        gauge!("onewall_intel_indicators_expired").set(c.expired as f64);
+        gauge!("onewall_intel_indicators_decayed").set(c.decayed as f64);
         *intel
             .set
             .write()
@@ -293,6 +296,10 @@ impl Intel {
                     "pulls": st.pulls,
                     "errors": st.errors,
                     "added_after": st.added_after,
+                    "last_read": st.last_read,
+                    "last_new": st.last_new,
+                    "last_rejected": st.last_rejected,
+                    "last_receipt": st.last_receipt,
                 })
             })
             .collect();
@@ -304,6 +311,14 @@ impl Intel {
             }));
         }
         out
+    }
+
+    /// `onewall_intel_indicators_expired` and `onewall_intel_indicators_decayed`: indicators
+    /// past their end, and matching below their source's confidence, now.
+    pub fn publish_lifetime(&self) {
+        let c = self.current().lifetime_counts(Timestamp::now());
+        gauge!("onewall_intel_indicators_expired").set(c.expired as f64);
+        gauge!("onewall_intel_indicators_decayed").set(c.decayed as f64);
     }
 
     /// Write the sightings when they changed.
@@ -336,6 +351,7 @@ pub fn start(
                 _ = tokio::time::sleep(Duration::from_secs(60)) => {}
             }
             intel.save_sightings().await;
+            intel.publish_lifetime();
         }
         intel.save_sightings().await;
     }));

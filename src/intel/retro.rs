@@ -93,7 +93,9 @@ struct Wanted {
     ranges: Vec<(IpAddr, IpAddr)>,
     domains: Vec<String>,
     trees: Vec<String>,
-    urls: Vec<String>,
+    /// What a URL field is searched for: the hosts of URL indicators, the domains and the
+    /// addresses (a URL's host matches them; the matcher confirms).
+    url_parts: Vec<String>,
     hashes: Vec<String>,
     emails: Vec<String>,
 }
@@ -103,18 +105,23 @@ impl Wanted {
         let mut w = Wanted::default();
         for ind in new {
             match &ind.value {
-                Observable::Ip(a) => w.addresses.push(a.to_string()),
-                Observable::Cidr(net, prefix) => w.ranges.push(range_bounds(*net, *prefix)),
-                Observable::Domain(d) => w.domains.push(d.clone()),
-                Observable::DomainTree(d) => w.trees.push(d.clone()),
-                Observable::Url(u) => {
-                    // As written, and with or without the `/` of an empty path.
-                    w.urls.push(u.clone());
-                    match u.strip_suffix('/') {
-                        Some(bare) => w.urls.push(bare.to_owned()),
-                        None => w.urls.push(format!("{u}/")),
-                    }
+                Observable::Ip(a) => {
+                    w.addresses.push(a.to_string());
+                    w.url_parts.push(a.to_string());
                 }
+                Observable::Cidr(net, prefix) => w.ranges.push(range_bounds(*net, *prefix)),
+                Observable::Domain(d) => {
+                    w.domains.push(d.clone());
+                    w.url_parts.push(d.clone());
+                }
+                Observable::DomainTree(d) => {
+                    w.trees.push(d.clone());
+                    w.url_parts.push(d.clone());
+                }
+                Observable::Url(u) => match url_host(u) {
+                    "" => w.url_parts.push(u.clone()),
+                    host => w.url_parts.push(host.to_owned()),
+                },
                 Observable::Md5(h)
                 | Observable::Sha1(h)
                 | Observable::Sha256(h)
@@ -123,6 +130,17 @@ impl Wanted {
             }
         }
         w
+    }
+}
+
+/// The host of a URL (`http://user@Host:8080/x` → `Host`, `[2001:db8::1]` → `2001:db8::1`).
+fn url_host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(v6),
+        None => host_port.split(':').next().unwrap_or(host_port),
     }
 }
 
@@ -139,6 +157,7 @@ pub fn value_query(new: &[Indicator], fields: &MatchFields) -> Option<ValueQuery
     };
     let mut ranges = Vec::new();
     let mut suffixes = Vec::new();
+    let mut contains = Vec::new();
     for &(id, class) in fields.fields() {
         let name = id.name();
         match class {
@@ -152,13 +171,18 @@ pub fn value_query(new: &[Indicator], fields: &MatchFields) -> Option<ValueQuery
                     suffixes.push((name.to_owned(), w.trees.clone()));
                 }
             }
-            FieldClass::Url => exact(name, &w.urls),
+            // A URL matches by its whole text or its host: every match holds a part.
+            FieldClass::Url if !w.url_parts.is_empty() => {
+                contains.push((name.to_owned(), w.url_parts.clone()));
+            }
+            FieldClass::Url => {}
             FieldClass::Hash => exact(name, &w.hashes),
             FieldClass::Email => exact(name, &w.emails),
         }
     }
     q.ip_ranges = ranges;
     q.suffixes = suffixes;
+    q.contains = contains;
     (!q.is_empty()).then_some(q)
 }
 
@@ -211,18 +235,14 @@ pub async fn retro_hunt(
         q.to = Some(now);
         q.limit = onewall_store::MAX_LIMIT;
         let set = set_of(new);
-        if let Err(e) = hunt(
+        let hunt = Hunt {
             store,
-            &set,
+            set: &set,
             fields,
-            q,
             budget,
             clock,
-            &mut alerts,
-            &mut receipt,
-        )
-        .await
-        {
+        };
+        if let Err(e) = hunt.run(q, &mut alerts, &mut receipt).await {
             tracing::warn!(error = %e, "retro-hunt stopped by a store failure");
             receipt.error = Some(e.to_string());
         }
@@ -238,51 +258,91 @@ pub async fn retro_hunt(
     (alerts, receipt)
 }
 
-/// Read `q`'s pages until the history or the budget ends, matching each event.
-#[allow(clippy::too_many_arguments)]
-async fn hunt(
-    store: &dyn Store,
-    set: &IntelSet,
-    fields: &MatchFields,
-    mut q: ValueQuery,
+/// What a hunt reads with and checks against.
+struct Hunt<'a> {
+    store: &'a dyn Store,
+    set: &'a IntelSet,
+    fields: &'a MatchFields,
     budget: RetroBudget,
     clock: Instant,
-    alerts: &mut Vec<Alert>,
-    receipt: &mut RetroReceipt,
-) -> Result<(), StoreError> {
-    let mut hits = Vec::new();
-    loop {
-        if receipt.events_read >= budget.max_events || clock.elapsed() >= budget.max_time {
-            receipt.truncated = true;
+}
+
+/// How much history one store search covers: a day, so the budget is checked between days
+/// (a day holding no hit is one search) and no read holds the store for the whole window.
+const WINDOW_SECS: i64 = 86_400;
+
+impl Hunt<'_> {
+    /// Search `q`'s time range a day at a time from the newest, until the history or the
+    /// budget ends, matching each event found.
+    async fn run(
+        &self,
+        q: ValueQuery,
+        alerts: &mut Vec<Alert>,
+        receipt: &mut RetroReceipt,
+    ) -> Result<(), StoreError> {
+        let (Some(from), Some(to)) = (q.from, q.to) else {
             return Ok(());
-        }
-        let left = usize::try_from(budget.max_events - receipt.events_read).unwrap_or(usize::MAX);
-        q.limit = q.limit.min(left).max(1);
-        let page = store.find_events(q.clone()).await?;
-        for event in &page.items {
-            receipt.events_read += 1;
-            receipt.searched_from = event.time;
-            hits.clear();
-            set.match_event(event, fields, receipt.started, &mut hits);
-            if !hits.is_empty() {
-                receipt.hits += 1;
-            }
-            for hit in &hits {
-                let indicator = set.get(hit.handle);
-                let sighting = Sighting {
-                    indicator: &indicator,
-                    confidence: hit.confidence,
-                    field: hit.field.name(),
-                    observed: &hit.observed,
-                };
-                alerts.push(intel_alert(sighting, event, receipt.started, true));
-            }
-        }
-        match page.next_cursor {
-            Some(c) => q.cursor = Some(c),
-            None => {
-                receipt.searched_from = q.from.unwrap_or(receipt.searched_from);
+        };
+        receipt.searched_from = to;
+        let mut top = to;
+        while top > from {
+            let bottom = Timestamp(top.add_secs(-WINDOW_SECS).0.max(from.0));
+            let window = ValueQuery {
+                from: Some(bottom),
+                to: Some(top),
+                cursor: None,
+                ..q.clone()
+            };
+            if !self.window(window, alerts, receipt).await? {
+                receipt.truncated = true;
                 return Ok(());
+            }
+            receipt.searched_from = bottom;
+            top = bottom;
+        }
+        Ok(())
+    }
+
+    /// Read one window's pages; `false` when the budget ran out first.
+    async fn window(
+        &self,
+        mut q: ValueQuery,
+        alerts: &mut Vec<Alert>,
+        receipt: &mut RetroReceipt,
+    ) -> Result<bool, StoreError> {
+        let mut hits = Vec::new();
+        loop {
+            let budget = self.budget;
+            if receipt.events_read >= budget.max_events || self.clock.elapsed() >= budget.max_time {
+                return Ok(false);
+            }
+            let left =
+                usize::try_from(budget.max_events - receipt.events_read).unwrap_or(usize::MAX);
+            q.limit = onewall_store::MAX_LIMIT.min(left).max(1);
+            let page = self.store.find_events(q.clone()).await?;
+            for event in &page.items {
+                receipt.events_read += 1;
+                receipt.searched_from = event.time;
+                hits.clear();
+                self.set
+                    .match_event(event, self.fields, receipt.started, &mut hits);
+                if !hits.is_empty() {
+                    receipt.hits += 1;
+                }
+                for hit in &hits {
+                    let indicator = self.set.get(hit.handle);
+                    let sighting = Sighting {
+                        indicator: &indicator,
+                        confidence: hit.confidence,
+                        field: hit.field.name(),
+                        observed: &hit.observed,
+                    };
+                    alerts.push(intel_alert(sighting, event, receipt.started, true));
+                }
+            }
+            match page.next_cursor {
+                Some(c) => q.cursor = Some(c),
+                None => return Ok(true),
             }
         }
     }

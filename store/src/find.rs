@@ -10,11 +10,13 @@
 //! - an **address range** `[lo, hi]` (both inclusive) matches an address field (or a string
 //!   spelling an address canonically) inside it, IPv4-mapped addresses as their IPv4 address;
 //! - a **suffix** `example.com` matches `example.com` itself and any name under it at a label
-//!   boundary (`a.example.com`, not `badexample.com`), ignoring ASCII case.
+//!   boundary (`a.example.com`, not `badexample.com`), ignoring ASCII case;
+//! - a **part** matches a string holding it anywhere, ignoring ASCII case (a wide net, for
+//!   the caller to confirm: a URL holding a domain or an address).
 //!
 //! Null, number, boolean, time and list values match nothing.
 
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 
 use onewall_model::Timestamp;
 use onewall_model::hash::{FxMap, FxSet};
@@ -41,6 +43,8 @@ pub struct ValueQuery {
     pub ip_ranges: Vec<(String, IpAddr, IpAddr)>,
     /// `(field, suffixes)`: the field holds a name equal to, or under, one of `suffixes`.
     pub suffixes: Vec<(String, Vec<String>)>,
+    /// `(field, parts)`: the field holds a string containing one of `parts`.
+    pub contains: Vec<(String, Vec<String>)>,
     /// At most this many (clamped to [`crate::MAX_LIMIT`]; 0 means [`crate::DEFAULT_LIMIT`]).
     pub limit: usize,
     /// Where the previous page ended, from [`crate::Page::next_cursor`].
@@ -53,6 +57,7 @@ impl ValueQuery {
         self.exact.iter().all(|(_, v)| v.is_empty())
             && self.ip_ranges.is_empty()
             && self.suffixes.iter().all(|(_, v)| v.is_empty())
+            && self.contains.iter().all(|(_, v)| v.is_empty())
     }
 
     /// Every field the query names, once each, in order of first mention.
@@ -63,7 +68,8 @@ impl ValueQuery {
             .iter()
             .map(|(f, _)| f.as_str())
             .chain(self.ip_ranges.iter().map(|(f, ..)| f.as_str()))
-            .chain(self.suffixes.iter().map(|(f, _)| f.as_str()));
+            .chain(self.suffixes.iter().map(|(f, _)| f.as_str()))
+            .chain(self.contains.iter().map(|(f, _)| f.as_str()));
         for n in names {
             if !out.contains(&n) {
                 out.push(n);
@@ -102,6 +108,12 @@ impl ValueQuery {
                 ));
             }
             total += suffixes.len();
+        }
+        for (field, parts) in &self.contains {
+            if parts.iter().any(String::is_empty) {
+                return bad(format!("an empty part on {field}: a part is some text"));
+            }
+            total += parts.len();
         }
         total += self.exact.iter().map(|(_, v)| v.len()).sum::<usize>();
         if total > MAX_VALUES {
@@ -166,6 +178,9 @@ struct FieldCheck {
     ranges6: Vec<(u128, u128)>,
     /// Suffixes, as [`suffix_text`] makes them.
     suffixes: FxSet<String>,
+    /// Parts, lower case, and their searcher once built.
+    parts: Vec<String>,
+    searcher: Option<aho_corasick::AhoCorasick>,
 }
 
 impl FieldCheck {
@@ -192,6 +207,11 @@ impl FieldCheck {
         if self.wants_address()
             && let Ok(a) = s.parse::<IpAddr>()
             && self.address(a)
+        {
+            return true;
+        }
+        if let Some(ac) = &self.searcher
+            && ac.is_match(s)
         {
             return true;
         }
@@ -255,7 +275,19 @@ impl ValueCheck {
             let c = fields.entry(field.clone()).or_default();
             c.suffixes.extend(suffixes.iter().map(|s| suffix_text(s)));
         }
+        for (field, parts) in &q.contains {
+            let c = fields.entry(field.clone()).or_default();
+            c.parts.extend(parts.iter().map(|p| p.to_ascii_lowercase()));
+        }
         for c in fields.values_mut() {
+            if !c.parts.is_empty() {
+                // Parts are plain text: building cannot fail short of memory limits, and a
+                // searcher that failed would only lose these candidates.
+                c.searcher = aho_corasick::AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .build(&c.parts)
+                    .ok();
+            }
             c.ranges4 = merged(std::mem::take(&mut c.ranges4));
             c.ranges6 = merged(std::mem::take(&mut c.ranges6));
         }
@@ -365,14 +397,6 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
     }
 }
 
-/// The bounds of an IPv4 range in the IPv4-mapped IPv6 space.
-pub(crate) fn mapped_bounds(lo: IpAddr, hi: IpAddr) -> Option<(Ipv6Addr, Ipv6Addr)> {
-    match (canonical(lo), canonical(hi)) {
-        (IpAddr::V4(l), IpAddr::V4(h)) => Some((l.to_ipv6_mapped(), h.to_ipv6_mapped())),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -439,6 +463,13 @@ mod tests {
         assert!(!hit(&[("a", Value::List(vec!["10.0.0.1".into()]))]));
         assert!(!hit(&[("a", Value::Null), ("a2", "10.0.0.1".into())]));
         assert!(c.column_text("a", "10.0.0.1"));
+        let parts = ValueQuery {
+            contains: vec![("u".into(), vec!["Evil.Example".into()])],
+            ..ValueQuery::default()
+        };
+        let cp = ValueCheck::new(&parts);
+        assert!(cp.column_text("u", "http://cdn.EVIL.example/x"));
+        assert!(!cp.column_text("u", "http://evil.exampl/x"));
         assert!(!c.column_text("z", "10.0.0.1"));
     }
 

@@ -32,6 +32,7 @@ use serde::Deserialize;
 
 use self::key::Code;
 use self::key::{UrlParts, normalise_name, unhex};
+use self::matching::Pass;
 use self::part::FeedPart;
 use crate::fields::{FieldClass, MatchFields};
 use crate::indicator::canonical_ip;
@@ -214,14 +215,16 @@ impl IntelSet {
 
     /// [`IntelSet::lookup`] appending to `out` (no allocation when nothing matches).
     pub fn lookup_into(&self, class: FieldClass, text: &str, now: Timestamp, out: &mut Vec<Hit>) {
-        self.visit_text(class, text, now, &mut |handle, confidence| {
+        let mut pass = Pass::resolve_all(now);
+        self.visit_text(class, text, &mut pass, &mut |handle, confidence| {
             out.push(Hit { handle, confidence });
         });
     }
 
     /// The indicators address `a` matches at `now`, appended to `out`.
     pub fn lookup_ip(&self, a: IpAddr, now: Timestamp, out: &mut Vec<Hit>) {
-        self.visit_ip(a, now, &mut |handle, confidence| {
+        let mut pass = Pass::resolve_all(now);
+        self.visit_ip(a, &mut pass, &mut |handle, confidence| {
             out.push(Hit { handle, confidence });
         });
     }
@@ -239,9 +242,18 @@ impl IntelSet {
             return;
         }
         let start = out.len();
+        let mut pass = Pass::collect(now);
         for &(id, class) in fields.fields() {
             if let Some(v) = event.fields.get_id(id) {
-                self.match_value(v, class, id, now, start, out);
+                self.match_value(v, class, id, &mut pass, start, out);
+            }
+        }
+        let Some(mut pass) = pass.resolving() else {
+            return;
+        };
+        for &(id, class) in fields.fields() {
+            if let Some(v) = event.fields.get_id(id) {
+                self.match_value(v, class, id, &mut pass, start, out);
             }
         }
     }
@@ -251,7 +263,7 @@ impl IntelSet {
         v: &Value,
         class: FieldClass,
         field: FieldId,
-        now: Timestamp,
+        pass: &mut Pass,
         start: usize,
         out: &mut Vec<EventHit>,
     ) {
@@ -268,35 +280,35 @@ impl IntelSet {
         match v {
             Value::Str(s) => {
                 let s: &str = s;
-                self.visit_text(class, s, now, &mut |h, c| {
+                self.visit_text(class, s, pass, &mut |h, c| {
                     hit(h, c, &|| s.trim().to_string())
                 });
             }
             Value::Ip(a) if matches!(class, FieldClass::Address) => {
-                self.visit_ip(*a, now, &mut |h, c| hit(h, c, &|| a.to_string()));
+                self.visit_ip(*a, pass, &mut |h, c| hit(h, c, &|| a.to_string()));
             }
             Value::List(items) => {
                 for item in items {
-                    self.match_value(item, class, field, now, start, out);
+                    self.match_value(item, class, field, pass, start, out);
                 }
             }
             _ => {}
         }
     }
 
-    fn visit_ip(&self, a: IpAddr, now: Timestamp, f: &mut impl FnMut(IndicatorHandle, u8)) {
+    fn visit_ip(&self, a: IpAddr, pass: &mut Pass, f: &mut impl FnMut(IndicatorHandle, u8)) {
         if self.codes & key::ADDRESS_CODES == 0 {
             return;
         }
         let a = canonical_ip(a);
         for (pi, p) in self.parts.iter().enumerate() {
             if p.codes & key::ADDRESS_CODES != 0 {
-                p.visit_ip(a, now, &mut |index, c| f(handle(pi, index), c));
+                p.visit_ip(a, pass, &mut |index, c| f(handle(pi, index), c));
             }
         }
     }
 
-    fn visit_name(&self, name: &str, now: Timestamp, f: &mut impl FnMut(IndicatorHandle, u8)) {
+    fn visit_name(&self, name: &str, pass: &mut Pass, f: &mut impl FnMut(IndicatorHandle, u8)) {
         if self.codes & key::DOMAIN_CODES == 0 {
             return;
         }
@@ -306,7 +318,7 @@ impl IntelSet {
         }
         for (pi, p) in self.parts.iter().enumerate() {
             if p.codes & key::DOMAIN_CODES != 0 {
-                p.visit_name(&name, now, &mut |index, c| f(handle(pi, index), c));
+                p.visit_name(&name, pass, &mut |index, c| f(handle(pi, index), c));
             }
         }
     }
@@ -315,17 +327,17 @@ impl IntelSet {
         &self,
         class: FieldClass,
         text: &str,
-        now: Timestamp,
+        pass: &mut Pass,
         f: &mut impl FnMut(IndicatorHandle, u8),
     ) {
         let t = text.trim_ascii();
         match class {
             FieldClass::Address => {
                 if let Ok(a) = t.parse::<IpAddr>() {
-                    self.visit_ip(a, now, f);
+                    self.visit_ip(a, pass, f);
                 }
             }
-            FieldClass::Domain => self.visit_name(t, now, f),
+            FieldClass::Domain => self.visit_name(t, pass, f),
             FieldClass::Url => {
                 if t.is_empty() {
                     return;
@@ -334,7 +346,7 @@ impl IntelSet {
                 if self.codes & Code::Url.bit() != 0 {
                     let url = parts.normalised();
                     for (pi, p) in self.parts.iter().enumerate() {
-                        p.visit_url(&url, now, &mut |index, c| f(handle(pi, index), c));
+                        p.visit_url(&url, pass, &mut |index, c| f(handle(pi, index), c));
                     }
                 }
                 let host = parts.bare_host();
@@ -342,8 +354,8 @@ impl IntelSet {
                     return;
                 }
                 match host.parse::<IpAddr>() {
-                    Ok(a) => self.visit_ip(a, now, f),
-                    Err(_) => self.visit_name(host, now, f),
+                    Ok(a) => self.visit_ip(a, pass, f),
+                    Err(_) => self.visit_name(host, pass, f),
                 }
             }
             FieldClass::Hash => {
@@ -353,7 +365,7 @@ impl IntelSet {
                 let mut buf = [0u8; 32];
                 if let Some(n) = unhex(t, &mut buf) {
                     for (pi, p) in self.parts.iter().enumerate() {
-                        p.visit_hash(&buf[..n], now, &mut |index, c| f(handle(pi, index), c));
+                        p.visit_hash(&buf[..n], pass, &mut |index, c| f(handle(pi, index), c));
                     }
                 }
             }
@@ -363,7 +375,7 @@ impl IntelSet {
                 }
                 let e = normalise_name(t);
                 for (pi, p) in self.parts.iter().enumerate() {
-                    p.visit_email(&e, now, &mut |index, c| f(handle(pi, index), c));
+                    p.visit_email(&e, pass, &mut |index, c| f(handle(pi, index), c));
                 }
             }
         }

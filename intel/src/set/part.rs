@@ -9,6 +9,7 @@ use onewall_model::{Severity, Timestamp, Tlp};
 
 use super::index::{END, Filter, KeyTable, V4_SLOTS_FROM, V4Slots};
 use super::key::{Code, ip_bytes, key, normalise_url, to_hex, unhex};
+use super::matching::Pass;
 use crate::lifetime::{FeedPolicy, LifetimeCounts, Span, Standing, standing};
 use crate::{Indicator, Observable};
 
@@ -257,19 +258,21 @@ impl FeedPart {
     }
 
     /// Call `hit` with each indicator of key `k` and code `code` whose stored value `eq`
-    /// accepts, and its confidence at `now` (indicators not active at `now` are left out).
+    /// accepts, and its confidence at the pass's time (indicators not active then are left
+    /// out); in a collecting pass, only note whether the filter may hold `k`.
     #[inline]
     pub fn probe(
         &self,
         k: u32,
         code: Code,
         eq: impl Fn(&[u8]) -> bool,
-        now: Timestamp,
+        pass: &mut Pass,
         hit: &mut impl FnMut(u32, u8),
     ) {
-        if !self.filter.may_hold(k) {
+        if !pass.next(|| self.filter.may_hold(k)) || !self.filter.may_hold(k) {
             return;
         }
+        let now = pass.now;
         let mut i = self.table.get(k);
         while i != END {
             if self.code.get(i as usize) == Some(&(code as u8))

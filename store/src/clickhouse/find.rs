@@ -17,7 +17,7 @@ use super::records::Conditions;
 use super::schema::Features;
 use crate::codec::COMMON_COLUMNS;
 use crate::cursor::{CursorKind, decode_opt, page};
-use crate::find::{canonical, exact_texts, mapped_bounds, suffix_text};
+use crate::find::{canonical, exact_texts, suffix_text};
 use onewall_model::{Event, Timestamp};
 
 use crate::{Page, Result, ValueQuery, effective_limit};
@@ -31,6 +31,8 @@ struct Wanted {
     ranges: Vec<(IpAddr, IpAddr)>,
     /// Suffixes ([`suffix_text`]).
     suffixes: Vec<String>,
+    /// Parts, lower case.
+    parts: Vec<String>,
 }
 
 /// The fields of `q` grouped by what they are compared with.
@@ -48,6 +50,10 @@ fn grouped(q: &ValueQuery) -> BTreeMap<Wanted, Vec<String>> {
         let w = by_field.entry(f).or_default();
         w.suffixes.extend(suffixes.iter().map(|s| suffix_text(s)));
     }
+    for (f, parts) in &q.contains {
+        let w = by_field.entry(f).or_default();
+        w.parts.extend(parts.iter().map(|p| p.to_ascii_lowercase()));
+    }
     let mut groups: BTreeMap<Wanted, Vec<String>> = BTreeMap::new();
     for (f, mut w) in by_field {
         w.texts.sort();
@@ -56,9 +62,50 @@ fn grouped(q: &ValueQuery) -> BTreeMap<Wanted, Vec<String>> {
         w.ranges.dedup();
         w.suffixes.sort();
         w.suffixes.dedup();
+        w.parts.sort();
+        w.parts.dedup();
         groups.entry(w).or_default().push(f.to_owned());
     }
     groups
+}
+
+/// The aligned blocks `(network, prefix length)` covering `lo..=hi` exactly.
+fn cidr_blocks(lo: u32, hi: u32) -> Vec<(u32, u8)> {
+    let mut out = Vec::new();
+    let mut at = u64::from(lo);
+    let end = u64::from(hi);
+    while at <= end {
+        // The largest block starting at `at` (aligned) that ends by `end`.
+        let mut len = 32u8;
+        while len > 0 {
+            let size = 1u64 << (32 - u32::from(len - 1));
+            if at % size != 0 || at + size - 1 > end {
+                break;
+            }
+            len -= 1;
+        }
+        out.push((at as u32, len));
+        at += 1u64 << (32 - u32::from(len));
+    }
+    out
+}
+
+/// Texts as a regular expression's alternatives, each matched literally.
+fn alternatives(texts: &[String]) -> String {
+    let escaped: Vec<String> = texts
+        .iter()
+        .map(|t| {
+            let mut e = String::with_capacity(t.len());
+            for c in t.chars() {
+                if c.is_ascii_punctuation() {
+                    e.push('\\');
+                }
+                e.push(c);
+            }
+            e
+        })
+        .collect();
+    escaped.join("|")
 }
 
 /// 16 bytes for a comparison with `IPv6StringToNum`.
@@ -79,40 +126,54 @@ fn text_condition(cond: &mut Conditions, features: Features, x: &str, w: &Wanted
         let list: Vec<&str> = w.texts.iter().map(|t| cond.bind(t)).collect();
         any.push(format!("lower({x}) IN ({})", list.join(", ")));
     }
-    // Only text shaped like an address is parsed (18.16's parsers read a prefix); an
-    // IPv4-mapped address is IPv4, never in an IPv6 range.
-    let v4 = format!("match({x}, '^[0-9.]+$')");
+    // Only text shaped like an address is parsed (18.16's parsers read a prefix). An
+    // IPv4-mapped address is IPv4 (its prefix cut off), never in an IPv6 range. IPv4 ranges
+    // are cut into aligned blocks, one `IN` per block length, so a hundred ranges are a few
+    // set look-ups, not a hundred comparisons the server must analyse.
+    let mut blocks: BTreeMap<u8, Vec<u32>> = BTreeMap::new();
     let mapped = format!("match(lower({x}), '^::ffff:[0-9.]+$')");
-    let v6 = format!("match({x}, '^[0-9a-fA-F:.]*:[0-9a-fA-F:.]*$')");
     for &(lo, hi) in &w.ranges {
-        if let (Some((mlo, mhi)), IpAddr::V4(l), IpAddr::V4(h)) = (mapped_bounds(lo, hi), lo, hi) {
-            any.push(format!(
-                "({v4} AND {ip4}({x}) BETWEEN {} AND {})",
-                u32::from(l),
-                u32::from(h)
-            ));
-            any.push(format!(
-                "({mapped} AND {ip6}({x}) BETWEEN {} AND {})",
-                fixed16(mlo),
-                fixed16(mhi)
-            ));
-        } else if let (IpAddr::V6(l), IpAddr::V6(h)) = (lo, hi) {
-            any.push(format!(
-                "({v6} AND NOT {mapped} AND {ip6}({x}) BETWEEN {} AND {})",
+        match (lo, hi) {
+            (IpAddr::V4(l), IpAddr::V4(h)) => {
+                for (net, len) in cidr_blocks(u32::from(l), u32::from(h)) {
+                    blocks.entry(len).or_default().push(net);
+                }
+            }
+            (IpAddr::V6(l), IpAddr::V6(h)) => any.push(format!(
+                "(match({x}, '^[0-9a-fA-F:.]*:[0-9a-fA-F:.]*$') AND NOT {mapped} \
+                 AND {ip6}({x}) BETWEEN {} AND {})",
                 fixed16(l),
                 fixed16(h)
-            ));
+            )),
+            _ => {}
         }
     }
-    for s in &w.suffixes {
-        let exact = cond.bind(s);
-        let dotted = cond.bind(&format!("{s}."));
-        let under = cond.bind(&format!(".{s}"));
-        let under_dotted = cond.bind(&format!(".{s}."));
+    if !blocks.is_empty() {
+        let v4 = format!("{ip4}(replaceRegexpOne(lower({x}), '^::ffff:', ''))");
+        let sets: Vec<String> = blocks
+            .iter()
+            .map(|(len, nets)| {
+                let mask = u32::MAX.checked_shl(32 - u32::from(*len)).unwrap_or(0);
+                let list: Vec<String> = nets.iter().map(u32::to_string).collect();
+                format!("bitAnd({v4}, {mask}) IN ({})", list.join(", "))
+            })
+            .collect();
         any.push(format!(
-            "lower({x}) IN ({exact}, {dotted}) OR endsWith(lower({x}), {under}) \
-             OR endsWith(lower({x}), {under_dotted})"
+            "(match(lower({x}), '^(::ffff:|)[0-9.]+$') AND ({}))",
+            sets.join(" OR ")
         ));
+    }
+    // Suffixes and parts are one regular expression each (RE2, compiled once a query).
+    if !w.suffixes.is_empty() {
+        let p = cond.bind(&format!(
+            "(?i)(?:^|\\.)(?:{})\\.?$",
+            alternatives(&w.suffixes)
+        ));
+        any.push(format!("match({x}, {p})"));
+    }
+    if !w.parts.is_empty() {
+        let p = cond.bind(&format!("(?i)(?:{})", alternatives(&w.parts)));
+        any.push(format!("match({x}, {p})"));
     }
     if any.is_empty() {
         "0".to_owned()
@@ -221,5 +282,17 @@ mod tests {
         let sql = conditions(&mut cond, Features::for_version("18.16.1"), &q);
         assert_eq!(sql.matches("arrayExists").count(), 1, "{sql}");
         assert!(sql.contains("lower(assumeNotNull(source_ip)) IN"), "{sql}");
+    }
+
+    #[test]
+    fn ranges_are_cut_into_aligned_blocks() {
+        assert_eq!(
+            cidr_blocks(0x0a00_0000, 0x0aff_ffff),
+            vec![(0x0a00_0000, 8)]
+        );
+        assert_eq!(cidr_blocks(0, u32::MAX), vec![(0, 0)]);
+        assert_eq!(cidr_blocks(5, 5), vec![(5, 32)]);
+        assert_eq!(cidr_blocks(1, 6), vec![(1, 32), (2, 31), (4, 31), (6, 32)]);
+        assert_eq!(alternatives(&["a.b".into(), "c+d".into()]), "a\\.b|c\\+d");
     }
 }

@@ -1,5 +1,5 @@
 //! Conformance checks for [`Store::find_events`]: exact values however an address is spelled,
-//! address ranges, domain suffixes at label boundaries, time bounds and paging, on common
+//! address ranges, domain suffixes at label boundaries, parts of values, time bounds and paging, on common
 //! fields and on the others alike.
 
 use std::net::IpAddr;
@@ -49,7 +49,7 @@ fn exact(field: &str, values: &[&str]) -> ValueQuery {
 /// Eight events of one hour, each with a field or two the checks look for.
 async fn written(store: &dyn Store) -> Vec<Event> {
     let t = day0().add_secs(5 * 3600);
-    let mut events: Vec<Event> = (0..10)
+    let mut events: Vec<Event> = (0..11)
         .map(|k| event(t.add_secs(k), &format!("f{k}")))
         .collect();
     let mut set = |k: usize, name: &str, v: Value| events[k].fields.insert(name, v);
@@ -67,6 +67,11 @@ async fn written(store: &dyn Store) -> Vec<Event> {
     set(8, names::SOURCE_IP, ip("192.168.255.255"));
     set(9, "note", "10.0.0.1 said hello".into());
     set(9, names::SOURCE_IP, ip("172.16.0.1"));
+    set(
+        10,
+        "url.original",
+        "http://CDN.evil.example:8080/a?b=10.0.0.1".into(),
+    );
     write(store, events.clone()).await;
     events
 }
@@ -219,7 +224,24 @@ pub async fn find_events_by_ranges_and_suffixes(store: &dyn Store) {
         let got = found(store, suffix(s)).await;
         assert_eq!(event_ids(&got), ids(&events, want), "suffix {s}");
     }
+    let part = |p: &str| ValueQuery {
+        contains: vec![(
+            "url.original".to_owned(),
+            vec![p.to_owned(), "never".to_owned()],
+        )],
+        ..ValueQuery::default()
+    };
+    for (p, want) in [
+        ("evil.example", &[10][..]),
+        ("cdn.EVIL", &[10]),
+        ("10.0.0.1", &[10]),
+        ("evil.example.com", &[]),
+    ] {
+        let got = found(store, part(p)).await;
+        assert_eq!(event_ids(&got), ids(&events, want), "part {p}");
+    }
     for bad in [
+        part(""),
         ValueQuery {
             ip_ranges: vec![("client.ip".into(), addr("10.0.0.9"), addr("10.0.0.1"))],
             ..ValueQuery::default()
