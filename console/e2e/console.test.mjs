@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test';
 
 import { alertsOfEventWith, eventually, logger, screenshot, stopAll } from './harness.mjs';
 import {
+  BROKEN_FEED,
   MARK,
   MOBILE,
   MOBILE_MASKED,
@@ -605,6 +606,34 @@ scenario('the province imports a bundle; its AMBER indicator reaches the city, r
   const detail = page.locator(`${tid('intel-indicator-detail')}[data-value="${AMBER}"]`);
   assert.match(await detail.innerText(), /Command-and-control relay/);
   assert.match(await detail.innerText(), /TA0011/);
+
+  // A local indicator: the node's reason for a bad one is shown; a good one is listed under
+  // `local` with a delete button, and deleted.
+  await page.locator(tid('intel-add-toggle')).click();
+  await page.locator(tid('intel-add-value')).fill('not-an-address');
+  await page.locator(tid('intel-add-reason')).fill('e2e incident');
+  await page.locator(tid('intel-add-submit')).click();
+  assert.match(await page.locator(tid('intel-add-error')).innerText(), /^400 · .*not-an-address/);
+  await page.locator(tid('intel-add-value')).fill('192.0.2.200');
+  await page.locator(tid('intel-add-tlp')).selectOption('RED');
+  await page.locator(tid('intel-add-submit')).click();
+  await page.locator(tid('intel-add-done')).waitFor();
+  await page.locator(tid('intel-filter-feed')).fill('local');
+  const local = page.locator(`${tid('intel-indicator-row')}[data-value="192.0.2.200"][data-feed="local"]`);
+  await local.waitFor();
+  assert.equal(await local.getAttribute('data-tlp'), 'RED');
+  page.once('dialog', (d) => d.accept());
+  await local.locator(tid('intel-indicator-delete')).click();
+  await local.waitFor({ state: 'detached' });
+
+  // The feeds: the broken one comes first, marked, with its error.
+  await page.locator(tid('intel-tab-feeds')).click();
+  const broken = page.locator(`${tid('intel-feed-row')}[data-name="${BROKEN_FEED}"]`);
+  await broken.waitFor();
+  assert.equal(await broken.getAttribute('data-broken'), 'true', await broken.innerText());
+  assert.equal(await page.locator(tid('intel-feed-row')).first().getAttribute('data-name'), BROKEN_FEED);
+  assert.match(await broken.locator(tid('intel-feed-error')).innerText(), /objects|bundle/i);
+  await screenshot(page, 'intel-feeds');
 
   // A syslog line at the city from the AMBER address: an intel alert, its detail names the
   // indicator; the Sightings tab shows Zhengzhou's sighting and links to the intel alerts.
