@@ -516,8 +516,9 @@ scenario('an analyst hunts through an .evtx and a damaged one; a viewer has no h
 
 
 /** A STIX 2.1 bundle written for the intel scenario: an AMBER and a RED address (TLP 2.0
- * markings), a GREEN domain, and a pattern of a shape the node refuses (with its reason). */
-function intelBundle(amber, red) {
+ * markings), a GREEN domain and address, and a pattern of a shape the node refuses (with its
+ * reason). */
+function intelBundle(amber, red, earlier) {
   const tlp = {
     GREEN: 'marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb',
     AMBER: 'marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421',
@@ -549,6 +550,7 @@ function intelBundle(amber, red) {
       indicator(2, `[ipv4-addr:value = '${red}']`, tlp.RED, { description: 'a source that must not leave the province', confidence: 95 }),
       indicator(3, "[domain-name:value = 'e2e-c2.example']", tlp.GREEN, { confidence: 60 }),
       indicator(4, `[ipv4-addr:value = '${red}' AND domain-name:value = 'x.example']`, tlp.AMBER),
+      indicator(5, `[ipv4-addr:value = '${earlier}']`, tlp.GREEN, { description: 'a scanner seen before this report', confidence: 70 }),
     ],
   };
 }
@@ -556,6 +558,14 @@ function intelBundle(amber, red) {
 scenario('the province imports a bundle; its AMBER indicator reaches the city, raises an intel alert there and is sighted', async (t) => {
   const AMBER = '198.51.100.77';
   const RED = '198.51.100.78';
+  const EARLIER = '198.51.100.79';
+
+  // The city holds an event from EARLIER before any indicator names it (its retro-hunt finds it).
+  logger(w.city, `Failed password for admin from ${EARLIER} port 42000 ssh2`, { tag: 'sshd', priority: 'auth.info' });
+  await eventually('the earlier event stored at the city', async () => {
+    const r = await w.city.api('GET', `/api/v1/events?q=${encodeURIComponent(EARLIER)}&limit=1`);
+    return r.status === 200 && r.body.items.length > 0;
+  });
 
   // The province admin imports the bundle through the Import tab and sees the receipt.
   const p = await newPage();
@@ -563,14 +573,14 @@ scenario('the province imports a bundle; its AMBER indicator reaches the city, r
   await p.page.locator(tid('nav-intel')).click();
   await p.page.waitForURL(/\/ui\/intel/);
   await p.page.locator(tid('intel-tab-import')).click();
-  await p.page.locator(tid('intel-import-text')).fill(JSON.stringify(intelBundle(AMBER, RED), null, 2));
+  await p.page.locator(tid('intel-import-text')).fill(JSON.stringify(intelBundle(AMBER, RED, EARLIER), null, 2));
   await p.page.locator(tid('intel-import-submit')).click();
   const receipt = p.page.locator(tid('intel-receipt'));
   await receipt.waitFor();
   const figures = await receipt.evaluate((r) => ({ ...r.dataset }));
   t.diagnostic(`receipt: ${JSON.stringify(figures)}`);
-  assert.equal(figures.read, '3', 'three indicators read');
-  assert.equal(figures.new, '3', 'all three new');
+  assert.equal(figures.read, '4', 'four indicators read');
+  assert.equal(figures.new, '4', 'all four new');
   assert.equal(figures.rejected, '1', 'the AND pattern refused');
   assert.match(await p.page.locator(tid('intel-rejected')).innerText(), /AND|unsupported|support/i);
   await p.page.locator(`${tid('intel-retro')}[data-status="done"]`).waitFor({ timeout: 30_000 });
@@ -649,7 +659,7 @@ scenario('the province imports a bundle; its AMBER indicator reaches the city, r
   assert.match(await sighting.innerText(), /郑州/);
   await sighting.locator(tid('intel-sighting-alerts')).click();
   await page.waitForURL(/\/ui\/alerts\?rule_id=intel\.ip/);
-  const marked = page.locator(tid('alert-row')).filter({ has: page.locator(tid('alert-intel-mark')) });
+  const marked = page.locator(tid('alert-row')).filter({ has: page.locator(`${tid('alert-intel-mark')}[data-value="${AMBER}"]`) });
   await eventually('the intel alert in the list', async () => {
     if ((await marked.count()) > 0) return true;
     await page.reload();
@@ -668,6 +678,22 @@ scenario('the province imports a bundle; its AMBER indicator reaches the city, r
   assert.match(text, /source\.ip/);
   assert.match(text, /TLP:AMBER/);
   await screenshot(page, 'intel-alert');
+
+  // The city's retro-hunt of the shared indicators found the earlier event: its alert is
+  // marked retro in the list and in its detail.
+  await page.goto(w.city.url('/ui/alerts?rule_id=intel.ip'));
+  const retro = page.locator(tid('alert-row')).filter({ has: page.locator(`${tid('alert-intel-mark')}[data-value="${EARLIER}"]`) });
+  await eventually('the retro-hunt alert in the list', async () => {
+    if ((await retro.count()) > 0) return true;
+    await page.reload();
+    await page.locator(tid('alert-row')).first().waitFor({ timeout: 2000 }).catch(() => {});
+    return (await retro.count()) > 0;
+  }, 30_000, 300);
+  assert.equal(await retro.first().locator(tid('alert-retro-mark')).count(), 1, 'marked retro in the list');
+  await retro.first().click();
+  await page.locator(`${tid('alert-intel')}[data-value="${EARLIER}"]`).waitFor();
+  assert.equal(await page.locator(tid('alert-intel')).getAttribute('data-retro'), 'true');
+  assert.match(await page.locator(tid('alert-intel-retro')).innerText(), /回溯命中/);
 
   // The intel screen as the README shows it: the city's indicators with their TLP tags.
   await page.goto(w.city.url('/ui/intel'));
