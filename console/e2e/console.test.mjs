@@ -573,6 +573,13 @@ scenario('the province imports a bundle; its AMBER indicator reaches the city, r
   await p.page.locator(tid('nav-intel')).click();
   await p.page.waitForURL(/\/ui\/intel/);
   await p.page.locator(tid('intel-tab-import')).click();
+  // Not a bundle: said before sending; a malformed bundle: the node's reason.
+  await p.page.locator(tid('intel-import-text')).fill('{"type": "indicator"}');
+  await p.page.locator(tid('intel-import-submit')).click();
+  assert.match(await p.page.locator(tid('intel-import-error')).innerText(), /STIX 2\.1 bundle/);
+  await p.page.locator(tid('intel-import-text')).fill('{"type": "bundle", "id": "bundle--0e2e", "objects": 5}');
+  await p.page.locator(tid('intel-import-submit')).click();
+  await p.page.locator(tid('intel-import-error')).filter({ hasText: /^400 · .*objects/ }).waitFor();
   await p.page.locator(tid('intel-import-text')).fill(JSON.stringify(intelBundle(AMBER, RED, EARLIER), null, 2));
   await p.page.locator(tid('intel-import-submit')).click();
   const receipt = p.page.locator(tid('intel-receipt'));
@@ -702,4 +709,14 @@ scenario('the province imports a bundle; its AMBER indicator reaches the city, r
   await screenshot(page, 'intel', { readme: true });
   clean(problems);
   await context.close();
+
+  // A viewer reads the screen but has neither the local indicator form nor the import.
+  const v = await newPage();
+  await login(v.page, w.city, w.users.viewer);
+  await v.page.locator(tid('nav-intel')).click();
+  await v.page.locator(`${tid('intel-indicator-row')}[data-value="${AMBER}"]`).waitFor();
+  assert.equal(await v.page.locator(tid('intel-add')).count(), 0, 'no local indicator form');
+  assert.equal(await v.page.locator(tid('intel-tab-import')).count(), 0, 'no import tab');
+  clean(v.problems);
+  await v.context.close();
 });
