@@ -2,66 +2,27 @@
 //! API shows them. One shape both ways, so what was stored reads back the same.
 
 use onewall_intel::{Indicator, Observable};
-use onewall_model::{IndicatorKind, Severity, Timestamp, Tlp};
-use serde::{Deserialize, Serialize};
 
-/// An indicator's JSON form (`type` and `value` as the alerts name them).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct IndicatorJson {
-    pub value: String,
-    #[serde(rename = "type")]
-    pub kind: IndicatorKind,
-    pub feed: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    pub confidence: u8,
-    pub severity: Severity,
-    pub tlp: Tlp,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub valid_from: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub valid_until: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub labels: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub attack: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+/// An indicator's JSON form (`type` and `value` as the alerts name them): the shape a parent
+/// shares with its children, so one form is kept, served and sent.
+pub use onewall_model::intel::SharedIndicator as IndicatorJson;
+
+/// To and from an indicator's JSON form.
+pub trait Codec: Sized {
+    fn of(i: &Indicator) -> Self;
+    /// The indicator again, in the feed the JSON names; a value its kind does not accept is
+    /// an error naming it.
+    fn indicator(self) -> Result<Indicator, onewall_intel::IntelError>;
 }
 
-impl IndicatorJson {
-    pub fn of(i: &Indicator) -> IndicatorJson {
-        IndicatorJson {
-            value: i.value.text(),
-            kind: i.value.kind(),
-            feed: i.feed.clone(),
-            id: i.id.clone(),
-            confidence: i.confidence,
-            severity: i.severity,
-            tlp: i.tlp,
-            valid_from: i.valid_from,
-            valid_until: i.valid_until,
-            labels: i.labels.clone(),
-            attack: i.attack.clone(),
-            description: i.description.clone(),
-        }
+impl Codec for IndicatorJson {
+    fn of(i: &Indicator) -> IndicatorJson {
+        i.to_shared()
     }
 
-    /// The indicator again; a value its kind does not accept is an error naming it.
-    pub fn indicator(self) -> Result<Indicator, onewall_intel::IntelError> {
-        Ok(Indicator {
-            value: Observable::parse(self.kind, &self.value)?,
-            feed: self.feed,
-            id: self.id,
-            confidence: self.confidence.min(100),
-            severity: self.severity,
-            tlp: self.tlp,
-            valid_from: self.valid_from,
-            valid_until: self.valid_until,
-            labels: self.labels,
-            attack: self.attack,
-            description: self.description,
-        })
+    fn indicator(self) -> Result<Indicator, onewall_intel::IntelError> {
+        let feed = self.feed.clone();
+        Indicator::from_shared(self, &feed)
     }
 }
 
@@ -73,6 +34,7 @@ pub fn key(v: &Observable) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use onewall_model::{IndicatorKind, Timestamp};
 
     #[test]
     fn an_indicator_reads_back_the_same() {

@@ -21,7 +21,7 @@ use onewall_localdb::{Migration, Pragmas, Synchronous};
 use onewall_model::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::codec::{IndicatorJson, key};
+use super::codec::{Codec, IndicatorJson, key};
 
 /// The file, in the data directory.
 pub const FILE: &str = "intel.sqlite";

@@ -14,7 +14,7 @@ use onewall_intel::{Indicator, IntelError, IntelSet, Observable};
 use onewall_model::Timestamp;
 use serde::Serialize;
 
-use super::codec::IndicatorJson;
+use super::codec::{Codec, IndicatorJson};
 use super::db::{self, LocalRow};
 use super::{IMPORT_FEED, Intel};
 

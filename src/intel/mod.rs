@@ -39,6 +39,7 @@ pub mod share;
 pub use hub::service;
 pub use matcher::IntelStage;
 
+use codec::Codec as _;
 use db::{Db, FeedState};
 
 /// The feed indicators imported through the API (`POST /api/v1/intel/bundles`,
@@ -303,10 +304,19 @@ impl Intel {
                 })
             })
             .collect();
-        for name in [IMPORT_FEED, LOCAL_FEED] {
+        for name in [IMPORT_FEED, LOCAL_FEED, share::PARENT_FEED] {
+            let format = match name {
+                LOCAL_FEED => "local",
+                share::PARENT_FEED => "federation",
+                _ => "stix",
+            };
+            // What the parent shares, on a node that holds some.
+            if name == share::PARENT_FEED && !counts.contains_key(name) {
+                continue;
+            }
             out.push(serde_json::json!({
                 "name": name,
-                "format": if name == LOCAL_FEED { "local" } else { "stix" },
+                "format": format,
                 "indicators": counts.get(name).copied().unwrap_or(0),
             }));
         }
