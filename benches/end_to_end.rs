@@ -8,7 +8,10 @@
 //! `ONEWALL_E2E_BACKENDS` (`embedded,clickhouse`) which stores run; `ONEWALL_E2E_SIGMA=0`
 //! leaves the SigmaHQ rules out. `ONEWALL_E2E_STREAM_CLIENTS=N` runs each run twice, with N
 //! clients reading the live stream (`GET /api/v1/stream`) and with none, interleaved, and
-//! prints the ratio of the two (the stream's overhead).
+//! prints the ratio of the two (the stream's overhead). `ONEWALL_E2E_INTEL=N` runs each run
+//! twice, with a list feed of N mixed indicators (addresses, ranges, domains, SHA-256 hashes,
+//! URLs; a few of them the lines' attacker addresses) and without, interleaved, and prints
+//! both and the difference in CPU per event (what matching every event costs).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a bench fails loudly
 
@@ -265,12 +268,77 @@ fn peak_rss(pid: u32) -> u64 {
 }
 
 /// One run of syslog lines over TCP.
+/// A plain list of `n` indicators of mixed kinds, one per line, as a feed file; the first
+/// few are addresses the bench's failed-password lines come from, so matching raises alerts.
+fn intel_feed(dir: &std::path::Path, n: usize) -> std::path::PathBuf {
+    let path = dir.join("indicators.txt");
+    let mut out = String::with_capacity(n * 40);
+    for i in 0..n {
+        let x = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let line = match i % 20 {
+            _ if i < 5 => format!("203.0.113.{}", i * 7),
+            0..=7 => format!(
+                "{}.{}.{}.{}",
+                11 + (x >> 56) % 200,
+                (x >> 48) & 255,
+                (x >> 40) & 255,
+                (x >> 32) & 255
+            ),
+            8 | 9 => format!(
+                "{}.{}.{}.0/24",
+                11 + (x >> 56) % 200,
+                (x >> 48) & 255,
+                (x >> 40) & 255
+            ),
+            10..=14 => format!("h{:x}.example{}.net", x >> 24, i % 97),
+            15..=18 => format!("{x:016x}{:016x}{x:016x}{:016x}", x ^ 0x55, x ^ 0xaa),
+            _ => format!("http://h{:x}.example.org/p/{i}", x >> 30),
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+    std::fs::write(&path, out).unwrap();
+    path
+}
+
+/// `[intel]` with the list feed `file`, for a node's config.
+fn intel_config(file: &std::path::Path) -> String {
+    format!(
+        "[intel]\n[[intel.feeds]]\nname = \"bench\"\nformat = \"list\"\npath = \"{}\"\ninterval_secs = 86400\n",
+        file.display()
+    )
+}
+
+/// Wait until the node holds the bench feed's `n` indicators (less what the list refused).
+fn wait_intel(http: &str, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while series(
+        &metrics_text(http),
+        "onewall_intel_indicators{feed=\"bench\"}",
+    ) < (n as u64) * 9 / 10
+    {
+        assert!(Instant::now() < deadline, "the bench feed was never loaded");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn run_once(
     bin: &str,
     events: usize,
     clients: usize,
     clickhouse: Option<&str>,
     streams: usize,
+) -> Run {
+    run_with(bin, events, clients, clickhouse, streams, None)
+}
+
+fn run_with(
+    bin: &str,
+    events: usize,
+    clients: usize,
+    clickhouse: Option<&str>,
+    streams: usize,
+    intel: Option<(&std::path::Path, usize)>,
 ) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("onewall.toml");
@@ -292,8 +360,9 @@ fn run_once(
         &cfg,
         format!(
             "version = 1\n[syslog]\nudp = \"\"\ntcp = \"127.0.0.1:0\"\n[http]\nlisten = \"127.0.0.1:0\"\n\
-             [flow]\nnetflow = \"\"\nsflow = \"\"\n{rules}[store]\npath = \"{}\"\n{store}",
-            dir.path().join("data").display()
+             [flow]\nnetflow = \"\"\nsflow = \"\"\n{rules}[store]\npath = \"{}\"\n{store}{}",
+            dir.path().join("data").display(),
+            intel.map(|(f, _)| intel_config(f)).unwrap_or_default()
         ),
     )
     .unwrap();
@@ -302,6 +371,9 @@ fn run_once(
         tcp,
         http,
     } = start_node(bin, &cfg);
+    if let Some((_, n)) = intel {
+        wait_intel(&http, n);
+    }
     let token = std::fs::read_to_string(dir.path().join("data/admin.token")).unwrap_or_default();
     let readers = stream_clients(&http, token.trim(), streams);
     // Frames prepared before the clock starts: octet-counted, as rsyslog sends them.
@@ -686,8 +758,15 @@ fn syslog_bench(this: &str, baseline: Option<&str>, runs: usize, clients: usize,
             }
             (other, _) => panic!("ONEWALL_E2E_BACKENDS: unknown backend {other:?}"),
         };
+        let intel_n = env_usize("ONEWALL_E2E_INTEL", 0);
+        let feed_dir = tempfile::tempdir().unwrap();
+        let feed = (intel_n > 0).then(|| intel_feed(feed_dir.path(), intel_n));
+        let mut with_intel = Vec::new();
         let (mut mine, mut theirs, mut streamed) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..runs {
+            if let Some(f) = &feed {
+                with_intel.push(run_with(this, events, clients, ch, 0, Some((f, intel_n))));
+            }
             if let Some(b) = baseline {
                 theirs.push(run_once(b, events, clients, ch, 0));
             }
@@ -715,6 +794,21 @@ fn syslog_bench(this: &str, baseline: Option<&str>, runs: usize, clients: usize,
                 sm.rss_kib / 1024,
                 sm.events_per_s / m.events_per_s,
                 (1.0 - sm.events_per_s / m.events_per_s) * 100.0
+            );
+        }
+        if feed.is_some() {
+            let (im, iall) = median(with_intel);
+            println!(
+                "end_to_end: with {intel_n} indicators matched on every event → {backend}: median \
+                 {:.0} events/s (all: {iall:.0?}); CPU {:.2} µs/event (without: {:.2}; matching \
+                 adds {:+.2} µs/event); peak RSS {} MiB (without: {}); with / without = {:.3}",
+                im.events_per_s,
+                im.cpu_us,
+                m.cpu_us,
+                im.cpu_us - m.cpu_us,
+                im.rss_kib / 1024,
+                m.rss_kib / 1024,
+                im.events_per_s / m.events_per_s
             );
         }
         if let Some(b) = baseline {

@@ -60,6 +60,10 @@ pub struct Config {
     pub stream: onewall_api::stream::StreamConfig,
     /// The API's bounds: hunting through uploaded files (`POST /api/v1/hunt`).
     pub api: onewall_api::hunt::ApiConfig,
+    /// Threat intelligence: feeds, matched fields, folding, retro-hunts, geo-IP. Checked by
+    /// `onewall_intel`; not written back (the example file's test compares it on its own).
+    #[serde(skip_serializing)]
+    pub intel: onewall_intel::IntelConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -164,6 +168,7 @@ const SECTIONS: &[&str] = &[
     "federation",
     "stream",
     "api",
+    "intel",
 ];
 
 /// Read and check a configuration file's text.
@@ -247,6 +252,9 @@ fn check_section(key: &str, value: toml::Value, errors: &mut Vec<String>) -> Opt
             check_keys::<onewall_api::hunt::ApiConfig>("api", t, errors)
         }
         ("pipeline", toml::Value::Table(t)) => check_keys::<PipelineConfig>("pipeline", t, errors),
+        ("intel", toml::Value::Table(t)) => {
+            check_keys::<onewall_intel::IntelConfig>("intel", t, errors)
+        }
         ("playbooks", toml::Value::Table(t)) => {
             check_keys::<PlaybooksConfig>("playbooks", t, errors)
         }
@@ -313,6 +321,7 @@ pub fn resolve(config: Config) -> Result<Resolved, ConfigErrors> {
     found.extend(config.sla.validate());
     found.extend(config.stream.validate());
     found.extend(config.api.validate());
+    found.extend(config.intel.validate());
     let flow = (config.flow.resolve(node, &regions))
         .map_err(|e| found.extend(e))
         .ok();

@@ -12,6 +12,7 @@ mod config;
 mod demo;
 mod federation;
 mod files;
+mod intel;
 mod jobs;
 mod live_rules;
 mod metrics;
@@ -67,6 +68,11 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Threat intelligence: import a STIX 2.1 bundle into the running node.
+    Intel {
+        #[command(subcommand)]
+        command: IntelCommand,
     },
     /// Start a province node and two city nodes on 127.0.0.1 and feed them sample logs: a
     /// populated setup, with alerts, incidents and federation, to look around in.
@@ -189,6 +195,24 @@ enum TokensCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum IntelCommand {
+    /// Post a STIX 2.1 bundle to the running node (as `POST /api/v1/intel/bundles`) and
+    /// print the import receipt.
+    Import {
+        file: PathBuf,
+        /// The node's configuration: its `[http] listen` and data directory.
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+        /// The node's URL (`http://host:port`), instead of the configuration's listener.
+        #[arg(long)]
+        url: Option<String>,
+        /// An admin token; else ONEWALL_TOKEN, else the node's bootstrap admin.token.
+        #[arg(long)]
+        token: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum AuditCommand {
     /// Recompute the audit log's SM3 chain; name the first edited, removed or inserted entry.
     Verify {
@@ -232,6 +256,20 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve { config } => serve::run(config.as_deref()),
         Command::CheckConfig { file } => commands::check_config::run(&file),
+        Command::Intel {
+            command:
+                IntelCommand::Import {
+                    file,
+                    config,
+                    url,
+                    token,
+                },
+        } => commands::intel::import(commands::intel::Import {
+            file: &file,
+            config: config.as_deref(),
+            url,
+            token,
+        }),
         Command::Demo { dir, port, exit } => demo::run(&dir, port, exit),
         Command::Users { command } => users_command(command),
         Command::Tokens { command } => tokens_command(command),

@@ -27,6 +27,7 @@ pub use retry::retry;
 pub mod backend;
 pub mod clock;
 pub mod correlation;
+pub mod geo;
 mod publish;
 mod retry;
 
@@ -75,6 +76,10 @@ pub struct Wiring {
     pub shutdown: watch::Receiver<bool>,
     /// Where a stage's panic is shown.
     pub health: onewall_api::health::TaskHealth,
+    /// Threat intelligence matched after the rules, on every batch.
+    pub intel: Option<crate::intel::IntelStage>,
+    /// Geo-IP enrichment before the rules (`[intel.geo]`), when a database is configured.
+    pub geo: Option<Arc<geo::GeoEnrich>>,
 }
 
 /// What the store and alert stages share.
@@ -107,6 +112,8 @@ impl Pipeline {
             remote,
             shutdown,
             health,
+            intel,
+            geo,
         } = wiring;
         correlation.resume_from(&*store).await?;
         let (to_store, from_detect) = mpsc::channel::<Detected>(queue_batches);
@@ -114,7 +121,17 @@ impl Pipeline {
             .name("onewall-detect".into())
             .spawn({
                 let health = health.clone();
-                move || detect_stage(&rules, events, to_store, clock, &health)
+                move || {
+                    detect_stage(
+                        &rules,
+                        intel,
+                        geo.as_deref(),
+                        events,
+                        to_store,
+                        clock,
+                        &health,
+                    )
+                }
             })?;
         let stage = tokio::spawn(store_stage(
             Stages {
@@ -155,9 +172,11 @@ impl Pipeline {
 }
 
 /// CPU work, off the async runtime: store events with a wrong clock at their receive time
-/// ([`clock`]), then run the rules over each batch.
+/// ([`clock`]), then run the rules over each batch, then threat intelligence.
 fn detect_stage(
     rules: &RuleSetHandle,
+    mut intel: Option<crate::intel::IntelStage>,
+    geo: Option<&geo::GeoEnrich>,
     mut events: mpsc::Receiver<Spooled>,
     to_store: mpsc::Sender<Detected>,
     clock: clock::ClockCheck,
@@ -168,6 +187,21 @@ fn detect_stage(
         let end_seq = spooled.end_seq();
         let mut batch = spooled.events;
         clock.apply(&mut batch, &mut skew_warnings);
+        if let Some(geo) = geo {
+            let started = Instant::now();
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| geo.enrich(&mut batch)))
+            {
+                Ok(n) => counter!("onewall_intel_geo_addresses_total").increment(n as u64),
+                Err(_) => {
+                    crate::supervise::count_panic("geo");
+                    error!(
+                        events = batch.len(),
+                        "geo-IP enrichment panicked on a batch"
+                    );
+                }
+            }
+            busy("geo", started);
+        }
         gauge!("onewall_pipeline_queue_depth_batches", "stage" => "detect")
             .set(events.len() as f64);
         let mut alerts = Vec::new();
@@ -175,9 +209,11 @@ fn detect_stage(
         // One rule set per batch: a reload takes effect between batches. A panic in the rules
         // costs that batch its alerts, not the stage: counted, shown by /healthz, stored.
         let matched = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            rules
-                .current()
-                .match_batch(&batch, Timestamp::now(), &mut alerts)
+            let now = Timestamp::now();
+            rules.current().match_batch(&batch, now, &mut alerts);
+            if let Some(intel) = intel.as_mut() {
+                intel.run(&batch, now, &mut alerts);
+            }
         }));
         if let Err(payload) = matched {
             crate::supervise::count_panic("detect");

@@ -71,6 +71,13 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
     let prometheus = crate::metrics::install()?;
     let (shutdown_tx, shutdown) = watch::channel(false);
     let node = open_store(&r, shutdown).await?;
+    // Threat intelligence: the indicators kept in intel.sqlite are in use from the first batch.
+    let intel = crate::intel::Intel::open(
+        &r.config.intel,
+        &r.config.store.path,
+        node.store.clone(),
+        node.bus.clone(),
+    )?;
     // Bind everything first, so a port in use fails the start before anything runs.
     let bound = listeners::bind(&r).await?;
     // Playbooks and federation subscribe before the pipeline publishes anything.
@@ -80,10 +87,19 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
         remote,
         uplink,
     } = start_federation(&r, &node)?;
+    // Indicators go down to children and sightings up to the parent with the pushes.
+    federation.set_intel(crate::intel::share::Share::new(intel.clone()));
+    let sightings_up = federation.has_parent().then(|| {
+        crate::intel::share::start_reports(intel.clone(), federation.clone(), node.shutdown.clone())
+    });
     // The console's live stream hears alerts and incident changes from the first batch on.
     let stream = onewall_api::stream::StreamHub::new(&r.config.stream, node.shutdown.clone());
     node.bus.subscribe(Arc::new(stream.clone()));
-    let pipeline = start_pipeline(&r, &node, remote).await?;
+    // Retro-hunt alerts reach the correlator beside the federation's released ones.
+    let (retro_alerts, remote) = crate::intel::retro::correlator_feed(remote);
+    intel.set_correlator(retro_alerts);
+    let pipeline = start_pipeline(&r, &node, remote, &intel).await?;
+    let intel_tasks = crate::intel::start(&intel, &node.health, &node.shutdown);
     let desk = playbooks::report_desk(&r)?;
     let jobs = crate::jobs::start(&r, &node.store, desk.as_ref(), &node.bus, &node.shutdown);
     let (listeners, http) =
@@ -104,6 +120,7 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
             events: pipeline.events.clone(),
             spool: pipeline.spool.clone(),
             stream,
+            intel: intel.clone(),
         },
     );
     let mut announce = listeners.announce;
@@ -128,7 +145,12 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
     jobs.abort();
     uplink.abort();
     reload.abort();
+    for t in intel_tasks.into_iter().chain(sightings_up) {
+        t.abort();
+    }
     drain(pipeline, playbooks).await;
+    // The sightings of the last batches too.
+    intel.save_sightings().await;
     info!("stopped");
     Ok(())
 }
@@ -217,6 +239,7 @@ async fn start_pipeline(
     r: &Resolved,
     node: &Node,
     remote: mpsc::Receiver<Vec<onewall_model::Alert>>,
+    intel: &Arc<crate::intel::Intel>,
 ) -> anyhow::Result<Running> {
     let (spooled_tx, spooled_rx) = mpsc::channel(r.config.pipeline.queue_batches);
     let spool = crate::pipeline::open_spool(&r.config.store, spooled_tx)?;
@@ -245,6 +268,8 @@ async fn start_pipeline(
             remote: Some(remote),
             shutdown: node.shutdown.clone(),
             health: node.health.clone(),
+            intel: Some(crate::intel::IntelStage::new(intel.clone())),
+            geo: crate::pipeline::geo::open(&r.config.intel.geo)?.map(Arc::new),
         },
     )
     .await?;

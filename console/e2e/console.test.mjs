@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test';
 
 import { alertsOfEventWith, eventually, logger, screenshot, stopAll } from './harness.mjs';
 import {
+  BROKEN_FEED,
   MARK,
   MOBILE,
   MOBILE_MASKED,
@@ -513,3 +514,209 @@ scenario('an analyst hunts through an .evtx and a damaged one; a viewer has no h
   await v.context.close();
 });
 
+
+/** A STIX 2.1 bundle written for the intel scenario: an AMBER and a RED address (TLP 2.0
+ * markings), a GREEN domain and address, and a pattern of a shape the node refuses (with its
+ * reason). */
+function intelBundle(amber, red, earlier) {
+  const tlp = {
+    GREEN: 'marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb',
+    AMBER: 'marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421',
+    RED: 'marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1',
+  };
+  const indicator = (n, pattern, marking, extra = {}) => ({
+    type: 'indicator',
+    spec_version: '2.1',
+    id: `indicator--0e2e0000-0000-4000-8000-00000000000${n}`,
+    created: '2026-01-01T00:00:00.000Z',
+    modified: '2026-01-01T00:00:00.000Z',
+    pattern_type: 'stix',
+    pattern,
+    valid_from: '2026-01-01T00:00:00Z',
+    object_marking_refs: [marking],
+    ...extra,
+  });
+  return {
+    type: 'bundle',
+    id: 'bundle--0e2e0000-0000-4000-8000-000000000000',
+    objects: [
+      indicator(1, `[ipv4-addr:value = '${amber}']`, tlp.AMBER, {
+        name: 'e2e C2 relay',
+        description: 'Command-and-control relay seen by the province',
+        confidence: 85,
+        labels: ['c2', 'e2e'],
+        kill_chain_phases: [{ kill_chain_name: 'mitre-attack', phase_name: 'command-and-control' }],
+      }),
+      indicator(2, `[ipv4-addr:value = '${red}']`, tlp.RED, { description: 'a source that must not leave the province', confidence: 95 }),
+      indicator(3, "[domain-name:value = 'e2e-c2.example']", tlp.GREEN, { confidence: 60 }),
+      indicator(4, `[ipv4-addr:value = '${red}' AND domain-name:value = 'x.example']`, tlp.AMBER),
+      indicator(5, `[ipv4-addr:value = '${earlier}']`, tlp.GREEN, { description: 'a scanner seen before this report', confidence: 70 }),
+    ],
+  };
+}
+
+scenario('the province imports a bundle; its AMBER indicator reaches the city, raises an intel alert there and is sighted', async (t) => {
+  const AMBER = '198.51.100.77';
+  const RED = '198.51.100.78';
+  const EARLIER = '198.51.100.79';
+
+  // The city holds an event from EARLIER before any indicator names it (its retro-hunt finds it).
+  logger(w.city, `Failed password for admin from ${EARLIER} port 42000 ssh2`, { tag: 'sshd', priority: 'auth.info' });
+  await eventually('the earlier event stored at the city', async () => {
+    const r = await w.city.api('GET', `/api/v1/events?q=${encodeURIComponent(EARLIER)}&limit=1`);
+    return r.status === 200 && r.body.items.length > 0;
+  });
+
+  // The province admin imports the bundle through the Import tab and sees the receipt.
+  const p = await newPage();
+  await login(p.page, w.province, w.users.admin);
+  await p.page.locator(tid('nav-intel')).click();
+  await p.page.waitForURL(/\/ui\/intel/);
+  await p.page.locator(tid('intel-tab-import')).click();
+  // Not a bundle: said before sending; a malformed bundle: the node's reason.
+  await p.page.locator(tid('intel-import-text')).fill('{"type": "indicator"}');
+  await p.page.locator(tid('intel-import-submit')).click();
+  assert.match(await p.page.locator(tid('intel-import-error')).innerText(), /STIX 2\.1 bundle/);
+  await p.page.locator(tid('intel-import-text')).fill('{"type": "bundle", "id": "bundle--0e2e", "objects": 5}');
+  await p.page.locator(tid('intel-import-submit')).click();
+  await p.page.locator(tid('intel-import-error')).filter({ hasText: /^400 · .*objects/ }).waitFor();
+  await p.page.locator(tid('intel-import-text')).fill(JSON.stringify(intelBundle(AMBER, RED, EARLIER), null, 2));
+  await p.page.locator(tid('intel-import-submit')).click();
+  const receipt = p.page.locator(tid('intel-receipt'));
+  await receipt.waitFor();
+  const figures = await receipt.evaluate((r) => ({ ...r.dataset }));
+  t.diagnostic(`receipt: ${JSON.stringify(figures)}`);
+  assert.equal(figures.read, '4', 'four indicators read');
+  assert.equal(figures.new, '4', 'all four new');
+  assert.equal(figures.rejected, '1', 'the AND pattern refused');
+  assert.match(await p.page.locator(tid('intel-rejected')).innerText(), /AND|unsupported|support/i);
+  await p.page.locator(`${tid('intel-retro')}[data-status="done"]`).waitFor({ timeout: 30_000 });
+  assert.ok(Number(await p.page.locator(tid('intel-retro')).getAttribute('data-events')) >= 0, 'events searched shown');
+  await screenshot(p.page, 'intel-import');
+  clean(p.problems);
+  await p.context.close();
+
+  // The city analyst: no Import tab; the Indicators tab lists the AMBER address under the
+  // feed `parent` once the federation shared it, and never the RED one.
+  const { context, page, problems } = await newPage();
+  await login(page, w.city, w.users.analyst);
+  await page.locator(tid('nav-intel')).click();
+  await page.waitForURL(/\/ui\/intel/);
+  assert.equal(await page.locator(tid('intel-tab-import')).count(), 0, 'an analyst has no Import tab');
+  await page.locator(tid('intel-filter-feed')).fill('parent');
+  const amberRow = page.locator(`${tid('intel-indicator-row')}[data-value="${AMBER}"]`);
+  await eventually('the AMBER indicator at the city', async () => {
+    await page.locator(tid('intel-refresh')).click();
+    await page.waitForTimeout(300);
+    return (await amberRow.count()) > 0;
+  }, 30_000, 200);
+  assert.equal(await amberRow.getAttribute('data-feed'), 'parent');
+  assert.equal(await amberRow.getAttribute('data-tlp'), 'AMBER');
+  await page.waitForTimeout(1000); // a few more pushes: still no RED
+  await page.locator(tid('intel-refresh')).click();
+  await amberRow.waitFor();
+  const values = await page.locator(tid('intel-indicator-row')).evaluateAll((rs) => rs.map((r) => r.dataset.value));
+  t.diagnostic(`the city's parent feed: ${values.join(', ')}`);
+  assert.ok(values.includes('e2e-c2.example'), 'the GREEN domain came too');
+  assert.ok(!values.includes(RED), 'RED never left the province');
+  await amberRow.click();
+  const detail = page.locator(`${tid('intel-indicator-detail')}[data-value="${AMBER}"]`);
+  assert.match(await detail.innerText(), /Command-and-control relay/);
+  assert.match(await detail.innerText(), /TA0011/);
+
+  // A local indicator: the node's reason for a bad one is shown; a good one is listed under
+  // `local` with a delete button, and deleted.
+  await page.locator(tid('intel-add-toggle')).click();
+  await page.locator(tid('intel-add-value')).fill('not-an-address');
+  await page.locator(tid('intel-add-reason')).fill('e2e incident');
+  await page.locator(tid('intel-add-submit')).click();
+  assert.match(await page.locator(tid('intel-add-error')).innerText(), /^400 · .*not-an-address/);
+  await page.locator(tid('intel-add-value')).fill('192.0.2.200');
+  await page.locator(tid('intel-add-tlp')).selectOption('RED');
+  await page.locator(tid('intel-add-submit')).click();
+  await page.locator(tid('intel-add-done')).waitFor();
+  await page.locator(tid('intel-filter-feed')).fill('local');
+  const local = page.locator(`${tid('intel-indicator-row')}[data-value="192.0.2.200"][data-feed="local"]`);
+  await local.waitFor();
+  assert.equal(await local.getAttribute('data-tlp'), 'RED');
+  page.once('dialog', (d) => d.accept());
+  await local.locator(tid('intel-indicator-delete')).click();
+  await local.waitFor({ state: 'detached' });
+
+  // The feeds: the broken one comes first, marked, with its error.
+  await page.locator(tid('intel-tab-feeds')).click();
+  const broken = page.locator(`${tid('intel-feed-row')}[data-name="${BROKEN_FEED}"]`);
+  await broken.waitFor();
+  assert.equal(await broken.getAttribute('data-broken'), 'true', await broken.innerText());
+  assert.equal(await page.locator(tid('intel-feed-row')).first().getAttribute('data-name'), BROKEN_FEED);
+  assert.match(await broken.locator(tid('intel-feed-error')).innerText(), /objects|bundle/i);
+  await screenshot(page, 'intel-feeds');
+
+  // A syslog line at the city from the AMBER address: an intel alert, its detail names the
+  // indicator; the Sightings tab shows Zhengzhou's sighting and links to the intel alerts.
+  logger(w.city, `Failed password for root from ${AMBER} port 42100 ssh2`, { tag: 'sshd', priority: 'auth.info' });
+  await page.locator(tid('intel-tab-sightings')).click();
+  const sighting = page.locator(`${tid('intel-sighting-row')}[data-value="${AMBER}"][data-region="410100"]`);
+  await eventually('the city sighting', async () => {
+    await page.locator(tid('intel-sightings-refresh')).click();
+    await page.waitForTimeout(300);
+    return (await sighting.count()) > 0;
+  }, 30_000, 200);
+  assert.ok(Number(await sighting.getAttribute('data-count')) >= 1);
+  assert.match(await sighting.innerText(), /郑州/);
+  await sighting.locator(tid('intel-sighting-alerts')).click();
+  await page.waitForURL(/\/ui\/alerts\?rule_id=intel\.ip/);
+  const marked = page.locator(tid('alert-row')).filter({ has: page.locator(`${tid('alert-intel-mark')}[data-value="${AMBER}"]`) });
+  await eventually('the intel alert in the list', async () => {
+    if ((await marked.count()) > 0) return true;
+    await page.reload();
+    await page.locator(tid('alert-row')).first().waitFor({ timeout: 2000 }).catch(() => {});
+    return (await marked.count()) > 0;
+  }, 30_000, 300);
+  await marked.first().click();
+  const block = page.locator(tid('alert-intel'));
+  await block.waitFor();
+  assert.equal(await block.getAttribute('data-value'), AMBER);
+  assert.equal(await block.getAttribute('data-feed'), 'parent');
+  assert.equal(await block.getAttribute('data-tlp'), 'AMBER');
+  assert.equal(await block.getAttribute('data-retro'), 'false');
+  const text = await block.innerText();
+  assert.match(text, /Command-and-control relay/);
+  assert.match(text, /source\.ip/);
+  assert.match(text, /TLP:AMBER/);
+  await screenshot(page, 'intel-alert');
+
+  // The city's retro-hunt of the shared indicators found the earlier event: its alert is
+  // marked retro in the list and in its detail.
+  await page.goto(w.city.url('/ui/alerts?rule_id=intel.ip'));
+  const retro = page.locator(tid('alert-row')).filter({ has: page.locator(`${tid('alert-intel-mark')}[data-value="${EARLIER}"]`) });
+  await eventually('the retro-hunt alert in the list', async () => {
+    if ((await retro.count()) > 0) return true;
+    await page.reload();
+    await page.locator(tid('alert-row')).first().waitFor({ timeout: 2000 }).catch(() => {});
+    return (await retro.count()) > 0;
+  }, 30_000, 300);
+  assert.equal(await retro.first().locator(tid('alert-retro-mark')).count(), 1, 'marked retro in the list');
+  await retro.first().click();
+  await page.locator(`${tid('alert-intel')}[data-value="${EARLIER}"]`).waitFor();
+  assert.equal(await page.locator(tid('alert-intel')).getAttribute('data-retro'), 'true');
+  assert.match(await page.locator(tid('alert-intel-retro')).innerText(), /回溯命中/);
+
+  // The intel screen as the README shows it: the city's indicators with their TLP tags.
+  await page.goto(w.city.url('/ui/intel'));
+  await page.locator(`${tid('intel-indicator-row')}[data-value="${AMBER}"]`).click();
+  await page.locator(tid('intel-indicator-detail')).waitFor();
+  await screenshot(page, 'intel', { readme: true });
+  clean(problems);
+  await context.close();
+
+  // A viewer reads the screen but has neither the local indicator form nor the import.
+  const v = await newPage();
+  await login(v.page, w.city, w.users.viewer);
+  await v.page.locator(tid('nav-intel')).click();
+  await v.page.locator(`${tid('intel-indicator-row')}[data-value="${AMBER}"]`).waitFor();
+  assert.equal(await v.page.locator(tid('intel-add')).count(), 0, 'no local indicator form');
+  assert.equal(await v.page.locator(tid('intel-tab-import')).count(), 0, 'no import tab');
+  clean(v.problems);
+  await v.context.close();
+});

@@ -4,10 +4,14 @@
 //   open a province incident, so one city suffices);
 // - Zhengzhou's city node (410100), pushing to the province; its syslog listener is stamped
 //   410100 and its HTTP collector 410300 (Luoyang), so it holds an incident outside Zhengzhou.
+//   Its one threat intelligence feed (`BROKEN_FEED`) reads a malformed STIX file.
 //
 // Data arrives only through the real listeners: syslog lines from `logger`, JSON through
 // `POST /api/v1/ingest`. The fixture rule fires on the word `owe2e`; the built-in rules on
 // sshd's failed passwords.
+
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 import {
   addToken,
@@ -19,6 +23,7 @@ import {
   launchBrowser,
   logger,
   startNode,
+  tempDir,
 } from './harness.mjs';
 
 /** The attacker whose failed passwords open an incident in the city and then the province. */
@@ -28,6 +33,16 @@ export const RESIDENT_ID = '11010519491231002X';
 export const RESIDENT_ID_MASKED = '110105********002X';
 export const MOBILE = '13812345678';
 export const MOBILE_MASKED = '138****5678';
+
+/** The city's intelligence feed whose file is not a STIX bundle: the feeds screen marks it. */
+export const BROKEN_FEED = 'cert-stix';
+
+/** `[intel]` with one STIX feed read from a file whose `objects` is not a list. */
+function brokenFeed() {
+  const file = join(tempDir('onewall-e2e-feed-'), 'cert.json');
+  writeFileSync(file, '{"type": "bundle", "id": "bundle--0e2e", "objects": 5}');
+  return `[intel]\n[[intel.feeds]]\nname = "${BROKEN_FEED}"\nformat = "stix"\npath = "${file}"\ninterval_secs = 60\n`;
+}
 
 /** Markers of the seeded events (each opens its own incident in Zhengzhou). */
 export const MARK = {
@@ -73,7 +88,7 @@ export async function makeWorld() {
     name: 'zhengzhou-soc',
     region: '410100',
     httpRegion: '410300',
-    extra: cityFederation(province.http, uplink),
+    extra: cityFederation(province.http, uplink) + brokenFeed(),
   });
 
   const users = {

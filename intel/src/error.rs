@@ -17,4 +17,11 @@ pub enum IntelError {
         format: &'static str,
         reason: String,
     },
+    /// A geo-IP database file that cannot be read as its format (a truncated file, a bad
+    /// header or metadata, a pointer outside the file).
+    #[error("{format} database is malformed: {reason}")]
+    MalformedDatabase {
+        format: &'static str,
+        reason: String,
+    },
 }

@@ -49,6 +49,9 @@ pub enum AlertOrigin {
     /// The missing-report check: a child's daily report did not arrive
     /// (`onewall-report-missing`).
     MissingReport,
+    /// The retro-hunt: stored events holding indicators that arrived after them (intel
+    /// alerts marked `intel.retro`, at the events' own time).
+    RetroHunt,
 }
 
 /// Something that happened on this node.

@@ -12,6 +12,11 @@ pub fn run(file: &Path) -> anyhow::Result<ExitCode> {
         .map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?;
     match config::parse(&text) {
         Ok(r) => {
+            // The geo-IP databases are read as the node would read them at startup.
+            if let Err(e) = crate::pipeline::geo::open(&r.config.intel.geo) {
+                eprintln!("{}: {e:#}", file.display());
+                return Ok(ExitCode::FAILURE);
+            }
             println!(
                 "{}: ok (node {} in region {}, {} regions known)",
                 file.display(),

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod check_config;
+pub mod intel;
 pub mod rule_streams;
 pub mod rules;
 pub mod users;

@@ -31,6 +31,8 @@ fn example_file_is_the_defaults() {
         toml::to_string(&d.config).unwrap(),
         "onewall.example.toml must show the defaults"
     );
+    // `[intel]` is not written back (its geo part is read-only): compared on its own.
+    assert_eq!(r.config.intel, d.config.intel, "[intel] in the example");
 }
 
 #[test]
@@ -300,4 +302,44 @@ fn assert_mistakes(e: &[String], want: &[&str]) {
         );
     }
     assert_eq!(e.len(), want.len(), "{e:#?}");
+}
+
+#[test]
+fn intel_feeds_read_and_their_mistakes_name_their_keys() {
+    let ok = parse(
+        r#"version = 1
+[intel]
+fold_minutes = 30
+[[intel.feeds]]
+name = "partner-cti"
+format = "taxii"
+collection = "https://taxii.example.org/api1/collections/91a7b528/"
+interval_secs = 300
+tlp = "AMBER"
+auth = { username = "onewall", password = "x" }
+[[intel.feeds]]
+name = "feodo"
+format = "csv"
+url = "https://feodotracker.example/ipblocklist.csv"
+mapping = { csv = { value = "dst_ip", first_seen = "first_seen_utc" }, kind = "ip", confidence = 80 }
+"#,
+    )
+    .unwrap();
+    assert_eq!(ok.config.intel.feeds.len(), 2);
+    assert_eq!(ok.config.intel.fold_minutes, 30);
+    let err = parse(
+        "version = 1\n[intel]\nfold_minutes = \"x\"\n[[intel.feeds]]\nname = \"import\"\nformat = \"csv\"\npath = \"/x\"\n",
+    )
+    .unwrap_err()
+    .0
+    .join("\n");
+    assert!(err.contains("intel.fold_minutes:"), "{err}");
+    assert!(
+        err.contains("intel.feeds[0].name: \"import\" is reserved"),
+        "{err}"
+    );
+    assert!(
+        err.contains("intel.feeds[0].mapping: a csv feed needs"),
+        "{err}"
+    );
 }

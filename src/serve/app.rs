@@ -25,6 +25,8 @@ pub struct Parts<'a> {
     pub spool: Arc<Spool>,
     /// The console's live stream (`GET /api/v1/stream`).
     pub stream: onewall_api::stream::StreamHub,
+    /// Threat intelligence (`/api/v1/intel/...`).
+    pub intel: Arc<crate::intel::Intel>,
 }
 
 /// Build the app: API and ingest routers, their guards and layers.
@@ -67,6 +69,7 @@ pub fn build(r: &Resolved, node: &Node, parts: Parts<'_>) -> axum::Router {
     )));
     // The console's live stream (GET /api/v1/stream) reads the hub.
     let api = api.layer(axum::Extension(parts.stream));
+    let api = api.layer(axum::Extension(crate::intel::service(parts.intel)));
     let api = super::playbooks::api_layers(api, r, &node.bus, parts.desk);
     let ingest = onewall_ingest::listen::http_router(onewall_ingest::listen::HttpIngest {
         timezone: r.listen.http_source.timezone,

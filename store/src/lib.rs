@@ -25,6 +25,7 @@ pub mod config;
 pub mod conformance;
 mod cursor;
 mod error;
+pub mod find;
 mod search_text;
 pub mod sqlite;
 pub mod stats;
@@ -32,6 +33,7 @@ pub mod stats_generic;
 
 pub use clickhouse::ClickHouseStore;
 pub use error::StoreError;
+pub use find::ValueQuery;
 pub use sqlite::SqliteStore;
 
 /// The result of every store operation.
@@ -168,6 +170,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// One page of events, newest first. A malformed cursor or filter is
     /// [`StoreError::InvalidQuery`].
     async fn search_events(&self, query: EventQuery) -> Result<Page<Event>>;
+    /// One page of the events holding any of the values `query` looks for, newest first
+    /// (what matches is the same on every backend: see [`find`]). A malformed query or
+    /// cursor is [`StoreError::InvalidQuery`]; a query without conditions finds nothing.
+    async fn find_events(&self, query: ValueQuery) -> Result<Page<Event>>;
     /// One page of alerts, newest first.
     async fn search_alerts(&self, query: AlertQuery) -> Result<Page<Alert>>;
     /// One page of incidents, most recently updated first.

@@ -224,6 +224,10 @@ pub fn need_for(method: &Method, path: &str, metrics_open: bool) -> Need {
         | "/api/v1/incidents/{id}/alerts/{alert_id}"
         | "/api/v1/hunt" => Need::Work,
         "/api/v1/incidents/{id}/assign" | "/api/v1/incidents/{id}/grade" => Need::Direct,
+        // Local indicators: added and removed by those who work incidents.
+        "/api/v1/intel/indicators" | "/api/v1/intel/indicators/{id}" if method != Method::GET => {
+            Need::Work
+        }
         "/api/v1/reports" if method == Method::POST => Need::Deliver,
         p if p.starts_with("/api/v1/users")
             || p.starts_with("/api/v1/tokens")
@@ -458,6 +462,11 @@ mod tests {
             need_for(&post, "/api/v1/incidents/{id}/grade", true),
             Need::Direct
         );
+        assert_eq!(
+            need_for(&post, "/api/v1/intel/indicators", true),
+            Need::Work
+        );
+        assert_eq!(need_for(&post, "/api/v1/intel/bundles", true), Need::Admin);
         assert!(!allowed(Role::Collector, Need::Read));
         assert!(!allowed(Role::Viewer, Need::Work));
         assert!(!allowed(Role::Analyst, Need::Direct));

@@ -16,6 +16,9 @@
 //!   `DELETE /api/v1/incidents/{id}/alerts/{alert_id}` — the workflow ([`workflow`])
 //! - `GET|POST /api/v1/users`, `GET|POST /api/v1/tokens`, `DELETE /api/v1/tokens/{id}`,
 //!   `GET /api/v1/audit` — admin
+//! - `POST /api/v1/intel/bundles`, `GET /api/v1/intel/receipts/{id}`,
+//!   `GET|POST /api/v1/intel/indicators`, `DELETE /api/v1/intel/indicators/{id}`,
+//!   `GET /api/v1/intel/{feeds,sightings}` — threat intelligence ([`intel`])
 //! - `GET /api/v1/stream` — live alerts and incident changes (Server-Sent Events, [`stream`])
 //! - `GET /api/v1/openapi.json` — this API as OpenAPI 3
 //!
@@ -56,6 +59,7 @@ pub mod export;
 pub mod federation;
 pub mod health;
 pub mod hunt;
+pub mod intel;
 pub mod login_limit;
 pub mod mask;
 mod openapi;
@@ -188,6 +192,18 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/tokens/{id}", delete(admin::revoke_token))
         .route("/api/v1/audit", get(admin::list_audit))
         .route("/api/v1/audit/verify", get(admin::verify_audit))
+        .route("/api/v1/intel/bundles", post(intel::import_bundle))
+        .route("/api/v1/intel/receipts/{id}", get(intel::receipt))
+        .route(
+            "/api/v1/intel/indicators",
+            get(intel::list_indicators).post(intel::add_indicator),
+        )
+        .route(
+            "/api/v1/intel/indicators/{id}",
+            delete(intel::delete_indicator),
+        )
+        .route("/api/v1/intel/feeds", get(intel::feeds))
+        .route("/api/v1/intel/sightings", get(intel::sightings))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             access::guard,

@@ -59,6 +59,13 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         crate::federation::dispatch,
         crate::federation::children,
         crate::federation::status,
+        crate::intel::import_bundle,
+        crate::intel::receipt,
+        crate::intel::list_indicators,
+        crate::intel::add_indicator,
+        crate::intel::delete_indicator,
+        crate::intel::feeds,
+        crate::intel::sightings,
     ),
     modifiers(&Security),
     security(("bearer" = []), ("session" = []))

@@ -40,7 +40,7 @@ pub(super) struct EventRow {
 
 /// The columns an [`Event`] is read back from.
 #[derive(Debug, Row, Deserialize)]
-struct EventRead {
+pub(super) struct EventRead {
     id: [u8; 16],
     time: i64,
     received: i64,
@@ -461,7 +461,7 @@ pub(super) async fn drop_days_before(
     Ok(old.len())
 }
 
-fn event_from_row(r: EventRead, culprit: &Culprit) -> Result<Event> {
+pub(super) fn event_from_row(r: EventRead, culprit: &Culprit) -> Result<Event> {
     let corrupt = |what: &str, detail: &dyn fmt::Display| {
         culprit.error(
             "reading an event",

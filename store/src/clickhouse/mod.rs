@@ -28,6 +28,7 @@
 pub mod audit;
 mod events;
 mod evidence;
+mod find;
 mod records;
 mod schema;
 mod stats;
@@ -45,7 +46,7 @@ pub use schema::Features;
 use crate::stats::{Histogram, SourceStat, StatsKind, StatsQuery, Top, TopField};
 use crate::{
     AlertQuery, EventQuery, IncidentChange, IncidentQuery, Page, Result, Store, StoreError,
-    StoreStats,
+    StoreStats, ValueQuery,
 };
 
 const BACKEND: &str = "clickhouse";
@@ -310,6 +311,12 @@ impl Store for ClickHouseStore {
         let i = &self.inner;
         let res = events::search_events(&i.client, &i.culprit, &query).await;
         self.log("search_events", res)
+    }
+
+    async fn find_events(&self, query: ValueQuery) -> Result<Page<Event>> {
+        let i = &self.inner;
+        let res = find::find_events(&i.client, &i.culprit, i.features, &query).await;
+        self.log("find_events", res)
     }
 
     async fn search_alerts(&self, query: AlertQuery) -> Result<Page<Alert>> {

@@ -9,6 +9,9 @@ pub struct Features {
     pub low_cardinality: bool,
     /// Table TTL (19.6 and later).
     pub ttl: bool,
+    /// `IPv4StringToNumOrDefault` and its IPv6 twin (22.3 and later, where the plain functions
+    /// throw on text that is not an address; before, they return zero).
+    pub ip_or_default: bool,
 }
 
 impl Features {
@@ -21,6 +24,7 @@ impl Features {
         Features {
             low_cardinality: (major, minor) >= (19, 10),
             ttl: (major, minor) >= (19, 6),
+            ip_or_default: (major, minor) >= (22, 3),
         }
     }
 

@@ -18,6 +18,7 @@
 //! data is the same on every run.
 
 mod events;
+mod find;
 mod records;
 mod replay;
 mod stats;
@@ -32,6 +33,7 @@ use onewall_model::{
 use crate::{AlertQuery, EventQuery, IncidentQuery, Page, Store, StoreError};
 
 pub use events::*;
+pub use find::*;
 pub use records::*;
 pub use replay::*;
 pub use stats::*;
@@ -64,6 +66,9 @@ macro_rules! conformance_tests {
             search_events_by_region,
             search_events_pages_across_days,
             search_events_limit_is_clamped,
+            find_events_by_exact_values,
+            find_events_by_ranges_and_suffixes,
+            find_events_pages_and_time_bounds,
             bad_cursors_are_refused,
             drop_events_before_drops_old_days_only,
             stats_count_everything,

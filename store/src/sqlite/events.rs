@@ -17,7 +17,7 @@ use crate::cursor::{CursorKind, decode_opt, page};
 use crate::{EventQuery, Page, Result, StoreError, effective_limit};
 
 /// The columns an [`Event`] is read from, in [`event_from_row`]'s order.
-const EVENT_COLUMNS: &str =
+pub(super) const EVENT_COLUMNS: &str =
     "id, time, received, region, collector, peer, format, raw, parse_error, fields";
 
 /// The days that have a table, from the catalog, each with whether it keeps posting lists
@@ -39,7 +39,11 @@ fn catalog_day(day: i64) -> Result<u32> {
 
 /// Days with a table between `lo` and `hi` (both inclusive, `YYYYMMDD`), newest first, each
 /// with whether it keeps posting lists.
-fn days_desc(conn: &Connection, lo: Option<u32>, hi: Option<u32>) -> Result<Vec<(u32, bool)>> {
+pub(super) fn days_desc(
+    conn: &Connection,
+    lo: Option<u32>,
+    hi: Option<u32>,
+) -> Result<Vec<(u32, bool)>> {
     let mut stmt = conn.prepare_cached(
         "SELECT day, postings FROM event_days WHERE day >= ?1 AND day <= ?2 ORDER BY day DESC",
     )?;
@@ -497,7 +501,7 @@ fn corrupt(what: &str, detail: impl fmt::Display) -> StoreError {
 }
 
 /// An [`Event`] from a row of [`EVENT_COLUMNS`].
-fn event_from_row(row: &Row<'_>) -> Result<Event> {
+pub(super) fn event_from_row(row: &Row<'_>) -> Result<Event> {
     let id: [u8; 16] = row
         .get_ref(0)?
         .as_blob()

@@ -18,6 +18,7 @@
 
 mod alert_rollup;
 mod events;
+mod find;
 mod postings;
 mod records;
 mod schema;
@@ -38,7 +39,7 @@ use rusqlite::Connection;
 use crate::stats::{Histogram, SourceStat, StatsKind, StatsQuery, Top, TopField};
 use crate::{
     AlertQuery, EventQuery, IncidentChange, IncidentQuery, Page, Result, Store, StoreError,
-    StoreStats,
+    StoreStats, ValueQuery,
 };
 
 /// The database file's name inside the store's directory.
@@ -334,6 +335,11 @@ impl Store for SqliteStore {
             events::search_events(conn, &query)
         })
         .await
+    }
+
+    async fn find_events(&self, query: ValueQuery) -> Result<Page<Event>> {
+        self.read("find_events", move |conn| find::find_events(conn, &query))
+            .await
     }
 
     async fn search_alerts(&self, query: AlertQuery) -> Result<Page<Alert>> {

@@ -1,5 +1,6 @@
 // Alerts as the API answers them, and the rule list the filters offer.
 import { get } from '../../api'
+import type { AlertIntel } from '../intel/intel'
 
 export interface Matched {
   field: string
@@ -24,6 +25,8 @@ export interface AlertRecord {
   entities: { kind: string; value: string }[]
   region: string
   matched?: Matched[]
+  /** What an indicator raised it with (threat intelligence alerts). */
+  intel?: AlertIntel | null
 }
 
 export interface RuleSummary {
