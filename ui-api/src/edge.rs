@@ -182,6 +182,27 @@ pub async fn security_headers(mut resp: Response) -> Response {
     resp
 }
 
+/// Read a request body of at most `limit` bytes (a handler calls it after the caller was
+/// authenticated); 413 naming the limit when it is larger, 400 when it cannot be read.
+pub(crate) async fn read_body(
+    body: axum::body::Body,
+    limit: usize,
+    what: &str,
+) -> Result<axum::body::Bytes, ApiError> {
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let too_large = std::error::Error::source(&e)
+            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+        if too_large {
+            ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("{what} body: larger than {limit} bytes"),
+            )
+        } else {
+            ApiError::invalid(format!("{what} body: {e}"))
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

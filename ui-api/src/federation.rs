@@ -29,7 +29,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Extension, Path, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
@@ -42,6 +42,7 @@ use onewall_store::auth::Grant;
 
 use crate::ErrorCode;
 use crate::access::{self, Caller};
+use crate::edge::read_body;
 use crate::{ApiError, ApiState, view};
 
 /// A boxed future answering an [`ApiError`] on failure.
@@ -52,23 +53,6 @@ pub const MAX_PUSH_BYTES: usize = 64 << 20;
 
 /// The largest dispatch body accepted (`{region, note, team}`).
 pub const MAX_DISPATCH_BYTES: usize = 64 << 10;
-
-/// Read a request body of at most `limit` bytes, after the caller was authenticated;
-/// 413 naming the limit when it is larger.
-async fn read_body(body: Body, limit: usize, what: &str) -> Result<Bytes, ApiError> {
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
-        let too_large = std::error::Error::source(&e)
-            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
-        if too_large {
-            ApiError::new(
-                ErrorCode::PayloadTooLarge,
-                format!("{what} body: larger than {limit} bytes"),
-            )
-        } else {
-            ApiError::invalid(format!("{what} body: {e}"))
-        }
-    })
-}
 
 /// What the binary's federation does for the API.
 pub trait FederationHub: Send + Sync + std::fmt::Debug {

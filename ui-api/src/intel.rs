@@ -32,6 +32,7 @@ use onewall_model::{IndicatorKind, RegionCode, Severity, Timestamp, Tlp};
 use serde::{Deserialize, Serialize};
 
 use crate::access::{AuditDetail, Caller};
+use crate::edge::read_body;
 use crate::params::Params;
 use crate::{ApiError, ApiState, ErrorCode};
 
@@ -136,22 +137,6 @@ fn service(s: Option<Extension<IntelService>>) -> Result<IntelService, ApiError>
             ErrorCode::Unavailable,
             "threat intelligence is not running on this node",
         )
-    })
-}
-
-/// Read a request body of at most `limit` bytes; 413 naming the limit when it is larger.
-async fn read_body(body: Body, limit: usize, what: &str) -> Result<Bytes, ApiError> {
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
-        let too_large = std::error::Error::source(&e)
-            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
-        if too_large {
-            ApiError::new(
-                ErrorCode::PayloadTooLarge,
-                format!("{what} body: larger than {limit} bytes"),
-            )
-        } else {
-            ApiError::invalid(format!("{what} body: {e}"))
-        }
     })
 }
 

@@ -344,6 +344,18 @@ pub(super) async fn search_events(
         }
     }
     cond.regions(&q.regions);
+    events_page(client, culprit, &cond, limit, "searching events").await
+}
+
+/// The page of at most `limit` events `cond` selects, newest first (one more is read to
+/// know whether a page follows); `what` names the search in an error.
+pub(super) async fn events_page(
+    client: &Client,
+    culprit: &Culprit,
+    cond: &Conditions,
+    limit: usize,
+    what: &str,
+) -> Result<Page<Event>> {
     let sql = format!(
         "SELECT ?fields FROM events {} ORDER BY time DESC, id DESC LIMIT {}",
         cond.where_clause(),
@@ -353,7 +365,7 @@ pub(super) async fn search_events(
         .apply(client.query(&sql))
         .fetch_all()
         .await
-        .map_err(|e| culprit.error("searching events", e))?;
+        .map_err(|e| culprit.error(what, e))?;
     let items = rows
         .into_iter()
         .map(|r| event_from_row(r, culprit))

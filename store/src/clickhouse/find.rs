@@ -12,11 +12,11 @@ use std::net::IpAddr;
 use clickhouse::Client;
 
 use super::Culprit;
-use super::events::{EventRead, event_from_row};
+use super::events::events_page;
 use super::records::Conditions;
 use super::schema::Features;
 use crate::codec::COMMON_COLUMNS;
-use crate::cursor::{CursorKind, decode_opt, page};
+use crate::cursor::{CursorKind, decode_opt};
 use crate::find::{canonical, exact_texts, suffix_text};
 use onewall_model::{Event, Timestamp};
 
@@ -241,21 +241,7 @@ pub(super) async fn find_events(
     }
     let any = conditions(&mut cond, features, q);
     cond.push(any);
-    let sql = format!(
-        "SELECT ?fields FROM events {} ORDER BY time DESC, id DESC LIMIT {}",
-        cond.where_clause(),
-        limit + 1
-    );
-    let rows: Vec<EventRead> = cond
-        .apply(client.query(&sql))
-        .fetch_all()
-        .await
-        .map_err(|e| culprit.error("finding events by value", e))?;
-    let items = rows
-        .into_iter()
-        .map(|r| event_from_row(r, culprit))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(page(items, limit))
+    events_page(client, culprit, &cond, limit, "finding events by value").await
 }
 
 #[cfg(test)]
