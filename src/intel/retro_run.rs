@@ -45,5 +45,6 @@ pub fn spawn(intel: Arc<Intel>, id: String, new: Vec<Indicator>) {
         tracing::info!(receipt = %id, hits = receipt.hits, alerts = receipt.alerts,
             truncated = receipt.truncated, "intel: retro-hunt done");
         intel.complete_receipt(&id, part).await;
+        counter!("onewall_intel_retro_hunts_total").increment(1);
     });
 }
