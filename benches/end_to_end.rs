@@ -323,7 +323,10 @@ fn wait_intel(http: &str, n: usize) {
     // The load's retro-hunt (over the empty store) ends before the clock starts, so the run
     // measures matching, not the hunt.
     while series(&metrics_text(http), "onewall_intel_retro_hunts_total") < 1 {
-        assert!(Instant::now() < deadline, "the bench feed's retro-hunt never ended");
+        assert!(
+            Instant::now() < deadline,
+            "the bench feed's retro-hunt never ended"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
