@@ -121,21 +121,16 @@ impl Book {
 }
 
 impl Book {
-    /// Sightings a child region `via` reported (their totals there): each replaces what was
-    /// reported before for its region. An indicator the child holds from this node (its
-    /// `parent` feed) is named by the feed that holds it here.
+    /// Sightings a child region `via` reported (their totals there, each named by the feed
+    /// that holds it here: see `share::own_feed`): each replaces what was reported before
+    /// for its region.
     pub fn reported(
         &mut self,
         via: RegionCode,
         reports: Vec<onewall_model::intel::SightingReport>,
-        set: &IntelSet,
     ) {
         for r in reports {
-            let feed = if r.feed == super::share::PARENT_FEED {
-                own_feed(set, &r).unwrap_or(r.feed.clone())
-            } else {
-                r.feed.clone()
-            };
+            let feed = r.feed.clone();
             let k = (feed.clone(), key_of(&r.value, r.kind.as_str()), r.region);
             if !self.sightings.contains_key(&k) && self.sightings.len() >= MAX_SIGHTINGS {
                 counter!("onewall_intel_sightings_dropped_total").increment(1);
@@ -158,19 +153,6 @@ impl Book {
             );
         }
     }
-}
-
-/// The feed of this node's set holding the reported indicator, if one does.
-fn own_feed(set: &IntelSet, r: &onewall_model::intel::SightingReport) -> Option<String> {
-    let filter = onewall_intel::set::IndicatorFilter {
-        kind: Some(r.kind),
-        feed: None,
-        prefix: Some(r.value.clone()),
-    };
-    set.iter_filtered(&filter)
-        .filter_map(|h| set.try_get(h))
-        .find(|i| i.value.text().eq_ignore_ascii_case(&r.value))
-        .map(|i| i.feed)
 }
 
 fn key_of(value: &str, kind: &str) -> String {

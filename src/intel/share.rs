@@ -206,12 +206,55 @@ impl IntelExchange for Share {
         }
     }
 
-    fn sightings(&self, via: RegionCode, reports: Vec<SightingReport>) {
+    fn sightings(&self, via: RegionCode, mut reports: Vec<SightingReport>) {
+        // Named before the book is locked: the detect stage takes that lock every batch.
         let set = self.intel.current();
+        for r in &mut reports {
+            if r.feed == PARENT_FEED
+                && let Some(feed) = own_feed(&set, r)
+            {
+                r.feed = feed;
+            }
+        }
         if let Ok(mut book) = self.intel.book.lock() {
-            book.reported(via, reports, &set);
+            book.reported(via, reports);
         }
     }
+}
+
+/// The feed of this node's set holding a reported indicator (a child holds what this node
+/// shared in its `parent` feed), if one does: looked up by value where its kind is one an
+/// event field matches, else (a range) found by a scan.
+fn own_feed(set: &IntelSet, r: &SightingReport) -> Option<String> {
+    use onewall_intel::fields::FieldClass;
+    use onewall_model::IndicatorKind as K;
+    let same =
+        |i: &Indicator| i.value.kind() == r.kind && i.value.text().eq_ignore_ascii_case(&r.value);
+    let class = match r.kind {
+        K::Ip => Some(FieldClass::Address),
+        K::Domain | K::DomainTree => Some(FieldClass::Domain),
+        K::Url => Some(FieldClass::Url),
+        K::Md5 | K::Sha1 | K::Sha256 | K::Sm3 => Some(FieldClass::Hash),
+        K::Email => Some(FieldClass::Email),
+        K::Cidr => None,
+    };
+    let looked_up = class.and_then(|c| {
+        set.lookup(c, &r.value, Timestamp::now())
+            .into_iter()
+            .filter_map(|h| set.try_get(h.handle))
+            .find(same)
+    });
+    let found = looked_up.or_else(|| {
+        let filter = IndicatorFilter {
+            kind: Some(r.kind),
+            feed: None,
+            prefix: Some(r.value.clone()),
+        };
+        set.iter_filtered(&filter)
+            .filter_map(|h| set.try_get(h))
+            .find(same)
+    });
+    found.map(|i| i.feed)
 }
 
 /// Child: report the sightings that changed since the last report, every [`REPORT_EVERY`],
