@@ -19,6 +19,7 @@ const PER_PUSH: usize = 500;
 fn alert(region: &str, i: usize) -> Alert {
     Alert {
         intel: None,
+        anomaly: None,
         id: AlertId::now(),
         time: Timestamp::now(),
         created: Timestamp::now(),

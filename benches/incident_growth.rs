@@ -26,6 +26,7 @@ const PER_UPDATE: usize = 100;
 fn alert(n: u64, at: Timestamp) -> Alert {
     Alert {
         intel: None,
+        anomaly: None,
         id: AlertId::from_u128(u128::from(n) + 1),
         time: at,
         created: at,

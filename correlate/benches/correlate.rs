@@ -74,6 +74,7 @@ fn alert(n: usize, key: usize, at: i64) -> Alert {
     let addr = ip(key);
     Alert {
         intel: None,
+        anomaly: None,
         id,
         time: Timestamp::from_secs(at),
         created: Timestamp::from_secs(at),

@@ -15,6 +15,7 @@ fn alert(rule: &str, at: i64, sev: Severity, entities: &[(EntityKind, &str)]) ->
     let n = u128::from(SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
     Alert {
         intel: None,
+        anomaly: None,
         id: AlertId::from_u128(n),
         time: t(at),
         created: t(at),

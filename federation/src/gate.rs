@@ -158,6 +158,7 @@ mod tests {
     fn alert(region: &str, ip: &str) -> Alert {
         Alert {
             intel: None,
+            anomaly: None,
             id: AlertId::now(),
             time: Timestamp(1),
             created: Timestamp(1),

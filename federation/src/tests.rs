@@ -33,6 +33,7 @@ fn cfg() -> FederationResolved {
 fn alert(region: &str, ip: &str) -> Alert {
     Alert {
         intel: None,
+        anomaly: None,
         id: AlertId::now(),
         time: Timestamp::now(),
         created: Timestamp::now(),

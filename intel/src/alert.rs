@@ -98,6 +98,7 @@ pub fn intel_alert(
             retro,
             count: 1,
         }),
+        anomaly: None,
     }
 }
 

@@ -164,6 +164,10 @@ pub struct Alert {
     /// whether a retro-hunt found it, and the sightings folded into it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub intel: Option<crate::intel::AlertIntel>,
+    /// For an alert raised by an anomaly detector: the group, what was observed against what
+    /// was expected, the score and the sentence that explains it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anomaly: Option<crate::anomaly::AlertAnomaly>,
 }
 
 impl Alert {

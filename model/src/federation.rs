@@ -255,6 +255,7 @@ mod tests {
     fn alert() -> Alert {
         Alert {
             intel: None,
+            anomaly: None,
             id: AlertId::new(Timestamp(1_700_000_000_000_000_000)),
             time: Timestamp(1_700_000_000_000_000_000),
             created: Timestamp(1_700_000_000_000_000_001),

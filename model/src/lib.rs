@@ -9,6 +9,7 @@
 //! - [`bus`]: the node event bus's events and fan-out (pure std; the node runs it).
 
 pub mod alert;
+pub mod anomaly;
 pub mod bus;
 pub mod config;
 pub mod entity;
@@ -28,6 +29,7 @@ pub mod timestamp;
 pub mod value;
 
 pub use alert::{Alert, MatchedField, RuleRef};
+pub use anomaly::{AlertAnomaly, AnomalyKind};
 pub use entity::{Entity, EntityKind};
 pub use error::{ErrorCode, ModelError};
 pub use event::{Event, EventBatch, Format, Source};

@@ -42,6 +42,7 @@ fn alert(n: u128, t: Timestamp) -> Alert {
     let hit = n.is_multiple_of(10);
     Alert {
         intel: None,
+        anomaly: None,
         id: AlertId::from_u128(n),
         time: t,
         created: t,

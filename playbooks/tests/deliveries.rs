@@ -52,6 +52,7 @@ fn zhengzhou() -> RegionCode {
 fn alert(n: u128, tags: &[&str]) -> Alert {
     Alert {
         intel: None,
+        anomaly: None,
         id: AlertId::from_u128(n),
         time: Timestamp::now(),
         created: Timestamp::now(),

@@ -1,5 +1,6 @@
 //! A rule source's YAML documents sorted out: rules compiled, Sigma filters set aside for the
-//! engine to apply, correlations left to `correlation::load_correlations`.
+//! engine to apply, correlations left to `correlation::load_correlations`, anomaly detectors
+//! (documents with an `anomaly:` key) left to the `onewall-anomaly` crate.
 
 use serde::de::Deserialize;
 use serde_norway::Value as Yaml;
@@ -34,6 +35,9 @@ pub(crate) fn compile_source(
             // Correlation documents are read by `correlation::load_correlations` (and run by
             // the correlator); they keep their place in the count that derived ids use.
             Ok(Yaml::Mapping(m)) if m.contains_key("correlation") => index += 1,
+            // Anomaly detector documents are read by the `onewall-anomaly` crate (which
+            // compiles their selections itself); they too keep their place in the count.
+            Ok(Yaml::Mapping(m)) if m.contains_key("anomaly") => index += 1,
             Ok(value) => {
                 index += 1;
                 report.total += 1;
@@ -52,4 +56,12 @@ pub(crate) fn compile_source(
             }
         }
     }
+}
+
+/// Whether `src` may hold an anomaly detector document (a top-level `anomaly:` key): a cheap
+/// test on the text, so the anomaly crate reads only the files that can matter.
+pub(crate) fn may_hold_anomaly(src: &RuleSource) -> bool {
+    src.text
+        .lines()
+        .any(|l| l.starts_with("anomaly:") || l.starts_with("\"anomaly\":"))
 }

@@ -255,6 +255,7 @@ impl Engine {
                 let rule_ref = self.refs[i].clone();
                 out.push(Alert {
                     intel: None,
+                    anomaly: None,
                     // Derived from the event and the rule: matching the event again (a spool
                     // replay) makes the same alert, which the stores ignore the second time.
                     id: AlertId::for_rule_match(event.id, &rule_ref.id),

@@ -118,6 +118,7 @@ fn overlays_disable_and_relevel_correlation_alerts_per_region() {
     assert!(report.notes.is_empty(), "{:?}", report.notes);
     let alert = |region: &str| onewall_model::Alert {
         intel: None,
+        anomaly: None,
         id: AlertId::new(Timestamp::now()),
         time: Timestamp::now(),
         created: Timestamp::now(),

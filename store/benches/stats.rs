@@ -99,6 +99,7 @@ fn alert(n: usize, total: usize) -> Alert {
     ][n % 4];
     Alert {
         intel: None,
+        anomaly: None,
         id: AlertId::new(time),
         time,
         created: time,

@@ -403,6 +403,7 @@ mod tests {
     fn alert(rule: &str, severity: Severity) -> Alert {
         Alert {
             intel: None,
+            anomaly: None,
             id: AlertId::new(Timestamp::now()),
             time: Timestamp::now(),
             created: Timestamp::now(),

@@ -802,6 +802,7 @@ mod tests {
     fn alerts(n: usize) -> Arc<NodeEvent> {
         let alert = |i: usize| onewall_model::Alert {
             intel: None,
+            anomaly: None,
             id: AlertId::new(Timestamp::now()),
             time: Timestamp::now(),
             created: Timestamp::now(),

@@ -26,6 +26,7 @@ use tower::ServiceExt;
 fn alert(n: usize) -> Alert {
     Alert {
         intel: None,
+        anomaly: None,
         id: AlertId::new(Timestamp::now()),
         time: Timestamp::now(),
         created: Timestamp::now(),

@@ -568,6 +568,7 @@ fn correlation_alert(
     );
     Alert {
         intel: None,
+        anomaly: None,
         id,
         time: Timestamp(end),
         created: now,

@@ -40,6 +40,7 @@ fn alert(rule: &str, at: i64, fields: &[(&str, &str)]) -> Alert {
     let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     Alert {
         intel: None,
+        anomaly: None,
         id: AlertId::from_u128(u128::from(n)),
         time: t(at),
         created: t(at),

@@ -12,6 +12,7 @@ fn tree() -> RegionTree {
 fn alert(region: &str, severity: Severity, rule: &str, tags: &[&str]) -> Alert {
     Alert {
         intel: None,
+        anomaly: None,
         id: AlertId::from_u128(7),
         time: Timestamp::from_secs(1_700_000_000),
         created: Timestamp::from_secs(1_700_000_000),

@@ -50,6 +50,7 @@ fn incident(n: u128, region: &str, severity: Severity, created: Timestamp) -> In
 fn alert(n: u128, region: &str, rule: &str, created: Timestamp) -> Alert {
     Alert {
         intel: None,
+        anomaly: None,
         id: AlertId::from_u128(n),
         time: created,
         created,

@@ -331,6 +331,10 @@ pub struct RuleSet {
     exceptions: Engine,
     exception_refs: Vec<ExceptionRef>,
     regions: RegionTree,
+    /// The sources holding anomaly detector documents (`anomaly:` at the top level), after
+    /// pack pipelines, for the `onewall-anomaly` crate to compile with `placeholders`.
+    anomaly_sources: std::sync::Arc<[RuleSource]>,
+    placeholders: Placeholders,
 }
 
 /// Read and check the overlay files: each must parse and name a region of the tree.
@@ -422,6 +426,11 @@ impl RuleSet {
             pre.merge(pack.report);
         }
         let overlays = load_overlays(&cfg.overlays, regions, &mut report)?;
+        let anomaly_sources: Vec<RuleSource> = sources
+            .iter()
+            .filter(|s| crate::documents::may_hold_anomaly(s))
+            .cloned()
+            .collect();
         let (correlation_set, mut correlation_load) = load_correlations(&sources);
         let (engine, mut load) = Engine::compile_with(sources, &cfg.placeholders);
         load.merge(pre);
@@ -496,6 +505,8 @@ impl RuleSet {
             exceptions,
             exception_refs,
             regions: regions.clone(),
+            anomaly_sources: anomaly_sources.into(),
+            placeholders: cfg.placeholders.clone(),
         };
         Ok((set, report))
     }
@@ -508,6 +519,12 @@ impl RuleSet {
     /// The correlation rules, in dependency order.
     pub fn correlations(&self) -> &std::sync::Arc<[ResolvedCorrelation]> {
         &self.correlations
+    }
+
+    /// The sources that may hold anomaly detector documents (after pack pipelines), and the
+    /// placeholders their selections compile with.
+    pub fn anomaly_sources(&self) -> (&std::sync::Arc<[RuleSource]>, &Placeholders) {
+        (&self.anomaly_sources, &self.placeholders)
     }
 
     /// A set of these rules and correlations, no overlays.
@@ -556,6 +573,8 @@ impl RuleSet {
             exceptions: Engine::compile(Vec::new()).0,
             exception_refs: Vec::new(),
             regions: RegionTree::builtin(),
+            anomaly_sources: Vec::new().into(),
+            placeholders: Placeholders::new(),
         }
     }
 

@@ -142,6 +142,7 @@ pub fn event(time: Timestamp, message: &str) -> Event {
 pub fn alert(time: Timestamp, rule: &str, severity: Severity, region: RegionCode) -> Alert {
     Alert {
         intel: None,
+        anomaly: None,
         id: AlertId::new(time),
         time,
         created: time.add_secs(2),
