@@ -172,11 +172,14 @@ impl Kind for State {
             self.spiked = true;
             found = Some(self.finding(p, obs.time, true));
         }
+        cx.counters.findings += u64::from(found.is_some());
         found
     }
 
     fn advance(&mut self, p: &Params, now: Timestamp, cx: &mut Cx<'_>) -> Vec<Finding> {
-        self.roll(p, now.secs(), cx)
+        let found = self.roll(p, now.secs(), cx);
+        cx.counters.findings += found.len() as u64;
+        found
     }
 
     fn tick_secs(p: &Params) -> Option<i64> {

@@ -60,6 +60,7 @@ fn learns_a_weekly_rhythm_then_flags_a_spike_as_it_happens() {
     }
     let found = d.take();
     assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(d.counters.findings, 1);
     let f = &found[0];
     let Reason::Spike {
         count,
