@@ -1,9 +1,7 @@
 use super::*;
 use crate::explain::Reason;
 
-#[path = "support.rs"]
-mod support;
-use support::{DAY, Driver, HOUR, MONDAY, Noise, WEEK, date};
+use crate::kind::baseline::support::{DAY, Driver, HOUR, MONDAY, Noise, WEEK, date};
 
 use crate::calendar::Calendar;
 
