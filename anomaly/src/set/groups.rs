@@ -235,7 +235,9 @@ impl DetState {
             state: det.params.new_state(&obs),
             fired: Vec::new(),
         });
-        group.region = event.region;
+        if group.region != event.region {
+            group.region = event.region;
+        }
         let mut cx = Cx {
             calendar: cal,
             learning: self
