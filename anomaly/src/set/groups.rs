@@ -194,7 +194,13 @@ impl DetState {
     #[inline]
     pub(crate) fn touch(&self, key: u64) {
         if let Some(g) = self.groups.get(&key) {
-            std::hint::black_box(g.state.last_seen());
+            match &g.state {
+                State::FirstSeen(s) => s.touch(),
+                State::Rare(s) => s.touch(),
+                other => {
+                    std::hint::black_box(other.last_seen());
+                }
+            }
         }
     }
 
