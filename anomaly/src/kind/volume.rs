@@ -13,7 +13,9 @@
 //! A bucket is judged against the profile of its hour: the median of those weeks, and a
 //! robust sigma, the largest of 1.4826 × their median absolute deviation, √median (a Poisson
 //! floor, so quiet groups are not noisy) and 5 % of the median. The band is median ± sensitivity
-//! × sigma. An hour needs two weeks of values before it judges. What a bucket teaches is
+//! × sigma. An hour needs two weeks of values before it judges alone; until then the same hour
+//! on the days of its class (Monday to Friday, or Saturday and Sunday) judges, once they hold
+//! three values, so a new group is judged from its fourth working day. What a bucket teaches is
 //! clipped to the band, so a spike does not poison the baseline (a lasting change is learnt
 //! within a few weeks).
 //!
@@ -63,8 +65,10 @@ pub struct Params {
 /// Weeks of history per hour of the week.
 const WEEKS: usize = 4;
 const SLOTS: usize = 168;
-/// Weeks an hour needs before it judges.
+/// Weeks an hour needs before it judges alone.
 const MIN_WEEKS: usize = 2;
+/// Values the same hour on the days of its class need to judge before that.
+const MIN_CLASS_VALUES: usize = 3;
 /// A gap longer than this is closed as four weeks of nothing.
 const MAX_GAP_SECS: i64 = WEEKS as i64 * 7 * 86_400;
 
@@ -232,17 +236,18 @@ impl State {
     /// The band of a bucket starting at `local`: its profile hour's weeks, if it has enough.
     fn band_for(&self, p: &Params, local: &LocalTime) -> Band {
         let mut band = unknown_band(local);
-        let profile = usize::from(profile_weekday(local)) * 24 + usize::from(local.hour);
-        let mut values = [0.0f64; WEEKS];
-        let mut n = 0;
-        for &c in &self.ring[profile * WEEKS..(profile + 1) * WEEKS] {
-            if let Some(v) = decode(c) {
-                values[n] = v;
-                n += 1;
-            }
-        }
+        let weekday = usize::from(profile_weekday(local));
+        let hour = usize::from(local.hour);
+        let mut values = [0.0f64; 5 * WEEKS];
+        let mut n = self.collect(weekday * 24 + hour, &mut values, 0);
         if n < MIN_WEEKS {
-            return band;
+            // Too new for its own hour of the week: the same hour on the days of its class
+            // (working days, or weekend days), once they hold a few values.
+            let days = if weekday < 5 { 0..5 } else { 5..7 };
+            n = days.fold(0, |n, d| self.collect(d * 24 + hour, &mut values, n));
+            if n < MIN_CLASS_VALUES {
+                return band;
+            }
         }
         let (m, mad) = median_mad(&mut values[..n]);
         let sigma = (1.4826 * mad).max(m.max(1.0).sqrt()).max(0.05 * m);
@@ -252,6 +257,17 @@ impl State {
         band.sigma = sigma as f32;
         band.spike_at = (m + half + p.min_count.max(1e-6)) as f32;
         band
+    }
+
+    /// Append the values `slot` holds to `values` from `n`; returns the new length.
+    fn collect(&self, slot: usize, values: &mut [f64], mut n: usize) -> usize {
+        for &c in &self.ring[slot * WEEKS..(slot + 1) * WEEKS] {
+            if let Some(v) = decode(c) {
+                values[n] = v;
+                n += 1;
+            }
+        }
+        n
     }
 
     /// Close every bucket that ended by `until` (UTC seconds).
