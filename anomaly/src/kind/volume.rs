@@ -9,11 +9,10 @@
 //!
 //! **Baseline.** Each of the 168 hours of the week keeps the last four weeks' values (the mean
 //! count per bucket in that hour), two bytes each on a log scale: 1,344 bytes on the heap per
-//! group, fixed, and 80 inline.
-//! A bucket is judged against the profile of its hour: the median of those weeks, and a
-//! robust sigma, the largest of 1.4826 × their median absolute deviation, √median (a Poisson
-//! floor, so quiet groups are not noisy) and 5 % of the median. The band is median ± sensitivity
-//! × sigma. An hour needs two weeks of values before it judges alone; until then the same hour
+//! group, fixed, and 80 inline. A bucket is judged against the profile of its hour: the
+//! median of those weeks, and a robust sigma, the largest of 1.4826 × their median absolute
+//! deviation, √median (a Poisson floor, so quiet groups are not noisy) and 10 % of the median
+//! (busy groups swing that much from day to day). The band is median ± sensitivity × sigma. An hour needs two weeks of values before it judges alone; until then the same hour
 //! on the days of its class (Monday to Friday, or Saturday and Sunday) judges, once they hold
 //! three values, so a new group is judged from its fourth working day. What a bucket teaches is
 //! clipped to the band, so a spike does not poison the baseline (a lasting change is learnt
@@ -67,6 +66,8 @@ const WEEKS: usize = 4;
 const SLOTS: usize = 168;
 /// Weeks an hour needs before it judges alone.
 const MIN_WEEKS: usize = 2;
+/// The least sigma, as a share of the median: busy groups swing by a tenth from day to day.
+const RELATIVE_FLOOR: f64 = 0.1;
 /// Values the same hour on the days of its class need to judge before that.
 const MIN_CLASS_VALUES: usize = 3;
 /// A gap longer than this is closed as four weeks of nothing.
@@ -250,7 +251,9 @@ impl State {
             }
         }
         let (m, mad) = median_mad(&mut values[..n]);
-        let sigma = (1.4826 * mad).max(m.max(1.0).sqrt()).max(0.05 * m);
+        let sigma = (1.4826 * mad)
+            .max(m.max(1.0).sqrt())
+            .max(RELATIVE_FLOOR * m);
         let half = p.sensitivity * sigma;
         band.known = true;
         band.center = m as f32;

@@ -72,7 +72,7 @@ fn learns_a_weekly_rhythm_then_flags_a_spike_as_it_happens() {
     };
     assert_eq!(hour, 14);
     assert!(
-        (200.0..300.0).contains(&low) && (300.0..420.0).contains(&high),
+        (150.0..300.0).contains(&low) && (300.0..450.0).contains(&high),
         "{low}–{high}"
     );
     assert!(
