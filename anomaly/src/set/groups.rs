@@ -93,25 +93,23 @@ fn number(v: &Value) -> Option<f64> {
     }
 }
 
-/// Drop the least recently seen sixteenth of `groups` (at least one).
+/// Drop the least recently seen sixteenth of `groups` (at least one). Ties are broken by the
+/// group's key, so the same groups go whatever the map's order (a restored state evicts as
+/// the state it was taken from would).
 fn evict(groups: &mut FxMap<u64, Group>, max: usize, counters: &mut Counters) {
     let drop_n = (max / 16).clamp(1, groups.len().max(1));
-    let mut seen: Vec<Timestamp> = groups.values().map(|g| g.state.last_seen()).collect();
+    let mut seen: Vec<(Timestamp, u64)> = groups
+        .iter()
+        .map(|(k, g)| (g.state.last_seen(), *k))
+        .collect();
     if seen.is_empty() {
         return;
     }
     let (_, cutoff, _) = seen.select_nth_unstable(drop_n - 1);
     let cutoff = *cutoff;
-    let mut dropped = 0usize;
-    groups.retain(|_, g| {
-        if dropped < drop_n && g.state.last_seen() <= cutoff {
-            dropped += 1;
-            false
-        } else {
-            true
-        }
-    });
-    counters.groups_evicted += dropped as u64;
+    let before = groups.len();
+    groups.retain(|k, g| (g.state.last_seen(), *k) > cutoff);
+    counters.groups_evicted += (before - groups.len()) as u64;
 }
 
 impl DetState {
