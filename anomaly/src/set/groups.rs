@@ -14,6 +14,9 @@ use crate::calendar::Calendar;
 use crate::document::{Transform, push_ipv4, push_u64};
 use crate::kind::{Counters, Cx, Finding, Observation, State};
 
+/// Groups measured for [`DetState::state_bytes`].
+const SAMPLE: usize = 4_096;
+
 /// Group values are joined with this in keys and tuples.
 pub(crate) const SEP: char = '\u{1f}';
 
@@ -147,8 +150,18 @@ impl DetState {
         }
     }
 
+    /// Bytes of state: exact up to [`SAMPLE`] groups, beyond that the groups' count times the
+    /// mean of the first [`SAMPLE`] in the map's order (hash order, so a fair sample): the API
+    /// asks every second, and a walk of a million groups would stall the detect thread.
     pub(crate) fn state_bytes(&self) -> usize {
-        std::mem::size_of::<DetState>() + self.groups.values().map(Group::bytes).sum::<usize>()
+        let n = self.groups.len();
+        let sampled: usize = self.groups.values().take(SAMPLE).map(Group::bytes).sum();
+        let groups = if n <= SAMPLE {
+            sampled
+        } else {
+            (sampled as f64 / SAMPLE as f64 * n as f64) as usize
+        };
+        std::mem::size_of::<DetState>() + groups
     }
 
     /// Move the watermark to `t` when it is later; advance every group when it crosses a tick.
