@@ -35,10 +35,6 @@ pub const DEFAULT_SEED: u64 = 20_260_914;
 pub struct Rng(u64);
 
 impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
     /// A generator for one `(stream, a, b)` of `seed`: the same numbers whatever else is drawn.
     pub fn keyed(seed: u64, stream: u64, a: u64, b: u64) -> Rng {
         let mut r = Rng(seed ^ stream.wrapping_mul(0x9E37_79B9_7F4A_7C15));
@@ -281,10 +277,6 @@ impl Month {
             month.injections = make_injections(&month, seed);
         }
         month
-    }
-
-    pub fn end(&self) -> i64 {
-        START + DAYS * 86_400
     }
 
     /// Every record of day `day` (0–29), in time order.
