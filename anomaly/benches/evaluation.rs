@@ -62,7 +62,11 @@ fn main() {
             r.events as f64 / r.busy.as_secs_f64().max(1e-9) / 1e6
         );
     }
-    let baselines = run_baselines(&eval_dir, &with.rows, &without.rows);
+    let baselines = if std::env::var("ONEWALL_EVAL_BASELINES").is_ok_and(|v| v == "0") {
+        Err("ONEWALL_EVAL_BASELINES=0".to_owned())
+    } else {
+        run_baselines(&eval_dir, &with.rows, &without.rows)
+    };
     let input = report::Input {
         injections: &injected.injections,
         onewall: (&with.alarms, &without.alarms),
@@ -70,6 +74,9 @@ fn main() {
         baselines: baselines.as_ref(),
     };
     print!("{}", report::render(&input));
+    if std::env::var_os("ONEWALL_EVAL_DEBUG").is_some() {
+        print!("{}", report::misses(&input));
+    }
 }
 
 /// Every `*.yml` of `dir`, compiled; a detector that does not load stops the evaluation.
@@ -127,6 +134,7 @@ fn run(set: &Arc<DetectorSet>, month: &Month) -> Run {
                 kind: an.kind,
                 entity: entity.join("/"),
                 time: a.time.secs(),
+                why: an.explanation.clone(),
             })
         })
         .collect();

@@ -162,3 +162,45 @@ fn verdict(kind: AnomalyKind, name: &str, ow: &Figures, b: &Figures) -> String {
         )
     }
 }
+
+/// For tuning: per kind, the injections onewall missed and a sample of its false alarms.
+pub fn misses(input: &Input<'_>) -> String {
+    let mut out = String::new();
+    let local = |t: i64| {
+        let l = t - super::month::START;
+        format!(
+            "day {} {:02}:{:02}",
+            l / 86_400,
+            (l % 86_400) / 3600,
+            (l % 3600) / 60
+        )
+    };
+    for kind in AnomalyKind::ALL {
+        let _ = writeln!(out, "\n== {}: missed", kind.as_str());
+        for inj in input
+            .injections
+            .iter()
+            .filter(|i| i.kind.detector_kind() == kind)
+        {
+            if !input.onewall.0.iter().any(|a| score::matches(a, inj)) {
+                let _ = writeln!(
+                    out,
+                    "  {:?} {} {} at {}",
+                    inj.kind,
+                    inj.entity,
+                    inj.value,
+                    local(inj.start)
+                );
+            }
+        }
+        let _ = writeln!(out, "== {}: false alarms (sample)", kind.as_str());
+        let fps =
+            input.onewall.0.iter().filter(|a| {
+                a.kind == kind && !input.injections.iter().any(|i| score::matches(a, i))
+            });
+        for a in fps.take(12) {
+            let _ = writeln!(out, "  {} {}: {}", local(a.time), a.entity, a.why);
+        }
+    }
+    out
+}

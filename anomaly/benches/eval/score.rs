@@ -22,6 +22,8 @@ pub struct Alarm {
     pub kind: AnomalyKind,
     pub entity: String,
     pub time: i64,
+    /// The alert's sentence (empty for a baseline's alarm).
+    pub why: String,
 }
 
 pub fn matches(a: &Alarm, inj: &Injection) -> bool {
@@ -129,6 +131,7 @@ pub fn alarm_of(r: &Row) -> Alarm {
         kind: r.kind,
         entity: r.entity.clone(),
         time: r.t,
+        why: String::new(),
     }
 }
 
