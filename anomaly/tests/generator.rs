@@ -83,10 +83,12 @@ fn injections_change_the_traffic_in_their_window_and_the_clean_month_lacks_them(
 }
 
 #[test]
-fn the_month_holds_the_national_day_holiday_and_its_make_up_days() {
+fn the_month_holds_the_mid_autumn_and_national_day_holidays_and_the_make_up_days() {
     assert_eq!(DAYS, 30);
     let holidays = (0..DAYS).filter(|d| Day::of(*d) == Day::Holiday).count();
-    assert_eq!(holidays, 7);
+    // Mid-Autumn (09-25 … 09-27) and National Day (10-01 … 10-07).
+    assert_eq!(holidays, 10);
+    assert_eq!(Day::of(11), Day::Holiday);
     assert_eq!(Day::of(6), Day::MakeUp);
     assert_eq!(Day::of(26), Day::MakeUp);
     let m = Month::new(1, false);

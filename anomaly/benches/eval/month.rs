@@ -3,8 +3,9 @@
 //! the month without injections is the same traffic with the injections left out, so its
 //! alerts are the false alarms.
 //!
-//! The month is 2026-09-14 … 2026-10-13 on China's clock (UTC+8): it holds the National Day
-//! holiday (10-01 … 10-07) and its two make-up working days (Sunday 09-20, Saturday 10-10).
+//! The month is 2026-09-14 … 2026-10-13 on China's clock (UTC+8): it holds the Mid-Autumn
+//! holiday (Friday 09-25 … Sunday 09-27), the National Day holiday (10-01 … 10-07) and its two
+//! make-up working days (Sunday 09-20, Saturday 10-10), as the State Council published them.
 //! The first 14 days are the detectors' learning period; injections fall after it.
 //!
 //! Three streams, shaped as the node's parsed events:
@@ -104,9 +105,10 @@ pub enum Day {
 
 impl Day {
     pub fn of(day: i64) -> Day {
-        // Day 0 is Monday 09-14; 10-01 is day 17; 09-20 (Sun) and 10-10 (Sat) are worked.
+        // Day 0 is Monday 09-14; 09-25 is day 11, 10-01 day 17; 09-20 (Sun) and 10-10 (Sat)
+        // are worked.
         match day {
-            17..=23 => Day::Holiday,
+            11..=13 | 17..=23 => Day::Holiday,
             6 | 26 => Day::MakeUp,
             d if d.rem_euclid(7) >= 5 => Day::Weekend,
             _ => Day::Workday,
