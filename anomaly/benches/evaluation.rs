@@ -150,7 +150,7 @@ fn run(set: &Arc<DetectorSet>, month: &Month) -> Run {
 
 /// The baselines' scores (HalfSpaceTrees, robust z) for the rows of both months, or why there
 /// are none.
-pub type Scores = Result<(Vec<(f64, f64)>, Vec<(f64, f64)>), String>;
+pub type Scores = Result<report::MonthScores, String>;
 
 fn run_baselines(eval_dir: &Path, with: &[Row], without: &[Row]) -> Scores {
     ensure_river()?;

@@ -10,6 +10,9 @@ use super::features::Row;
 use super::month::{InjKind, Injection};
 use super::score::{self, Alarm, KindScore};
 
+/// Per row, (HalfSpaceTrees, robust z) scores, for the injected and the clean month.
+pub type MonthScores = (Vec<(f64, f64)>, Vec<(f64, f64)>);
+
 pub struct Input<'a> {
     pub injections: &'a [Injection],
     /// onewall's alarms on the injected and the clean month.
@@ -17,7 +20,7 @@ pub struct Input<'a> {
     /// The feature rows of the injected and the clean month.
     pub rows: (&'a [Row], &'a [Row]),
     /// Per row, (HalfSpaceTrees, robust z) scores, per month; or why there are none.
-    pub baselines: Result<&'a (Vec<(f64, f64)>, Vec<(f64, f64)>), &'a String>,
+    pub baselines: Result<&'a MonthScores, &'a String>,
 }
 
 /// One method's figures on one kind.
