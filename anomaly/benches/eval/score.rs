@@ -97,8 +97,8 @@ pub fn learned() -> i64 {
     START + LEARNING_DAYS * 86_400
 }
 
-/// The lowest threshold a baseline's score needs for its recall on `kind` to reach `target`
-/// (the highest threshold that still does): `None` when no threshold does.
+/// The highest threshold at which a baseline's recall on `kind` reaches `target` (the k-th
+/// best of each injection's best-scoring row): `None` when no threshold does.
 pub fn threshold_for_recall(
     kind: AnomalyKind,
     rows: &[Row],
