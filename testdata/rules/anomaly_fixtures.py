@@ -13,10 +13,13 @@ the first at `time`). Lines are written so that the events they expand to are in
 The fields are those the node's parsers set (the linux_auth, windows, hillstone, pgaudit,
 mysql_audit and http_access bodies, and flow records).
 
-Each detector learns for 7 days, so every stream holds at least 8 days of ordinary traffic
-before the moment it tests: `match` ends with the anomaly the detector is for, `nomatch` with
-ordinary traffic of the same kind (and, for the firewall volume detector, a month across the
-National Day holiday of 2026: 1-7 October off, 20 September and 10 October worked).
+Each detector learns for 7 days, and a volume baseline judges an hour of the week once it has
+two weeks of it, so every stream holds two weeks of ordinary traffic before the moment it
+tests: `match` ends with the anomaly the detector is for, `nomatch` with ordinary traffic of
+the same kind. The firewall volume detector's streams are seven weeks across the National Day
+holiday of 2026 (1-7 October off, 20 September and 10 October worked): its `nomatch` must
+stay quiet on the quiet holiday and on the busier first working day after it, its `match`
+adds a flood on 13 October.
 """
 
 import datetime as dt
@@ -27,11 +30,10 @@ import random
 TZ = dt.timezone(dt.timedelta(hours=8))
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "builtin")
 
-# A week of November 2026 with no holiday in it: Monday 2 November to Wednesday 11 November.
+# November 2026 has no holiday: the streams start on Monday 2 November.
 START = dt.datetime(2026, 11, 2, tzinfo=TZ)
-DAYS = 10
-# Learning (7 days from the first event) is over on day 8, Tuesday 10 November.
-TEST_DAY = 8
+# The last day of ordinary traffic, Tuesday 17 November; the next day is tested.
+TEST_DAY = 15
 
 # China's 2026 calendar around National Day (State Council notice): days off and the weekend
 # days worked in exchange (调休).
@@ -48,7 +50,7 @@ def is_working(day):
 
 
 def at(day, hour, minute=0, second=0):
-    """Local time `hour:minute:second` on day number `day` of the November week."""
+    """Local time `hour:minute:second` on day number `day` from the start."""
     return START + dt.timedelta(days=day, hours=hour, minutes=minute, seconds=second)
 
 
@@ -73,7 +75,7 @@ class Stream:
 
 
 def workdays():
-    """The working days of the November week up to the last ordinary day, by number."""
+    """The working days up to the last ordinary day, by number."""
     return [d for d in range(TEST_DAY + 1) if (START + dt.timedelta(days=d)).weekday() < 5]
 
 
@@ -413,10 +415,10 @@ def web_errors(status_low, seed, anomaly):
 
 # --- the firewall month across National Day ------------------------------------------------
 
-FW_FIRST = dt.date(2026, 9, 7)
+FW_FIRST = dt.date(2026, 8, 24)
 FW_LAST = dt.date(2026, 10, 13)
 # Events per 10 minutes, working hours (08–18) and otherwise.
-FW_BUSY = (5, 8)
+FW_BUSY = (45, 55)
 FW_QUIET = (1, 2)
 # The parts of a day with one rate each (start and end hour).
 FW_SEGMENTS = [(0, 8), (8, 10), (10, 12), (12, 14), (14, 16), (16, 18), (18, 24)]
@@ -436,7 +438,7 @@ def firewall_volume(anomaly):
             per10 = rng.randrange(lo, hi + 1)
             if busy and first_after_holiday:
                 # The backlog of a week off: a busier day than usual.
-                per10 = per10 * 7 // 5
+                per10 = per10 * 5 // 4
             if anomaly and day == FW_LAST and h == 10:
                 # Twenty minutes of a flood: 600 events in 10 minutes, then back to normal.
                 s.add(start, firewall_session("fw01", "198.51.100.66", "10.20.1.10", 445),
