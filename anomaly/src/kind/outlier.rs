@@ -18,6 +18,9 @@
 //! least 0.25 (× 1.28). An hour's profile judges once it has 4 buckets; before that, the
 //! pooled profile once it has 8. 49 profiles × 6 bytes: 294 bytes per group, fixed.
 //!
+//! An event more than a bucket older than the current bucket is not counted (its bucket was
+//! closed and learnt); a later one counts in the current bucket.
+//!
 //! **When.** The high side is reported as soon as the running aggregate passes the band's
 //! top (and `min-value`), once per bucket, so exfiltration is seen early. The low side (a
 //! bucket with activity far under its band) is reported when the bucket closes.
@@ -210,9 +213,13 @@ impl Kind for State {
 
     fn observe(&mut self, p: &Params, obs: &Observation<'_>, cx: &mut Cx<'_>) -> Option<Finding> {
         let mut found = None;
-        if obs.time.secs() >= self.start + p.bucket_secs {
+        let t = obs.time.secs();
+        if t >= self.start + p.bucket_secs {
             found = self.close(p, cx);
             self.open_at(p, obs);
+        } else if t < self.start - p.bucket_secs {
+            // More than a bucket late: its bucket is closed and learnt.
+            return None;
         }
         if obs.time > self.last_seen {
             self.last_seen = obs.time;

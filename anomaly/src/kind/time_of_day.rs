@@ -15,7 +15,8 @@
 //! observations is judged by both profiles together (a 9-to-6 user at 11:00 on a Saturday is
 //! not unusual; at 03:00 it is).
 //!
-//! **When.** At the first event of a clock hour; the same hour is not reported twice.
+//! **When.** At the first event of a clock hour; the same hour is not reported twice, and an
+//! event late from an earlier hour than the latest counted is neither counted nor judged.
 //!
 //! **Score.** `50 + 50 × (1 − share / threshold)`: 100 for an hour never seen, 50 just under
 //! the threshold.
@@ -52,9 +53,8 @@ pub struct State {
     totals: [u32; 2],
     first_seen: Timestamp,
     last_seen: Timestamp,
-    /// The local clock hour (days × 24 + hour) last counted, and last reported.
+    /// The local clock hour (days × 24 + hour) last counted and judged.
     last_hour: i64,
-    reported_hour: i64,
     /// The local day the histogram was last halved.
     halved_day: i64,
 }
@@ -89,7 +89,6 @@ impl Kind for State {
             first_seen: first.time,
             last_seen: first.time,
             last_hour: i64::MIN,
-            reported_hour: i64::MIN,
             halved_day: first.local.day,
         }
     }
@@ -100,7 +99,8 @@ impl Kind for State {
         }
         let local = obs.local;
         let clock_hour = local.day * 24 + i64::from(local.hour);
-        if clock_hour == self.last_hour {
+        if clock_hour <= self.last_hour {
+            // Counted already, or late from an hour gone by.
             return None;
         }
         self.last_hour = clock_hour;
@@ -114,9 +114,7 @@ impl Kind for State {
         if let Some((share, profile)) = self.share(p, row, hour)
             && share < p.threshold
             && !cx.learning
-            && self.reported_hour != clock_hour
         {
-            self.reported_hour = clock_hour;
             found = Some(self.finding(p, obs.time, local.hour, local.day_kind, share, profile));
             cx.counters.findings += 1;
         }

@@ -175,3 +175,12 @@ fn parameters_have_defaults_and_bad_ones_are_named() {
         assert!(err.contains(key), "{yaml}: {err}");
     }
 }
+
+#[test]
+fn events_more_than_a_bucket_late_are_not_counted() {
+    let (mut d, mut noise) = learnt(YAML);
+    let mon = MONDAY + 3 * WEEK;
+    user_day(&mut d, mon, &mut noise, None);
+    d.spread(mon - 2 * DAY, 600, 100, Some(5.0 * MB));
+    assert!(d.take().is_empty());
+}

@@ -159,3 +159,13 @@ fn parameters_have_defaults_and_bad_ones_are_named() {
         assert!(err.contains(key), "{yaml}: {err}");
     }
 }
+
+#[test]
+fn an_event_late_from_an_earlier_hour_is_neither_counted_nor_judged() {
+    let mut d = learnt("kind: time_of_day", utc8());
+    let wed = MONDAY + 3 * WEEK + 2 * DAY;
+    d.event(wed + 10 * HOUR, None);
+    d.event(wed + 3 * HOUR, None);
+    d.event(wed + 10 * HOUR + 60, None);
+    assert!(d.take().is_empty());
+}

@@ -325,3 +325,15 @@ fn parameters_have_defaults_and_bad_ones_are_named() {
         assert!(err.contains(key), "{yaml}: {err}");
     }
 }
+
+#[test]
+fn events_more_than_a_bucket_late_are_not_counted() {
+    let (mut d, _) = learnt(utc8(), "kind: volume");
+    let mon = MONDAY + 4 * WEEK;
+    d.spread(mon, HOUR, 20, None);
+    d.spread(mon + HOUR, 60, 5, None);
+    // A backlog of 3,000 events from a day ago is not a spike now.
+    d.spread(mon - DAY, 600, 3000, None);
+    assert!(d.take().is_empty());
+    assert_eq!(d.state.as_ref().map(|s| s.count), Some(5.0));
+}
