@@ -211,6 +211,7 @@ fn a_learned_detector_keeps_its_baseline_across_a_restart_and_its_alert_joins_an
             .cloned()
     });
     assert!(incident.is_some(), "the anomaly alert joins an incident");
+    scoped(&node, &id);
     let metrics = node.metrics();
     assert!(
         metrics.contains(&format!(
@@ -219,6 +220,53 @@ fn a_learned_detector_keeps_its_baseline_across_a_restart_and_its_alert_joins_an
         "{metrics}"
     );
     node.stop();
+}
+
+fn token(node: &Node, role: &str, region: &str) -> String {
+    let body = json!({"name": format!("{role}-{region}"), "role": role, "region": region});
+    let (status, reply) = node.post("/api/v1/tokens", body.to_string().as_bytes());
+    assert_eq!(status, 201, "{reply}");
+    reply["token"].as_str().unwrap().to_owned()
+}
+
+/// The anomaly alert `id` (stamped 410100 by HTTP ingest) is seen by a viewer of 410100 and
+/// not by one of 410200, in the list and the detector's recent alerts alike.
+fn scoped(node: &Node, id: &str) {
+    let here = token(node, "viewer", "410100");
+    let away = token(node, "viewer", "410200");
+    for (t, sees) in [(&here, true), (&away, false)] {
+        let (s, page) = node.call_as(Some(t), "GET", "/api/v1/anomaly/alerts", None);
+        assert_eq!(s, 200, "{page}");
+        let listed = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["id"] == id);
+        assert_eq!(listed, sees, "{page}");
+        let (s, d) = node.call_as(
+            Some(t),
+            "GET",
+            &format!("/api/v1/anomaly/detectors/{NEW_NET}"),
+            None,
+        );
+        assert_eq!(s, 200, "{d}");
+        assert_eq!(
+            d["recent"].as_array().unwrap().len(),
+            usize::from(sees),
+            "{d}"
+        );
+        let (s, list) = node.call_as(Some(t), "GET", "/api/v1/anomaly/detectors", None);
+        assert_eq!(s, 200, "{list}");
+        assert!(
+            list["detectors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|d| d["id"] == NEW_NET)
+        );
+    }
+    let (s, _) = node.call_as(None, "GET", "/api/v1/anomaly/detectors", None);
+    assert_eq!(s, 401, "the anomaly API needs a credential");
 }
 
 #[test]
