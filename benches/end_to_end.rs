@@ -726,21 +726,6 @@ fn windows_bench(this: &str, baseline: Option<&str>, runs: usize, clients: usize
             m.cpu_us,
             m.rss_kib / 1024
         );
-        if anomaly {
-            let (am, aall) = median(without_anomaly);
-            println!(
-                "end_to_end: without the anomaly detectors → {backend}: median {:.0} events/s \
-                 (all: {aall:.0?}); CPU {:.2} µs/event (with them: {:.2}; the detectors add \
-                 {:+.2} µs/event); peak RSS {} MiB (with them: {}); with / without = {:.3}",
-                am.events_per_s,
-                am.cpu_us,
-                m.cpu_us,
-                m.cpu_us - am.cpu_us,
-                am.rss_kib / 1024,
-                m.rss_kib / 1024,
-                m.events_per_s / am.events_per_s
-            );
-        }
         if let Some(b) = baseline {
             let (bm, ball) = median(theirs);
             println!(
