@@ -162,3 +162,35 @@ fn a_broken_detector_or_stream_line_is_named() {
     assert!(stdout.contains("FAIL "), "{stdout}");
     assert!(stdout.contains("1 did not compile"), "{stdout}");
 }
+
+#[test]
+fn check_config_names_bad_anomaly_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("onewall.toml");
+    std::fs::write(
+        &file,
+        "version = 1\n[anomaly]\nutc_offset = \"CST\"\nholidays = [\"2027-02-30\"]\n\
+         max_groups = 0\nsnapshot_interval_secs = 30\nlearning = \"7d\"\n",
+    )
+    .unwrap();
+    let out = onewall(&["check-config", &file.display().to_string()]);
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    for says in [
+        "anomaly.utc_offset: \"CST\" is not an offset like +08:00",
+        "anomaly.holidays[0]: \"2027-02-30\" is not a date (YYYY-MM-DD)",
+        "anomaly.max_groups: must be at least 1",
+        "anomaly.learning: unknown key",
+    ] {
+        assert!(stderr.contains(says), "{says}: {stderr}");
+    }
+    assert!(!stderr.contains("anomaly.snapshot_interval_secs:"), "{stderr}");
+
+    std::fs::write(
+        &file,
+        "version = 1\n[anomaly]\nutc_offset = \"+07:00\"\nworkdays = [\"2027-02-20\"]\n",
+    )
+    .unwrap();
+    let out = onewall(&["check-config", &file.display().to_string()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
