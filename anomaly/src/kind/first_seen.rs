@@ -37,16 +37,77 @@ pub struct Params {
 
 const OWN_KEYS: &[&str] = &["history", "group-learning"];
 
+/// Value hashes with one 32-bit number each (a day, a count), sorted by hash, in one
+/// allocation of 12 bytes an entry (a hash's halves and the number), so a lookup touches one
+/// block of memory.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct Entries(Vec<[u32; 3]>);
+
+impl Entries {
+    fn hash_of(e: &[u32; 3]) -> u64 {
+        (u64::from(e[0]) << 32) | u64::from(e[1])
+    }
+
+    /// `Ok(index)` of `h`, or `Err(where it would go)`.
+    #[inline]
+    pub(crate) fn find(&self, h: u64) -> Result<usize, usize> {
+        self.0.binary_search_by_key(&h, Self::hash_of)
+    }
+
+    pub(crate) fn number(&self, i: usize) -> u32 {
+        self.0[i][2]
+    }
+
+    pub(crate) fn set_number(&mut self, i: usize, n: u32) {
+        self.0[i][2] = n;
+    }
+
+    pub(crate) fn insert(&mut self, at: usize, h: u64, n: u32) {
+        self.0.insert(at, [(h >> 32) as u32, h as u32, n]);
+    }
+
+    pub(crate) fn remove(&mut self, i: usize) {
+        self.0.remove(i);
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The index and number of the entry with the smallest number.
+    pub(crate) fn min(&self) -> Option<(usize, u32)> {
+        self.0
+            .iter()
+            .map(|e| e[2])
+            .enumerate()
+            .min_by_key(|(_, n)| *n)
+    }
+
+    /// Replace each number by `f(number)`, dropping the entries it maps to `None`.
+    pub(crate) fn update(&mut self, mut f: impl FnMut(u32) -> Option<u32>) {
+        self.0.retain_mut(|e| match f(e[2]) {
+            Some(n) => {
+                e[2] = n;
+                true
+            }
+            None => false,
+        });
+    }
+
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.0.capacity() * 12
+    }
+}
+
 /// One group's state.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct State {
     last_seen: Timestamp,
     /// The group's first observation.
     since: Timestamp,
-    /// Hashes of the values seen, sorted; `days[i]` is when `hashes[i]` was last seen (days
-    /// since 1970-01-01).
-    hashes: Vec<u64>,
-    days: Vec<u32>,
+    /// Hashes of the values seen, each with the day it was last seen (days since 1970-01-01).
+    seen: Entries,
     /// The last day values were forgotten on.
     swept: u32,
 }
@@ -64,35 +125,25 @@ impl State {
     /// Forget values unseen for longer than `history`.
     fn sweep(&mut self, p: &Params, today: u32) {
         let keep_from = today.saturating_sub(u32::try_from(p.history_secs / 86_400).unwrap_or(0));
-        let mut w = 0;
-        for r in 0..self.hashes.len() {
-            if self.days[r] >= keep_from {
-                self.hashes[w] = self.hashes[r];
-                self.days[w] = self.days[r];
-                w += 1;
-            }
-        }
-        self.hashes.truncate(w);
-        self.days.truncate(w);
+        self.seen.update(|day| (day >= keep_from).then_some(day));
         self.swept = today;
     }
 
     /// Make room for one value: drop the least recently seen.
     fn evict_one(&mut self, cx: &mut Cx<'_>) {
-        if let Some((i, _)) = self.days.iter().enumerate().min_by_key(|(_, d)| **d) {
-            self.hashes.remove(i);
-            self.days.remove(i);
+        if let Some((i, _)) = self.seen.min() {
+            self.seen.remove(i);
             cx.counters.entries_evicted += 1;
         }
     }
 
     /// How many values the group knows.
     pub fn len(&self) -> usize {
-        self.hashes.len()
+        self.seen.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.hashes.is_empty()
+        self.seen.len() == 0
     }
 }
 
@@ -113,8 +164,7 @@ impl Kind for State {
         State {
             last_seen: first.time,
             since: first.time,
-            hashes: Vec::new(),
-            days: Vec::new(),
+            seen: Entries::default(),
             swept: day_of(first.time),
         }
     }
@@ -127,21 +177,22 @@ impl Kind for State {
             self.sweep(p, today);
         }
         let h = value_hash(value);
-        match self.hashes.binary_search(&h) {
+        match self.seen.find(h) {
             Ok(i) => {
-                self.days[i] = self.days[i].max(today);
+                if self.seen.number(i) < today {
+                    self.seen.set_number(i, today);
+                }
                 None
             }
             Err(_) => {
-                let known = self.hashes.len();
+                let known = self.seen.len();
                 let age = obs.time.secs() - self.since.secs();
                 let needed = p.group_learning_secs.unwrap_or(p.learning_secs);
                 if known >= p.max_entries.max(1) {
                     self.evict_one(cx);
                 }
-                let at = self.hashes.binary_search(&h).unwrap_or_else(|e| e);
-                self.hashes.insert(at, h);
-                self.days.insert(at, today);
+                let at = self.seen.find(h).unwrap_or_else(|e| e);
+                self.seen.insert(at, h, today);
                 if cx.learning || age < needed || known == 0 {
                     return None;
                 }
@@ -164,7 +215,7 @@ impl Kind for State {
     }
 
     fn heap_bytes(&self) -> usize {
-        self.hashes.capacity() * 8 + self.days.capacity() * 4
+        self.seen.heap_bytes()
     }
 }
 

@@ -19,7 +19,7 @@ use serde_norway::Mapping;
 use super::{Cx, Finding, Kind, Observation};
 use crate::document::{check_keys, number_key, timespan_key};
 use crate::explain::Reason;
-use crate::kind::first_seen::value_hash;
+use crate::kind::first_seen::{Entries, value_hash};
 
 /// Parameters of a `rare` detector.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,9 +45,8 @@ pub struct State {
     decayed: Timestamp,
     /// Observations counted (decayed as the counts are).
     total: u32,
-    /// Value hashes, sorted; `counts[i]` is `hashes[i]`'s count.
-    hashes: Vec<u64>,
-    counts: Vec<u32>,
+    /// Value hashes with their counts.
+    counts: Entries,
 }
 
 impl State {
@@ -58,45 +57,28 @@ impl State {
         }
         let shift = periods.min(31) as u32;
         self.total >>= shift;
-        let mut w = 0;
-        for r in 0..self.hashes.len() {
-            let c = self.counts[r] >> shift;
-            if c > 0 {
-                self.hashes[w] = self.hashes[r];
-                self.counts[w] = c;
-                w += 1;
-            }
-        }
-        self.hashes.truncate(w);
-        self.counts.truncate(w);
+        self.counts.update(|c| Some(c >> shift).filter(|c| *c > 0));
         self.decayed = self.decayed.add_secs(periods * p.half_life_secs.max(1));
     }
 
     /// Count `h` once; its count after.
     fn count(&mut self, p: &Params, h: u64, cx: &mut Cx<'_>) -> u32 {
-        match self.hashes.binary_search(&h) {
+        match self.counts.find(h) {
             Ok(i) => {
-                self.counts[i] = self.counts[i].saturating_add(1);
-                self.counts[i]
+                let c = self.counts.number(i).saturating_add(1);
+                self.counts.set_number(i, c);
+                c
             }
             Err(mut at) => {
                 let mut inherited = 0;
-                if self.hashes.len() >= p.max_entries.max(1) {
-                    let (min_i, min_c) = self
-                        .counts
-                        .iter()
-                        .copied()
-                        .enumerate()
-                        .min_by_key(|(_, c)| *c)
-                        .unwrap_or((0, 0));
-                    self.hashes.remove(min_i);
+                if self.counts.len() >= p.max_entries.max(1) {
+                    let (min_i, min_c) = self.counts.min().unwrap_or((0, 0));
                     self.counts.remove(min_i);
                     cx.counters.entries_evicted += 1;
                     inherited = min_c;
-                    at = self.hashes.binary_search(&h).unwrap_or_else(|e| e);
+                    at = self.counts.find(h).unwrap_or_else(|e| e);
                 }
-                self.hashes.insert(at, h);
-                self.counts.insert(at, inherited + 1);
+                self.counts.insert(at, h, inherited + 1);
                 inherited + 1
             }
         }
@@ -139,8 +121,7 @@ impl Kind for State {
             since: first.time,
             decayed: first.time,
             total: 0,
-            hashes: Vec::new(),
-            counts: Vec::new(),
+            counts: Entries::default(),
         }
     }
 
@@ -189,7 +170,7 @@ impl Kind for State {
     }
 
     fn heap_bytes(&self) -> usize {
-        self.hashes.capacity() * 8 + self.counts.capacity() * 4
+        self.counts.heap_bytes()
     }
 }
 
@@ -268,7 +249,7 @@ mod tests {
                 feed(&mut s, &p, &mut c, i, v);
             }
         }
-        assert!(s.hashes.len() <= 3);
+        assert!(s.counts.len() <= 3);
         assert!(c.entries_evicted > 0);
         assert_eq!(s.total(), 40);
         // Two half-lives later every count has been halved twice.

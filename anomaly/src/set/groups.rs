@@ -223,9 +223,8 @@ impl DetState {
                 None => Some(1.0),
             },
         };
-        if !self.groups.contains_key(&group_key) && self.groups.len() >= det.max_groups {
-            evict(&mut self.groups, det.max_groups, &mut self.counters);
-        }
+        // One probe of the map per observation; a new group past the bound evicts the least
+        // recently seen sixteenth once it has been observed (it is the most recent then).
         let group = self.groups.entry(group_key).or_insert_with(|| Group {
             values: key
                 .split(SEP)
@@ -236,7 +235,9 @@ impl DetState {
             state: det.params.new_state(&obs),
             fired: Vec::new(),
         });
-        group.region = event.region;
+        if group.region != event.region {
+            group.region = event.region;
+        }
         let mut cx = Cx {
             calendar: cal,
             learning: self
@@ -250,6 +251,9 @@ impl DetState {
         {
             self.alerts += 1;
             out.push(a);
+        }
+        if self.groups.len() > det.max_groups {
+            evict(&mut self.groups, det.max_groups, &mut self.counters);
         }
     }
 }

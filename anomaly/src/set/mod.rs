@@ -3,8 +3,8 @@
 //! One rule engine holds every detector's selection, so each event of a batch is matched once
 //! for all of them ([`onewall_rules::Engine::for_each_match`]). A match finds the detector's
 //! group (a hash of its `group-by` values; a missing field counts as the empty value), creates
-//! it when new (evicting the least recently seen sixteenth of the groups when the detector is
-//! at `max-groups`), and hands the observation to the group's kind state. When a detector's
+//! it when new, and hands the observation to the group's kind state; a new group that takes the
+//! detector past `max-groups` makes it evict the least recently seen sixteenth of its groups. When a detector's
 //! watermark (the latest event time it saw) crosses a [`crate::kind::Kind::tick_secs`]
 //! boundary, every group advances first.
 //!
