@@ -19,7 +19,7 @@ tests: `match` ends with the anomaly the detector is for, `nomatch` with ordinar
 the same kind. The firewall volume detector's streams are seven weeks across the National Day
 holiday of 2026 (1-7 October off, 20 September and 10 October worked): its `nomatch` must
 stay quiet on the quiet holiday and on the busier first working day after it, its `match`
-adds a flood on 13 October.
+has the device fall silent on 13 October.
 """
 
 import datetime as dt
@@ -281,10 +281,10 @@ def logon_hours(anomaly):
     rng = random.Random(104)
     s = Stream()
     for d in workdays():
-        s.add(at(d, 8, 40 + rng.randrange(15)),
-              ssh_login(rng, "app01", "zhangsan", "10.30.5.17"))
-        s.add(at(d, 13, rng.randrange(60)), ssh_login(rng, "app01", "zhangsan", "10.30.5.17"))
-        s.add(at(d, 17, rng.randrange(40)), ssh_login(rng, "app01", "zhangsan", "10.30.5.17"))
+        # An administrator: logins in five of the working hours 08:00-18:00 each working day
+        # (the kind judges once it has counted 50 active hours).
+        for h in sorted(rng.sample(range(8, 18), 5)):
+            s.add(at(d, h, rng.randrange(60)), ssh_login(rng, "app01", "zhangsan", "10.30.5.17"))
         s.add(at(d, 9, rng.randrange(60)), windows_logon("ws-alice", "alice", "10.20.3.11",
                                                        logon_type="2"))
     day = TEST_DAY + 1
@@ -439,16 +439,19 @@ def firewall_volume(anomaly):
             if busy and first_after_holiday:
                 # The backlog of a week off: a busier day than usual.
                 per10 = per10 * 5 // 4
-            if anomaly and day == FW_LAST and h == 10:
-                # Twenty minutes of a flood: 600 events in 10 minutes, then back to normal.
-                s.add(start, firewall_session("fw01", "198.51.100.66", "10.20.1.10", 445),
-                      repeat=1200, every_s=1)
-                start += dt.timedelta(minutes=20)
+            if anomaly and day == FW_LAST and h >= 10:
+                # The device falls silent at 10:00 (its logging turned off).
+                continue
             seconds = (end - h) * 3600 - (start.minute * 60)
             n = seconds * per10 // 600
             src = "10.20.%d.%d" % (rng.randrange(1, 9), rng.randrange(2, 250))
             s.add(start, firewall_session("fw01", src, "203.0.113.80", 443), repeat=n,
                   every_s=round(seconds / n, 3))
+        # A second, quiet firewall logs on all day, every day: the detector's clock moves on
+        # while the first is silent.
+        start = dt.datetime(day.year, day.month, day.day, 0, 5, tzinfo=TZ)
+        s.add(start, firewall_session("fw02", "10.40.0.9", "10.20.1.25", 22), repeat=144,
+              every_s=600)
         day += dt.timedelta(days=1)
     return s
 
