@@ -219,7 +219,16 @@ pub fn next_batch<T>(
             match events.try_recv() {
                 Ok(item) => return Some(item),
                 Err(TryRecvError::Disconnected) => return None,
-                Err(TryRecvError::Empty) if due.is_zero() => a.refresh_board(),
+                Err(TryRecvError::Empty) if due.is_zero() => {
+                    // As the batches' own step, a panic here costs the refresh, not the thread.
+                    let refreshed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        a.refresh_board();
+                    }));
+                    if refreshed.is_err() {
+                        crate::supervise::count_panic("anomaly_status");
+                        tracing::error!("anomaly status refresh panicked");
+                    }
+                }
                 Err(TryRecvError::Empty) => {
                     std::thread::sleep(due.min(Duration::from_millis(10)));
                 }
