@@ -277,6 +277,8 @@ pub struct Anomalies {
     /// One per detector of `set`, in its order.
     states: Vec<DetState>,
     scratch: groups::Scratch,
+    /// A batch's matches: (event, detector, group key).
+    pending: Vec<(u32, u32, u64)>,
 }
 
 /// What a reload did to the state.
@@ -305,6 +307,7 @@ impl Anomalies {
             config,
             states,
             scratch: groups::Scratch::default(),
+            pending: Vec::new(),
         }
     }
 
@@ -350,14 +353,42 @@ impl Anomalies {
         let calendar = &self.config.calendar;
         let states = &mut self.states;
         let scratch = &mut self.scratch;
+        // One pass of the selections over the batch, then each match's group key, then the
+        // observations in order, a few at a time with their groups fetched together first.
+        let mut pending = std::mem::take(&mut self.pending);
+        pending.clear();
         set.engine.for_each_match(events, |e, r| {
-            let Some(&d) = set.by_rule.get(r) else { return };
-            if let (Some(det), Some(state), Some(event)) =
-                (set.detectors.get(d), states.get_mut(d), events.get(e))
+            if let Some(&d) = set.by_rule.get(r)
+                && d < set.detectors.len()
             {
-                state.observe(det, calendar, event, now, scratch, out);
+                pending.push((e as u32, d as u32, 0));
             }
         });
+        for (e, d, key) in &mut pending {
+            *key = groups::group_key(
+                &set.detectors[*d as usize],
+                &events[*e as usize],
+                &mut scratch.key,
+            );
+        }
+        for chunk in pending.chunks(8) {
+            for &(_, d, key) in chunk {
+                states[d as usize].touch(key);
+            }
+            for &(e, d, key) in chunk {
+                let (d, e) = (d as usize, e as usize);
+                states[d].observe(
+                    &set.detectors[d],
+                    calendar,
+                    &events[e],
+                    key,
+                    now,
+                    scratch,
+                    out,
+                );
+            }
+        }
+        self.pending = pending;
     }
 
     /// Each detector's state, for the API.
