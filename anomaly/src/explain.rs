@@ -315,10 +315,12 @@ pub fn noun(field: &str, lang: Lang) -> Option<&'static str> {
     Some(if lang == Lang::En { en } else { zh })
 }
 
-/// Activity of a destination is received; of anything else, sent.
+/// A destination received its events, a user had them (failed logons, queries), anything
+/// else (a source, a host, a device) sent them.
 fn verb(who: &Who<'_>) -> &'static str {
     match who.group.first() {
         Some(g) if g.field.starts_with("destination.") => "received",
+        Some(g) if noun(&g.field, Lang::En) == Some("user") => "had",
         _ => "sent",
     }
 }
@@ -438,14 +440,14 @@ fn span_parts(secs: i64) -> (i64, Unit) {
     }
 }
 
-/// A number as shown: whole numbers (and anything from 100 up) rounded, with thousands
+/// A number as shown: whole numbers (and anything from 10 up) rounded, with thousands
 /// separators ("5,710"); smaller fractions with one decimal ("2.5").
 pub fn fmt_num(x: f64) -> String {
     if !x.is_finite() {
         return x.to_string();
     }
     let r = x.round();
-    if (x - r).abs() < 0.05 || x.abs() >= 100.0 {
+    if (x - r).abs() < 0.05 || x.abs() >= 10.0 {
         let digits = (r.abs() as u64).to_string();
         let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
         if r < 0.0 {

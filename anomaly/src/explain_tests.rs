@@ -68,6 +68,25 @@ fn drop_says_only_and_a_destination_receives() {
 }
 
 #[test]
+fn a_user_had_events() {
+    let r = Reason::Spike {
+        count: 15.0,
+        low: 0.0,
+        high: 4.5,
+        bucket_secs: 3600,
+        hour: 14,
+        minute: 0,
+        day: DayKind::Workday,
+    };
+    let (en, _) = both(&r, &group(&[("user.name", "alice")]));
+    assert_eq!(
+        en,
+        "user alice had 15 events in the hour from 14:00, against 0–4.5 usually at this hour on \
+         a working day"
+    );
+}
+
+#[test]
 fn silence_says_for_how_long_and_what_was_expected() {
     let r = Reason::Silent {
         silent_secs: 2 * 3600 + 300,
@@ -200,6 +219,7 @@ fn off_hours_shows_the_hour_the_day_and_the_usual_hours() {
 fn numbers_spans_and_shares_are_shown_for_people() {
     assert_eq!(fmt_num(0.0), "0");
     assert_eq!(fmt_num(2.5), "2.5");
+    assert_eq!(fmt_num(75.2), "75");
     assert_eq!(fmt_num(999.6), "1,000");
     assert_eq!(fmt_num(1_234_567.0), "1,234,567");
     assert_eq!(fmt_num(-4200.0), "-4,200");

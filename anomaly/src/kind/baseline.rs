@@ -276,3 +276,7 @@ mod tests {
 #[cfg(test)]
 #[path = "tests/support.rs"]
 pub(crate) mod support;
+
+#[cfg(test)]
+#[path = "tests/props.rs"]
+mod props;

@@ -10,8 +10,8 @@
 //! clock hour in which the group did anything counts once, however many events it sent, so a
 //! burst does not make its hour usual and a busy hour is not worth more than a quiet one.
 //! `min-total` counts these observations. Every 28 days (and whenever a counter would
-//! overflow) all counters are halved, so old habits fade and the state stays 96 bytes plus a
-//! few timestamps (no heap). A day class whose profile has fewer than `min-total`
+//! overflow) all counters are halved, so old habits fade and the state stays 96 bytes (on
+//! the heap) and 48 inline. A day class whose profile has fewer than `min-total`
 //! observations is judged by both profiles together (a 9-to-6 user at 11:00 on a Saturday is
 //! not unusual; at 03:00 it is).
 //!
@@ -49,7 +49,7 @@ const HALVE_EVERY_DAYS: i64 = 28;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct State {
     /// Active hours per hour of day: row 0 working days (or all days), row 1 rest days.
-    hist: [[u16; 24]; 2],
+    hist: Box<[[u16; 24]; 2]>,
     totals: [u32; 2],
     first_seen: Timestamp,
     last_seen: Timestamp,
@@ -84,7 +84,7 @@ impl Kind for State {
 
     fn new(_p: &Params, first: &Observation<'_>) -> Self {
         State {
-            hist: [[0; 24]; 2],
+            hist: Box::new([[0; 24]; 2]),
             totals: [0; 2],
             first_seen: first.time,
             last_seen: first.time,
@@ -139,7 +139,7 @@ impl Kind for State {
     }
 
     fn heap_bytes(&self) -> usize {
-        0
+        std::mem::size_of::<[[u16; 24]; 2]>()
     }
 }
 

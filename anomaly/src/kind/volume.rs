@@ -8,11 +8,13 @@
 //! `silence` (default true), `weight` (a numeric field added instead of 1).
 //!
 //! **Baseline.** Each of the 168 hours of the week keeps the last four weeks' values (the mean
-//! count per bucket in that hour), two bytes each on a log scale: 1,344 bytes per group, fixed.
-//! A bucket is judged against the profile of its hour: the median of those weeks, and a
-//! robust sigma, the largest of 1.4826 × their median absolute deviation, √median (a Poisson
-//! floor, so quiet groups are not noisy) and 5 % of the median. The band is median ± sensitivity
-//! × sigma. An hour needs two weeks of values before it judges. What a bucket teaches is
+//! count per bucket in that hour), two bytes each on a log scale: 1,344 bytes on the heap per
+//! group, fixed, and 80 inline. A bucket is judged against the profile of its hour: the
+//! median of those weeks, and a robust sigma, the largest of 1.4826 × their median absolute
+//! deviation, √median (a Poisson floor, so quiet groups are not noisy) and 10 % of the median
+//! (busy groups swing that much from day to day). The band is median ± sensitivity × sigma. An hour needs two weeks of values before it judges alone; until then the same hour
+//! on the days of its class (Monday to Friday, or Saturday and Sunday) judges, once they hold
+//! three values, so a new group is judged from its fourth working day. What a bucket teaches is
 //! clipped to the band, so a spike does not poison the baseline (a lasting change is learnt
 //! within a few weeks).
 //!
@@ -62,8 +64,12 @@ pub struct Params {
 /// Weeks of history per hour of the week.
 const WEEKS: usize = 4;
 const SLOTS: usize = 168;
-/// Weeks an hour needs before it judges.
+/// Weeks an hour needs before it judges alone.
 const MIN_WEEKS: usize = 2;
+/// The least sigma, as a share of the median: busy groups swing by a tenth from day to day.
+const RELATIVE_FLOOR: f64 = 0.1;
+/// Values the same hour on the days of its class need to judge before that.
+const MIN_CLASS_VALUES: usize = 3;
 /// A gap longer than this is closed as four weeks of nothing.
 const MAX_GAP_SECS: i64 = WEEKS as i64 * 7 * 86_400;
 
@@ -73,8 +79,6 @@ struct Band {
     known: bool,
     center: f32,
     sigma: f32,
-    low: f32,
-    high: f32,
     /// The running count at which a spike is reported.
     spike_at: f32,
     hour: u8,
@@ -90,7 +94,7 @@ struct Band {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct State {
     /// `SLOTS × WEEKS` coded values ([`super::baseline::encode`]; 0: none yet).
-    ring: Vec<u16>,
+    ring: Box<[u16]>,
     first_seen: Timestamp,
     last_seen: Timestamp,
     /// The current bucket's start (UTC seconds) and running count.
@@ -141,7 +145,7 @@ impl Kind for State {
             ..first.local
         };
         let mut state = State {
-            ring: vec![0; SLOTS * WEEKS],
+            ring: vec![0; SLOTS * WEEKS].into_boxed_slice(),
             first_seen: first.time,
             last_seen: first.time,
             start,
@@ -200,7 +204,17 @@ impl Kind for State {
     }
 
     fn heap_bytes(&self) -> usize {
-        self.ring.capacity() * std::mem::size_of::<u16>()
+        self.ring.len() * std::mem::size_of::<u16>()
+    }
+}
+
+impl Band {
+    fn low(&self, p: &Params) -> f64 {
+        f64::from(self.center) - p.sensitivity * f64::from(self.sigma)
+    }
+
+    fn high(&self, p: &Params) -> f64 {
+        f64::from(self.center) + p.sensitivity * f64::from(self.sigma)
     }
 }
 
@@ -209,8 +223,6 @@ fn unknown_band(local: &LocalTime) -> Band {
         known: false,
         center: 0.0,
         sigma: 0.0,
-        low: 0.0,
-        high: 0.0,
         spike_at: f32::INFINITY,
         hour: local.hour,
         minute: local.minute,
@@ -225,28 +237,40 @@ impl State {
     /// The band of a bucket starting at `local`: its profile hour's weeks, if it has enough.
     fn band_for(&self, p: &Params, local: &LocalTime) -> Band {
         let mut band = unknown_band(local);
-        let profile = usize::from(profile_weekday(local)) * 24 + usize::from(local.hour);
-        let mut values = [0.0f64; WEEKS];
-        let mut n = 0;
-        for &c in &self.ring[profile * WEEKS..(profile + 1) * WEEKS] {
+        let weekday = usize::from(profile_weekday(local));
+        let hour = usize::from(local.hour);
+        let mut values = [0.0f64; 5 * WEEKS];
+        let mut n = self.collect(weekday * 24 + hour, &mut values, 0);
+        if n < MIN_WEEKS {
+            // Too new for its own hour of the week: the same hour on the days of its class
+            // (working days, or weekend days), once they hold a few values.
+            let days = if weekday < 5 { 0..5 } else { 5..7 };
+            n = days.fold(0, |n, d| self.collect(d * 24 + hour, &mut values, n));
+            if n < MIN_CLASS_VALUES {
+                return band;
+            }
+        }
+        let (m, mad) = median_mad(&mut values[..n]);
+        let sigma = (1.4826 * mad)
+            .max(m.max(1.0).sqrt())
+            .max(RELATIVE_FLOOR * m);
+        let half = p.sensitivity * sigma;
+        band.known = true;
+        band.center = m as f32;
+        band.sigma = sigma as f32;
+        band.spike_at = (m + half + p.min_count.max(1e-6)) as f32;
+        band
+    }
+
+    /// Append the values `slot` holds to `values` from `n`; returns the new length.
+    fn collect(&self, slot: usize, values: &mut [f64], mut n: usize) -> usize {
+        for &c in &self.ring[slot * WEEKS..(slot + 1) * WEEKS] {
             if let Some(v) = decode(c) {
                 values[n] = v;
                 n += 1;
             }
         }
-        if n < MIN_WEEKS {
-            return band;
-        }
-        let (m, mad) = median_mad(&mut values[..n]);
-        let sigma = (1.4826 * mad).max(m.max(1.0).sqrt()).max(0.05 * m);
-        let half = p.sensitivity * sigma;
-        band.known = true;
-        band.center = m as f32;
-        band.sigma = sigma as f32;
-        band.low = (m - half) as f32;
-        band.high = (m + half) as f32;
-        band.spike_at = (m + half + p.min_count.max(1e-6)) as f32;
-        band
+        n
     }
 
     /// Close every bucket that ended by `until` (UTC seconds).
@@ -273,7 +297,7 @@ impl State {
         let mut found = None;
         if band.known && !cx.learning && p.direction.low() {
             let nothing = self.last_seen.secs() < self.start && self.count <= 0.0;
-            let low = f64::from(band.low);
+            let low = band.low(p);
             if nothing && p.silence && low >= 1.0 {
                 if !self.silent {
                     self.silent = true;
@@ -285,8 +309,7 @@ impl State {
         }
         if band.ordinary {
             let learnt = if band.known {
-                self.count
-                    .clamp(f64::from(band.low).max(0.0), f64::from(band.high))
+                self.count.clamp(band.low(p).max(0.0), band.high(p))
             } else {
                 self.count
             };
@@ -315,7 +338,7 @@ impl State {
     /// A spike (`high`) or a drop of the current bucket.
     fn finding(&self, p: &Params, time: Timestamp, high: bool) -> Finding {
         let b = self.band;
-        let (low, top) = (f64::from(b.low).max(0.0), f64::from(b.high));
+        let (low, top) = (b.low(p).max(0.0), b.high(p));
         let z = (self.count - f64::from(b.center)).abs() / f64::from(b.sigma).max(1e-9);
         let (count, bucket_secs, hour, minute, day) =
             (self.count, p.bucket_secs, b.hour, b.minute, b.day);
@@ -360,7 +383,7 @@ impl State {
 
     fn silence(&self, p: &Params, end: i64) -> Finding {
         let b = self.band;
-        let low = f64::from(b.low);
+        let low = b.low(p);
         let silent_secs = end - self.last_seen.secs();
         Finding {
             time: Timestamp::from_secs(end),
@@ -374,7 +397,7 @@ impl State {
             observed_value: Some(0.0),
             expected: format!("at least {} events {}", fmt_num(low), per_en(p.bucket_secs)),
             expected_low: Some(low),
-            expected_high: Some(f64::from(b.high)),
+            expected_high: Some(b.high(p)),
             baseline_secs: (end - self.first_seen.secs()).max(0),
         }
     }

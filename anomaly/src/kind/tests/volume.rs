@@ -72,7 +72,7 @@ fn learns_a_weekly_rhythm_then_flags_a_spike_as_it_happens() {
     };
     assert_eq!(hour, 14);
     assert!(
-        (200.0..300.0).contains(&low) && (300.0..420.0).contains(&high),
+        (150.0..300.0).contains(&low) && (300.0..450.0).contains(&high),
         "{low}–{high}"
     );
     assert!(
@@ -336,4 +336,31 @@ fn events_more_than_a_bucket_late_are_not_counted() {
     d.spread(mon - DAY, 600, 3000, None);
     assert!(d.take().is_empty());
     assert_eq!(d.state.as_ref().map(|s| s.count), Some(5.0));
+}
+
+#[test]
+fn a_new_group_is_judged_by_its_class_of_day_before_it_has_weeks() {
+    let mut d = Driver::<State>::new("kind: volume", utc8());
+    let mut noise = Noise::new(9);
+    for day in 0..3 {
+        host_day(&mut d, MONDAY + day * DAY, true, &mut noise);
+    }
+    let thu = MONDAY + 3 * DAY;
+    for h in 0..24 {
+        let n = if h == 11 {
+            2000
+        } else if (9..18).contains(&h) {
+            300
+        } else {
+            20
+        };
+        d.spread(thu + h * HOUR, HOUR, n, None);
+    }
+    let found = d.take();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(matches!(found[0].reason, Reason::Spike { hour: 11, .. }));
+    // Saturday has no weekend history yet: nothing is judged.
+    host_day(&mut d, thu + DAY, true, &mut noise);
+    d.spread(thu + 2 * DAY + 11 * HOUR, HOUR, 2000, None);
+    assert!(d.take().is_empty());
 }
