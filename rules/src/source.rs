@@ -84,6 +84,10 @@ pub(crate) const BUILTIN: &[(&str, &str)] = &[
         include_str!("../packs/builtin/anomaly_ssh_new_network.yml"),
     ),
     (
+        "anomaly_ssh_new_country.yml",
+        include_str!("../packs/builtin/anomaly_ssh_new_country.yml"),
+    ),
+    (
         "anomaly_windows_logon_new_host.yml",
         include_str!("../packs/builtin/anomaly_windows_logon_new_host.yml"),
     ),

@@ -234,6 +234,44 @@ def ssh_new_network(anomaly):
     return s
 
 
+# Users logging in from public addresses, with the fields the node's geo-IP enrichment adds.
+GEO_USERS = {
+    "wangwu": [("CN", "China", "Henan", "1.192.0."), ("CN", "China", "Beijing", "123.112.0.")],
+    "lisi": [("CN", "China", "Henan", "1.192.0.")],
+}
+
+
+def geo(fields, iso, country, region):
+    fields.update({
+        "source.geo.country_iso_code": iso,
+        "source.geo.country_name": country,
+        "source.geo.region_name": region,
+        "source.geo.scope": "public",
+        "source.geo.domestic": iso == "CN",
+    })
+    return fields
+
+
+def ssh_new_country(anomaly):
+    rng = random.Random(112)
+    s = Stream()
+    for d in workdays():
+        for user, places in GEO_USERS.items():
+            iso, country, region, net = places[d % len(places)]
+            ip = net + str(rng.randrange(2, 250))
+            s.add(at(d, 10, rng.randrange(60)),
+                  geo(ssh_login(rng, "bastion01", user, ip), iso, country, region))
+    day = TEST_DAY + 1
+    if anomaly:
+        login = ssh_login(rng, "bastion01", "wangwu", "185.220.101.34")
+        s.add(at(day, 4, 41), geo(login, "DE", "Germany", "Brandenburg"))
+    else:
+        # Another province, the same country.
+        login = ssh_login(rng, "bastion01", "wangwu", "113.200.0.77")
+        s.add(at(day, 9, 41), geo(login, "CN", "China", "Shaanxi"))
+    return s
+
+
 WIN_USERS = {"alice": ["ws-alice", "fs01"], "bob": ["ws-bob", "fs01", "mail01"]}
 
 
@@ -458,6 +496,7 @@ def firewall_volume(anomaly):
 
 STREAMS = {
     "anomaly_ssh_new_network": ssh_new_network,
+    "anomaly_ssh_new_country": ssh_new_country,
     "anomaly_windows_logon_new_host": windows_new_host,
     "anomaly_failed_logon_volume": failed_logon_volume,
     "anomaly_logon_hours": logon_hours,
