@@ -104,6 +104,10 @@ pub(crate) const BUILTIN: &[(&str, &str)] = &[
         include_str!("../packs/builtin/anomaly_rare_process.yml"),
     ),
     (
+        "anomaly_flow_new_destination_port.yml",
+        include_str!("../packs/builtin/anomaly_flow_new_destination_port.yml"),
+    ),
+    (
         "anomaly_flow_bytes.yml",
         include_str!("../packs/builtin/anomaly_flow_bytes.yml"),
     ),

@@ -383,6 +383,28 @@ def flow_bytes(anomaly):
     return s
 
 
+def flow_new_port(anomaly):
+    rng = random.Random(113)
+    s = Stream()
+    src = "10.20.1.30"
+    usual = [("10.20.9.10", 443), ("10.20.9.11", 80), ("10.20.2.5", 445), ("10.20.2.6", 88)]
+    for d in workdays():
+        for k, (dst, port) in enumerate(usual):
+            s.add(at(d, 9 + 2 * k, rng.randrange(60)), flow(src, dst, port, 40_000),
+                  repeat=6, every_s=900)
+        # The replies of a server this host serves: to the clients' ephemeral ports.
+        s.add(at(d, 16, 30), flow(src, "10.20.1.77", rng.randrange(49152, 65535), 9_000))
+    day = TEST_DAY + 1
+    s.add(at(day, 9, 5), flow(src, "10.20.9.10", 443, 40_000), repeat=4, every_s=900)
+    if anomaly:
+        # Remote desktop to the domain controller.
+        s.add(at(day, 10, 12), flow(src, "10.20.2.5", 3389, 250_000))
+    else:
+        s.add(at(day, 10, 12), flow(src, "10.20.2.5", 445, 250_000))
+        s.add(at(day, 10, 20), flow(src, "10.20.1.77", 61234, 9_000))
+    return s
+
+
 def db_rows(anomaly):
     rng = random.Random(107)
     s = Stream()
@@ -502,6 +524,7 @@ STREAMS = {
     "anomaly_logon_hours": logon_hours,
     "anomaly_rare_process": rare_process,
     "anomaly_flow_bytes": flow_bytes,
+    "anomaly_flow_new_destination_port": flow_new_port,
     "anomaly_db_rows_sent": db_rows,
     "anomaly_db_audit_volume": db_audit_volume,
     "anomaly_web_server_errors": lambda a: web_errors(500, 110, a),
