@@ -283,11 +283,14 @@ def windows_new_host(anomaly):
             ip = "10.20.3." + str(11 if user == "alice" else 12)
             for n, host in enumerate(hosts):
                 s.add(at(d, 8 + n, rng.randrange(60)), windows_logon(host, user, ip))
+        for h, host, account in ((12, "fs01", "ANONYMOUS LOGON"), (13, "dc01", "WS-ALICE$")):
+            s.add(at(d, h, rng.randrange(60)), windows_logon(host, account, "10.20.3.11"))
     day = TEST_DAY + 1
     host = "dc01" if anomaly else "mail01"
     s.add(at(day, 16, 20), windows_logon(host, "bob", "10.20.3.12"))
-    # Machine accounts and service logons are not looked at.
+    # Machine accounts, anonymous and service logons are not looked at (to hosts new for them).
     s.add(at(day, 16, 25), windows_logon("dc02", "WS-ALICE$", "10.20.3.11"))
+    s.add(at(day, 16, 25, 30), windows_logon("dc02", "ANONYMOUS LOGON", "10.20.3.11"))
     s.add(at(day, 16, 26), windows_logon("sql01", "alice", "10.20.3.11", logon_type="5"))
     return s
 
