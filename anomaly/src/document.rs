@@ -94,9 +94,12 @@ impl Transform {
         match self {
             Transform::Net24 => push_net(ip, 24, 64, out),
             Transform::Net16 => push_net(ip, 16, 48, out),
-            _ => {
-                let _ = write!(out, "{ip}");
-            }
+            _ => match ip {
+                IpAddr::V4(a) => push_ipv4(a, out),
+                IpAddr::V6(a) => {
+                    let _ = write!(out, "{a}");
+                }
+            },
         }
     }
 }
@@ -108,13 +111,41 @@ fn network(value: &str, v4: u8, v6: u8, out: &mut String) {
     }
 }
 
+/// Append `n` in decimal (what `write!` does, without the formatting machinery: this runs
+/// for every observation of a detector keyed by an address or a port).
+pub(crate) fn push_u64(mut n: u64, out: &mut String) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(buf[i..].iter().map(|&b| char::from(b)));
+}
+
+/// Append the IPv4 address `a` as dotted decimal.
+pub(crate) fn push_ipv4(a: std::net::Ipv4Addr, out: &mut String) {
+    for (i, o) in a.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        push_u64(u64::from(o), out);
+    }
+}
+
 fn push_net(ip: IpAddr, v4: u8, v6: u8, out: &mut String) {
     use std::fmt::Write;
     let _ = match ip {
         IpAddr::V4(a) => {
             let mask = u32::MAX.checked_shl(32 - u32::from(v4)).unwrap_or(0);
-            let net = std::net::Ipv4Addr::from(u32::from(a) & mask);
-            write!(out, "{net}/{v4}")
+            push_ipv4(std::net::Ipv4Addr::from(u32::from(a) & mask), out);
+            out.push('/');
+            push_u64(u64::from(v4), out);
+            Ok(())
         }
         IpAddr::V6(a) => {
             let mask = u128::MAX.checked_shl(128 - u32::from(v6)).unwrap_or(0);
@@ -479,5 +510,25 @@ mod tests {
         assert_eq!(c.tags, vec!["gbt20986.CA"]);
         assert_eq!(a.learning_secs, 7 * 86_400);
         assert_eq!(a.suppress_secs, 3_600);
+    }
+}
+
+#[cfg(test)]
+mod number_tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_addresses_are_written_as_display_writes_them() {
+        for n in [0u64, 7, 10, 443, 65_535, u64::MAX] {
+            let mut out = String::new();
+            push_u64(n, &mut out);
+            assert_eq!(out, n.to_string());
+        }
+        for a in ["0.0.0.0", "10.1.2.3", "255.255.255.255", "192.168.100.7"] {
+            let ip: std::net::Ipv4Addr = a.parse().expect("ip");
+            let mut out = String::new();
+            push_ipv4(ip, &mut out);
+            assert_eq!(out, a);
+        }
     }
 }

@@ -98,6 +98,14 @@ impl Entries {
     pub(crate) fn heap_bytes(&self) -> usize {
         self.0.capacity() * 12
     }
+
+    /// Load the entries into the cache (see `set`'s batch loop).
+    #[inline]
+    pub(crate) fn touch(&self) {
+        if let Some(e) = self.0.get(self.0.len() / 2) {
+            std::hint::black_box(e[0]);
+        }
+    }
 }
 
 /// One group's state.
@@ -135,6 +143,12 @@ impl State {
             self.seen.remove(i);
             cx.counters.entries_evicted += 1;
         }
+    }
+
+    /// Load the values into the cache ahead of an observation.
+    #[inline]
+    pub(crate) fn touch(&self) {
+        self.seen.touch();
     }
 
     /// How many values the group knows.

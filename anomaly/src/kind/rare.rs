@@ -84,6 +84,12 @@ impl State {
         }
     }
 
+    /// Load the counts into the cache ahead of an observation.
+    #[inline]
+    pub(crate) fn touch(&self) {
+        self.counts.touch();
+    }
+
     /// The observations counted (decayed).
     pub fn total(&self) -> u32 {
         self.total

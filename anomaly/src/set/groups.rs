@@ -2,6 +2,7 @@
 //! suppression.
 
 use std::fmt::Write;
+use std::net::IpAddr;
 
 use onewall_model::hash::FxMap;
 use onewall_model::{Alert, Event, RegionCode, Timestamp, Value};
@@ -10,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::alert::{build_alert, reason_key};
 use super::{Detector, DetectorStatus, stable_hash};
 use crate::calendar::Calendar;
-use crate::document::Transform;
+use crate::document::{Transform, push_ipv4, push_u64};
 use crate::kind::{Counters, Cx, Finding, Observation, State};
 
 /// Group values are joined with this in keys and tuples.
@@ -66,8 +67,12 @@ fn push_text(v: &Value, out: &mut String) -> bool {
     match v {
         Value::Str(s) => out.push_str(s),
         Value::Int(i) => {
-            let _ = write!(out, "{i}");
+            if *i < 0 {
+                out.push('-');
+            }
+            push_u64(i.unsigned_abs(), out);
         }
+        Value::Ip(IpAddr::V4(a)) => push_ipv4(*a, out),
         Value::Ip(ip) => {
             let _ = write!(out, "{ip}");
         }
@@ -194,7 +199,13 @@ impl DetState {
     #[inline]
     pub(crate) fn touch(&self, key: u64) {
         if let Some(g) = self.groups.get(&key) {
-            std::hint::black_box(g.state.last_seen());
+            match &g.state {
+                State::FirstSeen(s) => s.touch(),
+                State::Rare(s) => s.touch(),
+                other => {
+                    std::hint::black_box(other.last_seen());
+                }
+            }
         }
     }
 
