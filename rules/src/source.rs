@@ -84,6 +84,10 @@ pub(crate) const BUILTIN: &[(&str, &str)] = &[
         include_str!("../packs/builtin/anomaly_ssh_new_network.yml"),
     ),
     (
+        "anomaly_ssh_new_country.yml",
+        include_str!("../packs/builtin/anomaly_ssh_new_country.yml"),
+    ),
+    (
         "anomaly_windows_logon_new_host.yml",
         include_str!("../packs/builtin/anomaly_windows_logon_new_host.yml"),
     ),
@@ -98,6 +102,10 @@ pub(crate) const BUILTIN: &[(&str, &str)] = &[
     (
         "anomaly_rare_process.yml",
         include_str!("../packs/builtin/anomaly_rare_process.yml"),
+    ),
+    (
+        "anomaly_flow_new_destination_port.yml",
+        include_str!("../packs/builtin/anomaly_flow_new_destination_port.yml"),
     ),
     (
         "anomaly_flow_bytes.yml",

@@ -234,6 +234,44 @@ def ssh_new_network(anomaly):
     return s
 
 
+# Users logging in from public addresses, with the fields the node's geo-IP enrichment adds.
+GEO_USERS = {
+    "wangwu": [("CN", "China", "Henan", "1.192.0."), ("CN", "China", "Beijing", "123.112.0.")],
+    "lisi": [("CN", "China", "Henan", "1.192.0.")],
+}
+
+
+def geo(fields, iso, country, region):
+    fields.update({
+        "source.geo.country_iso_code": iso,
+        "source.geo.country_name": country,
+        "source.geo.region_name": region,
+        "source.geo.scope": "public",
+        "source.geo.domestic": iso == "CN",
+    })
+    return fields
+
+
+def ssh_new_country(anomaly):
+    rng = random.Random(112)
+    s = Stream()
+    for d in workdays():
+        for user, places in GEO_USERS.items():
+            iso, country, region, net = places[d % len(places)]
+            ip = net + str(rng.randrange(2, 250))
+            s.add(at(d, 10, rng.randrange(60)),
+                  geo(ssh_login(rng, "bastion01", user, ip), iso, country, region))
+    day = TEST_DAY + 1
+    if anomaly:
+        login = ssh_login(rng, "bastion01", "wangwu", "185.220.101.34")
+        s.add(at(day, 4, 41), geo(login, "DE", "Germany", "Brandenburg"))
+    else:
+        # Another province, the same country.
+        login = ssh_login(rng, "bastion01", "wangwu", "113.200.0.77")
+        s.add(at(day, 9, 41), geo(login, "CN", "China", "Shaanxi"))
+    return s
+
+
 WIN_USERS = {"alice": ["ws-alice", "fs01"], "bob": ["ws-bob", "fs01", "mail01"]}
 
 
@@ -245,11 +283,14 @@ def windows_new_host(anomaly):
             ip = "10.20.3." + str(11 if user == "alice" else 12)
             for n, host in enumerate(hosts):
                 s.add(at(d, 8 + n, rng.randrange(60)), windows_logon(host, user, ip))
+        for h, host, account in ((12, "fs01", "ANONYMOUS LOGON"), (13, "dc01", "WS-ALICE$")):
+            s.add(at(d, h, rng.randrange(60)), windows_logon(host, account, "10.20.3.11"))
     day = TEST_DAY + 1
     host = "dc01" if anomaly else "mail01"
     s.add(at(day, 16, 20), windows_logon(host, "bob", "10.20.3.12"))
-    # Machine accounts and service logons are not looked at.
+    # Machine accounts, anonymous and service logons are not looked at (to hosts new for them).
     s.add(at(day, 16, 25), windows_logon("dc02", "WS-ALICE$", "10.20.3.11"))
+    s.add(at(day, 16, 25, 30), windows_logon("dc02", "ANONYMOUS LOGON", "10.20.3.11"))
     s.add(at(day, 16, 26), windows_logon("sql01", "alice", "10.20.3.11", logon_type="5"))
     return s
 
@@ -342,6 +383,28 @@ def flow_bytes(anomaly):
         s.add(at(day, 2, 15), flow(src, "10.20.9.10", 443, 300_000))
     # The next hours close the one tested.
     s.add(at(day, 3, 1), flow(src, "10.20.9.10", 443, 150_000), repeat=12, every_s=600)
+    return s
+
+
+def flow_new_port(anomaly):
+    rng = random.Random(113)
+    s = Stream()
+    src = "10.20.1.30"
+    usual = [("10.20.9.10", 443), ("10.20.9.11", 80), ("10.20.2.5", 445), ("10.20.2.6", 88)]
+    for d in workdays():
+        for k, (dst, port) in enumerate(usual):
+            s.add(at(d, 9 + 2 * k, rng.randrange(60)), flow(src, dst, port, 40_000),
+                  repeat=6, every_s=900)
+        # The replies of a server this host serves: to the clients' ephemeral ports.
+        s.add(at(d, 16, 30), flow(src, "10.20.1.77", rng.randrange(49152, 65535), 9_000))
+    day = TEST_DAY + 1
+    s.add(at(day, 9, 5), flow(src, "10.20.9.10", 443, 40_000), repeat=4, every_s=900)
+    if anomaly:
+        # Remote desktop to the domain controller.
+        s.add(at(day, 10, 12), flow(src, "10.20.2.5", 3389, 250_000))
+    else:
+        s.add(at(day, 10, 12), flow(src, "10.20.2.5", 445, 250_000))
+        s.add(at(day, 10, 20), flow(src, "10.20.1.77", 61234, 9_000))
     return s
 
 
@@ -458,11 +521,13 @@ def firewall_volume(anomaly):
 
 STREAMS = {
     "anomaly_ssh_new_network": ssh_new_network,
+    "anomaly_ssh_new_country": ssh_new_country,
     "anomaly_windows_logon_new_host": windows_new_host,
     "anomaly_failed_logon_volume": failed_logon_volume,
     "anomaly_logon_hours": logon_hours,
     "anomaly_rare_process": rare_process,
     "anomaly_flow_bytes": flow_bytes,
+    "anomaly_flow_new_destination_port": flow_new_port,
     "anomaly_db_rows_sent": db_rows,
     "anomaly_db_audit_volume": db_audit_volume,
     "anomaly_web_server_errors": lambda a: web_errors(500, 110, a),
