@@ -86,6 +86,7 @@ fn stage_breakdown(text: &str, events: u64) -> String {
     for step in [
         "spool_append",
         "detect",
+        "anomaly",
         "write_events",
         "correlate",
         "write_alerts",
@@ -428,7 +429,8 @@ fn run_with(
             text.lines()
                 .filter(|l| l.starts_with("onewall_anomaly_alerts_total{"))
                 .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-                .sum::<f64>()
+                .map(|v| v as u64)
+                .sum::<u64>()
         );
     }
     let cpu = cpu_ticks(child.id()) - cpu_before;
