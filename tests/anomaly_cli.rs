@@ -184,7 +184,10 @@ fn check_config_names_bad_anomaly_settings() {
     ] {
         assert!(stderr.contains(says), "{says}: {stderr}");
     }
-    assert!(!stderr.contains("anomaly.snapshot_interval_secs:"), "{stderr}");
+    assert!(
+        !stderr.contains("anomaly.snapshot_interval_secs:"),
+        "{stderr}"
+    );
 
     std::fs::write(
         &file,

@@ -73,7 +73,7 @@ const WORKDAY: u8 = 2;
 /// weekend days worked in exchange. Dates are `(year, month, day)`.
 type Period = ((i32, u8, u8), (i32, u8, u8), &'static [(i32, u8, u8)]);
 
-/// The State Council's arrangements for 2025 (published November 2024).
+/// The State Council's arrangements for 2025 (国办发明电〔2024〕12号, 12 November 2024).
 const CHINA_2025: &[Period] = &[
     // 元旦
     ((2025, 1, 1), (2025, 1, 1), &[]),
@@ -93,7 +93,7 @@ const CHINA_2025: &[Period] = &[
     ),
 ];
 
-/// The State Council's arrangements for 2026 (published November 2025).
+/// The State Council's arrangements for 2026 (notice of 4 November 2025).
 const CHINA_2026: &[Period] = &[
     // 元旦: 1月1日至3日，1月4日（周日）上班
     ((2026, 1, 1), (2026, 1, 3), &[(2026, 1, 4)]),

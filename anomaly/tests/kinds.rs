@@ -158,13 +158,13 @@ fn three_weeks_learnt_then_a_spike_an_exfiltration_and_a_night_query_explain_the
     assert!(
         spikes[0]
             .explanation
-            .starts_with("source 10.1.2.3 sent 101 events"),
+            .starts_with("source 10.1.2.3 sent 141 events"),
         "{}",
         spikes[0].explanation
     );
     assert!(
         spikes[0].explanation.ends_with(
-            "events in the hour from 14:00, against 29–91 usually at this hour on a working day"
+            "events in the hour from 14:00, against 16–131 usually at this hour on a working day"
         ),
         "{}",
         spikes[0].explanation

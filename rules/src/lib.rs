@@ -346,4 +346,31 @@ mod tests {
         embedded.sort();
         assert_eq!(on_disk, embedded);
     }
+
+    #[test]
+    fn for_each_match_reports_what_match_batch_alerts_on() {
+        let rules = "title: a\nid: a\ndetection: {s: {k: x}, condition: s}\n---\n\
+                     title: b\nid: b\ndetection: {s: {k: [x, y]}, condition: s}\n";
+        let (engine, report) = Engine::compile([RuleSource::new("r.yml", rules)]);
+        assert!(report.is_clean(), "{:?}", report.errors);
+        let events: Vec<Event> = ["x", "z", "y"]
+            .iter()
+            .map(|v| {
+                let t = Timestamp::from_secs(0);
+                let src = onewall_model::Source::new("t", None);
+                let mut e = Event::new(t, onewall_model::RegionCode::HENAN, src, b"");
+                e.fields.insert("k", *v);
+                e
+            })
+            .collect();
+        let mut seen = Vec::new();
+        engine.for_each_match(&events, |e, r| seen.push((e, engine.rules()[r].id.clone())));
+        assert_eq!(
+            seen,
+            vec![(0, "a".into()), (0, "b".into()), (2, "b".into())]
+        );
+        let mut alerts = Vec::new();
+        engine.match_batch(&events, Timestamp::from_secs(0), &mut alerts);
+        assert_eq!(alerts.len(), seen.len());
+    }
 }

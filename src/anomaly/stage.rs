@@ -219,7 +219,16 @@ pub fn next_batch<T>(
             match events.try_recv() {
                 Ok(item) => return Some(item),
                 Err(TryRecvError::Disconnected) => return None,
-                Err(TryRecvError::Empty) if due.is_zero() => a.refresh_board(),
+                Err(TryRecvError::Empty) if due.is_zero() => {
+                    // As the batches' own step, a panic here costs the refresh, not the thread.
+                    let refreshed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        a.refresh_board();
+                    }));
+                    if refreshed.is_err() {
+                        crate::supervise::count_panic("anomaly_status");
+                        tracing::error!("anomaly status refresh panicked");
+                    }
+                }
                 Err(TryRecvError::Empty) => {
                     std::thread::sleep(due.min(Duration::from_millis(10)));
                 }
@@ -227,4 +236,110 @@ pub fn next_batch<T>(
         }
     }
     events.blocking_recv()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::RwLock;
+
+    use onewall_anomaly::AnomalyConfig;
+    use onewall_model::{RegionCode, Source};
+    use onewall_rules::{Placeholders, RuleSource};
+
+    use super::*;
+
+    const DOC: &str = "title: new network\nid: stage-new-network\nlevel: medium\n\
+        logsource: {product: test}\ndetection:\n  selection:\n    event.action: login\n  \
+        condition: selection\nanomaly:\n  kind: first_seen\n  group-by: [user.name]\n  \
+        field: source.ip\n  transform: net24\n  learning: 1h\n";
+
+    fn detectors(doc: &str) -> DetectorSet {
+        let (set, report) = DetectorSet::compile(
+            &[RuleSource::new("stage.yml".to_owned(), doc.to_owned())],
+            &Placeholders::new(),
+            &AnomalyConfig::default(),
+        );
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        set
+    }
+
+    fn login(user: &str, ip: &str, secs: i64) -> Event {
+        let t = Timestamp::from_secs(1_795_000_000 + secs);
+        let fields = serde_json::json!({"event": {"action": "login"}, "user": {"name": user},
+            "source": {"ip": ip}});
+        let mut e = Event::new(t, RegionCode::HENAN, Source::new("test", None), b"login");
+        e.time = t;
+        e.fields.insert_json("", &fields);
+        e
+    }
+
+    fn stage(dir: &std::path::Path, handle: &DetectorHandle, board: &SharedBoard) -> AnomalyStage {
+        let settings = Settings {
+            enabled: true,
+            config: AnomalyConfig::default(),
+            snapshot_every: Duration::from_secs(3600),
+            data_dir: Some(dir.to_owned()),
+        };
+        AnomalyStage::start(handle.clone(), &settings, board.clone())
+    }
+
+    fn groups(board: &SharedBoard) -> usize {
+        board.read().unwrap().status.iter().map(|s| s.groups).sum()
+    }
+
+    #[test]
+    fn a_bad_snapshot_is_set_aside_and_the_last_state_is_restored_at_the_next_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(crate::anomaly::SNAPSHOT_FILE);
+        std::fs::write(&path, b"not a snapshot").unwrap();
+        let handle = DetectorHandle::new(detectors(DOC));
+        let board = Arc::new(RwLock::new(Board::default()));
+        let mut s = stage(dir.path(), &handle, &board);
+        assert!(dir.path().join("anomaly.snapshot.bad").is_file());
+        assert!(!path.exists());
+        let rules = RuleSet::empty();
+        let mut alerts = Vec::new();
+        let batch: Vec<Event> = (0..30).map(|i| login("ann", "10.0.0.1", i * 300)).collect();
+        s.run(&batch, Timestamp::now(), &rules, &mut alerts);
+        s.finish();
+        assert_eq!(groups(&board), 1);
+        assert!(path.is_file(), "written when the stage ends");
+
+        // The next start restores it: the first new network alerts at once.
+        let board = Arc::new(RwLock::new(Board::default()));
+        let mut s = stage(dir.path(), &handle, &board);
+        assert_eq!(groups(&board), 1, "restored");
+        s.run(
+            &[login("ann", "203.0.113.5", 9_500)],
+            Timestamp::now(),
+            &rules,
+            &mut alerts,
+        );
+        assert_eq!(alerts.len(), 1, "{alerts:?}");
+        assert_eq!(alerts[0].rule.id, "stage-new-network");
+
+        // A reload with the same detector keeps the state; a changed one learns again.
+        handle.replace(detectors(DOC));
+        s.run(
+            &[login("ann", "198.51.100.5", 9_600)],
+            Timestamp::now(),
+            &rules,
+            &mut alerts,
+        );
+        assert_eq!(alerts.len(), 2, "kept across the reload: {alerts:?}");
+        handle.replace(detectors(&DOC.replace("learning: 1h", "learning: 2h")));
+        s.run(
+            &[login("ann", "192.0.2.5", 9_700)],
+            Timestamp::now(),
+            &rules,
+            &mut alerts,
+        );
+        assert_eq!(
+            alerts.len(),
+            2,
+            "a changed detector learns again: {alerts:?}"
+        );
+    }
 }

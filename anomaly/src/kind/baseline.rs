@@ -185,11 +185,6 @@ pub fn profile_weekday(local: &LocalTime) -> u8 {
     }
 }
 
-/// Whether a day is ordinary (its profile is its own), so what it shows is learnt.
-pub(crate) fn ordinary(local: &LocalTime) -> bool {
-    matches!(local.day_kind, DayKind::Workday | DayKind::Weekend)
-}
-
 /// Median of `v` (sorted in place); `v` is not empty.
 pub(crate) fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);

@@ -93,18 +93,23 @@ impl Profile {
         (1.25 * f64::from(f32::from(self.dev) / FIX)).max(SIGMA_FLOOR)
     }
 
+    /// Take `x`; `clip` is the band's half-width once the profile judges: the centre moves
+    /// by at most that much, the deviation by at most twice.
     fn learn(&mut self, x: f64, clip: Option<f64>) {
         let (mu, dev) = (self.mu(), f64::from(f32::from(self.dev) / FIX));
-        let x = match clip {
-            Some(half) if self.n > 0 => x.clamp(mu - half, mu + half),
-            _ => x,
-        };
         let (mu, dev) = if self.n == 0 {
             (x, 0.0)
         } else {
+            let residual = (x - mu).abs();
+            let (x, residual) = match clip {
+                Some(half) => (x.clamp(mu - half, mu + half), residual.min(2.0 * half)),
+                None => (x, residual),
+            };
+            // Running means over the first buckets (the deviation from the second), then
+            // weights of 1/8.
             let alpha = 1.0 / f64::from(self.n.min(7) + 1);
-            let dev = dev + alpha * ((x - mu).abs() - dev);
-            (mu + alpha * (x - mu), dev)
+            let alpha_dev = 1.0 / f64::from(self.n.min(8));
+            (mu + alpha * (x - mu), dev + alpha_dev * (residual - dev))
         };
         self.mu = fixed(mu);
         self.dev = fixed(dev);

@@ -9,11 +9,15 @@
 //! **Baseline.** Per group a histogram of 2 × 24 two-byte counters of **active hours**: each
 //! clock hour in which the group did anything counts once, however many events it sent, so a
 //! burst does not make its hour usual and a busy hour is not worth more than a quiet one.
-//! `min-total` counts these observations. Every 28 days (and whenever a counter would
-//! overflow) all counters are halved, so old habits fade and the state stays 96 bytes (on
-//! the heap) and 48 inline. A day class whose profile has fewer than `min-total`
-//! observations is judged by both profiles together (a 9-to-6 user at 11:00 on a Saturday is
-//! not unusual; at 03:00 it is).
+//! Every 28 days (and whenever a counter would overflow) all counters are halved, so old
+//! habits fade and the state stays 96 bytes (on the heap) and 56 inline. The group judges once
+//! it has `min-total` observations (events). A day class judges by its own profile once that
+//! holds half `min-total` active hours; before, by both together (a 9-to-6 user at 11:00 on a
+//! Saturday is not unusual; at 03:00 it is).
+//!
+//! **Unusual.** An hour is unusual when its share, its neighbours counting half, is under
+//! `threshold` (so the hour just before or after the usual ones, or a one-hour gap in the
+//! working day, is not), and it is outside the group's usual hours as shown.
 //!
 //! **When.** At the first event of a clock hour; the same hour is not reported twice, and an
 //! event late from an earlier hour than the latest counted is neither counted nor judged.
@@ -30,7 +34,7 @@ use serde_norway::Mapping;
 
 use super::baseline::ParamReader;
 use super::{Cx, Finding, Kind, Observation};
-use crate::calendar::DayKind;
+use crate::calendar::LocalTime;
 use crate::explain::Reason;
 
 /// Parameters of a `time_of_day` detector.
@@ -51,6 +55,8 @@ pub struct State {
     /// Active hours per hour of day: row 0 working days (or all days), row 1 rest days.
     hist: Box<[[u16; 24]; 2]>,
     totals: [u32; 2],
+    /// Observations (events) so far, for `min-total`.
+    seen: u32,
     first_seen: Timestamp,
     last_seen: Timestamp,
     /// The local clock hour (days × 24 + hour) last counted and judged.
@@ -86,6 +92,7 @@ impl Kind for State {
         State {
             hist: Box::new([[0; 24]; 2]),
             totals: [0; 2],
+            seen: 0,
             first_seen: first.time,
             last_seen: first.time,
             last_hour: i64::MIN,
@@ -97,6 +104,7 @@ impl Kind for State {
         if obs.time > self.last_seen {
             self.last_seen = obs.time;
         }
+        self.seen = self.seen.saturating_add(1);
         let local = obs.local;
         let clock_hour = local.day * 24 + i64::from(local.hour);
         if clock_hour <= self.last_hour {
@@ -111,12 +119,15 @@ impl Kind for State {
         let row = usize::from(p.day_classes && !local.day_kind.is_working());
         let hour = usize::from(local.hour);
         let mut found = None;
-        if let Some((share, profile)) = self.share(p, row, hour)
-            && share < p.threshold
-            && !cx.learning
-        {
-            found = Some(self.finding(p, obs.time, local.hour, local.day_kind, share, profile));
-            cx.counters.findings += 1;
+        if self.seen >= p.min_total && !cx.learning {
+            let profile = self.profile(p, row);
+            let (counts, total) = self.counts(profile);
+            let share = smoothed_share(&counts, total, hour);
+            let span = usual_span(&usual(&counts, total, p.threshold));
+            if share < p.threshold && !span.is_some_and(|s| in_span(s, local.hour)) {
+                found = Some(self.finding(p, obs.time, local, share, profile, span));
+                cx.counters.findings += 1;
+            }
         }
         if self.hist[row][hour] == u16::MAX {
             self.halve();
@@ -160,45 +171,37 @@ impl State {
         }
     }
 
-    /// The share of `hour` in the profile that judges `row`, once it has `min-total`.
-    fn share(&self, p: &Params, row: usize, hour: usize) -> Option<(f64, Profile)> {
-        if self.totals[row] >= p.min_total {
-            let share = f64::from(self.hist[row][hour]) / f64::from(self.totals[row]);
-            return Some((share, Profile::Row(row)));
+    /// The profile that judges a day of `row`: its own once it holds half `min-total` active
+    /// hours, else both together.
+    fn profile(&self, p: &Params, row: usize) -> Profile {
+        if self.totals[row] >= p.min_total.div_ceil(2) {
+            Profile::Row(row)
+        } else {
+            Profile::Both
         }
-        let total = self.totals[0] + self.totals[1];
-        (total >= p.min_total).then(|| {
-            let count = u32::from(self.hist[0][hour]) + u32::from(self.hist[1][hour]);
-            (f64::from(count) / f64::from(total), Profile::Both)
-        })
     }
 
-    /// Per hour of day, whether its share in `profile` reaches the threshold.
-    fn usual(&self, p: &Params, profile: Profile) -> [bool; 24] {
-        let mut usual = [false; 24];
-        let (counts, total): ([u32; 24], u32) = match profile {
+    /// A profile's counters per hour of day and their total.
+    fn counts(&self, profile: Profile) -> ([u32; 24], u32) {
+        match profile {
             Profile::Row(r) => (self.hist[r].map(u32::from), self.totals[r]),
             Profile::Both => (
                 std::array::from_fn(|h| u32::from(self.hist[0][h]) + u32::from(self.hist[1][h])),
                 self.totals[0] + self.totals[1],
             ),
-        };
-        for (u, c) in usual.iter_mut().zip(counts) {
-            *u = total > 0 && f64::from(c) / f64::from(total) >= p.threshold;
         }
-        usual
     }
 
     fn finding(
         &self,
         p: &Params,
         time: Timestamp,
-        hour: u8,
-        day: DayKind,
+        local: LocalTime,
         share: f64,
         profile: Profile,
+        span: Option<(u8, u8)>,
     ) -> Finding {
-        let span = usual_span(&self.usual(p, profile));
+        let (hour, day) = (local.hour, local.day_kind);
         let usual = span.map_or(String::new(), |(a, b)| format!("{a:02}:00–{b:02}:00"));
         let on = match profile {
             Profile::Row(0) if p.day_classes => " on working days",
@@ -224,6 +227,30 @@ impl State {
             expected_high: span.map(|(_, b)| f64::from(b)),
             baseline_secs: (time.secs() - self.first_seen.secs()).max(0),
         }
+    }
+}
+
+/// The share of `hour`, its neighbours counting half: an hour next to usual ones is not
+/// unusual, nor a gap of one hour inside the working day.
+fn smoothed_share(counts: &[u32; 24], total: u32, hour: usize) -> f64 {
+    if total == 0 {
+        return 1.0;
+    }
+    let c = |h: usize| f64::from(counts[h % 24]);
+    (c(hour) + (c(hour + 23) + c(hour + 1)) / 2.0) / (2.0 * f64::from(total))
+}
+
+/// Per hour of day, whether its share reaches the threshold.
+fn usual(counts: &[u32; 24], total: u32, threshold: f64) -> [bool; 24] {
+    std::array::from_fn(|h| total > 0 && f64::from(counts[h]) / f64::from(total) >= threshold)
+}
+
+/// Whether `hour` is inside `span` (as [`usual_span`] gives it, wrapping past midnight).
+fn in_span((first, after_last): (u8, u8), hour: u8) -> bool {
+    if first < after_last {
+        (first..after_last).contains(&hour)
+    } else {
+        hour >= first || hour < after_last
     }
 }
 

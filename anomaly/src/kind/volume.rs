@@ -4,24 +4,29 @@
 //!
 //! Parameters: `bucket` (a timespan dividing a day, default `1h`), `direction` (`both`, `up`,
 //! `down`), `sensitivity` (the band's half-width in robust sigmas, default 4), `min-count` (a
-//! spike must pass the band's top, a drop its bottom, by at least this many, default 10),
-//! `silence` (default true), `weight` (a numeric field added instead of 1).
+//! spike must pass the band's top by at least this many, default 10), `silence` (default
+//! true), `weight` (a numeric field added instead of 1).
 //!
 //! **Baseline.** Each of the 168 hours of the week keeps the last four weeks' values (the mean
 //! count per bucket in that hour), two bytes each on a log scale: 1,344 bytes on the heap per
-//! group, fixed, and 80 inline. A bucket is judged against the profile of its hour: the
-//! median of those weeks, and a robust sigma, the largest of 1.4826 × their median absolute
-//! deviation, √median (a Poisson floor, so quiet groups are not noisy) and 10 % of the median
-//! (busy groups swing that much from day to day). The band is median ± sensitivity × sigma. An hour needs two weeks of values before it judges alone; until then the same hour
-//! on the days of its class (Monday to Friday, or Saturday and Sunday) judges, once they hold
-//! three values, so a new group is judged from its fourth working day. What a bucket teaches is
-//! clipped to the band, so a spike does not poison the baseline (a lasting change is learnt
-//! within a few weeks).
+//! group, fixed, and 80 inline. Counts are judged on a square-root scale, where Poisson noise
+//! is the same (½) whatever the count, so a quiet group's band is neither too narrow on top
+//! nor too wide below. A bucket is judged against the profile of its hour: the median of those
+//! weeks' √values and a robust sigma, 1.4826 × their median absolute deviation, at least
+//! ½ √(1 + median / 25) — Poisson noise and a fifth of the count, as much as busy groups swing
+//! from day to day (a few weeks' values often agree by chance). The band is
+//! (median ± sensitivity × sigma)², its bottom 0 when that goes below zero: with no more
+//! spread than that, 3–51 for 20 events usually, 102–602 for 300. An hour needs two weeks of
+//! values before it judges alone; until then the same hour on the days of its class (Monday
+//! to Friday, or Saturday and Sunday) judges, once they hold three values, so a new group is
+//! judged from its fourth working day. What a bucket teaches is clipped to the band, so a
+//! spike does not poison the baseline (a lasting change is learnt within a few weeks).
 //!
 //! **Calendar.** Working days and weekends take their own weekday's profile; a public holiday
 //! (or a weekday given off) takes **Sunday's**; a make-up working day (调休) takes
-//! **Wednesday's**. Holidays and make-up days are judged but not learnt, so the profiles stay
-//! those of ordinary weeks and the Monday after a week-long holiday is a Monday.
+//! **Wednesday's**. A day is judged by, and teaches, the profile it takes: a week of holidays
+//! teaches Sunday's profile (the last day of a week to teach an hour wins its week's value),
+//! and the Monday after it is judged as a Monday.
 //!
 //! A group's first bucket (partial) is judged but not learnt; an event more than a bucket
 //! older than the current bucket is not counted (its bucket is closed and learnt); a later
@@ -32,10 +37,10 @@
 //! are reported when the bucket closes (in `advance`). Silence (nothing at all in a bucket whose
 //! band's bottom is at least one event) is reported once, until the group sends again.
 //!
-//! **Score.** Bands out: `50 × |count − median| / (sensitivity × sigma)`, capped at 100 (a
-//! count just outside the band scores 50, twice as far 100). Silence scores
-//! `50 + 50 × low / (low + 20)` where `low` is the band's bottom (≈ 52 for 1 event, 75 for 20,
-//! 97 for 300).
+//! **Score.** Bands out on the square-root scale: `50 × |√count − centre| / (sensitivity ×
+//! sigma)`, capped at 100 (a count just outside the band scores 50, twice as far 100).
+//! Silence scores `50 + 50 × low / (low + 20)` where `low` is the band's bottom (≈ 52 for 1
+//! event, 75 for 20, 97 for 300).
 
 use onewall_model::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -43,7 +48,7 @@ use serde_norway::Mapping;
 
 use super::baseline::{
     Direction, ParamReader, bucket_start, check_bucket, decode, encode, median_mad, offset_of,
-    ordinary, profile_weekday,
+    profile_weekday,
 };
 use super::{Cx, Finding, Kind, Observation};
 use crate::calendar::{DayKind, LocalTime};
@@ -66,10 +71,10 @@ const WEEKS: usize = 4;
 const SLOTS: usize = 168;
 /// Weeks an hour needs before it judges alone.
 const MIN_WEEKS: usize = 2;
-/// The least sigma, as a share of the median: busy groups swing by a tenth from day to day.
-const RELATIVE_FLOOR: f64 = 0.1;
+/// Day-to-day swing of busy groups, as a share of the count (one sigma).
+const RELATIVE_SWING: f64 = 0.2;
 /// Values the same hour on the days of its class need to judge before that.
-const MIN_CLASS_VALUES: usize = 3;
+const MIN_CLASS_VALUES: usize = 2;
 /// A gap longer than this is closed as four weeks of nothing.
 const MAX_GAP_SECS: i64 = WEEKS as i64 * 7 * 86_400;
 
@@ -84,8 +89,9 @@ struct Band {
     hour: u8,
     minute: u8,
     day: DayKind,
-    /// An ordinary day: learn into `slot`, week `week`.
-    ordinary: bool,
+    /// Learn what the bucket shows into `slot` (the profile's hour of the week), week `week`
+    /// (not a group's partial first bucket).
+    learn: bool,
     slot: u8,
     week: u8,
 }
@@ -158,7 +164,7 @@ impl Kind for State {
         };
         state.band = state.band_for(p, &local);
         // The group's first bucket is partial: it is judged but not learnt.
-        state.band.ordinary = false;
+        state.band.learn = false;
         state
     }
 
@@ -209,12 +215,16 @@ impl Kind for State {
 }
 
 impl Band {
+    /// The band's bottom, in events (0 when the square-root band reaches below zero).
     fn low(&self, p: &Params) -> f64 {
-        f64::from(self.center) - p.sensitivity * f64::from(self.sigma)
+        (f64::from(self.center) - p.sensitivity * f64::from(self.sigma))
+            .max(0.0)
+            .powi(2)
     }
 
+    /// The band's top, in events.
     fn high(&self, p: &Params) -> f64 {
-        f64::from(self.center) + p.sensitivity * f64::from(self.sigma)
+        (f64::from(self.center) + p.sensitivity * f64::from(self.sigma)).powi(2)
     }
 }
 
@@ -227,8 +237,8 @@ fn unknown_band(local: &LocalTime) -> Band {
         hour: local.hour,
         minute: local.minute,
         day: local.day_kind,
-        ordinary: ordinary(local),
-        slot: (u16::from(local.weekday) * 24 + u16::from(local.hour)) as u8,
+        learn: true,
+        slot: (u16::from(profile_weekday(local)) * 24 + u16::from(local.hour)) as u8,
         week: (local.day + 3).div_euclid(7).rem_euclid(WEEKS as i64) as u8,
     }
 }
@@ -250,15 +260,16 @@ impl State {
                 return band;
             }
         }
-        let (m, mad) = median_mad(&mut values[..n]);
-        let sigma = (1.4826 * mad)
-            .max(m.max(1.0).sqrt())
-            .max(RELATIVE_FLOOR * m);
-        let half = p.sensitivity * sigma;
+        for v in &mut values[..n] {
+            *v = v.sqrt();
+        }
+        let (c, mad) = median_mad(&mut values[..n]);
+        // Var √X ≈ Var X / 4m, with Var X = m + (swing × m)².
+        let floor = 0.5 * (1.0 + RELATIVE_SWING * RELATIVE_SWING * c * c).sqrt();
         band.known = true;
-        band.center = m as f32;
-        band.sigma = sigma as f32;
-        band.spike_at = (m + half + p.min_count.max(1e-6)) as f32;
+        band.center = c as f32;
+        band.sigma = (1.4826 * mad).max(floor) as f32;
+        band.spike_at = (band.high(p) + p.min_count.max(1e-6)) as f32;
         band
     }
 
@@ -303,11 +314,11 @@ impl State {
                     self.silent = true;
                     found = Some(self.silence(p, end));
                 }
-            } else if !nothing && self.count < low && low - self.count >= p.min_count {
+            } else if !nothing && self.count < low {
                 found = Some(self.finding(p, Timestamp::from_secs(end), false));
             }
         }
-        if band.ordinary {
+        if band.learn {
             let learnt = if band.known {
                 self.count.clamp(band.low(p).max(0.0), band.high(p))
             } else {
@@ -317,7 +328,7 @@ impl State {
             self.hour_n += 1;
         }
         if (end + offset).rem_euclid(3600) == 0 {
-            if band.ordinary && self.hour_n > 0 {
+            if band.learn && self.hour_n > 0 {
                 let at = usize::from(band.slot) * WEEKS + usize::from(band.week);
                 self.ring[at] = encode(self.hour_sum / f64::from(self.hour_n));
             }
@@ -339,7 +350,7 @@ impl State {
     fn finding(&self, p: &Params, time: Timestamp, high: bool) -> Finding {
         let b = self.band;
         let (low, top) = (b.low(p).max(0.0), b.high(p));
-        let z = (self.count - f64::from(b.center)).abs() / f64::from(b.sigma).max(1e-9);
+        let z = (self.count.sqrt() - f64::from(b.center)).abs() / f64::from(b.sigma).max(1e-9);
         let (count, bucket_secs, hour, minute, day) =
             (self.count, p.bucket_secs, b.hour, b.minute, b.day);
         let reason = if high {

@@ -14,6 +14,9 @@ use crate::calendar::Calendar;
 use crate::document::{Transform, push_ipv4, push_u64};
 use crate::kind::{Counters, Cx, Finding, Observation, State};
 
+/// Groups measured for [`DetState::state_bytes`].
+const SAMPLE: usize = 4_096;
+
 /// Group values are joined with this in keys and tuples.
 pub(crate) const SEP: char = '\u{1f}';
 
@@ -93,25 +96,23 @@ fn number(v: &Value) -> Option<f64> {
     }
 }
 
-/// Drop the least recently seen sixteenth of `groups` (at least one).
+/// Drop the least recently seen sixteenth of `groups` (at least one). Ties are broken by the
+/// group's key, so the same groups go whatever the map's order (a restored state evicts as
+/// the state it was taken from would).
 fn evict(groups: &mut FxMap<u64, Group>, max: usize, counters: &mut Counters) {
     let drop_n = (max / 16).clamp(1, groups.len().max(1));
-    let mut seen: Vec<Timestamp> = groups.values().map(|g| g.state.last_seen()).collect();
+    let mut seen: Vec<(Timestamp, u64)> = groups
+        .iter()
+        .map(|(k, g)| (g.state.last_seen(), *k))
+        .collect();
     if seen.is_empty() {
         return;
     }
     let (_, cutoff, _) = seen.select_nth_unstable(drop_n - 1);
     let cutoff = *cutoff;
-    let mut dropped = 0usize;
-    groups.retain(|_, g| {
-        if dropped < drop_n && g.state.last_seen() <= cutoff {
-            dropped += 1;
-            false
-        } else {
-            true
-        }
-    });
-    counters.groups_evicted += dropped as u64;
+    let before = groups.len();
+    groups.retain(|k, g| (g.state.last_seen(), *k) > cutoff);
+    counters.groups_evicted += (before - groups.len()) as u64;
 }
 
 impl DetState {
@@ -149,8 +150,18 @@ impl DetState {
         }
     }
 
+    /// Bytes of state: exact up to [`SAMPLE`] groups, beyond that the groups' count times the
+    /// mean of the first [`SAMPLE`] in the map's order (hash order, so a fair sample): the API
+    /// asks every second, and a walk of a million groups would stall the detect thread.
     pub(crate) fn state_bytes(&self) -> usize {
-        std::mem::size_of::<DetState>() + self.groups.values().map(Group::bytes).sum::<usize>()
+        let n = self.groups.len();
+        let sampled: usize = self.groups.values().take(SAMPLE).map(Group::bytes).sum();
+        let groups = if n <= SAMPLE {
+            sampled
+        } else {
+            (sampled as f64 / SAMPLE as f64 * n as f64) as usize
+        };
+        std::mem::size_of::<DetState>() + groups
     }
 
     /// Move the watermark to `t` when it is later; advance every group when it crosses a tick.

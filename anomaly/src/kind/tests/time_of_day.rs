@@ -1,5 +1,5 @@
 use super::*;
-use crate::calendar::Calendar;
+use crate::calendar::{Calendar, DayKind};
 use crate::kind::baseline::support::{DAY, Driver, HOUR, MONDAY, WEEK, date};
 
 fn utc8() -> Calendar {
@@ -87,11 +87,37 @@ fn rest_days_fall_back_to_both_profiles_until_they_have_their_own() {
 }
 
 #[test]
+fn the_hour_next_to_usual_ones_and_a_gap_inside_them_are_not_unusual() {
+    let mut d = Driver::<State>::new("kind: time_of_day", utc8());
+    // 09:00–18:00, never at 13:00.
+    for day in 0..15 {
+        let start = MONDAY + day * DAY;
+        d.spread(start + 9 * HOUR, 4 * HOUR, 8, None);
+        d.spread(start + 14 * HOUR, 4 * HOUR, 8, None);
+    }
+    let day = MONDAY + 15 * DAY;
+    for h in [8, 13, 18] {
+        d.event(day + h * HOUR + 60, None);
+    }
+    assert!(d.take().is_empty());
+    d.event(day + 20 * HOUR + 60, None);
+    let found = d.take();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        // One visit among 91 active hours is over 1 %: 08:00 and 18:00 are usual now.
+        matches!(&found[0].reason, Reason::OffHours { hour: 20, usual, .. } if usual == "08:00–19:00"),
+        "{found:?}"
+    );
+}
+
+#[test]
 fn nothing_is_judged_before_min_total_observations() {
-    let mut d = Driver::<State>::new("kind: time_of_day\nmin-total: 500", utc8());
+    let mut d = Driver::<State>::new("kind: time_of_day\nmin-total: 812", utc8());
     office_weeks(&mut d, 3);
     d.event(MONDAY + 3 * WEEK + 3 * HOUR, None);
-    assert!(d.take().is_empty(), "135 active hours < 500");
+    assert!(d.take().is_empty(), "811 observations < 812");
+    d.event(MONDAY + 3 * WEEK + DAY + 3 * HOUR, None);
+    assert_eq!(d.take().len(), 1, "812 observations");
 }
 
 #[test]
