@@ -5,7 +5,7 @@
 //! Parameters: `field` (numeric; the set passes it as [`Observation::number`]), `bucket`
 //! (default `1h`, dividing a day), `aggregate` (`sum` default, `max`), `direction` (`up`
 //! default, `down`, `both`), `sensitivity` (the band's half-width in robust sigmas of the log
-//! value, default 3), `min-value` (an outlier must also exceed this, default 0), `seasonal`
+//! value, default 3.5), `min-value` (an outlier must also exceed this, default 0), `seasonal`
 //! (`day-kind-hour` default: 24 profiles for working days and 24 for rest days — weekends and
 //! holidays; or `none`).
 //!
@@ -94,7 +94,7 @@ impl Profile {
     }
 
     /// Take `x`; `clip` is the band's half-width once the profile judges: the centre moves
-    /// by at most that much, the deviation by at most twice.
+    /// by at most that much, the deviation by at most as much.
     fn learn(&mut self, x: f64, clip: Option<f64>) {
         let (mu, dev) = (self.mu(), f64::from(f32::from(self.dev) / FIX));
         let (mu, dev) = if self.n == 0 {
@@ -102,7 +102,7 @@ impl Profile {
         } else {
             let residual = (x - mu).abs();
             let (x, residual) = match clip {
-                Some(half) => (x.clamp(mu - half, mu + half), residual.min(2.0 * half)),
+                Some(half) => (x.clamp(mu - half, mu + half), residual.min(half)),
                 None => (x, residual),
             };
             // Running means over the first buckets (the deviation from the second), then
@@ -182,7 +182,7 @@ impl Kind for State {
             },
             direction: Direction::parse(r.choice("direction", &["up", "down", "both"])?)
                 .unwrap_or(Direction::Up),
-            sensitivity: r.number("sensitivity", 3.0, 0.5)?,
+            sensitivity: r.number("sensitivity", 3.5, 0.5)?,
             min_value: r.number("min-value", 0.0, 0.0)?,
             seasonal: match r.choice("seasonal", &["day-kind-hour", "none"])? {
                 "none" => Seasonal::None,

@@ -158,7 +158,7 @@ fn parameters_have_defaults_and_bad_ones_are_named() {
             bucket_secs: 3600,
             aggregate: Aggregate::Sum,
             direction: Direction::Up,
-            sensitivity: 3.0,
+            sensitivity: 3.5,
             min_value: 0.0,
             seasonal: Seasonal::DayKindHour,
         }
