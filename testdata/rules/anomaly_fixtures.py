@@ -4,14 +4,15 @@
 Run it from anywhere: `python3 testdata/rules/anomaly_fixtures.py`. It rewrites
 `builtin/anomaly_<name>/match.ndjson` and `builtin/anomaly_<name>/nomatch.ndjson` beside
 this file (`onewall rules test rules/packs/builtin --samples testdata/rules/builtin` runs
-them); the random numbers come from a fixed seed per stream, so re-running it writes the same bytes.
-Python's standard library only.
+them); the random numbers come from a fixed seed per stream, so re-running it writes the same
+bytes. Python's standard library only.
 
 A stream line is one event, or a run of equal events:
 `{"time": RFC3339, "repeat": N, "every_s": S, "fields": {...}}` (N events, S seconds apart,
 the first at `time`). Lines are written so that the events they expand to are in time order.
 The fields are those the node's parsers set (the linux_auth, windows, hillstone, pgaudit,
-mysql_audit and http_access bodies, and flow records).
+mysql_audit and http_access bodies, and flow records), and the geo-IP enrichment's
+`source.geo.*` where a detector reads them.
 
 Each detector learns for 7 days, and a volume baseline judges an hour of the week once it has
 two weeks of it, so every stream holds two weeks of ordinary traffic before the moment it
@@ -476,7 +477,7 @@ def web_errors(status_low, seed, anomaly):
     return s
 
 
-# --- the firewall month across National Day ------------------------------------------------
+# --- the firewall's seven weeks across National Day ----------------------------------------
 
 FW_FIRST = dt.date(2026, 8, 24)
 FW_LAST = dt.date(2026, 10, 13)
@@ -505,7 +506,7 @@ def firewall_volume(anomaly):
             if anomaly and day == FW_LAST and h >= 10:
                 # The device falls silent at 10:00 (its logging turned off).
                 continue
-            seconds = (end - h) * 3600 - (start.minute * 60)
+            seconds = (end - h) * 3600
             n = seconds * per10 // 600
             src = "10.20.%d.%d" % (rng.randrange(1, 9), rng.randrange(2, 250))
             s.add(start, firewall_session("fw01", src, "203.0.113.80", 443), repeat=n,
