@@ -74,6 +74,8 @@ export interface CalendarInfo {
 }
 
 export interface DetectorList {
+  /** `[anomaly] enabled` on the node. */
+  enabled?: boolean
   detectors: Detector[]
   calendar?: CalendarInfo | null
 }
