@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 pub use onewall_federation::config as federation;
+pub mod anomaly;
 #[cfg(test)]
 mod tests;
 
@@ -64,6 +65,8 @@ pub struct Config {
     /// `onewall_intel`; not written back (the example file's test compares it on its own).
     #[serde(skip_serializing)]
     pub intel: onewall_intel::IntelConfig,
+    /// Anomaly detection: the detectors' calendar, bounds and snapshots.
+    pub anomaly: anomaly::AnomalySection,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -169,6 +172,7 @@ const SECTIONS: &[&str] = &[
     "stream",
     "api",
     "intel",
+    "anomaly",
 ];
 
 /// Read and check a configuration file's text.
@@ -255,6 +259,9 @@ fn check_section(key: &str, value: toml::Value, errors: &mut Vec<String>) -> Opt
         ("intel", toml::Value::Table(t)) => {
             check_keys::<onewall_intel::IntelConfig>("intel", t, errors)
         }
+        ("anomaly", toml::Value::Table(t)) => {
+            check_keys::<anomaly::AnomalySection>("anomaly", t, errors)
+        }
         ("playbooks", toml::Value::Table(t)) => {
             check_keys::<PlaybooksConfig>("playbooks", t, errors)
         }
@@ -331,6 +338,7 @@ pub fn resolve(config: Config) -> Result<Resolved, ConfigErrors> {
     errors.extend(found.iter().map(ToString::to_string));
     let federated = federation::resolve(&config.federation, &regions, &mut errors);
     let playbooks = playbooks.map(|p| with_federation(p, federated.as_ref()));
+    errors.extend(config.anomaly.validate());
     check_rules(&config.rules, &mut errors);
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));

@@ -32,9 +32,17 @@ pub fn rule_set_config(r: &RulesConfig) -> RuleSetConfig {
 /// Detection and correlation rules are one set, swapped in one step. A reload is refused when
 /// a correlation does not load (broken, or counting a rule that is not loaded): a correlation
 /// silently gone would stop detecting what it exists for.
+///
+/// The anomaly detectors of the set (documents with an `anomaly:` key) are compiled at every
+/// load and swapped with it ([`LiveRules::detectors`]); a detector that does not compile is
+/// reported with the rules that do not, and skipped.
 #[derive(Debug)]
 pub struct LiveRules {
     handle: RuleSetHandle,
+    detectors: crate::anomaly::DetectorHandle,
+    anomaly: crate::anomaly::Settings,
+    /// Detectors loaded by the load in use.
+    detector_count: std::sync::atomic::AtomicUsize,
     config: RuleSetConfig,
     regions: onewall_model::RegionTree,
     errors: std::sync::Mutex<Vec<String>>,
@@ -51,13 +59,22 @@ impl LiveRules {
         let config = rule_set_config(&r.config.rules);
         let (set, report) = RuleSet::load(&config, &r.regions, Timestamp::now())
             .map_err(|e| anyhow::anyhow!("rules: {e}"))?;
-        let errors = log_report(&report);
+        let mut errors = log_report(&report);
+        let anomaly = crate::anomaly::Settings::of(r);
+        let (detectors, detector_report) = crate::anomaly::compile(&set, &anomaly);
+        let detector_errors = log_detectors(&detectors, &detector_report);
+        errors.extend(detector_errors.iter().cloned());
+        let mut summary = report.summary();
+        summary.errors.extend(detector_errors);
         Ok(LiveRules {
+            detector_count: detectors.len().into(),
+            detectors: crate::anomaly::DetectorHandle::new(detectors),
+            anomaly,
             handle: RuleSetHandle::new(set),
             config,
             regions: r.regions.clone(),
             errors: std::sync::Mutex::new(errors),
-            summary: std::sync::Mutex::new(report.summary()),
+            summary: std::sync::Mutex::new(summary),
             reloading: std::sync::Mutex::new(()),
         })
     }
@@ -65,6 +82,22 @@ impl LiveRules {
     /// The handle the detect stage reads.
     pub fn handle(&self) -> RuleSetHandle {
         self.handle.clone()
+    }
+
+    /// The detectors the detect stage and the API read.
+    pub fn detectors(&self) -> crate::anomaly::DetectorHandle {
+        self.detectors.clone()
+    }
+
+    /// `[anomaly]` as the node runs it.
+    pub fn anomaly_settings(&self) -> &crate::anomaly::Settings {
+        &self.anomaly
+    }
+
+    /// Detectors loaded by the load in use.
+    pub fn detector_count(&self) -> usize {
+        self.detector_count
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Load the rules again and swap them in; the load report, or why the old rules stay.
@@ -87,13 +120,21 @@ impl LiveRules {
                 ))
             }
             Ok((set, report)) => {
-                let errors = log_report(&report);
+                let mut errors = log_report(&report);
+                let (detectors, detector_report) = crate::anomaly::compile(&set, &self.anomaly);
+                let detector_errors = log_detectors(&detectors, &detector_report);
+                errors.extend(detector_errors.iter().cloned());
+                self.detector_count
+                    .store(detectors.len(), std::sync::atomic::Ordering::Relaxed);
+                // The rules and their detectors change together, between two batches.
                 self.handle.replace(set);
+                self.detectors.replace(detectors);
                 *self
                     .errors
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner) = errors;
-                let summary = report.summary();
+                let mut summary = report.summary();
+                summary.errors.extend(detector_errors);
                 *self
                     .summary
                     .lock()
@@ -131,7 +172,9 @@ impl onewall_api::RulesControl for LiveRules {
 
     fn reload(&self) -> Result<serde_json::Value, String> {
         let summary = self.reload_now()?;
-        serde_json::to_value(summary).map_err(|e| e.to_string())
+        let mut v = serde_json::to_value(summary).map_err(|e| e.to_string())?;
+        v["detectors"] = self.detector_count().into();
+        Ok(v)
     }
 }
 
@@ -153,4 +196,23 @@ fn log_report(report: &onewall_rules::pack::RuleSetReport) -> Vec<String> {
     metrics::gauge!("onewall_rules_loaded").set(report.load.compiled as f64);
     metrics::gauge!("onewall_rules_failed").set(report.load.errors.len() as f64);
     report.load.errors.iter().map(|e| e.to_string()).collect()
+}
+
+/// Log the detectors loaded and those skipped; answers the skipped ones, `path: id: reason`.
+fn log_detectors(
+    set: &onewall_anomaly::DetectorSet,
+    report: &onewall_rules::LoadReport,
+) -> Vec<String> {
+    for e in &report.errors {
+        warn!(detector = %e, "anomaly detector skipped: it does not load");
+    }
+    if !set.is_empty() || !report.errors.is_empty() {
+        info!(
+            detectors = set.len(),
+            failed = report.errors.len(),
+            "anomaly detectors loaded"
+        );
+    }
+    metrics::gauge!("onewall_anomaly_detectors_failed").set(report.errors.len() as f64);
+    report.errors.iter().map(|e| e.to_string()).collect()
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 mod access;
+mod anomaly;
 mod audit_mirror;
 mod commands;
 mod config;

@@ -78,6 +78,8 @@ pub struct Wiring {
     pub health: onewall_api::health::TaskHealth,
     /// Threat intelligence matched after the rules, on every batch.
     pub intel: Option<crate::intel::IntelStage>,
+    /// Anomaly detectors fed after the rules and threat intelligence, on every batch.
+    pub anomaly: Option<crate::anomaly::AnomalyStage>,
     /// Geo-IP enrichment before the rules (`[intel.geo]`), when a database is configured.
     pub geo: Option<Arc<geo::GeoEnrich>>,
 }
@@ -113,6 +115,7 @@ impl Pipeline {
             shutdown,
             health,
             intel,
+            anomaly,
             geo,
         } = wiring;
         correlation.resume_from(&*store).await?;
@@ -124,7 +127,7 @@ impl Pipeline {
                 move || {
                     detect_stage(
                         &rules,
-                        intel,
+                        AfterRules { intel, anomaly },
                         geo.as_deref(),
                         events,
                         to_store,
@@ -171,17 +174,28 @@ impl Pipeline {
     }
 }
 
+/// What the detect thread runs over each batch after the rules.
+struct AfterRules {
+    intel: Option<crate::intel::IntelStage>,
+    anomaly: Option<crate::anomaly::AnomalyStage>,
+}
+
 /// CPU work, off the async runtime: store events with a wrong clock at their receive time
-/// ([`clock`]), then run the rules over each batch, then threat intelligence.
+/// ([`clock`]), then run the rules over each batch, then threat intelligence, then the anomaly
+/// detectors (their alerts get the rule set's overlays and join the batch's).
 fn detect_stage(
     rules: &RuleSetHandle,
-    mut intel: Option<crate::intel::IntelStage>,
+    after: AfterRules,
     geo: Option<&geo::GeoEnrich>,
     mut events: mpsc::Receiver<Spooled>,
     to_store: mpsc::Sender<Detected>,
     clock: clock::ClockCheck,
     health: &onewall_api::health::TaskHealth,
 ) {
+    let AfterRules {
+        mut intel,
+        mut anomaly,
+    } = after;
     let mut skew_warnings = clock::SkewWarnings::default();
     while let Some(spooled) = events.blocking_recv() {
         let end_seq = spooled.end_seq();
@@ -210,9 +224,15 @@ fn detect_stage(
         // costs that batch its alerts, not the stage: counted, shown by /healthz, stored.
         let matched = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let now = Timestamp::now();
-            rules.current().match_batch(&batch, now, &mut alerts);
+            let set = rules.current();
+            set.match_batch(&batch, now, &mut alerts);
             if let Some(intel) = intel.as_mut() {
                 intel.run(&batch, now, &mut alerts);
+            }
+            if let Some(anomaly) = anomaly.as_mut() {
+                let started = Instant::now();
+                anomaly.run(&batch, now, &set, &mut alerts);
+                busy("anomaly", started);
             }
         }));
         if let Err(payload) = matched {
@@ -231,8 +251,12 @@ fn detect_stage(
         counter!("onewall_rules_alerts_total").increment(alerts.len() as u64);
         if to_store.blocking_send((batch, alerts, end_seq)).is_err() {
             error!("store stage is gone; detect stage stops");
-            return;
+            break;
         }
+    }
+    // The baselines as they are at the last batch, for the next start.
+    if let Some(anomaly) = anomaly.as_mut() {
+        anomaly.finish();
     }
 }
 

@@ -64,6 +64,8 @@ struct Node {
     /// shown by /healthz.
     health: TaskHealth,
     shutdown: watch::Receiver<bool>,
+    /// The anomaly detectors' status, copied by the detect thread for the API.
+    anomaly_board: crate::anomaly::SharedBoard,
 }
 
 async fn serve(r: Resolved) -> anyhow::Result<()> {
@@ -181,6 +183,7 @@ async fn open_store(r: &Resolved, shutdown: watch::Receiver<bool>) -> anyhow::Re
         bus: NodeEvents::new(),
         health: TaskHealth::default(),
         shutdown,
+        anomaly_board: crate::anomaly::SharedBoard::default(),
     })
 }
 
@@ -269,6 +272,13 @@ async fn start_pipeline(
             shutdown: node.shutdown.clone(),
             health: node.health.clone(),
             intel: Some(crate::intel::IntelStage::new(intel.clone())),
+            anomaly: node.rules.anomaly_settings().enabled.then(|| {
+                crate::anomaly::AnomalyStage::start(
+                    node.rules.detectors(),
+                    node.rules.anomaly_settings(),
+                    node.anomaly_board.clone(),
+                )
+            }),
             geo: crate::pipeline::geo::open(&r.config.intel.geo)?.map(Arc::new),
         },
     )

@@ -70,6 +70,11 @@ pub fn build(r: &Resolved, node: &Node, parts: Parts<'_>) -> axum::Router {
     // The console's live stream (GET /api/v1/stream) reads the hub.
     let api = api.layer(axum::Extension(parts.stream));
     let api = api.layer(axum::Extension(crate::intel::service(parts.intel)));
+    let api = api.layer(axum::Extension(crate::anomaly::service(
+        node.rules.detectors(),
+        node.anomaly_board.clone(),
+        node.rules.anomaly_settings(),
+    )));
     let api = super::playbooks::api_layers(api, r, &node.bus, parts.desk);
     let ingest = onewall_ingest::listen::http_router(onewall_ingest::listen::HttpIngest {
         timezone: r.listen.http_source.timezone,

@@ -19,6 +19,8 @@
 //! - `POST /api/v1/intel/bundles`, `GET /api/v1/intel/receipts/{id}`,
 //!   `GET|POST /api/v1/intel/indicators`, `DELETE /api/v1/intel/indicators/{id}`,
 //!   `GET /api/v1/intel/{feeds,sightings}` — threat intelligence ([`intel`])
+//! - `GET /api/v1/anomaly/detectors`, `GET /api/v1/anomaly/detectors/{id}`,
+//!   `GET /api/v1/anomaly/alerts` — anomaly detection ([`anomaly`])
 //! - `GET /api/v1/stream` — live alerts and incident changes (Server-Sent Events, [`stream`])
 //! - `GET /api/v1/openapi.json` — this API as OpenAPI 3
 //!
@@ -49,6 +51,7 @@ use serde_json::json;
 
 pub mod access;
 mod admin;
+pub mod anomaly;
 pub mod collector;
 pub mod config;
 pub mod console;
@@ -204,6 +207,9 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/api/v1/intel/feeds", get(intel::feeds))
         .route("/api/v1/intel/sightings", get(intel::sightings))
+        .route("/api/v1/anomaly/detectors", get(anomaly::detectors))
+        .route("/api/v1/anomaly/detectors/{id}", get(anomaly::detector))
+        .route("/api/v1/anomaly/alerts", get(anomaly::alerts))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             access::guard,

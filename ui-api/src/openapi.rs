@@ -66,6 +66,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         crate::intel::delete_indicator,
         crate::intel::feeds,
         crate::intel::sightings,
+        crate::anomaly::detectors,
+        crate::anomaly::detector,
+        crate::anomaly::alerts,
     ),
     modifiers(&Security),
     security(("bearer" = []), ("session" = []))
