@@ -274,6 +274,24 @@ impl Engine {
         }
     }
 
+    /// Call `f(event index, rule index)` for each (event, rule) match of a batch, in event order
+    /// and, per event, in rule order, without building alerts (the anomaly detectors' selections
+    /// run this way: one pass over each event for all of them). Rule indexes are positions in
+    /// [`Engine::rules`].
+    pub fn for_each_match(&self, events: &[Event], mut f: impl FnMut(usize, usize)) {
+        let mut scratch = Scratch::default();
+        let mut marks = vec![0u64; self.index.words()];
+        for (e, event) in events.iter().enumerate() {
+            let mut cx = EventContext::new(event, self.index.slots(), &mut scratch, self.message);
+            self.index.candidates(&mut cx, &mut marks);
+            for i in index::ones(&marks) {
+                if cx.may_have(self.required[i]) && self.compiled[i].matches(&mut cx) {
+                    f(e, i);
+                }
+            }
+        }
+    }
+
     /// Figures about the candidate index (how many rules are evaluated on every event, how
     /// many literals it searches for), for benches and logs.
     pub fn index_stats(&self) -> IndexStats {

@@ -6,6 +6,7 @@
 //! (the latest event time it has seen) moving on, so buckets close and silence is noticed the
 //! same way live and over a replayed stream.
 
+pub mod baseline;
 pub mod first_seen;
 pub mod outlier;
 pub mod rare;
