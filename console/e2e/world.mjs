@@ -7,7 +7,8 @@
 //   Its one threat intelligence feed (`BROKEN_FEED`) reads a malformed STIX file. It also
 //   loads `fixtures/detectors`: a `first_seen` detector (`ANOMALY_DETECTOR`) on the SSH logons
 //   of one user (`ANOMALY_USER`) that learns for a second, so a network new for that user
-//   raises an anomaly alert within seconds.
+//   raises an anomaly alert within seconds; a `rare` one on the same logons
+//   (`LEARNING_DETECTOR`) learns for a day and is still learning.
 //
 // Data arrives only through the real listeners: syslog lines from `logger`, JSON through
 // `POST /api/v1/ingest`. The fixture rule fires on the word `owe2e`; the built-in rules on
@@ -50,6 +51,8 @@ function brokenFeed() {
 
 /** The e2e detector (fixtures/detectors) and the one user whose SSH logons it watches. */
 export const ANOMALY_DETECTOR = 'e2e-ssh-new-network';
+/** Its second detector (`rare`, learning for a day): still learning when the scenario looks. */
+export const LEARNING_DETECTOR = 'e2e-ssh-rare-host';
 export const ANOMALY_USER = 'owe2e-anomaly';
 
 /** Markers of the seeded events (each opens its own incident in Zhengzhou). */

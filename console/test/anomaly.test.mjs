@@ -154,6 +154,13 @@ test('the recent anomalies query leaves empty filters out and carries the cursor
   })
 })
 
+test('a detector file is shown by its folder and name', () => {
+  assert.equal(a.shortPath('/etc/onewall/detectors/ssh/new_network.yml'), '…/ssh/new_network.yml')
+  assert.equal(a.shortPath('C:\\rules\\ssh\\x.yml'), '…/ssh/x.yml')
+  assert.equal(a.shortPath('ssh/x.yml'), 'ssh/x.yml')
+  assert.equal(a.shortPath('builtin'), 'builtin')
+})
+
 test('the calendar line names the zone and the known years', () => {
   assert.equal(a.calendarText({ utc_offset_secs: 8 * 3600, known_years: [2025, 2026] }), 'UTC+08:00 · 2025, 2026')
   assert.equal(a.calendarText({ utc_offset_secs: -(5 * 3600 + 1800), known_years: [] }), 'UTC-05:30 · —')

@@ -253,6 +253,13 @@ export function anomalyQuery(f: AnomalyFilters, limit: number, cursor: string | 
   return q
 }
 
+/** A detector file's path as shown: its folder and name (`…/ssh/new_network.yml`); the whole
+ * path goes in the title. */
+export function shortPath(path: string): string {
+  const parts = path.split(/[\\/]/).filter(Boolean)
+  return parts.length > 2 ? `…/${parts.slice(-2).join('/')}` : path
+}
+
 /** The calendar as one line: `UTC+08:00 · 2025, 2026`. */
 export function calendarText(c: CalendarInfo | null | undefined): string | null {
   if (!c) return null
