@@ -12,6 +12,9 @@
 //! twice, with a list feed of N mixed indicators (addresses, ranges, domains, SHA-256 hashes,
 //! URLs; a few of them the lines' attacker addresses) and without, interleaved, and prints
 //! both and the difference in CPU per event (what matching every event costs).
+//! `ONEWALL_E2E_ANOMALY=1` runs each run twice, with the built-in anomaly detectors (the
+//! default, `[anomaly] enabled = true`) and without (`enabled = false`), interleaved, and
+//! prints both and what the detectors add in CPU per event.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a bench fails loudly
 
@@ -338,7 +341,7 @@ fn run_once(
     clickhouse: Option<&str>,
     streams: usize,
 ) -> Run {
-    run_with(bin, events, clients, clickhouse, streams, None)
+    run_with(bin, events, clients, clickhouse, streams, None, "")
 }
 
 fn run_with(
@@ -348,6 +351,7 @@ fn run_with(
     clickhouse: Option<&str>,
     streams: usize,
     intel: Option<(&std::path::Path, usize)>,
+    extra: &str,
 ) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("onewall.toml");
@@ -369,7 +373,7 @@ fn run_with(
         &cfg,
         format!(
             "version = 1\n[syslog]\nudp = \"\"\ntcp = \"127.0.0.1:0\"\n[http]\nlisten = \"127.0.0.1:0\"\n\
-             [flow]\nnetflow = \"\"\nsflow = \"\"\n{rules}[store]\npath = \"{}\"\n{store}{}",
+             [flow]\nnetflow = \"\"\nsflow = \"\"\n{rules}[store]\npath = \"{}\"\n{store}{}{extra}",
             dir.path().join("data").display(),
             intel.map(|(f, _)| intel_config(f)).unwrap_or_default()
         ),
@@ -415,7 +419,18 @@ fn run_with(
     let want = (per * clients) as u64;
     wait_stored(&http, want);
     let secs = start.elapsed().as_secs_f64();
-    println!("  {}", stage_breakdown(&metrics_text(&http), want));
+    let text = metrics_text(&http);
+    println!("  {}", stage_breakdown(&text, want));
+    let detectors = series(&text, "onewall_anomaly_detectors");
+    if detectors > 0 {
+        println!(
+            "  anomaly: {detectors} detectors, {} alerts",
+            text.lines()
+                .filter(|l| l.starts_with("onewall_anomaly_alerts_total{"))
+                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                .sum::<f64>()
+        );
+    }
     let cpu = cpu_ticks(child.id()) - cpu_before;
     let rss = peak_rss(child.id());
     let _ = Command::new("kill")
@@ -711,6 +726,21 @@ fn windows_bench(this: &str, baseline: Option<&str>, runs: usize, clients: usize
             m.cpu_us,
             m.rss_kib / 1024
         );
+        if anomaly {
+            let (am, aall) = median(without_anomaly);
+            println!(
+                "end_to_end: without the anomaly detectors → {backend}: median {:.0} events/s \
+                 (all: {aall:.0?}); CPU {:.2} µs/event (with them: {:.2}; the detectors add \
+                 {:+.2} µs/event); peak RSS {} MiB (with them: {}); with / without = {:.3}",
+                am.events_per_s,
+                am.cpu_us,
+                m.cpu_us,
+                m.cpu_us - am.cpu_us,
+                am.rss_kib / 1024,
+                m.rss_kib / 1024,
+                m.events_per_s / am.events_per_s
+            );
+        }
         if let Some(b) = baseline {
             let (bm, ball) = median(theirs);
             println!(
@@ -771,10 +801,31 @@ fn syslog_bench(this: &str, baseline: Option<&str>, runs: usize, clients: usize,
         let feed_dir = tempfile::tempdir().unwrap();
         let feed = (intel_n > 0).then(|| intel_feed(feed_dir.path(), intel_n));
         let mut with_intel = Vec::new();
+        let anomaly = std::env::var("ONEWALL_E2E_ANOMALY").as_deref() == Ok("1");
+        let mut without_anomaly = Vec::new();
         let (mut mine, mut theirs, mut streamed) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..runs {
             if let Some(f) = &feed {
-                with_intel.push(run_with(this, events, clients, ch, 0, Some((f, intel_n))));
+                with_intel.push(run_with(
+                    this,
+                    events,
+                    clients,
+                    ch,
+                    0,
+                    Some((f, intel_n)),
+                    "",
+                ));
+            }
+            if anomaly {
+                without_anomaly.push(run_with(
+                    this,
+                    events,
+                    clients,
+                    ch,
+                    0,
+                    None,
+                    "[anomaly]\nenabled = false\n",
+                ));
             }
             if let Some(b) = baseline {
                 theirs.push(run_once(b, events, clients, ch, 0));
@@ -818,6 +869,21 @@ fn syslog_bench(this: &str, baseline: Option<&str>, runs: usize, clients: usize,
                 im.rss_kib / 1024,
                 m.rss_kib / 1024,
                 im.events_per_s / m.events_per_s
+            );
+        }
+        if anomaly {
+            let (am, aall) = median(without_anomaly);
+            println!(
+                "end_to_end: without the anomaly detectors → {backend}: median {:.0} events/s \
+                 (all: {aall:.0?}); CPU {:.2} µs/event (with them: {:.2}; the detectors add \
+                 {:+.2} µs/event); peak RSS {} MiB (with them: {}); with / without = {:.3}",
+                am.events_per_s,
+                am.cpu_us,
+                m.cpu_us,
+                m.cpu_us - am.cpu_us,
+                am.rss_kib / 1024,
+                m.rss_kib / 1024,
+                m.events_per_s / am.events_per_s
             );
         }
         if let Some(b) = baseline {

@@ -197,7 +197,7 @@ fn detect_stage(
         mut anomaly,
     } = after;
     let mut skew_warnings = clock::SkewWarnings::default();
-    while let Some(spooled) = events.blocking_recv() {
+    while let Some(spooled) = crate::anomaly::stage::next_batch(&mut events, anomaly.as_mut()) {
         let end_seq = spooled.end_seq();
         let mut batch = spooled.events;
         clock.apply(&mut batch, &mut skew_warnings);

@@ -77,6 +77,52 @@ pub(crate) const BUILTIN: &[(&str, &str)] = &[
         "flow_volumetric_spike.yml",
         include_str!("../packs/builtin/flow_volumetric_spike.yml"),
     ),
+    // Anomaly detectors (`anomaly:` documents, compiled by the onewall-anomaly crate): logons,
+    // processes, flows, databases, web servers and firewalls.
+    (
+        "anomaly_ssh_new_network.yml",
+        include_str!("../packs/builtin/anomaly_ssh_new_network.yml"),
+    ),
+    (
+        "anomaly_windows_logon_new_host.yml",
+        include_str!("../packs/builtin/anomaly_windows_logon_new_host.yml"),
+    ),
+    (
+        "anomaly_failed_logon_volume.yml",
+        include_str!("../packs/builtin/anomaly_failed_logon_volume.yml"),
+    ),
+    (
+        "anomaly_logon_hours.yml",
+        include_str!("../packs/builtin/anomaly_logon_hours.yml"),
+    ),
+    (
+        "anomaly_rare_process.yml",
+        include_str!("../packs/builtin/anomaly_rare_process.yml"),
+    ),
+    (
+        "anomaly_flow_bytes.yml",
+        include_str!("../packs/builtin/anomaly_flow_bytes.yml"),
+    ),
+    (
+        "anomaly_db_rows_sent.yml",
+        include_str!("../packs/builtin/anomaly_db_rows_sent.yml"),
+    ),
+    (
+        "anomaly_db_audit_volume.yml",
+        include_str!("../packs/builtin/anomaly_db_audit_volume.yml"),
+    ),
+    (
+        "anomaly_web_server_errors.yml",
+        include_str!("../packs/builtin/anomaly_web_server_errors.yml"),
+    ),
+    (
+        "anomaly_web_client_errors.yml",
+        include_str!("../packs/builtin/anomaly_web_client_errors.yml"),
+    ),
+    (
+        "anomaly_firewall_volume.yml",
+        include_str!("../packs/builtin/anomaly_firewall_volume.yml"),
+    ),
 ];
 
 /// The built-in pack as sources, each with the path `builtin/<file name>`.

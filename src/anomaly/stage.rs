@@ -40,6 +40,8 @@ pub struct AnomalyStage {
     snapshot_every: Duration,
     last_snapshot: Instant,
     last_board: Option<Instant>,
+    /// A batch was observed since the board was last refreshed.
+    board_stale: bool,
 }
 
 impl AnomalyStage {
@@ -59,6 +61,7 @@ impl AnomalyStage {
             snapshot_every: settings.snapshot_every,
             last_snapshot: Instant::now(),
             last_board: None,
+            board_stale: false,
         };
         stage.refresh_board();
         stage
@@ -90,7 +93,8 @@ impl AnomalyStage {
             }
             alerts.extend(raised);
         }
-        if self.last_board.is_none_or(|at| at.elapsed() >= BOARD_EVERY) {
+        self.board_stale = true;
+        if self.board_due() == Some(Duration::ZERO) {
             self.refresh_board();
         }
         if self.last_snapshot.elapsed() >= self.snapshot_every {
@@ -117,9 +121,21 @@ impl AnomalyStage {
         self.refresh_board();
     }
 
+    /// How long until the board is due for a refresh, when a batch was observed since the
+    /// last one (zero: now).
+    pub fn board_due(&self) -> Option<Duration> {
+        if !self.board_stale {
+            return None;
+        }
+        Some(self.last_board.map_or(Duration::ZERO, |at| {
+            BOARD_EVERY.saturating_sub(at.elapsed())
+        }))
+    }
+
     /// Copy the status for the API and publish the gauges.
-    fn refresh_board(&mut self) {
+    pub fn refresh_board(&mut self) {
         self.last_board = Some(Instant::now());
+        self.board_stale = false;
         let status = self.anomalies.status();
         for s in &status {
             let id = s.id.clone();
@@ -187,4 +203,28 @@ fn restore(anomalies: &mut Anomalies, path: &std::path::Path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => warn!(error = %e, path = %path.display(), "reading anomaly snapshot"),
     }
+}
+
+/// The next item of `events` for the detect thread. While the board waits for a refresh (the
+/// last batches came within a second of the previous one), the queue is polled until the
+/// refresh is due and the board refreshed then, so the API shows the state after the last
+/// batch within a second even when no batch follows.
+pub fn next_batch<T>(
+    events: &mut tokio::sync::mpsc::Receiver<T>,
+    anomaly: Option<&mut AnomalyStage>,
+) -> Option<T> {
+    use tokio::sync::mpsc::error::TryRecvError;
+    if let Some(a) = anomaly {
+        while let Some(due) = a.board_due() {
+            match events.try_recv() {
+                Ok(item) => return Some(item),
+                Err(TryRecvError::Disconnected) => return None,
+                Err(TryRecvError::Empty) if due.is_zero() => a.refresh_board(),
+                Err(TryRecvError::Empty) => {
+                    std::thread::sleep(due.min(Duration::from_millis(10)));
+                }
+            }
+        }
+    }
+    events.blocking_recv()
 }

@@ -2,6 +2,7 @@
 //! `tokens …`, `audit verify`. What a running node uses lives beside `serve`, named for what it is
 //! (`live_rules`, `access`, `audit_mirror`).
 
+pub mod anomaly_streams;
 pub mod audit;
 pub mod check_config;
 pub mod intel;

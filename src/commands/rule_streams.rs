@@ -127,35 +127,73 @@ impl Streams {
     }
 }
 
-/// A sample stream: NDJSON of `{"offset_s": SECONDS, "fields": {...}}`, event times counted
-/// from a fixed start.
+/// A sample stream: NDJSON, one object per line, `{"offset_s": SECONDS, "fields": {...}}` with
+/// the event time as seconds after a fixed start, or `"time": "RFC3339"` for an absolute time
+/// instead of `offset_s`. `"repeat": N` makes N events of the line, `"every_s": S` seconds
+/// apart (default 60) from its time, so a stream of weeks stays a few lines. The events are
+/// sorted by time (lines of the same time keep their order).
 pub fn read_stream(file: &Path) -> anyhow::Result<Vec<Event>> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    let start = Timestamp::from_secs(1_795_000_000);
     let mut out = Vec::new();
     for (n, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let v: serde_json::Value = serde_json::from_str(line)
-            .with_context(|| format!("{} line {}: not JSON", file.display(), n + 1))?;
-        let Some(offset) = v["offset_s"].as_f64() else {
-            anyhow::bail!("{} line {}: no number offset_s", file.display(), n + 1);
-        };
+        let at = || format!("{} line {}", file.display(), n + 1);
+        let v: serde_json::Value =
+            serde_json::from_str(line).with_context(|| format!("{}: not JSON", at()))?;
+        let (t, repeat, every) =
+            stream_line_times(&v).map_err(|e| anyhow::anyhow!("{}: {e}", at()))?;
         if !v["fields"].is_object() {
-            anyhow::bail!("{} line {}: fields is not an object", file.display(), n + 1);
+            anyhow::bail!("{}: fields is not an object", at());
         }
-        let t = Timestamp(start.0.saturating_add((offset * 1e9) as i64));
-        let mut e = Event::new(
-            t,
-            RegionCode::HENAN,
-            Source::new("sample", None),
-            v["fields"].to_string().as_bytes(),
-        );
-        e.time = t;
-        e.fields.insert_json("", &v["fields"]);
-        out.push(e);
+        let raw = v["fields"].to_string();
+        for i in 0..repeat {
+            let t = Timestamp(t.0.saturating_add(every.saturating_mul(i as i64)));
+            let mut e = Event::new(
+                t,
+                RegionCode::HENAN,
+                Source::new("sample", None),
+                raw.as_bytes(),
+            );
+            e.time = t;
+            e.fields.insert_json("", &v["fields"]);
+            out.push(e);
+        }
     }
+    out.sort_by_key(|e| e.time);
     Ok(out)
+}
+
+/// Copies of one stream line at most.
+const MAX_REPEAT: u64 = 1_000_000;
+
+/// A stream line's time, how many events it makes and how far apart (nanoseconds).
+fn stream_line_times(v: &serde_json::Value) -> Result<(Timestamp, u64, i64), String> {
+    let start = Timestamp::from_secs(1_795_000_000);
+    let t = match (&v["time"], &v["offset_s"]) {
+        (serde_json::Value::String(s), serde_json::Value::Null) => Timestamp::parse_rfc3339(s)
+            .map_err(|e| format!("time: {s:?} is not an RFC 3339 time: {e}"))?,
+        (serde_json::Value::Null, o) => match o.as_f64() {
+            Some(offset) => Timestamp(start.0.saturating_add((offset * 1e9) as i64)),
+            None => return Err("no number offset_s (or time)".into()),
+        },
+        _ => return Err("give one of offset_s (a number) and time (RFC 3339)".into()),
+    };
+    let repeat = match &v["repeat"] {
+        serde_json::Value::Null => 1,
+        r => match r.as_u64() {
+            Some(n @ 1..=MAX_REPEAT) => n,
+            _ => return Err(format!("repeat: {r} is not a count from 1 to {MAX_REPEAT}")),
+        },
+    };
+    let every = match &v["every_s"] {
+        serde_json::Value::Null => 60.0,
+        e => match e.as_f64() {
+            Some(s) if s > 0.0 => s,
+            _ => return Err(format!("every_s: {e} is not a positive number of seconds")),
+        },
+    };
+    Ok((t, repeat, (every * 1e9) as i64))
 }

@@ -81,16 +81,46 @@ pub fn check(dir: &Path, config: Option<&Path>) -> anyhow::Result<ExitCode> {
             c.condition,
         );
     }
+    let detectors_ok = check_detectors(&set);
     let report = full.load;
     for e in &report.errors {
         println!("{e}");
     }
     println!("compiled {} of {} rules", report.compiled, report.total);
-    Ok(if report.errors.is_empty() {
+    Ok(if report.errors.is_empty() && detectors_ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Compile the anomaly detectors of `set` (default `[anomaly]` settings); list each, and each
+/// that does not load with its reason. Answers whether all loaded.
+fn check_detectors(set: &RuleSet) -> bool {
+    let (sources, placeholders) = set.anomaly_sources();
+    if sources.is_empty() {
+        return true;
+    }
+    let (detectors, report) = onewall_anomaly::DetectorSet::compile(
+        sources,
+        placeholders,
+        &onewall_anomaly::AnomalyConfig::default(),
+    );
+    for d in detectors.detectors() {
+        println!(
+            "detector {} ({}): '{}' group-by [{}] field [{}], learning {}s",
+            d.id,
+            d.kind.as_str(),
+            d.title,
+            d.group_by.join(", "),
+            d.field.join(", "),
+            d.learning_secs
+        );
+    }
+    for e in &report.errors {
+        println!("{e}");
+    }
+    report.errors.is_empty()
 }
 
 /// The outcome of testing one rule file against its samples.
@@ -114,6 +144,13 @@ pub(crate) struct Tally {
 /// `{"offset_s": SECONDS, "fields": {...}}` with the event time as seconds after the stream's
 /// start. The stream runs through the folder's rules and correlations as the node runs them;
 /// the match stream must raise the correlation, the nomatch stream must not.
+///
+/// An anomaly detector's samples (a document with a top-level `anomaly:` key) are event
+/// streams of the same names, fed in batches through a fresh state of the folder's detectors
+/// (default `[anomaly]` settings): the match stream must make the detector raise an alert,
+/// the nomatch stream must not. A stream line may give `"time": "RFC3339"` instead of
+/// `offset_s`, and `"repeat": N` with `"every_s": S` for N events S seconds apart (learning
+/// periods of weeks in a few lines); see [`super::rule_streams::read_stream`].
 pub fn test(dir: &Path, samples: Option<&Path>) -> anyhow::Result<ExitCode> {
     let (sources, read_report) = read_rule_dir(dir)?;
     let mut tally = Tally::default();
@@ -122,8 +159,11 @@ pub fn test(dir: &Path, samples: Option<&Path>) -> anyhow::Result<ExitCode> {
         tally.broken += 1;
     }
     let mut streams = super::rule_streams::Streams::new(&sources);
+    let detectors = super::anomaly_streams::DetectorStreams::new(&sources);
     for source in sources {
-        if streams.is_correlation(&source) {
+        if super::anomaly_streams::is_detector(&source) {
+            detectors.test(&source, samples, &mut tally)?;
+        } else if streams.is_correlation(&source) {
             streams.test(&source, samples, &mut tally)?;
         } else {
             test_one(&source, samples, &mut tally)?;

@@ -272,3 +272,7 @@ mod tests {
         assert_eq!(check_bucket(600), Ok(600));
     }
 }
+
+#[cfg(test)]
+#[path = "tests/support.rs"]
+pub(crate) mod support;

@@ -1,45 +1,265 @@
-//! The `outlier` kind. (Contract stub: to be written.)
+//! The `outlier` kind: a numeric field (`field`, e.g. bytes sent) summed (or its maximum) per
+//! group per bucket, against the group's own baseline: the 数据泄露 case, a user sending ten
+//! times their usual bytes in an hour.
+//!
+//! Parameters: `field` (numeric; the set passes it as [`Observation::number`]), `bucket`
+//! (default `1h`, dividing a day), `aggregate` (`sum` default, `max`), `direction` (`up`
+//! default, `down`, `both`), `sensitivity` (the band's half-width in robust sigmas of the log
+//! value, default 3), `min-value` (an outlier must also exceed this, default 0), `seasonal`
+//! (`day-kind-hour` default: 24 profiles for working days and 24 for rest days — weekends and
+//! holidays; or `none`).
+//!
+//! **Baseline.** Byte counts spread over orders of magnitude, so the baseline is kept on
+//! `ln(1 + value)`: per profile an exponentially weighted centre and mean absolute deviation
+//! (running means over the first 8 buckets, then weight 1/8), two bytes each, plus one
+//! profile pooled over all hours. Only buckets with activity teach (an idle hour says nothing
+//! about how much a busy one sends), and what they teach is clipped to the band, so an
+//! exfiltration does not become the norm. Sigma is 1.25 × the mean absolute deviation, at
+//! least 0.25 (× 1.28). An hour's profile judges once it has 4 buckets; before that, the
+//! pooled profile once it has 8. 49 profiles × 6 bytes: 294 bytes per group, fixed.
+//!
+//! An event more than a bucket older than the current bucket is not counted (its bucket was
+//! closed and learnt); a later one counts in the current bucket.
+//!
+//! **When.** The high side is reported as soon as the running aggregate passes the band's
+//! top (and `min-value`), once per bucket, so exfiltration is seen early. The low side (a
+//! bucket with activity far under its band) is reported when the bucket closes.
+//!
+//! **Score.** Bands out on the log scale: `50 × |ln(1 + value) − centre| / (sensitivity ×
+//! sigma)`, capped at 100.
 
 use onewall_model::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_norway::Mapping;
 
+use super::baseline::{Direction, ParamReader, bucket_start, check_bucket, offset_of};
 use super::{Cx, Finding, Kind, Observation};
+use crate::calendar::{DayKind, LocalTime};
+use crate::explain::{Reason, fmt_num, per_en, span_en};
 
-/// Parameters of a `outlier` detector.
+/// How a bucket's values are combined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aggregate {
+    Sum,
+    Max,
+}
+
+/// Which profile a bucket is judged by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seasonal {
+    /// One profile for every bucket.
+    None,
+    /// The bucket's hour on working days, or on rest days (weekends, holidays).
+    DayKindHour,
+}
+
+/// Parameters of an `outlier` detector.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Params {}
+pub struct Params {
+    /// The numeric field, as shown in explanations.
+    pub field: String,
+    pub bucket_secs: i64,
+    pub aggregate: Aggregate,
+    pub direction: Direction,
+    pub sensitivity: f64,
+    pub min_value: f64,
+    pub seasonal: Seasonal,
+}
+
+/// Fixed-point scale of the log values.
+const FIX: f32 = 2048.0;
+const HOUR_MIN_N: u8 = 4;
+const POOLED_MIN_N: u8 = 8;
+const SIGMA_FLOOR: f64 = 0.25;
+/// Profiles with seasonality: 2 day classes × 24 hours, and the pooled one.
+const SEASONAL_SLOTS: usize = 49;
+
+/// One profile: centre and mean absolute deviation of `ln(1 + value)`, fixed point, and how
+/// many buckets taught it (up to 255).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+struct Profile {
+    mu: u16,
+    dev: u16,
+    n: u8,
+}
+
+impl Profile {
+    fn mu(self) -> f64 {
+        f64::from(f32::from(self.mu) / FIX)
+    }
+
+    fn sigma(self) -> f64 {
+        (1.25 * f64::from(f32::from(self.dev) / FIX)).max(SIGMA_FLOOR)
+    }
+
+    fn learn(&mut self, x: f64, clip: Option<f64>) {
+        let (mu, dev) = (self.mu(), f64::from(f32::from(self.dev) / FIX));
+        let x = match clip {
+            Some(half) if self.n > 0 => x.clamp(mu - half, mu + half),
+            _ => x,
+        };
+        let (mu, dev) = if self.n == 0 {
+            (x, 0.0)
+        } else {
+            let alpha = 1.0 / f64::from(self.n.min(7) + 1);
+            let dev = dev + alpha * ((x - mu).abs() - dev);
+            (mu + alpha * (x - mu), dev)
+        };
+        self.mu = fixed(mu);
+        self.dev = fixed(dev);
+        self.n = self.n.saturating_add(1);
+    }
+}
+
+fn fixed(x: f64) -> u16 {
+    (x.max(0.0) * f64::from(FIX))
+        .round()
+        .min(f64::from(u16::MAX)) as u16
+}
+
+/// The current bucket: where it learns and the band it is judged by.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct Current {
+    /// The hour profile it teaches (with seasonality).
+    slot: Option<u8>,
+    /// The band (log scale), when a profile judges.
+    band: Option<(f32, f32)>,
+    /// The running aggregate at which the high side is reported.
+    report_at: f64,
+    hour: u8,
+    minute: u8,
+    day: DayKind,
+}
 
 /// One group's state.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct State {
+    profiles: Vec<Profile>,
+    first_seen: Timestamp,
     last_seen: Timestamp,
+    start: i64,
+    agg: f64,
+    active: bool,
+    reported: bool,
+    cur: Current,
 }
 
 impl Kind for State {
     type Params = Params;
 
-    fn parse(_params: &Mapping) -> Result<Params, String> {
-        Err("the outlier kind is not written yet".into())
+    fn parse(map: &Mapping) -> Result<Params, String> {
+        let own = [
+            "bucket",
+            "aggregate",
+            "direction",
+            "sensitivity",
+            "min-value",
+            "seasonal",
+        ];
+        let r = ParamReader::new(map, "outlier", &own)?;
+        let field = match map.get("field") {
+            Some(v) if v.as_str().is_some() => v.as_str().map(str::to_owned),
+            Some(v) => v
+                .as_sequence()
+                .and_then(|s| s.first())
+                .and_then(|f| f.as_str())
+                .map(str::to_owned),
+            None => None,
+        };
+        let field = field.ok_or("anomaly.field: the outlier kind needs a numeric field")?;
+        Ok(Params {
+            field,
+            bucket_secs: check_bucket(r.timespan("bucket", 3600)?)?,
+            aggregate: match r.choice("aggregate", &["sum", "max"])? {
+                "max" => Aggregate::Max,
+                _ => Aggregate::Sum,
+            },
+            direction: Direction::parse(r.choice("direction", &["up", "down", "both"])?)
+                .unwrap_or(Direction::Up),
+            sensitivity: r.number("sensitivity", 3.0, 0.5)?,
+            min_value: r.number("min-value", 0.0, 0.0)?,
+            seasonal: match r.choice("seasonal", &["day-kind-hour", "none"])? {
+                "none" => Seasonal::None,
+                _ => Seasonal::DayKindHour,
+            },
+        })
     }
 
-    fn new(_params: &Params, first: &Observation<'_>) -> Self {
-        State {
+    fn new(p: &Params, first: &Observation<'_>) -> Self {
+        let slots = match p.seasonal {
+            Seasonal::None => 1,
+            Seasonal::DayKindHour => SEASONAL_SLOTS,
+        };
+        let mut state = State {
+            profiles: vec![Profile::default(); slots],
+            first_seen: first.time,
             last_seen: first.time,
+            start: 0,
+            agg: 0.0,
+            active: false,
+            reported: false,
+            cur: Current {
+                slot: None,
+                band: None,
+                report_at: f64::INFINITY,
+                hour: 0,
+                minute: 0,
+                day: first.local.day_kind,
+            },
+        };
+        state.open_at(p, first);
+        state
+    }
+
+    fn observe(&mut self, p: &Params, obs: &Observation<'_>, cx: &mut Cx<'_>) -> Option<Finding> {
+        let mut found = None;
+        let t = obs.time.secs();
+        if t >= self.start + p.bucket_secs {
+            found = self.close(p, cx);
+            self.open_at(p, obs);
+        } else if t < self.start - p.bucket_secs {
+            // More than a bucket late: its bucket is closed and learnt.
+            return None;
         }
+        if obs.time > self.last_seen {
+            self.last_seen = obs.time;
+        }
+        let v = obs.number?;
+        if !v.is_finite() {
+            return found;
+        }
+        let v = v.max(0.0);
+        self.agg = match (p.aggregate, self.active) {
+            (Aggregate::Sum, _) => self.agg + v,
+            (Aggregate::Max, true) => self.agg.max(v),
+            (Aggregate::Max, false) => v,
+        };
+        self.active = true;
+        if found.is_none()
+            && !self.reported
+            && self.agg >= self.cur.report_at
+            && p.direction.high()
+            && !cx.learning
+        {
+            self.reported = true;
+            found = self.finding(p, obs.time);
+        }
+        cx.counters.findings += u64::from(found.is_some());
+        found
     }
 
-    fn observe(&mut self, _p: &Params, obs: &Observation<'_>, _cx: &mut Cx<'_>) -> Option<Finding> {
-        self.last_seen = obs.time;
-        None
+    fn advance(&mut self, p: &Params, now: Timestamp, cx: &mut Cx<'_>) -> Vec<Finding> {
+        if now.secs() < self.start + p.bucket_secs || !self.active {
+            return Vec::new();
+        }
+        let found = self.close(p, cx);
+        cx.counters.findings += u64::from(found.is_some());
+        found.into_iter().collect()
     }
 
-    fn advance(&mut self, _p: &Params, _now: Timestamp, _cx: &mut Cx<'_>) -> Vec<Finding> {
-        Vec::new()
-    }
-
-    fn tick_secs(_p: &Params) -> Option<i64> {
-        None
+    fn tick_secs(p: &Params) -> Option<i64> {
+        // Only the low side needs buckets closed on time; the high side is seen as it grows.
+        p.direction.low().then_some(p.bucket_secs)
     }
 
     fn last_seen(&self) -> Timestamp {
@@ -47,6 +267,121 @@ impl Kind for State {
     }
 
     fn heap_bytes(&self) -> usize {
-        0
+        self.profiles.capacity() * std::mem::size_of::<Profile>()
     }
 }
+
+impl State {
+    /// Open the bucket holding `obs`, judged by its profile.
+    fn open_at(&mut self, p: &Params, obs: &Observation<'_>) {
+        let offset = offset_of(obs);
+        self.start = bucket_start(obs.time.secs(), offset, p.bucket_secs);
+        let in_day = (self.start + offset).rem_euclid(86_400);
+        let local = LocalTime {
+            hour: (in_day / 3600) as u8,
+            minute: ((in_day % 3600) / 60) as u8,
+            ..obs.local
+        };
+        self.agg = 0.0;
+        self.active = false;
+        self.reported = false;
+        let slot = match p.seasonal {
+            Seasonal::None => None,
+            Seasonal::DayKindHour => {
+                let class = if local.day_kind.is_working() { 0 } else { 24 };
+                Some(class + local.hour)
+            }
+        };
+        let pooled = self.profiles[self.profiles.len() - 1];
+        let judge = match slot.map(|s| self.profiles[usize::from(s)]) {
+            Some(hour) if hour.n >= HOUR_MIN_N => Some(hour),
+            _ if pooled.n >= POOLED_MIN_N => Some(pooled),
+            _ => None,
+        };
+        let band = judge.map(|j| (j.mu() as f32, j.sigma() as f32));
+        let report_at = band.map_or(f64::INFINITY, |(mu, sigma)| {
+            let top = (f64::from(mu) + p.sensitivity * f64::from(sigma)).exp_m1();
+            top.max(p.min_value).max(f64::MIN_POSITIVE)
+        });
+        self.cur = Current {
+            slot,
+            band,
+            report_at,
+            hour: local.hour,
+            minute: local.minute,
+            day: local.day_kind,
+        };
+    }
+
+    /// Judge the low side and learn the bucket (if it had activity).
+    fn close(&mut self, p: &Params, cx: &mut Cx<'_>) -> Option<Finding> {
+        if !self.active {
+            return None;
+        }
+        self.active = false;
+        let x = self.agg.ln_1p();
+        let mut found = None;
+        if let Some((mu, sigma)) = self.cur.band {
+            let low = f64::from(mu) - p.sensitivity * f64::from(sigma);
+            if x < low && p.direction.low() && !cx.learning {
+                let end = Timestamp::from_secs(self.start + p.bucket_secs);
+                found = self.finding(p, end);
+            }
+        }
+        let clip = |prof: &Profile| p.sensitivity * prof.sigma();
+        if let Some(s) = self.cur.slot {
+            let prof = &mut self.profiles[usize::from(s)];
+            let half = (prof.n >= HOUR_MIN_N).then(|| clip(prof));
+            prof.learn(x, half);
+        }
+        let last = self.profiles.len() - 1;
+        let pooled = &mut self.profiles[last];
+        let half = (pooled.n >= POOLED_MIN_N).then(|| clip(pooled));
+        pooled.learn(x, half);
+        found
+    }
+
+    fn finding(&self, p: &Params, time: Timestamp) -> Option<Finding> {
+        let (mu, sigma) = self.cur.band?;
+        let (mu, sigma) = (f64::from(mu), f64::from(sigma));
+        let half = p.sensitivity * sigma;
+        let (low, high) = ((mu - half).exp_m1().max(0.0), (mu + half).exp_m1());
+        let z = (self.agg.ln_1p() - mu).abs() / sigma;
+        let c = self.cur;
+        Some(Finding {
+            time,
+            reason: Reason::Outlier {
+                field: p.field.clone(),
+                value: self.agg,
+                low,
+                high,
+                bucket_secs: p.bucket_secs,
+                hour: c.hour,
+                minute: c.minute,
+                day: (p.seasonal == Seasonal::DayKindHour).then_some(c.day),
+            },
+            score: (50.0 * z / p.sensitivity).min(100.0),
+            observed: format!(
+                "{} {} in {}",
+                fmt_num(self.agg),
+                p.field,
+                span_en(p.bucket_secs)
+            ),
+            observed_value: Some(self.agg),
+            expected: format!(
+                "{}–{} {} {}",
+                fmt_num(low),
+                fmt_num(high),
+                p.field,
+                per_en(p.bucket_secs)
+            ),
+            expected_low: Some(low),
+            expected_high: Some(high),
+            baseline_secs: (time.secs() - self.first_seen.secs()).max(0),
+        })
+    }
+}
+
+#[cfg(test)]
+#[path = "tests/outlier.rs"]
+mod tests;

@@ -21,6 +21,10 @@
 //! **Wednesday's**. Holidays and make-up days are judged but not learnt, so the profiles stay
 //! those of ordinary weeks and the Monday after a week-long holiday is a Monday.
 //!
+//! A group's first bucket (partial) is judged but not learnt; an event more than a bucket
+//! older than the current bucket is not counted (its bucket is closed and learnt); a later
+//! one counts in the current bucket.
+//!
 //! **When.** A spike is reported as soon as the running count passes the band's top (plus
 //! `min-count`), once per bucket, so a flood is seen before its bucket ends. Drops and silence
 //! are reported when the bucket closes (in `advance`). Silence (nothing at all in a bucket whose
@@ -149,6 +153,8 @@ impl Kind for State {
             silent: false,
         };
         state.band = state.band_for(p, &local);
+        // The group's first bucket is partial: it is judged but not learnt.
+        state.band.ordinary = false;
         state
     }
 
@@ -157,6 +163,9 @@ impl Kind for State {
         let mut found = None;
         if t >= self.start + p.bucket_secs {
             found = self.roll(p, t, cx).into_iter().next();
+        } else if t < self.start - p.bucket_secs {
+            // More than a bucket late: its bucket is closed and learnt.
+            return None;
         }
         if obs.time > self.last_seen {
             self.last_seen = obs.time;
@@ -172,11 +181,14 @@ impl Kind for State {
             self.spiked = true;
             found = Some(self.finding(p, obs.time, true));
         }
+        cx.counters.findings += u64::from(found.is_some());
         found
     }
 
     fn advance(&mut self, p: &Params, now: Timestamp, cx: &mut Cx<'_>) -> Vec<Finding> {
-        self.roll(p, now.secs(), cx)
+        let found = self.roll(p, now.secs(), cx);
+        cx.counters.findings += found.len() as u64;
+        found
     }
 
     fn tick_secs(p: &Params) -> Option<i64> {

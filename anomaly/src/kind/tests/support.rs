@@ -1,5 +1,3 @@
-#![allow(dead_code)]
-
 //! A driver that feeds a kind the way the set does: observations in time order, and
 //! `advance` whenever the watermark crosses a `tick_secs` boundary.
 

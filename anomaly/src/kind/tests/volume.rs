@@ -1,9 +1,7 @@
 use super::*;
 use crate::explain::Reason;
 
-#[path = "support.rs"]
-mod support;
-use support::{DAY, Driver, HOUR, MONDAY, Noise, WEEK, date};
+use crate::kind::baseline::support::{DAY, Driver, HOUR, MONDAY, Noise, WEEK, date};
 
 use crate::calendar::Calendar;
 
@@ -60,6 +58,7 @@ fn learns_a_weekly_rhythm_then_flags_a_spike_as_it_happens() {
     }
     let found = d.take();
     assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(d.counters.findings, 1);
     let f = &found[0];
     let Reason::Spike {
         count,
@@ -325,4 +324,16 @@ fn parameters_have_defaults_and_bad_ones_are_named() {
         let err = State::parse(&map).expect_err(yaml);
         assert!(err.contains(key), "{yaml}: {err}");
     }
+}
+
+#[test]
+fn events_more_than_a_bucket_late_are_not_counted() {
+    let (mut d, _) = learnt(utc8(), "kind: volume");
+    let mon = MONDAY + 4 * WEEK;
+    d.spread(mon, HOUR, 20, None);
+    d.spread(mon + HOUR, 60, 5, None);
+    // A backlog of 3,000 events from a day ago is not a spike now.
+    d.spread(mon - DAY, 600, 3000, None);
+    assert!(d.take().is_empty());
+    assert_eq!(d.state.as_ref().map(|s| s.count), Some(5.0));
 }
