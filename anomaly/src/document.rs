@@ -424,3 +424,60 @@ pub fn read_documents(sources: &[RuleSource]) -> (Vec<DetectorDoc>, LoadReport) 
     }
     (docs, report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn apply(t: Transform, v: &str) -> String {
+        let mut out = String::new();
+        t.apply(v, &mut out);
+        out
+    }
+
+    #[test]
+    fn transforms() {
+        assert_eq!(apply(Transform::Net24, "203.0.113.77"), "203.0.113.0/24");
+        assert_eq!(apply(Transform::Net16, "203.0.113.77"), "203.0.0.0/16");
+        assert_eq!(
+            apply(Transform::Net24, "2001:db8:1:2:3::9"),
+            "2001:db8:1:2::/64"
+        );
+        assert_eq!(
+            apply(Transform::Net16, "2001:db8:1:2:3::9"),
+            "2001:db8:1::/48"
+        );
+        assert_eq!(apply(Transform::Net24, "not-an-ip"), "not-an-ip");
+        assert_eq!(apply(Transform::Lower, "ZhangSan"), "zhangsan");
+        assert_eq!(
+            apply(Transform::Host, "https://user@WWW.Example.com:8443/a?b#c"),
+            "www.example.com"
+        );
+        assert_eq!(apply(Transform::Host, "example.org:80"), "example.org");
+        assert_eq!(apply(Transform::Host, "[2001:db8::1]:443"), "2001:db8::1");
+        assert_eq!(apply(Transform::Host, "Example.COM."), "example.com");
+        let mut out = String::new();
+        Transform::Net24.apply_ip("10.1.2.3".parse().expect("ip"), &mut out);
+        assert_eq!(out, "10.1.2.0/24");
+        assert!(Transform::parse("net8").expect_err("bad").contains("net8"));
+    }
+
+    #[test]
+    fn the_digest_follows_the_text_and_the_tag_is_added_once() {
+        let doc = |extra: &str| -> DetectorDoc {
+            let text = format!(
+                "title: t\nid: d\ntags: [{extra}]\ndetection: {{s: {{a: b}}, condition: s}}\n\
+                 anomaly: {{kind: first_seen, field: x}}\n"
+            );
+            let map: Mapping = serde_norway::from_str(&text).expect("yaml");
+            DetectorDoc::parse("f.yml", &map).expect("doc")
+        };
+        let (a, b, c) = (doc("x.y"), doc("x.y"), doc("gbt20986.CA"));
+        assert_eq!(a.digest, b.digest);
+        assert_ne!(a.digest, c.digest);
+        assert_eq!(a.tags, vec!["x.y", DEFAULT_TAG]);
+        assert_eq!(c.tags, vec!["gbt20986.CA"]);
+        assert_eq!(a.learning_secs, 7 * 86_400);
+        assert_eq!(a.suppress_secs, 3_600);
+    }
+}

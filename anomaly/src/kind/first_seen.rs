@@ -4,7 +4,9 @@
 //! bytes a value, no text): a value unseen for `history` (default 30 days) is forgotten, and
 //! past `max-entries` values the least recently seen one makes room (counted in
 //! `entries_evicted`). Once the group holds `group-learning` of history (default: the
-//! detector's `learning`), a value not in its set is a finding.
+//! detector's `learning`), a value not in its set is a finding. A group that holds no value
+//! (every one forgotten) learns its next value quietly; an event without the field is not a
+//! value: it only keeps the group alive.
 //!
 //! Parameters (beside the common keys): `history` (timespan), `group-learning` (timespan).
 //!

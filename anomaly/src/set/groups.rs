@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::alert::{build_alert, reason_key};
 use super::{Detector, DetectorStatus, stable_hash};
 use crate::calendar::Calendar;
+use crate::document::Transform;
 use crate::kind::{Counters, Cx, Finding, Observation, State};
 
 /// Group values are joined with this in keys and tuples.
@@ -264,18 +265,21 @@ fn read_value(det: &Detector, event: &Event, out: &mut String) -> bool {
         if i > 0 {
             out.push(SEP);
         }
+        let transform = det.doc.transform;
         let ok = match f.get(event) {
+            // Untransformed values are written as they are (no text made for numbers).
+            Some(v) if transform == Transform::None => push_text(v, out),
             Some(Value::Ip(ip)) => {
-                det.doc.transform.apply_ip(*ip, out);
+                transform.apply_ip(*ip, out);
                 true
             }
             Some(Value::Str(s)) => {
-                det.doc.transform.apply(s, out);
+                transform.apply(s, out);
                 true
             }
             Some(v) => match v.to_text() {
                 Some(t) => {
-                    det.doc.transform.apply(&t, out);
+                    transform.apply(&t, out);
                     true
                 }
                 None => false,
