@@ -827,6 +827,7 @@ scenario('a user logs in from a network new for them: the anomaly screen and the
     await page.locator(`${tid('anomaly-recent')} ${tid('anomaly-row')}[data-id="${fired.id}"] ${tid('anomaly-sentence')}`).innerText(),
     fired.anomaly.explanation,
   );
+  await screenshot(page, 'anomaly-en');
   await page.locator(tid('lang-switch')).click();
   clean(problems);
   await context.close();
