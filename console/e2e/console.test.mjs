@@ -10,7 +10,10 @@ import { after, before, test } from 'node:test';
 
 import { alertsOfEventWith, eventually, logger, screenshot, stopAll } from './harness.mjs';
 import {
+  ANOMALY_DETECTOR,
+  ANOMALY_USER,
   BROKEN_FEED,
+  LEARNING_DETECTOR,
   MARK,
   MOBILE,
   MOBILE_MASKED,
@@ -719,4 +722,113 @@ scenario('the province imports a bundle; its AMBER indicator reaches the city, r
   assert.equal(await v.page.locator(tid('intel-tab-import')).count(), 0, 'no import tab');
   clean(v.problems);
   await v.context.close();
+});
+
+/** An SSH logon of the e2e detector's user from `ip`, through the city's syslog. */
+function logon(ip, port) {
+  logger(w.city, `Accepted password for ${ANOMALY_USER} from ${ip} port ${port} ssh2`, { tag: 'sshd', priority: 'auth.info' });
+}
+
+scenario('a user logs in from a network new for them: the anomaly screen and the alert explain it, in Chinese and in English', async (t) => {
+  const KNOWN = '198.18.0.10';
+  const NEW = '198.18.77.10';
+  const detectorOf = async () => {
+    const r = await w.city.api('GET', '/api/v1/anomaly/detectors');
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    return r.body.detectors.find((d) => d.id === ANOMALY_DETECTOR);
+  };
+  assert.ok(await detectorOf(), `the city loaded ${ANOMALY_DETECTOR}`);
+
+  // The user's known network, until the detector has learned it (its learning is one second of
+  // event time); then a logon from a network it never saw for them.
+  logon(KNOWN, 50001);
+  await eventually('the known network observed', async () => (await detectorOf())?.status?.observed >= 1);
+  await new Promise((r) => setTimeout(r, 2100));
+  logon(KNOWN, 50002);
+  await eventually('the detector done learning', async () => {
+    const d = await detectorOf();
+    return d?.status?.observed >= 2 && d.status.learning === false;
+  });
+  logon(NEW, 50003);
+  const fired = await eventually('the anomaly alert', async () => {
+    const r = await w.city.api('GET', `/api/v1/anomaly/alerts?detector=${ANOMALY_DETECTOR}&limit=10`);
+    return r.status === 200 && r.body.items.find((a) => (a.anomaly?.observed ?? '').includes('198.18.77'));
+  });
+  t.diagnostic(`anomaly: ${JSON.stringify(fired.anomaly)}`);
+  // The detect stage copies the detectors' state for the API within a second of a batch.
+  await eventually('the alert counted in the detector status', async () => (await detectorOf())?.status?.alerts >= 1);
+
+  // A viewer (every role reads the screen): the detector's row, its detail and the anomaly.
+  const { context, page, problems } = await newPage();
+  await login(page, w.city, w.users.viewer);
+  await page.locator(tid('nav-anomaly')).click();
+  await page.waitForURL(/\/ui\/anomaly/);
+  const row = page.locator(`${tid('anomaly-detector-row')}[data-id="${ANOMALY_DETECTOR}"]`);
+  await row.waitFor();
+  assert.equal(await row.locator(tid('anomaly-kind')).innerText(), '首次出现');
+  assert.equal(await row.getAttribute('data-learning'), 'active');
+  assert.ok(Number(await row.getAttribute('data-alerts')) >= 1, 'its alert counted');
+  assert.ok(Number(await row.getAttribute('data-groups')) >= 1, 'its group counted');
+  assert.match(await page.locator(tid('anomaly-calendar')).innerText(), /UTC\+08:00 · .*2026/);
+  // The rare detector saw the same logons but learns for a day: learning, with what is left.
+  const learning = page.locator(`${tid('anomaly-detector-row')}[data-id="${LEARNING_DETECTOR}"]`);
+  assert.equal(await learning.getAttribute('data-learning'), 'learning');
+  assert.equal(await learning.locator(tid('anomaly-kind')).innerText(), '罕见');
+  assert.match(await learning.locator(tid('anomaly-learning')).innerText(), /学习中 0%[\s\S]*剩余 23 小时 59 分钟/);
+
+  const recent = page.locator(`${tid('anomaly-recent')} ${tid('anomaly-row')}[data-id="${fired.id}"]`);
+  await recent.waitFor();
+  assert.equal(await recent.getAttribute('data-detector'), ANOMALY_DETECTOR);
+  const zh = await recent.locator(tid('anomaly-sentence')).innerText();
+  assert.equal(zh, fired.anomaly.explanation_zh, 'the Chinese sentence first');
+  assert.match(zh, /[\u4e00-\u9fff]/);
+  assert.equal(await recent.locator(tid('anomaly-score')).getAttribute('data-level') !== null, true);
+
+  await row.click();
+  await page.waitForURL(new RegExp(`detector=${ANOMALY_DETECTOR}`));
+  const detail = page.locator(`${tid('anomaly-detector-detail')}[data-id="${ANOMALY_DETECTOR}"]`);
+  await detail.locator(tid('anomaly-row')).first().waitFor();
+  assert.equal(await detail.locator(tid('anomaly-detector-group-by')).innerText(), 'user.name');
+  assert.ok(Number(await detail.locator(tid('anomaly-detector-alerts')).innerText()) >= 1);
+  // The README's picture: the whole screen (the table, the detail, the recent anomalies).
+  await page.setViewportSize({ width: 1440, height: 1600 });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await screenshot(page, 'anomaly', { readme: true });
+  await page.setViewportSize({ width: 1440, height: 900 });
+
+  // The alert detail: the sentence first, then observed, band, score, baseline, group.
+  await recent.click();
+  await page.waitForURL(new RegExp(`/ui/alerts/${fired.id}`));
+  const block = page.locator(tid('alert-anomaly'));
+  await block.waitFor();
+  assert.equal(await block.getAttribute('data-detector'), ANOMALY_DETECTOR);
+  assert.equal(await block.getAttribute('data-kind'), 'first_seen');
+  assert.equal(await block.locator(tid('alert-anomaly-sentence')).innerText(), fired.anomaly.explanation_zh);
+  assert.match(await block.locator(tid('alert-anomaly-observed')).innerText(), /198\.18\.77/);
+  assert.match(await block.locator(tid('alert-anomaly-group')).innerText(), new RegExp(`user\\.name=${ANOMALY_USER}`));
+  assert.equal(await block.locator(tid('alert-anomaly-kind')).innerText(), '首次出现');
+  const blockText = await block.innerText();
+  assert.ok(blockText.indexOf(fired.anomaly.explanation_zh) < blockText.indexOf('观测值'), 'the sentence comes first');
+  await screenshot(page, 'anomaly-alert');
+
+  // English: the same alert explains itself in English; the list marks it as an anomaly.
+  await page.locator(tid('lang-switch')).click();
+  assert.equal(await block.locator(tid('alert-anomaly-sentence')).innerText(), fired.anomaly.explanation);
+  assert.equal(await block.locator(tid('alert-anomaly-kind')).innerText(), 'First seen');
+  await page.goto(w.city.url(`/ui/alerts?rule_id=${ANOMALY_DETECTOR}`));
+  const mark = page.locator(`${tid('alert-row')}[data-id="${fired.id}"] ${tid('alert-anomaly-mark')}`);
+  await mark.waitFor();
+  assert.equal(await mark.getAttribute('data-kind'), 'first_seen');
+  assert.match(await mark.innerText(), /anomaly · First seen/);
+  await page.goto(w.city.url('/ui/anomaly'));
+  await row.waitFor();
+  assert.equal(await row.locator(tid('anomaly-kind')).innerText(), 'First seen');
+  assert.equal(
+    await page.locator(`${tid('anomaly-recent')} ${tid('anomaly-row')}[data-id="${fired.id}"] ${tid('anomaly-sentence')}`).innerText(),
+    fired.anomaly.explanation,
+  );
+  await screenshot(page, 'anomaly-en');
+  await page.locator(tid('lang-switch')).click();
+  clean(problems);
+  await context.close();
 });

@@ -17,6 +17,8 @@ export const repo = resolve(here, '..', '..');
 export const artifacts = join(repo, 'target', 'console-artifacts');
 /** The rule pack the nodes load besides the built-in rules. */
 export const fixtureRules = join(here, 'fixtures', 'rules');
+/** The anomaly detectors a node may load too (`ruleDirs`): one that fires within seconds. */
+export const fixtureDetectors = join(here, 'fixtures', 'detectors');
 
 /** The binary under test: `ONEWALL_BIN`, else cargo's debug build. */
 export function binary() {
@@ -39,7 +41,7 @@ export function tempDir(prefix = 'onewall-e2e-') {
 }
 
 /** A node config on 127.0.0.1 port 0 everywhere (as the Rust end-to-end tests write it). */
-export function config({ name, region, data, syslogRegion = '', httpRegion = '', extra = '' }) {
+export function config({ name, region, data, syslogRegion = '', httpRegion = '', ruleDirs = [], extra = '' }) {
   return `version = 1
 [node]
 name = "${name}"
@@ -58,7 +60,7 @@ sflow = ""
 [store]
 path = "${data}"
 [rules]
-dirs = ["${fixtureRules}"]
+dirs = [${[fixtureRules, ...ruleDirs].map((d) => `"${d}"`).join(', ')}]
 ${extra}
 `;
 }

@@ -4,7 +4,11 @@
 //   open a province incident, so one city suffices);
 // - Zhengzhou's city node (410100), pushing to the province; its syslog listener is stamped
 //   410100 and its HTTP collector 410300 (Luoyang), so it holds an incident outside Zhengzhou.
-//   Its one threat intelligence feed (`BROKEN_FEED`) reads a malformed STIX file.
+//   Its one threat intelligence feed (`BROKEN_FEED`) reads a malformed STIX file. It also
+//   loads `fixtures/detectors`: a `first_seen` detector (`ANOMALY_DETECTOR`) on the SSH logons
+//   of one user (`ANOMALY_USER`) that learns for a second, so a network new for that user
+//   raises an anomaly alert within seconds; a `rare` one on the same logons
+//   (`LEARNING_DETECTOR`) learns for a day and is still learning.
 //
 // Data arrives only through the real listeners: syslog lines from `logger`, JSON through
 // `POST /api/v1/ingest`. The fixture rule fires on the word `owe2e`; the built-in rules on
@@ -15,6 +19,7 @@ import { join } from 'node:path';
 
 import {
   addToken,
+  fixtureDetectors,
   addUser,
   alertsOfEventWith,
   eventually,
@@ -43,6 +48,12 @@ function brokenFeed() {
   writeFileSync(file, '{"type": "bundle", "id": "bundle--0e2e", "objects": 5}');
   return `[intel]\n[[intel.feeds]]\nname = "${BROKEN_FEED}"\nformat = "stix"\npath = "${file}"\ninterval_secs = 60\n`;
 }
+
+/** The e2e detector (fixtures/detectors) and the one user whose SSH logons it watches. */
+export const ANOMALY_DETECTOR = 'e2e-ssh-new-network';
+/** Its second detector (`rare`, learning for a day): still learning when the scenario looks. */
+export const LEARNING_DETECTOR = 'e2e-ssh-rare-host';
+export const ANOMALY_USER = 'owe2e-anomaly';
 
 /** Markers of the seeded events (each opens its own incident in Zhengzhou). */
 export const MARK = {
@@ -88,6 +99,7 @@ export async function makeWorld() {
     name: 'zhengzhou-soc',
     region: '410100',
     httpRegion: '410300',
+    ruleDirs: [fixtureDetectors],
     extra: cityFederation(province.http, uplink) + brokenFeed(),
   });
 

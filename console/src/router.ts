@@ -25,6 +25,7 @@ const inLayout: RouteRecordRaw[] = [
   { path: 'rules', name: 'rules', component: () => import('./pages/rules/RulesPage.vue') },
   { path: 'hunt', name: 'hunt', component: () => import('./pages/hunt/HuntPage.vue') },
   { path: 'intel', name: 'intel', component: () => import('./pages/intel/IntelPage.vue') },
+  { path: 'anomaly', name: 'anomaly', component: () => import('./pages/anomaly/AnomalyPage.vue') },
   {
     path: 'federation',
     name: 'federation',

@@ -1,5 +1,6 @@
 // Alerts as the API answers them, and the rule list the filters offer.
 import { get } from '../../api'
+import type { AlertAnomaly } from '../anomaly/anomaly'
 import type { AlertIntel } from '../intel/intel'
 
 export interface Matched {
@@ -27,6 +28,8 @@ export interface AlertRecord {
   matched?: Matched[]
   /** What an indicator raised it with (threat intelligence alerts). */
   intel?: AlertIntel | null
+  /** Why a detector raised it (anomaly alerts). */
+  anomaly?: AlertAnomaly | null
 }
 
 export interface RuleSummary {
