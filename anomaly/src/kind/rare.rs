@@ -7,7 +7,11 @@
 //! (default 7 days) of event time all counts and the total halve, so old habits fade.
 //!
 //! A value seen when the group has `min-total` observations (default 100) and whose share,
-//! counting this one, is under `threshold` (default 0.01) is a finding.
+//! counting this one, is under `threshold` (default 0.01) is a finding. `min-count` (default
+//! 0) is how many earlier observations a value needs before it can be rare: 0 judges a value
+//! never seen too; 1 leaves never-seen values to a `first_seen` detector, so a group that
+//! often meets one-off values (a user logging on to a random host now and then) is judged on
+//! the values that come back.
 //!
 //! Score (0–100): 50 plus 50 × how far under the threshold the share is (a value never seen
 //! before in a group of thousands scores close to 100).
@@ -28,13 +32,15 @@ pub struct Params {
     pub threshold: f64,
     /// Observations a group needs before it judges.
     pub min_total: u32,
+    /// Earlier observations a value needs before it can be rare.
+    pub min_count: u32,
     /// Counts halve every this many seconds of event time.
     pub half_life_secs: i64,
     /// Counters per group (set by the document from `max-entries`).
     pub max_entries: usize,
 }
 
-const OWN_KEYS: &[&str] = &["threshold", "min-total", "half-life"];
+const OWN_KEYS: &[&str] = &["threshold", "min-total", "min-count", "half-life"];
 
 /// One group's state.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -113,9 +119,16 @@ impl Kind for State {
                 "min-total: expected a whole number of at least 1, got {min_total}"
             ));
         }
+        let min_count = number_key(map, "min-count")?.unwrap_or(0.0);
+        if !(0.0..=f64::from(u32::MAX)).contains(&min_count) || min_count.fract() != 0.0 {
+            return Err(format!(
+                "min-count: expected a whole number of at least 0, got {min_count}"
+            ));
+        }
         Ok(Params {
             threshold,
             min_total: min_total as u32,
+            min_count: min_count as u32,
             half_life_secs: timespan_key(map, "half-life")?.unwrap_or(7 * 86_400),
             max_entries: 1_000,
         })
@@ -139,7 +152,7 @@ impl Kind for State {
         self.total = self.total.saturating_add(1);
         let count = self.count(p, value_hash(value), cx);
         let share = f64::from(count) / f64::from(self.total);
-        if cx.learning || before < p.min_total || share >= p.threshold {
+        if cx.learning || before < p.min_total || share >= p.threshold || count <= p.min_count {
             return None;
         }
         cx.counters.findings += 1;
@@ -244,6 +257,28 @@ mod tests {
         // A common value is not rare.
         assert!(feed(&mut s, &p, &mut c, 41, "sshd").is_none());
         assert_eq!(c.findings, 1);
+    }
+
+    #[test]
+    fn min_count_leaves_never_seen_values_to_first_seen() {
+        let mut p = params(100);
+        p.min_count = 1;
+        let mut c = Counters::default();
+        let mut s = start(&p);
+        for i in 0..60 {
+            let v = if i % 2 == 0 { "sshd" } else { "cron" };
+            assert!(feed(&mut s, &p, &mut c, i, v).is_none());
+        }
+        // A value never seen is not judged; when it comes back, it is rare.
+        assert!(feed(&mut s, &p, &mut c, 70, "nc").is_none());
+        let f = feed(&mut s, &p, &mut c, 71, "nc").expect("rare the second time");
+        match f.reason {
+            Reason::Rare { count, .. } => assert_eq!(count, 2),
+            other => panic!("{other:?}"),
+        }
+        let mut map = Mapping::new();
+        map.insert("min-count".into(), (-1).into());
+        assert!(State::parse(&map).expect_err("bad").contains("min-count"));
     }
 
     #[test]
