@@ -36,13 +36,14 @@ use onewall_rules::{Placeholders, RuleSource};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Users, hosts and addresses (`ANOMALY_BENCH_POPULATION`, default 100 000): about the groups
-/// each detector holds.
-fn population() -> u64 {
+/// Users, hosts and addresses (`ANOMALY_BENCH_POPULATION`, default 100 000; 1 000 under
+/// `cargo test`, where the bench runs once, small, as a smoke test): about the groups each
+/// detector holds.
+fn population(full: bool) -> u64 {
     std::env::var("ANOMALY_BENCH_POPULATION")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000)
+        .unwrap_or(if full { 100_000 } else { 1_000 })
 }
 const PASS: usize = 65_536;
 const BATCH: usize = 1_024;
@@ -202,6 +203,8 @@ fn feed(a: &mut Anomalies, events: &[Event], out: &mut Vec<Alert>) -> usize {
 }
 
 fn main() {
+    // `cargo bench` runs the full size; under `cargo test` it runs once, small.
+    let full = std::env::args().any(|a| a == "--bench");
     let config = AnomalyConfig {
         max_groups: 150_000,
         ..AnomalyConfig::default()
@@ -217,7 +220,7 @@ fn main() {
     let kinds: Vec<&str> = set.detectors().iter().map(|d| d.kind.as_str()).collect();
     println!("{} detectors: {}", set.len(), kinds.join(", "));
     let mut a = Anomalies::new(Arc::new(set), config);
-    let population = population();
+    let population = population(full);
     println!("population: {population} users, hosts and addresses");
     let mut rng = Rng(20);
     let mut pass: Vec<Event> = (0..PASS).map(|_| event(&mut rng, population)).collect();
@@ -225,14 +228,15 @@ fn main() {
     // Warm up: enough passes for every group to exist.
     let mut clock = T0;
     let warm_start = Instant::now();
-    for _ in 0..24 {
+    let warm_passes = if full { 24 } else { 1 };
+    for _ in 0..warm_passes {
         // Fresh draws each warm-up pass so every user, host and address shows up.
         pass = (0..PASS).map(|_| event(&mut rng, population)).collect();
         retime(&mut pass, clock);
         clock += PASS as i64 / RATE + 1;
         feed(&mut a, &pass, &mut out);
     }
-    let warm = 24 * PASS;
+    let warm = warm_passes * PASS;
     println!(
         "warm-up: {} events in {:.1} s",
         warm,
@@ -241,7 +245,8 @@ fn main() {
     let mut samples = Vec::new();
     let mut wall = Vec::new();
     let mut alerts = 0usize;
-    for _ in 0..15 {
+    let rounds = if full { 15 } else { 1 };
+    for _ in 0..rounds {
         let mut events = 0;
         let mut spent = Duration::ZERO;
         let mut cpu = 0u64;
@@ -270,7 +275,7 @@ fn main() {
     if !samples.is_empty() {
         let (m, lo, hi) = median(&mut samples);
         println!(
-            "detectors: {:.2} M events per CPU-second, one thread (median of 15; low {:.2}, high {:.2})",
+            "detectors: {:.2} M events per CPU-second, one thread (median of {rounds}; low {:.2}, high {:.2})",
             m / 1e6,
             lo / 1e6,
             hi / 1e6
@@ -278,7 +283,7 @@ fn main() {
     }
     let (m, lo, hi) = median(&mut wall);
     println!(
-        "detectors: {:.2} M events/s wall clock (median of 15; low {:.2}, high {:.2}); {alerts} alerts",
+        "detectors: {:.2} M events/s wall clock (median of {rounds}; low {:.2}, high {:.2}); {alerts} alerts",
         m / 1e6,
         lo / 1e6,
         hi / 1e6

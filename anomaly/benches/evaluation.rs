@@ -40,6 +40,12 @@ struct Run {
 }
 
 fn main() {
+    // A month of events twice and the Python baselines take minutes: only `cargo bench` runs
+    // them. Under `cargo test` the generator is checked by `tests/generator.rs`.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("evaluation: run with `cargo bench -p onewall-anomaly --bench evaluation`");
+        return;
+    }
     let seed = std::env::var("ONEWALL_EVAL_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
