@@ -8,18 +8,6 @@ use serde_norway::{Mapping, Value};
 use crate::calendar::{DayKind, LocalTime};
 use crate::kind::Observation;
 
-/// Keys of the `anomaly:` map read by [`crate::document`] for every kind.
-pub const COMMON_KEYS: [&str; 8] = [
-    "kind",
-    "group-by",
-    "field",
-    "transform",
-    "learning",
-    "max-groups",
-    "max-entries",
-    "suppress",
-];
-
 /// Which side of the band a detector reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -57,16 +45,7 @@ pub(crate) struct ParamReader<'a> {
 impl<'a> ParamReader<'a> {
     /// Fails on a key that is neither common nor one of `own`.
     pub fn new(map: &'a Mapping, kind: &'static str, own: &[&str]) -> Result<Self, String> {
-        for key in map.keys() {
-            let name = key.as_str().unwrap_or("");
-            if !COMMON_KEYS.contains(&name) && !own.contains(&name) {
-                return Err(format!(
-                    "anomaly.{}: unknown parameter for kind {kind} (known: {})",
-                    show_key(key),
-                    own.join(", ")
-                ));
-            }
-        }
+        crate::document::check_keys(map, own).map_err(|e| format!("{e} for kind {kind}"))?;
         Ok(ParamReader { map, kind })
     }
 
@@ -135,16 +114,6 @@ impl<'a> ParamReader<'a> {
                 _ => Err(self.bad(key, "a field name", v)),
             },
         }
-    }
-}
-
-fn show_key(key: &Value) -> String {
-    match key.as_str() {
-        Some(s) => s.to_string(),
-        None => serde_norway::to_string(key)
-            .unwrap_or_default()
-            .trim()
-            .to_string(),
     }
 }
 

@@ -106,10 +106,21 @@ pub trait Kind: Sized {
     /// The detector's watermark moved to `now` (called at most once per [`Kind::tick_secs`]
     /// of event time, for every group): close finished buckets and report what they show
     /// (a drop, a source gone silent, a bucket's sum far above its baseline).
-    fn advance(&mut self, params: &Self::Params, now: Timestamp, cx: &mut Cx<'_>) -> Vec<Finding>;
+    /// A kind without buckets keeps the default: nothing to close.
+    fn advance(
+        &mut self,
+        _params: &Self::Params,
+        _now: Timestamp,
+        _cx: &mut Cx<'_>,
+    ) -> Vec<Finding> {
+        Vec::new()
+    }
 
-    /// How often [`Kind::advance`] is needed, in seconds of event time (`None`: never).
-    fn tick_secs(params: &Self::Params) -> Option<i64>;
+    /// How often [`Kind::advance`] is needed, in seconds of event time (`None`: never, the
+    /// default).
+    fn tick_secs(_params: &Self::Params) -> Option<i64> {
+        None
+    }
 
     /// The latest event time this group observed (the set evicts the least recent groups).
     fn last_seen(&self) -> Timestamp;

@@ -137,14 +137,6 @@ impl Kind for State {
         found
     }
 
-    fn advance(&mut self, _p: &Params, _now: Timestamp, _cx: &mut Cx<'_>) -> Vec<Finding> {
-        Vec::new()
-    }
-
-    fn tick_secs(_p: &Params) -> Option<i64> {
-        None
-    }
-
     fn last_seen(&self) -> Timestamp {
         self.last_seen
     }
