@@ -5,7 +5,9 @@
 //! Parameters: `field` (numeric; the set passes it as [`Observation::number`]), `bucket`
 //! (default `1h`, dividing a day), `aggregate` (`sum` default, `max`), `direction` (`up`
 //! default, `down`, `both`), `sensitivity` (the band's half-width in robust sigmas of the log
-//! value, default 3.5), `min-value` (an outlier must also exceed this, default 0), `seasonal`
+//! value, default 3.5), `min-value` (an outlier must also exceed this, default 0), `min-ratio`
+//! (a high outlier must also be this many times the profile's typical value, default 1: the
+//! band alone), `seasonal`
 //! (`day-kind-hour` default: 24 profiles for working days and 24 for rest days — weekends and
 //! holidays; or `none`).
 //!
@@ -64,6 +66,10 @@ pub struct Params {
     pub direction: Direction,
     pub sensitivity: f64,
     pub min_value: f64,
+    /// A high outlier must also be at least this many times the profile's typical value
+    /// (`exp(centre) − 1`), so a group whose log values swing widely is not reported for a
+    /// bucket a few times its usual.
+    pub min_ratio: f64,
     pub seasonal: Seasonal,
 }
 
@@ -160,6 +166,7 @@ impl Kind for State {
             "direction",
             "sensitivity",
             "min-value",
+            "min-ratio",
             "seasonal",
         ];
         let r = ParamReader::new(map, "outlier", &own)?;
@@ -184,6 +191,7 @@ impl Kind for State {
                 .unwrap_or(Direction::Up),
             sensitivity: r.number("sensitivity", 3.5, 0.5)?,
             min_value: r.number("min-value", 0.0, 0.0)?,
+            min_ratio: r.number("min-ratio", 1.0, 1.0)?,
             seasonal: match r.choice("seasonal", &["day-kind-hour", "none"])? {
                 "none" => Seasonal::None,
                 _ => Seasonal::DayKindHour,
@@ -307,7 +315,8 @@ impl State {
         let band = judge.map(|j| (j.mu() as f32, j.sigma() as f32));
         let report_at = band.map_or(f32::INFINITY, |(mu, sigma)| {
             let top = (f64::from(mu) + p.sensitivity * f64::from(sigma)).exp_m1();
-            top.max(p.min_value).max(1e-30) as f32
+            let ratio = f64::from(mu).exp_m1() * p.min_ratio;
+            top.max(ratio).max(p.min_value).max(1e-30) as f32
         });
         self.cur = Current {
             slot,

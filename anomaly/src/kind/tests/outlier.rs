@@ -92,6 +92,20 @@ fn a_normal_busy_hour_is_not_an_outlier_and_an_outlier_does_not_become_normal() 
 }
 
 #[test]
+fn min_ratio_asks_for_that_many_times_the_usual_hour() {
+    // Tenfold passes the band and a ratio of 8; fivefold passes the band but not the ratio.
+    let (mut d, mut noise) = learnt(&format!("{YAML}\nmin-ratio: 8"));
+    let week = MONDAY + 3 * WEEK;
+    user_day(&mut d, week, &mut noise, Some((10, 5.0)));
+    assert!(d.take().is_empty(), "fivefold is under the ratio");
+    user_day(&mut d, week + DAY, &mut noise, Some((10, 10.0)));
+    assert_eq!(d.take().len(), 1);
+    let (mut d, mut noise) = learnt(YAML);
+    user_day(&mut d, week, &mut noise, Some((10, 5.0)));
+    assert_eq!(d.take().len(), 1, "fivefold is over the band alone");
+}
+
+#[test]
 fn min_value_and_direction_down() {
     let (mut d, mut noise) = learnt(&format!("{YAML}\nmin-value: 10000000000"));
     user_day(&mut d, MONDAY + 3 * WEEK, &mut noise, Some((10, 10.0)));
@@ -160,6 +174,7 @@ fn parameters_have_defaults_and_bad_ones_are_named() {
             direction: Direction::Up,
             sensitivity: 3.5,
             min_value: 0.0,
+            min_ratio: 1.0,
             seasonal: Seasonal::DayKindHour,
         }
     );
@@ -168,6 +183,7 @@ fn parameters_have_defaults_and_bad_ones_are_named() {
         ("field: b\naggregate: mean", "anomaly.aggregate"),
         ("field: b\nseasonal: weekly", "anomaly.seasonal"),
         ("field: b\nmin-value: lots", "anomaly.min-value"),
+        ("field: b\nmin-ratio: 0.5", "anomaly.min-ratio"),
         ("field: b\nsilence: true", "anomaly.silence"),
     ] {
         let map: Mapping = serde_norway::from_str(yaml).expect("yaml");
