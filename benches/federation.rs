@@ -18,6 +18,7 @@ const PER_PUSH: usize = 500;
 
 fn alert(region: &str, i: usize) -> Alert {
     Alert {
+        target: None,
         intel: None,
         anomaly: None,
         id: AlertId::now(),

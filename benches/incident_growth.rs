@@ -25,6 +25,7 @@ const PER_UPDATE: usize = 100;
 
 fn alert(n: u64, at: Timestamp) -> Alert {
     Alert {
+        target: None,
         intel: None,
         anomaly: None,
         id: AlertId::from_u128(u128::from(n) + 1),
@@ -50,6 +51,7 @@ fn alert(n: u64, at: Timestamp) -> Alert {
 
 fn incident(at: Timestamp) -> Incident {
     Incident {
+        targets: Vec::new(),
         id: IncidentId::new(at),
         title: "SSH brute force on 203.0.113.7".into(),
         status: IncidentStatus::New,

@@ -73,6 +73,7 @@ fn alert(n: usize, key: usize, at: i64) -> Alert {
     let id = AlertId::from_u128(n as u128 + 1);
     let addr = ip(key);
     Alert {
+        target: None,
         intel: None,
         anomaly: None,
         id,

@@ -347,6 +347,7 @@ fn open_incident(
         .map(|e| e.to_string())
         .unwrap_or_else(|| "-".to_owned());
     let mut inc = Incident {
+        targets: Vec::new(),
         id,
         title: format!(
             "{} on {}",

@@ -14,6 +14,7 @@ static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 fn alert(rule: &str, at: i64, sev: Severity, entities: &[(EntityKind, &str)]) -> Alert {
     let n = u128::from(SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
     Alert {
+        target: None,
         intel: None,
         anomaly: None,
         id: AlertId::from_u128(n),

@@ -284,6 +284,7 @@ impl Federation {
         if opened {
             let now = Timestamp::now();
             let mut inc = Incident {
+                targets: Vec::new(),
                 id: IncidentId::new(now),
                 title: format!("{title} (dispatched by {parent_region})"),
                 status: IncidentStatus::New,

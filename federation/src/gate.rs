@@ -157,6 +157,7 @@ mod tests {
 
     fn alert(region: &str, ip: &str) -> Alert {
         Alert {
+            target: None,
             intel: None,
             anomaly: None,
             id: AlertId::now(),

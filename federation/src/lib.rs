@@ -27,6 +27,7 @@ use tracing::warn;
 
 use crate::config::FederationResolved;
 
+pub mod assets;
 mod child;
 pub mod config;
 pub mod db;

@@ -115,6 +115,7 @@ impl Federation {
                     self.note_on(parent, region, &by, text).await?;
                 }
                 Up::Sightings { sightings } => self.intel_sightings(region, sightings),
+                Up::AssetRollup { rollup } => self.asset_rollup(&req.node, region, *rollup)?,
                 Up::Alert { .. } => {}
             }
         }

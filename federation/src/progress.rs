@@ -55,6 +55,7 @@ mod tests {
     fn incident(ids: &[u128]) -> Incident {
         let now = Timestamp::from_secs(1_800_000_000);
         Incident {
+            targets: Vec::new(),
             id: IncidentId::from_u128(7),
             title: String::new(),
             status: onewall_model::IncidentStatus::New,

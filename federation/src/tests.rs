@@ -32,6 +32,7 @@ fn cfg() -> FederationResolved {
 
 fn alert(region: &str, ip: &str) -> Alert {
     Alert {
+        target: None,
         intel: None,
         anomaly: None,
         id: AlertId::now(),
@@ -173,6 +174,7 @@ async fn pushes_apply_once_gate_by_regions_reset_on_a_new_epoch_and_carry_dispat
     // A parent incident holding both alerts links the city incident; a dispatch names it.
     let now = Timestamp::now();
     let parent = Incident {
+        targets: Vec::new(),
         id: IncidentId::now(),
         title: "one attacker, two cities".into(),
         status: IncidentStatus::New,

@@ -78,6 +78,7 @@ pub fn intel_alert(
     };
     let key = format!("{}\u{1f}{}\u{1f}{}", rule.id, ind.feed, value);
     Alert {
+        target: None,
         id: AlertId::for_rule_match(event.id, &key),
         time: event.time,
         created,

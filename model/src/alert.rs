@@ -168,6 +168,11 @@ pub struct Alert {
     /// was expected, the score and the sentence that explains it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anomaly: Option<crate::anomaly::AlertAnomaly>,
+    /// What the alert hit, when its target (destination address or host) is registered: the
+    /// system, who answers for it, its 等保 level, CII flag, exposure, and the open CVEs the
+    /// alert's tags name. Filled by the node after detection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<crate::asset::AlertTarget>,
 }
 
 impl Alert {

@@ -115,6 +115,11 @@ pub enum Up {
     Sightings {
         sightings: Vec<crate::intel::SightingReport>,
     },
+    /// The child's asset figures per region and department (sent when they change, and
+    /// periodically); the parent keeps the latest per child.
+    AssetRollup {
+        rollup: Box<crate::asset::AssetRollup>,
+    },
 }
 
 /// What the parent needs to know of a child's incident.
@@ -254,6 +259,7 @@ mod tests {
 
     fn alert() -> Alert {
         Alert {
+            target: None,
             intel: None,
             anomaly: None,
             id: AlertId::new(Timestamp(1_700_000_000_000_000_000)),

@@ -178,6 +178,16 @@ pub enum TimelineKind {
         /// The SLA that applied, in minutes.
         minutes: i64,
     },
+    /// An alert naming a CVE hit a host with that CVE open: "target web01 has open
+    /// CVE-2021-44228". The severity was raised (a `SeverityChanged` entry follows when it
+    /// changed).
+    TargetVulnerable {
+        /// The host (its name, else its address).
+        target: String,
+        /// The system it belongs to.
+        system: String,
+        cve: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -217,6 +227,10 @@ pub struct Incident {
     /// Category, grade and the ATT&CK tactics seen.
     #[serde(default)]
     pub classification: Classification,
+    /// The registered systems its alerts hit (one per system and host), with who answers for
+    /// them; filled by the correlator from `Alert::target`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<crate::asset::AlertTarget>,
 }
 
 /// What kind of incident it is and how grave: GB/T 20986-2023 codes and grade, and the

@@ -10,6 +10,7 @@
 
 pub mod alert;
 pub mod anomaly;
+pub mod asset;
 pub mod bus;
 pub mod config;
 pub mod entity;
@@ -30,6 +31,7 @@ pub mod value;
 
 pub use alert::{Alert, MatchedField, RuleRef};
 pub use anomaly::{AlertAnomaly, AnomalyKind};
+pub use asset::{AlertTarget, AssetRollup, Exposure};
 pub use entity::{Entity, EntityKind};
 pub use error::{ErrorCode, ModelError};
 pub use event::{Event, EventBatch, Format, Source};

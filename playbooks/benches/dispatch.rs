@@ -41,6 +41,7 @@ impl NodeAccess for NoNode {
 fn alert(n: u128, t: Timestamp) -> Alert {
     let hit = n.is_multiple_of(10);
     Alert {
+        target: None,
         intel: None,
         anomaly: None,
         id: AlertId::from_u128(n),
@@ -151,6 +152,7 @@ fn main() {
         .map(|i| {
             let at = to.add_secs(-((i as i64 * 37) % 172_800));
             Incident {
+                targets: Vec::new(),
                 id: IncidentId::from_u128(i),
                 title: "x".into(),
                 status: if i % 3 == 0 {

@@ -51,6 +51,7 @@ fn zhengzhou() -> RegionCode {
 
 fn alert(n: u128, tags: &[&str]) -> Alert {
     Alert {
+        target: None,
         intel: None,
         anomaly: None,
         id: AlertId::from_u128(n),
@@ -74,6 +75,7 @@ fn alert(n: u128, tags: &[&str]) -> Alert {
 fn incident(n: u128) -> Incident {
     let t = Timestamp::now();
     Incident {
+        targets: Vec::new(),
         id: IncidentId::from_u128(n),
         title: "SSH 暴力破解 on web01".into(),
         status: IncidentStatus::New,

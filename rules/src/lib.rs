@@ -254,6 +254,7 @@ impl Engine {
                 rule.collect(&mut cx, &mut matched);
                 let rule_ref = self.refs[i].clone();
                 out.push(Alert {
+                    target: None,
                     intel: None,
                     anomaly: None,
                     // Derived from the event and the rule: matching the event again (a spool

@@ -117,6 +117,7 @@ fn overlays_disable_and_relevel_correlation_alerts_per_region() {
     let (set, report) = load(tmp.path(), vec![overlay, kaifeng]);
     assert!(report.notes.is_empty(), "{:?}", report.notes);
     let alert = |region: &str| onewall_model::Alert {
+        target: None,
         intel: None,
         anomaly: None,
         id: AlertId::new(Timestamp::now()),

@@ -98,6 +98,7 @@ fn alert(n: usize, total: usize) -> Alert {
         "execution",
     ][n % 4];
     Alert {
+        target: None,
         intel: None,
         anomaly: None,
         id: AlertId::new(time),
@@ -130,6 +131,7 @@ fn incident(n: usize) -> Incident {
         Timestamp(end().0 - Timestamp::NANOS_PER_DAY + n as i64 * 40 * Timestamp::NANOS_PER_SEC);
     let region = RegionCode::new(CITIES[n % CITIES.len()]).unwrap_or(RegionCode::HENAN);
     Incident {
+        targets: Vec::new(),
         id: IncidentId::new(time),
         title: format!("incident {n}"),
         status: if n.is_multiple_of(10) {

@@ -190,6 +190,17 @@ fn check_scope(s: &ApiState, caller: &Caller, req: &PushRequest) -> Result<(), A
                 }
                 continue;
             }
+            Up::AssetRollup { rollup } => {
+                if let Some(r) = rollup
+                    .rows
+                    .iter()
+                    .find(|r| !caller.sees(&s.regions, r.region))
+                {
+                    let what = format!("message {} (asset roll-up row)", m.seq);
+                    return Err(outside(what, r.region));
+                }
+                (format!("asset roll-up {}", m.seq), rollup.region)
+            }
             Up::Status { .. } | Up::Comment { .. } => continue,
         };
         if !caller.sees(&s.regions, region) {

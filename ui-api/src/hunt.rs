@@ -402,6 +402,7 @@ mod tests {
 
     fn alert(rule: &str, severity: Severity) -> Alert {
         Alert {
+            target: None,
             intel: None,
             anomaly: None,
             id: AlertId::new(Timestamp::now()),

@@ -801,6 +801,7 @@ mod tests {
 
     fn alerts(n: usize) -> Arc<NodeEvent> {
         let alert = |i: usize| onewall_model::Alert {
+            target: None,
             intel: None,
             anomaly: None,
             id: AlertId::new(Timestamp::now()),

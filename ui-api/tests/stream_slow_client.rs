@@ -25,6 +25,7 @@ use tower::ServiceExt;
 
 fn alert(n: usize) -> Alert {
     Alert {
+        target: None,
         intel: None,
         anomaly: None,
         id: AlertId::new(Timestamp::now()),

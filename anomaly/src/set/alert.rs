@@ -78,6 +78,7 @@ pub(crate) fn build_alert(
         })
         .collect();
     Alert {
+        target: None,
         id,
         time: finding.time,
         created: now,

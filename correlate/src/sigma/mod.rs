@@ -567,6 +567,7 @@ fn correlation_alert(
         taken.iter().map(|e| e.alert),
     );
     Alert {
+        target: None,
         intel: None,
         anomaly: None,
         id,

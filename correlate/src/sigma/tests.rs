@@ -39,6 +39,7 @@ static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 fn alert(rule: &str, at: i64, fields: &[(&str, &str)]) -> Alert {
     let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     Alert {
+        target: None,
         intel: None,
         anomaly: None,
         id: AlertId::from_u128(u128::from(n)),

@@ -11,6 +11,7 @@ fn tree() -> RegionTree {
 
 fn alert(region: &str, severity: Severity, rule: &str, tags: &[&str]) -> Alert {
     Alert {
+        target: None,
         intel: None,
         anomaly: None,
         id: AlertId::from_u128(7),
@@ -34,6 +35,7 @@ fn alert(region: &str, severity: Severity, rule: &str, tags: &[&str]) -> Alert {
 fn incident(region: &str, severity: Severity) -> Incident {
     let t = Timestamp::from_secs(1_700_000_000);
     Incident {
+        targets: Vec::new(),
         id: IncidentId::from_u128(9),
         title: "SSH 暴力破解 on web01".into(),
         status: IncidentStatus::New,

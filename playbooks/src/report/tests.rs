@@ -20,6 +20,7 @@ fn report_time() -> Timestamp {
 
 fn incident(n: u128, region: &str, severity: Severity, created: Timestamp) -> Incident {
     Incident {
+        targets: Vec::new(),
         id: IncidentId::from_u128(n),
         title: format!("incident {n}"),
         status: IncidentStatus::New,
@@ -49,6 +50,7 @@ fn incident(n: u128, region: &str, severity: Severity, created: Timestamp) -> In
 
 fn alert(n: u128, region: &str, rule: &str, created: Timestamp) -> Alert {
     Alert {
+        target: None,
         intel: None,
         anomaly: None,
         id: AlertId::from_u128(n),

@@ -141,6 +141,7 @@ pub fn event(time: Timestamp, message: &str) -> Event {
 /// An alert of `rule` at `time`.
 pub fn alert(time: Timestamp, rule: &str, severity: Severity, region: RegionCode) -> Alert {
     Alert {
+        target: None,
         intel: None,
         anomaly: None,
         id: AlertId::new(time),
@@ -169,6 +170,7 @@ pub fn alert(time: Timestamp, rule: &str, severity: Severity, region: RegionCode
 pub fn incident(updated: Timestamp, severity: Severity, region: RegionCode) -> Incident {
     let first = updated.add_secs(-3600);
     Incident {
+        targets: Vec::new(),
         id: IncidentId::new(first),
         title: "brute force against web01".to_owned(),
         status: IncidentStatus::New,

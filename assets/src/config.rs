@@ -1,0 +1,85 @@
+//! The resolved `[assets]` settings (the binary reads the section and checks it): deadlines
+//! by severity, the silence threshold, the networks whose addresses count as ours when seen
+//! in flows, and how much the seen-host table holds.
+
+use onewall_model::Severity;
+
+use crate::registry::Net;
+
+/// Days to fix a finding, by severity, counted from when it was first found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadlines {
+    pub critical: u32,
+    pub high: u32,
+    pub medium: u32,
+    pub low: u32,
+    pub informational: u32,
+}
+
+impl Default for Deadlines {
+    /// 7, 15, 30, 90 and 180 days.
+    fn default() -> Self {
+        Deadlines {
+            critical: 7,
+            high: 15,
+            medium: 30,
+            low: 90,
+            informational: 180,
+        }
+    }
+}
+
+impl Deadlines {
+    pub fn days(&self, s: Severity) -> u32 {
+        match s {
+            Severity::Critical => self.critical,
+            Severity::High => self.high,
+            Severity::Medium => self.medium,
+            Severity::Low => self.low,
+            Severity::Informational => self.informational,
+        }
+    }
+
+    /// Seconds to fix a finding of severity `s`.
+    pub fn secs(&self, s: Severity) -> i64 {
+        i64::from(self.days(s)) * 86_400
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssetsConfig {
+    pub deadlines: Deadlines,
+    /// A registered host that sent nothing for this many hours is silent.
+    pub silent_hours: u32,
+    /// Addresses seen in flows count as hosts of ours (unknown when not registered) only
+    /// inside these networks. Default: the private ranges (10/8, 172.16/12, 192.168/16,
+    /// fc00::/7).
+    pub internal_networks: Vec<Net>,
+    /// At most this many seen hosts are remembered (the least recently seen go first).
+    pub max_seen: usize,
+}
+
+impl Default for AssetsConfig {
+    fn default() -> Self {
+        let net = |a: [u8; 4], prefix| Net {
+            addr: std::net::IpAddr::from(a),
+            prefix,
+        };
+        AssetsConfig {
+            deadlines: Deadlines::default(),
+            silent_hours: 24,
+            internal_networks: vec![
+                net([10, 0, 0, 0], 8),
+                net([172, 16, 0, 0], 12),
+                net([192, 168, 0, 0], 16),
+                Net {
+                    addr: std::net::IpAddr::V6(std::net::Ipv6Addr::new(
+                        0xfc00, 0, 0, 0, 0, 0, 0, 0,
+                    )),
+                    prefix: 7,
+                },
+            ],
+            max_seen: 200_000,
+        }
+    }
+}
