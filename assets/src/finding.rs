@@ -101,6 +101,10 @@ pub struct Finding {
     /// Every change, oldest first.
     #[serde(default)]
     pub history: Vec<FindingEvent>,
+    /// When the node raised the overdue alert for it (once per deadline passed; cleared
+    /// when it is found again after a fix).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overdue_alerted: Option<Timestamp>,
 }
 
 impl Finding {

@@ -26,6 +26,7 @@ mod greenbone;
 mod lynis;
 mod nmap;
 mod registry_table;
+pub mod text;
 mod xccdf;
 mod xlsx;
 

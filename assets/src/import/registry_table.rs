@@ -16,3 +16,11 @@ pub(super) fn rows(table: Vec<Vec<String>>, ctx: &Context<'_>) -> Result<Registr
     let _ = (table, ctx);
     todo!("issue 21: registry rows")
 }
+
+/// Whether a header row (cells as read) is a registry's: it names the system column and at
+/// least one other registry column. [`super::detect`] uses it to tell a registry CSV from a
+/// findings CSV.
+pub(super) fn is_registry_header(cells: &[String]) -> bool {
+    let _ = cells;
+    todo!("issue 21: registry header")
+}
