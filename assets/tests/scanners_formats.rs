@@ -402,6 +402,7 @@ fn lynis_tests_are_findings_keyed_by_test_id() {
     assert_eq!(s.scanner, Scanner::Lynis);
     assert_eq!(s.at, time("2026-12-01T03:01:40Z"));
     assert_eq!(s.hosts[0].key().as_deref(), Some("web01"));
+    assert_eq!(s.hosts[0].names, ["web01", "web01.gov.example"]);
     let keys: Vec<(&str, Severity)> = s
         .findings
         .iter()
