@@ -41,10 +41,8 @@ fn text(o: &Output) -> String {
 fn import_and_export_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("onewall.toml");
-    let text_cfg = common::config(&dir.path().join("data"), "").replace(
-        "region = \"410100\"",
-        "region = \"410000\"",
-    );
+    let text_cfg = common::config(&dir.path().join("data"), "")
+        .replace("region = \"410100\"", "region = \"410000\"");
     std::fs::write(&cfg, text_cfg).unwrap();
     let node = Node::start(&cfg);
 
@@ -52,7 +50,10 @@ fn import_and_export_round_trip() {
     let o = cli(&node, &["import", registry.to_str().unwrap()]);
     let out = text(&o);
     assert!(o.status.success(), "{out}");
-    assert!(out.contains("registry_csv:") && out.contains("systems added"), "{out}");
+    assert!(
+        out.contains("registry_csv:") && out.contains("systems added"),
+        "{out}"
+    );
     // Every refused row is printed with its row and column.
     assert!(out.contains("refused: row 17, column 等保级别:"), "{out}");
     assert!(out.contains("419999"), "{out}");
