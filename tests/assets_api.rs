@@ -404,7 +404,7 @@ fn seen_hosts_targets_findings_and_overdue_alerts() {
     let cfg = dir.path().join("onewall.toml");
     node.stop();
     let node = Node::start(&cfg);
-    let again = node.get(&format!("/api/v1/assets/hosts/10.20.1.15"));
+    let again = node.get("/api/v1/assets/hosts/10.20.1.15");
     let kept = again["findings"]
         .as_array()
         .unwrap()
