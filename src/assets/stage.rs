@@ -118,3 +118,69 @@ fn ip_of(e: &Event, field: &str) -> Option<IpAddr> {
         v => v.as_str()?.trim().parse().ok(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use onewall_model::{Format, Source};
+
+    use super::*;
+    use crate::config::assets::AssetsSection;
+
+    fn event(format: Format, peer: Option<&str>, fields: serde_json::Value) -> Event {
+        let peer = peer.map(|p| format!("{p}:514").parse().unwrap());
+        let mut e = Event::new(
+            Timestamp::now(),
+            RegionCode::HENAN,
+            Source::new("test", peer),
+            b"x",
+        );
+        e.format = format;
+        e.fields.insert_json("", &fields);
+        e
+    }
+
+    #[test]
+    fn senders_hosts_and_internal_flow_endpoints_are_seen() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = AssetsSection::default().resolve().unwrap();
+        let assets = crate::assets::Assets::open(
+            settings,
+            RegionCode::HENAN,
+            std::sync::Arc::new(onewall_model::RegionTree::builtin()),
+            dir.path(),
+            None,
+        )
+        .unwrap();
+        let mut stage = AssetStage::new(&assets);
+        let batch = [
+            event(
+                Format::Rfc3164,
+                Some("192.0.2.7"),
+                serde_json::json!({"host": {"name": "Web01"}}),
+            ),
+            event(
+                Format::Rfc3164,
+                Some("192.0.2.7"),
+                serde_json::json!({"host": {"ip": "10.1.1.1"}}),
+            ),
+            event(
+                Format::Flow,
+                Some("192.0.2.9"),
+                serde_json::json!({"source": {"ip": "10.2.2.2"}, "destination": {"ip": "203.0.113.5"}}),
+            ),
+        ];
+        let mut alerts = Vec::new();
+        stage.run(&batch, Timestamp::now(), &mut alerts);
+        let seen = assets.seen();
+        let seen = seen.lock().unwrap();
+        for key in ["192.0.2.7", "web01", "10.1.1.1", "10.2.2.2"] {
+            assert!(seen.get(key).is_some(), "{key} seen");
+        }
+        assert_eq!(seen.get("10.2.2.2").unwrap().by, SeenBy::Flow);
+        assert!(seen.get("203.0.113.5").is_none(), "outside the internal networks");
+        assert!(seen.get("192.0.2.9").is_none(), "a flow exporter is not a host of ours");
+        assert_eq!(seen.len(), 4);
+    }
+}
