@@ -43,17 +43,16 @@ fn start(dir: &Path, file: &str, text: &str) -> Node {
     Node::start(&cfg)
 }
 
-/// Three systems of the city: two of 郑州市大数据局 (三级 and 二级, one CII) and one of a
-/// county's 卫健委 (三级).
+/// Three systems of the city: two of 郑州市大数据局 (三级 and 二级, one CII) and one of
+/// 郑州市卫健委 (三级).
 const REGISTRY_CSV: &str = "\
 system,region,department,ops unit,level,cii,exposure,addresses,hostnames
 政务云平台,410100,郑州市大数据局,郑州云服务公司,3,yes,internal,10.20.0.0/24,
 门户网站,410100,郑州市大数据局,郑州云服务公司,2,no,internet,10.20.1.11,web01
-医保结算,410102,中原区卫健委,河南信息技术公司,3,no,internal,10.30.0.5,his01
+医保结算,410100,郑州市卫健委,河南信息技术公司,3,no,internal,10.30.0.5,his01
 ";
 
-/// Findings: critical and high on the portal, a medium on the county's system. The critical
-/// one was found long ago, so it is past any deadline.
+/// Findings: critical and high on the portal, a medium on the health commission's.
 const FINDINGS_CSV: &str = "\
 host,port,cve,cvss,title
 10.20.1.11,8080/tcp,CVE-2021-44228,10.0,Apache Log4j2 JNDI remote code execution
@@ -86,7 +85,7 @@ fn the_province_shows_the_citys_asset_roll_up() {
     let city_extra = format!(
         "[federation]\nparent_url = \"{}\"\ntoken = \"{token}\"\npush_interval_ms = 200\n\
          heartbeat_s = 1\nretry_min_ms = 200\nretry_max_ms = 1000\n\
-         [assets]\nrollup_secs = 1\n",
+         [assets]\nrollup_secs = 1\n[assets.deadline_days]\ncritical = 0\n",
         province.http
     );
     let city = start(
@@ -135,12 +134,13 @@ fn the_province_shows_the_citys_asset_roll_up() {
     assert_eq!(city_rows["internet_systems"], 1);
     // Open findings by severity, informational … critical: one high, one critical.
     assert_eq!(city_rows["open_findings"], json!([0, 0, 0, 1, 1]));
-    let county = row(rows, "410102", "中原区卫健委").unwrap_or_else(|| panic!("{child}"));
-    assert_eq!(county["systems_by_level"], json!([0, 0, 0, 1, 0, 0]));
-    assert_eq!(county["open_findings"], json!([0, 0, 1, 0, 0]));
-    // Nothing is overdue yet (found just now).
-    let overdue: u64 = rows.iter().map(|r| r["overdue"].as_u64().unwrap()).sum();
-    assert_eq!(overdue, 0, "{child}");
+    let health = row(rows, "410100", "郑州市卫健委").unwrap_or_else(|| panic!("{child}"));
+    assert_eq!(health["systems_by_level"], json!([0, 0, 0, 1, 0, 0]));
+    assert_eq!(health["open_findings"], json!([0, 0, 1, 0, 0]));
+    // Critical findings are due at once here (`deadline_days.critical = 0`): the Log4Shell
+    // finding is overdue; the high and medium ones have weeks left.
+    assert_eq!(city_rows["overdue"], 1, "{child}");
+    assert_eq!(health["overdue"], 0, "{child}");
 
     // The province holds no systems of the city's itself: only the figures.
     let own = province.get("/api/v1/assets/rollup");
