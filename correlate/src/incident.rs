@@ -100,47 +100,55 @@ pub fn apply_alerts_with(
 pub const MAX_TARGETS: usize = 32;
 
 /// Add a target to the incident's list, or update the one for the same system and value:
-/// the registry's facts from the newer alert, the open CVEs of both.
+/// the registry's facts from the newer alert, the open CVEs of both. The common case, the same
+/// target again with nothing new, allocates nothing.
 fn add_target(inc: &mut Incident, t: &AlertTarget) {
-    match inc
+    let Some(held) = inc
         .targets
         .iter_mut()
         .find(|h| h.system_id == t.system_id && h.value == t.value)
-    {
-        Some(held) => {
-            let mut cves = std::mem::take(&mut held.open_cves);
-            for c in &t.open_cves {
-                if !cves.contains(c) {
-                    cves.push(c.clone());
-                }
-            }
-            *held = AlertTarget {
-                open_cves: cves,
-                ..t.clone()
-            };
+    else {
+        if inc.targets.len() < MAX_TARGETS {
+            inc.targets.push(t.clone());
         }
-        None => {
-            if inc.targets.len() < MAX_TARGETS {
-                inc.targets.push(t.clone());
-            }
+        return;
+    };
+    for c in &t.open_cves {
+        if !held.open_cves.contains(c) {
+            held.open_cves.push(c.clone());
         }
+    }
+    let same = held.host == t.host
+        && held.system == t.system
+        && held.region == t.region
+        && held.department == t.department
+        && held.ops_unit == t.ops_unit
+        && held.level == t.level
+        && held.cii == t.cii
+        && held.exposure == t.exposure;
+    if !same {
+        let cves = std::mem::take(&mut held.open_cves);
+        *held = AlertTarget {
+            open_cves: cves,
+            ..t.clone()
+        };
     }
 }
 
 /// The `TargetVulnerable` entries an alert against `t` adds: one per open CVE the incident's
 /// timeline does not already name for that target.
 fn vulnerable_notes(inc: &Incident, t: &AlertTarget) -> Vec<TimelineKind> {
-    let name = t.host.clone().unwrap_or_else(|| t.value.clone());
+    let name = t.host.as_deref().unwrap_or(&t.value);
     t.open_cves
         .iter()
         .filter(|cve| {
             !inc.timeline.iter().any(|e| {
                 matches!(&e.change, TimelineKind::TargetVulnerable { target, cve: c, .. }
-                    if *target == name && c == *cve)
+                    if target == name && c == *cve)
             })
         })
         .map(|cve| TimelineKind::TargetVulnerable {
-            target: name.clone(),
+            target: name.to_owned(),
             system: t.system.clone(),
             cve: cve.clone(),
         })
