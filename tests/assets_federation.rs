@@ -142,6 +142,27 @@ fn the_province_shows_the_citys_asset_roll_up() {
     assert_eq!(city_rows["overdue"], 1, "{child}");
     assert_eq!(health["overdue"], 0, "{child}");
 
+    // The city's token cannot report figures for another city: the push is refused whole,
+    // naming the region, and the province keeps what it had.
+    let foreign = json!({"node": "zhengzhou", "region": "410100", "epoch": "forged",
+        "sent": "2026-12-07T09:00:00Z", "outbox_depth": 0, "ack_down": 0,
+        "messages": [{"seq": 1, "type": "asset_rollup", "rollup": {
+            "region": "410100", "at": "2026-12-07T09:00:00Z",
+            "rows": [{"region": "410200", "department": "开封市大数据局",
+                      "systems_by_level": [0, 0, 0, 9, 0, 0], "cii_systems": 0,
+                      "internet_systems": 0, "hosts": 0, "open_findings": [0, 0, 0, 0, 0],
+                      "overdue": 0, "unknown_hosts": 0, "silent_hosts": 0}]}}]});
+    let (status, reply) = province.call_as(
+        Some(token),
+        "POST",
+        "/api/v1/federation/push",
+        Some(foreign.to_string().as_bytes()),
+    );
+    assert_eq!(status, 403, "{reply}");
+    assert!(reply.to_string().contains("410200"), "{reply}");
+    let after = province.get("/api/v1/assets/rollup");
+    assert!(!after.to_string().contains("开封市大数据局"), "{after}");
+
     // The province holds no systems of the city's itself: only the figures.
     let own = province.get("/api/v1/assets/rollup");
     let own_rows = own["own"]["rows"].as_array().map_or(0, Vec::len);

@@ -31,7 +31,7 @@ fn alert(n: usize, incident: usize, target: bool) -> Alert {
         level: Some(3),
         cii: false,
         exposure: Exposure::Internet,
-        open_cves: if n % 2 == 0 {
+        open_cves: if n.is_multiple_of(2) {
             vec!["CVE-2021-44228".into()]
         } else {
             vec![]
