@@ -298,8 +298,11 @@ impl AssetBook {
         let mut changed_hosts = BTreeSet::new();
         let mut changed_findings = BTreeSet::new();
         let mut covered = BTreeSet::new();
+        // Hosts recorded from this scan (covered or, when the scan is older, not).
+        let mut listed = BTreeSet::new();
         for h in hosts {
             let Some(key) = h.key() else { continue };
+            listed.insert(key.clone());
             out.ports += h.ports.as_ref().map_or(0, Vec::len);
             let (changed, current) = self.record_host(&key, h, scanner, at);
             if changed {
@@ -311,18 +314,21 @@ impl AssetBook {
         }
         let mut reported = HashSet::with_capacity(findings.len());
         for f in findings {
-            if !self.hosts.contains_key(&f.host) {
+            if !listed.contains(&f.host) {
                 // A finding names a host the scan's host list left out: it was covered too.
                 let host = ScannedHost {
                     address: f.host.parse().ok(),
                     names: Vec::new(),
                     ports: None,
                 };
-                let (_, current) = self.record_host(&f.host, host, scanner, at);
-                changed_hosts.insert(f.host.clone());
+                let (changed, current) = self.record_host(&f.host, host, scanner, at);
+                if changed {
+                    changed_hosts.insert(f.host.clone());
+                }
                 if current {
                     covered.insert(f.host.clone());
                 }
+                listed.insert(f.host.clone());
             }
             let id = Finding::id_of(&f.host, scanner, &f.key, f.port);
             let first_report = reported.insert(id.clone());

@@ -211,6 +211,42 @@ fn exports_import_back_to_the_same_registry() {
     }
 }
 
+/// The .xlsx export opens in a second reader, openpyxl (Debian's python3-openpyxl), with the
+/// same cells as the CSV export.
+#[test]
+fn the_xlsx_export_opens_in_openpyxl() {
+    let (_, rows) = registry_rows("registry_zh.xlsx");
+    let reg = Registry::new(rows.systems);
+    let path = std::env::temp_dir().join(format!("onewall-registry-{}.xlsx", std::process::id()));
+    std::fs::write(&path, export::xlsx(&reg)).unwrap();
+    let script = "import json, sys, openpyxl\n\
+                  ws = openpyxl.load_workbook(sys.argv[1]).worksheets[0]\n\
+                  print(json.dumps([[c if c is not None else '' for c in r] \
+                  for r in ws.iter_rows(values_only=True)], ensure_ascii=False))\n";
+    let out = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", script])
+        .arg(&path)
+        .output()
+        .expect("python3 with openpyxl (scripts/test installs python3-openpyxl)");
+    let _ = std::fs::remove_file(&path);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cells: Vec<Vec<String>> = serde_json::from_slice(&out.stdout).unwrap();
+    let csv = export::csv(&reg);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(&csv[3..]);
+    let expected: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect();
+    assert_eq!(cells.len(), reg.len() + 1);
+    assert_eq!(cells, expected);
+}
+
 #[test]
 fn a_file_without_a_registry_header_is_refused_whole() {
     let tree = tree();

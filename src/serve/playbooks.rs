@@ -51,9 +51,10 @@ pub fn start(
     node_name: &str,
     node_region: RegionCode,
     tree: &RegionTree,
-    store: Arc<dyn Store>,
+    node: NodeParts,
     bus: &NodeEvents,
 ) -> anyhow::Result<Running> {
+    let NodeParts { store, assets } = node;
     let mut books = Vec::new();
     if let Some(dir) = &cfg.dir {
         let loaded = load_dir(dir, tree)?;
@@ -83,7 +84,7 @@ pub fn start(
             books,
             tree.clone(),
             outbox.clone(),
-            Arc::new(StoreAccess { store }),
+            Arc::new(StoreAccess { store, assets }),
         )
         .with_bus(bus.clone()),
     );
@@ -94,10 +95,21 @@ pub fn start(
     Ok(Running { task, stop, outbox })
 }
 
-/// The store, as the playbooks see it.
+/// What the playbooks read of the node: the store, and the assets once they are open.
+#[derive(Debug)]
+pub struct NodeParts {
+    pub store: Arc<dyn Store>,
+    pub assets: AssetsSlot,
+}
+
+/// The node's assets, set once they are open (after the playbooks start).
+pub type AssetsSlot = Arc<std::sync::OnceLock<Arc<crate::assets::Assets>>>;
+
+/// The store (and the assets), as the playbooks see them.
 #[derive(Debug)]
 struct StoreAccess {
     store: Arc<dyn Store>,
+    assets: AssetsSlot,
 }
 
 #[async_trait]
@@ -126,6 +138,13 @@ impl NodeAccess for StoreAccess {
             .await
             .map(|_| ())
             .map_err(|e| e.to_string())
+    }
+
+    async fn exposure(&self, at: Timestamp) -> Option<onewall_model::asset::ExposureReport> {
+        let assets = self.assets.get()?.clone();
+        tokio::task::spawn_blocking(move || assets.exposure_now(at))
+            .await
+            .ok()
     }
 
     async fn report_data(
