@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use onewall_model::hash::FxMap;
+use onewall_model::hash::{FxMap, FxSet};
 use onewall_model::{Exposure, RegionCode, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -124,9 +124,11 @@ pub struct ScanOutcome {
 pub struct AssetBook {
     registry: Registry,
     hosts: BTreeMap<String, HostRecord>,
-    findings: BTreeMap<String, Finding>,
+    /// By id, hashed: a 100 k-finding import looks each one up, and an ordered map of
+    /// string keys pays a cache miss per comparison.
+    findings: FxMap<String, Finding>,
     /// Finding ids by host key (a scan fixes what its covered hosts no longer show).
-    by_host: BTreeMap<String, BTreeSet<String>>,
+    by_host: FxMap<String, BTreeSet<String>>,
     /// Compiled when the registry changes.
     lookup: Arc<Lookup>,
     /// Rebuilt after every change.
@@ -219,7 +221,7 @@ impl AssetBook {
         self.findings.get(id)
     }
 
-    /// Every finding, by id.
+    /// Every finding, in no particular order.
     pub fn findings(&self) -> impl Iterator<Item = &Finding> {
         self.findings.values()
     }
@@ -296,7 +298,8 @@ impl AssetBook {
             ..ScanOutcome::default()
         };
         let mut changed_hosts = BTreeSet::new();
-        let mut changed_findings = BTreeSet::new();
+        // Sorted once at the end: a 100 k-finding import would pay a tree insert each.
+        let mut changed_findings = Vec::new();
         let mut covered = BTreeSet::new();
         // Hosts recorded from this scan (covered or, when the scan is older, not).
         let mut listed = BTreeSet::new();
@@ -312,7 +315,8 @@ impl AssetBook {
                 covered.insert(key);
             }
         }
-        let mut reported = HashSet::with_capacity(findings.len());
+        let mut reported: FxSet<String> = FxSet::default();
+        reported.reserve(findings.len());
         for f in findings {
             if !listed.contains(&f.host) {
                 // A finding names a host the scan's host list left out: it was covered too.
@@ -359,7 +363,7 @@ impl AssetBook {
                     out.new += 1;
                 }
             }
-            changed_findings.insert(id);
+            changed_findings.push(id);
         }
         for key in &covered {
             for id in self.by_host.get(key).into_iter().flatten() {
@@ -372,7 +376,7 @@ impl AssetBook {
                 {
                     f.fixed_by_scan(at);
                     out.fixed += 1;
-                    changed_findings.insert(id.clone());
+                    changed_findings.push(id.clone());
                 }
             }
         }
@@ -380,7 +384,9 @@ impl AssetBook {
             self.rebuild_targets(now);
         }
         out.changed_hosts = changed_hosts.into_iter().collect();
-        out.changed_findings = changed_findings.into_iter().collect();
+        changed_findings.sort_unstable();
+        changed_findings.dedup();
+        out.changed_findings = changed_findings;
         out
     }
 
