@@ -12,7 +12,7 @@ use std::net::IpAddr;
 
 use onewall_model::hash::{FxMap, FxSet};
 
-use super::{Registry, System, mask_v4, mask_v6};
+use super::{Registry, System};
 
 /// What a lookup found: the system (index into [`Lookup::system`]) and the host entry that
 /// matched, when it was a single address or a name.
@@ -24,7 +24,21 @@ pub struct Hit {
     pub prefix: u8,
 }
 
-/// One prefix length's networks: masked address → system index.
+/// The key of the network of `prefix` bits holding `a`: its network number (the address
+/// shifted right past the host bits), not the masked address. A masked address ends in zero
+/// bits, and FxHash's multiply leaves a key's low zero bits zero in the hash, whose low bits
+/// pick the bucket: every /24 would start its probe in one of a few buckets.
+#[inline]
+fn key_v4(a: u32, prefix: u8) -> u32 {
+    a.checked_shr(32 - u32::from(prefix.min(32))).unwrap_or(0)
+}
+
+#[inline]
+fn key_v6(a: u128, prefix: u8) -> u128 {
+    a.checked_shr(128 - u32::from(prefix.min(128))).unwrap_or(0)
+}
+
+/// One prefix length's networks: network number ([`key_v4`], [`key_v6`]) → system index.
 #[derive(Debug)]
 struct Level<K> {
     prefix: u8,
@@ -63,8 +77,16 @@ impl Lookup {
             let i = i as u32;
             for net in &s.networks {
                 let claimed = match net.addr {
-                    IpAddr::V4(a) => claim(v4.entry(net.prefix).or_default(), a.into(), i),
-                    IpAddr::V6(a) => claim(v6.entry(net.prefix).or_default(), a.into(), i),
+                    IpAddr::V4(a) => claim(
+                        v4.entry(net.prefix).or_default(),
+                        key_v4(a.into(), net.prefix),
+                        i,
+                    ),
+                    IpAddr::V6(a) => claim(
+                        v6.entry(net.prefix).or_default(),
+                        key_v6(a.into(), net.prefix),
+                        i,
+                    ),
                 };
                 conflicts += usize::from(!claimed);
             }
@@ -119,7 +141,7 @@ impl Lookup {
             IpAddr::V4(a) => {
                 let a = u32::from(a);
                 self.v4.iter().find_map(|l| {
-                    l.nets.get(&mask_v4(a, l.prefix)).map(|&system| Hit {
+                    l.nets.get(&key_v4(a, l.prefix)).map(|&system| Hit {
                         system,
                         prefix: l.prefix,
                     })
@@ -128,7 +150,7 @@ impl Lookup {
             IpAddr::V6(a) => {
                 let a = u128::from(a);
                 self.v6.iter().find_map(|l| {
-                    l.nets.get(&mask_v6(a, l.prefix)).map(|&system| Hit {
+                    l.nets.get(&key_v6(a, l.prefix)).map(|&system| Hit {
                         system,
                         prefix: l.prefix,
                     })
