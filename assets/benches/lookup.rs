@@ -53,7 +53,7 @@ fn host_addr(n: u64) -> Ipv4Addr {
 
 /// Host `n`'s name.
 fn host_name(n: u64) -> String {
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         format!("h{n}")
     } else {
         format!("h{n}.{}.gov.cn", CITIES[(n % 10) as usize])
@@ -118,8 +118,8 @@ fn registry(scale: u64) -> (Registry, u64, u128) {
                 contacts: vec![],
                 level: Some((i % 3 + 1) as u8),
                 filing: None,
-                cii: i % 50 == 0,
-                exposure: if i % 4 == 0 {
+                cii: i.is_multiple_of(50),
+                exposure: if i.is_multiple_of(4) {
                     Exposure::Internet
                 } else {
                     Exposure::Internal
