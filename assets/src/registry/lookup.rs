@@ -320,3 +320,73 @@ mod tests {
         assert_eq!(l.find("web01"), None);
     }
 }
+
+#[cfg(test)]
+mod oracle {
+    //! The lookup against a brute-force longest-prefix match over random registries.
+
+    use super::*;
+    use crate::registry::Net;
+    use onewall_model::RegionCode;
+    use proptest::prelude::*;
+
+    fn registry(nets: &[Vec<(u32, u8)>]) -> Registry {
+        let region = RegionCode::HENAN;
+        Registry::new(nets.iter().enumerate().map(|(i, nets)| {
+            let name = format!("s{i}");
+            System {
+                id: System::id_of(region, &name),
+                name,
+                region,
+                department: "d".into(),
+                ops_unit: String::new(),
+                contacts: vec![],
+                level: None,
+                filing: None,
+                cii: false,
+                exposure: Default::default(),
+                networks: nets
+                    .iter()
+                    .filter_map(|(a, p)| {
+                        Net::parse(&format!("{}/{p}", std::net::Ipv4Addr::from(*a)))
+                    })
+                    .collect(),
+                hosts: vec![],
+                tags: vec![],
+            }
+        }))
+    }
+
+    proptest! {
+        #[test]
+        fn longest_prefix_as_brute_force(
+            // Addresses in a small space so that networks nest and probes hit.
+            nets in proptest::collection::vec(
+                proptest::collection::vec((0x0A00_0000u32..0x0A00_0400, 20u8..=32), 0..6),
+                1..8,
+            ),
+            probes in proptest::collection::vec(0x09FF_FF00u32..0x0A00_0500, 1..64),
+        ) {
+            let reg = registry(&nets);
+            let lookup = reg.compile();
+            for p in probes {
+                let ip = IpAddr::V4(p.into());
+                // The longest network holding the address; among equals, the first system in
+                // id order (the lookup's rule for a network two systems claim).
+                let expected = reg
+                    .systems()
+                    .flat_map(|s| s.networks.iter().map(move |n| (n, s)))
+                    .filter(|(n, _)| n.contains(ip))
+                    .fold(None::<(u8, &System)>, |best, (n, s)| match best {
+                        Some((p, _)) if p >= n.prefix => best,
+                        _ => Some((n.prefix, s)),
+                    });
+                let got = lookup.find_ip(ip).map(|h| (h.prefix, lookup.system(h)));
+                prop_assert_eq!(
+                    got.map(|(p, s)| (p, s.id.clone())),
+                    expected.map(|(p, s)| (p, s.id.clone()))
+                );
+            }
+        }
+    }
+}
