@@ -12,7 +12,7 @@ use calamine::{DataRef, Reader, Xlsx};
 
 use crate::error::{AssetError, Place};
 
-use super::registry_table::{Numbered, numbered_rows};
+use super::registry_table::{Numbered, numbered_rows, unescape_formula};
 use super::{Context, RegistryRows};
 
 const FORMAT: &str = "registry_xlsx";
