@@ -515,3 +515,26 @@ fn targets_survive_merges_the_stored_json_and_a_restart() {
     let systems: Vec<&str> = stored.targets.iter().map(|t| t.system.as_str()).collect();
     assert_eq!(systems, ["OA", "社保", "门户"]);
 }
+
+proptest::proptest! {
+    /// Whatever text an entity holds, judging it never panics, and an address judged outside
+    /// is one that parses.
+    #[test]
+    fn any_text_is_judged_without_panicking(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+        let text = String::from_utf8_lossy(&bytes);
+        if is_outside(&text) {
+            proptest::prop_assert!(text.trim().parse::<std::net::IpAddr>().is_ok());
+        }
+    }
+
+    /// Any IPv4 address: outside exactly when it is none of the special ranges, and the same
+    /// as its IPv4-mapped IPv6 form.
+    #[test]
+    fn mapped_addresses_judge_as_their_ipv4(a in proptest::num::u32::ANY) {
+        let v4 = std::net::Ipv4Addr::from(a);
+        proptest::prop_assert_eq!(is_outside(&v4.to_string()), is_outside(&v4.to_ipv6_mapped().to_string()));
+        if v4.is_private() || v4.is_loopback() || (a >> 22) == (100 << 2 | 1) {
+            proptest::prop_assert!(!is_outside(&v4.to_string()));
+        }
+    }
+}
