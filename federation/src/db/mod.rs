@@ -45,7 +45,8 @@ const PRAGMAS: Pragmas = Pragmas {
 
 /// Its schema history, in `PRAGMA user_version`. Migration 1 is the schema from before
 /// versions were kept (with `IF NOT EXISTS`, so a file written then opens), including the
-/// filling of `child_epochs` from `children` that was then run on every open.
+/// filling of `child_epochs` from `children` that was then run on every open. Migration 2
+/// adds `asset_rollups`.
 const MIGRATIONS: &[Migration] = &[
     Migration::sql("federation schema", SCHEMA_1),
     Migration::sql("asset roll-ups", SCHEMA_2),
