@@ -57,10 +57,10 @@ fn nmap_xml(hosts: usize) -> Vec<u8> {
             address(i)
         );
         for (port, name, product, version) in PORTS {
-            let _ = write!(
+            let _ = writeln!(
                 out,
                 "<port protocol=\"tcp\" portid=\"{port}\"><state state=\"open\" reason=\"syn-ack\" reason_ttl=\"63\"/>\
-<service name=\"{name}\" product=\"{product}\" version=\"{version}\" method=\"probed\" conf=\"10\"><cpe>cpe:/a:x:{name}</cpe></service></port>\n"
+<service name=\"{name}\" product=\"{product}\" version=\"{version}\" method=\"probed\" conf=\"10\"><cpe>cpe:/a:x:{name}</cpe></service></port>"
             );
         }
         out.extend_from_slice(
@@ -94,7 +94,7 @@ fn ctx(tree: &RegionTree) -> Context<'_> {
     Context {
         tree,
         now: Timestamp::from_secs(1_796_100_000),
-        default_region: RegionCode::new(410_000).unwrap(),
+        default_region: RegionCode::new(410_000).expect("a GB/T 2260 code"),
     }
 }
 

@@ -1122,3 +1122,32 @@ fn a_system_of_one_address_and_one_name_lists_one_host() {
     );
     assert!(r.unknown.is_empty());
 }
+
+#[test]
+fn a_host_logging_under_its_full_name_is_not_silent() {
+    let b = book();
+    let mut seen = Seen::new(10);
+    seen.note("10.200.0.1", region(410100), SeenBy::Log, t(0));
+    // The registry says oa01 and web01; the events say the fully qualified names.
+    seen.note(
+        "oa01.jyt.example.gov.cn",
+        region(410200),
+        SeenBy::Log,
+        t(20 * 3600),
+    );
+    seen.note(
+        "web01.example.gov.cn",
+        region(410100),
+        SeenBy::Log,
+        t(20 * 3600),
+    );
+    let r = seen.report(&b, 24, t(25 * 3600));
+    let silent: Vec<&str> = r.silent.iter().map(|h| h.address.as_str()).collect();
+    assert_eq!(silent, ["10.9.9.9"]);
+    let unknown: Vec<&str> = r.unknown.iter().map(|h| h.address.as_str()).collect();
+    assert_eq!(
+        unknown,
+        ["10.200.0.1"],
+        "the names are registered, by their short form"
+    );
+}

@@ -4,6 +4,8 @@
 //! ports with versions and as baseline findings. A missing scanner fails the test naming the
 //! package to install.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly on unexpected input
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, TcpListener};
 use std::os::unix::fs::PermissionsExt;

@@ -2,6 +2,8 @@
 //! (`testdata/assets/scans/`): detection from the content, what each parser reads, and the
 //! refusal of a broken file naming its element, row or line. Random bytes never panic.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly on unexpected input
+
 use std::path::PathBuf;
 
 use onewall_assets::error::{AssetError, Place};

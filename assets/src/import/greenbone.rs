@@ -165,14 +165,13 @@ fn close_in_result(w: &Walk<'_>, r: &mut ResultDraft, text: &str) -> Result<bool
         ("value", "severity") if w.ancestor(2) == "severities" && !text.is_empty() => {
             r.vector.get_or_insert_with(|| text.to_string());
         }
-        ("cve", "nvt") => {
+        ("cve", "nvt")
             // GMP 7 and older: a comma-separated list, `NOCVE` when there is none.
-            if !text.is_empty() && !text.eq_ignore_ascii_case("nocve") {
+            if !text.is_empty() && !text.eq_ignore_ascii_case("nocve") => {
                 let cves =
                     cves_of(text).map_err(|bad| w.refuse(format!("{bad:?} is not a CVE id")))?;
                 r.cves.extend(cves);
             }
-        }
         ("tags", "nvt") => {
             for tag in text.split('|') {
                 if let Some((k, v)) = tag.split_once('=') {
@@ -203,10 +202,13 @@ fn close_in_report(w: &Walk<'_>, report: &mut Report, text: String) -> Result<()
         "name" if w.ancestor(1) == "detail" && w.ancestor(3) == "report" => {
             report.detail_name = Some(text);
         }
-        "value" if w.ancestor(1) == "detail" && w.ancestor(3) == "report" => {
-            if report.detail_name.as_deref() == Some("hostname") && !text.is_empty() {
-                report.host_name = Some(text.to_lowercase());
-            }
+        "value"
+            if w.ancestor(1) == "detail"
+                && w.ancestor(3) == "report"
+                && report.detail_name.as_deref() == Some("hostname")
+                && !text.is_empty() =>
+        {
+            report.host_name = Some(text.to_lowercase());
         }
         "host" if in_report => {
             if let Some(ip) = report.host_ip.take() {
@@ -276,12 +278,11 @@ fn cover(report: &mut Report, addr: IpAddr, name: Option<String>) {
             names: name.into_iter().collect(),
             ports: None,
         });
-    } else if let Some(name) = name {
-        if let Some(h) = report.hosts.iter_mut().find(|h| h.address == Some(addr)) {
-            if !h.names.contains(&name) {
-                h.names.push(name);
-            }
-        }
+    } else if let Some(name) = name
+        && let Some(h) = report.hosts.iter_mut().find(|h| h.address == Some(addr))
+        && !h.names.contains(&name)
+    {
+        h.names.push(name);
     }
 }
 

@@ -29,12 +29,15 @@ struct HostDraft {
     ports: Vec<Service>,
 }
 
+/// A service's name, product and version.
+type ServiceText = (Option<String>, Option<String>, Option<String>);
+
 /// The port being read.
 struct PortDraft {
     port: u16,
     protocol: String,
     open: bool,
-    service: Option<(Option<String>, Option<String>, Option<String>)>,
+    service: Option<ServiceText>,
 }
 
 pub(super) fn parse(bytes: &[u8], ctx: &Context<'_>) -> Result<Scan, AssetError> {
@@ -68,31 +71,32 @@ pub(super) fn parse(bytes: &[u8], ctx: &Context<'_>) -> Result<Scan, AssetError>
             },
             Node::Close(_) => match (w.depth(), w.name()) {
                 (2, "host") => {
-                    if let Some(h) = host.take() {
-                        if h.up && (h.address.is_some() || !h.names.is_empty()) {
-                            let mut ports = h.ports;
-                            ports.sort();
-                            ports.dedup();
-                            hosts.push(ScannedHost {
-                                address: h.address,
-                                names: h.names,
-                                ports: Some(ports),
-                            });
-                        }
+                    if let Some(h) = host.take()
+                        && h.up
+                        && (h.address.is_some() || !h.names.is_empty())
+                    {
+                        let mut ports = h.ports;
+                        ports.sort();
+                        ports.dedup();
+                        hosts.push(ScannedHost {
+                            address: h.address,
+                            names: h.names,
+                            ports: Some(ports),
+                        });
                     }
                 }
                 (_, "port") if w.ancestor(1) == "ports" => {
-                    if let (Some(p), Some(h)) = (port.take(), host.as_mut()) {
-                        if p.open {
-                            let (name, product, version) = p.service.unwrap_or_default();
-                            h.ports.push(Service {
-                                port: p.port,
-                                protocol: p.protocol,
-                                name,
-                                product,
-                                version,
-                            });
-                        }
+                    if let (Some(p), Some(h)) = (port.take(), host.as_mut())
+                        && p.open
+                    {
+                        let (name, product, version) = p.service.unwrap_or_default();
+                        h.ports.push(Service {
+                            port: p.port,
+                            protocol: p.protocol,
+                            name,
+                            product,
+                            version,
+                        });
                     }
                 }
                 _ => {}
@@ -175,10 +179,7 @@ fn open_in_host(
 }
 
 /// Name, product and version of a `<service>`, extrainfo folded in.
-fn service(
-    w: &Walk<'_>,
-    e: &BytesStart<'_>,
-) -> Result<(Option<String>, Option<String>, Option<String>), AssetError> {
+fn service(w: &Walk<'_>, e: &BytesStart<'_>) -> Result<ServiceText, AssetError> {
     let non_empty = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     let name = non_empty(w.attr(e, "name")?);
     let mut product = non_empty(w.attr(e, "product")?);

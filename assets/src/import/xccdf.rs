@@ -85,10 +85,10 @@ pub(super) fn parse(bytes: &[u8], ctx: &Context<'_>) -> Result<Scan, AssetError>
             },
             Node::Close(text) => match (w.name(), w.ancestor(1)) {
                 ("title", "Rule") => {
-                    if let Some(id) = &rule {
-                        if !text.is_empty() {
-                            titles.entry(id.clone()).or_insert(text);
-                        }
+                    if let Some(id) = &rule
+                        && !text.is_empty()
+                    {
+                        titles.entry(id.clone()).or_insert(text);
                     }
                 }
                 ("Rule", _) => rule = None,
@@ -98,10 +98,10 @@ pub(super) fn parse(bytes: &[u8], ctx: &Context<'_>) -> Result<Scan, AssetError>
                     }
                 }
                 ("ident", "rule-result") => {
-                    if let Some(r) = rule_result.as_mut() {
-                        if !text.is_empty() {
-                            r.idents.push(text);
-                        }
+                    if let Some(r) = rule_result.as_mut()
+                        && !text.is_empty()
+                    {
+                        r.idents.push(text);
                     }
                 }
                 ("rule-result", _) => {
