@@ -467,7 +467,19 @@ fn yes_no(v: &str, what: &str) -> String {
     format!("{what} {v:?} is not yes or no (是/否, Y/N, 1/0, √)")
 }
 
-/// Append the items not already there, in order.
+/// The items without repeats, in the order first given.
+fn dedup<T: std::hash::Hash + Eq + Clone>(items: Vec<T>) -> Vec<T> {
+    if items.len() < 2 {
+        return items;
+    }
+    let mut seen = onewall_model::hash::FxSet::default();
+    items
+        .into_iter()
+        .filter(|i| seen.insert(i.clone()))
+        .collect()
+}
+
+/// Append the items not already there, in order (a row's own short lists).
 fn push_all<T: PartialEq>(to: &mut Vec<T>, items: impl IntoIterator<Item = T>) {
     for item in items {
         if !to.contains(&item) {
@@ -695,10 +707,11 @@ impl Merger {
         have.filing = have.filing.take().or(row.filing);
         have.cii = have.cii.or(row.cii);
         have.exposure = have.exposure.or(row.exposure);
-        push_all(&mut have.contacts, row.contacts);
-        push_all(&mut have.networks, row.networks);
-        push_all(&mut have.hosts, row.hosts);
-        push_all(&mut have.tags, row.tags);
+        // Duplicates go in `finish`: a system of many host rows costs linear time.
+        have.contacts.extend(row.contacts);
+        have.networks.extend(row.networks);
+        have.hosts.extend(row.hosts);
+        have.tags.extend(row.tags);
         Ok(())
     }
 
@@ -711,14 +724,14 @@ impl Merger {
                 region: r.region,
                 department: r.department.unwrap_or_default(),
                 ops_unit: r.ops_unit.unwrap_or_default(),
-                contacts: r.contacts,
+                contacts: dedup(r.contacts),
                 level: r.level,
                 filing: r.filing,
                 cii: r.cii.unwrap_or(false),
                 exposure: r.exposure.unwrap_or_default(),
-                networks: r.networks,
-                hosts: r.hosts,
-                tags: r.tags,
+                networks: dedup(r.networks),
+                hosts: dedup(r.hosts),
+                tags: dedup(r.tags),
             })
             .collect()
     }
