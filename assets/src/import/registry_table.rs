@@ -399,7 +399,7 @@ fn read_row(f: &Fields<'_>, ctx: &Context<'_>) -> Result<Row, Refusal> {
     };
     for col in [Col::Contact, Col::Phone] {
         for (_, v) in f.all(col) {
-            push_all(&mut row.contacts, split_contacts(v).map(str::to_owned));
+            row.contacts.extend(split_contacts(v).map(str::to_owned));
         }
     }
     if let Some((i, v)) = f.first(Col::Level) {
@@ -435,14 +435,14 @@ fn read_row(f: &Fields<'_>, ctx: &Context<'_>) -> Result<Row, Refusal> {
                     format!("{item:?} is not an IP address or network (10.1.2.3, 10.1.2.0/24)"),
                 )
             })?;
-            push_all(&mut row.networks, [net]);
+            row.networks.push(net);
         }
     }
     for (i, v) in f.all(Col::Hosts) {
         for item in split_list(v) {
             match host_of(item) {
-                Some(Host::Addr(net)) => push_all(&mut row.networks, [net]),
-                Some(Host::Name(n)) => push_all(&mut row.hosts, [n]),
+                Some(Host::Addr(net)) => row.networks.push(net),
+                Some(Host::Name(n)) => row.hosts.push(n),
                 None => {
                     return Err(f.refuse(Some(i), format!("{item:?} is not a host name")));
                 }
@@ -450,7 +450,7 @@ fn read_row(f: &Fields<'_>, ctx: &Context<'_>) -> Result<Row, Refusal> {
         }
     }
     for (_, v) in f.all(Col::Tags) {
-        push_all(&mut row.tags, split_list(v).map(str::to_owned));
+        row.tags.extend(split_list(v).map(str::to_owned));
     }
     Ok(row)
 }
@@ -472,20 +472,12 @@ fn dedup<T: std::hash::Hash + Eq + Clone>(items: Vec<T>) -> Vec<T> {
     if items.len() < 2 {
         return items;
     }
-    let mut seen = onewall_model::hash::FxSet::default();
+    // SipHash: the values come from a file, not from the process.
+    let mut seen = std::collections::HashSet::new();
     items
         .into_iter()
         .filter(|i| seen.insert(i.clone()))
         .collect()
-}
-
-/// Append the items not already there, in order (a row's own short lists).
-fn push_all<T: PartialEq>(to: &mut Vec<T>, items: impl IntoIterator<Item = T>) {
-    for item in items {
-        if !to.contains(&item) {
-            to.push(item);
-        }
-    }
 }
 
 /// A region as a six-digit code the tree knows (a spreadsheet's number `410100.0` too), or
