@@ -20,6 +20,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
+use onewall_assets::export;
+use onewall_assets::import::{self, Context, Format, Parsed};
 use onewall_assets::registry::{Net, Registry, System};
 use onewall_model::{Exposure, RegionCode};
 
@@ -212,6 +214,40 @@ fn draws(rng: &mut Rng, hosts: u64, scale: u64) -> Draws {
     }
 }
 
+/// The registry's own import and export: the whole registry written as CSV and .xlsx and
+/// read back (one row per system, its addresses and names in their cells).
+fn registry_files(reg: &Registry) {
+    let tree = onewall_model::RegionTree::builtin();
+    let ctx = Context {
+        tree: &tree,
+        now: onewall_model::Timestamp(0),
+        default_region: RegionCode::HENAN,
+    };
+    for (name, format) in [("csv", Format::RegistryCsv), ("xlsx", Format::RegistryXlsx)] {
+        let start = Instant::now();
+        let bytes = match format {
+            Format::RegistryCsv => export::csv(reg),
+            _ => export::xlsx(reg),
+        };
+        let written = start.elapsed().as_secs_f64();
+        let start = Instant::now();
+        let parsed = import::parse(format, &bytes, &ctx).unwrap();
+        let read = start.elapsed().as_secs_f64();
+        let Parsed::Registry(rows) = parsed else {
+            unreachable!()
+        };
+        assert_eq!(rows.systems.len(), reg.len());
+        println!(
+            "registry {name}: {:.1} MB written in {:.0} ms, read in {:.0} ms ({} systems, {} refused)",
+            bytes.len() as f64 / 1e6,
+            written * 1e3,
+            read * 1e3,
+            rows.systems.len(),
+            rows.refused.len()
+        );
+    }
+}
+
 /// Nanoseconds per call of `f` over `items`: the median of `rounds` passes, and the hits.
 fn time<T>(items: &[T], rounds: usize, mut f: impl FnMut(&T) -> bool) -> (f64, usize) {
     let mut samples = Vec::new();
@@ -288,6 +324,8 @@ fn main() {
         "find, alert values as text (parse + lookup)",
         time(&d.texts, rounds, |t| lookup.find(t).is_some()),
     );
+
+    registry_files(&reg);
 
     // The same through criterion, for its report.
     let mut c = Criterion::default()

@@ -385,3 +385,25 @@ mod random_bytes {
         }
     }
 }
+
+/// A system of 20 000 host rows merges into one, its repeats gone (merging is linear: the
+/// repeats are dropped once, at the end).
+#[test]
+fn many_rows_of_one_system() {
+    let tree = tree();
+    let mut text = String::from("系统名称,使用单位,地址,主机名\n");
+    for i in 0..20_000u32 {
+        let ip = std::net::Ipv4Addr::from(0x0A00_0000 + i);
+        text.push_str(&format!("big,dept,{ip},h{i}\n"));
+    }
+    text.push_str("big,dept,10.0.0.0,h0\n");
+    let Parsed::Registry(rows) =
+        import::parse(Format::RegistryCsv, text.as_bytes(), &ctx(&tree)).unwrap()
+    else {
+        unreachable!()
+    };
+    assert_eq!(rows.rows, 20_001);
+    assert_eq!(rows.systems.len(), 1);
+    assert_eq!(rows.systems[0].networks.len(), 20_000);
+    assert_eq!(rows.systems[0].hosts.len(), 20_000);
+}

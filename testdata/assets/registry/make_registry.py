@@ -11,7 +11,8 @@
   hosts' rows.
 - registry_en.csv: English headers, UTF-8, the shape a script or another tool exports.
 
-Run: python3 make_registry.py (needs python3-openpyxl).
+Run: /usr/bin/python3 make_registry.py (Debian's python3 with python3-openpyxl). The .xlsx files
+hold the time they were written, so each run changes their bytes, not their cells.
 """
 
 import csv
