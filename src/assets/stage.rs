@@ -179,8 +179,14 @@ mod tests {
             assert!(seen.get(key).is_some(), "{key} seen");
         }
         assert_eq!(seen.get("10.2.2.2").unwrap().by, SeenBy::Flow);
-        assert!(seen.get("203.0.113.5").is_none(), "outside the internal networks");
-        assert!(seen.get("192.0.2.9").is_none(), "a flow exporter is not a host of ours");
+        assert!(
+            seen.get("203.0.113.5").is_none(),
+            "outside the internal networks"
+        );
+        assert!(
+            seen.get("192.0.2.9").is_none(),
+            "a flow exporter is not a host of ours"
+        );
         assert_eq!(seen.len(), 4);
     }
 }
