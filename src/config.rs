@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 pub use onewall_federation::config as federation;
 pub mod anomaly;
+pub mod assets;
 #[cfg(test)]
 mod tests;
 
@@ -67,6 +68,8 @@ pub struct Config {
     pub intel: onewall_intel::IntelConfig,
     /// Anomaly detection: the detectors' calendar, bounds and snapshots.
     pub anomaly: anomaly::AnomalySection,
+    /// Assets: the registry, scan results and their deadlines, seen and silent hosts.
+    pub assets: assets::AssetsSection,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -173,6 +176,7 @@ const SECTIONS: &[&str] = &[
     "api",
     "intel",
     "anomaly",
+    "assets",
 ];
 
 /// Read and check a configuration file's text.
@@ -262,6 +266,14 @@ fn check_section(key: &str, value: toml::Value, errors: &mut Vec<String>) -> Opt
         ("anomaly", toml::Value::Table(t)) => {
             check_keys::<anomaly::AnomalySection>("anomaly", t, errors)
         }
+        ("assets", toml::Value::Table(mut t)) => {
+            let days = nested::<assets::DeadlineDays>("assets", "deadline_days", &mut t, errors);
+            let mut kept = check_keys::<assets::AssetsSection>("assets", t, errors);
+            if let Some(toml::Value::Table(kept)) = &mut kept {
+                kept.extend(days.map(|c| ("deadline_days".to_owned(), c)));
+            }
+            kept
+        }
         ("playbooks", toml::Value::Table(t)) => {
             check_keys::<PlaybooksConfig>("playbooks", t, errors)
         }
@@ -339,6 +351,7 @@ pub fn resolve(config: Config) -> Result<Resolved, ConfigErrors> {
     let federated = federation::resolve(&config.federation, &regions, &mut errors);
     let playbooks = playbooks.map(|p| with_federation(p, federated.as_ref()));
     errors.extend(config.anomaly.validate());
+    errors.extend(config.assets.validate());
     check_rules(&config.rules, &mut errors);
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));

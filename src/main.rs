@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 mod access;
 mod anomaly;
+mod assets;
 mod audit_mirror;
 mod commands;
 mod config;

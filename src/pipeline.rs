@@ -82,6 +82,8 @@ pub struct Wiring {
     pub anomaly: Option<crate::anomaly::AnomalyStage>,
     /// Geo-IP enrichment before the rules (`[intel.geo]`), when a database is configured.
     pub geo: Option<Arc<geo::GeoEnrich>>,
+    /// Alerts' targets looked up in the registry, and the hosts seen noted, last of all.
+    pub assets: Option<crate::assets::AssetStage>,
 }
 
 /// What the store and alert stages share.
@@ -117,6 +119,7 @@ impl Pipeline {
             intel,
             anomaly,
             geo,
+            assets,
         } = wiring;
         correlation.resume_from(&*store).await?;
         let (to_store, from_detect) = mpsc::channel::<Detected>(queue_batches);
@@ -127,7 +130,11 @@ impl Pipeline {
                 move || {
                     detect_stage(
                         &rules,
-                        AfterRules { intel, anomaly },
+                        AfterRules {
+                            intel,
+                            anomaly,
+                            assets,
+                        },
                         geo.as_deref(),
                         events,
                         to_store,
@@ -178,11 +185,13 @@ impl Pipeline {
 struct AfterRules {
     intel: Option<crate::intel::IntelStage>,
     anomaly: Option<crate::anomaly::AnomalyStage>,
+    assets: Option<crate::assets::AssetStage>,
 }
 
 /// CPU work, off the async runtime: store events with a wrong clock at their receive time
 /// ([`clock`]), then run the rules over each batch, then threat intelligence, then the anomaly
-/// detectors (their alerts get the rule set's overlays and join the batch's).
+/// detectors (their alerts get the rule set's overlays and join the batch's), then the
+/// assets (every alert's target; the hosts seen).
 fn detect_stage(
     rules: &RuleSetHandle,
     after: AfterRules,
@@ -195,6 +204,7 @@ fn detect_stage(
     let AfterRules {
         mut intel,
         mut anomaly,
+        mut assets,
     } = after;
     let mut skew_warnings = clock::SkewWarnings::default();
     while let Some(spooled) = crate::anomaly::stage::next_batch(&mut events, anomaly.as_mut()) {
@@ -233,6 +243,11 @@ fn detect_stage(
                 let started = Instant::now();
                 anomaly.run(&batch, now, &set, &mut alerts);
                 busy("anomaly", started);
+            }
+            if let Some(assets) = assets.as_mut() {
+                let started = Instant::now();
+                assets.run(&batch, now, &mut alerts);
+                busy("assets", started);
             }
         }));
         if let Err(payload) = matched {

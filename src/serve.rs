@@ -89,6 +89,8 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
         remote,
         uplink,
     } = start_federation(&r, &node)?;
+    // Assets: the book kept in assets.sqlite, in use from the first batch.
+    let assets = open_assets(&r, &federation)?;
     // Indicators go down to children and sightings up to the parent with the pushes.
     federation.set_intel(crate::intel::share::Share::new(intel.clone()));
     let sightings_up = federation.has_parent().then(|| {
@@ -100,10 +102,13 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
     // Retro-hunt alerts reach the correlator beside the federation's released ones.
     let (retro_alerts, remote) = crate::intel::retro::correlator_feed(remote);
     intel.set_correlator(retro_alerts);
-    let pipeline = start_pipeline(&r, &node, remote, &intel).await?;
+    let pipeline = start_pipeline(&r, &node, remote, &intel, assets.as_ref()).await?;
     let intel_tasks = crate::intel::start(&intel, &node.health, &node.shutdown);
     let desk = playbooks::report_desk(&r)?;
     let jobs = crate::jobs::start(&r, &node.store, desk.as_ref(), &node.bus, &node.shutdown);
+    let asset_jobs = assets.as_ref().map_or_else(Vec::new, |a| {
+        crate::assets::jobs::start(a, &node.store, &node.bus, &node.shutdown)
+    });
     let (listeners, http) =
         listeners::start(&r, bound, &pipeline.events, &node.health, &node.shutdown)?;
     let reload = tokio::spawn(reload_on_sighup(
@@ -123,6 +128,7 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
             spool: pipeline.spool.clone(),
             stream,
             intel: intel.clone(),
+            assets: assets.clone(),
         },
     );
     let mut announce = listeners.announce;
@@ -147,10 +153,18 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
     jobs.abort();
     uplink.abort();
     reload.abort();
-    for t in intel_tasks.into_iter().chain(sightings_up) {
+    for t in intel_tasks
+        .into_iter()
+        .chain(sightings_up)
+        .chain(asset_jobs)
+    {
         t.abort();
     }
     drain(pipeline, playbooks).await;
+    // The hosts seen up to the last batch, for the next start.
+    if let Some(a) = assets {
+        let _ = tokio::task::spawn_blocking(move || a.save_seen()).await;
+    }
     // The sightings of the last batches too.
     intel.save_sightings().await;
     info!("stopped");
@@ -227,6 +241,30 @@ fn start_federation(r: &Resolved, node: &Node) -> anyhow::Result<Federated> {
     })
 }
 
+/// The node's assets, when `[assets] enabled`.
+fn open_assets(
+    r: &Resolved,
+    federation: &Arc<crate::federation::Federation>,
+) -> anyhow::Result<Option<Arc<crate::assets::Assets>>> {
+    let settings = r
+        .config
+        .assets
+        .resolve()
+        .map_err(|e| anyhow::anyhow!("{}", e.join("; ")))?;
+    if !settings.enabled {
+        return Ok(None);
+    }
+    crate::assets::Assets::open(
+        settings,
+        r.region,
+        Arc::new(r.regions.clone()),
+        &r.config.store.path,
+        Some(federation.clone()),
+    )
+    .context("opening assets.sqlite")
+    .map(Some)
+}
+
 /// The running pipeline and what feeds it.
 struct Running {
     pipeline: Pipeline,
@@ -243,6 +281,7 @@ async fn start_pipeline(
     node: &Node,
     remote: mpsc::Receiver<Vec<onewall_model::Alert>>,
     intel: &Arc<crate::intel::Intel>,
+    assets: Option<&Arc<crate::assets::Assets>>,
 ) -> anyhow::Result<Running> {
     let (spooled_tx, spooled_rx) = mpsc::channel(r.config.pipeline.queue_batches);
     let spool = crate::pipeline::open_spool(&r.config.store, spooled_tx)?;
@@ -280,6 +319,7 @@ async fn start_pipeline(
                 )
             }),
             geo: crate::pipeline::geo::open(&r.config.intel.geo)?.map(Arc::new),
+            assets: assets.map(|a| crate::assets::AssetStage::new(a)),
         },
     )
     .await?;

@@ -2,19 +2,20 @@
 //! findings with their lifecycle. The node keeps one book, persists what each change returns,
 //! and hands the pipeline an immutable [`Targets`] snapshot after every change.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use onewall_model::hash::FxMap;
 use onewall_model::{Exposure, RegionCode, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Deadlines;
 use crate::error::AssetError;
-use crate::finding::{Finding, StatusChange};
-use crate::registry::{Registry, RegistryChange, RegistryMode, System};
-use crate::scan::{Scan, Scanner, Service};
-use crate::weigh::Targets;
+use crate::finding::{Finding, FindingStatus, StatusChange};
+use crate::registry::{Lookup, Registry, RegistryChange, RegistryMode, System};
+use crate::scan::{Scan, ScannedHost, Scanner, Service};
+use crate::weigh::{HostCves, Targets};
 
 /// A host the node knows: registered (a single address or a name of a system) or found by a
 /// scan.
@@ -22,8 +23,10 @@ use crate::weigh::Targets;
 pub struct HostRecord {
     /// Its address as text, else its name.
     pub key: String,
+    /// Its address, when known.
     #[serde(default)]
     pub address: Option<IpAddr>,
+    /// Its names (lower case), as scans gave them.
     #[serde(default)]
     pub names: Vec<String>,
     /// Open ports from the latest Nmap scan of it.
@@ -37,13 +40,21 @@ pub struct HostRecord {
 /// The system a host belongs to, as listed with it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SystemRef {
+    /// [`System::id`].
     pub id: String,
+    /// 系统名称.
     pub name: String,
+    /// 属地.
     pub region: RegionCode,
+    /// 使用单位 (主体责任).
     pub department: String,
+    /// 运维单位 (直接责任).
     pub ops_unit: String,
+    /// 等保级别, 1–5.
     pub level: Option<u8>,
+    /// 关键信息基础设施.
     pub cii: bool,
+    /// Internet-facing or internal.
     pub exposure: Exposure,
 }
 
@@ -65,13 +76,17 @@ impl From<&System> for SystemRef {
 /// One host as `GET /api/v1/assets/hosts` lists it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HostView {
+    /// Its address as text, else its name.
     pub key: String,
+    /// Its address, when known.
     pub address: Option<IpAddr>,
+    /// Its names (lower case).
     pub names: Vec<String>,
     /// Its system (none: scanned but in no registered network).
     pub system: Option<SystemRef>,
     /// The system's region, else the node's.
     pub region: RegionCode,
+    /// Open ports from the latest Nmap scan.
     pub ports: Vec<Service>,
     /// Open findings at the time asked, most severe first.
     pub open_findings: Vec<Finding>,
@@ -84,6 +99,7 @@ pub struct HostView {
 /// What applying a scan did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ScanOutcome {
+    /// Hosts the scan listed.
     pub hosts: usize,
     /// Ports recorded (Nmap).
     pub ports: usize,
@@ -109,8 +125,22 @@ pub struct AssetBook {
     registry: Registry,
     hosts: BTreeMap<String, HostRecord>,
     findings: BTreeMap<String, Finding>,
+    /// Finding ids by host key (a scan fixes what its covered hosts no longer show).
+    by_host: BTreeMap<String, BTreeSet<String>>,
+    /// Compiled when the registry changes.
+    lookup: Arc<Lookup>,
     /// Rebuilt after every change.
     targets: Arc<Targets>,
+}
+
+/// One host of the book: a record (scanned), or a single address or a name a system lists
+/// that no record stands for.
+struct HostEntry<'a> {
+    key: String,
+    address: Option<IpAddr>,
+    names: Vec<String>,
+    record: Option<&'a HostRecord>,
+    system: Option<&'a System>,
 }
 
 /// What the API's host listing may filter on.
@@ -127,35 +157,67 @@ pub struct HostFilter {
 }
 
 impl AssetBook {
-    /// A book from what the node persisted.
+    /// A book from what the node persisted (findings on hosts with no record get one, so
+    /// every finding's host is listed).
     pub fn new(
         registry: Registry,
         hosts: impl IntoIterator<Item = HostRecord>,
         findings: impl IntoIterator<Item = Finding>,
         now: Timestamp,
     ) -> AssetBook {
-        let _ = (registry, hosts, findings, now);
-        todo!("issue 21")
+        let mut book = AssetBook {
+            lookup: Arc::new(registry.compile()),
+            registry,
+            hosts: hosts.into_iter().map(|h| (h.key.clone(), h)).collect(),
+            ..AssetBook::default()
+        };
+        for f in findings {
+            book.by_host
+                .entry(f.host.clone())
+                .or_default()
+                .insert(f.id.clone());
+            if !book.hosts.contains_key(&f.host) {
+                let record = HostRecord::bare(&f.host);
+                book.hosts.insert(f.host.clone(), record);
+            }
+            book.findings.insert(f.id.clone(), f);
+        }
+        book.rebuild_targets(now);
+        book
     }
 
+    /// The registered systems.
     pub fn registry(&self) -> &Registry {
         &self.registry
     }
 
+    /// The record of host `key` (its address as text, else its name).
     pub fn host(&self, key: &str) -> Option<&HostRecord> {
         self.hosts.get(key)
     }
 
+    /// Every host record, by key.
     pub fn hosts(&self) -> impl Iterator<Item = &HostRecord> {
         self.hosts.values()
     }
 
+    /// The finding `id`.
     pub fn finding(&self, id: &str) -> Option<&Finding> {
         self.findings.get(id)
     }
 
+    /// Every finding, by id.
     pub fn findings(&self) -> impl Iterator<Item = &Finding> {
         self.findings.values()
+    }
+
+    /// The findings on host `key`, by id.
+    pub fn findings_of(&self, key: &str) -> impl Iterator<Item = &Finding> {
+        self.by_host
+            .get(key)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.findings.get(id))
     }
 
     /// The snapshot the pipeline looks targets up in.
@@ -163,32 +225,183 @@ impl AssetBook {
         self.targets.clone()
     }
 
-    /// The system a host key (address or name) belongs to.
+    /// The system a host key (address or name) belongs to: the key looked up, else the
+    /// address and names of the host recorded under it.
     pub fn system_of(&self, key: &str) -> Option<&System> {
-        let _ = key;
-        todo!("issue 21")
+        if self.lookup.is_empty() {
+            return None;
+        }
+        let l = &*self.lookup;
+        l.find(key)
+            .or_else(|| {
+                let r = self.hosts.get(key)?;
+                r.address
+                    .and_then(|a| l.find_ip(a))
+                    .or_else(|| r.names.iter().find_map(|n| l.find_host(n)))
+            })
+            .map(|hit| l.system(hit))
     }
 
-    /// Apply registry rows; the snapshot is rebuilt.
+    /// Apply registry rows; the lookup is recompiled and the snapshot rebuilt.
     pub fn apply_registry(
         &mut self,
         systems: Vec<System>,
         mode: RegistryMode,
         now: Timestamp,
     ) -> RegistryChange {
-        let _ = (systems, mode, now);
-        todo!("issue 21")
+        let change = self.registry.apply(systems, mode);
+        self.lookup = Arc::new(self.registry.compile());
+        self.rebuild_targets(now);
+        change
+    }
+
+    /// Remove one system; the lookup is recompiled and the snapshot rebuilt.
+    pub fn remove_system(&mut self, id: &str, now: Timestamp) -> Option<System> {
+        let removed = self.registry.remove(id)?;
+        self.lookup = Arc::new(self.registry.compile());
+        self.rebuild_targets(now);
+        Some(removed)
     }
 
     /// Apply a scan: hosts and ports recorded, findings opened, seen again, reopened, or
     /// fixed (a finding of the same scanner on a covered host that the scan no longer
     /// reports). Deadlines from `deadlines`.
+    ///
+    /// A host counts as covered when the scan lists it or one of its findings names it. A
+    /// scan older than the latest one of the same scanner on a host (files imported out of
+    /// order) neither replaces that host's ports nor fixes its findings: the newer scan
+    /// speaks for it.
     pub fn apply_scan(&mut self, scan: Scan, deadlines: &Deadlines, now: Timestamp) -> ScanOutcome {
-        let _ = (scan, deadlines, now);
-        todo!("issue 21")
+        let Scan {
+            scanner,
+            at,
+            hosts,
+            findings,
+        } = scan;
+        let mut out = ScanOutcome {
+            hosts: hosts.len(),
+            ..ScanOutcome::default()
+        };
+        let mut changed_hosts = BTreeSet::new();
+        let mut changed_findings = BTreeSet::new();
+        let mut covered = BTreeSet::new();
+        for h in hosts {
+            let Some(key) = h.key() else { continue };
+            out.ports += h.ports.as_ref().map_or(0, Vec::len);
+            let (changed, current) = self.record_host(&key, h, scanner, at);
+            if changed {
+                changed_hosts.insert(key.clone());
+            }
+            if current {
+                covered.insert(key);
+            }
+        }
+        let mut reported = HashSet::with_capacity(findings.len());
+        for f in findings {
+            if !self.hosts.contains_key(&f.host) {
+                // A finding names a host the scan's host list left out: it was covered too.
+                let host = ScannedHost {
+                    address: f.host.parse().ok(),
+                    names: Vec::new(),
+                    ports: None,
+                };
+                let (_, current) = self.record_host(&f.host, host, scanner, at);
+                changed_hosts.insert(f.host.clone());
+                if current {
+                    covered.insert(f.host.clone());
+                }
+            }
+            let id = Finding::id_of(&f.host, scanner, &f.key, f.port);
+            let first_report = reported.insert(id.clone());
+            match self.findings.get_mut(&id) {
+                Some(known) => {
+                    if known.status == FindingStatus::Fixed
+                        && known.fixed_at.is_some_and(|t| t >= at)
+                    {
+                        // An older scan than the one that confirmed the fix.
+                        continue;
+                    }
+                    let reopened = known.found_again(f, at, deadlines);
+                    if first_report {
+                        if reopened {
+                            out.reopened += 1;
+                        } else {
+                            out.again += 1;
+                        }
+                    }
+                }
+                None => {
+                    let found = Finding::found(f, scanner, at, deadlines);
+                    self.by_host
+                        .entry(found.host.clone())
+                        .or_default()
+                        .insert(id.clone());
+                    self.findings.insert(id.clone(), found);
+                    out.new += 1;
+                }
+            }
+            changed_findings.insert(id);
+        }
+        for key in &covered {
+            for id in self.by_host.get(key).into_iter().flatten() {
+                let Some(f) = self.findings.get_mut(id) else {
+                    continue;
+                };
+                if f.scanner == scanner
+                    && f.status != FindingStatus::Fixed
+                    && !reported.contains(id)
+                {
+                    f.fixed_by_scan(at);
+                    out.fixed += 1;
+                    changed_findings.insert(id.clone());
+                }
+            }
+        }
+        if !changed_hosts.is_empty() || !changed_findings.is_empty() {
+            self.rebuild_targets(now);
+        }
+        out.changed_hosts = changed_hosts.into_iter().collect();
+        out.changed_findings = changed_findings.into_iter().collect();
+        out
     }
 
-    /// A user changes a finding's status.
+    /// Record what a scan saw of host `key`: whether the record changed, and whether the
+    /// scan is current for it (not older than the latest scan of the same scanner).
+    fn record_host(
+        &mut self,
+        key: &str,
+        h: ScannedHost,
+        scanner: Scanner,
+        at: Timestamp,
+    ) -> (bool, bool) {
+        let fresh = !self.hosts.contains_key(key);
+        let rec = self
+            .hosts
+            .entry(key.to_owned())
+            .or_insert_with(|| HostRecord::bare(key));
+        let before = (!fresh).then(|| rec.clone());
+        let current = rec.scans.get(&scanner).is_none_or(|t| *t <= at);
+        if rec.address.is_none() {
+            rec.address = h.address;
+        }
+        for n in h.names {
+            let n = n.trim().to_lowercase();
+            if !n.is_empty() && !rec.names.contains(&n) {
+                rec.names.push(n);
+            }
+        }
+        if current {
+            if let Some(mut ports) = h.ports {
+                ports.sort();
+                ports.dedup();
+                rec.ports = ports;
+            }
+            rec.scans.insert(scanner, at);
+        }
+        (before.is_none_or(|b| b != *rec), current)
+    }
+
+    /// A user changes a finding's status (see [`Finding::change`] for what is allowed).
     pub fn set_status(
         &mut self,
         id: &str,
@@ -196,19 +409,111 @@ impl AssetBook {
         actor: &str,
         now: Timestamp,
     ) -> Result<&Finding, AssetError> {
-        let _ = (id, change, actor, now);
-        todo!("issue 21")
+        let f = self
+            .findings
+            .get_mut(id)
+            .ok_or_else(|| AssetError::NotFound {
+                what: "finding",
+                id: id.to_owned(),
+            })?;
+        f.change(change, actor, now)?;
+        // Accepting a risk closes its CVEs for the targets; reopening opens them.
+        self.rebuild_targets(now);
+        self.findings.get(id).ok_or_else(|| AssetError::NotFound {
+            what: "finding",
+            id: id.to_owned(),
+        })
     }
 
-    /// Hosts as the API lists them, ordered by key.
+    /// Acceptances past their expiry at `now` become open again; the ids changed (to
+    /// persist). The node calls this on its periodic check, before raising overdue alerts.
+    pub fn expire(&mut self, now: Timestamp) -> Vec<String> {
+        let changed: Vec<String> = self
+            .findings
+            .values_mut()
+            .filter_map(|f| f.expire(now).then(|| f.id.clone()))
+            .collect();
+        if !changed.is_empty() {
+            self.rebuild_targets(now);
+        }
+        changed
+    }
+
+    /// Overdue findings not yet alerted since their deadline passed: each is marked
+    /// alerted at `now` and returned (the node raises one alert each, in the region of the
+    /// host's system, and persists them).
+    pub fn take_overdue_alerts(&mut self, now: Timestamp) -> Vec<Finding> {
+        self.findings
+            .values_mut()
+            .filter(|f| f.needs_overdue_alert(now))
+            .map(|f| {
+                f.overdue_alerted = Some(now);
+                f.clone()
+            })
+            .collect()
+    }
+
+    /// Hosts as the API lists them, ordered by key: every host record and every single
+    /// address or name a system lists.
     pub fn host_views(
         &self,
         filter: &HostFilter,
         node_region: RegionCode,
         now: Timestamp,
     ) -> Vec<HostView> {
-        let _ = (filter, node_region, now);
-        todo!("issue 21")
+        let text = filter
+            .text
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_lowercase);
+        let mut out = Vec::new();
+        for e in self.host_entries().into_values() {
+            let region = e.system.map_or(node_region, |s| s.region);
+            if filter
+                .regions
+                .as_ref()
+                .is_some_and(|r| !r.contains(&region))
+            {
+                continue;
+            }
+            if let Some(deps) = &filter.departments
+                && !e.system.is_some_and(|s| deps.contains(&s.department))
+            {
+                continue;
+            }
+            if let Some(t) = &text
+                && !e.mentions(t)
+            {
+                continue;
+            }
+            let mut open: Vec<Finding> = self
+                .findings_of(&e.key)
+                .filter(|f| f.is_open(now))
+                .cloned()
+                .collect();
+            if filter.vulnerable && open.is_empty() {
+                continue;
+            }
+            open.sort_by(|a, b| {
+                b.severity
+                    .cmp(&a.severity)
+                    .then(a.deadline.cmp(&b.deadline))
+                    .then_with(|| a.id.cmp(&b.id))
+            });
+            out.push(HostView {
+                overdue: open.iter().filter(|f| f.is_overdue(now)).count(),
+                open_findings: open,
+                system: e.system.map(SystemRef::from),
+                region,
+                ports: e.record.map(|r| r.ports.clone()).unwrap_or_default(),
+                last_scan: e.record.and_then(|r| r.scans.values().max().copied()),
+                key: e.key,
+                address: e.address,
+                names: e.names,
+            });
+        }
+        out
     }
 
     /// Open findings past their deadline at `now`.
@@ -220,8 +525,117 @@ impl AssetBook {
     }
 
     /// Registered hosts (single addresses and names of systems, and scanned hosts inside a
-    /// system's networks), for the silent-host check: key, system.
+    /// system's networks), for the silent-host check: key, system. A name a system lists
+    /// that a host record already carries is that record, not a host of its own.
     pub fn registered_hosts(&self) -> Vec<(String, &System)> {
-        todo!("issue 21")
+        self.host_entries()
+            .into_values()
+            .filter_map(|e| Some((e.key, e.system?)))
+            .collect()
+    }
+
+    /// Every host: the records, then each single address and name a system lists that no
+    /// record stands for (by key).
+    fn host_entries(&self) -> BTreeMap<String, HostEntry<'_>> {
+        let mut out = BTreeMap::new();
+        let mut named: HashSet<&str> = HashSet::new();
+        for r in self.hosts.values() {
+            named.extend(r.names.iter().map(String::as_str));
+            out.insert(
+                r.key.clone(),
+                HostEntry {
+                    key: r.key.clone(),
+                    address: r.address,
+                    names: r.names.clone(),
+                    record: Some(r),
+                    system: self.system_of(&r.key),
+                },
+            );
+        }
+        for s in self.registry.systems() {
+            for n in s.networks.iter().filter(|n| n.is_host()) {
+                let key = n.addr.to_string();
+                out.entry(key.clone()).or_insert(HostEntry {
+                    key,
+                    address: Some(n.addr),
+                    names: Vec::new(),
+                    record: None,
+                    system: Some(s),
+                });
+            }
+            for name in &s.hosts {
+                if !named.contains(name.as_str()) {
+                    out.entry(name.clone()).or_insert(HostEntry {
+                        key: name.clone(),
+                        address: None,
+                        names: vec![name.clone()],
+                        record: None,
+                        system: Some(s),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// Rebuild the pipeline's snapshot: each host's name and the CVEs of its open findings
+    /// at `now`, under its key and each of its names.
+    fn rebuild_targets(&mut self, now: Timestamp) {
+        let mut hosts: FxMap<String, HostCves> = FxMap::default();
+        for r in self.hosts.values() {
+            let mut open_cves: Vec<String> = self
+                .findings_of(&r.key)
+                .filter(|f| f.is_open(now))
+                .flat_map(|f| f.cves.iter().map(|c| c.trim().to_ascii_uppercase()))
+                .collect();
+            if open_cves.is_empty() && r.names.is_empty() {
+                continue;
+            }
+            open_cves.sort();
+            open_cves.dedup();
+            let entry = HostCves {
+                name: r.names.first().cloned(),
+                open_cves,
+            };
+            for n in &r.names {
+                hosts.entry(n.clone()).or_insert_with(|| entry.clone());
+            }
+            hosts.insert(r.key.clone(), entry);
+        }
+        self.targets = Arc::new(Targets::shared(self.lookup.clone(), hosts));
+    }
+}
+
+impl HostRecord {
+    /// A record of `key` and nothing else yet (its address when the key is one).
+    fn bare(key: &str) -> HostRecord {
+        let address = key.parse().ok();
+        HostRecord {
+            key: key.to_owned(),
+            address,
+            names: if address.is_none() {
+                vec![key.to_owned()]
+            } else {
+                Vec::new()
+            },
+            ports: Vec::new(),
+            scans: BTreeMap::new(),
+        }
+    }
+}
+
+impl HostEntry<'_> {
+    /// Whether `text` (lower case) is in its key, names, system name, or a port's service
+    /// or product.
+    fn mentions(&self, text: &str) -> bool {
+        let has = |s: &str| s.to_lowercase().contains(text);
+        has(&self.key)
+            || self.names.iter().any(|n| has(n))
+            || self.system.is_some_and(|s| has(&s.name))
+            || self.record.is_some_and(|r| {
+                r.ports.iter().any(|p| {
+                    p.name.as_deref().is_some_and(has) || p.product.as_deref().is_some_and(has)
+                })
+            })
     }
 }

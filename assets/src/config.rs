@@ -2,17 +2,22 @@
 //! by severity, the silence threshold, the networks whose addresses count as ours when seen
 //! in flows, and how much the seen-host table holds.
 
-use onewall_model::Severity;
+use onewall_model::{Severity, Timestamp};
 
 use crate::registry::Net;
 
 /// Days to fix a finding, by severity, counted from when it was first found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Deadlines {
+    /// Days for a critical finding.
     pub critical: u32,
+    /// Days for a high one.
     pub high: u32,
+    /// Days for a medium one.
     pub medium: u32,
+    /// Days for a low one.
     pub low: u32,
+    /// Days for an informational one.
     pub informational: u32,
 }
 
@@ -30,6 +35,7 @@ impl Default for Deadlines {
 }
 
 impl Deadlines {
+    /// Days to fix a finding of severity `s`.
     pub fn days(&self, s: Severity) -> u32 {
         match s {
             Severity::Critical => self.critical,
@@ -44,10 +50,17 @@ impl Deadlines {
     pub fn secs(&self, s: Severity) -> i64 {
         i64::from(self.days(s)) * 86_400
     }
+
+    /// When a finding of severity `s` first found at `found` must be fixed by.
+    pub fn due(&self, s: Severity, found: Timestamp) -> Timestamp {
+        found.add_secs(self.secs(s))
+    }
 }
 
+/// The resolved `[assets]` settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AssetsConfig {
+    /// Days to fix a finding, by severity.
     pub deadlines: Deadlines,
     /// A registered host that sent nothing for this many hours is silent.
     pub silent_hours: u32,
@@ -57,6 +70,32 @@ pub struct AssetsConfig {
     pub internal_networks: Vec<Net>,
     /// At most this many seen hosts are remembered (the least recently seen go first).
     pub max_seen: usize,
+}
+
+impl AssetsConfig {
+    /// Whether an address seen in a flow counts as a host of ours (inside
+    /// `internal_networks`).
+    pub fn is_internal(&self, ip: std::net::IpAddr) -> bool {
+        self.internal_networks.iter().any(|n| contains(n, ip))
+    }
+}
+
+/// Whether `net` holds `ip` (same family, same leading `prefix` bits).
+fn contains(net: &Net, ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match (net.addr, ip) {
+        (IpAddr::V4(n), IpAddr::V4(a)) => {
+            let bits = u32::from(net.prefix.min(32));
+            let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
+            u32::from(n) & mask == u32::from(a) & mask
+        }
+        (IpAddr::V6(n), IpAddr::V6(a)) => {
+            let bits = u32::from(net.prefix.min(128));
+            let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+            u128::from(n) & mask == u128::from(a) & mask
+        }
+        _ => false,
+    }
 }
 
 impl Default for AssetsConfig {

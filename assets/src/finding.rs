@@ -13,18 +13,32 @@
 use onewall_model::{Severity, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::scan::{FindingKind, Scanner};
+use crate::config::Deadlines;
+use crate::error::AssetError;
+use crate::scan::{FindingKind, ScanFinding, Scanner};
 
+/// The actor of the changes an import makes.
+pub const SCAN_ACTOR: &str = "scan";
+
+/// The actor of an acceptance that ran out.
+pub const EXPIRY_ACTOR: &str = "expiry";
+
+/// Where a finding is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FindingStatus {
+    /// Found and not yet worked on.
     Open,
+    /// Someone is fixing it.
     Fixing,
+    /// A later scan of its host no longer found it.
     Fixed,
+    /// Accepted as a risk, with a reason, until an expiry.
     RiskAccepted,
 }
 
 impl FindingStatus {
+    /// `open`, `fixing`, `fixed` or `risk_accepted`.
     pub fn as_str(self) -> &'static str {
         match self {
             FindingStatus::Open => "open",
@@ -34,6 +48,7 @@ impl FindingStatus {
         }
     }
 
+    /// The status `s` names ([`FindingStatus::as_str`]).
     pub fn parse(s: &str) -> Option<FindingStatus> {
         [
             FindingStatus::Open,
@@ -49,10 +64,13 @@ impl FindingStatus {
 /// One change in a finding's life.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FindingEvent {
+    /// When it changed.
     pub at: Timestamp,
     /// A user name, or `scan` for changes an import made.
     pub actor: String,
+    /// The status it changed to.
     pub status: FindingStatus,
+    /// Why, when said (the acceptance's reason, a user's note, what the scan saw).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
@@ -64,25 +82,38 @@ pub struct Finding {
     pub id: String,
     /// The host's key (its address as text, else its name).
     pub host: String,
+    /// The tool that reported it (a scan fixes only its own scanner's findings).
     pub scanner: Scanner,
+    /// Vulnerability or baseline check.
     pub kind: FindingKind,
+    /// What identifies it for its scanner on its host ([`ScanFinding::key`]).
     pub key: String,
+    /// The port it was found on, when it is a network finding.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
+    /// `tcp` or `udp`, with the port.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
+    /// CVE ids (`CVE-2021-44228`).
     #[serde(default)]
     pub cves: Vec<String>,
+    /// CVSS base score, 0–10.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cvss: Option<f64>,
+    /// CVSS vector, when the scanner gave it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cvss_vector: Option<String>,
+    /// As the latest scan reporting it said.
     pub severity: Severity,
+    /// What it is, in a line.
     pub title: String,
+    /// The scanner's detail.
     #[serde(default)]
     pub detail: String,
+    /// How to fix it, when the scanner says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub solution: Option<String>,
+    /// Where it is in its life.
     pub status: FindingStatus,
     /// When a scan first reported it (again, after a fix: the deadline counts from then).
     pub first_found: Timestamp,
@@ -132,9 +163,188 @@ impl Finding {
     pub fn is_overdue(&self, now: Timestamp) -> bool {
         self.is_open(now) && now > self.deadline
     }
+
+    /// A finding `scanner` reported for the first time at `at`: open, its deadline counted
+    /// from `at` by its severity.
+    pub fn found(f: ScanFinding, scanner: Scanner, at: Timestamp, deadlines: &Deadlines) -> Self {
+        let id = Finding::id_of(&f.host, scanner, &f.key, f.port);
+        Finding {
+            id,
+            host: f.host,
+            scanner,
+            kind: f.kind,
+            key: f.key,
+            port: f.port,
+            protocol: f.protocol,
+            cves: f.cves,
+            cvss: f.cvss,
+            cvss_vector: f.cvss_vector,
+            severity: f.severity,
+            deadline: deadlines.due(f.severity, at),
+            title: f.title,
+            detail: f.detail,
+            solution: f.solution,
+            status: FindingStatus::Open,
+            first_found: at,
+            last_found: at,
+            fixed_at: None,
+            accepted_reason: None,
+            accepted_until: None,
+            history: vec![FindingEvent {
+                at,
+                actor: SCAN_ACTOR.to_owned(),
+                status: FindingStatus::Open,
+                note: Some(format!("found by {}", scanner.as_str())),
+            }],
+            overdue_alerted: None,
+        }
+    }
+
+    /// A later scan at `at` reported it again: what the scanner says now replaces what it
+    /// said (severity, score, CVEs, text); a fixed finding is open once more, its deadline
+    /// counted afresh from `at`. Whether it was reopened.
+    pub fn found_again(&mut self, f: ScanFinding, at: Timestamp, deadlines: &Deadlines) -> bool {
+        self.kind = f.kind;
+        self.protocol = f.protocol;
+        self.cves = f.cves;
+        self.cvss = f.cvss;
+        self.cvss_vector = f.cvss_vector;
+        self.severity = f.severity;
+        self.title = f.title;
+        self.detail = f.detail;
+        self.solution = f.solution;
+        if at > self.last_found {
+            self.last_found = at;
+        }
+        let reopened = self.status == FindingStatus::Fixed;
+        if reopened {
+            self.status = FindingStatus::Open;
+            self.first_found = at;
+            self.last_found = at;
+            self.fixed_at = None;
+            self.overdue_alerted = None;
+            self.history.push(FindingEvent {
+                at,
+                actor: SCAN_ACTOR.to_owned(),
+                status: FindingStatus::Open,
+                note: Some(format!("found again by {}", self.scanner.as_str())),
+            });
+        }
+        // The deadline follows the severity the scanner gives now.
+        self.deadline = deadlines.due(self.severity, self.first_found);
+        reopened
+    }
+
+    /// A scan of its host at `at` no longer reports it: fixed.
+    pub fn fixed_by_scan(&mut self, at: Timestamp) {
+        self.status = FindingStatus::Fixed;
+        self.fixed_at = Some(at);
+        self.history.push(FindingEvent {
+            at,
+            actor: SCAN_ACTOR.to_owned(),
+            status: FindingStatus::Fixed,
+            note: Some(format!("no longer found by {}", self.scanner.as_str())),
+        });
+    }
+
+    /// A user's change, checked against the lifecycle: open → fixing; open or fixing →
+    /// risk accepted (a reason, an expiry after `now`); fixing or risk accepted → open. A
+    /// fixed finding is not changed by hand: only a scan that no longer finds it confirms a
+    /// fix, and only a scan that finds it again reopens it. An acceptance past its expiry
+    /// counts as open: it may be moved to fixing or accepted anew.
+    pub fn change(
+        &mut self,
+        change: StatusChange,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<(), AssetError> {
+        let invalid = |why: String| Err(AssetError::Invalid(why));
+        let from = self.status;
+        let expired = from == FindingStatus::RiskAccepted && self.is_open(now);
+        if from == FindingStatus::Fixed {
+            return invalid(format!(
+                "finding {} is fixed: only a scan that finds it again reopens it",
+                self.id
+            ));
+        }
+        let (status, note) = match change {
+            StatusChange::Fixing { note } => {
+                if from == FindingStatus::Fixing {
+                    return invalid(format!("finding {} is already being fixed", self.id));
+                }
+                if from == FindingStatus::RiskAccepted && !expired {
+                    return invalid(format!(
+                        "finding {} is accepted as a risk: reopen it before fixing it",
+                        self.id
+                    ));
+                }
+                (FindingStatus::Fixing, note)
+            }
+            StatusChange::RiskAccepted { reason, until } => {
+                let reason = reason.trim();
+                if reason.is_empty() {
+                    return invalid("accepting a risk needs a reason".to_owned());
+                }
+                if until <= now {
+                    return invalid(format!(
+                        "a risk is accepted until a time in the future, not {until}"
+                    ));
+                }
+                self.accepted_reason = Some(reason.to_owned());
+                self.accepted_until = Some(until);
+                (
+                    FindingStatus::RiskAccepted,
+                    Some(format!("{reason} (until {until})")),
+                )
+            }
+            StatusChange::Open { note } => {
+                if from == FindingStatus::Open {
+                    return invalid(format!("finding {} is already open", self.id));
+                }
+                (FindingStatus::Open, note)
+            }
+        };
+        if status != FindingStatus::RiskAccepted {
+            self.accepted_reason = None;
+            self.accepted_until = None;
+        }
+        self.status = status;
+        self.history.push(FindingEvent {
+            at: now,
+            actor: actor.to_owned(),
+            status,
+            note: note.filter(|n| !n.trim().is_empty()),
+        });
+        Ok(())
+    }
+
+    /// An acceptance past its expiry at `now` becomes open again (so lists and filters by
+    /// status agree with [`Finding::is_open`]). Whether it changed.
+    pub fn expire(&mut self, now: Timestamp) -> bool {
+        if self.status != FindingStatus::RiskAccepted || !self.is_open(now) {
+            return false;
+        }
+        let until = self.accepted_until.unwrap_or(now);
+        self.status = FindingStatus::Open;
+        self.accepted_reason = None;
+        self.accepted_until = None;
+        self.history.push(FindingEvent {
+            at: until,
+            actor: EXPIRY_ACTOR.to_owned(),
+            status: FindingStatus::Open,
+            note: Some("risk acceptance expired".to_owned()),
+        });
+        true
+    }
+
+    /// Whether the node should raise the overdue alert for it at `now`: overdue, and not
+    /// alerted since its deadline passed.
+    pub fn needs_overdue_alert(&self, now: Timestamp) -> bool {
+        self.is_overdue(now) && self.overdue_alerted.is_none_or(|at| at <= self.deadline)
+    }
 }
 
-/// A change a user asks for.
+/// A change a user asks for ([`Finding::change`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum StatusChange {

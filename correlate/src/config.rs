@@ -36,10 +36,11 @@ pub struct CorrelateConfig {
     /// Seconds between snapshots of the correlation state (`correlation.snapshot` in the store
     /// directory), also written at shutdown and read at start.
     pub snapshot_interval_secs: u64,
-    /// Grading: importance of an asset not listed in `assets` (`general`, `important`,
-    /// `critical`).
+    /// Grading: importance of an incident that hit neither a registered target nor an asset
+    /// listed in `assets` (`general`, `important`, `critical`).
     pub default_importance: String,
-    /// Grading: host names and addresses → `general`, `important` or `critical`.
+    /// Grading: host names and addresses → `general`, `important` or `critical`. Overrides
+    /// what the asset registry gives (from 等保 level and CII) for the values it names.
     pub assets: BTreeMap<String, String>,
     /// Grading: each of these numbers of affected regions raises the grade one step.
     pub region_steps: Vec<usize>,

@@ -11,14 +11,34 @@
 //!   The set of tactics an incident has seen raises its severity as an attack progresses
 //!   ([`TacticSteps`]; by default two tactics make it at least `medium`, three `high`, four
 //!   `critical`).
-//! - **Grade** Ⅰ–Ⅳ ([`GradingPolicy`]): the importance of the affected asset (1 general,
-//!   2 important, 3 critical; by host name or address, else the default) times the impact
-//!   (the incident's severity: informational 0, low 1, medium 2, high 3, critical 4) gives a
-//!   score; score ≥ 9 is Ⅰ, ≥ 6 Ⅱ, ≥ 3 Ⅲ, else Ⅳ. Each threshold in `region_steps` the number of
-//!   affected regions reaches raises the grade one step (defaults: 2 and 4 regions).
+//! - **Importance** of what the incident hit ([`GradingPolicy::importance`]), the most
+//!   important of:
+//!   - each registered target (`Incident::targets`, from `Alert::target`): 关键信息基础设施 →
+//!     critical (特别重要), 等保 level 3 or more → important (重要), level 1–2 or none →
+//!     general (一般);
+//!   - the `[correlate] assets` map, which overrides the registry for the values it names (a
+//!     target whose address or host name it names takes the map's importance instead) and
+//!     names other host names and addresses among the incident's entities;
+//!   - nothing of either: `default_importance`.
+//! - **Exposure** ([`GradingPolicy::weight`]): when the incident's source addresses include
+//!   one from outside (not private, loopback, link-local, CGNAT, unspecified, broadcast,
+//!   documentation or multicast; IPv6: not loopback, unique-local, link-local, multicast or
+//!   unspecified, an IPv4-mapped address judged as IPv4) and its targets include an
+//!   internet-facing one, that target weighs one importance step more. The weight is the
+//!   importance as a number (1 general, 2 important, 3 critical), plus that step: up to 4.
+//!   The same attack on an internal host weighs its importance alone, so it grades lower.
+//! - **Grade** Ⅰ–Ⅳ ([`GradingPolicy`]): the weight times the impact (the incident's severity:
+//!   informational 0, low 1, medium 2, high 3, critical 4) gives a score; score ≥ 9 is Ⅰ,
+//!   ≥ 6 Ⅱ, ≥ 3 Ⅲ, else Ⅳ. Each threshold in `region_steps` the number of affected regions
+//!   reaches raises the grade one step (defaults: 2 and 4 regions).
+//! - **Vulnerable target** (in the correlator): an alert whose target has an open finding for
+//!   a CVE the alert's rule names raises the incident's severity to one step above the
+//!   alert's ([`raise_one`]).
 
 use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use onewall_model::asset::{AlertTarget, Exposure};
 use onewall_model::{Alert, EntityKind, Grade, Incident, Severity};
 
 /// The GB/T 20986-2023 category codes.
@@ -125,9 +145,9 @@ impl Importance {
 /// How incidents are graded. See the module documentation for the default policy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GradingPolicy {
-    /// Importance of an asset not listed in `assets`.
+    /// Importance of an incident with no registered target and no asset in `assets`.
     pub default_importance: Importance,
-    /// Host names and addresses → importance.
+    /// Host names and addresses → importance; overrides the registry for what it names.
     pub assets: HashMap<String, Importance>,
     /// Minimum scores for Ⅰ, Ⅱ and Ⅲ (below the last: Ⅳ).
     pub thresholds: [u32; 3],
@@ -156,9 +176,40 @@ fn impact(s: Severity) -> u32 {
     }
 }
 
+impl Importance {
+    /// What the registry says of a target: CII → critical, 等保 level 3 or more → important,
+    /// else general.
+    pub fn of_target(t: &AlertTarget) -> Importance {
+        if t.cii {
+            Importance::Critical
+        } else if t.level.is_some_and(|l| l >= 3) {
+            Importance::Important
+        } else {
+            Importance::General
+        }
+    }
+}
+
 impl GradingPolicy {
-    /// The importance of the most important asset the incident names.
-    pub fn importance(&self, inc: &Incident) -> Importance {
+    /// The map's importance for a target it names (by the looked-up value or host name).
+    fn overridden(&self, t: &AlertTarget) -> Option<Importance> {
+        self.assets
+            .get(&t.value)
+            .or_else(|| t.host.as_ref().and_then(|h| self.assets.get(h)))
+            .copied()
+    }
+
+    /// A target's importance: the map's when it names the target, else the registry's.
+    fn target_importance(&self, t: &AlertTarget) -> Importance {
+        self.overridden(t)
+            .unwrap_or_else(|| Importance::of_target(t))
+    }
+
+    /// The importance the map gives the incident's host names and addresses.
+    fn entity_importance(&self, inc: &Incident) -> Option<Importance> {
+        if self.assets.is_empty() {
+            return None;
+        }
         inc.entities
             .iter()
             .filter(|e| {
@@ -169,12 +220,43 @@ impl GradingPolicy {
             })
             .filter_map(|e| self.assets.get(&e.value).copied())
             .max()
+    }
+
+    /// The importance of the most important asset the incident hit: its registered targets
+    /// (the map overriding what it names), the map's entries for its entities, else the
+    /// default.
+    pub fn importance(&self, inc: &Incident) -> Importance {
+        inc.targets
+            .iter()
+            .map(|t| self.target_importance(t))
+            .chain(self.entity_importance(inc))
+            .max()
             .unwrap_or(self.default_importance)
+    }
+
+    /// The weight the score multiplies the impact by: the importance (1–3), one more for an
+    /// internet-facing target when a source address is outside (see the module doc).
+    pub fn weight(&self, inc: &Incident) -> u32 {
+        let base = self.importance(inc) as u32;
+        let outside = inc
+            .entities
+            .iter()
+            .filter(|e| e.kind == EntityKind::SourceIp)
+            .any(|e| is_outside(&e.value));
+        if !outside {
+            return base;
+        }
+        inc.targets
+            .iter()
+            .filter(|t| t.exposure == Exposure::Internet)
+            .map(|t| self.target_importance(t) as u32 + 1)
+            .max()
+            .map_or(base, |exposed| exposed.max(base))
     }
 
     /// The incident's grade under this policy.
     pub fn grade(&self, inc: &Incident) -> Grade {
-        let score = self.importance(inc) as u32 * impact(inc.severity);
+        let score = self.weight(inc) * impact(inc.severity);
         let [one, two, three] = self.thresholds;
         let base = if score >= one {
             Grade::I
@@ -188,6 +270,54 @@ impl GradingPolicy {
         let regions = inc.regions.len();
         let raise = self.region_steps.iter().filter(|n| regions >= **n).count();
         Grade::from_rank(base.rank().saturating_add(raise as u8))
+    }
+}
+
+/// Whether `addr` (an address as an entity holds it) is from outside: a global unicast
+/// address. Anything that does not parse as an address is not.
+pub fn is_outside(addr: &str) -> bool {
+    match addr.trim().parse::<IpAddr>() {
+        Ok(IpAddr::V4(a)) => outside_v4(a),
+        Ok(IpAddr::V6(a)) => match a.to_ipv4_mapped() {
+            Some(v4) => outside_v4(v4),
+            None => outside_v6(a),
+        },
+        Err(_) => false,
+    }
+}
+
+fn outside_v4(a: Ipv4Addr) -> bool {
+    let [o0, o1, ..] = a.octets();
+    // 100.64.0.0/10: carrier-grade NAT (RFC 6598).
+    let cgnat = o0 == 100 && (o1 & 0xc0) == 64;
+    // 0.0.0.0/8: "this network".
+    let this_net = o0 == 0;
+    !(a.is_private()
+        || a.is_loopback()
+        || a.is_link_local()
+        || a.is_unspecified()
+        || a.is_broadcast()
+        || a.is_documentation()
+        || a.is_multicast()
+        || cgnat
+        || this_net)
+}
+
+fn outside_v6(a: Ipv6Addr) -> bool {
+    !(a.is_loopback()
+        || a.is_unspecified()
+        || a.is_multicast()
+        || a.is_unique_local()
+        || a.is_unicast_link_local())
+}
+
+/// One severity step above `s` (critical stays critical).
+pub fn raise_one(s: Severity) -> Severity {
+    match s {
+        Severity::Informational => Severity::Low,
+        Severity::Low => Severity::Medium,
+        Severity::Medium => Severity::High,
+        Severity::High | Severity::Critical => Severity::Critical,
     }
 }
 

@@ -1,6 +1,7 @@
 //! Changes to one incident: alerts joining it (its entities, regions, timeline, severity and
 //! grade follow), merges, and the checks a stored incident makes before taking alerts.
 
+use onewall_model::asset::AlertTarget;
 use onewall_model::{
     Alert, Incident, IncidentId, IncidentStatus, RegionCode, RegionTree, TimelineEntry,
     TimelineKind, Timestamp,
@@ -27,9 +28,11 @@ pub fn apply_alerts(inc: &mut Incident, alerts: &[Alert], now: Timestamp) {
     apply_alerts_with(inc, alerts, &GroupingConfig::default(), now);
 }
 
-/// Add alerts to an incident: evidence, entities, regions, rule ids, time span, category and
-/// tactics, severity (which only rises: with the alerts, and with the tactics seen) and grade,
-/// each change recorded in the timeline. Alerts already in it are skipped.
+/// Add alerts to an incident: evidence, entities, regions, rule ids, time span, registered
+/// targets, category and tactics, severity (which only rises: with the alerts, with the
+/// tactics seen, and one step above an alert's own when its target has an open CVE the alert
+/// names, noted as `TargetVulnerable`) and grade, each change recorded in the timeline.
+/// Alerts already in it are skipped.
 pub fn apply_alerts_with(
     inc: &mut Incident,
     alerts: &[Alert],
@@ -61,10 +64,27 @@ pub fn apply_alerts_with(
         inc.first_seen = inc.first_seen.min(a.time);
         inc.last_seen = inc.last_seen.max(a.time);
         let floor = crate::grading::classify(inc, a, &config.tactic_steps);
-        let to = floor.map_or(a.severity, |f| f.max(a.severity));
-        if to > inc.severity {
-            // The alerts that raised it come before the change on the timeline.
+        let mut to = floor.map_or(a.severity, |f| f.max(a.severity));
+        let mut notes = Vec::new();
+        if let Some(t) = &a.target {
+            add_target(inc, t);
+            if !t.open_cves.is_empty() {
+                // The attack hit what it exploits: one step above the alert's own severity.
+                to = to.max(crate::grading::raise_one(a.severity));
+                notes = vulnerable_notes(inc, t);
+            }
+        }
+        if to > inc.severity || !notes.is_empty() {
+            // The alerts that raised it come before the change on the timeline, and why
+            // before the change itself.
             note_added(inc, &std::mem::take(&mut added), now);
+            for change in notes {
+                inc.timeline.push(TimelineEntry {
+                    at: now,
+                    actor: ACTOR.to_owned(),
+                    change,
+                });
+            }
             raise_severity(inc, to, now);
         }
         inc.updated = now;
@@ -73,6 +93,58 @@ pub fn apply_alerts_with(
     if changed {
         grade(inc, config, now);
     }
+}
+
+/// How many registered targets an incident lists at most (one per system and looked-up
+/// value); a wide scan touching hundreds of hosts keeps the first ones.
+pub const MAX_TARGETS: usize = 32;
+
+/// Add a target to the incident's list, or update the one for the same system and value:
+/// the registry's facts from the newer alert, the open CVEs of both.
+fn add_target(inc: &mut Incident, t: &AlertTarget) {
+    match inc
+        .targets
+        .iter_mut()
+        .find(|h| h.system_id == t.system_id && h.value == t.value)
+    {
+        Some(held) => {
+            let mut cves = std::mem::take(&mut held.open_cves);
+            for c in &t.open_cves {
+                if !cves.contains(c) {
+                    cves.push(c.clone());
+                }
+            }
+            *held = AlertTarget {
+                open_cves: cves,
+                ..t.clone()
+            };
+        }
+        None => {
+            if inc.targets.len() < MAX_TARGETS {
+                inc.targets.push(t.clone());
+            }
+        }
+    }
+}
+
+/// The `TargetVulnerable` entries an alert against `t` adds: one per open CVE the incident's
+/// timeline does not already name for that target.
+fn vulnerable_notes(inc: &Incident, t: &AlertTarget) -> Vec<TimelineKind> {
+    let name = t.host.clone().unwrap_or_else(|| t.value.clone());
+    t.open_cves
+        .iter()
+        .filter(|cve| {
+            !inc.timeline.iter().any(|e| {
+                matches!(&e.change, TimelineKind::TargetVulnerable { target, cve: c, .. }
+                    if *target == name && c == *cve)
+            })
+        })
+        .map(|cve| TimelineKind::TargetVulnerable {
+            target: name.clone(),
+            system: t.system.clone(),
+            cve: cve.clone(),
+        })
+        .collect()
 }
 
 /// How many alert ids an `AlertsAdded` timeline entry lists.
@@ -242,7 +314,7 @@ pub fn extend_incident(
 }
 
 /// Fold `from`'s evidence into `into` (a merge): alerts, entities, regions, rules, time span,
-/// tactics, the higher severity; the timeline records it.
+/// targets, tactics, the higher severity; the timeline records it.
 pub fn merge_incident(into: &mut Incident, from: &Incident, regions: &RegionTree, now: Timestamp) {
     let mut held = Held::of(into, from.alert_ids.iter().copied());
     for a in &from.alert_ids {
@@ -266,6 +338,9 @@ pub fn merge_incident(into: &mut Incident, from: &Incident, regions: &RegionTree
         if !into.rule_ids.contains(r) {
             into.rule_ids.push(r.clone());
         }
+    }
+    for t in &from.targets {
+        add_target(into, t);
     }
     for t in &from.classification.tactics {
         if !into.classification.tactics.contains(t) {

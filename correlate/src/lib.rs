@@ -29,9 +29,11 @@ pub use correlator::{Correlator, Update};
 pub use grading::{GradingPolicy, Importance, TacticSteps};
 pub use grouping::{DEFAULT_REOPEN_SECS, DEFAULT_WINDOW_SECS, ENTITY_KINDS, GroupingConfig};
 pub use incident::{
-    ACTOR, Refused, TIMELINE_SAMPLE, apply_alerts, apply_alerts_with, extend_incident, grade,
-    incident_region, mark_merged, merge_incident,
+    ACTOR, MAX_TARGETS, Refused, TIMELINE_SAMPLE, apply_alerts, apply_alerts_with, extend_incident,
+    grade, incident_region, mark_merged, merge_incident,
 };
 
+#[cfg(test)]
+mod target_tests;
 #[cfg(test)]
 mod tests;

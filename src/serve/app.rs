@@ -27,6 +27,8 @@ pub struct Parts<'a> {
     pub stream: onewall_api::stream::StreamHub,
     /// Threat intelligence (`/api/v1/intel/...`).
     pub intel: Arc<crate::intel::Intel>,
+    /// Assets (`/api/v1/assets/...`), when `[assets] enabled`.
+    pub assets: Option<Arc<crate::assets::Assets>>,
 }
 
 /// Build the app: API and ingest routers, their guards and layers.
@@ -70,6 +72,10 @@ pub fn build(r: &Resolved, node: &Node, parts: Parts<'_>) -> axum::Router {
     // The console's live stream (GET /api/v1/stream) reads the hub.
     let api = api.layer(axum::Extension(parts.stream));
     let api = api.layer(axum::Extension(crate::intel::service(parts.intel)));
+    let api = match &parts.assets {
+        Some(a) => api.layer(axum::Extension(crate::assets::service(a))),
+        None => api,
+    };
     let api = api.layer(axum::Extension(crate::anomaly::service(
         node.rules.detectors(),
         node.anomaly_board.clone(),

@@ -228,6 +228,9 @@ pub fn need_for(method: &Method, path: &str, metrics_open: bool) -> Need {
         "/api/v1/intel/indicators" | "/api/v1/intel/indicators/{id}" if method != Method::GET => {
             Need::Work
         }
+        // Scan results and the registry are imported, and findings worked, by those who
+        // work incidents; removing a system is the admin's.
+        "/api/v1/assets/import" | "/api/v1/assets/findings/{id}" => Need::Work,
         "/api/v1/reports" if method == Method::POST => Need::Deliver,
         p if p.starts_with("/api/v1/users")
             || p.starts_with("/api/v1/tokens")

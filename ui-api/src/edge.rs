@@ -31,7 +31,10 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
      form-action 'self'; frame-ancestors 'none'";
 
 /// The API's endpoints whose body is a file's bytes (`application/octet-stream`).
-const FILE_WRITES: [&str; 1] = ["/api/v1/hunt"];
+const FILE_WRITES: [&str; 2] = ["/api/v1/hunt", "/api/v1/assets/import"];
+
+/// The asset import, which takes a file of any content type.
+const ASSET_IMPORT: &str = "/api/v1/assets/import";
 
 /// The API's open endpoints that take a body.
 const OPEN_WRITES: [&str; 1] = ["/api/v1/login"];
@@ -129,6 +132,9 @@ pub fn check_write(method: &Method, path: &str, headers: &HeaderMap) -> Result<(
             let ct = String::from_utf8_lossy(ct.as_bytes());
             if FILE_WRITES.contains(&path) && is_octet_stream(&ct) {
                 // A file upload: its bytes are the body.
+            } else if path == ASSET_IMPORT {
+                // An asset file, whatever its sender calls it (text/csv, application/xml,
+                // the spreadsheet type): the format is read from the content.
             } else if !is_json(&ct) {
                 return Err(ApiError::new(
                     ErrorCode::UnsupportedMediaType,

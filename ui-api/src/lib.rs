@@ -21,6 +21,9 @@
 //!   `GET /api/v1/intel/{feeds,sightings}` — threat intelligence ([`intel`])
 //! - `GET /api/v1/anomaly/detectors`, `GET /api/v1/anomaly/detectors/{id}`,
 //!   `GET /api/v1/anomaly/alerts` — anomaly detection ([`anomaly`])
+//! - `POST /api/v1/assets/import`, `GET /api/v1/assets/{systems,hosts,findings}` (and one
+//!   each), `PATCH /api/v1/assets/findings/{id}`, `DELETE /api/v1/assets/systems/{id}`,
+//!   `GET /api/v1/assets/{exposure,summary,export,rollup}` — assets ([`assets`])
 //! - `GET /api/v1/stream` — live alerts and incident changes (Server-Sent Events, [`stream`])
 //! - `GET /api/v1/openapi.json` — this API as OpenAPI 3
 //!
@@ -52,6 +55,7 @@ use serde_json::json;
 pub mod access;
 mod admin;
 pub mod anomaly;
+pub mod assets;
 pub mod collector;
 pub mod config;
 pub mod console;
@@ -210,6 +214,23 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/anomaly/detectors", get(anomaly::detectors))
         .route("/api/v1/anomaly/detectors/{id}", get(anomaly::detector))
         .route("/api/v1/anomaly/alerts", get(anomaly::alerts))
+        .route("/api/v1/assets/import", post(assets::import))
+        .route("/api/v1/assets/systems", get(assets::systems))
+        .route(
+            "/api/v1/assets/systems/{id}",
+            get(assets::get_system).delete(assets::delete_system),
+        )
+        .route("/api/v1/assets/hosts", get(assets::hosts))
+        .route("/api/v1/assets/hosts/{key}", get(assets::get_host))
+        .route("/api/v1/assets/findings", get(assets::findings))
+        .route(
+            "/api/v1/assets/findings/{id}",
+            axum::routing::patch(assets::set_status),
+        )
+        .route("/api/v1/assets/exposure", get(assets::exposure))
+        .route("/api/v1/assets/summary", get(assets::summary))
+        .route("/api/v1/assets/export", get(assets::export))
+        .route("/api/v1/assets/rollup", get(assets::rollup))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             access::guard,

@@ -29,6 +29,7 @@ mod registry_table;
 pub mod text;
 mod xccdf;
 mod xlsx;
+mod xml;
 
 /// The formats [`detect`] tells apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -90,10 +91,115 @@ pub enum Parsed {
     Scan(Scan),
 }
 
-/// Which format `bytes` are (the file name, when known, only breaks ties: `.xlsx`, `.csv`).
+/// How much of a file [`detect`] reads.
+const SNIFF: usize = 64 * 1024;
+
+/// What [`detect`] says when nothing fits.
+const READ: &str = "reads Nmap XML, Greenbone/OpenVAS XML reports, OpenSCAP XCCDF results or ARF, \
+lynis reports, findings CSV (host,port,cve,cvss,title) and registry tables (CSV in UTF-8 or GBK, .xlsx)";
+
+/// Which format `bytes` are, from the content (its first 64 KiB): the root element of an
+/// XML file, the ZIP signature of an .xlsx, a lynis report's keys, a CSV's header row. The
+/// file name, when known, only breaks a tie (a ZIP named `.xlsx`).
 pub fn detect(name: Option<&str>, bytes: &[u8]) -> Result<Format, AssetError> {
-    let _ = (name, bytes);
-    todo!("issue 21: sniff the content")
+    let head = bytes.get(..SNIFF).unwrap_or(bytes);
+    if head.starts_with(b"PK\x03\x04") {
+        let is_xlsx_name = name.is_some_and(|n| n.to_ascii_lowercase().ends_with(".xlsx"));
+        // The workbook part's name sits in the ZIP's central directory at the end of the
+        // file, and in a local header near the start.
+        if contains(bytes, b"xl/workbook.xml") || is_xlsx_name {
+            return Ok(Format::RegistryXlsx);
+        }
+        return Err(AssetError::UnknownFormat(format!(
+            "a ZIP archive that is not an .xlsx workbook; onewall {READ}"
+        )));
+    }
+    let text = text::decode(cut_at_char(head));
+    let trimmed = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
+    if trimmed.starts_with('<') {
+        return detect_xml(trimmed);
+    }
+    if is_lynis(&text) {
+        return Ok(Format::Lynis);
+    }
+    if let Some(header) = csv_header(&text) {
+        if findings_csv::is_findings_header(&header, true) {
+            return Ok(Format::FindingsCsv);
+        }
+        if registry_table::is_registry_header(&header) {
+            return Ok(Format::RegistryCsv);
+        }
+        if findings_csv::is_findings_header(&header, false) {
+            return Ok(Format::FindingsCsv);
+        }
+        return Err(AssetError::UnknownFormat(format!(
+            "a table whose header ({}) names neither registry nor findings columns; onewall {READ}",
+            header.join(",")
+        )));
+    }
+    Err(AssetError::UnknownFormat(format!("onewall {READ}")))
+}
+
+/// An XML file by its root element.
+fn detect_xml(text: &str) -> Result<Format, AssetError> {
+    let Some((root, attrs)) = xml::root(text) else {
+        return Err(AssetError::UnknownFormat(format!(
+            "XML without a readable root element; onewall {READ}"
+        )));
+    };
+    let xccdf_ns = attrs
+        .iter()
+        .any(|(k, v)| (k == "xmlns" || k.starts_with("xmlns:")) && v.contains("xccdf"));
+    match root.as_str() {
+        "nmaprun" => Ok(Format::Nmap),
+        "get_reports_response" => Ok(Format::Greenbone),
+        "report" if ["<results", "<gmp>", "<omp>", "<nvt", "<scan_start"]
+            .iter()
+            .any(|m| text.contains(m))
+            || attrs.iter().any(|(k, _)| k == "format_id") =>
+        {
+            Ok(Format::Greenbone)
+        }
+        "asset-report-collection" => Ok(Format::Xccdf),
+        "Benchmark" | "TestResult" if xccdf_ns => Ok(Format::Xccdf),
+        other => Err(AssetError::UnknownFormat(format!(
+            "XML with root element <{other}>; onewall {READ}"
+        ))),
+    }
+}
+
+/// Whether the text has a lynis report's keys.
+fn is_lynis(text: &str) -> bool {
+    text.lines().take(200).any(|l| {
+        let l = l.trim_start();
+        l.starts_with("report_version_major=") || l.starts_with("lynis_version=")
+    })
+}
+
+/// The first row of a CSV (cells trimmed), when the text reads as one with at least two
+/// columns.
+fn csv_header(text: &str) -> Option<Vec<String>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let record = reader.records().next()?.ok()?;
+    let cells: Vec<String> = record.iter().map(|c| c.trim().to_string()).collect();
+    (cells.len() >= 2 && cells.iter().filter(|c| !c.is_empty()).count() >= 2).then_some(cells)
+}
+
+/// `bytes` cut back to a UTF-8 character boundary when it is UTF-8 cut mid-character (a
+/// 64 KiB prefix of a UTF-8 file must still read as UTF-8, not fall through to GBK).
+fn cut_at_char(bytes: &[u8]) -> &[u8] {
+    match std::str::from_utf8(bytes) {
+        Ok(_) => bytes,
+        Err(e) if e.error_len().is_none() => bytes.get(..e.valid_up_to()).unwrap_or(bytes),
+        Err(_) => bytes,
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Parse `bytes` as `format`. Scanner formats refuse a broken file whole.

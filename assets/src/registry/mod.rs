@@ -19,15 +19,39 @@ pub use lookup::{Hit, Lookup};
 /// (/128).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Net {
+    /// The network's address, masked to its prefix.
     pub addr: IpAddr,
+    /// The prefix length: 0–32 for IPv4, 0–128 for IPv6.
     pub prefix: u8,
 }
 
 impl Net {
     /// `10.1.2.3`, `10.1.2.0/24`, `2001:db8::/32`; the address is masked to its prefix.
     pub fn parse(s: &str) -> Option<Net> {
-        let _ = s;
-        todo!("issue 21: parse an address or CIDR")
+        let s = s.trim();
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a.trim(), Some(p.trim())),
+            None => (s, None),
+        };
+        let addr: IpAddr = addr.parse().ok()?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            // Digits only: `u8::from_str` would also take a leading `+`.
+            Some(p) if !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()) => {
+                p.parse::<u8>().ok().filter(|&n| n <= max)?
+            }
+            Some(_) => return None,
+        };
+        Some(Net {
+            addr: mask(addr, prefix),
+            prefix,
+        })
+    }
+
+    /// Whether `ip` lies in it.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        ip.is_ipv4() == self.addr.is_ipv4() && mask(ip, self.prefix) == self.addr
     }
 
     /// Whether it is a single address.
@@ -46,6 +70,28 @@ impl Net {
         };
         1u128.checked_shl(bits).unwrap_or(u128::MAX)
     }
+}
+
+/// `addr` with the bits past `prefix` cleared.
+pub(crate) fn mask(addr: IpAddr, prefix: u8) -> IpAddr {
+    match addr {
+        IpAddr::V4(a) => IpAddr::V4(mask_v4(u32::from(a), prefix).into()),
+        IpAddr::V6(a) => IpAddr::V6(mask_v6(u128::from(a), prefix).into()),
+    }
+}
+
+#[inline]
+pub(crate) fn mask_v4(a: u32, prefix: u8) -> u32 {
+    a & u32::MAX
+        .checked_shl(32 - u32::from(prefix.min(32)))
+        .unwrap_or(0)
+}
+
+#[inline]
+pub(crate) fn mask_v6(a: u128, prefix: u8) -> u128 {
+    a & u128::MAX
+        .checked_shl(128 - u32::from(prefix.min(128)))
+        .unwrap_or(0)
 }
 
 impl std::fmt::Display for Net {
@@ -120,9 +166,13 @@ pub enum RegistryMode {
 /// What an import changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RegistryChange {
+    /// Systems new to the registry.
     pub added: usize,
+    /// Systems that were registered and changed.
     pub updated: usize,
+    /// Systems that were registered as the import has them.
     pub unchanged: usize,
+    /// Systems removed (replace mode: registered but not in the import).
     pub removed: usize,
 }
 
@@ -133,32 +183,66 @@ pub struct Registry {
 }
 
 impl Registry {
+    /// A registry of `systems` (a later one with the same id replaces an earlier).
     pub fn new(systems: impl IntoIterator<Item = System>) -> Self {
         Registry {
             systems: systems.into_iter().map(|s| (s.id.clone(), s)).collect(),
         }
     }
 
+    /// The system of id `id`.
     pub fn get(&self, id: &str) -> Option<&System> {
         self.systems.get(id)
     }
 
+    /// Every system, in id order.
     pub fn systems(&self) -> impl Iterator<Item = &System> {
         self.systems.values()
     }
 
+    /// How many systems are registered.
     pub fn len(&self) -> usize {
         self.systems.len()
     }
 
+    /// Whether no system is registered.
     pub fn is_empty(&self) -> bool {
         self.systems.is_empty()
     }
 
     /// Apply imported systems (already merged by name and region).
+    /// A system already registered and equal to the imported one counts as unchanged; one
+    /// that differs is replaced whole (the file is the truth for the systems it names).
     pub fn apply(&mut self, systems: Vec<System>, mode: RegistryMode) -> RegistryChange {
-        let _ = (systems, mode);
-        todo!("issue 21: merge or replace")
+        let mut change = RegistryChange::default();
+        let mut named = std::collections::BTreeSet::new();
+        for system in systems {
+            // A system given twice in one import counts once, the later row set winning.
+            let first = named.insert(system.id.clone());
+            match self.systems.get(&system.id) {
+                Some(old) if *old == system => {
+                    if first {
+                        change.unchanged += 1;
+                    }
+                }
+                Some(_) => {
+                    if first {
+                        change.updated += 1;
+                    }
+                    self.systems.insert(system.id.clone(), system);
+                }
+                None => {
+                    change.added += 1;
+                    self.systems.insert(system.id.clone(), system);
+                }
+            }
+        }
+        if mode == RegistryMode::Replace {
+            let before = self.systems.len();
+            self.systems.retain(|id, _| named.contains(id));
+            change.removed = before - self.systems.len();
+        }
+        change
     }
 
     /// Remove one system.
@@ -169,5 +253,80 @@ impl Registry {
     /// The compiled lookup of every address, network and host name.
     pub fn compile(&self) -> Lookup {
         Lookup::build(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nets_parse_and_mask() {
+        let n = Net::parse(" 10.1.2.3/24 ").unwrap();
+        assert_eq!(n.to_string(), "10.1.2.0/24");
+        assert_eq!(n.size(), 256);
+        assert!(n.contains("10.1.2.200".parse().unwrap()));
+        assert!(!n.contains("10.1.3.1".parse().unwrap()));
+        assert!(!n.contains("::1".parse().unwrap()));
+        let h = Net::parse("10.1.2.3").unwrap();
+        assert!(h.is_host());
+        assert_eq!(h.to_string(), "10.1.2.3");
+        assert_eq!(Net::parse("10.1.2.3/32"), Some(h));
+        let v6 = Net::parse("2001:DB8::1/32").unwrap();
+        assert_eq!(v6.to_string(), "2001:db8::/32");
+        assert_eq!(Net::parse("0.0.0.0/0").unwrap().size(), 1 << 32);
+        for bad in [
+            "",
+            "10.1.2",
+            "10.1.2.3/33",
+            "10.1.2.3/",
+            "10.1.2.3/+8",
+            "::1/129",
+            "web01",
+            "10.1.2.3/24/1",
+            "10.1.2.256",
+        ] {
+            assert_eq!(Net::parse(bad), None, "{bad}");
+        }
+    }
+
+    fn sys(name: &str, dept: &str) -> System {
+        let region = RegionCode::HENAN;
+        System {
+            id: System::id_of(region, name),
+            name: name.into(),
+            region,
+            department: dept.into(),
+            ops_unit: String::new(),
+            contacts: vec![],
+            level: None,
+            filing: None,
+            cii: false,
+            exposure: Exposure::Internal,
+            networks: vec![],
+            hosts: vec![],
+            tags: vec![],
+        }
+    }
+
+    #[test]
+    fn merge_and_replace_count_what_changed() {
+        let mut reg = Registry::default();
+        let c = reg.apply(vec![sys("a", "x"), sys("b", "x")], RegistryMode::Merge);
+        assert_eq!((c.added, c.updated, c.unchanged, c.removed), (2, 0, 0, 0));
+        let c = reg.apply(
+            vec![sys("a", "x"), sys("b", "y"), sys("c", "x")],
+            RegistryMode::Merge,
+        );
+        assert_eq!((c.added, c.updated, c.unchanged, c.removed), (1, 1, 1, 0));
+        assert_eq!(reg.get(&sys("b", "").id).unwrap().department, "y");
+        assert_eq!(reg.len(), 3);
+        let c = reg.apply(vec![sys("a", "x")], RegistryMode::Replace);
+        assert_eq!((c.added, c.updated, c.unchanged, c.removed), (0, 0, 1, 2));
+        assert_eq!(reg.len(), 1);
+        // A system given twice counts once; the later wins.
+        let c = reg.apply(vec![sys("d", "x"), sys("d", "z")], RegistryMode::Merge);
+        assert_eq!((c.added, c.updated, c.unchanged), (1, 0, 0));
+        assert_eq!(reg.get(&sys("d", "").id).unwrap().department, "z");
     }
 }
