@@ -59,7 +59,7 @@ export async function assetsScenario(s) {
   const result = page.locator(tid('assets-import-result'));
   await result.waitFor();
   assert.equal(await result.getAttribute('data-kind'), 'registry');
-  assert.equal(await result.getAttribute('data-format'), 'xlsx');
+  assert.equal(await result.getAttribute('data-format'), 'registry_xlsx');
   const refused = page.locator(tid('assets-refused-row'));
   const refusedRows = await refused.evaluateAll((rows) => rows.map((r) => ({
     row: r.getAttribute('data-row'), column: r.getAttribute('data-column'), text: r.innerText,

@@ -26,6 +26,18 @@ test('等保 levels, exposure and finding statuses read in Chinese and in Englis
   assert.deepEqual([...named].sort(), [...a.FINDING_STATUSES].sort())
 })
 
+test('formats and scanners are named as people write them, each the node may answer', () => {
+  assert.equal(a.scannerLabel('openscap'), 'OpenSCAP')
+  assert.equal(a.scannerLabel('registry_xlsx'), 'Excel (.xlsx)')
+  assert.equal(a.scannerLabel('something_new'), 'something_new')
+  const formats = readFileSync(new URL('../../assets/src/import/mod.rs', import.meta.url), 'utf8')
+  const named = [...formats.matchAll(/Format::\w+ => "(\w+)"/g)].map((m) => m[1])
+  const scanners = readFileSync(new URL('../../assets/src/scan.rs', import.meta.url), 'utf8')
+  named.push(...[...scanners.matchAll(/Scanner::\w+ => "(\w+)"/g)].map((m) => m[1]))
+  assert.ok(named.length >= 12, named.join(' '))
+  for (const f of named) assert.notEqual(a.scannerLabel(f), f, `${f} has a label`)
+})
+
 test('a refusal names its row and column, element and line, or line', () => {
   assert.equal(a.placeText({ kind: 'row', row: 3, column: '等保级别' }, 'zh'), '第 3 行，列「等保级别」')
   assert.equal(a.placeText({ kind: 'row', row: 7 }, 'en'), 'row 7')

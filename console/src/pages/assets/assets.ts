@@ -278,7 +278,11 @@ const SCANNER_LABEL: Record<string, string> = {
   greenbone: 'Greenbone',
   csv: 'CSV',
   openscap: 'OpenSCAP',
+  xccdf: 'OpenSCAP XCCDF',
   lynis: 'Lynis',
+  findings_csv: 'CSV',
+  registry_xlsx: 'Excel (.xlsx)',
+  registry_csv: 'CSV',
 }
 
 /** A scanner's or format's name as people write it (`openscap` → `OpenSCAP`). */
