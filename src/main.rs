@@ -76,6 +76,11 @@ enum Command {
         #[command(subcommand)]
         command: IntelCommand,
     },
+    /// Assets: import a registry or scan file into the running node, export the registry.
+    Assets {
+        #[command(subcommand)]
+        command: AssetsCommand,
+    },
     /// Start a province node and two city nodes on 127.0.0.1 and feed them sample logs: a
     /// populated setup, with alerts, incidents and federation, to look around in.
     Demo {
@@ -214,6 +219,58 @@ enum IntelCommand {
     },
 }
 
+/// Where a running node is, for the commands that talk to its API.
+#[derive(Debug, clap::Args)]
+struct NodeArgs {
+    /// The node's configuration: its `[http] listen` and data directory.
+    #[arg(short, long)]
+    config: Option<PathBuf>,
+    /// The node's URL (`http://host:port`), instead of the configuration's listener.
+    #[arg(long)]
+    url: Option<String>,
+    /// A token; else ONEWALL_TOKEN, else the node's bootstrap admin.token.
+    #[arg(long)]
+    token: Option<String>,
+}
+
+impl NodeArgs {
+    fn as_args(&self) -> commands::assets::NodeArgs<'_> {
+        commands::assets::NodeArgs {
+            config: self.config.as_deref(),
+            url: self.url.clone(),
+            token: self.token.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum AssetsCommand {
+    /// Post a file to the running node (as `POST /api/v1/assets/import`): a registry (CSV in
+    /// UTF-8 or GBK, .xlsx), Nmap XML, Greenbone XML, a findings CSV, XCCDF/ARF results or a
+    /// lynis report, its format read from the content. Prints what was imported and every
+    /// refused row.
+    Import {
+        file: PathBuf,
+        /// `merge` (systems in the file are added or updated) or `replace` (the file is the
+        /// whole registry of the caller's scope).
+        #[arg(long, default_value = "merge")]
+        mode: String,
+        #[command(flatten)]
+        node: NodeArgs,
+    },
+    /// Write the registry (as `GET /api/v1/assets/export`) in the columns the import reads.
+    Export {
+        /// `csv` (UTF-8 with a BOM) or `xlsx`.
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// The file to write (else standard output).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        node: NodeArgs,
+    },
+}
+
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
     /// Recompute the audit log's SM3 chain; name the first edited, removed or inserted entry.
@@ -272,6 +329,17 @@ fn main() -> ExitCode {
             url,
             token,
         }),
+        Command::Assets {
+            command: AssetsCommand::Import { file, mode, node },
+        } => commands::assets::import(&file, &mode, node.as_args()),
+        Command::Assets {
+            command:
+                AssetsCommand::Export {
+                    format,
+                    output,
+                    node,
+                },
+        } => commands::assets::export(&format, output.as_ref(), node.as_args()),
         Command::Demo { dir, port, exit } => demo::run(&dir, port, exit),
         Command::Users { command } => users_command(command),
         Command::Tokens { command } => tokens_command(command),

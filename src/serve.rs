@@ -83,7 +83,8 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
     // Bind everything first, so a port in use fails the start before anything runs.
     let bound = listeners::bind(&r).await?;
     // Playbooks and federation subscribe before the pipeline publishes anything.
-    let playbooks = start_playbooks(&r, &node)?;
+    let assets_slot = playbooks::AssetsSlot::default();
+    let playbooks = start_playbooks(&r, &node, assets_slot.clone())?;
     let Federated {
         federation,
         remote,
@@ -91,6 +92,9 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
     } = start_federation(&r, &node)?;
     // Assets: the book kept in assets.sqlite, in use from the first batch.
     let assets = open_assets(&r, &federation)?;
+    if let Some(a) = &assets {
+        let _ = assets_slot.set(a.clone());
+    }
     // Indicators go down to children and sightings up to the parent with the pushes.
     federation.set_intel(crate::intel::share::Share::new(intel.clone()));
     let sightings_up = federation.has_parent().then(|| {
@@ -202,7 +206,11 @@ async fn open_store(r: &Resolved, shutdown: watch::Receiver<bool>) -> anyhow::Re
 }
 
 /// The playbooks, subscribed to the node event bus, when `[playbooks]` is configured.
-fn start_playbooks(r: &Resolved, node: &Node) -> anyhow::Result<Option<playbooks::Running>> {
+fn start_playbooks(
+    r: &Resolved,
+    node: &Node,
+    assets: playbooks::AssetsSlot,
+) -> anyhow::Result<Option<playbooks::Running>> {
     let Some(p) = &r.playbooks else {
         return Ok(None);
     };
@@ -214,6 +222,7 @@ fn start_playbooks(r: &Resolved, node: &Node) -> anyhow::Result<Option<playbooks
         &r.regions,
         node.store.clone(),
         &node.bus,
+        assets,
     )?))
 }
 

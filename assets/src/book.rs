@@ -133,6 +133,19 @@ pub struct AssetBook {
     targets: Arc<Targets>,
 }
 
+/// A registered host: its key (address as text, else name), address, names and system.
+#[derive(Debug, Clone)]
+pub struct RegisteredHost<'a> {
+    /// Its address as text, else its name.
+    pub key: String,
+    /// Its address, when known.
+    pub address: Option<IpAddr>,
+    /// The names it goes by (lower case).
+    pub names: Vec<String>,
+    /// The system it belongs to.
+    pub system: &'a System,
+}
+
 /// One host of the book: a record (scanned), or a single address or a name a system lists
 /// that no record stands for.
 struct HostEntry<'a> {
@@ -285,8 +298,11 @@ impl AssetBook {
         let mut changed_hosts = BTreeSet::new();
         let mut changed_findings = BTreeSet::new();
         let mut covered = BTreeSet::new();
+        // Hosts recorded from this scan (covered or, when the scan is older, not).
+        let mut listed = BTreeSet::new();
         for h in hosts {
             let Some(key) = h.key() else { continue };
+            listed.insert(key.clone());
             out.ports += h.ports.as_ref().map_or(0, Vec::len);
             let (changed, current) = self.record_host(&key, h, scanner, at);
             if changed {
@@ -298,18 +314,21 @@ impl AssetBook {
         }
         let mut reported = HashSet::with_capacity(findings.len());
         for f in findings {
-            if !self.hosts.contains_key(&f.host) {
+            if !listed.contains(&f.host) {
                 // A finding names a host the scan's host list left out: it was covered too.
                 let host = ScannedHost {
                     address: f.host.parse().ok(),
                     names: Vec::new(),
                     ports: None,
                 };
-                let (_, current) = self.record_host(&f.host, host, scanner, at);
-                changed_hosts.insert(f.host.clone());
+                let (changed, current) = self.record_host(&f.host, host, scanner, at);
+                if changed {
+                    changed_hosts.insert(f.host.clone());
+                }
                 if current {
                     covered.insert(f.host.clone());
                 }
+                listed.insert(f.host.clone());
             }
             let id = Finding::id_of(&f.host, scanner, &f.key, f.port);
             let first_report = reported.insert(id.clone());
@@ -528,14 +547,30 @@ impl AssetBook {
     /// system's networks), for the silent-host check: key, system. A name a system lists
     /// that a host record already carries is that record, not a host of its own.
     pub fn registered_hosts(&self) -> Vec<(String, &System)> {
+        self.registered()
+            .into_iter()
+            .map(|h| (h.key, h.system))
+            .collect()
+    }
+
+    /// Registered hosts with the address and names each goes by, by key.
+    pub fn registered(&self) -> Vec<RegisteredHost<'_>> {
         self.host_entries()
             .into_values()
-            .filter_map(|e| Some((e.key, e.system?)))
+            .filter_map(|e| {
+                Some(RegisteredHost {
+                    system: e.system?,
+                    key: e.key,
+                    address: e.address,
+                    names: e.names,
+                })
+            })
             .collect()
     }
 
     /// Every host: the records, then each single address and name a system lists that no
-    /// record stands for (by key).
+    /// record stands for (by key). A system listing one single address and one name is
+    /// taken to list one host ([`one_host`]).
     fn host_entries(&self) -> BTreeMap<String, HostEntry<'_>> {
         let mut out = BTreeMap::new();
         let mut named: HashSet<&str> = HashSet::new();
@@ -563,8 +598,15 @@ impl AssetBook {
                     system: Some(s),
                 });
             }
+            let paired = one_host(s).filter(|(_, name)| !named.contains(name));
+            if let Some((addr, name)) = paired
+                && let Some(e) = out.get_mut(&addr.to_string())
+                && !e.names.iter().any(|n| n == name)
+            {
+                e.names.push(name.to_owned());
+            }
             for name in &s.hosts {
-                if !named.contains(name.as_str()) {
+                if !named.contains(name.as_str()) && paired.is_none_or(|(_, p)| p != name) {
                     out.entry(name.clone()).or_insert(HostEntry {
                         key: name.clone(),
                         address: None,
@@ -602,7 +644,25 @@ impl AssetBook {
             }
             hosts.insert(r.key.clone(), entry);
         }
+        for (addr, name) in self.registry.systems().filter_map(one_host) {
+            let entry = hosts.entry(addr.to_string()).or_default();
+            entry.name.get_or_insert_with(|| name.to_owned());
+            let entry = entry.clone();
+            hosts.entry(name.to_owned()).or_insert(entry);
+        }
         self.targets = Arc::new(Targets::shared(self.lookup.clone(), hosts));
+    }
+}
+
+/// The one host a system lists when it lists exactly one single address and one name:
+/// the registry keeps a system's addresses and names apart (rows of a system merge), and
+/// a system of one host is the case where they surely go together. Other pairs are learnt
+/// from scans (a host's address and names as the scanner saw them).
+fn one_host(s: &System) -> Option<(IpAddr, &str)> {
+    let mut singles = s.networks.iter().filter(|n| n.is_host());
+    match (singles.next(), singles.next(), s.hosts.as_slice()) {
+        (Some(n), None, [name]) => Some((n.addr, name.as_str())),
+        _ => None,
     }
 }
 

@@ -166,13 +166,10 @@ impl Seen {
         // Every key a registered host goes by: its key, address and names.
         let mut known: HashSet<String> = HashSet::new();
         let mut silent = Vec::new();
-        for (key, system) in book.registered_hosts() {
-            let record = book.host(&key);
-            let mut keys = vec![key.clone()];
-            if let Some(r) = record {
-                keys.extend(r.address.map(|a| a.to_string()));
-                keys.extend(r.names.iter().cloned());
-            }
+        for h in book.registered() {
+            let mut keys = vec![h.key.clone()];
+            keys.extend(h.address.map(|a| a.to_string()));
+            keys.extend(h.names.iter().cloned());
             let last_log = keys
                 .iter()
                 .filter_map(|k| self.hosts.get(k).and_then(|h| h.last_log))
@@ -184,13 +181,10 @@ impl Seen {
             };
             if quiet {
                 silent.push(ExposedHost {
-                    host: record
-                        .and_then(|r| r.names.first())
-                        .filter(|n| **n != key)
-                        .cloned(),
-                    address: key,
-                    system: Some(system.name.clone()),
-                    region: system.region,
+                    host: h.names.first().filter(|n| **n != h.key).cloned(),
+                    address: h.key,
+                    system: Some(h.system.name.clone()),
+                    region: h.system.region,
                     last_seen: last_log,
                     seen_by: last_log.map(|_| SeenBy::Log.as_str().to_owned()),
                 });

@@ -76,7 +76,7 @@ impl Targets {
     fn target(&self, alert: &Alert, value: &str, hit: Hit, ip: Option<IpAddr>) -> AlertTarget {
         let system = self.lookup.system(hit);
         let (host, registered_name) = match ip {
-            Some(ip) => (self.hosts.get(&ip.to_string()), None),
+            Some(ip) => (self.hosts.get(&ip.to_canonical().to_string()), None),
             None => {
                 let name = value.to_lowercase();
                 let short = name.split('.').next().unwrap_or_default().to_owned();

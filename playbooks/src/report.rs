@@ -98,6 +98,80 @@ pub struct DailyReport {
     pub silent_sources: Vec<SilentSource>,
     /// The silence threshold used, in hours.
     pub silent_hours: u32,
+    /// Unknown and silent hosts of the region, when the node keeps assets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exposure: Option<ReportExposure>,
+}
+
+/// Hosts listed at most per kind in a report (the counts are whole).
+pub const EXPOSURE_LISTED: usize = 20;
+
+/// The region's exposure in a report: hosts seen but not registered (未登记资产) and
+/// registered hosts that sent nothing (静默资产), counted, the first
+/// [`EXPOSURE_LISTED`] of each listed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportExposure {
+    pub unknown: usize,
+    pub silent: usize,
+    /// The silence threshold, in hours.
+    pub silent_hours: u32,
+    pub unknown_hosts: Vec<ExposedHost>,
+    pub silent_hosts: Vec<ExposedHost>,
+}
+
+pub use onewall_model::asset::{ExposedHost, ExposureReport};
+
+impl ReportExposure {
+    /// The part of `r` in `region`'s subtree.
+    pub fn of(r: &ExposureReport, region: RegionCode, tree: &RegionTree) -> ReportExposure {
+        let within = |c: RegionCode| c == region || tree.is_within(c, region);
+        let unknown: Vec<&ExposedHost> = r.unknown.iter().filter(|h| within(h.region)).collect();
+        let silent: Vec<&ExposedHost> = r.silent.iter().filter(|h| within(h.region)).collect();
+        let first = |v: &[&ExposedHost]| {
+            v.iter()
+                .take(EXPOSURE_LISTED)
+                .map(|h| (*h).clone())
+                .collect()
+        };
+        ReportExposure {
+            unknown: unknown.len(),
+            silent: silent.len(),
+            silent_hours: r.silent_hours,
+            unknown_hosts: first(&unknown),
+            silent_hosts: first(&silent),
+        }
+    }
+
+    /// Its lines in the report's text.
+    fn text(&self, t: &mut String) {
+        let line = |t: &mut String, h: &ExposedHost| {
+            let mut l = format!("  - {}", h.address);
+            if let Some(n) = h.host.as_ref().filter(|n| **n != h.address) {
+                l.push_str(&format!(" ({n})"));
+            }
+            if let Some(s) = &h.system {
+                l.push_str(&format!(" 系统 {s}"));
+            }
+            l.push_str(&format!(" [{}]", h.region));
+            match h.last_seen {
+                Some(at) => l.push_str(&format!(" 最后出现 {}", at.to_rfc3339())),
+                None => l.push_str(" 从未出现"),
+            }
+            t.push_str(&l);
+            t.push('\n');
+        };
+        t.push_str(&format!("未登记资产: {}\n", self.unknown));
+        for h in &self.unknown_hosts {
+            line(t, h);
+        }
+        t.push_str(&format!(
+            "静默资产 (超过 {} 小时无数据): {}\n",
+            self.silent_hours, self.silent
+        ));
+        for h in &self.silent_hosts {
+            line(t, h);
+        }
+    }
 }
 
 impl DailyReport {
@@ -193,6 +267,9 @@ impl DailyReport {
                 ));
             }
         }
+        if let Some(e) = &self.exposure {
+            e.text(&mut t);
+        }
         t
     }
 }
@@ -283,6 +360,7 @@ pub fn build(input: &ReportInput<'_>) -> DailyReport {
         top_rules,
         silent_sources,
         silent_hours: input.silent_hours,
+        exposure: None,
     }
 }
 

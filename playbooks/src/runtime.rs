@@ -103,6 +103,12 @@ pub trait NodeAccess: Send + Sync + fmt::Debug {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<(Vec<Incident>, Vec<Alert>), String>;
+    /// Unknown and silent hosts at `at`, when the node keeps assets (the daily report lists
+    /// them per region).
+    async fn exposure(&self, at: Timestamp) -> Option<crate::report::ExposureReport> {
+        let _ = at;
+        None
+    }
 }
 
 /// The daily report's settings.
@@ -548,7 +554,12 @@ impl Playbooks {
         let sources = run_blocking(move || ob.sources())
             .await
             .map_err(|e| e.to_string())?;
-        let reports = self.reports(due, &incidents, &alerts, &sources);
+        let mut reports = self.reports(due, &incidents, &alerts, &sources);
+        if let Some(e) = self.node.exposure(due).await {
+            for r in &mut reports {
+                r.exposure = Some(report::ReportExposure::of(&e, r.region, &self.tree));
+            }
+        }
         self.publish_reports(due, &reports).await;
         for r in &reports {
             let n = self.dispatch(&Subject::Report(r), Timestamp::now()).await;

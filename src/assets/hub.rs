@@ -275,22 +275,14 @@ impl Assets {
     /// Remove one system and persist; false when there is none.
     pub fn delete_system_now(&self, id: &str, by: &str) -> Result<bool, ApiError> {
         let mut book = lock(&self.book);
-        if book.registry().get(id).is_none() {
+        if book.remove_system(id, Timestamp::now()).is_none() {
             return Ok(false);
         }
-        let rest: Vec<System> = book
-            .registry()
-            .systems()
-            .filter(|s| s.id != id)
-            .cloned()
-            .collect();
-        let before_systems = book.registry().clone();
-        let before_hosts: BTreeMap<String, HostRecord> =
-            book.hosts().map(|h| (h.key.clone(), h.clone())).collect();
-        book.apply_registry(rest, RegistryMode::Replace, Timestamp::now());
-        let changes = diff(&before_systems, &before_hosts, &book);
         self.db
-            .write(&changes)
+            .write(&Changes {
+                removed_systems: vec![id.to_owned()],
+                ..Changes::default()
+            })
             .map_err(|e| internal("writing assets.sqlite", e))?;
         self.changed(&book);
         info!(system = id, by, "asset system removed");
@@ -325,50 +317,37 @@ impl Assets {
         Ok(true)
     }
 
-    /// Mark the open findings past their deadline that have not been alerted yet, persist the
-    /// marks, and answer them (with the region of their system, else the node's).
+    /// Reopen acceptances past their expiry, mark the open findings past their deadline that
+    /// have not been alerted yet, persist both, and answer the marked ones (with the region
+    /// of their system, else the node's, and the system's name).
     pub fn take_overdue(
         &self,
         now: Timestamp,
     ) -> anyhow::Result<Vec<(Finding, RegionCode, Option<String>)>> {
         let mut book = lock(&self.book);
-        let due: Vec<(Finding, RegionCode, Option<String>)> = book
-            .overdue(now)
-            .into_iter()
-            .filter(|f| f.overdue_alerted.is_none())
-            .map(|f| {
-                let sys = book.system_of(&f.host);
-                let mut f = f.clone();
-                f.overdue_alerted = Some(now);
-                (
-                    f,
-                    sys.map_or(self.region, |s| s.region),
-                    sys.map(|s| s.name.clone()),
-                )
-            })
+        let expired = book.expire(now);
+        let marked = book.take_overdue_alerts(now);
+        let mut changed: Vec<Finding> = expired
+            .iter()
+            .filter_map(|id| book.finding(id).cloned())
             .collect();
-        if due.is_empty() {
-            return Ok(due);
-        }
+        changed.extend(marked.iter().cloned());
         self.db.write(&Changes {
-            findings: due.iter().map(|(f, _, _)| f.clone()).collect(),
+            findings: changed,
             ..Changes::default()
         })?;
-        // The book offers no way to mark a finding in place: it is rebuilt with the marks.
-        let marked: BTreeMap<&str, &Finding> =
-            due.iter().map(|(f, _, _)| (f.id.as_str(), f)).collect();
-        let findings: Vec<Finding> = book
-            .findings()
+        if !expired.is_empty() {
+            self.changed(&book);
+        }
+        Ok(marked
+            .into_iter()
             .map(|f| {
-                marked
-                    .get(f.id.as_str())
-                    .map_or_else(|| f.clone(), |m| (*m).clone())
+                let sys = book.system_of(&f.host);
+                let region = sys.map_or(self.region, |s| s.region);
+                let name = sys.map(|s| s.name.clone());
+                (f, region, name)
             })
-            .collect();
-        let hosts: Vec<HostRecord> = book.hosts().cloned().collect();
-        *book = AssetBook::new(book.registry().clone(), hosts, findings, now);
-        self.targets.replace(book.targets());
-        Ok(due)
+            .collect())
     }
 
     /// Write the seen-host table (blocking).

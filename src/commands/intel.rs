@@ -78,7 +78,7 @@ pub fn import(args: Import<'_>) -> anyhow::Result<ExitCode> {
 }
 
 /// The URL of a node listening on `listen` (`0.0.0.0:8080` is reached on 127.0.0.1).
-fn node_url(listen: &str) -> anyhow::Result<String> {
+pub(crate) fn node_url(listen: &str) -> anyhow::Result<String> {
     let addr: std::net::SocketAddr = listen
         .parse()
         .with_context(|| format!("http.listen: {listen:?} is not an address; give --url"))?;

@@ -3,6 +3,7 @@
 //! (`live_rules`, `access`, `audit_mirror`).
 
 pub mod anomaly_streams;
+pub mod assets;
 pub mod audit;
 pub mod check_config;
 pub mod intel;

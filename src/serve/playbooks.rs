@@ -53,6 +53,7 @@ pub fn start(
     tree: &RegionTree,
     store: Arc<dyn Store>,
     bus: &NodeEvents,
+    assets: AssetsSlot,
 ) -> anyhow::Result<Running> {
     let mut books = Vec::new();
     if let Some(dir) = &cfg.dir {
@@ -83,7 +84,7 @@ pub fn start(
             books,
             tree.clone(),
             outbox.clone(),
-            Arc::new(StoreAccess { store }),
+            Arc::new(StoreAccess { store, assets }),
         )
         .with_bus(bus.clone()),
     );
@@ -94,10 +95,14 @@ pub fn start(
     Ok(Running { task, stop, outbox })
 }
 
-/// The store, as the playbooks see it.
+/// The node's assets, set once they are open (after the playbooks start).
+pub type AssetsSlot = Arc<std::sync::OnceLock<Arc<crate::assets::Assets>>>;
+
+/// The store (and the assets), as the playbooks see them.
 #[derive(Debug)]
 struct StoreAccess {
     store: Arc<dyn Store>,
+    assets: AssetsSlot,
 }
 
 #[async_trait]
@@ -126,6 +131,13 @@ impl NodeAccess for StoreAccess {
             .await
             .map(|_| ())
             .map_err(|e| e.to_string())
+    }
+
+    async fn exposure(&self, at: Timestamp) -> Option<onewall_model::asset::ExposureReport> {
+        let assets = self.assets.get()?.clone();
+        tokio::task::spawn_blocking(move || assets.exposure_now(at))
+            .await
+            .ok()
     }
 
     async fn report_data(

@@ -23,11 +23,11 @@
 use std::collections::HashSet;
 use std::net::IpAddr;
 
-use onewall_model::asset::severity_of_cvss;
 use onewall_model::Severity;
+use onewall_model::asset::severity_of_cvss;
 
 use crate::error::{AssetError, Place};
-use crate::scan::{FindingKind, ScanFinding, ScannedHost, Scan, Scanner};
+use crate::scan::{FindingKind, Scan, ScanFinding, ScannedHost, Scanner};
 
 use super::Context;
 
@@ -58,9 +58,8 @@ fn column_of(cell: &str) -> Option<Col> {
         .flat_map(char::to_lowercase)
         .collect();
     Some(match key.as_str() {
-        "host" | "ip" | "address" | "ipaddress" | "主机" | "ip地址" | "主机地址" | "资产" | "主机ip" => {
-            Col::Host
-        }
+        "host" | "ip" | "address" | "ipaddress" | "主机" | "ip地址" | "主机地址" | "资产"
+        | "主机ip" => Col::Host,
         "port" | "端口" => Col::Port,
         "protocol" | "proto" | "协议" => Col::Protocol,
         "cve" | "cveid" | "cves" | "漏洞编号" | "cve编号" => Col::Cve,
@@ -98,7 +97,13 @@ pub(super) fn parse(bytes: &[u8], ctx: &Context<'_>) -> Result<Scan, AssetError>
     let header = match records.next() {
         Some(Ok(h)) => h,
         Some(Err(e)) => return Err(refuse_row(1, None, format!("unreadable header: {e}"))),
-        None => return Err(AssetError::refused(FORMAT, Place::File, "the file is empty")),
+        None => {
+            return Err(AssetError::refused(
+                FORMAT,
+                Place::File,
+                "the file is empty",
+            ));
+        }
     };
     let names: Vec<String> = header.iter().map(|c| c.trim().to_string()).collect();
     let cols: Vec<Option<Col>> = names.iter().map(|c| column_of(c)).collect();
@@ -163,9 +168,11 @@ fn host_of(row: usize, (value, column): (&str, Option<String>)) -> Result<HostCe
     }
     let name = value.trim_end_matches('.').to_lowercase();
     let valid = name.len() <= 253
-        && name
-            .split('.')
-            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_'));
+        && name.split('.').all(|l| {
+            !l.is_empty()
+                && l.chars()
+                    .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
+        });
     if !valid {
         return Err(refuse_row(
             row,
@@ -202,7 +209,11 @@ fn finding_of<'r>(
     }
     let (cve_text, cve_col) = cell(Col::Cve);
     let cves = cves_of(cve_text).map_err(|bad| {
-        refuse_row(row, cve_col, format!("{bad:?} is not a CVE id (CVE-YYYY-NNNN)"))
+        refuse_row(
+            row,
+            cve_col,
+            format!("{bad:?} is not a CVE id (CVE-YYYY-NNNN)"),
+        )
     })?;
     let (score_text, score_col) = cell(Col::Cvss);
     let mut cvss = None;
@@ -212,7 +223,11 @@ fn finding_of<'r>(
             .ok()
             .filter(|s: &f64| (0.0..=10.0).contains(s))
             .ok_or_else(|| {
-                refuse_row(row, score_col, format!("{score_text:?} is not a CVSS score 0–10"))
+                refuse_row(
+                    row,
+                    score_col,
+                    format!("{score_text:?} is not a CVSS score 0–10"),
+                )
             })?;
         cvss = Some(score);
     }
@@ -298,7 +313,10 @@ pub(super) fn cves_of(text: &str) -> Result<Vec<String>, String> {
 
 /// The base score of a CVSS v2, v3.x or v4.0 vector.
 pub(super) fn score_of_vector(vector: &str) -> Result<f64, String> {
-    let parsed: cvss::Cvss = vector.trim().parse().map_err(|e: cvss::Error| e.to_string())?;
+    let parsed: cvss::Cvss = vector
+        .trim()
+        .parse()
+        .map_err(|e: cvss::Error| e.to_string())?;
     let score = parsed.score();
     if score.is_finite() && (0.0..=10.0).contains(&score) {
         Ok(score)

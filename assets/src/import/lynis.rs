@@ -13,7 +13,7 @@
 use onewall_model::{Severity, Timestamp};
 
 use crate::error::{AssetError, Place};
-use crate::scan::{FindingKind, ScanFinding, ScannedHost, Scan, Scanner};
+use crate::scan::{FindingKind, Scan, ScanFinding, ScannedHost, Scanner};
 
 use super::Context;
 
@@ -49,7 +49,10 @@ pub(super) fn parse(bytes: &[u8], ctx: &Context<'_>) -> Result<Scan, AssetError>
             "hostname" => {
                 let name = value.trim_end_matches('.').to_lowercase();
                 if name.is_empty() || name.chars().any(char::is_whitespace) {
-                    return Err(refuse(line, format!("hostname {value:?} is not a host name")));
+                    return Err(refuse(
+                        line,
+                        format!("hostname {value:?} is not a host name"),
+                    ));
                 }
                 hostname = Some(name);
             }
@@ -74,7 +77,9 @@ pub(super) fn parse(bytes: &[u8], ctx: &Context<'_>) -> Result<Scan, AssetError>
             "no hostname= line: the report does not say which host it audited",
         ));
     };
-    let at = end.or(start).map_or(ctx.now, |t| if t > ctx.now { ctx.now } else { t });
+    let at = end
+        .or(start)
+        .map_or(ctx.now, |t| if t > ctx.now { ctx.now } else { t });
     let findings = tests.into_iter().map(|t| finding(&host, t)).collect();
     Ok(Scan {
         scanner: Scanner::Lynis,
@@ -89,7 +94,12 @@ pub(super) fn parse(bytes: &[u8], ctx: &Context<'_>) -> Result<Scan, AssetError>
 }
 
 /// `ID|message|details|solution|` into its test's draft.
-fn add(tests: &mut Vec<TestDraft>, line: usize, value: &str, warning: bool) -> Result<(), AssetError> {
+fn add(
+    tests: &mut Vec<TestDraft>,
+    line: usize,
+    value: &str,
+    warning: bool,
+) -> Result<(), AssetError> {
     let mut parts = value.split('|');
     let id = parts.next().unwrap_or("").trim();
     let valid_id = !id.is_empty()
@@ -98,7 +108,13 @@ fn add(tests: &mut Vec<TestDraft>, line: usize, value: &str, warning: bool) -> R
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if !valid_id {
-        return Err(refuse(line, format!("{:?} does not start with a test id (ID|text|…)", clip(value))));
+        return Err(refuse(
+            line,
+            format!(
+                "{:?} does not start with a test id (ID|text|…)",
+                clip(value)
+            ),
+        ));
     }
     let message = parts.next().unwrap_or("").trim();
     if message.is_empty() {
@@ -168,8 +184,12 @@ fn finding(host: &str, t: TestDraft) -> ScanFinding {
 
 /// `2026-12-07 08:52:23` (or with a `T`), read as UTC.
 fn datetime(line: usize, value: &str) -> Result<Timestamp, AssetError> {
-    parse_datetime(value)
-        .ok_or_else(|| refuse(line, format!("{value:?} is not a date and time (YYYY-MM-DD HH:MM:SS)")))
+    parse_datetime(value).ok_or_else(|| {
+        refuse(
+            line,
+            format!("{value:?} is not a date and time (YYYY-MM-DD HH:MM:SS)"),
+        )
+    })
 }
 
 /// A date and time without a zone (`YYYY-MM-DD HH:MM:SS`, `T` allowed), as UTC; an RFC 3339

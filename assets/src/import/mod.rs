@@ -153,10 +153,11 @@ fn detect_xml(text: &str) -> Result<Format, AssetError> {
     match root.as_str() {
         "nmaprun" => Ok(Format::Nmap),
         "get_reports_response" => Ok(Format::Greenbone),
-        "report" if ["<results", "<gmp>", "<omp>", "<nvt", "<scan_start"]
-            .iter()
-            .any(|m| text.contains(m))
-            || attrs.iter().any(|(k, _)| k == "format_id") =>
+        "report"
+            if ["<results", "<gmp>", "<omp>", "<nvt", "<scan_start"]
+                .iter()
+                .any(|m| text.contains(m))
+                || attrs.iter().any(|(k, _)| k == "format_id") =>
         {
             Ok(Format::Greenbone)
         }

@@ -13,10 +13,10 @@ use onewall_model::Timestamp;
 use quick_xml::events::BytesStart;
 
 use crate::error::AssetError;
-use crate::scan::{ScannedHost, Scan, Scanner, Service};
+use crate::scan::{Scan, ScannedHost, Scanner, Service};
 
-use super::xml::{self, Node, Walk};
 use super::Context;
+use super::xml::{self, Node, Walk};
 
 const FORMAT: &str = "nmap";
 

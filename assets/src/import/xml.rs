@@ -225,7 +225,11 @@ impl<'a> Walk<'a> {
     }
 
     /// An attribute of `e` by local name, entities resolved.
-    pub(super) fn attr(&self, e: &BytesStart<'_>, name: &str) -> Result<Option<String>, AssetError> {
+    pub(super) fn attr(
+        &self,
+        e: &BytesStart<'_>,
+        name: &str,
+    ) -> Result<Option<String>, AssetError> {
         for attr in e.attributes() {
             let attr = attr.map_err(|err| self.refuse(format!("malformed attribute: {err}")))?;
             if attr.key.local_name().as_ref() == name {
@@ -304,7 +308,8 @@ mod tests {
 
     #[test]
     fn paths_lines_and_text() {
-        let src = "<?xml version=\"1.0\"?>\n<a>\n<b x=\"1&amp;2\">t&lt;1<c/>u</b>\n<b>\n<c>v</c></b></a>";
+        let src =
+            "<?xml version=\"1.0\"?>\n<a>\n<b x=\"1&amp;2\">t&lt;1<c/>u</b>\n<b>\n<c>v</c></b></a>";
         let mut w = Walk::new("test", src);
         let mut seen = Vec::new();
         loop {
@@ -354,7 +359,8 @@ mod tests {
 
     #[test]
     fn root_of_a_prefix() {
-        let (name, attrs) = root("<?xml version=\"1.0\"?><!-- x --><nmaprun start=\"5\"><host").unwrap();
+        let (name, attrs) =
+            root("<?xml version=\"1.0\"?><!-- x --><nmaprun start=\"5\"><host").unwrap();
         assert_eq!(name, "nmaprun");
         assert_eq!(attrs, [("start".to_string(), "5".to_string())]);
         assert!(root("host,port\n").is_none());

@@ -73,17 +73,18 @@ impl Lookup {
                 if name.is_empty() {
                     continue;
                 }
-                if let Some((first, _)) = name.split_once('.') {
-                    if !first.is_empty() && !ambiguous.contains(first) {
-                        match short.get(first) {
-                            Some(&other) if other != i => {
-                                short.remove(first);
-                                ambiguous.insert(first.into());
-                            }
-                            Some(_) => {}
-                            None => {
-                                short.insert(first.into(), i);
-                            }
+                if let Some((first, _)) = name.split_once('.')
+                    && !first.is_empty()
+                    && !ambiguous.contains(first)
+                {
+                    match short.get(first) {
+                        Some(&other) if other != i => {
+                            short.remove(first);
+                            ambiguous.insert(first.into());
+                        }
+                        Some(_) => {}
+                        None => {
+                            short.insert(first.into(), i);
                         }
                     }
                 }
@@ -94,12 +95,12 @@ impl Lookup {
             .into_iter()
             .map(|(prefix, nets)| Level { prefix, nets })
             .collect();
-        v4.sort_by(|a, b| b.prefix.cmp(&a.prefix));
+        v4.sort_by_key(|l| std::cmp::Reverse(l.prefix));
         let mut v6: Vec<Level<u128>> = v6
             .into_iter()
             .map(|(prefix, nets)| Level { prefix, nets })
             .collect();
-        v6.sort_by(|a, b| b.prefix.cmp(&a.prefix));
+        v6.sort_by_key(|l| std::cmp::Reverse(l.prefix));
         Lookup {
             systems,
             v4,

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 mod lookup;
 
+pub(crate) use lookup::normalise as normalise_host;
 pub use lookup::{Hit, Lookup};
 
 /// A network given as an address and prefix (`10.1.2.0/24`); a single address is a /32

@@ -11,10 +11,11 @@
 //!   id, its region, child incident and parent incident), `child_incidents`, `dispatches`, and
 //!   `downsent` (how much of a parent incident's timeline went down), and the gate's memory
 //!   (`gate_regions`: the child regions each attacker entity was seen in; `gate_held`: alerts
-//!   held until it crosses `min_regions`).
+//!   held until it crosses `min_regions`), and `asset_rollups` (each child region's latest asset
+//!   roll-up).
 //!
 //! Each table group has its module of typed functions (`outbox`, `uplinks`, `children`,
-//! `links`, `dispatches`, `gate`; `kv` here); the rest of the crate writes no SQL.
+//! `links`, `dispatches`, `gate`, `rollups`; `kv` here); the rest of the crate writes no SQL.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -28,6 +29,7 @@ pub mod dispatches;
 pub mod gate;
 pub mod links;
 pub mod outbox;
+pub mod rollups;
 pub mod uplinks;
 
 /// The file, in the data directory.
@@ -44,7 +46,10 @@ const PRAGMAS: Pragmas = Pragmas {
 /// Its schema history, in `PRAGMA user_version`. Migration 1 is the schema from before
 /// versions were kept (with `IF NOT EXISTS`, so a file written then opens), including the
 /// filling of `child_epochs` from `children` that was then run on every open.
-const MIGRATIONS: &[Migration] = &[Migration::sql("federation schema", SCHEMA_1)];
+const MIGRATIONS: &[Migration] = &[
+    Migration::sql("federation schema", SCHEMA_1),
+    Migration::sql("asset roll-ups", SCHEMA_2),
+];
 
 const SCHEMA_1: &str = "
 CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT NOT NULL);
@@ -128,6 +133,16 @@ CREATE TABLE IF NOT EXISTS gate_held (
 );
 INSERT OR IGNORE INTO child_epochs (region, epoch, last_seq)
     SELECT region, epoch, MAX(last_seq, 0) FROM children WHERE last_contact > 0;
+";
+
+/// Parent side: each child region's latest asset roll-up (`body`: `AssetRollup` JSON).
+const SCHEMA_2: &str = "
+CREATE TABLE asset_rollups (
+    region TEXT PRIMARY KEY,
+    node TEXT NOT NULL,
+    received INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
 ";
 
 /// The open database, shared by the federation's tasks.
@@ -226,7 +241,8 @@ mod tests {
         let db = Db::open(dir.path()).unwrap();
         db.call_now(|c| {
             assert_eq!(get_kv(c, "epoch")?.as_deref(), Some("e1"));
-            assert_eq!(onewall_localdb::version(c)?, 1);
+            assert_eq!(onewall_localdb::version(c)?, 2);
+            assert!(rollups::all(c)?.is_empty(), "the roll-up table was added");
             Ok(())
         })
         .unwrap();

@@ -1,12 +1,17 @@
 //! The child's outbox: up-messages queued durably, sent in sequence, dropped once the parent
 //! acknowledges them. An incident's snapshot replaces its earlier unsent snapshot (only the
-//! latest state matters), so a busy incident does not fill the outbox.
+//! latest state matters), so a busy incident does not fill the outbox; so does an asset
+//! roll-up its earlier unsent one.
 
 use onewall_model::Timestamp;
 use onewall_model::federation::{Up, UpMessage};
 use rusqlite::{Connection, params};
 
 use super::{get_kv, set_kv};
+
+/// The `incident` column's value for an asset roll-up (no incident id looks like it), so the
+/// next roll-up finds the unsent one it replaces.
+const ROLLUP_KEY: &str = "asset-rollup";
 
 /// What is queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -51,6 +56,11 @@ pub fn enqueue(c: &mut Connection, items: &[Up], at: Timestamp) -> rusqlite::Res
                         incident: Box::new(merged),
                     };
                     (Some(id), serde_json::to_string(&item))
+                }
+                Up::AssetRollup { .. } => {
+                    // Only the latest figures matter: an unsent roll-up is replaced.
+                    drop_old.execute([ROLLUP_KEY])?;
+                    (Some(ROLLUP_KEY.to_owned()), serde_json::to_string(item))
                 }
                 _ => (None, serde_json::to_string(item)),
             };

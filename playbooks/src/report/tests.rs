@@ -238,3 +238,45 @@ fn schedule_finds_the_last_and_next_run_in_beijing_time() {
         86_370
     );
 }
+
+#[test]
+fn exposure_is_counted_and_listed_per_region() {
+    let tree = RegionTree::builtin();
+    let host = |addr: &str, region: &str, system: Option<&str>| ExposedHost {
+        address: addr.into(),
+        host: None,
+        system: system.map(str::to_owned),
+        region: code(region),
+        last_seen: Some(report_time().add_secs(-3600)),
+        seen_by: Some("log".into()),
+    };
+    let mut unknown: Vec<ExposedHost> = (0..25)
+        .map(|i| host(&format!("10.0.0.{i}"), "410100", None))
+        .collect();
+    unknown.push(host("10.9.9.9", "410200", None));
+    let e = ExposureReport {
+        at: Some(report_time()),
+        unknown,
+        silent: vec![host("10.1.1.1", "410100", Some("门户网站"))],
+        silent_hours: 24,
+    };
+    let mut r = build(&input(&tree, "410100", &[], &[], &[]));
+    assert!(r.exposure.is_none(), "none without assets");
+    assert!(!r.text().contains("未登记资产"));
+    r.exposure = Some(ReportExposure::of(&e, code("410100"), &tree));
+    let x = r.exposure.as_ref().unwrap();
+    assert_eq!((x.unknown, x.silent), (25, 1), "only Zhengzhou's");
+    assert_eq!(x.unknown_hosts.len(), EXPOSURE_LISTED);
+    let text = r.text();
+    assert!(
+        text.contains("未登记资产: 25\n  - 10.0.0.0 [410100]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("静默资产 (超过 24 小时无数据): 1\n  - 10.1.1.1 系统 门户网站"),
+        "{text}"
+    );
+    assert!(!text.contains("10.9.9.9"));
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["exposure"]["unknown"], 25);
+}
