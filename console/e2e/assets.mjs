@@ -133,6 +133,14 @@ export async function assetsScenario(s) {
   await rowOf('CVE-2023-44487').waitFor();
   assert.equal(await page.locator(tid('finding-row')).count(), 3);
   assert.equal(await rowOf('CVE-2023-44487').getAttribute('data-status'), 'open');
+  // The city gives a critical finding no time (world.mjs): Log4Shell is overdue and marked.
+  assert.equal(await rowOf('CVE-2021-44228').getAttribute('data-overdue'), 'true');
+  assert.equal(await rowOf('CVE-2021-44228').locator(tid('finding-overdue')).innerText(), '已超期');
+  assert.equal(await rowOf('CVE-2023-44487').getAttribute('data-overdue'), 'false');
+  await page.locator(tid('findings-filter-overdue')).check();
+  await eventually('the overdue filter', async () => (await page.locator(tid('finding-row')).count()) === 1, 15_000, 200);
+  await page.locator(tid('findings-filter-overdue')).uncheck();
+  await eventually('the overdue filter off', async () => (await page.locator(tid('finding-row')).count()) === 3, 15_000, 200);
 
   await rowOf('CVE-2023-44487').click();
   const portal = page.locator(tid('finding-detail'));

@@ -9,7 +9,8 @@
 //   of one user (`ANOMALY_USER`) that learns for a second, so a network new for that user
 //   raises an anomaly alert within seconds; a `rare` one on the same logons
 //   (`LEARNING_DETECTOR`) learns for a day and is still learning. It sends its asset roll-up
-//   to the province every 2 s (the asset scenario, assets.mjs).
+//   to the province every 2 s, and a critical finding is due at once (so it is overdue) (the
+//   asset scenario, assets.mjs).
 //
 // Data arrives only through the real listeners: syslog lines from `logger`, JSON through
 // `POST /api/v1/ingest`. The fixture rule fires on the word `owe2e`; the built-in rules on
@@ -75,6 +76,7 @@ retry_max_ms = 1000
 entity_windows = { host = 0 }
 [assets]
 rollup_secs = 2
+deadline_days = { critical = 0 }
 `;
 
 /** The incident holding the alert raised on the event marked `marker`. */

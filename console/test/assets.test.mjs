@@ -138,7 +138,7 @@ test('a system detail lists its host views and the registered names no view cove
 
 test('the timeline says which target has which open CVE', () => {
   const e = { kind: 'target_vulnerable', target: 'web01', system: '门户网站', cve: 'CVE-2021-44228' }
-  assert.equal(a.targetVulnerableText(e, 'zh'), '目标 web01（门户网站） 存在未修复漏洞 CVE-2021-44228')
+  assert.equal(a.targetVulnerableText(e, 'zh'), '目标 web01（门户网站）存在未修复漏洞 CVE-2021-44228')
   assert.equal(a.targetVulnerableText({ ...e, system: '' }, 'zh'), '目标 web01 存在未修复漏洞 CVE-2021-44228')
   assert.equal(a.targetVulnerableText(e, 'en'), 'target web01 (门户网站) has open CVE-2021-44228')
   // The entry's kind is the model's (TimelineKind::TargetVulnerable, snake_case).

@@ -452,7 +452,7 @@ export function targetVulnerableText(e: Record<string, unknown>, lang: Lang): st
   const target = String(e.target ?? '—')
   const cve = String(e.cve ?? '—')
   const system = e.system ? String(e.system) : ''
-  if (lang === 'zh') return `目标 ${target}${system ? `（${system}）` : ''} 存在未修复漏洞 ${cve}`
+  if (lang === 'zh') return `目标 ${target}${system ? `（${system}）` : ' '}存在未修复漏洞 ${cve}`
   return `target ${target}${system ? ` (${system})` : ''} has open ${cve}`
 }
 
