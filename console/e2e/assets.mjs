@@ -166,11 +166,19 @@ export async function assetsScenario(s) {
   await eventually('the risk accepted', async () => (await rowOf('CVE-2024-6387').getAttribute('data-status')) === 'risk_accepted', 15_000, 200);
   assert.match(await gjj.locator(tid('finding-accepted')).innerText(), new RegExp(reason));
   assert.equal(await gjj.locator(tid('finding-move-open')).count(), 1, 'an accepted risk may be reopened');
+  const hitFinding = await rowOf('CVE-2021-44228').getAttribute('data-id');
   const stored = await w.city.api('GET', `/api/v1/assets/findings?cve=CVE-2024-6387`);
   assert.equal(stored.status, 200, JSON.stringify(stored.body));
   assert.equal(stored.body.items[0].status, 'risk_accepted');
   assert.equal(stored.body.items[0].accepted_reason, reason);
   await screenshot(page, 'assets-findings', { readme: true });
+  // In English the same screen reads in English.
+  await page.locator(tid('lang-switch')).click();
+  assert.equal(await rowOf('CVE-2024-6387').locator(tid('finding-status')).innerText(), 'Risk accepted');
+  assert.equal(await rowOf('CVE-2021-44228').locator(tid('finding-overdue')).innerText(), 'overdue');
+  assert.equal(await gjj.locator(tid('finding-move-open')).innerText(), 'Reopen');
+  await page.locator(tid('lang-switch')).click();
+  assert.equal(await gjj.locator(tid('finding-move-open')).innerText(), '重新打开');
 
   // A Log4Shell-tagged alert against the host with CVE-2021-44228 open, and one against a
   // registered host without it.
@@ -220,6 +228,27 @@ export async function assetsScenario(s) {
   await screenshot(page, 'assets-exposure');
   clean(problems);
   await context.close();
+
+  // A viewer reads the screens but has no import and no lifecycle action; the API agrees.
+  const v = await newPage();
+  await login(v.page, w.city, w.users.viewer);
+  await v.page.locator(tid('nav-assets')).click();
+  await v.page.locator(`${tid('assets-system-row')}[data-name="郑州市城市大脑"]`).waitFor();
+  assert.equal(await v.page.locator(tid('assets-import')).count(), 0, 'no import for a viewer');
+  await v.page.locator(tid('assets-tab-findings')).click();
+  await v.page.locator(`${tid('finding-row')}[data-cves~="CVE-2021-44228"]`).click();
+  await v.page.locator(tid('finding-detail')).waitFor();
+  assert.equal(await v.page.locator(tid('finding-actions')).locator('button').count(), 0, 'no lifecycle buttons');
+  const status = await v.page.evaluate(async (id) => {
+    const r = await fetch(`/api/v1/assets/findings/${id}`, {
+      method: 'PATCH', credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ status: 'fixing' }),
+    });
+    return r.status;
+  }, hitFinding);
+  assert.equal(status, 403, 'the node refuses a viewer');
+  clean(v.problems);
+  await v.context.close();
 
   // The province holds none of Zhengzhou's systems, but its roll-up per region and department.
   const p = await newPage({ width: 1440, height: 1000 });
