@@ -189,9 +189,18 @@ pub(super) fn parse_csv(bytes: &[u8], ctx: &Context<'_>) -> Result<RegistryRows,
             .map(|c| c.matches('\n').count() as u64)
             .sum::<u64>();
         next_line = start + 1 + spans;
-        table.push((row, record.iter().map(str::to_owned).collect()));
+        table.push((row, record.iter().map(unescape_formula).collect()));
     }
     numbered_rows(table, ctx, "registry_csv")
+}
+
+/// A cell as written: the export puts `'` before a cell that a spreadsheet would run as a
+/// formula (`=`, `+`, `-`, `@`), and the import takes it off again.
+pub(super) fn unescape_formula(cell: &str) -> String {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(crate::export::FORMULA_START) => rest.to_owned(),
+        _ => cell.to_owned(),
+    }
 }
 
 /// The separator of the header line: a comma, else a tab or semicolon when the line has more
@@ -340,12 +349,7 @@ fn read_row(f: &Fields<'_>, ctx: &Context<'_>) -> Result<Row, Refusal> {
     };
     let region = match f.first(Col::Region) {
         None => ctx.default_region,
-        Some((i, v)) => region_of(v, ctx).ok_or_else(|| {
-            f.refuse(
-                Some(i),
-                format!("region {v:?} is not a GB/T 2260 code or name this node knows"),
-            )
-        })?,
+        Some((i, v)) => region_of(v, ctx).map_err(|why| f.refuse(Some(i), why))?,
     };
     let text = |col: Col| f.first(col).map(|(_, v)| v.to_owned());
     let mut row = Row {
@@ -442,13 +446,21 @@ fn push_all<T: PartialEq>(to: &mut Vec<T>, items: impl IntoIterator<Item = T>) {
 }
 
 /// A region as a six-digit code the tree knows (a spreadsheet's number `410100.0` too), or
-/// a region's name (`郑州市`, `郑州`, `Zhengzhou`).
-fn region_of(v: &str, ctx: &Context<'_>) -> Option<RegionCode> {
+/// a region's name (`郑州市`, `郑州`, `Zhengzhou`); else why not.
+fn region_of(v: &str, ctx: &Context<'_>) -> Result<RegionCode, String> {
     let v = v.trim();
     let digits = v.strip_suffix(".0").unwrap_or(v);
-    if digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit()) {
-        let code = RegionCode::new(digits.parse().ok()?).ok()?;
-        return ctx.tree.contains(code).then_some(code);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        let known = (digits.len() == 6)
+            .then(|| digits.parse().ok().and_then(|n| RegionCode::new(n).ok()))
+            .flatten()
+            .filter(|code| ctx.tree.contains(*code));
+        return known.ok_or_else(|| {
+            format!(
+                "region code {digits} is not a GB/T 2260 region this node knows (a county \
+                 is known once the configuration's [[regions]] adds it)"
+            )
+        });
     }
     let bare = |n: &str| {
         n.strip_suffix('市')
@@ -458,16 +470,35 @@ fn region_of(v: &str, ctx: &Context<'_>) -> Option<RegionCode> {
             .unwrap_or(n)
             .to_owned()
     };
-    let mut found = ctx.tree.iter().filter(|r| {
-        r.name == v
-            || (!bare(v).is_empty() && bare(&r.name) == bare(v))
-            || r.name_en
-                .as_deref()
-                .is_some_and(|e| e.eq_ignore_ascii_case(v))
-    });
-    let first = found.next()?;
-    // Two regions of the same name (a 城关区 in several cities): the name does not say which.
-    found.next().is_none().then_some(first.code)
+    let found: Vec<RegionCode> = ctx
+        .tree
+        .iter()
+        .filter(|r| {
+            r.name == v
+                || (!bare(v).is_empty() && bare(&r.name) == bare(v))
+                || r.name_en
+                    .as_deref()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(v))
+        })
+        .map(|r| r.code)
+        .collect();
+    match found.as_slice() {
+        [code] => Ok(*code),
+        [] => Err(format!(
+            "region {v:?} is neither a six-digit region code nor the name of a region this \
+             node knows"
+        )),
+        // Two regions of one name (a 城关区 in several cities): the name does not say which.
+        codes => Err(format!(
+            "region {v:?} names {} regions ({}): give the code",
+            codes.len(),
+            codes
+                .iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
 }
 
 /// 等保级别 as written: `3`, `三级`, `第三级`, `3级`, `等保三级`, `S3A3G3` (the G digit); empty
