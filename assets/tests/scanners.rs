@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use onewall_assets::AssetBook;
+use onewall_assets::config::Deadlines;
+use onewall_assets::finding::FindingStatus;
 use onewall_assets::import::{self, Context, Format, Parsed};
 use onewall_assets::scan::{FindingKind, Scan, Scanner};
 use onewall_model::{RegionCode, RegionTree, Timestamp};
@@ -175,7 +178,7 @@ fn lynis_audit_lands_baseline_findings() {
     assert_eq!(s.scanner, Scanner::Lynis);
     let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
     assert_eq!(s.hosts.len(), 1);
-    assert_eq!(s.hosts[0].names, [hostname.trim().to_lowercase()]);
+    assert_eq!(s.hosts[0].key(), Some(hostname.trim().to_lowercase()));
     assert!(!s.findings.is_empty(), "lynis always suggests something");
     let text = String::from_utf8_lossy(bytes);
     for f in &s.findings {
@@ -280,11 +283,31 @@ fn oscap_failed_rule_lands_and_goes_when_fixed() {
             "{what}: end-time"
         );
     }
-    // Fixed on the machine: the re-scan covers the host and finds nothing.
+    let mut book = AssetBook::default();
+    let out = book.apply_scan(
+        read_scan(&arf, Format::Xccdf),
+        &Deadlines::default(),
+        Timestamp::now(),
+    );
+    assert_eq!(out.new, 1);
+    // Fixed on the machine: the re-scan covers the host and finds nothing, and the finding
+    // is marked fixed.
     let (results, arf) = oscap(root.path(), 0o644);
     for bytes in [&results, &arf] {
         let s = read_scan(bytes, Format::Xccdf);
         assert_eq!(s.hosts[0].key().as_deref(), Some("web01"));
         assert!(s.findings.is_empty(), "{:?}", s.findings);
     }
+    let out = book.apply_scan(
+        read_scan(&results, Format::Xccdf),
+        &Deadlines::default(),
+        Timestamp::now(),
+    );
+    assert_eq!(out.fixed, 1);
+    let finding = book
+        .findings_of("web01")
+        .next()
+        .expect("the finding is kept");
+    assert_eq!(finding.key, RULE_PASSWD);
+    assert_eq!(finding.status, FindingStatus::Fixed);
 }

@@ -402,6 +402,7 @@ fn lynis_tests_are_findings_keyed_by_test_id() {
     assert_eq!(s.scanner, Scanner::Lynis);
     assert_eq!(s.at, time("2026-12-01T03:01:40Z"));
     assert_eq!(s.hosts[0].key().as_deref(), Some("web01"));
+    assert_eq!(s.hosts[0].names, ["web01", "web01.gov.example"]);
     let keys: Vec<(&str, Severity)> = s
         .findings
         .iter()
@@ -506,4 +507,59 @@ proptest! {
         let _ = import::detect(Some(name), &bytes);
         let _ = import::parse(format, &bytes, &ctx());
     }
+}
+
+#[test]
+fn registry_tables_are_told_from_findings_tables() {
+    for (name, format) in [
+        ("registry_en.csv", Format::RegistryCsv),
+        ("registry_zh_gbk.csv", Format::RegistryCsv),
+        ("registry_zh.xlsx", Format::RegistryXlsx),
+        ("registry_merged.xlsx", Format::RegistryXlsx),
+    ] {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../testdata/assets/registry")
+            .join(name);
+        let bytes = std::fs::read(&path).unwrap();
+        // The content decides, not the name.
+        assert_eq!(import::detect(None, &bytes).unwrap(), format, "{name}");
+    }
+}
+
+#[test]
+fn greenbone_rescan_marks_the_missing_finding_fixed() {
+    use onewall_assets::AssetBook;
+    use onewall_assets::config::Deadlines;
+    use onewall_assets::finding::FindingStatus;
+
+    let mut book = AssetBook::default();
+    let first = scan("greenbone-report.xml", Format::Greenbone);
+    let now = ctx().now;
+    let out = book.apply_scan(first, &Deadlines::default(), now);
+    assert_eq!((out.new, out.fixed), (3, 0));
+    let open_cves = |book: &AssetBook, host: &str| -> Vec<String> {
+        book.findings_of(host)
+            .filter(|f| f.status != FindingStatus::Fixed)
+            .flat_map(|f| f.cves.clone())
+            .collect()
+    };
+    assert_eq!(open_cves(&book, "10.20.1.15"), ["CVE-2021-44228"]);
+    let out = book.apply_scan(
+        scan("greenbone-rescan.xml", Format::Greenbone),
+        &Deadlines::default(),
+        now,
+    );
+    assert_eq!((out.new, out.again, out.fixed), (0, 2, 1));
+    assert!(
+        open_cves(&book, "10.20.1.15").is_empty(),
+        "Log4Shell fixed on re-scan"
+    );
+    let fixed: Vec<_> = book
+        .findings()
+        .filter(|f| f.status == FindingStatus::Fixed)
+        .collect();
+    assert_eq!(fixed.len(), 1);
+    assert_eq!(fixed[0].key, "1.3.6.1.4.1.25623.1.0.117838");
+    // A broken file changes nothing: it never gets past parsing.
+    assert!(import::read(None, &fixture("greenbone-broken.xml"), &ctx()).is_err());
 }

@@ -6,7 +6,7 @@
 //!
 //! Severity: a `warning[]` is medium (lynis marks it as needing attention, but its warnings
 //! range from "vulnerable packages" to "klogd is not running"), a `suggestion[]` low. The
-//! host is `hostname=`; the time `report_datetime_end=` (else `_start=`), which lynis writes
+//! host is `hostname=` (and `hostname.domainname` as a second name); the time `report_datetime_end=` (else `_start=`), which lynis writes
 //! in the audited machine's local time without a zone: it is read as UTC, and a time ahead
 //! of the import is taken as the import time.
 
@@ -30,6 +30,7 @@ struct TestDraft {
 pub(super) fn parse(bytes: &[u8], ctx: &Context<'_>) -> Result<Scan, AssetError> {
     let text = super::text::decode(bytes);
     let mut hostname: Option<String> = None;
+    let mut domain: Option<String> = None;
     let mut start: Option<Timestamp> = None;
     let mut end: Option<Timestamp> = None;
     let mut is_report = false;
@@ -56,6 +57,13 @@ pub(super) fn parse(bytes: &[u8], ctx: &Context<'_>) -> Result<Scan, AssetError>
                 }
                 hostname = Some(name);
             }
+            "domainname" => {
+                // `[Not Specified]` or empty when the machine has none.
+                let d = value.trim_matches('.').to_lowercase();
+                let plausible = !d.is_empty()
+                    && d.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+                domain = plausible.then_some(d);
+            }
             "report_datetime_start" => start = Some(datetime(line, value)?),
             "report_datetime_end" => end = Some(datetime(line, value)?),
             "warning[]" => add(&mut tests, line, value, true)?,
@@ -81,12 +89,16 @@ pub(super) fn parse(bytes: &[u8], ctx: &Context<'_>) -> Result<Scan, AssetError>
         .or(start)
         .map_or(ctx.now, |t| if t > ctx.now { ctx.now } else { t });
     let findings = tests.into_iter().map(|t| finding(&host, t)).collect();
+    let mut names = vec![host.clone()];
+    if let Some(d) = domain.filter(|d| !host.contains('.') && !d.is_empty()) {
+        names.push(format!("{host}.{d}"));
+    }
     Ok(Scan {
         scanner: Scanner::Lynis,
         at,
         hosts: vec![ScannedHost {
             address: None,
-            names: vec![host],
+            names,
             ports: None,
         }],
         findings,

@@ -122,16 +122,21 @@ pub fn detect(name: Option<&str>, bytes: &[u8]) -> Result<Format, AssetError> {
     if is_lynis(&text) {
         return Ok(Format::Lynis);
     }
-    if let Some(header) = csv_header(&text) {
-        if findings_csv::is_findings_header(&header, true) {
+    let headers = csv_headers(&text);
+    // A table may open with a title row (`XX省信息系统安全责任清单`) above its header: the
+    // first row that names known columns decides.
+    for header in &headers {
+        if findings_csv::is_findings_header(header, true) {
             return Ok(Format::FindingsCsv);
         }
-        if registry_table::is_registry_header(&header) {
+        if registry_table::is_registry_header(header) {
             return Ok(Format::RegistryCsv);
         }
-        if findings_csv::is_findings_header(&header, false) {
+        if findings_csv::is_findings_header(header, false) {
             return Ok(Format::FindingsCsv);
         }
+    }
+    if let Some(header) = headers.first() {
         return Err(AssetError::UnknownFormat(format!(
             "a table whose header ({}) names neither registry nor findings columns; onewall {READ}",
             header.join(",")
@@ -177,16 +182,20 @@ fn is_lynis(text: &str) -> bool {
     })
 }
 
-/// The first row of a CSV (cells trimmed), when the text reads as one with at least two
-/// columns.
-fn csv_header(text: &str) -> Option<Vec<String>> {
+/// The first rows of a CSV (cells trimmed) that have at least two non-empty cells: header
+/// candidates.
+fn csv_headers(text: &str) -> Vec<Vec<String>> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .from_reader(text.as_bytes());
-    let record = reader.records().next()?.ok()?;
-    let cells: Vec<String> = record.iter().map(|c| c.trim().to_string()).collect();
-    (cells.len() >= 2 && cells.iter().filter(|c| !c.is_empty()).count() >= 2).then_some(cells)
+    reader
+        .records()
+        .take(5)
+        .map_while(Result::ok)
+        .map(|r| r.iter().map(|c| c.trim().to_string()).collect::<Vec<_>>())
+        .filter(|cells| cells.iter().filter(|c| !c.is_empty()).count() >= 2)
+        .collect()
 }
 
 /// `bytes` cut back to a UTF-8 character boundary when it is UTF-8 cut mid-character (a
