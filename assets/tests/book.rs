@@ -2,6 +2,8 @@
 //! status changes, deadlines and overdue findings, alert targets, seen hosts and the
 //! roll-up, on a small registry.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
+
 use onewall_assets::AssetError;
 use onewall_assets::book::{AssetBook, HostFilter};
 use onewall_assets::config::Deadlines;
@@ -473,7 +475,7 @@ fn risk_acceptance_needs_a_reason_and_an_expiry_and_runs_out() {
     );
 
     assert!(b.expire(t(9 * DAY)).is_empty());
-    assert_eq!(b.expire(t(10 * DAY + 1)), [id.clone()]);
+    assert_eq!(b.expire(t(10 * DAY + 1)), std::slice::from_ref(&id));
     let f = b.finding(&id).unwrap();
     assert_eq!(f.status, FindingStatus::Open);
     assert_eq!(f.accepted_until, None);

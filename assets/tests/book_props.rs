@@ -2,6 +2,8 @@
 //! finding (each one is reported, fixed, or on a host or scanner the scan did not cover),
 //! the outcome's figures add up, and the targets snapshot agrees with the open findings.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use onewall_assets::book::AssetBook;
@@ -103,7 +105,7 @@ fn alert_on(host: &str, cve: &str) -> Alert {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 128, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig::with_cases(128))]
     #[test]
     fn a_scan_never_loses_a_finding(steps in proptest::collection::vec(step(), 1..24)) {
         let mut b = book();
