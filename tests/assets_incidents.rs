@@ -76,7 +76,11 @@ fn import(node: &Node, name: &str, body: &str) -> Value {
         body.as_bytes(),
     );
     assert_eq!(status, 200, "import {name}: {reply}");
-    assert_eq!(reply["refused"].as_array().map(Vec::len), Some(0), "{reply}");
+    assert_eq!(
+        reply["refused"].as_array().map(Vec::len),
+        Some(0),
+        "{reply}"
+    );
     reply
 }
 
@@ -189,7 +193,10 @@ fn a_log4shell_alert_on_the_host_with_that_cve_open_is_raised_and_says_so_and_on
     let bt = &b["targets"][0];
     assert_eq!(bt["department"], "郑州市卫健委");
     assert_eq!(bt["ops_unit"], "河南信息技术公司");
-    assert!(bt.get("open_cves").is_none_or(|c| c.as_array().is_some_and(Vec::is_empty)));
+    assert!(
+        bt.get("open_cves")
+            .is_none_or(|c| c.as_array().is_some_and(Vec::is_empty))
+    );
     // 一般 (二级), internal: 1 × high 3 → Ⅲ.
     assert_eq!(b["classification"]["grade"], "III", "{b}");
 
@@ -202,5 +209,32 @@ fn a_log4shell_alert_on_the_host_with_that_cve_open_is_raised_and_says_so_and_on
         .find(|al| al["target"]["system"] == "门户网站")
         .unwrap_or_else(|| panic!("{alerts}"));
     assert_eq!(on_a["target"]["open_cves"][0], "CVE-2021-44228");
+
+    // After a restart the same attacker probes web01 again: the stored incident takes the
+    // alert (the store's atomic update), keeps its target and notes the CVE only once.
+    let id = a["id"].as_str().unwrap().to_owned();
+    node.stop();
+    let node = Node::start(&dir.path().join("onewall.toml"));
+    probe(&node, "web01", "45.77.10.20");
+    let again = eventually(WAIT, || {
+        let v = node.get(&format!("/api/v1/incidents/{id}"));
+        let inc = incident_body(&v).clone();
+        (inc["alert_ids"].as_array()?.len() == 2).then_some(inc)
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "the incident never took the second alert: {}\nstderr:\n{}",
+            node.get(&format!("/api/v1/incidents/{id}")),
+            node.stderr()
+        )
+    });
+    assert_eq!(again["severity"], "critical");
+    assert_eq!(again["targets"].as_array().unwrap().len(), 1, "{again}");
+    assert_eq!(again["targets"][0]["system"], "门户网站");
+    let notes = timeline_kinds(&again)
+        .iter()
+        .filter(|k| *k == "target_vulnerable")
+        .count();
+    assert_eq!(notes, 1, "{again}");
     node.stop();
 }

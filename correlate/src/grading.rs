@@ -238,20 +238,25 @@ impl GradingPolicy {
     /// internet-facing target when a source address is outside (see the module doc).
     pub fn weight(&self, inc: &Incident) -> u32 {
         let base = self.importance(inc) as u32;
-        let outside = inc
-            .entities
-            .iter()
-            .filter(|e| e.kind == EntityKind::SourceIp)
-            .any(|e| is_outside(&e.value));
-        if !outside {
-            return base;
-        }
-        inc.targets
+        // The targets (at most 32) first: only an incident with an internet-facing target
+        // that would weigh more looks through its source addresses.
+        let exposed = inc
+            .targets
             .iter()
             .filter(|t| t.exposure == Exposure::Internet)
             .map(|t| self.target_importance(t) as u32 + 1)
-            .max()
-            .map_or(base, |exposed| exposed.max(base))
+            .max();
+        match exposed {
+            Some(w) if w > base => {
+                let outside = inc
+                    .entities
+                    .iter()
+                    .filter(|e| e.kind == EntityKind::SourceIp)
+                    .any(|e| is_outside(&e.value));
+                if outside { w } else { base }
+            }
+            _ => base,
+        }
     }
 
     /// The incident's grade under this policy.
