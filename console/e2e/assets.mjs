@@ -7,7 +7,7 @@
 // has its figures; and the province sees Zhengzhou's roll-up.
 
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { addUser, alertsOfEventWith, eventually, logger, repo, screenshot, tempDir } from './harness.mjs';
@@ -20,6 +20,10 @@ const ZHENGZHOU = ['郑州市城市大脑', '郑州市住房公积金管理系�
 /** Systems of the registry outside Zhengzhou, or in a district the node's region tree does
  * not hold, or with a bad row. */
 const NOT_HERE = ['河南省政务服务网', '洛阳市医保结算系统', '开封市智慧文旅平台', '中原区政府门户网站', '郑州市测试系统'];
+
+/** An Nmap `-sV -oX` report and one with a port number Nmap never writes (testdata). */
+const NMAP_SV = join(repo, 'testdata', 'assets', 'scans', 'nmap-sv.xml');
+const NMAP_BAD = join(repo, 'testdata', 'assets', 'scans', 'nmap-bad-port.xml');
 
 /** Hosts of Zhengzhou's systems and their findings (the generic CSV: host,port,cve,cvss,title). */
 const LOG4SHELL_HOST = '10.41.101.5'; // 郑州市城市大脑
@@ -109,6 +113,31 @@ export async function assetsScenario(s) {
   await page.locator(`${tid('assets-import-result')}[data-kind="scan"]`).waitFor();
   assert.equal(await page.locator(`${tid('assets-import-figure')}[data-key="new"]`).getAttribute('data-value'), '3');
 
+  // An Nmap report of the same hosts (the testdata report, its addresses moved into
+  // Zhengzhou's networks): their open ports and services land on the hosts.
+  const nmap = join(tempDir('onewall-e2e-assets-'), 'nmap-zz.xml');
+  writeFileSync(nmap, readFileSync(NMAP_SV, 'utf8')
+    .replaceAll('10.20.1.15', LOG4SHELL_HOST).replaceAll('10.20.1.16', BRAIN_WEB).replaceAll('10.20.1.17', GJJ_HOST));
+  await page.locator(tid('assets-import-file')).setInputFiles(nmap);
+  await page.locator(tid('assets-import-submit')).click();
+  await page.locator(`${tid('assets-import-result')}[data-format="nmap"]`).waitFor();
+  assert.ok(Number(await page.locator(`${tid('assets-import-figure')}[data-key="ports"]`).getAttribute('data-value')) >= 3);
+  // A broken report is refused whole, naming the element; nothing of it is applied.
+  await page.locator(tid('assets-import-file')).setInputFiles(NMAP_BAD);
+  await page.locator(tid('assets-import-submit')).click();
+  const refusal = await page.locator(tid('assets-import-error')).innerText();
+  t.diagnostic(`broken nmap: ${refusal}`);
+  assert.match(refusal, /导入被拒绝：400 · .*nmaprun\/host/);
+  assert.equal(await page.locator(tid('assets-import-result')).count(), 0, 'no result shown for a refused file');
+
+  // The registry's export as the caller sees it, as CSV and as Excel.
+  const [csvDownload] = await Promise.all([page.waitForEvent('download'), page.locator(tid('assets-export-csv')).click()]);
+  const exported = readFileSync(await csvDownload.path(), 'utf8');
+  assert.match(exported, /郑州市城市大脑/);
+  assert.doesNotMatch(exported, /洛阳市/, 'only what the caller sees');
+  const [xlsxDownload] = await Promise.all([page.waitForEvent('download'), page.locator(tid('assets-export-xlsx')).click()]);
+  assert.equal(readFileSync(await xlsxDownload.path()).subarray(0, 2).toString('latin1'), 'PK', 'an .xlsx (zip) file');
+
   // A system's drawer: who answers for it and its hosts.
   await brain.click();
   await page.waitForURL(/\/ui\/assets\/systems\/sys-/);
@@ -126,6 +155,9 @@ export async function assetsScenario(s) {
   await host.waitFor();
   assert.equal(await host.getAttribute('data-system'), '郑州市城市大脑');
   assert.equal(await host.getAttribute('data-open'), '1');
+  assert.ok(Number(await host.getAttribute('data-ports')) >= 2, 'the ports Nmap found');
+  assert.match(await host.locator(`${tid('assets-host-port')}[data-port="443"]`).innerText(), /^443\/tcp nginx 1\.22\.1$/);
+  await screenshot(page, 'assets-hosts');
 
   // The findings: one to 整改中 with a note, one accepted as a risk with its reason and expiry.
   await page.locator(tid('assets-tab-findings')).click();
