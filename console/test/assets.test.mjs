@@ -170,3 +170,23 @@ test("the children's roll-up is one table by region and department, with totals"
   assert.equal(a.highAndCritical(lines[1].open_findings), 7)
   assert.equal(a.highAndCritical(undefined), 0)
 })
+
+test("every assets endpoint the screens call is one the node routes, with the method it routes", async () => {
+  const { readdirSync } = await import('node:fs')
+  const dir = new URL('../src/pages/assets/', import.meta.url)
+  const sources = readdirSync(dir).map((f) => readFileSync(new URL(f, dir), 'utf8')).join('\n')
+  const called = new Set([...sources.matchAll(/['"`](\/api\/v1\/assets\/[a-z]+)(\/\$\{)?/g)].map((m) => m[1] + (m[2] ? '/{}' : '')))
+  assert.ok(called.size >= 10, [...called].join(' '))
+  const lib = readFileSync(new URL('../../ui-api/src/lib.rs', import.meta.url), 'utf8')
+  const routed = new Map()
+  for (const m of lib.matchAll(/\.route\(\s*"(\/api\/v1\/assets\/[^"]+)",\s*([^)]*\)[^)]*)\)/g)) {
+    routed.set(m[1].replace(/\{[a-z]+\}/, '{}'), m[2])
+  }
+  for (const path of called) assert.ok(routed.has(path), `${path} is routed`)
+  assert.match(routed.get('/api/v1/assets/findings/{}'), /patch/, 'a finding changes by PATCH')
+  assert.match(routed.get('/api/v1/assets/import'), /post/)
+  assert.match(routed.get('/api/v1/assets/systems/{}'), /delete/)
+  // The upload is a file body the node's edge lets through as octet-stream.
+  const edge = readFileSync(new URL('../../ui-api/src/edge.rs', import.meta.url), 'utf8')
+  assert.match(edge, /FILE_WRITES[^=]*=\s*\[[^\]]*"\/api\/v1\/assets\/import"/)
+})
