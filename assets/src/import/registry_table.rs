@@ -54,6 +54,9 @@ const HEADERS: &[(&str, Col)] = &[
     ("所属地区", Col::Region),
     ("region", Col::Region),
     ("regioncode", Col::Region),
+    ("regionname", Col::Region),
+    ("所属区划", Col::Region),
+    ("区划", Col::Region),
     ("使用单位", Col::Department),
     ("主管部门", Col::Department),
     ("责任单位", Col::Department),
@@ -61,12 +64,18 @@ const HEADERS: &[(&str, Col)] = &[
     ("使用部门", Col::Department),
     ("department", Col::Department),
     ("dept", Col::Department),
+    ("主管单位", Col::Department),
+    ("系统所属单位", Col::Department),
+    ("owner", Col::Department),
     ("运维单位", Col::Ops),
     ("运维运营单位", Col::Ops),
     ("运营单位", Col::Ops),
     ("operator", Col::Ops),
     ("opsunit", Col::Ops),
     ("ops", Col::Ops),
+    ("运维服务单位", Col::Ops),
+    ("运维厂商", Col::Ops),
+    ("operatorunit", Col::Ops),
     ("联系人", Col::Contact),
     ("负责人", Col::Contact),
     ("contact", Col::Contact),
@@ -87,6 +96,8 @@ const HEADERS: &[(&str, Col)] = &[
     ("等保备案号", Col::Filing),
     ("filing", Col::Filing),
     ("filingnumber", Col::Filing),
+    ("filingno", Col::Filing),
+    ("备案证明编号", Col::Filing),
     ("关基", Col::Cii),
     ("关键信息基础设施", Col::Cii),
     ("是否关基", Col::Cii),
@@ -97,6 +108,9 @@ const HEADERS: &[(&str, Col)] = &[
     ("互联网暴露", Col::Internet),
     ("是否互联网暴露", Col::Internet),
     ("internetfacing", Col::Internet),
+    ("是否对互联网开放", Col::Internet),
+    ("互联网访问", Col::Internet),
+    ("internet", Col::Internet),
     ("地址", Col::Addresses),
     ("ip地址", Col::Addresses),
     ("ip", Col::Addresses),
@@ -105,12 +119,19 @@ const HEADERS: &[(&str, Col)] = &[
     ("addresses", Col::Addresses),
     ("address", Col::Addresses),
     ("networks", Col::Addresses),
+    ("ipaddress", Col::Addresses),
+    ("ipaddresses", Col::Addresses),
+    ("ips", Col::Addresses),
+    ("cidr", Col::Addresses),
     ("主机名", Col::Hosts),
     ("域名", Col::Hosts),
     ("主机名域名", Col::Hosts),
     ("hostnames", Col::Hosts),
     ("hostname", Col::Hosts),
     ("hosts", Col::Hosts),
+    ("domain", Col::Hosts),
+    ("domains", Col::Hosts),
+    ("计算机名", Col::Hosts),
     ("标签", Col::Tags),
     ("tags", Col::Tags),
 ];
@@ -118,14 +139,24 @@ const HEADERS: &[(&str, Col)] = &[
 /// How many rows the header may be down from the top.
 const HEADER_SEARCH: usize = 10;
 
-/// A header cell as matched: lower case, without spaces, punctuation or a `*` marker;
-/// full-width ASCII folded to ASCII.
+/// A header cell as matched: lower case, without spaces, punctuation, a `*` marker or a note
+/// in brackets; full-width ASCII folded to ASCII.
 fn header_key(cell: &str) -> String {
+    let mut depth = 0u32;
     cell.chars()
         .map(|c| match c {
             // Full-width forms of ASCII (Ａ, （, ：) to ASCII.
             '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
             _ => c,
+        })
+        // A note in brackets is not part of the name: 区划代码（6位）, 等保级别[1-5].
+        .filter(|c| {
+            match c {
+                '(' | '[' | '【' | '〔' => depth += 1,
+                ')' | ']' | '】' | '〕' => depth = depth.saturating_sub(1),
+                _ => return depth == 0,
+            }
+            false
         })
         .filter(|c| !c.is_whitespace() && !c.is_ascii_punctuation() && !is_cjk_punctuation(*c))
         .flat_map(char::to_lowercase)
@@ -690,5 +721,87 @@ impl Merger {
                 tags: r.tags,
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_match_ignoring_case_spaces_and_punctuation() {
+        for (cell, col) in [
+            ("*系统名称", Col::Name),
+            (" System Name ", Col::Name),
+            ("区划代码（6位）", Col::Region),
+            ("等保级别[1-5]", Col::Level),
+            ("ＩＰ地址", Col::Addresses),
+            ("IP Address", Col::Addresses),
+            ("主机名/域名", Col::Hosts),
+            ("等级保护级别", Col::Level),
+            ("运维运营单位：", Col::Ops),
+            ("是否关键信息基础设施", Col::Cii),
+            ("Internet-Facing", Col::Internet),
+        ] {
+            assert_eq!(column_of(cell), Some(col), "{cell}");
+        }
+        let row = |cells: &[&str]| cells.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+        assert!(is_registry_header(&row(&["序号", "系统名称", "IP地址"])));
+        assert!(!is_registry_header(&row(&["系统名称"])));
+        assert!(!is_registry_header(&row(&[
+            "host", "port", "cve", "cvss", "title"
+        ])));
+    }
+
+    #[test]
+    fn levels_as_written() {
+        for (v, want) in [
+            ("3", Some(3)),
+            ("三级", Some(3)),
+            ("第三级", Some(3)),
+            ("3级", Some(3)),
+            ("S3A3G3", Some(3)),
+            ("S2A3G3", Some(3)),
+            ("s2a2", Some(2)),
+            ("等保二级", Some(2)),
+            ("二级等保", Some(2)),
+            ("4.0", Some(4)),
+            ("第五级", Some(5)),
+            ("未定级", None),
+        ] {
+            assert_eq!(parse_level(v), Ok(want), "{v}");
+        }
+        for bad in ["6", "0", "六级", "高", "S6A6G6", "3a"] {
+            assert!(parse_level(bad).unwrap_err().contains("1–5"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn yes_no_and_hosts() {
+        for v in ["是", "Y", "yes", "TRUE", "1", "√"] {
+            assert_eq!(parse_bool(v), Some(true), "{v}");
+        }
+        for v in ["否", "N", "no", "false", "0", "×"] {
+            assert_eq!(parse_bool(v), Some(false), "{v}");
+        }
+        assert_eq!(parse_bool("maybe"), None);
+        let name = |v: &str| match host_of(v) {
+            Some(Host::Name(n)) => n,
+            Some(Host::Addr(a)) => a.to_string(),
+            None => "-".into(),
+        };
+        assert_eq!(
+            name("https://WWW.zz.gov.cn:8443/index.html"),
+            "www.zz.gov.cn"
+        );
+        assert_eq!(name("web01."), "web01");
+        assert_eq!(name("10.1.2.3"), "10.1.2.3");
+        assert_eq!(name("[2001:db8::1]"), "2001:db8::1");
+        assert_eq!(name("门户.政务.cn"), "门户.政务.cn");
+        assert_eq!(name("a b"), "-");
+        assert_eq!(name("x=1"), "-");
+        let items: Vec<&str> =
+            split_list("10.0.0.1;10.0.0.2，10.0.0.3、10.0.0.4\n10.0.0.5 10.0.0.6").collect();
+        assert_eq!(items.len(), 6);
     }
 }

@@ -131,6 +131,7 @@ pub struct System {
     /// 关键信息基础设施.
     #[serde(default)]
     pub cii: bool,
+    /// 暴露面: internet-facing or internal.
     #[serde(default)]
     pub exposure: Exposure,
     /// Addresses and networks.
@@ -139,6 +140,7 @@ pub struct System {
     /// Host names (lower case).
     #[serde(default)]
     pub hosts: Vec<String>,
+    /// 标签: free labels (政务服务, 门户 ...).
     #[serde(default)]
     pub tags: Vec<String>,
 }
