@@ -27,13 +27,10 @@ fn fixture(path: &str) -> PathBuf {
 fn province(dir: &Path, extra: &str) -> Node {
     let cfg = dir.join("onewall.toml");
     // The registry's district (中原区) is known to the node.
-    let extra = format!(
-        "[[regions]]\ncode = \"410102\"\nparent = \"410100\"\nname = \"中原区\"\n{extra}"
-    );
-    let text = common::config(&dir.join("data"), &extra).replace(
-        "region = \"410100\"",
-        "region = \"410000\"",
-    );
+    let extra =
+        format!("[[regions]]\ncode = \"410102\"\nparent = \"410100\"\nname = \"中原区\"\n{extra}");
+    let text = common::config(&dir.join("data"), &extra)
+        .replace("region = \"410100\"", "region = \"410000\"");
     std::fs::write(&cfg, text).unwrap();
     Node::start(&cfg)
 }
@@ -67,7 +64,10 @@ fn call(
     let mut resp = resp.unwrap();
     let status = resp.status().as_u16();
     let text = resp.body_mut().read_to_string().unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 fn import(node: &Node, token: &str, file: &str, ct: &str) -> (u16, Value) {
@@ -83,7 +83,8 @@ fn import(node: &Node, token: &str, file: &str, ct: &str) -> (u16, Value) {
 }
 
 fn token(node: &Node, role: &str, region: &str, department: Option<&str>) -> String {
-    let mut body = json!({"name": format!("{role}-{region}-{department:?}"), "role": role, "region": region});
+    let mut body =
+        json!({"name": format!("{role}-{region}-{department:?}"), "role": role, "region": region});
     if let Some(d) = department {
         body["department"] = json!(d);
     }
@@ -137,8 +138,14 @@ fn the_registry_imports_from_xlsx_and_gbk_csv_and_is_scoped() {
     assert_eq!(a["kind"], "registry");
     let bad = refused(&a);
     assert_eq!(bad.len(), 2, "{bad:?}");
-    assert!(bad[0].starts_with("16 ") && bad[0].contains("419999"), "{bad:?}");
-    assert!(bad[1].starts_with("17 等保级别") && bad[1].contains('6'), "{bad:?}");
+    assert!(
+        bad[0].starts_with("16 ") && bad[0].contains("419999"),
+        "{bad:?}"
+    );
+    assert!(
+        bad[1].starts_with("17 等保级别") && bad[1].contains('6'),
+        "{bad:?}"
+    );
     let added = a["registry"]["added"].as_u64().unwrap();
     assert!(added >= 10, "{a}");
 
@@ -153,7 +160,10 @@ fn the_registry_imports_from_xlsx_and_gbk_csv_and_is_scoped() {
     let all = names(&node.get("/api/v1/assets/systems"));
     assert_eq!(all.len() as u64, added);
     assert!(all.contains(&"河南省政务服务网".to_owned()), "{all:?}");
-    assert!(!all.contains(&"某县教育管理系统".to_owned()), "the bad row did not load");
+    assert!(
+        !all.contains(&"某县教育管理系统".to_owned()),
+        "the bad row did not load"
+    );
     let summary = node.get("/api/v1/assets/summary");
     assert_eq!(summary["systems"].as_u64().unwrap(), added, "{summary}");
     assert!(summary["by_level"][3].as_u64().unwrap() >= 5, "{summary}");
@@ -165,7 +175,11 @@ fn the_registry_imports_from_xlsx_and_gbk_csv_and_is_scoped() {
     let zz = names(&zz);
     assert!(zz.contains(&"郑州市城市大脑".to_owned()), "{zz:?}");
     assert!(zz.contains(&"中原区政府门户网站".to_owned()), "{zz:?}");
-    assert!(!zz.iter().any(|n| n.starts_with("洛阳") || n.starts_with("河南")), "{zz:?}");
+    assert!(
+        !zz.iter()
+            .any(|n| n.starts_with("洛阳") || n.starts_with("河南")),
+        "{zz:?}"
+    );
     // ... and cannot import a row of Luoyang: refused like a bad row, nothing of it loaded.
     let luoyang = "系统名称,区划代码,使用单位,运维单位,联系人,等保级别,IP地址\n\
         洛阳新系统,410300,洛阳市公安局,,,二级,10.43.99.1\n\
@@ -186,16 +200,32 @@ fn the_registry_imports_from_xlsx_and_gbk_csv_and_is_scoped() {
     let (_, d) = call(&node, &dept, "GET", "/api/v1/assets/systems", None);
     assert_eq!(names(&d), ["洛阳市医保结算系统"], "{d}");
     let (_, e) = call(&node, &dept, "GET", "/api/v1/assets/exposure", None);
-    assert_eq!(e["unknown"], json!([]), "no unknown hosts for a department: {e}");
+    assert_eq!(
+        e["unknown"],
+        json!([]),
+        "no unknown hosts for a department: {e}"
+    );
 
     // Exports are scoped, and contacts masked for a caller without pii.
     let (s, _, csv) = common::raw_get(&node, &city, "/api/v1/assets/export?format=csv");
     assert_eq!(s, 200, "{csv}");
-    assert!(csv.contains("郑州市城市大脑") && !csv.contains("洛阳"), "{csv}");
+    assert!(
+        csv.contains("郑州市城市大脑") && !csv.contains("洛阳"),
+        "{csv}"
+    );
     assert!(!csv.contains("13800000004"), "the phone is masked: {csv}");
     let (_, _, full) = common::raw_get(&node, &admin, "/api/v1/assets/export?format=csv");
-    assert!(full.contains("13800000004") && full.contains("洛阳"), "{full}");
-    let (s, x) = call(&node, &city, "GET", "/api/v1/assets/export?format=pdf", None);
+    assert!(
+        full.contains("13800000004") && full.contains("洛阳"),
+        "{full}"
+    );
+    let (s, x) = call(
+        &node,
+        &city,
+        "GET",
+        "/api/v1/assets/export?format=pdf",
+        None,
+    );
     assert_eq!(s, 400, "{x}");
 
     // Removing a system is the admin's.
@@ -224,11 +254,20 @@ fn seen_hosts_targets_findings_and_overdue_alerts() {
     let extra = "[assets]\ncheck_secs = 1\n[assets.deadline_days]\ncritical = 0\n";
     let node = province(dir.path(), extra);
     let admin = node.token.clone().unwrap();
-    let (s, a) = import(&node, &admin, "registry/registry_zh.xlsx", "application/octet-stream");
+    let (s, a) = import(
+        &node,
+        &admin,
+        "registry/registry_zh.xlsx",
+        "application/octet-stream",
+    );
     assert_eq!(s, 200, "{a}");
 
     // A registered host under attack: the alert carries its system and who answers for it.
-    syslog_from(&node, "web01", "Failed password for root from 203.0.113.9 port 40001 ssh2");
+    syslog_from(
+        &node,
+        "web01",
+        "Failed password for root from 203.0.113.9 port 40001 ssh2",
+    );
     let alert = eventually(WAIT, || {
         node.get("/api/v1/alerts?limit=100")["items"]
             .as_array()
@@ -254,7 +293,12 @@ fn seen_hosts_targets_findings_and_overdue_alerts() {
             .find(|h| h["address"] == "127.0.0.1")
             .cloned()
     })
-    .unwrap_or_else(|| panic!("127.0.0.1 not unknown: {}", node.get("/api/v1/assets/exposure")));
+    .unwrap_or_else(|| {
+        panic!(
+            "127.0.0.1 not unknown: {}",
+            node.get("/api/v1/assets/exposure")
+        )
+    });
     assert_eq!(unknown["region"], "410000", "{unknown}");
     assert_eq!(unknown["seen_by"], "log");
     // web01 is registered and sent a line: not silent; the other registered hosts are.
@@ -286,19 +330,40 @@ fn seen_hosts_targets_findings_and_overdue_alerts() {
     assert!(!h["open_findings"].as_array().unwrap().is_empty(), "{h}");
 
     let path = format!("/api/v1/assets/findings/{id}");
-    let patch = |body: Value| call(&node, &admin, "PATCH", &path, Some(("application/json", body.to_string().as_bytes())));
+    let patch = |body: Value| {
+        call(
+            &node,
+            &admin,
+            "PATCH",
+            &path,
+            Some(("application/json", body.to_string().as_bytes())),
+        )
+    };
     let (s, x) = patch(json!({"status": "fixing", "note": "patching log4j"}));
     assert_eq!((s, x["status"].as_str()), (200, Some("fixing")), "{x}");
     let (s, x) = patch(json!({"status": "fixing"}));
     assert_eq!(s, 409, "already being fixed: {x}");
-    let (s, x) = patch(json!({"status": "risk_accepted", "reason": " ", "until": "2099-01-01T00:00:00Z"}));
+    let (s, x) =
+        patch(json!({"status": "risk_accepted", "reason": " ", "until": "2099-01-01T00:00:00Z"}));
     assert_eq!(s, 409, "a reason is needed: {x}");
-    let (s, x) = patch(json!({"status": "risk_accepted", "reason": "isolated", "until": "2099-01-01T00:00:00Z"}));
-    assert_eq!((s, x["status"].as_str()), (200, Some("risk_accepted")), "{x}");
+    let (s, x) = patch(
+        json!({"status": "risk_accepted", "reason": "isolated", "until": "2099-01-01T00:00:00Z"}),
+    );
+    assert_eq!(
+        (s, x["status"].as_str()),
+        (200, Some("risk_accepted")),
+        "{x}"
+    );
     let (s, x) = patch(json!({"status": "open", "note": "no longer isolated"}));
     assert_eq!((s, x["status"].as_str()), (200, Some("open")), "{x}");
     let viewer = token(&node, "viewer", "410000", None);
-    let (s, _) = call(&node, &viewer, "PATCH", &path, Some(("application/json", br#"{"status":"fixing"}"#)));
+    let (s, _) = call(
+        &node,
+        &viewer,
+        "PATCH",
+        &path,
+        Some(("application/json", br#"{"status":"fixing"}"#)),
+    );
     assert_eq!(s, 403, "a viewer does not work findings");
 
     // A critical finding is due at once ([assets.deadline_days] critical = 0): one alert each.
@@ -310,15 +375,30 @@ fn seen_hosts_targets_findings_and_overdue_alerts() {
     };
     let raised = eventually(WAIT, || {
         let v = overdue(&node);
-        v.iter().any(|a| a["matched"].to_string().contains(&id)).then_some(v)
+        v.iter()
+            .any(|a| a["matched"].to_string().contains(&id))
+            .then_some(v)
     })
     .unwrap_or_else(|| panic!("no overdue alert: {}", node.get("/api/v1/alerts")));
-    let a = raised.iter().find(|a| a["matched"].to_string().contains(&id)).unwrap();
-    assert!(a["rule"]["title"].as_str().unwrap().starts_with("漏洞整改超期"), "{a}");
+    let a = raised
+        .iter()
+        .find(|a| a["matched"].to_string().contains(&id))
+        .unwrap();
+    assert!(
+        a["rule"]["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("漏洞整改超期"),
+        "{a}"
+    );
     assert_eq!(a["severity"], "critical");
     assert_eq!(a["region"], "410000");
     std::thread::sleep(Duration::from_secs(3));
-    assert_eq!(overdue(&node).len(), raised.len(), "raised once per finding");
+    assert_eq!(
+        overdue(&node).len(),
+        raised.len(),
+        "raised once per finding"
+    );
 
     // The book survives a restart.
     let cfg = dir.path().join("onewall.toml");
@@ -334,8 +414,17 @@ fn seen_hosts_targets_findings_and_overdue_alerts() {
         .clone();
     assert_eq!(kept["status"], "open");
     assert_eq!(kept["history"].as_array().unwrap().len(), 4, "{kept}");
-    assert!(node.get("/api/v1/assets/systems")["items"].as_array().unwrap().len() >= 10);
+    assert!(
+        node.get("/api/v1/assets/systems")["items"]
+            .as_array()
+            .unwrap()
+            .len()
+            >= 10
+    );
     let e = node.get("/api/v1/assets/exposure");
-    assert!(e["unknown"].to_string().contains("127.0.0.1"), "seen hosts kept: {e}");
+    assert!(
+        e["unknown"].to_string().contains("127.0.0.1"),
+        "seen hosts kept: {e}"
+    );
     node.stop();
 }

@@ -80,7 +80,10 @@ fn import(node: &Node, name: &str, bytes: &[u8]) -> Value {
 /// files, `OSCAP_PROBE_ROOT`) whose `/etc/passwd` has `mode`; the results file.
 fn oscap(root: &Path, mode: u32) -> Vec<u8> {
     let oscap = need("oscap", "openscap-scanner");
-    assert!(Path::new(SSG_DS).exists(), "{SSG_DS} is missing: apt-get install ssg-debian");
+    assert!(
+        Path::new(SSG_DS).exists(),
+        "{SSG_DS} is missing: apt-get install ssg-debian"
+    );
     let etc = root.join("etc");
     std::fs::create_dir_all(&etc).unwrap();
     std::fs::write(etc.join("debian_version"), "11.6\n").unwrap();
@@ -90,7 +93,15 @@ fn oscap(root: &Path, mode: u32) -> Vec<u8> {
     let results = root.join("results.xml");
     let out = Command::new(oscap)
         .env("OSCAP_PROBE_ROOT", root)
-        .args(["xccdf", "eval", "--profile", PROFILE, "--rule", RULE_PASSWD, "--results"])
+        .args([
+            "xccdf",
+            "eval",
+            "--profile",
+            PROFILE,
+            "--rule",
+            RULE_PASSWD,
+            "--results",
+        ])
         .arg(&results)
         .arg(SSG_DS)
         .output()
@@ -132,7 +143,11 @@ fn scanner_results_through_the_api() {
         .args(["-oX", "-", "127.0.0.1"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "nmap: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "nmap: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let answer = import(&node, "scan.xml", &out.stdout);
     assert_eq!(answer["format"], "nmap", "{answer}");
     assert_eq!(answer["kind"], "scan");
@@ -155,7 +170,13 @@ fn scanner_results_through_the_api() {
             .clone()
     };
     assert_eq!(port(ssh)["product"], "OpenSSH", "{host}");
-    assert!(port(ssh)["version"].as_str().unwrap().starts_with("9.2p1 Debian 2"), "{host}");
+    assert!(
+        port(ssh)["version"]
+            .as_str()
+            .unwrap()
+            .starts_with("9.2p1 Debian 2"),
+        "{host}"
+    );
     assert_eq!(port(web)["product"], "nginx", "{host}");
     assert_eq!(port(web)["version"], "1.22.1", "{host}");
 
@@ -173,10 +194,20 @@ fn scanner_results_through_the_api() {
         .map(|f| f["key"].as_str().unwrap())
         .collect();
     assert_eq!(open, [RULE_PASSWD], "{host}");
-    assert_eq!(host["open_findings"][0]["title"], "Verify Permissions on passwd File");
+    assert_eq!(
+        host["open_findings"][0]["title"],
+        "Verify Permissions on passwd File"
+    );
     assert_eq!(host["open_findings"][0]["kind"], "baseline");
     let answer = import(&node, "results.xml", &oscap(root.path(), 0o644));
-    assert_eq!((answer["scan"]["new"].as_u64(), answer["scan"]["fixed"].as_u64()), (Some(0), Some(1)), "{answer}");
+    assert_eq!(
+        (
+            answer["scan"]["new"].as_u64(),
+            answer["scan"]["fixed"].as_u64()
+        ),
+        (Some(0), Some(1)),
+        "{answer}"
+    );
     let baseline = findings(&node, "host=web01");
     assert_eq!(baseline.len(), 1, "{baseline:?}");
     assert_eq!(baseline[0]["status"], "fixed", "{baseline:?}");
@@ -192,20 +223,41 @@ fn scanner_results_through_the_api() {
     assert_eq!(log4shell[0]["severity"], "critical");
     let vulnerable = node.get("/api/v1/assets/hosts?vulnerable=true");
     assert!(
-        vulnerable["items"].as_array().unwrap().iter().any(|h| h["key"] == "10.20.1.15"),
+        vulnerable["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["key"] == "10.20.1.15"),
         "{vulnerable}"
     );
 
     // A broken file: 400 naming the element, and nothing of it applied.
     let before = findings(&node, "limit=500");
-    let (status, body) = node.post("/api/v1/assets/import?name=broken.xml", &scans("greenbone-broken.xml"));
+    let (status, body) = node.post(
+        "/api/v1/assets/import?name=broken.xml",
+        &scans("greenbone-broken.xml"),
+    );
     assert_eq!(status, 400, "{body}");
     let text = body.to_string();
-    assert!(text.contains("results/result[2]") && text.contains("10.20.1.316"), "{text}");
-    assert_eq!(findings(&node, "limit=500"), before, "a refused file changes nothing");
+    assert!(
+        text.contains("results/result[2]") && text.contains("10.20.1.316"),
+        "{text}"
+    );
+    assert_eq!(
+        findings(&node, "limit=500"),
+        before,
+        "a refused file changes nothing"
+    );
 
     let answer = import(&node, "rescan.xml", &scans("greenbone-rescan.xml"));
-    assert_eq!((answer["scan"]["again"].as_u64(), answer["scan"]["fixed"].as_u64()), (Some(2), Some(1)), "{answer}");
+    assert_eq!(
+        (
+            answer["scan"]["again"].as_u64(),
+            answer["scan"]["fixed"].as_u64()
+        ),
+        (Some(2), Some(1)),
+        "{answer}"
+    );
     let log4shell = findings(&node, "cve=CVE-2021-44228");
     assert_eq!(log4shell[0]["status"], "fixed", "{log4shell:?}");
     node.stop();

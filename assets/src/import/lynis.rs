@@ -61,7 +61,8 @@ pub(super) fn parse(bytes: &[u8], ctx: &Context<'_>) -> Result<Scan, AssetError>
                 // `[Not Specified]` or empty when the machine has none.
                 let d = value.trim_matches('.').to_lowercase();
                 let plausible = !d.is_empty()
-                    && d.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+                    && d.chars()
+                        .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
                 domain = plausible.then_some(d);
             }
             "report_datetime_start" => start = Some(datetime(line, value)?),
