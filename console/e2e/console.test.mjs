@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 
 import { alertsOfEventWith, eventually, logger, screenshot, stopAll } from './harness.mjs';
+import { assetsScenario } from './assets.mjs';
 import {
   ANOMALY_DETECTOR,
   ANOMALY_USER,
@@ -831,4 +832,8 @@ scenario('a user logs in from a network new for them: the anomaly screen and the
   await page.locator(tid('lang-switch')).click();
   clean(problems);
   await context.close();
+});
+
+scenario('assets: a registry .xlsx and a findings CSV imported in the browser, findings moved, a Log4Shell alert weighed by its target, the province sees the roll-up', async (t) => {
+  await assetsScenario({ w, newPage, login, clean, tid, timeline, t });
 });

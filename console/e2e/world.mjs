@@ -8,7 +8,9 @@
 //   loads `fixtures/detectors`: a `first_seen` detector (`ANOMALY_DETECTOR`) on the SSH logons
 //   of one user (`ANOMALY_USER`) that learns for a second, so a network new for that user
 //   raises an anomaly alert within seconds; a `rare` one on the same logons
-//   (`LEARNING_DETECTOR`) learns for a day and is still learning.
+//   (`LEARNING_DETECTOR`) learns for a day and is still learning. It sends its asset roll-up
+//   to the province every 2 s, and a critical finding is due at once (so it is overdue) (the
+//   asset scenario, assets.mjs).
 //
 // Data arrives only through the real listeners: syslog lines from `logger`, JSON through
 // `POST /api/v1/ingest`. The fixture rule fires on the word `owe2e`; the built-in rules on
@@ -72,6 +74,9 @@ retry_min_ms = 200
 retry_max_ms = 1000
 [correlate]
 entity_windows = { host = 0 }
+[assets]
+rollup_secs = 2
+deadline_days = { critical = 0 }
 `;
 
 /** The incident holding the alert raised on the event marked `marker`. */

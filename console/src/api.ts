@@ -60,7 +60,7 @@ export function unauthorized(): void {
 export type QueryValue = string | number | boolean | null | undefined | string[]
 
 export interface RequestOptions {
-  method?: 'GET' | 'POST' | 'PUT' | 'DELETE'
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
   query?: Record<string, QueryValue>
   body?: unknown
   /** Do not show a failure in the global banner (the caller shows it). */

@@ -26,6 +26,19 @@ const inLayout: RouteRecordRaw[] = [
   { path: 'hunt', name: 'hunt', component: () => import('./pages/hunt/HuntPage.vue') },
   { path: 'intel', name: 'intel', component: () => import('./pages/intel/IntelPage.vue') },
   { path: 'anomaly', name: 'anomaly', component: () => import('./pages/anomaly/AnomalyPage.vue') },
+  { path: 'assets', redirect: '/assets/systems' },
+  {
+    path: 'assets/systems/:id',
+    name: 'asset-system',
+    component: () => import('./pages/assets/AssetsPage.vue'),
+    props: (r) => ({ tab: 'systems', id: String(r.params.id) }),
+  },
+  {
+    path: 'assets/:tab(systems|hosts|findings|exposure)',
+    name: 'assets',
+    component: () => import('./pages/assets/AssetsPage.vue'),
+    props: true,
+  },
   {
     path: 'federation',
     name: 'federation',

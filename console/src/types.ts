@@ -1,4 +1,5 @@
 // The shapes of the node's answers the console reads (see the API and the console contract).
+import type { AlertTarget } from './pages/assets/assets'
 
 export type Role = 'viewer' | 'analyst' | 'responder' | 'admin' | 'collector'
 
@@ -59,6 +60,8 @@ export interface Incident {
   remote_children?: { region: string; node?: string; incident: string; status?: string }[]
   dispatches?: { region: string; at: string; by: string; note: string; team?: string | null; status?: string }[]
   remote_parent?: { region: string; node?: string; incident: string; dispatched_at?: string } | null
+  /** What its alerts hit, as the asset registry knows it. */
+  targets?: AlertTarget[]
 }
 
 export interface Alert {

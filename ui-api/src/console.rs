@@ -3,7 +3,9 @@
 //!
 //! - `GET /` from a browser (`Accept` with `text/html`) → `302 /ui/` ([`front_door`]); any
 //!   other `GET /` keeps the Elasticsearch-compatible answer of HTTP ingest.
-//! - `/ui/assets/*` → the hashed files, cached for good (`immutable`); an unknown one is 404.
+//! - `/ui/assets/*` → the hashed files, cached for good (`immutable`); an unknown one (a
+//!   name with an extension) is 404. `/ui/assets/systems` and the other asset screens are
+//!   console routes ([`is_hashed_file`]).
 //! - `/ui/` and every other `/ui/<path>` without a file → `index.html` (the console routes
 //!   in the browser's history), revalidated on each load (`no-cache`, `ETag`: 304 when
 //!   unchanged), so a new build is picked up on reload.
@@ -104,6 +106,16 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
         })
 }
 
+/// Whether `path` names one of the build's hashed files (`assets/Page-Hash.js`): under
+/// `assets/`, its last segment with an extension. The asset screens' routes
+/// (`assets/systems/{id}`, `assets/findings`) have none, so they get `index.html`; an
+/// unknown script stays a 404 (a stale page must not run HTML as script).
+fn is_hashed_file(path: &str) -> bool {
+    path.strip_prefix("assets/")
+        .and_then(|rest| rest.rsplit('/').next())
+        .is_some_and(|name| name.contains('.'))
+}
+
 /// The answer for `/ui/<path>`.
 fn serve(path: &str, headers: &HeaderMap) -> Response {
     if !built() {
@@ -116,7 +128,7 @@ fn serve(path: &str, headers: &HeaderMap) -> Response {
                 .into_response(),
         );
     }
-    let asset = path.starts_with("assets/");
+    let asset = is_hashed_file(path);
     let found = match file(path) {
         Some(f) if !path.is_empty() => Some(f),
         _ if asset => None,
@@ -230,5 +242,23 @@ mod tests {
         }
         let r = serve("assets/none-such.js", &HeaderMap::new());
         assert_ne!(r.status(), StatusCode::OK);
+    }
+
+    #[test]
+    fn the_asset_screens_are_routes_not_files() {
+        assert!(is_hashed_file("assets/index-DQeP7tnk.js"));
+        assert!(is_hashed_file("assets/none-such.css"));
+        assert!(!is_hashed_file("assets/systems"));
+        assert!(!is_hashed_file("assets/systems/sys-00ff00ff00ff00ff"));
+        assert!(!is_hashed_file("assets/findings"));
+        assert!(!is_hashed_file("assets"));
+        assert!(!is_hashed_file("incidents/x.y"));
+        if built() {
+            for route in ["assets/systems", "assets/exposure", "assets/systems/sys-1"] {
+                let r = serve(route, &HeaderMap::new());
+                assert_eq!(r.status(), StatusCode::OK, "{route}");
+                assert_eq!(r.headers()[header::CACHE_CONTROL], "no-cache", "{route}");
+            }
+        }
     }
 }

@@ -1,6 +1,7 @@
 // Alerts as the API answers them, and the rule list the filters offer.
 import { get } from '../../api'
 import type { AlertAnomaly } from '../anomaly/anomaly'
+import type { AlertTarget } from '../assets/assets'
 import type { AlertIntel } from '../intel/intel'
 
 export interface Matched {
@@ -30,6 +31,8 @@ export interface AlertRecord {
   intel?: AlertIntel | null
   /** Why a detector raised it (anomaly alerts). */
   anomaly?: AlertAnomaly | null
+  /** What it hit, when the registry knows the target. */
+  target?: AlertTarget | null
 }
 
 export interface RuleSummary {
