@@ -286,6 +286,7 @@ fn finding_of<'r>(
 /// not one is the error.
 pub(super) fn cves_of(text: &str) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
     for token in text
         .split([',', ';', ' ', '\t', '\n', '，', '；', '、'])
         .map(str::trim)
@@ -304,7 +305,7 @@ pub(super) fn cves_of(text: &str) -> Result<Vec<String>, String> {
         if !valid {
             return Err(token.to_string());
         }
-        if !out.contains(&id) {
+        if seen.insert(id.clone()) {
             out.push(id);
         }
     }
