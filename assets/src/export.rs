@@ -49,6 +49,20 @@ fn record(s: &System) -> [String; 12] {
     ]
 }
 
+/// What a cell starts with when a spreadsheet would read it as a formula.
+pub(crate) const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// A CSV cell that cannot run as a formula when the file is opened in a spreadsheet (a
+/// system's name or contact comes from an imported file, anyone's text): `'` put before it,
+/// as spreadsheets themselves mark text; the import takes it off.
+fn defuse(cell: String) -> String {
+    if cell.starts_with(FORMULA_START) {
+        format!("'{cell}")
+    } else {
+        cell
+    }
+}
+
 /// The registry as CSV: UTF-8 with a byte-order mark, CRLF line ends (as Excel writes).
 pub fn csv(registry: &Registry) -> Vec<u8> {
     let mut out = b"\xEF\xBB\xBF".to_vec();
@@ -59,7 +73,7 @@ pub fn csv(registry: &Registry) -> Vec<u8> {
         // Writing to memory cannot fail; a failure would leave the file short, never panic.
         let _ = w.write_record(COLUMNS);
         for s in registry.systems() {
-            let _ = w.write_record(record(s));
+            let _ = w.write_record(record(s).map(defuse));
         }
         let _ = w.flush();
     }

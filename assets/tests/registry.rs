@@ -247,6 +247,32 @@ fn the_xlsx_export_opens_in_openpyxl() {
     assert_eq!(cells, expected);
 }
 
+/// A cell a spreadsheet would run as a formula is exported with a `'` before it and imported
+/// without.
+#[test]
+fn formulas_are_defused_in_the_csv_export() {
+    let tree = tree();
+    let text = "系统名称,使用单位,联系人\n\
+                \"=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",@dept,+86 13800000000\n";
+    let Parsed::Registry(rows) =
+        import::parse(Format::RegistryCsv, text.as_bytes(), &ctx(&tree)).unwrap()
+    else {
+        unreachable!()
+    };
+    assert!(rows.refused.is_empty(), "{:?}", rows.refused);
+    let reg = Registry::new(rows.systems);
+    let csv = export::csv(&reg);
+    let written = String::from_utf8_lossy(&csv);
+    assert!(written.contains("\"'=HYPERLINK("), "{written}");
+    assert!(written.contains(",'@dept,"), "{written}");
+    assert!(written.contains(",'+86 13800000000,"), "{written}");
+    let Parsed::Registry(back) = import::parse(Format::RegistryCsv, &csv, &ctx(&tree)).unwrap()
+    else {
+        unreachable!()
+    };
+    assert_eq!(Registry::new(back.systems), reg);
+}
+
 #[test]
 fn a_file_without_a_registry_header_is_refused_whole() {
     let tree = tree();
@@ -358,4 +384,26 @@ mod random_bytes {
             let _ = import::parse(Format::RegistryXlsx, &bytes, &ctx(&tree));
         }
     }
+}
+
+/// A system of 20 000 host rows merges into one, its repeats gone (merging is linear: the
+/// repeats are dropped once, at the end).
+#[test]
+fn many_rows_of_one_system() {
+    let tree = tree();
+    let mut text = String::from("系统名称,使用单位,地址,主机名\n");
+    for i in 0..20_000u32 {
+        let ip = std::net::Ipv4Addr::from(0x0A00_0000 + i);
+        text.push_str(&format!("big,dept,{ip},h{i}\n"));
+    }
+    text.push_str("big,dept,10.0.0.0,h0\n");
+    let Parsed::Registry(rows) =
+        import::parse(Format::RegistryCsv, text.as_bytes(), &ctx(&tree)).unwrap()
+    else {
+        unreachable!()
+    };
+    assert_eq!(rows.rows, 20_001);
+    assert_eq!(rows.systems.len(), 1);
+    assert_eq!(rows.systems[0].networks.len(), 20_000);
+    assert_eq!(rows.systems[0].hosts.len(), 20_000);
 }

@@ -54,6 +54,9 @@ const HEADERS: &[(&str, Col)] = &[
     ("所属地区", Col::Region),
     ("region", Col::Region),
     ("regioncode", Col::Region),
+    ("regionname", Col::Region),
+    ("所属区划", Col::Region),
+    ("区划", Col::Region),
     ("使用单位", Col::Department),
     ("主管部门", Col::Department),
     ("责任单位", Col::Department),
@@ -61,12 +64,18 @@ const HEADERS: &[(&str, Col)] = &[
     ("使用部门", Col::Department),
     ("department", Col::Department),
     ("dept", Col::Department),
+    ("主管单位", Col::Department),
+    ("系统所属单位", Col::Department),
+    ("owner", Col::Department),
     ("运维单位", Col::Ops),
     ("运维运营单位", Col::Ops),
     ("运营单位", Col::Ops),
     ("operator", Col::Ops),
     ("opsunit", Col::Ops),
     ("ops", Col::Ops),
+    ("运维服务单位", Col::Ops),
+    ("运维厂商", Col::Ops),
+    ("operatorunit", Col::Ops),
     ("联系人", Col::Contact),
     ("负责人", Col::Contact),
     ("contact", Col::Contact),
@@ -87,6 +96,8 @@ const HEADERS: &[(&str, Col)] = &[
     ("等保备案号", Col::Filing),
     ("filing", Col::Filing),
     ("filingnumber", Col::Filing),
+    ("filingno", Col::Filing),
+    ("备案证明编号", Col::Filing),
     ("关基", Col::Cii),
     ("关键信息基础设施", Col::Cii),
     ("是否关基", Col::Cii),
@@ -97,6 +108,9 @@ const HEADERS: &[(&str, Col)] = &[
     ("互联网暴露", Col::Internet),
     ("是否互联网暴露", Col::Internet),
     ("internetfacing", Col::Internet),
+    ("是否对互联网开放", Col::Internet),
+    ("互联网访问", Col::Internet),
+    ("internet", Col::Internet),
     ("地址", Col::Addresses),
     ("ip地址", Col::Addresses),
     ("ip", Col::Addresses),
@@ -105,12 +119,19 @@ const HEADERS: &[(&str, Col)] = &[
     ("addresses", Col::Addresses),
     ("address", Col::Addresses),
     ("networks", Col::Addresses),
+    ("ipaddress", Col::Addresses),
+    ("ipaddresses", Col::Addresses),
+    ("ips", Col::Addresses),
+    ("cidr", Col::Addresses),
     ("主机名", Col::Hosts),
     ("域名", Col::Hosts),
     ("主机名域名", Col::Hosts),
     ("hostnames", Col::Hosts),
     ("hostname", Col::Hosts),
     ("hosts", Col::Hosts),
+    ("domain", Col::Hosts),
+    ("domains", Col::Hosts),
+    ("计算机名", Col::Hosts),
     ("标签", Col::Tags),
     ("tags", Col::Tags),
 ];
@@ -118,14 +139,24 @@ const HEADERS: &[(&str, Col)] = &[
 /// How many rows the header may be down from the top.
 const HEADER_SEARCH: usize = 10;
 
-/// A header cell as matched: lower case, without spaces, punctuation or a `*` marker;
-/// full-width ASCII folded to ASCII.
+/// A header cell as matched: lower case, without spaces, punctuation, a `*` marker or a note
+/// in brackets; full-width ASCII folded to ASCII.
 fn header_key(cell: &str) -> String {
+    let mut depth = 0u32;
     cell.chars()
         .map(|c| match c {
             // Full-width forms of ASCII (Ａ, （, ：) to ASCII.
             '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
             _ => c,
+        })
+        // A note in brackets is not part of the name: 区划代码（6位）, 等保级别[1-5].
+        .filter(|c| {
+            match c {
+                '(' | '[' | '【' | '〔' => depth += 1,
+                ')' | ']' | '】' | '〕' => depth = depth.saturating_sub(1),
+                _ => return depth == 0,
+            }
+            false
         })
         .filter(|c| !c.is_whitespace() && !c.is_ascii_punctuation() && !is_cjk_punctuation(*c))
         .flat_map(char::to_lowercase)
@@ -189,9 +220,18 @@ pub(super) fn parse_csv(bytes: &[u8], ctx: &Context<'_>) -> Result<RegistryRows,
             .map(|c| c.matches('\n').count() as u64)
             .sum::<u64>();
         next_line = start + 1 + spans;
-        table.push((row, record.iter().map(str::to_owned).collect()));
+        table.push((row, record.iter().map(unescape_formula).collect()));
     }
     numbered_rows(table, ctx, "registry_csv")
+}
+
+/// A cell as written: the export puts `'` before a cell that a spreadsheet would run as a
+/// formula (`=`, `+`, `-`, `@`), and the import takes it off again.
+pub(super) fn unescape_formula(cell: &str) -> String {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(crate::export::FORMULA_START) => rest.to_owned(),
+        _ => cell.to_owned(),
+    }
 }
 
 /// The separator of the header line: a comma, else a tab or semicolon when the line has more
@@ -340,12 +380,7 @@ fn read_row(f: &Fields<'_>, ctx: &Context<'_>) -> Result<Row, Refusal> {
     };
     let region = match f.first(Col::Region) {
         None => ctx.default_region,
-        Some((i, v)) => region_of(v, ctx).ok_or_else(|| {
-            f.refuse(
-                Some(i),
-                format!("region {v:?} is not a GB/T 2260 code or name this node knows"),
-            )
-        })?,
+        Some((i, v)) => region_of(v, ctx).map_err(|why| f.refuse(Some(i), why))?,
     };
     let text = |col: Col| f.first(col).map(|(_, v)| v.to_owned());
     let mut row = Row {
@@ -364,7 +399,7 @@ fn read_row(f: &Fields<'_>, ctx: &Context<'_>) -> Result<Row, Refusal> {
     };
     for col in [Col::Contact, Col::Phone] {
         for (_, v) in f.all(col) {
-            push_all(&mut row.contacts, split_contacts(v).map(str::to_owned));
+            row.contacts.extend(split_contacts(v).map(str::to_owned));
         }
     }
     if let Some((i, v)) = f.first(Col::Level) {
@@ -400,14 +435,14 @@ fn read_row(f: &Fields<'_>, ctx: &Context<'_>) -> Result<Row, Refusal> {
                     format!("{item:?} is not an IP address or network (10.1.2.3, 10.1.2.0/24)"),
                 )
             })?;
-            push_all(&mut row.networks, [net]);
+            row.networks.push(net);
         }
     }
     for (i, v) in f.all(Col::Hosts) {
         for item in split_list(v) {
             match host_of(item) {
-                Some(Host::Addr(net)) => push_all(&mut row.networks, [net]),
-                Some(Host::Name(n)) => push_all(&mut row.hosts, [n]),
+                Some(Host::Addr(net)) => row.networks.push(net),
+                Some(Host::Name(n)) => row.hosts.push(n),
                 None => {
                     return Err(f.refuse(Some(i), format!("{item:?} is not a host name")));
                 }
@@ -415,7 +450,7 @@ fn read_row(f: &Fields<'_>, ctx: &Context<'_>) -> Result<Row, Refusal> {
         }
     }
     for (_, v) in f.all(Col::Tags) {
-        push_all(&mut row.tags, split_list(v).map(str::to_owned));
+        row.tags.extend(split_list(v).map(str::to_owned));
     }
     Ok(row)
 }
@@ -432,23 +467,35 @@ fn yes_no(v: &str, what: &str) -> String {
     format!("{what} {v:?} is not yes or no (是/否, Y/N, 1/0, √)")
 }
 
-/// Append the items not already there, in order.
-fn push_all<T: PartialEq>(to: &mut Vec<T>, items: impl IntoIterator<Item = T>) {
-    for item in items {
-        if !to.contains(&item) {
-            to.push(item);
-        }
+/// The items without repeats, in the order first given.
+fn dedup<T: std::hash::Hash + Eq + Clone>(items: Vec<T>) -> Vec<T> {
+    if items.len() < 2 {
+        return items;
     }
+    // SipHash: the values come from a file, not from the process.
+    let mut seen = std::collections::HashSet::new();
+    items
+        .into_iter()
+        .filter(|i| seen.insert(i.clone()))
+        .collect()
 }
 
 /// A region as a six-digit code the tree knows (a spreadsheet's number `410100.0` too), or
-/// a region's name (`郑州市`, `郑州`, `Zhengzhou`).
-fn region_of(v: &str, ctx: &Context<'_>) -> Option<RegionCode> {
+/// a region's name (`郑州市`, `郑州`, `Zhengzhou`); else why not.
+fn region_of(v: &str, ctx: &Context<'_>) -> Result<RegionCode, String> {
     let v = v.trim();
     let digits = v.strip_suffix(".0").unwrap_or(v);
-    if digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit()) {
-        let code = RegionCode::new(digits.parse().ok()?).ok()?;
-        return ctx.tree.contains(code).then_some(code);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        let known = (digits.len() == 6)
+            .then(|| digits.parse().ok().and_then(|n| RegionCode::new(n).ok()))
+            .flatten()
+            .filter(|code| ctx.tree.contains(*code));
+        return known.ok_or_else(|| {
+            format!(
+                "region code {digits} is not a GB/T 2260 region this node knows (a county \
+                 is known once the configuration's [[regions]] adds it)"
+            )
+        });
     }
     let bare = |n: &str| {
         n.strip_suffix('市')
@@ -458,16 +505,35 @@ fn region_of(v: &str, ctx: &Context<'_>) -> Option<RegionCode> {
             .unwrap_or(n)
             .to_owned()
     };
-    let mut found = ctx.tree.iter().filter(|r| {
-        r.name == v
-            || (!bare(v).is_empty() && bare(&r.name) == bare(v))
-            || r.name_en
-                .as_deref()
-                .is_some_and(|e| e.eq_ignore_ascii_case(v))
-    });
-    let first = found.next()?;
-    // Two regions of the same name (a 城关区 in several cities): the name does not say which.
-    found.next().is_none().then_some(first.code)
+    let found: Vec<RegionCode> = ctx
+        .tree
+        .iter()
+        .filter(|r| {
+            r.name == v
+                || (!bare(v).is_empty() && bare(&r.name) == bare(v))
+                || r.name_en
+                    .as_deref()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(v))
+        })
+        .map(|r| r.code)
+        .collect();
+    match found.as_slice() {
+        [code] => Ok(*code),
+        [] => Err(format!(
+            "region {v:?} is neither a six-digit region code nor the name of a region this \
+             node knows"
+        )),
+        // Two regions of one name (a 城关区 in several cities): the name does not say which.
+        codes => Err(format!(
+            "region {v:?} names {} regions ({}): give the code",
+            codes.len(),
+            codes
+                .iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
 }
 
 /// 等保级别 as written: `3`, `三级`, `第三级`, `3级`, `等保三级`, `S3A3G3` (the G digit); empty
@@ -633,10 +699,11 @@ impl Merger {
         have.filing = have.filing.take().or(row.filing);
         have.cii = have.cii.or(row.cii);
         have.exposure = have.exposure.or(row.exposure);
-        push_all(&mut have.contacts, row.contacts);
-        push_all(&mut have.networks, row.networks);
-        push_all(&mut have.hosts, row.hosts);
-        push_all(&mut have.tags, row.tags);
+        // Duplicates go in `finish`: a system of many host rows costs linear time.
+        have.contacts.extend(row.contacts);
+        have.networks.extend(row.networks);
+        have.hosts.extend(row.hosts);
+        have.tags.extend(row.tags);
         Ok(())
     }
 
@@ -649,15 +716,97 @@ impl Merger {
                 region: r.region,
                 department: r.department.unwrap_or_default(),
                 ops_unit: r.ops_unit.unwrap_or_default(),
-                contacts: r.contacts,
+                contacts: dedup(r.contacts),
                 level: r.level,
                 filing: r.filing,
                 cii: r.cii.unwrap_or(false),
                 exposure: r.exposure.unwrap_or_default(),
-                networks: r.networks,
-                hosts: r.hosts,
-                tags: r.tags,
+                networks: dedup(r.networks),
+                hosts: dedup(r.hosts),
+                tags: dedup(r.tags),
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_match_ignoring_case_spaces_and_punctuation() {
+        for (cell, col) in [
+            ("*系统名称", Col::Name),
+            (" System Name ", Col::Name),
+            ("区划代码（6位）", Col::Region),
+            ("等保级别[1-5]", Col::Level),
+            ("ＩＰ地址", Col::Addresses),
+            ("IP Address", Col::Addresses),
+            ("主机名/域名", Col::Hosts),
+            ("等级保护级别", Col::Level),
+            ("运维运营单位：", Col::Ops),
+            ("是否关键信息基础设施", Col::Cii),
+            ("Internet-Facing", Col::Internet),
+        ] {
+            assert_eq!(column_of(cell), Some(col), "{cell}");
+        }
+        let row = |cells: &[&str]| cells.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+        assert!(is_registry_header(&row(&["序号", "系统名称", "IP地址"])));
+        assert!(!is_registry_header(&row(&["系统名称"])));
+        assert!(!is_registry_header(&row(&[
+            "host", "port", "cve", "cvss", "title"
+        ])));
+    }
+
+    #[test]
+    fn levels_as_written() {
+        for (v, want) in [
+            ("3", Some(3)),
+            ("三级", Some(3)),
+            ("第三级", Some(3)),
+            ("3级", Some(3)),
+            ("S3A3G3", Some(3)),
+            ("S2A3G3", Some(3)),
+            ("s2a2", Some(2)),
+            ("等保二级", Some(2)),
+            ("二级等保", Some(2)),
+            ("4.0", Some(4)),
+            ("第五级", Some(5)),
+            ("未定级", None),
+        ] {
+            assert_eq!(parse_level(v), Ok(want), "{v}");
+        }
+        for bad in ["6", "0", "六级", "高", "S6A6G6", "3a"] {
+            assert!(parse_level(bad).unwrap_err().contains("1–5"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn yes_no_and_hosts() {
+        for v in ["是", "Y", "yes", "TRUE", "1", "√"] {
+            assert_eq!(parse_bool(v), Some(true), "{v}");
+        }
+        for v in ["否", "N", "no", "false", "0", "×"] {
+            assert_eq!(parse_bool(v), Some(false), "{v}");
+        }
+        assert_eq!(parse_bool("maybe"), None);
+        let name = |v: &str| match host_of(v) {
+            Some(Host::Name(n)) => n,
+            Some(Host::Addr(a)) => a.to_string(),
+            None => "-".into(),
+        };
+        assert_eq!(
+            name("https://WWW.zz.gov.cn:8443/index.html"),
+            "www.zz.gov.cn"
+        );
+        assert_eq!(name("web01."), "web01");
+        assert_eq!(name("10.1.2.3"), "10.1.2.3");
+        assert_eq!(name("[2001:db8::1]"), "2001:db8::1");
+        assert_eq!(name("门户.政务.cn"), "门户.政务.cn");
+        assert_eq!(name("a b"), "-");
+        assert_eq!(name("x=1"), "-");
+        let items: Vec<&str> =
+            split_list("10.0.0.1;10.0.0.2，10.0.0.3、10.0.0.4\n10.0.0.5 10.0.0.6").collect();
+        assert_eq!(items.len(), 6);
     }
 }

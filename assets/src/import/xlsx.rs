@@ -12,7 +12,7 @@ use calamine::{DataRef, Reader, Xlsx};
 
 use crate::error::{AssetError, Place};
 
-use super::registry_table::{Numbered, numbered_rows};
+use super::registry_table::{Numbered, numbered_rows, unescape_formula};
 use super::{Context, RegistryRows};
 
 const FORMAT: &str = "registry_xlsx";
@@ -92,8 +92,9 @@ pub(super) fn first_sheet(bytes: &[u8]) -> Result<Numbered, AssetError> {
 fn text_of(v: &DataRef<'_>) -> String {
     match v {
         DataRef::Empty => String::new(),
-        DataRef::String(s) => s.trim().to_owned(),
-        DataRef::SharedString(s) => s.trim().to_owned(),
+        // A CSV export opened and saved as a workbook keeps its defused formulas' `'`.
+        DataRef::String(s) => unescape_formula(s.trim()),
+        DataRef::SharedString(s) => unescape_formula(s.trim()),
         DataRef::Int(n) => n.to_string(),
         DataRef::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
         DataRef::Float(f) => f.to_string(),

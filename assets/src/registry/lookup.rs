@@ -12,7 +12,7 @@ use std::net::IpAddr;
 
 use onewall_model::hash::{FxMap, FxSet};
 
-use super::{Registry, System, mask_v4, mask_v6};
+use super::{Registry, System};
 
 /// What a lookup found: the system (index into [`Lookup::system`]) and the host entry that
 /// matched, when it was a single address or a name.
@@ -24,7 +24,21 @@ pub struct Hit {
     pub prefix: u8,
 }
 
-/// One prefix length's networks: masked address → system index.
+/// The key of the network of `prefix` bits holding `a`: its network number (the address
+/// shifted right past the host bits), not the masked address. A masked address ends in zero
+/// bits, and FxHash's multiply leaves a key's low zero bits zero in the hash, whose low bits
+/// pick the bucket: every /24 would start its probe in one of a few buckets.
+#[inline]
+fn key_v4(a: u32, prefix: u8) -> u32 {
+    a.checked_shr(32 - u32::from(prefix.min(32))).unwrap_or(0)
+}
+
+#[inline]
+fn key_v6(a: u128, prefix: u8) -> u128 {
+    a.checked_shr(128 - u32::from(prefix.min(128))).unwrap_or(0)
+}
+
+/// One prefix length's networks: network number ([`key_v4`], [`key_v6`]) → system index.
 #[derive(Debug)]
 struct Level<K> {
     prefix: u8,
@@ -63,8 +77,16 @@ impl Lookup {
             let i = i as u32;
             for net in &s.networks {
                 let claimed = match net.addr {
-                    IpAddr::V4(a) => claim(v4.entry(net.prefix).or_default(), a.into(), i),
-                    IpAddr::V6(a) => claim(v6.entry(net.prefix).or_default(), a.into(), i),
+                    IpAddr::V4(a) => claim(
+                        v4.entry(net.prefix).or_default(),
+                        key_v4(a.into(), net.prefix),
+                        i,
+                    ),
+                    IpAddr::V6(a) => claim(
+                        v6.entry(net.prefix).or_default(),
+                        key_v6(a.into(), net.prefix),
+                        i,
+                    ),
                 };
                 conflicts += usize::from(!claimed);
             }
@@ -119,7 +141,7 @@ impl Lookup {
             IpAddr::V4(a) => {
                 let a = u32::from(a);
                 self.v4.iter().find_map(|l| {
-                    l.nets.get(&mask_v4(a, l.prefix)).map(|&system| Hit {
+                    l.nets.get(&key_v4(a, l.prefix)).map(|&system| Hit {
                         system,
                         prefix: l.prefix,
                     })
@@ -128,7 +150,7 @@ impl Lookup {
             IpAddr::V6(a) => {
                 let a = u128::from(a);
                 self.v6.iter().find_map(|l| {
-                    l.nets.get(&mask_v6(a, l.prefix)).map(|&system| Hit {
+                    l.nets.get(&key_v6(a, l.prefix)).map(|&system| Hit {
                         system,
                         prefix: l.prefix,
                     })
@@ -296,5 +318,75 @@ mod tests {
         assert!(l.is_empty());
         assert_eq!(l.find("10.0.0.1"), None);
         assert_eq!(l.find("web01"), None);
+    }
+}
+
+#[cfg(test)]
+mod oracle {
+    //! The lookup against a brute-force longest-prefix match over random registries.
+
+    use super::*;
+    use crate::registry::Net;
+    use onewall_model::RegionCode;
+    use proptest::prelude::*;
+
+    fn registry(nets: &[Vec<(u32, u8)>]) -> Registry {
+        let region = RegionCode::HENAN;
+        Registry::new(nets.iter().enumerate().map(|(i, nets)| {
+            let name = format!("s{i}");
+            System {
+                id: System::id_of(region, &name),
+                name,
+                region,
+                department: "d".into(),
+                ops_unit: String::new(),
+                contacts: vec![],
+                level: None,
+                filing: None,
+                cii: false,
+                exposure: Default::default(),
+                networks: nets
+                    .iter()
+                    .filter_map(|(a, p)| {
+                        Net::parse(&format!("{}/{p}", std::net::Ipv4Addr::from(*a)))
+                    })
+                    .collect(),
+                hosts: vec![],
+                tags: vec![],
+            }
+        }))
+    }
+
+    proptest! {
+        #[test]
+        fn longest_prefix_as_brute_force(
+            // Addresses in a small space so that networks nest and probes hit.
+            nets in proptest::collection::vec(
+                proptest::collection::vec((0x0A00_0000u32..0x0A00_0400, 20u8..=32), 0..6),
+                1..8,
+            ),
+            probes in proptest::collection::vec(0x09FF_FF00u32..0x0A00_0500, 1..64),
+        ) {
+            let reg = registry(&nets);
+            let lookup = reg.compile();
+            for p in probes {
+                let ip = IpAddr::V4(p.into());
+                // The longest network holding the address; among equals, the first system in
+                // id order (the lookup's rule for a network two systems claim).
+                let expected = reg
+                    .systems()
+                    .flat_map(|s| s.networks.iter().map(move |n| (n, s)))
+                    .filter(|(n, _)| n.contains(ip))
+                    .fold(None::<(u8, &System)>, |best, (n, s)| match best {
+                        Some((p, _)) if p >= n.prefix => best,
+                        _ => Some((n.prefix, s)),
+                    });
+                let got = lookup.find_ip(ip).map(|h| (h.prefix, lookup.system(h)));
+                prop_assert_eq!(
+                    got.map(|(p, s)| (p, s.id.clone())),
+                    expected.map(|(p, s)| (p, s.id.clone()))
+                );
+            }
+        }
     }
 }

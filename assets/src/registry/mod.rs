@@ -82,14 +82,14 @@ pub(crate) fn mask(addr: IpAddr, prefix: u8) -> IpAddr {
 }
 
 #[inline]
-pub(crate) fn mask_v4(a: u32, prefix: u8) -> u32 {
+fn mask_v4(a: u32, prefix: u8) -> u32 {
     a & u32::MAX
         .checked_shl(32 - u32::from(prefix.min(32)))
         .unwrap_or(0)
 }
 
 #[inline]
-pub(crate) fn mask_v6(a: u128, prefix: u8) -> u128 {
+fn mask_v6(a: u128, prefix: u8) -> u128 {
     a & u128::MAX
         .checked_shl(128 - u32::from(prefix.min(128)))
         .unwrap_or(0)
@@ -131,6 +131,7 @@ pub struct System {
     /// 关键信息基础设施.
     #[serde(default)]
     pub cii: bool,
+    /// 暴露面: internet-facing or internal.
     #[serde(default)]
     pub exposure: Exposure,
     /// Addresses and networks.
@@ -139,6 +140,7 @@ pub struct System {
     /// Host names (lower case).
     #[serde(default)]
     pub hosts: Vec<String>,
+    /// 标签: free labels (政务服务, 门户 ...).
     #[serde(default)]
     pub tags: Vec<String>,
 }
