@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use onewall_model::hash::FxMap;
+use onewall_model::hash::{FxMap, FxSet};
 use onewall_model::{Exposure, RegionCode, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -124,9 +124,11 @@ pub struct ScanOutcome {
 pub struct AssetBook {
     registry: Registry,
     hosts: BTreeMap<String, HostRecord>,
-    findings: BTreeMap<String, Finding>,
+    /// By id, keyed by the id's number ([`slot`]): ordered as the ids are, and a 100
+    /// k-finding import does not pay a cache miss per key comparison as string keys would.
+    findings: BTreeMap<u64, Finding>,
     /// Finding ids by host key (a scan fixes what its covered hosts no longer show).
-    by_host: BTreeMap<String, BTreeSet<String>>,
+    by_host: FxMap<String, BTreeSet<String>>,
     /// Compiled when the registry changes.
     lookup: Arc<Lookup>,
     /// Rebuilt after every change.
@@ -193,7 +195,7 @@ impl AssetBook {
                 let record = HostRecord::bare(&f.host);
                 book.hosts.insert(f.host.clone(), record);
             }
-            book.findings.insert(f.id.clone(), f);
+            book.findings.insert(slot(&f.id), f);
         }
         book.rebuild_targets(now);
         book
@@ -216,7 +218,7 @@ impl AssetBook {
 
     /// The finding `id`.
     pub fn finding(&self, id: &str) -> Option<&Finding> {
-        self.findings.get(id)
+        self.findings.get(&slot(id)).filter(|f| f.id == id)
     }
 
     /// Every finding, by id.
@@ -230,7 +232,7 @@ impl AssetBook {
             .get(key)
             .into_iter()
             .flatten()
-            .filter_map(|id| self.findings.get(id))
+            .filter_map(|id| self.findings.get(&slot(id)))
     }
 
     /// The snapshot the pipeline looks targets up in.
@@ -296,10 +298,14 @@ impl AssetBook {
             ..ScanOutcome::default()
         };
         let mut changed_hosts = BTreeSet::new();
-        let mut changed_findings = BTreeSet::new();
+        // Sorted once at the end: a 100 k-finding import would pay a tree insert each.
+        let mut changed_findings = Vec::new();
         let mut covered = BTreeSet::new();
+        // Hosts recorded from this scan (covered or, when the scan is older, not).
+        let mut listed = BTreeSet::new();
         for h in hosts {
             let Some(key) = h.key() else { continue };
+            listed.insert(key.clone());
             out.ports += h.ports.as_ref().map_or(0, Vec::len);
             let (changed, current) = self.record_host(&key, h, scanner, at);
             if changed {
@@ -309,24 +315,28 @@ impl AssetBook {
                 covered.insert(key);
             }
         }
-        let mut reported = HashSet::with_capacity(findings.len());
+        let mut reported: FxSet<String> = FxSet::default();
+        reported.reserve(findings.len());
         for f in findings {
-            if !self.hosts.contains_key(&f.host) {
+            if !listed.contains(&f.host) {
                 // A finding names a host the scan's host list left out: it was covered too.
                 let host = ScannedHost {
                     address: f.host.parse().ok(),
                     names: Vec::new(),
                     ports: None,
                 };
-                let (_, current) = self.record_host(&f.host, host, scanner, at);
-                changed_hosts.insert(f.host.clone());
+                let (changed, current) = self.record_host(&f.host, host, scanner, at);
+                if changed {
+                    changed_hosts.insert(f.host.clone());
+                }
                 if current {
                     covered.insert(f.host.clone());
                 }
+                listed.insert(f.host.clone());
             }
             let id = Finding::id_of(&f.host, scanner, &f.key, f.port);
             let first_report = reported.insert(id.clone());
-            match self.findings.get_mut(&id) {
+            match self.findings.get_mut(&slot(&id)) {
                 Some(known) => {
                     if known.status == FindingStatus::Fixed
                         && known.fixed_at.is_some_and(|t| t >= at)
@@ -349,15 +359,15 @@ impl AssetBook {
                         .entry(found.host.clone())
                         .or_default()
                         .insert(id.clone());
-                    self.findings.insert(id.clone(), found);
+                    self.findings.insert(slot(&id), found);
                     out.new += 1;
                 }
             }
-            changed_findings.insert(id);
+            changed_findings.push(id);
         }
         for key in &covered {
             for id in self.by_host.get(key).into_iter().flatten() {
-                let Some(f) = self.findings.get_mut(id) else {
+                let Some(f) = self.findings.get_mut(&slot(id)) else {
                     continue;
                 };
                 if f.scanner == scanner
@@ -366,7 +376,7 @@ impl AssetBook {
                 {
                     f.fixed_by_scan(at);
                     out.fixed += 1;
-                    changed_findings.insert(id.clone());
+                    changed_findings.push(id.clone());
                 }
             }
         }
@@ -374,7 +384,9 @@ impl AssetBook {
             self.rebuild_targets(now);
         }
         out.changed_hosts = changed_hosts.into_iter().collect();
-        out.changed_findings = changed_findings.into_iter().collect();
+        changed_findings.sort_unstable();
+        changed_findings.dedup();
+        out.changed_findings = changed_findings;
         out
     }
 
@@ -422,20 +434,19 @@ impl AssetBook {
         actor: &str,
         now: Timestamp,
     ) -> Result<&Finding, AssetError> {
+        let not_found = || AssetError::NotFound {
+            what: "finding",
+            id: id.to_owned(),
+        };
         let f = self
             .findings
-            .get_mut(id)
-            .ok_or_else(|| AssetError::NotFound {
-                what: "finding",
-                id: id.to_owned(),
-            })?;
+            .get_mut(&slot(id))
+            .filter(|f| f.id == id)
+            .ok_or_else(not_found)?;
         f.change(change, actor, now)?;
         // Accepting a risk closes its CVEs for the targets; reopening opens them.
         self.rebuild_targets(now);
-        self.findings.get(id).ok_or_else(|| AssetError::NotFound {
-            what: "finding",
-            id: id.to_owned(),
-        })
+        self.finding(id).ok_or_else(not_found)
     }
 
     /// Acceptances past their expiry at `now` become open again; the ids changed (to
@@ -646,6 +657,16 @@ impl AssetBook {
         }
         self.targets = Arc::new(Targets::shared(self.lookup.clone(), hosts));
     }
+}
+
+/// The key a finding is kept under: the number in its id (`fnd-` and 16 hex digits, as
+/// [`Finding::id_of`] makes them, so the map's order is the ids' order), or for an id of
+/// another shape its hash.
+fn slot(id: &str) -> u64 {
+    id.strip_prefix("fnd-")
+        .filter(|h| h.len() == 16)
+        .and_then(|h| u64::from_str_radix(h, 16).ok())
+        .unwrap_or_else(|| onewall_model::hash::fnv1a(id.as_bytes()))
 }
 
 /// The one host a system lists when it lists exactly one single address and one name:

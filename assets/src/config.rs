@@ -122,3 +122,31 @@ impl Default for AssetsConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_networks_default_to_the_private_ranges() {
+        let c = AssetsConfig::default();
+        for ip in ["10.2.3.4", "172.31.255.1", "192.168.0.9", "fd12::1"] {
+            assert!(c.is_internal(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["172.32.0.1", "8.8.8.8", "2001:db8::1", "11.0.0.1"] {
+            assert!(!c.is_internal(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[test]
+    fn deadlines_count_days_from_the_first_finding() {
+        let d = Deadlines::default();
+        let t0 = Timestamp::from_secs(1_000);
+        assert_eq!(d.due(Severity::Critical, t0), t0.add_secs(7 * 86_400));
+        assert_eq!(
+            d.due(Severity::Informational, t0),
+            t0.add_secs(180 * 86_400)
+        );
+        assert!(d.days(Severity::High) < d.days(Severity::Medium));
+    }
+}

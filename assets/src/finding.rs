@@ -362,3 +362,125 @@ pub enum StatusChange {
         note: Option<String>,
     },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::ScanFinding;
+
+    fn t(days: i64) -> Timestamp {
+        Timestamp::from_secs(1_800_000_000 + days * 86_400)
+    }
+
+    fn found(severity: Severity) -> Finding {
+        let f = ScanFinding {
+            host: "10.0.0.1".into(),
+            kind: FindingKind::Baseline,
+            key: "ssh-root-login".into(),
+            port: None,
+            protocol: None,
+            cves: vec![],
+            cvss: None,
+            cvss_vector: None,
+            severity,
+            title: "root may log in over ssh".into(),
+            detail: String::new(),
+            solution: None,
+        };
+        Finding::found(f, Scanner::Lynis, t(0), &Deadlines::default())
+    }
+
+    /// Every (status, change) pair: allowed or refused, as the lifecycle says.
+    #[test]
+    fn the_lifecycle_table() {
+        let changes = |now: i64| {
+            [
+                StatusChange::Fixing { note: None },
+                StatusChange::RiskAccepted {
+                    reason: "r".into(),
+                    until: t(now + 5),
+                },
+                StatusChange::Open { note: None },
+            ]
+        };
+        let at = |status: FindingStatus| {
+            let mut f = found(Severity::High);
+            match status {
+                FindingStatus::Open => {}
+                FindingStatus::Fixing => f
+                    .change(StatusChange::Fixing { note: None }, "u", t(1))
+                    .unwrap(),
+                FindingStatus::RiskAccepted => f.change(changes(1)[1].clone(), "u", t(1)).unwrap(),
+                FindingStatus::Fixed => f.fixed_by_scan(t(1)),
+            }
+            f
+        };
+        // (from, [fixing, accept, open]) at day 2, while an acceptance holds.
+        let table = [
+            (FindingStatus::Open, [true, true, false]),
+            (FindingStatus::Fixing, [false, true, true]),
+            (FindingStatus::RiskAccepted, [false, true, true]),
+            (FindingStatus::Fixed, [false, false, false]),
+        ];
+        for (from, allowed) in table {
+            for (change, ok) in changes(2).into_iter().zip(allowed) {
+                let mut f = at(from);
+                let before = f.clone();
+                let r = f.change(change.clone(), "u", t(2));
+                assert_eq!(r.is_ok(), ok, "{from:?} with {change:?}: {r:?}");
+                if !ok {
+                    assert_eq!(f, before, "a refused change leaves it as it was");
+                }
+            }
+        }
+        // An acceptance past its expiry counts as open: fixing is allowed.
+        let mut f = at(FindingStatus::RiskAccepted);
+        assert!(
+            f.change(StatusChange::Fixing { note: None }, "u", t(7))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn overdue_alerts_once_per_deadline() {
+        let mut f = found(Severity::Critical);
+        assert!(!f.needs_overdue_alert(t(7)));
+        assert!(f.needs_overdue_alert(t(8)));
+        f.overdue_alerted = Some(t(8));
+        assert!(!f.needs_overdue_alert(t(9)));
+        // Fixed, found again: the deadline counts afresh, and it alerts again past it.
+        f.fixed_by_scan(t(10));
+        let again = found(Severity::Critical);
+        let scan_f = ScanFinding {
+            host: again.host.clone(),
+            kind: again.kind,
+            key: again.key.clone(),
+            port: None,
+            protocol: None,
+            cves: vec![],
+            cvss: None,
+            cvss_vector: None,
+            severity: Severity::Critical,
+            title: again.title.clone(),
+            detail: String::new(),
+            solution: None,
+        };
+        assert!(f.found_again(scan_f, t(20), &Deadlines::default()));
+        assert_eq!(f.overdue_alerted, None);
+        assert!(!f.needs_overdue_alert(t(26)));
+        assert!(f.needs_overdue_alert(t(28)));
+    }
+
+    #[test]
+    fn status_words_round_trip() {
+        for s in [
+            FindingStatus::Open,
+            FindingStatus::Fixing,
+            FindingStatus::Fixed,
+            FindingStatus::RiskAccepted,
+        ] {
+            assert_eq!(FindingStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(FindingStatus::parse("closed"), None);
+    }
+}

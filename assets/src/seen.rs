@@ -13,8 +13,10 @@
 //! reports no silent host (its sources are not connected yet; the node's health says so).
 
 use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
 
 use onewall_model::asset::{ExposedHost, ExposureReport};
+use onewall_model::hash::FxMap;
 use onewall_model::{RegionCode, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -154,6 +156,38 @@ impl Seen {
         self.evicted
     }
 
+    /// The latest log of each short name among the names seen (`web01` for
+    /// `web01.example.gov.cn`).
+    fn logs_by_short_name(&self) -> FxMap<&str, Timestamp> {
+        let mut out: FxMap<&str, Timestamp> = FxMap::default();
+        for (k, h) in &self.hosts {
+            if let Some(t) = h.last_log
+                && k.parse::<IpAddr>().is_err()
+                && let Some((short, _)) = k.split_once('.')
+                && !short.is_empty()
+            {
+                let e = out.entry(short).or_insert(t);
+                *e = (*e).max(t);
+            }
+        }
+        out
+    }
+
+    /// When `key` last sent logs: as seen under that key, or for a name, under its
+    /// fully qualified or its short form (a registry may list `web01` for a host whose
+    /// events say `web01.example.gov.cn`, or the other way round).
+    fn last_log(&self, key: &str, by_short: &FxMap<&str, Timestamp>) -> Option<Timestamp> {
+        let own = self.hosts.get(key).and_then(|h| h.last_log);
+        if key.parse::<IpAddr>().is_ok() {
+            return own;
+        }
+        let other = match key.split_once('.') {
+            Some((short, _)) => self.hosts.get(short).and_then(|h| h.last_log),
+            None => by_short.get(key).copied(),
+        };
+        own.max(other)
+    }
+
     /// Unknown and silent hosts at `now`, each list ordered by region then address.
     ///
     /// Unknown: a seen key (address or name) the registry does not hold, in the region it
@@ -165,6 +199,7 @@ impl Seen {
         let collecting = self.since.is_some_and(|s| s <= threshold);
         // Every key a registered host goes by: its key, address and names.
         let mut known: HashSet<String> = HashSet::new();
+        let by_short = self.logs_by_short_name();
         let mut silent = Vec::new();
         for h in book.registered() {
             let mut keys = vec![h.key.clone()];
@@ -172,7 +207,7 @@ impl Seen {
             keys.extend(h.names.iter().cloned());
             let last_log = keys
                 .iter()
-                .filter_map(|k| self.hosts.get(k).and_then(|h| h.last_log))
+                .filter_map(|k| self.last_log(k, &by_short))
                 .max();
             known.extend(keys);
             let quiet = match last_log {

@@ -2,6 +2,8 @@
 //! status changes, deadlines and overdue findings, alert targets, seen hosts and the
 //! roll-up, on a small registry.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
+
 use onewall_assets::AssetError;
 use onewall_assets::book::{AssetBook, HostFilter};
 use onewall_assets::config::Deadlines;
@@ -473,7 +475,7 @@ fn risk_acceptance_needs_a_reason_and_an_expiry_and_runs_out() {
     );
 
     assert!(b.expire(t(9 * DAY)).is_empty());
-    assert_eq!(b.expire(t(10 * DAY + 1)), [id.clone()]);
+    assert_eq!(b.expire(t(10 * DAY + 1)), std::slice::from_ref(&id));
     let f = b.finding(&id).unwrap();
     assert_eq!(f.status, FindingStatus::Open);
     assert_eq!(f.accepted_until, None);
@@ -1119,4 +1121,62 @@ fn a_system_of_one_address_and_one_name_lists_one_host() {
             .all(|h| h.address != "10.1.2.3" && h.address != "web01")
     );
     assert!(r.unknown.is_empty());
+}
+
+#[test]
+fn a_host_logging_under_its_full_name_is_not_silent() {
+    let b = book();
+    let mut seen = Seen::new(10);
+    seen.note("10.200.0.1", region(410100), SeenBy::Log, t(0));
+    // The registry says oa01 and web01; the events say the fully qualified names.
+    seen.note(
+        "oa01.jyt.example.gov.cn",
+        region(410200),
+        SeenBy::Log,
+        t(20 * 3600),
+    );
+    seen.note(
+        "web01.example.gov.cn",
+        region(410100),
+        SeenBy::Log,
+        t(20 * 3600),
+    );
+    let r = seen.report(&b, 24, t(25 * 3600));
+    let silent: Vec<&str> = r.silent.iter().map(|h| h.address.as_str()).collect();
+    assert_eq!(silent, ["10.9.9.9"]);
+    let unknown: Vec<&str> = r.unknown.iter().map(|h| h.address.as_str()).collect();
+    assert_eq!(
+        unknown,
+        ["10.200.0.1"],
+        "the names are registered, by their short form"
+    );
+}
+
+#[test]
+fn removing_a_system_takes_its_hosts_out_of_targets_and_listings() {
+    let mut b = book();
+    let portal = System::id_of(region(410100), "政务服务门户");
+    let a = alert(&[], &[(EntityKind::DestinationIp, "10.1.2.3")]);
+    let before = b.targets();
+    assert!(before.target_of(&a).is_some());
+    assert_eq!(
+        b.remove_system(&portal, t(DAY)).unwrap().name,
+        "政务服务门户"
+    );
+    assert!(b.remove_system(&portal, t(DAY)).is_none());
+    assert!(b.targets().target_of(&a).is_none());
+    assert!(
+        before.target_of(&a).is_some(),
+        "a snapshot handed out stays as it was"
+    );
+    let registered: Vec<String> = b.registered_hosts().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(registered, ["10.9.9.9", "oa01"]);
+    // Replacing the registry with the office system alone removes the archive too.
+    let office: Vec<System> = registry()
+        .into_iter()
+        .filter(|s| s.name == "协同办公")
+        .collect();
+    let change = b.apply_registry(office, RegistryMode::Replace, t(DAY));
+    assert_eq!((change.unchanged, change.removed), (1, 1));
+    assert!(b.system_of("10.9.9.9").is_none());
 }
