@@ -14,7 +14,11 @@
 //! both and the difference in CPU per event (what matching every event costs).
 //! `ONEWALL_E2E_ANOMALY=1` runs each run twice, with the built-in anomaly detectors (the
 //! default, `[anomaly] enabled = true`) and without (`enabled = false`), interleaved, and
-//! prints both and what the detectors add in CPU per event.
+//! prints both and what the detectors add in CPU per event. `ONEWALL_E2E_ASSETS=1` runs each
+//! run three times: with a registry of 100 k hosts (`ONEWALL_E2E_ASSET_HOSTS`) imported before
+//! the clock starts (the lines' `web01`…`web39` among them, so every alert gets its target),
+//! with the assets on but nothing registered (only the seen hosts noted), and with `[assets]
+//! enabled = false`, and prints what the lookup and the seen hosts add in CPU per event.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a bench fails loudly
 
@@ -87,6 +91,7 @@ fn stage_breakdown(text: &str, events: u64) -> String {
         "spool_append",
         "detect",
         "anomaly",
+        "assets",
         "write_events",
         "correlate",
         "write_alerts",
@@ -115,6 +120,51 @@ fn sigma_linux() -> Option<std::path::PathBuf> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/corpus/sigmahq/rules/linux");
     dir.is_dir().then_some(dir)
+}
+
+/// In a run's extra configuration: import a registry of this many hosts before the clock
+/// starts (a TOML comment, so the configuration is unchanged).
+const ASSET_REGISTRY_MARK: &str = "# assets: registry of ";
+
+/// Import a registry of `hosts` hosts (one system per 100 hosts; `web00`…`web39` named among
+/// them) into the node at `http`.
+fn preload_registry(http: &str, token: &str, hosts: usize) {
+    let mut csv = String::from("系统名称,区划代码,使用单位,运维单位,等保级别,IP地址,主机名\n");
+    for i in 0..hosts {
+        let name = if i < 40 {
+            format!("web{i:02}")
+        } else {
+            String::new()
+        };
+        csv.push_str(&format!(
+            "bench-system-{},410000,bench department {},ops,{},10.{}.{}.{},{name}\n",
+            i / 100,
+            i % 7,
+            1 + i % 4,
+            (i >> 16) & 0xff,
+            (i >> 8) & 0xff,
+            i & 0xff
+        ));
+    }
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(600)))
+        .build()
+        .into();
+    let started = Instant::now();
+    let mut resp = agent
+        .post(&format!("{http}/api/v1/assets/import?name=bench.csv"))
+        .header("Authorization", &format!("Bearer {token}"))
+        .header("Content-Type", "text/csv")
+        .send(csv.as_bytes())
+        .unwrap();
+    let status = resp.status().as_u16();
+    let body = resp.body_mut().read_to_string().unwrap_or_default();
+    assert_eq!(status, 200, "registry import: {body}");
+    println!(
+        "  registry of {hosts} hosts imported in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
 }
 
 /// Run `sql` on the ClickHouse server at `url`.
@@ -389,6 +439,14 @@ fn run_with(
         wait_intel(&http, n);
     }
     let token = std::fs::read_to_string(dir.path().join("data/admin.token")).unwrap_or_default();
+    if let Some(rest) = extra.split(ASSET_REGISTRY_MARK).nth(1) {
+        let hosts = rest
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(100_000);
+        preload_registry(&http, token.trim(), hosts);
+    }
     let readers = stream_clients(&http, token.trim(), streams);
     // Frames prepared before the clock starts: octet-counted, as rsyslog sends them.
     let per = events / clients;
@@ -790,6 +848,12 @@ fn syslog_bench(this: &str, baseline: Option<&str>, runs: usize, clients: usize,
         let mut with_intel = Vec::new();
         let anomaly = std::env::var("ONEWALL_E2E_ANOMALY").as_deref() == Ok("1");
         let mut without_anomaly = Vec::new();
+        let assets = std::env::var("ONEWALL_E2E_ASSETS").as_deref() == Ok("1");
+        let asset_hosts = env_usize(
+            "ONEWALL_E2E_ASSET_HOSTS",
+            if full { 100_000 } else { 1_000 },
+        );
+        let (mut with_registry, mut without_assets) = (Vec::new(), Vec::new());
         let (mut mine, mut theirs, mut streamed) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..runs {
             if let Some(f) = &feed {
@@ -812,6 +876,19 @@ fn syslog_bench(this: &str, baseline: Option<&str>, runs: usize, clients: usize,
                     0,
                     None,
                     "[anomaly]\nenabled = false\n",
+                ));
+            }
+            if assets {
+                let mark = format!("{ASSET_REGISTRY_MARK}{asset_hosts}\n");
+                with_registry.push(run_with(this, events, clients, ch, 0, None, &mark));
+                without_assets.push(run_with(
+                    this,
+                    events,
+                    clients,
+                    ch,
+                    0,
+                    None,
+                    "[assets]\nenabled = false\n",
                 ));
             }
             if let Some(b) = baseline {
@@ -871,6 +948,27 @@ fn syslog_bench(this: &str, baseline: Option<&str>, runs: usize, clients: usize,
                 am.rss_kib / 1024,
                 m.rss_kib / 1024,
                 m.events_per_s / am.events_per_s
+            );
+        }
+        if assets {
+            let (rm, rall) = median(with_registry);
+            let (xm, xall) = median(without_assets);
+            println!(
+                "end_to_end: assets → {backend}: with a {asset_hosts}-host registry median {:.0} \
+                 events/s (all: {rall:.0?}), CPU {:.2} µs/event; nothing registered {:.0} events/s, \
+                 {:.2} µs/event; assets off {:.0} events/s (all: {xall:.0?}), {:.2} µs/event: the \
+                 lookup adds {:+.2} µs/event, the seen hosts {:+.2}; peak RSS {} / {} / {} MiB",
+                rm.events_per_s,
+                rm.cpu_us,
+                m.events_per_s,
+                m.cpu_us,
+                xm.events_per_s,
+                xm.cpu_us,
+                rm.cpu_us - m.cpu_us,
+                m.cpu_us - xm.cpu_us,
+                rm.rss_kib / 1024,
+                m.rss_kib / 1024,
+                xm.rss_kib / 1024
             );
         }
         if let Some(b) = baseline {

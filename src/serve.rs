@@ -220,9 +220,11 @@ fn start_playbooks(
         &r.config.node.name,
         r.region,
         &r.regions,
-        node.store.clone(),
+        playbooks::NodeParts {
+            store: node.store.clone(),
+            assets,
+        },
         &node.bus,
-        assets,
     )?))
 }
 

@@ -51,10 +51,10 @@ pub fn start(
     node_name: &str,
     node_region: RegionCode,
     tree: &RegionTree,
-    store: Arc<dyn Store>,
+    node: NodeParts,
     bus: &NodeEvents,
-    assets: AssetsSlot,
 ) -> anyhow::Result<Running> {
+    let NodeParts { store, assets } = node;
     let mut books = Vec::new();
     if let Some(dir) = &cfg.dir {
         let loaded = load_dir(dir, tree)?;
@@ -93,6 +93,13 @@ pub fn start(
     let (stop, stop_rx) = watch::channel(false);
     let task = tokio::spawn(playbooks.run(rx, stop_rx));
     Ok(Running { task, stop, outbox })
+}
+
+/// What the playbooks read of the node: the store, and the assets once they are open.
+#[derive(Debug)]
+pub struct NodeParts {
+    pub store: Arc<dyn Store>,
+    pub assets: AssetsSlot,
 }
 
 /// The node's assets, set once they are open (after the playbooks start).
