@@ -1151,3 +1151,32 @@ fn a_host_logging_under_its_full_name_is_not_silent() {
         "the names are registered, by their short form"
     );
 }
+
+#[test]
+fn removing_a_system_takes_its_hosts_out_of_targets_and_listings() {
+    let mut b = book();
+    let portal = System::id_of(region(410100), "政务服务门户");
+    let a = alert(&[], &[(EntityKind::DestinationIp, "10.1.2.3")]);
+    let before = b.targets();
+    assert!(before.target_of(&a).is_some());
+    assert_eq!(
+        b.remove_system(&portal, t(DAY)).unwrap().name,
+        "政务服务门户"
+    );
+    assert!(b.remove_system(&portal, t(DAY)).is_none());
+    assert!(b.targets().target_of(&a).is_none());
+    assert!(
+        before.target_of(&a).is_some(),
+        "a snapshot handed out stays as it was"
+    );
+    let registered: Vec<String> = b.registered_hosts().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(registered, ["10.9.9.9", "oa01"]);
+    // Replacing the registry with the office system alone removes the archive too.
+    let office: Vec<System> = registry()
+        .into_iter()
+        .filter(|s| s.name == "协同办公")
+        .collect();
+    let change = b.apply_registry(office, RegistryMode::Replace, t(DAY));
+    assert_eq!((change.unchanged, change.removed), (1, 1));
+    assert!(b.system_of("10.9.9.9").is_none());
+}

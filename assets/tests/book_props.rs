@@ -200,3 +200,32 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+    /// The seen table never holds more than its bound, keeps the host just noted, and
+    /// its report never names a host twice.
+    #[test]
+    fn the_seen_table_stays_bounded(
+        max in 1usize..40,
+        notes in proptest::collection::vec((0u32..80, 0i64..10_000, proptest::bool::ANY), 1..300),
+    ) {
+        use onewall_assets::seen::{Seen, SeenBy};
+        let b = book();
+        let region = RegionCode::new(410100).unwrap();
+        let mut seen = Seen::new(max);
+        for (host, at, log) in notes {
+            let key = format!("10.0.{}.{}", host / 8, host % 8);
+            let by = if log { SeenBy::Log } else { SeenBy::Flow };
+            seen.note(&key, region, by, Timestamp::from_secs(at));
+            prop_assert!(seen.len() <= max);
+            prop_assert!(seen.get(&key).is_some());
+        }
+        let r = seen.report(&b, 1, Timestamp::from_secs(20_000));
+        let mut names: Vec<&str> = r.unknown.iter().chain(&r.silent).map(|h| h.address.as_str()).collect();
+        let n = names.len();
+        names.sort_unstable();
+        names.dedup();
+        prop_assert_eq!(names.len(), n);
+    }
+}

@@ -507,7 +507,13 @@ proptest! {
         }
         bytes.truncate(cut.index(bytes.len() + 1));
         let _ = import::detect(Some(name), &bytes);
-        let _ = import::parse(format, &bytes, &ctx());
+        // What still reads is self-consistent: every finding is on a host the scan covers.
+        if let Ok(Parsed::Scan(s)) = import::parse(format, &bytes, &ctx()) {
+            let keys: Vec<String> = s.hosts.iter().filter_map(|h| h.key()).collect();
+            for f in &s.findings {
+                prop_assert!(keys.contains(&f.host), "{name}: {} not covered", f.host);
+            }
+        }
     }
 }
 

@@ -18,7 +18,8 @@
 //! is the `cvss` cell, else the vector's base score (computed with the `cvss` crate). The
 //! severity is the `severity` cell when given, else the score's CVSS band, else medium (a
 //! finding nobody scored is not harmless). Any bad cell refuses the whole file, naming its
-//! row (the header is row 1) and column.
+//! row (as a spreadsheet numbers it: the header is row 1 unless a title row sits above it)
+//! and column.
 
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -94,27 +95,43 @@ pub(super) fn parse(bytes: &[u8], ctx: &Context<'_>) -> Result<Scan, AssetError>
         .flexible(true)
         .from_reader(text.as_bytes());
     let mut records = reader.records();
-    let header = match records.next() {
-        Some(Ok(h)) => h,
-        Some(Err(e)) => return Err(refuse_row(1, None, format!("unreadable header: {e}"))),
-        None => {
-            return Err(AssetError::refused(
-                FORMAT,
-                Place::File,
-                "the file is empty",
-            ));
+    // The header is the first row naming a host column, within the first five (a title row
+    // such as `漏洞扫描结果（2026年12月）` may sit above it).
+    let mut header_row = 0;
+    let (names, cols) = loop {
+        header_row += 1;
+        let header = match records.next() {
+            Some(Ok(h)) => h,
+            Some(Err(e)) => {
+                return Err(refuse_row(
+                    header_row,
+                    None,
+                    format!("unreadable header: {e}"),
+                ));
+            }
+            None if header_row == 1 => {
+                return Err(AssetError::refused(
+                    FORMAT,
+                    Place::File,
+                    "the file is empty",
+                ));
+            }
+            None => return Err(refuse_row(1, None, "no host column (host, ip, 主机)")),
+        };
+        let names: Vec<String> = header.iter().map(|c| c.trim().to_string()).collect();
+        let cols: Vec<Option<Col>> = names.iter().map(|c| column_of(c)).collect();
+        if cols.contains(&Some(Col::Host)) {
+            break (names, cols);
+        }
+        if header_row == 5 {
+            return Err(refuse_row(1, None, "no host column (host, ip, 主机)"));
         }
     };
-    let names: Vec<String> = header.iter().map(|c| c.trim().to_string()).collect();
-    let cols: Vec<Option<Col>> = names.iter().map(|c| column_of(c)).collect();
-    if !cols.contains(&Some(Col::Host)) {
-        return Err(refuse_row(1, None, "no host column (host, ip, 主机)"));
-    }
     let mut hosts: Vec<ScannedHost> = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
     let mut findings = Vec::new();
     for (i, record) in records.enumerate() {
-        let row = i + 2;
+        let row = header_row + i + 1;
         let record = record.map_err(|e| refuse_row(row, None, format!("unreadable row: {e}")))?;
         if record.iter().all(|c| c.trim().is_empty()) {
             continue;
@@ -286,6 +303,7 @@ fn finding_of<'r>(
 /// not one is the error.
 pub(super) fn cves_of(text: &str) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
     for token in text
         .split([',', ';', ' ', '\t', '\n', '，', '；', '、'])
         .map(str::trim)
@@ -304,7 +322,7 @@ pub(super) fn cves_of(text: &str) -> Result<Vec<String>, String> {
         if !valid {
             return Err(token.to_string());
         }
-        if !out.contains(&id) {
+        if seen.insert(id.clone()) {
             out.push(id);
         }
     }

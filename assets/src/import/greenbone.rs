@@ -16,7 +16,7 @@
 //! -1, an analyst's override); their hosts still count as covered, so a finding that became
 //! a log result is fixed. Every host in the report's host list is covered too.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use onewall_model::Timestamp;
@@ -56,7 +56,8 @@ struct ResultDraft {
 #[derive(Default)]
 struct Report {
     hosts: Vec<ScannedHost>,
-    keys: HashSet<String>,
+    /// Host key → its index in `hosts`.
+    keys: HashMap<String, usize>,
     findings: Vec<ScanFinding>,
     at: Option<Timestamp>,
     created: Option<Timestamp>,
@@ -270,19 +271,27 @@ fn add_result(w: &Walk<'_>, report: &mut Report, r: ResultDraft) -> Result<(), A
     Ok(())
 }
 
+/// Host names kept per host (a report names a host once or twice).
+const MAX_NAMES: usize = 16;
+
 fn cover(report: &mut Report, addr: IpAddr, name: Option<String>) {
-    let key = addr.to_string();
-    if report.keys.insert(key.clone()) {
-        report.hosts.push(ScannedHost {
-            address: Some(addr),
-            names: name.into_iter().collect(),
-            ports: None,
-        });
-    } else if let Some(name) = name
-        && let Some(h) = report.hosts.iter_mut().find(|h| h.address == Some(addr))
-        && !h.names.contains(&name)
-    {
-        h.names.push(name);
+    match report.keys.get(&addr.to_string()) {
+        None => {
+            report.keys.insert(addr.to_string(), report.hosts.len());
+            report.hosts.push(ScannedHost {
+                address: Some(addr),
+                names: name.into_iter().collect(),
+                ports: None,
+            });
+        }
+        Some(&i) => {
+            if let (Some(name), Some(h)) = (name, report.hosts.get_mut(i))
+                && h.names.len() < MAX_NAMES
+                && !h.names.contains(&name)
+            {
+                h.names.push(name);
+            }
+        }
     }
 }
 

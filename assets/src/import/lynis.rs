@@ -10,6 +10,8 @@
 //! in the audited machine's local time without a zone: it is read as UTC, and a time ahead
 //! of the import is taken as the import time.
 
+use std::collections::HashMap;
+
 use onewall_model::{Severity, Timestamp};
 
 use crate::error::{AssetError, Place};
@@ -18,6 +20,9 @@ use crate::scan::{FindingKind, Scan, ScanFinding, ScannedHost, Scanner};
 use super::Context;
 
 const FORMAT: &str = "lynis";
+
+/// Messages kept per test.
+const MAX_MESSAGES: usize = 64;
 
 /// One test's messages.
 struct TestDraft {
@@ -35,6 +40,7 @@ pub(super) fn parse(bytes: &[u8], ctx: &Context<'_>) -> Result<Scan, AssetError>
     let mut end: Option<Timestamp> = None;
     let mut is_report = false;
     let mut tests: Vec<TestDraft> = Vec::new();
+    let mut by_id: HashMap<String, usize> = HashMap::new();
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
         let l = raw.trim();
@@ -67,8 +73,8 @@ pub(super) fn parse(bytes: &[u8], ctx: &Context<'_>) -> Result<Scan, AssetError>
             }
             "report_datetime_start" => start = Some(datetime(line, value)?),
             "report_datetime_end" => end = Some(datetime(line, value)?),
-            "warning[]" => add(&mut tests, line, value, true)?,
-            "suggestion[]" => add(&mut tests, line, value, false)?,
+            "warning[]" => add(&mut tests, &mut by_id, line, value, true)?,
+            "suggestion[]" => add(&mut tests, &mut by_id, line, value, false)?,
             _ => {}
         }
     }
@@ -109,6 +115,7 @@ pub(super) fn parse(bytes: &[u8], ctx: &Context<'_>) -> Result<Scan, AssetError>
 /// `ID|message|details|solution|` into its test's draft.
 fn add(
     tests: &mut Vec<TestDraft>,
+    by_id: &mut HashMap<String, usize>,
     line: usize,
     value: &str,
     warning: bool,
@@ -146,18 +153,23 @@ fn add(
         Severity::Low
     };
     let entry = (warning, message.to_string(), details, solution);
-    match tests.iter_mut().find(|t| t.id == id) {
+    match by_id.get(id).and_then(|&i| tests.get_mut(i)) {
         Some(t) => {
             t.severity = t.severity.max(severity);
-            if !t.messages.contains(&entry) {
+            // A test says a few things; past MAX_MESSAGES the rest is not kept (bounded
+            // work per finding on hostile input).
+            if t.messages.len() < MAX_MESSAGES && !t.messages.contains(&entry) {
                 t.messages.push(entry);
             }
         }
-        None => tests.push(TestDraft {
-            id: id.to_string(),
-            severity,
-            messages: vec![entry],
-        }),
+        None => {
+            by_id.insert(id.to_string(), tests.len());
+            tests.push(TestDraft {
+                id: id.to_string(),
+                severity,
+                messages: vec![entry],
+            });
+        }
     }
     Ok(())
 }

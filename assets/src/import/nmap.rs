@@ -20,6 +20,9 @@ use super::xml::{self, Node, Walk};
 
 const FORMAT: &str = "nmap";
 
+/// Host names kept per host.
+const MAX_NAMES: usize = 16;
+
 /// The host being read.
 #[derive(Default)]
 struct HostDraft {
@@ -142,7 +145,8 @@ fn open_in_host(
         ("hostname", "hostnames") => {
             if let Some(name) = w.attr(e, "name")? {
                 let name = name.trim().trim_end_matches('.').to_lowercase();
-                if !name.is_empty() && !h.names.contains(&name) {
+                // A host has a few names; more are not kept (bounded work per host).
+                if !name.is_empty() && h.names.len() < MAX_NAMES && !h.names.contains(&name) {
                     h.names.push(name);
                 }
             }

@@ -13,7 +13,7 @@
 //! when it could not tell) and the best of its `target-address`es: loopback and link-local
 //! addresses only when there is nothing else. The scan time is its `end-time`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use onewall_model::{Severity, Timestamp};
@@ -172,6 +172,7 @@ fn rule_result_done(w: &Walk<'_>, r: RuleResultDraft, t: &mut TestDraft) -> Resu
 
 fn scan_of(tests: Vec<TestDraft>, titles: &HashMap<String, String>, ctx: &Context<'_>) -> Scan {
     let mut hosts: Vec<ScannedHost> = Vec::new();
+    let mut keys: HashSet<String> = HashSet::new();
     let mut findings = Vec::new();
     let mut at: Option<Timestamp> = None;
     for t in tests {
@@ -205,10 +206,7 @@ fn scan_of(tests: Vec<TestDraft>, titles: &HashMap<String, String>, ctx: &Contex
                 solution: None,
             });
         }
-        if !hosts
-            .iter()
-            .any(|h| h.key().as_deref() == Some(key.as_str()))
-        {
+        if keys.insert(key) {
             hosts.push(host);
         }
     }

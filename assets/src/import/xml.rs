@@ -13,6 +13,11 @@ use crate::error::{AssetError, Place};
 /// stays bounded on hostile input.
 const MAX_DEPTH: usize = 256;
 
+/// Distinct child names counted per element (for sibling indexes in paths): reports use a
+/// handful; past this a new name is not counted (its index reads 1), so hostile input with
+/// endless distinct names costs linear time.
+const MAX_NAMES: usize = 64;
+
 /// The text of an XML file: UTF-8 (a byte-order mark dropped); bytes that are not UTF-8
 /// become U+FFFD rather than refusing a report for one odd byte in a banner.
 pub(super) fn decode(bytes: &[u8]) -> Cow<'_, str> {
@@ -153,7 +158,9 @@ impl<'a> Walk<'a> {
                 *count
             }
             None => {
-                siblings.push((name.to_string(), 1));
+                if siblings.len() < MAX_NAMES {
+                    siblings.push((name.to_string(), 1));
+                }
                 1
             }
         };
