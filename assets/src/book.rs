@@ -284,8 +284,9 @@ impl AssetBook {
     ///
     /// A host counts as covered when the scan lists it or one of its findings names it. A
     /// scan older than the latest one of the same scanner on a host (files imported out of
-    /// order) neither replaces that host's ports nor fixes its findings: the newer scan
-    /// speaks for it.
+    /// order) neither replaces that host's ports nor fixes its findings, and a finding the
+    /// book saw in a newer scan is neither refreshed nor reopened by it: the newer scan
+    /// speaks for them.
     pub fn apply_scan(&mut self, scan: Scan, deadlines: &Deadlines, now: Timestamp) -> ScanOutcome {
         let Scan {
             scanner,
@@ -338,10 +339,11 @@ impl AssetBook {
             let first_report = reported.insert(id.clone());
             match self.findings.get_mut(&slot(&id)) {
                 Some(known) => {
-                    if known.status == FindingStatus::Fixed
-                        && known.fixed_at.is_some_and(|t| t >= at)
-                    {
-                        // An older scan than the one that confirmed the fix.
+                    let settled = known.last_found > at
+                        || (known.status == FindingStatus::Fixed
+                            && known.fixed_at.is_some_and(|t| t >= at));
+                    if settled {
+                        // An older scan than one the book has: what it says is stale.
                         continue;
                     }
                     let reopened = known.found_again(f, at, deadlines);

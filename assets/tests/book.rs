@@ -338,7 +338,23 @@ fn a_scan_fixes_only_its_own_findings_on_the_hosts_it_covered() {
         &d,
         t(4 * DAY),
     );
-    assert_eq!((late.reopened, late.fixed), (0, 0));
+    assert_eq!((late.reopened, late.fixed, late.again), (0, 0, 0));
+    assert!(late.changed_findings.is_empty());
+    // Nor does it rewrite what a newer scan said of a finding still open.
+    let mut older = oa.clone();
+    older.severity = Severity::Low;
+    b.apply_scan(
+        scan(
+            Scanner::Greenbone,
+            t(-DAY),
+            vec![host("192.168.5.7", &[])],
+            vec![older],
+        ),
+        &d,
+        t(4 * DAY),
+    );
+    let f = b.finding(&id_of(&oa, Scanner::Greenbone)).unwrap();
+    assert_eq!((f.severity, f.last_found), (Severity::High, t(0)));
     assert_eq!(
         b.finding(&id_of(&log4shell(), Scanner::Greenbone))
             .unwrap()
