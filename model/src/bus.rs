@@ -52,6 +52,8 @@ pub enum AlertOrigin {
     /// The retro-hunt: stored events holding indicators that arrived after them (intel
     /// alerts marked `intel.retro`, at the events' own time).
     RetroHunt,
+    /// The asset check: a finding past its deadline (`onewall-asset-overdue`).
+    AssetOverdue,
 }
 
 /// Something that happened on this node.

@@ -117,7 +117,7 @@ async fn overdue(
                 bus.publish(NodeEvent::AlertsStored {
                     alerts: raised,
                     // Raised on a clock, like the SLA's: no event behind it.
-                    origin: AlertOrigin::SlaBreach,
+                    origin: AlertOrigin::AssetOverdue,
                 })
                 .await;
             }
