@@ -187,3 +187,102 @@ fn the_province_shows_the_citys_asset_roll_up() {
     city.stop();
     province.stop();
 }
+
+/// The district 中原区, which the built-in tree does not hold.
+const DISTRICT: &str = "[[regions]]\ncode = \"410102\"\nparent = \"410100\"\nname = \"中原区\"\n";
+
+/// Three levels: a county (district) node under the city under the province. The city passes
+/// its county's figures up with its own, so the province sees the district's rows without a
+/// link to the county.
+#[test]
+fn a_county_s_figures_reach_the_province_through_the_city() {
+    let dir = tempfile::tempdir().unwrap();
+    let province = start(
+        dir.path(),
+        "province.toml",
+        &config(
+            &dir.path().join("p"),
+            "henan",
+            "410000",
+            &format!("{DISTRICT}[federation]\nchildren = [\"410100\"]\n"),
+        ),
+    );
+    let token_for = |node: &Node, region: &str| {
+        let body =
+            json!({"name": format!("uplink-{region}"), "role": "collector", "region": region});
+        let (status, reply) = node.post("/api/v1/tokens", body.to_string().as_bytes());
+        assert_eq!(status, 201, "{reply}");
+        reply["token"].as_str().unwrap().to_owned()
+    };
+    let uplink = |parent: &Node, token: &str| {
+        format!(
+            "parent_url = \"{}\"\ntoken = \"{token}\"\npush_interval_ms = 200\n\
+             heartbeat_s = 1\nretry_min_ms = 200\nretry_max_ms = 1000\n\
+             [assets]\nrollup_secs = 1\n",
+            parent.http
+        )
+    };
+    let city_token = token_for(&province, "410100");
+    let city = start(
+        dir.path(),
+        "city.toml",
+        &config(
+            &dir.path().join("c"),
+            "zhengzhou",
+            "410100",
+            &format!(
+                "{DISTRICT}[federation]\nchildren = [\"410102\"]\n{}",
+                uplink(&province, &city_token)
+            ),
+        ),
+    );
+    let county_token = token_for(&city, "410102");
+    let county = start(
+        dir.path(),
+        "county.toml",
+        &config(
+            &dir.path().join("d"),
+            "zhongyuan",
+            "410102",
+            &format!("{DISTRICT}[federation]\n{}", uplink(&city, &county_token)),
+        ),
+    );
+    let registry = "system,region,department,level,cii,addresses\n\
+                    区政务网,410102,中原区大数据中心,3,yes,10.40.0.0/24\n\
+                    区门户,410102,中原区大数据中心,2,no,10.40.1.8\n";
+    let (status, reply) = county.post("/api/v1/assets/import?name=r.csv", registry.as_bytes());
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["registry"]["added"], 2, "{reply}");
+    let (status, reply) = city.post("/api/v1/assets/import?name=r.csv", REGISTRY_CSV.as_bytes());
+    assert_eq!(status, 200, "{reply}");
+
+    // The province's one child (the city) reports the district's row beside its own.
+    let rows = eventually(WAIT, || {
+        let r = province.get("/api/v1/assets/rollup");
+        let c = r["children"].as_array()?.first()?.clone();
+        let rows = c["rollup"]["rows"].as_array()?.clone();
+        (row(&rows, "410102", "中原区大数据中心").is_some()
+            && row(&rows, "410100", "郑州市大数据局").is_some())
+        .then_some(rows)
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "the province never showed the county's figures: {}\ncity stderr:\n{}",
+            province.get("/api/v1/assets/rollup"),
+            city.stderr()
+        )
+    });
+    let district = row(&rows, "410102", "中原区大数据中心").unwrap();
+    assert_eq!(
+        district["systems_by_level"],
+        json!([0, 0, 1, 1, 0, 0]),
+        "{district}"
+    );
+    assert_eq!(district["cii_systems"], 1, "{district}");
+    // The city itself holds only its own systems; the county's are figures at both levels.
+    let hosts = city.get("/api/v1/assets/systems");
+    assert_eq!(hosts["items"].as_array().map(Vec::len), Some(3), "{hosts}");
+    county.stop();
+    city.stop();
+    province.stop();
+}

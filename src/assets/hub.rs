@@ -297,12 +297,13 @@ impl Assets {
     }
 
     /// Queue the roll-up for the parent when it differs from the last one queued (the time
-    /// it was taken aside). No-op without a parent.
+    /// it was taken aside): this node's rows plus its children's latest (a city passes its
+    /// counties' figures up with its own). No-op without a parent.
     pub fn send_rollup(&self, now: Timestamp) -> anyhow::Result<bool> {
         let Some(fed) = self.federation.as_ref().filter(|f| f.has_parent()) else {
             return Ok(false);
         };
-        let r = self.rollup_now(now);
+        let r = fed.rollup_with_children(self.rollup_now(now))?;
         {
             let last = lock(&self.last_rollup);
             if last
