@@ -194,6 +194,25 @@ fn the_registry_imports_from_xlsx_and_gbk_csv_and_is_scoped() {
     assert_eq!(s, 200, "{r}");
     assert_eq!(r["registry"]["added"], 1, "{r}");
     assert!(refused(&r).iter().any(|x| x.contains("洛阳新系统")), "{r}");
+    // ... nor scan results for a Luoyang host: the whole file is refused, naming the host.
+    let before = node.get("/api/v1/assets/findings");
+    let scan = "host,port,cve,cvss,title\n\
+        10.41.99.1,443/tcp,CVE-2021-44228,10.0,Log4Shell\n\
+        10.43.99.1,443/tcp,CVE-2021-44228,10.0,Log4Shell\n";
+    let (s, r) = call(
+        &node,
+        &city,
+        "POST",
+        "/api/v1/assets/import",
+        Some(("text/csv", scan.as_bytes())),
+    );
+    assert_eq!(s, 403, "{r}");
+    assert!(r.to_string().contains("10.43.99.1"), "{r}");
+    assert_eq!(
+        node.get("/api/v1/assets/findings"),
+        before,
+        "nothing imported"
+    );
 
     // A department token sees that department's systems only.
     let dept = token(&node, "analyst", "410000", Some("洛阳市医疗保障局"));

@@ -169,6 +169,26 @@ impl Assets {
                 }
             }
             Parsed::Scan(scan) => {
+                // A scan is applied whole or not at all: one host outside the importer's
+                // regions or department refuses the file, naming the hosts.
+                let outside: Vec<String> = scan
+                    .hosts
+                    .iter()
+                    .filter_map(|h| h.key())
+                    .filter(|k| !req.scope.holds_host(&book, k, self.region))
+                    .take(5)
+                    .collect();
+                if !outside.is_empty() {
+                    return Err(ApiError::new(
+                        ErrorCode::Forbidden,
+                        format!(
+                            "{}: host(s) {} belong to systems outside the importer's regions \
+                             or department; nothing was imported",
+                            format.as_str(),
+                            outside.join(", ")
+                        ),
+                    ));
+                }
                 let (scanner, at) = (scan.scanner, scan.at);
                 let outcome = book.apply_scan(scan, &self.settings.config.deadlines, now);
                 let changes = Changes {
