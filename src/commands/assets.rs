@@ -22,8 +22,8 @@ pub struct NodeArgs<'a> {
     pub token: Option<String>,
 }
 
-/// The node's base URL and the token.
-fn reach(args: NodeArgs<'_>) -> anyhow::Result<(String, String)> {
+/// The node's base URL and the token (also `onewall intel import`'s).
+pub(super) fn reach(args: NodeArgs<'_>) -> anyhow::Result<(String, String)> {
     let resolved = crate::config::load(args.config)?;
     let base = match args.url {
         Some(u) => u.trim_end_matches('/').to_owned(),

@@ -24,24 +24,11 @@ pub struct Import<'a> {
 pub fn import(args: Import<'_>) -> anyhow::Result<ExitCode> {
     let body =
         std::fs::read(args.file).with_context(|| format!("reading {}", args.file.display()))?;
-    let resolved = crate::config::load(args.config)?;
-    let base = match args.url {
-        Some(u) => u.trim_end_matches('/').to_owned(),
-        None => node_url(&resolved.config.http.listen)?,
-    };
-    let token = args
-        .token
-        .or_else(|| {
-            std::env::var("ONEWALL_TOKEN")
-                .ok()
-                .filter(|t| !t.is_empty())
-        })
-        .or_else(|| {
-            std::fs::read_to_string(resolved.config.store.path.join("admin.token"))
-                .ok()
-                .map(|t| t.trim().to_owned())
-        })
-        .context("no token: give --token or ONEWALL_TOKEN (an admin's)")?;
+    let (base, token) = super::assets::reach(super::assets::NodeArgs {
+        config: args.config,
+        url: args.url,
+        token: args.token,
+    })?;
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(600)))
