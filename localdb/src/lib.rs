@@ -284,3 +284,32 @@ fn make_private(_path: &Path) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests;
+
+/// One connection shared by a node's tasks: each call runs on the caller's thread (the
+/// blocking pool, or start-up), one at a time. Cloning shares the connection.
+#[derive(Debug, Clone)]
+pub struct Shared {
+    conn: std::sync::Arc<std::sync::Mutex<Connection>>,
+}
+
+impl Shared {
+    /// [`open`] the database at `path` for sharing.
+    pub fn open(path: &Path, pragmas: Pragmas, migrations: &[Migration]) -> Result<Shared, Error> {
+        Ok(Shared {
+            conn: std::sync::Arc::new(std::sync::Mutex::new(open(path, pragmas, migrations)?)),
+        })
+    }
+
+    /// Run `f` on the connection. A call that panicked left no transaction open (a
+    /// `Transaction` rolls back when dropped), so the connection is taken over after it.
+    pub fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        let mut c = self
+            .conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&mut c)
+    }
+}

@@ -9,7 +9,6 @@
 //! After each change only what changed is written, in one transaction.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use onewall_assets::book::HostRecord;
@@ -76,7 +75,7 @@ impl Changes {
 /// The open database.
 #[derive(Debug, Clone)]
 pub struct Db {
-    conn: Arc<Mutex<Connection>>,
+    conn: onewall_localdb::Shared,
 }
 
 fn json_err(e: serde_json::Error) -> rusqlite::Error {
@@ -86,9 +85,8 @@ fn json_err(e: serde_json::Error) -> rusqlite::Error {
 impl Db {
     /// Open (or create) the database in `dir`.
     pub fn open(dir: &Path) -> anyhow::Result<Db> {
-        let conn = onewall_localdb::open(&dir.join(FILE), PRAGMAS, MIGRATIONS)?;
         Ok(Db {
-            conn: Arc::new(Mutex::new(conn)),
+            conn: onewall_localdb::Shared::open(&dir.join(FILE), PRAGMAS, MIGRATIONS)?,
         })
     }
 
@@ -98,11 +96,7 @@ impl Db {
         &self,
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
     ) -> anyhow::Result<T> {
-        let mut c = self
-            .conn
-            .lock()
-            .map_err(|_| anyhow::anyhow!("assets database lock poisoned"))?;
-        f(&mut c).context("assets database")
+        self.conn.with(f).context("assets database")
     }
 
     /// Everything kept (a body that no longer reads is skipped and logged).

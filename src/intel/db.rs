@@ -11,7 +11,6 @@
 //!   and at shutdown).
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use onewall_api::intel::Sighting;
@@ -110,7 +109,7 @@ pub struct LocalRow {
 /// The open database, shared by the intelligence tasks.
 #[derive(Debug, Clone)]
 pub struct Db {
-    conn: Arc<Mutex<Connection>>,
+    conn: onewall_localdb::Shared,
 }
 
 fn json_err(e: serde_json::Error) -> rusqlite::Error {
@@ -120,9 +119,8 @@ fn json_err(e: serde_json::Error) -> rusqlite::Error {
 impl Db {
     /// Open (or create) the database in `dir`.
     pub fn open(dir: &Path) -> anyhow::Result<Db> {
-        let conn = onewall_localdb::open(&dir.join(FILE), PRAGMAS, MIGRATIONS)?;
         Ok(Db {
-            conn: Arc::new(Mutex::new(conn)),
+            conn: onewall_localdb::Shared::open(&dir.join(FILE), PRAGMAS, MIGRATIONS)?,
         })
     }
 
@@ -132,11 +130,7 @@ impl Db {
         &self,
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
     ) -> anyhow::Result<T> {
-        let mut c = self
-            .conn
-            .lock()
-            .map_err(|_| anyhow::anyhow!("intel database lock poisoned"))?;
-        f(&mut c).context("intel database")
+        self.conn.with(f).context("intel database")
     }
 
     /// Run `f` on the connection on the blocking pool.
