@@ -17,8 +17,9 @@ pub(crate) use lookup::normalise as normalise_host;
 pub use lookup::{Hit, Lookup};
 
 /// A network given as an address and prefix (`10.1.2.0/24`); a single address is a /32
-/// (/128).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// (/128). In JSON it is the text (`"10.1.2.0/24"`, `"10.1.2.3"`); `{addr, prefix}` is read
+/// too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Net {
     /// The network's address, masked to its prefix.
     pub addr: IpAddr,
@@ -93,6 +94,30 @@ fn mask_v6(a: u128, prefix: u8) -> u128 {
     a & u128::MAX
         .checked_shl(128 - u32::from(prefix.min(128)))
         .unwrap_or(0)
+}
+
+impl Serialize for Net {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Net {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Written {
+            Text(String),
+            Parts { addr: IpAddr, prefix: u8 },
+        }
+        match Written::deserialize(d)? {
+            Written::Text(t) => Net::parse(&t).ok_or_else(|| {
+                serde::de::Error::custom(format!("{t:?} is not an address or CIDR"))
+            }),
+            Written::Parts { addr, prefix } => Net::parse(&format!("{addr}/{prefix}"))
+                .ok_or_else(|| serde::de::Error::custom(format!("bad prefix /{prefix}"))),
+        }
+    }
 }
 
 impl std::fmt::Display for Net {
@@ -262,6 +287,17 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nets_are_text_in_json() {
+        let n = Net::parse("10.1.2.0/24").unwrap();
+        assert_eq!(serde_json::to_string(&n).unwrap(), "\"10.1.2.0/24\"");
+        let one: Net = serde_json::from_str("\"10.1.2.3\"").unwrap();
+        assert!(one.is_host());
+        let parts: Net = serde_json::from_str(r#"{"addr":"10.1.2.9","prefix":24}"#).unwrap();
+        assert_eq!(parts, n);
+        assert!(serde_json::from_str::<Net>("\"10.1.2.0/33\"").is_err());
+    }
 
     #[test]
     fn nets_parse_and_mask() {
