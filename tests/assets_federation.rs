@@ -16,31 +16,11 @@ use serde_json::{Value, json};
 const WAIT: Duration = Duration::from_secs(30);
 
 fn config(data: &Path, name: &str, region: &str, extra: &str) -> String {
-    format!(
-        r#"version = 1
-[node]
-name = "{name}"
-region = "{region}"
-[syslog]
-udp = "127.0.0.1:0"
-tcp = "127.0.0.1:0"
-[http]
-listen = "127.0.0.1:0"
-[flow]
-netflow = "127.0.0.1:0"
-sflow = "127.0.0.1:0"
-[store]
-path = "{}"
-{extra}
-"#,
-        data.display()
-    )
+    common::node_config(data, name, region, extra)
 }
 
 fn start(dir: &Path, file: &str, text: &str) -> Node {
-    let cfg = dir.join(file);
-    std::fs::write(&cfg, text).unwrap();
-    Node::start(&cfg)
+    common::start_with(dir, file, text)
 }
 
 /// Three systems of the city: two of 郑州市大数据局 (三级 and 二级, one CII) and one of

@@ -21,31 +21,11 @@ const RED_IP: &str = "203.0.113.78";
 const STRICT_IP: &str = "203.0.113.79";
 
 fn config(data: &Path, name: &str, region: &str, extra: &str) -> String {
-    format!(
-        r#"version = 1
-[node]
-name = "{name}"
-region = "{region}"
-[syslog]
-udp = "127.0.0.1:0"
-tcp = "127.0.0.1:0"
-[http]
-listen = "127.0.0.1:0"
-[flow]
-netflow = "127.0.0.1:0"
-sflow = "127.0.0.1:0"
-[store]
-path = "{}"
-{extra}
-"#,
-        data.display()
-    )
+    common::node_config(data, name, region, extra)
 }
 
 fn start(dir: &Path, file: &str, text: &str) -> Node {
-    let cfg = dir.join(file);
-    std::fs::write(&cfg, text).unwrap();
-    Node::start(&cfg)
+    common::start_with(dir, file, text)
 }
 
 fn add_local(node: &Node, value: &str, kind: &str, tlp: &str) {

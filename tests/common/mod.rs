@@ -53,6 +53,22 @@ path = "{}"
     )
 }
 
+/// [`config`] for the node `name` of `region` (the federation tests run several).
+pub fn node_config(data: &Path, name: &str, region: &str, extra: &str) -> String {
+    config(data, extra).replacen(
+        "name = \"e2e\"\nregion = \"410100\"",
+        &format!("name = \"{name}\"\nregion = \"{region}\""),
+        1,
+    )
+}
+
+/// Write `text` to `dir/file` and start a node on it.
+pub fn start_with(dir: &Path, file: &str, text: &str) -> Node {
+    let cfg = dir.join(file);
+    std::fs::write(&cfg, text).unwrap();
+    Node::start(&cfg)
+}
+
 pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_onewall"))
 }
