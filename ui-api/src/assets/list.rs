@@ -228,10 +228,6 @@ pub async fn hosts(
         let node = hub.node_region();
         book.host_views(&filter, node, Timestamp::now())
             .into_iter()
-            // Hosts without a system belong to the node's region and no department.
-            .filter(|h| {
-                h.system.is_some() || (scope.department.is_none() && scope.holds_region(node))
-            })
             .filter(|h| {
                 system
                     .as_ref()
@@ -272,7 +268,7 @@ pub async fn get_host(
             .host_views(&HostFilter::default(), node, Timestamp::now())
             .into_iter()
             .find(|h| h.key == wanted)?;
-        let findings: Vec<_> = book.findings().filter(|f| f.host == wanted).collect();
+        let findings: Vec<_> = book.findings_of(&wanted).collect();
         let mut v = crate::json_of(&view);
         v["findings"] = crate::json_of(&findings);
         Some(v)
@@ -418,9 +414,6 @@ pub async fn summary(
         let (mut hosts, mut overdue) = (0u64, 0u64);
         let mut open = [0u64; 5];
         for h in book.host_views(&host_filter(&scope), node, now) {
-            if h.system.is_none() && (scope.department.is_some() || !scope.holds_region(node)) {
-                continue;
-            }
             hosts += 1;
             overdue += h.overdue as u64;
             for f in &h.open_findings {
