@@ -46,6 +46,7 @@ fn alert(region: &str, i: usize) -> Alert {
         ],
         region: region.parse().unwrap(),
         matched: vec![],
+        drill: None,
     }
 }
 

@@ -46,6 +46,7 @@ fn alert(n: u64, at: Timestamp) -> Alert {
         ],
         region: RegionCode::HENAN,
         matched: vec![],
+        drill: None,
     }
 }
 
@@ -76,6 +77,7 @@ fn incident(at: Timestamp) -> Incident {
             change: TimelineKind::Created,
         }],
         classification: Default::default(),
+        drill: None,
     }
 }
 

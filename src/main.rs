@@ -22,6 +22,7 @@ mod pipeline;
 mod replay;
 mod serve;
 mod supervise;
+mod supervision;
 
 /// The node allocates and frees many small buffers per event on several threads (parsed
 /// fields, alerts, store rows); mimalloc's per-thread free lists serve those faster than the

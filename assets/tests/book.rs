@@ -617,6 +617,7 @@ fn alert(tags: &[&str], entities: &[(EntityKind, &str)]) -> Alert {
         intel: None,
         anomaly: None,
         target: None,
+        drill: None,
     }
 }
 

@@ -101,6 +101,7 @@ fn alert_on(host: &str, cve: &str) -> Alert {
         intel: None,
         anomaly: None,
         target: None,
+        drill: None,
     }
 }
 

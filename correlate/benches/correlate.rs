@@ -98,6 +98,7 @@ fn alert(n: usize, key: usize, at: i64) -> Alert {
             value: addr,
             selection: None,
         }],
+        drill: None,
     }
 }
 

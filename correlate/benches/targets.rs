@@ -62,6 +62,7 @@ fn alert(n: usize, incident: usize, target: bool) -> Alert {
         ],
         region: RegionCode::HENAN,
         matched: vec![],
+        drill: None,
     }
 }
 
@@ -89,6 +90,7 @@ fn incident(i: usize) -> Incident {
         children: Vec::new(),
         timeline: Vec::new(),
         classification: Default::default(),
+        drill: None,
     }
 }
 

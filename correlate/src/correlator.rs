@@ -376,6 +376,7 @@ fn open_incident(
             change: TimelineKind::Created,
         }],
         classification: Default::default(),
+        drill: None,
     };
     apply_alerts_with(&mut inc, std::slice::from_ref(alert), config, now);
     inc

@@ -71,6 +71,7 @@ fn alert(
         ],
         region: RegionCode::HENAN,
         matched: vec![],
+        drill: None,
     }
 }
 

@@ -32,6 +32,7 @@ fn alert(rule: &str, at: i64, sev: Severity, entities: &[(EntityKind, &str)]) ->
         entities: entities.iter().map(|(k, v)| Entity::new(*k, *v)).collect(),
         region: RegionCode::HENAN,
         matched: vec![],
+        drill: None,
     }
 }
 

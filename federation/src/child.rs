@@ -217,6 +217,10 @@ impl Federation {
             d @ Down::Dispatch { .. } => self.apply_dispatch(d, parent_region, parent_node).await?,
             d @ Down::Status { .. } => self.apply_status(d, parent_region).await?,
             d @ Down::Comment { .. } => self.apply_comment(d, parent_region).await?,
+            Down::Supervise { msg } => {
+                self.apply_supervise_down(*msg, parent_region, parent_node)
+                    .await?
+            }
         }
         counter!("onewall_federation_downlink_applied_total").increment(1);
         Ok(())
@@ -305,6 +309,7 @@ impl Federation {
                 children: Vec::new(),
                 timeline: Vec::new(),
                 classification: Classification::default(),
+                drill: None,
             };
             // The parent's alerts from this node that are here join it.
             for a in alert_ids {

@@ -184,6 +184,7 @@ mod tests {
             ],
             region: region.parse().unwrap(),
             matched: vec![],
+            drill: None,
         }
     }
 

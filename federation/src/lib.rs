@@ -36,6 +36,7 @@ mod health;
 pub mod intel;
 mod parent;
 mod progress;
+pub mod supervise;
 #[cfg(test)]
 mod tests;
 mod uplink_feed;
@@ -44,6 +45,7 @@ pub use child::run_uplink;
 pub use db::outbox;
 pub use intel::IntelExchange;
 pub use parent::SequenceRefused;
+pub use supervise::SupervisionExchange;
 
 /// The federation of this node: its child side (when it has a parent) and its parent side.
 #[derive(Debug)]
@@ -68,6 +70,8 @@ pub struct Federation {
     bus: NodeEvents,
     /// The node's indicators, when it exchanges them ([`Federation::set_intel`]).
     intel: std::sync::OnceLock<Arc<dyn intel::IntelExchange>>,
+    /// The node's supervision, when it keeps any ([`Federation::set_supervision`]).
+    supervision: std::sync::OnceLock<Arc<dyn supervise::SupervisionExchange>>,
 }
 
 impl Federation {
@@ -116,6 +120,7 @@ impl Federation {
             link_progress: Mutex::default(),
             bus: NodeEvents::new(),
             intel: std::sync::OnceLock::new(),
+            supervision: std::sync::OnceLock::new(),
         };
         Ok((fed, rx))
     }

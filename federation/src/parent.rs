@@ -116,6 +116,7 @@ impl Federation {
                 }
                 Up::Sightings { sightings } => self.intel_sightings(region, sightings),
                 Up::AssetRollup { rollup } => self.asset_rollup(&req.node, region, *rollup)?,
+                Up::Supervise { msg } => self.apply_supervise_up(region, &req.node, *msg).await?,
                 Up::Alert { .. } => {}
             }
         }

@@ -76,6 +76,7 @@ mod tests {
             children: vec![],
             timeline: vec![],
             classification: Default::default(),
+            drill: None,
         }
     }
 

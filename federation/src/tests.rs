@@ -53,6 +53,7 @@ fn alert(region: &str, ip: &str) -> Alert {
         }],
         region: region.parse().unwrap(),
         matched: vec![],
+        drill: None,
     }
 }
 
@@ -195,6 +196,7 @@ async fn pushes_apply_once_gate_by_regions_reset_on_a_new_epoch_and_carry_dispat
         children: vec![],
         timeline: vec![],
         classification: Default::default(),
+        drill: None,
     };
     store.upsert_incidents(vec![parent.clone()]).await.unwrap();
     fed.parent_incident_changed(&parent).await.unwrap();

@@ -57,7 +57,8 @@ impl Subscriber for UplinkFeed {
                 // (`report_to_parent`); sources are this node's own business.
                 NodeEvent::SourcesSeen(_)
                 | NodeEvent::ReportDue { .. }
-                | NodeEvent::SourceSilent { .. } => {}
+                | NodeEvent::SourceSilent { .. }
+                | NodeEvent::Supervision(_) => {}
             }
         })
     }

@@ -100,6 +100,7 @@ pub fn intel_alert(
             count: 1,
         }),
         anomaly: None,
+        drill: None,
     }
 }
 

@@ -173,6 +173,10 @@ pub struct Alert {
     /// alert's tags name. Filled by the node after detection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<crate::asset::AlertTarget>,
+    /// For an alert raised inside a drill (演练): the drill and the planned action. Such
+    /// alerts are kept out of the real statistics and reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drill: Option<crate::supervise::DrillMark>,
 }
 
 impl Alert {

@@ -54,6 +54,10 @@ pub enum AlertOrigin {
     RetroHunt,
     /// The asset check: a finding past its deadline (`onewall-asset-overdue`).
     AssetOverdue,
+    /// Supervision: a bulletin deadline missed (`onewall-bulletin-overdue`), a 重保 slot
+    /// report missing (`onewall-period-report-missing`), nobody on duty in a 重保 period
+    /// (`onewall-duty-missing`).
+    Supervision,
 }
 
 /// Something that happened on this node.
@@ -110,6 +114,47 @@ pub enum NodeEvent {
         /// When the silence was found.
         at: Timestamp,
     },
+    /// Supervision: a bulletin arrived or changed, a periodic report is ready.
+    Supervision(Box<SupervisionEvent>),
+}
+
+/// What supervision tells the node's subscribers (the playbooks notify whoever is on duty).
+#[derive(Debug, Clone)]
+pub enum SupervisionEvent {
+    /// A bulletin arrived for recipients on this node (or was issued to this node's
+    /// departments).
+    BulletinReceived {
+        bulletin: Box<crate::supervise::Bulletin>,
+    },
+    /// A step was taken on a bulletin this node holds (here or on another level).
+    BulletinStep {
+        bulletin: Box<crate::supervise::Bulletin>,
+        step: Box<crate::supervise::Step>,
+    },
+    /// A report was made on its schedule (weekly, monthly, annual, a period's 复盘, a
+    /// drill's): its title, text summary, and the rendered files.
+    ReportReady(Box<ReadyReport>),
+}
+
+/// A rendered report handed to the playbooks.
+#[derive(Debug, Clone)]
+pub struct ReadyReport {
+    /// `weekly`, `monthly`, `annual`, `period_review`, `drill`.
+    pub kind: String,
+    /// The region it covers, and the department when it covers one.
+    pub region: RegionCode,
+    pub department: Option<String>,
+    /// The period it covers, as labelled (`2026-W49`, `2026-12`, `2026`, a period's name).
+    pub label: String,
+    pub title: String,
+    /// A few lines of text for a chat robot or a mail's body.
+    pub summary: String,
+    /// The report as an HTML document.
+    pub html: Arc<String>,
+    /// The report as a Word document (.docx).
+    pub docx: Arc<Vec<u8>>,
+    /// Where the API serves it (path and query, without the host).
+    pub path: String,
 }
 
 impl NodeEvent {
@@ -122,6 +167,7 @@ impl NodeEvent {
             NodeEvent::SourcesSeen(_) => NodeEventKind::SourcesSeen,
             NodeEvent::ReportDue { .. } => NodeEventKind::ReportDue,
             NodeEvent::SourceSilent { .. } => NodeEventKind::SourceSilent,
+            NodeEvent::Supervision(_) => NodeEventKind::Supervision,
         }
     }
 }
@@ -142,6 +188,8 @@ pub enum NodeEventKind {
     ReportDue,
     /// [`NodeEvent::SourceSilent`].
     SourceSilent,
+    /// [`NodeEvent::Supervision`].
+    Supervision,
 }
 
 /// A subscriber's delivery of one event: done when the subscriber has taken it (queued it,

@@ -120,6 +120,11 @@ pub enum Up {
     AssetRollup {
         rollup: Box<crate::asset::AssetRollup>,
     },
+    /// Supervision: a recipient's step on a bulletin, a 重保 slot report, a lesson, the duty
+    /// roster.
+    Supervise {
+        msg: Box<crate::supervise::SuperviseUp>,
+    },
 }
 
 /// What the parent needs to know of a child's incident.
@@ -226,15 +231,20 @@ pub enum Down {
         by: String,
         at: Timestamp,
     },
+    /// Supervision: a bulletin, the issuer's review, a 重保 period, a drill.
+    Supervise {
+        msg: Box<crate::supervise::SuperviseDown>,
+    },
 }
 
 impl Down {
-    /// The parent incident the message is about.
-    pub fn incident(&self) -> IncidentId {
+    /// The parent incident the message is about (none for supervision).
+    pub fn incident(&self) -> Option<IncidentId> {
         match self {
             Down::Dispatch { incident, .. }
             | Down::Status { incident, .. }
-            | Down::Comment { incident, .. } => *incident,
+            | Down::Comment { incident, .. } => Some(*incident),
+            Down::Supervise { .. } => None,
         }
     }
 }
@@ -280,6 +290,7 @@ mod tests {
             }],
             region: "410100".parse().unwrap(),
             matched: vec![],
+            drill: None,
         }
     }
 
@@ -333,7 +344,7 @@ mod tests {
             "from": "new", "to": "closed", "by": "alice", "at": Timestamp(4),
         }))
         .unwrap();
-        assert_eq!(d.body.incident(), id);
+        assert_eq!(d.body.incident(), Some(id));
     }
 
     #[test]

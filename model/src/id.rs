@@ -38,7 +38,32 @@ pub enum AlertMarker {}
 #[derive(Debug)]
 pub enum IncidentMarker {}
 
+/// Marker for bulletins (安全通报).
+#[derive(Debug)]
+pub enum BulletinMarker {}
+/// Marker for a step on a bulletin (签收, 反馈, 整改, 复核), and for lessons.
+#[derive(Debug)]
+pub enum StepMarker {}
+/// Marker for 重保 periods.
+#[derive(Debug)]
+pub enum PeriodMarker {}
+/// Marker for duty shifts.
+#[derive(Debug)]
+pub enum ShiftMarker {}
+/// Marker for shift handovers.
+#[derive(Debug)]
+pub enum HandoverMarker {}
+/// Marker for drills (演练).
+#[derive(Debug)]
+pub enum DrillMarker {}
+
 pub type EventId = Id<EventMarker>;
+pub type BulletinId = Id<BulletinMarker>;
+pub type StepId = Id<StepMarker>;
+pub type PeriodId = Id<PeriodMarker>;
+pub type ShiftId = Id<ShiftMarker>;
+pub type HandoverId = Id<HandoverMarker>;
+pub type DrillId = Id<DrillMarker>;
 pub type AlertId = Id<AlertMarker>;
 pub type IncidentId = Id<IncidentMarker>;
 

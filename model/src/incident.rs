@@ -231,6 +231,10 @@ pub struct Incident {
     /// them; filled by the correlator from `Alert::target`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub targets: Vec<crate::asset::AlertTarget>,
+    /// The drill (演练) its alerts came from: the correlator never groups drill alerts with
+    /// real ones, and drill incidents are kept out of the real statistics and reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drill: Option<crate::id::DrillId>,
 }
 
 /// What kind of incident it is and how grave: GB/T 20986-2023 codes and grade, and the

@@ -25,6 +25,7 @@ pub mod incident;
 pub mod intel;
 pub mod region;
 pub mod severity;
+pub mod supervise;
 pub mod text;
 pub mod timestamp;
 pub mod value;

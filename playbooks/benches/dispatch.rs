@@ -69,6 +69,7 @@ fn alert(n: u128, t: Timestamp) -> Alert {
         )],
         region: "410100".parse().unwrap(),
         matched: vec![],
+        drill: None,
     }
 }
 
@@ -179,6 +180,7 @@ fn main() {
                 children: vec![],
                 classification: Default::default(),
                 timeline: vec![],
+                drill: None,
             }
         })
         .collect();

@@ -59,6 +59,8 @@ impl Signal {
             },
             NodeEvent::SourcesSeen(seen) => Signal::SourcesSeen(seen.clone()),
             NodeEvent::ReportDue { .. } | NodeEvent::SourceSilent { .. } => return None,
+            // Supervision's own signals are the playbooks helper's to add.
+            NodeEvent::Supervision(_) => return None,
         })
     }
 }

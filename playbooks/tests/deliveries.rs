@@ -69,6 +69,7 @@ fn alert(n: u128, tags: &[&str]) -> Alert {
         entities: vec![Entity::new(EntityKind::SourceIp, "10.9.9.9")],
         region: zhengzhou(),
         matched: vec![],
+        drill: None,
     }
 }
 
@@ -96,6 +97,7 @@ fn incident(n: u128) -> Incident {
         children: vec![],
         classification: Default::default(),
         timeline: vec![],
+        drill: None,
     }
 }
 

@@ -270,6 +270,7 @@ impl Engine {
                         .clone(),
                     region: event.region,
                     matched,
+                    drill: None,
                 });
             }
         }

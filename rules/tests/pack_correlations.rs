@@ -135,6 +135,7 @@ fn overlays_disable_and_relevel_correlation_alerts_per_region() {
         entities: vec![],
         region: region.parse::<RegionCode>().unwrap(),
         matched: vec![],
+        drill: None,
     };
     let mut alerts = vec![alert("410100"), alert("410200"), alert("410300")];
     set.apply_overlays(&mut alerts);

@@ -123,6 +123,7 @@ fn alert(n: usize, total: usize) -> Alert {
         ],
         region: RegionCode::new(CITIES[n % CITIES.len()]).unwrap_or(RegionCode::HENAN),
         matched: Vec::new(),
+        drill: None,
     }
 }
 
@@ -156,6 +157,7 @@ fn incident(n: usize) -> Incident {
         children: Vec::new(),
         classification: Default::default(),
         timeline: Vec::new(),
+        drill: None,
     }
 }
 

@@ -232,6 +232,31 @@ pub fn need_for(method: &Method, path: &str, metrics_open: bool) -> Need {
         // work incidents; removing a system is the admin's.
         "/api/v1/assets/import" | "/api/v1/assets/findings/{id}" => Need::Work,
         "/api/v1/reports" if method == Method::POST => Need::Deliver,
+        // Supervision: recipients sign, answer and rectify, duty is kept and lessons are
+        // recorded by those who work incidents; bulletins are issued and reviewed, periods
+        // declared and drills planned by those who direct them.
+        "/api/v1/bulletins/{id}/sign"
+        | "/api/v1/bulletins/{id}/answer"
+        | "/api/v1/bulletins/{id}/rectify"
+        | "/api/v1/periods/{id}/lessons"
+        | "/api/v1/duty/shifts"
+        | "/api/v1/duty/shifts/{id}"
+        | "/api/v1/duty/handovers"
+        | "/api/v1/duty/handovers/{id}/sign"
+            if method != Method::GET =>
+        {
+            Need::Work
+        }
+        "/api/v1/bulletins"
+        | "/api/v1/bulletins/{id}/review"
+        | "/api/v1/periods"
+        | "/api/v1/periods/{id}/cancel"
+        | "/api/v1/drills"
+        | "/api/v1/drills/{id}/start"
+            if method != Method::GET =>
+        {
+            Need::Direct
+        }
         p if p.starts_with("/api/v1/users")
             || p.starts_with("/api/v1/tokens")
             || p.starts_with("/api/v1/audit")

@@ -201,6 +201,17 @@ fn check_scope(s: &ApiState, caller: &Caller, req: &PushRequest) -> Result<(), A
                 }
                 (format!("asset roll-up {}", m.seq), rollup.region)
             }
+            Up::Supervise { msg } => {
+                if let Some(r) = msg
+                    .regions()
+                    .into_iter()
+                    .find(|r| !caller.sees(&s.regions, *r))
+                {
+                    let what = format!("message {} (supervision)", m.seq);
+                    return Err(outside(what, r));
+                }
+                continue;
+            }
             Up::Status { .. } | Up::Comment { .. } => continue,
         };
         if !caller.sees(&s.regions, region) {

@@ -420,6 +420,7 @@ mod tests {
             entities: Vec::new(),
             region: RegionCode::new(410100).expect("a code"),
             matched: Vec::new(),
+            drill: None,
         }
     }
 

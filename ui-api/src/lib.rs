@@ -77,6 +77,7 @@ pub mod reports;
 pub mod sla;
 pub mod stats;
 pub mod stream;
+pub mod supervise;
 pub mod view;
 pub mod workflow;
 
@@ -231,6 +232,82 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/assets/summary", get(assets::summary))
         .route("/api/v1/assets/export", get(assets::export))
         .route("/api/v1/assets/rollup", get(assets::rollup))
+        .route(
+            "/api/v1/bulletins",
+            post(supervise::bulletins::issue).get(supervise::bulletins::list),
+        )
+        .route("/api/v1/bulletins/stats", get(supervise::bulletins::stats))
+        .route("/api/v1/bulletins/{id}", get(supervise::bulletins::get))
+        .route(
+            "/api/v1/bulletins/{id}/sign",
+            post(supervise::bulletins::sign),
+        )
+        .route(
+            "/api/v1/bulletins/{id}/answer",
+            post(supervise::bulletins::answer),
+        )
+        .route(
+            "/api/v1/bulletins/{id}/rectify",
+            post(supervise::bulletins::rectify),
+        )
+        .route(
+            "/api/v1/bulletins/{id}/review",
+            post(supervise::bulletins::review),
+        )
+        .route(
+            "/api/v1/bulletins/{id}/attachments/{sha256}",
+            get(supervise::bulletins::attachment),
+        )
+        .route(
+            "/api/v1/periods",
+            post(supervise::periods::declare).get(supervise::periods::list),
+        )
+        .route("/api/v1/periods/{id}", get(supervise::periods::get))
+        .route(
+            "/api/v1/periods/{id}/cancel",
+            post(supervise::periods::cancel),
+        )
+        .route(
+            "/api/v1/periods/{id}/lessons",
+            post(supervise::periods::add_lesson).get(supervise::periods::lessons),
+        )
+        .route("/api/v1/periods/{id}/slots", get(supervise::periods::slots))
+        .route(
+            "/api/v1/periods/{id}/review",
+            get(supervise::periods::review),
+        )
+        .route(
+            "/api/v1/duty/shifts",
+            post(supervise::duty::add_shift).get(supervise::duty::shifts),
+        )
+        .route(
+            "/api/v1/duty/shifts/{id}",
+            delete(supervise::duty::remove_shift),
+        )
+        .route("/api/v1/duty/now", get(supervise::duty::now))
+        .route(
+            "/api/v1/duty/handovers",
+            post(supervise::duty::hand_over).get(supervise::duty::handovers),
+        )
+        .route(
+            "/api/v1/duty/handovers/{id}/sign",
+            post(supervise::duty::take_over),
+        )
+        .route(
+            "/api/v1/reports/periodic",
+            get(supervise::reports::periodic),
+        )
+        .route(
+            "/api/v1/reports/periodic/kept",
+            get(supervise::reports::kept),
+        )
+        .route(
+            "/api/v1/drills",
+            post(supervise::drills::plan).get(supervise::drills::list),
+        )
+        .route("/api/v1/drills/{id}", get(supervise::drills::get))
+        .route("/api/v1/drills/{id}/start", post(supervise::drills::start))
+        .route("/api/v1/drills/{id}/report", get(supervise::drills::report))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             access::guard,

@@ -819,6 +819,7 @@ mod tests {
             entities: Vec::new(),
             region: RegionCode::HENAN,
             matched: Vec::new(),
+            drill: None,
         };
         Arc::new(NodeEvent::AlertsStored {
             alerts: (0..n).map(alert).collect(),

@@ -43,6 +43,7 @@ fn alert(n: usize) -> Alert {
         entities: Vec::new(),
         region: "410100".parse().unwrap(),
         matched: Vec::new(),
+        drill: None,
     }
 }
 

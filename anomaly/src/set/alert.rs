@@ -109,5 +109,6 @@ pub(crate) fn build_alert(
             explanation,
             explanation_zh,
         }),
+        drill: None,
     }
 }

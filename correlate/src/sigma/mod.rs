@@ -579,6 +579,7 @@ fn correlation_alert(
         entities,
         region: last.region,
         matched,
+        drill: None,
     }
 }
 

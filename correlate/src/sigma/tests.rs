@@ -64,6 +64,7 @@ fn alert(rule: &str, at: i64, fields: &[(&str, &str)]) -> Alert {
                 selection: None,
             })
             .collect(),
+        drill: None,
     }
 }
 

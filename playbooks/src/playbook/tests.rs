@@ -29,6 +29,7 @@ fn alert(region: &str, severity: Severity, rule: &str, tags: &[&str]) -> Alert {
         entities: vec![Entity::new(EntityKind::SourceIp, "10.0.0.9")],
         region: region.parse().unwrap(),
         matched: vec![],
+        drill: None,
     }
 }
 
@@ -56,6 +57,7 @@ fn incident(region: &str, severity: Severity) -> Incident {
         children: vec![],
         classification: Default::default(),
         timeline: vec![],
+        drill: None,
     }
 }
 

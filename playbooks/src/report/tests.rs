@@ -45,6 +45,7 @@ fn incident(n: u128, region: &str, severity: Severity, created: Timestamp) -> In
             actor: "correlator".into(),
             change: TimelineKind::Created,
         }],
+        drill: None,
     }
 }
 
@@ -68,6 +69,7 @@ fn alert(n: u128, region: &str, rule: &str, created: Timestamp) -> Alert {
         entities: vec![],
         region: code(region),
         matched: vec![],
+        drill: None,
     }
 }
 

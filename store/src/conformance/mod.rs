@@ -163,6 +163,7 @@ pub fn alert(time: Timestamp, rule: &str, severity: Severity, region: RegionCode
             value: "login".to_owned(),
             selection: Some("selection".to_owned()),
         }],
+        drill: None,
     }
 }
 
@@ -195,6 +196,7 @@ pub fn incident(updated: Timestamp, severity: Severity, region: RegionCode) -> I
             actor: "correlator".to_owned(),
             change: TimelineKind::Created,
         }],
+        drill: None,
     }
 }
 

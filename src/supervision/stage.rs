@@ -1,0 +1,1 @@
+//! The detect-thread step that marks drill alerts. (Helper h5.)
