@@ -86,6 +86,7 @@ struct Node {
     region: RegionCode,
     wire: Arc<Wire>,
     heard: Arc<Heard>,
+    cfg: SuperviseResolved,
     sup: Option<Supervision>,
 }
 
@@ -100,6 +101,7 @@ impl Node {
                 ..Wire::default()
             }),
             heard: Arc::new(Heard::default()),
+            cfg: SuperviseResolved::default(),
             sup: None,
         };
         n.start();
@@ -119,7 +121,7 @@ impl Node {
                 region: self.region,
             },
             tree: Arc::new(RegionTree::builtin()),
-            cfg: SuperviseResolved::default(),
+            cfg: self.cfg.clone(),
             courier: self.wire.clone(),
             store: Arc::new(store),
             audit: Some(Arc::new(audit)),
@@ -522,4 +524,582 @@ async fn a_rectification_bulletin_across_three_nodes() {
     );
     let kfs = &stats[1];
     assert_eq!((kfs.bulletins, kfs.signed, kfs.overdue), (1, 0, 2));
+}
+
+fn notice(to: To) -> NewBulletin {
+    NewBulletin {
+        kind: BulletinKind::Notice,
+        level: WarningLevel::Yellow,
+        title: "关于防范勒索软件攻击的预警通报".into(),
+        ..rectification(to, Timestamp::now().add_secs(7200))
+    }
+}
+
+fn invalid_naming(r: Result<impl std::fmt::Debug, SuperviseError>, field: &str) {
+    match r {
+        Err(SuperviseError::Invalid(m)) => assert!(m.starts_with(field), "{field}: {m}"),
+        other => panic!("{field}: expected Invalid, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn issuing_checks_each_field_and_names_it() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let province = Node::new(root.path(), PROVINCE, &[ZHENGZHOU], false);
+    let (s, admin) = (province.sup(), province.user("admin"));
+    let to = |regions: &[u32]| To {
+        regions: regions.iter().map(|r| code(*r)).collect(),
+        ..To::default()
+    };
+    let ok = notice(to(&[ZHENGZHOU]));
+    let past = Timestamp::now().add_secs(-1);
+    invalid_naming(
+        s.issue(
+            &admin,
+            NewBulletin {
+                title: " ".into(),
+                ..ok.clone()
+            },
+        )
+        .await,
+        "title",
+    );
+    invalid_naming(
+        s.issue(
+            &admin,
+            NewBulletin {
+                body: String::new(),
+                ..ok.clone()
+            },
+        )
+        .await,
+        "body",
+    );
+    invalid_naming(
+        s.issue(
+            &admin,
+            NewBulletin {
+                deadline: past,
+                ..ok.clone()
+            },
+        )
+        .await,
+        "deadline",
+    );
+    let late_sign = Some(ok.deadline.add_secs(1));
+    invalid_naming(
+        s.issue(
+            &admin,
+            NewBulletin {
+                sign_deadline: late_sign,
+                ..ok.clone()
+            },
+        )
+        .await,
+        "sign_deadline",
+    );
+    invalid_naming(
+        s.issue(
+            &admin,
+            NewBulletin {
+                rectify_deadline: Some(ok.deadline),
+                ..ok.clone()
+            },
+        )
+        .await,
+        "rectify_deadline",
+    );
+    let early = NewBulletin {
+        kind: BulletinKind::Rectification,
+        rectify_deadline: Some(ok.deadline.add_secs(-10)),
+        ..ok.clone()
+    };
+    invalid_naming(s.issue(&admin, early).await, "rectify_deadline");
+    invalid_naming(
+        s.issue(
+            &admin,
+            NewBulletin {
+                cves: vec!["CVE-24-1".into()],
+                ..ok.clone()
+            },
+        )
+        .await,
+        "cves[0]",
+    );
+    invalid_naming(
+        s.issue(
+            &admin,
+            NewBulletin {
+                to: To::default(),
+                ..ok.clone()
+            },
+        )
+        .await,
+        "to",
+    );
+    // A district of a city is not a child of the province; the province is not its own child.
+    invalid_naming(
+        s.issue(
+            &admin,
+            NewBulletin {
+                to: to(&[ZHENGZHOU, 410102]),
+                ..ok.clone()
+            },
+        )
+        .await,
+        "to.regions[1]",
+    );
+    invalid_naming(
+        s.issue(
+            &admin,
+            NewBulletin {
+                to: to(&[PROVINCE]),
+                ..ok.clone()
+            },
+        )
+        .await,
+        "to.regions[0]",
+    );
+    // Kaifeng is a child in the tree, though not a federation child here: allowed.
+    s.issue(
+        &admin,
+        NewBulletin {
+            to: to(&[KAIFENG]),
+            ..ok.clone()
+        },
+    )
+    .await
+    .expect("tree child");
+    // A user scoped to Zhengzhou cannot address Kaifeng; a department's user issues nothing.
+    let narrow = Actor {
+        scope: code(ZHENGZHOU),
+        ..admin.clone()
+    };
+    let err = s
+        .issue(
+            &narrow,
+            NewBulletin {
+                to: to(&[KAIFENG]),
+                ..ok.clone()
+            },
+        )
+        .await
+        .expect_err("scope");
+    assert!(matches!(err, SuperviseError::Forbidden(_)), "{err}");
+    let dept = Actor {
+        department: Some("教育厅".into()),
+        ..admin.clone()
+    };
+    let err = s.issue(&dept, ok.clone()).await.expect_err("department");
+    assert!(matches!(err, SuperviseError::Forbidden(_)), "{err}");
+    // Nothing refused was kept, sent or audited.
+    assert_eq!(
+        s.bulletins(&BulletinQuery::default())
+            .await
+            .expect("list")
+            .len(),
+        1
+    );
+    assert_eq!(province.wire.downs.lock().expect("lock").len(), 1);
+
+    // The API's body, as documented.
+    let body = serde_json::json!({
+        "title": "t", "level": "red", "kind": "rectification", "body": "b",
+        "to": {"regions": ["410100"], "departments": ["教育厅"]},
+        "deadline": ok.deadline, "rectify_deadline": ok.deadline.add_secs(60),
+    });
+    let new: NewBulletin = serde_json::from_value(body).expect("the documented body");
+    let v = s.issue(&admin, new).await.expect("issue");
+    assert_eq!(v.bulletin.level, WarningLevel::Red);
+    let recipients: Vec<String> = v.copies.iter().map(|c| c.recipient.to_string()).collect();
+    assert_eq!(recipients, ["410100", "410000/教育厅"]);
+    let json = serde_json::to_value(&v).expect("json");
+    assert_eq!(json["copies"][0]["state"], "issued");
+    assert_eq!(json["issued_here"], true);
+    let unknown = serde_json::json!({"title": "t", "level": "red", "kind": "notice", "body": "b",
+        "to": {}, "deadline": ok.deadline, "urgent": true});
+    assert!(
+        serde_json::from_value::<NewBulletin>(unknown).is_err(),
+        "unknown fields refused"
+    );
+}
+
+#[tokio::test]
+async fn departments_of_the_issuing_node_sign_and_answer_there() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let province = Node::new(root.path(), PROVINCE, &[ZHENGZHOU], false);
+    let s = province.sup();
+    let to = To {
+        departments: vec!["教育厅".into(), "卫健委".into()],
+        ..To::default()
+    };
+    let id = s
+        .issue(&province.user("admin"), notice(to))
+        .await
+        .expect("issue")
+        .bulletin
+        .id;
+    assert!(
+        province.wire.downs.lock().expect("lock").is_empty(),
+        "nothing goes down"
+    );
+    assert_eq!(
+        province.heard.0.lock().expect("lock").as_slice(),
+        [format!("received {id}")]
+    );
+    let edu = Actor {
+        department: Some("教育厅".into()),
+        ..province.user("li")
+    };
+    let health = Recipient {
+        region: code(PROVINCE),
+        department: Some("卫健委".into()),
+    };
+    let err = s
+        .take_step(&edu, id, Some(health.clone()), StepKind::Sign, vec![])
+        .await
+        .expect_err("other department");
+    assert!(matches!(err, SuperviseError::Forbidden(_)), "{err}");
+    let err = s
+        .take_step(&province.user("admin"), id, None, StepKind::Sign, vec![])
+        .await
+        .expect_err("no such copy");
+    assert!(matches!(err, SuperviseError::NotFound(_)), "{err}");
+    let err = s
+        .take_step(
+            &edu,
+            id,
+            None,
+            StepKind::Sign,
+            vec![Upload {
+                name: "a.txt".into(),
+                media_type: "text/plain".into(),
+                bytes: b"x".to_vec(),
+            }],
+        )
+        .await
+        .expect_err("files on a signature");
+    invalid_naming(Err::<(), _>(err), "attachments");
+    s.take_step(&edu, id, None, StepKind::Sign, vec![])
+        .await
+        .expect("sign");
+    let err = s
+        .take_step(&edu, id, None, StepKind::Sign, vec![])
+        .await
+        .expect_err("twice");
+    assert!(matches!(err, SuperviseError::Conflict(_)), "{err}");
+    assert_eq!(
+        s.pending_bulletins(code(PROVINCE)).await.expect("pending"),
+        [id]
+    );
+    let answer = StepKind::Answer {
+        affected: false,
+        text: "未使用该产品".into(),
+    };
+    let v = s
+        .take_step(&edu, id, None, answer, vec![])
+        .await
+        .expect("answer");
+    assert!(
+        province.wire.ups.lock().expect("lock").is_empty(),
+        "nothing goes up"
+    );
+    assert!(v.copies.iter().any(|c| c.is_done(BulletinKind::Notice)));
+
+    // A department's inbox shows its own copy; "open" leaves out what is done.
+    let inbox = |department: &str, open_only: bool| BulletinQuery {
+        regions: vec![code(PROVINCE)],
+        department: Some(department.into()),
+        open_only,
+        ..BulletinQuery::default()
+    };
+    let mine = s.bulletins(&inbox("教育厅", false)).await.expect("list");
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].copies.len(), 1);
+    assert!(
+        s.bulletins(&inbox("教育厅", true))
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    assert_eq!(
+        s.bulletins(&inbox("卫健委", true))
+            .await
+            .expect("list")
+            .len(),
+        1
+    );
+    assert!(
+        s.bulletins(&inbox("公安厅", false))
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    let received = BulletinQuery {
+        issued_here: Some(false),
+        ..BulletinQuery::default()
+    };
+    assert!(s.bulletins(&received).await.expect("list").is_empty());
+    assert_eq!(
+        s.pending_bulletins(code(PROVINCE)).await.expect("pending"),
+        [id],
+        "卫健委 still owes"
+    );
+    let heard = province.heard.0.lock().expect("lock").clone();
+    assert_eq!(
+        heard[1..],
+        [
+            "step sign 410000/教育厅".to_owned(),
+            "step answer 410000/教育厅".to_owned()
+        ]
+    );
+}
+
+#[tokio::test]
+async fn uploads_past_the_limits_are_refused_naming_the_file() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let mut province = Node::new(root.path(), PROVINCE, &[], false);
+    let mut cfg = onewall_supervise::SuperviseConfig::default();
+    cfg.attachment_max_mib = 1;
+    cfg.step_max_mib = 2;
+    province.cfg = cfg.resolve().expect("config");
+    province.start();
+    let s = province.sup();
+    let to = To {
+        departments: vec!["网信办".into()],
+        ..To::default()
+    };
+    let new = rectification(to, Timestamp::now().add_secs(3600));
+    let id = s
+        .issue(&province.user("admin"), new)
+        .await
+        .expect("issue")
+        .bulletin
+        .id;
+    let user = Actor {
+        department: Some("网信办".into()),
+        ..province.user("wang")
+    };
+    s.take_step(&user, id, None, StepKind::Sign, vec![])
+        .await
+        .expect("sign");
+    let answer = StepKind::Answer {
+        affected: true,
+        text: String::new(),
+    };
+    s.take_step(&user, id, None, answer, vec![])
+        .await
+        .expect("answer");
+    let file = |name: &str, n: usize| Upload {
+        name: name.into(),
+        media_type: String::new(),
+        bytes: vec![7; n],
+    };
+    let rectify = StepKind::Rectify {
+        text: "已处置".into(),
+        attachments: vec![],
+    };
+    const MIB: usize = 1024 * 1024;
+    let err = s
+        .take_step(
+            &user,
+            id,
+            None,
+            rectify.clone(),
+            vec![file("big.bin", MIB + 1)],
+        )
+        .await
+        .expect_err("too large");
+    assert!(
+        matches!(&err, SuperviseError::TooLarge(m) if m.contains("big.bin")),
+        "{err}"
+    );
+    let three = vec![file("a.bin", MIB), file("b.bin", MIB - 1), file("c.bin", 2)];
+    let err = s
+        .take_step(&user, id, None, rectify.clone(), three)
+        .await
+        .expect_err("total");
+    assert!(
+        matches!(&err, SuperviseError::TooLarge(m) if m.contains("c.bin")),
+        "{err}"
+    );
+    invalid_naming(
+        s.take_step(&user, id, None, rectify.clone(), vec![file("../", 1)])
+            .await,
+        "attachments[0].name",
+    );
+    let empty = StepKind::Rectify {
+        text: " ".into(),
+        attachments: vec![],
+    };
+    invalid_naming(s.take_step(&user, id, None, empty, vec![]).await, "text");
+    let v = s
+        .take_step(
+            &user,
+            id,
+            None,
+            rectify,
+            vec![file("a.bin", MIB), file("b.bin", MIB)],
+        )
+        .await
+        .expect("at the limits");
+    let StepKind::Rectify { attachments, .. } = &v.copies[0].steps[2].kind else {
+        panic!()
+    };
+    assert_eq!(attachments.len(), 2);
+    assert_eq!(attachments[0].media_type, "application/octet-stream");
+    assert_eq!(
+        attachments[0].sha256, attachments[1].sha256,
+        "same bytes, one file kept"
+    );
+    let kept: Vec<_> = std::fs::read_dir(province.dir.join("supervise/files"))
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().into_string().expect("name"))
+        .collect();
+    assert_eq!(
+        kept,
+        [attachments[0].sha256.clone()],
+        "no temporary file left"
+    );
+}
+
+#[tokio::test]
+async fn what_other_levels_send_is_refused_when_it_does_not_fit() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let province = Node::new(root.path(), PROVINCE, &[ZHENGZHOU], false);
+    let zz = Node::new(root.path(), ZHENGZHOU, &[], true);
+    let to = To {
+        regions: vec![code(ZHENGZHOU)],
+        ..To::default()
+    };
+    let new = rectification(to, Timestamp::now().add_secs(3600));
+    let id = province
+        .sup()
+        .issue(&province.user("admin"), new)
+        .await
+        .expect("issue")
+        .bulletin
+        .id;
+    let (_, SuperviseDown::Bulletin { bulletin }) =
+        province.wire.downs.lock().expect("lock")[0].clone()
+    else {
+        panic!("a bulletin")
+    };
+    // A bulletin that is not the parent's, or for nobody here, is dropped (not an error).
+    let mut forged = (*bulletin).clone();
+    forged.issuer = code(KAIFENG);
+    zz.sup()
+        .receive_bulletin(code(PROVINCE), forged)
+        .await
+        .expect("dropped");
+    let mut elsewhere = (*bulletin).clone();
+    elsewhere.recipients = vec![region_copy(KAIFENG)];
+    zz.sup()
+        .receive_bulletin(code(PROVINCE), elsewhere)
+        .await
+        .expect("dropped");
+    assert!(zz.sup().bulletin(id).await.expect("read").is_none());
+    zz.sup()
+        .receive_bulletin(code(PROVINCE), *bulletin)
+        .await
+        .expect("receive");
+
+    let user = zz.user("zhang");
+    zz.sup()
+        .take_step(&user, id, None, StepKind::Sign, vec![])
+        .await
+        .expect("sign");
+    let answer = StepKind::Answer {
+        affected: true,
+        text: String::new(),
+    };
+    zz.sup()
+        .take_step(&user, id, None, answer, vec![])
+        .await
+        .expect("answer");
+    let rectify = StepKind::Rectify {
+        text: "已整改".into(),
+        attachments: vec![],
+    };
+    let upload = Upload {
+        name: "report.txt".into(),
+        media_type: "text/plain".into(),
+        bytes: b"done".to_vec(),
+    };
+    zz.sup()
+        .take_step(&user, id, None, rectify, vec![upload])
+        .await
+        .expect("rectify");
+    let ups: Vec<_> = zz.wire.ups.lock().expect("lock").drain(..).collect();
+    assert_eq!(ups.len(), 3);
+    let steps: Vec<_> = ups
+        .into_iter()
+        .map(|u| match u {
+            SuperviseUp::Step { step, files } => (*step, files),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let p = province.sup();
+    // The rectification before its answer: refused by the state, dropped, nothing audited.
+    p.receive_step(code(ZHENGZHOU), steps[0].0.clone(), vec![])
+        .await
+        .expect("sign");
+    p.receive_step(code(ZHENGZHOU), steps[2].0.clone(), steps[2].1.clone())
+        .await
+        .expect("dropped");
+    // A step that claims to come from another node, or with bytes that are not its hash.
+    p.receive_step(code(KAIFENG), steps[1].0.clone(), vec![])
+        .await
+        .expect("dropped");
+    p.receive_step(code(ZHENGZHOU), steps[1].0.clone(), vec![])
+        .await
+        .expect("answer");
+    let mut tampered = steps[2].1.clone();
+    tampered[0].content = "ZXZpbA==".into();
+    p.receive_step(code(ZHENGZHOU), steps[2].0.clone(), tampered)
+        .await
+        .expect("dropped");
+    p.receive_step(code(ZHENGZHOU), steps[2].0.clone(), vec![])
+        .await
+        .expect("dropped, no bytes");
+    assert_eq!(
+        state_of(p, id, &region_copy(ZHENGZHOU)).await,
+        RecipientState::Answered
+    );
+    let kept = std::fs::read_dir(province.dir.join("supervise/files")).expect("dir");
+    assert_eq!(kept.count(), 0, "files of refused steps are not kept");
+    p.receive_step(code(ZHENGZHOU), steps[2].0.clone(), steps[2].1.clone())
+        .await
+        .expect("rectify");
+    assert_eq!(
+        state_of(p, id, &region_copy(ZHENGZHOU)).await,
+        RecipientState::Submitted
+    );
+    // A review coming up from a child, and a step for a bulletin the parent does not hold.
+    let mut review = steps[0].0.clone();
+    review.id = onewall_model::id::StepId::now();
+    review.kind = StepKind::Review {
+        accepted: true,
+        reason: String::new(),
+    };
+    p.receive_step(code(ZHENGZHOU), review, vec![])
+        .await
+        .expect("dropped");
+    let mut stray = steps[0].0.clone();
+    stray.id = onewall_model::id::StepId::now();
+    stray.bulletin = BulletinId::now();
+    p.receive_step(code(ZHENGZHOU), stray, vec![])
+        .await
+        .expect("dropped");
+    assert_eq!(
+        state_of(p, id, &region_copy(ZHENGZHOU)).await,
+        RecipientState::Submitted
+    );
+    let audited: usize = province.audited(id).values().sum();
+    assert_eq!(
+        audited,
+        4,
+        "issue, sign, answer, rectify: {:?}",
+        province.audited(id)
+    );
 }
