@@ -859,9 +859,11 @@ async fn departments_of_the_issuing_node_sign_and_answer_there() {
 async fn uploads_past_the_limits_are_refused_naming_the_file() {
     let root = tempfile::tempdir().expect("tempdir");
     let mut province = Node::new(root.path(), PROVINCE, &[], false);
-    let mut cfg = onewall_supervise::SuperviseConfig::default();
-    cfg.attachment_max_mib = 1;
-    cfg.step_max_mib = 2;
+    let cfg = onewall_supervise::SuperviseConfig {
+        attachment_max_mib: 1,
+        step_max_mib: 2,
+        ..Default::default()
+    };
     province.cfg = cfg.resolve().expect("config");
     province.start();
     let s = province.sup();
