@@ -1105,3 +1105,99 @@ async fn what_other_levels_send_is_refused_when_it_does_not_fit() {
         province.audited(id)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_signatures_at_once_move_the_copy_once() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let province = Node::new(root.path(), PROVINCE, &[], false);
+    let s = province.sup();
+    let to = To {
+        departments: vec!["财政厅".into()],
+        ..To::default()
+    };
+    let id = s
+        .issue(&province.user("admin"), notice(to))
+        .await
+        .expect("issue")
+        .bulletin
+        .id;
+    let user = Actor {
+        department: Some("财政厅".into()),
+        ..province.user("zhao")
+    };
+    let (a, b) = tokio::join!(
+        s.take_step(&user, id, None, StepKind::Sign, vec![]),
+        s.take_step(&user, id, None, StepKind::Sign, vec![])
+    );
+    assert_eq!(
+        [a.is_ok(), b.is_ok()].iter().filter(|ok| **ok).count(),
+        1,
+        "{a:?} {b:?}"
+    );
+    let v = s.bulletin(id).await.expect("read").expect("held");
+    assert_eq!(v.copies[0].steps.len(), 1);
+    let audited: usize = province.audited(id).values().sum();
+    assert_eq!(audited, 2, "issue and one signature");
+}
+
+#[tokio::test]
+async fn statistics_keep_to_the_span_and_the_department() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let province = Node::new(root.path(), PROVINCE, &[], false);
+    let s = province.sup();
+    let admin = province.user("admin");
+    let to = To {
+        departments: vec!["教育厅".into(), "卫健委".into()],
+        ..To::default()
+    };
+    let first = s.issue(&admin, notice(to.clone())).await.expect("issue");
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let second = s.issue(&admin, notice(to)).await.expect("issue");
+    let edu = Actor {
+        department: Some("教育厅".into()),
+        ..province.user("li")
+    };
+    for id in [first.bulletin.id, second.bulletin.id] {
+        s.take_step(&edu, id, None, StepKind::Sign, vec![])
+            .await
+            .expect("sign");
+    }
+    let all = s
+        .bulletin_stats(&BulletinQuery::default(), None, None)
+        .await
+        .expect("stats");
+    let names: Vec<_> = all
+        .iter()
+        .map(|r| {
+            (
+                r.recipient.clone().expect("recipient").to_string(),
+                r.bulletins,
+                r.signed_on_time,
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("410000/卫健委".to_owned(), 2, 0),
+            ("410000/教育厅".to_owned(), 2, 2)
+        ]
+    );
+    assert!(all.iter().all(|r| r.name == "河南省"));
+    let span = s
+        .bulletin_stats(
+            &BulletinQuery::default(),
+            Some(second.bulletin.issued),
+            Some(second.bulletin.issued.add_secs(1)),
+        )
+        .await
+        .expect("stats");
+    assert!(span.iter().all(|r| r.bulletins == 1), "{span:?}");
+    let dept = BulletinQuery {
+        department: Some("卫健委".into()),
+        ..BulletinQuery::default()
+    };
+    let mine = s.bulletin_stats(&dept, None, None).await.expect("stats");
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].signed, 0);
+}
