@@ -9,7 +9,6 @@ use onewall_model::supervise::{Handover, OnDuty, Shift, SuperviseUp};
 use onewall_model::{Alert, AlertId, RegionCode, Timestamp};
 use serde::Deserialize;
 
-use crate::bulletins::BulletinQuery;
 use crate::period::period_covers;
 use crate::{Actor, Result, SuperviseError, Supervision, db};
 
@@ -395,35 +394,6 @@ impl Supervision {
             .call(move |c| db::duty::put_handover(c, &kept))
             .await?;
         Ok(h)
-    }
-
-    /// Bulletins with a copy of `region` that still has something due from it (to sign,
-    /// answer or rectify; a rectification awaiting the issuer's review is not).
-    async fn pending_bulletins(
-        &self,
-        region: RegionCode,
-    ) -> Result<Vec<onewall_model::id::BulletinId>> {
-        let views = self
-            .bulletins(&BulletinQuery {
-                issued_here: None,
-                regions: vec![region],
-                department: None,
-                open_only: true,
-                limit: 1000,
-            })
-            .await?;
-        let mut out: Vec<_> = views
-            .into_iter()
-            .filter(|v| {
-                v.copies
-                    .iter()
-                    .any(|c| c.recipient.region == region && c.due(&v.bulletin).is_some())
-            })
-            .map(|v| v.bulletin.id)
-            .collect();
-        out.sort();
-        out.dedup();
-        Ok(out)
     }
 
     /// The incoming actor signs a handover (not the one who handed over). Audited
