@@ -259,6 +259,10 @@ async fn a_city_that_stops_reporting_is_flagged_once_at_the_province_within_the_
         })
         .expect("lesson table");
     assert_eq!(lessons.rows[0][1], "wang");
+    let html = onewall_supervise::doc::html(&doc);
+    assert!(html.contains("两会 重保复盘报告") && html.contains("洛阳市(410300)"));
+    let docx = onewall_supervise::doc::docx(&doc).expect("docx");
+    assert!(docx.starts_with(b"PK"), "a .docx is a zip file");
 }
 
 #[tokio::test]
