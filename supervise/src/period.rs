@@ -205,15 +205,20 @@ impl Supervision {
         out
     }
 
-    /// Store `p`, refresh the cache, and send it to the covered children. Answers whether it
-    /// changed (an unchanged period is not sent again).
-    async fn keep_and_send(&self, p: &ProtectionPeriod) -> Result<bool> {
-        let stored = p.clone();
-        let changed = self.db.call(move |c| db::periods::put(c, &stored)).await?;
-        if !changed {
+    /// Send `p` to the covered children, then store it and refresh the cache. Answers
+    /// whether it changed (an unchanged period is not sent again). Sent first: when storing
+    /// fails the message comes again and is sent again (children apply it idempotently);
+    /// stored first, a failed send would leave it held here and never passed on.
+    /// `record`, when given, is audited between sending and storing, so a period received
+    /// is audited once even when passing it on failed and it came again.
+    async fn keep_and_send(
+        &self,
+        p: &ProtectionPeriod,
+        record: Option<onewall_store::audit::AuditRecord>,
+    ) -> Result<bool> {
+        if self.period(p.id).as_ref() == Some(p) {
             return Ok(false);
         }
-        self.reload_cache()?;
         for child in self.covered_children(&p.regions) {
             self.courier
                 .down(
@@ -226,6 +231,12 @@ impl Supervision {
                     SuperviseError::Internal(format!("sending period {} to {child}: {e}", p.id))
                 })?;
         }
+        if let Some(r) = record {
+            self.audit(r)?;
+        }
+        let stored = p.clone();
+        self.db.call(move |c| db::periods::put(c, &stored)).await?;
+        self.reload_cache()?;
         Ok(true)
     }
 
@@ -249,7 +260,7 @@ impl Supervision {
                 p.grace_mins
             ),
         ))?;
-        self.keep_and_send(&p).await?;
+        self.keep_and_send(&p, None).await?;
         tracing::info!(period = %p.id, name = %p.name, "重保 period declared");
         Ok(p)
     }
@@ -276,7 +287,7 @@ impl Supervision {
         }
         p.cancelled = Some(now);
         self.audit(actor.audit_record("period.cancel", id.to_string(), p.name.clone()))?;
-        self.keep_and_send(&p).await?;
+        self.keep_and_send(&p, None).await?;
         Ok(p)
     }
 
@@ -304,12 +315,12 @@ impl Supervision {
         if held.as_ref() == Some(&period) {
             return Ok(());
         }
-        self.audit(Actor::remote(period.issuer, &period.by).audit_record(
+        let record = Actor::remote(period.issuer, &period.by).audit_record(
             action,
             period.id.to_string(),
             format!("{} (from {parent})", period.name),
-        ))?;
-        self.keep_and_send(&period).await?;
+        );
+        self.keep_and_send(&period, Some(record)).await?;
         Ok(())
     }
 
@@ -663,20 +674,26 @@ impl Supervision {
                 lesson.period
             )));
         };
-        let l = lesson.clone();
-        if !self
+        let id = lesson.id;
+        if self
             .db
-            .call(move |c| db::periods::put_lesson(c, &l))
+            .call(move |c| db::periods::has_lesson(c, id))
             .await?
         {
             return Ok(());
         }
+        // Audited and passed on before it is kept: a failure in between brings the message
+        // again, and only a kept lesson counts as applied.
         self.audit(Actor::remote(lesson.region, &lesson.by).audit_record(
             "period.lesson",
             lesson.period.to_string(),
             lesson.id.to_string(),
         ))?;
-        self.lesson_up(&p, &lesson)
+        self.lesson_up(&p, &lesson)?;
+        self.db
+            .call(move |c| db::periods::put_lesson(c, &lesson))
+            .await?;
+        Ok(())
     }
 
     /// The lessons of `period`, oldest first.
