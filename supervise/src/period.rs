@@ -90,7 +90,8 @@ pub struct SlotStatus {
     pub received: Option<Timestamp>,
     /// Arrived after the grace time.
     pub late: bool,
-    /// Not arrived and past the grace time (flagged).
+    /// Not arrived and past the grace time (flagged); a slot due before the period was
+    /// declared is never missing.
     pub missing: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report: Option<SlotReport>,
@@ -514,10 +515,20 @@ impl Supervision {
             if children.is_empty() {
                 continue;
             }
-            // Slots whose grace time ended more than the window ago were checked then (or
-            // the node was down for a week): leaving them keeps each check small.
-            let mut due = slots(&p, now.add_secs(-grace_secs(&p)));
-            due.retain(|s| s.add_secs(grace_secs(&p) + CHECK_AFTER_END_SECS) >= now);
+            // Only the slots whose grace time ended since the last check (every slot before
+            // was settled then), and none older than the window (a node down for a week):
+            // each check stays small however long the period and short its slots. A slot
+            // due before the period was declared was never owed.
+            let id = p.id;
+            let checked = self.db.call(move |c| db::periods::checked(c, id)).await?;
+            let grace = grace_secs(&p);
+            let mut due = slots(&p, now.add_secs(-grace));
+            due.retain(|s| {
+                let settles = s.add_secs(grace);
+                *s > p.created
+                    && settles.add_secs(CHECK_AFTER_END_SECS) >= now
+                    && checked.is_none_or(|c| settles > c)
+            });
             let candidates: Vec<(RegionCode, Timestamp)> = children
                 .iter()
                 .flat_map(|&c| due.iter().map(move |&s| (c, s)))
@@ -525,7 +536,6 @@ impl Supervision {
             if candidates.is_empty() {
                 continue;
             }
-            let id = p.id;
             let flagged = self
                 .db
                 .call(move |c| db::periods::flag_missing(c, id, &candidates, now))
@@ -601,7 +611,7 @@ impl Supervision {
                     slot,
                     received: got.as_ref().map(|g| g.1),
                     late: got.as_ref().is_some_and(|g| g.1 > limit),
-                    missing: got.is_none() && limit <= now,
+                    missing: got.is_none() && limit <= now && slot > p.created,
                     report: got.map(|g| g.0),
                 });
             }
