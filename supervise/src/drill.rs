@@ -318,6 +318,10 @@ impl Marker {
     /// drill held here; or, for a live drill, an alert in its regions and window naming a
     /// red-team address (its action: the latest one carried out by the alert's time whose
     /// `expect` the alert meets, if any).
+    ///
+    /// The drill fields are trusted as found: the caller passes only events the node's own
+    /// replay made (an event sent in from outside could otherwise hide a real attack as a
+    /// drill's).
     pub fn mark(&self, alert: &Alert, events: &[&Event]) -> Option<DrillMark> {
         if self.drills.is_empty() {
             return None;
