@@ -251,7 +251,11 @@ pub fn build(
         .map(|(c, n)| (*c, n.as_str()))
         .collect();
     let bulletin_stats = crate::bulletin::stats(&bulletin_views, &|r| {
-        names.get(&r).map(|n| (*n).to_owned()).unwrap_or_default()
+        names
+            .get(&r)
+            .map(|n| (*n).to_owned())
+            .or_else(|| data.region_names.get(&r).cloned())
+            .unwrap_or_default()
     });
 
     let scores = data

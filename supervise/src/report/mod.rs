@@ -167,6 +167,9 @@ pub struct ReportData {
     pub children: Vec<(RegionCode, String)>,
     /// The scope region's name.
     pub region_name: String,
+    /// Names of the scope's regions (bulletin recipients below the children, or the scope's
+    /// own departments, are named from it).
+    pub region_names: std::collections::HashMap<RegionCode, String>,
 }
 
 /// A count by a name.
@@ -325,6 +328,11 @@ impl Supervision {
                 .get(scope.region)
                 .map(|r| r.name.clone())
                 .unwrap_or_default(),
+            region_names: scope
+                .regions
+                .iter()
+                .filter_map(|c| self.tree.get(*c).map(|r| (*c, r.name.clone())))
+                .collect(),
         };
         Ok(build(
             span,
