@@ -34,7 +34,8 @@ const MAX_GRACE_MINS: u32 = 24 * 60;
 /// The longest name and lesson text, in characters.
 const MAX_NAME_CHARS: usize = 200;
 const MAX_LESSON_CHARS: usize = 10_000;
-/// Periods ended longer ago than this are no longer checked for missing slots.
+/// Periods ended longer ago than this are no longer checked for missing slots, nor are slots
+/// whose grace time ended longer ago.
 const CHECK_AFTER_END_SECS: i64 = 7 * 86_400;
 
 /// A period to declare (the body of `POST /api/v1/periods`); unset numbers come from
@@ -204,15 +205,20 @@ impl Supervision {
         out
     }
 
-    /// Store `p`, refresh the cache, and send it to the covered children. Answers whether it
-    /// changed (an unchanged period is not sent again).
-    async fn keep_and_send(&self, p: &ProtectionPeriod) -> Result<bool> {
-        let stored = p.clone();
-        let changed = self.db.call(move |c| db::periods::put(c, &stored)).await?;
-        if !changed {
+    /// Send `p` to the covered children, then store it and refresh the cache. Answers
+    /// whether it changed (an unchanged period is not sent again). Sent first: when storing
+    /// fails the message comes again and is sent again (children apply it idempotently);
+    /// stored first, a failed send would leave it held here and never passed on.
+    /// `record`, when given, is audited between sending and storing, so a period received
+    /// is audited once even when passing it on failed and it came again.
+    async fn keep_and_send(
+        &self,
+        p: &ProtectionPeriod,
+        record: Option<onewall_store::audit::AuditRecord>,
+    ) -> Result<bool> {
+        if self.period(p.id).as_ref() == Some(p) {
             return Ok(false);
         }
-        self.reload_cache()?;
         for child in self.covered_children(&p.regions) {
             self.courier
                 .down(
@@ -225,6 +231,12 @@ impl Supervision {
                     SuperviseError::Internal(format!("sending period {} to {child}: {e}", p.id))
                 })?;
         }
+        if let Some(r) = record {
+            self.audit(r)?;
+        }
+        let stored = p.clone();
+        self.db.call(move |c| db::periods::put(c, &stored)).await?;
+        self.reload_cache()?;
         Ok(true)
     }
 
@@ -248,7 +260,7 @@ impl Supervision {
                 p.grace_mins
             ),
         ))?;
-        self.keep_and_send(&p).await?;
+        self.keep_and_send(&p, None).await?;
         tracing::info!(period = %p.id, name = %p.name, "重保 period declared");
         Ok(p)
     }
@@ -275,7 +287,7 @@ impl Supervision {
         }
         p.cancelled = Some(now);
         self.audit(actor.audit_record("period.cancel", id.to_string(), p.name.clone()))?;
-        self.keep_and_send(&p).await?;
+        self.keep_and_send(&p, None).await?;
         Ok(p)
     }
 
@@ -303,12 +315,12 @@ impl Supervision {
         if held.as_ref() == Some(&period) {
             return Ok(());
         }
-        self.audit(Actor::remote(period.issuer, &period.by).audit_record(
+        let record = Actor::remote(period.issuer, &period.by).audit_record(
             action,
             period.id.to_string(),
             format!("{} (from {parent})", period.name),
-        ))?;
-        self.keep_and_send(&period).await?;
+        );
+        self.keep_and_send(&period, Some(record)).await?;
         Ok(())
     }
 
@@ -502,7 +514,10 @@ impl Supervision {
             if children.is_empty() {
                 continue;
             }
-            let due = slots(&p, now.add_secs(-grace_secs(&p)));
+            // Slots whose grace time ended more than the window ago were checked then (or
+            // the node was down for a week): leaving them keeps each check small.
+            let mut due = slots(&p, now.add_secs(-grace_secs(&p)));
+            due.retain(|s| s.add_secs(grace_secs(&p) + CHECK_AFTER_END_SECS) >= now);
             let candidates: Vec<(RegionCode, Timestamp)> = children
                 .iter()
                 .flat_map(|&c| due.iter().map(move |&s| (c, s)))
@@ -659,20 +674,26 @@ impl Supervision {
                 lesson.period
             )));
         };
-        let l = lesson.clone();
-        if !self
+        let id = lesson.id;
+        if self
             .db
-            .call(move |c| db::periods::put_lesson(c, &l))
+            .call(move |c| db::periods::has_lesson(c, id))
             .await?
         {
             return Ok(());
         }
+        // Audited and passed on before it is kept: a failure in between brings the message
+        // again, and only a kept lesson counts as applied.
         self.audit(Actor::remote(lesson.region, &lesson.by).audit_record(
             "period.lesson",
             lesson.period.to_string(),
             lesson.id.to_string(),
         ))?;
-        self.lesson_up(&p, &lesson)
+        self.lesson_up(&p, &lesson)?;
+        self.db
+            .call(move |c| db::periods::put_lesson(c, &lesson))
+            .await?;
+        Ok(())
     }
 
     /// The lessons of `period`, oldest first.
@@ -794,6 +815,30 @@ mod tests {
         p.cancelled = Some(t(3 * 3600));
         assert_eq!(slots(&p, t(86_400)), vec![t(3600), t(7200)]);
         assert_eq!(last_slot(&p, t(86_400)), Some(t(7200)));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn slots_are_evenly_spaced_inside_the_period(
+            start in 0i64..1_000_000,
+            len in 1i64..200_000,
+            every in 5u32..600,
+            until in 0i64..1_300_000,
+            cancel in proptest::option::of(0i64..200_000),
+        ) {
+            let mut p = period(start, start + len, every);
+            p.cancelled = cancel.map(|c| Timestamp::from_secs(start + c));
+            let until = Timestamp::from_secs(until);
+            let got = slots(&p, until);
+            let step = i64::from(every) * 60;
+            for (k, s) in got.iter().enumerate() {
+                proptest::prop_assert_eq!(s.secs(), start + step * (k as i64 + 1));
+                proptest::prop_assert!(*s < p.ends() && *s <= until);
+            }
+            let next = Timestamp::from_secs(start + step * (got.len() as i64 + 1));
+            proptest::prop_assert!(next >= p.ends() || next > until, "a slot was left out");
+            proptest::prop_assert_eq!(last_slot(&p, until), got.last().copied());
+        }
     }
 
     #[test]

@@ -272,10 +272,14 @@ impl Supervision {
     /// The 复盘 of `period` from the store and this node's book (ended or not: figures up to
     /// now).
     pub async fn period_review(&self, period: PeriodId) -> Result<PeriodReview> {
+        self.period_review_at(period, Timestamp::now()).await
+    }
+
+    /// The 复盘 of `period` as it stands at `now` (slots due by then).
+    pub async fn period_review_at(&self, period: PeriodId, now: Timestamp) -> Result<PeriodReview> {
         let p = self
             .period(period)
             .ok_or_else(|| SuperviseError::NotFound(format!("no period {period}")))?;
-        let now = Timestamp::now();
         let (from, to) = (p.start, p.ends().min(now.max(p.start)));
         let mut regions: Vec<_> = p.regions.iter().flat_map(|&r| self.subtree(r)).collect();
         regions.sort();

@@ -239,6 +239,17 @@ pub fn put_lesson(c: &mut Connection, l: &Lesson) -> rusqlite::Result<bool> {
     Ok(n == 1)
 }
 
+/// Is the lesson `id` held?
+pub fn has_lesson(c: &mut Connection, id: onewall_model::id::StepId) -> rusqlite::Result<bool> {
+    c.query_row(
+        "SELECT 1 FROM lessons WHERE id = ?1",
+        [id.to_string()],
+        |_| Ok(()),
+    )
+    .optional()
+    .map(|o| o.is_some())
+}
+
 /// The lessons of `period`, oldest first.
 pub fn lessons(c: &mut Connection, period: PeriodId) -> rusqlite::Result<Vec<Lesson>> {
     bodies(
