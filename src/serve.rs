@@ -89,6 +89,7 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
         federation,
         remote,
         uplink,
+        supervision,
     } = start_federation(&r, &node)?;
     // Assets: the book kept in assets.sqlite, in use from the first batch.
     let assets = open_assets(&r, &federation)?;
@@ -109,7 +110,17 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
     let pipeline = start_pipeline(&r, &node, remote, &intel, assets.as_ref()).await?;
     let intel_tasks = crate::intel::start(&intel, &node.health, &node.shutdown);
     let desk = playbooks::report_desk(&r)?;
-    let jobs = crate::jobs::start(&r, &node.store, desk.as_ref(), &node.bus, &node.shutdown);
+    let jobs = crate::jobs::start(
+        &r,
+        &node.store,
+        desk.as_ref(),
+        supervision.as_ref(),
+        &node.bus,
+        &node.shutdown,
+    );
+    let supervision_jobs = supervision.as_ref().map(|s| {
+        crate::supervision::jobs::start(s, &node.store, &node.bus, &node.health, &node.shutdown)
+    });
     let asset_jobs = assets.as_ref().map_or_else(Vec::new, |a| {
         crate::assets::jobs::start(a, &node.store, &node.bus, &node.shutdown)
     });
@@ -133,6 +144,7 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
             stream,
             intel: intel.clone(),
             assets: assets.clone(),
+            supervision: supervision.clone(),
         },
     );
     let mut announce = listeners.announce;
@@ -161,6 +173,7 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
         .into_iter()
         .chain(sightings_up)
         .chain(asset_jobs)
+        .chain(supervision_jobs)
     {
         t.abort();
     }
@@ -235,12 +248,17 @@ struct Federated {
     remote: mpsc::Receiver<Vec<onewall_model::Alert>>,
     /// Pushes the outbox to the parent.
     uplink: JoinHandle<()>,
+    /// Bulletins, 重保 periods, duty, drills, reports, when `[supervise] enabled`.
+    supervision: Option<Arc<onewall_supervise::Supervision>>,
 }
 
 /// The federation: the outbox to a parent (its uplink subscribed to the node event bus) and
-/// its uplink task, and the parent's side for children.
+/// its uplink task, and the parent's side for children; and the node's supervision, which
+/// applies what other levels send through it and so is opened before the uplink runs.
 fn start_federation(r: &Resolved, node: &Node) -> anyhow::Result<Federated> {
     let (federation, remote) = crate::federation::start(r, node.store.clone(), &node.bus)?;
+    let supervision =
+        crate::supervision::open(r, &federation, &node.store, &node.access.audit, &node.bus)?;
     let uplink = tokio::spawn(crate::federation::run_uplink(
         federation.clone(),
         node.shutdown.clone(),
@@ -249,6 +267,7 @@ fn start_federation(r: &Resolved, node: &Node) -> anyhow::Result<Federated> {
         federation,
         remote,
         uplink,
+        supervision,
     })
 }
 

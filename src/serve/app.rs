@@ -29,6 +29,9 @@ pub struct Parts<'a> {
     pub intel: Arc<crate::intel::Intel>,
     /// Assets (`/api/v1/assets/...`), when `[assets] enabled`.
     pub assets: Option<Arc<crate::assets::Assets>>,
+    /// Supervision (`/api/v1/{bulletins,periods,duty,reports,drills}`), when `[supervise]
+    /// enabled`.
+    pub supervision: Option<Arc<onewall_supervise::Supervision>>,
 }
 
 /// Build the app: API and ingest routers, their guards and layers.
@@ -74,6 +77,10 @@ pub fn build(r: &Resolved, node: &Node, parts: Parts<'_>) -> axum::Router {
     let api = api.layer(axum::Extension(crate::intel::service(parts.intel)));
     let api = match &parts.assets {
         Some(a) => api.layer(axum::Extension(crate::assets::service(a))),
+        None => api,
+    };
+    let api = match &parts.supervision {
+        Some(sup) => api.layer(axum::Extension(crate::supervision::service(sup, r))),
         None => api,
     };
     let api = api.layer(axum::Extension(crate::anomaly::service(
