@@ -205,7 +205,7 @@ impl Net {
 /// Is `code` `ancestor` or in its subtree? Region codes (GB/T 2260) are hierarchical by
 /// digit pairs: a province `41 00 00` holds every code starting `41`, a city `41 01 00`
 /// every code starting `4101`. The marker runs on the detect path with no region tree.
-fn region_within(code: RegionCode, ancestor: RegionCode) -> bool {
+pub(crate) fn region_within(code: RegionCode, ancestor: RegionCode) -> bool {
     let (c, a) = (code.get(), ancestor.get());
     let mut unit = 1;
     while unit < 1_000_000 && a % (unit * 100) == 0 {
