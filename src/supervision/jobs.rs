@@ -11,11 +11,9 @@ use std::time::Duration;
 
 use onewall_api::health::TaskHealth;
 use onewall_model::bus::{AlertOrigin, NodeEvent, NodeEvents};
-use onewall_model::supervise::SlotReport;
-use onewall_model::{Alert, IncidentId, Timestamp};
-use onewall_store::{IncidentQuery, Store};
+use onewall_model::{Alert, Timestamp};
+use onewall_store::Store;
 use onewall_supervise::Supervision;
-use onewall_supervise::period::SlotDue;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::warn;
@@ -73,7 +71,7 @@ pub async fn check(sup: &Supervision, store: &Arc<dyn Store>, now: Timestamp) ->
         Ok(a) => alerts.extend(a),
         Err(e) => warn!(error = %e, "bulletin deadline check failed; will retry"),
     }
-    if let Err(e) = send_slot_reports(sup, store, now).await {
+    if let Err(e) = send_slot_reports(sup, now).await {
         warn!(error = %e, "sending the 重保 slot reports failed; will retry");
     }
     match sup.check_slots(now).await {
@@ -100,98 +98,12 @@ pub async fn check(sup: &Supervision, store: &Arc<dyn Store>, now: Timestamp) ->
     Vec::new()
 }
 
-/// Child: each slot report owed at `now`, built and sent up.
-async fn send_slot_reports(
-    sup: &Supervision,
-    store: &Arc<dyn Store>,
-    now: Timestamp,
-) -> anyhow::Result<()> {
+/// Child: each slot report owed at `now`, built from the store (the crate's zero report of
+/// the slot) and sent up.
+async fn send_slot_reports(sup: &Supervision, now: Timestamp) -> anyhow::Result<()> {
     for due in sup.slot_reports_due(now).await? {
-        let report = slot_report(sup, store, &due, now).await?;
+        let report = sup.slot_report(&due, now).await?;
         sup.send_slot_report(report).await?;
     }
     Ok(())
-}
-
-/// The zero report of one slot: the node's incidents (drills left out) opened during the
-/// slot and those still open, with who is on duty.
-pub async fn slot_report(
-    sup: &Supervision,
-    store: &Arc<dyn Store>,
-    due: &SlotDue,
-    now: Timestamp,
-) -> anyhow::Result<SlotReport> {
-    let node = sup.node().clone();
-    let every = i64::from(due.period.report_every_mins.max(1)) * 60;
-    let from = due.slot.add_secs(-every).max(due.period.start);
-    let regions: Vec<_> = sup
-        .tree()
-        .iter()
-        .map(|r| r.code)
-        .filter(|c| sup.covers(node.region, *c))
-        .collect();
-    let mut opened: Vec<(IncidentId, String)> = Vec::new();
-    let mut open_now = 0u32;
-    let mut cursor = None;
-    loop {
-        let page = store
-            .search_incidents(IncidentQuery {
-                open_only: true,
-                regions: regions.clone(),
-                limit: onewall_store::MAX_LIMIT,
-                cursor,
-                ..IncidentQuery::default()
-            })
-            .await?;
-        for i in page.items.iter().filter(|i| i.drill.is_none()) {
-            open_now += 1;
-            if i.created >= from && i.created < due.slot {
-                opened.push((i.id, i.title.clone()));
-            }
-        }
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
-    let on_duty = sup.on_duty(node.region, now);
-    let mut text = format!(
-        "{} {} 重保「{}」{} 至 {}：新增事件 {} 起，未结事件 {} 起。",
-        node.name,
-        node.region,
-        due.period.name,
-        from.to_rfc3339(),
-        due.slot.to_rfc3339(),
-        opened.len(),
-        open_now
-    );
-    if opened.is_empty() {
-        text.push_str("零报告：本时段无新增安全事件。");
-    }
-    for (id, title) in &opened {
-        text.push_str(&format!("\n- {id} {title}"));
-    }
-    if on_duty.is_empty() {
-        text.push_str("\n值班：无");
-    } else {
-        let names: Vec<String> = on_duty
-            .iter()
-            .map(|p| match p.phone.as_str() {
-                "" => p.name.clone(),
-                phone => format!("{} {phone}", p.name),
-            })
-            .collect();
-        text.push_str(&format!("\n值班：{}", names.join("、")));
-    }
-    Ok(SlotReport {
-        period: due.period.id,
-        region: node.region,
-        node: node.name,
-        slot: due.slot,
-        sent: now,
-        incidents_new: opened.len() as u32,
-        incidents_open: open_now,
-        zero: opened.is_empty(),
-        text,
-    })
 }
