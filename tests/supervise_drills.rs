@@ -9,6 +9,8 @@
 #![allow(clippy::unwrap_used)] // tests fail loudly on unexpected input
 
 mod common;
+#[path = "../playbooks/tests/peers/mod.rs"]
+mod pbpeers;
 
 use std::path::Path;
 use std::process::Command;
@@ -30,9 +32,25 @@ fn this_week() -> String {
     format!("{y}-W{w:02}")
 }
 
-fn node(dir: &Path) -> Node {
+/// A node of Zhengzhou with the marker rule and a playbook posting drill reports to `hooks`.
+fn node(dir: &Path, hooks: &pbpeers::Peer) -> Node {
     let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/rules/response");
-    let extra = format!("[rules]\ndirs = [\"{}\"]\n", rules.display());
+    let books = dir.join("playbooks");
+    std::fs::create_dir_all(&books).unwrap();
+    std::fs::write(
+        books.join("drill.yml"),
+        format!(
+            "id: drill-report\ntriggers: [report]\nwhen: {{ kind: [drill] }}\nactions:\n  - webhook: {{ url: \"http://127.0.0.1:{}/generic\", secret: \"{}\" }}\n",
+            hooks.port,
+            pbpeers::WEBHOOK_SECRET
+        ),
+    )
+    .unwrap();
+    let extra = format!(
+        "[rules]\ndirs = [\"{}\"]\n[playbooks]\ndir = \"{}\"\n",
+        rules.display(),
+        books.display()
+    );
     common::start_with(dir, "node.toml", &common::config(&dir.join("data"), &extra))
 }
 
@@ -50,7 +68,8 @@ fn drill_of(v: &Value) -> Option<&str> {
 #[test]
 fn a_replayed_drill_is_marked_kept_apart_left_out_of_the_report_and_scored() {
     let dir = tempfile::tempdir().unwrap();
-    let node = node(dir.path());
+    let hooks = pbpeers::webhooks(&dir.path().join("hooks"));
+    let node = node(dir.path(), &hooks);
 
     // A real incident first, on the host and address the drill will use too.
     let real = json!({"message": "owmarker real login", "host": {"name": "web-a"}, "source": {"ip": "10.9.0.1"}});
@@ -269,4 +288,25 @@ fn a_replayed_drill_is_marked_kept_apart_left_out_of_the_report_and_scored() {
     );
     let cells = String::from_utf8(out.stdout).unwrap();
     assert!(cells.contains("静默外传"), "{cells}");
+
+    // Once over, the node makes the drill's report on its own and the playbook posts it.
+    let posted = eventually(Duration::from_secs(30), || {
+        hooks.files("json").iter().find_map(|f| {
+            let rec: Value = serde_json::from_slice(&std::fs::read(f).ok()?).ok()?;
+            let body: Value = serde_json::from_str(rec["body"].as_str()?).ok()?;
+            (body["report"]["kind"] == "drill").then_some((rec, body))
+        })
+    })
+    .unwrap_or_else(|| panic!("the drill report was never posted\n{}", node.stderr()));
+    assert_eq!(posted.0["verified"], true, "{:#}", posted.0);
+    assert_eq!(posted.1["kind"], "report");
+    assert_eq!(
+        posted.1["report"]["path"],
+        format!("/api/v1/drills/{id}/report?format=docx")
+    );
+    let text = posted.1["text"].as_str().unwrap();
+    assert!(
+        text.contains("发现 2 项") && text.contains("未发现 1 项"),
+        "{text}"
+    );
 }

@@ -3,8 +3,9 @@
 //! region is made, kept, rendered as HTML and .docx and published on the node event bus
 //! (`NodeEvent::Supervision(ReportReady)`), where the playbooks send it on (`triggers:
 //! [report]`). A node down at that time makes it when it starts; on its first start it makes
-//! none for the past (like the daily report). The spans made are noted in
-//! `supervise-reports.json` in the data directory.
+//! none for the past (like the daily report). A drill issued here gets its report the same way
+//! once it is over (`kind: drill`). What was made is noted in `supervise-reports.json` in the
+//! data directory.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -14,7 +15,9 @@ use std::time::Duration;
 use onewall_api::supervise::reports::{download_path, scope_of};
 use onewall_model::Timestamp;
 use onewall_model::bus::{NodeEvent, NodeEvents, ReadyReport, SupervisionEvent};
+use onewall_model::id::DrillId;
 use onewall_supervise::Supervision;
+use onewall_supervise::drill::drill_end;
 use onewall_supervise::report::{ReportKind, ReportSources, Span};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -24,7 +27,7 @@ use tracing::{error, info, warn};
 const MADE_FILE: &str = "supervise-reports.json";
 
 /// How often the schedule is looked at.
-const TICK: Duration = Duration::from_secs(30);
+const TICK: Duration = Duration::from_secs(5);
 
 /// Run the schedule until `shutdown`.
 pub fn start(
@@ -40,10 +43,18 @@ pub fn start(
         loop {
             for span in made.due(&sup, Timestamp::now()) {
                 match make(&sup, &*sources, &bus, &span).await {
-                    Ok(()) => made.note(&span),
+                    Ok(()) => made.note(&Made::key(&span)),
                     Err(e) => {
                         error!(kind = span.kind.as_str(), label = %span.label, error = %e,
                             "periodic report failed; retrying at the next look");
+                    }
+                }
+            }
+            for drill in made.drills_over(&sup, Timestamp::now()) {
+                match make_drill(&sup, &bus, drill).await {
+                    Ok(()) => made.note(&Made::drill_key(drill)),
+                    Err(e) => {
+                        error!(drill = %drill, error = %e, "drill report failed; retrying at the next look");
                     }
                 }
             }
@@ -96,7 +107,10 @@ impl Made {
                     made: BTreeSet::new(),
                 };
                 for k in kinds(sup) {
-                    m.note(&due_span(sup, k, now));
+                    m.note(&Self::key(&due_span(sup, k, now)));
+                }
+                for d in m.drills_over(sup, now) {
+                    m.note(&Self::drill_key(d));
                 }
                 m
             }
@@ -107,6 +121,20 @@ impl Made {
         format!("{}/{}", span.kind.as_str(), span.label)
     }
 
+    fn drill_key(id: DrillId) -> String {
+        format!("drill/{id}")
+    }
+
+    /// Drills issued here that are over and have had no report yet.
+    fn drills_over(&self, sup: &Supervision, now: Timestamp) -> Vec<DrillId> {
+        sup.drills()
+            .into_iter()
+            .filter(|d| d.issuer == sup.node().region && drill_end(d) <= now)
+            .map(|d| d.id)
+            .filter(|id| !self.made.contains(&Self::drill_key(*id)))
+            .collect()
+    }
+
     fn due(&self, sup: &Supervision, now: Timestamp) -> Vec<Span> {
         kinds(sup)
             .into_iter()
@@ -115,8 +143,8 @@ impl Made {
             .collect()
     }
 
-    fn note(&mut self, span: &Span) {
-        self.made.insert(Self::key(span));
+    fn note(&mut self, key: &str) {
+        self.made.insert(key.to_owned());
         let write = || -> std::io::Result<()> {
             let tmp = self.path.with_extension("json.tmp");
             std::fs::write(&tmp, serde_json::to_vec(&self.made)?)?;
@@ -146,13 +174,44 @@ pub async fn make(
         region: scope.region,
         department: None,
         label: span.label.clone(),
-        title: doc.title.clone(),
+        title: report.title(),
         summary: report.summary(),
         html: Arc::new(html),
         docx: Arc::new(docx),
         path: download_path(&report),
     };
     info!(kind = span.kind.as_str(), label = %span.label, region = %scope.region, "periodic report made");
+    bus.publish(NodeEvent::Supervision(Box::new(
+        SupervisionEvent::ReportReady(Box::new(ready)),
+    )))
+    .await;
+    Ok(())
+}
+
+/// Make the report of a drill that is over and publish it (`kind: drill`, labelled with the
+/// drill's name).
+pub async fn make_drill(sup: &Supervision, bus: &NodeEvents, id: DrillId) -> anyhow::Result<()> {
+    let report = sup.drill_report(id, Timestamp::now()).await?;
+    let doc = report.to_doc();
+    let ready = ReadyReport {
+        kind: "drill".to_owned(),
+        region: sup.node().region,
+        department: None,
+        label: report.drill.name.clone(),
+        title: doc.title.clone(),
+        summary: format!(
+            "{}：计划动作 {} 项，发现 {} 项，未发现 {} 项，得分 {:.1}",
+            report.drill.name,
+            report.actions.len(),
+            report.detected,
+            report.missed,
+            report.score
+        ),
+        html: Arc::new(onewall_supervise::doc::html(&doc)),
+        docx: Arc::new(onewall_supervise::doc::docx(&doc)?),
+        path: format!("/api/v1/drills/{id}/report?format=docx"),
+    };
+    info!(drill = %id, "drill report made");
     bus.publish(NodeEvent::Supervision(Box::new(
         SupervisionEvent::ReportReady(Box::new(ready)),
     )))

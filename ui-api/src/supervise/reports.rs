@@ -155,7 +155,7 @@ pub async fn kept(
                 "label": r.span.label,
                 "region": r.scope.region,
                 "department": r.scope.department,
-                "title": r.to_doc().title,
+                "title": r.title(),
                 "generated": r.generated,
                 "path": download_path(r),
             })
