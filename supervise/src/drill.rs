@@ -9,16 +9,17 @@ use std::net::IpAddr;
 
 use onewall_model::id::DrillId;
 use onewall_model::supervise::{
-    DRILL_ACTION_FIELD, DRILL_ID_FIELD, Drill, DrillMark, DrillMode, PlannedAction, SuperviseDown,
+    DRILL_ACTION_FIELD, DRILL_ID_FIELD, Drill, DrillMark, DrillMode, PlannedAction,
 };
 use onewall_model::{
     Alert, EntityKind, Event, Incident, IncidentStatus, RegionCode, TimelineKind, Timestamp,
 };
-use onewall_store::{AlertQuery, IncidentQuery};
 use serde::Serialize;
 
 use crate::doc::Doc;
-use crate::{Actor, Result, SuperviseError, Supervision, db};
+use crate::{Result, SuperviseError};
+
+mod service;
 
 /// A scenario as written (YAML or JSON): the drill without ids and issuer.
 ///
@@ -178,7 +179,7 @@ fn unknown_keys(raw: &serde_json::Value) -> std::result::Result<(), String> {
     for (i, a) in actions.into_iter().flatten().enumerate() {
         let Some(obj) = a.as_object() else { continue };
         let id = obj.get("id").and_then(|v| v.as_str()).unwrap_or("");
-        for k in obj.keys().filter(|k| !ACTION_KEYS.contains(&k.as_str())) {
+        if let Some(k) = obj.keys().find(|k| !ACTION_KEYS.contains(&k.as_str())) {
             return Err(format!(
                 "actions[{i}] (`{id}`): unknown field `{k}`, expected one of {}",
                 ACTION_KEYS.join(", ")
@@ -317,6 +318,10 @@ impl Marker {
     /// drill held here; or, for a live drill, an alert in its regions and window naming a
     /// red-team address (its action: the latest one carried out by the alert's time whose
     /// `expect` the alert meets, if any).
+    ///
+    /// The drill fields are trusted as found: the caller passes only events the node's own
+    /// replay made (an event sent in from outside could otherwise hide a real attack as a
+    /// drill's).
     pub fn mark(&self, alert: &Alert, events: &[&Event]) -> Option<DrillMark> {
         if self.drills.is_empty() {
             return None;
@@ -389,7 +394,7 @@ fn expects(action: &PlannedAction, alert: &Alert) -> bool {
     if x.rules.is_empty() && x.tags.is_empty() {
         return true;
     }
-    x.rules.iter().any(|r| *r == alert.rule.id)
+    x.rules.contains(&alert.rule.id)
         || x.tags
             .iter()
             .any(|t| alert.rule.tags.iter().any(|a| a.eq_ignore_ascii_case(t)))
@@ -629,203 +634,6 @@ impl DrillReport {
         );
         doc.paragraph(format!("报告生成于 {}。", at(self.generated)));
         doc
-    }
-}
-
-impl Supervision {
-    /// Plan a drill from a scenario (regions within this node's subtree); stored, sent to the
-    /// child nodes it covers, audited `drill.plan`.
-    pub async fn plan_drill(&self, actor: &Actor, scenario: Scenario) -> Result<Drill> {
-        scenario
-            .check()
-            .map_err(|m| SuperviseError::Invalid(format!("drill scenario: {m}")))?;
-        for r in &scenario.regions {
-            if !self.tree.contains(*r) {
-                return Err(SuperviseError::Invalid(format!(
-                    "drill: unknown region {r}"
-                )));
-            }
-            if !self.covers(self.node.region, *r) || !self.covers(actor.scope, *r) {
-                return Err(SuperviseError::Forbidden(format!(
-                    "drill: region {r} is outside your scope"
-                )));
-            }
-        }
-        let now = Timestamp::now();
-        let drill = Drill {
-            id: DrillId::new(now),
-            name: scenario.name,
-            regions: scenario.regions,
-            start: scenario.start,
-            end: scenario.end,
-            mode: scenario.mode,
-            red_team: scenario.red_team,
-            actions: scenario.actions,
-            issuer: self.node.region,
-            by: actor.name.clone(),
-            created: now,
-            started: None,
-        };
-        let d = drill.clone();
-        self.db.call(move |c| db::drills::put(c, &d)).await?;
-        self.reload_cache()?;
-        self.audit(actor.audit_record(
-            "drill.plan",
-            format!("drill/{}", drill.id),
-            format!("{} ({} actions)", drill.name, drill.actions.len()),
-        ))?;
-        self.send_drill_down(&drill)?;
-        Ok(drill)
-    }
-
-    /// Queue `drill` for every child node whose region it covers (or that covers one of its
-    /// regions).
-    fn send_drill_down(&self, drill: &Drill) -> Result<()> {
-        for child in self.courier.children() {
-            let concerned = drill
-                .regions
-                .iter()
-                .any(|r| self.covers(*r, child) || self.covers(child, *r));
-            if concerned {
-                let msg = SuperviseDown::Drill {
-                    drill: Box::new(drill.clone()),
-                };
-                self.courier.down(child, msg).map_err(|e| {
-                    SuperviseError::Internal(format!("drill: queueing for {child}: {e}"))
-                })?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Child: a drill from the parent (idempotent: the same drill again changes nothing; a
-    /// changed one, such as its start, replaces it). Passed on to this node's children.
-    pub async fn receive_drill(&self, parent: RegionCode, drill: Drill) -> Result<()> {
-        let d = drill.clone();
-        let changed = self.db.call(move |c| db::drills::put(c, &d)).await?;
-        if !changed {
-            return Ok(());
-        }
-        self.reload_cache()?;
-        let action = if drill.started.is_some() {
-            "drill.start"
-        } else {
-            "drill.plan"
-        };
-        self.audit(Actor::remote(parent, &drill.by).audit_record(
-            action,
-            format!("drill/{}", drill.id),
-            format!("{} (from {parent})", drill.name),
-        ))?;
-        self.send_drill_down(&drill)
-    }
-
-    /// Mark a scenario drill started at `at` (the node's replay runs its actions from then);
-    /// audited `drill.start`. Refused when started already or not a scenario.
-    pub async fn start_drill(&self, actor: &Actor, id: DrillId, at: Timestamp) -> Result<Drill> {
-        let mut drill = self
-            .drill(id)
-            .filter(|d| d.regions.iter().any(|r| self.covers(actor.scope, *r)))
-            .ok_or_else(|| SuperviseError::NotFound(format!("no drill {id}")))?;
-        if drill.mode != DrillMode::Scenario {
-            return Err(SuperviseError::Conflict(format!(
-                "drill {id} is a live exercise: there is nothing to replay"
-            )));
-        }
-        if let Some(s) = drill.started {
-            return Err(SuperviseError::Conflict(format!(
-                "drill {id} was started already at {}",
-                s.to_rfc3339()
-            )));
-        }
-        if at >= drill.end {
-            return Err(SuperviseError::Conflict(format!(
-                "drill {id} ended at {}",
-                drill.end.to_rfc3339()
-            )));
-        }
-        drill.started = Some(at);
-        let d = drill.clone();
-        self.db.call(move |c| db::drills::put(c, &d)).await?;
-        self.reload_cache()?;
-        self.audit(actor.audit_record("drill.start", format!("drill/{id}"), drill.name.clone()))?;
-        self.send_drill_down(&drill)?;
-        Ok(drill)
-    }
-
-    /// Every drill held, newest start first.
-    pub fn drills(&self) -> Vec<Drill> {
-        let mut d = self.cached().drills;
-        d.sort_by(|a, b| b.start.cmp(&a.start).then(b.id.cmp(&a.id)));
-        d
-    }
-
-    /// One drill.
-    pub fn drill(&self, id: DrillId) -> Option<Drill> {
-        self.cached().drills.into_iter().find(|d| d.id == id)
-    }
-
-    /// The marker over the drills held (for the detect stage).
-    pub fn marker(&self) -> Marker {
-        Marker::new(self.cached().drills)
-    }
-
-    /// The drill's report now: its alerts (by mark) and their incidents from the store.
-    /// Alerts are read from the drill's window (from the earlier of its start and its
-    /// replay's start, to the later of its end and now), every page.
-    pub async fn drill_report(&self, id: DrillId, now: Timestamp) -> Result<DrillReport> {
-        let drill = self
-            .drill(id)
-            .ok_or_else(|| SuperviseError::NotFound(format!("no drill {id}")))?;
-        let from = drill.start.min(began(&drill));
-        let to = drill_end(&drill).max(now).add_secs(1);
-        let mut alerts = Vec::new();
-        let mut cursor = None;
-        loop {
-            let page = self
-                .store
-                .search_alerts(AlertQuery {
-                    from: Some(from),
-                    to: Some(to),
-                    limit: onewall_store::MAX_LIMIT,
-                    cursor,
-                    ..AlertQuery::default()
-                })
-                .await?;
-            alerts.extend(
-                page.items
-                    .into_iter()
-                    .filter(|a| a.drill.as_ref().is_some_and(|m| m.drill == id)),
-            );
-            match page.next_cursor {
-                Some(c) => cursor = Some(c),
-                None => break,
-            }
-        }
-        let ids: HashSet<_> = alerts.iter().map(|a| a.id).collect();
-        let mut incidents = Vec::new();
-        let mut cursor = None;
-        loop {
-            let page = self
-                .store
-                .search_incidents(IncidentQuery {
-                    since: Some(from),
-                    limit: onewall_store::MAX_LIMIT,
-                    cursor,
-                    ..IncidentQuery::default()
-                })
-                .await?;
-            incidents.extend(
-                page.items
-                    .into_iter()
-                    .filter(|i| i.drill == Some(id) || i.alert_ids.iter().any(|a| ids.contains(a))),
-            );
-            match page.next_cursor {
-                Some(c) => cursor = Some(c),
-                None => break,
-            }
-        }
-        Ok(score(&drill, &alerts, &incidents, now))
     }
 }
 

@@ -161,3 +161,30 @@ fn an_empty_document_renders() {
     assert!(doc::docx(&d).expect("docx").starts_with(b"PK"));
     assert!(doc::html(&d).contains("<title></title>"));
 }
+
+mod random {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 100, ..ProptestConfig::default() })]
+
+        /// Any text (control characters, markup, lone `&`) renders: the .docx is written and
+        /// the page carries none of it as markup.
+        #[test]
+        fn any_text_renders(texts in proptest::collection::vec(any::<String>(), 1..6)) {
+            let mut d = Doc::new(texts[0].clone(), texts.last().cloned().unwrap_or_default());
+            d.heading(texts[0].clone()).paragraph(texts.join("\n"));
+            d.table("t", &["a", "b"], vec![texts.clone()]);
+            prop_assert!(doc::docx(&d).expect("docx").starts_with(b"PK"));
+            let h = doc::html(&d);
+            let body = h.split("<body>").nth(1).unwrap_or("");
+            for t in &texts {
+                if t.contains('<') {
+                    prop_assert!(!body.contains(t.as_str()));
+                }
+            }
+        }
+    }
+}

@@ -545,3 +545,29 @@ async fn a_drill_is_planned_started_reported_and_survives_a_restart() {
         ]
     );
 }
+
+mod random {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        /// No text makes the scenario reader panic: random bytes, and the valid scenario cut
+        /// short or with a byte changed.
+        #[test]
+        fn scenario_text_never_panics(
+            bytes in proptest::collection::vec(any::<u8>(), 0..1024),
+            cut in 0usize..SCENARIO.len(),
+            at in 0usize..SCENARIO.len(),
+            b in any::<u8>(),
+        ) {
+            let _ = Scenario::parse(&String::from_utf8_lossy(&bytes));
+            let _ = Scenario::parse(SCENARIO.get(..cut).unwrap_or(""));
+            let mut v = SCENARIO.as_bytes().to_vec();
+            v[at] = b;
+            let _ = Scenario::parse(&String::from_utf8_lossy(&v));
+        }
+    }
+}

@@ -557,3 +557,37 @@ for t in d.tables:
         "{tables}"
     );
 }
+
+mod random {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+        /// No label makes the span reader panic; a label it reads names a span that starts
+        /// before it ends and reads back the same.
+        #[test]
+        fn span_labels_never_panic(
+            bytes in proptest::collection::vec(any::<u8>(), 0..16),
+            y in 1900i32..10100, n in 0u8..60,
+        ) {
+            let offset = time::UtcOffset::UTC;
+            let texts = [
+                String::from_utf8_lossy(&bytes).into_owned(),
+                format!("{y}-W{n:02}"),
+                format!("{y}-{n:02}"),
+                format!("{y}"),
+            ];
+            for text in &texts {
+                for kind in [ReportKind::Weekly, ReportKind::Monthly, ReportKind::Annual] {
+                    if let Ok(s) = Span::parse(kind, text, offset) {
+                        prop_assert!(s.from < s.to);
+                        prop_assert_eq!(&Span::parse(kind, &s.label, offset).ok(), &Some(s.clone()));
+                    }
+                }
+            }
+        }
+    }
+}

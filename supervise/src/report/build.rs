@@ -106,6 +106,85 @@ fn top(counts: HashMap<String, (String, u64)>) -> Vec<Count> {
     v
 }
 
+/// Incidents by grade (every grade, then ungraded) and by category (most first).
+fn grades_and_categories(incidents: &[&Incident]) -> (Vec<Count>, Vec<Count>) {
+    let mut by_grade: BTreeMap<u8, u64> = BTreeMap::new();
+    let mut by_category: BTreeMap<String, u64> = BTreeMap::new();
+    for i in incidents {
+        *by_grade
+            .entry(i.classification.grade.map_or(0, Grade::rank))
+            .or_default() += 1;
+        let cat = i.classification.category.clone().unwrap_or_default();
+        *by_category.entry(cat).or_default() += 1;
+    }
+    let grades = Grade::ALL
+        .iter()
+        .map(|g| Count {
+            key: g.as_str().into(),
+            label: format!("{}级（{}）", g.numeral(), g.name_zh()),
+            count: by_grade.get(&g.rank()).copied().unwrap_or(0),
+        })
+        .chain(std::iter::once(Count {
+            key: "none".into(),
+            label: "未定级".into(),
+            count: by_grade.get(&0).copied().unwrap_or(0),
+        }))
+        .collect();
+    let mut categories: Vec<Count> = by_category
+        .into_iter()
+        .map(|(k, count)| {
+            if k.is_empty() {
+                Count {
+                    key: "none".into(),
+                    label: "未分类".into(),
+                    count,
+                }
+            } else {
+                Count {
+                    label: category_zh(&k).into(),
+                    key: k,
+                    count,
+                }
+            }
+        })
+        .collect();
+    categories.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
+    (grades, categories)
+}
+
+/// The top source addresses (an alert counted once per address) and rules.
+fn tops(alerts: &[&Alert]) -> (Vec<Count>, Vec<Count>) {
+    let mut attackers: HashMap<String, (String, u64)> = HashMap::new();
+    let mut rules: HashMap<String, (String, u64)> = HashMap::new();
+    let mut ips: Vec<&str> = Vec::new();
+    for a in alerts {
+        ips.clear();
+        ips.extend(
+            a.entities
+                .iter()
+                .filter(|e| e.kind == EntityKind::SourceIp)
+                .map(|e| e.value.as_str()),
+        );
+        ips.sort_unstable();
+        ips.dedup();
+        for ip in &ips {
+            match attackers.get_mut(*ip) {
+                Some(c) => c.1 += 1,
+                None => {
+                    attackers.insert((*ip).to_owned(), (String::new(), 1));
+                }
+            }
+        }
+        match rules.get_mut(&a.rule.id) {
+            Some(c) => c.1 += 1,
+            None => {
+                rules.insert(a.rule.id.clone(), (a.rule.title.clone(), 1));
+            }
+        }
+    }
+    (top(attackers), top(rules))
+}
+
 /// The report of `span` for `scope` from `data` (pure). Drill alerts and incidents are left
 /// out and counted; so are incidents not created in the span, alerts not timed in it, and
 /// (for a department scope) incidents and alerts whose registered targets are not the
@@ -143,15 +222,10 @@ pub fn build(
         })
         .collect();
 
-    let mut by_grade: BTreeMap<u8, u64> = BTreeMap::new();
-    let mut by_category: BTreeMap<String, u64> = BTreeMap::new();
+    let (incidents_by_grade, incidents_by_category) = grades_and_categories(&incidents);
     let (mut tta, mut ttr) = (Vec::new(), Vec::new());
     let (mut met, mut total) = (0, 0);
     for i in &incidents {
-        let g = i.classification.grade.map_or(0, Grade::rank);
-        *by_grade.entry(g).or_default() += 1;
-        let cat = i.classification.category.clone().unwrap_or_default();
-        *by_category.entry(cat).or_default() += 1;
         if let Some(a) = acknowledged(i) {
             tta.push(secs_between(i.created, a));
         }
@@ -163,56 +237,7 @@ pub fn build(
             met += u64::from(m);
         }
     }
-    let incidents_by_grade = Grade::ALL
-        .iter()
-        .map(|g| Count {
-            key: g.as_str().into(),
-            label: format!("{}级（{}）", g.numeral(), g.name_zh()),
-            count: by_grade.get(&g.rank()).copied().unwrap_or(0),
-        })
-        .chain(std::iter::once(Count {
-            key: "none".into(),
-            label: "未定级".into(),
-            count: by_grade.get(&0).copied().unwrap_or(0),
-        }))
-        .collect();
-    let mut incidents_by_category: Vec<Count> = by_category
-        .into_iter()
-        .map(|(k, count)| {
-            let label = if k.is_empty() {
-                "未分类"
-            } else {
-                category_zh(&k)
-            };
-            let key = if k.is_empty() { "none".to_owned() } else { k };
-            Count {
-                key,
-                label: label.into(),
-                count,
-            }
-        })
-        .collect();
-    incidents_by_category.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
-
-    let mut attackers: HashMap<String, (String, u64)> = HashMap::new();
-    let mut rules: HashMap<String, (String, u64)> = HashMap::new();
-    for a in &alerts {
-        let mut ips: Vec<&str> = a
-            .entities
-            .iter()
-            .filter(|e| e.kind == EntityKind::SourceIp)
-            .map(|e| e.value.as_str())
-            .collect();
-        ips.sort_unstable();
-        ips.dedup();
-        for ip in ips {
-            attackers.entry(ip.to_owned()).or_default().1 += 1;
-        }
-        let r = rules
-            .entry(a.rule.id.clone())
-            .or_insert_with(|| (a.rule.title.clone(), 0));
-        r.1 += 1;
-    }
+    let (top_attackers, top_rules) = tops(&alerts);
 
     let bulletin_views: Vec<_> = data
         .bulletins
@@ -226,7 +251,11 @@ pub fn build(
         .map(|(c, n)| (*c, n.as_str()))
         .collect();
     let bulletin_stats = crate::bulletin::stats(&bulletin_views, &|r| {
-        names.get(&r).map(|n| (*n).to_owned()).unwrap_or_default()
+        names
+            .get(&r)
+            .map(|n| (*n).to_owned())
+            .or_else(|| data.region_names.get(&r).cloned())
+            .unwrap_or_default()
     });
 
     let scores = data
@@ -253,8 +282,8 @@ pub fn build(
         findings: data.findings.clone(),
         silent_sources: data.silent_sources.clone(),
         alerts: alerts.len() as u64,
-        top_attackers: top(attackers),
-        top_rules: top(rules),
+        top_attackers,
+        top_rules,
         scores,
         drill_alerts_excluded: drill_alerts,
         drill_incidents_excluded: drill_incidents,

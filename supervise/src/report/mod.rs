@@ -4,7 +4,7 @@
 //! top attackers and rules, and a score per child region by the formula of
 //! `[supervise.score]` ([`score`]). Drill alerts and incidents are left out. Built by a pure
 //! function ([`build`]) from what [`Supervision::periodic_report`] gathers from the store, the
-//! bulletins, and what the node supplies through [`ReportSources`]. (Helper h3.)
+//! bulletins, and what the node supplies through [`ReportSources`].
 
 use onewall_model::bus::SourceSeen;
 use onewall_model::{Alert, Incident, RegionCode, Timestamp};
@@ -26,8 +26,11 @@ pub use build::{TOP, build, category_zh, score};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReportKind {
+    /// 周报: an ISO week, Monday to Monday.
     Weekly,
+    /// 月报: a calendar month.
     Monthly,
+    /// 年度安全评价报告: a calendar year.
     Annual,
 }
 
@@ -56,9 +59,13 @@ impl ReportKind {
 /// (`2026`), in the reports' offset, as `[from, to)`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Span {
+    /// Week, month or year.
     pub kind: ReportKind,
+    /// `2026-W49`, `2026-12`, `2026`.
     pub label: String,
+    /// The first instant covered.
     pub from: Timestamp,
+    /// The first instant not covered.
     pub to: Timestamp,
 }
 
@@ -82,7 +89,9 @@ impl Span {
 /// Whose figures: a region's subtree (the regions' codes resolved), optionally one department.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportScope {
+    /// The region whose subtree the figures cover.
     pub region: RegionCode,
+    /// One department's figures only, when set.
     pub department: Option<String>,
     /// The region and every region of its subtree the node knows.
     pub regions: Vec<RegionCode>,
@@ -92,26 +101,35 @@ pub struct ReportScope {
 /// `[sla]`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SlaTargets {
+    /// Seconds to acknowledge, by grade (`None`: no target).
     pub ack_secs: [Option<i64>; 4],
 }
 
 /// One child region's daily zero reports in the span.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ZeroReportRow {
+    /// The child region.
     pub region: RegionCode,
+    /// Reports due in the span.
     pub expected: u32,
+    /// Sent by their deadline.
     pub on_time: u32,
+    /// Sent after it.
     pub late: u32,
+    /// Not sent.
     pub missing: u32,
 }
 
 /// Findings figures of the span (when the node keeps assets).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FindingFigures {
+    /// The region (of the hosts).
     pub region: RegionCode,
     /// Findings whose deadline fell in the span.
     pub due: u32,
+    /// Of those, fixed by their deadline.
     pub fixed_on_time: u32,
+    /// Of those, still open or fixed late.
     pub overdue: u32,
 }
 
@@ -135,37 +153,53 @@ pub struct ReportData {
     pub incidents: Vec<Incident>,
     /// Alerts of the span (drills included: [`build`] leaves them out).
     pub alerts: Vec<Alert>,
+    /// The node's SLA targets.
     pub sla: SlaTargets,
+    /// The child regions' zero reports in the span.
     pub zero_reports: Vec<ZeroReportRow>,
     /// Bulletins issued in the span by this node (their copies).
     pub bulletins: Vec<BulletinView>,
+    /// Findings per region.
     pub findings: Vec<FindingFigures>,
+    /// Sources silent at the end of the span.
     pub silent_sources: Vec<SourceSeen>,
     /// The direct child regions of the scope's region, with names, to score.
     pub children: Vec<(RegionCode, String)>,
     /// The scope region's name.
     pub region_name: String,
+    /// Names of the scope's regions (bulletin recipients below the children, or the scope's
+    /// own departments, are named from it).
+    pub region_names: std::collections::HashMap<RegionCode, String>,
 }
 
 /// A count by a name.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Count {
+    /// What is counted (a grade, a category code, an address, a rule id).
     pub key: String,
     /// A label for people (rule title, region name), when the key is a code.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub label: String,
+    /// How many.
     pub count: u64,
 }
 
 /// A child region's score and its parts (each rate in [0, 1], `None` when it had no data).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChildScore {
+    /// The child region.
     pub region: RegionCode,
+    /// Its name.
     pub name: String,
+    /// 0–100 by [`score`].
     pub score: f64,
+    /// Incidents acknowledged within the SLA.
     pub sla: Option<f64>,
+    /// Zero reports sent on time.
     pub zero_report: Option<f64>,
+    /// Bulletin steps (sign, answer, rectify) done by their deadlines.
     pub bulletins: Option<f64>,
+    /// Findings fixed by their deadlines.
     pub findings: Option<f64>,
     /// Grade Ⅰ and Ⅱ incidents (the penalty's count).
     pub grave_incidents: u64,
@@ -174,31 +208,51 @@ pub struct ChildScore {
 /// A periodic report's figures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PeriodicReport {
+    /// The time covered.
     pub span: Span,
+    /// Whose figures.
     pub scope: ReportScope,
+    /// The scope region's name.
     pub region_name: String,
+    /// When it was made.
     pub generated: Timestamp,
+    /// Incidents opened in the span (drills left out).
     pub incidents: u64,
+    /// By grade: `I`..`IV`, then `none` (ungraded), every one listed.
     pub incidents_by_grade: Vec<Count>,
+    /// By GB/T 20986 category code (`none`: uncategorised), most first.
     pub incidents_by_category: Vec<Count>,
+    /// Mean seconds from creation to the first acknowledged/investigating/resolved status.
     pub mtta_secs: Option<f64>,
+    /// Mean seconds from creation to the first resolved/closed status.
     pub mttr_secs: Option<f64>,
     /// Incidents acknowledged within their grade's SLA, of those with a target.
     pub sla_met: u64,
+    /// Incidents with an SLA target.
     pub sla_total: u64,
+    /// Zero reports per child region.
     pub zero_reports: Vec<ZeroReportRow>,
+    /// Bulletins this node issued in the span (to the scope).
     pub bulletins_issued: u64,
+    /// Their statistics per recipient.
     #[serde(deserialize_with = "kept::recipient_stats")]
     pub bulletin_stats: Vec<crate::bulletin::RecipientStats>,
+    /// Findings per region.
     pub findings: Vec<FindingFigures>,
+    /// Sources silent at the end of the span.
     #[serde(deserialize_with = "kept::sources")]
     pub silent_sources: Vec<SourceSeen>,
+    /// Alerts of the span (drills left out).
     pub alerts: u64,
+    /// The 10 source addresses in most alerts.
     pub top_attackers: Vec<Count>,
+    /// The 10 rules with most alerts (label: the rule's title).
     pub top_rules: Vec<Count>,
+    /// Each direct child region's score.
     pub scores: Vec<ChildScore>,
-    /// Drill alerts and incidents left out.
+    /// Drill alerts left out.
     pub drill_alerts_excluded: u64,
+    /// Drill incidents left out.
     pub drill_incidents_excluded: u64,
 }
 
@@ -274,6 +328,11 @@ impl Supervision {
                 .get(scope.region)
                 .map(|r| r.name.clone())
                 .unwrap_or_default(),
+            region_names: scope
+                .regions
+                .iter()
+                .filter_map(|c| self.tree.get(*c).map(|r| (*c, r.name.clone())))
+                .collect(),
         };
         Ok(build(
             span,

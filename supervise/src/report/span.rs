@@ -51,12 +51,15 @@ fn year_span(year: i32, offset: UtcOffset) -> Option<Span> {
     })
 }
 
-/// Four ASCII digits as a year from 1970 to 9999.
+/// The last year whose spans a timestamp (nanoseconds in an i64, up to April 2262) holds.
+const LAST_YEAR: i32 = 2261;
+
+/// Four ASCII digits as a year from 1970 to [`LAST_YEAR`].
 fn year(s: &str) -> Option<i32> {
     (s.len() == 4 && s.bytes().all(|b| b.is_ascii_digit()))
         .then(|| s.parse().ok())
         .flatten()
-        .filter(|y| *y >= 1970)
+        .filter(|y| (1970..=LAST_YEAR).contains(y))
 }
 
 fn two_digits(s: &str) -> Option<u8> {
@@ -81,20 +84,20 @@ pub(super) fn parse(kind: ReportKind, label: &str, offset: UtcOffset) -> Result<
     match kind {
         ReportKind::Weekly => {
             let (y, w) = l.split_once("-W").ok_or_else(|| bad("not a week"))?;
-            let y = year(y).ok_or_else(|| bad("the year is not four digits from 1970"))?;
+            let y = year(y).ok_or_else(|| bad("the year is not four digits from 1970 to 2261"))?;
             let w = two_digits(w).ok_or_else(|| bad("the week is not two digits"))?;
             week_span(y, w, offset).ok_or_else(|| bad(&format!("{y} has no week {w}")))
         }
         ReportKind::Monthly => {
             let (y, m) = l.split_once('-').ok_or_else(|| bad("not a month"))?;
-            let y = year(y).ok_or_else(|| bad("the year is not four digits from 1970"))?;
+            let y = year(y).ok_or_else(|| bad("the year is not four digits from 1970 to 2261"))?;
             let m = two_digits(m)
                 .and_then(|m| Month::try_from(m).ok())
                 .ok_or_else(|| bad("the month is not 01 to 12"))?;
             month_span(y, m, offset).ok_or_else(|| bad("not a month"))
         }
         ReportKind::Annual => {
-            let y = year(l).ok_or_else(|| bad("not a year of four digits from 1970"))?;
+            let y = year(l).ok_or_else(|| bad("not a year of four digits from 1970 to 2261"))?;
             year_span(y, offset).ok_or_else(|| bad("not a year"))
         }
     }
