@@ -90,7 +90,8 @@ pub struct SlotStatus {
     pub received: Option<Timestamp>,
     /// Arrived after the grace time.
     pub late: bool,
-    /// Not arrived and past the grace time (flagged).
+    /// Not arrived and past the grace time (flagged); a slot due before the period was
+    /// declared is never missing.
     pub missing: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report: Option<SlotReport>,
@@ -205,15 +206,20 @@ impl Supervision {
         out
     }
 
-    /// Store `p`, refresh the cache, and send it to the covered children. Answers whether it
-    /// changed (an unchanged period is not sent again).
-    async fn keep_and_send(&self, p: &ProtectionPeriod) -> Result<bool> {
-        let stored = p.clone();
-        let changed = self.db.call(move |c| db::periods::put(c, &stored)).await?;
-        if !changed {
+    /// Send `p` to the covered children, then store it and refresh the cache. Answers
+    /// whether it changed (an unchanged period is not sent again). Sent first: when storing
+    /// fails the message comes again and is sent again (children apply it idempotently);
+    /// stored first, a failed send would leave it held here and never passed on.
+    /// `record`, when given, is audited between sending and storing, so a period received
+    /// is audited once even when passing it on failed and it came again.
+    async fn keep_and_send(
+        &self,
+        p: &ProtectionPeriod,
+        record: Option<onewall_store::audit::AuditRecord>,
+    ) -> Result<bool> {
+        if self.period(p.id).as_ref() == Some(p) {
             return Ok(false);
         }
-        self.reload_cache()?;
         for child in self.covered_children(&p.regions) {
             self.courier
                 .down(
@@ -226,6 +232,12 @@ impl Supervision {
                     SuperviseError::Internal(format!("sending period {} to {child}: {e}", p.id))
                 })?;
         }
+        if let Some(r) = record {
+            self.audit(r)?;
+        }
+        let stored = p.clone();
+        self.db.call(move |c| db::periods::put(c, &stored)).await?;
+        self.reload_cache()?;
         Ok(true)
     }
 
@@ -249,7 +261,7 @@ impl Supervision {
                 p.grace_mins
             ),
         ))?;
-        self.keep_and_send(&p).await?;
+        self.keep_and_send(&p, None).await?;
         tracing::info!(period = %p.id, name = %p.name, "重保 period declared");
         Ok(p)
     }
@@ -276,7 +288,7 @@ impl Supervision {
         }
         p.cancelled = Some(now);
         self.audit(actor.audit_record("period.cancel", id.to_string(), p.name.clone()))?;
-        self.keep_and_send(&p).await?;
+        self.keep_and_send(&p, None).await?;
         Ok(p)
     }
 
@@ -304,12 +316,12 @@ impl Supervision {
         if held.as_ref() == Some(&period) {
             return Ok(());
         }
-        self.audit(Actor::remote(period.issuer, &period.by).audit_record(
+        let record = Actor::remote(period.issuer, &period.by).audit_record(
             action,
             period.id.to_string(),
             format!("{} (from {parent})", period.name),
-        ))?;
-        self.keep_and_send(&period).await?;
+        );
+        self.keep_and_send(&period, Some(record)).await?;
         Ok(())
     }
 
@@ -503,10 +515,20 @@ impl Supervision {
             if children.is_empty() {
                 continue;
             }
-            // Slots whose grace time ended more than the window ago were checked then (or
-            // the node was down for a week): leaving them keeps each check small.
-            let mut due = slots(&p, now.add_secs(-grace_secs(&p)));
-            due.retain(|s| s.add_secs(grace_secs(&p) + CHECK_AFTER_END_SECS) >= now);
+            // Only the slots whose grace time ended since the last check (every slot before
+            // was settled then), and none older than the window (a node down for a week):
+            // each check stays small however long the period and short its slots. A slot
+            // due before the period was declared was never owed.
+            let id = p.id;
+            let checked = self.db.call(move |c| db::periods::checked(c, id)).await?;
+            let grace = grace_secs(&p);
+            let mut due = slots(&p, now.add_secs(-grace));
+            due.retain(|s| {
+                let settles = s.add_secs(grace);
+                *s > p.created
+                    && settles.add_secs(CHECK_AFTER_END_SECS) >= now
+                    && checked.is_none_or(|c| settles > c)
+            });
             let candidates: Vec<(RegionCode, Timestamp)> = children
                 .iter()
                 .flat_map(|&c| due.iter().map(move |&s| (c, s)))
@@ -514,7 +536,6 @@ impl Supervision {
             if candidates.is_empty() {
                 continue;
             }
-            let id = p.id;
             let flagged = self
                 .db
                 .call(move |c| db::periods::flag_missing(c, id, &candidates, now))
@@ -590,7 +611,7 @@ impl Supervision {
                     slot,
                     received: got.as_ref().map(|g| g.1),
                     late: got.as_ref().is_some_and(|g| g.1 > limit),
-                    missing: got.is_none() && limit <= now,
+                    missing: got.is_none() && limit <= now && slot > p.created,
                     report: got.map(|g| g.0),
                 });
             }
@@ -663,20 +684,26 @@ impl Supervision {
                 lesson.period
             )));
         };
-        let l = lesson.clone();
-        if !self
+        let id = lesson.id;
+        if self
             .db
-            .call(move |c| db::periods::put_lesson(c, &l))
+            .call(move |c| db::periods::has_lesson(c, id))
             .await?
         {
             return Ok(());
         }
+        // Audited and passed on before it is kept: a failure in between brings the message
+        // again, and only a kept lesson counts as applied.
         self.audit(Actor::remote(lesson.region, &lesson.by).audit_record(
             "period.lesson",
             lesson.period.to_string(),
             lesson.id.to_string(),
         ))?;
-        self.lesson_up(&p, &lesson)
+        self.lesson_up(&p, &lesson)?;
+        self.db
+            .call(move |c| db::periods::put_lesson(c, &lesson))
+            .await?;
+        Ok(())
     }
 
     /// The lessons of `period`, oldest first.

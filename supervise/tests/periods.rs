@@ -266,7 +266,8 @@ async fn a_city_that_stops_reporting_is_flagged_once_at_the_province_within_the_
 }
 
 #[tokio::test]
-async fn a_report_arriving_after_the_grace_time_is_late_and_not_flagged() {
+async fn a_report_arriving_after_the_grace_time_is_late_and_a_slot_before_the_declaration_is_not_owed()
+ {
     let tmp = tempfile::tempdir().expect("tmp");
     let (province, zz, _ly) = three(tmp.path());
     // Started three hours ago: its first slot was due an hour ago.
@@ -280,8 +281,7 @@ async fn a_report_arriving_after_the_grace_time_is_late_and_not_flagged() {
         .expect("declare");
     pump(&province, &zz).await;
     let now = Timestamp::now();
-    assert_eq!(report(&zz, now).await, vec![t0.add_secs(7200)]);
-    pump(&province, &zz).await;
+    // The first slot was due before the period was declared: it was never owed.
     assert!(
         province
             .sup
@@ -290,6 +290,15 @@ async fn a_report_arriving_after_the_grace_time_is_late_and_not_flagged() {
             .expect("check")
             .is_empty()
     );
+    let st = province
+        .sup
+        .slot_statuses(p.id, now)
+        .await
+        .expect("statuses");
+    assert!(st.len() == 1 && !st[0].missing, "{st:?}");
+    // Zhengzhou reports it all the same, after the grace time.
+    assert_eq!(report(&zz, now).await, vec![t0.add_secs(7200)]);
+    pump(&province, &zz).await;
     let st = province
         .sup
         .slot_statuses(p.id, now)
@@ -490,4 +499,68 @@ async fn overlapping_periods_take_the_largest_factor_and_list_newest_first() {
         .map(|p| p.id)
         .collect();
     assert_eq!(active, vec![a.id]);
+}
+
+#[tokio::test]
+async fn a_city_passes_the_period_on_to_its_counties_and_again_when_that_failed() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let province = Node::new(tmp.path(), "province", HENAN, &[ZHENGZHOU, LUOYANG], false);
+    // Zhengzhou's node has two county children.
+    let zz = Node::new(tmp.path(), "zhengzhou", ZHENGZHOU, &[410102, 410105], true);
+    let start = minute_now();
+    let mut new = two_hourly("马拉松", start, 6);
+    new.regions = vec![code(410102)];
+    // The builtin tree knows only the province and its cities: a county is refused.
+    assert!(
+        province
+            .sup
+            .declare_period(&province.user("admin"), new.clone())
+            .await
+            .is_err()
+    );
+    new.regions = vec![code(ZHENGZHOU)];
+    let p = province
+        .sup
+        .declare_period(&province.user("admin"), new)
+        .await
+        .expect("declare");
+    let msg = province.courier.down.lock().expect("lock").remove(0).1;
+    zz.courier
+        .fail_down
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let onewall_model::supervise::SuperviseDown::Period { period } = msg.clone() else {
+        panic!("a period: {msg:?}");
+    };
+    let err = zz
+        .sup
+        .receive_period(province.region, (*period).clone())
+        .await
+        .expect_err("cannot pass on");
+    assert!(matches!(err, SuperviseError::Internal(_)), "{err}");
+    assert!(
+        zz.sup.period(p.id).is_none(),
+        "not kept: it will come again"
+    );
+    zz.courier
+        .fail_down
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    zz.sup
+        .receive_period(province.region, *period)
+        .await
+        .expect("again");
+    let sent: Vec<_> = zz
+        .courier
+        .down
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|(c, _)| *c)
+        .collect();
+    assert_eq!(
+        sent,
+        vec![code(410102), code(410105)],
+        "both counties lie in Zhengzhou"
+    );
+    assert_eq!(zz.sup.period(p.id).as_ref(), Some(&p));
+    assert_eq!(zz.audited("period.declare").len(), 1, "audited once");
 }

@@ -36,6 +36,10 @@ CREATE TABLE IF NOT EXISTS slots_flagged (
     at INTEGER NOT NULL,
     PRIMARY KEY (period, region, slot)
 );
+CREATE TABLE IF NOT EXISTS slots_checked (
+    period TEXT PRIMARY KEY,
+    until INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS lessons (
     id TEXT PRIMARY KEY,
     period TEXT NOT NULL,
@@ -173,8 +177,21 @@ pub fn sent(c: &mut Connection, period: PeriodId) -> rusqlite::Result<Vec<SlotRe
     )
 }
 
+/// Parent: until when the slots of `period` were checked (every slot whose grace time ended
+/// by then is settled: reported or flagged).
+pub fn checked(c: &mut Connection, period: PeriodId) -> rusqlite::Result<Option<Timestamp>> {
+    c.query_row(
+        "SELECT until FROM slots_checked WHERE period = ?1",
+        [period.to_string()],
+        |r| r.get::<_, i64>(0),
+    )
+    .optional()
+    .map(|o| o.map(Timestamp))
+}
+
 /// Parent: in one transaction, flag every `(region, slot)` of `period` that has no report
-/// and is not flagged yet. Answers those flagged now (each is flagged once, ever).
+/// and is not flagged yet, and note the period checked until `at`. Answers those flagged
+/// now (each is flagged once, ever).
 pub fn flag_missing(
     c: &mut Connection,
     period: PeriodId,
@@ -201,6 +218,11 @@ pub fn flag_missing(
             }
         }
     }
+    tx.execute(
+        "INSERT INTO slots_checked (period, until) VALUES (?1, ?2)
+         ON CONFLICT (period) DO UPDATE SET until = max(until, excluded.until)",
+        params![period.to_string(), at.nanos()],
+    )?;
     tx.commit()?;
     Ok(out)
 }
@@ -237,6 +259,17 @@ pub fn put_lesson(c: &mut Connection, l: &Lesson) -> rusqlite::Result<bool> {
         ],
     )?;
     Ok(n == 1)
+}
+
+/// Is the lesson `id` held?
+pub fn has_lesson(c: &mut Connection, id: onewall_model::id::StepId) -> rusqlite::Result<bool> {
+    c.query_row(
+        "SELECT 1 FROM lessons WHERE id = ?1",
+        [id.to_string()],
+        |_| Ok(()),
+    )
+    .optional()
+    .map(|o| o.is_some())
 }
 
 /// The lessons of `period`, oldest first.

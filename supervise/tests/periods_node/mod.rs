@@ -29,6 +29,8 @@ pub struct Recorder {
     pub parent: bool,
     pub down: Mutex<Vec<(RegionCode, SuperviseDown)>>,
     pub up: Mutex<Vec<SuperviseUp>>,
+    /// While set, sending down fails (a federation database that cannot be written).
+    pub fail_down: std::sync::atomic::AtomicBool,
 }
 
 impl Courier for Recorder {
@@ -39,6 +41,9 @@ impl Courier for Recorder {
         self.parent
     }
     fn down(&self, child: RegionCode, msg: SuperviseDown) -> anyhow::Result<()> {
+        if self.fail_down.load(std::sync::atomic::Ordering::SeqCst) {
+            anyhow::bail!("the downlink cannot be written");
+        }
         self.down.lock().expect("lock").push((child, msg));
         Ok(())
     }
