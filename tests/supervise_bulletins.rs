@@ -52,7 +52,7 @@ fn uplink(province: &Node, token: &str) -> String {
     format!(
         "[federation]\nparent_url = \"{}\"\ntoken = \"{token}\"\npush_interval_ms = 200\n\
          heartbeat_s = 1\nretry_min_ms = 200\nretry_max_ms = 1000\n\
-         [supervise]\ncheck_secs = 1\n",
+         [supervise]\ncheck_secs = 1\nattachment_max_mib = 1\nstep_max_mib = 1\n",
         province.http
     )
 }
@@ -220,6 +220,17 @@ fn a_rectification_bulletin_is_signed_answered_returned_accepted_and_missed() {
         }]})
         .to_string()
     };
+    // Past the limits: a 1.5 MiB file is over attachment_max_mib (the crate's 413), a 3 MiB
+    // one over the body's limit (the API's 413); nothing is kept.
+    for size in [3 << 19, 3 << 20] {
+        let big = json!({"text": "x", "attachments": [{"name": "big.bin",
+            "content_base64": base64::engine::general_purpose::STANDARD.encode(vec![7u8; size])}]});
+        let (status, reply) = zz.post(
+            &format!("/api/v1/bulletins/{id}/rectify"),
+            big.to_string().as_bytes(),
+        );
+        assert_eq!(status, 413, "{size}: {reply}");
+    }
     let (status, v) = zz.post(
         &format!("/api/v1/bulletins/{id}/rectify"),
         rectify("已升级至修复版本").as_bytes(),

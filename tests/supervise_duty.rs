@@ -181,6 +181,32 @@ fn shifts_handovers_and_the_duty_missing_alert() {
     let list = node.get("/api/v1/duty/handovers");
     assert_eq!(list["items"][0]["taken_by"], li_is.as_str(), "{list}");
 
+    // A responder of Kaifeng on the same node sees none of Zhengzhou's duty.
+    let body = json!({"name": "kf", "role": "responder", "region": "410200", "pii": true});
+    let (status, reply) = node.post("/api/v1/tokens", body.to_string().as_bytes());
+    assert_eq!(status, 201, "{reply}");
+    let kf = reply["token"].as_str().unwrap().to_owned();
+    let (status, list) = call(&node, &kf, "GET", "/api/v1/duty/shifts", &Value::Null);
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["items"].as_array().unwrap().len(), 0, "{list}");
+    let (status, reply) = call(
+        &node,
+        &kf,
+        "GET",
+        "/api/v1/duty/now?region=410100",
+        &Value::Null,
+    );
+    assert_eq!(status, 400, "{reply}");
+    let (status, list) = call(&node, &kf, "GET", "/api/v1/duty/handovers", &Value::Null);
+    assert_eq!(
+        list["items"].as_array().unwrap().len(),
+        0,
+        "{status} {list}"
+    );
+    let other = format!("/api/v1/duty/shifts/{}", a["id"].as_str().unwrap());
+    let (status, reply) = call(&node, &kf, "DELETE", &other, &Value::Null);
+    assert_eq!(status, 404, "{reply}");
+
     // The night shift is removed.
     let path = format!("/api/v1/duty/shifts/{}", b["id"].as_str().unwrap());
     let (status, reply) = call(&node, &zhang, "DELETE", &path, &Value::Null);

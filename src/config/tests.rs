@@ -343,3 +343,29 @@ mapping = { csv = { value = "dst_ip", first_seen = "first_seen_utc" }, kind = "i
         "{err}"
     );
 }
+
+#[test]
+fn supervise_mistakes_name_their_keys() {
+    let text = "version = 1\n[supervise]\ncheck_secs = 0\nunknown = 1\n\
+                [supervise.period]\nsla_factor = 0.5\n[supervise.reports]\noffset = \"Beijing\"\n\
+                [supervise.score]\nsla = \"many\"\n";
+    let errors = parse(text).unwrap_err().0;
+    for key in [
+        "supervise.unknown:",
+        "supervise.score.sla:",
+        "supervise.check_secs: must be positive",
+        "supervise.period.sla_factor:",
+        "supervise.reports.offset:",
+    ] {
+        assert!(
+            errors.iter().any(|e| e.starts_with(key)),
+            "{key} not reported: {errors:?}"
+        );
+    }
+    let r =
+        parse("version = 1\n[supervise]\ncheck_secs = 5\n[supervise.period]\ngrace_mins = 10\n")
+            .unwrap();
+    assert_eq!(r.supervise.config.check_secs, 5);
+    assert_eq!(r.supervise.config.period.grace_mins, 10);
+    assert_eq!(r.supervise.config.period.report_every_mins, 120);
+}
