@@ -37,6 +37,13 @@ pub struct Parts<'a> {
 /// Build the app: API and ingest routers, their guards and layers.
 pub fn build(r: &Resolved, node: &Node, parts: Parts<'_>) -> axum::Router {
     let prometheus = parts.prometheus;
+    // What periodic reports read from the node (daily reports received, sources, findings).
+    let report_sources = crate::supervision::sources::NodeSources::new(
+        r,
+        parts.desk,
+        parts.outbox.clone(),
+        parts.assets.clone(),
+    );
     let api_state = ApiState {
         store: node.store.clone(),
         metrics: Arc::new(move || prometheus.render()),
@@ -80,7 +87,10 @@ pub fn build(r: &Resolved, node: &Node, parts: Parts<'_>) -> axum::Router {
         None => api,
     };
     let api = match &parts.supervision {
-        Some(sup) => api.layer(axum::Extension(crate::supervision::service(sup, r))),
+        Some(sup) => api.layer(axum::Extension(crate::supervision::service(
+            sup,
+            Arc::new(report_sources),
+        ))),
         None => api,
     };
     let api = api.layer(axum::Extension(crate::anomaly::service(

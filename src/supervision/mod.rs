@@ -12,9 +12,7 @@ use anyhow::Context;
 use onewall_model::bus::NodeEvents;
 use onewall_store::Store;
 use onewall_store::audit::AuditLog;
-use onewall_supervise::report::{
-    FindingFigures, ReportScope, ReportSources, SlaTargets, Span, ZeroReportRow,
-};
+use onewall_supervise::report::ReportSources;
 use onewall_supervise::{NodeInfo, Parts, Supervision};
 
 use crate::config::Resolved;
@@ -62,47 +60,14 @@ pub fn open(
     Ok(Some(sup))
 }
 
-/// The API's extension serving `/api/v1/{bulletins,periods,duty,reports,drills}`.
-pub fn service(sup: &Arc<Supervision>, r: &Resolved) -> onewall_api::supervise::SuperviseService {
+/// The API's extension serving `/api/v1/{bulletins,periods,duty,reports,drills}`, with what
+/// periodic reports read from the node ([`sources::NodeSources`]).
+pub fn service(
+    sup: &Arc<Supervision>,
+    sources: Arc<dyn ReportSources>,
+) -> onewall_api::supervise::SuperviseService {
     onewall_api::supervise::SuperviseService {
         sup: sup.clone(),
-        sources: report_sources(r),
-    }
-}
-
-/// What periodic reports read from the node beyond the store and the supervision book.
-fn report_sources(r: &Resolved) -> Arc<dyn ReportSources> {
-    Arc::new(NoSources {
-        sla: sla_targets(r),
-    })
-}
-
-/// The `[sla]` acknowledgement targets by grade, in seconds.
-fn sla_targets(r: &Resolved) -> SlaTargets {
-    let policy = crate::config::access::sla_policy(&r.config.sla);
-    let mut t = SlaTargets::default();
-    for (slot, minutes) in t.ack_secs.iter_mut().zip(policy.grade_minutes) {
-        *slot = Some(minutes * 60);
-    }
-    t
-}
-
-/// Report sources that know only the SLA targets (no daily reports, findings or sources).
-struct NoSources {
-    sla: SlaTargets,
-}
-
-impl ReportSources for NoSources {
-    fn sla(&self) -> SlaTargets {
-        self.sla.clone()
-    }
-    fn zero_reports(&self, _span: &Span, _scope: &ReportScope) -> Vec<ZeroReportRow> {
-        Vec::new()
-    }
-    fn findings(&self, _span: &Span, _scope: &ReportScope) -> Vec<FindingFigures> {
-        Vec::new()
-    }
-    fn silent_sources(&self, _scope: &ReportScope) -> Vec<onewall_model::bus::SourceSeen> {
-        Vec::new()
+        sources,
     }
 }
