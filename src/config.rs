@@ -70,6 +70,9 @@ pub struct Config {
     pub anomaly: anomaly::AnomalySection,
     /// Assets: the registry, scan results and their deadlines, seen and silent hosts.
     pub assets: assets::AssetsSection,
+    /// Supervision (监管): bulletins, 重保 periods, duty, drills, periodic reports. Checked by
+    /// `onewall_supervise`.
+    pub supervise: onewall_supervise::SuperviseConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -140,6 +143,8 @@ pub struct Resolved {
     pub playbooks: Option<PlaybooksResolved>,
     /// The flow collectors.
     pub flow: FlowResolved,
+    /// `[supervise]` checked.
+    pub supervise: onewall_supervise::SuperviseResolved,
 }
 
 /// Every mistake found, each `section.key: reason`.
@@ -177,6 +182,7 @@ const SECTIONS: &[&str] = &[
     "intel",
     "anomaly",
     "assets",
+    "supervise",
 ];
 
 /// Read and check a configuration file's text.
@@ -274,6 +280,19 @@ fn check_section(key: &str, value: toml::Value, errors: &mut Vec<String>) -> Opt
             }
             kept
         }
+        ("supervise", toml::Value::Table(mut t)) => {
+            use onewall_supervise::config as sc;
+            let period = nested::<sc::PeriodDefaults>("supervise", "period", &mut t, errors);
+            let reports = nested::<sc::ReportSchedule>("supervise", "reports", &mut t, errors);
+            let score = nested::<sc::ScoreWeights>("supervise", "score", &mut t, errors);
+            let mut kept = check_keys::<onewall_supervise::SuperviseConfig>("supervise", t, errors);
+            if let Some(toml::Value::Table(kept)) = &mut kept {
+                kept.extend(period.map(|c| ("period".to_owned(), c)));
+                kept.extend(reports.map(|c| ("reports".to_owned(), c)));
+                kept.extend(score.map(|c| ("score".to_owned(), c)));
+            }
+            kept
+        }
         ("playbooks", toml::Value::Table(t)) => {
             check_keys::<PlaybooksConfig>("playbooks", t, errors)
         }
@@ -352,18 +371,22 @@ pub fn resolve(config: Config) -> Result<Resolved, ConfigErrors> {
     let playbooks = playbooks.map(|p| with_federation(p, federated.as_ref()));
     errors.extend(config.anomaly.validate());
     errors.extend(config.assets.validate());
+    let supervise = (config.supervise.resolve())
+        .map_err(|e| errors.extend(e.iter().map(ToString::to_string)))
+        .ok();
     check_rules(&config.rules, &mut errors);
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
     }
-    match (region, listeners, flow) {
-        (Some(region), Some(listeners), Some(flow)) => Ok(Resolved {
+    match (region, listeners, flow, supervise) {
+        (Some(region), Some(listeners), Some(flow), Some(supervise)) => Ok(Resolved {
             config,
             region,
             regions,
             listen: listeners,
             playbooks,
             flow,
+            supervise,
         }),
         _ => Err(ConfigErrors(vec!["configuration is incomplete".into()])),
     }

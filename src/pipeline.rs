@@ -84,6 +84,8 @@ pub struct Wiring {
     pub geo: Option<Arc<geo::GeoEnrich>>,
     /// Alerts' targets looked up in the registry, and the hosts seen noted, last of all.
     pub assets: Option<crate::assets::AssetStage>,
+    /// Drill alerts marked (演练), after the assets, when `[supervise] enabled`.
+    pub drills: Option<crate::supervision::stage::DrillStage>,
 }
 
 /// What the store and alert stages share.
@@ -120,6 +122,7 @@ impl Pipeline {
             anomaly,
             geo,
             assets,
+            drills,
         } = wiring;
         correlation.resume_from(&*store).await?;
         let (to_store, from_detect) = mpsc::channel::<Detected>(queue_batches);
@@ -134,6 +137,7 @@ impl Pipeline {
                             intel,
                             anomaly,
                             assets,
+                            drills,
                         },
                         geo.as_deref(),
                         events,
@@ -186,6 +190,7 @@ struct AfterRules {
     intel: Option<crate::intel::IntelStage>,
     anomaly: Option<crate::anomaly::AnomalyStage>,
     assets: Option<crate::assets::AssetStage>,
+    drills: Option<crate::supervision::stage::DrillStage>,
 }
 
 /// CPU work, off the async runtime: store events with a wrong clock at their receive time
@@ -205,6 +210,7 @@ fn detect_stage(
         mut intel,
         mut anomaly,
         mut assets,
+        mut drills,
     } = after;
     let mut skew_warnings = clock::SkewWarnings::default();
     while let Some(spooled) = crate::anomaly::stage::next_batch(&mut events, anomaly.as_mut()) {
@@ -248,6 +254,9 @@ fn detect_stage(
                 let started = Instant::now();
                 assets.run(&batch, now, &mut alerts);
                 busy("assets", started);
+            }
+            if let Some(drills) = drills.as_mut() {
+                drills.run(&batch, &mut alerts);
             }
         }));
         if let Err(payload) = matched {

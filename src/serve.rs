@@ -84,12 +84,17 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
     let bound = listeners::bind(&r).await?;
     // Playbooks and federation subscribe before the pipeline publishes anything.
     let assets_slot = playbooks::AssetsSlot::default();
-    let playbooks = start_playbooks(&r, &node, assets_slot.clone())?;
+    let supervision_slot = playbooks::SupervisionSlot::default();
+    let playbooks = start_playbooks(&r, &node, assets_slot.clone(), supervision_slot.clone())?;
     let Federated {
         federation,
         remote,
         uplink,
+        supervision,
     } = start_federation(&r, &node)?;
+    if let Some(s) = &supervision {
+        let _ = supervision_slot.set(s.clone());
+    }
     // Assets: the book kept in assets.sqlite, in use from the first batch.
     let assets = open_assets(&r, &federation)?;
     if let Some(a) = &assets {
@@ -106,10 +111,52 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
     // Retro-hunt alerts reach the correlator beside the federation's released ones.
     let (retro_alerts, remote) = crate::intel::retro::correlator_feed(remote);
     intel.set_correlator(retro_alerts);
-    let pipeline = start_pipeline(&r, &node, remote, &intel, assets.as_ref()).await?;
+    let pipeline = start_pipeline(
+        &r,
+        &node,
+        remote,
+        &intel,
+        assets.as_ref(),
+        supervision.as_ref(),
+    )
+    .await?;
     let intel_tasks = crate::intel::start(&intel, &node.health, &node.shutdown);
     let desk = playbooks::report_desk(&r)?;
-    let jobs = crate::jobs::start(&r, &node.store, desk.as_ref(), &node.bus, &node.shutdown);
+    let jobs = crate::jobs::start(
+        &r,
+        &node.store,
+        desk.as_ref(),
+        supervision.as_ref(),
+        &node.bus,
+        &node.shutdown,
+    );
+    let supervision_jobs = supervision.as_ref().map(|s| {
+        crate::supervision::jobs::start(s, &node.store, &node.bus, &node.health, &node.shutdown)
+    });
+    // Drills replayed into the pipeline; periodic reports made on schedule.
+    let drill_tasks = supervision.as_ref().map_or_else(Vec::new, |s| {
+        let sources = crate::supervision::sources::NodeSources::new(
+            &r,
+            desk.as_ref(),
+            playbooks.as_ref().map(|p| p.outbox.clone()),
+            assets.clone(),
+        );
+        vec![
+            crate::supervision::replay::start(
+                s.clone(),
+                pipeline.events.clone(),
+                &r.config.store.path,
+                node.shutdown.clone(),
+            ),
+            crate::supervision::reports::start(
+                s.clone(),
+                Arc::new(sources),
+                node.bus.clone(),
+                &r.config.store.path,
+                node.shutdown.clone(),
+            ),
+        ]
+    });
     let asset_jobs = assets.as_ref().map_or_else(Vec::new, |a| {
         crate::assets::jobs::start(a, &node.store, &node.bus, &node.shutdown)
     });
@@ -133,6 +180,7 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
             stream,
             intel: intel.clone(),
             assets: assets.clone(),
+            supervision: supervision.clone(),
         },
     );
     let mut announce = listeners.announce;
@@ -161,6 +209,8 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
         .into_iter()
         .chain(sightings_up)
         .chain(asset_jobs)
+        .chain(supervision_jobs)
+        .chain(drill_tasks)
     {
         t.abort();
     }
@@ -210,6 +260,7 @@ fn start_playbooks(
     r: &Resolved,
     node: &Node,
     assets: playbooks::AssetsSlot,
+    supervision: playbooks::SupervisionSlot,
 ) -> anyhow::Result<Option<playbooks::Running>> {
     let Some(p) = &r.playbooks else {
         return Ok(None);
@@ -223,6 +274,7 @@ fn start_playbooks(
         playbooks::NodeParts {
             store: node.store.clone(),
             assets,
+            supervision,
         },
         &node.bus,
     )?))
@@ -235,12 +287,17 @@ struct Federated {
     remote: mpsc::Receiver<Vec<onewall_model::Alert>>,
     /// Pushes the outbox to the parent.
     uplink: JoinHandle<()>,
+    /// Bulletins, 重保 periods, duty, drills, reports, when `[supervise] enabled`.
+    supervision: Option<Arc<onewall_supervise::Supervision>>,
 }
 
 /// The federation: the outbox to a parent (its uplink subscribed to the node event bus) and
-/// its uplink task, and the parent's side for children.
+/// its uplink task, and the parent's side for children; and the node's supervision, which
+/// applies what other levels send through it and so is opened before the uplink runs.
 fn start_federation(r: &Resolved, node: &Node) -> anyhow::Result<Federated> {
     let (federation, remote) = crate::federation::start(r, node.store.clone(), &node.bus)?;
+    let supervision =
+        crate::supervision::open(r, &federation, &node.store, &node.access.audit, &node.bus)?;
     let uplink = tokio::spawn(crate::federation::run_uplink(
         federation.clone(),
         node.shutdown.clone(),
@@ -249,6 +306,7 @@ fn start_federation(r: &Resolved, node: &Node) -> anyhow::Result<Federated> {
         federation,
         remote,
         uplink,
+        supervision,
     })
 }
 
@@ -293,6 +351,7 @@ async fn start_pipeline(
     remote: mpsc::Receiver<Vec<onewall_model::Alert>>,
     intel: &Arc<crate::intel::Intel>,
     assets: Option<&Arc<crate::assets::Assets>>,
+    supervision: Option<&Arc<onewall_supervise::Supervision>>,
 ) -> anyhow::Result<Running> {
     let (spooled_tx, spooled_rx) = mpsc::channel(r.config.pipeline.queue_batches);
     let spool = crate::pipeline::open_spool(&r.config.store, spooled_tx)?;
@@ -331,6 +390,7 @@ async fn start_pipeline(
             }),
             geo: crate::pipeline::geo::open(&r.config.intel.geo)?.map(Arc::new),
             assets: assets.map(|a| crate::assets::AssetStage::new(a)),
+            drills: supervision.map(|s| crate::supervision::stage::DrillStage::new(s.clone())),
         },
     )
     .await?;

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use onewall_model::id::DrillId;
 use onewall_model::{
     Alert, Entity, EntityKind, Incident, IncidentId, IncidentStatus, TimelineEntry, TimelineKind,
     Timestamp,
@@ -49,20 +50,35 @@ pub struct Correlator {
     last_prune: Timestamp,
 }
 
-/// The link key of an entity: a process is only the same process on the same host.
+/// The link key of an entity: a process is only the same process on the same host, and an
+/// entity seen in a drill (演练) is another entity than the same one seen for real (or in
+/// another drill), so a drill's alerts never join a real incident nor a real alert a drill's.
 fn link_keys<'a>(
     alert: &'a Alert,
     config: &'a GroupingConfig,
 ) -> impl Iterator<Item = Entity> + 'a {
     let host = alert.entity(EntityKind::Host);
+    let drill = alert.drill.as_ref().map(|m| m.drill);
     alert
         .entities
         .iter()
         .filter(|e| config.window(e.kind) > 0 && !e.value.is_empty())
-        .map(move |e| match (e.kind, host) {
-            (EntityKind::Process, Some(h)) => Entity::new(e.kind, format!("{h}/{}", e.value)),
-            _ => e.clone(),
+        .map(move |e| {
+            let e = match (e.kind, host) {
+                (EntityKind::Process, Some(h)) => Entity::new(e.kind, format!("{h}/{}", e.value)),
+                _ => e.clone(),
+            };
+            in_drill(e, drill)
         })
+}
+
+/// `e` as a link key of `drill`'s alerts (itself outside drills). The suffix holds a
+/// character no entity value from the parsers carries, so it cannot collide with a real one.
+fn in_drill(e: Entity, drill: Option<DrillId>) -> Entity {
+    match drill {
+        None => e,
+        Some(d) => Entity::new(e.kind, format!("{}\u{1f}drill:{d}", e.value)),
+    }
 }
 
 impl Correlator {
@@ -109,9 +125,10 @@ impl Correlator {
                 if self.config.window(e.kind) == 0 {
                     continue;
                 }
+                let key = in_drill(e.clone(), inc.drill);
                 let newer = self
                     .links
-                    .get(e)
+                    .get(&key)
                     .is_none_or(|l| l.last_seen < inc.last_seen);
                 if newer {
                     let link = Link {
@@ -119,7 +136,7 @@ impl Correlator {
                         last_seen: inc.last_seen,
                         touched: inc.updated,
                     };
-                    self.links.insert(e.clone(), link);
+                    self.links.insert(key, link);
                 }
             }
             self.keys.insert(inc.id, inc.group_key.clone());
@@ -342,10 +359,15 @@ fn open_incident(
     now: Timestamp,
 ) -> Incident {
     let id = IncidentId::new(now);
+    // The subject names the entity as it is (without the drill's suffix of its link key).
     let subject = keys
         .first()
-        .map(|e| e.to_string())
+        .map(|e| {
+            let plain = e.value.split('\u{1f}').next().unwrap_or_default();
+            Entity::new(e.kind, plain.to_owned()).to_string()
+        })
         .unwrap_or_else(|| "-".to_owned());
+    let drill = alert.drill.as_ref().map(|m| m.drill);
     let mut inc = Incident {
         targets: Vec::new(),
         id,
@@ -376,7 +398,7 @@ fn open_incident(
             change: TimelineKind::Created,
         }],
         classification: Default::default(),
-        drill: None,
+        drill,
     };
     apply_alerts_with(&mut inc, std::slice::from_ref(alert), config, now);
     inc

@@ -34,6 +34,8 @@ pub use incident::{
 };
 
 #[cfg(test)]
+mod drill_tests;
+#[cfg(test)]
 mod target_tests;
 #[cfg(test)]
 mod tests;

@@ -32,6 +32,12 @@ pub enum Payload {
         subject: String,
         /// Plain-text body.
         body: String,
+        /// An HTML alternative of the body (a scheduled report's page).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        html: Option<String>,
+        /// Files attached (a scheduled report's .docx).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attachments: Vec<MailFile>,
     },
     /// A webhook post.
     Webhook {
@@ -45,6 +51,9 @@ pub enum Payload {
         text: String,
         /// The subject as JSON (generic webhooks).
         json: serde_json::Value,
+        /// Phones a robot mentions (whoever was on duty when it was queued).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        mention: Vec<String>,
     },
     /// The subject, posted to the parent node.
     Escalate {
@@ -56,6 +65,17 @@ pub enum Payload {
         /// `{"node", "report", "text"}`.
         json: serde_json::Value,
     },
+}
+
+/// A file attached to a mail, kept in the outbox until it is sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailFile {
+    /// The file name the mail gives it.
+    pub name: String,
+    /// Its media type.
+    pub media_type: String,
+    /// Standard base64 of the bytes.
+    pub content_base64: String,
 }
 
 /// A delivery to queue.
@@ -625,6 +645,8 @@ mod tests {
                 cc: vec![],
                 subject: "主题".into(),
                 body: "正文".into(),
+                html: None,
+                attachments: vec![],
             },
         }
     }

@@ -20,6 +20,17 @@
 //!   - escalate: {}
 //!   - assign: { team: 郑州应急组 }
 //! ```
+//!
+//! Reports made on schedule and bulletins received, to whoever is on duty (值班人员):
+//!
+//! ```yaml
+//! id: weekly-report-to-duty
+//! triggers: [report]              # or [bulletin]
+//! when: { kind: [weekly, annual] }  # reports only: weekly, monthly, annual, period_review, drill
+//! actions:
+//!   - email: { to: [on_duty, soc@example.org] }   # the HTML as body, the .docx attached
+//!   - webhook: { url: "https://oapi.dingtalk.com/robot/send?access_token=…", format: dingtalk, mention: on_duty }
+//! ```
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -67,6 +78,9 @@ pub struct Conditions {
     pub rule: Vec<String>,
     /// Incidents in any of these statuses (an alert has none, so never matches).
     pub status: Vec<IncidentStatus>,
+    /// Scheduled reports of any of these kinds (`weekly`, `monthly`, `annual`,
+    /// `period_review`, `drill`); other subjects have none, so never match.
+    pub kind: Vec<String>,
 }
 
 /// Per-key throttling.
@@ -106,10 +120,17 @@ impl Action {
     }
 }
 
+/// The recipient that stands for whoever is on duty (值班人员) in the subject's region when
+/// the playbook runs: `to: [on_duty]`, `mention: on_duty`.
+pub const ON_DUTY: &str = "on_duty";
+
+/// Kinds of scheduled report `when.kind` takes.
+pub const REPORT_KINDS: &[&str] = &["weekly", "monthly", "annual", "period_review", "drill"];
+
 /// An email action.
 #[derive(Debug, Clone)]
 pub struct EmailAction {
-    /// Recipients.
+    /// Recipients (addresses; [`ON_DUTY`] is resolved when the playbook runs).
     pub to: Vec<String>,
     /// Copy recipients.
     pub cc: Vec<String>,
@@ -130,6 +151,9 @@ pub struct WebhookAction {
     pub secret: String,
     /// Text of robot messages (generic webhooks send the subject as JSON instead).
     pub text: Template,
+    /// Mention whoever is on duty in the subject's region (their phones: DingTalk's
+    /// `at.atMobiles`, WeCom's `mentioned_mobile_list`).
+    pub mention_on_duty: bool,
 }
 
 /// Webhook message formats.
@@ -199,6 +223,8 @@ struct ConditionsFile {
     rule: Vec<String>,
     #[serde(default)]
     status: Vec<String>,
+    #[serde(default)]
+    kind: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -240,6 +266,9 @@ struct WebhookFile {
     secret: String,
     #[serde(default)]
     text: Option<String>,
+    /// `on_duty`: mention whoever is on duty.
+    #[serde(default)]
+    mention: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -413,7 +442,7 @@ fn parse_conditions(
             Err(e) => errors.push(format!("when.region: {e}")),
         }
     }
-    if triggers.contains(&Trigger::DailyReport)
+    if let Some(t) = triggers.iter().find(|t| !t.is_detection())
         && (!when.grade.is_empty()
             || !when.level.is_empty()
             || when.min_level.is_some()
@@ -421,10 +450,23 @@ fn parse_conditions(
             || !when.rule.is_empty()
             || !when.status.is_empty())
     {
-        errors.push(
-            "when: daily_report playbooks take only a region condition (a report has no grade, level, tags, rule or status)".into(),
-        );
+        errors.push(format!(
+            "when: {} playbooks take only region (and, for reports, kind) conditions (it has no grade, level, tags, rule or status)",
+            t.as_str()
+        ));
     }
+    for k in &when_file.kind {
+        if !REPORT_KINDS.contains(&k.as_str()) {
+            errors.push(format!(
+                "when.kind: {k:?} is not one of {}",
+                REPORT_KINDS.join(", ")
+            ));
+        }
+    }
+    if !when_file.kind.is_empty() && triggers.iter().any(|t| *t != Trigger::Report) {
+        errors.push("when.kind: only report playbooks (triggers: [report]) take a kind".into());
+    }
+    when.kind = when_file.kind;
     when
 }
 
@@ -441,7 +483,7 @@ fn parse_action(
             if e.to.is_empty() {
                 errors.push(format!("actions[{i}].email.to: at least one recipient"));
             }
-            for addr in e.to.iter().chain(&e.cc) {
+            for addr in e.to.iter().filter(|a| *a != ON_DUTY).chain(&e.cc) {
                 if addr.parse::<lettre::message::Mailbox>().is_err() {
                     errors.push(format!(
                         "actions[{i}].email: {addr:?} is not an email address"
@@ -487,12 +529,33 @@ fn parse_action(
                 format!("actions[{i}].webhook.text"),
                 w.text.as_deref().unwrap_or(DEFAULT_TEXT),
             );
+            let mention_on_duty = match w.mention.as_deref() {
+                None => false,
+                Some(ON_DUTY)
+                    if matches!(w.format, WebhookFormat::Dingtalk | WebhookFormat::Wecom) =>
+                {
+                    true
+                }
+                Some(ON_DUTY) => {
+                    errors.push(format!(
+                        "actions[{i}].webhook.mention: only dingtalk and wecom robots mention people by phone"
+                    ));
+                    false
+                }
+                Some(m) => {
+                    errors.push(format!(
+                        "actions[{i}].webhook.mention: {m:?} is not {ON_DUTY:?}"
+                    ));
+                    false
+                }
+            };
             if let Some(text) = text {
                 return Some(Action::Webhook(WebhookAction {
                     url: w.url,
                     format: w.format,
                     secret: w.secret,
                     text,
+                    mention_on_duty,
                 }));
             }
         }
@@ -540,6 +603,15 @@ fn check_template(
 }
 
 impl Playbook {
+    /// Whether an action addresses whoever is on duty (the node is asked who, once a run).
+    pub fn wants_on_duty(&self) -> bool {
+        self.actions.iter().any(|a| match a {
+            Action::Email(e) => e.to.iter().any(|t| t == ON_DUTY),
+            Action::Webhook(w) => w.mention_on_duty,
+            _ => false,
+        })
+    }
+
     /// Whether this playbook runs for `subject`.
     pub fn matches(&self, subject: &Subject<'_>, tree: &RegionTree) -> bool {
         if !self.triggers.contains(&subject.trigger()) {
@@ -552,7 +624,14 @@ impl Playbook {
                 return false;
             }
         }
-        if let Subject::Report(_) = subject {
+        if !w.kind.is_empty()
+            && !subject
+                .report_kind()
+                .is_some_and(|k| w.kind.iter().any(|x| x == k))
+        {
+            return false;
+        }
+        if !subject.trigger().is_detection() {
             return true;
         }
         let Some(sev) = subject.severity() else {

@@ -288,7 +288,8 @@ pub fn build(input: &ReportInput<'_>) -> DailyReport {
     let mut closed = zero();
     let mut still_open = 0;
     let mut seen = HashSet::new();
-    for inc in input.incidents {
+    // Drills (演练) are exercises, not incidents: the zero report leaves them out.
+    for inc in input.incidents.iter().filter(|i| i.drill.is_none()) {
         if !within(inc.region) || !seen.insert(inc.id) {
             continue;
         }
@@ -306,7 +307,7 @@ pub fn build(input: &ReportInput<'_>) -> DailyReport {
     let mut rules: HashMap<&str, (&str, u64)> = HashMap::new();
     let mut alerts = 0;
     let mut seen_alerts = HashSet::new();
-    for a in input.alerts {
+    for a in input.alerts.iter().filter(|a| a.drill.is_none()) {
         if !within(a.region) || !in_period(a.created) || !seen_alerts.insert(a.id) {
             continue;
         }

@@ -7,14 +7,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use onewall_model::bus::{Delivery, NodeEvent, NodeEventKind, NodeEvents, Subscriber};
+use onewall_model::bus::{
+    Delivery, NodeEvent, NodeEventKind, NodeEvents, ReadyReport, Subscriber, SupervisionEvent,
+};
+use onewall_model::supervise::{Bulletin, OnDuty};
 use onewall_model::{Alert, Incident, IncidentId, RegionCode, RegionTree, Timestamp};
 use tokio::sync::{Notify, mpsc, watch};
 use tracing::{debug, error, info, warn};
 
 use crate::PlaybookError;
-use crate::outbox::{DeliveryState, NewDelivery, Outbox, Payload, Retry};
-use crate::playbook::{Action, Playbook};
+use crate::outbox::{DeliveryState, MailFile, NewDelivery, Outbox, Payload, Retry};
+use crate::playbook::{Action, ON_DUTY, Playbook};
 use crate::report::{self, DailyReport, ReportInput, Schedule, SourceSeen};
 use crate::send::{Sender, without_query};
 use crate::subject::Subject;
@@ -35,6 +38,10 @@ pub enum Signal {
     },
     /// Sources that sent events, with the time of their latest.
     SourcesSeen(Vec<SourceSeen>),
+    /// A report made on its schedule, rendered.
+    Ready(Box<ReadyReport>),
+    /// A bulletin arrived for this node's region (or its departments).
+    Bulletin(Box<Bulletin>),
 }
 
 impl Signal {
@@ -59,8 +66,13 @@ impl Signal {
             },
             NodeEvent::SourcesSeen(seen) => Signal::SourcesSeen(seen.clone()),
             NodeEvent::ReportDue { .. } | NodeEvent::SourceSilent { .. } => return None,
-            // Supervision's own signals are the playbooks helper's to add.
-            NodeEvent::Supervision(_) => return None,
+            NodeEvent::Supervision(ev) => match &**ev {
+                SupervisionEvent::ReportReady(r) => Signal::Ready(r.clone()),
+                SupervisionEvent::BulletinReceived { bulletin } => {
+                    Signal::Bulletin(bulletin.clone())
+                }
+                SupervisionEvent::BulletinStep { .. } => return None,
+            },
         })
     }
 }
@@ -110,6 +122,12 @@ pub trait NodeAccess: Send + Sync + fmt::Debug {
     async fn exposure(&self, at: Timestamp) -> Option<crate::report::ExposureReport> {
         let _ = at;
         None
+    }
+    /// Who is on duty (值班) for `region` at `at`: the people `to: [on_duty]` mails and
+    /// `mention: on_duty` robots mention. None without a duty roster.
+    async fn on_duty(&self, region: RegionCode, at: Timestamp) -> Vec<OnDuty> {
+        let _ = (region, at);
+        Vec::new()
     }
 }
 
@@ -243,6 +261,16 @@ impl Playbooks {
                     warn!(error = %e, "recording source activity failed");
                 }
             }
+            Signal::Ready(r) => {
+                self.dispatch(&Subject::Ready(&r), now).await;
+            }
+            Signal::Bulletin(b) => {
+                let s = Subject::Bulletin {
+                    bulletin: &b,
+                    region: self.settings.node_region,
+                };
+                self.dispatch(&s, now).await;
+            }
         }
     }
 
@@ -325,6 +353,11 @@ impl Playbooks {
                 }
             }
             ran += 1;
+            let on_duty = if pb.wants_on_duty() {
+                self.node.on_duty(subject.region(), now).await
+            } else {
+                Vec::new()
+            };
             for (i, action) in pb.actions.iter().enumerate() {
                 let key = format!("{}/{i}/{occurrence}", pb.id);
                 let mut d = NewDelivery {
@@ -340,27 +373,45 @@ impl Playbooks {
                 };
                 match action {
                     Action::Email(e) => {
-                        d.target =
-                            e.to.iter()
-                                .chain(&e.cc)
-                                .cloned()
-                                .collect::<Vec<_>>()
-                                .join(", ");
+                        let to = recipients(&e.to, &on_duty);
+                        d.target = to
+                            .iter()
+                            .chain(&e.cc)
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        if to.is_empty() {
+                            self.nobody_on_duty(d, now).await;
+                            continue;
+                        }
+                        let (html, attachments) = mail_files(subject);
                         d.payload = Payload::Email {
-                            to: e.to.clone(),
+                            to,
                             cc: e.cc.clone(),
                             subject: e.subject.render(vars),
                             body: e.body.render(vars),
+                            html,
+                            attachments,
                         };
                     }
                     Action::Webhook(w) => {
                         d.target = format!("{} {}", w.format.as_str(), without_query(&w.url));
+                        let mention: Vec<String> = if w.mention_on_duty {
+                            on_duty
+                                .iter()
+                                .filter(|p| !p.phone.is_empty())
+                                .map(|p| p.phone.clone())
+                                .collect()
+                        } else {
+                            Vec::new()
+                        };
                         d.payload = Payload::Webhook {
                             url: w.url.clone(),
                             format: w.format,
                             secret: w.secret.clone(),
                             text: w.text.render(vars),
                             json: self.subject_json(subject, Some(&pb.id)),
+                            mention,
                         };
                     }
                     Action::Escalate => {
@@ -385,6 +436,15 @@ impl Playbooks {
             }
         }
         ran
+    }
+
+    /// Record a mail meant only for whoever is on duty when nobody is: failed, with the
+    /// reason, so the delivery log shows the gap in the roster.
+    async fn nobody_on_duty(&self, d: NewDelivery, now: Timestamp) {
+        warn!(playbook = %d.playbook, region = %d.region, "nobody is on duty: the mail has no recipient");
+        let why = format!("nobody is on duty in region {} (no recipient)", d.region);
+        let ob = self.outbox.clone();
+        let _ = run_blocking(move || ob.record(&d, DeliveryState::Failed, now, Some(&why))).await;
     }
 
     async fn assign(
@@ -433,6 +493,21 @@ impl Playbooks {
             Subject::Report(r) => {
                 v["report"] = serde_json::to_value(r).unwrap_or_default();
                 v["text"] = r.text().into();
+            }
+            Subject::Ready(r) => {
+                v["report"] = serde_json::json!({
+                    "kind": r.kind,
+                    "label": r.label,
+                    "title": r.title,
+                    "region": r.region,
+                    "department": r.department,
+                    "path": r.path,
+                });
+                v["text"] = r.summary.clone().into();
+            }
+            Subject::Bulletin { bulletin, region } => {
+                v["bulletin"] = serde_json::to_value(bulletin).unwrap_or_default();
+                v["region"] = serde_json::to_value(region).unwrap_or_default();
             }
         }
         v
@@ -659,6 +734,43 @@ impl Playbooks {
             .collect()
     }
 }
+
+/// A mail's recipients: the addresses written, with [`ON_DUTY`] replaced by the email of each
+/// person on duty (once each).
+fn recipients(to: &[String], on_duty: &[OnDuty]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for t in to {
+        if t == ON_DUTY {
+            for p in on_duty.iter().filter(|p| !p.email.is_empty()) {
+                if !out.contains(&p.email) {
+                    out.push(p.email.clone());
+                }
+            }
+        } else if !out.contains(t) {
+            out.push(t.clone());
+        }
+    }
+    out
+}
+
+/// What a mail about `subject` carries besides its text: a scheduled report's HTML page as the
+/// body's alternative and its .docx attached.
+fn mail_files(subject: &Subject<'_>) -> (Option<String>, Vec<MailFile>) {
+    use base64::Engine as _;
+    let Subject::Ready(r) = subject else {
+        return (None, Vec::new());
+    };
+    let file = MailFile {
+        name: format!("onewall-{}-{}-{}.docx", r.kind, r.region, r.label),
+        media_type: DOCX_MEDIA_TYPE.into(),
+        content_base64: base64::engine::general_purpose::STANDARD.encode(&*r.docx),
+    };
+    (Some((*r.html).clone()), vec![file])
+}
+
+/// The media type of a Word document (.docx).
+pub const DOCX_MEDIA_TYPE: &str =
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 
 fn metrics_throttled() {
     metrics::counter!("onewall_playbooks_deliveries_total", "result" => "throttled").increment(1);

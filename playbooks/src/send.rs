@@ -5,13 +5,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use crate::outbox::Payload;
+use crate::outbox::{MailFile, Payload};
 use crate::playbook::WebhookFormat;
 use crate::sign;
 
@@ -91,15 +91,31 @@ impl Sender {
                 cc,
                 subject,
                 body,
-            } => self.email(to, cc, subject, body).await,
+                html,
+                attachments,
+            } => {
+                let mail = Mail {
+                    to,
+                    cc,
+                    subject,
+                    body,
+                    html: html.as_deref(),
+                    attachments,
+                };
+                self.email(&mail).await
+            }
             Payload::Webhook {
                 url,
                 format,
                 secret,
                 text,
                 json,
+                mention,
             } => {
-                let request = webhook_request(url, *format, secret, text, json, now_ms())?;
+                let mut request = webhook_request(url, *format, secret, text, json, now_ms())?;
+                if !mention.is_empty() {
+                    request.body = with_mentions(*format, &request.body, mention);
+                }
                 let format = *format;
                 let timeout = self.timeout;
                 blocking(move || post(&request, timeout, format)).await
@@ -133,29 +149,25 @@ impl Sender {
         }
     }
 
-    async fn email(
-        &self,
-        to: &[String],
-        cc: &[String],
-        subject: &str,
-        body: &str,
-    ) -> Result<(), String> {
+    async fn email(&self, mail: &Mail<'_>) -> Result<(), String> {
         let Some(smtp) = &self.smtp else {
             return Err("playbooks.smtp.host is not set: email cannot be sent".into());
         };
         let mut b = Message::builder()
             .from(smtp.from.clone())
-            .subject(subject)
-            .header(ContentType::TEXT_PLAIN);
-        for t in to {
+            .subject(mail.subject);
+        for t in mail.to {
             b = b.to(t.parse::<Mailbox>().map_err(|e| format!("to {t:?}: {e}"))?);
         }
-        for t in cc {
+        for t in mail.cc {
             b = b.cc(t.parse::<Mailbox>().map_err(|e| format!("cc {t:?}: {e}"))?);
         }
-        let message = b
-            .body(body.to_owned())
-            .map_err(|e| format!("building the message: {e}"))?;
+        let message = if mail.html.is_none() && mail.attachments.is_empty() {
+            b.header(ContentType::TEXT_PLAIN).body(mail.body.to_owned())
+        } else {
+            b.multipart(multipart(mail)?)
+        }
+        .map_err(|e| format!("building the message: {e}"))?;
         let transport = self.transport(smtp).await?;
         transport
             .send(message)
@@ -197,6 +209,70 @@ impl Sender {
         }
         Ok(b.build())
     }
+}
+
+/// A mail to send, as the outbox holds it.
+struct Mail<'a> {
+    to: &'a [String],
+    cc: &'a [String],
+    subject: &'a str,
+    body: &'a str,
+    html: Option<&'a str>,
+    attachments: &'a [MailFile],
+}
+
+/// The body of a mail with an HTML alternative or attachments: `multipart/mixed` of the text
+/// (and its HTML alternative) and each file.
+fn multipart(mail: &Mail<'_>) -> Result<MultiPart, String> {
+    use base64::Engine as _;
+    let text = SinglePart::builder()
+        .header(ContentType::TEXT_PLAIN)
+        .body(mail.body.to_owned());
+    let mut mixed = match mail.html {
+        Some(html) => MultiPart::mixed().multipart(
+            MultiPart::alternative().singlepart(text).singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_HTML)
+                    .body(html.to_owned()),
+            ),
+        ),
+        None => MultiPart::mixed().singlepart(text),
+    };
+    for f in mail.attachments {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(&f.content_base64)
+            .map_err(|e| format!("attachment {:?}: {e}", f.name))?;
+        let media = ContentType::parse(&f.media_type).map_err(|e| {
+            format!(
+                "attachment {:?}: media type {:?}: {e}",
+                f.name, f.media_type
+            )
+        })?;
+        mixed = mixed.singlepart(Attachment::new(f.name.clone()).body(bytes, media));
+    }
+    Ok(mixed)
+}
+
+/// A robot message's body with `phones` mentioned: DingTalk's `at.atMobiles` (and `@phone` in
+/// the text, which DingTalk needs to highlight them), WeCom's `text.mentioned_mobile_list`.
+pub fn with_mentions(format: WebhookFormat, body: &[u8], phones: &[String]) -> Vec<u8> {
+    let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return body.to_vec();
+    };
+    match format {
+        WebhookFormat::Dingtalk => {
+            let ats: String = phones.iter().map(|p| format!(" @{p}")).collect();
+            if let Some(t) = v["text"]["content"].as_str() {
+                v["text"]["content"] = format!("{t}\n{}", ats.trim_start()).into();
+            }
+            v["at"] = serde_json::json!({"atMobiles": phones, "isAtAll": false});
+        }
+        WebhookFormat::Wecom => {
+            v["text"]["mentioned_mobile_list"] = serde_json::json!(phones);
+        }
+        WebhookFormat::Generic | WebhookFormat::Feishu => return body.to_vec(),
+    }
+    v.to_string().into_bytes()
 }
 
 fn now_ms() -> i64 {

@@ -1,5 +1,7 @@
 //! What a playbook reacts to, and the template variables each subject offers.
 
+use onewall_model::bus::ReadyReport;
+use onewall_model::supervise::Bulletin;
 use onewall_model::{Alert, Grade, Incident, RegionCode, RegionTree, Severity};
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +31,11 @@ pub enum Trigger {
     IncidentChanged,
     /// The daily (zero) report of a region is due.
     DailyReport,
+    /// A report was made on its schedule (weekly, monthly, annual, a 重保 period's 复盘, a
+    /// drill's); `when.kind` picks which.
+    Report,
+    /// A bulletin (安全通报) arrived for this node's region or departments.
+    Bulletin,
 }
 
 impl Trigger {
@@ -39,7 +46,18 @@ impl Trigger {
             Trigger::IncidentCreated => "incident_created",
             Trigger::IncidentChanged => "incident_changed",
             Trigger::DailyReport => "daily_report",
+            Trigger::Report => "report",
+            Trigger::Bulletin => "bulletin",
         }
+    }
+
+    /// Whether subjects of this trigger have a severity, grade, rules and tags (alerts and
+    /// incidents) or not (reports and bulletins: only region conditions apply).
+    pub fn is_detection(self) -> bool {
+        matches!(
+            self,
+            Trigger::AlertCreated | Trigger::IncidentCreated | Trigger::IncidentChanged
+        )
     }
 
     fn name_zh(self) -> &'static str {
@@ -48,6 +66,8 @@ impl Trigger {
             Trigger::IncidentCreated => "新事件",
             Trigger::IncidentChanged => "事件更新",
             Trigger::DailyReport => "日报",
+            Trigger::Report => "报告",
+            Trigger::Bulletin => "安全通报",
         }
     }
 
@@ -56,7 +76,8 @@ impl Trigger {
         match self {
             Trigger::AlertCreated => "alert",
             Trigger::IncidentCreated | Trigger::IncidentChanged => "incident",
-            Trigger::DailyReport => "report",
+            Trigger::DailyReport | Trigger::Report => "report",
+            Trigger::Bulletin => "bulletin",
         }
     }
 }
@@ -123,6 +144,35 @@ pub const REPORT_VARS: &[&str] = &[
     "to",
 ];
 
+/// Names under `report.` for scheduled reports ([`Trigger::Report`]).
+pub const READY_VARS: &[&str] = &[
+    "kind",
+    "label",
+    "title",
+    "region",
+    "region_name",
+    "department",
+    "path",
+    "text",
+];
+/// Names under `bulletin.`.
+pub const BULLETIN_VARS: &[&str] = &[
+    "id",
+    "title",
+    "level",
+    "level_zh",
+    "kind",
+    "issuer",
+    "issuer_node",
+    "by",
+    "body",
+    "cves",
+    "sign_by",
+    "answer_by",
+    "rectify_by",
+    "recipients",
+];
+
 /// Whether `name` is offered by subjects of `trigger`.
 pub fn known_var(trigger: Trigger, name: &str) -> bool {
     if COMMON_VARS.contains(&name) {
@@ -134,11 +184,12 @@ pub fn known_var(trigger: Trigger, name: &str) -> bool {
     if ns != trigger.namespace() {
         return false;
     }
-    match ns {
-        "incident" => INCIDENT_VARS.contains(&rest),
-        "alert" => ALERT_VARS.contains(&rest),
-        "report" => REPORT_VARS.contains(&rest),
-        _ => false,
+    match trigger {
+        Trigger::IncidentCreated | Trigger::IncidentChanged => INCIDENT_VARS.contains(&rest),
+        Trigger::AlertCreated => ALERT_VARS.contains(&rest),
+        Trigger::DailyReport => REPORT_VARS.contains(&rest),
+        Trigger::Report => READY_VARS.contains(&rest),
+        Trigger::Bulletin => BULLETIN_VARS.contains(&rest),
     }
 }
 
@@ -158,6 +209,16 @@ pub enum Subject<'a> {
     },
     /// A region's daily report.
     Report(&'a DailyReport),
+    /// A report made on its schedule, rendered.
+    Ready(&'a ReadyReport),
+    /// A bulletin that arrived for `region` (this node's region: its team and departments
+    /// are the recipients).
+    Bulletin {
+        /// The bulletin.
+        bulletin: &'a Bulletin,
+        /// The receiving region.
+        region: RegionCode,
+    },
 }
 
 impl Subject<'_> {
@@ -168,6 +229,16 @@ impl Subject<'_> {
             Subject::Incident { created: true, .. } => Trigger::IncidentCreated,
             Subject::Incident { created: false, .. } => Trigger::IncidentChanged,
             Subject::Report(_) => Trigger::DailyReport,
+            Subject::Ready(_) => Trigger::Report,
+            Subject::Bulletin { .. } => Trigger::Bulletin,
+        }
+    }
+
+    /// The kind of a scheduled report (`weekly` ...), for `when.kind`.
+    pub fn report_kind(&self) -> Option<&str> {
+        match self {
+            Subject::Ready(r) => Some(&r.kind),
+            _ => None,
         }
     }
 
@@ -177,6 +248,8 @@ impl Subject<'_> {
             Subject::Alert(a) => a.region,
             Subject::Incident { incident, .. } => incident.region,
             Subject::Report(r) => r.region,
+            Subject::Ready(r) => r.region,
+            Subject::Bulletin { region, .. } => *region,
         }
     }
 
@@ -194,6 +267,14 @@ impl Subject<'_> {
                 format!("incident:{}:{}", incident.id, incident.updated.nanos())
             }
             Subject::Report(r) => format!("report:{}:{}", r.region, r.date),
+            Subject::Ready(r) => format!(
+                "{}:{}:{}:{}",
+                r.kind,
+                r.region,
+                r.department.as_deref().unwrap_or("-"),
+                r.label
+            ),
+            Subject::Bulletin { bulletin, region } => format!("bulletin:{}:{region}", bulletin.id),
         }
     }
 
@@ -202,7 +283,7 @@ impl Subject<'_> {
         match self {
             Subject::Alert(a) => Some(a.severity),
             Subject::Incident { incident, .. } => Some(incident.severity),
-            Subject::Report(_) => None,
+            Subject::Report(_) | Subject::Ready(_) | Subject::Bulletin { .. } => None,
         }
     }
 
@@ -211,7 +292,7 @@ impl Subject<'_> {
         match self {
             Subject::Alert(a) => Some(grade_of(a.severity)),
             Subject::Incident { incident, .. } => Some(incident_grade(incident)),
-            Subject::Report(_) => None,
+            Subject::Report(_) | Subject::Ready(_) | Subject::Bulletin { .. } => None,
         }
     }
 
@@ -222,7 +303,7 @@ impl Subject<'_> {
             Subject::Incident { incident, .. } => {
                 incident.rule_ids.iter().map(String::as_str).collect()
             }
-            Subject::Report(_) => Vec::new(),
+            Subject::Report(_) | Subject::Ready(_) | Subject::Bulletin { .. } => Vec::new(),
         }
     }
 
@@ -234,7 +315,7 @@ impl Subject<'_> {
                 .iter()
                 .flat_map(|a| a.rule.tags.iter().map(String::as_str))
                 .collect(),
-            Subject::Report(_) => Vec::new(),
+            Subject::Report(_) | Subject::Ready(_) | Subject::Bulletin { .. } => Vec::new(),
         }
     }
 
@@ -350,9 +431,88 @@ impl Subject<'_> {
                 put("report.from", r.from.to_rfc3339());
                 put("report.to", r.to.to_rfc3339());
             }
+            Subject::Ready(r) => ready_vars(r, &region_name(r.region), &mut put),
+            Subject::Bulletin { bulletin, .. } => bulletin_vars(bulletin, &mut put),
         }
         v
     }
+}
+
+/// A scheduled report's variables: the summary and where the API serves it.
+fn ready_vars(r: &ReadyReport, region_name: &str, put: &mut impl FnMut(&str, String)) {
+    let text = format!("{}\n{}", r.summary, r.path);
+    put("id", format!("{}:{}:{}", r.kind, r.region, r.label));
+    put("title", r.title.clone());
+    put("level", String::new());
+    put("grade", String::new());
+    put("grade_zh", String::new());
+    put("time", onewall_model::Timestamp::now().to_rfc3339());
+    put("summary", text.clone());
+    put("report.kind", r.kind.clone());
+    put("report.label", r.label.clone());
+    put("report.title", r.title.clone());
+    put("report.region", r.region.to_string());
+    put("report.region_name", region_name.to_owned());
+    put(
+        "report.department",
+        r.department.clone().unwrap_or_default(),
+    );
+    put("report.path", r.path.clone());
+    put("report.text", text);
+}
+
+/// A bulletin's variables: what it asks and by when.
+fn bulletin_vars(b: &Bulletin, put: &mut impl FnMut(&str, String)) {
+    let level_zh = b.level.zh();
+    let level = b.level.as_str().to_owned();
+    let kind = serde_json::to_value(b.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let rectify_by = b
+        .deadlines
+        .rectify
+        .map(|t| t.to_rfc3339())
+        .unwrap_or_default();
+    let recipients = join(b.recipients.iter().map(|r| r.to_string()));
+    put("id", b.id.to_string());
+    put("title", b.title.clone());
+    put("level", level.clone());
+    put("grade", String::new());
+    put("grade_zh", String::new());
+    put("time", b.issued.to_rfc3339());
+    put(
+        "summary",
+        format!(
+            "安全通报【{level_zh}】{title}\n发布: {issuer} {node} ({by})\n签收期限: {sign}\n反馈期限: {answer}{rectify}\n{body}",
+            title = b.title,
+            issuer = b.issuer,
+            node = b.issuer_node,
+            by = b.by,
+            sign = b.deadlines.sign.to_rfc3339(),
+            answer = b.deadlines.answer.to_rfc3339(),
+            rectify = if rectify_by.is_empty() {
+                String::new()
+            } else {
+                format!("\n整改期限: {rectify_by}")
+            },
+            body = b.body,
+        ),
+    );
+    put("bulletin.id", b.id.to_string());
+    put("bulletin.title", b.title.clone());
+    put("bulletin.level", level);
+    put("bulletin.level_zh", level_zh.into());
+    put("bulletin.kind", kind);
+    put("bulletin.issuer", b.issuer.to_string());
+    put("bulletin.issuer_node", b.issuer_node.clone());
+    put("bulletin.by", b.by.clone());
+    put("bulletin.body", b.body.clone());
+    put("bulletin.cves", b.cves.join(", "));
+    put("bulletin.sign_by", b.deadlines.sign.to_rfc3339());
+    put("bulletin.answer_by", b.deadlines.answer.to_rfc3339());
+    put("bulletin.rectify_by", rectify_by);
+    put("bulletin.recipients", recipients);
 }
 
 fn join(items: impl Iterator<Item = String>) -> String {

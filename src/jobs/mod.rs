@@ -37,15 +37,24 @@ impl Jobs {
     }
 }
 
-/// Start retention, the SLA check and, when children's reports are expected (`desk`), the
-/// missing-report check.
+/// Start retention, the SLA check (its clocks divided during 重保 periods when the node keeps
+/// supervision, `sup`) and, when children's reports are expected (`desk`), the missing-report
+/// check.
 pub fn start(
     r: &Resolved,
     store: &Arc<dyn Store>,
     desk: Option<&ReportDesk>,
+    sup: Option<&Arc<onewall_supervise::Supervision>>,
     bus: &NodeEvents,
     shutdown: &watch::Receiver<bool>,
 ) -> Jobs {
+    let factor: sla::Factor = match sup {
+        Some(sup) => {
+            let sup = sup.clone();
+            Arc::new(move |region, at| sup.sla_factor(region, at))
+        }
+        None => sla::no_factor(),
+    };
     let mut tasks = vec![
         tokio::spawn(retention(
             store.clone(),
@@ -56,6 +65,7 @@ pub fn start(
         tokio::spawn(sla::run(
             store.clone(),
             crate::config::access::sla_policy(&r.config.sla),
+            factor,
             bus.clone(),
             shutdown.clone(),
         )),

@@ -2,12 +2,14 @@
 //! deadline ([`SlaPolicy`]) gets a breach on its timeline and raises one alert (rule
 //! `onewall-sla-breach`), stored and published on the node event bus like any alert, so the
 //! playbooks (a rule on `onewall-sla-breach` escalates it) and the federation uplink get it.
+//! During a 重保 period covering an incident's region the deadline is divided by the
+//! period's SLA factor ([`Factor`], from the node's supervision).
 
 use std::sync::Arc;
 
 use onewall_api::sla::{SLA_RULE_ID, SlaPolicy};
 use onewall_model::bus::{AlertOrigin, NodeEvent, NodeEvents};
-use onewall_model::{Alert, Incident, IncidentStatus, TimelineKind, Timestamp};
+use onewall_model::{Alert, Incident, IncidentStatus, RegionCode, TimelineKind, Timestamp};
 use onewall_store::{IncidentQuery, Store, StoreError};
 use tokio::sync::watch;
 
@@ -20,11 +22,31 @@ fn breached(i: &Incident) -> bool {
         .any(|e| matches!(e.change, TimelineKind::SlaBreached { .. }))
 }
 
-/// Check every new incident once at `now`; mark and alert the ones past their SLA. Returns
-/// the alerts raised.
+/// What SLA deadlines of a region are divided by at a time (1 outside 重保 periods).
+pub type Factor = Arc<dyn Fn(RegionCode, Timestamp) -> f64 + Send + Sync>;
+
+/// The factor of a node without supervision: 1 everywhere.
+pub fn no_factor() -> Factor {
+    Arc::new(|_, _| 1.0)
+}
+
+/// The seconds an incident has to be acknowledged: its policy minutes divided by `factor`
+/// (clamped to at least 1, so a bad factor never lengthens the clock).
+pub fn deadline_secs(minutes: i64, factor: f64) -> i64 {
+    let factor = if factor.is_finite() {
+        factor.max(1.0)
+    } else {
+        1.0
+    };
+    ((minutes * 60) as f64 / factor).round() as i64
+}
+
+/// Check every new incident once at `now`; mark and alert the ones past their SLA, whose
+/// deadlines are divided by `factor` of their region at `now`. Returns the alerts raised.
 pub async fn check(
     store: &Arc<dyn Store>,
     policy: &SlaPolicy,
+    factor: &Factor,
     now: Timestamp,
 ) -> Result<Vec<Alert>, StoreError> {
     let mut due = Vec::new();
@@ -39,8 +61,10 @@ pub async fn check(
             })
             .await?;
         for i in page.items {
-            let minutes = policy.minutes_for(&i);
-            let deadline = i.created.add_secs(minutes * 60);
+            let secs = deadline_secs(policy.minutes_for(&i), factor(i.region, now));
+            let deadline = i.created.add_secs(secs);
+            // Minutes as the alert states them (a divided clock may leave a fraction).
+            let minutes = (secs + 59) / 60;
             if now > deadline && !breached(&i) {
                 due.push((i.id, deadline, minutes));
             }
@@ -121,11 +145,12 @@ fn breach_alert(
 pub async fn run(
     store: Arc<dyn Store>,
     policy: SlaPolicy,
+    factor: Factor,
     bus: NodeEvents,
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
-        match check(&store, &policy, Timestamp::now()).await {
+        match check(&store, &policy, &factor, Timestamp::now()).await {
             Ok(raised) if !raised.is_empty() => {
                 tracing::warn!(incidents = raised.len(), "SLA breached: alerts raised");
                 bus.publish(NodeEvent::AlertsStored {

@@ -29,11 +29,21 @@ pub struct Parts<'a> {
     pub intel: Arc<crate::intel::Intel>,
     /// Assets (`/api/v1/assets/...`), when `[assets] enabled`.
     pub assets: Option<Arc<crate::assets::Assets>>,
+    /// Supervision (`/api/v1/{bulletins,periods,duty,reports,drills}`), when `[supervise]
+    /// enabled`.
+    pub supervision: Option<Arc<onewall_supervise::Supervision>>,
 }
 
 /// Build the app: API and ingest routers, their guards and layers.
 pub fn build(r: &Resolved, node: &Node, parts: Parts<'_>) -> axum::Router {
     let prometheus = parts.prometheus;
+    // What periodic reports read from the node (daily reports received, sources, findings).
+    let report_sources = crate::supervision::sources::NodeSources::new(
+        r,
+        parts.desk,
+        parts.outbox.clone(),
+        parts.assets.clone(),
+    );
     let api_state = ApiState {
         store: node.store.clone(),
         metrics: Arc::new(move || prometheus.render()),
@@ -74,6 +84,13 @@ pub fn build(r: &Resolved, node: &Node, parts: Parts<'_>) -> axum::Router {
     let api = api.layer(axum::Extension(crate::intel::service(parts.intel)));
     let api = match &parts.assets {
         Some(a) => api.layer(axum::Extension(crate::assets::service(a))),
+        None => api,
+    };
+    let api = match &parts.supervision {
+        Some(sup) => api.layer(axum::Extension(crate::supervision::service(
+            sup,
+            Arc::new(report_sources),
+        ))),
         None => api,
     };
     let api = api.layer(axum::Extension(crate::anomaly::service(

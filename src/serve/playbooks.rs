@@ -54,7 +54,11 @@ pub fn start(
     node: NodeParts,
     bus: &NodeEvents,
 ) -> anyhow::Result<Running> {
-    let NodeParts { store, assets } = node;
+    let NodeParts {
+        store,
+        assets,
+        supervision,
+    } = node;
     let mut books = Vec::new();
     if let Some(dir) = &cfg.dir {
         let loaded = load_dir(dir, tree)?;
@@ -84,7 +88,11 @@ pub fn start(
             books,
             tree.clone(),
             outbox.clone(),
-            Arc::new(StoreAccess { store, assets }),
+            Arc::new(StoreAccess {
+                store,
+                assets,
+                supervision,
+            }),
         )
         .with_bus(bus.clone()),
     );
@@ -100,7 +108,12 @@ pub fn start(
 pub struct NodeParts {
     pub store: Arc<dyn Store>,
     pub assets: AssetsSlot,
+    /// Who is on duty (`to: [on_duty]`, `mention: on_duty`), once supervision is open.
+    pub supervision: SupervisionSlot,
 }
+
+/// The node's supervision, set once it is open (after the playbooks start).
+pub type SupervisionSlot = Arc<std::sync::OnceLock<Arc<onewall_supervise::Supervision>>>;
 
 /// The node's assets, set once they are open (after the playbooks start).
 pub type AssetsSlot = Arc<std::sync::OnceLock<Arc<crate::assets::Assets>>>;
@@ -110,6 +123,7 @@ pub type AssetsSlot = Arc<std::sync::OnceLock<Arc<crate::assets::Assets>>>;
 struct StoreAccess {
     store: Arc<dyn Store>,
     assets: AssetsSlot,
+    supervision: SupervisionSlot,
 }
 
 #[async_trait]
@@ -138,6 +152,17 @@ impl NodeAccess for StoreAccess {
             .await
             .map(|_| ())
             .map_err(|e| e.to_string())
+    }
+
+    async fn on_duty(
+        &self,
+        region: RegionCode,
+        at: Timestamp,
+    ) -> Vec<onewall_model::supervise::OnDuty> {
+        self.supervision
+            .get()
+            .map(|s| s.on_duty(region, at))
+            .unwrap_or_default()
     }
 
     async fn exposure(&self, at: Timestamp) -> Option<onewall_model::asset::ExposureReport> {

@@ -579,7 +579,8 @@ fn correlation_alert(
         entities,
         region: last.region,
         matched,
-        drill: None,
+        // A correlation over a drill's alerts is the drill's too.
+        drill: last.drill.clone(),
     }
 }
 

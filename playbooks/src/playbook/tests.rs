@@ -244,7 +244,7 @@ actions:
     .unwrap_err()
     .to_string();
     assert!(
-        e.contains("daily_report playbooks take only a region condition"),
+        e.contains("daily_report playbooks take only region (and, for reports, kind) conditions"),
         "{e}"
     );
 }

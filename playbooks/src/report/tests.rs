@@ -282,3 +282,25 @@ fn exposure_is_counted_and_listed_per_region() {
     let json = serde_json::to_value(&r).unwrap();
     assert_eq!(json["exposure"]["unknown"], 25);
 }
+
+#[test]
+fn a_day_of_drill_alerts_and_incidents_is_still_a_zero_report() {
+    let tree = RegionTree::builtin();
+    let drill = onewall_model::id::DrillId::from_u128(42);
+    let mut inc = incident(7, "410100", Severity::High, report_time().add_secs(-3_600));
+    inc.drill = Some(drill);
+    let mut a = alert(8, "410100", "ssh-brute", report_time().add_secs(-3_600));
+    a.drill = Some(onewall_model::supervise::DrillMark {
+        drill,
+        action: Some("brute".into()),
+    });
+    let real = alert(9, "410100", "web-scan", report_time().add_secs(-600));
+    let r = build(&input(&tree, "410100", &[inc], &[a.clone()], &[]));
+    assert!(r.is_zero(), "drills are not incidents: {}", r.text());
+    assert_eq!(r.opened_total(), 0);
+    // A real alert beside the drill's is counted, the drill's is not.
+    let r = build(&input(&tree, "410100", &[], &[a, real], &[]));
+    assert_eq!(r.alerts, 1);
+    assert_eq!(r.top_rules.len(), 1);
+    assert_eq!(r.top_rules[0].id, "web-scan");
+}

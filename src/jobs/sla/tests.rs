@@ -14,7 +14,7 @@ use onewall_store::conformance::incident;
 use onewall_store::sqlite::SqliteStore;
 use onewall_store::{AlertQuery, Store};
 
-use super::check;
+use super::{Factor, check, deadline_secs, no_factor};
 
 #[tokio::test]
 async fn breaches_raise_one_alert_each() {
@@ -58,12 +58,12 @@ async fn breaches_raise_one_alert_each() {
     };
 
     // 20 minutes after creation: nothing is due.
-    let early = check(&store, &policy, t0.add_secs(-3600 + 20 * 60))
+    let early = check(&store, &policy, &no_factor(), t0.add_secs(-3600 + 20 * 60))
         .await
         .unwrap();
     assert!(early.is_empty(), "{early:?}");
     // 45 minutes: grade Ⅱ and the classification's Ⅰ are late; CII (60) and Ⅳ are not.
-    let at45 = check(&store, &policy, t0.add_secs(-3600 + 45 * 60))
+    let at45 = check(&store, &policy, &no_factor(), t0.add_secs(-3600 + 45 * 60))
         .await
         .unwrap();
     let mut late: Vec<_> = at45.iter().map(|a| a.matched[0].value.clone()).collect();
@@ -76,7 +76,7 @@ async fn breaches_raise_one_alert_each() {
             .all(|a| a.rule.id == SLA_RULE_ID && a.region == zz)
     );
     // Again at 61 minutes: only CII is newly late; the others are not raised twice.
-    let at61 = check(&store, &policy, t0.add_secs(-3600 + 61 * 60))
+    let at61 = check(&store, &policy, &no_factor(), t0.add_secs(-3600 + 61 * 60))
         .await
         .unwrap();
     assert_eq!(at61.len(), 1);
@@ -102,4 +102,70 @@ async fn breaches_raise_one_alert_each() {
             .iter()
             .any(|e| matches!(e.change, TimelineKind::SlaBreached { .. }))
     );
+}
+
+/// During a 重保 period the clock of an incident in a covered region is divided by the
+/// period's factor; an incident elsewhere keeps its clock.
+#[tokio::test]
+async fn a_period_factor_shortens_the_clock_of_its_regions_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).unwrap());
+    let t0 = Timestamp::parse_rfc3339("2026-11-28T00:00:00Z").unwrap();
+    let zz: RegionCode = "410100".parse().unwrap();
+    let kf: RegionCode = "410200".parse().unwrap();
+    // Both grade Ⅱ (30 min), created at t0 - 1 h.
+    let mut in_period = incident(t0, Severity::High, zz);
+    in_period.group_key = "zz".into();
+    let mut outside = incident(t0, Severity::High, kf);
+    outside.group_key = "kf".into();
+    outside.id = onewall_model::IncidentId::new(t0.add_secs(-3599));
+    store
+        .upsert_incidents(vec![in_period.clone(), outside.clone()])
+        .await
+        .unwrap();
+    // A period over Zhengzhou with factor 2, from t0 - 1 h on.
+    let start = t0.add_secs(-3600);
+    let factor: Factor = Arc::new(move |region: RegionCode, at: Timestamp| {
+        if region == zz && at >= start {
+            2.0
+        } else {
+            1.0
+        }
+    });
+    let policy = SlaPolicy::default();
+    // 16 minutes in: past the halved 15 minutes in Zhengzhou only.
+    let at16 = check(&store, &policy, &factor, t0.add_secs(-3600 + 16 * 60))
+        .await
+        .unwrap();
+    assert_eq!(at16.len(), 1, "{at16:?}");
+    assert_eq!(at16[0].region, zz);
+    assert_eq!(
+        at16[0].matched[1].value,
+        t0.add_secs(-3600 + 15 * 60).to_rfc3339()
+    );
+    let z = store.get_incident(in_period.id).await.unwrap().unwrap();
+    assert!(
+        z.timeline
+            .iter()
+            .any(|e| matches!(e.change, TimelineKind::SlaBreached { minutes: 15, .. }))
+    );
+    // Kaifeng breaches at its full 30 minutes.
+    let at29 = check(&store, &policy, &factor, t0.add_secs(-3600 + 29 * 60))
+        .await
+        .unwrap();
+    assert!(at29.is_empty(), "{at29:?}");
+    let at31 = check(&store, &policy, &factor, t0.add_secs(-3600 + 31 * 60))
+        .await
+        .unwrap();
+    assert_eq!(at31.len(), 1);
+    assert_eq!(at31[0].region, kf);
+}
+
+#[test]
+fn a_factor_never_lengthens_the_clock() {
+    assert_eq!(deadline_secs(30, 2.0), 900);
+    assert_eq!(deadline_secs(30, 1.0), 1800);
+    assert_eq!(deadline_secs(30, 0.5), 1800);
+    assert_eq!(deadline_secs(30, f64::NAN), 1800);
+    assert_eq!(deadline_secs(60, 3.0), 1200);
 }

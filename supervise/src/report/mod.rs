@@ -8,15 +8,22 @@
 
 use onewall_model::bus::SourceSeen;
 use onewall_model::{Alert, Incident, RegionCode, Timestamp};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::bulletin::BulletinView;
-use crate::config::ScoreWeights;
-use crate::doc::Doc;
-use crate::{Result, Supervision};
+use crate::bulletins::BulletinQuery;
+use crate::{Result, SuperviseError, Supervision, db};
+
+mod build;
+mod kept;
+mod render;
+mod span;
+mod store;
+
+pub use build::{TOP, build, category_zh, score};
 
 /// The kinds of periodic report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReportKind {
     Weekly,
@@ -47,7 +54,7 @@ impl ReportKind {
 
 /// The time a report covers: an ISO week (`2026-W49`), a month (`2026-12`) or a year
 /// (`2026`), in the reports' offset, as `[from, to)`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Span {
     pub kind: ReportKind,
     pub label: String,
@@ -58,19 +65,22 @@ pub struct Span {
 impl Span {
     /// The span `label` names (`2026-W49`, `2026-12`, `2026`), checked against `kind`.
     pub fn parse(kind: ReportKind, label: &str, offset: time::UtcOffset) -> Result<Span> {
-        let _ = (kind, label, offset);
-        todo!("h3")
+        span::parse(kind, label, offset)
     }
 
     /// The last whole span of `kind` ended at or before `now`.
     pub fn last_complete(kind: ReportKind, now: Timestamp, offset: time::UtcOffset) -> Span {
-        let _ = (kind, now, offset);
-        todo!("h3")
+        span::last_complete(kind, now, offset)
+    }
+
+    /// The span after this one.
+    pub fn next(&self, offset: time::UtcOffset) -> Span {
+        span::last_complete(self.kind, span::following(self, offset), offset)
     }
 }
 
 /// Whose figures: a region's subtree (the regions' codes resolved), optionally one department.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportScope {
     pub region: RegionCode,
     pub department: Option<String>,
@@ -86,7 +96,7 @@ pub struct SlaTargets {
 }
 
 /// One child region's daily zero reports in the span.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ZeroReportRow {
     pub region: RegionCode,
     pub expected: u32,
@@ -96,7 +106,7 @@ pub struct ZeroReportRow {
 }
 
 /// Findings figures of the span (when the node keeps assets).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FindingFigures {
     pub region: RegionCode,
     /// Findings whose deadline fell in the span.
@@ -138,17 +148,17 @@ pub struct ReportData {
 }
 
 /// A count by a name.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Count {
     pub key: String,
     /// A label for people (rule title, region name), when the key is a code.
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub label: String,
     pub count: u64,
 }
 
 /// A child region's score and its parts (each rate in [0, 1], `None` when it had no data).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChildScore {
     pub region: RegionCode,
     pub name: String,
@@ -162,7 +172,7 @@ pub struct ChildScore {
 }
 
 /// A periodic report's figures.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PeriodicReport {
     pub span: Span,
     pub scope: ReportScope,
@@ -178,8 +188,10 @@ pub struct PeriodicReport {
     pub sla_total: u64,
     pub zero_reports: Vec<ZeroReportRow>,
     pub bulletins_issued: u64,
+    #[serde(deserialize_with = "kept::recipient_stats")]
     pub bulletin_stats: Vec<crate::bulletin::RecipientStats>,
     pub findings: Vec<FindingFigures>,
+    #[serde(deserialize_with = "kept::sources")]
     pub silent_sources: Vec<SourceSeen>,
     pub alerts: u64,
     pub top_attackers: Vec<Count>,
@@ -190,70 +202,102 @@ pub struct PeriodicReport {
     pub drill_incidents_excluded: u64,
 }
 
-/// The report of `span` for `scope` from `data` (pure; drills left out).
-pub fn build(
-    span: &Span,
-    scope: &ReportScope,
-    data: &ReportData,
-    weights: &ScoreWeights,
-    generated: Timestamp,
-) -> PeriodicReport {
-    let _ = (span, scope, data, weights, generated);
-    todo!("h3")
-}
-
-/// The score of one child region (0–100) from its parts: each present part's rate times its
-/// weight, the weights of absent parts spread over the present ones in proportion, minus
-/// `incident_penalty` per grade Ⅰ/Ⅱ incident (at most 20), never below 0.
-pub fn score(
-    weights: &ScoreWeights,
-    sla: Option<f64>,
-    zero_report: Option<f64>,
-    bulletins: Option<f64>,
-    findings: Option<f64>,
-    grave_incidents: u64,
-) -> f64 {
-    let _ = (
-        weights,
-        sla,
-        zero_report,
-        bulletins,
-        findings,
-        grave_incidents,
-    );
-    todo!("h3")
-}
-
-impl PeriodicReport {
-    /// As a document (HTML and .docx through [`crate::doc`]); its tables hold the figures.
-    pub fn to_doc(&self) -> Doc {
-        todo!("h3")
-    }
-
-    /// A few lines for a chat robot or a mail's body.
-    pub fn summary(&self) -> String {
-        todo!("h3")
-    }
-}
-
 impl Supervision {
+    /// The scope for `region` (its subtree resolved from the tree) and `department`.
+    pub fn report_scope(&self, region: RegionCode, department: Option<String>) -> ReportScope {
+        let mut regions: Vec<RegionCode> = self
+            .tree
+            .iter()
+            .map(|r| r.code)
+            .filter(|c| self.tree.is_within(*c, region))
+            .collect();
+        if regions.is_empty() {
+            regions.push(region);
+        }
+        regions.sort();
+        ReportScope {
+            region,
+            department,
+            regions,
+        }
+    }
+
     /// The report of `span` for `scope`: incidents and alerts from the store, bulletins from
     /// the book, the rest from `sources`.
+    ///
+    /// Every page of alerts timed in the span and of incidents seen since its start is read
+    /// (incidents are then kept when created in it); alerts keep only what the report counts
+    /// (their event ids, matched fields and enrichment are dropped as they are read). A
+    /// department scope keeps the incidents and alerts whose registered targets (`targets`,
+    /// `target`) are the department's: an alert on no registered system belongs to no
+    /// department.
     pub async fn periodic_report(
         &self,
         span: &Span,
         scope: &ReportScope,
         sources: &dyn ReportSources,
     ) -> Result<PeriodicReport> {
-        let _ = (span, scope, sources);
-        todo!("h3")
+        let scope = if scope.regions.is_empty() {
+            self.report_scope(scope.region, scope.department.clone())
+        } else {
+            scope.clone()
+        };
+        let alerts = store::alerts(self.store.as_ref(), span, &scope).await?;
+        let incidents = store::incidents(self.store.as_ref(), span, &scope).await?;
+        let bulletins = self
+            .bulletins(&BulletinQuery {
+                issued_here: Some(true),
+                regions: vec![scope.region],
+                department: scope.department.clone(),
+                open_only: false,
+                limit: usize::MAX,
+            })
+            .await?
+            .into_iter()
+            .filter(|v| span.from <= v.bulletin.issued && v.bulletin.issued < span.to)
+            .collect();
+        let data = ReportData {
+            incidents,
+            alerts,
+            sla: sources.sla(),
+            zero_reports: sources.zero_reports(span, &scope),
+            bulletins,
+            findings: sources.findings(span, &scope),
+            silent_sources: sources.silent_sources(&scope),
+            children: self
+                .tree
+                .children(scope.region)
+                .map(|r| (r.code, r.name.clone()))
+                .collect(),
+            region_name: self
+                .tree
+                .get(scope.region)
+                .map(|r| r.name.clone())
+                .unwrap_or_default(),
+        };
+        Ok(build(
+            span,
+            &scope,
+            &data,
+            &self.cfg.config.score,
+            Timestamp::now(),
+        ))
     }
 
     /// Keep a report made on schedule (replacing one of the same kind, region, department and
     /// label); answers false when it was kept already.
     pub async fn keep_report(&self, report: &PeriodicReport) -> Result<bool> {
-        let _ = report;
-        todo!("h3")
+        let body = serde_json::to_string(report)
+            .map_err(|e| SuperviseError::Internal(format!("keeping a report: {e}")))?;
+        let k = db::reports::Kept {
+            kind: report.span.kind.as_str().to_owned(),
+            region: report.scope.region.get(),
+            department: report.scope.department.clone().unwrap_or_default(),
+            label: report.span.label.clone(),
+            made: report.generated.millis(),
+            body,
+        };
+        self.db.call(move |c| db::reports::put(c, &k)).await
     }
 
     /// The reports kept, newest first (of `regions` when not empty).
@@ -262,7 +306,22 @@ impl Supervision {
         regions: &[RegionCode],
         limit: usize,
     ) -> Result<Vec<PeriodicReport>> {
-        let _ = (regions, limit);
-        todo!("h3")
+        let codes: Vec<u32> = regions.iter().map(|r| r.get()).collect();
+        let limit = if limit == 0 { 100 } else { limit };
+        let rows = self
+            .db
+            .call(move |c| db::reports::list(c, &codes, limit))
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for k in rows {
+            match serde_json::from_str(&k.body) {
+                Ok(r) => out.push(r),
+                Err(e) => tracing::warn!(
+                    kind = %k.kind, label = %k.label, error = %e,
+                    "supervise.sqlite: a kept report does not read"
+                ),
+            }
+        }
+        Ok(out)
     }
 }
