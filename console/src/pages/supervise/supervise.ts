@@ -371,13 +371,13 @@ export function countdown(at: string, now: number, lang: Lang): Countdown {
 }
 
 /**
- * What is due next on `copy`: the API's `due` when it sent one, else worked out from the
- * state and the bulletin's deadlines (the same rule as `Copy::due`). `null` once nothing is
- * due from the recipient (done, or waiting for the issuer's review).
+ * What is due next on `copy`: the API's answer when it sent one (it always sends `done`, and
+ * `due` only when something is due), else worked out from the state and the bulletin's
+ * deadlines (the same rule as `Copy::due`). `null` once nothing is due from the recipient
+ * (done, or waiting for the issuer's review).
  */
 export function nextDue(b: Bulletin, c: Copy): { kind: DeadlineKind; at: string } | null {
-  if (c.due !== undefined) return c.due ?? null
-  if (c.done === true) return null
+  if (c.due !== undefined || c.done !== undefined) return c.due ?? null
   switch (c.state) {
     case 'issued':
       return { kind: 'sign', at: b.deadlines.sign }
