@@ -161,6 +161,21 @@ test('statistics rates, the slot grid, drills and the scoreboard', () => {
   ])
 })
 
+test('the plan form starts from a scenario the node reads: JSON, one action, the caller\'s region', () => {
+  const now = Date.parse('2026-12-07T12:00:00Z')
+  const sc = JSON.parse(s.scenarioTemplate('410100', now))
+  assert.deepEqual(sc.regions, ['410100'])
+  assert.equal(sc.start, '2026-12-07T12:00:00.000Z')
+  assert.ok(Date.parse(sc.end) > Date.parse(sc.start))
+  assert.deepEqual(sc.actions.map((a) => [a.id, a.at_secs, a.events.length]), [['brute', 0, 1]])
+  // Every key is a field of the model's Scenario and PlannedAction (deny_unknown_fields).
+  const drill = readFileSync(new URL('../../supervise/src/drill.rs', import.meta.url), 'utf8')
+  const scenarioFields = /pub struct Scenario \{([\s\S]*?)\n\}/.exec(drill)[1]
+  for (const k of Object.keys(sc)) assert.match(scenarioFields, new RegExp(`pub ${k}:`), k)
+  const action = /pub struct PlannedAction \{([\s\S]*?)\n\}/.exec(model)[1]
+  for (const k of Object.keys(sc.actions[0])) assert.match(action, new RegExp(`pub ${k}:`), k)
+})
+
 test('report labels default to the last complete span; lists split on lines and commas', () => {
   assert.equal(s.lastLabel('annual', new Date(2026, 11, 7)), '2025')
   assert.equal(s.lastLabel('monthly', new Date(2026, 11, 7)), '2026-11')

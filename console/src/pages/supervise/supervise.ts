@@ -596,23 +596,31 @@ export function scoreRows(r: DrillReport, lang: Lang): ScoreRow[] {
   }))
 }
 
-/** A scenario to start from in the plan form (YAML the node reads as `drill::Scenario`). */
+/**
+ * A scenario to start from in the plan form: JSON, which the node reads as
+ * `drill::Scenario` like YAML (the node's write check takes JSON bodies from the console).
+ */
 export function scenarioTemplate(region: string, now: number): string {
-  const start = new Date(now).toISOString()
-  const end = new Date(now + 4 * 3600_000).toISOString()
-  return `name: 护网演练
-regions: ["${region}"]
-start: ${start}
-end: ${end}
-mode: scenario
-actions:
-  - id: brute
-    name: SSH 暴力破解
-    at_secs: 0
-    technique: T1110
-    events:
-      - "Failed password for root from 198.51.100.77 port 50001 ssh2"
-`
+  const scenario = {
+    name: '护网演练',
+    regions: [region],
+    start: new Date(now).toISOString(),
+    end: new Date(now + 4 * 3600_000).toISOString(),
+    mode: 'scenario',
+    actions: [
+      {
+        id: 'brute',
+        name: 'SSH 暴力破解',
+        at_secs: 0,
+        technique: 'T1110',
+        expect: { tags: ['attack.t1110'] },
+        // An event as the JSON intake takes it: without a time of its own it happens when
+        // replayed (a syslog line's own time is kept, and must fall in the window).
+        events: [{ message: 'Failed password for root from 198.51.100.77 port 50001 ssh2', 'process.name': 'sshd' }],
+      },
+    ],
+  }
+  return JSON.stringify(scenario, null, 2)
 }
 
 /** A report label's default: the last complete ISO week, month or year before `now`. */
