@@ -51,6 +51,15 @@ function drillScenario() {
   }, null, 2);
 }
 
+/** This ISO week's label (`2026-W50`) at +08:00, the offset of the nodes' reports by default. */
+function thisWeek() {
+  const t = new Date(Date.now() + 8 * 3600_000);
+  const d = new Date(Date.UTC(t.getUTCFullYear(), t.getUTCMonth(), t.getUTCDate()));
+  d.setUTCDate(d.getUTCDate() + 4 - (d.getUTCDay() || 7));
+  const week = Math.ceil(((d - Date.UTC(d.getUTCFullYear(), 0, 1)) / 86_400_000 + 1) / 7);
+  return `${d.getUTCFullYear()}-W${String(week).padStart(2, '0')}`;
+}
+
 /** The copy of `recipient` on the bulletin detail open in `page`. */
 const copyOf = (page, tid, recipient) => page.locator(`${tid('bulletin-copy')}[data-recipient="${recipient}"]`);
 
@@ -168,13 +177,17 @@ export async function superviseScenario(s) {
   await issuedRow.waitFor();
   assert.equal(await issuedRow.locator(`${tid('bulletin-row-copy')}[data-recipient="410100"]`).getAttribute('data-state'), 'accepted');
 
-  // 7. The periodic report of the last whole week: its figures, the HTML shown in a sandboxed
-  // frame, the Word document downloaded (a .docx is a zip: it starts with PK).
+  // 7. The weekly report of this week (the world's incidents are today's): its figures, the
+  // HTML shown in a sandboxed frame, the Word document downloaded (a .docx is a zip: PK).
   await prov.page.goto(w.province.url('/ui/supervise/reports'));
+  assert.match(await prov.page.locator(tid('report-label')).inputValue(), /^\d{4}-W\d{2}$/, 'the last whole week by default');
+  await prov.page.locator(tid('report-label')).fill(thisWeek());
   await prov.page.locator(tid('report-view')).click();
   const figures = prov.page.locator(tid('report-figures'));
   await figures.waitFor();
-  assert.match(await figures.getAttribute('data-label'), /^\d{4}-W\d{2}$/);
+  assert.equal(await figures.getAttribute('data-label'), thisWeek());
+  const incidents = Number(await figures.getAttribute('data-incidents'));
+  assert.ok(incidents >= 1, `the province's incident about the attacker is counted: ${incidents}`);
   const frame = prov.page.locator(tid('report-html'));
   await frame.waitFor();
   assert.equal(await frame.getAttribute('sandbox'), '', 'the report runs no script');
