@@ -164,6 +164,12 @@ export async function superviseScenario(s) {
     ['sign', 'answer', 'rectify', 'review', 'rectify', 'review'],
   );
   await screenshot(prov.page, 'supervise-review', { readme: true });
+  // In English too.
+  await prov.page.locator(tid('lang-switch')).click();
+  assert.equal(await theirs.locator(tid('copy-state')).innerText(), 'Accepted');
+  assert.match(await theirs.locator(tid('copy-step')).last().innerText(), /Reviewed: accepted/);
+  await prov.page.locator(tid('lang-switch')).click();
+  assert.equal(await theirs.locator(tid('copy-state')).innerText(), '已通过');
   await copyState(city.page, tid, '410100', 'accepted');
 
   // 6. The province's statistics count Zhengzhou's return.
