@@ -275,6 +275,9 @@ export async function superviseScenario(s) {
   // 11. The drill's alerts carry the 演练 badge in the alert list.
   await resp.page.goto(w.city.url('/ui/alerts'));
   await resp.page.locator(`${tid('drill-badge')}[data-drill="${drillId}"]`).first().waitFor();
+  // ... and the drill's incident in the incident list.
+  await resp.page.goto(w.city.url('/ui/incidents'));
+  await resp.page.locator(`${tid('drill-badge')}[data-drill="${drillId}"]`).first().waitFor();
   t.diagnostic(`bulletin ${id}: issued, signed, answered, rectified, returned, rectified, accepted; drill ${drillId} scored`);
 
   for (const p of [prov, city, resp]) clean(p.problems);
