@@ -133,8 +133,18 @@ fn a_rectification_bulletin_is_signed_answered_returned_accepted_and_missed() {
         &format!("[federation]\nchildren = [\"{ZZ}\", \"{KF}\"]\n[supervise]\ncheck_secs = 1\n"),
     );
     let mut province = Node::start(&p_file);
-    let zz_file = write_config(d, "zhengzhou", ZZ, &uplink(&province, &token_for(&province, ZZ)));
-    let kf_file = write_config(d, "kaifeng", KF, &uplink(&province, &token_for(&province, KF)));
+    let zz_file = write_config(
+        d,
+        "zhengzhou",
+        ZZ,
+        &uplink(&province, &token_for(&province, ZZ)),
+    );
+    let kf_file = write_config(
+        d,
+        "kaifeng",
+        KF,
+        &uplink(&province, &token_for(&province, KF)),
+    );
     let mut zz = Node::start(&zz_file);
     let mut kf = Node::start(&kf_file);
 
@@ -176,9 +186,12 @@ fn a_rectification_bulletin_is_signed_answered_returned_accepted_and_missed() {
     assert_eq!(copy(&v, ZZ)["state"], "signed", "{v}");
     let (status, again) = zz.post(&format!("/api/v1/bulletins/{id}/sign"), b"{}");
     assert_eq!(status, 409, "signing twice: {again}");
-    wait_view(&province, &id, "the province never saw the signature", |v| {
-        copy(v, ZZ)["state"] == "signed"
-    });
+    wait_view(
+        &province,
+        &id,
+        "the province never saw the signature",
+        |v| copy(v, ZZ)["state"] == "signed",
+    );
     zz = restart(zz, &zz_file);
     let v = zz.get(&format!("/api/v1/bulletins/{id}"));
     assert_eq!(copy(&v, ZZ)["state"], "signed", "after the restart: {v}");
@@ -227,8 +240,10 @@ fn a_rectification_bulletin_is_signed_answered_returned_accepted_and_missed() {
         copy(v, ZZ)["state"] == "submitted"
     });
     province = restart(province, &p_file);
-    let (status, disposition, bytes) =
-        get_bytes(&province, &format!("/api/v1/bulletins/{id}/attachments/{sha}"));
+    let (status, disposition, bytes) = get_bytes(
+        &province,
+        &format!("/api/v1/bulletins/{id}/attachments/{sha}"),
+    );
     assert_eq!(status, 200);
     assert!(disposition.starts_with("attachment"), "{disposition}");
     assert_eq!(onewall_supervise::files::sha256_hex(&bytes), sha);
@@ -256,9 +271,12 @@ fn a_rectification_bulletin_is_signed_answered_returned_accepted_and_missed() {
         rectify("已升级至修复版本，附版本号截图").as_bytes(),
     );
     assert_eq!(status, 200, "{v}");
-    wait_view(&province, &id, "the second rectification never arrived", |v| {
-        copy(v, ZZ)["state"] == "submitted"
-    });
+    wait_view(
+        &province,
+        &id,
+        "the second rectification never arrived",
+        |v| copy(v, ZZ)["state"] == "submitted",
+    );
     let accept = json!({"recipient": {"region": ZZ}, "accepted": true, "reason": ""});
     let (status, v) = province.post(
         &format!("/api/v1/bulletins/{id}/review"),
@@ -271,7 +289,10 @@ fn a_rectification_bulletin_is_signed_answered_returned_accepted_and_missed() {
         copy(v, ZZ)["state"] == "accepted"
     });
     assert_eq!(copy(&v, ZZ)["returned"], 1, "{v}");
-    assert!(copy(&v, ZZ)["overdue"].as_array().unwrap().is_empty(), "{v}");
+    assert!(
+        copy(&v, ZZ)["overdue"].as_array().unwrap().is_empty(),
+        "{v}"
+    );
 
     // Kaifeng never signed: past the sign deadline both sides hold the same alert.
     let (p_alert, k_alert) = eventually(Duration::from_secs(60), || {
@@ -291,7 +312,9 @@ fn a_rectification_bulletin_is_signed_answered_returned_accepted_and_missed() {
     });
     assert_eq!(p_alert["id"], k_alert["id"]);
     assert!(
-        alerts_of(&province, OVERDUE).iter().all(|a| a["region"] != ZZ),
+        alerts_of(&province, OVERDUE)
+            .iter()
+            .all(|a| a["region"] != ZZ),
         "Zhengzhou was on time"
     );
     let v = wait_view(&province, &id, "Kaifeng's copy never showed overdue", |v| {

@@ -87,7 +87,9 @@ fn shifts_handovers_and_the_duty_missing_alert() {
     assert_eq!(status, 200, "{reply}");
     let incident = eventually(WAIT, || {
         let i = node.get("/api/v1/incidents");
-        i["items"].as_array()?.first()?["id"].as_str().map(str::to_owned)
+        i["items"].as_array()?.first()?["id"]
+            .as_str()
+            .map(str::to_owned)
     })
     .unwrap();
 

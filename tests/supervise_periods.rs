@@ -95,7 +95,10 @@ fn a_city_that_stops_reporting_is_flagged_and_listed_in_the_review() {
     for c in [&zz, &kf] {
         eventually(Duration::from_secs(20), || {
             let p = c.get("/api/v1/periods?active=true");
-            p["items"].as_array()?.iter().find(|p| p["id"] == id.as_str())?;
+            p["items"]
+                .as_array()?
+                .iter()
+                .find(|p| p["id"] == id.as_str())?;
             Some(())
         })
         .unwrap_or_else(|| panic!("a city never got the period:\n{}", c.stderr()));
@@ -122,7 +125,9 @@ fn a_city_that_stops_reporting_is_flagged_and_listed_in_the_review() {
     assert_eq!(status, 201, "{lesson}");
 
     let breach = eventually(Duration::from_secs(45), || {
-        alerts_of(&province, "onewall-sla-breach").into_iter().next()
+        alerts_of(&province, "onewall-sla-breach")
+            .into_iter()
+            .next()
     })
     .unwrap_or_else(|| panic!("no SLA breach: {}", province.stderr()));
     let incident = breach["matched"][0]["value"].as_str().unwrap();
@@ -161,7 +166,10 @@ fn a_city_that_stops_reporting_is_flagged_and_listed_in_the_review() {
     assert_eq!(flagged["region"], KF, "{flagged}");
     // Raised once, however often the check runs.
     std::thread::sleep(Duration::from_secs(3));
-    assert_eq!(alerts_of(&province, "onewall-period-report-missing").len(), 1);
+    assert_eq!(
+        alerts_of(&province, "onewall-period-report-missing").len(),
+        1
+    );
 
     let slots = province.get(&format!("/api/v1/periods/{id}/slots"));
     let items = slots["items"].as_array().unwrap();

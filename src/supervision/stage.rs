@@ -4,27 +4,31 @@
 //! and window, gets its drill mark ([`onewall_supervise::drill::Marker`]), which keeps it out
 //! of the real statistics and reports and out of real incidents.
 //!
-//! The marker is taken from the supervision service at most once a second (a drill planned,
-//! received or started shows within a second); with no drill held the step is one branch.
+//! The marker is taken again from the supervision service when its cache changed (a drill
+//! planned, received or started): one atomic load a batch; with no drill held the step is one
+//! branch more.
+//!
+//! Only the replay may mark events with a drill's fields: an event from a listener carrying
+//! `onewall.drill.id` is not taken as the drill's (else anyone who learnt a drill's id could
+//! hide a real attack in it), though a live drill still marks its alert by the red team's
+//! addresses.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use metrics::counter;
 use onewall_model::hash::FxMap;
+use onewall_model::supervise::DRILL_ID_FIELD;
 use onewall_model::{Alert, Event, EventId};
 use onewall_supervise::Supervision;
 use onewall_supervise::drill::Marker;
-
-/// How long a marker is used before it is taken again.
-const REFRESH: Duration = Duration::from_secs(1);
 
 /// The step's state, owned by the detect thread.
 #[derive(Debug)]
 pub struct DrillStage {
     sup: Arc<Supervision>,
     marker: Marker,
-    taken: Instant,
+    /// The cache generation the marker was built from.
+    generation: u64,
     /// The batch's events by id (reused between batches).
     index: FxMap<EventId, usize>,
 }
@@ -32,20 +36,22 @@ pub struct DrillStage {
 impl DrillStage {
     /// The step over the drills `sup` holds.
     pub fn new(sup: Arc<Supervision>) -> DrillStage {
+        let generation = sup.cache_generation();
         let marker = sup.marker();
         DrillStage {
             sup,
             marker,
-            taken: Instant::now(),
+            generation,
             index: FxMap::default(),
         }
     }
 
     /// Mark the drill alerts among `alerts`, raised on `batch`.
     pub fn run(&mut self, batch: &[Event], alerts: &mut [Alert]) {
-        if self.taken.elapsed() >= REFRESH {
+        let generation = self.sup.cache_generation();
+        if generation != self.generation {
             self.marker = self.sup.marker();
-            self.taken = Instant::now();
+            self.generation = generation;
         }
         if self.marker.is_empty() || alerts.is_empty() {
             return;
@@ -71,7 +77,8 @@ pub fn mark(
         own.extend(
             a.event_ids
                 .iter()
-                .filter_map(|id| index.get(id).and_then(|i| batch.get(*i))),
+                .filter_map(|id| index.get(id).and_then(|i| batch.get(*i)))
+                .filter(|e| replayed(e) || e.get(DRILL_ID_FIELD).is_none()),
         );
         if let Some(m) = marker.mark(a, &own) {
             a.drill = Some(m);
@@ -79,6 +86,11 @@ pub fn mark(
         }
     }
     counter!("onewall_supervise_drill_alerts_total").increment(marked);
+}
+
+/// Did the node's own replay make `e` (not a listener)?
+fn replayed(e: &Event) -> bool {
+    e.source.peer.is_none() && e.source.collector.as_ref() == super::replay::COLLECTOR
 }
 
 #[cfg(test)]
@@ -123,7 +135,7 @@ mod tests {
         let mut e = Event::new(
             Timestamp::now(),
             RegionCode::HENAN,
-            Source::new("http", None),
+            Source::new(crate::supervision::replay::COLLECTOR, None),
             b"x",
         );
         e.id = EventId::from_u128(n);

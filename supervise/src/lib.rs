@@ -155,6 +155,9 @@ pub struct Supervision {
     /// Periods, shifts and drills in memory for the hot paths (SLA factor, who is on duty,
     /// drill marks), refreshed after every change.
     pub(crate) cache: RwLock<Cache>,
+    /// Bumped by every reload of the cache: the detect stage takes a new drill marker only
+    /// when it changed (one atomic load a batch).
+    pub(crate) cache_generation: std::sync::atomic::AtomicU64,
 }
 
 /// What the hot paths read without touching SQLite.
@@ -195,6 +198,7 @@ impl Supervision {
             audit: parts.audit,
             bus: parts.bus,
             cache: RwLock::new(Cache::default()),
+            cache_generation: std::sync::atomic::AtomicU64::new(0),
         };
         s.reload_cache()?;
         Ok(s)
@@ -228,6 +232,13 @@ impl Supervision {
             .clone()
     }
 
+    /// How many times the cache was reloaded: a reader holding something built from it
+    /// (the drill marker) builds it again when this changed.
+    pub fn cache_generation(&self) -> u64 {
+        self.cache_generation
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
     /// Reload periods, shifts and drills into the cache (after every change to them).
     pub fn reload_cache(&self) -> Result<()> {
         let periods = self.db.with(db::periods::all)?;
@@ -242,6 +253,8 @@ impl Supervision {
             shifts,
             drills,
         };
+        self.cache_generation
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
         Ok(())
     }
 
