@@ -59,9 +59,16 @@ fn shifts_handovers_and_the_duty_missing_alert() {
             ),
         ),
     );
-    let zhang = token(&node, "zhang", "responder", true);
-    let li = token(&node, "li", "responder", true);
+    let zhang = token(&node, "zhang", "analyst", true);
+    let li = token(&node, "li", "analyst", true);
     let viewer = token(&node, "guest", "viewer", false);
+    // A token acts under its own subject (what timelines and the audit log name).
+    let who = |t: &str| {
+        let (status, me) = call(&node, t, "GET", "/api/v1/whoami", &Value::Null);
+        assert_eq!(status, 200, "{me}");
+        me["subject"].as_str().unwrap().to_owned()
+    };
+    let (zhang_is, li_is) = (who(&zhang), who(&li));
     let now = time::OffsetDateTime::now_utc();
 
     // A period over the city, begun a minute ago, with nobody on duty: one alert.
@@ -72,7 +79,7 @@ fn shifts_handovers_and_the_duty_missing_alert() {
     });
     let (status, p) = node.post("/api/v1/periods", period.to_string().as_bytes());
     assert_eq!(status, 201, "{p}");
-    // A responder may not declare one.
+    // An analyst may not declare one.
     let (status, reply) = call(&node, &zhang, "POST", "/api/v1/periods", &period);
     assert_eq!(status, 403, "{reply}");
     let missing = eventually(WAIT, || duty_alerts(&node).into_iter().next())
@@ -153,7 +160,7 @@ fn shifts_handovers_and_the_duty_missing_alert() {
                     "notes": "VPN 漏洞整改跟进中"});
     let (status, h) = call(&node, &zhang, "POST", "/api/v1/duty/handovers", &ho);
     assert_eq!(status, 201, "{h}");
-    assert_eq!(h["handed_by"], "zhang", "{h}");
+    assert_eq!(h["handed_by"], zhang_is.as_str(), "{h}");
     assert!(
         h["open_incidents"]
             .as_array()
@@ -168,11 +175,11 @@ fn shifts_handovers_and_the_duty_missing_alert() {
     assert!(status == 409 || status == 403, "{status} {reply}");
     let (status, signed) = call(&node, &li, "POST", &sign, &json!({}));
     assert_eq!(status, 200, "{signed}");
-    assert_eq!(signed["taken_by"], "li", "{signed}");
+    assert_eq!(signed["taken_by"], li_is.as_str(), "{signed}");
     let (status, reply) = call(&node, &li, "POST", &sign, &json!({}));
     assert_eq!(status, 409, "signed twice: {reply}");
     let list = node.get("/api/v1/duty/handovers");
-    assert_eq!(list["items"][0]["taken_by"], "li", "{list}");
+    assert_eq!(list["items"][0]["taken_by"], li_is.as_str(), "{list}");
 
     // The night shift is removed.
     let path = format!("/api/v1/duty/shifts/{}", b["id"].as_str().unwrap());

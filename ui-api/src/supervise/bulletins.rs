@@ -277,10 +277,16 @@ struct ReviewBody {
 }
 
 /// The copy a recipient's step acts on: the one named, which must be in the caller's scope,
-/// or (none named) the caller's own: its region and department.
-fn own_copy(c: &Caller, scope: &SupScope, named: Option<Recipient>) -> Result<Recipient, ApiError> {
+/// or (none named) the caller's own on this node: the node's region and the caller's
+/// department.
+fn own_copy(
+    svc: &SuperviseService,
+    c: &Caller,
+    scope: &SupScope,
+    named: Option<Recipient>,
+) -> Result<Recipient, ApiError> {
     let r = named.unwrap_or_else(|| Recipient {
-        region: c.grant.region,
+        region: svc.sup.node().region,
         department: c.grant.department.clone(),
     });
     if !scope.holds(&r) {
@@ -337,7 +343,7 @@ pub async fn sign(
     } else {
         parse_json(&bytes, "sign")?
     };
-    let r = own_copy(&c, &scope, b.recipient)?;
+    let r = own_copy(&svc, &c, &scope, b.recipient)?;
     step(&svc, &c, &scope, &id, r, StepKind::Sign, Vec::new()).await
 }
 
@@ -361,7 +367,7 @@ pub async fn answer(
     let scope = SupScope::of(&s.regions, &c, None)?;
     let bytes = read_body(body, MAX_BODY_BYTES, "answer").await?;
     let b: AnswerBody = parse_json(&bytes, "answer")?;
-    let r = own_copy(&c, &scope, b.recipient)?;
+    let r = own_copy(&svc, &c, &scope, b.recipient)?;
     let kind = StepKind::Answer {
         affected: b.affected,
         text: b.text,
@@ -397,7 +403,7 @@ pub async fn rectify(
     let scope = SupScope::of(&s.regions, &c, None)?;
     let bytes = read_body(body, rectify_limit(&svc), "rectify").await?;
     let b: RectifyBody = parse_json(&bytes, "rectify")?;
-    let r = own_copy(&c, &scope, b.recipient)?;
+    let r = own_copy(&svc, &c, &scope, b.recipient)?;
     let mut uploads = Vec::with_capacity(b.attachments.len());
     for (i, f) in b.attachments.into_iter().enumerate() {
         let bytes = base64::engine::general_purpose::STANDARD
