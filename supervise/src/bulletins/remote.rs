@@ -129,6 +129,19 @@ impl Supervision {
                 view.issued_here
             )));
         }
+        // Try the step on a copy first, so that files of a step refused are never kept.
+        let mut copy = view
+            .copies
+            .iter()
+            .find(|c| c.recipient == step.recipient)
+            .cloned()
+            .ok_or_else(|| {
+                SuperviseError::NotFound(format!(
+                    "bulletin {} has no copy for {} here",
+                    step.bulletin, step.recipient
+                ))
+            })?;
+        crate::bulletin::apply(&view.bulletin, &mut copy, &step)?;
         if let StepKind::Rectify { attachments, .. } = &step.kind {
             self.keep_files(attachments, &files)?;
         }
