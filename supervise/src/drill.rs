@@ -70,11 +70,20 @@ impl Scenario {
             return Err(bad("the text is empty".into()));
         }
         // JSON is YAML too, but serde_json names JSON mistakes more plainly.
-        let s: Scenario = if trimmed.starts_with('{') {
-            serde_json::from_str(text).map_err(|e| bad(format!("JSON: {e}")))?
+        let (s, raw): (Scenario, serde_json::Value) = if trimmed.starts_with('{') {
+            let s = serde_json::from_str(text).map_err(|e| bad(format!("JSON: {e}")))?;
+            (
+                s,
+                serde_json::from_str(text).map_err(|e| bad(format!("JSON: {e}")))?,
+            )
         } else {
-            serde_norway::from_str(text).map_err(|e| bad(format!("YAML: {e}")))?
+            let s = serde_norway::from_str(text).map_err(|e| bad(format!("YAML: {e}")))?;
+            (
+                s,
+                serde_norway::from_str(text).map_err(|e| bad(format!("YAML: {e}")))?,
+            )
         };
+        unknown_keys(&raw).map_err(bad)?;
         s.check().map_err(bad)?;
         Ok(s)
     }
@@ -149,6 +158,42 @@ impl Scenario {
         }
         Ok(())
     }
+}
+
+/// The keys an action and its `expect` may have: a misspelt key would otherwise be dropped
+/// silently (the action's record reads leniently, as other levels' newer drills must).
+const ACTION_KEYS: &[&str] = &[
+    "id",
+    "name",
+    "at_secs",
+    "technique",
+    "expect",
+    "region",
+    "events",
+];
+const EXPECT_KEYS: &[&str] = &["rules", "tags"];
+
+fn unknown_keys(raw: &serde_json::Value) -> std::result::Result<(), String> {
+    let actions = raw.get("actions").and_then(|a| a.as_array());
+    for (i, a) in actions.into_iter().flatten().enumerate() {
+        let Some(obj) = a.as_object() else { continue };
+        let id = obj.get("id").and_then(|v| v.as_str()).unwrap_or("");
+        for k in obj.keys().filter(|k| !ACTION_KEYS.contains(&k.as_str())) {
+            return Err(format!(
+                "actions[{i}] (`{id}`): unknown field `{k}`, expected one of {}",
+                ACTION_KEYS.join(", ")
+            ));
+        }
+        let expect = obj.get("expect").and_then(|e| e.as_object());
+        for k in expect.into_iter().flat_map(|e| e.keys()) {
+            if !EXPECT_KEYS.contains(&k.as_str()) {
+                return Err(format!(
+                    "actions[{i}] (`{id}`).expect: unknown field `{k}`, expected rules or tags"
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// An address or a network (`10.9.0.5`, `10.9.0.0/16`, `2001:db8::/32`).

@@ -34,7 +34,8 @@ const MAX_GRACE_MINS: u32 = 24 * 60;
 /// The longest name and lesson text, in characters.
 const MAX_NAME_CHARS: usize = 200;
 const MAX_LESSON_CHARS: usize = 10_000;
-/// Periods ended longer ago than this are no longer checked for missing slots.
+/// Periods ended longer ago than this are no longer checked for missing slots, nor are slots
+/// whose grace time ended longer ago.
 const CHECK_AFTER_END_SECS: i64 = 7 * 86_400;
 
 /// A period to declare (the body of `POST /api/v1/periods`); unset numbers come from
@@ -502,7 +503,10 @@ impl Supervision {
             if children.is_empty() {
                 continue;
             }
-            let due = slots(&p, now.add_secs(-grace_secs(&p)));
+            // Slots whose grace time ended more than the window ago were checked then (or
+            // the node was down for a week): leaving them keeps each check small.
+            let mut due = slots(&p, now.add_secs(-grace_secs(&p)));
+            due.retain(|s| s.add_secs(grace_secs(&p) + CHECK_AFTER_END_SECS) >= now);
             let candidates: Vec<(RegionCode, Timestamp)> = children
                 .iter()
                 .flat_map(|&c| due.iter().map(move |&s| (c, s)))
@@ -794,6 +798,30 @@ mod tests {
         p.cancelled = Some(t(3 * 3600));
         assert_eq!(slots(&p, t(86_400)), vec![t(3600), t(7200)]);
         assert_eq!(last_slot(&p, t(86_400)), Some(t(7200)));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn slots_are_evenly_spaced_inside_the_period(
+            start in 0i64..1_000_000,
+            len in 1i64..200_000,
+            every in 5u32..600,
+            until in 0i64..1_300_000,
+            cancel in proptest::option::of(0i64..200_000),
+        ) {
+            let mut p = period(start, start + len, every);
+            p.cancelled = cancel.map(|c| Timestamp::from_secs(start + c));
+            let until = Timestamp::from_secs(until);
+            let got = slots(&p, until);
+            let step = i64::from(every) * 60;
+            for (k, s) in got.iter().enumerate() {
+                proptest::prop_assert_eq!(s.secs(), start + step * (k as i64 + 1));
+                proptest::prop_assert!(*s < p.ends() && *s <= until);
+            }
+            let next = Timestamp::from_secs(start + step * (got.len() as i64 + 1));
+            proptest::prop_assert!(next >= p.ends() || next > until, "a slot was left out");
+            proptest::prop_assert_eq!(last_slot(&p, until), got.last().copied());
+        }
     }
 
     #[test]

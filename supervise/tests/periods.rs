@@ -259,6 +259,10 @@ async fn a_city_that_stops_reporting_is_flagged_once_at_the_province_within_the_
         })
         .expect("lesson table");
     assert_eq!(lessons.rows[0][1], "wang");
+    let html = onewall_supervise::doc::html(&doc);
+    assert!(html.contains("两会 重保复盘报告") && html.contains("洛阳市(410300)"));
+    let docx = onewall_supervise::doc::docx(&doc).expect("docx");
+    assert!(docx.starts_with(b"PK"), "a .docx is a zip file");
 }
 
 #[tokio::test]
@@ -293,6 +297,56 @@ async fn a_report_arriving_after_the_grace_time_is_late_and_not_flagged() {
         .expect("statuses");
     assert_eq!(st.len(), 1, "only Zhengzhou is in scope: {st:?}");
     assert!(st[0].late && !st[0].missing, "{st:?}");
+
+    // A bulletin issued during the period is part of its 复盘, with its recipient's state.
+    let view = province
+        .sup
+        .issue(
+            &province.user("admin"),
+            onewall_supervise::bulletins::NewBulletin {
+                title: "关于加强国庆期间网络安全防护的通知".into(),
+                level: onewall_model::supervise::WarningLevel::Yellow,
+                kind: onewall_model::supervise::BulletinKind::Notice,
+                body: "请落实值班值守".into(),
+                cves: Vec::new(),
+                indicators: Vec::new(),
+                incidents: Vec::new(),
+                to: onewall_supervise::bulletins::To {
+                    regions: vec![code(ZHENGZHOU)],
+                    ..Default::default()
+                },
+                deadline: now.add_secs(3600),
+                sign_deadline: None,
+                rectify_deadline: None,
+            },
+        )
+        .await
+        .expect("issue");
+    assert_eq!(view.bulletin.period, Some(p.id));
+    let review = province.sup.period_review(p.id).await.expect("review");
+    assert_eq!(review.slots.len(), 1, "the late slot: {:?}", review.slots);
+    assert!(review.slots[0].late);
+    assert_eq!(review.bulletins.len(), 1);
+    let doc = review.to_doc();
+    let table = doc
+        .blocks
+        .iter()
+        .find_map(|b| match b {
+            Block::Table(t) if t.caption == "保障期间发布的通报" => Some(t),
+            _ => None,
+        })
+        .expect("bulletin table");
+    assert_eq!(
+        table.rows,
+        vec![vec![
+            "关于加强国庆期间网络安全防护的通知".to_owned(),
+            "黄色预警".into(),
+            "郑州市(410100)".into(),
+            "待签收".into(),
+            "0".into(),
+            "0".into(),
+        ]]
+    );
 }
 
 #[tokio::test]

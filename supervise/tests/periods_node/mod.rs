@@ -184,6 +184,11 @@ pub async fn deliver_down(from: RegionCode, to: &Node, m: SuperviseDown) {
             .receive_period(from, *period)
             .await
             .expect("receive period"),
+        SuperviseDown::Bulletin { bulletin } => to
+            .sup
+            .receive_bulletin(from, *bulletin)
+            .await
+            .expect("receive bulletin"),
         other => panic!("not a period or duty message: {other:?}"),
     }
 }
@@ -205,7 +210,11 @@ pub async fn deliver_up(from: RegionCode, to: &Node, m: SuperviseUp) {
             .receive_roster(from, region, shifts)
             .await
             .expect("receive roster"),
-        other => panic!("not a period or duty message: {other:?}"),
+        SuperviseUp::Step { step, files } => to
+            .sup
+            .receive_step(from, *step, files)
+            .await
+            .expect("receive step"),
     }
 }
 
