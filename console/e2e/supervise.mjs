@@ -252,9 +252,6 @@ export async function superviseScenario(s) {
   const drillRow = resp.page.locator(`${tid('drill-row')}[data-name="护网演练 e2e"]`);
   await drillRow.waitFor();
   assert.equal(await drillRow.getAttribute('data-state'), 'planned');
-  // The detect thread takes the drills it marks with at most once a second: a drill started
-  // within that second of being planned would replay before its marks are known.
-  await resp.page.waitForTimeout(1_500);
   await drillRow.locator(tid('drill-start')).click();
   await resp.page.locator(`${tid('drill-row')}[data-name="护网演练 e2e"][data-state="running"]`).waitFor();
   const drillId = await drillRow.getAttribute('data-id');
