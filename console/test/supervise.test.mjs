@@ -186,3 +186,11 @@ test('report labels default to the last complete span; lists split on lines and 
   assert.equal(s.localToRfc3339(''), null)
   assert.equal(s.localToRfc3339(s.toLocalInput(Date.parse('2026-12-07T12:34:00Z'))), '2026-12-07T12:34:00.000Z')
 })
+
+test('a shift\'s people are read one a line, the role defaulting to member', () => {
+  assert.deepEqual(s.peopleOf('王值班,13912345678,wang@zz.example.cn,leader\n\n李值守，13700001111\n  '), [
+    { name: '王值班', phone: '13912345678', email: 'wang@zz.example.cn', role: 'leader' },
+    { name: '李值守', phone: '13700001111', email: '', role: 'member' },
+  ])
+  assert.deepEqual(variants('DutyRole'), ['leader', 'member'])
+})

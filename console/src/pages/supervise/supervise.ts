@@ -665,3 +665,15 @@ export function toLocalInput(ms: number): string {
 export function listOf(text: string): string[] {
   return [...new Set(text.split(/[\n,，;；]/).map((s) => s.trim()).filter(Boolean))]
 }
+
+/**
+ * The people of a shift as the form takes them: one a line, `姓名,电话,邮箱,leader|member`
+ * (commas or full-width commas; the role defaults to member).
+ */
+export function peopleOf(text: string): OnDuty[] {
+  return text
+    .split('\n')
+    .map((l) => l.split(/[,，]/).map((x) => x.trim()))
+    .filter((f) => f[0])
+    .map((f) => ({ name: f[0], phone: f[1] ?? '', email: f[2] ?? '', role: f[3] === 'leader' ? 'leader' : 'member' }))
+}

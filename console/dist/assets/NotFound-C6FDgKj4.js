@@ -1,1 +1,0 @@
-import{$ as e,Et as t,Gt as n,Ht as r,Mt as i,Ot as a,R as o,Rt as s,Tt as c,ut as l,wt as u,xt as d}from"./index-DsrH5yhw.js";var f={class:`panel empty-state`},p=a({__name:`NotFound`,setup(a){let p=e(o);return(e,a)=>(i(),u(`section`,f,[d(`h2`,null,n(r(p).not_found),1),t(r(l),{to:`/overview`},{default:s(()=>[c(n(r(p).back_home),1)]),_:1})]))}});export{p as default};

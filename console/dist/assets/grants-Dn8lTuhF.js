@@ -1,1 +1,0 @@
-import{G as e,H as t,bt as n}from"./index-DsrH5yhw.js";var r=[`viewer`,`analyst`,`responder`,`admin`,`collector`],i=n(()=>t.value?.role===`admin`?r:[]),a=n(()=>[...e.value.values()].sort((e,t)=>String(e.code).localeCompare(String(t.code))));export{a as n,i as t};
