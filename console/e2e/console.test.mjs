@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test';
 
 import { alertsOfEventWith, eventually, logger, screenshot, stopAll } from './harness.mjs';
 import { assetsScenario } from './assets.mjs';
+import { superviseScenario } from './supervise.mjs';
 import {
   ANOMALY_DETECTOR,
   ANOMALY_USER,
@@ -836,4 +837,8 @@ scenario('a user logs in from a network new for them: the anomaly screen and the
 
 scenario('assets: a registry .xlsx and a findings CSV imported in the browser, findings moved, a Log4Shell alert weighed by its target, the province sees the roll-up', async (t) => {
   await assetsScenario({ w, newPage, login, clean, tid, timeline, t });
+});
+
+scenario('supervision: the province issues a rectification bulletin, Zhengzhou signs, answers and rectifies, the province returns it once and accepts; a 重保 banner, a duty shift and handover, a drill scored', async (t) => {
+  await superviseScenario({ w, newPage, login, clean, tid, t });
 });

@@ -63,6 +63,8 @@ export interface RequestOptions {
   method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
   query?: Record<string, QueryValue>
   body?: unknown
+  /** A body sent as it is (not JSON), with its media type (a drill's YAML scenario). */
+  text?: { body: string; type: string }
   /** Do not show a failure in the global banner (the caller shows it). */
   quiet?: boolean
   /** Do not send the user to login on 401 (the login form itself). */
@@ -105,6 +107,9 @@ export async function api<T>(path: string, opts: RequestOptions = {}): Promise<T
   if (opts.body !== undefined) {
     headers['Content-Type'] = 'application/json'
     body = JSON.stringify(opts.body)
+  } else if (opts.text) {
+    headers['Content-Type'] = opts.text.type
+    body = opts.text.body
   }
   let res: Response
   try {

@@ -39,6 +39,19 @@ const inLayout: RouteRecordRaw[] = [
     component: () => import('./pages/assets/AssetsPage.vue'),
     props: true,
   },
+  { path: 'supervise', redirect: '/supervise/bulletins' },
+  {
+    path: 'supervise/bulletins/:id',
+    name: 'bulletin',
+    component: () => import('./pages/supervise/SupervisePage.vue'),
+    props: (r) => ({ tab: 'bulletins', id: String(r.params.id) }),
+  },
+  {
+    path: 'supervise/:tab(bulletins|periods|duty|reports|drills)',
+    name: 'supervise',
+    component: () => import('./pages/supervise/SupervisePage.vue'),
+    props: true,
+  },
   {
     path: 'federation',
     name: 'federation',

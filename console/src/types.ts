@@ -62,6 +62,8 @@ export interface Incident {
   remote_parent?: { region: string; node?: string; incident: string; dispatched_at?: string } | null
   /** What its alerts hit, as the asset registry knows it. */
   targets?: AlertTarget[]
+  /** The drill (演练) its alerts came from. */
+  drill?: string | null
 }
 
 export interface Alert {
@@ -74,6 +76,8 @@ export interface Alert {
   entities: Entity[]
   region: string
   matched?: unknown[]
+  /** The drill (演练) and planned action it was raised in. */
+  drill?: { drill: string; action?: string | null } | null
   [k: string]: unknown
 }
 

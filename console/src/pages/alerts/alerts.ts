@@ -33,6 +33,8 @@ export interface AlertRecord {
   anomaly?: AlertAnomaly | null
   /** What it hit, when the registry knows the target. */
   target?: AlertTarget | null
+  /** The drill (演练) and planned action it was raised in. */
+  drill?: { drill: string; action?: string | null } | null
 }
 
 export interface RuleSummary {

@@ -1,0 +1,1 @@
+import{Dt as e,Et as t,Kt as n,Nt as r,St as i,Tt as a,Ut as o,dt as s,et as c,kt as l,z as u,zt as d}from"./index-CXw_hROa.js";var f={class:`panel empty-state`},p=l({__name:`NotFound`,setup(l){let p=c(u);return(c,l)=>(r(),a(`section`,f,[i(`h2`,null,n(o(p).not_found),1),e(o(s),{to:`/overview`},{default:d(()=>[t(n(o(p).back_home),1)]),_:1})]))}});export{p as default};

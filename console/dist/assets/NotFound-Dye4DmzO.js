@@ -1,1 +1,0 @@
-import{H as e,K as t,U as n,W as r,X as i,k as a,lt as o,nt as s,ot as c,r as l,v as u,z as d}from"./index-Cr74x3C3.js";var f={class:`panel empty-state`},p=t({__name:`NotFound`,setup(t){let p=u(l);return(t,l)=>(i(),e(`section`,f,[d(`h2`,null,o(c(p).not_found),1),r(c(a),{to:`/overview`},{default:s(()=>[n(o(c(p).back_home),1)]),_:1})]))}});export{p as default};

@@ -1,1 +1,0 @@
-import{R as e,s as t,u as n}from"./index-Cr74x3C3.js";var r=[`viewer`,`analyst`,`responder`,`admin`,`collector`],i=e(()=>t.value?.role===`admin`?r:[]),a=e(()=>[...n.value.values()].sort((e,t)=>String(e.code).localeCompare(String(t.code))));export{a as n,i as t};

@@ -1,0 +1,1 @@
+import{K as e,U as t,xt as n}from"./index-CXw_hROa.js";var r=[`viewer`,`analyst`,`responder`,`admin`,`collector`],i=n(()=>t.value?.role===`admin`?r:[]),a=n(()=>[...e.value.values()].sort((e,t)=>String(e.code).localeCompare(String(t.code))));export{a as n,i as t};
