@@ -120,7 +120,9 @@ impl Replay {
 
 /// The events of `action`, received at `now`: text lines parsed as syslog payloads, JSON
 /// objects as the HTTP JSON intake parses them (other JSON values are skipped), each marked
-/// with the drill and the action.
+/// with the drill and the action. The drill happens now: an event's own time (a scenario is
+/// written once, from a capture, and replayed in many drills) is replaced by `now`, so its
+/// alerts fall in the drill's window; the raw record keeps the time it was written with.
 pub fn events_of(drill: &Drill, action: &PlannedAction, now: Timestamp) -> Vec<Event> {
     let region = action
         .region
@@ -142,6 +144,7 @@ pub fn events_of(drill: &Drill, action: &PlannedAction, now: Timestamp) -> Vec<E
                 continue;
             }
         };
+        e.time = now;
         e.fields.insert(DRILL_ID_FIELD, drill_id.as_str());
         e.fields.insert(DRILL_ACTION_FIELD, action.id.as_str());
         out.push(e);
@@ -205,6 +208,10 @@ mod tests {
         assert_eq!(events.len(), 2, "the number is skipped");
         for e in &events {
             assert_eq!(e.region, zhengzhou);
+            assert_eq!(
+                e.time, now,
+                "replayed now, not at the capture's Dec 7 09:00:01"
+            );
             assert_eq!(e.source.collector.as_ref(), COLLECTOR);
             assert_eq!(
                 e.get(DRILL_ID_FIELD).and_then(Value::to_text).as_deref(),

@@ -5,7 +5,8 @@
 //!   session cookie must come from this site — its `Origin` (else its `Referer`), when it has
 //!   one, names the host the request was sent to — and a body it carries must be JSON
 //!   (`Content-Type: application/json`). Any write that gives a `Content-Type` must give a JSON one (the hunt's upload,
-//!   `POST /api/v1/hunt`, may give `application/octet-stream`); the login
+//!   `POST /api/v1/hunt`, may give `application/octet-stream`; the asset import any type; a drill
+//!   plan, `POST /api/v1/drills`, YAML); the login
 //!   checks `Origin`/`Referer` when given, and takes at most [`OPEN_MAX_BODY_BYTES`]. A refusal
 //!   is 403 (`csrf`), 415 (`unsupported_media_type`) or 413, before anything is read.
 //! - [`security_headers`]: `Cache-Control: no-store`, `X-Content-Type-Options: nosniff`,
@@ -35,6 +36,9 @@ const FILE_WRITES: [&str; 2] = ["/api/v1/hunt", "/api/v1/assets/import"];
 
 /// The asset import, which takes a file of any content type.
 const ASSET_IMPORT: &str = "/api/v1/assets/import";
+
+/// The drill plan, which takes its scenario as YAML as well as JSON.
+const DRILL_PLAN: &str = "/api/v1/drills";
 
 /// The API's open endpoints that take a body.
 const OPEN_WRITES: [&str; 1] = ["/api/v1/login"];
@@ -76,6 +80,21 @@ fn is_json(content_type: &str) -> bool {
         .to_ascii_lowercase();
     essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// A YAML media type (`application/yaml`, its older `application/x-yaml`, `text/yaml`): none is
+/// one a cross-site form may send without the browser asking first.
+fn is_yaml(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    matches!(
+        essence.as_str(),
+        "application/yaml" | "application/x-yaml" | "text/yaml"
+    )
 }
 
 fn is_octet_stream(content_type: &str) -> bool {
@@ -135,6 +154,8 @@ pub fn check_write(method: &Method, path: &str, headers: &HeaderMap) -> Result<(
             } else if path == ASSET_IMPORT {
                 // An asset file, whatever its sender calls it (text/csv, application/xml,
                 // the spreadsheet type): the format is read from the content.
+            } else if path == DRILL_PLAN && is_yaml(&ct) {
+                // A drill's scenario, as written.
             } else if !is_json(&ct) {
                 return Err(ApiError::new(
                     ErrorCode::UnsupportedMediaType,
@@ -232,6 +253,40 @@ mod tests {
         );
         assert_eq!(authority_of("https://soc.example/x?y"), Some("soc.example"));
         assert_eq!(authority_of("null"), None);
+    }
+
+    #[test]
+    fn a_drill_plan_takes_yaml_from_this_site_and_nothing_else_does() {
+        let post = Method::POST;
+        let code = |path: &str, origin: &str, ct: &str| {
+            let h = headers(&[
+                ("host", "soc:8080"),
+                ("cookie", "onewall_session=abc"),
+                ("content-length", "10"),
+                ("origin", origin),
+                ("content-type", ct),
+            ]);
+            check_write(&post, path, &h).map_err(|e| e.code.as_str())
+        };
+        let here = "http://soc:8080";
+        assert_eq!(code("/api/v1/drills", here, "application/yaml"), Ok(()));
+        assert_eq!(
+            code("/api/v1/drills", here, "text/yaml; charset=utf-8"),
+            Ok(())
+        );
+        assert_eq!(code("/api/v1/drills", here, "application/json"), Ok(()));
+        assert_eq!(
+            code("/api/v1/drills", "http://evil", "application/yaml"),
+            Err("csrf")
+        );
+        assert_eq!(
+            code("/api/v1/drills", here, "text/plain"),
+            Err("unsupported_media_type")
+        );
+        assert_eq!(
+            code("/api/v1/bulletins", here, "application/yaml"),
+            Err("unsupported_media_type")
+        );
     }
 
     #[test]
