@@ -91,15 +91,9 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
         remote,
         uplink,
         supervision,
-    } = start_federation(&r, &node)?;
-    if let Some(s) = &supervision {
-        let _ = supervision_slot.set(s.clone());
-    }
+    } = start_federation(&r, &node, &supervision_slot)?;
     // Assets: the book kept in assets.sqlite, in use from the first batch.
-    let assets = open_assets(&r, &federation)?;
-    if let Some(a) = &assets {
-        let _ = assets_slot.set(a.clone());
-    }
+    let assets = open_assets(&r, &federation, &assets_slot)?;
     // Indicators go down to children and sightings up to the parent with the pushes.
     federation.set_intel(crate::intel::share::Share::new(intel.clone()));
     let sightings_up = federation.has_parent().then(|| {
@@ -130,33 +124,15 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
         &node.bus,
         &node.shutdown,
     );
-    let supervision_jobs = supervision.as_ref().map(|s| {
-        crate::supervision::jobs::start(s, &node.store, &node.bus, &node.health, &node.shutdown)
-    });
-    // Drills replayed into the pipeline; periodic reports made on schedule.
-    let drill_tasks = supervision.as_ref().map_or_else(Vec::new, |s| {
-        let sources = crate::supervision::sources::NodeSources::new(
-            &r,
-            desk.as_ref(),
-            playbooks.as_ref().map(|p| p.outbox.clone()),
-            assets.clone(),
-        );
-        vec![
-            crate::supervision::replay::start(
-                s.clone(),
-                pipeline.events.clone(),
-                &r.config.store.path,
-                node.shutdown.clone(),
-            ),
-            crate::supervision::reports::start(
-                s.clone(),
-                Arc::new(sources),
-                node.bus.clone(),
-                &r.config.store.path,
-                node.shutdown.clone(),
-            ),
-        ]
-    });
+    let sup_tasks = start_supervision(
+        &r,
+        &node,
+        &supervision,
+        &desk,
+        &playbooks,
+        &assets,
+        &pipeline,
+    );
     let asset_jobs = assets.as_ref().map_or_else(Vec::new, |a| {
         crate::assets::jobs::start(a, &node.store, &node.bus, &node.shutdown)
     });
@@ -209,8 +185,7 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
         .into_iter()
         .chain(sightings_up)
         .chain(asset_jobs)
-        .chain(supervision_jobs)
-        .chain(drill_tasks)
+        .chain(sup_tasks)
     {
         t.abort();
     }
@@ -223,6 +198,44 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
     intel.save_sightings().await;
     info!("stopped");
     Ok(())
+}
+
+/// Supervision's tasks: its checks, drills replayed into the pipeline, periodic reports made
+/// on schedule.
+fn start_supervision(
+    r: &Resolved,
+    node: &Node,
+    sup: &Option<Arc<onewall_supervise::Supervision>>,
+    desk: &Option<onewall_api::reports::ReportDesk>,
+    playbooks: &Option<playbooks::Running>,
+    assets: &Option<Arc<crate::assets::Assets>>,
+    pipeline: &Running,
+) -> Vec<JoinHandle<()>> {
+    let Some(sup) = sup else {
+        return Vec::new();
+    };
+    let sources = crate::supervision::sources::NodeSources::new(
+        r,
+        desk.as_ref(),
+        playbooks.as_ref().map(|p| p.outbox.clone()),
+        assets.clone(),
+    );
+    vec![
+        crate::supervision::jobs::start(sup, &node.store, &node.bus, &node.health, &node.shutdown),
+        crate::supervision::replay::start(
+            sup.clone(),
+            pipeline.events.clone(),
+            &r.config.store.path,
+            node.shutdown.clone(),
+        ),
+        crate::supervision::reports::start(
+            sup.clone(),
+            Arc::new(sources),
+            node.bus.clone(),
+            &r.config.store.path,
+            node.shutdown.clone(),
+        ),
+    ]
 }
 
 /// Make the data directories private, open the store, load the rules and open access.
@@ -294,10 +307,19 @@ struct Federated {
 /// The federation: the outbox to a parent (its uplink subscribed to the node event bus) and
 /// its uplink task, and the parent's side for children; and the node's supervision, which
 /// applies what other levels send through it and so is opened before the uplink runs.
-fn start_federation(r: &Resolved, node: &Node) -> anyhow::Result<Federated> {
+/// The federation and the supervision that travels on it (handed to the playbooks through
+/// `slot`, for who is on duty).
+fn start_federation(
+    r: &Resolved,
+    node: &Node,
+    slot: &playbooks::SupervisionSlot,
+) -> anyhow::Result<Federated> {
     let (federation, remote) = crate::federation::start(r, node.store.clone(), &node.bus)?;
     let supervision =
         crate::supervision::open(r, &federation, &node.store, &node.access.audit, &node.bus)?;
+    if let Some(s) = &supervision {
+        let _ = slot.set(s.clone());
+    }
     let uplink = tokio::spawn(crate::federation::run_uplink(
         federation.clone(),
         node.shutdown.clone(),
@@ -310,10 +332,11 @@ fn start_federation(r: &Resolved, node: &Node) -> anyhow::Result<Federated> {
     })
 }
 
-/// The node's assets, when `[assets] enabled`.
+/// The node's assets, when `[assets] enabled` (handed to the playbooks through `slot`).
 fn open_assets(
     r: &Resolved,
     federation: &Arc<crate::federation::Federation>,
+    slot: &playbooks::AssetsSlot,
 ) -> anyhow::Result<Option<Arc<crate::assets::Assets>>> {
     let settings = r
         .config
@@ -331,7 +354,10 @@ fn open_assets(
         Some(federation.clone()),
     )
     .context("opening assets.sqlite")
-    .map(Some)
+    .map(|a| {
+        let _ = slot.set(a.clone());
+        Some(a)
+    })
 }
 
 /// The running pipeline and what feeds it.

@@ -16,11 +16,16 @@ use tokio::sync::{Notify, mpsc, watch};
 use tracing::{debug, error, info, warn};
 
 use crate::PlaybookError;
-use crate::outbox::{DeliveryState, MailFile, NewDelivery, Outbox, Payload, Retry};
-use crate::playbook::{Action, ON_DUTY, Playbook};
+use crate::outbox::{DeliveryState, NewDelivery, Outbox, Payload, Retry};
+use crate::playbook::{Action, Playbook};
 use crate::report::{self, DailyReport, ReportInput, Schedule, SourceSeen};
 use crate::send::{Sender, without_query};
 use crate::subject::Subject;
+
+mod mail;
+
+pub use mail::DOCX_MEDIA_TYPE;
+use mail::{mail_files, recipients};
 
 /// What the node tells the playbooks (from its event bus, through [`PlaybookFeed`]).
 #[derive(Debug, Clone)]
@@ -298,6 +303,50 @@ impl Playbooks {
         }
     }
 
+    /// Whether `pb`'s throttle holds back this run of it (recorded as a throttled delivery
+    /// when it does). A failed check runs the playbook.
+    async fn throttled(
+        &self,
+        pb: &Playbook,
+        vars: &crate::template::Vars,
+        occurrence: &str,
+        region: RegionCode,
+        now: Timestamp,
+    ) -> bool {
+        let Some(t) = &pb.throttle else {
+            return false;
+        };
+        let key = format!("{}/{}", pb.id, t.key.render(vars));
+        let ob = self.outbox.clone();
+        let secs = t.seconds;
+        match run_blocking(move || ob.throttle(&key, now, secs)).await {
+            Ok(true) => false,
+            Ok(false) => {
+                metrics_throttled();
+                let d = NewDelivery {
+                    key: format!("{}/throttled/{occurrence}", pb.id),
+                    playbook: pb.id.clone(),
+                    action: "throttled".into(),
+                    subject: occurrence.to_owned(),
+                    region,
+                    target: String::new(),
+                    payload: Payload::Escalate {
+                        json: serde_json::Value::Null,
+                    },
+                };
+                let ob = self.outbox.clone();
+                let _ =
+                    run_blocking(move || ob.record(&d, DeliveryState::Throttled, now, None)).await;
+                debug!(playbook = %pb.id, subject = %occurrence, "throttled");
+                true
+            }
+            Err(e) => {
+                error!(playbook = %pb.id, error = %e, "throttle check failed; running anyway");
+                false
+            }
+        }
+    }
+
     /// Run every matching playbook for `subject`, adding what it sends to `queue` (assignments
     /// and throttled runs are recorded at once). Returns how many playbooks ran.
     async fn collect(
@@ -320,37 +369,11 @@ impl Playbooks {
                 )
             });
             let occurrence = subject.occurrence();
-            if let Some(t) = &pb.throttle {
-                let key = format!("{}/{}", pb.id, t.key.render(vars));
-                let ob = self.outbox.clone();
-                let secs = t.seconds;
-                match run_blocking(move || ob.throttle(&key, now, secs)).await {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        metrics_throttled();
-                        let d = NewDelivery {
-                            key: format!("{}/throttled/{occurrence}", pb.id),
-                            playbook: pb.id.clone(),
-                            action: "throttled".into(),
-                            subject: occurrence.clone(),
-                            region: subject.region(),
-                            target: String::new(),
-                            payload: Payload::Escalate {
-                                json: serde_json::Value::Null,
-                            },
-                        };
-                        let ob = self.outbox.clone();
-                        let _ = run_blocking(move || {
-                            ob.record(&d, DeliveryState::Throttled, now, None)
-                        })
-                        .await;
-                        debug!(playbook = %pb.id, subject = %occurrence, "throttled");
-                        continue;
-                    }
-                    Err(e) => {
-                        error!(playbook = %pb.id, error = %e, "throttle check failed; running anyway");
-                    }
-                }
+            if self
+                .throttled(pb, vars, &occurrence, subject.region(), now)
+                .await
+            {
+                continue;
             }
             ran += 1;
             let on_duty = if pb.wants_on_duty() {
@@ -734,43 +757,6 @@ impl Playbooks {
             .collect()
     }
 }
-
-/// A mail's recipients: the addresses written, with [`ON_DUTY`] replaced by the email of each
-/// person on duty (once each).
-fn recipients(to: &[String], on_duty: &[OnDuty]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for t in to {
-        if t == ON_DUTY {
-            for p in on_duty.iter().filter(|p| !p.email.is_empty()) {
-                if !out.contains(&p.email) {
-                    out.push(p.email.clone());
-                }
-            }
-        } else if !out.contains(t) {
-            out.push(t.clone());
-        }
-    }
-    out
-}
-
-/// What a mail about `subject` carries besides its text: a scheduled report's HTML page as the
-/// body's alternative and its .docx attached.
-fn mail_files(subject: &Subject<'_>) -> (Option<String>, Vec<MailFile>) {
-    use base64::Engine as _;
-    let Subject::Ready(r) = subject else {
-        return (None, Vec::new());
-    };
-    let file = MailFile {
-        name: format!("onewall-{}-{}-{}.docx", r.kind, r.region, r.label),
-        media_type: DOCX_MEDIA_TYPE.into(),
-        content_base64: base64::engine::general_purpose::STANDARD.encode(&*r.docx),
-    };
-    (Some((*r.html).clone()), vec![file])
-}
-
-/// The media type of a Word document (.docx).
-pub const DOCX_MEDIA_TYPE: &str =
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 
 fn metrics_throttled() {
     metrics::counter!("onewall_playbooks_deliveries_total", "result" => "throttled").increment(1);

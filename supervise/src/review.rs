@@ -123,6 +123,60 @@ impl PeriodReview {
         )
     }
 
+    /// The bulletins issued during the period, a row per recipient's copy.
+    fn bulletins_table(&self) -> Table {
+        Table {
+            caption: "保障期间发布的通报".into(),
+            header: vec![
+                "通报".into(),
+                "级别".into(),
+                "接收单位".into(),
+                "状态".into(),
+                "退回次数".into(),
+                "逾期".into(),
+            ],
+            rows: self
+                .bulletins
+                .iter()
+                .flat_map(|v| {
+                    v.copies.iter().map(move |c| {
+                        vec![
+                            v.bulletin.title.clone(),
+                            v.bulletin.level.zh().into(),
+                            match &c.recipient.department {
+                                Some(d) => format!("{} {d}", self.name(c.recipient.region)),
+                                None => self.name(c.recipient.region),
+                            },
+                            state_zh(c.state).into(),
+                            c.returned.to_string(),
+                            c.overdue.len().to_string(),
+                        ]
+                    })
+                })
+                .collect(),
+        }
+    }
+
+    /// The lessons recorded.
+    fn lessons_table(&self) -> Table {
+        Table {
+            caption: "经验教训".into(),
+            header: vec!["地区".into(), "记录人".into(), "时间".into(), "内容".into()],
+            rows: self
+                .lessons
+                .iter()
+                .map(|l| {
+                    vec![
+                        self.name(l.region),
+                        l.by.clone(),
+                        self.at(l.at),
+                        l.text.clone(),
+                    ]
+                })
+                .collect(),
+        }
+    }
+
     /// As a document (HTML and .docx through [`crate::doc`]).
     pub fn to_doc(&self) -> Doc {
         let p = &self.period;
@@ -205,55 +259,11 @@ impl PeriodReview {
         blocks.push(Block::Heading {
             text: "四、通报情况".into(),
         });
-        blocks.push(Block::Table(Table {
-            caption: "保障期间发布的通报".into(),
-            header: vec![
-                "通报".into(),
-                "级别".into(),
-                "接收单位".into(),
-                "状态".into(),
-                "退回次数".into(),
-                "逾期".into(),
-            ],
-            rows: self
-                .bulletins
-                .iter()
-                .flat_map(|v| {
-                    v.copies.iter().map(move |c| {
-                        vec![
-                            v.bulletin.title.clone(),
-                            v.bulletin.level.zh().into(),
-                            match &c.recipient.department {
-                                Some(d) => format!("{} {d}", self.name(c.recipient.region)),
-                                None => self.name(c.recipient.region),
-                            },
-                            state_zh(c.state).into(),
-                            c.returned.to_string(),
-                            c.overdue.len().to_string(),
-                        ]
-                    })
-                })
-                .collect(),
-        }));
+        blocks.push(Block::Table(self.bulletins_table()));
         blocks.push(Block::Heading {
             text: "五、经验教训".into(),
         });
-        blocks.push(Block::Table(Table {
-            caption: "经验教训".into(),
-            header: vec!["地区".into(), "记录人".into(), "时间".into(), "内容".into()],
-            rows: self
-                .lessons
-                .iter()
-                .map(|l| {
-                    vec![
-                        self.name(l.region),
-                        l.by.clone(),
-                        self.at(l.at),
-                        l.text.clone(),
-                    ]
-                })
-                .collect(),
-        }));
+        blocks.push(Block::Table(self.lessons_table()));
         Doc {
             title: format!("{} 重保复盘报告", p.name),
             subtitle: format!(

@@ -149,7 +149,7 @@ impl std::fmt::Debug for ApiState {
 
 /// The API router; the caller serves it. Every route passes the access guard.
 pub fn router(state: ApiState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/v1/openapi.json", get(openapi::serve))
@@ -231,7 +231,20 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/assets/exposure", get(assets::exposure))
         .route("/api/v1/assets/summary", get(assets::summary))
         .route("/api/v1/assets/export", get(assets::export))
-        .route("/api/v1/assets/rollup", get(assets::rollup))
+        .route("/api/v1/assets/rollup", get(assets::rollup));
+    supervision_routes(routes)
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            access::guard,
+        ))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(view::mask_answers))
+        .with_state(state)
+}
+
+/// Supervision (监管): bulletins, 重保 periods, duty, periodic reports, drills ([`supervise`]).
+fn supervision_routes(routes: Router<ApiState>) -> Router<ApiState> {
+    routes
         .route(
             "/api/v1/bulletins",
             post(supervise::bulletins::issue).get(supervise::bulletins::list),
@@ -308,13 +321,6 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/drills/{id}", get(supervise::drills::get))
         .route("/api/v1/drills/{id}/start", post(supervise::drills::start))
         .route("/api/v1/drills/{id}/report", get(supervise::drills::report))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            access::guard,
-        ))
-        .fallback(not_found)
-        .layer(axum::middleware::from_fn(view::mask_answers))
-        .with_state(state)
 }
 
 /// `value` as JSON, masked whole for a caller without the `pii` permission (export rows;
