@@ -21,6 +21,7 @@
 //! weekly = true
 //! monthly = true
 //! annual = true
+//! departments = []          # departments that get their own reports too
 //!
 //! [supervise.score]           # 0–100 per child region; see report::score
 //! sla = 30
@@ -97,6 +98,9 @@ pub struct ReportSchedule {
     pub weekly: bool,
     pub monthly: bool,
     pub annual: bool,
+    /// Departments of the node's region that get their own reports on the same schedule
+    /// (besides the region's).
+    pub departments: Vec<String>,
 }
 
 impl Default for ReportSchedule {
@@ -107,6 +111,7 @@ impl Default for ReportSchedule {
             weekly: true,
             monthly: true,
             annual: true,
+            departments: Vec::new(),
         }
     }
 }
@@ -203,6 +208,14 @@ impl SuperviseConfig {
                 "supervise.reports.time",
                 format!("{:?} is not a time of day like 08:00", self.reports.time),
             ));
+        }
+        for (i, d) in self.reports.departments.iter().enumerate() {
+            if d.trim().is_empty() || d.chars().count() > 128 {
+                errors.push(ConfigError::new(
+                    format!("supervise.reports.departments[{i}]"),
+                    "must be a department's name (1 to 128 characters)",
+                ));
+            }
         }
         let w = &self.score;
         for (key, v) in [
