@@ -8,7 +8,7 @@
 //! counted (`onewall_supervise_refused_total{direction,kind}`) and acknowledged. Only the
 //! node's own failures (database, files, audit log) leave it to be sent again.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use metrics::counter;
 use onewall_federation::supervise::{ExchangeFuture, SupervisionExchange};
@@ -42,15 +42,28 @@ impl Courier for FederationCourier {
     }
 }
 
-/// Applies supervision from other levels to the node's book.
+/// Applies supervision from other levels to the node's book. It holds the book weakly: the
+/// book's courier holds the federation, which holds this exchange, and a strong cycle would
+/// keep the book (and the audit log it writes to) open past the node's stop, so their
+/// write-ahead logs would never be folded back into their files.
 #[derive(Debug)]
 pub struct Exchange {
-    sup: Arc<Supervision>,
+    sup: Weak<Supervision>,
 }
 
 impl Exchange {
-    pub fn new(sup: Arc<Supervision>) -> Exchange {
-        Exchange { sup }
+    pub fn new(sup: &Arc<Supervision>) -> Exchange {
+        Exchange {
+            sup: Arc::downgrade(sup),
+        }
+    }
+
+    /// The book, while the node runs (an error otherwise: the message stays unacknowledged
+    /// and comes again after the restart).
+    fn book(&self) -> anyhow::Result<Arc<Supervision>> {
+        self.sup
+            .upgrade()
+            .ok_or_else(|| anyhow::anyhow!("supervision: the node is stopping"))
     }
 }
 
@@ -104,7 +117,7 @@ impl SupervisionExchange for Exchange {
     ) -> ExchangeFuture<'a> {
         Box::pin(async move {
             let kind = down_kind(&msg);
-            let sup = &self.sup;
+            let sup = self.book()?;
             let result = match msg {
                 SuperviseDown::Bulletin { bulletin } => {
                     sup.receive_bulletin(parent_region, *bulletin).await
@@ -129,7 +142,7 @@ impl SupervisionExchange for Exchange {
     ) -> ExchangeFuture<'a> {
         Box::pin(async move {
             let kind = up_kind(&msg);
-            let sup = &self.sup;
+            let sup = self.book()?;
             let result = match msg {
                 SuperviseUp::Step { step, files } => sup.receive_step(via, *step, files).await,
                 SuperviseUp::SlotReport { report } => sup.receive_slot_report(via, *report).await,

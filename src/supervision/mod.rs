@@ -56,7 +56,7 @@ pub fn open(
     )
     .context("opening supervise.sqlite")?;
     let sup = Arc::new(sup);
-    federation.set_supervision(Arc::new(exchange::Exchange::new(sup.clone())));
+    federation.set_supervision(Arc::new(exchange::Exchange::new(&sup)));
     Ok(Some(sup))
 }
 
