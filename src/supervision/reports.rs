@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use onewall_api::supervise::reports::{download_path, scope_of};
+use onewall_api::supervise::reports::download_path;
 use onewall_model::Timestamp;
 use onewall_model::bus::{NodeEvent, NodeEvents, ReadyReport, SupervisionEvent};
 use onewall_model::id::{DrillId, PeriodId};
@@ -203,7 +203,7 @@ pub async fn make(
     span: &Span,
     department: Option<&str>,
 ) -> anyhow::Result<()> {
-    let scope = scope_of(sup.tree(), sup.node().region, department.map(str::to_owned));
+    let scope = sup.report_scope(sup.node().region, department.map(str::to_owned));
     let report = sup.periodic_report(span, &scope, sources).await?;
     sup.keep_report(&report).await?;
     let doc = report.to_doc();

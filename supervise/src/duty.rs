@@ -299,32 +299,29 @@ impl Supervision {
     ) -> Result<Alert> {
         let code = region.to_string();
         let name = self.region_name(region);
-        let v = serde_json::json!({
-            "id": AlertId::derive(hour, b"alert/duty/v1", &[&p.id.to_bytes(), code.as_bytes(), &hour.nanos().to_le_bytes()]),
-            "time": now,
-            "created": now,
-            "rule": {
-                "id": DUTY_MISSING_RULE_ID,
-                "title": format!(
-                    "重保期间 {name}({code}) 无人值班 ({}, {}) — nobody on duty in {code} during the period",
-                    p.name, self.local(now)
-                ),
-                "level": "high",
-                "tags": ["onewall.supervise", "onewall.duty"],
-            },
-            "severity": "high",
-            "event_ids": [],
-            "entities": [],
-            "region": region,
-            "matched": [
-                {"field": "period.id", "value": p.id.to_string()},
-                {"field": "period.name", "value": p.name},
-                {"field": "duty.region", "value": code},
-                {"field": "duty.hour", "value": hour.to_rfc3339()},
+        crate::alert::Raised {
+            id: AlertId::derive(
+                hour,
+                b"alert/duty/v1",
+                &[&p.id.to_bytes(), code.as_bytes(), &hour.nanos().to_le_bytes()],
+            ),
+            rule_id: DUTY_MISSING_RULE_ID,
+            title: format!(
+                "重保期间 {name}({code}) 无人值班 ({}, {}) — nobody on duty in {code} during the period",
+                p.name,
+                self.local(now)
+            ),
+            severity: "high",
+            tags: &["onewall.supervise", "onewall.duty"],
+            region,
+            matched: vec![
+                ("period.id", p.id.to_string()),
+                ("period.name", p.name.clone()),
+                ("duty.region", code.clone()),
+                ("duty.hour", hour.to_rfc3339()),
             ],
-        });
-        serde_json::from_value(v)
-            .map_err(|e| SuperviseError::Internal(format!("building the duty alert: {e}")))
+        }
+        .at(now)
     }
 
     /// A shift named by a handover: held, and of its region.

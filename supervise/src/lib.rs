@@ -26,6 +26,7 @@ use onewall_model::{RegionCode, RegionTree, Timestamp};
 use onewall_store::Store;
 use onewall_store::audit::{AuditLog, AuditRecord};
 
+mod alert;
 pub mod bulletin;
 pub mod bulletins;
 pub mod config;

@@ -559,32 +559,30 @@ impl Supervision {
     ) -> Result<Alert> {
         let code = child.to_string();
         let name = self.region_name(child);
-        let v = serde_json::json!({
-            "id": AlertId::derive(slot, b"alert/slot/v1", &[&p.id.to_bytes(), code.as_bytes(), &slot.nanos().to_le_bytes()]),
-            "time": now,
-            "created": now,
-            "rule": {
-                "id": MISSING_SLOT_RULE_ID,
-                "title": format!(
-                    "重保期间 {name}({code}) 未按时报送 {} {} 时段零报告 — child {code} did not send its zero report for the slot at {}",
-                    p.name, self.local(slot), slot.to_rfc3339()
-                ),
-                "level": "high",
-                "tags": ["onewall.supervise", "onewall.period"],
-            },
-            "severity": "high",
-            "event_ids": [],
-            "entities": [],
-            "region": child,
-            "matched": [
-                {"field": "period.id", "value": p.id.to_string()},
-                {"field": "period.name", "value": p.name},
-                {"field": "report.region", "value": code},
-                {"field": "report.slot", "value": slot.to_rfc3339()},
+        crate::alert::Raised {
+            id: AlertId::derive(
+                slot,
+                b"alert/slot/v1",
+                &[&p.id.to_bytes(), code.as_bytes(), &slot.nanos().to_le_bytes()],
+            ),
+            rule_id: MISSING_SLOT_RULE_ID,
+            title: format!(
+                "重保期间 {name}({code}) 未按时报送 {} {} 时段零报告 — child {code} did not send its zero report for the slot at {}",
+                p.name,
+                self.local(slot),
+                slot.to_rfc3339()
+            ),
+            severity: "high",
+            tags: &["onewall.supervise", "onewall.period"],
+            region: child,
+            matched: vec![
+                ("period.id", p.id.to_string()),
+                ("period.name", p.name.clone()),
+                ("report.region", code.clone()),
+                ("report.slot", slot.to_rfc3339()),
             ],
-        });
-        serde_json::from_value(v)
-            .map_err(|e| SuperviseError::Internal(format!("building the slot alert: {e}")))
+        }
+        .at(now)
     }
 
     /// Each covered child's report of each slot of `period` due by `now`.

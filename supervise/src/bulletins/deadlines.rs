@@ -3,12 +3,11 @@
 use metrics::counter;
 use onewall_model::supervise::Bulletin;
 use onewall_model::{Alert, AlertId, Timestamp};
-use serde_json::json;
 
 use super::OVERDUE_RULE_ID;
 use super::check::severity_of;
 use crate::bulletin::{Missed, deadline_name, deadline_zh, missed};
-use crate::{Result, SuperviseError, Supervision, db};
+use crate::{Result, Supervision, db};
 
 impl Supervision {
     /// Deadlines missed at `now` on every copy this node holds, not alerted yet: one alert
@@ -60,37 +59,29 @@ impl Supervision {
         };
         let (id, recipient) = (b.id.to_string(), m.recipient.to_string());
         let kind = deadline_name(m.kind);
-        let v = json!({
-            "id": AlertId::derive(
+        crate::alert::Raised {
+            id: AlertId::derive(
                 m.deadline,
                 b"alert/bulletin/v1",
                 &[id.as_bytes(), recipient.as_bytes(), kind.as_bytes()],
             ),
-            "time": now,
-            "created": now,
-            "rule": {
-                "id": OVERDUE_RULE_ID,
-                "title": format!(
-                    "通报逾期未{} — bulletin {id} overdue ({kind}): {who} 「{}」",
-                    deadline_zh(m.kind),
-                    b.title
-                ),
-                "level": severity_of(b.level),
-                "tags": ["onewall.supervise", "onewall.bulletin"],
-            },
-            "severity": severity_of(b.level),
-            "event_ids": [],
-            "entities": [],
-            "region": m.recipient.region,
-            "matched": [
-                {"field": "bulletin.id", "value": id},
-                {"field": "bulletin.recipient", "value": recipient},
-                {"field": "bulletin.deadline_kind", "value": kind},
-                {"field": "bulletin.deadline", "value": m.deadline.to_rfc3339()},
-                {"field": "bulletin.level", "value": b.level.as_str()},
+            rule_id: OVERDUE_RULE_ID,
+            title: format!(
+                "通报逾期未{} — bulletin {id} overdue ({kind}): {who} 「{}」",
+                deadline_zh(m.kind),
+                b.title
+            ),
+            severity: severity_of(b.level),
+            tags: &["onewall.supervise", "onewall.bulletin"],
+            region: m.recipient.region,
+            matched: vec![
+                ("bulletin.id", id.clone()),
+                ("bulletin.recipient", recipient.clone()),
+                ("bulletin.deadline_kind", kind.to_owned()),
+                ("bulletin.deadline", m.deadline.to_rfc3339()),
+                ("bulletin.level", b.level.as_str().to_owned()),
             ],
-        });
-        serde_json::from_value(v)
-            .map_err(|e| SuperviseError::Internal(format!("building the overdue alert: {e}")))
+        }
+        .at(now)
     }
 }

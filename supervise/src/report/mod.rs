@@ -97,6 +97,31 @@ pub struct ReportScope {
     pub regions: Vec<RegionCode>,
 }
 
+impl ReportScope {
+    /// The scope of `region` (with every region of its subtree `tree` knows, and itself even
+    /// when the tree does not hold it), for `department` when given.
+    pub fn of(
+        tree: &onewall_model::RegionTree,
+        region: RegionCode,
+        department: Option<String>,
+    ) -> ReportScope {
+        let mut regions: Vec<RegionCode> = tree
+            .iter()
+            .map(|r| r.code)
+            .filter(|c| tree.is_within(*c, region))
+            .collect();
+        if !regions.contains(&region) {
+            regions.push(region);
+        }
+        regions.sort();
+        ReportScope {
+            region,
+            department,
+            regions,
+        }
+    }
+}
+
 /// SLA targets by grade, in seconds to acknowledge (index 0 = Ⅰ ... 3 = Ⅳ); the node's
 /// `[sla]`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -259,21 +284,7 @@ pub struct PeriodicReport {
 impl Supervision {
     /// The scope for `region` (its subtree resolved from the tree) and `department`.
     pub fn report_scope(&self, region: RegionCode, department: Option<String>) -> ReportScope {
-        let mut regions: Vec<RegionCode> = self
-            .tree
-            .iter()
-            .map(|r| r.code)
-            .filter(|c| self.tree.is_within(*c, region))
-            .collect();
-        if regions.is_empty() {
-            regions.push(region);
-        }
-        regions.sort();
-        ReportScope {
-            region,
-            department,
-            regions,
-        }
+        ReportScope::of(&self.tree, region, department)
     }
 
     /// The report of `span` for `scope`: incidents and alerts from the store, bulletins from

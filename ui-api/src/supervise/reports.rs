@@ -8,7 +8,7 @@
 use axum::Json;
 use axum::extract::{Extension, RawQuery, State};
 use axum::response::{IntoResponse, Response};
-use onewall_model::{ErrorCode, RegionCode, RegionTree, Timestamp};
+use onewall_model::{ErrorCode, RegionCode, Timestamp};
 use onewall_supervise::report::{PeriodicReport, ReportKind, ReportScope, Span};
 use serde_json::json;
 
@@ -19,25 +19,6 @@ use crate::{ApiError, ApiState};
 
 /// The most kept reports one list answers.
 pub const KEPT_LIMIT: usize = 200;
-
-/// The scope of a report of `region` (its subtree as the tree knows it), for `department`
-/// when given.
-pub fn scope_of(tree: &RegionTree, region: RegionCode, department: Option<String>) -> ReportScope {
-    let mut regions: Vec<RegionCode> = tree
-        .iter()
-        .map(|r| r.code)
-        .filter(|c| tree.is_within(*c, region))
-        .collect();
-    if !regions.contains(&region) {
-        regions.push(region);
-    }
-    regions.sort();
-    ReportScope {
-        region,
-        department,
-        regions,
-    }
-}
 
 /// The file name (without extension) a report downloads as.
 pub fn file_name(r: &PeriodicReport) -> String {
@@ -75,7 +56,7 @@ fn caller_scope(
         (Some(own), _) => Some(own.clone()),
         (None, asked) => asked.filter(|d| !d.trim().is_empty()).map(str::to_owned),
     };
-    Ok(scope_of(&s.regions, region, department))
+    Ok(ReportScope::of(&s.regions, region, department))
 }
 
 /// `GET /api/v1/reports/periodic`.
