@@ -87,7 +87,13 @@ fn hunting_needs_a_working_role_and_refuses_empty_and_too_large_files() {
     assert!(message(&body).contains("empty"), "{body}");
 
     let big = vec![b'a'; (1 << 20) + 10];
-    let (status, body) = hunt(&node, &analyst, "name=big.log", &big);
+    let (status, body) = common::post_refused(
+        &node,
+        &analyst,
+        "/api/v1/hunt?name=big.log",
+        "application/octet-stream",
+        &big,
+    );
     assert_eq!(status, 413, "{body}");
     assert!(message(&body).contains("hunt_max_mib"), "{body}");
 

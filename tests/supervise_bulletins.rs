@@ -225,8 +225,11 @@ fn a_rectification_bulletin_is_signed_answered_returned_accepted_and_missed() {
     for size in [3 << 19, 3 << 20] {
         let big = json!({"text": "x", "attachments": [{"name": "big.bin",
             "content_base64": base64::engine::general_purpose::STANDARD.encode(vec![7u8; size])}]});
-        let (status, reply) = zz.post(
+        let (status, reply) = common::post_refused(
+            &zz,
+            zz.token.as_deref().unwrap(),
             &format!("/api/v1/bulletins/{id}/rectify"),
+            "application/json",
             big.to_string().as_bytes(),
         );
         assert_eq!(status, 413, "{size}: {reply}");

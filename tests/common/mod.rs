@@ -370,6 +370,48 @@ fn http_call(method: &str, url: &str, body: Option<&[u8]>, token: Option<&str>) 
     (status, json)
 }
 
+/// POST a body the node is expected to refuse part-way (413): written on a raw connection
+/// whose write errors are ignored, because the node answers and closes before it has read
+/// the rest (an HTTP client reports the broken pipe of its unfinished write instead of the
+/// answer). The status and the JSON answer.
+pub fn post_refused(
+    node: &Node,
+    token: &str,
+    path: &str,
+    ctype: &str,
+    body: &[u8],
+) -> (u16, Value) {
+    use std::io::Write;
+    let addr = node.http.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    let _ = s.write_all(body);
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 8192];
+    // Until the node closes (or resets) the connection: the answer arrived before either.
+    while let Ok(n) = s.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&got);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("POST {path}: no status in {head:?}"));
+    let json = serde_json::from_str(body).unwrap_or(Value::String(body.to_owned()));
+    (status, json)
+}
+
 /// Poll `f` until it returns `Some` or `timeout` passes.
 pub fn eventually<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
     let deadline = Instant::now() + timeout;
