@@ -85,6 +85,25 @@ impl Federation {
         Ok(())
     }
 
+    /// Queue several messages, each for its child, in one transaction: all of them or none
+    /// (a bulletin to three cities is never queued for two of them).
+    pub fn queue_supervise_down_all(
+        &self,
+        msgs: Vec<(RegionCode, SuperviseDown)>,
+    ) -> anyhow::Result<()> {
+        let n = msgs.len() as u64;
+        self.db.call_now(|c| {
+            let tx = c.transaction()?;
+            for (region, msg) in msgs {
+                let body = Down::Supervise { msg: Box::new(msg) };
+                children::queue_down(&tx, region, &body)?;
+            }
+            tx.commit()
+        })?;
+        counter!("onewall_federation_downlink_queued_total", "kind" => "supervise").increment(n);
+        Ok(())
+    }
+
     /// Child: a supervision message from the parent.
     pub(crate) async fn apply_supervise_down(
         &self,

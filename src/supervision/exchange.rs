@@ -37,6 +37,10 @@ impl Courier for FederationCourier {
         self.0.queue_supervise_down(child, msg)
     }
 
+    fn down_all(&self, msgs: Vec<(RegionCode, SuperviseDown)>) -> anyhow::Result<()> {
+        self.0.queue_supervise_down_all(msgs)
+    }
+
     fn up(&self, msg: SuperviseUp) -> anyhow::Result<()> {
         self.0.queue_supervise_up(msg).map(|_| ())
     }

@@ -9,6 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use metrics::{counter, gauge};
 use onewall_api::health::TaskHealth;
 use onewall_model::bus::{AlertOrigin, NodeEvent, NodeEvents};
 use onewall_model::{Alert, Timestamp};
@@ -45,8 +46,11 @@ async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let every = Duration::from_secs(sup.settings().config.check_secs.max(1));
+    // Alerts the checks raised (and recorded as raised) that the store refused: written again
+    // each round until it takes them.
+    let mut pending = Vec::new();
     loop {
-        let raised = check(&sup, &store, Timestamp::now()).await;
+        let raised = check(&sup, &store, Timestamp::now(), &mut pending).await;
         if !raised.is_empty() {
             warn!(alerts = raised.len(), "supervision: alerts raised");
             bus.publish(NodeEvent::AlertsStored {
@@ -63,10 +67,22 @@ async fn run(
     }
 }
 
-/// One round of every check at `now`: the alerts raised and stored. A check that fails is
-/// logged and tried again next round; the others still run.
-pub async fn check(sup: &Supervision, store: &Arc<dyn Store>, now: Timestamp) -> Vec<Alert> {
-    let mut alerts = Vec::new();
+/// At most this many raised alerts wait for a store that refuses them; past it the oldest are
+/// given up, with an error in the log.
+const PENDING_MAX: usize = 10_000;
+
+/// One round of every check at `now`: the alerts raised and stored, with those of earlier
+/// rounds the store refused (`pending`). A check that fails is logged and tried again next
+/// round; the others still run. The checks record an alert as raised before it is stored, so
+/// an alert the store refuses is kept in `pending` and written again next round rather than
+/// lost.
+pub async fn check(
+    sup: &Supervision,
+    store: &Arc<dyn Store>,
+    now: Timestamp,
+    pending: &mut Vec<Alert>,
+) -> Vec<Alert> {
+    let mut alerts = std::mem::take(pending);
     match sup.check_bulletin_deadlines(now).await {
         Ok(a) => alerts.extend(a),
         Err(e) => warn!(error = %e, "bulletin deadline check failed; will retry"),
@@ -85,17 +101,25 @@ pub async fn check(sup: &Supervision, store: &Arc<dyn Store>, now: Timestamp) ->
     if alerts.is_empty() {
         return alerts;
     }
-    // The checks recorded them as raised: a failed write loses them, so it is retried once
-    // before giving up with an error in the log.
-    for attempt in 0..2 {
-        match store.write_alerts(alerts.clone()).await {
-            Ok(()) => return alerts,
-            Err(e) if attempt == 0 => warn!(error = %e, "storing supervision alerts; retrying"),
-            Err(e) => tracing::error!(error = %e, alerts = alerts.len(),
-                "supervision alerts could not be stored"),
+    match store.write_alerts(alerts.clone()).await {
+        Ok(()) => {
+            gauge!("onewall_supervise_alerts_pending").set(0.0);
+            alerts
+        }
+        Err(e) => {
+            if alerts.len() > PENDING_MAX {
+                let dropped = alerts.len() - PENDING_MAX;
+                tracing::error!(dropped, "supervision alerts the store refused are given up");
+                counter!("onewall_supervise_alerts_dropped_total").increment(dropped as u64);
+                alerts.drain(..dropped);
+            }
+            warn!(error = %e, alerts = alerts.len(),
+                "storing supervision alerts failed; they are written again next round");
+            gauge!("onewall_supervise_alerts_pending").set(alerts.len() as f64);
+            *pending = alerts;
+            Vec::new()
         }
     }
-    Vec::new()
 }
 
 /// Child: each slot report owed at `now`, built from the store (the crate's zero report of

@@ -305,16 +305,20 @@ impl Supervision {
         self.db.with(|c| {
             let tx = c.transaction()?;
             db::bulletins::insert(&tx, &bulletin, true, &copies)?;
-            for (child, b) in &downs {
-                let msg = SuperviseDown::Bulletin {
-                    bulletin: Box::new(b.clone()),
-                };
-                if let Err(e) = self.courier.down(*child, msg) {
-                    return Ok(Err(SuperviseError::Internal(format!(
-                        "queueing bulletin {} for {child}: {e:#}",
-                        bulletin.id
-                    ))));
-                }
+            // Queued for every child node or for none, before the commit: a failure leaves
+            // neither the bulletin here nor a copy at some of the children.
+            let msgs = downs
+                .iter()
+                .map(|(child, b)| {
+                    let bulletin = Box::new(b.clone());
+                    (*child, SuperviseDown::Bulletin { bulletin })
+                })
+                .collect();
+            if let Err(e) = self.courier.down_all(msgs) {
+                return Ok(Err(SuperviseError::Internal(format!(
+                    "queueing bulletin {} for its child nodes: {e:#}",
+                    bulletin.id
+                ))));
             }
             if let Err(e) = self.audit(record) {
                 return Ok(Err(e));

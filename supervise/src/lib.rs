@@ -55,6 +55,12 @@ pub trait Courier: Send + Sync + std::fmt::Debug {
     fn has_parent(&self) -> bool;
     /// Queue `msg` for the child node of `child`.
     fn down(&self, child: RegionCode, msg: SuperviseDown) -> anyhow::Result<()>;
+    /// Queue each message for its child node, all of them or none. The default queues them
+    /// one by one; a courier with a store of its own does it in one transaction.
+    fn down_all(&self, msgs: Vec<(RegionCode, SuperviseDown)>) -> anyhow::Result<()> {
+        msgs.into_iter()
+            .try_for_each(|(child, msg)| self.down(child, msg))
+    }
     /// Queue `msg` for the parent (nothing when there is none).
     fn up(&self, msg: SuperviseUp) -> anyhow::Result<()>;
 }

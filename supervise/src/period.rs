@@ -220,18 +220,17 @@ impl Supervision {
         if self.period(p.id).as_ref() == Some(p) {
             return Ok(false);
         }
-        for child in self.covered_children(&p.regions) {
-            self.courier
-                .down(
-                    child,
-                    SuperviseDown::Period {
-                        period: Box::new(p.clone()),
-                    },
-                )
-                .map_err(|e| {
-                    SuperviseError::Internal(format!("sending period {} to {child}: {e}", p.id))
-                })?;
-        }
+        let msgs = self
+            .covered_children(&p.regions)
+            .into_iter()
+            .map(|child| {
+                let period = Box::new(p.clone());
+                (child, SuperviseDown::Period { period })
+            })
+            .collect();
+        self.courier.down_all(msgs).map_err(|e| {
+            SuperviseError::Internal(format!("sending period {} to its child nodes: {e}", p.id))
+        })?;
         if let Some(r) = record {
             self.audit(r)?;
         }

@@ -38,6 +38,8 @@ struct Wire {
     parent: bool,
     downs: Mutex<Vec<(RegionCode, SuperviseDown)>>,
     ups: Mutex<Vec<SuperviseUp>>,
+    /// Refuse every batch of messages for the children (a federation database that fails).
+    refuse: std::sync::atomic::AtomicBool,
 }
 
 impl Courier for Wire {
@@ -49,6 +51,13 @@ impl Courier for Wire {
     }
     fn down(&self, child: RegionCode, msg: SuperviseDown) -> anyhow::Result<()> {
         self.downs.lock().expect("lock").push((child, msg));
+        Ok(())
+    }
+    fn down_all(&self, msgs: Vec<(RegionCode, SuperviseDown)>) -> anyhow::Result<()> {
+        if self.refuse.load(std::sync::atomic::Ordering::Relaxed) {
+            anyhow::bail!("database is locked");
+        }
+        self.downs.lock().expect("lock").extend(msgs);
         Ok(())
     }
     fn up(&self, msg: SuperviseUp) -> anyhow::Result<()> {
@@ -722,6 +731,37 @@ async fn issuing_checks_each_field_and_names_it() {
         serde_json::from_value::<NewBulletin>(unknown).is_err(),
         "unknown fields refused"
     );
+}
+
+/// A bulletin to two cities whose messages cannot be queued is neither kept nor sent to
+/// either city; issued again once the queue takes them, it goes to both.
+#[tokio::test]
+async fn a_bulletin_is_sent_to_every_child_node_or_to_none() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let province = Node::new(root.path(), PROVINCE, &[ZHENGZHOU, KAIFENG], false);
+    let (s, admin) = (province.sup(), province.user("admin"));
+    let both = notice(To {
+        regions: vec![code(ZHENGZHOU), code(KAIFENG)],
+        ..To::default()
+    });
+    let ordering = std::sync::atomic::Ordering::Relaxed;
+    province.wire.refuse.store(true, ordering);
+    let err = s.issue(&admin, both.clone()).await.expect_err("refused");
+    assert!(
+        err.to_string().contains("child nodes") && err.to_string().contains("locked"),
+        "{err}"
+    );
+    let kept = s.bulletins(&BulletinQuery::default()).await.expect("list");
+    assert!(kept.is_empty(), "{kept:?}");
+    assert!(province.wire.downs.lock().expect("lock").is_empty());
+
+    province.wire.refuse.store(false, ordering);
+    let v = s.issue(&admin, both).await.expect("issued");
+    let downs = province.wire.downs.lock().expect("lock");
+    let to: Vec<RegionCode> = downs.iter().map(|(c, _)| *c).collect();
+    assert_eq!(to, [code(ZHENGZHOU), code(KAIFENG)]);
+    assert!(downs.iter().all(|(_, m)| matches!(m,
+        SuperviseDown::Bulletin { bulletin } if bulletin.id == v.bulletin.id)));
 }
 
 #[tokio::test]

@@ -59,21 +59,24 @@ impl Supervision {
     /// Queue `drill` for every child node whose region it covers (or that covers one of its
     /// regions).
     fn send_drill_down(&self, drill: &Drill) -> Result<()> {
-        for child in self.courier.children() {
-            let concerned = drill
-                .regions
-                .iter()
-                .any(|r| self.covers(*r, child) || self.covers(child, *r));
-            if concerned {
-                let msg = SuperviseDown::Drill {
-                    drill: Box::new(drill.clone()),
-                };
-                self.courier.down(child, msg).map_err(|e| {
-                    SuperviseError::Internal(format!("drill: queueing for {child}: {e}"))
-                })?;
-            }
-        }
-        Ok(())
+        let msgs = self
+            .courier
+            .children()
+            .into_iter()
+            .filter(|child| {
+                drill
+                    .regions
+                    .iter()
+                    .any(|r| self.covers(*r, *child) || self.covers(*child, *r))
+            })
+            .map(|child| {
+                let drill = Box::new(drill.clone());
+                (child, SuperviseDown::Drill { drill })
+            })
+            .collect();
+        self.courier.down_all(msgs).map_err(|e| {
+            SuperviseError::Internal(format!("drill: queueing for its child nodes: {e}"))
+        })
     }
 
     /// Child: a drill from the parent (idempotent: the same drill again changes nothing; a
