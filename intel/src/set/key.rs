@@ -177,16 +177,53 @@ pub(crate) fn to_hex(bytes: &[u8]) -> String {
     s
 }
 
-/// A name as domains are stored: trimmed, lower case, without a trailing dot.
+/// A name as domains are stored: trimmed, lower case, without trailing dots.
 pub(crate) fn normalise_name(s: &str) -> Cow<'_, str> {
-    let t = s.trim_ascii();
-    let t = t.strip_suffix('.').unwrap_or(t);
-    if t.bytes().any(|b| b >= 0x80 || b.is_ascii_uppercase()) {
-        Cow::Owned(t.trim_end_matches('.').to_lowercase())
-    } else if t.ends_with('.') {
-        Cow::Borrowed(t.trim_end_matches('.'))
+    let t = s.trim_ascii().trim_end_matches('.');
+    if needs_lowering(t.as_bytes()) {
+        Cow::Owned(t.to_lowercase())
     } else {
         Cow::Borrowed(t)
+    }
+}
+
+/// Whether `b` holds an upper-case ASCII letter or any non-ASCII byte, eight bytes at a time:
+/// a byte's top bit says non-ASCII; for an ASCII byte, adding `0x80 - b'A'` sets it from `A`
+/// up and adding `0x80 - b'Z' - 1` from past `Z` (neither sum carries into the next byte).
+#[inline]
+pub(crate) fn needs_lowering(b: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const TOP: u64 = ONES * 0x80;
+    let test = |x: u64| {
+        let from_a = x.wrapping_add(ONES * (0x80 - u64::from(b'A')));
+        let past_z = x.wrapping_add(ONES * (0x80 - u64::from(b'Z') - 1));
+        (x | (from_a & !past_z)) & TOP != 0
+    };
+    let mut chunks = b.chunks_exact(8);
+    let mut any = false;
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        any |= test(u64::from_le_bytes(w));
+    }
+    let rest = chunks.remainder();
+    let mut w = [0u8; 8];
+    w[..rest.len()].copy_from_slice(rest);
+    any | test(u64::from_le_bytes(w))
+}
+
+/// `t` as an address, exactly as `IpAddr::from_str` reads it, without trying both families on
+/// text that is neither: an IPv6 address holds a colon, an IPv4 one starts with a digit (and
+/// has no colon), so a host name or a hash is refused after a scan for a colon.
+#[inline]
+pub(crate) fn parse_ip(t: &str) -> Option<IpAddr> {
+    let b = t.as_bytes();
+    if b.contains(&b':') {
+        t.parse::<std::net::Ipv6Addr>().ok().map(IpAddr::V6)
+    } else if b.first().is_some_and(u8::is_ascii_digit) {
+        t.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4)
+    } else {
+        None
     }
 }
 
@@ -330,51 +367,6 @@ fn split_authority(a: &str) -> (Option<&str>, &str, &str) {
     (userinfo, host, port)
 }
 
-/// A normalised name and where each of its suffixes starts, found once for every feed.
-#[derive(Debug)]
-pub(crate) struct Name<'a> {
-    pub text: &'a str,
-    /// Byte offsets of the labels (the first is 0).
-    starts: [u8; 128],
-    labels: usize,
-}
-
-impl<'a> Name<'a> {
-    /// `None` for text longer than a domain name can be (no indicator can equal it).
-    pub fn new(text: &'a str) -> Option<Name<'a>> {
-        if text.len() > 255 {
-            return None;
-        }
-        let mut starts = [0u8; 128];
-        let mut labels = 1;
-        for (i, b) in text.bytes().enumerate() {
-            if b == b'.' && labels < starts.len() {
-                starts[labels] = (i + 1) as u8;
-                labels += 1;
-            }
-        }
-        Some(Name {
-            text,
-            starts,
-            labels,
-        })
-    }
-
-    /// Each suffix starting at a label (the name itself first) and its label count.
-    pub fn suffixes(&self) -> impl Iterator<Item = (&'a str, usize)> + '_ {
-        let text = self.text;
-        self.starts
-            .iter()
-            .take(self.labels)
-            .enumerate()
-            .map(move |(i, s)| (text.get(usize::from(*s)..).unwrap_or(""), self.labels - i))
-    }
-
-    pub fn labels(&self) -> usize {
-        self.labels
-    }
-}
-
 /// The host of a URL (lower case not applied): without userinfo, port or IPv6 brackets.
 #[cfg(test)]
 pub(crate) fn url_host(url: &str) -> &str {
@@ -426,5 +418,51 @@ mod tests {
         assert_eq!(&b[..2], &[10, 255]);
         assert_eq!(to_hex(&b[..2]), "0aff");
         assert_eq!(unhex("0g", &mut b), None);
+    }
+
+    #[test]
+    fn addresses_parse_as_the_standard_library_parses_them() {
+        for t in [
+            "10.0.0.1",
+            "255.255.255.255",
+            "256.0.0.1",
+            "1.2.3",
+            "01.2.3.4",
+            "::",
+            "::1",
+            "::ffff:10.0.0.1",
+            "2001:db8::1",
+            "2001:db8::g",
+            "[::1]",
+            "1password.com",
+            "example.com",
+            "",
+            ":",
+            "1:2",
+            "0",
+            "1.2.3.4 ",
+            "fe80::1%eth0",
+        ] {
+            assert_eq!(parse_ip(t), t.parse::<IpAddr>().ok(), "{t:?}");
+        }
+    }
+
+    #[test]
+    fn names_lower_and_lose_trailing_dots() {
+        assert_eq!(normalise_name(" Example.COM.. "), "example.com");
+        assert_eq!(normalise_name("example.com."), "example.com");
+        assert!(matches!(normalise_name("a.example"), Cow::Borrowed("a.example")));
+        assert_eq!(normalise_name("ÄRGER.example"), "ärger.example");
+        assert_eq!(normalise_name("..."), "");
+        for b in 0..=255u8 {
+            let upper = b.is_ascii_uppercase() || b >= 0x80;
+            for at in 0..20 {
+                let mut name = vec![b'a'; 20];
+                name[at] = b;
+                assert_eq!(needs_lowering(&name), upper, "{b} at {at}");
+                assert_eq!(needs_lowering(&name[..=at]), upper, "{b} ending {at}");
+            }
+        }
+        assert!(!needs_lowering(b""));
     }
 }

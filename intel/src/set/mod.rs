@@ -19,6 +19,7 @@
 //! Text is normalised as [`crate::Observable::parse`] normalises indicator values. Only
 //! indicators active at the time given match, at their decayed confidence ([`crate::lifetime`]).
 
+mod batch;
 mod index;
 mod key;
 mod matching;
@@ -31,7 +32,7 @@ use onewall_model::{Event, FieldId, IndicatorKind, Timestamp, Value};
 use serde::Deserialize;
 
 use self::key::Code;
-use self::key::{Name, UrlParts, normalise_name, unhex};
+use self::key::{UrlParts, normalise_name, parse_ip, unhex};
 use self::part::FeedPart;
 use crate::fields::{FieldClass, MatchFields};
 use crate::indicator::canonical_ip;
@@ -90,6 +91,10 @@ pub struct IntelSet {
     parts: Vec<Arc<FeedPart>>,
     /// The kind codes any feed holds.
     codes: u32,
+    /// The IPv6 range lengths any feed holds (see [`FeedPart::v6_prefixes`]).
+    v6_prefixes: [u64; 3],
+    /// The label counts of the domain trees any feed holds (see [`FeedPart::tree_labels`]).
+    tree_labels: u64,
 }
 
 impl IntelSet {
@@ -119,7 +124,19 @@ impl IntelSet {
 
     fn of(parts: Vec<Arc<FeedPart>>) -> IntelSet {
         let codes = parts.iter().fold(0, |c, p| c | p.codes);
-        IntelSet { parts, codes }
+        let tree_labels = parts.iter().fold(0, |t, p| t | p.tree_labels);
+        let mut v6_prefixes = [0u64; 3];
+        for p in &parts {
+            for (w, pw) in v6_prefixes.iter_mut().zip(p.v6_prefixes) {
+                *w |= pw;
+            }
+        }
+        IntelSet {
+            parts,
+            codes,
+            v6_prefixes,
+            tree_labels,
+        }
     }
 
     /// A new set without `feed`.
@@ -239,8 +256,54 @@ impl IntelSet {
             return;
         }
         let start = out.len();
-        for &(id, class) in fields.fields() {
-            if let Some(v) = event.fields.get_id(id) {
+        let entries = event.fields.entries();
+        // The event's checked fields by their position among the checked ones, so that they
+        // are matched in the configured order (the first field an indicator matches on is
+        // the one its hit names). A name set twice keeps its first value, as lookups do.
+        let mut found: [(u32, Option<&Value>); MAX_CHECKED] = [(0, None); MAX_CHECKED];
+        let mut n = 0;
+        let mut fits = entries.len() <= SCAN_ENTRIES_UP_TO;
+        if fits {
+            for (id, v) in entries {
+                if let Some(pos) = fields.position(*id) {
+                    let Some(slot) = found.get_mut(n) else {
+                        fits = false;
+                        break;
+                    };
+                    *slot = (pos as u32, Some(v));
+                    n += 1;
+                }
+            }
+        }
+        if !fits {
+            // Many fields: look up each checked one instead of classing them all.
+            for &(id, class) in fields.fields() {
+                if let Some(v) = event.fields.get_id(id) {
+                    self.match_value(v, class, id, now, start, out);
+                }
+            }
+            return;
+        }
+        let found = &mut found[..n];
+        found.sort_by_key(|(pos, _)| *pos);
+        let mut checked = [None; MAX_CHECKED];
+        let mut last = None;
+        for (slot, &(pos, v)) in checked.iter_mut().zip(found.iter()) {
+            if last != Some(pos) {
+                last = Some(pos);
+                if let (Some(&(id, class)), Some(v)) = (fields.fields().get(pos as usize), v) {
+                    *slot = Some((id, class, v));
+                }
+            }
+        }
+        let checked = checked.iter().take(n).flatten();
+        let mut batch = batch::Batch::new();
+        let gathered = checked
+            .clone()
+            .try_for_each(|&(id, class, v)| batch.add(self, v, class, id))
+            .is_some();
+        if !(gathered && batch.run(self, now, start, out)) {
+            for &(id, class, v) in checked {
                 self.match_value(v, class, id, now, start, out);
             }
         }
@@ -301,12 +364,13 @@ impl IntelSet {
             return;
         }
         let text = normalise_name(name);
-        let Some(name) = Name::new(&text).filter(|n| !n.text.is_empty()) else {
+        // No indicator is longer than a domain name can be.
+        if text.is_empty() || text.len() > 255 {
             return;
-        };
+        }
         for (pi, p) in self.parts.iter().enumerate() {
             if p.codes & key::DOMAIN_CODES != 0 {
-                p.visit_name(&name, now, &mut |index, c| f(handle(pi, index), c));
+                p.visit_name(&text, now, &mut |index, c| f(handle(pi, index), c));
             }
         }
     }
@@ -321,7 +385,7 @@ impl IntelSet {
         let t = text.trim_ascii();
         match class {
             FieldClass::Address => {
-                if let Ok(a) = t.parse::<IpAddr>() {
+                if let Some(a) = parse_ip(t) {
                     self.visit_ip(a, now, f);
                 }
             }
@@ -341,9 +405,9 @@ impl IntelSet {
                 if host.is_empty() {
                     return;
                 }
-                match host.parse::<IpAddr>() {
-                    Ok(a) => self.visit_ip(a, now, f),
-                    Err(_) => self.visit_name(host, now, f),
+                match parse_ip(host) {
+                    Some(a) => self.visit_ip(a, now, f),
+                    None => self.visit_name(host, now, f),
                 }
             }
             FieldClass::Hash => {
@@ -407,6 +471,14 @@ impl IntelSet {
         IndicatorPage { total, indicators }
     }
 }
+
+/// Events of up to this many fields are matched by classing each of their fields; larger ones
+/// by looking up each checked field.
+const SCAN_ENTRIES_UP_TO: usize = 64;
+
+/// Checked fields an event may hold to be matched in passes ([`batch`]); one holding more
+/// is matched value by value.
+const MAX_CHECKED: usize = 32;
 
 fn handle(part: usize, index: u32) -> IndicatorHandle {
     IndicatorHandle {
