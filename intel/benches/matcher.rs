@@ -223,9 +223,15 @@ fn bench(c: &mut Criterion) {
         std::process::exit(0);
     }
     let full = std::env::args().any(|a| a == "--bench");
-    let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<usize>().ok());
+    let env = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+    };
     let n = env("INTEL_BENCH_N").unwrap_or(if full { 1_000_000 } else { 20_000 });
-    let rounds = env("INTEL_BENCH_ROUNDS").unwrap_or(if full { 400 } else { 4 }).max(1);
+    let rounds = env("INTEL_BENCH_ROUNDS")
+        .unwrap_or(if full { 400 } else { 4 })
+        .max(1);
     let quick = !full || env("INTEL_BENCH_QUICK").is_some_and(|q| q != 0);
     let (doc, sample) = list(n, 7);
     let start = Instant::now();

@@ -15,7 +15,9 @@ use std::net::IpAddr;
 
 use onewall_model::{FieldId, Timestamp, Value};
 
-use super::key::{self, Code, UrlParts, key, normalise_name, normalise_url, parse_ip, unhex};
+use super::key::{
+    self, Code, UrlParts, key, normalise_name, normalise_url, parse_ip, tree_suffixes, unhex,
+};
 use super::{EventHit, IndicatorHandle, IntelSet, handle};
 use crate::fields::FieldClass;
 use crate::indicator::canonical_ip;
@@ -273,38 +275,23 @@ impl<'e> Batch<'e> {
         if set.codes & Code::Domain.bit() != 0 {
             self.probe(key(Code::Domain, 0, b), Code::Domain, b)?;
         }
-        let trees = set.tree_labels;
-        if set.codes & Code::Tree.bit() == 0 || trees == 0 {
+        if set.codes & Code::Tree.bit() == 0 {
             return Some(());
         }
-        // Walked from the last label on (the walk ends past the most labels a held tree
-        // has), then put longest first.
-        let first = self.n_probes;
-        let mut end = b.len();
-        let mut n = 1u32;
-        loop {
-            let before = b.get(..end).unwrap_or(&[]);
-            let start = before.iter().rposition(|&c| c == b'.').map_or(0, |d| d + 1);
-            let s = b.get(start..).unwrap_or(&[]);
-            if !s.is_empty() && trees & (1 << n.min(63)) != 0 {
-                self.probe(key(Code::Tree, 0, s), Code::Tree, s)?;
-            }
-            if start == 0 {
-                break;
-            }
-            end = start - 1;
-            n += 1;
-            if n < 63 && trees >> n == 0 {
-                break;
-            }
-        }
-        self.probes.get_mut(first..self.n_probes)?.reverse();
-        Some(())
+        tree_suffixes(b, set.tree_labels, |s| {
+            self.probe(key(Code::Tree, 0, s), Code::Tree, s)
+        })
     }
 
     /// Match the gathered probes; `false` (and nothing matched) when the set has more feeds
     /// than the passes handle.
-    pub fn run(&self, set: &IntelSet, now: Timestamp, start: usize, out: &mut Vec<EventHit>) -> bool {
+    pub fn run(
+        &self,
+        set: &IntelSet,
+        now: Timestamp,
+        start: usize,
+        out: &mut Vec<EventHit>,
+    ) -> bool {
         if set.parts.len() > MAX_PARTS {
             return false;
         }
@@ -340,7 +327,12 @@ impl<'e> Batch<'e> {
                 continue;
             }
             for (pi, p) in set.parts.iter().enumerate() {
-                for (pr, q) in probes.get(range.clone()).unwrap_or(&[]).iter().zip(group_pass) {
+                for (pr, q) in probes
+                    .get(range.clone())
+                    .unwrap_or(&[])
+                    .iter()
+                    .zip(group_pass)
+                {
                     if q & (1 << pi) == 0 {
                         continue;
                     }

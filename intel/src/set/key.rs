@@ -367,6 +367,37 @@ fn split_authority(a: &str) -> (Option<&str>, &str, &str) {
     (userinfo, host, port)
 }
 
+/// Call `f` with each suffix of `name` at a label boundary (the name itself first, then the
+/// names it is under, longest first) whose label count is one of `trees`' bits (bit `n` for
+/// `n` labels, 63 for 63 or more); the walk ends once no held count is left. `None` from `f`
+/// stops it and is returned.
+#[inline]
+pub(crate) fn tree_suffixes(
+    name: &[u8],
+    trees: u64,
+    mut f: impl FnMut(&[u8]) -> Option<()>,
+) -> Option<()> {
+    let labels = name.iter().filter(|&&c| c == b'.').count() as u32 + 1;
+    // Trees of at most as many labels as the name has.
+    let fitting = trees & (u64::MAX >> (63 - labels.min(63)));
+    let mut start = 0;
+    let mut n = labels;
+    while fitting & (u64::MAX >> (63 - n.min(63))) != 0 {
+        let s = name.get(start..).unwrap_or(&[]);
+        if !s.is_empty() && fitting & (1 << n.min(63)) != 0 {
+            f(s)?;
+        }
+        match s.iter().position(|&c| c == b'.') {
+            Some(d) => {
+                start += d + 1;
+                n -= 1;
+            }
+            None => break,
+        }
+    }
+    Some(())
+}
+
 /// The host of a URL (lower case not applied): without userinfo, port or IPv6 brackets.
 #[cfg(test)]
 pub(crate) fn url_host(url: &str) -> &str {
@@ -448,10 +479,47 @@ mod tests {
     }
 
     #[test]
+    fn tree_suffixes_come_longest_first_at_the_held_label_counts() {
+        let walk = |name: &str, trees: u64| {
+            let mut got = Vec::new();
+            tree_suffixes(name.as_bytes(), trees, |s| {
+                got.push(String::from_utf8_lossy(s).into_owned());
+                Some(())
+            });
+            got
+        };
+        let all = u64::MAX;
+        assert_eq!(walk("a.b.c", all), ["a.b.c", "b.c", "c"]);
+        assert_eq!(walk("a.b.c", 1 << 2), ["b.c"]);
+        assert_eq!(
+            walk("a.b.c", 1 << 4),
+            Vec::<String>::new(),
+            "no tree of 4 labels fits"
+        );
+        assert_eq!(walk("a..b", all), ["a..b", ".b", "b"]);
+        assert_eq!(walk(".a", all), [".a", "a"]);
+        let deep = vec!["x"; 70].join(".");
+        assert_eq!(
+            walk(&deep, 1 << 63).len(),
+            70 - 62,
+            "63 stands for 63 or more"
+        );
+        let mut first = 0;
+        tree_suffixes(b"a.b.c", all, |_| {
+            first += 1;
+            None
+        });
+        assert_eq!(first, 1, "None from the callback stops the walk");
+    }
+
+    #[test]
     fn names_lower_and_lose_trailing_dots() {
         assert_eq!(normalise_name(" Example.COM.. "), "example.com");
         assert_eq!(normalise_name("example.com."), "example.com");
-        assert!(matches!(normalise_name("a.example"), Cow::Borrowed("a.example")));
+        assert!(matches!(
+            normalise_name("a.example"),
+            Cow::Borrowed("a.example")
+        ));
         assert_eq!(normalise_name("ÄRGER.example"), "ärger.example");
         assert_eq!(normalise_name("..."), "");
         for b in 0..=255u8 {

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use onewall_model::Timestamp;
 
-use super::key::{Code, key, normalise_url};
+use super::key::{Code, key, normalise_url, tree_suffixes};
 use super::part::FeedPart;
 
 impl FeedPart {
@@ -66,38 +66,21 @@ impl FeedPart {
 
     /// `domain` indicators equal to `name`, and `domain-tree` ones equal to it or to any name
     /// it is under (at a label boundary: `badexample.com` is not under `example.com`), probed
-    /// only at the label counts of the trees held. The suffixes are walked from the last label
-    /// on, and the walk ends past the most labels a held tree has.
+    /// only at the label counts of the trees held.
     pub(crate) fn visit_name(&self, name: &str, now: Timestamp, hit: &mut impl FnMut(u32, u8)) {
         let b = name.as_bytes();
         if self.codes & Code::Domain.bit() != 0 {
             let eq = |v: &[u8]| v == b;
             self.probe(key(Code::Domain, 0, b), Code::Domain, eq, now, hit);
         }
-        let trees = self.tree_labels;
-        if self.codes & Code::Tree.bit() == 0 || trees == 0 {
+        if self.codes & Code::Tree.bit() == 0 {
             return;
         }
-        // The suffix `b[start..]` has `n` labels (63 standing for 63 or more).
-        let mut end = b.len();
-        let mut n = 1u32;
-        loop {
-            let before = b.get(..end).unwrap_or(&[]);
-            let start = before.iter().rposition(|&c| c == b'.').map_or(0, |d| d + 1);
-            let s = b.get(start..).unwrap_or(&[]);
-            if !s.is_empty() && trees & (1 << n.min(63)) != 0 {
-                let eq = |v: &[u8]| v == s;
-                self.probe(key(Code::Tree, 0, s), Code::Tree, eq, now, hit);
-            }
-            if start == 0 {
-                return;
-            }
-            end = start - 1;
-            n += 1;
-            if n < 63 && trees >> n == 0 {
-                return;
-            }
-        }
+        tree_suffixes(b, self.tree_labels, |s| {
+            let eq = |v: &[u8]| v == s;
+            self.probe(key(Code::Tree, 0, s), Code::Tree, eq, now, hit);
+            Some(())
+        });
     }
 
     /// `url` indicators equal to `url` (in the compared form).
