@@ -2,99 +2,86 @@
 //!
 //! At a million indicators a probe's filter word is mostly not in the core's own cache, and a
 //! probe that waits for it before the next is computed leaves the core idle. So an event's
-//! checked values are first turned into probes (parsed and normalised once, each probe a key
-//! and the bytes a stored value must hold); then every probe's filter word is read in one
-//! tight loop, whose loads the core overlaps; then the few probes that pass walk the tables.
-//! Hits come out in the order [`IntelSet::match_value`] gives them: by field, value, feed and
-//! probe.
+//! checked values are first turned into keys (each value parsed and normalised once); then
+//! every key's filter word is read in one tight loop, whose loads the core overlaps; then the
+//! few values with a key some filter lets through are matched as [`IntelSet::match_value`]
+//! matches them, which gives the same hits in the same order (by field, value, feed and probe)
+//! and reads filter words now in cache.
 //!
-//! The passes hold their probes in fixed arrays on the stack; an event needing more (a huge
-//! list or URL) is matched value by value instead, with the same results.
+//! The passes hold their keys in fixed arrays on the stack; an event needing more (a huge
+//! list) is matched value by value instead, with the same results.
 
 use std::net::IpAddr;
 
 use onewall_model::{FieldId, Timestamp, Value};
 
-use super::key::{
-    self, Code, UrlParts, key, normalise_name, normalise_url, parse_ip, tree_suffixes, unhex,
-};
-use super::{EventHit, IndicatorHandle, IntelSet, handle};
+use super::key::{self, Code, UrlParts, key, normalise_name, parse_ip, tree_suffixes, unhex};
+use super::{EventHit, IndicatorHandle, IntelSet, Portion};
 use crate::fields::FieldClass;
 use crate::indicator::canonical_ip;
 
 const MAX_PROBES: usize = 64;
 const MAX_GROUPS: usize = 32;
-const SCRATCH: usize = 1536;
-/// Feeds past which the passing probes' feed bits would not fit a word.
+/// Feeds past which the passing keys' feed bits would not fit a word.
 const MAX_PARTS: usize = 64;
 
-/// A key, the kind it is of, and where in the scratch bytes the value a stored one must equal
-/// is (for a URL: the compared form).
-#[derive(Debug, Clone, Copy, Default)]
-struct Probe {
-    key: u32,
-    code: u8,
-    start: u16,
-    end: u16,
-}
-
-/// The probes of one value (or of a URL's host) and the field and value they came from.
+/// The keys of one value (or of a URL itself, or its host), and where the value is.
 #[derive(Debug, Clone, Copy)]
 struct Group<'e> {
     field: FieldId,
+    class: FieldClass,
     value: &'e Value,
+    portion: Portion,
     first: u8,
     end: u8,
 }
 
-/// An event's probes while they are gathered; `None` from a method means a bound was reached.
+/// An event's keys while they are gathered; `None` from a method means a bound was reached.
 #[derive(Debug)]
 pub(crate) struct Batch<'e> {
-    probes: [Probe; MAX_PROBES],
+    keys: [u32; MAX_PROBES],
+    codes: [u8; MAX_PROBES],
     n_probes: usize,
     groups: [Option<Group<'e>>; MAX_GROUPS],
     n_groups: usize,
-    scratch: [u8; SCRATCH],
-    used: usize,
 }
 
 impl<'e> Batch<'e> {
     pub fn new() -> Batch<'e> {
         Batch {
-            probes: [Probe::default(); MAX_PROBES],
+            keys: [0; MAX_PROBES],
+            codes: [0; MAX_PROBES],
             n_probes: 0,
             groups: [None; MAX_GROUPS],
             n_groups: 0,
-            scratch: [0; SCRATCH],
-            used: 0,
         }
     }
 
-    fn probe(&mut self, k: u32, code: Code, bytes: &[u8]) -> Option<()> {
-        let start = self.used;
-        let end = start + bytes.len();
-        self.scratch.get_mut(start..end)?.copy_from_slice(bytes);
-        let slot = self.probes.get_mut(self.n_probes)?;
-        *slot = Probe {
-            key: k,
-            code: code as u8,
-            start: start as u16,
-            end: end as u16,
-        };
-        self.used = end;
+    #[inline]
+    fn probe(&mut self, k: u32, code: Code) -> Option<()> {
+        *self.keys.get_mut(self.n_probes)? = k;
+        *self.codes.get_mut(self.n_probes)? = code as u8;
         self.n_probes += 1;
         Some(())
     }
 
-    /// Close the group of the probes since `first` (none: no group).
-    fn group(&mut self, first: usize, field: FieldId, value: &'e Value) -> Option<()> {
+    /// Close the group of the keys since `first` (none: no group).
+    fn group(
+        &mut self,
+        first: usize,
+        field: FieldId,
+        class: FieldClass,
+        value: &'e Value,
+        portion: Portion,
+    ) -> Option<()> {
         if self.n_probes == first {
             return Some(());
         }
-        let slot = self.groups.get_mut(self.n_groups)?;
-        *slot = Some(Group {
+        *self.groups.get_mut(self.n_groups)? = Some(Group {
             field,
+            class,
             value,
+            portion,
             first: first as u8,
             end: self.n_probes as u8,
         });
@@ -116,7 +103,7 @@ impl<'e> Batch<'e> {
             Value::Ip(a) if matches!(class, FieldClass::Address) => {
                 let first = self.n_probes;
                 self.add_ip(set, *a)?;
-                self.group(first, field, v)
+                self.group(first, field, class, v, Portion::All)
             }
             Value::List(items) => {
                 for item in items {
@@ -152,9 +139,9 @@ impl<'e> Batch<'e> {
                 let parts = UrlParts::parse(t);
                 if set.codes & Code::Url.bit() != 0 {
                     let url = parts.normalised();
-                    self.probe(key(Code::Url, 0, url.as_bytes()), Code::Url, url.as_bytes())?;
+                    self.probe(key(Code::Url, 0, url.as_bytes()), Code::Url)?;
                     // The URL's hits come before its host's, as feed by feed they are found.
-                    self.group(first, field, v)?;
+                    self.group(first, field, class, v, Portion::Url)?;
                 }
                 let first = self.n_probes;
                 let host = parts.bare_host();
@@ -164,7 +151,7 @@ impl<'e> Batch<'e> {
                         None => self.add_name(set, host)?,
                     }
                 }
-                return self.group(first, field, v);
+                return self.group(first, field, class, v, Portion::Host);
             }
             FieldClass::Hash => {
                 if set.codes & key::HASH_CODES == 0 || !matches!(t.len(), 32 | 40 | 64) {
@@ -182,18 +169,18 @@ impl<'e> Batch<'e> {
                 };
                 for &code in codes {
                     if set.codes & code.bit() != 0 {
-                        self.probe(key(code, 0, bytes), code, bytes)?;
+                        self.probe(key(code, 0, bytes), code)?;
                     }
                 }
             }
             FieldClass::Email => {
                 if set.codes & Code::Email.bit() != 0 {
                     let e = normalise_name(t);
-                    self.probe(key(Code::Email, 0, e.as_bytes()), Code::Email, e.as_bytes())?;
+                    self.probe(key(Code::Email, 0, e.as_bytes()), Code::Email)?;
                 }
             }
         }
-        self.group(first, field, v)
+        self.group(first, field, class, v, Portion::All)
     }
 
     /// An address's probes: itself, then each range length held near it (by any feed; a feed
@@ -206,7 +193,7 @@ impl<'e> Batch<'e> {
             IpAddr::V4(v4) => {
                 let o = v4.octets();
                 if set.codes & Code::Ip4.bit() != 0 {
-                    self.probe(key(Code::Ip4, 0, &o), Code::Ip4, &o)?;
+                    self.probe(key(Code::Ip4, 0, &o), Code::Ip4)?;
                 }
                 if set.codes & Code::Cidr4.bit() == 0 {
                     return Some(());
@@ -226,14 +213,13 @@ impl<'e> Batch<'e> {
                         x & (u32::MAX << (32 - p))
                     };
                     let nb = net.to_be_bytes();
-                    let stored = [nb[0], nb[1], nb[2], nb[3], p as u8];
-                    self.probe(key(Code::Cidr4, p as u8, &nb), Code::Cidr4, &stored)?;
+                    self.probe(key(Code::Cidr4, p as u8, &nb), Code::Cidr4)?;
                 }
             }
             IpAddr::V6(v6) => {
                 let o = v6.octets();
                 if set.codes & Code::Ip6.bit() != 0 {
-                    self.probe(key(Code::Ip6, 0, &o), Code::Ip6, &o)?;
+                    self.probe(key(Code::Ip6, 0, &o), Code::Ip6)?;
                 }
                 if set.codes & Code::Cidr6.bit() == 0 {
                     return Some(());
@@ -250,10 +236,7 @@ impl<'e> Batch<'e> {
                             x & (u128::MAX << (128 - p))
                         };
                         let nb = net.to_be_bytes();
-                        let mut stored = [0u8; 17];
-                        stored[..16].copy_from_slice(&nb);
-                        stored[16] = p as u8;
-                        self.probe(key(Code::Cidr6, p as u8, &nb), Code::Cidr6, &stored)?;
+                        self.probe(key(Code::Cidr6, p as u8, &nb), Code::Cidr6)?;
                     }
                 }
             }
@@ -273,17 +256,17 @@ impl<'e> Batch<'e> {
         }
         let b = text.as_bytes();
         if set.codes & Code::Domain.bit() != 0 {
-            self.probe(key(Code::Domain, 0, b), Code::Domain, b)?;
+            self.probe(key(Code::Domain, 0, b), Code::Domain)?;
         }
         if set.codes & Code::Tree.bit() == 0 {
             return Some(());
         }
         tree_suffixes(b, set.tree_labels, |s| {
-            self.probe(key(Code::Tree, 0, s), Code::Tree, s)
+            self.probe(key(Code::Tree, 0, s), Code::Tree)
         })
     }
 
-    /// Match the gathered probes; `false` (and nothing matched) when the set has more feeds
+    /// Match the gathered keys; `false` (and nothing matched) when the set has more feeds
     /// than the passes handle.
     pub fn run(
         &self,
@@ -295,22 +278,26 @@ impl<'e> Batch<'e> {
         if set.parts.len() > MAX_PARTS {
             return false;
         }
-        let probes = self.probes.get(..self.n_probes).unwrap_or(&[]);
-        // Every probe's filter word in one loop: the loads overlap. Bit `pi` of `pass[i]`:
-        // feed `pi` may hold probe `i`'s key.
-        let mut pass = [0u64; MAX_PROBES];
-        let mut any = 0u64;
-        for (pi, p) in set.parts.iter().enumerate() {
-            for (q, pr) in pass.iter_mut().zip(probes) {
-                let held = p.codes & (1 << pr.code) != 0 && p.may_hold(pr.key);
-                *q |= u64::from(held) << pi;
-                any |= u64::from(held);
+        let n = self.n_probes;
+        let (keys, codes) = (&self.keys[..n], &self.codes[..n]);
+        // Every key's filter word in one loop: the loads overlap. Bit `i` of `pass`: some
+        // feed may hold key `i`.
+        let mut pass = 0u64;
+        for p in &set.parts {
+            for (i, (k, c)) in keys.iter().zip(codes).enumerate() {
+                let held = p.codes & (1 << c) != 0 && p.may_hold(*k);
+                pass |= u64::from(held) << i;
             }
         }
-        if any == 0 {
+        if pass == 0 {
             return true;
         }
         for g in self.groups.iter().take(self.n_groups).flatten() {
+            let (first, end) = (u32::from(g.first), u32::from(g.end));
+            let mask = (u64::MAX >> (64 - (end - first))) << first;
+            if pass & mask == 0 {
+                continue;
+            }
             let mut hit = |h: IndicatorHandle, confidence: u8| {
                 if !out[start..].iter().any(|x| x.handle == h) {
                     out.push(EventHit {
@@ -321,35 +308,13 @@ impl<'e> Batch<'e> {
                     });
                 }
             };
-            let range = usize::from(g.first)..usize::from(g.end);
-            let group_pass = pass.get(range.clone()).unwrap_or(&[]);
-            if group_pass.iter().all(|q| *q == 0) {
-                continue;
-            }
-            for (pi, p) in set.parts.iter().enumerate() {
-                for (pr, q) in probes
-                    .get(range.clone())
-                    .unwrap_or(&[])
-                    .iter()
-                    .zip(group_pass)
-                {
-                    if q & (1 << pi) == 0 {
-                        continue;
-                    }
-                    let want = self
-                        .scratch
-                        .get(usize::from(pr.start)..usize::from(pr.end))
-                        .unwrap_or(&[]);
-                    let code = Code::from_u8(pr.code);
-                    let eq = |b: &[u8]| {
-                        if code == Code::Url {
-                            normalise_url(&String::from_utf8_lossy(b)).as_bytes() == want
-                        } else {
-                            b == want
-                        }
-                    };
-                    p.walk(pr.key, code, eq, now, &mut |i, c| hit(handle(pi, i), c));
+            match (g.value, g.portion) {
+                (Value::Str(s), Portion::All) => set.visit_text(g.class, s, now, &mut hit),
+                (Value::Str(s), portion) => {
+                    set.visit_url_text(s.trim_ascii(), portion, now, &mut hit);
                 }
+                (Value::Ip(a), _) => set.visit_ip(*a, now, &mut hit),
+                _ => {}
             }
         }
         true

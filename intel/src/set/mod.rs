@@ -260,7 +260,7 @@ impl IntelSet {
         // The event's checked fields by their position among the checked ones, so that they
         // are matched in the configured order (the first field an indicator matches on is
         // the one its hit names). A name set twice keeps its first value, as lookups do.
-        let mut found: [(u32, Option<&Value>); MAX_CHECKED] = [(0, None); MAX_CHECKED];
+        let mut found: [(u32, &Value); MAX_CHECKED] = [(0, &Value::Null); MAX_CHECKED];
         let mut n = 0;
         let mut fits = entries.len() <= SCAN_ENTRIES_UP_TO;
         if fits {
@@ -270,7 +270,7 @@ impl IntelSet {
                         fits = false;
                         break;
                     };
-                    *slot = (pos as u32, Some(v));
+                    *slot = (pos as u32, v);
                     n += 1;
                 }
             }
@@ -286,25 +286,28 @@ impl IntelSet {
         }
         let found = &mut found[..n];
         found.sort_by_key(|(pos, _)| *pos);
-        let mut checked = [None; MAX_CHECKED];
+        let mut batch = batch::Batch::new();
         let mut last = None;
-        for (slot, &(pos, v)) in checked.iter_mut().zip(found.iter()) {
+        let mut gathered = true;
+        for &(pos, v) in found.iter() {
+            // A name set twice: its first value.
             if last != Some(pos) {
                 last = Some(pos);
-                if let (Some(&(id, class)), Some(v)) = (fields.fields().get(pos as usize), v) {
-                    *slot = Some((id, class, v));
+                if let Some(&(id, class)) = fields.fields().get(pos as usize) {
+                    gathered = gathered && batch.add(self, v, class, id).is_some();
                 }
             }
         }
-        let checked = checked.iter().take(n).flatten();
-        let mut batch = batch::Batch::new();
-        let gathered = checked
-            .clone()
-            .try_for_each(|&(id, class, v)| batch.add(self, v, class, id))
-            .is_some();
-        if !(gathered && batch.run(self, now, start, out)) {
-            for &(id, class, v) in checked {
-                self.match_value(v, class, id, now, start, out);
+        if gathered && batch.run(self, now, start, out) {
+            return;
+        }
+        let mut last = None;
+        for &(pos, v) in found.iter() {
+            if last != Some(pos) {
+                last = Some(pos);
+                if let Some(&(id, class)) = fields.fields().get(pos as usize) {
+                    self.match_value(v, class, id, now, start, out);
+                }
             }
         }
     }
@@ -390,26 +393,7 @@ impl IntelSet {
                 }
             }
             FieldClass::Domain => self.visit_name(t, now, f),
-            FieldClass::Url => {
-                if t.is_empty() {
-                    return;
-                }
-                let parts = UrlParts::parse(t);
-                if self.codes & Code::Url.bit() != 0 {
-                    let url = parts.normalised();
-                    for (pi, p) in self.parts.iter().enumerate() {
-                        p.visit_url(&url, now, &mut |index, c| f(handle(pi, index), c));
-                    }
-                }
-                let host = parts.bare_host();
-                if host.is_empty() {
-                    return;
-                }
-                match parse_ip(host) {
-                    Some(a) => self.visit_ip(a, now, f),
-                    None => self.visit_name(host, now, f),
-                }
-            }
+            FieldClass::Url => self.visit_url_text(t, Portion::All, now, f),
             FieldClass::Hash => {
                 if self.codes & key::HASH_CODES == 0 || !matches!(t.len(), 32 | 40 | 64) {
                     return;
@@ -430,6 +414,34 @@ impl IntelSet {
                     p.visit_email(&e, now, &mut |index, c| f(handle(pi, index), c));
                 }
             }
+        }
+    }
+
+    /// The URL `t` (trimmed): the URL itself, then its host as an address or a domain.
+    fn visit_url_text(
+        &self,
+        t: &str,
+        portion: Portion,
+        now: Timestamp,
+        f: &mut impl FnMut(IndicatorHandle, u8),
+    ) {
+        if t.is_empty() {
+            return;
+        }
+        let parts = UrlParts::parse(t);
+        if portion != Portion::Host && self.codes & Code::Url.bit() != 0 {
+            let url = parts.normalised();
+            for (pi, p) in self.parts.iter().enumerate() {
+                p.visit_url(&url, now, &mut |index, c| f(handle(pi, index), c));
+            }
+        }
+        let host = parts.bare_host();
+        if portion == Portion::Url || host.is_empty() {
+            return;
+        }
+        match parse_ip(host) {
+            Some(a) => self.visit_ip(a, now, f),
+            None => self.visit_name(host, now, f),
         }
     }
 
@@ -470,6 +482,14 @@ impl IntelSet {
         }
         IndicatorPage { total, indicators }
     }
+}
+
+/// Which of a URL's probes to make: all, the URL's own, or its host's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Portion {
+    All,
+    Url,
+    Host,
 }
 
 /// Events of up to this many fields are matched by classing each of their fields; larger ones
