@@ -107,11 +107,27 @@ pub(crate) fn key(code: Code, extra: u8, bytes: &[u8]) -> u32 {
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
-        let mut w = [0u8; 8];
-        w[..rest.len()].copy_from_slice(rest);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        h = (h.rotate_left(5) ^ tail_word(bytes, rest.len())).wrapping_mul(K);
     }
     fmix(h) as u32
+}
+
+/// The last `r` (1 to 7) bytes of `bytes` as a little-endian word, zero above them: from one
+/// overlapping 8-byte read when there are 8 bytes to read, without a call to copy the rest.
+#[inline]
+fn tail_word(bytes: &[u8], r: usize) -> u64 {
+    match bytes.len().checked_sub(8).and_then(|s| bytes.get(s..)) {
+        Some(last) => {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(last);
+            u64::from_le_bytes(w) >> (8 * (8 - r))
+        }
+        None => bytes
+            .iter()
+            .rev()
+            .take(r)
+            .fold(0u64, |w, &b| (w << 8) | u64::from(b)),
+    }
 }
 
 /// A value's bytes as stored: addresses big-endian, ranges big-endian then the prefix, hashes
@@ -179,7 +195,20 @@ pub(crate) fn to_hex(bytes: &[u8]) -> String {
 
 /// A name as domains are stored: trimmed, lower case, without trailing dots.
 pub(crate) fn normalise_name(s: &str) -> Cow<'_, str> {
-    let t = s.trim_ascii().trim_end_matches('.');
+    // Byte loops: the ends are ASCII (white space, dots), so each cut is at a character.
+    let b = s.as_bytes();
+    let mut start = 0;
+    let mut end = b.len();
+    while start < end && b.get(start).is_some_and(u8::is_ascii_whitespace) {
+        start += 1;
+    }
+    while end > start && b.get(end - 1).is_some_and(u8::is_ascii_whitespace) {
+        end -= 1;
+    }
+    while end > start && b.get(end - 1) == Some(&b'.') {
+        end -= 1;
+    }
+    let t = s.get(start..end).unwrap_or("");
     if needs_lowering(t.as_bytes()) {
         Cow::Owned(t.to_lowercase())
     } else {
@@ -206,10 +235,8 @@ pub(crate) fn needs_lowering(b: &[u8]) -> bool {
         w.copy_from_slice(c);
         any |= test(u64::from_le_bytes(w));
     }
-    let rest = chunks.remainder();
-    let mut w = [0u8; 8];
-    w[..rest.len()].copy_from_slice(rest);
-    any | test(u64::from_le_bytes(w))
+    let r = chunks.remainder().len();
+    any | (r != 0 && test(tail_word(b, r)))
 }
 
 /// `t` as an address, exactly as `IpAddr::from_str` reads it, without trying both families on
@@ -218,7 +245,8 @@ pub(crate) fn needs_lowering(b: &[u8]) -> bool {
 #[inline]
 pub(crate) fn parse_ip(t: &str) -> Option<IpAddr> {
     let b = t.as_bytes();
-    if b.contains(&b':') {
+    // A loop, not a call to search: addresses and host names are short.
+    if b.iter().any(|&c| c == b':') {
         t.parse::<std::net::Ipv6Addr>().ok().map(IpAddr::V6)
     } else if b.first().is_some_and(u8::is_ascii_digit) {
         t.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4)
@@ -247,7 +275,7 @@ pub(crate) struct UrlParts<'a> {
 impl<'a> UrlParts<'a> {
     pub fn parse(s: &'a str) -> UrlParts<'a> {
         let text = s.trim_ascii();
-        let (t, fragment) = match text.find('#') {
+        let (t, fragment) = match text.bytes().position(|c| c == b'#') {
             Some(i) => (text.get(..i).unwrap_or(text), true),
             None => (text, false),
         };
@@ -438,6 +466,32 @@ mod tests {
     }
 
     #[test]
+    fn keys_read_the_tail_as_zero_padded_bytes() {
+        // The key of any length equals the key of the bytes read eight at a time, the last
+        // word zero-padded.
+        let reference = |code: Code, bytes: &[u8]| {
+            let mut h = ((code as u64) << 56) ^ bytes.len() as u64;
+            for c in bytes.chunks(8) {
+                let mut w = [0u8; 8];
+                w[..c.len()].copy_from_slice(c);
+                h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+            }
+            fmix(h) as u32
+        };
+        let text: Vec<u8> = (0u8..40).map(|i| i.wrapping_mul(37) ^ 0x5a).collect();
+        for n in 0..text.len() {
+            assert_eq!(
+                key(Code::Domain, 0, &text[..n]),
+                reference(Code::Domain, &text[..n])
+            );
+            assert_eq!(
+                key(Code::Url, 0, &text[n..]),
+                reference(Code::Url, &text[n..])
+            );
+        }
+    }
+
+    #[test]
     fn keys_differ_by_kind_and_prefix() {
         assert_ne!(key(Code::Domain, 0, b"a"), key(Code::Tree, 0, b"a"));
         assert_ne!(
@@ -522,6 +576,12 @@ mod tests {
         ));
         assert_eq!(normalise_name("ÄRGER.example"), "ärger.example");
         assert_eq!(normalise_name("..."), "");
+        assert_eq!(normalise_name(" \t a.b . \n"), "a.b ");
+        assert_eq!(
+            normalise_name("\u{3000}a"),
+            "\u{3000}a",
+            "only ASCII white space is trimmed"
+        );
         for b in 0..=255u8 {
             let upper = b.is_ascii_uppercase() || b >= 0x80;
             for at in 0..20 {
