@@ -278,8 +278,8 @@ pub(crate) fn needs_lowering(b: &[u8]) -> bool {
 #[inline]
 pub(crate) fn parse_ip(t: &str) -> Option<IpAddr> {
     let b = t.as_bytes();
-    // A loop, not a call to search: addresses and host names are short.
-    if b.iter().any(|&c| c == b':') {
+    // A loop without an early exit, not a call to search: addresses and host names are short.
+    if b.iter().fold(false, |colon, &c| colon | (c == b':')) {
         t.parse::<std::net::Ipv6Addr>().ok().map(IpAddr::V6)
     } else if b.first().is_some_and(u8::is_ascii_digit) {
         t.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4)
@@ -501,7 +501,7 @@ mod tests {
     #[test]
     fn hex_reads_as_a_table_of_digits_reads_it() {
         let reference = |h: &[u8]| -> Option<Vec<u8>> {
-            if h.len() % 2 != 0 || h.len() > 64 {
+            if !h.len().is_multiple_of(2) || h.len() > 64 {
                 return None;
             }
             h.chunks(2)
