@@ -347,3 +347,30 @@ fn edge_cases_of_the_probes() {
     let names = set_of(&[(IndicatorKind::Domain, "a.test")]);
     assert!(matched(&names, &e, &fields).is_empty());
 }
+
+#[test]
+fn a_feeds_indicators_read_back_by_position_as_given() {
+    let mut given: Vec<Indicator> = [
+        (IndicatorKind::Ip, "192.0.2.1"),
+        (IndicatorKind::Url, "HTTP://A.test:80/X"),
+        (IndicatorKind::Sha256, &"ab".repeat(32)),
+        (IndicatorKind::DomainTree, "a.test"),
+    ]
+    .iter()
+    .map(|(k, v)| Indicator::new(Observable::parse(*k, v).expect("value"), "f"))
+    .collect();
+    given[1].confidence = 90;
+    given[2].valid_until = Some(Timestamp::from_secs(NOW + 60));
+    given[3].description = Some("why".into());
+    let set = IntelSet::default().with_feed("f", given.clone());
+    assert_eq!(
+        set.feed_indicators("f", &[3, 1]),
+        [given[3].clone(), given[1].clone()]
+    );
+    assert_eq!(set.feed_indicators("f", &[0, 1, 2, 3]), given);
+    assert!(
+        set.feed_indicators("f", &[4]).is_empty(),
+        "no such position"
+    );
+    assert!(set.feed_indicators("g", &[0]).is_empty(), "no such feed");
+}

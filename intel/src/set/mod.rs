@@ -197,6 +197,14 @@ impl IntelSet {
         })
     }
 
+    /// Indicators `which` of `feed` (positions in the order its indicators were given),
+    /// whole: what a change brought, read back from the set rather than kept twice.
+    pub fn feed_indicators(&self, feed: &str, which: &[u32]) -> Vec<Indicator> {
+        self.part(feed).map_or_else(Vec::new, |p| {
+            which.iter().filter_map(|&i| p.get(i)).collect()
+        })
+    }
+
     /// How many indicators are active, decayed, expired and pending at `now`.
     pub fn lifetime_counts(&self, now: Timestamp) -> LifetimeCounts {
         let mut counts = LifetimeCounts::default();
