@@ -3,7 +3,11 @@
 //! size a second such set adds), and the matcher's events per second on one core over events
 //! with six checked fields (about one in a hundred holds an indicator).
 //!
-//! `cargo bench -p onewall-intel --bench matcher`; `INTEL_BENCH_N` sets the indicator count.
+//! `cargo bench -p onewall-intel --bench matcher`; `INTEL_BENCH_N` sets the indicator count,
+//! `INTEL_BENCH_ROUNDS` the timed rounds of 2,000 events (400), and `INTEL_BENCH_QUICK=1`
+//! leaves out the resident size and criterion's run (for a profiler counting instructions).
+//! Run without `--bench` (as the tests run benches), it loads 20,000 indicators and times a
+//! few rounds.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -218,10 +222,17 @@ fn bench(c: &mut Criterion) {
         resident(n);
         std::process::exit(0);
     }
-    let n: usize = std::env::var("INTEL_BENCH_N")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
+    let full = std::env::args().any(|a| a == "--bench");
+    let env = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+    };
+    let n = env("INTEL_BENCH_N").unwrap_or(if full { 1_000_000 } else { 20_000 });
+    let rounds = env("INTEL_BENCH_ROUNDS")
+        .unwrap_or(if full { 400 } else { 4 })
+        .max(1);
+    let quick = !full || env("INTEL_BENCH_QUICK").is_some_and(|q| q != 0);
     let (doc, sample) = list(n, 7);
     let start = Instant::now();
     let set = load(&doc);
@@ -233,7 +244,9 @@ fn bench(c: &mut Criterion) {
         set.len(),
         set.heap_bytes() as f64 / set.len() as f64,
     );
-    println!("{}", resident_in_child(n));
+    if !quick {
+        println!("{}", resident_in_child(n));
+    }
 
     // Few enough events to stay in cache, as an event being matched is in the pipeline.
     let evs = events(&sample, 2_000);
@@ -244,7 +257,6 @@ fn bench(c: &mut Criterion) {
     // shows the core's rate, so the fastest quarter's bound is reported beside the median
     // and the CPU-time average.
     let mut hits = 0;
-    let rounds = 400;
     let mut round_ns: Vec<u128> = Vec::with_capacity(rounds);
     let cpu = cpu_ns();
     for _ in 0..rounds {
@@ -281,6 +293,9 @@ fn bench(c: &mut Criterion) {
         "intel matcher, no indicators: {:.2} M events/s",
         (rounds * evs.len()) as f64 / t.elapsed().as_secs_f64() / 1e6
     );
+    if quick {
+        return;
+    }
 
     let mut g = c.benchmark_group("intel");
     g.sample_size(10);

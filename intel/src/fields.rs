@@ -96,6 +96,10 @@ pub const DEFAULT_FIELDS: [&str; 15] = [
 #[serde(try_from = "Vec<String>")]
 pub struct MatchFields {
     fields: Vec<(FieldId, FieldClass)>,
+    /// By field id's index: 1 + the field's position in `fields`, or 0 for a field not
+    /// checked (ids past the end are not checked). An event's own fields are looked up here,
+    /// each once, instead of each checked field being searched for in the event.
+    slots: Vec<u32>,
 }
 
 impl Default for MatchFields {
@@ -106,7 +110,7 @@ impl Default for MatchFields {
         for name in DEFAULT_FIELDS {
             let _ = add(&mut fields, name);
         }
-        MatchFields { fields }
+        MatchFields::of(fields)
     }
 }
 
@@ -122,7 +126,7 @@ impl MatchFields {
             }
         }
         if bad.is_empty() {
-            Ok(MatchFields { fields })
+            Ok(MatchFields::of(fields))
         } else {
             Err(IntelError::InvalidValue {
                 kind: "field",
@@ -136,9 +140,29 @@ impl MatchFields {
         }
     }
 
+    fn of(fields: Vec<(FieldId, FieldClass)>) -> MatchFields {
+        let end = fields.iter().map(|(id, _)| id.index() as usize + 1).max();
+        let mut slots = vec![0; end.unwrap_or(0)];
+        for (pos, (id, _)) in fields.iter().enumerate() {
+            if let Some(s) = slots.get_mut(id.index() as usize) {
+                *s = pos as u32 + 1;
+            }
+        }
+        MatchFields { fields, slots }
+    }
+
     /// The checked fields and their classes.
     pub fn fields(&self) -> &[(FieldId, FieldClass)] {
         &self.fields
+    }
+
+    /// The position in [`MatchFields::fields`] of field `id`, if it is checked.
+    #[inline]
+    pub fn position(&self, id: FieldId) -> Option<usize> {
+        match self.slots.get(id.index() as usize) {
+            Some(&s) if s != 0 => Some(s as usize - 1),
+            _ => None,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -225,6 +249,11 @@ mod tests {
         .expect("fields");
         assert_eq!(f.len(), 6, "source.ip once, four hashes, vendor.c2");
         assert_eq!(class_of(&f, "vendor.c2"), Some(FieldClass::Domain));
+        for (pos, (id, _)) in f.fields().iter().enumerate() {
+            assert_eq!(f.position(*id), Some(pos));
+        }
+        let other = FieldId::intern("vendor.unchecked").expect("id");
+        assert_eq!(f.position(other), None);
         let e = serde_json::from_str::<MatchFields>(r#"["vendor.thing", "a.b:colour"]"#)
             .expect_err("bad");
         let msg = e.to_string();

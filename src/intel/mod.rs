@@ -198,18 +198,30 @@ impl Intel {
     ) -> anyhow::Result<Vec<Indicator>> {
         let before: std::collections::HashSet<_> =
             self.current().values_of(feed).into_iter().collect();
-        let new: Vec<Indicator> = indicators
-            .iter()
-            .filter(|i| !before.contains(&i.value))
-            .cloned()
+        let new_at: Vec<u32> = (0u32..)
+            .zip(&indicators)
+            .filter(|(_, i)| !before.contains(&i.value))
+            .map(|(n, _)| n)
             .collect();
-        let (name, keep) = (feed.to_owned(), indicators.clone());
-        self.db
-            .call(move |c| db::replace_feed(c, &name, &keep))
+        drop(before);
+        // Written and handed back, not cloned: a feed of a million indicators is held once,
+        // and the new ones are read back from the set built of them.
+        let name = feed.to_owned();
+        let indicators = self
+            .db
+            .call(move |c| {
+                db::replace_feed(c, &name, &indicators)?;
+                Ok(indicators)
+            })
             .await?;
         let policy = self.policy(feed);
-        self.rebuild(|s| s.with_feed_policy(feed, indicators, policy, Timestamp::now()));
-        Ok(new)
+        let mut built = None;
+        self.rebuild(|s| {
+            let next = s.with_feed_policy(feed, indicators, policy, Timestamp::now());
+            built = Some(next.clone());
+            next
+        });
+        Ok(built.map_or_else(Vec::new, |s| s.feed_indicators(feed, &new_at)))
     }
 
     /// Add `indicators` to `feed` (kept in `intel.sqlite`); answers those it did not hold.

@@ -1,5 +1,5 @@
 //! The index of a feed's values: a filter that answers most misses from a small bit array
-//! (one byte per indicator, so a million indicators' filter stays in cache), then an
+//! (two bytes per indicator, so a million indicators' filter stays in cache), then an
 //! open-addressing table from value key to the first indicator of that key.
 //!
 //! Events mostly hold values no feed lists: a miss costs the key's hash and one filter word,
@@ -8,7 +8,8 @@
 /// No indicator.
 pub(crate) const END: u32 = u32::MAX;
 
-/// Two bits per key in one 64-bit word of eight bits per key (about 5% false positives).
+/// Three bits per key in one 64-bit word, of 16 bits per key (under 1% false positives, so a
+/// value no feed lists seldom reaches the table, whose lines are mostly not in cache).
 #[derive(Debug, Default)]
 pub(crate) struct Filter {
     words: Vec<u64>,
@@ -21,7 +22,7 @@ fn spread(k: u32) -> u64 {
 
 impl Filter {
     pub fn with_keys(n: usize) -> Filter {
-        let words = n.div_ceil(8).max(1).next_power_of_two();
+        let words = n.div_ceil(4).max(1).next_power_of_two();
         Filter {
             words: vec![0; words],
         }
@@ -31,7 +32,7 @@ impl Filter {
     fn place(&self, k: u32) -> (usize, u64) {
         let h = spread(k);
         let w = (h >> 40) as usize & (self.words.len().wrapping_sub(1));
-        let bits = (1u64 << (h & 63)) | (1u64 << ((h >> 6) & 63));
+        let bits = (1u64 << (h & 63)) | (1u64 << ((h >> 6) & 63)) | (1u64 << ((h >> 12) & 63));
         (w, bits)
     }
 
@@ -204,8 +205,9 @@ mod tests {
             .filter(|k| f.may_hold(k.wrapping_mul(2_654_435_761)))
             .count();
         assert!(
-            false_positives < (n as usize * 10) / 10,
-            "{false_positives}"
+            false_positives < (n as usize * 10) / 50,
+            "{false_positives} of {} absent keys pass the filter",
+            n * 10
         );
         assert_eq!(t.get(12345), END);
     }

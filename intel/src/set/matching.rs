@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use onewall_model::Timestamp;
 
-use super::key::{Code, Name, key, normalise_url};
+use super::key::{Code, key, normalise_url, tree_suffixes};
 use super::part::FeedPart;
 
 impl FeedPart {
@@ -22,10 +22,7 @@ impl FeedPart {
                     return;
                 }
                 let x = u32::from(v4);
-                let mut bits = match &self.v4_slots {
-                    Some(slots) => slots.lengths_near(x),
-                    None => self.v4_prefixes,
-                };
+                let mut bits = self.v4_lengths_near(x);
                 while bits != 0 {
                     let p = bits.trailing_zeros();
                     bits &= bits - 1;
@@ -70,34 +67,20 @@ impl FeedPart {
     /// `domain` indicators equal to `name`, and `domain-tree` ones equal to it or to any name
     /// it is under (at a label boundary: `badexample.com` is not under `example.com`), probed
     /// only at the label counts of the trees held.
-    pub(crate) fn visit_name(
-        &self,
-        name: &Name<'_>,
-        now: Timestamp,
-        hit: &mut impl FnMut(u32, u8),
-    ) {
-        let text = name.text;
+    pub(crate) fn visit_name(&self, name: &str, now: Timestamp, hit: &mut impl FnMut(u32, u8)) {
+        let b = name.as_bytes();
         if self.codes & Code::Domain.bit() != 0 {
-            let eq = |b: &[u8]| b == text.as_bytes();
-            self.probe(
-                key(Code::Domain, 0, text.as_bytes()),
-                Code::Domain,
-                eq,
-                now,
-                hit,
-            );
+            let eq = |v: &[u8]| v == b;
+            self.probe(key(Code::Domain, 0, b), Code::Domain, eq, now, hit);
         }
-        // Trees of at most as many labels as the name has.
-        let fitting = self.tree_labels & (u64::MAX >> (63 - name.labels().min(63)));
-        if self.codes & Code::Tree.bit() == 0 || fitting == 0 {
+        if self.codes & Code::Tree.bit() == 0 {
             return;
         }
-        for (s, n) in name.suffixes() {
-            if !s.is_empty() && fitting & (1 << n.min(63)) != 0 {
-                let eq = |b: &[u8]| b == s.as_bytes();
-                self.probe(key(Code::Tree, 0, s.as_bytes()), Code::Tree, eq, now, hit);
-            }
-        }
+        tree_suffixes(b, self.tree_labels, |s| {
+            let eq = |v: &[u8]| v == s;
+            self.probe(key(Code::Tree, 0, s), Code::Tree, eq, now, hit);
+            Some(())
+        });
     }
 
     /// `url` indicators equal to `url` (in the compared form).

@@ -19,6 +19,7 @@
 //! Text is normalised as [`crate::Observable::parse`] normalises indicator values. Only
 //! indicators active at the time given match, at their decayed confidence ([`crate::lifetime`]).
 
+mod batch;
 mod index;
 mod key;
 mod matching;
@@ -31,7 +32,7 @@ use onewall_model::{Event, FieldId, IndicatorKind, Timestamp, Value};
 use serde::Deserialize;
 
 use self::key::Code;
-use self::key::{Name, UrlParts, normalise_name, unhex};
+use self::key::{UrlParts, normalise_name, parse_ip, unhex};
 use self::part::FeedPart;
 use crate::fields::{FieldClass, MatchFields};
 use crate::indicator::canonical_ip;
@@ -90,6 +91,10 @@ pub struct IntelSet {
     parts: Vec<Arc<FeedPart>>,
     /// The kind codes any feed holds.
     codes: u32,
+    /// The IPv6 range lengths any feed holds (see [`FeedPart::v6_prefixes`]).
+    v6_prefixes: [u64; 3],
+    /// The label counts of the domain trees any feed holds (see [`FeedPart::tree_labels`]).
+    tree_labels: u64,
 }
 
 impl IntelSet {
@@ -119,7 +124,19 @@ impl IntelSet {
 
     fn of(parts: Vec<Arc<FeedPart>>) -> IntelSet {
         let codes = parts.iter().fold(0, |c, p| c | p.codes);
-        IntelSet { parts, codes }
+        let tree_labels = parts.iter().fold(0, |t, p| t | p.tree_labels);
+        let mut v6_prefixes = [0u64; 3];
+        for p in &parts {
+            for (w, pw) in v6_prefixes.iter_mut().zip(p.v6_prefixes) {
+                *w |= pw;
+            }
+        }
+        IntelSet {
+            parts,
+            codes,
+            v6_prefixes,
+            tree_labels,
+        }
     }
 
     /// A new set without `feed`.
@@ -177,6 +194,14 @@ impl IntelSet {
             (0..p.len() as u32)
                 .filter_map(|i| p.observable(i))
                 .collect()
+        })
+    }
+
+    /// Indicators `which` of `feed` (positions in the order its indicators were given),
+    /// whole: what a change brought, read back from the set rather than kept twice.
+    pub fn feed_indicators(&self, feed: &str, which: &[u32]) -> Vec<Indicator> {
+        self.part(feed).map_or_else(Vec::new, |p| {
+            which.iter().filter_map(|&i| p.get(i)).collect()
         })
     }
 
@@ -239,9 +264,58 @@ impl IntelSet {
             return;
         }
         let start = out.len();
-        for &(id, class) in fields.fields() {
-            if let Some(v) = event.fields.get_id(id) {
-                self.match_value(v, class, id, now, start, out);
+        let entries = event.fields.entries();
+        // The event's checked fields by their position among the checked ones, so that they
+        // are matched in the configured order (the first field an indicator matches on is
+        // the one its hit names). A name set twice keeps its first value, as lookups do.
+        let mut found: [(u32, &Value); MAX_CHECKED] = [(0, &Value::Null); MAX_CHECKED];
+        let mut n = 0;
+        let mut fits = entries.len() <= SCAN_ENTRIES_UP_TO;
+        if fits {
+            for (id, v) in entries {
+                if let Some(pos) = fields.position(*id) {
+                    let Some(slot) = found.get_mut(n) else {
+                        fits = false;
+                        break;
+                    };
+                    *slot = (pos as u32, v);
+                    n += 1;
+                }
+            }
+        }
+        if !fits {
+            // Many fields: look up each checked one instead of classing them all.
+            for &(id, class) in fields.fields() {
+                if let Some(v) = event.fields.get_id(id) {
+                    self.match_value(v, class, id, now, start, out);
+                }
+            }
+            return;
+        }
+        let found = &mut found[..n];
+        found.sort_by_key(|(pos, _)| *pos);
+        let mut batch = batch::Batch::new();
+        let mut last = None;
+        let mut gathered = true;
+        for &(pos, v) in found.iter() {
+            // A name set twice: its first value.
+            if last != Some(pos) {
+                last = Some(pos);
+                if let Some(&(id, class)) = fields.fields().get(pos as usize) {
+                    gathered = gathered && batch.add(self, v, class, id).is_some();
+                }
+            }
+        }
+        if gathered && batch.run(self, now, start, out) {
+            return;
+        }
+        let mut last = None;
+        for &(pos, v) in found.iter() {
+            if last != Some(pos) {
+                last = Some(pos);
+                if let Some(&(id, class)) = fields.fields().get(pos as usize) {
+                    self.match_value(v, class, id, now, start, out);
+                }
             }
         }
     }
@@ -301,12 +375,13 @@ impl IntelSet {
             return;
         }
         let text = normalise_name(name);
-        let Some(name) = Name::new(&text).filter(|n| !n.text.is_empty()) else {
+        // No indicator is longer than a domain name can be.
+        if text.is_empty() || text.len() > 255 {
             return;
-        };
+        }
         for (pi, p) in self.parts.iter().enumerate() {
             if p.codes & key::DOMAIN_CODES != 0 {
-                p.visit_name(&name, now, &mut |index, c| f(handle(pi, index), c));
+                p.visit_name(&text, now, &mut |index, c| f(handle(pi, index), c));
             }
         }
     }
@@ -321,31 +396,12 @@ impl IntelSet {
         let t = text.trim_ascii();
         match class {
             FieldClass::Address => {
-                if let Ok(a) = t.parse::<IpAddr>() {
+                if let Some(a) = parse_ip(t) {
                     self.visit_ip(a, now, f);
                 }
             }
             FieldClass::Domain => self.visit_name(t, now, f),
-            FieldClass::Url => {
-                if t.is_empty() {
-                    return;
-                }
-                let parts = UrlParts::parse(t);
-                if self.codes & Code::Url.bit() != 0 {
-                    let url = parts.normalised();
-                    for (pi, p) in self.parts.iter().enumerate() {
-                        p.visit_url(&url, now, &mut |index, c| f(handle(pi, index), c));
-                    }
-                }
-                let host = parts.bare_host();
-                if host.is_empty() {
-                    return;
-                }
-                match host.parse::<IpAddr>() {
-                    Ok(a) => self.visit_ip(a, now, f),
-                    Err(_) => self.visit_name(host, now, f),
-                }
-            }
+            FieldClass::Url => self.visit_url_text(t, Portion::All, now, f),
             FieldClass::Hash => {
                 if self.codes & key::HASH_CODES == 0 || !matches!(t.len(), 32 | 40 | 64) {
                     return;
@@ -366,6 +422,34 @@ impl IntelSet {
                     p.visit_email(&e, now, &mut |index, c| f(handle(pi, index), c));
                 }
             }
+        }
+    }
+
+    /// The URL `t` (trimmed): the URL itself, then its host as an address or a domain.
+    fn visit_url_text(
+        &self,
+        t: &str,
+        portion: Portion,
+        now: Timestamp,
+        f: &mut impl FnMut(IndicatorHandle, u8),
+    ) {
+        if t.is_empty() {
+            return;
+        }
+        let parts = UrlParts::parse(t);
+        if portion != Portion::Host && self.codes & Code::Url.bit() != 0 {
+            let url = parts.normalised();
+            for (pi, p) in self.parts.iter().enumerate() {
+                p.visit_url(&url, now, &mut |index, c| f(handle(pi, index), c));
+            }
+        }
+        let host = parts.bare_host();
+        if portion == Portion::Url || host.is_empty() {
+            return;
+        }
+        match parse_ip(host) {
+            Some(a) => self.visit_ip(a, now, f),
+            None => self.visit_name(host, now, f),
         }
     }
 
@@ -407,6 +491,22 @@ impl IntelSet {
         IndicatorPage { total, indicators }
     }
 }
+
+/// Which of a URL's probes to make: all, the URL's own, or its host's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Portion {
+    All,
+    Url,
+    Host,
+}
+
+/// Events of up to this many fields are matched by classing each of their fields; larger ones
+/// by looking up each checked field.
+const SCAN_ENTRIES_UP_TO: usize = 64;
+
+/// Checked fields an event may hold to be matched in passes ([`batch`]); one holding more
+/// is matched value by value.
+const MAX_CHECKED: usize = 32;
 
 fn handle(part: usize, index: u32) -> IndicatorHandle {
     IndicatorHandle {

@@ -267,9 +267,27 @@ impl FeedPart {
         now: Timestamp,
         hit: &mut impl FnMut(u32, u8),
     ) {
-        if !self.filter.may_hold(k) {
-            return;
+        if self.filter.may_hold(k) {
+            self.walk(k, code, eq, now, hit);
         }
+    }
+
+    /// Whether the filter lets key `k` through (it never stops a key held).
+    #[inline]
+    pub fn may_hold(&self, k: u32) -> bool {
+        self.filter.may_hold(k)
+    }
+
+    /// [`FeedPart::probe`] without asking the filter first.
+    #[inline]
+    pub fn walk(
+        &self,
+        k: u32,
+        code: Code,
+        eq: impl Fn(&[u8]) -> bool,
+        now: Timestamp,
+        hit: &mut impl FnMut(u32, u8),
+    ) {
         let mut i = self.table.get(k);
         while i != END {
             if self.code.get(i as usize) == Some(&(code as u8))
@@ -279,6 +297,15 @@ impl FeedPart {
                 hit(i, c);
             }
             i = self.next.get(i as usize).copied().unwrap_or(END);
+        }
+    }
+
+    /// Bit `p` set for each length `p` of an IPv4 range held that may hold `x`.
+    #[inline]
+    pub fn v4_lengths_near(&self, x: u32) -> u64 {
+        match &self.v4_slots {
+            Some(slots) => slots.lengths_near(x),
+            None => self.v4_prefixes,
         }
     }
 
