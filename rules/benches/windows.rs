@@ -103,6 +103,13 @@ fn as_parsed(bare: &serde_json::Value) -> Event {
 /// Security auditing), over the same events: events/s of each and the ratio, same matches.
 fn shapes(windows: &[&(String, String)], json: &[serde_json::Value]) {
     let events: Vec<Event> = json.iter().map(as_parsed).collect();
+    let [one, three, audit] = shape_engines(windows);
+    run_shapes(&one, &three, &audit, &events);
+}
+
+/// The SigmaHQ Windows rules through the one-shape, three-shape and three-shape-and-audit
+/// pipeline sets.
+fn shape_engines(windows: &[&(String, String)]) -> [Engine; 3] {
     let compile = |names: &[&str]| {
         let set = PipelineSet::shipped(names)
             .expect("shipped pipelines")
@@ -133,11 +140,31 @@ fn shapes(windows: &[&(String, String)], json: &[serde_json::Value]) {
         ]
         .concat(),
     );
+    [one, three, audit]
+}
+
+/// Run `engine` `rounds` times over `events` and print its speed (for a profiler).
+fn profile_run(engine: &Engine, events: &[Event], rounds: usize) {
+    let now = Timestamp::from_secs(1_764_324_000);
+    let mut alerts = Vec::new();
+    let t = Instant::now();
+    for _ in 0..rounds {
+        alerts.clear();
+        engine.match_batch(black_box(events), now, &mut alerts);
+    }
+    eprintln!(
+        "profile: onewall {:.0} events/s ({} matches per round, {rounds} rounds)",
+        (rounds * events.len()) as f64 / t.elapsed().as_secs_f64(),
+        alerts.len()
+    );
+}
+
+fn run_shapes(one: &Engine, three: &Engine, audit: &Engine, events: &[Event]) {
     let now = Timestamp::from_secs(1_764_324_000);
     let run = |engine: &Engine| {
         let mut alerts = Vec::new();
         let t = Instant::now();
-        engine.match_batch(black_box(&events), now, &mut alerts);
+        engine.match_batch(black_box(events), now, &mut alerts);
         (
             events.len() as f64 / t.elapsed().as_secs_f64(),
             alerts.len(),
@@ -146,19 +173,20 @@ fn shapes(windows: &[&(String, String)], json: &[serde_json::Value]) {
     let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());
     let (mut hits_one, mut hits_three, mut hits_audit) = (0, 0, 0);
     for _ in 0..7 {
-        let (eps, n) = run(&one);
+        let (eps, n) = run(one);
         a.push(eps);
         hits_one = n;
-        let (eps, n) = run(&three);
+        let (eps, n) = run(three);
         b.push(eps);
         hits_three = n;
-        let (eps, n) = run(&audit);
+        let (eps, n) = run(audit);
         c.push(eps);
         hits_audit = n;
     }
     let (one_eps, three_eps) = (median(a), median(b));
-    index_figures("windows, one shape", &one, &events);
-    index_figures("windows, three shapes", &three, &events);
+    index_figures("windows, one shape", one, events);
+    index_figures("windows, three shapes", three, events);
+    index_figures("windows, three shapes and Security auditing", audit, events);
     eprintln!(
         "windows shapes: one shape {one_eps:.0} events/s ({hits_one} matches), three shapes {three_eps:.0} events/s ({hits_three} matches), ratio {:.2}x; three shapes and Security auditing {:.0} events/s ({hits_audit} matches) (medians of 7, one thread, {} rules, {} events)",
         one_eps / three_eps,
@@ -196,7 +224,9 @@ fn bench(c: &mut Criterion) {
         .filter_map(|p| Some((p.display().to_string(), fs::read_to_string(p).ok()?)))
         .collect();
 
-    // `ONEWALL_PROFILE=N`: only run onewall's matcher N times (for a profiler), then stop.
+    // `ONEWALL_PROFILE=N`: only run onewall's matcher N times (for a profiler), then stop;
+    // with `ONEWALL_PROFILE_SHAPES=one|three|audit`, the pipeline-routed engine of that line
+    // of the shapes figures over the parsed events instead.
     let profile = std::env::var("ONEWALL_PROFILE")
         .ok()
         .and_then(|v| v.parse::<usize>().ok());
@@ -208,6 +238,21 @@ fn bench(c: &mut Criterion) {
         .iter()
         .filter(|(_, t)| t.contains("product: windows"))
         .collect();
+    let shape = std::env::var("ONEWALL_PROFILE_SHAPES").ok();
+    if let (Some(rounds), Some(shape)) = (profile, shape) {
+        let mut json = common::windows::corpus_events();
+        json.extend(common::windows::generated_events(GENERATED));
+        let events: Vec<Event> = json.iter().map(as_parsed).collect();
+        let [one, three, audit] = shape_engines(&windows);
+        let engine = match shape.as_str() {
+            "one" => one,
+            "three" => three,
+            _ => audit,
+        };
+        index_figures(&format!("windows, {shape}"), &engine, &events);
+        profile_run(&engine, &events, rounds);
+        return;
+    }
     let (ours, _) = Engine::compile(
         windows
             .iter()
