@@ -110,37 +110,31 @@ fn shapes(windows: &[&(String, String)], json: &[serde_json::Value]) {
 /// The SigmaHQ Windows rules through the one-shape, three-shape and three-shape-and-audit
 /// pipeline sets.
 fn shape_engines(windows: &[&(String, String)]) -> [Engine; 3] {
-    let compile = |names: &[&str]| {
-        let set = PipelineSet::shipped(names)
-            .expect("shipped pipelines")
-            .require_routing(true);
-        let sources = windows
-            .iter()
-            .map(|(p, t)| RuleSource::new(p.as_str(), t.as_str()));
-        Engine::compile_with_pipelines(sources, &Placeholders::new(), &set).0
+    ["one", "three", "audit"].map(|shape| shape_engine(windows, shape))
+}
+
+/// The SigmaHQ Windows rules through the pipelines of `shape`: `one` (Sysmon and NXLog
+/// names), `three` (Winlogbeat, NXLog and evtx_dump names) or `audit` (the three and Security
+/// auditing).
+fn shape_engine(windows: &[&(String, String)], shape: &str) -> Engine {
+    let shapes: &[&str] = match shape {
+        "one" => &["windows-nxlog"],
+        "three" => &["windows-winlogbeat", "windows-nxlog", "windows-evtx"],
+        _ => &[
+            "windows-audit",
+            "windows-winlogbeat",
+            "windows-nxlog",
+            "windows-evtx",
+        ],
     };
-    let base = ["windows-sysmon", "windows-logsource"];
-    let one = compile(&[&base[..], &["windows-nxlog"]].concat());
-    let three = compile(
-        &[
-            &base[..],
-            &["windows-winlogbeat", "windows-nxlog", "windows-evtx"],
-        ]
-        .concat(),
-    );
-    let audit = compile(
-        &[
-            &base[..],
-            &[
-                "windows-audit",
-                "windows-winlogbeat",
-                "windows-nxlog",
-                "windows-evtx",
-            ],
-        ]
-        .concat(),
-    );
-    [one, three, audit]
+    let names = [&["windows-sysmon", "windows-logsource"][..], shapes].concat();
+    let set = PipelineSet::shipped(&names)
+        .expect("shipped pipelines")
+        .require_routing(true);
+    let sources = windows
+        .iter()
+        .map(|(p, t)| RuleSource::new(p.as_str(), t.as_str()));
+    Engine::compile_with_pipelines(sources, &Placeholders::new(), &set).0
 }
 
 /// Run `engine` `rounds` times over `events` and print its speed (for a profiler).
@@ -243,12 +237,7 @@ fn bench(c: &mut Criterion) {
         let mut json = common::windows::corpus_events();
         json.extend(common::windows::generated_events(GENERATED));
         let events: Vec<Event> = json.iter().map(as_parsed).collect();
-        let [one, three, audit] = shape_engines(&windows);
-        let engine = match shape.as_str() {
-            "one" => one,
-            "three" => three,
-            _ => audit,
-        };
+        let engine = shape_engine(&windows, &shape);
         index_figures(&format!("windows, {shape}"), &engine, &events);
         profile_run(&engine, &events, rounds);
         return;
