@@ -151,6 +151,21 @@ fn profile_run(engine: &Engine, events: &[Event], rounds: usize) {
         (rounds * events.len()) as f64 / t.elapsed().as_secs_f64(),
         alerts.len()
     );
+    if std::env::var_os("ONEWALL_PROFILE_RULES").is_some() {
+        // Where the time goes: the candidate index alone, and matching without alerts.
+        let t = Instant::now();
+        let n: usize = events.iter().map(|e| engine.candidate_count(e)).sum();
+        let index = t.elapsed().as_secs_f64() / events.len() as f64;
+        let t = Instant::now();
+        let mut hits = 0;
+        engine.for_each_match(events, |_, _| hits += 1);
+        let eval = t.elapsed().as_secs_f64() / events.len() as f64;
+        eprintln!(
+            "profile: index {:.2} µs/event ({n} candidates), index and evaluation {:.2} µs/event ({hits} matches)",
+            index * 1e6,
+            eval * 1e6
+        );
+    }
 }
 
 fn run_shapes(one: &Engine, three: &Engine, audit: &Engine, events: &[Event]) {
@@ -189,6 +204,29 @@ fn run_shapes(one: &Engine, three: &Engine, audit: &Engine, events: &[Event]) {
         events.len()
     );
     assert_eq!(hits_one, hits_three, "one shape and three shapes differ");
+}
+
+/// Print the rules most often evaluated in vain (candidates that do not match).
+fn rule_figures(engine: &Engine, events: &[Event]) {
+    let mut tried = vec![0usize; engine.len()];
+    let mut hit = vec![0usize; engine.len()];
+    for e in events {
+        for r in engine.candidates(e) {
+            tried[r] += 1;
+        }
+    }
+    engine.for_each_match(events, |_, r| hit[r] += 1);
+    let mut order: Vec<usize> = (0..engine.len()).collect();
+    order.sort_by_key(|&r| std::cmp::Reverse(tried[r] - hit[r]));
+    for &r in order.iter().take(40) {
+        let info = &engine.rules()[r];
+        eprintln!(
+            "{:>6} tried {:>6} matched  {}",
+            tried[r],
+            hit[r],
+            info.path.rsplit('/').next().unwrap_or(&info.path)
+        );
+    }
 }
 
 /// Print the candidate index's figures for `engine` over `events`.
@@ -239,6 +277,9 @@ fn bench(c: &mut Criterion) {
         let events: Vec<Event> = json.iter().map(as_parsed).collect();
         let engine = shape_engine(&windows, &shape);
         index_figures(&format!("windows, {shape}"), &engine, &events);
+        if std::env::var_os("ONEWALL_PROFILE_RULES").is_some() {
+            rule_figures(&engine, &events);
+        }
         profile_run(&engine, &events, rounds);
         return;
     }
