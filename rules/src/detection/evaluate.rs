@@ -195,7 +195,12 @@ mod tests {
 
     fn hits(engine: &Engine, fields: &[(&str, onewall_model::Value)], raw: &str) -> bool {
         let src = Source::new("t", None);
-        let mut e = Event::new(Timestamp::from_secs(0), RegionCode::HENAN, src, raw.as_bytes());
+        let mut e = Event::new(
+            Timestamp::from_secs(0),
+            RegionCode::HENAN,
+            src,
+            raw.as_bytes(),
+        );
         for (k, v) in fields {
             e.fields.insert(k, v.clone());
         }
@@ -237,7 +242,11 @@ mod tests {
         // Numbers are matched as their text.
         let number = engine("  s:\n    f|re: '^46[0-9]{2}$'\n  condition: s\n");
         assert!(hits(&number, &[("f", onewall_model::Value::Int(4688))], ""));
-        assert!(!hits(&number, &[("f", onewall_model::Value::Int(4788))], ""));
+        assert!(!hits(
+            &number,
+            &[("f", onewall_model::Value::Int(4788))],
+            ""
+        ));
     }
 
     /// Keyword (field-less) regular expressions: the message when there is one, else the raw
