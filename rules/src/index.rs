@@ -1,18 +1,21 @@
 //! The candidate index: which rules can possibly match an event, found without evaluating them.
 //!
-//! Each rule is summarised at load time by one *clause*: a set of [`Atom`]s (a field equals a
-//! text, or contains a literal) of which at least one holds on every event the rule matches.
-//! The clause is derived from the rule's condition (see [`crate::condition::Expr::necessary`]):
-//! each `and` side gives clauses, an `or` keeps one clause per side, `not` gives nothing, and of
-//! the clauses a rule ends up with the most selective one is kept (long literals and whole-value
-//! equality over short, common ones). A rule with no clause (only regular expressions, `null`,
-//! keywords, negations, ...) is evaluated on every event.
+//! Each rule is summarised at load time by up to [`CLAUSES`] *clauses*, each a set of
+//! [`Atom`]s (a field equals a text, or contains a literal) of which at least one holds on every
+//! event the rule matches. Clauses are derived from the rule's condition (see
+//! [`crate::condition::Expr::necessary`]): each `and` side (and each item of a selection) gives
+//! clauses, an `or` combines a few of each side's, `not` gives nothing, and of the clauses a rule
+//! ends up with the most selective are kept (long literals and whole-value equality over short,
+//! common ones and over routing conditions many rules share). A rule with no clause (only
+//! regular expressions without a required literal, `null`, negations, ...) is evaluated on
+//! every event.
 //!
 //! Per event, every field some rule reads is resolved once into a slot; each field with atoms
 //! is lowercased once, looked up in one hash map of whole values and searched with one
-//! Aho-Corasick automaton over all the literals rules need in that field. Each hit marks the
-//! rules whose clause holds the atom; only those (plus the always-evaluated ones) are evaluated,
-//! in load order. The index is an over-approximation: it never skips a rule that matches.
+//! Aho-Corasick automaton over all the literals rules need in that field. Each hit sets the
+//! bits of the clauses holding the atom (one bit set ORed in for an atom many rules share);
+//! only rules with every kept clause hit are evaluated, in load order. The index is an
+//! over-approximation: it never skips a rule that matches.
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use onewall_model::hash::FnvMap;
