@@ -464,6 +464,41 @@ mod tests {
         assert_eq!(engine.candidate_count(&e), 0);
     }
 
+    /// Modifiers whose values become several atoms, or none, under the kept clauses: `|all`
+    /// (one clause per value, more than the index keeps), `windash` variants, `cidr` (the
+    /// field's presence), keywords, and a regular expression without a required literal.
+    #[test]
+    fn clauses_from_modifiers_never_hide_a_match() {
+        let rules = "title: all\nid: all\ndetection:\n  s:\n    c|contains|all: [aa, bb, cc, dd, ee, ff]\n  \
+                     condition: s\n---\n\
+                     title: dash\nid: dash\ndetection:\n  s:\n    c|windash|contains: ' -enc '\n    \
+                     ip|cidr: 10.0.0.0/8\n  condition: s\n---\n\
+                     title: kw\nid: kw\ndetection:\n  k: [Mimikatz, Rubeus]\n  s:\n    c: x\n  \
+                     condition: k and s\n---\n\
+                     title: re\nid: re\ndetection:\n  s:\n    c|re: '^.?$'\n  condition: s\n";
+        let (engine, report) = Engine::compile([RuleSource::new("m.yml", rules)]);
+        assert!(report.is_clean(), "{:?}", report.errors);
+        let ids = |fields: &[(&str, &str)]| engine.matching_rules(&event(fields));
+        assert_eq!(ids(&[("c", "ffeeddccbbaa")]), vec!["all"]);
+        assert!(ids(&[("c", "ffeeddccbba")]).is_empty());
+        for dash in ["-", "/", "\u{2013}", "\u{2014}", "\u{2015}"] {
+            let c = format!("p {dash}ENC x");
+            assert_eq!(
+                ids(&[("c", &c), ("ip", "10.1.2.3")]),
+                vec!["dash"],
+                "{dash}"
+            );
+            assert!(ids(&[("c", &c), ("ip", "11.1.2.3")]).is_empty());
+        }
+        // Keywords: the raw text when there is no message.
+        let mut e = event(&[("c", "x")]);
+        assert_eq!(engine.matching_rules(&e), vec!["re"]);
+        e.raw = b"run mimikatz".to_vec().into_boxed_slice();
+        assert_eq!(engine.matching_rules(&e), vec!["kw", "re"]);
+        assert_eq!(ids(&[("c", "")]), vec!["re"]);
+        assert_eq!(ids(&[("c", "é")]), vec!["re"]);
+    }
+
     #[test]
     fn ones_lists_set_bits_in_order() {
         let marks = [0b1010u64, 1 << 63, 0, 1];
