@@ -103,41 +103,77 @@ fn as_parsed(bare: &serde_json::Value) -> Event {
 /// Security auditing), over the same events: events/s of each and the ratio, same matches.
 fn shapes(windows: &[&(String, String)], json: &[serde_json::Value]) {
     let events: Vec<Event> = json.iter().map(as_parsed).collect();
-    let compile = |names: &[&str]| {
-        let set = PipelineSet::shipped(names)
-            .expect("shipped pipelines")
-            .require_routing(true);
-        let sources = windows
-            .iter()
-            .map(|(p, t)| RuleSource::new(p.as_str(), t.as_str()));
-        Engine::compile_with_pipelines(sources, &Placeholders::new(), &set).0
+    let [one, three, audit] = shape_engines(windows);
+    run_shapes(&one, &three, &audit, &events);
+}
+
+/// The SigmaHQ Windows rules through the one-shape, three-shape and three-shape-and-audit
+/// pipeline sets.
+fn shape_engines(windows: &[&(String, String)]) -> [Engine; 3] {
+    ["one", "three", "audit"].map(|shape| shape_engine(windows, shape))
+}
+
+/// The SigmaHQ Windows rules through the pipelines of `shape`: `one` (Sysmon and NXLog
+/// names), `three` (Winlogbeat, NXLog and evtx_dump names) or `audit` (the three and Security
+/// auditing).
+fn shape_engine(windows: &[&(String, String)], shape: &str) -> Engine {
+    let shapes: &[&str] = match shape {
+        "one" => &["windows-nxlog"],
+        "three" => &["windows-winlogbeat", "windows-nxlog", "windows-evtx"],
+        _ => &[
+            "windows-audit",
+            "windows-winlogbeat",
+            "windows-nxlog",
+            "windows-evtx",
+        ],
     };
-    let base = ["windows-sysmon", "windows-logsource"];
-    let one = compile(&[&base[..], &["windows-nxlog"]].concat());
-    let three = compile(
-        &[
-            &base[..],
-            &["windows-winlogbeat", "windows-nxlog", "windows-evtx"],
-        ]
-        .concat(),
+    let names = [&["windows-sysmon", "windows-logsource"][..], shapes].concat();
+    let set = PipelineSet::shipped(&names)
+        .expect("shipped pipelines")
+        .require_routing(true);
+    let sources = windows
+        .iter()
+        .map(|(p, t)| RuleSource::new(p.as_str(), t.as_str()));
+    Engine::compile_with_pipelines(sources, &Placeholders::new(), &set).0
+}
+
+/// Run `engine` `rounds` times over `events` and print its speed (for a profiler).
+fn profile_run(engine: &Engine, events: &[Event], rounds: usize) {
+    let now = Timestamp::from_secs(1_764_324_000);
+    let mut alerts = Vec::new();
+    let t = Instant::now();
+    for _ in 0..rounds {
+        alerts.clear();
+        engine.match_batch(black_box(events), now, &mut alerts);
+    }
+    eprintln!(
+        "profile: onewall {:.0} events/s ({} matches per round, {rounds} rounds)",
+        (rounds * events.len()) as f64 / t.elapsed().as_secs_f64(),
+        alerts.len()
     );
-    let audit = compile(
-        &[
-            &base[..],
-            &[
-                "windows-audit",
-                "windows-winlogbeat",
-                "windows-nxlog",
-                "windows-evtx",
-            ],
-        ]
-        .concat(),
-    );
+    if std::env::var_os("ONEWALL_PROFILE_RULES").is_some() {
+        // Where the time goes: the candidate index alone, and matching without alerts.
+        let t = Instant::now();
+        let n: usize = events.iter().map(|e| engine.candidate_count(e)).sum();
+        let index = t.elapsed().as_secs_f64() / events.len() as f64;
+        let t = Instant::now();
+        let mut hits = 0;
+        engine.for_each_match(events, |_, _| hits += 1);
+        let eval = t.elapsed().as_secs_f64() / events.len() as f64;
+        eprintln!(
+            "profile: index {:.2} µs/event ({n} candidates), index and evaluation {:.2} µs/event ({hits} matches)",
+            index * 1e6,
+            eval * 1e6
+        );
+    }
+}
+
+fn run_shapes(one: &Engine, three: &Engine, audit: &Engine, events: &[Event]) {
     let now = Timestamp::from_secs(1_764_324_000);
     let run = |engine: &Engine| {
         let mut alerts = Vec::new();
         let t = Instant::now();
-        engine.match_batch(black_box(&events), now, &mut alerts);
+        engine.match_batch(black_box(events), now, &mut alerts);
         (
             events.len() as f64 / t.elapsed().as_secs_f64(),
             alerts.len(),
@@ -146,19 +182,20 @@ fn shapes(windows: &[&(String, String)], json: &[serde_json::Value]) {
     let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());
     let (mut hits_one, mut hits_three, mut hits_audit) = (0, 0, 0);
     for _ in 0..7 {
-        let (eps, n) = run(&one);
+        let (eps, n) = run(one);
         a.push(eps);
         hits_one = n;
-        let (eps, n) = run(&three);
+        let (eps, n) = run(three);
         b.push(eps);
         hits_three = n;
-        let (eps, n) = run(&audit);
+        let (eps, n) = run(audit);
         c.push(eps);
         hits_audit = n;
     }
     let (one_eps, three_eps) = (median(a), median(b));
-    index_figures("windows, one shape", &one, &events);
-    index_figures("windows, three shapes", &three, &events);
+    index_figures("windows, one shape", one, events);
+    index_figures("windows, three shapes", three, events);
+    index_figures("windows, three shapes and Security auditing", audit, events);
     eprintln!(
         "windows shapes: one shape {one_eps:.0} events/s ({hits_one} matches), three shapes {three_eps:.0} events/s ({hits_three} matches), ratio {:.2}x; three shapes and Security auditing {:.0} events/s ({hits_audit} matches) (medians of 7, one thread, {} rules, {} events)",
         one_eps / three_eps,
@@ -167,6 +204,29 @@ fn shapes(windows: &[&(String, String)], json: &[serde_json::Value]) {
         events.len()
     );
     assert_eq!(hits_one, hits_three, "one shape and three shapes differ");
+}
+
+/// Print the rules most often evaluated in vain (candidates that do not match).
+fn rule_figures(engine: &Engine, events: &[Event]) {
+    let mut tried = vec![0usize; engine.len()];
+    let mut hit = vec![0usize; engine.len()];
+    for e in events {
+        for r in engine.candidates(e) {
+            tried[r] += 1;
+        }
+    }
+    engine.for_each_match(events, |_, r| hit[r] += 1);
+    let mut order: Vec<usize> = (0..engine.len()).collect();
+    order.sort_by_key(|&r| std::cmp::Reverse(tried[r] - hit[r]));
+    for &r in order.iter().take(40) {
+        let info = &engine.rules()[r];
+        eprintln!(
+            "{:>6} tried {:>6} matched  {}",
+            tried[r],
+            hit[r],
+            info.path.rsplit('/').next().unwrap_or(&info.path)
+        );
+    }
 }
 
 /// Print the candidate index's figures for `engine` over `events`.
@@ -196,7 +256,9 @@ fn bench(c: &mut Criterion) {
         .filter_map(|p| Some((p.display().to_string(), fs::read_to_string(p).ok()?)))
         .collect();
 
-    // `ONEWALL_PROFILE=N`: only run onewall's matcher N times (for a profiler), then stop.
+    // `ONEWALL_PROFILE=N`: only run onewall's matcher N times (for a profiler), then stop;
+    // with `ONEWALL_PROFILE_SHAPES=one|three|audit`, the pipeline-routed engine of that line
+    // of the shapes figures over the parsed events instead.
     let profile = std::env::var("ONEWALL_PROFILE")
         .ok()
         .and_then(|v| v.parse::<usize>().ok());
@@ -208,6 +270,19 @@ fn bench(c: &mut Criterion) {
         .iter()
         .filter(|(_, t)| t.contains("product: windows"))
         .collect();
+    let shape = std::env::var("ONEWALL_PROFILE_SHAPES").ok();
+    if let (Some(rounds), Some(shape)) = (profile, shape) {
+        let mut json = common::windows::corpus_events();
+        json.extend(common::windows::generated_events(GENERATED));
+        let events: Vec<Event> = json.iter().map(as_parsed).collect();
+        let engine = shape_engine(&windows, &shape);
+        index_figures(&format!("windows, {shape}"), &engine, &events);
+        if std::env::var_os("ONEWALL_PROFILE_RULES").is_some() {
+            rule_figures(&engine, &events);
+        }
+        profile_run(&engine, &events, rounds);
+        return;
+    }
     let (ours, _) = Engine::compile(
         windows
             .iter()

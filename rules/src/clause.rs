@@ -87,8 +87,13 @@ fn best(cnf: Vec<Clause>) -> Option<Clause> {
 /// every rule of a logsource) from being chosen over the rule's own literals.
 const SHARED_SCALE: f64 = 2000.0;
 
-/// Each rule's two most selective clauses (fewer when it has fewer), best first, judging
-/// atoms many rules share as common.
+/// How many clauses of each rule the index keeps: a rule is evaluated only when all of them
+/// hold. Routing conditions (a channel, an event id) take two of them on most Windows rules,
+/// so a rule's own literals need the rest.
+pub(crate) const CLAUSES: usize = 4;
+
+/// Each rule's [`CLAUSES`] most selective clauses (fewer when it has fewer), best first,
+/// judging atoms many rules share as common.
 pub(crate) fn choose(cnfs: Vec<Vec<Clause>>) -> Vec<Vec<Clause>> {
     let mut shared: HashMap<Atom, usize> = HashMap::new();
     for cnf in &cnfs {
@@ -116,7 +121,7 @@ pub(crate) fn choose(cnfs: Vec<Vec<Clause>>) -> Vec<Vec<Clause>> {
                 .collect();
             ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
             ranked.dedup_by(|a, b| a.1 == b.1);
-            ranked.into_iter().take(2).map(|(_, c)| c).collect()
+            ranked.into_iter().take(CLAUSES).map(|(_, c)| c).collect()
         })
         .collect()
 }
@@ -126,10 +131,11 @@ pub(crate) fn choose(cnfs: Vec<Vec<Clause>>) -> Vec<Vec<Clause>> {
 /// cost) are combined every way, so [`choose`] can later prefer a combination of the rule's
 /// own literals over one of routing conditions many rules share (a rule's Sysmon and Security
 /// versions each name their channel: `channel is Sysmon or Security` holds on most events).
-/// Nothing is known (empty) when any one of them is unconstrained.
+/// Nothing is known (empty) when any one of them is unconstrained. One expression alone keeps
+/// all its clauses (they all hold).
 pub(crate) fn any_of(children: Vec<Vec<Clause>>) -> Vec<Clause> {
     let keep = match children.len() {
-        0 | 1 => 1,
+        0 | 1 => usize::MAX,
         2 => 6,
         3 => 3,
         4 => 2,

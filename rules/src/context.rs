@@ -225,7 +225,10 @@ impl<'a> EventContext<'a> {
         if s.raw_generation != s.generation {
             s.raw_generation = s.generation;
             s.raw.clear();
-            lowercase_into(&String::from_utf8_lossy(&self.event.raw), &mut s.raw);
+            match std::str::from_utf8(&self.event.raw) {
+                Ok(text) => lowercase_into(text, &mut s.raw),
+                Err(_) => lowercase_into(&String::from_utf8_lossy(&self.event.raw), &mut s.raw),
+            }
         }
         &s.raw
     }

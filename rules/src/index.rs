@@ -1,38 +1,76 @@
 //! The candidate index: which rules can possibly match an event, found without evaluating them.
 //!
-//! Each rule is summarised at load time by one *clause*: a set of [`Atom`]s (a field equals a
-//! text, or contains a literal) of which at least one holds on every event the rule matches.
-//! The clause is derived from the rule's condition (see [`crate::condition::Expr::necessary`]):
-//! each `and` side gives clauses, an `or` keeps one clause per side, `not` gives nothing, and of
-//! the clauses a rule ends up with the most selective one is kept (long literals and whole-value
-//! equality over short, common ones). A rule with no clause (only regular expressions, `null`,
-//! keywords, negations, ...) is evaluated on every event.
+//! Each rule is summarised at load time by up to [`CLAUSES`] *clauses*, each a set of
+//! [`Atom`]s (a field equals a text, or contains a literal) of which at least one holds on every
+//! event the rule matches. Clauses are derived from the rule's condition (see
+//! [`crate::condition::Expr::necessary`]): each `and` side (and each item of a selection) gives
+//! clauses, an `or` combines a few of each side's, `not` gives nothing, and of the clauses a rule
+//! ends up with the most selective are kept (long literals and whole-value equality over short,
+//! common ones and over routing conditions many rules share). A rule with no clause (only
+//! regular expressions without a required literal, `null`, negations, ...) is evaluated on
+//! every event.
 //!
 //! Per event, every field some rule reads is resolved once into a slot; each field with atoms
 //! is lowercased once, looked up in one hash map of whole values and searched with one
-//! Aho-Corasick automaton over all the literals rules need in that field. Each hit marks the
-//! rules whose clause holds the atom; only those (plus the always-evaluated ones) are evaluated,
-//! in load order. The index is an over-approximation: it never skips a rule that matches.
+//! Aho-Corasick automaton over all the literals rules need in that field. Each hit sets the
+//! bits of the clauses holding the atom (one bit set ORed in for an atom many rules share);
+//! only rules with every kept clause hit are evaluated, in load order. The index is an
+//! over-approximation: it never skips a rule that matches.
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use onewall_model::hash::FnvMap;
 use onewall_model::{FieldId, Value};
 
-use crate::clause::{Atom, On, Test, choose};
+use crate::clause::{Atom, CLAUSES, On, Test, choose};
 use crate::context::{EventContext, Slots};
 use crate::rule::CompiledRule;
+
+/// The clause bits an atom sets when it holds: a list of bits, or, for an atom many rules
+/// share (a channel, an event id), the whole bit set to OR in at once.
+#[derive(Debug)]
+enum Bits {
+    Sparse(Box<[u32]>),
+    Dense(Box<[u64]>),
+}
+
+impl Default for Bits {
+    fn default() -> Self {
+        Bits::Sparse(Box::default())
+    }
+}
+
+/// An atom with at least this many bits sets them from a dense bit set.
+const DENSE: usize = 48;
+
+impl Bits {
+    fn new(bits: Vec<u32>, words: usize) -> Bits {
+        if bits.len() < DENSE {
+            return Bits::Sparse(bits.into_boxed_slice());
+        }
+        let mut dense = vec![0u64; words];
+        mark_sparse(&bits, &mut dense);
+        Bits::Dense(dense.into_boxed_slice())
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Bits::Sparse(b) => b.is_empty(),
+            Bits::Dense(_) => false,
+        }
+    }
+}
 
 /// The atoms on one field (or on the keyword text).
 #[derive(Debug, Default)]
 struct FieldIndex {
     /// Rules whose clause holds the field's presence.
-    present: Box<[u32]>,
+    present: Bits,
     /// Whole lowercased value → rules whose clause holds that equality.
-    equals: FnvMap<Box<str>, Box<[u32]>>,
+    equals: FnvMap<Box<str>, Bits>,
     /// All the field's literals, searched at once (overlapping: every literal found counts).
     literals: Option<AhoCorasick>,
     /// Per literal (the automaton's pattern id): the rules whose clause holds it.
-    literal_rules: Vec<Box<[u32]>>,
+    literal_rules: Vec<Bits>,
 }
 
 impl FieldIndex {
@@ -83,7 +121,18 @@ impl FieldIndex {
     }
 }
 
-fn mark(rules: &[u32], marks: &mut [u64]) {
+fn mark(bits: &Bits, marks: &mut [u64]) {
+    match bits {
+        Bits::Sparse(b) => mark_sparse(b, marks),
+        Bits::Dense(d) => {
+            for (m, d) in marks.iter_mut().zip(d.iter()) {
+                *m |= d;
+            }
+        }
+    }
+}
+
+fn mark_sparse(rules: &[u32], marks: &mut [u64]) {
     for &r in rules {
         if let Some(w) = marks.get_mut(r as usize / 64) {
             *w |= 1 << (r % 64);
@@ -114,12 +163,13 @@ impl FieldBuild {
     /// The searchable form. When the literals' automaton cannot be built, their rules are
     /// added to `always` instead.
     fn finish(self, always: &mut [u64]) -> FieldIndex {
+        let words = always.len();
         let mut fi = FieldIndex {
-            present: self.present.into_boxed_slice(),
+            present: Bits::new(self.present, words),
             equals: self
                 .equals
                 .into_iter()
-                .map(|(k, v)| (k, v.into_boxed_slice()))
+                .map(|(k, v)| (k, Bits::new(v, words)))
                 .collect(),
             ..FieldIndex::default()
         };
@@ -133,9 +183,9 @@ impl FieldBuild {
         {
             Ok(ac) => {
                 fi.literals = Some(ac);
-                fi.literal_rules = rules_of.into_iter().map(Vec::into_boxed_slice).collect();
+                fi.literal_rules = rules_of.into_iter().map(|b| Bits::new(b, words)).collect();
             }
-            Err(_) => mark(&rules_of.concat(), always),
+            Err(_) => mark_sparse(&rules_of.concat(), always),
         }
         fi
     }
@@ -152,12 +202,12 @@ pub(crate) struct Index {
     keywords: FieldIndex,
     /// The field keyword searches read when the event has it.
     message: Option<FieldId>,
-    /// The bits every event starts with, in two halves of `words` words: rule `r` is bit `r`
-    /// of the first half (its best clause) and of the second (its second-best clause). A hit
-    /// on a clause's atom sets its bit; a rule is a candidate when both bits are set, so a
-    /// bit starts set when the rule has no such clause.
+    /// The bits every event starts with, in [`CLAUSES`] parts of `words` words: rule `r` is
+    /// bit `r` of the first part (its best clause), of the second (its second-best clause),
+    /// and so on. A hit on a clause's atom sets its bit; a rule is a candidate when all its
+    /// bits are set, so a bit starts set when the rule has no such clause.
     init: Box<[u64]>,
-    /// Words in one half.
+    /// Words in one part.
     words: usize,
     /// Rules with no clause at all, evaluated on every event.
     always: usize,
@@ -189,7 +239,7 @@ impl Index {
         }
         let slots = Slots::new(fields);
         let words = rules.len().div_ceil(64);
-        let mut init = vec![0u64; 2 * words].into_boxed_slice();
+        let mut init = vec![0u64; CLAUSES * words].into_boxed_slice();
         let mut always = 0;
         let mut builds: Vec<FieldBuild> = (0..slots.len()).map(|_| FieldBuild::default()).collect();
         let mut keywords = FieldBuild::default();
@@ -202,12 +252,12 @@ impl Index {
             let mut clauses = clauses
                 .into_iter()
                 .filter(|c| c.iter().all(|a| slot(a).is_some()));
-            for half in 0..2 {
-                // The rule's bit in this half of the bit set.
-                let bit = (half * words * 64 + r) as u32;
+            for part in 0..CLAUSES {
+                // The rule's bit in this part of the bit set.
+                let bit = (part * words * 64 + r) as u32;
                 let Some(clause) = clauses.next() else {
-                    mark(&[bit], &mut init);
-                    always += usize::from(half == 0);
+                    mark_sparse(&[bit], &mut init);
+                    always += usize::from(part == 0);
                     continue;
                 };
                 for a in clause {
@@ -270,11 +320,16 @@ impl Index {
     pub(crate) fn candidates(&self, cx: &mut EventContext<'_>, marks: &mut [u64]) {
         marks.copy_from_slice(&self.init);
         self.probe_event(cx, marks);
-        // A candidate has both of its clauses hit.
-        let (first, second) = marks.split_at_mut(self.words);
-        for (a, b) in first.iter_mut().zip(second.iter_mut()) {
-            *a &= *b;
-            *b = 0;
+        if self.words == 0 {
+            return;
+        }
+        // A candidate has all of its clauses hit.
+        let (first, rest) = marks.split_at_mut(self.words);
+        for part in rest.chunks_exact_mut(self.words) {
+            for (a, b) in first.iter_mut().zip(part.iter_mut()) {
+                *a &= *b;
+                *b = 0;
+            }
         }
     }
 
@@ -334,6 +389,115 @@ pub(crate) fn ones(marks: &[u64]) -> impl Iterator<Item = usize> + '_ {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::{Engine, RuleSource};
+    use onewall_model::{Event, RegionCode, Source, Timestamp};
+
+    fn event(fields: &[(&str, &str)]) -> Event {
+        let src = Source::new("t", None);
+        let mut e = Event::new(Timestamp::from_secs(0), RegionCode::HENAN, src, b"raw text");
+        for (k, v) in fields {
+            e.fields.insert(k, *v);
+        }
+        e
+    }
+
+    #[test]
+    fn no_rules_no_candidates() {
+        let (engine, _) = Engine::compile(Vec::<RuleSource>::new());
+        let e = event(&[("a", "b")]);
+        assert_eq!(engine.candidate_count(&e), 0);
+        assert!(engine.matching_rules(&e).is_empty());
+    }
+
+    /// A rule with more clauses than the index keeps: each must hold for it to be a candidate,
+    /// and it still matches when all of them do.
+    #[test]
+    fn every_kept_clause_must_hold() {
+        let rule = "title: t\nid: t\ndetection:\n  s:\n    a: one\n    b|contains: two\n    \
+                    c|endswith: three\n    d|startswith: four\n    e: five\n  condition: s\n";
+        let (engine, report) = Engine::compile([RuleSource::new("t.yml", rule)]);
+        assert!(report.is_clean(), "{:?}", report.errors);
+        let all = [
+            ("a", "ONE"),
+            ("b", "xtwox"),
+            ("c", "xthree"),
+            ("d", "fourx"),
+            ("e", "five"),
+        ];
+        assert_eq!(engine.matching_rules(&event(&all)), vec!["t"]);
+        for skip in 0..all.len() {
+            let some: Vec<_> = (0..all.len())
+                .filter(|&i| i != skip)
+                .map(|i| all[i])
+                .collect();
+            assert!(engine.matching_rules(&event(&some)).is_empty(), "{skip}");
+        }
+        // Missing one of the kept clauses: not even a candidate.
+        assert_eq!(engine.candidate_count(&event(&all[1..])), 0);
+    }
+
+    /// Many rules sharing an atom (as routing conditions do) set their bits from one dense
+    /// bit set; each rule is still told apart by its own literal.
+    #[test]
+    fn atoms_shared_by_many_rules() {
+        let mut text = String::new();
+        for i in 0..150 {
+            text.push_str(&format!(
+                "title: r{i}\nid: r{i}\ndetection:\n  s:\n    Channel: Security\n    \
+                 EventID: 4688\n    CommandLine|contains: tool{i:03}.exe\n  condition: s\n---\n"
+            ));
+        }
+        let (engine, report) = Engine::compile([RuleSource::new("many.yml", text.as_str())]);
+        assert!(report.is_clean(), "{:?}", report.errors);
+        for i in [0, 63, 64, 127, 149] {
+            let e = event(&[
+                ("Channel", "security"),
+                ("EventID", "4688"),
+                ("CommandLine", &format!("c:\\x\\TOOL{i:03}.EXE /y")),
+            ]);
+            let id = format!("r{i}");
+            assert_eq!(engine.matching_rules(&e), vec![id.as_str()]);
+            assert_eq!(engine.candidate_count(&e), 1);
+        }
+        let e = event(&[("Channel", "Security"), ("EventID", "4688")]);
+        assert_eq!(engine.candidate_count(&e), 0);
+    }
+
+    /// Modifiers whose values become several atoms, or none, under the kept clauses: `|all`
+    /// (one clause per value, more than the index keeps), `windash` variants, `cidr` (the
+    /// field's presence), keywords, and a regular expression without a required literal.
+    #[test]
+    fn clauses_from_modifiers_never_hide_a_match() {
+        let rules = "title: all\nid: all\ndetection:\n  s:\n    c|contains|all: [aa, bb, cc, dd, ee, ff]\n  \
+                     condition: s\n---\n\
+                     title: dash\nid: dash\ndetection:\n  s:\n    c|windash|contains: ' -enc '\n    \
+                     ip|cidr: 10.0.0.0/8\n  condition: s\n---\n\
+                     title: kw\nid: kw\ndetection:\n  k: [Mimikatz, Rubeus]\n  s:\n    c: x\n  \
+                     condition: k and s\n---\n\
+                     title: re\nid: re\ndetection:\n  s:\n    c|re: '^.?$'\n  condition: s\n";
+        let (engine, report) = Engine::compile([RuleSource::new("m.yml", rules)]);
+        assert!(report.is_clean(), "{:?}", report.errors);
+        let ids = |fields: &[(&str, &str)]| engine.matching_rules(&event(fields));
+        assert_eq!(ids(&[("c", "ffeeddccbbaa")]), vec!["all"]);
+        assert!(ids(&[("c", "ffeeddccbba")]).is_empty());
+        for dash in ["-", "/", "\u{2013}", "\u{2014}", "\u{2015}"] {
+            let c = format!("p {dash}ENC x");
+            assert_eq!(
+                ids(&[("c", &c), ("ip", "10.1.2.3")]),
+                vec!["dash"],
+                "{dash}"
+            );
+            assert!(ids(&[("c", &c), ("ip", "11.1.2.3")]).is_empty());
+        }
+        // Keywords: the raw text when there is no message.
+        let mut e = event(&[("c", "x")]);
+        assert_eq!(engine.matching_rules(&e), vec!["re"]);
+        e.raw = b"run mimikatz".to_vec().into_boxed_slice();
+        assert_eq!(engine.matching_rules(&e), vec!["kw", "re"]);
+        assert_eq!(ids(&[("c", "")]), vec!["re"]);
+        assert_eq!(ids(&[("c", "é")]), vec!["re"]);
+    }
 
     #[test]
     fn ones_lists_set_bits_in_order() {

@@ -303,11 +303,17 @@ impl Engine {
     /// How many rules the candidate index leaves to evaluate on `event` (the rest cannot
     /// match it), for benches and tuning.
     pub fn candidate_count(&self, event: &Event) -> usize {
+        self.candidates(event).len()
+    }
+
+    /// The rules (positions in [`Engine::rules`]) the candidate index leaves to evaluate on
+    /// `event`, in order, for benches and tuning.
+    pub fn candidates(&self, event: &Event) -> Vec<usize> {
         let mut scratch = Scratch::default();
         let mut cx = EventContext::new(event, self.index.slots(), &mut scratch, self.message);
         let mut marks = vec![0u64; self.index.words()];
         self.index.candidates(&mut cx, &mut marks);
-        marks.iter().map(|w| w.count_ones() as usize).sum()
+        index::ones(&marks).collect()
     }
 
     /// The ids of the rules that match `event` (for tests and `rules test`).

@@ -113,15 +113,25 @@ impl CompiledRule {
         cx: &mut EventContext<'_>,
         out: &mut Vec<onewall_model::MatchedField>,
     ) {
+        // A selection that does not match pushes nothing.
         for &i in &self.positive {
-            if let Some(sel) = self.selections.get(i)
-                && sel.matches(cx)
-            {
+            if let Some(sel) = self.selections.get(i) {
                 sel.collect(cx, out);
             }
         }
-        let mut seen = std::collections::HashSet::new();
-        out.retain(|m| seen.insert((m.field.clone(), m.value.clone())));
+        // Keep the first of each (field, value): a handful, compared in place.
+        let mut i = 0;
+        while i < out.len() {
+            let (before, rest) = out.split_at(i);
+            if before
+                .iter()
+                .any(|m| m.field == rest[0].field && m.value == rest[0].value)
+            {
+                out.remove(i);
+            } else {
+                i += 1;
+            }
+        }
     }
 }
 

@@ -211,7 +211,9 @@ fn typed_pattern(v: &Yaml, mods: &Mods, ph: &Placeholders) -> Result<ValuePatter
             let (re, literal) = modifier::regex(&text, mods.flags)?;
             ValuePattern::Regex {
                 re,
-                literal,
+                need: literal
+                    .filter(|l| !l.is_empty())
+                    .map(|l| Pattern::compile_case(&escape(&l), Anchor::Anywhere, false)),
                 source,
             }
         }
@@ -267,4 +269,17 @@ fn typed_pattern(v: &Yaml, mods: &Mods, ph: &Placeholders) -> Result<ValuePatter
             }
         }
     })
+}
+
+/// `text` as a Sigma string value that matches it literally (wildcards and backslashes
+/// escaped).
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }

@@ -122,7 +122,11 @@ fn scalar_hit(cx: &mut EventContext<'_>, id: FieldId, v: &Value, vp: &ValuePatte
     match vp {
         ValuePattern::Text { pattern, .. } => cx.value_matches(id, v, pattern),
         ValuePattern::Cased { pattern, .. } => text_any(v, &mut |s| pattern.matches(s)),
-        ValuePattern::Regex { re, .. } => text_any(v, &mut |s| re.is_match(s)),
+        // The literal every match holds is looked for in the (cached) lowercased text first.
+        ValuePattern::Regex { re, need, .. } => {
+            need.as_ref().is_none_or(|p| cx.value_matches(id, v, p))
+                && text_any(v, &mut |s| re.is_match(s))
+        }
         ValuePattern::Cidr { net, .. } => any_scalar(v, &mut |s| net.matches(s)),
         ValuePattern::Cmp { op, num, .. } => any_scalar(v, &mut |s| {
             modifier::number(s).is_some_and(|x| op.holds(x, *num))
@@ -169,7 +173,90 @@ fn keyword_hit(cx: &mut EventContext<'_>, vp: &ValuePattern) -> bool {
         ValuePattern::Text { pattern, .. } => cx.keyword_matches(pattern),
         ValuePattern::AnyOf(list, _) => list.iter().any(|p| keyword_hit(cx, p)),
         ValuePattern::Cased { pattern, .. } => cx.keyword_text(&mut |s| pattern.matches(s)),
-        ValuePattern::Regex { re, .. } => cx.keyword_text(&mut |s| re.is_match(s)),
+        ValuePattern::Regex { re, need, .. } => {
+            need.as_ref().is_none_or(|p| cx.keyword_matches(p))
+                && cx.keyword_text(&mut |s| re.is_match(s))
+        }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Engine, RuleSource};
+    use onewall_model::{Event, RegionCode, Source, Timestamp};
+
+    fn engine(detection: &str) -> Engine {
+        let rule = format!("title: t\nid: t\ndetection:\n{detection}");
+        let (engine, report) = Engine::compile([RuleSource::new("t.yml", rule.as_str())]);
+        assert!(report.is_clean(), "{:?}", report.errors);
+        engine
+    }
+
+    fn hits(engine: &Engine, fields: &[(&str, onewall_model::Value)], raw: &str) -> bool {
+        let src = Source::new("t", None);
+        let mut e = Event::new(
+            Timestamp::from_secs(0),
+            RegionCode::HENAN,
+            src,
+            raw.as_bytes(),
+        );
+        for (k, v) in fields {
+            e.fields.insert(k, v.clone());
+        }
+        !engine.matching_rules(&e).is_empty()
+    }
+
+    fn s(v: &str) -> onewall_model::Value {
+        onewall_model::Value::from(v)
+    }
+
+    /// A regular expression is tried only on text holding its required literal: the literal
+    /// is a filter, never a match by itself (case, anchors, flags stay the expression's).
+    #[test]
+    fn regex_literal_prefilter_keeps_the_expression_semantics() {
+        let cased = engine("  s:\n    f|re: 'Invoke-Mimi[a-z]+'\n  condition: s\n");
+        assert!(hits(&cased, &[("f", s("x Invoke-Mimikatz y"))], ""));
+        // The lowercased literal is present, the expression (case-sensitive) does not match.
+        assert!(!hits(&cased, &[("f", s("x invoke-mimikatz y"))], ""));
+        assert!(!hits(&cased, &[("f", s("Invoke-Mimi"))], ""));
+        let icase = engine("  s:\n    f|re|i: 'INVOKE-MIMI[a-z]+'\n  condition: s\n");
+        assert!(hits(&icase, &[("f", s("invoke-mimiKATZ"))], ""));
+        // Literal text with wildcard characters and backslashes in it.
+        let special = engine("  s:\n    f|re: 'a\\*b\\?c\\\\d+'\n  condition: s\n");
+        assert!(hits(&special, &[("f", s("xa*b?c\\ddd"))], ""));
+        assert!(!hits(&special, &[("f", s("xaxbyc\\dd"))], ""));
+        assert!(!hits(&special, &[("f", s("xa*b?c\\x"))], ""));
+        // Unicode case folding: the literal is found in the lowercased text.
+        let unicode = engine("  s:\n    f|re|i: 'ÄRGER.ü'\n  condition: s\n");
+        assert!(hits(&unicode, &[("f", s("ärgerXÜ"))], ""));
+        // Anchored expression: the literal is there, the anchor fails.
+        let anchored = engine("  s:\n    f|re: '^cmd\\.exe$'\n  condition: s\n");
+        assert!(hits(&anchored, &[("f", s("cmd.exe"))], ""));
+        assert!(!hits(&anchored, &[("f", s("xcmd.exe"))], ""));
+        // A list value: the element holding the literal must be the one matching.
+        let list = onewall_model::Value::List(vec![s("Invoke-x"), s("Mimikatz")]);
+        assert!(!hits(&cased, &[("f", list)], ""));
+        let list = onewall_model::Value::List(vec![s("a"), s("Invoke-Mimikatz")]);
+        assert!(hits(&cased, &[("f", list)], ""));
+        // Numbers are matched as their text.
+        let number = engine("  s:\n    f|re: '^46[0-9]{2}$'\n  condition: s\n");
+        assert!(hits(&number, &[("f", onewall_model::Value::Int(4688))], ""));
+        assert!(!hits(
+            &number,
+            &[("f", onewall_model::Value::Int(4788))],
+            ""
+        ));
+    }
+
+    /// Keyword (field-less) regular expressions: the message when there is one, else the raw
+    /// text; the literal filter reads the same text.
+    #[test]
+    fn keyword_regex_with_a_literal() {
+        let e = engine("  k:\n    '|re': 'Mimi[kK]atz'\n  condition: k\n");
+        assert!(hits(&e, &[], "run Mimikatz now"));
+        assert!(!hits(&e, &[], "run mimikatz now"));
+        assert!(hits(&e, &[("message", s("MimiKatz"))], "nothing"));
+        assert!(!hits(&e, &[("message", s("nothing"))], "Mimikatz"));
     }
 }

@@ -19,7 +19,7 @@ use onewall_model::FieldId;
 use crate::clause::{self, Atom, Clause, On};
 use crate::context::field_bit;
 use crate::modifier::{Cidr, CmpOp, DatePart};
-use crate::pattern::{Anchor, Need, Pattern};
+use crate::pattern::{Anchor, Pattern};
 use crate::textset::TextSet;
 
 /// One compiled search identifier: an OR of AND-groups.
@@ -85,8 +85,10 @@ pub(super) enum ValuePattern {
     Regex {
         re: regex::Regex,
         source: Box<str>,
-        /// A lowercased literal every match contains (see [`literal::required`]).
-        literal: Option<Box<str>>,
+        /// A lowercased literal every match contains (see [`literal::required`]), as a
+        /// `contains` pattern: tried on the lowercased text first, it rules most values out
+        /// without running the expression.
+        need: Option<Pattern>,
     },
     /// `cidr`: an address in the network.
     Cidr { net: Cidr, source: Box<str> },
@@ -242,8 +244,8 @@ impl ValuePattern {
                 .collect::<Option<Vec<Clause>>>()
                 .map(|cs| cs.concat()),
             ValuePattern::Regex {
-                literal: Some(lit), ..
-            } => Some(vec![Atom::new(on, Need::Contains(lit))]),
+                need: Some(need), ..
+            } => need.necessary().map(|need| vec![Atom::new(on, need)]),
             ValuePattern::Null | ValuePattern::Exists(false) => None,
             ValuePattern::Cased { .. }
             | ValuePattern::Regex { .. }
