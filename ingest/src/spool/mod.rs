@@ -191,9 +191,10 @@ pub struct Spool {
     buffers: BufferPool,
 }
 
-/// Record buffers kept between appends. A request's record runs to megabytes (5,000 Windows
-/// events are about 15 MB encoded); a fresh buffer grown to that size for every append had the
-/// kernel zero each new page, which was a third of the node's CPU on a Windows feed.
+/// Record buffers kept between appends. A request's record runs to megabytes (each Windows
+/// event holds its raw JSON and every flattened field); a fresh buffer grown to that size for
+/// every append had the kernel zero each new page, which was a fifth to a third of the node's
+/// CPU on a Windows feed.
 #[derive(Debug, Default)]
 struct BufferPool(Mutex<Vec<Vec<u8>>>);
 
