@@ -1,7 +1,7 @@
 //! Windows event log files (`.evtx`): records as evtx_dump-shaped JSON
 //! (`{"Event":{"System":…,"EventData":…}}`, attributes under `#attributes`, exactly as
 //! `evtx_dump -o json` and PyPI `evtx` print them), parsed into events by the same
-//! [`parse_json_object`] as the HTTP intake, so field names are the ones a node gives
+//! [`crate::parse_json_object`] as the HTTP intake, so field names are the ones a node gives
 //! the same JSON.
 //!
 //! The reading is split in two so a caller can spread it over threads: [`EvtxFile`] reads a
@@ -17,7 +17,7 @@ use evtx::{EvtxChunkData, EvtxParser, IntoIterChunks};
 use onewall_model::Event;
 use serde_json::{Map, Value as Json};
 
-use crate::parse::{ParseContext, parse_json_object};
+use crate::parse::{ParseContext, parse_json_text};
 
 /// The first bytes of every `.evtx` file.
 pub const EVTX_MAGIC: &[u8; 8] = b"ElfFile\0";
@@ -164,9 +164,14 @@ pub fn record_object(json: &str) -> Result<Map<String, Json>, String> {
     }
 }
 
-/// A record's JSON as an event, exactly as the HTTP intake parses the same object.
+/// A record's JSON as an event, exactly as the HTTP intake parses the same object: flattened
+/// as its text is read, with no JSON object built first.
 pub fn parse_record(json: &str, ctx: &ParseContext) -> Result<Event, String> {
-    record_object(json).map(|obj| parse_json_object(&obj, json.as_bytes(), ctx))
+    match parse_json_text(json, ctx) {
+        Ok(Ok(event)) => Ok(event),
+        Ok(Err(_)) => Err("the record's JSON is not an object".to_owned()),
+        Err(e) => Err(format!("the record's JSON does not parse: {e}")),
+    }
 }
 
 #[cfg(test)]

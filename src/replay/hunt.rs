@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 
 use onewall_correlate::sigma::{SigmaConfig, SigmaCorrelator};
 use onewall_ingest::evtx::{self, EvtxRecord};
-use onewall_ingest::{ParseContext, parse_json_object, parse_syslog};
+use onewall_ingest::parse::parse_json_text;
+use onewall_ingest::{ParseContext, parse_syslog};
 use onewall_model::{Alert, Event, EventId, RegionCode, Source, Timestamp};
 use onewall_rules::pack::RuleSet;
 
@@ -240,25 +241,27 @@ fn process(
         }
         Work::Json(records) => {
             for (line, raw) in records {
-                match serde_json::from_slice::<serde_json::Value>(&raw) {
-                    Ok(serde_json::Value::Object(obj)) => {
-                        events.push(parse_json_object(&obj, &raw, ctx));
+                // Flattened as the text is read, as the HTTP intake does: no object built.
+                let parsed = std::str::from_utf8(&raw)
+                    .map_err(|e| e.to_string())
+                    .and_then(|text| parse_json_text(text, ctx).map_err(|e| e.to_string()));
+                match parsed {
+                    Ok(Ok(event)) => {
+                        events.push(event);
                         places.push(Location::Line(line));
                     }
-                    Ok(_) => errors.push(format!("line {line}: not a JSON object")),
+                    Ok(Err(_)) => errors.push(format!("line {line}: not a JSON object")),
                     Err(e) => errors.push(format!("line {line}: {e}")),
                 }
             }
         }
         Work::Lines(lines) => {
             for (line, raw) in lines {
-                let event = match raw.first() {
-                    Some(b'{') => match serde_json::from_slice::<serde_json::Value>(&raw) {
-                        Ok(serde_json::Value::Object(obj)) => parse_json_object(&obj, &raw, ctx),
-                        _ => parse_syslog(&raw, ctx),
-                    },
-                    _ => parse_syslog(&raw, ctx),
+                let json = match (raw.first(), std::str::from_utf8(&raw)) {
+                    (Some(b'{'), Ok(text)) => parse_json_text(text, ctx).ok().and_then(Result::ok),
+                    _ => None,
                 };
+                let event = json.unwrap_or_else(|| parse_syslog(&raw, ctx));
                 events.push(event);
                 places.push(Location::Line(line));
             }

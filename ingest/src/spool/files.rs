@@ -18,24 +18,25 @@ pub fn segment_path(dir: &Path, first: u64) -> PathBuf {
     dir.join(format!("{first:020}.seg"))
 }
 
-/// A record's header.
+/// A record's header: written by [`Record::frame`], read by `Record::parse`.
 #[derive(Debug, Clone, Copy)]
-pub struct Record([u8; HEADER]);
+pub struct Record;
 
 impl Record {
-    pub fn header(first_seq: u64, count: u32, payload: &[u8]) -> Record {
+    /// Fill the header at the front of `record` (its first [`HEADER`] bytes, the payload
+    /// after them, whose checksum is `payload_crc`).
+    pub fn frame(first_seq: u64, count: u32, payload_crc: u32, record: &mut [u8]) {
+        let len = record.len().saturating_sub(HEADER);
         let mut h = [0u8; HEADER];
-        h[0..4].copy_from_slice(&(payload.len() as u32).to_le_bytes());
+        h[0..4].copy_from_slice(&(len as u32).to_le_bytes());
         h[4..8].copy_from_slice(&count.to_le_bytes());
         h[8..16].copy_from_slice(&first_seq.to_le_bytes());
-        h[16..20].copy_from_slice(&crc32c(payload).to_le_bytes());
+        h[16..20].copy_from_slice(&payload_crc.to_le_bytes());
         let hc = crc32c(&h[0..20]);
         h[20..24].copy_from_slice(&hc.to_le_bytes());
-        Record(h)
-    }
-
-    pub fn len(&self) -> usize {
-        HEADER
+        if let Some(front) = record.get_mut(..HEADER) {
+            front.copy_from_slice(&h);
+        }
     }
 
     /// (payload length, count, first sequence number, payload checksum), or `None` when the
@@ -51,12 +52,9 @@ impl Record {
     }
 }
 
-/// Write a header and payload with one system call.
-pub fn write_record(file: &mut File, record: &Record, payload: &[u8]) -> std::io::Result<()> {
-    let mut buf = Vec::with_capacity(HEADER + payload.len());
-    buf.extend_from_slice(&record.0);
-    buf.extend_from_slice(payload);
-    file.write_all(&buf)
+/// Write a framed record (header and payload, see [`Record::frame`]) with one system call.
+pub fn write_record(file: &mut File, record: &[u8]) -> std::io::Result<()> {
+    file.write_all(record)
 }
 
 pub fn open_append(dir: &Path, first: u64) -> Result<File, SpoolError> {

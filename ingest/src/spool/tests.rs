@@ -234,3 +234,52 @@ fn a_wholly_stored_segment_is_given_back_before_it_fills() {
     assert!(rx.try_recv().is_err());
     spool.close();
 }
+
+#[test]
+fn records_built_in_a_kept_buffer_read_back_whole_after_a_larger_one() {
+    // A large record, then small ones built in the same (kept, longer) buffer: each record
+    // must hold only its own events, as the files give them back after a restart.
+    let dir = tempfile::tempdir().unwrap();
+    let mut all = Vec::new();
+    {
+        let (tx, mut rx) = mpsc::channel(1024);
+        let spool = Spool::open(opts(dir.path(), 1 << 30, 1 << 30), tx).unwrap();
+        for (i, n) in [500, 1, 3, 200, 2].into_iter().enumerate() {
+            let b = events(&format!("k{i}-{}", "x".repeat(100 * (i % 2))), n);
+            all.extend(b.clone());
+            spool.append(b).unwrap();
+        }
+        assert_eq!(receive(&mut rx, all.len()).len(), all.len());
+        spool.close();
+    }
+    let (tx, mut rx) = mpsc::channel(1024);
+    let spool = Spool::open(opts(dir.path(), 1 << 30, 1 << 30), tx).unwrap();
+    let got = receive(&mut rx, all.len());
+    assert_eq!(got.len(), all.len());
+    for (k, (seq, e)) in got.iter().enumerate() {
+        assert_eq!(*seq, k as u64);
+        assert_eq!(e, &all[k]);
+    }
+    spool.close();
+}
+
+#[test]
+fn the_buffer_pool_keeps_a_few_bounded_buffers_and_hands_them_out_empty() {
+    let pool = BufferPool::default();
+    let mut b = pool.take();
+    b.extend_from_slice(b"left over");
+    let cap = b.capacity();
+    pool.give_back(b);
+    let again = pool.take();
+    assert!(again.is_empty(), "a kept buffer comes back empty");
+    assert_eq!(again.capacity(), cap, "and is the one kept");
+    // At most KEPT are kept.
+    for _ in 0..BufferPool::KEPT + 3 {
+        pool.give_back(Vec::with_capacity(16));
+    }
+    assert_eq!(pool.0.lock().unwrap().len(), BufferPool::KEPT);
+    // One past the size bound is let go.
+    let pool = BufferPool::default();
+    pool.give_back(Vec::with_capacity(BufferPool::MAX_BYTES + 1));
+    assert!(pool.0.lock().unwrap().is_empty());
+}

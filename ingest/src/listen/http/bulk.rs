@@ -280,7 +280,7 @@ async fn run_bulk(
             );
         }
     };
-    let mut events = Vec::new();
+    let mut events = Vec::with_capacity(items.len());
     let mut answers = Vec::with_capacity(items.len());
     let mut errors = false;
     for (seq, item) in items.into_iter().enumerate() {
@@ -373,7 +373,9 @@ fn parse_bulk(
         .enumerate()
         .map(|(i, l)| (i + 1, l.strip_suffix(b"\r").unwrap_or(l)))
         .filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace));
-    let mut items = Vec::new();
+    // Room for an item per two lines (an action and its source) at once: growing a vector of
+    // events by doubling had the kernel zero the fresh pages of each larger copy.
+    let mut items = Vec::with_capacity(memchr::memchr_iter(b'\n', body).count() / 2 + 1);
     while let Some((n, line)) = lines.next() {
         let (action, meta) = action_line(n, line)?;
         let meta_str = |k: &str| meta.get(k).and_then(Json::as_str).map(str::to_owned);

@@ -51,14 +51,18 @@ const ADDRESS: &[(&[&str], &str)] = &[
 
 /// A value worth mapping: text that is not empty or `-`.
 fn data(event: &Event, prefix: &str, keys: &[&str]) -> Option<String> {
+    // One name buffer for every key tried (this runs about thirty times per event).
+    let mut name = String::with_capacity(prefix.len() + 32);
     keys.iter().find_map(|k| {
-        let name = if prefix.is_empty() {
-            (*k).to_owned()
-        } else {
-            format!("{prefix}.{k}")
-        };
-        let t = event.get(&name)?.to_text()?.trim().to_owned();
-        (!t.is_empty() && t != "-").then_some(t)
+        name.clear();
+        if !prefix.is_empty() {
+            name.push_str(prefix);
+            name.push('.');
+        }
+        name.push_str(k);
+        let text = event.get(&name)?.to_text()?;
+        let t = text.trim();
+        (!t.is_empty() && t != "-").then(|| t.to_owned())
     })
 }
 
