@@ -211,9 +211,12 @@ fn rollup_conditions(q: &StatsQuery) -> Conditions {
     c
 }
 
+/// A range `[lo, hi)` of hours or minutes.
+type Span = (i64, i64);
+
 /// The minutes of `q` split into the whole hours inside them and the minutes at their edges:
 /// `(hours, edges)`, hours as `[first, end)`, edges as minute ranges `[lo, hi)`.
-fn split_hours(q: &StatsQuery) -> (Option<(i64, i64)>, Vec<(i64, i64)>) {
+fn split_hours(q: &StatsQuery) -> (Option<Span>, Vec<Span>) {
     let (lo, hi) = minutes(q);
     let (h_lo, h_hi) = (
         lo.div_euclid(60) + i64::from(lo.rem_euclid(60) != 0),
