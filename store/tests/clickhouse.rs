@@ -358,6 +358,10 @@ async fn the_events_rollup_is_filled_on_open_and_kept_by_its_view() {
         "DROP TABLE event_minutes",
         "DROP TABLE alert_terms_mv",
         "DROP TABLE alert_terms",
+        "DROP TABLE event_hours_mv",
+        "DROP TABLE event_hours",
+        "DROP TABLE rule_titles_mv",
+        "DROP TABLE rule_titles",
     ] {
         client.query(ddl).execute().await.expect(ddl);
     }
@@ -376,13 +380,26 @@ async fn the_events_rollup_is_filled_on_open_and_kept_by_its_view() {
     assert_eq!(h.buckets[0], 40, "{h:?}");
     let sources = store.stats_sources(day.clone()).await.expect("sources");
     assert_eq!(sources[0].count, 40, "{sources:?}");
+    // A range of a whole hour and the minutes after it: the hourly rollup and the minute one.
+    let hour_and_more = StatsQuery::new(StatsKind::Events, day0(), day0().add_secs(3600 + 120));
+    let sources = store.stats_sources(hour_and_more).await.expect("sources");
+    assert_eq!(sources[0].count, 40, "{sources:?}");
     let alerts = StatsQuery {
         kind: StatsKind::Alerts,
         ..day
     };
     let top = store
-        .stats_top(alerts, onewall_store::stats::TopField::SourceIp, 5)
+        .stats_top(alerts.clone(), onewall_store::stats::TopField::SourceIp, 5)
         .await
         .expect("top");
     assert_eq!(top.items.len(), 1, "{top:?}");
+    let rules = store
+        .stats_top(alerts, onewall_store::stats::TopField::Rule, 5)
+        .await
+        .expect("top rules");
+    assert_eq!(rules.items.len(), 1, "{rules:?}");
+    assert!(
+        rules.items[0].title.is_some(),
+        "the rule's title: {rules:?}"
+    );
 }

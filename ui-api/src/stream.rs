@@ -47,6 +47,9 @@ use crate::mask::MaskPolicy;
 use crate::params::Params;
 use crate::{ApiError, ApiState, ErrorCode};
 
+mod allowance;
+use allowance::Allowance;
+
 /// `[stream]`: the console's live stream.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -106,68 +109,6 @@ const LINGER: Duration = Duration::from_millis(20);
 const QUEUED_FRAMES: usize = 2;
 /// Bytes of frames sent as one chunk at most (a frame larger than this goes alone).
 const CHUNK_BYTES: usize = 16 * 1024;
-
-/// A connection's allowance of alert messages (a token bucket of `[stream] alerts_per_sec`
-/// filled a second's worth at most), and the alerts skipped since it last said so. A wall
-/// screen cannot show an alert storm one by one; sending every alert to every client made
-/// the stream cost a fifth of the node's throughput in the end-to-end bench.
-#[derive(Debug)]
-struct Allowance {
-    per_sec: f64,
-    tokens: f64,
-    at: std::time::Instant,
-    skipped: u64,
-    first: u64,
-    last: u64,
-}
-
-impl Allowance {
-    fn new(per_sec: u32) -> Self {
-        Allowance {
-            per_sec: f64::from(per_sec),
-            tokens: f64::from(per_sec),
-            at: std::time::Instant::now(),
-            skipped: 0,
-            first: 0,
-            last: 0,
-        }
-    }
-
-    /// May one more alert go now? If not, it is counted as skipped.
-    fn take(&mut self, id: u64) -> bool {
-        if self.per_sec <= 0.0 {
-            return true;
-        }
-        let now = std::time::Instant::now();
-        let gained = now.duration_since(self.at).as_secs_f64() * self.per_sec;
-        self.tokens = (self.tokens + gained).min(self.per_sec);
-        self.at = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            return true;
-        }
-        if self.skipped == 0 {
-            self.first = id;
-        }
-        self.skipped += 1;
-        self.last = id;
-        false
-    }
-
-    /// `event: skipped` for the alerts skipped since the last one (its id the last skipped,
-    /// so a reconnect resumes after them), or nothing.
-    fn said(&mut self) -> Option<Vec<u8>> {
-        if self.skipped == 0 {
-            return None;
-        }
-        let frame = format!(
-            "id: {}\nevent: skipped\ndata: {{\"count\":{},\"from\":{},\"to\":{}}}\n\n",
-            self.last, self.skipped, self.first, self.last
-        );
-        self.skipped = 0;
-        Some(frame.into_bytes())
-    }
-}
 
 /// What a message is about.
 #[derive(Debug)]
@@ -421,8 +362,9 @@ struct Ring {
 /// What a client reads after its cursor.
 #[derive(Debug)]
 enum Read {
-    /// The messages after the cursor (none: nothing new).
-    Messages(Vec<Arc<Message>>),
+    /// The messages after the cursor that the reader kept (none: nothing new, or nothing
+    /// kept), and the id of the last one it looked at (its new cursor).
+    Messages(Vec<Arc<Message>>, u64),
     /// The cursor is older than what is held (or not an id of this node): the oldest id
     /// still held (or the next one, with nothing held).
     Gap(u64),
@@ -460,14 +402,24 @@ impl Ring {
         }
     }
 
-    /// At most `max` messages after `cursor` (the id last sent).
-    fn after(&self, cursor: u64, max: usize) -> Read {
+    /// Of at most `max` messages after `cursor` (the id last sent), those `keep` keeps.
+    /// Those it leaves are not even counted by reference: a client skipping an alert storm
+    /// looks at each alert once, under the lock, and takes nothing of it.
+    fn after(&self, cursor: u64, max: usize, mut keep: impl FnMut(&Message) -> bool) -> Read {
         let first = self.first();
         if cursor.saturating_add(1) < first || cursor >= self.next {
             return Read::Gap(first);
         }
         let skip = usize::try_from(cursor + 1 - first).unwrap_or(usize::MAX);
-        Read::Messages(self.messages.iter().skip(skip).take(max).cloned().collect())
+        let mut last = cursor;
+        let mut kept = Vec::new();
+        for m in self.messages.iter().skip(skip).take(max) {
+            last = m.id;
+            if keep(m) {
+                kept.push(m.clone());
+            }
+        }
+        Read::Messages(kept, last)
     }
 }
 
@@ -543,8 +495,8 @@ impl StreamHub {
         self.newest.send_replace(newest);
     }
 
-    fn read(&self, cursor: u64) -> Read {
-        self.lock().after(cursor, TAKE)
+    fn read(&self, cursor: u64, keep: impl FnMut(&Message) -> bool) -> Read {
+        self.lock().after(cursor, TAKE, keep)
     }
 }
 
@@ -643,17 +595,45 @@ impl futures_core::Stream for Frames {
     }
 }
 
-/// May `c` see `m`? Its region subtree, then (for a caller with a department) the
-/// department of the record.
-async fn visible(s: &ApiState, c: &Caller, m: &Message) -> bool {
-    if !c.sees(&s.regions, m.region) {
-        return false;
+/// Which regions a connection's caller sees: all of them (a caller at the top of the tree),
+/// or those of its subtree, remembered for the few regions its messages come from.
+struct Sight {
+    all: bool,
+    known: Vec<(RegionCode, bool)>,
+}
+
+/// Regions a connection remembers whether it sees (more are looked up each time).
+const KNOWN_REGIONS: usize = 64;
+
+impl Sight {
+    fn of(s: &ApiState, c: &Caller) -> Sight {
+        let root = c.grant.region;
+        Sight {
+            all: s.regions.contains(root) && s.regions.parent(root).is_none(),
+            known: Vec::new(),
+        }
     }
-    let Some(want) = &c.grant.department else {
-        return true;
-    };
+
+    /// Does the caller see `region`? (As [`Caller::sees`].)
+    fn sees(&mut self, s: &ApiState, c: &Caller, region: RegionCode) -> bool {
+        if self.all {
+            return true;
+        }
+        if let Some((_, seen)) = self.known.iter().find(|(r, _)| *r == region) {
+            return *seen;
+        }
+        let seen = c.sees(&s.regions, region);
+        if self.known.len() < KNOWN_REGIONS {
+            self.known.push((region, seen));
+        }
+        seen
+    }
+}
+
+/// May `c`, with a department, see `m` (of its region subtree)? The department of the record.
+async fn department_sees(s: &ApiState, want: &str, m: &Message) -> bool {
     match m.department(&*s.store).await {
-        Ok(d) => d.as_deref() == Some(want.as_str()),
+        Ok(d) => d.as_deref() == Some(want),
         Err(e) => {
             tracing::warn!(error = %e, id = m.id, "stream: department of a message not known; not sent");
             false
@@ -699,13 +679,26 @@ async fn client(
     let mut keepalive = tokio::time::interval(hub.keepalive);
     keepalive.reset();
     let mut allowance = Allowance::new(hub.alerts_per_sec);
+    let mut sight = Sight::of(&s, &c);
+    let department = c.grant.department.clone();
     loop {
         if *shutdown.borrow() {
             return;
         }
         // Seen before reading: a message held after the read wakes the wait below.
         newest.mark_unchanged();
-        let batch = match hub.read(cursor) {
+        allowance.refill();
+        // Under the ring's lock, each message is looked at once: out of the caller's regions,
+        // or an alert past its allowance (for a caller without a department), it is left
+        // there. A caller with a department is checked against the record's department
+        // first, outside the lock, and only then against its allowance.
+        let read = hub.read(cursor, |m| {
+            sight.sees(&s, &c, m.region)
+                && (department.is_some()
+                    || !matches!(m.subject, Subject::Alert(_))
+                    || allowance.take(m.id))
+        });
+        let batch = match read {
             Read::Gap(from) => {
                 let frame = format!(
                     "id: {}\nevent: gap\ndata: {{\"from\":{from}}}\n\n",
@@ -717,62 +710,69 @@ async fn client(
                 cursor = from - 1;
                 continue;
             }
-            Read::Messages(batch) => batch,
-        };
-        if batch.is_empty() {
-            if let Some(said) = allowance.said()
-                && tx.send(Bytes::from(said)).await.is_err()
-            {
-                return;
-            }
-            tokio::select! {
-                _ = newest.changed() => {
-                    // What comes with it (a batch's alerts, then its incidents, each
-                    // published on its own) goes out in one chunk.
+            Read::Messages(batch, last) => {
+                let moved = last != cursor;
+                cursor = last;
+                if moved || !batch.is_empty() {
+                    batch
+                } else {
+                    if let Some(said) = allowance.said()
+                        && tx.send(Bytes::from(said)).await.is_err()
+                    {
+                        return;
+                    }
                     tokio::select! {
-                        () = tokio::time::sleep(LINGER) => {}
+                        _ = newest.changed() => {
+                            // What comes with it (a batch's alerts, then its incidents, each
+                            // published on its own) goes out in one chunk.
+                            tokio::select! {
+                                () = tokio::time::sleep(LINGER) => {}
+                                () = stopped(&mut shutdown) => return,
+                            }
+                        }
                         () = stopped(&mut shutdown) => return,
+                        () = tx.closed() => return,
+                        _ = keepalive.tick() => {
+                            if !still_valid(&s, &c, &credential).await {
+                                return;
+                            }
+                            if tx.send(Bytes::from_static(b": keepalive\n\n")).await.is_err() {
+                                return;
+                            }
+                        }
                     }
-                }
-                () = stopped(&mut shutdown) => return,
-                () = tx.closed() => return,
-                _ = keepalive.tick() => {
-                    if !still_valid(&s, &c, &credential).await {
-                        return;
-                    }
-                    if tx.send(Bytes::from_static(b": keepalive\n\n")).await.is_err() {
-                        return;
-                    }
+                    continue;
                 }
             }
-            continue;
-        }
+        };
         // The frames of a batch go out as one chunk (up to CHUNK_BYTES): one write for
         // many messages when they come fast.
         let mut chunk: Vec<u8> = Vec::new();
         for m in batch {
-            cursor = m.id;
-            if visible(&s, &c, &m).await {
+            if let Some(want) = &department {
+                if !department_sees(&s, want, &m).await {
+                    continue;
+                }
                 if matches!(m.subject, Subject::Alert(_)) && !allowance.take(m.id) {
                     continue;
                 }
-                if let Some(said) = allowance.said() {
-                    chunk.extend_from_slice(&said);
-                }
-                let frame = m.frame_for(mask.as_ref());
-                if chunk.is_empty() && frame.len() >= CHUNK_BYTES {
-                    chunk = frame.to_vec();
-                } else {
-                    chunk.extend_from_slice(&frame);
-                }
+            }
+            if let Some(said) = allowance.said() {
+                chunk.extend_from_slice(&said);
+            }
+            let frame = m.frame_for(mask.as_ref());
+            if chunk.is_empty() && frame.len() >= CHUNK_BYTES {
+                chunk = frame.to_vec();
+            } else {
+                chunk.extend_from_slice(&frame);
             }
             if chunk.len() >= CHUNK_BYTES && !send(&tx, &mut chunk, &mut shutdown).await {
                 return;
             }
         }
-        // The frames just made count against the hub's bytes.
-        hub.lock().trim();
         if !chunk.is_empty() {
+            // The frames just made count against the hub's bytes.
+            hub.lock().trim();
             if !send(&tx, &mut chunk, &mut shutdown).await {
                 return;
             }
@@ -829,7 +829,7 @@ mod tests {
 
     fn ids(r: Read) -> Vec<u64> {
         match r {
-            Read::Messages(m) => m.iter().map(|m| m.id).collect(),
+            Read::Messages(m, _) => m.iter().map(|m| m.id).collect(),
             Read::Gap(from) => vec![0, from],
         }
     }
@@ -843,21 +843,37 @@ mod tests {
         };
         let hub = StreamHub::starting_at(&config, rx, 100);
         // Nothing held: a fresh client (cursor 99) waits; an id of another run is a gap.
-        assert_eq!(ids(hub.read(99)), Vec::<u64>::new());
-        assert_eq!(ids(hub.read(5)), [0, 100]);
+        assert_eq!(ids(hub.read(99, |_| true)), Vec::<u64>::new());
+        assert_eq!(ids(hub.read(5, |_| true)), [0, 100]);
         hub.take(alerts(2));
         assert_eq!(*hub.newest.borrow(), 101);
-        assert_eq!(ids(hub.read(99)), [100, 101]);
-        assert_eq!(ids(hub.read(100)), [101]);
-        assert_eq!(ids(hub.read(101)), Vec::<u64>::new());
+        assert_eq!(ids(hub.read(99, |_| true)), [100, 101]);
+        assert_eq!(ids(hub.read(100, |_| true)), [101]);
+        assert_eq!(ids(hub.read(101, |_| true)), Vec::<u64>::new());
         // Past the buffer, the oldest go: a client behind them gets a gap from the oldest
         // held, then what is held.
         hub.take(alerts(3));
-        assert_eq!(ids(hub.read(101)), [102, 103, 104]);
-        assert_eq!(ids(hub.read(100)), [0, 102]);
-        assert_eq!(ids(hub.read(99)), [0, 102]);
+        assert_eq!(ids(hub.read(101, |_| true)), [102, 103, 104]);
+        assert_eq!(ids(hub.read(100, |_| true)), [0, 102]);
+        assert_eq!(ids(hub.read(99, |_| true)), [0, 102]);
         // An id above any given is not of this run.
-        assert_eq!(ids(hub.read(200)), [0, 102]);
+        assert_eq!(ids(hub.read(200, |_| true)), [0, 102]);
+        // What the reader leaves is passed over: its cursor moves past it all the same.
+        let Read::Messages(kept, last) = hub.read(101, |m| m.id != 103) else {
+            panic!("no messages");
+        };
+        assert_eq!(kept.iter().map(|m| m.id).collect::<Vec<_>>(), [102, 104]);
+        assert_eq!(last, 104);
+        let Read::Messages(kept, last) = hub.read(101, |_| false) else {
+            panic!("no messages");
+        };
+        assert!(kept.is_empty());
+        assert_eq!(last, 104);
+        let Read::Messages(kept, last) = hub.read(104, |_| true) else {
+            panic!("no messages");
+        };
+        assert!(kept.is_empty());
+        assert_eq!(last, 104, "nothing new: the cursor stays");
         // Other kinds are not held.
         hub.take(Arc::new(NodeEvent::SourcesSeen(Vec::new())));
         assert_eq!(*hub.newest.borrow(), 104);
@@ -880,7 +896,7 @@ mod tests {
                 origin: onewall_model::bus::AlertOrigin::Detection,
             }));
         }
-        let Read::Messages(m) = hub.read(6) else {
+        let Read::Messages(m, _) = hub.read(6, |_| true) else {
             panic!("no messages");
         };
         let whole = m[0].frame_for(None);
@@ -925,7 +941,7 @@ mod tests {
             })
         };
         hub.take(big(8));
-        let Read::Messages(m) = hub.read(0) else {
+        let Read::Messages(m, _) = hub.read(0, |_| true) else {
             panic!("no messages");
         };
         assert_eq!(m.len(), 8);
@@ -938,29 +954,7 @@ mod tests {
         let held = hub.lock().messages.len();
         assert_eq!(held, 3);
         assert!(hub.lock().held.load(Ordering::Relaxed) <= 1 << 20);
-        assert_eq!(ids(hub.read(0)), [0, 6]);
-    }
-
-    #[test]
-    fn alerts_past_the_allowance_are_counted_as_skipped() {
-        let mut a = Allowance::new(3);
-        assert!((1..=3).all(|id| a.take(id)));
-        assert!(!a.take(4));
-        assert!(!a.take(5));
-        let said = String::from_utf8(a.said().unwrap()).unwrap();
-        assert_eq!(
-            said,
-            "id: 5\nevent: skipped\ndata: {\"count\":2,\"from\":4,\"to\":5}\n\n"
-        );
-        assert!(a.said().is_none(), "said once");
-        // A third of a second later, one more may go.
-        a.at -= Duration::from_millis(340);
-        assert!(a.take(6));
-        assert!(!a.take(7));
-        // No limit.
-        let mut free = Allowance::new(0);
-        assert!((1..=10_000).all(|id| free.take(id)));
-        assert!(free.said().is_none());
+        assert_eq!(ids(hub.read(0, |_| true)), [0, 6]);
     }
 
     #[test]

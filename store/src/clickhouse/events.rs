@@ -455,12 +455,14 @@ pub(super) async fn drop_days_before(
             .await
             .map_err(|e| culprit.error(&format!("dropping event day {day}"), e))?;
         if culprit.layout.cluster.is_none() {
-            // The statistics' rollup of that day goes with it.
-            client
-                .query(&format!("ALTER TABLE event_minutes DROP PARTITION {day}"))
-                .execute()
-                .await
-                .map_err(|e| culprit.error(&format!("dropping the rollup of day {day}"), e))?;
+            // The statistics' rollups of that day go with it.
+            for rollup in ["event_minutes", "event_hours"] {
+                client
+                    .query(&format!("ALTER TABLE {rollup} DROP PARTITION {day}"))
+                    .execute()
+                    .await
+                    .map_err(|e| culprit.error(&format!("dropping {rollup} of day {day}"), e))?;
+            }
         }
     }
     if !old.is_empty() {

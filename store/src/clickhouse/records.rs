@@ -35,6 +35,12 @@ impl Conditions {
         self.clauses.push(clause);
     }
 
+    /// Take the strings of `other` after these (its clauses are written elsewhere, in a
+    /// subquery after this one's).
+    pub fn absorb(&mut self, other: Conditions) {
+        self.args.extend(other.args);
+    }
+
     /// `column >= from` and `column < to`, for the bounds given.
     pub fn range(&mut self, column: &str, from: Option<i64>, to: Option<i64>) {
         if let Some(from) = from {

@@ -30,6 +30,41 @@ const ROLLUP_TABLE: &str = "CREATE TABLE IF NOT EXISTS event_minutes (
     n UInt64, errors UInt64, last Int64
 ) ENGINE = MergeTree() PARTITION BY day ORDER BY (minute, region, department, source)";
 
+/// The hourly rollup of the events (one server), beside the minute one: an
+/// `AggregatingMergeTree` whose rows of one hour, region, department and source merge into
+/// one, so a day's sources are read from a few thousand rows whatever the insert blocks were
+/// (the minute rollup holds a row per minute, source and insert block: about half a million
+/// a day at 10 M events). Ranges read their whole hours here and the minutes at their edges
+/// from `event_minutes`.
+const HOURS_TABLE: &str = "CREATE TABLE IF NOT EXISTS event_hours (
+    day UInt32, hour Int64, region UInt32, department String, source String,
+    n AggregateFunction(count), errors AggregateFunction(sum, UInt64),
+    last AggregateFunction(max, Int64)
+) ENGINE = AggregatingMergeTree() PARTITION BY day ORDER BY (hour, region, department, source)";
+
+fn hours_select() -> String {
+    format!(
+        "SELECT day, intDiv(time, 3600000000000) AS hour, region, \
+         field_values[indexOf(field_names, '{DEPARTMENT_FIELD}')] AS department, \
+         {SOURCE_KEY} AS source, countState() AS n, \
+         sumState(toUInt64(isNotNull(parse_error))) AS errors, maxState(time) AS last \
+         FROM events GROUP BY day, hour, region, department, source"
+    )
+}
+
+/// The latest title of each rule that raised an alert (one server), so the top rules get
+/// their titles without reading alert bodies: a row per rule and insert block, merged to one
+/// per rule in the background.
+const RULE_TITLES_TABLE: &str = "CREATE TABLE IF NOT EXISTS rule_titles (
+    rule_id String, latest Int64, title String
+) ENGINE = ReplacingMergeTree() ORDER BY rule_id";
+
+fn rule_titles_select() -> String {
+    "SELECT toString(rule_id) AS rule_id, max(time) AS latest, \
+     argMax(visitParamExtractString(body, 'title'), time) AS title FROM alerts GROUP BY rule_id"
+        .to_owned()
+}
+
 fn rollup_select() -> String {
     format!(
         "SELECT day, intDiv(time, 60000000000) AS minute, region, \
@@ -130,7 +165,8 @@ async fn create_view(
     Ok(())
 }
 
-/// Create the events rollup and the alerts' terms with their views when absent.
+/// Create the events rollups, the rule titles and the alerts' terms with their views when
+/// absent (a store of an earlier version gets those it lacks, filled from what it holds).
 pub(super) async fn create_rollup(client: &Client, culprit: &Culprit) -> Result<()> {
     let events = (
         "event_minutes",
@@ -139,6 +175,15 @@ pub(super) async fn create_rollup(client: &Client, culprit: &Culprit) -> Result<
         rollup_select(),
     );
     create_view(client, culprit, events).await?;
+    let hours = ("event_hours", "event_hours_mv", HOURS_TABLE, hours_select());
+    create_view(client, culprit, hours).await?;
+    let titles = (
+        "rule_titles",
+        "rule_titles_mv",
+        RULE_TITLES_TABLE,
+        rule_titles_select(),
+    );
+    create_view(client, culprit, titles).await?;
     let terms = (
         "alert_terms",
         "alert_terms_mv",
@@ -148,13 +193,79 @@ pub(super) async fn create_rollup(client: &Client, culprit: &Culprit) -> Result<
     create_view(client, culprit, terms).await
 }
 
+/// The minutes of `q`: the one holding `from` counts, the one holding `to` does not unless
+/// `to` is past its start.
+fn minutes(q: &StatsQuery) -> (i64, i64) {
+    let lo = q.from.0.div_euclid(60 * Timestamp::NANOS_PER_SEC);
+    let hi = (q.to.0 + 60 * Timestamp::NANOS_PER_SEC - 1).div_euclid(60 * Timestamp::NANOS_PER_SEC);
+    (lo, hi)
+}
+
 /// The rollup's conditions for `q`: its minutes (the one holding `from` counts), days,
 /// regions, department, source.
 fn rollup_conditions(q: &StatsQuery) -> Conditions {
     let mut c = Conditions::default();
-    let lo = q.from.0.div_euclid(60 * Timestamp::NANOS_PER_SEC);
-    let hi = (q.to.0 + 60 * Timestamp::NANOS_PER_SEC - 1).div_euclid(60 * Timestamp::NANOS_PER_SEC);
+    let (lo, hi) = minutes(q);
     c.range("minute", Some(lo), Some(hi));
+    rollup_scope(&mut c, q);
+    c
+}
+
+/// A range `[lo, hi)` of hours or minutes.
+type Span = (i64, i64);
+
+/// The minutes of `q` split into the whole hours inside them and the minutes at their edges:
+/// `(hours, edges)`, hours as `[first, end)`, edges as minute ranges `[lo, hi)`.
+fn split_hours(q: &StatsQuery) -> (Option<Span>, Vec<Span>) {
+    let (lo, hi) = minutes(q);
+    let (h_lo, h_hi) = (
+        lo.div_euclid(60) + i64::from(lo.rem_euclid(60) != 0),
+        hi.div_euclid(60),
+    );
+    if h_lo >= h_hi {
+        return (None, vec![(lo, hi)]);
+    }
+    let edges = [(lo, h_lo * 60), (h_hi * 60, hi)]
+        .into_iter()
+        .filter(|(a, b)| a < b)
+        .collect();
+    (Some((h_lo, h_hi)), edges)
+}
+
+/// The events of `q` per source and region, from the hourly rollup and the minutes at the
+/// edges: a subquery of rows `(source, region, k, e, l)` (events, parse errors, latest time)
+/// and its conditions, whose strings are bound in the order of the text.
+fn rollup_per_source(q: &StatsQuery) -> (String, Conditions) {
+    let (hours, edges) = split_hours(q);
+    let mut c = Conditions::default();
+    let mut parts = Vec::new();
+    if let Some((h_lo, h_hi)) = hours {
+        let mut w = Conditions::default();
+        w.range("hour", Some(h_lo), Some(h_hi));
+        rollup_scope(&mut w, q);
+        parts.push(format!(
+            "SELECT source, region, countMerge(n) AS k, sumMerge(errors) AS e, \
+             maxMerge(last) AS l FROM event_hours {} GROUP BY source, region",
+            w.where_clause()
+        ));
+        c.absorb(w);
+    }
+    for (lo, hi) in edges {
+        let mut w = Conditions::default();
+        w.range("minute", Some(lo), Some(hi));
+        rollup_scope(&mut w, q);
+        parts.push(format!(
+            "SELECT source, region, sum(n) AS k, sum(errors) AS e, max(last) AS l \
+             FROM event_minutes {} GROUP BY source, region",
+            w.where_clause()
+        ));
+        c.absorb(w);
+    }
+    (format!("({})", parts.join(" UNION ALL ")), c)
+}
+
+/// A rollup's days, regions, department and source for `q`.
+fn rollup_scope(c: &mut Conditions, q: &StatsQuery) {
     c.push(format!("day >= {}", q.from.yyyymmdd()));
     c.push(format!(
         "day <= {}",
@@ -172,7 +283,6 @@ fn rollup_conditions(q: &StatsQuery) -> Conditions {
         let p = c.bind(s);
         c.push(format!("source = {p}"));
     }
-    c
 }
 
 /// Events per interval from the rollup.
@@ -238,16 +348,13 @@ pub(super) async fn rollup_top(
     field: TopField,
     limit: usize,
 ) -> Result<Top> {
-    let c = rollup_conditions(q);
+    let (rows, c) = rollup_per_source(q);
     let key = if field == TopField::Region {
         "toString(region)"
     } else {
         "source"
     };
-    let sql = format!(
-        "SELECT {key} AS key, sum(n) AS total, '' AS title FROM event_minutes {} GROUP BY key",
-        c.where_clause()
-    );
+    let sql = format!("SELECT {key} AS key, sum(k) AS total, '' AS title FROM {rows} GROUP BY key");
     top_of(client, culprit, &c, &sql, limit, false).await
 }
 
@@ -257,12 +364,10 @@ pub(super) async fn rollup_sources(
     culprit: &Culprit,
     q: &StatsQuery,
 ) -> Result<Vec<SourceStat>> {
-    let c = rollup_conditions(q);
+    let (rows, c) = rollup_per_source(q);
     let sql = format!(
-        "SELECT source AS key, argMax(region, last) AS latest_region, sum(n) AS total, \
-         sum(errors) AS errs, max(last) AS latest FROM event_minutes {} \
-         GROUP BY key ORDER BY key",
-        c.where_clause()
+        "SELECT source AS key, argMax(region, l) AS latest_region, sum(k) AS total, \
+         sum(e) AS errs, max(l) AS latest FROM {rows} GROUP BY key ORDER BY key"
     );
     read_sources(client, culprit, &c, &sql).await
 }
@@ -452,11 +557,20 @@ async fn rule_titles(client: &Client, culprit: &Culprit, top: &mut Top) -> Resul
     if top.items.is_empty() {
         return Ok(());
     }
-    // No constant column: 18.16 refuses one in a UNION ALL over a Distributed table.
-    let one = "(SELECT toString(rule_id) AS key, \
-               visitParamExtractString(body, 'title') AS title FROM alerts \
-               WHERE rule_id = ? LIMIT 1)";
-    let sql = vec![one; top.items.len()].join(" UNION ALL ");
+    let sql = if culprit.layout.cluster.is_none() {
+        // The latest title of each, from the rule titles (a few rows per rule).
+        let marks = vec!["?"; top.items.len()].join(", ");
+        format!(
+            "SELECT rule_id AS key, argMax(title, latest) AS title FROM rule_titles \
+             WHERE rule_id IN ({marks}) GROUP BY key"
+        )
+    } else {
+        // No constant column: 18.16 refuses one in a UNION ALL over a Distributed table.
+        let one = "(SELECT toString(rule_id) AS key, \
+                   visitParamExtractString(body, 'title') AS title FROM alerts \
+                   WHERE rule_id = ? LIMIT 1)";
+        vec![one; top.items.len()].join(" UNION ALL ")
+    };
     let mut q = client.query(&sql);
     for item in &top.items {
         q = q.bind(item.value.as_str());

@@ -204,6 +204,19 @@ pub async fn stats_event_sources(store: &dyn Store) {
     };
     let sources = read_sources(store, dept).await;
     assert_eq!((sources.len(), sources[0].count), (1, 3), "{sources:?}");
+
+    // Ranges of whole hours and minutes at their edges: 10:03 to 12:00 (10:05's two events
+    // and the hour of 11:00), 10:00 to 11:06 (the hour of 10:00 and 11:05's four events).
+    let late_start = StatsQuery::new(StatsKind::Events, at(3), at(120));
+    let sources = read_sources(store, late_start).await;
+    let counts: Vec<_> = sources.iter().map(|s| (s.count, s.parse_errors)).collect();
+    assert_eq!(counts, [(2, 0), (4, 0)], "{sources:?}");
+    assert_eq!(sources[0].last_seen, at(5).add_secs(7));
+    let early_end = StatsQuery::new(StatsKind::Events, at(0), at(66));
+    let sources = read_sources(store, early_end).await;
+    let counts: Vec<_> = sources.iter().map(|s| (s.count, s.parse_errors)).collect();
+    assert_eq!(counts, [(5, 1), (4, 0)], "{sources:?}");
+    assert_eq!(sources[1].region, region(410300));
 }
 
 /// The alerts of [`stats_alerts_in_scope`] over a range of a whole hour and two partial ones
