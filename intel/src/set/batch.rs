@@ -224,20 +224,8 @@ impl<'e> Batch<'e> {
                 if set.codes & Code::Cidr6.bit() == 0 {
                     return Some(());
                 }
-                let x = u128::from(v6);
-                for (w, word) in set.v6_prefixes.iter().enumerate() {
-                    let mut bits = *word;
-                    while bits != 0 {
-                        let p = w as u32 * 64 + bits.trailing_zeros();
-                        bits &= bits - 1;
-                        let net = if p == 0 {
-                            0
-                        } else {
-                            x & (u128::MAX << (128 - p))
-                        };
-                        let nb = net.to_be_bytes();
-                        self.probe(key(Code::Cidr6, p as u8, &nb), Code::Cidr6)?;
-                    }
+                for (p, nb) in super::matching::v6_networks(u128::from(v6), &set.v6_prefixes) {
+                    self.probe(key(Code::Cidr6, p as u8, &nb), Code::Cidr6)?;
                 }
             }
         }

@@ -44,21 +44,9 @@ impl FeedPart {
                 if self.codes & Code::Cidr6.bit() == 0 {
                     return;
                 }
-                let x = u128::from(v6);
-                for (w, word) in self.v6_prefixes.iter().enumerate() {
-                    let mut bits = *word;
-                    while bits != 0 {
-                        let p = w as u32 * 64 + bits.trailing_zeros();
-                        bits &= bits - 1;
-                        let net = if p == 0 {
-                            0
-                        } else {
-                            x & (u128::MAX << (128 - p))
-                        };
-                        let nb = net.to_be_bytes();
-                        let eq = |b: &[u8]| b.len() == 17 && b[..16] == nb && u32::from(b[16]) == p;
-                        self.probe(key(Code::Cidr6, p as u8, &nb), Code::Cidr6, eq, now, hit);
-                    }
+                for (p, nb) in v6_networks(u128::from(v6), &self.v6_prefixes) {
+                    let eq = |b: &[u8]| b.len() == 17 && b[..16] == nb && u32::from(b[16]) == p;
+                    self.probe(key(Code::Cidr6, p as u8, &nb), Code::Cidr6, eq, now, hit);
                 }
             }
         }
@@ -120,4 +108,25 @@ impl FeedPart {
             );
         }
     }
+}
+
+/// The networks holding address `x` at each prefix length set in `prefixes` (bit `p` of the
+/// words, in order: `/p`), as (length, network's bytes), shortest first.
+pub(super) fn v6_networks(x: u128, prefixes: &[u64]) -> impl Iterator<Item = (u32, [u8; 16])> + '_ {
+    prefixes.iter().enumerate().flat_map(move |(w, word)| {
+        let mut bits = *word;
+        std::iter::from_fn(move || {
+            if bits == 0 {
+                return None;
+            }
+            let p = w as u32 * 64 + bits.trailing_zeros();
+            bits &= bits - 1;
+            let net = if p == 0 {
+                0
+            } else {
+                x & (u128::MAX << (128 - p))
+            };
+            Some((p, net.to_be_bytes()))
+        })
+    })
 }
