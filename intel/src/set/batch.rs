@@ -199,20 +199,12 @@ impl<'e> Batch<'e> {
                     return Some(());
                 }
                 let x = u32::from(v4);
-                let mut bits = set
+                let lengths = set
                     .parts
                     .iter()
                     .filter(|p| p.codes & Code::Cidr4.bit() != 0)
                     .fold(0, |b, p| b | p.v4_lengths_near(x));
-                while bits != 0 {
-                    let p = bits.trailing_zeros();
-                    bits &= bits - 1;
-                    let net = if p == 0 {
-                        0
-                    } else {
-                        x & (u32::MAX << (32 - p))
-                    };
-                    let nb = net.to_be_bytes();
+                for (p, nb) in super::matching::v4_networks(x, lengths) {
                     self.probe(key(Code::Cidr4, p as u8, &nb), Code::Cidr4)?;
                 }
             }

@@ -22,16 +22,7 @@ impl FeedPart {
                     return;
                 }
                 let x = u32::from(v4);
-                let mut bits = self.v4_lengths_near(x);
-                while bits != 0 {
-                    let p = bits.trailing_zeros();
-                    bits &= bits - 1;
-                    let net = if p == 0 {
-                        0
-                    } else {
-                        x & (u32::MAX << (32 - p))
-                    };
-                    let nb = net.to_be_bytes();
+                for (p, nb) in v4_networks(x, self.v4_lengths_near(x)) {
                     let eq = |b: &[u8]| b.len() == 5 && b[..4] == nb && u32::from(b[4]) == p;
                     self.probe(key(Code::Cidr4, p as u8, &nb), Code::Cidr4, eq, now, hit);
                 }
@@ -108,6 +99,26 @@ impl FeedPart {
             );
         }
     }
+}
+
+/// The networks holding address `x` at each prefix length set in `lengths` (bit `p`: `/p`),
+/// as (length, network's bytes), shortest first.
+#[inline]
+pub(super) fn v4_networks(x: u32, lengths: u64) -> impl Iterator<Item = (u32, [u8; 4])> {
+    let mut bits = lengths;
+    std::iter::from_fn(move || {
+        if bits == 0 {
+            return None;
+        }
+        let p = bits.trailing_zeros();
+        bits &= bits - 1;
+        let net = if p == 0 {
+            0
+        } else {
+            x & (u32::MAX << (32 - p))
+        };
+        Some((p, net.to_be_bytes()))
+    })
 }
 
 /// The networks holding address `x` at each prefix length set in `prefixes` (bit `p` of the
