@@ -71,13 +71,19 @@ fn same_site(sent_from: &str, headers: &HeaderMap) -> bool {
     }
 }
 
-fn is_json(content_type: &str) -> bool {
-    let essence = content_type
+/// A media type without its parameters, lower-cased (`Application/JSON; charset=utf-8` →
+/// `application/json`).
+fn essence(content_type: &str) -> String {
+    content_type
         .split(';')
         .next()
         .unwrap_or("")
         .trim()
-        .to_ascii_lowercase();
+        .to_ascii_lowercase()
+}
+
+fn is_json(content_type: &str) -> bool {
+    let essence = essence(content_type);
     essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
@@ -85,12 +91,7 @@ fn is_json(content_type: &str) -> bool {
 /// A YAML media type (`application/yaml`, its older `application/x-yaml`, `text/yaml`): none is
 /// one a cross-site form may send without the browser asking first.
 fn is_yaml(content_type: &str) -> bool {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let essence = essence(content_type);
     matches!(
         essence.as_str(),
         "application/yaml" | "application/x-yaml" | "text/yaml"
