@@ -168,29 +168,30 @@ async fn create_view(
 /// Create the events rollups, the rule titles and the alerts' terms with their views when
 /// absent (a store of an earlier version gets those it lacks, filled from what it holds).
 pub(super) async fn create_rollup(client: &Client, culprit: &Culprit) -> Result<()> {
-    let events = (
-        "event_minutes",
-        "event_minutes_mv",
-        ROLLUP_TABLE,
-        rollup_select(),
-    );
-    create_view(client, culprit, events).await?;
-    let hours = ("event_hours", "event_hours_mv", HOURS_TABLE, hours_select());
-    create_view(client, culprit, hours).await?;
-    let titles = (
-        "rule_titles",
-        "rule_titles_mv",
-        RULE_TITLES_TABLE,
-        rule_titles_select(),
-    );
-    create_view(client, culprit, titles).await?;
-    let terms = (
-        "alert_terms",
-        "alert_terms_mv",
-        ALERT_TERMS_TABLE,
-        alert_terms_select(),
-    );
-    create_view(client, culprit, terms).await
+    for rollup in [
+        (
+            "event_minutes",
+            "event_minutes_mv",
+            ROLLUP_TABLE,
+            rollup_select(),
+        ),
+        ("event_hours", "event_hours_mv", HOURS_TABLE, hours_select()),
+        (
+            "rule_titles",
+            "rule_titles_mv",
+            RULE_TITLES_TABLE,
+            rule_titles_select(),
+        ),
+        (
+            "alert_terms",
+            "alert_terms_mv",
+            ALERT_TERMS_TABLE,
+            alert_terms_select(),
+        ),
+    ] {
+        create_view(client, culprit, rollup).await?;
+    }
+    Ok(())
 }
 
 /// The minutes of `q`: the one holding `from` counts, the one holding `to` does not unless
