@@ -187,7 +187,8 @@ struct Heard {
 }
 
 /// `n` clients of the live stream of the node at `http` (as its admin), each reading until
-/// the node closes the stream.
+/// the node closes the stream. Each stream is open (its answer's head read) before the next
+/// connects and before the clock starts, as screens that opened their streams earlier.
 fn stream_clients(http: &str, token: &str, n: usize) -> Vec<std::thread::JoinHandle<Heard>> {
     let addr = http.trim_start_matches("http://").to_owned();
     (0..n)
@@ -198,10 +199,14 @@ fn stream_clients(http: &str, token: &str, n: usize) -> Vec<std::thread::JoinHan
                 "GET /api/v1/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n"
             )
             .unwrap();
+            let mut reader = BufReader::new(s);
+            let mut line = Vec::new();
+            while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            line.clear();
             std::thread::spawn(move || {
                 let mut heard = Heard::default();
-                let mut reader = BufReader::new(s);
-                let mut line = Vec::new();
                 let mut alert = false;
                 while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
                     if line.starts_with(b"event: alert") {
@@ -855,7 +860,7 @@ fn syslog_bench(this: &str, baseline: Option<&str>, runs: usize, clients: usize,
         );
         let (mut with_registry, mut without_assets) = (Vec::new(), Vec::new());
         let (mut mine, mut theirs, mut streamed) = (Vec::new(), Vec::new(), Vec::new());
-        for _ in 0..runs {
+        for run in 0..runs {
             if let Some(f) = &feed {
                 with_intel.push(run_with(
                     this,
@@ -894,8 +899,13 @@ fn syslog_bench(this: &str, baseline: Option<&str>, runs: usize, clients: usize,
             if let Some(b) = baseline {
                 theirs.push(run_once(b, events, clients, ch, 0));
             }
+            // With stream clients, every other run goes first, so neither kind always runs
+            // on the machine the other left (its page cache, its neighbours' load).
+            if stream_clients > 0 && run % 2 == 1 {
+                streamed.push(run_once(this, events, clients, ch, stream_clients));
+            }
             mine.push(run_once(this, events, clients, ch, 0));
-            if stream_clients > 0 {
+            if stream_clients > 0 && run % 2 == 0 {
                 streamed.push(run_once(this, events, clients, ch, stream_clients));
             }
         }
@@ -927,11 +937,29 @@ fn syslog_bench(this: &str, baseline: Option<&str>, runs: usize, clients: usize,
                 v[v.len() / 2]
             };
             let (c1, c0) = (mid(&streamed, |r| r.cpu_us), mid(&mine, |r| r.cpu_us));
+            // Each run with clients against the run without beside it: the median of those
+            // ratios follows the machine's drift less than the ratio of the medians.
+            let pairs: Vec<Run> = streamed
+                .iter()
+                .zip(&mine)
+                .map(|(s, m)| Run {
+                    cpu_us: s.cpu_us / m.cpu_us,
+                    events_per_s: s.events_per_s / m.events_per_s,
+                    rss_kib: s.rss_kib.saturating_sub(m.rss_kib),
+                })
+                .collect();
+            let (pc, pe) = (mid(&pairs, |r| r.cpu_us), mid(&pairs, |r| r.events_per_s));
             println!(
                 "end_to_end: the stream's cost with {stream_clients} clients → {backend}: CPU \
-                 {c1:.2} µs/event (without: {c0:.2}); with / without = {:.3} ({:+.1}%)",
+                 {c1:.2} µs/event (without: {c0:.2}); with / without = {:.3} ({:+.1}%); \
+                 median of the {} paired runs: CPU {pc:.3} ({:+.1}%), events/s {pe:.3}; \
+                 peak RSS without {} MiB, with {} MiB (medians)",
                 c1 / c0,
-                (c1 / c0 - 1.0) * 100.0
+                (c1 / c0 - 1.0) * 100.0,
+                pairs.len(),
+                (pc - 1.0) * 100.0,
+                mid(&mine, |r| r.rss_kib as f64) as u64 / 1024,
+                mid(&streamed, |r| r.rss_kib as f64) as u64 / 1024,
             );
         }
         if feed.is_some() {

@@ -103,12 +103,17 @@ impl StreamConfig {
 
 /// Messages a client task takes from the ring at once.
 const TAKE: usize = 256;
-/// How long a woken client waits for what is published with the message that woke it.
-const LINGER: Duration = Duration::from_millis(20);
+/// How long a woken client waits for what is published with the message that woke it. A
+/// batch's incident changes are published one by one while the correlator works through it
+/// (tens of milliseconds for a batch of thousands of events): a client that waits this long
+/// sends a batch's alerts and its incident changes in one write, and is woken a few times a
+/// second at most however fast messages come, far inside the console's 2 s for a new alert.
+const LINGER: Duration = Duration::from_millis(100);
 /// Chunks queued for one connection's socket.
 const QUEUED_FRAMES: usize = 2;
-/// Bytes of frames sent as one chunk at most (a frame larger than this goes alone).
-const CHUNK_BYTES: usize = 16 * 1024;
+/// Bytes of frames sent as one chunk at most (a frame larger than this goes alone): a
+/// second's allowance of alerts (100 of about 1 KB) goes in two writes.
+const CHUNK_BYTES: usize = 64 * 1024;
 
 /// What a message is about.
 #[derive(Debug)]

@@ -120,8 +120,8 @@ async fn a_client_that_does_not_read_falls_behind_to_a_gap() {
     assert_eq!(resp.status(), StatusCode::OK);
     let mut body = resp.into_body();
 
-    // One alert at a time, each its own chunk, while the client reads nothing: every publish
-    // returns at once.
+    // One alert at a time, further apart than a woken client waits, each its own chunk, while
+    // the client reads nothing: every publish returns at once.
     let publish = |from: usize, n: usize| {
         let bus = bus.clone();
         async move {
@@ -136,7 +136,7 @@ async fn a_client_that_does_not_read_falls_behind_to_a_gap() {
     };
     for n in 0..10 {
         publish(n, 1).await;
-        tokio::time::sleep(Duration::from_millis(60)).await;
+        tokio::time::sleep(Duration::from_millis(150)).await;
     }
     // Then far more than the ring holds.
     publish(10, 30).await;
