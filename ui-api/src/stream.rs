@@ -19,14 +19,16 @@
 //! - At most `[stream] alerts_per_sec` alerts a second go to one connection (a second's worth
 //!   at once); the rest are counted in `event: skipped` (`{"count","from","to"}`, its id the
 //!   last skipped), and the client refetches its lists. Incident changes always go.
-//!   A `: keepalive` comment every `[stream] keepalive_secs` (15), before which the credential
-//!   is checked again (a revoked token or an ended session ends the stream); the stream ends
-//!   when the node shuts down, so the drain does not wait on it.
+//!   A `: keepalive` comment every `[stream] keepalive_secs` (15) of quiet (each stream's
+//!   period started up to half a period later, so streams opened together are not checked
+//!   together), before which the credential is checked again (a revoked token or an ended
+//!   session ends the stream); the stream ends when the node shuts down, so the drain does
+//!   not wait on it.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -368,6 +370,8 @@ pub struct StreamHub {
     shutdown: watch::Receiver<bool>,
     keepalive: Duration,
     alerts_per_sec: u32,
+    /// Connections opened, which spreads their keepalives (see [`keepalive_phase`]).
+    opened: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for StreamHub {
@@ -401,6 +405,7 @@ impl StreamHub {
             shutdown,
             keepalive: Duration::from_secs(config.keepalive_secs.max(1)),
             alerts_per_sec: config.alerts_per_sec,
+            opened: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -592,6 +597,16 @@ async fn still_valid(s: &ApiState, c: &Caller, shown: &HeaderMap) -> bool {
     }
 }
 
+/// How much later than the keepalive period the `n`th connection's first keepalive comes:
+/// less than half a period, spread by the golden ratio so that streams opened together (wall
+/// screens reconnecting after a restart) or sent the same batch do not all check their
+/// credentials at once, each check a call on the blocking pool, which would grow by one
+/// thread a stream.
+fn keepalive_phase(period: Duration, n: u64) -> Duration {
+    let spread = (n as f64 * 0.618_033_988_749_895).fract();
+    period.mul_f64(spread / 2.0)
+}
+
 /// Until the node shuts down.
 async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|s| *s).await;
@@ -610,8 +625,9 @@ async fn client(
     let mut newest = hub.newest.subscribe();
     let mut shutdown = hub.shutdown.clone();
     let mask = c.masking(&s.access.mask).cloned();
+    let phase = keepalive_phase(hub.keepalive, hub.opened.fetch_add(1, Ordering::Relaxed));
     let mut keepalive = tokio::time::interval(hub.keepalive);
-    keepalive.reset();
+    keepalive.reset_after(hub.keepalive + phase);
     let mut allowance = Allowance::new(hub.alerts_per_sec);
     let mut sight = Sight::of(&s, &c);
     let department = c.grant.department.clone();
@@ -710,7 +726,7 @@ async fn client(
             if !send(&tx, &mut chunk, &mut shutdown).await {
                 return;
             }
-            keepalive.reset();
+            keepalive.reset_after(hub.keepalive + phase);
         }
     }
 }
@@ -889,6 +905,22 @@ mod tests {
         assert_eq!(held, 3);
         assert!(hub.lock().held.load(Ordering::Relaxed) <= 1 << 20);
         assert_eq!(ids(hub.read(0, |_| true)), [0, 6]);
+    }
+
+    #[test]
+    fn keepalives_of_streams_opened_together_are_spread() {
+        let period = Duration::from_secs(15);
+        let phases: Vec<Duration> = (0..20).map(|n| keepalive_phase(period, n)).collect();
+        assert!(phases.iter().all(|p| *p < period / 2), "{phases:?}");
+        // Every tenth of the half period holds one of twenty streams' keepalives.
+        for tenth in 0..10u32 {
+            let (lo, hi) = (period / 20 * tenth, period / 20 * (tenth + 1));
+            assert!(
+                phases.iter().any(|p| *p >= lo && *p < hi),
+                "none in {lo:?}..{hi:?}: {phases:?}"
+            );
+        }
+        assert_eq!(keepalive_phase(period, 0), Duration::ZERO);
     }
 
     #[test]
