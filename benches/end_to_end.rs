@@ -19,6 +19,9 @@
 //! the clock starts (the lines' `web01`…`web39` among them, so every alert gets its target),
 //! with the assets on but nothing registered (only the seen hosts noted), and with `[assets]
 //! enabled = false`, and prints what the lookup and the seen hosts add in CPU per event.
+//! The Windows variant (evtx_dump JSON and Winlogbeat `_bulk` through a SigmaHQ Windows pack)
+//! runs after the syslog one: `ONEWALL_E2E_WINDOWS=0` leaves it out, `only` runs it alone,
+//! `evtx` or `winlogbeat` runs that shape alone; `ONEWALL_E2E_WINDOWS_EVENTS` sets its size.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a bench fails loudly
 
@@ -759,12 +762,19 @@ fn run_windows_once(bin: &str, shape: Shape, bodies: &[(Vec<u8>, usize)], client
 }
 
 /// The Windows variant: each shape through a SigmaHQ Windows pack into the embedded store.
-fn windows_bench(this: &str, baseline: Option<&str>, runs: usize, clients: usize, full: bool) {
+fn windows_bench(
+    this: &str,
+    baseline: Option<&str>,
+    runs: usize,
+    clients: usize,
+    full: bool,
+    shapes: &[Shape],
+) {
     let n = env_usize(
         "ONEWALL_E2E_WINDOWS_EVENTS",
         if full { 100_000 } else { 500 },
     );
-    for shape in [Shape::Evtx, Shape::Winlogbeat] {
+    for &shape in shapes {
         let bodies = windows_bodies(shape, n);
         if bodies.is_empty() {
             println!("end_to_end: windows {shape:?} not run (no corpus events)");
@@ -815,11 +825,17 @@ fn main() {
         .filter(|b| !b.trim().is_empty());
     let this = env!("CARGO_BIN_EXE_onewall");
     let windows = std::env::var("ONEWALL_E2E_WINDOWS").unwrap_or_default();
-    if windows != "only" {
+    let shapes: &[Shape] = match windows.as_str() {
+        "0" => &[],
+        "evtx" => &[Shape::Evtx],
+        "winlogbeat" => &[Shape::Winlogbeat],
+        _ => &[Shape::Evtx, Shape::Winlogbeat],
+    };
+    if !["only", "evtx", "winlogbeat"].contains(&windows.as_str()) {
         syslog_bench(this, baseline.as_deref(), runs, clients, full);
     }
-    if windows != "0" {
-        windows_bench(this, baseline.as_deref(), runs, clients, full);
+    if !shapes.is_empty() {
+        windows_bench(this, baseline.as_deref(), runs, clients, full, shapes);
     }
 }
 

@@ -26,7 +26,9 @@ mod supervision;
 
 /// The node allocates and frees many small buffers per event on several threads (parsed
 /// fields, alerts, store rows); mimalloc's per-thread free lists serve those faster than the
-/// system allocator's bins.
+/// system allocator's bins. It is built without asking for transparent huge pages
+/// (`no_thp`): with them, the kernel zeroed a fresh 2 MiB page each time memory mimalloc had
+/// given back was touched again, 19% of the node's CPU on a Winlogbeat feed.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use metrics::{counter, gauge};
 use onewall_ingest::spool::{Spool, SpoolError, Spooled};
 use onewall_model::{Alert, Event, EventBatch, Timestamp};
-use onewall_rules::pack::RuleSetHandle;
+use onewall_rules::pack::{RuleSet, RuleSetHandle};
 use onewall_store::Store;
 use tokio::sync::{mpsc, watch};
 use tracing::{error, warn};
@@ -241,7 +241,7 @@ fn detect_stage(
         let matched = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let now = Timestamp::now();
             let set = rules.current();
-            set.match_batch(&batch, now, &mut alerts);
+            match_in_halves(&set, &batch, now, &mut alerts);
             if let Some(intel) = intel.as_mut() {
                 intel.run(&batch, now, &mut alerts);
             }
@@ -282,6 +282,44 @@ fn detect_stage(
     if let Some(anomaly) = anomaly.as_mut() {
         anomaly.finish();
     }
+}
+
+/// Batches of at least this many events are matched in two halves on two threads.
+const SPLIT_MATCHING_AT: usize = 256;
+
+/// Match `batch` against `set` as [`RuleSet::match_batch`] does, appending the alerts to `out`
+/// in the same order (by event, then by rule). A batch of [`SPLIT_MATCHING_AT`] events or more
+/// is matched in two halves, the second on a thread of its own, so the rules use both cores
+/// while the store is not the limit: an event's alerts depend on that event and the rule set
+/// alone, so the halves' alerts, joined in order, are the whole batch's. A panic in either
+/// half is raised here, as one in a single pass would be.
+fn match_in_halves(set: &RuleSet, batch: &[Event], now: Timestamp, out: &mut Vec<Alert>) {
+    if batch.len() < SPLIT_MATCHING_AT {
+        set.match_batch(batch, now, out);
+        return;
+    }
+    let (first, second) = batch.split_at(batch.len() / 2);
+    let mut later = Vec::new();
+    let spawned = std::thread::scope(|s| {
+        let other = std::thread::Builder::new()
+            .name("onewall-detect-2".into())
+            .spawn_scoped(s, || {
+                set.match_batch(second, now, &mut later);
+                true
+            });
+        set.match_batch(first, now, out);
+        match other {
+            Ok(t) => t
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => false,
+        }
+    });
+    if !spawned {
+        // No thread to be had: this one matches the second half too.
+        set.match_batch(second, now, &mut later);
+    }
+    out.append(&mut later);
 }
 
 /// What the event writer hands the alert stage: a written batch, its alerts, the spool
@@ -594,6 +632,59 @@ pub async fn spool_intake(
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use onewall_ingest::{ParseContext, parse_syslog};
+    use onewall_model::{RegionCode, RegionTree, Source};
+    use onewall_rules::pack::RuleSetConfig;
+
+    #[test]
+    fn a_batch_matched_in_halves_gives_one_pass_alerts_in_order() {
+        let config = RuleSetConfig {
+            builtin: true,
+            ..RuleSetConfig::default()
+        };
+        let now = Timestamp::parse_rfc3339("2026-11-28T10:00:00Z").expect("time");
+        let (set, _) = RuleSet::load(&config, &RegionTree::builtin(), now).expect("rule set");
+        let ctx = ParseContext::new(now, RegionCode::HENAN, Source::new("test", None));
+        for n in [0, 1, SPLIT_MATCHING_AT - 1, SPLIT_MATCHING_AT, 1_001] {
+            let batch: Vec<Event> = (0..n)
+                .map(|i| {
+                    let line = if i % 3 == 0 {
+                        format!(
+                            "<38>Nov 28 10:00:{:02} web{:02} sshd[{}]: Failed password for invalid \
+                             user u{i} from 203.0.113.{} port 4000{} ssh2",
+                            i % 60,
+                            i % 7,
+                            1000 + i,
+                            i % 250,
+                            i % 10
+                        )
+                    } else {
+                        format!(
+                            "<30>Nov 28 10:00:{:02} web{:02} nginx[1]: GET /{i} 200",
+                            i % 60,
+                            i % 7
+                        )
+                    };
+                    parse_syslog(line.as_bytes(), &ctx)
+                })
+                .collect();
+            let mut whole = Vec::new();
+            set.match_batch(&batch, now, &mut whole);
+            let mut halves = vec![];
+            match_in_halves(&set, &batch, now, &mut halves);
+            assert_eq!(halves, whole, "{n} events");
+            assert_eq!(
+                whole.len(),
+                n.div_ceil(3),
+                "{n} events: one alert per failed login"
+            );
         }
     }
 }

@@ -546,3 +546,42 @@ async fn alert_tops_over_partial_hours_follow_retention() {
         ]
     );
 }
+
+fn page_size(dir: &std::path::Path) -> i64 {
+    let conn = rusqlite::Connection::open(dir.join(DB_FILE)).expect("open the file");
+    conn.pragma_query_value(None, "page_size", |r| r.get(0))
+        .expect("page_size")
+}
+
+/// A new database gets 16 KiB pages (a wide Windows row fits in one with others); a database
+/// made with SQLite's default 4 KiB pages keeps them, and its events are read and written on.
+#[tokio::test]
+async fn new_stores_get_large_pages_and_old_ones_keep_theirs() {
+    let (dir, store) = fresh().await;
+    let first: Vec<Event> = (0..10)
+        .map(|k| event(day0().add_secs(60 * k), &format!("event {k}")))
+        .collect();
+    store.write_events(first.clone()).await.expect("write");
+    drop(store);
+    assert_eq!(page_size(dir.path()), 16_384);
+
+    let old = tempfile::tempdir().expect("temporary directory");
+    {
+        let conn = rusqlite::Connection::open(old.path().join(DB_FILE)).expect("create");
+        conn.execute_batch(
+            "PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; CREATE TABLE t (x);",
+        )
+        .expect("a 4 KiB database");
+    }
+    let store = SqliteStore::open(old.path()).expect("open a 4 KiB store");
+    // Rows wider than a 4 KiB page go into overflow chains there.
+    let wide: Vec<Event> = (0..10)
+        .map(|k| event(day0().add_secs(60 * k), &"x".repeat(6_000 + k as usize)))
+        .collect();
+    store.write_events(wide.clone()).await.expect("write");
+    drop(store);
+    assert_eq!(page_size(old.path()), 4_096);
+    let store = SqliteStore::open(old.path()).expect("reopen");
+    let (got, _) = all_events(&store, EventQuery::default()).await;
+    assert_eq!(got, newest_first(wide));
+}

@@ -11,7 +11,8 @@
 //!   incidents keep the whole record as JSON beside the columns queries filter on.
 //! - WAL journal, `synchronous=NORMAL`: a commit survives a process crash; the last commits
 //!   before a power loss may not. A checkpointer thread copies the WAL into the database
-//!   beside the writer.
+//!   beside the writer. New databases get 16 KiB pages (several wide Windows rows to a page);
+//!   older ones keep theirs.
 //! - rusqlite is blocking, so every operation runs on tokio's blocking pool. One writer
 //!   connection sits behind a mutex (SQLite has one writer anyway); searches take a reader
 //!   connection from a small pool, so they never wait behind writes.

@@ -18,10 +18,16 @@ use crate::codec::COMMON_COLUMNS;
 /// from the stored alerts and the minute rollup on the upgrade.
 pub(super) const SCHEMA_VERSION: i64 = 4;
 
-/// WAL pages past which the writer checkpoints itself, a backstop: the checkpointer thread
+/// WAL bytes past which the writer checkpoints itself, a backstop: the checkpointer thread
 /// (see [`open_checkpointer`]) normally copies the WAL into the database beside the writer,
-/// so the writer's commits do not stop for it. About 640 MiB of WAL.
-const WAL_AUTOCHECKPOINT_PAGES: i64 = 160_000;
+/// so the writer's commits do not stop for it. SQLite counts it in pages of the file's size.
+const WAL_AUTOCHECKPOINT_BYTES: i64 = 640 << 20;
+
+/// The page size of a new database. SQLite's default of 4 KiB holds one wide Windows row
+/// (its raw JSON and its fields' JSON, 2–4 KB) per page or spills it into an overflow chain;
+/// 16 KiB pages hold several, so the writer touches, journals and balances fewer pages per
+/// row. It takes effect only while the file is empty: an existing database keeps its own.
+const PAGE_SIZE: i64 = 16_384;
 
 /// Tables that are not per day. Every statement is idempotent, so opening an existing store
 /// runs it harmlessly.
@@ -91,6 +97,8 @@ fn configure(conn: &Connection) -> Result<()> {
 pub(super) fn open_writer(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path)?;
     configure(&conn)?;
+    // Before WAL mode and the first table: after that the file's page size is fixed.
+    conn.pragma_update(None, "page_size", PAGE_SIZE)?;
     let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(backend(format_args!(
@@ -98,7 +106,12 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection> {
             path.display()
         )));
     }
-    conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
+    let page: i64 = conn.pragma_query_value(None, "page_size", |r| r.get(0))?;
+    conn.pragma_update(
+        None,
+        "wal_autocheckpoint",
+        WAL_AUTOCHECKPOINT_BYTES / page.max(512),
+    )?;
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if version > SCHEMA_VERSION {
         return Err(backend(format_args!(
