@@ -426,11 +426,24 @@ impl RuleSet {
             pre.merge(pack.report);
         }
         let overlays = load_overlays(&cfg.overlays, regions, &mut report)?;
-        let anomaly_sources: Vec<RuleSource> = sources
+        // Pipelines add no top-level key, so the text as read tells which may hold one; the
+        // detectors' compiler reads the text, written now from the transformed documents.
+        let mut anomaly_sources: Vec<RuleSource> = sources
             .iter()
             .filter(|s| crate::documents::may_hold_anomaly(s))
             .cloned()
             .collect();
+        for s in &mut anomaly_sources {
+            for reason in s.write_text() {
+                pre.total += 1;
+                pre.errors.push(RuleError::new(&s.path, None, reason));
+            }
+        }
+        // Correlations and detection rules are read from the same documents: parse each
+        // source once (those a pack transformed are parsed already).
+        for s in &mut sources {
+            s.parse_once();
+        }
         let (correlation_set, mut correlation_load) = load_correlations(&sources);
         let (engine, mut load) = Engine::compile_with(sources, &cfg.placeholders);
         load.merge(pre);
