@@ -2,7 +2,6 @@
 //! engine to apply, correlations left to `correlation::load_correlations`, anomaly detectors
 //! (documents with an `anomaly:` key) left to the `onewall-anomaly` crate.
 
-use serde::de::Deserialize;
 use serde_norway::Value as Yaml;
 
 use crate::error::{LoadReport, RuleError};
@@ -20,11 +19,12 @@ pub(crate) fn compile_source(
     ph: &Placeholders,
 ) {
     let mut index = 0usize;
-    for doc in serde_norway::Deserializer::from_str(&src.text) {
-        match Yaml::deserialize(doc) {
+    let parsed = src.documents();
+    for value in &parsed.docs {
+        match value {
             // An empty document (an empty file, a trailing `---`) is not a rule.
-            Ok(Yaml::Null) => continue,
-            Ok(Yaml::Mapping(m)) if is_filter(&m) => match compile_filter(&src.path, &m, ph) {
+            Yaml::Null => continue,
+            Yaml::Mapping(m) if is_filter(m) => match compile_filter(&src.path, m, ph) {
                 // Filters are not rules: counted only when they fail (or apply to nothing).
                 Ok(f) => filters.push(f),
                 Err(e) => {
@@ -34,27 +34,26 @@ pub(crate) fn compile_source(
             },
             // Correlation documents are read by `correlation::load_correlations` (and run by
             // the correlator); they keep their place in the count that derived ids use.
-            Ok(Yaml::Mapping(m)) if m.contains_key("correlation") => index += 1,
+            Yaml::Mapping(m) if m.contains_key("correlation") => index += 1,
             // Anomaly detector documents are read by the `onewall-anomaly` crate (which
             // compiles their selections itself); they too keep their place in the count.
-            Ok(Yaml::Mapping(m)) if m.contains_key("anomaly") => index += 1,
-            Ok(value) => {
+            Yaml::Mapping(m) if m.contains_key("anomaly") => index += 1,
+            value => {
                 index += 1;
                 report.total += 1;
-                match compile_document(&src.path, index, &value, ph) {
+                match compile_document(&src.path, index, value, ph) {
                     Ok(rule) => out.push(rule),
                     Err(e) => report.errors.push(e),
                 }
             }
-            Err(e) => {
-                // The YAML stream cannot go on past a syntax error: report once, stop the file.
-                report.total += 1;
-                report
-                    .errors
-                    .push(RuleError::new(&src.path, None, format!("bad yaml: {e}")));
-                break;
-            }
         }
+    }
+    if let Some(e) = &parsed.error {
+        // The YAML stream cannot go on past a syntax error: report once, stop the file.
+        report.total += 1;
+        report
+            .errors
+            .push(RuleError::new(&src.path, None, format!("bad yaml: {e}")));
     }
 }
 

@@ -17,6 +17,8 @@
 //! only rules with every kept clause hit are evaluated, in load order. The index is an
 //! over-approximation: it never skips a rule that matches.
 
+use std::sync::OnceLock;
+
 use aho_corasick::{AhoCorasick, MatchKind};
 use onewall_model::hash::FnvMap;
 use onewall_model::{FieldId, Value};
@@ -67,15 +69,20 @@ struct FieldIndex {
     present: Bits,
     /// Whole lowercased value → rules whose clause holds that equality.
     equals: FnvMap<Box<str>, Bits>,
+    /// The field's literals (lowercased), the automaton's patterns in order.
+    literal_texts: Vec<Box<str>>,
     /// All the field's literals, searched at once (overlapping: every literal found counts).
-    literals: Option<AhoCorasick>,
+    /// Built the first time an event has the field: a large rule set indexes many fields a
+    /// given input never holds. `None` when it cannot be built: every literal then counts as
+    /// found (a candidate is only a rule worth evaluating, so more of them is safe).
+    literals: OnceLock<Option<AhoCorasick>>,
     /// Per literal (the automaton's pattern id): the rules whose clause holds it.
     literal_rules: Vec<Bits>,
 }
 
 impl FieldIndex {
     fn is_empty(&self) -> bool {
-        self.present.is_empty() && self.equals.is_empty() && self.literals.is_none()
+        self.present.is_empty() && self.equals.is_empty() && self.literal_texts.is_empty()
     }
 
     /// Mark the rules with an atom holding on a present value (not null).
@@ -103,7 +110,7 @@ impl FieldIndex {
     }
 
     fn has_text(&self) -> bool {
-        !self.equals.is_empty() || self.literals.is_some()
+        !self.equals.is_empty() || !self.literal_texts.is_empty()
     }
 
     /// Mark the rules with an atom holding on `lower` (lowercased text).
@@ -111,14 +118,34 @@ impl FieldIndex {
         if let Some(rules) = self.equals.get(lower) {
             mark(rules, marks);
         }
-        if let Some(ac) = &self.literals {
-            for m in ac.find_overlapping_iter(lower) {
-                if let Some(rules) = self.literal_rules.get(m.pattern().as_usize()) {
-                    mark(rules, marks);
+        if self.literal_texts.is_empty() {
+            return;
+        }
+        match self
+            .literals
+            .get_or_init(|| literal_automaton(&self.literal_texts))
+        {
+            Some(ac) => {
+                for m in ac.find_overlapping_iter(lower) {
+                    if let Some(rules) = self.literal_rules.get(m.pattern().as_usize()) {
+                        mark(rules, marks);
+                    }
                 }
             }
+            None => self
+                .literal_rules
+                .iter()
+                .for_each(|rules| mark(rules, marks)),
         }
     }
+}
+
+/// The automaton over a field's literals, every occurrence reported (overlapping).
+fn literal_automaton(texts: &[Box<str>]) -> Option<AhoCorasick> {
+    AhoCorasick::builder()
+        .match_kind(MatchKind::Standard)
+        .build(texts.iter().map(|p| p.as_bytes()))
+        .ok()
 }
 
 fn mark(bits: &Bits, marks: &mut [u64]) {
@@ -160,34 +187,22 @@ impl FieldBuild {
         }
     }
 
-    /// The searchable form. When the literals' automaton cannot be built, their rules are
-    /// added to `always` instead.
-    fn finish(self, always: &mut [u64]) -> FieldIndex {
-        let words = always.len();
-        let mut fi = FieldIndex {
+    /// The searchable form over bit sets of `words` words (the literals' automaton is built
+    /// when first needed).
+    fn finish(self, words: usize) -> FieldIndex {
+        let (literal_texts, rules_of): (Vec<Box<str>>, Vec<Vec<u32>>) =
+            self.literals.into_iter().unzip();
+        FieldIndex {
             present: Bits::new(self.present, words),
             equals: self
                 .equals
                 .into_iter()
                 .map(|(k, v)| (k, Bits::new(v, words)))
                 .collect(),
-            ..FieldIndex::default()
-        };
-        if self.literals.is_empty() {
-            return fi;
+            literal_texts,
+            literals: OnceLock::new(),
+            literal_rules: rules_of.into_iter().map(|b| Bits::new(b, words)).collect(),
         }
-        let (pats, rules_of): (Vec<Box<str>>, Vec<Vec<u32>>) = self.literals.into_iter().unzip();
-        match AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .build(pats.iter().map(|p| p.as_bytes()))
-        {
-            Ok(ac) => {
-                fi.literals = Some(ac);
-                fi.literal_rules = rules_of.into_iter().map(|b| Bits::new(b, words)).collect();
-            }
-            Err(_) => mark_sparse(&rules_of.concat(), always),
-        }
-        fi
     }
 }
 
@@ -269,8 +284,8 @@ impl Index {
                 }
             }
         }
-        let fields = builds.into_iter().map(|b| b.finish(&mut init)).collect();
-        let keywords = keywords.finish(&mut init);
+        let fields = builds.into_iter().map(|b| b.finish(init.len())).collect();
+        let keywords = keywords.finish(init.len());
         Index {
             slots,
             fields,
@@ -435,6 +450,36 @@ mod tests {
         }
         // Missing one of the kept clauses: not even a candidate.
         assert_eq!(engine.candidate_count(&event(&all[1..])), 0);
+    }
+
+    /// A field's literals are put in an automaton the first time an event has the field; one
+    /// that cannot be built makes every literal count as found (more candidates, none lost).
+    #[test]
+    fn literals_are_searched_from_the_first_event_with_their_field() {
+        let rules = "title: a\nid: a\ndetection: {s: {x|contains: one}, condition: s}\n---\n\
+                     title: b\nid: b\ndetection: {s: {y|contains: two}, condition: s}\n";
+        let (engine, report) = Engine::compile([RuleSource::new("r.yml", rules)]);
+        assert!(report.is_clean(), "{:?}", report.errors);
+        let built = |field: &str| {
+            let slot = engine
+                .index
+                .slot(FieldId::intern(field).expect("id"))
+                .expect("slot");
+            engine.index.fields[slot].literals.get().is_some()
+        };
+        assert!(!built("x") && !built("y"));
+        assert_eq!(engine.matching_rules(&event(&[("x", "a ONE b")])), ["a"]);
+        assert!(built("x") && !built("y"));
+        assert!(engine.matching_rules(&event(&[("y", "one")])).is_empty());
+        assert!(built("y"));
+
+        let mut fi = FieldBuild::default();
+        fi.add(Test::Contains("one".into()), 3);
+        let fi = fi.finish(1);
+        assert!(fi.literals.set(None).is_ok(), "not built yet");
+        let mut marks = [0u64];
+        fi.probe("nothing alike", &mut marks);
+        assert_eq!(marks, [1 << 3]);
     }
 
     /// Many rules sharing an atom (as routing conditions do) set their bits from one dense

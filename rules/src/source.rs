@@ -3,17 +3,80 @@
 
 use std::fs;
 use std::path::Path;
+use std::sync::Arc;
+
+use serde::de::Deserialize;
+use serde_norway::Value as Yaml;
 
 use crate::error::{LoadReport, RuleError, RulesError};
 
 /// The text of one rule file and where it came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// A source carries its YAML documents once they are parsed (by pack reading, which
+/// transforms them, or by [`crate::pack::RuleSet::load`]), so the rule compiler and the
+/// correlation reader do not parse the same text again, and the documents a pack's pipelines
+/// changed are compiled as they are, not written out as text and parsed back.
+#[derive(Clone)]
 pub struct RuleSource {
     /// Where the text came from, used in messages and [`crate::RuleInfo::path`] (a file path,
     /// or `builtin/<file>` for the built-in pack).
     pub path: String,
-    /// The YAML text: one rule, or several separated by `---`.
+    /// The YAML text: one rule, or several separated by `---`. For a source whose documents
+    /// pipelines changed, the text as read until [`RuleSource::write_text`] writes the
+    /// changed documents into it.
     pub text: String,
+    /// The documents, when already parsed (or changed since the text was read).
+    parsed: Option<Arc<Parsed>>,
+    /// The documents were changed and `text` not yet written from them.
+    unwritten: bool,
+}
+
+/// A source's YAML documents, in order, and the syntax error that ended the stream, if any
+/// (the documents before it are kept, as the compiler reads them).
+#[derive(Debug, Default)]
+pub(crate) struct Parsed {
+    pub(crate) docs: Vec<Yaml>,
+    /// The parser's message for the first syntax error.
+    pub(crate) error: Option<String>,
+}
+
+impl Parsed {
+    fn of(text: &str) -> Parsed {
+        let mut parsed = Parsed::default();
+        for doc in serde_norway::Deserializer::from_str(text) {
+            match Yaml::deserialize(doc) {
+                Ok(v) => parsed.docs.push(v),
+                Err(e) => {
+                    // The stream cannot go on past a syntax error (the deserializer would
+                    // yield it again and again).
+                    parsed.error = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        parsed
+    }
+}
+
+impl PartialEq for RuleSource {
+    fn eq(&self, other: &Self) -> bool {
+        fn docs(s: &RuleSource) -> Option<&Vec<Yaml>> {
+            s.parsed.as_ref().filter(|_| s.unwritten).map(|p| &p.docs)
+        }
+        self.path == other.path && self.text == other.text && docs(self) == docs(other)
+    }
+}
+
+impl Eq for RuleSource {}
+
+impl std::fmt::Debug for RuleSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuleSource")
+            .field("path", &self.path)
+            .field("text", &self.text)
+            .field("unwritten", &self.unwritten)
+            .finish()
+    }
 }
 
 impl RuleSource {
@@ -21,6 +84,70 @@ impl RuleSource {
         RuleSource {
             path: path.into(),
             text: text.into(),
+            parsed: None,
+            unwritten: false,
+        }
+    }
+
+    /// A source whose documents are `docs`: the text's (`changed` false), or the text's
+    /// changed (`changed` true: the text is written from them only when asked, see
+    /// [`RuleSource::write_text`]).
+    pub(crate) fn with_docs(path: String, text: String, docs: Vec<Yaml>, changed: bool) -> Self {
+        RuleSource {
+            path,
+            text,
+            parsed: Some(Arc::new(Parsed { docs, error: None })),
+            unwritten: changed,
+        }
+    }
+
+    /// Write the documents into `text` when they were changed since it was read (a pack's
+    /// pipelines transform rules as documents; the text is needed only by readers of the
+    /// text, such as the anomaly detectors' compiler). A document that cannot be written is
+    /// left out; the messages say why.
+    pub fn write_text(&mut self) -> Vec<String> {
+        let mut errors = Vec::new();
+        let Some(parsed) = self.parsed.as_ref().filter(|_| self.unwritten) else {
+            return errors;
+        };
+        let mut text = String::new();
+        for doc in &parsed.docs {
+            match serde_norway::to_string(doc) {
+                Ok(t) => {
+                    text.push_str("---\n");
+                    text.push_str(&t);
+                }
+                Err(e) => errors.push(format!("cannot write the transformed rule: {e}")),
+            }
+        }
+        self.text = text;
+        self.unwritten = false;
+        errors
+    }
+
+    /// Parse the text now (once), so every later reader shares the documents.
+    pub(crate) fn parse_once(&mut self) {
+        if self.parsed.is_none() {
+            self.parsed = Some(Arc::new(Parsed::of(&self.text)));
+        }
+    }
+
+    /// The text's documents: those parsed before, or parsed now.
+    pub(crate) fn documents(&self) -> Arc<Parsed> {
+        match &self.parsed {
+            Some(p) => Arc::clone(p),
+            None => Arc::new(Parsed::of(&self.text)),
+        }
+    }
+
+    /// The documents, taken out of the source (copied when another source shares them).
+    pub(crate) fn take_documents(&mut self) -> Parsed {
+        match self.parsed.take() {
+            Some(p) => Arc::try_unwrap(p).unwrap_or_else(|p| Parsed {
+                docs: p.docs.clone(),
+                error: p.error.clone(),
+            }),
+            None => Parsed::of(&self.text),
         }
     }
 }
@@ -212,5 +339,40 @@ fn walk(
             },
             Err(e) => unreadable(report, format!("cannot read file: {e}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_are_parsed_once_and_a_syntax_error_ends_them() {
+        let mut src = RuleSource::new("r.yml", "a: 1\n---\nb: [2\n---\nc: 3\n");
+        let parsed = src.documents();
+        assert_eq!(parsed.docs.len(), 1);
+        assert!(parsed.error.as_deref().is_some_and(|e| !e.is_empty()));
+        src.parse_once();
+        assert!(Arc::ptr_eq(&src.documents(), &src.documents()), "kept");
+        assert_eq!(
+            src,
+            RuleSource::new("r.yml", "a: 1\n---\nb: [2\n---\nc: 3\n")
+        );
+        let taken = src.take_documents();
+        assert_eq!(taken.docs.len(), 1);
+    }
+
+    #[test]
+    fn changed_documents_are_written_into_the_text_when_asked() {
+        let doc: Yaml = serde_norway::from_str("title: x\nid: '1'\n").expect("yaml");
+        let mut src = RuleSource::with_docs("r.yml".into(), "title: y\n".into(), vec![doc], true);
+        assert_eq!(src.text, "title: y\n", "the text as read until written");
+        assert_ne!(src, RuleSource::new("r.yml", "title: y\n"));
+        assert!(src.write_text().is_empty());
+        assert_eq!(src.text, "---\ntitle: x\nid: '1'\n");
+        assert_eq!(src, RuleSource::new("r.yml", src.text.clone()));
+        // Written once: asking again changes nothing.
+        assert!(src.write_text().is_empty());
+        assert_eq!(src.text, "---\ntitle: x\nid: '1'\n");
     }
 }

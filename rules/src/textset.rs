@@ -5,6 +5,7 @@
 //! one lookup instead of one comparison per value.
 
 use std::collections::HashSet;
+use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
@@ -19,7 +20,12 @@ pub(crate) struct TextSet {
     /// Whole lowercased values.
     exact: HashSet<Box<str>>,
     /// `contains` literals, any one found is a match.
-    contains: Option<AhoCorasick>,
+    literals: Vec<Vec<u8>>,
+    /// Their automaton, built the first time the item is matched: most items of a large rule
+    /// set are never evaluated (the candidate index rules their rules out), so loading does
+    /// not pay for them. `None` when it cannot be built: the literals are then searched one
+    /// by one.
+    contains: OnceLock<Option<AhoCorasick>>,
     /// Everything else, tried in order.
     rest: Vec<Pattern>,
 }
@@ -44,28 +50,38 @@ impl TextSet {
                 other => rest.push(other.clone()),
             }
         }
-        let contains = if literals.is_empty() {
-            None
-        } else {
-            Some(
-                AhoCorasick::builder()
-                    .match_kind(MatchKind::LeftmostFirst)
-                    .kind(Some(AhoCorasickKind::ContiguousNFA))
-                    .build(&literals)
-                    .ok()?,
-            )
-        };
         Some(TextSet {
             exact,
-            contains,
+            literals,
+            contains: OnceLock::new(),
             rest,
         })
+    }
+
+    fn contains(&self, lower: &str) -> bool {
+        if self.literals.is_empty() {
+            return false;
+        }
+        let ac = self.contains.get_or_init(|| {
+            AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostFirst)
+                .kind(Some(AhoCorasickKind::ContiguousNFA))
+                .build(&self.literals)
+                .ok()
+        });
+        match ac {
+            Some(ac) => ac.is_match(lower),
+            None => self
+                .literals
+                .iter()
+                .any(|l| memchr::memmem::find(lower.as_bytes(), l).is_some()),
+        }
     }
 
     /// Does any value match `lower` (lowercased text)?
     pub(crate) fn matches(&self, lower: &str) -> bool {
         (!self.exact.is_empty() && self.exact.contains(lower))
-            || self.contains.as_ref().is_some_and(|ac| ac.is_match(lower))
+            || self.contains(lower)
             || self.rest.iter().any(|p| p.matches(lower))
     }
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use onewall_model::{Alert, Event, RegionCode, RegionTree, Severity, Timestamp};
 use onewall_rules::pack::{Manifest, Overlay, Pack, PackError, RuleSet, RuleSetConfig};
+use onewall_rules::{Engine, RuleSource};
 use serde_json::json;
 
 const WHOAMI: &str = "7d0c9a51-1b7e-4c55-9d0e-3f6a2b1c0001";
@@ -220,4 +221,34 @@ fn bad_overlays_name_the_entry_and_the_missing_key() {
     let err = RuleSet::load(&cfg, &RegionTree::builtin(), now()).expect_err("unknown region");
     assert!(err.to_string().contains("990100"), "{err}");
     let _ = RegionCode::HENAN;
+}
+
+#[test]
+fn a_packs_transformed_documents_compile_as_their_written_text_does() {
+    let mut pack = Pack::load(&packs().join("windows-demo")).expect("pack");
+    // The pack's pipelines changed the rules: their text is the file's until written.
+    let as_read = pack.sources.clone();
+    let written: Vec<RuleSource> = pack
+        .sources
+        .iter_mut()
+        .map(|s| {
+            assert!(s.write_text().is_empty());
+            // A source made from the text alone: parsed again by the compiler.
+            RuleSource::new(s.path.clone(), s.text.clone())
+        })
+        .collect();
+    assert_ne!(
+        as_read, pack.sources,
+        "the written text differs from the file's"
+    );
+    let (from_docs, r1) = Engine::compile(as_read);
+    let (from_text, r2) = Engine::compile(written);
+    assert_eq!(r1.to_string(), r2.to_string());
+    assert_eq!(from_docs.rules(), from_text.rules());
+    assert_eq!(from_docs.index_stats(), from_text.index_stats());
+    let events = [whoami("WS1", KAIFENG), user_created(KAIFENG)];
+    for e in &events {
+        assert_eq!(from_docs.matching_rules(e), from_text.matching_rules(e));
+    }
+    assert_eq!(from_docs.matching_rules(&events[0]), [WHOAMI]);
 }

@@ -1,6 +1,5 @@
 //! Reading correlation documents out of rule sources.
 
-use serde::de::Deserialize;
 use serde_norway::{Mapping, Value as Yaml};
 
 use onewall_model::Severity;
@@ -15,18 +14,14 @@ use crate::{LoadReport, RuleError, RuleSource};
 /// `report`), detection rules with a `name` are recorded in `set.names`. YAML errors are left
 /// to the rule engine, which reports them.
 pub(super) fn parse_source(src: &RuleSource, set: &mut CorrelationSet, report: &mut LoadReport) {
-    for doc in serde_norway::Deserializer::from_str(&src.text) {
-        let m = match Yaml::deserialize(doc) {
-            Ok(Yaml::Mapping(m)) => m,
-            // Null documents (and other non-maps) are nothing here.
-            Ok(_) => continue,
-            // A syntax error ends the stream (the rule engine reports it); the deserializer
-            // would yield it again and again.
-            Err(_) => break,
-        };
+    // A syntax error ends the documents; the rule engine reports it.
+    let parsed = src.documents();
+    for doc in &parsed.docs {
+        // Null documents (and other non-maps) are nothing here.
+        let Yaml::Mapping(m) = doc else { continue };
         if m.contains_key("correlation") {
             report.total += 1;
-            match parse_correlation(&src.path, &m) {
+            match parse_correlation(&src.path, m) {
                 Ok(rule) => {
                     report.compiled += 1;
                     set.rules.push(rule);

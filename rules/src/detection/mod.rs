@@ -83,7 +83,7 @@ pub(super) enum ValuePattern {
     Cased { pattern: Pattern, source: Box<str> },
     /// `re`: a regular expression, searched anywhere in the value's text.
     Regex {
-        re: regex::Regex,
+        re: crate::modifier::LazyRegex,
         source: Box<str>,
         /// A lowercased literal every match contains (see [`literal::required`]), as a
         /// `contains` pattern: tried on the lowercased text first, it rules most values out

@@ -2,6 +2,7 @@
 //! `minute hour day week month year`: how each reads its rule value and tests an event value.
 
 use std::net::IpAddr;
+use std::sync::OnceLock;
 
 use onewall_model::Value;
 
@@ -200,19 +201,51 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// `re` with its `i`, `m`, `s` flags: the compiled expression, searched anywhere in the value's
-/// text, and a lowercased literal every match contains (see [`literal::required`]) for the
-/// candidate index.
+/// A `re` expression, checked when its rule compiles and built the first time it runs: a large
+/// rule set holds hundreds, most of which the candidate index never lets run, and building
+/// one costs far more than checking it.
+#[derive(Debug, Clone)]
+pub(crate) struct LazyRegex {
+    text: Box<str>,
+    /// `i`, `m`, `s`.
+    flags: (bool, bool, bool),
+    /// The expression, once built; `None` when it could not be (it then matches nothing).
+    built: OnceLock<Option<regex::Regex>>,
+}
+
+impl LazyRegex {
+    /// Whether the expression matches anywhere in `s`.
+    pub(crate) fn is_match(&self, s: &str) -> bool {
+        self.built
+            .get_or_init(|| regex_builder(&self.text, self.flags).build().ok())
+            .as_ref()
+            .is_some_and(|re| re.is_match(s))
+    }
+}
+
+fn regex_builder(text: &str, (i, m, s): (bool, bool, bool)) -> regex::RegexBuilder {
+    let mut b = regex::RegexBuilder::new(text);
+    b.case_insensitive(i)
+        .multi_line(m)
+        .dot_matches_new_line(s)
+        .size_limit(1 << 22);
+    b
+}
+
+/// `re` with its `i`, `m`, `s` flags: the expression (its syntax checked now, as the regex
+/// engine parses it; built when first run), searched anywhere in the value's text, and a
+/// lowercased literal every match contains (see [`literal::required`]) for the candidate
+/// index.
 pub(crate) fn regex(
     text: &str,
     (i, m, s): (bool, bool, bool),
-) -> Result<(regex::Regex, Option<Box<str>>), String> {
-    let re = regex::RegexBuilder::new(text)
+) -> Result<(LazyRegex, Option<Box<str>>), String> {
+    regex_syntax::ParserBuilder::new()
         .case_insensitive(i)
         .multi_line(m)
         .dot_matches_new_line(s)
-        .size_limit(1 << 22)
         .build()
+        .parse(text)
         .map_err(|e| {
             let e = e.to_string();
             let last = e.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
@@ -221,5 +254,56 @@ pub(crate) fn regex(
                 last.trim().to_lowercase()
             )
         })?;
+    let re = LazyRegex {
+        text: text.into(),
+        flags: (i, m, s),
+        built: OnceLock::new(),
+    };
     Ok((re, literal::required(text, i).map(String::into_boxed_str)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_expression_is_refused_with_the_regex_engines_own_message() {
+        for (text, flags) in [
+            ("(x", (false, false, false)),
+            ("a{2,1}", (true, false, false)),
+            (r"\p{NoSuchClass}", (false, false, false)),
+            ("[z-a]", (false, true, true)),
+        ] {
+            let err = regex(text, flags).expect_err(text);
+            let engine = regex_builder(text, flags)
+                .build()
+                .expect_err(text)
+                .to_string();
+            let last = engine
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("");
+            assert_eq!(
+                err,
+                format!(
+                    "bad regular expression '{text}': {}",
+                    last.trim().to_lowercase()
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn an_expression_is_built_when_first_run_with_its_flags() {
+        let (re, need) = regex("^Foo.bar$", (true, true, true)).expect("valid");
+        assert!(re.built.get().is_none(), "not built before it runs");
+        assert!(re.is_match("x\nfoo\nBAR"));
+        assert!(re.built.get().is_some_and(Option::is_some));
+        let copy = re.clone();
+        assert!(copy.is_match("FOO\tBAR") && !copy.is_match("foo"));
+        assert!(need.is_some());
+        let (cased, _) = regex("Foo", (false, false, false)).expect("valid");
+        assert!(cased.is_match("xFooy") && !cased.is_match("foo"));
+    }
 }

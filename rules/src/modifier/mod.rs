@@ -24,7 +24,7 @@ mod compare;
 mod encode;
 mod expand;
 
-pub(crate) use compare::{Cidr, CmpOp, DatePart, number, regex};
+pub(crate) use compare::{Cidr, CmpOp, DatePart, LazyRegex, number, regex};
 pub(crate) use encode::{Transform, transform};
 pub use expand::Placeholders;
 pub(crate) use expand::expand;

@@ -379,6 +379,24 @@ fn exception_source(path: &str, e: &Exception, n: usize) -> RuleSource {
     RuleSource::new(path.to_owned(), text_)
 }
 
+/// The sources that may hold anomaly detector documents. Pipelines add no top-level key, so
+/// the text as read tells which may hold one; the detectors' compiler reads the text, written
+/// now from the transformed documents (a document that cannot be written is reported).
+fn anomaly_sources(sources: &[RuleSource], report: &mut LoadReport) -> Vec<RuleSource> {
+    let mut out: Vec<RuleSource> = sources
+        .iter()
+        .filter(|s| crate::documents::may_hold_anomaly(s))
+        .cloned()
+        .collect();
+    for s in &mut out {
+        for reason in s.write_text() {
+            report.total += 1;
+            report.errors.push(RuleError::new(&s.path, None, reason));
+        }
+    }
+    out
+}
+
 impl RuleSet {
     /// Load everything `cfg` names. Fails when a pack manifest, a pipeline, an overlay or a
     /// directory cannot be used (so a reload keeps the rules in use); a rule that does not
@@ -426,11 +444,12 @@ impl RuleSet {
             pre.merge(pack.report);
         }
         let overlays = load_overlays(&cfg.overlays, regions, &mut report)?;
-        let anomaly_sources: Vec<RuleSource> = sources
-            .iter()
-            .filter(|s| crate::documents::may_hold_anomaly(s))
-            .cloned()
-            .collect();
+        let anomaly_sources = anomaly_sources(&sources, &mut pre);
+        // Correlations and detection rules are read from the same documents: parse each
+        // source once (those a pack transformed are parsed already).
+        for s in &mut sources {
+            s.parse_once();
+        }
         let (correlation_set, mut correlation_load) = load_correlations(&sources);
         let (engine, mut load) = Engine::compile_with(sources, &cfg.placeholders);
         load.merge(pre);

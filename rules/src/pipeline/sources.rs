@@ -1,6 +1,5 @@
 //! Running a [`PipelineSet`] over rule sources before they are compiled.
 
-use serde::de::Deserialize;
 use serde_norway::Value as Yaml;
 
 use super::set::PipelineSet;
@@ -30,29 +29,21 @@ pub(crate) enum DocAction {
 
 /// Run `f` over every map document of every source; an `Err` drops the document and reports
 /// it (counted as one rule). A source that is not valid YAML is passed on unchanged, for the
-/// compiler to report; a source nothing changed keeps its text.
+/// compiler to report; a source nothing changed keeps its text. The sources returned carry
+/// their documents, changed or not.
 pub(crate) fn rewrite_sources(
     sources: impl IntoIterator<Item = RuleSource>,
     report: &mut LoadReport,
     mut f: impl FnMut(&str, &mut serde_norway::Mapping) -> Result<DocAction, String>,
 ) -> Vec<RuleSource> {
     let mut out = Vec::new();
-    for src in sources {
-        let mut docs = Vec::new();
-        let mut parsed = true;
-        for doc in serde_norway::Deserializer::from_str(&src.text) {
-            match Yaml::deserialize(doc) {
-                Ok(v) => docs.push(v),
-                Err(_) => {
-                    parsed = false;
-                    break;
-                }
-            }
-        }
-        if !parsed {
-            out.push(src);
+    for mut src in sources {
+        let parsed = src.take_documents();
+        if parsed.error.is_some() {
+            out.push(RuleSource::new(src.path, src.text));
             continue;
         }
+        let docs = parsed.docs;
         let mut changed = false;
         let mut kept = Vec::with_capacity(docs.len());
         for mut doc in docs {
@@ -74,28 +65,9 @@ pub(crate) fn rewrite_sources(
             }
             kept.push(doc);
         }
-        if !changed {
-            out.push(src);
-            continue;
-        }
-        let mut text = String::new();
-        for doc in &kept {
-            match serde_norway::to_string(doc) {
-                Ok(t) => {
-                    text.push_str("---\n");
-                    text.push_str(&t);
-                }
-                Err(e) => {
-                    report.total += 1;
-                    report.errors.push(RuleError::new(
-                        &src.path,
-                        None,
-                        format!("cannot write the transformed rule: {e}"),
-                    ));
-                }
-            }
-        }
-        out.push(RuleSource::new(src.path, text));
+        // The compiler takes the documents as they are; the text is written from them only
+        // when a reader of the text asks (see `RuleSource::write_text`).
+        out.push(RuleSource::with_docs(src.path, src.text, kept, changed));
     }
     out
 }
