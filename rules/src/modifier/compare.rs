@@ -240,31 +240,69 @@ pub(crate) fn regex(
     text: &str,
     (i, m, s): (bool, bool, bool),
 ) -> Result<(LazyRegex, Option<Box<str>>), String> {
-    regex_syntax::ParserBuilder::new()
+    let refused = |e: String| {
+        let last = e.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+        format!(
+            "bad regular expression '{text}': {}",
+            last.trim().to_lowercase()
+        )
+    };
+    let hir = regex_syntax::ParserBuilder::new()
         .case_insensitive(i)
         .multi_line(m)
         .dot_matches_new_line(s)
         .build()
         .parse(text)
-        .map_err(|e| {
-            let e = e.to_string();
-            let last = e.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
-            format!(
-                "bad regular expression '{text}': {}",
-                last.trim().to_lowercase()
-            )
-        })?;
+        .map_err(|e| refused(e.to_string()))?;
+    // A counted repetition is what can make an expression too large to build: such an
+    // expression is built now, so a rule it does not fit is refused at load with the engine's
+    // message, as before, instead of matching nothing later.
+    let built = if counted(&hir) {
+        let re = regex_builder(text, (i, m, s))
+            .build()
+            .map_err(|e| refused(e.to_string()))?;
+        OnceLock::from(Some(re))
+    } else {
+        OnceLock::new()
+    };
     let re = LazyRegex {
         text: text.into(),
         flags: (i, m, s),
-        built: OnceLock::new(),
+        built,
     };
     Ok((re, literal::required(text, i).map(String::into_boxed_str)))
+}
+
+/// Whether `hir` holds a counted repetition (`{n}`, `{n,m}`, `{n,}` with more than one).
+fn counted(hir: &regex_syntax::hir::Hir) -> bool {
+    use regex_syntax::hir::HirKind;
+    match hir.kind() {
+        HirKind::Repetition(r) => r.min > 1 || r.max.is_some_and(|m| m > 1) || counted(&r.sub),
+        HirKind::Capture(c) => counted(&c.sub),
+        HirKind::Concat(subs) | HirKind::Alternation(subs) => subs.iter().any(counted),
+        HirKind::Empty | HirKind::Literal(_) | HirKind::Class(_) | HirKind::Look(_) => false,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_expression_too_large_to_build_is_refused_at_load() {
+        let Err(err) = regex(r"\w{1000}{100}", (false, false, false)) else {
+            panic!("a 100,000-fold repetition of \\w was built");
+        };
+        assert!(
+            err.starts_with(r"bad regular expression '\w{1000}{100}': ")
+                && err.contains("size limit"),
+            "{err}"
+        );
+        // Counted but small: built at load, and it matches.
+        let (re, _) = regex("ab{2,3}c", (true, false, false)).expect("small");
+        assert!(re.is_match("xABBc"));
+        assert!(!re.is_match("abc"));
+    }
 
     #[test]
     fn a_bad_expression_is_refused_with_the_regex_engines_own_message() {
