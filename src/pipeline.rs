@@ -294,32 +294,14 @@ const SPLIT_MATCHING_AT: usize = 256;
 /// alone, so the halves' alerts, joined in order, are the whole batch's. A panic in either
 /// half is raised here, as one in a single pass would be.
 fn match_in_halves(set: &RuleSet, batch: &[Event], now: Timestamp, out: &mut Vec<Alert>) {
-    if batch.len() < SPLIT_MATCHING_AT {
-        set.match_batch(batch, now, out);
-        return;
-    }
-    let (first, second) = batch.split_at(batch.len() / 2);
-    let mut later = Vec::new();
-    let spawned = std::thread::scope(|s| {
-        let other = std::thread::Builder::new()
-            .name("onewall-detect-2".into())
-            .spawn_scoped(s, || {
-                set.match_batch(second, now, &mut later);
-                true
-            });
-        set.match_batch(first, now, out);
-        match other {
-            Ok(t) => t
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            Err(_) => false,
-        }
-    });
-    if !spawned {
-        // No thread to be had: this one matches the second half too.
-        set.match_batch(second, now, &mut later);
-    }
-    out.append(&mut later);
+    let (head, tail) =
+        onewall_model::halves::in_halves("onewall-detect-2", batch, SPLIT_MATCHING_AT, |half| {
+            let mut alerts = Vec::new();
+            set.match_batch(half, now, &mut alerts);
+            alerts
+        });
+    out.extend(head);
+    out.extend(tail.into_iter().flatten());
 }
 
 /// What the event writer hands the alert stage: a written batch, its alerts, the spool

@@ -18,6 +18,7 @@ pub mod error;
 pub mod event;
 pub mod federation;
 pub mod field;
+pub mod halves;
 pub mod hash;
 pub mod health;
 pub mod id;

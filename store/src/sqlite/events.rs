@@ -92,24 +92,12 @@ const SPLIT_ENCODING_AT: usize = 256;
 /// Windows event is most of it) is on the store stage's path before every write, and each
 /// event's parts depend on that event alone.
 pub(super) fn encode(events: &[Event]) -> Result<Vec<Encoded>> {
-    if events.len() < SPLIT_ENCODING_AT {
-        return encode_each(events);
-    }
-    let (first, second) = events.split_at(events.len() / 2);
-    let (head, tail) = std::thread::scope(|s| {
-        let other = std::thread::Builder::new()
-            .name("onewall-encode".into())
-            .spawn_scoped(s, || encode_each(second));
-        let head = encode_each(first);
-        let tail = match other {
-            Ok(t) => t.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
-            // No thread to be had: this one does the second half too.
-            Err(_) => encode_each(second),
-        };
-        (head, tail)
-    });
+    let (head, tail) =
+        onewall_model::halves::in_halves("onewall-encode", events, SPLIT_ENCODING_AT, encode_each);
     let mut all = head?;
-    all.extend(tail?);
+    if let Some(tail) = tail {
+        all.extend(tail?);
+    }
     Ok(all)
 }
 
