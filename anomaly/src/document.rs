@@ -408,13 +408,6 @@ fn selection_text(doc: &Mapping, id: &str, title: &str) -> Result<String, String
     serde_norway::to_string(&Yaml::Mapping(rule)).map_err(|e| format!("detection: {e}"))
 }
 
-/// Whether `src` may hold a detector document (a top-level `anomaly:` key).
-fn may_hold_detector(src: &RuleSource) -> bool {
-    src.text
-        .lines()
-        .any(|l| l.starts_with("anomaly:") || l.starts_with("\"anomaly\":"))
-}
-
 /// Read every detector document of `sources` (other documents are skipped). A broken one is
 /// reported (path, id when it has one, reason); `report.compiled` is left to the caller.
 pub fn read_documents(sources: &[RuleSource]) -> (Vec<DetectorDoc>, LoadReport) {
@@ -427,7 +420,7 @@ pub fn read_documents(sources: &[RuleSource]) -> (Vec<DetectorDoc>, LoadReport) 
             reason,
         });
     };
-    for src in sources.iter().filter(|s| may_hold_detector(s)) {
+    for src in sources.iter().filter(|s| s.may_hold_anomaly()) {
         for doc in serde_norway::Deserializer::from_str(&src.text) {
             let map = match Yaml::deserialize(doc) {
                 Ok(Yaml::Mapping(m)) if m.contains_key("anomaly") => m,

@@ -56,11 +56,3 @@ pub(crate) fn compile_source(
             .push(RuleError::new(&src.path, None, format!("bad yaml: {e}")));
     }
 }
-
-/// Whether `src` may hold an anomaly detector document (a top-level `anomaly:` key): a cheap
-/// test on the text, so the anomaly crate reads only the files that can matter.
-pub(crate) fn may_hold_anomaly(src: &RuleSource) -> bool {
-    src.text
-        .lines()
-        .any(|l| l.starts_with("anomaly:") || l.starts_with("\"anomaly\":"))
-}

@@ -125,6 +125,15 @@ impl RuleSource {
         errors
     }
 
+    /// Whether the source may hold an anomaly detector document (a top-level `anomaly:` key):
+    /// a cheap test on the text, so the detectors' readers read only the files that can
+    /// matter. Pipelines add no top-level key, so the text as read tells.
+    pub fn may_hold_anomaly(&self) -> bool {
+        self.text
+            .lines()
+            .any(|l| l.starts_with("anomaly:") || l.starts_with("\"anomaly\":"))
+    }
+
     /// Parse the text now (once), so every later reader shares the documents.
     pub(crate) fn parse_once(&mut self) {
         if self.parsed.is_none() {

@@ -18,14 +18,6 @@ use super::rules::{Tally, check_samples, sample_files_ext};
 /// Events per batch, as the node's detect stage may hand them on.
 const BATCH: usize = 100;
 
-/// Whether `source` holds a detector document (a top-level `anomaly:` key).
-pub fn is_detector(source: &RuleSource) -> bool {
-    source
-        .text
-        .lines()
-        .any(|l| l.starts_with("anomaly:") || l.starts_with("\"anomaly\":"))
-}
-
 /// The folder's detectors, compiled once.
 pub struct DetectorStreams {
     set: Arc<DetectorSet>,
@@ -35,7 +27,11 @@ pub struct DetectorStreams {
 
 impl DetectorStreams {
     pub fn new(sources: &[RuleSource]) -> Self {
-        let mine: Vec<RuleSource> = sources.iter().filter(|s| is_detector(s)).cloned().collect();
+        let mine: Vec<RuleSource> = sources
+            .iter()
+            .filter(|s| s.may_hold_anomaly())
+            .cloned()
+            .collect();
         let (set, report) =
             DetectorSet::compile(&mine, &Placeholders::new(), &AnomalyConfig::default());
         let mut problems: HashMap<String, Vec<String>> = HashMap::new();

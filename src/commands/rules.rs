@@ -161,7 +161,7 @@ pub fn test(dir: &Path, samples: Option<&Path>) -> anyhow::Result<ExitCode> {
     let mut streams = super::rule_streams::Streams::new(&sources);
     let detectors = super::anomaly_streams::DetectorStreams::new(&sources);
     for source in sources {
-        if super::anomaly_streams::is_detector(&source) {
+        if source.may_hold_anomaly() {
             detectors.test(&source, samples, &mut tally)?;
         } else if streams.is_correlation(&source) {
             streams.test(&source, samples, &mut tally)?;

@@ -385,7 +385,7 @@ fn exception_source(path: &str, e: &Exception, n: usize) -> RuleSource {
 fn anomaly_sources(sources: &[RuleSource], report: &mut LoadReport) -> Vec<RuleSource> {
     let mut out: Vec<RuleSource> = sources
         .iter()
-        .filter(|s| crate::documents::may_hold_anomaly(s))
+        .filter(|s| s.may_hold_anomaly())
         .cloned()
         .collect();
     for s in &mut out {
