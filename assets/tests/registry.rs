@@ -346,6 +346,28 @@ fn missing_name_or_department_and_contradictions_are_refused() {
     assert_eq!(d.level, None);
 }
 
+/// A damaged export whose cell reference overflows the workbook reader's arithmetic is
+/// refused with a reason, not a panic (found by `a_damaged_export_never_panics`).
+#[test]
+fn a_workbook_the_reader_fails_on_is_refused() {
+    let tree = tree();
+    let (_, rows) = registry_rows("registry_en.csv");
+    let clean = export::xlsx(&Registry::new(rows.systems));
+    let mut refused = 0;
+    for flip in 0..clean.len() {
+        let mut bytes = clean.clone();
+        bytes[flip] = 18;
+        match import::parse(Format::RegistryXlsx, &bytes, &ctx(&tree)) {
+            Ok(_) => {}
+            Err(e) => {
+                assert!(!e.to_string().is_empty());
+                refused += 1;
+            }
+        }
+    }
+    assert!(refused > 0, "no damaged copy was refused");
+}
+
 mod random_bytes {
     use super::*;
     use proptest::prelude::*;

@@ -31,7 +31,19 @@ fn refused(reason: String) -> AssetError {
 
 /// The first sheet's non-empty rows, each with its spreadsheet row number, cells from
 /// column A.
+///
+/// The workbook reader is a library that can panic on damaged input (an arithmetic
+/// overflow on a cell reference, for one): a panic there refuses the file, it does not
+/// take the request or the node down.
 pub(super) fn first_sheet(bytes: &[u8]) -> Result<Numbered, AssetError> {
+    std::panic::catch_unwind(|| read_first_sheet(bytes)).unwrap_or_else(|_| {
+        Err(refused(
+            "the workbook is damaged: its reader failed on it".into(),
+        ))
+    })
+}
+
+fn read_first_sheet(bytes: &[u8]) -> Result<Numbered, AssetError> {
     let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes))
         .map_err(|e| refused(format!("not a readable .xlsx workbook: {e}")))?;
     let Some(sheet) = book.sheet_names().into_iter().next() else {
