@@ -480,7 +480,10 @@ fn pmacctd_sflow() {
         ),
     );
     let announced = counter.join().unwrap();
-    assert!(announced > 500, "pmacctd announced {announced} samples");
+    // The capture has 520 packets. pmacctd reads the file as fast as it can, and on a busy
+    // machine its core-to-plugin buffer or the relay's socket drops some (408 seen once):
+    // what it did send must arrive whole, but how much it sends is not ours to promise.
+    assert!(announced > 260, "pmacctd announced {announced} samples");
     let ours = events(&node, "sflow_flow", announced);
     assert_eq!(ours.len(), announced, "every sample once");
     // Each sample is one packet of the capture: match them as multisets.
