@@ -78,27 +78,41 @@ impl PipelineSet {
             let mut next: Vec<(Mapping, transform::State)> = Vec::new();
             let mut refused = None;
             for (version, state) in branches {
+                // Most pipelines of a stage are for other logsources: ask which take this
+                // version before copying it, and give the last taker the version itself.
+                let takers: Vec<&Pipeline> = stage
+                    .iter()
+                    .filter(|p| transform::takes(p, &version, &state))
+                    .collect();
+                let Some((last, others)) = takers.split_last() else {
+                    push_unique(&mut next, version, state);
+                    continue;
+                };
                 let mut taken = 0;
                 let mut error = None;
-                for p in stage {
-                    let mut copy = version.clone();
-                    let mut st = state.clone();
+                let mut run = |p: &Pipeline, mut copy: Mapping, mut st: transform::State| {
                     match transform::apply(p, &mut copy, &mut st) {
                         Ok(true) => {
                             push_unique(&mut next, copy, st);
                             taken += 1;
                         }
-                        Ok(false) => {}
+                        // Not expected after `takes`; the version goes on unchanged, as when
+                        // no pipeline takes it.
+                        Ok(false) => push_unique(&mut next, copy, st),
                         Err(e) => {
                             error.get_or_insert(e);
                         }
                     }
+                };
+                for p in others {
+                    run(p, version.clone(), state.clone());
                 }
+                run(last, version, state);
                 match (taken, error) {
                     (0, Some(e)) => {
                         refused.get_or_insert(e);
                     }
-                    (0, None) => push_unique(&mut next, version, state),
+                    (0, None) => {}
                     _ => any = true,
                 }
             }

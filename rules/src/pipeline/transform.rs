@@ -25,11 +25,54 @@ impl State {
     }
 }
 
+/// What the items' rule conditions read of a rule: its logsource and tags, read out of the
+/// document once (a pipeline has a hundred items, and the document's map hashes every key
+/// looked up), and again only after an item changed the logsource. Owned, so the document
+/// can change while they are held.
+#[derive(Debug, Default)]
+struct Facts {
+    product: Option<String>,
+    category: Option<String>,
+    service: Option<String>,
+    tags: Vec<String>,
+}
+
+impl Facts {
+    fn of(doc: &Mapping) -> Self {
+        let l = logsource(doc);
+        let field = |k: &str| l.and_then(|l| text(l, k)).map(str::to_owned);
+        let tags = match doc.get("tags") {
+            Some(Yaml::Sequence(tags)) => tags
+                .iter()
+                .filter_map(|t| t.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        };
+        Facts {
+            product: field("product"),
+            category: field("category"),
+            service: field("service"),
+            tags,
+        }
+    }
+}
+
+/// Whether applying `p` to `doc` would do anything: some item's rule conditions hold on it
+/// as it is. (Items only change the rule when their conditions hold, so when none holds now,
+/// none holds after the ones before it either: this is exactly [`apply`]'s answer.)
+pub(super) fn takes(p: &Pipeline, doc: &Mapping, state: &State) -> bool {
+    let facts = Facts::of(doc);
+    p.items
+        .iter()
+        .any(|item| rule_conds_hold(item, &facts, state))
+}
+
 /// Apply `p` to `doc`; true when at least one item's rule conditions held.
 pub(super) fn apply(p: &Pipeline, doc: &mut Mapping, state: &mut State) -> Result<bool, String> {
     let mut any = false;
+    let mut facts = Facts::of(doc);
     for item in &p.items {
-        if !rule_conds_hold(item, doc, state) {
+        if !rule_conds_hold(item, &facts, state) {
             continue;
         }
         any = true;
@@ -58,7 +101,10 @@ pub(super) fn apply(p: &Pipeline, doc: &mut Mapping, state: &mut State) -> Resul
                 add_condition(doc, conditions, *negated).map_err(at)?;
                 state.routed = true;
             }
-            Transform::ChangeLogsource(spec) => change_logsource(doc, spec),
+            Transform::ChangeLogsource(spec) => {
+                change_logsource(doc, spec);
+                facts = Facts::of(doc);
+            }
             Transform::MapString(map) => {
                 for_each_selection(doc, |def| {
                     map_strings(item, map, def);
@@ -109,31 +155,23 @@ pub(super) fn describe_logsource(doc: &Mapping) -> String {
     }
 }
 
-fn logsource_matches(spec: &LogsourceSpec, doc: &Mapping) -> bool {
-    let l = logsource(doc);
-    let check = |want: &Option<String>, key: &str| {
-        want.as_ref().is_none_or(|w| {
-            l.and_then(|l| text(l, key))
-                .is_some_and(|v| v.eq_ignore_ascii_case(w))
-        })
+fn logsource_matches(spec: &LogsourceSpec, facts: &Facts) -> bool {
+    let check = |want: &Option<String>, have: &Option<String>| {
+        want.as_ref()
+            .is_none_or(|w| have.as_ref().is_some_and(|v| v.eq_ignore_ascii_case(w)))
     };
-    check(&spec.product, "product")
-        && check(&spec.category, "category")
-        && check(&spec.service, "service")
+    check(&spec.product, &facts.product)
+        && check(&spec.category, &facts.category)
+        && check(&spec.service, &facts.service)
 }
 
-fn rule_conds_hold(item: &Item, doc: &Mapping, state: &State) -> bool {
+fn rule_conds_hold(item: &Item, facts: &Facts, state: &State) -> bool {
     if item.rule_conds.is_empty() {
         return !item.rule_not;
     }
     let one = |c: &RuleCond| match c {
-        RuleCond::Logsource(spec) => logsource_matches(spec, doc),
-        RuleCond::Tag(tag) => match doc.get("tags") {
-            Some(Yaml::Sequence(tags)) => tags
-                .iter()
-                .any(|t| t.as_str().is_some_and(|t| t.eq_ignore_ascii_case(tag))),
-            _ => false,
-        },
+        RuleCond::Logsource(spec) => logsource_matches(spec, facts),
+        RuleCond::Tag(tag) => facts.tags.iter().any(|t| t.eq_ignore_ascii_case(tag)),
         RuleCond::Applied(id) => state.applied.contains(id),
     };
     let held = if item.rule_or {
