@@ -58,6 +58,29 @@ impl Pattern {
     /// As [`Pattern::compile`]; `fold` false keeps the case (for `cased`, matched against the
     /// original text).
     pub(crate) fn compile_case(value: &str, anchor: Anchor, fold: bool) -> Pattern {
+        // Most values of a rule are plain text: no wildcard, no escape to read.
+        if !value.contains(['*', '?', '\\']) {
+            let mut lit = String::with_capacity(value.len());
+            if fold {
+                lowercase_into(value, &mut lit);
+            } else {
+                lit.push_str(value);
+            }
+            return match (anchor, lit.is_empty()) {
+                (Anchor::Whole, _) => Pattern::Exact(lit.into()),
+                (_, true) => Pattern::Any,
+                (Anchor::Start, false) => Pattern::Prefix(lit.into()),
+                (Anchor::End, false) => Pattern::Suffix(lit.into()),
+                (Anchor::Anywhere, false) => {
+                    Pattern::Contains(Box::new(memmem::Finder::new(lit.as_bytes()).into_owned()))
+                }
+            };
+        }
+        Self::compile_tokens(value, anchor, fold)
+    }
+
+    /// [`Pattern::compile_case`] through the tokens, for values with wildcards or escapes.
+    fn compile_tokens(value: &str, anchor: Anchor, fold: bool) -> Pattern {
         let mut tokens = Vec::new();
         if matches!(anchor, Anchor::End | Anchor::Anywhere) {
             tokens.push(Token::Many);
@@ -334,6 +357,21 @@ mod tests {
         let mut lower = String::new();
         lowercase_into(text, &mut lower);
         Pattern::compile(pat, anchor).matches(&lower)
+    }
+
+    #[test]
+    fn plain_text_compiles_as_through_the_tokens() {
+        for value in ["", "cmd.exe", "MiXeD Case", "ÄÖÜ straße", "İstanbul", "ǅ", " -enc "] {
+            for anchor in [Anchor::Whole, Anchor::Start, Anchor::End, Anchor::Anywhere] {
+                for fold in [false, true] {
+                    assert_eq!(
+                        format!("{:?}", Pattern::compile_case(value, anchor, fold)),
+                        format!("{:?}", Pattern::compile_tokens(value, anchor, fold)),
+                        "{value:?} {anchor:?} fold {fold}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
