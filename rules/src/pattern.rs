@@ -361,7 +361,15 @@ mod tests {
 
     #[test]
     fn plain_text_compiles_as_through_the_tokens() {
-        for value in ["", "cmd.exe", "MiXeD Case", "ÄÖÜ straße", "İstanbul", "ǅ", " -enc "] {
+        for value in [
+            "",
+            "cmd.exe",
+            "MiXeD Case",
+            "ÄÖÜ straße",
+            "İstanbul",
+            "ǅ",
+            " -enc ",
+        ] {
             for anchor in [Anchor::Whole, Anchor::Start, Anchor::End, Anchor::Anywhere] {
                 for fold in [false, true] {
                     assert_eq!(

@@ -210,43 +210,59 @@ impl Item {
             Target::Field { id, .. } => On::Field(*id),
             Target::Keywords => On::Keywords,
         };
-        let per_value = self.values.iter().map(|v| v.atoms(on));
         if self.all {
             // Every value must match: each one's atoms are a clause of their own.
-            per_value.flatten().collect()
+            self.values
+                .iter()
+                .filter_map(|v| {
+                    let mut clause = Vec::new();
+                    v.push_atoms(on, &mut clause).then_some(clause)
+                })
+                .collect()
         } else {
             // Any value may match: one clause of all their atoms, if each has some.
-            per_value
-                .collect::<Option<Vec<Clause>>>()
-                .map(|cs| vec![cs.concat()])
-                .unwrap_or_default()
+            let mut clause = Vec::with_capacity(self.values.len());
+            if self.values.iter().all(|v| v.push_atoms(on, &mut clause)) {
+                vec![clause]
+            } else {
+                Vec::new()
+            }
         }
     }
 }
 
 impl ValuePattern {
-    /// Atoms of which one holds on `on` whenever this value matches it: a literal the
-    /// lowercased text must hold, else (for fields) the field's presence; `None` when the value
-    /// can match without the field (`null`, `exists: false`) or offers nothing on keywords.
-    fn atoms(&self, on: On) -> Option<Clause> {
-        let present = || match on {
-            On::Field(id) => Some(vec![Atom::present(id)]),
-            On::Keywords => None,
+    /// Push the atoms of which one holds on `on` whenever this value matches it: a literal
+    /// the lowercased text must hold, else (for fields) the field's presence. False (and
+    /// what it pushed is no clause) when the value can match without the field (`null`,
+    /// `exists: false`) or offers nothing on keywords.
+    fn push_atoms(&self, on: On, out: &mut Vec<Atom>) -> bool {
+        let present = |out: &mut Vec<Atom>| match on {
+            On::Field(id) => {
+                out.push(Atom::present(id));
+                true
+            }
+            On::Keywords => false,
         };
         match self {
             ValuePattern::Text { pattern, .. } => match pattern.necessary() {
-                Some(need) => Some(vec![Atom::new(on, need)]),
-                None => present(),
+                Some(need) => {
+                    out.push(Atom::new(on, need));
+                    true
+                }
+                None => present(out),
             },
-            ValuePattern::AnyOf(list, _) => list
-                .iter()
-                .map(|v| v.atoms(on))
-                .collect::<Option<Vec<Clause>>>()
-                .map(|cs| cs.concat()),
+            ValuePattern::AnyOf(list, _) => list.iter().all(|v| v.push_atoms(on, out)),
             ValuePattern::Regex {
                 need: Some(need), ..
-            } => need.necessary().map(|need| vec![Atom::new(on, need)]),
-            ValuePattern::Null | ValuePattern::Exists(false) => None,
+            } => match need.necessary() {
+                Some(need) => {
+                    out.push(Atom::new(on, need));
+                    true
+                }
+                None => false,
+            },
+            ValuePattern::Null | ValuePattern::Exists(false) => false,
             ValuePattern::Cased { .. }
             | ValuePattern::Regex { .. }
             | ValuePattern::Cidr { .. }
@@ -254,7 +270,7 @@ impl ValuePattern {
             | ValuePattern::Date { .. }
             | ValuePattern::Exists(true)
             | ValuePattern::FieldRef { .. }
-            | ValuePattern::Neq(_) => present(),
+            | ValuePattern::Neq(_) => present(out),
         }
     }
 
