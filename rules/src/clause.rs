@@ -2,9 +2,8 @@
 //! equals a text, contains a literal, or is present). Detection and conditions derive them;
 //! the candidate index (`crate::index`) keeps each rule's most selective ones.
 
-use std::collections::HashMap;
-
 use onewall_model::FieldId;
+use onewall_model::hash::FxMap;
 
 use crate::pattern::Need;
 
@@ -95,13 +94,15 @@ pub(crate) const CLAUSES: usize = 4;
 /// Each rule's [`CLAUSES`] most selective clauses (fewer when it has fewer), best first,
 /// judging atoms many rules share as common.
 pub(crate) fn choose(cnfs: Vec<Vec<Clause>>) -> Vec<Vec<Clause>> {
-    let mut shared: HashMap<Atom, usize> = HashMap::new();
+    // Counted by reference (the atoms stay in `cnfs`), with a fast hash: thousands of rules
+    // hold tens of thousands of atoms.
+    let mut shared: FxMap<&Atom, usize> = FxMap::default();
     for cnf in &cnfs {
         let mut atoms: Vec<&Atom> = cnf.iter().flatten().collect();
         atoms.sort();
         atoms.dedup();
         for a in atoms {
-            *shared.entry(a.clone()).or_default() += 1;
+            *shared.entry(a).or_default() += 1;
         }
     }
     let cost = |c: &Clause| -> f64 {
@@ -112,16 +113,29 @@ pub(crate) fn choose(cnfs: Vec<Vec<Clause>>) -> Vec<Vec<Clause>> {
             })
             .sum()
     };
-    cnfs.into_iter()
+    // Each rule's clauses to keep, by position, ranked while the counts borrow them.
+    let kept: Vec<Vec<usize>> = cnfs
+        .iter()
         .map(|cnf| {
-            let mut ranked: Vec<(f64, Clause)> = cnf
-                .into_iter()
-                .filter(|c| !c.is_empty())
-                .map(|c| (cost(&c), c))
+            let mut ranked: Vec<(f64, usize)> = cnf
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| !c.is_empty())
+                .map(|(i, c)| (cost(c), i))
                 .collect();
             ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
-            ranked.dedup_by(|a, b| a.1 == b.1);
-            ranked.into_iter().take(CLAUSES).map(|(_, c)| c).collect()
+            ranked.dedup_by(|a, b| cnf[a.1] == cnf[b.1]);
+            ranked.into_iter().take(CLAUSES).map(|(_, i)| i).collect()
+        })
+        .collect();
+    drop(shared);
+    cnfs.into_iter()
+        .zip(kept)
+        .map(|(cnf, kept)| {
+            let mut cnf: Vec<Option<Clause>> = cnf.into_iter().map(Some).collect();
+            kept.into_iter()
+                .filter_map(|i| cnf.get_mut(i).and_then(Option::take))
+                .collect()
         })
         .collect()
 }
