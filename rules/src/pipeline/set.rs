@@ -80,9 +80,10 @@ impl PipelineSet {
             for (version, state) in branches {
                 // Most pipelines of a stage are for other logsources: ask which take this
                 // version before copying it, and give the last taker the version itself.
+                let facts = transform::Facts::of(&version);
                 let takers: Vec<&Pipeline> = stage
                     .iter()
-                    .filter(|p| transform::takes(p, &version, &state))
+                    .filter(|p| transform::takes(p, &facts, &state))
                     .collect();
                 let Some((last, others)) = takers.split_last() else {
                     push_unique(&mut next, version, state);

@@ -30,7 +30,7 @@ impl State {
 /// looked up), and again only after an item changed the logsource. Owned, so the document
 /// can change while they are held.
 #[derive(Debug, Default)]
-struct Facts {
+pub(super) struct Facts {
     product: Option<String>,
     category: Option<String>,
     service: Option<String>,
@@ -38,7 +38,7 @@ struct Facts {
 }
 
 impl Facts {
-    fn of(doc: &Mapping) -> Self {
+    pub(super) fn of(doc: &Mapping) -> Self {
         let l = logsource(doc);
         let field = |k: &str| l.and_then(|l| text(l, k)).map(str::to_owned);
         let tags = match doc.get("tags") {
@@ -57,14 +57,14 @@ impl Facts {
     }
 }
 
-/// Whether applying `p` to `doc` would do anything: some item's rule conditions hold on it
-/// as it is. (Items only change the rule when their conditions hold, so when none holds now,
-/// none holds after the ones before it either: this is exactly [`apply`]'s answer.)
-pub(super) fn takes(p: &Pipeline, doc: &Mapping, state: &State) -> bool {
-    let facts = Facts::of(doc);
+/// Whether applying `p` to a rule (its [`Facts`]) would do anything: some item's rule
+/// conditions hold on it as it is. (Items only change the rule when their conditions hold, so
+/// when none holds now, none holds after the ones before it either: this is exactly
+/// [`apply`]'s answer.)
+pub(super) fn takes(p: &Pipeline, facts: &Facts, state: &State) -> bool {
     p.items
         .iter()
-        .any(|item| rule_conds_hold(item, &facts, state))
+        .any(|item| rule_conds_hold(item, facts, state))
 }
 
 /// Apply `p` to `doc`; true when at least one item's rule conditions held.
