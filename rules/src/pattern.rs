@@ -66,15 +66,15 @@ impl Pattern {
             } else {
                 lit.push_str(value);
             }
-            return match (anchor, lit.is_empty()) {
-                (Anchor::Whole, _) => Pattern::Exact(lit.into()),
-                (_, true) => Pattern::Any,
-                (Anchor::Start, false) => Pattern::Prefix(lit.into()),
-                (Anchor::End, false) => Pattern::Suffix(lit.into()),
-                (Anchor::Anywhere, false) => {
-                    Pattern::Contains(Box::new(memmem::Finder::new(lit.as_bytes()).into_owned()))
-                }
-            };
+            // The tokens the tokenizer and its normalizing would give, without them.
+            use Token::{Lit, Many};
+            return Self::from_tokens(match (anchor, lit.is_empty()) {
+                (Anchor::Whole, _) => vec![Lit(lit)],
+                (_, true) => vec![Many],
+                (Anchor::Start, false) => vec![Lit(lit), Many],
+                (Anchor::End, false) => vec![Many, Lit(lit)],
+                (Anchor::Anywhere, false) => vec![Many, Lit(lit), Many],
+            });
         }
         Self::compile_tokens(value, anchor, fold)
     }

@@ -244,24 +244,19 @@ impl ValuePattern {
             }
             On::Keywords => false,
         };
+        let literal = |out: &mut Vec<Atom>, need| {
+            out.push(Atom::new(on, need));
+            true
+        };
         match self {
             ValuePattern::Text { pattern, .. } => match pattern.necessary() {
-                Some(need) => {
-                    out.push(Atom::new(on, need));
-                    true
-                }
+                Some(need) => literal(out, need),
                 None => present(out),
             },
             ValuePattern::AnyOf(list, _) => list.iter().all(|v| v.push_atoms(on, out)),
             ValuePattern::Regex {
                 need: Some(need), ..
-            } => match need.necessary() {
-                Some(need) => {
-                    out.push(Atom::new(on, need));
-                    true
-                }
-                None => false,
-            },
+            } => need.necessary().is_some_and(|need| literal(out, need)),
             ValuePattern::Null | ValuePattern::Exists(false) => false,
             ValuePattern::Cased { .. }
             | ValuePattern::Regex { .. }

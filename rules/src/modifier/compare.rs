@@ -372,7 +372,7 @@ mod tests {
                 && err.contains("size limit"),
             "{err}"
         );
-        // Counted but small: built at load, and it matches.
+        // Counted but small: left to be built when first run, and it matches.
         let (re, _) = regex("ab{2,3}c", (true, false, false)).expect("small");
         assert!(re.is_match("xABBc"));
         assert!(!re.is_match("abc"));
